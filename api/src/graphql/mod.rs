@@ -1,0 +1,183 @@
+//! The GraphQL API: schema, authentication, and the one place where domain
+//! errors become GraphQL errors (`extensions.code`) or payload `userErrors`.
+
+pub mod inputs;
+pub mod mutation;
+pub mod query;
+pub mod types;
+
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use async_graphql::http::GraphiQLSource;
+use async_graphql::{EmptySubscription, Error, ErrorExtensions, ID, Schema, SimpleObject};
+use async_graphql_actix_web::{GraphQLRequest, GraphQLResponse};
+use domain::settings::Environment;
+use domain::{AppContext, DomainError, ErrorCode, studios};
+use entity::studio;
+
+pub type ApiSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
+
+/// Process-wide data every resolver can reach.
+pub struct AppData {
+    pub ctx: AppContext,
+}
+
+/// Per-request: the studio the API key belongs to (if any) and the request id.
+pub struct Auth(pub Option<studio::Model>);
+pub struct RequestId(pub String);
+
+pub fn build_schema(ctx: AppContext) -> ApiSchema {
+    Schema::build(query::Query, mutation::Mutation, EmptySubscription)
+        .data(AppData { ctx })
+        .limit_depth(12)
+        .limit_complexity(5_000)
+        .finish()
+}
+
+/// The studio of the request, or `UNAUTHENTICATED`.
+pub fn studio<'a>(ctx: &'a async_graphql::Context<'_>) -> async_graphql::Result<&'a studio::Model> {
+    match ctx.data::<Auth>() {
+        Ok(Auth(Some(studio))) => Ok(studio),
+        _ => Err(Error::new(
+            "a valid studio API key is required: send `Authorization: Bearer <key>`",
+        )
+        .extend_with(|_, e| e.set("code", ErrorCode::Unauthenticated.as_str()))),
+    }
+}
+
+pub fn request_id(ctx: &async_graphql::Context<'_>) -> Option<String> {
+    ctx.data::<RequestId>().ok().map(|r| r.0.clone())
+}
+
+pub fn internal(err: anyhow::Error) -> Error {
+    tracing::error!(error = ?err, "internal error");
+    Error::new("internal error").extend_with(|_, e| e.set("code", ErrorCode::Internal.as_str()))
+}
+
+/// Maps an error outside a mutation payload (queries, nested fields).
+pub fn domain_error(err: DomainError) -> Error {
+    match err {
+        DomainError::User(errors) => {
+            let first = errors.first().cloned();
+            let message = errors
+                .iter()
+                .map(|e| e.message.clone())
+                .collect::<Vec<_>>()
+                .join("; ");
+            Error::new(message).extend_with(move |_, e| {
+                e.set(
+                    "code",
+                    first
+                        .as_ref()
+                        .map(|f| f.code.as_str())
+                        .unwrap_or("INVALID_INPUT"),
+                )
+            })
+        }
+        DomainError::Db(db) => internal(anyhow::Error::new(db)),
+        DomainError::Internal(e) => internal(e),
+    }
+}
+
+/// A problem with the input of a mutation; nothing was written.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct UserError {
+    /// Path to the input field, e.g. `["input", "items", "0", "unitPrice"]`.
+    pub field: Vec<String>,
+    pub message: String,
+    /// Stable code: `INVALID_INPUT`, `NOT_FOUND`, `INVALID_STATE`, `DUPLICATE`.
+    pub code: String,
+}
+
+impl From<domain::UserError> for UserError {
+    fn from(e: domain::UserError) -> Self {
+        let mut field = vec!["input".to_string()];
+        field.extend(e.field);
+        Self {
+            field,
+            message: e.message,
+            code: e.code.as_str().to_string(),
+        }
+    }
+}
+
+/// Splits a domain result into (value, userErrors); other errors stay errors.
+pub fn payload<T>(
+    result: Result<T, DomainError>,
+) -> async_graphql::Result<(Option<T>, Vec<UserError>)> {
+    match result {
+        Ok(value) => Ok((Some(value), vec![])),
+        Err(DomainError::User(errors)) => {
+            Ok((None, errors.into_iter().map(UserError::from).collect()))
+        }
+        Err(other) => Err(domain_error(other)),
+    }
+}
+
+/// Parses a GraphQL ID; a malformed one is treated as an unknown record.
+pub fn parse_id(id: &ID, field: &str, what: &str) -> Result<i64, DomainError> {
+    id.parse::<i64>()
+        .map_err(|_| domain::UserError::not_found(field, what).into())
+}
+
+pub async fn graphql(
+    schema: web::Data<ApiSchema>,
+    app: web::Data<AppContext>,
+    http: HttpRequest,
+    request: GraphQLRequest,
+) -> GraphQLResponse {
+    let key = http
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|k| !k.is_empty());
+    let studio = match key {
+        Some(key) => match studios::authenticate(&app.db, key).await {
+            Ok(found) => found,
+            Err(err) => {
+                tracing::error!(error = ?err, "authentication lookup failed");
+                None
+            }
+        },
+        None => None,
+    };
+    let request_id = http
+        .extensions()
+        .get::<crate::telemetry::RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default();
+    schema
+        .execute(
+            request
+                .into_inner()
+                .data(Auth(studio))
+                .data(RequestId(request_id)),
+        )
+        .await
+        .into()
+}
+
+pub async fn graphiql(app: web::Data<AppContext>) -> HttpResponse {
+    if app.settings.environment == Environment::Production {
+        return HttpResponse::NotFound().finish();
+    }
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(
+            GraphiQLSource::build()
+                .endpoint("/graphql")
+                .title("Studio billing API")
+                .finish(),
+        )
+}
+
+/// The SDL of the schema, as committed in `schema.graphql`.
+pub fn schema_sdl() -> String {
+    Schema::build(query::Query, mutation::Mutation, EmptySubscription)
+        .finish()
+        .sdl()
+}

@@ -1,0 +1,486 @@
+//! GraphQL object types. They wrap persistence models and convert; entities
+//! never derive GraphQL traits themselves.
+
+use super::{AppData, internal};
+use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::money::{Currency, Money as DomainMoney};
+use domain::{catalog, queries, sessions};
+use entity::{
+    add_on_service, client, invoice, invoice_line, package, payment, session, session_item, studio,
+    tax_rate,
+};
+use rust_decimal::Decimal;
+
+macro_rules! remote_enum {
+    ($name:ident, $remote:literal, [$($variant:ident),+]) => {
+        #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+        #[graphql(remote = $remote)]
+        pub enum $name { $($variant),+ }
+    };
+}
+
+remote_enum!(
+    PaymentPreference,
+    "entity::enums::PaymentPreference",
+    [AutoPay, Invoice]
+);
+remote_enum!(
+    SessionStatus,
+    "entity::enums::SessionStatus",
+    [Scheduled, Completed, Cancelled]
+);
+remote_enum!(
+    InvoiceStatus,
+    "entity::enums::InvoiceStatus",
+    [Draft, Open, PartiallyPaid, Paid, Void, Uncollectible]
+);
+remote_enum!(
+    PaymentStatus,
+    "entity::enums::PaymentStatus",
+    [Pending, Succeeded, Failed]
+);
+remote_enum!(
+    PaymentSource,
+    "entity::enums::PaymentSource",
+    [AutoPay, Portal]
+);
+remote_enum!(
+    LineKind,
+    "entity::enums::LineKind",
+    [Package, AddOn, Custom]
+);
+
+/// An amount of money: exact minor units plus the ISO 4217 currency.
+pub struct Money(pub DomainMoney);
+
+impl Money {
+    pub fn of(minor: i64, currency: Currency) -> Self {
+        Self(DomainMoney::new(minor, currency))
+    }
+}
+
+#[Object]
+impl Money {
+    /// Decimal amount as a string, e.g. `"1234.56"` (exact, never a float).
+    async fn amount(&self) -> Decimal {
+        self.0.amount()
+    }
+    /// Integer minor units (cents): what is stored and charged.
+    async fn minor_units(&self) -> i64 {
+        self.0.minor
+    }
+    async fn currency(&self) -> &'static str {
+        self.0.currency.code()
+    }
+    /// Display text, identical to the email and the portal (`USD 1,234.56`).
+    async fn formatted(&self) -> String {
+        self.0.to_string()
+    }
+}
+
+fn currency(code: &str) -> Result<Currency> {
+    Currency::parse(code).map_err(|e| internal(anyhow::anyhow!("stored currency: {e}")))
+}
+
+pub struct Studio(pub studio::Model);
+
+#[Object]
+impl Studio {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn currency(&self) -> &str {
+        &self.0.currency
+    }
+    async fn time_zone(&self) -> &str {
+        &self.0.time_zone
+    }
+    async fn payment_terms_days(&self) -> i32 {
+        self.0.payment_terms_days
+    }
+    async fn invoice_prefix(&self) -> &str {
+        &self.0.invoice_prefix
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct PaymentMethod {
+    pub brand: String,
+    pub last4: String,
+    pub exp_month: i32,
+    pub exp_year: i32,
+}
+
+pub struct Client(pub client::Model);
+
+#[Object]
+impl Client {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+    async fn payment_preference(&self) -> PaymentPreference {
+        self.0.payment_preference.into()
+    }
+    /// The stored card, for display only (the gateway holds the card itself).
+    async fn payment_method(&self) -> Option<PaymentMethod> {
+        let c = &self.0;
+        Some(PaymentMethod {
+            brand: c.pm_brand.clone()?,
+            last4: c.pm_last4.clone()?,
+            exp_month: c.pm_exp_month?,
+            exp_year: c.pm_exp_year?,
+        })
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+pub struct Package(pub package::Model, pub Currency);
+
+#[Object]
+impl Package {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    async fn price(&self) -> Money {
+        Money::of(self.0.price_minor, self.1)
+    }
+    async fn taxable(&self) -> bool {
+        self.0.taxable
+    }
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+}
+
+pub struct AddOnService(pub add_on_service::Model, pub Currency);
+
+#[Object]
+impl AddOnService {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn unit_price(&self) -> Money {
+        Money::of(self.0.unit_price_minor, self.1)
+    }
+    async fn taxable(&self) -> bool {
+        self.0.taxable
+    }
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+}
+
+pub struct TaxRate(pub tax_rate::Model);
+
+#[Object]
+impl TaxRate {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Percentage, e.g. `"9.975"`.
+    async fn percent(&self) -> Result<Decimal> {
+        catalog::percent_of(&self.0).map_err(super::domain_error)
+    }
+    /// Applied to sessions that do not choose their own rates.
+    async fn is_default(&self) -> bool {
+        self.0.is_default
+    }
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+}
+
+pub struct SessionItem(pub session_item::Model, pub Currency);
+
+#[Object]
+impl SessionItem {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    async fn quantity(&self) -> i32 {
+        self.0.quantity
+    }
+    async fn unit_price(&self) -> Money {
+        Money::of(self.0.unit_price_minor, self.1)
+    }
+    async fn taxable(&self) -> bool {
+        self.0.taxable
+    }
+    async fn add_on_service_id(&self) -> Option<ID> {
+        self.0.add_on_service_id.map(|id| ID(id.to_string()))
+    }
+}
+
+pub struct Session(pub session::Model);
+
+#[Object]
+impl Session {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    async fn status(&self) -> SessionStatus {
+        self.0.status.into()
+    }
+    async fn scheduled_at(&self) -> DateTime<Utc> {
+        self.0.scheduled_at
+    }
+    async fn completed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.completed_at
+    }
+    async fn cancelled_at(&self) -> Option<DateTime<Utc>> {
+        self.0.cancelled_at
+    }
+    async fn retainer_paid(&self, ctx: &Context<'_>) -> Result<Money> {
+        let studio = super::studio(ctx)?;
+        Ok(Money::of(
+            self.0.retainer_paid_minor,
+            currency(&studio.currency)?,
+        ))
+    }
+    async fn client(&self, ctx: &Context<'_>) -> Result<Option<Client>> {
+        let app = ctx.data::<AppData>()?;
+        Ok(
+            catalog::find_client(&app.ctx.db, self.0.studio_id, self.0.client_id)
+                .await
+                .map_err(super::domain_error)?
+                .map(Client),
+        )
+    }
+    async fn package(&self, ctx: &Context<'_>) -> Result<Option<Package>> {
+        let Some(package_id) = self.0.package_id else {
+            return Ok(None);
+        };
+        let app = ctx.data::<AppData>()?;
+        let studio = super::studio(ctx)?;
+        let cur = currency(&studio.currency)?;
+        Ok(
+            catalog::find_package(&app.ctx.db, self.0.studio_id, package_id)
+                .await
+                .map_err(super::domain_error)?
+                .map(|p| Package(p, cur)),
+        )
+    }
+    async fn items(&self, ctx: &Context<'_>) -> Result<Vec<SessionItem>> {
+        let app = ctx.data::<AppData>()?;
+        let cur = currency(&super::studio(ctx)?.currency)?;
+        Ok(sessions::session_items(&app.ctx.db, self.0.id)
+            .await
+            .map_err(super::domain_error)?
+            .into_iter()
+            .map(|i| SessionItem(i, cur))
+            .collect())
+    }
+    /// The invoice issued for this session, once the worker has issued it.
+    async fn invoice(&self, ctx: &Context<'_>) -> Result<Option<Invoice>> {
+        let app = ctx.data::<AppData>()?;
+        Ok(
+            queries::invoice_for_session(&app.ctx.db, self.0.studio_id, self.0.id)
+                .await
+                .map_err(super::domain_error)?
+                .map(Invoice),
+        )
+    }
+}
+
+pub struct InvoiceLine(pub invoice_line::Model, pub Currency);
+
+#[Object]
+impl InvoiceLine {
+    async fn position(&self) -> i32 {
+        self.0.position
+    }
+    async fn kind(&self) -> LineKind {
+        self.0.kind.into()
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    async fn quantity(&self) -> i32 {
+        self.0.quantity
+    }
+    async fn unit_price(&self) -> Money {
+        Money::of(self.0.unit_price_minor, self.1)
+    }
+    async fn amount(&self) -> Money {
+        Money::of(self.0.amount_minor, self.1)
+    }
+    async fn taxable(&self) -> bool {
+        self.0.taxable
+    }
+    async fn tax(&self) -> Money {
+        Money::of(self.0.tax_minor, self.1)
+    }
+}
+
+pub struct Invoice(pub invoice::Model);
+
+impl Invoice {
+    fn money(&self, minor: i64) -> Result<Money> {
+        Ok(Money::of(minor, currency(&self.0.currency)?))
+    }
+}
+
+#[Object]
+impl Invoice {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Gap-free per studio, e.g. `INV-2026-0001`.
+    async fn number(&self) -> &str {
+        &self.0.number
+    }
+    async fn status(&self) -> InvoiceStatus {
+        self.0.status.into()
+    }
+    async fn currency(&self) -> &str {
+        &self.0.currency
+    }
+    /// Sum of the lines, net of tax.
+    async fn subtotal(&self) -> Result<Money> {
+        self.money(self.0.subtotal_minor)
+    }
+    async fn tax(&self) -> Result<Money> {
+        self.money(self.0.tax_minor)
+    }
+    /// Retainer or deposit already paid, credited against the total.
+    async fn retainer_credit(&self) -> Result<Money> {
+        self.money(self.0.credit_minor)
+    }
+    /// `subtotal + tax - retainerCredit`.
+    async fn total(&self) -> Result<Money> {
+        self.money(self.0.total_minor)
+    }
+    async fn amount_paid(&self) -> Result<Money> {
+        self.money(self.0.amount_paid_minor)
+    }
+    async fn amount_due(&self) -> Result<Money> {
+        self.money(self.0.amount_due_minor)
+    }
+    async fn issued_at(&self) -> DateTime<Utc> {
+        self.0.issued_at
+    }
+    /// In the studio's time zone.
+    async fn due_date(&self) -> NaiveDate {
+        self.0.due_date
+    }
+    async fn paid_at(&self) -> Option<DateTime<Utc>> {
+        self.0.paid_at
+    }
+    /// The client's payment-portal link (share it only with the client).
+    async fn portal_url(&self, ctx: &Context<'_>) -> Result<String> {
+        Ok(ctx.data::<AppData>()?.ctx.portal_url(&self.0.portal_salt))
+    }
+    async fn lines(&self, ctx: &Context<'_>) -> Result<Vec<InvoiceLine>> {
+        let app = ctx.data::<AppData>()?;
+        let cur = currency(&self.0.currency)?;
+        Ok(queries::invoice_lines(&app.ctx.db, self.0.id)
+            .await
+            .map_err(super::domain_error)?
+            .into_iter()
+            .map(|l| InvoiceLine(l, cur))
+            .collect())
+    }
+    async fn payments(&self, ctx: &Context<'_>) -> Result<Vec<Payment>> {
+        let app = ctx.data::<AppData>()?;
+        Ok(queries::invoice_payments(&app.ctx.db, self.0.id)
+            .await
+            .map_err(super::domain_error)?
+            .into_iter()
+            .map(Payment)
+            .collect())
+    }
+    async fn client(&self, ctx: &Context<'_>) -> Result<Option<Client>> {
+        let app = ctx.data::<AppData>()?;
+        Ok(
+            catalog::find_client(&app.ctx.db, self.0.studio_id, self.0.client_id)
+                .await
+                .map_err(super::domain_error)?
+                .map(Client),
+        )
+    }
+    async fn session(&self, ctx: &Context<'_>) -> Result<Option<Session>> {
+        let app = ctx.data::<AppData>()?;
+        Ok(
+            sessions::find_session(&app.ctx.db, self.0.studio_id, self.0.session_id)
+                .await
+                .map_err(super::domain_error)?
+                .map(Session),
+        )
+    }
+}
+
+pub struct Payment(pub payment::Model);
+
+#[Object]
+impl Payment {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn amount(&self) -> Result<Money> {
+        Ok(Money::of(self.0.amount_minor, currency(&self.0.currency)?))
+    }
+    async fn status(&self) -> PaymentStatus {
+        self.0.status.into()
+    }
+    async fn source(&self) -> PaymentSource {
+        self.0.source.into()
+    }
+    async fn card_brand(&self) -> Option<&str> {
+        self.0.card_brand.as_deref()
+    }
+    async fn card_last4(&self) -> Option<&str> {
+        self.0.card_last4.as_deref()
+    }
+    /// Gateway decline code, e.g. `insufficient_funds`.
+    async fn failure_code(&self) -> Option<&str> {
+        self.0.failure_code.as_deref()
+    }
+    async fn failure_message(&self) -> Option<&str> {
+        self.0.failure_message.as_deref()
+    }
+    async fn gateway_reference(&self) -> Option<&str> {
+        self.0.gateway_reference.as_deref()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn invoice(&self, ctx: &Context<'_>) -> Result<Option<Invoice>> {
+        let app = ctx.data::<AppData>()?;
+        Ok(
+            queries::invoice(&app.ctx.db, self.0.studio_id, self.0.invoice_id)
+                .await
+                .map_err(super::domain_error)?
+                .map(Invoice),
+        )
+    }
+}

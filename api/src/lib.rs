@@ -1,0 +1,88 @@
+//! The api process: GraphQL for studios, the payment portal for clients,
+//! health endpoints; in the embedded mode it also runs the worker.
+
+pub mod graphql;
+pub mod health;
+pub mod portal;
+pub mod telemetry;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, guard, web};
+use domain::AppContext;
+use domain::settings::Settings;
+use std::net::TcpListener;
+use worker::WorkerHandle;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    pub ctx: AppContext,
+    /// The in-process worker (embedded mode), if this process runs one.
+    pub worker: Option<WorkerHandle>,
+}
+
+impl Application {
+    /// Connects, migrates, binds (port 0 picks a free port) and, when the
+    /// settings say so, starts the worker in this process.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind((settings.http.host.as_str(), settings.http.port))?;
+        let port = listener.local_addr()?.port();
+        let mut settings = settings;
+        if settings.http.public_url.is_none() {
+            settings.http.public_url = Some(format!("http://{}:{port}", settings.http.host));
+        }
+        let in_process = settings.run_worker_in_process();
+        let built = AppContext::build(settings).await?;
+        let ctx = built.ctx;
+        let worker = if in_process {
+            Some(worker::spawn(ctx.clone(), built.sqlite_pool).await?)
+        } else {
+            None
+        };
+        let schema = graphql::build_schema(ctx.clone());
+        let data = web::Data::new(ctx.clone());
+        let schema = web::Data::new(schema);
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(from_fn(telemetry::request_id))
+                .app_data(data.clone())
+                .app_data(schema.clone())
+                .route("/graphql", web::post().to(graphql::graphql))
+                .route(
+                    "/graphql",
+                    web::get()
+                        .guard(guard::Header("accept", "application/json"))
+                        .to(graphql::graphql),
+                )
+                .route("/graphql", web::get().to(graphql::graphiql))
+                .route("/pay/{token}", web::get().to(portal::show))
+                .route("/pay/{token}", web::post().to(portal::pay))
+                .route("/healthz", web::get().to(health::healthz))
+                .route("/readyz", web::get().to(health::readyz))
+        })
+        .shutdown_timeout(30)
+        .listen(listener)?
+        .run();
+        tracing::info!(port, in_process_worker = in_process, "api listening");
+        Ok(Self {
+            port,
+            server,
+            ctx,
+            worker,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until the server stops (Ctrl-C / SIGTERM), then drains the worker.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        if let Some(worker) = self.worker {
+            worker.shutdown().await;
+        }
+        result
+    }
+}

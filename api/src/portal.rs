@@ -1,0 +1,215 @@
+//! The client's payment portal: `GET /pay/{token}` shows the invoice,
+//! `POST /pay/{token}` pays it with a test card through the gateway.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use domain::AppContext;
+use domain::documents::InvoiceDocument;
+use domain::error::DomainError;
+use domain::gateway::test_card_numbers;
+use domain::portal::{self, PortalPayment};
+use domain::secrets::random_token;
+use entity::enums::{InvoiceStatus, PaymentStatus};
+use maud::{DOCTYPE, Markup, html};
+use serde::Deserialize;
+
+const STYLE: &str = r#"
+*{box-sizing:border-box}body{margin:0;background:#f4f1ec;font-family:-apple-system,BlinkMacSystemFont,"Segoe UI",Helvetica,Arial,sans-serif;color:#2b2b2b}
+main{max-width:760px;margin:40px auto;padding:0 16px}.card{background:#fff;border-radius:10px;box-shadow:0 1px 3px rgba(0,0,0,.08);padding:32px;margin-bottom:20px}
+.studio{font-family:Georgia,serif;letter-spacing:2px;text-transform:uppercase;color:#8a7560;font-size:13px}h1{font-family:Georgia,serif;font-weight:normal;margin:6px 0 4px}
+.meta{color:#666;font-size:14px}.badge{display:inline-block;padding:3px 10px;border-radius:12px;font-size:12px;font-weight:600;letter-spacing:.5px}
+.OPEN,.PARTIALLY_PAID{background:#fff4d6;color:#8a6100}.PAID{background:#dff3e4;color:#1d6b35}.VOID,.UNCOLLECTIBLE,.DRAFT{background:#eee;color:#555}
+table{width:100%;border-collapse:collapse;margin-top:20px;font-size:15px}th{text-align:left;color:#8a7560;font-weight:600;font-size:12px;text-transform:uppercase;border-bottom:1px solid #e6e0d8;padding:8px 0}
+td{padding:10px 0;border-bottom:1px solid #f0ebe4}.num{text-align:right;font-variant-numeric:tabular-nums}tfoot td{border:none;padding:4px 0}tfoot .total td{font-weight:700;font-size:17px;padding-top:10px}
+label{display:block;font-size:13px;color:#555;margin:14px 0 6px}input{width:100%;padding:11px 12px;border:1px solid #d8d2ca;border-radius:6px;font-size:16px}
+.row{display:flex;gap:12px}.row>div{flex:1}button{margin-top:20px;width:100%;padding:14px;border:0;border-radius:6px;background:#2b2b2b;color:#fff;font-size:16px;cursor:pointer}
+.alert{padding:14px 16px;border-radius:6px;margin-bottom:16px}.error{background:#fdecea;color:#8a1f11}.success{background:#dff3e4;color:#1d6b35}
+.hint{font-size:12px;color:#888;margin-top:14px}.hint code{background:#f4f1ec;padding:1px 4px;border-radius:3px}
+"#;
+
+fn page(title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="robots" content="noindex";
+                title { (title) }
+                style { (maud::PreEscaped(STYLE)) }
+            }
+            body { main { (body) } }
+        }
+    }
+}
+
+fn not_found() -> HttpResponse {
+    let body = page(
+        "Payment link not found",
+        html! {
+            div.card {
+                h1 { "This payment link is not valid" }
+                p.meta { "Check that you opened the whole link from your invoice email, or ask the studio to send the invoice again." }
+            }
+        },
+    );
+    HttpResponse::NotFound()
+        .content_type("text/html; charset=utf-8")
+        .body(body.into_string())
+}
+
+fn server_error(err: DomainError) -> HttpResponse {
+    tracing::error!(error = ?err, "portal error");
+    let body = page(
+        "Something went wrong",
+        html! {
+            div.card { h1 { "Something went wrong" } p.meta { "Nothing was charged. Please try again in a moment." } }
+        },
+    );
+    HttpResponse::InternalServerError()
+        .content_type("text/html; charset=utf-8")
+        .body(body.into_string())
+}
+
+enum Notice<'a> {
+    None,
+    Paid,
+    Error(&'a str),
+}
+
+fn invoice_page(doc: &InvoiceDocument, notice: Notice<'_>) -> Markup {
+    let inv = &doc.invoice;
+    let payable = domain::payments::payable(inv);
+    page(
+        &format!("Invoice {} — {}", inv.number, doc.studio.name),
+        html! {
+            div.card {
+                div.studio { (doc.studio.name) }
+                h1 { "Invoice " (inv.number) " " span class=(format!("badge {}", inv.status.as_str())) { (inv.status.as_str().replace('_', " ")) } }
+                div.meta { "For " (doc.client.name) " · " (doc.session.title) }
+                div.meta { "Issued " (inv.issued_at.format("%B %-d, %Y")) " · Due " strong { (doc.due_date()) } }
+                table {
+                    thead { tr { th { "Item" } th.num { "Qty" } th.num { "Unit price" } th.num { "Amount" } } }
+                    tbody {
+                        @for line in &doc.lines {
+                            tr { td { (line.description) } td.num { (line.quantity) } td.num { (doc.money(line.unit_price_minor)) } td.num { (doc.money(line.amount_minor)) } }
+                        }
+                    }
+                    tfoot {
+                        tr { td colspan="3" { "Subtotal" } td.num { (doc.money(inv.subtotal_minor)) } }
+                        tr { td colspan="3" { "Tax" } td.num { (doc.money(inv.tax_minor)) } }
+                        @if inv.credit_minor > 0 { tr { td colspan="3" { "Retainer paid" } td.num { "−" (doc.money(inv.credit_minor)) } } }
+                        tr { td colspan="3" { "Total" } td.num { (doc.money(inv.total_minor)) } }
+                        @if inv.amount_paid_minor > 0 { tr { td colspan="3" { "Paid" } td.num { "−" (doc.money(inv.amount_paid_minor)) } } }
+                        tr.total { td colspan="3" { "Amount due" } td.num id="amount-due" { (doc.money(inv.amount_due_minor)) } }
+                    }
+                }
+            }
+            @for p in doc.payments.iter().filter(|p| p.status == PaymentStatus::Succeeded) {
+                div.alert.success { "Paid " (doc.money(p.amount_minor)) " on " (p.created_at.format("%B %-d, %Y"))
+                    @if let Some(l) = &p.card_last4 { " with card ending in " (l) } "." }
+            }
+            @match notice {
+                Notice::Paid => div.alert.success role="status" { "Thank you! Your payment was received. A receipt is on its way to " (doc.client.email) "." },
+                Notice::Error(message) => div.alert.error role="alert" { (message) " Your invoice is still open: nothing was charged." },
+                Notice::None => {},
+            }
+            @if payable {
+                div.card {
+                    h2 { "Pay " (doc.money(inv.amount_due_minor)) }
+                    form method="post" {
+                        input type="hidden" name="attempt" value=(random_token());
+                        label for="card_number" { "Card number" }
+                        input id="card_number" name="card_number" inputmode="numeric" autocomplete="cc-number" placeholder="4242 4242 4242 4242" required;
+                        div.row {
+                            div { label for="exp" { "Expiry" } input id="exp" name="exp" placeholder="12 / 34" autocomplete="cc-exp"; }
+                            div { label for="cvc" { "CVC" } input id="cvc" name="cvc" placeholder="123" autocomplete="cc-csc"; }
+                        }
+                        button type="submit" { "Pay " (doc.money(inv.amount_due_minor)) }
+                    }
+                    p.hint { "Test mode. Cards: "
+                        @for (number, outcome) in test_card_numbers() { code { (number) } " (" (outcome) ") " } }
+                }
+            } @else if inv.status == InvoiceStatus::Paid {
+                div.card { p { "This invoice is paid in full. Thank you!" } }
+            }
+        },
+    )
+}
+
+fn html_response(status: StatusCode, body: Markup) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(body.into_string())
+}
+
+#[derive(Deserialize)]
+pub struct Shown {
+    paid: Option<String>,
+}
+
+pub async fn show(
+    app: web::Data<AppContext>,
+    token: web::Path<String>,
+    query: web::Query<Shown>,
+) -> HttpResponse {
+    match portal::find(&app, &token).await {
+        Ok(Some(doc)) => {
+            let notice = if query.paid.is_some() && doc.invoice.status == InvoiceStatus::Paid {
+                Notice::Paid
+            } else {
+                Notice::None
+            };
+            html_response(StatusCode::OK, invoice_page(&doc, notice))
+        }
+        Ok(None) => not_found(),
+        Err(err) => server_error(err),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PayForm {
+    card_number: String,
+    attempt: String,
+}
+
+pub async fn pay(
+    app: web::Data<AppContext>,
+    token: web::Path<String>,
+    form: web::Form<PayForm>,
+) -> HttpResponse {
+    let doc = match portal::find(&app, &token).await {
+        Ok(Some(doc)) => doc,
+        Ok(None) => return not_found(),
+        Err(err) => return server_error(err),
+    };
+    match portal::pay(&app, &doc, &form.card_number, &form.attempt).await {
+        Ok(PortalPayment::Paid) | Ok(PortalPayment::NothingDue) => HttpResponse::SeeOther()
+            .insert_header(("location", format!("/pay/{}?paid=1", token.as_str())))
+            .finish(),
+        Ok(PortalPayment::Declined(message)) => {
+            // Re-read: the failed attempt is now part of the history shown.
+            match portal::find(&app, &token).await {
+                Ok(Some(fresh)) => html_response(
+                    StatusCode::PAYMENT_REQUIRED,
+                    invoice_page(&fresh, Notice::Error(&message)),
+                ),
+                Ok(None) => not_found(),
+                Err(err) => server_error(err),
+            }
+        }
+        Err(DomainError::User(errors)) => {
+            let message = errors
+                .iter()
+                .map(|e| e.message.clone())
+                .collect::<Vec<_>>()
+                .join("; ");
+            let message = format!("{}.", message.trim_end_matches('.'));
+            html_response(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                invoice_page(&doc, Notice::Error(&message)),
+            )
+        }
+        Err(err) => server_error(err),
+    }
+}

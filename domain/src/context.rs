@@ -1,0 +1,63 @@
+//! Everything a service needs, built once per process from `Settings`.
+
+use crate::db::{self, Database};
+use crate::gateway::{PaymentGateway, SimulatedGateway};
+use crate::mailer::{FileMailer, Mailer, SmtpMailer};
+use crate::secrets::AppSecret;
+use crate::settings::Settings;
+use sea_orm::DatabaseConnection;
+use sea_orm::sqlx::SqlitePool;
+use secrecy::ExposeSecret;
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+#[derive(Clone)]
+pub struct AppContext {
+    pub db: DatabaseConnection,
+    pub settings: Arc<Settings>,
+    pub gateway: Arc<dyn PaymentGateway>,
+    pub mailer: Arc<dyn Mailer>,
+    pub secret: AppSecret,
+    /// Woken after a commit that wrote outbox rows, so an in-process relay
+    /// moves them at once instead of at its next poll.
+    pub outbox_signal: Arc<Notify>,
+}
+
+pub struct Built {
+    pub ctx: AppContext,
+    /// The pool behind `ctx.db` when it is SQLite (shared with apalis).
+    pub sqlite_pool: Option<SqlitePool>,
+}
+
+impl AppContext {
+    /// Connects, migrates and wires the adapters the settings select.
+    pub async fn build(settings: Settings) -> anyhow::Result<Built> {
+        let Database { conn, sqlite_pool } = db::connect(&settings).await?;
+        db::migrate(&conn).await?;
+        let mailer: Arc<dyn Mailer> = match &settings.smtp.url {
+            Some(url) => Arc::new(SmtpMailer::from_url(url.expose_secret())?),
+            None => Arc::new(FileMailer::new(settings.outbox_dir())?),
+        };
+        let gateway: Arc<dyn PaymentGateway> = Arc::new(SimulatedGateway::new(conn.clone()));
+        let secret = AppSecret::load_or_create(settings.secret_key.as_ref(), &settings.data_dir)?;
+        Ok(Built {
+            ctx: AppContext {
+                db: conn,
+                settings: Arc::new(settings),
+                gateway,
+                mailer,
+                secret,
+                outbox_signal: Arc::new(Notify::new()),
+            },
+            sqlite_pool,
+        })
+    }
+
+    pub fn portal_url(&self, portal_salt: &str) -> String {
+        format!(
+            "{}/pay/{}",
+            self.settings.public_url(),
+            self.secret.portal_token(portal_salt)
+        )
+    }
+}

@@ -1,0 +1,341 @@
+//! The emails of the workflow: invoice, receipt, gallery credentials and
+//! upgrades. Each is HTML plus plain text, sent at most once per key.
+
+use crate::context::AppContext;
+use crate::documents::InvoiceDocument;
+use crate::error::DomainResult;
+use crate::gallery;
+use crate::notify::{self, Claim, Email, EmailKey, Sent};
+use entity::enums::{GalleryLevel, NotificationKind, PaymentStatus};
+use entity::payment;
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use sea_orm::EntityTrait;
+
+fn key(doc: &InvoiceDocument, kind: NotificationKind, step: &str) -> EmailKey {
+    EmailKey {
+        studio_id: doc.studio.id,
+        invoice_id: doc.invoice.id,
+        kind,
+        step: step.to_string(),
+    }
+}
+
+fn layout(studio: &str, title: &str, body: Markup) -> String {
+    html! {
+        (DOCTYPE)
+        html {
+            head { meta charset="utf-8"; title { (title) } }
+            body style="margin:0;background:#f4f1ec;font-family:Georgia,'Times New Roman',serif;color:#2b2b2b" {
+                table width="100%" cellpadding="0" cellspacing="0" { tr { td align="center" style="padding:32px 12px" {
+                    table width="600" cellpadding="0" cellspacing="0" style="background:#ffffff;border-radius:8px;padding:32px" {
+                        tr { td style="font-size:13px;letter-spacing:2px;text-transform:uppercase;color:#8a7560" { (studio) } }
+                        tr { td style="padding-top:8px;font-size:24px" { (title) } }
+                        tr { td style="padding-top:16px;font-family:Helvetica,Arial,sans-serif;font-size:15px;line-height:1.5" { (body) } }
+                    }
+                } } }
+            }
+        }
+    }
+    .into_string()
+}
+
+fn lines_table(doc: &InvoiceDocument) -> Markup {
+    let cell = "padding:6px 0;border-bottom:1px solid #eee";
+    html! {
+        table width="100%" cellpadding="0" cellspacing="0" style="margin:16px 0;font-size:14px" {
+            tr style="color:#8a7560;text-align:left" { th { "Item" } th align="right" { "Qty" } th align="right" { "Unit" } th align="right" { "Amount" } }
+            @for line in &doc.lines {
+                tr { td style=(cell) { (line.description) } td align="right" style=(cell) { (line.quantity) }
+                     td align="right" style=(cell) { (doc.money(line.unit_price_minor)) } td align="right" style=(cell) { (doc.money(line.amount_minor)) } }
+            }
+            tr { td colspan="3" align="right" { "Subtotal" } td align="right" { (doc.money(doc.invoice.subtotal_minor)) } }
+            tr { td colspan="3" align="right" { "Tax" } td align="right" { (doc.money(doc.invoice.tax_minor)) } }
+            @if doc.invoice.credit_minor > 0 {
+                tr { td colspan="3" align="right" { "Retainer paid" } td align="right" { "-" (doc.money(doc.invoice.credit_minor)) } }
+            }
+            tr style="font-weight:bold" { td colspan="3" align="right" { "Total" } td align="right" { (doc.money(doc.invoice.total_minor)) } }
+            tr style="font-weight:bold" { td colspan="3" align="right" { "Amount due" } td align="right" { (doc.money(doc.invoice.amount_due_minor)) } }
+        }
+    }
+}
+
+fn lines_text(doc: &InvoiceDocument) -> String {
+    let mut out = String::new();
+    for line in &doc.lines {
+        out.push_str(&format!(
+            "  {} x {} @ {} = {}\n",
+            line.quantity,
+            line.description,
+            doc.money(line.unit_price_minor),
+            doc.money(line.amount_minor)
+        ));
+    }
+    out.push_str(&format!(
+        "  Subtotal: {}\n  Tax: {}\n",
+        doc.money(doc.invoice.subtotal_minor),
+        doc.money(doc.invoice.tax_minor)
+    ));
+    if doc.invoice.credit_minor > 0 {
+        out.push_str(&format!(
+            "  Retainer paid: -{}\n",
+            doc.money(doc.invoice.credit_minor)
+        ));
+    }
+    out.push_str(&format!(
+        "  Total: {}\n  Amount due: {}\n",
+        doc.money(doc.invoice.total_minor),
+        doc.money(doc.invoice.amount_due_minor)
+    ));
+    out
+}
+
+fn button(url: &str, label: &str) -> Markup {
+    html! {
+        p style="margin:24px 0" {
+            a href=(url) style="background:#2b2b2b;color:#ffffff;padding:12px 22px;border-radius:4px;text-decoration:none;display:inline-block" { (label) }
+        }
+    }
+}
+
+pub async fn send_invoice(ctx: &AppContext, invoice_id: i64) -> DomainResult<Sent> {
+    let doc = InvoiceDocument::load_by_id(ctx, invoice_id).await?;
+    let portal = ctx.portal_url(&doc.invoice.portal_salt);
+    let paid = doc.invoice.amount_due_minor == 0;
+    let subject = format!("Invoice {} from {}", doc.invoice.number, doc.studio.name);
+    let decline = doc.last_decline().filter(|_| !paid);
+    let decline_text = decline.map(|p| {
+        format!(
+            "We tried to charge your card{} but it was declined: {}\n\n",
+            p.card_last4
+                .as_deref()
+                .map(|l| format!(" ending in {l}"))
+                .unwrap_or_default(),
+            p.failure_message.as_deref().unwrap_or("declined")
+        )
+    });
+    let text = format!(
+        "Hi {name},\n\nThank you for your session \"{title}\". {decline}Here is invoice {number}.\n\n{lines}\n{due}\n\nView and pay online: {portal}\n\n{studio}\n",
+        name = doc.client.name,
+        title = doc.session.title,
+        decline = decline_text.clone().unwrap_or_default(),
+        number = doc.invoice.number,
+        lines = lines_text(&doc),
+        due = if paid {
+            "Nothing is due: this invoice is settled.".to_string()
+        } else {
+            format!("Due by {}.", doc.due_date())
+        },
+        studio = doc.studio.name,
+    );
+    let html = layout(
+        &doc.studio.name,
+        &format!("Invoice {}", doc.invoice.number),
+        html! {
+            p { "Hi " (doc.client.name) "," }
+            p { "Thank you for your session “" (doc.session.title) "”. Here is your invoice." }
+            @if let Some(d) = &decline_text { p style="background:#fdecea;padding:12px;border-radius:4px;color:#8a1f11" { (d) } }
+            (lines_table(&doc))
+            @if paid { p { "Nothing is due: this invoice is settled." } }
+            @else {
+                p { "Due by " strong { (doc.due_date()) } "." }
+                (button(&portal, &format!("Pay {}", doc.money(doc.invoice.amount_due_minor))))
+            }
+            p style="font-size:12px;color:#888" { "Or open this link: " a href=(portal) { (portal) } }
+        },
+    );
+    let email = Email {
+        studio_name: doc.studio.name.clone(),
+        to_name: doc.client.name.clone(),
+        to_email: doc.client.email.clone(),
+        subject,
+        text,
+        html,
+    };
+    notify::send_once(ctx, &key(&doc, NotificationKind::Invoice, "1"), &email).await
+}
+
+pub async fn send_receipt(ctx: &AppContext, payment_id: i64) -> DomainResult<Sent> {
+    let payment = payment::Entity::find_by_id(payment_id)
+        .one(&ctx.db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("payment {payment_id} missing"))?;
+    if payment.status != PaymentStatus::Succeeded {
+        return Ok(Sent::Already);
+    }
+    let doc = InvoiceDocument::load_by_id(ctx, payment.invoice_id).await?;
+    let amount = doc.money(payment.amount_minor);
+    let card = match (&payment.card_brand, &payment.card_last4) {
+        (Some(brand), Some(last4)) => format!("{} ending in {last4}", capitalize(brand)),
+        _ => "your card".to_string(),
+    };
+    let reference = payment.gateway_reference.clone().unwrap_or_default();
+    let subject = format!("Receipt for invoice {}: {amount} paid", doc.invoice.number);
+    let text = format!(
+        "Hi {name},\n\nWe received your payment of {amount} for invoice {number}, charged to {card}.\nReference: {reference}\nBalance remaining: {balance}\n\n{lines}\nThank you!\n{studio}\n",
+        name = doc.client.name,
+        number = doc.invoice.number,
+        balance = doc.money(doc.invoice.amount_due_minor),
+        lines = lines_text(&doc),
+        studio = doc.studio.name,
+    );
+    let html = layout(
+        &doc.studio.name,
+        "Payment received",
+        html! {
+            p { "Hi " (doc.client.name) "," }
+            p { "We received your payment of " strong { (amount) } " for invoice " (doc.invoice.number) ", charged to " (card) "." }
+            p style="font-size:13px;color:#666" { "Reference: " (reference) }
+            (lines_table(&doc))
+            p { "Thank you!" }
+        },
+    );
+    let email = Email {
+        studio_name: doc.studio.name.clone(),
+        to_name: doc.client.name.clone(),
+        to_email: doc.client.email.clone(),
+        subject,
+        text,
+        html,
+    };
+    notify::send_once(
+        ctx,
+        &key(&doc, NotificationKind::Receipt, &payment.id.to_string()),
+        &email,
+    )
+    .await
+}
+
+fn capitalize(s: &str) -> String {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().collect::<String>() + chars.as_str())
+        .unwrap_or_default()
+}
+
+fn level_description(level: GalleryLevel) -> &'static str {
+    match level {
+        GalleryLevel::Full => "full access: view and download every photo in full resolution",
+        GalleryLevel::Preview => {
+            "preview access: watermarked, lower-resolution photos; full access opens as soon as the invoice is paid"
+        }
+        GalleryLevel::Locked => "locked",
+    }
+}
+
+pub fn gallery_url(ctx: &AppContext, session_id: i64) -> String {
+    format!("{}/gallery/{session_id}", ctx.settings.public_url())
+}
+
+/// Emails gallery credentials with a fresh password, once per gallery. The
+/// password is generated only after the send is claimed, so two deliveries of
+/// the job can never email two different passwords.
+pub async fn send_gallery_credentials(ctx: &AppContext, invoice_id: i64) -> DomainResult<Sent> {
+    let doc = InvoiceDocument::load_by_id(ctx, invoice_id).await?;
+    if gallery::access_for_invoice(ctx, &doc.invoice)
+        .await?
+        .is_none()
+    {
+        return Err(anyhow::anyhow!("no gallery access for invoice {invoice_id}").into());
+    };
+    let subject = format!("Your photos from \"{}\" are ready", doc.session.title);
+    let key = key(&doc, NotificationKind::GalleryCredentials, "1");
+    let message_id = match notify::claim(ctx, &key, &doc.client.email, &subject).await? {
+        Claim::AlreadySent => return Ok(Sent::Already),
+        Claim::Mine { message_id } => message_id,
+    };
+    let (access, password) = gallery::issue_password(ctx, &doc.invoice).await?;
+    let url = gallery_url(ctx, access.session_id);
+    let expiry = access
+        .expires_at
+        .map(|e| e.format("%B %-d, %Y").to_string());
+    let text = format!(
+        "Hi {name},\n\nYour gallery for \"{title}\" is open with {level}.\n\nGallery: {url}\nUsername: {user}\nPassword: {password}\n{expiry}\nKeep this password safe: we only store a hash of it and cannot send it again.\n\n{studio}\n",
+        name = doc.client.name,
+        title = doc.session.title,
+        level = level_description(access.level),
+        user = access.username,
+        expiry = expiry
+            .as_ref()
+            .map(|e| format!("Access until: {e}\n"))
+            .unwrap_or_default(),
+        studio = doc.studio.name,
+    );
+    let html = layout(
+        &doc.studio.name,
+        "Your gallery is ready",
+        html! {
+            p { "Hi " (doc.client.name) "," }
+            p { "Your gallery for “" (doc.session.title) "” is open with " (level_description(access.level)) "." }
+            table cellpadding="6" style="background:#f7f4ef;border-radius:4px;margin:12px 0" {
+                tr { td { "Username" } td { code { (access.username) } } }
+                tr { td { "Password" } td { code { (password) } } }
+                @if let Some(e) = &expiry { tr { td { "Access until" } td { (e) } } }
+            }
+            (button(&url, "Open your gallery"))
+            p style="font-size:12px;color:#888" { (PreEscaped("Keep this password safe: we only store a hash of it.")) }
+        },
+    );
+    let email = Email {
+        studio_name: doc.studio.name.clone(),
+        to_name: doc.client.name.clone(),
+        to_email: doc.client.email.clone(),
+        subject,
+        text,
+        html,
+    };
+    notify::deliver(ctx, &key, &message_id, &email).await?;
+    Ok(Sent::Now)
+}
+
+pub async fn send_gallery_upgrade(
+    ctx: &AppContext,
+    invoice_id: i64,
+    level: &str,
+) -> DomainResult<Sent> {
+    let doc = InvoiceDocument::load_by_id(ctx, invoice_id).await?;
+    let Some(access) = gallery::access_for_invoice(ctx, &doc.invoice).await? else {
+        return Ok(Sent::Already);
+    };
+    // Still the level this job announces? If access changed again, a newer job speaks for it.
+    if access.level.as_str() != level {
+        return Ok(Sent::Already);
+    }
+    let url = gallery_url(ctx, access.session_id);
+    let subject = format!("Full access to your photos from \"{}\"", doc.session.title);
+    let expiry = access
+        .expires_at
+        .map(|e| e.format("%B %-d, %Y").to_string())
+        .unwrap_or_default();
+    let text = format!(
+        "Hi {name},\n\nThank you for your payment. Your gallery for \"{title}\" now has {level}, until {expiry}.\nLog in with the username and password from our earlier email.\n\nGallery: {url}\n\n{studio}\n",
+        name = doc.client.name,
+        title = doc.session.title,
+        level = level_description(access.level),
+        studio = doc.studio.name,
+    );
+    let html = layout(
+        &doc.studio.name,
+        "Your gallery is fully open",
+        html! {
+            p { "Hi " (doc.client.name) "," }
+            p { "Thank you for your payment. Your gallery for “" (doc.session.title) "” now has " (level_description(access.level)) ", until " (expiry) "." }
+            p { "Log in with the username and password from our earlier email." }
+            (button(&url, "Open your gallery"))
+        },
+    );
+    let email = Email {
+        studio_name: doc.studio.name.clone(),
+        to_name: doc.client.name.clone(),
+        to_email: doc.client.email.clone(),
+        subject,
+        text,
+        html,
+    };
+    notify::send_once(
+        ctx,
+        &key(&doc, NotificationKind::GalleryUpgraded, level),
+        &email,
+    )
+    .await
+}

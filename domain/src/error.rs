@@ -1,0 +1,107 @@
+//! The domain's error type: user-facing errors carry a stable code; internal
+//! causes are logged and never shown to clients.
+
+use sea_orm::{DbErr, SqlErr};
+use serde::Serialize;
+
+/// Stable codes, documented in the README; clients may match on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    InvalidInput,
+    NotFound,
+    InvalidState,
+    Duplicate,
+    Unauthenticated,
+    PaymentDeclined,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::InvalidInput => "INVALID_INPUT",
+            Self::NotFound => "NOT_FOUND",
+            Self::InvalidState => "INVALID_STATE",
+            Self::Duplicate => "DUPLICATE",
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::PaymentDeclined => "PAYMENT_DECLINED",
+            Self::Internal => "INTERNAL",
+        }
+    }
+}
+
+/// A problem the caller can fix, with the input field it concerns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserError {
+    pub field: Vec<String>,
+    pub message: String,
+    pub code: ErrorCode,
+}
+
+impl UserError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self {
+            field: field.split('.').map(str::to_string).collect(),
+            message: message.into(),
+            code: ErrorCode::InvalidInput,
+        }
+    }
+
+    pub fn not_found(field: &str, what: &str) -> Self {
+        Self {
+            field: field.split('.').map(str::to_string).collect(),
+            message: format!("{what} not found"),
+            code: ErrorCode::NotFound,
+        }
+    }
+
+    pub fn state(field: &str, message: impl Into<String>) -> Self {
+        Self {
+            field: field.split('.').map(str::to_string).collect(),
+            message: message.into(),
+            code: ErrorCode::InvalidState,
+        }
+    }
+
+    pub fn duplicate(field: &str, message: impl Into<String>) -> Self {
+        Self {
+            field: field.split('.').map(str::to_string).collect(),
+            message: message.into(),
+            code: ErrorCode::Duplicate,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    /// One or more problems with the caller's input; nothing was written.
+    #[error("invalid input: {}", .0.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; "))]
+    User(Vec<UserError>),
+    #[error("database error")]
+    Db(#[from] DbErr),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<UserError> for DomainError {
+    fn from(e: UserError) -> Self {
+        Self::User(vec![e])
+    }
+}
+
+impl DomainError {
+    /// Maps a unique-constraint violation to a user error, anything else stays internal.
+    pub fn unique_as(err: DbErr, user: UserError) -> Self {
+        match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => Self::User(vec![user]),
+            _ => Self::Db(err),
+        }
+    }
+}
+
+pub fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+pub type DomainResult<T> = Result<T, DomainError>;

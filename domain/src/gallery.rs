@@ -1,0 +1,148 @@
+//! Step 6: gallery access follows the invoice's payment state.
+//!
+//! `FULL` for the studio's configured period once paid in full; the studio's
+//! configured lower level (default `PREVIEW`) while unpaid. The level is always
+//! recomputed from the current state, never taken from the job, so jobs may
+//! run twice or out of order and still converge.
+
+use crate::context::AppContext;
+use crate::db::begin_write;
+use crate::error::DomainResult;
+use crate::jobs::JobKind;
+use crate::outbox;
+use crate::secrets::{generate_password, hash_password};
+use chrono::{DateTime, Duration, Utc};
+use entity::enums::{GalleryLevel, InvoiceStatus};
+use entity::{client, gallery_access, invoice, studio};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect,
+};
+
+pub fn level_for(
+    studio: &studio::Model,
+    invoice: &invoice::Model,
+) -> (GalleryLevel, Option<DateTime<Utc>>) {
+    match invoice.status {
+        InvoiceStatus::Paid => (
+            GalleryLevel::Full,
+            Some(
+                invoice.paid_at.unwrap_or(invoice.updated_at)
+                    + Duration::days(i64::from(studio.gallery_full_days)),
+            ),
+        ),
+        InvoiceStatus::Void | InvoiceStatus::Uncollectible => (GalleryLevel::Locked, None),
+        _ => (
+            studio.gallery_unpaid_level,
+            Some(invoice.issued_at + Duration::days(i64::from(studio.gallery_unpaid_days))),
+        ),
+    }
+}
+
+pub async fn sync_access(
+    ctx: &AppContext,
+    invoice_id: i64,
+    request_id: Option<&str>,
+) -> DomainResult<()> {
+    let tx = begin_write(&ctx.db).await?;
+    // Lock the invoice row (PostgreSQL) so a payment committing meanwhile is
+    // seen before the level is decided; SQLite's write lock already serializes.
+    let invoice = invoice::Entity::find_by_id(invoice_id)
+        .lock_exclusive()
+        .one(&tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("invoice {invoice_id} missing"))?;
+    let studio = studio::Entity::find_by_id(invoice.studio_id)
+        .one(&tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("studio {} missing", invoice.studio_id))?;
+    let client = client::Entity::find_by_id(invoice.client_id)
+        .one(&tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("client {} missing", invoice.client_id))?;
+    let (level, expires_at) = level_for(&studio, &invoice);
+    let now = Utc::now();
+    let studio_id = Some(studio.id);
+    match gallery_access::Entity::find()
+        .filter(gallery_access::Column::SessionId.eq(invoice.session_id))
+        .one(&tx)
+        .await?
+    {
+        None => {
+            gallery_access::ActiveModel {
+                studio_id: Set(studio.id),
+                session_id: Set(invoice.session_id),
+                client_id: Set(client.id),
+                invoice_id: Set(invoice.id),
+                level: Set(level),
+                expires_at: Set(expires_at),
+                username: Set(client.email.clone()),
+                password_hash: Set(None),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&tx)
+            .await?;
+            outbox::enqueue(
+                &tx,
+                studio_id,
+                &JobKind::SendGalleryCredentials { invoice_id },
+                request_id,
+            )
+            .await?;
+        }
+        Some(existing) if existing.level != level || existing.expires_at != expires_at => {
+            let upgraded = level.rank() > existing.level.rank();
+            let mut active: gallery_access::ActiveModel = existing.into();
+            active.level = Set(level);
+            active.expires_at = Set(expires_at);
+            active.updated_at = Set(now);
+            active.update(&tx).await?;
+            if upgraded {
+                outbox::enqueue(
+                    &tx,
+                    studio_id,
+                    &JobKind::SendGalleryUpgrade {
+                        invoice_id,
+                        level: level.as_str().into(),
+                    },
+                    request_id,
+                )
+                .await?;
+            }
+        }
+        Some(_) => {}
+    }
+    tx.commit().await?;
+    ctx.outbox_signal.notify_one();
+    tracing::info!(invoice_id, level = level.as_str(), "gallery access synced");
+    Ok(())
+}
+
+/// Sets a fresh password and returns it in clear, for the one email that carries it.
+pub async fn issue_password(
+    ctx: &AppContext,
+    invoice: &invoice::Model,
+) -> DomainResult<(gallery_access::Model, String)> {
+    let access = gallery_access::Entity::find()
+        .filter(gallery_access::Column::SessionId.eq(invoice.session_id))
+        .one(&ctx.db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("gallery access for invoice {} missing", invoice.id))?;
+    let password = generate_password();
+    let hash = hash_password(&password)?;
+    let mut active: gallery_access::ActiveModel = access.into();
+    active.password_hash = Set(Some(hash));
+    active.updated_at = Set(Utc::now());
+    Ok((active.update(&ctx.db).await?, password))
+}
+
+pub async fn access_for_invoice(
+    ctx: &AppContext,
+    invoice: &invoice::Model,
+) -> DomainResult<Option<gallery_access::Model>> {
+    Ok(gallery_access::Entity::find()
+        .filter(gallery_access::Column::SessionId.eq(invoice.session_id))
+        .one(&ctx.db)
+        .await?)
+}

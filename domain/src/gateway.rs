@@ -1,0 +1,217 @@
+//! The payment-gateway port and the built-in simulated gateway.
+//!
+//! The simulated gateway stands in for a live card network, which cannot run
+//! here. It behaves like one where it matters: it knows Stripe's test tokens,
+//! and it remembers every idempotency key it has seen (in its own table, so
+//! across restarts and processes): the same key never charges twice.
+
+use async_trait::async_trait;
+use chrono::Utc;
+use entity::simulated_charge;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentMethodDetails {
+    pub token: String,
+    pub brand: String,
+    pub last4: String,
+    pub exp_month: i32,
+    pub exp_year: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChargeRequest {
+    /// Derived from the invoice and attempt; the gateway charges a key once.
+    pub idempotency_key: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub payment_method_token: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChargeOutcome {
+    Succeeded { reference: String },
+    Declined { code: String, message: String },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error("unknown payment method `{0}`")]
+    InvalidPaymentMethod(String),
+    #[error("idempotency key reused with different parameters")]
+    IdempotencyMismatch,
+    /// The outcome is unknown (network, timeout, 5xx): retry with the same key.
+    #[error("gateway unavailable: {0}")]
+    Unavailable(String),
+    #[error("not supported by this gateway: {0}")]
+    Unsupported(&'static str),
+}
+
+#[async_trait]
+pub trait PaymentGateway: Send + Sync {
+    /// Validates a tokenized payment method and returns what may be displayed.
+    async fn payment_method(&self, token: &str) -> Result<PaymentMethodDetails, GatewayError>;
+
+    /// Charges a payment method. Calling again with the same idempotency key
+    /// returns the first outcome and never charges again.
+    async fn charge(&self, request: &ChargeRequest) -> Result<ChargeOutcome, GatewayError>;
+
+    /// Turns a test card number typed into the portal form into a token.
+    /// Only the simulated gateway does this; a live gateway tokenizes in the
+    /// browser so card numbers never reach this server.
+    fn tokenize_test_card(&self, number: &str) -> Result<String, GatewayError>;
+}
+
+struct TestCard {
+    token: &'static str,
+    number: &'static str,
+    brand: &'static str,
+    decline: Option<(&'static str, &'static str)>,
+}
+
+const TEST_CARDS: &[TestCard] = &[
+    TestCard {
+        token: "pm_card_visa",
+        number: "4242424242424242",
+        brand: "visa",
+        decline: None,
+    },
+    TestCard {
+        token: "pm_card_mastercard",
+        number: "5555555555554444",
+        brand: "mastercard",
+        decline: None,
+    },
+    TestCard {
+        token: "pm_card_chargeDeclined",
+        number: "4000000000000002",
+        brand: "visa",
+        decline: Some(("generic_decline", "Your card was declined.")),
+    },
+    TestCard {
+        token: "pm_card_chargeDeclinedInsufficientFunds",
+        number: "4000000000009995",
+        brand: "visa",
+        decline: Some(("insufficient_funds", "Your card has insufficient funds.")),
+    },
+    TestCard {
+        token: "pm_card_chargeDeclinedProcessingError",
+        number: "4000000000000119",
+        brand: "visa",
+        decline: Some((
+            "processing_error",
+            "An error occurred while processing your card. Try again in a little bit.",
+        )),
+    },
+];
+
+fn test_card(token: &str) -> Option<&'static TestCard> {
+    let token = if token == "tok_visa" {
+        "pm_card_visa"
+    } else {
+        token
+    };
+    TEST_CARDS.iter().find(|c| c.token == token)
+}
+
+/// The card numbers the portal accepts in simulated mode, for help texts.
+pub fn test_card_numbers() -> Vec<(&'static str, &'static str)> {
+    TEST_CARDS
+        .iter()
+        .map(|c| (c.number, c.decline.map(|d| d.0).unwrap_or("success")))
+        .collect()
+}
+
+pub struct SimulatedGateway {
+    db: DatabaseConnection,
+}
+
+impl SimulatedGateway {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+}
+
+#[async_trait]
+impl PaymentGateway for SimulatedGateway {
+    async fn payment_method(&self, token: &str) -> Result<PaymentMethodDetails, GatewayError> {
+        let card =
+            test_card(token).ok_or_else(|| GatewayError::InvalidPaymentMethod(token.into()))?;
+        Ok(PaymentMethodDetails {
+            token: card.token.to_string(),
+            brand: card.brand.to_string(),
+            last4: card.number[card.number.len() - 4..].to_string(),
+            exp_month: 12,
+            exp_year: 2034,
+        })
+    }
+
+    async fn charge(&self, request: &ChargeRequest) -> Result<ChargeOutcome, GatewayError> {
+        let card = test_card(&request.payment_method_token).ok_or_else(|| {
+            GatewayError::InvalidPaymentMethod(request.payment_method_token.clone())
+        })?;
+        let db_err = |e: sea_orm::DbErr| GatewayError::Unavailable(e.to_string());
+        // Record the attempt under its key first; a second call with the same
+        // key finds the first record and replays its outcome.
+        let row = simulated_charge::ActiveModel {
+            idempotency_key: Set(request.idempotency_key.clone()),
+            reference: Set(format!("sim_ch_{}", uuid::Uuid::now_v7().simple())),
+            token: Set(card.token.to_string()),
+            amount_minor: Set(request.amount_minor),
+            currency: Set(request.currency.clone()),
+            succeeded: Set(card.decline.is_none()),
+            decline_code: Set(card.decline.map(|d| d.0.to_string())),
+            created_at: Set(Utc::now()),
+        };
+        simulated_charge::Entity::insert(row)
+            .on_conflict(
+                OnConflict::column(simulated_charge::Column::IdempotencyKey)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(&self.db)
+            .await
+            .map_err(db_err)?;
+        let stored = simulated_charge::Entity::find_by_id(request.idempotency_key.clone())
+            .one(&self.db)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| GatewayError::Unavailable("charge record vanished".into()))?;
+        if stored.amount_minor != request.amount_minor
+            || stored.currency != request.currency
+            || stored.token != card.token
+        {
+            return Err(GatewayError::IdempotencyMismatch);
+        }
+        if stored.succeeded {
+            tracing::info!(reference = %stored.reference, amount = stored.amount_minor, "simulated charge succeeded");
+            Ok(ChargeOutcome::Succeeded {
+                reference: stored.reference,
+            })
+        } else {
+            let code = stored
+                .decline_code
+                .unwrap_or_else(|| "generic_decline".into());
+            let message = TEST_CARDS
+                .iter()
+                .filter_map(|c| c.decline)
+                .find(|d| d.0 == code)
+                .map(|d| d.1)
+                .unwrap_or("Your card was declined.")
+                .to_string();
+            tracing::info!(%code, "simulated charge declined");
+            Ok(ChargeOutcome::Declined { code, message })
+        }
+    }
+
+    fn tokenize_test_card(&self, number: &str) -> Result<String, GatewayError> {
+        let digits: String = number.chars().filter(char::is_ascii_digit).collect();
+        TEST_CARDS
+            .iter()
+            .find(|c| c.number == digits)
+            .map(|c| c.token.to_string())
+            .ok_or_else(|| GatewayError::InvalidPaymentMethod("card number".into()))
+    }
+}

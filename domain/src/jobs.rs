@@ -1,0 +1,72 @@
+//! Job payloads shared by the producer (outbox relay) and the worker.
+//!
+//! Every job is written first as an outbox row in the same transaction as the
+//! state change that causes it, then relayed to the apalis queue. Delivery is
+//! at-least-once: every handler is idempotent, and `dedup_key` makes sure one
+//! logical job has exactly one outbox row.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum JobKind {
+    /// Price a completed session, number the invoice and route on payment preference.
+    GenerateInvoice { session_id: i64 },
+    /// Charge the client's stored payment method (auto-pay).
+    Charge { invoice_id: i64 },
+    /// Email the invoice with its portal link.
+    SendInvoice { invoice_id: i64 },
+    /// Email the receipt for a successful payment.
+    SendReceipt { payment_id: i64 },
+    /// Bring gallery access in line with the invoice's payment state. `state`
+    /// names the payment state that caused it, so each change runs once.
+    SyncGalleryAccess { invoice_id: i64, state: String },
+    /// Email gallery credentials (a fresh password) once per gallery.
+    SendGalleryCredentials { invoice_id: i64 },
+    /// Email that the gallery access level went up.
+    SendGalleryUpgrade { invoice_id: i64, level: String },
+}
+
+impl JobKind {
+    /// One logical job, one outbox row.
+    pub fn dedup_key(&self) -> String {
+        match self {
+            Self::GenerateInvoice { session_id } => {
+                format!("generate_invoice:session:{session_id}")
+            }
+            Self::Charge { invoice_id } => format!("charge:invoice:{invoice_id}:attempt:1"),
+            Self::SendInvoice { invoice_id } => format!("send_invoice:invoice:{invoice_id}"),
+            Self::SendReceipt { payment_id } => format!("send_receipt:payment:{payment_id}"),
+            Self::SyncGalleryAccess { invoice_id, state } => {
+                format!("sync_gallery:invoice:{invoice_id}:{state}")
+            }
+            Self::SendGalleryCredentials { invoice_id } => {
+                format!("gallery_credentials:invoice:{invoice_id}")
+            }
+            Self::SendGalleryUpgrade { invoice_id, level } => {
+                format!("gallery_upgrade:invoice:{invoice_id}:{level}")
+            }
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::GenerateInvoice { .. } => "generate_invoice",
+            Self::Charge { .. } => "charge",
+            Self::SendInvoice { .. } => "send_invoice",
+            Self::SendReceipt { .. } => "send_receipt",
+            Self::SyncGalleryAccess { .. } => "sync_gallery_access",
+            Self::SendGalleryCredentials { .. } => "send_gallery_credentials",
+            Self::SendGalleryUpgrade { .. } => "send_gallery_upgrade",
+        }
+    }
+}
+
+/// What travels through apalis: the outbox row it came from and the work.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Job {
+    pub outbox_id: i64,
+    pub kind: JobKind,
+    /// The request that caused the job, carried into the worker's spans.
+    pub request_id: Option<String>,
+}

@@ -1,0 +1,33 @@
+//! What both processes share: money and pricing, the billing rules and
+//! services, job payloads, and the ports (gateway, mailer) with their adapters.
+//!
+//! Architecture invariant: nothing here knows HTTP or GraphQL.
+
+pub mod catalog;
+pub mod context;
+pub mod db;
+pub mod documents;
+pub mod emails;
+pub mod error;
+pub mod gallery;
+pub mod gateway;
+pub mod invoicing;
+pub mod jobs;
+pub mod mailer;
+pub mod money;
+pub mod notify;
+pub mod outbox;
+pub mod payments;
+pub mod portal;
+pub mod pricing;
+pub mod queries;
+pub mod secrets;
+pub mod seed;
+pub mod sessions;
+pub mod settings;
+pub mod studios;
+pub mod telemetry;
+pub mod validate;
+
+pub use context::AppContext;
+pub use error::{DomainError, DomainResult, ErrorCode, UserError};

@@ -1,0 +1,85 @@
+//! The mailer port with its two adapters: `.eml` files (embedded mode) and
+//! SMTP through lettre (production).
+
+use async_trait::async_trait;
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("could not write the email file: {0}")]
+    File(String),
+    #[error("SMTP delivery failed: {0}")]
+    Smtp(String),
+    #[error("invalid SMTP URL: {0}")]
+    Config(String),
+}
+
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    async fn send(&self, message: Message) -> Result<(), MailError>;
+}
+
+/// Writes each email as `<id>.eml` into a directory.
+pub struct FileMailer {
+    dir: PathBuf,
+    transport: AsyncFileTransport<Tokio1Executor>,
+}
+
+impl FileMailer {
+    pub fn new(dir: PathBuf) -> std::io::Result<Self> {
+        std::fs::create_dir_all(&dir)?;
+        Ok(Self {
+            transport: AsyncFileTransport::new(&dir),
+            dir,
+        })
+    }
+}
+
+#[async_trait]
+impl Mailer for FileMailer {
+    async fn send(&self, message: Message) -> Result<(), MailError> {
+        let to = message
+            .envelope()
+            .to()
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let id = self
+            .transport
+            .send(message)
+            .await
+            .map_err(|e| MailError::File(e.to_string()))?;
+        let path = self.dir.join(format!("{id}.eml"));
+        tracing::info!(%to, path = %path.display(), "email written");
+        Ok(())
+    }
+}
+
+pub struct SmtpMailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+}
+
+impl SmtpMailer {
+    /// `smtp://host:port` (plain, for local relays), `smtp://...?tls=required`,
+    /// `smtps://user:pass@host` (implicit TLS), as lettre parses them.
+    pub fn from_url(url: &str) -> Result<Self, MailError> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|e| MailError::Config(e.to_string()))?
+            .timeout(Some(std::time::Duration::from_secs(20)))
+            .build();
+        Ok(Self { transport })
+    }
+}
+
+#[async_trait]
+impl Mailer for SmtpMailer {
+    async fn send(&self, message: Message) -> Result<(), MailError> {
+        self.transport
+            .send(message)
+            .await
+            .map(|_| ())
+            .map_err(|e| MailError::Smtp(e.to_string()))
+    }
+}

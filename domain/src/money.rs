@@ -1,0 +1,187 @@
+//! Money: integer minor units plus an ISO 4217 currency. No floats anywhere.
+
+use rust_decimal::Decimal;
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MoneyError {
+    #[error("unknown currency code `{0}`")]
+    UnknownCurrency(String),
+    #[error("`{0}` is not a decimal amount")]
+    NotANumber(String),
+    #[error("amount must not be negative")]
+    Negative,
+    #[error("{currency} amounts have at most {exponent} decimal places")]
+    TooPrecise { currency: String, exponent: u32 },
+    #[error("amount is too large")]
+    TooLarge,
+}
+
+/// An ISO 4217 currency with its minor-unit exponent (JPY 0, USD 2, KWD 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Currency(iso_currency::Currency);
+
+impl Currency {
+    pub fn parse(code: &str) -> Result<Self, MoneyError> {
+        let upper = code.trim().to_ascii_uppercase();
+        iso_currency::Currency::from_code(&upper)
+            .filter(|c| c.exponent().is_some())
+            .map(Currency)
+            .ok_or(MoneyError::UnknownCurrency(code.to_string()))
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.0.code()
+    }
+
+    /// Number of decimal places of the minor unit.
+    pub fn exponent(&self) -> u32 {
+        self.0.exponent().map(u32::from).unwrap_or(2)
+    }
+
+    /// Converts a decimal amount (`"149.99"`) into minor units, refusing
+    /// negative amounts and more decimal places than the currency has.
+    pub fn parse_amount(&self, amount: Decimal) -> Result<i64, MoneyError> {
+        if amount.is_sign_negative() && !amount.is_zero() {
+            return Err(MoneyError::Negative);
+        }
+        let normalized = amount.normalize();
+        if normalized.scale() > self.exponent() {
+            return Err(MoneyError::TooPrecise {
+                currency: self.code().to_string(),
+                exponent: self.exponent(),
+            });
+        }
+        let factor = Decimal::from(10_i64.pow(self.exponent()));
+        let minor = normalized.checked_mul(factor).ok_or(MoneyError::TooLarge)?;
+        i64::try_from(minor).map_err(|_| MoneyError::TooLarge)
+    }
+
+    pub fn parse_amount_str(&self, amount: &str) -> Result<i64, MoneyError> {
+        let value: Decimal = amount
+            .trim()
+            .parse()
+            .map_err(|_| MoneyError::NotANumber(amount.to_string()))?;
+        self.parse_amount(value)
+    }
+
+    /// Minor units as an exact decimal (`14999` USD -> `149.99`).
+    pub fn to_decimal(&self, minor: i64) -> Decimal {
+        Decimal::new(minor, self.exponent())
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// An amount of one currency in minor units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Money {
+    pub minor: i64,
+    pub currency: Currency,
+}
+
+impl Money {
+    pub fn new(minor: i64, currency: Currency) -> Self {
+        Self { minor, currency }
+    }
+
+    pub fn amount(&self) -> Decimal {
+        self.currency.to_decimal(self.minor)
+    }
+}
+
+impl fmt::Display for Money {
+    /// `USD 1,234.56`, `JPY 12,000`, `KWD 1.250`: the same text in the API,
+    /// the email and the portal.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let exp = self.currency.exponent();
+        let negative = self.minor < 0;
+        let abs = self.minor.unsigned_abs();
+        let divisor = 10_u64.pow(exp);
+        let whole = abs / divisor;
+        let frac = abs % divisor;
+        let digits = whole.to_string();
+        let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+        for (i, ch) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                grouped.push(',');
+            }
+            grouped.push(ch);
+        }
+        let sign = if negative { "-" } else { "" };
+        if exp == 0 {
+            write!(f, "{} {sign}{grouped}", self.currency.code())
+        } else {
+            write!(
+                f,
+                "{} {sign}{grouped}.{frac:0width$}",
+                self.currency.code(),
+                width = exp as usize
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    fn cur(code: &str) -> Currency {
+        Currency::parse(code).unwrap()
+    }
+
+    #[test]
+    fn exponents_follow_iso_4217() {
+        assert_eq!(cur("JPY").exponent(), 0);
+        assert_eq!(cur("usd").exponent(), 2);
+        assert_eq!(cur("KWD").exponent(), 3);
+    }
+
+    #[test]
+    fn unknown_currency_is_rejected() {
+        assert!(matches!(
+            Currency::parse("XYZ"),
+            Err(MoneyError::UnknownCurrency(_))
+        ));
+    }
+
+    #[test]
+    fn amounts_parse_to_minor_units() {
+        assert_eq!(cur("USD").parse_amount(dec!(149.99)), Ok(14999));
+        assert_eq!(cur("USD").parse_amount(dec!(149.90)), Ok(14990));
+        assert_eq!(cur("JPY").parse_amount(dec!(12000)), Ok(12000));
+        assert_eq!(cur("KWD").parse_amount(dec!(1.250)), Ok(1250));
+        assert_eq!(cur("USD").parse_amount_str("0"), Ok(0));
+    }
+
+    #[test]
+    fn bad_amounts_are_rejected() {
+        assert_eq!(cur("USD").parse_amount(dec!(-1)), Err(MoneyError::Negative));
+        assert!(matches!(
+            cur("USD").parse_amount(dec!(1.005)),
+            Err(MoneyError::TooPrecise { .. })
+        ));
+        assert!(matches!(
+            cur("JPY").parse_amount(dec!(1.5)),
+            Err(MoneyError::TooPrecise { .. })
+        ));
+        assert!(matches!(
+            cur("USD").parse_amount_str("ten"),
+            Err(MoneyError::NotANumber(_))
+        ));
+    }
+
+    #[test]
+    fn money_displays_with_grouping_and_exponent() {
+        assert_eq!(Money::new(123456, cur("USD")).to_string(), "USD 1,234.56");
+        assert_eq!(Money::new(5, cur("USD")).to_string(), "USD 0.05");
+        assert_eq!(Money::new(1200000, cur("JPY")).to_string(), "JPY 1,200,000");
+        assert_eq!(Money::new(1250, cur("KWD")).to_string(), "KWD 1.250");
+        assert_eq!(Money::new(-150, cur("EUR")).to_string(), "EUR -1.50");
+    }
+}

@@ -1,0 +1,221 @@
+//! Exactly-once email bookkeeping: every email has a row keyed by
+//! (invoice, kind, step) that is written before it is sent.
+//!
+//! A sender claims the row with a short lease (`SENDING`), sends, then marks it
+//! `SENT`. A second delivery of the same job sees `SENT` and does nothing, or
+//! sees a live claim and backs off (its job is retried later). The one window
+//! left, a crash after the SMTP server accepted the message and before `SENT`
+//! is written, resends with the same Message-ID so mail clients fold the two.
+
+use crate::context::AppContext;
+use crate::error::DomainResult;
+use chrono::{Duration, Utc};
+use entity::enums::{NotificationKind, NotificationStatus};
+use entity::notification;
+use lettre::Message;
+use lettre::message::{Mailbox, MultiPart, header::ContentType};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+
+pub struct Email {
+    pub studio_name: String,
+    pub to_name: String,
+    pub to_email: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Sent {
+    Now,
+    Already,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("another worker is sending this email right now")]
+pub struct InFlight;
+
+/// Whether an email of this key has already gone out.
+pub async fn already_sent(ctx: &AppContext, key: &EmailKey) -> DomainResult<bool> {
+    Ok(by_key(notification::Entity::find(), key)
+        .filter(notification::Column::Status.eq(NotificationStatus::Sent))
+        .one(&ctx.db)
+        .await?
+        .is_some())
+}
+
+/// Identifies one email: at most one is ever sent per key.
+#[derive(Debug, Clone)]
+pub struct EmailKey {
+    pub studio_id: i64,
+    pub invoice_id: i64,
+    pub kind: NotificationKind,
+    pub step: String,
+}
+
+pub enum Claim {
+    /// This worker owns the send; `message_id` is stable across retries.
+    Mine {
+        message_id: String,
+    },
+    AlreadySent,
+}
+
+fn by_key<E: sea_orm::QueryFilter>(q: E, key: &EmailKey) -> E {
+    q.filter(notification::Column::InvoiceId.eq(key.invoice_id))
+        .filter(notification::Column::Kind.eq(key.kind))
+        .filter(notification::Column::Step.eq(key.step.clone()))
+}
+
+/// Writes the notification row (once) and claims it for sending.
+pub async fn claim(
+    ctx: &AppContext,
+    key: &EmailKey,
+    recipient: &str,
+    subject: &str,
+) -> DomainResult<Claim> {
+    let now = Utc::now();
+    let row = notification::ActiveModel {
+        studio_id: Set(key.studio_id),
+        invoice_id: Set(key.invoice_id),
+        kind: Set(key.kind),
+        step: Set(key.step.clone()),
+        recipient: Set(recipient.to_string()),
+        subject: Set(subject.to_string()),
+        status: Set(NotificationStatus::Pending),
+        message_id: Set(format!(
+            "<{}.{}.{}@{}>",
+            key.kind.as_str().to_ascii_lowercase().replace('_', "-"),
+            key.invoice_id,
+            key.step,
+            message_id_host(ctx)
+        )),
+        claimed_until: Set(None),
+        created_at: Set(now),
+        sent_at: Set(None),
+        ..Default::default()
+    };
+    notification::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([
+                notification::Column::InvoiceId,
+                notification::Column::Kind,
+                notification::Column::Step,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(&ctx.db)
+        .await?;
+    let claimed = by_key(notification::Entity::update_many(), key)
+        .col_expr(
+            notification::Column::Status,
+            Expr::value(NotificationStatus::Sending.as_str()),
+        )
+        .col_expr(
+            notification::Column::ClaimedUntil,
+            Expr::value(now + Duration::minutes(2)),
+        )
+        .filter(
+            sea_orm::Condition::any()
+                .add(notification::Column::Status.eq(NotificationStatus::Pending))
+                .add(
+                    notification::Column::Status
+                        .eq(NotificationStatus::Sending)
+                        .and(notification::Column::ClaimedUntil.lt(now)),
+                ),
+        )
+        .exec(&ctx.db)
+        .await?;
+    let stored = by_key(notification::Entity::find(), key)
+        .one(&ctx.db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("notification row vanished"))?;
+    if claimed.rows_affected == 1 {
+        Ok(Claim::Mine {
+            message_id: stored.message_id,
+        })
+    } else if stored.status == NotificationStatus::Sent {
+        Ok(Claim::AlreadySent)
+    } else {
+        Err(anyhow::Error::new(InFlight).into())
+    }
+}
+
+/// Sends a claimed email and marks it sent; on failure frees the claim.
+pub async fn deliver(
+    ctx: &AppContext,
+    key: &EmailKey,
+    message_id: &str,
+    email: &Email,
+) -> DomainResult<()> {
+    let message = build_message(ctx, email, message_id)?;
+    if let Err(err) = ctx.mailer.send(message).await {
+        by_key(notification::Entity::update_many(), key)
+            .col_expr(
+                notification::Column::Status,
+                Expr::value(NotificationStatus::Pending.as_str()),
+            )
+            .exec(&ctx.db)
+            .await?;
+        return Err(anyhow::Error::new(err).into());
+    }
+    by_key(notification::Entity::update_many(), key)
+        .col_expr(
+            notification::Column::Status,
+            Expr::value(NotificationStatus::Sent.as_str()),
+        )
+        .col_expr(notification::Column::SentAt, Expr::value(Utc::now()))
+        .exec(&ctx.db)
+        .await?;
+    tracing::info!(kind = key.kind.as_str(), invoice_id = key.invoice_id, to = %email.to_email, "email sent");
+    Ok(())
+}
+
+/// Claims and delivers in one go, for emails whose content is fixed.
+pub async fn send_once(ctx: &AppContext, key: &EmailKey, email: &Email) -> DomainResult<Sent> {
+    match claim(ctx, key, &email.to_email, &email.subject).await? {
+        Claim::AlreadySent => Ok(Sent::Already),
+        Claim::Mine { message_id } => {
+            deliver(ctx, key, &message_id, email).await?;
+            Ok(Sent::Now)
+        }
+    }
+}
+
+fn message_id_host(ctx: &AppContext) -> String {
+    ctx.settings
+        .smtp
+        .from
+        .rsplit('@')
+        .next()
+        .unwrap_or("localhost")
+        .to_string()
+}
+
+fn build_message(ctx: &AppContext, email: &Email, message_id: &str) -> anyhow::Result<Message> {
+    let from: Mailbox = Mailbox::new(
+        Some(email.studio_name.clone()),
+        ctx.settings.smtp.from.parse()?,
+    );
+    let to = Mailbox::new(Some(email.to_name.clone()), email.to_email.parse()?);
+    Ok(Message::builder()
+        .from(from)
+        .to(to)
+        .subject(email.subject.clone())
+        .message_id(Some(message_id.to_string()))
+        .multipart(
+            MultiPart::alternative()
+                .singlepart(
+                    lettre::message::SinglePart::builder()
+                        .header(ContentType::TEXT_PLAIN)
+                        .body(email.text.clone()),
+                )
+                .singlepart(
+                    lettre::message::SinglePart::builder()
+                        .header(ContentType::TEXT_HTML)
+                        .body(email.html.clone()),
+                ),
+        )?)
+}

@@ -1,0 +1,197 @@
+//! The transactional outbox: jobs are rows written with the state change that
+//! causes them, then relayed to the queue by `worker::relay`.
+
+use crate::jobs::{Job, JobKind};
+use chrono::{Duration, Utc};
+use entity::enums::OutboxStatus;
+use entity::outbox;
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
+};
+
+/// Adds a job to the outbox inside the caller's transaction. A job with the
+/// same dedup key already present makes this a no-op.
+pub async fn enqueue<C: ConnectionTrait>(
+    conn: &C,
+    studio_id: Option<i64>,
+    kind: &JobKind,
+    request_id: Option<&str>,
+) -> Result<(), DbErr> {
+    let payload = serde_json::to_string(kind).map_err(|e| DbErr::Custom(e.to_string()))?;
+    let row = outbox::ActiveModel {
+        studio_id: Set(studio_id),
+        payload: Set(payload),
+        dedup_key: Set(kind.dedup_key()),
+        status: Set(OutboxStatus::Pending),
+        attempts: Set(0),
+        claimed_until: Set(None),
+        enqueued_at: Set(None),
+        done_at: Set(None),
+        last_error: Set(None),
+        request_id: Set(request_id.map(str::to_string)),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    };
+    outbox::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(outbox::Column::DedupKey)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// Claims up to `limit` rows to relay: new rows, and rows enqueued so long
+/// ago that their queue entry may be lost. A claim is a short lease, so two
+/// relays rarely push the same row and a relay that dies frees it again.
+pub async fn claim_batch<C: ConnectionTrait>(
+    conn: &C,
+    limit: u64,
+    lease: Duration,
+    redeliver_after: Duration,
+) -> Result<Vec<Job>, DbErr> {
+    let now = Utc::now();
+    let candidates = outbox::Entity::find()
+        .filter(
+            sea_orm::Condition::any()
+                .add(outbox::Column::Status.eq(OutboxStatus::Pending))
+                .add(
+                    outbox::Column::Status
+                        .eq(OutboxStatus::Enqueued)
+                        .and(outbox::Column::EnqueuedAt.lt(now - redeliver_after)),
+                ),
+        )
+        .filter(
+            sea_orm::Condition::any()
+                .add(outbox::Column::ClaimedUntil.is_null())
+                .add(outbox::Column::ClaimedUntil.lt(now)),
+        )
+        .order_by_asc(outbox::Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await?;
+    let mut claimed = Vec::with_capacity(candidates.len());
+    for row in candidates {
+        let result = outbox::Entity::update_many()
+            .col_expr(outbox::Column::ClaimedUntil, Expr::value(now + lease))
+            .filter(outbox::Column::Id.eq(row.id))
+            .filter(
+                sea_orm::Condition::any()
+                    .add(outbox::Column::ClaimedUntil.is_null())
+                    .add(outbox::Column::ClaimedUntil.lt(now)),
+            )
+            .exec(conn)
+            .await?;
+        if result.rows_affected != 1 {
+            continue;
+        }
+        match serde_json::from_str::<JobKind>(&row.payload) {
+            Ok(kind) => claimed.push(Job {
+                outbox_id: row.id,
+                kind,
+                request_id: row.request_id,
+            }),
+            Err(err) => {
+                tracing::error!(outbox_id = row.id, %err, "outbox payload does not parse");
+                mark_failed(conn, row.id, &format!("payload does not parse: {err}")).await?;
+            }
+        }
+    }
+    Ok(claimed)
+}
+
+pub async fn mark_enqueued<C: ConnectionTrait>(conn: &C, id: i64) -> Result<(), DbErr> {
+    outbox::Entity::update_many()
+        .col_expr(
+            outbox::Column::Status,
+            Expr::value(OutboxStatus::Enqueued.as_str()),
+        )
+        .col_expr(outbox::Column::EnqueuedAt, Expr::value(Utc::now()))
+        .filter(outbox::Column::Id.eq(id))
+        .filter(outbox::Column::Status.is_in([OutboxStatus::Pending, OutboxStatus::Enqueued]))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn mark_done<C: ConnectionTrait>(conn: &C, id: i64) -> Result<(), DbErr> {
+    outbox::Entity::update_many()
+        .col_expr(
+            outbox::Column::Status,
+            Expr::value(OutboxStatus::Done.as_str()),
+        )
+        .col_expr(outbox::Column::DoneAt, Expr::value(Utc::now()))
+        .col_expr(
+            outbox::Column::LastError,
+            Expr::value(Option::<String>::None),
+        )
+        .filter(outbox::Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Records a failed attempt and schedules the next one with exponential
+/// back-off (2, 4, 8... seconds, at most 10 minutes) by leasing the row to
+/// nobody until then; after `max_attempts` the row is `FAILED` for good.
+pub async fn retry_later<C: ConnectionTrait>(
+    conn: &C,
+    id: i64,
+    error: &str,
+    max_attempts: u32,
+) -> Result<(), DbErr> {
+    let Some(row) = outbox::Entity::find_by_id(id).one(conn).await? else {
+        return Ok(());
+    };
+    let attempts = row.attempts + 1;
+    let status = if attempts as u32 >= max_attempts {
+        OutboxStatus::Failed
+    } else {
+        OutboxStatus::Pending
+    };
+    let backoff = Duration::seconds(Ord::min(
+        2_i64.saturating_pow(attempts.clamp(1, 16) as u32),
+        600,
+    ));
+    outbox::Entity::update_many()
+        .col_expr(outbox::Column::Attempts, Expr::value(attempts))
+        .col_expr(
+            outbox::Column::LastError,
+            Expr::value(error.chars().take(2000).collect::<String>()),
+        )
+        .col_expr(outbox::Column::Status, Expr::value(status.as_str()))
+        .col_expr(
+            outbox::Column::ClaimedUntil,
+            Expr::value(Utc::now() + backoff),
+        )
+        .filter(outbox::Column::Id.eq(id))
+        .filter(outbox::Column::Status.ne(OutboxStatus::Done))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+async fn mark_failed<C: ConnectionTrait>(conn: &C, id: i64, error: &str) -> Result<(), DbErr> {
+    outbox::Entity::update_many()
+        .col_expr(
+            outbox::Column::Status,
+            Expr::value(OutboxStatus::Failed.as_str()),
+        )
+        .col_expr(outbox::Column::LastError, Expr::value(error.to_string()))
+        .filter(outbox::Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Rows not yet finished (pending or in the queue).
+pub async fn unfinished_count<C: ConnectionTrait>(conn: &C) -> Result<u64, DbErr> {
+    outbox::Entity::find()
+        .filter(outbox::Column::Status.is_in([OutboxStatus::Pending, OutboxStatus::Enqueued]))
+        .count(conn)
+        .await
+}

@@ -1,0 +1,140 @@
+//! Keys, tokens and passwords. Everything a client holds is stored hashed.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use rand::{Rng, RngCore};
+use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+
+/// 32 random bytes, URL-safe base64.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// SHA-256 hex of a high-entropy token (API key, portal token). A fast hash is
+/// right here: the input is 256 random bits, not a human password.
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// A new studio API key and its stored hash.
+pub fn generate_api_key() -> (String, String) {
+    let key = format!("sk_studio_{}", random_token());
+    let hash = hash_token(&key);
+    (key, hash)
+}
+
+const PASSWORD_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+
+/// A 16-character password without look-alike characters (about 92 bits).
+pub fn generate_password() -> String {
+    let mut rng = rand::rng();
+    (0..16)
+        .map(|_| PASSWORD_ALPHABET[rng.random_range(0..PASSWORD_ALPHABET.len())] as char)
+        .collect()
+}
+
+/// argon2id PHC string with a random salt.
+pub fn hash_password(password: &str) -> anyhow::Result<String> {
+    let mut salt_bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt_bytes);
+    let salt = SaltString::encode_b64(&salt_bytes).map_err(|e| anyhow::anyhow!("salt: {e}"))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| anyhow::anyhow!("argon2: {e}"))
+}
+
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// The application secret. Portal links are `HMAC(secret, salt)` so that any
+/// process holding the secret can re-derive an invoice's link for an email,
+/// while the database only stores the salt and the hash of the link token.
+#[derive(Clone)]
+pub struct AppSecret(SecretString);
+
+impl AppSecret {
+    pub fn new(secret: SecretString) -> Self {
+        Self(secret)
+    }
+
+    /// Reads the secret from settings, or from `{data_dir}/secret.key`,
+    /// creating it on first run (embedded mode).
+    pub fn load_or_create(
+        configured: Option<&SecretString>,
+        data_dir: &Path,
+    ) -> anyhow::Result<Self> {
+        if let Some(secret) = configured {
+            return Ok(Self(secret.clone()));
+        }
+        let path = data_dir.join("secret.key");
+        if let Ok(existing) = std::fs::read_to_string(&path) {
+            let trimmed = existing.trim();
+            if !trimmed.is_empty() {
+                return Ok(Self(SecretString::from(trimmed.to_string())));
+            }
+        }
+        std::fs::create_dir_all(data_dir)?;
+        let fresh = random_token();
+        std::fs::write(&path, &fresh)?;
+        Ok(Self(SecretString::from(fresh)))
+    }
+
+    pub fn portal_token(&self, salt: &str) -> String {
+        let mut mac = match Hmac::<Sha256>::new_from_slice(self.0.expose_secret().as_bytes()) {
+            Ok(mac) => mac,
+            // HMAC accepts keys of any length; this arm is unreachable.
+            Err(_) => return String::new(),
+        };
+        mac.update(b"portal:");
+        mac.update(salt.as_bytes());
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_round_trip_through_argon2id() {
+        let pw = generate_password();
+        assert_eq!(pw.len(), 16);
+        let phc = hash_password(&pw).unwrap();
+        assert!(phc.starts_with("$argon2id$"));
+        assert!(verify_password(&pw, &phc));
+        assert!(!verify_password("wrong", &phc));
+    }
+
+    #[test]
+    fn portal_tokens_depend_on_secret_and_salt() {
+        let a = AppSecret::new(SecretString::from("one"));
+        let b = AppSecret::new(SecretString::from("two"));
+        assert_eq!(a.portal_token("s"), a.portal_token("s"));
+        assert_ne!(a.portal_token("s"), a.portal_token("t"));
+        assert_ne!(a.portal_token("s"), b.portal_token("s"));
+        assert!(a.portal_token("s").len() >= 43);
+    }
+
+    #[test]
+    fn api_keys_are_long_and_hashed() {
+        let (key, hash) = generate_api_key();
+        assert!(key.len() > 40);
+        assert_eq!(hash, hash_token(&key));
+        assert_ne!(key, hash);
+    }
+}

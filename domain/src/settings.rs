@@ -1,0 +1,196 @@
+//! Typed, layered configuration shared by `api` and `worker`.
+//!
+//! Layers, lowest first: built-in defaults (the embedded mode) < a TOML file
+//! (`config/app.toml`, or the path in `APP_CONFIG`) < `APP__SECTION__KEY`
+//! environment variables < the contract variables `PORT`, `DATA_DIR`,
+//! `DATABASE_URL`, `REDIS_URL`, `SMTP_URL`.
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct HttpSettings {
+    pub host: String,
+    pub port: u16,
+    /// Base URL used in emailed links; defaults to `http://{host}:{port}`.
+    pub public_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SmtpSettings {
+    /// `smtp://host:port` or `smtps://user:pass@host`; unset = `.eml` files.
+    pub url: Option<SecretString>,
+    pub from: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct WorkerSettings {
+    /// Run the worker inside the api process; default: yes unless Redis is configured.
+    pub in_process: Option<bool>,
+    pub concurrency: usize,
+    pub poll_interval_ms: u64,
+    /// apalis queue name; separate names isolate deployments sharing one Redis.
+    pub queue: String,
+    pub max_attempts: u32,
+    pub heartbeat_secs: u64,
+    pub missed_heartbeats: usize,
+    /// How long an outbox row may sit `ENQUEUED` before the relay sends it again.
+    pub redeliver_after_secs: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub environment: Environment,
+    pub http: HttpSettings,
+    pub data_dir: PathBuf,
+    pub database_url: Option<SecretString>,
+    pub redis_url: Option<SecretString>,
+    pub smtp: SmtpSettings,
+    pub worker: WorkerSettings,
+    /// Key for portal-token HMACs; required once several hosts share a database.
+    pub secret_key: Option<SecretString>,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseKind {
+    Sqlite,
+    Postgres,
+}
+
+impl Settings {
+    /// Loads the layered configuration from the process environment.
+    pub fn load() -> Result<Self, config::ConfigError> {
+        let file = std::env::var("APP_CONFIG").unwrap_or_else(|_| "config/app.toml".into());
+        Self::load_from(Some(file), |name| std::env::var(name).ok())
+    }
+
+    /// Loads configuration with an explicit file and variable source (tests).
+    pub fn load_from(
+        file: Option<String>,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, config::ConfigError> {
+        let mut builder = config::Config::builder()
+            .set_default("environment", "development")?
+            .set_default("http.host", "127.0.0.1")?
+            .set_default("http.port", 8080)?
+            .set_default("data_dir", "./data")?
+            .set_default("smtp.from", "billing@studio.localhost")?
+            .set_default("worker.concurrency", 4)?
+            .set_default("worker.poll_interval_ms", 200)?
+            .set_default("worker.queue", "billing")?
+            .set_default("worker.max_attempts", 8)?
+            .set_default("worker.heartbeat_secs", 5)?
+            .set_default("worker.missed_heartbeats", 3)?
+            .set_default("worker.redeliver_after_secs", 300)?
+            .set_default("log.format", "pretty")?
+            .set_default("log.filter", "info,sqlx=warn,sea_orm=warn,apalis=warn")?;
+        if let Some(file) = file {
+            builder = builder.add_source(config::File::with_name(&file).required(false));
+        }
+        let env_source = config::Environment::with_prefix("APP")
+            .prefix_separator("__")
+            .separator("__");
+        builder = builder.add_source(env_source);
+        for (var_name, key) in [
+            ("PORT", "http.port"),
+            ("DATA_DIR", "data_dir"),
+            ("DATABASE_URL", "database_url"),
+            ("REDIS_URL", "redis_url"),
+            ("SMTP_URL", "smtp.url"),
+        ] {
+            if let Some(value) = var(var_name).filter(|v| !v.is_empty()) {
+                builder = builder.set_override(key, value)?;
+            }
+        }
+        builder.build()?.try_deserialize()
+    }
+
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.expose_secret().to_string(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("studio.db").display()
+            ),
+        }
+    }
+
+    pub fn database_kind(&self) -> DatabaseKind {
+        if self.database_url().starts_with("postgres") {
+            DatabaseKind::Postgres
+        } else {
+            DatabaseKind::Sqlite
+        }
+    }
+
+    pub fn run_worker_in_process(&self) -> bool {
+        self.worker.in_process.unwrap_or(self.redis_url.is_none())
+    }
+
+    pub fn public_url(&self) -> String {
+        self.http
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}:{}", self.http.host, self.http.port))
+            .trim_end_matches('/')
+            .to_string()
+    }
+
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.data_dir.join("outbox")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_configuration_is_the_embedded_mode() {
+        let s = Settings::load_from(None, |_| None).unwrap();
+        assert_eq!(s.http.port, 8080);
+        assert_eq!(s.database_kind(), DatabaseKind::Sqlite);
+        assert!(s.database_url().contains("data/studio.db"));
+        assert!(s.run_worker_in_process());
+        assert!(s.smtp.url.is_none());
+        assert_eq!(s.public_url(), "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn contract_variables_select_production() {
+        let s = Settings::load_from(None, |name| match name {
+            "PORT" => Some("9090".into()),
+            "DATABASE_URL" => Some("postgres://postgres@127.0.0.1/billing".into()),
+            "REDIS_URL" => Some("redis://127.0.0.1:6379".into()),
+            "SMTP_URL" => Some("smtp://127.0.0.1:2525".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(s.http.port, 9090);
+        assert_eq!(s.database_kind(), DatabaseKind::Postgres);
+        assert!(!s.run_worker_in_process());
+        assert!(s.smtp.url.is_some());
+    }
+}

@@ -1,0 +1,135 @@
+//! Studios and their API keys.
+
+use crate::db::begin_write;
+use crate::error::{DomainResult, UserError};
+use crate::money::Currency;
+use crate::secrets::{generate_api_key, hash_token};
+use crate::validate::Problems;
+use chrono::Utc;
+use entity::enums::GalleryLevel;
+use entity::{api_key, invoice_number_counter, studio};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+};
+
+#[derive(Debug, Clone)]
+pub struct NewStudio {
+    pub name: String,
+    pub currency: String,
+    pub time_zone: String,
+    pub payment_terms_days: i32,
+    pub invoice_prefix: String,
+}
+
+impl NewStudio {
+    pub fn named(name: &str) -> Self {
+        Self {
+            name: name.to_string(),
+            currency: "USD".into(),
+            time_zone: "UTC".into(),
+            payment_terms_days: 14,
+            invoice_prefix: "INV".into(),
+        }
+    }
+}
+
+/// Creates a studio with its invoice counter and first API key. Returns the
+/// key in clear: this is the only time it exists outside the client's hands.
+pub async fn create_studio(
+    db: &DatabaseConnection,
+    input: NewStudio,
+) -> DomainResult<(studio::Model, String)> {
+    let mut problems = Problems::new();
+    let name = problems.name("name", &input.name);
+    let currency = match Currency::parse(&input.currency) {
+        Ok(c) => c.code().to_string(),
+        Err(e) => {
+            problems.push(UserError::invalid("currency", e.to_string()));
+            String::new()
+        }
+    };
+    if input.time_zone.parse::<chrono_tz::Tz>().is_err() {
+        problems.push(UserError::invalid(
+            "timeZone",
+            format!("`{}` is not an IANA time zone", input.time_zone),
+        ));
+    }
+    if !(0..=365).contains(&input.payment_terms_days) {
+        problems.push(UserError::invalid(
+            "paymentTermsDays",
+            "must be between 0 and 365",
+        ));
+    }
+    let prefix = input.invoice_prefix.trim().to_ascii_uppercase();
+    if prefix.is_empty()
+        || prefix.len() > 12
+        || !prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        problems.push(UserError::invalid(
+            "invoicePrefix",
+            "must be 1 to 12 letters, digits or dashes",
+        ));
+    }
+    problems.finish()?;
+
+    let tx = begin_write(db).await?;
+    let now = Utc::now();
+    let studio = studio::ActiveModel {
+        name: Set(name),
+        currency: Set(currency),
+        time_zone: Set(input.time_zone),
+        payment_terms_days: Set(input.payment_terms_days),
+        invoice_prefix: Set(prefix),
+        prices_include_tax: Set(false),
+        gallery_full_days: Set(365),
+        gallery_unpaid_level: Set(GalleryLevel::Preview),
+        gallery_unpaid_days: Set(30),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&tx)
+    .await?;
+    invoice_number_counter::ActiveModel {
+        studio_id: Set(studio.id),
+        last_value: Set(0),
+    }
+    .insert(&tx)
+    .await?;
+    let (key, hash) = generate_api_key();
+    api_key::ActiveModel {
+        studio_id: Set(studio.id),
+        label: Set("default".into()),
+        key_hash: Set(hash),
+        key_prefix: Set(key.chars().take(14).collect()),
+        created_at: Set(now),
+        revoked_at: Set(None),
+        ..Default::default()
+    }
+    .insert(&tx)
+    .await?;
+    tx.commit().await?;
+    tracing::info!(studio_id = studio.id, "studio created");
+    Ok((studio, key))
+}
+
+/// The studio an API key belongs to, if the key is valid and not revoked.
+pub async fn authenticate(
+    db: &DatabaseConnection,
+    key: &str,
+) -> DomainResult<Option<studio::Model>> {
+    let Some(row) = api_key::Entity::find()
+        .filter(api_key::Column::KeyHash.eq(hash_token(key.trim())))
+        .filter(api_key::Column::RevokedAt.is_null())
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(studio::Entity::find_by_id(row.studio_id).one(db).await?)
+}
+
+pub fn currency_of(studio: &studio::Model) -> DomainResult<Currency> {
+    Currency::parse(&studio.currency).map_err(|e| anyhow::anyhow!("studio currency: {e}").into())
+}

@@ -1,0 +1,27 @@
+#[allow(unused_imports)]
+use crate::enums::*;
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "clients")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub studio_id: i64,
+    pub name: String,
+    pub email: String,
+    pub payment_preference: PaymentPreference,
+    /// Gateway token of the stored payment method; never a card number.
+    pub pm_token: Option<String>,
+    pub pm_brand: Option<String>,
+    pub pm_last4: Option<String>,
+    pub pm_exp_month: Option<i32>,
+    pub pm_exp_year: Option<i32>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,79 @@
+//! Every status is an enum, stored as its SCREAMING_SNAKE_CASE name.
+
+use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+macro_rules! text_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $value:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+        #[sea_orm(rs_type = "String", db_type = "Text")]
+        #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+        pub enum $name {
+            $(#[sea_orm(string_value = $value)] $variant,)+
+        }
+
+        impl $name {
+            pub fn as_str(&self) -> &'static str {
+                match self { $(Self::$variant => $value,)+ }
+            }
+        }
+    };
+}
+
+text_enum!(
+    /// How a client prefers to settle an invoice.
+    PaymentPreference { AutoPay = "AUTO_PAY", Invoice = "INVOICE" }
+);
+text_enum!(
+    SessionStatus { Scheduled = "SCHEDULED", Completed = "COMPLETED", Cancelled = "CANCELLED" }
+);
+text_enum!(
+    InvoiceStatus {
+        Draft = "DRAFT",
+        Open = "OPEN",
+        PartiallyPaid = "PARTIALLY_PAID",
+        Paid = "PAID",
+        Void = "VOID",
+        Uncollectible = "UNCOLLECTIBLE",
+    }
+);
+text_enum!(
+    PaymentStatus { Pending = "PENDING", Succeeded = "SUCCEEDED", Failed = "FAILED" }
+);
+text_enum!(
+    /// Where a payment attempt came from.
+    PaymentSource { AutoPay = "AUTO_PAY", Portal = "PORTAL" }
+);
+text_enum!(
+    GalleryLevel { Locked = "LOCKED", Preview = "PREVIEW", Full = "FULL" }
+);
+text_enum!(
+    NotificationKind {
+        Invoice = "INVOICE",
+        Receipt = "RECEIPT",
+        GalleryCredentials = "GALLERY_CREDENTIALS",
+        GalleryUpgraded = "GALLERY_UPGRADED",
+    }
+);
+text_enum!(
+    NotificationStatus { Pending = "PENDING", Sending = "SENDING", Sent = "SENT" }
+);
+text_enum!(
+    OutboxStatus { Pending = "PENDING", Enqueued = "ENQUEUED", Done = "DONE", Failed = "FAILED" }
+);
+text_enum!(
+    /// The line kinds an invoice carries.
+    LineKind { Package = "PACKAGE", AddOn = "ADD_ON", Custom = "CUSTOM" }
+);
+
+impl GalleryLevel {
+    /// Ordering used to decide whether a change is an upgrade.
+    pub fn rank(&self) -> u8 {
+        match self {
+            Self::Locked => 0,
+            Self::Preview => 1,
+            Self::Full => 2,
+        }
+    }
+}

@@ -1,0 +1,40 @@
+#[allow(unused_imports)]
+use crate::enums::*;
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "invoices")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub studio_id: i64,
+    #[sea_orm(unique)]
+    pub session_id: i64,
+    pub client_id: i64,
+    pub number: String,
+    pub status: InvoiceStatus,
+    pub currency: String,
+    pub subtotal_minor: i64,
+    pub tax_minor: i64,
+    pub credit_minor: i64,
+    pub total_minor: i64,
+    pub amount_paid_minor: i64,
+    pub amount_due_minor: i64,
+    pub issued_at: DateTimeUtc,
+    pub due_date: Date,
+    pub paid_at: Option<DateTimeUtc>,
+    /// Random salt for the portal token (HMAC of the app secret over id + salt).
+    pub portal_salt: String,
+    /// SHA-256 of the portal token, for lookup.
+    #[sea_orm(unique)]
+    pub portal_token_hash: String,
+    /// Request id of the request that caused this invoice, for tracing.
+    pub request_id: Option<String>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

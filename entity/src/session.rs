@@ -1,0 +1,28 @@
+#[allow(unused_imports)]
+use crate::enums::*;
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "sessions")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub studio_id: i64,
+    pub client_id: i64,
+    pub package_id: Option<i64>,
+    pub title: String,
+    pub scheduled_at: DateTimeUtc,
+    pub status: SessionStatus,
+    pub retainer_paid_minor: i64,
+    /// Comma-separated tax rate ids chosen for this session; `None` = studio defaults.
+    pub tax_rate_ids: Option<String>,
+    pub completed_at: Option<DateTimeUtc>,
+    pub cancelled_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,28 @@
+#[allow(unused_imports)]
+use crate::enums::*;
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "studios")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub name: String,
+    /// ISO 4217 code, e.g. `USD`.
+    pub currency: String,
+    /// IANA time zone, e.g. `America/Toronto`.
+    pub time_zone: String,
+    pub payment_terms_days: i32,
+    pub invoice_prefix: String,
+    /// Whether package/add-on prices already include tax.
+    pub prices_include_tax: bool,
+    pub gallery_full_days: i32,
+    pub gallery_unpaid_level: GalleryLevel,
+    pub gallery_unpaid_days: i32,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,18 @@
+//! Database migrations, identical on SQLite and PostgreSQL.
+//!
+//! Migrations are timestamped, reversible and never edited once landed.
+//! sea-orm keeps its bookkeeping in `seaql_migrations`, away from the apalis
+//! tables (`Jobs`, `Workers`, `_sqlx_migrations`).
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_create_schema;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261125_000001_create_schema::Migration)]
+    }
+}

@@ -1,0 +1,18 @@
+use super::Step;
+use domain::payments::{self, AutoPay};
+use domain::{AppContext, DomainResult};
+
+/// Charge the client's stored card; a decline falls back to the invoice email.
+pub async fn run(
+    ctx: &AppContext,
+    invoice_id: i64,
+    request_id: Option<&str>,
+) -> DomainResult<Step> {
+    match payments::auto_pay(ctx, invoice_id, request_id).await? {
+        AutoPay::Paid | AutoPay::NothingDue => {}
+        AutoPay::FellBackToInvoice { reason } => {
+            tracing::info!(invoice_id, %reason, "auto-pay declined; invoice emailed instead")
+        }
+    }
+    Ok(Step::Done)
+}

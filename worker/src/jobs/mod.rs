@@ -1,0 +1,82 @@
+//! One handler per job kind, each reading like its step of the workflow.
+//! The logic lives in `domain`; a handler only calls it. This module turns
+//! the outcome into outbox bookkeeping (done / retry later with back-off).
+
+mod charge;
+mod gallery;
+mod generate_invoice;
+mod send_invoice;
+mod send_receipt;
+
+use crate::WorkerState;
+use apalis::prelude::{BoxDynError, Data};
+use domain::jobs::{Job, JobKind};
+use domain::{DomainError, outbox};
+use std::sync::Arc;
+use tracing::Instrument;
+
+/// What a step tells the dispatcher.
+pub enum Step {
+    Done,
+    /// Someone else holds this step right now (a duplicate delivery): leave
+    /// the outbox row as it is; it is delivered again if that someone dies.
+    Later,
+}
+
+pub async fn handle(job: Job, state: Data<Arc<WorkerState>>) -> Result<(), BoxDynError> {
+    let span = tracing::info_span!(
+        "job",
+        kind = job.kind.name(),
+        outbox_id = job.outbox_id,
+        request_id = job.request_id.as_deref().unwrap_or("-"),
+    );
+    async move {
+        let ctx = &state.ctx;
+        let request_id = job.request_id.as_deref();
+        let result = match &job.kind {
+            JobKind::GenerateInvoice { session_id } => {
+                generate_invoice::run(ctx, *session_id, request_id).await
+            }
+            JobKind::Charge { invoice_id } => charge::run(ctx, *invoice_id, request_id).await,
+            JobKind::SendInvoice { invoice_id } => send_invoice::run(ctx, *invoice_id).await,
+            JobKind::SendReceipt { payment_id } => send_receipt::run(ctx, *payment_id).await,
+            JobKind::SyncGalleryAccess { invoice_id, .. } => {
+                gallery::sync(ctx, *invoice_id, request_id).await
+            }
+            JobKind::SendGalleryCredentials { invoice_id } => {
+                gallery::send_credentials(ctx, *invoice_id).await
+            }
+            JobKind::SendGalleryUpgrade { invoice_id, level } => {
+                gallery::send_upgrade(ctx, *invoice_id, level).await
+            }
+        };
+        let bookkeeping = match result {
+            Ok(Step::Done) => outbox::mark_done(&ctx.db, job.outbox_id).await,
+            Ok(Step::Later) => Ok(()),
+            Err(err) if is_in_flight(&err) => {
+                tracing::info!("step is held by another worker; leaving it for redelivery");
+                Ok(())
+            }
+            Err(err) => {
+                tracing::error!(error = ?err, "job failed; will retry with back-off");
+                outbox::retry_later(
+                    &ctx.db,
+                    job.outbox_id,
+                    &err.to_string(),
+                    ctx.settings.worker.max_attempts,
+                )
+                .await
+            }
+        };
+        let _ = state.finished.send(job.outbox_id);
+        // Failures were recorded in the outbox, which schedules the retry; a
+        // failure to record them is the queue's to retry.
+        bookkeeping.map_err(|e| Box::new(e) as BoxDynError)
+    }
+    .instrument(span)
+    .await
+}
+
+fn is_in_flight(err: &DomainError) -> bool {
+    matches!(err, DomainError::Internal(e) if e.downcast_ref::<domain::notify::InFlight>().is_some())
+}

@@ -1,0 +1,8 @@
+use super::Step;
+use domain::{AppContext, DomainResult, emails};
+
+/// Email the receipt of a successful payment.
+pub async fn run(ctx: &AppContext, payment_id: i64) -> DomainResult<Step> {
+    emails::send_receipt(ctx, payment_id).await?;
+    Ok(Step::Done)
+}

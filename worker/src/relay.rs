@@ -1,0 +1,56 @@
+//! Moves outbox rows into the queue: at once when this process wrote them
+//! (`outbox_signal`), otherwise at the next poll. At-least-once by design.
+
+use crate::queue::Queue;
+use chrono::Duration as ChronoDuration;
+use domain::AppContext;
+use domain::outbox;
+use std::time::Duration;
+use tokio::sync::watch;
+
+const BATCH: u64 = 100;
+
+pub async fn run(ctx: AppContext, mut queue: Queue, mut stop: watch::Receiver<bool>) {
+    let poll = Duration::from_millis(ctx.settings.worker.poll_interval_ms.max(50));
+    let redeliver = ChronoDuration::seconds(ctx.settings.worker.redeliver_after_secs);
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let moved = match relay_once(&ctx, &mut queue, redeliver).await {
+            Ok(n) => n,
+            Err(err) => {
+                tracing::warn!(error = %err, "outbox relay pass failed");
+                0
+            }
+        };
+        if moved as u64 == BATCH {
+            continue;
+        }
+        tokio::select! {
+            _ = ctx.outbox_signal.notified() => {}
+            _ = tokio::time::sleep(poll) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// One pass: claim, push, mark. Returns how many rows were pushed.
+pub async fn relay_once(
+    ctx: &AppContext,
+    queue: &mut Queue,
+    redeliver: ChronoDuration,
+) -> anyhow::Result<usize> {
+    let jobs = outbox::claim_batch(&ctx.db, BATCH, ChronoDuration::seconds(30), redeliver).await?;
+    let mut pushed = 0;
+    for job in jobs {
+        let id = job.outbox_id;
+        let kind = job.kind.name();
+        // If the push fails the claim simply expires and a later pass retries.
+        queue.push(job).await?;
+        outbox::mark_enqueued(&ctx.db, id).await?;
+        tracing::debug!(outbox_id = id, kind, "job enqueued");
+        pushed += 1;
+    }
+    Ok(pushed)
+}
