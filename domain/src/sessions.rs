@@ -111,6 +111,8 @@ pub async fn schedule_session(
         let description = match (&item.description, &add_on) {
             (Some(d), _) => problems.name(&field("description"), d),
             (None, Some(a)) => a.name.clone(),
+            // An unknown add-on was reported above; no second error for it.
+            (None, None) if item.add_on_service_id.is_some() => String::new(),
             (None, None) => problems.name(&field("description"), ""),
         };
         let taxable = item

@@ -1,1 +1,459 @@
+//! The integration harness: `spawn_app` starts the real application on port 0
+//! against a fresh database (a new SQLite file, or a new PostgreSQL database
+//! with its own Redis queue name and an SMTP sink), with helpers to call
+//! GraphQL, read the emails, and drain the job queue without sleeping.
 
+pub mod smtp;
+
+use api::Application;
+use domain::AppContext;
+use domain::settings::Settings;
+use mail_parser::MessageParser;
+use sea_orm::{ConnectionTrait, Database, EntityTrait};
+use serde_json::{Value, json};
+use std::time::Duration;
+use tokio::sync::broadcast;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded default: SQLite file, apalis SQLite queue, `.eml` files.
+    Sqlite,
+    /// Production: PostgreSQL, apalis Redis queue, SMTP.
+    Postgres,
+}
+
+pub fn postgres_base_url() -> String {
+    std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+pub fn redis_url() -> String {
+    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+fn services_required() -> bool {
+    std::env::var("REQUIRE_SERVICES")
+        .map(|v| !v.is_empty() && v != "0")
+        .unwrap_or(false)
+}
+
+/// Creates a fresh PostgreSQL database; `None` (test skipped) when PostgreSQL
+/// or Redis is unreachable, unless `REQUIRE_SERVICES` demands them.
+pub async fn fresh_postgres_database() -> Option<String> {
+    let admin = format!("{}/postgres", postgres_base_url());
+    let redis_ok = match redis::Client::open(redis_url()) {
+        Ok(client) => client.get_multiplexed_async_connection().await.is_ok(),
+        Err(_) => false,
+    };
+    let conn = match Database::connect(admin.as_str()).await {
+        Ok(conn) if redis_ok => conn,
+        Ok(_) | Err(_) => {
+            if services_required() {
+                panic!(
+                    "PostgreSQL ({admin}) and Redis ({}) are required (REQUIRE_SERVICES is set) but not reachable",
+                    redis_url()
+                );
+            }
+            eprintln!(
+                "skipping: PostgreSQL or Redis not reachable (set REQUIRE_SERVICES=1 to fail instead)"
+            );
+            return None;
+        }
+    };
+    let name = format!("billing_test_{}", uuid::Uuid::new_v4().simple());
+    conn.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+        .await
+        .expect("create test database");
+    Some(format!("{}/{name}", postgres_base_url()))
+}
+
+pub struct TestApp {
+    pub backend: Backend,
+    pub address: String,
+    pub ctx: AppContext,
+    pub http: reqwest::Client,
+    pub smtp: Option<smtp::SmtpSink>,
+    finished: broadcast::Sender<i64>,
+    data_dir: tempfile::TempDir,
+}
+
+/// Settings of a test app; the same layering as production, plus overrides.
+pub fn test_settings(data_dir: &std::path::Path) -> Settings {
+    let mut settings = Settings::load_from(None, |_| None).expect("default settings");
+    settings.http.port = 0;
+    settings.data_dir = data_dir.to_path_buf();
+    settings.worker.in_process = Some(true);
+    settings.worker.poll_interval_ms = 50;
+    settings.worker.queue = format!("billing-test-{}", uuid::Uuid::new_v4().simple());
+    settings.secret_key = Some(secrecy::SecretString::from(
+        "test-secret-key-for-portal-links",
+    ));
+    settings
+}
+
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, |_| {}).await
+}
+
+pub async fn spawn_app_with(
+    backend: Backend,
+    adjust: impl FnOnce(&mut Settings),
+) -> Option<TestApp> {
+    if std::env::var("TEST_LOG").is_ok() {
+        let settings = Settings::load_from(None, |_| None).expect("settings");
+        domain::telemetry::init(&settings);
+    }
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let mut settings = test_settings(data_dir.path());
+    let mut smtp = None;
+    if backend == Backend::Postgres {
+        let url = fresh_postgres_database().await?;
+        settings.database_url = Some(url.into());
+        settings.redis_url = Some(redis_url().into());
+        let sink = smtp::SmtpSink::start().await;
+        settings.smtp.url = Some(format!("smtp://127.0.0.1:{}", sink.port()).into());
+        smtp = Some(sink);
+    }
+    adjust(&mut settings);
+    let app = Application::build(settings)
+        .await
+        .expect("build application");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let ctx = app.ctx.clone();
+    let finished = app
+        .worker
+        .as_ref()
+        .map(|w| w.finished.clone())
+        .unwrap_or_else(|| broadcast::channel(1).0);
+    tokio::spawn(app.run_until_stopped());
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http client");
+    Some(TestApp {
+        backend,
+        address,
+        ctx,
+        http,
+        smtp,
+        finished,
+        data_dir,
+    })
+}
+
+#[derive(Debug, Clone)]
+pub struct SentEmail {
+    pub to: Vec<String>,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    pub message_id: String,
+}
+
+impl SentEmail {
+    /// The first `http(s)://.../pay/...` link of the text part.
+    pub fn portal_link(&self) -> Option<String> {
+        self.text
+            .split_whitespace()
+            .find(|w| w.starts_with("http") && w.contains("/pay/"))
+            .map(str::to_string)
+    }
+}
+
+pub fn parse_email(raw: &[u8]) -> SentEmail {
+    let message = MessageParser::default().parse(raw).expect("parse email");
+    let to = message
+        .to()
+        .map(|list| {
+            list.iter()
+                .filter_map(|a| a.address().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    SentEmail {
+        to,
+        subject: message.subject().unwrap_or_default().to_string(),
+        text: message
+            .body_text(0)
+            .map(|t| t.to_string())
+            .unwrap_or_default(),
+        html: message
+            .body_html(0)
+            .map(|t| t.to_string())
+            .unwrap_or_default(),
+        message_id: message.message_id().unwrap_or_default().to_string(),
+    }
+}
+
+impl TestApp {
+    pub async fn graphql(&self, key: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut request = self
+            .http
+            .post(format!("{}/graphql", self.address))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        let response = request.send().await.expect("graphql request");
+        response.json().await.expect("graphql json")
+    }
+
+    /// Runs a query and panics on GraphQL errors.
+    pub async fn gql(&self, key: &str, query: &str, variables: Value) -> Value {
+        let body = self.graphql(Some(key), query, variables).await;
+        assert!(body.get("errors").is_none(), "GraphQL errors: {body:#}");
+        body["data"].clone()
+    }
+
+    /// Creates a studio through the same service the CLI uses; returns its API key.
+    pub async fn create_studio(&self, name: &str) -> String {
+        let (_, key) =
+            domain::studios::create_studio(&self.ctx.db, domain::studios::NewStudio::named(name))
+                .await
+                .expect("create studio");
+        key
+    }
+
+    /// Waits until every outbox row is finished: relays at once, then wakes on
+    /// each finished job (no fixed sleeps). Panics with the outbox after 60 s.
+    pub async fn drain(&self) {
+        let mut finished = self.finished.subscribe();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            self.ctx.outbox_signal.notify_one();
+            let unfinished = domain::outbox::unfinished_count(&self.ctx.db)
+                .await
+                .expect("count outbox");
+            if unfinished == 0 {
+                break;
+            }
+            if tokio::time::Instant::now() > deadline {
+                let rows = entity::outbox::Entity::find()
+                    .all(&self.ctx.db)
+                    .await
+                    .expect("outbox");
+                panic!("queue did not drain: {rows:#?}");
+            }
+            // Wake on the next finished job; the timeout only guards against a
+            // wake-up lost between the count and the subscription.
+            let _ = tokio::time::timeout(Duration::from_millis(250), finished.recv()).await;
+        }
+        let failed = entity::outbox::Entity::find()
+            .all(&self.ctx.db)
+            .await
+            .expect("outbox")
+            .into_iter()
+            .filter(|r| r.status == entity::enums::OutboxStatus::Failed)
+            .collect::<Vec<_>>();
+        assert!(failed.is_empty(), "jobs failed: {failed:#?}");
+    }
+
+    /// Every email sent so far, in the order sent.
+    pub fn emails(&self) -> Vec<SentEmail> {
+        match &self.smtp {
+            Some(sink) => sink
+                .messages()
+                .iter()
+                .map(|m| parse_email(m.as_bytes()))
+                .collect(),
+            None => {
+                let dir = self.data_dir.path().join("outbox");
+                let mut files: Vec<_> = std::fs::read_dir(&dir)
+                    .map(|entries| entries.filter_map(Result::ok).map(|e| e.path()).collect())
+                    .unwrap_or_default();
+                files.retain(|p| p.extension().is_some_and(|e| e == "eml"));
+                files.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
+                files
+                    .iter()
+                    .map(|p| parse_email(&std::fs::read(p).expect("read eml")))
+                    .collect()
+            }
+        }
+    }
+
+    pub fn emails_to(&self, address: &str) -> Vec<SentEmail> {
+        self.emails()
+            .into_iter()
+            .filter(|e| e.to.iter().any(|t| t == address))
+            .collect()
+    }
+}
+
+/// A studio with a catalogue and two clients with a scheduled session each,
+/// created through the GraphQL API.
+pub struct Fixture {
+    pub key: String,
+    pub auto_pay_client: String,
+    pub invoice_client: String,
+    pub auto_pay_session: String,
+    pub invoice_session: String,
+    pub package: String,
+    pub add_on: String,
+}
+
+pub const AUTO_PAY_EMAIL: &str = "ava@example.com";
+pub const INVOICE_EMAIL: &str = "noah@example.com";
+
+impl TestApp {
+    pub async fn create_client(
+        &self,
+        key: &str,
+        name: &str,
+        email: &str,
+        preference: &str,
+    ) -> String {
+        let data = self
+            .gql(
+                key,
+                "mutation($i: CreateClientInput!) { createClient(input: $i) { client { id } userErrors { message } } }",
+                json!({ "i": { "name": name, "email": email, "paymentPreference": preference } }),
+            )
+            .await;
+        data["createClient"]["client"]["id"]
+            .as_str()
+            .expect("client id")
+            .to_string()
+    }
+
+    pub async fn attach_card(&self, key: &str, client: &str, token: &str) {
+        let data = self
+            .gql(
+                key,
+                "mutation($i: AttachPaymentMethodInput!) { attachPaymentMethod(input: $i) { client { id } userErrors { message } } }",
+                json!({ "i": { "clientId": client, "token": token } }),
+            )
+            .await;
+        assert_eq!(
+            data["attachPaymentMethod"]["userErrors"],
+            json!([]),
+            "{data}"
+        );
+    }
+
+    /// Package 2500.00 + 3 x extra hour 150.00 + prints 80.00 (non-taxable),
+    /// 8.875% tax: subtotal 3030.00, tax 261.82 (221.88 + 39.94).
+    pub async fn schedule_wedding(
+        &self,
+        key: &str,
+        client: &str,
+        package: &str,
+        add_on: &str,
+        retainer: &str,
+    ) -> String {
+        let data = self
+            .gql(
+                key,
+                "mutation($i: ScheduleSessionInput!) { scheduleSession(input: $i) { session { id } userErrors { field message } } }",
+                json!({ "i": {
+                    "clientId": client,
+                    "packageId": package,
+                    "title": "Wedding",
+                    "scheduledAt": "2026-10-03T15:00:00Z",
+                    "retainerPaid": retainer,
+                    "items": [
+                        { "addOnServiceId": add_on, "quantity": 3 },
+                        { "description": "Album prints", "quantity": 1, "unitPrice": "80.00", "taxable": false }
+                    ]
+                } }),
+            )
+            .await;
+        data["scheduleSession"]["session"]["id"]
+            .as_str()
+            .expect("session id")
+            .to_string()
+    }
+
+    pub async fn seed_studio(&self, name: &str) -> Fixture {
+        self.seed_studio_with_card(name, "pm_card_visa").await
+    }
+
+    pub async fn seed_studio_with_card(&self, name: &str, card: &str) -> Fixture {
+        let key = self.create_studio(name).await;
+        self.gql(
+            &key,
+            "mutation { createTaxRate(input: { name: \"Sales tax\", percent: \"8.875\" }) { taxRate { id } } }",
+            json!({}),
+        )
+        .await;
+        let data = self
+            .gql(
+                &key,
+                "mutation { p: createPackage(input: { name: \"Wedding\", price: \"2500.00\" }) { package { id } }
+                            a: createAddOnService(input: { name: \"Extra hour\", unitPrice: \"150.00\" }) { addOnService { id } } }",
+                json!({}),
+            )
+            .await;
+        let package = data["p"]["package"]["id"]
+            .as_str()
+            .expect("package")
+            .to_string();
+        let add_on = data["a"]["addOnService"]["id"]
+            .as_str()
+            .expect("add-on")
+            .to_string();
+        let auto_pay_client = self
+            .create_client(&key, "Ava Martinez", AUTO_PAY_EMAIL, "AUTO_PAY")
+            .await;
+        self.attach_card(&key, &auto_pay_client, card).await;
+        let invoice_client = self
+            .create_client(&key, "Noah Chen", INVOICE_EMAIL, "INVOICE")
+            .await;
+        let auto_pay_session = self
+            .schedule_wedding(&key, &auto_pay_client, &package, &add_on, "500.00")
+            .await;
+        let invoice_session = self
+            .schedule_wedding(&key, &invoice_client, &package, &add_on, "0")
+            .await;
+        Fixture {
+            key,
+            auto_pay_client,
+            invoice_client,
+            auto_pay_session,
+            invoice_session,
+            package,
+            add_on,
+        }
+    }
+
+    pub async fn complete_session(&self, key: &str, session: &str) -> Value {
+        self.graphql(
+            Some(key),
+            "mutation($id: ID!) { completeSession(id: $id) { session { id status } userErrors { field message code } } }",
+            json!({ "id": session }),
+        )
+        .await
+    }
+
+    /// The invoice of a session with its totals, lines and payments.
+    pub async fn invoice_of(&self, key: &str, session: &str) -> Value {
+        let data = self
+            .gql(
+                key,
+                "query($id: ID!) { session(id: $id) { invoice {
+                    id number status currency dueDate portalUrl
+                    subtotal { minorUnits formatted } tax { minorUnits } retainerCredit { minorUnits }
+                    total { minorUnits formatted } amountPaid { minorUnits } amountDue { minorUnits formatted }
+                    lines { description quantity amount { minorUnits } tax { minorUnits } }
+                    payments { status amount { minorUnits } cardLast4 failureCode failureMessage source }
+                } } }",
+                json!({ "id": session }),
+            )
+            .await;
+        data["session"]["invoice"].clone()
+    }
+
+    /// Counts rows of a table (test assertions on what was written).
+    pub async fn count(&self, table: &str) -> i64 {
+        let row = self
+            .ctx
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                self.ctx.db.get_database_backend(),
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
+            .await
+            .expect("count query")
+            .expect("count row");
+        row.try_get::<i64>("", "n").expect("count value")
+    }
+}

@@ -1,0 +1,31 @@
+//! One integration test binary; each scenario runs on the embedded default
+//! (SQLite, SQLite queue, `.eml` files) and on production parts (PostgreSQL,
+//! Redis queue, SMTP). The PostgreSQL variants skip when the services are not
+//! reachable, unless `REQUIRE_SERVICES=1` (as in `.ci/run`).
+
+/// Generates `<name>::sqlite` and `<name>::postgres` tests for a scenario.
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name(tests::Backend::Sqlite).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name(tests::Backend::Postgres).await
+                }
+            }
+        )+
+    };
+}
+
+mod idempotency;
+mod isolation;
+mod migrations;
+mod queries;
+mod schema;
+mod validation;
+mod workflow;

@@ -1,0 +1,294 @@
+//! The whole workflow, end to end: completed session -> invoice -> charge or
+//! invoice email -> portal payment -> receipt -> gallery access.
+
+use chrono::Datelike;
+use domain::secrets::verify_password;
+use entity::enums::GalleryLevel;
+use sea_orm::EntityTrait;
+use serde_json::json;
+use tests::{AUTO_PAY_EMAIL, Backend, INVOICE_EMAIL, SentEmail, TestApp, spawn_app};
+
+on_both_backends!(
+    auto_pay_client_is_charged_and_receives_receipt_and_gallery_access,
+    invoice_client_pays_through_the_portal,
+    declined_auto_pay_falls_back_to_the_invoice_email,
+);
+
+fn year() -> i32 {
+    chrono::Utc::now().year()
+}
+
+fn password_in(email: &SentEmail) -> String {
+    email
+        .text
+        .lines()
+        .find_map(|l| l.strip_prefix("Password: "))
+        .expect("password line")
+        .trim()
+        .to_string()
+}
+
+async fn gallery_of(app: &TestApp) -> entity::gallery_access::Model {
+    let rows = entity::gallery_access::Entity::find()
+        .all(&app.ctx.db)
+        .await
+        .expect("gallery rows");
+    assert_eq!(rows.len(), 1, "one gallery per session: {rows:#?}");
+    rows.into_iter().next().expect("gallery row")
+}
+
+async fn auto_pay_client_is_charged_and_receives_receipt_and_gallery_access(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+
+    let body = app.complete_session(&f.key, &f.auto_pay_session).await;
+    assert_eq!(
+        body["data"]["completeSession"]["session"]["status"], "COMPLETED",
+        "{body}"
+    );
+    app.drain().await;
+
+    let invoice = app.invoice_of(&f.key, &f.auto_pay_session).await;
+    assert_eq!(invoice["number"], format!("INV-{}-0001", year()));
+    assert_eq!(invoice["status"], "PAID");
+    assert_eq!(invoice["subtotal"]["minorUnits"], 303_000);
+    assert_eq!(invoice["tax"]["minorUnits"], 26_182);
+    assert_eq!(invoice["retainerCredit"]["minorUnits"], 50_000);
+    assert_eq!(invoice["total"]["minorUnits"], 279_182);
+    assert_eq!(invoice["total"]["formatted"], "USD 2,791.82");
+    assert_eq!(invoice["amountPaid"]["minorUnits"], 279_182);
+    assert_eq!(invoice["amountDue"]["minorUnits"], 0);
+    assert_eq!(invoice["lines"].as_array().map(Vec::len), Some(3));
+    assert_eq!(
+        invoice["payments"],
+        json!([{ "status": "SUCCEEDED", "amount": { "minorUnits": 279_182 }, "cardLast4": "4242",
+                 "failureCode": null, "failureMessage": null, "source": "AUTO_PAY" }])
+    );
+
+    let emails = app.emails_to(AUTO_PAY_EMAIL);
+    assert_eq!(
+        emails.len(),
+        2,
+        "receipt and gallery credentials: {emails:#?}"
+    );
+    let receipt = emails
+        .iter()
+        .find(|e| e.subject.starts_with("Receipt"))
+        .expect("receipt");
+    assert_eq!(
+        receipt.subject,
+        format!("Receipt for invoice INV-{}-0001: USD 2,791.82 paid", year())
+    );
+    assert!(
+        receipt.text.contains("Visa ending in 4242"),
+        "{}",
+        receipt.text
+    );
+    assert!(receipt.html.contains("USD 2,791.82"));
+    let gallery_email = emails
+        .iter()
+        .find(|e| e.subject.contains("photos"))
+        .expect("gallery email");
+    assert!(
+        gallery_email.text.contains("Username: ava@example.com"),
+        "{}",
+        gallery_email.text
+    );
+    assert!(
+        gallery_email.text.contains("full access"),
+        "{}",
+        gallery_email.text
+    );
+    assert!(
+        app.emails_to(INVOICE_EMAIL).is_empty(),
+        "the other client gets nothing"
+    );
+
+    let gallery = gallery_of(&app).await;
+    assert_eq!(gallery.level, GalleryLevel::Full);
+    let hash = gallery.password_hash.expect("password hash");
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    assert!(
+        verify_password(&password_in(gallery_email), &hash),
+        "emailed password opens the gallery"
+    );
+    assert!(!hash.contains(&password_in(gallery_email)));
+    assert_eq!(app.count("simulated_gateway_charges").await, 1);
+}
+
+/// The `attempt` nonce of the portal's payment form.
+fn attempt_field(html: &str) -> String {
+    let marker = "name=\"attempt\" value=\"";
+    let start = html.find(marker).expect("attempt field") + marker.len();
+    html[start..]
+        .split('"')
+        .next()
+        .expect("attempt value")
+        .to_string()
+}
+
+async fn pay(app: &TestApp, link: &str, card: &str, attempt: &str) -> reqwest::Response {
+    app.http
+        .post(link)
+        .form(&[
+            ("card_number", card),
+            ("exp", "12/34"),
+            ("cvc", "123"),
+            ("attempt", attempt),
+        ])
+        .send()
+        .await
+        .expect("portal post")
+}
+
+async fn invoice_client_pays_through_the_portal(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    app.complete_session(&f.key, &f.invoice_session).await;
+    app.drain().await;
+
+    let invoice = app.invoice_of(&f.key, &f.invoice_session).await;
+    assert_eq!(invoice["status"], "OPEN");
+    assert_eq!(invoice["total"]["formatted"], "USD 3,291.82");
+    let emails = app.emails_to(INVOICE_EMAIL);
+    assert_eq!(
+        emails.len(),
+        2,
+        "invoice and gallery preview credentials: {emails:#?}"
+    );
+    let invoice_email = emails
+        .iter()
+        .find(|e| e.subject.starts_with("Invoice"))
+        .expect("invoice email");
+    assert_eq!(
+        invoice_email.subject,
+        format!("Invoice INV-{}-0001 from Golden Hour", year())
+    );
+    assert!(
+        invoice_email.text.contains("Amount due: USD 3,291.82"),
+        "{}",
+        invoice_email.text
+    );
+    assert!(invoice_email.html.contains("USD 3,291.82"));
+    assert_eq!(gallery_of(&app).await.level, GalleryLevel::Preview);
+
+    let link = invoice_email.portal_link().expect("portal link");
+    assert_eq!(
+        Some(link.clone()),
+        invoice["portalUrl"].as_str().map(str::to_string)
+    );
+    let page = app.http.get(&link).send().await.expect("portal get");
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.expect("portal html");
+    assert!(html.contains(&format!("INV-{}-0001", year())) && html.contains("USD 3,291.82"));
+
+    // A declined card: a clear message, the invoice stays open.
+    let declined = pay(&app, &link, "4000 0000 0000 0002", &attempt_field(&html)).await;
+    assert_eq!(declined.status(), 402);
+    let declined_html = declined.text().await.expect("html");
+    assert!(
+        declined_html.contains("Your card was declined."),
+        "{declined_html}"
+    );
+    assert!(declined_html.contains("nothing was charged"));
+    let invoice = app.invoice_of(&f.key, &f.invoice_session).await;
+    assert_eq!(invoice["status"], "OPEN");
+    assert_eq!(invoice["payments"][0]["status"], "FAILED");
+    assert_eq!(invoice["payments"][0]["failureCode"], "generic_decline");
+
+    // A good card: redirected to a thank-you page, then receipt and full gallery.
+    let attempt = attempt_field(&declined_html);
+    let paid = pay(&app, &link, "4242424242424242", &attempt).await;
+    assert_eq!(paid.status(), 303);
+    let location = paid.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string();
+    let thanks = app
+        .http
+        .get(format!("{}{location}", app.address))
+        .send()
+        .await
+        .expect("thanks");
+    assert!(
+        thanks
+            .text()
+            .await
+            .expect("html")
+            .contains("Your payment was received")
+    );
+    // Submitting the same form again charges nothing more.
+    assert_eq!(
+        pay(&app, &link, "4242424242424242", &attempt)
+            .await
+            .status(),
+        303
+    );
+    app.drain().await;
+
+    let invoice = app.invoice_of(&f.key, &f.invoice_session).await;
+    assert_eq!(invoice["status"], "PAID");
+    assert_eq!(invoice["amountDue"]["minorUnits"], 0);
+    let succeeded: Vec<_> = invoice["payments"]
+        .as_array()
+        .expect("payments")
+        .iter()
+        .filter(|p| p["status"] == "SUCCEEDED")
+        .collect();
+    assert_eq!(succeeded.len(), 1);
+    assert_eq!(succeeded[0]["source"], "PORTAL");
+    assert_eq!(
+        app.count("simulated_gateway_charges").await,
+        2,
+        "one decline, one charge"
+    );
+
+    let emails = app.emails_to(INVOICE_EMAIL);
+    assert_eq!(
+        emails.len(),
+        4,
+        "invoice, credentials, receipt, upgrade: {emails:#?}"
+    );
+    assert!(emails.iter().any(
+        |e| e.subject == format!("Receipt for invoice INV-{}-0001: USD 3,291.82 paid", year())
+    ));
+    assert!(
+        emails
+            .iter()
+            .any(|e| e.subject.starts_with("Full access to your photos"))
+    );
+    assert_eq!(gallery_of(&app).await.level, GalleryLevel::Full);
+}
+
+async fn declined_auto_pay_falls_back_to_the_invoice_email(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let f = app
+        .seed_studio_with_card("Golden Hour", "pm_card_chargeDeclinedInsufficientFunds")
+        .await;
+    app.complete_session(&f.key, &f.auto_pay_session).await;
+    app.drain().await;
+
+    let invoice = app.invoice_of(&f.key, &f.auto_pay_session).await;
+    assert_eq!(invoice["status"], "OPEN");
+    assert_eq!(invoice["payments"][0]["status"], "FAILED");
+    assert_eq!(invoice["payments"][0]["failureCode"], "insufficient_funds");
+    let emails = app.emails_to(AUTO_PAY_EMAIL);
+    assert_eq!(emails.len(), 2, "{emails:#?}");
+    let invoice_email = emails
+        .iter()
+        .find(|e| e.subject.starts_with("Invoice"))
+        .expect("invoice email");
+    assert!(
+        invoice_email.text.contains("insufficient funds"),
+        "{}",
+        invoice_email.text
+    );
+    assert!(invoice_email.portal_link().is_some());
+    assert_eq!(gallery_of(&app).await.level, GalleryLevel::Preview);
+}
