@@ -1,3 +1,5 @@
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test harness: a failed step should fail the test loudly
+
 //! The integration harness: `spawn_app` starts the real application on port 0
 //! against a fresh database (a new SQLite file, or a new PostgreSQL database
 //! with its own Redis queue name and an SMTP sink), with helpers to call
@@ -60,11 +62,43 @@ pub async fn fresh_postgres_database() -> Option<String> {
             return None;
         }
     };
-    let name = format!("billing_test_{}", uuid::Uuid::new_v4().simple());
+    drop_stale_test_databases(&conn).await;
+    let now = chrono::Utc::now().timestamp();
+    let name = format!("billing_test_{now}_{}", uuid::Uuid::new_v4().simple());
     conn.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
         .await
         .expect("create test database");
     Some(format!("{}/{name}", postgres_base_url()))
+}
+
+/// Test databases are named `billing_test_<unix time>_<uuid>`; those older
+/// than two hours belong to finished runs and are dropped (best effort).
+async fn drop_stale_test_databases(conn: &sea_orm::DatabaseConnection) {
+    let Ok(rows) = conn
+        .query_all_raw(sea_orm::Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT datname FROM pg_database WHERE datname LIKE 'billing_test_%'",
+        ))
+        .await
+    else {
+        return;
+    };
+    let cutoff = chrono::Utc::now().timestamp() - 2 * 3600;
+    for row in rows {
+        let Ok(name) = row.try_get::<String>("", "datname") else {
+            continue;
+        };
+        let created = name
+            .split('_')
+            .nth(2)
+            .and_then(|t| t.parse::<i64>().ok())
+            .unwrap_or(0);
+        if created < cutoff {
+            let _ = conn
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .await;
+        }
+    }
 }
 
 pub struct TestApp {

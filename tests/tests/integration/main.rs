@@ -1,3 +1,5 @@
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 //! One integration test binary; each scenario runs on the embedded default
 //! (SQLite, SQLite queue, `.eml` files) and on production parts (PostgreSQL,
 //! Redis queue, SMTP). The PostgreSQL variants skip when the services are not
