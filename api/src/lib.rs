@@ -11,6 +11,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, guard, web};
 use domain::AppContext;
 use domain::settings::Settings;
+use sea_orm::{EntityTrait, PaginatorTrait};
 use std::net::TcpListener;
 use worker::WorkerHandle;
 
@@ -65,6 +66,11 @@ impl Application {
         .listen(listener)?
         .run();
         tracing::info!(port, in_process_worker = in_process, "api listening");
+        if let Ok(0) = entity::studio::Entity::find().count(&ctx.db).await {
+            tracing::info!(
+                "no studio yet: run `cargo run -p api -- seed-demo` (or `create-studio --name ...`) to get an API key"
+            );
+        }
         Ok(Self {
             port,
             server,

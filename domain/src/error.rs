@@ -13,7 +13,6 @@ pub enum ErrorCode {
     InvalidState,
     Duplicate,
     Unauthenticated,
-    PaymentDeclined,
     Internal,
 }
 
@@ -25,7 +24,6 @@ impl ErrorCode {
             Self::InvalidState => "INVALID_STATE",
             Self::Duplicate => "DUPLICATE",
             Self::Unauthenticated => "UNAUTHENTICATED",
-            Self::PaymentDeclined => "PAYMENT_DECLINED",
             Self::Internal => "INTERNAL",
         }
     }
