@@ -27,6 +27,15 @@ impl Application {
     /// Connects, migrates, binds (port 0 picks a free port) and, when the
     /// settings say so, starts the worker in this process.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with(settings, |ctx| ctx).await
+    }
+
+    /// Like `build`, with a chance to wrap the context's adapters (tests
+    /// inject faults into the gateway or the mailer this way).
+    pub async fn build_with(
+        settings: Settings,
+        adapt: impl FnOnce(AppContext) -> AppContext,
+    ) -> anyhow::Result<Self> {
         let listener = TcpListener::bind((settings.http.host.as_str(), settings.http.port))?;
         let port = listener.local_addr()?.port();
         let mut settings = settings;
@@ -35,7 +44,7 @@ impl Application {
         }
         let in_process = settings.run_worker_in_process();
         let built = AppContext::build(settings).await?;
-        let ctx = built.ctx;
+        let ctx = adapt(built.ctx);
         let worker = if in_process {
             Some(worker::spawn(ctx.clone(), built.sqlite_pool).await?)
         } else {

@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, web};
 use domain::AppContext;
 use domain::documents::InvoiceDocument;
 use domain::error::DomainError;
-use domain::gateway::test_card_numbers;
+use domain::gateway::{GatewayError, test_card_numbers};
 use domain::portal::{self, PortalPayment};
 use domain::secrets::random_token;
 use entity::enums::{InvoiceStatus, PaymentStatus};
@@ -74,12 +74,21 @@ fn server_error(err: DomainError) -> HttpResponse {
 enum Notice<'a> {
     None,
     Paid,
-    Error(&'a str),
+    /// The card was declined: nothing was charged.
+    Declined(&'a str),
+    /// The request could not be carried out (form expired, unknown card...).
+    Problem(&'a str),
+    /// The gateway's answer was lost; the attempt is settled in the background.
+    Unconfirmed,
 }
 
 fn invoice_page(doc: &InvoiceDocument, notice: Notice<'_>) -> Markup {
     let inv = &doc.invoice;
     let payable = domain::payments::payable(inv);
+    let processing = doc
+        .payments
+        .iter()
+        .any(|p| p.status == PaymentStatus::Pending);
     page(
         &format!("Invoice {} — {}", inv.number, doc.studio.name),
         html! {
@@ -111,10 +120,16 @@ fn invoice_page(doc: &InvoiceDocument, notice: Notice<'_>) -> Markup {
             }
             @match notice {
                 Notice::Paid => div.alert.success role="status" { "Thank you! Your payment was received. A receipt is on its way to " (doc.client.email) "." },
-                Notice::Error(message) => div.alert.error role="alert" { (message) " Your invoice is still open: nothing was charged." },
+                Notice::Declined(message) => div.alert.error role="alert" { (message) " Your invoice is still open: nothing was charged." },
+            Notice::Problem(message) => div.alert.error role="alert" { (message) },
+            Notice::Unconfirmed => div.alert.error role="status" {
+                "We could not confirm your payment with the card network yet. If it went through, a receipt is on its way by email within minutes: there is no need to pay again."
+            },
                 Notice::None => {},
             }
-            @if payable {
+            @if processing {
+            div.card { p { "A payment for this invoice is being processed. Reload this page in a minute to see the result." } }
+        } @else if payable {
                 div.card {
                     h2 { "Pay " (doc.money(inv.amount_due_minor)) }
                     form method="post" {
@@ -173,6 +188,20 @@ pub struct PayForm {
     attempt: String,
 }
 
+/// Re-reads the invoice after an attempt, so the page shows its outcome and history.
+async fn reshow(
+    app: &AppContext,
+    token: &str,
+    status: StatusCode,
+    notice: Notice<'_>,
+) -> HttpResponse {
+    match portal::find(app, token).await {
+        Ok(Some(fresh)) => html_response(status, invoice_page(&fresh, notice)),
+        Ok(None) => not_found(),
+        Err(err) => server_error(err),
+    }
+}
+
 pub async fn pay(
     app: web::Data<AppContext>,
     token: web::Path<String>,
@@ -183,32 +212,41 @@ pub async fn pay(
         Ok(None) => return not_found(),
         Err(err) => return server_error(err),
     };
+    let reshow = |status, notice| reshow(&app, &token, status, notice);
     match portal::pay(&app, &doc, &form.card_number, &form.attempt).await {
         Ok(PortalPayment::Paid) | Ok(PortalPayment::NothingDue) => HttpResponse::SeeOther()
             .insert_header(("location", format!("/pay/{}?paid=1", token.as_str())))
             .finish(),
         Ok(PortalPayment::Declined(message)) => {
-            // Re-read: the failed attempt is now part of the history shown.
-            match portal::find(&app, &token).await {
-                Ok(Some(fresh)) => html_response(
-                    StatusCode::PAYMENT_REQUIRED,
-                    invoice_page(&fresh, Notice::Error(&message)),
-                ),
-                Ok(None) => not_found(),
-                Err(err) => server_error(err),
-            }
+            reshow(StatusCode::PAYMENT_REQUIRED, Notice::Declined(&message)).await
         }
         Err(DomainError::User(errors)) => {
+            let status = if errors
+                .iter()
+                .any(|e| e.code == domain::ErrorCode::InvalidState)
+            {
+                StatusCode::CONFLICT
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
             let message = errors
                 .iter()
                 .map(|e| e.message.clone())
                 .collect::<Vec<_>>()
                 .join("; ");
-            let message = format!("{}.", message.trim_end_matches('.'));
-            html_response(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                invoice_page(&doc, Notice::Error(&message)),
-            )
+            let mut message = format!("{}.", message.trim_end_matches('.'));
+            if let Some(first) = message.get(..1) {
+                message = format!(
+                    "{}{}",
+                    first.to_uppercase(),
+                    message.get(1..).unwrap_or_default()
+                );
+            }
+            reshow(status, Notice::Problem(&message)).await
+        }
+        Err(DomainError::Internal(err)) if err.downcast_ref::<GatewayError>().is_some() => {
+            tracing::warn!(error = %err, "portal charge outcome unknown; a job will settle it");
+            reshow(StatusCode::ACCEPTED, Notice::Unconfirmed).await
         }
         Err(err) => server_error(err),
     }

@@ -227,9 +227,9 @@ pub fn gallery_url(ctx: &AppContext, session_id: i64) -> String {
     format!("{}/gallery/{session_id}", ctx.settings.public_url())
 }
 
-/// Emails gallery credentials with a fresh password, once per gallery. The
-/// password is generated only after the send is claimed, so two deliveries of
-/// the job can never email two different passwords.
+/// Emails gallery credentials, once per gallery. The password is derived from
+/// the notification's key, so every delivery of this email (even a resend
+/// after a crash) carries the same password and the stored hash matches it.
 pub async fn send_gallery_credentials(ctx: &AppContext, invoice_id: i64) -> DomainResult<Sent> {
     let doc = InvoiceDocument::load_by_id(ctx, invoice_id).await?;
     if gallery::access_for_invoice(ctx, &doc.invoice)
@@ -244,7 +244,9 @@ pub async fn send_gallery_credentials(ctx: &AppContext, invoice_id: i64) -> Doma
         Claim::AlreadySent => return Ok(Sent::Already),
         Claim::Mine { message_id } => message_id,
     };
-    let (access, password) = gallery::issue_password(ctx, &doc.invoice).await?;
+    // Derived from the notification, so a resend after a crash repeats it.
+    let password = ctx.secret.gallery_password(&message_id);
+    let access = gallery::set_password(ctx, &doc.invoice, &password).await?;
     let url = gallery_url(ctx, access.session_id);
     let expiry = access
         .expires_at

@@ -10,7 +10,7 @@ use crate::db::begin_write;
 use crate::error::DomainResult;
 use crate::jobs::JobKind;
 use crate::outbox;
-use crate::secrets::{generate_password, hash_password};
+use crate::secrets::hash_password;
 use chrono::{DateTime, Duration, Utc};
 use entity::enums::{GalleryLevel, InvoiceStatus};
 use entity::{client, gallery_access, invoice, studio};
@@ -119,22 +119,22 @@ pub async fn sync_access(
     Ok(())
 }
 
-/// Sets a fresh password and returns it in clear, for the one email that carries it.
-pub async fn issue_password(
+/// Stores the argon2id hash of the password the credentials email carries.
+pub async fn set_password(
     ctx: &AppContext,
     invoice: &invoice::Model,
-) -> DomainResult<(gallery_access::Model, String)> {
+    password: &str,
+) -> DomainResult<gallery_access::Model> {
     let access = gallery_access::Entity::find()
         .filter(gallery_access::Column::SessionId.eq(invoice.session_id))
         .one(&ctx.db)
         .await?
         .ok_or_else(|| anyhow::anyhow!("gallery access for invoice {} missing", invoice.id))?;
-    let password = generate_password();
-    let hash = hash_password(&password)?;
+    let hash = hash_password(password)?;
     let mut active: gallery_access::ActiveModel = access.into();
     active.password_hash = Set(Some(hash));
     active.updated_at = Set(Utc::now());
-    Ok((active.update(&ctx.db).await?, password))
+    Ok(active.update(&ctx.db).await?)
 }
 
 pub async fn access_for_invoice(

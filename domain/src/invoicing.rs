@@ -12,8 +12,7 @@ use crate::secrets::{hash_token, random_token};
 use chrono::{Datelike, Duration, Utc};
 use entity::enums::{InvoiceStatus, LineKind, PaymentPreference, SessionStatus};
 use entity::{
-    client, invoice, invoice_line, invoice_number_counter, package, session, session_item, studio,
-    tax_rate,
+    client, invoice, invoice_line, invoice_number_counter, session, session_item, studio, tax_rate,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
@@ -135,16 +134,15 @@ pub async fn generate_invoice(
         .ok_or_else(|| anyhow::anyhow!("client of session {session_id} missing"))?;
 
     let mut lines: Vec<(LineKind, LineInput)> = Vec::new();
-    if let Some(package_id) = session.package_id
-        && let Some(pkg) = package::Entity::find_by_id(package_id).one(&tx).await?
-    {
+    // The package as sold when the session was scheduled.
+    if let (Some(name), Some(price)) = (&session.package_name, session.package_price_minor) {
         lines.push((
             LineKind::Package,
             LineInput {
-                description: pkg.name,
+                description: name.clone(),
                 quantity: 1,
-                unit_price_minor: pkg.price_minor,
-                taxable: pkg.taxable,
+                unit_price_minor: price,
+                taxable: session.package_taxable.unwrap_or(true),
             },
         ));
     }

@@ -25,6 +25,9 @@ pub enum JobKind {
     SendGalleryCredentials { invoice_id: i64 },
     /// Email that the gallery access level went up.
     SendGalleryUpgrade { invoice_id: i64, level: String },
+    /// Settle a payment left `PENDING` (unknown outcome) by asking the
+    /// gateway again under the same idempotency key.
+    ResolvePayment { payment_id: i64 },
 }
 
 impl JobKind {
@@ -46,6 +49,7 @@ impl JobKind {
             Self::SendGalleryUpgrade { invoice_id, level } => {
                 format!("gallery_upgrade:invoice:{invoice_id}:{level}")
             }
+            Self::ResolvePayment { payment_id } => format!("resolve_payment:payment:{payment_id}"),
         }
     }
 
@@ -58,6 +62,7 @@ impl JobKind {
             Self::SyncGalleryAccess { .. } => "sync_gallery_access",
             Self::SendGalleryCredentials { .. } => "send_gallery_credentials",
             Self::SendGalleryUpgrade { .. } => "send_gallery_upgrade",
+            Self::ResolvePayment { .. } => "resolve_payment",
         }
     }
 }

@@ -19,6 +19,17 @@ pub async fn enqueue<C: ConnectionTrait>(
     kind: &JobKind,
     request_id: Option<&str>,
 ) -> Result<(), DbErr> {
+    enqueue_after(conn, studio_id, kind, request_id, None).await
+}
+
+/// Like `enqueue`, but not relayed before `delay` has passed.
+pub async fn enqueue_after<C: ConnectionTrait>(
+    conn: &C,
+    studio_id: Option<i64>,
+    kind: &JobKind,
+    request_id: Option<&str>,
+    delay: Option<Duration>,
+) -> Result<(), DbErr> {
     let payload = serde_json::to_string(kind).map_err(|e| DbErr::Custom(e.to_string()))?;
     let row = outbox::ActiveModel {
         studio_id: Set(studio_id),
@@ -26,7 +37,7 @@ pub async fn enqueue<C: ConnectionTrait>(
         dedup_key: Set(kind.dedup_key()),
         status: Set(OutboxStatus::Pending),
         attempts: Set(0),
-        claimed_until: Set(None),
+        claimed_until: Set(delay.map(|d| Utc::now() + d)),
         enqueued_at: Set(None),
         done_at: Set(None),
         last_error: Set(None),
@@ -45,6 +56,12 @@ pub async fn enqueue<C: ConnectionTrait>(
     Ok(())
 }
 
+/// A claimed outbox row: the job, and the attempt count it was claimed at.
+pub struct Claimed {
+    pub job: Job,
+    pub attempts: i32,
+}
+
 /// Claims up to `limit` rows to relay: new rows, and rows enqueued so long
 /// ago that their queue entry may be lost. A claim is a short lease, so two
 /// relays rarely push the same row and a relay that dies frees it again.
@@ -53,7 +70,7 @@ pub async fn claim_batch<C: ConnectionTrait>(
     limit: u64,
     lease: Duration,
     redeliver_after: Duration,
-) -> Result<Vec<Job>, DbErr> {
+) -> Result<Vec<Claimed>, DbErr> {
     let now = Utc::now();
     let candidates = outbox::Entity::find()
         .filter(
@@ -90,10 +107,13 @@ pub async fn claim_batch<C: ConnectionTrait>(
             continue;
         }
         match serde_json::from_str::<JobKind>(&row.payload) {
-            Ok(kind) => claimed.push(Job {
-                outbox_id: row.id,
-                kind,
-                request_id: row.request_id,
+            Ok(kind) => claimed.push(Claimed {
+                job: Job {
+                    outbox_id: row.id,
+                    kind,
+                    request_id: row.request_id,
+                },
+                attempts: row.attempts,
             }),
             Err(err) => {
                 tracing::error!(outbox_id = row.id, %err, "outbox payload does not parse");
@@ -104,7 +124,14 @@ pub async fn claim_batch<C: ConnectionTrait>(
     Ok(claimed)
 }
 
-pub async fn mark_enqueued<C: ConnectionTrait>(conn: &C, id: i64) -> Result<(), DbErr> {
+/// Records that a claimed row is in the queue. Guarded by the attempt count
+/// it was claimed at: if the job already ran and failed meanwhile (its retry
+/// is scheduled), or finished, the row is left alone.
+pub async fn mark_enqueued<C: ConnectionTrait>(
+    conn: &C,
+    id: i64,
+    attempts: i32,
+) -> Result<(), DbErr> {
     outbox::Entity::update_many()
         .col_expr(
             outbox::Column::Status,
@@ -112,6 +139,7 @@ pub async fn mark_enqueued<C: ConnectionTrait>(conn: &C, id: i64) -> Result<(), 
         )
         .col_expr(outbox::Column::EnqueuedAt, Expr::value(Utc::now()))
         .filter(outbox::Column::Id.eq(id))
+        .filter(outbox::Column::Attempts.eq(attempts))
         .filter(outbox::Column::Status.is_in([OutboxStatus::Pending, OutboxStatus::Enqueued]))
         .exec(conn)
         .await?;
@@ -137,41 +165,62 @@ pub async fn mark_done<C: ConnectionTrait>(conn: &C, id: i64) -> Result<(), DbEr
 
 /// Records a failed attempt and schedules the next one with exponential
 /// back-off (2, 4, 8... seconds, at most 10 minutes) by leasing the row to
-/// nobody until then; after `max_attempts` the row is `FAILED` for good.
+/// nobody until then. After `max_attempts` (about a day with the default)
+/// the row is `FAILED` and logged for an operator.
 pub async fn retry_later<C: ConnectionTrait>(
     conn: &C,
     id: i64,
     error: &str,
     max_attempts: u32,
 ) -> Result<(), DbErr> {
-    let Some(row) = outbox::Entity::find_by_id(id).one(conn).await? else {
-        return Ok(());
-    };
-    let attempts = row.attempts + 1;
-    let status = if attempts as u32 >= max_attempts {
-        OutboxStatus::Failed
-    } else {
-        OutboxStatus::Pending
-    };
-    let backoff = Duration::seconds(Ord::min(
-        2_i64.saturating_pow(attempts.clamp(1, 16) as u32),
-        600,
-    ));
     outbox::Entity::update_many()
-        .col_expr(outbox::Column::Attempts, Expr::value(attempts))
+        .col_expr(
+            outbox::Column::Attempts,
+            Expr::col(outbox::Column::Attempts).add(1),
+        )
         .col_expr(
             outbox::Column::LastError,
             Expr::value(error.chars().take(2000).collect::<String>()),
         )
-        .col_expr(outbox::Column::Status, Expr::value(status.as_str()))
         .col_expr(
-            outbox::Column::ClaimedUntil,
-            Expr::value(Utc::now() + backoff),
+            outbox::Column::Status,
+            Expr::value(OutboxStatus::Pending.as_str()),
         )
         .filter(outbox::Column::Id.eq(id))
         .filter(outbox::Column::Status.ne(OutboxStatus::Done))
         .exec(conn)
         .await?;
+    let Some(row) = outbox::Entity::find_by_id(id).one(conn).await? else {
+        return Ok(());
+    };
+    if row.status == OutboxStatus::Done {
+        return Ok(());
+    }
+    let exhausted = row.attempts as u32 >= max_attempts;
+    let backoff = Duration::seconds(Ord::min(
+        2_i64.saturating_pow(row.attempts.clamp(1, 16) as u32),
+        600,
+    ));
+    let mut update = outbox::Entity::update_many()
+        .col_expr(
+            outbox::Column::ClaimedUntil,
+            Expr::value(Utc::now() + backoff),
+        )
+        .filter(outbox::Column::Id.eq(id))
+        .filter(outbox::Column::Status.eq(OutboxStatus::Pending));
+    if exhausted {
+        tracing::error!(
+            outbox_id = id,
+            attempts = row.attempts,
+            error,
+            "job gave up after its last attempt"
+        );
+        update = update.col_expr(
+            outbox::Column::Status,
+            Expr::value(OutboxStatus::Failed.as_str()),
+        );
+    }
+    update.exec(conn).await?;
     Ok(())
 }
 

@@ -1,24 +1,32 @@
-//! Charging an invoice through the gateway, exactly once per idempotency key.
+//! Charging an invoice through the gateway, exactly once per debt.
 //!
-//! 1. A `PENDING` payment row is written under the key before the gateway is
-//!    called, so a crash leaves a trace and the retry reuses the same key.
-//! 2. The gateway is called with that key; an unknown outcome (timeout) is an
-//!    error and the job retries with the same key, never a new one.
-//! 3. The outcome is written in one transaction. Only the writer that moves the
-//!    payment out of `PENDING` touches the invoice, so a replayed outcome is
-//!    never counted twice.
+//! 1. **Start**: in one write transaction that holds the invoice (row lock on
+//!    PostgreSQL, write lock on SQLite) the invoice must still be payable and
+//!    have no other attempt `PENDING`; a `PENDING` payment is written under the
+//!    attempt's idempotency key. One attempt per invoice at a time means two
+//!    browser tabs, or auto-pay and the portal, can never both charge.
+//! 2. **Charge**: the gateway is called with that key. An unknown outcome
+//!    (timeout) is an error: the attempt stays `PENDING` and is retried with
+//!    the same key (the charge job's retry, or a `ResolvePayment` job for the
+//!    portal), never with a new one.
+//! 3. **Settle**: the outcome is written in one transaction. Only the writer
+//!    that moves the payment out of `PENDING` touches the invoice, so a
+//!    replayed outcome is never counted twice.
 
 use crate::context::AppContext;
 use crate::db::begin_write;
-use crate::error::DomainResult;
+use crate::error::{DomainResult, UserError};
 use crate::gateway::{ChargeOutcome, ChargeRequest, GatewayError};
 use crate::jobs::JobKind;
 use crate::outbox;
-use chrono::Utc;
+use chrono::{Duration, Utc};
 use entity::enums::{InvoiceStatus, PaymentSource, PaymentStatus};
 use entity::{invoice, payment};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QuerySelect,
+};
 
 #[derive(Debug, Clone)]
 pub struct Card {
@@ -42,93 +50,157 @@ pub fn payable(invoice: &invoice::Model) -> bool {
     ) && invoice.amount_due_minor > 0
 }
 
-pub async fn charge_invoice(
+fn find_by_key(key: &str) -> sea_orm::Select<payment::Entity> {
+    payment::Entity::find().filter(payment::Column::IdempotencyKey.eq(key))
+}
+
+enum Start {
+    Attempt(payment::Model),
+    Replay(ChargeResult),
+}
+
+/// Step 1: writes the `PENDING` attempt, or tells why there is none.
+async fn start_attempt(
     ctx: &AppContext,
     invoice_id: i64,
     source: PaymentSource,
     card: &Card,
-    idempotency_key: &str,
+    key: &str,
     request_id: Option<&str>,
-) -> DomainResult<ChargeResult> {
-    let find_payment =
-        || payment::Entity::find().filter(payment::Column::IdempotencyKey.eq(idempotency_key));
-    if let Some(existing) = find_payment().one(&ctx.db).await? {
-        match existing.status {
-            PaymentStatus::Succeeded => return Ok(ChargeResult::Succeeded(existing)),
-            PaymentStatus::Failed => return Ok(ChargeResult::Declined(existing)),
-            PaymentStatus::Pending => {}
-        }
-    }
+) -> DomainResult<Start> {
+    let tx = begin_write(&ctx.db).await?;
     let invoice = invoice::Entity::find_by_id(invoice_id)
-        .one(&ctx.db)
+        .lock_exclusive()
+        .one(&tx)
         .await?
         .ok_or_else(|| anyhow::anyhow!("invoice {invoice_id} missing"))?;
-    let pending = match find_payment().one(&ctx.db).await? {
-        Some(p) => p,
-        None => {
-            if !payable(&invoice) {
-                return Ok(ChargeResult::NothingDue);
-            }
-            let now = Utc::now();
-            payment::Entity::insert(payment::ActiveModel {
-                studio_id: Set(invoice.studio_id),
-                invoice_id: Set(invoice.id),
-                amount_minor: Set(invoice.amount_due_minor),
-                currency: Set(invoice.currency.clone()),
-                status: Set(PaymentStatus::Pending),
-                source: Set(source),
-                idempotency_key: Set(idempotency_key.to_string()),
-                gateway_reference: Set(None),
-                failure_code: Set(None),
-                failure_message: Set(None),
-                card_brand: Set(card.brand.clone()),
-                card_last4: Set(card.last4.clone()),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            })
-            .on_conflict(
-                OnConflict::column(payment::Column::IdempotencyKey)
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .exec_without_returning(&ctx.db)
-            .await?;
-            find_payment()
-                .one(&ctx.db)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("payment {idempotency_key} vanished"))?
-        }
-    };
+    if let Some(existing) = find_by_key(key).one(&tx).await? {
+        return Ok(match existing.status {
+            PaymentStatus::Succeeded => Start::Replay(ChargeResult::Succeeded(existing)),
+            PaymentStatus::Failed => Start::Replay(ChargeResult::Declined(existing)),
+            PaymentStatus::Pending => Start::Attempt(existing),
+        });
+    }
+    if !payable(&invoice) {
+        return Ok(Start::Replay(ChargeResult::NothingDue));
+    }
+    let in_flight = payment::Entity::find()
+        .filter(payment::Column::InvoiceId.eq(invoice_id))
+        .filter(payment::Column::Status.eq(PaymentStatus::Pending))
+        .one(&tx)
+        .await?;
+    if in_flight.is_some() {
+        return Err(UserError::state(
+            "payment",
+            "another payment for this invoice is being processed; please wait a minute and reload",
+        )
+        .into());
+    }
+    let now = Utc::now();
+    let pending = payment::ActiveModel {
+        studio_id: Set(invoice.studio_id),
+        invoice_id: Set(invoice.id),
+        amount_minor: Set(invoice.amount_due_minor),
+        currency: Set(invoice.currency.clone()),
+        status: Set(PaymentStatus::Pending),
+        source: Set(source),
+        idempotency_key: Set(key.to_string()),
+        payment_method_token: Set(Some(card.token.clone())),
+        gateway_reference: Set(None),
+        failure_code: Set(None),
+        failure_message: Set(None),
+        card_brand: Set(card.brand.clone()),
+        card_last4: Set(card.last4.clone()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&tx)
+    .await?;
+    if source == PaymentSource::Portal {
+        // Nobody retries a browser's request: if this attempt's outcome is
+        // never learned, this job asks the gateway again under the same key.
+        outbox::enqueue_after(
+            &tx,
+            Some(invoice.studio_id),
+            &JobKind::ResolvePayment {
+                payment_id: pending.id,
+            },
+            request_id,
+            Some(Duration::seconds(
+                ctx.settings.worker.resolve_payment_after_secs,
+            )),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(Start::Attempt(pending))
+}
 
+/// Steps 2 and 3 for an attempt that is `PENDING`.
+async fn charge_and_settle(
+    ctx: &AppContext,
+    pending: payment::Model,
+    request_id: Option<&str>,
+) -> DomainResult<ChargeResult> {
+    let token = pending
+        .payment_method_token
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("payment {} has no payment method", pending.id))?;
     let outcome = ctx
         .gateway
         .charge(&ChargeRequest {
-            idempotency_key: idempotency_key.to_string(),
+            idempotency_key: pending.idempotency_key.clone(),
             amount_minor: pending.amount_minor,
             currency: pending.currency.clone(),
-            payment_method_token: card.token.clone(),
-            description: format!("Invoice {}", invoice.number),
+            payment_method_token: token,
+            description: format!("Invoice payment {}", pending.invoice_id),
         })
         .await;
     let outcome = match outcome {
-        Ok(o) => o,
+        Ok(outcome) => outcome,
         Err(GatewayError::InvalidPaymentMethod(what)) => ChargeOutcome::Declined {
             code: "invalid_payment_method".into(),
             message: format!("The payment method was not accepted ({what})."),
         },
         Err(other) => return Err(anyhow::Error::new(other).into()),
     };
+    settle(ctx, &pending, &outcome, request_id).await?;
+    let stored = payment::Entity::find_by_id(pending.id)
+        .one(&ctx.db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("payment {} vanished", pending.id))?;
+    tracing::info!(
+        invoice_id = stored.invoice_id,
+        payment_id = stored.id,
+        status = stored.status.as_str(),
+        "charge finished"
+    );
+    Ok(match stored.status {
+        PaymentStatus::Succeeded => ChargeResult::Succeeded(stored),
+        _ => ChargeResult::Declined(stored),
+    })
+}
 
+/// Step 3: records the outcome; only the writer that moves the payment out of
+/// `PENDING` updates the invoice and enqueues the receipt and gallery update.
+async fn settle(
+    ctx: &AppContext,
+    pending: &payment::Model,
+    outcome: &ChargeOutcome,
+    request_id: Option<&str>,
+) -> DomainResult<()> {
     let tx = begin_write(&ctx.db).await?;
     let now = Utc::now();
-    let still_pending = |q: sea_orm::UpdateMany<payment::Entity>| {
-        q.filter(payment::Column::Id.eq(pending.id))
+    let still_pending = || {
+        payment::Entity::update_many()
+            .filter(payment::Column::Id.eq(pending.id))
             .filter(payment::Column::Status.eq(PaymentStatus::Pending))
+            .col_expr(payment::Column::UpdatedAt, Expr::value(now))
     };
-    match &outcome {
+    match outcome {
         ChargeOutcome::Succeeded { reference } => {
-            let moved = still_pending(payment::Entity::update_many())
+            let moved = still_pending()
                 .col_expr(
                     payment::Column::Status,
                     Expr::value(PaymentStatus::Succeeded.as_str()),
@@ -137,12 +209,11 @@ pub async fn charge_invoice(
                     payment::Column::GatewayReference,
                     Expr::value(reference.clone()),
                 )
-                .col_expr(payment::Column::UpdatedAt, Expr::value(now))
                 .exec(&tx)
                 .await?;
             if moved.rows_affected == 1 {
-                apply_payment(&tx, &invoice, pending.amount_minor).await?;
-                let studio_id = Some(invoice.studio_id);
+                apply_payment(&tx, pending.invoice_id, pending.amount_minor).await?;
+                let studio_id = Some(pending.studio_id);
                 outbox::enqueue(
                     &tx,
                     studio_id,
@@ -156,7 +227,7 @@ pub async fn charge_invoice(
                     &tx,
                     studio_id,
                     &JobKind::SyncGalleryAccess {
-                        invoice_id: invoice.id,
+                        invoice_id: pending.invoice_id,
                         state: format!("payment-{}", pending.id),
                     },
                     request_id,
@@ -165,7 +236,7 @@ pub async fn charge_invoice(
             }
         }
         ChargeOutcome::Declined { code, message } => {
-            still_pending(payment::Entity::update_many())
+            still_pending()
                 .col_expr(
                     payment::Column::Status,
                     Expr::value(PaymentStatus::Failed.as_str()),
@@ -175,36 +246,61 @@ pub async fn charge_invoice(
                     payment::Column::FailureMessage,
                     Expr::value(message.clone()),
                 )
-                .col_expr(payment::Column::UpdatedAt, Expr::value(now))
                 .exec(&tx)
                 .await?;
         }
     }
     tx.commit().await?;
     ctx.outbox_signal.notify_one();
-    let stored = find_payment()
-        .one(&ctx.db)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("payment {idempotency_key} vanished"))?;
-    tracing::info!(
-        invoice_id,
-        payment_id = stored.id,
-        status = stored.status.as_str(),
-        "charge finished"
-    );
-    Ok(match stored.status {
-        PaymentStatus::Succeeded => ChargeResult::Succeeded(stored),
-        _ => ChargeResult::Declined(stored),
+    Ok(())
+}
+
+/// Charges `card` for what the invoice still owes, under `idempotency_key`.
+/// Calling again with the same key replays the first outcome.
+pub async fn charge_invoice(
+    ctx: &AppContext,
+    invoice_id: i64,
+    source: PaymentSource,
+    card: &Card,
+    idempotency_key: &str,
+    request_id: Option<&str>,
+) -> DomainResult<ChargeResult> {
+    match start_attempt(ctx, invoice_id, source, card, idempotency_key, request_id).await? {
+        Start::Replay(result) => Ok(result),
+        Start::Attempt(pending) => charge_and_settle(ctx, pending, request_id).await,
+    }
+}
+
+#[derive(Debug)]
+pub enum Resolved {
+    AlreadySettled,
+    Settled { status: &'static str },
+}
+
+/// Asks the gateway again, with the same key, about an attempt still `PENDING`.
+pub async fn resolve_pending(
+    ctx: &AppContext,
+    payment_id: i64,
+    request_id: Option<&str>,
+) -> DomainResult<Resolved> {
+    let Some(pending) = payment::Entity::find_by_id(payment_id).one(&ctx.db).await? else {
+        return Ok(Resolved::AlreadySettled);
+    };
+    if pending.status != PaymentStatus::Pending {
+        return Ok(Resolved::AlreadySettled);
+    }
+    let result = charge_and_settle(ctx, pending, request_id).await?;
+    Ok(Resolved::Settled {
+        status: match result {
+            ChargeResult::Succeeded(_) => "SUCCEEDED",
+            _ => "FAILED",
+        },
     })
 }
 
 /// Adds a successful payment to the invoice's balance in SQL, so concurrent
 /// writers add up instead of overwriting each other.
-async fn apply_payment(
-    tx: &sea_orm::DatabaseTransaction,
-    invoice: &invoice::Model,
-    amount: i64,
-) -> DomainResult<()> {
+async fn apply_payment(tx: &DatabaseTransaction, invoice_id: i64, amount: i64) -> DomainResult<()> {
     let now = Utc::now();
     invoice::Entity::update_many()
         .col_expr(
@@ -216,13 +312,22 @@ async fn apply_payment(
             Expr::col(invoice::Column::AmountDueMinor).sub(amount),
         )
         .col_expr(invoice::Column::UpdatedAt, Expr::value(now))
-        .filter(invoice::Column::Id.eq(invoice.id))
+        .filter(invoice::Column::Id.eq(invoice_id))
         .exec(tx)
         .await?;
-    let updated = invoice::Entity::find_by_id(invoice.id)
+    let updated = invoice::Entity::find_by_id(invoice_id)
         .one(tx)
         .await?
-        .ok_or_else(|| anyhow::anyhow!("invoice {} vanished", invoice.id))?;
+        .ok_or_else(|| anyhow::anyhow!("invoice {invoice_id} vanished"))?;
+    if updated.amount_due_minor < 0 {
+        // Cannot happen while attempts are one at a time; if it ever does, the
+        // money was received and must show, and the studio must refund it.
+        tracing::error!(
+            invoice_id,
+            amount_due = updated.amount_due_minor,
+            "invoice overpaid; refund the difference"
+        );
+    }
     let status = if updated.amount_due_minor <= 0 {
         InvoiceStatus::Paid
     } else {
@@ -230,7 +335,7 @@ async fn apply_payment(
     };
     let mut update = invoice::Entity::update_many()
         .col_expr(invoice::Column::Status, Expr::value(status.as_str()))
-        .filter(invoice::Column::Id.eq(invoice.id));
+        .filter(invoice::Column::Id.eq(invoice_id));
     if status == InvoiceStatus::Paid {
         update = update.col_expr(invoice::Column::PaidAt, Expr::value(now));
     }

@@ -94,6 +94,23 @@ impl AppSecret {
         Ok(Self(SecretString::from(fresh)))
     }
 
+    /// The gallery password of one credentials email, derived from its
+    /// notification key: a resend after a crash carries the same password.
+    pub fn gallery_password(&self, message_id: &str) -> String {
+        let mut mac = match Hmac::<Sha256>::new_from_slice(self.0.expose_secret().as_bytes()) {
+            Ok(mac) => mac,
+            Err(_) => return generate_password(),
+        };
+        mac.update(b"gallery-password:");
+        mac.update(message_id.as_bytes());
+        mac.finalize()
+            .into_bytes()
+            .iter()
+            .take(16)
+            .map(|b| PASSWORD_ALPHABET[usize::from(*b) % PASSWORD_ALPHABET.len()] as char)
+            .collect()
+    }
+
     pub fn portal_token(&self, salt: &str) -> String {
         let mut mac = match Hmac::<Sha256>::new_from_slice(self.0.expose_secret().as_bytes()) {
             Ok(mac) => mac,
@@ -128,6 +145,17 @@ mod tests {
         assert_ne!(a.portal_token("s"), a.portal_token("t"));
         assert_ne!(a.portal_token("s"), b.portal_token("s"));
         assert!(a.portal_token("s").len() >= 43);
+    }
+
+    #[test]
+    fn gallery_passwords_are_stable_per_email_and_secret() {
+        let a = AppSecret::new(SecretString::from("one"));
+        let b = AppSecret::new(SecretString::from("two"));
+        let pw = a.gallery_password("<m1@x>");
+        assert_eq!(pw.len(), 16);
+        assert_eq!(pw, a.gallery_password("<m1@x>"));
+        assert_ne!(pw, a.gallery_password("<m2@x>"));
+        assert_ne!(pw, b.gallery_password("<m1@x>"));
     }
 
     #[test]

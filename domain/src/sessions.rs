@@ -52,9 +52,10 @@ pub async fn schedule_session(
     if find_client(db, studio.id, input.client_id).await?.is_none() {
         problems.push(UserError::not_found("clientId", "client"));
     }
+    let mut package = None;
     if let Some(package_id) = input.package_id {
         match find_package(db, studio.id, package_id).await? {
-            Some(p) if p.active => {}
+            Some(p) if p.active => package = Some(p),
             Some(_) => problems.push(UserError::state(
                 "packageId",
                 "this package is no longer offered",
@@ -127,6 +128,18 @@ pub async fn schedule_session(
             taxable,
         ));
     }
+    // A retainer larger than what the session sells would be silently lost.
+    let gross: i64 = package.as_ref().map(|p| p.price_minor).unwrap_or(0)
+        + items
+            .iter()
+            .map(|(_, _, quantity, unit, _)| unit.saturating_mul(i64::from(*quantity)))
+            .sum::<i64>();
+    if retainer > gross {
+        problems.push(UserError::invalid(
+            "retainerPaid",
+            "the retainer cannot exceed the price of the package and items",
+        ));
+    }
     problems.finish()?;
 
     let tx = begin_write(db).await?;
@@ -135,6 +148,9 @@ pub async fn schedule_session(
         studio_id: Set(studio.id),
         client_id: Set(input.client_id),
         package_id: Set(input.package_id),
+        package_name: Set(package.as_ref().map(|p| p.name.clone())),
+        package_price_minor: Set(package.as_ref().map(|p| p.price_minor)),
+        package_taxable: Set(package.as_ref().map(|p| p.taxable)),
         title: Set(title),
         scheduled_at: Set(input.scheduled_at),
         status: Set(SessionStatus::Scheduled),

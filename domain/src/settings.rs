@@ -51,6 +51,8 @@ pub struct WorkerSettings {
     pub missed_heartbeats: usize,
     /// How long an outbox row may sit `ENQUEUED` before the relay sends it again.
     pub redeliver_after_secs: i64,
+    /// A portal payment whose outcome is unknown is asked about again after this.
+    pub resolve_payment_after_secs: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -100,10 +102,11 @@ impl Settings {
             .set_default("worker.concurrency", 4)?
             .set_default("worker.poll_interval_ms", 200)?
             .set_default("worker.queue", "billing")?
-            .set_default("worker.max_attempts", 8)?
+            .set_default("worker.max_attempts", 150)?
             .set_default("worker.heartbeat_secs", 5)?
             .set_default("worker.missed_heartbeats", 3)?
-            .set_default("worker.redeliver_after_secs", 300)?
+            .set_default("worker.redeliver_after_secs", 900)?
+            .set_default("worker.resolve_payment_after_secs", 60)?
             .set_default("log.format", "pretty")?
             .set_default("log.filter", "info,sqlx=warn,sea_orm=warn,apalis=warn")?;
         if let Some(file) = file {

@@ -16,6 +16,8 @@ pub struct Model {
     /// The key sent to the gateway; one key, at most one charge.
     #[sea_orm(unique)]
     pub idempotency_key: String,
+    /// Gateway token charged (never a card number), so an unknown outcome can be resolved with the same key.
+    pub payment_method_token: Option<String>,
     pub gateway_reference: Option<String>,
     pub failure_code: Option<String>,
     pub failure_message: Option<String>,

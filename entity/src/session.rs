@@ -10,6 +10,10 @@ pub struct Model {
     pub studio_id: i64,
     pub client_id: i64,
     pub package_id: Option<i64>,
+    /// The package as sold when the session was scheduled (later price changes do not re-bill).
+    pub package_name: Option<String>,
+    pub package_price_minor: Option<i64>,
+    pub package_taxable: Option<bool>,
     pub title: String,
     pub scheduled_at: DateTimeUtc,
     pub status: SessionStatus,

@@ -92,6 +92,9 @@ enum Sessions {
     StudioId,
     ClientId,
     PackageId,
+    PackageName,
+    PackagePriceMinor,
+    PackageTaxable,
     Title,
     ScheduledAt,
     Status,
@@ -174,6 +177,7 @@ enum Payments {
     Status,
     Source,
     IdempotencyKey,
+    PaymentMethodToken,
     GatewayReference,
     FailureCode,
     FailureMessage,
@@ -382,6 +386,9 @@ impl MigrationTrait for Migration {
                 .col(big_integer(Sessions::StudioId))
                 .col(big_integer(Sessions::ClientId))
                 .col(big_integer_null(Sessions::PackageId))
+                .col(string_null(Sessions::PackageName))
+                .col(big_integer_null(Sessions::PackagePriceMinor))
+                .col(boolean_null(Sessions::PackageTaxable))
                 .col(string(Sessions::Title))
                 .col(timestamp_with_time_zone(Sessions::ScheduledAt))
                 .col(string(Sessions::Status))
@@ -524,6 +531,7 @@ impl MigrationTrait for Migration {
                 .col(string(Payments::Status))
                 .col(string(Payments::Source))
                 .col(string_uniq(Payments::IdempotencyKey))
+                .col(string_null(Payments::PaymentMethodToken))
                 .col(string_null(Payments::GatewayReference))
                 .col(string_null(Payments::FailureCode))
                 .col(text_null(Payments::FailureMessage))

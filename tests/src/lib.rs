@@ -118,6 +118,9 @@ pub fn test_settings(data_dir: &std::path::Path) -> Settings {
     settings.data_dir = data_dir.to_path_buf();
     settings.worker.in_process = Some(true);
     settings.worker.poll_interval_ms = 50;
+    // A step held by a worker that died is redelivered quickly in tests.
+    settings.worker.redeliver_after_secs = 5;
+    settings.worker.resolve_payment_after_secs = 1;
     settings.worker.queue = format!("billing-test-{}", uuid::Uuid::new_v4().simple());
     settings.secret_key = Some(secrecy::SecretString::from(
         "test-secret-key-for-portal-links",
@@ -132,6 +135,16 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 pub async fn spawn_app_with(
     backend: Backend,
     adjust: impl FnOnce(&mut Settings),
+) -> Option<TestApp> {
+    spawn_app_full(backend, adjust, |ctx| ctx).await
+}
+
+/// The full form: adjust the settings, and wrap the context's adapters
+/// (fault injection) before the app and its worker start.
+pub async fn spawn_app_full(
+    backend: Backend,
+    adjust: impl FnOnce(&mut Settings),
+    adapt: impl FnOnce(AppContext) -> AppContext,
 ) -> Option<TestApp> {
     if std::env::var("TEST_LOG").is_ok() {
         let settings = Settings::load_from(None, |_| None).expect("settings");
@@ -149,7 +162,7 @@ pub async fn spawn_app_with(
         smtp = Some(sink);
     }
     adjust(&mut settings);
-    let app = Application::build(settings)
+    let app = Application::build_with(settings, adapt)
         .await
         .expect("build application");
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -158,7 +171,7 @@ pub async fn spawn_app_with(
         .worker
         .as_ref()
         .map(|w| w.finished.clone())
-        .unwrap_or_else(|| broadcast::channel(1).0);
+        .unwrap_or_else(|| broadcast::channel(1024).0);
     tokio::spawn(app.run_until_stopped());
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -280,6 +293,24 @@ impl TestApp {
             .filter(|r| r.status == entity::enums::OutboxStatus::Failed)
             .collect::<Vec<_>>();
         assert!(failed.is_empty(), "jobs failed: {failed:#?}");
+    }
+
+    /// Starts one more worker with its own connections, as a separate worker
+    /// process would (production topology: api without worker + N workers).
+    pub async fn start_worker(&self) -> worker::WorkerHandle {
+        let settings = (*self.ctx.settings).clone();
+        let built = AppContext::build(settings).await.expect("worker context");
+        let handle = worker::spawn(built.ctx, built.sqlite_pool)
+            .await
+            .expect("spawn worker");
+        let mut events = handle.finished.subscribe();
+        let forward = self.finished.clone();
+        tokio::spawn(async move {
+            while let Ok(id) = events.recv().await {
+                let _ = forward.send(id);
+            }
+        });
+        handle
     }
 
     /// Every email sent so far, in the order sent.

@@ -40,6 +40,10 @@ impl WorkerHandle {
     }
 }
 
+/// A job running longer than this is abandoned and retried (a hung SMTP
+/// server must not hold a worker slot forever).
+const JOB_TIMEOUT: Duration = Duration::from_secs(120);
+
 fn worker_name() -> String {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
     format!(
@@ -106,6 +110,8 @@ where
                     .backend(backend.clone())
                     .concurrency(concurrency)
                     .data(state.clone())
+                    .timeout(JOB_TIMEOUT)
+                    .catch_panic()
                     .enable_tracing()
                     .build(jobs::handle)
             })
@@ -117,6 +123,8 @@ where
                     .backend(backend.clone())
                     .concurrency(concurrency)
                     .data(state.clone())
+                    .timeout(JOB_TIMEOUT)
+                    .catch_panic()
                     .enable_tracing()
                     .build(jobs::handle)
             })

@@ -43,12 +43,12 @@ pub async fn relay_once(
 ) -> anyhow::Result<usize> {
     let jobs = outbox::claim_batch(&ctx.db, BATCH, ChronoDuration::seconds(30), redeliver).await?;
     let mut pushed = 0;
-    for job in jobs {
+    for outbox::Claimed { job, attempts } in jobs {
         let id = job.outbox_id;
         let kind = job.kind.name();
         // If the push fails the claim simply expires and a later pass retries.
         queue.push(job).await?;
-        outbox::mark_enqueued(&ctx.db, id).await?;
+        outbox::mark_enqueued(&ctx.db, id, attempts).await?;
         tracing::debug!(outbox_id = id, kind, "job enqueued");
         pushed += 1;
     }

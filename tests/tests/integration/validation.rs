@@ -191,6 +191,18 @@ async fn negative_and_malformed_prices_are_rejected(backend: Backend) {
             ),
         ]
     );
+    let too_much = app
+        .graphql(
+            Some(&f.key),
+            "mutation($i: ScheduleSessionInput!) { scheduleSession(input: $i) { session { id } userErrors { field code } } }",
+            json!({ "i": { "clientId": f.invoice_client, "packageId": f.package, "title": "Big deposit",
+                           "scheduledAt": "2026-12-01T10:00:00Z", "retainerPaid": "2500.01" } }),
+        )
+        .await;
+    assert_eq!(
+        errors(&too_much, "scheduleSession"),
+        vec![(json!(["input", "retainerPaid"]), json!("INVALID_INPUT"))]
+    );
     let rate = app
         .graphql(Some(&f.key), "mutation { createTaxRate(input: { name: \"Odd\", percent: \"-1\" }) { taxRate { id } userErrors { field code } } }", json!({}))
         .await;

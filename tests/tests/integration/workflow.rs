@@ -12,6 +12,7 @@ on_both_backends!(
     auto_pay_client_is_charged_and_receives_receipt_and_gallery_access,
     invoice_client_pays_through_the_portal,
     declined_auto_pay_falls_back_to_the_invoice_email,
+    paying_from_two_tabs_at_once_charges_once,
 );
 
 fn year() -> i32 {
@@ -291,4 +292,63 @@ async fn declined_auto_pay_falls_back_to_the_invoice_email(backend: Backend) {
     );
     assert!(invoice_email.portal_link().is_some());
     assert_eq!(gallery_of(&app).await.level, GalleryLevel::Preview);
+}
+
+/// The portal open in two tabs (two forms, two nonces), both submitted at
+/// once: one attempt at a time per invoice, so one charge.
+async fn paying_from_two_tabs_at_once_charges_once(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    app.complete_session(&f.key, &f.invoice_session).await;
+    app.drain().await;
+    let invoice = app.invoice_of(&f.key, &f.invoice_session).await;
+    let link = invoice["portalUrl"]
+        .as_str()
+        .expect("portal url")
+        .to_string();
+    let tab = || async {
+        app.http
+            .get(&link)
+            .send()
+            .await
+            .expect("get")
+            .text()
+            .await
+            .expect("html")
+    };
+    let (one, two) = tokio::join!(tab(), tab());
+    let (a, b) = (attempt_field(&one), attempt_field(&two));
+    assert_ne!(a, b);
+    let (r1, r2) = tokio::join!(
+        pay(&app, &link, "4242424242424242", &a),
+        pay(&app, &link, "4242424242424242", &b)
+    );
+    let statuses = [r1.status().as_u16(), r2.status().as_u16()];
+    assert!(
+        statuses.contains(&303),
+        "one payment went through: {statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 303 || *s == 409),
+        "the other was refused or found the invoice paid: {statuses:?}"
+    );
+    app.drain().await;
+    assert_eq!(
+        app.count("simulated_gateway_charges").await,
+        1,
+        "charged once"
+    );
+    assert_eq!(app.count("payments WHERE status = 'SUCCEEDED'").await, 1);
+    let invoice = app.invoice_of(&f.key, &f.invoice_session).await;
+    assert_eq!(invoice["status"], "PAID");
+    assert_eq!(invoice["amountPaid"]["minorUnits"], 329_182);
+    assert_eq!(
+        app.emails_to(INVOICE_EMAIL)
+            .iter()
+            .filter(|e| e.subject.starts_with("Receipt"))
+            .count(),
+        1
+    );
 }

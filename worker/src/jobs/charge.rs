@@ -1,5 +1,5 @@
 use super::Step;
-use domain::payments::{self, AutoPay};
+use domain::payments::{self, AutoPay, Resolved};
 use domain::{AppContext, DomainResult};
 
 /// Charge the client's stored card; a decline falls back to the invoice email.
@@ -12,6 +12,22 @@ pub async fn run(
         AutoPay::Paid | AutoPay::NothingDue => {}
         AutoPay::FellBackToInvoice { reason } => {
             tracing::info!(invoice_id, %reason, "auto-pay declined; invoice emailed instead")
+        }
+    }
+    Ok(Step::Done)
+}
+
+/// Settle a payment whose outcome was unknown (the portal's gateway call timed
+/// out): ask the gateway again with the same idempotency key.
+pub async fn resolve(
+    ctx: &AppContext,
+    payment_id: i64,
+    request_id: Option<&str>,
+) -> DomainResult<Step> {
+    match payments::resolve_pending(ctx, payment_id, request_id).await? {
+        Resolved::AlreadySettled => {}
+        Resolved::Settled { status } => {
+            tracing::info!(payment_id, status, "pending payment resolved")
         }
     }
     Ok(Step::Done)

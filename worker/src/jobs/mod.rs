@@ -11,16 +11,40 @@ mod send_receipt;
 use crate::WorkerState;
 use apalis::prelude::{BoxDynError, Data};
 use domain::jobs::{Job, JobKind};
-use domain::{DomainError, outbox};
+use domain::{AppContext, DomainError, DomainResult, outbox};
+use futures::FutureExt;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use tracing::Instrument;
 
 /// What a step tells the dispatcher.
 pub enum Step {
     Done,
-    /// Someone else holds this step right now (a duplicate delivery): leave
-    /// the outbox row as it is; it is delivered again if that someone dies.
-    Later,
+}
+
+/// Runs the step a job stands for.
+async fn run_step(ctx: &AppContext, job: &Job) -> DomainResult<Step> {
+    let request_id = job.request_id.as_deref();
+    match &job.kind {
+        JobKind::GenerateInvoice { session_id } => {
+            generate_invoice::run(ctx, *session_id, request_id).await
+        }
+        JobKind::Charge { invoice_id } => charge::run(ctx, *invoice_id, request_id).await,
+        JobKind::ResolvePayment { payment_id } => {
+            charge::resolve(ctx, *payment_id, request_id).await
+        }
+        JobKind::SendInvoice { invoice_id } => send_invoice::run(ctx, *invoice_id).await,
+        JobKind::SendReceipt { payment_id } => send_receipt::run(ctx, *payment_id).await,
+        JobKind::SyncGalleryAccess { invoice_id, .. } => {
+            gallery::sync(ctx, *invoice_id, request_id).await
+        }
+        JobKind::SendGalleryCredentials { invoice_id } => {
+            gallery::send_credentials(ctx, *invoice_id).await
+        }
+        JobKind::SendGalleryUpgrade { invoice_id, level } => {
+            gallery::send_upgrade(ctx, *invoice_id, level).await
+        }
+    }
 }
 
 pub async fn handle(job: Job, state: Data<Arc<WorkerState>>) -> Result<(), BoxDynError> {
@@ -32,28 +56,26 @@ pub async fn handle(job: Job, state: Data<Arc<WorkerState>>) -> Result<(), BoxDy
     );
     async move {
         let ctx = &state.ctx;
-        let request_id = job.request_id.as_deref();
-        let result = match &job.kind {
-            JobKind::GenerateInvoice { session_id } => {
-                generate_invoice::run(ctx, *session_id, request_id).await
-            }
-            JobKind::Charge { invoice_id } => charge::run(ctx, *invoice_id, request_id).await,
-            JobKind::SendInvoice { invoice_id } => send_invoice::run(ctx, *invoice_id).await,
-            JobKind::SendReceipt { payment_id } => send_receipt::run(ctx, *payment_id).await,
-            JobKind::SyncGalleryAccess { invoice_id, .. } => {
-                gallery::sync(ctx, *invoice_id, request_id).await
-            }
-            JobKind::SendGalleryCredentials { invoice_id } => {
-                gallery::send_credentials(ctx, *invoice_id).await
-            }
-            JobKind::SendGalleryUpgrade { invoice_id, level } => {
-                gallery::send_upgrade(ctx, *invoice_id, level).await
+        // A panic in a step is a failed attempt like any other: caught here
+        // so that the outbox schedules its retry.
+        let result = match AssertUnwindSafe(run_step(ctx, &job)).catch_unwind().await {
+            Ok(result) => result,
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "panic".into());
+                Err(DomainError::Internal(anyhow::anyhow!(
+                    "step panicked: {message}"
+                )))
             }
         };
         let bookkeeping = match result {
             Ok(Step::Done) => outbox::mark_done(&ctx.db, job.outbox_id).await,
-            Ok(Step::Later) => Ok(()),
             Err(err) if is_in_flight(&err) => {
+                // A duplicate delivery while another worker holds this step:
+                // leave the row; it is redelivered if that worker dies.
                 tracing::info!("step is held by another worker; leaving it for redelivery");
                 Ok(())
             }
@@ -69,7 +91,7 @@ pub async fn handle(job: Job, state: Data<Arc<WorkerState>>) -> Result<(), BoxDy
             }
         };
         let _ = state.finished.send(job.outbox_id);
-        // Failures were recorded in the outbox, which schedules the retry; a
+        // Failures are recorded in the outbox, which schedules the retry; a
         // failure to record them is the queue's to retry.
         bookkeeping.map_err(|e| Box::new(e) as BoxDynError)
     }

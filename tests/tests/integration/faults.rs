@@ -1,0 +1,324 @@
+//! Whatever fails when, the end state is the same as without the failure:
+//! never two charges for one debt, never a lost invoice, never a duplicate email.
+
+use async_trait::async_trait;
+use domain::AppContext;
+use domain::gateway::{
+    ChargeOutcome, ChargeRequest, GatewayError, PaymentGateway, PaymentMethodDetails,
+};
+use domain::mailer::{MailError, Mailer};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use tests::{AUTO_PAY_EMAIL, Backend, INVOICE_EMAIL, TestApp, spawn_app_full, spawn_app_with};
+
+on_both_backends!(
+    an_ambiguous_gateway_timeout_is_retried_with_the_same_key,
+    a_worker_dying_after_the_charge_leaves_exactly_one_charge,
+    a_refused_email_is_retried_and_sent_once,
+    several_workers_share_the_queue_without_doubling_work,
+    an_unconfirmed_portal_payment_is_settled_in_the_background,
+);
+
+#[derive(Clone, Copy)]
+enum Fault {
+    /// The charge goes through, but the caller hears a timeout.
+    TimeoutAfterCharging,
+    /// The charge goes through, then the worker dies (a panic in the job).
+    DieAfterCharging,
+}
+
+/// Wraps the real (simulated) gateway; the first charge misbehaves.
+struct FaultyGateway {
+    inner: Arc<dyn PaymentGateway>,
+    fault: Fault,
+    calls: AtomicUsize,
+    keys: Mutex<Vec<String>>,
+}
+
+#[async_trait]
+impl PaymentGateway for FaultyGateway {
+    async fn payment_method(&self, token: &str) -> Result<PaymentMethodDetails, GatewayError> {
+        self.inner.payment_method(token).await
+    }
+
+    async fn charge(&self, request: &ChargeRequest) -> Result<ChargeOutcome, GatewayError> {
+        self.keys
+            .lock()
+            .unwrap()
+            .push(request.idempotency_key.clone());
+        let outcome = self.inner.charge(request).await;
+        if self.calls.fetch_add(1, Ordering::SeqCst) == 0 {
+            match self.fault {
+                Fault::TimeoutAfterCharging => {
+                    return Err(GatewayError::Unavailable("timed out after sending".into()));
+                }
+                Fault::DieAfterCharging => panic!("worker killed after the gateway charged"),
+            }
+        }
+        outcome
+    }
+
+    fn tokenize_test_card(&self, number: &str) -> Result<String, GatewayError> {
+        self.inner.tokenize_test_card(number)
+    }
+}
+
+async fn with_faulty_gateway(
+    backend: Backend,
+    fault: Fault,
+) -> Option<(TestApp, Arc<FaultyGateway>)> {
+    let slot: Arc<Mutex<Option<Arc<FaultyGateway>>>> = Arc::default();
+    let captured = slot.clone();
+    let app = spawn_app_full(
+        backend,
+        |_| {},
+        move |mut ctx: AppContext| {
+            let faulty = Arc::new(FaultyGateway {
+                inner: ctx.gateway.clone(),
+                fault,
+                calls: AtomicUsize::new(0),
+                keys: Mutex::default(),
+            });
+            *captured.lock().unwrap() = Some(faulty.clone());
+            ctx.gateway = faulty;
+            ctx
+        },
+    )
+    .await?;
+    let gateway = slot.lock().unwrap().clone().expect("gateway installed");
+    Some((app, gateway))
+}
+
+async fn assert_charged_once(app: &TestApp, gateway: &FaultyGateway, session: &str, key: &str) {
+    let invoice = app.invoice_of(key, session).await;
+    assert_eq!(invoice["status"], "PAID", "{invoice:#}");
+    assert_eq!(
+        invoice["payments"].as_array().map(Vec::len),
+        Some(1),
+        "{invoice:#}"
+    );
+    assert_eq!(invoice["payments"][0]["status"], "SUCCEEDED");
+    assert_eq!(
+        app.count("simulated_gateway_charges").await,
+        1,
+        "the gateway charged once"
+    );
+    let keys = gateway.keys.lock().unwrap().clone();
+    assert!(keys.len() >= 2, "the charge was retried: {keys:?}");
+    assert!(
+        keys.iter().all(|k| k == &keys[0]),
+        "every retry reused the same idempotency key: {keys:?}"
+    );
+    let emails = app.emails_to(AUTO_PAY_EMAIL);
+    assert_eq!(
+        emails
+            .iter()
+            .filter(|e| e.subject.starts_with("Receipt"))
+            .count(),
+        1,
+        "{emails:#?}"
+    );
+    assert_eq!(emails.len(), 2);
+}
+
+async fn an_ambiguous_gateway_timeout_is_retried_with_the_same_key(backend: Backend) {
+    let Some((app, gateway)) = with_faulty_gateway(backend, Fault::TimeoutAfterCharging).await
+    else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    app.complete_session(&f.key, &f.auto_pay_session).await;
+    app.drain().await;
+    assert_charged_once(&app, &gateway, &f.auto_pay_session, &f.key).await;
+}
+
+async fn a_worker_dying_after_the_charge_leaves_exactly_one_charge(backend: Backend) {
+    let Some((app, gateway)) = with_faulty_gateway(backend, Fault::DieAfterCharging).await else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    app.complete_session(&f.key, &f.auto_pay_session).await;
+    app.drain().await;
+    assert_charged_once(&app, &gateway, &f.auto_pay_session, &f.key).await;
+}
+
+/// Refuses the first message it is given, like an SMTP server answering 451.
+struct RefusingMailer {
+    inner: Arc<dyn Mailer>,
+    calls: AtomicUsize,
+}
+
+#[async_trait]
+impl Mailer for RefusingMailer {
+    async fn send(&self, message: lettre::Message) -> Result<(), MailError> {
+        if self.calls.fetch_add(1, Ordering::SeqCst) == 0 {
+            return Err(MailError::Smtp("451 try again later".into()));
+        }
+        self.inner.send(message).await
+    }
+}
+
+async fn a_refused_email_is_retried_and_sent_once(backend: Backend) {
+    let Some(app) = spawn_app_full(
+        backend,
+        |_| {},
+        |mut ctx: AppContext| {
+            ctx.mailer = Arc::new(RefusingMailer {
+                inner: ctx.mailer.clone(),
+                calls: AtomicUsize::new(0),
+            });
+            ctx
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    app.complete_session(&f.key, &f.invoice_session).await;
+    app.drain().await;
+    let emails = app.emails_to(INVOICE_EMAIL);
+    assert_eq!(
+        emails.len(),
+        2,
+        "invoice and credentials, each once: {emails:#?}"
+    );
+    assert_eq!(
+        emails
+            .iter()
+            .filter(|e| e.subject.starts_with("Invoice"))
+            .count(),
+        1
+    );
+    assert_eq!(app.count("notifications").await, 2);
+    let unsent = app.count("notifications WHERE status <> 'SENT'").await;
+    assert_eq!(unsent, 0);
+}
+
+/// Production topology: the api runs no worker; three independent workers
+/// (own pools, own queue connections, own relays) share the queue.
+async fn several_workers_share_the_queue_without_doubling_work(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |s| s.worker.in_process = Some(false)).await else {
+        return;
+    };
+    assert!(app.ctx.settings.worker.in_process == Some(false));
+    let workers = vec![
+        app.start_worker().await,
+        app.start_worker().await,
+        app.start_worker().await,
+    ];
+    let f = app.seed_studio("Golden Hour").await;
+    let mut sessions = vec![f.auto_pay_session.clone(), f.invoice_session.clone()];
+    for i in 0..6 {
+        let client = if i % 2 == 0 {
+            &f.auto_pay_client
+        } else {
+            &f.invoice_client
+        };
+        sessions.push(
+            app.schedule_wedding(&f.key, client, &f.package, &f.add_on, "0")
+                .await,
+        );
+    }
+    let calls = sessions.iter().map(|s| app.complete_session(&f.key, s));
+    futures::future::join_all(calls).await;
+    app.drain().await;
+
+    let data = app
+        .gql(
+            &f.key,
+            "{ invoices(first: 20) { edges { node { number status } } } }",
+            serde_json::json!({}),
+        )
+        .await;
+    let mut numbers: Vec<String> = data["invoices"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| e["node"]["number"].as_str().expect("number").to_string())
+        .collect();
+    numbers.sort();
+    let year = chrono::Datelike::year(&chrono::Utc::now());
+    let expected: Vec<String> = (1..=8).map(|n| format!("INV-{year}-{n:04}")).collect();
+    assert_eq!(numbers, expected, "gap-free and unique");
+    assert_eq!(
+        app.count("payments").await,
+        4,
+        "one charge per auto-pay invoice"
+    );
+    assert_eq!(app.count("simulated_gateway_charges").await, 4);
+    assert_eq!(
+        app.emails_to(AUTO_PAY_EMAIL).len(),
+        8,
+        "receipt + credentials per auto-pay session"
+    );
+    assert_eq!(
+        app.emails_to(INVOICE_EMAIL).len(),
+        8,
+        "invoice + credentials per invoice session"
+    );
+    for w in workers {
+        w.shutdown().await;
+    }
+}
+
+/// The portal's gateway call times out after the card was charged: the page
+/// says so honestly, offers no second payment, and a job settles the attempt
+/// by asking the gateway again under the same key.
+async fn an_unconfirmed_portal_payment_is_settled_in_the_background(backend: Backend) {
+    let Some((app, gateway)) = with_faulty_gateway(backend, Fault::TimeoutAfterCharging).await
+    else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    app.complete_session(&f.key, &f.invoice_session).await;
+    app.drain().await;
+    let invoice = app.invoice_of(&f.key, &f.invoice_session).await;
+    let link = invoice["portalUrl"]
+        .as_str()
+        .expect("portal url")
+        .to_string();
+    let html = app
+        .http
+        .get(&link)
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("html");
+    let marker = "name=\"attempt\" value=\"";
+    let start = html.find(marker).expect("attempt") + marker.len();
+    let attempt = html[start..].split('"').next().expect("value").to_string();
+    let response = app
+        .http
+        .post(&link)
+        .form(&[
+            ("card_number", "4242424242424242"),
+            ("attempt", attempt.as_str()),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), 202);
+    let page = response.text().await.expect("html");
+    assert!(page.contains("could not confirm your payment"), "{page}");
+    assert!(
+        !page.contains("name=\"attempt\""),
+        "no second payment form while one is being processed"
+    );
+    app.drain().await;
+    let invoice = app.invoice_of(&f.key, &f.invoice_session).await;
+    assert_eq!(invoice["status"], "PAID", "{invoice:#}");
+    assert_eq!(app.count("simulated_gateway_charges").await, 1);
+    let keys = gateway.keys.lock().unwrap().clone();
+    assert_eq!(keys.len(), 2, "asked twice: {keys:?}");
+    assert_eq!(keys[0], keys[1], "with the same key");
+    assert_eq!(
+        app.emails_to(INVOICE_EMAIL)
+            .iter()
+            .filter(|e| e.subject.starts_with("Receipt"))
+            .count(),
+        1
+    );
+}
