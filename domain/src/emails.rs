@@ -114,7 +114,7 @@ pub async fn send_invoice(ctx: &AppContext, invoice_id: i64) -> DomainResult<Sen
         )
     });
     let text = format!(
-        "Hi {name},\n\nThank you for your session \"{title}\". {decline}Here is invoice {number}.\n\n{lines}\n{due}\n\nView and pay online: {portal}\n\n{studio}\n",
+        "Hi {name},\n\nThank you for your session \"{title}\". {decline}Here is invoice {number}.\n\n{lines}\n{due}\n\nView and pay online:\n{portal}\n\n{studio}\n",
         name = doc.client.name,
         title = doc.session.title,
         decline = decline_text.clone().unwrap_or_default(),
@@ -252,7 +252,7 @@ pub async fn send_gallery_credentials(ctx: &AppContext, invoice_id: i64) -> Doma
         .expires_at
         .map(|e| e.format("%B %-d, %Y").to_string());
     let text = format!(
-        "Hi {name},\n\nYour gallery for \"{title}\" is open with {level}.\n\nGallery: {url}\nUsername: {user}\nPassword: {password}\n{expiry}\nKeep this password safe: we only store a hash of it and cannot send it again.\n\n{studio}\n",
+        "Hi {name},\n\nYour gallery for \"{title}\" is open with {level}.\n\nGallery:\n{url}\n\nUsername: {user}\nPassword: {password}\n{expiry}\nKeep this password safe: we only store a hash of it and cannot send it again.\n\n{studio}\n",
         name = doc.client.name,
         title = doc.session.title,
         level = level_description(access.level),
@@ -310,7 +310,7 @@ pub async fn send_gallery_upgrade(
         .map(|e| e.format("%B %-d, %Y").to_string())
         .unwrap_or_default();
     let text = format!(
-        "Hi {name},\n\nThank you for your payment. Your gallery for \"{title}\" now has {level}, until {expiry}.\nLog in with the username and password from our earlier email.\n\nGallery: {url}\n\n{studio}\n",
+        "Hi {name},\n\nThank you for your payment. Your gallery for \"{title}\" now has {level}, until {expiry}.\nLog in with the username and password from our earlier email.\n\nGallery:\n{url}\n\n{studio}\n",
         name = doc.client.name,
         title = doc.session.title,
         level = level_description(access.level),

@@ -13,7 +13,8 @@ use chrono::{Duration, Utc};
 use entity::enums::{NotificationKind, NotificationStatus};
 use entity::notification;
 use lettre::Message;
-use lettre::message::{Mailbox, MultiPart, header::ContentType};
+use lettre::message::header::ContentType;
+use lettre::message::{Body, Mailbox, MultiPart};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 
@@ -194,6 +195,26 @@ fn message_id_host(ctx: &AppContext) -> String {
         .to_string()
 }
 
+/// Wraps plain text at 72 columns so the part can travel as readable
+/// `7bit`/`8bit` text (an `.eml` file opened in an editor shows whole lines
+/// and links). Lines that cannot be wrapped (a very long URL) make lettre
+/// fall back to quoted-printable, which every mail client decodes.
+fn readable_body(text: &str) -> Body {
+    let wrapped = text
+        .lines()
+        .map(|line| {
+            textwrap::fill(
+                line,
+                textwrap::Options::new(72)
+                    .break_words(false)
+                    .word_splitter(textwrap::WordSplitter::NoHyphenation),
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    Body::new(wrapped)
+}
+
 fn build_message(ctx: &AppContext, email: &Email, message_id: &str) -> anyhow::Result<Message> {
     let from: Mailbox = Mailbox::new(
         Some(email.studio_name.clone()),
@@ -210,7 +231,7 @@ fn build_message(ctx: &AppContext, email: &Email, message_id: &str) -> anyhow::R
                 .singlepart(
                     lettre::message::SinglePart::builder()
                         .header(ContentType::TEXT_PLAIN)
-                        .body(email.text.clone()),
+                        .body(readable_body(&email.text)),
                 )
                 .singlepart(
                     lettre::message::SinglePart::builder()
