@@ -1,6 +1,7 @@
 //! The api process: GraphQL for studios, the payment portal for clients,
 //! health endpoints; in the embedded mode it also runs the worker.
 
+pub mod gallery;
 pub mod graphql;
 pub mod health;
 pub mod portal;
@@ -53,11 +54,13 @@ impl Application {
         let schema = graphql::build_schema(ctx.clone());
         let data = web::Data::new(ctx.clone());
         let schema = web::Data::new(schema);
+        let limiter = web::Data::new(gallery::LoginLimiter::default());
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(telemetry::request_id))
                 .app_data(data.clone())
                 .app_data(schema.clone())
+                .app_data(limiter.clone())
                 .route("/graphql", web::post().to(graphql::graphql))
                 .route(
                     "/graphql",
@@ -68,6 +71,8 @@ impl Application {
                 .route("/graphql", web::get().to(graphql::graphiql))
                 .route("/pay/{token}", web::get().to(portal::show))
                 .route("/pay/{token}", web::post().to(portal::pay))
+                .route("/gallery/{session}", web::get().to(gallery::show))
+                .route("/gallery/{session}", web::post().to(gallery::login))
                 .route("/healthz", web::get().to(health::healthz))
                 .route("/readyz", web::get().to(health::readyz))
         })

@@ -13,7 +13,7 @@ use entity::enums::{InvoiceStatus, PaymentStatus};
 use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
 
-const STYLE: &str = r#"
+pub const STYLE_PAGE: &str = r#"
 *{box-sizing:border-box}body{margin:0;background:#f4f1ec;font-family:-apple-system,BlinkMacSystemFont,"Segoe UI",Helvetica,Arial,sans-serif;color:#2b2b2b}
 main{max-width:760px;margin:40px auto;padding:0 16px}.card{background:#fff;border-radius:10px;box-shadow:0 1px 3px rgba(0,0,0,.08);padding:32px;margin-bottom:20px}
 .studio{font-family:Georgia,serif;letter-spacing:2px;text-transform:uppercase;color:#8a7560;font-size:13px}h1{font-family:Georgia,serif;font-weight:normal;margin:6px 0 4px}
@@ -27,7 +27,7 @@ label{display:block;font-size:13px;color:#555;margin:14px 0 6px}input{width:100%
 .hint{font-size:12px;color:#888;margin-top:14px}.hint code{background:#f4f1ec;padding:1px 4px;border-radius:3px}
 "#;
 
-fn page(title: &str, body: Markup) -> Markup {
+pub fn page(title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -36,7 +36,7 @@ fn page(title: &str, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="robots" content="noindex";
                 title { (title) }
-                style { (maud::PreEscaped(STYLE)) }
+                style { (maud::PreEscaped(STYLE_PAGE)) }
             }
             body { main { (body) } }
         }

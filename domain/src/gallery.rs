@@ -146,3 +146,57 @@ pub async fn access_for_invoice(
         .one(&ctx.db)
         .await?)
 }
+
+/// What a client sees after logging in to a gallery.
+pub struct GalleryView {
+    pub studio_name: String,
+    pub session_title: String,
+    pub access: gallery_access::Model,
+}
+
+/// Checks gallery credentials (argon2id). Wrong username, wrong password and
+/// unknown gallery are indistinguishable to the caller.
+pub async fn login(
+    ctx: &AppContext,
+    session_id: i64,
+    username: &str,
+    password: &str,
+) -> DomainResult<Option<GalleryView>> {
+    let Some(access) = gallery_access::Entity::find()
+        .filter(gallery_access::Column::SessionId.eq(session_id))
+        .one(&ctx.db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let Some(hash) = &access.password_hash else {
+        return Ok(None);
+    };
+    let username_ok = access.username.eq_ignore_ascii_case(username.trim());
+    // Verify even for a wrong username so timing does not tell which was wrong.
+    let password_ok = crate::secrets::verify_password(password, hash);
+    if !(username_ok && password_ok) {
+        return Ok(None);
+    }
+    let studio = studio::Entity::find_by_id(access.studio_id)
+        .one(&ctx.db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("studio {} missing", access.studio_id))?;
+    let session = entity::session::Entity::find_by_id(access.session_id)
+        .one(&ctx.db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("session {} missing", access.session_id))?;
+    Ok(Some(GalleryView {
+        studio_name: studio.name,
+        session_title: session.title,
+        access,
+    }))
+}
+
+/// The level in force now: an expired grant counts as `LOCKED`.
+pub fn effective_level(access: &gallery_access::Model, now: DateTime<Utc>) -> GalleryLevel {
+    match access.expires_at {
+        Some(expiry) if expiry <= now => GalleryLevel::Locked,
+        _ => access.level,
+    }
+}

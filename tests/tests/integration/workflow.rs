@@ -29,6 +29,33 @@ fn password_in(email: &SentEmail) -> String {
         .to_string()
 }
 
+/// Logs in to the gallery page from a credentials email; returns (status, html).
+async fn gallery_login(app: &TestApp, email: &SentEmail, password: &str) -> (u16, String) {
+    let link = email
+        .text
+        .split_whitespace()
+        .find(|w| w.starts_with("http") && w.contains("/gallery/"))
+        .expect("gallery link");
+    assert_eq!(
+        app.http
+            .get(link)
+            .send()
+            .await
+            .expect("gallery page")
+            .status(),
+        200
+    );
+    let response = app
+        .http
+        .post(link)
+        .form(&[("username", email.to[0].as_str()), ("password", password)])
+        .send()
+        .await
+        .expect("gallery login");
+    let status = response.status().as_u16();
+    (status, response.text().await.expect("html"))
+}
+
 async fn gallery_of(app: &TestApp) -> entity::gallery_access::Model {
     let rows = entity::gallery_access::Entity::find()
         .all(&app.ctx.db)
@@ -116,6 +143,16 @@ async fn auto_pay_client_is_charged_and_receives_receipt_and_gallery_access(back
         "emailed password opens the gallery"
     );
     assert!(!hash.contains(&password_in(gallery_email)));
+    assert_eq!(
+        gallery_login(&app, gallery_email, "wrong-password").await.0,
+        401
+    );
+    let (status, page) = gallery_login(&app, gallery_email, &password_in(gallery_email)).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("FULL ACCESS") && page.contains("Wedding"),
+        "{page}"
+    );
     assert_eq!(app.count("simulated_gateway_charges").await, 1);
 }
 
@@ -176,6 +213,13 @@ async fn invoice_client_pays_through_the_portal(backend: Backend) {
     );
     assert!(invoice_email.html.contains("USD 3,291.82"));
     assert_eq!(gallery_of(&app).await.level, GalleryLevel::Preview);
+    let credentials = emails
+        .iter()
+        .find(|e| e.subject.contains("photos"))
+        .expect("credentials");
+    let (status, page) = gallery_login(&app, credentials, &password_in(credentials)).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("PREVIEW"), "{page}");
 
     let link = invoice_email.portal_link().expect("portal link");
     assert_eq!(
@@ -263,6 +307,11 @@ async fn invoice_client_pays_through_the_portal(backend: Backend) {
             .any(|e| e.subject.starts_with("Full access to your photos"))
     );
     assert_eq!(gallery_of(&app).await.level, GalleryLevel::Full);
+    let (_, page) = gallery_login(&app, credentials, &password_in(credentials)).await;
+    assert!(
+        page.contains("FULL ACCESS"),
+        "the same password now opens full access: {page}"
+    );
 }
 
 async fn declined_auto_pay_falls_back_to_the_invoice_email(backend: Backend) {
