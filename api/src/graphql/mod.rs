@@ -2,6 +2,7 @@
 //! errors become GraphQL errors (`extensions.code`) or payload `userErrors`.
 
 pub mod inputs;
+pub mod loaders;
 pub mod mutation;
 pub mod query;
 pub mod types;
@@ -42,6 +43,19 @@ pub fn studio<'a>(ctx: &'a async_graphql::Context<'_>) -> async_graphql::Result<
         )
         .extend_with(|_, e| e.set("code", ErrorCode::Unauthenticated.as_str()))),
     }
+}
+
+/// The request's DataLoaders (present whenever the request is authenticated).
+pub fn loaders<'a>(
+    ctx: &'a async_graphql::Context<'_>,
+) -> async_graphql::Result<&'a loaders::Loaders> {
+    studio(ctx)?;
+    ctx.data::<loaders::Loaders>()
+}
+
+/// Maps a DataLoader failure.
+pub fn load_error(err: loaders::LoadError) -> Error {
+    internal(anyhow::anyhow!("load failed: {err}"))
 }
 
 pub fn request_id(ctx: &async_graphql::Context<'_>) -> Option<String> {
@@ -150,15 +164,11 @@ pub async fn graphql(
         .get::<crate::telemetry::RequestId>()
         .map(|r| r.0.clone())
         .unwrap_or_default();
-    schema
-        .execute(
-            request
-                .into_inner()
-                .data(Auth(studio))
-                .data(RequestId(request_id)),
-        )
-        .await
-        .into()
+    let mut request = request.into_inner().data(RequestId(request_id));
+    if let Some(studio) = &studio {
+        request = request.data(loaders::Loaders::new(&app.db, studio.id));
+    }
+    schema.execute(request.data(Auth(studio))).await.into()
 }
 
 pub async fn graphiql(app: web::Data<AppContext>) -> HttpResponse {

@@ -5,7 +5,7 @@ use super::{AppData, internal};
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::money::{Currency, Money as DomainMoney};
-use domain::{catalog, queries, sessions};
+use domain::{catalog, queries};
 use entity::{
     add_on_service, client, invoice, invoice_line, package, payment, session, session_item, studio,
     tax_rate,
@@ -268,13 +268,13 @@ impl Session {
         ))
     }
     async fn client(&self, ctx: &Context<'_>) -> Result<Option<Client>> {
-        let app = ctx.data::<AppData>()?;
-        Ok(
-            catalog::find_client(&app.ctx.db, self.0.studio_id, self.0.client_id)
-                .await
-                .map_err(super::domain_error)?
-                .map(Client),
-        )
+        let loaders = super::loaders(ctx)?;
+        Ok(loaders
+            .clients
+            .load_one(self.0.client_id)
+            .await
+            .map_err(super::load_error)?
+            .map(Client))
     }
     async fn package(&self, ctx: &Context<'_>) -> Result<Option<Package>> {
         let Some(package_id) = self.0.package_id else {
@@ -291,24 +291,27 @@ impl Session {
         )
     }
     async fn items(&self, ctx: &Context<'_>) -> Result<Vec<SessionItem>> {
-        let app = ctx.data::<AppData>()?;
         let cur = currency(&super::studio(ctx)?.currency)?;
-        Ok(sessions::session_items(&app.ctx.db, self.0.id)
+        let items = super::loaders(ctx)?
+            .items_by_session
+            .load_one(self.0.id)
             .await
-            .map_err(super::domain_error)?
+            .map_err(super::load_error)?;
+        Ok(items
+            .unwrap_or_default()
             .into_iter()
             .map(|i| SessionItem(i, cur))
             .collect())
     }
     /// The invoice issued for this session, once the worker has issued it.
     async fn invoice(&self, ctx: &Context<'_>) -> Result<Option<Invoice>> {
-        let app = ctx.data::<AppData>()?;
-        Ok(
-            queries::invoice_for_session(&app.ctx.db, self.0.studio_id, self.0.id)
-                .await
-                .map_err(super::domain_error)?
-                .map(Invoice),
-        )
+        let loaders = super::loaders(ctx)?;
+        Ok(loaders
+            .invoices_by_session
+            .load_one(self.0.id)
+            .await
+            .map_err(super::load_error)?
+            .map(Invoice))
     }
 }
 
@@ -401,41 +404,47 @@ impl Invoice {
         Ok(ctx.data::<AppData>()?.ctx.portal_url(&self.0.portal_salt))
     }
     async fn lines(&self, ctx: &Context<'_>) -> Result<Vec<InvoiceLine>> {
-        let app = ctx.data::<AppData>()?;
         let cur = currency(&self.0.currency)?;
-        Ok(queries::invoice_lines(&app.ctx.db, self.0.id)
+        let lines = super::loaders(ctx)?
+            .lines_by_invoice
+            .load_one(self.0.id)
             .await
-            .map_err(super::domain_error)?
+            .map_err(super::load_error)?;
+        Ok(lines
+            .unwrap_or_default()
             .into_iter()
             .map(|l| InvoiceLine(l, cur))
             .collect())
     }
     async fn payments(&self, ctx: &Context<'_>) -> Result<Vec<Payment>> {
-        let app = ctx.data::<AppData>()?;
-        Ok(queries::invoice_payments(&app.ctx.db, self.0.id)
+        let payments = super::loaders(ctx)?
+            .payments_by_invoice
+            .load_one(self.0.id)
             .await
-            .map_err(super::domain_error)?
+            .map_err(super::load_error)?;
+        Ok(payments
+            .unwrap_or_default()
             .into_iter()
             .map(Payment)
             .collect())
     }
     async fn client(&self, ctx: &Context<'_>) -> Result<Option<Client>> {
-        let app = ctx.data::<AppData>()?;
-        Ok(
-            catalog::find_client(&app.ctx.db, self.0.studio_id, self.0.client_id)
-                .await
-                .map_err(super::domain_error)?
-                .map(Client),
-        )
+        let loaders = super::loaders(ctx)?;
+        Ok(loaders
+            .clients
+            .load_one(self.0.client_id)
+            .await
+            .map_err(super::load_error)?
+            .map(Client))
     }
     async fn session(&self, ctx: &Context<'_>) -> Result<Option<Session>> {
-        let app = ctx.data::<AppData>()?;
-        Ok(
-            sessions::find_session(&app.ctx.db, self.0.studio_id, self.0.session_id)
-                .await
-                .map_err(super::domain_error)?
-                .map(Session),
-        )
+        let loaders = super::loaders(ctx)?;
+        Ok(loaders
+            .sessions
+            .load_one(self.0.session_id)
+            .await
+            .map_err(super::load_error)?
+            .map(Session))
     }
 }
 
