@@ -142,6 +142,33 @@ pub async fn attach_payment_method(
 
 // ---------------------------------------------------------------- packages
 
+/// Name and price of a package or add-on, parsed in the studio's currency.
+/// Creating requires both; updating takes whichever is given.
+fn parse_priced(
+    studio: &studio::Model,
+    fields: &PackageFields,
+    price_field: &str,
+    creating: bool,
+) -> DomainResult<(Option<String>, Option<i64>)> {
+    let currency = currency_of(studio)?;
+    let mut problems = Problems::new();
+    let name = match (&fields.name, creating) {
+        (Some(n), _) => Some(problems.name("name", n)),
+        (None, true) => Some(problems.name("name", "")),
+        (None, false) => None,
+    };
+    let price = match (fields.price, creating) {
+        (Some(p), _) => Some(problems.amount(price_field, currency, p)),
+        (None, true) => {
+            problems.push(UserError::invalid(price_field, "is required"));
+            None
+        }
+        (None, false) => None,
+    };
+    problems.finish()?;
+    Ok((name, price))
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct PackageFields {
     pub name: Option<String>,
@@ -156,22 +183,12 @@ pub async fn create_package(
     studio: &studio::Model,
     fields: PackageFields,
 ) -> DomainResult<package::Model> {
-    let currency = currency_of(studio)?;
-    let mut problems = Problems::new();
-    let name = problems.name("name", fields.name.as_deref().unwrap_or(""));
-    let price = match fields.price {
-        Some(p) => problems.amount("price", currency, p),
-        None => {
-            problems.push(UserError::invalid("price", "is required"));
-            0
-        }
-    };
-    problems.finish()?;
+    let (name, price) = parse_priced(studio, &fields, "price", true)?;
     Ok(package::ActiveModel {
         studio_id: Set(studio.id),
-        name: Set(name),
+        name: Set(name.unwrap_or_default()),
         description: Set(fields.description.unwrap_or_default().trim().to_string()),
-        price_minor: Set(price),
+        price_minor: Set(price.unwrap_or_default()),
         taxable: Set(fields.taxable.unwrap_or(true)),
         active: Set(fields.active.unwrap_or(true)),
         created_at: Set(Utc::now()),
@@ -201,11 +218,7 @@ pub async fn update_package(
     let existing = find_package(db, studio.id, id)
         .await?
         .ok_or_else(|| UserError::not_found("id", "package"))?;
-    let currency = currency_of(studio)?;
-    let mut problems = Problems::new();
-    let name = fields.name.as_deref().map(|n| problems.name("name", n));
-    let price = fields.price.map(|p| problems.amount("price", currency, p));
-    problems.finish()?;
+    let (name, price) = parse_priced(studio, &fields, "price", false)?;
     let mut active: package::ActiveModel = existing.into();
     if let Some(name) = name {
         active.name = Set(name);
@@ -232,21 +245,11 @@ pub async fn create_add_on(
     studio: &studio::Model,
     fields: PackageFields,
 ) -> DomainResult<add_on_service::Model> {
-    let currency = currency_of(studio)?;
-    let mut problems = Problems::new();
-    let name = problems.name("name", fields.name.as_deref().unwrap_or(""));
-    let price = match fields.price {
-        Some(p) => problems.amount("unitPrice", currency, p),
-        None => {
-            problems.push(UserError::invalid("unitPrice", "is required"));
-            0
-        }
-    };
-    problems.finish()?;
+    let (name, price) = parse_priced(studio, &fields, "unitPrice", true)?;
     Ok(add_on_service::ActiveModel {
         studio_id: Set(studio.id),
-        name: Set(name),
-        unit_price_minor: Set(price),
+        name: Set(name.unwrap_or_default()),
+        unit_price_minor: Set(price.unwrap_or_default()),
         taxable: Set(fields.taxable.unwrap_or(true)),
         active: Set(fields.active.unwrap_or(true)),
         created_at: Set(Utc::now()),
@@ -276,13 +279,7 @@ pub async fn update_add_on(
     let existing = find_add_on(db, studio.id, id)
         .await?
         .ok_or_else(|| UserError::not_found("id", "add-on service"))?;
-    let currency = currency_of(studio)?;
-    let mut problems = Problems::new();
-    let name = fields.name.as_deref().map(|n| problems.name("name", n));
-    let price = fields
-        .price
-        .map(|p| problems.amount("unitPrice", currency, p));
-    problems.finish()?;
+    let (name, price) = parse_priced(studio, &fields, "unitPrice", false)?;
     let mut active: add_on_service::ActiveModel = existing.into();
     if let Some(name) = name {
         active.name = Set(name);

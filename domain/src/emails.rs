@@ -20,6 +20,18 @@ fn key(doc: &InvoiceDocument, kind: NotificationKind, step: &str) -> EmailKey {
     }
 }
 
+/// An email from the studio to the invoice's client.
+fn to_client(doc: &InvoiceDocument, subject: String, text: String, html: String) -> Email {
+    Email {
+        studio_name: doc.studio.name.clone(),
+        to_name: doc.client.name.clone(),
+        to_email: doc.client.email.clone(),
+        subject,
+        text,
+        html,
+    }
+}
+
 fn layout(studio: &str, title: &str, body: Markup) -> String {
     html! {
         (DOCTYPE)
@@ -143,14 +155,7 @@ pub async fn send_invoice(ctx: &AppContext, invoice_id: i64) -> DomainResult<Sen
             p style="font-size:12px;color:#888" { "Or open this link: " a href=(portal) { (portal) } }
         },
     );
-    let email = Email {
-        studio_name: doc.studio.name.clone(),
-        to_name: doc.client.name.clone(),
-        to_email: doc.client.email.clone(),
-        subject,
-        text,
-        html,
-    };
+    let email = to_client(&doc, subject, text, html);
     notify::send_once(ctx, &key(&doc, NotificationKind::Invoice, "1"), &email).await
 }
 
@@ -189,14 +194,7 @@ pub async fn send_receipt(ctx: &AppContext, payment_id: i64) -> DomainResult<Sen
             p { "Thank you!" }
         },
     );
-    let email = Email {
-        studio_name: doc.studio.name.clone(),
-        to_name: doc.client.name.clone(),
-        to_email: doc.client.email.clone(),
-        subject,
-        text,
-        html,
-    };
+    let email = to_client(&doc, subject, text, html);
     notify::send_once(
         ctx,
         &key(&doc, NotificationKind::Receipt, &payment.id.to_string()),
@@ -278,14 +276,7 @@ pub async fn send_gallery_credentials(ctx: &AppContext, invoice_id: i64) -> Doma
             p style="font-size:12px;color:#888" { (PreEscaped("Keep this password safe: we only store a hash of it.")) }
         },
     );
-    let email = Email {
-        studio_name: doc.studio.name.clone(),
-        to_name: doc.client.name.clone(),
-        to_email: doc.client.email.clone(),
-        subject,
-        text,
-        html,
-    };
+    let email = to_client(&doc, subject, text, html);
     notify::deliver(ctx, &key, &message_id, &email).await?;
     Ok(Sent::Now)
 }
@@ -326,14 +317,7 @@ pub async fn send_gallery_upgrade(
             (button(&url, "Open your gallery"))
         },
     );
-    let email = Email {
-        studio_name: doc.studio.name.clone(),
-        to_name: doc.client.name.clone(),
-        to_email: doc.client.email.clone(),
-        subject,
-        text,
-        html,
-    };
+    let email = to_client(&doc, subject, text, html);
     notify::send_once(
         ctx,
         &key(&doc, NotificationKind::GalleryUpgraded, level),
