@@ -14,6 +14,7 @@ pub mod gateway;
 pub mod invoicing;
 pub mod jobs;
 pub mod mailer;
+pub mod metrics;
 pub mod money;
 pub mod notify;
 pub mod outbox;

@@ -2,10 +2,13 @@
 //! another studio is indistinguishable from a missing one (`null`).
 
 use super::inputs::{InvoiceFilter, PaymentFilter, SessionFilter};
-use super::types::{AddOnService, Client, Invoice, Package, Payment, Session, Studio, TaxRate};
+use super::types::{
+    AddOnService, Client, Invoice, Metrics, Package, Payment, Session, Studio, TaxRate,
+};
 use super::{AppData, domain_error, studio};
 use async_graphql::connection::{Connection, Edge, query};
 use async_graphql::{Context, ID, Object, Result};
+use chrono::{DateTime, Utc};
 use domain::money::Currency;
 use domain::queries::{self, PageRequest};
 use domain::{catalog, sessions};
@@ -93,6 +96,28 @@ impl Query {
             .await
             .map_err(|e| domain_error(e.into()))?;
         Ok(rows.into_iter().map(TaxRate).collect())
+    }
+
+    /// Key metrics for `from <= t < to`: processing time, completion rate,
+    /// days to collection, outstanding and aging, revenue by month and package.
+    async fn metrics(
+        &self,
+        ctx: &Context<'_>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Metrics> {
+        let studio = studio(ctx)?;
+        if from >= to {
+            return Err(domain_error(
+                domain::UserError::invalid("to", "`to` must be after `from`").into(),
+            ));
+        }
+        let db = &ctx.data::<AppData>()?.ctx.db;
+        let tz = domain::invoicing::studio_tz(studio);
+        let computed = domain::metrics::compute(db, studio.id, tz, from, to)
+            .await
+            .map_err(domain_error)?;
+        Ok(Metrics::new(computed, currency_of(studio)?, from, to))
     }
 
     async fn session(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Session>> {

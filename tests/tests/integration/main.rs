@@ -27,6 +27,7 @@ macro_rules! on_both_backends {
 mod faults;
 mod idempotency;
 mod isolation;
+mod metrics;
 mod migrations;
 mod queries;
 mod schema;
