@@ -143,6 +143,7 @@ pub async fn generate_invoice(
                 quantity: 1,
                 unit_price_minor: price,
                 taxable: session.package_taxable.unwrap_or(true),
+                discount: None,
             },
         ));
     }
@@ -164,6 +165,7 @@ pub async fn generate_invoice(
                 quantity: item.quantity,
                 unit_price_minor: item.unit_price_minor,
                 taxable: item.taxable,
+                discount: None,
             },
         ));
     }
@@ -173,6 +175,7 @@ pub async fn generate_invoice(
         rate_inputs.push(TaxRateInput {
             name: rate.name.clone(),
             percent: percent_of(rate)?,
+            compound: false,
         });
     }
     let priced = pricing::price(&PricingInput {
@@ -180,6 +183,7 @@ pub async fn generate_invoice(
         tax_rates: rate_inputs,
         prices_include_tax: studio.prices_include_tax,
         credit_minor: session.retainer_paid_minor,
+        ..Default::default()
     })
     .map_err(|e| anyhow::anyhow!("pricing session {session_id}: {e}"))?;
 
