@@ -11,7 +11,7 @@ use entity::payment;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use sea_orm::EntityTrait;
 
-fn key(doc: &InvoiceDocument, kind: NotificationKind, step: &str) -> EmailKey {
+fn key_for(doc: &InvoiceDocument, kind: NotificationKind, step: &str) -> EmailKey {
     EmailKey {
         studio_id: doc.studio.id,
         invoice_id: doc.invoice.id,
@@ -116,8 +116,18 @@ pub async fn send_invoice(ctx: &AppContext, invoice_id: i64) -> DomainResult<Sen
     let subject = format!("Invoice {} from {}", doc.invoice.number, doc.studio.name);
     let decline = doc.last_decline().filter(|_| !paid);
     let decline_text = decline.map(|p| {
+        let retry = match crate::payments::next_auto_pay_retry(p) {
+            Some(at) => format!(
+                " We will try your card again on {}, or you can pay now below.",
+                at.format("%B %-d")
+            ),
+            None if p.source == entity::enums::PaymentSource::AutoPay => {
+                " We will not try this card again: please pay below.".to_string()
+            }
+            None => String::new(),
+        };
         format!(
-            "We tried to charge your card{} but it was declined: {}\n\n",
+            "We tried to charge your card{} but it was declined: {}{retry}\n\n",
             p.card_last4
                 .as_deref()
                 .map(|l| format!(" ending in {l}"))
@@ -156,7 +166,7 @@ pub async fn send_invoice(ctx: &AppContext, invoice_id: i64) -> DomainResult<Sen
         },
     );
     let email = to_client(&doc, subject, text, html);
-    notify::send_once(ctx, &key(&doc, NotificationKind::Invoice, "1"), &email).await
+    notify::send_once(ctx, &key_for(&doc, NotificationKind::Invoice, "1"), &email).await
 }
 
 pub async fn send_receipt(ctx: &AppContext, payment_id: i64) -> DomainResult<Sent> {
@@ -197,7 +207,7 @@ pub async fn send_receipt(ctx: &AppContext, payment_id: i64) -> DomainResult<Sen
     let email = to_client(&doc, subject, text, html);
     notify::send_once(
         ctx,
-        &key(&doc, NotificationKind::Receipt, &payment.id.to_string()),
+        &key_for(&doc, NotificationKind::Receipt, &payment.id.to_string()),
         &email,
     )
     .await
@@ -237,7 +247,7 @@ pub async fn send_gallery_credentials(ctx: &AppContext, invoice_id: i64) -> Doma
         return Err(anyhow::anyhow!("no gallery access for invoice {invoice_id}").into());
     };
     let subject = format!("Your photos from \"{}\" are ready", doc.session.title);
-    let key = key(&doc, NotificationKind::GalleryCredentials, "1");
+    let key = key_for(&doc, NotificationKind::GalleryCredentials, "1");
     let message_id = match notify::claim(ctx, &key, &doc.client.email, &subject).await? {
         Claim::AlreadySent => return Ok(Sent::Already),
         Claim::Mine { message_id } => message_id,
@@ -320,7 +330,63 @@ pub async fn send_gallery_upgrade(
     let email = to_client(&doc, subject, text, html);
     notify::send_once(
         ctx,
-        &key(&doc, NotificationKind::GalleryUpgraded, level),
+        &key_for(&doc, NotificationKind::GalleryUpgraded, level),
+        &email,
+    )
+    .await
+}
+
+/// After a declined auto-pay retry: what happened, when the next attempt
+/// runs (if any), and the portal link to pay now with another card.
+pub async fn send_decline_notice(
+    ctx: &AppContext,
+    invoice_id: i64,
+    attempt: u32,
+) -> DomainResult<Sent> {
+    let doc = InvoiceDocument::load_by_id(ctx, invoice_id).await?;
+    let key = format!("inv_{invoice_id}_autopay_{attempt}");
+    let Some(declined) = doc.payments.iter().find(|p| p.idempotency_key == key) else {
+        return Ok(Sent::Already);
+    };
+    if doc.invoice.amount_due_minor == 0 || declined.status != PaymentStatus::Failed {
+        return Ok(Sent::Already);
+    }
+    let portal = ctx.portal_url(&doc.invoice.portal_salt);
+    let card = declined
+        .card_last4
+        .as_deref()
+        .map(|l| format!(" ending in {l}"))
+        .unwrap_or_default();
+    let reason = declined
+        .failure_message
+        .clone()
+        .unwrap_or_else(|| "declined".into());
+    let next = match crate::payments::next_auto_pay_retry(declined) {
+        Some(at) => format!("We will try again on {}.", at.format("%B %-d, %Y")),
+        None => "We will not try this card again.".to_string(),
+    };
+    let amount = doc.money(doc.invoice.amount_due_minor);
+    let subject = format!("Payment declined for invoice {}", doc.invoice.number);
+    let text = format!(
+        "Hi {name},\n\nWe tried again to charge your card{card} for invoice {number} ({amount}), but it was declined: {reason}\n\n{next} You can pay now with another card:\n{portal}\n\n{studio}\n",
+        name = doc.client.name,
+        number = doc.invoice.number,
+        studio = doc.studio.name,
+    );
+    let html = layout(
+        &doc.studio.name,
+        "Your payment was declined",
+        html! {
+            p { "Hi " (doc.client.name) "," }
+            p { "We tried again to charge your card" (card) " for invoice " (doc.invoice.number) " (" strong { (amount) } "), but it was declined: " (reason) }
+            p { (next) " You can pay now with another card." }
+            (button(&portal, &format!("Pay {amount}")))
+        },
+    );
+    let email = to_client(&doc, subject, text, html);
+    notify::send_once(
+        ctx,
+        &key_for(&doc, NotificationKind::DeclineNotice, &attempt.to_string()),
         &email,
     )
     .await

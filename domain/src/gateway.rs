@@ -97,6 +97,24 @@ const TEST_CARDS: &[TestCard] = &[
         decline: Some(("insufficient_funds", "Your card has insufficient funds.")),
     },
     TestCard {
+        token: "pm_card_chargeDeclinedStolenCard",
+        number: "4000000000009979",
+        brand: "visa",
+        decline: Some(("stolen_card", "Your card was declined.")),
+    },
+    TestCard {
+        token: "pm_card_chargeDeclinedLostCard",
+        number: "4000000000009987",
+        brand: "visa",
+        decline: Some(("lost_card", "Your card was declined.")),
+    },
+    TestCard {
+        token: "pm_card_chargeDeclinedExpiredCard",
+        number: "4000000000000069",
+        brand: "visa",
+        decline: Some(("expired_card", "Your card has expired.")),
+    },
+    TestCard {
         token: "pm_card_chargeDeclinedProcessingError",
         number: "4000000000000119",
         brand: "visa",

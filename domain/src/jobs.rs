@@ -28,6 +28,10 @@ pub enum JobKind {
     /// Settle a payment left `PENDING` (unknown outcome) by asking the
     /// gateway again under the same idempotency key.
     ResolvePayment { payment_id: i64 },
+    /// Auto-pay attempt number `attempt` (2, 3...) after a soft decline.
+    RetryCharge { invoice_id: i64, attempt: u32 },
+    /// Tell the client an auto-pay retry was declined (with the portal link).
+    SendDeclineNotice { invoice_id: i64, attempt: u32 },
 }
 
 impl JobKind {
@@ -50,6 +54,16 @@ impl JobKind {
                 format!("gallery_upgrade:invoice:{invoice_id}:{level}")
             }
             Self::ResolvePayment { payment_id } => format!("resolve_payment:payment:{payment_id}"),
+            Self::RetryCharge {
+                invoice_id,
+                attempt,
+            } => format!("charge:invoice:{invoice_id}:attempt:{attempt}"),
+            Self::SendDeclineNotice {
+                invoice_id,
+                attempt,
+            } => {
+                format!("decline_notice:invoice:{invoice_id}:attempt:{attempt}")
+            }
         }
     }
 
@@ -63,6 +77,8 @@ impl JobKind {
             Self::SendGalleryCredentials { .. } => "send_gallery_credentials",
             Self::SendGalleryUpgrade { .. } => "send_gallery_upgrade",
             Self::ResolvePayment { .. } => "resolve_payment",
+            Self::RetryCharge { .. } => "retry_charge",
+            Self::SendDeclineNotice { .. } => "send_decline_notice",
         }
     }
 }

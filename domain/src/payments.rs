@@ -343,19 +343,65 @@ async fn apply_payment(tx: &DatabaseTransaction, invoice_id: i64, amount: i64) -
     Ok(())
 }
 
+/// Days to wait after each declined auto-pay attempt before the next one:
+/// attempt 2 a day after attempt 1, attempt 3 three days after attempt 2...
+pub const AUTO_PAY_RETRY_DAYS: [i64; 4] = [1, 3, 5, 7];
+
+/// Decline codes that no retry can fix: the card must not be tried again.
+const HARD_DECLINES: &[&str] = &[
+    "stolen_card",
+    "lost_card",
+    "pickup_card",
+    "restricted_card",
+    "fraudulent",
+    "invalid_account",
+    "expired_card",
+    "invalid_payment_method",
+];
+
+pub fn is_hard_decline(code: &str) -> bool {
+    HARD_DECLINES.contains(&code)
+}
+
+/// The auto-pay attempt a payment was, from its idempotency key.
+pub fn auto_pay_attempt(payment: &payment::Model) -> Option<u32> {
+    payment
+        .idempotency_key
+        .rsplit_once("_autopay_")
+        .and_then(|(_, n)| n.parse().ok())
+}
+
+/// When the attempt after this declined auto-pay payment will run, if any.
+pub fn next_auto_pay_retry(payment: &payment::Model) -> Option<chrono::DateTime<Utc>> {
+    let attempt = auto_pay_attempt(payment)?;
+    if payment.status != PaymentStatus::Failed
+        || is_hard_decline(payment.failure_code.as_deref().unwrap_or(""))
+    {
+        return None;
+    }
+    let days = AUTO_PAY_RETRY_DAYS.get(usize::try_from(attempt).ok()?.checked_sub(1)?)?;
+    Some(payment.created_at + Duration::days(*days))
+}
+
 #[derive(Debug)]
 pub enum AutoPay {
     Paid,
     NothingDue,
-    FellBackToInvoice { reason: String },
+    Declined {
+        reason: String,
+        retry_in_days: Option<i64>,
+    },
 }
 
-/// Auto-pay: charge the client's stored card under a key derived from the
-/// invoice and attempt. A decline (or no card) falls back to the invoice
-/// email, and gallery access follows the unpaid state.
+/// Auto-pay attempt `attempt` (1 when the invoice is issued): charge the
+/// client's stored card, as it is now, under `inv_{id}_autopay_{attempt}`.
+/// The first decline falls back to the invoice email and gallery access
+/// follows the unpaid state; later ones send a decline notice. A soft decline
+/// schedules the next attempt; a hard one (stolen card...) stops retrying.
 pub async fn auto_pay(
     ctx: &AppContext,
     invoice_id: i64,
+    attempt: u32,
     request_id: Option<&str>,
 ) -> DomainResult<AutoPay> {
     let invoice = invoice::Entity::find_by_id(invoice_id)
@@ -366,14 +412,14 @@ pub async fn auto_pay(
         .one(&ctx.db)
         .await?
         .ok_or_else(|| anyhow::anyhow!("client {} missing", invoice.client_id))?;
-    let reason = match &client.pm_token {
+    let (reason, retryable) = match &client.pm_token {
         Some(token) => {
             let card = Card {
                 token: token.clone(),
                 brand: client.pm_brand.clone(),
                 last4: client.pm_last4.clone(),
             };
-            let key = format!("inv_{invoice_id}_autopay_1");
+            let key = format!("inv_{invoice_id}_autopay_{attempt}");
             match charge_invoice(
                 ctx,
                 invoice_id,
@@ -386,31 +432,73 @@ pub async fn auto_pay(
             {
                 ChargeResult::Succeeded(_) => return Ok(AutoPay::Paid),
                 ChargeResult::NothingDue => return Ok(AutoPay::NothingDue),
-                ChargeResult::Declined(p) => p.failure_code.unwrap_or_else(|| "declined".into()),
+                ChargeResult::Declined(p) => {
+                    let code = p.failure_code.unwrap_or_else(|| "declined".into());
+                    let retryable = !is_hard_decline(&code);
+                    (code, retryable)
+                }
             }
         }
-        None => "no stored payment method".to_string(),
+        None => ("no stored payment method".to_string(), false),
+    };
+    let retry_in_days = if retryable {
+        usize::try_from(attempt)
+            .ok()
+            .and_then(|a| a.checked_sub(1))
+            .and_then(|i| AUTO_PAY_RETRY_DAYS.get(i))
+            .copied()
+    } else {
+        None
     };
     let tx = begin_write(&ctx.db).await?;
     let studio_id = Some(invoice.studio_id);
-    outbox::enqueue(
-        &tx,
-        studio_id,
-        &JobKind::SendInvoice { invoice_id },
-        request_id,
-    )
-    .await?;
-    outbox::enqueue(
-        &tx,
-        studio_id,
-        &JobKind::SyncGalleryAccess {
-            invoice_id,
-            state: "OPEN".into(),
-        },
-        request_id,
-    )
-    .await?;
+    if attempt <= 1 {
+        outbox::enqueue(
+            &tx,
+            studio_id,
+            &JobKind::SendInvoice { invoice_id },
+            request_id,
+        )
+        .await?;
+        outbox::enqueue(
+            &tx,
+            studio_id,
+            &JobKind::SyncGalleryAccess {
+                invoice_id,
+                state: "OPEN".into(),
+            },
+            request_id,
+        )
+        .await?;
+    } else {
+        outbox::enqueue(
+            &tx,
+            studio_id,
+            &JobKind::SendDeclineNotice {
+                invoice_id,
+                attempt,
+            },
+            request_id,
+        )
+        .await?;
+    }
+    if let Some(days) = retry_in_days {
+        outbox::enqueue_after(
+            &tx,
+            studio_id,
+            &JobKind::RetryCharge {
+                invoice_id,
+                attempt: attempt + 1,
+            },
+            request_id,
+            Some(Duration::days(days)),
+        )
+        .await?;
+    }
     tx.commit().await?;
     ctx.outbox_signal.notify_one();
-    Ok(AutoPay::FellBackToInvoice { reason })
+    Ok(AutoPay::Declined {
+        reason,
+        retry_in_days,
+    })
 }

@@ -54,6 +54,7 @@ text_enum!(
         Receipt = "RECEIPT",
         GalleryCredentials = "GALLERY_CREDENTIALS",
         GalleryUpgraded = "GALLERY_UPGRADED",
+        DeclineNotice = "DECLINE_NOTICE",
     }
 );
 text_enum!(

@@ -198,6 +198,12 @@ pub struct SentEmail {
 }
 
 impl SentEmail {
+    /// Whether the text part says `phrase`, however the lines were wrapped.
+    pub fn says(&self, phrase: &str) -> bool {
+        let flat = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+        flat(&self.text).contains(&flat(phrase))
+    }
+
     /// The first `http(s)://.../pay/...` link of the text part.
     pub fn portal_link(&self) -> Option<String> {
         self.text
@@ -268,9 +274,7 @@ impl TestApp {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         loop {
             self.ctx.outbox_signal.notify_one();
-            let unfinished = domain::outbox::unfinished_count(&self.ctx.db)
-                .await
-                .expect("count outbox");
+            let unfinished = self.unfinished_now().await;
             if unfinished == 0 {
                 break;
             }
@@ -311,6 +315,61 @@ impl TestApp {
             }
         });
         handle
+    }
+
+    /// Outbox rows that are due: pending or queued, except those scheduled
+    /// more than a minute ahead (a retry in days is not work to wait for).
+    async fn unfinished_now(&self) -> usize {
+        let horizon = chrono::Utc::now() + chrono::Duration::seconds(60);
+        entity::outbox::Entity::find()
+            .all(&self.ctx.db)
+            .await
+            .expect("outbox")
+            .into_iter()
+            .filter(|r| {
+                matches!(
+                    r.status,
+                    entity::enums::OutboxStatus::Pending | entity::enums::OutboxStatus::Enqueued
+                )
+            })
+            .filter(|r| {
+                r.status == entity::enums::OutboxStatus::Enqueued
+                    || r.claimed_until.is_none_or(|t| t < horizon)
+            })
+            .count()
+    }
+
+    /// Jobs scheduled for later, as (dedup key, due time).
+    pub async fn scheduled(&self) -> Vec<(String, chrono::DateTime<chrono::Utc>)> {
+        let horizon = chrono::Utc::now() + chrono::Duration::seconds(60);
+        entity::outbox::Entity::find()
+            .all(&self.ctx.db)
+            .await
+            .expect("outbox")
+            .into_iter()
+            .filter(|r| r.status == entity::enums::OutboxStatus::Pending)
+            .filter_map(|r| {
+                r.claimed_until
+                    .filter(|t| *t >= horizon)
+                    .map(|t| (r.dedup_key, t))
+            })
+            .collect()
+    }
+
+    /// Lets time pass: every job scheduled for later becomes due now.
+    pub async fn advance_scheduled(&self) {
+        use sea_orm::{ColumnTrait, QueryFilter};
+        entity::outbox::Entity::update_many()
+            .col_expr(
+                entity::outbox::Column::ClaimedUntil,
+                sea_orm::sea_query::Expr::value(chrono::Utc::now()),
+            )
+            .filter(entity::outbox::Column::Status.eq(entity::enums::OutboxStatus::Pending))
+            .filter(entity::outbox::Column::ClaimedUntil.gt(chrono::Utc::now()))
+            .exec(&self.ctx.db)
+            .await
+            .expect("advance");
+        self.ctx.outbox_signal.notify_one();
     }
 
     /// Every email sent so far, in the order sent.

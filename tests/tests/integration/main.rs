@@ -30,6 +30,7 @@ mod isolation;
 mod metrics;
 mod migrations;
 mod queries;
+mod retries;
 mod schema;
 mod validation;
 mod workflow;

@@ -335,7 +335,7 @@ async fn declined_auto_pay_falls_back_to_the_invoice_email(backend: Backend) {
         .find(|e| e.subject.starts_with("Invoice"))
         .expect("invoice email");
     assert!(
-        invoice_email.text.contains("insufficient funds"),
+        invoice_email.says("insufficient funds"),
         "{}",
         invoice_email.text
     );

@@ -8,10 +8,23 @@ pub async fn run(
     invoice_id: i64,
     request_id: Option<&str>,
 ) -> DomainResult<Step> {
-    match payments::auto_pay(ctx, invoice_id, request_id).await? {
+    retry(ctx, invoice_id, 1, request_id).await
+}
+
+/// Auto-pay attempt `attempt`, with the client's card as it is now.
+pub async fn retry(
+    ctx: &AppContext,
+    invoice_id: i64,
+    attempt: u32,
+    request_id: Option<&str>,
+) -> DomainResult<Step> {
+    match payments::auto_pay(ctx, invoice_id, attempt, request_id).await? {
         AutoPay::Paid | AutoPay::NothingDue => {}
-        AutoPay::FellBackToInvoice { reason } => {
-            tracing::info!(invoice_id, %reason, "auto-pay declined; invoice emailed instead")
+        AutoPay::Declined {
+            reason,
+            retry_in_days,
+        } => {
+            tracing::info!(invoice_id, attempt, %reason, ?retry_in_days, "auto-pay declined")
         }
     }
     Ok(Step::Done)

@@ -33,6 +33,14 @@ async fn run_step(ctx: &AppContext, job: &Job) -> DomainResult<Step> {
         JobKind::ResolvePayment { payment_id } => {
             charge::resolve(ctx, *payment_id, request_id).await
         }
+        JobKind::RetryCharge {
+            invoice_id,
+            attempt,
+        } => charge::retry(ctx, *invoice_id, *attempt, request_id).await,
+        JobKind::SendDeclineNotice {
+            invoice_id,
+            attempt,
+        } => send_invoice::decline_notice(ctx, *invoice_id, *attempt).await,
         JobKind::SendInvoice { invoice_id } => send_invoice::run(ctx, *invoice_id).await,
         JobKind::SendReceipt { payment_id } => send_receipt::run(ctx, *payment_id).await,
         JobKind::SyncGalleryAccess { invoice_id, .. } => {

@@ -6,3 +6,10 @@ pub async fn run(ctx: &AppContext, invoice_id: i64) -> DomainResult<Step> {
     emails::send_invoice(ctx, invoice_id).await?;
     Ok(Step::Done)
 }
+
+/// Tell the client an auto-pay retry was declined, when the next one runs,
+/// and how to pay now.
+pub async fn decline_notice(ctx: &AppContext, invoice_id: i64, attempt: u32) -> DomainResult<Step> {
+    emails::send_decline_notice(ctx, invoice_id, attempt).await?;
+    Ok(Step::Done)
+}
