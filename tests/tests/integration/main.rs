@@ -29,6 +29,7 @@ mod idempotency;
 mod isolation;
 mod metrics;
 mod migrations;
+mod numbering;
 mod queries;
 mod retries;
 mod schema;
