@@ -1,0 +1,639 @@
+//! The Stripe adapter of the [`PaymentGateway`] port.
+//!
+//! # Selecting it
+//!
+//! The process builds exactly one `Arc<dyn PaymentGateway>` at start-up (see
+//! `context.rs`). With a Stripe secret key configured it is meant to be
+//! `StripeGateway::new(secret_key, base_url)` with `base_url` defaulting to
+//! [`DEFAULT_BASE_URL`]; without one, the [`SimulatedGateway`]
+//! stays the default. Tests point `base_url` at a local server. The wiring into
+//! the settings is deliberately not done here.
+//!
+//! # What it does
+//!
+//! - `payment_method`: `GET /v1/payment_methods/{id}`; brand, last4 and expiry
+//!   are the only card data this server ever sees.
+//! - `charge`: an off-session, confirmed PaymentIntent (`POST
+//!   /v1/payment_intents`, cards only) sent with the header
+//!   `Idempotency-Key: <request.idempotency_key>`. Stripe stores the first
+//!   response under that key and replays it on every retry, so a retry after
+//!   an unknown outcome never charges twice. The payment method is looked up
+//!   first: a card saved on a Customer can only be charged with that
+//!   `customer` passed along.
+//! - `refund` (inherent until the port has it): `POST /v1/refunds`, also with
+//!   its own idempotency key.
+//!
+//! # Error mapping
+//!
+//! | Stripe answer | result |
+//! | --- | --- |
+//! | `status=succeeded` | `Succeeded { reference: pi_... }` |
+//! | `card_error` (HTTP 402), incl. `authentication_required` | `Declined { code: decline_code or code }` |
+//! | `status=requires_action` | `Declined { code: "authentication_required" }` (off-session cannot authenticate) |
+//! | `status=requires_payment_method` / `canceled` | `Declined` |
+//! | `status=processing` | re-read once; still processing -> `Unavailable` |
+//! | 404 / `resource_missing`, or an invalid request about `payment_method` | `InvalidPaymentMethod` |
+//! | `idempotency_error` | `IdempotencyMismatch` |
+//! | 401 / 403 / other 400 | `Unavailable` with an explicit message (see below) |
+//! | 409, 429, 5xx, `api_error`, connect errors, timeouts, unreadable bodies | `Unavailable` |
+//!
+//! A 401 (bad key) or 403 (restricted key) is not transient, but nothing was
+//! charged and the operator can fix the key: mapping it to `Unavailable`
+//! keeps the attempt `PENDING`, retried with the same idempotency key with
+//! back-off, and it succeeds once the key is fixed, instead of failing the
+//! client's payment for a configuration error. `Unsupported` only carries a
+//! `&'static str` and would lose Stripe's message and request id. Such errors
+//! are logged at `error` level.
+//!
+//! # Amounts
+//!
+//! `amount` is passed through as the integer minor units of the domain
+//! (Stripe's "smallest currency unit"), the currency lowercased. Stripe's
+//! minor units match ISO 4217 for the currencies the domain knows (JPY 0,
+//! USD/EUR 2); for three-decimal currencies (KWD, BHD...) Stripe requires the
+//! last digit to be 0.
+//!
+//! # Secrets
+//!
+//! The secret key is a [`SecretString`], sent only as a sensitive
+//! `Authorization: Bearer` header, never logged, and left out of `Debug`. A
+//! plain-`http` base URL is refused except for loopback hosts (tests).
+//!
+//! [`SimulatedGateway`]: crate::gateway::SimulatedGateway
+
+use crate::gateway::{
+    ChargeOutcome, ChargeRequest, GatewayError, PaymentGateway, PaymentMethodDetails,
+};
+use async_trait::async_trait;
+use reqwest::{Method, StatusCode, Url};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use std::fmt;
+use std::time::Duration;
+
+/// The Stripe API version every request is pinned to (`Stripe-Version`).
+pub const STRIPE_API_VERSION: &str = "2024-06-20";
+
+/// Stripe's API root.
+pub const DEFAULT_BASE_URL: &str = "https://api.stripe.com";
+
+/// Whole-request timeout (connect, send, response body).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+const USER_AGENT: &str = concat!("studio-billing/", env!("CARGO_PKG_VERSION"));
+
+/// A Stripe refund, as created by [`StripeGateway::refund`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StripeRefund {
+    /// `re_...`
+    pub id: String,
+    /// `pending`, `succeeded`, `failed`, `requires_action` or `canceled`.
+    pub status: String,
+    pub amount_minor: i64,
+    /// Lowercase, as Stripe returns it.
+    pub currency: String,
+}
+
+/// [`PaymentGateway`] backed by the Stripe REST API.
+pub struct StripeGateway {
+    http: reqwest::Client,
+    secret_key: SecretString,
+    base_url: Url,
+    timeout: Duration,
+}
+
+impl fmt::Debug for StripeGateway {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StripeGateway")
+            .field("base_url", &self.base_url.as_str())
+            .field("api_version", &STRIPE_API_VERSION)
+            .field("timeout", &self.timeout)
+            .field("secret_key", &"[REDACTED]")
+            .finish_non_exhaustive()
+    }
+}
+
+impl StripeGateway {
+    /// A gateway talking to `base_url` (normally [`DEFAULT_BASE_URL`]) with the
+    /// secret (or restricted) key `secret_key`.
+    ///
+    /// Fails if the key is empty, or the URL is not `https` (plain `http` is
+    /// only accepted for loopback hosts, for tests).
+    pub fn new(secret_key: SecretString, base_url: String) -> Result<Self, GatewayError> {
+        if secret_key.expose_secret().trim().is_empty() {
+            return Err(GatewayError::Unsupported("the Stripe secret key is empty"));
+        }
+        let base_url = Url::parse(base_url.trim())
+            .map_err(|_| GatewayError::Unsupported("the Stripe base URL is not a valid URL"))?;
+        if base_url.cannot_be_a_base() || base_url.query().is_some() {
+            return Err(GatewayError::Unsupported(
+                "the Stripe base URL must be a plain http(s) URL",
+            ));
+        }
+        match base_url.scheme() {
+            "https" => {}
+            "http" if is_loopback(&base_url) => {}
+            "http" => {
+                return Err(GatewayError::Unsupported(
+                    "the Stripe base URL must use https (http only for localhost)",
+                ));
+            }
+            _ => {
+                return Err(GatewayError::Unsupported(
+                    "the Stripe base URL must be an http(s) URL",
+                ));
+            }
+        }
+        let http = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .build()
+            .map_err(|e| GatewayError::Unavailable(format!("cannot build HTTP client: {e}")))?;
+        Ok(Self {
+            http,
+            secret_key,
+            base_url,
+            timeout: DEFAULT_TIMEOUT,
+        })
+    }
+
+    /// Replaces the whole-request timeout ([`DEFAULT_TIMEOUT`] by default).
+    /// A request that times out after being sent has an unknown outcome and
+    /// is reported as [`GatewayError::Unavailable`].
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Refunds `amount_minor` of a succeeded PaymentIntent (`reference` of
+    /// [`ChargeOutcome::Succeeded`]). The same `idempotency_key` on a retry
+    /// replays the first refund instead of refunding twice.
+    ///
+    /// Errors use the same mapping as `charge`; a missing PaymentIntent or a
+    /// refused refund (already refunded, amount too large) is `Unavailable`
+    /// with Stripe's message until the port defines refund errors.
+    pub async fn refund(
+        &self,
+        payment_intent_id: &str,
+        amount_minor: i64,
+        idempotency_key: &str,
+    ) -> Result<StripeRefund, GatewayError> {
+        if !is_stripe_id(payment_intent_id) {
+            return Err(GatewayError::Unsupported("malformed PaymentIntent id"));
+        }
+        if amount_minor <= 0 {
+            return Err(GatewayError::Unsupported(
+                "a refund amount must be positive",
+            ));
+        }
+        let form = [
+            ("payment_intent", payment_intent_id.to_string()),
+            ("amount", amount_minor.to_string()),
+            ("metadata[idempotency_key]", idempotency_key.to_string()),
+        ];
+        let response = self
+            .send(
+                Method::POST,
+                &["v1", "refunds"],
+                Some(&form),
+                Some(idempotency_key),
+            )
+            .await?;
+        if !response.status.is_success() {
+            return Err(match classify(&response) {
+                Failure::Idempotency => GatewayError::IdempotencyMismatch,
+                Failure::Card { code, message } | Failure::Missing { code, message, .. } => {
+                    GatewayError::Unavailable(format!(
+                        "Stripe refused the refund ({code}): {message}"
+                    ))
+                }
+                Failure::Other(message) => GatewayError::Unavailable(message),
+            });
+        }
+        let refund: RefundObject = response.json()?;
+        tracing::info!(
+            refund = %refund.id,
+            payment_intent = payment_intent_id,
+            amount = refund.amount,
+            status = refund.status.as_deref().unwrap_or("unknown"),
+            "stripe refund created"
+        );
+        Ok(StripeRefund {
+            id: refund.id,
+            status: refund.status.unwrap_or_else(|| "unknown".into()),
+            amount_minor: refund.amount,
+            currency: refund.currency,
+        })
+    }
+
+    async fn fetch_payment_method(&self, token: &str) -> Result<PaymentMethodObject, GatewayError> {
+        if !is_stripe_id(token) {
+            return Err(GatewayError::InvalidPaymentMethod(token.into()));
+        }
+        let response = self
+            .send(Method::GET, &["v1", "payment_methods", token], None, None)
+            .await?;
+        if !response.status.is_success() {
+            return Err(match classify(&response) {
+                Failure::Missing { .. } | Failure::Card { .. } => {
+                    GatewayError::InvalidPaymentMethod(token.into())
+                }
+                Failure::Idempotency => GatewayError::IdempotencyMismatch,
+                Failure::Other(message) => GatewayError::Unavailable(message),
+            });
+        }
+        response.json()
+    }
+
+    async fn fetch_payment_intent(&self, id: &str) -> Result<PaymentIntentObject, GatewayError> {
+        if !is_stripe_id(id) {
+            return Err(GatewayError::Unavailable(
+                "Stripe returned a malformed PaymentIntent id".into(),
+            ));
+        }
+        let response = self
+            .send(Method::GET, &["v1", "payment_intents", id], None, None)
+            .await?;
+        if !response.status.is_success() {
+            return Err(GatewayError::Unavailable(match classify(&response) {
+                Failure::Other(message) => message,
+                _ => format!(
+                    "cannot read PaymentIntent {id} (HTTP {})",
+                    response.status.as_u16()
+                ),
+            }));
+        }
+        response.json()
+    }
+
+    /// Sends one request; any transport failure (connect, timeout, body) is
+    /// `Unavailable`: the request may or may not have reached Stripe.
+    async fn send(
+        &self,
+        method: Method,
+        segments: &[&str],
+        form: Option<&[(&str, String)]>,
+        idempotency_key: Option<&str>,
+    ) -> Result<Response, GatewayError> {
+        let mut url = self.base_url.clone();
+        url.path_segments_mut()
+            .map_err(|()| GatewayError::Unsupported("the Stripe base URL cannot take a path"))?
+            .pop_if_empty()
+            .extend(segments);
+        let mut request = self
+            .http
+            .request(method, url)
+            .bearer_auth(self.secret_key.expose_secret())
+            .header("Stripe-Version", STRIPE_API_VERSION)
+            .timeout(self.timeout);
+        if let Some(key) = idempotency_key {
+            request = request.header("Idempotency-Key", key);
+        }
+        if let Some(form) = form {
+            request = request.form(form);
+        }
+        let endpoint = segments.join("/");
+        let response = request
+            .send()
+            .await
+            .map_err(|e| transport_error(&endpoint, &e, self.timeout))?;
+        let status = response.status();
+        let request_id = response
+            .headers()
+            .get("request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let body = response
+            .text()
+            .await
+            .map_err(|e| transport_error(&endpoint, &e, self.timeout))?;
+        Ok(Response {
+            status,
+            body,
+            request_id,
+        })
+    }
+}
+
+#[async_trait]
+impl PaymentGateway for StripeGateway {
+    async fn payment_method(&self, token: &str) -> Result<PaymentMethodDetails, GatewayError> {
+        let pm = self.fetch_payment_method(token).await?;
+        let card = pm
+            .card
+            .filter(|_| pm.kind == "card")
+            .ok_or_else(|| GatewayError::InvalidPaymentMethod(format!("{token} is not a card")))?;
+        Ok(PaymentMethodDetails {
+            token: pm.id,
+            brand: card.brand,
+            last4: card.last4,
+            exp_month: card.exp_month,
+            exp_year: card.exp_year,
+        })
+    }
+
+    async fn charge(&self, request: &ChargeRequest) -> Result<ChargeOutcome, GatewayError> {
+        let pm = self
+            .fetch_payment_method(&request.payment_method_token)
+            .await?;
+        let mut form = vec![
+            ("amount", request.amount_minor.to_string()),
+            ("currency", request.currency.to_ascii_lowercase()),
+            ("payment_method", request.payment_method_token.clone()),
+            ("payment_method_types[]", "card".to_string()),
+            ("confirm", "true".to_string()),
+            ("off_session", "true".to_string()),
+            ("metadata[idempotency_key]", request.idempotency_key.clone()),
+        ];
+        if !request.description.is_empty() {
+            form.push(("description", request.description.clone()));
+        }
+        if let Some(customer) = pm.customer {
+            form.push(("customer", customer));
+        }
+        let response = self
+            .send(
+                Method::POST,
+                &["v1", "payment_intents"],
+                Some(&form),
+                Some(&request.idempotency_key),
+            )
+            .await?;
+        if !response.status.is_success() {
+            return match classify(&response) {
+                Failure::Card { code, message } => {
+                    tracing::info!(%code, key = %request.idempotency_key, "stripe charge declined");
+                    Ok(ChargeOutcome::Declined { code, message })
+                }
+                Failure::Missing { .. } => Err(GatewayError::InvalidPaymentMethod(
+                    request.payment_method_token.clone(),
+                )),
+                Failure::Idempotency => {
+                    tracing::error!(key = %request.idempotency_key, "stripe idempotency key reused with different parameters");
+                    Err(GatewayError::IdempotencyMismatch)
+                }
+                Failure::Other(message) => Err(GatewayError::Unavailable(message)),
+            };
+        }
+        let mut intent: PaymentIntentObject = response.json()?;
+        if intent.status == "processing" {
+            // A replay of this key would answer `processing` forever: ask for
+            // the intent's current state instead.
+            intent = self.fetch_payment_intent(&intent.id).await?;
+        }
+        let outcome = outcome_of(intent)?;
+        match &outcome {
+            ChargeOutcome::Succeeded { reference } => tracing::info!(
+                payment_intent = %reference,
+                amount = request.amount_minor,
+                key = %request.idempotency_key,
+                "stripe charge succeeded"
+            ),
+            ChargeOutcome::Declined { code, .. } => {
+                tracing::info!(%code, key = %request.idempotency_key, "stripe charge declined");
+            }
+        }
+        Ok(outcome)
+    }
+
+    fn tokenize_test_card(&self, _number: &str) -> Result<String, GatewayError> {
+        Err(GatewayError::Unsupported(
+            "with Stripe, cards are tokenized in the browser (Stripe.js); card numbers never reach this server",
+        ))
+    }
+}
+
+/// The charge outcome a PaymentIntent's status stands for.
+fn outcome_of(intent: PaymentIntentObject) -> Result<ChargeOutcome, GatewayError> {
+    match intent.status.as_str() {
+        "succeeded" => Ok(ChargeOutcome::Succeeded {
+            reference: intent.id,
+        }),
+        "requires_action" => Ok(ChargeOutcome::Declined {
+            code: "authentication_required".into(),
+            message: "The card requires authentication, which an off-session payment cannot do."
+                .into(),
+        }),
+        "requires_payment_method" | "canceled" => {
+            let error = intent.last_payment_error.unwrap_or_default();
+            let fallback = if intent.status == "canceled" {
+                "canceled"
+            } else {
+                "card_declined"
+            };
+            Ok(ChargeOutcome::Declined {
+                code: error
+                    .decline_code
+                    .or(error.code)
+                    .unwrap_or_else(|| fallback.into()),
+                message: error
+                    .message
+                    .unwrap_or_else(|| "Your card was declined.".into()),
+            })
+        }
+        "processing" => Err(GatewayError::Unavailable(format!(
+            "PaymentIntent {} is still processing",
+            intent.id
+        ))),
+        other => Err(GatewayError::Unavailable(format!(
+            "PaymentIntent {} is in unexpected status `{other}`",
+            intent.id
+        ))),
+    }
+}
+
+struct Response {
+    status: StatusCode,
+    body: String,
+    request_id: Option<String>,
+}
+
+impl Response {
+    /// Parses a 2xx body. An unreadable success body leaves the outcome
+    /// unknown: `Unavailable`, so the caller retries and Stripe replays.
+    fn json<T: DeserializeOwned>(&self) -> Result<T, GatewayError> {
+        serde_json::from_str(&self.body).map_err(|e| {
+            GatewayError::Unavailable(format!(
+                "unreadable Stripe response (HTTP {}, request {}): {e}",
+                self.status.as_u16(),
+                self.request_id.as_deref().unwrap_or("-")
+            ))
+        })
+    }
+}
+
+/// A non-2xx answer, sorted into what the callers distinguish.
+enum Failure {
+    /// `card_error`: the card was declined.
+    Card { code: String, message: String },
+    /// 404 / `resource_missing`, or an invalid request about the payment method.
+    Missing { code: String, message: String },
+    /// `idempotency_error`: the key was used with other parameters.
+    Idempotency,
+    /// Everything else, with a message for the logs (no secrets in it).
+    Other(String),
+}
+
+fn classify(response: &Response) -> Failure {
+    let status = response.status;
+    let request_id = response.request_id.as_deref().unwrap_or("-");
+    let error = serde_json::from_str::<ErrorEnvelope>(&response.body)
+        .map(|e| e.error)
+        .unwrap_or_default();
+    let kind = error.kind.as_deref().unwrap_or("");
+    let code = error.code.clone().unwrap_or_default();
+    let message = error.message.clone().unwrap_or_default();
+    let detail = || {
+        format!(
+            "HTTP {}, type `{kind}`, code `{code}`, request {request_id}: {message}",
+            status.as_u16()
+        )
+    };
+    if kind == "idempotency_error" {
+        return Failure::Idempotency;
+    }
+    if kind == "card_error" || status == StatusCode::PAYMENT_REQUIRED {
+        return Failure::Card {
+            code: error
+                .decline_code
+                .filter(|c| !c.is_empty())
+                .or(error.code)
+                .filter(|c| !c.is_empty())
+                .unwrap_or_else(|| "card_declined".into()),
+            message: error
+                .message
+                .unwrap_or_else(|| "Your card was declined.".into()),
+        };
+    }
+    if status == StatusCode::UNAUTHORIZED {
+        tracing::error!(request_id, "Stripe rejected the API key (HTTP 401)");
+        return Failure::Other(format!(
+            "Stripe rejected the API key (HTTP 401, request {request_id}): fix the configured \
+             secret key; the attempt stays pending and is retried with the same idempotency key"
+        ));
+    }
+    if status == StatusCode::FORBIDDEN {
+        tracing::error!(request_id, "Stripe API key lacks a permission (HTTP 403)");
+        return Failure::Other(format!(
+            "the Stripe API key may not do this ({}); the attempt is retried with the same \
+             idempotency key",
+            detail()
+        ));
+    }
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        tracing::warn!(request_id, "Stripe rate limit (HTTP 429)");
+        return Failure::Other(format!("Stripe rate limit, retry later ({})", detail()));
+    }
+    if status.is_server_error() || kind == "api_error" {
+        tracing::warn!(request_id, status = status.as_u16(), "Stripe server error");
+        return Failure::Other(format!(
+            "Stripe server error, outcome unknown ({})",
+            detail()
+        ));
+    }
+    if status == StatusCode::CONFLICT {
+        return Failure::Other(format!(
+            "a request with this idempotency key is still in progress at Stripe ({})",
+            detail()
+        ));
+    }
+    if status == StatusCode::NOT_FOUND
+        || code == "resource_missing"
+        || (kind == "invalid_request_error" && error.param.as_deref() == Some("payment_method"))
+    {
+        return Failure::Missing { code, message };
+    }
+    tracing::error!(
+        request_id,
+        status = status.as_u16(),
+        kind,
+        code = %code,
+        "Stripe refused the request"
+    );
+    Failure::Other(format!("Stripe refused the request ({})", detail()))
+}
+
+fn transport_error(endpoint: &str, error: &reqwest::Error, timeout: Duration) -> GatewayError {
+    let what = if error.is_timeout() {
+        format!("no answer within {timeout:?}")
+    } else if error.is_connect() {
+        "could not connect".to_string()
+    } else {
+        "the connection failed".to_string()
+    };
+    tracing::warn!(endpoint, error = %error, "Stripe request failed: {what}");
+    GatewayError::Unavailable(format!(
+        "Stripe {endpoint}: {what}; the outcome is unknown, retry with the same idempotency key"
+    ))
+}
+
+/// Stripe object ids (`pm_...`, `pi_...`, `card_...`): letters, digits and
+/// `_` only, so they are safe as a path segment.
+fn is_stripe_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 255 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+fn is_loopback(url: &Url) -> bool {
+    let host = url
+        .host_str()
+        .unwrap_or("")
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[derive(Deserialize, Default)]
+struct ErrorEnvelope {
+    #[serde(default)]
+    error: ApiError,
+}
+
+#[derive(Deserialize, Default)]
+struct ApiError {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    code: Option<String>,
+    decline_code: Option<String>,
+    message: Option<String>,
+    param: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PaymentMethodObject {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    card: Option<CardObject>,
+    /// The Customer the card is saved on (id; not expanded).
+    customer: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct CardObject {
+    brand: String,
+    last4: String,
+    exp_month: i32,
+    exp_year: i32,
+}
+
+#[derive(Deserialize)]
+struct PaymentIntentObject {
+    id: String,
+    status: String,
+    last_payment_error: Option<ApiError>,
+}
+
+#[derive(Deserialize)]
+struct RefundObject {
+    id: String,
+    status: Option<String>,
+    amount: i64,
+    currency: String,
+}

@@ -1,0 +1,638 @@
+//! The Stripe adapter against a local server that answers like Stripe and
+//! checks what it is sent.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use domain::gateway::{ChargeOutcome, ChargeRequest, GatewayError, PaymentGateway};
+use domain::stripe::{STRIPE_API_VERSION, StripeGateway, StripeRefund};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use wiremock::matchers::{header, method, path};
+use wiremock::{Match, Mock, MockServer, Request, Respond, ResponseTemplate};
+
+const SECRET: &str = "sk_test_51SuperSecretKeyNeverLogged";
+const PM: &str = "pm_1Visa4242";
+
+fn gateway(server: &MockServer) -> StripeGateway {
+    StripeGateway::new(SecretString::from(SECRET), server.uri()).unwrap()
+}
+
+fn charge_request(key: &str) -> ChargeRequest {
+    ChargeRequest {
+        idempotency_key: key.into(),
+        amount_minor: 123_456,
+        currency: "USD".into(),
+        payment_method_token: PM.into(),
+        description: "Invoice payment 7".into(),
+    }
+}
+
+fn form(request: &Request) -> HashMap<String, String> {
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(&request.body)
+        .unwrap()
+        .into_iter()
+        .collect()
+}
+
+fn header_of<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
+    request.headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Matches a form body holding (at least) these fields with these values.
+struct FormHas(Vec<(&'static str, String)>);
+
+impl Match for FormHas {
+    fn matches(&self, request: &Request) -> bool {
+        let form = form(request);
+        self.0
+            .iter()
+            .all(|(k, v)| form.get(*k).map(String::as_str) == Some(v.as_str()))
+    }
+}
+
+/// What every charge must send, for `key`.
+fn charge_form(key: &str) -> FormHas {
+    FormHas(vec![
+        ("amount", "123456".into()),
+        ("currency", "usd".into()),
+        ("payment_method", PM.into()),
+        ("confirm", "true".into()),
+        ("off_session", "true".into()),
+        ("description", "Invoice payment 7".into()),
+        ("metadata[idempotency_key]", key.into()),
+    ])
+}
+
+/// Stripe's answer to `GET /v1/payment_methods/{PM}`.
+fn payment_method_body(customer: Option<&str>) -> Value {
+    json!({
+        "id": PM,
+        "object": "payment_method",
+        "type": "card",
+        "customer": customer,
+        "card": {"brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2034, "country": "US"}
+    })
+}
+
+async fn mount_payment_method(server: &MockServer, customer: Option<&str>) {
+    Mock::given(method("GET"))
+        .and(path(format!("/v1/payment_methods/{PM}")))
+        .and(header("authorization", format!("Bearer {SECRET}").as_str()))
+        .and(header("stripe-version", STRIPE_API_VERSION))
+        .respond_with(ResponseTemplate::new(200).set_body_json(payment_method_body(customer)))
+        .mount(server)
+        .await;
+}
+
+fn intent(id: &str, status: &str) -> Value {
+    json!({"id": id, "object": "payment_intent", "amount": 123_456, "currency": "usd", "status": status})
+}
+
+fn card_error(code: &str, decline_code: Option<&str>, message: &str) -> ResponseTemplate {
+    let mut error = json!({"type": "card_error", "code": code, "message": message});
+    if let Some(d) = decline_code {
+        error["decline_code"] = json!(d);
+    }
+    error["payment_intent"] = intent("pi_declined", "requires_payment_method");
+    ResponseTemplate::new(402)
+        .insert_header("request-id", "req_decl")
+        .set_body_json(json!({ "error": error }))
+}
+
+/// Mounts a `POST /v1/payment_intents` that must carry the Stripe headers,
+/// `key` and the charge form, answering `response` exactly once.
+async fn mount_charge(server: &MockServer, key: &str, response: ResponseTemplate) {
+    Mock::given(method("POST"))
+        .and(path("/v1/payment_intents"))
+        .and(header("authorization", format!("Bearer {SECRET}").as_str()))
+        .and(header("stripe-version", STRIPE_API_VERSION))
+        .and(header("idempotency-key", key))
+        .and(header("content-type", "application/x-www-form-urlencoded"))
+        .and(charge_form(key))
+        .respond_with(response)
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn charge_succeeds_with_a_stripe_shaped_request() {
+    let server = MockServer::start().await;
+    mount_payment_method(&server, None).await;
+    mount_charge(
+        &server,
+        "inv_7_autopay_1",
+        ResponseTemplate::new(200).set_body_json(intent("pi_123", "succeeded")),
+    )
+    .await;
+
+    let outcome = gateway(&server)
+        .charge(&charge_request("inv_7_autopay_1"))
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        ChargeOutcome::Succeeded {
+            reference: "pi_123".into()
+        }
+    );
+
+    let requests = server.received_requests().await.unwrap();
+    let post = requests
+        .iter()
+        .find(|r| r.method.as_str() == "POST")
+        .unwrap();
+    assert_eq!(
+        header_of(post, "authorization"),
+        Some(format!("Bearer {SECRET}").as_str())
+    );
+    assert_eq!(header_of(post, "idempotency-key"), Some("inv_7_autopay_1"));
+    assert_eq!(header_of(post, "stripe-version"), Some(STRIPE_API_VERSION));
+    let body = form(post);
+    assert_eq!(body["amount"], "123456", "integer minor units");
+    assert_eq!(body["currency"], "usd", "lowercase currency");
+    assert_eq!(body["payment_method"], PM);
+    assert_eq!(body["confirm"], "true");
+    assert_eq!(body["off_session"], "true");
+    assert_eq!(body["payment_method_types[]"], "card");
+    assert!(
+        !body.contains_key("customer"),
+        "no customer for a card not saved on one"
+    );
+    // The GET carries no idempotency key (GETs are naturally idempotent).
+    let get = requests
+        .iter()
+        .find(|r| r.method.as_str() == "GET")
+        .unwrap();
+    assert_eq!(header_of(get, "idempotency-key"), None);
+}
+
+#[tokio::test]
+async fn charge_of_a_card_saved_on_a_customer_passes_the_customer() {
+    let server = MockServer::start().await;
+    mount_payment_method(&server, Some("cus_42")).await;
+    Mock::given(method("POST"))
+        .and(path("/v1/payment_intents"))
+        .and(charge_form("k1"))
+        .and(FormHas(vec![("customer", "cus_42".into())]))
+        .respond_with(ResponseTemplate::new(200).set_body_json(intent("pi_c", "succeeded")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let outcome = gateway(&server)
+        .charge(&charge_request("k1"))
+        .await
+        .unwrap();
+    assert!(matches!(outcome, ChargeOutcome::Succeeded { reference } if reference == "pi_c"));
+}
+
+#[tokio::test]
+async fn card_declined_with_insufficient_funds_is_a_decline() {
+    let server = MockServer::start().await;
+    mount_payment_method(&server, None).await;
+    mount_charge(
+        &server,
+        "k_nsf",
+        card_error(
+            "card_declined",
+            Some("insufficient_funds"),
+            "Your card has insufficient funds.",
+        ),
+    )
+    .await;
+    let outcome = gateway(&server)
+        .charge(&charge_request("k_nsf"))
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        ChargeOutcome::Declined {
+            code: "insufficient_funds".into(),
+            message: "Your card has insufficient funds.".into()
+        }
+    );
+    assert!(!domain::payments::is_hard_decline("insufficient_funds"));
+}
+
+#[tokio::test]
+async fn expired_card_is_a_hard_decline() {
+    let server = MockServer::start().await;
+    mount_payment_method(&server, None).await;
+    mount_charge(
+        &server,
+        "k_exp",
+        card_error("expired_card", None, "Your card has expired."),
+    )
+    .await;
+    let outcome = gateway(&server)
+        .charge(&charge_request("k_exp"))
+        .await
+        .unwrap();
+    let ChargeOutcome::Declined { code, .. } = outcome else {
+        panic!("expected a decline, got {outcome:?}");
+    };
+    assert_eq!(code, "expired_card");
+    assert!(domain::payments::is_hard_decline(&code));
+}
+
+#[tokio::test]
+async fn authentication_required_is_a_decline_off_session() {
+    let server = MockServer::start().await;
+    mount_payment_method(&server, None).await;
+    mount_charge(
+        &server,
+        "k_3ds",
+        card_error(
+            "authentication_required",
+            Some("authentication_required"),
+            "Your card was declined. This transaction requires authentication.",
+        ),
+    )
+    .await;
+    let outcome = gateway(&server)
+        .charge(&charge_request("k_3ds"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&outcome, ChargeOutcome::Declined { code, .. } if code == "authentication_required"),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn intent_statuses_other_than_succeeded_are_declines() {
+    let server = MockServer::start().await;
+    mount_payment_method(&server, None).await;
+    mount_charge(
+        &server,
+        "k_action",
+        ResponseTemplate::new(200).set_body_json(intent("pi_a", "requires_action")),
+    )
+    .await;
+    let mut declined = intent("pi_b", "requires_payment_method");
+    declined["last_payment_error"] = json!({"type": "card_error", "code": "card_declined", "decline_code": "do_not_honor", "message": "Your card was declined."});
+    mount_charge(
+        &server,
+        "k_rpm",
+        ResponseTemplate::new(200).set_body_json(declined),
+    )
+    .await;
+    let gw = gateway(&server);
+    let outcome = gw.charge(&charge_request("k_action")).await.unwrap();
+    assert!(
+        matches!(&outcome, ChargeOutcome::Declined { code, .. } if code == "authentication_required"),
+        "{outcome:?}"
+    );
+    let outcome = gw.charge(&charge_request("k_rpm")).await.unwrap();
+    assert!(
+        matches!(&outcome, ChargeOutcome::Declined { code, .. } if code == "do_not_honor"),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn processing_intent_is_read_again() {
+    let server = MockServer::start().await;
+    mount_payment_method(&server, None).await;
+    mount_charge(
+        &server,
+        "k_proc",
+        ResponseTemplate::new(200).set_body_json(intent("pi_p", "processing")),
+    )
+    .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/payment_intents/pi_p"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(intent("pi_p", "succeeded")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let outcome = gateway(&server)
+        .charge(&charge_request("k_proc"))
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        ChargeOutcome::Succeeded {
+            reference: "pi_p".into()
+        }
+    );
+}
+
+#[tokio::test]
+async fn rate_limit_is_unavailable() {
+    let server = MockServer::start().await;
+    mount_payment_method(&server, None).await;
+    mount_charge(
+        &server,
+        "k_429",
+        ResponseTemplate::new(429).set_body_json(json!({"error": {"type": "invalid_request_error", "code": "rate_limit", "message": "Too many requests."}})),
+    )
+    .await;
+    let err = gateway(&server)
+        .charge(&charge_request("k_429"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, GatewayError::Unavailable(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn server_error_is_unavailable() {
+    let server = MockServer::start().await;
+    mount_payment_method(&server, None).await;
+    mount_charge(
+        &server,
+        "k_500",
+        ResponseTemplate::new(500).set_body_json(
+            json!({"error": {"type": "api_error", "message": "Something went wrong."}}),
+        ),
+    )
+    .await;
+    let err = gateway(&server)
+        .charge(&charge_request("k_500"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, GatewayError::Unavailable(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn bad_api_key_is_unavailable_without_leaking_the_key() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"error": {"type": "invalid_request_error", "message": "Invalid API Key provided: sk_test_****ged"}})))
+        .mount(&server)
+        .await;
+    let err = gateway(&server)
+        .charge(&charge_request("k_401"))
+        .await
+        .unwrap_err();
+    let GatewayError::Unavailable(message) = &err else {
+        panic!("expected Unavailable, got {err:?}");
+    };
+    assert!(message.contains("401"), "{message}");
+    assert!(!message.contains(SECRET));
+    assert!(!format!("{err:?}").contains(SECRET));
+}
+
+#[tokio::test]
+async fn connection_refused_is_unavailable() {
+    // A port nobody listens on (wiremock pools its servers, so a dropped
+    // MockServer would still answer).
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let uri = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let gw = StripeGateway::new(SecretString::from(SECRET), uri).unwrap();
+    let err = gw.charge(&charge_request("k_conn")).await.unwrap_err();
+    assert!(matches!(err, GatewayError::Unavailable(_)), "{err:?}");
+}
+
+/// A stored PaymentIntent: the form of the request that created it, its id.
+type StoredIntent = (HashMap<String, String>, String);
+
+/// Answers `POST /v1/payment_intents` like Stripe's idempotency layer: the
+/// first request under a key creates (and stores) a PaymentIntent; a later
+/// one with the same key and parameters replays it, with other parameters
+/// it is an `idempotency_error`.
+#[derive(Default)]
+struct StripeLike {
+    /// Idempotency key -> (the request's form, the PaymentIntent id).
+    stored: Mutex<HashMap<String, StoredIntent>>,
+    /// Delay of the first (creating) answer, to time the client out.
+    first_answer_delay: Duration,
+}
+
+impl Respond for StripeLike {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let Some(key) = header_of(request, "idempotency-key") else {
+            return ResponseTemplate::new(400);
+        };
+        let params = form(request);
+        let mut stored = self.stored.lock().unwrap();
+        match stored.get(key) {
+            Some((first, id)) if *first == params => ResponseTemplate::new(200)
+                .insert_header("idempotent-replayed", "true")
+                .set_body_json(intent(id, "succeeded")),
+            Some(_) => ResponseTemplate::new(400).set_body_json(json!({"error": {
+                "type": "idempotency_error",
+                "message": "Keys for idempotent requests can only be used with the same parameters they were first used with."
+            }})),
+            None => {
+                let id = format!("pi_{}", stored.len() + 1);
+                stored.insert(key.to_string(), (params, id.clone()));
+                ResponseTemplate::new(200)
+                    .set_body_json(intent(&id, "succeeded"))
+                    .set_delay(self.first_answer_delay)
+            }
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Shared(Arc<StripeLike>);
+
+impl Respond for Shared {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        self.0.respond(request)
+    }
+}
+
+#[tokio::test]
+async fn timeout_is_unavailable_and_the_retry_with_the_same_key_gets_the_stored_success() {
+    let server = MockServer::start().await;
+    mount_payment_method(&server, None).await;
+    let stripe = Arc::new(StripeLike {
+        first_answer_delay: Duration::from_secs(3),
+        ..Default::default()
+    });
+    Mock::given(method("POST"))
+        .and(path("/v1/payment_intents"))
+        .and(charge_form("inv_7_autopay_1"))
+        .respond_with(Shared(stripe.clone()))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let gw = gateway(&server).with_timeout(Duration::from_millis(300));
+    let request = charge_request("inv_7_autopay_1");
+
+    let err = gw.charge(&request).await.unwrap_err();
+    assert!(matches!(err, GatewayError::Unavailable(_)), "{err:?}");
+
+    // The caller retries with the same key: Stripe replays the charge it made.
+    let outcome = gw.charge(&request).await.unwrap();
+    assert_eq!(
+        outcome,
+        ChargeOutcome::Succeeded {
+            reference: "pi_1".into()
+        }
+    );
+    assert_eq!(stripe.stored.lock().unwrap().len(), 1, "charged once");
+    let keys: Vec<_> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.method.as_str() == "POST")
+        .map(|r| header_of(r, "idempotency-key").map(str::to_string))
+        .collect();
+    assert_eq!(
+        keys,
+        vec![
+            Some("inv_7_autopay_1".to_string()),
+            Some("inv_7_autopay_1".to_string())
+        ]
+    );
+}
+
+#[tokio::test]
+async fn same_key_with_other_parameters_is_an_idempotency_mismatch() {
+    let server = MockServer::start().await;
+    mount_payment_method(&server, None).await;
+    let stripe = Arc::new(StripeLike::default());
+    Mock::given(method("POST"))
+        .and(path("/v1/payment_intents"))
+        .respond_with(Shared(stripe.clone()))
+        .mount(&server)
+        .await;
+    let gw = gateway(&server);
+    let first = charge_request("k_same");
+    assert!(matches!(
+        gw.charge(&first).await.unwrap(),
+        ChargeOutcome::Succeeded { .. }
+    ));
+    let other = ChargeRequest {
+        amount_minor: 999,
+        ..first
+    };
+    let err = gw.charge(&other).await.unwrap_err();
+    assert!(matches!(err, GatewayError::IdempotencyMismatch), "{err:?}");
+}
+
+#[tokio::test]
+async fn payment_method_lookup_returns_display_details() {
+    let server = MockServer::start().await;
+    mount_payment_method(&server, Some("cus_42")).await;
+    let details = gateway(&server).payment_method(PM).await.unwrap();
+    assert_eq!(details.token, PM);
+    assert_eq!(details.brand, "visa");
+    assert_eq!(details.last4, "4242");
+    assert_eq!(details.exp_month, 12);
+    assert_eq!(details.exp_year, 2034);
+}
+
+#[tokio::test]
+async fn unknown_payment_method_is_invalid() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/payment_methods/pm_missing"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"error": {
+            "type": "invalid_request_error", "code": "resource_missing", "param": "payment_method",
+            "message": "No such PaymentMethod: 'pm_missing'"
+        }})))
+        .mount(&server)
+        .await;
+    let gw = gateway(&server);
+    let err = gw.payment_method("pm_missing").await.unwrap_err();
+    assert!(
+        matches!(&err, GatewayError::InvalidPaymentMethod(t) if t == "pm_missing"),
+        "{err:?}"
+    );
+    // A charge of it is refused before any PaymentIntent is created.
+    let request = ChargeRequest {
+        payment_method_token: "pm_missing".into(),
+        ..charge_request("k_missing")
+    };
+    let err = gw.charge(&request).await.unwrap_err();
+    assert!(
+        matches!(err, GatewayError::InvalidPaymentMethod(_)),
+        "{err:?}"
+    );
+    // A token that is not a Stripe id never reaches the server's path.
+    let err = gw.payment_method("../v1/charges").await.unwrap_err();
+    assert!(
+        matches!(err, GatewayError::InvalidPaymentMethod(_)),
+        "{err:?}"
+    );
+    let posts = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.method.as_str() == "POST")
+        .count();
+    assert_eq!(posts, 0);
+}
+
+#[tokio::test]
+async fn refund_uses_its_own_idempotency_key() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/refunds"))
+        .and(header("authorization", format!("Bearer {SECRET}").as_str()))
+        .and(header("stripe-version", STRIPE_API_VERSION))
+        .and(header("idempotency-key", "inv_7_refund_1"))
+        .and(FormHas(vec![
+            ("payment_intent", "pi_123".into()),
+            ("amount", "5000".into()),
+        ]))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "re_1", "object": "refund", "amount": 5000, "currency": "usd",
+            "payment_intent": "pi_123", "status": "succeeded"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let refund = gateway(&server)
+        .refund("pi_123", 5000, "inv_7_refund_1")
+        .await
+        .unwrap();
+    assert_eq!(
+        refund,
+        StripeRefund {
+            id: "re_1".into(),
+            status: "succeeded".into(),
+            amount_minor: 5000,
+            currency: "usd".into(),
+        }
+    );
+}
+
+#[tokio::test]
+async fn debug_output_hides_the_secret_key() {
+    let server = MockServer::start().await;
+    let gw = gateway(&server);
+    let debug = format!("{gw:?}");
+    assert!(!debug.contains(SECRET), "{debug}");
+    assert!(!debug.contains("SuperSecret"), "{debug}");
+    assert!(debug.contains("REDACTED"), "{debug}");
+}
+
+#[test]
+fn cards_are_not_tokenized_on_the_server() {
+    let gw =
+        StripeGateway::new(SecretString::from(SECRET), "https://api.stripe.com".into()).unwrap();
+    assert!(matches!(
+        gw.tokenize_test_card("4242424242424242"),
+        Err(GatewayError::Unsupported(_))
+    ));
+}
+
+#[test]
+fn the_key_is_only_sent_over_https_or_to_loopback() {
+    let new = |url: &str| StripeGateway::new(SecretString::from(SECRET), url.into());
+    assert!(new("https://api.stripe.com").is_ok());
+    assert!(new("http://127.0.0.1:12111").is_ok());
+    assert!(new("http://localhost:12111/").is_ok());
+    assert!(matches!(
+        new("http://api.stripe.com"),
+        Err(GatewayError::Unsupported(_))
+    ));
+    assert!(matches!(
+        new("not a url"),
+        Err(GatewayError::Unsupported(_))
+    ));
+    assert!(matches!(
+        StripeGateway::new(SecretString::from(""), "https://api.stripe.com".into()),
+        Err(GatewayError::Unsupported(_))
+    ));
+}
