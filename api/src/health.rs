@@ -18,3 +18,15 @@ pub async fn readyz(app: web::Data<AppContext>) -> HttpResponse {
         }
     }
 }
+
+/// Prometheus metrics of this process (HTTP, and jobs when the worker runs here).
+pub async fn metrics() -> HttpResponse {
+    match domain::telemetry::metrics_handle() {
+        Some(handle) => HttpResponse::Ok()
+            .content_type("text/plain; version=0.0.4; charset=utf-8")
+            .body(handle.render()),
+        None => HttpResponse::ServiceUnavailable()
+            .content_type("text/plain")
+            .body("metrics recorder unavailable"),
+    }
+}

@@ -31,7 +31,19 @@ pub async fn request_id(
     req.extensions_mut().insert(RequestId(id.clone()));
     let span =
         tracing::info_span!("http", method = %req.method(), path = %req.path(), request_id = %id);
+    let method = req.method().to_string();
+    let started = std::time::Instant::now();
     let mut res = next.call(req).instrument(span.clone()).await?;
+    // The route pattern (`/pay/{token}`), never the raw path: bounded labels.
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".into());
+    let status = res.status().as_u16().to_string();
+    metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route)
+        .record(started.elapsed().as_secs_f64());
     span.in_scope(|| tracing::debug!(status = res.status().as_u16(), "request finished"));
     if let Ok(value) = HeaderValue::from_str(&id) {
         res.headers_mut()

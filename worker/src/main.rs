@@ -8,6 +8,9 @@ use worker::{WorkerState, queue::Queue};
 async fn main() -> anyhow::Result<()> {
     let settings = Settings::load()?;
     domain::telemetry::init(&settings);
+    if let Some(addr) = &settings.worker.metrics_addr {
+        domain::telemetry::serve_metrics(addr.parse()?)?;
+    }
     let built = AppContext::build(settings).await?;
     let queue = Queue::connect(&built.ctx.settings, built.sqlite_pool.clone()).await?;
     let (finished, _) = tokio::sync::broadcast::channel(16);

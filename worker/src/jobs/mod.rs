@@ -64,6 +64,8 @@ pub async fn handle(job: Job, state: Data<Arc<WorkerState>>) -> Result<(), BoxDy
     );
     async move {
         let ctx = &state.ctx;
+        let started = std::time::Instant::now();
+        let kind = job.kind.name();
         // A panic in a step is a failed attempt like any other: caught here
         // so that the outbox schedules its retry.
         let result = match AssertUnwindSafe(run_step(ctx, &job)).catch_unwind().await {
@@ -79,25 +81,26 @@ pub async fn handle(job: Job, state: Data<Arc<WorkerState>>) -> Result<(), BoxDy
                 )))
             }
         };
-        let bookkeeping = match result {
-            Ok(Step::Done) => outbox::mark_done(&ctx.db, job.outbox_id).await,
+        let (outcome, bookkeeping) = match result {
+            Ok(Step::Done) => ("done", outbox::mark_done(&ctx.db, job.outbox_id).await),
             Err(err) if is_in_flight(&err) => {
                 // A duplicate delivery while another worker holds this step:
                 // leave the row; it is redelivered if that worker dies.
                 tracing::info!("step is held by another worker; leaving it for redelivery");
-                Ok(())
+                ("in_flight", Ok(()))
             }
             Err(err) => {
                 tracing::error!(error = ?err, "job failed; will retry with back-off");
-                outbox::retry_later(
-                    &ctx.db,
-                    job.outbox_id,
-                    &err.to_string(),
-                    ctx.settings.worker.max_attempts,
+                let max = ctx.settings.worker.max_attempts;
+                (
+                    "failed",
+                    outbox::retry_later(&ctx.db, job.outbox_id, &err.to_string(), max).await,
                 )
-                .await
             }
         };
+        metrics::counter!("jobs_total", "kind" => kind, "outcome" => outcome).increment(1);
+        metrics::histogram!("job_duration_seconds", "kind" => kind)
+            .record(started.elapsed().as_secs_f64());
         let _ = state.finished.send(job.outbox_id);
         // Failures are recorded in the outbox, which schedules the retry; a
         // failure to record them is the queue's to retry.
