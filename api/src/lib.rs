@@ -44,6 +44,8 @@ impl Application {
             settings.http.public_url = Some(format!("http://{}:{port}", settings.http.host));
         }
         let in_process = settings.run_worker_in_process();
+        // Install the recorder before any metric is recorded.
+        let _ = domain::telemetry::metrics_handle();
         let built = AppContext::build(settings).await?;
         let ctx = adapt(built.ctx);
         let worker = if in_process {
@@ -51,6 +53,15 @@ impl Application {
         } else {
             None
         };
+        if let Some(url) = &ctx.settings.redis_url {
+            // Events of every process (workers too) reach this api's subscribers.
+            use secrecy::ExposeSecret;
+            domain::events::forward_from_redis(
+                url.expose_secret().to_string(),
+                ctx.settings.events_channel(),
+                ctx.live.clone(),
+            );
+        }
         let schema = graphql::build_schema(ctx.clone());
         let data = web::Data::new(ctx.clone());
         let schema = web::Data::new(schema);
@@ -62,6 +73,12 @@ impl Application {
                 .app_data(schema.clone())
                 .app_data(limiter.clone())
                 .route("/graphql", web::post().to(graphql::graphql))
+                .route(
+                    "/graphql/ws",
+                    web::get()
+                        .guard(guard::Header("upgrade", "websocket"))
+                        .to(graphql::graphql_ws),
+                )
                 .route(
                     "/graphql",
                     web::get()
@@ -75,6 +92,7 @@ impl Application {
                 .route("/gallery/{session}", web::post().to(gallery::login))
                 .route("/healthz", web::get().to(health::healthz))
                 .route("/readyz", web::get().to(health::readyz))
+                .route("/metrics", web::get().to(health::metrics))
         })
         .shutdown_timeout(30)
         .listen(listener)?

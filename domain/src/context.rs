@@ -1,6 +1,7 @@
 //! Everything a service needs, built once per process from `Settings`.
 
 use crate::db::{self, Database};
+use crate::events::{BillingEvent, EventPublisher, LocalEvents, RedisEvents};
 use crate::gateway::{PaymentGateway, SimulatedGateway};
 use crate::mailer::{FileMailer, Mailer, SmtpMailer};
 use crate::secrets::AppSecret;
@@ -9,7 +10,7 @@ use sea_orm::DatabaseConnection;
 use sea_orm::sqlx::SqlitePool;
 use secrecy::ExposeSecret;
 use std::sync::Arc;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, broadcast};
 
 #[derive(Clone)]
 pub struct AppContext {
@@ -21,6 +22,10 @@ pub struct AppContext {
     /// Woken after a commit that wrote outbox rows, so an in-process relay
     /// moves them at once instead of at its next poll.
     pub outbox_signal: Arc<Notify>,
+    /// Where billing events go (in-process broadcast or Redis).
+    pub events: Arc<dyn EventPublisher>,
+    /// This process's live event stream, read by GraphQL subscriptions.
+    pub live: broadcast::Sender<BillingEvent>,
 }
 
 pub struct Built {
@@ -40,6 +45,13 @@ impl AppContext {
         };
         let gateway: Arc<dyn PaymentGateway> = Arc::new(SimulatedGateway::new(conn.clone()));
         let secret = AppSecret::load_or_create(settings.secret_key.as_ref(), &settings.data_dir)?;
+        let (live, _) = broadcast::channel(1024);
+        let events: Arc<dyn EventPublisher> = match &settings.redis_url {
+            Some(url) => Arc::new(
+                RedisEvents::connect(url.expose_secret(), settings.events_channel()).await?,
+            ),
+            None => Arc::new(LocalEvents(live.clone())),
+        };
         Ok(Built {
             ctx: AppContext {
                 db: conn,
@@ -48,6 +60,8 @@ impl AppContext {
                 mailer,
                 secret,
                 outbox_signal: Arc::new(Notify::new()),
+                events,
+                live,
             },
             sqlite_pool,
         })

@@ -277,6 +277,13 @@ pub async fn generate_invoice(
     }
     tx.commit().await?;
     ctx.outbox_signal.notify_one();
+    ctx.events
+        .publish(crate::events::for_invoice(
+            crate::events::EventKind::InvoiceIssued,
+            &invoice,
+            None,
+        ))
+        .await;
     tracing::info!(invoice_id = invoice.id, %number, total = priced.total_minor, auto_pay, "invoice issued");
     Ok(Generated::Issued {
         invoice_id: invoice.id,

@@ -198,6 +198,7 @@ async fn settle(
             .filter(payment::Column::Status.eq(PaymentStatus::Pending))
             .col_expr(payment::Column::UpdatedAt, Expr::value(now))
     };
+    let moved_out_of_pending;
     match outcome {
         ChargeOutcome::Succeeded { reference } => {
             let moved = still_pending()
@@ -211,6 +212,7 @@ async fn settle(
                 )
                 .exec(&tx)
                 .await?;
+            moved_out_of_pending = moved.rows_affected == 1;
             if moved.rows_affected == 1 {
                 apply_payment(&tx, pending.invoice_id, pending.amount_minor).await?;
                 let studio_id = Some(pending.studio_id);
@@ -236,7 +238,7 @@ async fn settle(
             }
         }
         ChargeOutcome::Declined { code, message } => {
-            still_pending()
+            let moved = still_pending()
                 .col_expr(
                     payment::Column::Status,
                     Expr::value(PaymentStatus::Failed.as_str()),
@@ -248,10 +250,36 @@ async fn settle(
                 )
                 .exec(&tx)
                 .await?;
+            moved_out_of_pending = moved.rows_affected == 1;
         }
     }
     tx.commit().await?;
     ctx.outbox_signal.notify_one();
+    if moved_out_of_pending {
+        publish_payment_event(ctx, pending.id).await?;
+    }
+    Ok(())
+}
+
+/// Tells live subscribers about a payment that was just settled.
+async fn publish_payment_event(ctx: &AppContext, payment_id: i64) -> DomainResult<()> {
+    let Some(payment) = payment::Entity::find_by_id(payment_id).one(&ctx.db).await? else {
+        return Ok(());
+    };
+    let Some(invoice) = invoice::Entity::find_by_id(payment.invoice_id)
+        .one(&ctx.db)
+        .await?
+    else {
+        return Ok(());
+    };
+    let kind = if payment.status == PaymentStatus::Succeeded {
+        crate::events::EventKind::PaymentSucceeded
+    } else {
+        crate::events::EventKind::PaymentFailed
+    };
+    ctx.events
+        .publish(crate::events::for_invoice(kind, &invoice, Some(&payment)))
+        .await;
     Ok(())
 }
 

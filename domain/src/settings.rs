@@ -53,6 +53,9 @@ pub struct WorkerSettings {
     pub redeliver_after_secs: i64,
     /// A portal payment whose outcome is unknown is asked about again after this.
     pub resolve_payment_after_secs: i64,
+    /// Where a standalone worker serves Prometheus `/metrics` (e.g.
+    /// `0.0.0.0:9091`); unset = none. In the api process they are at `/metrics`.
+    pub metrics_addr: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -159,6 +162,12 @@ impl Settings {
             .unwrap_or_else(|| format!("http://{}:{}", self.http.host, self.http.port))
             .trim_end_matches('/')
             .to_string()
+    }
+
+    /// The Redis pub/sub channel of billing events (per queue, so separate
+    /// deployments sharing one Redis never see each other's events).
+    pub fn events_channel(&self) -> String {
+        format!("{}:events", self.worker.queue)
     }
 
     pub fn outbox_dir(&self) -> PathBuf {

@@ -5,17 +5,18 @@ pub mod inputs;
 pub mod loaders;
 pub mod mutation;
 pub mod query;
+pub mod subscription;
 pub mod types;
 
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use async_graphql::http::GraphiQLSource;
-use async_graphql::{EmptySubscription, Error, ErrorExtensions, ID, Schema, SimpleObject};
-use async_graphql_actix_web::{GraphQLRequest, GraphQLResponse};
+use async_graphql::{Data, Error, ErrorExtensions, ID, Schema, SimpleObject};
+use async_graphql_actix_web::{GraphQLRequest, GraphQLResponse, GraphQLSubscription};
 use domain::settings::Environment;
 use domain::{AppContext, DomainError, ErrorCode, studios};
 use entity::studio;
 
-pub type ApiSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
+pub type ApiSchema = Schema<query::Query, mutation::Mutation, subscription::Subscription>;
 
 /// Process-wide data every resolver can reach.
 pub struct AppData {
@@ -27,7 +28,7 @@ pub struct Auth(pub Option<studio::Model>);
 pub struct RequestId(pub String);
 
 pub fn build_schema(ctx: AppContext) -> ApiSchema {
-    Schema::build(query::Query, mutation::Mutation, EmptySubscription)
+    Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
         .data(AppData { ctx })
         .limit_depth(12)
         .limit_complexity(5_000)
@@ -171,6 +172,45 @@ pub async fn graphql(
     schema.execute(request.data(Auth(studio))).await.into()
 }
 
+/// `graphql-transport-ws` (and legacy `graphql-ws`) at `/graphql/ws`. The API
+/// key comes in `connection_init`: `{"Authorization": "Bearer <key>"}`.
+pub async fn graphql_ws(
+    schema: web::Data<ApiSchema>,
+    app: web::Data<AppContext>,
+    http: HttpRequest,
+    payload: web::Payload,
+) -> actix_web::Result<HttpResponse> {
+    let db = app.db.clone();
+    GraphQLSubscription::new(ApiSchema::clone(&schema))
+        .on_connection_init(move |init: serde_json::Value| async move {
+            let key = init
+                .get("Authorization")
+                .or_else(|| init.get("authorization"))
+                .and_then(|v| v.as_str())
+                .and_then(|v| {
+                    v.strip_prefix("Bearer ")
+                        .or_else(|| v.strip_prefix("bearer "))
+                })
+                .map(str::trim)
+                .unwrap_or_default()
+                .to_string();
+            let studio = match studios::authenticate(&db, &key).await {
+                Ok(Some(studio)) => studio,
+                _ => {
+                    return Err(Error::new(
+                        "a valid studio API key is required in connection_init",
+                    )
+                    .extend_with(|_, e| e.set("code", ErrorCode::Unauthenticated.as_str())));
+                }
+            };
+            let mut data = Data::default();
+            data.insert(loaders::Loaders::new(&db, studio.id));
+            data.insert(Auth(Some(studio)));
+            Ok(data)
+        })
+        .start(&http, payload)
+}
+
 pub async fn graphiql(app: web::Data<AppContext>) -> HttpResponse {
     if app.settings.environment == Environment::Production {
         return HttpResponse::NotFound().finish();
@@ -187,7 +227,7 @@ pub async fn graphiql(app: web::Data<AppContext>) -> HttpResponse {
 
 /// The SDL of the schema, as committed in `schema.graphql`.
 pub fn schema_sdl() -> String {
-    Schema::build(query::Query, mutation::Mutation, EmptySubscription)
+    Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
         .finish()
         .sdl()
 }

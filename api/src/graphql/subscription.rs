@@ -1,0 +1,126 @@
+//! Live updates over `graphql-transport-ws` at `/graphql/ws`, authenticated
+//! in `connection_init` with `{"Authorization": "Bearer <key>"}`. Every stream
+//! is filtered to the connection's studio.
+
+use super::types::Money;
+use super::{AppData, domain_error, parse_id, studio};
+use async_graphql::{Context, Enum, ID, Result, SimpleObject, Subscription as GqlSubscription};
+use chrono::{DateTime, Utc};
+use domain::events::{BillingEvent, EventKind as DomainKind};
+use domain::money::Currency;
+use futures::{Stream, StreamExt};
+use tokio_stream::wrappers::BroadcastStream;
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "domain::events::EventKind")]
+pub enum InvoiceEventKind {
+    InvoiceIssued,
+    PaymentSucceeded,
+    PaymentFailed,
+}
+
+/// Something happened to one of the studio's invoices.
+#[derive(SimpleObject)]
+pub struct InvoiceEvent {
+    pub kind: InvoiceEventKind,
+    pub invoice_id: ID,
+    pub invoice_number: String,
+    /// The invoice's status after the change (`OPEN`, `PAID`...).
+    pub invoice_status: String,
+    pub amount_due: Money,
+    pub payment_id: Option<ID>,
+    pub at: DateTime<Utc>,
+}
+
+/// A payment on the watched invoice succeeded or failed.
+#[derive(SimpleObject)]
+pub struct PaymentUpdate {
+    pub invoice_id: ID,
+    pub payment_id: ID,
+    /// `SUCCEEDED` or `FAILED`.
+    pub status: String,
+    pub amount: Money,
+    pub failure_message: Option<String>,
+    pub invoice_status: String,
+    pub amount_due: Money,
+    pub at: DateTime<Utc>,
+}
+
+fn money(minor: i64, currency: &str) -> Option<Money> {
+    Currency::parse(currency).ok().map(|c| Money::of(minor, c))
+}
+
+fn invoice_event(e: BillingEvent) -> Option<InvoiceEvent> {
+    Some(InvoiceEvent {
+        kind: e.kind.into(),
+        invoice_id: ID(e.invoice_id.to_string()),
+        invoice_number: e.invoice_number,
+        invoice_status: e.invoice_status,
+        amount_due: money(e.amount_due_minor, &e.currency)?,
+        payment_id: e.payment_id.map(|id| ID(id.to_string())),
+        at: e.at,
+    })
+}
+
+fn payment_update(e: BillingEvent) -> Option<PaymentUpdate> {
+    if e.kind == DomainKind::InvoiceIssued {
+        return None;
+    }
+    Some(PaymentUpdate {
+        invoice_id: ID(e.invoice_id.to_string()),
+        payment_id: ID(e.payment_id?.to_string()),
+        status: e.payment_status?,
+        amount: money(e.payment_amount_minor?, &e.currency)?,
+        failure_message: e.failure_message,
+        invoice_status: e.invoice_status,
+        amount_due: money(e.amount_due_minor, &e.currency)?,
+        at: e.at,
+    })
+}
+
+/// This process's events of one studio (lagging subscribers skip what they missed).
+fn studio_events(
+    ctx: &Context<'_>,
+    studio_id: i64,
+) -> Result<impl Stream<Item = BillingEvent> + use<>> {
+    let receiver = ctx.data::<AppData>()?.ctx.live.subscribe();
+    Ok(BroadcastStream::new(receiver)
+        .filter_map(move |e| async move { e.ok().filter(|e| e.studio_id == studio_id) }))
+}
+
+pub struct Subscription;
+
+#[GqlSubscription]
+impl Subscription {
+    /// Every invoice event of the studio: issued, payment succeeded or failed.
+    async fn invoice_events(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<impl Stream<Item = InvoiceEvent> + use<>> {
+        let studio_id = studio(ctx)?.id;
+        Ok(studio_events(ctx, studio_id)?.filter_map(|e| async move { invoice_event(e) }))
+    }
+
+    /// Payments on one invoice of the studio, as they succeed or fail.
+    async fn payment_updates(
+        &self,
+        ctx: &Context<'_>,
+        invoice_id: ID,
+    ) -> Result<impl Stream<Item = PaymentUpdate> + use<>> {
+        let studio = studio(ctx)?;
+        let db = &ctx.data::<AppData>()?.ctx.db;
+        let id = parse_id(&invoice_id, "invoiceId", "invoice").map_err(domain_error)?;
+        if domain::queries::invoice(db, studio.id, id)
+            .await
+            .map_err(domain_error)?
+            .is_none()
+        {
+            return Err(domain_error(
+                domain::UserError::not_found("invoiceId", "invoice").into(),
+            ));
+        }
+        Ok(studio_events(ctx, studio.id)?
+            .filter(move |e| futures::future::ready(e.invoice_id == id))
+            .filter_map(|e| async move { payment_update(e) }))
+    }
+}

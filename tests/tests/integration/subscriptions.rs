@@ -1,0 +1,216 @@
+//! Live updates over `graphql-transport-ws` with a real WebSocket client: in
+//! the embedded mode through the in-process broadcast; in production from a
+//! separate worker through Redis pub/sub to the api's subscribers.
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use std::time::Duration;
+use tests::{Backend, TestApp, spawn_app_with};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+on_both_backends!(subscribers_see_their_studios_invoices_and_payments_live);
+
+async fn open(app: &TestApp, key: &str) -> Socket {
+    let url = format!("{}/graphql/ws", app.address.replacen("http://", "ws://", 1));
+    let mut request = url.into_client_request().expect("request");
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().expect("header"),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("connect");
+    let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {key}") } });
+    socket
+        .send(Message::Text(init.to_string().into()))
+        .await
+        .expect("init");
+    socket
+}
+
+async fn receive(socket: &mut Socket, wait: Duration) -> Option<Value> {
+    loop {
+        match tokio::time::timeout(wait, socket.next()).await {
+            Ok(Some(Ok(Message::Text(text)))) => {
+                let value: Value = serde_json::from_str(&text).expect("json");
+                if value["type"] == "ping" {
+                    continue;
+                }
+                return Some(value);
+            }
+            Ok(Some(Ok(Message::Close(frame)))) => {
+                return Some(json!({ "type": "closed", "frame": format!("{frame:?}") }));
+            }
+            Ok(Some(Ok(_))) => continue,
+            Ok(Some(Err(_))) | Ok(None) => return Some(json!({ "type": "closed" })),
+            Err(_) => return None,
+        }
+    }
+}
+
+async fn subscribe(socket: &mut Socket, id: &str, query: &str, variables: Value) {
+    let message = json!({ "id": id, "type": "subscribe", "payload": { "query": query, "variables": variables } });
+    socket
+        .send(Message::Text(message.to_string().into()))
+        .await
+        .expect("subscribe");
+}
+
+/// The data of the next `next` message.
+async fn next_data(socket: &mut Socket) -> Value {
+    let message = receive(socket, Duration::from_secs(30))
+        .await
+        .expect("an event within 30 s");
+    assert_eq!(message["type"], "next", "{message}");
+    message["payload"]["data"].clone()
+}
+
+async fn subscribers_see_their_studios_invoices_and_payments_live(backend: Backend) {
+    // Production topology for the Redis case: the worker is not in the api.
+    let separate_worker = backend == Backend::Postgres;
+    let Some(app) = spawn_app_with(backend, |s| s.worker.in_process = Some(!separate_worker)).await
+    else {
+        return;
+    };
+    let worker = if separate_worker {
+        Some(app.start_worker().await)
+    } else {
+        None
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    let other = app.create_studio("Elsewhere").await;
+
+    // A bad key is refused at connection_init.
+    let mut refused = open(&app, "sk_studio_wrong").await;
+    let answer = receive(&mut refused, Duration::from_secs(10))
+        .await
+        .expect("an answer");
+    assert_ne!(answer["type"], "connection_ack", "{answer}");
+
+    let mut studio_socket = open(&app, &f.key).await;
+    assert_eq!(
+        receive(&mut studio_socket, Duration::from_secs(10))
+            .await
+            .expect("ack")["type"],
+        "connection_ack"
+    );
+    subscribe(&mut studio_socket, "events", "subscription { invoiceEvents { kind invoiceNumber invoiceStatus amountDue { minorUnits } } }", json!({})).await;
+    let mut other_socket = open(&app, &other).await;
+    assert_eq!(
+        receive(&mut other_socket, Duration::from_secs(10))
+            .await
+            .expect("ack")["type"],
+        "connection_ack"
+    );
+    subscribe(
+        &mut other_socket,
+        "events",
+        "subscription { invoiceEvents { kind invoiceNumber } }",
+        json!({}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await; // let both subscriptions start
+
+    // The worker issues and charges Ava's invoice: both events arrive live.
+    app.complete_session(&f.key, &f.auto_pay_session).await;
+    let issued = next_data(&mut studio_socket).await;
+    assert_eq!(
+        issued["invoiceEvents"]["kind"], "INVOICE_ISSUED",
+        "{issued}"
+    );
+    let paid = next_data(&mut studio_socket).await;
+    assert_eq!(paid["invoiceEvents"]["kind"], "PAYMENT_SUCCEEDED", "{paid}");
+    assert_eq!(paid["invoiceEvents"]["invoiceStatus"], "PAID");
+    assert_eq!(paid["invoiceEvents"]["amountDue"]["minorUnits"], 0);
+    app.drain().await;
+
+    // Watch Noah's invoice, then he pays in the portal.
+    app.complete_session(&f.key, &f.invoice_session).await;
+    app.drain().await;
+    assert_eq!(
+        next_data(&mut studio_socket).await["invoiceEvents"]["kind"],
+        "INVOICE_ISSUED"
+    );
+    let invoice = app.invoice_of(&f.key, &f.invoice_session).await;
+    subscribe(
+        &mut studio_socket,
+        "payments",
+        "subscription($id: ID!) { paymentUpdates(invoiceId: $id) { status amount { formatted } invoiceStatus amountDue { minorUnits } } }",
+        json!({ "id": invoice["id"] }),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let link = invoice["portalUrl"].as_str().expect("portal").to_string();
+    let html = app
+        .http
+        .get(&link)
+        .send()
+        .await
+        .expect("portal")
+        .text()
+        .await
+        .expect("html");
+    let marker = "name=\"attempt\" value=\"";
+    let start = html.find(marker).expect("form") + marker.len();
+    let attempt = html[start..].split('"').next().expect("attempt");
+    let response = app
+        .http
+        .post(&link)
+        .form(&[("card_number", "4242424242424242"), ("attempt", attempt)])
+        .send()
+        .await
+        .expect("pay");
+    assert_eq!(response.status(), 303);
+    // Both subscriptions on this socket see the payment, in either order.
+    let mut seen = [
+        next_data(&mut studio_socket).await,
+        next_data(&mut studio_socket).await,
+    ];
+    seen.sort_by_key(|d| d.to_string());
+    let update = seen
+        .iter()
+        .find(|d| d.get("paymentUpdates").is_some())
+        .expect("a payment update");
+    assert_eq!(
+        update["paymentUpdates"],
+        json!({ "status": "SUCCEEDED", "amount": { "formatted": "USD 3,291.82" }, "invoiceStatus": "PAID", "amountDue": { "minorUnits": 0 } })
+    );
+    assert!(
+        seen.iter()
+            .any(|d| d["invoiceEvents"]["kind"] == "PAYMENT_SUCCEEDED")
+    );
+
+    // The other studio saw none of it.
+    assert!(
+        receive(&mut other_socket, Duration::from_millis(500))
+            .await
+            .is_none(),
+        "no foreign events"
+    );
+    // Nor can it watch a foreign invoice.
+    subscribe(
+        &mut other_socket,
+        "spy",
+        "subscription($id: ID!) { paymentUpdates(invoiceId: $id) { status } }",
+        json!({ "id": invoice["id"] }),
+    )
+    .await;
+    let denied = receive(&mut other_socket, Duration::from_secs(10))
+        .await
+        .expect("an answer");
+    // async-graphql reports a resolver error as a `next` carrying `errors`.
+    let code = match denied["type"].as_str() {
+        Some("error") => denied["payload"][0]["extensions"]["code"].clone(),
+        _ => denied["payload"]["errors"][0]["extensions"]["code"].clone(),
+    };
+    assert_eq!(code, "NOT_FOUND", "{denied}");
+    assert_eq!(denied["payload"]["data"], Value::Null, "{denied}");
+    app.drain().await;
+    if let Some(worker) = worker {
+        worker.shutdown().await;
+    }
+}
