@@ -43,7 +43,16 @@ impl AppContext {
             Some(url) => Arc::new(SmtpMailer::from_url(url.expose_secret())?),
             None => Arc::new(FileMailer::new(settings.outbox_dir())?),
         };
-        let gateway: Arc<dyn PaymentGateway> = Arc::new(SimulatedGateway::new(conn.clone()));
+        let gateway: Arc<dyn PaymentGateway> = match &settings.gateway.stripe_secret_key {
+            Some(key) => Arc::new(
+                crate::stripe::StripeGateway::new(
+                    key.clone(),
+                    settings.gateway.stripe_api_base.clone(),
+                )
+                .map_err(|e| anyhow::anyhow!("Stripe gateway: {e}"))?,
+            ),
+            None => Arc::new(SimulatedGateway::new(conn.clone())),
+        };
         let secret = AppSecret::load_or_create(settings.secret_key.as_ref(), &settings.data_dir)?;
         let (live, _) = broadcast::channel(1024);
         let events: Arc<dyn EventPublisher> = match &settings.redis_url {

@@ -52,6 +52,13 @@ pub async fn pay(
     }
     let token = match ctx.gateway.tokenize_test_card(card_number) {
         Ok(token) => token,
+        Err(GatewayError::Unsupported(_)) => {
+            return Err(UserError::state(
+                "cardNumber",
+                "card payments on this page are not available with this studio's payment provider yet; please contact the studio to pay",
+            )
+            .into());
+        }
         Err(GatewayError::InvalidPaymentMethod(_)) => {
             return Err(UserError::invalid(
                 "cardNumber",

@@ -59,6 +59,15 @@ pub struct WorkerSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+pub struct GatewaySettings {
+    /// A Stripe secret key (`sk_live_...` / `sk_test_...`) selects the Stripe
+    /// adapter; unset = the built-in simulated gateway with test cards.
+    pub stripe_secret_key: Option<SecretString>,
+    /// Stripe's API base URL (tests point it at a local server).
+    pub stripe_api_base: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
 pub struct LogSettings {
     pub format: LogFormat,
     pub filter: String,
@@ -73,6 +82,7 @@ pub struct Settings {
     pub redis_url: Option<SecretString>,
     pub smtp: SmtpSettings,
     pub worker: WorkerSettings,
+    pub gateway: GatewaySettings,
     /// Key for portal-token HMACs; required once several hosts share a database.
     pub secret_key: Option<SecretString>,
     pub log: LogSettings,
@@ -110,6 +120,7 @@ impl Settings {
             .set_default("worker.missed_heartbeats", 3)?
             .set_default("worker.redeliver_after_secs", 900)?
             .set_default("worker.resolve_payment_after_secs", 60)?
+            .set_default("gateway.stripe_api_base", "https://api.stripe.com")?
             .set_default("log.format", "pretty")?
             .set_default("log.filter", "info,sqlx=warn,sea_orm=warn,apalis=warn")?;
         if let Some(file) = file {
@@ -187,6 +198,10 @@ mod tests {
         assert!(s.database_url().contains("data/studio.db"));
         assert!(s.run_worker_in_process());
         assert!(s.smtp.url.is_none());
+        assert!(
+            s.gateway.stripe_secret_key.is_none(),
+            "the simulated gateway by default"
+        );
         assert_eq!(s.public_url(), "http://127.0.0.1:8080");
     }
 

@@ -34,6 +34,7 @@ mod operations;
 mod queries;
 mod retries;
 mod schema;
+mod stripe;
 mod subscriptions;
 mod validation;
 mod workflow;
