@@ -403,6 +403,51 @@ impl TestApp {
     }
 }
 
+/// The `attempt` nonce of the portal's payment form (one per rendered form).
+pub fn attempt_field(html: &str) -> String {
+    let marker = "name=\"attempt\" value=\"";
+    let start = html.find(marker).expect("the payment form") + marker.len();
+    html[start..]
+        .split('"')
+        .next()
+        .expect("attempt value")
+        .to_string()
+}
+
+impl TestApp {
+    pub async fn portal_page(&self, link: &str) -> String {
+        self.http
+            .get(link)
+            .send()
+            .await
+            .expect("portal")
+            .text()
+            .await
+            .expect("portal html")
+    }
+
+    /// Submits the portal's payment form (card number, expiry, CVC, nonce).
+    pub async fn pay_in_portal(&self, link: &str, card: &str, attempt: &str) -> reqwest::Response {
+        self.http
+            .post(link)
+            .form(&[
+                ("card_number", card),
+                ("exp", "12/34"),
+                ("cvc", "123"),
+                ("attempt", attempt),
+            ])
+            .send()
+            .await
+            .expect("portal payment")
+    }
+
+    /// Opens the portal as a client would and pays with `card`.
+    pub async fn open_and_pay(&self, link: &str, card: &str) -> reqwest::Response {
+        let attempt = attempt_field(&self.portal_page(link).await);
+        self.pay_in_portal(link, card, &attempt).await
+    }
+}
+
 /// A studio with a catalogue and two clients with a scheduled session each,
 /// created through the GraphQL API.
 pub struct Fixture {

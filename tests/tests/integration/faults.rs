@@ -278,28 +278,7 @@ async fn an_unconfirmed_portal_payment_is_settled_in_the_background(backend: Bac
         .as_str()
         .expect("portal url")
         .to_string();
-    let html = app
-        .http
-        .get(&link)
-        .send()
-        .await
-        .expect("get")
-        .text()
-        .await
-        .expect("html");
-    let marker = "name=\"attempt\" value=\"";
-    let start = html.find(marker).expect("attempt") + marker.len();
-    let attempt = html[start..].split('"').next().expect("value").to_string();
-    let response = app
-        .http
-        .post(&link)
-        .form(&[
-            ("card_number", "4242424242424242"),
-            ("attempt", attempt.as_str()),
-        ])
-        .send()
-        .await
-        .expect("post");
+    let response = app.open_and_pay(&link, "4242424242424242").await;
     assert_eq!(response.status(), 202);
     let page = response.text().await.expect("html");
     assert!(page.contains("could not confirm your payment"), "{page}");

@@ -92,25 +92,7 @@ async fn a_configured_stripe_key_sends_auto_pay_through_stripe(backend: Backend)
     app.drain().await;
     let open = app.invoice_of(&f.key, &f.invoice_session).await;
     let link = open["portalUrl"].as_str().expect("portal").to_string();
-    let html = app
-        .http
-        .get(&link)
-        .send()
-        .await
-        .expect("portal")
-        .text()
-        .await
-        .expect("html");
-    let marker = "name=\"attempt\" value=\"";
-    let start = html.find(marker).expect("form") + marker.len();
-    let attempt = html[start..].split('"').next().expect("attempt");
-    let response = app
-        .http
-        .post(&link)
-        .form(&[("card_number", "4242424242424242"), ("attempt", attempt)])
-        .send()
-        .await
-        .expect("pay");
+    let response = app.open_and_pay(&link, "4242424242424242").await;
     assert_eq!(response.status(), 409);
     assert!(
         response

@@ -145,25 +145,7 @@ async fn subscribers_see_their_studios_invoices_and_payments_live(backend: Backe
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let link = invoice["portalUrl"].as_str().expect("portal").to_string();
-    let html = app
-        .http
-        .get(&link)
-        .send()
-        .await
-        .expect("portal")
-        .text()
-        .await
-        .expect("html");
-    let marker = "name=\"attempt\" value=\"";
-    let start = html.find(marker).expect("form") + marker.len();
-    let attempt = html[start..].split('"').next().expect("attempt");
-    let response = app
-        .http
-        .post(&link)
-        .form(&[("card_number", "4242424242424242"), ("attempt", attempt)])
-        .send()
-        .await
-        .expect("pay");
+    let response = app.open_and_pay(&link, "4242424242424242").await;
     assert_eq!(response.status(), 303);
     // Both subscriptions on this socket see the payment, in either order.
     let mut seen = [

@@ -6,7 +6,7 @@ use domain::secrets::verify_password;
 use entity::enums::GalleryLevel;
 use sea_orm::EntityTrait;
 use serde_json::json;
-use tests::{AUTO_PAY_EMAIL, Backend, INVOICE_EMAIL, SentEmail, TestApp, spawn_app};
+use tests::{AUTO_PAY_EMAIL, Backend, INVOICE_EMAIL, SentEmail, TestApp, attempt_field, spawn_app};
 
 on_both_backends!(
     auto_pay_client_is_charged_and_receives_receipt_and_gallery_access,
@@ -156,31 +156,6 @@ async fn auto_pay_client_is_charged_and_receives_receipt_and_gallery_access(back
     assert_eq!(app.count("simulated_gateway_charges").await, 1);
 }
 
-/// The `attempt` nonce of the portal's payment form.
-fn attempt_field(html: &str) -> String {
-    let marker = "name=\"attempt\" value=\"";
-    let start = html.find(marker).expect("attempt field") + marker.len();
-    html[start..]
-        .split('"')
-        .next()
-        .expect("attempt value")
-        .to_string()
-}
-
-async fn pay(app: &TestApp, link: &str, card: &str, attempt: &str) -> reqwest::Response {
-    app.http
-        .post(link)
-        .form(&[
-            ("card_number", card),
-            ("exp", "12/34"),
-            ("cvc", "123"),
-            ("attempt", attempt),
-        ])
-        .send()
-        .await
-        .expect("portal post")
-}
-
 async fn invoice_client_pays_through_the_portal(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
@@ -232,7 +207,9 @@ async fn invoice_client_pays_through_the_portal(backend: Backend) {
     assert!(html.contains(&format!("INV-{}-0001", year())) && html.contains("USD 3,291.82"));
 
     // A declined card: a clear message, the invoice stays open.
-    let declined = pay(&app, &link, "4000 0000 0000 0002", &attempt_field(&html)).await;
+    let declined = app
+        .pay_in_portal(&link, "4000 0000 0000 0002", &attempt_field(&html))
+        .await;
     assert_eq!(declined.status(), 402);
     let declined_html = declined.text().await.expect("html");
     assert!(
@@ -247,7 +224,7 @@ async fn invoice_client_pays_through_the_portal(backend: Backend) {
 
     // A good card: redirected to a thank-you page, then receipt and full gallery.
     let attempt = attempt_field(&declined_html);
-    let paid = pay(&app, &link, "4242424242424242", &attempt).await;
+    let paid = app.pay_in_portal(&link, "4242424242424242", &attempt).await;
     assert_eq!(paid.status(), 303);
     let location = paid.headers()["location"]
         .to_str()
@@ -268,7 +245,7 @@ async fn invoice_client_pays_through_the_portal(backend: Backend) {
     );
     // Submitting the same form again charges nothing more.
     assert_eq!(
-        pay(&app, &link, "4242424242424242", &attempt)
+        app.pay_in_portal(&link, "4242424242424242", &attempt)
             .await
             .status(),
         303
@@ -357,22 +334,12 @@ async fn paying_from_two_tabs_at_once_charges_once(backend: Backend) {
         .as_str()
         .expect("portal url")
         .to_string();
-    let tab = || async {
-        app.http
-            .get(&link)
-            .send()
-            .await
-            .expect("get")
-            .text()
-            .await
-            .expect("html")
-    };
-    let (one, two) = tokio::join!(tab(), tab());
+    let (one, two) = tokio::join!(app.portal_page(&link), app.portal_page(&link));
     let (a, b) = (attempt_field(&one), attempt_field(&two));
     assert_ne!(a, b);
     let (r1, r2) = tokio::join!(
-        pay(&app, &link, "4242424242424242", &a),
-        pay(&app, &link, "4242424242424242", &b)
+        app.pay_in_portal(&link, "4242424242424242", &a),
+        app.pay_in_portal(&link, "4242424242424242", &b)
     );
     let statuses = [r1.status().as_u16(), r2.status().as_u16()];
     assert!(
