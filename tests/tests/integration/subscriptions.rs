@@ -60,6 +60,19 @@ async fn subscribe(socket: &mut Socket, id: &str, query: &str, variables: Value)
         .expect("subscribe");
 }
 
+/// Waits until `n` subscriptions listen to the api's live events (each active
+/// subscription holds one receiver of the broadcast).
+async fn until_listening(app: &TestApp, n: usize) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while app.ctx.live.receiver_count() < n {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "subscriptions did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// The data of the next `next` message.
 async fn next_data(socket: &mut Socket) -> Value {
     let message = receive(socket, Duration::from_secs(30))
@@ -113,7 +126,7 @@ async fn subscribers_see_their_studios_invoices_and_payments_live(backend: Backe
         json!({}),
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(300)).await; // let both subscriptions start
+    until_listening(&app, 2).await;
 
     // The worker issues and charges Ava's invoice: both events arrive live.
     app.complete_session(&f.key, &f.auto_pay_session).await;
@@ -143,7 +156,7 @@ async fn subscribers_see_their_studios_invoices_and_payments_live(backend: Backe
         json!({ "id": invoice["id"] }),
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    until_listening(&app, 3).await;
     let link = invoice["portalUrl"].as_str().expect("portal").to_string();
     let response = app.open_and_pay(&link, "4242424242424242").await;
     assert_eq!(response.status(), 303);
