@@ -103,6 +103,30 @@ async fn tax_rates_for(
     Ok(rates)
 }
 
+/// Follow-ups of an invoice that goes to the client by email: the email, and
+/// gallery access matching the payment state (`state` names that state).
+pub(crate) async fn email_invoice(
+    tx: &DatabaseTransaction,
+    studio_id: Option<i64>,
+    invoice_id: i64,
+    state: &str,
+    request_id: Option<&str>,
+) -> DomainResult<()> {
+    outbox::enqueue(
+        tx,
+        studio_id,
+        &JobKind::SendInvoice { invoice_id },
+        request_id,
+    )
+    .await?;
+    let gallery = JobKind::SyncGalleryAccess {
+        invoice_id,
+        state: state.into(),
+    };
+    outbox::enqueue(tx, studio_id, &gallery, request_id).await?;
+    Ok(())
+}
+
 pub async fn generate_invoice(
     ctx: &AppContext,
     session_id: i64,
@@ -250,27 +274,17 @@ pub async fn generate_invoice(
             studio_id,
             &JobKind::Charge {
                 invoice_id: invoice.id,
+                attempt: 1,
             },
             request_id,
         )
         .await?;
     } else {
-        outbox::enqueue(
+        email_invoice(
             &tx,
             studio_id,
-            &JobKind::SendInvoice {
-                invoice_id: invoice.id,
-            },
-            request_id,
-        )
-        .await?;
-        outbox::enqueue(
-            &tx,
-            studio_id,
-            &JobKind::SyncGalleryAccess {
-                invoice_id: invoice.id,
-                state: invoice.status.as_str().into(),
-            },
+            invoice.id,
+            invoice.status.as_str(),
             request_id,
         )
         .await?;

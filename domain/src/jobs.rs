@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 pub enum JobKind {
     /// Price a completed session, number the invoice and route on payment preference.
     GenerateInvoice { session_id: i64 },
-    /// Charge the client's stored payment method (auto-pay).
-    Charge { invoice_id: i64 },
+    /// Auto-pay attempt `attempt` (1 when the invoice is issued, 2, 3...
+    /// after soft declines) with the client's stored payment method.
+    Charge { invoice_id: i64, attempt: u32 },
     /// Email the invoice with its portal link.
     SendInvoice { invoice_id: i64 },
     /// Email the receipt for a successful payment.
@@ -28,8 +29,6 @@ pub enum JobKind {
     /// Settle a payment left `PENDING` (unknown outcome) by asking the
     /// gateway again under the same idempotency key.
     ResolvePayment { payment_id: i64 },
-    /// Auto-pay attempt number `attempt` (2, 3...) after a soft decline.
-    RetryCharge { invoice_id: i64, attempt: u32 },
     /// Tell the client an auto-pay retry was declined (with the portal link).
     SendDeclineNotice { invoice_id: i64, attempt: u32 },
 }
@@ -41,7 +40,10 @@ impl JobKind {
             Self::GenerateInvoice { session_id } => {
                 format!("generate_invoice:session:{session_id}")
             }
-            Self::Charge { invoice_id } => format!("charge:invoice:{invoice_id}:attempt:1"),
+            Self::Charge {
+                invoice_id,
+                attempt,
+            } => format!("charge:invoice:{invoice_id}:attempt:{attempt}"),
             Self::SendInvoice { invoice_id } => format!("send_invoice:invoice:{invoice_id}"),
             Self::SendReceipt { payment_id } => format!("send_receipt:payment:{payment_id}"),
             Self::SyncGalleryAccess { invoice_id, state } => {
@@ -54,10 +56,6 @@ impl JobKind {
                 format!("gallery_upgrade:invoice:{invoice_id}:{level}")
             }
             Self::ResolvePayment { payment_id } => format!("resolve_payment:payment:{payment_id}"),
-            Self::RetryCharge {
-                invoice_id,
-                attempt,
-            } => format!("charge:invoice:{invoice_id}:attempt:{attempt}"),
             Self::SendDeclineNotice {
                 invoice_id,
                 attempt,
@@ -77,7 +75,6 @@ impl JobKind {
             Self::SendGalleryCredentials { .. } => "send_gallery_credentials",
             Self::SendGalleryUpgrade { .. } => "send_gallery_upgrade",
             Self::ResolvePayment { .. } => "resolve_payment",
-            Self::RetryCharge { .. } => "retry_charge",
             Self::SendDeclineNotice { .. } => "send_decline_notice",
         }
     }

@@ -37,15 +37,6 @@ pub enum Sent {
 #[error("another worker is sending this email right now")]
 pub struct InFlight;
 
-/// Whether an email of this key has already gone out.
-pub async fn already_sent(ctx: &AppContext, key: &EmailKey) -> DomainResult<bool> {
-    Ok(by_key(notification::Entity::find(), key)
-        .filter(notification::Column::Status.eq(NotificationStatus::Sent))
-        .one(&ctx.db)
-        .await?
-        .is_some())
-}
-
 /// Identifies one email: at most one is ever sent per key.
 #[derive(Debug, Clone)]
 pub struct EmailKey {

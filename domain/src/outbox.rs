@@ -7,8 +7,8 @@ use entity::enums::OutboxStatus;
 use entity::outbox;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
 /// Adds a job to the outbox inside the caller's transaction. A job with the
@@ -235,12 +235,4 @@ async fn mark_failed<C: ConnectionTrait>(conn: &C, id: i64, error: &str) -> Resu
         .exec(conn)
         .await?;
     Ok(())
-}
-
-/// Rows not yet finished (pending or in the queue).
-pub async fn unfinished_count<C: ConnectionTrait>(conn: &C) -> Result<u64, DbErr> {
-    outbox::Entity::find()
-        .filter(outbox::Column::Status.is_in([OutboxStatus::Pending, OutboxStatus::Enqueued]))
-        .count(conn)
-        .await
 }

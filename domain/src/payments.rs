@@ -481,23 +481,7 @@ pub async fn auto_pay(
     let tx = begin_write(&ctx.db).await?;
     let studio_id = Some(invoice.studio_id);
     if attempt <= 1 {
-        outbox::enqueue(
-            &tx,
-            studio_id,
-            &JobKind::SendInvoice { invoice_id },
-            request_id,
-        )
-        .await?;
-        outbox::enqueue(
-            &tx,
-            studio_id,
-            &JobKind::SyncGalleryAccess {
-                invoice_id,
-                state: "OPEN".into(),
-            },
-            request_id,
-        )
-        .await?;
+        crate::invoicing::email_invoice(&tx, studio_id, invoice_id, "OPEN", request_id).await?;
     } else {
         outbox::enqueue(
             &tx,
@@ -514,7 +498,7 @@ pub async fn auto_pay(
         outbox::enqueue_after(
             &tx,
             studio_id,
-            &JobKind::RetryCharge {
+            &JobKind::Charge {
                 invoice_id,
                 attempt: attempt + 1,
             },

@@ -32,7 +32,6 @@ async fn paginate<E, C>(
     select: Select<E>,
     id: C,
     page: PageRequest,
-    id_of: impl Fn(&E::Model) -> i64,
 ) -> DomainResult<Page<E::Model>>
 where
     E: EntityTrait,
@@ -62,7 +61,6 @@ where
     if backward {
         rows.reverse();
     }
-    let _ = &id_of;
     Ok(Page {
         items: rows,
         has_previous: if backward { more } else { page.after.is_some() },
@@ -101,7 +99,7 @@ pub async fn sessions(
     if let Some(to) = filter.scheduled_to {
         select = select.filter(session::Column::ScheduledAt.lt(to));
     }
-    paginate(db, select, session::Column::Id, page, |m| m.id).await
+    paginate(db, select, session::Column::Id, page).await
 }
 
 #[derive(Debug, Clone, Default)]
@@ -131,7 +129,7 @@ pub async fn invoices(
     if let Some(to) = filter.issued_to {
         select = select.filter(invoice::Column::IssuedAt.lt(to));
     }
-    paginate(db, select, invoice::Column::Id, page, |m| m.id).await
+    paginate(db, select, invoice::Column::Id, page).await
 }
 
 #[derive(Debug, Clone, Default)]
@@ -161,7 +159,7 @@ pub async fn payments(
     if let Some(to) = filter.created_to {
         select = select.filter(payment::Column::CreatedAt.lt(to));
     }
-    paginate(db, select, payment::Column::Id, page, |m| m.id).await
+    paginate(db, select, payment::Column::Id, page).await
 }
 
 pub async fn invoice(

@@ -1,23 +1,14 @@
-use super::Step;
 use domain::payments::{self, AutoPay, Resolved};
 use domain::{AppContext, DomainResult};
 
-/// Charge the client's stored card; a decline falls back to the invoice email.
+/// Auto-pay attempt `attempt` with the client's card as it is now; a first
+/// decline falls back to the invoice email, later ones to a decline notice.
 pub async fn run(
-    ctx: &AppContext,
-    invoice_id: i64,
-    request_id: Option<&str>,
-) -> DomainResult<Step> {
-    retry(ctx, invoice_id, 1, request_id).await
-}
-
-/// Auto-pay attempt `attempt`, with the client's card as it is now.
-pub async fn retry(
     ctx: &AppContext,
     invoice_id: i64,
     attempt: u32,
     request_id: Option<&str>,
-) -> DomainResult<Step> {
+) -> DomainResult<()> {
     match payments::auto_pay(ctx, invoice_id, attempt, request_id).await? {
         AutoPay::Paid | AutoPay::NothingDue => {}
         AutoPay::Declined {
@@ -27,7 +18,7 @@ pub async fn retry(
             tracing::info!(invoice_id, attempt, %reason, ?retry_in_days, "auto-pay declined")
         }
     }
-    Ok(Step::Done)
+    Ok(())
 }
 
 /// Settle a payment whose outcome was unknown (the portal's gateway call timed
@@ -36,12 +27,12 @@ pub async fn resolve(
     ctx: &AppContext,
     payment_id: i64,
     request_id: Option<&str>,
-) -> DomainResult<Step> {
+) -> DomainResult<()> {
     match payments::resolve_pending(ctx, payment_id, request_id).await? {
         Resolved::AlreadySettled => {}
         Resolved::Settled { status } => {
             tracing::info!(payment_id, status, "pending payment resolved")
         }
     }
-    Ok(Step::Done)
+    Ok(())
 }

@@ -1,24 +1,19 @@
-use super::Step;
 use domain::{AppContext, DomainResult, emails, gallery};
 
 /// Bring gallery access in line with what has been paid.
-pub async fn sync(
-    ctx: &AppContext,
-    invoice_id: i64,
-    request_id: Option<&str>,
-) -> DomainResult<Step> {
+pub async fn sync(ctx: &AppContext, invoice_id: i64, request_id: Option<&str>) -> DomainResult<()> {
     gallery::sync_access(ctx, invoice_id, request_id).await?;
-    Ok(Step::Done)
+    Ok(())
 }
 
 /// Email the gallery credentials (a fresh password, once).
-pub async fn send_credentials(ctx: &AppContext, invoice_id: i64) -> DomainResult<Step> {
+pub async fn send_credentials(ctx: &AppContext, invoice_id: i64) -> DomainResult<()> {
     emails::send_gallery_credentials(ctx, invoice_id).await?;
-    Ok(Step::Done)
+    Ok(())
 }
 
 /// Email that access went up (for example to `FULL` after payment).
-pub async fn send_upgrade(ctx: &AppContext, invoice_id: i64, level: &str) -> DomainResult<Step> {
+pub async fn send_upgrade(ctx: &AppContext, invoice_id: i64, level: &str) -> DomainResult<()> {
     emails::send_gallery_upgrade(ctx, invoice_id, level).await?;
-    Ok(Step::Done)
+    Ok(())
 }

@@ -1,18 +1,13 @@
-use super::Step;
 use domain::invoicing::{self, Generated};
 use domain::{AppContext, DomainResult};
 
 /// Price the completed session, number the invoice, route it.
-pub async fn run(
-    ctx: &AppContext,
-    session_id: i64,
-    request_id: Option<&str>,
-) -> DomainResult<Step> {
+pub async fn run(ctx: &AppContext, session_id: i64, request_id: Option<&str>) -> DomainResult<()> {
     match invoicing::generate_invoice(ctx, session_id, request_id).await? {
         Generated::Issued { .. } | Generated::AlreadyIssued { .. } => {}
         Generated::NotBillable => {
             tracing::warn!(session_id, "session is not completed; no invoice")
         }
     }
-    Ok(Step::Done)
+    Ok(())
 }

@@ -17,26 +17,20 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use tracing::Instrument;
 
-/// What a step tells the dispatcher.
-pub enum Step {
-    Done,
-}
-
 /// Runs the step a job stands for.
-async fn run_step(ctx: &AppContext, job: &Job) -> DomainResult<Step> {
+async fn run_step(ctx: &AppContext, job: &Job) -> DomainResult<()> {
     let request_id = job.request_id.as_deref();
     match &job.kind {
         JobKind::GenerateInvoice { session_id } => {
             generate_invoice::run(ctx, *session_id, request_id).await
         }
-        JobKind::Charge { invoice_id } => charge::run(ctx, *invoice_id, request_id).await,
+        JobKind::Charge {
+            invoice_id,
+            attempt,
+        } => charge::run(ctx, *invoice_id, *attempt, request_id).await,
         JobKind::ResolvePayment { payment_id } => {
             charge::resolve(ctx, *payment_id, request_id).await
         }
-        JobKind::RetryCharge {
-            invoice_id,
-            attempt,
-        } => charge::retry(ctx, *invoice_id, *attempt, request_id).await,
         JobKind::SendDeclineNotice {
             invoice_id,
             attempt,
@@ -82,7 +76,7 @@ pub async fn handle(job: Job, state: Data<Arc<WorkerState>>) -> Result<(), BoxDy
             }
         };
         let (outcome, bookkeeping) = match result {
-            Ok(Step::Done) => ("done", outbox::mark_done(&ctx.db, job.outbox_id).await),
+            Ok(()) => ("done", outbox::mark_done(&ctx.db, job.outbox_id).await),
             Err(err) if is_in_flight(&err) => {
                 // A duplicate delivery while another worker holds this step:
                 // leave the row; it is redelivered if that worker dies.

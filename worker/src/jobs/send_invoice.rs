@@ -1,15 +1,14 @@
-use super::Step;
 use domain::{AppContext, DomainResult, emails};
 
 /// Email the invoice with its payment-portal link.
-pub async fn run(ctx: &AppContext, invoice_id: i64) -> DomainResult<Step> {
+pub async fn run(ctx: &AppContext, invoice_id: i64) -> DomainResult<()> {
     emails::send_invoice(ctx, invoice_id).await?;
-    Ok(Step::Done)
+    Ok(())
 }
 
 /// Tell the client an auto-pay retry was declined, when the next one runs,
 /// and how to pay now.
-pub async fn decline_notice(ctx: &AppContext, invoice_id: i64, attempt: u32) -> DomainResult<Step> {
+pub async fn decline_notice(ctx: &AppContext, invoice_id: i64, attempt: u32) -> DomainResult<()> {
     emails::send_decline_notice(ctx, invoice_id, attempt).await?;
-    Ok(Step::Done)
+    Ok(())
 }

@@ -1,8 +1,7 @@
-use super::Step;
 use domain::{AppContext, DomainResult, emails};
 
 /// Email the receipt of a successful payment.
-pub async fn run(ctx: &AppContext, payment_id: i64) -> DomainResult<Step> {
+pub async fn run(ctx: &AppContext, payment_id: i64) -> DomainResult<()> {
     emails::send_receipt(ctx, payment_id).await?;
-    Ok(Step::Done)
+    Ok(())
 }
