@@ -88,6 +88,7 @@ impl Application {
                 .route("/graphql", web::get().to(graphql::graphiql))
                 .route("/pay/{token}", web::get().to(portal::show))
                 .route("/pay/{token}", web::post().to(portal::pay))
+                .route("/pay/{token}/invoice.pdf", web::get().to(portal::pdf))
                 .route("/gallery/{session}", web::get().to(gallery::show))
                 .route("/gallery/{session}", web::post().to(gallery::login))
                 .route("/healthz", web::get().to(health::healthz))

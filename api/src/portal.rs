@@ -9,7 +9,7 @@ use domain::error::DomainError;
 use domain::gateway::{GatewayError, test_card_numbers};
 use domain::portal::{self, PortalPayment};
 use domain::secrets::random_token;
-use entity::enums::{InvoiceStatus, PaymentStatus};
+use entity::enums::{InvoiceStatus, PaymentStatus, RefundStatus};
 use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
 
@@ -58,6 +58,54 @@ fn not_found() -> HttpResponse {
         .body(body.into_string())
 }
 
+fn expired(doc: &InvoiceDocument) -> HttpResponse {
+    let body = page(
+        "Payment link expired",
+        html! {
+            div.card {
+                div.studio { (doc.studio.name) }
+                h1 { "This link has expired" }
+                p.meta { "Invoice " (doc.invoice.number) " is settled and its payment link is no longer active. Nothing is due through this page." }
+                p.meta { "If you need a copy of the invoice or a receipt, please contact " (doc.studio.name)
+                    @if let Some(email) = &doc.studio.email { " at " a href=(format!("mailto:{email}")) { (email) } } "." }
+            }
+        },
+    );
+    HttpResponse::Gone()
+        .content_type("text/html; charset=utf-8")
+        .body(body.into_string())
+}
+
+/// Finds the invoice behind a link, or the page to show instead.
+async fn open(app: &AppContext, token: &str) -> Result<InvoiceDocument, HttpResponse> {
+    match portal::find(app, token).await {
+        Ok(Some(doc)) if portal::expired(&doc, chrono::Utc::now()) => Err(expired(&doc)),
+        Ok(Some(doc)) => Ok(doc),
+        Ok(None) => Err(not_found()),
+        Err(err) => Err(server_error(err)),
+    }
+}
+
+/// `GET /pay/{token}/invoice.pdf`: the invoice as a PDF.
+pub async fn pdf(app: web::Data<AppContext>, token: web::Path<String>) -> HttpResponse {
+    let doc = match open(&app, &token).await {
+        Ok(doc) => doc,
+        Err(page) => return page,
+    };
+    let portal = format!("{}/pay/{}", app.settings.public_url(), token.as_str());
+    match doc.pdf(Some(portal)) {
+        Ok(bytes) => HttpResponse::Ok()
+            .content_type("application/pdf")
+            .insert_header((
+                "content-disposition",
+                format!("inline; filename=\"{}.pdf\"", doc.invoice.number),
+            ))
+            .insert_header(("cache-control", "private, no-store"))
+            .body(bytes),
+        Err(err) => server_error(err),
+    }
+}
+
 fn server_error(err: DomainError) -> HttpResponse {
     tracing::error!(error = ?err, "portal error");
     let body = page(
@@ -82,7 +130,7 @@ enum Notice<'a> {
     Unconfirmed,
 }
 
-fn invoice_page(doc: &InvoiceDocument, notice: Notice<'_>) -> Markup {
+fn invoice_page(doc: &InvoiceDocument, token: &str, notice: Notice<'_>) -> Markup {
     let inv = &doc.invoice;
     let payable = domain::payments::payable(inv);
     let processing = doc
@@ -110,9 +158,19 @@ fn invoice_page(doc: &InvoiceDocument, notice: Notice<'_>) -> Markup {
                         @if inv.credit_minor > 0 { tr { td colspan="3" { "Retainer paid" } td.num { "−" (doc.money(inv.credit_minor)) } } }
                         tr { td colspan="3" { "Total" } td.num { (doc.money(inv.total_minor)) } }
                         @if inv.amount_paid_minor > 0 { tr { td colspan="3" { "Paid" } td.num { "−" (doc.money(inv.amount_paid_minor)) } } }
+                        @if inv.amount_refunded_minor > 0 { tr { td colspan="3" { "Refunded" } td.num { (doc.money(inv.amount_refunded_minor)) } } }
                         tr.total { td colspan="3" { "Amount due" } td.num id="amount-due" { (doc.money(inv.amount_due_minor)) } }
                     }
                 }
+            }
+            p.meta { a href=(format!("/pay/{token}/invoice.pdf")) { "Download the invoice (PDF)" } }
+            @if let Some(note) = &doc.credit_note {
+                div.alert.error role="status" { "This invoice was voided"
+                    @if let Some(r) = &inv.void_reason { " (" (r) ")" }
+                    " and cancelled by credit note " (note.number) ". Nothing is due." }
+            }
+            @for r in doc.refunds.iter().filter(|r| r.status == RefundStatus::Succeeded) {
+                div.alert.success { "Refunded " (doc.money(r.amount_minor)) " on " (r.updated_at.format("%B %-d, %Y")) "." }
             }
             @for p in doc.payments.iter().filter(|p| p.status == PaymentStatus::Succeeded) {
                 div.alert.success { "Paid " (doc.money(p.amount_minor)) " on " (p.created_at.format("%B %-d, %Y"))
@@ -168,17 +226,16 @@ pub async fn show(
     token: web::Path<String>,
     query: web::Query<Shown>,
 ) -> HttpResponse {
-    match portal::find(&app, &token).await {
-        Ok(Some(doc)) => {
+    match open(&app, &token).await {
+        Ok(doc) => {
             let notice = if query.paid.is_some() && doc.invoice.status == InvoiceStatus::Paid {
                 Notice::Paid
             } else {
                 Notice::None
             };
-            html_response(StatusCode::OK, invoice_page(&doc, notice))
+            html_response(StatusCode::OK, invoice_page(&doc, &token, notice))
         }
-        Ok(None) => not_found(),
-        Err(err) => server_error(err),
+        Err(page) => page,
     }
 }
 
@@ -196,7 +253,7 @@ async fn reshow(
     notice: Notice<'_>,
 ) -> HttpResponse {
     match portal::find(app, token).await {
-        Ok(Some(fresh)) => html_response(status, invoice_page(&fresh, notice)),
+        Ok(Some(fresh)) => html_response(status, invoice_page(&fresh, token, notice)),
         Ok(None) => not_found(),
         Err(err) => server_error(err),
     }
@@ -207,10 +264,9 @@ pub async fn pay(
     token: web::Path<String>,
     form: web::Form<PayForm>,
 ) -> HttpResponse {
-    let doc = match portal::find(&app, &token).await {
-        Ok(Some(doc)) => doc,
-        Ok(None) => return not_found(),
-        Err(err) => return server_error(err),
+    let doc = match open(&app, &token).await {
+        Ok(doc) => doc,
+        Err(page) => return page,
     };
     let reshow = |status, notice| reshow(&app, &token, status, notice);
     match portal::pay(&app, &doc, &form.card_number, &form.attempt).await {

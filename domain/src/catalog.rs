@@ -304,6 +304,8 @@ pub struct TaxRateFields {
     pub percent: Option<Decimal>,
     pub is_default: Option<bool>,
     pub active: Option<bool>,
+    /// Applies on top of the other rates' tax (compound).
+    pub compound: Option<bool>,
 }
 
 pub async fn create_tax_rate(
@@ -327,6 +329,7 @@ pub async fn create_tax_rate(
         percent: Set(percent.to_string()),
         is_default: Set(fields.is_default.unwrap_or(true)),
         active: Set(fields.active.unwrap_or(true)),
+        compound: Set(fields.compound.unwrap_or(false)),
         created_at: Set(Utc::now()),
         ..Default::default()
     }
@@ -367,6 +370,9 @@ pub async fn update_tax_rate(
     }
     if let Some(is_default) = fields.is_default {
         active.is_default = Set(is_default);
+    }
+    if let Some(compound) = fields.compound {
+        active.compound = Set(compound);
     }
     if let Some(is_active) = fields.active {
         active.active = Set(is_active);

@@ -4,9 +4,11 @@
 use crate::context::AppContext;
 use crate::error::DomainResult;
 use crate::money::{Currency, Money};
+use crate::pdf::{PdfAmount, PdfInvoice, PdfLine, PdfPayment};
 use crate::queries;
-use entity::{client, invoice, invoice_line, payment, session, studio};
-use sea_orm::EntityTrait;
+use entity::enums::{InvoiceStatus, PaymentMethod, PaymentStatus, RefundStatus};
+use entity::{client, credit_note, invoice, invoice_line, payment, refund, session, studio};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 pub struct InvoiceDocument {
     pub studio: studio::Model,
@@ -15,6 +17,8 @@ pub struct InvoiceDocument {
     pub invoice: invoice::Model,
     pub lines: Vec<invoice_line::Model>,
     pub payments: Vec<payment::Model>,
+    pub refunds: Vec<refund::Model>,
+    pub credit_note: Option<credit_note::Model>,
     pub currency: Currency,
 }
 
@@ -37,7 +41,18 @@ impl InvoiceDocument {
         let payments = queries::invoice_payments(&ctx.db, invoice.id).await?;
         let currency = Currency::parse(&invoice.currency)
             .map_err(|e| anyhow::anyhow!("invoice currency: {e}"))?;
+        let refunds = refund::Entity::find()
+            .filter(refund::Column::InvoiceId.eq(invoice.id))
+            .order_by_asc(refund::Column::Id)
+            .all(&ctx.db)
+            .await?;
+        let credit_note = credit_note::Entity::find()
+            .filter(credit_note::Column::InvoiceId.eq(invoice.id))
+            .one(&ctx.db)
+            .await?;
         Ok(Self {
+            refunds,
+            credit_note,
             studio,
             client,
             session,
@@ -70,5 +85,148 @@ impl InvoiceDocument {
             .iter()
             .rev()
             .find(|p| p.status == entity::enums::PaymentStatus::Failed)
+    }
+
+    /// The invoice as a PDF: the same minor units, formatted the same way,
+    /// as the API, the email and the portal.
+    pub fn pdf(&self, portal_url: Option<String>) -> crate::DomainResult<Vec<u8>> {
+        crate::pdf::render(&self.pdf_view(portal_url))
+            .map_err(|e| anyhow::anyhow!("rendering invoice {}: {e}", self.invoice.id).into())
+    }
+
+    fn date(&self, at: chrono::DateTime<chrono::Utc>) -> String {
+        let tz = crate::invoicing::studio_tz(&self.studio);
+        at.with_timezone(&tz).format("%B %-d, %Y").to_string()
+    }
+
+    pub fn pdf_view(&self, portal_url: Option<String>) -> PdfInvoice {
+        let inv = &self.invoice;
+        let mut adjustments = Vec::new();
+        let mut notes = Vec::new();
+        if inv.discount_minor > 0 {
+            notes.push(format!(
+                "The subtotal includes discounts of {}.",
+                self.money(inv.discount_minor)
+            ));
+        }
+        let mut taxes: Vec<PdfAmount> = crate::adjustments::parse_tax_breakdown(&inv.tax_breakdown)
+            .into_iter()
+            .map(|t| PdfAmount {
+                label: format!("{} {}%", t.name, t.percent.normalize()),
+                amount: self.money(t.amount_minor),
+            })
+            .collect();
+        if taxes.is_empty() {
+            taxes.push(PdfAmount {
+                label: "Tax".into(),
+                amount: self.money(inv.tax_minor),
+            });
+        }
+        if inv.credit_minor > 0 {
+            adjustments.push(PdfAmount {
+                label: "Retainer paid".into(),
+                amount: self.money(-inv.credit_minor),
+            });
+        }
+        let mut payments: Vec<PdfPayment> = self
+            .payments
+            .iter()
+            .filter(|p| p.status == PaymentStatus::Succeeded)
+            .map(|p| PdfPayment {
+                date: self.date(p.created_at),
+                description: payment_label(p),
+                amount: self.money(p.amount_minor),
+            })
+            .collect();
+        payments.extend(
+            self.refunds
+                .iter()
+                .filter(|r| r.status == RefundStatus::Succeeded)
+                .map(|r| PdfPayment {
+                    date: self.date(r.updated_at),
+                    description: "Refund".into(),
+                    amount: self.money(-r.amount_minor),
+                }),
+        );
+        let status = match inv.status {
+            InvoiceStatus::PartiallyPaid => "PARTIALLY PAID".to_string(),
+            other => other.as_str().to_string(),
+        };
+        if let Some(note) = &self.credit_note {
+            notes.push(format!(
+                "Voided{}: cancelled by credit note {} for {}.",
+                inv.void_reason
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default(),
+                note.number,
+                self.money(note.amount_minor)
+            ));
+        }
+        let settled = matches!(inv.status, InvoiceStatus::Paid | InvoiceStatus::Void);
+        PdfInvoice {
+            title: "Invoice".into(),
+            number: inv.number.clone(),
+            status,
+            studio_name: self.studio.name.clone(),
+            studio_address: self
+                .studio
+                .address
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect(),
+            studio_tax_id: self.studio.tax_id.clone(),
+            studio_email: self.studio.email.clone(),
+            client_name: self.client.name.clone(),
+            client_email: self.client.email.clone(),
+            client_address: Vec::new(),
+            issue_date: self.date(inv.issued_at),
+            due_date: Some(self.due_date()),
+            reference: Some(format!("Session: {}", self.session.title)),
+            lines: self
+                .lines
+                .iter()
+                .map(|l| PdfLine {
+                    description: l.description.clone(),
+                    quantity: l.quantity.to_string(),
+                    unit_price: self.money(l.unit_price_minor),
+                    amount: self.money(l.amount_minor),
+                })
+                .collect(),
+            subtotal: self.money(inv.subtotal_minor),
+            adjustments,
+            taxes,
+            total: self.money(inv.total_minor),
+            payments,
+            amount_paid: self.money(inv.amount_paid_minor - inv.amount_refunded_minor),
+            amount_due: self.money(inv.amount_due_minor),
+            payment_terms: Some(format!(
+                "Due within {} days of issue",
+                self.studio.payment_terms_days
+            )),
+            portal_link: portal_url.filter(|_| !settled),
+            notes,
+        }
+    }
+}
+
+fn payment_label(p: &payment::Model) -> String {
+    match p.method {
+        PaymentMethod::Card => match (&p.card_brand, &p.card_last4) {
+            (Some(brand), Some(last4)) => format!("Card {brand} ending {last4}"),
+            _ => "Card".into(),
+        },
+        PaymentMethod::Cash => "Cash".into(),
+        PaymentMethod::Check => format!(
+            "Check{}",
+            p.reference
+                .as_deref()
+                .map(|r| format!(" {r}"))
+                .unwrap_or_default()
+        ),
+        PaymentMethod::BankTransfer => "Bank transfer".into(),
+        PaymentMethod::Other => "Payment".into(),
     }
 }

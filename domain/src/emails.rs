@@ -6,7 +6,7 @@ use crate::documents::InvoiceDocument;
 use crate::error::DomainResult;
 use crate::gallery;
 use crate::notify::{self, Claim, Email, EmailKey, Sent};
-use entity::enums::{GalleryLevel, NotificationKind, PaymentStatus};
+use entity::enums::{GalleryLevel, NotificationKind, PaymentMethod, PaymentStatus};
 use entity::payment;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use sea_orm::EntityTrait;
@@ -29,6 +29,7 @@ fn to_client(doc: &InvoiceDocument, subject: String, text: String, html: String)
         subject,
         text,
         html,
+        attachments: Vec::new(),
     }
 }
 
@@ -109,8 +110,22 @@ fn button(url: &str, label: &str) -> Markup {
     }
 }
 
-pub async fn send_invoice(ctx: &AppContext, invoice_id: i64) -> DomainResult<Sent> {
+/// The invoice email with its PDF. `resend` is the studio's key for a resend
+/// (each key sends once); `None` is the first sending.
+pub async fn send_invoice(
+    ctx: &AppContext,
+    invoice_id: i64,
+    resend: Option<&str>,
+) -> DomainResult<Sent> {
     let doc = InvoiceDocument::load_by_id(ctx, invoice_id).await?;
+    let step = match resend {
+        Some(key) => format!("resend:{key}"),
+        None => "1".to_string(),
+    };
+    let key = key_for(&doc, NotificationKind::Invoice, &step);
+    if notify::already_sent(ctx, &key).await? {
+        return Ok(Sent::Already);
+    }
     let portal = ctx.portal_url(&doc.invoice.portal_salt);
     let paid = doc.invoice.amount_due_minor == 0;
     let subject = format!("Invoice {} from {}", doc.invoice.number, doc.studio.name);
@@ -165,8 +180,13 @@ pub async fn send_invoice(ctx: &AppContext, invoice_id: i64) -> DomainResult<Sen
             p style="font-size:12px;color:#888" { "Or open this link: " a href=(portal) { (portal) } }
         },
     );
-    let email = to_client(&doc, subject, text, html);
-    notify::send_once(ctx, &key_for(&doc, NotificationKind::Invoice, "1"), &email).await
+    let mut email = to_client(&doc, subject, text, html);
+    email.attachments.push(notify::Attachment {
+        filename: format!("{}.pdf", doc.invoice.number),
+        content_type: "application/pdf",
+        bytes: doc.pdf(Some(portal.clone()))?,
+    });
+    notify::send_once(ctx, &key, &email).await
 }
 
 pub async fn send_receipt(ctx: &AppContext, payment_id: i64) -> DomainResult<Sent> {
@@ -179,14 +199,24 @@ pub async fn send_receipt(ctx: &AppContext, payment_id: i64) -> DomainResult<Sen
     }
     let doc = InvoiceDocument::load_by_id(ctx, payment.invoice_id).await?;
     let amount = doc.money(payment.amount_minor);
-    let card = match (&payment.card_brand, &payment.card_last4) {
-        (Some(brand), Some(last4)) => format!("{} ending in {last4}", capitalize(brand)),
-        _ => "your card".to_string(),
+    let card = match (payment.method, &payment.card_brand, &payment.card_last4) {
+        (PaymentMethod::Card, Some(brand), Some(last4)) => {
+            format!("charged to {} ending in {last4}", capitalize(brand))
+        }
+        (PaymentMethod::Card, _, _) => "charged to your card".to_string(),
+        (PaymentMethod::Cash, _, _) => "paid in cash".to_string(),
+        (PaymentMethod::Check, _, _) => "paid by check".to_string(),
+        (PaymentMethod::BankTransfer, _, _) => "paid by bank transfer".to_string(),
+        (PaymentMethod::Other, _, _) => "received".to_string(),
     };
-    let reference = payment.gateway_reference.clone().unwrap_or_default();
+    let reference = payment
+        .gateway_reference
+        .clone()
+        .or_else(|| payment.reference.clone())
+        .unwrap_or_else(|| format!("payment {}", payment.id));
     let subject = format!("Receipt for invoice {}: {amount} paid", doc.invoice.number);
     let text = format!(
-        "Hi {name},\n\nWe received your payment of {amount} for invoice {number}, charged to {card}.\nReference: {reference}\nBalance remaining: {balance}\n\n{lines}\nThank you!\n{studio}\n",
+        "Hi {name},\n\nWe received your payment of {amount} for invoice {number}, {card}.\nReference: {reference}\nBalance remaining: {balance}\n\n{lines}\nThank you!\n{studio}\n",
         name = doc.client.name,
         number = doc.invoice.number,
         balance = doc.money(doc.invoice.amount_due_minor),
@@ -198,7 +228,7 @@ pub async fn send_receipt(ctx: &AppContext, payment_id: i64) -> DomainResult<Sen
         "Payment received",
         html! {
             p { "Hi " (doc.client.name) "," }
-            p { "We received your payment of " strong { (amount) } " for invoice " (doc.invoice.number) ", charged to " (card) "." }
+            p { "We received your payment of " strong { (amount) } " for invoice " (doc.invoice.number) ", " (card) "." }
             p style="font-size:13px;color:#666" { "Reference: " (reference) }
             (lines_table(&doc))
             p { "Thank you!" }

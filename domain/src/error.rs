@@ -13,6 +13,10 @@ pub enum ErrorCode {
     InvalidState,
     Duplicate,
     Unauthenticated,
+    /// An idempotency key was replayed with different parameters.
+    IdempotencyKeyReused,
+    /// The payment gateway refused the operation (e.g. a refund).
+    GatewayRefused,
     Internal,
 }
 
@@ -24,6 +28,8 @@ impl ErrorCode {
             Self::InvalidState => "INVALID_STATE",
             Self::Duplicate => "DUPLICATE",
             Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
+            Self::GatewayRefused => "GATEWAY_REFUSED",
             Self::Internal => "INTERNAL",
         }
     }
@@ -59,6 +65,14 @@ impl UserError {
             field: field.split('.').map(str::to_string).collect(),
             message: message.into(),
             code: ErrorCode::InvalidState,
+        }
+    }
+
+    pub fn key_reused(field: &str) -> Self {
+        Self {
+            field: field.split('.').map(str::to_string).collect(),
+            message: "this idempotency key was already used for a different request".into(),
+            code: ErrorCode::IdempotencyKeyReused,
         }
     }
 

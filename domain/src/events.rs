@@ -21,6 +21,8 @@ pub enum EventKind {
     InvoiceIssued,
     PaymentSucceeded,
     PaymentFailed,
+    PaymentRefunded,
+    InvoiceVoided,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

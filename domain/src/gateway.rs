@@ -36,6 +36,30 @@ pub enum ChargeOutcome {
     Declined { code: String, message: String },
 }
 
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundRequest {
+    /// Derived from the refund; the gateway refunds a key once.
+    pub idempotency_key: String,
+    /// The gateway's reference of the charge the money goes back from.
+    pub charge_reference: String,
+    pub amount_minor: i64,
+    pub currency: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundOutcome {
+    Succeeded {
+        reference: String,
+    },
+    /// Accepted; the final state arrives later (webhook `charge.refunded`).
+    Pending {
+        reference: String,
+    },
+    Failed {
+        reason: String,
+    },
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
     #[error("unknown payment method `{0}`")]
@@ -62,6 +86,10 @@ pub trait PaymentGateway: Send + Sync {
     /// Only the simulated gateway does this; a live gateway tokenizes in the
     /// browser so card numbers never reach this server.
     fn tokenize_test_card(&self, number: &str) -> Result<String, GatewayError>;
+
+    /// Returns money from a charge. Calling again with the same idempotency
+    /// key returns the first outcome and never refunds again.
+    async fn refund(&self, request: &RefundRequest) -> Result<RefundOutcome, GatewayError>;
 }
 
 struct TestCard {
@@ -182,6 +210,7 @@ impl PaymentGateway for SimulatedGateway {
             succeeded: Set(card.decline.is_none()),
             decline_code: Set(card.decline.map(|d| d.0.to_string())),
             created_at: Set(Utc::now()),
+            refund_of: Set(None),
         };
         simulated_charge::Entity::insert(row)
             .on_conflict(
@@ -222,6 +251,76 @@ impl PaymentGateway for SimulatedGateway {
             tracing::info!(%code, "simulated charge declined");
             Ok(ChargeOutcome::Declined { code, message })
         }
+    }
+
+    async fn refund(&self, request: &RefundRequest) -> Result<RefundOutcome, GatewayError> {
+        use sea_orm::{ColumnTrait, QueryFilter};
+        let db_err = |e: sea_orm::DbErr| GatewayError::Unavailable(e.to_string());
+        if let Some(seen) = simulated_charge::Entity::find_by_id(request.idempotency_key.clone())
+            .one(&self.db)
+            .await
+            .map_err(db_err)?
+        {
+            if seen.refund_of.as_deref() != Some(request.charge_reference.as_str())
+                || seen.amount_minor != request.amount_minor
+            {
+                return Err(GatewayError::IdempotencyMismatch);
+            }
+            return Ok(if seen.succeeded {
+                RefundOutcome::Succeeded {
+                    reference: seen.reference,
+                }
+            } else {
+                RefundOutcome::Failed {
+                    reason: seen.decline_code.unwrap_or_default(),
+                }
+            });
+        }
+        let Some(charge) = simulated_charge::Entity::find()
+            .filter(simulated_charge::Column::Reference.eq(request.charge_reference.clone()))
+            .filter(simulated_charge::Column::Succeeded.eq(true))
+            .filter(simulated_charge::Column::RefundOf.is_null())
+            .one(&self.db)
+            .await
+            .map_err(db_err)?
+        else {
+            return Ok(RefundOutcome::Failed {
+                reason: format!("no successful charge {}", request.charge_reference),
+            });
+        };
+        let refunded: i64 = simulated_charge::Entity::find()
+            .filter(simulated_charge::Column::RefundOf.eq(request.charge_reference.clone()))
+            .filter(simulated_charge::Column::Succeeded.eq(true))
+            .all(&self.db)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|r| r.amount_minor)
+            .sum();
+        let fits =
+            request.amount_minor > 0 && refunded + request.amount_minor <= charge.amount_minor;
+        let row = simulated_charge::ActiveModel {
+            idempotency_key: Set(request.idempotency_key.clone()),
+            reference: Set(format!("sim_re_{}", uuid::Uuid::now_v7().simple())),
+            token: Set(charge.token),
+            amount_minor: Set(request.amount_minor),
+            currency: Set(request.currency.clone()),
+            succeeded: Set(fits),
+            decline_code: Set((!fits).then(|| "amount exceeds what is left to refund".to_string())),
+            created_at: Set(Utc::now()),
+            refund_of: Set(Some(request.charge_reference.clone())),
+        };
+        simulated_charge::Entity::insert(row)
+            .on_conflict(
+                OnConflict::column(simulated_charge::Column::IdempotencyKey)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(&self.db)
+            .await
+            .map_err(db_err)?;
+        // Whoever inserted first decides; replay what is stored.
+        Box::pin(self.refund(request)).await
     }
 
     fn tokenize_test_card(&self, number: &str) -> Result<String, GatewayError> {

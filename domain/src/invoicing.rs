@@ -1,16 +1,20 @@
 //! Step 2-4 of the workflow: price a completed session, take the next
 //! gap-free number, issue the invoice and route it on payment preference.
 
+use crate::adjustments::{self, TaxShare};
 use crate::catalog::percent_of;
 use crate::context::AppContext;
 use crate::db::begin_write;
 use crate::error::DomainResult;
 use crate::jobs::JobKind;
+use crate::lifecycle::{self, Actor, Audit};
 use crate::outbox;
-use crate::pricing::{self, LineInput, PricingInput, TaxRateInput};
+use crate::pricing::{self, LineInput, PricingInput, RoundingMode, TaxRateInput};
 use crate::secrets::{hash_token, random_token};
-use chrono::{Datelike, Duration, Utc};
-use entity::enums::{InvoiceStatus, LineKind, PaymentPreference, SessionStatus};
+use chrono::{Duration, Utc};
+use entity::enums::{
+    InvoiceEventKind, InvoiceStatus, LineKind, PaymentPreference, Rounding, SessionStatus,
+};
 use entity::{
     client, invoice, invoice_line, invoice_number_counter, session, session_item, studio, tax_rate,
 };
@@ -66,8 +70,13 @@ pub async fn next_invoice_number(
         .await?
         .ok_or_else(|| anyhow::anyhow!("invoice counter of studio {} missing", studio.id))?;
     let seq: i64 = row.try_get("", "last_value")?;
-    let year = Utc::now().with_timezone(&studio_tz(studio)).year();
-    Ok(format!("{}-{year}-{seq:04}", studio.invoice_prefix))
+    let today = Utc::now().with_timezone(&studio_tz(studio)).date_naive();
+    Ok(crate::numbering::format_number(
+        &studio.invoice_number_format,
+        &studio.invoice_prefix,
+        today,
+        seq,
+    ))
 }
 
 pub fn studio_tz(studio: &studio::Model) -> chrono_tz::Tz {
@@ -115,7 +124,10 @@ pub(crate) async fn email_invoice(
     outbox::enqueue(
         tx,
         studio_id,
-        &JobKind::SendInvoice { invoice_id },
+        &JobKind::SendInvoice {
+            invoice_id,
+            resend: None,
+        },
         request_id,
     )
     .await?;
@@ -199,17 +211,33 @@ pub async fn generate_invoice(
         rate_inputs.push(TaxRateInput {
             name: rate.name.clone(),
             percent: percent_of(rate)?,
-            compound: false,
+            compound: rate.compound,
         });
     }
+    let discount = adjustments::parse_discount(session.discount.as_deref())?;
+    let fees = adjustments::parse_fees(&session.fees)?;
     let priced = pricing::price(&PricingInput {
         lines: lines.iter().map(|(_, l)| l.clone()).collect(),
         tax_rates: rate_inputs,
         prices_include_tax: studio.prices_include_tax,
         credit_minor: session.retainer_paid_minor,
-        ..Default::default()
+        discount: discount.as_ref().map(Into::into),
+        fees: fees.iter().map(Into::into).collect(),
+        rounding: match studio.rounding {
+            Rounding::PerLine => RoundingMode::PerLine,
+            Rounding::PerInvoice => RoundingMode::PerInvoice,
+        },
     })
     .map_err(|e| anyhow::anyhow!("pricing session {session_id}: {e}"))?;
+    let tax_breakdown: Vec<TaxShare> = priced
+        .taxes
+        .iter()
+        .map(|t| TaxShare {
+            name: t.name.clone(),
+            percent: t.percent,
+            amount_minor: t.amount_minor,
+        })
+        .collect();
 
     let number = next_invoice_number(&tx, &studio).await?;
     let now = Utc::now();
@@ -237,6 +265,13 @@ pub async fn generate_invoice(
         issued_at: Set(now),
         due_date: Set(due_date),
         paid_at: Set(settled.then_some(now)),
+        settled_at: Set(settled.then_some(now)),
+        finalized_at: Set(Some(now)),
+        amount_refunded_minor: Set(0),
+        discount_minor: Set(priced.discount_minor),
+        fee_minor: Set(priced.fees_minor),
+        tax_breakdown: Set(serde_json::to_string(&tax_breakdown)
+            .map_err(|e| anyhow::anyhow!("tax breakdown: {e}"))?),
         portal_token_hash: Set(hash_token(&ctx.secret.portal_token(&salt))),
         portal_salt: Set(salt),
         request_id: Set(request_id.map(str::to_string)),
@@ -257,11 +292,57 @@ pub async fn generate_invoice(
             amount_minor: Set(line.amount_minor),
             taxable: Set(line.taxable),
             tax_minor: Set(line.tax_minor),
+            discount_minor: Set(line.discount_minor),
             ..Default::default()
         }
         .insert(&tx)
         .await?;
     }
+    for (offset, fee) in priced.fees.iter().enumerate() {
+        invoice_line::ActiveModel {
+            invoice_id: Set(invoice.id),
+            position: Set((lines.len() + offset) as i32 + 1),
+            kind: Set(LineKind::Fee),
+            description: Set(fee.name.clone()),
+            quantity: Set(1),
+            unit_price_minor: Set(fee.amount_minor),
+            amount_minor: Set(fee.amount_minor),
+            taxable: Set(fee.taxable),
+            tax_minor: Set(fee.tax_minor),
+            discount_minor: Set(0),
+            ..Default::default()
+        }
+        .insert(&tx)
+        .await?;
+    }
+    // The automatic path creates and finalizes in one step; the trail shows both.
+    let system = Actor::system();
+    lifecycle::record(
+        &tx,
+        &invoice,
+        Audit {
+            event: InvoiceEventKind::Created,
+            from: None,
+            to: Some(InvoiceStatus::Draft),
+            amount_minor: Some(invoice.total_minor),
+            actor: &system,
+            detail: Some(format!("from session {}", session.id)),
+        },
+    )
+    .await?;
+    lifecycle::record(
+        &tx,
+        &invoice,
+        Audit {
+            event: InvoiceEventKind::Finalized,
+            from: Some(InvoiceStatus::Draft),
+            to: Some(invoice.status),
+            amount_minor: None,
+            actor: &system,
+            detail: Some(format!("numbered {}", invoice.number)),
+        },
+    )
+    .await?;
 
     // Route: auto-pay clients with a card are charged; everyone else (and a
     // settled invoice) gets the invoice email, and gallery access follows.
@@ -303,4 +384,69 @@ pub async fn generate_invoice(
         invoice_id: invoice.id,
         number,
     })
+}
+
+/// Sends the invoice email again (with its PDF and portal link). Each
+/// idempotency key sends at most one email; a replay changes nothing.
+pub async fn resend_invoice(
+    ctx: &AppContext,
+    studio_id: i64,
+    invoice_id: i64,
+    idempotency_key: &str,
+    actor: &Actor,
+    request_id: Option<&str>,
+) -> DomainResult<invoice::Model> {
+    crate::validate::idempotency_key("idempotencyKey", idempotency_key)?;
+    let tx = begin_write(&ctx.db).await?;
+    let invoice = invoice::Entity::find_by_id(invoice_id)
+        .filter(invoice::Column::StudioId.eq(studio_id))
+        .one(&tx)
+        .await?
+        .ok_or_else(|| crate::error::UserError::not_found("invoiceId", "invoice"))?;
+    if matches!(invoice.status, InvoiceStatus::Draft | InvoiceStatus::Void) {
+        return Err(crate::error::UserError::state(
+            "invoiceId",
+            format!(
+                "invoice {} is {} and cannot be sent",
+                invoice.number,
+                invoice.status.as_str()
+            ),
+        )
+        .into());
+    }
+    let job = JobKind::SendInvoice {
+        invoice_id,
+        resend: Some(idempotency_key.to_string()),
+    };
+    let first = outbox::find_by_dedup(&tx, &job).await?.is_none();
+    if first {
+        outbox::enqueue(&tx, Some(studio_id), &job, request_id).await?;
+        lifecycle::record(
+            &tx,
+            &invoice,
+            Audit {
+                event: InvoiceEventKind::Resent,
+                from: None,
+                to: None,
+                amount_minor: None,
+                actor,
+                detail: Some(format!(
+                    "to {}",
+                    client_email(&tx, invoice.client_id).await?
+                )),
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    ctx.outbox_signal.notify_one();
+    Ok(invoice)
+}
+
+async fn client_email(tx: &DatabaseTransaction, client_id: i64) -> DomainResult<String> {
+    Ok(client::Entity::find_by_id(client_id)
+        .one(tx)
+        .await?
+        .map(|c| c.email)
+        .unwrap_or_default())
 }

@@ -16,7 +16,12 @@ pub enum JobKind {
     /// after soft declines) with the client's stored payment method.
     Charge { invoice_id: i64, attempt: u32 },
     /// Email the invoice with its portal link.
-    SendInvoice { invoice_id: i64 },
+    /// `resend` names a resend requested by the studio (its idempotency key).
+    SendInvoice {
+        invoice_id: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resend: Option<String>,
+    },
     /// Email the receipt for a successful payment.
     SendReceipt { payment_id: i64 },
     /// Bring gallery access in line with the invoice's payment state. `state`
@@ -29,6 +34,8 @@ pub enum JobKind {
     /// Settle a payment left `PENDING` (unknown outcome) by asking the
     /// gateway again under the same idempotency key.
     ResolvePayment { payment_id: i64 },
+    /// Settle a refund left `PENDING` by asking the gateway again under its key.
+    ResolveRefund { refund_id: i64 },
     /// Tell the client an auto-pay retry was declined (with the portal link).
     SendDeclineNotice { invoice_id: i64, attempt: u32 },
 }
@@ -44,7 +51,14 @@ impl JobKind {
                 invoice_id,
                 attempt,
             } => format!("charge:invoice:{invoice_id}:attempt:{attempt}"),
-            Self::SendInvoice { invoice_id } => format!("send_invoice:invoice:{invoice_id}"),
+            Self::SendInvoice {
+                invoice_id,
+                resend: None,
+            } => format!("send_invoice:invoice:{invoice_id}"),
+            Self::SendInvoice {
+                invoice_id,
+                resend: Some(key),
+            } => format!("send_invoice:invoice:{invoice_id}:resend:{key}"),
             Self::SendReceipt { payment_id } => format!("send_receipt:payment:{payment_id}"),
             Self::SyncGalleryAccess { invoice_id, state } => {
                 format!("sync_gallery:invoice:{invoice_id}:{state}")
@@ -56,6 +70,7 @@ impl JobKind {
                 format!("gallery_upgrade:invoice:{invoice_id}:{level}")
             }
             Self::ResolvePayment { payment_id } => format!("resolve_payment:payment:{payment_id}"),
+            Self::ResolveRefund { refund_id } => format!("resolve_refund:refund:{refund_id}"),
             Self::SendDeclineNotice {
                 invoice_id,
                 attempt,
@@ -75,6 +90,7 @@ impl JobKind {
             Self::SendGalleryCredentials { .. } => "send_gallery_credentials",
             Self::SendGalleryUpgrade { .. } => "send_gallery_upgrade",
             Self::ResolvePayment { .. } => "resolve_payment",
+            Self::ResolveRefund { .. } => "resolve_refund",
             Self::SendDeclineNotice { .. } => "send_decline_notice",
         }
     }

@@ -3,6 +3,7 @@
 //!
 //! Architecture invariant: nothing here knows HTTP or GraphQL.
 
+pub mod adjustments;
 pub mod catalog;
 pub mod context;
 pub mod db;
@@ -14,15 +15,19 @@ pub mod gallery;
 pub mod gateway;
 pub mod invoicing;
 pub mod jobs;
+pub mod lifecycle;
 pub mod mailer;
 pub mod metrics;
 pub mod money;
 pub mod notify;
+pub mod numbering;
 pub mod outbox;
 pub mod payments;
+pub mod pdf;
 pub mod portal;
 pub mod pricing;
 pub mod queries;
+pub mod refunds;
 pub mod secrets;
 pub mod seed;
 pub mod sessions;

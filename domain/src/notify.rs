@@ -25,6 +25,14 @@ pub struct Email {
     pub subject: String,
     pub text: String,
     pub html: String,
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file sent with an email, e.g. the invoice PDF.
+pub struct Attachment {
+    pub filename: String,
+    pub content_type: &'static str,
+    pub bytes: Vec<u8>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -165,6 +173,15 @@ pub async fn deliver(
     Ok(())
 }
 
+/// Whether the email under `key` went out already (saves building it again).
+pub async fn already_sent(ctx: &AppContext, key: &EmailKey) -> DomainResult<bool> {
+    Ok(by_key(notification::Entity::find(), key)
+        .filter(notification::Column::Status.eq(NotificationStatus::Sent))
+        .one(&ctx.db)
+        .await?
+        .is_some())
+}
+
 /// Claims and delivers in one go, for emails whose content is fixed.
 pub async fn send_once(ctx: &AppContext, key: &EmailKey, email: &Email) -> DomainResult<Sent> {
     match claim(ctx, key, &email.to_email, &email.subject).await? {
@@ -212,22 +229,33 @@ fn build_message(ctx: &AppContext, email: &Email, message_id: &str) -> anyhow::R
         ctx.settings.smtp.from.parse()?,
     );
     let to = Mailbox::new(Some(email.to_name.clone()), email.to_email.parse()?);
+    let body = MultiPart::alternative()
+        .singlepart(
+            lettre::message::SinglePart::builder()
+                .header(ContentType::TEXT_PLAIN)
+                .body(readable_body(&email.text)),
+        )
+        .singlepart(
+            lettre::message::SinglePart::builder()
+                .header(ContentType::TEXT_HTML)
+                .body(email.html.clone()),
+        );
+    let body = if email.attachments.is_empty() {
+        body
+    } else {
+        let mut mixed = MultiPart::mixed().multipart(body);
+        for file in &email.attachments {
+            mixed = mixed.singlepart(
+                lettre::message::Attachment::new(file.filename.clone())
+                    .body(file.bytes.clone(), ContentType::parse(file.content_type)?),
+            );
+        }
+        mixed
+    };
     Ok(Message::builder()
         .from(from)
         .to(to)
         .subject(email.subject.clone())
         .message_id(Some(message_id.to_string()))
-        .multipart(
-            MultiPart::alternative()
-                .singlepart(
-                    lettre::message::SinglePart::builder()
-                        .header(ContentType::TEXT_PLAIN)
-                        .body(readable_body(&email.text)),
-                )
-                .singlepart(
-                    lettre::message::SinglePart::builder()
-                        .header(ContentType::TEXT_HTML)
-                        .body(email.html.clone()),
-                ),
-        )?)
+        .multipart(body)?)
 }

@@ -22,6 +22,18 @@ pub async fn enqueue<C: ConnectionTrait>(
     enqueue_after(conn, studio_id, kind, request_id, None).await
 }
 
+/// The outbox row of a logical job, if it was ever enqueued.
+pub async fn find_by_dedup<C: ConnectionTrait>(
+    conn: &C,
+    kind: &JobKind,
+) -> Result<Option<outbox::Model>, DbErr> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    outbox::Entity::find()
+        .filter(outbox::Column::DedupKey.eq(kind.dedup_key()))
+        .one(conn)
+        .await
+}
+
 /// Like `enqueue`, but not relayed before `delay` has passed.
 pub async fn enqueue_after<C: ConnectionTrait>(
     conn: &C,

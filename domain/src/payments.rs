@@ -18,14 +18,14 @@ use crate::db::begin_write;
 use crate::error::{DomainResult, UserError};
 use crate::gateway::{ChargeOutcome, ChargeRequest, GatewayError};
 use crate::jobs::JobKind;
+use crate::lifecycle::{self, Actor, Audit};
 use crate::outbox;
 use chrono::{Duration, Utc};
-use entity::enums::{InvoiceStatus, PaymentSource, PaymentStatus};
+use entity::enums::{InvoiceEventKind, InvoiceStatus, PaymentMethod, PaymentSource, PaymentStatus};
 use entity::{invoice, payment};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect,
 };
 
 #[derive(Debug, Clone)]
@@ -214,7 +214,21 @@ async fn settle(
                 .await?;
             moved_out_of_pending = moved.rows_affected == 1;
             if moved.rows_affected == 1 {
-                apply_payment(&tx, pending.invoice_id, pending.amount_minor).await?;
+                lifecycle::apply_money(
+                    &tx,
+                    pending.invoice_id,
+                    pending.amount_minor,
+                    0,
+                    Audit {
+                        event: InvoiceEventKind::PaymentSucceeded,
+                        from: None,
+                        to: None,
+                        amount_minor: Some(pending.amount_minor),
+                        actor: &actor_of(pending),
+                        detail: Some(format!("payment {} ({})", pending.id, reference)),
+                    },
+                )
+                .await?;
                 let studio_id = Some(pending.studio_id);
                 outbox::enqueue(
                     &tx,
@@ -251,6 +265,25 @@ async fn settle(
                 .exec(&tx)
                 .await?;
             moved_out_of_pending = moved.rows_affected == 1;
+            if moved_out_of_pending {
+                let invoice = invoice::Entity::find_by_id(pending.invoice_id)
+                    .one(&tx)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("invoice {} vanished", pending.invoice_id))?;
+                lifecycle::record(
+                    &tx,
+                    &invoice,
+                    Audit {
+                        event: InvoiceEventKind::PaymentFailed,
+                        from: Some(invoice.status),
+                        to: Some(invoice.status),
+                        amount_minor: Some(pending.amount_minor),
+                        actor: &actor_of(pending),
+                        detail: Some(format!("payment {}: {code}: {message}", pending.id)),
+                    },
+                )
+                .await?;
+            }
         }
     }
     tx.commit().await?;
@@ -259,6 +292,13 @@ async fn settle(
         publish_payment_event(ctx, pending.id).await?;
     }
     Ok(())
+}
+
+fn actor_of(payment: &payment::Model) -> Actor {
+    match payment.source {
+        PaymentSource::Portal => Actor::portal(),
+        _ => Actor::system(),
+    }
 }
 
 /// Tells live subscribers about a payment that was just settled.
@@ -324,51 +364,6 @@ pub async fn resolve_pending(
             _ => "FAILED",
         },
     })
-}
-
-/// Adds a successful payment to the invoice's balance in SQL, so concurrent
-/// writers add up instead of overwriting each other.
-async fn apply_payment(tx: &DatabaseTransaction, invoice_id: i64, amount: i64) -> DomainResult<()> {
-    let now = Utc::now();
-    invoice::Entity::update_many()
-        .col_expr(
-            invoice::Column::AmountPaidMinor,
-            Expr::col(invoice::Column::AmountPaidMinor).add(amount),
-        )
-        .col_expr(
-            invoice::Column::AmountDueMinor,
-            Expr::col(invoice::Column::AmountDueMinor).sub(amount),
-        )
-        .col_expr(invoice::Column::UpdatedAt, Expr::value(now))
-        .filter(invoice::Column::Id.eq(invoice_id))
-        .exec(tx)
-        .await?;
-    let updated = invoice::Entity::find_by_id(invoice_id)
-        .one(tx)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("invoice {invoice_id} vanished"))?;
-    if updated.amount_due_minor < 0 {
-        // Cannot happen while attempts are one at a time; if it ever does, the
-        // money was received and must show, and the studio must refund it.
-        tracing::error!(
-            invoice_id,
-            amount_due = updated.amount_due_minor,
-            "invoice overpaid; refund the difference"
-        );
-    }
-    let status = if updated.amount_due_minor <= 0 {
-        InvoiceStatus::Paid
-    } else {
-        InvoiceStatus::PartiallyPaid
-    };
-    let mut update = invoice::Entity::update_many()
-        .col_expr(invoice::Column::Status, Expr::value(status.as_str()))
-        .filter(invoice::Column::Id.eq(invoice_id));
-    if status == InvoiceStatus::Paid {
-        update = update.col_expr(invoice::Column::PaidAt, Expr::value(now));
-    }
-    update.exec(tx).await?;
-    Ok(())
 }
 
 /// Days to wait after each declined auto-pay attempt before the next one:
@@ -513,4 +508,161 @@ pub async fn auto_pay(
         reason,
         retry_in_days,
     })
+}
+
+/// A payment received outside the gateway (cash, check, bank transfer).
+#[derive(Debug, Clone)]
+pub struct ManualPayment {
+    pub invoice_id: i64,
+    pub amount_minor: i64,
+    pub method: PaymentMethod,
+    pub reference: Option<String>,
+    pub note: Option<String>,
+    /// The caller's idempotency key; a replay returns the first payment.
+    pub idempotency_key: String,
+}
+
+/// Records a manual payment against an open invoice: partial payments are
+/// allowed, overpayment is refused, and a replayed key returns the payment
+/// it first created (a different request under the same key is an error).
+pub async fn record_manual_payment(
+    ctx: &AppContext,
+    studio_id: i64,
+    input: &ManualPayment,
+    actor: &Actor,
+    request_id: Option<&str>,
+) -> DomainResult<payment::Model> {
+    crate::validate::idempotency_key("idempotencyKey", &input.idempotency_key)?;
+    let key = format!("manual_{studio_id}_{}", input.idempotency_key);
+    let tx = begin_write(&ctx.db).await?;
+    let invoice = invoice::Entity::find_by_id(input.invoice_id)
+        .filter(invoice::Column::StudioId.eq(studio_id))
+        .lock_exclusive()
+        .one(&tx)
+        .await?
+        .ok_or_else(|| UserError::not_found("invoiceId", "invoice"))?;
+    if let Some(existing) = find_by_key(&key).one(&tx).await? {
+        let same = existing.invoice_id == input.invoice_id
+            && existing.amount_minor == input.amount_minor
+            && existing.method == input.method;
+        return if same {
+            Ok(existing)
+        } else {
+            Err(UserError::key_reused("idempotencyKey").into())
+        };
+    }
+    if input.method == PaymentMethod::Card {
+        return Err(UserError::invalid(
+            "method",
+            "card payments go through the gateway (auto-pay or the portal), not by hand",
+        )
+        .into());
+    }
+    if !payable(&invoice) {
+        return Err(UserError::state(
+            "invoiceId",
+            format!(
+                "invoice {} is {} and owes nothing",
+                invoice.number,
+                invoice.status.as_str()
+            ),
+        )
+        .into());
+    }
+    if input.amount_minor <= 0 {
+        return Err(UserError::invalid("amount", "the amount must be positive").into());
+    }
+    if input.amount_minor > invoice.amount_due_minor {
+        return Err(UserError::invalid(
+            "amount",
+            format!(
+                "the amount is more than the {} still due",
+                crate::money::Money::new(
+                    invoice.amount_due_minor,
+                    crate::money::Currency::parse(&invoice.currency)
+                        .map_err(|e| anyhow::anyhow!("invoice currency: {e}"))?
+                )
+            ),
+        )
+        .into());
+    }
+    let in_flight = payment::Entity::find()
+        .filter(payment::Column::InvoiceId.eq(invoice.id))
+        .filter(payment::Column::Status.eq(PaymentStatus::Pending))
+        .one(&tx)
+        .await?;
+    if in_flight.is_some() {
+        return Err(UserError::state(
+            "invoiceId",
+            "a card payment for this invoice is being processed; record the manual payment once it has settled",
+        )
+        .into());
+    }
+    let now = Utc::now();
+    let recorded = payment::ActiveModel {
+        studio_id: Set(studio_id),
+        invoice_id: Set(invoice.id),
+        amount_minor: Set(input.amount_minor),
+        currency: Set(invoice.currency.clone()),
+        status: Set(PaymentStatus::Succeeded),
+        source: Set(PaymentSource::Manual),
+        method: Set(input.method),
+        idempotency_key: Set(key),
+        reference: Set(input.reference.clone()),
+        note: Set(input.note.clone()),
+        amount_refunded_minor: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&tx)
+    .await?;
+    lifecycle::apply_money(
+        &tx,
+        invoice.id,
+        input.amount_minor,
+        0,
+        Audit {
+            event: InvoiceEventKind::ManualPaymentRecorded,
+            from: None,
+            to: None,
+            amount_minor: Some(input.amount_minor),
+            actor,
+            detail: Some(format!(
+                "payment {} by {}{}",
+                recorded.id,
+                input.method.as_str(),
+                input
+                    .reference
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            )),
+        },
+    )
+    .await?;
+    let studio = Some(studio_id);
+    outbox::enqueue(
+        &tx,
+        studio,
+        &JobKind::SendReceipt {
+            payment_id: recorded.id,
+        },
+        request_id,
+    )
+    .await?;
+    outbox::enqueue(
+        &tx,
+        studio,
+        &JobKind::SyncGalleryAccess {
+            invoice_id: invoice.id,
+            state: format!("payment-{}", recorded.id),
+        },
+        request_id,
+    )
+    .await?;
+    tx.commit().await?;
+    ctx.outbox_signal.notify_one();
+    publish_payment_event(ctx, recorded.id).await?;
+    Ok(recorded)
 }

@@ -24,6 +24,14 @@ pub async fn find(ctx: &AppContext, token: &str) -> DomainResult<Option<InvoiceD
     Ok(Some(InvoiceDocument::load(ctx, invoice).await?))
 }
 
+/// A portal link stops working `portal_link_days` after its invoice is
+/// settled (paid in full or void); an open invoice's link always works.
+pub fn expired(doc: &InvoiceDocument, now: chrono::DateTime<chrono::Utc>) -> bool {
+    doc.invoice.settled_at.is_some_and(|settled| {
+        now > settled + chrono::Duration::days(i64::from(doc.studio.portal_link_days))
+    })
+}
+
 #[derive(Debug)]
 pub enum PortalPayment {
     Paid,

@@ -217,3 +217,45 @@ pub async fn payment(
         .one(db)
         .await?)
 }
+
+pub async fn invoice_refunds(
+    db: &DatabaseConnection,
+    studio_id: i64,
+    invoice_id: i64,
+) -> DomainResult<Vec<entity::refund::Model>> {
+    use entity::refund;
+    Ok(refund::Entity::find()
+        .filter(refund::Column::StudioId.eq(studio_id))
+        .filter(refund::Column::InvoiceId.eq(invoice_id))
+        .order_by_asc(refund::Column::Id)
+        .all(db)
+        .await?)
+}
+
+pub async fn credit_note(
+    db: &DatabaseConnection,
+    studio_id: i64,
+    invoice_id: i64,
+) -> DomainResult<Option<entity::credit_note::Model>> {
+    use entity::credit_note;
+    Ok(credit_note::Entity::find()
+        .filter(credit_note::Column::StudioId.eq(studio_id))
+        .filter(credit_note::Column::InvoiceId.eq(invoice_id))
+        .one(db)
+        .await?)
+}
+
+/// The audit trail, oldest first.
+pub async fn invoice_events(
+    db: &DatabaseConnection,
+    studio_id: i64,
+    invoice_id: i64,
+) -> DomainResult<Vec<entity::invoice_event::Model>> {
+    use entity::invoice_event;
+    Ok(invoice_event::Entity::find()
+        .filter(invoice_event::Column::StudioId.eq(studio_id))
+        .filter(invoice_event::Column::InvoiceId.eq(invoice_id))
+        .order_by_asc(invoice_event::Column::Id)
+        .all(db)
+        .await?)
+}

@@ -38,6 +38,7 @@ pub async fn seed_demo(ctx: &AppContext) -> DomainResult<Demo> {
             percent: Some(Decimal::new(8875, 3)),
             is_default: Some(true),
             active: Some(true),
+            compound: None,
         },
     )
     .await?;
@@ -123,6 +124,8 @@ pub async fn seed_demo(ctx: &AppContext) -> DomainResult<Demo> {
             }],
             retainer_paid: Some(Decimal::new(50000, 2)),
             tax_rate_ids: None,
+            discount: None,
+            fees: Vec::new(),
         },
     )
     .await?;
@@ -143,6 +146,8 @@ pub async fn seed_demo(ctx: &AppContext) -> DomainResult<Demo> {
             }],
             retainer_paid: None,
             tax_rate_ids: None,
+            discount: None,
+            fees: Vec::new(),
         },
     )
     .await?;

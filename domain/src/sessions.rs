@@ -1,5 +1,6 @@
 //! Photo sessions: scheduling, cancelling, and completing (which starts billing).
 
+use crate::adjustments::{StoredAdjustment, StoredFee};
 use crate::catalog::{find_add_on, find_client, find_package, find_tax_rate};
 use crate::context::AppContext;
 use crate::db::begin_write;
@@ -39,6 +40,48 @@ pub struct ScheduleSession {
     pub retainer_paid: Option<Decimal>,
     /// Tax rates for this session; `None` means the studio's default rates.
     pub tax_rate_ids: Option<Vec<i64>>,
+    /// Invoice-wide discount.
+    pub discount: Option<AdjustmentSpec>,
+    pub fees: Vec<FeeSpec>,
+}
+
+/// A percentage or an amount of the studio's currency: exactly one.
+#[derive(Debug, Clone, Default)]
+pub struct AdjustmentSpec {
+    pub percent: Option<Decimal>,
+    pub amount: Option<Decimal>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FeeSpec {
+    pub name: String,
+    /// `TRAVEL`, `RUSH`, `CARD_SURCHARGE` or `OTHER`.
+    pub kind: String,
+    pub charge: AdjustmentSpec,
+    pub taxable: bool,
+}
+
+fn adjustment(
+    problems: &mut Problems,
+    field: &str,
+    currency: crate::money::Currency,
+    spec: &AdjustmentSpec,
+) -> StoredAdjustment {
+    match (spec.percent, spec.amount) {
+        (Some(p), None) => {
+            StoredAdjustment::Percent(problems.percent(&format!("{field}.percent"), p))
+        }
+        (None, Some(a)) => {
+            StoredAdjustment::FixedMinor(problems.amount(&format!("{field}.amount"), currency, a))
+        }
+        _ => {
+            problems.push(UserError::invalid(
+                field,
+                "give either `percent` or `amount`",
+            ));
+            StoredAdjustment::FixedMinor(0)
+        }
+    }
 }
 
 pub async fn schedule_session(
@@ -128,6 +171,26 @@ pub async fn schedule_session(
             taxable,
         ));
     }
+    let discount = input
+        .discount
+        .as_ref()
+        .map(|d| adjustment(&mut problems, "discount", currency, d));
+    let mut fees = Vec::with_capacity(input.fees.len());
+    for (i, fee) in input.fees.iter().enumerate() {
+        let field = format!("fees.{i}");
+        if crate::adjustments::fee_kind(&fee.kind).is_none() {
+            problems.push(UserError::invalid(
+                &format!("{field}.kind"),
+                "unknown fee kind",
+            ));
+        }
+        fees.push(StoredFee {
+            name: problems.name(&format!("{field}.name"), &fee.name),
+            kind: fee.kind.clone(),
+            charge: adjustment(&mut problems, &field, currency, &fee.charge),
+            taxable: fee.taxable,
+        });
+    }
     // A retainer larger than what the session sells would be silently lost.
     let gross: i64 = package.as_ref().map(|p| p.price_minor).unwrap_or(0)
         + items
@@ -160,6 +223,11 @@ pub async fn schedule_session(
             .map(|ids| ids.iter().map(i64::to_string).collect::<Vec<_>>().join(","))),
         completed_at: Set(None),
         cancelled_at: Set(None),
+        discount: Set(discount
+            .map(|d| serde_json::to_string(&d))
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("discount: {e}"))?),
+        fees: Set(serde_json::to_string(&fees).map_err(|e| anyhow::anyhow!("fees: {e}"))?),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()

@@ -63,6 +63,7 @@
 
 use crate::gateway::{
     ChargeOutcome, ChargeRequest, GatewayError, PaymentGateway, PaymentMethodDetails,
+    RefundOutcome, RefundRequest,
 };
 use async_trait::async_trait;
 use reqwest::{Method, StatusCode, Url};
@@ -333,6 +334,27 @@ impl PaymentGateway for StripeGateway {
             last4: card.last4,
             exp_month: card.exp_month,
             exp_year: card.exp_year,
+        })
+    }
+
+    async fn refund(&self, request: &RefundRequest) -> Result<RefundOutcome, GatewayError> {
+        let refund = StripeGateway::refund(
+            self,
+            &request.charge_reference,
+            request.amount_minor,
+            &request.idempotency_key,
+        )
+        .await?;
+        Ok(match refund.status.as_str() {
+            "succeeded" => RefundOutcome::Succeeded {
+                reference: refund.id,
+            },
+            "failed" | "canceled" => RefundOutcome::Failed {
+                reason: format!("Stripe refund {} is {}", refund.id, refund.status),
+            },
+            _ => RefundOutcome::Pending {
+                reference: refund.id,
+            },
         })
     }
 

@@ -133,3 +133,140 @@ pub async fn authenticate(
 pub fn currency_of(studio: &studio::Model) -> DomainResult<Currency> {
     Currency::parse(&studio.currency).map_err(|e| anyhow::anyhow!("studio currency: {e}").into())
 }
+
+/// Studio settings to change; `None` leaves a setting as it is.
+#[derive(Debug, Clone, Default)]
+pub struct SettingsChanges {
+    pub name: Option<String>,
+    pub currency: Option<String>,
+    pub time_zone: Option<String>,
+    pub payment_terms_days: Option<i32>,
+    pub invoice_prefix: Option<String>,
+    pub invoice_number_format: Option<String>,
+    pub rounding: Option<entity::enums::Rounding>,
+    pub prices_include_tax: Option<bool>,
+    pub tax_id: Option<String>,
+    pub address: Option<String>,
+    pub email: Option<String>,
+    pub portal_link_days: Option<i32>,
+}
+
+/// Changes a studio's settings. They shape invoices finalized from now on;
+/// a finalized invoice is never edited. The currency can only change while
+/// the studio has no prices or invoices in the old one.
+pub async fn update_settings(
+    db: &DatabaseConnection,
+    studio: &studio::Model,
+    changes: SettingsChanges,
+) -> DomainResult<studio::Model> {
+    use entity::{invoice, package};
+    use sea_orm::PaginatorTrait;
+    let mut problems = Problems::new();
+    let mut active: studio::ActiveModel = studio.clone().into();
+    if let Some(name) = &changes.name {
+        active.name = Set(problems.name("name", name));
+    }
+    if let Some(code) = &changes.currency {
+        match Currency::parse(code) {
+            Ok(c) if c.code() != studio.currency => {
+                let priced = package::Entity::find()
+                    .filter(package::Column::StudioId.eq(studio.id))
+                    .count(db)
+                    .await?
+                    + invoice::Entity::find()
+                        .filter(invoice::Column::StudioId.eq(studio.id))
+                        .count(db)
+                        .await?;
+                if priced > 0 {
+                    problems.push(UserError::state(
+                        "currency",
+                        "the currency cannot change once packages or invoices exist in the current one",
+                    ));
+                }
+                active.currency = Set(c.code().to_string());
+            }
+            Ok(_) => {}
+            Err(e) => problems.push(UserError::invalid("currency", e.to_string())),
+        }
+    }
+    if let Some(tz) = &changes.time_zone {
+        if tz.parse::<chrono_tz::Tz>().is_err() {
+            problems.push(UserError::invalid(
+                "timeZone",
+                format!("`{tz}` is not an IANA time zone"),
+            ));
+        }
+        active.time_zone = Set(tz.clone());
+    }
+    if let Some(days) = changes.payment_terms_days {
+        if !(0..=365).contains(&days) {
+            problems.push(UserError::invalid(
+                "paymentTermsDays",
+                "must be between 0 and 365",
+            ));
+        }
+        active.payment_terms_days = Set(days);
+    }
+    if let Some(prefix) = &changes.invoice_prefix {
+        let prefix = prefix.trim().to_ascii_uppercase();
+        if prefix.is_empty()
+            || prefix.len() > 12
+            || !prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            problems.push(UserError::invalid(
+                "invoicePrefix",
+                "must be 1 to 12 letters, digits or dashes",
+            ));
+        }
+        active.invoice_prefix = Set(prefix);
+    }
+    if let Some(format) = &changes.invoice_number_format {
+        if let Err(e) = crate::numbering::validate(format.trim()) {
+            problems.push(UserError::invalid("invoiceNumberFormat", e));
+        }
+        active.invoice_number_format = Set(format.trim().to_string());
+    }
+    if let Some(rounding) = changes.rounding {
+        active.rounding = Set(rounding);
+    }
+    if let Some(inclusive) = changes.prices_include_tax {
+        active.prices_include_tax = Set(inclusive);
+    }
+    if let Some(tax_id) = &changes.tax_id {
+        let tax_id = tax_id.trim();
+        if tax_id.chars().count() > 60 {
+            problems.push(UserError::invalid("taxId", "at most 60 characters"));
+        }
+        active.tax_id = Set((!tax_id.is_empty()).then(|| tax_id.to_string()));
+    }
+    if let Some(address) = &changes.address {
+        if address.lines().count() > 6 || address.chars().count() > 400 {
+            problems.push(UserError::invalid(
+                "address",
+                "at most 6 lines and 400 characters",
+            ));
+        }
+        active.address = Set(address.trim().to_string());
+    }
+    if let Some(email) = &changes.email {
+        let email = email.trim();
+        active.email = Set(if email.is_empty() {
+            None
+        } else {
+            Some(problems.email("email", email))
+        });
+    }
+    if let Some(days) = changes.portal_link_days {
+        if !(1..=3650).contains(&days) {
+            problems.push(UserError::invalid(
+                "portalLinkDays",
+                "must be between 1 and 3650",
+            ));
+        }
+        active.portal_link_days = Set(days);
+    }
+    problems.finish()?;
+    Ok(active.update(db).await?)
+}

@@ -95,6 +95,20 @@ impl Problems {
     }
 }
 
+/// A client-chosen idempotency key: 1 to 100 printable ASCII characters.
+pub fn idempotency_key(field: &str, key: &str) -> Result<(), DomainError> {
+    let ok = !key.is_empty() && key.len() <= 100 && key.bytes().all(|b| b.is_ascii_graphic());
+    if ok {
+        Ok(())
+    } else {
+        Err(UserError::invalid(
+            field,
+            "an idempotency key is 1 to 100 printable ASCII characters without spaces",
+        )
+        .into())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -43,7 +43,7 @@ text_enum!(
 );
 text_enum!(
     /// Where a payment attempt came from.
-    PaymentSource { AutoPay = "AUTO_PAY", Portal = "PORTAL" }
+    PaymentSource { AutoPay = "AUTO_PAY", Portal = "PORTAL", Manual = "MANUAL", Webhook = "WEBHOOK" }
 );
 text_enum!(
     GalleryLevel { Locked = "LOCKED", Preview = "PREVIEW", Full = "FULL" }
@@ -64,8 +64,39 @@ text_enum!(
     OutboxStatus { Pending = "PENDING", Enqueued = "ENQUEUED", Done = "DONE", Failed = "FAILED" }
 );
 text_enum!(
+    /// How money arrived: a card through the gateway, or recorded by hand.
+    PaymentMethod { Card = "CARD", Cash = "CASH", Check = "CHECK", BankTransfer = "BANK_TRANSFER", Other = "OTHER" }
+);
+text_enum!(
+    RefundStatus { Pending = "PENDING", Succeeded = "SUCCEEDED", Failed = "FAILED" }
+);
+text_enum!(
+    /// Where tax is rounded to minor units: on each line, or once on the invoice total.
+    Rounding { PerLine = "PER_LINE", PerInvoice = "PER_INVOICE" }
+);
+text_enum!(
+    /// What happened to an invoice; the audit trail is append-only.
+    InvoiceEventKind {
+        Created = "CREATED",
+        Finalized = "FINALIZED",
+        PaymentSucceeded = "PAYMENT_SUCCEEDED",
+        PaymentFailed = "PAYMENT_FAILED",
+        ManualPaymentRecorded = "MANUAL_PAYMENT_RECORDED",
+        RefundSucceeded = "REFUND_SUCCEEDED",
+        RefundFailed = "REFUND_FAILED",
+        DisputeOpened = "DISPUTE_OPENED",
+        DisputeClosed = "DISPUTE_CLOSED",
+        Voided = "VOIDED",
+        CreditNoteIssued = "CREDIT_NOTE_ISSUED",
+        Resent = "RESENT",
+    }
+);
+text_enum!(
+    WebhookStatus { Processed = "PROCESSED", Ignored = "IGNORED" }
+);
+text_enum!(
     /// The line kinds an invoice carries.
-    LineKind { Package = "PACKAGE", AddOn = "ADD_ON", Custom = "CUSTOM" }
+    LineKind { Package = "PACKAGE", AddOn = "ADD_ON", Custom = "CUSTOM", Fee = "FEE" }
 );
 
 impl GalleryLevel {

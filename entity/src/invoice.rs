@@ -32,6 +32,15 @@ pub struct Model {
     pub request_id: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    pub amount_refunded_minor: i64,
+    pub discount_minor: i64,
+    pub fee_minor: i64,
+    pub finalized_at: Option<DateTimeUtc>,
+    pub voided_at: Option<DateTimeUtc>,
+    pub settled_at: Option<DateTimeUtc>,
+    pub void_reason: Option<String>,
+    /// JSON `[{"name", "percent", "amount_minor"}]`: tax per rate, as priced.
+    pub tax_breakdown: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

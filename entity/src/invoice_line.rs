@@ -16,6 +16,8 @@ pub struct Model {
     pub amount_minor: i64,
     pub taxable: bool,
     pub tax_minor: i64,
+    /// This line's own discount plus its share of the invoice discount.
+    pub discount_minor: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -25,6 +25,12 @@ pub struct Model {
     pub card_last4: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    pub method: PaymentMethod,
+    /// Check number, transfer reference...
+    pub reference: Option<String>,
+    pub amount_refunded_minor: i64,
+    pub disputed_at: Option<DateTimeUtc>,
+    pub note: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -24,6 +24,10 @@ pub struct Model {
     pub cancelled_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Invoice-wide discount as JSON (`domain::adjustments`), if any.
+    pub discount: Option<String>,
+    /// Fees as a JSON list (`domain::adjustments`).
+    pub fees: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

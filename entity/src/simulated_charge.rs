@@ -15,6 +15,8 @@ pub struct Model {
     pub succeeded: bool,
     pub decline_code: Option<String>,
     pub created_at: DateTimeUtc,
+    /// For a refund: the reference of the charge it returns money from.
+    pub refund_of: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -20,6 +20,15 @@ pub struct Model {
     pub gallery_unpaid_level: GalleryLevel,
     pub gallery_unpaid_days: i32,
     pub created_at: DateTimeUtc,
+    /// Invoice number pattern, e.g. `{PREFIX}-{YYYY}-{SEQ:4}`.
+    pub invoice_number_format: String,
+    pub rounding: Rounding,
+    pub tax_id: Option<String>,
+    /// Postal address, one line per line.
+    pub address: String,
+    pub email: Option<String>,
+    /// How long a portal link keeps working after the invoice is settled.
+    pub portal_link_days: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -15,6 +15,8 @@ pub struct Model {
     pub is_default: bool,
     pub active: bool,
     pub created_at: DateTimeUtc,
+    /// Applies on top of the other (non-compound) taxes, e.g. Québec QST before 2013.
+    pub compound: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

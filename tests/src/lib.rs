@@ -10,7 +10,7 @@ pub mod smtp;
 use api::Application;
 use domain::AppContext;
 use domain::settings::Settings;
-use mail_parser::MessageParser;
+use mail_parser::{MessageParser, MimeHeaders};
 use sea_orm::{ConnectionTrait, Database, EntityTrait};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -195,6 +195,8 @@ pub struct SentEmail {
     pub text: String,
     pub html: String,
     pub message_id: String,
+    /// (file name, bytes) of each attachment.
+    pub attachments: Vec<(String, Vec<u8>)>,
 }
 
 impl SentEmail {
@@ -235,6 +237,15 @@ pub fn parse_email(raw: &[u8]) -> SentEmail {
             .map(|t| t.to_string())
             .unwrap_or_default(),
         message_id: message.message_id().unwrap_or_default().to_string(),
+        attachments: message
+            .attachments()
+            .map(|a| {
+                (
+                    a.attachment_name().unwrap_or_default().to_string(),
+                    a.contents().to_vec(),
+                )
+            })
+            .collect(),
     }
 }
 

@@ -1,7 +1,7 @@
 //! GraphQL input objects, converted into domain inputs.
 
 use super::types::PaymentPreference;
-use async_graphql::{ID, InputObject};
+use async_graphql::{Enum, ID, InputObject};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
@@ -74,6 +74,9 @@ pub struct CreateTaxRateInput {
     /// Default rates apply to every session that names no rates of its own.
     #[graphql(default = true)]
     pub is_default: bool,
+    /// Compound: applies to the amount plus the other rates' tax.
+    #[graphql(default = false)]
+    pub compound: bool,
 }
 
 #[derive(InputObject)]
@@ -83,6 +86,7 @@ pub struct UpdateTaxRateInput {
     pub percent: Option<Decimal>,
     pub is_default: Option<bool>,
     pub active: Option<bool>,
+    pub compound: Option<bool>,
 }
 
 #[derive(InputObject)]
@@ -109,6 +113,112 @@ pub struct ScheduleSessionInput {
     pub retainer_paid: Option<Decimal>,
     /// Tax rates for this session; omitted means the studio's default rates.
     pub tax_rate_ids: Option<Vec<ID>>,
+    /// Invoice-wide discount, spread over the lines before tax.
+    pub discount: Option<AdjustmentInput>,
+    /// Travel, rush or other fees, added as their own invoice lines.
+    #[graphql(default)]
+    pub fees: Vec<FeeInput>,
+}
+
+/// Exactly one of `percent` (e.g. `"10"`) or `amount` (studio currency).
+#[derive(InputObject)]
+pub struct AdjustmentInput {
+    pub percent: Option<Decimal>,
+    pub amount: Option<Decimal>,
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum FeeKind {
+    Travel,
+    Rush,
+    CardSurcharge,
+    Other,
+}
+
+#[derive(InputObject)]
+pub struct FeeInput {
+    pub name: String,
+    #[graphql(default_with = "FeeKind::Other")]
+    pub kind: FeeKind,
+    /// A fixed amount or a percentage of the discounted lines.
+    pub charge: AdjustmentInput,
+    #[graphql(default = false)]
+    pub taxable: bool,
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ManualPaymentMethod {
+    Cash,
+    Check,
+    BankTransfer,
+    Other,
+}
+
+#[derive(InputObject)]
+pub struct RecordManualPaymentInput {
+    pub invoice_id: ID,
+    /// In the invoice's currency; at most the amount due (partial payments are fine).
+    pub amount: Decimal,
+    pub method: ManualPaymentMethod,
+    /// Check number, transfer reference...
+    pub reference: Option<String>,
+    pub note: Option<String>,
+    /// Replaying the same key returns the first payment instead of recording another.
+    pub idempotency_key: String,
+}
+
+#[derive(InputObject)]
+pub struct RefundPaymentInput {
+    pub payment_id: ID,
+    /// Omitted: everything not yet refunded.
+    pub amount: Option<Decimal>,
+    pub reason: Option<String>,
+    /// Sent to the gateway; replaying the same key returns the first refund.
+    pub idempotency_key: String,
+}
+
+#[derive(InputObject)]
+pub struct VoidInvoiceInput {
+    pub invoice_id: ID,
+    /// Printed on the credit note.
+    pub reason: String,
+}
+
+#[derive(InputObject)]
+pub struct ResendInvoiceInput {
+    pub invoice_id: ID,
+    /// Each key sends one email; a replay sends nothing more.
+    pub idempotency_key: String,
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::enums::Rounding")]
+pub enum Rounding {
+    PerLine,
+    PerInvoice,
+}
+
+/// Omitted fields keep their value. Changes shape invoices finalized from now on.
+#[derive(InputObject)]
+pub struct UpdateStudioSettingsInput {
+    pub name: Option<String>,
+    /// ISO 4217; only while the studio has no packages or invoices.
+    pub currency: Option<String>,
+    /// IANA, e.g. `America/Toronto`.
+    pub time_zone: Option<String>,
+    pub payment_terms_days: Option<i32>,
+    pub invoice_prefix: Option<String>,
+    /// e.g. `{PREFIX}-{YYYY}-{SEQ:4}` or `INV-{YYYY}-{seq:04}`.
+    pub invoice_number_format: Option<String>,
+    pub rounding: Option<Rounding>,
+    pub prices_include_tax: Option<bool>,
+    /// Empty string clears it.
+    pub tax_id: Option<String>,
+    /// Postal address, one line per line.
+    pub address: Option<String>,
+    pub email: Option<String>,
+    /// How long a portal link works after the invoice is settled.
+    pub portal_link_days: Option<i32>,
 }
 
 #[derive(InputObject)]

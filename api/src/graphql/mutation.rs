@@ -2,12 +2,17 @@
 //! the result; domain input errors come back as `userErrors`.
 
 use super::inputs::*;
-use super::types::{AddOnService, Client, Package, Session, TaxRate};
+use super::types::{
+    AddOnService, Client, Invoice, Package, Payment, Refund, Session, Studio, TaxRate,
+};
 use super::{AppData, UserError, parse_id, payload, request_id, studio};
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use domain::catalog::{self, ClientChanges, PackageFields, TaxRateFields};
+use domain::lifecycle::Actor;
 use domain::money::Currency;
-use domain::sessions::{self, ItemInput, ScheduleSession};
+use domain::payments::ManualPayment;
+use domain::refunds::RefundInput;
+use domain::sessions::{self, AdjustmentSpec, FeeSpec, ItemInput, ScheduleSession};
 use domain::{DomainError, DomainResult};
 
 macro_rules! payload_type {
@@ -35,11 +40,42 @@ payload_type!(PackagePayload, package, Package);
 payload_type!(AddOnServicePayload, add_on_service, AddOnService);
 payload_type!(TaxRatePayload, tax_rate, TaxRate);
 payload_type!(SessionPayload, session, Session);
+payload_type!(InvoicePayload, invoice, Invoice);
+payload_type!(PaymentPayload, payment, Payment);
+payload_type!(RefundPayload, refund, Refund);
+payload_type!(StudioPayload, studio, Studio);
 
 pub struct Mutation;
 
 fn studio_currency(studio: &entity::studio::Model) -> DomainResult<Currency> {
     domain::studios::currency_of(studio)
+}
+
+fn adjustment(input: AdjustmentInput) -> AdjustmentSpec {
+    AdjustmentSpec {
+        percent: input.percent,
+        amount: input.amount,
+    }
+}
+
+/// The audit-trail actor for the calling API key.
+fn actor(ctx: &Context<'_>) -> Actor {
+    match ctx.data::<super::Auth>() {
+        Ok(super::Auth(Some(studio))) => Actor(format!("api-key:studio-{}", studio.id)),
+        _ => Actor::system(),
+    }
+}
+
+fn amount_in(
+    invoice_currency: &str,
+    field: &str,
+    amount: rust_decimal::Decimal,
+) -> DomainResult<i64> {
+    let currency =
+        Currency::parse(invoice_currency).map_err(|e| anyhow::anyhow!("stored currency: {e}"))?;
+    currency
+        .parse_amount(amount)
+        .map_err(|e| domain::UserError::invalid(field, e.to_string()).into())
 }
 
 fn ids(list: &[ID], field: &str, what: &str) -> DomainResult<Vec<i64>> {
@@ -207,6 +243,7 @@ impl Mutation {
             percent: Some(input.percent),
             is_default: Some(input.is_default),
             active: Some(true),
+            compound: Some(input.compound),
         };
         let result = catalog::create_tax_rate(&app.ctx.db, studio, fields).await;
         TaxRatePayload::from_result(result.map(TaxRate))
@@ -226,6 +263,7 @@ impl Mutation {
                 percent: input.percent,
                 is_default: input.is_default,
                 active: input.active,
+                compound: input.compound,
             };
             catalog::update_tax_rate(&app.ctx.db, studio, id, fields).await
         }
@@ -276,6 +314,23 @@ impl Mutation {
                 items,
                 retainer_paid: input.retainer_paid,
                 tax_rate_ids,
+                discount: input.discount.map(adjustment),
+                fees: input
+                    .fees
+                    .into_iter()
+                    .map(|f| FeeSpec {
+                        name: f.name,
+                        kind: match f.kind {
+                            FeeKind::Travel => "TRAVEL",
+                            FeeKind::Rush => "RUSH",
+                            FeeKind::CardSurcharge => "CARD_SURCHARGE",
+                            FeeKind::Other => "OTHER",
+                        }
+                        .to_string(),
+                        charge: adjustment(f.charge),
+                        taxable: f.taxable,
+                    })
+                    .collect(),
             };
             sessions::schedule_session(&app.ctx.db, studio, schedule)
                 .await
@@ -309,5 +364,164 @@ impl Mutation {
         }
         .await;
         SessionPayload::from_result(result.map(Session))
+    }
+
+    /// Records money received outside the gateway (cash, check, bank
+    /// transfer). Partial payments are fine; more than the amount due is
+    /// refused. Replaying `idempotencyKey` returns the first payment.
+    async fn record_manual_payment(
+        &self,
+        ctx: &Context<'_>,
+        input: RecordManualPaymentInput,
+    ) -> Result<PaymentPayload> {
+        let studio = studio(ctx)?;
+        let app = ctx.data::<AppData>()?;
+        let request_id = request_id(ctx);
+        let result = async {
+            let invoice_id = parse_id(&input.invoice_id, "invoiceId", "invoice")?;
+            let invoice = domain::queries::invoice(&app.ctx.db, studio.id, invoice_id)
+                .await?
+                .ok_or_else(|| domain::UserError::not_found("invoiceId", "invoice"))?;
+            let manual = ManualPayment {
+                invoice_id,
+                amount_minor: amount_in(&invoice.currency, "amount", input.amount)?,
+                method: match input.method {
+                    ManualPaymentMethod::Cash => entity::enums::PaymentMethod::Cash,
+                    ManualPaymentMethod::Check => entity::enums::PaymentMethod::Check,
+                    ManualPaymentMethod::BankTransfer => entity::enums::PaymentMethod::BankTransfer,
+                    ManualPaymentMethod::Other => entity::enums::PaymentMethod::Other,
+                },
+                reference: input.reference,
+                note: input.note,
+                idempotency_key: input.idempotency_key,
+            };
+            domain::payments::record_manual_payment(
+                &app.ctx,
+                studio.id,
+                &manual,
+                &actor(ctx),
+                request_id.as_deref(),
+            )
+            .await
+        }
+        .await;
+        PaymentPayload::from_result(result.map(Payment))
+    }
+
+    /// Refunds a successful payment, fully (no `amount`) or in part, through
+    /// the gateway for card payments. Replaying `idempotencyKey` returns the
+    /// first refund; the gateway receives the same key.
+    async fn refund_payment(
+        &self,
+        ctx: &Context<'_>,
+        input: RefundPaymentInput,
+    ) -> Result<RefundPayload> {
+        let studio = studio(ctx)?;
+        let app = ctx.data::<AppData>()?;
+        let request_id = request_id(ctx);
+        let result = async {
+            let payment_id = parse_id(&input.payment_id, "paymentId", "payment")?;
+            let payment = domain::queries::payment(&app.ctx.db, studio.id, payment_id)
+                .await?
+                .ok_or_else(|| domain::UserError::not_found("paymentId", "payment"))?;
+            let amount_minor = input
+                .amount
+                .map(|a| amount_in(&payment.currency, "amount", a))
+                .transpose()?;
+            let refund = RefundInput {
+                payment_id,
+                amount_minor,
+                reason: input.reason,
+                idempotency_key: input.idempotency_key,
+            };
+            domain::refunds::refund_payment(
+                &app.ctx,
+                studio.id,
+                &refund,
+                &actor(ctx),
+                request_id.as_deref(),
+            )
+            .await
+        }
+        .await;
+        RefundPayload::from_result(result.map(Refund))
+    }
+
+    /// Voids an invoice with no payments left on it (refund them first) and
+    /// issues its credit note. Voiding a void invoice returns it unchanged.
+    async fn void_invoice(
+        &self,
+        ctx: &Context<'_>,
+        input: VoidInvoiceInput,
+    ) -> Result<InvoicePayload> {
+        let studio = studio(ctx)?;
+        let app = ctx.data::<AppData>()?;
+        let request_id = request_id(ctx);
+        let result = async {
+            let invoice_id = parse_id(&input.invoice_id, "invoiceId", "invoice")?;
+            domain::lifecycle::void_invoice(
+                &app.ctx,
+                studio.id,
+                invoice_id,
+                &input.reason,
+                &actor(ctx),
+                request_id.as_deref(),
+            )
+            .await
+        }
+        .await;
+        InvoicePayload::from_result(result.map(Invoice))
+    }
+
+    /// Emails the invoice again, with its PDF and portal link.
+    async fn resend_invoice(
+        &self,
+        ctx: &Context<'_>,
+        input: ResendInvoiceInput,
+    ) -> Result<InvoicePayload> {
+        let studio = studio(ctx)?;
+        let app = ctx.data::<AppData>()?;
+        let request_id = request_id(ctx);
+        let result = async {
+            let invoice_id = parse_id(&input.invoice_id, "invoiceId", "invoice")?;
+            domain::invoicing::resend_invoice(
+                &app.ctx,
+                studio.id,
+                invoice_id,
+                &input.idempotency_key,
+                &actor(ctx),
+                request_id.as_deref(),
+            )
+            .await
+        }
+        .await;
+        InvoicePayload::from_result(result.map(Invoice))
+    }
+
+    /// Currency, taxes, rounding, number format, payment terms, and what
+    /// invoices print about the studio. Applies to invoices finalized later.
+    async fn update_studio_settings(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateStudioSettingsInput,
+    ) -> Result<StudioPayload> {
+        let studio = studio(ctx)?;
+        let app = ctx.data::<AppData>()?;
+        let changes = domain::studios::SettingsChanges {
+            name: input.name,
+            currency: input.currency,
+            time_zone: input.time_zone,
+            payment_terms_days: input.payment_terms_days,
+            invoice_prefix: input.invoice_prefix,
+            invoice_number_format: input.invoice_number_format,
+            rounding: input.rounding.map(Into::into),
+            prices_include_tax: input.prices_include_tax,
+            tax_id: input.tax_id,
+            address: input.address,
+            email: input.email,
+            portal_link_days: input.portal_link_days,
+        };
+        let result = domain::studios::update_settings(&app.ctx.db, studio, changes).await;
+        StudioPayload::from_result(result.map(Studio))
     }
 }

@@ -17,6 +17,8 @@ pub enum InvoiceEventKind {
     InvoiceIssued,
     PaymentSucceeded,
     PaymentFailed,
+    PaymentRefunded,
+    InvoiceVoided,
 }
 
 /// Something happened to one of the studio's invoices.

@@ -7,8 +7,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use domain::money::{Currency, Money as DomainMoney};
 use domain::{catalog, queries};
 use entity::{
-    add_on_service, client, invoice, invoice_line, package, payment, session, session_item, studio,
-    tax_rate,
+    add_on_service, client, credit_note, invoice, invoice_event, invoice_line, package, payment,
+    refund, session, session_item, studio, tax_rate,
 };
 use rust_decimal::Decimal;
 
@@ -43,12 +43,40 @@ remote_enum!(
 remote_enum!(
     PaymentSource,
     "entity::enums::PaymentSource",
-    [AutoPay, Portal]
+    [AutoPay, Portal, Manual, Webhook]
 );
 remote_enum!(
     LineKind,
     "entity::enums::LineKind",
-    [Package, AddOn, Custom]
+    [Package, AddOn, Custom, Fee]
+);
+remote_enum!(
+    PaymentMethodKind,
+    "entity::enums::PaymentMethod",
+    [Card, Cash, Check, BankTransfer, Other]
+);
+remote_enum!(
+    RefundStatus,
+    "entity::enums::RefundStatus",
+    [Pending, Succeeded, Failed]
+);
+remote_enum!(
+    AuditEventKind,
+    "entity::enums::InvoiceEventKind",
+    [
+        Created,
+        Finalized,
+        PaymentSucceeded,
+        PaymentFailed,
+        ManualPaymentRecorded,
+        RefundSucceeded,
+        RefundFailed,
+        DisputeOpened,
+        DisputeClosed,
+        Voided,
+        CreditNoteIssued,
+        Resent
+    ]
 );
 
 /// An amount of money: exact minor units plus the ISO 4217 currency.
@@ -104,6 +132,28 @@ impl Studio {
     }
     async fn invoice_prefix(&self) -> &str {
         &self.0.invoice_prefix
+    }
+    /// e.g. `{PREFIX}-{YYYY}-{SEQ:4}`; the sequence is gap-free per studio.
+    async fn invoice_number_format(&self) -> &str {
+        &self.0.invoice_number_format
+    }
+    async fn rounding(&self) -> super::inputs::Rounding {
+        self.0.rounding.into()
+    }
+    async fn prices_include_tax(&self) -> bool {
+        self.0.prices_include_tax
+    }
+    async fn tax_id(&self) -> Option<&str> {
+        self.0.tax_id.as_deref()
+    }
+    async fn address(&self) -> &str {
+        &self.0.address
+    }
+    async fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
+    async fn portal_link_days(&self) -> i32 {
+        self.0.portal_link_days
     }
 }
 
@@ -211,6 +261,9 @@ impl TaxRate {
     }
     async fn active(&self) -> bool {
         self.0.active
+    }
+    async fn compound(&self) -> bool {
+        self.0.compound
     }
 }
 
@@ -399,6 +452,78 @@ impl Invoice {
     async fn paid_at(&self) -> Option<DateTime<Utc>> {
         self.0.paid_at
     }
+    /// Discounts included in the subtotal (line discounts and the invoice discount).
+    async fn discount(&self) -> Result<Money> {
+        self.money(self.0.discount_minor)
+    }
+    /// Fees included in the subtotal (they are also lines of kind `FEE`).
+    async fn fees(&self) -> Result<Money> {
+        self.money(self.0.fee_minor)
+    }
+    async fn amount_refunded(&self) -> Result<Money> {
+        self.money(self.0.amount_refunded_minor)
+    }
+    /// Tax per rate, as priced; sums to `tax`.
+    async fn tax_breakdown(&self) -> Result<Vec<TaxShare>> {
+        let cur = currency(&self.0.currency)?;
+        Ok(
+            domain::adjustments::parse_tax_breakdown(&self.0.tax_breakdown)
+                .into_iter()
+                .map(|t| TaxShare {
+                    name: t.name,
+                    percent: t.percent,
+                    amount: Money::of(t.amount_minor, cur),
+                })
+                .collect(),
+        )
+    }
+    async fn finalized_at(&self) -> Option<DateTime<Utc>> {
+        self.0.finalized_at
+    }
+    async fn voided_at(&self) -> Option<DateTime<Utc>> {
+        self.0.voided_at
+    }
+    async fn void_reason(&self) -> Option<&str> {
+        self.0.void_reason.as_deref()
+    }
+    /// The invoice as a PDF, through its portal link (share it only with the client).
+    async fn pdf_url(&self, ctx: &Context<'_>) -> Result<String> {
+        let portal = ctx.data::<AppData>()?.ctx.portal_url(&self.0.portal_salt);
+        Ok(format!("{portal}/invoice.pdf"))
+    }
+    async fn refunds(&self, ctx: &Context<'_>) -> Result<Vec<Refund>> {
+        let app = ctx.data::<AppData>()?;
+        Ok(
+            queries::invoice_refunds(&app.ctx.db, self.0.studio_id, self.0.id)
+                .await
+                .map_err(super::domain_error)?
+                .into_iter()
+                .map(Refund)
+                .collect(),
+        )
+    }
+    /// The credit note that cancelled this invoice, if it was voided.
+    async fn credit_note(&self, ctx: &Context<'_>) -> Result<Option<CreditNote>> {
+        let app = ctx.data::<AppData>()?;
+        Ok(
+            queries::credit_note(&app.ctx.db, self.0.studio_id, self.0.id)
+                .await
+                .map_err(super::domain_error)?
+                .map(CreditNote),
+        )
+    }
+    /// Every change, oldest first; append-only.
+    async fn audit_trail(&self, ctx: &Context<'_>) -> Result<Vec<AuditEvent>> {
+        let app = ctx.data::<AppData>()?;
+        Ok(
+            queries::invoice_events(&app.ctx.db, self.0.studio_id, self.0.id)
+                .await
+                .map_err(super::domain_error)?
+                .into_iter()
+                .map(AuditEvent)
+                .collect(),
+        )
+    }
     /// The client's payment-portal link (share it only with the client).
     async fn portal_url(&self, ctx: &Context<'_>) -> Result<String> {
         Ok(ctx.data::<AppData>()?.ctx.portal_url(&self.0.portal_salt))
@@ -480,6 +605,25 @@ impl Payment {
     async fn gateway_reference(&self) -> Option<&str> {
         self.0.gateway_reference.as_deref()
     }
+    async fn method(&self) -> PaymentMethodKind {
+        self.0.method.into()
+    }
+    /// Check number or transfer reference of a manual payment.
+    async fn reference(&self) -> Option<&str> {
+        self.0.reference.as_deref()
+    }
+    async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+    async fn amount_refunded(&self) -> Result<Money> {
+        Ok(Money::of(
+            self.0.amount_refunded_minor,
+            currency(&self.0.currency)?,
+        ))
+    }
+    async fn disputed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.disputed_at
+    }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
@@ -491,6 +635,96 @@ impl Payment {
                 .map_err(super::domain_error)?
                 .map(Invoice),
         )
+    }
+}
+
+/// One tax rate's share of an invoice's tax.
+#[derive(SimpleObject)]
+pub struct TaxShare {
+    pub name: String,
+    pub percent: Decimal,
+    pub amount: Money,
+}
+
+pub struct Refund(pub refund::Model);
+
+#[Object]
+impl Refund {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn payment_id(&self) -> ID {
+        ID(self.0.payment_id.to_string())
+    }
+    async fn amount(&self) -> Result<Money> {
+        Ok(Money::of(self.0.amount_minor, currency(&self.0.currency)?))
+    }
+    async fn status(&self) -> RefundStatus {
+        self.0.status.into()
+    }
+    async fn reason(&self) -> Option<&str> {
+        self.0.reason.as_deref()
+    }
+    async fn failure_message(&self) -> Option<&str> {
+        self.0.failure_message.as_deref()
+    }
+    async fn gateway_reference(&self) -> Option<&str> {
+        self.0.gateway_reference.as_deref()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+pub struct CreditNote(pub credit_note::Model);
+
+#[Object]
+impl CreditNote {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// `CN-` followed by the number of the invoice it cancels.
+    async fn number(&self) -> &str {
+        &self.0.number
+    }
+    async fn amount(&self) -> Result<Money> {
+        Ok(Money::of(self.0.amount_minor, currency(&self.0.currency)?))
+    }
+    async fn reason(&self) -> &str {
+        &self.0.reason
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// One line of an invoice's audit trail.
+pub struct AuditEvent(pub invoice_event::Model);
+
+#[Object]
+impl AuditEvent {
+    async fn event(&self) -> AuditEventKind {
+        self.0.event.into()
+    }
+    async fn from_status(&self) -> Option<InvoiceStatus> {
+        self.0.from_status.map(Into::into)
+    }
+    async fn to_status(&self) -> Option<InvoiceStatus> {
+        self.0.to_status.map(Into::into)
+    }
+    /// Minor units of the invoice's currency moved by this event, if any.
+    async fn amount_minor(&self) -> Option<i64> {
+        self.0.amount_minor
+    }
+    /// `system`, `portal`, `api-key:<prefix>` or `webhook:<provider>`.
+    async fn actor(&self) -> &str {
+        &self.0.actor
+    }
+    async fn detail(&self) -> Option<&str> {
+        self.0.detail.as_deref()
+    }
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.created_at
     }
 }
 

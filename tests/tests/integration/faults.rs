@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use domain::AppContext;
 use domain::gateway::{
     ChargeOutcome, ChargeRequest, GatewayError, PaymentGateway, PaymentMethodDetails,
+    RefundOutcome, RefundRequest,
 };
 use domain::mailer::{MailError, Mailer};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -60,6 +61,10 @@ impl PaymentGateway for FaultyGateway {
 
     fn tokenize_test_card(&self, number: &str) -> Result<String, GatewayError> {
         self.inner.tokenize_test_card(number)
+    }
+
+    async fn refund(&self, request: &RefundRequest) -> Result<RefundOutcome, GatewayError> {
+        self.inner.refund(request).await
     }
 }
 

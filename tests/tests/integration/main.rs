@@ -24,6 +24,7 @@ macro_rules! on_both_backends {
     };
 }
 
+mod billing;
 mod faults;
 mod idempotency;
 mod isolation;

@@ -47,6 +47,8 @@ async fn fifty_concurrent_finalizations_number_one_to_fifty(backend: Backend) {
                     }],
                     retainer_paid: None,
                     tax_rate_ids: None,
+                    discount: None,
+                    fees: Vec::new(),
                 },
             )
             .await

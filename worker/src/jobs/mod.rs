@@ -31,11 +31,16 @@ async fn run_step(ctx: &AppContext, job: &Job) -> DomainResult<()> {
         JobKind::ResolvePayment { payment_id } => {
             charge::resolve(ctx, *payment_id, request_id).await
         }
+        JobKind::ResolveRefund { refund_id } => {
+            domain::refunds::resolve(ctx, *refund_id, request_id).await
+        }
         JobKind::SendDeclineNotice {
             invoice_id,
             attempt,
         } => send_invoice::decline_notice(ctx, *invoice_id, *attempt).await,
-        JobKind::SendInvoice { invoice_id } => send_invoice::run(ctx, *invoice_id).await,
+        JobKind::SendInvoice { invoice_id, resend } => {
+            send_invoice::run(ctx, *invoice_id, resend.as_deref()).await
+        }
         JobKind::SendReceipt { payment_id } => send_receipt::run(ctx, *payment_id).await,
         JobKind::SyncGalleryAccess { invoice_id, .. } => {
             gallery::sync(ctx, *invoice_id, request_id).await

@@ -1,8 +1,8 @@
 use domain::{AppContext, DomainResult, emails};
 
-/// Email the invoice with its payment-portal link.
-pub async fn run(ctx: &AppContext, invoice_id: i64) -> DomainResult<()> {
-    emails::send_invoice(ctx, invoice_id).await?;
+/// Email the invoice with its PDF and payment-portal link (again, for a resend).
+pub async fn run(ctx: &AppContext, invoice_id: i64, resend: Option<&str>) -> DomainResult<()> {
+    emails::send_invoice(ctx, invoice_id, resend).await?;
     Ok(())
 }
 

@@ -1,0 +1,366 @@
+//! The invoice lifecycle: explicit transitions, the append-only audit trail,
+//! and the balance arithmetic every money movement goes through.
+//!
+//! ```text
+//! DRAFT ──finalize──> OPEN <──> PARTIALLY_PAID ──> PAID
+//!   │                  │  \________________________/ │ (refunds reopen)
+//!   └──────void────────┴──void──> VOID               └─> (refund) PARTIALLY_PAID / OPEN
+//!                      OPEN / PARTIALLY_PAID ──> UNCOLLECTIBLE ──(payment)──> PAID
+//! ```
+//!
+//! Balance invariant, for every invoice that is not `VOID`:
+//! `amount_due == total - amount_paid + amount_refunded`. A void invoice owes
+//! nothing: its credit note cancels the total.
+
+use crate::error::{DomainResult, UserError};
+use chrono::Utc;
+use entity::enums::{InvoiceEventKind, InvoiceStatus};
+use entity::{invoice, invoice_event};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+};
+
+/// Whether `from -> to` is a transition the lifecycle allows.
+pub fn can_transition(from: InvoiceStatus, to: InvoiceStatus) -> bool {
+    use InvoiceStatus::*;
+    matches!(
+        (from, to),
+        (Draft, Open | Paid | Void)
+            | (Open, PartiallyPaid | Paid | Void | Uncollectible)
+            | (PartiallyPaid, Open | Paid | Void | Uncollectible)
+            | (Paid, PartiallyPaid | Open)
+            | (Uncollectible, PartiallyPaid | Paid | Void)
+    )
+}
+
+/// Who caused a change, for the audit trail.
+#[derive(Debug, Clone)]
+pub struct Actor(pub String);
+
+impl Actor {
+    pub fn system() -> Self {
+        Self("system".into())
+    }
+    pub fn api_key(prefix: &str) -> Self {
+        Self(format!("api-key:{prefix}"))
+    }
+    pub fn portal() -> Self {
+        Self("portal".into())
+    }
+    pub fn webhook(provider: &str) -> Self {
+        Self(format!("webhook:{provider}"))
+    }
+}
+
+/// One line of the audit trail.
+pub struct Audit<'a> {
+    pub event: InvoiceEventKind,
+    pub from: Option<InvoiceStatus>,
+    pub to: Option<InvoiceStatus>,
+    pub amount_minor: Option<i64>,
+    pub actor: &'a Actor,
+    pub detail: Option<String>,
+}
+
+/// Appends to the audit trail inside the caller's transaction.
+pub async fn record(
+    tx: &DatabaseTransaction,
+    invoice: &invoice::Model,
+    audit: Audit<'_>,
+) -> DomainResult<()> {
+    invoice_event::ActiveModel {
+        studio_id: Set(invoice.studio_id),
+        invoice_id: Set(invoice.id),
+        event: Set(audit.event),
+        from_status: Set(audit.from),
+        to_status: Set(audit.to),
+        amount_minor: Set(audit.amount_minor),
+        actor: Set(audit.actor.0.clone()),
+        detail: Set(audit.detail),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(tx)
+    .await?;
+    Ok(())
+}
+
+/// The status an invoice's balance implies. `VOID` stays void; an
+/// `UNCOLLECTIBLE` invoice stays so until it is paid in full.
+pub fn status_for(current: InvoiceStatus, total: i64, paid: i64, refunded: i64) -> InvoiceStatus {
+    let net_paid = paid - refunded;
+    let due = total - net_paid;
+    match current {
+        InvoiceStatus::Void | InvoiceStatus::Draft => current,
+        _ if due <= 0 => InvoiceStatus::Paid,
+        InvoiceStatus::Uncollectible => InvoiceStatus::Uncollectible,
+        _ if net_paid > 0 => InvoiceStatus::PartiallyPaid,
+        _ => InvoiceStatus::Open,
+    }
+}
+
+/// Moves money on an invoice: adds `paid` and `refunded` (minor units, ≥ 0)
+/// in SQL so concurrent writers add up, then derives the status, stamps
+/// `paid_at`/`settled_at` and writes the audit line(s). Returns the invoice
+/// as it is afterwards.
+pub async fn apply_money(
+    tx: &DatabaseTransaction,
+    invoice_id: i64,
+    paid: i64,
+    refunded: i64,
+    audit: Audit<'_>,
+) -> DomainResult<invoice::Model> {
+    let now = Utc::now();
+    invoice::Entity::update_many()
+        .col_expr(
+            invoice::Column::AmountPaidMinor,
+            Expr::col(invoice::Column::AmountPaidMinor).add(paid),
+        )
+        .col_expr(
+            invoice::Column::AmountRefundedMinor,
+            Expr::col(invoice::Column::AmountRefundedMinor).add(refunded),
+        )
+        .col_expr(
+            invoice::Column::AmountDueMinor,
+            Expr::col(invoice::Column::AmountDueMinor)
+                .sub(paid)
+                .add(refunded),
+        )
+        .col_expr(invoice::Column::UpdatedAt, Expr::value(now))
+        .filter(invoice::Column::Id.eq(invoice_id))
+        .exec(tx)
+        .await?;
+    let updated = invoice::Entity::find_by_id(invoice_id)
+        .one(tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("invoice {invoice_id} vanished"))?;
+    if updated.amount_due_minor < 0 {
+        // Cannot happen while attempts are one at a time and manual payments
+        // are capped at the amount due; if it ever does, the money was
+        // received and must show, and the studio must refund it.
+        tracing::error!(
+            invoice_id,
+            amount_due = updated.amount_due_minor,
+            "invoice overpaid; refund the difference"
+        );
+    }
+    let from = updated.status;
+    let to = status_for(
+        from,
+        updated.total_minor,
+        updated.amount_paid_minor,
+        updated.amount_refunded_minor,
+    );
+    record(
+        tx,
+        &updated,
+        Audit {
+            from: Some(from),
+            to: Some(to),
+            ..audit
+        },
+    )
+    .await?;
+    if to == from {
+        return Ok(updated);
+    }
+    set_status(tx, updated, to).await
+}
+
+/// Writes a new status with its timestamps (the caller wrote the audit line).
+pub async fn set_status(
+    tx: &DatabaseTransaction,
+    invoice: invoice::Model,
+    to: InvoiceStatus,
+) -> DomainResult<invoice::Model> {
+    if !can_transition(invoice.status, to) {
+        return Err(anyhow::anyhow!(
+            "invoice {}: illegal transition {} -> {}",
+            invoice.id,
+            invoice.status.as_str(),
+            to.as_str()
+        )
+        .into());
+    }
+    let now = Utc::now();
+    let settled = matches!(to, InvoiceStatus::Paid | InvoiceStatus::Void);
+    let mut active: invoice::ActiveModel = invoice.clone().into();
+    active.status = Set(to);
+    active.updated_at = Set(now);
+    active.settled_at = Set(settled.then_some(now));
+    if to == InvoiceStatus::Paid {
+        active.paid_at = Set(Some(now));
+    }
+    Ok(active.update(tx).await?)
+}
+
+/// Refuses a transition the lifecycle does not allow, as a user error.
+pub fn ensure_transition(invoice: &invoice::Model, to: InvoiceStatus) -> DomainResult<()> {
+    if can_transition(invoice.status, to) {
+        Ok(())
+    } else {
+        Err(UserError::state(
+            "invoiceId",
+            format!(
+                "invoice {} is {} and cannot become {}",
+                invoice.number,
+                invoice.status.as_str(),
+                to.as_str()
+            ),
+        )
+        .into())
+    }
+}
+
+/// Voids an invoice that has no money on it (refund payments first): the
+/// invoice becomes `VOID`, a credit note `CN-<number>` cancels its total,
+/// gallery access follows, and the trail records both. Voiding a void
+/// invoice returns it unchanged.
+pub async fn void_invoice(
+    ctx: &crate::AppContext,
+    studio_id: i64,
+    invoice_id: i64,
+    reason: &str,
+    actor: &Actor,
+    request_id: Option<&str>,
+) -> DomainResult<invoice::Model> {
+    use entity::enums::PaymentStatus;
+    use entity::{credit_note, payment};
+    use sea_orm::QuerySelect;
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(UserError::invalid("reason", "give a reason of 1 to 500 characters").into());
+    }
+    let tx = crate::db::begin_write(&ctx.db).await?;
+    let invoice = invoice::Entity::find_by_id(invoice_id)
+        .filter(invoice::Column::StudioId.eq(studio_id))
+        .lock_exclusive()
+        .one(&tx)
+        .await?
+        .ok_or_else(|| UserError::not_found("invoiceId", "invoice"))?;
+    if invoice.status == InvoiceStatus::Void {
+        return Ok(invoice);
+    }
+    ensure_transition(&invoice, InvoiceStatus::Void)?;
+    if invoice.amount_paid_minor != invoice.amount_refunded_minor {
+        return Err(UserError::state(
+            "invoiceId",
+            format!(
+                "invoice {} has payments that are not refunded; refund them before voiding",
+                invoice.number
+            ),
+        )
+        .into());
+    }
+    let pending = payment::Entity::find()
+        .filter(payment::Column::InvoiceId.eq(invoice.id))
+        .filter(payment::Column::Status.eq(PaymentStatus::Pending))
+        .one(&tx)
+        .await?;
+    if pending.is_some() {
+        return Err(UserError::state(
+            "invoiceId",
+            "a payment for this invoice is being processed; try again once it has settled",
+        )
+        .into());
+    }
+    let now = Utc::now();
+    let note = credit_note::ActiveModel {
+        studio_id: Set(invoice.studio_id),
+        invoice_id: Set(invoice.id),
+        number: Set(format!("CN-{}", invoice.number)),
+        amount_minor: Set(invoice.total_minor),
+        currency: Set(invoice.currency.clone()),
+        reason: Set(reason.to_string()),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&tx)
+    .await?;
+    let from = invoice.status;
+    let mut active: invoice::ActiveModel = invoice.clone().into();
+    active.status = Set(InvoiceStatus::Void);
+    active.voided_at = Set(Some(now));
+    active.void_reason = Set(Some(reason.to_string()));
+    active.settled_at = Set(Some(now));
+    active.amount_due_minor = Set(0);
+    active.updated_at = Set(now);
+    let voided = active.update(&tx).await?;
+    record(
+        &tx,
+        &voided,
+        Audit {
+            event: InvoiceEventKind::Voided,
+            from: Some(from),
+            to: Some(InvoiceStatus::Void),
+            amount_minor: None,
+            actor,
+            detail: Some(reason.to_string()),
+        },
+    )
+    .await?;
+    record(
+        &tx,
+        &voided,
+        Audit {
+            event: InvoiceEventKind::CreditNoteIssued,
+            from: None,
+            to: None,
+            amount_minor: Some(note.amount_minor),
+            actor,
+            detail: Some(note.number.clone()),
+        },
+    )
+    .await?;
+    crate::outbox::enqueue(
+        &tx,
+        Some(studio_id),
+        &crate::jobs::JobKind::SyncGalleryAccess {
+            invoice_id,
+            state: "VOID".into(),
+        },
+        request_id,
+    )
+    .await?;
+    tx.commit().await?;
+    ctx.outbox_signal.notify_one();
+    ctx.events
+        .publish(crate::events::for_invoice(
+            crate::events::EventKind::InvoiceVoided,
+            &voided,
+            None,
+        ))
+        .await;
+    Ok(voided)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use InvoiceStatus::*;
+
+    #[test]
+    fn balance_decides_the_status() {
+        assert_eq!(status_for(Open, 1000, 0, 0), Open);
+        assert_eq!(status_for(Open, 1000, 400, 0), PartiallyPaid);
+        assert_eq!(status_for(PartiallyPaid, 1000, 1000, 0), Paid);
+        assert_eq!(status_for(Paid, 1000, 1000, 300), PartiallyPaid);
+        assert_eq!(status_for(Paid, 1000, 1000, 1000), Open);
+        assert_eq!(status_for(Uncollectible, 1000, 500, 0), Uncollectible);
+        assert_eq!(status_for(Uncollectible, 1000, 1000, 0), Paid);
+        assert_eq!(status_for(Void, 1000, 0, 0), Void);
+        assert_eq!(status_for(Open, 0, 0, 0), Paid);
+    }
+
+    #[test]
+    fn illegal_transitions_are_refused() {
+        assert!(can_transition(Draft, Open));
+        assert!(can_transition(Open, Void));
+        assert!(!can_transition(Void, Open));
+        assert!(!can_transition(Paid, Void));
+        assert!(!can_transition(Open, Draft));
+        assert!(!can_transition(Void, Paid));
+        assert!(!can_transition(Paid, Uncollectible));
+    }
+}

@@ -1,0 +1,371 @@
+//! Refunds, full or partial, exactly once per request.
+//!
+//! Same three steps as a charge: a `PENDING` refund is written under its
+//! idempotency key (with a `ResolveRefund` job as the safety net) while the
+//! invoice is locked, so two refunds can never exceed what was paid; then the
+//! gateway is asked under that key; then the outcome is written by whoever
+//! moves the refund out of `PENDING`. Money recorded by hand (cash, check,
+//! transfer) is returned by hand, so its refund settles at once.
+
+use crate::context::AppContext;
+use crate::db::begin_write;
+use crate::error::{DomainResult, UserError};
+use crate::gateway::{GatewayError, RefundOutcome, RefundRequest};
+use crate::jobs::JobKind;
+use crate::lifecycle::{self, Actor, Audit};
+use crate::outbox;
+use chrono::{Duration, Utc};
+use entity::enums::{InvoiceEventKind, PaymentMethod, PaymentStatus, RefundStatus};
+use entity::{invoice, payment, refund};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QuerySelect,
+};
+
+#[derive(Debug, Clone)]
+pub struct RefundInput {
+    pub payment_id: i64,
+    /// `None` refunds everything not yet refunded.
+    pub amount_minor: Option<i64>,
+    pub reason: Option<String>,
+    pub idempotency_key: String,
+}
+
+/// Refunds (part of) a successful payment. A replayed key returns the refund
+/// it first created, in its current state.
+pub async fn refund_payment(
+    ctx: &AppContext,
+    studio_id: i64,
+    input: &RefundInput,
+    actor: &Actor,
+    request_id: Option<&str>,
+) -> DomainResult<refund::Model> {
+    crate::validate::idempotency_key("idempotencyKey", &input.idempotency_key)?;
+    let key = format!("refund_{studio_id}_{}", input.idempotency_key);
+    let tx = begin_write(&ctx.db).await?;
+    let payment = payment::Entity::find_by_id(input.payment_id)
+        .filter(payment::Column::StudioId.eq(studio_id))
+        .one(&tx)
+        .await?
+        .ok_or_else(|| UserError::not_found("paymentId", "payment"))?;
+    // The invoice lock serializes refunds of the same invoice.
+    invoice::Entity::find_by_id(payment.invoice_id)
+        .lock_exclusive()
+        .one(&tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("invoice {} missing", payment.invoice_id))?;
+    if let Some(existing) = refund::Entity::find()
+        .filter(refund::Column::IdempotencyKey.eq(key.clone()))
+        .one(&tx)
+        .await?
+    {
+        let same = existing.payment_id == payment.id
+            && input
+                .amount_minor
+                .is_none_or(|a| a == existing.amount_minor);
+        if !same {
+            return Err(UserError::key_reused("idempotencyKey").into());
+        }
+        drop(tx);
+        return if existing.status == RefundStatus::Pending && existing.gateway_reference.is_none() {
+            settle_with_gateway(ctx, existing, request_id).await
+        } else {
+            Ok(existing)
+        };
+    }
+    if payment.status != PaymentStatus::Succeeded {
+        return Err(UserError::state(
+            "paymentId",
+            format!(
+                "payment {} is {}; only a successful payment can be refunded",
+                payment.id,
+                payment.status.as_str()
+            ),
+        )
+        .into());
+    }
+    let pending_refunds: i64 = refund::Entity::find()
+        .filter(refund::Column::PaymentId.eq(payment.id))
+        .filter(refund::Column::Status.eq(RefundStatus::Pending))
+        .all(&tx)
+        .await?
+        .iter()
+        .map(|r| r.amount_minor)
+        .sum();
+    let refundable = payment.amount_minor - payment.amount_refunded_minor - pending_refunds;
+    let amount = input.amount_minor.unwrap_or(refundable);
+    if amount <= 0 || amount > refundable {
+        return Err(UserError::invalid(
+            "amount",
+            if refundable <= 0 {
+                "this payment has nothing left to refund".to_string()
+            } else {
+                format!(
+                    "the amount must be positive and at most the {} minor units left to refund",
+                    refundable
+                )
+            },
+        )
+        .into());
+    }
+    let now = Utc::now();
+    let created = refund::ActiveModel {
+        studio_id: Set(studio_id),
+        invoice_id: Set(payment.invoice_id),
+        payment_id: Set(payment.id),
+        amount_minor: Set(amount),
+        currency: Set(payment.currency.clone()),
+        status: Set(RefundStatus::Pending),
+        idempotency_key: Set(key),
+        gateway_reference: Set(None),
+        reason: Set(input.reason.clone()),
+        failure_message: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&tx)
+    .await?;
+    if payment.method != PaymentMethod::Card {
+        settle(
+            &tx,
+            &created,
+            &Settlement::Succeeded(None),
+            actor,
+            request_id,
+        )
+        .await?;
+        tx.commit().await?;
+        ctx.outbox_signal.notify_one();
+        publish(ctx, created.invoice_id, created.payment_id).await?;
+        return reload(ctx, created.id).await;
+    }
+    outbox::enqueue_after(
+        &tx,
+        Some(studio_id),
+        &JobKind::ResolveRefund {
+            refund_id: created.id,
+        },
+        request_id,
+        Some(Duration::seconds(
+            ctx.settings.worker.resolve_payment_after_secs,
+        )),
+    )
+    .await?;
+    tx.commit().await?;
+    ctx.outbox_signal.notify_one();
+    settle_with_gateway(ctx, created, request_id).await
+}
+
+/// Asks the gateway (again, under the same key) for a refund still `PENDING`.
+pub async fn resolve(
+    ctx: &AppContext,
+    refund_id: i64,
+    request_id: Option<&str>,
+) -> DomainResult<()> {
+    let Some(found) = refund::Entity::find_by_id(refund_id).one(&ctx.db).await? else {
+        return Ok(());
+    };
+    if found.status != RefundStatus::Pending {
+        return Ok(());
+    }
+    match settle_with_gateway(ctx, found, request_id).await {
+        Ok(_) => Ok(()),
+        // A refusal settled the refund as failed: nothing left to retry.
+        Err(e) if reload(ctx, refund_id).await?.status != RefundStatus::Pending => {
+            tracing::warn!(refund_id, error = %e, "refund refused");
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn settle_with_gateway(
+    ctx: &AppContext,
+    pending: refund::Model,
+    request_id: Option<&str>,
+) -> DomainResult<refund::Model> {
+    let payment = payment::Entity::find_by_id(pending.payment_id)
+        .one(&ctx.db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("payment {} missing", pending.payment_id))?;
+    let reference = payment
+        .gateway_reference
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("payment {} has no gateway reference", payment.id))?;
+    let outcome = ctx
+        .gateway
+        .refund(&RefundRequest {
+            idempotency_key: pending.idempotency_key.clone(),
+            charge_reference: reference,
+            amount_minor: pending.amount_minor,
+            currency: pending.currency.clone(),
+        })
+        .await;
+    let settlement = match outcome {
+        Ok(RefundOutcome::Succeeded { reference }) => Settlement::Succeeded(Some(reference)),
+        Ok(RefundOutcome::Pending { reference }) => {
+            refund::Entity::update_many()
+                .col_expr(refund::Column::GatewayReference, Expr::value(reference))
+                .filter(refund::Column::Id.eq(pending.id))
+                .exec(&ctx.db)
+                .await?;
+            return reload(ctx, pending.id).await;
+        }
+        Ok(RefundOutcome::Failed { reason }) => Settlement::Failed(reason),
+        Err(GatewayError::Unavailable(why)) => {
+            // Unknown outcome: the ResolveRefund job asks again with the same key.
+            tracing::warn!(refund_id = pending.id, %why, "refund outcome unknown; will ask again");
+            return Err(UserError {
+                field: vec!["paymentId".into()],
+                message: "the payment processor did not answer; the refund will be retried automatically with the same key".into(),
+                code: crate::error::ErrorCode::GatewayRefused,
+            }
+            .into());
+        }
+        Err(other) => Settlement::Failed(other.to_string()),
+    };
+    let tx = begin_write(&ctx.db).await?;
+    let moved = settle(&tx, &pending, &settlement, &Actor::system(), request_id).await?;
+    tx.commit().await?;
+    if moved {
+        ctx.outbox_signal.notify_one();
+        publish(ctx, pending.invoice_id, pending.payment_id).await?;
+    }
+    let stored = reload(ctx, pending.id).await?;
+    if let Settlement::Failed(reason) = settlement
+        && stored.status == RefundStatus::Failed
+    {
+        return Err(UserError {
+            field: vec!["paymentId".into()],
+            message: format!("the payment processor refused the refund: {reason}"),
+            code: crate::error::ErrorCode::GatewayRefused,
+        }
+        .into());
+    }
+    Ok(stored)
+}
+
+pub enum Settlement {
+    Succeeded(Option<String>),
+    Failed(String),
+}
+
+/// Writes a refund's outcome; only the writer that moves it out of `PENDING`
+/// touches the payment and the invoice. Returns whether it moved.
+pub async fn settle(
+    tx: &DatabaseTransaction,
+    pending: &refund::Model,
+    settlement: &Settlement,
+    actor: &Actor,
+    request_id: Option<&str>,
+) -> DomainResult<bool> {
+    let now = Utc::now();
+    let update = refund::Entity::update_many()
+        .filter(refund::Column::Id.eq(pending.id))
+        .filter(refund::Column::Status.eq(RefundStatus::Pending))
+        .col_expr(refund::Column::UpdatedAt, Expr::value(now));
+    let (update, event, detail) = match settlement {
+        Settlement::Succeeded(reference) => (
+            update
+                .col_expr(
+                    refund::Column::Status,
+                    Expr::value(RefundStatus::Succeeded.as_str()),
+                )
+                .col_expr(
+                    refund::Column::GatewayReference,
+                    Expr::value(reference.clone()),
+                ),
+            InvoiceEventKind::RefundSucceeded,
+            format!("refund {} of payment {}", pending.id, pending.payment_id),
+        ),
+        Settlement::Failed(reason) => (
+            update
+                .col_expr(
+                    refund::Column::Status,
+                    Expr::value(RefundStatus::Failed.as_str()),
+                )
+                .col_expr(refund::Column::FailureMessage, Expr::value(reason.clone())),
+            InvoiceEventKind::RefundFailed,
+            format!(
+                "refund {} of payment {}: {reason}",
+                pending.id, pending.payment_id
+            ),
+        ),
+    };
+    if update.exec(tx).await?.rows_affected != 1 {
+        return Ok(false);
+    }
+    let audit = Audit {
+        event,
+        from: None,
+        to: None,
+        amount_minor: Some(pending.amount_minor),
+        actor,
+        detail: Some(detail),
+    };
+    match settlement {
+        Settlement::Succeeded(_) => {
+            payment::Entity::update_many()
+                .col_expr(
+                    payment::Column::AmountRefundedMinor,
+                    Expr::col(payment::Column::AmountRefundedMinor).add(pending.amount_minor),
+                )
+                .col_expr(payment::Column::UpdatedAt, Expr::value(now))
+                .filter(payment::Column::Id.eq(pending.payment_id))
+                .exec(tx)
+                .await?;
+            lifecycle::apply_money(tx, pending.invoice_id, 0, pending.amount_minor, audit).await?;
+            outbox::enqueue(
+                tx,
+                Some(pending.studio_id),
+                &JobKind::SyncGalleryAccess {
+                    invoice_id: pending.invoice_id,
+                    state: format!("refund-{}", pending.id),
+                },
+                request_id,
+            )
+            .await?;
+        }
+        Settlement::Failed(_) => {
+            let invoice = invoice::Entity::find_by_id(pending.invoice_id)
+                .one(tx)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("invoice {} missing", pending.invoice_id))?;
+            lifecycle::record(
+                tx,
+                &invoice,
+                Audit {
+                    from: Some(invoice.status),
+                    to: Some(invoice.status),
+                    ..audit
+                },
+            )
+            .await?;
+        }
+    }
+    Ok(true)
+}
+
+async fn reload(ctx: &AppContext, refund_id: i64) -> DomainResult<refund::Model> {
+    Ok(refund::Entity::find_by_id(refund_id)
+        .one(&ctx.db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("refund {refund_id} vanished"))?)
+}
+
+async fn publish(ctx: &AppContext, invoice_id: i64, payment_id: i64) -> DomainResult<()> {
+    let invoice = invoice::Entity::find_by_id(invoice_id).one(&ctx.db).await?;
+    let payment = payment::Entity::find_by_id(payment_id).one(&ctx.db).await?;
+    if let Some(invoice) = invoice {
+        ctx.events
+            .publish(crate::events::for_invoice(
+                crate::events::EventKind::PaymentRefunded,
+                &invoice,
+                payment.as_ref(),
+            ))
+            .await;
+    }
+    Ok(())
+}

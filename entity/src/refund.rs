@@ -1,0 +1,29 @@
+#[allow(unused_imports)]
+use crate::enums::*;
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "refunds")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub studio_id: i64,
+    pub invoice_id: i64,
+    pub payment_id: i64,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub status: RefundStatus,
+    /// Sent to the gateway; one key, at most one refund.
+    #[sea_orm(unique)]
+    pub idempotency_key: String,
+    pub gateway_reference: Option<String>,
+    pub reason: Option<String>,
+    pub failure_message: Option<String>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
