@@ -6,6 +6,7 @@ pub mod graphql;
 pub mod health;
 pub mod portal;
 pub mod telemetry;
+pub mod webhooks;
 
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
@@ -91,6 +92,7 @@ impl Application {
                 .route("/pay/{token}/invoice.pdf", web::get().to(portal::pdf))
                 .route("/gallery/{session}", web::get().to(gallery::show))
                 .route("/gallery/{session}", web::post().to(gallery::login))
+                .route("/webhooks/stripe", web::post().to(webhooks::stripe))
                 .route("/healthz", web::get().to(health::healthz))
                 .route("/readyz", web::get().to(health::readyz))
                 .route("/metrics", web::get().to(health::metrics))

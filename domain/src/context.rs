@@ -51,7 +51,10 @@ impl AppContext {
                 )
                 .map_err(|e| anyhow::anyhow!("Stripe gateway: {e}"))?,
             ),
-            None => Arc::new(SimulatedGateway::new(conn.clone())),
+            None => Arc::new(
+                SimulatedGateway::new(conn.clone())
+                    .with_webhooks(settings.gateway.simulated_webhooks),
+            ),
         };
         let secret = AppSecret::load_or_create(settings.secret_key.as_ref(), &settings.data_dir)?;
         let (live, _) = broadcast::channel(1024);

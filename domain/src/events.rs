@@ -23,6 +23,10 @@ pub enum EventKind {
     PaymentFailed,
     PaymentRefunded,
     InvoiceVoided,
+    /// A cardholder disputed a payment (chargeback opened).
+    PaymentDisputed,
+    /// A dispute was closed, won or lost.
+    DisputeClosed,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

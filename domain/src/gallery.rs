@@ -13,15 +13,22 @@ use crate::outbox;
 use crate::secrets::hash_password;
 use chrono::{DateTime, Duration, Utc};
 use entity::enums::{GalleryLevel, InvoiceStatus};
-use entity::{client, gallery_access, invoice, studio};
+use entity::{client, gallery_access, invoice, payment, studio};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QuerySelect,
 };
 
+/// The access an invoice's state gives. An open dispute (chargeback) on one
+/// of its payments locks the gallery until the dispute is closed.
 pub fn level_for(
     studio: &studio::Model,
     invoice: &invoice::Model,
+    disputed: bool,
 ) -> (GalleryLevel, Option<DateTime<Utc>>) {
+    if disputed {
+        return (GalleryLevel::Locked, None);
+    }
     match invoice.status {
         InvoiceStatus::Paid => (
             GalleryLevel::Full,
@@ -59,7 +66,13 @@ pub async fn sync_access(
         .one(&tx)
         .await?
         .ok_or_else(|| anyhow::anyhow!("client {} missing", invoice.client_id))?;
-    let (level, expires_at) = level_for(&studio, &invoice);
+    let disputed = payment::Entity::find()
+        .filter(payment::Column::InvoiceId.eq(invoice.id))
+        .filter(payment::Column::DisputedAt.is_not_null())
+        .count(&tx)
+        .await?
+        > 0;
+    let (level, expires_at) = level_for(&studio, &invoice, disputed);
     let now = Utc::now();
     let studio_id = Some(studio.id);
     match gallery_access::Entity::find()

@@ -172,11 +172,55 @@ pub fn test_card_numbers() -> Vec<(&'static str, &'static str)> {
 
 pub struct SimulatedGateway {
     db: DatabaseConnection,
+    webhooks: bool,
 }
 
 impl SimulatedGateway {
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+        Self {
+            db,
+            webhooks: false,
+        }
+    }
+
+    /// Also deliver a signed Stripe-shaped webhook for every charge and
+    /// refund (see `webhooks::simulated`).
+    #[must_use]
+    pub fn with_webhooks(mut self, on: bool) -> Self {
+        self.webhooks = on;
+        self
+    }
+
+    /// Stores a record under its idempotency key unless the key is known;
+    /// the first record of a key also writes its webhook's delivery job, in
+    /// the same transaction.
+    async fn record_once(&self, row: simulated_charge::ActiveModel) -> Result<(), GatewayError> {
+        let db_err = |e: sea_orm::DbErr| GatewayError::Unavailable(e.to_string());
+        let key = match &row.idempotency_key {
+            sea_orm::ActiveValue::Set(key) | sea_orm::ActiveValue::Unchanged(key) => key.clone(),
+            sea_orm::ActiveValue::NotSet => String::new(),
+        };
+        let tx = crate::db::begin_write(&self.db).await.map_err(db_err)?;
+        let inserted = simulated_charge::Entity::insert(row)
+            .on_conflict(
+                OnConflict::column(simulated_charge::Column::IdempotencyKey)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(&tx)
+            .await
+            .map_err(db_err)?;
+        if inserted == 1 && self.webhooks {
+            crate::outbox::enqueue(
+                &tx,
+                None,
+                &crate::jobs::JobKind::DeliverSimulatedWebhook { key },
+                None,
+            )
+            .await
+            .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)
     }
 }
 
@@ -201,7 +245,7 @@ impl PaymentGateway for SimulatedGateway {
         let db_err = |e: sea_orm::DbErr| GatewayError::Unavailable(e.to_string());
         // Record the attempt under its key first; a second call with the same
         // key finds the first record and replays its outcome.
-        let row = simulated_charge::ActiveModel {
+        self.record_once(simulated_charge::ActiveModel {
             idempotency_key: Set(request.idempotency_key.clone()),
             reference: Set(format!("sim_ch_{}", uuid::Uuid::now_v7().simple())),
             token: Set(card.token.to_string()),
@@ -211,16 +255,8 @@ impl PaymentGateway for SimulatedGateway {
             decline_code: Set(card.decline.map(|d| d.0.to_string())),
             created_at: Set(Utc::now()),
             refund_of: Set(None),
-        };
-        simulated_charge::Entity::insert(row)
-            .on_conflict(
-                OnConflict::column(simulated_charge::Column::IdempotencyKey)
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .exec_without_returning(&self.db)
-            .await
-            .map_err(db_err)?;
+        })
+        .await?;
         let stored = simulated_charge::Entity::find_by_id(request.idempotency_key.clone())
             .one(&self.db)
             .await
@@ -299,7 +335,7 @@ impl PaymentGateway for SimulatedGateway {
             .sum();
         let fits =
             request.amount_minor > 0 && refunded + request.amount_minor <= charge.amount_minor;
-        let row = simulated_charge::ActiveModel {
+        self.record_once(simulated_charge::ActiveModel {
             idempotency_key: Set(request.idempotency_key.clone()),
             reference: Set(format!("sim_re_{}", uuid::Uuid::now_v7().simple())),
             token: Set(charge.token),
@@ -309,16 +345,8 @@ impl PaymentGateway for SimulatedGateway {
             decline_code: Set((!fits).then(|| "amount exceeds what is left to refund".to_string())),
             created_at: Set(Utc::now()),
             refund_of: Set(Some(request.charge_reference.clone())),
-        };
-        simulated_charge::Entity::insert(row)
-            .on_conflict(
-                OnConflict::column(simulated_charge::Column::IdempotencyKey)
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .exec_without_returning(&self.db)
-            .await
-            .map_err(db_err)?;
+        })
+        .await?;
         // Whoever inserted first decides; replay what is stored.
         Box::pin(self.refund(request)).await
     }

@@ -38,6 +38,9 @@ pub enum JobKind {
     ResolveRefund { refund_id: i64 },
     /// Tell the client an auto-pay retry was declined (with the portal link).
     SendDeclineNotice { invoice_id: i64, attempt: u32 },
+    /// The simulated gateway's signed webhook for its record `key`, POSTed
+    /// to this deployment's `/webhooks/stripe` as Stripe would.
+    DeliverSimulatedWebhook { key: String },
 }
 
 impl JobKind {
@@ -77,6 +80,7 @@ impl JobKind {
             } => {
                 format!("decline_notice:invoice:{invoice_id}:attempt:{attempt}")
             }
+            Self::DeliverSimulatedWebhook { key } => format!("simulated_webhook:{key}"),
         }
     }
 
@@ -92,6 +96,7 @@ impl JobKind {
             Self::ResolvePayment { .. } => "resolve_payment",
             Self::ResolveRefund { .. } => "resolve_refund",
             Self::SendDeclineNotice { .. } => "send_decline_notice",
+            Self::DeliverSimulatedWebhook { .. } => "deliver_simulated_webhook",
         }
     }
 }

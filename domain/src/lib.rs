@@ -36,6 +36,7 @@ pub mod stripe;
 pub mod studios;
 pub mod telemetry;
 pub mod validate;
+pub mod webhooks;
 
 pub use context::AppContext;
 pub use error::{DomainError, DomainResult, ErrorCode, UserError};

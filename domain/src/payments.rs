@@ -25,7 +25,8 @@ use entity::enums::{InvoiceEventKind, InvoiceStatus, PaymentMethod, PaymentSourc
 use entity::{invoice, payment};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QuerySelect,
 };
 
 #[derive(Debug, Clone)]
@@ -191,17 +192,38 @@ async fn settle(
     request_id: Option<&str>,
 ) -> DomainResult<()> {
     let tx = begin_write(&ctx.db).await?;
+    let moved = settle_in(&tx, pending, outcome, &actor_of(pending), request_id).await?;
+    tx.commit().await?;
+    ctx.outbox_signal.notify_one();
+    if moved {
+        publish_payment_event(ctx, pending.id).await?;
+    }
+    Ok(())
+}
+
+/// Writes a charge's outcome inside the caller's transaction and returns
+/// whether this writer moved the payment (and so changed the invoice).
+///
+/// A decline only moves a `PENDING` payment. Success moves any payment that
+/// has not succeeded yet: a gateway that reports money taken (a webhook after
+/// an attempt was recorded as failed) is the truth, and the money must show.
+/// Nothing ever moves a `SUCCEEDED` payment, so a replayed or late outcome is
+/// never counted twice.
+pub(crate) async fn settle_in(
+    tx: &DatabaseTransaction,
+    pending: &payment::Model,
+    outcome: &ChargeOutcome,
+    actor: &Actor,
+    request_id: Option<&str>,
+) -> DomainResult<bool> {
     let now = Utc::now();
-    let still_pending = || {
-        payment::Entity::update_many()
-            .filter(payment::Column::Id.eq(pending.id))
-            .filter(payment::Column::Status.eq(PaymentStatus::Pending))
-            .col_expr(payment::Column::UpdatedAt, Expr::value(now))
-    };
-    let moved_out_of_pending;
+    let update = payment::Entity::update_many()
+        .filter(payment::Column::Id.eq(pending.id))
+        .col_expr(payment::Column::UpdatedAt, Expr::value(now));
     match outcome {
         ChargeOutcome::Succeeded { reference } => {
-            let moved = still_pending()
+            let moved = update
+                .filter(payment::Column::Status.ne(PaymentStatus::Succeeded))
                 .col_expr(
                     payment::Column::Status,
                     Expr::value(PaymentStatus::Succeeded.as_str()),
@@ -210,49 +232,50 @@ async fn settle(
                     payment::Column::GatewayReference,
                     Expr::value(reference.clone()),
                 )
-                .exec(&tx)
+                .exec(tx)
                 .await?;
-            moved_out_of_pending = moved.rows_affected == 1;
-            if moved.rows_affected == 1 {
-                lifecycle::apply_money(
-                    &tx,
-                    pending.invoice_id,
-                    pending.amount_minor,
-                    0,
-                    Audit {
-                        event: InvoiceEventKind::PaymentSucceeded,
-                        from: None,
-                        to: None,
-                        amount_minor: Some(pending.amount_minor),
-                        actor: &actor_of(pending),
-                        detail: Some(format!("payment {} ({})", pending.id, reference)),
-                    },
-                )
-                .await?;
-                let studio_id = Some(pending.studio_id);
-                outbox::enqueue(
-                    &tx,
-                    studio_id,
-                    &JobKind::SendReceipt {
-                        payment_id: pending.id,
-                    },
-                    request_id,
-                )
-                .await?;
-                outbox::enqueue(
-                    &tx,
-                    studio_id,
-                    &JobKind::SyncGalleryAccess {
-                        invoice_id: pending.invoice_id,
-                        state: format!("payment-{}", pending.id),
-                    },
-                    request_id,
-                )
-                .await?;
+            if moved.rows_affected != 1 {
+                return Ok(false);
             }
+            lifecycle::apply_money(
+                tx,
+                pending.invoice_id,
+                pending.amount_minor,
+                0,
+                Audit {
+                    event: InvoiceEventKind::PaymentSucceeded,
+                    from: None,
+                    to: None,
+                    amount_minor: Some(pending.amount_minor),
+                    actor,
+                    detail: Some(format!("payment {} ({})", pending.id, reference)),
+                },
+            )
+            .await?;
+            let studio_id = Some(pending.studio_id);
+            outbox::enqueue(
+                tx,
+                studio_id,
+                &JobKind::SendReceipt {
+                    payment_id: pending.id,
+                },
+                request_id,
+            )
+            .await?;
+            outbox::enqueue(
+                tx,
+                studio_id,
+                &JobKind::SyncGalleryAccess {
+                    invoice_id: pending.invoice_id,
+                    state: format!("payment-{}", pending.id),
+                },
+                request_id,
+            )
+            .await?;
         }
         ChargeOutcome::Declined { code, message } => {
-            let moved = still_pending()
+            let moved = update
+                .filter(payment::Column::Status.eq(PaymentStatus::Pending))
                 .col_expr(
                     payment::Column::Status,
                     Expr::value(PaymentStatus::Failed.as_str()),
@@ -262,36 +285,31 @@ async fn settle(
                     payment::Column::FailureMessage,
                     Expr::value(message.clone()),
                 )
-                .exec(&tx)
+                .exec(tx)
                 .await?;
-            moved_out_of_pending = moved.rows_affected == 1;
-            if moved_out_of_pending {
-                let invoice = invoice::Entity::find_by_id(pending.invoice_id)
-                    .one(&tx)
-                    .await?
-                    .ok_or_else(|| anyhow::anyhow!("invoice {} vanished", pending.invoice_id))?;
-                lifecycle::record(
-                    &tx,
-                    &invoice,
-                    Audit {
-                        event: InvoiceEventKind::PaymentFailed,
-                        from: Some(invoice.status),
-                        to: Some(invoice.status),
-                        amount_minor: Some(pending.amount_minor),
-                        actor: &actor_of(pending),
-                        detail: Some(format!("payment {}: {code}: {message}", pending.id)),
-                    },
-                )
-                .await?;
+            if moved.rows_affected != 1 {
+                return Ok(false);
             }
+            let invoice = invoice::Entity::find_by_id(pending.invoice_id)
+                .one(tx)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("invoice {} vanished", pending.invoice_id))?;
+            lifecycle::record(
+                tx,
+                &invoice,
+                Audit {
+                    event: InvoiceEventKind::PaymentFailed,
+                    from: Some(invoice.status),
+                    to: Some(invoice.status),
+                    amount_minor: Some(pending.amount_minor),
+                    actor,
+                    detail: Some(format!("payment {}: {code}: {message}", pending.id)),
+                },
+            )
+            .await?;
         }
     }
-    tx.commit().await?;
-    ctx.outbox_signal.notify_one();
-    if moved_out_of_pending {
-        publish_payment_event(ctx, pending.id).await?;
-    }
-    Ok(())
+    Ok(true)
 }
 
 fn actor_of(payment: &payment::Model) -> Actor {
@@ -302,7 +320,7 @@ fn actor_of(payment: &payment::Model) -> Actor {
 }
 
 /// Tells live subscribers about a payment that was just settled.
-async fn publish_payment_event(ctx: &AppContext, payment_id: i64) -> DomainResult<()> {
+pub(crate) async fn publish_payment_event(ctx: &AppContext, payment_id: i64) -> DomainResult<()> {
     let Some(payment) = payment::Entity::find_by_id(payment_id).one(&ctx.db).await? else {
         return Ok(());
     };

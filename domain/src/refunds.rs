@@ -355,7 +355,11 @@ async fn reload(ctx: &AppContext, refund_id: i64) -> DomainResult<refund::Model>
         .ok_or_else(|| anyhow::anyhow!("refund {refund_id} vanished"))?)
 }
 
-async fn publish(ctx: &AppContext, invoice_id: i64, payment_id: i64) -> DomainResult<()> {
+pub(crate) async fn publish(
+    ctx: &AppContext,
+    invoice_id: i64,
+    payment_id: i64,
+) -> DomainResult<()> {
     let invoice = invoice::Entity::find_by_id(invoice_id).one(&ctx.db).await?;
     let payment = payment::Entity::find_by_id(payment_id).one(&ctx.db).await?;
     if let Some(invoice) = invoice {

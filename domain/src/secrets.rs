@@ -111,6 +111,18 @@ impl AppSecret {
             .collect()
     }
 
+    /// A stable secret for another purpose, derived so that every process
+    /// holding the application secret derives the same one:
+    /// `prefix + hex(HMAC(secret, "derive:" + purpose))`.
+    pub fn derive(&self, purpose: &str, prefix: &str) -> String {
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(self.0.expose_secret().as_bytes()) else {
+            return String::new();
+        };
+        mac.update(b"derive:");
+        mac.update(purpose.as_bytes());
+        format!("{prefix}{}", hex::encode(mac.finalize().into_bytes()))
+    }
+
     pub fn portal_token(&self, salt: &str) -> String {
         let mut mac = match Hmac::<Sha256>::new_from_slice(self.0.expose_secret().as_bytes()) {
             Ok(mac) => mac,

@@ -65,6 +65,15 @@ pub struct GatewaySettings {
     pub stripe_secret_key: Option<SecretString>,
     /// Stripe's API base URL (tests point it at a local server).
     pub stripe_api_base: String,
+    /// The signing secret of the Stripe webhook endpoint (`whsec_...`) that
+    /// `POST /webhooks/stripe` verifies. Required with Stripe; with the
+    /// simulated gateway it defaults to one derived from `secret_key`.
+    pub stripe_webhook_secret: Option<SecretString>,
+    /// How old (or how far in the future) a webhook's signed timestamp may be.
+    pub webhook_tolerance_secs: i64,
+    /// The simulated gateway signs and delivers Stripe-shaped webhooks for
+    /// its charges and refunds to this deployment's `/webhooks/stripe`.
+    pub simulated_webhooks: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -121,6 +130,8 @@ impl Settings {
             .set_default("worker.redeliver_after_secs", 900)?
             .set_default("worker.resolve_payment_after_secs", 60)?
             .set_default("gateway.stripe_api_base", "https://api.stripe.com")?
+            .set_default("gateway.webhook_tolerance_secs", 300)?
+            .set_default("gateway.simulated_webhooks", true)?
             .set_default("log.format", "pretty")?
             .set_default("log.filter", "info,sqlx=warn,sea_orm=warn,apalis=warn")?;
         if let Some(file) = file {

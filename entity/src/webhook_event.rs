@@ -14,6 +14,10 @@ pub struct Model {
     pub payload: String,
     pub status: WebhookStatus,
     pub detail: Option<String>,
+    /// The gateway object the event is about (`pi_...`, `re_...`, `dp_...`).
+    pub object_id: Option<String>,
+    /// When the gateway created the event: ordering among one object's events.
+    pub event_created_at: Option<DateTimeUtc>,
     pub received_at: DateTimeUtc,
     pub processed_at: Option<DateTimeUtc>,
 }

@@ -637,3 +637,74 @@ impl TestApp {
         row.try_get::<i64>("", "n").expect("count value")
     }
 }
+
+/// Webhooks in: tests play the payment processor, signing events the way
+/// Stripe does.
+impl TestApp {
+    /// The secret `POST /webhooks/stripe` verifies with.
+    pub fn webhook_secret(&self) -> String {
+        use secrecy::ExposeSecret;
+        domain::webhooks::signing_secret(&self.ctx)
+            .expect("a webhook signing secret")
+            .expose_secret()
+            .to_string()
+    }
+
+    /// POSTs `body` to the webhook endpoint with the given `Stripe-Signature`.
+    pub async fn post_webhook_raw(&self, body: &[u8], signature: Option<&str>) -> (u16, Value) {
+        let mut request = self
+            .http
+            .post(format!("{}/webhooks/stripe", self.address))
+            .header("content-type", "application/json")
+            .body(body.to_vec());
+        if let Some(signature) = signature {
+            request = request.header("stripe-signature", signature);
+        }
+        let response = request.send().await.expect("webhook request");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// POSTs `event` signed now with the endpoint's secret, as the processor would.
+    pub async fn send_webhook(&self, event: &Value) -> (u16, Value) {
+        let body = serde_json::to_vec(event).expect("event json");
+        let signature = domain::webhooks::signature::sign(
+            &self.webhook_secret(),
+            chrono::Utc::now().timestamp(),
+            &body,
+        );
+        self.post_webhook_raw(&body, Some(&signature)).await
+    }
+
+    /// The stored webhook events as (type, status, detail), oldest first.
+    pub async fn webhook_events(&self) -> Vec<(String, String, String)> {
+        use sea_orm::QueryOrder;
+        entity::webhook_event::Entity::find()
+            .order_by_asc(entity::webhook_event::Column::Id)
+            .all(&self.ctx.db)
+            .await
+            .expect("webhook events")
+            .into_iter()
+            .map(|e| {
+                (
+                    e.event_type,
+                    e.status.as_str().to_string(),
+                    e.detail.unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+}
+
+/// A Stripe event envelope around `object`.
+pub fn stripe_event(id: &str, kind: &str, created: i64, object: Value) -> Value {
+    json!({
+        "id": id,
+        "object": "event",
+        "api_version": "2024-06-20",
+        "created": created,
+        "livemode": false,
+        "type": kind,
+        "data": { "object": object },
+    })
+}

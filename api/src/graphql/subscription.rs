@@ -19,6 +19,8 @@ pub enum InvoiceEventKind {
     PaymentFailed,
     PaymentRefunded,
     InvoiceVoided,
+    PaymentDisputed,
+    DisputeClosed,
 }
 
 /// Something happened to one of the studio's invoices.

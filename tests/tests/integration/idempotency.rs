@@ -79,6 +79,7 @@ struct Snapshot {
     charges: i64,
     notifications: i64,
     galleries: i64,
+    webhooks: i64,
     emails: usize,
     counter: i64,
     invoice_json: serde_json::Value,
@@ -92,6 +93,7 @@ async fn snapshot(app: &TestApp, f: &tests::Fixture) -> Snapshot {
         charges: app.count("simulated_gateway_charges").await,
         notifications: app.count("notifications").await,
         galleries: app.count("gallery_access").await,
+        webhooks: app.count("webhook_events").await,
         emails: app.emails().len(),
         counter: entity::invoice_number_counter::Entity::find()
             .all(&app.ctx.db)
@@ -120,6 +122,7 @@ async fn running_every_job_twice_changes_nothing(backend: Backend) {
     let before = snapshot(&app, &f).await;
     assert_eq!(before.invoices, 2);
     assert_eq!(before.emails, 4);
+    assert_eq!(before.webhooks, 1, "the auto-pay charge's webhook");
 
     let redelivered = entity::outbox::Entity::update_many()
         .col_expr(

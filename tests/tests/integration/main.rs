@@ -38,4 +38,5 @@ mod schema;
 mod stripe;
 mod subscriptions;
 mod validation;
+mod webhooks;
 mod workflow;

@@ -51,6 +51,9 @@ async fn run_step(ctx: &AppContext, job: &Job) -> DomainResult<()> {
         JobKind::SendGalleryUpgrade { invoice_id, level } => {
             gallery::send_upgrade(ctx, *invoice_id, level).await
         }
+        JobKind::DeliverSimulatedWebhook { key } => {
+            domain::webhooks::simulated::deliver(ctx, key).await
+        }
     }
 }
 
