@@ -99,6 +99,26 @@ impl InvoiceDocument {
         at.with_timezone(&tz).format("%B %-d, %Y").to_string()
     }
 
+    /// The tax shown per rate (`GST 5% $12.50`), as (label, formatted
+    /// amount); one "Tax" line for invoices without a stored breakdown. The
+    /// email and the PDF both print these, so they show the same cents.
+    pub fn tax_lines(&self) -> Vec<(String, String)> {
+        let mut taxes: Vec<(String, String)> =
+            crate::adjustments::parse_tax_breakdown(&self.invoice.tax_breakdown)
+                .into_iter()
+                .map(|t| {
+                    (
+                        format!("{} {}%", t.name, t.percent.normalize()),
+                        self.money(t.amount_minor),
+                    )
+                })
+                .collect();
+        if taxes.is_empty() {
+            taxes.push(("Tax".into(), self.money(self.invoice.tax_minor)));
+        }
+        taxes
+    }
+
     pub fn pdf_view(&self, portal_url: Option<String>) -> PdfInvoice {
         let inv = &self.invoice;
         let mut adjustments = Vec::new();
@@ -109,19 +129,11 @@ impl InvoiceDocument {
                 self.money(inv.discount_minor)
             ));
         }
-        let mut taxes: Vec<PdfAmount> = crate::adjustments::parse_tax_breakdown(&inv.tax_breakdown)
+        let taxes: Vec<PdfAmount> = self
+            .tax_lines()
             .into_iter()
-            .map(|t| PdfAmount {
-                label: format!("{} {}%", t.name, t.percent.normalize()),
-                amount: self.money(t.amount_minor),
-            })
+            .map(|(label, amount)| PdfAmount { label, amount })
             .collect();
-        if taxes.is_empty() {
-            taxes.push(PdfAmount {
-                label: "Tax".into(),
-                amount: self.money(inv.tax_minor),
-            });
-        }
         if inv.credit_minor > 0 {
             adjustments.push(PdfAmount {
                 label: "Retainer paid".into(),

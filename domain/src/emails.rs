@@ -62,7 +62,9 @@ fn lines_table(doc: &InvoiceDocument) -> Markup {
                      td align="right" style=(cell) { (doc.money(line.unit_price_minor)) } td align="right" style=(cell) { (doc.money(line.amount_minor)) } }
             }
             tr { td colspan="3" align="right" { "Subtotal" } td align="right" { (doc.money(doc.invoice.subtotal_minor)) } }
-            tr { td colspan="3" align="right" { "Tax" } td align="right" { (doc.money(doc.invoice.tax_minor)) } }
+            @for (label, amount) in doc.tax_lines() {
+                tr { td colspan="3" align="right" { (label) } td align="right" { (amount) } }
+            }
             @if doc.invoice.credit_minor > 0 {
                 tr { td colspan="3" align="right" { "Retainer paid" } td align="right" { "-" (doc.money(doc.invoice.credit_minor)) } }
             }
@@ -84,10 +86,12 @@ fn lines_text(doc: &InvoiceDocument) -> String {
         ));
     }
     out.push_str(&format!(
-        "  Subtotal: {}\n  Tax: {}\n",
-        doc.money(doc.invoice.subtotal_minor),
-        doc.money(doc.invoice.tax_minor)
+        "  Subtotal: {}\n",
+        doc.money(doc.invoice.subtotal_minor)
     ));
+    for (label, amount) in doc.tax_lines() {
+        out.push_str(&format!("  {label}: {amount}\n"));
+    }
     if doc.invoice.credit_minor > 0 {
         out.push_str(&format!(
             "  Retainer paid: -{}\n",

@@ -10,6 +10,7 @@ on_both_backends!(
     card_refund_through_the_gateway_then_void_with_a_credit_note,
     the_pdf_shows_the_api_totals_in_the_email_and_the_portal,
     studio_settings_discounts_and_fees_shape_the_invoice,
+    a_tax_inclusive_vat_invoice_shows_the_same_cents_everywhere,
 );
 
 const INVOICE: &str = "id number status
@@ -526,4 +527,82 @@ async fn studio_settings_discounts_and_fees_shape_the_invoice(backend: Backend) 
     assert!(text.contains("Travel"), "{text}");
     assert!(text.contains("Total USD 3,012.63"), "{text}");
     assert!(email.says("Total: USD 3,012.63"), "{}", email.text);
+}
+
+/// A studio whose prices include 20% VAT, in euros: the tax is taken out of
+/// the prices, per line, half away from zero, and the API, the email text,
+/// the email HTML and the PDF all show the same cents, per rate.
+async fn a_tax_inclusive_vat_invoice_shows_the_same_cents_everywhere(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let key = app.create_studio("Atelier Lumière").await;
+    let set = app
+        .gql(
+            &key,
+            "mutation { updateStudioSettings(input: { currency: \"EUR\", pricesIncludeTax: true }) {
+                studio { currency } userErrors { field message code } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        set["updateStudioSettings"]["userErrors"],
+        json!([]),
+        "{set}"
+    );
+    let data = app
+        .gql(
+            &key,
+            "mutation { t: createTaxRate(input: { name: \"VAT\", percent: \"20\" }) { taxRate { id } }
+                        p: createPackage(input: { name: \"Portrait\", price: \"1200.00\" }) { package { id } } }",
+            json!({}),
+        )
+        .await;
+    let package = data["p"]["package"]["id"].as_str().unwrap().to_string();
+    let client = app
+        .create_client(&key, "Léa Moreau", INVOICE_EMAIL, "INVOICE")
+        .await;
+    let data = app
+        .gql(
+            &key,
+            "mutation($i: ScheduleSessionInput!) { scheduleSession(input: $i) { session { id } userErrors { field message } } }",
+            json!({ "i": {
+                "clientId": client, "packageId": package, "title": "Portraits",
+                "scheduledAt": "2026-10-10T15:00:00Z",
+                "items": [
+                    { "description": "Fine-art print", "quantity": 3, "unitPrice": "99.99" },
+                    { "description": "Archive USB key", "quantity": 1, "unitPrice": "20.00", "taxable": false }
+                ]
+            } }),
+        )
+        .await;
+    let session = data["scheduleSession"]["session"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{data}"))
+        .to_string();
+    app.complete_session(&key, &session).await;
+    app.drain().await;
+    let inv = invoice(&app, &key, &session).await;
+    // Portrait 1200.00 holds 200.00 VAT; prints 299.97 hold 49.995 -> 50.00;
+    // the USB key is not taxable. Gross 1519.97 = subtotal 1269.97 + VAT 250.00.
+    assert_eq!(inv["tax"]["minorUnits"], 25_000, "{inv:#}");
+    assert_eq!(inv["subtotal"]["minorUnits"], 126_997);
+    assert_eq!(inv["total"]["formatted"], "EUR 1,519.97");
+    assert_eq!(
+        inv["taxBreakdown"],
+        json!([{ "name": "VAT", "percent": "20", "amount": { "minorUnits": 25_000, "formatted": "EUR 250.00" } }])
+    );
+    balanced(&inv);
+
+    let email = app
+        .emails_to(INVOICE_EMAIL)
+        .into_iter()
+        .find(|e| e.attachments.iter().any(|(name, _)| name.ends_with(".pdf")))
+        .expect("invoice email");
+    assert!(email.says("VAT 20%: EUR 250.00"), "{}", email.text);
+    assert!(email.says("Total: EUR 1,519.97"), "{}", email.text);
+    assert!(email.html.contains("VAT 20%"), "{}", email.html);
+    let text = pdf_text(&email.attachments[0].1);
+    assert!(text.contains("VAT 20% EUR 250.00"), "{text}");
+    assert!(text.contains("Total EUR 1,519.97"), "{text}");
 }
