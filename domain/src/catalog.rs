@@ -21,6 +21,26 @@ pub struct ClientChanges {
     pub name: Option<String>,
     pub email: Option<String>,
     pub payment_preference: Option<PaymentPreference>,
+    /// IANA zone for the client's reminder window; empty clears it.
+    pub time_zone: Option<String>,
+}
+
+/// An optional IANA time zone from input: empty means none.
+fn time_zone(problems: &mut Problems, raw: &str) -> Option<String> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return None;
+    }
+    match raw.parse::<chrono_tz::Tz>() {
+        Ok(tz) => Some(tz.name().to_string()),
+        Err(_) => {
+            problems.push(UserError::invalid(
+                "timeZone",
+                format!("`{raw}` is not an IANA time zone, e.g. `America/Toronto`"),
+            ));
+            None
+        }
+    }
 }
 
 pub async fn create_client(
@@ -29,10 +49,12 @@ pub async fn create_client(
     name: &str,
     email: &str,
     payment_preference: PaymentPreference,
+    zone: Option<&str>,
 ) -> DomainResult<client::Model> {
     let mut problems = Problems::new();
     let name = problems.name("name", name);
     let email = problems.email("email", email);
+    let zone = zone.and_then(|z| time_zone(&mut problems, z));
     problems.finish()?;
     let now = Utc::now();
     client::ActiveModel {
@@ -45,6 +67,7 @@ pub async fn create_client(
         pm_last4: Set(None),
         pm_exp_month: Set(None),
         pm_exp_year: Set(None),
+        time_zone: Set(zone),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -91,8 +114,15 @@ pub async fn update_client(
     let mut problems = Problems::new();
     let name = changes.name.as_deref().map(|n| problems.name("name", n));
     let email = changes.email.as_deref().map(|e| problems.email("email", e));
+    let zone = changes
+        .time_zone
+        .as_deref()
+        .map(|z| time_zone(&mut problems, z));
     problems.finish()?;
     let mut active: client::ActiveModel = existing.into();
+    if let Some(zone) = zone {
+        active.time_zone = Set(zone);
+    }
     if let Some(name) = name {
         active.name = Set(name);
     }

@@ -26,6 +26,8 @@ pub struct AppContext {
     pub events: Arc<dyn EventPublisher>,
     /// This process's live event stream, read by GraphQL subscriptions.
     pub live: broadcast::Sender<BillingEvent>,
+    /// What "now" is for scheduling decisions (reminder windows).
+    pub clock: crate::clock::Clock,
 }
 
 pub struct Built {
@@ -74,6 +76,7 @@ impl AppContext {
                 outbox_signal: Arc::new(Notify::new()),
                 events,
                 live,
+                clock: crate::clock::Clock::system(),
             },
             sqlite_pool,
         })

@@ -425,3 +425,88 @@ pub async fn send_decline_notice(
     )
     .await
 }
+
+/// A reminder of an unpaid invoice (step `step` of its follow-up plan), or
+/// the final notice. Nothing is sent if the invoice was settled meanwhile.
+pub async fn send_reminder(ctx: &AppContext, invoice_id: i64, step: u32) -> DomainResult<Sent> {
+    use crate::reminders::StepKind;
+    let doc = InvoiceDocument::load_by_id(ctx, invoice_id).await?;
+    let key = key_for(&doc, NotificationKind::Reminder, &step.to_string());
+    if notify::already_sent(ctx, &key).await? {
+        return Ok(Sent::Already);
+    }
+    if !crate::payments::payable(&doc.invoice) {
+        return Ok(Sent::Already);
+    }
+    let planned = crate::reminders::plan_for(&ctx.db, &doc.invoice).await?;
+    let Some(planned_step) = planned.steps.iter().find(|s| s.index == step) else {
+        return Ok(Sent::Already);
+    };
+    let final_notice = planned_step.kind == StepKind::FinalNotice;
+    let number = &doc.invoice.number;
+    let when = match planned_step.days_from_due {
+        d if d < -1 => format!("is due in {} days", -d),
+        -1 => "is due tomorrow".to_string(),
+        0 => "is due today".to_string(),
+        1 => "is 1 day overdue".to_string(),
+        d => format!("is {d} days overdue"),
+    };
+    let subject = if final_notice {
+        format!("Final notice: invoice {number} {when}")
+    } else {
+        format!("Reminder: invoice {number} {when}")
+    };
+    let amount = doc.money(doc.invoice.amount_due_minor);
+    let portal = ctx.portal_url(&doc.invoice.portal_salt);
+    let late_fee = doc
+        .lines
+        .iter()
+        .find(|l| l.kind == entity::enums::LineKind::LateFee)
+        .map(|l| {
+            format!(
+                "A late fee of {} has been added to the invoice.",
+                doc.money(l.amount_minor)
+            )
+        });
+    let closing = if final_notice {
+        "This is our final notice. Please pay now or contact us if something is wrong."
+    } else {
+        "If you have already paid, thank you, and please ignore this message."
+    };
+    let text = format!(
+        "Hi {name},\n\nInvoice {number} for \"{title}\" {when} (due date {due}). Amount due: {amount}.\n{fee}\n{lines}\nPay online:\n{portal}\n\n{closing}\n\n{studio}\n",
+        name = doc.client.name,
+        title = doc.session.title,
+        due = doc.due_date(),
+        fee = late_fee
+            .clone()
+            .map(|f| format!("{f}\n"))
+            .unwrap_or_default(),
+        lines = lines_text(&doc),
+        studio = doc.studio.name,
+    );
+    let html = layout(
+        &doc.studio.name,
+        if final_notice {
+            "Final notice"
+        } else {
+            "Payment reminder"
+        },
+        html! {
+            p { "Hi " (doc.client.name) "," }
+            p { "Invoice " (number) " for “" (doc.session.title) "” " (when) " (due date " (doc.due_date()) "). Amount due: " strong { (amount) } "." }
+            @if let Some(f) = &late_fee { p style="background:#fff4e5;padding:12px;border-radius:4px" { (f) } }
+            (lines_table(&doc))
+            (button(&portal, &format!("Pay {amount}")))
+            p { (closing) }
+            p style="font-size:12px;color:#888" { "Or open this link: " a href=(portal) { (portal) } }
+        },
+    );
+    let mut email = to_client(&doc, subject, text, html);
+    email.attachments.push(notify::Attachment {
+        filename: format!("{number}.pdf"),
+        content_type: "application/pdf",
+        bytes: doc.pdf(Some(portal.clone()))?,
+    });
+    notify::send_once(ctx, &key, &email).await
+}

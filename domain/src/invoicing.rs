@@ -112,8 +112,9 @@ async fn tax_rates_for(
     Ok(rates)
 }
 
-/// Follow-ups of an invoice that goes to the client by email: the email, and
-/// gallery access matching the payment state (`state` names that state).
+/// Follow-ups of an invoice that goes to the client by email: the email,
+/// gallery access matching the payment state (`state` names that state), and
+/// the first reminder of its follow-up plan.
 pub(crate) async fn email_invoice(
     tx: &DatabaseTransaction,
     studio_id: Option<i64>,
@@ -136,6 +137,7 @@ pub(crate) async fn email_invoice(
         state: state.into(),
     };
     outbox::enqueue(tx, studio_id, &gallery, request_id).await?;
+    crate::reminders::schedule_first(tx, invoice_id, request_id).await?;
     Ok(())
 }
 

@@ -41,6 +41,10 @@ pub enum JobKind {
     /// The simulated gateway's signed webhook for its record `key`, POSTed
     /// to this deployment's `/webhooks/stripe` as Stripe would.
     DeliverSimulatedWebhook { key: String },
+    /// Step `step` of an unpaid invoice's follow-up plan (`reminders`).
+    ReminderStep { invoice_id: i64, step: u32 },
+    /// Email the reminder (or final notice) of step `step`.
+    SendReminder { invoice_id: i64, step: u32 },
 }
 
 impl JobKind {
@@ -81,6 +85,12 @@ impl JobKind {
                 format!("decline_notice:invoice:{invoice_id}:attempt:{attempt}")
             }
             Self::DeliverSimulatedWebhook { key } => format!("simulated_webhook:{key}"),
+            Self::ReminderStep { invoice_id, step } => {
+                format!("reminder_step:invoice:{invoice_id}:step:{step}")
+            }
+            Self::SendReminder { invoice_id, step } => {
+                format!("send_reminder:invoice:{invoice_id}:step:{step}")
+            }
         }
     }
 
@@ -97,6 +107,8 @@ impl JobKind {
             Self::ResolveRefund { .. } => "resolve_refund",
             Self::SendDeclineNotice { .. } => "send_decline_notice",
             Self::DeliverSimulatedWebhook { .. } => "deliver_simulated_webhook",
+            Self::ReminderStep { .. } => "reminder_step",
+            Self::SendReminder { .. } => "send_reminder",
         }
     }
 }

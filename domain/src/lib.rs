@@ -5,6 +5,7 @@
 
 pub mod adjustments;
 pub mod catalog;
+pub mod clock;
 pub mod context;
 pub mod db;
 pub mod documents;
@@ -28,6 +29,7 @@ pub mod portal;
 pub mod pricing;
 pub mod queries;
 pub mod refunds;
+pub mod reminders;
 pub mod secrets;
 pub mod seed;
 pub mod sessions;

@@ -2,7 +2,7 @@
 //! causes them, then relayed to the queue by `worker::relay`.
 
 use crate::jobs::{Job, JobKind};
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use entity::enums::OutboxStatus;
 use entity::outbox;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
@@ -42,6 +42,35 @@ pub async fn enqueue_after<C: ConnectionTrait>(
     request_id: Option<&str>,
     delay: Option<Duration>,
 ) -> Result<(), DbErr> {
+    insert(
+        conn,
+        studio_id,
+        kind,
+        request_id,
+        delay.map(|d| Utc::now() + d),
+    )
+    .await
+}
+
+/// Like `enqueue`, but not relayed before `at` (a step planned for a
+/// moment, such as a reminder at 9:00 in the client's time zone).
+pub async fn enqueue_at<C: ConnectionTrait>(
+    conn: &C,
+    studio_id: Option<i64>,
+    kind: &JobKind,
+    request_id: Option<&str>,
+    at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    insert(conn, studio_id, kind, request_id, Some(at)).await
+}
+
+async fn insert<C: ConnectionTrait>(
+    conn: &C,
+    studio_id: Option<i64>,
+    kind: &JobKind,
+    request_id: Option<&str>,
+    not_before: Option<DateTime<Utc>>,
+) -> Result<(), DbErr> {
     let payload = serde_json::to_string(kind).map_err(|e| DbErr::Custom(e.to_string()))?;
     let row = outbox::ActiveModel {
         studio_id: Set(studio_id),
@@ -49,7 +78,7 @@ pub async fn enqueue_after<C: ConnectionTrait>(
         dedup_key: Set(kind.dedup_key()),
         status: Set(OutboxStatus::Pending),
         attempts: Set(0),
-        claimed_until: Set(delay.map(|d| Utc::now() + d)),
+        claimed_until: Set(not_before),
         enqueued_at: Set(None),
         done_at: Set(None),
         last_error: Set(None),
@@ -64,6 +93,26 @@ pub async fn enqueue_after<C: ConnectionTrait>(
                 .to_owned(),
         )
         .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// A step that ran too early for itself (e.g. outside the sending window)
+/// goes back to waiting until `until`; this is not a failed attempt.
+pub async fn postpone<C: ConnectionTrait>(
+    conn: &C,
+    id: i64,
+    until: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    outbox::Entity::update_many()
+        .col_expr(
+            outbox::Column::Status,
+            Expr::value(OutboxStatus::Pending.as_str()),
+        )
+        .col_expr(outbox::Column::ClaimedUntil, Expr::value(until))
+        .filter(outbox::Column::Id.eq(id))
+        .filter(outbox::Column::Status.ne(OutboxStatus::Done))
+        .exec(conn)
         .await?;
     Ok(())
 }

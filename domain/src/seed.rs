@@ -95,6 +95,7 @@ pub async fn seed_demo(ctx: &AppContext) -> DomainResult<Demo> {
         "Ava Martinez",
         "ava@example.com",
         PaymentPreference::AutoPay,
+        None,
     )
     .await?;
     catalog::attach_payment_method(ctx, &studio, ava.id, "pm_card_visa").await?;
@@ -104,6 +105,7 @@ pub async fn seed_demo(ctx: &AppContext) -> DomainResult<Demo> {
         "Noah Chen",
         "noah@example.com",
         PaymentPreference::Invoice,
+        None,
     )
     .await?;
 

@@ -17,6 +17,8 @@ pub struct Model {
     pub pm_last4: Option<String>,
     pub pm_exp_month: Option<i32>,
     pub pm_exp_year: Option<i32>,
+    /// IANA zone for the client's sending window; `None` = the studio's.
+    pub time_zone: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -55,6 +55,7 @@ text_enum!(
         GalleryCredentials = "GALLERY_CREDENTIALS",
         GalleryUpgraded = "GALLERY_UPGRADED",
         DeclineNotice = "DECLINE_NOTICE",
+        Reminder = "REMINDER",
     }
 );
 text_enum!(
@@ -89,6 +90,8 @@ text_enum!(
         Voided = "VOIDED",
         CreditNoteIssued = "CREDIT_NOTE_ISSUED",
         Resent = "RESENT",
+        LateFeeAdded = "LATE_FEE_ADDED",
+        MarkedUncollectible = "MARKED_UNCOLLECTIBLE",
     }
 );
 text_enum!(
@@ -96,7 +99,7 @@ text_enum!(
 );
 text_enum!(
     /// The line kinds an invoice carries.
-    LineKind { Package = "PACKAGE", AddOn = "ADD_ON", Custom = "CUSTOM", Fee = "FEE" }
+    LineKind { Package = "PACKAGE", AddOn = "ADD_ON", Custom = "CUSTOM", Fee = "FEE", LateFee = "LATE_FEE" }
 );
 
 impl GalleryLevel {

@@ -19,6 +19,7 @@ pub mod outbox;
 pub mod package;
 pub mod payment;
 pub mod refund;
+pub mod reminder_policy;
 pub mod session;
 pub mod session_item;
 pub mod simulated_charge;

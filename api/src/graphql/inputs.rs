@@ -11,6 +11,8 @@ pub struct CreateClientInput {
     pub email: String,
     #[graphql(default_with = "PaymentPreference::Invoice")]
     pub payment_preference: PaymentPreference,
+    /// IANA zone for the reminder window (default: the studio's).
+    pub time_zone: Option<String>,
 }
 
 #[derive(InputObject)]
@@ -19,6 +21,8 @@ pub struct UpdateClientInput {
     pub name: Option<String>,
     pub email: Option<String>,
     pub payment_preference: Option<PaymentPreference>,
+    /// IANA zone for the reminder window; empty string: the studio's.
+    pub time_zone: Option<String>,
 }
 
 #[derive(InputObject)]

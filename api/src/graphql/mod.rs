@@ -5,6 +5,7 @@ pub mod inputs;
 pub mod loaders;
 pub mod mutation;
 pub mod query;
+pub mod reminders;
 pub mod subscription;
 pub mod types;
 

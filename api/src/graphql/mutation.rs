@@ -44,6 +44,11 @@ payload_type!(InvoicePayload, invoice, Invoice);
 payload_type!(PaymentPayload, payment, Payment);
 payload_type!(RefundPayload, refund, Refund);
 payload_type!(StudioPayload, studio, Studio);
+payload_type!(
+    ReminderPolicyPayload,
+    policy,
+    super::reminders::ReminderPolicy
+);
 
 pub struct Mutation;
 
@@ -100,6 +105,7 @@ impl Mutation {
             &input.name,
             &input.email,
             input.payment_preference.into(),
+            input.time_zone.as_deref(),
         )
         .await;
         ClientPayload::from_result(result.map(Client))
@@ -118,6 +124,7 @@ impl Mutation {
                 name: input.name,
                 email: input.email,
                 payment_preference: input.payment_preference.map(Into::into),
+                time_zone: input.time_zone,
             };
             catalog::update_client(&app.ctx.db, studio, id, changes).await
         }
@@ -523,5 +530,22 @@ impl Mutation {
         };
         let result = domain::studios::update_settings(&app.ctx.db, studio, changes).await;
         StudioPayload::from_result(result.map(Studio))
+    }
+
+    /// When unpaid invoices are followed up: reminder days relative to the
+    /// due date (the last is the final notice), the local sending window,
+    /// the late fee, and when an invoice becomes uncollectible. Invoices
+    /// already being followed up use the new policy from their next step.
+    async fn update_reminder_policy(
+        &self,
+        ctx: &Context<'_>,
+        input: super::reminders::UpdateReminderPolicyInput,
+    ) -> Result<ReminderPolicyPayload> {
+        let studio = studio(ctx)?;
+        let app = ctx.data::<AppData>()?;
+        let result = domain::reminders::update_policy(&app.ctx.db, studio, input.into_changes())
+            .await
+            .and_then(|policy| super::reminders::ReminderPolicy::new(policy, studio));
+        ReminderPolicyPayload::from_result(result)
     }
 }

@@ -48,7 +48,7 @@ remote_enum!(
 remote_enum!(
     LineKind,
     "entity::enums::LineKind",
-    [Package, AddOn, Custom, Fee]
+    [Package, AddOn, Custom, Fee, LateFee]
 );
 remote_enum!(
     PaymentMethodKind,
@@ -75,7 +75,9 @@ remote_enum!(
         DisputeClosed,
         Voided,
         CreditNoteIssued,
-        Resent
+        Resent,
+        LateFeeAdded,
+        MarkedUncollectible
     ]
 );
 
@@ -133,6 +135,14 @@ impl Studio {
     async fn invoice_prefix(&self) -> &str {
         &self.0.invoice_prefix
     }
+    /// How unpaid invoices are followed up.
+    async fn reminder_policy(&self, ctx: &Context<'_>) -> Result<super::reminders::ReminderPolicy> {
+        let app = ctx.data::<AppData>()?;
+        let policy = domain::reminders::policy_for(&app.ctx.db, self.0.id)
+            .await
+            .map_err(super::domain_error)?;
+        super::reminders::ReminderPolicy::new(policy, &self.0).map_err(super::domain_error)
+    }
     /// e.g. `{PREFIX}-{YYYY}-{SEQ:4}`; the sequence is gap-free per studio.
     async fn invoice_number_format(&self) -> &str {
         &self.0.invoice_number_format
@@ -180,6 +190,10 @@ impl Client {
     }
     async fn payment_preference(&self) -> PaymentPreference {
         self.0.payment_preference.into()
+    }
+    /// The client's own zone for reminders; `null` = the studio's.
+    async fn time_zone(&self) -> Option<&str> {
+        self.0.time_zone.as_deref()
     }
     /// The stored card, for display only (the gateway holds the card itself).
     async fn payment_method(&self) -> Option<PaymentMethod> {
@@ -511,6 +525,17 @@ impl Invoice {
                 .map_err(super::domain_error)?
                 .map(CreditNote),
         )
+    }
+    /// The follow-up plan while the invoice is unpaid: each reminder with
+    /// when it is due and when it was sent.
+    async fn reminders(&self, ctx: &Context<'_>) -> Result<Vec<super::reminders::ReminderStep>> {
+        let app = ctx.data::<AppData>()?;
+        Ok(domain::reminders::schedule_of(&app.ctx.db, &self.0)
+            .await
+            .map_err(super::domain_error)?
+            .into_iter()
+            .map(super::reminders::ReminderStep)
+            .collect())
     }
     /// Every change, oldest first; append-only.
     async fn audit_trail(&self, ctx: &Context<'_>) -> Result<Vec<AuditEvent>> {

@@ -33,6 +33,7 @@ mod migrations;
 mod numbering;
 mod operations;
 mod queries;
+mod reminders;
 mod retries;
 mod schema;
 mod stripe;

@@ -54,6 +54,16 @@ async fn run_step(ctx: &AppContext, job: &Job) -> DomainResult<()> {
         JobKind::DeliverSimulatedWebhook { key } => {
             domain::webhooks::simulated::deliver(ctx, key).await
         }
+        JobKind::ReminderStep { invoice_id, step } => {
+            let outcome = domain::reminders::run_step(ctx, *invoice_id, *step, request_id).await?;
+            tracing::info!(invoice_id, step, ?outcome, "reminder step");
+            Ok(())
+        }
+        JobKind::SendReminder { invoice_id, step } => {
+            domain::emails::send_reminder(ctx, *invoice_id, *step)
+                .await
+                .map(|_| ())
+        }
     }
 }
 
@@ -85,6 +95,13 @@ pub async fn handle(job: Job, state: Data<Arc<WorkerState>>) -> Result<(), BoxDy
         };
         let (outcome, bookkeeping) = match result {
             Ok(()) => ("done", outbox::mark_done(&ctx.db, job.outbox_id).await),
+            Err(err) if let Some(until) = not_yet(&err) => {
+                tracing::info!(%until, "step is early; it waits until then");
+                (
+                    "postponed",
+                    outbox::postpone(&ctx.db, job.outbox_id, until).await,
+                )
+            }
             Err(err) if is_in_flight(&err) => {
                 // A duplicate delivery while another worker holds this step:
                 // leave the row; it is redelivered if that worker dies.
@@ -110,6 +127,14 @@ pub async fn handle(job: Job, state: Data<Arc<WorkerState>>) -> Result<(), BoxDy
     }
     .instrument(span)
     .await
+}
+
+/// A step that may only run later (outside its sending window).
+fn not_yet(err: &DomainError) -> Option<chrono::DateTime<chrono::Utc>> {
+    match err {
+        DomainError::Internal(e) => e.downcast_ref::<domain::reminders::NotYet>().map(|n| n.0),
+        _ => None,
+    }
 }
 
 fn is_in_flight(err: &DomainError) -> bool {
