@@ -1,12 +1,15 @@
-//! The client's gallery access page: `GET /gallery/{session}` asks for the
-//! emailed credentials, `POST` checks them and shows the access level and its
-//! expiry. (Photo listings arrive with the gallery-policy work.)
+//! The client's gallery: `GET /gallery/{session}` asks for the emailed
+//! credentials, `POST` checks them (rate-limited) and shows the access level,
+//! its expiry and the photos: watermarked previews at `PREVIEW`, downloads
+//! at `FULL` (`GET /gallery/{session}/photos/{id}`). A signed cookie scoped
+//! to the gallery keeps the client logged in for a few hours.
 
 use crate::portal::page;
-use actix_web::{HttpResponse, http::StatusCode, web};
+use actix_web::cookie::{Cookie, SameSite, time};
+use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
 use chrono::Utc;
 use domain::AppContext;
-use domain::gallery::{self, effective_level};
+use domain::gallery::{self, Download, GalleryView, effective_level};
 use entity::enums::GalleryLevel;
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -64,8 +67,107 @@ fn respond(status: StatusCode, body: Markup) -> HttpResponse {
         .body(body.into_string())
 }
 
-pub async fn show(_session: web::Path<i64>) -> HttpResponse {
+/// How long a gallery login lasts.
+const LOGIN_HOURS: i64 = 12;
+
+fn cookie_name(session: i64) -> String {
+    format!("gallery_{session}")
+}
+
+/// `<expiry unix>.<HMAC(secret, "gallery-login", "<session>:<expiry>")>`.
+fn login_cookie(app: &AppContext, session: i64) -> Cookie<'static> {
+    let expires = Utc::now().timestamp() + LOGIN_HOURS * 3600;
+    let signature = app
+        .secret
+        .sign("gallery-login", &format!("{session}:{expires}"));
+    Cookie::build(cookie_name(session), format!("{expires}.{signature}"))
+        .path(format!("/gallery/{session}"))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(app.settings.public_url().starts_with("https://"))
+        .max_age(time::Duration::hours(LOGIN_HOURS))
+        .finish()
+}
+
+fn logged_in(app: &AppContext, request: &HttpRequest, session: i64) -> bool {
+    let Some(cookie) = request.cookie(&cookie_name(session)) else {
+        return false;
+    };
+    let Some((expires, signature)) = cookie.value().split_once('.') else {
+        return false;
+    };
+    let fresh = expires
+        .parse::<i64>()
+        .is_ok_and(|e| e > Utc::now().timestamp());
+    fresh
+        && app
+            .secret
+            .verify("gallery-login", &format!("{session}:{expires}"), signature)
+}
+
+pub async fn show(
+    app: web::Data<AppContext>,
+    request: HttpRequest,
+    session: web::Path<i64>,
+) -> HttpResponse {
+    let session = session.into_inner();
+    if logged_in(&app, &request, session) {
+        match gallery::view(&app, session).await {
+            Ok(Some(view)) => return respond(StatusCode::OK, gallery_page(session, &view)),
+            Ok(None) => {}
+            Err(err) => tracing::error!(error = ?err, "gallery view failed"),
+        }
+    }
     respond(StatusCode::OK, login_form(None))
+}
+
+/// A photo's full-resolution file, for a logged-in client with `FULL` access.
+pub async fn download(
+    app: web::Data<AppContext>,
+    request: HttpRequest,
+    path: web::Path<(i64, i64)>,
+) -> HttpResponse {
+    let (session, photo) = path.into_inner();
+    if !logged_in(&app, &request, session) {
+        return HttpResponse::SeeOther()
+            .insert_header(("location", format!("/gallery/{session}")))
+            .finish();
+    }
+    match gallery::download(&app, session, photo, Utc::now()).await {
+        Ok(Download::Allowed(url)) => HttpResponse::SeeOther()
+            .insert_header(("location", url))
+            .finish(),
+        Ok(Download::NotAllowed(level)) => respond(
+            StatusCode::FORBIDDEN,
+            page(
+                "Download not available",
+                html! {
+                    div.card {
+                        h1 { "Downloads open with full access" }
+                        p { "This gallery is at " strong { (level.as_str()) } " level. Full-resolution downloads open as soon as the invoice is paid." }
+                        p { a href=(format!("/gallery/{session}")) { "Back to the gallery" } }
+                    }
+                },
+            ),
+        ),
+        Ok(Download::NotFound) => respond(
+            StatusCode::NOT_FOUND,
+            page(
+                "Photo not found",
+                html! { div.card { h1 { "This photo is not in the gallery" } } },
+            ),
+        ),
+        Err(err) => {
+            tracing::error!(error = ?err, "gallery download failed");
+            respond(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                page(
+                    "Something went wrong",
+                    html! { div.card { h1 { "Something went wrong" } p { "Please try again." } } },
+                ),
+            )
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -106,39 +208,73 @@ pub async fn login(
             );
         }
     };
+    let mut response = respond(StatusCode::OK, gallery_page(session, &view));
+    if let Err(err) = response.add_cookie(&login_cookie(&app, session)) {
+        tracing::warn!(error = %err, "could not set the gallery cookie");
+    }
+    response
+}
+
+fn gallery_page(session: i64, view: &GalleryView) -> Markup {
     let level = effective_level(&view.access, Utc::now());
     let expiry = view
         .access
         .expires_at
         .map(|e| e.format("%B %-d, %Y").to_string());
-    respond(
-        StatusCode::OK,
-        page(
-            &format!("{} — {}", view.session_title, view.studio_name),
-            html! {
-                div.card {
-                    div.studio { (view.studio_name) }
-                    h1 { (view.session_title) }
-                    @match level {
-                        GalleryLevel::Full => {
-                            p { span class="badge PAID" { "FULL ACCESS" } }
-                            p { "You can view and download every photo in full resolution"
-                                @if let Some(e) = &expiry { " until " strong { (e) } } "." }
-                        }
-                        GalleryLevel::Preview => {
-                            p { span class="badge OPEN" { "PREVIEW" } }
-                            p { "You can view watermarked previews"
-                                @if let Some(e) = &expiry { " until " strong { (e) } }
-                                ". Full-resolution downloads open as soon as your invoice is paid." }
-                        }
-                        GalleryLevel::Locked => {
-                            p { span class="badge VOID" { "LOCKED" } }
-                            p { "This gallery is not available at the moment. Please contact the studio." }
+    page(
+        &format!("{} — {}", view.session_title, view.studio_name),
+        html! {
+            style { (maud::PreEscaped(GALLERY_STYLE)) }
+            div.card {
+                div.studio { (view.studio_name) }
+                h1 { (view.session_title) }
+                @match level {
+                    GalleryLevel::Full => {
+                        p { span class="badge PAID" { "FULL ACCESS" } }
+                        p { "You can view and download every photo in full resolution"
+                            @if let Some(e) = &expiry { " until " strong { (e) } } "." }
+                    }
+                    GalleryLevel::Preview => {
+                        p { span class="badge OPEN" { "PREVIEW" } }
+                        p { "You can view watermarked previews"
+                            @if let Some(e) = &expiry { " until " strong { (e) } }
+                            ". Full-resolution downloads open as soon as your invoice is paid." }
+                    }
+                    GalleryLevel::Locked => {
+                        p { span class="badge VOID" { "LOCKED" } }
+                        p { "This gallery is not available at the moment. Please contact the studio." }
+                    }
+                }
+                @if level == GalleryLevel::Locked {
+                } @else if view.photos.is_empty() {
+                    p.meta { "The studio will publish your photos here." }
+                } @else {
+                    div.grid {
+                        @for photo in &view.photos {
+                            @let title = photo.title.clone().unwrap_or_else(|| format!("Photo {}", photo.position));
+                            figure {
+                                @if level == GalleryLevel::Full {
+                                    img src=(photo.preview_url.as_deref().unwrap_or(&photo.url)) alt=(title) loading="lazy";
+                                    figcaption { (title) " · " a.download href=(format!("/gallery/{session}/photos/{}", photo.id)) { "Download" } }
+                                } @else {
+                                    div.watermarked {
+                                        img src=(photo.preview_url.as_deref().unwrap_or(&photo.url)) alt=(title) loading="lazy";
+                                        span.mark { "PREVIEW" }
+                                    }
+                                    figcaption { (title) }
+                                }
+                            }
                         }
                     }
-                    p.meta { "The studio will publish your photos here." }
                 }
-            },
-        ),
+            }
+        },
     )
 }
+
+const GALLERY_STYLE: &str = ".grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(160px,1fr));gap:12px;margin-top:16px}\
+figure{margin:0}figure img{width:100%;aspect-ratio:3/2;object-fit:cover;border-radius:4px;background:#eee;display:block}\
+figcaption{font-size:13px;color:#555;margin-top:4px}\
+.watermarked{position:relative;overflow:hidden;border-radius:4px}\
+.watermarked img{filter:blur(1px)}\
+.mark{position:absolute;inset:0;display:flex;align-items:center;justify-content:center;color:rgba(255,255,255,.8);font:700 22px/1 sans-serif;letter-spacing:4px;transform:rotate(-20deg);text-shadow:0 1px 3px rgba(0,0,0,.5);pointer-events:none}";

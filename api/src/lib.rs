@@ -92,6 +92,10 @@ impl Application {
                 .route("/pay/{token}/invoice.pdf", web::get().to(portal::pdf))
                 .route("/gallery/{session}", web::get().to(gallery::show))
                 .route("/gallery/{session}", web::post().to(gallery::login))
+                .route(
+                    "/gallery/{session}/photos/{photo}",
+                    web::get().to(gallery::download),
+                )
                 .route("/webhooks/stripe", web::post().to(webhooks::stripe))
                 .route("/healthz", web::get().to(health::healthz))
                 .route("/readyz", web::get().to(health::readyz))

@@ -510,3 +510,60 @@ pub async fn send_reminder(ctx: &AppContext, invoice_id: i64, step: u32) -> Doma
     });
     notify::send_once(ctx, &key, &email).await
 }
+
+/// Before gallery access ends: the date, and what the client can still do.
+/// Sent once per expiry; skipped if access changed since (a payment extended
+/// it, a refund lowered it).
+pub async fn send_gallery_expiry_notice(
+    ctx: &AppContext,
+    invoice_id: i64,
+    expires_at: i64,
+) -> DomainResult<Sent> {
+    let doc = InvoiceDocument::load_by_id(ctx, invoice_id).await?;
+    let Some(access) = gallery::access_for_invoice(ctx, &doc.invoice).await? else {
+        return Ok(Sent::Already);
+    };
+    let Some(expiry) = access
+        .expires_at
+        .filter(|e| e.timestamp() == expires_at && access.level != GalleryLevel::Locked)
+    else {
+        return Ok(Sent::Already);
+    };
+    let key = key_for(
+        &doc,
+        NotificationKind::GalleryExpiring,
+        &expires_at.to_string(),
+    );
+    let date = expiry
+        .with_timezone(&crate::invoicing::studio_tz(&doc.studio))
+        .format("%B %-d, %Y")
+        .to_string();
+    let url = gallery_url(ctx, access.session_id);
+    let subject = format!("Your gallery \"{}\" closes on {date}", doc.session.title);
+    let advice = if access.level == GalleryLevel::Full {
+        "Please download the photos you want to keep before then.".to_string()
+    } else {
+        format!(
+            "Pay invoice {} to unlock full-resolution downloads:\n{}",
+            doc.invoice.number,
+            ctx.portal_url(&doc.invoice.portal_salt)
+        )
+    };
+    let text = format!(
+        "Hi {name},\n\nYour access to the gallery of \"{title}\" ends on {date}.\n{advice}\n\nGallery:\n{url}\n\n{studio}\n",
+        name = doc.client.name,
+        title = doc.session.title,
+        studio = doc.studio.name,
+    );
+    let html = layout(
+        &doc.studio.name,
+        "Your gallery closes soon",
+        html! {
+            p { "Hi " (doc.client.name) "," }
+            p { "Your access to the gallery of “" (doc.session.title) "” ends on " strong { (date) } "." }
+            p { (advice) }
+            (button(&url, "Open your gallery"))
+        },
+    );
+    notify::send_once(ctx, &key, &to_client(&doc, subject, text, html)).await
+}

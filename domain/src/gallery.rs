@@ -13,7 +13,7 @@ use crate::outbox;
 use crate::secrets::hash_password;
 use chrono::{DateTime, Duration, Utc};
 use entity::enums::{GalleryLevel, InvoiceStatus};
-use entity::{client, gallery_access, invoice, payment, studio};
+use entity::{client, gallery_access, gallery_photo, invoice, payment, studio};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
     QuerySelect,
@@ -38,6 +38,10 @@ pub fn level_for(
             ),
         ),
         InvoiceStatus::Void | InvoiceStatus::Uncollectible => (GalleryLevel::Locked, None),
+        InvoiceStatus::PartiallyPaid => (
+            studio.gallery_partial_level,
+            Some(invoice.issued_at + Duration::days(i64::from(studio.gallery_unpaid_days))),
+        ),
         _ => (
             studio.gallery_unpaid_level,
             Some(invoice.issued_at + Duration::days(i64::from(studio.gallery_unpaid_days))),
@@ -75,6 +79,7 @@ pub async fn sync_access(
     let (level, expires_at) = level_for(&studio, &invoice, disputed);
     let now = Utc::now();
     let studio_id = Some(studio.id);
+    let mut changed = false;
     match gallery_access::Entity::find()
         .filter(gallery_access::Column::SessionId.eq(invoice.session_id))
         .one(&tx)
@@ -103,8 +108,10 @@ pub async fn sync_access(
                 request_id,
             )
             .await?;
+            changed = true;
         }
         Some(existing) if existing.level != level || existing.expires_at != expires_at => {
+            changed = true;
             let upgraded = level.rank() > existing.level.rank();
             let mut active: gallery_access::ActiveModel = existing.into();
             active.level = Set(level);
@@ -126,10 +133,306 @@ pub async fn sync_access(
         }
         Some(_) => {}
     }
+    if changed {
+        announce_change(&tx, &studio, invoice_id, level, expires_at, request_id).await?;
+    }
     tx.commit().await?;
     ctx.outbox_signal.notify_one();
     tracing::info!(invoice_id, level = level.as_str(), "gallery access synced");
     Ok(())
+}
+
+/// After access changed: the notice before the new expiry, and the studio's
+/// `gallery.access_changed` webhook. Both are keyed by the new state, so each
+/// change is announced once and a later change supersedes an earlier notice.
+async fn announce_change(
+    tx: &sea_orm::DatabaseTransaction,
+    studio: &studio::Model,
+    invoice_id: i64,
+    level: GalleryLevel,
+    expires_at: Option<DateTime<Utc>>,
+    request_id: Option<&str>,
+) -> DomainResult<()> {
+    let studio_id = Some(studio.id);
+    if let Some(expiry) = expires_at
+        && level != GalleryLevel::Locked
+        && studio.gallery_expiry_notice_days > 0
+    {
+        let notice_at = expiry - Duration::days(i64::from(studio.gallery_expiry_notice_days));
+        outbox::enqueue_at(
+            tx,
+            studio_id,
+            &JobKind::SendGalleryExpiryNotice {
+                invoice_id,
+                expires_at: expiry.timestamp(),
+            },
+            request_id,
+            notice_at,
+        )
+        .await?;
+    }
+    if studio.gallery_webhook_url.is_some() {
+        outbox::enqueue(
+            tx,
+            studio_id,
+            &JobKind::DeliverGalleryWebhook {
+                invoice_id,
+                change: format!(
+                    "{}-{}",
+                    level.as_str(),
+                    expires_at.map(|e| e.timestamp()).unwrap_or(0)
+                ),
+            },
+            request_id,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The secret a studio verifies `gallery.access_changed` webhooks with
+/// (derived from the application secret, so every process signs alike).
+pub fn webhook_secret(ctx: &AppContext, studio_id: i64) -> String {
+    ctx.secret
+        .derive(&format!("gallery-webhook:{studio_id}"), "whsec_")
+}
+
+/// POSTs the current gallery access of an invoice's session to the studio's
+/// webhook URL, signed like Stripe signs (`Studio-Signature: t=..,v1=..`).
+/// The event id is derived from the change, so the receiver can deduplicate.
+pub async fn deliver_webhook(ctx: &AppContext, invoice_id: i64, change: &str) -> DomainResult<()> {
+    let Some(invoice) = invoice::Entity::find_by_id(invoice_id).one(&ctx.db).await? else {
+        return Ok(());
+    };
+    let studio = studio::Entity::find_by_id(invoice.studio_id)
+        .one(&ctx.db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("studio {} missing", invoice.studio_id))?;
+    let Some(url) = studio.gallery_webhook_url.clone() else {
+        return Ok(());
+    };
+    let Some(access) = access_for_invoice(ctx, &invoice).await? else {
+        return Ok(());
+    };
+    let client = client::Entity::find_by_id(access.client_id)
+        .one(&ctx.db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("client {} missing", access.client_id))?;
+    let body = serde_json::to_vec(&serde_json::json!({
+        "id": format!("gac_{invoice_id}_{change}"),
+        "type": "gallery.access_changed",
+        "created": Utc::now().timestamp(),
+        "data": {
+            "studio_id": studio.id,
+            "session_id": access.session_id,
+            "invoice_id": invoice.id,
+            "invoice_number": invoice.number,
+            "invoice_status": invoice.status.as_str(),
+            "client": { "id": client.id, "name": client.name, "email": client.email },
+            "level": access.level.as_str(),
+            "expires_at": access.expires_at.map(|e| e.to_rfc3339()),
+        },
+    }))
+    .map_err(anyhow::Error::from)?;
+    let signature = crate::webhooks::signature::sign(
+        &webhook_secret(ctx, studio.id),
+        Utc::now().timestamp(),
+        &body,
+    );
+    let response = reqwest::Client::new()
+        .post(&url)
+        .timeout(std::time::Duration::from_secs(15))
+        .header("content-type", "application/json")
+        .header("studio-signature", signature)
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("gallery webhook to {url}: {e}"))?;
+    if !response.status().is_success() {
+        return Err(
+            anyhow::anyhow!("gallery webhook to {url} answered {}", response.status()).into(),
+        );
+    }
+    tracing::info!(invoice_id, change, "gallery webhook delivered");
+    Ok(())
+}
+
+/// The photos of a session's gallery, in order.
+pub async fn photos<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    studio_id: i64,
+    session_id: i64,
+) -> DomainResult<Vec<gallery_photo::Model>> {
+    use sea_orm::QueryOrder;
+    Ok(gallery_photo::Entity::find()
+        .filter(gallery_photo::Column::StudioId.eq(studio_id))
+        .filter(gallery_photo::Column::SessionId.eq(session_id))
+        .order_by_asc(gallery_photo::Column::Position)
+        .order_by_asc(gallery_photo::Column::Id)
+        .all(conn)
+        .await?)
+}
+
+#[derive(Debug, Clone)]
+pub struct NewPhoto {
+    pub url: String,
+    pub preview_url: Option<String>,
+    pub title: Option<String>,
+}
+
+fn web_url(problems: &mut crate::validate::Problems, field: &str, raw: &str) -> String {
+    let raw = raw.trim();
+    let ok = reqwest::Url::parse(raw)
+        .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
+    if !ok || raw.len() > 2000 {
+        problems.push(crate::error::UserError::invalid(
+            field,
+            "must be an http(s) URL of at most 2000 characters",
+        ));
+    }
+    raw.to_string()
+}
+
+/// Registers photos (hosted by the studio) for a session's gallery, after
+/// those already there. All or nothing.
+pub async fn add_photos(
+    db: &sea_orm::DatabaseConnection,
+    studio: &studio::Model,
+    session_id: i64,
+    new: &[NewPhoto],
+) -> DomainResult<Vec<gallery_photo::Model>> {
+    use crate::error::UserError;
+    let mut problems = crate::validate::Problems::new();
+    if new.is_empty() || new.len() > 500 {
+        problems.push(UserError::invalid("photos", "give 1 to 500 photos"));
+    }
+    let mut checked = Vec::with_capacity(new.len());
+    for (i, photo) in new.iter().enumerate() {
+        let url = web_url(&mut problems, &format!("photos.{i}.url"), &photo.url);
+        let preview = photo
+            .preview_url
+            .as_deref()
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| web_url(&mut problems, &format!("photos.{i}.previewUrl"), p));
+        let title = photo
+            .title
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(|t| t.chars().take(200).collect::<String>());
+        checked.push((url, preview, title));
+    }
+    problems.finish()?;
+    let tx = begin_write(db).await?;
+    entity::session::Entity::find_by_id(session_id)
+        .filter(entity::session::Column::StudioId.eq(studio.id))
+        .one(&tx)
+        .await?
+        .ok_or_else(|| UserError::not_found("sessionId", "session"))?;
+    let start = photos(&tx, studio.id, session_id)
+        .await?
+        .last()
+        .map(|p| p.position + 1)
+        .unwrap_or(1);
+    let now = Utc::now();
+    for (offset, (url, preview_url, title)) in checked.into_iter().enumerate() {
+        gallery_photo::ActiveModel {
+            studio_id: Set(studio.id),
+            session_id: Set(session_id),
+            url: Set(url),
+            preview_url: Set(preview_url),
+            title: Set(title),
+            position: Set(start + i32::try_from(offset).unwrap_or(0)),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&tx)
+        .await?;
+    }
+    let all = photos(&tx, studio.id, session_id).await?;
+    tx.commit().await?;
+    Ok(all)
+}
+
+/// Removes one photo; a foreign or missing id is `NOT_FOUND`.
+pub async fn remove_photo(
+    db: &sea_orm::DatabaseConnection,
+    studio: &studio::Model,
+    photo_id: i64,
+) -> DomainResult<gallery_photo::Model> {
+    let photo = gallery_photo::Entity::find_by_id(photo_id)
+        .filter(gallery_photo::Column::StudioId.eq(studio.id))
+        .one(db)
+        .await?
+        .ok_or_else(|| crate::error::UserError::not_found("id", "photo"))?;
+    gallery_photo::Entity::delete_by_id(photo.id)
+        .exec(db)
+        .await?;
+    Ok(photo)
+}
+
+/// The changes of `updateGalleryPolicy`; `None` leaves a setting as it is.
+#[derive(Debug, Default, Clone)]
+pub struct PolicyChanges {
+    pub full_access_days: Option<i32>,
+    pub unpaid_level: Option<GalleryLevel>,
+    pub partially_paid_level: Option<GalleryLevel>,
+    pub unpaid_days: Option<i32>,
+    pub expiry_notice_days: Option<i32>,
+    /// `Some("")` removes the webhook.
+    pub webhook_url: Option<String>,
+}
+
+/// Validates and saves how gallery access follows payment. Applies from the
+/// next change of each gallery.
+pub async fn update_policy(
+    db: &sea_orm::DatabaseConnection,
+    studio: &studio::Model,
+    changes: PolicyChanges,
+) -> DomainResult<studio::Model> {
+    use crate::error::UserError;
+    let mut problems = crate::validate::Problems::new();
+    let mut active: studio::ActiveModel = studio.clone().into();
+    if let Some(days) = changes.full_access_days {
+        if !(1..=3650).contains(&days) {
+            problems.push(UserError::invalid(
+                "fullAccessDays",
+                "must be 1 to 3650 days",
+            ));
+        }
+        active.gallery_full_days = Set(days);
+    }
+    if let Some(days) = changes.unpaid_days {
+        if !(1..=3650).contains(&days) {
+            problems.push(UserError::invalid("unpaidDays", "must be 1 to 3650 days"));
+        }
+        active.gallery_unpaid_days = Set(days);
+    }
+    if let Some(days) = changes.expiry_notice_days {
+        if !(0..=90).contains(&days) {
+            problems.push(UserError::invalid(
+                "expiryNoticeDays",
+                "must be 0 (no notice) to 90 days",
+            ));
+        }
+        active.gallery_expiry_notice_days = Set(days);
+    }
+    if let Some(level) = changes.unpaid_level {
+        active.gallery_unpaid_level = Set(level);
+    }
+    if let Some(level) = changes.partially_paid_level {
+        active.gallery_partial_level = Set(level);
+    }
+    if let Some(url) = changes.webhook_url {
+        let url = url.trim();
+        active.gallery_webhook_url = Set(if url.is_empty() {
+            None
+        } else {
+            Some(web_url(&mut problems, "webhookUrl", url))
+        });
+    }
+    problems.finish()?;
+    Ok(active.update(db).await?)
 }
 
 /// Stores the argon2id hash of the password the credentials email carries.
@@ -150,6 +453,18 @@ pub async fn set_password(
     Ok(active.update(&ctx.db).await?)
 }
 
+pub async fn access_for_session<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    studio_id: i64,
+    session_id: i64,
+) -> DomainResult<Option<gallery_access::Model>> {
+    Ok(gallery_access::Entity::find()
+        .filter(gallery_access::Column::StudioId.eq(studio_id))
+        .filter(gallery_access::Column::SessionId.eq(session_id))
+        .one(conn)
+        .await?)
+}
+
 pub async fn access_for_invoice(
     ctx: &AppContext,
     invoice: &invoice::Model,
@@ -165,6 +480,33 @@ pub struct GalleryView {
     pub studio_name: String,
     pub session_title: String,
     pub access: gallery_access::Model,
+    pub photos: Vec<gallery_photo::Model>,
+}
+
+/// The gallery of a session, for a client who has logged in.
+pub async fn view(ctx: &AppContext, session_id: i64) -> DomainResult<Option<GalleryView>> {
+    let Some(access) = gallery_access::Entity::find()
+        .filter(gallery_access::Column::SessionId.eq(session_id))
+        .one(&ctx.db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let studio = studio::Entity::find_by_id(access.studio_id)
+        .one(&ctx.db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("studio {} missing", access.studio_id))?;
+    let session = entity::session::Entity::find_by_id(access.session_id)
+        .one(&ctx.db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("session {} missing", access.session_id))?;
+    let photos = photos(&ctx.db, studio.id, session.id).await?;
+    Ok(Some(GalleryView {
+        studio_name: studio.name,
+        session_title: session.title,
+        access,
+        photos,
+    }))
 }
 
 /// Checks gallery credentials (argon2id). Wrong username, wrong password and
@@ -191,19 +533,35 @@ pub async fn login(
     if !(username_ok && password_ok) {
         return Ok(None);
     }
-    let studio = studio::Entity::find_by_id(access.studio_id)
-        .one(&ctx.db)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("studio {} missing", access.studio_id))?;
-    let session = entity::session::Entity::find_by_id(access.session_id)
-        .one(&ctx.db)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("session {} missing", access.session_id))?;
-    Ok(Some(GalleryView {
-        studio_name: studio.name,
-        session_title: session.title,
-        access,
-    }))
+    view(ctx, session_id).await
+}
+
+/// What a download link of a logged-in client leads to.
+pub enum Download {
+    /// The full-resolution file.
+    Allowed(String),
+    /// Downloads need `FULL` access; this is the level in force.
+    NotAllowed(GalleryLevel),
+    NotFound,
+}
+
+/// Downloads open only at `FULL` access that has not expired.
+pub async fn download(
+    ctx: &AppContext,
+    session_id: i64,
+    photo_id: i64,
+    now: DateTime<Utc>,
+) -> DomainResult<Download> {
+    let Some(gallery) = view(ctx, session_id).await? else {
+        return Ok(Download::NotFound);
+    };
+    let Some(photo) = gallery.photos.into_iter().find(|p| p.id == photo_id) else {
+        return Ok(Download::NotFound);
+    };
+    Ok(match effective_level(&gallery.access, now) {
+        GalleryLevel::Full => Download::Allowed(photo.url),
+        level => Download::NotAllowed(level),
+    })
 }
 
 /// The level in force now: an expired grant counts as `LOCKED`.

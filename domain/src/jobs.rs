@@ -45,6 +45,11 @@ pub enum JobKind {
     ReminderStep { invoice_id: i64, step: u32 },
     /// Email the reminder (or final notice) of step `step`.
     SendReminder { invoice_id: i64, step: u32 },
+    /// Tell the client their gallery access ends soon (if it still ends at
+    /// `expires_at`, unix seconds: a later change supersedes this notice).
+    SendGalleryExpiryNotice { invoice_id: i64, expires_at: i64 },
+    /// POST the signed `gallery.access_changed` webhook for change `change`.
+    DeliverGalleryWebhook { invoice_id: i64, change: String },
 }
 
 impl JobKind {
@@ -91,6 +96,13 @@ impl JobKind {
             Self::SendReminder { invoice_id, step } => {
                 format!("send_reminder:invoice:{invoice_id}:step:{step}")
             }
+            Self::SendGalleryExpiryNotice {
+                invoice_id,
+                expires_at,
+            } => format!("gallery_expiry:invoice:{invoice_id}:{expires_at}"),
+            Self::DeliverGalleryWebhook { invoice_id, change } => {
+                format!("gallery_webhook:invoice:{invoice_id}:{change}")
+            }
         }
     }
 
@@ -109,6 +121,8 @@ impl JobKind {
             Self::DeliverSimulatedWebhook { .. } => "deliver_simulated_webhook",
             Self::ReminderStep { .. } => "reminder_step",
             Self::SendReminder { .. } => "send_reminder",
+            Self::SendGalleryExpiryNotice { .. } => "send_gallery_expiry_notice",
+            Self::DeliverGalleryWebhook { .. } => "deliver_gallery_webhook",
         }
     }
 }

@@ -86,6 +86,9 @@ pub async fn create_studio(
         gallery_full_days: Set(365),
         gallery_unpaid_level: Set(GalleryLevel::Preview),
         gallery_unpaid_days: Set(30),
+        gallery_partial_level: Set(GalleryLevel::Preview),
+        gallery_expiry_notice_days: Set(7),
+        gallery_webhook_url: Set(None),
         created_at: Set(now),
         ..Default::default()
     }

@@ -56,6 +56,7 @@ text_enum!(
         GalleryUpgraded = "GALLERY_UPGRADED",
         DeclineNotice = "DECLINE_NOTICE",
         Reminder = "REMINDER",
+        GalleryExpiring = "GALLERY_EXPIRING",
     }
 );
 text_enum!(

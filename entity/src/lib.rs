@@ -10,6 +10,7 @@ pub mod client;
 pub mod credit_note;
 pub mod enums;
 pub mod gallery_access;
+pub mod gallery_photo;
 pub mod invoice;
 pub mod invoice_event;
 pub mod invoice_line;

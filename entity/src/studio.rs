@@ -29,6 +29,12 @@ pub struct Model {
     pub email: Option<String>,
     /// How long a portal link keeps working after the invoice is settled.
     pub portal_link_days: i32,
+    /// Gallery level while an invoice is partially paid.
+    pub gallery_partial_level: GalleryLevel,
+    /// Days before gallery access expires that the client is told.
+    pub gallery_expiry_notice_days: i32,
+    /// Receives signed `gallery.access_changed` webhooks; `None` = none.
+    pub gallery_webhook_url: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

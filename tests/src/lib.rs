@@ -369,8 +369,15 @@ impl TestApp {
 
     /// Lets time pass: every job scheduled for later becomes due now.
     pub async fn advance_scheduled(&self) {
+        self.advance_scheduled_of("").await;
+    }
+
+    /// Lets time pass for one kind of job only: those scheduled for later
+    /// whose dedup key starts with `prefix` (e.g. `charge:`) become due now.
+    pub async fn advance_scheduled_of(&self, prefix: &str) {
         use sea_orm::{ColumnTrait, QueryFilter};
         entity::outbox::Entity::update_many()
+            .filter(entity::outbox::Column::DedupKey.starts_with(prefix))
             .col_expr(
                 entity::outbox::Column::ClaimedUntil,
                 sea_orm::sea_query::Expr::value(chrono::Utc::now()),

@@ -44,6 +44,13 @@ payload_type!(InvoicePayload, invoice, Invoice);
 payload_type!(PaymentPayload, payment, Payment);
 payload_type!(RefundPayload, refund, Refund);
 payload_type!(StudioPayload, studio, Studio);
+payload_type!(GalleryPolicyPayload, policy, super::gallery::GalleryPolicy);
+payload_type!(
+    GalleryPhotosPayload,
+    photos,
+    Vec<super::gallery::GalleryPhoto>
+);
+payload_type!(GalleryPhotoPayload, photo, super::gallery::GalleryPhoto);
 payload_type!(
     ReminderPolicyPayload,
     policy,
@@ -547,5 +554,59 @@ impl Mutation {
             .await
             .and_then(|policy| super::reminders::ReminderPolicy::new(policy, studio));
         ReminderPolicyPayload::from_result(result)
+    }
+
+    /// Which level each payment state gives and for how long, the notice
+    /// before access ends, and the `gallery.access_changed` webhook URL.
+    /// Applies from each gallery's next change.
+    async fn update_gallery_policy(
+        &self,
+        ctx: &Context<'_>,
+        input: super::gallery::UpdateGalleryPolicyInput,
+    ) -> Result<GalleryPolicyPayload> {
+        let studio = studio(ctx)?;
+        let app = ctx.data::<AppData>()?;
+        let result =
+            domain::gallery::update_policy(&app.ctx.db, studio, input.into_changes()).await;
+        GalleryPolicyPayload::from_result(result.map(super::gallery::GalleryPolicy))
+    }
+
+    /// Registers photos (hosted by the studio) in a session's gallery; returns
+    /// all of the session's photos.
+    async fn add_gallery_photos(
+        &self,
+        ctx: &Context<'_>,
+        input: super::gallery::AddGalleryPhotosInput,
+    ) -> Result<GalleryPhotosPayload> {
+        let studio = studio(ctx)?;
+        let app = ctx.data::<AppData>()?;
+        let result = async {
+            let session_id = parse_id(&input.session_id, "sessionId", "session")?;
+            let photos: Vec<domain::gallery::NewPhoto> = input
+                .photos
+                .into_iter()
+                .map(|p| domain::gallery::NewPhoto {
+                    url: p.url,
+                    preview_url: p.preview_url,
+                    title: p.title,
+                })
+                .collect();
+            domain::gallery::add_photos(&app.ctx.db, studio, session_id, &photos).await
+        }
+        .await;
+        GalleryPhotosPayload::from_result(
+            result.map(|all| all.into_iter().map(super::gallery::GalleryPhoto).collect()),
+        )
+    }
+
+    async fn remove_gallery_photo(&self, ctx: &Context<'_>, id: ID) -> Result<GalleryPhotoPayload> {
+        let studio = studio(ctx)?;
+        let app = ctx.data::<AppData>()?;
+        let result = async {
+            let id = parse_id(&id, "id", "photo")?;
+            domain::gallery::remove_photo(&app.ctx.db, studio, id).await
+        }
+        .await;
+        GalleryPhotoPayload::from_result(result.map(super::gallery::GalleryPhoto))
     }
 }

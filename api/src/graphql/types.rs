@@ -135,6 +135,10 @@ impl Studio {
     async fn invoice_prefix(&self) -> &str {
         &self.0.invoice_prefix
     }
+    /// How gallery access follows payment.
+    async fn gallery_policy(&self) -> super::gallery::GalleryPolicy {
+        super::gallery::GalleryPolicy(self.0.clone())
+    }
     /// How unpaid invoices are followed up.
     async fn reminder_policy(&self, ctx: &Context<'_>) -> Result<super::reminders::ReminderPolicy> {
         let app = ctx.data::<AppData>()?;
@@ -311,6 +315,31 @@ pub struct Session(pub session::Model);
 impl Session {
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
+    }
+    /// The photos registered for the session's gallery, in order.
+    async fn gallery_photos(&self, ctx: &Context<'_>) -> Result<Vec<super::gallery::GalleryPhoto>> {
+        let app = ctx.data::<AppData>()?;
+        Ok(
+            domain::gallery::photos(&app.ctx.db, self.0.studio_id, self.0.id)
+                .await
+                .map_err(super::domain_error)?
+                .into_iter()
+                .map(super::gallery::GalleryPhoto)
+                .collect(),
+        )
+    }
+    /// The client's gallery access, once the session was invoiced.
+    async fn gallery_access(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<super::gallery::GalleryAccess>> {
+        let app = ctx.data::<AppData>()?;
+        Ok(
+            domain::gallery::access_for_session(&app.ctx.db, self.0.studio_id, self.0.id)
+                .await
+                .map_err(super::domain_error)?
+                .map(Into::into),
+        )
     }
     async fn title(&self) -> &str {
         &self.0.title

@@ -49,7 +49,7 @@ async fn a_soft_decline_is_retried_on_schedule_until_the_updated_card_pays(backe
     );
 
     // A day later, attempt 2 is declined again: a decline notice, attempt 3 in 3 days.
-    app.advance_scheduled().await;
+    app.advance_scheduled_of("charge:").await;
     app.drain().await;
     let notices: Vec<_> = app
         .emails_to(AUTO_PAY_EMAIL)
@@ -71,7 +71,7 @@ async fn a_soft_decline_is_retried_on_schedule_until_the_updated_card_pays(backe
     // The client updates the card; attempt 3 uses it and pays.
     app.attach_card(&f.key, &f.auto_pay_client, "pm_card_visa")
         .await;
-    app.advance_scheduled().await;
+    app.advance_scheduled_of("charge:").await;
     app.drain().await;
     let invoice = app.invoice_of(&f.key, &f.auto_pay_session).await;
     assert_eq!(invoice["status"], "PAID", "{invoice:#}");

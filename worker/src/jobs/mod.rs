@@ -64,6 +64,15 @@ async fn run_step(ctx: &AppContext, job: &Job) -> DomainResult<()> {
                 .await
                 .map(|_| ())
         }
+        JobKind::SendGalleryExpiryNotice {
+            invoice_id,
+            expires_at,
+        } => domain::emails::send_gallery_expiry_notice(ctx, *invoice_id, *expires_at)
+            .await
+            .map(|_| ()),
+        JobKind::DeliverGalleryWebhook { invoice_id, change } => {
+            domain::gallery::deliver_webhook(ctx, *invoice_id, change).await
+        }
     }
 }
 
