@@ -89,6 +89,8 @@ text_enum!(
         Voided = "VOIDED",
         CreditNoteIssued = "CREDIT_NOTE_ISSUED",
         Resent = "RESENT",
+        Reissued = "REISSUED",
+        MarkedUncollectible = "MARKED_UNCOLLECTIBLE",
     }
 );
 text_enum!(

@@ -29,6 +29,8 @@ pub struct Model {
     pub email: Option<String>,
     /// How long a portal link keeps working after the invoice is settled.
     pub portal_link_days: i32,
+    /// New invoices stop at `DRAFT` until the studio finalizes them.
+    pub review_drafts: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_create_schema;
 mod m20261125_000002_billing_lifecycle;
+mod m20261128_000003_invoice_reissue;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_create_schema::Migration),
             Box::new(m20261125_000002_billing_lifecycle::Migration),
+            Box::new(m20261128_000003_invoice_reissue::Migration),
         ]
     }
 }

@@ -75,7 +75,9 @@ remote_enum!(
         DisputeClosed,
         Voided,
         CreditNoteIssued,
-        Resent
+        Resent,
+        Reissued,
+        MarkedUncollectible
     ]
 );
 
@@ -154,6 +156,10 @@ impl Studio {
     }
     async fn portal_link_days(&self) -> i32 {
         self.0.portal_link_days
+    }
+    /// New invoices stop at `DRAFT` until `finalizeInvoice`.
+    async fn review_drafts(&self) -> bool {
+        self.0.review_drafts
     }
 }
 
@@ -411,9 +417,10 @@ impl Invoice {
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
-    /// Gap-free per studio, e.g. `INV-2026-0001`.
-    async fn number(&self) -> &str {
-        &self.0.number
+    /// Gap-free per studio, e.g. `INV-2026-0001`; `null` while the invoice
+    /// is a `DRAFT` (numbers are assigned at finalization).
+    async fn number(&self) -> Option<&str> {
+        self.0.number.as_deref()
     }
     async fn status(&self) -> InvoiceStatus {
         self.0.status.into()
@@ -570,6 +577,27 @@ impl Invoice {
             .await
             .map_err(super::load_error)?
             .map(Session))
+    }
+    /// The void invoice this one replaces (`reissueInvoice`).
+    async fn reissued_from(&self, ctx: &Context<'_>) -> Result<Option<Invoice>> {
+        let Some(id) = self.0.reissued_from_id else {
+            return Ok(None);
+        };
+        let app = ctx.data::<AppData>()?;
+        Ok(queries::invoice(&app.ctx.db, self.0.studio_id, id)
+            .await
+            .map_err(super::domain_error)?
+            .map(Invoice))
+    }
+    /// The invoice that replaced this void one, if it was reissued.
+    async fn reissued_by(&self, ctx: &Context<'_>) -> Result<Option<Invoice>> {
+        let app = ctx.data::<AppData>()?;
+        Ok(
+            queries::invoice_reissuing(&app.ctx.db, self.0.studio_id, self.0.id)
+                .await
+                .map_err(super::domain_error)?
+                .map(Invoice),
+        )
     }
 }
 

@@ -28,6 +28,7 @@ mod billing;
 mod faults;
 mod idempotency;
 mod isolation;
+mod lifecycle;
 mod metrics;
 mod migrations;
 mod numbering;
