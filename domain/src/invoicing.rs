@@ -583,7 +583,8 @@ pub async fn finalize_invoice(
     Ok(invoice)
 }
 
-/// Replaces a void invoice: prices the session as it is now, takes the next
+/// Replaces a void invoice: applies the corrected discount and fees (if
+/// any) to the session, prices the session as it is now, takes the next
 /// number, links both invoices, records `CREATED`/`FINALIZED` on the new one
 /// and `REISSUED` on the old one, and continues the workflow like a fresh
 /// invoice (charge or email). Replaying `idempotency_key` returns the same
@@ -594,6 +595,7 @@ pub async fn reissue_invoice(
     studio_id: i64,
     invoice_id: i64,
     idempotency_key: &str,
+    changes: &crate::sessions::AdjustmentChanges,
     actor: &Actor,
     request_id: Option<&str>,
 ) -> DomainResult<invoice::Model> {
@@ -667,6 +669,7 @@ pub async fn reissue_invoice(
         .one(&tx)
         .await?
         .ok_or_else(|| anyhow::anyhow!("client of session {} missing", session.id))?;
+    let session = crate::sessions::apply_adjustment_changes(&tx, &studio, session, changes).await?;
     let draft = insert_draft(
         ctx,
         &tx,

@@ -235,6 +235,12 @@ pub struct ReissueInvoiceInput {
     pub invoice_id: ID,
     /// Replaying the same key returns the same new invoice.
     pub idempotency_key: String,
+    /// Corrected invoice-wide discount, stored on the session (omit to keep
+    /// the session's; `{percent: "0"}` removes it).
+    pub discount: Option<AdjustmentInput>,
+    /// Corrected fees, replacing the session's (omit to keep them; `[]`
+    /// removes them).
+    pub fees: Option<Vec<FeeInput>>,
 }
 
 #[derive(InputObject)]

@@ -58,6 +58,21 @@ fn adjustment(input: AdjustmentInput) -> AdjustmentSpec {
     }
 }
 
+fn fee_spec(f: FeeInput) -> FeeSpec {
+    FeeSpec {
+        name: f.name,
+        kind: match f.kind {
+            FeeKind::Travel => "TRAVEL",
+            FeeKind::Rush => "RUSH",
+            FeeKind::CardSurcharge => "CARD_SURCHARGE",
+            FeeKind::Other => "OTHER",
+        }
+        .to_string(),
+        charge: adjustment(f.charge),
+        taxable: f.taxable,
+    }
+}
+
 /// The audit-trail actor for the calling API key.
 fn actor(ctx: &Context<'_>) -> Actor {
     match ctx.data::<super::Auth>() {
@@ -315,22 +330,7 @@ impl Mutation {
                 retainer_paid: input.retainer_paid,
                 tax_rate_ids,
                 discount: input.discount.map(adjustment),
-                fees: input
-                    .fees
-                    .into_iter()
-                    .map(|f| FeeSpec {
-                        name: f.name,
-                        kind: match f.kind {
-                            FeeKind::Travel => "TRAVEL",
-                            FeeKind::Rush => "RUSH",
-                            FeeKind::CardSurcharge => "CARD_SURCHARGE",
-                            FeeKind::Other => "OTHER",
-                        }
-                        .to_string(),
-                        charge: adjustment(f.charge),
-                        taxable: f.taxable,
-                    })
-                    .collect(),
+                fees: input.fees.into_iter().map(fee_spec).collect(),
             };
             sessions::schedule_session(&app.ctx.db, studio, schedule)
                 .await
@@ -500,8 +500,9 @@ impl Mutation {
         InvoicePayload::from_result(result.map(Invoice))
     }
 
-    /// Replaces a `VOID` invoice with a new one: the session priced as it is
-    /// now, the next number, then the usual charge or invoice email. The
+    /// Replaces a `VOID` invoice with a new one: the session (with the
+    /// corrected `discount` / `fees`, if given) priced as it is now, the next
+    /// number, then the usual charge or invoice email. The
     /// invoices link through `reissuedFrom` / `reissuedBy`. Replaying
     /// `idempotencyKey` returns the same new invoice.
     async fn reissue_invoice(
@@ -514,11 +515,18 @@ impl Mutation {
         let request_id = request_id(ctx);
         let result = async {
             let invoice_id = parse_id(&input.invoice_id, "invoiceId", "invoice")?;
+            let changes = sessions::AdjustmentChanges {
+                discount: input.discount.map(adjustment),
+                fees: input
+                    .fees
+                    .map(|fees| fees.into_iter().map(fee_spec).collect()),
+            };
             domain::invoicing::reissue_invoice(
                 &app.ctx,
                 studio.id,
                 invoice_id,
                 &input.idempotency_key,
+                &changes,
                 &actor(ctx),
                 request_id.as_deref(),
             )

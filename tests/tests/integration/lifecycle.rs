@@ -11,6 +11,7 @@ on_both_backends!(
 );
 
 const INVOICE: &str = "id number status total { minorUnits } amountDue { minorUnits }
+    discount { minorUnits }
     creditNote { number }
     reissuedFrom { id number status } reissuedBy { id number status }
     payments { status amount { minorUnits } }
@@ -303,6 +304,13 @@ async fn a_studio_reviewing_drafts_gets_a_draft_without_number_and_no_email_unti
     assert_eq!(emails.len(), 1);
     assert!(emails[0].subject.contains(&first_number), "{emails:#?}");
 
+    // Another studio cannot see it.
+    let other = app.create_studio("Elsewhere").await;
+    let foreign = finalize(&app, &other, auto_draft["id"].as_str().unwrap()).await;
+    assert_eq!(code(&foreign), "NOT_FOUND", "{foreign}");
+    let foreign = uncollectible(&app, &other, &draft_id, "not mine").await;
+    assert_eq!(code(&foreign), "NOT_FOUND", "{foreign}");
+
     // Finalizing twice returns the invoice and changes nothing.
     let again = finalize(&app, &f.key, &draft_id).await;
     assert_eq!(again["userErrors"], json!([]), "{again}");
@@ -341,9 +349,37 @@ async fn a_studio_reviewing_drafts_gets_a_draft_without_number_and_no_email_unti
     assert!(voided["invoice"]["creditNote"].is_null());
     let refused = finalize(&app, &f.key, &third_id).await;
     assert_eq!(code(&refused), "INVALID_STATE", "{refused}");
-    let reissued = reissue(&app, &f.key, &third_id, "third-again").await;
+    // A reissue may correct the session's discount; bad input writes nothing.
+    let invoices = app.count("invoices").await;
+    let bad = mutate(
+        &app,
+        &f.key,
+        "reissueInvoice",
+        "ReissueInvoiceInput",
+        json!({ "invoiceId": third_id, "idempotencyKey": "third-bad", "discount": { "percent": "150" } }),
+    )
+    .await;
+    assert_eq!(code(&bad), "INVALID_INPUT", "{bad}");
+    assert_eq!(
+        bad["userErrors"][0]["field"],
+        json!(["input", "discount", "percent"])
+    );
+    assert_eq!(app.count("invoices").await, invoices);
+    let reissued = mutate(
+        &app,
+        &f.key,
+        "reissueInvoice",
+        "ReissueInvoiceInput",
+        json!({ "invoiceId": third_id, "idempotencyKey": "third-again", "discount": { "amount": "100.00" } }),
+    )
+    .await;
     assert_eq!(reissued["userErrors"], json!([]), "{reissued}");
     assert!(number(&reissued["invoice"]).ends_with("0003"), "{reissued}");
+    assert_eq!(reissued["invoice"]["discount"]["minorUnits"], 10_000);
+    assert!(
+        reissued["invoice"]["total"]["minorUnits"].as_i64().unwrap() < 329_182,
+        "{reissued}"
+    );
     app.drain().await;
     assert_eq!(invoice_emails(&app, INVOICE_EMAIL).len(), 2);
 }
