@@ -362,7 +362,9 @@ impl Session {
             .map(|i| SessionItem(i, cur))
             .collect())
     }
-    /// The invoice issued for this session, once the worker has issued it.
+    /// The invoice this session bills, once the worker has created it: the
+    /// one that is not `VOID` (possibly a `DRAFT`), else the latest void one
+    /// (older void invoices are reached through `reissuedFrom`).
     async fn invoice(&self, ctx: &Context<'_>) -> Result<Option<Invoice>> {
         let loaders = super::loaders(ctx)?;
         Ok(loaders
@@ -449,10 +451,12 @@ impl Invoice {
     async fn amount_due(&self) -> Result<Money> {
         self.money(self.0.amount_due_minor)
     }
+    /// When it was finalized (for a `DRAFT`: when it was drafted).
     async fn issued_at(&self) -> DateTime<Utc> {
         self.0.issued_at
     }
-    /// In the studio's time zone.
+    /// In the studio's time zone (for a `DRAFT`: as if issued when drafted;
+    /// finalizing sets it again from the finalization date).
     async fn due_date(&self) -> NaiveDate {
         self.0.due_date
     }
