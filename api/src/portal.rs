@@ -65,7 +65,7 @@ fn expired(doc: &InvoiceDocument) -> HttpResponse {
             div.card {
                 div.studio { (doc.studio.name) }
                 h1 { "This link has expired" }
-                p.meta { "Invoice " (doc.invoice.number) " is settled and its payment link is no longer active. Nothing is due through this page." }
+                p.meta { "Invoice " (doc.invoice.display_number()) " is settled and its payment link is no longer active. Nothing is due through this page." }
                 p.meta { "If you need a copy of the invoice or a receipt, please contact " (doc.studio.name)
                     @if let Some(email) = &doc.studio.email { " at " a href=(format!("mailto:{email}")) { (email) } } "." }
             }
@@ -98,7 +98,7 @@ pub async fn pdf(app: web::Data<AppContext>, token: web::Path<String>) -> HttpRe
             .content_type("application/pdf")
             .insert_header((
                 "content-disposition",
-                format!("inline; filename=\"{}.pdf\"", doc.invoice.number),
+                format!("inline; filename=\"{}.pdf\"", doc.invoice.display_number()),
             ))
             .insert_header(("cache-control", "private, no-store"))
             .body(bytes),
@@ -138,11 +138,11 @@ fn invoice_page(doc: &InvoiceDocument, token: &str, notice: Notice<'_>) -> Marku
         .iter()
         .any(|p| p.status == PaymentStatus::Pending);
     page(
-        &format!("Invoice {} — {}", inv.number, doc.studio.name),
+        &format!("Invoice {} — {}", inv.display_number(), doc.studio.name),
         html! {
             div.card {
                 div.studio { (doc.studio.name) }
-                h1 { "Invoice " (inv.number) " " span class=(format!("badge {}", inv.status.as_str())) { (inv.status.as_str().replace('_', " ")) } }
+                h1 { "Invoice " (inv.display_number()) " " span class=(format!("badge {}", inv.status.as_str())) { (inv.status.as_str().replace('_', " ")) } }
                 div.meta { "For " (doc.client.name) " · " (doc.session.title) }
                 div.meta { "Issued " (inv.issued_at.format("%B %-d, %Y")) " · Due " strong { (doc.due_date()) } }
                 table {

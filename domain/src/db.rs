@@ -55,7 +55,33 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<Database> {
 }
 
 pub async fn migrate(conn: &DatabaseConnection) -> Result<(), DbErr> {
-    migration::Migrator::up(conn, None).await
+    migration::Migrator::up(conn, None).await?;
+    if conn.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
+        refresh_sqlite_schema(conn.get_sqlite_connection_pool()).await?;
+    }
+    Ok(())
+}
+
+/// Makes every idle SQLite connection reread the schema. A connection that
+/// sat idle while a migration changed a table keeps the old schema until its
+/// next read notices the change; until then a statement prepared on it (an
+/// `INSERT ... RETURNING` in particular) can be described with the old
+/// columns. Reading `sqlite_schema` once on each connection refreshes it.
+async fn refresh_sqlite_schema(pool: &SqlitePool) -> Result<(), DbErr> {
+    let idle = pool.num_idle();
+    let mut held = Vec::with_capacity(idle);
+    for _ in 0..idle {
+        let mut conn = pool
+            .acquire()
+            .await
+            .map_err(|e| DbErr::Custom(format!("refresh schema: {e}")))?;
+        sea_orm::sqlx::query("SELECT count(*) FROM sqlite_schema")
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| DbErr::Custom(format!("refresh schema: {e}")))?;
+        held.push(conn);
+    }
+    Ok(())
 }
 
 /// Begins a transaction that writes. On SQLite it takes the write lock up

@@ -178,7 +178,7 @@ impl InvoiceDocument {
         let settled = matches!(inv.status, InvoiceStatus::Paid | InvoiceStatus::Void);
         PdfInvoice {
             title: "Invoice".into(),
-            number: inv.number.clone(),
+            number: inv.display_number().to_string(),
             status,
             studio_name: self.studio.name.clone(),
             studio_address: self

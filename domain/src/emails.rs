@@ -132,7 +132,11 @@ pub async fn send_invoice(
     }
     let portal = ctx.portal_url(&doc.invoice.portal_salt);
     let paid = doc.invoice.amount_due_minor == 0;
-    let subject = format!("Invoice {} from {}", doc.invoice.number, doc.studio.name);
+    let subject = format!(
+        "Invoice {} from {}",
+        doc.invoice.display_number(),
+        doc.studio.name
+    );
     let decline = doc.last_decline().filter(|_| !paid);
     let decline_text = decline.map(|p| {
         let retry = match crate::payments::next_auto_pay_retry(p) {
@@ -159,7 +163,7 @@ pub async fn send_invoice(
         name = doc.client.name,
         title = doc.session.title,
         decline = decline_text.clone().unwrap_or_default(),
-        number = doc.invoice.number,
+        number = doc.invoice.display_number(),
         lines = lines_text(&doc),
         due = if paid {
             "Nothing is due: this invoice is settled.".to_string()
@@ -170,7 +174,7 @@ pub async fn send_invoice(
     );
     let html = layout(
         &doc.studio.name,
-        &format!("Invoice {}", doc.invoice.number),
+        &format!("Invoice {}", doc.invoice.display_number()),
         html! {
             p { "Hi " (doc.client.name) "," }
             p { "Thank you for your session “" (doc.session.title) "”. Here is your invoice." }
@@ -186,7 +190,7 @@ pub async fn send_invoice(
     );
     let mut email = to_client(&doc, subject, text, html);
     email.attachments.push(notify::Attachment {
-        filename: format!("{}.pdf", doc.invoice.number),
+        filename: format!("{}.pdf", doc.invoice.display_number()),
         content_type: "application/pdf",
         bytes: doc.pdf(Some(portal.clone()))?,
     });
@@ -218,11 +222,14 @@ pub async fn send_receipt(ctx: &AppContext, payment_id: i64) -> DomainResult<Sen
         .clone()
         .or_else(|| payment.reference.clone())
         .unwrap_or_else(|| format!("payment {}", payment.id));
-    let subject = format!("Receipt for invoice {}: {amount} paid", doc.invoice.number);
+    let subject = format!(
+        "Receipt for invoice {}: {amount} paid",
+        doc.invoice.display_number()
+    );
     let text = format!(
         "Hi {name},\n\nWe received your payment of {amount} for invoice {number}, {card}.\nReference: {reference}\nBalance remaining: {balance}\n\n{lines}\nThank you!\n{studio}\n",
         name = doc.client.name,
-        number = doc.invoice.number,
+        number = doc.invoice.display_number(),
         balance = doc.money(doc.invoice.amount_due_minor),
         lines = lines_text(&doc),
         studio = doc.studio.name,
@@ -232,7 +239,7 @@ pub async fn send_receipt(ctx: &AppContext, payment_id: i64) -> DomainResult<Sen
         "Payment received",
         html! {
             p { "Hi " (doc.client.name) "," }
-            p { "We received your payment of " strong { (amount) } " for invoice " (doc.invoice.number) ", " (card) "." }
+            p { "We received your payment of " strong { (amount) } " for invoice " (doc.invoice.display_number()) ", " (card) "." }
             p style="font-size:13px;color:#666" { "Reference: " (reference) }
             (lines_table(&doc))
             p { "Thank you!" }
@@ -400,11 +407,14 @@ pub async fn send_decline_notice(
         None => "We will not try this card again.".to_string(),
     };
     let amount = doc.money(doc.invoice.amount_due_minor);
-    let subject = format!("Payment declined for invoice {}", doc.invoice.number);
+    let subject = format!(
+        "Payment declined for invoice {}",
+        doc.invoice.display_number()
+    );
     let text = format!(
         "Hi {name},\n\nWe tried again to charge your card{card} for invoice {number} ({amount}), but it was declined: {reason}\n\n{next} You can pay now with another card:\n{portal}\n\n{studio}\n",
         name = doc.client.name,
-        number = doc.invoice.number,
+        number = doc.invoice.display_number(),
         studio = doc.studio.name,
     );
     let html = layout(
@@ -412,7 +422,7 @@ pub async fn send_decline_notice(
         "Your payment was declined",
         html! {
             p { "Hi " (doc.client.name) "," }
-            p { "We tried again to charge your card" (card) " for invoice " (doc.invoice.number) " (" strong { (amount) } "), but it was declined: " (reason) }
+            p { "We tried again to charge your card" (card) " for invoice " (doc.invoice.display_number()) " (" strong { (amount) } "), but it was declined: " (reason) }
             p { (next) " You can pay now with another card." }
             (button(&portal, &format!("Pay {amount}")))
         },
@@ -443,7 +453,7 @@ pub async fn send_reminder(ctx: &AppContext, invoice_id: i64, step: u32) -> Doma
         return Ok(Sent::Already);
     };
     let final_notice = planned_step.kind == StepKind::FinalNotice;
-    let number = &doc.invoice.number;
+    let number = doc.invoice.display_number();
     let when = match planned_step.days_from_due {
         d if d < -1 => format!("is due in {} days", -d),
         -1 => "is due tomorrow".to_string(),
@@ -545,7 +555,7 @@ pub async fn send_gallery_expiry_notice(
     } else {
         format!(
             "Pay invoice {} to unlock full-resolution downloads:\n{}",
-            doc.invoice.number,
+            doc.invoice.display_number(),
             ctx.portal_url(&doc.invoice.portal_salt)
         )
     };

@@ -147,7 +147,7 @@ pub fn for_invoice(
         kind,
         studio_id: invoice.studio_id,
         invoice_id: invoice.id,
-        invoice_number: invoice.number.clone(),
+        invoice_number: invoice.display_number().to_string(),
         invoice_status: invoice.status.as_str().to_string(),
         amount_due_minor: invoice.amount_due_minor,
         currency: invoice.currency.clone(),

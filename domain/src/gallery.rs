@@ -62,6 +62,19 @@ pub async fn sync_access(
         .one(&tx)
         .await?
         .ok_or_else(|| anyhow::anyhow!("invoice {invoice_id} missing"))?;
+    // A void invoice that was reissued no longer decides: the session's
+    // current invoice does (a late job for the old one must not lock a
+    // gallery the new invoice opened). A draft grants nothing yet.
+    let invoice =
+        match crate::invoicing::current_invoice_of_session(&tx, invoice.session_id).await? {
+            Some(current) if invoice.status == InvoiceStatus::Void => current,
+            _ => invoice,
+        };
+    if invoice.status == InvoiceStatus::Draft {
+        tx.commit().await?;
+        return Ok(());
+    }
+    let invoice_id = invoice.id;
     let studio = studio::Entity::find_by_id(invoice.studio_id)
         .one(&tx)
         .await?
@@ -114,6 +127,7 @@ pub async fn sync_access(
             changed = true;
             let upgraded = level.rank() > existing.level.rank();
             let mut active: gallery_access::ActiveModel = existing.into();
+            active.invoice_id = Set(invoice.id);
             active.level = Set(level);
             active.expires_at = Set(expires_at);
             active.updated_at = Set(now);

@@ -5,7 +5,7 @@ use crate::adjustments::{self, TaxShare};
 use crate::catalog::percent_of;
 use crate::context::AppContext;
 use crate::db::begin_write;
-use crate::error::DomainResult;
+use crate::error::{DomainResult, UserError};
 use crate::jobs::JobKind;
 use crate::lifecycle::{self, Actor, Audit};
 use crate::outbox;
@@ -21,7 +21,7 @@ use entity::{
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
 #[derive(Debug, PartialEq, Eq)]
@@ -31,6 +31,11 @@ pub enum Generated {
         number: String,
     },
     AlreadyIssued {
+        invoice_id: i64,
+    },
+    /// The studio reviews drafts: the invoice waits at `DRAFT` for
+    /// `finalize_invoice`.
+    Drafted {
         invoice_id: i64,
     },
     /// The session is not completed (it was never, or the row is gone).
@@ -141,36 +146,19 @@ pub(crate) async fn email_invoice(
     Ok(())
 }
 
-pub async fn generate_invoice(
-    ctx: &AppContext,
-    session_id: i64,
-    request_id: Option<&str>,
-) -> DomainResult<Generated> {
-    let tx = begin_write(&ctx.db).await?;
-    if let Some(existing) = invoice::Entity::find()
-        .filter(invoice::Column::SessionId.eq(session_id))
-        .one(&tx)
-        .await?
-    {
-        return Ok(Generated::AlreadyIssued {
-            invoice_id: existing.id,
-        });
-    }
-    let Some(session) = session::Entity::find_by_id(session_id).one(&tx).await? else {
-        return Ok(Generated::NotBillable);
-    };
-    if session.status != SessionStatus::Completed {
-        return Ok(Generated::NotBillable);
-    }
-    let studio = studio::Entity::find_by_id(session.studio_id)
-        .one(&tx)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("studio of session {session_id} missing"))?;
-    let client = client::Entity::find_by_id(session.client_id)
-        .one(&tx)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("client of session {session_id} missing"))?;
+/// A session priced as it is now: the lines (with their kinds), the pricing
+/// engine's result and the tax breakdown to store.
+struct PricedSession {
+    lines: Vec<(LineKind, LineInput)>,
+    priced: pricing::PricedInvoice,
+    tax_breakdown: Vec<TaxShare>,
+}
 
+async fn price_session(
+    tx: &DatabaseTransaction,
+    studio: &studio::Model,
+    session: &session::Model,
+) -> DomainResult<PricedSession> {
     let mut lines: Vec<(LineKind, LineInput)> = Vec::new();
     // The package as sold when the session was scheduled.
     if let (Some(name), Some(price)) = (&session.package_name, session.package_price_minor) {
@@ -188,7 +176,7 @@ pub async fn generate_invoice(
     for item in session_item::Entity::find()
         .filter(session_item::Column::SessionId.eq(session.id))
         .order_by_asc(session_item::Column::Id)
-        .all(&tx)
+        .all(tx)
         .await?
     {
         let kind = if item.add_on_service_id.is_some() {
@@ -207,7 +195,7 @@ pub async fn generate_invoice(
             },
         ));
     }
-    let rates = tax_rates_for(&tx, &session).await?;
+    let rates = tax_rates_for(tx, session).await?;
     let mut rate_inputs = Vec::with_capacity(rates.len());
     for rate in &rates {
         rate_inputs.push(TaxRateInput {
@@ -230,8 +218,8 @@ pub async fn generate_invoice(
             Rounding::PerInvoice => RoundingMode::PerInvoice,
         },
     })
-    .map_err(|e| anyhow::anyhow!("pricing session {session_id}: {e}"))?;
-    let tax_breakdown: Vec<TaxShare> = priced
+    .map_err(|e| anyhow::anyhow!("pricing session {}: {e}", session.id))?;
+    let tax_breakdown = priced
         .taxes
         .iter()
         .map(|t| TaxShare {
@@ -240,23 +228,47 @@ pub async fn generate_invoice(
             amount_minor: t.amount_minor,
         })
         .collect();
+    Ok(PricedSession {
+        lines,
+        priced,
+        tax_breakdown,
+    })
+}
 
-    let number = next_invoice_number(&tx, &studio).await?;
+/// Where a new draft comes from: the session's first invoice, or the
+/// reissue of a void one (with the reissue's idempotency key); who asked,
+/// and the request it belongs to.
+struct Origin<'a> {
+    reissued_from: Option<(&'a invoice::Model, &'a str)>,
+    actor: &'a Actor,
+    request_id: Option<&'a str>,
+}
+
+/// Writes a `DRAFT` invoice without a number: lines, totals, portal token,
+/// and `CREATED` in the trail.
+async fn insert_draft(
+    ctx: &AppContext,
+    tx: &DatabaseTransaction,
+    studio: &studio::Model,
+    session: &session::Model,
+    client: &client::Model,
+    origin: Origin<'_>,
+) -> DomainResult<invoice::Model> {
+    let PricedSession {
+        lines,
+        priced,
+        tax_breakdown,
+    } = price_session(tx, studio, session).await?;
     let now = Utc::now();
-    let due_date = now.with_timezone(&studio_tz(&studio)).date_naive()
+    let due_date = now.with_timezone(&studio_tz(studio)).date_naive()
         + Duration::days(i64::from(studio.payment_terms_days));
     let salt = random_token();
-    let settled = priced.total_minor == 0;
     let invoice = invoice::ActiveModel {
         studio_id: Set(studio.id),
         session_id: Set(session.id),
         client_id: Set(client.id),
-        number: Set(number.clone()),
-        status: Set(if settled {
-            InvoiceStatus::Paid
-        } else {
-            InvoiceStatus::Open
-        }),
+        number: Set(None),
+        status: Set(InvoiceStatus::Draft),
         currency: Set(studio.currency.clone()),
         subtotal_minor: Set(priced.subtotal_minor),
         tax_minor: Set(priced.tax_minor),
@@ -266,9 +278,9 @@ pub async fn generate_invoice(
         amount_due_minor: Set(priced.total_minor),
         issued_at: Set(now),
         due_date: Set(due_date),
-        paid_at: Set(settled.then_some(now)),
-        settled_at: Set(settled.then_some(now)),
-        finalized_at: Set(Some(now)),
+        paid_at: Set(None),
+        settled_at: Set(None),
+        finalized_at: Set(None),
         amount_refunded_minor: Set(0),
         discount_minor: Set(priced.discount_minor),
         fee_minor: Set(priced.fees_minor),
@@ -276,12 +288,14 @@ pub async fn generate_invoice(
             .map_err(|e| anyhow::anyhow!("tax breakdown: {e}"))?),
         portal_token_hash: Set(hash_token(&ctx.secret.portal_token(&salt))),
         portal_salt: Set(salt),
-        request_id: Set(request_id.map(str::to_string)),
+        request_id: Set(origin.request_id.map(str::to_string)),
         created_at: Set(now),
         updated_at: Set(now),
+        reissued_from_id: Set(origin.reissued_from.map(|(old, _)| old.id)),
+        reissue_key: Set(origin.reissued_from.map(|(_, key)| key.to_string())),
         ..Default::default()
     }
-    .insert(&tx)
+    .insert(tx)
     .await?;
     for (position, ((kind, _), line)) in lines.iter().zip(priced.lines.iter()).enumerate() {
         invoice_line::ActiveModel {
@@ -297,7 +311,7 @@ pub async fn generate_invoice(
             discount_minor: Set(line.discount_minor),
             ..Default::default()
         }
-        .insert(&tx)
+        .insert(tx)
         .await?;
     }
     for (offset, fee) in priced.fees.iter().enumerate() {
@@ -314,46 +328,99 @@ pub async fn generate_invoice(
             discount_minor: Set(0),
             ..Default::default()
         }
-        .insert(&tx)
+        .insert(tx)
         .await?;
     }
-    // The automatic path creates and finalizes in one step; the trail shows both.
-    let system = Actor::system();
+    let detail = match origin.reissued_from {
+        Some((old, _)) => format!(
+            "from session {}, reissuing {}",
+            session.id,
+            old.display_number()
+        ),
+        None => format!("from session {}", session.id),
+    };
     lifecycle::record(
-        &tx,
+        tx,
         &invoice,
         Audit {
             event: InvoiceEventKind::Created,
             from: None,
             to: Some(InvoiceStatus::Draft),
             amount_minor: Some(invoice.total_minor),
-            actor: &system,
-            detail: Some(format!("from session {}", session.id)),
+            actor: origin.actor,
+            detail: Some(detail),
         },
     )
     .await?;
+    Ok(invoice)
+}
+
+/// Finalizes a draft and routes it, inside the caller's transaction: takes
+/// the next gap-free number, moves `DRAFT -> OPEN` (or `PAID` when nothing
+/// is due), records `FINALIZED`, and writes the follow-ups: auto-pay clients
+/// with a card are charged; everyone else (and a settled invoice) gets the
+/// invoice email, and gallery access follows. The one path used by the
+/// automatic workflow, `finalizeInvoice` and `reissueInvoice`.
+async fn finalize_and_route(
+    tx: &DatabaseTransaction,
+    studio: &studio::Model,
+    draft: invoice::Model,
+    actor: &Actor,
+    request_id: Option<&str>,
+) -> DomainResult<invoice::Model> {
+    let client = client::Entity::find_by_id(draft.client_id)
+        .one(tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("client of invoice {} missing", draft.id))?;
+    let number = next_invoice_number(tx, studio).await?;
+    let now = Utc::now();
+    let settled = draft.total_minor == 0;
+    let to = if settled {
+        InvoiceStatus::Paid
+    } else {
+        InvoiceStatus::Open
+    };
+    if !lifecycle::can_transition(draft.status, to) {
+        return Err(anyhow::anyhow!(
+            "invoice {}: cannot finalize from {}",
+            draft.id,
+            draft.status.as_str()
+        )
+        .into());
+    }
+    // Payment terms run from the day the invoice is issued, not drafted.
+    let due_date = now.with_timezone(&studio_tz(studio)).date_naive()
+        + Duration::days(i64::from(studio.payment_terms_days));
+    let mut active: invoice::ActiveModel = draft.into();
+    active.number = Set(Some(number.clone()));
+    active.status = Set(to);
+    active.issued_at = Set(now);
+    active.due_date = Set(due_date);
+    active.finalized_at = Set(Some(now));
+    active.paid_at = Set(settled.then_some(now));
+    active.settled_at = Set(settled.then_some(now));
+    active.updated_at = Set(now);
+    let invoice = active.update(tx).await?;
     lifecycle::record(
-        &tx,
+        tx,
         &invoice,
         Audit {
             event: InvoiceEventKind::Finalized,
             from: Some(InvoiceStatus::Draft),
             to: Some(invoice.status),
             amount_minor: None,
-            actor: &system,
-            detail: Some(format!("numbered {}", invoice.number)),
+            actor,
+            detail: Some(format!("numbered {number}")),
         },
     )
     .await?;
 
-    // Route: auto-pay clients with a card are charged; everyone else (and a
-    // settled invoice) gets the invoice email, and gallery access follows.
     let studio_id = Some(studio.id);
     let auto_pay =
         client.payment_preference == PaymentPreference::AutoPay && client.pm_token.is_some();
     if !settled && auto_pay {
         outbox::enqueue(
-            &tx,
+            tx,
             studio_id,
             &JobKind::Charge {
                 invoice_id: invoice.id,
@@ -364,7 +431,7 @@ pub async fn generate_invoice(
         .await?;
     } else {
         email_invoice(
-            &tx,
+            tx,
             studio_id,
             invoice.id,
             invoice.status.as_str(),
@@ -372,20 +439,339 @@ pub async fn generate_invoice(
         )
         .await?;
     }
-    tx.commit().await?;
+    tracing::info!(invoice_id = invoice.id, %number, total = invoice.total_minor, auto_pay, "invoice issued");
+    Ok(invoice)
+}
+
+/// After commit: wake the relay and tell subscribers an invoice was issued.
+async fn announce_issued(ctx: &AppContext, invoice: &invoice::Model) {
     ctx.outbox_signal.notify_one();
     ctx.events
         .publish(crate::events::for_invoice(
             crate::events::EventKind::InvoiceIssued,
-            &invoice,
+            invoice,
             None,
         ))
         .await;
-    tracing::info!(invoice_id = invoice.id, %number, total = priced.total_minor, auto_pay, "invoice issued");
+}
+
+/// The invoice a session bills now: the one that is not void, else the
+/// latest (void) one.
+pub async fn current_invoice_of_session<C: ConnectionTrait>(
+    db: &C,
+    session_id: i64,
+) -> DomainResult<Option<invoice::Model>> {
+    let all = invoice::Entity::find()
+        .filter(invoice::Column::SessionId.eq(session_id))
+        .order_by_desc(invoice::Column::Id)
+        .all(db)
+        .await?;
+    Ok(pick_current(all))
+}
+
+/// Of a session's invoices (any order), the one that is not void, else the
+/// latest.
+pub fn pick_current(invoices: Vec<invoice::Model>) -> Option<invoice::Model> {
+    let latest = invoices.iter().map(|i| i.id).max();
+    let mut fallback = None;
+    for invoice in invoices {
+        if invoice.status != InvoiceStatus::Void {
+            return Some(invoice);
+        }
+        if Some(invoice.id) == latest {
+            fallback = Some(invoice);
+        }
+    }
+    fallback
+}
+
+/// Step 2-4 of the workflow for a completed session. A session that already
+/// has an invoice (even a void one) gets nothing new: only an explicit
+/// `reissue_invoice` replaces a void invoice, so a replayed job never does.
+/// Studios that review drafts get a `DRAFT` (no number, nothing sent).
+pub async fn generate_invoice(
+    ctx: &AppContext,
+    session_id: i64,
+    request_id: Option<&str>,
+) -> DomainResult<Generated> {
+    let tx = begin_write(&ctx.db).await?;
+    if let Some(existing) = current_invoice_of_session(&tx, session_id).await? {
+        return Ok(Generated::AlreadyIssued {
+            invoice_id: existing.id,
+        });
+    }
+    let Some(session) = session::Entity::find_by_id(session_id).one(&tx).await? else {
+        return Ok(Generated::NotBillable);
+    };
+    if session.status != SessionStatus::Completed {
+        return Ok(Generated::NotBillable);
+    }
+    let studio = studio::Entity::find_by_id(session.studio_id)
+        .one(&tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("studio of session {session_id} missing"))?;
+    let client = client::Entity::find_by_id(session.client_id)
+        .one(&tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("client of session {session_id} missing"))?;
+    let system = Actor::system();
+    let draft = insert_draft(
+        ctx,
+        &tx,
+        &studio,
+        &session,
+        &client,
+        Origin {
+            reissued_from: None,
+            actor: &system,
+            request_id,
+        },
+    )
+    .await?;
+    if studio.review_drafts {
+        tx.commit().await?;
+        tracing::info!(invoice_id = draft.id, "invoice drafted for review");
+        return Ok(Generated::Drafted {
+            invoice_id: draft.id,
+        });
+    }
+    let invoice = finalize_and_route(&tx, &studio, draft, &system, request_id).await?;
+    tx.commit().await?;
+    announce_issued(ctx, &invoice).await;
     Ok(Generated::Issued {
         invoice_id: invoice.id,
-        number,
+        number: invoice.display_number().to_string(),
     })
+}
+
+/// Finalizes a draft the studio reviewed: number, `OPEN`, and the same
+/// follow-ups as the automatic path. An invoice that is already finalized is
+/// returned unchanged (finalizing twice is harmless); a void one is refused.
+pub async fn finalize_invoice(
+    ctx: &AppContext,
+    studio_id: i64,
+    invoice_id: i64,
+    actor: &Actor,
+    request_id: Option<&str>,
+) -> DomainResult<invoice::Model> {
+    let tx = begin_write(&ctx.db).await?;
+    let invoice = invoice::Entity::find_by_id(invoice_id)
+        .filter(invoice::Column::StudioId.eq(studio_id))
+        .lock_exclusive()
+        .one(&tx)
+        .await?
+        .ok_or_else(|| UserError::not_found("invoiceId", "invoice"))?;
+    match invoice.status {
+        InvoiceStatus::Draft => {}
+        InvoiceStatus::Void => {
+            return Err(UserError::state(
+                "invoiceId",
+                format!(
+                    "invoice {} is VOID and cannot be finalized",
+                    invoice.display_number()
+                ),
+            )
+            .into());
+        }
+        _ => return Ok(invoice),
+    }
+    let studio = studio::Entity::find_by_id(studio_id)
+        .one(&tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("studio {studio_id} missing"))?;
+    let invoice = finalize_and_route(&tx, &studio, invoice, actor, request_id).await?;
+    tx.commit().await?;
+    announce_issued(ctx, &invoice).await;
+    Ok(invoice)
+}
+
+/// Replaces a void invoice: applies the corrected discount and fees (if
+/// any) to the session, prices the session as it is now, takes the next
+/// number, links both invoices, records `CREATED`/`FINALIZED` on the new one
+/// and `REISSUED` on the old one, and continues the workflow like a fresh
+/// invoice (charge or email). Replaying `idempotency_key` returns the same
+/// new invoice. Reissues are finalized at once, also for studios that review
+/// drafts: the reissue is the studio's own decision.
+pub async fn reissue_invoice(
+    ctx: &AppContext,
+    studio_id: i64,
+    invoice_id: i64,
+    idempotency_key: &str,
+    changes: &crate::sessions::AdjustmentChanges,
+    actor: &Actor,
+    request_id: Option<&str>,
+) -> DomainResult<invoice::Model> {
+    crate::validate::idempotency_key("idempotencyKey", idempotency_key)?;
+    let tx = begin_write(&ctx.db).await?;
+    let old = invoice::Entity::find_by_id(invoice_id)
+        .filter(invoice::Column::StudioId.eq(studio_id))
+        .lock_exclusive()
+        .one(&tx)
+        .await?
+        .ok_or_else(|| UserError::not_found("invoiceId", "invoice"))?;
+    if let Some(first) = invoice::Entity::find()
+        .filter(invoice::Column::StudioId.eq(studio_id))
+        .filter(invoice::Column::ReissueKey.eq(idempotency_key))
+        .one(&tx)
+        .await?
+    {
+        return if first.reissued_from_id == Some(old.id) {
+            Ok(first)
+        } else {
+            Err(UserError::key_reused("idempotencyKey").into())
+        };
+    }
+    if old.status != InvoiceStatus::Void {
+        return Err(UserError::state(
+            "invoiceId",
+            format!(
+                "invoice {} is {}: only a void invoice can be reissued (void it first)",
+                old.display_number(),
+                old.status.as_str()
+            ),
+        )
+        .into());
+    }
+    if let Some(replacement) = invoice::Entity::find()
+        .filter(invoice::Column::ReissuedFromId.eq(old.id))
+        .one(&tx)
+        .await?
+    {
+        return Err(UserError::duplicate(
+            "invoiceId",
+            format!(
+                "invoice {} was already reissued as {}",
+                old.display_number(),
+                replacement.display_number()
+            ),
+        )
+        .into());
+    }
+    if let Some(current) = current_invoice_of_session(&tx, old.session_id).await?
+        && current.status != InvoiceStatus::Void
+    {
+        return Err(UserError::state(
+            "invoiceId",
+            format!(
+                "the session already has invoice {} that is not void",
+                current.display_number()
+            ),
+        )
+        .into());
+    }
+    let session = session::Entity::find_by_id(old.session_id)
+        .one(&tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("session of invoice {} missing", old.id))?;
+    let studio = studio::Entity::find_by_id(studio_id)
+        .one(&tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("studio {studio_id} missing"))?;
+    let client = client::Entity::find_by_id(session.client_id)
+        .one(&tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("client of session {} missing", session.id))?;
+    let session = crate::sessions::apply_adjustment_changes(&tx, &studio, session, changes).await?;
+    let draft = insert_draft(
+        ctx,
+        &tx,
+        &studio,
+        &session,
+        &client,
+        Origin {
+            reissued_from: Some((&old, idempotency_key)),
+            actor,
+            request_id,
+        },
+    )
+    .await?;
+    let invoice = finalize_and_route(&tx, &studio, draft, actor, request_id).await?;
+    lifecycle::record(
+        &tx,
+        &old,
+        Audit {
+            event: InvoiceEventKind::Reissued,
+            from: None,
+            to: None,
+            amount_minor: Some(invoice.total_minor),
+            actor,
+            detail: Some(format!("reissued as {}", invoice.display_number())),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    announce_issued(ctx, &invoice).await;
+    Ok(invoice)
+}
+
+/// Marks an open or partially paid invoice uncollectible (the studio gives
+/// up collecting it): gallery access follows, auto-pay retries stop, and a
+/// later manual payment still settles it. The reason is kept in the trail.
+/// Marking an uncollectible invoice again returns it unchanged.
+pub async fn mark_uncollectible(
+    ctx: &AppContext,
+    studio_id: i64,
+    invoice_id: i64,
+    reason: &str,
+    actor: &Actor,
+    request_id: Option<&str>,
+) -> DomainResult<invoice::Model> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(UserError::invalid("reason", "give a reason of 1 to 500 characters").into());
+    }
+    let tx = begin_write(&ctx.db).await?;
+    let invoice = invoice::Entity::find_by_id(invoice_id)
+        .filter(invoice::Column::StudioId.eq(studio_id))
+        .lock_exclusive()
+        .one(&tx)
+        .await?
+        .ok_or_else(|| UserError::not_found("invoiceId", "invoice"))?;
+    if invoice.status == InvoiceStatus::Uncollectible {
+        return Ok(invoice);
+    }
+    if !matches!(
+        invoice.status,
+        InvoiceStatus::Open | InvoiceStatus::PartiallyPaid
+    ) {
+        return Err(UserError::state(
+            "invoiceId",
+            format!(
+                "invoice {} is {}: only an OPEN or PARTIALLY_PAID invoice can be marked uncollectible",
+                invoice.display_number(),
+                invoice.status.as_str()
+            ),
+        )
+        .into());
+    }
+    let from = invoice.status;
+    let marked = lifecycle::set_status(&tx, invoice, InvoiceStatus::Uncollectible).await?;
+    lifecycle::record(
+        &tx,
+        &marked,
+        Audit {
+            event: InvoiceEventKind::MarkedUncollectible,
+            from: Some(from),
+            to: Some(InvoiceStatus::Uncollectible),
+            amount_minor: Some(marked.amount_due_minor),
+            actor,
+            detail: Some(reason.to_string()),
+        },
+    )
+    .await?;
+    outbox::enqueue(
+        &tx,
+        Some(studio_id),
+        &JobKind::SyncGalleryAccess {
+            invoice_id,
+            state: InvoiceStatus::Uncollectible.as_str().into(),
+        },
+        request_id,
+    )
+    .await?;
+    tx.commit().await?;
+    ctx.outbox_signal.notify_one();
+    Ok(marked)
 }
 
 /// Sends the invoice email again (with its PDF and portal link). Each
@@ -410,7 +796,7 @@ pub async fn resend_invoice(
             "invoiceId",
             format!(
                 "invoice {} is {} and cannot be sent",
-                invoice.number,
+                invoice.display_number(),
                 invoice.status.as_str()
             ),
         )

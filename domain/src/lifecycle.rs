@@ -204,7 +204,7 @@ pub fn ensure_transition(invoice: &invoice::Model, to: InvoiceStatus) -> DomainR
             "invoiceId",
             format!(
                 "invoice {} is {} and cannot become {}",
-                invoice.number,
+                invoice.display_number(),
                 invoice.status.as_str(),
                 to.as_str()
             ),
@@ -215,8 +215,10 @@ pub fn ensure_transition(invoice: &invoice::Model, to: InvoiceStatus) -> DomainR
 
 /// Voids an invoice that has no money on it (refund payments first): the
 /// invoice becomes `VOID`, a credit note `CN-<number>` cancels its total,
-/// gallery access follows, and the trail records both. Voiding a void
-/// invoice returns it unchanged.
+/// gallery access follows, and the trail records both. A draft (never
+/// issued, no number) is voided without a credit note. Voiding a void
+/// invoice returns it unchanged. A void invoice can be replaced with
+/// `invoicing::reissue_invoice`.
 pub async fn void_invoice(
     ctx: &crate::AppContext,
     studio_id: i64,
@@ -248,7 +250,7 @@ pub async fn void_invoice(
             "invoiceId",
             format!(
                 "invoice {} has payments that are not refunded; refund them before voiding",
-                invoice.number
+                invoice.display_number()
             ),
         )
         .into());
@@ -266,18 +268,27 @@ pub async fn void_invoice(
         .into());
     }
     let now = Utc::now();
-    let note = credit_note::ActiveModel {
-        studio_id: Set(invoice.studio_id),
-        invoice_id: Set(invoice.id),
-        number: Set(format!("CN-{}", invoice.number)),
-        amount_minor: Set(invoice.total_minor),
-        currency: Set(invoice.currency.clone()),
-        reason: Set(reason.to_string()),
-        created_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&tx)
-    .await?;
+    // A draft was never issued: it has no number, nothing to cancel and no
+    // gallery access, so it is voided without a credit note or follow-up.
+    let issued = invoice.status != InvoiceStatus::Draft;
+    let note = if issued {
+        Some(
+            credit_note::ActiveModel {
+                studio_id: Set(invoice.studio_id),
+                invoice_id: Set(invoice.id),
+                number: Set(format!("CN-{}", invoice.display_number())),
+                amount_minor: Set(invoice.total_minor),
+                currency: Set(invoice.currency.clone()),
+                reason: Set(reason.to_string()),
+                created_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&tx)
+            .await?,
+        )
+    } else {
+        None
+    };
     let from = invoice.status;
     let mut active: invoice::ActiveModel = invoice.clone().into();
     active.status = Set(InvoiceStatus::Void);
@@ -300,29 +311,31 @@ pub async fn void_invoice(
         },
     )
     .await?;
-    record(
-        &tx,
-        &voided,
-        Audit {
-            event: InvoiceEventKind::CreditNoteIssued,
-            from: None,
-            to: None,
-            amount_minor: Some(note.amount_minor),
-            actor,
-            detail: Some(note.number.clone()),
-        },
-    )
-    .await?;
-    crate::outbox::enqueue(
-        &tx,
-        Some(studio_id),
-        &crate::jobs::JobKind::SyncGalleryAccess {
-            invoice_id,
-            state: "VOID".into(),
-        },
-        request_id,
-    )
-    .await?;
+    if let Some(note) = note {
+        record(
+            &tx,
+            &voided,
+            Audit {
+                event: InvoiceEventKind::CreditNoteIssued,
+                from: None,
+                to: None,
+                amount_minor: Some(note.amount_minor),
+                actor,
+                detail: Some(note.number.clone()),
+            },
+        )
+        .await?;
+        crate::outbox::enqueue(
+            &tx,
+            Some(studio_id),
+            &crate::jobs::JobKind::SyncGalleryAccess {
+                invoice_id,
+                state: "VOID".into(),
+            },
+            request_id,
+        )
+        .await?;
+    }
     tx.commit().await?;
     ctx.outbox_signal.notify_one();
     ctx.events

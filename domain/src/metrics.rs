@@ -168,7 +168,7 @@ pub async fn compute(
         db,
         format!(
             "SELECT COUNT(*) AS issued, COUNT(CASE WHEN status = 'PAID' THEN 1 END) AS paid
-             FROM invoices WHERE studio_id = {p1} AND issued_at >= {p2} AND issued_at < {p3} AND status <> 'VOID'"
+             FROM invoices WHERE studio_id = {p1} AND issued_at >= {p2} AND issued_at < {p3} AND status NOT IN ('VOID', 'DRAFT')"
         ),
         range.clone(),
     )

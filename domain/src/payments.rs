@@ -576,12 +576,16 @@ pub async fn record_manual_payment(
         )
         .into());
     }
-    if !payable(&invoice) {
+    // A manual payment also settles an invoice marked uncollectible (money
+    // received after all); automatic collection stops there.
+    let collectible = payable(&invoice)
+        || (invoice.status == InvoiceStatus::Uncollectible && invoice.amount_due_minor > 0);
+    if !collectible {
         return Err(UserError::state(
             "invoiceId",
             format!(
                 "invoice {} is {} and owes nothing",
-                invoice.number,
+                invoice.display_number(),
                 invoice.status.as_str()
             ),
         )

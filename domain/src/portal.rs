@@ -21,6 +21,10 @@ pub async fn find(ctx: &AppContext, token: &str) -> DomainResult<Option<InvoiceD
     else {
         return Ok(None);
     };
+    // A draft is not issued yet: its link works from finalization on.
+    if invoice.status == entity::enums::InvoiceStatus::Draft {
+        return Ok(None);
+    }
     Ok(Some(InvoiceDocument::load(ctx, invoice).await?))
 }
 

@@ -173,14 +173,30 @@ pub async fn invoice(
         .await?)
 }
 
+/// The session's current invoice: the one that is not void, else the
+/// latest void one.
 pub async fn invoice_for_session(
     db: &DatabaseConnection,
     studio_id: i64,
     session_id: i64,
 ) -> DomainResult<Option<invoice::Model>> {
-    Ok(invoice::Entity::find()
+    let all = invoice::Entity::find()
         .filter(invoice::Column::StudioId.eq(studio_id))
         .filter(invoice::Column::SessionId.eq(session_id))
+        .all(db)
+        .await?;
+    Ok(crate::invoicing::pick_current(all))
+}
+
+/// The invoice that reissued (replaced) the void invoice `invoice_id`.
+pub async fn invoice_reissuing(
+    db: &DatabaseConnection,
+    studio_id: i64,
+    invoice_id: i64,
+) -> DomainResult<Option<invoice::Model>> {
+    Ok(invoice::Entity::find()
+        .filter(invoice::Column::StudioId.eq(studio_id))
+        .filter(invoice::Column::ReissuedFromId.eq(invoice_id))
         .one(db)
         .await?)
 }

@@ -84,6 +84,75 @@ fn adjustment(
     }
 }
 
+/// Validates fees into what a session stores (problems under `fees.<i>`).
+fn stored_fees(
+    problems: &mut Problems,
+    currency: crate::money::Currency,
+    input: &[FeeSpec],
+) -> Vec<StoredFee> {
+    let mut fees = Vec::with_capacity(input.len());
+    for (i, fee) in input.iter().enumerate() {
+        let field = format!("fees.{i}");
+        if crate::adjustments::fee_kind(&fee.kind).is_none() {
+            problems.push(UserError::invalid(
+                &format!("{field}.kind"),
+                "unknown fee kind",
+            ));
+        }
+        fees.push(StoredFee {
+            name: problems.name(&format!("{field}.name"), &fee.name),
+            kind: fee.kind.clone(),
+            charge: adjustment(problems, &field, currency, &fee.charge),
+            taxable: fee.taxable,
+        });
+    }
+    fees
+}
+
+/// Corrections of a session's invoice-wide discount and fees (for a
+/// reissue): `None` keeps what the session has.
+#[derive(Debug, Clone, Default)]
+pub struct AdjustmentChanges {
+    pub discount: Option<AdjustmentSpec>,
+    pub fees: Option<Vec<FeeSpec>>,
+}
+
+/// Validates `changes` and writes them on the session inside the caller's
+/// transaction; returns the session as it is afterwards. Nothing is
+/// written when a change is invalid.
+pub(crate) async fn apply_adjustment_changes(
+    tx: &sea_orm::DatabaseTransaction,
+    studio: &studio::Model,
+    session: session::Model,
+    changes: &AdjustmentChanges,
+) -> DomainResult<session::Model> {
+    if changes.discount.is_none() && changes.fees.is_none() {
+        return Ok(session);
+    }
+    let currency = currency_of(studio)?;
+    let mut problems = Problems::new();
+    let discount = changes
+        .discount
+        .as_ref()
+        .map(|d| adjustment(&mut problems, "discount", currency, d));
+    let fees = changes
+        .fees
+        .as_ref()
+        .map(|f| stored_fees(&mut problems, currency, f));
+    problems.finish()?;
+    let mut active: session::ActiveModel = session.into();
+    if let Some(discount) = discount {
+        active.discount = Set(Some(
+            serde_json::to_string(&discount).map_err(|e| anyhow::anyhow!("discount: {e}"))?,
+        ));
+    }
+    if let Some(fees) = fees {
+        active.fees = Set(serde_json::to_string(&fees).map_err(|e| anyhow::anyhow!("fees: {e}"))?);
+    }
+    active.updated_at = Set(Utc::now());
+    Ok(active.update(tx).await?)
+}
+
 pub async fn schedule_session(
     db: &DatabaseConnection,
     studio: &studio::Model,
@@ -175,22 +244,7 @@ pub async fn schedule_session(
         .discount
         .as_ref()
         .map(|d| adjustment(&mut problems, "discount", currency, d));
-    let mut fees = Vec::with_capacity(input.fees.len());
-    for (i, fee) in input.fees.iter().enumerate() {
-        let field = format!("fees.{i}");
-        if crate::adjustments::fee_kind(&fee.kind).is_none() {
-            problems.push(UserError::invalid(
-                &format!("{field}.kind"),
-                "unknown fee kind",
-            ));
-        }
-        fees.push(StoredFee {
-            name: problems.name(&format!("{field}.name"), &fee.name),
-            kind: fee.kind.clone(),
-            charge: adjustment(&mut problems, &field, currency, &fee.charge),
-            taxable: fee.taxable,
-        });
-    }
+    let fees = stored_fees(&mut problems, currency, &input.fees);
     // A retainer larger than what the session sells would be silently lost.
     let gross: i64 = package.as_ref().map(|p| p.price_minor).unwrap_or(0)
         + items

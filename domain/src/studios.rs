@@ -152,6 +152,7 @@ pub struct SettingsChanges {
     pub address: Option<String>,
     pub email: Option<String>,
     pub portal_link_days: Option<i32>,
+    pub review_drafts: Option<bool>,
 }
 
 /// Changes a studio's settings. They shape invoices finalized from now on;
@@ -269,6 +270,9 @@ pub async fn update_settings(
             ));
         }
         active.portal_link_days = Set(days);
+    }
+    if let Some(review) = changes.review_drafts {
+        active.review_drafts = Set(review);
     }
     problems.finish()?;
     Ok(active.update(db).await?)

@@ -92,6 +92,7 @@ text_enum!(
         CreditNoteIssued = "CREDIT_NOTE_ISSUED",
         Resent = "RESENT",
         LateFeeAdded = "LATE_FEE_ADDED",
+        Reissued = "REISSUED",
         MarkedUncollectible = "MARKED_UNCOLLECTIBLE",
     }
 );

@@ -8,10 +8,11 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub studio_id: i64,
-    #[sea_orm(unique)]
+    /// A session has at most one invoice that is not `VOID`.
     pub session_id: i64,
     pub client_id: i64,
-    pub number: String,
+    /// The gap-free number, assigned at finalization; `None` for a draft.
+    pub number: Option<String>,
     pub status: InvoiceStatus,
     pub currency: String,
     pub subtotal_minor: i64,
@@ -41,6 +42,17 @@ pub struct Model {
     pub void_reason: Option<String>,
     /// JSON `[{"name", "percent", "amount_minor"}]`: tax per rate, as priced.
     pub tax_breakdown: String,
+    /// The void invoice this one replaces (reissue after void).
+    pub reissued_from_id: Option<i64>,
+    /// Idempotency key of the reissue that created this invoice.
+    pub reissue_key: Option<String>,
+}
+
+impl Model {
+    /// The number to show: the assigned number, or `DRAFT` before finalization.
+    pub fn display_number(&self) -> &str {
+        self.number.as_deref().unwrap_or("DRAFT")
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -35,6 +35,8 @@ pub struct Model {
     pub gallery_expiry_notice_days: i32,
     /// Receives signed `gallery.access_changed` webhooks; `None` = none.
     pub gallery_webhook_url: Option<String>,
+    /// New invoices stop at `DRAFT` until the studio finalizes them.
+    pub review_drafts: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_create_schema;
 mod m20261125_000002_billing_lifecycle;
+mod m20261128_000003_invoice_reissue;
 mod m20261128_000004_webhook_ordering;
 mod m20261128_000006_reminders;
 mod m20261128_000007_gallery_policy;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_create_schema::Migration),
             Box::new(m20261125_000002_billing_lifecycle::Migration),
+            Box::new(m20261128_000003_invoice_reissue::Migration),
             Box::new(m20261128_000004_webhook_ordering::Migration),
             Box::new(m20261128_000006_reminders::Migration),
             Box::new(m20261128_000007_gallery_policy::Migration),

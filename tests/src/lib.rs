@@ -715,3 +715,88 @@ pub fn stripe_event(id: &str, kind: &str, created: i64, object: Value) -> Value 
         "data": { "object": object },
     })
 }
+
+/// The env var that turns the integration binary's `worker_process` entry
+/// point into a worker process (see `spawn_worker_process`).
+pub const WORKER_PROCESS_ENV: &str = "TESTS_RUN_WORKER_PROCESS";
+
+/// A worker running as its own OS process; killed when dropped.
+pub struct WorkerProcess(std::process::Child);
+
+impl WorkerProcess {
+    /// Stops it (SIGKILL: the harshest way a worker can die).
+    pub fn kill(mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl TestApp {
+    /// Starts a worker as a separate OS process, configured only through
+    /// the environment as a deployed one is: the test binary re-executes
+    /// itself into `worker::run_process` (what `cargo run -p worker` runs),
+    /// so no stale separately-built binary can be picked up.
+    pub fn spawn_worker_process(&self) -> WorkerProcess {
+        use secrecy::ExposeSecret;
+        let s = &self.ctx.settings;
+        let mut command = std::process::Command::new(std::env::current_exe().expect("test binary"));
+        command
+            .args([
+                "--exact",
+                "worker_process_entry_point",
+                "--nocapture",
+                "--test-threads",
+                "1",
+            ])
+            .env(WORKER_PROCESS_ENV, "1")
+            .env("DATA_DIR", &s.data_dir)
+            .env("DATABASE_URL", s.database_url())
+            .env("APP__WORKER__QUEUE", &s.worker.queue)
+            .env(
+                "APP__WORKER__POLL_INTERVAL_MS",
+                s.worker.poll_interval_ms.to_string(),
+            )
+            .env(
+                "APP__WORKER__REDELIVER_AFTER_SECS",
+                s.worker.redeliver_after_secs.to_string(),
+            )
+            .env(
+                "APP__WORKER__RESOLVE_PAYMENT_AFTER_SECS",
+                s.worker.resolve_payment_after_secs.to_string(),
+            )
+            .env("APP__HTTP__PUBLIC_URL", s.public_url())
+            .stdout(std::process::Stdio::null());
+        if let Some(url) = &s.redis_url {
+            command.env("REDIS_URL", url.expose_secret());
+        }
+        if let Some(url) = &s.smtp.url {
+            command.env("SMTP_URL", url.expose_secret());
+        }
+        if let Some(secret) = &s.secret_key {
+            command.env("APP__SECRET_KEY", secret.expose_secret());
+        }
+        if std::env::var("TEST_LOG").is_err() {
+            command.stderr(std::process::Stdio::null());
+        }
+        WorkerProcess(command.spawn().expect("spawn the worker process"))
+    }
+}
+
+/// The body of the worker process: settings from the environment only.
+pub fn run_worker_process() {
+    let settings = Settings::load_from(None, |name| std::env::var(name).ok()).expect("settings");
+    if std::env::var("TEST_LOG").is_ok() {
+        domain::telemetry::init(&settings);
+    }
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime
+        .block_on(worker::run_process(settings, worker::shutdown_signal()))
+        .expect("worker process");
+}

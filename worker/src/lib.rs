@@ -136,3 +136,35 @@ where
     tracing::info!("worker stopped");
     result.map_err(|e| anyhow::anyhow!("monitor: {e}"))
 }
+
+/// One standalone worker process: its own connections and queue, running
+/// until `shutdown` resolves (what `cargo run -p worker` runs).
+pub async fn run_process(
+    settings: domain::settings::Settings,
+    shutdown: impl Future<Output = std::io::Result<()>> + Send + 'static,
+) -> anyhow::Result<()> {
+    let built = AppContext::build(settings).await?;
+    let queue = Queue::connect(&built.ctx.settings, built.sqlite_pool.clone()).await?;
+    let (finished, _) = broadcast::channel(16);
+    let state = WorkerState {
+        ctx: built.ctx,
+        finished,
+    };
+    run(state, queue, shutdown).await
+}
+
+/// Ctrl-C or SIGTERM: stop taking jobs, let running ones finish.
+pub async fn shutdown_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r,
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
+}

@@ -223,6 +223,35 @@ pub struct UpdateStudioSettingsInput {
     pub email: Option<String>,
     /// How long a portal link works after the invoice is settled.
     pub portal_link_days: Option<i32>,
+    /// When true, new invoices stop at `DRAFT` (no number, nothing sent)
+    /// until `finalizeInvoice`.
+    pub review_drafts: Option<bool>,
+}
+
+#[derive(InputObject)]
+pub struct FinalizeInvoiceInput {
+    pub invoice_id: ID,
+}
+
+#[derive(InputObject)]
+pub struct ReissueInvoiceInput {
+    /// A `VOID` invoice; the session is priced again as it is now.
+    pub invoice_id: ID,
+    /// Replaying the same key returns the same new invoice.
+    pub idempotency_key: String,
+    /// Corrected invoice-wide discount, stored on the session (omit to keep
+    /// the session's; `{percent: "0"}` removes it).
+    pub discount: Option<AdjustmentInput>,
+    /// Corrected fees, replacing the session's (omit to keep them; `[]`
+    /// removes them).
+    pub fees: Option<Vec<FeeInput>>,
+}
+
+#[derive(InputObject)]
+pub struct MarkInvoiceUncollectibleInput {
+    pub invoice_id: ID,
+    /// Kept in the audit trail.
+    pub reason: String,
 }
 
 #[derive(InputObject)]

@@ -94,7 +94,13 @@ impl Loader<i64> for InvoiceBySession {
             .filter(invoice::Column::SessionId.is_in(keys.to_vec()))
             .all(&self.0.db)
             .await?;
-        Ok(rows.into_iter().map(|r| (r.session_id, r)).collect())
+        // A session may have void invoices next to its current one.
+        Ok(group(rows, |r| r.session_id)
+            .into_iter()
+            .filter_map(|(session, all)| {
+                domain::invoicing::pick_current(all).map(|current| (session, current))
+            })
+            .collect())
     }
 }
 

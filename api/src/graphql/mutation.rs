@@ -70,6 +70,21 @@ fn adjustment(input: AdjustmentInput) -> AdjustmentSpec {
     }
 }
 
+fn fee_spec(f: FeeInput) -> FeeSpec {
+    FeeSpec {
+        name: f.name,
+        kind: match f.kind {
+            FeeKind::Travel => "TRAVEL",
+            FeeKind::Rush => "RUSH",
+            FeeKind::CardSurcharge => "CARD_SURCHARGE",
+            FeeKind::Other => "OTHER",
+        }
+        .to_string(),
+        charge: adjustment(f.charge),
+        taxable: f.taxable,
+    }
+}
+
 /// The audit-trail actor for the calling API key.
 fn actor(ctx: &Context<'_>) -> Actor {
     match ctx.data::<super::Auth>() {
@@ -329,22 +344,7 @@ impl Mutation {
                 retainer_paid: input.retainer_paid,
                 tax_rate_ids,
                 discount: input.discount.map(adjustment),
-                fees: input
-                    .fees
-                    .into_iter()
-                    .map(|f| FeeSpec {
-                        name: f.name,
-                        kind: match f.kind {
-                            FeeKind::Travel => "TRAVEL",
-                            FeeKind::Rush => "RUSH",
-                            FeeKind::CardSurcharge => "CARD_SURCHARGE",
-                            FeeKind::Other => "OTHER",
-                        }
-                        .to_string(),
-                        charge: adjustment(f.charge),
-                        taxable: f.taxable,
-                    })
-                    .collect(),
+                fees: input.fees.into_iter().map(fee_spec).collect(),
             };
             sessions::schedule_session(&app.ctx.db, studio, schedule)
                 .await
@@ -487,6 +487,96 @@ impl Mutation {
         InvoicePayload::from_result(result.map(Invoice))
     }
 
+    /// Finalizes a `DRAFT` (studios with `reviewDrafts`): assigns the next
+    /// number, moves it to `OPEN` and sends it on (auto-pay charge, or the
+    /// invoice email and gallery access). Finalizing an invoice that is
+    /// already finalized returns it unchanged; a `VOID` one is refused.
+    async fn finalize_invoice(
+        &self,
+        ctx: &Context<'_>,
+        input: FinalizeInvoiceInput,
+    ) -> Result<InvoicePayload> {
+        let studio = studio(ctx)?;
+        let app = ctx.data::<AppData>()?;
+        let request_id = request_id(ctx);
+        let result = async {
+            let invoice_id = parse_id(&input.invoice_id, "invoiceId", "invoice")?;
+            domain::invoicing::finalize_invoice(
+                &app.ctx,
+                studio.id,
+                invoice_id,
+                &actor(ctx),
+                request_id.as_deref(),
+            )
+            .await
+        }
+        .await;
+        InvoicePayload::from_result(result.map(Invoice))
+    }
+
+    /// Replaces a `VOID` invoice with a new one: the session (with the
+    /// corrected `discount` / `fees`, if given) priced as it is now, the next
+    /// number, then the usual charge or invoice email. The
+    /// invoices link through `reissuedFrom` / `reissuedBy`. Replaying
+    /// `idempotencyKey` returns the same new invoice.
+    async fn reissue_invoice(
+        &self,
+        ctx: &Context<'_>,
+        input: ReissueInvoiceInput,
+    ) -> Result<InvoicePayload> {
+        let studio = studio(ctx)?;
+        let app = ctx.data::<AppData>()?;
+        let request_id = request_id(ctx);
+        let result = async {
+            let invoice_id = parse_id(&input.invoice_id, "invoiceId", "invoice")?;
+            let changes = sessions::AdjustmentChanges {
+                discount: input.discount.map(adjustment),
+                fees: input
+                    .fees
+                    .map(|fees| fees.into_iter().map(fee_spec).collect()),
+            };
+            domain::invoicing::reissue_invoice(
+                &app.ctx,
+                studio.id,
+                invoice_id,
+                &input.idempotency_key,
+                &changes,
+                &actor(ctx),
+                request_id.as_deref(),
+            )
+            .await
+        }
+        .await;
+        InvoicePayload::from_result(result.map(Invoice))
+    }
+
+    /// Marks an `OPEN` or `PARTIALLY_PAID` invoice uncollectible: automatic
+    /// collection stops and gallery access is locked; a manual payment later
+    /// still settles it. Marking it again returns it unchanged.
+    async fn mark_invoice_uncollectible(
+        &self,
+        ctx: &Context<'_>,
+        input: MarkInvoiceUncollectibleInput,
+    ) -> Result<InvoicePayload> {
+        let studio = studio(ctx)?;
+        let app = ctx.data::<AppData>()?;
+        let request_id = request_id(ctx);
+        let result = async {
+            let invoice_id = parse_id(&input.invoice_id, "invoiceId", "invoice")?;
+            domain::invoicing::mark_uncollectible(
+                &app.ctx,
+                studio.id,
+                invoice_id,
+                &input.reason,
+                &actor(ctx),
+                request_id.as_deref(),
+            )
+            .await
+        }
+        .await;
+        InvoicePayload::from_result(result.map(Invoice))
+    }
+
     /// Emails the invoice again, with its PDF and portal link.
     async fn resend_invoice(
         &self,
@@ -534,6 +624,7 @@ impl Mutation {
             address: input.address,
             email: input.email,
             portal_link_days: input.portal_link_days,
+            review_drafts: input.review_drafts,
         };
         let result = domain::studios::update_settings(&app.ctx.db, studio, changes).await;
         StudioPayload::from_result(result.map(Studio))

@@ -77,6 +77,7 @@ remote_enum!(
         CreditNoteIssued,
         Resent,
         LateFeeAdded,
+        Reissued,
         MarkedUncollectible
     ]
 );
@@ -168,6 +169,10 @@ impl Studio {
     }
     async fn portal_link_days(&self) -> i32 {
         self.0.portal_link_days
+    }
+    /// New invoices stop at `DRAFT` until `finalizeInvoice`.
+    async fn review_drafts(&self) -> bool {
+        self.0.review_drafts
     }
 }
 
@@ -399,7 +404,9 @@ impl Session {
             .map(|i| SessionItem(i, cur))
             .collect())
     }
-    /// The invoice issued for this session, once the worker has issued it.
+    /// The invoice this session bills, once the worker has created it: the
+    /// one that is not `VOID` (possibly a `DRAFT`), else the latest void one
+    /// (older void invoices are reached through `reissuedFrom`).
     async fn invoice(&self, ctx: &Context<'_>) -> Result<Option<Invoice>> {
         let loaders = super::loaders(ctx)?;
         Ok(loaders
@@ -454,9 +461,10 @@ impl Invoice {
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
-    /// Gap-free per studio, e.g. `INV-2026-0001`.
-    async fn number(&self) -> &str {
-        &self.0.number
+    /// Gap-free per studio, e.g. `INV-2026-0001`; `null` while the invoice
+    /// is a `DRAFT` (numbers are assigned at finalization).
+    async fn number(&self) -> Option<&str> {
+        self.0.number.as_deref()
     }
     async fn status(&self) -> InvoiceStatus {
         self.0.status.into()
@@ -485,10 +493,12 @@ impl Invoice {
     async fn amount_due(&self) -> Result<Money> {
         self.money(self.0.amount_due_minor)
     }
+    /// When it was finalized (for a `DRAFT`: when it was drafted).
     async fn issued_at(&self) -> DateTime<Utc> {
         self.0.issued_at
     }
-    /// In the studio's time zone.
+    /// In the studio's time zone (for a `DRAFT`: as if issued when drafted;
+    /// finalizing sets it again from the finalization date).
     async fn due_date(&self) -> NaiveDate {
         self.0.due_date
     }
@@ -624,6 +634,27 @@ impl Invoice {
             .await
             .map_err(super::load_error)?
             .map(Session))
+    }
+    /// The void invoice this one replaces (`reissueInvoice`).
+    async fn reissued_from(&self, ctx: &Context<'_>) -> Result<Option<Invoice>> {
+        let Some(id) = self.0.reissued_from_id else {
+            return Ok(None);
+        };
+        let app = ctx.data::<AppData>()?;
+        Ok(queries::invoice(&app.ctx.db, self.0.studio_id, id)
+            .await
+            .map_err(super::domain_error)?
+            .map(Invoice))
+    }
+    /// The invoice that replaced this void one, if it was reissued.
+    async fn reissued_by(&self, ctx: &Context<'_>) -> Result<Option<Invoice>> {
+        let app = ctx.data::<AppData>()?;
+        Ok(
+            queries::invoice_reissuing(&app.ctx.db, self.0.studio_id, self.0.id)
+                .await
+                .map_err(super::domain_error)?
+                .map(Invoice),
+        )
     }
 }
 

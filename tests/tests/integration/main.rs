@@ -29,6 +29,7 @@ mod faults;
 mod gallery;
 mod idempotency;
 mod isolation;
+mod lifecycle;
 mod metrics;
 mod migrations;
 mod numbering;
@@ -42,3 +43,13 @@ mod subscriptions;
 mod validation;
 mod webhooks;
 mod workflow;
+
+/// Not a scenario: the entry point of the worker processes that
+/// `TestApp::spawn_worker_process` starts by re-executing this binary. Run
+/// normally, it does nothing.
+#[test]
+fn worker_process_entry_point() {
+    if std::env::var(tests::WORKER_PROCESS_ENV).is_ok() {
+        tests::run_worker_process();
+    }
+}

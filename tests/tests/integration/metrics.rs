@@ -62,7 +62,7 @@ async fn insert(app: &TestApp, studio_id: i64, client_id: i64, n: usize, spec: S
         studio_id: Set(studio_id),
         session_id: Set(s.id),
         client_id: Set(client_id),
-        number: Set(format!("M-{studio_id}-{n}")),
+        number: Set(Some(format!("M-{studio_id}-{n}"))),
         status: Set(spec.status),
         currency: Set("USD".into()),
         subtotal_minor: Set(spec.total),

@@ -1,6 +1,7 @@
 //! Live updates over `graphql-transport-ws` with a real WebSocket client: in
 //! the embedded mode through the in-process broadcast; in production from a
-//! separate worker through Redis pub/sub to the api's subscribers.
+//! worker running as a separate OS process, through Redis pub/sub to the
+//! api's subscribers.
 
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
@@ -89,11 +90,8 @@ async fn subscribers_see_their_studios_invoices_and_payments_live(backend: Backe
     else {
         return;
     };
-    let worker = if separate_worker {
-        Some(app.start_worker().await)
-    } else {
-        None
-    };
+    // ...and runs as its own OS process, publishing through Redis.
+    let worker = separate_worker.then(|| app.spawn_worker_process());
     let f = app.seed_studio("Golden Hour").await;
     let other = app.create_studio("Elsewhere").await;
 
@@ -206,6 +204,6 @@ async fn subscribers_see_their_studios_invoices_and_payments_live(backend: Backe
     assert_eq!(denied["payload"]["data"], Value::Null, "{denied}");
     app.drain().await;
     if let Some(worker) = worker {
-        worker.shutdown().await;
+        worker.kill();
     }
 }
