@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261125_000001_create_schema;
 mod m20261125_000002_billing_lifecycle;
 mod m20261128_000004_webhook_ordering;
+mod m20261128_000005_staff_accounts;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_create_schema::Migration),
             Box::new(m20261125_000002_billing_lifecycle::Migration),
             Box::new(m20261128_000004_webhook_ordering::Migration),
+            Box::new(m20261128_000005_staff_accounts::Migration),
         ]
     }
 }
