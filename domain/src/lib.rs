@@ -6,6 +6,7 @@
 pub mod adjustments;
 pub mod catalog;
 pub mod context;
+pub mod dashboard;
 pub mod db;
 pub mod documents;
 pub mod emails;
@@ -32,6 +33,7 @@ pub mod secrets;
 pub mod seed;
 pub mod sessions;
 pub mod settings;
+pub mod staff;
 pub mod stripe;
 pub mod studios;
 pub mod telemetry;
