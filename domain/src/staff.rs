@@ -145,8 +145,9 @@ pub async fn create_session(
     Ok(NewSession { token, expires_at })
 }
 
-/// Who a valid, unexpired session token belongs to.
-#[derive(Debug, Clone)]
+/// Who a valid, unexpired session token belongs to. (No `Debug`: it holds
+/// the session's CSRF secret, which must not reach a log.)
+#[derive(Clone)]
 pub struct StaffSession {
     pub staff_user_id: i64,
     /// Every dashboard query is scoped to this studio.

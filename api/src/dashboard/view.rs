@@ -26,11 +26,11 @@ form.period input{width:150px;padding:7px 8px;font-size:14px}form.period button{
 .kpi .value{font-size:26px;font-weight:600;margin:8px 0 4px;font-variant-numeric:tabular-nums;white-space:nowrap}
 .kpi .detail{color:#777;font-size:13px}.kpi .value.warn{color:#a33a1f}
 .section{margin-top:18px}h2{font-family:Georgia,serif;font-weight:normal;font-size:19px;margin:0 0 4px}.card .meta{margin:0 0 12px}
-svg{display:block;width:100%;height:auto}svg text{font-family:inherit;font-size:11px;fill:#7a6f66}svg .value{fill:#2b2b2b;font-weight:600}
-svg .big{font-size:26px;font-weight:700;fill:#2b2b2b}svg .small{font-size:11px;fill:#8a7560}
-.ringwrap{display:flex;align-items:center;gap:18px}.ringwrap svg{width:132px;flex:none}.ringwrap .facts div{margin:4px 0;font-size:14px}
+svg{display:block;width:100%;height:auto}svg text{font-family:inherit;font-size:13px;fill:#7a6f66}svg .value{fill:#2b2b2b;font-weight:600}
+svg .big{font-size:26px;font-weight:700;fill:#2b2b2b}svg .small{font-size:12px;fill:#8a7560}
+.ringwrap{display:flex;align-items:center;gap:24px;margin-top:18px}.ringwrap svg{width:168px;flex:none}.ringwrap .facts div{margin:6px 0;font-size:15px}.ringwrap .facts .meta{font-size:13px;margin-top:14px}
 table.list{margin-top:4px;font-size:14px}table.list td,table.list th{padding:9px 8px}table.list th:first-child,table.list td:first-child{padding-left:0}
-table.list tr:last-child td{border-bottom:none}.late{color:#a33a1f;font-weight:600}.empty{color:#888;font-size:14px;padding:18px 0}
+table.list tr:last-child td{border-bottom:none}table.list td{white-space:nowrap}table.list td.client{white-space:normal;width:30%}.late{color:#a33a1f;font-weight:600}.empty{color:#888;font-size:14px;padding:18px 0}
 .badge{font-size:11px}.more{font-size:13px;color:#777;margin-top:8px}
 .login{max-width:420px;margin:8vh auto 0}.login .studio{margin-bottom:8px}.alert.info{background:#eef3f8;color:#234a6b}
 @media (max-width:900px){.cards{grid-template-columns:repeat(2,1fr)}.two,.halves{grid-template-columns:1fr}}
@@ -176,9 +176,14 @@ pub fn percent(rate: Decimal) -> String {
     format!("{p}%")
 }
 
-/// Axis labels: whole major units, shortened (`1.7k`, `12k`, `1.2M`).
+/// Axis labels: whole major units, shortened (`1.7k`, `12k`, `1.2M`);
+/// amounts under 10 major units keep their decimals (`2.5`).
 fn compact(minor: i64, currency: Currency) -> String {
-    let major = minor / 10_i64.pow(currency.exponent());
+    let unit = 10_i64.pow(currency.exponent());
+    if minor < 10 * unit {
+        return currency.to_decimal(minor).normalize().to_string();
+    }
+    let major = minor / unit;
     let short = |unit: i64, suffix: &str| {
         let whole = major / unit;
         let tenth = major % unit * 10 / unit;
@@ -251,10 +256,13 @@ fn revenue_chart(data: &Dashboard) -> Markup {
     let step = axis_step(max);
     let axis_max = step * 4;
     let slot = plot_w / n;
-    let bar = (slot * 62 / 100).max(2);
+    let bar = (slot * 62 / 100).clamp(2, 64);
     // With many months, label every other (or third) one.
     let every = usize::try_from(n / 13 + 1).unwrap_or(1);
     let show_values = n <= 18;
+    if max <= 0 {
+        return html! { p.empty { "No payments were received in this period." } };
+    }
     html! {
         svg viewBox=(format!("0 0 {W} {H}")) role="img" aria-label="Revenue by month" {
             @for i in 0..=4_i64 {
@@ -292,10 +300,10 @@ fn aging_label(bucket: &str) -> String {
 
 /// Horizontal bars: one row per (label, amount, note).
 fn hbars(rows: &[(String, i64, String)], colors: &[&str], data: &Dashboard) -> Markup {
-    const W: i64 = 460;
-    const ROW: i64 = 34;
-    const LABEL: i64 = 120;
-    const RIGHT: i64 = 150;
+    const W: i64 = 520;
+    const ROW: i64 = 36;
+    const LABEL: i64 = 124;
+    const RIGHT: i64 = 196;
     let n = i64::try_from(rows.len()).unwrap_or(0);
     let h = (n * ROW).max(ROW);
     let max = rows.iter().map(|r| r.1).max().unwrap_or(0);
@@ -374,7 +382,7 @@ fn overdue_table(data: &Dashboard) -> Markup {
                     @for row in &data.overdue {
                         tr {
                             td { (row.number) }
-                            td { (row.client_name) }
+                            td.client { (row.client_name) }
                             td { (short_date(row.due_date)) }
                             td.num.late { (row.days_overdue) }
                             td.num { (row.amount_due) }
@@ -400,7 +408,7 @@ fn recent_table(data: &Dashboard) -> Markup {
                     @for row in &data.recent {
                         tr {
                             td { (row.number) }
-                            td { (row.client_name) }
+                            td.client { (row.client_name) }
                             td { (short_date(row.issued_on)) }
                             td { (status_badge(row)) }
                             td.num { (row.total) }
@@ -504,7 +512,8 @@ pub fn dashboard_page(data: &Dashboard, email: &str, csrf: &str) -> Markup {
                         (completion_ring(m.payment_completion_rate))
                         div.facts {
                             div { strong { (m.invoices_paid) } " of " strong { (m.invoices_issued) } " invoices paid" }
-                            div { strong { (m.invoices_issued - m.invoices_paid) } " still open" }
+                            div { strong { (m.invoices_issued - m.invoices_paid) } " not paid yet" }
+                            div.meta { "Void invoices are not counted." }
                         }
                     }
                 }
@@ -522,7 +531,7 @@ pub fn dashboard_page(data: &Dashboard, email: &str, csrf: &str) -> Markup {
                     @else { (hbars(&packages, &["#b08d5b", "#8a7560", "#c9a97c", "#6e6259", "#d8c3a5"], data)) }
                 }
             }
-            div.grid.halves.section {
+            div.grid.section {
                 div.card {
                     h2 { "Overdue invoices" }
                     p.meta { "Open and past due on " (long_date(data.as_of)) ", most overdue first" }
@@ -563,6 +572,8 @@ mod tests {
         assert_eq!(compact(170_000, usd), "1.7k");
         assert_eq!(compact(1_200_000, usd), "12k");
         assert_eq!(compact(50_000, usd), "500");
+        assert_eq!(compact(250, usd), "2.5");
+        assert_eq!(compact(0, usd), "0");
         assert_eq!(compact(250_000_000, usd), "2.5M");
         assert_eq!(axis_step(170_000), 50_000);
         assert_eq!(axis_step(0), 1);

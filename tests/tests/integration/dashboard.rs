@@ -479,7 +479,7 @@ async fn the_dashboard_shows_the_figures_of_a_seeded_history_to_its_own_studio_o
     let overdue = &html[html.find("id=\"overdue\"").expect("overdue table")..];
     let overdue = &overdue[..overdue.find("</table>").expect("end")];
     assert!(overdue.contains(
-        "<td>M-1-5</td><td>Ava Martinez</td><td>Jan 15, 2026</td><td class=\"num late\">44</td><td class=\"num\">USD 450.00</td>"
+        "<td>M-1-5</td><td class=\"client\">Ava Martinez</td><td>Jan 15, 2026</td><td class=\"num late\">44</td><td class=\"num\">USD 450.00</td>"
     ), "{overdue}");
     assert_eq!(overdue.matches("<tr>").count(), 2, "header + E");
     // Recent: issued in the period, newest first, void included with its badge.
@@ -820,6 +820,14 @@ async fn a_real_browser_logs_in_and_sees_the_dashboard() {
     // Logged out: redirected to the login form.
     let url = wait_for_url(&page, "/dashboard/login").await;
     assert!(url.ends_with("/dashboard/login"), "{url}");
+    let dir = artifacts_dir();
+    std::fs::create_dir_all(&dir).expect("artifacts dir");
+    page.save_screenshot(
+        ScreenshotParams::builder().build(),
+        dir.join("dashboard-login.png"),
+    )
+    .await
+    .expect("login screenshot");
     page.find_element("#email")
         .await
         .expect("email field")
@@ -854,8 +862,15 @@ async fn a_real_browser_logs_in_and_sees_the_dashboard() {
     assert!(html.contains("USD 1,800.00"), "{html}");
     assert!(html.contains("M-1-5"));
 
-    let dir = artifacts_dir();
-    std::fs::create_dir_all(&dir).expect("artifacts dir");
+    // A year to look at for the screenshot (January to March have payments).
+    let year = "?from=2025-03-01&to=2026-02-28";
+    page.goto(format!("{}/dashboard{year}", app.address))
+        .await
+        .expect("open the year");
+    wait_for_url(&page, year).await;
+    let html = page.content().await.expect("content");
+    assert!(html.contains("USD 2,500.00"), "{html}");
+
     let path = dir.join("dashboard.png");
     let png = page
         .save_screenshot(ScreenshotParams::builder().full_page(true).build(), &path)
