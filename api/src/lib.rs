@@ -1,6 +1,7 @@
 //! The api process: GraphQL for studios, the payment portal for clients,
-//! health endpoints; in the embedded mode it also runs the worker.
+//! the staff dashboard, health endpoints; in the embedded mode it also runs the worker.
 
+pub mod dashboard;
 pub mod gallery;
 pub mod graphql;
 pub mod health;
@@ -67,12 +68,14 @@ impl Application {
         let data = web::Data::new(ctx.clone());
         let schema = web::Data::new(schema);
         let limiter = web::Data::new(gallery::LoginLimiter::default());
+        let staff_limiter = web::Data::new(dashboard::StaffLoginLimiter::default());
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(telemetry::request_id))
                 .app_data(data.clone())
                 .app_data(schema.clone())
                 .app_data(limiter.clone())
+                .app_data(staff_limiter.clone())
                 .route("/graphql", web::post().to(graphql::graphql))
                 .route(
                     "/graphql/ws",
@@ -96,6 +99,10 @@ impl Application {
                     "/gallery/{session}/photos/{photo}",
                     web::get().to(gallery::download),
                 )
+                .route("/dashboard", web::get().to(dashboard::show))
+                .route("/dashboard/login", web::get().to(dashboard::login_page))
+                .route("/dashboard/login", web::post().to(dashboard::login))
+                .route("/dashboard/logout", web::post().to(dashboard::logout))
                 .route("/webhooks/stripe", web::post().to(webhooks::stripe))
                 .route("/healthz", web::get().to(health::healthz))
                 .route("/readyz", web::get().to(health::readyz))

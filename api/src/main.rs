@@ -31,6 +31,17 @@ enum Command {
         #[arg(long, default_value = "INV")]
         invoice_prefix: String,
     },
+    /// Create a dashboard login for a studio's staff. The password comes from
+    /// `--password` or, better (it stays out of the process list), the
+    /// `STAFF_PASSWORD` environment variable; it is never printed.
+    CreateStaff {
+        #[arg(long)]
+        studio_id: i64,
+        #[arg(long)]
+        email: String,
+        #[arg(long, env = "STAFF_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
     /// Load a demo studio with two clients and a session each; prints its API key last.
     SeedDemo,
     /// Database migrations.
@@ -91,12 +102,46 @@ async fn main() -> anyhow::Result<()> {
                 Err(other) => return Err(other.into()),
             }
         }
+        Command::CreateStaff {
+            studio_id,
+            email,
+            password,
+        } => {
+            let Some(password) = password.filter(|p| !p.is_empty()) else {
+                eprintln!("password: set STAFF_PASSWORD (or pass --password)");
+                std::process::exit(2);
+            };
+            let ctx = AppContext::build(settings).await?.ctx;
+            match domain::staff::create_staff(&ctx.db, studio_id, &email, &password).await {
+                Ok(user) => {
+                    println!(
+                        "Created dashboard login {} for studio #{}. Log in at {}/dashboard/login",
+                        user.email,
+                        user.studio_id,
+                        ctx.settings.public_url()
+                    );
+                }
+                Err(domain::DomainError::User(errors)) => {
+                    for e in errors {
+                        eprintln!("{}: {}", e.field.join("."), e.message);
+                    }
+                    std::process::exit(2);
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
         Command::SeedDemo => {
             let ctx = AppContext::build(settings).await?.ctx;
             let demo = domain::seed::seed_demo(&ctx).await?;
             println!(
                 "Demo studio #{} loaded: session {} (Ava, auto-pay card) and session {} (Noah, pays by invoice).",
                 demo.studio_id, demo.auto_pay_session_id, demo.invoice_session_id
+            );
+            println!(
+                "Dashboard: {}/dashboard/login  email: {}  password (shown once): {}",
+                ctx.settings.public_url(),
+                demo.staff_email,
+                demo.staff_password
             );
             println!("Its API key (shown once):");
             println!("{}", demo.api_key);

@@ -103,3 +103,117 @@ async fn create_studio_and_seed_demo_work_on_a_fresh_postgres_database() {
         .execute_unprepared(&format!("DROP DATABASE \"{name}\" WITH (FORCE)"))
         .await;
 }
+
+fn command(args: &[&str], data_dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_api"));
+    command
+        .args(args)
+        .env("DATA_DIR", data_dir)
+        .env("APP_CONFIG", data_dir.join("no-such-config.toml"))
+        .env("RUST_LOG", "warn")
+        .env_remove("DATABASE_URL")
+        .env_remove("REDIS_URL")
+        .env_remove("SMTP_URL")
+        .env_remove("STAFF_PASSWORD");
+    command
+}
+
+#[tokio::test]
+async fn create_staff_reads_the_password_from_the_environment_and_never_prints_it() {
+    let dir = tempfile::tempdir().expect("dir");
+    run(
+        &["create-studio", "--name", "Golden Hour"],
+        dir.path(),
+        None,
+    );
+    let secret = "a long passphrase 1";
+    let args = [
+        "create-staff",
+        "--studio-id",
+        "1",
+        "--email",
+        "Owner@Golden.example",
+    ];
+    let output = command(&args, dir.path())
+        .env("STAFF_PASSWORD", secret)
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stdout.contains("owner@golden.example"), "{stdout}");
+    assert!(stdout.contains("/dashboard/login"), "{stdout}");
+    assert!(!stdout.contains(secret) && !stderr.contains(secret));
+
+    // No password, a short one, a taken email, an unknown studio: exit 2 with a reason.
+    for (extra_env, args, reason) in [
+        (None, args.to_vec(), "STAFF_PASSWORD"),
+        (Some("short"), args.to_vec(), "at least 12 characters"),
+        (Some(secret), args.to_vec(), "already exists"),
+        (
+            Some(secret),
+            vec![
+                "create-staff",
+                "--studio-id",
+                "99",
+                "--email",
+                "x@golden.example",
+            ],
+            "studio not found",
+        ),
+    ] {
+        let mut cmd = command(&args, dir.path());
+        if let Some(password) = extra_env {
+            cmd.env("STAFF_PASSWORD", password);
+        }
+        let output = cmd.output().expect("run");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(reason), "{args:?}: {stderr}");
+    }
+
+    // The account works.
+    let settings = Settings::load_from(None, |name| match name {
+        "DATA_DIR" => Some(dir.path().display().to_string()),
+        _ => None,
+    })
+    .expect("settings");
+    let db = domain::db::connect(&settings).await.expect("connect").conn;
+    let user = domain::staff::verify_login(&db, "owner@golden.example", secret)
+        .await
+        .expect("verify");
+    assert_eq!(user.map(|u| u.studio_id), Some(1));
+}
+
+#[test]
+fn seed_demo_prints_a_dashboard_login_that_works() {
+    let dir = tempfile::tempdir().expect("dir");
+    let stdout = run(&["seed-demo"], dir.path(), None);
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("Dashboard: "))
+        .expect("a dashboard line");
+    assert!(line.contains("/dashboard/login"), "{line}");
+    assert!(line.contains("email: owner@goldenhour.example"), "{line}");
+    let password = line
+        .split("password (shown once): ")
+        .nth(1)
+        .expect("password")
+        .trim()
+        .to_string();
+    assert_eq!(password.len(), 16);
+    last_line_key(&stdout);
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let settings = Settings::load_from(None, |name| match name {
+            "DATA_DIR" => Some(dir.path().display().to_string()),
+            _ => None,
+        })
+        .expect("settings");
+        let db = domain::db::connect(&settings).await.expect("connect").conn;
+        let user = domain::staff::verify_login(&db, "owner@goldenhour.example", &password)
+            .await
+            .expect("verify");
+        assert!(user.is_some());
+    });
+}

@@ -123,29 +123,29 @@ impl AppSecret {
         format!("{prefix}{}", hex::encode(mac.finalize().into_bytes()))
     }
 
-    /// A signature of `value` for `purpose` (hex HMAC), e.g. a cookie's.
+    /// `hex(HMAC(secret, purpose + ":" + value))`: a tag only this
+    /// deployment can make (the dashboard's CSRF tokens).
     pub fn sign(&self, purpose: &str, value: &str) -> String {
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(self.0.expose_secret().as_bytes()) else {
-            return String::new();
-        };
-        mac.update(purpose.as_bytes());
-        mac.update(b":");
-        mac.update(value.as_bytes());
-        hex::encode(mac.finalize().into_bytes())
+        match self.mac(purpose, value) {
+            Some(mac) => hex::encode(mac.finalize().into_bytes()),
+            None => String::new(),
+        }
     }
 
-    /// Checks a signature made by `sign`, in constant time.
-    pub fn verify(&self, purpose: &str, value: &str, signature: &str) -> bool {
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(self.0.expose_secret().as_bytes()) else {
+    /// Whether `tag` is `sign(purpose, value)`, compared in constant time.
+    pub fn verify(&self, purpose: &str, value: &str, tag: &str) -> bool {
+        let (Some(mac), Ok(bytes)) = (self.mac(purpose, value), hex::decode(tag)) else {
             return false;
         };
-        let Ok(signature) = hex::decode(signature) else {
-            return false;
-        };
+        mac.verify_slice(&bytes).is_ok()
+    }
+
+    fn mac(&self, purpose: &str, value: &str) -> Option<Hmac<Sha256>> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(self.0.expose_secret().as_bytes()).ok()?;
         mac.update(purpose.as_bytes());
         mac.update(b":");
         mac.update(value.as_bytes());
-        mac.verify_slice(&signature).is_ok()
+        Some(mac)
     }
 
     pub fn portal_token(&self, salt: &str) -> String {
@@ -193,6 +193,19 @@ mod tests {
         assert_eq!(pw, a.gallery_password("<m1@x>"));
         assert_ne!(pw, a.gallery_password("<m2@x>"));
         assert_ne!(pw, b.gallery_password("<m1@x>"));
+    }
+
+    #[test]
+    fn signatures_verify_only_for_the_same_purpose_value_and_secret() {
+        let a = AppSecret::new(SecretString::from("one"));
+        let b = AppSecret::new(SecretString::from("two"));
+        let tag = a.sign("csrf", "nonce");
+        assert!(a.verify("csrf", "nonce", &tag));
+        assert!(!a.verify("csrf", "other", &tag));
+        assert!(!a.verify("other", "nonce", &tag));
+        assert!(!b.verify("csrf", "nonce", &tag));
+        assert!(!a.verify("csrf", "nonce", ""));
+        assert!(!a.verify("csrf", "nonce", "not hex"));
     }
 
     #[test]

@@ -15,6 +15,9 @@ pub struct Demo {
     pub studio_id: i64,
     pub auto_pay_session_id: i64,
     pub invoice_session_id: i64,
+    /// The dashboard login: email and a generated password (shown once).
+    pub staff_email: String,
+    pub staff_password: String,
 }
 
 pub async fn seed_demo(ctx: &AppContext) -> DomainResult<Demo> {
@@ -153,10 +156,26 @@ pub async fn seed_demo(ctx: &AppContext) -> DomainResult<Demo> {
         },
     )
     .await?;
+    let staff_password = crate::secrets::generate_password();
+    let staff =
+        crate::staff::create_staff(db, studio.id, &demo_staff_email(studio.id), &staff_password)
+            .await?;
     Ok(Demo {
         api_key,
+        staff_email: staff.email,
+        staff_password,
         studio_id: studio.id,
         auto_pay_session_id: wedding_session.id,
         invoice_session_id: portrait_session.id,
     })
+}
+
+/// Staff emails are unique across studios: the first demo studio gets the
+/// plain address, a second `seed-demo` on the same database a numbered one.
+fn demo_staff_email(studio_id: i64) -> String {
+    if studio_id == 1 {
+        "owner@goldenhour.example".into()
+    } else {
+        format!("owner+{studio_id}@goldenhour.example")
+    }
 }

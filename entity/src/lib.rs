@@ -24,6 +24,8 @@ pub mod reminder_policy;
 pub mod session;
 pub mod session_item;
 pub mod simulated_charge;
+pub mod staff_session;
+pub mod staff_user;
 pub mod studio;
 pub mod tax_rate;
 pub mod webhook_event;
@@ -46,6 +48,8 @@ pub mod prelude {
     pub use super::session::Entity as Session;
     pub use super::session_item::Entity as SessionItem;
     pub use super::simulated_charge::Entity as SimulatedCharge;
+    pub use super::staff_session::Entity as StaffSession;
+    pub use super::staff_user::Entity as StaffUser;
     pub use super::studio::Entity as Studio;
     pub use super::tax_rate::Entity as TaxRate;
     pub use super::webhook_event::Entity as WebhookEvent;

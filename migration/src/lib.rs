@@ -10,6 +10,7 @@ mod m20261125_000001_create_schema;
 mod m20261125_000002_billing_lifecycle;
 mod m20261128_000003_invoice_reissue;
 mod m20261128_000004_webhook_ordering;
+mod m20261128_000005_staff_accounts;
 mod m20261128_000006_reminders;
 mod m20261128_000007_gallery_policy;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_billing_lifecycle::Migration),
             Box::new(m20261128_000003_invoice_reissue::Migration),
             Box::new(m20261128_000004_webhook_ordering::Migration),
+            Box::new(m20261128_000005_staff_accounts::Migration),
             Box::new(m20261128_000006_reminders::Migration),
             Box::new(m20261128_000007_gallery_policy::Migration),
         ]

@@ -9,7 +9,7 @@ use tests::{Backend, TestApp, spawn_app};
 
 on_both_backends!(metrics_are_computed_in_the_database_from_fixed_data);
 
-fn t(s: &str) -> DateTime<Utc> {
+pub(crate) fn t(s: &str) -> DateTime<Utc> {
     s.parse().expect("timestamp")
 }
 
@@ -17,18 +17,24 @@ fn day(s: &str) -> NaiveDate {
     s.parse().expect("date")
 }
 
-struct Spec {
-    package: Option<&'static str>,
-    completed: &'static str,
-    issued: &'static str,
-    due: &'static str,
-    emailed: Option<&'static str>,
-    paid: Option<&'static str>,
-    status: InvoiceStatus,
-    total: i64,
+pub(crate) struct Spec {
+    pub(crate) package: Option<&'static str>,
+    pub(crate) completed: &'static str,
+    pub(crate) issued: &'static str,
+    pub(crate) due: &'static str,
+    pub(crate) emailed: Option<&'static str>,
+    pub(crate) paid: Option<&'static str>,
+    pub(crate) status: InvoiceStatus,
+    pub(crate) total: i64,
 }
 
-async fn insert(app: &TestApp, studio_id: i64, client_id: i64, n: usize, spec: Spec) -> i64 {
+pub(crate) async fn insert(
+    app: &TestApp,
+    studio_id: i64,
+    client_id: i64,
+    n: usize,
+    spec: Spec,
+) -> i64 {
     let db = &app.ctx.db;
     let now = Utc::now();
     let s = session::ActiveModel {
@@ -117,7 +123,7 @@ async fn insert(app: &TestApp, studio_id: i64, client_id: i64, n: usize, spec: S
     inv.id
 }
 
-async fn pay(
+pub(crate) async fn pay(
     app: &TestApp,
     studio_id: i64,
     invoice_id: i64,

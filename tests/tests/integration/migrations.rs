@@ -29,6 +29,8 @@ async fn up_down_up(url: &str) {
         "notifications",
         "outbox",
         "simulated_gateway_charges",
+        "staff_users",
+        "staff_sessions",
     ] {
         assert!(
             schema.has_table(table).await.expect("has_table"),

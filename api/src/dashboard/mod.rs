@@ -1,0 +1,323 @@
+//! The studio's financial dashboard: staff login and logout, and the page.
+//!
+//! - `GET /dashboard/login` sets a random nonce cookie and renders the form
+//!   with `HMAC(secret, nonce)` (signed double submit); `POST` checks it,
+//!   the failed-login limit (per email and client IP), then the password.
+//! - A login sets the session cookie (`HttpOnly`, `SameSite=Lax`,
+//!   `Path=/dashboard`, `Secure` behind https): a 256-bit random token whose
+//!   SHA-256 the database keeps with the studio and the expiry.
+//! - Every state-changing `POST` carries a CSRF token; a missing or wrong one
+//!   is refused with 403 before anything else happens.
+//! - `GET /dashboard` reads everything for the session's studio only.
+
+mod view;
+
+use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use domain::AppContext;
+use domain::dashboard;
+use domain::secrets::random_token;
+use domain::staff::{self, StaffSession};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+pub const SESSION_COOKIE: &str = "dashboard_session";
+pub const LOGIN_NONCE_COOKIE: &str = "dashboard_login_nonce";
+const COOKIE_PATH: &str = "/dashboard";
+const LOGIN_PATH: &str = "/dashboard/login";
+
+/// Failed logins allowed per (email, client IP) in a window, in this process.
+pub const MAX_FAILURES: usize = 10;
+const WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// Failed staff logins by `email|ip`, the gallery's limiter keyed by text.
+#[derive(Default)]
+pub struct StaffLoginLimiter(Mutex<HashMap<String, Vec<Instant>>>);
+
+impl StaffLoginLimiter {
+    fn blocked(&self, key: &str) -> bool {
+        let Ok(mut map) = self.0.lock() else {
+            return true;
+        };
+        // Forget every key whose window has passed, so the map stays small.
+        map.retain(|_, failures| {
+            failures.retain(|t| t.elapsed() < WINDOW);
+            !failures.is_empty()
+        });
+        map.get(key).is_some_and(|f| f.len() >= MAX_FAILURES)
+    }
+
+    fn failed(&self, key: &str) {
+        if let Ok(mut map) = self.0.lock() {
+            map.entry(key.to_string()).or_default().push(Instant::now());
+        }
+    }
+}
+
+fn secure(app: &AppContext) -> bool {
+    app.settings.public_url().starts_with("https://")
+}
+
+fn cookie<'a>(
+    app: &AppContext,
+    name: &'a str,
+    value: String,
+    max_age: CookieDuration,
+) -> Cookie<'a> {
+    Cookie::build(name, value)
+        .path(COOKIE_PATH)
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure(app))
+        .max_age(max_age)
+        .finish()
+}
+
+fn expired_cookie<'a>(app: &AppContext, name: &'a str) -> Cookie<'a> {
+    cookie(app, name, String::new(), CookieDuration::ZERO)
+}
+
+fn html(status: StatusCode, body: maud::Markup) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header(("x-frame-options", "DENY"))
+        .body(body.into_string())
+}
+
+fn redirect(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish()
+}
+
+fn server_error(err: domain::DomainError) -> HttpResponse {
+    tracing::error!(error = ?err, "dashboard error");
+    html(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        view::message_page(
+            "Something went wrong",
+            "The dashboard could not be loaded. Please try again in a moment.",
+        ),
+    )
+}
+
+fn forbidden() -> HttpResponse {
+    html(
+        StatusCode::FORBIDDEN,
+        view::message_page(
+            "This form has expired",
+            "For your security the request was refused: the form was not sent from this dashboard, or it is too old. Nothing was changed. Go back to the dashboard, reload the page and try again.",
+        ),
+    )
+}
+
+/// The session behind the request's cookie, if it is valid and unexpired.
+async fn current_session(
+    app: &AppContext,
+    req: &HttpRequest,
+) -> Result<Option<(String, StaffSession)>, HttpResponse> {
+    let Some(token) = req.cookie(SESSION_COOKIE).map(|c| c.value().to_string()) else {
+        return Ok(None);
+    };
+    match staff::lookup_session(&app.db, &token).await {
+        Ok(session) => Ok(session.map(|s| (token, s))),
+        Err(err) => Err(server_error(err)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    logged_out: Option<String>,
+}
+
+/// `GET /dashboard/login`.
+pub async fn login_page(
+    app: web::Data<AppContext>,
+    req: HttpRequest,
+    query: web::Query<LoginQuery>,
+) -> HttpResponse {
+    match current_session(&app, &req).await {
+        Ok(Some(_)) => return redirect("/dashboard"),
+        Ok(None) => {}
+        Err(page) => return page,
+    }
+    let notice = query
+        .logged_out
+        .is_some()
+        .then_some(view::Notice::Info("You are logged out."));
+    login_form(&app, None, StatusCode::OK, "", notice)
+}
+
+/// The login form with the token signed over the nonce: the request's own
+/// (already checked) nonce when the form is shown again after a failed
+/// attempt, otherwise a fresh one set as a cookie.
+fn login_form(
+    app: &AppContext,
+    nonce: Option<&str>,
+    status: StatusCode,
+    email: &str,
+    notice: Option<view::Notice<'_>>,
+) -> HttpResponse {
+    let fresh = nonce.is_none().then(random_token);
+    let nonce = nonce.or(fresh.as_deref()).unwrap_or_default();
+    let csrf = staff::login_csrf_token(&app.secret, nonce);
+    let mut response = html(status, view::login_page(email, &csrf, notice));
+    if let Some(fresh) = fresh {
+        // One hour to fill in the form; `add_cookie` only fails on invalid
+        // header bytes, which a base64url value cannot contain.
+        let _ = response.add_cookie(&cookie(
+            app,
+            LOGIN_NONCE_COOKIE,
+            fresh,
+            CookieDuration::hours(1),
+        ));
+    }
+    response
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /dashboard/login`.
+pub async fn login(
+    app: web::Data<AppContext>,
+    limiter: web::Data<StaffLoginLimiter>,
+    req: HttpRequest,
+    form: web::Form<LoginForm>,
+) -> HttpResponse {
+    let nonce = req
+        .cookie(LOGIN_NONCE_COOKIE)
+        .map(|c| c.value().to_string())
+        .unwrap_or_default();
+    if !staff::login_csrf_ok(&app.secret, &nonce, &form.csrf) {
+        return forbidden();
+    }
+    // The socket's address, not a forwarded header a client could set.
+    let ip = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    let limit_key = format!("{}|{ip}", form.email.trim().to_lowercase());
+    if limiter.blocked(&limit_key) {
+        return login_form(
+            &app,
+            Some(&nonce),
+            StatusCode::TOO_MANY_REQUESTS,
+            &form.email,
+            Some(view::Notice::Error(
+                "Too many failed attempts. For your security, logging in to this account from here is paused for 15 minutes.",
+            )),
+        );
+    }
+    let user = match staff::verify_login(&app.db, &form.email, &form.password).await {
+        Ok(Some(user)) => user,
+        Ok(None) => {
+            limiter.failed(&limit_key);
+            return login_form(
+                &app,
+                Some(&nonce),
+                StatusCode::UNAUTHORIZED,
+                &form.email,
+                Some(view::Notice::Error(
+                    "That email and password do not match an account.",
+                )),
+            );
+        }
+        Err(err) => return server_error(err),
+    };
+    let session = match staff::create_session(&app.db, &user).await {
+        Ok(session) => session,
+        Err(err) => return server_error(err),
+    };
+    let mut response = redirect("/dashboard");
+    let max_age = CookieDuration::seconds(staff::SESSION_TTL.num_seconds());
+    let _ = response.add_cookie(&cookie(&app, SESSION_COOKIE, session.token, max_age));
+    let _ = response.add_cookie(&expired_cookie(&app, LOGIN_NONCE_COOKIE));
+    response
+}
+
+#[derive(Deserialize)]
+pub struct LogoutForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /dashboard/logout`: ends the session on the server, then the cookie.
+pub async fn logout(
+    app: web::Data<AppContext>,
+    req: HttpRequest,
+    form: web::Form<LogoutForm>,
+) -> HttpResponse {
+    let (token, session) = match current_session(&app, &req).await {
+        Ok(Some(found)) => found,
+        // Nothing to end: an expired or unknown session is already logged out.
+        Ok(None) => return redirect(LOGIN_PATH),
+        Err(page) => return page,
+    };
+    if !session.csrf_ok(&app.secret, &form.csrf) {
+        return forbidden();
+    }
+    if let Err(err) = staff::revoke_session(&app.db, &token).await {
+        return server_error(err);
+    }
+    let mut response = redirect("/dashboard/login?logged_out=1");
+    let _ = response.add_cookie(&expired_cookie(&app, SESSION_COOKIE));
+    response
+}
+
+#[derive(Deserialize)]
+pub struct PeriodQuery {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// `GET /dashboard?from=YYYY-MM-DD&to=YYYY-MM-DD`.
+pub async fn show(
+    app: web::Data<AppContext>,
+    req: HttpRequest,
+    query: web::Query<PeriodQuery>,
+) -> HttpResponse {
+    let session = match current_session(&app, &req).await {
+        Ok(Some((_, session))) => session,
+        Ok(None) => return redirect(LOGIN_PATH),
+        Err(page) => return page,
+    };
+    let csrf = session.csrf_token(&app.secret);
+    match dashboard::load(
+        &app.db,
+        session.studio_id,
+        query.from.as_deref(),
+        query.to.as_deref(),
+    )
+    .await
+    {
+        Ok(Some(data)) => html(
+            StatusCode::OK,
+            view::dashboard_page(&data, &session.email, &csrf),
+        ),
+        Ok(None) => redirect(LOGIN_PATH),
+        Err(domain::DomainError::User(problems)) => html(
+            StatusCode::BAD_REQUEST,
+            view::bad_period(
+                &session.email,
+                &csrf,
+                query.from.as_deref(),
+                query.to.as_deref(),
+                &problems,
+            ),
+        ),
+        Err(err) => server_error(err),
+    }
+}
