@@ -25,6 +25,7 @@ label{display:block;font-size:13px;color:#555;margin:14px 0 6px}input{width:100%
 .row{display:flex;gap:12px}.row>div{flex:1}button{margin-top:20px;width:100%;padding:14px;border:0;border-radius:6px;background:#2b2b2b;color:#fff;font-size:16px;cursor:pointer}
 .alert{padding:14px 16px;border-radius:6px;margin-bottom:16px}.error{background:#fdecea;color:#8a1f11}.success{background:#dff3e4;color:#1d6b35}
 .hint{font-size:12px;color:#888;margin-top:14px}.hint code{background:#f4f1ec;padding:1px 4px;border-radius:3px}
+label.check{display:flex;gap:8px;align-items:center;font-size:14px;color:#2b2b2b;margin-top:16px}label.check input{width:auto;margin:0}
 "#;
 
 pub fn page(title: &str, body: Markup) -> Markup {
@@ -154,7 +155,9 @@ fn invoice_page(doc: &InvoiceDocument, token: &str, notice: Notice<'_>) -> Marku
                     }
                     tfoot {
                         tr { td colspan="3" { "Subtotal" } td.num { (doc.money(inv.subtotal_minor)) } }
-                        tr { td colspan="3" { "Tax" } td.num { (doc.money(inv.tax_minor)) } }
+                        @for (label, amount) in doc.tax_lines() {
+                            tr { td colspan="3" { (label) } td.num { (amount) } }
+                        }
                         @if inv.credit_minor > 0 { tr { td colspan="3" { "Retainer paid" } td.num { "−" (doc.money(inv.credit_minor)) } } }
                         tr { td colspan="3" { "Total" } td.num { (doc.money(inv.total_minor)) } }
                         @if inv.amount_paid_minor > 0 { tr { td colspan="3" { "Paid" } td.num { "−" (doc.money(inv.amount_paid_minor)) } } }
@@ -197,6 +200,9 @@ fn invoice_page(doc: &InvoiceDocument, token: &str, notice: Notice<'_>) -> Marku
                         div.row {
                             div { label for="exp" { "Expiry" } input id="exp" name="exp" placeholder="12 / 34" autocomplete="cc-exp"; }
                             div { label for="cvc" { "CVC" } input id="cvc" name="cvc" placeholder="123" autocomplete="cc-csc"; }
+                        }
+                        @if doc.client.payment_preference == entity::enums::PaymentPreference::AutoPay {
+                            label.check { input type="checkbox" name="keep_card" value="1" checked; " Use this card for my future automatic payments" }
                         }
                         button type="submit" { "Pay " (doc.money(inv.amount_due_minor)) }
                     }
@@ -243,6 +249,8 @@ pub async fn show(
 pub struct PayForm {
     card_number: String,
     attempt: String,
+    /// Checked: an auto-pay client keeps this card for future payments.
+    keep_card: Option<String>,
 }
 
 /// Re-reads the invoice after an attempt, so the page shows its outcome and history.
@@ -269,7 +277,8 @@ pub async fn pay(
         Err(page) => return page,
     };
     let reshow = |status, notice| reshow(&app, &token, status, notice);
-    match portal::pay(&app, &doc, &form.card_number, &form.attempt).await {
+    let keep_card = form.keep_card.is_some();
+    match portal::pay(&app, &doc, &form.card_number, &form.attempt, keep_card).await {
         Ok(PortalPayment::Paid) | Ok(PortalPayment::NothingDue) => HttpResponse::SeeOther()
             .insert_header(("location", format!("/pay/{}?paid=1", token.as_str())))
             .finish(),

@@ -160,14 +160,24 @@ pub async fn attach_payment_method(
         }
         Err(other) => return Err(anyhow::Error::new(other).into()),
     };
-    let mut active: client::ActiveModel = existing.into();
+    keep_card(&ctx.db, existing, details).await
+}
+
+/// Keeps a card the gateway validated on the client: what auto-pay charges
+/// from now on (brand, last 4 and expiry are all this server ever sees).
+pub(crate) async fn keep_card(
+    db: &DatabaseConnection,
+    client: client::Model,
+    details: crate::gateway::PaymentMethodDetails,
+) -> DomainResult<client::Model> {
+    let mut active: client::ActiveModel = client.into();
     active.pm_token = Set(Some(details.token));
     active.pm_brand = Set(Some(details.brand));
     active.pm_last4 = Set(Some(details.last4));
     active.pm_exp_month = Set(Some(details.exp_month));
     active.pm_exp_year = Set(Some(details.exp_year));
     active.updated_at = Set(Utc::now());
-    Ok(active.update(&ctx.db).await?)
+    Ok(active.update(db).await?)
 }
 
 // ---------------------------------------------------------------- packages

@@ -412,7 +412,7 @@ pub async fn send_decline_notice(
         doc.invoice.display_number()
     );
     let text = format!(
-        "Hi {name},\n\nWe tried again to charge your card{card} for invoice {number} ({amount}), but it was declined: {reason}\n\n{next} You can pay now with another card:\n{portal}\n\n{studio}\n",
+        "Hi {name},\n\nWe tried again to charge your card{card} for invoice {number} ({amount}), but it was declined: {reason}\n\n{next} You can pay now with another card and keep it for your automatic payments:\n{portal}\n\n{studio}\n",
         name = doc.client.name,
         number = doc.invoice.display_number(),
         studio = doc.studio.name,
@@ -423,7 +423,7 @@ pub async fn send_decline_notice(
         html! {
             p { "Hi " (doc.client.name) "," }
             p { "We tried again to charge your card" (card) " for invoice " (doc.invoice.display_number()) " (" strong { (amount) } "), but it was declined: " (reason) }
-            p { (next) " You can pay now with another card." }
+            p { (next) " You can pay now with another card and keep it for your automatic payments." }
             (button(&portal, &format!("Pay {amount}")))
         },
     );

@@ -6,7 +6,7 @@ use crate::error::{DomainResult, UserError};
 use crate::gateway::GatewayError;
 use crate::payments::{self, Card, ChargeResult};
 use crate::secrets::hash_token;
-use entity::enums::PaymentSource;
+use entity::enums::{PaymentPreference, PaymentSource};
 use entity::invoice;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
@@ -45,12 +45,15 @@ pub enum PortalPayment {
 
 /// Pays the invoice behind a portal link with a test card. `attempt` is a
 /// nonce from the rendered form: submitting the same form twice reuses the
-/// gateway idempotency key and charges once.
+/// gateway idempotency key and charges once. With `keep_card`, an auto-pay
+/// client's card that paid replaces the stored one (the card update a
+/// decline notice asks for).
 pub async fn pay(
     ctx: &AppContext,
     doc: &InvoiceDocument,
     card_number: &str,
     attempt: &str,
+    keep_card: bool,
 ) -> DomainResult<PortalPayment> {
     if attempt.len() < 16
         || attempt.len() > 64
@@ -87,8 +90,8 @@ pub async fn pay(
         .map_err(anyhow::Error::new)?;
     let card = Card {
         token,
-        brand: Some(details.brand),
-        last4: Some(details.last4),
+        brand: Some(details.brand.clone()),
+        last4: Some(details.last4.clone()),
     };
     let key = format!("inv_{}_portal_{attempt}", doc.invoice.id);
     Ok(
@@ -102,7 +105,12 @@ pub async fn pay(
         )
         .await?
         {
-            ChargeResult::Succeeded(_) => PortalPayment::Paid,
+            ChargeResult::Succeeded(_) => {
+                if keep_card && doc.client.payment_preference == PaymentPreference::AutoPay {
+                    crate::catalog::keep_card(&ctx.db, doc.client.clone(), details).await?;
+                }
+                PortalPayment::Paid
+            }
             ChargeResult::Declined(p) => PortalPayment::Declined(
                 p.failure_message
                     .unwrap_or_else(|| "Your card was declined.".into()),

@@ -446,14 +446,27 @@ impl TestApp {
 
     /// Submits the portal's payment form (card number, expiry, CVC, nonce).
     pub async fn pay_in_portal(&self, link: &str, card: &str, attempt: &str) -> reqwest::Response {
+        self.pay_in_portal_with(link, card, attempt, &[]).await
+    }
+
+    /// `pay_in_portal` with more form fields (e.g. `("keep_card", "1")`).
+    pub async fn pay_in_portal_with(
+        &self,
+        link: &str,
+        card: &str,
+        attempt: &str,
+        extra: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut form = vec![
+            ("card_number", card),
+            ("exp", "12/34"),
+            ("cvc", "123"),
+            ("attempt", attempt),
+        ];
+        form.extend_from_slice(extra);
         self.http
             .post(link)
-            .form(&[
-                ("card_number", card),
-                ("exp", "12/34"),
-                ("cvc", "123"),
-                ("attempt", attempt),
-            ])
+            .form(&form)
             .send()
             .await
             .expect("portal payment")

@@ -7,6 +7,7 @@ use tests::{AUTO_PAY_EMAIL, Backend, TestApp, spawn_app};
 on_both_backends!(
     a_soft_decline_is_retried_on_schedule_until_the_updated_card_pays,
     a_hard_decline_is_never_retried,
+    a_declined_client_pays_in_the_portal_and_keeps_the_new_card,
 );
 
 async fn scheduled_retry(app: &TestApp) -> Option<(String, chrono::Duration)> {
@@ -135,5 +136,63 @@ async fn a_hard_decline_is_never_retried(backend: Backend) {
         invoice_email.says("We will not try this card again"),
         "{}",
         invoice_email.text
+    );
+}
+
+/// The decline notice's portal link is where the client updates the card:
+/// paying there with "use this card for my future automatic payments"
+/// settles the debt, replaces the stored card, and the scheduled retry finds
+/// nothing left to charge.
+async fn a_declined_client_pays_in_the_portal_and_keeps_the_new_card(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let f = app
+        .seed_studio_with_card("Golden Hour", "pm_card_chargeDeclinedInsufficientFunds")
+        .await;
+    app.complete_session(&f.key, &f.auto_pay_session).await;
+    app.drain().await;
+    assert!(
+        scheduled_retry(&app).await.is_some(),
+        "attempt 2 is scheduled"
+    );
+    let link = app
+        .emails_to(AUTO_PAY_EMAIL)
+        .iter()
+        .find(|e| e.subject.starts_with("Invoice"))
+        .and_then(|e| e.portal_link())
+        .expect("portal link in the invoice email");
+    let page = app.portal_page(&link).await;
+    assert!(
+        page.contains("name=\"keep_card\""),
+        "an auto-pay client is offered to keep the card"
+    );
+    let attempt = tests::attempt_field(&page);
+    let paid = app
+        .pay_in_portal_with(&link, "5555555555554444", &attempt, &[("keep_card", "1")])
+        .await;
+    assert_eq!(paid.status(), 303);
+    app.drain().await;
+    let client = app
+        .gql(
+            &f.key,
+            "query($id: ID!) { client(id: $id) { paymentMethod { brand last4 } } }",
+            json!({ "id": f.auto_pay_client }),
+        )
+        .await;
+    assert_eq!(
+        client["client"]["paymentMethod"],
+        json!({ "brand": "mastercard", "last4": "4444" }),
+        "{client}"
+    );
+    // The retry that was scheduled for the old card charges nothing.
+    app.advance_scheduled_of("charge:").await;
+    app.drain().await;
+    let invoice = app.invoice_of(&f.key, &f.auto_pay_session).await;
+    assert_eq!(invoice["status"], "PAID", "{invoice:#}");
+    assert_eq!(
+        app.count("simulated_gateway_charges").await,
+        2,
+        "the decline and the portal payment"
     );
 }
