@@ -512,7 +512,8 @@ pub struct ScheduledReminder {
     pub sent_at: Option<DateTime<Utc>>,
 }
 
-/// The invoice's follow-up plan as it stands, with what was already sent.
+/// The invoice's follow-up plan as it stands, with what was already sent;
+/// for an invoice no longer owed, only the reminders that went out.
 pub async fn schedule_of<C: ConnectionTrait>(
     conn: &C,
     invoice: &invoice::Model,
@@ -520,12 +521,15 @@ pub async fn schedule_of<C: ConnectionTrait>(
     use entity::enums::{NotificationKind, NotificationStatus};
     use entity::notification;
     let planned = plan_for(conn, invoice).await?;
+    let live = follows_up(invoice) && planned.policy.enabled;
     let sent = notification::Entity::find()
         .filter(notification::Column::InvoiceId.eq(invoice.id))
         .filter(notification::Column::Kind.eq(NotificationKind::Reminder))
         .filter(notification::Column::Status.eq(NotificationStatus::Sent))
         .all(conn)
         .await?;
+    // While the invoice is owed: the whole plan. Once it is settled (or
+    // never followed up): only what was actually sent.
     Ok(planned
         .steps
         .into_iter()
@@ -536,6 +540,7 @@ pub async fn schedule_of<C: ConnectionTrait>(
                 .find(|n| n.step == step.index.to_string())
                 .and_then(|n| n.sent_at),
         })
+        .filter(|r| live || r.sent_at.is_some())
         .collect())
 }
 
