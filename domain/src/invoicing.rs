@@ -21,7 +21,7 @@ use entity::{
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    EntityTrait, QueryFilter, QueryOrder,
 };
 
 #[derive(Debug, PartialEq, Eq)]
@@ -555,12 +555,7 @@ pub async fn finalize_invoice(
     request_id: Option<&str>,
 ) -> DomainResult<invoice::Model> {
     let tx = begin_write(&ctx.db).await?;
-    let invoice = invoice::Entity::find_by_id(invoice_id)
-        .filter(invoice::Column::StudioId.eq(studio_id))
-        .lock_exclusive()
-        .one(&tx)
-        .await?
-        .ok_or_else(|| UserError::not_found("invoiceId", "invoice"))?;
+    let invoice = crate::lifecycle::lock_invoice(&tx, studio_id, invoice_id).await?;
     match invoice.status {
         InvoiceStatus::Draft => {}
         InvoiceStatus::Void => {
@@ -603,12 +598,7 @@ pub async fn reissue_invoice(
 ) -> DomainResult<invoice::Model> {
     crate::validate::idempotency_key("idempotencyKey", idempotency_key)?;
     let tx = begin_write(&ctx.db).await?;
-    let old = invoice::Entity::find_by_id(invoice_id)
-        .filter(invoice::Column::StudioId.eq(studio_id))
-        .lock_exclusive()
-        .one(&tx)
-        .await?
-        .ok_or_else(|| UserError::not_found("invoiceId", "invoice"))?;
+    let old = crate::lifecycle::lock_invoice(&tx, studio_id, invoice_id).await?;
     if let Some(first) = invoice::Entity::find()
         .filter(invoice::Column::StudioId.eq(studio_id))
         .filter(invoice::Column::ReissueKey.eq(idempotency_key))
@@ -716,17 +706,9 @@ pub async fn mark_uncollectible(
     actor: &Actor,
     request_id: Option<&str>,
 ) -> DomainResult<invoice::Model> {
-    let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > 500 {
-        return Err(UserError::invalid("reason", "give a reason of 1 to 500 characters").into());
-    }
+    let reason = crate::lifecycle::parse_reason(reason)?;
     let tx = begin_write(&ctx.db).await?;
-    let invoice = invoice::Entity::find_by_id(invoice_id)
-        .filter(invoice::Column::StudioId.eq(studio_id))
-        .lock_exclusive()
-        .one(&tx)
-        .await?
-        .ok_or_else(|| UserError::not_found("invoiceId", "invoice"))?;
+    let invoice = crate::lifecycle::lock_invoice(&tx, studio_id, invoice_id).await?;
     if invoice.status == InvoiceStatus::Uncollectible {
         return Ok(invoice);
     }

@@ -195,6 +195,34 @@ pub async fn set_status(
     Ok(active.update(tx).await?)
 }
 
+/// The studio's invoice `invoice_id`, locked for the rest of the
+/// transaction (row lock on PostgreSQL; SQLite's write lock is already
+/// held). Another studio's invoice is `NOT_FOUND` on `invoiceId`, exactly like
+/// a missing one.
+pub async fn lock_invoice(
+    tx: &DatabaseTransaction,
+    studio_id: i64,
+    invoice_id: i64,
+) -> DomainResult<invoice::Model> {
+    use sea_orm::QuerySelect;
+    Ok(invoice::Entity::find_by_id(invoice_id)
+        .filter(invoice::Column::StudioId.eq(studio_id))
+        .lock_exclusive()
+        .one(tx)
+        .await?
+        .ok_or_else(|| UserError::not_found("invoiceId", "invoice"))?)
+}
+
+/// A reason a person gives for a transition (void, uncollectible): trimmed,
+/// 1 to 500 characters.
+pub fn parse_reason(raw: &str) -> DomainResult<&str> {
+    let reason = raw.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(UserError::invalid("reason", "give a reason of 1 to 500 characters").into());
+    }
+    Ok(reason)
+}
+
 /// Refuses a transition the lifecycle does not allow, as a user error.
 pub fn ensure_transition(invoice: &invoice::Model, to: InvoiceStatus) -> DomainResult<()> {
     if can_transition(invoice.status, to) {
@@ -229,18 +257,9 @@ pub async fn void_invoice(
 ) -> DomainResult<invoice::Model> {
     use entity::enums::PaymentStatus;
     use entity::{credit_note, payment};
-    use sea_orm::QuerySelect;
-    let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > 500 {
-        return Err(UserError::invalid("reason", "give a reason of 1 to 500 characters").into());
-    }
+    let reason = parse_reason(reason)?;
     let tx = crate::db::begin_write(&ctx.db).await?;
-    let invoice = invoice::Entity::find_by_id(invoice_id)
-        .filter(invoice::Column::StudioId.eq(studio_id))
-        .lock_exclusive()
-        .one(&tx)
-        .await?
-        .ok_or_else(|| UserError::not_found("invoiceId", "invoice"))?;
+    let invoice = lock_invoice(&tx, studio_id, invoice_id).await?;
     if invoice.status == InvoiceStatus::Void {
         return Ok(invoice);
     }

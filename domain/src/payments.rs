@@ -553,12 +553,7 @@ pub async fn record_manual_payment(
     crate::validate::idempotency_key("idempotencyKey", &input.idempotency_key)?;
     let key = format!("manual_{studio_id}_{}", input.idempotency_key);
     let tx = begin_write(&ctx.db).await?;
-    let invoice = invoice::Entity::find_by_id(input.invoice_id)
-        .filter(invoice::Column::StudioId.eq(studio_id))
-        .lock_exclusive()
-        .one(&tx)
-        .await?
-        .ok_or_else(|| UserError::not_found("invoiceId", "invoice"))?;
+    let invoice = lifecycle::lock_invoice(&tx, studio_id, input.invoice_id).await?;
     if let Some(existing) = find_by_key(&key).one(&tx).await? {
         let same = existing.invoice_id == input.invoice_id
             && existing.amount_minor == input.amount_minor
