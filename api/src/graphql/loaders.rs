@@ -3,7 +3,10 @@
 //! request's studio, so a batch can never reach another studio's rows.
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use entity::{client, invoice, invoice_line, payment, session, session_item};
+use entity::{
+    client, credit_note, invoice, invoice_event, invoice_line, payment, refund, session,
+    session_item,
+};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -23,6 +26,9 @@ pub struct Loaders {
     pub lines_by_invoice: DataLoader<LinesByInvoice>,
     pub payments_by_invoice: DataLoader<PaymentsByInvoice>,
     pub items_by_session: DataLoader<ItemsBySession>,
+    pub refunds_by_invoice: DataLoader<RefundsByInvoice>,
+    pub credit_note_by_invoice: DataLoader<CreditNoteByInvoice>,
+    pub events_by_invoice: DataLoader<EventsByInvoice>,
 }
 
 impl Loaders {
@@ -38,6 +44,9 @@ impl Loaders {
             lines_by_invoice: DataLoader::new(LinesByInvoice(batch()), tokio::spawn),
             payments_by_invoice: DataLoader::new(PaymentsByInvoice(batch()), tokio::spawn),
             items_by_session: DataLoader::new(ItemsBySession(batch()), tokio::spawn),
+            refunds_by_invoice: DataLoader::new(RefundsByInvoice(batch()), tokio::spawn),
+            credit_note_by_invoice: DataLoader::new(CreditNoteByInvoice(batch()), tokio::spawn),
+            events_by_invoice: DataLoader::new(EventsByInvoice(batch()), tokio::spawn),
         }
     }
 }
@@ -152,5 +161,56 @@ impl Loader<i64> for ItemsBySession {
             .all(&self.0.db)
             .await?;
         Ok(group(rows, |r| r.session_id))
+    }
+}
+
+pub struct RefundsByInvoice(Batch);
+
+impl Loader<i64> for RefundsByInvoice {
+    type Value = Vec<refund::Model>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
+        let rows = refund::Entity::find()
+            .filter(refund::Column::StudioId.eq(self.0.studio_id))
+            .filter(refund::Column::InvoiceId.is_in(keys.to_vec()))
+            .order_by_asc(refund::Column::Id)
+            .all(&self.0.db)
+            .await?;
+        Ok(group(rows, |r| r.invoice_id))
+    }
+}
+
+pub struct CreditNoteByInvoice(Batch);
+
+impl Loader<i64> for CreditNoteByInvoice {
+    type Value = credit_note::Model;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
+        let rows = credit_note::Entity::find()
+            .filter(credit_note::Column::StudioId.eq(self.0.studio_id))
+            .filter(credit_note::Column::InvoiceId.is_in(keys.to_vec()))
+            .all(&self.0.db)
+            .await?;
+        Ok(rows.into_iter().map(|r| (r.invoice_id, r)).collect())
+    }
+}
+
+/// The audit trail of each invoice, oldest first.
+pub struct EventsByInvoice(Batch);
+
+impl Loader<i64> for EventsByInvoice {
+    type Value = Vec<invoice_event::Model>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
+        let rows = invoice_event::Entity::find()
+            .filter(invoice_event::Column::StudioId.eq(self.0.studio_id))
+            .filter(invoice_event::Column::InvoiceId.is_in(keys.to_vec()))
+            .order_by_asc(invoice_event::Column::Id)
+            .all(&self.0.db)
+            .await?;
+        Ok(group(rows, |r| r.invoice_id))
     }
 }

@@ -545,25 +545,25 @@ impl Invoice {
         Ok(format!("{portal}/invoice.pdf"))
     }
     async fn refunds(&self, ctx: &Context<'_>) -> Result<Vec<Refund>> {
-        let app = ctx.data::<AppData>()?;
-        Ok(
-            queries::invoice_refunds(&app.ctx.db, self.0.studio_id, self.0.id)
-                .await
-                .map_err(super::domain_error)?
-                .into_iter()
-                .map(Refund)
-                .collect(),
-        )
+        let refunds = super::loaders(ctx)?
+            .refunds_by_invoice
+            .load_one(self.0.id)
+            .await
+            .map_err(super::load_error)?;
+        Ok(refunds
+            .unwrap_or_default()
+            .into_iter()
+            .map(Refund)
+            .collect())
     }
     /// The credit note that cancelled this invoice, if it was voided.
     async fn credit_note(&self, ctx: &Context<'_>) -> Result<Option<CreditNote>> {
-        let app = ctx.data::<AppData>()?;
-        Ok(
-            queries::credit_note(&app.ctx.db, self.0.studio_id, self.0.id)
-                .await
-                .map_err(super::domain_error)?
-                .map(CreditNote),
-        )
+        Ok(super::loaders(ctx)?
+            .credit_note_by_invoice
+            .load_one(self.0.id)
+            .await
+            .map_err(super::load_error)?
+            .map(CreditNote))
     }
     /// The follow-up plan while the invoice is unpaid: each reminder with
     /// when it is due and when it was sent.
@@ -578,15 +578,16 @@ impl Invoice {
     }
     /// Every change, oldest first; append-only.
     async fn audit_trail(&self, ctx: &Context<'_>) -> Result<Vec<AuditEvent>> {
-        let app = ctx.data::<AppData>()?;
-        Ok(
-            queries::invoice_events(&app.ctx.db, self.0.studio_id, self.0.id)
-                .await
-                .map_err(super::domain_error)?
-                .into_iter()
-                .map(AuditEvent)
-                .collect(),
-        )
+        let events = super::loaders(ctx)?
+            .events_by_invoice
+            .load_one(self.0.id)
+            .await
+            .map_err(super::load_error)?;
+        Ok(events
+            .unwrap_or_default()
+            .into_iter()
+            .map(AuditEvent)
+            .collect())
     }
     /// The client's payment-portal link (share it only with the client).
     async fn portal_url(&self, ctx: &Context<'_>) -> Result<String> {
