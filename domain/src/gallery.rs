@@ -248,25 +248,13 @@ pub async fn deliver_webhook(ctx: &AppContext, invoice_id: i64, change: &str) ->
         },
     }))
     .map_err(anyhow::Error::from)?;
-    let signature = crate::webhooks::signature::sign(
+    crate::webhooks::signature::post_signed(
+        &url,
+        "studio-signature",
         &webhook_secret(ctx, studio.id),
-        Utc::now().timestamp(),
-        &body,
-    );
-    let response = reqwest::Client::new()
-        .post(&url)
-        .timeout(std::time::Duration::from_secs(15))
-        .header("content-type", "application/json")
-        .header("studio-signature", signature)
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| anyhow::anyhow!("gallery webhook to {url}: {e}"))?;
-    if !response.status().is_success() {
-        return Err(
-            anyhow::anyhow!("gallery webhook to {url} answered {}", response.status()).into(),
-        );
-    }
+        body,
+    )
+    .await?;
     tracing::info!(invoice_id, change, "gallery webhook delivered");
     Ok(())
 }

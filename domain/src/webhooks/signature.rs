@@ -102,6 +102,34 @@ pub fn verify(
     }
 }
 
+/// POSTs a JSON `body` to `url`, signed now with `secret` in the header
+/// `header` (`Stripe-Signature` for the simulated gateway's events,
+/// `Studio-Signature` for a studio's gallery webhooks). Anything but a 2xx
+/// answer is an error, so the outbox retries the delivery.
+pub async fn post_signed(
+    url: &str,
+    header: &str,
+    secret: &str,
+    body: Vec<u8>,
+) -> anyhow::Result<()> {
+    let signature = sign(secret, chrono::Utc::now().timestamp(), &body);
+    let response = reqwest::Client::new()
+        .post(url)
+        .timeout(std::time::Duration::from_secs(15))
+        .header("content-type", "application/json")
+        .header(header, signature)
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("webhook to {url}: {e}"))?;
+    let status = response.status();
+    if !status.is_success() {
+        let text = response.text().await.unwrap_or_default();
+        anyhow::bail!("webhook to {url} answered {status}: {text}");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

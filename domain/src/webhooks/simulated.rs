@@ -8,12 +8,10 @@
 use super::signature;
 use crate::context::AppContext;
 use crate::error::DomainResult;
-use chrono::Utc;
 use entity::simulated_charge;
 use sea_orm::EntityTrait;
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
-use std::time::Duration;
 
 /// The Stripe-shaped event for one record of the simulated gateway.
 pub fn event_for(record: &simulated_charge::Model) -> Value {
@@ -91,21 +89,7 @@ pub async fn deliver(ctx: &AppContext, key: &str) -> DomainResult<()> {
         .ok_or_else(|| anyhow::anyhow!("no webhook signing secret for the simulated gateway"))?;
     let body = serde_json::to_vec(&event_for(&record)).map_err(anyhow::Error::from)?;
     let url = format!("{}/webhooks/stripe", ctx.settings.public_url());
-    let header = signature::sign(secret.expose_secret(), Utc::now().timestamp(), &body);
-    let response = reqwest::Client::new()
-        .post(&url)
-        .timeout(Duration::from_secs(15))
-        .header("content-type", "application/json")
-        .header("stripe-signature", header)
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| anyhow::anyhow!("delivering the webhook to {url}: {e}"))?;
-    let status = response.status();
-    if !status.is_success() {
-        let text = response.text().await.unwrap_or_default();
-        return Err(anyhow::anyhow!("{url} answered {status}: {text}").into());
-    }
+    signature::post_signed(&url, "stripe-signature", secret.expose_secret(), body).await?;
     tracing::info!(key, reference = %record.reference, "simulated webhook delivered");
     Ok(())
 }
