@@ -149,7 +149,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Migrate { direction } => {
             let db = domain::db::connect(&settings).await?.conn;
             match direction {
-                Direction::Up => migration::Migrator::up(&db, None).await?,
+                Direction::Up => domain::db::migrate(&db).await?,
                 Direction::Down => migration::Migrator::down(&db, None).await?,
                 Direction::Status => migration::Migrator::status(&db).await?,
             }

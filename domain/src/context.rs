@@ -42,7 +42,10 @@ impl AppContext {
         let Database { conn, sqlite_pool } = db::connect(&settings).await?;
         db::migrate(&conn).await?;
         let mailer: Arc<dyn Mailer> = match &settings.smtp.url {
-            Some(url) => Arc::new(SmtpMailer::from_url(url.expose_secret())?),
+            Some(url) => Arc::new(SmtpMailer::from_url(
+                url.expose_secret(),
+                std::time::Duration::from_secs(settings.smtp.timeout_secs),
+            )?),
             None => Arc::new(FileMailer::new(settings.outbox_dir())?),
         };
         let gateway: Arc<dyn PaymentGateway> = match &settings.gateway.stripe_secret_key {

@@ -50,6 +50,12 @@ pub struct BillingEvent {
 pub trait EventPublisher: Send + Sync {
     /// Best effort: a failure is logged, never returned to the caller.
     async fn publish(&self, event: BillingEvent);
+
+    /// Whether the transport behind the events answers (readiness); the
+    /// in-process broadcast always does.
+    async fn health(&self) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// Embedded mode: straight into this process's broadcast.
@@ -86,15 +92,46 @@ impl EventPublisher for RedisEvents {
             Ok(p) => p,
             Err(err) => return tracing::warn!(error = %err, "event not serialisable"),
         };
+        // The connection manager learns that Redis went away (restarted)
+        // only from the command that fails on the dead connection ("broken
+        // pipe"); it reconnects then. So a failed publish is tried once more,
+        // on the new connection, instead of losing the first event after
+        // every reconnect.
+        for attempt in 1..=2 {
+            match self.publish_once(&payload).await {
+                Ok(()) => return,
+                Err(err) if attempt == 1 => {
+                    tracing::debug!(error = %err, "event not published; retrying once")
+                }
+                Err(err) => tracing::warn!(error = %err, "event not published"),
+            }
+        }
+    }
+
+    async fn health(&self) -> Result<(), String> {
         let mut conn = self.conn.clone();
-        let result: redis::RedisResult<i64> = redis::cmd("PUBLISH")
+        // Same as `publish`: the first command after an outage may meet the
+        // dead connection; the second uses the reconnected one.
+        let mut last = String::new();
+        for _ in 0..2 {
+            match redis::cmd("PING").query_async::<String>(&mut conn).await {
+                Ok(_) => return Ok(()),
+                Err(err) => last = err.to_string(),
+            }
+        }
+        Err(last)
+    }
+}
+
+impl RedisEvents {
+    async fn publish_once(&self, payload: &str) -> redis::RedisResult<()> {
+        let mut conn = self.conn.clone();
+        redis::cmd("PUBLISH")
             .arg(&self.channel)
             .arg(payload)
-            .query_async(&mut conn)
-            .await;
-        if let Err(err) = result {
-            tracing::warn!(error = %err, "event not published");
-        }
+            .query_async::<i64>(&mut conn)
+            .await
+            .map(|_| ())
     }
 }
 

@@ -64,10 +64,12 @@ pub struct SmtpMailer {
 impl SmtpMailer {
     /// `smtp://host:port` (plain, for local relays), `smtp://...?tls=required`,
     /// `smtps://user:pass@host` (implicit TLS), as lettre parses them.
-    pub fn from_url(url: &str) -> Result<Self, MailError> {
+    /// `timeout` bounds each SMTP command, so a hung server fails a send
+    /// (which is retried) instead of holding it open.
+    pub fn from_url(url: &str, timeout: std::time::Duration) -> Result<Self, MailError> {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .map_err(|e| MailError::Config(e.to_string()))?
-            .timeout(Some(std::time::Duration::from_secs(20)))
+            .timeout(Some(timeout))
             .build();
         Ok(Self { transport })
     }

@@ -115,7 +115,7 @@ pub async fn claim(
         )
         .col_expr(
             notification::Column::ClaimedUntil,
-            Expr::value(now + Duration::minutes(2)),
+            Expr::value(now + claim_lease(ctx)),
         )
         .filter(
             sea_orm::Condition::any()
@@ -143,7 +143,20 @@ pub async fn claim(
     }
 }
 
+/// The lease on an email being sent (`worker.email_claim_secs`).
+fn claim_lease(ctx: &AppContext) -> Duration {
+    Duration::seconds(Ord::max(ctx.settings.worker.email_claim_secs, 3))
+}
+
 /// Sends a claimed email and marks it sent; on failure frees the claim.
+///
+/// While the SMTP conversation lasts, the claim is renewed every third of
+/// its lease, so an email is never taken over from a sender that is alive
+/// however slow the server is (a lease that ran out under a slow send was
+/// the way one email went out twice without any fault), and a sender that
+/// died frees it within one lease. Between the server's `250` and `SENT`
+/// there is nothing but the update that marks it, retried if the database
+/// hiccups, because the email must not look unsent once it was accepted.
 pub async fn deliver(
     ctx: &AppContext,
     key: &EmailKey,
@@ -151,26 +164,91 @@ pub async fn deliver(
     email: &Email,
 ) -> DomainResult<()> {
     let message = build_message(ctx, email, message_id)?;
-    if let Err(err) = ctx.mailer.send(message).await {
-        by_key(notification::Entity::update_many(), key)
+    let renewal = KeepClaim::start(ctx, key);
+    let sent = ctx.mailer.send(message).await;
+    drop(renewal);
+    match sent {
+        Ok(()) => {
+            mark_sent(ctx, key).await?;
+            tracing::info!(kind = key.kind.as_str(), invoice_id = key.invoice_id, to = %email.to_email, "email sent");
+            Ok(())
+        }
+        Err(err) => {
+            // Refused or unreachable: free the claim (only while it is still
+            // this send's) so that the job's retry can send it.
+            by_key(notification::Entity::update_many(), key)
+                .col_expr(
+                    notification::Column::Status,
+                    Expr::value(NotificationStatus::Pending.as_str()),
+                )
+                .filter(notification::Column::Status.eq(NotificationStatus::Sending))
+                .exec(&ctx.db)
+                .await?;
+            Err(anyhow::Error::new(err).into())
+        }
+    }
+}
+
+/// Marks an accepted email `SENT`, retrying for a while: giving up would
+/// leave it `SENDING`, and once its claim ran out it would be sent again.
+async fn mark_sent(ctx: &AppContext, key: &EmailKey) -> DomainResult<()> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut pause = std::time::Duration::from_millis(100);
+    loop {
+        let result = by_key(notification::Entity::update_many(), key)
             .col_expr(
                 notification::Column::Status,
-                Expr::value(NotificationStatus::Pending.as_str()),
+                Expr::value(NotificationStatus::Sent.as_str()),
             )
+            .col_expr(notification::Column::SentAt, Expr::value(Utc::now()))
             .exec(&ctx.db)
-            .await?;
-        return Err(anyhow::Error::new(err).into());
+            .await;
+        match result {
+            Ok(_) => return Ok(()),
+            Err(err) if tokio::time::Instant::now() >= deadline => return Err(err.into()),
+            Err(err) => {
+                tracing::warn!(error = %err, "email accepted but not yet marked sent; retrying");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(std::time::Duration::from_secs(2));
+            }
+        }
     }
-    by_key(notification::Entity::update_many(), key)
-        .col_expr(
-            notification::Column::Status,
-            Expr::value(NotificationStatus::Sent.as_str()),
-        )
-        .col_expr(notification::Column::SentAt, Expr::value(Utc::now()))
-        .exec(&ctx.db)
-        .await?;
-    tracing::info!(kind = key.kind.as_str(), invoice_id = key.invoice_id, to = %email.to_email, "email sent");
-    Ok(())
+}
+
+/// Renews an email's claim in the background until dropped.
+struct KeepClaim(tokio::task::JoinHandle<()>);
+
+impl KeepClaim {
+    fn start(ctx: &AppContext, key: &EmailKey) -> Self {
+        let ctx = ctx.clone();
+        let key = key.clone();
+        let lease = claim_lease(&ctx);
+        let every = (lease / 3)
+            .to_std()
+            .unwrap_or(std::time::Duration::from_secs(1));
+        Self(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let renewed = by_key(notification::Entity::update_many(), &key)
+                    .col_expr(
+                        notification::Column::ClaimedUntil,
+                        Expr::value(Utc::now() + lease),
+                    )
+                    .filter(notification::Column::Status.eq(NotificationStatus::Sending))
+                    .exec(&ctx.db)
+                    .await;
+                if let Err(err) = renewed {
+                    tracing::warn!(error = %err, "could not renew an email's claim");
+                }
+            }
+        }))
+    }
+}
+
+impl Drop for KeepClaim {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Whether the email under `key` went out already (saves building it again).

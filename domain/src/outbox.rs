@@ -207,6 +207,33 @@ pub async fn mark_enqueued<C: ConnectionTrait>(
     Ok(())
 }
 
+/// A worker starts the job of row `id`. Returns `false` when there is
+/// nothing to do: the row is finished (`DONE` or `FAILED`), so this delivery
+/// is a duplicate (a redelivered or orphaned queue entry) and is dropped
+/// without running the step again. Otherwise stamps the row as freshly
+/// handed out, so the relay does not redeliver it while it runs.
+pub async fn start<C: ConnectionTrait>(conn: &C, id: i64) -> Result<bool, DbErr> {
+    let touched = outbox::Entity::update_many()
+        .col_expr(outbox::Column::EnqueuedAt, Expr::value(Utc::now()))
+        .filter(outbox::Column::Id.eq(id))
+        .filter(outbox::Column::Status.is_not_in([OutboxStatus::Done, OutboxStatus::Failed]))
+        .exec(conn)
+        .await?;
+    Ok(touched.rows_affected == 1)
+}
+
+/// The heartbeat of a running job: keeps its row from looking lost to the
+/// relay (`redeliver_after_secs`) however long the step takes.
+pub async fn still_running<C: ConnectionTrait>(conn: &C, id: i64) -> Result<(), DbErr> {
+    outbox::Entity::update_many()
+        .col_expr(outbox::Column::EnqueuedAt, Expr::value(Utc::now()))
+        .filter(outbox::Column::Id.eq(id))
+        .filter(outbox::Column::Status.eq(OutboxStatus::Enqueued))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
 pub async fn mark_done<C: ConnectionTrait>(conn: &C, id: i64) -> Result<(), DbErr> {
     outbox::Entity::update_many()
         .col_expr(

@@ -36,6 +36,19 @@ pub struct SmtpSettings {
     /// `smtp://host:port` or `smtps://user:pass@host`; unset = `.eml` files.
     pub url: Option<SecretString>,
     pub from: String,
+    /// lettre's timeout for each SMTP command (connect, `DATA`, ...).
+    pub timeout_secs: u64,
+}
+
+/// Server-side backstops on every PostgreSQL connection of the pool.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PostgresSettings {
+    /// `statement_timeout`: a statement running longer is cancelled; 0 = none.
+    pub statement_timeout_ms: u64,
+    /// `idle_in_transaction_session_timeout`: a session that sits in an open
+    /// transaction without a statement this long is terminated by the
+    /// server, releasing its locks; 0 = none.
+    pub idle_in_transaction_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -49,10 +62,19 @@ pub struct WorkerSettings {
     pub max_attempts: u32,
     pub heartbeat_secs: u64,
     pub missed_heartbeats: usize,
-    /// How long an outbox row may sit `ENQUEUED` before the relay sends it again.
+    /// How long an outbox row may sit `ENQUEUED` without a worker running it
+    /// before the relay sends it again (a queue entry lost with a Redis
+    /// restart, an orphan). A running job renews its row every third of this.
     pub redeliver_after_secs: i64,
     /// A portal payment whose outcome is unknown is asked about again after this.
     pub resolve_payment_after_secs: i64,
+    /// A job running longer than this is no longer waited for (its slot is
+    /// freed); its body still runs to its end in its own task.
+    pub job_timeout_secs: u64,
+    /// The lease on an email while it is sent. It is renewed every third of
+    /// it while the SMTP conversation lasts, so a live sender never loses
+    /// it and a dead one's email is free again after at most this long.
+    pub email_claim_secs: i64,
     /// Where a standalone worker serves Prometheus `/metrics` (e.g.
     /// `0.0.0.0:9091`); unset = none. In the api process they are at `/metrics`.
     pub metrics_addr: Option<String>,
@@ -90,6 +112,7 @@ pub struct Settings {
     pub database_url: Option<SecretString>,
     pub redis_url: Option<SecretString>,
     pub smtp: SmtpSettings,
+    pub postgres: PostgresSettings,
     pub worker: WorkerSettings,
     pub gateway: GatewaySettings,
     /// Key for portal-token HMACs; required once several hosts share a database.
@@ -121,13 +144,18 @@ impl Settings {
             .set_default("http.port", 8080)?
             .set_default("data_dir", "./data")?
             .set_default("smtp.from", "billing@studio.localhost")?
+            .set_default("smtp.timeout_secs", 10)?
+            .set_default("postgres.statement_timeout_ms", 30_000)?
+            .set_default("postgres.idle_in_transaction_timeout_ms", 15_000)?
+            .set_default("worker.job_timeout_secs", 120)?
+            .set_default("worker.email_claim_secs", 15)?
             .set_default("worker.concurrency", 4)?
             .set_default("worker.poll_interval_ms", 200)?
             .set_default("worker.queue", "billing")?
             .set_default("worker.max_attempts", 150)?
             .set_default("worker.heartbeat_secs", 5)?
             .set_default("worker.missed_heartbeats", 3)?
-            .set_default("worker.redeliver_after_secs", 900)?
+            .set_default("worker.redeliver_after_secs", 10)?
             .set_default("worker.resolve_payment_after_secs", 60)?
             .set_default("gateway.stripe_api_base", "https://api.stripe.com")?
             .set_default("gateway.webhook_tolerance_secs", 300)?

@@ -40,10 +40,6 @@ impl WorkerHandle {
     }
 }
 
-/// A job running longer than this is abandoned and retried (a hung SMTP
-/// server must not hold a worker slot forever).
-const JOB_TIMEOUT: Duration = Duration::from_secs(120);
-
 fn worker_name() -> String {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
     format!(
@@ -91,6 +87,10 @@ where
     let settings = state.ctx.settings.clone();
     let poll = Duration::from_millis(settings.worker.poll_interval_ms);
     let concurrency = settings.worker.concurrency;
+    // A job running longer than this no longer holds a worker slot (a hung
+    // SMTP server must not block the queue); its step still runs to its end
+    // in its own task (see `jobs::handle`).
+    let job_timeout = Duration::from_secs(settings.worker.job_timeout_secs);
     let name = worker_name();
     tracing::info!(%name, backend = queue.kind(), "worker starting");
     let state = Arc::new(state);
@@ -110,7 +110,7 @@ where
                     .backend(backend.clone())
                     .concurrency(concurrency)
                     .data(state.clone())
-                    .timeout(JOB_TIMEOUT)
+                    .timeout(job_timeout)
                     .catch_panic()
                     .enable_tracing()
                     .build(jobs::handle)
@@ -123,7 +123,7 @@ where
                     .backend(backend.clone())
                     .concurrency(concurrency)
                     .data(state.clone())
-                    .timeout(JOB_TIMEOUT)
+                    .timeout(job_timeout)
                     .catch_panic()
                     .enable_tracing()
                     .build(jobs::handle)

@@ -35,6 +35,7 @@ mod metrics;
 mod migrations;
 mod numbering;
 mod operations;
+mod outages;
 mod queries;
 mod reminders;
 mod retries;

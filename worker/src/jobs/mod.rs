@@ -15,6 +15,7 @@ use domain::{AppContext, DomainError, DomainResult, outbox};
 use futures::FutureExt;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::time::Duration;
 use tracing::Instrument;
 
 /// Runs the step a job stands for.
@@ -76,7 +77,25 @@ async fn run_step(ctx: &AppContext, job: &Job) -> DomainResult<()> {
     }
 }
 
+/// The apalis handler. The step runs in a task of its own, which apalis
+/// cannot cancel: apalis drops this future when the job's timeout fires, when
+/// the monitor restarts a worker after a backend error (a Redis restart), or
+/// at shutdown. A step dropped halfway through leaves its work in an unknown
+/// place: an email handed to the SMTP server but not marked sent (sent twice
+/// later), or a database transaction dropped while a statement of it was in
+/// flight, which sea-orm cannot roll back and sqlx hands back to the pool
+/// still open, holding its row locks for whoever uses that connection next.
+/// A detached step always reaches its end: commit or roll back, mark the
+/// email, record the outcome in the outbox.
 pub async fn handle(job: Job, state: Data<Arc<WorkerState>>) -> Result<(), BoxDynError> {
+    let state = Arc::clone(&state);
+    match tokio::spawn(run_to_end(job, state)).await {
+        Ok(result) => result,
+        Err(err) => Err(Box::new(err) as BoxDynError),
+    }
+}
+
+async fn run_to_end(job: Job, state: Arc<WorkerState>) -> Result<(), BoxDynError> {
     let span = tracing::info_span!(
         "job",
         kind = job.kind.name(),
@@ -87,9 +106,18 @@ pub async fn handle(job: Job, state: Data<Arc<WorkerState>>) -> Result<(), BoxDy
         let ctx = &state.ctx;
         let started = std::time::Instant::now();
         let kind = job.kind.name();
+        if !outbox::start(&ctx.db, job.outbox_id).await? {
+            tracing::debug!("duplicate delivery of a finished job; skipped");
+            metrics::counter!("jobs_total", "kind" => kind, "outcome" => "duplicate").increment(1);
+            let _ = state.finished.send(job.outbox_id);
+            return Ok(());
+        }
+        let heartbeat = Heartbeat::start(ctx, job.outbox_id);
         // A panic in a step is a failed attempt like any other: caught here
         // so that the outbox schedules its retry.
-        let result = match AssertUnwindSafe(run_step(ctx, &job)).catch_unwind().await {
+        let result = AssertUnwindSafe(run_step(ctx, &job)).catch_unwind().await;
+        drop(heartbeat);
+        let result = match result {
             Ok(result) => result,
             Err(panic) => {
                 let message = panic
@@ -136,6 +164,32 @@ pub async fn handle(job: Job, state: Data<Arc<WorkerState>>) -> Result<(), BoxDy
     }
     .instrument(span)
     .await
+}
+
+/// Renews a running job's outbox row until dropped (see `outbox::still_running`).
+struct Heartbeat(tokio::task::JoinHandle<()>);
+
+impl Heartbeat {
+    fn start(ctx: &AppContext, outbox_id: i64) -> Self {
+        let db = ctx.db.clone();
+        let every = Duration::from_secs(
+            (ctx.settings.worker.redeliver_after_secs.max(3) / 3).unsigned_abs(),
+        );
+        Self(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                if let Err(err) = outbox::still_running(&db, outbox_id).await {
+                    tracing::warn!(error = %err, outbox_id, "job heartbeat failed");
+                }
+            }
+        }))
+    }
+}
+
+impl Drop for Heartbeat {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// A step that may only run later (outside its sending window).

@@ -1,0 +1,389 @@
+//! The outside world fails: Redis restarts, a task stops halfway through a
+//! transaction, an SMTP server answers slowly, processes start together.
+//! Work continues, and nothing is done twice.
+
+use async_trait::async_trait;
+use domain::AppContext;
+use domain::mailer::{MailError, Mailer};
+use futures::StreamExt;
+use sea_orm::{ConnectionTrait, TransactionTrait};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use tests::private::PrivateRedis;
+use tests::{
+    AUTO_PAY_EMAIL, Backend, INVOICE_EMAIL, TestApp, fresh_postgres_database, spawn_app_full,
+    spawn_app_with, test_settings,
+};
+use tokio::sync::Notify;
+
+on_both_backends!(
+    several_processes_migrating_a_fresh_database_at_once_all_succeed,
+    a_job_cut_off_by_its_timeout_still_finishes_its_step,
+    a_slow_send_keeps_its_claim_so_the_email_goes_out_once,
+);
+
+/// Several api and worker processes started at once on an empty database
+/// each migrate it: all of them succeed, and the migrations ran once.
+async fn several_processes_migrating_a_fresh_database_at_once_all_succeed(backend: Backend) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut settings = test_settings(dir.path());
+    if backend == Backend::Postgres {
+        let Some(url) = fresh_postgres_database().await else {
+            return;
+        };
+        settings.database_url = Some(url.into());
+    }
+    let starts = (0..4).map(|_| {
+        let settings = settings.clone();
+        tokio::spawn(async move {
+            let db = domain::db::connect(&settings).await?;
+            domain::db::migrate(&db.conn).await?;
+            anyhow::Ok(db.conn)
+        })
+    });
+    let mut conns = Vec::new();
+    for result in futures::future::join_all(starts).await {
+        match result.expect("task") {
+            Ok(conn) => conns.push(conn),
+            Err(err) => panic!("a concurrent migration failed: {err:#}"),
+        }
+    }
+    let applied = conns[0]
+        .query_one_raw(sea_orm::Statement::from_string(
+            conns[0].get_database_backend(),
+            "SELECT COUNT(*) AS n FROM seaql_migrations",
+        ))
+        .await
+        .expect("count")
+        .expect("row")
+        .try_get::<i64>("", "n")
+        .expect("n");
+    use sea_orm_migration::MigratorTrait;
+    assert_eq!(applied as usize, migration::Migrator::migrations().len());
+}
+
+/// Hands each message to the real mailer at once, but hears the server's
+/// answer to the first one only after `delay`: a slow `250` after `DATA`,
+/// when the email has in fact been accepted already.
+struct SlowAnswer {
+    inner: Arc<dyn Mailer>,
+    delay: Duration,
+    calls: AtomicUsize,
+}
+
+#[async_trait]
+impl Mailer for SlowAnswer {
+    async fn send(&self, message: lettre::Message) -> Result<(), MailError> {
+        self.inner.send(message).await?;
+        if self.calls.fetch_add(1, Ordering::SeqCst) == 0 {
+            tokio::time::sleep(self.delay).await;
+        }
+        Ok(())
+    }
+}
+
+/// The job's timeout fires while the SMTP server is answering: the job is
+/// no longer waited for, but its step is not cut off halfway (accepted,
+/// never marked sent, sent again later). It ends, marks the email sent,
+/// and the email goes out once.
+async fn a_job_cut_off_by_its_timeout_still_finishes_its_step(backend: Backend) {
+    let Some(app) = spawn_app_full(
+        backend,
+        |s| s.worker.job_timeout_secs = 1,
+        |mut ctx: AppContext| {
+            ctx.mailer = Arc::new(SlowAnswer {
+                inner: ctx.mailer.clone(),
+                delay: Duration::from_secs(3),
+                calls: AtomicUsize::new(0),
+            });
+            ctx
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    app.complete_session(&f.key, &f.invoice_session).await;
+    app.drain().await;
+    // Anything sent twice would go out once the claim ran out: give it time.
+    let lease = app.ctx.settings.worker.email_claim_secs as u64;
+    tokio::time::sleep(Duration::from_secs(lease + 2)).await;
+    app.drain().await;
+    assert_each_email_once(&app, INVOICE_EMAIL, 2).await;
+}
+
+/// Sends the first message only after `delay`, telling the test when it
+/// started (an SMTP server slow to take the message).
+struct SlowSend {
+    inner: Arc<dyn Mailer>,
+    delay: Duration,
+    calls: AtomicUsize,
+    started: Arc<Notify>,
+}
+
+#[async_trait]
+impl Mailer for SlowSend {
+    async fn send(&self, message: lettre::Message) -> Result<(), MailError> {
+        if self.calls.fetch_add(1, Ordering::SeqCst) == 0 {
+            self.started.notify_one();
+            tokio::time::sleep(self.delay).await;
+        }
+        self.inner.send(message).await
+    }
+}
+
+/// A send that takes longer than the email's claim keeps the claim (it is
+/// renewed while the SMTP conversation lasts), so a second delivery of the
+/// same job meanwhile (the relay redelivering, an orphan) backs off instead
+/// of sending the email a second time.
+async fn a_slow_send_keeps_its_claim_so_the_email_goes_out_once(backend: Backend) {
+    let started = Arc::new(Notify::new());
+    let signal = started.clone();
+    let Some(app) = spawn_app_full(
+        backend,
+        |s| s.worker.email_claim_secs = 3,
+        move |mut ctx: AppContext| {
+            ctx.mailer = Arc::new(SlowSend {
+                inner: ctx.mailer.clone(),
+                delay: Duration::from_secs(7),
+                calls: AtomicUsize::new(0),
+                started: signal,
+            });
+            ctx
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    app.complete_session(&f.key, &f.invoice_session).await;
+    tokio::time::timeout(Duration::from_secs(30), started.notified())
+        .await
+        .expect("the first email starts sending");
+    // Longer than the claim: without renewal it has run out by now.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    redeliver_everything_in_the_queue(&app).await;
+    app.drain().await;
+    assert_each_email_once(&app, INVOICE_EMAIL, 2).await;
+}
+
+/// What the relay does for queue entries it believes lost.
+async fn redeliver_everything_in_the_queue(app: &TestApp) {
+    use entity::enums::OutboxStatus;
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    entity::outbox::Entity::update_many()
+        .col_expr(
+            entity::outbox::Column::Status,
+            Expr::value(OutboxStatus::Pending.as_str()),
+        )
+        .col_expr(
+            entity::outbox::Column::ClaimedUntil,
+            Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
+        )
+        .filter(entity::outbox::Column::Status.eq(OutboxStatus::Enqueued))
+        .exec(&app.ctx.db)
+        .await
+        .expect("redeliver");
+    app.ctx.outbox_signal.notify_one();
+}
+
+async fn assert_each_email_once(app: &TestApp, to: &str, expected: usize) {
+    let emails = app.emails_to(to);
+    let mut by_id: HashMap<&str, usize> = HashMap::new();
+    for email in &emails {
+        *by_id.entry(email.message_id.as_str()).or_default() += 1;
+    }
+    assert!(
+        by_id.values().all(|n| *n == 1),
+        "an email went out twice: {:#?}",
+        emails
+            .iter()
+            .map(|e| (&e.subject, &e.message_id))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(emails.len(), expected, "{emails:#?}");
+    let unsent = app.count("notifications WHERE status <> 'SENT'").await;
+    assert_eq!(unsent, 0, "every notification is marked sent");
+}
+
+/// A task that stopped halfway through a transaction (never resumed, or
+/// dropped while a statement was in flight) holds its row locks: the
+/// server ends such a session after `idle_in_transaction_timeout_ms`, and
+/// the writers queued behind it go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_ends_a_transaction_that_was_left_open() {
+    let Some(url) = fresh_postgres_database().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut settings = test_settings(dir.path());
+    settings.database_url = Some(url.into());
+    settings.postgres.idle_in_transaction_timeout_ms = 1000;
+    let db = domain::db::connect(&settings).await.expect("connect").conn;
+    domain::db::migrate(&db).await.expect("migrate");
+    domain::studios::create_studio(&db, domain::studios::NewStudio::named("Golden Hour"))
+        .await
+        .expect("studio");
+    let abandoned = db.begin().await.expect("begin");
+    abandoned
+        .execute_unprepared("UPDATE studios SET name = name")
+        .await
+        .expect("lock the rows");
+    // Neither committed nor rolled back, ever: its future is gone.
+    std::mem::forget(abandoned);
+    let started = Instant::now();
+    let next = tokio::time::timeout(
+        Duration::from_secs(10),
+        db.execute_unprepared("UPDATE studios SET name = name"),
+    )
+    .await;
+    assert!(
+        matches!(next, Ok(Ok(_))),
+        "the next writer is stuck behind the open transaction: {next:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+/// Production topology on a private Redis: three workers, sessions completed
+/// before and after Redis is killed and restarted empty (every queued job
+/// lost). Every session still reaches its end state, once, promptly, and no
+/// PostgreSQL session is left idle in a transaction.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn work_continues_after_redis_restarts_under_load() {
+    let mut redis = PrivateRedis::start().await;
+    let url = redis.url();
+    let Some(app) = spawn_app_with(Backend::Postgres, move |s| {
+        s.redis_url = Some(url.into());
+        s.worker.in_process = Some(false);
+    })
+    .await
+    else {
+        return;
+    };
+    let workers = vec![
+        app.start_worker().await,
+        app.start_worker().await,
+        app.start_worker().await,
+    ];
+    let f = app.seed_studio("Golden Hour").await;
+    let mut sessions = vec![f.auto_pay_session.clone(), f.invoice_session.clone()];
+    for i in 0..10 {
+        let client = if i % 2 == 0 {
+            &f.auto_pay_client
+        } else {
+            &f.invoice_client
+        };
+        sessions.push(
+            app.schedule_wedding(&f.key, client, &f.package, &f.add_on, "0")
+                .await,
+        );
+    }
+    let (before, after) = sessions.split_at(6);
+    futures::future::join_all(before.iter().map(|s| app.complete_session(&f.key, s))).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    redis.stop();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    redis.start_again().await;
+    let healed = Instant::now();
+    futures::future::join_all(after.iter().map(|s| app.complete_session(&f.key, s))).await;
+    app.drain().await;
+    let recovery = healed.elapsed();
+    assert!(
+        recovery < Duration::from_secs(30),
+        "took {recovery:?} to finish after Redis came back"
+    );
+    assert_eq!(app.count("invoices").await, 12);
+    assert_eq!(app.count("invoices WHERE status = 'PAID'").await, 6);
+    assert_eq!(app.count("simulated_gateway_charges").await, 6);
+    assert_eq!(app.count("payments").await, 6, "one charge per debt");
+    assert_each_email_once(&app, AUTO_PAY_EMAIL, 12).await;
+    assert_each_email_once(&app, INVOICE_EMAIL, 12).await;
+    let stuck = app
+        .count(
+            "pg_stat_activity WHERE datname = current_database() \
+             AND state = 'idle in transaction'",
+        )
+        .await;
+    assert_eq!(stuck, 0, "no session left open in a transaction");
+    for w in workers {
+        w.shutdown().await;
+    }
+}
+
+/// Readiness says which service is down, and the first billing event
+/// published after Redis comes back is delivered (not lost to the dead
+/// connection's "broken pipe").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_events_and_readiness_follow_redis_through_a_restart() {
+    let mut redis = PrivateRedis::start().await;
+    let url = redis.url();
+    let Some(app) = spawn_app_with(Backend::Postgres, move |s| {
+        s.redis_url = Some(url.into());
+        s.worker.in_process = Some(false);
+    })
+    .await
+    else {
+        return;
+    };
+    let (status, body) = readyz(&app).await;
+    assert_eq!((status, body.as_str()), (200, "database: ok\nredis: ok\n"));
+
+    redis.stop();
+    let (status, body) = readyz(&app).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (503, "database: ok\nredis: down\n")
+    );
+
+    redis.start_again().await;
+    let client = redis::Client::open(redis.url()).expect("client");
+    let mut pubsub = client.get_async_pubsub().await.expect("pubsub");
+    pubsub
+        .subscribe(app.ctx.settings.events_channel())
+        .await
+        .expect("subscribe");
+    app.ctx.events.publish(event()).await;
+    let received = tokio::time::timeout(Duration::from_secs(5), pubsub.on_message().next())
+        .await
+        .ok()
+        .flatten();
+    assert!(
+        received.is_some(),
+        "the first event after the restart was lost"
+    );
+    let (status, _) = readyz(&app).await;
+    assert_eq!(status, 200);
+}
+
+async fn readyz(app: &TestApp) -> (u16, String) {
+    let response = app
+        .http
+        .get(format!("{}/readyz", app.address))
+        .send()
+        .await
+        .expect("readyz");
+    let status = response.status().as_u16();
+    (status, response.text().await.expect("body"))
+}
+
+fn event() -> domain::events::BillingEvent {
+    domain::events::BillingEvent {
+        kind: domain::events::EventKind::InvoiceIssued,
+        studio_id: 1,
+        invoice_id: 1,
+        invoice_number: "INV-2026-0001".into(),
+        invoice_status: "OPEN".into(),
+        amount_due_minor: 100,
+        currency: "USD".into(),
+        payment_id: None,
+        payment_status: None,
+        payment_amount_minor: None,
+        failure_message: None,
+        at: chrono::Utc::now(),
+    }
+}
