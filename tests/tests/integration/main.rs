@@ -36,6 +36,7 @@ mod migrations;
 mod numbering;
 mod operations;
 mod queries;
+mod refunds;
 mod reminders;
 mod retries;
 mod schema;
