@@ -217,3 +217,46 @@ fn seed_demo_prints_a_dashboard_login_that_works() {
         assert!(user.is_some());
     });
 }
+
+/// Settings that could only fail later stop the process at start, with a
+/// message that names the setting.
+#[test]
+fn bad_configuration_stops_the_process_with_the_settings_name() {
+    let dir = tempfile::tempdir().expect("dir");
+    let cases: [(&[(&str, &str)], &str); 3] = [
+        (
+            &[("APP__GATEWAY__STRIPE_SECRET_KEY", "sk_test_123")],
+            "gateway.stripe_webhook_secret",
+        ),
+        (
+            &[("APP__HTTP__PUBLIC_URL", "billing.example.com")],
+            "http.public_url",
+        ),
+        (
+            &[("APP__GATEWAY__STRIPE_API_BASE", "http://api.stripe.com")],
+            "gateway.stripe_api_base",
+        ),
+    ];
+    for (vars, setting) in cases {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_api"));
+        command
+            .arg("migrate")
+            .env("DATA_DIR", dir.path())
+            .env("APP_CONFIG", dir.path().join("no-such-config.toml"))
+            .env("RUST_LOG", "warn")
+            .env_remove("DATABASE_URL")
+            .env_remove("REDIS_URL")
+            .env_remove("SMTP_URL");
+        for (k, v) in vars {
+            command.env(k, v);
+        }
+        let output = command.output().expect("run api");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{vars:?} must stop the process");
+        assert!(stderr.contains(setting), "{vars:?}: {stderr}");
+        assert!(
+            !dir.path().join("studio.db").exists(),
+            "nothing is done before the check"
+        );
+    }
+}

@@ -18,7 +18,10 @@ pub struct InvoiceDocument {
     pub lines: Vec<invoice_line::Model>,
     pub payments: Vec<payment::Model>,
     pub refunds: Vec<refund::Model>,
+    /// The void's credit note, if the invoice was voided.
     pub credit_note: Option<credit_note::Model>,
+    /// Every credit note, the refunds' included, in order.
+    pub credit_notes: Vec<credit_note::Model>,
     pub currency: Currency,
 }
 
@@ -46,13 +49,16 @@ impl InvoiceDocument {
             .order_by_asc(refund::Column::Id)
             .all(&ctx.db)
             .await?;
-        let credit_note = credit_note::Entity::find()
+        let credit_notes = credit_note::Entity::find()
             .filter(credit_note::Column::InvoiceId.eq(invoice.id))
-            .one(&ctx.db)
+            .order_by_asc(credit_note::Column::Id)
+            .all(&ctx.db)
             .await?;
+        let credit_note = credit_notes.iter().find(|n| n.refund_id.is_none()).cloned();
         Ok(Self {
             refunds,
             credit_note,
+            credit_notes,
             studio,
             client,
             session,
@@ -77,6 +83,13 @@ impl InvoiceDocument {
 
     pub fn due_date(&self) -> String {
         self.invoice.due_date.format("%B %-d, %Y").to_string()
+    }
+
+    /// The credit note issued with refund `refund_id` (none for a chargeback).
+    pub fn refund_credit_note(&self, refund_id: i64) -> Option<&credit_note::Model> {
+        self.credit_notes
+            .iter()
+            .find(|n| n.refund_id == Some(refund_id))
     }
 
     /// The most recent declined attempt, if the invoice is still unpaid.
@@ -156,10 +169,29 @@ impl InvoiceDocument {
                 .filter(|r| r.status == RefundStatus::Succeeded)
                 .map(|r| PdfPayment {
                     date: self.date(r.updated_at),
-                    description: "Refund".into(),
+                    description: match self.refund_credit_note(r.id) {
+                        Some(note) => format!("Refund (credit note {})", note.number),
+                        None => "Chargeback".into(),
+                    },
                     amount: self.money(-r.amount_minor),
                 }),
         );
+        // The summary rows mirror the API's fields one for one:
+        // `amountPaid` (money received), `amountRefunded`, `amountCredited`
+        // (refunds' credit notes), then `amountDue`.
+        let mut settlement = Vec::new();
+        if inv.amount_refunded_minor > 0 {
+            settlement.push(PdfAmount {
+                label: "Amount refunded".into(),
+                amount: self.money(inv.amount_refunded_minor),
+            });
+        }
+        if inv.amount_credited_minor > 0 {
+            settlement.push(PdfAmount {
+                label: "Credited (credit notes)".into(),
+                amount: self.money(-inv.amount_credited_minor),
+            });
+        }
         let status = match inv.status {
             InvoiceStatus::PartiallyPaid => "PARTIALLY PAID".to_string(),
             other => other.as_str().to_string(),
@@ -212,7 +244,8 @@ impl InvoiceDocument {
             taxes,
             total: self.money(inv.total_minor),
             payments,
-            amount_paid: self.money(inv.amount_paid_minor - inv.amount_refunded_minor),
+            amount_paid: self.money(inv.amount_paid_minor),
+            settlement,
             amount_due: self.money(inv.amount_due_minor),
             payment_terms: Some(format!(
                 "Due within {} days of issue",

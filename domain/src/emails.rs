@@ -254,6 +254,105 @@ pub async fn send_receipt(ctx: &AppContext, payment_id: i64) -> DomainResult<Sen
     .await
 }
 
+/// How a payment is named to the client: `Visa •••• 4242` for a card (the
+/// brand capitalised, never a gateway id), the method otherwise.
+pub fn payment_method_label(payment: &payment::Model) -> String {
+    match (payment.method, &payment.card_brand, &payment.card_last4) {
+        (PaymentMethod::Card, Some(brand), Some(last4)) => {
+            format!("{} •••• {last4}", card_brand(brand))
+        }
+        (PaymentMethod::Card, _, _) => "card".to_string(),
+        (PaymentMethod::Cash, _, _) => "cash".to_string(),
+        (PaymentMethod::Check, _, _) => "check".to_string(),
+        (PaymentMethod::BankTransfer, _, _) => "bank transfer".to_string(),
+        (PaymentMethod::Other, _, _) => "the original payment method".to_string(),
+    }
+}
+
+/// A card brand as people write it (`visa` → `Visa`, `amex` → `American Express`).
+pub fn card_brand(brand: &str) -> String {
+    match brand.to_ascii_lowercase().as_str() {
+        "amex" | "american_express" => "American Express".into(),
+        "mastercard" => "Mastercard".into(),
+        "diners" => "Diners Club".into(),
+        "jcb" => "JCB".into(),
+        "unionpay" => "UnionPay".into(),
+        _ => capitalize(brand),
+    }
+}
+
+/// The client's confirmation that a refund went back, with the amount, the
+/// card (or method) it went to and the credit note that accompanies it. Sent
+/// once per refund; a chargeback has no credit note and sends nothing.
+pub async fn send_refund_confirmation(ctx: &AppContext, refund_id: i64) -> DomainResult<Sent> {
+    use entity::enums::RefundStatus;
+    use entity::refund;
+    let Some(found) = refund::Entity::find_by_id(refund_id).one(&ctx.db).await? else {
+        return Ok(Sent::Already);
+    };
+    if found.status != RefundStatus::Succeeded {
+        return Ok(Sent::Already);
+    }
+    let Some(note) = crate::refunds::credit_note_of(&ctx.db, found.id).await? else {
+        return Ok(Sent::Already);
+    };
+    let payment = payment::Entity::find_by_id(found.payment_id)
+        .one(&ctx.db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("payment {} missing", found.payment_id))?;
+    let doc = InvoiceDocument::load_by_id(ctx, found.invoice_id).await?;
+    let amount = doc.money(found.amount_minor);
+    let number = doc.invoice.display_number().to_string();
+    let to = payment_method_label(&payment);
+    let back_to = match payment.method {
+        PaymentMethod::Card => format!("to your {to}"),
+        _ => format!("by {to}"),
+    };
+    let when = match payment.method {
+        PaymentMethod::Card => {
+            " Card refunds usually reach your statement within 5 to 10 business days."
+        }
+        _ => "",
+    };
+    let owed = if doc.invoice.amount_due_minor > 0 {
+        format!(
+            "The balance still due on this invoice is {}.",
+            doc.money(doc.invoice.amount_due_minor)
+        )
+    } else {
+        "Nothing is owed on this invoice.".to_string()
+    };
+    let subject = format!("Refund of {amount} for invoice {number}");
+    let text = format!(
+        "Hi {name},\n\nWe refunded {amount} {back_to} for invoice {number}.{when}\nCredit note: {cn} ({amount})\n{owed}\n\n{studio}\n",
+        name = doc.client.name,
+        cn = note.number,
+        studio = doc.studio.name,
+    );
+    let nowrap = "white-space:nowrap";
+    let html = layout(
+        &doc.studio.name,
+        "Refund confirmation",
+        html! {
+            p { "Hi " (doc.client.name) "," }
+            p { "We refunded " strong style=(nowrap) { (amount) } " " (back_to) " for invoice " span style=(nowrap) { (number) } "." (when) }
+            p { "Credit note: " strong style=(nowrap) { (note.number) } " (" span style=(nowrap) { (amount) } ")" }
+            p { (owed) }
+        },
+    );
+    let email = to_client(&doc, subject, text, html);
+    notify::send_once(
+        ctx,
+        &key_for(
+            &doc,
+            NotificationKind::RefundConfirmation,
+            &found.id.to_string(),
+        ),
+        &email,
+    )
+    .await
+}
+
 fn capitalize(s: &str) -> String {
     let mut chars = s.chars();
     chars

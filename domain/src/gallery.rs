@@ -29,6 +29,26 @@ pub fn level_for(
     if disputed {
         return (GalleryLevel::Locked, None);
     }
+    // Refunded in full: settled, but the studio's refund policy decides.
+    let refunded_in_full = invoice.status == InvoiceStatus::Paid
+        && invoice.amount_paid_minor > 0
+        && invoice.amount_refunded_minor >= invoice.amount_paid_minor;
+    if refunded_in_full {
+        return match studio.gallery_refunded_level {
+            GalleryLevel::Locked => (GalleryLevel::Locked, None),
+            GalleryLevel::Full => (
+                GalleryLevel::Full,
+                Some(
+                    invoice.paid_at.unwrap_or(invoice.updated_at)
+                        + Duration::days(i64::from(studio.gallery_full_days)),
+                ),
+            ),
+            level => (
+                level,
+                Some(invoice.issued_at + Duration::days(i64::from(studio.gallery_unpaid_days))),
+            ),
+        };
+    }
     match invoice.status {
         InvoiceStatus::Paid => (
             GalleryLevel::Full,
@@ -379,6 +399,7 @@ pub struct PolicyChanges {
     pub full_access_days: Option<i32>,
     pub unpaid_level: Option<GalleryLevel>,
     pub partially_paid_level: Option<GalleryLevel>,
+    pub refunded_level: Option<GalleryLevel>,
     pub unpaid_days: Option<i32>,
     pub expiry_notice_days: Option<i32>,
     /// `Some("")` removes the webhook.
@@ -424,6 +445,9 @@ pub async fn update_policy(
     }
     if let Some(level) = changes.partially_paid_level {
         active.gallery_partial_level = Set(level);
+    }
+    if let Some(level) = changes.refunded_level {
+        active.gallery_refunded_level = Set(level);
     }
     if let Some(url) = changes.webhook_url {
         let url = url.trim();

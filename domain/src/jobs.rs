@@ -24,6 +24,8 @@ pub enum JobKind {
     },
     /// Email the receipt for a successful payment.
     SendReceipt { payment_id: i64 },
+    /// Email the client that a refund went back, with its credit note.
+    SendRefundConfirmation { refund_id: i64 },
     /// Bring gallery access in line with the invoice's payment state. `state`
     /// names the payment state that caused it, so each change runs once.
     SyncGalleryAccess { invoice_id: i64, state: String },
@@ -72,6 +74,9 @@ impl JobKind {
                 resend: Some(key),
             } => format!("send_invoice:invoice:{invoice_id}:resend:{key}"),
             Self::SendReceipt { payment_id } => format!("send_receipt:payment:{payment_id}"),
+            Self::SendRefundConfirmation { refund_id } => {
+                format!("send_refund_confirmation:refund:{refund_id}")
+            }
             Self::SyncGalleryAccess { invoice_id, state } => {
                 format!("sync_gallery:invoice:{invoice_id}:{state}")
             }
@@ -112,6 +117,7 @@ impl JobKind {
             Self::Charge { .. } => "charge",
             Self::SendInvoice { .. } => "send_invoice",
             Self::SendReceipt { .. } => "send_receipt",
+            Self::SendRefundConfirmation { .. } => "send_refund_confirmation",
             Self::SyncGalleryAccess { .. } => "sync_gallery_access",
             Self::SendGalleryCredentials { .. } => "send_gallery_credentials",
             Self::SendGalleryUpgrade { .. } => "send_gallery_upgrade",

@@ -3,14 +3,19 @@
 //!
 //! ```text
 //! DRAFT ──finalize──> OPEN <──> PARTIALLY_PAID ──> PAID
-//!   │                  │  \________________________/ │ (refunds reopen)
-//!   └──────void────────┴──void──> VOID               └─> (refund) PARTIALLY_PAID / OPEN
+//!   │                  │  \________________________/ │ (a lost dispute reopens)
+//!   └──────void────────┴──void──> VOID               └─> (chargeback) PARTIALLY_PAID / OPEN
 //!                      OPEN / PARTIALLY_PAID ──> UNCOLLECTIBLE ──(payment)──> PAID
 //! ```
 //!
 //! Balance invariant, for every invoice that is not `VOID`:
-//! `amount_due == total - amount_paid + amount_refunded`. A void invoice owes
-//! nothing: its credit note cancels the total.
+//! `amount_due == total - amount_credited - amount_paid + amount_refunded`.
+//! A refund by agreement comes with a credit note for the same amount, so it
+//! adds to both `refunded` and `credited` and the client owes nothing more:
+//! a fully refunded invoice stays `PAID` with `amount_refunded == total`.
+//! Only a chargeback (a lost dispute) adds to `refunded` alone and makes
+//! money owed again. A void invoice owes nothing: its credit note cancels
+//! what was left.
 
 use crate::error::{DomainResult, UserError};
 use chrono::Utc;
@@ -86,11 +91,74 @@ pub async fn record(
     Ok(())
 }
 
+/// One movement of money on an invoice, in minor units (each ≥ 0).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Movement {
+    /// Money received (a payment).
+    pub paid: i64,
+    /// Money returned (a refund or a chargeback).
+    pub refunded: i64,
+    /// Lowered by a post-payment credit note (a refund by agreement).
+    pub credited: i64,
+}
+
+impl Movement {
+    pub fn payment(amount: i64) -> Self {
+        Self {
+            paid: amount,
+            ..Self::default()
+        }
+    }
+    /// A refund by agreement: the money goes back and a credit note lowers
+    /// what the invoice asks for by the same amount.
+    pub fn refund_with_credit_note(amount: i64) -> Self {
+        Self {
+            refunded: amount,
+            credited: amount,
+            ..Self::default()
+        }
+    }
+    /// A chargeback: the money went back without agreement; it is owed again.
+    pub fn chargeback(amount: i64) -> Self {
+        Self {
+            refunded: amount,
+            ..Self::default()
+        }
+    }
+}
+
+/// The balance of an invoice: what it asks for and what moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Balance {
+    pub total: i64,
+    pub credited: i64,
+    pub paid: i64,
+    pub refunded: i64,
+}
+
+impl Balance {
+    pub fn of(invoice: &invoice::Model) -> Self {
+        Self {
+            total: invoice.total_minor,
+            credited: invoice.amount_credited_minor,
+            paid: invoice.amount_paid_minor,
+            refunded: invoice.amount_refunded_minor,
+        }
+    }
+    /// `total - credited - paid + refunded`, or `None` on overflow.
+    pub fn due(&self) -> Option<i64> {
+        self.total
+            .checked_sub(self.credited)?
+            .checked_sub(self.paid)?
+            .checked_add(self.refunded)
+    }
+}
+
 /// The status an invoice's balance implies. `VOID` stays void; an
 /// `UNCOLLECTIBLE` invoice stays so until it is paid in full.
-pub fn status_for(current: InvoiceStatus, total: i64, paid: i64, refunded: i64) -> InvoiceStatus {
-    let net_paid = paid - refunded;
-    let due = total - net_paid;
+pub fn status_for(current: InvoiceStatus, balance: Balance) -> InvoiceStatus {
+    let net_paid = balance.paid.saturating_sub(balance.refunded);
+    let due = balance.due().unwrap_or(i64::MAX);
     match current {
         InvoiceStatus::Void | InvoiceStatus::Draft => current,
         _ if due <= 0 => InvoiceStatus::Paid,
@@ -100,17 +168,21 @@ pub fn status_for(current: InvoiceStatus, total: i64, paid: i64, refunded: i64) 
     }
 }
 
-/// Moves money on an invoice: adds `paid` and `refunded` (minor units, ≥ 0)
-/// in SQL so concurrent writers add up, then derives the status, stamps
+/// Moves money on an invoice: adds the movement's amounts in SQL so
+/// concurrent writers add up, then derives the status, stamps
 /// `paid_at`/`settled_at` and writes the audit line(s). Returns the invoice
 /// as it is afterwards.
 pub async fn apply_money(
     tx: &DatabaseTransaction,
     invoice_id: i64,
-    paid: i64,
-    refunded: i64,
+    movement: Movement,
     audit: Audit<'_>,
 ) -> DomainResult<invoice::Model> {
+    let Movement {
+        paid,
+        refunded,
+        credited,
+    } = movement;
     let now = Utc::now();
     invoice::Entity::update_many()
         .col_expr(
@@ -122,10 +194,15 @@ pub async fn apply_money(
             Expr::col(invoice::Column::AmountRefundedMinor).add(refunded),
         )
         .col_expr(
+            invoice::Column::AmountCreditedMinor,
+            Expr::col(invoice::Column::AmountCreditedMinor).add(credited),
+        )
+        .col_expr(
             invoice::Column::AmountDueMinor,
             Expr::col(invoice::Column::AmountDueMinor)
                 .sub(paid)
-                .add(refunded),
+                .add(refunded)
+                .sub(credited),
         )
         .col_expr(invoice::Column::UpdatedAt, Expr::value(now))
         .filter(invoice::Column::Id.eq(invoice_id))
@@ -146,12 +223,7 @@ pub async fn apply_money(
         );
     }
     let from = updated.status;
-    let to = status_for(
-        from,
-        updated.total_minor,
-        updated.amount_paid_minor,
-        updated.amount_refunded_minor,
-    );
+    let to = status_for(from, Balance::of(&updated));
     record(
         tx,
         &updated,
@@ -242,7 +314,8 @@ pub fn ensure_transition(invoice: &invoice::Model, to: InvoiceStatus) -> DomainR
 }
 
 /// Voids an invoice that has no money on it (refund payments first): the
-/// invoice becomes `VOID`, a credit note `CN-<number>` cancels its total,
+/// invoice becomes `VOID`, a credit note `CN-<number>` cancels what the
+/// refunds' credit notes have not already credited,
 /// gallery access follows, and the trail records both. A draft (never
 /// issued, no number) is voided without a credit note. Voiding a void
 /// invoice returns it unchanged. A void invoice can be replaced with
@@ -263,7 +336,13 @@ pub async fn void_invoice(
     if invoice.status == InvoiceStatus::Void {
         return Ok(invoice);
     }
-    ensure_transition(&invoice, InvoiceStatus::Void)?;
+    // A fully refunded invoice is `PAID` (its refunds' credit notes settled
+    // it) and may still be voided, e.g. to reissue it.
+    let refunded_in_full = invoice.status == InvoiceStatus::Paid
+        && invoice.amount_paid_minor == invoice.amount_refunded_minor;
+    if !refunded_in_full {
+        ensure_transition(&invoice, InvoiceStatus::Void)?;
+    }
     if invoice.amount_paid_minor != invoice.amount_refunded_minor {
         return Err(UserError::state(
             "invoiceId",
@@ -296,7 +375,14 @@ pub async fn void_invoice(
                 studio_id: Set(invoice.studio_id),
                 invoice_id: Set(invoice.id),
                 number: Set(format!("CN-{}", invoice.display_number())),
-                amount_minor: Set(invoice.total_minor),
+                // What refunds' credit notes have not already credited.
+                amount_minor: Set(Ord::max(
+                    invoice
+                        .total_minor
+                        .checked_sub(invoice.amount_credited_minor)
+                        .ok_or_else(|| anyhow::anyhow!("credit note amount overflow"))?,
+                    0,
+                )),
                 currency: Set(invoice.currency.clone()),
                 reason: Set(reason.to_string()),
                 created_at: Set(now),
@@ -374,15 +460,44 @@ mod tests {
 
     #[test]
     fn balance_decides_the_status() {
-        assert_eq!(status_for(Open, 1000, 0, 0), Open);
-        assert_eq!(status_for(Open, 1000, 400, 0), PartiallyPaid);
-        assert_eq!(status_for(PartiallyPaid, 1000, 1000, 0), Paid);
-        assert_eq!(status_for(Paid, 1000, 1000, 300), PartiallyPaid);
-        assert_eq!(status_for(Paid, 1000, 1000, 1000), Open);
-        assert_eq!(status_for(Uncollectible, 1000, 500, 0), Uncollectible);
-        assert_eq!(status_for(Uncollectible, 1000, 1000, 0), Paid);
-        assert_eq!(status_for(Void, 1000, 0, 0), Void);
-        assert_eq!(status_for(Open, 0, 0, 0), Paid);
+        let b = |total, credited, paid, refunded| Balance {
+            total,
+            credited,
+            paid,
+            refunded,
+        };
+        assert_eq!(status_for(Open, b(1000, 0, 0, 0)), Open);
+        assert_eq!(status_for(Open, b(1000, 0, 400, 0)), PartiallyPaid);
+        assert_eq!(status_for(PartiallyPaid, b(1000, 0, 1000, 0)), Paid);
+        // A refund by agreement credits what it returns: still paid.
+        assert_eq!(status_for(Paid, b(1000, 300, 1000, 300)), Paid);
+        assert_eq!(status_for(Paid, b(1000, 1000, 1000, 1000)), Paid);
+        // A chargeback returns money without a credit: owed again.
+        assert_eq!(status_for(Paid, b(1000, 0, 1000, 300)), PartiallyPaid);
+        assert_eq!(status_for(Paid, b(1000, 0, 1000, 1000)), Open);
+        // Refunding a partial payment leaves the rest owed.
+        assert_eq!(status_for(PartiallyPaid, b(1000, 400, 400, 400)), Open);
+        assert_eq!(status_for(Uncollectible, b(1000, 0, 500, 0)), Uncollectible);
+        assert_eq!(status_for(Uncollectible, b(1000, 0, 1000, 0)), Paid);
+        assert_eq!(status_for(Void, b(1000, 0, 0, 0)), Void);
+        assert_eq!(status_for(Open, b(0, 0, 0, 0)), Paid);
+    }
+
+    #[test]
+    fn a_refund_with_its_credit_note_leaves_nothing_owed() {
+        let mut b = Balance {
+            total: 1000,
+            credited: 0,
+            paid: 1000,
+            refunded: 0,
+        };
+        let m = Movement::refund_with_credit_note(1000);
+        b.refunded += m.refunded;
+        b.credited += m.credited;
+        assert_eq!(b.due(), Some(0));
+        let c = Movement::chargeback(1000);
+        b.refunded += c.refunded;
+        assert_eq!(b.due(), Some(1000));
     }
 
     #[test]

@@ -14,8 +14,10 @@
 //!   average and median (mean of the two middle values for an even count).
 //! - *Outstanding* and *aging*: what open invoices issued before `to` still
 //!   owe, by days past due on the date of `to` in the studio's time zone.
-//! - *Revenue*: successful payments made in the range, by calendar month (UTC)
-//!   and by the package sold.
+//! - *Revenue*: successful payments made in the range net of the refunds
+//!   (chargebacks included) that went back in the range, by calendar month
+//!   (UTC) and by the package sold. A refund counts in the month it went
+//!   back, so a month can be negative.
 
 use crate::error::DomainResult;
 use chrono::{DateTime, Utc};
@@ -266,14 +268,23 @@ pub async fn compute(
     }
     let outstanding_minor = aging.iter().map(|b| b.amount_minor).sum();
 
+    // Money in (payments) and money back (refunds) as one signed stream,
+    // so every figure built on it is net of refunds.
     let paid_in_range = format!(
-        "FROM payments p JOIN invoices i ON i.id = p.invoice_id JOIN sessions s ON s.id = i.session_id
-         WHERE p.studio_id = {p1} AND p.status = 'SUCCEEDED' AND p.created_at >= {p2} AND p.created_at < {p3}"
+        "FROM (
+            SELECT p.created_at AS at, p.amount_minor AS amount, s.package_name AS package_name
+            FROM payments p JOIN invoices i ON i.id = p.invoice_id JOIN sessions s ON s.id = i.session_id
+            WHERE p.studio_id = {p1} AND p.status = 'SUCCEEDED' AND p.created_at >= {p2} AND p.created_at < {p3}
+            UNION ALL
+            SELECT r.updated_at AS at, -r.amount_minor AS amount, s.package_name AS package_name
+            FROM refunds r JOIN invoices i ON i.id = r.invoice_id JOIN sessions s ON s.id = i.session_id
+            WHERE r.studio_id = {p1} AND r.status = 'SUCCEEDED' AND r.updated_at >= {p2} AND r.updated_at < {p3}
+         ) m"
     );
     let revenue = |key: String| {
         format!(
             "SELECT {key} AS k, {sum} AS amount {paid_in_range} GROUP BY 1 ORDER BY 1",
-            sum = d.sum("p.amount_minor"),
+            sum = d.sum("m.amount"),
         )
     };
     let collect = |rows: Vec<QueryResult>| -> DomainResult<Vec<Revenue>> {
@@ -286,12 +297,11 @@ pub async fn compute(
             })
             .collect()
     };
-    let revenue_by_month =
-        collect(rows(db, revenue(d.month_of("p.created_at")), range.clone()).await?)?;
+    let revenue_by_month = collect(rows(db, revenue(d.month_of("m.at")), range.clone()).await?)?;
     let mut revenue_by_package = collect(
         rows(
             db,
-            revenue("COALESCE(s.package_name, 'No package')".into()),
+            revenue("COALESCE(m.package_name, 'No package')".into()),
             range,
         )
         .await?,

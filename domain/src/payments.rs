@@ -240,8 +240,7 @@ pub(crate) async fn settle_in(
             lifecycle::apply_money(
                 tx,
                 pending.invoice_id,
-                pending.amount_minor,
-                0,
+                lifecycle::Movement::payment(pending.amount_minor),
                 Audit {
                     event: InvoiceEventKind::PaymentSucceeded,
                     from: None,
@@ -637,8 +636,7 @@ pub async fn record_manual_payment(
     lifecycle::apply_money(
         &tx,
         invoice.id,
-        input.amount_minor,
-        0,
+        lifecycle::Movement::payment(input.amount_minor),
         Audit {
             event: InvoiceEventKind::ManualPaymentRecorded,
             from: None,

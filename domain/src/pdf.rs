@@ -32,6 +32,8 @@ pub struct PdfInvoice {
     pub total: String,
     pub payments: Vec<PdfPayment>,
     pub amount_paid: String,
+    /// Rows between "Amount paid" and "Amount due" (refunded, credited).
+    pub settlement: Vec<PdfAmount>,
     pub amount_due: String,
     pub payment_terms: Option<String>,
     pub portal_link: Option<String>,
@@ -390,7 +392,8 @@ pub fn render(inv: &PdfInvoice) -> Result<Vec<u8>, PdfError> {
     }
 
     // Totals: keep the block together when it fits on a fresh page.
-    let rows = 5 + inv.adjustments.len() + inv.taxes.len() + 2 * inv.payments.len();
+    let rows =
+        5 + inv.adjustments.len() + inv.taxes.len() + 2 * inv.payments.len() + inv.settlement.len();
     d.y -= 8.0;
     d.ensure((rows as f32 * 17.0 + 30.0).min(TOP - 44.0 - BOTTOM));
     d.total_row("Subtotal", None, &inv.subtotal, false, 9.5);
@@ -404,6 +407,9 @@ pub fn render(inv: &PdfInvoice) -> Result<Vec<u8>, PdfError> {
         d.total_row(&p.description, Some(&p.date), &p.amount, false, 9.5);
     }
     d.total_row("Amount paid", None, &inv.amount_paid, false, 9.5);
+    for a in &inv.settlement {
+        d.total_row(&a.label, None, &a.amount, false, 9.5);
+    }
     d.ensure(30.0);
     d.rect(TOT_X, d.y - 8.0, RIGHT - TOT_X, 24.0, BAND);
     d.rect(TOT_X, d.y - 8.0, 2.5, 24.0, ACCENT);
@@ -539,6 +545,7 @@ mod tests {
                 pay("November 26, 2026", "Card visa •••• 4242", "USD 1,000.00"),
             ],
             amount_paid: "USD 1,500.00".into(),
+            settlement: Vec::new(),
             amount_due: "USD 1,773.34".into(),
             payment_terms: Some("Due within 14 days".into()),
             portal_link: Some(

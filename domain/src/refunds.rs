@@ -6,6 +6,13 @@
 //! gateway is asked under that key; then the outcome is written by whoever
 //! moves the refund out of `PENDING`. Money recorded by hand (cash, check,
 //! transfer) is returned by hand, so its refund settles at once.
+//!
+//! A refund settles, it does not reopen: the writer that records it also
+//! issues its credit note (`CN-<number>-<n>`) for the same amount, so the
+//! invoice owes nothing more (no reminder, no late fee), and enqueues the
+//! client's refund confirmation. Only a chargeback (a lost dispute,
+//! [`Settlement::Chargeback`]) returns money without a credit note and makes
+//! it owed again.
 
 use crate::context::AppContext;
 use crate::db::begin_write;
@@ -16,7 +23,7 @@ use crate::lifecycle::{self, Actor, Audit};
 use crate::outbox;
 use chrono::{Duration, Utc};
 use entity::enums::{InvoiceEventKind, PaymentMethod, PaymentStatus, RefundStatus};
-use entity::{invoice, payment, refund};
+use entity::{credit_note, invoice, payment, refund};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
@@ -248,7 +255,10 @@ async fn settle_with_gateway(
 }
 
 pub enum Settlement {
+    /// Returned by agreement (our API, the gateway's dashboard): credited.
     Succeeded(Option<String>),
+    /// Taken back by the card network (a lost dispute): owed again.
+    Chargeback(String),
     Failed(String),
 }
 
@@ -267,6 +277,22 @@ pub async fn settle(
         .filter(refund::Column::Status.eq(RefundStatus::Pending))
         .col_expr(refund::Column::UpdatedAt, Expr::value(now));
     let (update, event, detail) = match settlement {
+        Settlement::Chargeback(reference) => (
+            update
+                .col_expr(
+                    refund::Column::Status,
+                    Expr::value(RefundStatus::Succeeded.as_str()),
+                )
+                .col_expr(
+                    refund::Column::GatewayReference,
+                    Expr::value(reference.clone()),
+                ),
+            InvoiceEventKind::RefundSucceeded,
+            format!(
+                "chargeback {} of payment {}: owed again",
+                pending.id, pending.payment_id
+            ),
+        ),
         Settlement::Succeeded(reference) => (
             update
                 .col_expr(
@@ -306,7 +332,7 @@ pub async fn settle(
         detail: Some(detail),
     };
     match settlement {
-        Settlement::Succeeded(_) => {
+        Settlement::Succeeded(_) | Settlement::Chargeback(_) => {
             payment::Entity::update_many()
                 .col_expr(
                     payment::Column::AmountRefundedMinor,
@@ -316,7 +342,46 @@ pub async fn settle(
                 .filter(payment::Column::Id.eq(pending.payment_id))
                 .exec(tx)
                 .await?;
-            lifecycle::apply_money(tx, pending.invoice_id, 0, pending.amount_minor, audit).await?;
+            if let Settlement::Chargeback(_) = settlement {
+                lifecycle::apply_money(
+                    tx,
+                    pending.invoice_id,
+                    lifecycle::Movement::chargeback(pending.amount_minor),
+                    audit,
+                )
+                .await?;
+            } else {
+                let note = issue_credit_note(tx, pending).await?;
+                let invoice = lifecycle::apply_money(
+                    tx,
+                    pending.invoice_id,
+                    lifecycle::Movement::refund_with_credit_note(pending.amount_minor),
+                    audit,
+                )
+                .await?;
+                lifecycle::record(
+                    tx,
+                    &invoice,
+                    Audit {
+                        event: InvoiceEventKind::CreditNoteIssued,
+                        from: None,
+                        to: None,
+                        amount_minor: Some(note.amount_minor),
+                        actor,
+                        detail: Some(note.number.clone()),
+                    },
+                )
+                .await?;
+                outbox::enqueue(
+                    tx,
+                    Some(pending.studio_id),
+                    &JobKind::SendRefundConfirmation {
+                        refund_id: pending.id,
+                    },
+                    request_id,
+                )
+                .await?;
+            }
             outbox::enqueue(
                 tx,
                 Some(pending.studio_id),
@@ -346,6 +411,54 @@ pub async fn settle(
         }
     }
     Ok(true)
+}
+
+/// The credit note that comes with a refund by agreement: the refunded
+/// amount, numbered `CN-<invoice number>-<n>` (n from 2; a void's note is
+/// `CN-<invoice number>`), unique per studio. The invoice is locked first so
+/// two refunds settling at once count the notes one after the other.
+async fn issue_credit_note(
+    tx: &DatabaseTransaction,
+    refund: &refund::Model,
+) -> DomainResult<credit_note::Model> {
+    use sea_orm::PaginatorTrait;
+    let invoice = lifecycle::lock_invoice(tx, refund.studio_id, refund.invoice_id).await?;
+    let earlier = credit_note::Entity::find()
+        .filter(credit_note::Column::InvoiceId.eq(invoice.id))
+        .filter(credit_note::Column::RefundId.is_not_null())
+        .count(tx)
+        .await?;
+    let n = earlier
+        .checked_add(2)
+        .ok_or_else(|| anyhow::anyhow!("credit note count overflow"))?;
+    Ok(credit_note::ActiveModel {
+        studio_id: Set(refund.studio_id),
+        invoice_id: Set(invoice.id),
+        refund_id: Set(Some(refund.id)),
+        number: Set(format!("CN-{}-{n}", invoice.display_number())),
+        amount_minor: Set(refund.amount_minor),
+        currency: Set(refund.currency.clone()),
+        reason: Set(refund
+            .reason
+            .clone()
+            .filter(|r| !r.trim().is_empty())
+            .unwrap_or_else(|| "refund".to_string())),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(tx)
+    .await?)
+}
+
+/// The credit note issued with a refund, if it was a refund by agreement.
+pub async fn credit_note_of<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    refund_id: i64,
+) -> DomainResult<Option<credit_note::Model>> {
+    Ok(credit_note::Entity::find()
+        .filter(credit_note::Column::RefundId.eq(refund_id))
+        .one(db)
+        .await?)
 }
 
 async fn reload(ctx: &AppContext, refund_id: i64) -> DomainResult<refund::Model> {

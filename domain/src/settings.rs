@@ -180,7 +180,52 @@ impl Settings {
                 builder = builder.set_override(key, value)?;
             }
         }
-        builder.build()?.try_deserialize()
+        let settings: Self = builder.build()?.try_deserialize()?;
+        settings.check().map_err(config::ConfigError::Message)?;
+        Ok(settings)
+    }
+
+    /// Refuses, at start, settings that would only fail later (a webhook
+    /// nobody can verify, links that go nowhere, card data sent in clear).
+    /// Each message names the setting and its environment variable.
+    pub fn check(&self) -> Result<(), String> {
+        if let Some(raw) = &self.http.public_url {
+            let ok = reqwest::Url::parse(raw.trim()).is_ok_and(|u| {
+                matches!(u.scheme(), "http" | "https")
+                    && u.host_str().is_some_and(|h| !h.is_empty())
+            });
+            if !ok {
+                return Err(format!(
+                    "http.public_url (APP__HTTP__PUBLIC_URL) must be an http(s) URL such as https://billing.example.com, not `{raw}`"
+                ));
+            }
+        }
+        let stripe = self
+            .gateway
+            .stripe_secret_key
+            .as_ref()
+            .is_some_and(|k| !k.expose_secret().trim().is_empty());
+        let webhook_secret = self
+            .gateway
+            .stripe_webhook_secret
+            .as_ref()
+            .is_some_and(|k| !k.expose_secret().trim().is_empty());
+        if stripe && !webhook_secret {
+            return Err("gateway.stripe_webhook_secret (APP__GATEWAY__STRIPE_WEBHOOK_SECRET) is required when gateway.stripe_secret_key is set: without it no Stripe webhook can be verified, so no payment would ever be confirmed".into());
+        }
+        let base = &self.gateway.stripe_api_base;
+        match reqwest::Url::parse(base.trim()) {
+            Ok(url) if url.scheme() == "https" && url.host_str().is_some() => {}
+            Ok(url)
+                if url.scheme() == "http"
+                    && matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]")) => {}
+            _ => {
+                return Err(format!(
+                    "gateway.stripe_api_base (APP__GATEWAY__STRIPE_API_BASE) must be an https URL (plain http only for localhost), not `{base}`"
+                ));
+            }
+        }
+        Ok(())
     }
 
     pub fn database_url(&self) -> String {
@@ -258,5 +303,57 @@ mod tests {
         assert_eq!(s.database_kind(), DatabaseKind::Postgres);
         assert!(!s.run_worker_in_process());
         assert!(s.smtp.url.is_some());
+    }
+
+    #[test]
+    fn stripe_without_a_webhook_secret_is_refused_by_name() {
+        let mut s = Settings::load_from(None, |_| None).unwrap();
+        s.gateway.stripe_secret_key = Some("sk_test_1".to_string().into());
+        let err = s.check().unwrap_err();
+        assert!(err.contains("gateway.stripe_webhook_secret"), "{err}");
+        s.gateway.stripe_webhook_secret = Some("whsec_1".to_string().into());
+        assert_eq!(s.check(), Ok(()));
+    }
+
+    #[test]
+    fn a_public_url_that_is_not_a_url_is_refused_by_name() {
+        for bad in [
+            "billing.example.com",
+            "not a url",
+            "ftp://x.example",
+            "http://",
+        ] {
+            let mut s = Settings::load_from(None, |_| None).unwrap();
+            s.http.public_url = Some(bad.into());
+            let err = s.check().unwrap_err();
+            assert!(err.contains("http.public_url"), "{bad}: {err}");
+        }
+        let mut s = Settings::load_from(None, |_| None).unwrap();
+        s.http.public_url = Some("https://billing.example.com/".into());
+        assert_eq!(s.check(), Ok(()));
+    }
+
+    #[test]
+    fn a_stripe_base_url_must_be_https_outside_localhost() {
+        for bad in [
+            "http://api.stripe.com",
+            "api.stripe.com",
+            "http://10.0.0.5:12111",
+        ] {
+            let mut s = Settings::load_from(None, |_| None).unwrap();
+            s.gateway.stripe_api_base = bad.into();
+            let err = s.check().unwrap_err();
+            assert!(err.contains("gateway.stripe_api_base"), "{bad}: {err}");
+        }
+        for good in [
+            "https://api.stripe.com",
+            "http://localhost:12111",
+            "http://127.0.0.1:12111",
+            "http://[::1]:12111",
+        ] {
+            let mut s = Settings::load_from(None, |_| None).unwrap();
+            s.gateway.stripe_api_base = good.into();
+            assert_eq!(s.check(), Ok(()), "{good}");
+        }
     }
 }

@@ -8,14 +8,17 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub studio_id: i64,
-    /// The voided invoice this credit note cancels (one each).
-    #[sea_orm(unique)]
+    /// The invoice this credit note credits: one for a void (cancelling
+    /// what was still owed), one per refund by agreement.
     pub invoice_id: i64,
     pub number: String,
     pub amount_minor: i64,
     pub currency: String,
     pub reason: String,
     pub created_at: DateTimeUtc,
+    /// The refund this credit note accompanies; `None` for a void's note.
+    #[sea_orm(unique)]
+    pub refund_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -57,6 +57,7 @@ text_enum!(
         DeclineNotice = "DECLINE_NOTICE",
         Reminder = "REMINDER",
         GalleryExpiring = "GALLERY_EXPIRING",
+        RefundConfirmation = "REFUND_CONFIRMATION",
     }
 );
 text_enum!(

@@ -46,6 +46,9 @@ pub struct Model {
     pub reissued_from_id: Option<i64>,
     /// Idempotency key of the reissue that created this invoice.
     pub reissue_key: Option<String>,
+    /// Post-payment credit notes (refunds by agreement): they lower what is
+    /// owed, so `amount_due == total - credited - paid + refunded`.
+    pub amount_credited_minor: i64,
 }
 
 impl Model {

@@ -37,6 +37,11 @@ pub struct Model {
     pub gallery_webhook_url: Option<String>,
     /// New invoices stop at `DRAFT` until the studio finalizes them.
     pub review_drafts: bool,
+    /// Gallery level once an invoice's payments are refunded in full.
+    pub gallery_refunded_level: GalleryLevel,
+    pub phone: Option<String>,
+    /// An https URL of the studio's logo, shown on documents and emails.
+    pub logo_url: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -474,7 +474,7 @@ pub fn dashboard_page(data: &Dashboard, email: &str, csrf: &str) -> Markup {
                 div.card.kpi id="kpi-revenue" {
                     div.label { "Collected" }
                     div.value { (data.money(revenue)) }
-                    div.detail { "Successful payments in the period" }
+                    div.detail { "Payments in the period, net of refunds" }
                 }
                 div.card.kpi id="kpi-outstanding" {
                     div.label { "Outstanding" }

@@ -30,6 +30,11 @@ impl GalleryPolicy {
     async fn partially_paid_level(&self) -> GalleryLevel {
         self.0.gallery_partial_level.into()
     }
+    /// ...and once the invoice's payments are refunded in full (default
+    /// `LOCKED`; a partial refund keeps `FULL`).
+    async fn refunded_level(&self) -> GalleryLevel {
+        self.0.gallery_refunded_level.into()
+    }
     /// How long an unpaid or partially paid level lasts from the invoice date.
     async fn unpaid_days(&self) -> i32 {
         self.0.gallery_unpaid_days
@@ -56,6 +61,7 @@ pub struct UpdateGalleryPolicyInput {
     pub full_access_days: Option<i32>,
     pub unpaid_level: Option<GalleryLevel>,
     pub partially_paid_level: Option<GalleryLevel>,
+    pub refunded_level: Option<GalleryLevel>,
     pub unpaid_days: Option<i32>,
     pub expiry_notice_days: Option<i32>,
     /// An http(s) URL; empty string removes the webhook.
@@ -68,6 +74,7 @@ impl UpdateGalleryPolicyInput {
             full_access_days: self.full_access_days,
             unpaid_level: self.unpaid_level.map(Into::into),
             partially_paid_level: self.partially_paid_level.map(Into::into),
+            refunded_level: self.refunded_level.map(Into::into),
             unpaid_days: self.unpaid_days,
             expiry_notice_days: self.expiry_notice_days,
             webhook_url: self.webhook_url,

@@ -181,19 +181,21 @@ impl Loader<i64> for RefundsByInvoice {
     }
 }
 
+/// Every credit note of each invoice (the void's and the refunds'), oldest first.
 pub struct CreditNoteByInvoice(Batch);
 
 impl Loader<i64> for CreditNoteByInvoice {
-    type Value = credit_note::Model;
+    type Value = Vec<credit_note::Model>;
     type Error = LoadError;
 
     async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
         let rows = credit_note::Entity::find()
             .filter(credit_note::Column::StudioId.eq(self.0.studio_id))
             .filter(credit_note::Column::InvoiceId.is_in(keys.to_vec()))
+            .order_by_asc(credit_note::Column::Id)
             .all(&self.0.db)
             .await?;
-        Ok(rows.into_iter().map(|r| (r.invoice_id, r)).collect())
+        Ok(group(rows, |r| r.invoice_id))
     }
 }
 

@@ -558,12 +558,25 @@ impl Invoice {
     }
     /// The credit note that cancelled this invoice, if it was voided.
     async fn credit_note(&self, ctx: &Context<'_>) -> Result<Option<CreditNote>> {
-        Ok(super::loaders(ctx)?
-            .credit_note_by_invoice
-            .load_one(self.0.id)
-            .await
-            .map_err(super::load_error)?
+        Ok(credit_notes_of(ctx, self.0.id)
+            .await?
+            .into_iter()
+            .find(|n| n.refund_id.is_none())
             .map(CreditNote))
+    }
+    /// Every credit note, oldest first: one per refund (`CN-<number>-2`,
+    /// `-3`...) and the void's (`CN-<number>`).
+    async fn credit_notes(&self, ctx: &Context<'_>) -> Result<Vec<CreditNote>> {
+        Ok(credit_notes_of(ctx, self.0.id)
+            .await?
+            .into_iter()
+            .map(CreditNote)
+            .collect())
+    }
+    /// What the refunds' credit notes took off the invoice:
+    /// `amountDue == total - amountCredited - amountPaid + amountRefunded`.
+    async fn amount_credited(&self) -> Result<Money> {
+        self.money(self.0.amount_credited_minor)
     }
     /// The follow-up plan while the invoice is unpaid: each reminder with
     /// when it is due and when it was sent.
@@ -760,6 +773,24 @@ impl Refund {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// The credit note for the refunded amount; `null` for a chargeback
+    /// (a lost dispute), which makes the money owed again instead.
+    async fn credit_note(&self, ctx: &Context<'_>) -> Result<Option<CreditNote>> {
+        Ok(credit_notes_of(ctx, self.0.invoice_id)
+            .await?
+            .into_iter()
+            .find(|n| n.refund_id == Some(self.0.id))
+            .map(CreditNote))
+    }
+}
+
+async fn credit_notes_of(ctx: &Context<'_>, invoice_id: i64) -> Result<Vec<credit_note::Model>> {
+    Ok(super::loaders(ctx)?
+        .credit_note_by_invoice
+        .load_one(invoice_id)
+        .await
+        .map_err(super::load_error)?
+        .unwrap_or_default())
 }
 
 pub struct CreditNote(pub credit_note::Model);
@@ -769,7 +800,8 @@ impl CreditNote {
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
-    /// `CN-` followed by the number of the invoice it cancels.
+    /// `CN-` followed by the invoice's number (a void's), then `-2`, `-3`...
+    /// for the credit notes that come with refunds.
     async fn number(&self) -> &str {
         &self.0.number
     }

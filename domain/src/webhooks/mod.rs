@@ -504,6 +504,7 @@ async fn apply_refund(
         pending.id,
         match settlement {
             refunds::Settlement::Succeeded(_) => "succeeded",
+            refunds::Settlement::Chargeback(_) => "charged back",
             refunds::Settlement::Failed(_) => "failed",
         }
     )))
@@ -620,7 +621,7 @@ async fn apply_dispute(
             refunds::settle(
                 tx,
                 &chargeback,
-                &refunds::Settlement::Succeeded(Some(dispute.id.clone())),
+                &refunds::Settlement::Chargeback(dispute.id.clone()),
                 actor,
                 None,
             )

@@ -15,12 +15,13 @@ on_both_backends!(
 
 const INVOICE: &str = "id number status
     total { minorUnits formatted } amountPaid { minorUnits } amountRefunded { minorUnits }
-    amountDue { minorUnits formatted } subtotal { minorUnits formatted } tax { minorUnits formatted }
+    amountCredited { minorUnits } amountDue { minorUnits formatted } subtotal { minorUnits formatted } tax { minorUnits formatted }
     taxBreakdown { name percent amount { minorUnits formatted } }
     discount { minorUnits } fees { minorUnits }
     payments { id status method reference source amount { minorUnits } amountRefunded { minorUnits } }
     refunds { id status amount { minorUnits } gatewayReference }
     creditNote { number amount { minorUnits } reason }
+    creditNotes { number amount { minorUnits } }
     auditTrail { event fromStatus toStatus amountMinor actor }
     portalUrl pdfUrl voidReason";
 
@@ -40,8 +41,8 @@ fn balanced(inv: &Value) {
     if inv["status"] != "VOID" {
         assert_eq!(
             n("amountDue"),
-            n("total") - n("amountPaid") + n("amountRefunded"),
-            "amount_due == total - paid + refunded: {inv:#}"
+            n("total") - n("amountCredited") - n("amountPaid") + n("amountRefunded"),
+            "amount_due == total - credited - paid + refunded: {inv:#}"
         );
     }
 }
@@ -160,7 +161,8 @@ async fn manual_and_partial_payments_refunds_and_the_audit_trail(backend: Backen
     assert_eq!(inv["amountDue"]["minorUnits"], 0);
     balanced(&inv);
 
-    // A partial refund of the check reopens part of the balance.
+    // A partial refund of the check settles: its credit note lowers what the
+    // invoice asks for by the same amount, so nothing is owed again.
     let r = refund(
         &app,
         &f.key,
@@ -185,10 +187,17 @@ async fn manual_and_partial_payments_refunds_and_the_audit_trail(backend: Backen
     .await;
     assert_eq!(code(&too_much), "INVALID_INPUT", "{too_much}");
     let inv = invoice(&app, &f.key, &f.invoice_session).await;
-    assert_eq!(inv["status"], "PARTIALLY_PAID");
+    assert_eq!(inv["status"], "PAID");
     assert_eq!(inv["amountRefunded"]["minorUnits"], 20_000);
-    assert_eq!(inv["amountDue"]["minorUnits"], 20_000);
+    assert_eq!(inv["amountCredited"]["minorUnits"], 20_000);
+    assert_eq!(inv["amountDue"]["minorUnits"], 0);
     balanced(&inv);
+    let number = inv["number"].as_str().unwrap();
+    assert_eq!(
+        inv["creditNotes"],
+        json!([{ "number": format!("CN-{number}-2"), "amount": { "minorUnits": 20_000 } }])
+    );
+    assert!(inv["creditNote"].is_null(), "the void's note only");
     assert_eq!(inv["payments"][0]["amountRefunded"]["minorUnits"], 20_000);
     assert_eq!(inv["payments"][0]["method"], "CHECK");
     assert_eq!(inv["payments"][0]["reference"], "#1042");
@@ -217,7 +226,8 @@ async fn manual_and_partial_payments_refunds_and_the_audit_trail(backend: Backen
             "FINALIZED DRAFT->OPEN",
             "MANUAL_PAYMENT_RECORDED OPEN->PARTIALLY_PAID",
             "MANUAL_PAYMENT_RECORDED PARTIALLY_PAID->PAID",
-            "REFUND_SUCCEEDED PAID->PARTIALLY_PAID",
+            "REFUND_SUCCEEDED PAID->PAID",
+            "CREDIT_NOTE_ISSUED -->-",
         ],
         "{inv:#}"
     );
@@ -302,32 +312,38 @@ async fn card_refund_through_the_gateway_then_void_with_a_credit_note(backend: B
     .await;
     assert_eq!(code(&nothing_left), "INVALID_INPUT", "{nothing_left}");
 
+    // Refunded in full, it is settled: PAID with amountRefunded == total,
+    // its credit note credits the whole amount, nothing is owed.
     let inv = invoice(&app, &f.key, &f.auto_pay_session).await;
-    assert_eq!(inv["status"], "OPEN");
-    assert_eq!(inv["amountDue"]["minorUnits"], 279_182);
+    assert_eq!(inv["status"], "PAID");
+    assert_eq!(inv["amountRefunded"]["minorUnits"], 279_182);
+    assert_eq!(inv["amountCredited"]["minorUnits"], 279_182);
+    assert_eq!(inv["amountDue"]["minorUnits"], 0);
     balanced(&inv);
-    // Access follows: refunded means the studio's unpaid level again.
+    let number = inv["number"].as_str().unwrap();
+    assert_eq!(
+        inv["creditNotes"][0]["number"],
+        format!("CN-{number}-2").as_str()
+    );
+    // Access follows the studio's refund policy (default: locked).
     app.drain().await;
-    assert_eq!(gallery().await, entity::enums::GalleryLevel::Preview);
+    assert_eq!(gallery().await, entity::enums::GalleryLevel::Locked);
 
-    // Now it can be voided; the credit note cancels the total.
+    // It can still be voided (e.g. to reissue it); the void's credit note
+    // cancels only what the refund's credit note did not already credit.
     let voided = void(&app, &f.key, &id, "wedding postponed to next year").await;
     assert_eq!(voided["userErrors"], json!([]), "{voided}");
     assert_eq!(voided["invoice"]["status"], "VOID");
     assert_eq!(voided["invoice"]["amountDue"]["minorUnits"], 0);
-    let number = inv["number"].as_str().unwrap();
     assert_eq!(
         voided["invoice"]["creditNote"]["number"],
         format!("CN-{number}").as_str()
     );
-    assert_eq!(
-        voided["invoice"]["creditNote"]["amount"]["minorUnits"],
-        279_182
-    );
+    assert_eq!(voided["invoice"]["creditNote"]["amount"]["minorUnits"], 0);
     // Voiding again changes nothing; paying a void invoice is refused.
     let again = void(&app, &f.key, &id, "again").await;
     assert_eq!(again["invoice"]["status"], "VOID");
-    assert_eq!(app.count("credit_notes").await, 1);
+    assert_eq!(app.count("credit_notes").await, 2);
     let pay_void = manual_payment(
         &app,
         &f.key,

@@ -37,6 +37,7 @@ mod numbering;
 mod operations;
 mod outages;
 mod queries;
+mod refunds;
 mod reminders;
 mod retries;
 mod schema;

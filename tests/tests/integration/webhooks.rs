@@ -21,7 +21,8 @@ const PAYMENTS: &str = "query($id: ID!) { session(id: $id) { invoice {
     id status amountDue { minorUnits } amountPaid { minorUnits } amountRefunded { minorUnits }
     total { minorUnits }
     payments { id status gatewayReference amount { minorUnits } amountRefunded { minorUnits } disputedAt }
-    refunds { status amount { minorUnits } reason }
+    refunds { status amount { minorUnits } reason creditNote { number } }
+    amountCredited { minorUnits }
     auditTrail { event actor detail }
 } } }";
 
@@ -91,9 +92,10 @@ async fn the_simulated_gateway_delivers_signed_webhooks_that_count_once(backend:
     assert_eq!(done["refund"]["status"], "SUCCEEDED", "{done:#}");
     app.drain().await;
     let refunded = invoice(&app, &f.key, &f.auto_pay_session).await;
-    assert_eq!(refunded["status"], "PARTIALLY_PAID", "{refunded:#}");
+    // Settled with its credit note: still paid, nothing owed.
+    assert_eq!(refunded["status"], "PAID", "{refunded:#}");
     assert_eq!(refunded["amountRefunded"]["minorUnits"], 30_000);
-    assert_eq!(refunded["amountDue"]["minorUnits"], 30_000);
+    assert_eq!(refunded["amountDue"]["minorUnits"], 0);
     assert_eq!(events_of(&refunded, "REFUND_SUCCEEDED").len(), 1);
     let stored = app.webhook_events().await;
     assert_eq!(stored.len(), 2, "{stored:?}");
@@ -242,6 +244,16 @@ async fn a_dispute_locks_the_gallery_and_a_lost_dispute_is_a_chargeback(backend:
     assert_eq!(lost["amountRefunded"]["minorUnits"], 279_182);
     assert_eq!(lost["amountDue"]["minorUnits"], 279_182);
     assert_eq!(lost["refunds"][0]["reason"], "chargeback: dispute lost");
+    // Only a chargeback makes money owed again: no credit note, nothing
+    // credited, no refund confirmation.
+    assert!(lost["refunds"][0]["creditNote"].is_null(), "{lost:#}");
+    assert_eq!(lost["amountCredited"]["minorUnits"], 0);
+    assert!(
+        !app.emails_to(AUTO_PAY_EMAIL)
+            .iter()
+            .any(|e| e.subject.starts_with("Refund of")),
+        "a chargeback is not a refund by agreement"
+    );
     assert!(lost["payments"][0]["disputedAt"].is_null(), "{lost:#}");
     assert_eq!(
         gallery_level(&app, &invoice_id).await,
@@ -318,8 +330,11 @@ async fn refund_events_in_any_order_settle_the_refund_once(backend: Backend) {
     assert_eq!(answer["status"], "ignored", "{answer}");
     app.drain().await;
     let after = invoice(&app, &f.key, &f.auto_pay_session).await;
-    assert_eq!(after["status"], "PARTIALLY_PAID", "{after:#}");
+    // A refund made in the gateway's dashboard is a refund by agreement
+    // too: credited, so still paid.
+    assert_eq!(after["status"], "PAID", "{after:#}");
     assert_eq!(after["amountRefunded"]["minorUnits"], 10_000);
+    assert_eq!(after["amountDue"]["minorUnits"], 0);
     assert_eq!(
         after["refunds"].as_array().map(Vec::len),
         Some(1),

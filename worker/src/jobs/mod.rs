@@ -43,6 +43,9 @@ async fn run_step(ctx: &AppContext, job: &Job) -> DomainResult<()> {
             send_invoice::run(ctx, *invoice_id, resend.as_deref()).await
         }
         JobKind::SendReceipt { payment_id } => send_receipt::run(ctx, *payment_id).await,
+        JobKind::SendRefundConfirmation { refund_id } => {
+            send_receipt::refund(ctx, *refund_id).await
+        }
         JobKind::SyncGalleryAccess { invoice_id, .. } => {
             gallery::sync(ctx, *invoice_id, request_id).await
         }
