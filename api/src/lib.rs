@@ -91,7 +91,16 @@ impl Application {
                 )
                 .route("/graphql", web::get().to(graphql::graphiql))
                 .route("/pay/{token}", web::get().to(portal::show))
-                .route("/pay/{token}", web::post().to(portal::pay))
+                .route("/pay/{token}/checkout", web::post().to(portal::checkout))
+                .route("/pay/{token}/return", web::get().to(portal::returned))
+                .route(
+                    "/sim-checkout/{id}",
+                    web::get().to(portal::sim_checkout_page),
+                )
+                .route(
+                    "/sim-checkout/{id}",
+                    web::post().to(portal::sim_checkout_pay),
+                )
                 .route("/pay/{token}/invoice.pdf", web::get().to(portal::pdf))
                 .route("/gallery/{session}", web::get().to(gallery::show))
                 .route("/gallery/{session}", web::post().to(gallery::login))

@@ -1,15 +1,19 @@
-//! The client's payment portal: `GET /pay/{token}` shows the invoice,
-//! `POST /pay/{token}` pays it with a test card through the gateway.
+//! The client's payment portal: `GET /pay/{token}` shows the invoice and a
+//! Pay button; `POST /pay/{token}/checkout` (with the page's CSRF token)
+//! opens the gateway's hosted checkout and answers 303 to it; `GET
+//! /pay/{token}/return?session_id=...` is where the gateway sends the client
+//! back. No card field is on these pages. `/sim-checkout/{id}` is the
+//! simulated gateway's own hosted page (test cards typed there).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use domain::AppContext;
 use domain::documents::InvoiceDocument;
 use domain::error::DomainError;
-use domain::gateway::{GatewayError, test_card_numbers};
-use domain::portal::{self, PortalPayment};
-use domain::secrets::random_token;
-use entity::enums::{InvoiceStatus, PaymentStatus, RefundStatus};
+use domain::gateway::test_card_numbers;
+use domain::portal;
+use domain::sim_checkout::{self, HostedPayment};
+use entity::enums::{CheckoutStatus, InvoiceStatus, PaymentStatus, RefundStatus};
 use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
 
@@ -26,6 +30,9 @@ label{display:block;font-size:13px;color:#555;margin:14px 0 6px}input{width:100%
 .alert{padding:14px 16px;border-radius:6px;margin-bottom:16px}.error{background:#fdecea;color:#8a1f11}.success{background:#dff3e4;color:#1d6b35}
 .hint{font-size:12px;color:#888;margin-top:14px}.hint code{background:#f4f1ec;padding:1px 4px;border-radius:3px}
 label.check{display:flex;gap:8px;align-items:center;font-size:14px;color:#2b2b2b;margin-top:16px}label.check input{width:auto;margin:0}
+.num,.amount,.nowrap{white-space:nowrap}h1 .nowrap{display:inline-block}
+.testmode{background:#fff4d6;color:#8a6100;font-size:13px;padding:8px 12px;border-radius:6px;margin-bottom:14px}a.button{display:block;text-align:center;margin-top:16px;padding:14px;border-radius:6px;background:#2b2b2b;color:#fff;text-decoration:none}
+@media (max-width:480px){main{margin:16px auto;padding:0 10px}.card{padding:18px}table{font-size:14px}th.num.qty,td.num.qty{display:none}.row{flex-direction:column;gap:0}}
 "#;
 
 pub fn page(title: &str, body: Markup) -> Markup {
@@ -122,35 +129,43 @@ fn server_error(err: DomainError) -> HttpResponse {
 
 enum Notice<'a> {
     None,
+    /// Back from checkout, the money confirmed.
     Paid,
-    /// The card was declined: nothing was charged.
-    Declined(&'a str),
-    /// The request could not be carried out (form expired, unknown card...).
+    /// Back from checkout, the money not confirmed yet.
+    Processing,
+    /// The checkout session expired before it was paid.
+    Expired,
+    /// The request could not be carried out (form expired, nothing due...).
     Problem(&'a str),
-    /// The gateway's answer was lost; the attempt is settled in the background.
-    Unconfirmed,
 }
 
-fn invoice_page(doc: &InvoiceDocument, token: &str, notice: Notice<'_>) -> Markup {
+fn invoice_page(
+    app: &AppContext,
+    doc: &InvoiceDocument,
+    token: &str,
+    notice: Notice<'_>,
+) -> Markup {
     let inv = &doc.invoice;
     let payable = domain::payments::payable(inv);
-    let processing = doc
-        .payments
-        .iter()
-        .any(|p| p.status == PaymentStatus::Pending);
+    // While a payment is being confirmed, no second Pay button.
+    let processing = matches!(notice, Notice::Processing)
+        || doc
+            .payments
+            .iter()
+            .any(|p| p.status == PaymentStatus::Pending);
     page(
         &format!("Invoice {} — {}", inv.display_number(), doc.studio.name),
         html! {
             div.card {
                 div.studio { (doc.studio.name) }
-                h1 { "Invoice " (inv.display_number()) " " span class=(format!("badge {}", inv.status.as_str())) { (inv.status.as_str().replace('_', " ")) } }
+                h1 { "Invoice " span.nowrap { (inv.display_number()) } " " span class=(format!("badge {}", inv.status.as_str())) { (inv.status.as_str().replace('_', " ")) } }
                 div.meta { "For " (doc.client.name) " · " (doc.session.title) }
                 div.meta { "Issued " (inv.issued_at.format("%B %-d, %Y")) " · Due " strong { (doc.due_date()) } }
                 table {
-                    thead { tr { th { "Item" } th.num { "Qty" } th.num { "Unit price" } th.num { "Amount" } } }
+                    thead { tr { th { "Item" } th.num.qty { "Qty" } th.num { "Unit price" } th.num { "Amount" } } }
                     tbody {
                         @for line in &doc.lines {
-                            tr { td { (line.description) } td.num { (line.quantity) } td.num { (doc.money(line.unit_price_minor)) } td.num { (doc.money(line.amount_minor)) } }
+                            tr { td { (line.description) } td.num.qty { (line.quantity) } td.num { (doc.money(line.unit_price_minor)) } td.num { (doc.money(line.amount_minor)) } }
                         }
                     }
                     tfoot {
@@ -180,34 +195,30 @@ fn invoice_page(doc: &InvoiceDocument, token: &str, notice: Notice<'_>) -> Marku
                     @if let Some(l) = &p.card_last4 { " with card ending in " (l) } "." }
             }
             @match notice {
-                Notice::Paid => div.alert.success role="status" { "Thank you! Your payment was received. A receipt is on its way to " (doc.client.email) "." },
-                Notice::Declined(message) => div.alert.error role="alert" { (message) " Your invoice is still open: nothing was charged." },
-            Notice::Problem(message) => div.alert.error role="alert" { (message) },
-            Notice::Unconfirmed => div.alert.error role="status" {
-                "We could not confirm your payment with the card network yet. If it went through, a receipt is on its way by email within minutes: there is no need to pay again."
-            },
+                Notice::Paid => div.alert.success role="status" id="checkout-paid" {
+                    "Thank you! Your payment was received. A receipt is on its way to " (doc.client.email) "."
+                    " " a href=(domain::emails::gallery_url(app, doc.session.id)) { "Open your gallery" }
+                },
+                Notice::Processing => div.alert.success role="status" id="checkout-processing" {
+                    "Your payment is processing. This page shows it as paid once the payment provider confirms it; a receipt follows by email. There is no need to pay again."
+                },
+                Notice::Expired => div.alert.error role="status" { "That checkout session expired before it was paid; nothing was charged." },
+                Notice::Problem(message) => div.alert.error role="alert" { (message) },
                 Notice::None => {},
             }
             @if processing {
-            div.card { p { "A payment for this invoice is being processed. Reload this page in a minute to see the result." } }
-        } @else if payable {
+                div.card { p { "A payment for this invoice is being processed. Reload this page in a minute to see the result." } }
+            } @else if payable {
                 div.card {
-                    h2 { "Pay " (doc.money(inv.amount_due_minor)) }
-                    form method="post" {
-                        input type="hidden" name="attempt" value=(random_token());
-                        label for="card_number" { "Card number" }
-                        input id="card_number" name="card_number" inputmode="numeric" autocomplete="cc-number" placeholder="4242 4242 4242 4242" required;
-                        div.row {
-                            div { label for="exp" { "Expiry" } input id="exp" name="exp" placeholder="12 / 34" autocomplete="cc-exp"; }
-                            div { label for="cvc" { "CVC" } input id="cvc" name="cvc" placeholder="123" autocomplete="cc-csc"; }
-                        }
+                    h2 { "Pay " span.amount { (doc.money(inv.amount_due_minor)) } }
+                    form method="post" action=(format!("/pay/{token}/checkout")) {
+                        input type="hidden" name="csrf" value=(portal::csrf_token(app, token));
                         @if doc.client.payment_preference == entity::enums::PaymentPreference::AutoPay {
-                            label.check { input type="checkbox" name="keep_card" value="1" checked; " Use this card for my future automatic payments" }
+                            label.check { input type="checkbox" name="save_card" value="1" checked; " Use this card for future automatic payments" }
                         }
-                        button type="submit" { "Pay " (doc.money(inv.amount_due_minor)) }
+                        button type="submit" { "Pay " span.amount { (doc.money(inv.amount_due_minor)) } }
                     }
-                    p.hint { "Test mode. Cards: "
-                        @for (number, outcome) in test_card_numbers() { code { (number) } " (" (outcome) ") " } }
+                    p.hint { "You pay on our payment provider's secure page; your card number never reaches " (doc.studio.name) "." }
                 }
             } @else if inv.status == InvoiceStatus::Paid {
                 div.card { p { "This invoice is paid in full. Thank you!" } }
@@ -222,38 +233,24 @@ fn html_response(status: StatusCode, body: Markup) -> HttpResponse {
         .body(body.into_string())
 }
 
-#[derive(Deserialize)]
-pub struct Shown {
-    paid: Option<String>,
-}
-
-pub async fn show(
-    app: web::Data<AppContext>,
-    token: web::Path<String>,
-    query: web::Query<Shown>,
-) -> HttpResponse {
+pub async fn show(app: web::Data<AppContext>, token: web::Path<String>) -> HttpResponse {
     match open(&app, &token).await {
-        Ok(doc) => {
-            let notice = if query.paid.is_some() && doc.invoice.status == InvoiceStatus::Paid {
-                Notice::Paid
-            } else {
-                Notice::None
-            };
-            html_response(StatusCode::OK, invoice_page(&doc, &token, notice))
-        }
+        Ok(doc) => html_response(
+            StatusCode::OK,
+            invoice_page(&app, &doc, &token, Notice::None),
+        ),
         Err(page) => page,
     }
 }
 
 #[derive(Deserialize)]
-pub struct PayForm {
-    card_number: String,
-    attempt: String,
-    /// Checked: an auto-pay client keeps this card for future payments.
-    keep_card: Option<String>,
+pub struct CheckoutForm {
+    csrf: String,
+    /// Ticked: an auto-pay client keeps the card that pays for future payments.
+    save_card: Option<String>,
 }
 
-/// Re-reads the invoice after an attempt, so the page shows its outcome and history.
+/// Re-reads the invoice, so the page shows the current state with a notice.
 async fn reshow(
     app: &AppContext,
     token: &str,
@@ -261,30 +258,28 @@ async fn reshow(
     notice: Notice<'_>,
 ) -> HttpResponse {
     match portal::find(app, token).await {
-        Ok(Some(fresh)) => html_response(status, invoice_page(&fresh, token, notice)),
+        Ok(Some(fresh)) => html_response(status, invoice_page(app, &fresh, token, notice)),
         Ok(None) => not_found(),
         Err(err) => server_error(err),
     }
 }
 
-pub async fn pay(
+/// `POST /pay/{token}/checkout`: the Pay button. Sessions are created here
+/// only, never on a GET (mail scanners open links).
+pub async fn checkout(
     app: web::Data<AppContext>,
     token: web::Path<String>,
-    form: web::Form<PayForm>,
+    form: web::Form<CheckoutForm>,
 ) -> HttpResponse {
     let doc = match open(&app, &token).await {
         Ok(doc) => doc,
         Err(page) => return page,
     };
-    let reshow = |status, notice| reshow(&app, &token, status, notice);
-    let keep_card = form.keep_card.is_some();
-    match portal::pay(&app, &doc, &form.card_number, &form.attempt, keep_card).await {
-        Ok(PortalPayment::Paid) | Ok(PortalPayment::NothingDue) => HttpResponse::SeeOther()
-            .insert_header(("location", format!("/pay/{}?paid=1", token.as_str())))
+    match portal::checkout(&app, &doc, &token, &form.csrf, form.save_card.is_some()).await {
+        Ok(url) => HttpResponse::SeeOther()
+            .insert_header(("location", url))
+            .insert_header(("cache-control", "no-store"))
             .finish(),
-        Ok(PortalPayment::Declined(message)) => {
-            reshow(StatusCode::PAYMENT_REQUIRED, Notice::Declined(&message)).await
-        }
         Err(DomainError::User(errors)) => {
             let status = if errors
                 .iter()
@@ -307,12 +302,137 @@ pub async fn pay(
                     message.get(1..).unwrap_or_default()
                 );
             }
-            reshow(status, Notice::Problem(&message)).await
-        }
-        Err(DomainError::Internal(err)) if err.downcast_ref::<GatewayError>().is_some() => {
-            tracing::warn!(error = %err, "portal charge outcome unknown; a job will settle it");
-            reshow(StatusCode::ACCEPTED, Notice::Unconfirmed).await
+            reshow(&app, &token, status, Notice::Problem(&message)).await
         }
         Err(err) => server_error(err),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Returned {
+    session_id: Option<String>,
+}
+
+/// `GET /pay/{token}/return?session_id=...`: the gateway sent the client
+/// back. The session is looked at (never trusted from the URL) and settled
+/// through the same writer as the webhooks; the page says "processing"
+/// until the money is confirmed, then "paid".
+pub async fn returned(
+    app: web::Data<AppContext>,
+    token: web::Path<String>,
+    query: web::Query<Returned>,
+) -> HttpResponse {
+    let doc = match open(&app, &token).await {
+        Ok(doc) => doc,
+        Err(page) => return page,
+    };
+    let Some(session_id) = query.session_id.as_deref().filter(|s| s.len() <= 255) else {
+        return reshow(&app, &token, StatusCode::OK, Notice::None).await;
+    };
+    let row = match domain::checkout::returned(&app, doc.invoice.id, session_id).await {
+        Ok(row) => row,
+        Err(err) => return server_error(err),
+    };
+    let notice = match row.map(|r| r.status) {
+        Some(CheckoutStatus::Complete) => Notice::Paid,
+        Some(CheckoutStatus::Expired) => Notice::Expired,
+        Some(CheckoutStatus::Mismatch | CheckoutStatus::Failed) => Notice::Problem(
+            "We could not confirm this payment automatically. The studio has been notified and will contact you; please do not pay again.",
+        ),
+        Some(_) => Notice::Processing,
+        None => Notice::None,
+    };
+    reshow(&app, &token, StatusCode::OK, notice).await
+}
+
+// ------------------------------------------------ simulated hosted checkout
+
+fn hosted_page(
+    page: &sim_checkout::HostedPage,
+    status: StatusCode,
+    problem: Option<&str>,
+) -> HttpResponse {
+    let session = &page.session;
+    let amount = domain::money::Currency::parse(&session.currency)
+        .map(|c| domain::money::Money::new(session.amount_total, c).to_string())
+        .unwrap_or_else(|_| format!("{} {}", session.currency, session.amount_total));
+    let body = html! {
+        div.card {
+            div.testmode { "Simulated payment provider — test mode. No real card is charged." }
+            div.studio { "Checkout" }
+            h1 { span.amount { (amount) } }
+            p.meta { (page.product_name) }
+            @if let Some(message) = problem { div.alert.error role="alert" { (message) } }
+            @if session.state == domain::gateway::CheckoutState::Open {
+                form method="post" {
+                    label for="card_number" { "Card number" }
+                    input id="card_number" name="card_number" inputmode="numeric" autocomplete="cc-number" placeholder="4242 4242 4242 4242" required;
+                    div.row {
+                        div { label for="exp" { "Expiry" } input id="exp" name="exp" placeholder="12 / 34" autocomplete="cc-exp"; }
+                        div { label for="cvc" { "CVC" } input id="cvc" name="cvc" placeholder="123" autocomplete="cc-csc"; }
+                    }
+                    @if page.save_card { p.hint { "This card will be saved for future automatic payments." } }
+                    button type="submit" { "Pay " span.amount { (amount) } }
+                }
+                p.hint { "Test cards: "
+                    @for (number, outcome) in test_card_numbers() { code.nowrap { (number) } " (" (outcome) ") " } }
+            } @else {
+                p { "This checkout session is no longer open; nothing more can be paid here." }
+            }
+            p.meta { a href=(page.cancel_url) { "Back to the invoice" } }
+        }
+    };
+    html_response(status, self::page("Checkout — test mode", body))
+}
+
+/// `GET /sim-checkout/{id}`: the simulated gateway's hosted page.
+pub async fn sim_checkout_page(app: web::Data<AppContext>, id: web::Path<String>) -> HttpResponse {
+    match sim_checkout::page(&app, &id).await {
+        Ok(Some(page)) => hosted_page(&page, StatusCode::OK, None),
+        Ok(None) => not_found(),
+        Err(err) => server_error(DomainError::Internal(anyhow::Error::new(err))),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct HostedCardForm {
+    card_number: String,
+}
+
+/// `POST /sim-checkout/{id}`: a test card typed on the hosted page.
+pub async fn sim_checkout_pay(
+    app: web::Data<AppContext>,
+    id: web::Path<String>,
+    form: web::Form<HostedCardForm>,
+) -> HttpResponse {
+    let outcome = match sim_checkout::pay(&app, &id, &form.card_number).await {
+        Ok(Some(outcome)) => outcome,
+        Ok(None) => return not_found(),
+        Err(err) => return server_error(DomainError::Internal(anyhow::Error::new(err))),
+    };
+    let (status, problem) = match &outcome {
+        HostedPayment::Paid(url) => {
+            return HttpResponse::SeeOther()
+                .insert_header(("location", url.as_str()))
+                .finish();
+        }
+        HostedPayment::Declined(message) => (
+            StatusCode::PAYMENT_REQUIRED,
+            format!("{message} Nothing was charged; try another card."),
+        ),
+        HostedPayment::UnknownCard => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "This card number is not accepted in test mode; use one of the test cards listed."
+                .to_string(),
+        ),
+        HostedPayment::Closed => (
+            StatusCode::GONE,
+            "This checkout session is no longer open.".to_string(),
+        ),
+    };
+    match sim_checkout::page(&app, &id).await {
+        Ok(Some(page)) => hosted_page(&page, status, Some(&problem)),
+        Ok(None) => not_found(),
+        Err(err) => server_error(DomainError::Internal(anyhow::Error::new(err))),
     }
 }

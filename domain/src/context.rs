@@ -58,6 +58,7 @@ impl AppContext {
             ),
             None => Arc::new(
                 SimulatedGateway::new(conn.clone())
+                    .with_public_url(settings.public_url())
                     .with_webhooks(settings.gateway.simulated_webhooks),
             ),
         };

@@ -60,6 +60,62 @@ pub enum RefundOutcome {
     },
 }
 
+/// What the portal asks the gateway for: a hosted Checkout Session
+/// (`mode=payment`) for one amount of one invoice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckoutRequest {
+    /// `inv_{invoice}_checkout_{amount}_{attempt}`: never sent with other parameters.
+    pub idempotency_key: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    /// `product_data[name]`: names the invoice number.
+    pub product_name: String,
+    /// The client's gateway Customer (`cus_...`), when there is one.
+    pub customer: Option<String>,
+    /// `client_reference_id` and `metadata[invoice_id]` (also on the PaymentIntent).
+    pub invoice_ref: String,
+    /// Back to the portal; carries the literal `{CHECKOUT_SESSION_ID}`.
+    pub success_url: String,
+    pub cancel_url: String,
+    pub expires_at: chrono::DateTime<Utc>,
+    /// `payment_intent_data[setup_future_usage]=off_session`.
+    pub save_card: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckoutState {
+    Open,
+    Complete,
+    Expired,
+}
+
+/// A Checkout Session as the gateway reports it (created, retrieved, or in
+/// a `checkout.session.*` event).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckoutSession {
+    /// `cs_...`
+    pub id: String,
+    pub url: Option<String>,
+    pub state: CheckoutState,
+    /// `paid`, `unpaid` or `no_payment_required`.
+    pub payment_status: String,
+    pub amount_total: i64,
+    /// Uppercase ISO 4217.
+    pub currency: String,
+    /// `metadata[invoice_id]`.
+    pub invoice_ref: Option<String>,
+    /// The PaymentIntent that took the money (`pi_...`), once paid.
+    pub payment_intent: Option<String>,
+    /// The card that paid, when the gateway tells (brand, last4, expiry).
+    pub card: Option<PaymentMethodDetails>,
+}
+
+impl CheckoutSession {
+    pub fn paid(&self) -> bool {
+        self.state == CheckoutState::Complete && self.payment_status == "paid"
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
     #[error("unknown payment method `{0}`")]
@@ -82,10 +138,26 @@ pub trait PaymentGateway: Send + Sync {
     /// returns the first outcome and never charges again.
     async fn charge(&self, request: &ChargeRequest) -> Result<ChargeOutcome, GatewayError>;
 
-    /// Turns a test card number typed into the portal form into a token.
-    /// Only the simulated gateway does this; a live gateway tokenizes in the
-    /// browser so card numbers never reach this server.
-    fn tokenize_test_card(&self, number: &str) -> Result<String, GatewayError>;
+    /// Creates a hosted Checkout Session (`mode=payment`) under the
+    /// request's idempotency key; the same key replays the same session.
+    async fn create_checkout(
+        &self,
+        _request: &CheckoutRequest,
+    ) -> Result<CheckoutSession, GatewayError> {
+        Err(GatewayError::Unsupported("hosted checkout"))
+    }
+
+    /// Reads a Checkout Session as it is now (the return page settles by
+    /// looking, never by trusting the browser).
+    async fn retrieve_checkout(&self, _id: &str) -> Result<CheckoutSession, GatewayError> {
+        Err(GatewayError::Unsupported("hosted checkout"))
+    }
+
+    /// Expires an open Checkout Session so it can no longer be paid (its
+    /// amount went stale). Expiring an expired or complete one returns it.
+    async fn expire_checkout(&self, _id: &str) -> Result<CheckoutSession, GatewayError> {
+        Err(GatewayError::Unsupported("hosted checkout"))
+    }
 
     /// Returns money from a charge. Calling again with the same idempotency
     /// key returns the first outcome and never refunds again.
@@ -162,7 +234,29 @@ fn test_card(token: &str) -> Option<&'static TestCard> {
     TEST_CARDS.iter().find(|c| c.token == token)
 }
 
-/// The card numbers the portal accepts in simulated mode, for help texts.
+/// Brand and decline (code, message) of a simulated test card token.
+pub(crate) fn simulated_card(
+    token: &str,
+) -> Option<(&'static str, Option<(&'static str, &'static str)>)> {
+    test_card(token).map(|c| (c.brand, c.decline))
+}
+
+/// What may be displayed of a simulated test card.
+pub(crate) fn simulated_card_details(token: &str) -> Option<PaymentMethodDetails> {
+    let card = test_card(token)?;
+    Some(PaymentMethodDetails {
+        token: card.token.to_string(),
+        brand: card.brand.to_string(),
+        last4: card
+            .number
+            .get(card.number.len().saturating_sub(4)..)?
+            .to_string(),
+        exp_month: 12,
+        exp_year: 2034,
+    })
+}
+
+/// The card numbers the simulated hosted checkout page accepts, for its help text.
 pub fn test_card_numbers() -> Vec<(&'static str, &'static str)> {
     TEST_CARDS
         .iter()
@@ -173,6 +267,8 @@ pub fn test_card_numbers() -> Vec<(&'static str, &'static str)> {
 pub struct SimulatedGateway {
     db: DatabaseConnection,
     webhooks: bool,
+    /// Where its hosted checkout page lives (`{public_url}/sim-checkout/{id}`).
+    public_url: String,
 }
 
 impl SimulatedGateway {
@@ -180,7 +276,15 @@ impl SimulatedGateway {
         Self {
             db,
             webhooks: false,
+            public_url: "http://127.0.0.1:8000".into(),
         }
+    }
+
+    /// The deployment's public URL, for the hosted page's address.
+    #[must_use]
+    pub fn with_public_url(mut self, url: String) -> Self {
+        self.public_url = url;
+        self
     }
 
     /// Also deliver a signed Stripe-shaped webhook for every charge and
@@ -227,15 +331,8 @@ impl SimulatedGateway {
 #[async_trait]
 impl PaymentGateway for SimulatedGateway {
     async fn payment_method(&self, token: &str) -> Result<PaymentMethodDetails, GatewayError> {
-        let card =
-            test_card(token).ok_or_else(|| GatewayError::InvalidPaymentMethod(token.into()))?;
-        Ok(PaymentMethodDetails {
-            token: card.token.to_string(),
-            brand: card.brand.to_string(),
-            last4: card.number[card.number.len() - 4..].to_string(),
-            exp_month: 12,
-            exp_year: 2034,
-        })
+        simulated_card_details(token)
+            .ok_or_else(|| GatewayError::InvalidPaymentMethod(token.into()))
     }
 
     async fn charge(&self, request: &ChargeRequest) -> Result<ChargeOutcome, GatewayError> {
@@ -351,12 +448,30 @@ impl PaymentGateway for SimulatedGateway {
         Box::pin(self.refund(request)).await
     }
 
-    fn tokenize_test_card(&self, number: &str) -> Result<String, GatewayError> {
-        let digits: String = number.chars().filter(char::is_ascii_digit).collect();
-        TEST_CARDS
-            .iter()
-            .find(|c| c.number == digits)
-            .map(|c| c.token.to_string())
-            .ok_or_else(|| GatewayError::InvalidPaymentMethod("card number".into()))
+    async fn create_checkout(
+        &self,
+        request: &CheckoutRequest,
+    ) -> Result<CheckoutSession, GatewayError> {
+        crate::sim_checkout::create(&self.db, &self.public_url, self.webhooks, request).await
     }
+
+    async fn retrieve_checkout(&self, id: &str) -> Result<CheckoutSession, GatewayError> {
+        crate::sim_checkout::retrieve(&self.db, &self.public_url, self.webhooks, id).await
+    }
+
+    async fn expire_checkout(&self, id: &str) -> Result<CheckoutSession, GatewayError> {
+        crate::sim_checkout::expire(&self.db, &self.public_url, self.webhooks, id).await
+    }
+}
+
+/// The test card a number typed on the simulated hosted page stands for.
+/// Only the simulated gateway's own page takes card numbers; with Stripe
+/// they are typed on Stripe's page and never reach this server.
+pub fn tokenize_test_card(number: &str) -> Result<String, GatewayError> {
+    let digits: String = number.chars().filter(char::is_ascii_digit).collect();
+    TEST_CARDS
+        .iter()
+        .find(|c| c.number == digits)
+        .map(|c| c.token.to_string())
+        .ok_or_else(|| GatewayError::InvalidPaymentMethod("card number".into()))
 }

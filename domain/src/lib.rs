@@ -5,6 +5,7 @@
 
 pub mod adjustments;
 pub mod catalog;
+pub mod checkout;
 pub mod clock;
 pub mod context;
 pub mod dashboard;
@@ -35,6 +36,7 @@ pub mod secrets;
 pub mod seed;
 pub mod sessions;
 pub mod settings;
+pub mod sim_checkout;
 pub mod staff;
 pub mod stripe;
 pub mod studios;

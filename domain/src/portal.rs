@@ -1,12 +1,11 @@
-//! The client's payment portal: find an invoice by its link token, pay it.
+//! The client's payment portal: find an invoice by its link token, and its
+//! Pay button, which opens the gateway's hosted checkout (`checkout.rs`).
 
 use crate::context::AppContext;
 use crate::documents::InvoiceDocument;
 use crate::error::{DomainResult, UserError};
-use crate::gateway::GatewayError;
-use crate::payments::{self, Card, ChargeResult};
 use crate::secrets::hash_token;
-use entity::enums::{PaymentPreference, PaymentSource};
+use entity::enums::PaymentPreference;
 use entity::invoice;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
@@ -36,86 +35,32 @@ pub fn expired(doc: &InvoiceDocument, now: chrono::DateTime<chrono::Utc>) -> boo
     })
 }
 
-#[derive(Debug)]
-pub enum PortalPayment {
-    Paid,
-    Declined(String),
-    NothingDue,
+/// The CSRF token of a portal page's Pay form: an HMAC of the link token,
+/// so only a page rendered by this server for this link can start a
+/// checkout (no cookie needed; the link token itself is the secret).
+pub fn csrf_token(ctx: &AppContext, token: &str) -> String {
+    ctx.secret.sign("portal-checkout", token)
 }
 
-/// Pays the invoice behind a portal link with a test card. `attempt` is a
-/// nonce from the rendered form: submitting the same form twice reuses the
-/// gateway idempotency key and charges once. With `keep_card`, an auto-pay
-/// client's card that paid replaces the stored one (the card update a
-/// decline notice asks for).
-pub async fn pay(
+pub fn csrf_ok(ctx: &AppContext, token: &str, csrf: &str) -> bool {
+    ctx.secret.verify("portal-checkout", token, csrf)
+}
+
+/// The Pay button: opens (or reuses) the hosted Checkout Session for what
+/// the invoice owes now and returns where to send the browser.
+pub async fn checkout(
     ctx: &AppContext,
     doc: &InvoiceDocument,
-    card_number: &str,
-    attempt: &str,
-    keep_card: bool,
-) -> DomainResult<PortalPayment> {
-    if attempt.len() < 16
-        || attempt.len() > 64
-        || !attempt
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
+    token: &str,
+    csrf: &str,
+    save_card: bool,
+) -> DomainResult<String> {
+    if !csrf_ok(ctx, token, csrf) {
         return Err(
-            UserError::invalid("attempt", "the payment form has expired; reload the page").into(),
+            UserError::invalid("csrf", "the payment form has expired; reload the page").into(),
         );
     }
-    let token = match ctx.gateway.tokenize_test_card(card_number) {
-        Ok(token) => token,
-        Err(GatewayError::Unsupported(_)) => {
-            return Err(UserError::state(
-                "cardNumber",
-                "card payments on this page are not available with this studio's payment provider yet; please contact the studio to pay",
-            )
-            .into());
-        }
-        Err(GatewayError::InvalidPaymentMethod(_)) => {
-            return Err(UserError::invalid(
-                "cardNumber",
-                "this card number is not accepted; use one of the test cards listed",
-            )
-            .into());
-        }
-        Err(other) => return Err(anyhow::Error::new(other).into()),
-    };
-    let details = ctx
-        .gateway
-        .payment_method(&token)
-        .await
-        .map_err(anyhow::Error::new)?;
-    let card = Card {
-        token,
-        brand: Some(details.brand.clone()),
-        last4: Some(details.last4.clone()),
-    };
-    let key = format!("inv_{}_portal_{attempt}", doc.invoice.id);
-    Ok(
-        match payments::charge_invoice(
-            ctx,
-            doc.invoice.id,
-            PaymentSource::Portal,
-            &card,
-            &key,
-            None,
-        )
-        .await?
-        {
-            ChargeResult::Succeeded(_) => {
-                if keep_card && doc.client.payment_preference == PaymentPreference::AutoPay {
-                    crate::catalog::keep_card(&ctx.db, doc.client.clone(), details).await?;
-                }
-                PortalPayment::Paid
-            }
-            ChargeResult::Declined(p) => PortalPayment::Declined(
-                p.failure_message
-                    .unwrap_or_else(|| "Your card was declined.".into()),
-            ),
-            ChargeResult::NothingDue => PortalPayment::NothingDue,
-        },
-    )
+    // Only an auto-pay client is offered to keep the card.
+    let save_card = save_card && doc.client.payment_preference == PaymentPreference::AutoPay;
+    crate::checkout::start(ctx, doc, save_card).await
 }

@@ -62,8 +62,8 @@
 //! [`SimulatedGateway`]: crate::gateway::SimulatedGateway
 
 use crate::gateway::{
-    ChargeOutcome, ChargeRequest, GatewayError, PaymentGateway, PaymentMethodDetails,
-    RefundOutcome, RefundRequest,
+    ChargeOutcome, ChargeRequest, CheckoutRequest, CheckoutSession, CheckoutState, GatewayError,
+    PaymentGateway, PaymentMethodDetails, RefundOutcome, RefundRequest,
 };
 use async_trait::async_trait;
 use reqwest::{Method, StatusCode, Url};
@@ -231,6 +231,39 @@ impl StripeGateway {
         })
     }
 
+    /// `GET /v1/checkout/sessions/{id}` with the PaymentIntent's payment
+    /// method expanded (brand, last4, expiry of the card that paid).
+    async fn fetch_checkout(&self, id: &str) -> Result<CheckoutSession, GatewayError> {
+        if !is_stripe_id(id) {
+            return Err(GatewayError::InvalidPaymentMethod(format!(
+                "malformed Checkout Session id {id}"
+            )));
+        }
+        let response = self
+            .send_query(
+                Method::GET,
+                &["v1", "checkout", "sessions", id],
+                &[("expand[]", "payment_intent.payment_method")],
+                None,
+                None,
+            )
+            .await?;
+        if !response.status.is_success() {
+            return Err(match classify(&response) {
+                Failure::Missing { .. } => {
+                    GatewayError::InvalidPaymentMethod(format!("no Checkout Session {id}"))
+                }
+                Failure::Other(message) => GatewayError::Unavailable(message),
+                _ => GatewayError::Unavailable(format!(
+                    "cannot read Checkout Session {id} (HTTP {})",
+                    response.status.as_u16()
+                )),
+            });
+        }
+        let value: serde_json::Value = response.json()?;
+        checkout_session_from(&value).map_err(GatewayError::Unavailable)
+    }
+
     async fn fetch_payment_method(&self, token: &str) -> Result<PaymentMethodObject, GatewayError> {
         if !is_stripe_id(token) {
             return Err(GatewayError::InvalidPaymentMethod(token.into()));
@@ -280,11 +313,27 @@ impl StripeGateway {
         form: Option<&[(&str, String)]>,
         idempotency_key: Option<&str>,
     ) -> Result<Response, GatewayError> {
+        self.send_query(method, segments, &[], form, idempotency_key)
+            .await
+    }
+
+    /// `send` with query parameters (`expand[]=...`).
+    async fn send_query(
+        &self,
+        method: Method,
+        segments: &[&str],
+        query: &[(&str, &str)],
+        form: Option<&[(&str, String)]>,
+        idempotency_key: Option<&str>,
+    ) -> Result<Response, GatewayError> {
         let mut url = self.base_url.clone();
         url.path_segments_mut()
             .map_err(|()| GatewayError::Unsupported("the Stripe base URL cannot take a path"))?
             .pop_if_empty()
             .extend(segments);
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
         let mut request = self
             .http
             .request(method, url)
@@ -358,6 +407,96 @@ impl PaymentGateway for StripeGateway {
         })
     }
 
+    async fn create_checkout(
+        &self,
+        request: &CheckoutRequest,
+    ) -> Result<CheckoutSession, GatewayError> {
+        let mut form = vec![
+            ("mode", "payment".to_string()),
+            ("line_items[0][quantity]", "1".to_string()),
+            (
+                "line_items[0][price_data][currency]",
+                request.currency.to_ascii_lowercase(),
+            ),
+            (
+                "line_items[0][price_data][unit_amount]",
+                request.amount_minor.to_string(),
+            ),
+            (
+                "line_items[0][price_data][product_data][name]",
+                request.product_name.clone(),
+            ),
+            ("client_reference_id", request.invoice_ref.clone()),
+            ("metadata[invoice_id]", request.invoice_ref.clone()),
+            (
+                "payment_intent_data[metadata][invoice_id]",
+                request.invoice_ref.clone(),
+            ),
+            ("success_url", request.success_url.clone()),
+            ("cancel_url", request.cancel_url.clone()),
+            ("expires_at", request.expires_at.timestamp().to_string()),
+        ];
+        if let Some(customer) = &request.customer {
+            form.push(("customer", customer.clone()));
+        }
+        if request.save_card {
+            form.push((
+                "payment_intent_data[setup_future_usage]",
+                "off_session".to_string(),
+            ));
+        }
+        let response = self
+            .send(
+                Method::POST,
+                &["v1", "checkout", "sessions"],
+                Some(&form),
+                Some(&request.idempotency_key),
+            )
+            .await?;
+        if !response.status.is_success() {
+            return Err(match classify(&response) {
+                Failure::Idempotency => GatewayError::IdempotencyMismatch,
+                Failure::Other(message) => GatewayError::Unavailable(message),
+                Failure::Card { code, message } | Failure::Missing { code, message } => {
+                    GatewayError::Unavailable(format!(
+                        "Stripe refused the Checkout Session ({code}): {message}"
+                    ))
+                }
+            });
+        }
+        let value: serde_json::Value = response.json()?;
+        let session = checkout_session_from(&value).map_err(GatewayError::Unavailable)?;
+        tracing::info!(session = %session.id, key = %request.idempotency_key, "stripe checkout session created");
+        Ok(session)
+    }
+
+    async fn retrieve_checkout(&self, id: &str) -> Result<CheckoutSession, GatewayError> {
+        self.fetch_checkout(id).await
+    }
+
+    async fn expire_checkout(&self, id: &str) -> Result<CheckoutSession, GatewayError> {
+        if !is_stripe_id(id) {
+            return Err(GatewayError::InvalidPaymentMethod(format!(
+                "malformed Checkout Session id {id}"
+            )));
+        }
+        let response = self
+            .send(
+                Method::POST,
+                &["v1", "checkout", "sessions", id, "expire"],
+                Some(&[]),
+                None,
+            )
+            .await?;
+        if response.status.is_success() {
+            let value: serde_json::Value = response.json()?;
+            return checkout_session_from(&value).map_err(GatewayError::Unavailable);
+        }
+        // Stripe refuses to expire a session that is no longer open (paid
+        // meanwhile, or expired): what it is now decides.
+        self.fetch_checkout(id).await
+    }
+
     async fn charge(&self, request: &ChargeRequest) -> Result<ChargeOutcome, GatewayError> {
         let pm = self
             .fetch_payment_method(&request.payment_method_token)
@@ -420,12 +559,6 @@ impl PaymentGateway for StripeGateway {
             }
         }
         Ok(outcome)
-    }
-
-    fn tokenize_test_card(&self, _number: &str) -> Result<String, GatewayError> {
-        Err(GatewayError::Unsupported(
-            "with Stripe, cards are tokenized in the browser (Stripe.js); card numbers never reach this server",
-        ))
     }
 }
 
@@ -658,4 +791,61 @@ struct RefundObject {
     status: Option<String>,
     amount: i64,
     currency: String,
+}
+
+/// A Checkout Session object (`object: checkout.session`) as Stripe sends
+/// it, in an API answer or a `checkout.session.*` event. `payment_intent` is
+/// an id, or the object when expanded (with its `payment_method` expanded,
+/// the card that paid).
+pub fn checkout_session_from(value: &serde_json::Value) -> Result<CheckoutSession, String> {
+    let text = |key: &str| value.get(key).and_then(|v| v.as_str()).map(str::to_string);
+    let id = text("id").ok_or("a Checkout Session without an id")?;
+    let state = match text("status").as_deref() {
+        Some("complete") => CheckoutState::Complete,
+        Some("expired") => CheckoutState::Expired,
+        Some("open") | None => CheckoutState::Open,
+        Some(other) => return Err(format!("Checkout Session {id} has status `{other}`")),
+    };
+    let amount_total = value
+        .get("amount_total")
+        .and_then(serde_json::Value::as_i64)
+        .ok_or_else(|| format!("Checkout Session {id} has no amount_total"))?;
+    let currency = text("currency")
+        .ok_or_else(|| format!("Checkout Session {id} has no currency"))?
+        .to_ascii_uppercase();
+    let intent = value.get("payment_intent");
+    let payment_intent = intent.and_then(|pi| {
+        pi.as_str()
+            .map(str::to_string)
+            .or_else(|| pi.get("id").and_then(|v| v.as_str()).map(str::to_string))
+    });
+    let card = intent
+        .and_then(|pi| pi.get("payment_method"))
+        .filter(|pm| pm.is_object())
+        .and_then(|pm| {
+            let card = pm.get("card")?;
+            Some(PaymentMethodDetails {
+                token: pm.get("id")?.as_str()?.to_string(),
+                brand: card.get("brand")?.as_str()?.to_string(),
+                last4: card.get("last4")?.as_str()?.to_string(),
+                exp_month: i32::try_from(card.get("exp_month")?.as_i64()?).ok()?,
+                exp_year: i32::try_from(card.get("exp_year")?.as_i64()?).ok()?,
+            })
+        });
+    Ok(CheckoutSession {
+        url: text("url"),
+        state,
+        payment_status: text("payment_status").unwrap_or_else(|| "unpaid".into()),
+        amount_total,
+        currency,
+        invoice_ref: value
+            .get("metadata")
+            .and_then(|m| m.get("invoice_id"))
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+            .or_else(|| text("client_reference_id")),
+        payment_intent,
+        card,
+        id,
+    })
 }

@@ -2,7 +2,9 @@
 //! checks what it is sent.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use domain::gateway::{ChargeOutcome, ChargeRequest, GatewayError, PaymentGateway};
+use domain::gateway::{
+    ChargeOutcome, ChargeRequest, CheckoutRequest, CheckoutState, GatewayError, PaymentGateway,
+};
 use domain::stripe::{STRIPE_API_VERSION, StripeGateway, StripeRefund};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -607,14 +609,182 @@ async fn debug_output_hides_the_secret_key() {
     assert!(debug.contains("REDACTED"), "{debug}");
 }
 
-#[test]
-fn cards_are_not_tokenized_on_the_server() {
-    let gw =
-        StripeGateway::new(SecretString::from(SECRET), "https://api.stripe.com".into()).unwrap();
+fn checkout_request(save_card: bool) -> CheckoutRequest {
+    CheckoutRequest {
+        idempotency_key: "inv_7_checkout_123456_1".into(),
+        amount_minor: 123_456,
+        currency: "USD".into(),
+        product_name: "Invoice INV-2026-0007 — Golden Hour".into(),
+        customer: Some("cus_ava".into()),
+        invoice_ref: "7".into(),
+        success_url: "https://studio.test/pay/tok/return?session_id={CHECKOUT_SESSION_ID}".into(),
+        cancel_url: "https://studio.test/pay/tok".into(),
+        expires_at: chrono::DateTime::from_timestamp(1_900_000_000, 0).unwrap(),
+        save_card,
+    }
+}
+
+fn session_body(status: &str, payment_status: &str) -> Value {
+    json!({
+        "id": "cs_test_7", "object": "checkout.session", "mode": "payment",
+        "url": if status == "open" { json!("https://checkout.stripe.com/c/pay/cs_test_7") } else { json!(null) },
+        "status": status, "payment_status": payment_status,
+        "amount_total": 123_456, "currency": "usd", "metadata": { "invoice_id": "7" }
+    })
+}
+
+#[tokio::test]
+async fn a_checkout_session_carries_exactly_the_fields_and_the_key() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/checkout/sessions"))
+        .and(header("authorization", format!("Bearer {SECRET}").as_str()))
+        .and(header("stripe-version", STRIPE_API_VERSION))
+        .and(header("idempotency-key", "inv_7_checkout_123456_1"))
+        .and(FormHas(vec![
+            ("mode", "payment".into()),
+            ("line_items[0][quantity]", "1".into()),
+            ("line_items[0][price_data][currency]", "usd".into()),
+            ("line_items[0][price_data][unit_amount]", "123456".into()),
+            (
+                "line_items[0][price_data][product_data][name]",
+                "Invoice INV-2026-0007 — Golden Hour".into(),
+            ),
+            ("customer", "cus_ava".into()),
+            ("client_reference_id", "7".into()),
+            ("metadata[invoice_id]", "7".into()),
+            ("payment_intent_data[metadata][invoice_id]", "7".into()),
+            (
+                "success_url",
+                "https://studio.test/pay/tok/return?session_id={CHECKOUT_SESSION_ID}".into(),
+            ),
+            ("cancel_url", "https://studio.test/pay/tok".into()),
+            ("expires_at", "1900000000".into()),
+            (
+                "payment_intent_data[setup_future_usage]",
+                "off_session".into(),
+            ),
+        ]))
+        .respond_with(ResponseTemplate::new(200).set_body_json(session_body("open", "unpaid")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let session = gateway(&server)
+        .create_checkout(&checkout_request(true))
+        .await
+        .unwrap();
+    assert_eq!(session.id, "cs_test_7");
+    assert_eq!(session.state, CheckoutState::Open);
+    assert_eq!(
+        session.url.as_deref(),
+        Some("https://checkout.stripe.com/c/pay/cs_test_7")
+    );
+    assert_eq!(
+        (session.amount_total, session.currency.as_str()),
+        (123_456, "USD")
+    );
+
+    // Without the option, no setup_future_usage at all.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/checkout/sessions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(session_body("open", "unpaid")))
+        .mount(&server)
+        .await;
+    gateway(&server)
+        .create_checkout(&checkout_request(false))
+        .await
+        .unwrap();
+    let sent = &server.received_requests().await.unwrap()[0];
+    assert!(!form(sent).contains_key("payment_intent_data[setup_future_usage]"));
+}
+
+#[tokio::test]
+async fn a_reused_checkout_key_with_other_parameters_is_an_idempotency_mismatch() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/checkout/sessions"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {
+            "type": "idempotency_error",
+            "message": "Keys for idempotent requests can only be used with the same parameters they were first used with."
+        }})))
+        .mount(&server)
+        .await;
     assert!(matches!(
-        gw.tokenize_test_card("4242424242424242"),
-        Err(GatewayError::Unsupported(_))
+        gateway(&server)
+            .create_checkout(&checkout_request(false))
+            .await,
+        Err(GatewayError::IdempotencyMismatch)
     ));
+}
+
+#[tokio::test]
+async fn a_retrieved_session_names_the_card_that_paid() {
+    let server = MockServer::start().await;
+    let mut paid = session_body("complete", "paid");
+    paid["payment_intent"] = json!({"id": "pi_7", "object": "payment_intent",
+        "payment_method": {"id": "pm_7", "object": "payment_method", "type": "card",
+            "card": {"brand": "mastercard", "last4": "4444", "exp_month": 3, "exp_year": 2031}}});
+    Mock::given(method("GET"))
+        .and(path("/v1/checkout/sessions/cs_test_7"))
+        .and(wiremock::matchers::query_param(
+            "expand[]",
+            "payment_intent.payment_method",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(paid))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let session = gateway(&server)
+        .retrieve_checkout("cs_test_7")
+        .await
+        .unwrap();
+    assert!(session.paid());
+    assert_eq!(session.payment_intent.as_deref(), Some("pi_7"));
+    let card = session.card.unwrap();
+    assert_eq!(
+        (
+            card.token.as_str(),
+            card.brand.as_str(),
+            card.last4.as_str(),
+            card.exp_month,
+            card.exp_year
+        ),
+        ("pm_7", "mastercard", "4444", 3, 2031)
+    );
+}
+
+#[tokio::test]
+async fn expiring_a_session_paid_meanwhile_returns_it_paid() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/checkout/sessions/cs_test_7/expire"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {
+            "type": "invalid_request_error",
+            "message": "Only Checkout Sessions with a status in [\"open\"] can be expired."
+        }})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/checkout/sessions/cs_test_7"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(session_body("complete", "paid")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let session = gateway(&server).expire_checkout("cs_test_7").await.unwrap();
+    assert!(session.paid());
+
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/checkout/sessions/cs_test_7/expire"))
+        .and(header("authorization", format!("Bearer {SECRET}").as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(session_body("expired", "unpaid")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let session = gateway(&server).expire_checkout("cs_test_7").await.unwrap();
+    assert_eq!(session.state, CheckoutState::Expired);
 }
 
 #[test]

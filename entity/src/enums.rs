@@ -115,3 +115,15 @@ impl GalleryLevel {
         }
     }
 }
+text_enum!(
+    /// A hosted Checkout Session of the portal, as this system knows it.
+    CheckoutStatus {
+        Creating = "CREATING",
+        Open = "OPEN",
+        Processing = "PROCESSING",
+        Complete = "COMPLETE",
+        Expired = "EXPIRED",
+        Failed = "FAILED",
+        Mismatch = "MISMATCH",
+    }
+);

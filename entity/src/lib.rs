@@ -6,6 +6,7 @@
 
 pub mod add_on_service;
 pub mod api_key;
+pub mod checkout_session;
 pub mod client;
 pub mod credit_note;
 pub mod enums;
@@ -24,6 +25,7 @@ pub mod reminder_policy;
 pub mod session;
 pub mod session_item;
 pub mod simulated_charge;
+pub mod simulated_checkout;
 pub mod staff_session;
 pub mod staff_user;
 pub mod studio;

@@ -14,6 +14,7 @@ mod m20261128_000005_staff_accounts;
 mod m20261128_000006_reminders;
 mod m20261128_000007_gallery_policy;
 mod m20261129_000041_refund_credit_notes;
+mod m20261129_000050_hosted_checkout;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000006_reminders::Migration),
             Box::new(m20261128_000007_gallery_policy::Migration),
             Box::new(m20261129_000041_refund_credit_notes::Migration),
+            Box::new(m20261129_000050_hosted_checkout::Migration),
         ]
     }
 }

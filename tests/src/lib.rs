@@ -422,15 +422,23 @@ impl TestApp {
     }
 }
 
-/// The `attempt` nonce of the portal's payment form (one per rendered form).
-pub fn attempt_field(html: &str) -> String {
-    let marker = "name=\"attempt\" value=\"";
-    let start = html.find(marker).expect("the payment form") + marker.len();
+/// The CSRF token of the portal's Pay form (an HMAC of the link token).
+pub fn csrf_field(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html.find(marker).expect("the Pay form") + marker.len();
     html[start..]
         .split('"')
         .next()
-        .expect("attempt value")
+        .expect("csrf value")
         .to_string()
+}
+
+fn location(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }
 
 impl TestApp {
@@ -445,38 +453,68 @@ impl TestApp {
             .expect("portal html")
     }
 
-    /// Submits the portal's payment form (card number, expiry, CVC, nonce).
-    pub async fn pay_in_portal(&self, link: &str, card: &str, attempt: &str) -> reqwest::Response {
-        self.pay_in_portal_with(link, card, attempt, &[]).await
-    }
-
-    /// `pay_in_portal` with more form fields (e.g. `("keep_card", "1")`).
-    pub async fn pay_in_portal_with(
-        &self,
-        link: &str,
-        card: &str,
-        attempt: &str,
-        extra: &[(&str, &str)],
-    ) -> reqwest::Response {
-        let mut form = vec![
-            ("card_number", card),
-            ("exp", "12/34"),
-            ("cvc", "123"),
-            ("attempt", attempt),
-        ];
-        form.extend_from_slice(extra);
+    /// Presses the portal's Pay button (`POST /pay/{token}/checkout` with the
+    /// page's CSRF token); a 303 leads to the hosted checkout page.
+    pub async fn press_pay(&self, link: &str, save_card: bool) -> reqwest::Response {
+        let csrf = csrf_field(&self.portal_page(link).await);
+        let mut form = vec![("csrf", csrf.as_str())];
+        if save_card {
+            form.push(("save_card", "1"));
+        }
         self.http
-            .post(link)
+            .post(format!("{link}/checkout"))
             .form(&form)
             .send()
             .await
-            .expect("portal payment")
+            .expect("portal checkout")
     }
 
-    /// Opens the portal as a client would and pays with `card`.
+    /// The hosted checkout page the Pay button leads to.
+    pub async fn checkout_url(&self, link: &str, save_card: bool) -> String {
+        let response = self.press_pay(link, save_card).await;
+        assert_eq!(response.status(), 303, "the Pay button redirects");
+        location(&response).expect("location of the hosted page")
+    }
+
+    /// Types `card` on the simulated gateway's hosted page: a 303 to the
+    /// portal's return page when paid, 402 when declined, 410 when closed.
+    pub async fn pay_on_hosted_page(&self, checkout_url: &str, card: &str) -> reqwest::Response {
+        self.http
+            .post(checkout_url)
+            .form(&[("card_number", card), ("exp", "12/34"), ("cvc", "123")])
+            .send()
+            .await
+            .expect("hosted checkout payment")
+    }
+
+    /// Follows a 303 (the return page after the hosted page) as a browser.
+    pub async fn follow(&self, response: &reqwest::Response) -> reqwest::Response {
+        let to = location(response).expect("a redirect");
+        self.http.get(to).send().await.expect("follow redirect")
+    }
+
+    /// Opens the portal as a client would, presses Pay (optionally keeping
+    /// the card), types `card` on the hosted page and, when that paid, comes
+    /// back to the return page. Returns the hosted page's answer (303 when
+    /// paid).
+    pub async fn pay_through_checkout(
+        &self,
+        link: &str,
+        card: &str,
+        save_card: bool,
+    ) -> reqwest::Response {
+        let hosted = self.checkout_url(link, save_card).await;
+        let paid = self.pay_on_hosted_page(&hosted, card).await;
+        if paid.status() == 303 {
+            let back = self.follow(&paid).await;
+            assert_eq!(back.status(), 200, "the return page");
+        }
+        paid
+    }
+
+    /// `pay_through_checkout` without keeping the card.
     pub async fn open_and_pay(&self, link: &str, card: &str) -> reqwest::Response {
-        let attempt = attempt_field(&self.portal_page(link).await);
-        self.pay_in_portal(link, card, &attempt).await
+        self.pay_through_checkout(link, card, false).await
     }
 }
 

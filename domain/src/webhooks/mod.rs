@@ -19,6 +19,7 @@
 //! | `payment_intent.succeeded` | payment `SUCCEEDED`, invoice paid, receipt, gallery |
 //! | `payment_intent.payment_failed` | a `PENDING` payment `FAILED` with the decline code |
 //! | `refund.created` / `refund.updated` / `refund.failed`, `charge.refunded` (with its refunds) | settles our `PENDING` refund; a refund made in the gateway's dashboard is recorded as a new refund |
+//! | `checkout.session.completed` / `async_payment_succeeded` / `async_payment_failed` / `expired` | `checkout::settle_in`: one payment per session, receipt, gallery; a mismatched amount is recorded, not settled |
 //! | `charge.dispute.created` | payment marked disputed, gallery locked, audit line |
 //! | `charge.dispute.closed` | won: dispute cleared, access restored; lost: the amount is recorded as refunded (chargeback) |
 //!
@@ -374,6 +375,38 @@ async fn apply(
                 }
             }
             Ok(Outcome::Processed(details.join("; ")))
+        }
+        "checkout.session.completed"
+        | "checkout.session.async_payment_succeeded"
+        | "checkout.session.async_payment_failed"
+        | "checkout.session.expired" => {
+            let session = crate::stripe::checkout_session_from(&event.data.object)
+                .map_err(WebhookError::Malformed)?;
+            let failed = event.kind == "checkout.session.async_payment_failed";
+            Ok(
+                match crate::checkout::settle_in(tx, &session, &actor, failed).await? {
+                    crate::checkout::Settled::Unknown => {
+                        Outcome::Ignored(format!("no checkout session {} here", session.id))
+                    }
+                    crate::checkout::Settled::Paid {
+                        invoice_id,
+                        payment_id,
+                    } => {
+                        effects.add(EventKind::PaymentSucceeded, invoice_id, Some(payment_id));
+                        Outcome::Processed(format!(
+                            "checkout session {} paid: payment {payment_id}",
+                            session.id
+                        ))
+                    }
+                    crate::checkout::Settled::Failed { .. } => Outcome::Processed(format!(
+                        "checkout session {}: the delayed payment failed",
+                        session.id
+                    )),
+                    crate::checkout::Settled::Noted(d) | crate::checkout::Settled::Mismatch(d) => {
+                        Outcome::Processed(d)
+                    }
+                },
+            )
         }
         "charge.dispute.created" | "charge.dispute.closed" => {
             let dispute: DisputeObject = parse(event)?;

@@ -78,6 +78,16 @@ pub fn event_for(record: &simulated_charge::Model) -> Value {
 /// Signs and POSTs the event of the gateway record `key` to this
 /// deployment's webhook endpoint. Any answer but 2xx is an error, retried.
 pub async fn deliver(ctx: &AppContext, key: &str) -> DomainResult<()> {
+    if key.starts_with(crate::sim_checkout::EVENT_KEY_PREFIX) {
+        let Some(event) = crate::sim_checkout::event_for(&ctx.db, key)
+            .await
+            .map_err(anyhow::Error::new)?
+        else {
+            tracing::warn!(key, "no simulated checkout session; nothing to deliver");
+            return Ok(());
+        };
+        return post(ctx, &event).await;
+    }
     let Some(record) = simulated_charge::Entity::find_by_id(key.to_string())
         .one(&ctx.db)
         .await?
@@ -85,11 +95,16 @@ pub async fn deliver(ctx: &AppContext, key: &str) -> DomainResult<()> {
         tracing::warn!(key, "no simulated gateway record; nothing to deliver");
         return Ok(());
     };
+    post(ctx, &event_for(&record)).await?;
+    tracing::info!(key, reference = %record.reference, "simulated webhook delivered");
+    Ok(())
+}
+
+async fn post(ctx: &AppContext, event: &Value) -> DomainResult<()> {
     let secret = super::signing_secret(ctx)
         .ok_or_else(|| anyhow::anyhow!("no webhook signing secret for the simulated gateway"))?;
-    let body = serde_json::to_vec(&event_for(&record)).map_err(anyhow::Error::from)?;
+    let body = serde_json::to_vec(event).map_err(anyhow::Error::from)?;
     let url = format!("{}/webhooks/stripe", ctx.settings.public_url());
     signature::post_signed(&url, "stripe-signature", secret.expose_secret(), body).await?;
-    tracing::info!(key, reference = %record.reference, "simulated webhook delivered");
     Ok(())
 }

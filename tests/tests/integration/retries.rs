@@ -164,12 +164,11 @@ async fn a_declined_client_pays_in_the_portal_and_keeps_the_new_card(backend: Ba
         .expect("portal link in the invoice email");
     let page = app.portal_page(&link).await;
     assert!(
-        page.contains("name=\"keep_card\""),
+        page.contains("name=\"save_card\""),
         "an auto-pay client is offered to keep the card"
     );
-    let attempt = tests::attempt_field(&page);
     let paid = app
-        .pay_in_portal_with(&link, "5555555555554444", &attempt, &[("keep_card", "1")])
+        .pay_through_checkout(&link, "5555555555554444", true)
         .await;
     assert_eq!(paid.status(), 303);
     app.drain().await;

@@ -85,22 +85,6 @@ async fn a_configured_stripe_key_sends_auto_pay_through_stripe(backend: Backend)
             .count(),
         1
     );
-
-    // The portal's typed-card form belongs to the simulated gateway: with
-    // Stripe it says so instead of pretending.
-    app.complete_session(&f.key, &f.invoice_session).await;
-    app.drain().await;
-    let open = app.invoice_of(&f.key, &f.invoice_session).await;
-    let link = open["portalUrl"].as_str().expect("portal").to_string();
-    let response = app.open_and_pay(&link, "4242424242424242").await;
-    assert_eq!(response.status(), 409);
-    assert!(
-        response
-            .text()
-            .await
-            .expect("html")
-            .contains("contact the studio")
-    );
 }
 
 on_both_backends!(a_stripe_charge_refund_and_webhook_round_trip);
@@ -251,4 +235,158 @@ async fn a_stripe_charge_refund_and_webhook_round_trip(backend: Backend) {
         json!([{ "status": "SUCCEEDED", "amount": { "minorUnits": 50_000 } }])
     );
     assert_eq!(app.count("webhook_events").await, 2);
+}
+
+on_both_backends!(a_portal_payment_goes_through_stripe_checkout_and_settles_once);
+
+fn form_of(request: &wiremock::Request) -> std::collections::HashMap<String, String> {
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(&request.body)
+        .expect("form body")
+        .into_iter()
+        .collect()
+}
+
+/// The Pay button opens a Stripe Checkout Session with exactly the fields
+/// the issue names; pressing it again reuses the open session; the client's
+/// return retrieves the session and settles it, and the webhook that
+/// follows changes nothing.
+async fn a_portal_payment_goes_through_stripe_checkout_and_settles_once(backend: Backend) {
+    let stripe = MockServer::start().await;
+    let base = stripe.uri();
+    let Some(app) = spawn_app_with(backend, |s| {
+        s.gateway.stripe_secret_key = Some("sk_test_local".to_string().into());
+        s.gateway.stripe_api_base = base;
+        s.gateway.stripe_webhook_secret = Some("whsec_test_local".to_string().into());
+    })
+    .await
+    else {
+        return;
+    };
+    let f = app.seed_studio_with_card("Golden Hour", "pm_1Visa").await;
+    app.complete_session(&f.key, &f.invoice_session).await;
+    app.drain().await;
+    let open = app.invoice_of(&f.key, &f.invoice_session).await;
+    let link = open["portalUrl"].as_str().expect("portal").to_string();
+    let id = open["id"].as_str().expect("id").to_string();
+    let number = open["number"].as_str().expect("number").to_string();
+    let key = format!("inv_{id}_checkout_329182_1");
+    let session = json!({
+        "id": "cs_test_1", "object": "checkout.session", "mode": "payment",
+        "url": "https://checkout.stripe.test/c/pay/cs_test_1", "status": "open",
+        "payment_status": "unpaid", "amount_total": 329_182, "currency": "usd",
+        "metadata": { "invoice_id": id }
+    });
+    Mock::given(method("POST"))
+        .and(path("/v1/checkout/sessions"))
+        .and(header("authorization", "Bearer sk_test_local"))
+        .and(header("idempotency-key", key.as_str()))
+        .and(header("content-type", "application/x-www-form-urlencoded"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(session.clone()))
+        .expect(1)
+        .mount(&stripe)
+        .await;
+
+    let page = app.portal_page(&link).await;
+    assert!(
+        !page.contains("card_number") && !page.contains("4242"),
+        "{page}"
+    );
+    let pressed = app.press_pay(&link, false).await;
+    assert_eq!(pressed.status(), 303);
+    assert_eq!(
+        pressed.headers()["location"],
+        "https://checkout.stripe.test/c/pay/cs_test_1"
+    );
+    let created = stripe
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .find(|r| r.url.path() == "/v1/checkout/sessions")
+        .expect("a Checkout Session request");
+    let form = form_of(&created);
+    let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("<missing>");
+    assert_eq!(field("mode"), "payment");
+    assert_eq!(field("line_items[0][quantity]"), "1");
+    assert_eq!(field("line_items[0][price_data][unit_amount]"), "329182");
+    assert_eq!(field("line_items[0][price_data][currency]"), "usd");
+    assert!(
+        field("line_items[0][price_data][product_data][name]").contains(&number),
+        "{form:?}"
+    );
+    assert_eq!(field("client_reference_id"), id);
+    assert_eq!(field("metadata[invoice_id]"), id);
+    assert_eq!(field("payment_intent_data[metadata][invoice_id]"), id);
+    assert_eq!(
+        field("success_url"),
+        format!("{link}/return?session_id={{CHECKOUT_SESSION_ID}}")
+    );
+    assert_eq!(field("cancel_url"), link);
+    let expires: i64 = field("expires_at").parse().expect("expires_at");
+    let now = chrono::Utc::now().timestamp();
+    assert!(
+        expires > now + 30 * 60 && expires <= now + 24 * 3600,
+        "{expires}"
+    );
+    assert!(!form.contains_key("payment_intent_data[setup_future_usage]"));
+    // Pressing Pay again: the open session for the same amount, no new request.
+    assert_eq!(
+        app.press_pay(&link, false).await.headers()["location"],
+        "https://checkout.stripe.test/c/pay/cs_test_1"
+    );
+
+    // The client paid on Stripe's page and comes back: the session is read.
+    let mut paid = session.clone();
+    paid["status"] = json!("complete");
+    paid["payment_status"] = json!("paid");
+    paid["url"] = json!(null);
+    paid["payment_intent"] = json!({ "id": "pi_cs1", "object": "payment_intent",
+        "payment_method": { "id": "pm_cs1", "object": "payment_method", "type": "card",
+            "card": { "brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2034 } } });
+    Mock::given(method("GET"))
+        .and(path("/v1/checkout/sessions/cs_test_1"))
+        .and(wiremock::matchers::query_param(
+            "expand[]",
+            "payment_intent.payment_method",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(paid.clone()))
+        .mount(&stripe)
+        .await;
+    let back = app
+        .http
+        .get(format!("{link}/return?session_id=cs_test_1"))
+        .send()
+        .await
+        .expect("return");
+    let html = back.text().await.expect("html");
+    assert!(html.contains("Your payment was received"), "{html}");
+
+    // Stripe's webhook follows (the session unexpanded): counted once.
+    let mut object = paid.clone();
+    object["payment_intent"] = json!("pi_cs1");
+    let (status, answer) = app
+        .send_webhook(&stripe_event(
+            "evt_cs_done",
+            "checkout.session.completed",
+            chrono::Utc::now().timestamp(),
+            object,
+        ))
+        .await;
+    assert_eq!(
+        (status, answer["status"].clone()),
+        (200, json!("processed")),
+        "{answer}"
+    );
+    app.drain().await;
+    let invoice = app.invoice_of(&f.key, &f.invoice_session).await;
+    assert_eq!(invoice["status"], "PAID", "{invoice:#}");
+    assert_eq!(invoice["payments"].as_array().map(Vec::len), Some(1));
+    assert_eq!(invoice["payments"][0]["cardLast4"], "4242");
+    assert_eq!(
+        app.emails_to(tests::INVOICE_EMAIL)
+            .iter()
+            .filter(|e| e.subject.starts_with("Receipt"))
+            .count(),
+        1
+    );
 }

@@ -348,13 +348,14 @@ async fn refund_events_in_any_order_settle_the_refund_once(backend: Backend) {
     );
 }
 
-/// The gateway charged but its answer was lost, and nobody asks again for an
-/// hour: the gateway's own webhook settles the attempt, exactly once.
+/// The client paid on the hosted page, but the session cannot be read when
+/// the client comes back: the return page says "processing" and the
+/// gateway's own `checkout.session.completed` settles it, exactly once.
 async fn a_webhook_settles_a_payment_whose_answer_never_came(backend: Backend) {
     use async_trait::async_trait;
     use domain::gateway::{
-        ChargeOutcome, ChargeRequest, GatewayError, PaymentGateway, PaymentMethodDetails,
-        RefundOutcome, RefundRequest,
+        ChargeOutcome, ChargeRequest, CheckoutRequest, CheckoutSession, GatewayError,
+        PaymentGateway, PaymentMethodDetails, RefundOutcome, RefundRequest,
     };
     use std::sync::Arc;
 
@@ -369,8 +370,14 @@ async fn a_webhook_settles_a_payment_whose_answer_never_came(backend: Backend) {
             self.0.charge(request).await?;
             Err(GatewayError::Unavailable("timed out after sending".into()))
         }
-        fn tokenize_test_card(&self, number: &str) -> Result<String, GatewayError> {
-            self.0.tokenize_test_card(number)
+        async fn create_checkout(
+            &self,
+            request: &CheckoutRequest,
+        ) -> Result<CheckoutSession, GatewayError> {
+            self.0.create_checkout(request).await
+        }
+        async fn retrieve_checkout(&self, _id: &str) -> Result<CheckoutSession, GatewayError> {
+            Err(GatewayError::Unavailable("timed out".into()))
         }
         async fn refund(&self, request: &RefundRequest) -> Result<RefundOutcome, GatewayError> {
             self.0.refund(request).await
@@ -394,9 +401,14 @@ async fn a_webhook_settles_a_payment_whose_answer_never_came(backend: Backend) {
     app.drain().await;
     let open = app.invoice_of(&f.key, &f.invoice_session).await;
     let link = open["portalUrl"].as_str().expect("portal").to_string();
-    let response = app.open_and_pay(&link, "4242424242424242").await;
-    assert_eq!(response.status(), 202, "the page says it could not confirm");
+    let hosted = app.checkout_url(&link, false).await;
+    let paid = app.pay_on_hosted_page(&hosted, "4242424242424242").await;
+    assert_eq!(paid.status(), 303);
+    let page = app.follow(&paid).await.text().await.expect("html");
+    assert!(page.contains("Your payment is processing"), "{page}");
     app.drain().await;
+    let page = app.follow(&paid).await.text().await.expect("html");
+    assert!(page.contains("Your payment was received"), "{page}");
     let settled = invoice(&app, &f.key, &f.invoice_session).await;
     assert_eq!(settled["status"], "PAID", "{settled:#}");
     assert_eq!(settled["payments"][0]["status"], "SUCCEEDED");

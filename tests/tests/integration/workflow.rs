@@ -6,7 +6,7 @@ use domain::secrets::verify_password;
 use entity::enums::GalleryLevel;
 use sea_orm::EntityTrait;
 use serde_json::json;
-use tests::{AUTO_PAY_EMAIL, Backend, INVOICE_EMAIL, SentEmail, TestApp, attempt_field, spawn_app};
+use tests::{AUTO_PAY_EMAIL, Backend, INVOICE_EMAIL, SentEmail, TestApp, spawn_app};
 
 on_both_backends!(
     auto_pay_client_is_charged_and_receives_receipt_and_gallery_access,
@@ -206,49 +206,65 @@ async fn invoice_client_pays_through_the_portal(backend: Backend) {
     let html = page.text().await.expect("portal html");
     assert!(html.contains(&format!("INV-{}-0001", year())) && html.contains("USD 3,291.82"));
 
-    // A declined card: a clear message, the invoice stays open.
-    let declined = app
-        .pay_in_portal(&link, "4000 0000 0000 0002", &attempt_field(&html))
-        .await;
+    // The portal has a Pay button and no card field; it takes the client to
+    // the hosted checkout page, where the cards are typed.
+    assert!(
+        html.contains("name=\"csrf\"") && !html.contains("card_number"),
+        "{html}"
+    );
+    assert!(!html.contains("4242 4242"), "no test cards on the portal");
+    let hosted = app.checkout_url(&link, false).await;
+    assert!(hosted.contains("/sim-checkout/cs_sim_"), "{hosted}");
+    let hosted_html = app
+        .http
+        .get(&hosted)
+        .send()
+        .await
+        .expect("hosted")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        hosted_html.contains("USD 3,291.82") && hosted_html.contains("4242424242424242"),
+        "{hosted_html}"
+    );
+
+    // A declined card: a clear message on the hosted page, the invoice stays open.
+    let declined = app.pay_on_hosted_page(&hosted, "4000 0000 0000 0002").await;
     assert_eq!(declined.status(), 402);
     let declined_html = declined.text().await.expect("html");
     assert!(
         declined_html.contains("Your card was declined."),
         "{declined_html}"
     );
-    assert!(declined_html.contains("nothing was charged"));
+    assert!(declined_html.contains("Nothing was charged"));
     let invoice = app.invoice_of(&f.key, &f.invoice_session).await;
     assert_eq!(invoice["status"], "OPEN");
-    assert_eq!(invoice["payments"][0]["status"], "FAILED");
-    assert_eq!(invoice["payments"][0]["failureCode"], "generic_decline");
-
-    // A good card: redirected to a thank-you page, then receipt and full gallery.
-    let attempt = attempt_field(&declined_html);
-    let paid = app.pay_in_portal(&link, "4242424242424242", &attempt).await;
-    assert_eq!(paid.status(), 303);
-    let location = paid.headers()["location"]
-        .to_str()
-        .expect("location")
-        .to_string();
-    let thanks = app
-        .http
-        .get(format!("{}{location}", app.address))
-        .send()
-        .await
-        .expect("thanks");
-    assert!(
-        thanks
-            .text()
-            .await
-            .expect("html")
-            .contains("Your payment was received")
-    );
-    // Submitting the same form again charges nothing more.
     assert_eq!(
-        app.pay_in_portal(&link, "4242424242424242", &attempt)
+        invoice["payments"],
+        json!([]),
+        "a decline on the hosted page records no payment"
+    );
+
+    // Pressing Pay again reuses the still-open session for the same amount.
+    assert_eq!(app.checkout_url(&link, false).await, hosted);
+
+    // A good card: back to the portal's return page, then receipt and full gallery.
+    let paid = app.pay_on_hosted_page(&hosted, "4242424242424242").await;
+    assert_eq!(paid.status(), 303);
+    let back = app.follow(&paid).await;
+    let thanks = back.text().await.expect("html");
+    assert!(thanks.contains("Your payment was received"), "{thanks}");
+    assert!(
+        thanks.contains("/gallery/"),
+        "a link to the gallery: {thanks}"
+    );
+    // Submitting the hosted page again charges nothing more.
+    assert_eq!(
+        app.pay_on_hosted_page(&hosted, "4242424242424242")
             .await
             .status(),
-        303
+        410
     );
     app.drain().await;
 
@@ -263,6 +279,7 @@ async fn invoice_client_pays_through_the_portal(backend: Backend) {
         .collect();
     assert_eq!(succeeded.len(), 1);
     assert_eq!(succeeded[0]["source"], "PORTAL");
+    assert_eq!(succeeded[0]["cardLast4"], "4242");
     assert_eq!(
         app.count("simulated_gateway_charges").await,
         2,
@@ -320,8 +337,9 @@ async fn declined_auto_pay_falls_back_to_the_invoice_email(backend: Backend) {
     assert_eq!(gallery_of(&app).await.level, GalleryLevel::Preview);
 }
 
-/// The portal open in two tabs (two forms, two nonces), both submitted at
-/// once: one attempt at a time per invoice, so one charge.
+/// The portal open in two tabs, Pay pressed in both at once: both get the
+/// same hosted session (reuse under the invoice's lock), and the session
+/// can be paid once, so one charge.
 async fn paying_from_two_tabs_at_once_charges_once(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
@@ -334,22 +352,20 @@ async fn paying_from_two_tabs_at_once_charges_once(backend: Backend) {
         .as_str()
         .expect("portal url")
         .to_string();
-    let (one, two) = tokio::join!(app.portal_page(&link), app.portal_page(&link));
-    let (a, b) = (attempt_field(&one), attempt_field(&two));
-    assert_ne!(a, b);
+    let (a, b) = tokio::join!(
+        app.checkout_url(&link, false),
+        app.checkout_url(&link, false)
+    );
+    assert_eq!(a, b, "one session for one amount");
     let (r1, r2) = tokio::join!(
-        app.pay_in_portal(&link, "4242424242424242", &a),
-        app.pay_in_portal(&link, "4242424242424242", &b)
+        app.pay_on_hosted_page(&a, "4242424242424242"),
+        app.pay_on_hosted_page(&b, "4242424242424242")
     );
-    let statuses = [r1.status().as_u16(), r2.status().as_u16()];
-    assert!(
-        statuses.contains(&303),
-        "one payment went through: {statuses:?}"
-    );
-    assert!(
-        statuses.iter().all(|s| *s == 303 || *s == 409),
-        "the other was refused or found the invoice paid: {statuses:?}"
-    );
+    let mut statuses = [r1.status().as_u16(), r2.status().as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [303, 410], "one paid, the other found it closed");
+    let paid = if r1.status() == 303 { r1 } else { r2 };
+    assert_eq!(app.follow(&paid).await.status(), 200);
     app.drain().await;
     assert_eq!(
         app.count("simulated_gateway_charges").await,

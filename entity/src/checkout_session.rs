@@ -1,0 +1,39 @@
+#[allow(unused_imports)]
+use crate::enums::*;
+use sea_orm::entity::prelude::*;
+
+/// One hosted Checkout Session the portal opened for an invoice.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "checkout_sessions")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub studio_id: i64,
+    pub invoice_id: i64,
+    /// 1, 2, ... per invoice; part of the idempotency key.
+    pub attempt: i32,
+    /// `inv_{invoice}_checkout_{amount}_{attempt}`: sent once with these parameters.
+    #[sea_orm(unique)]
+    pub idempotency_key: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    /// The client asked to keep the card for automatic payments.
+    pub save_card: bool,
+    pub expires_at: DateTimeUtc,
+    /// `cs_...` once the gateway created it.
+    #[sea_orm(unique)]
+    pub gateway_session_id: Option<String>,
+    pub url: Option<String>,
+    pub status: CheckoutStatus,
+    /// The payment this session settled, once settled.
+    pub payment_id: Option<i64>,
+    /// Why it is `MISMATCH` or `FAILED`.
+    pub detail: Option<String>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

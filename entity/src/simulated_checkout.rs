@@ -1,0 +1,38 @@
+#[allow(unused_imports)]
+use crate::enums::*;
+use sea_orm::entity::prelude::*;
+
+/// The simulated gateway's side of a hosted Checkout Session (what Stripe
+/// keeps for a `cs_...`). Statuses are Stripe's lowercase words.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "simulated_checkout_sessions")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    #[sea_orm(unique)]
+    pub idempotency_key: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub product_name: String,
+    pub client_reference_id: Option<String>,
+    /// `metadata[invoice_id]`.
+    pub invoice_ref: Option<String>,
+    pub customer: Option<String>,
+    pub success_url: String,
+    pub cancel_url: String,
+    pub setup_future_usage: bool,
+    /// `open`, `complete` or `expired`.
+    pub status: String,
+    /// `unpaid` or `paid`.
+    pub payment_status: String,
+    pub payment_intent: Option<String>,
+    pub card_token: Option<String>,
+    pub expires_at: DateTimeUtc,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
