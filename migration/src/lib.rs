@@ -14,6 +14,7 @@ mod m20261128_000005_staff_accounts;
 mod m20261128_000006_reminders;
 mod m20261128_000007_gallery_policy;
 mod m20261129_000050_hosted_checkout;
+mod m20261129_000051_gateway_customer;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000006_reminders::Migration),
             Box::new(m20261128_000007_gallery_policy::Migration),
             Box::new(m20261129_000050_hosted_checkout::Migration),
+            Box::new(m20261129_000051_gateway_customer::Migration),
         ]
     }
 }
