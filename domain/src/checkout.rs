@@ -63,7 +63,7 @@ fn request_of(
             doc.invoice.display_number(),
             doc.studio.name
         ),
-        customer: None,
+        customer: doc.client.gateway_customer_id.clone(),
         invoice_ref: doc.invoice.id.to_string(),
         success_url: format!("{portal}/return?session_id={{CHECKOUT_SESSION_ID}}"),
         cancel_url: portal,
@@ -74,6 +74,37 @@ fn request_of(
 
 fn whole_seconds(at: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp(at.timestamp(), 0).unwrap_or(at)
+}
+
+/// The client's gateway Customer, created once (idempotently, keyed by the
+/// client) and remembered, so a card saved in Checkout lands on it and can
+/// be charged off-session later. `None` when the gateway has no Customers.
+pub async fn ensure_customer(
+    ctx: &AppContext,
+    client: &client::Model,
+) -> DomainResult<Option<String>> {
+    if let Some(id) = &client.gateway_customer_id {
+        return Ok(Some(id.clone()));
+    }
+    let request = crate::gateway::CustomerRequest {
+        idempotency_key: format!("client_{}_customer", client.id),
+        client_ref: client.id.to_string(),
+        name: client.name.clone(),
+        email: client.email.clone(),
+    };
+    let id = match ctx.gateway.create_customer(&request).await {
+        Ok(id) => id,
+        Err(crate::gateway::GatewayError::Unsupported(_)) => return Ok(None),
+        Err(err) => return Err(anyhow::Error::new(err).into()),
+    };
+    // Two requests at once got the same Customer (same key); either write wins.
+    client::Entity::update_many()
+        .col_expr(client::Column::GatewayCustomerId, Expr::value(id.clone()))
+        .filter(client::Column::Id.eq(client.id))
+        .filter(client::Column::GatewayCustomerId.is_null())
+        .exec(&ctx.db)
+        .await?;
+    Ok(Some(id))
 }
 
 /// Opens (or reuses) the hosted Checkout Session for what the invoice owes
@@ -172,6 +203,7 @@ pub async fn start(
     }
     // A reserved attempt is created (or, by another tab or a retry, replayed
     // by the gateway under the same key and parameters).
+    ensure_customer(ctx, &doc.client).await?;
     let doc = InvoiceDocument::load(ctx, invoice).await?;
     let session = ctx
         .gateway

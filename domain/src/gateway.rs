@@ -82,6 +82,16 @@ pub struct CheckoutRequest {
     pub save_card: bool,
 }
 
+/// The client a gateway Customer stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerRequest {
+    /// `client_{id}_customer`: one Customer per client, however often asked.
+    pub idempotency_key: String,
+    pub client_ref: String,
+    pub name: String,
+    pub email: String,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CheckoutState {
     Open,
@@ -137,6 +147,13 @@ pub trait PaymentGateway: Send + Sync {
     /// Charges a payment method. Calling again with the same idempotency key
     /// returns the first outcome and never charges again.
     async fn charge(&self, request: &ChargeRequest) -> Result<ChargeOutcome, GatewayError>;
+
+    /// Creates the client's Customer (`cus_...`) under the request's
+    /// idempotency key; the same key returns the same Customer.
+    async fn create_customer(&self, request: &CustomerRequest) -> Result<String, GatewayError> {
+        let _ = request;
+        Err(GatewayError::Unsupported("customers"))
+    }
 
     /// Creates a hosted Checkout Session (`mode=payment`) under the
     /// request's idempotency key; the same key replays the same session.
@@ -446,6 +463,11 @@ impl PaymentGateway for SimulatedGateway {
         .await?;
         // Whoever inserted first decides; replay what is stored.
         Box::pin(self.refund(request)).await
+    }
+
+    async fn create_customer(&self, request: &CustomerRequest) -> Result<String, GatewayError> {
+        // Derived from the client, so asking again returns the same one.
+        Ok(format!("cus_sim_{}", request.client_ref))
     }
 
     async fn create_checkout(

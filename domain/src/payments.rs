@@ -397,6 +397,9 @@ const HARD_DECLINES: &[&str] = &[
     "invalid_account",
     "expired_card",
     "invalid_payment_method",
+    // The bank wants the client present (3-D Secure): an off-session retry
+    // cannot pass it, so the client pays through the portal's checkout.
+    "authentication_required",
 ];
 
 pub fn is_hard_decline(code: &str) -> bool {

@@ -62,8 +62,8 @@
 //! [`SimulatedGateway`]: crate::gateway::SimulatedGateway
 
 use crate::gateway::{
-    ChargeOutcome, ChargeRequest, CheckoutRequest, CheckoutSession, CheckoutState, GatewayError,
-    PaymentGateway, PaymentMethodDetails, RefundOutcome, RefundRequest,
+    ChargeOutcome, ChargeRequest, CheckoutRequest, CheckoutSession, CheckoutState, CustomerRequest,
+    GatewayError, PaymentGateway, PaymentMethodDetails, RefundOutcome, RefundRequest,
 };
 use async_trait::async_trait;
 use reqwest::{Method, StatusCode, Url};
@@ -405,6 +405,40 @@ impl PaymentGateway for StripeGateway {
                 reference: refund.id,
             },
         })
+    }
+
+    async fn create_customer(&self, request: &CustomerRequest) -> Result<String, GatewayError> {
+        let form = [
+            ("name", request.name.clone()),
+            ("email", request.email.clone()),
+            ("metadata[client_id]", request.client_ref.clone()),
+        ];
+        let response = self
+            .send(
+                Method::POST,
+                &["v1", "customers"],
+                Some(&form),
+                Some(&request.idempotency_key),
+            )
+            .await?;
+        if !response.status.is_success() {
+            return Err(match classify(&response) {
+                Failure::Idempotency => GatewayError::IdempotencyMismatch,
+                Failure::Other(message) => GatewayError::Unavailable(message),
+                Failure::Card { code, message } | Failure::Missing { code, message } => {
+                    GatewayError::Unavailable(format!(
+                        "Stripe refused the Customer ({code}): {message}"
+                    ))
+                }
+            });
+        }
+        let value: serde_json::Value = response.json()?;
+        value
+            .get("id")
+            .and_then(|v| v.as_str())
+            .filter(|id| is_stripe_id(id))
+            .map(str::to_string)
+            .ok_or_else(|| GatewayError::Unavailable("a Stripe Customer without an id".into()))
     }
 
     async fn create_checkout(

@@ -21,6 +21,8 @@ pub struct Model {
     pub time_zone: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The client's gateway Customer (`cus_...`), created once.
+    pub gateway_customer_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

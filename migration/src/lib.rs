@@ -15,6 +15,7 @@ mod m20261128_000006_reminders;
 mod m20261128_000007_gallery_policy;
 mod m20261129_000041_refund_credit_notes;
 mod m20261129_000050_hosted_checkout;
+mod m20261129_000051_gateway_customer;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000007_gallery_policy::Migration),
             Box::new(m20261129_000041_refund_credit_notes::Migration),
             Box::new(m20261129_000050_hosted_checkout::Migration),
+            Box::new(m20261129_000051_gateway_customer::Migration),
         ]
     }
 }

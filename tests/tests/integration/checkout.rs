@@ -4,13 +4,16 @@
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
-use tests::{Backend, INVOICE_EMAIL, TestApp, spawn_app, spawn_app_with, stripe_event};
+use tests::{
+    AUTO_PAY_EMAIL, Backend, INVOICE_EMAIL, TestApp, spawn_app, spawn_app_with, stripe_event,
+};
 
 on_both_backends!(
     a_session_is_reused_for_the_same_amount_and_replaced_when_the_amount_changes,
     the_webhook_and_the_return_settle_once_in_any_order,
     an_expired_session_cannot_be_paid_and_pay_opens_a_new_one,
     a_session_paid_for_another_amount_is_recorded_not_settled,
+    a_card_kept_in_checkout_pays_the_next_session_automatically,
 );
 
 struct Open {
@@ -279,4 +282,63 @@ async fn a_session_paid_for_another_amount_is_recorded_not_settled(backend: Back
         "surfaced in the audit trail: {trail:#}"
     );
     assert_eq!(receipts(app), 0);
+}
+
+/// An auto-pay client's card is declined; the client pays through checkout
+/// with "use this card for future automatic payments": the card that paid
+/// becomes the client's card (on the client's one gateway Customer), and the
+/// next completed session is charged to it without the client.
+async fn a_card_kept_in_checkout_pays_the_next_session_automatically(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let f = app
+        .seed_studio_with_card("Golden Hour", "pm_card_chargeDeclinedInsufficientFunds")
+        .await;
+    app.complete_session(&f.key, &f.auto_pay_session).await;
+    app.drain().await;
+    let link = app.invoice_of(&f.key, &f.auto_pay_session).await["portalUrl"]
+        .as_str()
+        .expect("portal")
+        .to_string();
+    let paid = app
+        .pay_through_checkout(&link, "5555 5555 5555 4444", true)
+        .await;
+    assert_eq!(paid.status(), 303);
+    app.drain().await;
+    let client = app
+        .gql(
+            &f.key,
+            "query($id: ID!) { client(id: $id) { paymentMethod { brand last4 } } }",
+            json!({ "id": f.auto_pay_client }),
+        )
+        .await;
+    assert_eq!(
+        client["client"]["paymentMethod"],
+        json!({ "brand": "mastercard", "last4": "4444" }),
+        "{client}"
+    );
+    let stored = entity::client::Entity::find()
+        .filter(entity::client::Column::Email.eq(AUTO_PAY_EMAIL))
+        .one(&app.ctx.db)
+        .await
+        .expect("client")
+        .expect("ava");
+    assert!(
+        stored
+            .gateway_customer_id
+            .as_deref()
+            .is_some_and(|c| c.starts_with("cus_")),
+        "one gateway Customer: {stored:?}"
+    );
+
+    let next = app
+        .schedule_wedding(&f.key, &f.auto_pay_client, &f.package, &f.add_on, "500.00")
+        .await;
+    app.complete_session(&f.key, &next).await;
+    app.drain().await;
+    let invoice = app.invoice_of(&f.key, &next).await;
+    assert_eq!(invoice["status"], "PAID", "{invoice:#}");
+    assert_eq!(invoice["payments"][0]["source"], "AUTO_PAY");
+    assert_eq!(invoice["payments"][0]["cardLast4"], "4444");
 }

@@ -262,6 +262,14 @@ async fn a_portal_payment_goes_through_stripe_checkout_and_settles_once(backend:
     else {
         return;
     };
+    Mock::given(method("GET"))
+        .and(path("/v1/payment_methods/pm_1Visa"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "pm_1Visa", "object": "payment_method", "type": "card", "customer": "cus_ava",
+            "card": { "brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2034 }
+        })))
+        .mount(&stripe)
+        .await;
     let f = app.seed_studio_with_card("Golden Hour", "pm_1Visa").await;
     app.complete_session(&f.key, &f.invoice_session).await;
     app.drain().await;
@@ -276,6 +284,19 @@ async fn a_portal_payment_goes_through_stripe_checkout_and_settles_once(backend:
         "payment_status": "unpaid", "amount_total": 329_182, "currency": "usd",
         "metadata": { "invoice_id": id }
     });
+    // One Customer per client, created once under the client's key.
+    Mock::given(method("POST"))
+        .and(path("/v1/customers"))
+        .and(header("authorization", "Bearer sk_test_local"))
+        .and(header_exists("idempotency-key"))
+        .and(body_string_contains("email=noah%40example.com"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({ "id": "cus_noah", "object": "customer" })),
+        )
+        .expect(1)
+        .mount(&stripe)
+        .await;
     Mock::given(method("POST"))
         .and(path("/v1/checkout/sessions"))
         .and(header("authorization", "Bearer sk_test_local"))
@@ -314,6 +335,7 @@ async fn a_portal_payment_goes_through_stripe_checkout_and_settles_once(backend:
         field("line_items[0][price_data][product_data][name]").contains(&number),
         "{form:?}"
     );
+    assert_eq!(field("customer"), "cus_noah");
     assert_eq!(field("client_reference_id"), id);
     assert_eq!(field("metadata[invoice_id]"), id);
     assert_eq!(field("payment_intent_data[metadata][invoice_id]"), id);
@@ -389,4 +411,67 @@ async fn a_portal_payment_goes_through_stripe_checkout_and_settles_once(backend:
             .count(),
         1
     );
+}
+
+on_both_backends!(an_auto_pay_charge_needing_authentication_falls_back_to_the_invoice_email);
+
+/// Stripe answers an off-session charge with `authentication_required`: the
+/// client gets the invoice email with the portal link (where Checkout can
+/// authenticate), and no second off-session charge is ever scheduled.
+async fn an_auto_pay_charge_needing_authentication_falls_back_to_the_invoice_email(
+    backend: Backend,
+) {
+    let stripe = MockServer::start().await;
+    let base = stripe.uri();
+    let Some(app) = spawn_app_with(backend, |s| {
+        s.gateway.stripe_secret_key = Some("sk_test_local".to_string().into());
+        s.gateway.stripe_api_base = base;
+        s.gateway.stripe_webhook_secret = Some("whsec_test_local".to_string().into());
+    })
+    .await
+    else {
+        return;
+    };
+    Mock::given(method("GET"))
+        .and(path("/v1/payment_methods/pm_1Visa"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "pm_1Visa", "object": "payment_method", "type": "card", "customer": "cus_ava",
+            "card": { "brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2034 }
+        })))
+        .mount(&stripe)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/payment_intents"))
+        .and(body_string_contains("off_session=true"))
+        .respond_with(ResponseTemplate::new(402).set_body_json(json!({ "error": {
+            "type": "card_error", "code": "authentication_required",
+            "decline_code": "authentication_required",
+            "message": "Your card was declined. This transaction requires authentication."
+        }})))
+        .expect(1)
+        .mount(&stripe)
+        .await;
+    let f = app.seed_studio_with_card("Golden Hour", "pm_1Visa").await;
+    app.complete_session(&f.key, &f.auto_pay_session).await;
+    app.drain().await;
+    let invoice = app.invoice_of(&f.key, &f.auto_pay_session).await;
+    assert_eq!(invoice["status"], "OPEN", "{invoice:#}");
+    assert_eq!(
+        invoice["payments"][0]["failureCode"],
+        "authentication_required"
+    );
+    assert!(
+        !app.scheduled()
+            .await
+            .iter()
+            .any(|(k, _)| k.starts_with("charge:")),
+        "no off-session retry: {:?}",
+        app.scheduled().await
+    );
+    let emails = app.emails_to(AUTO_PAY_EMAIL);
+    let invoice_email = emails
+        .iter()
+        .find(|e| e.subject.starts_with("Invoice"))
+        .expect("the invoice email");
+    assert!(invoice_email.portal_link().is_some());
 }
