@@ -59,7 +59,8 @@ impl AppContext {
             None => Arc::new(
                 SimulatedGateway::new(conn.clone())
                     .with_public_url(settings.public_url())
-                    .with_webhooks(settings.gateway.simulated_webhooks),
+                    .with_webhooks(settings.gateway.simulated_webhooks)
+                    .with_faults(settings.gateway.simulated_faults.clone()),
             ),
         };
         let secret = AppSecret::load_or_create(settings.secret_key.as_ref(), &settings.data_dir)?;

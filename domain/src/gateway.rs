@@ -5,6 +5,7 @@
 //! and it remembers every idempotency key it has seen (in its own table, so
 //! across restarts and processes): the same key never charges twice.
 
+use crate::settings::SimulatedFaults;
 use async_trait::async_trait;
 use chrono::Utc;
 use entity::simulated_charge;
@@ -286,7 +287,21 @@ pub struct SimulatedGateway {
     webhooks: bool,
     /// Where its hosted checkout page lives (`{public_url}/sim-checkout/{id}`).
     public_url: String,
+    faults: SimulatedFaults,
+    /// How many times this process has been called with each key (for
+    /// `faulty_calls_per_key`).
+    calls: std::sync::Mutex<std::collections::HashMap<String, u32>>,
 }
+
+/// What an injected fault does to one call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    /// Answer like a `503` before doing anything.
+    Error,
+    /// Do the work, then answer like a timeout.
+    Timeout,
+}
+
 
 impl SimulatedGateway {
     pub fn new(db: DatabaseConnection) -> Self {
@@ -294,6 +309,8 @@ impl SimulatedGateway {
             db,
             webhooks: false,
             public_url: "http://127.0.0.1:8000".into(),
+            faults: SimulatedFaults::default(),
+            calls: std::sync::Mutex::default(),
         }
     }
 
@@ -302,6 +319,69 @@ impl SimulatedGateway {
     pub fn with_public_url(mut self, url: String) -> Self {
         self.public_url = url;
         self
+    }
+
+    /// Injects the configured faults (`gateway.simulated_faults`).
+    #[must_use]
+    pub fn with_faults(mut self, faults: SimulatedFaults) -> Self {
+        self.faults = faults;
+        self
+    }
+
+    /// The fault (if any) for this call of `key`: deterministic in the seed,
+    /// the key and the call's number.
+    fn fault_for(&self, key: &str) -> Option<Fault> {
+        let f = &self.faults;
+        if f.timeout_percent == 0 && f.error_percent == 0 {
+            return None;
+        }
+        let nth = {
+            let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+            let n = calls.entry(key.to_string()).or_insert(0);
+            *n += 1;
+            *n
+        };
+        if f.faulty_calls_per_key > 0 && nth > f.faulty_calls_per_key {
+            return None;
+        }
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(format!("{}:{key}:{nth}", f.seed));
+        let roll = u16::from_be_bytes([digest[0], digest[1]]) % 100;
+        let error = u16::from(f.error_percent.min(100));
+        let timeout = u16::from(f.timeout_percent.min(100));
+        if roll < error {
+            Some(Fault::Error)
+        } else if roll < error.saturating_add(timeout) {
+            Some(Fault::Timeout)
+        } else {
+            None
+        }
+    }
+
+    /// Runs one gateway call under the configured faults.
+    async fn faulty<T>(
+        &self,
+        key: &str,
+        call: impl std::future::Future<Output = Result<T, GatewayError>>,
+    ) -> Result<T, GatewayError> {
+        let fault = self.fault_for(key);
+        if self.faults.delay_ms > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(self.faults.delay_ms)).await;
+        }
+        if fault == Some(Fault::Error) {
+            tracing::warn!(key, "simulated fault: 503 before doing anything");
+            return Err(GatewayError::Unavailable(
+                "simulated fault: 503 Service Unavailable".into(),
+            ));
+        }
+        let result = call.await;
+        if fault == Some(Fault::Timeout) && result.is_ok() {
+            tracing::warn!(key, "simulated fault: timeout after the call went through");
+            return Err(GatewayError::Unavailable(
+                "simulated fault: timed out waiting for the answer".into(),
+            ));
+        }
+        result
     }
 
     /// Also deliver a signed Stripe-shaped webhook for every charge and
@@ -353,6 +433,38 @@ impl PaymentGateway for SimulatedGateway {
     }
 
     async fn charge(&self, request: &ChargeRequest) -> Result<ChargeOutcome, GatewayError> {
+        self.faulty(&request.idempotency_key, self.charge_now(request))
+            .await
+    }
+
+    async fn refund(&self, request: &RefundRequest) -> Result<RefundOutcome, GatewayError> {
+        self.faulty(&request.idempotency_key, self.refund_now(request))
+            .await
+    }
+
+    async fn create_customer(&self, request: &CustomerRequest) -> Result<String, GatewayError> {
+        // Derived from the client, so asking again returns the same one.
+        Ok(format!("cus_sim_{}", request.client_ref))
+    }
+
+    async fn create_checkout(
+        &self,
+        request: &CheckoutRequest,
+    ) -> Result<CheckoutSession, GatewayError> {
+        crate::sim_checkout::create(&self.db, &self.public_url, self.webhooks, request).await
+    }
+
+    async fn retrieve_checkout(&self, id: &str) -> Result<CheckoutSession, GatewayError> {
+        crate::sim_checkout::retrieve(&self.db, &self.public_url, self.webhooks, id).await
+    }
+
+    async fn expire_checkout(&self, id: &str) -> Result<CheckoutSession, GatewayError> {
+        crate::sim_checkout::expire(&self.db, &self.public_url, self.webhooks, id).await
+    }
+}
+
+impl SimulatedGateway {
+    async fn charge_now(&self, request: &ChargeRequest) -> Result<ChargeOutcome, GatewayError> {
         let card = test_card(&request.payment_method_token).ok_or_else(|| {
             GatewayError::InvalidPaymentMethod(request.payment_method_token.clone())
         })?;
@@ -403,7 +515,7 @@ impl PaymentGateway for SimulatedGateway {
         }
     }
 
-    async fn refund(&self, request: &RefundRequest) -> Result<RefundOutcome, GatewayError> {
+    async fn refund_now(&self, request: &RefundRequest) -> Result<RefundOutcome, GatewayError> {
         use sea_orm::{ColumnTrait, QueryFilter};
         let db_err = |e: sea_orm::DbErr| GatewayError::Unavailable(e.to_string());
         if let Some(seen) = simulated_charge::Entity::find_by_id(request.idempotency_key.clone())
@@ -462,27 +574,7 @@ impl PaymentGateway for SimulatedGateway {
         })
         .await?;
         // Whoever inserted first decides; replay what is stored.
-        Box::pin(self.refund(request)).await
-    }
-
-    async fn create_customer(&self, request: &CustomerRequest) -> Result<String, GatewayError> {
-        // Derived from the client, so asking again returns the same one.
-        Ok(format!("cus_sim_{}", request.client_ref))
-    }
-
-    async fn create_checkout(
-        &self,
-        request: &CheckoutRequest,
-    ) -> Result<CheckoutSession, GatewayError> {
-        crate::sim_checkout::create(&self.db, &self.public_url, self.webhooks, request).await
-    }
-
-    async fn retrieve_checkout(&self, id: &str) -> Result<CheckoutSession, GatewayError> {
-        crate::sim_checkout::retrieve(&self.db, &self.public_url, self.webhooks, id).await
-    }
-
-    async fn expire_checkout(&self, id: &str) -> Result<CheckoutSession, GatewayError> {
-        crate::sim_checkout::expire(&self.db, &self.public_url, self.webhooks, id).await
+        Box::pin(self.refund_now(request)).await
     }
 }
 

@@ -96,6 +96,29 @@ pub struct GatewaySettings {
     /// The simulated gateway signs and delivers Stripe-shaped webhooks for
     /// its charges and refunds to this deployment's `/webhooks/stripe`.
     pub simulated_webhooks: bool,
+    /// Faults the simulated gateway injects on purpose; all off by default.
+    #[serde(default)]
+    pub simulated_faults: SimulatedFaults,
+}
+
+/// Fault injection in the simulated gateway, so that tests and chaos runs
+/// can produce unknown outcomes on purpose. Whether a call fails is a pure
+/// function of `seed`, the idempotency key and how many times this process
+/// has seen that key: the same settings give the same faults on every run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct SimulatedFaults {
+    /// Percent of calls (0-100) that do their work (the card is charged)
+    /// and then answer as a timeout: the caller cannot know the outcome.
+    pub timeout_percent: u8,
+    /// Percent of calls (0-100) answered like a `503`, having done nothing.
+    pub error_percent: u8,
+    /// Every call answers this much later (a slow gateway).
+    pub delay_ms: u64,
+    /// Only the first this-many calls of an idempotency key may fail, so
+    /// that the caller's retry with the same key gets through; 0 = any call.
+    pub faulty_calls_per_key: u32,
+    pub seed: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -160,6 +183,11 @@ impl Settings {
             .set_default("gateway.stripe_api_base", "https://api.stripe.com")?
             .set_default("gateway.webhook_tolerance_secs", 300)?
             .set_default("gateway.simulated_webhooks", true)?
+            .set_default("gateway.simulated_faults.timeout_percent", 0)?
+            .set_default("gateway.simulated_faults.error_percent", 0)?
+            .set_default("gateway.simulated_faults.delay_ms", 0)?
+            .set_default("gateway.simulated_faults.faulty_calls_per_key", 1)?
+            .set_default("gateway.simulated_faults.seed", 0)?
             .set_default("log.format", "pretty")?
             .set_default("log.filter", "info,sqlx=warn,sea_orm=warn,apalis=warn")?;
         if let Some(file) = file {

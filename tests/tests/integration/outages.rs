@@ -4,6 +4,9 @@
 
 use async_trait::async_trait;
 use domain::AppContext;
+use domain::gateway::{
+    ChargeOutcome, ChargeRequest, GatewayError, PaymentGateway, SimulatedGateway,
+};
 use domain::mailer::{MailError, Mailer};
 use futures::StreamExt;
 use sea_orm::{ConnectionTrait, TransactionTrait};
@@ -13,8 +16,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tests::private::PrivateRedis;
 use tests::{
-    AUTO_PAY_EMAIL, Backend, INVOICE_EMAIL, TestApp, fresh_postgres_database, spawn_app_full,
-    spawn_app_with, test_settings,
+    AUTO_PAY_EMAIL, Backend, INVOICE_EMAIL, TestApp, fresh_postgres_database, spawn_app,
+    spawn_app_full, spawn_app_with, test_settings,
 };
 use tokio::sync::Notify;
 
@@ -22,6 +25,8 @@ on_both_backends!(
     several_processes_migrating_a_fresh_database_at_once_all_succeed,
     a_job_cut_off_by_its_timeout_still_finishes_its_step,
     a_slow_send_keeps_its_claim_so_the_email_goes_out_once,
+    the_simulated_gateway_injects_the_configured_faults,
+    an_auto_pay_charge_answered_by_a_timeout_is_charged_once,
 );
 
 /// Several api and worker processes started at once on an empty database
@@ -393,4 +398,115 @@ fn event() -> domain::events::BillingEvent {
         failure_message: None,
         at: chrono::Utc::now(),
     }
+}
+
+fn faults(timeout: u8, error: u8, delay_ms: u64) -> domain::settings::SimulatedFaults {
+    domain::settings::SimulatedFaults {
+        timeout_percent: timeout,
+        error_percent: error,
+        delay_ms,
+        faulty_calls_per_key: 1,
+        seed: 7,
+    }
+}
+
+fn charge_request(key: &str) -> ChargeRequest {
+    ChargeRequest {
+        idempotency_key: key.into(),
+        amount_minor: 12_345,
+        currency: "USD".into(),
+        payment_method_token: "pm_card_visa".into(),
+        description: "test".into(),
+    }
+}
+
+/// `gateway.simulated_faults`: a timeout charges and then answers with an
+/// unknown outcome, a 5xx charges nothing, a delay answers late; only the
+/// first call of a key fails, and the same seed gives the same faults.
+async fn the_simulated_gateway_injects_the_configured_faults(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let gateway = |f| SimulatedGateway::new(app.ctx.db.clone()).with_faults(f);
+
+    let timing_out = gateway(faults(100, 0, 0));
+    let first = timing_out.charge(&charge_request("k_timeout")).await;
+    assert!(
+        matches!(first, Err(GatewayError::Unavailable(_))),
+        "{first:?}"
+    );
+    assert_eq!(
+        app.count("simulated_gateway_charges").await,
+        1,
+        "charged, though the caller heard a timeout"
+    );
+    let retry = timing_out.charge(&charge_request("k_timeout")).await;
+    assert!(
+        matches!(retry, Ok(ChargeOutcome::Succeeded { .. })),
+        "{retry:?}"
+    );
+    assert_eq!(app.count("simulated_gateway_charges").await, 1);
+
+    let failing = gateway(faults(0, 100, 0));
+    let first = failing.charge(&charge_request("k_error")).await;
+    assert!(
+        matches!(first, Err(GatewayError::Unavailable(_))),
+        "{first:?}"
+    );
+    assert_eq!(
+        app.count("simulated_gateway_charges").await,
+        1,
+        "nothing charged"
+    );
+    let retry = failing.charge(&charge_request("k_error")).await;
+    assert!(matches!(retry, Ok(ChargeOutcome::Succeeded { .. })));
+
+    let slow = gateway(faults(0, 0, 300));
+    let started = Instant::now();
+    let answer = slow.charge(&charge_request("k_slow")).await;
+    assert!(matches!(answer, Ok(ChargeOutcome::Succeeded { .. })));
+    assert!(started.elapsed() >= Duration::from_millis(300));
+
+    // Deterministic: two gateways with the same settings fail the same calls.
+    let pattern = |g: SimulatedGateway| async move {
+        let mut failed = Vec::new();
+        for i in 0..40 {
+            let outcome = g.charge(&charge_request(&format!("k_mixed_{i}"))).await;
+            failed.push(outcome.is_err());
+        }
+        failed
+    };
+    let once = pattern(gateway(faults(25, 25, 0))).await;
+    let again = pattern(gateway(faults(25, 25, 0))).await;
+    assert_eq!(once, again);
+    let failures = once.iter().filter(|f| **f).count();
+    assert!((8..=32).contains(&failures), "{failures} of 40 failed");
+    assert!(
+        gateway(faults(0, 0, 0))
+            .charge(&charge_request("k_off"))
+            .await
+            .is_ok(),
+        "off by default"
+    );
+}
+
+/// End to end with the configured faults: the auto-pay charge's first call
+/// times out after charging; the charge job retries with the same key and
+/// the client is charged once, with one receipt.
+async fn an_auto_pay_charge_answered_by_a_timeout_is_charged_once(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |s| {
+        s.gateway.simulated_faults = faults(100, 0, 50);
+    })
+    .await
+    else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    app.complete_session(&f.key, &f.auto_pay_session).await;
+    app.drain().await;
+    let invoice = app.invoice_of(&f.key, &f.auto_pay_session).await;
+    assert_eq!(invoice["status"], "PAID", "{invoice:#}");
+    assert_eq!(app.count("simulated_gateway_charges").await, 1);
+    assert_eq!(app.count("payments WHERE status = 'SUCCEEDED'").await, 1);
+    assert_each_email_once(&app, AUTO_PAY_EMAIL, 2).await;
 }
