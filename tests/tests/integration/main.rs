@@ -28,6 +28,7 @@ mod billing;
 mod dashboard;
 mod faults;
 mod gallery;
+mod hostile;
 mod idempotency;
 mod isolation;
 mod lifecycle;
