@@ -4,7 +4,9 @@
 pub mod dashboard;
 pub mod gallery;
 pub mod graphql;
+pub mod headers;
 pub mod health;
+pub mod limits;
 pub mod portal;
 pub mod telemetry;
 pub mod webhooks;
@@ -71,6 +73,8 @@ impl Application {
         let staff_limiter = web::Data::new(dashboard::StaffLoginLimiter::default());
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(limits::body_limit))
+                .wrap(from_fn(headers::security_headers))
                 .wrap(from_fn(telemetry::request_id))
                 .app_data(data.clone())
                 .app_data(schema.clone())

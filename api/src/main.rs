@@ -42,6 +42,25 @@ enum Command {
         #[arg(long, env = "STAFF_PASSWORD", hide_env_values = true)]
         password: Option<String>,
     },
+    /// Create another API key for a studio and print it (alone, on the last line).
+    CreateApiKey {
+        #[arg(long)]
+        studio_id: i64,
+        #[arg(long, default_value = "cli")]
+        label: String,
+    },
+    /// Revoke one of a studio's API keys (by the id `list-api-keys` shows) at once.
+    RevokeApiKey {
+        #[arg(long)]
+        studio_id: i64,
+        #[arg(long)]
+        key_id: i64,
+    },
+    /// List a studio's API keys: id, prefix, label, created, last used, revoked.
+    ListApiKeys {
+        #[arg(long)]
+        studio_id: i64,
+    },
     /// Load a demo studio with two clients and a session each; prints its API key last.
     SeedDemo,
     /// Database migrations.
@@ -58,6 +77,19 @@ enum Direction {
     Up,
     Down,
     Status,
+}
+
+/// Prints input problems and exits with status 2; other errors propagate.
+fn user_errors_exit(err: domain::DomainError) -> anyhow::Result<()> {
+    match err {
+        domain::DomainError::User(errors) => {
+            for e in errors {
+                eprintln!("{}: {}", e.field.join("."), e.message);
+            }
+            std::process::exit(2);
+        }
+        other => Err(other.into()),
+    }
 }
 
 #[tokio::main]
@@ -128,6 +160,49 @@ async fn main() -> anyhow::Result<()> {
                     std::process::exit(2);
                 }
                 Err(other) => return Err(other.into()),
+            }
+        }
+        Command::CreateApiKey { studio_id, label } => {
+            let ctx = AppContext::build(settings).await?.ctx;
+            match domain::api_keys::create(&ctx.db, studio_id, &label).await {
+                Ok((key, clear)) => {
+                    println!(
+                        "Created API key #{} \"{}\" for studio #{}. The key (shown once):",
+                        key.id, key.label, key.studio_id
+                    );
+                    println!("{clear}");
+                }
+                Err(err) => return user_errors_exit(err),
+            }
+        }
+        Command::RevokeApiKey { studio_id, key_id } => {
+            let ctx = AppContext::build(settings).await?.ctx;
+            // The operator acts as no key: revoking a studio's last key is
+            // allowed here (`create-api-key` gives it a new one).
+            match domain::api_keys::revoke(&ctx.db, studio_id, key_id, None).await {
+                Ok(key) => println!(
+                    "API key #{} ({}…) of studio #{} is revoked.",
+                    key.id, key.key_prefix, key.studio_id
+                ),
+                Err(err) => return user_errors_exit(err),
+            }
+        }
+        Command::ListApiKeys { studio_id } => {
+            let ctx = AppContext::build(settings).await?.ctx;
+            let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                t.map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                    .unwrap_or_else(|| "-".into())
+            };
+            for key in domain::api_keys::list(&ctx.db, studio_id).await? {
+                println!(
+                    "#{}\t{}…\t{}\tcreated {}\tlast used {}\trevoked {}",
+                    key.id,
+                    key.key_prefix,
+                    key.label,
+                    when(Some(key.created_at)),
+                    when(key.last_used_at),
+                    when(key.revoked_at)
+                );
             }
         }
         Command::SeedDemo => {

@@ -260,3 +260,59 @@ fn bad_configuration_stops_the_process_with_the_settings_name() {
         );
     }
 }
+
+#[tokio::test]
+async fn api_keys_are_created_listed_and_revoked_from_the_cli() {
+    let dir = tempfile::tempdir().expect("dir");
+    let first = last_line_key(&run(
+        &["create-studio", "--name", "Golden Hour"],
+        dir.path(),
+        None,
+    ));
+    let created = run(
+        &["create-api-key", "--studio-id", "1", "--label", "website"],
+        dir.path(),
+        None,
+    );
+    let second = last_line_key(&created);
+    assert_ne!(first, second);
+    assert_keys_work(
+        dir.path(),
+        None,
+        &[(&first, "Golden Hour"), (&second, "Golden Hour")],
+    )
+    .await;
+    let listed = run(&["list-api-keys", "--studio-id", "1"], dir.path(), None);
+    assert!(listed.contains("website"), "{listed}");
+    assert!(listed.contains(&second[..14]), "{listed}");
+    assert!(!listed.contains(&second), "never the whole key: {listed}");
+    let revoked = run(
+        &["revoke-api-key", "--studio-id", "1", "--key-id", "1"],
+        dir.path(),
+        None,
+    );
+    assert!(revoked.contains("revoked"), "{revoked}");
+    assert_keys_work(dir.path(), None, &[(&second, "Golden Hour")]).await;
+    let settings = Settings::load_from(None, |name| match name {
+        "DATA_DIR" => Some(dir.path().display().to_string()),
+        _ => None,
+    })
+    .expect("settings");
+    let db = domain::db::connect(&settings).await.expect("connect").conn;
+    assert!(
+        domain::studios::authenticate(&db, &first)
+            .await
+            .expect("lookup")
+            .is_none(),
+        "a revoked key no longer works"
+    );
+    // Another studio's key is not found, and nothing changes.
+    let output = command(
+        &["revoke-api-key", "--studio-id", "2", "--key-id", "2"],
+        dir.path(),
+    )
+    .output()
+    .expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not found"));
+}

@@ -7,7 +7,7 @@
 
 use crate::context::AppContext;
 use crate::db::begin_write;
-use crate::error::DomainResult;
+use crate::error::{DomainError, DomainResult};
 use crate::jobs::JobKind;
 use crate::outbox;
 use crate::secrets::hash_password;
@@ -543,23 +543,36 @@ pub async fn login(
     username: &str,
     password: &str,
 ) -> DomainResult<Option<GalleryView>> {
-    let Some(access) = gallery_access::Entity::find()
+    let access = gallery_access::Entity::find()
         .filter(gallery_access::Column::SessionId.eq(session_id))
         .one(&ctx.db)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let Some(hash) = &access.password_hash else {
-        return Ok(None);
-    };
-    let username_ok = access.username.eq_ignore_ascii_case(username.trim());
-    // Verify even for a wrong username so timing does not tell which was wrong.
-    let password_ok = crate::secrets::verify_password(password, hash);
-    if !(username_ok && password_ok) {
+        .await?;
+    let (hash, real) = login_hash(access.as_ref());
+    let username_ok = access
+        .as_ref()
+        .is_some_and(|a| a.username.eq_ignore_ascii_case(username.trim()));
+    // Verify even for a wrong username, or a gallery that does not exist (a
+    // decoy hash with the same parameters), so timing does not tell which
+    // was wrong. argon2id is deliberately slow: keep it off the executor.
+    let password = password.to_string();
+    let password_ok =
+        tokio::task::spawn_blocking(move || crate::secrets::verify_password(&password, &hash))
+            .await
+            .map_err(|e| DomainError::Internal(e.into()))?;
+    if !(real && username_ok && password_ok) {
         return Ok(None);
     }
     view(ctx, session_id).await
+}
+
+/// The hash a login attempt is verified against, and whether it is real: a
+/// missing gallery, or one without credentials yet, gets the decoy (which no
+/// password opens), so every failed login does the same argon2id work.
+pub fn login_hash(access: Option<&gallery_access::Model>) -> (String, bool) {
+    match access.and_then(|a| a.password_hash.clone()) {
+        Some(hash) => (hash, true),
+        None => (crate::secrets::decoy_hash().to_string(), false),
+    }
 }
 
 /// What a download link of a logged-in client leads to.

@@ -4,6 +4,7 @@
 //! Architecture invariant: nothing here knows HTTP or GraphQL.
 
 pub mod adjustments;
+pub mod api_keys;
 pub mod catalog;
 pub mod checkout;
 pub mod clock;

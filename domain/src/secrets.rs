@@ -51,7 +51,16 @@ pub fn hash_password(password: &str) -> anyhow::Result<String> {
         .map_err(|e| anyhow::anyhow!("argon2: {e}"))
 }
 
+/// How many password verifications this process has run (each one is the
+/// same argon2id work); lets tests see that a decoy was verified.
+static VERIFICATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+pub fn password_verifications() -> u64 {
+    VERIFICATIONS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 pub fn verify_password(password: &str, phc: &str) -> bool {
+    VERIFICATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     PasswordHash::new(phc)
         .map(|parsed| {
             Argon2::default()
@@ -59,6 +68,60 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
                 .is_ok()
         })
         .unwrap_or(false)
+}
+
+/// A hash to verify against when there is no real one (an unknown staff
+/// email, a gallery that does not exist), so that the answer takes as long as
+/// for a wrong password (no enumeration by timing). Same parameters as every
+/// stored hash; no password opens it.
+pub fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| hash_password(&random_token()).unwrap_or_default())
+}
+
+/// Creates (or truncates) `path` readable and writable by its owner only
+/// (0600), the mode set at creation so the secret is never briefly readable.
+#[cfg(unix)]
+fn write_owner_only(path: &Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    // An existing empty file keeps its mode on open: set it explicitly.
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn write_owner_only(path: &Path, contents: &str) -> anyhow::Result<()> {
+    std::fs::write(path, contents)?;
+    Ok(())
+}
+
+/// Refuses a key file that group or others may read or write.
+#[cfg(unix)]
+fn refuse_if_shared(path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)?.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        anyhow::bail!(
+            "{} is accessible by group or others (mode {mode:04o}); anyone who can read it can sign webhooks and portal links. Run `chmod 600 {}` and start again",
+            path.display(),
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn refuse_if_shared(_path: &Path) -> anyhow::Result<()> {
+    Ok(())
 }
 
 /// The application secret. Portal links are `HMAC(secret, salt)` so that any
@@ -83,6 +146,8 @@ impl AppSecret {
         }
         let path = data_dir.join("secret.key");
         if let Ok(existing) = std::fs::read_to_string(&path) {
+            // Anyone who can read the key can sign webhooks and portal links.
+            refuse_if_shared(&path)?;
             let trimmed = existing.trim();
             if !trimmed.is_empty() {
                 return Ok(Self(SecretString::from(trimmed.to_string())));
@@ -90,7 +155,7 @@ impl AppSecret {
         }
         std::fs::create_dir_all(data_dir)?;
         let fresh = random_token();
-        std::fs::write(&path, &fresh)?;
+        write_owner_only(&path, &fresh)?;
         Ok(Self(SecretString::from(fresh)))
     }
 
@@ -163,6 +228,37 @@ impl AppSecret {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_decoy_hash_costs_what_a_real_hash_costs() {
+        // The PHC string's parameters (`$argon2id$v=19$m=..,t=..,p=..$`) decide the work.
+        let params = |phc: &str| phc.split('$').take(4).collect::<Vec<_>>().join("$");
+        let real = hash_password("hunter2").unwrap();
+        assert!(decoy_hash().starts_with("$argon2id$"));
+        assert_eq!(params(decoy_hash()), params(&real));
+        assert!(!verify_password("", decoy_hash()));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_secret_key_file_is_created_owner_only_and_a_shared_one_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let first = AppSecret::load_or_create(None, dir.path()).unwrap();
+        let path = dir.path().join("secret.key");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "created {mode:o}");
+        // Read back unchanged.
+        let again = AppSecret::load_or_create(None, dir.path()).unwrap();
+        assert_eq!(first.portal_token("s"), again.portal_token("s"));
+        for shared in [0o644, 0o640, 0o604, 0o660] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(shared)).unwrap();
+            let err = AppSecret::load_or_create(None, dir.path())
+                .err()
+                .unwrap_or_else(|| panic!("mode {shared:o} accepted"));
+            assert!(err.to_string().contains("chmod 600"), "{err}");
+        }
+    }
 
     #[test]
     fn passwords_round_trip_through_argon2id() {

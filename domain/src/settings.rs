@@ -29,6 +29,18 @@ pub struct HttpSettings {
     pub port: u16,
     /// Base URL used in emailed links; defaults to `http://{host}:{port}`.
     pub public_url: Option<String>,
+    /// The largest request body accepted on any route, in bytes; larger ones
+    /// get `413` before anything reads them.
+    pub max_body_bytes: usize,
+}
+
+/// The GraphQL API's switches.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct GraphqlSettings {
+    /// Introspection and "Did you mean ..." suggestions. Unset = on in
+    /// `development`, off in `production` (the committed `schema.graphql` is
+    /// the contract there).
+    pub introspection: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -141,6 +153,8 @@ pub struct Settings {
     /// Key for portal-token HMACs; required once several hosts share a database.
     pub secret_key: Option<SecretString>,
     pub log: LogSettings,
+    #[serde(default)]
+    pub graphql: GraphqlSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,6 +179,7 @@ impl Settings {
             .set_default("environment", "development")?
             .set_default("http.host", "127.0.0.1")?
             .set_default("http.port", 8080)?
+            .set_default("http.max_body_bytes", 256 * 1024)?
             .set_default("data_dir", "./data")?
             .set_default("smtp.from", "billing@studio.localhost")?
             .set_default("smtp.timeout_secs", 10)?
@@ -278,6 +293,13 @@ impl Settings {
         self.worker.in_process.unwrap_or(self.redis_url.is_none())
     }
 
+    /// Whether GraphQL answers introspection and suggests field names.
+    pub fn graphql_introspection(&self) -> bool {
+        self.graphql
+            .introspection
+            .unwrap_or(self.environment != Environment::Production)
+    }
+
     pub fn public_url(&self) -> String {
         self.http
             .public_url
@@ -315,6 +337,17 @@ mod tests {
             "the simulated gateway by default"
         );
         assert_eq!(s.public_url(), "http://127.0.0.1:8080");
+        assert!(s.graphql_introspection(), "introspection on in development");
+        assert_eq!(s.http.max_body_bytes, 256 * 1024);
+    }
+
+    #[test]
+    fn production_turns_introspection_off_unless_asked() {
+        let mut s = Settings::load_from(None, |_| None).unwrap();
+        s.environment = Environment::Production;
+        assert!(!s.graphql_introspection());
+        s.graphql.introspection = Some(true);
+        assert!(s.graphql_introspection());
     }
 
     #[test]

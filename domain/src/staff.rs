@@ -17,7 +17,6 @@ use entity::{staff_session, staff_user, studio};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
 };
-use std::sync::OnceLock;
 
 /// How long a dashboard login lasts, enforced by the server.
 pub const SESSION_TTL: Duration = Duration::hours(12);
@@ -74,13 +73,6 @@ pub async fn create_staff(
     Ok(user)
 }
 
-/// A hash to verify against when the email is unknown, so that the answer
-/// takes as long as for a wrong password (no account enumeration by timing).
-fn decoy_hash() -> &'static str {
-    static DECOY: OnceLock<String> = OnceLock::new();
-    DECOY.get_or_init(|| hash_password(&random_token()).unwrap_or_default())
-}
-
 /// The staff account for these credentials, or `None`: an unknown email and a
 /// wrong password are the same answer.
 pub async fn verify_login(
@@ -96,7 +88,7 @@ pub async fn verify_login(
     let hash = user
         .as_ref()
         .map(|u| u.password_hash.clone())
-        .unwrap_or_else(|| decoy_hash().to_string());
+        .unwrap_or_else(|| crate::secrets::decoy_hash().to_string());
     let password = password.to_string();
     // argon2id is deliberately slow: keep it off the async executor.
     let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))

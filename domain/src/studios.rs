@@ -3,7 +3,7 @@
 use crate::db::begin_write;
 use crate::error::{DomainResult, UserError};
 use crate::money::Currency;
-use crate::secrets::{generate_api_key, hash_token};
+use crate::secrets::generate_api_key;
 use crate::validate::Problems;
 use chrono::Utc;
 use entity::enums::GalleryLevel;
@@ -117,20 +117,15 @@ pub async fn create_studio(
     Ok((studio, key))
 }
 
-/// The studio an API key belongs to, if the key is valid and not revoked.
+/// The studio an API key belongs to, if the key is valid and not revoked
+/// (see `api_keys::authenticate`, which also names the key).
 pub async fn authenticate(
     db: &DatabaseConnection,
     key: &str,
 ) -> DomainResult<Option<studio::Model>> {
-    let Some(row) = api_key::Entity::find()
-        .filter(api_key::Column::KeyHash.eq(hash_token(key.trim())))
-        .filter(api_key::Column::RevokedAt.is_null())
-        .one(db)
+    Ok(crate::api_keys::authenticate(db, key)
         .await?
-    else {
-        return Ok(None);
-    };
-    Ok(studio::Entity::find_by_id(row.studio_id).one(db).await?)
+        .map(|found| found.studio))
 }
 
 pub fn currency_of(studio: &studio::Model) -> DomainResult<Currency> {

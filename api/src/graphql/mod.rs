@@ -1,21 +1,24 @@
 //! The GraphQL API: schema, authentication, and the one place where domain
 //! errors become GraphQL errors (`extensions.code`) or payload `userErrors`.
 
+pub mod api_keys;
 pub mod gallery;
 pub mod inputs;
+pub mod limits;
 pub mod loaders;
 pub mod mutation;
 pub mod query;
 pub mod reminders;
 pub mod subscription;
 pub mod types;
+pub mod ws;
 
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use async_graphql::http::GraphiQLSource;
 use async_graphql::{Data, Error, ErrorExtensions, ID, Schema, SimpleObject};
-use async_graphql_actix_web::{GraphQLRequest, GraphQLResponse, GraphQLSubscription};
+use async_graphql_actix_web::{GraphQLRequest, GraphQLResponse};
 use domain::settings::Environment;
-use domain::{AppContext, DomainError, ErrorCode, studios};
+use domain::{AppContext, DomainError, ErrorCode};
 use entity::studio;
 
 pub type ApiSchema = Schema<query::Query, mutation::Mutation, subscription::Subscription>;
@@ -30,11 +33,22 @@ pub struct Auth(pub Option<studio::Model>);
 pub struct RequestId(pub String);
 
 pub fn build_schema(ctx: AppContext) -> ApiSchema {
-    Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
+    let introspection = ctx.settings.graphql_introspection();
+    let builder = Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
         .data(AppData { ctx })
-        .limit_depth(12)
-        .limit_complexity(5_000)
-        .finish()
+        .extension(limits::QueryLimits)
+        .limit_depth(limits::MAX_DEPTH)
+        .limit_complexity(limits::MAX_COMPLEXITY);
+    if introspection {
+        builder.finish()
+    } else {
+        // Production: the committed `schema.graphql` is the contract; the
+        // schema is neither introspectable nor hinted at by suggestions.
+        builder
+            .disable_introspection()
+            .disable_suggestions()
+            .finish()
+    }
 }
 
 /// The studio of the request, or `UNAUTHENTICATED`.
@@ -152,8 +166,8 @@ pub async fn graphql(
         })
         .map(str::trim)
         .filter(|k| !k.is_empty());
-    let studio = match key {
-        Some(key) => match studios::authenticate(&app.db, key).await {
+    let found = match key {
+        Some(key) => match domain::api_keys::authenticate(&app.db, key).await {
             Ok(found) => found,
             Err(err) => {
                 tracing::error!(error = ?err, "authentication lookup failed");
@@ -162,12 +176,17 @@ pub async fn graphql(
         },
         None => None,
     };
+    let key_id = found.as_ref().map(|f| f.key_id);
+    let studio = found.map(|f| f.studio);
     let request_id = http
         .extensions()
         .get::<crate::telemetry::RequestId>()
         .map(|r| r.0.clone())
         .unwrap_or_default();
     let mut request = request.into_inner().data(RequestId(request_id));
+    if let Some(key_id) = key_id {
+        request = request.data(api_keys::CurrentKey(key_id));
+    }
     if let Some(studio) = &studio {
         request = request.data(loaders::Loaders::new(&app.db, studio.id));
     }
@@ -183,8 +202,8 @@ pub async fn graphql_ws(
     payload: web::Payload,
 ) -> actix_web::Result<HttpResponse> {
     let db = app.db.clone();
-    GraphQLSubscription::new(ApiSchema::clone(&schema))
-        .on_connection_init(move |init: serde_json::Value| async move {
+    let on_init: ws::OnInit = Box::new(move |init: serde_json::Value| {
+        Box::pin(async move {
             let key = init
                 .get("Authorization")
                 .or_else(|| init.get("authorization"))
@@ -196,8 +215,8 @@ pub async fn graphql_ws(
                 .map(str::trim)
                 .unwrap_or_default()
                 .to_string();
-            let studio = match studios::authenticate(&db, &key).await {
-                Ok(Some(studio)) => studio,
+            let found = match domain::api_keys::authenticate(&db, &key).await {
+                Ok(Some(found)) => found,
                 _ => {
                     return Err(Error::new(
                         "a valid studio API key is required in connection_init",
@@ -206,11 +225,13 @@ pub async fn graphql_ws(
                 }
             };
             let mut data = Data::default();
-            data.insert(loaders::Loaders::new(&db, studio.id));
-            data.insert(Auth(Some(studio)));
+            data.insert(loaders::Loaders::new(&db, found.studio.id));
+            data.insert(api_keys::CurrentKey(found.key_id));
+            data.insert(Auth(Some(found.studio)));
             Ok(data)
         })
-        .start(&http, payload)
+    });
+    ws::start(ApiSchema::clone(&schema), &http, payload, on_init)
 }
 
 pub async fn graphiql(app: web::Data<AppContext>) -> HttpResponse {

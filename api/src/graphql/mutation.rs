@@ -700,4 +700,51 @@ impl Mutation {
         .await;
         GalleryPhotoPayload::from_result(result.map(super::gallery::GalleryPhoto))
     }
+
+    /// A new API key for the studio. The key is in the payload this once.
+    async fn create_api_key(
+        &self,
+        ctx: &Context<'_>,
+        input: super::api_keys::CreateApiKeyInput,
+    ) -> Result<super::api_keys::CreateApiKeyPayload> {
+        let studio = studio(ctx)?;
+        let app = ctx.data::<AppData>()?;
+        let current = super::api_keys::current_key(ctx);
+        let result = domain::api_keys::create(&app.ctx.db, studio.id, &input.label).await;
+        let (created, user_errors) = payload(result)?;
+        let (api_key, key) = match created {
+            Some((model, key)) => (
+                Some(super::api_keys::ApiKey::new(model, current)),
+                Some(key),
+            ),
+            None => (None, None),
+        };
+        Ok(super::api_keys::CreateApiKeyPayload {
+            api_key,
+            key,
+            user_errors,
+        })
+    }
+
+    /// Revokes one of the studio's keys at once. The key making the request
+    /// may revoke itself only while the studio has another active key.
+    async fn revoke_api_key(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> Result<super::api_keys::RevokeApiKeyPayload> {
+        let studio = studio(ctx)?;
+        let app = ctx.data::<AppData>()?;
+        let current = super::api_keys::current_key(ctx);
+        let result = async {
+            let id = parse_id(&id, "id", "API key")?;
+            domain::api_keys::revoke(&app.ctx.db, studio.id, id, current).await
+        }
+        .await;
+        let (revoked, user_errors) = payload(result)?;
+        Ok(super::api_keys::RevokeApiKeyPayload {
+            api_key: revoked.map(|m| super::api_keys::ApiKey::new(m, current)),
+            user_errors,
+        })
+    }
 }

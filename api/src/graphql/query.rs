@@ -48,6 +48,19 @@ impl Query {
         Ok(Studio(studio(ctx)?.clone()))
     }
 
+    /// The studio's API keys, oldest first, revoked ones included.
+    async fn api_keys(&self, ctx: &Context<'_>) -> Result<Vec<super::api_keys::ApiKey>> {
+        let studio = studio(ctx)?;
+        let db = &ctx.data::<AppData>()?.ctx.db;
+        let current = super::api_keys::current_key(ctx);
+        Ok(domain::api_keys::list(db, studio.id)
+            .await
+            .map_err(domain_error)?
+            .into_iter()
+            .map(|m| super::api_keys::ApiKey::new(m, current))
+            .collect())
+    }
+
     async fn client(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Client>> {
         let studio = studio(ctx)?;
         let Ok(id) = id.parse::<i64>() else {
@@ -133,6 +146,7 @@ impl Query {
     }
 
     /// Sessions, oldest first, with Relay cursor pagination (at most 100 per page).
+    #[graphql(complexity = "super::limits::page_cost(first, last, child_complexity)")]
     async fn sessions(
         &self,
         ctx: &Context<'_>,
@@ -179,6 +193,7 @@ impl Query {
     }
 
     /// Invoices, oldest first, with Relay cursor pagination (at most 100 per page).
+    #[graphql(complexity = "super::limits::page_cost(first, last, child_complexity)")]
     async fn invoices(
         &self,
         ctx: &Context<'_>,
@@ -213,6 +228,7 @@ impl Query {
     }
 
     /// Payment attempts (succeeded and failed), oldest first.
+    #[graphql(complexity = "super::limits::page_cost(first, last, child_complexity)")]
     async fn payments(
         &self,
         ctx: &Context<'_>,

@@ -29,6 +29,7 @@ mod checkout;
 mod dashboard;
 mod faults;
 mod gallery;
+mod hostile;
 mod idempotency;
 mod isolation;
 mod lifecycle;

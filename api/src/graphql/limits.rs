@@ -1,0 +1,245 @@
+//! Limits on what a GraphQL document may cost, checked as early as possible:
+//! its length and token count before the parser sees it, its aliases right
+//! after parsing (before validation, whose overlapping-fields rule is
+//! quadratic in the number of fields), and its complexity and depth in
+//! validation. Each refusal carries a stable `extensions.code`.
+//!
+//! The body size itself is limited earlier still, for every route, by
+//! [`crate::limits::body_limit`].
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
+    NextValidation,
+};
+use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::{
+    ErrorExtensionValues, Pos, Request, ServerError, ServerResult, ValidationResult, Value,
+    Variables,
+};
+use std::sync::Arc;
+
+/// The longest document accepted, in bytes (the studio's real queries are a few KiB).
+pub const MAX_QUERY_BYTES: usize = 16 * 1024;
+/// The most lexical tokens a document may have.
+pub const MAX_QUERY_TOKENS: usize = 2_000;
+/// The most aliased fields a document may have.
+pub const MAX_ALIASES: usize = 30;
+/// Complexity budget: one per field, list fields multiplied by their page size.
+pub const MAX_COMPLEXITY: usize = 5_000;
+pub const MAX_DEPTH: usize = 12;
+
+pub const QUERY_TOO_LARGE: &str = "QUERY_TOO_LARGE";
+pub const TOO_MANY_ALIASES: &str = "TOO_MANY_ALIASES";
+pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
+pub const QUERY_TOO_DEEP: &str = "QUERY_TOO_DEEP";
+
+/// The cost of a connection field: its page size (as the resolver will clamp
+/// it) times the cost of what is selected on each item, plus the field itself.
+pub fn page_cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
+    let size = first
+        .or(last)
+        .map(|n| n.clamp(1, domain::queries::MAX_PAGE as i32) as usize)
+        .unwrap_or(domain::queries::DEFAULT_PAGE as usize);
+    size.saturating_mul(child_complexity).saturating_add(1)
+}
+
+fn refusal(message: impl Into<String>, code: &str) -> ServerError {
+    let mut error = ServerError::new(message, Some(Pos::default()));
+    let mut extensions = ErrorExtensionValues::default();
+    extensions.set("code", Value::from(code));
+    error.extensions = Some(extensions);
+    error
+}
+
+/// Counts GraphQL lexical tokens without building anything; stops counting
+/// once past `limit`.
+pub fn count_tokens(source: &str, limit: usize) -> usize {
+    let bytes = source.as_bytes();
+    let mut i = 0;
+    let mut count = 0;
+    while i < bytes.len() && count <= limit {
+        let b = bytes[i];
+        match b {
+            // Insignificant: white space, line ends, commas, the BOM's bytes.
+            b' ' | b'\t' | b'\n' | b'\r' | b',' | 0xEF | 0xBB | 0xBF => i += 1,
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' && bytes[i] != b'\r' {
+                    i += 1;
+                }
+            }
+            b'"' => {
+                count += 1;
+                if bytes[i..].starts_with(b"\"\"\"") {
+                    i += 3;
+                    while i < bytes.len() && !bytes[i..].starts_with(b"\"\"\"") {
+                        i += if bytes[i] == b'\\' { 2 } else { 1 };
+                    }
+                    i += 3;
+                } else {
+                    i += 1;
+                    while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                        i += if bytes[i] == b'\\' { 2 } else { 1 };
+                    }
+                    i += 1;
+                }
+            }
+            b'.' if bytes[i..].starts_with(b"...") => {
+                count += 1;
+                i += 3;
+            }
+            b if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' => {
+                // A name or a number (with its sign, fraction and exponent).
+                count += 1;
+                i += 1;
+                while i < bytes.len()
+                    && (bytes[i].is_ascii_alphanumeric()
+                        || bytes[i] == b'_'
+                        || bytes[i] == b'.'
+                        || bytes[i] == b'+'
+                        || bytes[i] == b'-')
+                {
+                    i += 1;
+                }
+            }
+            // Punctuators, and anything else counts as one token each.
+            _ => {
+                count += 1;
+                i += 1;
+            }
+        }
+    }
+    count
+}
+
+fn aliases_in(set: &SelectionSet) -> usize {
+    set.items
+        .iter()
+        .map(|item| match &item.node {
+            Selection::Field(field) => {
+                usize::from(field.node.alias.is_some()) + aliases_in(&field.node.selection_set.node)
+            }
+            Selection::InlineFragment(fragment) => aliases_in(&fragment.node.selection_set.node),
+            Selection::FragmentSpread(_) => 0,
+        })
+        .sum()
+}
+
+/// Aliases written in the document (operations and fragment definitions).
+pub fn count_aliases(document: &ExecutableDocument) -> usize {
+    let operations: usize = document
+        .operations
+        .iter()
+        .map(|(_, op)| aliases_in(&op.node.selection_set.node))
+        .sum();
+    let fragments: usize = document
+        .fragments
+        .values()
+        .map(|f| aliases_in(&f.node.selection_set.node))
+        .sum();
+    operations + fragments
+}
+
+/// The schema extension that enforces the limits above.
+pub struct QueryLimits;
+
+impl ExtensionFactory for QueryLimits {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(QueryLimitsExtension)
+    }
+}
+
+struct QueryLimitsExtension;
+
+#[async_trait::async_trait]
+impl Extension for QueryLimitsExtension {
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        if request.query.len() > MAX_QUERY_BYTES {
+            return Err(refusal(
+                format!("the query is longer than {MAX_QUERY_BYTES} bytes"),
+                QUERY_TOO_LARGE,
+            ));
+        }
+        if count_tokens(&request.query, MAX_QUERY_TOKENS) > MAX_QUERY_TOKENS {
+            return Err(refusal(
+                format!("the query has more than {MAX_QUERY_TOKENS} tokens"),
+                QUERY_TOO_LARGE,
+            ));
+        }
+        next.run(ctx, request).await
+    }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let document = next.run(ctx, query, variables).await?;
+        let aliases = count_aliases(&document);
+        if aliases > MAX_ALIASES {
+            return Err(refusal(
+                format!("the query has {aliases} aliases; at most {MAX_ALIASES} are allowed"),
+                TOO_MANY_ALIASES,
+            ));
+        }
+        Ok(document)
+    }
+
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        // async-graphql reports its own limits as bare messages; give them codes.
+        next.run(ctx).await.map_err(|errors| {
+            errors
+                .into_iter()
+                .map(|error| match error.message.as_str() {
+                    "Query is too complex." => refusal(
+                        format!(
+                            "the query is too expensive (budget {MAX_COMPLEXITY}; a list costs its page size times its fields)"
+                        ),
+                        QUERY_TOO_COMPLEX,
+                    ),
+                    "Query is nested too deep." => refusal(
+                        format!("the query is nested deeper than {MAX_DEPTH} levels"),
+                        QUERY_TOO_DEEP,
+                    ),
+                    _ => error,
+                })
+                .collect()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_counted_without_parsing() {
+        assert_eq!(count_tokens("{ a }", 100), 3);
+        assert_eq!(
+            count_tokens("query Q($n: Int = -1.5e3) { x: f(s: \"a b\", n: $n) }", 100),
+            24
+        );
+        assert_eq!(count_tokens("# only a comment\n", 100), 0);
+        assert_eq!(count_tokens("{ \"\"\" block \"\"\" ...F }", 100), 4);
+        // Stops early on huge input.
+        assert!(count_tokens(&"a ".repeat(1_000_000), 10) <= 11);
+    }
+
+    #[test]
+    fn page_cost_multiplies_by_the_clamped_page_size() {
+        assert_eq!(page_cost(Some(100), None, 3), 301);
+        assert_eq!(page_cost(Some(10_000), None, 3), 301);
+        assert_eq!(page_cost(None, None, 3), 61);
+        assert_eq!(page_cost(None, Some(5), 2), 11);
+    }
+}
