@@ -46,6 +46,8 @@ pub struct Model {
     pub reissued_from_id: Option<i64>,
     /// Idempotency key of the reissue that created this invoice.
     pub reissue_key: Option<String>,
+    /// The lines' prices include tax (the studio's setting when priced).
+    pub prices_include_tax: bool,
 }
 
 impl Model {

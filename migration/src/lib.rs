@@ -13,6 +13,8 @@ mod m20261128_000004_webhook_ordering;
 mod m20261128_000005_staff_accounts;
 mod m20261128_000006_reminders;
 mod m20261128_000007_gallery_policy;
+mod m20261129_000021_notification_errors;
+mod m20261129_000022_invoice_tax_inclusive;
 
 pub struct Migrator;
 
@@ -27,6 +29,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000005_staff_accounts::Migration),
             Box::new(m20261128_000006_reminders::Migration),
             Box::new(m20261128_000007_gallery_policy::Migration),
+            Box::new(m20261129_000021_notification_errors::Migration),
+            Box::new(m20261129_000022_invoice_tax_inclusive::Migration),
         ]
     }
 }
