@@ -1,6 +1,7 @@
 //! The GraphQL API: schema, authentication, and the one place where domain
 //! errors become GraphQL errors (`extensions.code`) or payload `userErrors`.
 
+pub mod amount;
 pub mod gallery;
 pub mod inputs;
 pub mod loaders;
