@@ -26,6 +26,7 @@ macro_rules! on_both_backends {
 
 mod billing;
 mod dashboard;
+mod edges;
 mod faults;
 mod gallery;
 mod idempotency;
