@@ -14,6 +14,7 @@ on_both_backends!(
     money_inputs_take_plain_decimal_notation_only,
     emails_show_the_discount_and_that_prices_include_vat,
     invoice_processing_time_is_reported_in_milliseconds,
+    a_late_fee_skipped_with_its_step_comes_with_the_next_reminder,
 );
 
 fn user_errors(body: &Value, field: &str) -> Vec<(Value, Value)> {
@@ -533,4 +534,126 @@ async fn invoice_processing_time_is_reported_in_milliseconds(backend: Backend) {
         data["metrics"]["invoiceProcessingTime"],
         json!({ "count": 2, "p50Milliseconds": 250, "p90Milliseconds": 1_750, "p50Seconds": 0, "p90Seconds": 2 })
     );
+}
+
+/// The api was down over the first overdue step (day +3): when it comes
+/// back, day +7 is already due, so day +3 is skipped (no burst of stale
+/// reminders), and the late fee goes with day +7, the first overdue reminder
+/// that actually goes out.
+async fn a_late_fee_skipped_with_its_step_comes_with_the_next_reminder(backend: Backend) {
+    let clock = domain::clock::Clock::manual(chrono::Utc::now());
+    let installed = clock.clone();
+    let Some(app) = tests::spawn_app_full(
+        backend,
+        |_| {},
+        move |mut ctx| {
+            ctx.clock = installed;
+            ctx
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    let set = app
+        .gql(
+            &f.key,
+            "mutation { updateReminderPolicy(input: { lateFee: { percent: \"1.5\", cap: \"50.00\" } }) {
+                policy { offsetsDays } userErrors { code } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        set["updateReminderPolicy"]["policy"]["offsetsDays"],
+        json!([-3, 0, 3, 7, 14]),
+        "{set}"
+    );
+    app.complete_session(&f.key, &f.invoice_session).await;
+    app.drain().await;
+    let query = "query($id: ID!) { session(id: $id) { invoice { total { minorUnits } amountDue { minorUnits }
+                 lines { kind amount { minorUnits } } reminders { step daysFromDue scheduledAt } } } }";
+    let issued = app
+        .gql(&f.key, query, json!({ "id": f.invoice_session }))
+        .await;
+    let issued = &issued["session"]["invoice"];
+    let total = issued["total"]["minorUnits"].as_i64().expect("total");
+    assert_eq!(total, 329_182, "the fixture's wedding: 3,291.82");
+    let at = |days: i64| -> chrono::DateTime<chrono::Utc> {
+        issued["reminders"]
+            .as_array()
+            .expect("reminders")
+            .iter()
+            .find(|r| r["daysFromDue"] == days)
+            .and_then(|r| r["scheduledAt"].as_str())
+            .unwrap_or_else(|| panic!("no step at {days}: {issued}"))
+            .parse()
+            .expect("time")
+    };
+    let run_until = |when: chrono::DateTime<chrono::Utc>| {
+        let clock = clock.clone();
+        let app = &app;
+        async move {
+            clock.set(when);
+            app.advance_scheduled_of("reminder").await;
+            app.drain().await;
+        }
+    };
+    run_until(at(-3)).await;
+    run_until(at(0)).await;
+    // The outage: nothing runs until day +7's time has come.
+    run_until(at(7)).await;
+    // Day +3 ran late and wrote day +7, due already at the clock's time (the
+    // harness schedules by the wall clock, so let it run).
+    run_until(at(7)).await;
+    let reminders: Vec<tests::SentEmail> = app
+        .emails_to(tests::INVOICE_EMAIL)
+        .into_iter()
+        .filter(|e| e.subject.starts_with("Reminder"))
+        .collect();
+    assert_eq!(
+        reminders.len(),
+        3,
+        "day +3 skipped: {:?}",
+        reminders.iter().map(|e| &e.subject).collect::<Vec<_>>()
+    );
+    assert!(
+        reminders[2].subject.contains("7 days overdue"),
+        "{}",
+        reminders[2].subject
+    );
+    // 1.5% of 3,291.82 = 49.3773 -> 49.38 (under the 50.00 cap); due 3,341.20.
+    let late = app
+        .gql(&f.key, query, json!({ "id": f.invoice_session }))
+        .await;
+    let late = &late["session"]["invoice"];
+    assert_eq!(late["amountDue"]["minorUnits"], total + 4_938, "{late}");
+    assert!(
+        reminders[2].says("A late fee of USD 49.38"),
+        "{}",
+        reminders[2].text
+    );
+    assert!(
+        reminders[2].says("Amount due: USD 3,341.20"),
+        "{}",
+        reminders[2].text
+    );
+    // The final notice shows the same amount; the fee is never added twice.
+    run_until(at(14)).await;
+    let last = app
+        .emails_to(tests::INVOICE_EMAIL)
+        .into_iter()
+        .rfind(|e| e.subject.starts_with("Final notice"))
+        .expect("final notice");
+    assert!(last.says("Amount due: USD 3,341.20"), "{}", last.text);
+    let closed = app
+        .gql(&f.key, query, json!({ "id": f.invoice_session }))
+        .await;
+    let fees = closed["session"]["invoice"]["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .filter(|l| l["kind"] == "LATE_FEE")
+        .count();
+    assert_eq!(fees, 1);
 }
