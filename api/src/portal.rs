@@ -169,6 +169,7 @@ fn invoice_page(
                         }
                     }
                     tfoot {
+                        @if let Some((label, amount)) = doc.discount_row() { tr { td colspan="3" { (label) } td.num { (amount) } } }
                         tr { td colspan="3" { "Subtotal" } td.num { (doc.money(inv.subtotal_minor)) } }
                         @for (label, amount) in doc.tax_lines() {
                             tr { td colspan="3" { (label) } td.num { (amount) } }
@@ -180,6 +181,7 @@ fn invoice_page(
                         tr.total { td colspan="3" { "Amount due" } td.num id="amount-due" { (doc.money(inv.amount_due_minor)) } }
                     }
                 }
+                @if let Some(note) = doc.tax_inclusive_note() { p.meta { (note) } }
             }
             p.meta { a href=(format!("/pay/{token}/invoice.pdf")) { "Download the invoice (PDF)" } }
             @if let Some(note) = &doc.credit_note {

@@ -197,6 +197,9 @@ fn parse_priced(
         (None, true) => Some(problems.name("name", "")),
         (None, false) => None,
     };
+    if let Some(description) = &fields.description {
+        problems.text("description", description);
+    }
     let price = match (fields.price, creating) {
         (Some(p), _) => Some(problems.amount(price_field, currency, p)),
         (None, true) => {

@@ -180,7 +180,8 @@ pub async fn load(
 
     let mut revenue: BTreeMap<String, i64> = period.months().into_iter().map(|m| (m, 0)).collect();
     for r in &metrics.revenue_by_month {
-        *revenue.entry(r.key.clone()).or_default() += r.amount_minor;
+        let month = revenue.entry(r.key.clone()).or_default();
+        *month = month.saturating_add(r.amount_minor);
     }
 
     let as_of = period.to;

@@ -132,6 +132,37 @@ impl InvoiceDocument {
         taxes
     }
 
+    /// The discounts as a row between the lines (printed at full price) and
+    /// the subtotal (which has them taken off), as (label, `-amount`); every
+    /// surface prints it so that the lines visibly add up to the subtotal.
+    pub fn discount_row(&self) -> Option<(String, String)> {
+        (self.invoice.discount_minor > 0)
+            .then(|| ("Discount".into(), self.money(-self.invoice.discount_minor)))
+    }
+
+    /// "Prices include VAT." (the tax's own name) on an invoice whose prices
+    /// include tax, for the email, the PDF and the portal alike.
+    pub fn tax_inclusive_note(&self) -> Option<String> {
+        if !self.invoice.prices_include_tax {
+            return None;
+        }
+        let mut names: Vec<String> =
+            crate::adjustments::parse_tax_breakdown(&self.invoice.tax_breakdown)
+                .into_iter()
+                .map(|t| t.name)
+                .collect();
+        names.dedup();
+        if names.is_empty() && self.invoice.tax_minor == 0 {
+            return None;
+        }
+        let names = match names.as_slice() {
+            [] => "tax".to_string(),
+            [one] => one.clone(),
+            [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+        };
+        Some(format!("Prices include {names}."))
+    }
+
     pub fn pdf_view(&self, portal_url: Option<String>) -> PdfInvoice {
         let inv = &self.invoice;
         let mut adjustments = Vec::new();
@@ -142,6 +173,7 @@ impl InvoiceDocument {
                 self.money(inv.discount_minor)
             ));
         }
+        notes.extend(self.tax_inclusive_note());
         let taxes: Vec<PdfAmount> = self
             .tax_lines()
             .into_iter()

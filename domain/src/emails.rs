@@ -61,6 +61,9 @@ fn lines_table(doc: &InvoiceDocument) -> Markup {
                 tr { td style=(cell) { (line.description) } td align="right" style=(cell) { (line.quantity) }
                      td align="right" style=(cell) { (doc.money(line.unit_price_minor)) } td align="right" style=(cell) { (doc.money(line.amount_minor)) } }
             }
+            @if let Some((label, amount)) = doc.discount_row() {
+                tr { td colspan="3" align="right" { (label) } td align="right" { (amount) } }
+            }
             tr { td colspan="3" align="right" { "Subtotal" } td align="right" { (doc.money(doc.invoice.subtotal_minor)) } }
             @for (label, amount) in doc.tax_lines() {
                 tr { td colspan="3" align="right" { (label) } td align="right" { (amount) } }
@@ -70,6 +73,9 @@ fn lines_table(doc: &InvoiceDocument) -> Markup {
             }
             tr style="font-weight:bold" { td colspan="3" align="right" { "Total" } td align="right" { (doc.money(doc.invoice.total_minor)) } }
             tr style="font-weight:bold" { td colspan="3" align="right" { "Amount due" } td align="right" { (doc.money(doc.invoice.amount_due_minor)) } }
+        }
+        @if let Some(note) = doc.tax_inclusive_note() {
+            p style="font-size:13px;color:#666" { (note) }
         }
     }
 }
@@ -84,6 +90,9 @@ fn lines_text(doc: &InvoiceDocument) -> String {
             doc.money(line.unit_price_minor),
             doc.money(line.amount_minor)
         ));
+    }
+    if let Some((label, amount)) = doc.discount_row() {
+        out.push_str(&format!("  {label}: {amount}\n"));
     }
     out.push_str(&format!(
         "  Subtotal: {}\n",
@@ -103,6 +112,9 @@ fn lines_text(doc: &InvoiceDocument) -> String {
         doc.money(doc.invoice.total_minor),
         doc.money(doc.invoice.amount_due_minor)
     ));
+    if let Some(note) = doc.tax_inclusive_note() {
+        out.push_str(&format!("  {note}\n"));
+    }
     out
 }
 
@@ -390,6 +402,7 @@ pub async fn send_gallery_credentials(ctx: &AppContext, invoice_id: i64) -> Doma
     let key = key_for(&doc, NotificationKind::GalleryCredentials, "1");
     let message_id = match notify::claim(ctx, &key, &doc.client.email, &subject).await? {
         Claim::AlreadySent => return Ok(Sent::Already),
+        Claim::Failed => return Ok(Sent::Failed),
         Claim::Mine { message_id } => message_id,
     };
     // Derived from the notification, so a resend after a crash repeats it.
@@ -427,8 +440,7 @@ pub async fn send_gallery_credentials(ctx: &AppContext, invoice_id: i64) -> Doma
         },
     );
     let email = to_client(&doc, subject, text, html);
-    notify::deliver(ctx, &key, &message_id, &email).await?;
-    Ok(Sent::Now)
+    notify::deliver(ctx, &key, &message_id, &email).await
 }
 
 pub async fn send_gallery_upgrade(

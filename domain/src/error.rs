@@ -17,6 +17,11 @@ pub enum ErrorCode {
     IdempotencyKeyReused,
     /// The payment gateway refused the operation (e.g. a refund).
     GatewayRefused,
+    /// The amounts add up to more than can be invoiced (minor units beyond
+    /// 64 bits): refused when the session is scheduled.
+    AmountTooLarge,
+    /// A money input that is not plain decimal notation (`1e3`, `NaN`, `""`).
+    InvalidAmount,
     Internal,
 }
 
@@ -30,6 +35,8 @@ impl ErrorCode {
             Self::Unauthenticated => "UNAUTHENTICATED",
             Self::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             Self::GatewayRefused => "GATEWAY_REFUSED",
+            Self::AmountTooLarge => "AMOUNT_TOO_LARGE",
+            Self::InvalidAmount => "INVALID_AMOUNT",
             Self::Internal => "INTERNAL",
         }
     }
@@ -73,6 +80,14 @@ impl UserError {
             field: field.split('.').map(str::to_string).collect(),
             message: "this idempotency key was already used for a different request".into(),
             code: ErrorCode::IdempotencyKeyReused,
+        }
+    }
+
+    pub fn too_large(field: &str, message: impl Into<String>) -> Self {
+        Self {
+            field: field.split('.').map(str::to_string).collect(),
+            message: message.into(),
+            code: ErrorCode::AmountTooLarge,
         }
     }
 

@@ -550,17 +550,20 @@ impl SimulatedGateway {
                 reason: format!("no successful charge {}", request.charge_reference),
             });
         };
-        let refunded: i64 = simulated_charge::Entity::find()
-            .filter(simulated_charge::Column::RefundOf.eq(request.charge_reference.clone()))
-            .filter(simulated_charge::Column::Succeeded.eq(true))
-            .all(&self.db)
-            .await
-            .map_err(db_err)?
-            .iter()
-            .map(|r| r.amount_minor)
-            .sum();
-        let fits =
-            request.amount_minor > 0 && refunded + request.amount_minor <= charge.amount_minor;
+        let refunded = crate::money::checked_sum(
+            simulated_charge::Entity::find()
+                .filter(simulated_charge::Column::RefundOf.eq(request.charge_reference.clone()))
+                .filter(simulated_charge::Column::Succeeded.eq(true))
+                .all(&self.db)
+                .await
+                .map_err(db_err)?
+                .iter()
+                .map(|r| r.amount_minor),
+        );
+        let fits = request.amount_minor > 0
+            && refunded
+                .and_then(|r| r.checked_add(request.amount_minor))
+                .is_some_and(|after| after <= charge.amount_minor);
         self.record_once(simulated_charge::ActiveModel {
             idempotency_key: Set(request.idempotency_key.clone()),
             reference: Set(format!("sim_re_{}", uuid::Uuid::now_v7().simple())),

@@ -89,7 +89,7 @@ pub fn studio_tz(studio: &studio::Model) -> chrono_tz::Tz {
 }
 
 async fn tax_rates_for(
-    tx: &DatabaseTransaction,
+    tx: &impl ConnectionTrait,
     session: &session::Model,
 ) -> DomainResult<Vec<tax_rate::Model>> {
     let select = tax_rate::Entity::find().filter(tax_rate::Column::StudioId.eq(session.studio_id));
@@ -159,6 +159,35 @@ async fn price_session(
     studio: &studio::Model,
     session: &session::Model,
 ) -> DomainResult<PricedSession> {
+    let (lines, priced) = quote_session(tx, studio, session).await?;
+    let priced = priced.map_err(|e| anyhow::anyhow!("pricing session {}: {e}", session.id))?;
+    let tax_breakdown = priced
+        .taxes
+        .iter()
+        .map(|t| TaxShare {
+            name: t.name.clone(),
+            percent: t.percent,
+            amount_minor: t.amount_minor,
+        })
+        .collect();
+    Ok(PricedSession {
+        lines,
+        priced,
+        tax_breakdown,
+    })
+}
+
+/// Prices a session exactly as its invoice will be priced (package as sold,
+/// items, tax rates, discount, fees, retainer). Scheduling calls it to refuse
+/// what could never be invoiced; the pricing error is returned as a value.
+pub(crate) async fn quote_session(
+    tx: &impl ConnectionTrait,
+    studio: &studio::Model,
+    session: &session::Model,
+) -> DomainResult<(
+    Vec<(LineKind, LineInput)>,
+    Result<pricing::PricedInvoice, pricing::PricingError>,
+)> {
     let mut lines: Vec<(LineKind, LineInput)> = Vec::new();
     // The package as sold when the session was scheduled.
     if let (Some(name), Some(price)) = (&session.package_name, session.package_price_minor) {
@@ -217,22 +246,8 @@ async fn price_session(
             Rounding::PerLine => RoundingMode::PerLine,
             Rounding::PerInvoice => RoundingMode::PerInvoice,
         },
-    })
-    .map_err(|e| anyhow::anyhow!("pricing session {}: {e}", session.id))?;
-    let tax_breakdown = priced
-        .taxes
-        .iter()
-        .map(|t| TaxShare {
-            name: t.name.clone(),
-            percent: t.percent,
-            amount_minor: t.amount_minor,
-        })
-        .collect();
-    Ok(PricedSession {
-        lines,
-        priced,
-        tax_breakdown,
-    })
+    });
+    Ok((lines, priced))
 }
 
 /// Where a new draft comes from: the session's first invoice, or the
@@ -284,6 +299,7 @@ async fn insert_draft(
         amount_refunded_minor: Set(0),
         discount_minor: Set(priced.discount_minor),
         fee_minor: Set(priced.fees_minor),
+        prices_include_tax: Set(studio.prices_include_tax),
         tax_breakdown: Set(serde_json::to_string(&tax_breakdown)
             .map_err(|e| anyhow::anyhow!("tax breakdown: {e}"))?),
         portal_token_hash: Set(hash_token(&ctx.secret.portal_token(&salt))),

@@ -292,6 +292,8 @@ pub fn parse_reason(raw: &str) -> DomainResult<&str> {
     if reason.is_empty() || reason.chars().count() > 500 {
         return Err(UserError::invalid("reason", "give a reason of 1 to 500 characters").into());
     }
+    // A reason is shown on the credit note and in the trail: one line of text.
+    crate::validate::plain_text(reason, false).map_err(|m| UserError::invalid("reason", m))?;
     Ok(reason)
 }
 

@@ -29,8 +29,26 @@ use sea_orm::{
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Percentiles {
     pub count: i64,
-    pub p50_seconds: Option<i64>,
-    pub p90_seconds: Option<i64>,
+    /// Milliseconds: the workflow takes well under a second, so whole
+    /// seconds would show every invoice as 0 or 1 s.
+    pub p50_ms: Option<i64>,
+    pub p90_ms: Option<i64>,
+}
+
+impl Percentiles {
+    /// The median in whole seconds (rounded), for the deprecated field.
+    pub fn p50_seconds(&self) -> Option<i64> {
+        self.p50_ms.map(ms_to_seconds)
+    }
+
+    pub fn p90_seconds(&self) -> Option<i64> {
+        self.p90_ms.map(ms_to_seconds)
+    }
+}
+
+/// Rounds half away from zero, as `ROUND` did when seconds were measured.
+fn ms_to_seconds(ms: i64) -> i64 {
+    (ms.saturating_add(500 * ms.signum())) / 1000
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +104,19 @@ impl Dialect {
                 format!("CAST(ROUND(EXTRACT(EPOCH FROM ({to} - {from}))) AS BIGINT)")
             }
             _ => format!("CAST(ROUND((julianday({to}) - julianday({from})) * 86400) AS INTEGER)"),
+        }
+    }
+
+    /// Milliseconds, rounded: PostgreSQL keeps microseconds, SQLite's
+    /// `julianday` reads fractional seconds to the millisecond.
+    fn millis_between(&self, from: &str, to: &str) -> String {
+        match self.0 {
+            DatabaseBackend::Postgres => {
+                format!("CAST(ROUND(EXTRACT(EPOCH FROM ({to} - {from})) * 1000) AS BIGINT)")
+            }
+            _ => {
+                format!("CAST(ROUND((julianday({to}) - julianday({from})) * 86400000) AS INTEGER)")
+            }
         }
     }
 
@@ -192,7 +223,7 @@ pub async fn compute(
             LEFT JOIN notifications n ON n.invoice_id = i.id AND n.kind = 'INVOICE' AND n.status = 'SENT'
             WHERE i.studio_id = {p1} AND i.issued_at >= {p2} AND i.issued_at < {p3} AND s.completed_at IS NOT NULL
          ) x WHERE finished IS NOT NULL",
-        secs = d.seconds_between("started", "finished"),
+        secs = d.millis_between("started", "finished"),
     );
     let processing = match rows(db, ranked(&processing_durations), range.clone())
         .await?
@@ -200,13 +231,13 @@ pub async fn compute(
     {
         Some(row) => Percentiles {
             count: int(row, "n")?,
-            p50_seconds: opt_int(row, "p50")?,
-            p90_seconds: opt_int(row, "p90")?,
+            p50_ms: opt_int(row, "p50")?,
+            p90_ms: opt_int(row, "p90")?,
         },
         None => Percentiles {
             count: 0,
-            p50_seconds: None,
-            p90_seconds: None,
+            p50_ms: None,
+            p90_ms: None,
         },
     };
 
@@ -266,7 +297,8 @@ pub async fn compute(
             bucket.amount_minor = int(row, "amount")?;
         }
     }
-    let outstanding_minor = aging.iter().map(|b| b.amount_minor).sum();
+    let outstanding_minor = crate::money::checked_sum(aging.iter().map(|b| b.amount_minor))
+        .ok_or_else(|| anyhow::anyhow!("outstanding amount overflows"))?;
 
     // Money in (payments) and money back (refunds) as one signed stream,
     // so every figure built on it is net of refunds.

@@ -7,7 +7,7 @@ use std::fmt;
 pub enum MoneyError {
     #[error("unknown currency code `{0}`")]
     UnknownCurrency(String),
-    #[error("`{0}` is not a decimal amount")]
+    #[error("`{0}` is not an amount in plain decimal notation (e.g. \"2500.00\")")]
     NotANumber(String),
     #[error("amount must not be negative")]
     Negative,
@@ -58,11 +58,7 @@ impl Currency {
     }
 
     pub fn parse_amount_str(&self, amount: &str) -> Result<i64, MoneyError> {
-        let value: Decimal = amount
-            .trim()
-            .parse()
-            .map_err(|_| MoneyError::NotANumber(amount.to_string()))?;
-        self.parse_amount(value)
+        self.parse_amount(parse_plain_decimal(amount)?)
     }
 
     /// Minor units as an exact decimal (`14999` USD -> `149.99`).
@@ -75,6 +71,34 @@ impl fmt::Display for Currency {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code())
     }
+}
+
+/// Parses an amount written in plain decimal notation: an optional leading
+/// `-`, digits, and optionally `.` followed by digits (`"2500.00"`, `"0"`,
+/// `"-5"`). Exponents (`1e3`), spaces, `+`, `NaN`, `Infinity` and empty text
+/// are refused: an amount typed by a person or a program is never any of
+/// those, and accepting them turned `1e3` into 1000.00.
+pub fn parse_plain_decimal(raw: &str) -> Result<Decimal, MoneyError> {
+    let not_plain = || MoneyError::NotANumber(raw.to_string());
+    let digits = raw.strip_prefix('-').unwrap_or(raw);
+    let (whole, fraction) = match digits.split_once('.') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (digits, None),
+    };
+    let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if raw.len() > 40 || !all_digits(whole) || fraction.is_some_and(|f| !all_digits(f)) {
+        return Err(not_plain());
+    }
+    // Plain digits can still be too long for a decimal (28 significant digits).
+    Decimal::from_str_exact(raw).map_err(|_| MoneyError::TooLarge)
+}
+
+/// Sums amounts of money with checked arithmetic: `None` on overflow, never a
+/// wrapped (release) or panicking (debug) sum.
+pub fn checked_sum(amounts: impl IntoIterator<Item = i64>) -> Option<i64> {
+    amounts
+        .into_iter()
+        .try_fold(0_i64, |acc, amount| acc.checked_add(amount))
 }
 
 /// An amount of one currency in minor units.
@@ -129,6 +153,53 @@ impl fmt::Display for Money {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_plain_decimal_notation_is_an_amount() {
+        for (raw, expected) in [
+            ("2500.00", "2500.00"),
+            ("0", "0"),
+            ("-5", "-5"),
+            ("10.5", "10.5"),
+            ("007", "7"),
+        ] {
+            assert_eq!(
+                parse_plain_decimal(raw).unwrap().to_string(),
+                expected,
+                "{raw}"
+            );
+        }
+        for bad in [
+            "",
+            " ",
+            " 10.00",
+            "10.00 ",
+            "1e3",
+            "1E3",
+            "NaN",
+            "nan",
+            "Infinity",
+            "-Infinity",
+            "+5",
+            "1.",
+            ".5",
+            "1,000.00",
+            "1_000",
+            "--5",
+            "0x10",
+            "١٢",
+            "1.2.3",
+        ] {
+            assert!(
+                matches!(parse_plain_decimal(bad), Err(MoneyError::NotANumber(_))),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            parse_plain_decimal("123456789012345678901234567890"),
+            Err(MoneyError::TooLarge)
+        );
+    }
     use rust_decimal_macros::dec;
 
     fn cur(code: &str) -> Currency {

@@ -39,6 +39,10 @@ pub struct Attachment {
 pub enum Sent {
     Now,
     Already,
+    /// The email can never be sent as it is; its row is `FAILED` with the
+    /// reason, and the job that asked for it is done (retrying would fail
+    /// the same way and keep the row claimed).
+    Failed,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +64,8 @@ pub enum Claim {
         message_id: String,
     },
     AlreadySent,
+    /// It failed for good earlier (`FAILED`, see `deliver`).
+    Failed,
 }
 
 fn by_key<E: sea_orm::QueryFilter>(q: E, key: &EmailKey) -> E {
@@ -138,6 +144,8 @@ pub async fn claim(
         })
     } else if stored.status == NotificationStatus::Sent {
         Ok(Claim::AlreadySent)
+    } else if stored.status == NotificationStatus::Failed {
+        Ok(Claim::Failed)
     } else {
         Err(anyhow::Error::new(InFlight).into())
     }
@@ -148,7 +156,9 @@ fn claim_lease(ctx: &AppContext) -> Duration {
     Duration::seconds(Ord::max(ctx.settings.worker.email_claim_secs, 3))
 }
 
-/// Sends a claimed email and marks it sent; on failure frees the claim.
+/// Sends a claimed email and marks it sent; on a delivery failure frees the
+/// claim (the job retries). A message that cannot be built at all is marked
+/// `FAILED` with the reason: that is not going to change on a retry.
 ///
 /// While the SMTP conversation lasts, the claim is renewed every third of
 /// its lease, so an email is never taken over from a sender that is alive
@@ -162,8 +172,41 @@ pub async fn deliver(
     key: &EmailKey,
     message_id: &str,
     email: &Email,
-) -> DomainResult<()> {
-    let message = build_message(ctx, email, message_id)?;
+) -> DomainResult<Sent> {
+    // lettre panics (instead of returning an error) on some header values,
+    // e.g. a display name with a line break stored before names were
+    // checked; one such email must not take its job down with it.
+    let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        build_message(ctx, email, message_id)
+    }))
+    .unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic".into());
+        Err(anyhow::anyhow!("the mail library panicked: {message}"))
+    });
+    let message = match built {
+        Ok(message) => message,
+        Err(err) => {
+            let error = format!("{err:#}");
+            tracing::error!(kind = key.kind.as_str(), invoice_id = key.invoice_id, %error, "email cannot be built; marked failed");
+            by_key(notification::Entity::update_many(), key)
+                .col_expr(
+                    notification::Column::Status,
+                    Expr::value(NotificationStatus::Failed.as_str()),
+                )
+                .col_expr(notification::Column::Error, Expr::value(error))
+                .col_expr(
+                    notification::Column::ClaimedUntil,
+                    Expr::value(Option::<chrono::DateTime<Utc>>::None),
+                )
+                .exec(&ctx.db)
+                .await?;
+            return Ok(Sent::Failed);
+        }
+    };
     let renewal = KeepClaim::start(ctx, key);
     let sent = ctx.mailer.send(message).await;
     drop(renewal);
@@ -171,7 +214,7 @@ pub async fn deliver(
         Ok(()) => {
             mark_sent(ctx, key).await?;
             tracing::info!(kind = key.kind.as_str(), invoice_id = key.invoice_id, to = %email.to_email, "email sent");
-            Ok(())
+            Ok(Sent::Now)
         }
         Err(err) => {
             // Refused or unreachable: free the claim (only while it is still
@@ -264,10 +307,8 @@ pub async fn already_sent(ctx: &AppContext, key: &EmailKey) -> DomainResult<bool
 pub async fn send_once(ctx: &AppContext, key: &EmailKey, email: &Email) -> DomainResult<Sent> {
     match claim(ctx, key, &email.to_email, &email.subject).await? {
         Claim::AlreadySent => Ok(Sent::Already),
-        Claim::Mine { message_id } => {
-            deliver(ctx, key, &message_id, email).await?;
-            Ok(Sent::Now)
-        }
+        Claim::Failed => Ok(Sent::Failed),
+        Claim::Mine { message_id } => deliver(ctx, key, &message_id, email).await,
     }
 }
 

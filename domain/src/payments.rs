@@ -553,6 +553,12 @@ pub async fn record_manual_payment(
     request_id: Option<&str>,
 ) -> DomainResult<payment::Model> {
     crate::validate::idempotency_key("idempotencyKey", &input.idempotency_key)?;
+    for (field, value) in [("reference", &input.reference), ("note", &input.note)] {
+        if let Some(value) = value {
+            crate::validate::plain_text(value.trim(), field == "note")
+                .map_err(|m| UserError::invalid(field, m))?;
+        }
+    }
     let key = format!("manual_{studio_id}_{}", input.idempotency_key);
     let tx = begin_write(&ctx.db).await?;
     let invoice = lifecycle::lock_invoice(&tx, studio_id, input.invoice_id).await?;

@@ -49,6 +49,10 @@ pub async fn refund_payment(
     request_id: Option<&str>,
 ) -> DomainResult<refund::Model> {
     crate::validate::idempotency_key("idempotencyKey", &input.idempotency_key)?;
+    if let Some(reason) = &input.reason {
+        crate::validate::plain_text(reason.trim(), false)
+            .map_err(|m| UserError::invalid("reason", m))?;
+    }
     let key = format!("refund_{studio_id}_{}", input.idempotency_key);
     let tx = begin_write(&ctx.db).await?;
     let payment = payment::Entity::find_by_id(input.payment_id)
@@ -92,15 +96,23 @@ pub async fn refund_payment(
         )
         .into());
     }
-    let pending_refunds: i64 = refund::Entity::find()
-        .filter(refund::Column::PaymentId.eq(payment.id))
-        .filter(refund::Column::Status.eq(RefundStatus::Pending))
-        .all(&tx)
-        .await?
-        .iter()
-        .map(|r| r.amount_minor)
-        .sum();
-    let refundable = payment.amount_minor - payment.amount_refunded_minor - pending_refunds;
+    let pending_refunds = crate::money::checked_sum(
+        refund::Entity::find()
+            .filter(refund::Column::PaymentId.eq(payment.id))
+            .filter(refund::Column::Status.eq(RefundStatus::Pending))
+            .all(&tx)
+            .await?
+            .iter()
+            .map(|r| r.amount_minor),
+    );
+    let refundable = pending_refunds
+        .and_then(|pending| {
+            payment
+                .amount_minor
+                .checked_sub(payment.amount_refunded_minor)?
+                .checked_sub(pending)
+        })
+        .ok_or_else(|| anyhow::anyhow!("refundable amount of payment {} overflows", payment.id))?;
     let amount = input.amount_minor.unwrap_or(refundable);
     if amount <= 0 || amount > refundable {
         return Err(UserError::invalid(

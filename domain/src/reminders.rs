@@ -219,7 +219,8 @@ pub fn plan(policy: &Policy, due: NaiveDate, tz: Tz, issued_at: DateTime<Utc>) -
     steps
 }
 
-/// The step at which the late fee is added: the first reminder after the due date.
+/// The step at which the late fee is due: the first reminder after the due
+/// date (or, when that one was skipped, the first later one that goes out).
 pub fn late_fee_step(plan: &[Step]) -> Option<u32> {
     plan.iter()
         .find(|s| s.days_from_due > 0 && s.kind != StepKind::MarkUncollectible)
@@ -374,7 +375,11 @@ pub async fn run_step(
     } else {
         match step.kind {
             StepKind::Reminder | StepKind::FinalNotice => {
-                if late_fee_step(&planned.steps) == Some(index)
+                // The fee belongs to the first overdue step that actually
+                // goes out: if that step was skipped (an outage made a later
+                // one due), the later one carries it. `add_late_fee` adds it
+                // at most once per invoice.
+                if late_fee_step(&planned.steps).is_some_and(|fee_step| index >= fee_step)
                     && let Some(fee) = &planned.policy.late_fee
                 {
                     add_late_fee(&tx, &invoice, fee.amount_for(invoice.amount_due_minor)).await?;

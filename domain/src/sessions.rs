@@ -245,18 +245,6 @@ pub async fn schedule_session(
         .as_ref()
         .map(|d| adjustment(&mut problems, "discount", currency, d));
     let fees = stored_fees(&mut problems, currency, &input.fees);
-    // A retainer larger than what the session sells would be silently lost.
-    let gross: i64 = package.as_ref().map(|p| p.price_minor).unwrap_or(0)
-        + items
-            .iter()
-            .map(|(_, _, quantity, unit, _)| unit.saturating_mul(i64::from(*quantity)))
-            .sum::<i64>();
-    if retainer > gross {
-        problems.push(UserError::invalid(
-            "retainerPaid",
-            "the retainer cannot exceed the price of the package and items",
-        ));
-    }
     problems.finish()?;
 
     let tx = begin_write(db).await?;
@@ -303,6 +291,33 @@ pub async fn schedule_session(
             .insert(&tx)
             .await?,
         );
+    }
+    // Priced now exactly as the invoice will be (inside the transaction, so
+    // a refusal writes nothing): a session that can never be invoiced is
+    // refused here instead of failing in the worker after completion.
+    let (_, priced) = crate::invoicing::quote_session(&tx, studio, &session).await?;
+    match priced {
+        // A retainer above the total (tax and fees included) would be lost.
+        Ok(priced) if priced.credit_minor < retainer => {
+            return Err(UserError::invalid(
+                "retainerPaid",
+                "the retainer cannot exceed the session's total including tax",
+            )
+            .into());
+        }
+        Ok(_) => {}
+        Err(crate::pricing::PricingError::Overflow) => {
+            return Err(UserError::too_large(
+                if input.items.is_empty() {
+                    "packageId"
+                } else {
+                    "items"
+                },
+                "the session's amounts add up to more than can be invoiced",
+            )
+            .into());
+        }
+        Err(other) => return Err(UserError::invalid("items", other.to_string()).into()),
     }
     tx.commit().await?;
     Ok((session, stored))

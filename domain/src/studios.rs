@@ -237,6 +237,8 @@ pub async fn update_settings(
         let tax_id = tax_id.trim();
         if tax_id.chars().count() > 60 {
             problems.push(UserError::invalid("taxId", "at most 60 characters"));
+        } else if let Err(message) = crate::validate::plain_text(tax_id, false) {
+            problems.push(UserError::invalid("taxId", message));
         }
         active.tax_id = Set((!tax_id.is_empty()).then(|| tax_id.to_string()));
     }
@@ -247,7 +249,7 @@ pub async fn update_settings(
                 "at most 6 lines and 400 characters",
             ));
         }
-        active.address = Set(address.trim().to_string());
+        active.address = Set(problems.text("address", address));
     }
     if let Some(email) = &changes.email {
         let email = email.trim();

@@ -42,15 +42,29 @@ impl Problems {
         self.0.push(error);
     }
 
-    /// A trimmed, non-empty name of at most 200 characters.
+    /// A trimmed, non-empty name of at most 200 characters, on one line and
+    /// without bidi controls (names end up in email headers and pages).
     pub fn name(&mut self, field: &str, raw: &str) -> String {
         let trimmed = raw.trim();
         if trimmed.is_empty() {
             self.push(UserError::invalid(field, "must not be empty"));
         } else if trimmed.chars().count() > 200 {
             self.push(UserError::invalid(field, "must be at most 200 characters"));
+        } else if let Err(message) = plain_text(trimmed, false) {
+            self.push(UserError::invalid(field, message));
         }
         trimmed.to_string()
+    }
+
+    /// Free text shown on a page or in an email body (a description, an
+    /// address, a reason): like a name, but it may span lines (`\r\n` is
+    /// kept as `\n`) and may be empty.
+    pub fn text(&mut self, field: &str, raw: &str) -> String {
+        let normalized = raw.trim().replace("\r\n", "\n");
+        if let Err(message) = plain_text(&normalized, true) {
+            self.push(UserError::invalid(field, message));
+        }
+        normalized
     }
 
     pub fn email(&mut self, field: &str, raw: &str) -> String {
@@ -95,6 +109,37 @@ impl Problems {
     }
 }
 
+/// Bidi embeddings, overrides and isolates (U+202A..U+202E, U+2066..U+2069)
+/// and the bare direction marks: they make a name read differently from
+/// what it is ("Trojan Source"), so names and texts never carry them.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
+/// Refuses control characters (line breaks break email headers; a NUL or an
+/// escape breaks pages and logs) and bidi controls. `multi_line` lets line
+/// breaks and tabs through for texts shown in a body.
+pub fn plain_text(value: &str, multi_line: bool) -> Result<(), String> {
+    for c in value.chars() {
+        if multi_line && (c == '\n' || c == '\t') {
+            continue;
+        }
+        if c.is_control() {
+            return Err(format!(
+                "must not contain control characters (found U+{:04X})",
+                u32::from(c)
+            ));
+        }
+        if is_bidi_control(c) {
+            return Err(format!(
+                "must not contain bidirectional text controls (found U+{:04X})",
+                u32::from(c)
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// A client-chosen idempotency key: 1 to 100 printable ASCII characters.
 pub fn idempotency_key(field: &str, key: &str) -> Result<(), DomainError> {
     let ok = !key.is_empty() && key.len() <= 100 && key.bytes().all(|b| b.is_ascii_graphic());
@@ -112,6 +157,45 @@ pub fn idempotency_key(field: &str, key: &str) -> Result<(), DomainError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_refuse_control_and_bidi_characters() {
+        for bad in [
+            "Ava\nBcc: x@example.com",
+            "Ava\r",
+            "Ava\tMartinez",
+            "A\u{0}va",
+            "A\u{1b}[31mva",
+            "A\u{85}va",
+            "Ava \u{202E}gnp.exe",
+            "Ava \u{2066}x\u{2069}",
+            "Ava\u{200F}",
+        ] {
+            let mut problems = Problems::new();
+            problems.name("name", bad);
+            assert!(problems.finish().is_err(), "{bad:?} should be rejected");
+        }
+        for good in [
+            "Ava Martinez",
+            "Zoë Ōkawa-Brontë",
+            "محمد",
+            "山田 太郎",
+            "  Ava  ",
+        ] {
+            let mut problems = Problems::new();
+            problems.name("name", good);
+            assert!(problems.finish().is_ok(), "{good:?} should be accepted");
+        }
+        let mut problems = Problems::new();
+        assert_eq!(
+            problems.text("address", "1 Main St\r\nSpringfield"),
+            "1 Main St\nSpringfield"
+        );
+        assert!(problems.finish().is_ok());
+        let mut problems = Problems::new();
+        problems.text("address", "1 Main St\u{202E}");
+        assert!(problems.finish().is_err());
+    }
 
     #[test]
     fn emails_are_parsed_and_normalised() {

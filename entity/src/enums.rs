@@ -61,7 +61,9 @@ text_enum!(
     }
 );
 text_enum!(
-    NotificationStatus { Pending = "PENDING", Sending = "SENDING", Sent = "SENT" }
+    /// `FAILED`: the email can never be sent as it is (e.g. the mail library
+    /// refused a header); its `error` says why.
+    NotificationStatus { Pending = "PENDING", Sending = "SENDING", Sent = "SENT", Failed = "FAILED" }
 );
 text_enum!(
     OutboxStatus { Pending = "PENDING", Enqueued = "ENQUEUED", Done = "DONE", Failed = "FAILED" }

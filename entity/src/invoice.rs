@@ -49,6 +49,8 @@ pub struct Model {
     /// Post-payment credit notes (refunds by agreement): they lower what is
     /// owed, so `amount_due == total - credited - paid + refunded`.
     pub amount_credited_minor: i64,
+    /// The lines' prices include tax (the studio's setting when priced).
+    pub prices_include_tax: bool,
 }
 
 impl Model {

@@ -14,6 +14,8 @@ mod m20261128_000005_staff_accounts;
 mod m20261128_000006_reminders;
 mod m20261128_000007_gallery_policy;
 mod m20261129_000011_api_key_last_used;
+mod m20261129_000021_notification_errors;
+mod m20261129_000022_invoice_tax_inclusive;
 mod m20261129_000041_refund_credit_notes;
 mod m20261129_000050_hosted_checkout;
 mod m20261129_000051_gateway_customer;
@@ -32,6 +34,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000006_reminders::Migration),
             Box::new(m20261128_000007_gallery_policy::Migration),
             Box::new(m20261129_000011_api_key_last_used::Migration),
+            Box::new(m20261129_000021_notification_errors::Migration),
+            Box::new(m20261129_000022_invoice_tax_inclusive::Migration),
             Box::new(m20261129_000041_refund_credit_notes::Migration),
             Box::new(m20261129_000050_hosted_checkout::Migration),
             Box::new(m20261129_000051_gateway_customer::Migration),

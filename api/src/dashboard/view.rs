@@ -151,6 +151,20 @@ fn short_date(d: chrono::NaiveDate) -> String {
     d.format("%b %-d, %Y").to_string()
 }
 
+/// `340` -> `340 ms`, `1250` -> `1.3 s`, longer ones as `duration`: the
+/// key metric is often under a second, which whole seconds showed as `0 s`.
+pub fn duration_ms(ms: i64) -> String {
+    if ms < 1_000 {
+        format!("{ms} ms")
+    } else if ms < 60_000 {
+        // Tenths of a second, rounded half up, in integers.
+        let tenths = (ms + 50) / 100;
+        format!("{}.{} s", tenths / 10, tenths % 10)
+    } else {
+        duration((ms + 500) / 1_000)
+    }
+}
+
 /// `300` -> `5 min`, `313260` -> `3 d 15 h`: durations a person reads.
 pub fn duration(seconds: i64) -> String {
     let (d, h, m) = (
@@ -424,13 +438,16 @@ fn recent_table(data: &Dashboard) -> Markup {
 pub fn dashboard_page(data: &Dashboard, email: &str, csrf: &str) -> Markup {
     let m = &data.metrics;
     let period = data.period;
-    let revenue: i64 = data.revenue_by_month.iter().map(|(_, a)| *a).sum();
+    // Display totals of stored amounts: saturating, so a page always renders.
+    let revenue: i64 = data
+        .revenue_by_month
+        .iter()
+        .fold(0_i64, |acc, (_, a)| acc.saturating_add(*a));
     let overdue_amount: i64 = m
         .aging
         .iter()
         .filter(|b| b.label != "current")
-        .map(|b| b.amount_minor)
-        .sum();
+        .fold(0_i64, |acc, b| acc.saturating_add(b.amount_minor));
     let overdue_count: i64 = m
         .aging
         .iter()
@@ -486,9 +503,9 @@ pub fn dashboard_page(data: &Dashboard, email: &str, csrf: &str) -> Markup {
                 }
                 div.card.kpi id="kpi-processing" {
                     div.label { "Invoice processing time" }
-                    div.value { @match m.processing.p50_seconds { Some(s) => (duration(s)), None => "—" } }
+                    div.value { @match m.processing.p50_ms { Some(ms) => (duration_ms(ms)), None => "—" } }
                     div.detail { "median · p90 "
-                        @match m.processing.p90_seconds { Some(s) => (duration(s)), None => "—" }
+                        @match m.processing.p90_ms { Some(ms) => (duration_ms(ms)), None => "—" }
                         " · " (m.processing.count) " invoices" }
                 }
                 div.card.kpi id="kpi-collection" {
@@ -556,6 +573,11 @@ mod tests {
     #[test]
     fn durations_read_like_a_person_would_say_them() {
         assert_eq!(duration(45), "45 s");
+        assert_eq!(duration_ms(0), "0 ms");
+        assert_eq!(duration_ms(340), "340 ms");
+        assert_eq!(duration_ms(1_250), "1.3 s");
+        assert_eq!(duration_ms(59_960), "60.0 s");
+        assert_eq!(duration_ms(300_000), "5 min");
         assert_eq!(duration(300), "5 min");
         assert_eq!(duration(3_600), "1 h");
         assert_eq!(duration(5_400), "1 h 30 min");

@@ -1,5 +1,6 @@
 //! GraphQL input objects, converted into domain inputs.
 
+use super::amount::Amount;
 use super::types::PaymentPreference;
 use async_graphql::{Enum, ID, InputObject};
 use chrono::{DateTime, Utc};
@@ -38,7 +39,7 @@ pub struct CreatePackageInput {
     #[graphql(default)]
     pub description: String,
     /// In the studio's currency, e.g. `"3200.00"`.
-    pub price: Decimal,
+    pub price: Amount,
     #[graphql(default = true)]
     pub taxable: bool,
 }
@@ -48,7 +49,7 @@ pub struct UpdatePackageInput {
     pub id: ID,
     pub name: Option<String>,
     pub description: Option<String>,
-    pub price: Option<Decimal>,
+    pub price: Option<Amount>,
     pub taxable: Option<bool>,
     pub active: Option<bool>,
 }
@@ -56,7 +57,7 @@ pub struct UpdatePackageInput {
 #[derive(InputObject)]
 pub struct CreateAddOnServiceInput {
     pub name: String,
-    pub unit_price: Decimal,
+    pub unit_price: Amount,
     #[graphql(default = true)]
     pub taxable: bool,
 }
@@ -65,7 +66,7 @@ pub struct CreateAddOnServiceInput {
 pub struct UpdateAddOnServiceInput {
     pub id: ID,
     pub name: Option<String>,
-    pub unit_price: Option<Decimal>,
+    pub unit_price: Option<Amount>,
     pub taxable: Option<bool>,
     pub active: Option<bool>,
 }
@@ -101,7 +102,7 @@ pub struct SessionItemInput {
     #[graphql(default = 1)]
     pub quantity: i32,
     /// Required without an add-on service; overrides its price otherwise.
-    pub unit_price: Option<Decimal>,
+    pub unit_price: Option<Amount>,
     pub taxable: Option<bool>,
 }
 
@@ -114,7 +115,7 @@ pub struct ScheduleSessionInput {
     #[graphql(default)]
     pub items: Vec<SessionItemInput>,
     /// Retainer or deposit the client already paid, credited on the invoice.
-    pub retainer_paid: Option<Decimal>,
+    pub retainer_paid: Option<Amount>,
     /// Tax rates for this session; omitted means the studio's default rates.
     pub tax_rate_ids: Option<Vec<ID>>,
     /// Invoice-wide discount, spread over the lines before tax.
@@ -128,7 +129,7 @@ pub struct ScheduleSessionInput {
 #[derive(InputObject)]
 pub struct AdjustmentInput {
     pub percent: Option<Decimal>,
-    pub amount: Option<Decimal>,
+    pub amount: Option<Amount>,
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -162,7 +163,7 @@ pub enum ManualPaymentMethod {
 pub struct RecordManualPaymentInput {
     pub invoice_id: ID,
     /// In the invoice's currency; at most the amount due (partial payments are fine).
-    pub amount: Decimal,
+    pub amount: Amount,
     pub method: ManualPaymentMethod,
     /// Check number, transfer reference...
     pub reference: Option<String>,
@@ -175,7 +176,7 @@ pub struct RecordManualPaymentInput {
 pub struct RefundPaymentInput {
     pub payment_id: ID,
     /// Omitted: everything not yet refunded.
-    pub amount: Option<Decimal>,
+    pub amount: Option<Amount>,
     pub reason: Option<String>,
     /// Sent to the gateway; replaying the same key returns the first refund.
     pub idempotency_key: String,

@@ -2,6 +2,7 @@
 //! errors become GraphQL errors (`extensions.code`) or payload `userErrors`.
 
 pub mod api_keys;
+pub mod amount;
 pub mod gallery;
 pub mod inputs;
 pub mod limits;

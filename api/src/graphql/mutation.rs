@@ -66,7 +66,7 @@ fn studio_currency(studio: &entity::studio::Model) -> DomainResult<Currency> {
 fn adjustment(input: AdjustmentInput) -> AdjustmentSpec {
     AdjustmentSpec {
         percent: input.percent,
-        amount: input.amount,
+        amount: input.amount.map(Into::into),
     }
 }
 
@@ -182,7 +182,7 @@ impl Mutation {
             let fields = PackageFields {
                 name: Some(input.name),
                 description: Some(input.description),
-                price: Some(input.price),
+                price: Some(input.price.into()),
                 taxable: Some(input.taxable),
                 active: Some(true),
             };
@@ -205,7 +205,7 @@ impl Mutation {
             let fields = PackageFields {
                 name: input.name,
                 description: input.description,
-                price: input.price,
+                price: input.price.map(Into::into),
                 taxable: input.taxable,
                 active: input.active,
             };
@@ -226,7 +226,7 @@ impl Mutation {
         let result = async {
             let fields = PackageFields {
                 name: Some(input.name),
-                price: Some(input.unit_price),
+                price: Some(input.unit_price.into()),
                 taxable: Some(input.taxable),
                 ..Default::default()
             };
@@ -248,7 +248,7 @@ impl Mutation {
             let id = parse_id(&input.id, "id", "add-on service")?;
             let fields = PackageFields {
                 name: input.name,
-                price: input.unit_price,
+                price: input.unit_price.map(Into::into),
                 taxable: input.taxable,
                 active: input.active,
                 ..Default::default()
@@ -331,7 +331,7 @@ impl Mutation {
                         .transpose()?,
                     description: item.description,
                     quantity: item.quantity,
-                    unit_price: item.unit_price,
+                    unit_price: item.unit_price.map(Into::into),
                     taxable: item.taxable,
                 });
             }
@@ -341,7 +341,7 @@ impl Mutation {
                 title: input.title,
                 scheduled_at: input.scheduled_at,
                 items,
-                retainer_paid: input.retainer_paid,
+                retainer_paid: input.retainer_paid.map(Into::into),
                 tax_rate_ids,
                 discount: input.discount.map(adjustment),
                 fees: input.fees.into_iter().map(fee_spec).collect(),
@@ -398,7 +398,7 @@ impl Mutation {
                 .ok_or_else(|| domain::UserError::not_found("invoiceId", "invoice"))?;
             let manual = ManualPayment {
                 invoice_id,
-                amount_minor: amount_in(&invoice.currency, "amount", input.amount)?,
+                amount_minor: amount_in(&invoice.currency, "amount", input.amount.into())?,
                 method: match input.method {
                     ManualPaymentMethod::Cash => entity::enums::PaymentMethod::Cash,
                     ManualPaymentMethod::Check => entity::enums::PaymentMethod::Check,
@@ -440,7 +440,7 @@ impl Mutation {
                 .ok_or_else(|| domain::UserError::not_found("paymentId", "payment"))?;
             let amount_minor = input
                 .amount
-                .map(|a| amount_in(&payment.currency, "amount", a))
+                .map(|a| amount_in(&payment.currency, "amount", a.into()))
                 .transpose()?;
             let refund = RefundInput {
                 payment_id,

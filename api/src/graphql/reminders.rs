@@ -65,9 +65,9 @@ pub struct LateFee {
 
 #[derive(InputObject)]
 pub struct LateFeeSettings {
-    pub fixed: Option<Decimal>,
+    pub fixed: Option<super::amount::Amount>,
     pub percent: Option<Decimal>,
-    pub cap: Option<Decimal>,
+    pub cap: Option<super::amount::Amount>,
 }
 
 #[derive(InputObject)]
@@ -99,9 +99,9 @@ impl UpdateReminderPolicyInput {
             window_start_hour: self.window_start_hour,
             window_end_hour: self.window_end_hour,
             late_fee: maybe(self.late_fee, |f| LateFeeInput {
-                fixed: f.fixed,
+                fixed: f.fixed.map(Into::into),
                 percent: f.percent,
-                cap: f.cap,
+                cap: f.cap.map(Into::into),
             }),
             uncollectible_after_days: maybe(self.uncollectible_after_days, |d| d),
         }

@@ -851,7 +851,13 @@ impl AuditEvent {
 pub struct ProcessingTime {
     /// Invoices measured.
     pub count: i64,
+    /// Median, in milliseconds.
+    pub p50_milliseconds: Option<i64>,
+    /// 90th percentile, in milliseconds.
+    pub p90_milliseconds: Option<i64>,
+    #[graphql(deprecation = "Whole seconds hide sub-second times: use `p50Milliseconds`.")]
     pub p50_seconds: Option<i64>,
+    #[graphql(deprecation = "Whole seconds hide sub-second times: use `p90Milliseconds`.")]
     pub p90_seconds: Option<i64>,
 }
 
@@ -920,8 +926,10 @@ impl Metrics {
             payment_completion_rate: m.payment_completion_rate,
             invoice_processing_time: ProcessingTime {
                 count: m.processing.count,
-                p50_seconds: m.processing.p50_seconds,
-                p90_seconds: m.processing.p90_seconds,
+                p50_milliseconds: m.processing.p50_ms,
+                p90_milliseconds: m.processing.p90_ms,
+                p50_seconds: m.processing.p50_seconds(),
+                p90_seconds: m.processing.p90_seconds(),
             },
             days_to_collection: DaysToCollection {
                 count: m.collection.count,

@@ -27,6 +27,7 @@ macro_rules! on_both_backends {
 mod billing;
 mod checkout;
 mod dashboard;
+mod edges;
 mod faults;
 mod gallery;
 mod hostile;

@@ -140,7 +140,7 @@ async fn negative_and_malformed_prices_are_rejected(backend: Backend) {
         let body = app
             .graphql(
                 Some(&f.key),
-                "mutation($p: Decimal!) { createPackage(input: { name: \"Bad\", price: $p }) { package { id } userErrors { field message code } } }",
+                "mutation($p: Amount!) { createPackage(input: { name: \"Bad\", price: $p }) { package { id } userErrors { field message code } } }",
                 json!({ "p": price }),
             )
             .await;
@@ -196,7 +196,8 @@ async fn negative_and_malformed_prices_are_rejected(backend: Backend) {
             Some(&f.key),
             "mutation($i: ScheduleSessionInput!) { scheduleSession(input: $i) { session { id } userErrors { field code } } }",
             json!({ "i": { "clientId": f.invoice_client, "packageId": f.package, "title": "Big deposit",
-                           "scheduledAt": "2026-12-01T10:00:00Z", "retainerPaid": "2500.01" } }),
+                           // 2500.00 + 8.875% tax (221.875 -> 221.88) = 2721.88.
+                           "scheduledAt": "2026-12-01T10:00:00Z", "retainerPaid": "2721.89" } }),
         )
         .await;
     assert_eq!(
