@@ -93,6 +93,10 @@ impl Application {
                 .route("/pay/{token}", web::get().to(portal::show))
                 .route("/pay/{token}", web::post().to(portal::pay))
                 .route("/pay/{token}/invoice.pdf", web::get().to(portal::pdf))
+                .route(
+                    "/pay/{token}/receipt/{file}",
+                    web::get().to(portal::receipt),
+                )
                 .route("/gallery/{session}", web::get().to(gallery::show))
                 .route("/gallery/{session}", web::post().to(gallery::login))
                 .route(
