@@ -106,6 +106,10 @@ impl Application {
                     web::post().to(portal::sim_checkout_pay),
                 )
                 .route("/pay/{token}/invoice.pdf", web::get().to(portal::pdf))
+                .route(
+                    "/pay/{token}/receipt/{file}",
+                    web::get().to(portal::receipt),
+                )
                 .route("/gallery/{session}", web::get().to(gallery::show))
                 .route("/gallery/{session}", web::post().to(gallery::login))
                 .route(

@@ -114,6 +114,42 @@ pub async fn pdf(app: web::Data<AppContext>, token: web::Path<String>) -> HttpRe
     }
 }
 
+/// `GET /pay/{token}/receipt/{n}.pdf`: the receipt of the invoice's n-th
+/// successful payment (1-based), so the URL carries no internal id.
+pub async fn receipt(
+    app: web::Data<AppContext>,
+    path: web::Path<(String, String)>,
+) -> HttpResponse {
+    let (token, file) = path.into_inner();
+    let doc = match open(&app, &token).await {
+        Ok(doc) => doc,
+        Err(page) => return page,
+    };
+    let receipts = doc.receipts();
+    let Some(payment) = file
+        .strip_suffix(".pdf")
+        .and_then(|n| n.parse::<usize>().ok())
+        .and_then(|n| n.checked_sub(1))
+        .and_then(|i| receipts.get(i))
+    else {
+        return not_found();
+    };
+    match doc.receipt_pdf(payment) {
+        Ok(bytes) => HttpResponse::Ok()
+            .content_type("application/pdf")
+            .insert_header((
+                "content-disposition",
+                format!(
+                    "inline; filename=\"Receipt-{}.pdf\"",
+                    doc.invoice.display_number()
+                ),
+            ))
+            .insert_header(("cache-control", "private, no-store"))
+            .body(bytes),
+        Err(err) => server_error(err),
+    }
+}
+
 fn server_error(err: DomainError) -> HttpResponse {
     tracing::error!(error = ?err, "portal error");
     let body = page(
@@ -192,9 +228,10 @@ fn invoice_page(
             @for r in doc.refunds.iter().filter(|r| r.status == RefundStatus::Succeeded) {
                 div.alert.success { "Refunded " (doc.money(r.amount_minor)) " on " (r.updated_at.format("%B %-d, %Y")) "." }
             }
-            @for p in doc.payments.iter().filter(|p| p.status == PaymentStatus::Succeeded) {
+            @for (i, p) in doc.receipts().into_iter().enumerate() {
                 div.alert.success { "Paid " (doc.money(p.amount_minor)) " on " (p.created_at.format("%B %-d, %Y"))
-                    @if let Some(l) = &p.card_last4 { " with card ending in " (l) } "." }
+                    @if let Some(l) = &p.card_last4 { " with card ending in " (l) } ". "
+                    a href=(format!("/pay/{token}/receipt/{}.pdf", i + 1)) { "Receipt (PDF)" } }
             }
             @match notice {
                 Notice::Paid => div.alert.success role="status" id="checkout-paid" {

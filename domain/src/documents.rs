@@ -92,6 +92,43 @@ impl InvoiceDocument {
             .find(|n| n.refund_id == Some(refund_id))
     }
 
+    /// The invoice's successful payments, oldest first: receipt `n` in the
+    /// portal (`/pay/{token}/receipt/{n}.pdf`) is the n-th of these, so no
+    /// internal id appears in a client's URL.
+    pub fn receipts(&self) -> Vec<&payment::Model> {
+        self.payments
+            .iter()
+            .filter(|p| p.status == PaymentStatus::Succeeded)
+            .collect()
+    }
+
+    /// The receipt for one payment as a PDF: the invoice it paid (lines and
+    /// totals as everywhere else), the payment's date, amount and card, and
+    /// no link to pay. Clients keep it, so it carries no internal id.
+    pub fn receipt_pdf(&self, payment: &payment::Model) -> crate::DomainResult<Vec<u8>> {
+        let mut view = self.pdf_view(None);
+        let number = self.invoice.display_number().to_string();
+        view.title = "Receipt".into();
+        view.status = "PAID".into();
+        view.issue_date = self.date(payment.created_at);
+        view.due_date = None;
+        view.reference = Some(format!("Invoice {number}"));
+        view.payment_terms = None;
+        view.portal_link = None;
+        view.notes.insert(
+            0,
+            format!(
+                "Payment of {} received on {} by {} for invoice {number}. Thank you!",
+                self.money(payment.amount_minor),
+                self.date(payment.created_at),
+                payment_label(payment),
+            ),
+        );
+        crate::pdf::render(&view).map_err(|e| {
+            anyhow::anyhow!("rendering the receipt of payment {}: {e}", payment.id).into()
+        })
+    }
+
     /// The most recent declined attempt, if the invoice is still unpaid.
     pub fn last_decline(&self) -> Option<&payment::Model> {
         self.payments
@@ -289,10 +326,30 @@ impl InvoiceDocument {
     }
 }
 
-fn payment_label(p: &payment::Model) -> String {
+/// A card brand as people write it (`visa` → `Visa`, `amex` → `American Express`).
+pub fn card_brand(brand: &str) -> String {
+    match brand.to_ascii_lowercase().as_str() {
+        "amex" | "american_express" => "American Express".into(),
+        "mastercard" => "Mastercard".into(),
+        "diners" => "Diners Club".into(),
+        "jcb" => "JCB".into(),
+        "unionpay" => "UnionPay".into(),
+        _ => {
+            let mut chars = brand.chars();
+            chars
+                .next()
+                .map(|c| c.to_uppercase().collect::<String>() + chars.as_str())
+                .unwrap_or_default()
+        }
+    }
+}
+
+/// How a payment is named to the client (`Visa •••• 4242`, `Check #1042`),
+/// never by a gateway id.
+pub fn payment_label(p: &payment::Model) -> String {
     match p.method {
         PaymentMethod::Card => match (&p.card_brand, &p.card_last4) {
-            (Some(brand), Some(last4)) => format!("Card {brand} ending {last4}"),
+            (Some(brand), Some(last4)) => format!("{} •••• {last4}", card_brand(brand)),
             _ => "Card".into(),
         },
         PaymentMethod::Cash => "Cash".into(),

@@ -220,8 +220,8 @@ pub async fn send_receipt(ctx: &AppContext, payment_id: i64) -> DomainResult<Sen
     let doc = InvoiceDocument::load_by_id(ctx, payment.invoice_id).await?;
     let amount = doc.money(payment.amount_minor);
     let card = match (payment.method, &payment.card_brand, &payment.card_last4) {
-        (PaymentMethod::Card, Some(brand), Some(last4)) => {
-            format!("charged to {} ending in {last4}", capitalize(brand))
+        (PaymentMethod::Card, Some(_), Some(_)) => {
+            format!("charged to {}", crate::documents::payment_label(&payment))
         }
         (PaymentMethod::Card, _, _) => "charged to your card".to_string(),
         (PaymentMethod::Cash, _, _) => "paid in cash".to_string(),
@@ -229,17 +229,19 @@ pub async fn send_receipt(ctx: &AppContext, payment_id: i64) -> DomainResult<Sen
         (PaymentMethod::BankTransfer, _, _) => "paid by bank transfer".to_string(),
         (PaymentMethod::Other, _, _) => "received".to_string(),
     };
+    // Only what the client gave us (a check number, a transfer reference)
+    // is shown: gateway ids (`sim_ch_...`, `pi_...`) mean nothing to them.
     let reference = payment
-        .gateway_reference
+        .reference
         .clone()
-        .or_else(|| payment.reference.clone())
-        .unwrap_or_else(|| format!("payment {}", payment.id));
+        .map(|r| format!("Reference: {r}\n"))
+        .unwrap_or_default();
     let subject = format!(
         "Receipt for invoice {}: {amount} paid",
         doc.invoice.display_number()
     );
     let text = format!(
-        "Hi {name},\n\nWe received your payment of {amount} for invoice {number}, {card}.\nReference: {reference}\nBalance remaining: {balance}\n\n{lines}\nThank you!\n{studio}\n",
+        "Hi {name},\n\nWe received your payment of {amount} for invoice {number}, {card}.\n{reference}Balance remaining: {balance}\n\n{lines}\nYour receipt is attached as a PDF.\n\nThank you!\n{studio}\n",
         name = doc.client.name,
         number = doc.invoice.display_number(),
         balance = doc.money(doc.invoice.amount_due_minor),
@@ -251,46 +253,25 @@ pub async fn send_receipt(ctx: &AppContext, payment_id: i64) -> DomainResult<Sen
         "Payment received",
         html! {
             p { "Hi " (doc.client.name) "," }
-            p { "We received your payment of " strong { (amount) } " for invoice " (doc.invoice.display_number()) ", " (card) "." }
-            p style="font-size:13px;color:#666" { "Reference: " (reference) }
+            p { "We received your payment of " strong style="white-space:nowrap" { (amount) } " for invoice " span style="white-space:nowrap" { (doc.invoice.display_number()) } ", " (card) "." }
+            @if let Some(r) = &payment.reference { p style="font-size:13px;color:#666" { "Reference: " (r) } }
             (lines_table(&doc))
+            p { "Your receipt is attached as a PDF." }
             p { "Thank you!" }
         },
     );
-    let email = to_client(&doc, subject, text, html);
+    let mut email = to_client(&doc, subject, text, html);
+    email.attachments.push(notify::Attachment {
+        filename: format!("Receipt-{}.pdf", doc.invoice.display_number()),
+        content_type: "application/pdf",
+        bytes: doc.receipt_pdf(&payment)?,
+    });
     notify::send_once(
         ctx,
         &key_for(&doc, NotificationKind::Receipt, &payment.id.to_string()),
         &email,
     )
     .await
-}
-
-/// How a payment is named to the client: `Visa •••• 4242` for a card (the
-/// brand capitalised, never a gateway id), the method otherwise.
-pub fn payment_method_label(payment: &payment::Model) -> String {
-    match (payment.method, &payment.card_brand, &payment.card_last4) {
-        (PaymentMethod::Card, Some(brand), Some(last4)) => {
-            format!("{} •••• {last4}", card_brand(brand))
-        }
-        (PaymentMethod::Card, _, _) => "card".to_string(),
-        (PaymentMethod::Cash, _, _) => "cash".to_string(),
-        (PaymentMethod::Check, _, _) => "check".to_string(),
-        (PaymentMethod::BankTransfer, _, _) => "bank transfer".to_string(),
-        (PaymentMethod::Other, _, _) => "the original payment method".to_string(),
-    }
-}
-
-/// A card brand as people write it (`visa` → `Visa`, `amex` → `American Express`).
-pub fn card_brand(brand: &str) -> String {
-    match brand.to_ascii_lowercase().as_str() {
-        "amex" | "american_express" => "American Express".into(),
-        "mastercard" => "Mastercard".into(),
-        "diners" => "Diners Club".into(),
-        "jcb" => "JCB".into(),
-        "unionpay" => "UnionPay".into(),
-        _ => capitalize(brand),
-    }
 }
 
 /// The client's confirmation that a refund went back, with the amount, the
@@ -315,7 +296,13 @@ pub async fn send_refund_confirmation(ctx: &AppContext, refund_id: i64) -> Domai
     let doc = InvoiceDocument::load_by_id(ctx, found.invoice_id).await?;
     let amount = doc.money(found.amount_minor);
     let number = doc.invoice.display_number().to_string();
-    let to = payment_method_label(&payment);
+    let to = match payment.method {
+        PaymentMethod::Card => crate::documents::payment_label(&payment),
+        PaymentMethod::Cash => "cash".into(),
+        PaymentMethod::Check => "check".into(),
+        PaymentMethod::BankTransfer => "bank transfer".into(),
+        PaymentMethod::Other => "the original payment method".into(),
+    };
     let back_to = match payment.method {
         PaymentMethod::Card => format!("to your {to}"),
         _ => format!("by {to}"),
@@ -363,14 +350,6 @@ pub async fn send_refund_confirmation(ctx: &AppContext, refund_id: i64) -> Domai
         &email,
     )
     .await
-}
-
-fn capitalize(s: &str) -> String {
-    let mut chars = s.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().collect::<String>() + chars.as_str())
-        .unwrap_or_default()
 }
 
 fn level_description(level: GalleryLevel) -> &'static str {

@@ -14,6 +14,7 @@ use tests::{Backend, INVOICE_EMAIL, TestApp, spawn_app_full};
 on_both_backends!(
     card_refunds_partial_then_full_settle_with_credit_notes_emails_and_no_reminders,
     manual_refunds_partial_then_full_settle_with_credit_notes_emails_and_no_reminders,
+    a_receipt_pdf_names_the_card_and_the_invoice_and_the_portal_serves_it,
 );
 
 async fn app_with_clock(backend: Backend) -> Option<(TestApp, Clock)> {
@@ -299,4 +300,68 @@ async fn manual_refunds_partial_then_full_settle_with_credit_notes_emails_and_no
 /// Minor units as the API's decimal string (USD).
 fn inv_amount(minor: i64) -> String {
     format!("{}.{:02}", minor / 100, minor % 100)
+}
+
+fn pdf_text(bytes: &[u8]) -> String {
+    let text = pdf_extract::extract_text_from_mem(bytes).expect("extract PDF text");
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Issue 9, item 6: the receipt email carries a PDF receipt that names the
+/// card (brand capitalised, last4) and the invoice, with no internal id; the
+/// portal serves the same receipt by position, not by id.
+async fn a_receipt_pdf_names_the_card_and_the_invoice_and_the_portal_serves_it(backend: Backend) {
+    let Some(app) = tests::spawn_app(backend).await else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    app.complete_session(&f.key, &f.auto_pay_session).await;
+    app.drain().await;
+    let inv = invoice(&app, &f.key, &f.auto_pay_session).await;
+    assert_eq!(inv["status"], "PAID");
+    let number = inv["number"].as_str().unwrap().to_string();
+    let receipt = app
+        .emails_to(tests::AUTO_PAY_EMAIL)
+        .into_iter()
+        .find(|e| e.subject.starts_with("Receipt"))
+        .expect("receipt email");
+    assert!(receipt.says("Visa •••• 4242"), "{}", receipt.text);
+    assert!(!receipt.text.contains("sim_") && !receipt.html.contains("sim_"));
+    assert_eq!(receipt.attachments.len(), 1, "the PDF receipt");
+    let (name, bytes) = &receipt.attachments[0];
+    assert_eq!(name, &format!("Receipt-{number}.pdf"));
+    let text = pdf_text(bytes);
+    assert!(text.contains("Receipt"), "{text}");
+    assert!(text.contains(&format!("Invoice {number}")), "{text}");
+    assert!(text.contains("Visa"), "{text}");
+    assert!(text.contains("4242"), "{text}");
+    assert!(text.contains("USD 2,791.82"), "{text}");
+    assert!(!text.contains("sim_"), "no internal ids: {text}");
+
+    // The portal links the same receipt; a receipt that does not exist is 404.
+    let link = inv["portalUrl"].as_str().unwrap();
+    let page = app.portal_page(link).await;
+    assert!(page.contains("/receipt/1.pdf"), "{page}");
+    let response = app
+        .http
+        .get(format!("{link}/receipt/1.pdf"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "application/pdf"
+    );
+    let from_portal = pdf_text(&response.bytes().await.unwrap());
+    assert_eq!(from_portal, text, "the portal serves the emailed receipt");
+    for missing in ["2.pdf", "0.pdf", "x.pdf", "1"] {
+        let response = app
+            .http
+            .get(format!("{link}/receipt/{missing}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404, "{missing}");
+    }
 }
