@@ -162,7 +162,7 @@ mod tests {
     fn names_refuse_control_and_bidi_characters() {
         for bad in [
             "Ava\nBcc: x@example.com",
-            "Ava\r",
+            "Ava\rMartinez",
             "Ava\tMartinez",
             "A\u{0}va",
             "A\u{1b}[31mva",
