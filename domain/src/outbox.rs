@@ -185,6 +185,23 @@ pub async fn claim_batch<C: ConnectionTrait>(
     Ok(claimed)
 }
 
+/// Frees rows a relay claimed but could not push, for the next pass.
+pub async fn release_claims<C: ConnectionTrait>(conn: &C, ids: &[i64]) -> Result<(), DbErr> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    outbox::Entity::update_many()
+        .col_expr(
+            outbox::Column::ClaimedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(outbox::Column::Id.is_in(ids.iter().copied()))
+        .filter(outbox::Column::Status.is_in([OutboxStatus::Pending, OutboxStatus::Enqueued]))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
 /// Records that a claimed row is in the queue. Guarded by the attempt count
 /// it was claimed at: if the job already ran and failed meanwhile (its retry
 /// is scheduled), or finished, the row is left alone.

@@ -88,3 +88,114 @@ impl Drop for PrivateRedis {
         self.stop();
     }
 }
+
+/// A private PostgreSQL cluster (initdb + pg_ctl in a temp dir, run as the
+/// `postgres` user when this process is root) on a free port, for tests that
+/// stop and restart the database. Stopped (immediately) when dropped.
+pub struct PrivatePostgres {
+    port: u16,
+    dir: tempfile::TempDir,
+    as_root: bool,
+}
+
+impl PrivatePostgres {
+    /// `None` when no PostgreSQL server binaries are installed.
+    pub async fn start() -> Option<Self> {
+        let bin = postgres_bin_dir()?;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let as_root = Command::new("id")
+            .arg("-u")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+            .unwrap_or(false);
+        let pg = Self {
+            port: free_port(),
+            dir,
+            as_root,
+        };
+        if as_root {
+            let status = Command::new("chown")
+                .args(["-R", "postgres"])
+                .arg(pg.dir.path())
+                .status()
+                .expect("chown");
+            assert!(status.success(), "chown the private cluster's directory");
+        }
+        let data = pg.dir.path().join("data");
+        pg.run(&format!(
+            "{} -D {} -U postgres -A trust --no-sync",
+            bin.join("initdb").display(),
+            data.display()
+        ));
+        pg.start_again().await;
+        Some(pg)
+    }
+
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}", self.port)
+    }
+
+    fn run(&self, command: &str) {
+        let output = if self.as_root {
+            Command::new("su")
+                .args(["postgres", "-s", "/bin/sh", "-c", command])
+                .output()
+        } else {
+            Command::new("sh").args(["-c", command]).output()
+        }
+        .expect("run a PostgreSQL tool");
+        assert!(
+            output.status.success(),
+            "{command}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    fn pg_ctl(&self, args: &str) -> String {
+        let bin = postgres_bin_dir().expect("binaries");
+        format!(
+            "{} -D {} {args}",
+            bin.join("pg_ctl").display(),
+            self.dir.path().join("data").display()
+        )
+    }
+
+    /// Starts (or restarts) the server and waits until it accepts connections.
+    pub async fn start_again(&self) {
+        let dir = self.dir.path().display();
+        self.run(&self.pg_ctl(&format!(
+            "-w -l {dir}/log -o \"-p {} -k {dir} -c listen_addresses=127.0.0.1 -c fsync=off\" start",
+            self.port
+        )));
+    }
+
+    /// Stops the server at once (`-m immediate`: no goodbye to clients).
+    pub fn stop(&self) {
+        self.run(&self.pg_ctl("-m immediate -w stop"));
+    }
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        let command = self.pg_ctl("-m immediate -w stop");
+        let _ = if self.as_root {
+            Command::new("su")
+                .args(["postgres", "-s", "/bin/sh", "-c", &command])
+                .output()
+        } else {
+            Command::new("sh").args(["-c", &command]).output()
+        };
+    }
+}
+
+/// `/usr/lib/postgresql/<newest>/bin`, where Debian keeps initdb and pg_ctl.
+fn postgres_bin_dir() -> Option<std::path::PathBuf> {
+    let mut versions: Vec<_> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|e| e.path().join("bin"))
+        .filter(|p| p.join("initdb").exists())
+        .collect();
+    versions.sort();
+    versions.pop()
+}

@@ -42,12 +42,18 @@ pub async fn relay_once(
     redeliver: ChronoDuration,
 ) -> anyhow::Result<usize> {
     let jobs = outbox::claim_batch(&ctx.db, BATCH, ChronoDuration::seconds(30), redeliver).await?;
+    let ids: Vec<i64> = jobs.iter().map(|c| c.job.outbox_id).collect();
     let mut pushed = 0;
     for outbox::Claimed { job, attempts } in jobs {
         let id = job.outbox_id;
         let kind = job.kind.name();
-        // If the push fails the claim simply expires and a later pass retries.
-        queue.push(job).await?;
+        if let Err(err) = queue.push(job).await {
+            // The queue is down (or its connection was, as after a Redis
+            // restart): free the rows not pushed at once, so the next pass
+            // retries them instead of waiting for the claims to run out.
+            outbox::release_claims(&ctx.db, &ids[pushed..]).await?;
+            return Err(err);
+        }
         outbox::mark_enqueued(&ctx.db, id, attempts).await?;
         tracing::debug!(outbox_id = id, kind, "job enqueued");
         pushed += 1;
