@@ -257,8 +257,14 @@ fn gallery_page(session: i64, view: &GalleryView) -> Markup {
                                     img src=(photo.preview_url.as_deref().unwrap_or(&photo.url)) alt=(title) loading="lazy";
                                     figcaption { (title) " · " a.download href=(format!("/gallery/{session}/photos/{}", photo.id)) { "Download" } }
                                 } @else {
+                                    // Below FULL only a preview is ever shown: a photo
+                                    // without one gets a placeholder, never the original.
                                     div.watermarked {
-                                        img src=(photo.preview_url.as_deref().unwrap_or(&photo.url)) alt=(title) loading="lazy";
+                                        @if let Some(preview) = &photo.preview_url {
+                                            img src=(preview) alt=(title) loading="lazy";
+                                        } @else {
+                                            div.nopreview role="img" aria-label=(title) { "Preview coming soon" }
+                                        }
                                         span.mark { "PREVIEW" }
                                     }
                                     figcaption { (title) }
@@ -277,4 +283,5 @@ figure{margin:0}figure img{width:100%;aspect-ratio:3/2;object-fit:cover;border-r
 figcaption{font-size:13px;color:#555;margin-top:4px}\
 .watermarked{position:relative;overflow:hidden;border-radius:4px}\
 .watermarked img{filter:blur(1px)}\
+.nopreview{aspect-ratio:3/2;background:#eee;color:#777;display:flex;align-items:center;justify-content:center;font-size:13px}\
 .mark{position:absolute;inset:0;display:flex;align-items:center;justify-content:center;color:rgba(255,255,255,.8);font:700 22px/1 sans-serif;letter-spacing:4px;transform:rotate(-20deg);text-shadow:0 1px 3px rgba(0,0,0,.5);pointer-events:none}";

@@ -153,6 +153,11 @@ async fn gallery_access_follows_the_policy_with_previews_downloads_notices_and_w
     );
     let page = login.text().await.unwrap();
     assert!(page.contains("001-preview.jpg"), "{page}");
+    // Never an original below FULL, even for a photo without a preview.
+    assert!(
+        !page.contains("wedding/001.jpg") && !page.contains("wedding/002.jpg"),
+        "an original on the PREVIEW page: {page}"
+    );
     assert!(page.contains("PREVIEW"), "{page}");
     assert!(
         !page.contains("Download"),
