@@ -230,7 +230,7 @@ mod tests {
             24
         );
         assert_eq!(count_tokens("# only a comment\n", 100), 0);
-        assert_eq!(count_tokens("{ \"\"\" block \"\"\" ...F }", 100), 4);
+        assert_eq!(count_tokens("{ \"\"\" block \"\"\" ...F }", 100), 5);
         // Stops early on huge input.
         assert!(count_tokens(&"a ".repeat(1_000_000), 10) <= 11);
     }
