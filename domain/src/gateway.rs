@@ -302,7 +302,6 @@ enum Fault {
     Timeout,
 }
 
-
 impl SimulatedGateway {
     pub fn new(db: DatabaseConnection) -> Self {
         Self {

@@ -1,8 +1,8 @@
 //! The GraphQL API: schema, authentication, and the one place where domain
 //! errors become GraphQL errors (`extensions.code`) or payload `userErrors`.
 
-pub mod api_keys;
 pub mod amount;
+pub mod api_keys;
 pub mod gallery;
 pub mod inputs;
 pub mod limits;
