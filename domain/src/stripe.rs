@@ -205,15 +205,7 @@ impl StripeGateway {
             )
             .await?;
         if !response.status.is_success() {
-            return Err(match classify(&response) {
-                Failure::Idempotency => GatewayError::IdempotencyMismatch,
-                Failure::Card { code, message } | Failure::Missing { code, message, .. } => {
-                    GatewayError::Unavailable(format!(
-                        "Stripe refused the refund ({code}): {message}"
-                    ))
-                }
-                Failure::Other(message) => GatewayError::Unavailable(message),
-            });
+            return Err(refused(&response, "refund"));
         }
         let refund: RefundObject = response.json()?;
         tracing::info!(
@@ -422,15 +414,7 @@ impl PaymentGateway for StripeGateway {
             )
             .await?;
         if !response.status.is_success() {
-            return Err(match classify(&response) {
-                Failure::Idempotency => GatewayError::IdempotencyMismatch,
-                Failure::Other(message) => GatewayError::Unavailable(message),
-                Failure::Card { code, message } | Failure::Missing { code, message } => {
-                    GatewayError::Unavailable(format!(
-                        "Stripe refused the Customer ({code}): {message}"
-                    ))
-                }
-            });
+            return Err(refused(&response, "Customer"));
         }
         let value: serde_json::Value = response.json()?;
         value
@@ -488,15 +472,7 @@ impl PaymentGateway for StripeGateway {
             )
             .await?;
         if !response.status.is_success() {
-            return Err(match classify(&response) {
-                Failure::Idempotency => GatewayError::IdempotencyMismatch,
-                Failure::Other(message) => GatewayError::Unavailable(message),
-                Failure::Card { code, message } | Failure::Missing { code, message } => {
-                    GatewayError::Unavailable(format!(
-                        "Stripe refused the Checkout Session ({code}): {message}"
-                    ))
-                }
-            });
+            return Err(refused(&response, "Checkout Session"));
         }
         let value: serde_json::Value = response.json()?;
         let session = checkout_session_from(&value).map_err(GatewayError::Unavailable)?;
@@ -665,6 +641,19 @@ enum Failure {
     Idempotency,
     /// Everything else, with a message for the logs (no secrets in it).
     Other(String),
+}
+
+/// A refusal of a call that charges no card (refunds, Customers, Checkout
+/// Sessions): a key reused with other parameters, or unavailable with
+/// Stripe's reason for the logs.
+fn refused(response: &Response, what: &str) -> GatewayError {
+    match classify(response) {
+        Failure::Idempotency => GatewayError::IdempotencyMismatch,
+        Failure::Other(message) => GatewayError::Unavailable(message),
+        Failure::Card { code, message } | Failure::Missing { code, message } => {
+            GatewayError::Unavailable(format!("Stripe refused the {what} ({code}): {message}"))
+        }
+    }
 }
 
 fn classify(response: &Response) -> Failure {
