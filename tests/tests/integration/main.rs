@@ -24,6 +24,7 @@ macro_rules! on_both_backends {
     };
 }
 
+mod architecture;
 mod billing;
 mod checkout;
 mod dashboard;
