@@ -405,7 +405,13 @@ async fn a_webhook_settles_a_payment_whose_answer_never_came(backend: Backend) {
     let paid = app.pay_on_hosted_page(&hosted, "4242424242424242").await;
     assert_eq!(paid.status(), 303);
     let page = app.follow(&paid).await.text().await.expect("html");
-    assert!(page.contains("Your payment is processing"), "{page}");
+    // The return could not read the session; the page says "processing"
+    // unless the simulated webhook (delivered by the in-process worker) got
+    // there first. Either way the webhook is what settles it (below).
+    assert!(
+        page.contains("Your payment is processing") || page.contains("Your payment was received"),
+        "{page}"
+    );
     app.drain().await;
     let page = app.follow(&paid).await.text().await.expect("html");
     assert!(page.contains("Your payment was received"), "{page}");
