@@ -164,7 +164,7 @@ impl PrivatePostgres {
     pub async fn start_again(&self) {
         let dir = self.dir.path().display();
         self.run(&self.pg_ctl(&format!(
-            "-w -l {dir}/log -o \"-p {} -k {dir} -c listen_addresses=127.0.0.1 -c fsync=off\" start",
+            "-w -l {dir}/log -o \"-p {} -k {dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300\" start",
             self.port
         )));
     }

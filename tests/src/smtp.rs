@@ -1,14 +1,26 @@
 //! An in-process SMTP server that accepts everything: the real SMTP
 //! conversation lettre has with a mail server, with the messages kept for tests.
+//! It can be stopped and started again on the same port (an SMTP outage in a
+//! chaos run), and it logs when each message was accepted.
 
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+
+/// One accepted message: when the sink answered `250`, and its raw text.
+#[derive(Clone, Debug)]
+pub struct Received {
+    pub at: Instant,
+    pub raw: String,
+}
 
 #[derive(Clone)]
 pub struct SmtpSink {
     port: u16,
-    messages: Arc<Mutex<Vec<String>>>,
+    messages: Arc<Mutex<Vec<Received>>>,
+    server: Arc<Mutex<Option<tokio::task::JoinHandle<()>>>>,
 }
 
 impl SmtpSink {
@@ -17,31 +29,80 @@ impl SmtpSink {
             .await
             .expect("bind smtp sink");
         let port = listener.local_addr().expect("addr").port();
-        let messages = Arc::new(Mutex::new(Vec::new()));
-        let store = messages.clone();
-        tokio::spawn(async move {
+        let sink = Self {
+            port,
+            messages: Arc::new(Mutex::new(Vec::new())),
+            server: Arc::new(Mutex::new(None)),
+        };
+        sink.serve(listener);
+        sink
+    }
+
+    fn serve(&self, listener: TcpListener) {
+        let store = self.messages.clone();
+        let task = tokio::spawn(async move {
+            // The conversations belong to the server: stopping it drops
+            // them all, mid-conversation or not, as a crashed server would.
+            let mut sessions = JoinSet::new();
             while let Ok((stream, _)) = listener.accept().await {
                 let store = store.clone();
-                tokio::spawn(async move {
+                sessions.spawn(async move {
                     let _ = session(stream, store).await;
                 });
+                while sessions.try_join_next().is_some() {}
             }
         });
-        Self { port, messages }
+        if let Ok(mut server) = self.server.lock()
+            && let Some(old) = server.replace(task)
+        {
+            old.abort();
+        }
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
+    /// Stops listening and drops every open conversation (an outage).
+    pub fn stop(&self) {
+        if let Ok(mut server) = self.server.lock()
+            && let Some(task) = server.take()
+        {
+            task.abort();
+        }
+    }
+
+    /// Listens again on the same port after `stop`.
+    pub async fn start_again(&self) {
+        self.stop();
+        let mut tries = 0;
+        let listener = loop {
+            match TcpListener::bind(("127.0.0.1", self.port)).await {
+                Ok(listener) => break listener,
+                Err(err) if tries < 100 => {
+                    tries += 1;
+                    let _ = err;
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                Err(err) => panic!("rebind the smtp sink on {}: {err}", self.port),
+            }
+        };
+        self.serve(listener);
+    }
+
     pub fn messages(&self) -> Vec<String> {
+        self.received().into_iter().map(|r| r.raw).collect()
+    }
+
+    /// Every accepted message with the moment it was accepted.
+    pub fn received(&self) -> Vec<Received> {
         self.messages.lock().map(|m| m.clone()).unwrap_or_default()
     }
 }
 
 async fn session(
     stream: tokio::net::TcpStream,
-    store: Arc<Mutex<Vec<String>>>,
+    store: Arc<Mutex<Vec<Received>>>,
 ) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read);
@@ -76,8 +137,13 @@ async fn session(
                         .unwrap_or(&line),
                 );
             }
+            // Accepted means kept: the message is stored before the `250`
+            // goes out, as a real server queues it before answering.
             if let Ok(mut messages) = store.lock() {
-                messages.push(data);
+                messages.push(Received {
+                    at: Instant::now(),
+                    raw: data,
+                });
             }
             write.write_all(b"250 queued\r\n").await?;
         } else if command.starts_with("QUIT") {
