@@ -379,11 +379,12 @@ pub async fn send_gallery_credentials(ctx: &AppContext, invoice_id: i64) -> Doma
     };
     let subject = format!("Your photos from \"{}\" are ready", doc.session.title);
     let key = key_for(&doc, NotificationKind::GalleryCredentials, "1");
-    let message_id = match notify::claim(ctx, &key, &doc.client.email, &subject).await? {
+    let held = match notify::claim(ctx, &key, &doc.client.email, &subject).await? {
         Claim::AlreadySent => return Ok(Sent::Already),
         Claim::Failed => return Ok(Sent::Failed),
-        Claim::Mine { message_id } => message_id,
+        Claim::Mine(held) => held,
     };
+    let message_id = held.message_id.clone();
     // Derived from the notification, so a resend after a crash repeats it.
     let password = ctx.secret.gallery_password(&message_id);
     let access = gallery::set_password(ctx, &doc.invoice, &password).await?;
@@ -419,7 +420,7 @@ pub async fn send_gallery_credentials(ctx: &AppContext, invoice_id: i64) -> Doma
         },
     );
     let email = to_client(&doc, subject, text, html);
-    notify::deliver(ctx, &key, &message_id, &email).await
+    notify::deliver(ctx, &key, held, &email).await
 }
 
 pub async fn send_gallery_upgrade(

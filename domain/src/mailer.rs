@@ -11,6 +11,11 @@ pub enum MailError {
     File(String),
     #[error("SMTP delivery failed: {0}")]
     Smtp(String),
+    /// No SMTP conversation at all (connection refused or cut, timed out):
+    /// the server is down, not the email wrong. Retried soon and without
+    /// using up the job's attempts (see `outbox::retry_soon`).
+    #[error("mail server unreachable: {0}")]
+    Unreachable(String),
     #[error("invalid SMTP URL: {0}")]
     Config(String),
 }
@@ -82,6 +87,13 @@ impl Mailer for SmtpMailer {
             .send(message)
             .await
             .map(|_| ())
-            .map_err(|e| MailError::Smtp(e.to_string()))
+            .map_err(|e| {
+                // No reply code: the conversation never happened or was cut.
+                if e.status().is_none() && !e.is_client() && !e.is_tls() && !e.is_response() {
+                    MailError::Unreachable(e.to_string())
+                } else {
+                    MailError::Smtp(e.to_string())
+                }
+            })
     }
 }

@@ -45,9 +45,14 @@ pub enum Sent {
     Failed,
 }
 
+/// Another sender holds the email's claim until `until`: the job of this
+/// delivery waits until then (the holder sends it, or dies and the claim
+/// runs out) instead of failing.
 #[derive(Debug, thiserror::Error)]
-#[error("another worker is sending this email right now")]
-pub struct InFlight;
+#[error("another worker is sending this email right now (claimed until {until})")]
+pub struct InFlight {
+    pub until: chrono::DateTime<Utc>,
+}
 
 /// Identifies one email: at most one is ever sent per key.
 #[derive(Debug, Clone)]
@@ -59,13 +64,23 @@ pub struct EmailKey {
 }
 
 pub enum Claim {
-    /// This worker owns the send; `message_id` is stable across retries.
-    Mine {
-        message_id: String,
-    },
+    /// This worker owns the send until the `Held` is dropped.
+    Mine(Held),
     AlreadySent,
     /// It failed for good earlier (`FAILED`, see `deliver`).
     Failed,
+}
+
+/// An email this sender has claimed. The claim is renewed in the background
+/// from the moment it is taken until the email is sent (or this is dropped),
+/// so work done between claiming and sending (deriving and hashing a gallery
+/// password, slow on a busy machine) can never outlast it: a claim that ran
+/// out there let a second sender take the email while the first went on to
+/// send it too, the same Message-ID twice with no fault at all.
+pub struct Held {
+    /// Stable across retries: every copy of this email carries it.
+    pub message_id: String,
+    renewal: KeepClaim,
 }
 
 fn by_key<E: sea_orm::QueryFilter>(q: E, key: &EmailKey) -> E {
@@ -139,15 +154,19 @@ pub async fn claim(
         .await?
         .ok_or_else(|| anyhow::anyhow!("notification row vanished"))?;
     if claimed.rows_affected == 1 {
-        Ok(Claim::Mine {
+        Ok(Claim::Mine(Held {
             message_id: stored.message_id,
-        })
+            renewal: KeepClaim::start(ctx, key),
+        }))
     } else if stored.status == NotificationStatus::Sent {
         Ok(Claim::AlreadySent)
     } else if stored.status == NotificationStatus::Failed {
         Ok(Claim::Failed)
     } else {
-        Err(anyhow::Error::new(InFlight).into())
+        let until = stored
+            .claimed_until
+            .unwrap_or_else(|| now + claim_lease(ctx));
+        Err(anyhow::Error::new(InFlight { until }).into())
     }
 }
 
@@ -170,9 +189,14 @@ fn claim_lease(ctx: &AppContext) -> Duration {
 pub async fn deliver(
     ctx: &AppContext,
     key: &EmailKey,
-    message_id: &str,
+    held: Held,
     email: &Email,
 ) -> DomainResult<Sent> {
+    let Held {
+        message_id,
+        renewal,
+    } = held;
+    let message_id = message_id.as_str();
     // lettre panics (instead of returning an error) on some header values,
     // e.g. a display name with a line break stored before names were
     // checked; one such email must not take its job down with it.
@@ -207,7 +231,6 @@ pub async fn deliver(
             return Ok(Sent::Failed);
         }
     };
-    let renewal = KeepClaim::start(ctx, key);
     let sent = ctx.mailer.send(message).await;
     drop(renewal);
     match sent {
@@ -308,7 +331,7 @@ pub async fn send_once(ctx: &AppContext, key: &EmailKey, email: &Email) -> Domai
     match claim(ctx, key, &email.to_email, &email.subject).await? {
         Claim::AlreadySent => Ok(Sent::Already),
         Claim::Failed => Ok(Sent::Failed),
-        Claim::Mine { message_id } => deliver(ctx, key, &message_id, email).await,
+        Claim::Mine(held) => deliver(ctx, key, held, email).await,
     }
 }
 

@@ -202,9 +202,13 @@ pub async fn release_claims<C: ConnectionTrait>(conn: &C, ids: &[i64]) -> Result
     Ok(())
 }
 
-/// Records that a claimed row is in the queue. Guarded by the attempt count
-/// it was claimed at: if the job already ran and failed meanwhile (its retry
-/// is scheduled), or finished, the row is left alone.
+/// Records that a claimed row is in the queue, and ends the relay's lease
+/// on it: from now on only `redeliver_after` (counted from `enqueued_at`,
+/// which a running job renews) decides when it is handed out again, so a
+/// queue entry lost with Redis is redelivered after that, not after the
+/// lease. Guarded by the attempt count it was claimed at: if the job already
+/// ran and failed meanwhile (its retry is scheduled), or finished, the row
+/// is left alone.
 pub async fn mark_enqueued<C: ConnectionTrait>(
     conn: &C,
     id: i64,
@@ -216,6 +220,10 @@ pub async fn mark_enqueued<C: ConnectionTrait>(
             Expr::value(OutboxStatus::Enqueued.as_str()),
         )
         .col_expr(outbox::Column::EnqueuedAt, Expr::value(Utc::now()))
+        .col_expr(
+            outbox::Column::ClaimedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
         .filter(outbox::Column::Id.eq(id))
         .filter(outbox::Column::Attempts.eq(attempts))
         .filter(outbox::Column::Status.is_in([OutboxStatus::Pending, OutboxStatus::Enqueued]))
@@ -326,6 +334,40 @@ pub async fn retry_later<C: ConnectionTrait>(
         );
     }
     update.exec(conn).await?;
+    Ok(())
+}
+
+/// How soon a step that found a service unavailable (the mail server, the
+/// payment gateway, the database connection) tries again: a fixed short pause instead of the exponential back-off, so that
+/// it goes out within seconds of the service coming back.
+pub const UNREACHABLE_RETRY: Duration = Duration::seconds(3);
+
+/// Records a failed attempt that was not the job's fault (the service it
+/// needs was unreachable) and schedules the next one after
+/// `UNREACHABLE_RETRY`. The attempt is not counted: an outage of any length
+/// never uses up a job's `max_attempts` (it would mark emails `FAILED` after
+/// a long mail-server outage), and a back-off grown during an outage would
+/// otherwise keep work waiting long after the service is back (the chaos
+/// run's recovery after SMTP outages took over 30 s).
+pub async fn retry_soon<C: ConnectionTrait>(conn: &C, id: i64, error: &str) -> Result<(), DbErr> {
+    outbox::Entity::update_many()
+        .col_expr(
+            outbox::Column::LastError,
+            Expr::value(error.chars().take(2000).collect::<String>()),
+        )
+        .col_expr(
+            outbox::Column::Status,
+            Expr::value(OutboxStatus::Pending.as_str()),
+        )
+        .col_expr(
+            outbox::Column::ClaimedUntil,
+            Expr::value(Utc::now() + UNREACHABLE_RETRY),
+        )
+        .filter(outbox::Column::Id.eq(id))
+        .filter(outbox::Column::Status.ne(OutboxStatus::Done))
+        .filter(outbox::Column::Status.ne(OutboxStatus::Failed))
+        .exec(conn)
+        .await?;
     Ok(())
 }
 

@@ -13,11 +13,12 @@ const BATCH: u64 = 100;
 pub async fn run(ctx: AppContext, mut queue: Queue, mut stop: watch::Receiver<bool>) {
     let poll = Duration::from_millis(ctx.settings.worker.poll_interval_ms.max(50));
     let redeliver = ChronoDuration::seconds(ctx.settings.worker.redeliver_after_secs);
+    let lease = ChronoDuration::seconds(ctx.settings.worker.relay_claim_secs.max(1));
     loop {
         if *stop.borrow() {
             return;
         }
-        let moved = match relay_once(&ctx, &mut queue, redeliver).await {
+        let moved = match relay_once(&ctx, &mut queue, lease, redeliver).await {
             Ok(n) => n,
             Err(err) => {
                 tracing::warn!(error = %err, "outbox relay pass failed");
@@ -35,13 +36,15 @@ pub async fn run(ctx: AppContext, mut queue: Queue, mut stop: watch::Receiver<bo
     }
 }
 
-/// One pass: claim, push, mark. Returns how many rows were pushed.
+/// One pass: claim (a `lease` other relays respect), push, mark. Returns
+/// how many rows were pushed.
 pub async fn relay_once(
     ctx: &AppContext,
     queue: &mut Queue,
+    lease: ChronoDuration,
     redeliver: ChronoDuration,
 ) -> anyhow::Result<usize> {
-    let jobs = outbox::claim_batch(&ctx.db, BATCH, ChronoDuration::seconds(30), redeliver).await?;
+    let jobs = outbox::claim_batch(&ctx.db, BATCH, lease, redeliver).await?;
     let ids: Vec<i64> = jobs.iter().map(|c| c.job.outbox_id).collect();
     let mut pushed = 0;
     for outbox::Claimed { job, attempts } in jobs {

@@ -27,7 +27,245 @@ on_both_backends!(
     a_slow_send_keeps_its_claim_so_the_email_goes_out_once,
     the_simulated_gateway_injects_the_configured_faults,
     an_auto_pay_charge_answered_by_a_timeout_is_charged_once,
+    a_queue_entry_lost_after_its_push_is_redelivered_without_waiting_for_the_relay_lease,
+    an_email_held_by_a_dead_sender_goes_out_when_its_claim_runs_out,
+    an_email_claim_is_held_from_the_claim_not_only_during_the_send,
+    emails_wait_out_a_mail_server_outage_without_growing_back_off,
 );
+
+/// The mail server is down (no SMTP conversation at all) until `up` is set.
+struct MailServerDown {
+    inner: Arc<dyn Mailer>,
+    up: Arc<std::sync::atomic::AtomicBool>,
+    refused: Arc<AtomicUsize>,
+    tried: Arc<Notify>,
+}
+
+#[async_trait]
+impl Mailer for MailServerDown {
+    async fn send(&self, message: lettre::Message) -> Result<(), MailError> {
+        if !self.up.load(Ordering::SeqCst) {
+            self.refused.fetch_add(1, Ordering::SeqCst);
+            self.tried.notify_one();
+            return Err(MailError::Unreachable("Connection refused (os error 111)".into()));
+        }
+        self.inner.send(message).await
+    }
+}
+
+/// While the mail server is unreachable an email is retried every few
+/// seconds without counting attempts, so neither a back-off grown during
+/// the outage (2, 4, 8, 16 s... which kept the chaos run's emails waiting
+/// for over 30 s after the server came back) nor `max_attempts` depends on
+/// how long the outage lasts.
+async fn emails_wait_out_a_mail_server_outage_without_growing_back_off(backend: Backend) {
+    use entity::enums::OutboxStatus;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let up = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let tried = Arc::new(Notify::new());
+    let refused = Arc::new(AtomicUsize::new(0));
+    let (flag, signal, count) = (up.clone(), tried.clone(), refused.clone());
+    let Some(app) = spawn_app_full(
+        backend,
+        |_| {},
+        move |mut ctx: AppContext| {
+            ctx.mailer = Arc::new(MailServerDown {
+                inner: ctx.mailer.clone(),
+                up: flag,
+                refused: count,
+                tried: signal,
+            });
+            ctx
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    app.complete_session(&f.key, &f.invoice_session).await;
+    // Both emails (invoice, gallery) refused a few times, the invoice's
+    // at least once.
+    let row = loop {
+        tokio::time::timeout(Duration::from_secs(60), tried.notified())
+            .await
+            .expect("the emails are retried during the outage");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let row = entity::outbox::Entity::find()
+            .filter(entity::outbox::Column::DedupKey.starts_with("send_invoice:"))
+            .one(&app.ctx.db)
+            .await
+            .expect("query");
+        if let Some(row) = row
+            && refused.load(Ordering::SeqCst) >= 4
+            && row.last_error.as_deref().is_some_and(|e| e.contains("unreachable"))
+        {
+            break row;
+        }
+    };
+    assert_eq!(row.attempts, 0, "an outage does not use up attempts: {row:?}");
+    if row.status == OutboxStatus::Pending {
+        let next = row.claimed_until.expect("a retry is scheduled");
+        assert!(
+            next <= chrono::Utc::now() + domain::outbox::UNREACHABLE_RETRY,
+            "the retry is soon, not after a grown back-off: {row:?}"
+        );
+    }
+    up.store(true, Ordering::SeqCst);
+    app.drain().await;
+    assert_each_email_once(&app, INVOICE_EMAIL, 2).await;
+}
+
+/// A sender holds an email's claim from the moment it takes it, not only
+/// while the SMTP conversation lasts: work between claiming and sending
+/// (the gallery credentials email hashes its password with argon2id, which
+/// took longer than the claim on a loaded machine) used to let the claim
+/// run out, a second sender took the email, and both sent it (the chaos
+/// run's duplicate emails with no fault in their send window).
+async fn an_email_claim_is_held_from_the_claim_not_only_during_the_send(backend: Backend) {
+    use domain::notify::{self, Claim, EmailKey, InFlight};
+    use entity::enums::NotificationKind;
+    use sea_orm::EntityTrait;
+    let Some(app) = spawn_app_with(backend, |s| s.worker.email_claim_secs = 3).await else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    app.complete_session(&f.key, &f.invoice_session).await;
+    app.drain().await;
+    let invoice = entity::invoice::Entity::find()
+        .one(&app.ctx.db)
+        .await
+        .expect("query")
+        .expect("invoice");
+    let key = EmailKey {
+        studio_id: invoice.studio_id,
+        invoice_id: invoice.id,
+        kind: NotificationKind::RefundConfirmation,
+        step: "claim-test".into(),
+    };
+    let first = notify::claim(&app.ctx, &key, INVOICE_EMAIL, "Test")
+        .await
+        .expect("claim");
+    assert!(matches!(first, Claim::Mine(_)), "the first sender claims it");
+    // Busy for longer than the lease before sending.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let second = notify::claim(&app.ctx, &key, INVOICE_EMAIL, "Test").await;
+    let held_elsewhere = match &second {
+        Err(domain::DomainError::Internal(e)) => e.downcast_ref::<InFlight>().is_some(),
+        _ => false,
+    };
+    assert!(
+        held_elsewhere,
+        "a second sender must find the email held while the first is alive"
+    );
+    drop(first);
+}
+
+/// A sender killed in the middle of an email leaves it `SENDING` under a
+/// claim nobody renews. The job's next delivery finds it held and waits
+/// for the claim to run out, then sends it: it does not also wait for a
+/// redelivery (here set far beyond the test's patience), which used to add
+/// `redeliver_after_secs` to every email a killed worker held.
+async fn an_email_held_by_a_dead_sender_goes_out_when_its_claim_runs_out(backend: Backend) {
+    use entity::enums::{NotificationKind, NotificationStatus};
+    use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+    let Some(app) = spawn_app_with(backend, |s| {
+        s.worker.in_process = Some(false);
+        s.worker.redeliver_after_secs = 600;
+        s.worker.email_claim_secs = 3;
+    })
+    .await
+    else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    app.complete_session(&f.key, &f.invoice_session).await;
+    let session_id: i64 = f.invoice_session.parse().expect("id");
+    domain::invoicing::generate_invoice(&app.ctx, session_id, None)
+        .await
+        .expect("invoice");
+    let invoice = entity::invoice::Entity::find()
+        .filter(entity::invoice::Column::SessionId.eq(session_id))
+        .one(&app.ctx.db)
+        .await
+        .expect("query")
+        .expect("invoice");
+    // What a sender killed mid-send leaves: the email claimed for a while yet.
+    entity::notification::Entity::insert(entity::notification::ActiveModel {
+        studio_id: Set(invoice.studio_id),
+        invoice_id: Set(invoice.id),
+        kind: Set(NotificationKind::Invoice),
+        step: Set("1".into()),
+        recipient: Set(INVOICE_EMAIL.into()),
+        subject: Set("Invoice".into()),
+        status: Set(NotificationStatus::Sending),
+        message_id: Set(format!("<invoice.{}.1@studio.localhost>", invoice.id)),
+        claimed_until: Set(Some(chrono::Utc::now() + chrono::Duration::seconds(3))),
+        created_at: Set(chrono::Utc::now()),
+        sent_at: Set(None),
+        ..Default::default()
+    })
+    .exec_without_returning(&app.ctx.db)
+    .await
+    .expect("a claimed email");
+    let worker = app.start_worker().await;
+    app.drain().await;
+    assert_each_email_once(&app, INVOICE_EMAIL, 2).await;
+    worker.shutdown().await;
+}
+
+/// A row the relay pushed and marked `ENQUEUED` whose queue entry was lost
+/// (Redis restarted empty, the worker that took it killed) is handed out
+/// again once `redeliver_after` has passed since it was last handed out or
+/// renewed. The relay's own lease on the row ended with the push: it used
+/// to stay for 30 s, which alone put recovery after a Redis restart over
+/// the 15 s target.
+async fn a_queue_entry_lost_after_its_push_is_redelivered_without_waiting_for_the_relay_lease(
+    backend: Backend,
+) {
+    use domain::jobs::JobKind;
+    use domain::outbox;
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    // No worker and no relay in this process: the test plays the relay.
+    let Some(app) = spawn_app_with(backend, |s| s.worker.in_process = Some(false)).await else {
+        return;
+    };
+    let db = &app.ctx.db;
+    let kind = JobKind::GenerateInvoice { session_id: 4242 };
+    outbox::enqueue(db, None, &kind, None).await.expect("enqueue");
+    let lease = chrono::Duration::seconds(30);
+    let redeliver = chrono::Duration::seconds(10);
+    let claimed = outbox::claim_batch(db, 10, lease, redeliver)
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 1);
+    let (id, attempts) = (claimed[0].job.outbox_id, claimed[0].attempts);
+    outbox::mark_enqueued(db, id, attempts).await.expect("mark");
+    // Pushed just now: not handed out again while it may be running.
+    let again = outbox::claim_batch(db, 10, lease, redeliver)
+        .await
+        .expect("claim");
+    assert!(again.is_empty(), "a fresh queue entry is not redelivered");
+    // `redeliver_after` later with no worker having touched it: lost.
+    entity::outbox::Entity::update_many()
+        .col_expr(
+            entity::outbox::Column::EnqueuedAt,
+            Expr::value(chrono::Utc::now() - chrono::Duration::seconds(11)),
+        )
+        .filter(entity::outbox::Column::Id.eq(id))
+        .exec(db)
+        .await
+        .expect("age the queue entry");
+    let redelivered = outbox::claim_batch(db, 10, lease, redeliver)
+        .await
+        .expect("claim");
+    assert_eq!(
+        redelivered.iter().map(|c| c.job.outbox_id).collect::<Vec<_>>(),
+        vec![id],
+        "a lost queue entry is redelivered after redeliver_after, not after the relay's lease"
+    );
+}
 
 /// Several api and worker processes started at once on an empty database
 /// each migrate it: all of them succeed, and the migrations ran once.

@@ -142,11 +142,24 @@ async fn run_to_end(job: Job, state: Arc<WorkerState>) -> Result<(), BoxDynError
                     outbox::postpone(&ctx.db, job.outbox_id, until).await,
                 )
             }
-            Err(err) if is_in_flight(&err) => {
-                // A duplicate delivery while another worker holds this step:
-                // leave the row; it is redelivered if that worker dies.
-                tracing::info!("step is held by another worker; leaving it for redelivery");
-                ("in_flight", Ok(()))
+            Err(err) if let Some(until) = in_flight_until(&err) => {
+                // A duplicate delivery while another sender holds the email:
+                // come back when its claim runs out. By then the holder has
+                // sent it (this run finds it SENT) or has died (this run
+                // sends it), instead of waiting for a redelivery on top of
+                // the claim.
+                tracing::info!(%until, "email held by another sender; the step waits for its claim");
+                (
+                    "in_flight",
+                    outbox::postpone(&ctx.db, job.outbox_id, until + chrono::Duration::milliseconds(100)).await,
+                )
+            }
+            Err(err) if is_unavailable(&err) => {
+                tracing::warn!(error = %err, "a service the step needs is unavailable; retrying soon");
+                (
+                    "unreachable",
+                    outbox::retry_soon(&ctx.db, job.outbox_id, &err.to_string()).await,
+                )
             }
             Err(err) => {
                 tracing::error!(error = ?err, "job failed; will retry with back-off");
@@ -203,6 +216,50 @@ fn not_yet(err: &DomainError) -> Option<chrono::DateTime<chrono::Utc>> {
     }
 }
 
-fn is_in_flight(err: &DomainError) -> bool {
-    matches!(err, DomainError::Internal(e) if e.downcast_ref::<domain::notify::InFlight>().is_some())
+/// A service the step needs was unavailable, the step itself is not at
+/// fault: the mail server unreachable, the payment gateway unavailable (a
+/// 5xx or no answer: retried with the same idempotency key), the database
+/// connection lost (a PostgreSQL restart). Retried soon, uncounted
+/// (`outbox::retry_soon`).
+fn is_unavailable(err: &DomainError) -> bool {
+    use domain::gateway::GatewayError;
+    use domain::mailer::MailError;
+    match err {
+        DomainError::Db(db) => connection_lost(db),
+        DomainError::Internal(e) => {
+            matches!(e.downcast_ref::<MailError>(), Some(MailError::Unreachable(_)))
+                || matches!(
+                    e.downcast_ref::<GatewayError>(),
+                    Some(GatewayError::Unavailable(_))
+                )
+                || e.downcast_ref::<sea_orm::DbErr>().is_some_and(connection_lost)
+        }
+        DomainError::User(_) => false,
+    }
+}
+
+/// The database connection failed (not the statement).
+fn connection_lost(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    use sea_orm::{DbErr, RuntimeErr};
+    match err {
+        DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => true,
+        DbErr::Query(RuntimeErr::SqlxError(e)) | DbErr::Exec(RuntimeErr::SqlxError(e)) => {
+            matches!(
+                e.as_ref(),
+                Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed
+            )
+        }
+        _ => false,
+    }
+}
+
+/// An email another sender holds, and until when.
+fn in_flight_until(err: &DomainError) -> Option<chrono::DateTime<chrono::Utc>> {
+    match err {
+        DomainError::Internal(e) => e
+            .downcast_ref::<domain::notify::InFlight>()
+            .map(|f| f.until),
+        _ => None,
+    }
 }

@@ -96,11 +96,12 @@ pub struct Targets {
 }
 
 /// Injects faults until `window` has passed, each healed before the next.
+/// Every kind comes once per round, in a seeded order, so that even a short
+/// run has each of them.
 pub async fn inject(targets: Targets, seed: u64, window: Duration, log: Arc<Mutex<Vec<Fault>>>) {
     let mut rng = Rng::new(seed);
     let end = Instant::now() + window;
     let mut kinds = vec![
-        FaultKind::KillWorker,
         FaultKind::KillWorker,
         FaultKind::KillApi,
         FaultKind::RedisRestart,
@@ -109,12 +110,22 @@ pub async fn inject(targets: Targets, seed: u64, window: Duration, log: Arc<Mute
     if targets.postgres.is_some() {
         kinds.push(FaultKind::PostgresRestart);
     }
+    let mut round: Vec<FaultKind> = Vec::new();
     loop {
         tokio::time::sleep(rng.millis(1_000, 4_000)).await;
         if Instant::now() >= end {
             return;
         }
-        let kind = kinds[rng.below(kinds.len())];
+        if round.is_empty() {
+            round = kinds.clone();
+            // Fisher-Yates with the seeded generator.
+            for i in (1..round.len()).rev() {
+                round.swap(i, rng.below(i + 1));
+            }
+        }
+        let Some(kind) = round.pop() else {
+            continue;
+        };
         let down_for = match kind {
             FaultKind::SmtpOutage => rng.millis(2_000, 8_000),
             _ => rng.millis(300, 3_000),

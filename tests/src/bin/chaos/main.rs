@@ -280,11 +280,27 @@ async fn run(options: Options) -> anyhow::Result<usize> {
     let expected = outcome.completed.clone();
     let settle_deadline = healed.max(work_done) + Duration::from_secs(options.settle_limit_secs);
     let mut last_gaps = Vec::new();
+    let mut next_progress = Instant::now();
     let settled_at = loop {
         match checks::unsettled(&db, &expected).await {
             Ok(gaps) if gaps.is_empty() => break Some(Instant::now()),
             Ok(gaps) => last_gaps = gaps,
             Err(err) => last_gaps = vec![format!("check failed: {err}")],
+        }
+        if Instant::now() >= next_progress {
+            // Where the time goes: what is still missing, every 2 s.
+            println!(
+                "chaos: +{:>4.1} s after the heal: {} left: {}",
+                healed.elapsed().as_secs_f64(),
+                last_gaps.len(),
+                last_gaps
+                    .iter()
+                    .take(4)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            );
+            next_progress += Duration::from_secs(2);
         }
         if Instant::now() > settle_deadline {
             break None;
