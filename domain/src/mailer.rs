@@ -83,17 +83,13 @@ impl SmtpMailer {
 #[async_trait]
 impl Mailer for SmtpMailer {
     async fn send(&self, message: Message) -> Result<(), MailError> {
-        self.transport
-            .send(message)
-            .await
-            .map(|_| ())
-            .map_err(|e| {
-                // No reply code: the conversation never happened or was cut.
-                if e.status().is_none() && !e.is_client() && !e.is_tls() && !e.is_response() {
-                    MailError::Unreachable(e.to_string())
-                } else {
-                    MailError::Smtp(e.to_string())
-                }
-            })
+        self.transport.send(message).await.map(|_| ()).map_err(|e| {
+            // No reply code: the conversation never happened or was cut.
+            if e.status().is_none() && !e.is_client() && !e.is_tls() && !e.is_response() {
+                MailError::Unreachable(e.to_string())
+            } else {
+                MailError::Smtp(e.to_string())
+            }
+        })
     }
 }

@@ -47,7 +47,9 @@ impl Mailer for MailServerDown {
         if !self.up.load(Ordering::SeqCst) {
             self.refused.fetch_add(1, Ordering::SeqCst);
             self.tried.notify_one();
-            return Err(MailError::Unreachable("Connection refused (os error 111)".into()));
+            return Err(MailError::Unreachable(
+                "Connection refused (os error 111)".into(),
+            ));
         }
         self.inner.send(message).await
     }
@@ -98,12 +100,18 @@ async fn emails_wait_out_a_mail_server_outage_without_growing_back_off(backend: 
             .expect("query");
         if let Some(row) = row
             && refused.load(Ordering::SeqCst) >= 4
-            && row.last_error.as_deref().is_some_and(|e| e.contains("unreachable"))
+            && row
+                .last_error
+                .as_deref()
+                .is_some_and(|e| e.contains("unreachable"))
         {
             break row;
         }
     };
-    assert_eq!(row.attempts, 0, "an outage does not use up attempts: {row:?}");
+    assert_eq!(
+        row.attempts, 0,
+        "an outage does not use up attempts: {row:?}"
+    );
     if row.status == OutboxStatus::Pending {
         let next = row.claimed_until.expect("a retry is scheduled");
         assert!(
@@ -146,7 +154,10 @@ async fn an_email_claim_is_held_from_the_claim_not_only_during_the_send(backend:
     let first = notify::claim(&app.ctx, &key, INVOICE_EMAIL, "Test")
         .await
         .expect("claim");
-    assert!(matches!(first, Claim::Mine(_)), "the first sender claims it");
+    assert!(
+        matches!(first, Claim::Mine(_)),
+        "the first sender claims it"
+    );
     // Busy for longer than the lease before sending.
     tokio::time::sleep(Duration::from_secs(5)).await;
     let second = notify::claim(&app.ctx, &key, INVOICE_EMAIL, "Test").await;
@@ -233,7 +244,9 @@ async fn a_queue_entry_lost_after_its_push_is_redelivered_without_waiting_for_th
     };
     let db = &app.ctx.db;
     let kind = JobKind::GenerateInvoice { session_id: 4242 };
-    outbox::enqueue(db, None, &kind, None).await.expect("enqueue");
+    outbox::enqueue(db, None, &kind, None)
+        .await
+        .expect("enqueue");
     let lease = chrono::Duration::seconds(30);
     let redeliver = chrono::Duration::seconds(10);
     let claimed = outbox::claim_batch(db, 10, lease, redeliver)
@@ -261,7 +274,10 @@ async fn a_queue_entry_lost_after_its_push_is_redelivered_without_waiting_for_th
         .await
         .expect("claim");
     assert_eq!(
-        redelivered.iter().map(|c| c.job.outbox_id).collect::<Vec<_>>(),
+        redelivered
+            .iter()
+            .map(|c| c.job.outbox_id)
+            .collect::<Vec<_>>(),
         vec![id],
         "a lost queue entry is redelivered after redeliver_after, not after the relay's lease"
     );

@@ -227,12 +227,15 @@ fn is_unavailable(err: &DomainError) -> bool {
     match err {
         DomainError::Db(db) => connection_lost(db),
         DomainError::Internal(e) => {
-            matches!(e.downcast_ref::<MailError>(), Some(MailError::Unreachable(_)))
-                || matches!(
-                    e.downcast_ref::<GatewayError>(),
-                    Some(GatewayError::Unavailable(_))
-                )
-                || e.downcast_ref::<sea_orm::DbErr>().is_some_and(connection_lost)
+            matches!(
+                e.downcast_ref::<MailError>(),
+                Some(MailError::Unreachable(_))
+            ) || matches!(
+                e.downcast_ref::<GatewayError>(),
+                Some(GatewayError::Unavailable(_))
+            ) || e
+                .downcast_ref::<sea_orm::DbErr>()
+                .is_some_and(connection_lost)
         }
         DomainError::User(_) => false,
     }

@@ -200,7 +200,10 @@ pub async fn invariants(
         }
     }
     if wrong > 10 {
-        violations.push(format!("... {} more sessions not in their end state", wrong - 10));
+        violations.push(format!(
+            "... {} more sessions not in their end state",
+            wrong - 10
+        ));
     }
 
     // Gap-free invoice numbers, per studio.
@@ -312,7 +315,11 @@ pub async fn invariants(
     }
 
     // Nothing stuck or given up.
-    let failed_jobs = count(db, "SELECT COUNT(*) AS n FROM outbox WHERE status = 'FAILED'").await?;
+    let failed_jobs = count(
+        db,
+        "SELECT COUNT(*) AS n FROM outbox WHERE status = 'FAILED'",
+    )
+    .await?;
     if failed_jobs > 0 {
         violations.push(format!("{failed_jobs} outbox rows FAILED"));
     }
@@ -411,5 +418,8 @@ fn sum_i64(row: &QueryResult, column: &str) -> anyhow::Result<i64> {
 }
 
 fn normalize_message_id(id: &str) -> String {
-    id.trim().trim_start_matches('<').trim_end_matches('>').to_string()
+    id.trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .to_string()
 }

@@ -167,7 +167,9 @@ pub async fn inject(targets: Targets, seed: u64, window: Duration, log: Arc<Mute
         };
         println!(
             "chaos: {:>5.1} s  {} {target} for {:.1} s",
-            window.saturating_sub(end.saturating_duration_since(at)).as_secs_f64(),
+            window
+                .saturating_sub(end.saturating_duration_since(at))
+                .as_secs_f64(),
             kind.name(),
             down_for.as_secs_f64()
         );

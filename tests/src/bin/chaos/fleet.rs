@@ -42,12 +42,7 @@ pub struct Member {
 }
 
 impl Member {
-    pub fn new(
-        role: Role,
-        index: usize,
-        env: BTreeMap<String, String>,
-        dir: &Path,
-    ) -> Self {
+    pub fn new(role: Role, index: usize, env: BTreeMap<String, String>, dir: &Path) -> Self {
         Self {
             role,
             index,
@@ -153,8 +148,7 @@ pub async fn start_proxy(backends: Vec<u16>) -> anyhow::Result<u16> {
                 for i in 0..backends.len() {
                     let port = backends[(start + i) % backends.len()];
                     if let Ok(mut outbound) = TcpStream::connect(("127.0.0.1", port)).await {
-                        let _ =
-                            tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
                         return;
                     }
                 }

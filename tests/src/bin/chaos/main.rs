@@ -68,7 +68,12 @@ impl Options {
                     .with_context(|| format!("{} needs a number", args[i]))
             };
             match args[i].as_str() {
-                "--short" => options = Self { keep: options.keep, ..Self::short() },
+                "--short" => {
+                    options = Self {
+                        keep: options.keep,
+                        ..Self::short()
+                    }
+                }
                 "--long" => {
                     options = Self {
                         sessions: 300,
@@ -189,16 +194,25 @@ async fn run(options: Options) -> anyhow::Result<usize> {
         ("SMTP_URL", format!("smtp://127.0.0.1:{}", smtp.port())),
         ("DATA_DIR", dir.path().join("data").display().to_string()),
         ("APP__ENVIRONMENT", "production".into()),
-        ("APP__SECRET_KEY", "chaos-run-secret-key-for-portal-links".into()),
+        (
+            "APP__SECRET_KEY",
+            "chaos-run-secret-key-for-portal-links".into(),
+        ),
         ("APP__HTTP__PUBLIC_URL", public_url.clone()),
         ("APP__WORKER__QUEUE", "chaos".into()),
         ("APP__LOG__FILTER", "info".into()),
         // The gateway's own faults: timeouts after charging (unknown
         // outcomes), 503s and slow answers, on the first call of a key.
-        ("APP__GATEWAY__SIMULATED_FAULTS__TIMEOUT_PERCENT", "10".into()),
+        (
+            "APP__GATEWAY__SIMULATED_FAULTS__TIMEOUT_PERCENT",
+            "10".into(),
+        ),
         ("APP__GATEWAY__SIMULATED_FAULTS__ERROR_PERCENT", "10".into()),
         ("APP__GATEWAY__SIMULATED_FAULTS__DELAY_MS", "150".into()),
-        ("APP__GATEWAY__SIMULATED_FAULTS__SEED", options.seed.to_string()),
+        (
+            "APP__GATEWAY__SIMULATED_FAULTS__SEED",
+            options.seed.to_string(),
+        ),
     ] {
         env.insert(k.to_string(), v);
     }
@@ -218,15 +232,16 @@ async fn run(options: Options) -> anyhow::Result<usize> {
     }
     let http = reqwest::Client::new();
     if !fleet::wait_ready(&http, &api_ports, Duration::from_secs(120)).await {
-        bail!("the apis did not become ready; see {}", dir.path().display());
+        bail!(
+            "the apis did not become ready; see {}",
+            dir.path().display()
+        );
     }
     let db = Database::connect(database_url.as_str()).await?;
-    let (_, key) = domain::studios::create_studio(
-        &db,
-        domain::studios::NewStudio::named("Chaos Studio"),
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("create studio: {e}"))?;
+    let (_, key) =
+        domain::studios::create_studio(&db, domain::studios::NewStudio::named("Chaos Studio"))
+            .await
+            .map_err(|e| anyhow::anyhow!("create studio: {e}"))?;
     let api = workload::Api::new(public_url.clone(), key)?;
     let plan = workload::prepare(&api, options.sessions).await?;
     println!(
@@ -323,13 +338,13 @@ async fn run(options: Options) -> anyhow::Result<usize> {
     }
     let recovery = settled_at.map(|at| at.saturating_duration_since(healed));
     match recovery {
-        Some(d) if d > Duration::from_secs(options.recovery_limit_secs) => violations.push(
-            format!(
+        Some(d) if d > Duration::from_secs(options.recovery_limit_secs) => {
+            violations.push(format!(
                 "RECOVERY: {:.1} s after the heal, over the {} s target",
                 d.as_secs_f64(),
                 options.recovery_limit_secs
-            ),
-        ),
+            ))
+        }
         Some(_) => {}
         None => violations.push(format!(
             "RECOVERY: not settled {} s after the heal; still: {}",
