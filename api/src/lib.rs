@@ -1,6 +1,7 @@
 //! The api process: GraphQL for studios, the payment portal for clients,
 //! the staff dashboard, health endpoints; in the embedded mode it also runs the worker.
 
+pub mod card_setup;
 pub mod dashboard;
 pub mod gallery;
 pub mod graphql;
@@ -104,6 +105,15 @@ impl Application {
                 .route(
                     "/sim-checkout/{id}",
                     web::post().to(portal::sim_checkout_pay),
+                )
+                .route("/card-setup/{token}", web::get().to(card_setup::show))
+                .route(
+                    "/card-setup/{token}/checkout",
+                    web::post().to(card_setup::checkout),
+                )
+                .route(
+                    "/card-setup/{token}/return",
+                    web::get().to(card_setup::returned),
                 )
                 .route("/pay/{token}/invoice.pdf", web::get().to(portal::pdf))
                 .route(

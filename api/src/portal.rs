@@ -399,8 +399,13 @@ fn hosted_page(
         div.card {
             div.testmode { "Simulated payment provider — test mode. No real card is charged." }
             div.studio { "Checkout" }
-            h1 { span.amount { (amount) } }
-            p.meta { (page.product_name) }
+            @if page.setup {
+                h1 { "Save a card" }
+                p.meta { "The card is saved for future automatic payments. Nothing is charged now." }
+            } @else {
+                h1 { span.amount { (amount) } }
+                p.meta { (page.product_name) }
+            }
             @if let Some(message) = problem { div.alert.error role="alert" { (message) } }
             @if session.state == domain::gateway::CheckoutState::Open {
                 form method="post" {
@@ -410,15 +415,19 @@ fn hosted_page(
                         div { label for="exp" { "Expiry" } input id="exp" name="exp" placeholder="12 / 34" autocomplete="cc-exp"; }
                         div { label for="cvc" { "CVC" } input id="cvc" name="cvc" placeholder="123" autocomplete="cc-csc"; }
                     }
-                    @if page.save_card { p.hint { "This card will be saved for future automatic payments." } }
-                    button type="submit" { "Pay " span.amount { (amount) } }
+                    @if page.setup {
+                        button type="submit" { "Save card" }
+                    } @else {
+                        @if page.save_card { p.hint { "This card will be saved for future automatic payments." } }
+                        button type="submit" { "Pay " span.amount { (amount) } }
+                    }
                 }
                 p.hint { "Test cards: "
                     @for (number, outcome) in test_card_numbers() { code.nowrap { (number) } " (" (outcome) ") " } }
             } @else {
                 p { "This checkout session is no longer open; nothing more can be paid here." }
             }
-            p.meta { a href=(page.cancel_url) { "Back to the invoice" } }
+            p.meta { a href=(page.cancel_url) { @if page.setup { "Back" } @else { "Back to the invoice" } } }
         }
     };
     html_response(status, self::page("Checkout — test mode", body))

@@ -70,7 +70,7 @@ pub fn loggable_path(path: &str) -> String {
         } else {
             out.push_str(segment);
         }
-        redact_next = i == 1 && matches!(segment, "pay" | "gallery");
+        redact_next = i == 1 && matches!(segment, "pay" | "gallery" | "card-setup");
         if out.len() > MAX_LOGGED_PATH {
             out.truncate(MAX_LOGGED_PATH);
             out.push('…');

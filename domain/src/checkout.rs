@@ -214,37 +214,119 @@ pub async fn start(
         .url
         .clone()
         .ok_or_else(|| anyhow::anyhow!("checkout session {} has no url", session.id))?;
+    // The session's id is written whatever became of the row meanwhile, so
+    // that a payment of it always finds its attempt (and settles).
     checkout_session::Entity::update_many()
         .col_expr(
             checkout_session::Column::GatewaySessionId,
             Expr::value(session.id.clone()),
         )
         .col_expr(checkout_session::Column::Url, Expr::value(url.clone()))
+        .col_expr(checkout_session::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(checkout_session::Column::Id.eq(row.id))
+        .filter(checkout_session::Column::GatewaySessionId.is_null())
+        .exec(&ctx.db)
+        .await?;
+    checkout_session::Entity::update_many()
         .col_expr(
             checkout_session::Column::Status,
             Expr::value(CheckoutStatus::Open.as_str()),
         )
-        .col_expr(checkout_session::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(checkout_session::Column::Id.eq(row.id))
         .filter(checkout_session::Column::Status.eq(CheckoutStatus::Creating))
         .exec(&ctx.db)
         .await?;
+    let now_row = checkout_session::Entity::find_by_id(row.id)
+        .one(&ctx.db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("checkout attempt {} vanished", row.id))?;
+    if now_row.status != CheckoutStatus::Open {
+        // The amount due changed while the gateway created it (a late fee,
+        // a payment): it was retired, so it is expired at the gateway too.
+        retire(ctx, &now_row).await?;
+        return Err(UserError::state(
+            "invoice",
+            "the amount due changed while the payment page was opening; reload the page",
+        )
+        .into());
+    }
     tracing::info!(invoice_id, attempt = row.attempt, session = %session.id, "checkout session opened");
     Ok(url)
+}
+
+/// Called by every writer that changes what an invoice owes (inside its
+/// transaction): when open Checkout Sessions ask for another amount (or
+/// nothing is payable any more), an `ExpireStaleCheckouts` job is written
+/// with the change, so they are expired at the gateway after the commit,
+/// exactly once and retried until done.
+pub(crate) async fn retire_stale_in(
+    tx: &DatabaseTransaction,
+    invoice: &invoice::Model,
+) -> DomainResult<()> {
+    let payable = payments::payable(invoice);
+    let stale = checkout_session::Entity::find()
+        .filter(checkout_session::Column::InvoiceId.eq(invoice.id))
+        .filter(checkout_session::Column::Status.is_in(LIVE))
+        .all(tx)
+        .await?
+        .into_iter()
+        .filter(|row| !payable || row.amount_minor != invoice.amount_due_minor)
+        .map(|row| row.attempt)
+        .max();
+    if let Some(attempt) = stale {
+        crate::outbox::enqueue(
+            tx,
+            Some(invoice.studio_id),
+            &crate::jobs::JobKind::ExpireStaleCheckouts {
+                invoice_id: invoice.id,
+                amount_due: invoice.amount_due_minor,
+                attempt,
+            },
+            None,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The `ExpireStaleCheckouts` job: every open session of the invoice for an
+/// amount other than what is due now (or when nothing is payable) is
+/// expired at the gateway; one that was paid meanwhile settles instead
+/// (through [`settle_in`]: the money is recorded, never lost).
+pub async fn expire_stale(ctx: &AppContext, invoice_id: i64) -> DomainResult<()> {
+    let Some(invoice) = invoice::Entity::find_by_id(invoice_id).one(&ctx.db).await? else {
+        return Ok(());
+    };
+    let payable = payments::payable(&invoice);
+    let live = checkout_session::Entity::find()
+        .filter(checkout_session::Column::InvoiceId.eq(invoice_id))
+        .filter(checkout_session::Column::Status.is_in(LIVE))
+        .all(&ctx.db)
+        .await?;
+    for row in live
+        .iter()
+        .filter(|row| !payable || row.amount_minor != invoice.amount_due_minor)
+    {
+        retire(ctx, row).await?;
+    }
+    Ok(())
 }
 
 /// Expires a session that must not be paid any more (stale amount). If it
 /// was paid meanwhile, the answer settles it instead.
 async fn retire(ctx: &AppContext, row: &checkout_session::Model) -> DomainResult<()> {
     if let Some(id) = &row.gateway_session_id {
-        let session = ctx
-            .gateway
-            .expire_checkout(id)
-            .await
-            .map_err(anyhow::Error::new)?;
-        if session.state != CheckoutState::Expired {
-            settle(ctx, &session, &Actor::portal(), false).await?;
-            return Ok(());
+        match ctx.gateway.expire_checkout(id).await {
+            Ok(session) if session.state != CheckoutState::Expired => {
+                settle(ctx, &session, &Actor::portal(), false).await?;
+                return Ok(());
+            }
+            Ok(_) => {}
+            // The gateway does not know it (any more): nobody can pay it.
+            Err(crate::gateway::GatewayError::InvalidPaymentMethod(why)) => {
+                tracing::warn!(session = %id, %why, "stale checkout session unknown to the gateway");
+            }
+            Err(err) => return Err(anyhow::Error::new(err).into()),
         }
     }
     checkout_session::Entity::update_many()
@@ -501,6 +583,9 @@ pub(crate) async fn settle_in(
             {
                 keep_card(tx, row.invoice_id, card).await?;
             }
+            if moved {
+                note_overpayment(tx, &row, session).await?;
+            }
             if !moved {
                 return Ok(Settled::Noted(format!(
                     "payment {} already settled",
@@ -513,6 +598,33 @@ pub(crate) async fn settle_in(
             })
         }
     }
+}
+
+/// A session paid for an amount that went stale before it could be
+/// expired (the amount due fell meanwhile): the money is recorded like any
+/// payment, and what exceeds the debt is written on the attempt and logged
+/// so the studio refunds it.
+async fn note_overpayment(
+    tx: &DatabaseTransaction,
+    row: &checkout_session::Model,
+    session: &CheckoutSession,
+) -> DomainResult<()> {
+    let invoice = invoice_of(tx, row.invoice_id).await?;
+    if invoice.amount_due_minor >= 0 {
+        return Ok(());
+    }
+    let over = invoice.amount_due_minor.saturating_neg();
+    let detail = format!(
+        "checkout attempt {} was paid for {} {} after the amount due changed; the invoice is overpaid by {} {}: refund the difference",
+        row.attempt, row.amount_minor, row.currency, over, invoice.currency
+    );
+    tracing::error!(invoice_id = row.invoice_id, session = %session.id, %detail, "stale checkout session paid");
+    checkout_session::Entity::update_many()
+        .col_expr(checkout_session::Column::Detail, Expr::value(detail))
+        .filter(checkout_session::Column::Id.eq(row.id))
+        .exec(tx)
+        .await?;
+    Ok(())
 }
 
 async fn invoice_of(tx: &DatabaseTransaction, id: i64) -> DomainResult<invoice::Model> {

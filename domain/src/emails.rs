@@ -668,3 +668,54 @@ pub async fn send_gallery_expiry_notice(
     );
     notify::send_once(ctx, &key, &to_client(&doc, subject, text, html)).await
 }
+
+/// The link to put a card on file (`requestCardSetup`): one email per
+/// request (kind `CARD_SETUP`, keyed by the request; a card-setup email is
+/// about no invoice, so its `invoice_id` is 0).
+pub async fn send_card_setup_link(ctx: &AppContext, card_setup_id: i64) -> DomainResult<Sent> {
+    let Some(setup) = entity::card_setup::Entity::find_by_id(card_setup_id)
+        .one(&ctx.db)
+        .await?
+    else {
+        return Ok(Sent::Already);
+    };
+    let page = crate::card_setup::load(ctx, setup).await?;
+    let link = crate::card_setup::link_of(ctx, &page.setup);
+    let studio = &page.studio.name;
+    let until = page.setup.expires_at.format("%B %-d, %Y");
+    let subject = format!("Save a card for automatic payments to {studio}");
+    let text = format!(
+        "Hi {name},\n\n{studio} asks you to put a card on file, so that your next invoices are paid automatically when they are issued. You enter the card on our payment provider's secure page; {studio} never sees its number. Nothing is charged now.\n\nSave your card (this link works until {until}):\n{link}\n\nIf you did not expect this, you can ignore this email.\n\n{studio}\n",
+        name = page.client.name,
+    );
+    let html = layout(
+        studio,
+        "Save a card for automatic payments",
+        html! {
+            p { "Hi " (page.client.name) "," }
+            p { (studio) " asks you to put a card on file, so that your next invoices are paid automatically when they are issued. You enter the card on our payment provider's secure page; " (studio) " never sees its number. Nothing is charged now." }
+            (button(&link, "Save my card"))
+            p style="font-size:13px;color:#666" { "This link works until " (until) ". If you did not expect this, you can ignore this email." }
+        },
+    );
+    let email = Email {
+        studio_name: studio.clone(),
+        to_name: page.client.name.clone(),
+        to_email: page.client.email.clone(),
+        subject,
+        text,
+        html,
+        attachments: Vec::new(),
+    };
+    notify::send_once(
+        ctx,
+        &EmailKey {
+            studio_id: page.studio.id,
+            invoice_id: 0,
+            kind: NotificationKind::CardSetup,
+            step: card_setup_id.to_string(),
+        },
+        &email,
+    )
+    .await
+}

@@ -127,6 +127,44 @@ impl CheckoutSession {
     }
 }
 
+/// What the card-setup page asks the gateway for: a hosted Checkout Session
+/// in `mode=setup` for the client's Customer (no amount: it only saves a
+/// card for later off-session charges).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetupCheckoutRequest {
+    /// `setup_{request}_checkout_{attempt}`: never sent with other parameters.
+    pub idempotency_key: String,
+    /// The studio's currency (`currency`, required by Checkout in setup mode
+    /// with dynamic payment methods).
+    pub currency: String,
+    /// The client's gateway Customer (`cus_...`) the card is saved on.
+    pub customer: Option<String>,
+    /// `client_reference_id` and `metadata[client_id]` (also on the SetupIntent).
+    pub client_ref: String,
+    /// `metadata[card_setup]` on the session and its SetupIntent: the
+    /// attempt's idempotency key, so `setup_intent.succeeded` finds it.
+    pub setup_ref: String,
+    /// Back to the setup page; carries the literal `{CHECKOUT_SESSION_ID}`.
+    pub success_url: String,
+    pub cancel_url: String,
+    pub expires_at: chrono::DateTime<Utc>,
+}
+
+/// A Checkout Session in `mode=setup` as the gateway reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetupSession {
+    /// `cs_...`
+    pub id: String,
+    pub url: Option<String>,
+    pub state: CheckoutState,
+    /// `metadata[card_setup]`.
+    pub setup_ref: Option<String>,
+    /// The SetupIntent (`seti_...`), once there is one.
+    pub setup_intent: Option<String>,
+    /// The card saved, when the gateway tells (an expanded SetupIntent).
+    pub card: Option<PaymentMethodDetails>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
     #[error("unknown payment method `{0}`")]
@@ -180,6 +218,40 @@ pub trait PaymentGateway: Send + Sync {
     /// Returns money from a charge. Calling again with the same idempotency
     /// key returns the first outcome and never refunds again.
     async fn refund(&self, request: &RefundRequest) -> Result<RefundOutcome, GatewayError>;
+
+    /// Creates a hosted Checkout Session in `mode=setup` under the request's
+    /// idempotency key; the same key replays the same session.
+    async fn create_setup_checkout(
+        &self,
+        _request: &SetupCheckoutRequest,
+    ) -> Result<SetupSession, GatewayError> {
+        Err(GatewayError::Unsupported("card setup"))
+    }
+
+    /// Reads a `mode=setup` Checkout Session as it is now, with its
+    /// SetupIntent's payment method (the card) when it is complete.
+    async fn retrieve_setup_checkout(&self, _id: &str) -> Result<SetupSession, GatewayError> {
+        Err(GatewayError::Unsupported("card setup"))
+    }
+
+    /// The card a SetupIntent saved (`seti_...`, retrieved with its payment
+    /// method); `None` while it has none.
+    async fn setup_intent_card(
+        &self,
+        _id: &str,
+    ) -> Result<Option<PaymentMethodDetails>, GatewayError> {
+        Err(GatewayError::Unsupported("card setup"))
+    }
+
+    /// The card that paid a PaymentIntent (`pi_...`, retrieved with its
+    /// payment method): what a `checkout.session.completed` event does not
+    /// carry when the client asked to keep the card.
+    async fn payment_intent_card(
+        &self,
+        _id: &str,
+    ) -> Result<Option<PaymentMethodDetails>, GatewayError> {
+        Err(GatewayError::Unsupported("card lookup"))
+    }
 }
 
 struct TestCard {
@@ -459,6 +531,31 @@ impl PaymentGateway for SimulatedGateway {
 
     async fn expire_checkout(&self, id: &str) -> Result<CheckoutSession, GatewayError> {
         crate::sim_checkout::expire(&self.db, &self.public_url, self.webhooks, id).await
+    }
+
+    async fn create_setup_checkout(
+        &self,
+        request: &SetupCheckoutRequest,
+    ) -> Result<SetupSession, GatewayError> {
+        crate::sim_checkout::create_setup(&self.db, &self.public_url, request).await
+    }
+
+    async fn retrieve_setup_checkout(&self, id: &str) -> Result<SetupSession, GatewayError> {
+        crate::sim_checkout::retrieve_setup(&self.db, &self.public_url, self.webhooks, id).await
+    }
+
+    async fn setup_intent_card(
+        &self,
+        id: &str,
+    ) -> Result<Option<PaymentMethodDetails>, GatewayError> {
+        crate::sim_checkout::card_of_intent(&self.db, id).await
+    }
+
+    async fn payment_intent_card(
+        &self,
+        id: &str,
+    ) -> Result<Option<PaymentMethodDetails>, GatewayError> {
+        crate::sim_checkout::card_of_intent(&self.db, id).await
     }
 }
 

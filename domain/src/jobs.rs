@@ -52,6 +52,16 @@ pub enum JobKind {
     SendGalleryExpiryNotice { invoice_id: i64, expires_at: i64 },
     /// POST the signed `gallery.access_changed` webhook for change `change`.
     DeliverGalleryWebhook { invoice_id: i64, change: String },
+    /// Email the client the link to put a card on file (`requestCardSetup`).
+    SendCardSetupLink { card_setup_id: i64 },
+    /// Expire the invoice's open Checkout Sessions whose amount is no longer
+    /// what is due (written with the change of the amount due, after which
+    /// `amount_due` was due and `attempt` the newest stale attempt).
+    ExpireStaleCheckouts {
+        invoice_id: i64,
+        amount_due: i64,
+        attempt: i32,
+    },
 }
 
 impl JobKind {
@@ -108,6 +118,14 @@ impl JobKind {
             Self::DeliverGalleryWebhook { invoice_id, change } => {
                 format!("gallery_webhook:invoice:{invoice_id}:{change}")
             }
+            Self::SendCardSetupLink { card_setup_id } => {
+                format!("card_setup_link:setup:{card_setup_id}")
+            }
+            Self::ExpireStaleCheckouts {
+                invoice_id,
+                amount_due,
+                attempt,
+            } => format!("expire_checkouts:invoice:{invoice_id}:due:{amount_due}:attempt:{attempt}"),
         }
     }
 
@@ -129,6 +147,8 @@ impl JobKind {
             Self::SendReminder { .. } => "send_reminder",
             Self::SendGalleryExpiryNotice { .. } => "send_gallery_expiry_notice",
             Self::DeliverGalleryWebhook { .. } => "deliver_gallery_webhook",
+            Self::SendCardSetupLink { .. } => "send_card_setup_link",
+            Self::ExpireStaleCheckouts { .. } => "expire_stale_checkouts",
         }
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod adjustments;
 pub mod api_keys;
+pub mod card_setup;
 pub mod catalog;
 pub mod checkout;
 pub mod clock;

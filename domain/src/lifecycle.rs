@@ -234,10 +234,14 @@ pub async fn apply_money(
         },
     )
     .await?;
-    if to == from {
-        return Ok(updated);
-    }
-    set_status(tx, updated, to).await
+    let updated = if to == from {
+        updated
+    } else {
+        set_status(tx, updated, to).await?
+    };
+    // Open Checkout Sessions for the old amount must not be paid any more.
+    crate::checkout::retire_stale_in(tx, &updated).await?;
+    Ok(updated)
 }
 
 /// Writes a new status with its timestamps (the caller wrote the audit line).
@@ -405,6 +409,7 @@ pub async fn void_invoice(
     active.amount_due_minor = Set(0);
     active.updated_at = Set(now);
     let voided = active.update(&tx).await?;
+    crate::checkout::retire_stale_in(&tx, &voided).await?;
     record(
         &tx,
         &voided,

@@ -494,6 +494,13 @@ async fn add_late_fee(
         update = update.col_expr(col, expr);
     }
     update.exec(tx).await?;
+    // The fee changes what is due: a Checkout Session open for the old
+    // amount is expired (after this commits).
+    let grown = invoice::Entity::find_by_id(invoice.id)
+        .one(tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("invoice {} vanished", invoice.id))?;
+    crate::checkout::retire_stale_in(tx, &grown).await?;
     lifecycle::record(
         tx,
         invoice,

@@ -8,7 +8,8 @@
 
 use crate::gateway::{
     CheckoutRequest, CheckoutSession, CheckoutState, GatewayError, PaymentGateway,
-    SimulatedGateway, tokenize_test_card,
+    PaymentMethodDetails, SetupCheckoutRequest, SetupSession, SimulatedGateway,
+    tokenize_test_card,
 };
 use chrono::Utc;
 use entity::{simulated_charge, simulated_checkout};
@@ -27,12 +28,33 @@ fn url_of(public_url: &str, id: &str) -> String {
     format!("{public_url}/sim-checkout/{id}")
 }
 
-fn view(row: &simulated_checkout::Model, public_url: &str) -> CheckoutSession {
-    let state = match row.status.as_str() {
+fn state_of(row: &simulated_checkout::Model) -> CheckoutState {
+    match row.status.as_str() {
         "complete" => CheckoutState::Complete,
         "expired" => CheckoutState::Expired,
         _ => CheckoutState::Open,
-    };
+    }
+}
+
+const SETUP: &str = "setup";
+
+fn setup_view(row: &simulated_checkout::Model, public_url: &str) -> SetupSession {
+    let state = state_of(row);
+    SetupSession {
+        id: row.id.clone(),
+        url: (state == CheckoutState::Open).then(|| url_of(public_url, &row.id)),
+        state,
+        setup_ref: row.setup_ref.clone(),
+        setup_intent: row.payment_intent.clone(),
+        card: row
+            .card_token
+            .as_deref()
+            .and_then(crate::gateway::simulated_card_details),
+    }
+}
+
+fn view(row: &simulated_checkout::Model, public_url: &str) -> CheckoutSession {
+    let state = state_of(row);
     let card = row
         .card_token
         .as_deref()
@@ -67,7 +89,7 @@ async fn transition(
     webhooks: bool,
     id: &str,
     update: sea_orm::UpdateMany<simulated_checkout::Entity>,
-    event: &str,
+    events: &[&str],
     charge: Option<simulated_charge::ActiveModel>,
 ) -> Result<bool, GatewayError> {
     let tx = crate::db::begin_write(db).await.map_err(db_err)?;
@@ -90,7 +112,7 @@ async fn transition(
                 .await
                 .map_err(db_err)?;
         }
-        if webhooks {
+        for event in events.iter().filter(|_| webhooks) {
             crate::outbox::enqueue(
                 &tx,
                 None,
@@ -134,7 +156,7 @@ async fn expire_row(
         id,
         simulated_checkout::Entity::update_many()
             .col_expr(simulated_checkout::Column::Status, Expr::value("expired")),
-        "expired",
+        &["expired"],
         None,
     )
     .await
@@ -171,6 +193,8 @@ pub(crate) async fn create(
         expires_at: Set(request.expires_at),
         created_at: Set(now),
         updated_at: Set(now),
+        mode: Set("payment".into()),
+        setup_ref: Set(None),
     })
     .on_conflict(
         OnConflict::column(simulated_checkout::Column::IdempotencyKey)
@@ -229,6 +253,8 @@ pub struct HostedPage {
     pub product_name: String,
     pub cancel_url: String,
     pub save_card: bool,
+    /// `mode=setup`: no amount, the card is only saved.
+    pub setup: bool,
 }
 
 fn gateway_of(ctx: &crate::AppContext) -> Option<SimulatedGateway> {
@@ -255,6 +281,7 @@ pub async fn page(ctx: &crate::AppContext, id: &str) -> Result<Option<HostedPage
         product_name: row.product_name,
         cancel_url: row.cancel_url,
         save_card: row.setup_future_usage,
+        setup: row.mode == SETUP,
     }))
 }
 
@@ -290,6 +317,9 @@ pub async fn pay(
     };
     let card = crate::gateway::simulated_card(&token)
         .ok_or_else(|| GatewayError::InvalidPaymentMethod(token.clone()))?;
+    if page.setup {
+        return save_card(ctx, id, token, card.1.map(|d| d.1)).await;
+    }
     let now = Utc::now();
     let reference = format!("sim_pi_{}", uuid::Uuid::now_v7().simple());
     let charge = simulated_charge::ActiveModel {
@@ -327,7 +357,7 @@ pub async fn pay(
                 Expr::value(reference.clone()),
             )
             .col_expr(simulated_checkout::Column::CardToken, Expr::value(token)),
-        "completed",
+        &["completed"],
         Some(charge),
     )
     .await?;
@@ -355,31 +385,60 @@ pub async fn event_for(db: &DatabaseConnection, key: &str) -> Result<Option<Valu
     let Some(row) = find(db, id).await? else {
         return Ok(None);
     };
+    // `setup_intent.succeeded` names its own type; the rest are
+    // `checkout.session.{kind}`.
+    let (kind, object) = if kind == SETUP_INTENT_SUCCEEDED {
+        (kind.to_string(), setup_intent_json(&row))
+    } else {
+        (format!("checkout.session.{kind}"), session_json(&row))
+    };
     Ok(Some(json!({
         "id": format!("evt_{id}_{kind}"),
         "object": "event",
         "api_version": crate::stripe::STRIPE_API_VERSION,
         "created": row.updated_at.timestamp(),
         "livemode": false,
-        "type": format!("checkout.session.{kind}"),
-        "data": { "object": session_json(&row) },
+        "type": kind,
+        "data": { "object": object },
     })))
 }
 
-/// A session as Stripe's API shows it (`object: checkout.session`), with the
-/// PaymentIntent expanded to its payment method (`expand[]=payment_intent.payment_method`).
+const SETUP_INTENT_SUCCEEDED: &str = "setup_intent.succeeded";
+
+/// A SetupIntent as Stripe's events show it (`payment_method` an id).
+fn setup_intent_json(row: &simulated_checkout::Model) -> Value {
+    json!({
+        "id": row.payment_intent,
+        "object": "setup_intent",
+        "status": "succeeded",
+        "usage": "off_session",
+        "customer": row.customer,
+        "payment_method": row.card_token,
+        "metadata": { "card_setup": row.setup_ref, "client_id": row.client_reference_id },
+    })
+}
+
+/// A session as Stripe's events show it (`object: checkout.session`): the
+/// PaymentIntent or SetupIntent is an id, not expanded, so the receiver
+/// retrieves the card the way it must with Stripe.
 fn session_json(row: &simulated_checkout::Model) -> Value {
-    let payment_intent = row.payment_intent.as_ref().map(|pi| {
-        let pm = row
-            .card_token
-            .as_deref()
-            .and_then(crate::gateway::simulated_card_details)
-            .map(|c| {
-                json!({ "id": c.token, "object": "payment_method", "type": "card",
-                        "card": { "brand": c.brand, "last4": c.last4, "exp_month": c.exp_month, "exp_year": c.exp_year } })
-            });
-        json!({ "id": pi, "object": "payment_intent", "payment_method": pm })
-    });
+    if row.mode == SETUP {
+        return json!({
+            "id": row.id,
+            "object": "checkout.session",
+            "mode": SETUP,
+            "status": row.status,
+            "payment_status": row.payment_status,
+            "amount_total": null,
+            "currency": row.currency,
+            "client_reference_id": row.client_reference_id,
+            "customer": row.customer,
+            "metadata": { "card_setup": row.setup_ref, "client_id": row.client_reference_id },
+            "setup_intent": row.payment_intent,
+            "expires_at": row.expires_at.timestamp(),
+            "url": null,
+        });
+    }
     json!({
         "id": row.id,
         "object": "checkout.session",
@@ -391,8 +450,135 @@ fn session_json(row: &simulated_checkout::Model) -> Value {
         "client_reference_id": row.client_reference_id,
         "customer": row.customer,
         "metadata": { "invoice_id": row.invoice_ref },
-        "payment_intent": payment_intent,
+        "payment_intent": row.payment_intent,
         "expires_at": row.expires_at.timestamp(),
         "url": null,
     })
+}
+
+// ------------------------------------------------------------ mode=setup
+
+pub(crate) async fn create_setup(
+    db: &DatabaseConnection,
+    public_url: &str,
+    request: &SetupCheckoutRequest,
+) -> Result<SetupSession, GatewayError> {
+    let now = Utc::now();
+    simulated_checkout::Entity::insert(simulated_checkout::ActiveModel {
+        id: Set(format!("cs_sim_{}", uuid::Uuid::now_v7().simple())),
+        idempotency_key: Set(request.idempotency_key.clone()),
+        amount_minor: Set(0),
+        currency: Set(request.currency.to_ascii_lowercase()),
+        product_name: Set("Save a card for automatic payments".into()),
+        client_reference_id: Set(Some(request.client_ref.clone())),
+        invoice_ref: Set(None),
+        customer: Set(request.customer.clone()),
+        success_url: Set(request.success_url.clone()),
+        cancel_url: Set(request.cancel_url.clone()),
+        setup_future_usage: Set(true),
+        status: Set("open".into()),
+        payment_status: Set("no_payment_required".into()),
+        payment_intent: Set(None),
+        card_token: Set(None),
+        expires_at: Set(request.expires_at),
+        created_at: Set(now),
+        updated_at: Set(now),
+        mode: Set(SETUP.into()),
+        setup_ref: Set(Some(request.setup_ref.clone())),
+    })
+    .on_conflict(
+        OnConflict::column(simulated_checkout::Column::IdempotencyKey)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await
+    .map_err(db_err)?;
+    let stored = simulated_checkout::Entity::find()
+        .filter(simulated_checkout::Column::IdempotencyKey.eq(request.idempotency_key.clone()))
+        .one(db)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| GatewayError::Unavailable("checkout session vanished".into()))?;
+    if stored.mode != SETUP
+        || stored.setup_ref.as_deref() != Some(request.setup_ref.as_str())
+        || stored.success_url != request.success_url
+        || stored.customer != request.customer
+        || stored.expires_at.timestamp() != request.expires_at.timestamp()
+    {
+        return Err(GatewayError::IdempotencyMismatch);
+    }
+    Ok(setup_view(&stored, public_url))
+}
+
+pub(crate) async fn retrieve_setup(
+    db: &DatabaseConnection,
+    public_url: &str,
+    webhooks: bool,
+    id: &str,
+) -> Result<SetupSession, GatewayError> {
+    let row = find(db, id)
+        .await?
+        .filter(|r| r.mode == SETUP)
+        .ok_or_else(|| GatewayError::InvalidPaymentMethod(format!("no setup session {id}")))?;
+    let row = expire_if_due(db, webhooks, row).await?;
+    Ok(setup_view(&row, public_url))
+}
+
+/// The card behind a simulated PaymentIntent or SetupIntent.
+pub(crate) async fn card_of_intent(
+    db: &DatabaseConnection,
+    id: &str,
+) -> Result<Option<PaymentMethodDetails>, GatewayError> {
+    let row = simulated_checkout::Entity::find()
+        .filter(simulated_checkout::Column::PaymentIntent.eq(id))
+        .one(db)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| GatewayError::InvalidPaymentMethod(format!("no intent {id}")))?;
+    Ok(row
+        .card_token
+        .as_deref()
+        .and_then(crate::gateway::simulated_card_details))
+}
+
+/// Saves a test card on a `mode=setup` session: a declining test card is
+/// refused (the session stays open); otherwise the session completes once,
+/// with a SetupIntent, and signs `checkout.session.completed` and
+/// `setup_intent.succeeded` (delivered independently, in either order).
+async fn save_card(
+    ctx: &crate::AppContext,
+    id: &str,
+    token: String,
+    declined: Option<&str>,
+) -> Result<Option<HostedPayment>, GatewayError> {
+    if let Some(message) = declined {
+        return Ok(Some(HostedPayment::Declined(message.to_string())));
+    }
+    let intent = format!("seti_sim_{}", uuid::Uuid::now_v7().simple());
+    let moved = transition(
+        &ctx.db,
+        ctx.settings.gateway.simulated_webhooks,
+        id,
+        simulated_checkout::Entity::update_many()
+            .col_expr(simulated_checkout::Column::Status, Expr::value("complete"))
+            .col_expr(
+                simulated_checkout::Column::PaymentIntent,
+                Expr::value(intent),
+            )
+            .col_expr(simulated_checkout::Column::CardToken, Expr::value(token)),
+        &["completed", SETUP_INTENT_SUCCEEDED],
+        None,
+    )
+    .await?;
+    if !moved {
+        return Ok(Some(HostedPayment::Closed));
+    }
+    let row = find(&ctx.db, id)
+        .await?
+        .ok_or_else(|| GatewayError::Unavailable("checkout session vanished".into()))?;
+    tracing::info!(session = %id, "simulated setup session completed");
+    Ok(Some(HostedPayment::Paid(
+        row.success_url.replace("{CHECKOUT_SESSION_ID}", id),
+    )))
 }

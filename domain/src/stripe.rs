@@ -64,6 +64,7 @@
 use crate::gateway::{
     ChargeOutcome, ChargeRequest, CheckoutRequest, CheckoutSession, CheckoutState, CustomerRequest,
     GatewayError, PaymentGateway, PaymentMethodDetails, RefundOutcome, RefundRequest,
+    SetupCheckoutRequest, SetupSession,
 };
 use async_trait::async_trait;
 use reqwest::{Method, StatusCode, Url};
@@ -254,6 +255,35 @@ impl StripeGateway {
         }
         let value: serde_json::Value = response.json()?;
         checkout_session_from(&value).map_err(GatewayError::Unavailable)
+    }
+
+    /// `GET /v1/{collection}/{id}?expand[]={expand}` as JSON; a missing
+    /// object is `InvalidPaymentMethod`, anything else unreadable `Unavailable`.
+    async fn fetch_expanded(
+        &self,
+        segments: &[&str],
+        expand: &str,
+    ) -> Result<serde_json::Value, GatewayError> {
+        let what = segments.join("/");
+        if !segments.iter().skip(1).all(|s| is_stripe_id(s)) {
+            return Err(GatewayError::InvalidPaymentMethod(format!(
+                "malformed Stripe path {what}"
+            )));
+        }
+        let response = self
+            .send_query(Method::GET, segments, &[("expand[]", expand)], None, None)
+            .await?;
+        if !response.status.is_success() {
+            return Err(match classify(&response) {
+                Failure::Missing { .. } => GatewayError::InvalidPaymentMethod(format!("no {what}")),
+                Failure::Other(message) => GatewayError::Unavailable(message),
+                _ => GatewayError::Unavailable(format!(
+                    "cannot read {what} (HTTP {})",
+                    response.status.as_u16()
+                )),
+            });
+        }
+        response.json()
     }
 
     async fn fetch_payment_method(&self, token: &str) -> Result<PaymentMethodObject, GatewayError> {
@@ -482,6 +512,79 @@ impl PaymentGateway for StripeGateway {
 
     async fn retrieve_checkout(&self, id: &str) -> Result<CheckoutSession, GatewayError> {
         self.fetch_checkout(id).await
+    }
+
+    async fn create_setup_checkout(
+        &self,
+        request: &SetupCheckoutRequest,
+    ) -> Result<SetupSession, GatewayError> {
+        let mut form = vec![
+            ("mode", "setup".to_string()),
+            ("currency", request.currency.to_ascii_lowercase()),
+            ("payment_method_types[]", "card".to_string()),
+            ("client_reference_id", request.client_ref.clone()),
+            ("metadata[client_id]", request.client_ref.clone()),
+            ("metadata[card_setup]", request.setup_ref.clone()),
+            (
+                "setup_intent_data[metadata][client_id]",
+                request.client_ref.clone(),
+            ),
+            (
+                "setup_intent_data[metadata][card_setup]",
+                request.setup_ref.clone(),
+            ),
+            ("success_url", request.success_url.clone()),
+            ("cancel_url", request.cancel_url.clone()),
+            ("expires_at", request.expires_at.timestamp().to_string()),
+        ];
+        if let Some(customer) = &request.customer {
+            form.push(("customer", customer.clone()));
+        }
+        let response = self
+            .send(
+                Method::POST,
+                &["v1", "checkout", "sessions"],
+                Some(&form),
+                Some(&request.idempotency_key),
+            )
+            .await?;
+        if !response.status.is_success() {
+            return Err(refused(&response, "Checkout Session (setup)"));
+        }
+        let value: serde_json::Value = response.json()?;
+        let session = setup_session_from(&value).map_err(GatewayError::Unavailable)?;
+        tracing::info!(session = %session.id, key = %request.idempotency_key, "stripe setup session created");
+        Ok(session)
+    }
+
+    async fn retrieve_setup_checkout(&self, id: &str) -> Result<SetupSession, GatewayError> {
+        let value = self
+            .fetch_expanded(
+                &["v1", "checkout", "sessions", id],
+                "setup_intent.payment_method",
+            )
+            .await?;
+        setup_session_from(&value).map_err(GatewayError::Unavailable)
+    }
+
+    async fn setup_intent_card(
+        &self,
+        id: &str,
+    ) -> Result<Option<PaymentMethodDetails>, GatewayError> {
+        let value = self
+            .fetch_expanded(&["v1", "setup_intents", id], "payment_method")
+            .await?;
+        Ok(value.get("payment_method").and_then(card_from))
+    }
+
+    async fn payment_intent_card(
+        &self,
+        id: &str,
+    ) -> Result<Option<PaymentMethodDetails>, GatewayError> {
+        let value = self
+            .fetch_expanded(&["v1", "payment_intents", id], "payment_method")
+            .await?;
+        Ok(value.get("payment_method").and_then(card_from))
     }
 
     async fn expire_checkout(&self, id: &str) -> Result<CheckoutSession, GatewayError> {
@@ -844,17 +947,7 @@ pub fn checkout_session_from(value: &serde_json::Value) -> Result<CheckoutSessio
     });
     let card = intent
         .and_then(|pi| pi.get("payment_method"))
-        .filter(|pm| pm.is_object())
-        .and_then(|pm| {
-            let card = pm.get("card")?;
-            Some(PaymentMethodDetails {
-                token: pm.get("id")?.as_str()?.to_string(),
-                brand: card.get("brand")?.as_str()?.to_string(),
-                last4: card.get("last4")?.as_str()?.to_string(),
-                exp_month: i32::try_from(card.get("exp_month")?.as_i64()?).ok()?,
-                exp_year: i32::try_from(card.get("exp_year")?.as_i64()?).ok()?,
-            })
-        });
+        .and_then(card_from);
     Ok(CheckoutSession {
         url: text("url"),
         state,
@@ -871,4 +964,59 @@ pub fn checkout_session_from(value: &serde_json::Value) -> Result<CheckoutSessio
         card,
         id,
     })
+}
+
+/// Brand, last4 and expiry of an expanded `payment_method` object (`None`
+/// for an unexpanded id or a method that is not a card).
+fn card_from(pm: &serde_json::Value) -> Option<PaymentMethodDetails> {
+    let card = pm.get("card")?;
+    Some(PaymentMethodDetails {
+        token: pm.get("id")?.as_str()?.to_string(),
+        brand: card.get("brand")?.as_str()?.to_string(),
+        last4: card.get("last4")?.as_str()?.to_string(),
+        exp_month: i32::try_from(card.get("exp_month")?.as_i64()?).ok()?,
+        exp_year: i32::try_from(card.get("exp_year")?.as_i64()?).ok()?,
+    })
+}
+
+/// A Checkout Session object in `mode=setup` (an API answer or a
+/// `checkout.session.*` event). `setup_intent` is an id, or the object when
+/// expanded (with its `payment_method` expanded: the card saved). A session
+/// of another mode is an error.
+pub fn setup_session_from(value: &serde_json::Value) -> Result<SetupSession, String> {
+    let text = |key: &str| value.get(key).and_then(|v| v.as_str()).map(str::to_string);
+    let id = text("id").ok_or("a Checkout Session without an id")?;
+    if text("mode").as_deref() != Some("setup") {
+        return Err(format!("Checkout Session {id} is not in setup mode"));
+    }
+    let state = match text("status").as_deref() {
+        Some("complete") => CheckoutState::Complete,
+        Some("expired") => CheckoutState::Expired,
+        Some("open") | None => CheckoutState::Open,
+        Some(other) => return Err(format!("Checkout Session {id} has status `{other}`")),
+    };
+    let intent = value.get("setup_intent");
+    Ok(SetupSession {
+        url: text("url"),
+        state,
+        setup_ref: value
+            .get("metadata")
+            .and_then(|m| m.get("card_setup"))
+            .and_then(|v| v.as_str())
+            .map(str::to_string),
+        setup_intent: intent.and_then(|si| {
+            si.as_str()
+                .map(str::to_string)
+                .or_else(|| si.get("id").and_then(|v| v.as_str()).map(str::to_string))
+        }),
+        card: intent
+            .and_then(|si| si.get("payment_method"))
+            .and_then(card_from),
+        id,
+    })
+}
+
+/// Whether a `checkout.session` object is a `mode=setup` one.
+pub fn is_setup_session(value: &serde_json::Value) -> bool {
+    value.get("mode").and_then(|v| v.as_str()) == Some("setup")
 }

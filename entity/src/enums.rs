@@ -49,6 +49,8 @@ text_enum!(
     GalleryLevel { Locked = "LOCKED", Preview = "PREVIEW", Full = "FULL" }
 );
 text_enum!(
+    /// `CARD_SETUP` (the link to put a card on file) is about no invoice:
+    /// its rows have `invoice_id` 0 and the setup request's id as `step`.
     NotificationKind {
         Invoice = "INVOICE",
         Receipt = "RECEIPT",
@@ -58,6 +60,7 @@ text_enum!(
         Reminder = "REMINDER",
         GalleryExpiring = "GALLERY_EXPIRING",
         RefundConfirmation = "REFUND_CONFIRMATION",
+        CardSetup = "CARD_SETUP",
     }
 );
 text_enum!(

@@ -6,6 +6,8 @@
 
 pub mod add_on_service;
 pub mod api_key;
+pub mod card_setup;
+pub mod card_setup_session;
 pub mod checkout_session;
 pub mod client;
 pub mod credit_note;

@@ -30,6 +30,11 @@ pub struct Model {
     pub expires_at: DateTimeUtc,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// `payment` or `setup` (no amount; `payment_intent` then holds the
+    /// SetupIntent `seti_sim_...`).
+    pub mode: String,
+    /// `setup_intent_data[metadata][card_setup]` of a setup session.
+    pub setup_ref: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

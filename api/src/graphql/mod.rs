@@ -3,6 +3,7 @@
 
 pub mod amount;
 pub mod api_keys;
+pub mod card_setup;
 pub mod gallery;
 pub mod inputs;
 pub mod limits;

@@ -45,6 +45,7 @@ payload_type!(PaymentPayload, payment, Payment);
 payload_type!(RefundPayload, refund, Refund);
 payload_type!(StudioPayload, studio, Studio);
 payload_type!(GalleryPolicyPayload, policy, super::gallery::GalleryPolicy);
+payload_type!(RequestCardSetupPayload, card_setup, super::card_setup::CardSetup);
 payload_type!(
     GalleryPhotosPayload,
     photos,
@@ -156,6 +157,25 @@ impl Mutation {
 
     /// Stores a tokenized card on the client (test tokens: `pm_card_visa`,
     /// `pm_card_chargeDeclined`, `pm_card_chargeDeclinedInsufficientFunds`...).
+    /// Emails the client a link to put a card on file for automatic
+    /// payments (the gateway's hosted card setup; nothing is charged). Each
+    /// call is a new request with its own link and email; the link expires
+    /// after 7 days.
+    async fn request_card_setup(
+        &self,
+        ctx: &Context<'_>,
+        client_id: ID,
+    ) -> Result<RequestCardSetupPayload> {
+        let studio = studio(ctx)?;
+        let app = ctx.data::<AppData>()?;
+        let result = async {
+            let id = parse_id(&client_id, "clientId", "client")?;
+            domain::card_setup::request(&app.ctx, studio, id, request_id(ctx).as_deref()).await
+        }
+        .await;
+        RequestCardSetupPayload::from_result(result.map(super::card_setup::CardSetup))
+    }
+
     async fn attach_payment_method(
         &self,
         ctx: &Context<'_>,

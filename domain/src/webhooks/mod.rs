@@ -19,7 +19,8 @@
 //! | `payment_intent.succeeded` | payment `SUCCEEDED`, invoice paid, receipt, gallery |
 //! | `payment_intent.payment_failed` | a `PENDING` payment `FAILED` with the decline code |
 //! | `refund.created` / `refund.updated` / `refund.failed`, `charge.refunded` (with its refunds) | settles our `PENDING` refund; a refund made in the gateway's dashboard is recorded as a new refund |
-//! | `checkout.session.completed` / `async_payment_succeeded` / `async_payment_failed` / `expired` | `checkout::settle_in`: one payment per session, receipt, gallery; a mismatched amount is recorded, not settled |
+//! | `checkout.session.completed` / `async_payment_succeeded` / `async_payment_failed` / `expired` | `checkout::settle_in`: one payment per session, receipt, gallery; a mismatched amount is recorded, not settled; the card is retrieved (`payment_intent_card`) when the event does not carry it |
+//! | `checkout.session.completed` / `expired` with `mode=setup`, `setup_intent.succeeded` | `card_setup::complete_in`: the SetupIntent's card becomes the client's card, once |
 //! | `charge.dispute.created` | payment marked disputed, gallery locked, audit line |
 //! | `charge.dispute.closed` | won: dispute cleared, access restored; lost: the amount is recorded as refunded (chargeback) |
 //!
@@ -180,6 +181,8 @@ pub async fn receive(
         .map(str::to_string);
     let created = DateTime::from_timestamp(event.created, 0)
         .ok_or_else(|| WebhookError::Malformed("`created` is not a timestamp".into()))?;
+    // Asked before the transaction (no network call while holding it).
+    let card = card_for(ctx, &event).await?;
 
     let tx = begin_write(&ctx.db).await.map_err(DomainError::from)?;
     let now = Utc::now();
@@ -230,7 +233,7 @@ pub async fn receive(
             object_id.as_deref().unwrap_or("-")
         ))
     } else {
-        apply(&tx, &event, &mut effects).await?
+        apply(&tx, &event, card.as_ref(), &mut effects).await?
     };
     let (status, detail) = match &outcome {
         Outcome::Processed(d) => (WebhookStatus::Processed, d.clone()),
@@ -301,9 +304,134 @@ fn parse<T: serde::de::DeserializeOwned>(event: &Event) -> Result<T, WebhookErro
         .map_err(|e| WebhookError::Malformed(format!("{} object: {e}", event.kind)))
 }
 
+/// The card an event's effect needs and does not carry, asked of the
+/// gateway: Stripe's events never expand the PaymentIntent or SetupIntent.
+///
+/// - `checkout.session.completed` (`mode=setup`): the SetupIntent's payment
+///   method, while that setup has no card stored yet;
+/// - `checkout.session.completed` (`mode=payment`) not settled yet: the
+///   PaymentIntent's payment method, for the receipt and, when the client
+///   asked to keep it, for auto-pay. Unreadable then, the event fails and
+///   the gateway redelivers it; when the card is only for the receipt, the
+///   payment settles without it;
+/// - `setup_intent.succeeded`: its payment method (an id), while the setup
+///   has no card stored yet.
+async fn card_for(
+    ctx: &AppContext,
+    event: &Event,
+) -> Result<Option<crate::gateway::PaymentMethodDetails>, WebhookError> {
+    use crate::card_setup::{self, SetupRef};
+    let object = &event.data.object;
+    let unavailable =
+        |e: crate::gateway::GatewayError| WebhookError::Internal(anyhow::Error::new(e).into());
+    match event.kind.as_str() {
+        "checkout.session.completed" | "checkout.session.async_payment_succeeded"
+            if crate::stripe::is_setup_session(object) =>
+        {
+            let session =
+                crate::stripe::setup_session_from(object).map_err(WebhookError::Malformed)?;
+            if session.card.is_some()
+                || session.state != crate::gateway::CheckoutState::Complete
+                || !card_setup::wants_card(ctx, SetupRef::Session(&session.id)).await?
+            {
+                return Ok(None);
+            }
+            let Some(intent) = &session.setup_intent else {
+                return Ok(None);
+            };
+            ctx.gateway
+                .setup_intent_card(intent)
+                .await
+                .map_err(unavailable)
+        }
+        "checkout.session.completed" | "checkout.session.async_payment_succeeded" => {
+            let session =
+                crate::stripe::checkout_session_from(object).map_err(WebhookError::Malformed)?;
+            let Some(intent) = session.payment_intent.as_deref().filter(|_| session.paid())
+            else {
+                return Ok(None);
+            };
+            if session.card.is_some() {
+                return Ok(None);
+            }
+            let Some(row) = entity::checkout_session::Entity::find()
+                .filter(entity::checkout_session::Column::GatewaySessionId.eq(session.id.clone()))
+                .one(&ctx.db)
+                .await?
+                .filter(|r| {
+                    !matches!(
+                        r.status,
+                        entity::enums::CheckoutStatus::Complete
+                            | entity::enums::CheckoutStatus::Mismatch
+                    )
+                })
+            else {
+                return Ok(None);
+            };
+            match ctx.gateway.payment_intent_card(intent).await {
+                Ok(card) => Ok(card),
+                Err(err) if row.save_card => Err(unavailable(err)),
+                Err(err) => {
+                    tracing::warn!(error = %err, session = %session.id, "card of a checkout payment not readable; settled without it");
+                    Ok(None)
+                }
+            }
+        }
+        "setup_intent.succeeded" => {
+            let intent: SetupIntentObject = parse(event)?;
+            let Some(key) = intent.metadata.get("card_setup") else {
+                return Ok(None);
+            };
+            let Some(pm) = intent.payment_method.as_ref().and_then(|v| v.as_str()) else {
+                return Ok(None);
+            };
+            if !card_setup::wants_card(ctx, SetupRef::Attempt(key)).await? {
+                return Ok(None);
+            }
+            ctx.gateway
+                .payment_method(pm)
+                .await
+                .map(Some)
+                .map_err(unavailable)
+        }
+        _ => Ok(None),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct SetupIntentObject {
+    id: String,
+    payment_method: Option<serde_json::Value>,
+    #[serde(default)]
+    metadata: HashMap<String, String>,
+}
+
+/// A setup's card stored (or not) as the webhook reports it.
+async fn apply_setup(
+    tx: &DatabaseTransaction,
+    by: crate::card_setup::SetupRef<'_>,
+    card: Option<&crate::gateway::PaymentMethodDetails>,
+) -> Result<Outcome, WebhookError> {
+    use crate::card_setup::Stored;
+    let Some(card) = card else {
+        return Ok(Outcome::Ignored(format!(
+            "{by:?}: no card to store (already stored, or not a card)"
+        )));
+    };
+    Ok(match crate::card_setup::complete_in(tx, by, card).await? {
+        Stored::Unknown => Outcome::Ignored(format!("no card setup for {by:?} here")),
+        Stored::Now { client_id } => Outcome::Processed(format!(
+            "card {} •••• {} stored for client {client_id}",
+            card.brand, card.last4
+        )),
+        Stored::Already => Outcome::Processed(format!("{by:?}: card already stored")),
+    })
+}
+
 async fn apply(
     tx: &DatabaseTransaction,
     event: &Event,
+    card: Option<&crate::gateway::PaymentMethodDetails>,
     effects: &mut Effects,
 ) -> Result<Outcome, WebhookError> {
     let actor = Actor::webhook(PROVIDER);
@@ -379,9 +507,52 @@ async fn apply(
         "checkout.session.completed"
         | "checkout.session.async_payment_succeeded"
         | "checkout.session.async_payment_failed"
-        | "checkout.session.expired" => {
-            let session = crate::stripe::checkout_session_from(&event.data.object)
+        | "checkout.session.expired"
+            if crate::stripe::is_setup_session(&event.data.object) =>
+        {
+            let session = crate::stripe::setup_session_from(&event.data.object)
                 .map_err(WebhookError::Malformed)?;
+            match session.state {
+                crate::gateway::CheckoutState::Complete => {
+                    apply_setup(
+                        tx,
+                        crate::card_setup::SetupRef::Session(&session.id),
+                        session.card.as_ref().or(card),
+                    )
+                    .await
+                }
+                crate::gateway::CheckoutState::Expired => {
+                    crate::card_setup::expired_in(tx, &session.id).await?;
+                    Ok(Outcome::Processed(format!(
+                        "setup session {} expired",
+                        session.id
+                    )))
+                }
+                crate::gateway::CheckoutState::Open => Ok(Outcome::Ignored(format!(
+                    "setup session {} is open",
+                    session.id
+                ))),
+            }
+        }
+        "setup_intent.succeeded" => {
+            let intent: SetupIntentObject = parse(event)?;
+            let Some(key) = intent.metadata.get("card_setup") else {
+                return Ok(Outcome::Ignored(format!(
+                    "SetupIntent {} is not from a card setup here",
+                    intent.id
+                )));
+            };
+            apply_setup(tx, crate::card_setup::SetupRef::Attempt(key), card).await
+        }
+        "checkout.session.completed"
+        | "checkout.session.async_payment_succeeded"
+        | "checkout.session.async_payment_failed"
+        | "checkout.session.expired" => {
+            let mut session = crate::stripe::checkout_session_from(&event.data.object)
+                .map_err(WebhookError::Malformed)?;
+            if session.card.is_none() {
+                session.card = card.cloned();
+            }
             let failed = event.kind == "checkout.session.async_payment_failed";
             Ok(
                 match crate::checkout::settle_in(tx, &session, &actor, failed).await? {

@@ -79,6 +79,13 @@ impl PaymentGateway for FaultyGateway {
         self.inner.expire_checkout(id).await
     }
 
+    async fn payment_intent_card(
+        &self,
+        id: &str,
+    ) -> Result<Option<PaymentMethodDetails>, GatewayError> {
+        self.inner.payment_intent_card(id).await
+    }
+
     async fn refund(&self, request: &RefundRequest) -> Result<RefundOutcome, GatewayError> {
         self.inner.refund(request).await
     }

@@ -26,6 +26,7 @@ macro_rules! on_both_backends {
 
 mod architecture;
 mod billing;
+mod card_setup;
 mod checkout;
 mod dashboard;
 mod edges;

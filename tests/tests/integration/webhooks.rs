@@ -379,6 +379,12 @@ async fn a_webhook_settles_a_payment_whose_answer_never_came(backend: Backend) {
         async fn retrieve_checkout(&self, _id: &str) -> Result<CheckoutSession, GatewayError> {
             Err(GatewayError::Unavailable("timed out".into()))
         }
+        async fn payment_intent_card(
+            &self,
+            id: &str,
+        ) -> Result<Option<PaymentMethodDetails>, GatewayError> {
+            self.0.payment_intent_card(id).await
+        }
         async fn refund(&self, request: &RefundRequest) -> Result<RefundOutcome, GatewayError> {
             self.0.refund(request).await
         }

@@ -77,6 +77,14 @@ async fn run_step(ctx: &AppContext, job: &Job) -> DomainResult<()> {
         JobKind::DeliverGalleryWebhook { invoice_id, change } => {
             domain::gallery::deliver_webhook(ctx, *invoice_id, change).await
         }
+        JobKind::SendCardSetupLink { card_setup_id } => {
+            domain::emails::send_card_setup_link(ctx, *card_setup_id)
+                .await
+                .map(|_| ())
+        }
+        JobKind::ExpireStaleCheckouts { invoice_id, .. } => {
+            domain::checkout::expire_stale(ctx, *invoice_id).await
+        }
     }
 }
 
