@@ -405,6 +405,7 @@ pub async fn void_invoice(
     active.amount_due_minor = Set(0);
     active.updated_at = Set(now);
     let voided = active.update(&tx).await?;
+    crate::credits::release_on_void(&tx, voided.id).await?;
     record(
         &tx,
         &voided,

@@ -8,6 +8,7 @@ pub mod add_on_service;
 pub mod api_key;
 pub mod checkout_session;
 pub mod client;
+pub mod client_credit;
 pub mod credit_note;
 pub mod enums;
 pub mod gallery_access;
