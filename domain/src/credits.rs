@@ -59,7 +59,10 @@ pub async fn apply(
     let now = Utc::now();
     for credit in credits {
         let updated = client_credit::Entity::update_many()
-            .col_expr(client_credit::Column::AppliedInvoiceId, Expr::value(invoice_id))
+            .col_expr(
+                client_credit::Column::AppliedInvoiceId,
+                Expr::value(invoice_id),
+            )
             .col_expr(client_credit::Column::AppliedAt, Expr::value(now))
             .filter(client_credit::Column::Id.eq(credit.id))
             .filter(client_credit::Column::AppliedInvoiceId.is_null())

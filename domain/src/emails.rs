@@ -43,7 +43,8 @@ fn to_client(doc: &InvoiceDocument, subject: String, text: String, html: String)
 const NOWRAP: &str = "white-space:nowrap";
 /// A figure in a table: right-aligned, unbroken, kept apart from its
 /// neighbour so quantity and price never run together.
-const NUM: &str = "padding:6px 0 6px 12px;border-bottom:1px solid #eee;white-space:nowrap;text-align:right";
+const NUM: &str =
+    "padding:6px 0 6px 12px;border-bottom:1px solid #eee;white-space:nowrap;text-align:right";
 
 /// The frame of every client email: fluid (100 % wide up to 600 px, so it
 /// reads at 390 px on a phone), the studio's logo and name on top, its

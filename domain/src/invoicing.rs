@@ -279,7 +279,8 @@ async fn insert_draft(
 ) -> DomainResult<invoice::Model> {
     // Credits carried from the client's earlier invoices, locked: this
     // invoice uses them whole, once.
-    let carried = crate::credits::open_for_client(tx, studio.id, client.id, &studio.currency).await?;
+    let carried =
+        crate::credits::open_for_client(tx, studio.id, client.id, &studio.currency).await?;
     let carried_minor = crate::credits::total(&carried)?;
     let PricedSession {
         lines,

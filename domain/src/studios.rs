@@ -377,7 +377,12 @@ pub fn contact_html(studio: &studio::Model) -> maud::Markup {
 /// The same contact details as plain text, for text emails.
 pub fn contact_text(studio: &studio::Model) -> String {
     let mut out = studio.name.clone();
-    for line in studio.address.lines().map(str::trim).filter(|l| !l.is_empty()) {
+    for line in studio
+        .address
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+    {
         out.push('\n');
         out.push_str(line);
     }

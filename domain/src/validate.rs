@@ -239,17 +239,35 @@ mod tests {
     #[test]
     fn phones_and_logo_urls_are_checked() {
         let mut p = Problems::new();
-        assert_eq!(p.phone("phone", " +1 (514) 555-0199 "), Some("+1 (514) 555-0199".into()));
+        assert_eq!(
+            p.phone("phone", " +1 (514) 555-0199 "),
+            Some("+1 (514) 555-0199".into())
+        );
         assert_eq!(p.phone("phone", ""), None);
-        assert_eq!(p.https_url("logoUrl", "https://cdn.example.com/logo.png"), Some("https://cdn.example.com/logo.png".into()));
+        assert_eq!(
+            p.https_url("logoUrl", "https://cdn.example.com/logo.png"),
+            Some("https://cdn.example.com/logo.png".into())
+        );
         assert_eq!(p.https_url("logoUrl", " "), None);
         assert!(p.finish().is_ok());
-        for bad in ["call me", "+1 555\n0199", "12", "+1 555 0199 ext. 5", &"1".repeat(41)] {
+        for bad in [
+            "call me",
+            "+1 555\n0199",
+            "12",
+            "+1 555 0199 ext. 5",
+            &"1".repeat(41),
+        ] {
             let mut p = Problems::new();
             p.phone("phone", bad);
             assert!(p.finish().is_err(), "{bad:?}");
         }
-        for bad in ["http://example.com/logo.png", "javascript:alert(1)", "https://", "logo.png", "data:image/png;base64,AAAA"] {
+        for bad in [
+            "http://example.com/logo.png",
+            "javascript:alert(1)",
+            "https://",
+            "logo.png",
+            "data:image/png;base64,AAAA",
+        ] {
             let mut p = Problems::new();
             p.https_url("logoUrl", bad);
             assert!(p.finish().is_err(), "{bad:?}");

@@ -12,8 +12,8 @@
 //!   (`ux_client_credits_source`), consumed whole by exactly one later
 //!   invoice (`applied_invoice_id`, written only while `NULL`).
 
-use sea_orm_migration::{prelude::*, schema::*};
 use sea_orm_migration::sea_orm::ConnectionTrait;
+use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -65,7 +65,10 @@ impl MigrationTrait for Migration {
                 .col(big_integer(ClientCredits::StudioId))
                 .col(big_integer(ClientCredits::ClientId))
                 .col(string(ClientCredits::Currency))
-                .col(big_integer(ClientCredits::AmountMinor).check(Expr::col(ClientCredits::AmountMinor).gt(0)))
+                .col(
+                    big_integer(ClientCredits::AmountMinor)
+                        .check(Expr::col(ClientCredits::AmountMinor).gt(0)),
+                )
                 .col(big_integer(ClientCredits::SourceInvoiceId))
                 .col(big_integer_null(ClientCredits::AppliedInvoiceId))
                 .col(timestamp_with_time_zone(ClientCredits::CreatedAt))
