@@ -226,6 +226,7 @@ fn gallery_page(session: i64, view: &GalleryView) -> Markup {
         html! {
             style { (maud::PreEscaped(GALLERY_STYLE)) }
             div.card {
+                (domain::studios::logo_html(&view.studio))
                 div.studio { (view.studio_name) }
                 h1 { (view.session_title) }
                 @match level {
@@ -274,6 +275,7 @@ fn gallery_page(session: i64, view: &GalleryView) -> Markup {
                     }
                 }
             }
+            div.card { (domain::studios::contact_html(&view.studio)) }
         },
     )
 }

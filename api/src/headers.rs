@@ -23,9 +23,6 @@ pub async fn security_headers(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    // GraphiQL (development only) loads its scripts from a CDN; it shows no
-    // studio data by itself, so it keeps its own policy.
-    let graphiql = req.path() == "/graphql";
     let mut res = next.call(req).await?;
     let headers = res.headers_mut();
     set_if_absent(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
@@ -34,7 +31,9 @@ pub async fn security_headers(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
-    if html && !graphiql {
+    if html {
+        // GraphiQL (development only) runs its own embedded scripts and sets
+        // its own policy ('self' only, `graphql::graphiql`), which is kept.
         set_if_absent(
             headers,
             header::CONTENT_SECURITY_POLICY,

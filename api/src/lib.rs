@@ -94,7 +94,11 @@ impl Application {
                         .guard(guard::Header("accept", "application/json"))
                         .to(graphql::graphql),
                 )
-                .route("/graphql", web::get().to(graphql::graphiql))
+                .route("/graphql", web::get().to(graphql::graphiql::graphiql))
+                .route(
+                    &format!("{}/{{file}}", graphql::graphiql::ASSET_PREFIX),
+                    web::get().to(graphql::graphiql::asset),
+                )
                 .route("/pay/{token}", web::get().to(portal::show))
                 .route("/pay/{token}/checkout", web::post().to(portal::checkout))
                 .route("/pay/{token}/return", web::get().to(portal::returned))

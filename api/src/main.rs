@@ -30,6 +30,18 @@ enum Command {
         payment_terms_days: i32,
         #[arg(long, default_value = "INV")]
         invoice_prefix: String,
+        /// Postal address shown to clients; `\n` (or a newline) separates lines.
+        #[arg(long)]
+        address: Option<String>,
+        /// The studio's email, shown to clients as a mailto link.
+        #[arg(long)]
+        email: Option<String>,
+        /// The studio's phone, shown to clients as a tel link.
+        #[arg(long)]
+        phone: Option<String>,
+        /// An https URL of the studio's logo, shown on pages and emails.
+        #[arg(long)]
+        logo_url: Option<String>,
     },
     /// Create a dashboard login for a studio's staff. The password comes from
     /// `--password` or, better (it stays out of the process list), the
@@ -108,6 +120,10 @@ async fn main() -> anyhow::Result<()> {
             time_zone,
             payment_terms_days,
             invoice_prefix,
+            address,
+            email,
+            phone,
+            logo_url,
         } => {
             let ctx = AppContext::build(settings).await?.ctx;
             let input = NewStudio {
@@ -116,6 +132,12 @@ async fn main() -> anyhow::Result<()> {
                 time_zone,
                 payment_terms_days,
                 invoice_prefix,
+                contact: studios::Contact {
+                    address: address.map(|a| a.replace("\\n", "\n")),
+                    email,
+                    phone,
+                    logo_url,
+                },
             };
             match studios::create_studio(&ctx.db, input).await {
                 Ok((studio, key)) => {

@@ -71,12 +71,14 @@ fn expired(doc: &InvoiceDocument) -> HttpResponse {
         "Payment link expired",
         html! {
             div.card {
+                (domain::studios::logo_html(&doc.studio))
                 div.studio { (doc.studio.name) }
                 h1 { "This link has expired" }
                 p.meta { "Invoice " (doc.invoice.display_number()) " is settled and its payment link is no longer active. Nothing is due through this page." }
                 p.meta { "If you need a copy of the invoice or a receipt, please contact " (doc.studio.name)
                     @if let Some(email) = &doc.studio.email { " at " a href=(format!("mailto:{email}")) { (email) } } "." }
             }
+            div.card { (domain::studios::contact_html(&doc.studio)) }
         },
     );
     HttpResponse::Gone()
@@ -193,6 +195,7 @@ fn invoice_page(
         &format!("Invoice {} — {}", inv.display_number(), doc.studio.name),
         html! {
             div.card {
+                (domain::studios::logo_html(&doc.studio))
                 div.studio { (doc.studio.name) }
                 h1 { "Invoice " span.nowrap { (inv.display_number()) } " " span class=(format!("badge {}", inv.status.as_str())) { (inv.status.as_str().replace('_', " ")) } }
                 div.meta { "For " (doc.client.name) " · " (doc.session.title) }
@@ -210,11 +213,12 @@ fn invoice_page(
                         @for (label, amount) in doc.tax_lines() {
                             tr { td colspan="3" { (label) } td.num { (amount) } }
                         }
-                        @if inv.credit_minor > 0 { tr { td colspan="3" { "Retainer paid" } td.num { "−" (doc.money(inv.credit_minor)) } } }
+                        @for (label, amount) in doc.credit_rows() { tr { td colspan="3" { (label) } td.num { (amount) } } }
                         tr { td colspan="3" { "Total" } td.num { (doc.money(inv.total_minor)) } }
                         @if inv.amount_paid_minor > 0 { tr { td colspan="3" { "Paid" } td.num { "−" (doc.money(inv.amount_paid_minor)) } } }
                         @if inv.amount_refunded_minor > 0 { tr { td colspan="3" { "Refunded" } td.num { (doc.money(inv.amount_refunded_minor)) } } }
                         tr.total { td colspan="3" { "Amount due" } td.num id="amount-due" { (doc.money(inv.amount_due_minor)) } }
+                        @if let Some((label, amount)) = doc.excess_row() { tr { td colspan="3" { (label) } td.num id="excess-credit" { (amount) } } }
                     }
                 }
                 @if let Some(note) = doc.tax_inclusive_note() { p.meta { (note) } }
@@ -262,6 +266,7 @@ fn invoice_page(
             } @else if inv.status == InvoiceStatus::Paid {
                 div.card { p { "This invoice is paid in full. Thank you!" } }
             }
+            div.card { (domain::studios::contact_html(&doc.studio)) }
         },
     )
 }

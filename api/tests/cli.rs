@@ -316,3 +316,63 @@ async fn api_keys_are_created_listed_and_revoked_from_the_cli() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("not found"));
 }
+
+#[tokio::test]
+async fn create_studio_takes_the_contact_details_and_refuses_bad_ones() {
+    let dir = tempfile::tempdir().expect("dir");
+    let bad = command(
+        &[
+            "create-studio",
+            "--name",
+            "Golden Hour",
+            "--phone",
+            "call me",
+            "--logo-url",
+            "http://img.example.com/logo.png",
+        ],
+        dir.path(),
+    )
+    .output()
+    .expect("run api");
+    assert_eq!(bad.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        stderr.contains("phone:") && stderr.contains("logoUrl:"),
+        "{stderr}"
+    );
+    let out = run(
+        &[
+            "create-studio",
+            "--name",
+            "Golden Hour",
+            "--address",
+            "12 Orchard Street\\nBrooklyn, NY 11201",
+            "--email",
+            "hello@goldenhour.example",
+            "--phone",
+            "+1 718 555 0142",
+            "--logo-url",
+            "https://img.example.com/logo.png",
+        ],
+        dir.path(),
+        None,
+    );
+    let key = last_line_key(&out);
+    let settings = Settings::load_from(None, |name| match name {
+        "DATA_DIR" => Some(dir.path().display().to_string()),
+        _ => None,
+    })
+    .expect("settings");
+    let db = domain::db::connect(&settings).await.expect("connect").conn;
+    let studio = domain::studios::authenticate(&db, &key)
+        .await
+        .expect("authenticate")
+        .expect("the new studio");
+    assert_eq!(studio.address, "12 Orchard Street\nBrooklyn, NY 11201");
+    assert_eq!(studio.email.as_deref(), Some("hello@goldenhour.example"));
+    assert_eq!(studio.phone.as_deref(), Some("+1 718 555 0142"));
+    assert_eq!(
+        studio.logo_url.as_deref(),
+        Some("https://img.example.com/logo.png")
+    );
+}

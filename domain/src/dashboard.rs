@@ -141,6 +141,17 @@ pub struct Dashboard {
     pub overdue_count: u64,
     /// The latest invoices issued in the period, newest first.
     pub recent: Vec<InvoiceRow>,
+    /// Credits owed back to clients (retainers above an invoice's total,
+    /// under `REFUND_DUE`), newest first, whatever the period.
+    pub credits_owed: Vec<CreditOwedRow>,
+}
+
+/// An invoice whose retainer exceeded its total: what the studio owes back.
+#[derive(Debug, Clone)]
+pub struct CreditOwedRow {
+    pub number: String,
+    pub client_name: String,
+    pub amount: Money,
 }
 
 impl Dashboard {
@@ -210,7 +221,13 @@ pub async fn load(
         .all(db)
         .await?;
 
-    let client_ids: Vec<i64> = overdue.iter().chain(&recent).map(|i| i.client_id).collect();
+    let owed = crate::credits::owed_back(db, studio.id, LIST_LIMIT).await?;
+    let client_ids: Vec<i64> = overdue
+        .iter()
+        .chain(&recent)
+        .chain(&owed)
+        .map(|i| i.client_id)
+        .collect();
     let names: HashMap<i64, String> = client::Entity::find()
         .filter(client::Column::StudioId.eq(studio.id))
         .filter(client::Column::Id.is_in(client_ids))
@@ -241,6 +258,14 @@ pub async fn load(
         overdue: overdue.into_iter().map(row).collect(),
         overdue_count,
         recent: recent.into_iter().map(row).collect(),
+        credits_owed: owed
+            .iter()
+            .map(|inv| CreditOwedRow {
+                number: inv.display_number().to_string(),
+                client_name: names.get(&inv.client_id).cloned().unwrap_or_default(),
+                amount: Money::new(crate::credits::due_to_client(inv), currency),
+            })
+            .collect(),
         metrics,
     }))
 }

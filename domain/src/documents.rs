@@ -177,6 +177,46 @@ impl InvoiceDocument {
             .then(|| ("Discount".into(), self.money(-self.invoice.discount_minor)))
     }
 
+    /// The credits taken off the total, as (label, `-amount`): the retainer
+    /// and credit carried from earlier invoices. Every surface prints these.
+    pub fn credit_rows(&self) -> Vec<(String, String)> {
+        let inv = &self.invoice;
+        let carried = inv.carried_credit_minor.clamp(0, inv.credit_minor.max(0));
+        let retainer = inv.credit_minor - carried;
+        let mut rows = Vec::new();
+        if retainer > 0 {
+            rows.push(("Retainer paid".to_string(), self.money(-retainer)));
+        }
+        if carried > 0 {
+            rows.push((
+                "Credit from an earlier invoice".to_string(),
+                self.money(-carried),
+            ));
+        }
+        rows
+    }
+
+    /// The credit this invoice could not use (a retainer above its total),
+    /// as (label, amount), so it appears wherever the invoice does: owed
+    /// back to the client, or carried to their next invoice.
+    pub fn excess_row(&self) -> Option<(String, String)> {
+        let owed = crate::credits::due_to_client(&self.invoice);
+        let carried = crate::credits::carried_forward(&self.invoice);
+        if owed > 0 {
+            Some((
+                format!("Credit due to you from {}", self.studio.name),
+                self.money(owed),
+            ))
+        } else if carried > 0 {
+            Some((
+                "Credit carried to your next invoice".to_string(),
+                self.money(carried),
+            ))
+        } else {
+            None
+        }
+    }
+
     /// "Prices include VAT." (the tax's own name) on an invoice whose prices
     /// include tax, for the email, the PDF and the portal alike.
     pub fn tax_inclusive_note(&self) -> Option<String> {
@@ -216,11 +256,8 @@ impl InvoiceDocument {
             .into_iter()
             .map(|(label, amount)| PdfAmount { label, amount })
             .collect();
-        if inv.credit_minor > 0 {
-            adjustments.push(PdfAmount {
-                label: "Retainer paid".into(),
-                amount: self.money(-inv.credit_minor),
-            });
+        for (label, amount) in self.credit_rows() {
+            adjustments.push(PdfAmount { label, amount });
         }
         let mut payments: Vec<PdfPayment> = self
             .payments
@@ -261,6 +298,9 @@ impl InvoiceDocument {
                 amount: self.money(-inv.amount_credited_minor),
             });
         }
+        if let Some((label, amount)) = self.excess_row() {
+            notes.push(format!("{label}: {amount}."));
+        }
         let status = match inv.status {
             InvoiceStatus::PartiallyPaid => "PARTIALLY PAID".to_string(),
             other => other.as_str().to_string(),
@@ -292,6 +332,7 @@ impl InvoiceDocument {
                 .collect(),
             studio_tax_id: self.studio.tax_id.clone(),
             studio_email: self.studio.email.clone(),
+            studio_phone: self.studio.phone.clone(),
             client_name: self.client.name.clone(),
             client_email: self.client.email.clone(),
             client_address: Vec::new(),

@@ -20,8 +20,14 @@ fn key_for(doc: &InvoiceDocument, kind: NotificationKind, step: &str) -> EmailKe
     }
 }
 
-/// An email from the studio to the invoice's client.
+/// An email from the studio to the invoice's client. The text ends with the
+/// studio's contact details, as the HTML does (`layout`).
 fn to_client(doc: &InvoiceDocument, subject: String, text: String, html: String) -> Email {
+    let text = format!(
+        "{}\n-- \n{}\n",
+        text.trim_end(),
+        crate::studios::contact_text(&doc.studio)
+    );
     Email {
         studio_name: doc.studio.name.clone(),
         to_name: doc.client.name.clone(),
@@ -33,17 +39,42 @@ fn to_client(doc: &InvoiceDocument, subject: String, text: String, html: String)
     }
 }
 
-fn layout(studio: &str, title: &str, body: Markup) -> String {
+/// Amounts and invoice numbers are never broken inside.
+const NOWRAP: &str = "white-space:nowrap";
+/// A figure in a table: right-aligned, unbroken, kept apart from its
+/// neighbour so quantity and price never run together.
+const NUM: &str =
+    "padding:6px 0 6px 12px;border-bottom:1px solid #eee;white-space:nowrap;text-align:right";
+
+/// The frame of every client email: fluid (100 % wide up to 600 px, so it
+/// reads at 390 px on a phone), the studio's logo and name on top, its
+/// contact details at the foot. Each word of the title stays whole.
+fn layout(studio: &entity::studio::Model, title: &str, body: Markup) -> String {
     html! {
         (DOCTYPE)
         html {
-            head { meta charset="utf-8"; title { (title) } }
-            body style="margin:0;background:#f4f1ec;font-family:Georgia,'Times New Roman',serif;color:#2b2b2b" {
-                table width="100%" cellpadding="0" cellspacing="0" { tr { td align="center" style="padding:32px 12px" {
-                    table width="600" cellpadding="0" cellspacing="0" style="background:#ffffff;border-radius:8px;padding:32px" {
-                        tr { td style="font-size:13px;letter-spacing:2px;text-transform:uppercase;color:#8a7560" { (studio) } }
-                        tr { td style="padding-top:8px;font-size:24px" { (title) } }
-                        tr { td style="padding-top:16px;font-family:Helvetica,Arial,sans-serif;font-size:15px;line-height:1.5" { (body) } }
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+            }
+            body style="margin:0;padding:0;background:#f4f1ec;font-family:Georgia,'Times New Roman',serif;color:#2b2b2b;-webkit-text-size-adjust:100%" {
+                table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="width:100%;border-collapse:collapse" { tr { td align="center" style="padding:24px 8px" {
+                    table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="width:100%;max-width:600px;background:#ffffff;border-radius:8px;border-collapse:separate" {
+                        tr { td style="padding:24px 20px 0 20px" {
+                            (crate::studios::logo_html(studio))
+                            div style="font-size:13px;letter-spacing:2px;text-transform:uppercase;color:#8a7560;overflow-wrap:anywhere" { (studio.name) }
+                        } }
+                        tr { td style="padding:8px 20px 0 20px;font-size:24px;line-height:1.25" {
+                            @for (i, word) in title.split(' ').enumerate() {
+                                @if i > 0 { " " }
+                                span style=(NOWRAP) { (word) }
+                            }
+                        } }
+                        tr { td style="padding:16px 20px 8px 20px;font-family:Helvetica,Arial,sans-serif;font-size:15px;line-height:1.5;overflow-wrap:anywhere" { (body) } }
+                        tr { td style="padding:16px 20px 24px 20px;border-top:1px solid #eee;font-family:Helvetica,Arial,sans-serif" {
+                            (crate::studios::contact_html(studio))
+                        } }
                     }
                 } } }
             }
@@ -53,26 +84,31 @@ fn layout(studio: &str, title: &str, body: Markup) -> String {
 }
 
 fn lines_table(doc: &InvoiceDocument) -> Markup {
-    let cell = "padding:6px 0;border-bottom:1px solid #eee";
+    let cell = "padding:6px 0;border-bottom:1px solid #eee;overflow-wrap:anywhere";
+    let total = "padding:4px 0 4px 12px;text-align:right";
+    let amount = "padding:4px 0 4px 12px;text-align:right;white-space:nowrap";
     html! {
-        table width="100%" cellpadding="0" cellspacing="0" style="margin:16px 0;font-size:14px" {
-            tr style="color:#8a7560;text-align:left" { th { "Item" } th align="right" { "Qty" } th align="right" { "Unit" } th align="right" { "Amount" } }
+        table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="width:100%;margin:16px 0;font-size:14px;border-collapse:collapse" {
+            tr style="color:#8a7560;text-align:left" { th style="text-align:left" { "Item" } th style=(NUM) { "Qty" } th style=(NUM) { "Unit" } th style=(NUM) { "Amount" } }
             @for line in &doc.lines {
-                tr { td style=(cell) { (line.description) } td align="right" style=(cell) { (line.quantity) }
-                     td align="right" style=(cell) { (doc.money(line.unit_price_minor)) } td align="right" style=(cell) { (doc.money(line.amount_minor)) } }
+                tr { td style=(cell) { (line.description) } td style=(NUM) { (line.quantity) }
+                     td style=(NUM) { (doc.money(line.unit_price_minor)) } td style=(NUM) { (doc.money(line.amount_minor)) } }
             }
-            @if let Some((label, amount)) = doc.discount_row() {
-                tr { td colspan="3" align="right" { (label) } td align="right" { (amount) } }
+            @if let Some((label, value)) = doc.discount_row() {
+                tr { td colspan="3" style=(total) { (label) } td style=(amount) { (value) } }
             }
-            tr { td colspan="3" align="right" { "Subtotal" } td align="right" { (doc.money(doc.invoice.subtotal_minor)) } }
-            @for (label, amount) in doc.tax_lines() {
-                tr { td colspan="3" align="right" { (label) } td align="right" { (amount) } }
+            tr { td colspan="3" style=(total) { "Subtotal" } td style=(amount) { (doc.money(doc.invoice.subtotal_minor)) } }
+            @for (label, value) in doc.tax_lines() {
+                tr { td colspan="3" style=(total) { (label) } td style=(amount) { (value) } }
             }
-            @if doc.invoice.credit_minor > 0 {
-                tr { td colspan="3" align="right" { "Retainer paid" } td align="right" { "-" (doc.money(doc.invoice.credit_minor)) } }
+            @for (label, value) in doc.credit_rows() {
+                tr { td colspan="3" style=(total) { (label) } td style=(amount) { (value) } }
             }
-            tr style="font-weight:bold" { td colspan="3" align="right" { "Total" } td align="right" { (doc.money(doc.invoice.total_minor)) } }
-            tr style="font-weight:bold" { td colspan="3" align="right" { "Amount due" } td align="right" { (doc.money(doc.invoice.amount_due_minor)) } }
+            tr style="font-weight:bold" { td colspan="3" style=(total) { "Total" } td style=(amount) { (doc.money(doc.invoice.total_minor)) } }
+            tr style="font-weight:bold" { td colspan="3" style=(total) { "Amount due" } td style=(amount) { (doc.money(doc.invoice.amount_due_minor)) } }
+            @if let Some((label, value)) = doc.excess_row() {
+                tr { td colspan="3" style=(total) { (label) } td style=(amount) id="excess-credit" { (value) } }
+            }
         }
         @if let Some(note) = doc.tax_inclusive_note() {
             p style="font-size:13px;color:#666" { (note) }
@@ -101,17 +137,17 @@ fn lines_text(doc: &InvoiceDocument) -> String {
     for (label, amount) in doc.tax_lines() {
         out.push_str(&format!("  {label}: {amount}\n"));
     }
-    if doc.invoice.credit_minor > 0 {
-        out.push_str(&format!(
-            "  Retainer paid: -{}\n",
-            doc.money(doc.invoice.credit_minor)
-        ));
+    for (label, amount) in doc.credit_rows() {
+        out.push_str(&format!("  {label}: {amount}\n"));
     }
     out.push_str(&format!(
         "  Total: {}\n  Amount due: {}\n",
         doc.money(doc.invoice.total_minor),
         doc.money(doc.invoice.amount_due_minor)
     ));
+    if let Some((label, amount)) = doc.excess_row() {
+        out.push_str(&format!("  {label}: {amount}\n"));
+    }
     if let Some(note) = doc.tax_inclusive_note() {
         out.push_str(&format!("  {note}\n"));
     }
@@ -121,7 +157,7 @@ fn lines_text(doc: &InvoiceDocument) -> String {
 fn button(url: &str, label: &str) -> Markup {
     html! {
         p style="margin:24px 0" {
-            a href=(url) style="background:#2b2b2b;color:#ffffff;padding:12px 22px;border-radius:4px;text-decoration:none;display:inline-block" { (label) }
+            a href=(url) style="background:#2b2b2b;color:#ffffff;padding:12px 22px;border-radius:4px;text-decoration:none;display:inline-block;white-space:nowrap" { (label) }
         }
     }
 }
@@ -185,7 +221,7 @@ pub async fn send_invoice(
         studio = doc.studio.name,
     );
     let html = layout(
-        &doc.studio.name,
+        &doc.studio,
         &format!("Invoice {}", doc.invoice.display_number()),
         html! {
             p { "Hi " (doc.client.name) "," }
@@ -249,7 +285,7 @@ pub async fn send_receipt(ctx: &AppContext, payment_id: i64) -> DomainResult<Sen
         studio = doc.studio.name,
     );
     let html = layout(
-        &doc.studio.name,
+        &doc.studio,
         "Payment received",
         html! {
             p { "Hi " (doc.client.name) "," }
@@ -330,7 +366,7 @@ pub async fn send_refund_confirmation(ctx: &AppContext, refund_id: i64) -> Domai
     );
     let nowrap = "white-space:nowrap";
     let html = layout(
-        &doc.studio.name,
+        &doc.studio,
         "Refund confirmation",
         html! {
             p { "Hi " (doc.client.name) "," }
@@ -405,7 +441,7 @@ pub async fn send_gallery_credentials(ctx: &AppContext, invoice_id: i64) -> Doma
         studio = doc.studio.name,
     );
     let html = layout(
-        &doc.studio.name,
+        &doc.studio,
         "Your gallery is ready",
         html! {
             p { "Hi " (doc.client.name) "," }
@@ -450,7 +486,7 @@ pub async fn send_gallery_upgrade(
         studio = doc.studio.name,
     );
     let html = layout(
-        &doc.studio.name,
+        &doc.studio,
         "Your gallery is fully open",
         html! {
             p { "Hi " (doc.client.name) "," }
@@ -509,7 +545,7 @@ pub async fn send_decline_notice(
         studio = doc.studio.name,
     );
     let html = layout(
-        &doc.studio.name,
+        &doc.studio,
         "Your payment was declined",
         html! {
             p { "Hi " (doc.client.name) "," }
@@ -587,7 +623,7 @@ pub async fn send_reminder(ctx: &AppContext, invoice_id: i64, step: u32) -> Doma
         studio = doc.studio.name,
     );
     let html = layout(
-        &doc.studio.name,
+        &doc.studio,
         if final_notice {
             "Final notice"
         } else {
@@ -657,7 +693,7 @@ pub async fn send_gallery_expiry_notice(
         studio = doc.studio.name,
     );
     let html = layout(
-        &doc.studio.name,
+        &doc.studio,
         "Your gallery closes soon",
         html! {
             p { "Hi " (doc.client.name) "," }

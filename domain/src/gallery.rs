@@ -507,6 +507,8 @@ pub struct GalleryView {
     pub session_title: String,
     pub access: gallery_access::Model,
     pub photos: Vec<gallery_photo::Model>,
+    /// For the page's logo and contact details.
+    pub studio: studio::Model,
 }
 
 /// The gallery of a session, for a client who has logged in.
@@ -528,10 +530,11 @@ pub async fn view(ctx: &AppContext, session_id: i64) -> DomainResult<Option<Gall
         .ok_or_else(|| anyhow::anyhow!("session {} missing", access.session_id))?;
     let photos = photos(&ctx.db, studio.id, session.id).await?;
     Ok(Some(GalleryView {
-        studio_name: studio.name,
+        studio_name: studio.name.clone(),
         session_title: session.title,
         access,
         photos,
+        studio,
     }))
 }
 

@@ -158,8 +158,9 @@ async fn price_session(
     tx: &DatabaseTransaction,
     studio: &studio::Model,
     session: &session::Model,
+    carried_minor: i64,
 ) -> DomainResult<PricedSession> {
-    let (lines, priced) = quote_session(tx, studio, session).await?;
+    let (lines, priced) = quote_session(tx, studio, session, carried_minor).await?;
     let priced = priced.map_err(|e| anyhow::anyhow!("pricing session {}: {e}", session.id))?;
     let tax_breakdown = priced
         .taxes
@@ -178,12 +179,15 @@ async fn price_session(
 }
 
 /// Prices a session exactly as its invoice will be priced (package as sold,
-/// items, tax rates, discount, fees, retainer). Scheduling calls it to refuse
-/// what could never be invoiced; the pricing error is returned as a value.
+/// items, tax rates, discount, fees, retainer, plus `carried_minor` of
+/// credits carried from the client's earlier invoices). Scheduling calls it
+/// to refuse what could never be invoiced; the pricing error is returned as
+/// a value.
 pub(crate) async fn quote_session(
     tx: &impl ConnectionTrait,
     studio: &studio::Model,
     session: &session::Model,
+    carried_minor: i64,
 ) -> DomainResult<(
     Vec<(LineKind, LineInput)>,
     Result<pricing::PricedInvoice, pricing::PricingError>,
@@ -239,7 +243,11 @@ pub(crate) async fn quote_session(
         lines: lines.iter().map(|(_, l)| l.clone()).collect(),
         tax_rates: rate_inputs,
         prices_include_tax: studio.prices_include_tax,
-        credit_minor: session.retainer_paid_minor,
+        credit_minor: session
+            .retainer_paid_minor
+            .checked_add(carried_minor)
+            .ok_or(pricing::PricingError::Overflow)
+            .map_err(|e| anyhow::anyhow!("session {}: credit {e}", session.id))?,
         discount: discount.as_ref().map(Into::into),
         fees: fees.iter().map(Into::into).collect(),
         rounding: match studio.rounding {
@@ -269,11 +277,24 @@ async fn insert_draft(
     client: &client::Model,
     origin: Origin<'_>,
 ) -> DomainResult<invoice::Model> {
+    // Credits carried from the client's earlier invoices, locked: this
+    // invoice uses them whole, once.
+    let carried =
+        crate::credits::open_for_client(tx, studio.id, client.id, &studio.currency).await?;
+    let carried_minor = crate::credits::total(&carried)?;
     let PricedSession {
         lines,
         priced,
         tax_breakdown,
-    } = price_session(tx, studio, session).await?;
+    } = price_session(tx, studio, session, carried_minor).await?;
+    // The retainer is used first, then the carried credits.
+    let carried_applied = Ord::max(
+        priced
+            .credit_minor
+            .saturating_sub(session.retainer_paid_minor),
+        0,
+    );
+    let disposition = crate::credits::disposition(studio, priced.excess_credit_minor);
     let now = Utc::now();
     let due_date = now.with_timezone(&studio_tz(studio)).date_naive()
         + Duration::days(i64::from(studio.payment_terms_days));
@@ -309,10 +330,15 @@ async fn insert_draft(
         updated_at: Set(now),
         reissued_from_id: Set(origin.reissued_from.map(|(old, _)| old.id)),
         reissue_key: Set(origin.reissued_from.map(|(_, key)| key.to_string())),
+        excess_credit_minor: Set(priced.excess_credit_minor),
+        excess_disposition: Set(disposition),
+        carried_credit_minor: Set(carried_applied),
         ..Default::default()
     }
     .insert(tx)
     .await?;
+    crate::credits::apply(tx, &carried, invoice.id).await?;
+    crate::credits::carry(tx, &invoice).await?;
     for (position, ((kind, _), line)) in lines.iter().zip(priced.lines.iter()).enumerate() {
         invoice_line::ActiveModel {
             invoice_id: Set(invoice.id),

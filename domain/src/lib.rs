@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod checkout;
 pub mod clock;
 pub mod context;
+pub mod credits;
 pub mod dashboard;
 pub mod db;
 pub mod documents;

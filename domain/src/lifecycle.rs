@@ -410,6 +410,7 @@ pub async fn void_invoice(
     active.updated_at = Set(now);
     let voided = active.update(&tx).await?;
     crate::checkout::retire_stale_in(&tx, &voided).await?;
+    crate::credits::release_on_void(&tx, voided.id).await?;
     record(
         &tx,
         &voided,

@@ -19,6 +19,7 @@ pub struct PdfInvoice {
     pub studio_address: Vec<String>,
     pub studio_tax_id: Option<String>,
     pub studio_email: Option<String>,
+    pub studio_phone: Option<String>,
     pub client_name: String,
     pub client_email: String,
     pub client_address: Vec<String>,
@@ -324,6 +325,7 @@ pub fn render(inv: &PdfInvoice) -> Result<Vec<u8>, PdfError> {
     let mut studio = inv.studio_address.clone();
     studio.extend(inv.studio_tax_id.iter().map(|t| format!("Tax ID: {t}")));
     studio.extend(inv.studio_email.iter().cloned());
+    studio.extend(inv.studio_phone.iter().map(|p| format!("Tel. {p}")));
     for l in studio.iter().flat_map(|s| wrap(s, false, 9.0, 260.0)) {
         d.text(LEFT, ly, &l, false, 9.0, MUTED);
         ly -= 12.0;
@@ -518,6 +520,7 @@ mod tests {
             studio_address: strings(&["1200 Rue Saint-Jean", "Québec, QC G1R 1S2"]),
             studio_tax_id: Some("GST/HST 81234 5678 RT0001".into()),
             studio_email: Some("billing@goldenhour.example".into()),
+            studio_phone: Some("+1 418 555 0199".into()),
             client_name: "Amélie & Jordan Smith".into(),
             client_email: "amelie.smith@example.com".into(),
             client_address: strings(&["45 Maple Avenue", "Montréal, QC H2X 1Y4"]),

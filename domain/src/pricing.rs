@@ -28,8 +28,9 @@
 //!    out of the price (`price * c / (100 + Σ compound)`), then the
 //!    non-compound ones out of what is left (`rest * r / (100 + Σ
 //!    non-compound)`); the net is the remainder, so net + tax == price exactly.
-//! 5. **Credit.** The retainer or deposit already paid, clamped so the total is
-//!    never negative.
+//! 5. **Credit.** The retainer or deposit already paid (plus credits carried
+//!    from earlier invoices), clamped so the total is never negative; what is
+//!    left over is `excess_credit_minor`, never dropped.
 //!
 //! # Rounding policy (the only one in the system)
 //!
@@ -237,6 +238,10 @@ pub struct PricedInvoice {
     pub tax_minor: i64,
     /// The part of the credit actually applied (never more than the gross).
     pub credit_minor: i64,
+    /// The part of the credit above the gross, which this invoice cannot
+    /// use (`input.credit_minor - credit_minor`): owed back to the client or
+    /// carried to the next invoice, as the studio chooses.
+    pub excess_credit_minor: i64,
     pub total_minor: i64,
 }
 
@@ -624,6 +629,7 @@ pub fn price(input: &PricingInput) -> Result<PricedInvoice, PricingError> {
         subtotal_minor,
         tax_minor,
         credit_minor,
+        excess_credit_minor: sub(input.credit_minor, credit_minor)?,
         total_minor: sub(gross, credit_minor)?,
     })
 }
@@ -944,6 +950,8 @@ mod tests {
         .unwrap();
         assert_eq!(priced.credit_minor, 10_000);
         assert_eq!(priced.total_minor, 0);
+        // Nothing of the credit is lost: what the invoice cannot use is its excess.
+        assert_eq!(priced.excess_credit_minor, 40_000);
     }
 
     #[test]
@@ -1452,6 +1460,7 @@ mod tests {
             }
             prop_assert!(priced.total_minor >= 0);
             prop_assert!(priced.credit_minor <= credit);
+            prop_assert_eq!(priced.credit_minor + priced.excess_credit_minor, credit);
             // Each rounded tax is within half a minor unit of the exact value.
             for (l, input_line) in priced.lines.iter().zip(input.lines.iter()) {
                 if !input_line.taxable { prop_assert_eq!(l.tax_minor, 0); continue; }

@@ -30,6 +30,12 @@ pub async fn seed_demo(ctx: &AppContext) -> DomainResult<Demo> {
             time_zone: "America/New_York".into(),
             payment_terms_days: 14,
             invoice_prefix: "GHP".into(),
+            contact: studios::Contact {
+                address: Some("12 Orchard Street\nBrooklyn, NY 11201".into()),
+                email: Some("hello@goldenhour.example".into()),
+                phone: Some("+1 718 555 0142".into()),
+                logo_url: None,
+            },
         },
     )
     .await?;

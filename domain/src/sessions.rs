@@ -295,16 +295,10 @@ pub async fn schedule_session(
     // Priced now exactly as the invoice will be (inside the transaction, so
     // a refusal writes nothing): a session that can never be invoiced is
     // refused here instead of failing in the worker after completion.
-    let (_, priced) = crate::invoicing::quote_session(&tx, studio, &session).await?;
+    // A retainer may exceed the total (tax and fees included): the excess
+    // is owed back or carried forward, as the studio chose (`credits`).
+    let (_, priced) = crate::invoicing::quote_session(&tx, studio, &session, 0).await?;
     match priced {
-        // A retainer above the total (tax and fees included) would be lost.
-        Ok(priced) if priced.credit_minor < retainer => {
-            return Err(UserError::invalid(
-                "retainerPaid",
-                "the retainer cannot exceed the session's total including tax",
-            )
-            .into());
-        }
         Ok(_) => {}
         Err(crate::pricing::PricingError::Overflow) => {
             return Err(UserError::too_large(

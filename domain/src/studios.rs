@@ -19,6 +19,46 @@ pub struct NewStudio {
     pub time_zone: String,
     pub payment_terms_days: i32,
     pub invoice_prefix: String,
+    /// How clients reach the studio, printed on every page, document and
+    /// email: postal address (one line per line), email, phone, logo
+    /// (`https` URL). Empty or `None`: not shown.
+    pub contact: Contact,
+}
+
+/// A studio's contact details as entered (validated by `contact_changes`).
+#[derive(Debug, Clone, Default)]
+pub struct Contact {
+    pub address: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub logo_url: Option<String>,
+}
+
+/// Checks contact details and writes the given ones to `active`.
+fn set_contact(problems: &mut Problems, active: &mut studio::ActiveModel, contact: &Contact) {
+    if let Some(address) = &contact.address {
+        if address.lines().count() > 6 || address.chars().count() > 400 {
+            problems.push(UserError::invalid(
+                "address",
+                "at most 6 lines and 400 characters",
+            ));
+        }
+        active.address = Set(problems.text("address", address));
+    }
+    if let Some(email) = &contact.email {
+        let email = email.trim();
+        active.email = Set(if email.is_empty() {
+            None
+        } else {
+            Some(problems.email("email", email))
+        });
+    }
+    if let Some(phone) = &contact.phone {
+        active.phone = Set(problems.phone("phone", phone));
+    }
+    if let Some(url) = &contact.logo_url {
+        active.logo_url = Set(problems.https_url("logoUrl", url));
+    }
 }
 
 impl NewStudio {
@@ -29,6 +69,7 @@ impl NewStudio {
             time_zone: "UTC".into(),
             payment_terms_days: 14,
             invoice_prefix: "INV".into(),
+            contact: Contact::default(),
         }
     }
 }
@@ -72,11 +113,20 @@ pub async fn create_studio(
             "must be 1 to 12 letters, digits or dashes",
         ));
     }
+    let mut contact = studio::ActiveModel {
+        address: Set(String::new()),
+        ..Default::default()
+    };
+    set_contact(&mut problems, &mut contact, &input.contact);
     problems.finish()?;
 
     let tx = begin_write(db).await?;
     let now = Utc::now();
     let studio = studio::ActiveModel {
+        address: contact.address,
+        email: contact.email,
+        phone: contact.phone,
+        logo_url: contact.logo_url,
         name: Set(name),
         currency: Set(currency),
         time_zone: Set(input.time_zone),
@@ -148,6 +198,11 @@ pub struct SettingsChanges {
     pub email: Option<String>,
     pub portal_link_days: Option<i32>,
     pub review_drafts: Option<bool>,
+    /// Empty string clears it.
+    pub phone: Option<String>,
+    /// An `https` URL; empty string clears it.
+    pub logo_url: Option<String>,
+    pub retainer_excess: Option<entity::enums::RetainerExcess>,
 }
 
 /// Changes a studio's settings. They shape invoices finalized from now on;
@@ -242,22 +297,18 @@ pub async fn update_settings(
         }
         active.tax_id = Set((!tax_id.is_empty()).then(|| tax_id.to_string()));
     }
-    if let Some(address) = &changes.address {
-        if address.lines().count() > 6 || address.chars().count() > 400 {
-            problems.push(UserError::invalid(
-                "address",
-                "at most 6 lines and 400 characters",
-            ));
-        }
-        active.address = Set(problems.text("address", address));
-    }
-    if let Some(email) = &changes.email {
-        let email = email.trim();
-        active.email = Set(if email.is_empty() {
-            None
-        } else {
-            Some(problems.email("email", email))
-        });
+    set_contact(
+        &mut problems,
+        &mut active,
+        &Contact {
+            address: changes.address.clone(),
+            email: changes.email.clone(),
+            phone: changes.phone.clone(),
+            logo_url: changes.logo_url.clone(),
+        },
+    );
+    if let Some(excess) = changes.retainer_excess {
+        active.retainer_excess = Set(excess);
     }
     if let Some(days) = changes.portal_link_days {
         if !(1..=3650).contains(&days) {
@@ -273,4 +324,73 @@ pub async fn update_settings(
     }
     problems.finish()?;
     Ok(active.update(db).await?)
+}
+
+/// `tel:` link target of a phone number as printed: its digits, with a
+/// leading `+` kept.
+pub fn tel_href(phone: &str) -> String {
+    let trimmed = phone.trim();
+    let mut href = String::from("tel:");
+    if trimmed.starts_with('+') {
+        href.push('+');
+    }
+    href.extend(trimmed.chars().filter(char::is_ascii_digit));
+    href
+}
+
+/// The studio's logo for the top of a page or an email (nothing without
+/// one). Inline styles, so it works in email clients too.
+pub fn logo_html(studio: &studio::Model) -> maud::Markup {
+    maud::html! {
+        @if let Some(url) = &studio.logo_url {
+            img.studio-logo src=(url) alt=(studio.name) style="display:block;max-width:180px;max-height:64px;width:auto;height:auto;margin-bottom:10px;border:0";
+        }
+    }
+}
+
+/// How a client reaches the studio: name, postal address, a `mailto:` and
+/// a `tel:` link. Printed at the foot of the portal, the return page, the
+/// gallery and every client email, so "contact the studio" points somewhere.
+/// Inline styles (email clients drop `<style>`); long addresses wrap instead
+/// of widening a phone's screen.
+pub fn contact_html(studio: &studio::Model) -> maud::Markup {
+    let lines: Vec<&str> = studio
+        .address
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    maud::html! {
+        div.studio-contact id="studio-contact" style="font-size:13px;line-height:1.6;color:#666;overflow-wrap:anywhere;word-break:break-word" {
+            strong style="color:#2b2b2b" { (studio.name) }
+            @for line in &lines { br; (line) }
+            @if let Some(email) = &studio.email {
+                br; a href=(format!("mailto:{email}")) style="color:#8a5a2b" { (email) }
+            }
+            @if let Some(phone) = &studio.phone {
+                br; a href=(tel_href(phone)) style="color:#8a5a2b;white-space:nowrap" { (phone) }
+            }
+        }
+    }
+}
+
+/// The same contact details as plain text, for text emails.
+pub fn contact_text(studio: &studio::Model) -> String {
+    let mut out = studio.name.clone();
+    for line in studio
+        .address
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+    {
+        out.push('\n');
+        out.push_str(line);
+    }
+    if let Some(email) = &studio.email {
+        out.push_str(&format!("\n{email}"));
+    }
+    if let Some(phone) = &studio.phone {
+        out.push_str(&format!("\nTel. {phone}"));
+    }
+    out
 }

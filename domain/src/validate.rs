@@ -77,6 +77,45 @@ impl Problems {
         }
     }
 
+    /// A phone number to print and dial: at most 40 printable characters on
+    /// one line, digits with spaces, `+`, `-`, `.`, `(`, `)` or `/`, and at
+    /// least 5 digits. Empty clears it (`None`).
+    pub fn phone(&mut self, field: &str, raw: &str) -> Option<String> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return None;
+        }
+        let digits = trimmed.chars().filter(char::is_ascii_digit).count();
+        let allowed = trimmed
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-.()/".contains(c));
+        if trimmed.chars().count() > 40 || !allowed || digits < 5 {
+            self.push(UserError::invalid(
+                field,
+                "must be a phone number: digits with spaces, +, -, ., (, ) or /, at most 40 characters",
+            ));
+        }
+        Some(trimmed.to_string())
+    }
+
+    /// An `https` URL (with a host, at most 2000 characters), e.g. a logo
+    /// shown on pages and in emails. Empty clears it (`None`).
+    pub fn https_url(&mut self, field: &str, raw: &str) -> Option<String> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return None;
+        }
+        let ok = reqwest::Url::parse(trimmed)
+            .is_ok_and(|u| u.scheme() == "https" && u.host_str().is_some_and(|h| !h.is_empty()));
+        if !ok || trimmed.len() > 2000 || plain_text(trimmed, false).is_err() {
+            self.push(UserError::invalid(
+                field,
+                "must be an https URL of at most 2000 characters",
+            ));
+        }
+        Some(trimmed.to_string())
+    }
+
     /// A non-negative amount in the studio's currency, in minor units.
     pub fn amount(&mut self, field: &str, currency: Currency, amount: Decimal) -> i64 {
         match currency.parse_amount(amount) {
@@ -195,6 +234,44 @@ mod tests {
         let mut problems = Problems::new();
         problems.text("address", "1 Main St\u{202E}");
         assert!(problems.finish().is_err());
+    }
+
+    #[test]
+    fn phones_and_logo_urls_are_checked() {
+        let mut p = Problems::new();
+        assert_eq!(
+            p.phone("phone", " +1 (514) 555-0199 "),
+            Some("+1 (514) 555-0199".into())
+        );
+        assert_eq!(p.phone("phone", ""), None);
+        assert_eq!(
+            p.https_url("logoUrl", "https://cdn.example.com/logo.png"),
+            Some("https://cdn.example.com/logo.png".into())
+        );
+        assert_eq!(p.https_url("logoUrl", " "), None);
+        assert!(p.finish().is_ok());
+        for bad in [
+            "call me",
+            "+1 555\n0199",
+            "12",
+            "+1 555 0199 ext. 5",
+            &"1".repeat(41),
+        ] {
+            let mut p = Problems::new();
+            p.phone("phone", bad);
+            assert!(p.finish().is_err(), "{bad:?}");
+        }
+        for bad in [
+            "http://example.com/logo.png",
+            "javascript:alert(1)",
+            "https://",
+            "logo.png",
+            "data:image/png;base64,AAAA",
+        ] {
+            let mut p = Problems::new();
+            p.https_url("logoUrl", bad);
+            assert!(p.finish().is_err(), "{bad:?}");
+        }
     }
 
     #[test]

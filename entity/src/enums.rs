@@ -26,6 +26,10 @@ text_enum!(
     PaymentPreference { AutoPay = "AUTO_PAY", Invoice = "INVOICE" }
 );
 text_enum!(
+    /// What becomes of the part of a retainer an invoice does not use.
+    RetainerExcess { RefundDue = "REFUND_DUE", CarryForward = "CARRY_FORWARD" }
+);
+text_enum!(
     SessionStatus { Scheduled = "SCHEDULED", Completed = "COMPLETED", Cancelled = "CANCELLED" }
 );
 text_enum!(

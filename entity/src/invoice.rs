@@ -51,6 +51,14 @@ pub struct Model {
     pub amount_credited_minor: i64,
     /// The lines' prices include tax (the studio's setting when priced).
     pub prices_include_tax: bool,
+    /// The part of the credit (retainer plus carried credits) above the
+    /// invoice's gross total, which this invoice could not use.
+    pub excess_credit_minor: i64,
+    /// What that excess became (the studio's setting when priced); `None`
+    /// when there is no excess.
+    pub excess_disposition: Option<RetainerExcess>,
+    /// The part of `credit_minor` carried from earlier invoices' excess.
+    pub carried_credit_minor: i64,
 }
 
 impl Model {

@@ -10,6 +10,7 @@ pub mod card_setup;
 pub mod card_setup_session;
 pub mod checkout_session;
 pub mod client;
+pub mod client_credit;
 pub mod credit_note;
 pub mod enums;
 pub mod gallery_access;

@@ -42,6 +42,8 @@ pub struct Model {
     pub phone: Option<String>,
     /// An https URL of the studio's logo, shown on documents and emails.
     pub logo_url: Option<String>,
+    /// What becomes of a retainer above an invoice's total.
+    pub retainer_excess: RetainerExcess,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -20,6 +20,7 @@ mod m20261129_000041_refund_credit_notes;
 mod m20261129_000050_hosted_checkout;
 mod m20261129_000051_gateway_customer;
 mod m20261130_000110_card_setup;
+mod m20261130_000130_retainer_excess;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000050_hosted_checkout::Migration),
             Box::new(m20261129_000051_gateway_customer::Migration),
             Box::new(m20261130_000110_card_setup::Migration),
+            Box::new(m20261130_000130_retainer_excess::Migration),
         ]
     }
 }

@@ -560,6 +560,20 @@ pub fn dashboard_page(data: &Dashboard, email: &str, csrf: &str) -> Markup {
                     (recent_table(data))
                 }
             }
+            @if !data.credits_owed.is_empty() {
+                div.card.section id="credits-owed" {
+                    h2 { "Credits owed to clients" }
+                    p.meta { "Retainers above an invoice's total, to pay back (studio setting: owed back)" }
+                    table.list {
+                        thead { tr { th { "Invoice" } th { "Client" } th.num { "Owed" } } }
+                        tbody {
+                            @for row in &data.credits_owed {
+                                tr { td { (row.number) } td.client { (row.client_name) } td.num { (row.amount) } }
+                            }
+                        }
+                    }
+                }
+            }
         },
     )
 }

@@ -203,6 +203,17 @@ pub enum Rounding {
     PerInvoice,
 }
 
+/// What becomes of the part of a retainer an invoice does not use.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::enums::RetainerExcess")]
+pub enum RetainerExcess {
+    /// A credit owed back to the client: shown on the invoice
+    /// (`creditDueToClient`) and listed on the dashboard (the default).
+    RefundDue,
+    /// Carried to the client's next invoice, where it is applied once.
+    CarryForward,
+}
+
 /// Omitted fields keep their value. Changes shape invoices finalized from now on.
 #[derive(InputObject)]
 pub struct UpdateStudioSettingsInput {
@@ -227,6 +238,13 @@ pub struct UpdateStudioSettingsInput {
     /// When true, new invoices stop at `DRAFT` (no number, nothing sent)
     /// until `finalizeInvoice`.
     pub review_drafts: Option<bool>,
+    /// Shown to clients as a `tel:` link; empty string clears it.
+    pub phone: Option<String>,
+    /// An `https` URL of the studio's logo, shown on the portal, the gallery
+    /// and the emails; empty string clears it.
+    pub logo_url: Option<String>,
+    /// What becomes of a retainer above an invoice's total.
+    pub retainer_excess: Option<RetainerExcess>,
 }
 
 #[derive(InputObject)]

@@ -5,6 +5,7 @@ pub mod amount;
 pub mod api_keys;
 pub mod card_setup;
 pub mod gallery;
+pub mod graphiql;
 pub mod inputs;
 pub mod limits;
 pub mod loaders;
@@ -16,10 +17,8 @@ pub mod types;
 pub mod ws;
 
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
-use async_graphql::http::GraphiQLSource;
 use async_graphql::{Data, Error, ErrorExtensions, ID, Schema, SimpleObject};
 use async_graphql_actix_web::{GraphQLRequest, GraphQLResponse};
-use domain::settings::Environment;
 use domain::{AppContext, DomainError, ErrorCode};
 use entity::studio;
 
@@ -234,20 +233,6 @@ pub async fn graphql_ws(
         })
     });
     ws::start(ApiSchema::clone(&schema), &http, payload, on_init)
-}
-
-pub async fn graphiql(app: web::Data<AppContext>) -> HttpResponse {
-    if app.settings.environment == Environment::Production {
-        return HttpResponse::NotFound().finish();
-    }
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(
-            GraphiQLSource::build()
-                .endpoint("/graphql")
-                .title("Studio billing API")
-                .finish(),
-        )
 }
 
 /// The SDL of the schema, as committed in `schema.graphql`.

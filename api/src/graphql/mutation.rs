@@ -645,6 +645,9 @@ impl Mutation {
             email: input.email,
             portal_link_days: input.portal_link_days,
             review_drafts: input.review_drafts,
+            phone: input.phone,
+            logo_url: input.logo_url,
+            retainer_excess: input.retainer_excess.map(Into::into),
         };
         let result = domain::studios::update_settings(&app.ctx.db, studio, changes).await;
         StudioPayload::from_result(result.map(Studio))

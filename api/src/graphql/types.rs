@@ -174,6 +174,16 @@ impl Studio {
     async fn review_drafts(&self) -> bool {
         self.0.review_drafts
     }
+    async fn phone(&self) -> Option<&str> {
+        self.0.phone.as_deref()
+    }
+    async fn logo_url(&self) -> Option<&str> {
+        self.0.logo_url.as_deref()
+    }
+    /// What becomes of a retainer above an invoice's total.
+    async fn retainer_excess(&self) -> super::inputs::RetainerExcess {
+        self.0.retainer_excess.into()
+    }
 }
 
 #[derive(SimpleObject)]
@@ -216,6 +226,17 @@ impl Client {
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
+    }
+    /// Credit carried from earlier invoices (a retainer above an invoice's
+    /// total, with the studio's `CARRY_FORWARD`), applied once to the
+    /// client's next invoice; zero when none is waiting.
+    async fn carried_credit(&self, ctx: &Context<'_>) -> Result<Money> {
+        let app = ctx.data::<AppData>()?;
+        let studio = super::studio(ctx)?;
+        let minor = domain::credits::balance_of_client(&app.ctx.db, studio.id, self.0.id)
+            .await
+            .map_err(super::domain_error)?;
+        Ok(Money::of(minor, currency(&studio.currency)?))
     }
 }
 
@@ -479,9 +500,30 @@ impl Invoice {
     async fn tax(&self) -> Result<Money> {
         self.money(self.0.tax_minor)
     }
-    /// Retainer or deposit already paid, credited against the total.
+    /// Credits applied against the total: the retainer or deposit already
+    /// paid, then any `carriedCredit` from earlier invoices.
     async fn retainer_credit(&self) -> Result<Money> {
         self.money(self.0.credit_minor)
+    }
+    /// The part of `retainerCredit` carried from the client's earlier
+    /// invoices (shown as its own row under the retainer).
+    async fn carried_credit(&self) -> Result<Money> {
+        self.money(self.0.carried_credit_minor)
+    }
+    /// The credit (retainer plus carried credits) above the invoice's gross
+    /// total, which this invoice could not use; zero when none.
+    async fn excess_credit(&self) -> Result<Money> {
+        self.money(self.0.excess_credit_minor)
+    }
+    /// What `excessCredit` became (the studio's setting when the invoice was
+    /// priced); `null` when there is no excess.
+    async fn excess_credit_disposition(&self) -> Option<super::inputs::RetainerExcess> {
+        self.0.excess_disposition.map(Into::into)
+    }
+    /// Owed back to the client (`excessCredit` under `REFUND_DUE`); zero
+    /// otherwise.
+    async fn credit_due_to_client(&self) -> Result<Money> {
+        self.money(domain::credits::due_to_client(&self.0))
     }
     /// `subtotal + tax - retainerCredit`.
     async fn total(&self) -> Result<Money> {

@@ -41,6 +41,7 @@ mod migrations;
 mod numbering;
 mod operations;
 mod outages;
+mod pages;
 mod queries;
 mod refunds;
 mod reminders;

@@ -1,0 +1,650 @@
+//! Pages a client trusts, on a phone too (issue 9, item 9) and retainers
+//! above the total (issue 10, item 21): the studio's contact details on the
+//! portal, the return page, the PDFs and every email; emails and the portal
+//! at 390 px in a real Chromium; GraphiQL served by the binary; the excess of
+//! a retainer owed back or carried to the next invoice, exactly once.
+
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::time::Duration;
+use tests::{Backend, TestApp, spawn_app};
+
+on_both_backends!(
+    studio_contact_details_are_checked_and_shown_to_clients_everywhere,
+    a_retainer_above_the_total_is_owed_back_and_listed_for_the_studio,
+    a_retainer_above_the_total_is_carried_to_the_next_invoice_once,
+);
+
+const PHONE: &str = "+1 (718) 555-0142";
+// Refused at once by the machine itself, so no page waits on it.
+const LOGO: &str = "https://localhost:9/golden-hour/logo.png";
+
+fn flat(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn pdf_text(bytes: &[u8]) -> String {
+    flat(&pdf_extract::extract_text_from_mem(bytes).expect("extract PDF text"))
+}
+
+async fn set_contact(app: &TestApp, key: &str) {
+    let data = app
+        .gql(
+            key,
+            "mutation($i: UpdateStudioSettingsInput!) { updateStudioSettings(input: $i) {
+                studio { phone logoUrl email address } userErrors { field code } } }",
+            json!({ "i": {
+                "address": "12 Orchard Street\nBrooklyn, NY 11201",
+                "email": "hello@goldenhour.example",
+                "phone": PHONE,
+                "logoUrl": LOGO,
+            } }),
+        )
+        .await;
+    assert_eq!(
+        data["updateStudioSettings"]["userErrors"],
+        json!([]),
+        "{data}"
+    );
+    assert_eq!(data["updateStudioSettings"]["studio"]["phone"], PHONE);
+    assert_eq!(data["updateStudioSettings"]["studio"]["logoUrl"], LOGO);
+}
+
+/// The footer every client-facing HTML carries: name, address, a mailto and
+/// a tel link.
+fn assert_contact_html(html: &str, what: &str) {
+    for needle in [
+        "id=\"studio-contact\"",
+        "12 Orchard Street",
+        "Brooklyn, NY 11201",
+        "href=\"mailto:hello@goldenhour.example\"",
+        "href=\"tel:+17185550142\"",
+        PHONE,
+    ] {
+        assert!(html.contains(needle), "`{needle}` in the {what}: {html}");
+    }
+}
+
+async fn studio_contact_details_are_checked_and_shown_to_clients_everywhere(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    // Bad input: a clear error per field, and nothing is written.
+    let bad = app
+        .gql(
+            &f.key,
+            "mutation { updateStudioSettings(input: { phone: \"call me maybe\", logoUrl: \"http://img.example.com/logo.png\", email: \"hello@goldenhour.example\" }) {
+                studio { phone } userErrors { field code } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        bad["updateStudioSettings"]["userErrors"],
+        json!([
+            { "field": ["input", "phone"], "code": "INVALID_INPUT" },
+            { "field": ["input", "logoUrl"], "code": "INVALID_INPUT" },
+        ]),
+        "{bad}"
+    );
+    let studio = app
+        .gql(&f.key, "{ studio { phone logoUrl email } }", json!({}))
+        .await;
+    assert_eq!(
+        studio["studio"],
+        json!({ "phone": null, "logoUrl": null, "email": null })
+    );
+    set_contact(&app, &f.key).await;
+
+    app.complete_session(&f.key, &f.invoice_session).await;
+    app.drain().await;
+    let invoice_email = app
+        .emails_to(tests::INVOICE_EMAIL)
+        .into_iter()
+        .find(|e| e.subject.starts_with("Invoice"))
+        .expect("invoice email");
+    assert_contact_html(&invoice_email.html, "invoice email");
+    assert!(
+        invoice_email.html.contains(&format!("src=\"{LOGO}\"")),
+        "{}",
+        invoice_email.html
+    );
+    for phrase in [
+        "Golden Hour",
+        "12 Orchard Street",
+        "hello@goldenhour.example",
+        &format!("Tel. {PHONE}"),
+    ] {
+        assert!(
+            invoice_email.says(phrase),
+            "`{phrase}` in {}",
+            invoice_email.text
+        );
+    }
+    let pdf = pdf_text(&invoice_email.attachments[0].1);
+    for phrase in [
+        "Golden Hour",
+        "12 Orchard Street",
+        "hello@goldenhour.example",
+        &format!("Tel. {PHONE}"),
+    ] {
+        assert!(pdf.contains(phrase), "`{phrase}` in the invoice PDF: {pdf}");
+    }
+
+    // The portal, then the return page after paying on the hosted page.
+    let link = invoice_email.portal_link().expect("portal link");
+    let portal = app.portal_page(&link).await;
+    assert_contact_html(&portal, "portal");
+    assert!(portal.contains(&format!("src=\"{LOGO}\"")), "{portal}");
+    let hosted = app.checkout_url(&link, false).await;
+    let paid = app.pay_on_hosted_page(&hosted, "4242424242424242").await;
+    assert_eq!(paid.status(), 303);
+    let back = app.follow(&paid).await;
+    assert_eq!(back.status(), 200);
+    let returned = back.text().await.expect("return page");
+    assert_contact_html(&returned, "return page");
+    app.drain().await;
+
+    let receipt = app
+        .emails_to(tests::INVOICE_EMAIL)
+        .into_iter()
+        .find(|e| e.subject.starts_with("Receipt"))
+        .expect("receipt email");
+    assert_contact_html(&receipt.html, "receipt email");
+    let receipt_pdf = receipt
+        .attachments
+        .iter()
+        .find(|(name, _)| name.starts_with("Receipt"))
+        .map(|(_, bytes)| pdf_text(bytes))
+        .expect("receipt PDF");
+    for phrase in [
+        "Golden Hour",
+        "hello@goldenhour.example",
+        &format!("Tel. {PHONE}"),
+    ] {
+        assert!(
+            receipt_pdf.contains(phrase),
+            "`{phrase}` in the receipt PDF: {receipt_pdf}"
+        );
+    }
+    // Every other email to the client (gallery credentials, upgrade) too.
+    let all = app.emails_to(tests::INVOICE_EMAIL);
+    assert!(
+        all.len() >= 2,
+        "{:?}",
+        all.iter().map(|e| &e.subject).collect::<Vec<_>>()
+    );
+    for email in &all {
+        assert_contact_html(&email.html, &email.subject);
+        assert!(email.says(PHONE), "{}: {}", email.subject, email.text);
+    }
+}
+
+/// Package 2500.00 at 8.875 %: total 2721.88; a 3000.00 retainer leaves
+/// 278.12.
+async fn schedule_with_retainer(
+    app: &TestApp,
+    key: &str,
+    client: &str,
+    package: &str,
+    retainer: &str,
+) -> String {
+    let data = app
+        .gql(
+            key,
+            "mutation($i: ScheduleSessionInput!) { scheduleSession(input: $i) { session { id } userErrors { field code } } }",
+            json!({ "i": { "clientId": client, "packageId": package, "title": "Paid ahead",
+                           "scheduledAt": "2026-12-01T10:00:00Z", "retainerPaid": retainer } }),
+        )
+        .await;
+    assert_eq!(data["scheduleSession"]["userErrors"], json!([]), "{data}");
+    data["scheduleSession"]["session"]["id"]
+        .as_str()
+        .expect("session")
+        .to_string()
+}
+
+async fn credits_of(app: &TestApp, key: &str, session: &str) -> Value {
+    let data = app
+        .gql(
+            key,
+            "query($id: ID!) { session(id: $id) { invoice {
+                status number total { minorUnits } amountDue { minorUnits }
+                retainerCredit { minorUnits } carriedCredit { minorUnits }
+                excessCredit { minorUnits } excessCreditDisposition creditDueToClient { minorUnits }
+                client { carriedCredit { minorUnits formatted } }
+            } } }",
+            json!({ "id": session }),
+        )
+        .await;
+    data["session"]["invoice"].clone()
+}
+
+async fn a_retainer_above_the_total_is_owed_back_and_listed_for_the_studio(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    let setting = app
+        .gql(&f.key, "{ studio { retainerExcess } }", json!({}))
+        .await;
+    assert_eq!(
+        setting["studio"]["retainerExcess"], "REFUND_DUE",
+        "the default"
+    );
+    let session =
+        schedule_with_retainer(&app, &f.key, &f.invoice_client, &f.package, "3000.00").await;
+    app.complete_session(&f.key, &session).await;
+    app.drain().await;
+    let invoice = credits_of(&app, &f.key, &session).await;
+    assert_eq!(invoice["status"], "PAID", "{invoice}");
+    assert_eq!(invoice["total"]["minorUnits"], 0);
+    assert_eq!(invoice["retainerCredit"]["minorUnits"], 272_188);
+    assert_eq!(invoice["carriedCredit"]["minorUnits"], 0);
+    assert_eq!(invoice["excessCredit"]["minorUnits"], 27_812);
+    assert_eq!(invoice["excessCreditDisposition"], "REFUND_DUE");
+    assert_eq!(invoice["creditDueToClient"]["minorUnits"], 27_812);
+    assert_eq!(
+        invoice["client"]["carriedCredit"]["minorUnits"], 0,
+        "nothing carried"
+    );
+    assert_eq!(app.count("client_credits").await, 0);
+
+    let email = app
+        .emails_to(tests::INVOICE_EMAIL)
+        .into_iter()
+        .find(|e| e.subject.starts_with("Invoice"))
+        .expect("invoice email");
+    assert!(email.says("Retainer paid: USD -2,721.88"), "{}", email.text);
+    assert!(
+        email.says("Credit due to you from Golden Hour: USD 278.12"),
+        "{}",
+        email.text
+    );
+    assert!(email.html.contains("USD 278.12"), "{}", email.html);
+    let pdf = pdf_text(&email.attachments[0].1);
+    assert!(
+        pdf.contains("Credit due to you from Golden Hour: USD 278.12"),
+        "{pdf}"
+    );
+    let portal = app
+        .portal_page(&email.portal_link().expect("portal link"))
+        .await;
+    assert!(
+        portal.contains("Credit due to you from Golden Hour"),
+        "{portal}"
+    );
+
+    // The studio's dashboard lists what it owes back.
+    let studio_id: i64 = app.gql(&f.key, "{ studio { id } }", json!({})).await["studio"]["id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("studio id");
+    let dashboard = domain::dashboard::load(&app.ctx.db, studio_id, None, None)
+        .await
+        .expect("dashboard")
+        .expect("studio");
+    assert_eq!(dashboard.credits_owed.len(), 1);
+    assert_eq!(dashboard.credits_owed[0].client_name, "Noah Chen");
+    assert_eq!(dashboard.credits_owed[0].amount.to_string(), "USD 278.12");
+    assert_eq!(
+        Some(dashboard.credits_owed[0].number.as_str()),
+        invoice["number"].as_str()
+    );
+}
+
+async fn a_retainer_above_the_total_is_carried_to_the_next_invoice_once(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    let set = app
+        .gql(
+            &f.key,
+            "mutation { updateStudioSettings(input: { retainerExcess: CARRY_FORWARD }) { studio { retainerExcess } userErrors { code } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        set["updateStudioSettings"]["studio"]["retainerExcess"], "CARRY_FORWARD",
+        "{set}"
+    );
+    let first =
+        schedule_with_retainer(&app, &f.key, &f.invoice_client, &f.package, "3000.00").await;
+    // Two more sessions for the same client, completed at the same time:
+    // the carried credit goes to exactly one of them.
+    let second = schedule_with_retainer(&app, &f.key, &f.invoice_client, &f.package, "0").await;
+    let third = schedule_with_retainer(&app, &f.key, &f.invoice_client, &f.package, "0").await;
+    app.complete_session(&f.key, &first).await;
+    app.drain().await;
+    let invoice = credits_of(&app, &f.key, &first).await;
+    assert_eq!(invoice["total"]["minorUnits"], 0, "{invoice}");
+    assert_eq!(invoice["excessCredit"]["minorUnits"], 27_812);
+    assert_eq!(invoice["excessCreditDisposition"], "CARRY_FORWARD");
+    assert_eq!(invoice["creditDueToClient"]["minorUnits"], 0);
+    assert_eq!(invoice["client"]["carriedCredit"]["minorUnits"], 27_812);
+    let email = app
+        .emails_to(tests::INVOICE_EMAIL)
+        .into_iter()
+        .find(|e| e.subject.starts_with("Invoice"))
+        .expect("invoice email");
+    assert!(
+        email.says("Credit carried to your next invoice: USD 278.12"),
+        "{}",
+        email.text
+    );
+    assert!(
+        pdf_text(&email.attachments[0].1)
+            .contains("Credit carried to your next invoice: USD 278.12")
+    );
+
+    let (a, b) = tokio::join!(
+        app.complete_session(&f.key, &second),
+        app.complete_session(&f.key, &third)
+    );
+    assert_eq!(a["data"]["completeSession"]["userErrors"], json!([]), "{a}");
+    assert_eq!(b["data"]["completeSession"]["userErrors"], json!([]), "{b}");
+    app.drain().await;
+    // Replaying the invoice jobs changes nothing.
+    for session in [&second, &third] {
+        let id: i64 = session.parse().expect("session id");
+        domain::invoicing::generate_invoice(&app.ctx, id, None)
+            .await
+            .expect("replay");
+    }
+    let invoices = [
+        credits_of(&app, &f.key, &second).await,
+        credits_of(&app, &f.key, &third).await,
+    ];
+    let carried: Vec<i64> = invoices
+        .iter()
+        .map(|i| i["carriedCredit"]["minorUnits"].as_i64().expect("carried"))
+        .collect();
+    assert!(
+        carried == [27_812, 0] || carried == [0, 27_812],
+        "used once: {invoices:?}"
+    );
+    let (with, without) = if carried[0] > 0 {
+        (&invoices[0], &invoices[1])
+    } else {
+        (&invoices[1], &invoices[0])
+    };
+    assert_eq!(with["retainerCredit"]["minorUnits"], 27_812);
+    assert_eq!(with["total"]["minorUnits"], 272_188 - 27_812);
+    assert_eq!(with["amountDue"]["minorUnits"], 272_188 - 27_812);
+    assert_eq!(with["excessCredit"]["minorUnits"], 0);
+    assert_eq!(without["total"]["minorUnits"], 272_188);
+    assert_eq!(with["client"]["carriedCredit"]["minorUnits"], 0, "used up");
+    assert_eq!(app.count("client_credits").await, 1);
+    let number = with["number"].as_str().expect("number").to_string();
+    let email = app
+        .emails_to(tests::INVOICE_EMAIL)
+        .into_iter()
+        .find(|e| e.subject.starts_with(&format!("Invoice {number}")))
+        .expect("the next invoice's email");
+    assert!(
+        email.says("Credit from an earlier invoice: USD -278.12"),
+        "{}",
+        email.text
+    );
+    let pdf = pdf_text(&email.attachments[0].1);
+    assert!(
+        pdf.contains("Credit from an earlier") && pdf.contains("USD -278.12"),
+        "{pdf}"
+    );
+}
+
+// ---------------------------------------------------------------- GraphiQL
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphiql_is_served_by_the_binary_without_a_cdn() {
+    let Some(app) = spawn_app(Backend::Sqlite).await else {
+        return;
+    };
+    let page = app
+        .http
+        .get(format!("{}/graphql", app.address))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .expect("graphiql");
+    assert_eq!(page.status(), 200);
+    let csp = page
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert!(csp.contains("script-src 'self';"), "{csp}");
+    assert!(csp.contains("connect-src 'self'"), "{csp}");
+    assert!(!csp.contains("http"), "only this origin: {csp}");
+    let html = page.text().await.expect("html");
+    assert!(
+        !html.contains("http:") && !html.contains("https:") && !html.contains("//"),
+        "no external URL: {html}"
+    );
+    assert!(!html.contains("<script>"), "no inline script: {html}");
+    let assets: Vec<String> = html
+        .split(['"', '\''])
+        .filter(|s| s.starts_with("/graphiql/"))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(assets.len(), 5, "{assets:?}");
+    for asset in &assets {
+        let response = app
+            .http
+            .get(format!("{}{asset}", app.address))
+            .send()
+            .await
+            .expect("asset");
+        assert_eq!(response.status(), 200, "{asset}");
+        let cache = response
+            .headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        assert!(cache.contains("max-age=31536000"), "{asset}: {cache}");
+        let body = response.text().await.expect("asset body");
+        assert!(body.len() > 100, "{asset}");
+        if asset.ends_with(".css") {
+            // Fonts and icons are inline; nothing else is fetched.
+            for url in body.split("url(").skip(1) {
+                assert!(
+                    url.trim_start_matches(['"', '\'']).starts_with("data:"),
+                    "{asset}: url({}",
+                    &url[..url.len().min(60)]
+                );
+            }
+            assert!(!body.contains("@import"), "{asset}");
+        }
+    }
+    let missing = app
+        .http
+        .get(format!("{}/graphiql/3.8.3/secret.key", app.address))
+        .send()
+        .await
+        .expect("missing asset");
+    assert_eq!(missing.status(), 404);
+}
+
+// ------------------------------------------------------- 390 px, Chromium
+
+fn chromium() -> Option<PathBuf> {
+    for var in ["CHROME", "CHROMIUM"] {
+        if let Some(path) = std::env::var_os(var).filter(|p| !p.is_empty()) {
+            return Some(PathBuf::from(path));
+        }
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).find_map(|dir| {
+        ["chromium", "chromium-browser", "google-chrome"]
+            .iter()
+            .map(|name| dir.join(name))
+            .find(|candidate| candidate.is_file())
+    })
+}
+
+fn artifacts_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target")));
+    target.join("test-artifacts")
+}
+
+/// Waits (at most 20 s) until `expression` is true in the page.
+async fn wait_until(page: &chromiumoxide::Page, expression: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let done = page
+            .evaluate(expression)
+            .await
+            .ok()
+            .and_then(|r| r.into_value::<bool>().ok())
+            .unwrap_or(false);
+        if done {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "`{expression}` stayed false"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// How far the page is wider than the phone's screen (0: it fits).
+async fn overflow(page: &chromiumoxide::Page) -> i64 {
+    page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        .await
+        .expect("measure")
+        .into_value::<i64>()
+        .expect("a number")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_portal_and_the_emails_fit_a_390_px_phone_and_graphiql_renders() {
+    use chromiumoxide::browser::{Browser, BrowserConfig};
+    use chromiumoxide::handler::viewport::Viewport;
+    use chromiumoxide::page::ScreenshotParams;
+    use futures::StreamExt;
+
+    let Some(binary) = chromium() else {
+        let required = std::env::var("REQUIRE_SERVICES").is_ok_and(|v| !v.is_empty() && v != "0");
+        assert!(
+            !required,
+            "Chromium is required (REQUIRE_SERVICES is set); install it with `apt-get install chromium`"
+        );
+        eprintln!("skipping: no Chromium found (set CHROME or install `chromium`)");
+        return;
+    };
+    let Some(app) = spawn_app(Backend::Sqlite).await else {
+        return;
+    };
+    let f = app
+        .seed_studio("Golden Hour Photography & Film Studio")
+        .await;
+    set_contact(&app, &f.key).await;
+    app.complete_session(&f.key, &f.invoice_session).await;
+    app.drain().await;
+    let email = app
+        .emails_to(tests::INVOICE_EMAIL)
+        .into_iter()
+        .find(|e| e.subject.starts_with("Invoice"))
+        .expect("invoice email");
+    let link = email.portal_link().expect("portal link");
+
+    let profile = tempfile::tempdir().expect("profile dir");
+    let config = BrowserConfig::builder()
+        .chrome_executable(&binary)
+        .no_sandbox()
+        .user_data_dir(profile.path())
+        .window_size(390, 844)
+        .viewport(Viewport {
+            width: 390,
+            height: 844,
+            device_scale_factor: Some(1.0),
+            emulating_mobile: true,
+            is_landscape: false,
+            has_touch: true,
+        })
+        .arg("--disable-dev-shm-usage")
+        .arg("--disable-gpu")
+        .build()
+        .expect("browser config");
+    let (mut browser, mut handler) = Browser::launch(config)
+        .await
+        .unwrap_or_else(|e| panic!("launch {}: {e}", binary.display()));
+    let driver = tokio::spawn(async move { while handler.next().await.is_some() {} });
+    let dir = artifacts_dir();
+    std::fs::create_dir_all(&dir).expect("artifacts dir");
+
+    // The portal.
+    let page = browser.new_page(link.as_str()).await.expect("portal page");
+    wait_until(&page, "document.readyState === 'complete'").await;
+    assert_eq!(
+        page.evaluate("window.innerWidth")
+            .await
+            .expect("width")
+            .into_value::<i64>()
+            .expect("a number"),
+        390
+    );
+    assert!(
+        page.content().await.expect("content").contains(PHONE),
+        "the studio's phone on the portal"
+    );
+    page.save_screenshot(
+        ScreenshotParams::builder().full_page(true).build(),
+        dir.join("portal-390.png"),
+    )
+    .await
+    .expect("screenshot");
+    assert_eq!(overflow(&page).await, 0, "the portal fits 390 px");
+
+    // The invoice email's HTML, as a phone's mail app would lay it out.
+    let file = dir.join("invoice-email-390.html");
+    std::fs::write(&file, &email.html).expect("write the email");
+    page.goto(format!("file://{}", file.display()))
+        .await
+        .expect("open the email");
+    wait_until(
+        &page,
+        "document.readyState === 'complete' && !!document.getElementById('studio-contact')",
+    )
+    .await;
+    page.save_screenshot(
+        ScreenshotParams::builder().full_page(true).build(),
+        dir.join("invoice-email-390.png"),
+    )
+    .await
+    .expect("screenshot");
+    assert_eq!(overflow(&page).await, 0, "the invoice email fits 390 px");
+    // No amount or invoice number is broken across lines: each such text
+    // sits in one line box (its height is a single line's).
+    let broken = page
+        .evaluate(
+            "Array.from(document.querySelectorAll('td,span,strong,a')).filter(e => e.children.length === 0 && /^(USD [-0-9,.]+|INV-[0-9-]+)$/.test(e.textContent.trim())).filter(e => e.getClientRects().length > 1 || e.getBoundingClientRect().height > 2 * parseFloat(getComputedStyle(e).fontSize) * 1.3).map(e => e.textContent)",
+        )
+        .await
+        .expect("tokens")
+        .into_value::<Vec<String>>()
+        .expect("list");
+    assert!(broken.is_empty(), "broken across lines: {broken:?}");
+
+    // GraphiQL renders from the binary's own assets under its CSP.
+    page.goto(format!("{}/graphql", app.address))
+        .await
+        .expect("open GraphiQL");
+    wait_until(&page, "!!document.querySelector('.graphiql-container')").await;
+    page.save_screenshot(
+        ScreenshotParams::builder().build(),
+        dir.join("graphiql.png"),
+    )
+    .await
+    .expect("screenshot");
+
+    let _ = browser.close().await;
+    let _ = browser.wait().await;
+    driver.abort();
+}
