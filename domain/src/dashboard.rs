@@ -141,6 +141,8 @@ pub struct Dashboard {
     pub overdue_count: u64,
     /// The latest invoices issued in the period, newest first.
     pub recent: Vec<InvoiceRow>,
+    /// Steps that failed and are not done ("needs attention"), newest first.
+    pub needs_attention: Vec<crate::failing_steps::FailingStep>,
 }
 
 impl Dashboard {
@@ -231,7 +233,9 @@ pub async fn load(
         due_date: inv.due_date,
     };
 
+    let needs_attention = crate::failing_steps::list(db, studio.id).await?;
     Ok(Some(Dashboard {
+        needs_attention,
         studio_name: studio.name.clone(),
         currency,
         period,
