@@ -76,9 +76,11 @@ fn logged_in(app: &AppContext, request: &HttpRequest, access_id: i64) -> bool {
         .parse::<i64>()
         .is_ok_and(|e| e > Utc::now().timestamp());
     fresh
-        && app
-            .secret
-            .verify("gallery-login", &format!("{access_id}:{expires}"), signature)
+        && app.secret.verify(
+            "gallery-login",
+            &format!("{access_id}:{expires}"),
+            signature,
+        )
 }
 
 fn not_found() -> HttpResponse {

@@ -374,12 +374,16 @@ pub async fn returned(
         Err(err) => return server_error(err),
     };
     // The gallery's own unguessable link, once the session has a gallery.
-    let gallery =
-        match domain::gallery::link_for_session(&app, doc.invoice.studio_id, doc.session.id).await
-        {
-            Ok(link) => link,
-            Err(err) => return server_error(err),
-        };
+    let gallery = match domain::gallery::link_for_session(
+        &app,
+        doc.invoice.studio_id,
+        doc.session.id,
+    )
+    .await
+    {
+        Ok(link) => link,
+        Err(err) => return server_error(err),
+    };
     let notice = match row.map(|r| r.status) {
         Some(CheckoutStatus::Complete) => Notice::Paid(gallery.as_deref()),
         Some(CheckoutStatus::Expired) => Notice::Expired,

@@ -132,7 +132,9 @@ async fn describe<C: ConnectionTrait>(
         invoice_id,
         attempts: row.attempts,
         last_error: summary(row.last_error.as_deref()),
-        next_retry_at: (state == StepState::Retrying).then_some(row.claimed_until).flatten(),
+        next_retry_at: (state == StepState::Retrying)
+            .then_some(row.claimed_until)
+            .flatten(),
         state,
         created_at: row.created_at,
     })
@@ -210,7 +212,11 @@ pub async fn retry(ctx: &AppContext, studio_id: i64, id: i64) -> DomainResult<Fa
         .into());
     }
     ctx.outbox_signal.notify_one();
-    tracing::info!(studio_id, outbox_id = id, "failing step retried by the studio");
+    tracing::info!(
+        studio_id,
+        outbox_id = id,
+        "failing step retried by the studio"
+    );
     describe(&ctx.db, studio_id, row).await
 }
 

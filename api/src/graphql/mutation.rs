@@ -751,7 +751,11 @@ impl Mutation {
     /// Runs a failing step (see `failingSteps`) now instead of at its next
     /// retry; one that gave up gets another attempt. `INVALID_STATE` while it
     /// runs or once it is done; another studio's step is `NOT_FOUND`.
-    async fn retry_step(&self, ctx: &Context<'_>, id: ID) -> Result<super::steps::RetryStepPayload> {
+    async fn retry_step(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> Result<super::steps::RetryStepPayload> {
         let studio = studio(ctx)?;
         let app = ctx.data::<AppData>()?;
         let result = async {

@@ -694,7 +694,11 @@ async fn failed_logins_are_limited_per_address_and_per_account(backend: Backend)
     let here = app.address.as_str();
     let owner = "owner@golden.example";
     let attacker = "203.0.113.7";
-    for (base, email) in [(here, owner), (other.as_str(), owner), (here, "nobody@x.example")] {
+    for (base, email) in [
+        (here, owner),
+        (other.as_str(), owner),
+        (here, "nobody@x.example"),
+    ] {
         let status = post_login_from(base, &client, attacker, email, "wrong password", &csrf).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{base} {email}");
     }
@@ -704,7 +708,11 @@ async fn failed_logins_are_limited_per_address_and_per_account(backend: Backend)
         let response = client
             .post(format!("{base}/dashboard/login"))
             .header("x-forwarded-for", attacker)
-            .form(&[("email", email), ("password", PASSWORD), ("csrf", csrf.as_str())])
+            .form(&[
+                ("email", email),
+                ("password", PASSWORD),
+                ("csrf", csrf.as_str()),
+            ])
             .send()
             .await
             .expect("login");

@@ -508,14 +508,7 @@ async fn a_login_to_a_missing_gallery_fails_like_a_wrong_password(backend: Backe
     let made_up = format!("{}/gallery/{}", app.address, "x".repeat(43));
     let by_id = format!("{}/gallery/{}", app.address, fixture.invoice_session);
     for url in [&made_up, &by_id, &made_up] {
-        missing = Some(
-            app.http
-                .post(url)
-                .form(&form)
-                .send()
-                .await
-                .expect("login"),
-        );
+        missing = Some(app.http.post(url).form(&form).send().await.expect("login"));
     }
     let missing = missing.expect("answer");
     // Each failed login to a gallery that does not exist ran a verification.

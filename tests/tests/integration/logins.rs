@@ -96,7 +96,10 @@ async fn gallery_links_are_unguessable_and_the_session_id_url_finds_nothing(back
     let by_id = app
         .http
         .post(format!("{}/gallery/{session_id}", app.address))
-        .form(&[("username", INVOICE_EMAIL), ("password", &password_in(&email))])
+        .form(&[
+            ("username", INVOICE_EMAIL),
+            ("password", &password_in(&email)),
+        ])
         .send()
         .await
         .unwrap();
@@ -104,7 +107,10 @@ async fn gallery_links_are_unguessable_and_the_session_id_url_finds_nothing(back
     let by_link = app
         .http
         .post(&link)
-        .form(&[("username", INVOICE_EMAIL), ("password", &password_in(&email))])
+        .form(&[
+            ("username", INVOICE_EMAIL),
+            ("password", &password_in(&email)),
+        ])
         .send()
         .await
         .unwrap();
@@ -143,7 +149,10 @@ async fn gallery_links_are_unguessable_and_the_session_id_url_finds_nothing(back
     let login = app
         .http
         .post(&new_link)
-        .form(&[("username", INVOICE_EMAIL), ("password", &password_in(&email))])
+        .form(&[
+            ("username", INVOICE_EMAIL),
+            ("password", &password_in(&email)),
+        ])
         .send()
         .await
         .unwrap();
@@ -227,10 +236,19 @@ async fn gallery_logins_are_limited_per_address_then_per_gallery_in_every_proces
 
     // A second attacker brings the gallery to its own threshold: then the
     // gallery refuses every address for the rest of the window.
-    assert_eq!(login_from(http, &link, SECOND_ATTACKER, "guess-5").await, 401);
-    assert_eq!(login_from(http, &on_second, SECOND_ATTACKER, "guess-6").await, 401);
+    assert_eq!(
+        login_from(http, &link, SECOND_ATTACKER, "guess-5").await,
+        401
+    );
+    assert_eq!(
+        login_from(http, &on_second, SECOND_ATTACKER, "guess-6").await,
+        401
+    );
     assert_eq!(login_from(http, &link, CLIENT, &password).await, 429);
-    assert_eq!(login_from(http, &on_second, "192.0.2.55", &password).await, 429);
+    assert_eq!(
+        login_from(http, &on_second, "192.0.2.55", &password).await,
+        429
+    );
 
     // A client cannot hide behind addresses it writes itself: only what the
     // trusted proxy appended (the right end) counts.

@@ -32,8 +32,7 @@ impl Mailer for MailOutage {
 }
 
 const STEPS: &str = "{ failingSteps { id step session { id title } invoiceId attempts lastError state nextRetryAt } }";
-const RETRY: &str =
-    "mutation($id: ID!) { retryStep(id: $id) { step { id state attempts } userErrors { field code message } } }";
+const RETRY: &str = "mutation($id: ID!) { retryStep(id: $id) { step { id state attempts } userErrors { field code message } } }";
 
 /// Waits until the studio's failing steps are `n` steps that gave up.
 async fn gave_up(app: &TestApp, key: &str, n: usize) -> Vec<Value> {
@@ -95,9 +94,7 @@ async fn staff_browser(app: &TestApp, key: &str) -> reqwest::Client {
     browser
 }
 
-async fn a_step_that_keeps_failing_is_shown_to_its_studio_and_retried_on_request(
-    backend: Backend,
-) {
+async fn a_step_that_keeps_failing_is_shown_to_its_studio_and_retried_on_request(backend: Backend) {
     let down = Arc::new(AtomicBool::new(true));
     let outage = down.clone();
     let Some(app) = spawn_app_full(
@@ -125,7 +122,11 @@ async fn a_step_that_keeps_failing_is_shown_to_its_studio_and_retried_on_request
     let steps = gave_up(&app, &f.key, 2).await;
     let mut kinds: Vec<&str> = steps.iter().filter_map(|s| s["step"].as_str()).collect();
     kinds.sort_unstable();
-    assert_eq!(kinds, ["send_gallery_credentials", "send_invoice"], "{steps:?}");
+    assert_eq!(
+        kinds,
+        ["send_gallery_credentials", "send_invoice"],
+        "{steps:?}"
+    );
     for step in &steps {
         assert_eq!(step["session"]["id"], f.invoice_session.as_str(), "{step}");
         assert_eq!(step["attempts"], 2, "{step}");
@@ -162,9 +163,7 @@ async fn a_step_that_keeps_failing_is_shown_to_its_studio_and_retried_on_request
     // Another studio sees nothing and cannot retry it.
     let theirs = app.gql(&other, STEPS, json!({})).await;
     assert_eq!(theirs["failingSteps"], json!([]), "{theirs}");
-    let refused = app
-        .gql(&other, RETRY, json!({ "id": invoice_step }))
-        .await;
+    let refused = app.gql(&other, RETRY, json!({ "id": invoice_step })).await;
     assert_eq!(
         refused["retryStep"]["userErrors"][0]["code"], "NOT_FOUND",
         "{refused}"
@@ -195,10 +194,7 @@ async fn a_step_that_keeps_failing_is_shown_to_its_studio_and_retried_on_request
     assert_eq!(retried["retryStep"]["userErrors"], json!([]), "{retried}");
     assert_eq!(retried["retryStep"]["step"]["id"], invoice_step.as_str());
     assert_eq!(retried["retryStep"]["step"]["attempts"], 2);
-    let retry_url = format!(
-        "{}/dashboard/steps/{credentials_step}/retry",
-        app.address
-    );
+    let retry_url = format!("{}/dashboard/steps/{credentials_step}/retry", app.address);
     let forged = browser
         .post(&retry_url)
         .form(&[("csrf", "forged")])
@@ -218,12 +214,18 @@ async fn a_step_that_keeps_failing_is_shown_to_its_studio_and_retried_on_request
     app.drain().await;
     let emails = app.emails_to(INVOICE_EMAIL);
     assert_eq!(
-        emails.iter().filter(|e| e.subject.starts_with("Invoice")).count(),
+        emails
+            .iter()
+            .filter(|e| e.subject.starts_with("Invoice"))
+            .count(),
         1,
         "{emails:#?}"
     );
     assert_eq!(
-        emails.iter().filter(|e| e.text.contains("Password: ")).count(),
+        emails
+            .iter()
+            .filter(|e| e.text.contains("Password: "))
+            .count(),
         1
     );
     let after = app.gql(&f.key, STEPS, json!({})).await;
