@@ -132,7 +132,7 @@ async fn gallery_links_are_unguessable_and_the_session_id_url_finds_nothing(back
     let upgrade = app
         .emails_to(INVOICE_EMAIL)
         .into_iter()
-        .find(|e| e.subject.contains("fully open"))
+        .find(|e| e.subject.starts_with("Full access"))
         .expect("upgrade email");
     let new_link = gallery_link_in(&upgrade);
     assert_ne!(new_link, link, "a fresh token");
