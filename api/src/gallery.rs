@@ -1,45 +1,22 @@
-//! The client's gallery: `GET /gallery/{session}` asks for the emailed
-//! credentials, `POST` checks them (rate-limited) and shows the access level,
-//! its expiry and the photos: watermarked previews at `PREVIEW`, downloads
-//! at `FULL` (`GET /gallery/{session}/photos/{id}`). A signed cookie scoped
-//! to the gallery keeps the client logged in for a few hours.
+//! The client's gallery: `GET /gallery/{token}` asks for the emailed
+//! credentials, `POST` checks them (rate-limited per source address and per
+//! gallery, counted in the database: `domain::login_limits`) and shows the
+//! access level, its expiry and the photos: watermarked previews at
+//! `PREVIEW`, downloads at `FULL` (`GET /gallery/{token}/photos/{id}`). The
+//! token is the gallery's unguessable link (`domain::gallery::link`); an
+//! unknown one (an old `/gallery/{session id}` link included) is a 404. A
+//! signed cookie scoped to the link keeps the client logged in for a few hours.
 
 use crate::portal::page;
 use actix_web::cookie::{Cookie, SameSite, time};
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
 use chrono::Utc;
 use domain::AppContext;
-use domain::gallery::{self, Download, GalleryView, effective_level};
+use domain::gallery::{self, Download, GalleryView, LoginOutcome, effective_level};
 use entity::enums::GalleryLevel;
+use entity::gallery_access;
 use maud::{Markup, html};
 use serde::Deserialize;
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
-/// Failed logins allowed per gallery in a window, in this process.
-const MAX_FAILURES: usize = 10;
-const WINDOW: Duration = Duration::from_secs(15 * 60);
-
-#[derive(Default)]
-pub struct LoginLimiter(Mutex<HashMap<i64, Vec<Instant>>>);
-
-impl LoginLimiter {
-    fn blocked(&self, gallery: i64) -> bool {
-        let Ok(mut map) = self.0.lock() else {
-            return true;
-        };
-        let failures = map.entry(gallery).or_default();
-        failures.retain(|t| t.elapsed() < WINDOW);
-        failures.len() >= MAX_FAILURES
-    }
-
-    fn failed(&self, gallery: i64) {
-        if let Ok(mut map) = self.0.lock() {
-            map.entry(gallery).or_default().push(Instant::now());
-        }
-    }
-}
 
 fn login_form(message: Option<&str>) -> Markup {
     page(
@@ -70,18 +47,17 @@ fn respond(status: StatusCode, body: Markup) -> HttpResponse {
 /// How long a gallery login lasts.
 const LOGIN_HOURS: i64 = 12;
 
-fn cookie_name(session: i64) -> String {
-    format!("gallery_{session}")
-}
+const COOKIE_NAME: &str = "gallery_login";
 
-/// `<expiry unix>.<HMAC(secret, "gallery-login", "<session>:<expiry>")>`.
-fn login_cookie(app: &AppContext, session: i64) -> Cookie<'static> {
+/// `<expiry unix>.<HMAC(secret, "gallery-login", "<access id>:<expiry>")>`,
+/// sent back only under this gallery's link.
+fn login_cookie(app: &AppContext, token: &str, access_id: i64) -> Cookie<'static> {
     let expires = Utc::now().timestamp() + LOGIN_HOURS * 3600;
     let signature = app
         .secret
-        .sign("gallery-login", &format!("{session}:{expires}"));
-    Cookie::build(cookie_name(session), format!("{expires}.{signature}"))
-        .path(format!("/gallery/{session}"))
+        .sign("gallery-login", &format!("{access_id}:{expires}"));
+    Cookie::build(COOKIE_NAME, format!("{expires}.{signature}"))
+        .path(format!("/gallery/{token}"))
         .http_only(true)
         .same_site(SameSite::Lax)
         .secure(app.settings.public_url().starts_with("https://"))
@@ -89,8 +65,8 @@ fn login_cookie(app: &AppContext, session: i64) -> Cookie<'static> {
         .finish()
 }
 
-fn logged_in(app: &AppContext, request: &HttpRequest, session: i64) -> bool {
-    let Some(cookie) = request.cookie(&cookie_name(session)) else {
+fn logged_in(app: &AppContext, request: &HttpRequest, access_id: i64) -> bool {
+    let Some(cookie) = request.cookie(COOKIE_NAME) else {
         return false;
     };
     let Some((expires, signature)) = cookie.value().split_once('.') else {
@@ -100,20 +76,55 @@ fn logged_in(app: &AppContext, request: &HttpRequest, session: i64) -> bool {
         .parse::<i64>()
         .is_ok_and(|e| e > Utc::now().timestamp());
     fresh
-        && app
-            .secret
-            .verify("gallery-login", &format!("{session}:{expires}"), signature)
+        && app.secret.verify(
+            "gallery-login",
+            &format!("{access_id}:{expires}"),
+            signature,
+        )
+}
+
+fn not_found() -> HttpResponse {
+    respond(
+        StatusCode::NOT_FOUND,
+        page(
+            "Gallery not found",
+            html! { div.card { h1 { "This gallery link does not work" } p { "Please use the link in the email from your studio." } } },
+        ),
+    )
+}
+
+fn server_error(err: domain::DomainError) -> HttpResponse {
+    tracing::error!(error = ?err, "gallery request failed");
+    respond(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        page(
+            "Something went wrong",
+            html! { div.card { h1 { "Something went wrong" } p { "Please try again." } } },
+        ),
+    )
+}
+
+/// The gallery a link opens, or the page to answer with.
+async fn open(app: &AppContext, token: &str) -> Result<gallery_access::Model, HttpResponse> {
+    match gallery::find_by_token(&app.db, token).await {
+        Ok(Some(access)) => Ok(access),
+        Ok(None) => Err(not_found()),
+        Err(err) => Err(server_error(err)),
+    }
 }
 
 pub async fn show(
     app: web::Data<AppContext>,
     request: HttpRequest,
-    session: web::Path<i64>,
+    token: web::Path<String>,
 ) -> HttpResponse {
-    let session = session.into_inner();
-    if logged_in(&app, &request, session) {
-        match gallery::view(&app, session).await {
-            Ok(Some(view)) => return respond(StatusCode::OK, gallery_page(session, &view)),
+    let access = match open(&app, &token).await {
+        Ok(access) => access,
+        Err(page) => return page,
+    };
+    if logged_in(&app, &request, access.id) {
+        match gallery::view(&app, access.session_id).await {
+            Ok(Some(view)) => return respond(StatusCode::OK, gallery_page(&token, &view)),
             Ok(None) => {}
             Err(err) => tracing::error!(error = ?err, "gallery view failed"),
         }
@@ -125,15 +136,19 @@ pub async fn show(
 pub async fn download(
     app: web::Data<AppContext>,
     request: HttpRequest,
-    path: web::Path<(i64, i64)>,
+    path: web::Path<(String, i64)>,
 ) -> HttpResponse {
-    let (session, photo) = path.into_inner();
-    if !logged_in(&app, &request, session) {
+    let (token, photo) = path.into_inner();
+    let access = match open(&app, &token).await {
+        Ok(access) => access,
+        Err(page) => return page,
+    };
+    if !logged_in(&app, &request, access.id) {
         return HttpResponse::SeeOther()
-            .insert_header(("location", format!("/gallery/{session}")))
+            .insert_header(("location", format!("/gallery/{token}")))
             .finish();
     }
-    match gallery::download(&app, session, photo, Utc::now()).await {
+    match gallery::download(&app, access.session_id, photo, Utc::now()).await {
         Ok(Download::Allowed(url)) => HttpResponse::SeeOther()
             .insert_header(("location", url))
             .finish(),
@@ -145,7 +160,7 @@ pub async fn download(
                     div.card {
                         h1 { "Downloads open with full access" }
                         p { "This gallery is at " strong { (level.as_str()) } " level. Full-resolution downloads open as soon as the invoice is paid." }
-                        p { a href=(format!("/gallery/{session}")) { "Back to the gallery" } }
+                        p { a href=(format!("/gallery/{token}")) { "Back to the gallery" } }
                     }
                 },
             ),
@@ -157,16 +172,7 @@ pub async fn download(
                 html! { div.card { h1 { "This photo is not in the gallery" } } },
             ),
         ),
-        Err(err) => {
-            tracing::error!(error = ?err, "gallery download failed");
-            respond(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                page(
-                    "Something went wrong",
-                    html! { div.card { h1 { "Something went wrong" } p { "Please try again." } } },
-                ),
-            )
-        }
+        Err(err) => server_error(err),
     }
 }
 
@@ -176,28 +182,31 @@ pub struct Login {
     password: String,
 }
 
+/// `POST /gallery/{token}`. An unknown link answers exactly like wrong
+/// credentials (same work, same page), so a POST tells nothing either.
 pub async fn login(
     app: web::Data<AppContext>,
-    limiter: web::Data<LoginLimiter>,
-    session: web::Path<i64>,
+    request: HttpRequest,
+    token: web::Path<String>,
     form: web::Form<Login>,
 ) -> HttpResponse {
-    let session = session.into_inner();
-    if limiter.blocked(session) {
-        return respond(
-            StatusCode::TOO_MANY_REQUESTS,
-            login_form(Some(
-                "Too many attempts. Please wait 15 minutes and try again.",
-            )),
-        );
-    }
-    let view = match gallery::login(&app, session, &form.username, &form.password).await {
-        Ok(Some(view)) => view,
-        Ok(None) => {
-            limiter.failed(session);
+    let source = crate::source::login_source(&request, &app);
+    let outcome =
+        gallery::attempt_login(&app, &token, &source, &form.username, &form.password).await;
+    let view = match outcome {
+        Ok(LoginOutcome::LoggedIn(view)) => view,
+        Ok(LoginOutcome::Refused) => {
             return respond(
                 StatusCode::UNAUTHORIZED,
                 login_form(Some("That username and password do not match.")),
+            );
+        }
+        Ok(LoginOutcome::TooManyAttempts) => {
+            return respond(
+                StatusCode::TOO_MANY_REQUESTS,
+                login_form(Some(
+                    "Too many attempts. Please wait 15 minutes and try again.",
+                )),
             );
         }
         Err(err) => {
@@ -208,14 +217,14 @@ pub async fn login(
             );
         }
     };
-    let mut response = respond(StatusCode::OK, gallery_page(session, &view));
-    if let Err(err) = response.add_cookie(&login_cookie(&app, session)) {
+    let mut response = respond(StatusCode::OK, gallery_page(&token, &view));
+    if let Err(err) = response.add_cookie(&login_cookie(&app, &token, view.access.id)) {
         tracing::warn!(error = %err, "could not set the gallery cookie");
     }
     response
 }
 
-fn gallery_page(session: i64, view: &GalleryView) -> Markup {
+fn gallery_page(token: &str, view: &GalleryView) -> Markup {
     let level = effective_level(&view.access, Utc::now());
     let expiry = view
         .access
@@ -256,7 +265,7 @@ fn gallery_page(session: i64, view: &GalleryView) -> Markup {
                             figure {
                                 @if level == GalleryLevel::Full {
                                     img src=(photo.preview_url.as_deref().unwrap_or(&photo.url)) alt=(title) loading="lazy";
-                                    figcaption { (title) " · " a.download href=(format!("/gallery/{session}/photos/{}", photo.id)) { "Download" } }
+                                    figcaption { (title) " · " a.download href=(format!("/gallery/{token}/photos/{}", photo.id)) { "Download" } }
                                 } @else {
                                     // Below FULL only a preview is ever shown: a photo
                                     // without one gets a placeholder, never the original.

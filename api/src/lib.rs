@@ -9,6 +9,7 @@ pub mod headers;
 pub mod health;
 pub mod limits;
 pub mod portal;
+pub mod source;
 pub mod telemetry;
 pub mod webhooks;
 
@@ -70,8 +71,6 @@ impl Application {
         let schema = graphql::build_schema(ctx.clone());
         let data = web::Data::new(ctx.clone());
         let schema = web::Data::new(schema);
-        let limiter = web::Data::new(gallery::LoginLimiter::default());
-        let staff_limiter = web::Data::new(dashboard::StaffLoginLimiter::default());
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(limits::body_limit))
@@ -79,8 +78,6 @@ impl Application {
                 .wrap(from_fn(telemetry::request_id))
                 .app_data(data.clone())
                 .app_data(schema.clone())
-                .app_data(limiter.clone())
-                .app_data(staff_limiter.clone())
                 .route("/graphql", web::post().to(graphql::graphql))
                 .route(
                     "/graphql/ws",
@@ -124,16 +121,20 @@ impl Application {
                     "/pay/{token}/receipt/{file}",
                     web::get().to(portal::receipt),
                 )
-                .route("/gallery/{session}", web::get().to(gallery::show))
-                .route("/gallery/{session}", web::post().to(gallery::login))
+                .route("/gallery/{token}", web::get().to(gallery::show))
+                .route("/gallery/{token}", web::post().to(gallery::login))
                 .route(
-                    "/gallery/{session}/photos/{photo}",
+                    "/gallery/{token}/photos/{photo}",
                     web::get().to(gallery::download),
                 )
                 .route("/dashboard", web::get().to(dashboard::show))
                 .route("/dashboard/login", web::get().to(dashboard::login_page))
                 .route("/dashboard/login", web::post().to(dashboard::login))
                 .route("/dashboard/logout", web::post().to(dashboard::logout))
+                .route(
+                    "/dashboard/steps/{id}/retry",
+                    web::post().to(dashboard::retry_step),
+                )
                 .route("/webhooks/stripe", web::post().to(webhooks::stripe))
                 .route("/healthz", web::get().to(health::healthz))
                 .route("/readyz", web::get().to(health::readyz))

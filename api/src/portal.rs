@@ -167,8 +167,9 @@ fn server_error(err: DomainError) -> HttpResponse {
 
 enum Notice<'a> {
     None,
-    /// Back from checkout, the money confirmed.
-    Paid,
+    /// Back from checkout, the money confirmed (with the gallery's link,
+    /// if the session has a gallery yet).
+    Paid(Option<&'a str>),
     /// Back from checkout, the money not confirmed yet.
     Processing,
     /// The checkout session expired before it was paid.
@@ -238,9 +239,9 @@ fn invoice_page(
                     a href=(format!("/pay/{token}/receipt/{}.pdf", i + 1)) { "Receipt (PDF)" } }
             }
             @match notice {
-                Notice::Paid => div.alert.success role="status" id="checkout-paid" {
+                Notice::Paid(gallery) => div.alert.success role="status" id="checkout-paid" {
                     "Thank you! Your payment was received. A receipt is on its way to " (doc.client.email) "."
-                    " " a href=(domain::emails::gallery_url(app, doc.session.id)) { "Open your gallery" }
+                    @if let Some(gallery) = gallery { " " a href=(gallery) { "Open your gallery" } }
                 },
                 Notice::Processing => div.alert.success role="status" id="checkout-processing" {
                     "Your payment is processing. This page shows it as paid once the payment provider confirms it; a receipt follows by email. There is no need to pay again."
@@ -377,8 +378,19 @@ pub async fn returned(
         Ok(row) => row,
         Err(err) => return server_error(err),
     };
+    // The gallery's own unguessable link, once the session has a gallery.
+    let gallery = match domain::gallery::link_for_session(
+        &app,
+        doc.invoice.studio_id,
+        doc.session.id,
+    )
+    .await
+    {
+        Ok(link) => link,
+        Err(err) => return server_error(err),
+    };
     let notice = match row.map(|r| r.status) {
-        Some(CheckoutStatus::Complete) => Notice::Paid,
+        Some(CheckoutStatus::Complete) => Notice::Paid(gallery.as_deref()),
         Some(CheckoutStatus::Expired) => Notice::Expired,
         Some(CheckoutStatus::Mismatch | CheckoutStatus::Failed) => Notice::Problem(
             "We could not confirm this payment automatically. The studio has been notified and will contact you; please do not pay again.",

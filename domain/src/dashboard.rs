@@ -144,6 +144,8 @@ pub struct Dashboard {
     /// Credits owed back to clients (retainers above an invoice's total,
     /// under `REFUND_DUE`), newest first, whatever the period.
     pub credits_owed: Vec<CreditOwedRow>,
+    /// Steps that failed and are not done ("needs attention"), newest first.
+    pub needs_attention: Vec<crate::failing_steps::FailingStep>,
 }
 
 /// An invoice whose retainer exceeded its total: what the studio owes back.
@@ -248,7 +250,9 @@ pub async fn load(
         due_date: inv.due_date,
     };
 
+    let needs_attention = crate::failing_steps::list(db, studio.id).await?;
     Ok(Some(Dashboard {
+        needs_attention,
         studio_name: studio.name.clone(),
         currency,
         period,

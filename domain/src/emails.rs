@@ -398,10 +398,6 @@ fn level_description(level: GalleryLevel) -> &'static str {
     }
 }
 
-pub fn gallery_url(ctx: &AppContext, session_id: i64) -> String {
-    format!("{}/gallery/{session_id}", ctx.settings.public_url())
-}
-
 /// Emails gallery credentials, once per gallery. The password is derived from
 /// the notification's key, so every delivery of this email (even a resend
 /// after a crash) carries the same password and the stored hash matches it.
@@ -424,7 +420,7 @@ pub async fn send_gallery_credentials(ctx: &AppContext, invoice_id: i64) -> Doma
     // Derived from the notification, so a resend after a crash repeats it.
     let password = ctx.secret.gallery_password(&message_id);
     let access = gallery::set_password(ctx, &doc.invoice, &password).await?;
-    let url = gallery_url(ctx, access.session_id);
+    let url = gallery::link(ctx, &access).await?;
     let expiry = access
         .expires_at
         .map(|e| e.format("%B %-d, %Y").to_string());
@@ -472,7 +468,7 @@ pub async fn send_gallery_upgrade(
     if access.level.as_str() != level {
         return Ok(Sent::Already);
     }
-    let url = gallery_url(ctx, access.session_id);
+    let url = gallery::link(ctx, &access).await?;
     let subject = format!("Full access to your photos from \"{}\"", doc.session.title);
     let expiry = access
         .expires_at
@@ -675,7 +671,7 @@ pub async fn send_gallery_expiry_notice(
         .with_timezone(&crate::invoicing::studio_tz(&doc.studio))
         .format("%B %-d, %Y")
         .to_string();
-    let url = gallery_url(ctx, access.session_id);
+    let url = gallery::link(ctx, &access).await?;
     let subject = format!("Your gallery \"{}\" closes on {date}", doc.session.title);
     let advice = if access.level == GalleryLevel::Full {
         "Please download the photos you want to keep before then.".to_string()

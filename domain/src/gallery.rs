@@ -9,8 +9,9 @@ use crate::context::AppContext;
 use crate::db::begin_write;
 use crate::error::{DomainError, DomainResult};
 use crate::jobs::JobKind;
+use crate::login_limits::{self, Counter, Scope};
 use crate::outbox;
-use crate::secrets::hash_password;
+use crate::secrets::{hash_password, hash_token, random_token};
 use chrono::{DateTime, Duration, Utc};
 use entity::enums::{GalleryLevel, InvoiceStatus};
 use entity::{client, gallery_access, gallery_photo, invoice, payment, studio};
@@ -119,7 +120,10 @@ pub async fn sync_access(
         .await?
     {
         None => {
+            let salt = random_token();
             gallery_access::ActiveModel {
+                link_token_hash: Set(Some(hash_token(&ctx.secret.gallery_token(&salt)))),
+                link_salt: Set(Some(salt)),
                 studio_id: Set(studio.id),
                 session_id: Set(invoice.session_id),
                 client_id: Set(client.id),
@@ -538,22 +542,76 @@ pub async fn view(ctx: &AppContext, session_id: i64) -> DomainResult<Option<Gall
     }))
 }
 
+/// The gallery a link token opens. A token of the wrong shape or an
+/// unknown one finds nothing (`/gallery/<session id>` is such a token).
+pub async fn find_by_token<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    token: &str,
+) -> DomainResult<Option<gallery_access::Model>> {
+    if token.len() < 32 || token.len() > 128 {
+        return Ok(None);
+    }
+    Ok(gallery_access::Entity::find()
+        .filter(gallery_access::Column::LinkTokenHash.eq(hash_token(token)))
+        .one(conn)
+        .await?)
+}
+
+/// The link to a gallery: `/gallery/<HMAC(secret, link salt)>`. A gallery
+/// made before links had tokens gets its salt here, once: the conditional
+/// update lets one writer win, and everyone then uses the stored salt.
+pub async fn link(ctx: &AppContext, access: &gallery_access::Model) -> DomainResult<String> {
+    let salt = match &access.link_salt {
+        Some(salt) => salt.clone(),
+        None => {
+            use sea_orm::sea_query::Expr;
+            let salt = random_token();
+            gallery_access::Entity::update_many()
+                .col_expr(gallery_access::Column::LinkSalt, Expr::value(salt.clone()))
+                .col_expr(
+                    gallery_access::Column::LinkTokenHash,
+                    Expr::value(hash_token(&ctx.secret.gallery_token(&salt))),
+                )
+                .filter(gallery_access::Column::Id.eq(access.id))
+                .filter(gallery_access::Column::LinkSalt.is_null())
+                .exec(&ctx.db)
+                .await?;
+            gallery_access::Entity::find_by_id(access.id)
+                .one(&ctx.db)
+                .await?
+                .and_then(|a| a.link_salt)
+                .ok_or_else(|| anyhow::anyhow!("gallery access {} has no link", access.id))?
+        }
+    };
+    Ok(format!(
+        "{}/gallery/{}",
+        ctx.settings.public_url(),
+        ctx.secret.gallery_token(&salt)
+    ))
+}
+
+/// The link to a session's gallery, if it has one yet (scoped to the studio).
+pub async fn link_for_session(
+    ctx: &AppContext,
+    studio_id: i64,
+    session_id: i64,
+) -> DomainResult<Option<String>> {
+    match access_for_session(&ctx.db, studio_id, session_id).await? {
+        Some(access) => Ok(Some(link(ctx, &access).await?)),
+        None => Ok(None),
+    }
+}
+
 /// Checks gallery credentials (argon2id). Wrong username, wrong password and
 /// unknown gallery are indistinguishable to the caller.
 pub async fn login(
     ctx: &AppContext,
-    session_id: i64,
+    access: Option<&gallery_access::Model>,
     username: &str,
     password: &str,
 ) -> DomainResult<Option<GalleryView>> {
-    let access = gallery_access::Entity::find()
-        .filter(gallery_access::Column::SessionId.eq(session_id))
-        .one(&ctx.db)
-        .await?;
-    let (hash, real) = login_hash(access.as_ref());
-    let username_ok = access
-        .as_ref()
-        .is_some_and(|a| a.username.eq_ignore_ascii_case(username.trim()));
+    let (hash, real) = login_hash(access);
+    let username_ok = access.is_some_and(|a| a.username.eq_ignore_ascii_case(username.trim()));
     // Verify even for a wrong username, or a gallery that does not exist (a
     // decoy hash with the same parameters), so timing does not tell which
     // was wrong. argon2id is deliberately slow: keep it off the executor.
@@ -562,10 +620,60 @@ pub async fn login(
         tokio::task::spawn_blocking(move || crate::secrets::verify_password(&password, &hash))
             .await
             .map_err(|e| DomainError::Internal(e.into()))?;
-    if !(real && username_ok && password_ok) {
-        return Ok(None);
+    match access {
+        Some(access) if real && username_ok && password_ok => view(ctx, access.session_id).await,
+        _ => Ok(None),
     }
-    view(ctx, session_id).await
+}
+
+/// What a login attempt at a gallery link came to.
+pub enum LoginOutcome {
+    LoggedIn(Box<GalleryView>),
+    /// Wrong credentials, or a link that opens nothing: the same answer.
+    Refused,
+    /// Too many failures from this address, or at this gallery, lately.
+    TooManyAttempts,
+}
+
+/// A login at a gallery link from `source` (`login_limits::address_subject`):
+/// refused without checking while this address, or the gallery, has too
+/// many recent failures; a failure counts against both. An unknown link
+/// counts against a shared "no gallery" subject, so every failure costs the
+/// same work whether or not the gallery exists.
+pub async fn attempt_login(
+    ctx: &AppContext,
+    token: &str,
+    source: &str,
+    username: &str,
+    password: &str,
+) -> DomainResult<LoginOutcome> {
+    let access = find_by_token(&ctx.db, token).await?;
+    let limits = &ctx.settings.login_limits;
+    let counters = [
+        Counter {
+            scope: Scope::GalleryAddress,
+            subject: source.to_string(),
+            limit: limits.per_address,
+        },
+        Counter {
+            scope: Scope::Gallery,
+            subject: access
+                .as_ref()
+                .map(|a| a.id.to_string())
+                .unwrap_or_else(|| "none".into()),
+            limit: limits.per_gallery,
+        },
+    ];
+    if login_limits::reached(ctx, &counters).await? {
+        return Ok(LoginOutcome::TooManyAttempts);
+    }
+    match login(ctx, access.as_ref(), username, password).await? {
+        Some(view) => Ok(LoginOutcome::LoggedIn(Box::new(view))),
+        None => {
+            login_limits::record_failure(ctx, &counters).await?;
+            Ok(LoginOutcome::Refused)
+        }
+    }
 }
 
 /// The hash a login attempt is verified against, and whether it is real: a

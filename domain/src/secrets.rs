@@ -213,6 +213,16 @@ impl AppSecret {
         Some(mac)
     }
 
+    /// A gallery's link token, `base64url(HMAC(secret, "gallery:" + salt))`
+    /// (256 bits): every process can put the same link in any email, while
+    /// the database keeps the salt and the token's SHA-256 only.
+    pub fn gallery_token(&self, salt: &str) -> String {
+        match self.mac("gallery", salt) {
+            Some(mac) => URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()),
+            None => String::new(),
+        }
+    }
+
     pub fn portal_token(&self, salt: &str) -> String {
         let mut mac = match Hmac::<Sha256>::new_from_slice(self.0.expose_secret().as_bytes()) {
             Ok(mac) => mac,
@@ -278,6 +288,18 @@ mod tests {
         assert_ne!(a.portal_token("s"), a.portal_token("t"));
         assert_ne!(a.portal_token("s"), b.portal_token("s"));
         assert!(a.portal_token("s").len() >= 43);
+    }
+
+    #[test]
+    fn gallery_tokens_are_long_and_depend_on_secret_and_salt() {
+        let a = AppSecret::new(SecretString::from("one"));
+        let b = AppSecret::new(SecretString::from("two"));
+        assert_eq!(a.gallery_token("s"), a.gallery_token("s"));
+        assert_ne!(a.gallery_token("s"), a.gallery_token("t"));
+        assert_ne!(a.gallery_token("s"), b.gallery_token("s"));
+        assert_ne!(a.gallery_token("s"), a.portal_token("s"));
+        // 256 bits in base64url.
+        assert_eq!(a.gallery_token("s").len(), 43);
     }
 
     #[test]

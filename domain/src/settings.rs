@@ -32,6 +32,39 @@ pub struct HttpSettings {
     /// The largest request body accepted on any route, in bytes; larger ones
     /// get `413` before anything reads them.
     pub max_body_bytes: usize,
+    /// Comma-separated addresses of reverse proxies whose `X-Forwarded-For`
+    /// is believed (e.g. `127.0.0.1, 10.0.0.2`). Empty (the default): the
+    /// source of a request is its connection's peer, whatever headers say.
+    #[serde(default)]
+    pub trusted_proxies: String,
+}
+
+/// Failed-login limits (gallery and dashboard logins), counted in the
+/// database so that every api process sees the same counts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct LoginLimitSettings {
+    /// The window failures are counted in, in seconds.
+    pub window_secs: i64,
+    /// Failed logins from one source address (an IPv6 /64) in the window,
+    /// whatever it tries to open; then that address is refused.
+    pub per_address: u32,
+    /// Failed logins to one gallery in the window, from all addresses
+    /// together; higher, so one attacker does not lock the client out.
+    pub per_gallery: u32,
+    /// Failed logins to one staff account in the window, from all addresses.
+    pub per_staff_account: u32,
+}
+
+impl Default for LoginLimitSettings {
+    fn default() -> Self {
+        Self {
+            window_secs: 15 * 60,
+            per_address: 10,
+            per_gallery: 50,
+            per_staff_account: 50,
+        }
+    }
 }
 
 /// The GraphQL API's switches.
@@ -160,6 +193,8 @@ pub struct Settings {
     pub log: LogSettings,
     #[serde(default)]
     pub graphql: GraphqlSettings,
+    #[serde(default)]
+    pub login_limits: LoginLimitSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -249,6 +284,19 @@ impl Settings {
                 ));
             }
         }
+        if let Err(bad) = self.trusted_proxies() {
+            return Err(format!(
+                "http.trusted_proxies (APP__HTTP__TRUSTED_PROXIES) must be comma-separated IP addresses, not `{bad}`"
+            ));
+        }
+        let limits = &self.login_limits;
+        if limits.window_secs < 60
+            || limits.per_address == 0
+            || limits.per_gallery == 0
+            || limits.per_staff_account == 0
+        {
+            return Err("login_limits (APP__LOGIN_LIMITS__*): window_secs must be at least 60 and every threshold at least 1".into());
+        }
         let stripe = self
             .gateway
             .stripe_secret_key
@@ -293,6 +341,18 @@ impl Settings {
         } else {
             DatabaseKind::Sqlite
         }
+    }
+
+    /// The reverse proxies whose `X-Forwarded-For` is believed; `Err` names
+    /// an entry that is not an IP address.
+    pub fn trusted_proxies(&self) -> Result<Vec<std::net::IpAddr>, String> {
+        self.http
+            .trusted_proxies
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| s.parse().map_err(|_| s.to_string()))
+            .collect()
     }
 
     pub fn run_worker_in_process(&self) -> bool {

@@ -17,6 +17,12 @@ pub struct Model {
     pub username: String,
     /// argon2id PHC string; the password itself only ever exists in the email.
     pub password_hash: Option<String>,
+    /// The gallery link is `/gallery/<HMAC(secret, link_salt)>`; set when the
+    /// first link is made (galleries older than the links get one lazily).
+    pub link_salt: Option<String>,
+    /// SHA-256 of the link's token; the token itself is never stored.
+    #[sea_orm(unique)]
+    pub link_token_hash: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

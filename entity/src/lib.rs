@@ -19,6 +19,7 @@ pub mod invoice;
 pub mod invoice_event;
 pub mod invoice_line;
 pub mod invoice_number_counter;
+pub mod login_failure;
 pub mod notification;
 pub mod outbox;
 pub mod package;

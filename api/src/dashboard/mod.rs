@@ -2,7 +2,8 @@
 //!
 //! - `GET /dashboard/login` sets a random nonce cookie and renders the form
 //!   with `HMAC(secret, nonce)` (signed double submit); `POST` checks it,
-//!   the failed-login limit (per email and client IP), then the password.
+//!   the failed-login limit (per source address and per account, counted in
+//!   the database: `domain::staff::attempt_login`), then the password.
 //! - A login sets the session cookie (`HttpOnly`, `SameSite=Lax`,
 //!   `Path=/dashboard`, `Secure` behind https): a 256-bit random token whose
 //!   SHA-256 the database keeps with the studio and the expiry.
@@ -20,42 +21,11 @@ use domain::dashboard;
 use domain::secrets::random_token;
 use domain::staff::{self, StaffSession};
 use serde::Deserialize;
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 pub const SESSION_COOKIE: &str = "dashboard_session";
 pub const LOGIN_NONCE_COOKIE: &str = "dashboard_login_nonce";
 const COOKIE_PATH: &str = "/dashboard";
 const LOGIN_PATH: &str = "/dashboard/login";
-
-/// Failed logins allowed per (email, client IP) in a window, in this process.
-pub const MAX_FAILURES: usize = 10;
-const WINDOW: Duration = Duration::from_secs(15 * 60);
-
-/// Failed staff logins by `email|ip`, the gallery's limiter keyed by text.
-#[derive(Default)]
-pub struct StaffLoginLimiter(Mutex<HashMap<String, Vec<Instant>>>);
-
-impl StaffLoginLimiter {
-    fn blocked(&self, key: &str) -> bool {
-        let Ok(mut map) = self.0.lock() else {
-            return true;
-        };
-        // Forget every key whose window has passed, so the map stays small.
-        map.retain(|_, failures| {
-            failures.retain(|t| t.elapsed() < WINDOW);
-            !failures.is_empty()
-        });
-        map.get(key).is_some_and(|f| f.len() >= MAX_FAILURES)
-    }
-
-    fn failed(&self, key: &str) {
-        if let Ok(mut map) = self.0.lock() {
-            map.entry(key.to_string()).or_default().push(Instant::now());
-        }
-    }
-}
 
 fn secure(app: &AppContext) -> bool {
     app.settings.public_url().starts_with("https://")
@@ -193,7 +163,6 @@ pub struct LoginForm {
 /// `POST /dashboard/login`.
 pub async fn login(
     app: web::Data<AppContext>,
-    limiter: web::Data<StaffLoginLimiter>,
     req: HttpRequest,
     form: web::Form<LoginForm>,
 ) -> HttpResponse {
@@ -204,27 +173,22 @@ pub async fn login(
     if !staff::login_csrf_ok(&app.secret, &nonce, &form.csrf) {
         return forbidden();
     }
-    // The socket's address, not a forwarded header a client could set.
-    let ip = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
-    let limit_key = format!("{}|{ip}", form.email.trim().to_lowercase());
-    if limiter.blocked(&limit_key) {
-        return login_form(
-            &app,
-            Some(&nonce),
-            StatusCode::TOO_MANY_REQUESTS,
-            &form.email,
-            Some(view::Notice::Error(
-                "Too many failed attempts. For your security, logging in to this account from here is paused for 15 minutes.",
-            )),
-        );
-    }
-    let user = match staff::verify_login(&app.db, &form.email, &form.password).await {
-        Ok(Some(user)) => user,
-        Ok(None) => {
-            limiter.failed(&limit_key);
+    // The socket's address, or what a configured trusted proxy saw.
+    let source = crate::source::login_source(&req, &app);
+    let user = match staff::attempt_login(&app, &source, &form.email, &form.password).await {
+        Ok(staff::LoginOutcome::LoggedIn(user)) => user,
+        Ok(staff::LoginOutcome::TooManyAttempts) => {
+            return login_form(
+                &app,
+                Some(&nonce),
+                StatusCode::TOO_MANY_REQUESTS,
+                &form.email,
+                Some(view::Notice::Error(
+                    "Too many failed attempts. For your security, logging in from here is paused for 15 minutes.",
+                )),
+            );
+        }
+        Ok(staff::LoginOutcome::Refused) => {
             return login_form(
                 &app,
                 Some(&nonce),
@@ -248,6 +212,7 @@ pub async fn login(
     response
 }
 
+/// A form that carries only its CSRF token (logout, retry).
 #[derive(Deserialize)]
 pub struct LogoutForm {
     #[serde(default)]
@@ -275,6 +240,52 @@ pub async fn logout(
     let mut response = redirect("/dashboard/login?logged_out=1");
     let _ = response.add_cookie(&expired_cookie(&app, SESSION_COOKIE));
     response
+}
+
+/// `POST /dashboard/steps/{id}/retry`: the Retry button of a failing step.
+/// The step must be the session's studio's (another studio's is not found).
+pub async fn retry_step(
+    app: web::Data<AppContext>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    form: web::Form<LogoutForm>,
+) -> HttpResponse {
+    let session = match current_session(&app, &req).await {
+        Ok(Some((_, session))) => session,
+        Ok(None) => return redirect(LOGIN_PATH),
+        Err(page) => return page,
+    };
+    if !session.csrf_ok(&app.secret, &form.csrf) {
+        return forbidden();
+    }
+    let Ok(id) = id.parse::<i64>() else {
+        return html(
+            StatusCode::NOT_FOUND,
+            view::message_page("Step not found", "There is no such step."),
+        );
+    };
+    match domain::failing_steps::retry(&app, session.studio_id, id).await {
+        Ok(_) => redirect("/dashboard"),
+        Err(domain::DomainError::User(problems)) => {
+            let not_found = problems
+                .iter()
+                .any(|p| p.code == domain::ErrorCode::NotFound);
+            let message = problems
+                .iter()
+                .map(|p| p.message.clone())
+                .collect::<Vec<_>>()
+                .join("; ");
+            html(
+                if not_found {
+                    StatusCode::NOT_FOUND
+                } else {
+                    StatusCode::CONFLICT
+                },
+                view::message_page("This step cannot be retried", &message),
+            )
+        }
+        Err(err) => server_error(err),
+    }
 }
 
 #[derive(Deserialize)]

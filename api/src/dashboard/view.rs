@@ -5,6 +5,7 @@
 use crate::portal::STYLE_PAGE;
 use domain::UserError;
 use domain::dashboard::{Dashboard, InvoiceRow};
+use domain::failing_steps::StepState;
 use domain::metrics::AgingBucket;
 use domain::money::Currency;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
@@ -32,6 +33,7 @@ svg .big{font-size:26px;font-weight:700;fill:#2b2b2b}svg .small{font-size:12px;f
 table.list{margin-top:4px;font-size:14px}table.list td,table.list th{padding:9px 8px}table.list th:first-child,table.list td:first-child{padding-left:0}
 table.list tr:last-child td{border-bottom:none}table.list td{white-space:nowrap}table.list td.client{white-space:normal;width:30%}.late{color:#a33a1f;font-weight:600}.empty{color:#888;font-size:14px;padding:18px 0}
 .badge{font-size:11px}.more{font-size:13px;color:#777;margin-top:8px}
+#needs-attention{margin:0 0 18px;border-left:4px solid #a33a1f}#needs-attention form{margin:0}#needs-attention button{width:auto;margin:0;padding:6px 12px;font-size:13px}
 .login{max-width:420px;margin:8vh auto 0}.login .studio{margin-bottom:8px}.alert.info{background:#eef3f8;color:#234a6b}
 @media (max-width:900px){.cards{grid-template-columns:repeat(2,1fr)}.two,.halves{grid-template-columns:1fr}}
 "#;
@@ -411,6 +413,41 @@ fn overdue_table(data: &Dashboard) -> Markup {
     }
 }
 
+/// Steps that keep failing, each with a Retry button (a CSRF-checked POST).
+fn needs_attention(data: &Dashboard, csrf: &str) -> Markup {
+    html! {
+        div.card.section id="needs-attention" {
+            h2 { "Needs attention" }
+            p.meta { "Steps that failed and are retried automatically with growing pauses. Retry one now once its cause is fixed." }
+            table.list {
+                thead { tr { th { "Step" } th { "Session" } th.num { "Attempts" } th { "Last error" } th { "Next try" } th {} } }
+                tbody {
+                    @for step in &data.needs_attention {
+                        tr {
+                            td { (step.kind.replace('_', " ")) }
+                            td.client { (step.session_title.as_deref().unwrap_or("—")) }
+                            td.num { (step.attempts) }
+                            td.client.late { (step.last_error) }
+                            td { @match (step.state, step.next_retry_at) {
+                                (StepState::GaveUp, _) => "gave up",
+                                (StepState::Running, _) => "running",
+                                (_, Some(at)) => (at.format("%b %-d, %H:%M UTC")),
+                                (_, None) => "soon",
+                            } }
+                            td { @if step.state != StepState::Running {
+                                form method="post" action=(format!("/dashboard/steps/{}/retry", step.id)) {
+                                    input type="hidden" name="csrf" value=(csrf);
+                                    button type="submit" { "Retry now" }
+                                }
+                            } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn recent_table(data: &Dashboard) -> Markup {
     html! {
         @if data.recent.is_empty() {
@@ -487,6 +524,7 @@ pub fn dashboard_page(data: &Dashboard, email: &str, csrf: &str) -> Markup {
                     }
                 }
             }
+            @if !data.needs_attention.is_empty() { (needs_attention(data, csrf)) }
             div.grid.cards {
                 div.card.kpi id="kpi-revenue" {
                     div.label { "Collected" }

@@ -12,6 +12,7 @@ pub mod loaders;
 pub mod mutation;
 pub mod query;
 pub mod reminders;
+pub mod steps;
 pub mod subscription;
 pub mod types;
 pub mod ws;

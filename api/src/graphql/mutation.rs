@@ -770,4 +770,26 @@ impl Mutation {
             user_errors,
         })
     }
+
+    /// Runs a failing step (see `failingSteps`) now instead of at its next
+    /// retry; one that gave up gets another attempt. `INVALID_STATE` while it
+    /// runs or once it is done; another studio's step is `NOT_FOUND`.
+    async fn retry_step(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> Result<super::steps::RetryStepPayload> {
+        let studio = studio(ctx)?;
+        let app = ctx.data::<AppData>()?;
+        let result = async {
+            let id = parse_id(&id, "id", "step")?;
+            domain::failing_steps::retry(&app.ctx, studio.id, id).await
+        }
+        .await;
+        let (step, user_errors) = payload(result)?;
+        Ok(super::steps::RetryStepPayload {
+            step: step.map(super::steps::FailingStep),
+            user_errors,
+        })
+    }
 }

@@ -61,6 +61,13 @@ impl Query {
             .collect())
     }
 
+    /// Steps of the studio's workflow that failed and are not done yet
+    /// (newest first, at most 100): what failed, how often, the last error
+    /// and when it runs again. `retryStep` runs one now.
+    async fn failing_steps(&self, ctx: &Context<'_>) -> Result<Vec<super::steps::FailingStep>> {
+        super::steps::list(ctx, None).await
+    }
+
     async fn client(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Client>> {
         let studio = studio(ctx)?;
         let Ok(id) = id.parse::<i64>() else {

@@ -354,6 +354,11 @@ impl Session {
                 .collect(),
         )
     }
+    /// Steps about this session (its invoice, emails, charges) that failed
+    /// and are not done yet.
+    async fn failing_steps(&self, ctx: &Context<'_>) -> Result<Vec<super::steps::FailingStep>> {
+        super::steps::list(ctx, Some(self.0.id)).await
+    }
     /// The client's gallery access, once the session was invoiced.
     async fn gallery_access(
         &self,

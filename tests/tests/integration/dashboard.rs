@@ -15,6 +15,7 @@ on_both_backends!(
     staff_login_refuses_bad_credentials_and_forged_forms,
     the_dashboard_shows_the_figures_of_a_seeded_history_to_its_own_studio_only,
     logging_out_ends_the_session_on_the_server,
+    failed_logins_are_limited_per_address_and_per_account,
 );
 
 const PASSWORD: &str = "correct horse battery";
@@ -645,48 +646,122 @@ async fn a_replayed_session_cookie_is_refused_after_logout() {
     assert_eq!(replay.headers()[LOCATION], "/dashboard/login");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn failed_logins_are_limited_per_email_and_address() {
-    let Some(app) = spawn_app(Backend::Sqlite).await else {
+/// A staff login from `from` (through the trusted proxy's header) at `base`.
+async fn post_login_from(
+    base: &str,
+    client: &reqwest::Client,
+    from: &str,
+    email: &str,
+    password: &str,
+    csrf: &str,
+) -> StatusCode {
+    client
+        .post(format!("{base}/dashboard/login"))
+        .header("x-forwarded-for", from)
+        .form(&[("email", email), ("password", password), ("csrf", csrf)])
+        .send()
+        .await
+        .expect("login")
+        .status()
+}
+
+/// Counted in the database: an attacker's address is locked out after its
+/// threshold on every api process, the owner from another address still
+/// logs in until the (higher) per-account threshold, and another account
+/// is not affected by that.
+async fn failed_logins_are_limited_per_address_and_per_account(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |s| {
+        s.http.trusted_proxies = "127.0.0.1".into();
+        s.login_limits.per_address = 3;
+        s.login_limits.per_staff_account = 5;
+    })
+    .await
+    else {
         return;
     };
+    let mut settings = (*app.ctx.settings).clone();
+    settings.http.port = 0;
+    settings.worker.in_process = Some(false);
+    let second = api::Application::build(settings).await.expect("second api");
+    let other = format!("http://127.0.0.1:{}", second.port());
+    tokio::spawn(second.run_until_stopped());
     let (_, sid) = studio_with_staff(&app, "Golden Hour", "owner@golden.example").await;
     domain::staff::create_staff(&app.ctx.db, sid, "second@golden.example", PASSWORD)
         .await
         .expect("second staff");
     let client = browser();
     let csrf = login_form(&app, &client).await;
-    for attempt in 0..api::dashboard::MAX_FAILURES {
-        let response = post_login(
-            &app,
-            &client,
-            "owner@golden.example",
-            "wrong password",
-            Some(&csrf),
-        )
-        .await;
-        assert_eq!(
-            response.status(),
-            StatusCode::UNAUTHORIZED,
-            "attempt {attempt}"
-        );
+    let here = app.address.as_str();
+    let owner = "owner@golden.example";
+    let attacker = "203.0.113.7";
+    for (base, email) in [
+        (here, owner),
+        (other.as_str(), owner),
+        (here, "nobody@x.example"),
+    ] {
+        let status = post_login_from(base, &client, attacker, email, "wrong password", &csrf).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{base} {email}");
     }
-    // Now even the right password waits, with a clear page.
-    let response = post_login(&app, &client, "owner@golden.example", PASSWORD, Some(&csrf)).await;
-    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
-    let html = response.text().await.expect("html");
-    assert!(html.contains("Too many failed attempts"), "{html}");
-    assert!(html.contains("15 minutes"));
-    // Another account from the same address is not locked out.
-    let response = post_login(
-        &app,
-        &client,
-        "second@golden.example",
-        PASSWORD,
-        Some(&csrf),
-    )
-    .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    // The address is locked out on both processes, for every account, even
+    // with the right password, with a clear page.
+    for (base, email) in [(here, owner), (other.as_str(), "second@golden.example")] {
+        let response = client
+            .post(format!("{base}/dashboard/login"))
+            .header("x-forwarded-for", attacker)
+            .form(&[
+                ("email", email),
+                ("password", PASSWORD),
+                ("csrf", csrf.as_str()),
+            ])
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        let html = response.text().await.expect("html");
+        assert!(html.contains("Too many failed attempts"), "{html}");
+        assert!(html.contains("15 minutes"));
+    }
+    // The owner, from the office, logs in (2 failures of 5 on the account).
+    let office = "198.51.100.2";
+    assert_eq!(
+        post_login_from(&other, &browser(), office, owner, PASSWORD, &csrf).await,
+        StatusCode::FORBIDDEN,
+        "a fresh browser has no nonce cookie: the CSRF check still comes first"
+    );
+    assert_eq!(
+        post_login_from(here, &client, office, owner, PASSWORD, &csrf).await,
+        StatusCode::SEE_OTHER
+    );
+    // Attackers from two more addresses bring the account to 5: then the
+    // account is paused from everywhere, while another account is not.
+    let client = browser();
+    let csrf = login_form(&app, &client).await;
+    for from in ["203.0.113.8", "203.0.113.8", "203.0.113.9"] {
+        let status = post_login_from(here, &client, from, owner, "wrong", &csrf).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{from}");
+    }
+    assert_eq!(
+        post_login_from(here, &client, office, owner, PASSWORD, &csrf).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        post_login_from(
+            here,
+            &client,
+            "192.0.2.10",
+            "second@golden.example",
+            PASSWORD,
+            &csrf
+        )
+        .await,
+        StatusCode::SEE_OTHER
+    );
+    // The table holds no typed email addresses, only their hashes.
+    let rows = entity::login_failure::Entity::find()
+        .all(&app.ctx.db)
+        .await
+        .expect("rows");
+    assert!(rows.iter().all(|r| !r.subject.contains('@')), "{rows:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -443,13 +443,11 @@ async fn pages_cannot_be_framed_cached_sniffed_or_leak_their_link(backend: Backe
     assert_protected(&unknown, "unknown link");
     let gallery = app
         .http
-        .get(format!(
-            "{}/gallery/{}",
-            app.address, fixture.invoice_session
-        ))
+        .get(gallery_link(&app))
         .send()
         .await
         .expect("gallery");
+    assert_eq!(gallery.status(), 200);
     assert_protected(&gallery, "gallery login");
     let login = app
         .http
@@ -474,6 +472,19 @@ async fn pages_cannot_be_framed_cached_sniffed_or_leak_their_link(backend: Backe
     );
 }
 
+/// The gallery link of the (only) credentials email sent.
+fn gallery_link(app: &TestApp) -> String {
+    app.emails_to(tests::INVOICE_EMAIL)
+        .into_iter()
+        .find(|e| e.text.contains("Password: "))
+        .expect("credentials email")
+        .text
+        .split_whitespace()
+        .find(|w| w.starts_with("http") && w.contains("/gallery/"))
+        .expect("gallery link")
+        .to_string()
+}
+
 async fn a_login_to_a_missing_gallery_fails_like_a_wrong_password(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
@@ -483,27 +494,21 @@ async fn a_login_to_a_missing_gallery_fails_like_a_wrong_password(backend: Backe
         .await;
     app.drain().await;
     let form = [("username", "noah"), ("password", "not-the-password")];
+    let link = gallery_link(&app);
     let wrong = app
         .http
-        .post(format!(
-            "{}/gallery/{}",
-            app.address, fixture.invoice_session
-        ))
+        .post(&link)
         .form(&form)
         .send()
         .await
         .expect("login");
     let before = domain::secrets::password_verifications();
     let mut missing = None;
-    for _ in 0..3 {
-        missing = Some(
-            app.http
-                .post(format!("{}/gallery/987654321", app.address))
-                .form(&form)
-                .send()
-                .await
-                .expect("login"),
-        );
+    // A made-up link, and the old session-id form of a link.
+    let made_up = format!("{}/gallery/{}", app.address, "x".repeat(43));
+    let by_id = format!("{}/gallery/{}", app.address, fixture.invoice_session);
+    for url in [&made_up, &by_id, &made_up] {
+        missing = Some(app.http.post(url).form(&form).send().await.expect("login"));
     }
     let missing = missing.expect("answer");
     // Each failed login to a gallery that does not exist ran a verification.

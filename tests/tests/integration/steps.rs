@@ -1,0 +1,239 @@
+//! Steps that keep failing are visible to their studio (issue 10, item 19):
+//! in GraphQL (`failingSteps`, `Session.failingSteps`) and on the dashboard
+//! ("Needs attention"), with a retry (`retryStep`, the dashboard's button)
+//! that runs the step now. Another studio sees and retries nothing.
+
+use async_trait::async_trait;
+use domain::AppContext;
+use domain::mailer::{MailError, Mailer};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tests::{Backend, INVOICE_EMAIL, TestApp, spawn_app_full};
+
+on_both_backends!(a_step_that_keeps_failing_is_shown_to_its_studio_and_retried_on_request);
+
+/// The mail server is down while `down` is set: every send is refused.
+struct MailOutage {
+    inner: Arc<dyn Mailer>,
+    down: Arc<AtomicBool>,
+}
+
+#[async_trait]
+impl Mailer for MailOutage {
+    async fn send(&self, message: lettre::Message) -> Result<(), MailError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(MailError::Smtp("421 service not available".into()));
+        }
+        self.inner.send(message).await
+    }
+}
+
+const STEPS: &str = "{ failingSteps { id step session { id title } invoiceId attempts lastError state nextRetryAt } }";
+const RETRY: &str = "mutation($id: ID!) { retryStep(id: $id) { step { id state attempts } userErrors { field code message } } }";
+
+/// Waits until the studio's failing steps are `n` steps that gave up.
+async fn gave_up(app: &TestApp, key: &str, n: usize) -> Vec<Value> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let body = app.gql(key, STEPS, json!({})).await;
+        let steps = body["failingSteps"].as_array().cloned().unwrap_or_default();
+        if steps.len() == n && steps.iter().all(|s| s["state"] == "GAVE_UP") {
+            return steps;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "steps did not give up: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn hidden_csrf(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html.find(marker).expect("a csrf field") + marker.len();
+    html[start..].split('"').next().expect("value").to_string()
+}
+
+/// A browser logged in to the dashboard as staff of the studio of `key`.
+async fn staff_browser(app: &TestApp, key: &str) -> reqwest::Client {
+    let studio = domain::studios::authenticate(&app.ctx.db, key)
+        .await
+        .expect("lookup")
+        .expect("studio");
+    let password = "correct horse battery";
+    domain::staff::create_staff(&app.ctx.db, studio.id, "owner@golden.example", password)
+        .await
+        .expect("staff");
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let page = browser
+        .get(format!("{}/dashboard/login", app.address))
+        .send()
+        .await
+        .expect("login page")
+        .text()
+        .await
+        .expect("html");
+    let login = browser
+        .post(format!("{}/dashboard/login", app.address))
+        .form(&[
+            ("email", "owner@golden.example"),
+            ("password", password),
+            ("csrf", hidden_csrf(&page).as_str()),
+        ])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(login.status(), StatusCode::SEE_OTHER);
+    browser
+}
+
+async fn a_step_that_keeps_failing_is_shown_to_its_studio_and_retried_on_request(backend: Backend) {
+    let down = Arc::new(AtomicBool::new(true));
+    let outage = down.clone();
+    let Some(app) = spawn_app_full(
+        backend,
+        // Give up after two attempts, so the test need not wait a day.
+        |s| s.worker.max_attempts = 2,
+        move |mut ctx: AppContext| {
+            ctx.mailer = Arc::new(MailOutage {
+                inner: ctx.mailer.clone(),
+                down: outage,
+            });
+            ctx
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    let other = app.create_studio("Other Studio").await;
+    app.complete_session(&f.key, &f.invoice_session).await;
+
+    // The mail server is down: the invoice and the gallery credentials fail
+    // twice each and give up. The studio sees both, with the session.
+    let steps = gave_up(&app, &f.key, 2).await;
+    let mut kinds: Vec<&str> = steps.iter().filter_map(|s| s["step"].as_str()).collect();
+    kinds.sort_unstable();
+    assert_eq!(
+        kinds,
+        ["send_gallery_credentials", "send_invoice"],
+        "{steps:?}"
+    );
+    for step in &steps {
+        assert_eq!(step["session"]["id"], f.invoice_session.as_str(), "{step}");
+        assert_eq!(step["attempts"], 2, "{step}");
+        assert!(step["invoiceId"].is_string(), "{step}");
+        assert!(step["nextRetryAt"].is_null(), "given up: {step}");
+        let error = step["lastError"].as_str().unwrap_or_default();
+        assert!(error.contains("421"), "{step}");
+    }
+    let on_session = app
+        .gql(
+            &f.key,
+            "query($id: ID!) { session(id: $id) { failingSteps { id step } } }",
+            json!({ "id": f.invoice_session }),
+        )
+        .await;
+    assert_eq!(
+        on_session["session"]["failingSteps"]
+            .as_array()
+            .map(Vec::len),
+        Some(2),
+        "{on_session}"
+    );
+    let id_of = |kind: &str| {
+        steps
+            .iter()
+            .find(|s| s["step"] == kind)
+            .and_then(|s| s["id"].as_str())
+            .expect("step id")
+            .to_string()
+    };
+    let invoice_step = id_of("send_invoice");
+    let credentials_step = id_of("send_gallery_credentials");
+
+    // Another studio sees nothing and cannot retry it.
+    let theirs = app.gql(&other, STEPS, json!({})).await;
+    assert_eq!(theirs["failingSteps"], json!([]), "{theirs}");
+    let refused = app.gql(&other, RETRY, json!({ "id": invoice_step })).await;
+    assert_eq!(
+        refused["retryStep"]["userErrors"][0]["code"], "NOT_FOUND",
+        "{refused}"
+    );
+    assert!(refused["retryStep"]["step"].is_null());
+    assert_eq!(app.count("outbox WHERE status = 'FAILED'").await, 2);
+
+    // The dashboard lists them under "Needs attention".
+    let browser = staff_browser(&app, &f.key).await;
+    let page = browser
+        .get(format!("{}/dashboard", app.address))
+        .send()
+        .await
+        .expect("dashboard")
+        .text()
+        .await
+        .expect("html");
+    assert!(page.contains("Needs attention"), "{page}");
+    assert!(page.contains("send gallery credentials"), "{page}");
+    assert!(page.contains(&format!("/dashboard/steps/{credentials_step}/retry")));
+
+    // The mail server is back. Nothing runs by itself (the steps gave up)...
+    down.store(false, Ordering::SeqCst);
+    assert_eq!(app.count("outbox WHERE status = 'FAILED'").await, 2);
+    // ...until the studio retries: one through GraphQL, one on the dashboard
+    // (a forged form without the session's CSRF token changes nothing).
+    let retried = app.gql(&f.key, RETRY, json!({ "id": invoice_step })).await;
+    assert_eq!(retried["retryStep"]["userErrors"], json!([]), "{retried}");
+    assert_eq!(retried["retryStep"]["step"]["id"], invoice_step.as_str());
+    assert_eq!(retried["retryStep"]["step"]["attempts"], 2);
+    let retry_url = format!("{}/dashboard/steps/{credentials_step}/retry", app.address);
+    let forged = browser
+        .post(&retry_url)
+        .form(&[("csrf", "forged")])
+        .send()
+        .await
+        .expect("forged retry");
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let pressed = browser
+        .post(&retry_url)
+        .form(&[("csrf", hidden_csrf(&page))])
+        .send()
+        .await
+        .expect("retry");
+    assert_eq!(pressed.status(), StatusCode::SEE_OTHER);
+
+    // Both run now and are done: each email went out once.
+    app.drain().await;
+    let emails = app.emails_to(INVOICE_EMAIL);
+    assert_eq!(
+        emails
+            .iter()
+            .filter(|e| e.subject.starts_with("Invoice"))
+            .count(),
+        1,
+        "{emails:#?}"
+    );
+    assert_eq!(
+        emails
+            .iter()
+            .filter(|e| e.text.contains("Password: "))
+            .count(),
+        1
+    );
+    let after = app.gql(&f.key, STEPS, json!({})).await;
+    assert_eq!(after["failingSteps"], json!([]), "{after}");
+    // A done step is not retried again.
+    let done = app.gql(&f.key, RETRY, json!({ "id": invoice_step })).await;
+    assert_eq!(
+        done["retryStep"]["userErrors"][0]["code"], "INVALID_STATE",
+        "{done}"
+    );
+}
