@@ -25,6 +25,7 @@ pub mod reminder_policy;
 pub mod session;
 pub mod session_item;
 pub mod simulated_charge;
+pub mod simulated_intent;
 pub mod simulated_checkout;
 pub mod staff_session;
 pub mod staff_user;

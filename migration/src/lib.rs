@@ -19,6 +19,7 @@ mod m20261129_000022_invoice_tax_inclusive;
 mod m20261129_000041_refund_credit_notes;
 mod m20261129_000050_hosted_checkout;
 mod m20261129_000051_gateway_customer;
+mod m20261130_000120_gateway_attempts;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000041_refund_credit_notes::Migration),
             Box::new(m20261129_000050_hosted_checkout::Migration),
             Box::new(m20261129_000051_gateway_customer::Migration),
+            Box::new(m20261130_000120_gateway_attempts::Migration),
         ]
     }
 }

@@ -47,6 +47,7 @@ mod retries;
 mod schema;
 mod stripe;
 mod subscriptions;
+mod unknown;
 mod validation;
 mod webhooks;
 mod workflow;
