@@ -52,6 +52,8 @@ async fn a_configured_stripe_key_sends_auto_pay_through_stripe(backend: Backend)
     assert_eq!(
         stripe.calls().await,
         vec![
+            // attachPaymentMethod, then the charge: the card's Customer.
+            ("GET".into(), "/v1/payment_methods/pm_1Visa".into(), None),
             ("GET".into(), "/v1/payment_methods/pm_1Visa".into(), None),
             ("POST".into(), "/v1/payment_intents".into(), Some(create_key.clone())),
             (

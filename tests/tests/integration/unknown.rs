@@ -20,6 +20,7 @@ on_both_backends!(
     a_charge_retried_a_day_later_never_resends_the_old_key,
     a_refund_answered_by_a_500_after_it_was_made_is_found_not_repeated,
     a_refund_retried_a_day_later_never_resends_the_old_key,
+    a_checkout_attempt_retired_while_its_session_was_created_expires_that_session,
 );
 
 const SECRET: &str = "sk_test_local";
@@ -141,6 +142,8 @@ async fn a_500_after_the_charge_took_effect_is_settled_by_retrieving_the_intent(
     assert_eq!(
         stripe.calls().await,
         vec![
+            // attachPaymentMethod, then the charge: the card's Customer.
+            ("GET".into(), "/v1/payment_methods/pm_1Visa".into(), None),
             ("GET".into(), "/v1/payment_methods/pm_1Visa".into(), None),
             (
                 "POST".into(),
@@ -402,4 +405,129 @@ async fn a_refund_retried_a_day_later_never_resends_the_old_key(backend: Backend
     );
     assert_eq!(app.count("credit_notes").await, 1);
     assert_eq!(stripe.violations(), Vec::<String>::new());
+}
+
+/// The portal's checkout attempt is retired (another tab saw the amount
+/// change) while the gateway is creating its session. Sending the client
+/// to that session would let them pay a stale amount that no checkout row
+/// knows (its webhook would be ignored): the session is remembered and
+/// expired, and the client is asked to press Pay again.
+async fn a_checkout_attempt_retired_while_its_session_was_created_expires_that_session(
+    backend: Backend,
+) {
+    use async_trait::async_trait;
+    use domain::gateway::{
+        ChargeRequest, CheckoutRequest, CheckoutSession, CheckoutState, CustomerRequest,
+        GatewayError, IntentState, PaymentGateway, PaymentMethodDetails, RefundOutcome,
+        RefundRequest,
+    };
+    use entity::enums::CheckoutStatus;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    struct RetiredMeanwhile {
+        inner: Arc<dyn PaymentGateway>,
+        db: sea_orm::DatabaseConnection,
+        done: AtomicBool,
+    }
+
+    #[async_trait]
+    impl PaymentGateway for RetiredMeanwhile {
+        async fn payment_method(&self, token: &str) -> Result<PaymentMethodDetails, GatewayError> {
+            self.inner.payment_method(token).await
+        }
+        async fn create_intent(&self, request: &ChargeRequest) -> Result<String, GatewayError> {
+            self.inner.create_intent(request).await
+        }
+        async fn confirm_intent(&self, id: &str, key: &str) -> Result<IntentState, GatewayError> {
+            self.inner.confirm_intent(id, key).await
+        }
+        async fn retrieve_intent(&self, id: &str) -> Result<IntentState, GatewayError> {
+            self.inner.retrieve_intent(id).await
+        }
+        async fn find_intent(&self, key: &str) -> Result<Option<String>, GatewayError> {
+            self.inner.find_intent(key).await
+        }
+        async fn create_customer(&self, request: &CustomerRequest) -> Result<String, GatewayError> {
+            self.inner.create_customer(request).await
+        }
+        async fn create_checkout(
+            &self,
+            request: &CheckoutRequest,
+        ) -> Result<CheckoutSession, GatewayError> {
+            if !self.done.swap(true, Ordering::SeqCst) {
+                // What `checkout::start` in another tab does to a stale attempt.
+                entity::checkout_session::Entity::update_many()
+                    .col_expr(
+                        entity::checkout_session::Column::Status,
+                        Expr::value(CheckoutStatus::Expired.as_str()),
+                    )
+                    .exec(&self.db)
+                    .await
+                    .expect("retire");
+            }
+            self.inner.create_checkout(request).await
+        }
+        async fn retrieve_checkout(&self, id: &str) -> Result<CheckoutSession, GatewayError> {
+            self.inner.retrieve_checkout(id).await
+        }
+        async fn expire_checkout(&self, id: &str) -> Result<CheckoutSession, GatewayError> {
+            self.inner.expire_checkout(id).await
+        }
+        async fn refund(&self, request: &RefundRequest) -> Result<RefundOutcome, GatewayError> {
+            self.inner.refund(request).await
+        }
+        async fn retrieve_refund(&self, id: &str) -> Result<RefundOutcome, GatewayError> {
+            self.inner.retrieve_refund(id).await
+        }
+        async fn find_refund(
+            &self,
+            charge: &str,
+            key: &str,
+        ) -> Result<Option<RefundOutcome>, GatewayError> {
+            self.inner.find_refund(charge, key).await
+        }
+    }
+
+    let Some(app) = spawn_app_full(
+        backend,
+        |_| {},
+        |mut ctx| {
+            ctx.gateway = Arc::new(RetiredMeanwhile {
+                inner: ctx.gateway.clone(),
+                db: ctx.db.clone(),
+                done: AtomicBool::new(false),
+            });
+            ctx
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    app.complete_session(&f.key, &f.invoice_session).await;
+    app.drain().await;
+    let open = app.invoice_of(&f.key, &f.invoice_session).await;
+    let link = open["portalUrl"].as_str().expect("portal").to_string();
+
+    let pressed = app.press_pay(&link, false).await;
+    assert_ne!(pressed.status(), 303, "not sent to a session nobody records");
+    let page = pressed.text().await.expect("html");
+    assert!(page.contains("press Pay again"), "{page}");
+    let rows = entity::checkout_session::Entity::find()
+        .all(&app.ctx.db)
+        .await
+        .expect("rows");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].status, CheckoutStatus::Expired);
+    let id = rows[0]
+        .gateway_session_id
+        .clone()
+        .expect("the session is remembered");
+    let at_gateway = app.ctx.gateway.retrieve_checkout(&id).await.expect("read");
+    assert_eq!(at_gateway.state, CheckoutState::Expired, "nobody can pay it");
+
+    // Pressing again opens a fresh attempt.
+    assert_eq!(app.press_pay(&link, false).await.status(), 303);
 }
