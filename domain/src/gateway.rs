@@ -533,14 +533,12 @@ impl PaymentGateway for SimulatedGateway {
         charge_reference: &str,
         refund_key: &str,
     ) -> Result<Option<RefundOutcome>, GatewayError> {
-        Ok(
-            simulated_charge::Entity::find_by_id(refund_key.to_string())
-                .one(&self.db)
-                .await
-                .map_err(|e| GatewayError::Unavailable(e.to_string()))?
-                .filter(|r| r.refund_of.as_deref() == Some(charge_reference))
-                .map(refund_outcome),
-        )
+        Ok(simulated_charge::Entity::find_by_id(refund_key.to_string())
+            .one(&self.db)
+            .await
+            .map_err(|e| GatewayError::Unavailable(e.to_string()))?
+            .filter(|r| r.refund_of.as_deref() == Some(charge_reference))
+            .map(refund_outcome))
     }
 
     async fn create_customer(&self, request: &CustomerRequest) -> Result<String, GatewayError> {

@@ -231,10 +231,7 @@ async fn drive_intent(
     // sent; the guard makes two concurrent retries send one confirmation.
     let claimed = payment::Entity::update_many()
         .col_expr(payment::Column::ConfirmAttempt, Expr::value(attempt))
-        .col_expr(
-            payment::Column::ConfirmSentAt,
-            Expr::value(ctx.clock.now()),
-        )
+        .col_expr(payment::Column::ConfirmSentAt, Expr::value(ctx.clock.now()))
         .filter(payment::Column::Id.eq(pending.id))
         .filter(payment::Column::ConfirmAttempt.eq(pending.confirm_attempt))
         .exec(&ctx.db)

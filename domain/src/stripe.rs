@@ -581,7 +581,10 @@ impl PaymentGateway for StripeGateway {
             return match classify(&response) {
                 Failure::Card { code, message } => {
                     tracing::info!(%code, payment_intent = id, "stripe charge declined");
-                    Ok(IntentState::Settled(ChargeOutcome::Declined { code, message }))
+                    Ok(IntentState::Settled(ChargeOutcome::Declined {
+                        code,
+                        message,
+                    }))
                 }
                 Failure::Idempotency => Err(GatewayError::IdempotencyMismatch),
                 // A confirmation refused for the intent's state (already
@@ -633,7 +636,9 @@ impl PaymentGateway for StripeGateway {
 
     async fn retrieve_refund(&self, id: &str) -> Result<RefundOutcome, GatewayError> {
         if !is_stripe_id(id) {
-            return Err(GatewayError::Unavailable(format!("malformed refund id {id}")));
+            return Err(GatewayError::Unavailable(format!(
+                "malformed refund id {id}"
+            )));
         }
         let response = self
             .send(Method::GET, &["v1", "refunds", id], None, None)
@@ -642,7 +647,10 @@ impl PaymentGateway for StripeGateway {
             return Err(refused(&response, "refund"));
         }
         let refund: RefundObject = response.json()?;
-        Ok(refund_outcome(refund.id, refund.status.as_deref().unwrap_or("pending")))
+        Ok(refund_outcome(
+            refund.id,
+            refund.status.as_deref().unwrap_or("pending"),
+        ))
     }
 
     async fn find_refund(

@@ -291,15 +291,19 @@ impl State {
                 .push(format!("{what}: no `Authorization: Bearer <secret key>`"));
         }
         if header("stripe-version").as_deref() != Some(domain::stripe::STRIPE_API_VERSION) {
-            self.violations
-                .push(format!("{what}: Stripe-Version is {:?}", header("stripe-version")));
+            self.violations.push(format!(
+                "{what}: Stripe-Version is {:?}",
+                header("stripe-version")
+            ));
         }
         let post = request.method.as_str() == "POST";
         if post && header("idempotency-key").is_none_or(|k| k.is_empty()) {
-            self.violations.push(format!("{what}: a POST without Idempotency-Key"));
+            self.violations
+                .push(format!("{what}: a POST without Idempotency-Key"));
         }
         if !post && header("idempotency-key").is_some() {
-            self.violations.push(format!("{what}: an Idempotency-Key on a read"));
+            self.violations
+                .push(format!("{what}: an Idempotency-Key on a read"));
         }
         if post
             && !request.body.is_empty()

@@ -462,7 +462,9 @@ async fn the_simulated_gateway_injects_the_configured_faults(backend: Backend) {
     );
     // The confirmation charges, then times out; looking tells the outcome,
     // and confirming again (any key) charges nothing more.
-    let confirmed = timing_out.confirm_intent(&found, "k_timeout_confirm_1").await;
+    let confirmed = timing_out
+        .confirm_intent(&found, "k_timeout_confirm_1")
+        .await;
     assert!(
         matches!(confirmed, Err(GatewayError::Unavailable(_))),
         "{confirmed:?}"
@@ -476,9 +478,14 @@ async fn the_simulated_gateway_injects_the_configured_faults(backend: Backend) {
         timing_out.retrieve_intent(&found).await,
         Ok(IntentState::Settled(ChargeOutcome::Succeeded { .. }))
     ));
-    let again = timing_out.confirm_intent(&found, "k_timeout_confirm_1").await;
+    let again = timing_out
+        .confirm_intent(&found, "k_timeout_confirm_1")
+        .await;
     assert!(
-        matches!(again, Ok(IntentState::Settled(ChargeOutcome::Succeeded { .. }))),
+        matches!(
+            again,
+            Ok(IntentState::Settled(ChargeOutcome::Succeeded { .. }))
+        ),
         "{again:?}"
     );
     assert_eq!(app.count("simulated_gateway_charges").await, 1);

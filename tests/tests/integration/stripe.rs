@@ -55,7 +55,11 @@ async fn a_configured_stripe_key_sends_auto_pay_through_stripe(backend: Backend)
             // attachPaymentMethod, then the charge: the card's Customer.
             ("GET".into(), "/v1/payment_methods/pm_1Visa".into(), None),
             ("GET".into(), "/v1/payment_methods/pm_1Visa".into(), None),
-            ("POST".into(), "/v1/payment_intents".into(), Some(create_key.clone())),
+            (
+                "POST".into(),
+                "/v1/payment_intents".into(),
+                Some(create_key.clone())
+            ),
             (
                 "POST".into(),
                 format!("/v1/payment_intents/{pi}/confirm"),
@@ -81,7 +85,11 @@ async fn a_configured_stripe_key_sends_auto_pay_through_stripe(backend: Backend)
     let confirmed = stripe.forms_with_key(&confirm_key).await;
     assert_eq!(
         confirmed,
-        vec![[("off_session".to_string(), "true".to_string())].into_iter().collect()]
+        vec![
+            [("off_session".to_string(), "true".to_string())]
+                .into_iter()
+                .collect()
+        ]
     );
     assert_eq!(stripe.violations(), Vec::<String>::new());
     assert_eq!(stripe.charges(), 1);

@@ -116,9 +116,7 @@ fn receipts(app: &TestApp) -> usize {
 
 /// The charge is made, but Stripe answers the confirmation with a 500: the
 /// intent is retrieved at once and the payment settles, with one charge.
-async fn a_500_after_the_charge_took_effect_is_settled_by_retrieving_the_intent(
-    backend: Backend,
-) {
+async fn a_500_after_the_charge_took_effect_is_settled_by_retrieving_the_intent(backend: Backend) {
     let Some((app, stripe, _clock)) = stripe_app(backend).await else {
         return;
     };
@@ -183,7 +181,11 @@ async fn a_stored_500_replayed_for_the_same_key_does_not_wedge_the_payment(backe
     let id = invoice["id"].as_str().expect("invoice id");
     let first = format!("inv_{id}_autopay_1_confirm_1");
     let second = format!("inv_{id}_autopay_1_confirm_2");
-    assert_eq!(sent(&stripe, &first).await, 1, "the 500's key is not replayed");
+    assert_eq!(
+        sent(&stripe, &first).await,
+        1,
+        "the 500's key is not replayed"
+    );
     assert_eq!(sent(&stripe, &second).await, 1);
     let pi = stripe.intents()[0]["id"].as_str().expect("pi").to_string();
     let looks = stripe
@@ -192,7 +194,10 @@ async fn a_stored_500_replayed_for_the_same_key_does_not_wedge_the_payment(backe
         .iter()
         .filter(|(m, p, _)| m == "GET" && *p == format!("/v1/payment_intents/{pi}"))
         .count();
-    assert!(looks >= 2, "looked after the 500 and before confirming again");
+    assert!(
+        looks >= 2,
+        "looked after the 500 and before confirming again"
+    );
     assert_eq!(stripe.violations(), Vec::<String>::new());
 
     // What replaying would have got: the stored 500, again.
@@ -254,7 +259,11 @@ async fn a_charge_retried_a_day_later_never_resends_the_old_key(backend: Backend
     app.advance_scheduled_of("charge:").await;
     app.drain().await;
 
-    assert_eq!(sent(&stripe, &old).await, before, "the old key never went again");
+    assert_eq!(
+        sent(&stripe, &old).await,
+        before,
+        "the old key never went again"
+    );
     assert_eq!(sent(&stripe, &new).await, 1);
     let searched = stripe
         .calls()
@@ -367,7 +376,10 @@ async fn a_refund_retried_a_day_later_never_resends_the_old_key(backend: Backend
     let (f, payment) = paid_auto_pay(&app, &stripe).await;
     stripe.fail_next(Op::CreateRefund, Failure::Before);
     let answer = refund(&app, &f.key, &payment, "late-refund-1").await;
-    assert_eq!(answer["userErrors"][0]["code"], "GATEWAY_REFUSED", "{answer}");
+    assert_eq!(
+        answer["userErrors"][0]["code"], "GATEWAY_REFUSED",
+        "{answer}"
+    );
     assert_eq!(app.count("refunds WHERE status = 'PENDING'").await, 1);
     assert!(stripe.refunds().is_empty());
     let old_key = stripe
@@ -385,7 +397,11 @@ async fn a_refund_retried_a_day_later_never_resends_the_old_key(backend: Backend
     app.advance_scheduled_of("resolve_refund:").await;
     app.drain().await;
 
-    assert_eq!(sent(&stripe, &old_key).await, 1, "the old key never went again");
+    assert_eq!(
+        sent(&stripe, &old_key).await,
+        1,
+        "the old key never went again"
+    );
     assert_eq!(sent(&stripe, &new_key).await, 1);
     let made = stripe.refunds();
     assert_eq!(made.len(), 1, "one refund");
@@ -512,7 +528,11 @@ async fn a_checkout_attempt_retired_while_its_session_was_created_expires_that_s
     let link = open["portalUrl"].as_str().expect("portal").to_string();
 
     let pressed = app.press_pay(&link, false).await;
-    assert_ne!(pressed.status(), 303, "not sent to a session nobody records");
+    assert_ne!(
+        pressed.status(),
+        303,
+        "not sent to a session nobody records"
+    );
     let page = pressed.text().await.expect("html");
     assert!(page.contains("press Pay again"), "{page}");
     let rows = entity::checkout_session::Entity::find()
@@ -526,7 +546,11 @@ async fn a_checkout_attempt_retired_while_its_session_was_created_expires_that_s
         .clone()
         .expect("the session is remembered");
     let at_gateway = app.ctx.gateway.retrieve_checkout(&id).await.expect("read");
-    assert_eq!(at_gateway.state, CheckoutState::Expired, "nobody can pay it");
+    assert_eq!(
+        at_gateway.state,
+        CheckoutState::Expired,
+        "nobody can pay it"
+    );
 
     // Pressing again opens a fresh attempt.
     assert_eq!(app.press_pay(&link, false).await.status(), 303);

@@ -354,8 +354,8 @@ async fn refund_events_in_any_order_settle_the_refund_once(backend: Backend) {
 async fn a_webhook_settles_a_payment_whose_answer_never_came(backend: Backend) {
     use async_trait::async_trait;
     use domain::gateway::{
-        ChargeRequest, CheckoutRequest, CheckoutSession, GatewayError, IntentState,
-        PaymentGateway, PaymentMethodDetails, RefundOutcome, RefundRequest,
+        ChargeRequest, CheckoutRequest, CheckoutSession, GatewayError, IntentState, PaymentGateway,
+        PaymentMethodDetails, RefundOutcome, RefundRequest,
     };
     use std::sync::Arc;
 
@@ -369,11 +369,7 @@ async fn a_webhook_settles_a_payment_whose_answer_never_came(backend: Backend) {
         async fn create_intent(&self, request: &ChargeRequest) -> Result<String, GatewayError> {
             self.0.create_intent(request).await
         }
-        async fn confirm_intent(
-            &self,
-            id: &str,
-            key: &str,
-        ) -> Result<IntentState, GatewayError> {
+        async fn confirm_intent(&self, id: &str, key: &str) -> Result<IntentState, GatewayError> {
             self.0.confirm_intent(id, key).await?;
             Err(GatewayError::Unavailable("timed out after sending".into()))
         }
