@@ -214,44 +214,67 @@ pub async fn start(
         .url
         .clone()
         .ok_or_else(|| anyhow::anyhow!("checkout session {} has no url", session.id))?;
-    // The session's id is written whatever became of the row meanwhile, so
-    // that a payment of it always finds its attempt (and settles).
-    checkout_session::Entity::update_many()
+    let opened = checkout_session::Entity::update_many()
         .col_expr(
             checkout_session::Column::GatewaySessionId,
             Expr::value(session.id.clone()),
         )
         .col_expr(checkout_session::Column::Url, Expr::value(url.clone()))
-        .col_expr(checkout_session::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(checkout_session::Column::Id.eq(row.id))
-        .filter(checkout_session::Column::GatewaySessionId.is_null())
-        .exec(&ctx.db)
-        .await?;
-    checkout_session::Entity::update_many()
         .col_expr(
             checkout_session::Column::Status,
             Expr::value(CheckoutStatus::Open.as_str()),
         )
+        .col_expr(checkout_session::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(checkout_session::Column::Id.eq(row.id))
         .filter(checkout_session::Column::Status.eq(CheckoutStatus::Creating))
         .exec(&ctx.db)
         .await?;
-    let now_row = checkout_session::Entity::find_by_id(row.id)
-        .one(&ctx.db)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("checkout attempt {} vanished", row.id))?;
-    if now_row.status != CheckoutStatus::Open {
-        // The amount due changed while the gateway created it (a late fee,
-        // a payment): it was retired, so it is expired at the gateway too.
-        retire(ctx, &now_row).await?;
-        return Err(UserError::state(
-            "invoice",
-            "the amount due changed while the payment page was opening; reload the page",
-        )
-        .into());
+    if opened.rows_affected != 1 {
+        opened_meanwhile(ctx, &row, &session.id).await?;
     }
     tracing::info!(invoice_id, attempt = row.attempt, session = %session.id, "checkout session opened");
     Ok(url)
+}
+
+/// The attempt left `CREATING` while its session was being created: another
+/// tab opened it (same key, same session: fine), or it was retired because
+/// the amount changed. A retired attempt's session is remembered (so that
+/// anything that happens to it settles here) and expired at the gateway, and
+/// the client is asked to press Pay again: nobody pays a stale amount, and
+/// no session that can take money is unknown to us.
+async fn opened_meanwhile(
+    ctx: &AppContext,
+    row: &checkout_session::Model,
+    session_id: &str,
+) -> DomainResult<()> {
+    checkout_session::Entity::update_many()
+        .col_expr(
+            checkout_session::Column::GatewaySessionId,
+            Expr::value(session_id),
+        )
+        .filter(checkout_session::Column::Id.eq(row.id))
+        .filter(checkout_session::Column::GatewaySessionId.is_null())
+        .exec(&ctx.db)
+        .await?;
+    let now = checkout_session::Entity::find_by_id(row.id)
+        .one(&ctx.db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("checkout attempt {} vanished", row.id))?;
+    if now.status == CheckoutStatus::Open {
+        return Ok(());
+    }
+    tracing::warn!(
+        invoice_id = row.invoice_id,
+        attempt = row.attempt,
+        session = session_id,
+        "checkout attempt retired while its session was created; expiring the session"
+    );
+    retire(ctx, &now).await?;
+    Err(UserError::state(
+        "invoice",
+        "the amount due changed while the payment page was being prepared; please press Pay again",
+    )
+    .into())
 }
 
 /// Called by every writer that changes what an invoice owes (inside its

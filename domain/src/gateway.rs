@@ -8,7 +8,7 @@
 use crate::settings::SimulatedFaults;
 use async_trait::async_trait;
 use chrono::Utc;
-use entity::simulated_charge;
+use entity::{simulated_charge, simulated_intent};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
 
@@ -21,10 +21,16 @@ pub struct PaymentMethodDetails {
     pub exp_year: i32,
 }
 
+/// What a PaymentIntent is created with (not confirmed yet: see
+/// [`PaymentGateway::confirm_intent`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChargeRequest {
-    /// Derived from the invoice and attempt; the gateway charges a key once.
+    /// The creation's key, `{payment key}_create_{attempt}`: sent once per
+    /// attempt, never after the gateway may have forgotten it.
     pub idempotency_key: String,
+    /// Our payment's key (`inv_{id}_autopay_{n}`), stored on the intent as
+    /// `metadata[idempotency_key]` so that webhooks and a search find it.
+    pub payment_key: String,
     pub amount_minor: i64,
     pub currency: String,
     pub payment_method_token: String,
@@ -37,10 +43,27 @@ pub enum ChargeOutcome {
     Declined { code: String, message: String },
 }
 
+/// A PaymentIntent's state as the gateway reports it (confirmed, retrieved).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IntentState {
+    /// Created and not confirmed: nothing was charged (yet).
+    RequiresConfirmation,
+    /// The money is on its way; look again later.
+    Processing,
+    /// Final: succeeded (the reference is the intent's id) or declined
+    /// (`requires_payment_method`, `canceled`; `requires_action` is the
+    /// decline `authentication_required`, which off-session cannot pass).
+    Settled(ChargeOutcome),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefundRequest {
-    /// Derived from the refund; the gateway refunds a key once.
+    /// Our refund's key (`refund_{studio}_{client key}`), stored on the
+    /// gateway's refund as `metadata[idempotency_key]`.
     pub idempotency_key: String,
+    /// The key sent with this request, `{refund key}_attempt_{n}`: a new
+    /// attempt only after looking showed that no refund was made.
+    pub request_key: String,
     /// The gateway's reference of the charge the money goes back from.
     pub charge_reference: String,
     pub amount_minor: i64,
@@ -183,9 +206,24 @@ pub trait PaymentGateway: Send + Sync {
     /// Validates a tokenized payment method and returns what may be displayed.
     async fn payment_method(&self, token: &str) -> Result<PaymentMethodDetails, GatewayError>;
 
-    /// Charges a payment method. Calling again with the same idempotency key
-    /// returns the first outcome and never charges again.
-    async fn charge(&self, request: &ChargeRequest) -> Result<ChargeOutcome, GatewayError>;
+    /// Creates a PaymentIntent for the request, not confirmed (nothing is
+    /// charged), and returns its id. The same key returns the same intent.
+    async fn create_intent(&self, request: &ChargeRequest) -> Result<String, GatewayError>;
+
+    /// Confirms (charges, off-session) an intent under `idempotency_key`.
+    /// An intent succeeds at most once, whatever the keys.
+    async fn confirm_intent(
+        &self,
+        id: &str,
+        idempotency_key: &str,
+    ) -> Result<IntentState, GatewayError>;
+
+    /// Reads an intent as it is now: how an unknown outcome is settled.
+    async fn retrieve_intent(&self, id: &str) -> Result<IntentState, GatewayError>;
+
+    /// The intent created for our payment `payment_key`, if any (when its
+    /// creation's answer was lost and its key can no longer be replayed).
+    async fn find_intent(&self, payment_key: &str) -> Result<Option<String>, GatewayError>;
 
     /// Creates the client's Customer (`cus_...`) under the request's
     /// idempotency key; the same key returns the same Customer.
@@ -252,6 +290,16 @@ pub trait PaymentGateway: Send + Sync {
     ) -> Result<Option<PaymentMethodDetails>, GatewayError> {
         Err(GatewayError::Unsupported("card lookup"))
     }
+    /// Reads a refund (`re_...`) as it is now.
+    async fn retrieve_refund(&self, id: &str) -> Result<RefundOutcome, GatewayError>;
+
+    /// The refund of `charge_reference` made for our refund `refund_key`, if
+    /// any (its creation's answer was lost).
+    async fn find_refund(
+        &self,
+        charge_reference: &str,
+        refund_key: &str,
+    ) -> Result<Option<RefundOutcome>, GatewayError>;
 }
 
 struct TestCard {
@@ -503,14 +551,65 @@ impl PaymentGateway for SimulatedGateway {
             .ok_or_else(|| GatewayError::InvalidPaymentMethod(token.into()))
     }
 
-    async fn charge(&self, request: &ChargeRequest) -> Result<ChargeOutcome, GatewayError> {
-        self.faulty(&request.idempotency_key, self.charge_now(request))
+    async fn create_intent(&self, request: &ChargeRequest) -> Result<String, GatewayError> {
+        self.faulty(&request.idempotency_key, self.create_intent_now(request))
             .await
     }
 
-    async fn refund(&self, request: &RefundRequest) -> Result<RefundOutcome, GatewayError> {
-        self.faulty(&request.idempotency_key, self.refund_now(request))
+    async fn confirm_intent(
+        &self,
+        id: &str,
+        idempotency_key: &str,
+    ) -> Result<IntentState, GatewayError> {
+        self.faulty(idempotency_key, self.confirm_intent_now(id))
             .await
+    }
+
+    async fn retrieve_intent(&self, id: &str) -> Result<IntentState, GatewayError> {
+        // Reads can fail too; the key of a read is the object it reads.
+        self.faulty(&format!("retrieve_{id}"), self.intent_state(id))
+            .await
+    }
+
+    async fn find_intent(&self, payment_key: &str) -> Result<Option<String>, GatewayError> {
+        use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+        Ok(simulated_intent::Entity::find()
+            .filter(simulated_intent::Column::PaymentKey.eq(payment_key))
+            .order_by_asc(simulated_intent::Column::CreatedAt)
+            .one(&self.db)
+            .await
+            .map_err(|e| GatewayError::Unavailable(e.to_string()))?
+            .map(|i| i.id))
+    }
+
+    async fn refund(&self, request: &RefundRequest) -> Result<RefundOutcome, GatewayError> {
+        self.faulty(&request.request_key, self.refund_now(request))
+            .await
+    }
+
+    async fn retrieve_refund(&self, id: &str) -> Result<RefundOutcome, GatewayError> {
+        use sea_orm::{ColumnTrait, QueryFilter};
+        let found = simulated_charge::Entity::find()
+            .filter(simulated_charge::Column::Reference.eq(id))
+            .filter(simulated_charge::Column::RefundOf.is_not_null())
+            .one(&self.db)
+            .await
+            .map_err(|e| GatewayError::Unavailable(e.to_string()))?
+            .ok_or_else(|| GatewayError::Unavailable(format!("no refund {id}")))?;
+        Ok(refund_outcome(found))
+    }
+
+    async fn find_refund(
+        &self,
+        charge_reference: &str,
+        refund_key: &str,
+    ) -> Result<Option<RefundOutcome>, GatewayError> {
+        Ok(simulated_charge::Entity::find_by_id(refund_key.to_string())
+            .one(&self.db)
+            .await
+            .map_err(|e| GatewayError::Unavailable(e.to_string()))?
+            .filter(|r| r.refund_of.as_deref() == Some(charge_reference))
+            .map(refund_outcome))
     }
 
     async fn create_customer(&self, request: &CustomerRequest) -> Result<String, GatewayError> {
@@ -560,55 +659,123 @@ impl PaymentGateway for SimulatedGateway {
 }
 
 impl SimulatedGateway {
-    async fn charge_now(&self, request: &ChargeRequest) -> Result<ChargeOutcome, GatewayError> {
+    /// Creates the intent under its key (the same key finds the same one).
+    async fn create_intent_now(&self, request: &ChargeRequest) -> Result<String, GatewayError> {
+        use sea_orm::{ColumnTrait, QueryFilter};
         let card = test_card(&request.payment_method_token).ok_or_else(|| {
             GatewayError::InvalidPaymentMethod(request.payment_method_token.clone())
         })?;
         let db_err = |e: sea_orm::DbErr| GatewayError::Unavailable(e.to_string());
-        // Record the attempt under its key first; a second call with the same
-        // key finds the first record and replays its outcome.
-        self.record_once(simulated_charge::ActiveModel {
-            idempotency_key: Set(request.idempotency_key.clone()),
-            reference: Set(format!("sim_ch_{}", uuid::Uuid::now_v7().simple())),
+        simulated_intent::Entity::insert(simulated_intent::ActiveModel {
+            id: Set(format!("sim_pi_{}", uuid::Uuid::now_v7().simple())),
+            create_key: Set(request.idempotency_key.clone()),
+            payment_key: Set(request.payment_key.clone()),
             token: Set(card.token.to_string()),
             amount_minor: Set(request.amount_minor),
             currency: Set(request.currency.clone()),
+            created_at: Set(Utc::now()),
+        })
+        .on_conflict(
+            OnConflict::column(simulated_intent::Column::CreateKey)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(&self.db)
+        .await
+        .map_err(db_err)?;
+        let stored = simulated_intent::Entity::find()
+            .filter(simulated_intent::Column::CreateKey.eq(request.idempotency_key.clone()))
+            .one(&self.db)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| GatewayError::Unavailable("intent record vanished".into()))?;
+        if stored.amount_minor != request.amount_minor
+            || stored.currency != request.currency
+            || stored.token != card.token
+            || stored.payment_key != request.payment_key
+        {
+            return Err(GatewayError::IdempotencyMismatch);
+        }
+        Ok(stored.id)
+    }
+
+    /// Charges the intent's card once: the charge is recorded under our
+    /// payment's key with the intent's id as its reference, so a second
+    /// confirmation (any key) finds it and charges nothing.
+    async fn confirm_intent_now(&self, id: &str) -> Result<IntentState, GatewayError> {
+        let db_err = |e: sea_orm::DbErr| GatewayError::Unavailable(e.to_string());
+        let intent = simulated_intent::Entity::find_by_id(id.to_string())
+            .one(&self.db)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| GatewayError::Unavailable(format!("no PaymentIntent {id}")))?;
+        let card = test_card(&intent.token)
+            .ok_or_else(|| GatewayError::InvalidPaymentMethod(intent.token.clone()))?;
+        self.record_once(simulated_charge::ActiveModel {
+            idempotency_key: Set(intent.payment_key.clone()),
+            reference: Set(intent.id.clone()),
+            token: Set(card.token.to_string()),
+            amount_minor: Set(intent.amount_minor),
+            currency: Set(intent.currency.clone()),
             succeeded: Set(card.decline.is_none()),
             decline_code: Set(card.decline.map(|d| d.0.to_string())),
             created_at: Set(Utc::now()),
             refund_of: Set(None),
         })
         .await?;
-        let stored = simulated_charge::Entity::find_by_id(request.idempotency_key.clone())
+        let state = self.intent_state(id).await?;
+        match &state {
+            IntentState::Settled(ChargeOutcome::Succeeded { reference }) => {
+                tracing::info!(%reference, amount = intent.amount_minor, "simulated charge succeeded");
+            }
+            IntentState::Settled(ChargeOutcome::Declined { code, .. }) => {
+                tracing::info!(%code, "simulated charge declined");
+            }
+            _ => {}
+        }
+        Ok(state)
+    }
+
+    /// What an intent is now: its charge's outcome, or unconfirmed.
+    async fn intent_state(&self, id: &str) -> Result<IntentState, GatewayError> {
+        use sea_orm::{ColumnTrait, QueryFilter};
+        let db_err = |e: sea_orm::DbErr| GatewayError::Unavailable(e.to_string());
+        if simulated_intent::Entity::find_by_id(id.to_string())
             .one(&self.db)
             .await
             .map_err(db_err)?
-            .ok_or_else(|| GatewayError::Unavailable("charge record vanished".into()))?;
-        if stored.amount_minor != request.amount_minor
-            || stored.currency != request.currency
-            || stored.token != card.token
+            .is_none()
         {
-            return Err(GatewayError::IdempotencyMismatch);
+            return Err(GatewayError::Unavailable(format!("no PaymentIntent {id}")));
         }
+        let charge = simulated_charge::Entity::find()
+            .filter(simulated_charge::Column::Reference.eq(id))
+            .filter(simulated_charge::Column::RefundOf.is_null())
+            .one(&self.db)
+            .await
+            .map_err(db_err)?;
+        let Some(stored) = charge else {
+            return Ok(IntentState::RequiresConfirmation);
+        };
         if stored.succeeded {
-            tracing::info!(reference = %stored.reference, amount = stored.amount_minor, "simulated charge succeeded");
-            Ok(ChargeOutcome::Succeeded {
+            return Ok(IntentState::Settled(ChargeOutcome::Succeeded {
                 reference: stored.reference,
-            })
-        } else {
-            let code = stored
-                .decline_code
-                .unwrap_or_else(|| "generic_decline".into());
-            let message = TEST_CARDS
-                .iter()
-                .filter_map(|c| c.decline)
-                .find(|d| d.0 == code)
-                .map(|d| d.1)
-                .unwrap_or("Your card was declined.")
-                .to_string();
-            tracing::info!(%code, "simulated charge declined");
-            Ok(ChargeOutcome::Declined { code, message })
+            }));
         }
+        let code = stored
+            .decline_code
+            .unwrap_or_else(|| "generic_decline".into());
+        let message = TEST_CARDS
+            .iter()
+            .filter_map(|c| c.decline)
+            .find(|d| d.0 == code)
+            .map(|d| d.1)
+            .unwrap_or("Your card was declined.")
+            .to_string();
+        Ok(IntentState::Settled(ChargeOutcome::Declined {
+            code,
+            message,
+        }))
     }
 
     async fn refund_now(&self, request: &RefundRequest) -> Result<RefundOutcome, GatewayError> {
@@ -624,15 +791,7 @@ impl SimulatedGateway {
             {
                 return Err(GatewayError::IdempotencyMismatch);
             }
-            return Ok(if seen.succeeded {
-                RefundOutcome::Succeeded {
-                    reference: seen.reference,
-                }
-            } else {
-                RefundOutcome::Failed {
-                    reason: seen.decline_code.unwrap_or_default(),
-                }
-            });
+            return Ok(refund_outcome(seen));
         }
         let Some(charge) = simulated_charge::Entity::find()
             .filter(simulated_charge::Column::Reference.eq(request.charge_reference.clone()))
@@ -674,6 +833,19 @@ impl SimulatedGateway {
         .await?;
         // Whoever inserted first decides; replay what is stored.
         Box::pin(self.refund_now(request)).await
+    }
+}
+
+/// A simulated refund record's outcome.
+fn refund_outcome(record: simulated_charge::Model) -> RefundOutcome {
+    if record.succeeded {
+        RefundOutcome::Succeeded {
+            reference: record.reference,
+        }
+    } else {
+        RefundOutcome::Failed {
+            reason: record.decline_code.unwrap_or_default(),
+        }
     }
 }
 

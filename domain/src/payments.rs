@@ -5,10 +5,15 @@
 //!    have no other attempt `PENDING`; a `PENDING` payment is written under the
 //!    attempt's idempotency key. One attempt per invoice at a time means two
 //!    browser tabs, or auto-pay and the portal, can never both charge.
-//! 2. **Charge**: the gateway is called with that key. An unknown outcome
-//!    (timeout) is an error: the attempt stays `PENDING` and is retried with
-//!    the same key (the charge job's retry, or a `ResolvePayment` job for the
-//!    portal), never with a new one.
+//! 2. **Charge**, in two steps ([`drive_intent`]): a PaymentIntent is created
+//!    (not confirmed) and its id committed on the payment; then it is
+//!    confirmed. An unknown outcome (timeout, 5xx, a lost connection) is
+//!    settled by retrieving the intent, never by replaying the request:
+//!    Stripe stores a 500 under its key and replays it, and forgets keys
+//!    after 24 hours. Until the intent says, the attempt stays `PENDING` and
+//!    is looked at again (the charge job's retry, or a `ResolvePayment` job
+//!    for the portal). No key is sent after `gateway.key_reuse_limit_hours`,
+//!    and one debt never gets a second intent.
 //! 3. **Settle**: the outcome is written in one transaction. Only the writer
 //!    that moves the payment out of `PENDING` touches the invoice, so a
 //!    replayed outcome is never counted twice.
@@ -16,7 +21,7 @@
 use crate::context::AppContext;
 use crate::db::begin_write;
 use crate::error::{DomainResult, UserError};
-use crate::gateway::{ChargeOutcome, ChargeRequest, GatewayError};
+use crate::gateway::{ChargeOutcome, ChargeRequest, GatewayError, IntentState};
 use crate::jobs::JobKind;
 use crate::lifecycle::{self, Actor, Audit};
 use crate::outbox;
@@ -144,27 +149,15 @@ async fn charge_and_settle(
     pending: payment::Model,
     request_id: Option<&str>,
 ) -> DomainResult<ChargeResult> {
-    let token = pending
-        .payment_method_token
-        .clone()
-        .ok_or_else(|| anyhow::anyhow!("payment {} has no payment method", pending.id))?;
-    let outcome = ctx
-        .gateway
-        .charge(&ChargeRequest {
-            idempotency_key: pending.idempotency_key.clone(),
-            amount_minor: pending.amount_minor,
-            currency: pending.currency.clone(),
-            payment_method_token: token,
-            description: format!("Invoice payment {}", pending.invoice_id),
-        })
-        .await;
-    let outcome = match outcome {
-        Ok(outcome) => outcome,
-        Err(GatewayError::InvalidPaymentMethod(what)) => ChargeOutcome::Declined {
-            code: "invalid_payment_method".into(),
-            message: format!("The payment method was not accepted ({what})."),
-        },
-        Err(other) => return Err(anyhow::Error::new(other).into()),
+    let outcome = match drive_intent(ctx, &pending).await? {
+        Some(outcome) => outcome,
+        None => {
+            return Err(anyhow::anyhow!(
+                "payment {}: the gateway has not settled it yet; it is looked at again later",
+                pending.id
+            )
+            .into());
+        }
     };
     settle(ctx, &pending, &outcome, request_id).await?;
     let stored = payment::Entity::find_by_id(pending.id)
@@ -181,6 +174,183 @@ async fn charge_and_settle(
         PaymentStatus::Succeeded => ChargeResult::Succeeded(stored),
         _ => ChargeResult::Declined(stored),
     })
+}
+
+/// An unknown outcome: the attempt stays `PENDING` and is looked at again.
+fn unknown(payment_id: i64, error: GatewayError) -> crate::error::DomainError {
+    anyhow::Error::new(error)
+        .context(format!(
+            "payment {payment_id}: outcome unknown; it is settled later by retrieving its PaymentIntent"
+        ))
+        .into()
+}
+
+/// The decline a refused payment method stands for.
+fn invalid_method(what: &str) -> ChargeOutcome {
+    ChargeOutcome::Declined {
+        code: "invalid_payment_method".into(),
+        message: format!("The payment method was not accepted ({what})."),
+    }
+}
+
+/// Step 2: brings the attempt's PaymentIntent to a known outcome, or
+/// `None` while the gateway is still working on it.
+///
+/// The intent is created first (not confirmed) and its id is committed on
+/// the payment before anything can be charged; then it is confirmed. An
+/// answer that is lost or an error (a timeout, a 5xx, which Stripe replays
+/// for the same key) is never answered by replaying the request: the intent
+/// is retrieved and its status decides. A confirmation is only sent again if
+/// the intent still requires one, and then under the next attempt's key.
+async fn drive_intent(
+    ctx: &AppContext,
+    pending: &payment::Model,
+) -> DomainResult<Option<ChargeOutcome>> {
+    let intent_id = match &pending.gateway_intent_id {
+        Some(id) => id.clone(),
+        None => match obtain_intent(ctx, pending).await? {
+            Ok(id) => id,
+            Err(refused) => return Ok(Some(refused)),
+        },
+    };
+    let mut attempt = pending.confirm_attempt;
+    if pending.confirm_sent_at.is_some() {
+        // A confirmation went out before: look before sending another.
+        match ctx.gateway.retrieve_intent(&intent_id).await {
+            Ok(IntentState::Settled(outcome)) => return Ok(Some(outcome)),
+            Ok(IntentState::Processing) => return Ok(None),
+            Ok(IntentState::RequiresConfirmation) => {
+                attempt = attempt
+                    .checked_add(1)
+                    .ok_or_else(|| anyhow::anyhow!("payment {}: too many attempts", pending.id))?;
+            }
+            Err(e) => return Err(unknown(pending.id, e)),
+        }
+    }
+    // The attempt's number and first sending are committed before it is
+    // sent; the guard makes two concurrent retries send one confirmation.
+    let claimed = payment::Entity::update_many()
+        .col_expr(payment::Column::ConfirmAttempt, Expr::value(attempt))
+        .col_expr(payment::Column::ConfirmSentAt, Expr::value(ctx.clock.now()))
+        .filter(payment::Column::Id.eq(pending.id))
+        .filter(payment::Column::ConfirmAttempt.eq(pending.confirm_attempt))
+        .exec(&ctx.db)
+        .await?;
+    if claimed.rows_affected != 1 {
+        return Ok(None);
+    }
+    let key = format!("{}_confirm_{attempt}", pending.idempotency_key);
+    match ctx.gateway.confirm_intent(&intent_id, &key).await {
+        Ok(IntentState::Settled(outcome)) => Ok(Some(outcome)),
+        Ok(_) => Ok(None),
+        Err(GatewayError::InvalidPaymentMethod(what)) => Ok(Some(invalid_method(&what))),
+        Err(lost) => {
+            tracing::warn!(payment_id = pending.id, error = %lost, "confirmation unanswered; retrieving the PaymentIntent");
+            match ctx.gateway.retrieve_intent(&intent_id).await {
+                Ok(IntentState::Settled(outcome)) => Ok(Some(outcome)),
+                Ok(_) => Err(unknown(pending.id, lost)),
+                Err(e) => Err(unknown(pending.id, e)),
+            }
+        }
+    }
+}
+
+/// The attempt's PaymentIntent id, created now or found; committed on the
+/// payment before it is returned. `Err` is a payment method the gateway
+/// refused (nothing was created).
+///
+/// A creation whose answer was lost is looked for first (by our payment's
+/// key in the intent's metadata). Its key is sent again only while the
+/// gateway still keeps it (`gateway.key_reuse_limit_hours`); after that,
+/// and only if the intent is not found, the next attempt starts with a new
+/// key, so an old key can never create a second intent.
+async fn obtain_intent(
+    ctx: &AppContext,
+    pending: &payment::Model,
+) -> DomainResult<Result<String, ChargeOutcome>> {
+    let token = pending
+        .payment_method_token
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("payment {} has no payment method", pending.id))?;
+    let now = ctx.clock.now();
+    let limit = Duration::hours(ctx.settings.gateway.key_reuse_limit_hours);
+    let mut attempt = pending.create_attempt;
+    let mut first_sent = pending.create_sent_at;
+    if let Some(sent) = pending.create_sent_at {
+        let found = ctx
+            .gateway
+            .find_intent(&pending.idempotency_key)
+            .await
+            .map_err(|e| unknown(pending.id, e))?;
+        if let Some(id) = found {
+            return Ok(Ok(store_intent(ctx, pending.id, &id).await?));
+        }
+        if now - sent >= limit {
+            attempt = attempt
+                .checked_add(1)
+                .ok_or_else(|| anyhow::anyhow!("payment {}: too many attempts", pending.id))?;
+            first_sent = None;
+            tracing::warn!(
+                payment_id = pending.id,
+                attempt,
+                "no PaymentIntent was created under a key the gateway may forget; a new attempt with a new key"
+            );
+        }
+    }
+    if first_sent.is_none() {
+        let claimed = payment::Entity::update_many()
+            .col_expr(payment::Column::CreateAttempt, Expr::value(attempt))
+            .col_expr(payment::Column::CreateSentAt, Expr::value(now))
+            .filter(payment::Column::Id.eq(pending.id))
+            .filter(payment::Column::CreateAttempt.eq(pending.create_attempt))
+            .filter(payment::Column::GatewayIntentId.is_null())
+            .exec(&ctx.db)
+            .await?;
+        if claimed.rows_affected != 1 {
+            return Err(anyhow::anyhow!(
+                "payment {}: another worker is creating its PaymentIntent",
+                pending.id
+            )
+            .into());
+        }
+    }
+    let request = ChargeRequest {
+        idempotency_key: format!("{}_create_{attempt}", pending.idempotency_key),
+        payment_key: pending.idempotency_key.clone(),
+        amount_minor: pending.amount_minor,
+        currency: pending.currency.clone(),
+        payment_method_token: token,
+        description: format!("Invoice payment {}", pending.invoice_id),
+    };
+    match ctx.gateway.create_intent(&request).await {
+        Ok(id) => Ok(Ok(store_intent(ctx, pending.id, &id).await?)),
+        Err(GatewayError::InvalidPaymentMethod(what)) => Ok(Err(invalid_method(&what))),
+        Err(lost) => {
+            tracing::warn!(payment_id = pending.id, error = %lost, "creation unanswered; looking for the PaymentIntent");
+            match ctx.gateway.find_intent(&pending.idempotency_key).await {
+                Ok(Some(id)) => Ok(Ok(store_intent(ctx, pending.id, &id).await?)),
+                Ok(None) => Err(unknown(pending.id, lost)),
+                Err(e) => Err(unknown(pending.id, e)),
+            }
+        }
+    }
+}
+
+/// Commits the intent's id on the payment (its own transaction, before any
+/// confirmation); the first id stored stays.
+async fn store_intent(ctx: &AppContext, payment_id: i64, id: &str) -> DomainResult<String> {
+    payment::Entity::update_many()
+        .col_expr(payment::Column::GatewayIntentId, Expr::value(id))
+        .col_expr(payment::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(payment::Column::Id.eq(payment_id))
+        .filter(payment::Column::GatewayIntentId.is_null())
+        .exec(&ctx.db)
+        .await?;
+    payment::Entity::find_by_id(payment_id)
+        .one(&ctx.db)
+        .await?
+        .and_then(|p| p.gateway_intent_id)
+        .ok_or_else(|| anyhow::anyhow!("payment {payment_id} lost its PaymentIntent").into())
 }
 
 /// Step 3: records the outcome; only the writer that moves the payment out of
@@ -362,7 +532,7 @@ pub enum Resolved {
     Settled { status: &'static str },
 }
 
-/// Asks the gateway again, with the same key, about an attempt still `PENDING`.
+/// Settles an attempt still `PENDING` by looking at its PaymentIntent.
 pub async fn resolve_pending(
     ctx: &AppContext,
     payment_id: i64,

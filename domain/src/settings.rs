@@ -149,6 +149,11 @@ pub struct GatewaySettings {
     /// Faults the simulated gateway injects on purpose; all off by default.
     #[serde(default)]
     pub simulated_faults: SimulatedFaults,
+    /// An idempotency key older than this many hours is never sent again
+    /// (Stripe forgets keys after 24 hours, and then the same key could
+    /// charge twice): the object is retrieved instead, and only if nothing
+    /// was created does a new attempt start, with a new key. 1 to 23.
+    pub key_reuse_limit_hours: i64,
 }
 
 /// Fault injection in the simulated gateway, so that tests and chaos runs
@@ -239,6 +244,7 @@ impl Settings {
             .set_default("gateway.stripe_api_base", "https://api.stripe.com")?
             .set_default("gateway.webhook_tolerance_secs", 300)?
             .set_default("gateway.simulated_webhooks", true)?
+            .set_default("gateway.key_reuse_limit_hours", 23)?
             .set_default("gateway.simulated_faults.timeout_percent", 0)?
             .set_default("gateway.simulated_faults.error_percent", 0)?
             .set_default("gateway.simulated_faults.delay_ms", 0)?
@@ -309,6 +315,12 @@ impl Settings {
             .is_some_and(|k| !k.expose_secret().trim().is_empty());
         if stripe && !webhook_secret {
             return Err("gateway.stripe_webhook_secret (APP__GATEWAY__STRIPE_WEBHOOK_SECRET) is required when gateway.stripe_secret_key is set: without it no Stripe webhook can be verified, so no payment would ever be confirmed".into());
+        }
+        if !(1..=23).contains(&self.gateway.key_reuse_limit_hours) {
+            return Err(format!(
+                "gateway.key_reuse_limit_hours (APP__GATEWAY__KEY_REUSE_LIMIT_HOURS) must be 1 to 23 (below the 24 hours Stripe keeps an idempotency key), not {}",
+                self.gateway.key_reuse_limit_hours
+            ));
         }
         let base = &self.gateway.stripe_api_base;
         match reqwest::Url::parse(base.trim()) {

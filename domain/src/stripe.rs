@@ -13,15 +13,23 @@
 //!
 //! - `payment_method`: `GET /v1/payment_methods/{id}`; brand, last4 and expiry
 //!   are the only card data this server ever sees.
-//! - `charge`: an off-session, confirmed PaymentIntent (`POST
-//!   /v1/payment_intents`, cards only) sent with the header
-//!   `Idempotency-Key: <request.idempotency_key>`. Stripe stores the first
-//!   response under that key and replays it on every retry, so a retry after
-//!   an unknown outcome never charges twice. The payment method is looked up
-//!   first: a card saved on a Customer can only be charged with that
-//!   `customer` passed along.
-//! - `refund` (inherent until the port has it): `POST /v1/refunds`, also with
-//!   its own idempotency key.
+//! - `create_intent`: `POST /v1/payment_intents` with `confirm=false` (cards
+//!   only, our payment's key in `metadata[idempotency_key]`, the Customer the
+//!   card is saved on), header `Idempotency-Key: <payment key>_create_<k>`.
+//!   The payment method is looked up first: a card saved on a Customer can
+//!   only be charged with that `customer` passed along.
+//! - `confirm_intent`: `POST /v1/payment_intents/{id}/confirm` with
+//!   `off_session=true` (Stripe takes `off_session` only with a
+//!   confirmation), header `Idempotency-Key: <payment key>_confirm_<k>`.
+//! - `retrieve_intent`: `GET /v1/payment_intents/{id}`; `find_intent`:
+//!   `GET /v1/payment_intents/search?query=metadata['idempotency_key']:'…'`.
+//!   Stripe stores the first answer under a key, a 500 included, and
+//!   replays it, and forgets keys after 24 hours: the domain settles a lost
+//!   answer with these reads, never by sending the request again.
+//! - `refund`: `POST /v1/refunds` (our refund's key in
+//!   `metadata[idempotency_key]`, the request's own key as the header);
+//!   `retrieve_refund`: `GET /v1/refunds/{id}`; `find_refund`:
+//!   `GET /v1/refunds?payment_intent=…` matched by that metadata.
 //!
 //! # Error mapping
 //!
@@ -31,7 +39,8 @@
 //! | `card_error` (HTTP 402), incl. `authentication_required` | `Declined { code: decline_code or code }` |
 //! | `status=requires_action` | `Declined { code: "authentication_required" }` (off-session cannot authenticate) |
 //! | `status=requires_payment_method` / `canceled` | `Declined` |
-//! | `status=processing` | re-read once; still processing -> `Unavailable` |
+//! | `status=processing` | `IntentState::Processing` (looked at again later) |
+//! | `status=requires_confirmation` | `IntentState::RequiresConfirmation` (nothing charged) |
 //! | 404 / `resource_missing`, or an invalid request about `payment_method` | `InvalidPaymentMethod` |
 //! | `idempotency_error` | `IdempotencyMismatch` |
 //! | 401 / 403 / other 400 | `Unavailable` with an explicit message (see below) |
@@ -63,7 +72,7 @@
 
 use crate::gateway::{
     ChargeOutcome, ChargeRequest, CheckoutRequest, CheckoutSession, CheckoutState, CustomerRequest,
-    GatewayError, PaymentGateway, PaymentMethodDetails, RefundOutcome, RefundRequest,
+    GatewayError, IntentState, PaymentGateway, PaymentMethodDetails, RefundOutcome, RefundRequest,
     SetupCheckoutRequest, SetupSession,
 };
 use async_trait::async_trait;
@@ -182,6 +191,7 @@ impl StripeGateway {
         &self,
         payment_intent_id: &str,
         amount_minor: i64,
+        refund_key: &str,
         idempotency_key: &str,
     ) -> Result<StripeRefund, GatewayError> {
         if !is_stripe_id(payment_intent_id) {
@@ -195,7 +205,7 @@ impl StripeGateway {
         let form = [
             ("payment_intent", payment_intent_id.to_string()),
             ("amount", amount_minor.to_string()),
-            ("metadata[idempotency_key]", idempotency_key.to_string()),
+            ("metadata[idempotency_key]", refund_key.to_string()),
         ];
         let response = self
             .send(
@@ -414,19 +424,10 @@ impl PaymentGateway for StripeGateway {
             &request.charge_reference,
             request.amount_minor,
             &request.idempotency_key,
+            &request.request_key,
         )
         .await?;
-        Ok(match refund.status.as_str() {
-            "succeeded" => RefundOutcome::Succeeded {
-                reference: refund.id,
-            },
-            "failed" | "canceled" => RefundOutcome::Failed {
-                reason: format!("Stripe refund {} is {}", refund.id, refund.status),
-            },
-            _ => RefundOutcome::Pending {
-                reference: refund.id,
-            },
-        })
+        Ok(refund_outcome(refund.id, &refund.status))
     }
 
     async fn create_customer(&self, request: &CustomerRequest) -> Result<String, GatewayError> {
@@ -610,18 +611,19 @@ impl PaymentGateway for StripeGateway {
         self.fetch_checkout(id).await
     }
 
-    async fn charge(&self, request: &ChargeRequest) -> Result<ChargeOutcome, GatewayError> {
+    async fn create_intent(&self, request: &ChargeRequest) -> Result<String, GatewayError> {
         let pm = self
             .fetch_payment_method(&request.payment_method_token)
             .await?;
+        // `off_session` is a parameter of the confirmation (Stripe accepts
+        // it only with `confirm=true`): it goes with `confirm_intent`.
         let mut form = vec![
             ("amount", request.amount_minor.to_string()),
             ("currency", request.currency.to_ascii_lowercase()),
             ("payment_method", request.payment_method_token.clone()),
             ("payment_method_types[]", "card".to_string()),
-            ("confirm", "true".to_string()),
-            ("off_session", "true".to_string()),
-            ("metadata[idempotency_key]", request.idempotency_key.clone()),
+            ("confirm", "false".to_string()),
+            ("metadata[idempotency_key]", request.payment_key.clone()),
         ];
         if !request.description.is_empty() {
             form.push(("description", request.description.clone()));
@@ -638,40 +640,170 @@ impl PaymentGateway for StripeGateway {
             )
             .await?;
         if !response.status.is_success() {
-            return match classify(&response) {
-                Failure::Card { code, message } => {
-                    tracing::info!(%code, key = %request.idempotency_key, "stripe charge declined");
-                    Ok(ChargeOutcome::Declined { code, message })
+            return Err(match classify(&response) {
+                Failure::Missing { .. } | Failure::Card { .. } => {
+                    GatewayError::InvalidPaymentMethod(request.payment_method_token.clone())
                 }
-                Failure::Missing { .. } => Err(GatewayError::InvalidPaymentMethod(
-                    request.payment_method_token.clone(),
-                )),
                 Failure::Idempotency => {
                     tracing::error!(key = %request.idempotency_key, "stripe idempotency key reused with different parameters");
-                    Err(GatewayError::IdempotencyMismatch)
+                    GatewayError::IdempotencyMismatch
                 }
-                Failure::Other(message) => Err(GatewayError::Unavailable(message)),
+                Failure::Other(message) => GatewayError::Unavailable(message),
+            });
+        }
+        let intent: PaymentIntentObject = response.json()?;
+        if !is_stripe_id(&intent.id) {
+            return Err(GatewayError::Unavailable(
+                "Stripe returned a malformed PaymentIntent id".into(),
+            ));
+        }
+        tracing::info!(payment_intent = %intent.id, key = %request.idempotency_key, "stripe payment intent created");
+        Ok(intent.id)
+    }
+
+    async fn confirm_intent(
+        &self,
+        id: &str,
+        idempotency_key: &str,
+    ) -> Result<IntentState, GatewayError> {
+        if !is_stripe_id(id) {
+            return Err(GatewayError::Unavailable(format!(
+                "malformed PaymentIntent id {id}"
+            )));
+        }
+        let form = [("off_session", "true".to_string())];
+        let response = self
+            .send(
+                Method::POST,
+                &["v1", "payment_intents", id, "confirm"],
+                Some(&form),
+                Some(idempotency_key),
+            )
+            .await?;
+        if !response.status.is_success() {
+            return match classify(&response) {
+                Failure::Card { code, message } => {
+                    tracing::info!(%code, payment_intent = id, "stripe charge declined");
+                    Ok(IntentState::Settled(ChargeOutcome::Declined {
+                        code,
+                        message,
+                    }))
+                }
+                Failure::Idempotency => Err(GatewayError::IdempotencyMismatch),
+                // A confirmation refused for the intent's state (already
+                // succeeded, say) tells nothing: the caller retrieves it.
+                Failure::Missing { message, .. } | Failure::Other(message) => {
+                    Err(GatewayError::Unavailable(message))
+                }
             };
         }
-        let mut intent: PaymentIntentObject = response.json()?;
-        if intent.status == "processing" {
-            // A replay of this key would answer `processing` forever: ask for
-            // the intent's current state instead.
-            intent = self.fetch_payment_intent(&intent.id).await?;
+        let intent: PaymentIntentObject = response.json()?;
+        let state = state_of(intent)?;
+        if let IntentState::Settled(ChargeOutcome::Succeeded { reference }) = &state {
+            tracing::info!(payment_intent = %reference, key = idempotency_key, "stripe charge succeeded");
         }
-        let outcome = outcome_of(intent)?;
-        match &outcome {
-            ChargeOutcome::Succeeded { reference } => tracing::info!(
-                payment_intent = %reference,
-                amount = request.amount_minor,
-                key = %request.idempotency_key,
-                "stripe charge succeeded"
-            ),
-            ChargeOutcome::Declined { code, .. } => {
-                tracing::info!(%code, key = %request.idempotency_key, "stripe charge declined");
-            }
+        Ok(state)
+    }
+
+    async fn retrieve_intent(&self, id: &str) -> Result<IntentState, GatewayError> {
+        state_of(self.fetch_payment_intent(id).await?)
+    }
+
+    async fn find_intent(&self, payment_key: &str) -> Result<Option<String>, GatewayError> {
+        // Our keys are letters, digits and `_`, safe inside the quotes.
+        if !is_stripe_id(payment_key) {
+            return Err(GatewayError::Unavailable(format!(
+                "cannot search for the key {payment_key}"
+            )));
         }
-        Ok(outcome)
+        let query = format!("metadata['idempotency_key']:'{payment_key}'");
+        let response = self
+            .send_query(
+                Method::GET,
+                &["v1", "payment_intents", "search"],
+                &[("query", query.as_str())],
+                None,
+                None,
+            )
+            .await?;
+        if !response.status.is_success() {
+            return Err(refused(&response, "PaymentIntent search"));
+        }
+        let found: ListObject<PaymentIntentObject> = response.json()?;
+        Ok(found
+            .data
+            .into_iter()
+            .map(|i| i.id)
+            .find(|id| is_stripe_id(id)))
+    }
+
+    async fn retrieve_refund(&self, id: &str) -> Result<RefundOutcome, GatewayError> {
+        if !is_stripe_id(id) {
+            return Err(GatewayError::Unavailable(format!(
+                "malformed refund id {id}"
+            )));
+        }
+        let response = self
+            .send(Method::GET, &["v1", "refunds", id], None, None)
+            .await?;
+        if !response.status.is_success() {
+            return Err(refused(&response, "refund"));
+        }
+        let refund: RefundObject = response.json()?;
+        Ok(refund_outcome(
+            refund.id,
+            refund.status.as_deref().unwrap_or("pending"),
+        ))
+    }
+
+    async fn find_refund(
+        &self,
+        charge_reference: &str,
+        refund_key: &str,
+    ) -> Result<Option<RefundOutcome>, GatewayError> {
+        if !is_stripe_id(charge_reference) {
+            return Err(GatewayError::Unavailable(format!(
+                "malformed PaymentIntent id {charge_reference}"
+            )));
+        }
+        let response = self
+            .send_query(
+                Method::GET,
+                &["v1", "refunds"],
+                &[("payment_intent", charge_reference), ("limit", "100")],
+                None,
+                None,
+            )
+            .await?;
+        if !response.status.is_success() {
+            return Err(refused(&response, "refund list"));
+        }
+        let list: ListObject<RefundObject> = response.json()?;
+        Ok(list
+            .data
+            .into_iter()
+            .find(|r| r.metadata.get("idempotency_key").map(String::as_str) == Some(refund_key))
+            .map(|r| refund_outcome(r.id, r.status.as_deref().unwrap_or("pending"))))
+    }
+}
+
+/// A refund's outcome from its Stripe status.
+fn refund_outcome(id: String, status: &str) -> RefundOutcome {
+    match status {
+        "succeeded" => RefundOutcome::Succeeded { reference: id },
+        "failed" | "canceled" => RefundOutcome::Failed {
+            reason: format!("Stripe refund {id} is {status}"),
+        },
+        _ => RefundOutcome::Pending { reference: id },
+    }
+}
+
+/// What a PaymentIntent's status means for the payment.
+fn state_of(intent: PaymentIntentObject) -> Result<IntentState, GatewayError> {
+    match intent.status.as_str() {
+        "requires_confirmation" => Ok(IntentState::RequiresConfirmation),
+        "processing" => Ok(IntentState::Processing),
+        _ => outcome_of(intent).map(IntentState::Settled),
     }
 }
 
@@ -917,6 +1049,14 @@ struct RefundObject {
     status: Option<String>,
     amount: i64,
     currency: String,
+    #[serde(default)]
+    metadata: std::collections::HashMap<String, String>,
+}
+
+/// A list or search answer (`object: list` / `search_result`).
+#[derive(Deserialize)]
+struct ListObject<T> {
+    data: Vec<T>,
 }
 
 /// A Checkout Session object (`object: checkout.session`) as Stripe sends

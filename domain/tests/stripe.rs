@@ -3,7 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use domain::gateway::{
-    ChargeOutcome, ChargeRequest, CheckoutRequest, CheckoutState, GatewayError, PaymentGateway,
+    ChargeOutcome, ChargeRequest, CheckoutRequest, CheckoutState, GatewayError, IntentState,
+    PaymentGateway,
 };
 use domain::stripe::{STRIPE_API_VERSION, StripeGateway, StripeRefund};
 use secrecy::SecretString;
@@ -24,6 +25,7 @@ fn gateway(server: &MockServer) -> StripeGateway {
 fn charge_request(key: &str) -> ChargeRequest {
     ChargeRequest {
         idempotency_key: key.into(),
+        payment_key: key.into(),
         amount_minor: 123_456,
         currency: "USD".into(),
         payment_method_token: PM.into(),
@@ -60,8 +62,7 @@ fn charge_form(key: &str) -> FormHas {
         ("amount", "123456".into()),
         ("currency", "usd".into()),
         ("payment_method", PM.into()),
-        ("confirm", "true".into()),
-        ("off_session", "true".into()),
+        ("confirm", "false".into()),
         ("description", "Invoice payment 7".into()),
         ("metadata[idempotency_key]", key.into()),
     ])
@@ -103,8 +104,10 @@ fn card_error(code: &str, decline_code: Option<&str>, message: &str) -> Response
         .set_body_json(json!({ "error": error }))
 }
 
-/// Mounts a `POST /v1/payment_intents` that must carry the Stripe headers,
-/// `key` and the charge form, answering `response` exactly once.
+/// Mounts the two steps of a charge: `POST /v1/payment_intents` (the
+/// Stripe headers, `key`, the charge form, `confirm=false`) creating
+/// `pi_two_steps`, then its confirmation (`off_session=true`, key
+/// `{key}_confirm`) answering `response`; each exactly once.
 async fn mount_charge(server: &MockServer, key: &str, response: ResponseTemplate) {
     Mock::given(method("POST"))
         .and(path("/v1/payment_intents"))
@@ -113,10 +116,42 @@ async fn mount_charge(server: &MockServer, key: &str, response: ResponseTemplate
         .and(header("idempotency-key", key))
         .and(header("content-type", "application/x-www-form-urlencoded"))
         .and(charge_form(key))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(intent("pi_two_steps", "requires_confirmation")),
+        )
+        .expect(1)
+        .mount(server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/payment_intents/pi_two_steps/confirm"))
+        .and(header("authorization", format!("Bearer {SECRET}").as_str()))
+        .and(header("stripe-version", STRIPE_API_VERSION))
+        .and(header("idempotency-key", format!("{key}_confirm").as_str()))
+        .and(FormHas(vec![("off_session", "true".into())]))
         .respond_with(response)
         .expect(1)
         .mount(server)
         .await;
+}
+
+/// A charge through the port's two steps: create, then confirm under
+/// `{key}_confirm`; an intent that is not settled is `Unavailable`.
+trait TwoSteps {
+    async fn charge(&self, request: &ChargeRequest) -> Result<ChargeOutcome, GatewayError>;
+}
+
+impl TwoSteps for StripeGateway {
+    async fn charge(&self, request: &ChargeRequest) -> Result<ChargeOutcome, GatewayError> {
+        let id = self.create_intent(request).await?;
+        match self
+            .confirm_intent(&id, &format!("{}_confirm", request.idempotency_key))
+            .await?
+        {
+            IntentState::Settled(outcome) => Ok(outcome),
+            other => Err(GatewayError::Unavailable(format!("{other:?}"))),
+        }
+    }
 }
 
 #[tokio::test]
@@ -585,7 +620,7 @@ async fn refund_uses_its_own_idempotency_key() {
         .mount(&server)
         .await;
     let refund = gateway(&server)
-        .refund("pi_123", 5000, "inv_7_refund_1")
+        .refund("pi_123", 5000, "inv_7_refund_1", "inv_7_refund_1")
         .await
         .unwrap();
     assert_eq!(

@@ -30,6 +30,7 @@ pub mod session;
 pub mod session_item;
 pub mod simulated_charge;
 pub mod simulated_checkout;
+pub mod simulated_intent;
 pub mod staff_session;
 pub mod staff_user;
 pub mod studio;

@@ -31,6 +31,17 @@ pub struct Model {
     pub amount_refunded_minor: i64,
     pub disputed_at: Option<DateTimeUtc>,
     pub note: Option<String>,
+    /// The gateway PaymentIntent (`pi_...`), stored before it is confirmed:
+    /// an unknown outcome is settled by retrieving it.
+    pub gateway_intent_id: Option<String>,
+    /// The attempt number in the PaymentIntent's creation key.
+    pub create_attempt: i32,
+    /// When that creation key was first sent (gateways forget keys).
+    pub create_sent_at: Option<DateTimeUtc>,
+    /// The attempt number in the confirmation key.
+    pub confirm_attempt: i32,
+    /// When that confirmation key was first sent.
+    pub confirm_sent_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -21,6 +21,10 @@ pub struct Model {
     pub failure_message: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The attempt number in the key sent to the gateway.
+    pub key_attempt: i32,
+    /// When that key was first sent (gateways forget keys).
+    pub key_sent_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

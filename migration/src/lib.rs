@@ -20,6 +20,7 @@ mod m20261129_000041_refund_credit_notes;
 mod m20261129_000050_hosted_checkout;
 mod m20261129_000051_gateway_customer;
 mod m20261130_000110_card_setup;
+mod m20261130_000120_gateway_attempts;
 mod m20261130_000130_retainer_excess;
 mod m20261130_000140_gallery_links_and_login_limits;
 
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000050_hosted_checkout::Migration),
             Box::new(m20261129_000051_gateway_customer::Migration),
             Box::new(m20261130_000110_card_setup::Migration),
+            Box::new(m20261130_000120_gateway_attempts::Migration),
             Box::new(m20261130_000130_retainer_excess::Migration),
             Box::new(m20261130_000140_gallery_links_and_login_limits::Migration),
         ]

@@ -7,6 +7,7 @@
 
 pub mod private;
 pub mod smtp;
+pub mod stripe_server;
 
 use api::Application;
 use domain::AppContext;

@@ -603,7 +603,11 @@ async fn find_payment(
         return Ok(Some(found));
     }
     Ok(payment::Entity::find()
-        .filter(payment::Column::GatewayReference.eq(reference))
+        .filter(
+            sea_orm::Condition::any()
+                .add(payment::Column::GatewayReference.eq(reference))
+                .add(payment::Column::GatewayIntentId.eq(reference)),
+        )
         .one(tx)
         .await?)
 }

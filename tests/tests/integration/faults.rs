@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use domain::AppContext;
 use domain::gateway::{
-    ChargeOutcome, ChargeRequest, CheckoutRequest, CheckoutSession, GatewayError, PaymentGateway,
+    ChargeRequest, CheckoutRequest, CheckoutSession, GatewayError, IntentState, PaymentGateway,
     PaymentMethodDetails, RefundOutcome, RefundRequest,
 };
 use domain::mailer::{MailError, Mailer};
@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use tests::{AUTO_PAY_EMAIL, Backend, INVOICE_EMAIL, TestApp, spawn_app_full, spawn_app_with};
 
 on_both_backends!(
-    an_ambiguous_gateway_timeout_is_retried_with_the_same_key,
+    an_ambiguous_gateway_timeout_is_settled_by_retrieving_the_intent,
     a_worker_dying_after_the_charge_leaves_exactly_one_charge,
     a_refused_email_is_retried_and_sent_once,
     several_workers_share_the_queue_without_doubling_work,
@@ -36,6 +36,8 @@ struct FaultyGateway {
     keys: Mutex<Vec<String>>,
     /// Checkout Sessions looked at (the first look times out).
     retrievals: AtomicUsize,
+    /// PaymentIntents looked at (how unknown outcomes are settled).
+    intent_retrievals: AtomicUsize,
 }
 
 #[async_trait]
@@ -44,12 +46,17 @@ impl PaymentGateway for FaultyGateway {
         self.inner.payment_method(token).await
     }
 
-    async fn charge(&self, request: &ChargeRequest) -> Result<ChargeOutcome, GatewayError> {
-        self.keys
-            .lock()
-            .unwrap()
-            .push(request.idempotency_key.clone());
-        let outcome = self.inner.charge(request).await;
+    async fn create_intent(&self, request: &ChargeRequest) -> Result<String, GatewayError> {
+        self.inner.create_intent(request).await
+    }
+
+    async fn confirm_intent(
+        &self,
+        id: &str,
+        idempotency_key: &str,
+    ) -> Result<IntentState, GatewayError> {
+        self.keys.lock().unwrap().push(idempotency_key.to_string());
+        let outcome = self.inner.confirm_intent(id, idempotency_key).await;
         if self.calls.fetch_add(1, Ordering::SeqCst) == 0 {
             match self.fault {
                 Fault::TimeoutAfterCharging => {
@@ -59,6 +66,27 @@ impl PaymentGateway for FaultyGateway {
             }
         }
         outcome
+    }
+
+    async fn retrieve_intent(&self, id: &str) -> Result<IntentState, GatewayError> {
+        self.intent_retrievals.fetch_add(1, Ordering::SeqCst);
+        self.inner.retrieve_intent(id).await
+    }
+
+    async fn find_intent(&self, payment_key: &str) -> Result<Option<String>, GatewayError> {
+        self.inner.find_intent(payment_key).await
+    }
+
+    async fn retrieve_refund(&self, id: &str) -> Result<RefundOutcome, GatewayError> {
+        self.inner.retrieve_refund(id).await
+    }
+
+    async fn find_refund(
+        &self,
+        charge_reference: &str,
+        refund_key: &str,
+    ) -> Result<Option<RefundOutcome>, GatewayError> {
+        self.inner.find_refund(charge_reference, refund_key).await
     }
 
     async fn create_checkout(
@@ -110,6 +138,7 @@ async fn with_faulty_gateway(
                 calls: AtomicUsize::new(0),
                 keys: Mutex::default(),
                 retrievals: AtomicUsize::new(0),
+                intent_retrievals: AtomicUsize::new(0),
             });
             *captured.lock().unwrap() = Some(faulty.clone());
             ctx.gateway = faulty;
@@ -135,11 +164,14 @@ async fn assert_charged_once(app: &TestApp, gateway: &FaultyGateway, session: &s
         1,
         "the gateway charged once"
     );
+    // The unknown outcome was settled by looking at the PaymentIntent, not
+    // by confirming it again.
     let keys = gateway.keys.lock().unwrap().clone();
-    assert!(keys.len() >= 2, "the charge was retried: {keys:?}");
+    assert_eq!(keys.len(), 1, "one confirmation: {keys:?}");
+    assert!(keys[0].ends_with("_autopay_1_confirm_1"), "{keys:?}");
     assert!(
-        keys.iter().all(|k| k == &keys[0]),
-        "every retry reused the same idempotency key: {keys:?}"
+        gateway.intent_retrievals.load(Ordering::SeqCst) >= 1,
+        "the outcome was retrieved"
     );
     let emails = app.emails_to(AUTO_PAY_EMAIL);
     assert_eq!(
@@ -153,7 +185,7 @@ async fn assert_charged_once(app: &TestApp, gateway: &FaultyGateway, session: &s
     assert_eq!(emails.len(), 2);
 }
 
-async fn an_ambiguous_gateway_timeout_is_retried_with_the_same_key(backend: Backend) {
+async fn an_ambiguous_gateway_timeout_is_settled_by_retrieving_the_intent(backend: Backend) {
     let Some((app, gateway)) = with_faulty_gateway(backend, Fault::TimeoutAfterCharging).await
     else {
         return;

@@ -51,6 +51,7 @@ mod schema;
 mod steps;
 mod stripe;
 mod subscriptions;
+mod unknown;
 mod validation;
 mod webhooks;
 mod workflow;

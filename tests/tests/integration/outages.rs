@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use domain::AppContext;
 use domain::gateway::{
-    ChargeOutcome, ChargeRequest, GatewayError, PaymentGateway, SimulatedGateway,
+    ChargeOutcome, ChargeRequest, GatewayError, IntentState, PaymentGateway, SimulatedGateway,
 };
 use domain::mailer::{MailError, Mailer};
 use futures::StreamExt;
@@ -667,7 +667,8 @@ fn faults(timeout: u8, error: u8, delay_ms: u64) -> domain::settings::SimulatedF
 
 fn charge_request(key: &str) -> ChargeRequest {
     ChargeRequest {
-        idempotency_key: key.into(),
+        idempotency_key: format!("{key}_create_1"),
+        payment_key: key.into(),
         amount_minor: 12_345,
         currency: "USD".into(),
         payment_method_token: "pm_card_visa".into(),
@@ -684,49 +685,103 @@ async fn the_simulated_gateway_injects_the_configured_faults(backend: Backend) {
     };
     let gateway = |f| SimulatedGateway::new(app.ctx.db.clone()).with_faults(f);
 
+    // A timeout: the intent is created, the caller hears a timeout, and
+    // finds it; the same key returns it.
     let timing_out = gateway(faults(100, 0, 0));
-    let first = timing_out.charge(&charge_request("k_timeout")).await;
+    let request = charge_request("k_timeout");
+    let first = timing_out.create_intent(&request).await;
     assert!(
         matches!(first, Err(GatewayError::Unavailable(_))),
         "{first:?}"
+    );
+    assert_eq!(app.count("simulated_payment_intents").await, 1, "created");
+    let found = timing_out
+        .find_intent("k_timeout")
+        .await
+        .expect("search")
+        .expect("the intent");
+    assert_eq!(
+        timing_out.create_intent(&request).await.expect("replay"),
+        found
+    );
+    assert_eq!(
+        timing_out.retrieve_intent(&found).await.ok(),
+        None,
+        "the first read of an object times out too"
+    );
+    assert_eq!(
+        timing_out.retrieve_intent(&found).await.expect("read"),
+        IntentState::RequiresConfirmation,
+        "nothing charged yet"
+    );
+    // The confirmation charges, then times out; looking tells the outcome,
+    // and confirming again (any key) charges nothing more.
+    let confirmed = timing_out
+        .confirm_intent(&found, "k_timeout_confirm_1")
+        .await;
+    assert!(
+        matches!(confirmed, Err(GatewayError::Unavailable(_))),
+        "{confirmed:?}"
     );
     assert_eq!(
         app.count("simulated_gateway_charges").await,
         1,
         "charged, though the caller heard a timeout"
     );
-    let retry = timing_out.charge(&charge_request("k_timeout")).await;
+    assert!(matches!(
+        timing_out.retrieve_intent(&found).await,
+        Ok(IntentState::Settled(ChargeOutcome::Succeeded { .. }))
+    ));
+    let again = timing_out
+        .confirm_intent(&found, "k_timeout_confirm_1")
+        .await;
     assert!(
-        matches!(retry, Ok(ChargeOutcome::Succeeded { .. })),
-        "{retry:?}"
+        matches!(
+            again,
+            Ok(IntentState::Settled(ChargeOutcome::Succeeded { .. }))
+        ),
+        "{again:?}"
     );
     assert_eq!(app.count("simulated_gateway_charges").await, 1);
 
     let failing = gateway(faults(0, 100, 0));
-    let first = failing.charge(&charge_request("k_error")).await;
+    let first = failing.create_intent(&charge_request("k_error")).await;
     assert!(
         matches!(first, Err(GatewayError::Unavailable(_))),
         "{first:?}"
     );
     assert_eq!(
+        app.count("simulated_payment_intents").await,
+        1,
+        "nothing created"
+    );
+    let created = failing
+        .create_intent(&charge_request("k_error"))
+        .await
+        .expect("the retry");
+    assert!(matches!(
+        failing.confirm_intent(&created, "k_error_confirm_1").await,
+        Err(GatewayError::Unavailable(_))
+    ));
+    assert_eq!(
         app.count("simulated_gateway_charges").await,
         1,
-        "nothing charged"
+        "a 503 charges nothing"
     );
-    let retry = failing.charge(&charge_request("k_error")).await;
-    assert!(matches!(retry, Ok(ChargeOutcome::Succeeded { .. })));
 
     let slow = gateway(faults(0, 0, 300));
     let started = Instant::now();
-    let answer = slow.charge(&charge_request("k_slow")).await;
-    assert!(matches!(answer, Ok(ChargeOutcome::Succeeded { .. })));
+    let answer = slow.create_intent(&charge_request("k_slow")).await;
+    assert!(answer.is_ok(), "{answer:?}");
     assert!(started.elapsed() >= Duration::from_millis(300));
 
     // Deterministic: two gateways with the same settings fail the same calls.
     let pattern = |g: SimulatedGateway| async move {
         let mut failed = Vec::new();
         for i in 0..40 {
-            let outcome = g.charge(&charge_request(&format!("k_mixed_{i}"))).await;
+            let outcome = g
+                .create_intent(&charge_request(&format!("k_mixed_{i}")))
+                .await;
             failed.push(outcome.is_err());
         }
         failed
@@ -738,16 +793,17 @@ async fn the_simulated_gateway_injects_the_configured_faults(backend: Backend) {
     assert!((8..=32).contains(&failures), "{failures} of 40 failed");
     assert!(
         gateway(faults(0, 0, 0))
-            .charge(&charge_request("k_off"))
+            .create_intent(&charge_request("k_off"))
             .await
             .is_ok(),
         "off by default"
     );
 }
 
-/// End to end with the configured faults: the auto-pay charge's first call
-/// times out after charging; the charge job retries with the same key and
-/// the client is charged once, with one receipt.
+/// End to end with the configured faults: every first call times out after
+/// doing its work (the intent's creation, its confirmation, the first look
+/// at it); the intent is found, its outcome retrieved, and the client is
+/// charged once, with one receipt.
 async fn an_auto_pay_charge_answered_by_a_timeout_is_charged_once(backend: Backend) {
     let Some(app) = spawn_app_with(backend, |s| {
         s.gateway.simulated_faults = faults(100, 0, 50);
@@ -762,6 +818,11 @@ async fn an_auto_pay_charge_answered_by_a_timeout_is_charged_once(backend: Backe
     let invoice = app.invoice_of(&f.key, &f.auto_pay_session).await;
     assert_eq!(invoice["status"], "PAID", "{invoice:#}");
     assert_eq!(app.count("simulated_gateway_charges").await, 1);
+    assert_eq!(
+        app.count("simulated_payment_intents").await,
+        1,
+        "one PaymentIntent for one debt, though its creation timed out"
+    );
     assert_eq!(app.count("payments WHERE status = 'SUCCEEDED'").await, 1);
     assert_each_email_once(&app, AUTO_PAY_EMAIL, 2).await;
 }

@@ -3,6 +3,7 @@
 //! API and checks what it is sent.
 
 use serde_json::json;
+use tests::stripe_server::StripeServer;
 use tests::{AUTO_PAY_EMAIL, Backend, spawn_app_with, stripe_event};
 use wiremock::matchers::{body_string_contains, header, header_exists, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -10,7 +11,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 on_both_backends!(a_configured_stripe_key_sends_auto_pay_through_stripe);
 
 async fn a_configured_stripe_key_sends_auto_pay_through_stripe(backend: Backend) {
-    let stripe = MockServer::start().await;
+    let stripe = StripeServer::start("sk_test_local").await;
     let base = stripe.uri();
     let Some(app) = spawn_app_with(backend, |s| {
         s.gateway.stripe_secret_key = Some("sk_test_local".to_string().into());
@@ -20,38 +21,16 @@ async fn a_configured_stripe_key_sends_auto_pay_through_stripe(backend: Backend)
     else {
         return;
     };
-    Mock::given(method("GET"))
-        .and(path("/v1/payment_methods/pm_1Visa"))
-        .and(header("authorization", "Bearer sk_test_local"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "id": "pm_1Visa", "object": "payment_method", "type": "card", "customer": "cus_ava",
-            "card": { "brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2034 }
-        })))
-        .mount(&stripe)
-        .await;
-    // The wedding fixture: 2,791.82 USD = 279182 minor units, off-session,
-    // with the auto-pay idempotency key of attempt 1.
-    Mock::given(method("POST"))
-        .and(path("/v1/payment_intents"))
-        .and(header("authorization", "Bearer sk_test_local"))
-        .and(header_exists("idempotency-key"))
-        .and(body_string_contains("amount=279182"))
-        .and(body_string_contains("currency=usd"))
-        .and(body_string_contains("off_session=true"))
-        .and(body_string_contains("customer=cus_ava"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "id": "pi_wedding", "object": "payment_intent", "amount": 279_182, "currency": "usd", "status": "succeeded"
-        })))
-        .expect(1)
-        .mount(&stripe)
-        .await;
-
+    stripe.add_card("pm_1Visa", Some("cus_ava"), "visa", "4242");
     let f = app.seed_studio_with_card("Golden Hour", "pm_1Visa").await;
     app.complete_session(&f.key, &f.auto_pay_session).await;
     app.drain().await;
 
     let invoice = app.invoice_of(&f.key, &f.auto_pay_session).await;
     assert_eq!(invoice["status"], "PAID", "{invoice:#}");
+    let intents = stripe.intents();
+    assert_eq!(intents.len(), 1, "one PaymentIntent for one debt");
+    let pi = intents[0]["id"].as_str().expect("id").to_string();
     let reference = app
         .gql(
             &f.key,
@@ -61,23 +40,59 @@ async fn a_configured_stripe_key_sends_auto_pay_through_stripe(backend: Backend)
         .await;
     assert_eq!(
         reference["payments"]["edges"][0]["node"],
-        json!({ "gatewayReference": "pi_wedding", "status": "SUCCEEDED" })
+        json!({ "gatewayReference": pi, "status": "SUCCEEDED" })
     );
-    let intents: Vec<_> = stripe
-        .received_requests()
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|r| r.url.path() == "/v1/payment_intents")
-        .collect();
-    assert_eq!(intents.len(), 1, "one PaymentIntent for one debt");
-    let key = intents[0]
-        .headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    assert!(key.ends_with("_autopay_1"), "the attempt's key: {key}");
+    // Two steps, each under its own key: the intent is created (the
+    // wedding fixture: 2,791.82 USD = 279182 minor units, not confirmed),
+    // then confirmed off-session.
+    let id = invoice["id"].as_str().expect("invoice id");
+    let payment_key = format!("inv_{id}_autopay_1");
+    let create_key = format!("{payment_key}_create_1");
+    let confirm_key = format!("{payment_key}_confirm_1");
+    assert_eq!(
+        stripe.calls().await,
+        vec![
+            // attachPaymentMethod, then the charge: the card's Customer.
+            ("GET".into(), "/v1/payment_methods/pm_1Visa".into(), None),
+            ("GET".into(), "/v1/payment_methods/pm_1Visa".into(), None),
+            (
+                "POST".into(),
+                "/v1/payment_intents".into(),
+                Some(create_key.clone())
+            ),
+            (
+                "POST".into(),
+                format!("/v1/payment_intents/{pi}/confirm"),
+                Some(confirm_key.clone())
+            ),
+        ]
+    );
+    let created = stripe.forms_with_key(&create_key).await;
+    let expected: std::collections::BTreeMap<String, String> = [
+        ("amount", "279182".to_string()),
+        ("currency", "usd".to_string()),
+        ("payment_method", "pm_1Visa".to_string()),
+        ("payment_method_types[]", "card".to_string()),
+        ("confirm", "false".to_string()),
+        ("metadata[idempotency_key]", payment_key.clone()),
+        ("description", format!("Invoice payment {id}")),
+        ("customer", "cus_ava".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    assert_eq!(created, vec![expected]);
+    let confirmed = stripe.forms_with_key(&confirm_key).await;
+    assert_eq!(
+        confirmed,
+        vec![
+            [("off_session".to_string(), "true".to_string())]
+                .into_iter()
+                .collect()
+        ]
+    );
+    assert_eq!(stripe.violations(), Vec::<String>::new());
+    assert_eq!(stripe.charges(), 1);
     assert_eq!(
         app.emails_to(AUTO_PAY_EMAIL)
             .iter()
@@ -115,6 +130,17 @@ async fn a_stripe_charge_refund_and_webhook_round_trip(backend: Backend) {
         .await;
     Mock::given(method("POST"))
         .and(path("/v1/payment_intents"))
+        .and(body_string_contains("confirm=false"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "pi_wedding", "object": "payment_intent", "amount": 279_182, "currency": "usd",
+            "status": "requires_confirmation"
+        })))
+        .expect(1)
+        .mount(&stripe)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/payment_intents/pi_wedding/confirm"))
+        .and(body_string_contains("off_session=true"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "id": "pi_wedding", "object": "payment_intent", "amount": 279_182, "currency": "usd", "status": "succeeded"
         })))
@@ -181,13 +207,8 @@ async fn a_stripe_charge_refund_and_webhook_round_trip(backend: Backend) {
         .unwrap_or_default()
         .into_iter()
         .find(|r| r.url.path() == "/v1/refunds")
-        .and_then(|r| {
-            r.headers
-                .get("idempotency-key")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        })
-        .expect("refund idempotency key");
+        .and_then(|r| form_of(&r).get("metadata[idempotency_key]").cloned())
+        .expect("the refund's key in its metadata");
 
     let settled = stripe_event(
         "evt_re_ok",
@@ -442,6 +463,15 @@ async fn an_auto_pay_charge_needing_authentication_falls_back_to_the_invoice_ema
         .await;
     Mock::given(method("POST"))
         .and(path("/v1/payment_intents"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "pi_auth", "object": "payment_intent", "amount": 279_182, "currency": "usd",
+            "status": "requires_confirmation"
+        })))
+        .expect(1)
+        .mount(&stripe)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/payment_intents/pi_auth/confirm"))
         .and(body_string_contains("off_session=true"))
         .respond_with(ResponseTemplate::new(402).set_body_json(json!({ "error": {
             "type": "card_error", "code": "authentication_required",

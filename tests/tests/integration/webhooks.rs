@@ -354,8 +354,8 @@ async fn refund_events_in_any_order_settle_the_refund_once(backend: Backend) {
 async fn a_webhook_settles_a_payment_whose_answer_never_came(backend: Backend) {
     use async_trait::async_trait;
     use domain::gateway::{
-        ChargeOutcome, ChargeRequest, CheckoutRequest, CheckoutSession, GatewayError,
-        PaymentGateway, PaymentMethodDetails, RefundOutcome, RefundRequest,
+        ChargeRequest, CheckoutRequest, CheckoutSession, GatewayError, IntentState, PaymentGateway,
+        PaymentMethodDetails, RefundOutcome, RefundRequest,
     };
     use std::sync::Arc;
 
@@ -366,9 +366,28 @@ async fn a_webhook_settles_a_payment_whose_answer_never_came(backend: Backend) {
         async fn payment_method(&self, token: &str) -> Result<PaymentMethodDetails, GatewayError> {
             self.0.payment_method(token).await
         }
-        async fn charge(&self, request: &ChargeRequest) -> Result<ChargeOutcome, GatewayError> {
-            self.0.charge(request).await?;
+        async fn create_intent(&self, request: &ChargeRequest) -> Result<String, GatewayError> {
+            self.0.create_intent(request).await
+        }
+        async fn confirm_intent(&self, id: &str, key: &str) -> Result<IntentState, GatewayError> {
+            self.0.confirm_intent(id, key).await?;
             Err(GatewayError::Unavailable("timed out after sending".into()))
+        }
+        async fn retrieve_intent(&self, _id: &str) -> Result<IntentState, GatewayError> {
+            Err(GatewayError::Unavailable("timed out".into()))
+        }
+        async fn find_intent(&self, key: &str) -> Result<Option<String>, GatewayError> {
+            self.0.find_intent(key).await
+        }
+        async fn retrieve_refund(&self, id: &str) -> Result<RefundOutcome, GatewayError> {
+            self.0.retrieve_refund(id).await
+        }
+        async fn find_refund(
+            &self,
+            charge: &str,
+            key: &str,
+        ) -> Result<Option<RefundOutcome>, GatewayError> {
+            self.0.find_refund(charge, key).await
         }
         async fn create_checkout(
             &self,

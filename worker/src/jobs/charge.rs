@@ -22,7 +22,7 @@ pub async fn run(
 }
 
 /// Settle a payment whose outcome was unknown (the portal's gateway call timed
-/// out): ask the gateway again with the same idempotency key.
+/// out): retrieve its PaymentIntent and settle what it says.
 pub async fn resolve(
     ctx: &AppContext,
     payment_id: i64,

@@ -1,0 +1,552 @@
+//! A local Stripe-shaped server (wiremock) with Stripe's memory: it keeps
+//! PaymentIntents, their charges and refunds, and idempotency keys the way
+//! Stripe does, so tests can show what happens when an answer is lost.
+//!
+//! - The first answer under an `Idempotency-Key` is stored, **500s
+//!   included**, and replayed for every later request with that key (with
+//!   `Idempotent-Replayed: true`); the same key with other parameters (or
+//!   another endpoint) gets Stripe's `400 idempotency_error`.
+//! - Keys are forgotten 24 hours after they were first used, on the
+//!   server's own clock, which only [`StripeServer::advance_hours`] moves:
+//!   after that, the same key is a new request (and could charge again).
+//! - [`StripeServer::fail_next`] makes the next call of an operation answer
+//!   500, either having done nothing or **after the work took effect** (the
+//!   intent is charged, the refund made, but the answer is a 500).
+//! - Every request is checked for what Stripe requires (the secret key as a
+//!   bearer token, the pinned `Stripe-Version`, form bodies, an
+//!   `Idempotency-Key` on every POST and none on a GET);
+//!   [`StripeServer::violations`] lists what was wrong.
+//!
+//! Endpoints: `GET /v1/payment_methods/{id}`, `POST /v1/payment_intents`,
+//! `POST /v1/payment_intents/{id}/confirm`, `GET /v1/payment_intents/{id}`,
+//! `GET /v1/payment_intents/search?query=metadata['idempotency_key']:'…'`,
+//! `POST /v1/refunds`, `GET /v1/refunds?payment_intent=…`,
+//! `GET /v1/refunds/{id}`.
+
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+/// An operation whose next call can be made to fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    CreateIntent,
+    ConfirmIntent,
+    CreateRefund,
+}
+
+/// How the next call of an operation fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// Answers 500 having done nothing.
+    Before,
+    /// Does the work (charges, refunds, creates), then answers 500.
+    After,
+}
+
+/// Seconds since the epoch at which the server's clock starts.
+const EPOCH: i64 = 1_790_000_000;
+const DAY: i64 = 24 * 3600;
+
+struct Stored {
+    endpoint: String,
+    params: Vec<(String, String)>,
+    status: u16,
+    body: Value,
+    first_used: i64,
+}
+
+#[derive(Default)]
+struct State {
+    now: i64,
+    next_id: u64,
+    keys: HashMap<String, Stored>,
+    payment_methods: HashMap<String, Value>,
+    /// Payment method -> (code, decline_code, message) of its decline.
+    declines: HashMap<String, (String, String, String)>,
+    intents: BTreeMap<String, Value>,
+    refunds: BTreeMap<String, Value>,
+    failures: Vec<(Op, Failure)>,
+    violations: Vec<String>,
+    secret_key: String,
+}
+
+pub struct StripeServer {
+    pub server: MockServer,
+    state: Arc<Mutex<State>>,
+}
+
+impl StripeServer {
+    /// Starts the server; requests must carry `Bearer {secret_key}`.
+    pub async fn start(secret_key: &str) -> Self {
+        let server = MockServer::start().await;
+        let state = Arc::new(Mutex::new(State {
+            secret_key: secret_key.to_string(),
+            ..State::default()
+        }));
+        Mock::given(wiremock::matchers::any())
+            .respond_with(Responder(state.clone()))
+            .mount(&server)
+            .await;
+        Self { server, state }
+    }
+
+    pub fn uri(&self) -> String {
+        self.server.uri()
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A card payment method, saved on `customer` when given.
+    pub fn add_card(&self, id: &str, customer: Option<&str>, brand: &str, last4: &str) {
+        self.state().payment_methods.insert(
+            id.to_string(),
+            json!({ "id": id, "object": "payment_method", "type": "card", "customer": customer,
+                    "card": { "brand": brand, "last4": last4, "exp_month": 12, "exp_year": 2034 } }),
+        );
+    }
+
+    /// Charging `payment_method` is declined with `decline_code`.
+    pub fn decline_card(&self, payment_method: &str, decline_code: &str) {
+        self.state().declines.insert(
+            payment_method.to_string(),
+            (
+                "card_declined".to_string(),
+                decline_code.to_string(),
+                "Your card was declined.".to_string(),
+            ),
+        );
+    }
+
+    /// The next call of `op` fails with a 500 (stored under its key).
+    pub fn fail_next(&self, op: Op, failure: Failure) {
+        self.state().failures.push((op, failure));
+    }
+
+    /// Moves the server's clock; keys first used 24 hours ago or more are
+    /// forgotten, as Stripe prunes them.
+    pub fn advance_hours(&self, hours: i64) {
+        let mut state = self.state();
+        state.now += hours * 3600;
+        let now = state.now;
+        state.keys.retain(|_, stored| now - stored.first_used < DAY);
+    }
+
+    /// Whether the server still remembers `key`.
+    pub fn remembers(&self, key: &str) -> bool {
+        self.state().keys.contains_key(key)
+    }
+
+    /// Every PaymentIntent, in creation order.
+    pub fn intents(&self) -> Vec<Value> {
+        let mut all: Vec<Value> = self.state().intents.values().cloned().collect();
+        all.sort_by_key(|i| i["created"].as_i64());
+        all
+    }
+
+    /// How many charges took money (succeeded intents).
+    pub fn charges(&self) -> usize {
+        self.state()
+            .intents
+            .values()
+            .filter(|i| i["status"] == "succeeded")
+            .count()
+    }
+
+    /// Every refund made.
+    pub fn refunds(&self) -> Vec<Value> {
+        self.state().refunds.values().cloned().collect()
+    }
+
+    /// What the requests did wrong (empty when all were well-formed).
+    pub fn violations(&self) -> Vec<String> {
+        self.state().violations.clone()
+    }
+
+    /// Every request received, in order, as (method, path, idempotency key).
+    pub async fn calls(&self) -> Vec<(String, String, Option<String>)> {
+        self.server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| {
+                (
+                    r.method.to_string(),
+                    r.url.path().to_string(),
+                    r.headers
+                        .get("idempotency-key")
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string),
+                )
+            })
+            .collect()
+    }
+
+    /// The form of every request with idempotency key `key`.
+    pub async fn forms_with_key(&self, key: &str) -> Vec<BTreeMap<String, String>> {
+        self.server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|r| {
+                r.headers
+                    .get("idempotency-key")
+                    .and_then(|v| v.to_str().ok())
+                    == Some(key)
+            })
+            .map(|r| form(&r.body).into_iter().collect())
+            .collect()
+    }
+}
+
+fn form(body: &[u8]) -> Vec<(String, String)> {
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body).unwrap_or_default()
+}
+
+fn error(status: u16, kind: &str, code: &str, message: &str) -> (u16, Value) {
+    (
+        status,
+        json!({ "error": { "type": kind, "code": code, "message": message } }),
+    )
+}
+
+fn missing(what: &str) -> (u16, Value) {
+    error(
+        404,
+        "invalid_request_error",
+        "resource_missing",
+        &format!("No such {what}"),
+    )
+}
+
+struct Responder(Arc<Mutex<State>>);
+
+impl Respond for Responder {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let mut state = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        state.check(request);
+        let method = request.method.to_string();
+        let path = request.url.path().to_string();
+        let params = form(&request.body);
+        let key = request
+            .headers
+            .get("idempotency-key")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let endpoint = format!("{method} {path}");
+        if method == "POST"
+            && let Some(key) = &key
+            && let Some(stored) = state.keys.get(key)
+        {
+            if stored.endpoint != endpoint || stored.params != params {
+                let (status, body) = error(
+                    400,
+                    "idempotency_error",
+                    "idempotency_key_in_use",
+                    "Keys for idempotent requests can only be used with the same parameters they were first used with.",
+                );
+                return ResponseTemplate::new(status).set_body_json(body);
+            }
+            return ResponseTemplate::new(stored.status)
+                .insert_header("Idempotent-Replayed", "true")
+                .set_body_json(stored.body.clone());
+        }
+        let (status, body) = state.route(&method, &path, request, &params);
+        if method == "POST"
+            && let Some(key) = key
+        {
+            let first_used = state.now;
+            state.keys.insert(
+                key,
+                Stored {
+                    endpoint,
+                    params,
+                    status,
+                    body: body.clone(),
+                    first_used,
+                },
+            );
+        }
+        ResponseTemplate::new(status).set_body_json(body)
+    }
+}
+
+impl State {
+    fn check(&mut self, request: &Request) {
+        let header = |name: &str| {
+            request
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let what = format!("{} {}", request.method, request.url.path());
+        if header("authorization") != Some(format!("Bearer {}", self.secret_key)) {
+            self.violations
+                .push(format!("{what}: no `Authorization: Bearer <secret key>`"));
+        }
+        if header("stripe-version").as_deref() != Some(domain::stripe::STRIPE_API_VERSION) {
+            self.violations.push(format!(
+                "{what}: Stripe-Version is {:?}",
+                header("stripe-version")
+            ));
+        }
+        let post = request.method.as_str() == "POST";
+        if post && header("idempotency-key").is_none_or(|k| k.is_empty()) {
+            self.violations
+                .push(format!("{what}: a POST without Idempotency-Key"));
+        }
+        if !post && header("idempotency-key").is_some() {
+            self.violations
+                .push(format!("{what}: an Idempotency-Key on a read"));
+        }
+        if post
+            && !request.body.is_empty()
+            && header("content-type").as_deref() != Some("application/x-www-form-urlencoded")
+        {
+            self.violations
+                .push(format!("{what}: content-type {:?}", header("content-type")));
+        }
+    }
+
+    fn take_failure(&mut self, op: Op) -> Option<Failure> {
+        let at = self.failures.iter().position(|(o, _)| *o == op)?;
+        Some(self.failures.remove(at).1)
+    }
+
+    fn id(&mut self, prefix: &str) -> String {
+        self.next_id += 1;
+        format!("{prefix}_test{:04}", self.next_id)
+    }
+
+    fn route(
+        &mut self,
+        method: &str,
+        path: &str,
+        request: &Request,
+        params: &[(String, String)],
+    ) -> (u16, Value) {
+        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let query: HashMap<String, String> = request.url.query_pairs().into_owned().collect();
+        match (method, segments.as_slice()) {
+            ("GET", ["v1", "payment_methods", id]) => match self.payment_methods.get(*id) {
+                Some(pm) => (200, pm.clone()),
+                None => missing("payment_method"),
+            },
+            ("POST", ["v1", "payment_intents"]) => self.create_intent(params),
+            ("GET", ["v1", "payment_intents", "search"]) => {
+                self.search_intents(query.get("query").map(String::as_str).unwrap_or(""))
+            }
+            ("POST", ["v1", "payment_intents", id, "confirm"]) => self.confirm_intent(id),
+            ("GET", ["v1", "payment_intents", id]) => match self.intents.get(*id) {
+                Some(intent) => (200, intent.clone()),
+                None => missing("payment_intent"),
+            },
+            ("POST", ["v1", "refunds"]) => self.create_refund(params),
+            ("GET", ["v1", "refunds"]) => {
+                let of = query.get("payment_intent").cloned().unwrap_or_default();
+                let data: Vec<Value> = self
+                    .refunds
+                    .values()
+                    .filter(|r| r["payment_intent"] == of.as_str())
+                    .cloned()
+                    .collect();
+                (
+                    200,
+                    json!({ "object": "list", "data": data, "has_more": false }),
+                )
+            }
+            ("GET", ["v1", "refunds", id]) => match self.refunds.get(*id) {
+                Some(refund) => (200, refund.clone()),
+                None => missing("refund"),
+            },
+            _ => missing(path),
+        }
+    }
+
+    fn server_error(&self) -> (u16, Value) {
+        error(
+            500,
+            "api_error",
+            "",
+            "An unknown error occurred while processing your request.",
+        )
+    }
+
+    fn create_intent(&mut self, params: &[(String, String)]) -> (u16, Value) {
+        let failure = self.take_failure(Op::CreateIntent);
+        if failure == Some(Failure::Before) {
+            return self.server_error();
+        }
+        let get = |k: &str| {
+            params
+                .iter()
+                .find(|(name, _)| name == k)
+                .map(|(_, v)| v.clone())
+        };
+        let Some(amount) = get("amount").and_then(|a| a.parse::<i64>().ok()) else {
+            return error(400, "invalid_request_error", "parameter_missing", "amount");
+        };
+        let pm = get("payment_method").unwrap_or_default();
+        if !self.payment_methods.contains_key(&pm) {
+            return missing("payment_method");
+        }
+        let metadata: serde_json::Map<String, Value> = params
+            .iter()
+            .filter_map(|(k, v)| {
+                k.strip_prefix("metadata[")
+                    .and_then(|k| k.strip_suffix(']'))
+                    .map(|k| (k.to_string(), Value::String(v.clone())))
+            })
+            .collect();
+        let id = self.id("pi");
+        let intent = json!({
+            "id": id, "object": "payment_intent", "amount": amount,
+            "currency": get("currency"), "customer": get("customer"),
+            "payment_method": pm, "description": get("description"),
+            "status": "requires_confirmation", "metadata": metadata,
+            "created": EPOCH + self.now + i64::try_from(self.next_id).unwrap_or(0),
+        });
+        self.intents.insert(id.clone(), intent.clone());
+        if get("confirm").as_deref() == Some("true") {
+            return self.confirm_intent(&id);
+        }
+        if failure == Some(Failure::After) {
+            return self.server_error();
+        }
+        (200, intent)
+    }
+
+    fn confirm_intent(&mut self, id: &str) -> (u16, Value) {
+        let failure = self.take_failure(Op::ConfirmIntent);
+        if failure == Some(Failure::Before) {
+            return self.server_error();
+        }
+        let Some(intent) = self.intents.get(id).cloned() else {
+            return missing("payment_intent");
+        };
+        if !matches!(
+            intent["status"].as_str(),
+            Some("requires_confirmation" | "requires_payment_method")
+        ) {
+            return (
+                400,
+                json!({ "error": { "type": "invalid_request_error",
+                    "code": "payment_intent_unexpected_state",
+                    "message": format!("This PaymentIntent's status is {}.", intent["status"]),
+                    "payment_intent": intent } }),
+            );
+        }
+        let pm = intent["payment_method"].as_str().unwrap_or("").to_string();
+        let mut updated = intent.clone();
+        let answer = if let Some((code, decline, message)) = self.declines.get(&pm).cloned() {
+            let error = json!({ "type": "card_error", "code": code, "decline_code": decline,
+                                "message": message });
+            updated["status"] = json!("requires_payment_method");
+            updated["last_payment_error"] = error.clone();
+            let mut body = json!({ "error": error });
+            body["error"]["payment_intent"] = updated.clone();
+            (402, body)
+        } else {
+            updated["status"] = json!("succeeded");
+            updated["latest_charge"] = json!(format!("ch_{}", id.trim_start_matches("pi_")));
+            (200, updated.clone())
+        };
+        self.intents.insert(id.to_string(), updated);
+        if failure == Some(Failure::After) {
+            return self.server_error();
+        }
+        answer
+    }
+
+    fn search_intents(&self, query: &str) -> (u16, Value) {
+        let Some(key) = query
+            .strip_prefix("metadata['idempotency_key']:'")
+            .and_then(|rest| rest.strip_suffix('\''))
+        else {
+            return error(
+                400,
+                "invalid_request_error",
+                "",
+                &format!("unsupported query {query}"),
+            );
+        };
+        let data: Vec<Value> = self
+            .intents
+            .values()
+            .filter(|i| i["metadata"]["idempotency_key"] == key)
+            .cloned()
+            .collect();
+        (
+            200,
+            json!({ "object": "search_result", "data": data, "has_more": false }),
+        )
+    }
+
+    fn create_refund(&mut self, params: &[(String, String)]) -> (u16, Value) {
+        let failure = self.take_failure(Op::CreateRefund);
+        if failure == Some(Failure::Before) {
+            return self.server_error();
+        }
+        let get = |k: &str| {
+            params
+                .iter()
+                .find(|(name, _)| name == k)
+                .map(|(_, v)| v.clone())
+        };
+        let of = get("payment_intent").unwrap_or_default();
+        let Some(intent) = self.intents.get(&of).cloned() else {
+            return missing("payment_intent");
+        };
+        if intent["status"] != "succeeded" {
+            return error(
+                400,
+                "invalid_request_error",
+                "charge_not_refundable",
+                "This PaymentIntent has no successful charge to refund.",
+            );
+        }
+        let paid = intent["amount"].as_i64().unwrap_or(0);
+        let refunded: i64 = self
+            .refunds
+            .values()
+            .filter(|r| r["payment_intent"] == of.as_str())
+            .filter_map(|r| r["amount"].as_i64())
+            .sum();
+        let amount = get("amount")
+            .and_then(|a| a.parse::<i64>().ok())
+            .unwrap_or(paid - refunded);
+        if amount <= 0 || refunded + amount > paid {
+            return error(
+                400,
+                "invalid_request_error",
+                "amount_too_large",
+                "Refund amount is greater than the unrefunded amount.",
+            );
+        }
+        let metadata: serde_json::Map<String, Value> = params
+            .iter()
+            .filter_map(|(k, v)| {
+                k.strip_prefix("metadata[")
+                    .and_then(|k| k.strip_suffix(']'))
+                    .map(|k| (k.to_string(), Value::String(v.clone())))
+            })
+            .collect();
+        let id = self.id("re");
+        let refund = json!({
+            "id": id, "object": "refund", "amount": amount, "currency": intent["currency"],
+            "payment_intent": of, "status": "succeeded", "metadata": metadata,
+            "created": EPOCH + self.now,
+        });
+        self.refunds.insert(id, refund.clone());
+        if failure == Some(Failure::After) {
+            return self.server_error();
+        }
+        (200, refund)
+    }
+}
