@@ -213,6 +213,18 @@ impl AppSecret {
         Some(mac)
     }
 
+    /// The link token of a card-setup request: `HMAC(secret, "card-setup:" +
+    /// salt)`, URL-safe base64 (43 characters, short enough that a wrapped
+    /// plain-text email never breaks the link).
+    pub fn card_setup_token(&self, salt: &str) -> String {
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(self.0.expose_secret().as_bytes()) else {
+            return String::new();
+        };
+        mac.update(b"card-setup:");
+        mac.update(salt.as_bytes());
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+
     pub fn portal_token(&self, salt: &str) -> String {
         let mut mac = match Hmac::<Sha256>::new_from_slice(self.0.expose_secret().as_bytes()) {
             Ok(mac) => mac,
