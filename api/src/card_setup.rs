@@ -9,9 +9,9 @@
 use crate::portal::page;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
+use domain::AppContext;
 use domain::card_setup::{self, SetupPage};
 use domain::error::DomainError;
-use domain::AppContext;
 use entity::enums::CheckoutStatus;
 use maud::{Markup, html};
 use serde::Deserialize;

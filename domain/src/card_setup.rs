@@ -40,7 +40,7 @@ const LIVE: [CheckoutStatus; 2] = [CheckoutStatus::Creating, CheckoutStatus::Ope
 
 /// The link token of a request: every process with the secret derives it.
 fn token_of(ctx: &AppContext, salt: &str) -> String {
-    ctx.secret.sign("card-setup", salt)
+    ctx.secret.card_setup_token(salt)
 }
 
 /// The setup page's address for a request (what the email links to).
@@ -171,9 +171,7 @@ pub async fn start(
     csrf: &str,
 ) -> DomainResult<String> {
     if !ctx.secret.verify("card-setup-checkout", token, csrf) {
-        return Err(
-            UserError::invalid("csrf", "the form has expired; reload the page").into(),
-        );
+        return Err(UserError::invalid("csrf", "the form has expired; reload the page").into());
     }
     let now = Utc::now();
     if page.expired(now) {
@@ -210,9 +208,10 @@ pub async fn start(
                 .one(&tx)
                 .await?
                 .flatten();
-            let attempt = last.unwrap_or(0).checked_add(1).ok_or_else(|| {
-                anyhow::anyhow!("card setup {setup_id} has run out of attempts")
-            })?;
+            let attempt = last
+                .unwrap_or(0)
+                .checked_add(1)
+                .ok_or_else(|| anyhow::anyhow!("card setup {setup_id} has run out of attempts"))?;
             let expires = now + Duration::minutes(crate::checkout::SESSION_TTL_MINUTES);
             card_setup_session::ActiveModel {
                 card_setup_id: Set(setup_id),
@@ -269,7 +268,10 @@ pub async fn start(
             card_setup_session::Column::Status,
             Expr::value(CheckoutStatus::Open.as_str()),
         )
-        .col_expr(card_setup_session::Column::UpdatedAt, Expr::value(Utc::now()))
+        .col_expr(
+            card_setup_session::Column::UpdatedAt,
+            Expr::value(Utc::now()),
+        )
         .filter(card_setup_session::Column::Id.eq(row.id))
         .filter(card_setup_session::Column::Status.eq(CheckoutStatus::Creating))
         .exec(&ctx.db)
@@ -349,8 +351,14 @@ pub(crate) async fn complete_in(
     }
     card_setup::Entity::update_many()
         .col_expr(card_setup::Column::CompletedAt, Expr::value(now))
-        .col_expr(card_setup::Column::CardBrand, Expr::value(card.brand.clone()))
-        .col_expr(card_setup::Column::CardLast4, Expr::value(card.last4.clone()))
+        .col_expr(
+            card_setup::Column::CardBrand,
+            Expr::value(card.brand.clone()),
+        )
+        .col_expr(
+            card_setup::Column::CardLast4,
+            Expr::value(card.last4.clone()),
+        )
         .col_expr(card_setup::Column::UpdatedAt, Expr::value(now))
         .filter(card_setup::Column::Id.eq(row.card_setup_id))
         .exec(tx)
@@ -394,7 +402,10 @@ pub(crate) async fn expired_in(tx: &DatabaseTransaction, session_id: &str) -> Do
             card_setup_session::Column::Status,
             Expr::value(CheckoutStatus::Expired.as_str()),
         )
-        .col_expr(card_setup_session::Column::UpdatedAt, Expr::value(Utc::now()))
+        .col_expr(
+            card_setup_session::Column::UpdatedAt,
+            Expr::value(Utc::now()),
+        )
         .filter(card_setup_session::Column::GatewaySessionId.eq(session_id))
         .filter(card_setup_session::Column::Status.is_in(LIVE))
         .exec(tx)

@@ -125,7 +125,9 @@ impl JobKind {
                 invoice_id,
                 amount_due,
                 attempt,
-            } => format!("expire_checkouts:invoice:{invoice_id}:due:{amount_due}:attempt:{attempt}"),
+            } => {
+                format!("expire_checkouts:invoice:{invoice_id}:due:{amount_due}:attempt:{attempt}")
+            }
         }
     }
 

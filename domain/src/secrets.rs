@@ -223,6 +223,15 @@ impl AppSecret {
         }
     }
 
+    /// The link token of a card-setup request: `HMAC(secret, "card-setup:" +
+    /// salt)`, URL-safe base64 (43 characters).
+    pub fn card_setup_token(&self, salt: &str) -> String {
+        match self.mac("card-setup", salt) {
+            Some(mac) => URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()),
+            None => String::new(),
+        }
+    }
+
     pub fn portal_token(&self, salt: &str) -> String {
         let mut mac = match Hmac::<Sha256>::new_from_slice(self.0.expose_secret().as_bytes()) {
             Ok(mac) => mac,

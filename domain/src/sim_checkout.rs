@@ -8,8 +8,7 @@
 
 use crate::gateway::{
     CheckoutRequest, CheckoutSession, CheckoutState, GatewayError, PaymentGateway,
-    PaymentMethodDetails, SetupCheckoutRequest, SetupSession, SimulatedGateway,
-    tokenize_test_card,
+    PaymentMethodDetails, SetupCheckoutRequest, SetupSession, SimulatedGateway, tokenize_test_card,
 };
 use chrono::Utc;
 use entity::{simulated_charge, simulated_checkout};

@@ -45,7 +45,11 @@ payload_type!(PaymentPayload, payment, Payment);
 payload_type!(RefundPayload, refund, Refund);
 payload_type!(StudioPayload, studio, Studio);
 payload_type!(GalleryPolicyPayload, policy, super::gallery::GalleryPolicy);
-payload_type!(RequestCardSetupPayload, card_setup, super::card_setup::CardSetup);
+payload_type!(
+    RequestCardSetupPayload,
+    card_setup,
+    super::card_setup::CardSetup
+);
 payload_type!(
     GalleryPhotosPayload,
     photos,

@@ -347,8 +347,7 @@ async fn card_for(
         "checkout.session.completed" | "checkout.session.async_payment_succeeded" => {
             let session =
                 crate::stripe::checkout_session_from(object).map_err(WebhookError::Malformed)?;
-            let Some(intent) = session.payment_intent.as_deref().filter(|_| session.paid())
-            else {
+            let Some(intent) = session.payment_intent.as_deref().filter(|_| session.paid()) else {
                 return Ok(None);
             };
             if session.card.is_some() {
