@@ -356,6 +356,10 @@ fn readable_body(text: &str) -> Body {
             textwrap::fill(
                 line,
                 textwrap::Options::new(72)
+                    // Break between words only: Unicode line breaking would
+                    // split a long link after a `/`, and a client could not
+                    // follow it (`/gallery/` + its token on the next line).
+                    .word_separator(textwrap::WordSeparator::AsciiSpace)
                     .break_words(false)
                     .word_splitter(textwrap::WordSplitter::NoHyphenation),
             )
