@@ -79,9 +79,8 @@ impl SmtpSink {
         let listener = loop {
             match TcpListener::bind(("127.0.0.1", self.port)).await {
                 Ok(listener) => break listener,
-                Err(err) if tries < 100 => {
+                Err(_) if tries < 100 => {
                     tries += 1;
-                    let _ = err;
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 }
                 Err(err) => panic!("rebind the smtp sink on {}: {err}", self.port),

@@ -160,7 +160,7 @@ pub async fn prepare(api: &Api, sessions: usize) -> anyhow::Result<Plan> {
     for s in 0..sessions {
         let (client, kind) = &clients[s % client_count];
         let kind = match kind {
-            Kind::InvoiceOnly if (s / client_count) % 2 == 0 => Kind::PortalPaid,
+            Kind::InvoiceOnly if (s / client_count).is_multiple_of(2) => Kind::PortalPaid,
             other => *other,
         };
         let data = api
