@@ -720,8 +720,13 @@ pub async fn send_card_setup_link(ctx: &AppContext, card_setup_id: i64) -> Domai
         "Hi {name},\n\n{studio} asks you to put a card on file, so that your next invoices are paid automatically when they are issued. You enter the card on our payment provider's secure page; {studio} never sees its number. Nothing is charged now.\n\nSave your card (this link works until {until}):\n{link}\n\nIf you did not expect this, you can ignore this email.\n\n{studio}\n",
         name = page.client.name,
     );
+    let text = format!(
+        "{}\n-- \n{}\n",
+        text.trim_end(),
+        crate::studios::contact_text(&page.studio)
+    );
     let html = layout(
-        studio,
+        &page.studio,
         "Save a card for automatic payments",
         html! {
             p { "Hi " (page.client.name) "," }

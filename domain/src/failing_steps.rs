@@ -59,7 +59,9 @@ async fn invoice_of<C: ConnectionTrait>(
     kind: &JobKind,
 ) -> DomainResult<Option<i64>> {
     Ok(match kind {
-        JobKind::GenerateInvoice { .. } | JobKind::DeliverSimulatedWebhook { .. } => None,
+        JobKind::GenerateInvoice { .. }
+        | JobKind::DeliverSimulatedWebhook { .. }
+        | JobKind::SendCardSetupLink { .. } => None,
         JobKind::Charge { invoice_id, .. }
         | JobKind::SendInvoice { invoice_id, .. }
         | JobKind::SyncGalleryAccess { invoice_id, .. }
@@ -69,7 +71,8 @@ async fn invoice_of<C: ConnectionTrait>(
         | JobKind::ReminderStep { invoice_id, .. }
         | JobKind::SendReminder { invoice_id, .. }
         | JobKind::SendGalleryExpiryNotice { invoice_id, .. }
-        | JobKind::DeliverGalleryWebhook { invoice_id, .. } => Some(*invoice_id),
+        | JobKind::DeliverGalleryWebhook { invoice_id, .. }
+        | JobKind::ExpireStaleCheckouts { invoice_id, .. } => Some(*invoice_id),
         JobKind::SendReceipt { payment_id } | JobKind::ResolvePayment { payment_id } => {
             payment::Entity::find_by_id(*payment_id)
                 .filter(payment::Column::StudioId.eq(studio_id))
@@ -141,8 +144,14 @@ async fn describe<C: ConnectionTrait>(
 }
 
 fn failing() -> sea_orm::Condition {
+    // A failure counts (attempts) or, for a service that is unreachable and
+    // retried every few seconds without counting, it left its error.
     sea_orm::Condition::all()
-        .add(outbox::Column::Attempts.gt(0))
+        .add(
+            sea_orm::Condition::any()
+                .add(outbox::Column::Attempts.gt(0))
+                .add(outbox::Column::LastError.is_not_null()),
+        )
         .add(outbox::Column::Status.is_in([
             OutboxStatus::Pending,
             OutboxStatus::Enqueued,
@@ -194,7 +203,11 @@ pub async fn retry(ctx: &AppContext, studio_id: i64, id: i64) -> DomainResult<Fa
         )
         .filter(outbox::Column::Id.eq(id))
         .filter(outbox::Column::StudioId.eq(studio_id))
-        .filter(outbox::Column::Attempts.gt(0))
+        .filter(
+            sea_orm::Condition::any()
+                .add(outbox::Column::Attempts.gt(0))
+                .add(outbox::Column::LastError.is_not_null()),
+        )
         .filter(outbox::Column::Status.is_in([OutboxStatus::Pending, OutboxStatus::Failed]))
         .exec(&ctx.db)
         .await?;

@@ -69,7 +69,7 @@ async fn hold_retry(app: &TestApp, prefix: &str) {
             )
             .filter(entity::outbox::Column::DedupKey.starts_with(prefix))
             .filter(entity::outbox::Column::Status.eq(OutboxStatus::Pending))
-            .filter(entity::outbox::Column::Attempts.gte(1))
+            .filter(entity::outbox::Column::LastError.is_not_null())
             .exec(&app.ctx.db)
             .await
             .expect("hold");
