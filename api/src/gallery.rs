@@ -1,9 +1,9 @@
 //! The client's gallery: `GET /gallery/{token}` asks for the emailed
 //! credentials, `POST` checks them (rate-limited per source address and per
-//! gallery, counted in the database: `domain::login_limits`) and shows the
+//! gallery, counted in the database: `domain::studio::login_limits`) and shows the
 //! access level, its expiry and the photos: watermarked previews at
 //! `PREVIEW`, downloads at `FULL` (`GET /gallery/{token}/photos/{id}`). The
-//! token is the gallery's unguessable link (`domain::gallery::link`); an
+//! token is the gallery's unguessable link (`domain::followup::gallery::link`); an
 //! unknown one (an old `/gallery/{session id}` link included) is a 404. A
 //! signed cookie scoped to the link keeps the client logged in for a few hours.
 
@@ -12,7 +12,7 @@ use actix_web::cookie::{Cookie, SameSite, time};
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
 use chrono::Utc;
 use domain::AppContext;
-use domain::gallery::{self, Download, GalleryView, LoginOutcome, effective_level};
+use domain::followup::gallery::{self, Download, GalleryView, LoginOutcome, effective_level};
 use entity::enums::GalleryLevel;
 use entity::gallery_access;
 use maud::{Markup, html};
@@ -235,7 +235,7 @@ fn gallery_page(token: &str, view: &GalleryView) -> Markup {
         html! {
             style { (maud::PreEscaped(GALLERY_STYLE)) }
             div.card {
-                (domain::studios::logo_html(&view.studio))
+                (domain::studio::studios::logo_html(&view.studio))
                 div.studio { (view.studio_name) }
                 h1 { (view.session_title) }
                 @match level {
@@ -284,7 +284,7 @@ fn gallery_page(token: &str, view: &GalleryView) -> Markup {
                     }
                 }
             }
-            div.card { (domain::studios::contact_html(&view.studio)) }
+            div.card { (domain::studio::studios::contact_html(&view.studio)) }
         },
     )
 }

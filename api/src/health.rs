@@ -46,7 +46,7 @@ const READY_CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(
 
 /// Prometheus metrics of this process (HTTP, and jobs when the worker runs here).
 pub async fn metrics() -> HttpResponse {
-    match domain::telemetry::metrics_handle() {
+    match domain::infra::telemetry::metrics_handle() {
         Some(handle) => HttpResponse::Ok()
             .content_type("text/plain; version=0.0.4; charset=utf-8")
             .body(handle.render()),

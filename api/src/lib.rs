@@ -17,7 +17,7 @@ use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, guard, web};
 use domain::AppContext;
-use domain::settings::Settings;
+use domain::infra::settings::Settings;
 use sea_orm::{EntityTrait, PaginatorTrait};
 use std::net::TcpListener;
 use worker::WorkerHandle;
@@ -51,7 +51,7 @@ impl Application {
         }
         let in_process = settings.run_worker_in_process();
         // Install the recorder before any metric is recorded.
-        let _ = domain::telemetry::metrics_handle();
+        let _ = domain::infra::telemetry::metrics_handle();
         let built = AppContext::build(settings).await?;
         let ctx = adapt(built.ctx);
         let worker = if in_process {
@@ -62,7 +62,7 @@ impl Application {
         if let Some(url) = &ctx.settings.redis_url {
             // Events of every process (workers too) reach this api's subscribers.
             use secrecy::ExposeSecret;
-            domain::events::forward_from_redis(
+            domain::ports::events::forward_from_redis(
                 url.expose_secret().to_string(),
                 ctx.settings.events_channel(),
                 ctx.live.clone(),

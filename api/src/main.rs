@@ -3,8 +3,8 @@
 use api::Application;
 use clap::{Parser, Subcommand};
 use domain::AppContext;
-use domain::settings::Settings;
-use domain::studios::{self, NewStudio};
+use domain::infra::settings::Settings;
+use domain::studio::studios::{self, NewStudio};
 use migration::MigratorTrait;
 
 #[derive(Parser)]
@@ -108,7 +108,7 @@ fn user_errors_exit(err: domain::DomainError) -> anyhow::Result<()> {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let settings = Settings::load()?;
-    domain::telemetry::init(&settings);
+    domain::infra::telemetry::init(&settings);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let app = Application::build(settings).await?;
@@ -166,7 +166,7 @@ async fn main() -> anyhow::Result<()> {
                 std::process::exit(2);
             };
             let ctx = AppContext::build(settings).await?.ctx;
-            match domain::staff::create_staff(&ctx.db, studio_id, &email, &password).await {
+            match domain::studio::staff::create_staff(&ctx.db, studio_id, &email, &password).await {
                 Ok(user) => {
                     println!(
                         "Created dashboard login {} for studio #{}. Log in at {}/dashboard/login",
@@ -186,7 +186,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::CreateApiKey { studio_id, label } => {
             let ctx = AppContext::build(settings).await?.ctx;
-            match domain::api_keys::create(&ctx.db, studio_id, &label).await {
+            match domain::studio::api_keys::create(&ctx.db, studio_id, &label).await {
                 Ok((key, clear)) => {
                     println!(
                         "Created API key #{} \"{}\" for studio #{}. The key (shown once):",
@@ -201,7 +201,7 @@ async fn main() -> anyhow::Result<()> {
             let ctx = AppContext::build(settings).await?.ctx;
             // The operator acts as no key: revoking a studio's last key is
             // allowed here (`create-api-key` gives it a new one).
-            match domain::api_keys::revoke(&ctx.db, studio_id, key_id, None).await {
+            match domain::studio::api_keys::revoke(&ctx.db, studio_id, key_id, None).await {
                 Ok(key) => println!(
                     "API key #{} ({}…) of studio #{} is revoked.",
                     key.id, key.key_prefix, key.studio_id
@@ -215,7 +215,7 @@ async fn main() -> anyhow::Result<()> {
                 t.map(|t| t.format("%Y-%m-%d %H:%M").to_string())
                     .unwrap_or_else(|| "-".into())
             };
-            for key in domain::api_keys::list(&ctx.db, studio_id).await? {
+            for key in domain::studio::api_keys::list(&ctx.db, studio_id).await? {
                 println!(
                     "#{}\t{}…\t{}\tcreated {}\tlast used {}\trevoked {}",
                     key.id,
@@ -229,7 +229,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::SeedDemo => {
             let ctx = AppContext::build(settings).await?.ctx;
-            let demo = domain::seed::seed_demo(&ctx).await?;
+            let demo = domain::studio::seed::seed_demo(&ctx).await?;
             println!(
                 "Demo studio #{} loaded: session {} (Ava, auto-pay card) and session {} (Noah, pays by invoice).",
                 demo.studio_id, demo.auto_pay_session_id, demo.invoice_session_id
@@ -244,9 +244,9 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", demo.api_key);
         }
         Command::Migrate { direction } => {
-            let db = domain::db::connect(&settings).await?.conn;
+            let db = domain::infra::db::connect(&settings).await?.conn;
             match direction {
-                Direction::Up => domain::db::migrate(&db).await?,
+                Direction::Up => domain::infra::db::migrate(&db).await?,
                 Direction::Down => migration::Migrator::down(&db, None).await?,
                 Direction::Status => migration::Migrator::status(&db).await?,
             }

@@ -8,11 +8,11 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use domain::AppContext;
-use domain::documents::InvoiceDocument;
-use domain::error::DomainError;
-use domain::gateway::test_card_numbers;
-use domain::portal;
-use domain::sim_checkout::{self, HostedPayment};
+use domain::adapters::sim_checkout::{self, HostedPayment};
+use domain::billing::documents::InvoiceDocument;
+use domain::billing::portal;
+use domain::infra::error::DomainError;
+use domain::ports::gateway::test_card_numbers;
 use entity::enums::{CheckoutStatus, InvoiceStatus, PaymentStatus, RefundStatus};
 use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
@@ -71,14 +71,14 @@ fn expired(doc: &InvoiceDocument) -> HttpResponse {
         "Payment link expired",
         html! {
             div.card {
-                (domain::studios::logo_html(&doc.studio))
+                (domain::studio::studios::logo_html(&doc.studio))
                 div.studio { (doc.studio.name) }
                 h1 { "This link has expired" }
                 p.meta { "Invoice " (doc.invoice.display_number()) " is settled and its payment link is no longer active. Nothing is due through this page." }
                 p.meta { "If you need a copy of the invoice or a receipt, please contact " (doc.studio.name)
                     @if let Some(email) = &doc.studio.email { " at " a href=(format!("mailto:{email}")) { (email) } } "." }
             }
-            div.card { (domain::studios::contact_html(&doc.studio)) }
+            div.card { (domain::studio::studios::contact_html(&doc.studio)) }
         },
     );
     HttpResponse::Gone()
@@ -185,7 +185,7 @@ fn invoice_page(
     notice: Notice<'_>,
 ) -> Markup {
     let inv = &doc.invoice;
-    let payable = domain::payments::payable(inv);
+    let payable = domain::billing::payments::payable(inv);
     // While a payment is being confirmed, no second Pay button.
     let processing = matches!(notice, Notice::Processing)
         || doc
@@ -196,7 +196,7 @@ fn invoice_page(
         &format!("Invoice {} — {}", inv.display_number(), doc.studio.name),
         html! {
             div.card {
-                (domain::studios::logo_html(&doc.studio))
+                (domain::studio::studios::logo_html(&doc.studio))
                 div.studio { (doc.studio.name) }
                 h1 { "Invoice " span.nowrap { (inv.display_number()) } " " span class=(format!("badge {}", inv.status.as_str())) { (inv.status.as_str().replace('_', " ")) } }
                 div.meta { "For " (doc.client.name) " · " (doc.session.title) }
@@ -267,7 +267,7 @@ fn invoice_page(
             } @else if inv.status == InvoiceStatus::Paid {
                 div.card { p { "This invoice is paid in full. Thank you!" } }
             }
-            div.card { (domain::studios::contact_html(&doc.studio)) }
+            div.card { (domain::studio::studios::contact_html(&doc.studio)) }
         },
     )
 }
@@ -374,12 +374,12 @@ pub async fn returned(
     let Some(session_id) = query.session_id.as_deref().filter(|s| s.len() <= 255) else {
         return reshow(&app, &token, StatusCode::OK, Notice::None).await;
     };
-    let row = match domain::checkout::returned(&app, doc.invoice.id, session_id).await {
+    let row = match domain::billing::checkout::returned(&app, doc.invoice.id, session_id).await {
         Ok(row) => row,
         Err(err) => return server_error(err),
     };
     // The gallery's own unguessable link, once the session has a gallery.
-    let gallery = match domain::gallery::link_for_session(
+    let gallery = match domain::followup::gallery::link_for_session(
         &app,
         doc.invoice.studio_id,
         doc.session.id,
@@ -409,8 +409,8 @@ fn hosted_page(
     problem: Option<&str>,
 ) -> HttpResponse {
     let session = &page.session;
-    let amount = domain::money::Currency::parse(&session.currency)
-        .map(|c| domain::money::Money::new(session.amount_total, c).to_string())
+    let amount = domain::kernel::money::Currency::parse(&session.currency)
+        .map(|c| domain::kernel::money::Money::new(session.amount_total, c).to_string())
         .unwrap_or_else(|_| format!("{} {}", session.currency, session.amount_total));
     let body = html! {
         div.card {
@@ -424,7 +424,7 @@ fn hosted_page(
                 p.meta { (page.product_name) }
             }
             @if let Some(message) = problem { div.alert.error role="alert" { (message) } }
-            @if session.state == domain::gateway::CheckoutState::Open {
+            @if session.state == domain::ports::gateway::CheckoutState::Open {
                 form method="post" {
                     label for="card_number" { "Card number" }
                     input id="card_number" name="card_number" inputmode="numeric" autocomplete="cc-number" placeholder="4242 4242 4242 4242" required;

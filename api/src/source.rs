@@ -37,7 +37,7 @@ pub fn source_ip(req: &HttpRequest, trusted: &[IpAddr]) -> Option<IpAddr> {
 pub fn login_source(req: &HttpRequest, app: &domain::AppContext) -> String {
     let trusted = app.settings.trusted_proxies().unwrap_or_default();
     source_ip(req, &trusted)
-        .map(domain::login_limits::address_subject)
+        .map(domain::studio::login_limits::address_subject)
         .unwrap_or_else(|| "unknown".into())
 }
 

@@ -3,7 +3,7 @@
 //! and print the API key alone on the last line.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use domain::settings::Settings;
+use domain::infra::settings::Settings;
 use sea_orm::{ConnectionTrait, Database};
 use std::path::Path;
 use std::process::Command;
@@ -46,9 +46,12 @@ async fn assert_keys_work(data_dir: &Path, database_url: Option<&str>, keys: &[(
         _ => None,
     })
     .expect("settings");
-    let db = domain::db::connect(&settings).await.expect("connect").conn;
+    let db = domain::infra::db::connect(&settings)
+        .await
+        .expect("connect")
+        .conn;
     for (key, name) in keys {
-        let studio = domain::studios::authenticate(&db, key)
+        let studio = domain::studio::studios::authenticate(&db, key)
             .await
             .expect("lookup")
             .expect("key is valid");
@@ -178,8 +181,11 @@ async fn create_staff_reads_the_password_from_the_environment_and_never_prints_i
         _ => None,
     })
     .expect("settings");
-    let db = domain::db::connect(&settings).await.expect("connect").conn;
-    let user = domain::staff::verify_login(&db, "owner@golden.example", secret)
+    let db = domain::infra::db::connect(&settings)
+        .await
+        .expect("connect")
+        .conn;
+    let user = domain::studio::staff::verify_login(&db, "owner@golden.example", secret)
         .await
         .expect("verify");
     assert_eq!(user.map(|u| u.studio_id), Some(1));
@@ -210,8 +216,11 @@ fn seed_demo_prints_a_dashboard_login_that_works() {
             _ => None,
         })
         .expect("settings");
-        let db = domain::db::connect(&settings).await.expect("connect").conn;
-        let user = domain::staff::verify_login(&db, "owner@goldenhour.example", &password)
+        let db = domain::infra::db::connect(&settings)
+            .await
+            .expect("connect")
+            .conn;
+        let user = domain::studio::staff::verify_login(&db, "owner@goldenhour.example", &password)
             .await
             .expect("verify");
         assert!(user.is_some());
@@ -298,9 +307,12 @@ async fn api_keys_are_created_listed_and_revoked_from_the_cli() {
         _ => None,
     })
     .expect("settings");
-    let db = domain::db::connect(&settings).await.expect("connect").conn;
+    let db = domain::infra::db::connect(&settings)
+        .await
+        .expect("connect")
+        .conn;
     assert!(
-        domain::studios::authenticate(&db, &first)
+        domain::studio::studios::authenticate(&db, &first)
             .await
             .expect("lookup")
             .is_none(),
@@ -363,8 +375,11 @@ async fn create_studio_takes_the_contact_details_and_refuses_bad_ones() {
         _ => None,
     })
     .expect("settings");
-    let db = domain::db::connect(&settings).await.expect("connect").conn;
-    let studio = domain::studios::authenticate(&db, &key)
+    let db = domain::infra::db::connect(&settings)
+        .await
+        .expect("connect")
+        .conn;
+    let studio = domain::studio::studios::authenticate(&db, &key)
         .await
         .expect("authenticate")
         .expect("the new studio");

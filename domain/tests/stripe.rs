@@ -2,11 +2,11 @@
 //! checks what it is sent.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use domain::gateway::{
+use domain::adapters::stripe::{STRIPE_API_VERSION, StripeGateway, StripeRefund};
+use domain::ports::gateway::{
     ChargeOutcome, ChargeRequest, CheckoutRequest, CheckoutState, GatewayError, IntentState,
     PaymentGateway,
 };
-use domain::stripe::{STRIPE_API_VERSION, StripeGateway, StripeRefund};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -173,7 +173,9 @@ async fn card_declined_with_insufficient_funds_is_a_decline() {
             message: "Your card has insufficient funds.".into()
         }
     );
-    assert!(!domain::payments::is_hard_decline("insufficient_funds"));
+    assert!(!domain::billing::payments::is_hard_decline(
+        "insufficient_funds"
+    ));
 }
 
 #[tokio::test]
@@ -194,7 +196,7 @@ async fn expired_card_is_a_hard_decline() {
         panic!("expected a decline, got {outcome:?}");
     };
     assert_eq!(code, "expired_card");
-    assert!(domain::payments::is_hard_decline(&code));
+    assert!(domain::billing::payments::is_hard_decline(&code));
 }
 
 #[tokio::test]

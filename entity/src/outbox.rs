@@ -8,7 +8,7 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub studio_id: Option<i64>,
-    /// JSON of `domain::jobs::JobKind`.
+    /// JSON of `domain::workflow::jobs::JobKind`.
     pub payload: String,
     /// One row per logical job: a second insert with the same key is a no-op.
     #[sea_orm(unique)]

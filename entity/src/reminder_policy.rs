@@ -3,7 +3,7 @@ use crate::enums::*;
 use sea_orm::entity::prelude::*;
 
 /// A studio's follow-up policy for unpaid invoices; a studio without a row
-/// uses the default policy (`domain::reminders::Policy::default`).
+/// uses the default policy (`domain::followup::reminders::Policy::default`).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "reminder_policies")]
 pub struct Model {

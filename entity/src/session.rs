@@ -24,9 +24,9 @@ pub struct Model {
     pub cancelled_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
-    /// Invoice-wide discount as JSON (`domain::adjustments`), if any.
+    /// Invoice-wide discount as JSON (`domain::kernel::adjustments`), if any.
     pub discount: Option<String>,
-    /// Fees as a JSON list (`domain::adjustments`).
+    /// Fees as a JSON list (`domain::kernel::adjustments`).
     pub fees: String,
 }
 

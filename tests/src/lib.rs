@@ -11,7 +11,7 @@ pub mod stripe_server;
 
 use api::Application;
 use domain::AppContext;
-use domain::settings::Settings;
+use domain::infra::settings::Settings;
 use mail_parser::{MessageParser, MimeHeaders};
 use sea_orm::{ConnectionTrait, Database, EntityTrait};
 use serde_json::{Value, json};
@@ -150,7 +150,7 @@ pub async fn spawn_app_full(
 ) -> Option<TestApp> {
     if std::env::var("TEST_LOG").is_ok() {
         let settings = Settings::load_from(None, |_| None).expect("settings");
-        domain::telemetry::init(&settings);
+        domain::infra::telemetry::init(&settings);
     }
     let data_dir = tempfile::tempdir().expect("temp dir");
     let mut settings = test_settings(data_dir.path());
@@ -273,10 +273,12 @@ impl TestApp {
 
     /// Creates a studio through the same service the CLI uses; returns its API key.
     pub async fn create_studio(&self, name: &str) -> String {
-        let (_, key) =
-            domain::studios::create_studio(&self.ctx.db, domain::studios::NewStudio::named(name))
-                .await
-                .expect("create studio");
+        let (_, key) = domain::studio::studios::create_studio(
+            &self.ctx.db,
+            domain::studio::studios::NewStudio::named(name),
+        )
+        .await
+        .expect("create studio");
         key
     }
 
@@ -704,7 +706,7 @@ impl TestApp {
     /// The secret `POST /webhooks/stripe` verifies with.
     pub fn webhook_secret(&self) -> String {
         use secrecy::ExposeSecret;
-        domain::webhooks::signing_secret(&self.ctx)
+        domain::adapters::webhooks::signing_secret(&self.ctx)
             .expect("a webhook signing secret")
             .expose_secret()
             .to_string()
@@ -728,7 +730,7 @@ impl TestApp {
     /// POSTs `event` signed now with the endpoint's secret, as the processor would.
     pub async fn send_webhook(&self, event: &Value) -> (u16, Value) {
         let body = serde_json::to_vec(event).expect("event json");
-        let signature = domain::webhooks::signature::sign(
+        let signature = domain::adapters::webhooks::signature::sign(
             &self.webhook_secret(),
             chrono::Utc::now().timestamp(),
             &body,
@@ -846,7 +848,7 @@ impl TestApp {
 pub fn run_worker_process() {
     let settings = Settings::load_from(None, |name| std::env::var(name).ok()).expect("settings");
     if std::env::var("TEST_LOG").is_ok() {
-        domain::telemetry::init(&settings);
+        domain::infra::telemetry::init(&settings);
     }
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime

@@ -290,7 +290,8 @@ impl State {
             self.violations
                 .push(format!("{what}: no `Authorization: Bearer <secret key>`"));
         }
-        if header("stripe-version").as_deref() != Some(domain::stripe::STRIPE_API_VERSION) {
+        if header("stripe-version").as_deref() != Some(domain::adapters::stripe::STRIPE_API_VERSION)
+        {
             self.violations.push(format!(
                 "{what}: Stripe-Version is {:?}",
                 header("stripe-version")

@@ -140,7 +140,7 @@ where
 /// One standalone worker process: its own connections and queue, running
 /// until `shutdown` resolves (what `cargo run -p worker` runs).
 pub async fn run_process(
-    settings: domain::settings::Settings,
+    settings: domain::infra::settings::Settings,
     shutdown: impl Future<Output = std::io::Result<()>> + Send + 'static,
 ) -> anyhow::Result<()> {
     let built = AppContext::build(settings).await?;

@@ -1,13 +1,13 @@
 //! `cargo run -p worker`: one worker process of the production mode.
 
-use domain::settings::Settings;
+use domain::infra::settings::Settings;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let settings = Settings::load()?;
-    domain::telemetry::init(&settings);
+    domain::infra::telemetry::init(&settings);
     if let Some(addr) = &settings.worker.metrics_addr {
-        domain::telemetry::serve_metrics(addr.parse()?)?;
+        domain::infra::telemetry::serve_metrics(addr.parse()?)?;
     }
     worker::run_process(settings, worker::shutdown_signal()).await
 }

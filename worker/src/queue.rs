@@ -3,8 +3,8 @@
 use apalis::prelude::TaskSink;
 use apalis_redis::RedisStorage;
 use apalis_sqlite::SqliteStorage;
-use domain::jobs::Job;
-use domain::settings::Settings;
+use domain::infra::settings::Settings;
+use domain::workflow::jobs::Job;
 use redis::aio::ConnectionManagerConfig;
 use sea_orm::sqlx::SqlitePool;
 use sea_orm::sqlx::sqlite::{

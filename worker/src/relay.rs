@@ -4,7 +4,7 @@
 use crate::queue::Queue;
 use chrono::Duration as ChronoDuration;
 use domain::AppContext;
-use domain::outbox;
+use domain::workflow::outbox;
 use std::time::Duration;
 use tokio::sync::watch;
 

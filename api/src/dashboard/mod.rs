@@ -3,7 +3,7 @@
 //! - `GET /dashboard/login` sets a random nonce cookie and renders the form
 //!   with `HMAC(secret, nonce)` (signed double submit); `POST` checks it,
 //!   the failed-login limit (per source address and per account, counted in
-//!   the database: `domain::staff::attempt_login`), then the password.
+//!   the database: `domain::studio::staff::attempt_login`), then the password.
 //! - A login sets the session cookie (`HttpOnly`, `SameSite=Lax`,
 //!   `Path=/dashboard`, `Secure` behind https): a 256-bit random token whose
 //!   SHA-256 the database keeps with the studio and the expiry.
@@ -17,9 +17,9 @@ use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use domain::AppContext;
-use domain::dashboard;
-use domain::secrets::random_token;
-use domain::staff::{self, StaffSession};
+use domain::infra::secrets::random_token;
+use domain::read::dashboard;
+use domain::studio::staff::{self, StaffSession};
 use serde::Deserialize;
 
 pub const SESSION_COOKIE: &str = "dashboard_session";
@@ -264,7 +264,7 @@ pub async fn retry_step(
             view::message_page("Step not found", "There is no such step."),
         );
     };
-    match domain::failing_steps::retry(&app, session.studio_id, id).await {
+    match domain::workflow::failing_steps::retry(&app, session.studio_id, id).await {
         Ok(_) => redirect("/dashboard"),
         Err(domain::DomainError::User(problems)) => {
             let not_found = problems

@@ -1,13 +1,13 @@
 //! The dashboard's pages, server-rendered with maud; charts are inline SVG
 //! whose coordinates are computed in integers (and `Decimal` for the rate).
-//! Every amount shown in words is `domain::money::Money`'s display.
+//! Every amount shown in words is `domain::kernel::money::Money`'s display.
 
 use crate::portal::STYLE_PAGE;
 use domain::UserError;
-use domain::dashboard::{Dashboard, InvoiceRow};
-use domain::failing_steps::StepState;
-use domain::metrics::AgingBucket;
-use domain::money::Currency;
+use domain::kernel::money::Currency;
+use domain::read::dashboard::{Dashboard, InvoiceRow};
+use domain::read::metrics::AgingBucket;
+use domain::workflow::failing_steps::StepState;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use rust_decimal::Decimal;
 

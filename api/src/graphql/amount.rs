@@ -35,7 +35,7 @@ impl ScalarType for Amount {
                 ));
             }
         };
-        domain::money::parse_plain_decimal(&raw)
+        domain::kernel::money::parse_plain_decimal(&raw)
             .map(Amount)
             .map_err(refused)
     }

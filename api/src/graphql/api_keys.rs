@@ -1,5 +1,5 @@
 //! API keys in GraphQL: the studio's keys, creating one (shown in clear
-//! once), revoking one. The domain rules live in `domain::api_keys`.
+//! once), revoking one. The domain rules live in `domain::studio::api_keys`.
 
 use super::UserError;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};

@@ -1,4 +1,4 @@
-//! GraphQL view of a card-setup request (`requestCardSetup`, `domain::card_setup`).
+//! GraphQL view of a card-setup request (`requestCardSetup`, `domain::billing::card_setup`).
 
 use async_graphql::{Enum, ID, Object};
 use chrono::{DateTime, Utc};

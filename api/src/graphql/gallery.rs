@@ -1,4 +1,4 @@
-//! GraphQL view of gallery policy, photos and access (`domain::gallery`).
+//! GraphQL view of gallery policy, photos and access (`domain::followup::gallery`).
 
 use super::AppData;
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
@@ -49,7 +49,7 @@ impl GalleryPolicy {
     }
     /// Verify `Studio-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "t.body")>`.
     async fn webhook_secret(&self, ctx: &Context<'_>) -> Result<String> {
-        Ok(domain::gallery::webhook_secret(
+        Ok(domain::followup::gallery::webhook_secret(
             &ctx.data::<AppData>()?.ctx,
             self.0.id,
         ))
@@ -69,8 +69,8 @@ pub struct UpdateGalleryPolicyInput {
 }
 
 impl UpdateGalleryPolicyInput {
-    pub fn into_changes(self) -> domain::gallery::PolicyChanges {
-        domain::gallery::PolicyChanges {
+    pub fn into_changes(self) -> domain::followup::gallery::PolicyChanges {
+        domain::followup::gallery::PolicyChanges {
             full_access_days: self.full_access_days,
             unpaid_level: self.unpaid_level.map(Into::into),
             partially_paid_level: self.partially_paid_level.map(Into::into),

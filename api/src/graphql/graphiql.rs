@@ -7,7 +7,7 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use domain::AppContext;
-use domain::settings::Environment;
+use domain::infra::settings::Environment;
 
 /// The policy of the GraphiQL page: scripts, styles and requests to this
 /// origin only; GraphiQL's fonts and icons come inline as `data:` URLs.

@@ -38,8 +38,8 @@ pub const QUERY_TOO_DEEP: &str = "QUERY_TOO_DEEP";
 pub fn page_cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
     let size = first
         .or(last)
-        .map(|n| n.clamp(1, domain::queries::MAX_PAGE as i32) as usize)
-        .unwrap_or(domain::queries::DEFAULT_PAGE as usize);
+        .map(|n| n.clamp(1, domain::read::queries::MAX_PAGE as i32) as usize)
+        .unwrap_or(domain::read::queries::DEFAULT_PAGE as usize);
     size.saturating_mul(child_complexity).saturating_add(1)
 }
 

@@ -107,7 +107,7 @@ impl Loader<i64> for InvoiceBySession {
         Ok(group(rows, |r| r.session_id)
             .into_iter()
             .filter_map(|(session, all)| {
-                domain::invoicing::pick_current(all).map(|current| (session, current))
+                domain::billing::invoicing::pick_current(all).map(|current| (session, current))
             })
             .collect())
     }

@@ -169,7 +169,7 @@ pub async fn graphql(
         .map(str::trim)
         .filter(|k| !k.is_empty());
     let found = match key {
-        Some(key) => match domain::api_keys::authenticate(&app.db, key).await {
+        Some(key) => match domain::studio::api_keys::authenticate(&app.db, key).await {
             Ok(found) => found,
             Err(err) => {
                 tracing::error!(error = ?err, "authentication lookup failed");
@@ -217,7 +217,7 @@ pub async fn graphql_ws(
                 .map(str::trim)
                 .unwrap_or_default()
                 .to_string();
-            let found = match domain::api_keys::authenticate(&db, &key).await {
+            let found = match domain::studio::api_keys::authenticate(&db, &key).await {
                 Ok(Some(found)) => found,
                 _ => {
                     return Err(Error::new(

@@ -7,12 +7,12 @@ use super::types::{
 };
 use super::{AppData, UserError, parse_id, payload, request_id, studio};
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
-use domain::catalog::{self, ClientChanges, PackageFields, TaxRateFields};
-use domain::lifecycle::Actor;
-use domain::money::Currency;
-use domain::payments::ManualPayment;
-use domain::refunds::RefundInput;
-use domain::sessions::{self, AdjustmentSpec, FeeSpec, ItemInput, ScheduleSession};
+use domain::billing::lifecycle::Actor;
+use domain::billing::payments::ManualPayment;
+use domain::billing::refunds::RefundInput;
+use domain::kernel::money::Currency;
+use domain::studio::catalog::{self, ClientChanges, PackageFields, TaxRateFields};
+use domain::studio::sessions::{self, AdjustmentSpec, FeeSpec, ItemInput, ScheduleSession};
 use domain::{DomainError, DomainResult};
 
 macro_rules! payload_type {
@@ -65,7 +65,7 @@ payload_type!(
 pub struct Mutation;
 
 fn studio_currency(studio: &entity::studio::Model) -> DomainResult<Currency> {
-    domain::studios::currency_of(studio)
+    domain::studio::studios::currency_of(studio)
 }
 
 fn adjustment(input: AdjustmentInput) -> AdjustmentSpec {
@@ -174,7 +174,8 @@ impl Mutation {
         let app = ctx.data::<AppData>()?;
         let result = async {
             let id = parse_id(&client_id, "clientId", "client")?;
-            domain::card_setup::request(&app.ctx, studio, id, request_id(ctx).as_deref()).await
+            domain::billing::card_setup::request(&app.ctx, studio, id, request_id(ctx).as_deref())
+                .await
         }
         .await;
         RequestCardSetupPayload::from_result(result.map(super::card_setup::CardSetup))
@@ -417,7 +418,7 @@ impl Mutation {
         let request_id = request_id(ctx);
         let result = async {
             let invoice_id = parse_id(&input.invoice_id, "invoiceId", "invoice")?;
-            let invoice = domain::queries::invoice(&app.ctx.db, studio.id, invoice_id)
+            let invoice = domain::read::queries::invoice(&app.ctx.db, studio.id, invoice_id)
                 .await?
                 .ok_or_else(|| domain::UserError::not_found("invoiceId", "invoice"))?;
             let manual = ManualPayment {
@@ -433,7 +434,7 @@ impl Mutation {
                 note: input.note,
                 idempotency_key: input.idempotency_key,
             };
-            domain::payments::record_manual_payment(
+            domain::billing::payments::record_manual_payment(
                 &app.ctx,
                 studio.id,
                 &manual,
@@ -459,7 +460,7 @@ impl Mutation {
         let request_id = request_id(ctx);
         let result = async {
             let payment_id = parse_id(&input.payment_id, "paymentId", "payment")?;
-            let payment = domain::queries::payment(&app.ctx.db, studio.id, payment_id)
+            let payment = domain::read::queries::payment(&app.ctx.db, studio.id, payment_id)
                 .await?
                 .ok_or_else(|| domain::UserError::not_found("paymentId", "payment"))?;
             let amount_minor = input
@@ -472,7 +473,7 @@ impl Mutation {
                 reason: input.reason,
                 idempotency_key: input.idempotency_key,
             };
-            domain::refunds::refund_payment(
+            domain::billing::refunds::refund_payment(
                 &app.ctx,
                 studio.id,
                 &refund,
@@ -497,7 +498,7 @@ impl Mutation {
         let request_id = request_id(ctx);
         let result = async {
             let invoice_id = parse_id(&input.invoice_id, "invoiceId", "invoice")?;
-            domain::lifecycle::void_invoice(
+            domain::billing::lifecycle::void_invoice(
                 &app.ctx,
                 studio.id,
                 invoice_id,
@@ -525,7 +526,7 @@ impl Mutation {
         let request_id = request_id(ctx);
         let result = async {
             let invoice_id = parse_id(&input.invoice_id, "invoiceId", "invoice")?;
-            domain::invoicing::finalize_invoice(
+            domain::billing::invoicing::finalize_invoice(
                 &app.ctx,
                 studio.id,
                 invoice_id,
@@ -559,7 +560,7 @@ impl Mutation {
                     .fees
                     .map(|fees| fees.into_iter().map(fee_spec).collect()),
             };
-            domain::invoicing::reissue_invoice(
+            domain::billing::invoicing::reissue_invoice(
                 &app.ctx,
                 studio.id,
                 invoice_id,
@@ -587,7 +588,7 @@ impl Mutation {
         let request_id = request_id(ctx);
         let result = async {
             let invoice_id = parse_id(&input.invoice_id, "invoiceId", "invoice")?;
-            domain::invoicing::mark_uncollectible(
+            domain::billing::invoicing::mark_uncollectible(
                 &app.ctx,
                 studio.id,
                 invoice_id,
@@ -612,7 +613,7 @@ impl Mutation {
         let request_id = request_id(ctx);
         let result = async {
             let invoice_id = parse_id(&input.invoice_id, "invoiceId", "invoice")?;
-            domain::invoicing::resend_invoice(
+            domain::billing::invoicing::resend_invoice(
                 &app.ctx,
                 studio.id,
                 invoice_id,
@@ -635,7 +636,7 @@ impl Mutation {
     ) -> Result<StudioPayload> {
         let studio = studio(ctx)?;
         let app = ctx.data::<AppData>()?;
-        let changes = domain::studios::SettingsChanges {
+        let changes = domain::studio::studios::SettingsChanges {
             name: input.name,
             currency: input.currency,
             time_zone: input.time_zone,
@@ -653,7 +654,7 @@ impl Mutation {
             logo_url: input.logo_url,
             retainer_excess: input.retainer_excess.map(Into::into),
         };
-        let result = domain::studios::update_settings(&app.ctx.db, studio, changes).await;
+        let result = domain::studio::studios::update_settings(&app.ctx.db, studio, changes).await;
         StudioPayload::from_result(result.map(Studio))
     }
 
@@ -668,9 +669,10 @@ impl Mutation {
     ) -> Result<ReminderPolicyPayload> {
         let studio = studio(ctx)?;
         let app = ctx.data::<AppData>()?;
-        let result = domain::reminders::update_policy(&app.ctx.db, studio, input.into_changes())
-            .await
-            .and_then(|policy| super::reminders::ReminderPolicy::new(policy, studio));
+        let result =
+            domain::followup::reminders::update_policy(&app.ctx.db, studio, input.into_changes())
+                .await
+                .and_then(|policy| super::reminders::ReminderPolicy::new(policy, studio));
         ReminderPolicyPayload::from_result(result)
     }
 
@@ -685,7 +687,8 @@ impl Mutation {
         let studio = studio(ctx)?;
         let app = ctx.data::<AppData>()?;
         let result =
-            domain::gallery::update_policy(&app.ctx.db, studio, input.into_changes()).await;
+            domain::followup::gallery::update_policy(&app.ctx.db, studio, input.into_changes())
+                .await;
         GalleryPolicyPayload::from_result(result.map(super::gallery::GalleryPolicy))
     }
 
@@ -700,16 +703,16 @@ impl Mutation {
         let app = ctx.data::<AppData>()?;
         let result = async {
             let session_id = parse_id(&input.session_id, "sessionId", "session")?;
-            let photos: Vec<domain::gallery::NewPhoto> = input
+            let photos: Vec<domain::followup::gallery::NewPhoto> = input
                 .photos
                 .into_iter()
-                .map(|p| domain::gallery::NewPhoto {
+                .map(|p| domain::followup::gallery::NewPhoto {
                     url: p.url,
                     preview_url: p.preview_url,
                     title: p.title,
                 })
                 .collect();
-            domain::gallery::add_photos(&app.ctx.db, studio, session_id, &photos).await
+            domain::followup::gallery::add_photos(&app.ctx.db, studio, session_id, &photos).await
         }
         .await;
         GalleryPhotosPayload::from_result(
@@ -722,7 +725,7 @@ impl Mutation {
         let app = ctx.data::<AppData>()?;
         let result = async {
             let id = parse_id(&id, "id", "photo")?;
-            domain::gallery::remove_photo(&app.ctx.db, studio, id).await
+            domain::followup::gallery::remove_photo(&app.ctx.db, studio, id).await
         }
         .await;
         GalleryPhotoPayload::from_result(result.map(super::gallery::GalleryPhoto))
@@ -737,7 +740,7 @@ impl Mutation {
         let studio = studio(ctx)?;
         let app = ctx.data::<AppData>()?;
         let current = super::api_keys::current_key(ctx);
-        let result = domain::api_keys::create(&app.ctx.db, studio.id, &input.label).await;
+        let result = domain::studio::api_keys::create(&app.ctx.db, studio.id, &input.label).await;
         let (created, user_errors) = payload(result)?;
         let (api_key, key) = match created {
             Some((model, key)) => (
@@ -765,7 +768,7 @@ impl Mutation {
         let current = super::api_keys::current_key(ctx);
         let result = async {
             let id = parse_id(&id, "id", "API key")?;
-            domain::api_keys::revoke(&app.ctx.db, studio.id, id, current).await
+            domain::studio::api_keys::revoke(&app.ctx.db, studio.id, id, current).await
         }
         .await;
         let (revoked, user_errors) = payload(result)?;
@@ -787,7 +790,7 @@ impl Mutation {
         let app = ctx.data::<AppData>()?;
         let result = async {
             let id = parse_id(&id, "id", "step")?;
-            domain::failing_steps::retry(&app.ctx, studio.id, id).await
+            domain::workflow::failing_steps::retry(&app.ctx, studio.id, id).await
         }
         .await;
         let (step, user_errors) = payload(result)?;

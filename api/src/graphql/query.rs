@@ -9,9 +9,9 @@ use super::{AppData, domain_error, studio};
 use async_graphql::connection::{Connection, Edge, query};
 use async_graphql::{Context, ID, Object, Result};
 use chrono::{DateTime, Utc};
-use domain::money::Currency;
-use domain::queries::{self, PageRequest};
-use domain::{catalog, sessions};
+use domain::kernel::money::Currency;
+use domain::read::queries::{self, PageRequest};
+use domain::{studio::catalog, studio::sessions};
 use entity::{add_on_service, package, tax_rate};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
@@ -53,7 +53,7 @@ impl Query {
         let studio = studio(ctx)?;
         let db = &ctx.data::<AppData>()?.ctx.db;
         let current = super::api_keys::current_key(ctx);
-        Ok(domain::api_keys::list(db, studio.id)
+        Ok(domain::studio::api_keys::list(db, studio.id)
             .await
             .map_err(domain_error)?
             .into_iter()
@@ -133,8 +133,8 @@ impl Query {
             ));
         }
         let db = &ctx.data::<AppData>()?.ctx.db;
-        let tz = domain::invoicing::studio_tz(studio);
-        let computed = domain::metrics::compute(db, studio.id, tz, from, to)
+        let tz = domain::billing::invoicing::studio_tz(studio);
+        let computed = domain::read::metrics::compute(db, studio.id, tz, from, to)
             .await
             .map_err(domain_error)?;
         Ok(Metrics::new(computed, currency_of(studio)?, from, to))

@@ -1,11 +1,11 @@
-//! GraphQL view of the follow-up of unpaid invoices (`domain::reminders`).
+//! GraphQL view of the follow-up of unpaid invoices (`domain::followup::reminders`).
 
 use super::types::Money;
 use async_graphql::{Enum, InputObject, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use domain::DomainResult;
-use domain::money::Currency;
-use domain::reminders::{LateFeeInput, Policy, PolicyChanges, ScheduledReminder};
+use domain::followup::reminders::{LateFeeInput, Policy, PolicyChanges, ScheduledReminder};
+use domain::kernel::money::Currency;
 use entity::studio;
 use rust_decimal::Decimal;
 
@@ -109,7 +109,7 @@ impl UpdateReminderPolicyInput {
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-#[graphql(remote = "domain::reminders::StepKind")]
+#[graphql(remote = "domain::followup::reminders::StepKind")]
 pub enum ReminderKind {
     Reminder,
     FinalNotice,

@@ -1,11 +1,11 @@
-//! Steps of the workflow that keep failing (`domain::failing_steps`): what
+//! Steps of the workflow that keep failing (`domain::workflow::failing_steps`): what
 //! the studio sees of them, and the retry.
 
 use super::types::Session;
 use super::{AppData, UserError};
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use domain::failing_steps::{self, StepState};
+use domain::workflow::failing_steps::{self, StepState};
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum FailingStepState {

@@ -6,13 +6,13 @@ use super::types::Money;
 use super::{AppData, domain_error, parse_id, studio};
 use async_graphql::{Context, Enum, ID, Result, SimpleObject, Subscription as GqlSubscription};
 use chrono::{DateTime, Utc};
-use domain::events::{BillingEvent, EventKind as DomainKind};
-use domain::money::Currency;
+use domain::kernel::money::Currency;
+use domain::ports::events::{BillingEvent, EventKind as DomainKind};
 use futures::{Stream, StreamExt};
 use tokio_stream::wrappers::BroadcastStream;
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-#[graphql(remote = "domain::events::EventKind")]
+#[graphql(remote = "domain::ports::events::EventKind")]
 pub enum InvoiceEventKind {
     InvoiceIssued,
     PaymentSucceeded,
@@ -114,7 +114,7 @@ impl Subscription {
         let studio = studio(ctx)?;
         let db = &ctx.data::<AppData>()?.ctx.db;
         let id = parse_id(&invoice_id, "invoiceId", "invoice").map_err(domain_error)?;
-        if domain::queries::invoice(db, studio.id, id)
+        if domain::read::queries::invoice(db, studio.id, id)
             .await
             .map_err(domain_error)?
             .is_none()

@@ -4,8 +4,8 @@
 use super::{AppData, internal};
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::money::{Currency, Money as DomainMoney};
-use domain::{catalog, queries};
+use domain::kernel::money::{Currency, Money as DomainMoney};
+use domain::{read::queries, studio::catalog};
 use entity::{
     add_on_service, client, credit_note, invoice, invoice_event, invoice_line, package, payment,
     refund, session, session_item, studio, tax_rate,
@@ -143,7 +143,7 @@ impl Studio {
     /// How unpaid invoices are followed up.
     async fn reminder_policy(&self, ctx: &Context<'_>) -> Result<super::reminders::ReminderPolicy> {
         let app = ctx.data::<AppData>()?;
-        let policy = domain::reminders::policy_for(&app.ctx.db, self.0.id)
+        let policy = domain::followup::reminders::policy_for(&app.ctx.db, self.0.id)
             .await
             .map_err(super::domain_error)?;
         super::reminders::ReminderPolicy::new(policy, &self.0).map_err(super::domain_error)
@@ -233,7 +233,7 @@ impl Client {
     async fn carried_credit(&self, ctx: &Context<'_>) -> Result<Money> {
         let app = ctx.data::<AppData>()?;
         let studio = super::studio(ctx)?;
-        let minor = domain::credits::balance_of_client(&app.ctx.db, studio.id, self.0.id)
+        let minor = domain::billing::credits::balance_of_client(&app.ctx.db, studio.id, self.0.id)
             .await
             .map_err(super::domain_error)?;
         Ok(Money::of(minor, currency(&studio.currency)?))
@@ -346,7 +346,7 @@ impl Session {
     async fn gallery_photos(&self, ctx: &Context<'_>) -> Result<Vec<super::gallery::GalleryPhoto>> {
         let app = ctx.data::<AppData>()?;
         Ok(
-            domain::gallery::photos(&app.ctx.db, self.0.studio_id, self.0.id)
+            domain::followup::gallery::photos(&app.ctx.db, self.0.studio_id, self.0.id)
                 .await
                 .map_err(super::domain_error)?
                 .into_iter()
@@ -366,7 +366,7 @@ impl Session {
     ) -> Result<Option<super::gallery::GalleryAccess>> {
         let app = ctx.data::<AppData>()?;
         Ok(
-            domain::gallery::access_for_session(&app.ctx.db, self.0.studio_id, self.0.id)
+            domain::followup::gallery::access_for_session(&app.ctx.db, self.0.studio_id, self.0.id)
                 .await
                 .map_err(super::domain_error)?
                 .map(Into::into),
@@ -528,7 +528,7 @@ impl Invoice {
     /// Owed back to the client (`excessCredit` under `REFUND_DUE`); zero
     /// otherwise.
     async fn credit_due_to_client(&self) -> Result<Money> {
-        self.money(domain::credits::due_to_client(&self.0))
+        self.money(domain::billing::credits::due_to_client(&self.0))
     }
     /// `subtotal + tax - retainerCredit`.
     async fn total(&self) -> Result<Money> {
@@ -567,7 +567,7 @@ impl Invoice {
     async fn tax_breakdown(&self) -> Result<Vec<TaxShare>> {
         let cur = currency(&self.0.currency)?;
         Ok(
-            domain::adjustments::parse_tax_breakdown(&self.0.tax_breakdown)
+            domain::kernel::adjustments::parse_tax_breakdown(&self.0.tax_breakdown)
                 .into_iter()
                 .map(|t| TaxShare {
                     name: t.name,
@@ -629,12 +629,14 @@ impl Invoice {
     /// when it is due and when it was sent.
     async fn reminders(&self, ctx: &Context<'_>) -> Result<Vec<super::reminders::ReminderStep>> {
         let app = ctx.data::<AppData>()?;
-        Ok(domain::reminders::schedule_of(&app.ctx.db, &self.0)
-            .await
-            .map_err(super::domain_error)?
-            .into_iter()
-            .map(super::reminders::ReminderStep)
-            .collect())
+        Ok(
+            domain::followup::reminders::schedule_of(&app.ctx.db, &self.0)
+                .await
+                .map_err(super::domain_error)?
+                .into_iter()
+                .map(super::reminders::ReminderStep)
+                .collect(),
+        )
     }
     /// Every change, oldest first; append-only.
     async fn audit_trail(&self, ctx: &Context<'_>) -> Result<Vec<AuditEvent>> {
@@ -960,7 +962,7 @@ pub struct Metrics {
 
 impl Metrics {
     pub fn new(
-        m: domain::metrics::Metrics,
+        m: domain::read::metrics::Metrics,
         currency: Currency,
         from: DateTime<Utc>,
         to: DateTime<Utc>,

@@ -748,7 +748,7 @@ async fn checkout_rows(app: &TestApp) -> Vec<(i32, i64, String)> {
 /// gateway after that commit and can no longer be paid; Pay opens one for
 /// the new amount.
 async fn a_late_fee_expires_the_open_checkout_session(backend: Backend) {
-    use domain::clock::Clock;
+    use domain::kernel::clock::Clock;
     let clock = Clock::manual(chrono::Utc::now());
     let installed = clock.clone();
     let Some(app) = tests::spawn_app_full(

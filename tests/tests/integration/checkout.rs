@@ -65,7 +65,7 @@ fn receipts(app: &TestApp) -> usize {
 /// The simulated gateway's signed event for a session, as its outbox job
 /// would deliver it.
 async fn event(app: &TestApp, session: &str, kind: &str) -> Value {
-    domain::sim_checkout::event_for(&app.ctx.db, &format!("checkout:{session}:{kind}"))
+    domain::adapters::sim_checkout::event_for(&app.ctx.db, &format!("checkout:{session}:{kind}"))
         .await
         .expect("event")
         .expect("session")

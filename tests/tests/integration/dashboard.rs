@@ -84,11 +84,11 @@ async fn dashboard(app: &TestApp, client: &reqwest::Client, query: &str) -> (Sta
 
 async fn studio_with_staff(app: &TestApp, name: &str, email: &str) -> (String, i64) {
     let key = app.create_studio(name).await;
-    let studio = domain::studios::authenticate(&app.ctx.db, &key)
+    let studio = domain::studio::studios::authenticate(&app.ctx.db, &key)
         .await
         .expect("lookup")
         .expect("studio");
-    domain::staff::create_staff(&app.ctx.db, studio.id, email, PASSWORD)
+    domain::studio::staff::create_staff(&app.ctx.db, studio.id, email, PASSWORD)
         .await
         .expect("staff");
     (key, studio.id)
@@ -198,7 +198,10 @@ async fn staff_login_refuses_bad_credentials_and_forged_forms(backend: Backend) 
         .await
         .expect("sessions");
     assert_eq!(sessions.len(), 1);
-    assert_eq!(sessions[0].token_hash, domain::secrets::hash_token(token));
+    assert_eq!(
+        sessions[0].token_hash,
+        domain::infra::secrets::hash_token(token)
+    );
     assert_ne!(sessions[0].token_hash, token);
     let ttl = sessions[0].expires_at - chrono::Utc::now();
     assert!(ttl > chrono::Duration::hours(11) && ttl <= chrono::Duration::hours(12));
@@ -686,7 +689,7 @@ async fn failed_logins_are_limited_per_address_and_per_account(backend: Backend)
     let other = format!("http://127.0.0.1:{}", second.port());
     tokio::spawn(second.run_until_stopped());
     let (_, sid) = studio_with_staff(&app, "Golden Hour", "owner@golden.example").await;
-    domain::staff::create_staff(&app.ctx.db, sid, "second@golden.example", PASSWORD)
+    domain::studio::staff::create_staff(&app.ctx.db, sid, "second@golden.example", PASSWORD)
         .await
         .expect("second staff");
     let client = browser();

@@ -557,7 +557,7 @@ async fn invoice_processing_time_is_reported_in_milliseconds(backend: Backend) {
 /// reminders), and the late fee goes with day +7, the first overdue reminder
 /// that actually goes out.
 async fn a_late_fee_skipped_with_its_step_comes_with_the_next_reminder(backend: Backend) {
-    let clock = domain::clock::Clock::manual(chrono::Utc::now());
+    let clock = domain::kernel::clock::Clock::manual(chrono::Utc::now());
     let installed = clock.clone();
     let Some(app) = tests::spawn_app_full(
         backend,

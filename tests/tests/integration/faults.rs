@@ -3,11 +3,11 @@
 
 use async_trait::async_trait;
 use domain::AppContext;
-use domain::gateway::{
+use domain::ports::gateway::{
     ChargeRequest, CheckoutRequest, CheckoutSession, GatewayError, IntentState, PaymentGateway,
     PaymentMethodDetails, RefundOutcome, RefundRequest,
 };
-use domain::mailer::{MailError, Mailer};
+use domain::ports::mailer::{MailError, Mailer};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tests::{AUTO_PAY_EMAIL, Backend, INVOICE_EMAIL, TestApp, spawn_app_full, spawn_app_with};

@@ -3,7 +3,7 @@
 //! logs, headers, close codes, API key revocation. Each limit is exercised
 //! over real HTTP and must answer with a stable code and write nothing.
 
-use domain::settings::Environment;
+use domain::infra::settings::Environment;
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 use tests::{Backend, TestApp, spawn_app, spawn_app_with};
@@ -502,7 +502,7 @@ async fn a_login_to_a_missing_gallery_fails_like_a_wrong_password(backend: Backe
         .send()
         .await
         .expect("login");
-    let before = domain::secrets::password_verifications();
+    let before = domain::infra::secrets::password_verifications();
     let mut missing = None;
     // A made-up link, and the old session-id form of a link.
     let made_up = format!("{}/gallery/{}", app.address, "x".repeat(43));
@@ -513,7 +513,7 @@ async fn a_login_to_a_missing_gallery_fails_like_a_wrong_password(backend: Backe
     let missing = missing.expect("answer");
     // Each failed login to a gallery that does not exist ran a verification.
     assert!(
-        domain::secrets::password_verifications() - before >= 3,
+        domain::infra::secrets::password_verifications() - before >= 3,
         "no hash work for a missing gallery"
     );
     assert_eq!(wrong.status(), 401);
@@ -531,7 +531,7 @@ async fn a_login_to_a_missing_gallery_fails_like_a_wrong_password(backend: Backe
         .expect("query")
         .and_then(|a| a.password_hash)
         .expect("a real gallery hash");
-    let (decoy, real) = domain::gallery::login_hash(None);
+    let (decoy, real) = domain::followup::gallery::login_hash(None);
     assert!(!real);
     let params = |phc: &str| phc.split('$').take(4).collect::<Vec<_>>().join("$");
     assert_eq!(params(&decoy), params(&stored));

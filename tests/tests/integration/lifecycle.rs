@@ -171,12 +171,18 @@ async fn a_voided_invoice_is_reissued_with_the_next_number_and_the_client_gets_t
     assert_eq!(voided["invoice"]["status"], "VOID", "{voided}");
 
     // A replayed GenerateInvoice (or completeSession again) creates nothing.
-    let replay =
-        domain::invoicing::generate_invoice(&app.ctx, f.invoice_session.parse().unwrap(), None)
-            .await
-            .expect("replay");
+    let replay = domain::billing::invoicing::generate_invoice(
+        &app.ctx,
+        f.invoice_session.parse().unwrap(),
+        None,
+    )
+    .await
+    .expect("replay");
     assert!(
-        matches!(replay, domain::invoicing::Generated::AlreadyIssued { .. }),
+        matches!(
+            replay,
+            domain::billing::invoicing::Generated::AlreadyIssued { .. }
+        ),
         "{replay:?}"
     );
     app.complete_session(&f.key, &f.invoice_session).await;

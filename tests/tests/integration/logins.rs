@@ -7,7 +7,7 @@
 
 use chrono::{Duration, Utc};
 use domain::AppContext;
-use domain::clock::Clock;
+use domain::kernel::clock::Clock;
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use tests::{Backend, INVOICE_EMAIL, SentEmail, TestApp, spawn_app, spawn_app_full};
 
@@ -71,7 +71,7 @@ async fn gallery_links_are_unguessable_and_the_session_id_url_finds_nothing(back
     let row = gallery_row(&app).await;
     assert_eq!(
         row.link_token_hash.as_deref(),
-        Some(domain::secrets::hash_token(&token).as_str())
+        Some(domain::infra::secrets::hash_token(&token).as_str())
     );
     assert_ne!(row.link_salt.as_deref(), Some(token.as_str()));
     assert_eq!(app.http.get(&link).send().await.unwrap().status(), 200);
@@ -144,7 +144,7 @@ async fn gallery_links_are_unguessable_and_the_session_id_url_finds_nothing(back
     let new_token = new_link.rsplit('/').next().unwrap();
     assert_eq!(
         row.link_token_hash.as_deref(),
-        Some(domain::secrets::hash_token(new_token).as_str())
+        Some(domain::infra::secrets::hash_token(new_token).as_str())
     );
     let login = app
         .http

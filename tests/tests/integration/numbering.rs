@@ -1,8 +1,8 @@
 //! Invoice numbers are gap-free and unique per studio under concurrency.
 
 use chrono::{Datelike, Utc};
-use domain::invoicing::{self, Generated};
-use domain::sessions::{self, ScheduleSession};
+use domain::billing::invoicing::{self, Generated};
+use domain::studio::sessions::{self, ScheduleSession};
 use entity::enums::SessionStatus;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -87,7 +87,8 @@ async fn fifty_concurrent_finalizations_number_one_to_fifty(backend: Backend) {
             Ok(Generated::AlreadyIssued { .. }) => {}
             // A duplicate that lost the race on the unique session id is
             // retried by the worker in production; here it just did nothing.
-            Err(domain::DomainError::Db(err)) if domain::error::is_unique_violation(&err) => {}
+            Err(domain::DomainError::Db(err))
+                if domain::infra::error::is_unique_violation(&err) => {}
             Ok(Generated::NotBillable) => panic!("every session is completed"),
             Ok(Generated::Drafted { .. }) => panic!("this studio does not review drafts"),
             Err(other) => panic!("finalization failed: {other:?}"),

@@ -4,10 +4,10 @@
 
 use async_trait::async_trait;
 use domain::AppContext;
-use domain::gateway::{
+use domain::ports::gateway::{
     ChargeOutcome, ChargeRequest, GatewayError, IntentState, PaymentGateway, SimulatedGateway,
 };
-use domain::mailer::{MailError, Mailer};
+use domain::ports::mailer::{MailError, Mailer};
 use futures::StreamExt;
 use sea_orm::{ConnectionTrait, TransactionTrait};
 use std::collections::HashMap;
@@ -115,7 +115,7 @@ async fn emails_wait_out_a_mail_server_outage_without_growing_back_off(backend: 
     if row.status == OutboxStatus::Pending {
         let next = row.claimed_until.expect("a retry is scheduled");
         assert!(
-            next <= chrono::Utc::now() + domain::outbox::UNREACHABLE_RETRY,
+            next <= chrono::Utc::now() + domain::workflow::outbox::UNREACHABLE_RETRY,
             "the retry is soon, not after a grown back-off: {row:?}"
         );
     }
@@ -131,7 +131,7 @@ async fn emails_wait_out_a_mail_server_outage_without_growing_back_off(backend: 
 /// run out, a second sender took the email, and both sent it (the chaos
 /// run's duplicate emails with no fault in their send window).
 async fn an_email_claim_is_held_from_the_claim_not_only_during_the_send(backend: Backend) {
-    use domain::notify::{self, Claim, EmailKey, InFlight};
+    use domain::workflow::notify::{self, Claim, EmailKey, InFlight};
     use entity::enums::NotificationKind;
     use sea_orm::EntityTrait;
     let Some(app) = spawn_app_with(backend, |s| s.worker.email_claim_secs = 3).await else {
@@ -192,7 +192,7 @@ async fn an_email_held_by_a_dead_sender_goes_out_when_its_claim_runs_out(backend
     let f = app.seed_studio("Golden Hour").await;
     app.complete_session(&f.key, &f.invoice_session).await;
     let session_id: i64 = f.invoice_session.parse().expect("id");
-    domain::invoicing::generate_invoice(&app.ctx, session_id, None)
+    domain::billing::invoicing::generate_invoice(&app.ctx, session_id, None)
         .await
         .expect("invoice");
     let invoice = entity::invoice::Entity::find()
@@ -234,8 +234,8 @@ async fn an_email_held_by_a_dead_sender_goes_out_when_its_claim_runs_out(backend
 async fn a_queue_entry_lost_after_its_push_is_redelivered_without_waiting_for_the_relay_lease(
     backend: Backend,
 ) {
-    use domain::jobs::JobKind;
-    use domain::outbox;
+    use domain::workflow::jobs::JobKind;
+    use domain::workflow::outbox;
     use sea_orm::sea_query::Expr;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     // No worker and no relay in this process: the test plays the relay.
@@ -297,8 +297,8 @@ async fn several_processes_migrating_a_fresh_database_at_once_all_succeed(backen
     let starts = (0..4).map(|_| {
         let settings = settings.clone();
         tokio::spawn(async move {
-            let db = domain::db::connect(&settings).await?;
-            domain::db::migrate(&db.conn).await?;
+            let db = domain::infra::db::connect(&settings).await?;
+            domain::infra::db::migrate(&db.conn).await?;
             anyhow::Ok(db.conn)
         })
     });
@@ -486,11 +486,17 @@ async fn postgres_ends_a_transaction_that_was_left_open() {
     let mut settings = test_settings(dir.path());
     settings.database_url = Some(url.into());
     settings.postgres.idle_in_transaction_timeout_ms = 1000;
-    let db = domain::db::connect(&settings).await.expect("connect").conn;
-    domain::db::migrate(&db).await.expect("migrate");
-    domain::studios::create_studio(&db, domain::studios::NewStudio::named("Golden Hour"))
+    let db = domain::infra::db::connect(&settings)
         .await
-        .expect("studio");
+        .expect("connect")
+        .conn;
+    domain::infra::db::migrate(&db).await.expect("migrate");
+    domain::studio::studios::create_studio(
+        &db,
+        domain::studio::studios::NewStudio::named("Golden Hour"),
+    )
+    .await
+    .expect("studio");
     let abandoned = db.begin().await.expect("begin");
     abandoned
         .execute_unprepared("UPDATE studios SET name = name")
@@ -638,9 +644,9 @@ async fn readyz(app: &TestApp) -> (u16, String) {
     (status, response.text().await.expect("body"))
 }
 
-fn event() -> domain::events::BillingEvent {
-    domain::events::BillingEvent {
-        kind: domain::events::EventKind::InvoiceIssued,
+fn event() -> domain::ports::events::BillingEvent {
+    domain::ports::events::BillingEvent {
+        kind: domain::ports::events::EventKind::InvoiceIssued,
         studio_id: 1,
         invoice_id: 1,
         invoice_number: "INV-2026-0001".into(),
@@ -655,8 +661,8 @@ fn event() -> domain::events::BillingEvent {
     }
 }
 
-fn faults(timeout: u8, error: u8, delay_ms: u64) -> domain::settings::SimulatedFaults {
-    domain::settings::SimulatedFaults {
+fn faults(timeout: u8, error: u8, delay_ms: u64) -> domain::infra::settings::SimulatedFaults {
+    domain::infra::settings::SimulatedFaults {
         timeout_percent: timeout,
         error_percent: error,
         delay_ms,

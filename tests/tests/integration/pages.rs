@@ -280,7 +280,7 @@ async fn a_retainer_above_the_total_is_owed_back_and_listed_for_the_studio(backe
         .as_str()
         .and_then(|s| s.parse().ok())
         .expect("studio id");
-    let dashboard = domain::dashboard::load(&app.ctx.db, studio_id, None, None)
+    let dashboard = domain::read::dashboard::load(&app.ctx.db, studio_id, None, None)
         .await
         .expect("dashboard")
         .expect("studio");
@@ -348,7 +348,7 @@ async fn a_retainer_above_the_total_is_carried_to_the_next_invoice_once(backend:
     // Replaying the invoice jobs changes nothing.
     for session in [&second, &third] {
         let id: i64 = session.parse().expect("session id");
-        domain::invoicing::generate_invoice(&app.ctx, id, None)
+        domain::billing::invoicing::generate_invoice(&app.ctx, id, None)
             .await
             .expect("replay");
     }

@@ -7,7 +7,7 @@
 //! `webhooks::a_dispute_locks_the_gallery_and_a_lost_dispute_is_a_chargeback`.)
 
 use chrono::{Duration, Utc};
-use domain::clock::Clock;
+use domain::kernel::clock::Clock;
 use serde_json::{Value, json};
 use tests::{Backend, INVOICE_EMAIL, TestApp, spawn_app_full};
 

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
-use domain::clock::Clock;
+use domain::kernel::clock::Clock;
 use entity::enums::OutboxStatus;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};

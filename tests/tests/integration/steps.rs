@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 use domain::AppContext;
-use domain::mailer::{MailError, Mailer};
+use domain::ports::mailer::{MailError, Mailer};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -59,12 +59,12 @@ fn hidden_csrf(html: &str) -> String {
 
 /// A browser logged in to the dashboard as staff of the studio of `key`.
 async fn staff_browser(app: &TestApp, key: &str) -> reqwest::Client {
-    let studio = domain::studios::authenticate(&app.ctx.db, key)
+    let studio = domain::studio::studios::authenticate(&app.ctx.db, key)
         .await
         .expect("lookup")
         .expect("studio");
     let password = "correct horse battery";
-    domain::staff::create_staff(&app.ctx.db, studio.id, "owner@golden.example", password)
+    domain::studio::staff::create_staff(&app.ctx.db, studio.id, "owner@golden.example", password)
         .await
         .expect("staff");
     let browser = reqwest::Client::builder()

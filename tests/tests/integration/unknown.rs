@@ -6,7 +6,7 @@
 //! charge, and no key is sent again after the gateway may have forgotten it.
 
 use chrono::{Duration, Utc};
-use domain::clock::Clock;
+use domain::kernel::clock::Clock;
 use entity::enums::OutboxStatus;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -205,7 +205,10 @@ async fn a_stored_500_replayed_for_the_same_key_does_not_wedge_the_payment(backe
         .http
         .post(format!("{}/v1/payment_intents/{pi}/confirm", stripe.uri()))
         .bearer_auth(SECRET)
-        .header("Stripe-Version", domain::stripe::STRIPE_API_VERSION)
+        .header(
+            "Stripe-Version",
+            domain::adapters::stripe::STRIPE_API_VERSION,
+        )
         .header("Idempotency-Key", &first)
         .form(&[("off_session", "true")])
         .send()
@@ -218,7 +221,10 @@ async fn a_stored_500_replayed_for_the_same_key_does_not_wedge_the_payment(backe
         .http
         .post(format!("{}/v1/payment_intents/{pi}/confirm", stripe.uri()))
         .bearer_auth(SECRET)
-        .header("Stripe-Version", domain::stripe::STRIPE_API_VERSION)
+        .header(
+            "Stripe-Version",
+            domain::adapters::stripe::STRIPE_API_VERSION,
+        )
         .header("Idempotency-Key", &first)
         .form(&[("off_session", "false")])
         .send()
@@ -432,7 +438,7 @@ async fn a_checkout_attempt_retired_while_its_session_was_created_expires_that_s
     backend: Backend,
 ) {
     use async_trait::async_trait;
-    use domain::gateway::{
+    use domain::ports::gateway::{
         ChargeRequest, CheckoutRequest, CheckoutSession, CheckoutState, CustomerRequest,
         GatewayError, IntentState, PaymentGateway, PaymentMethodDetails, RefundOutcome,
         RefundRequest,

@@ -127,7 +127,7 @@ async fn forged_stale_and_replayed_webhooks_change_nothing(backend: Backend) {
     );
     let body = serde_json::to_vec(&event).expect("json");
     let secret = app.webhook_secret();
-    let sign = domain::webhooks::signature::sign;
+    let sign = domain::adapters::webhooks::signature::sign;
 
     let (status, answer) = app.post_webhook_raw(&body, None).await;
     assert_eq!(
@@ -353,7 +353,7 @@ async fn refund_events_in_any_order_settle_the_refund_once(backend: Backend) {
 /// gateway's own `checkout.session.completed` settles it, exactly once.
 async fn a_webhook_settles_a_payment_whose_answer_never_came(backend: Backend) {
     use async_trait::async_trait;
-    use domain::gateway::{
+    use domain::ports::gateway::{
         ChargeRequest, CheckoutRequest, CheckoutSession, GatewayError, IntentState, PaymentGateway,
         PaymentMethodDetails, RefundOutcome, RefundRequest,
     };

@@ -2,7 +2,7 @@
 //! invoice email -> portal payment -> receipt -> gallery access.
 
 use chrono::Datelike;
-use domain::secrets::verify_password;
+use domain::infra::secrets::verify_password;
 use entity::enums::GalleryLevel;
 use sea_orm::EntityTrait;
 use serde_json::json;

@@ -1,4 +1,4 @@
-use domain::payments::{self, AutoPay, Resolved};
+use domain::billing::payments::{self, AutoPay, Resolved};
 use domain::{AppContext, DomainResult};
 
 /// Auto-pay attempt `attempt` with the client's card as it is now; a first

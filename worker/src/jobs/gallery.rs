@@ -1,4 +1,4 @@
-use domain::{AppContext, DomainResult, emails, gallery};
+use domain::{AppContext, DomainResult, followup::emails, followup::gallery};
 
 /// Bring gallery access in line with what has been paid.
 pub async fn sync(ctx: &AppContext, invoice_id: i64, request_id: Option<&str>) -> DomainResult<()> {

@@ -1,4 +1,4 @@
-use domain::invoicing::{self, Generated};
+use domain::billing::invoicing::{self, Generated};
 use domain::{AppContext, DomainResult};
 
 /// Price the completed session, number the invoice, route it.

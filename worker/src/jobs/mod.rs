@@ -10,8 +10,8 @@ mod send_receipt;
 
 use crate::WorkerState;
 use apalis::prelude::{BoxDynError, Data};
-use domain::jobs::{Job, JobKind};
-use domain::{AppContext, DomainError, DomainResult, outbox};
+use domain::workflow::jobs::{Job, JobKind};
+use domain::{AppContext, DomainError, DomainResult, workflow::outbox};
 use futures::FutureExt;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -33,7 +33,7 @@ async fn run_step(ctx: &AppContext, job: &Job) -> DomainResult<()> {
             charge::resolve(ctx, *payment_id, request_id).await
         }
         JobKind::ResolveRefund { refund_id } => {
-            domain::refunds::resolve(ctx, *refund_id, request_id).await
+            domain::billing::refunds::resolve(ctx, *refund_id, request_id).await
         }
         JobKind::SendDeclineNotice {
             invoice_id,
@@ -56,34 +56,35 @@ async fn run_step(ctx: &AppContext, job: &Job) -> DomainResult<()> {
             gallery::send_upgrade(ctx, *invoice_id, level).await
         }
         JobKind::DeliverSimulatedWebhook { key } => {
-            domain::webhooks::simulated::deliver(ctx, key).await
+            domain::adapters::webhooks::simulated::deliver(ctx, key).await
         }
         JobKind::ReminderStep { invoice_id, step } => {
-            let outcome = domain::reminders::run_step(ctx, *invoice_id, *step, request_id).await?;
+            let outcome =
+                domain::followup::reminders::run_step(ctx, *invoice_id, *step, request_id).await?;
             tracing::info!(invoice_id, step, ?outcome, "reminder step");
             Ok(())
         }
         JobKind::SendReminder { invoice_id, step } => {
-            domain::emails::send_reminder(ctx, *invoice_id, *step)
+            domain::followup::emails::send_reminder(ctx, *invoice_id, *step)
                 .await
                 .map(|_| ())
         }
         JobKind::SendGalleryExpiryNotice {
             invoice_id,
             expires_at,
-        } => domain::emails::send_gallery_expiry_notice(ctx, *invoice_id, *expires_at)
+        } => domain::followup::emails::send_gallery_expiry_notice(ctx, *invoice_id, *expires_at)
             .await
             .map(|_| ()),
         JobKind::DeliverGalleryWebhook { invoice_id, change } => {
-            domain::gallery::deliver_webhook(ctx, *invoice_id, change).await
+            domain::followup::gallery::deliver_webhook(ctx, *invoice_id, change).await
         }
         JobKind::SendCardSetupLink { card_setup_id } => {
-            domain::emails::send_card_setup_link(ctx, *card_setup_id)
+            domain::followup::emails::send_card_setup_link(ctx, *card_setup_id)
                 .await
                 .map(|_| ())
         }
         JobKind::ExpireStaleCheckouts { invoice_id, .. } => {
-            domain::checkout::expire_stale(ctx, *invoice_id).await
+            domain::billing::checkout::expire_stale(ctx, *invoice_id).await
         }
     }
 }
@@ -219,7 +220,9 @@ impl Drop for Heartbeat {
 /// A step that may only run later (outside its sending window).
 fn not_yet(err: &DomainError) -> Option<chrono::DateTime<chrono::Utc>> {
     match err {
-        DomainError::Internal(e) => e.downcast_ref::<domain::reminders::NotYet>().map(|n| n.0),
+        DomainError::Internal(e) => e
+            .downcast_ref::<domain::followup::reminders::NotYet>()
+            .map(|n| n.0),
         _ => None,
     }
 }
@@ -230,8 +233,8 @@ fn not_yet(err: &DomainError) -> Option<chrono::DateTime<chrono::Utc>> {
 /// connection lost (a PostgreSQL restart). Retried soon, uncounted
 /// (`outbox::retry_soon`).
 fn is_unavailable(err: &DomainError) -> bool {
-    use domain::gateway::GatewayError;
-    use domain::mailer::MailError;
+    use domain::ports::gateway::GatewayError;
+    use domain::ports::mailer::MailError;
     match err {
         DomainError::Db(db) => connection_lost(db),
         DomainError::Internal(e) => {
@@ -269,7 +272,7 @@ fn connection_lost(err: &sea_orm::DbErr) -> bool {
 fn in_flight_until(err: &DomainError) -> Option<chrono::DateTime<chrono::Utc>> {
     match err {
         DomainError::Internal(e) => e
-            .downcast_ref::<domain::notify::InFlight>()
+            .downcast_ref::<domain::workflow::notify::InFlight>()
             .map(|f| f.until),
         _ => None,
     }

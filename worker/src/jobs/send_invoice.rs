@@ -1,4 +1,4 @@
-use domain::{AppContext, DomainResult, emails};
+use domain::{AppContext, DomainResult, followup::emails};
 
 /// Email the invoice with its PDF and payment-portal link (again, for a resend).
 pub async fn run(ctx: &AppContext, invoice_id: i64, resend: Option<&str>) -> DomainResult<()> {

@@ -1,4 +1,4 @@
-use domain::{AppContext, DomainResult, emails};
+use domain::{AppContext, DomainResult, followup::emails};
 
 /// Email the receipt of a successful payment.
 pub async fn run(ctx: &AppContext, payment_id: i64) -> DomainResult<()> {

@@ -19,7 +19,7 @@ mod fleet;
 mod workload;
 
 use anyhow::{Context, bail};
-use domain::settings::Settings;
+use domain::infra::settings::Settings;
 use fleet::{Member, Role};
 use sea_orm::{ConnectionTrait, Database};
 use std::collections::BTreeMap;
@@ -131,7 +131,7 @@ fn main() -> anyhow::Result<()> {
 
 fn run_role(role: Role) -> anyhow::Result<()> {
     let settings = Settings::load()?;
-    domain::telemetry::init(&settings);
+    domain::infra::telemetry::init(&settings);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -238,10 +238,12 @@ async fn run(options: Options) -> anyhow::Result<usize> {
         );
     }
     let db = Database::connect(database_url.as_str()).await?;
-    let (_, key) =
-        domain::studios::create_studio(&db, domain::studios::NewStudio::named("Chaos Studio"))
-            .await
-            .map_err(|e| anyhow::anyhow!("create studio: {e}"))?;
+    let (_, key) = domain::studio::studios::create_studio(
+        &db,
+        domain::studio::studios::NewStudio::named("Chaos Studio"),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("create studio: {e}"))?;
     let api = workload::Api::new(public_url.clone(), key)?;
     let plan = workload::prepare(&api, options.sessions).await?;
     println!(

@@ -1,0 +1,3 @@
+pub mod sim_checkout;
+pub mod stripe;
+pub mod webhooks;

@@ -1,0 +1,583 @@
+//! The simulated gateway's hosted checkout: its side of a Checkout Session
+//! (`cs_sim_...`), kept in `simulated_checkout_sessions`, and the page at
+//! `/sim-checkout/{id}` where test cards are typed. It answers and signs
+//! events the way Stripe Checkout does (`checkout.session.completed`,
+//! `checkout.session.expired`), through the same `DeliverSimulatedWebhook`
+//! outbox path as its charges, so the portal, the return page and the
+//! webhook receiver run exactly the code that runs against Stripe.
+
+use crate::ports::gateway::{
+    CheckoutRequest, CheckoutSession, CheckoutState, GatewayError, PaymentGateway,
+    PaymentMethodDetails, SetupCheckoutRequest, SetupSession, SimulatedGateway, tokenize_test_card,
+};
+use chrono::Utc;
+use entity::{simulated_charge, simulated_checkout};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+
+/// Prefix of the outbox key of a checkout event: `checkout:{id}:{kind}`.
+pub const EVENT_KEY_PREFIX: &str = "checkout:";
+
+fn db_err(e: sea_orm::DbErr) -> GatewayError {
+    GatewayError::Unavailable(e.to_string())
+}
+
+fn url_of(public_url: &str, id: &str) -> String {
+    format!("{public_url}/sim-checkout/{id}")
+}
+
+fn state_of(row: &simulated_checkout::Model) -> CheckoutState {
+    match row.status.as_str() {
+        "complete" => CheckoutState::Complete,
+        "expired" => CheckoutState::Expired,
+        _ => CheckoutState::Open,
+    }
+}
+
+const SETUP: &str = "setup";
+
+fn setup_view(row: &simulated_checkout::Model, public_url: &str) -> SetupSession {
+    let state = state_of(row);
+    SetupSession {
+        id: row.id.clone(),
+        url: (state == CheckoutState::Open).then(|| url_of(public_url, &row.id)),
+        state,
+        setup_ref: row.setup_ref.clone(),
+        setup_intent: row.payment_intent.clone(),
+        card: row
+            .card_token
+            .as_deref()
+            .and_then(crate::ports::gateway::simulated_card_details),
+    }
+}
+
+fn view(row: &simulated_checkout::Model, public_url: &str) -> CheckoutSession {
+    let state = state_of(row);
+    let card = row
+        .card_token
+        .as_deref()
+        .and_then(crate::ports::gateway::simulated_card_details);
+    CheckoutSession {
+        id: row.id.clone(),
+        url: (state == CheckoutState::Open).then(|| url_of(public_url, &row.id)),
+        state,
+        payment_status: row.payment_status.clone(),
+        amount_total: row.amount_minor,
+        currency: row.currency.to_ascii_uppercase(),
+        invoice_ref: row.invoice_ref.clone(),
+        payment_intent: row.payment_intent.clone(),
+        card,
+    }
+}
+
+async fn find(
+    db: &DatabaseConnection,
+    id: &str,
+) -> Result<Option<simulated_checkout::Model>, GatewayError> {
+    simulated_checkout::Entity::find_by_id(id.to_string())
+        .one(db)
+        .await
+        .map_err(db_err)
+}
+
+/// Moves an open session to `to` (once) and writes its event's delivery in
+/// the same transaction; returns whether this call moved it.
+async fn transition(
+    db: &DatabaseConnection,
+    webhooks: bool,
+    id: &str,
+    update: sea_orm::UpdateMany<simulated_checkout::Entity>,
+    events: &[&str],
+    charge: Option<simulated_charge::ActiveModel>,
+) -> Result<bool, GatewayError> {
+    let tx = crate::infra::db::begin_write(db).await.map_err(db_err)?;
+    let moved = update
+        .filter(simulated_checkout::Column::Id.eq(id))
+        .filter(simulated_checkout::Column::Status.eq("open"))
+        .col_expr(
+            simulated_checkout::Column::UpdatedAt,
+            Expr::value(Utc::now()),
+        )
+        .exec(&tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected
+        == 1;
+    if moved {
+        if let Some(charge) = charge {
+            simulated_charge::Entity::insert(charge)
+                .exec_without_returning(&tx)
+                .await
+                .map_err(db_err)?;
+        }
+        for event in events.iter().filter(|_| webhooks) {
+            crate::workflow::outbox::enqueue(
+                &tx,
+                None,
+                &crate::workflow::jobs::JobKind::DeliverSimulatedWebhook {
+                    key: format!("{EVENT_KEY_PREFIX}{id}:{event}"),
+                },
+                None,
+            )
+            .await
+            .map_err(db_err)?;
+        }
+    }
+    tx.commit().await.map_err(db_err)?;
+    Ok(moved)
+}
+
+/// An open session past its `expires_at` expires when next looked at, as
+/// Stripe's does on its own.
+async fn expire_if_due(
+    db: &DatabaseConnection,
+    webhooks: bool,
+    row: simulated_checkout::Model,
+) -> Result<simulated_checkout::Model, GatewayError> {
+    if row.status == "open" && row.expires_at <= Utc::now() {
+        expire_row(db, webhooks, &row.id).await?;
+        return find(db, &row.id)
+            .await?
+            .ok_or_else(|| GatewayError::Unavailable("checkout session vanished".into()));
+    }
+    Ok(row)
+}
+
+async fn expire_row(
+    db: &DatabaseConnection,
+    webhooks: bool,
+    id: &str,
+) -> Result<bool, GatewayError> {
+    transition(
+        db,
+        webhooks,
+        id,
+        simulated_checkout::Entity::update_many()
+            .col_expr(simulated_checkout::Column::Status, Expr::value("expired")),
+        &["expired"],
+        None,
+    )
+    .await
+}
+
+pub(crate) async fn create(
+    db: &DatabaseConnection,
+    public_url: &str,
+    _webhooks: bool,
+    request: &CheckoutRequest,
+) -> Result<CheckoutSession, GatewayError> {
+    let now = Utc::now();
+    if request.amount_minor <= 0 {
+        return Err(GatewayError::Unavailable(
+            "a checkout amount must be positive".into(),
+        ));
+    }
+    simulated_checkout::Entity::insert(simulated_checkout::ActiveModel {
+        id: Set(format!("cs_sim_{}", uuid::Uuid::now_v7().simple())),
+        idempotency_key: Set(request.idempotency_key.clone()),
+        amount_minor: Set(request.amount_minor),
+        currency: Set(request.currency.to_ascii_lowercase()),
+        product_name: Set(request.product_name.clone()),
+        client_reference_id: Set(Some(request.invoice_ref.clone())),
+        invoice_ref: Set(Some(request.invoice_ref.clone())),
+        customer: Set(request.customer.clone()),
+        success_url: Set(request.success_url.clone()),
+        cancel_url: Set(request.cancel_url.clone()),
+        setup_future_usage: Set(request.save_card),
+        status: Set("open".into()),
+        payment_status: Set("unpaid".into()),
+        payment_intent: Set(None),
+        card_token: Set(None),
+        expires_at: Set(request.expires_at),
+        created_at: Set(now),
+        updated_at: Set(now),
+        mode: Set("payment".into()),
+        setup_ref: Set(None),
+    })
+    .on_conflict(
+        OnConflict::column(simulated_checkout::Column::IdempotencyKey)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await
+    .map_err(db_err)?;
+    // Like Stripe, a key replays its first session, and only with the same
+    // parameters.
+    let stored = simulated_checkout::Entity::find()
+        .filter(simulated_checkout::Column::IdempotencyKey.eq(request.idempotency_key.clone()))
+        .one(db)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| GatewayError::Unavailable("checkout session vanished".into()))?;
+    if stored.amount_minor != request.amount_minor
+        || !stored.currency.eq_ignore_ascii_case(&request.currency)
+        || stored.success_url != request.success_url
+        || stored.setup_future_usage != request.save_card
+        || stored.expires_at.timestamp() != request.expires_at.timestamp()
+    {
+        return Err(GatewayError::IdempotencyMismatch);
+    }
+    Ok(view(&stored, public_url))
+}
+
+pub(crate) async fn retrieve(
+    db: &DatabaseConnection,
+    public_url: &str,
+    webhooks: bool,
+    id: &str,
+) -> Result<CheckoutSession, GatewayError> {
+    let row = find(db, id)
+        .await?
+        .ok_or_else(|| GatewayError::InvalidPaymentMethod(format!("no checkout session {id}")))?;
+    let row = expire_if_due(db, webhooks, row).await?;
+    Ok(view(&row, public_url))
+}
+
+pub(crate) async fn expire(
+    db: &DatabaseConnection,
+    public_url: &str,
+    webhooks: bool,
+    id: &str,
+) -> Result<CheckoutSession, GatewayError> {
+    expire_row(db, webhooks, id).await?;
+    retrieve(db, public_url, webhooks, id).await
+}
+
+/// What the hosted page shows.
+#[derive(Debug, Clone)]
+pub struct HostedPage {
+    pub session: CheckoutSession,
+    pub product_name: String,
+    pub cancel_url: String,
+    pub save_card: bool,
+    /// `mode=setup`: no amount, the card is only saved.
+    pub setup: bool,
+}
+
+fn gateway_of(ctx: &crate::AppContext) -> Option<SimulatedGateway> {
+    // The hosted page belongs to the simulated gateway alone: with Stripe
+    // configured, clients pay on Stripe's page and this one does not exist.
+    ctx.settings.gateway.stripe_secret_key.is_none().then(|| {
+        SimulatedGateway::new(ctx.db.clone())
+            .with_public_url(ctx.settings.public_url())
+            .with_webhooks(ctx.settings.gateway.simulated_webhooks)
+    })
+}
+
+/// The hosted page's session, or `None` (unknown id, or Stripe configured).
+pub async fn page(ctx: &crate::AppContext, id: &str) -> Result<Option<HostedPage>, GatewayError> {
+    let Some(gateway) = gateway_of(ctx) else {
+        return Ok(None);
+    };
+    let Some(row) = find(&ctx.db, id).await? else {
+        return Ok(None);
+    };
+    let session = gateway.retrieve_checkout(id).await?;
+    Ok(Some(HostedPage {
+        session,
+        product_name: row.product_name,
+        cancel_url: row.cancel_url,
+        save_card: row.setup_future_usage,
+        setup: row.mode == SETUP,
+    }))
+}
+
+/// What paying on the hosted page did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostedPayment {
+    /// Paid: go to this `success_url`.
+    Paid(String),
+    /// Declined: the session stays open, the page says why.
+    Declined(String),
+    /// The number is not one of the test cards.
+    UnknownCard,
+    /// Expired or already complete: nothing charged.
+    Closed,
+}
+
+/// Pays a hosted session with a test card typed on the hosted page. The
+/// session moves from `open` to `complete` once, so a second submit (or a
+/// second tab) charges nothing.
+pub async fn pay(
+    ctx: &crate::AppContext,
+    id: &str,
+    card_number: &str,
+) -> Result<Option<HostedPayment>, GatewayError> {
+    let Some(page) = page(ctx, id).await? else {
+        return Ok(None);
+    };
+    if page.session.state != CheckoutState::Open {
+        return Ok(Some(HostedPayment::Closed));
+    }
+    let Ok(token) = tokenize_test_card(card_number) else {
+        return Ok(Some(HostedPayment::UnknownCard));
+    };
+    let card = crate::ports::gateway::simulated_card(&token)
+        .ok_or_else(|| GatewayError::InvalidPaymentMethod(token.clone()))?;
+    if page.setup {
+        return save_card(ctx, id, token, card.1.map(|d| d.1)).await;
+    }
+    let now = Utc::now();
+    let reference = format!("sim_pi_{}", uuid::Uuid::now_v7().simple());
+    let charge = simulated_charge::ActiveModel {
+        idempotency_key: Set(format!("checkout_{id}_{}", uuid::Uuid::now_v7().simple())),
+        reference: Set(reference.clone()),
+        token: Set(token.clone()),
+        amount_minor: Set(page.session.amount_total),
+        currency: Set(page.session.currency.clone()),
+        succeeded: Set(card.1.is_none()),
+        decline_code: Set(card.1.map(|d| d.0.to_string())),
+        created_at: Set(now),
+        refund_of: Set(None),
+    };
+    if let Some((_, message)) = card.1 {
+        // Stripe's page shows a decline and keeps the session open; the
+        // attempt is remembered like any charge.
+        simulated_charge::Entity::insert(charge)
+            .exec_without_returning(&ctx.db)
+            .await
+            .map_err(db_err)?;
+        return Ok(Some(HostedPayment::Declined(message.to_string())));
+    }
+    let moved = transition(
+        &ctx.db,
+        ctx.settings.gateway.simulated_webhooks,
+        id,
+        simulated_checkout::Entity::update_many()
+            .col_expr(simulated_checkout::Column::Status, Expr::value("complete"))
+            .col_expr(
+                simulated_checkout::Column::PaymentStatus,
+                Expr::value("paid"),
+            )
+            .col_expr(
+                simulated_checkout::Column::PaymentIntent,
+                Expr::value(reference.clone()),
+            )
+            .col_expr(simulated_checkout::Column::CardToken, Expr::value(token)),
+        &["completed"],
+        Some(charge),
+    )
+    .await?;
+    if !moved {
+        return Ok(Some(HostedPayment::Closed));
+    }
+    let row = find(&ctx.db, id)
+        .await?
+        .ok_or_else(|| GatewayError::Unavailable("checkout session vanished".into()))?;
+    tracing::info!(session = %id, amount = row.amount_minor, "simulated checkout paid");
+    Ok(Some(HostedPayment::Paid(
+        row.success_url.replace("{CHECKOUT_SESSION_ID}", id),
+    )))
+}
+
+/// The Stripe-shaped `checkout.session.{kind}` event of a hosted session,
+/// for `webhooks::simulated::deliver` (key `checkout:{id}:{kind}`).
+pub async fn event_for(db: &DatabaseConnection, key: &str) -> Result<Option<Value>, GatewayError> {
+    let Some(rest) = key.strip_prefix(EVENT_KEY_PREFIX) else {
+        return Ok(None);
+    };
+    let Some((id, kind)) = rest.rsplit_once(':') else {
+        return Ok(None);
+    };
+    let Some(row) = find(db, id).await? else {
+        return Ok(None);
+    };
+    // `setup_intent.succeeded` names its own type; the rest are
+    // `checkout.session.{kind}`.
+    let (kind, object) = if kind == SETUP_INTENT_SUCCEEDED {
+        (kind.to_string(), setup_intent_json(&row))
+    } else {
+        (format!("checkout.session.{kind}"), session_json(&row))
+    };
+    Ok(Some(json!({
+        "id": format!("evt_{id}_{kind}"),
+        "object": "event",
+        "api_version": crate::adapters::stripe::STRIPE_API_VERSION,
+        "created": row.updated_at.timestamp(),
+        "livemode": false,
+        "type": kind,
+        "data": { "object": object },
+    })))
+}
+
+const SETUP_INTENT_SUCCEEDED: &str = "setup_intent.succeeded";
+
+/// A SetupIntent as Stripe's events show it (`payment_method` an id).
+fn setup_intent_json(row: &simulated_checkout::Model) -> Value {
+    json!({
+        "id": row.payment_intent,
+        "object": "setup_intent",
+        "status": "succeeded",
+        "usage": "off_session",
+        "customer": row.customer,
+        "payment_method": row.card_token,
+        "metadata": { "card_setup": row.setup_ref, "client_id": row.client_reference_id },
+    })
+}
+
+/// A session as Stripe's events show it (`object: checkout.session`): the
+/// PaymentIntent or SetupIntent is an id, not expanded, so the receiver
+/// retrieves the card the way it must with Stripe.
+fn session_json(row: &simulated_checkout::Model) -> Value {
+    if row.mode == SETUP {
+        return json!({
+            "id": row.id,
+            "object": "checkout.session",
+            "mode": SETUP,
+            "status": row.status,
+            "payment_status": row.payment_status,
+            "amount_total": null,
+            "currency": row.currency,
+            "client_reference_id": row.client_reference_id,
+            "customer": row.customer,
+            "metadata": { "card_setup": row.setup_ref, "client_id": row.client_reference_id },
+            "setup_intent": row.payment_intent,
+            "expires_at": row.expires_at.timestamp(),
+            "url": null,
+        });
+    }
+    json!({
+        "id": row.id,
+        "object": "checkout.session",
+        "mode": "payment",
+        "status": row.status,
+        "payment_status": row.payment_status,
+        "amount_total": row.amount_minor,
+        "currency": row.currency,
+        "client_reference_id": row.client_reference_id,
+        "customer": row.customer,
+        "metadata": { "invoice_id": row.invoice_ref },
+        "payment_intent": row.payment_intent,
+        "expires_at": row.expires_at.timestamp(),
+        "url": null,
+    })
+}
+
+// ------------------------------------------------------------ mode=setup
+
+pub(crate) async fn create_setup(
+    db: &DatabaseConnection,
+    public_url: &str,
+    request: &SetupCheckoutRequest,
+) -> Result<SetupSession, GatewayError> {
+    let now = Utc::now();
+    simulated_checkout::Entity::insert(simulated_checkout::ActiveModel {
+        id: Set(format!("cs_sim_{}", uuid::Uuid::now_v7().simple())),
+        idempotency_key: Set(request.idempotency_key.clone()),
+        amount_minor: Set(0),
+        currency: Set(request.currency.to_ascii_lowercase()),
+        product_name: Set("Save a card for automatic payments".into()),
+        client_reference_id: Set(Some(request.client_ref.clone())),
+        invoice_ref: Set(None),
+        customer: Set(request.customer.clone()),
+        success_url: Set(request.success_url.clone()),
+        cancel_url: Set(request.cancel_url.clone()),
+        setup_future_usage: Set(true),
+        status: Set("open".into()),
+        payment_status: Set("no_payment_required".into()),
+        payment_intent: Set(None),
+        card_token: Set(None),
+        expires_at: Set(request.expires_at),
+        created_at: Set(now),
+        updated_at: Set(now),
+        mode: Set(SETUP.into()),
+        setup_ref: Set(Some(request.setup_ref.clone())),
+    })
+    .on_conflict(
+        OnConflict::column(simulated_checkout::Column::IdempotencyKey)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await
+    .map_err(db_err)?;
+    let stored = simulated_checkout::Entity::find()
+        .filter(simulated_checkout::Column::IdempotencyKey.eq(request.idempotency_key.clone()))
+        .one(db)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| GatewayError::Unavailable("checkout session vanished".into()))?;
+    if stored.mode != SETUP
+        || stored.setup_ref.as_deref() != Some(request.setup_ref.as_str())
+        || stored.success_url != request.success_url
+        || stored.customer != request.customer
+        || stored.expires_at.timestamp() != request.expires_at.timestamp()
+    {
+        return Err(GatewayError::IdempotencyMismatch);
+    }
+    Ok(setup_view(&stored, public_url))
+}
+
+pub(crate) async fn retrieve_setup(
+    db: &DatabaseConnection,
+    public_url: &str,
+    webhooks: bool,
+    id: &str,
+) -> Result<SetupSession, GatewayError> {
+    let row = find(db, id)
+        .await?
+        .filter(|r| r.mode == SETUP)
+        .ok_or_else(|| GatewayError::InvalidPaymentMethod(format!("no setup session {id}")))?;
+    let row = expire_if_due(db, webhooks, row).await?;
+    Ok(setup_view(&row, public_url))
+}
+
+/// The card behind a simulated PaymentIntent or SetupIntent.
+pub(crate) async fn card_of_intent(
+    db: &DatabaseConnection,
+    id: &str,
+) -> Result<Option<PaymentMethodDetails>, GatewayError> {
+    let row = simulated_checkout::Entity::find()
+        .filter(simulated_checkout::Column::PaymentIntent.eq(id))
+        .one(db)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| GatewayError::InvalidPaymentMethod(format!("no intent {id}")))?;
+    Ok(row
+        .card_token
+        .as_deref()
+        .and_then(crate::ports::gateway::simulated_card_details))
+}
+
+/// Saves a test card on a `mode=setup` session: a declining test card is
+/// refused (the session stays open); otherwise the session completes once,
+/// with a SetupIntent, and signs `checkout.session.completed` and
+/// `setup_intent.succeeded` (delivered independently, in either order).
+async fn save_card(
+    ctx: &crate::AppContext,
+    id: &str,
+    token: String,
+    declined: Option<&str>,
+) -> Result<Option<HostedPayment>, GatewayError> {
+    if let Some(message) = declined {
+        return Ok(Some(HostedPayment::Declined(message.to_string())));
+    }
+    let intent = format!("seti_sim_{}", uuid::Uuid::now_v7().simple());
+    let moved = transition(
+        &ctx.db,
+        ctx.settings.gateway.simulated_webhooks,
+        id,
+        simulated_checkout::Entity::update_many()
+            .col_expr(simulated_checkout::Column::Status, Expr::value("complete"))
+            .col_expr(
+                simulated_checkout::Column::PaymentIntent,
+                Expr::value(intent),
+            )
+            .col_expr(simulated_checkout::Column::CardToken, Expr::value(token)),
+        &["completed", SETUP_INTENT_SUCCEEDED],
+        None,
+    )
+    .await?;
+    if !moved {
+        return Ok(Some(HostedPayment::Closed));
+    }
+    let row = find(&ctx.db, id)
+        .await?
+        .ok_or_else(|| GatewayError::Unavailable("checkout session vanished".into()))?;
+    tracing::info!(session = %id, "simulated setup session completed");
+    Ok(Some(HostedPayment::Paid(
+        row.success_url.replace("{CHECKOUT_SESSION_ID}", id),
+    )))
+}

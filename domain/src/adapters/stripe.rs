@@ -1,0 +1,1162 @@
+//! The Stripe adapter of the [`PaymentGateway`] port.
+//!
+//! # Selecting it
+//!
+//! The process builds exactly one `Arc<dyn PaymentGateway>` at start-up (see
+//! `context.rs`). With a Stripe secret key configured it is meant to be
+//! `StripeGateway::new(secret_key, base_url)` with `base_url` defaulting to
+//! [`DEFAULT_BASE_URL`]; without one, the [`SimulatedGateway`]
+//! stays the default. Tests point `base_url` at a local server. The wiring into
+//! the settings is deliberately not done here.
+//!
+//! # What it does
+//!
+//! - `payment_method`: `GET /v1/payment_methods/{id}`; brand, last4 and expiry
+//!   are the only card data this server ever sees.
+//! - `create_intent`: `POST /v1/payment_intents` with `confirm=false` (cards
+//!   only, our payment's key in `metadata[idempotency_key]`, the Customer the
+//!   card is saved on), header `Idempotency-Key: <payment key>_create_<k>`.
+//!   The payment method is looked up first: a card saved on a Customer can
+//!   only be charged with that `customer` passed along.
+//! - `confirm_intent`: `POST /v1/payment_intents/{id}/confirm` with
+//!   `off_session=true` (Stripe takes `off_session` only with a
+//!   confirmation), header `Idempotency-Key: <payment key>_confirm_<k>`.
+//! - `retrieve_intent`: `GET /v1/payment_intents/{id}`; `find_intent`:
+//!   `GET /v1/payment_intents/search?query=metadata['idempotency_key']:'…'`.
+//!   Stripe stores the first answer under a key, a 500 included, and
+//!   replays it, and forgets keys after 24 hours: the domain settles a lost
+//!   answer with these reads, never by sending the request again.
+//! - `refund`: `POST /v1/refunds` (our refund's key in
+//!   `metadata[idempotency_key]`, the request's own key as the header);
+//!   `retrieve_refund`: `GET /v1/refunds/{id}`; `find_refund`:
+//!   `GET /v1/refunds?payment_intent=…` matched by that metadata.
+//!
+//! # Error mapping
+//!
+//! | Stripe answer | result |
+//! | --- | --- |
+//! | `status=succeeded` | `Succeeded { reference: pi_... }` |
+//! | `card_error` (HTTP 402), incl. `authentication_required` | `Declined { code: decline_code or code }` |
+//! | `status=requires_action` | `Declined { code: "authentication_required" }` (off-session cannot authenticate) |
+//! | `status=requires_payment_method` / `canceled` | `Declined` |
+//! | `status=processing` | `IntentState::Processing` (looked at again later) |
+//! | `status=requires_confirmation` | `IntentState::RequiresConfirmation` (nothing charged) |
+//! | 404 / `resource_missing`, or an invalid request about `payment_method` | `InvalidPaymentMethod` |
+//! | `idempotency_error` | `IdempotencyMismatch` |
+//! | 401 / 403 / other 400 | `Unavailable` with an explicit message (see below) |
+//! | 409, 429, 5xx, `api_error`, connect errors, timeouts, unreadable bodies | `Unavailable` |
+//!
+//! A 401 (bad key) or 403 (restricted key) is not transient, but nothing was
+//! charged and the operator can fix the key: mapping it to `Unavailable`
+//! keeps the attempt `PENDING`, retried with the same idempotency key with
+//! back-off, and it succeeds once the key is fixed, instead of failing the
+//! client's payment for a configuration error. `Unsupported` only carries a
+//! `&'static str` and would lose Stripe's message and request id. Such errors
+//! are logged at `error` level.
+//!
+//! # Amounts
+//!
+//! `amount` is passed through as the integer minor units of the domain
+//! (Stripe's "smallest currency unit"), the currency lowercased. Stripe's
+//! minor units match ISO 4217 for the currencies the domain knows (JPY 0,
+//! USD/EUR 2); for three-decimal currencies (KWD, BHD...) Stripe requires the
+//! last digit to be 0.
+//!
+//! # Secrets
+//!
+//! The secret key is a [`SecretString`], sent only as a sensitive
+//! `Authorization: Bearer` header, never logged, and left out of `Debug`. A
+//! plain-`http` base URL is refused except for loopback hosts (tests).
+//!
+//! [`SimulatedGateway`]: crate::ports::gateway::SimulatedGateway
+
+use crate::ports::gateway::{
+    ChargeOutcome, ChargeRequest, CheckoutRequest, CheckoutSession, CheckoutState, CustomerRequest,
+    GatewayError, IntentState, PaymentGateway, PaymentMethodDetails, RefundOutcome, RefundRequest,
+    SetupCheckoutRequest, SetupSession,
+};
+use async_trait::async_trait;
+use reqwest::{Method, StatusCode, Url};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use std::fmt;
+use std::time::Duration;
+
+/// The Stripe API version every request is pinned to (`Stripe-Version`).
+pub const STRIPE_API_VERSION: &str = "2024-06-20";
+
+/// Stripe's API root.
+pub const DEFAULT_BASE_URL: &str = "https://api.stripe.com";
+
+/// Whole-request timeout (connect, send, response body).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+const USER_AGENT: &str = concat!("studio-billing/", env!("CARGO_PKG_VERSION"));
+
+/// A Stripe refund, as created by [`StripeGateway::refund`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StripeRefund {
+    /// `re_...`
+    pub id: String,
+    /// `pending`, `succeeded`, `failed`, `requires_action` or `canceled`.
+    pub status: String,
+    pub amount_minor: i64,
+    /// Lowercase, as Stripe returns it.
+    pub currency: String,
+}
+
+/// [`PaymentGateway`] backed by the Stripe REST API.
+pub struct StripeGateway {
+    http: reqwest::Client,
+    secret_key: SecretString,
+    base_url: Url,
+    timeout: Duration,
+}
+
+impl fmt::Debug for StripeGateway {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StripeGateway")
+            .field("base_url", &self.base_url.as_str())
+            .field("api_version", &STRIPE_API_VERSION)
+            .field("timeout", &self.timeout)
+            .field("secret_key", &"[REDACTED]")
+            .finish_non_exhaustive()
+    }
+}
+
+impl StripeGateway {
+    /// A gateway talking to `base_url` (normally [`DEFAULT_BASE_URL`]) with the
+    /// secret (or restricted) key `secret_key`.
+    ///
+    /// Fails if the key is empty, or the URL is not `https` (plain `http` is
+    /// only accepted for loopback hosts, for tests).
+    pub fn new(secret_key: SecretString, base_url: String) -> Result<Self, GatewayError> {
+        if secret_key.expose_secret().trim().is_empty() {
+            return Err(GatewayError::Unsupported("the Stripe secret key is empty"));
+        }
+        let base_url = Url::parse(base_url.trim())
+            .map_err(|_| GatewayError::Unsupported("the Stripe base URL is not a valid URL"))?;
+        if base_url.cannot_be_a_base() || base_url.query().is_some() {
+            return Err(GatewayError::Unsupported(
+                "the Stripe base URL must be a plain http(s) URL",
+            ));
+        }
+        match base_url.scheme() {
+            "https" => {}
+            "http" if is_loopback(&base_url) => {}
+            "http" => {
+                return Err(GatewayError::Unsupported(
+                    "the Stripe base URL must use https (http only for localhost)",
+                ));
+            }
+            _ => {
+                return Err(GatewayError::Unsupported(
+                    "the Stripe base URL must be an http(s) URL",
+                ));
+            }
+        }
+        let http = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .build()
+            .map_err(|e| GatewayError::Unavailable(format!("cannot build HTTP client: {e}")))?;
+        Ok(Self {
+            http,
+            secret_key,
+            base_url,
+            timeout: DEFAULT_TIMEOUT,
+        })
+    }
+
+    /// Replaces the whole-request timeout ([`DEFAULT_TIMEOUT`] by default).
+    /// A request that times out after being sent has an unknown outcome and
+    /// is reported as [`GatewayError::Unavailable`].
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Refunds `amount_minor` of a succeeded PaymentIntent (`reference` of
+    /// [`ChargeOutcome::Succeeded`]). The same `idempotency_key` on a retry
+    /// replays the first refund instead of refunding twice.
+    ///
+    /// Errors use the same mapping as `charge`; a missing PaymentIntent or a
+    /// refused refund (already refunded, amount too large) is `Unavailable`
+    /// with Stripe's message until the port defines refund errors.
+    pub async fn refund(
+        &self,
+        payment_intent_id: &str,
+        amount_minor: i64,
+        refund_key: &str,
+        idempotency_key: &str,
+    ) -> Result<StripeRefund, GatewayError> {
+        if !is_stripe_id(payment_intent_id) {
+            return Err(GatewayError::Unsupported("malformed PaymentIntent id"));
+        }
+        if amount_minor <= 0 {
+            return Err(GatewayError::Unsupported(
+                "a refund amount must be positive",
+            ));
+        }
+        let form = [
+            ("payment_intent", payment_intent_id.to_string()),
+            ("amount", amount_minor.to_string()),
+            ("metadata[idempotency_key]", refund_key.to_string()),
+        ];
+        let response = self
+            .send(
+                Method::POST,
+                &["v1", "refunds"],
+                Some(&form),
+                Some(idempotency_key),
+            )
+            .await?;
+        if !response.status.is_success() {
+            return Err(refused(&response, "refund"));
+        }
+        let refund: RefundObject = response.json()?;
+        tracing::info!(
+            refund = %refund.id,
+            payment_intent = payment_intent_id,
+            amount = refund.amount,
+            status = refund.status.as_deref().unwrap_or("unknown"),
+            "stripe refund created"
+        );
+        Ok(StripeRefund {
+            id: refund.id,
+            status: refund.status.unwrap_or_else(|| "unknown".into()),
+            amount_minor: refund.amount,
+            currency: refund.currency,
+        })
+    }
+
+    /// `GET /v1/checkout/sessions/{id}` with the PaymentIntent's payment
+    /// method expanded (brand, last4, expiry of the card that paid).
+    async fn fetch_checkout(&self, id: &str) -> Result<CheckoutSession, GatewayError> {
+        if !is_stripe_id(id) {
+            return Err(GatewayError::InvalidPaymentMethod(format!(
+                "malformed Checkout Session id {id}"
+            )));
+        }
+        let response = self
+            .send_query(
+                Method::GET,
+                &["v1", "checkout", "sessions", id],
+                &[("expand[]", "payment_intent.payment_method")],
+                None,
+                None,
+            )
+            .await?;
+        if !response.status.is_success() {
+            return Err(match classify(&response) {
+                Failure::Missing { .. } => {
+                    GatewayError::InvalidPaymentMethod(format!("no Checkout Session {id}"))
+                }
+                Failure::Other(message) => GatewayError::Unavailable(message),
+                _ => GatewayError::Unavailable(format!(
+                    "cannot read Checkout Session {id} (HTTP {})",
+                    response.status.as_u16()
+                )),
+            });
+        }
+        let value: serde_json::Value = response.json()?;
+        checkout_session_from(&value).map_err(GatewayError::Unavailable)
+    }
+
+    /// `GET /v1/{collection}/{id}?expand[]={expand}` as JSON; a missing
+    /// object is `InvalidPaymentMethod`, anything else unreadable `Unavailable`.
+    async fn fetch_expanded(
+        &self,
+        segments: &[&str],
+        expand: &str,
+    ) -> Result<serde_json::Value, GatewayError> {
+        let what = segments.join("/");
+        if !segments.iter().skip(1).all(|s| is_stripe_id(s)) {
+            return Err(GatewayError::InvalidPaymentMethod(format!(
+                "malformed Stripe path {what}"
+            )));
+        }
+        let response = self
+            .send_query(Method::GET, segments, &[("expand[]", expand)], None, None)
+            .await?;
+        if !response.status.is_success() {
+            return Err(match classify(&response) {
+                Failure::Missing { .. } => GatewayError::InvalidPaymentMethod(format!("no {what}")),
+                Failure::Other(message) => GatewayError::Unavailable(message),
+                _ => GatewayError::Unavailable(format!(
+                    "cannot read {what} (HTTP {})",
+                    response.status.as_u16()
+                )),
+            });
+        }
+        response.json()
+    }
+
+    async fn fetch_payment_method(&self, token: &str) -> Result<PaymentMethodObject, GatewayError> {
+        if !is_stripe_id(token) {
+            return Err(GatewayError::InvalidPaymentMethod(token.into()));
+        }
+        let response = self
+            .send(Method::GET, &["v1", "payment_methods", token], None, None)
+            .await?;
+        if !response.status.is_success() {
+            return Err(match classify(&response) {
+                Failure::Missing { .. } | Failure::Card { .. } => {
+                    GatewayError::InvalidPaymentMethod(token.into())
+                }
+                Failure::Idempotency => GatewayError::IdempotencyMismatch,
+                Failure::Other(message) => GatewayError::Unavailable(message),
+            });
+        }
+        response.json()
+    }
+
+    async fn fetch_payment_intent(&self, id: &str) -> Result<PaymentIntentObject, GatewayError> {
+        if !is_stripe_id(id) {
+            return Err(GatewayError::Unavailable(
+                "Stripe returned a malformed PaymentIntent id".into(),
+            ));
+        }
+        let response = self
+            .send(Method::GET, &["v1", "payment_intents", id], None, None)
+            .await?;
+        if !response.status.is_success() {
+            return Err(GatewayError::Unavailable(match classify(&response) {
+                Failure::Other(message) => message,
+                _ => format!(
+                    "cannot read PaymentIntent {id} (HTTP {})",
+                    response.status.as_u16()
+                ),
+            }));
+        }
+        response.json()
+    }
+
+    /// Sends one request; any transport failure (connect, timeout, body) is
+    /// `Unavailable`: the request may or may not have reached Stripe.
+    async fn send(
+        &self,
+        method: Method,
+        segments: &[&str],
+        form: Option<&[(&str, String)]>,
+        idempotency_key: Option<&str>,
+    ) -> Result<Response, GatewayError> {
+        self.send_query(method, segments, &[], form, idempotency_key)
+            .await
+    }
+
+    /// `send` with query parameters (`expand[]=...`).
+    async fn send_query(
+        &self,
+        method: Method,
+        segments: &[&str],
+        query: &[(&str, &str)],
+        form: Option<&[(&str, String)]>,
+        idempotency_key: Option<&str>,
+    ) -> Result<Response, GatewayError> {
+        let mut url = self.base_url.clone();
+        url.path_segments_mut()
+            .map_err(|()| GatewayError::Unsupported("the Stripe base URL cannot take a path"))?
+            .pop_if_empty()
+            .extend(segments);
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        let mut request = self
+            .http
+            .request(method, url)
+            .bearer_auth(self.secret_key.expose_secret())
+            .header("Stripe-Version", STRIPE_API_VERSION)
+            .timeout(self.timeout);
+        if let Some(key) = idempotency_key {
+            request = request.header("Idempotency-Key", key);
+        }
+        if let Some(form) = form {
+            request = request.form(form);
+        }
+        let endpoint = segments.join("/");
+        let response = request
+            .send()
+            .await
+            .map_err(|e| transport_error(&endpoint, &e, self.timeout))?;
+        let status = response.status();
+        let request_id = response
+            .headers()
+            .get("request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let body = response
+            .text()
+            .await
+            .map_err(|e| transport_error(&endpoint, &e, self.timeout))?;
+        Ok(Response {
+            status,
+            body,
+            request_id,
+        })
+    }
+}
+
+#[async_trait]
+impl PaymentGateway for StripeGateway {
+    async fn payment_method(&self, token: &str) -> Result<PaymentMethodDetails, GatewayError> {
+        let pm = self.fetch_payment_method(token).await?;
+        let card = pm
+            .card
+            .filter(|_| pm.kind == "card")
+            .ok_or_else(|| GatewayError::InvalidPaymentMethod(format!("{token} is not a card")))?;
+        Ok(PaymentMethodDetails {
+            token: pm.id,
+            brand: card.brand,
+            last4: card.last4,
+            exp_month: card.exp_month,
+            exp_year: card.exp_year,
+        })
+    }
+
+    async fn refund(&self, request: &RefundRequest) -> Result<RefundOutcome, GatewayError> {
+        let refund = StripeGateway::refund(
+            self,
+            &request.charge_reference,
+            request.amount_minor,
+            &request.idempotency_key,
+            &request.request_key,
+        )
+        .await?;
+        Ok(refund_outcome(refund.id, &refund.status))
+    }
+
+    async fn create_customer(&self, request: &CustomerRequest) -> Result<String, GatewayError> {
+        let form = [
+            ("name", request.name.clone()),
+            ("email", request.email.clone()),
+            ("metadata[client_id]", request.client_ref.clone()),
+        ];
+        let response = self
+            .send(
+                Method::POST,
+                &["v1", "customers"],
+                Some(&form),
+                Some(&request.idempotency_key),
+            )
+            .await?;
+        if !response.status.is_success() {
+            return Err(refused(&response, "Customer"));
+        }
+        let value: serde_json::Value = response.json()?;
+        value
+            .get("id")
+            .and_then(|v| v.as_str())
+            .filter(|id| is_stripe_id(id))
+            .map(str::to_string)
+            .ok_or_else(|| GatewayError::Unavailable("a Stripe Customer without an id".into()))
+    }
+
+    async fn create_checkout(
+        &self,
+        request: &CheckoutRequest,
+    ) -> Result<CheckoutSession, GatewayError> {
+        let mut form = vec![
+            ("mode", "payment".to_string()),
+            ("line_items[0][quantity]", "1".to_string()),
+            (
+                "line_items[0][price_data][currency]",
+                request.currency.to_ascii_lowercase(),
+            ),
+            (
+                "line_items[0][price_data][unit_amount]",
+                request.amount_minor.to_string(),
+            ),
+            (
+                "line_items[0][price_data][product_data][name]",
+                request.product_name.clone(),
+            ),
+            ("client_reference_id", request.invoice_ref.clone()),
+            ("metadata[invoice_id]", request.invoice_ref.clone()),
+            (
+                "payment_intent_data[metadata][invoice_id]",
+                request.invoice_ref.clone(),
+            ),
+            ("success_url", request.success_url.clone()),
+            ("cancel_url", request.cancel_url.clone()),
+            ("expires_at", request.expires_at.timestamp().to_string()),
+        ];
+        if let Some(customer) = &request.customer {
+            form.push(("customer", customer.clone()));
+        }
+        if request.save_card {
+            form.push((
+                "payment_intent_data[setup_future_usage]",
+                "off_session".to_string(),
+            ));
+        }
+        let response = self
+            .send(
+                Method::POST,
+                &["v1", "checkout", "sessions"],
+                Some(&form),
+                Some(&request.idempotency_key),
+            )
+            .await?;
+        if !response.status.is_success() {
+            return Err(refused(&response, "Checkout Session"));
+        }
+        let value: serde_json::Value = response.json()?;
+        let session = checkout_session_from(&value).map_err(GatewayError::Unavailable)?;
+        tracing::info!(session = %session.id, key = %request.idempotency_key, "stripe checkout session created");
+        Ok(session)
+    }
+
+    async fn retrieve_checkout(&self, id: &str) -> Result<CheckoutSession, GatewayError> {
+        self.fetch_checkout(id).await
+    }
+
+    async fn create_setup_checkout(
+        &self,
+        request: &SetupCheckoutRequest,
+    ) -> Result<SetupSession, GatewayError> {
+        let mut form = vec![
+            ("mode", "setup".to_string()),
+            ("currency", request.currency.to_ascii_lowercase()),
+            ("payment_method_types[]", "card".to_string()),
+            ("client_reference_id", request.client_ref.clone()),
+            ("metadata[client_id]", request.client_ref.clone()),
+            ("metadata[card_setup]", request.setup_ref.clone()),
+            (
+                "setup_intent_data[metadata][client_id]",
+                request.client_ref.clone(),
+            ),
+            (
+                "setup_intent_data[metadata][card_setup]",
+                request.setup_ref.clone(),
+            ),
+            ("success_url", request.success_url.clone()),
+            ("cancel_url", request.cancel_url.clone()),
+            ("expires_at", request.expires_at.timestamp().to_string()),
+        ];
+        if let Some(customer) = &request.customer {
+            form.push(("customer", customer.clone()));
+        }
+        let response = self
+            .send(
+                Method::POST,
+                &["v1", "checkout", "sessions"],
+                Some(&form),
+                Some(&request.idempotency_key),
+            )
+            .await?;
+        if !response.status.is_success() {
+            return Err(refused(&response, "Checkout Session (setup)"));
+        }
+        let value: serde_json::Value = response.json()?;
+        let session = setup_session_from(&value).map_err(GatewayError::Unavailable)?;
+        tracing::info!(session = %session.id, key = %request.idempotency_key, "stripe setup session created");
+        Ok(session)
+    }
+
+    async fn retrieve_setup_checkout(&self, id: &str) -> Result<SetupSession, GatewayError> {
+        let value = self
+            .fetch_expanded(
+                &["v1", "checkout", "sessions", id],
+                "setup_intent.payment_method",
+            )
+            .await?;
+        setup_session_from(&value).map_err(GatewayError::Unavailable)
+    }
+
+    async fn setup_intent_card(
+        &self,
+        id: &str,
+    ) -> Result<Option<PaymentMethodDetails>, GatewayError> {
+        let value = self
+            .fetch_expanded(&["v1", "setup_intents", id], "payment_method")
+            .await?;
+        Ok(value.get("payment_method").and_then(card_from))
+    }
+
+    async fn payment_intent_card(
+        &self,
+        id: &str,
+    ) -> Result<Option<PaymentMethodDetails>, GatewayError> {
+        let value = self
+            .fetch_expanded(&["v1", "payment_intents", id], "payment_method")
+            .await?;
+        Ok(value.get("payment_method").and_then(card_from))
+    }
+
+    async fn expire_checkout(&self, id: &str) -> Result<CheckoutSession, GatewayError> {
+        if !is_stripe_id(id) {
+            return Err(GatewayError::InvalidPaymentMethod(format!(
+                "malformed Checkout Session id {id}"
+            )));
+        }
+        let response = self
+            .send(
+                Method::POST,
+                &["v1", "checkout", "sessions", id, "expire"],
+                Some(&[]),
+                None,
+            )
+            .await?;
+        if response.status.is_success() {
+            let value: serde_json::Value = response.json()?;
+            return checkout_session_from(&value).map_err(GatewayError::Unavailable);
+        }
+        // Stripe refuses to expire a session that is no longer open (paid
+        // meanwhile, or expired): what it is now decides.
+        self.fetch_checkout(id).await
+    }
+
+    async fn create_intent(&self, request: &ChargeRequest) -> Result<String, GatewayError> {
+        let pm = self
+            .fetch_payment_method(&request.payment_method_token)
+            .await?;
+        // `off_session` is a parameter of the confirmation (Stripe accepts
+        // it only with `confirm=true`): it goes with `confirm_intent`.
+        let mut form = vec![
+            ("amount", request.amount_minor.to_string()),
+            ("currency", request.currency.to_ascii_lowercase()),
+            ("payment_method", request.payment_method_token.clone()),
+            ("payment_method_types[]", "card".to_string()),
+            ("confirm", "false".to_string()),
+            ("metadata[idempotency_key]", request.payment_key.clone()),
+        ];
+        if !request.description.is_empty() {
+            form.push(("description", request.description.clone()));
+        }
+        if let Some(customer) = pm.customer {
+            form.push(("customer", customer));
+        }
+        let response = self
+            .send(
+                Method::POST,
+                &["v1", "payment_intents"],
+                Some(&form),
+                Some(&request.idempotency_key),
+            )
+            .await?;
+        if !response.status.is_success() {
+            return Err(match classify(&response) {
+                Failure::Missing { .. } | Failure::Card { .. } => {
+                    GatewayError::InvalidPaymentMethod(request.payment_method_token.clone())
+                }
+                Failure::Idempotency => {
+                    tracing::error!(key = %request.idempotency_key, "stripe idempotency key reused with different parameters");
+                    GatewayError::IdempotencyMismatch
+                }
+                Failure::Other(message) => GatewayError::Unavailable(message),
+            });
+        }
+        let intent: PaymentIntentObject = response.json()?;
+        if !is_stripe_id(&intent.id) {
+            return Err(GatewayError::Unavailable(
+                "Stripe returned a malformed PaymentIntent id".into(),
+            ));
+        }
+        tracing::info!(payment_intent = %intent.id, key = %request.idempotency_key, "stripe payment intent created");
+        Ok(intent.id)
+    }
+
+    async fn confirm_intent(
+        &self,
+        id: &str,
+        idempotency_key: &str,
+    ) -> Result<IntentState, GatewayError> {
+        if !is_stripe_id(id) {
+            return Err(GatewayError::Unavailable(format!(
+                "malformed PaymentIntent id {id}"
+            )));
+        }
+        let form = [("off_session", "true".to_string())];
+        let response = self
+            .send(
+                Method::POST,
+                &["v1", "payment_intents", id, "confirm"],
+                Some(&form),
+                Some(idempotency_key),
+            )
+            .await?;
+        if !response.status.is_success() {
+            return match classify(&response) {
+                Failure::Card { code, message } => {
+                    tracing::info!(%code, payment_intent = id, "stripe charge declined");
+                    Ok(IntentState::Settled(ChargeOutcome::Declined {
+                        code,
+                        message,
+                    }))
+                }
+                Failure::Idempotency => Err(GatewayError::IdempotencyMismatch),
+                // A confirmation refused for the intent's state (already
+                // succeeded, say) tells nothing: the caller retrieves it.
+                Failure::Missing { message, .. } | Failure::Other(message) => {
+                    Err(GatewayError::Unavailable(message))
+                }
+            };
+        }
+        let intent: PaymentIntentObject = response.json()?;
+        let state = state_of(intent)?;
+        if let IntentState::Settled(ChargeOutcome::Succeeded { reference }) = &state {
+            tracing::info!(payment_intent = %reference, key = idempotency_key, "stripe charge succeeded");
+        }
+        Ok(state)
+    }
+
+    async fn retrieve_intent(&self, id: &str) -> Result<IntentState, GatewayError> {
+        state_of(self.fetch_payment_intent(id).await?)
+    }
+
+    async fn find_intent(&self, payment_key: &str) -> Result<Option<String>, GatewayError> {
+        // Our keys are letters, digits and `_`, safe inside the quotes.
+        if !is_stripe_id(payment_key) {
+            return Err(GatewayError::Unavailable(format!(
+                "cannot search for the key {payment_key}"
+            )));
+        }
+        let query = format!("metadata['idempotency_key']:'{payment_key}'");
+        let response = self
+            .send_query(
+                Method::GET,
+                &["v1", "payment_intents", "search"],
+                &[("query", query.as_str())],
+                None,
+                None,
+            )
+            .await?;
+        if !response.status.is_success() {
+            return Err(refused(&response, "PaymentIntent search"));
+        }
+        let found: ListObject<PaymentIntentObject> = response.json()?;
+        Ok(found
+            .data
+            .into_iter()
+            .map(|i| i.id)
+            .find(|id| is_stripe_id(id)))
+    }
+
+    async fn retrieve_refund(&self, id: &str) -> Result<RefundOutcome, GatewayError> {
+        if !is_stripe_id(id) {
+            return Err(GatewayError::Unavailable(format!(
+                "malformed refund id {id}"
+            )));
+        }
+        let response = self
+            .send(Method::GET, &["v1", "refunds", id], None, None)
+            .await?;
+        if !response.status.is_success() {
+            return Err(refused(&response, "refund"));
+        }
+        let refund: RefundObject = response.json()?;
+        Ok(refund_outcome(
+            refund.id,
+            refund.status.as_deref().unwrap_or("pending"),
+        ))
+    }
+
+    async fn find_refund(
+        &self,
+        charge_reference: &str,
+        refund_key: &str,
+    ) -> Result<Option<RefundOutcome>, GatewayError> {
+        if !is_stripe_id(charge_reference) {
+            return Err(GatewayError::Unavailable(format!(
+                "malformed PaymentIntent id {charge_reference}"
+            )));
+        }
+        let response = self
+            .send_query(
+                Method::GET,
+                &["v1", "refunds"],
+                &[("payment_intent", charge_reference), ("limit", "100")],
+                None,
+                None,
+            )
+            .await?;
+        if !response.status.is_success() {
+            return Err(refused(&response, "refund list"));
+        }
+        let list: ListObject<RefundObject> = response.json()?;
+        Ok(list
+            .data
+            .into_iter()
+            .find(|r| r.metadata.get("idempotency_key").map(String::as_str) == Some(refund_key))
+            .map(|r| refund_outcome(r.id, r.status.as_deref().unwrap_or("pending"))))
+    }
+}
+
+/// A refund's outcome from its Stripe status.
+fn refund_outcome(id: String, status: &str) -> RefundOutcome {
+    match status {
+        "succeeded" => RefundOutcome::Succeeded { reference: id },
+        "failed" | "canceled" => RefundOutcome::Failed {
+            reason: format!("Stripe refund {id} is {status}"),
+        },
+        _ => RefundOutcome::Pending { reference: id },
+    }
+}
+
+/// What a PaymentIntent's status means for the payment.
+fn state_of(intent: PaymentIntentObject) -> Result<IntentState, GatewayError> {
+    match intent.status.as_str() {
+        "requires_confirmation" => Ok(IntentState::RequiresConfirmation),
+        "processing" => Ok(IntentState::Processing),
+        _ => outcome_of(intent).map(IntentState::Settled),
+    }
+}
+
+/// The charge outcome a PaymentIntent's status stands for.
+fn outcome_of(intent: PaymentIntentObject) -> Result<ChargeOutcome, GatewayError> {
+    match intent.status.as_str() {
+        "succeeded" => Ok(ChargeOutcome::Succeeded {
+            reference: intent.id,
+        }),
+        "requires_action" => Ok(ChargeOutcome::Declined {
+            code: "authentication_required".into(),
+            message: "The card requires authentication, which an off-session payment cannot do."
+                .into(),
+        }),
+        "requires_payment_method" | "canceled" => {
+            let error = intent.last_payment_error.unwrap_or_default();
+            let fallback = if intent.status == "canceled" {
+                "canceled"
+            } else {
+                "card_declined"
+            };
+            Ok(ChargeOutcome::Declined {
+                code: error
+                    .decline_code
+                    .or(error.code)
+                    .unwrap_or_else(|| fallback.into()),
+                message: error
+                    .message
+                    .unwrap_or_else(|| "Your card was declined.".into()),
+            })
+        }
+        "processing" => Err(GatewayError::Unavailable(format!(
+            "PaymentIntent {} is still processing",
+            intent.id
+        ))),
+        other => Err(GatewayError::Unavailable(format!(
+            "PaymentIntent {} is in unexpected status `{other}`",
+            intent.id
+        ))),
+    }
+}
+
+struct Response {
+    status: StatusCode,
+    body: String,
+    request_id: Option<String>,
+}
+
+impl Response {
+    /// Parses a 2xx body. An unreadable success body leaves the outcome
+    /// unknown: `Unavailable`, so the caller retries and Stripe replays.
+    fn json<T: DeserializeOwned>(&self) -> Result<T, GatewayError> {
+        serde_json::from_str(&self.body).map_err(|e| {
+            GatewayError::Unavailable(format!(
+                "unreadable Stripe response (HTTP {}, request {}): {e}",
+                self.status.as_u16(),
+                self.request_id.as_deref().unwrap_or("-")
+            ))
+        })
+    }
+}
+
+/// A non-2xx answer, sorted into what the callers distinguish.
+enum Failure {
+    /// `card_error`: the card was declined.
+    Card { code: String, message: String },
+    /// 404 / `resource_missing`, or an invalid request about the payment method.
+    Missing { code: String, message: String },
+    /// `idempotency_error`: the key was used with other parameters.
+    Idempotency,
+    /// Everything else, with a message for the logs (no secrets in it).
+    Other(String),
+}
+
+/// A refusal of a call that charges no card (refunds, Customers, Checkout
+/// Sessions): a key reused with other parameters, or unavailable with
+/// Stripe's reason for the logs.
+fn refused(response: &Response, what: &str) -> GatewayError {
+    match classify(response) {
+        Failure::Idempotency => GatewayError::IdempotencyMismatch,
+        Failure::Other(message) => GatewayError::Unavailable(message),
+        Failure::Card { code, message } | Failure::Missing { code, message } => {
+            GatewayError::Unavailable(format!("Stripe refused the {what} ({code}): {message}"))
+        }
+    }
+}
+
+fn classify(response: &Response) -> Failure {
+    let status = response.status;
+    let request_id = response.request_id.as_deref().unwrap_or("-");
+    let error = serde_json::from_str::<ErrorEnvelope>(&response.body)
+        .map(|e| e.error)
+        .unwrap_or_default();
+    let kind = error.kind.as_deref().unwrap_or("");
+    let code = error.code.clone().unwrap_or_default();
+    let message = error.message.clone().unwrap_or_default();
+    let detail = || {
+        format!(
+            "HTTP {}, type `{kind}`, code `{code}`, request {request_id}: {message}",
+            status.as_u16()
+        )
+    };
+    if kind == "idempotency_error" {
+        return Failure::Idempotency;
+    }
+    if kind == "card_error" || status == StatusCode::PAYMENT_REQUIRED {
+        return Failure::Card {
+            code: error
+                .decline_code
+                .filter(|c| !c.is_empty())
+                .or(error.code)
+                .filter(|c| !c.is_empty())
+                .unwrap_or_else(|| "card_declined".into()),
+            message: error
+                .message
+                .unwrap_or_else(|| "Your card was declined.".into()),
+        };
+    }
+    if status == StatusCode::UNAUTHORIZED {
+        tracing::error!(request_id, "Stripe rejected the API key (HTTP 401)");
+        return Failure::Other(format!(
+            "Stripe rejected the API key (HTTP 401, request {request_id}): fix the configured \
+             secret key; the attempt stays pending and is retried with the same idempotency key"
+        ));
+    }
+    if status == StatusCode::FORBIDDEN {
+        tracing::error!(request_id, "Stripe API key lacks a permission (HTTP 403)");
+        return Failure::Other(format!(
+            "the Stripe API key may not do this ({}); the attempt is retried with the same \
+             idempotency key",
+            detail()
+        ));
+    }
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        tracing::warn!(request_id, "Stripe rate limit (HTTP 429)");
+        return Failure::Other(format!("Stripe rate limit, retry later ({})", detail()));
+    }
+    if status.is_server_error() || kind == "api_error" {
+        tracing::warn!(request_id, status = status.as_u16(), "Stripe server error");
+        return Failure::Other(format!(
+            "Stripe server error, outcome unknown ({})",
+            detail()
+        ));
+    }
+    if status == StatusCode::CONFLICT {
+        return Failure::Other(format!(
+            "a request with this idempotency key is still in progress at Stripe ({})",
+            detail()
+        ));
+    }
+    if status == StatusCode::NOT_FOUND
+        || code == "resource_missing"
+        || (kind == "invalid_request_error" && error.param.as_deref() == Some("payment_method"))
+    {
+        return Failure::Missing { code, message };
+    }
+    tracing::error!(
+        request_id,
+        status = status.as_u16(),
+        kind,
+        code = %code,
+        "Stripe refused the request"
+    );
+    Failure::Other(format!("Stripe refused the request ({})", detail()))
+}
+
+fn transport_error(endpoint: &str, error: &reqwest::Error, timeout: Duration) -> GatewayError {
+    let what = if error.is_timeout() {
+        format!("no answer within {timeout:?}")
+    } else if error.is_connect() {
+        "could not connect".to_string()
+    } else {
+        "the connection failed".to_string()
+    };
+    tracing::warn!(endpoint, error = %error, "Stripe request failed: {what}");
+    GatewayError::Unavailable(format!(
+        "Stripe {endpoint}: {what}; the outcome is unknown, retry with the same idempotency key"
+    ))
+}
+
+/// Stripe object ids (`pm_...`, `pi_...`, `card_...`): letters, digits and
+/// `_` only, so they are safe as a path segment.
+fn is_stripe_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 255 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+fn is_loopback(url: &Url) -> bool {
+    let host = url
+        .host_str()
+        .unwrap_or("")
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[derive(Deserialize, Default)]
+struct ErrorEnvelope {
+    #[serde(default)]
+    error: ApiError,
+}
+
+#[derive(Deserialize, Default)]
+struct ApiError {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    code: Option<String>,
+    decline_code: Option<String>,
+    message: Option<String>,
+    param: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PaymentMethodObject {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    card: Option<CardObject>,
+    /// The Customer the card is saved on (id; not expanded).
+    customer: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct CardObject {
+    brand: String,
+    last4: String,
+    exp_month: i32,
+    exp_year: i32,
+}
+
+#[derive(Deserialize)]
+struct PaymentIntentObject {
+    id: String,
+    status: String,
+    last_payment_error: Option<ApiError>,
+}
+
+#[derive(Deserialize)]
+struct RefundObject {
+    id: String,
+    status: Option<String>,
+    amount: i64,
+    currency: String,
+    #[serde(default)]
+    metadata: std::collections::HashMap<String, String>,
+}
+
+/// A list or search answer (`object: list` / `search_result`).
+#[derive(Deserialize)]
+struct ListObject<T> {
+    data: Vec<T>,
+}
+
+/// A Checkout Session object (`object: checkout.session`) as Stripe sends
+/// it, in an API answer or a `checkout.session.*` event. `payment_intent` is
+/// an id, or the object when expanded (with its `payment_method` expanded,
+/// the card that paid).
+pub fn checkout_session_from(value: &serde_json::Value) -> Result<CheckoutSession, String> {
+    let text = |key: &str| value.get(key).and_then(|v| v.as_str()).map(str::to_string);
+    let id = text("id").ok_or("a Checkout Session without an id")?;
+    let state = match text("status").as_deref() {
+        Some("complete") => CheckoutState::Complete,
+        Some("expired") => CheckoutState::Expired,
+        Some("open") | None => CheckoutState::Open,
+        Some(other) => return Err(format!("Checkout Session {id} has status `{other}`")),
+    };
+    let amount_total = value
+        .get("amount_total")
+        .and_then(serde_json::Value::as_i64)
+        .ok_or_else(|| format!("Checkout Session {id} has no amount_total"))?;
+    let currency = text("currency")
+        .ok_or_else(|| format!("Checkout Session {id} has no currency"))?
+        .to_ascii_uppercase();
+    let intent = value.get("payment_intent");
+    let payment_intent = intent.and_then(|pi| {
+        pi.as_str()
+            .map(str::to_string)
+            .or_else(|| pi.get("id").and_then(|v| v.as_str()).map(str::to_string))
+    });
+    let card = intent
+        .and_then(|pi| pi.get("payment_method"))
+        .and_then(card_from);
+    Ok(CheckoutSession {
+        url: text("url"),
+        state,
+        payment_status: text("payment_status").unwrap_or_else(|| "unpaid".into()),
+        amount_total,
+        currency,
+        invoice_ref: value
+            .get("metadata")
+            .and_then(|m| m.get("invoice_id"))
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+            .or_else(|| text("client_reference_id")),
+        payment_intent,
+        card,
+        id,
+    })
+}
+
+/// Brand, last4 and expiry of an expanded `payment_method` object (`None`
+/// for an unexpanded id or a method that is not a card).
+fn card_from(pm: &serde_json::Value) -> Option<PaymentMethodDetails> {
+    let card = pm.get("card")?;
+    Some(PaymentMethodDetails {
+        token: pm.get("id")?.as_str()?.to_string(),
+        brand: card.get("brand")?.as_str()?.to_string(),
+        last4: card.get("last4")?.as_str()?.to_string(),
+        exp_month: i32::try_from(card.get("exp_month")?.as_i64()?).ok()?,
+        exp_year: i32::try_from(card.get("exp_year")?.as_i64()?).ok()?,
+    })
+}
+
+/// A Checkout Session object in `mode=setup` (an API answer or a
+/// `checkout.session.*` event). `setup_intent` is an id, or the object when
+/// expanded (with its `payment_method` expanded: the card saved). A session
+/// of another mode is an error.
+pub fn setup_session_from(value: &serde_json::Value) -> Result<SetupSession, String> {
+    let text = |key: &str| value.get(key).and_then(|v| v.as_str()).map(str::to_string);
+    let id = text("id").ok_or("a Checkout Session without an id")?;
+    if text("mode").as_deref() != Some("setup") {
+        return Err(format!("Checkout Session {id} is not in setup mode"));
+    }
+    let state = match text("status").as_deref() {
+        Some("complete") => CheckoutState::Complete,
+        Some("expired") => CheckoutState::Expired,
+        Some("open") | None => CheckoutState::Open,
+        Some(other) => return Err(format!("Checkout Session {id} has status `{other}`")),
+    };
+    let intent = value.get("setup_intent");
+    Ok(SetupSession {
+        url: text("url"),
+        state,
+        setup_ref: value
+            .get("metadata")
+            .and_then(|m| m.get("card_setup"))
+            .and_then(|v| v.as_str())
+            .map(str::to_string),
+        setup_intent: intent.and_then(|si| {
+            si.as_str()
+                .map(str::to_string)
+                .or_else(|| si.get("id").and_then(|v| v.as_str()).map(str::to_string))
+        }),
+        card: intent
+            .and_then(|si| si.get("payment_method"))
+            .and_then(card_from),
+        id,
+    })
+}
+
+/// Whether a `checkout.session` object is a `mode=setup` one.
+pub fn is_setup_session(value: &serde_json::Value) -> bool {
+    value.get("mode").and_then(|v| v.as_str()) == Some("setup")
+}

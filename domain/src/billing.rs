@@ -1,0 +1,10 @@
+pub mod card_setup;
+pub mod checkout;
+pub mod credits;
+pub mod documents;
+pub mod invoicing;
+pub mod lifecycle;
+pub mod payments;
+pub mod pdf;
+pub mod portal;
+pub mod refunds;

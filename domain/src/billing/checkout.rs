@@ -1,0 +1,722 @@
+//! Hosted checkout for the portal (Stripe Checkout, `mode=payment`) and the
+//! one writer that settles it.
+//!
+//! 1. **Open** ([`start`]): the portal's Pay button POSTs here (never a GET:
+//!    mail scanners open links). A still-open session for the amount due is
+//!    reused; an open session for another amount (a late fee, a partial
+//!    payment since) is expired first, so a client never pays a stale
+//!    amount. A new attempt is reserved as a `checkout_sessions` row under
+//!    the invoice's lock, with every parameter the gateway will see
+//!    (amount, expiry, ...) fixed in it; its idempotency key
+//!    `inv_{invoice}_checkout_{amount}_{attempt}` is therefore never sent
+//!    with other parameters, and two tabs share one session.
+//! 2. **Settle** ([`settle_in`]): the `checkout.session.*` webhooks and the
+//!    client's return to `success_url` (which retrieves the session) all end
+//!    here, in any order and any number of times: one payment row (keyed by
+//!    the session id), one receipt and one gallery change, through
+//!    `payments::settle_in`. A session whose `amount_total` or `currency`
+//!    differs from what was asked is recorded as `MISMATCH` with an audit
+//!    line, never settled silently.
+
+use crate::billing::documents::InvoiceDocument;
+use crate::billing::lifecycle::{self, Actor, Audit};
+use crate::billing::payments;
+use crate::infra::context::AppContext;
+use crate::infra::db::begin_write;
+use crate::infra::error::{DomainResult, UserError};
+use crate::ports::gateway::{ChargeOutcome, CheckoutRequest, CheckoutSession, CheckoutState};
+use chrono::{DateTime, Duration, Utc};
+use entity::enums::{CheckoutStatus, InvoiceEventKind, PaymentSource, PaymentStatus};
+use entity::{checkout_session, client, invoice, payment};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+/// How long a session stays payable (Stripe allows 30 minutes to 24 hours).
+pub const SESSION_TTL_MINUTES: i64 = 60;
+
+/// A session about to expire is not handed out again: the client needs time
+/// to type a card.
+const REUSE_MARGIN_MINUTES: i64 = 10;
+
+const LIVE: [CheckoutStatus; 2] = [CheckoutStatus::Creating, CheckoutStatus::Open];
+
+/// The idempotency key of an attempt: the invoice, the amount, the attempt.
+pub fn idempotency_key(invoice_id: i64, amount_minor: i64, attempt: i32) -> String {
+    format!("inv_{invoice_id}_checkout_{amount_minor}_{attempt}")
+}
+
+fn request_of(
+    ctx: &AppContext,
+    doc: &InvoiceDocument,
+    row: &checkout_session::Model,
+) -> CheckoutRequest {
+    let portal = ctx.portal_url(&doc.invoice.portal_salt);
+    CheckoutRequest {
+        idempotency_key: row.idempotency_key.clone(),
+        amount_minor: row.amount_minor,
+        currency: row.currency.clone(),
+        product_name: format!(
+            "Invoice {} — {}",
+            doc.invoice.display_number(),
+            doc.studio.name
+        ),
+        customer: doc.client.gateway_customer_id.clone(),
+        invoice_ref: doc.invoice.id.to_string(),
+        success_url: format!("{portal}/return?session_id={{CHECKOUT_SESSION_ID}}"),
+        cancel_url: portal,
+        expires_at: row.expires_at,
+        save_card: row.save_card,
+    }
+}
+
+fn whole_seconds(at: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp(at.timestamp(), 0).unwrap_or(at)
+}
+
+/// The client's gateway Customer, created once (idempotently, keyed by the
+/// client) and remembered, so a card saved in Checkout lands on it and can
+/// be charged off-session later. `None` when the gateway has no Customers.
+pub async fn ensure_customer(
+    ctx: &AppContext,
+    client: &client::Model,
+) -> DomainResult<Option<String>> {
+    if let Some(id) = &client.gateway_customer_id {
+        return Ok(Some(id.clone()));
+    }
+    let request = crate::ports::gateway::CustomerRequest {
+        idempotency_key: format!("client_{}_customer", client.id),
+        client_ref: client.id.to_string(),
+        name: client.name.clone(),
+        email: client.email.clone(),
+    };
+    let id = match ctx.gateway.create_customer(&request).await {
+        Ok(id) => id,
+        Err(crate::ports::gateway::GatewayError::Unsupported(_)) => return Ok(None),
+        Err(err) => return Err(anyhow::Error::new(err).into()),
+    };
+    // Two requests at once got the same Customer (same key); either write wins.
+    client::Entity::update_many()
+        .col_expr(client::Column::GatewayCustomerId, Expr::value(id.clone()))
+        .filter(client::Column::Id.eq(client.id))
+        .filter(client::Column::GatewayCustomerId.is_null())
+        .exec(&ctx.db)
+        .await?;
+    Ok(Some(id))
+}
+
+/// Opens (or reuses) the hosted Checkout Session for what the invoice owes
+/// now and returns its URL, for a 303 from the portal.
+pub async fn start(
+    ctx: &AppContext,
+    doc: &InvoiceDocument,
+    save_card: bool,
+) -> DomainResult<String> {
+    let invoice_id = doc.invoice.id;
+    let now = Utc::now();
+    let fresh_until = now + Duration::minutes(REUSE_MARGIN_MINUTES);
+    // Sessions for another amount, or about to expire, go first: expired at
+    // the gateway so that nobody can pay them any more.
+    let live = checkout_session::Entity::find()
+        .filter(checkout_session::Column::InvoiceId.eq(invoice_id))
+        .filter(checkout_session::Column::Status.is_in(LIVE))
+        .all(&ctx.db)
+        .await?;
+    for row in live {
+        if row.amount_minor == doc.invoice.amount_due_minor
+            && row.save_card == save_card
+            && row.expires_at > fresh_until
+        {
+            continue;
+        }
+        retire(ctx, &row).await?;
+    }
+
+    // Reserve the attempt (or find the one another tab reserved) under the
+    // invoice's lock, with the parameters fixed.
+    let tx = begin_write(&ctx.db).await?;
+    let invoice = invoice::Entity::find_by_id(invoice_id)
+        .lock_exclusive()
+        .one(&tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("invoice {invoice_id} missing"))?;
+    if !payments::payable(&invoice) {
+        return Err(UserError::state("invoice", "nothing is due on this invoice").into());
+    }
+    let reusable = checkout_session::Entity::find()
+        .filter(checkout_session::Column::InvoiceId.eq(invoice_id))
+        .filter(checkout_session::Column::Status.is_in(LIVE))
+        .filter(checkout_session::Column::AmountMinor.eq(invoice.amount_due_minor))
+        .filter(checkout_session::Column::SaveCard.eq(save_card))
+        .filter(checkout_session::Column::ExpiresAt.gt(fresh_until))
+        .order_by_desc(checkout_session::Column::Attempt)
+        .one(&tx)
+        .await?;
+    let row = match reusable {
+        Some(row) => row,
+        None => {
+            let last: Option<i32> = checkout_session::Entity::find()
+                .select_only()
+                .column_as(checkout_session::Column::Attempt.max(), "max")
+                .filter(checkout_session::Column::InvoiceId.eq(invoice_id))
+                .into_tuple::<Option<i32>>()
+                .one(&tx)
+                .await?
+                .flatten();
+            let attempt = last.unwrap_or(0).checked_add(1).ok_or_else(|| {
+                anyhow::anyhow!("invoice {invoice_id} has run out of checkout attempts")
+            })?;
+            checkout_session::ActiveModel {
+                studio_id: Set(invoice.studio_id),
+                invoice_id: Set(invoice_id),
+                attempt: Set(attempt),
+                idempotency_key: Set(idempotency_key(
+                    invoice_id,
+                    invoice.amount_due_minor,
+                    attempt,
+                )),
+                amount_minor: Set(invoice.amount_due_minor),
+                currency: Set(invoice.currency.clone()),
+                save_card: Set(save_card),
+                expires_at: Set(whole_seconds(now + Duration::minutes(SESSION_TTL_MINUTES))),
+                gateway_session_id: Set(None),
+                url: Set(None),
+                status: Set(CheckoutStatus::Creating),
+                payment_id: Set(None),
+                detail: Set(None),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&tx)
+            .await?
+        }
+    };
+    tx.commit().await?;
+    if row.status == CheckoutStatus::Open
+        && let Some(url) = &row.url
+    {
+        tracing::info!(invoice_id, attempt = row.attempt, "checkout session reused");
+        return Ok(url.clone());
+    }
+    // A reserved attempt is created (or, by another tab or a retry, replayed
+    // by the gateway under the same key and parameters).
+    ensure_customer(ctx, &doc.client).await?;
+    let doc = InvoiceDocument::load(ctx, invoice).await?;
+    let session = ctx
+        .gateway
+        .create_checkout(&request_of(ctx, &doc, &row))
+        .await
+        .map_err(anyhow::Error::new)?;
+    let url = session
+        .url
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("checkout session {} has no url", session.id))?;
+    let opened = checkout_session::Entity::update_many()
+        .col_expr(
+            checkout_session::Column::GatewaySessionId,
+            Expr::value(session.id.clone()),
+        )
+        .col_expr(checkout_session::Column::Url, Expr::value(url.clone()))
+        .col_expr(
+            checkout_session::Column::Status,
+            Expr::value(CheckoutStatus::Open.as_str()),
+        )
+        .col_expr(checkout_session::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(checkout_session::Column::Id.eq(row.id))
+        .filter(checkout_session::Column::Status.eq(CheckoutStatus::Creating))
+        .exec(&ctx.db)
+        .await?;
+    if opened.rows_affected != 1 {
+        opened_meanwhile(ctx, &row, &session.id).await?;
+    }
+    tracing::info!(invoice_id, attempt = row.attempt, session = %session.id, "checkout session opened");
+    Ok(url)
+}
+
+/// The attempt left `CREATING` while its session was being created: another
+/// tab opened it (same key, same session: fine), or it was retired because
+/// the amount changed. A retired attempt's session is remembered (so that
+/// anything that happens to it settles here) and expired at the gateway, and
+/// the client is asked to press Pay again: nobody pays a stale amount, and
+/// no session that can take money is unknown to us.
+async fn opened_meanwhile(
+    ctx: &AppContext,
+    row: &checkout_session::Model,
+    session_id: &str,
+) -> DomainResult<()> {
+    checkout_session::Entity::update_many()
+        .col_expr(
+            checkout_session::Column::GatewaySessionId,
+            Expr::value(session_id),
+        )
+        .filter(checkout_session::Column::Id.eq(row.id))
+        .filter(checkout_session::Column::GatewaySessionId.is_null())
+        .exec(&ctx.db)
+        .await?;
+    let now = checkout_session::Entity::find_by_id(row.id)
+        .one(&ctx.db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("checkout attempt {} vanished", row.id))?;
+    if now.status == CheckoutStatus::Open {
+        return Ok(());
+    }
+    tracing::warn!(
+        invoice_id = row.invoice_id,
+        attempt = row.attempt,
+        session = session_id,
+        "checkout attempt retired while its session was created; expiring the session"
+    );
+    retire(ctx, &now).await?;
+    Err(UserError::state(
+        "invoice",
+        "the amount due changed while the payment page was being prepared; please press Pay again",
+    )
+    .into())
+}
+
+/// Called by every writer that changes what an invoice owes (inside its
+/// transaction): when open Checkout Sessions ask for another amount (or
+/// nothing is payable any more), an `ExpireStaleCheckouts` job is written
+/// with the change, so they are expired at the gateway after the commit,
+/// exactly once and retried until done.
+pub(crate) async fn retire_stale_in(
+    tx: &DatabaseTransaction,
+    invoice: &invoice::Model,
+) -> DomainResult<()> {
+    let payable = payments::payable(invoice);
+    let stale = checkout_session::Entity::find()
+        .filter(checkout_session::Column::InvoiceId.eq(invoice.id))
+        .filter(checkout_session::Column::Status.is_in(LIVE))
+        .all(tx)
+        .await?
+        .into_iter()
+        .filter(|row| !payable || row.amount_minor != invoice.amount_due_minor)
+        .map(|row| row.attempt)
+        .max();
+    if let Some(attempt) = stale {
+        crate::workflow::outbox::enqueue(
+            tx,
+            Some(invoice.studio_id),
+            &crate::workflow::jobs::JobKind::ExpireStaleCheckouts {
+                invoice_id: invoice.id,
+                amount_due: invoice.amount_due_minor,
+                attempt,
+            },
+            None,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The `ExpireStaleCheckouts` job: every open session of the invoice for an
+/// amount other than what is due now (or when nothing is payable) is
+/// expired at the gateway; one that was paid meanwhile settles instead
+/// (through [`settle_in`]: the money is recorded, never lost).
+pub async fn expire_stale(ctx: &AppContext, invoice_id: i64) -> DomainResult<()> {
+    let Some(invoice) = invoice::Entity::find_by_id(invoice_id).one(&ctx.db).await? else {
+        return Ok(());
+    };
+    let payable = payments::payable(&invoice);
+    let live = checkout_session::Entity::find()
+        .filter(checkout_session::Column::InvoiceId.eq(invoice_id))
+        .filter(checkout_session::Column::Status.is_in(LIVE))
+        .all(&ctx.db)
+        .await?;
+    for row in live
+        .iter()
+        .filter(|row| !payable || row.amount_minor != invoice.amount_due_minor)
+    {
+        retire(ctx, row).await?;
+    }
+    Ok(())
+}
+
+/// Expires a session that must not be paid any more (stale amount). If it
+/// was paid meanwhile, the answer settles it instead.
+async fn retire(ctx: &AppContext, row: &checkout_session::Model) -> DomainResult<()> {
+    if let Some(id) = &row.gateway_session_id {
+        match ctx.gateway.expire_checkout(id).await {
+            Ok(session) if session.state != CheckoutState::Expired => {
+                settle(ctx, &session, &Actor::portal(), false).await?;
+                return Ok(());
+            }
+            Ok(_) => {}
+            // The gateway does not know it (any more): nobody can pay it.
+            Err(crate::ports::gateway::GatewayError::InvalidPaymentMethod(why)) => {
+                tracing::warn!(session = %id, %why, "stale checkout session unknown to the gateway");
+            }
+            Err(err) => return Err(anyhow::Error::new(err).into()),
+        }
+    }
+    checkout_session::Entity::update_many()
+        .col_expr(
+            checkout_session::Column::Status,
+            Expr::value(CheckoutStatus::Expired.as_str()),
+        )
+        .col_expr(checkout_session::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(checkout_session::Column::Id.eq(row.id))
+        .filter(checkout_session::Column::Status.is_in(LIVE))
+        .exec(&ctx.db)
+        .await?;
+    tracing::info!(
+        invoice_id = row.invoice_id,
+        attempt = row.attempt,
+        "stale checkout session expired"
+    );
+    Ok(())
+}
+
+/// What a settle call did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settled {
+    /// No checkout row knows this session.
+    Unknown,
+    /// This call recorded the payment (receipt and gallery follow).
+    Paid { invoice_id: i64, payment_id: i64 },
+    /// Nothing new: already settled, still open, expired, processing.
+    Noted(String),
+    /// The gateway reported an amount or currency other than what was asked.
+    Mismatch(String),
+    /// An asynchronous payment failed.
+    Failed { invoice_id: i64 },
+}
+
+/// Settles a session the way it is now, in its own transaction (the return
+/// page, a stale session found paid). `async_failed` marks a
+/// `checkout.session.async_payment_failed`.
+pub async fn settle(
+    ctx: &AppContext,
+    session: &CheckoutSession,
+    actor: &Actor,
+    async_failed: bool,
+) -> DomainResult<Settled> {
+    let tx = begin_write(&ctx.db).await?;
+    let settled = settle_in(&tx, session, actor, async_failed).await?;
+    tx.commit().await?;
+    ctx.outbox_signal.notify_one();
+    if let Settled::Paid { payment_id, .. } = &settled {
+        payments::publish_payment_event(ctx, *payment_id).await?;
+    }
+    Ok(settled)
+}
+
+/// **The** settle writer of hosted checkout, inside the caller's transaction.
+pub(crate) async fn settle_in(
+    tx: &DatabaseTransaction,
+    session: &CheckoutSession,
+    actor: &Actor,
+    async_failed: bool,
+) -> DomainResult<Settled> {
+    let Some(row) = checkout_session::Entity::find()
+        .filter(checkout_session::Column::GatewaySessionId.eq(session.id.clone()))
+        .lock_exclusive()
+        .one(tx)
+        .await?
+    else {
+        return Ok(Settled::Unknown);
+    };
+    let now = Utc::now();
+    let mark = |status: CheckoutStatus, from: &[CheckoutStatus]| {
+        checkout_session::Entity::update_many()
+            .col_expr(
+                checkout_session::Column::Status,
+                Expr::value(status.as_str()),
+            )
+            .col_expr(checkout_session::Column::UpdatedAt, Expr::value(now))
+            .filter(checkout_session::Column::Id.eq(row.id))
+            .filter(checkout_session::Column::Status.is_in(from.to_vec()))
+    };
+    let settled = [CheckoutStatus::Complete, CheckoutStatus::Mismatch];
+    if settled.contains(&row.status) {
+        return Ok(Settled::Noted(format!(
+            "checkout session {} already {}",
+            session.id,
+            row.status.as_str()
+        )));
+    }
+    match session.state {
+        CheckoutState::Open => Ok(Settled::Noted(format!(
+            "checkout session {} is open",
+            session.id
+        ))),
+        CheckoutState::Expired => {
+            mark(
+                CheckoutStatus::Expired,
+                &[
+                    CheckoutStatus::Creating,
+                    CheckoutStatus::Open,
+                    CheckoutStatus::Processing,
+                ],
+            )
+            .exec(tx)
+            .await?;
+            Ok(Settled::Noted(format!(
+                "checkout session {} expired",
+                session.id
+            )))
+        }
+        CheckoutState::Complete if async_failed => {
+            mark(
+                CheckoutStatus::Failed,
+                &[
+                    CheckoutStatus::Creating,
+                    CheckoutStatus::Open,
+                    CheckoutStatus::Processing,
+                ],
+            )
+            .exec(tx)
+            .await?;
+            let invoice = invoice_of(tx, row.invoice_id).await?;
+            lifecycle::record(
+                tx,
+                &invoice,
+                Audit {
+                    event: InvoiceEventKind::PaymentFailed,
+                    from: Some(invoice.status),
+                    to: Some(invoice.status),
+                    amount_minor: Some(row.amount_minor),
+                    actor,
+                    detail: Some(format!(
+                        "checkout attempt {}: the delayed payment failed",
+                        row.attempt
+                    )),
+                },
+            )
+            .await?;
+            Ok(Settled::Failed {
+                invoice_id: row.invoice_id,
+            })
+        }
+        CheckoutState::Complete if session.payment_status != "paid" => {
+            // Completed with a delayed method: the money is not confirmed yet.
+            mark(
+                CheckoutStatus::Processing,
+                &[CheckoutStatus::Creating, CheckoutStatus::Open],
+            )
+            .exec(tx)
+            .await?;
+            Ok(Settled::Noted(format!(
+                "checkout session {} is processing",
+                session.id
+            )))
+        }
+        CheckoutState::Complete => {
+            if session.amount_total != row.amount_minor
+                || !session.currency.eq_ignore_ascii_case(&row.currency)
+            {
+                let detail = format!(
+                    "checkout attempt {} was paid {} {} but {} {} was asked; not settled, check it with the payment provider",
+                    row.attempt,
+                    session.amount_total,
+                    session.currency.to_ascii_uppercase(),
+                    row.amount_minor,
+                    row.currency
+                );
+                tracing::error!(invoice_id = row.invoice_id, session = %session.id, %detail, "checkout amount mismatch");
+                checkout_session::Entity::update_many()
+                    .col_expr(
+                        checkout_session::Column::Status,
+                        Expr::value(CheckoutStatus::Mismatch.as_str()),
+                    )
+                    .col_expr(
+                        checkout_session::Column::Detail,
+                        Expr::value(detail.clone()),
+                    )
+                    .col_expr(checkout_session::Column::UpdatedAt, Expr::value(now))
+                    .filter(checkout_session::Column::Id.eq(row.id))
+                    .exec(tx)
+                    .await?;
+                let invoice = invoice_of(tx, row.invoice_id).await?;
+                lifecycle::record(
+                    tx,
+                    &invoice,
+                    Audit {
+                        event: InvoiceEventKind::PaymentFailed,
+                        from: Some(invoice.status),
+                        to: Some(invoice.status),
+                        amount_minor: Some(session.amount_total),
+                        actor,
+                        detail: Some(detail.clone()),
+                    },
+                )
+                .await?;
+                return Ok(Settled::Mismatch(detail));
+            }
+            let key = format!("checkout_{}", session.id);
+            let card = session.card.as_ref();
+            payment::Entity::insert(payment::ActiveModel {
+                studio_id: Set(row.studio_id),
+                invoice_id: Set(row.invoice_id),
+                amount_minor: Set(row.amount_minor),
+                currency: Set(row.currency.clone()),
+                status: Set(PaymentStatus::Pending),
+                source: Set(PaymentSource::Portal),
+                idempotency_key: Set(key.clone()),
+                payment_method_token: Set(card.map(|c| c.token.clone())),
+                gateway_reference: Set(None),
+                failure_code: Set(None),
+                failure_message: Set(None),
+                card_brand: Set(card.map(|c| c.brand.clone())),
+                card_last4: Set(card.map(|c| c.last4.clone())),
+                amount_refunded_minor: Set(0),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            })
+            .on_conflict(
+                OnConflict::column(payment::Column::IdempotencyKey)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(tx)
+            .await?;
+            let pending = payment::Entity::find()
+                .filter(payment::Column::IdempotencyKey.eq(key.clone()))
+                .one(tx)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("payment {key} vanished"))?;
+            let reference = session
+                .payment_intent
+                .clone()
+                .unwrap_or_else(|| session.id.clone());
+            let moved = payments::settle_in(
+                tx,
+                &pending,
+                &ChargeOutcome::Succeeded { reference },
+                actor,
+                None,
+            )
+            .await?;
+            checkout_session::Entity::update_many()
+                .col_expr(
+                    checkout_session::Column::Status,
+                    Expr::value(CheckoutStatus::Complete.as_str()),
+                )
+                .col_expr(checkout_session::Column::PaymentId, Expr::value(pending.id))
+                .col_expr(checkout_session::Column::UpdatedAt, Expr::value(now))
+                .filter(checkout_session::Column::Id.eq(row.id))
+                .exec(tx)
+                .await?;
+            if row.save_card
+                && let Some(card) = card
+            {
+                keep_card(tx, row.invoice_id, card).await?;
+            }
+            if moved {
+                note_overpayment(tx, &row, session).await?;
+            }
+            if !moved {
+                return Ok(Settled::Noted(format!(
+                    "payment {} already settled",
+                    pending.id
+                )));
+            }
+            Ok(Settled::Paid {
+                invoice_id: row.invoice_id,
+                payment_id: pending.id,
+            })
+        }
+    }
+}
+
+/// A session paid for an amount that went stale before it could be
+/// expired (the amount due fell meanwhile): the money is recorded like any
+/// payment, and what exceeds the debt is written on the attempt and logged
+/// so the studio refunds it.
+async fn note_overpayment(
+    tx: &DatabaseTransaction,
+    row: &checkout_session::Model,
+    session: &CheckoutSession,
+) -> DomainResult<()> {
+    let invoice = invoice_of(tx, row.invoice_id).await?;
+    if invoice.amount_due_minor >= 0 {
+        return Ok(());
+    }
+    let over = invoice.amount_due_minor.saturating_neg();
+    let detail = format!(
+        "checkout attempt {} was paid for {} {} after the amount due changed; the invoice is overpaid by {} {}: refund the difference",
+        row.attempt, row.amount_minor, row.currency, over, invoice.currency
+    );
+    tracing::error!(invoice_id = row.invoice_id, session = %session.id, %detail, "stale checkout session paid");
+    checkout_session::Entity::update_many()
+        .col_expr(checkout_session::Column::Detail, Expr::value(detail))
+        .filter(checkout_session::Column::Id.eq(row.id))
+        .exec(tx)
+        .await?;
+    Ok(())
+}
+
+async fn invoice_of(tx: &DatabaseTransaction, id: i64) -> DomainResult<invoice::Model> {
+    Ok(invoice::Entity::find_by_id(id)
+        .one(tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("invoice {id} vanished"))?)
+}
+
+/// The card that paid becomes the client's card for automatic payments
+/// (the client ticked "use this card for future automatic payments").
+async fn keep_card(
+    tx: &impl ConnectionTrait,
+    invoice_id: i64,
+    card: &crate::ports::gateway::PaymentMethodDetails,
+) -> DomainResult<()> {
+    let Some(inv) = invoice::Entity::find_by_id(invoice_id).one(tx).await? else {
+        return Ok(());
+    };
+    client::Entity::update_many()
+        .col_expr(client::Column::PmToken, Expr::value(card.token.clone()))
+        .col_expr(client::Column::PmBrand, Expr::value(card.brand.clone()))
+        .col_expr(client::Column::PmLast4, Expr::value(card.last4.clone()))
+        .col_expr(client::Column::PmExpMonth, Expr::value(card.exp_month))
+        .col_expr(client::Column::PmExpYear, Expr::value(card.exp_year))
+        .col_expr(client::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(client::Column::Id.eq(inv.client_id))
+        .exec(tx)
+        .await?;
+    Ok(())
+}
+
+/// The checkout row of a session id on this invoice (the return page
+/// ignores a session id that belongs to another invoice).
+pub async fn find(
+    ctx: &AppContext,
+    invoice_id: i64,
+    session_id: &str,
+) -> DomainResult<Option<checkout_session::Model>> {
+    Ok(checkout_session::Entity::find()
+        .filter(checkout_session::Column::InvoiceId.eq(invoice_id))
+        .filter(checkout_session::Column::GatewaySessionId.eq(session_id))
+        .one(&ctx.db)
+        .await?)
+}
+
+/// The client came back to `success_url`: look at the session (never trust
+/// the browser) and settle what it says. An unreachable gateway leaves the
+/// session as it was; the webhook will settle it.
+pub async fn returned(
+    ctx: &AppContext,
+    invoice_id: i64,
+    session_id: &str,
+) -> DomainResult<Option<checkout_session::Model>> {
+    let Some(row) = find(ctx, invoice_id, session_id).await? else {
+        return Ok(None);
+    };
+    if matches!(
+        row.status,
+        CheckoutStatus::Creating | CheckoutStatus::Open | CheckoutStatus::Processing
+    ) {
+        match ctx.gateway.retrieve_checkout(session_id).await {
+            Ok(session) => {
+                settle(ctx, &session, &Actor::portal(), false).await?;
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, session = session_id, "checkout session not readable; the webhook settles it");
+            }
+        }
+    }
+    find(ctx, invoice_id, session_id).await
+}

@@ -1,0 +1,200 @@
+//! Retainers above an invoice's total (issue 10, item 21).
+//!
+//! The pricing engine never drops a credit: what an invoice cannot use is its
+//! `excess_credit_minor`. The studio's `retainer_excess` setting decides, when
+//! the invoice is priced, what that excess becomes:
+//!
+//! - `REFUND_DUE`: a credit owed back to the client, shown on the invoice
+//!   (API, PDF, email, portal) and listed on the studio's dashboard;
+//! - `CARRY_FORWARD`: a `client_credits` row, applied whole to the client's
+//!   next invoice (as a credit row under the retainer) exactly once: it is
+//!   taken under a lock inside the invoice's transaction and marked with a
+//!   conditional `UPDATE ... WHERE applied_invoice_id IS NULL`, so two
+//!   invoices priced concurrently, or a replayed job, can never both use it.
+
+use crate::infra::error::DomainResult;
+use chrono::Utc;
+use entity::enums::RetainerExcess;
+use entity::{client_credit, invoice, studio};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
+
+/// The client's carried credits not yet used, locked for the caller's
+/// transaction (a row lock on PostgreSQL; SQLite's write transaction holds
+/// every other writer back).
+pub async fn open_for_client(
+    tx: &impl ConnectionTrait,
+    studio_id: i64,
+    client_id: i64,
+    currency: &str,
+) -> DomainResult<Vec<client_credit::Model>> {
+    Ok(client_credit::Entity::find()
+        .filter(client_credit::Column::StudioId.eq(studio_id))
+        .filter(client_credit::Column::ClientId.eq(client_id))
+        .filter(client_credit::Column::Currency.eq(currency))
+        .filter(client_credit::Column::AppliedInvoiceId.is_null())
+        .order_by_asc(client_credit::Column::Id)
+        .lock_exclusive()
+        .all(tx)
+        .await?)
+}
+
+/// The total of some credits, checked.
+pub fn total(credits: &[client_credit::Model]) -> DomainResult<i64> {
+    crate::kernel::money::checked_sum(credits.iter().map(|c| c.amount_minor))
+        .ok_or_else(|| anyhow::anyhow!("carried credits overflow").into())
+}
+
+/// Marks `credits` as used by `invoice`. Each is written only while unused;
+/// if another transaction took one first, this one fails (and rolls back)
+/// rather than counting it twice.
+pub async fn apply(
+    tx: &impl ConnectionTrait,
+    credits: &[client_credit::Model],
+    invoice_id: i64,
+) -> DomainResult<()> {
+    let now = Utc::now();
+    for credit in credits {
+        let updated = client_credit::Entity::update_many()
+            .col_expr(
+                client_credit::Column::AppliedInvoiceId,
+                Expr::value(invoice_id),
+            )
+            .col_expr(client_credit::Column::AppliedAt, Expr::value(now))
+            .filter(client_credit::Column::Id.eq(credit.id))
+            .filter(client_credit::Column::AppliedInvoiceId.is_null())
+            .exec(tx)
+            .await?;
+        if updated.rows_affected != 1 {
+            return Err(anyhow::anyhow!(
+                "carried credit {} was used by another invoice meanwhile",
+                credit.id
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// What an invoice's excess becomes under the studio's setting: `None`
+/// when there is no excess.
+pub fn disposition(studio: &studio::Model, excess_minor: i64) -> Option<RetainerExcess> {
+    (excess_minor > 0).then_some(studio.retainer_excess)
+}
+
+/// Writes the carried credit of a `CARRY_FORWARD` invoice (one per invoice:
+/// a replay finds the row and adds nothing).
+pub async fn carry(tx: &impl ConnectionTrait, invoice: &invoice::Model) -> DomainResult<()> {
+    if invoice.excess_disposition != Some(RetainerExcess::CarryForward)
+        || invoice.excess_credit_minor <= 0
+    {
+        return Ok(());
+    }
+    let exists = client_credit::Entity::find()
+        .filter(client_credit::Column::SourceInvoiceId.eq(invoice.id))
+        .one(tx)
+        .await?;
+    if exists.is_none() {
+        client_credit::ActiveModel {
+            studio_id: Set(invoice.studio_id),
+            client_id: Set(invoice.client_id),
+            currency: Set(invoice.currency.clone()),
+            amount_minor: Set(invoice.excess_credit_minor),
+            source_invoice_id: Set(invoice.id),
+            applied_invoice_id: Set(None),
+            created_at: Set(Utc::now()),
+            applied_at: Set(None),
+            ..Default::default()
+        }
+        .insert(tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// A voided invoice gives back what it took: the credits it used become
+/// available again and its own carried credit, if nobody used it yet, is
+/// withdrawn (a reissue prices the session again). When its carried credit
+/// has already gone into a later invoice, the money has moved on with it and
+/// nothing is released (that would count it twice).
+pub async fn release_on_void(tx: &impl ConnectionTrait, invoice_id: i64) -> DomainResult<()> {
+    let own = client_credit::Entity::find()
+        .filter(client_credit::Column::SourceInvoiceId.eq(invoice_id))
+        .lock_exclusive()
+        .one(tx)
+        .await?;
+    if own.as_ref().is_some_and(|c| c.applied_invoice_id.is_some()) {
+        return Ok(());
+    }
+    if let Some(own) = own {
+        client_credit::Entity::delete_by_id(own.id).exec(tx).await?;
+    }
+    client_credit::Entity::update_many()
+        .col_expr(
+            client_credit::Column::AppliedInvoiceId,
+            Expr::value(Option::<i64>::None),
+        )
+        .col_expr(
+            client_credit::Column::AppliedAt,
+            Expr::value(Option::<chrono::DateTime<Utc>>::None),
+        )
+        .filter(client_credit::Column::AppliedInvoiceId.eq(invoice_id))
+        .exec(tx)
+        .await?;
+    Ok(())
+}
+
+/// What an invoice owes back to its client: its excess under `REFUND_DUE`
+/// (a void invoice owes nothing through this field).
+pub fn due_to_client(invoice: &invoice::Model) -> i64 {
+    match invoice.excess_disposition {
+        Some(RetainerExcess::RefundDue) if invoice.status != entity::enums::InvoiceStatus::Void => {
+            invoice.excess_credit_minor
+        }
+        _ => 0,
+    }
+}
+
+/// What an invoice passed on to the client's next invoice.
+pub fn carried_forward(invoice: &invoice::Model) -> i64 {
+    match invoice.excess_disposition {
+        Some(RetainerExcess::CarryForward) => invoice.excess_credit_minor,
+        _ => 0,
+    }
+}
+
+/// A client's carried credit not yet used, in minor units.
+pub async fn balance_of_client(
+    db: &impl ConnectionTrait,
+    studio_id: i64,
+    client_id: i64,
+) -> DomainResult<i64> {
+    let open = client_credit::Entity::find()
+        .filter(client_credit::Column::StudioId.eq(studio_id))
+        .filter(client_credit::Column::ClientId.eq(client_id))
+        .filter(client_credit::Column::AppliedInvoiceId.is_null())
+        .all(db)
+        .await?;
+    total(&open)
+}
+
+/// The studio's invoices with a credit owed back to the client (newest
+/// first): what the dashboard lists.
+pub async fn owed_back(
+    db: &impl ConnectionTrait,
+    studio_id: i64,
+    limit: u64,
+) -> DomainResult<Vec<invoice::Model>> {
+    Ok(invoice::Entity::find()
+        .filter(invoice::Column::StudioId.eq(studio_id))
+        .filter(invoice::Column::ExcessDisposition.eq(RetainerExcess::RefundDue))
+        .filter(invoice::Column::ExcessCreditMinor.gt(0))
+        .filter(invoice::Column::Status.ne(entity::enums::InvoiceStatus::Void))
+        .order_by_desc(invoice::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}

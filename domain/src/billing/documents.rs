@@ -1,0 +1,407 @@
+//! An invoice with everything needed to show it (email, portal): loaded once,
+//! rendered the same everywhere so every surface shows the same minor units.
+
+use crate::billing::pdf::{PdfAmount, PdfInvoice, PdfLine, PdfPayment};
+use crate::infra::context::AppContext;
+use crate::infra::error::DomainResult;
+use crate::kernel::money::{Currency, Money};
+use crate::read::queries;
+use entity::enums::{InvoiceStatus, PaymentMethod, PaymentStatus, RefundStatus};
+use entity::{client, credit_note, invoice, invoice_line, payment, refund, session, studio};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+pub struct InvoiceDocument {
+    pub studio: studio::Model,
+    pub client: client::Model,
+    pub session: session::Model,
+    pub invoice: invoice::Model,
+    pub lines: Vec<invoice_line::Model>,
+    pub payments: Vec<payment::Model>,
+    pub refunds: Vec<refund::Model>,
+    /// The void's credit note, if the invoice was voided.
+    pub credit_note: Option<credit_note::Model>,
+    /// Every credit note, the refunds' included, in order.
+    pub credit_notes: Vec<credit_note::Model>,
+    pub currency: Currency,
+}
+
+impl InvoiceDocument {
+    pub async fn load(ctx: &AppContext, invoice: invoice::Model) -> DomainResult<Self> {
+        let missing = |what: &str| anyhow::anyhow!("{what} of invoice {} missing", invoice.id);
+        let studio = studio::Entity::find_by_id(invoice.studio_id)
+            .one(&ctx.db)
+            .await?
+            .ok_or_else(|| missing("studio"))?;
+        let client = client::Entity::find_by_id(invoice.client_id)
+            .one(&ctx.db)
+            .await?
+            .ok_or_else(|| missing("client"))?;
+        let session = session::Entity::find_by_id(invoice.session_id)
+            .one(&ctx.db)
+            .await?
+            .ok_or_else(|| missing("session"))?;
+        let lines = queries::invoice_lines(&ctx.db, invoice.id).await?;
+        let payments = queries::invoice_payments(&ctx.db, invoice.id).await?;
+        let currency = Currency::parse(&invoice.currency)
+            .map_err(|e| anyhow::anyhow!("invoice currency: {e}"))?;
+        let refunds = refund::Entity::find()
+            .filter(refund::Column::InvoiceId.eq(invoice.id))
+            .order_by_asc(refund::Column::Id)
+            .all(&ctx.db)
+            .await?;
+        let credit_notes = credit_note::Entity::find()
+            .filter(credit_note::Column::InvoiceId.eq(invoice.id))
+            .order_by_asc(credit_note::Column::Id)
+            .all(&ctx.db)
+            .await?;
+        let credit_note = credit_notes.iter().find(|n| n.refund_id.is_none()).cloned();
+        Ok(Self {
+            refunds,
+            credit_note,
+            credit_notes,
+            studio,
+            client,
+            session,
+            invoice,
+            lines,
+            payments,
+            currency,
+        })
+    }
+
+    pub async fn load_by_id(ctx: &AppContext, invoice_id: i64) -> DomainResult<Self> {
+        let invoice = invoice::Entity::find_by_id(invoice_id)
+            .one(&ctx.db)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("invoice {invoice_id} missing"))?;
+        Self::load(ctx, invoice).await
+    }
+
+    pub fn money(&self, minor: i64) -> String {
+        Money::new(minor, self.currency).to_string()
+    }
+
+    pub fn due_date(&self) -> String {
+        self.invoice.due_date.format("%B %-d, %Y").to_string()
+    }
+
+    /// The credit note issued with refund `refund_id` (none for a chargeback).
+    pub fn refund_credit_note(&self, refund_id: i64) -> Option<&credit_note::Model> {
+        self.credit_notes
+            .iter()
+            .find(|n| n.refund_id == Some(refund_id))
+    }
+
+    /// The invoice's successful payments, oldest first: receipt `n` in the
+    /// portal (`/pay/{token}/receipt/{n}.pdf`) is the n-th of these, so no
+    /// internal id appears in a client's URL.
+    pub fn receipts(&self) -> Vec<&payment::Model> {
+        self.payments
+            .iter()
+            .filter(|p| p.status == PaymentStatus::Succeeded)
+            .collect()
+    }
+
+    /// The receipt for one payment as a PDF: the invoice it paid (lines and
+    /// totals as everywhere else), the payment's date, amount and card, and
+    /// no link to pay. Clients keep it, so it carries no internal id.
+    pub fn receipt_pdf(&self, payment: &payment::Model) -> crate::DomainResult<Vec<u8>> {
+        let mut view = self.pdf_view(None);
+        let number = self.invoice.display_number().to_string();
+        view.title = "Receipt".into();
+        view.status = "PAID".into();
+        view.issue_date = self.date(payment.created_at);
+        view.due_date = None;
+        view.reference = Some(format!("Invoice {number}"));
+        view.payment_terms = None;
+        view.portal_link = None;
+        view.notes.insert(
+            0,
+            format!(
+                "Payment of {} received on {} by {} for invoice {number}. Thank you!",
+                self.money(payment.amount_minor),
+                self.date(payment.created_at),
+                payment_label(payment),
+            ),
+        );
+        crate::billing::pdf::render(&view).map_err(|e| {
+            anyhow::anyhow!("rendering the receipt of payment {}: {e}", payment.id).into()
+        })
+    }
+
+    /// The most recent declined attempt, if the invoice is still unpaid.
+    pub fn last_decline(&self) -> Option<&payment::Model> {
+        self.payments
+            .iter()
+            .rev()
+            .find(|p| p.status == entity::enums::PaymentStatus::Failed)
+    }
+
+    /// The invoice as a PDF: the same minor units, formatted the same way,
+    /// as the API, the email and the portal.
+    pub fn pdf(&self, portal_url: Option<String>) -> crate::DomainResult<Vec<u8>> {
+        crate::billing::pdf::render(&self.pdf_view(portal_url))
+            .map_err(|e| anyhow::anyhow!("rendering invoice {}: {e}", self.invoice.id).into())
+    }
+
+    fn date(&self, at: chrono::DateTime<chrono::Utc>) -> String {
+        let tz = crate::billing::invoicing::studio_tz(&self.studio);
+        at.with_timezone(&tz).format("%B %-d, %Y").to_string()
+    }
+
+    /// The tax shown per rate (`GST 5% $12.50`), as (label, formatted
+    /// amount); one "Tax" line for invoices without a stored breakdown. The
+    /// email and the PDF both print these, so they show the same cents.
+    pub fn tax_lines(&self) -> Vec<(String, String)> {
+        let mut taxes: Vec<(String, String)> =
+            crate::kernel::adjustments::parse_tax_breakdown(&self.invoice.tax_breakdown)
+                .into_iter()
+                .map(|t| {
+                    (
+                        format!("{} {}%", t.name, t.percent.normalize()),
+                        self.money(t.amount_minor),
+                    )
+                })
+                .collect();
+        if taxes.is_empty() {
+            taxes.push(("Tax".into(), self.money(self.invoice.tax_minor)));
+        }
+        taxes
+    }
+
+    /// The discounts as a row between the lines (printed at full price) and
+    /// the subtotal (which has them taken off), as (label, `-amount`); every
+    /// surface prints it so that the lines visibly add up to the subtotal.
+    pub fn discount_row(&self) -> Option<(String, String)> {
+        (self.invoice.discount_minor > 0)
+            .then(|| ("Discount".into(), self.money(-self.invoice.discount_minor)))
+    }
+
+    /// The credits taken off the total, as (label, `-amount`): the retainer
+    /// and credit carried from earlier invoices. Every surface prints these.
+    pub fn credit_rows(&self) -> Vec<(String, String)> {
+        let inv = &self.invoice;
+        let carried = inv.carried_credit_minor.clamp(0, inv.credit_minor.max(0));
+        let retainer = inv.credit_minor - carried;
+        let mut rows = Vec::new();
+        if retainer > 0 {
+            rows.push(("Retainer paid".to_string(), self.money(-retainer)));
+        }
+        if carried > 0 {
+            rows.push((
+                "Credit from an earlier invoice".to_string(),
+                self.money(-carried),
+            ));
+        }
+        rows
+    }
+
+    /// The credit this invoice could not use (a retainer above its total),
+    /// as (label, amount), so it appears wherever the invoice does: owed
+    /// back to the client, or carried to their next invoice.
+    pub fn excess_row(&self) -> Option<(String, String)> {
+        let owed = crate::billing::credits::due_to_client(&self.invoice);
+        let carried = crate::billing::credits::carried_forward(&self.invoice);
+        if owed > 0 {
+            Some((
+                format!("Credit due to you from {}", self.studio.name),
+                self.money(owed),
+            ))
+        } else if carried > 0 {
+            Some((
+                "Credit carried to your next invoice".to_string(),
+                self.money(carried),
+            ))
+        } else {
+            None
+        }
+    }
+
+    /// "Prices include VAT." (the tax's own name) on an invoice whose prices
+    /// include tax, for the email, the PDF and the portal alike.
+    pub fn tax_inclusive_note(&self) -> Option<String> {
+        if !self.invoice.prices_include_tax {
+            return None;
+        }
+        let mut names: Vec<String> =
+            crate::kernel::adjustments::parse_tax_breakdown(&self.invoice.tax_breakdown)
+                .into_iter()
+                .map(|t| t.name)
+                .collect();
+        names.dedup();
+        if names.is_empty() && self.invoice.tax_minor == 0 {
+            return None;
+        }
+        let names = match names.as_slice() {
+            [] => "tax".to_string(),
+            [one] => one.clone(),
+            [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+        };
+        Some(format!("Prices include {names}."))
+    }
+
+    pub fn pdf_view(&self, portal_url: Option<String>) -> PdfInvoice {
+        let inv = &self.invoice;
+        let mut adjustments = Vec::new();
+        let mut notes = Vec::new();
+        if inv.discount_minor > 0 {
+            notes.push(format!(
+                "The subtotal includes discounts of {}.",
+                self.money(inv.discount_minor)
+            ));
+        }
+        notes.extend(self.tax_inclusive_note());
+        let taxes: Vec<PdfAmount> = self
+            .tax_lines()
+            .into_iter()
+            .map(|(label, amount)| PdfAmount { label, amount })
+            .collect();
+        for (label, amount) in self.credit_rows() {
+            adjustments.push(PdfAmount { label, amount });
+        }
+        let mut payments: Vec<PdfPayment> = self
+            .payments
+            .iter()
+            .filter(|p| p.status == PaymentStatus::Succeeded)
+            .map(|p| PdfPayment {
+                date: self.date(p.created_at),
+                description: payment_label(p),
+                amount: self.money(p.amount_minor),
+            })
+            .collect();
+        payments.extend(
+            self.refunds
+                .iter()
+                .filter(|r| r.status == RefundStatus::Succeeded)
+                .map(|r| PdfPayment {
+                    date: self.date(r.updated_at),
+                    description: match self.refund_credit_note(r.id) {
+                        Some(note) => format!("Refund (credit note {})", note.number),
+                        None => "Chargeback".into(),
+                    },
+                    amount: self.money(-r.amount_minor),
+                }),
+        );
+        // The summary rows mirror the API's fields one for one:
+        // `amountPaid` (money received), `amountRefunded`, `amountCredited`
+        // (refunds' credit notes), then `amountDue`.
+        let mut settlement = Vec::new();
+        if inv.amount_refunded_minor > 0 {
+            settlement.push(PdfAmount {
+                label: "Amount refunded".into(),
+                amount: self.money(inv.amount_refunded_minor),
+            });
+        }
+        if inv.amount_credited_minor > 0 {
+            settlement.push(PdfAmount {
+                label: "Credited (credit notes)".into(),
+                amount: self.money(-inv.amount_credited_minor),
+            });
+        }
+        if let Some((label, amount)) = self.excess_row() {
+            notes.push(format!("{label}: {amount}."));
+        }
+        let status = match inv.status {
+            InvoiceStatus::PartiallyPaid => "PARTIALLY PAID".to_string(),
+            other => other.as_str().to_string(),
+        };
+        if let Some(note) = &self.credit_note {
+            notes.push(format!(
+                "Voided{}: cancelled by credit note {} for {}.",
+                inv.void_reason
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default(),
+                note.number,
+                self.money(note.amount_minor)
+            ));
+        }
+        let settled = matches!(inv.status, InvoiceStatus::Paid | InvoiceStatus::Void);
+        PdfInvoice {
+            title: "Invoice".into(),
+            number: inv.display_number().to_string(),
+            status,
+            studio_name: self.studio.name.clone(),
+            studio_address: self
+                .studio
+                .address
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect(),
+            studio_tax_id: self.studio.tax_id.clone(),
+            studio_email: self.studio.email.clone(),
+            studio_phone: self.studio.phone.clone(),
+            client_name: self.client.name.clone(),
+            client_email: self.client.email.clone(),
+            client_address: Vec::new(),
+            issue_date: self.date(inv.issued_at),
+            due_date: Some(self.due_date()),
+            reference: Some(format!("Session: {}", self.session.title)),
+            lines: self
+                .lines
+                .iter()
+                .map(|l| PdfLine {
+                    description: l.description.clone(),
+                    quantity: l.quantity.to_string(),
+                    unit_price: self.money(l.unit_price_minor),
+                    amount: self.money(l.amount_minor),
+                })
+                .collect(),
+            subtotal: self.money(inv.subtotal_minor),
+            adjustments,
+            taxes,
+            total: self.money(inv.total_minor),
+            payments,
+            amount_paid: self.money(inv.amount_paid_minor),
+            settlement,
+            amount_due: self.money(inv.amount_due_minor),
+            payment_terms: Some(format!(
+                "Due within {} days of issue",
+                self.studio.payment_terms_days
+            )),
+            portal_link: portal_url.filter(|_| !settled),
+            notes,
+        }
+    }
+}
+
+/// A card brand as people write it (`visa` → `Visa`, `amex` → `American Express`).
+pub fn card_brand(brand: &str) -> String {
+    match brand.to_ascii_lowercase().as_str() {
+        "amex" | "american_express" => "American Express".into(),
+        "mastercard" => "Mastercard".into(),
+        "diners" => "Diners Club".into(),
+        "jcb" => "JCB".into(),
+        "unionpay" => "UnionPay".into(),
+        _ => {
+            let mut chars = brand.chars();
+            chars
+                .next()
+                .map(|c| c.to_uppercase().collect::<String>() + chars.as_str())
+                .unwrap_or_default()
+        }
+    }
+}
+
+/// How a payment is named to the client (`Visa •••• 4242`, `Check #1042`),
+/// never by a gateway id.
+pub fn payment_label(p: &payment::Model) -> String {
+    match p.method {
+        PaymentMethod::Card => match (&p.card_brand, &p.card_last4) {
+            (Some(brand), Some(last4)) => format!("{} •••• {last4}", card_brand(brand)),
+            _ => "Card".into(),
+        },
+        PaymentMethod::Cash => "Cash".into(),
+        PaymentMethod::Check => format!(
+            "Check{}",
+            p.reference
+                .as_deref()
+                .map(|r| format!(" {r}"))
+                .unwrap_or_default()
+        ),
+        PaymentMethod::BankTransfer => "Bank transfer".into(),
+        PaymentMethod::Other => "Payment".into(),
+    }
+}

@@ -1,0 +1,866 @@
+//! Step 2-4 of the workflow: price a completed session, take the next
+//! gap-free number, issue the invoice and route it on payment preference.
+
+use crate::billing::lifecycle::{self, Actor, Audit};
+use crate::infra::context::AppContext;
+use crate::infra::db::begin_write;
+use crate::infra::error::{DomainResult, UserError};
+use crate::infra::secrets::{hash_token, random_token};
+use crate::kernel::adjustments::{self, TaxShare};
+use crate::kernel::pricing::{self, LineInput, PricingInput, RoundingMode, TaxRateInput};
+use crate::studio::catalog::percent_of;
+use crate::workflow::jobs::JobKind;
+use crate::workflow::outbox;
+use chrono::{Duration, Utc};
+use entity::enums::{
+    InvoiceEventKind, InvoiceStatus, LineKind, PaymentPreference, Rounding, SessionStatus,
+};
+use entity::{
+    client, invoice, invoice_line, invoice_number_counter, session, session_item, studio, tax_rate,
+};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
+    EntityTrait, QueryFilter, QueryOrder,
+};
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Generated {
+    Issued {
+        invoice_id: i64,
+        number: String,
+    },
+    AlreadyIssued {
+        invoice_id: i64,
+    },
+    /// The studio reviews drafts: the invoice waits at `DRAFT` for
+    /// `finalize_invoice`.
+    Drafted {
+        invoice_id: i64,
+    },
+    /// The session is not completed (it was never, or the row is gone).
+    NotBillable,
+}
+
+/// Takes the next number of the studio's counter inside the caller's
+/// transaction. The row lock (PostgreSQL) or the write lock (SQLite) holds
+/// concurrent finalizations back until commit, and a rollback returns the
+/// number, so numbers are gap-free and unique.
+pub async fn next_invoice_number(
+    tx: &DatabaseTransaction,
+    studio: &studio::Model,
+) -> DomainResult<String> {
+    invoice_number_counter::Entity::insert(invoice_number_counter::ActiveModel {
+        studio_id: Set(studio.id),
+        last_value: Set(0),
+    })
+    .on_conflict(
+        OnConflict::column(invoice_number_counter::Column::StudioId)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(tx)
+    .await?;
+    let mut update = Query::update();
+    update
+        .table(invoice_number_counter::Entity)
+        .value(
+            invoice_number_counter::Column::LastValue,
+            Expr::col(invoice_number_counter::Column::LastValue).add(1),
+        )
+        .and_where(Expr::col(invoice_number_counter::Column::StudioId).eq(studio.id))
+        .returning_col(invoice_number_counter::Column::LastValue);
+    let row = tx
+        .query_one(&update)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("invoice counter of studio {} missing", studio.id))?;
+    let seq: i64 = row.try_get("", "last_value")?;
+    let today = Utc::now().with_timezone(&studio_tz(studio)).date_naive();
+    Ok(crate::kernel::numbering::format_number(
+        &studio.invoice_number_format,
+        &studio.invoice_prefix,
+        today,
+        seq,
+    ))
+}
+
+pub fn studio_tz(studio: &studio::Model) -> chrono_tz::Tz {
+    studio.time_zone.parse().unwrap_or(chrono_tz::UTC)
+}
+
+async fn tax_rates_for(
+    tx: &impl ConnectionTrait,
+    session: &session::Model,
+) -> DomainResult<Vec<tax_rate::Model>> {
+    let select = tax_rate::Entity::find().filter(tax_rate::Column::StudioId.eq(session.studio_id));
+    let rates = match &session.tax_rate_ids {
+        Some(ids) => {
+            let ids: Vec<i64> = ids
+                .split(',')
+                .filter_map(|s| s.trim().parse().ok())
+                .collect();
+            select
+                .filter(tax_rate::Column::Id.is_in(ids))
+                .order_by_asc(tax_rate::Column::Id)
+                .all(tx)
+                .await?
+        }
+        None => {
+            select
+                .filter(tax_rate::Column::IsDefault.eq(true))
+                .filter(tax_rate::Column::Active.eq(true))
+                .order_by_asc(tax_rate::Column::Id)
+                .all(tx)
+                .await?
+        }
+    };
+    Ok(rates)
+}
+
+/// Follow-ups of an invoice that goes to the client by email: the email,
+/// gallery access matching the payment state (`state` names that state), and
+/// the first reminder of its follow-up plan.
+pub(crate) async fn email_invoice(
+    tx: &DatabaseTransaction,
+    studio_id: Option<i64>,
+    invoice_id: i64,
+    state: &str,
+    request_id: Option<&str>,
+) -> DomainResult<()> {
+    outbox::enqueue(
+        tx,
+        studio_id,
+        &JobKind::SendInvoice {
+            invoice_id,
+            resend: None,
+        },
+        request_id,
+    )
+    .await?;
+    let gallery = JobKind::SyncGalleryAccess {
+        invoice_id,
+        state: state.into(),
+    };
+    outbox::enqueue(tx, studio_id, &gallery, request_id).await?;
+    crate::followup::reminders::schedule_first(tx, invoice_id, request_id).await?;
+    Ok(())
+}
+
+/// A session priced as it is now: the lines (with their kinds), the pricing
+/// engine's result and the tax breakdown to store.
+struct PricedSession {
+    lines: Vec<(LineKind, LineInput)>,
+    priced: pricing::PricedInvoice,
+    tax_breakdown: Vec<TaxShare>,
+}
+
+async fn price_session(
+    tx: &DatabaseTransaction,
+    studio: &studio::Model,
+    session: &session::Model,
+    carried_minor: i64,
+) -> DomainResult<PricedSession> {
+    let (lines, priced) = quote_session(tx, studio, session, carried_minor).await?;
+    let priced = priced.map_err(|e| anyhow::anyhow!("pricing session {}: {e}", session.id))?;
+    let tax_breakdown = priced
+        .taxes
+        .iter()
+        .map(|t| TaxShare {
+            name: t.name.clone(),
+            percent: t.percent,
+            amount_minor: t.amount_minor,
+        })
+        .collect();
+    Ok(PricedSession {
+        lines,
+        priced,
+        tax_breakdown,
+    })
+}
+
+/// Prices a session exactly as its invoice will be priced (package as sold,
+/// items, tax rates, discount, fees, retainer, plus `carried_minor` of
+/// credits carried from the client's earlier invoices). Scheduling calls it
+/// to refuse what could never be invoiced; the pricing error is returned as
+/// a value.
+pub(crate) async fn quote_session(
+    tx: &impl ConnectionTrait,
+    studio: &studio::Model,
+    session: &session::Model,
+    carried_minor: i64,
+) -> DomainResult<(
+    Vec<(LineKind, LineInput)>,
+    Result<pricing::PricedInvoice, pricing::PricingError>,
+)> {
+    let mut lines: Vec<(LineKind, LineInput)> = Vec::new();
+    // The package as sold when the session was scheduled.
+    if let (Some(name), Some(price)) = (&session.package_name, session.package_price_minor) {
+        lines.push((
+            LineKind::Package,
+            LineInput {
+                description: name.clone(),
+                quantity: 1,
+                unit_price_minor: price,
+                taxable: session.package_taxable.unwrap_or(true),
+                discount: None,
+            },
+        ));
+    }
+    for item in session_item::Entity::find()
+        .filter(session_item::Column::SessionId.eq(session.id))
+        .order_by_asc(session_item::Column::Id)
+        .all(tx)
+        .await?
+    {
+        let kind = if item.add_on_service_id.is_some() {
+            LineKind::AddOn
+        } else {
+            LineKind::Custom
+        };
+        lines.push((
+            kind,
+            LineInput {
+                description: item.description,
+                quantity: item.quantity,
+                unit_price_minor: item.unit_price_minor,
+                taxable: item.taxable,
+                discount: None,
+            },
+        ));
+    }
+    let rates = tax_rates_for(tx, session).await?;
+    let mut rate_inputs = Vec::with_capacity(rates.len());
+    for rate in &rates {
+        rate_inputs.push(TaxRateInput {
+            name: rate.name.clone(),
+            percent: percent_of(rate)?,
+            compound: rate.compound,
+        });
+    }
+    let discount = adjustments::parse_discount(session.discount.as_deref())?;
+    let fees = adjustments::parse_fees(&session.fees)?;
+    let priced = pricing::price(&PricingInput {
+        lines: lines.iter().map(|(_, l)| l.clone()).collect(),
+        tax_rates: rate_inputs,
+        prices_include_tax: studio.prices_include_tax,
+        credit_minor: session
+            .retainer_paid_minor
+            .checked_add(carried_minor)
+            .ok_or(pricing::PricingError::Overflow)
+            .map_err(|e| anyhow::anyhow!("session {}: credit {e}", session.id))?,
+        discount: discount.as_ref().map(Into::into),
+        fees: fees.iter().map(Into::into).collect(),
+        rounding: match studio.rounding {
+            Rounding::PerLine => RoundingMode::PerLine,
+            Rounding::PerInvoice => RoundingMode::PerInvoice,
+        },
+    });
+    Ok((lines, priced))
+}
+
+/// Where a new draft comes from: the session's first invoice, or the
+/// reissue of a void one (with the reissue's idempotency key); who asked,
+/// and the request it belongs to.
+struct Origin<'a> {
+    reissued_from: Option<(&'a invoice::Model, &'a str)>,
+    actor: &'a Actor,
+    request_id: Option<&'a str>,
+}
+
+/// Writes a `DRAFT` invoice without a number: lines, totals, portal token,
+/// and `CREATED` in the trail.
+async fn insert_draft(
+    ctx: &AppContext,
+    tx: &DatabaseTransaction,
+    studio: &studio::Model,
+    session: &session::Model,
+    client: &client::Model,
+    origin: Origin<'_>,
+) -> DomainResult<invoice::Model> {
+    // Credits carried from the client's earlier invoices, locked: this
+    // invoice uses them whole, once.
+    let carried =
+        crate::billing::credits::open_for_client(tx, studio.id, client.id, &studio.currency)
+            .await?;
+    let carried_minor = crate::billing::credits::total(&carried)?;
+    let PricedSession {
+        lines,
+        priced,
+        tax_breakdown,
+    } = price_session(tx, studio, session, carried_minor).await?;
+    // The retainer is used first, then the carried credits.
+    let carried_applied = Ord::max(
+        priced
+            .credit_minor
+            .saturating_sub(session.retainer_paid_minor),
+        0,
+    );
+    let disposition = crate::billing::credits::disposition(studio, priced.excess_credit_minor);
+    let now = Utc::now();
+    let due_date = now.with_timezone(&studio_tz(studio)).date_naive()
+        + Duration::days(i64::from(studio.payment_terms_days));
+    let salt = random_token();
+    let invoice = invoice::ActiveModel {
+        studio_id: Set(studio.id),
+        session_id: Set(session.id),
+        client_id: Set(client.id),
+        number: Set(None),
+        status: Set(InvoiceStatus::Draft),
+        currency: Set(studio.currency.clone()),
+        subtotal_minor: Set(priced.subtotal_minor),
+        tax_minor: Set(priced.tax_minor),
+        credit_minor: Set(priced.credit_minor),
+        total_minor: Set(priced.total_minor),
+        amount_paid_minor: Set(0),
+        amount_due_minor: Set(priced.total_minor),
+        issued_at: Set(now),
+        due_date: Set(due_date),
+        paid_at: Set(None),
+        settled_at: Set(None),
+        finalized_at: Set(None),
+        amount_refunded_minor: Set(0),
+        discount_minor: Set(priced.discount_minor),
+        fee_minor: Set(priced.fees_minor),
+        prices_include_tax: Set(studio.prices_include_tax),
+        tax_breakdown: Set(serde_json::to_string(&tax_breakdown)
+            .map_err(|e| anyhow::anyhow!("tax breakdown: {e}"))?),
+        portal_token_hash: Set(hash_token(&ctx.secret.portal_token(&salt))),
+        portal_salt: Set(salt),
+        request_id: Set(origin.request_id.map(str::to_string)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        reissued_from_id: Set(origin.reissued_from.map(|(old, _)| old.id)),
+        reissue_key: Set(origin.reissued_from.map(|(_, key)| key.to_string())),
+        excess_credit_minor: Set(priced.excess_credit_minor),
+        excess_disposition: Set(disposition),
+        carried_credit_minor: Set(carried_applied),
+        ..Default::default()
+    }
+    .insert(tx)
+    .await?;
+    crate::billing::credits::apply(tx, &carried, invoice.id).await?;
+    crate::billing::credits::carry(tx, &invoice).await?;
+    for (position, ((kind, _), line)) in lines.iter().zip(priced.lines.iter()).enumerate() {
+        invoice_line::ActiveModel {
+            invoice_id: Set(invoice.id),
+            position: Set(position as i32 + 1),
+            kind: Set(*kind),
+            description: Set(line.description.clone()),
+            quantity: Set(line.quantity),
+            unit_price_minor: Set(line.unit_price_minor),
+            amount_minor: Set(line.amount_minor),
+            taxable: Set(line.taxable),
+            tax_minor: Set(line.tax_minor),
+            discount_minor: Set(line.discount_minor),
+            ..Default::default()
+        }
+        .insert(tx)
+        .await?;
+    }
+    for (offset, fee) in priced.fees.iter().enumerate() {
+        invoice_line::ActiveModel {
+            invoice_id: Set(invoice.id),
+            position: Set((lines.len() + offset) as i32 + 1),
+            kind: Set(LineKind::Fee),
+            description: Set(fee.name.clone()),
+            quantity: Set(1),
+            unit_price_minor: Set(fee.amount_minor),
+            amount_minor: Set(fee.amount_minor),
+            taxable: Set(fee.taxable),
+            tax_minor: Set(fee.tax_minor),
+            discount_minor: Set(0),
+            ..Default::default()
+        }
+        .insert(tx)
+        .await?;
+    }
+    let detail = match origin.reissued_from {
+        Some((old, _)) => format!(
+            "from session {}, reissuing {}",
+            session.id,
+            old.display_number()
+        ),
+        None => format!("from session {}", session.id),
+    };
+    lifecycle::record(
+        tx,
+        &invoice,
+        Audit {
+            event: InvoiceEventKind::Created,
+            from: None,
+            to: Some(InvoiceStatus::Draft),
+            amount_minor: Some(invoice.total_minor),
+            actor: origin.actor,
+            detail: Some(detail),
+        },
+    )
+    .await?;
+    Ok(invoice)
+}
+
+/// Finalizes a draft and routes it, inside the caller's transaction: takes
+/// the next gap-free number, moves `DRAFT -> OPEN` (or `PAID` when nothing
+/// is due), records `FINALIZED`, and writes the follow-ups: auto-pay clients
+/// with a card are charged; everyone else (and a settled invoice) gets the
+/// invoice email, and gallery access follows. The one path used by the
+/// automatic workflow, `finalizeInvoice` and `reissueInvoice`.
+async fn finalize_and_route(
+    tx: &DatabaseTransaction,
+    studio: &studio::Model,
+    draft: invoice::Model,
+    actor: &Actor,
+    request_id: Option<&str>,
+) -> DomainResult<invoice::Model> {
+    let client = client::Entity::find_by_id(draft.client_id)
+        .one(tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("client of invoice {} missing", draft.id))?;
+    let number = next_invoice_number(tx, studio).await?;
+    let now = Utc::now();
+    let settled = draft.total_minor == 0;
+    let to = if settled {
+        InvoiceStatus::Paid
+    } else {
+        InvoiceStatus::Open
+    };
+    if !lifecycle::can_transition(draft.status, to) {
+        return Err(anyhow::anyhow!(
+            "invoice {}: cannot finalize from {}",
+            draft.id,
+            draft.status.as_str()
+        )
+        .into());
+    }
+    // Payment terms run from the day the invoice is issued, not drafted.
+    let due_date = now.with_timezone(&studio_tz(studio)).date_naive()
+        + Duration::days(i64::from(studio.payment_terms_days));
+    let mut active: invoice::ActiveModel = draft.into();
+    active.number = Set(Some(number.clone()));
+    active.status = Set(to);
+    active.issued_at = Set(now);
+    active.due_date = Set(due_date);
+    active.finalized_at = Set(Some(now));
+    active.paid_at = Set(settled.then_some(now));
+    active.settled_at = Set(settled.then_some(now));
+    active.updated_at = Set(now);
+    let invoice = active.update(tx).await?;
+    lifecycle::record(
+        tx,
+        &invoice,
+        Audit {
+            event: InvoiceEventKind::Finalized,
+            from: Some(InvoiceStatus::Draft),
+            to: Some(invoice.status),
+            amount_minor: None,
+            actor,
+            detail: Some(format!("numbered {number}")),
+        },
+    )
+    .await?;
+
+    let studio_id = Some(studio.id);
+    let auto_pay =
+        client.payment_preference == PaymentPreference::AutoPay && client.pm_token.is_some();
+    if !settled && auto_pay {
+        outbox::enqueue(
+            tx,
+            studio_id,
+            &JobKind::Charge {
+                invoice_id: invoice.id,
+                attempt: 1,
+            },
+            request_id,
+        )
+        .await?;
+    } else {
+        email_invoice(
+            tx,
+            studio_id,
+            invoice.id,
+            invoice.status.as_str(),
+            request_id,
+        )
+        .await?;
+    }
+    tracing::info!(invoice_id = invoice.id, %number, total = invoice.total_minor, auto_pay, "invoice issued");
+    Ok(invoice)
+}
+
+/// After commit: wake the relay and tell subscribers an invoice was issued.
+async fn announce_issued(ctx: &AppContext, invoice: &invoice::Model) {
+    ctx.outbox_signal.notify_one();
+    ctx.events
+        .publish(crate::ports::events::for_invoice(
+            crate::ports::events::EventKind::InvoiceIssued,
+            invoice,
+            None,
+        ))
+        .await;
+}
+
+/// The invoice a session bills now: the one that is not void, else the
+/// latest (void) one.
+pub async fn current_invoice_of_session<C: ConnectionTrait>(
+    db: &C,
+    session_id: i64,
+) -> DomainResult<Option<invoice::Model>> {
+    let all = invoice::Entity::find()
+        .filter(invoice::Column::SessionId.eq(session_id))
+        .order_by_desc(invoice::Column::Id)
+        .all(db)
+        .await?;
+    Ok(pick_current(all))
+}
+
+/// Of a session's invoices (any order), the one that is not void, else the
+/// latest.
+pub fn pick_current(invoices: Vec<invoice::Model>) -> Option<invoice::Model> {
+    let latest = invoices.iter().map(|i| i.id).max();
+    let mut fallback = None;
+    for invoice in invoices {
+        if invoice.status != InvoiceStatus::Void {
+            return Some(invoice);
+        }
+        if Some(invoice.id) == latest {
+            fallback = Some(invoice);
+        }
+    }
+    fallback
+}
+
+/// Step 2-4 of the workflow for a completed session. A session that already
+/// has an invoice (even a void one) gets nothing new: only an explicit
+/// `reissue_invoice` replaces a void invoice, so a replayed job never does.
+/// Studios that review drafts get a `DRAFT` (no number, nothing sent).
+pub async fn generate_invoice(
+    ctx: &AppContext,
+    session_id: i64,
+    request_id: Option<&str>,
+) -> DomainResult<Generated> {
+    let tx = begin_write(&ctx.db).await?;
+    if let Some(existing) = current_invoice_of_session(&tx, session_id).await? {
+        return Ok(Generated::AlreadyIssued {
+            invoice_id: existing.id,
+        });
+    }
+    let Some(session) = session::Entity::find_by_id(session_id).one(&tx).await? else {
+        return Ok(Generated::NotBillable);
+    };
+    if session.status != SessionStatus::Completed {
+        return Ok(Generated::NotBillable);
+    }
+    let studio = studio::Entity::find_by_id(session.studio_id)
+        .one(&tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("studio of session {session_id} missing"))?;
+    let client = client::Entity::find_by_id(session.client_id)
+        .one(&tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("client of session {session_id} missing"))?;
+    let system = Actor::system();
+    let draft = insert_draft(
+        ctx,
+        &tx,
+        &studio,
+        &session,
+        &client,
+        Origin {
+            reissued_from: None,
+            actor: &system,
+            request_id,
+        },
+    )
+    .await?;
+    if studio.review_drafts {
+        tx.commit().await?;
+        tracing::info!(invoice_id = draft.id, "invoice drafted for review");
+        return Ok(Generated::Drafted {
+            invoice_id: draft.id,
+        });
+    }
+    let invoice = finalize_and_route(&tx, &studio, draft, &system, request_id).await?;
+    tx.commit().await?;
+    announce_issued(ctx, &invoice).await;
+    Ok(Generated::Issued {
+        invoice_id: invoice.id,
+        number: invoice.display_number().to_string(),
+    })
+}
+
+/// Finalizes a draft the studio reviewed: number, `OPEN`, and the same
+/// follow-ups as the automatic path. An invoice that is already finalized is
+/// returned unchanged (finalizing twice is harmless); a void one is refused.
+pub async fn finalize_invoice(
+    ctx: &AppContext,
+    studio_id: i64,
+    invoice_id: i64,
+    actor: &Actor,
+    request_id: Option<&str>,
+) -> DomainResult<invoice::Model> {
+    let tx = begin_write(&ctx.db).await?;
+    let invoice = crate::billing::lifecycle::lock_invoice(&tx, studio_id, invoice_id).await?;
+    match invoice.status {
+        InvoiceStatus::Draft => {}
+        InvoiceStatus::Void => {
+            return Err(UserError::state(
+                "invoiceId",
+                format!(
+                    "invoice {} is VOID and cannot be finalized",
+                    invoice.display_number()
+                ),
+            )
+            .into());
+        }
+        _ => return Ok(invoice),
+    }
+    let studio = studio::Entity::find_by_id(studio_id)
+        .one(&tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("studio {studio_id} missing"))?;
+    let invoice = finalize_and_route(&tx, &studio, invoice, actor, request_id).await?;
+    tx.commit().await?;
+    announce_issued(ctx, &invoice).await;
+    Ok(invoice)
+}
+
+/// Replaces a void invoice: applies the corrected discount and fees (if
+/// any) to the session, prices the session as it is now, takes the next
+/// number, links both invoices, records `CREATED`/`FINALIZED` on the new one
+/// and `REISSUED` on the old one, and continues the workflow like a fresh
+/// invoice (charge or email). Replaying `idempotency_key` returns the same
+/// new invoice. Reissues are finalized at once, also for studios that review
+/// drafts: the reissue is the studio's own decision.
+pub async fn reissue_invoice(
+    ctx: &AppContext,
+    studio_id: i64,
+    invoice_id: i64,
+    idempotency_key: &str,
+    changes: &crate::studio::sessions::AdjustmentChanges,
+    actor: &Actor,
+    request_id: Option<&str>,
+) -> DomainResult<invoice::Model> {
+    crate::kernel::validate::idempotency_key("idempotencyKey", idempotency_key)?;
+    let tx = begin_write(&ctx.db).await?;
+    let old = crate::billing::lifecycle::lock_invoice(&tx, studio_id, invoice_id).await?;
+    if let Some(first) = invoice::Entity::find()
+        .filter(invoice::Column::StudioId.eq(studio_id))
+        .filter(invoice::Column::ReissueKey.eq(idempotency_key))
+        .one(&tx)
+        .await?
+    {
+        return if first.reissued_from_id == Some(old.id) {
+            Ok(first)
+        } else {
+            Err(UserError::key_reused("idempotencyKey").into())
+        };
+    }
+    if old.status != InvoiceStatus::Void {
+        return Err(UserError::state(
+            "invoiceId",
+            format!(
+                "invoice {} is {}: only a void invoice can be reissued (void it first)",
+                old.display_number(),
+                old.status.as_str()
+            ),
+        )
+        .into());
+    }
+    if let Some(replacement) = invoice::Entity::find()
+        .filter(invoice::Column::ReissuedFromId.eq(old.id))
+        .one(&tx)
+        .await?
+    {
+        return Err(UserError::duplicate(
+            "invoiceId",
+            format!(
+                "invoice {} was already reissued as {}",
+                old.display_number(),
+                replacement.display_number()
+            ),
+        )
+        .into());
+    }
+    if let Some(current) = current_invoice_of_session(&tx, old.session_id).await?
+        && current.status != InvoiceStatus::Void
+    {
+        return Err(UserError::state(
+            "invoiceId",
+            format!(
+                "the session already has invoice {} that is not void",
+                current.display_number()
+            ),
+        )
+        .into());
+    }
+    let session = session::Entity::find_by_id(old.session_id)
+        .one(&tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("session of invoice {} missing", old.id))?;
+    let studio = studio::Entity::find_by_id(studio_id)
+        .one(&tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("studio {studio_id} missing"))?;
+    let client = client::Entity::find_by_id(session.client_id)
+        .one(&tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("client of session {} missing", session.id))?;
+    let session =
+        crate::studio::sessions::apply_adjustment_changes(&tx, &studio, session, changes).await?;
+    let draft = insert_draft(
+        ctx,
+        &tx,
+        &studio,
+        &session,
+        &client,
+        Origin {
+            reissued_from: Some((&old, idempotency_key)),
+            actor,
+            request_id,
+        },
+    )
+    .await?;
+    let invoice = finalize_and_route(&tx, &studio, draft, actor, request_id).await?;
+    lifecycle::record(
+        &tx,
+        &old,
+        Audit {
+            event: InvoiceEventKind::Reissued,
+            from: None,
+            to: None,
+            amount_minor: Some(invoice.total_minor),
+            actor,
+            detail: Some(format!("reissued as {}", invoice.display_number())),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    announce_issued(ctx, &invoice).await;
+    Ok(invoice)
+}
+
+/// Marks an open or partially paid invoice uncollectible (the studio gives
+/// up collecting it): gallery access follows, auto-pay retries stop, and a
+/// later manual payment still settles it. The reason is kept in the trail.
+/// Marking an uncollectible invoice again returns it unchanged.
+pub async fn mark_uncollectible(
+    ctx: &AppContext,
+    studio_id: i64,
+    invoice_id: i64,
+    reason: &str,
+    actor: &Actor,
+    request_id: Option<&str>,
+) -> DomainResult<invoice::Model> {
+    let reason = crate::billing::lifecycle::parse_reason(reason)?;
+    let tx = begin_write(&ctx.db).await?;
+    let invoice = crate::billing::lifecycle::lock_invoice(&tx, studio_id, invoice_id).await?;
+    if invoice.status == InvoiceStatus::Uncollectible {
+        return Ok(invoice);
+    }
+    if !matches!(
+        invoice.status,
+        InvoiceStatus::Open | InvoiceStatus::PartiallyPaid
+    ) {
+        return Err(UserError::state(
+            "invoiceId",
+            format!(
+                "invoice {} is {}: only an OPEN or PARTIALLY_PAID invoice can be marked uncollectible",
+                invoice.display_number(),
+                invoice.status.as_str()
+            ),
+        )
+        .into());
+    }
+    let from = invoice.status;
+    let marked = lifecycle::set_status(&tx, invoice, InvoiceStatus::Uncollectible).await?;
+    lifecycle::record(
+        &tx,
+        &marked,
+        Audit {
+            event: InvoiceEventKind::MarkedUncollectible,
+            from: Some(from),
+            to: Some(InvoiceStatus::Uncollectible),
+            amount_minor: Some(marked.amount_due_minor),
+            actor,
+            detail: Some(reason.to_string()),
+        },
+    )
+    .await?;
+    outbox::enqueue(
+        &tx,
+        Some(studio_id),
+        &JobKind::SyncGalleryAccess {
+            invoice_id,
+            state: InvoiceStatus::Uncollectible.as_str().into(),
+        },
+        request_id,
+    )
+    .await?;
+    tx.commit().await?;
+    ctx.outbox_signal.notify_one();
+    Ok(marked)
+}
+
+/// Sends the invoice email again (with its PDF and portal link). Each
+/// idempotency key sends at most one email; a replay changes nothing.
+pub async fn resend_invoice(
+    ctx: &AppContext,
+    studio_id: i64,
+    invoice_id: i64,
+    idempotency_key: &str,
+    actor: &Actor,
+    request_id: Option<&str>,
+) -> DomainResult<invoice::Model> {
+    crate::kernel::validate::idempotency_key("idempotencyKey", idempotency_key)?;
+    let tx = begin_write(&ctx.db).await?;
+    let invoice = invoice::Entity::find_by_id(invoice_id)
+        .filter(invoice::Column::StudioId.eq(studio_id))
+        .one(&tx)
+        .await?
+        .ok_or_else(|| crate::infra::error::UserError::not_found("invoiceId", "invoice"))?;
+    if matches!(invoice.status, InvoiceStatus::Draft | InvoiceStatus::Void) {
+        return Err(crate::infra::error::UserError::state(
+            "invoiceId",
+            format!(
+                "invoice {} is {} and cannot be sent",
+                invoice.display_number(),
+                invoice.status.as_str()
+            ),
+        )
+        .into());
+    }
+    let job = JobKind::SendInvoice {
+        invoice_id,
+        resend: Some(idempotency_key.to_string()),
+    };
+    let first = outbox::find_by_dedup(&tx, &job).await?.is_none();
+    if first {
+        outbox::enqueue(&tx, Some(studio_id), &job, request_id).await?;
+        lifecycle::record(
+            &tx,
+            &invoice,
+            Audit {
+                event: InvoiceEventKind::Resent,
+                from: None,
+                to: None,
+                amount_minor: None,
+                actor,
+                detail: Some(format!(
+                    "to {}",
+                    client_email(&tx, invoice.client_id).await?
+                )),
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    ctx.outbox_signal.notify_one();
+    Ok(invoice)
+}
+
+async fn client_email(tx: &DatabaseTransaction, client_id: i64) -> DomainResult<String> {
+    Ok(client::Entity::find_by_id(client_id)
+        .one(tx)
+        .await?
+        .map(|c| c.email)
+        .unwrap_or_default())
+}

@@ -1,0 +1,522 @@
+//! The invoice lifecycle: explicit transitions, the append-only audit trail,
+//! and the balance arithmetic every money movement goes through.
+//!
+//! ```text
+//! DRAFT ──finalize──> OPEN <──> PARTIALLY_PAID ──> PAID
+//!   │                  │  \________________________/ │ (a lost dispute reopens)
+//!   └──────void────────┴──void──> VOID               └─> (chargeback) PARTIALLY_PAID / OPEN
+//!                      OPEN / PARTIALLY_PAID ──> UNCOLLECTIBLE ──(payment)──> PAID
+//! ```
+//!
+//! Balance invariant, for every invoice that is not `VOID`:
+//! `amount_due == total - amount_credited - amount_paid + amount_refunded`.
+//! A refund by agreement comes with a credit note for the same amount, so it
+//! adds to both `refunded` and `credited` and the client owes nothing more:
+//! a fully refunded invoice stays `PAID` with `amount_refunded == total`.
+//! Only a chargeback (a lost dispute) adds to `refunded` alone and makes
+//! money owed again. A void invoice owes nothing: its credit note cancels
+//! what was left.
+
+use crate::infra::error::{DomainResult, UserError};
+use chrono::Utc;
+use entity::enums::{InvoiceEventKind, InvoiceStatus};
+use entity::{invoice, invoice_event};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+};
+
+/// Whether `from -> to` is a transition the lifecycle allows.
+pub fn can_transition(from: InvoiceStatus, to: InvoiceStatus) -> bool {
+    use InvoiceStatus::*;
+    matches!(
+        (from, to),
+        (Draft, Open | Paid | Void)
+            | (Open, PartiallyPaid | Paid | Void | Uncollectible)
+            | (PartiallyPaid, Open | Paid | Void | Uncollectible)
+            | (Paid, PartiallyPaid | Open)
+            | (Uncollectible, PartiallyPaid | Paid | Void)
+    )
+}
+
+/// Who caused a change, for the audit trail.
+#[derive(Debug, Clone)]
+pub struct Actor(pub String);
+
+impl Actor {
+    pub fn system() -> Self {
+        Self("system".into())
+    }
+    pub fn api_key(prefix: &str) -> Self {
+        Self(format!("api-key:{prefix}"))
+    }
+    pub fn portal() -> Self {
+        Self("portal".into())
+    }
+    pub fn webhook(provider: &str) -> Self {
+        Self(format!("webhook:{provider}"))
+    }
+}
+
+/// One line of the audit trail.
+pub struct Audit<'a> {
+    pub event: InvoiceEventKind,
+    pub from: Option<InvoiceStatus>,
+    pub to: Option<InvoiceStatus>,
+    pub amount_minor: Option<i64>,
+    pub actor: &'a Actor,
+    pub detail: Option<String>,
+}
+
+/// Appends to the audit trail inside the caller's transaction.
+pub async fn record(
+    tx: &DatabaseTransaction,
+    invoice: &invoice::Model,
+    audit: Audit<'_>,
+) -> DomainResult<()> {
+    invoice_event::ActiveModel {
+        studio_id: Set(invoice.studio_id),
+        invoice_id: Set(invoice.id),
+        event: Set(audit.event),
+        from_status: Set(audit.from),
+        to_status: Set(audit.to),
+        amount_minor: Set(audit.amount_minor),
+        actor: Set(audit.actor.0.clone()),
+        detail: Set(audit.detail),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(tx)
+    .await?;
+    Ok(())
+}
+
+/// One movement of money on an invoice, in minor units (each ≥ 0).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Movement {
+    /// Money received (a payment).
+    pub paid: i64,
+    /// Money returned (a refund or a chargeback).
+    pub refunded: i64,
+    /// Lowered by a post-payment credit note (a refund by agreement).
+    pub credited: i64,
+}
+
+impl Movement {
+    pub fn payment(amount: i64) -> Self {
+        Self {
+            paid: amount,
+            ..Self::default()
+        }
+    }
+    /// A refund by agreement: the money goes back and a credit note lowers
+    /// what the invoice asks for by the same amount.
+    pub fn refund_with_credit_note(amount: i64) -> Self {
+        Self {
+            refunded: amount,
+            credited: amount,
+            ..Self::default()
+        }
+    }
+    /// A chargeback: the money went back without agreement; it is owed again.
+    pub fn chargeback(amount: i64) -> Self {
+        Self {
+            refunded: amount,
+            ..Self::default()
+        }
+    }
+}
+
+/// The balance of an invoice: what it asks for and what moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Balance {
+    pub total: i64,
+    pub credited: i64,
+    pub paid: i64,
+    pub refunded: i64,
+}
+
+impl Balance {
+    pub fn of(invoice: &invoice::Model) -> Self {
+        Self {
+            total: invoice.total_minor,
+            credited: invoice.amount_credited_minor,
+            paid: invoice.amount_paid_minor,
+            refunded: invoice.amount_refunded_minor,
+        }
+    }
+    /// `total - credited - paid + refunded`, or `None` on overflow.
+    pub fn due(&self) -> Option<i64> {
+        self.total
+            .checked_sub(self.credited)?
+            .checked_sub(self.paid)?
+            .checked_add(self.refunded)
+    }
+}
+
+/// The status an invoice's balance implies. `VOID` stays void; an
+/// `UNCOLLECTIBLE` invoice stays so until it is paid in full.
+pub fn status_for(current: InvoiceStatus, balance: Balance) -> InvoiceStatus {
+    let net_paid = balance.paid.saturating_sub(balance.refunded);
+    let due = balance.due().unwrap_or(i64::MAX);
+    match current {
+        InvoiceStatus::Void | InvoiceStatus::Draft => current,
+        _ if due <= 0 => InvoiceStatus::Paid,
+        InvoiceStatus::Uncollectible => InvoiceStatus::Uncollectible,
+        _ if net_paid > 0 => InvoiceStatus::PartiallyPaid,
+        _ => InvoiceStatus::Open,
+    }
+}
+
+/// Moves money on an invoice: adds the movement's amounts in SQL so
+/// concurrent writers add up, then derives the status, stamps
+/// `paid_at`/`settled_at` and writes the audit line(s). Returns the invoice
+/// as it is afterwards.
+pub async fn apply_money(
+    tx: &DatabaseTransaction,
+    invoice_id: i64,
+    movement: Movement,
+    audit: Audit<'_>,
+) -> DomainResult<invoice::Model> {
+    let Movement {
+        paid,
+        refunded,
+        credited,
+    } = movement;
+    let now = Utc::now();
+    invoice::Entity::update_many()
+        .col_expr(
+            invoice::Column::AmountPaidMinor,
+            Expr::col(invoice::Column::AmountPaidMinor).add(paid),
+        )
+        .col_expr(
+            invoice::Column::AmountRefundedMinor,
+            Expr::col(invoice::Column::AmountRefundedMinor).add(refunded),
+        )
+        .col_expr(
+            invoice::Column::AmountCreditedMinor,
+            Expr::col(invoice::Column::AmountCreditedMinor).add(credited),
+        )
+        .col_expr(
+            invoice::Column::AmountDueMinor,
+            Expr::col(invoice::Column::AmountDueMinor)
+                .sub(paid)
+                .add(refunded)
+                .sub(credited),
+        )
+        .col_expr(invoice::Column::UpdatedAt, Expr::value(now))
+        .filter(invoice::Column::Id.eq(invoice_id))
+        .exec(tx)
+        .await?;
+    let updated = invoice::Entity::find_by_id(invoice_id)
+        .one(tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("invoice {invoice_id} vanished"))?;
+    if updated.amount_due_minor < 0 {
+        // Cannot happen while attempts are one at a time and manual payments
+        // are capped at the amount due; if it ever does, the money was
+        // received and must show, and the studio must refund it.
+        tracing::error!(
+            invoice_id,
+            amount_due = updated.amount_due_minor,
+            "invoice overpaid; refund the difference"
+        );
+    }
+    let from = updated.status;
+    let to = status_for(from, Balance::of(&updated));
+    record(
+        tx,
+        &updated,
+        Audit {
+            from: Some(from),
+            to: Some(to),
+            ..audit
+        },
+    )
+    .await?;
+    let updated = if to == from {
+        updated
+    } else {
+        set_status(tx, updated, to).await?
+    };
+    // Open Checkout Sessions for the old amount must not be paid any more.
+    crate::billing::checkout::retire_stale_in(tx, &updated).await?;
+    Ok(updated)
+}
+
+/// Writes a new status with its timestamps (the caller wrote the audit line).
+pub async fn set_status(
+    tx: &DatabaseTransaction,
+    invoice: invoice::Model,
+    to: InvoiceStatus,
+) -> DomainResult<invoice::Model> {
+    if !can_transition(invoice.status, to) {
+        return Err(anyhow::anyhow!(
+            "invoice {}: illegal transition {} -> {}",
+            invoice.id,
+            invoice.status.as_str(),
+            to.as_str()
+        )
+        .into());
+    }
+    let now = Utc::now();
+    let settled = matches!(to, InvoiceStatus::Paid | InvoiceStatus::Void);
+    let mut active: invoice::ActiveModel = invoice.clone().into();
+    active.status = Set(to);
+    active.updated_at = Set(now);
+    active.settled_at = Set(settled.then_some(now));
+    if to == InvoiceStatus::Paid {
+        active.paid_at = Set(Some(now));
+    }
+    Ok(active.update(tx).await?)
+}
+
+/// The studio's invoice `invoice_id`, locked for the rest of the
+/// transaction (row lock on PostgreSQL; SQLite's write lock is already
+/// held). Another studio's invoice is `NOT_FOUND` on `invoiceId`, exactly like
+/// a missing one.
+pub async fn lock_invoice(
+    tx: &DatabaseTransaction,
+    studio_id: i64,
+    invoice_id: i64,
+) -> DomainResult<invoice::Model> {
+    use sea_orm::QuerySelect;
+    Ok(invoice::Entity::find_by_id(invoice_id)
+        .filter(invoice::Column::StudioId.eq(studio_id))
+        .lock_exclusive()
+        .one(tx)
+        .await?
+        .ok_or_else(|| UserError::not_found("invoiceId", "invoice"))?)
+}
+
+/// A reason a person gives for a transition (void, uncollectible): trimmed,
+/// 1 to 500 characters.
+pub fn parse_reason(raw: &str) -> DomainResult<&str> {
+    let reason = raw.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(UserError::invalid("reason", "give a reason of 1 to 500 characters").into());
+    }
+    // A reason is shown on the credit note and in the trail: one line of text.
+    crate::kernel::validate::plain_text(reason, false)
+        .map_err(|m| UserError::invalid("reason", m))?;
+    Ok(reason)
+}
+
+/// Refuses a transition the lifecycle does not allow, as a user error.
+pub fn ensure_transition(invoice: &invoice::Model, to: InvoiceStatus) -> DomainResult<()> {
+    if can_transition(invoice.status, to) {
+        Ok(())
+    } else {
+        Err(UserError::state(
+            "invoiceId",
+            format!(
+                "invoice {} is {} and cannot become {}",
+                invoice.display_number(),
+                invoice.status.as_str(),
+                to.as_str()
+            ),
+        )
+        .into())
+    }
+}
+
+/// Voids an invoice that has no money on it (refund payments first): the
+/// invoice becomes `VOID`, a credit note `CN-<number>` cancels what the
+/// refunds' credit notes have not already credited,
+/// gallery access follows, and the trail records both. A draft (never
+/// issued, no number) is voided without a credit note. Voiding a void
+/// invoice returns it unchanged. A void invoice can be replaced with
+/// `invoicing::reissue_invoice`.
+pub async fn void_invoice(
+    ctx: &crate::AppContext,
+    studio_id: i64,
+    invoice_id: i64,
+    reason: &str,
+    actor: &Actor,
+    request_id: Option<&str>,
+) -> DomainResult<invoice::Model> {
+    use entity::enums::PaymentStatus;
+    use entity::{credit_note, payment};
+    let reason = parse_reason(reason)?;
+    let tx = crate::infra::db::begin_write(&ctx.db).await?;
+    let invoice = lock_invoice(&tx, studio_id, invoice_id).await?;
+    if invoice.status == InvoiceStatus::Void {
+        return Ok(invoice);
+    }
+    // A fully refunded invoice is `PAID` (its refunds' credit notes settled
+    // it) and may still be voided, e.g. to reissue it.
+    let refunded_in_full = invoice.status == InvoiceStatus::Paid
+        && invoice.amount_paid_minor == invoice.amount_refunded_minor;
+    if !refunded_in_full {
+        ensure_transition(&invoice, InvoiceStatus::Void)?;
+    }
+    if invoice.amount_paid_minor != invoice.amount_refunded_minor {
+        return Err(UserError::state(
+            "invoiceId",
+            format!(
+                "invoice {} has payments that are not refunded; refund them before voiding",
+                invoice.display_number()
+            ),
+        )
+        .into());
+    }
+    let pending = payment::Entity::find()
+        .filter(payment::Column::InvoiceId.eq(invoice.id))
+        .filter(payment::Column::Status.eq(PaymentStatus::Pending))
+        .one(&tx)
+        .await?;
+    if pending.is_some() {
+        return Err(UserError::state(
+            "invoiceId",
+            "a payment for this invoice is being processed; try again once it has settled",
+        )
+        .into());
+    }
+    let now = Utc::now();
+    // A draft was never issued: it has no number, nothing to cancel and no
+    // gallery access, so it is voided without a credit note or follow-up.
+    let issued = invoice.status != InvoiceStatus::Draft;
+    let note = if issued {
+        Some(
+            credit_note::ActiveModel {
+                studio_id: Set(invoice.studio_id),
+                invoice_id: Set(invoice.id),
+                number: Set(format!("CN-{}", invoice.display_number())),
+                // What refunds' credit notes have not already credited.
+                amount_minor: Set(Ord::max(
+                    invoice
+                        .total_minor
+                        .checked_sub(invoice.amount_credited_minor)
+                        .ok_or_else(|| anyhow::anyhow!("credit note amount overflow"))?,
+                    0,
+                )),
+                currency: Set(invoice.currency.clone()),
+                reason: Set(reason.to_string()),
+                created_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&tx)
+            .await?,
+        )
+    } else {
+        None
+    };
+    let from = invoice.status;
+    let mut active: invoice::ActiveModel = invoice.clone().into();
+    active.status = Set(InvoiceStatus::Void);
+    active.voided_at = Set(Some(now));
+    active.void_reason = Set(Some(reason.to_string()));
+    active.settled_at = Set(Some(now));
+    active.amount_due_minor = Set(0);
+    active.updated_at = Set(now);
+    let voided = active.update(&tx).await?;
+    crate::billing::checkout::retire_stale_in(&tx, &voided).await?;
+    crate::billing::credits::release_on_void(&tx, voided.id).await?;
+    record(
+        &tx,
+        &voided,
+        Audit {
+            event: InvoiceEventKind::Voided,
+            from: Some(from),
+            to: Some(InvoiceStatus::Void),
+            amount_minor: None,
+            actor,
+            detail: Some(reason.to_string()),
+        },
+    )
+    .await?;
+    if let Some(note) = note {
+        record(
+            &tx,
+            &voided,
+            Audit {
+                event: InvoiceEventKind::CreditNoteIssued,
+                from: None,
+                to: None,
+                amount_minor: Some(note.amount_minor),
+                actor,
+                detail: Some(note.number.clone()),
+            },
+        )
+        .await?;
+        crate::workflow::outbox::enqueue(
+            &tx,
+            Some(studio_id),
+            &crate::workflow::jobs::JobKind::SyncGalleryAccess {
+                invoice_id,
+                state: "VOID".into(),
+            },
+            request_id,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    ctx.outbox_signal.notify_one();
+    ctx.events
+        .publish(crate::ports::events::for_invoice(
+            crate::ports::events::EventKind::InvoiceVoided,
+            &voided,
+            None,
+        ))
+        .await;
+    Ok(voided)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use InvoiceStatus::*;
+
+    #[test]
+    fn balance_decides_the_status() {
+        let b = |total, credited, paid, refunded| Balance {
+            total,
+            credited,
+            paid,
+            refunded,
+        };
+        assert_eq!(status_for(Open, b(1000, 0, 0, 0)), Open);
+        assert_eq!(status_for(Open, b(1000, 0, 400, 0)), PartiallyPaid);
+        assert_eq!(status_for(PartiallyPaid, b(1000, 0, 1000, 0)), Paid);
+        // A refund by agreement credits what it returns: still paid.
+        assert_eq!(status_for(Paid, b(1000, 300, 1000, 300)), Paid);
+        assert_eq!(status_for(Paid, b(1000, 1000, 1000, 1000)), Paid);
+        // A chargeback returns money without a credit: owed again.
+        assert_eq!(status_for(Paid, b(1000, 0, 1000, 300)), PartiallyPaid);
+        assert_eq!(status_for(Paid, b(1000, 0, 1000, 1000)), Open);
+        // Refunding a partial payment leaves the rest owed.
+        assert_eq!(status_for(PartiallyPaid, b(1000, 400, 400, 400)), Open);
+        assert_eq!(status_for(Uncollectible, b(1000, 0, 500, 0)), Uncollectible);
+        assert_eq!(status_for(Uncollectible, b(1000, 0, 1000, 0)), Paid);
+        assert_eq!(status_for(Void, b(1000, 0, 0, 0)), Void);
+        assert_eq!(status_for(Open, b(0, 0, 0, 0)), Paid);
+    }
+
+    #[test]
+    fn a_refund_with_its_credit_note_leaves_nothing_owed() {
+        let mut b = Balance {
+            total: 1000,
+            credited: 0,
+            paid: 1000,
+            refunded: 0,
+        };
+        let m = Movement::refund_with_credit_note(1000);
+        b.refunded += m.refunded;
+        b.credited += m.credited;
+        assert_eq!(b.due(), Some(0));
+        let c = Movement::chargeback(1000);
+        b.refunded += c.refunded;
+        assert_eq!(b.due(), Some(1000));
+    }
+
+    #[test]
+    fn illegal_transitions_are_refused() {
+        assert!(can_transition(Draft, Open));
+        assert!(can_transition(Open, Void));
+        assert!(!can_transition(Void, Open));
+        assert!(!can_transition(Paid, Void));
+        assert!(!can_transition(Open, Draft));
+        assert!(!can_transition(Void, Paid));
+        assert!(!can_transition(Paid, Uncollectible));
+    }
+}

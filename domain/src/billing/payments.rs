@@ -1,0 +1,867 @@
+//! Charging an invoice through the gateway, exactly once per debt.
+//!
+//! 1. **Start**: in one write transaction that holds the invoice (row lock on
+//!    PostgreSQL, write lock on SQLite) the invoice must still be payable and
+//!    have no other attempt `PENDING`; a `PENDING` payment is written under the
+//!    attempt's idempotency key. One attempt per invoice at a time means two
+//!    browser tabs, or auto-pay and the portal, can never both charge.
+//! 2. **Charge**, in two steps ([`drive_intent`]): a PaymentIntent is created
+//!    (not confirmed) and its id committed on the payment; then it is
+//!    confirmed. An unknown outcome (timeout, 5xx, a lost connection) is
+//!    settled by retrieving the intent, never by replaying the request:
+//!    Stripe stores a 500 under its key and replays it, and forgets keys
+//!    after 24 hours. Until the intent says, the attempt stays `PENDING` and
+//!    is looked at again (the charge job's retry, or a `ResolvePayment` job
+//!    for the portal). No key is sent after `gateway.key_reuse_limit_hours`,
+//!    and one debt never gets a second intent.
+//! 3. **Settle**: the outcome is written in one transaction. Only the writer
+//!    that moves the payment out of `PENDING` touches the invoice, so a
+//!    replayed outcome is never counted twice.
+
+use crate::billing::lifecycle::{self, Actor, Audit};
+use crate::infra::context::AppContext;
+use crate::infra::db::begin_write;
+use crate::infra::error::{DomainResult, UserError};
+use crate::ports::gateway::{ChargeOutcome, ChargeRequest, GatewayError, IntentState};
+use crate::workflow::jobs::JobKind;
+use crate::workflow::outbox;
+use chrono::{Duration, Utc};
+use entity::enums::{InvoiceEventKind, InvoiceStatus, PaymentMethod, PaymentSource, PaymentStatus};
+use entity::{invoice, payment};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QuerySelect,
+};
+
+#[derive(Debug, Clone)]
+pub struct Card {
+    pub token: String,
+    pub brand: Option<String>,
+    pub last4: Option<String>,
+}
+
+#[derive(Debug)]
+pub enum ChargeResult {
+    Succeeded(payment::Model),
+    Declined(payment::Model),
+    /// The invoice owes nothing (already paid, void...): nothing was charged.
+    NothingDue,
+}
+
+pub fn payable(invoice: &invoice::Model) -> bool {
+    matches!(
+        invoice.status,
+        InvoiceStatus::Open | InvoiceStatus::PartiallyPaid
+    ) && invoice.amount_due_minor > 0
+}
+
+fn find_by_key(key: &str) -> sea_orm::Select<payment::Entity> {
+    payment::Entity::find().filter(payment::Column::IdempotencyKey.eq(key))
+}
+
+enum Start {
+    Attempt(payment::Model),
+    Replay(ChargeResult),
+}
+
+/// Step 1: writes the `PENDING` attempt, or tells why there is none.
+async fn start_attempt(
+    ctx: &AppContext,
+    invoice_id: i64,
+    source: PaymentSource,
+    card: &Card,
+    key: &str,
+    request_id: Option<&str>,
+) -> DomainResult<Start> {
+    let tx = begin_write(&ctx.db).await?;
+    let invoice = invoice::Entity::find_by_id(invoice_id)
+        .lock_exclusive()
+        .one(&tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("invoice {invoice_id} missing"))?;
+    if let Some(existing) = find_by_key(key).one(&tx).await? {
+        return Ok(match existing.status {
+            PaymentStatus::Succeeded => Start::Replay(ChargeResult::Succeeded(existing)),
+            PaymentStatus::Failed => Start::Replay(ChargeResult::Declined(existing)),
+            PaymentStatus::Pending => Start::Attempt(existing),
+        });
+    }
+    if !payable(&invoice) {
+        return Ok(Start::Replay(ChargeResult::NothingDue));
+    }
+    let in_flight = payment::Entity::find()
+        .filter(payment::Column::InvoiceId.eq(invoice_id))
+        .filter(payment::Column::Status.eq(PaymentStatus::Pending))
+        .one(&tx)
+        .await?;
+    if in_flight.is_some() {
+        return Err(UserError::state(
+            "payment",
+            "another payment for this invoice is being processed; please wait a minute and reload",
+        )
+        .into());
+    }
+    let now = Utc::now();
+    let pending = payment::ActiveModel {
+        studio_id: Set(invoice.studio_id),
+        invoice_id: Set(invoice.id),
+        amount_minor: Set(invoice.amount_due_minor),
+        currency: Set(invoice.currency.clone()),
+        status: Set(PaymentStatus::Pending),
+        source: Set(source),
+        idempotency_key: Set(key.to_string()),
+        payment_method_token: Set(Some(card.token.clone())),
+        gateway_reference: Set(None),
+        failure_code: Set(None),
+        failure_message: Set(None),
+        card_brand: Set(card.brand.clone()),
+        card_last4: Set(card.last4.clone()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&tx)
+    .await?;
+    if source == PaymentSource::Portal {
+        // Nobody retries a browser's request: if this attempt's outcome is
+        // never learned, this job asks the gateway again under the same key.
+        outbox::enqueue_after(
+            &tx,
+            Some(invoice.studio_id),
+            &JobKind::ResolvePayment {
+                payment_id: pending.id,
+            },
+            request_id,
+            Some(Duration::seconds(
+                ctx.settings.worker.resolve_payment_after_secs,
+            )),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(Start::Attempt(pending))
+}
+
+/// Steps 2 and 3 for an attempt that is `PENDING`.
+async fn charge_and_settle(
+    ctx: &AppContext,
+    pending: payment::Model,
+    request_id: Option<&str>,
+) -> DomainResult<ChargeResult> {
+    let outcome = match drive_intent(ctx, &pending).await? {
+        Some(outcome) => outcome,
+        None => {
+            return Err(anyhow::anyhow!(
+                "payment {}: the gateway has not settled it yet; it is looked at again later",
+                pending.id
+            )
+            .into());
+        }
+    };
+    settle(ctx, &pending, &outcome, request_id).await?;
+    let stored = payment::Entity::find_by_id(pending.id)
+        .one(&ctx.db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("payment {} vanished", pending.id))?;
+    tracing::info!(
+        invoice_id = stored.invoice_id,
+        payment_id = stored.id,
+        status = stored.status.as_str(),
+        "charge finished"
+    );
+    Ok(match stored.status {
+        PaymentStatus::Succeeded => ChargeResult::Succeeded(stored),
+        _ => ChargeResult::Declined(stored),
+    })
+}
+
+/// An unknown outcome: the attempt stays `PENDING` and is looked at again.
+fn unknown(payment_id: i64, error: GatewayError) -> crate::infra::error::DomainError {
+    anyhow::Error::new(error)
+        .context(format!(
+            "payment {payment_id}: outcome unknown; it is settled later by retrieving its PaymentIntent"
+        ))
+        .into()
+}
+
+/// The decline a refused payment method stands for.
+fn invalid_method(what: &str) -> ChargeOutcome {
+    ChargeOutcome::Declined {
+        code: "invalid_payment_method".into(),
+        message: format!("The payment method was not accepted ({what})."),
+    }
+}
+
+/// Step 2: brings the attempt's PaymentIntent to a known outcome, or
+/// `None` while the gateway is still working on it.
+///
+/// The intent is created first (not confirmed) and its id is committed on
+/// the payment before anything can be charged; then it is confirmed. An
+/// answer that is lost or an error (a timeout, a 5xx, which Stripe replays
+/// for the same key) is never answered by replaying the request: the intent
+/// is retrieved and its status decides. A confirmation is only sent again if
+/// the intent still requires one, and then under the next attempt's key.
+async fn drive_intent(
+    ctx: &AppContext,
+    pending: &payment::Model,
+) -> DomainResult<Option<ChargeOutcome>> {
+    let intent_id = match &pending.gateway_intent_id {
+        Some(id) => id.clone(),
+        None => match obtain_intent(ctx, pending).await? {
+            Ok(id) => id,
+            Err(refused) => return Ok(Some(refused)),
+        },
+    };
+    let mut attempt = pending.confirm_attempt;
+    if pending.confirm_sent_at.is_some() {
+        // A confirmation went out before: look before sending another.
+        match ctx.gateway.retrieve_intent(&intent_id).await {
+            Ok(IntentState::Settled(outcome)) => return Ok(Some(outcome)),
+            Ok(IntentState::Processing) => return Ok(None),
+            Ok(IntentState::RequiresConfirmation) => {
+                attempt = attempt
+                    .checked_add(1)
+                    .ok_or_else(|| anyhow::anyhow!("payment {}: too many attempts", pending.id))?;
+            }
+            Err(e) => return Err(unknown(pending.id, e)),
+        }
+    }
+    // The attempt's number and first sending are committed before it is
+    // sent; the guard makes two concurrent retries send one confirmation.
+    let claimed = payment::Entity::update_many()
+        .col_expr(payment::Column::ConfirmAttempt, Expr::value(attempt))
+        .col_expr(payment::Column::ConfirmSentAt, Expr::value(ctx.clock.now()))
+        .filter(payment::Column::Id.eq(pending.id))
+        .filter(payment::Column::ConfirmAttempt.eq(pending.confirm_attempt))
+        .exec(&ctx.db)
+        .await?;
+    if claimed.rows_affected != 1 {
+        return Ok(None);
+    }
+    let key = format!("{}_confirm_{attempt}", pending.idempotency_key);
+    match ctx.gateway.confirm_intent(&intent_id, &key).await {
+        Ok(IntentState::Settled(outcome)) => Ok(Some(outcome)),
+        Ok(_) => Ok(None),
+        Err(GatewayError::InvalidPaymentMethod(what)) => Ok(Some(invalid_method(&what))),
+        Err(lost) => {
+            tracing::warn!(payment_id = pending.id, error = %lost, "confirmation unanswered; retrieving the PaymentIntent");
+            match ctx.gateway.retrieve_intent(&intent_id).await {
+                Ok(IntentState::Settled(outcome)) => Ok(Some(outcome)),
+                Ok(_) => Err(unknown(pending.id, lost)),
+                Err(e) => Err(unknown(pending.id, e)),
+            }
+        }
+    }
+}
+
+/// The attempt's PaymentIntent id, created now or found; committed on the
+/// payment before it is returned. `Err` is a payment method the gateway
+/// refused (nothing was created).
+///
+/// A creation whose answer was lost is looked for first (by our payment's
+/// key in the intent's metadata). Its key is sent again only while the
+/// gateway still keeps it (`gateway.key_reuse_limit_hours`); after that,
+/// and only if the intent is not found, the next attempt starts with a new
+/// key, so an old key can never create a second intent.
+async fn obtain_intent(
+    ctx: &AppContext,
+    pending: &payment::Model,
+) -> DomainResult<Result<String, ChargeOutcome>> {
+    let token = pending
+        .payment_method_token
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("payment {} has no payment method", pending.id))?;
+    let now = ctx.clock.now();
+    let limit = Duration::hours(ctx.settings.gateway.key_reuse_limit_hours);
+    let mut attempt = pending.create_attempt;
+    let mut first_sent = pending.create_sent_at;
+    if let Some(sent) = pending.create_sent_at {
+        let found = ctx
+            .gateway
+            .find_intent(&pending.idempotency_key)
+            .await
+            .map_err(|e| unknown(pending.id, e))?;
+        if let Some(id) = found {
+            return Ok(Ok(store_intent(ctx, pending.id, &id).await?));
+        }
+        if now - sent >= limit {
+            attempt = attempt
+                .checked_add(1)
+                .ok_or_else(|| anyhow::anyhow!("payment {}: too many attempts", pending.id))?;
+            first_sent = None;
+            tracing::warn!(
+                payment_id = pending.id,
+                attempt,
+                "no PaymentIntent was created under a key the gateway may forget; a new attempt with a new key"
+            );
+        }
+    }
+    if first_sent.is_none() {
+        let claimed = payment::Entity::update_many()
+            .col_expr(payment::Column::CreateAttempt, Expr::value(attempt))
+            .col_expr(payment::Column::CreateSentAt, Expr::value(now))
+            .filter(payment::Column::Id.eq(pending.id))
+            .filter(payment::Column::CreateAttempt.eq(pending.create_attempt))
+            .filter(payment::Column::GatewayIntentId.is_null())
+            .exec(&ctx.db)
+            .await?;
+        if claimed.rows_affected != 1 {
+            return Err(anyhow::anyhow!(
+                "payment {}: another worker is creating its PaymentIntent",
+                pending.id
+            )
+            .into());
+        }
+    }
+    let request = ChargeRequest {
+        idempotency_key: format!("{}_create_{attempt}", pending.idempotency_key),
+        payment_key: pending.idempotency_key.clone(),
+        amount_minor: pending.amount_minor,
+        currency: pending.currency.clone(),
+        payment_method_token: token,
+        description: format!("Invoice payment {}", pending.invoice_id),
+    };
+    match ctx.gateway.create_intent(&request).await {
+        Ok(id) => Ok(Ok(store_intent(ctx, pending.id, &id).await?)),
+        Err(GatewayError::InvalidPaymentMethod(what)) => Ok(Err(invalid_method(&what))),
+        Err(lost) => {
+            tracing::warn!(payment_id = pending.id, error = %lost, "creation unanswered; looking for the PaymentIntent");
+            match ctx.gateway.find_intent(&pending.idempotency_key).await {
+                Ok(Some(id)) => Ok(Ok(store_intent(ctx, pending.id, &id).await?)),
+                Ok(None) => Err(unknown(pending.id, lost)),
+                Err(e) => Err(unknown(pending.id, e)),
+            }
+        }
+    }
+}
+
+/// Commits the intent's id on the payment (its own transaction, before any
+/// confirmation); the first id stored stays.
+async fn store_intent(ctx: &AppContext, payment_id: i64, id: &str) -> DomainResult<String> {
+    payment::Entity::update_many()
+        .col_expr(payment::Column::GatewayIntentId, Expr::value(id))
+        .col_expr(payment::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(payment::Column::Id.eq(payment_id))
+        .filter(payment::Column::GatewayIntentId.is_null())
+        .exec(&ctx.db)
+        .await?;
+    payment::Entity::find_by_id(payment_id)
+        .one(&ctx.db)
+        .await?
+        .and_then(|p| p.gateway_intent_id)
+        .ok_or_else(|| anyhow::anyhow!("payment {payment_id} lost its PaymentIntent").into())
+}
+
+/// Step 3: records the outcome; only the writer that moves the payment out of
+/// `PENDING` updates the invoice and enqueues the receipt and gallery update.
+async fn settle(
+    ctx: &AppContext,
+    pending: &payment::Model,
+    outcome: &ChargeOutcome,
+    request_id: Option<&str>,
+) -> DomainResult<()> {
+    let tx = begin_write(&ctx.db).await?;
+    let moved = settle_in(&tx, pending, outcome, &actor_of(pending), request_id).await?;
+    tx.commit().await?;
+    ctx.outbox_signal.notify_one();
+    if moved {
+        publish_payment_event(ctx, pending.id).await?;
+    }
+    Ok(())
+}
+
+/// Writes a charge's outcome inside the caller's transaction and returns
+/// whether this writer moved the payment (and so changed the invoice).
+///
+/// A decline only moves a `PENDING` payment. Success moves any payment that
+/// has not succeeded yet: a gateway that reports money taken (a webhook after
+/// an attempt was recorded as failed) is the truth, and the money must show.
+/// Nothing ever moves a `SUCCEEDED` payment, so a replayed or late outcome is
+/// never counted twice.
+pub(crate) async fn settle_in(
+    tx: &DatabaseTransaction,
+    pending: &payment::Model,
+    outcome: &ChargeOutcome,
+    actor: &Actor,
+    request_id: Option<&str>,
+) -> DomainResult<bool> {
+    let now = Utc::now();
+    let update = payment::Entity::update_many()
+        .filter(payment::Column::Id.eq(pending.id))
+        .col_expr(payment::Column::UpdatedAt, Expr::value(now));
+    match outcome {
+        ChargeOutcome::Succeeded { reference } => {
+            let moved = update
+                .filter(payment::Column::Status.ne(PaymentStatus::Succeeded))
+                .col_expr(
+                    payment::Column::Status,
+                    Expr::value(PaymentStatus::Succeeded.as_str()),
+                )
+                .col_expr(
+                    payment::Column::GatewayReference,
+                    Expr::value(reference.clone()),
+                )
+                .exec(tx)
+                .await?;
+            if moved.rows_affected != 1 {
+                return Ok(false);
+            }
+            lifecycle::apply_money(
+                tx,
+                pending.invoice_id,
+                lifecycle::Movement::payment(pending.amount_minor),
+                Audit {
+                    event: InvoiceEventKind::PaymentSucceeded,
+                    from: None,
+                    to: None,
+                    amount_minor: Some(pending.amount_minor),
+                    actor,
+                    detail: Some(format!("payment {} ({})", pending.id, reference)),
+                },
+            )
+            .await?;
+            let studio_id = Some(pending.studio_id);
+            outbox::enqueue(
+                tx,
+                studio_id,
+                &JobKind::SendReceipt {
+                    payment_id: pending.id,
+                },
+                request_id,
+            )
+            .await?;
+            outbox::enqueue(
+                tx,
+                studio_id,
+                &JobKind::SyncGalleryAccess {
+                    invoice_id: pending.invoice_id,
+                    state: format!("payment-{}", pending.id),
+                },
+                request_id,
+            )
+            .await?;
+        }
+        ChargeOutcome::Declined { code, message } => {
+            let moved = update
+                .filter(payment::Column::Status.eq(PaymentStatus::Pending))
+                .col_expr(
+                    payment::Column::Status,
+                    Expr::value(PaymentStatus::Failed.as_str()),
+                )
+                .col_expr(payment::Column::FailureCode, Expr::value(code.clone()))
+                .col_expr(
+                    payment::Column::FailureMessage,
+                    Expr::value(message.clone()),
+                )
+                .exec(tx)
+                .await?;
+            if moved.rows_affected != 1 {
+                return Ok(false);
+            }
+            let invoice = invoice::Entity::find_by_id(pending.invoice_id)
+                .one(tx)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("invoice {} vanished", pending.invoice_id))?;
+            lifecycle::record(
+                tx,
+                &invoice,
+                Audit {
+                    event: InvoiceEventKind::PaymentFailed,
+                    from: Some(invoice.status),
+                    to: Some(invoice.status),
+                    amount_minor: Some(pending.amount_minor),
+                    actor,
+                    detail: Some(format!("payment {}: {code}: {message}", pending.id)),
+                },
+            )
+            .await?;
+        }
+    }
+    Ok(true)
+}
+
+fn actor_of(payment: &payment::Model) -> Actor {
+    match payment.source {
+        PaymentSource::Portal => Actor::portal(),
+        _ => Actor::system(),
+    }
+}
+
+/// Tells live subscribers about a payment that was just settled.
+pub(crate) async fn publish_payment_event(ctx: &AppContext, payment_id: i64) -> DomainResult<()> {
+    let Some(payment) = payment::Entity::find_by_id(payment_id).one(&ctx.db).await? else {
+        return Ok(());
+    };
+    let Some(invoice) = invoice::Entity::find_by_id(payment.invoice_id)
+        .one(&ctx.db)
+        .await?
+    else {
+        return Ok(());
+    };
+    let kind = if payment.status == PaymentStatus::Succeeded {
+        crate::ports::events::EventKind::PaymentSucceeded
+    } else {
+        crate::ports::events::EventKind::PaymentFailed
+    };
+    ctx.events
+        .publish(crate::ports::events::for_invoice(
+            kind,
+            &invoice,
+            Some(&payment),
+        ))
+        .await;
+    Ok(())
+}
+
+/// Charges `card` for what the invoice still owes, under `idempotency_key`.
+/// Calling again with the same key replays the first outcome.
+pub async fn charge_invoice(
+    ctx: &AppContext,
+    invoice_id: i64,
+    source: PaymentSource,
+    card: &Card,
+    idempotency_key: &str,
+    request_id: Option<&str>,
+) -> DomainResult<ChargeResult> {
+    match start_attempt(ctx, invoice_id, source, card, idempotency_key, request_id).await? {
+        Start::Replay(result) => Ok(result),
+        Start::Attempt(pending) => charge_and_settle(ctx, pending, request_id).await,
+    }
+}
+
+#[derive(Debug)]
+pub enum Resolved {
+    AlreadySettled,
+    Settled { status: &'static str },
+}
+
+/// Settles an attempt still `PENDING` by looking at its PaymentIntent.
+pub async fn resolve_pending(
+    ctx: &AppContext,
+    payment_id: i64,
+    request_id: Option<&str>,
+) -> DomainResult<Resolved> {
+    let Some(pending) = payment::Entity::find_by_id(payment_id).one(&ctx.db).await? else {
+        return Ok(Resolved::AlreadySettled);
+    };
+    if pending.status != PaymentStatus::Pending {
+        return Ok(Resolved::AlreadySettled);
+    }
+    let result = charge_and_settle(ctx, pending, request_id).await?;
+    Ok(Resolved::Settled {
+        status: match result {
+            ChargeResult::Succeeded(_) => "SUCCEEDED",
+            _ => "FAILED",
+        },
+    })
+}
+
+/// Days to wait after each declined auto-pay attempt before the next one:
+/// attempt 2 a day after attempt 1, attempt 3 three days after attempt 2...
+pub const AUTO_PAY_RETRY_DAYS: [i64; 4] = [1, 3, 5, 7];
+
+/// Decline codes that no retry can fix: the card must not be tried again.
+const HARD_DECLINES: &[&str] = &[
+    "stolen_card",
+    "lost_card",
+    "pickup_card",
+    "restricted_card",
+    "fraudulent",
+    "invalid_account",
+    "expired_card",
+    "invalid_payment_method",
+    // The bank wants the client present (3-D Secure): an off-session retry
+    // cannot pass it, so the client pays through the portal's checkout.
+    "authentication_required",
+];
+
+pub fn is_hard_decline(code: &str) -> bool {
+    HARD_DECLINES.contains(&code)
+}
+
+/// The auto-pay attempt a payment was, from its idempotency key.
+pub fn auto_pay_attempt(payment: &payment::Model) -> Option<u32> {
+    payment
+        .idempotency_key
+        .rsplit_once("_autopay_")
+        .and_then(|(_, n)| n.parse().ok())
+}
+
+/// When the attempt after this declined auto-pay payment will run, if any.
+pub fn next_auto_pay_retry(payment: &payment::Model) -> Option<chrono::DateTime<Utc>> {
+    let attempt = auto_pay_attempt(payment)?;
+    if payment.status != PaymentStatus::Failed
+        || is_hard_decline(payment.failure_code.as_deref().unwrap_or(""))
+    {
+        return None;
+    }
+    let days = AUTO_PAY_RETRY_DAYS.get(usize::try_from(attempt).ok()?.checked_sub(1)?)?;
+    Some(payment.created_at + Duration::days(*days))
+}
+
+#[derive(Debug)]
+pub enum AutoPay {
+    Paid,
+    NothingDue,
+    Declined {
+        reason: String,
+        retry_in_days: Option<i64>,
+    },
+}
+
+/// Auto-pay attempt `attempt` (1 when the invoice is issued): charge the
+/// client's stored card, as it is now, under `inv_{id}_autopay_{attempt}`.
+/// The first decline falls back to the invoice email and gallery access
+/// follows the unpaid state; later ones send a decline notice. A soft decline
+/// schedules the next attempt; a hard one (stolen card...) stops retrying.
+pub async fn auto_pay(
+    ctx: &AppContext,
+    invoice_id: i64,
+    attempt: u32,
+    request_id: Option<&str>,
+) -> DomainResult<AutoPay> {
+    let invoice = invoice::Entity::find_by_id(invoice_id)
+        .one(&ctx.db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("invoice {invoice_id} missing"))?;
+    let client = entity::client::Entity::find_by_id(invoice.client_id)
+        .one(&ctx.db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("client {} missing", invoice.client_id))?;
+    let (reason, retryable) = match &client.pm_token {
+        Some(token) => {
+            let card = Card {
+                token: token.clone(),
+                brand: client.pm_brand.clone(),
+                last4: client.pm_last4.clone(),
+            };
+            let key = format!("inv_{invoice_id}_autopay_{attempt}");
+            match charge_invoice(
+                ctx,
+                invoice_id,
+                PaymentSource::AutoPay,
+                &card,
+                &key,
+                request_id,
+            )
+            .await?
+            {
+                ChargeResult::Succeeded(_) => return Ok(AutoPay::Paid),
+                ChargeResult::NothingDue => return Ok(AutoPay::NothingDue),
+                ChargeResult::Declined(p) => {
+                    let code = p.failure_code.unwrap_or_else(|| "declined".into());
+                    let retryable = !is_hard_decline(&code);
+                    (code, retryable)
+                }
+            }
+        }
+        None => ("no stored payment method".to_string(), false),
+    };
+    let retry_in_days = if retryable {
+        usize::try_from(attempt)
+            .ok()
+            .and_then(|a| a.checked_sub(1))
+            .and_then(|i| AUTO_PAY_RETRY_DAYS.get(i))
+            .copied()
+    } else {
+        None
+    };
+    let tx = begin_write(&ctx.db).await?;
+    let studio_id = Some(invoice.studio_id);
+    if attempt <= 1 {
+        crate::billing::invoicing::email_invoice(&tx, studio_id, invoice_id, "OPEN", request_id)
+            .await?;
+    } else {
+        outbox::enqueue(
+            &tx,
+            studio_id,
+            &JobKind::SendDeclineNotice {
+                invoice_id,
+                attempt,
+            },
+            request_id,
+        )
+        .await?;
+    }
+    if let Some(days) = retry_in_days {
+        outbox::enqueue_after(
+            &tx,
+            studio_id,
+            &JobKind::Charge {
+                invoice_id,
+                attempt: attempt + 1,
+            },
+            request_id,
+            Some(Duration::days(days)),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    ctx.outbox_signal.notify_one();
+    Ok(AutoPay::Declined {
+        reason,
+        retry_in_days,
+    })
+}
+
+/// A payment received outside the gateway (cash, check, bank transfer).
+#[derive(Debug, Clone)]
+pub struct ManualPayment {
+    pub invoice_id: i64,
+    pub amount_minor: i64,
+    pub method: PaymentMethod,
+    pub reference: Option<String>,
+    pub note: Option<String>,
+    /// The caller's idempotency key; a replay returns the first payment.
+    pub idempotency_key: String,
+}
+
+/// Records a manual payment against an open invoice: partial payments are
+/// allowed, overpayment is refused, and a replayed key returns the payment
+/// it first created (a different request under the same key is an error).
+pub async fn record_manual_payment(
+    ctx: &AppContext,
+    studio_id: i64,
+    input: &ManualPayment,
+    actor: &Actor,
+    request_id: Option<&str>,
+) -> DomainResult<payment::Model> {
+    crate::kernel::validate::idempotency_key("idempotencyKey", &input.idempotency_key)?;
+    for (field, value) in [("reference", &input.reference), ("note", &input.note)] {
+        if let Some(value) = value {
+            crate::kernel::validate::plain_text(value.trim(), field == "note")
+                .map_err(|m| UserError::invalid(field, m))?;
+        }
+    }
+    let key = format!("manual_{studio_id}_{}", input.idempotency_key);
+    let tx = begin_write(&ctx.db).await?;
+    let invoice = lifecycle::lock_invoice(&tx, studio_id, input.invoice_id).await?;
+    if let Some(existing) = find_by_key(&key).one(&tx).await? {
+        let same = existing.invoice_id == input.invoice_id
+            && existing.amount_minor == input.amount_minor
+            && existing.method == input.method;
+        return if same {
+            Ok(existing)
+        } else {
+            Err(UserError::key_reused("idempotencyKey").into())
+        };
+    }
+    if input.method == PaymentMethod::Card {
+        return Err(UserError::invalid(
+            "method",
+            "card payments go through the gateway (auto-pay or the portal), not by hand",
+        )
+        .into());
+    }
+    // A manual payment also settles an invoice marked uncollectible (money
+    // received after all); automatic collection stops there.
+    let collectible = payable(&invoice)
+        || (invoice.status == InvoiceStatus::Uncollectible && invoice.amount_due_minor > 0);
+    if !collectible {
+        return Err(UserError::state(
+            "invoiceId",
+            format!(
+                "invoice {} is {} and owes nothing",
+                invoice.display_number(),
+                invoice.status.as_str()
+            ),
+        )
+        .into());
+    }
+    if input.amount_minor <= 0 {
+        return Err(UserError::invalid("amount", "the amount must be positive").into());
+    }
+    if input.amount_minor > invoice.amount_due_minor {
+        return Err(UserError::invalid(
+            "amount",
+            format!(
+                "the amount is more than the {} still due",
+                crate::kernel::money::Money::new(
+                    invoice.amount_due_minor,
+                    crate::kernel::money::Currency::parse(&invoice.currency)
+                        .map_err(|e| anyhow::anyhow!("invoice currency: {e}"))?
+                )
+            ),
+        )
+        .into());
+    }
+    let in_flight = payment::Entity::find()
+        .filter(payment::Column::InvoiceId.eq(invoice.id))
+        .filter(payment::Column::Status.eq(PaymentStatus::Pending))
+        .one(&tx)
+        .await?;
+    if in_flight.is_some() {
+        return Err(UserError::state(
+            "invoiceId",
+            "a card payment for this invoice is being processed; record the manual payment once it has settled",
+        )
+        .into());
+    }
+    let now = Utc::now();
+    let recorded = payment::ActiveModel {
+        studio_id: Set(studio_id),
+        invoice_id: Set(invoice.id),
+        amount_minor: Set(input.amount_minor),
+        currency: Set(invoice.currency.clone()),
+        status: Set(PaymentStatus::Succeeded),
+        source: Set(PaymentSource::Manual),
+        method: Set(input.method),
+        idempotency_key: Set(key),
+        reference: Set(input.reference.clone()),
+        note: Set(input.note.clone()),
+        amount_refunded_minor: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&tx)
+    .await?;
+    lifecycle::apply_money(
+        &tx,
+        invoice.id,
+        lifecycle::Movement::payment(input.amount_minor),
+        Audit {
+            event: InvoiceEventKind::ManualPaymentRecorded,
+            from: None,
+            to: None,
+            amount_minor: Some(input.amount_minor),
+            actor,
+            detail: Some(format!(
+                "payment {} by {}{}",
+                recorded.id,
+                input.method.as_str(),
+                input
+                    .reference
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            )),
+        },
+    )
+    .await?;
+    let studio = Some(studio_id);
+    outbox::enqueue(
+        &tx,
+        studio,
+        &JobKind::SendReceipt {
+            payment_id: recorded.id,
+        },
+        request_id,
+    )
+    .await?;
+    outbox::enqueue(
+        &tx,
+        studio,
+        &JobKind::SyncGalleryAccess {
+            invoice_id: invoice.id,
+            state: format!("payment-{}", recorded.id),
+        },
+        request_id,
+    )
+    .await?;
+    tx.commit().await?;
+    ctx.outbox_signal.notify_one();
+    publish_payment_event(ctx, recorded.id).await?;
+    Ok(recorded)
+}

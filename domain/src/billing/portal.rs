@@ -1,0 +1,66 @@
+//! The client's payment portal: find an invoice by its link token, and its
+//! Pay button, which opens the gateway's hosted checkout (`checkout.rs`).
+
+use crate::billing::documents::InvoiceDocument;
+use crate::infra::context::AppContext;
+use crate::infra::error::{DomainResult, UserError};
+use crate::infra::secrets::hash_token;
+use entity::enums::PaymentPreference;
+use entity::invoice;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+pub async fn find(ctx: &AppContext, token: &str) -> DomainResult<Option<InvoiceDocument>> {
+    if token.len() < 32 || token.len() > 128 {
+        return Ok(None);
+    }
+    let Some(invoice) = invoice::Entity::find()
+        .filter(invoice::Column::PortalTokenHash.eq(hash_token(token)))
+        .one(&ctx.db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    // A draft is not issued yet: its link works from finalization on.
+    if invoice.status == entity::enums::InvoiceStatus::Draft {
+        return Ok(None);
+    }
+    Ok(Some(InvoiceDocument::load(ctx, invoice).await?))
+}
+
+/// A portal link stops working `portal_link_days` after its invoice is
+/// settled (paid in full or void); an open invoice's link always works.
+pub fn expired(doc: &InvoiceDocument, now: chrono::DateTime<chrono::Utc>) -> bool {
+    doc.invoice.settled_at.is_some_and(|settled| {
+        now > settled + chrono::Duration::days(i64::from(doc.studio.portal_link_days))
+    })
+}
+
+/// The CSRF token of a portal page's Pay form: an HMAC of the link token,
+/// so only a page rendered by this server for this link can start a
+/// checkout (no cookie needed; the link token itself is the secret).
+pub fn csrf_token(ctx: &AppContext, token: &str) -> String {
+    ctx.secret.sign("portal-checkout", token)
+}
+
+pub fn csrf_ok(ctx: &AppContext, token: &str, csrf: &str) -> bool {
+    ctx.secret.verify("portal-checkout", token, csrf)
+}
+
+/// The Pay button: opens (or reuses) the hosted Checkout Session for what
+/// the invoice owes now and returns where to send the browser.
+pub async fn checkout(
+    ctx: &AppContext,
+    doc: &InvoiceDocument,
+    token: &str,
+    csrf: &str,
+    save_card: bool,
+) -> DomainResult<String> {
+    if !csrf_ok(ctx, token, csrf) {
+        return Err(
+            UserError::invalid("csrf", "the payment form has expired; reload the page").into(),
+        );
+    }
+    // Only an auto-pay client is offered to keep the card.
+    let save_card = save_card && doc.client.payment_preference == PaymentPreference::AutoPay;
+    crate::billing::checkout::start(ctx, doc, save_card).await
+}

@@ -1,0 +1,570 @@
+//! Refunds, full or partial, exactly once per request.
+//!
+//! Same three steps as a charge: a `PENDING` refund is written under its
+//! idempotency key (with a `ResolveRefund` job as the safety net) while the
+//! invoice is locked, so two refunds can never exceed what was paid; then the
+//! gateway is asked under that key; then the outcome is written by whoever
+//! moves the refund out of `PENDING`. Money recorded by hand (cash, check,
+//! transfer) is returned by hand, so its refund settles at once.
+//!
+//! A refund settles, it does not reopen: the writer that records it also
+//! issues its credit note (`CN-<number>-<n>`) for the same amount, so the
+//! invoice owes nothing more (no reminder, no late fee), and enqueues the
+//! client's refund confirmation. Only a chargeback (a lost dispute,
+//! [`Settlement::Chargeback`]) returns money without a credit note and makes
+//! it owed again.
+
+use crate::billing::lifecycle::{self, Actor, Audit};
+use crate::infra::context::AppContext;
+use crate::infra::db::begin_write;
+use crate::infra::error::{DomainResult, UserError};
+use crate::ports::gateway::{GatewayError, RefundOutcome, RefundRequest};
+use crate::workflow::jobs::JobKind;
+use crate::workflow::outbox;
+use chrono::{Duration, Utc};
+use entity::enums::{InvoiceEventKind, PaymentMethod, PaymentStatus, RefundStatus};
+use entity::{credit_note, invoice, payment, refund};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QuerySelect,
+};
+
+#[derive(Debug, Clone)]
+pub struct RefundInput {
+    pub payment_id: i64,
+    /// `None` refunds everything not yet refunded.
+    pub amount_minor: Option<i64>,
+    pub reason: Option<String>,
+    pub idempotency_key: String,
+}
+
+/// Refunds (part of) a successful payment. A replayed key returns the refund
+/// it first created, in its current state.
+pub async fn refund_payment(
+    ctx: &AppContext,
+    studio_id: i64,
+    input: &RefundInput,
+    actor: &Actor,
+    request_id: Option<&str>,
+) -> DomainResult<refund::Model> {
+    crate::kernel::validate::idempotency_key("idempotencyKey", &input.idempotency_key)?;
+    if let Some(reason) = &input.reason {
+        crate::kernel::validate::plain_text(reason.trim(), false)
+            .map_err(|m| UserError::invalid("reason", m))?;
+    }
+    let key = format!("refund_{studio_id}_{}", input.idempotency_key);
+    let tx = begin_write(&ctx.db).await?;
+    let payment = payment::Entity::find_by_id(input.payment_id)
+        .filter(payment::Column::StudioId.eq(studio_id))
+        .one(&tx)
+        .await?
+        .ok_or_else(|| UserError::not_found("paymentId", "payment"))?;
+    // The invoice lock serializes refunds of the same invoice.
+    invoice::Entity::find_by_id(payment.invoice_id)
+        .lock_exclusive()
+        .one(&tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("invoice {} missing", payment.invoice_id))?;
+    if let Some(existing) = refund::Entity::find()
+        .filter(refund::Column::IdempotencyKey.eq(key.clone()))
+        .one(&tx)
+        .await?
+    {
+        let same = existing.payment_id == payment.id
+            && input
+                .amount_minor
+                .is_none_or(|a| a == existing.amount_minor);
+        if !same {
+            return Err(UserError::key_reused("idempotencyKey").into());
+        }
+        drop(tx);
+        return if existing.status == RefundStatus::Pending && existing.gateway_reference.is_none() {
+            settle_with_gateway(ctx, existing, request_id).await
+        } else {
+            Ok(existing)
+        };
+    }
+    if payment.status != PaymentStatus::Succeeded {
+        return Err(UserError::state(
+            "paymentId",
+            format!(
+                "payment {} is {}; only a successful payment can be refunded",
+                payment.id,
+                payment.status.as_str()
+            ),
+        )
+        .into());
+    }
+    let pending_refunds = crate::kernel::money::checked_sum(
+        refund::Entity::find()
+            .filter(refund::Column::PaymentId.eq(payment.id))
+            .filter(refund::Column::Status.eq(RefundStatus::Pending))
+            .all(&tx)
+            .await?
+            .iter()
+            .map(|r| r.amount_minor),
+    );
+    let refundable = pending_refunds
+        .and_then(|pending| {
+            payment
+                .amount_minor
+                .checked_sub(payment.amount_refunded_minor)?
+                .checked_sub(pending)
+        })
+        .ok_or_else(|| anyhow::anyhow!("refundable amount of payment {} overflows", payment.id))?;
+    let amount = input.amount_minor.unwrap_or(refundable);
+    if amount <= 0 || amount > refundable {
+        return Err(UserError::invalid(
+            "amount",
+            if refundable <= 0 {
+                "this payment has nothing left to refund".to_string()
+            } else {
+                format!(
+                    "the amount must be positive and at most the {} minor units left to refund",
+                    refundable
+                )
+            },
+        )
+        .into());
+    }
+    let now = Utc::now();
+    let created = refund::ActiveModel {
+        studio_id: Set(studio_id),
+        invoice_id: Set(payment.invoice_id),
+        payment_id: Set(payment.id),
+        amount_minor: Set(amount),
+        currency: Set(payment.currency.clone()),
+        status: Set(RefundStatus::Pending),
+        idempotency_key: Set(key),
+        gateway_reference: Set(None),
+        reason: Set(input.reason.clone()),
+        failure_message: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&tx)
+    .await?;
+    if payment.method != PaymentMethod::Card {
+        settle(
+            &tx,
+            &created,
+            &Settlement::Succeeded(None),
+            actor,
+            request_id,
+        )
+        .await?;
+        tx.commit().await?;
+        ctx.outbox_signal.notify_one();
+        publish(ctx, created.invoice_id, created.payment_id).await?;
+        return reload(ctx, created.id).await;
+    }
+    outbox::enqueue_after(
+        &tx,
+        Some(studio_id),
+        &JobKind::ResolveRefund {
+            refund_id: created.id,
+        },
+        request_id,
+        Some(Duration::seconds(
+            ctx.settings.worker.resolve_payment_after_secs,
+        )),
+    )
+    .await?;
+    tx.commit().await?;
+    ctx.outbox_signal.notify_one();
+    settle_with_gateway(ctx, created, request_id).await
+}
+
+/// Asks the gateway (again, under the same key) for a refund still `PENDING`.
+pub async fn resolve(
+    ctx: &AppContext,
+    refund_id: i64,
+    request_id: Option<&str>,
+) -> DomainResult<()> {
+    let Some(found) = refund::Entity::find_by_id(refund_id).one(&ctx.db).await? else {
+        return Ok(());
+    };
+    if found.status != RefundStatus::Pending {
+        return Ok(());
+    }
+    match settle_with_gateway(ctx, found, request_id).await {
+        Ok(_) => Ok(()),
+        // A refusal settled the refund as failed: nothing left to retry.
+        Err(e) if reload(ctx, refund_id).await?.status != RefundStatus::Pending => {
+            tracing::warn!(refund_id, error = %e, "refund refused");
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn settle_with_gateway(
+    ctx: &AppContext,
+    pending: refund::Model,
+    request_id: Option<&str>,
+) -> DomainResult<refund::Model> {
+    let payment = payment::Entity::find_by_id(pending.payment_id)
+        .one(&ctx.db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("payment {} missing", pending.payment_id))?;
+    let reference = payment
+        .gateway_reference
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("payment {} has no gateway reference", payment.id))?;
+    let outcome = refund_at_gateway(ctx, &pending, &reference).await;
+    let settlement = match outcome {
+        Ok(RefundOutcome::Succeeded { reference }) => Settlement::Succeeded(Some(reference)),
+        Ok(RefundOutcome::Pending { reference }) => {
+            refund::Entity::update_many()
+                .col_expr(refund::Column::GatewayReference, Expr::value(reference))
+                .filter(refund::Column::Id.eq(pending.id))
+                .exec(&ctx.db)
+                .await?;
+            return reload(ctx, pending.id).await;
+        }
+        Ok(RefundOutcome::Failed { reason }) => Settlement::Failed(reason),
+        Err(GatewayError::Unavailable(why)) => {
+            // Unknown outcome: the ResolveRefund job looks again.
+            tracing::warn!(refund_id = pending.id, %why, "refund outcome unknown; will look again");
+            return Err(UserError {
+                field: vec!["paymentId".into()],
+                message: "the payment processor did not answer; the refund is settled automatically once its outcome is known".into(),
+                code: crate::infra::error::ErrorCode::GatewayRefused,
+            }
+            .into());
+        }
+        Err(other) => Settlement::Failed(other.to_string()),
+    };
+    let tx = begin_write(&ctx.db).await?;
+    let moved = settle(&tx, &pending, &settlement, &Actor::system(), request_id).await?;
+    tx.commit().await?;
+    if moved {
+        ctx.outbox_signal.notify_one();
+        publish(ctx, pending.invoice_id, pending.payment_id).await?;
+    }
+    let stored = reload(ctx, pending.id).await?;
+    if let Settlement::Failed(reason) = settlement
+        && stored.status == RefundStatus::Failed
+    {
+        return Err(UserError {
+            field: vec!["paymentId".into()],
+            message: format!("the payment processor refused the refund: {reason}"),
+            code: crate::infra::error::ErrorCode::GatewayRefused,
+        }
+        .into());
+    }
+    Ok(stored)
+}
+
+/// The refund as the gateway has it: retrieved when its id is known, looked
+/// for (listed by our key) when a request went out unanswered, requested
+/// otherwise. A request's key is sent again only while the gateway keeps it
+/// (`gateway.key_reuse_limit_hours`); after that, and only if no refund was
+/// made, the next attempt goes out under a new key
+/// (`{refund key}_attempt_{n}`).
+async fn refund_at_gateway(
+    ctx: &AppContext,
+    pending: &refund::Model,
+    charge_reference: &str,
+) -> Result<RefundOutcome, GatewayError> {
+    let db_err = |e: sea_orm::DbErr| GatewayError::Unavailable(e.to_string());
+    if let Some(id) = &pending.gateway_reference {
+        return ctx.gateway.retrieve_refund(id).await;
+    }
+    let now = ctx.clock.now();
+    let limit = Duration::hours(ctx.settings.gateway.key_reuse_limit_hours);
+    let mut attempt = pending.key_attempt;
+    let mut first_sent = pending.key_sent_at;
+    if let Some(sent) = pending.key_sent_at {
+        if let Some(outcome) = ctx
+            .gateway
+            .find_refund(charge_reference, &pending.idempotency_key)
+            .await?
+        {
+            return Ok(outcome);
+        }
+        if now - sent >= limit {
+            attempt = attempt.checked_add(1).ok_or_else(|| {
+                GatewayError::Unavailable(format!("refund {}: too many attempts", pending.id))
+            })?;
+            first_sent = None;
+            tracing::warn!(
+                refund_id = pending.id,
+                attempt,
+                "no refund was made under a key the gateway may forget; a new attempt with a new key"
+            );
+        }
+    }
+    if first_sent.is_none() {
+        let claimed = refund::Entity::update_many()
+            .col_expr(refund::Column::KeyAttempt, Expr::value(attempt))
+            .col_expr(refund::Column::KeySentAt, Expr::value(now))
+            .filter(refund::Column::Id.eq(pending.id))
+            .filter(refund::Column::KeyAttempt.eq(pending.key_attempt))
+            .exec(&ctx.db)
+            .await
+            .map_err(db_err)?;
+        if claimed.rows_affected != 1 {
+            return Err(GatewayError::Unavailable(format!(
+                "refund {}: another request for it is under way",
+                pending.id
+            )));
+        }
+    }
+    let request = RefundRequest {
+        idempotency_key: pending.idempotency_key.clone(),
+        request_key: format!("{}_attempt_{attempt}", pending.idempotency_key),
+        charge_reference: charge_reference.to_string(),
+        amount_minor: pending.amount_minor,
+        currency: pending.currency.clone(),
+    };
+    match ctx.gateway.refund(&request).await {
+        Err(GatewayError::Unavailable(why)) => {
+            tracing::warn!(refund_id = pending.id, %why, "refund unanswered; looking for it");
+            match ctx
+                .gateway
+                .find_refund(charge_reference, &pending.idempotency_key)
+                .await
+            {
+                Ok(Some(outcome)) => Ok(outcome),
+                _ => Err(GatewayError::Unavailable(why)),
+            }
+        }
+        other => other,
+    }
+}
+
+pub enum Settlement {
+    /// Returned by agreement (our API, the gateway's dashboard): credited.
+    Succeeded(Option<String>),
+    /// Taken back by the card network (a lost dispute): owed again.
+    Chargeback(String),
+    Failed(String),
+}
+
+/// Writes a refund's outcome; only the writer that moves it out of `PENDING`
+/// touches the payment and the invoice. Returns whether it moved.
+pub async fn settle(
+    tx: &DatabaseTransaction,
+    pending: &refund::Model,
+    settlement: &Settlement,
+    actor: &Actor,
+    request_id: Option<&str>,
+) -> DomainResult<bool> {
+    let now = Utc::now();
+    let update = refund::Entity::update_many()
+        .filter(refund::Column::Id.eq(pending.id))
+        .filter(refund::Column::Status.eq(RefundStatus::Pending))
+        .col_expr(refund::Column::UpdatedAt, Expr::value(now));
+    let (update, event, detail) = match settlement {
+        Settlement::Chargeback(reference) => (
+            update
+                .col_expr(
+                    refund::Column::Status,
+                    Expr::value(RefundStatus::Succeeded.as_str()),
+                )
+                .col_expr(
+                    refund::Column::GatewayReference,
+                    Expr::value(reference.clone()),
+                ),
+            InvoiceEventKind::RefundSucceeded,
+            format!(
+                "chargeback {} of payment {}: owed again",
+                pending.id, pending.payment_id
+            ),
+        ),
+        Settlement::Succeeded(reference) => (
+            update
+                .col_expr(
+                    refund::Column::Status,
+                    Expr::value(RefundStatus::Succeeded.as_str()),
+                )
+                .col_expr(
+                    refund::Column::GatewayReference,
+                    Expr::value(reference.clone()),
+                ),
+            InvoiceEventKind::RefundSucceeded,
+            format!("refund {} of payment {}", pending.id, pending.payment_id),
+        ),
+        Settlement::Failed(reason) => (
+            update
+                .col_expr(
+                    refund::Column::Status,
+                    Expr::value(RefundStatus::Failed.as_str()),
+                )
+                .col_expr(refund::Column::FailureMessage, Expr::value(reason.clone())),
+            InvoiceEventKind::RefundFailed,
+            format!(
+                "refund {} of payment {}: {reason}",
+                pending.id, pending.payment_id
+            ),
+        ),
+    };
+    if update.exec(tx).await?.rows_affected != 1 {
+        return Ok(false);
+    }
+    let audit = Audit {
+        event,
+        from: None,
+        to: None,
+        amount_minor: Some(pending.amount_minor),
+        actor,
+        detail: Some(detail),
+    };
+    match settlement {
+        Settlement::Succeeded(_) | Settlement::Chargeback(_) => {
+            payment::Entity::update_many()
+                .col_expr(
+                    payment::Column::AmountRefundedMinor,
+                    Expr::col(payment::Column::AmountRefundedMinor).add(pending.amount_minor),
+                )
+                .col_expr(payment::Column::UpdatedAt, Expr::value(now))
+                .filter(payment::Column::Id.eq(pending.payment_id))
+                .exec(tx)
+                .await?;
+            if let Settlement::Chargeback(_) = settlement {
+                lifecycle::apply_money(
+                    tx,
+                    pending.invoice_id,
+                    lifecycle::Movement::chargeback(pending.amount_minor),
+                    audit,
+                )
+                .await?;
+            } else {
+                let note = issue_credit_note(tx, pending).await?;
+                let invoice = lifecycle::apply_money(
+                    tx,
+                    pending.invoice_id,
+                    lifecycle::Movement::refund_with_credit_note(pending.amount_minor),
+                    audit,
+                )
+                .await?;
+                lifecycle::record(
+                    tx,
+                    &invoice,
+                    Audit {
+                        event: InvoiceEventKind::CreditNoteIssued,
+                        from: None,
+                        to: None,
+                        amount_minor: Some(note.amount_minor),
+                        actor,
+                        detail: Some(note.number.clone()),
+                    },
+                )
+                .await?;
+                outbox::enqueue(
+                    tx,
+                    Some(pending.studio_id),
+                    &JobKind::SendRefundConfirmation {
+                        refund_id: pending.id,
+                    },
+                    request_id,
+                )
+                .await?;
+            }
+            outbox::enqueue(
+                tx,
+                Some(pending.studio_id),
+                &JobKind::SyncGalleryAccess {
+                    invoice_id: pending.invoice_id,
+                    state: format!("refund-{}", pending.id),
+                },
+                request_id,
+            )
+            .await?;
+        }
+        Settlement::Failed(_) => {
+            let invoice = invoice::Entity::find_by_id(pending.invoice_id)
+                .one(tx)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("invoice {} missing", pending.invoice_id))?;
+            lifecycle::record(
+                tx,
+                &invoice,
+                Audit {
+                    from: Some(invoice.status),
+                    to: Some(invoice.status),
+                    ..audit
+                },
+            )
+            .await?;
+        }
+    }
+    Ok(true)
+}
+
+/// The credit note that comes with a refund by agreement: the refunded
+/// amount, numbered `CN-<invoice number>-<n>` (n from 2; a void's note is
+/// `CN-<invoice number>`), unique per studio. The invoice is locked first so
+/// two refunds settling at once count the notes one after the other.
+async fn issue_credit_note(
+    tx: &DatabaseTransaction,
+    refund: &refund::Model,
+) -> DomainResult<credit_note::Model> {
+    use sea_orm::PaginatorTrait;
+    let invoice = lifecycle::lock_invoice(tx, refund.studio_id, refund.invoice_id).await?;
+    let earlier = credit_note::Entity::find()
+        .filter(credit_note::Column::InvoiceId.eq(invoice.id))
+        .filter(credit_note::Column::RefundId.is_not_null())
+        .count(tx)
+        .await?;
+    let n = earlier
+        .checked_add(2)
+        .ok_or_else(|| anyhow::anyhow!("credit note count overflow"))?;
+    Ok(credit_note::ActiveModel {
+        studio_id: Set(refund.studio_id),
+        invoice_id: Set(invoice.id),
+        refund_id: Set(Some(refund.id)),
+        number: Set(format!("CN-{}-{n}", invoice.display_number())),
+        amount_minor: Set(refund.amount_minor),
+        currency: Set(refund.currency.clone()),
+        reason: Set(refund
+            .reason
+            .clone()
+            .filter(|r| !r.trim().is_empty())
+            .unwrap_or_else(|| "refund".to_string())),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(tx)
+    .await?)
+}
+
+/// The credit note issued with a refund, if it was a refund by agreement.
+pub async fn credit_note_of<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    refund_id: i64,
+) -> DomainResult<Option<credit_note::Model>> {
+    Ok(credit_note::Entity::find()
+        .filter(credit_note::Column::RefundId.eq(refund_id))
+        .one(db)
+        .await?)
+}
+
+async fn reload(ctx: &AppContext, refund_id: i64) -> DomainResult<refund::Model> {
+    Ok(refund::Entity::find_by_id(refund_id)
+        .one(&ctx.db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("refund {refund_id} vanished"))?)
+}
+
+pub(crate) async fn publish(
+    ctx: &AppContext,
+    invoice_id: i64,
+    payment_id: i64,
+) -> DomainResult<()> {
+    let invoice = invoice::Entity::find_by_id(invoice_id).one(&ctx.db).await?;
+    let payment = payment::Entity::find_by_id(payment_id).one(&ctx.db).await?;
+    if let Some(invoice) = invoice {
+        ctx.events
+            .publish(crate::ports::events::for_invoice(
+                crate::ports::events::EventKind::PaymentRefunded,
+                &invoice,
+                payment.as_ref(),
+            ))
+            .await;
+    }
+    Ok(())
+}

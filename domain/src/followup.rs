@@ -1,0 +1,3 @@
+pub mod emails;
+pub mod gallery;
+pub mod reminders;

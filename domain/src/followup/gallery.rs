@@ -1,0 +1,725 @@
+//! Step 6: gallery access follows the invoice's payment state.
+//!
+//! `FULL` for the studio's configured period once paid in full; the studio's
+//! configured lower level (default `PREVIEW`) while unpaid. The level is always
+//! recomputed from the current state, never taken from the job, so jobs may
+//! run twice or out of order and still converge.
+
+use crate::infra::context::AppContext;
+use crate::infra::db::begin_write;
+use crate::infra::error::{DomainError, DomainResult};
+use crate::infra::secrets::{hash_password, hash_token, random_token};
+use crate::studio::login_limits::{self, Counter, Scope};
+use crate::workflow::jobs::JobKind;
+use crate::workflow::outbox;
+use chrono::{DateTime, Duration, Utc};
+use entity::enums::{GalleryLevel, InvoiceStatus};
+use entity::{client, gallery_access, gallery_photo, invoice, payment, studio};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QuerySelect,
+};
+
+/// The access an invoice's state gives. An open dispute (chargeback) on one
+/// of its payments locks the gallery until the dispute is closed.
+pub fn level_for(
+    studio: &studio::Model,
+    invoice: &invoice::Model,
+    disputed: bool,
+) -> (GalleryLevel, Option<DateTime<Utc>>) {
+    if disputed {
+        return (GalleryLevel::Locked, None);
+    }
+    // Refunded in full: settled, but the studio's refund policy decides.
+    let refunded_in_full = invoice.status == InvoiceStatus::Paid
+        && invoice.amount_paid_minor > 0
+        && invoice.amount_refunded_minor >= invoice.amount_paid_minor;
+    if refunded_in_full {
+        return match studio.gallery_refunded_level {
+            GalleryLevel::Locked => (GalleryLevel::Locked, None),
+            GalleryLevel::Full => (
+                GalleryLevel::Full,
+                Some(
+                    invoice.paid_at.unwrap_or(invoice.updated_at)
+                        + Duration::days(i64::from(studio.gallery_full_days)),
+                ),
+            ),
+            level => (
+                level,
+                Some(invoice.issued_at + Duration::days(i64::from(studio.gallery_unpaid_days))),
+            ),
+        };
+    }
+    match invoice.status {
+        InvoiceStatus::Paid => (
+            GalleryLevel::Full,
+            Some(
+                invoice.paid_at.unwrap_or(invoice.updated_at)
+                    + Duration::days(i64::from(studio.gallery_full_days)),
+            ),
+        ),
+        InvoiceStatus::Void | InvoiceStatus::Uncollectible => (GalleryLevel::Locked, None),
+        InvoiceStatus::PartiallyPaid => (
+            studio.gallery_partial_level,
+            Some(invoice.issued_at + Duration::days(i64::from(studio.gallery_unpaid_days))),
+        ),
+        _ => (
+            studio.gallery_unpaid_level,
+            Some(invoice.issued_at + Duration::days(i64::from(studio.gallery_unpaid_days))),
+        ),
+    }
+}
+
+pub async fn sync_access(
+    ctx: &AppContext,
+    invoice_id: i64,
+    request_id: Option<&str>,
+) -> DomainResult<()> {
+    let tx = begin_write(&ctx.db).await?;
+    // Lock the invoice row (PostgreSQL) so a payment committing meanwhile is
+    // seen before the level is decided; SQLite's write lock already serializes.
+    let invoice = invoice::Entity::find_by_id(invoice_id)
+        .lock_exclusive()
+        .one(&tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("invoice {invoice_id} missing"))?;
+    // A void invoice that was reissued no longer decides: the session's
+    // current invoice does (a late job for the old one must not lock a
+    // gallery the new invoice opened). A draft grants nothing yet.
+    let invoice =
+        match crate::billing::invoicing::current_invoice_of_session(&tx, invoice.session_id).await?
+        {
+            Some(current) if invoice.status == InvoiceStatus::Void => current,
+            _ => invoice,
+        };
+    if invoice.status == InvoiceStatus::Draft {
+        tx.commit().await?;
+        return Ok(());
+    }
+    let invoice_id = invoice.id;
+    let studio = studio::Entity::find_by_id(invoice.studio_id)
+        .one(&tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("studio {} missing", invoice.studio_id))?;
+    let client = client::Entity::find_by_id(invoice.client_id)
+        .one(&tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("client {} missing", invoice.client_id))?;
+    let disputed = payment::Entity::find()
+        .filter(payment::Column::InvoiceId.eq(invoice.id))
+        .filter(payment::Column::DisputedAt.is_not_null())
+        .count(&tx)
+        .await?
+        > 0;
+    let (level, expires_at) = level_for(&studio, &invoice, disputed);
+    let now = Utc::now();
+    let studio_id = Some(studio.id);
+    let mut changed = false;
+    match gallery_access::Entity::find()
+        .filter(gallery_access::Column::SessionId.eq(invoice.session_id))
+        .one(&tx)
+        .await?
+    {
+        None => {
+            let salt = random_token();
+            gallery_access::ActiveModel {
+                link_token_hash: Set(Some(hash_token(&ctx.secret.gallery_token(&salt)))),
+                link_salt: Set(Some(salt)),
+                studio_id: Set(studio.id),
+                session_id: Set(invoice.session_id),
+                client_id: Set(client.id),
+                invoice_id: Set(invoice.id),
+                level: Set(level),
+                expires_at: Set(expires_at),
+                username: Set(client.email.clone()),
+                password_hash: Set(None),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&tx)
+            .await?;
+            outbox::enqueue(
+                &tx,
+                studio_id,
+                &JobKind::SendGalleryCredentials { invoice_id },
+                request_id,
+            )
+            .await?;
+            changed = true;
+        }
+        Some(existing) if existing.level != level || existing.expires_at != expires_at => {
+            changed = true;
+            let upgraded = level.rank() > existing.level.rank();
+            let mut active: gallery_access::ActiveModel = existing.into();
+            active.invoice_id = Set(invoice.id);
+            active.level = Set(level);
+            active.expires_at = Set(expires_at);
+            active.updated_at = Set(now);
+            active.update(&tx).await?;
+            if upgraded {
+                outbox::enqueue(
+                    &tx,
+                    studio_id,
+                    &JobKind::SendGalleryUpgrade {
+                        invoice_id,
+                        level: level.as_str().into(),
+                    },
+                    request_id,
+                )
+                .await?;
+            }
+        }
+        Some(_) => {}
+    }
+    if changed {
+        announce_change(&tx, &studio, invoice_id, level, expires_at, request_id).await?;
+    }
+    tx.commit().await?;
+    ctx.outbox_signal.notify_one();
+    tracing::info!(invoice_id, level = level.as_str(), "gallery access synced");
+    Ok(())
+}
+
+/// After access changed: the notice before the new expiry, and the studio's
+/// `gallery.access_changed` webhook. Both are keyed by the new state, so each
+/// change is announced once and a later change supersedes an earlier notice.
+async fn announce_change(
+    tx: &sea_orm::DatabaseTransaction,
+    studio: &studio::Model,
+    invoice_id: i64,
+    level: GalleryLevel,
+    expires_at: Option<DateTime<Utc>>,
+    request_id: Option<&str>,
+) -> DomainResult<()> {
+    let studio_id = Some(studio.id);
+    if let Some(expiry) = expires_at
+        && level != GalleryLevel::Locked
+        && studio.gallery_expiry_notice_days > 0
+    {
+        let notice_at = expiry - Duration::days(i64::from(studio.gallery_expiry_notice_days));
+        outbox::enqueue_at(
+            tx,
+            studio_id,
+            &JobKind::SendGalleryExpiryNotice {
+                invoice_id,
+                expires_at: expiry.timestamp(),
+            },
+            request_id,
+            notice_at,
+        )
+        .await?;
+    }
+    if studio.gallery_webhook_url.is_some() {
+        outbox::enqueue(
+            tx,
+            studio_id,
+            &JobKind::DeliverGalleryWebhook {
+                invoice_id,
+                change: format!(
+                    "{}-{}",
+                    level.as_str(),
+                    expires_at.map(|e| e.timestamp()).unwrap_or(0)
+                ),
+            },
+            request_id,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The secret a studio verifies `gallery.access_changed` webhooks with
+/// (derived from the application secret, so every process signs alike).
+pub fn webhook_secret(ctx: &AppContext, studio_id: i64) -> String {
+    ctx.secret
+        .derive(&format!("gallery-webhook:{studio_id}"), "whsec_")
+}
+
+/// POSTs the current gallery access of an invoice's session to the studio's
+/// webhook URL, signed like Stripe signs (`Studio-Signature: t=..,v1=..`).
+/// The event id is derived from the change, so the receiver can deduplicate.
+pub async fn deliver_webhook(ctx: &AppContext, invoice_id: i64, change: &str) -> DomainResult<()> {
+    let Some(invoice) = invoice::Entity::find_by_id(invoice_id).one(&ctx.db).await? else {
+        return Ok(());
+    };
+    let studio = studio::Entity::find_by_id(invoice.studio_id)
+        .one(&ctx.db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("studio {} missing", invoice.studio_id))?;
+    let Some(url) = studio.gallery_webhook_url.clone() else {
+        return Ok(());
+    };
+    let Some(access) = access_for_invoice(ctx, &invoice).await? else {
+        return Ok(());
+    };
+    let client = client::Entity::find_by_id(access.client_id)
+        .one(&ctx.db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("client {} missing", access.client_id))?;
+    let body = serde_json::to_vec(&serde_json::json!({
+        "id": format!("gac_{invoice_id}_{change}"),
+        "type": "gallery.access_changed",
+        "created": Utc::now().timestamp(),
+        "data": {
+            "studio_id": studio.id,
+            "session_id": access.session_id,
+            "invoice_id": invoice.id,
+            "invoice_number": invoice.number,
+            "invoice_status": invoice.status.as_str(),
+            "client": { "id": client.id, "name": client.name, "email": client.email },
+            "level": access.level.as_str(),
+            "expires_at": access.expires_at.map(|e| e.to_rfc3339()),
+        },
+    }))
+    .map_err(anyhow::Error::from)?;
+    crate::adapters::webhooks::signature::post_signed(
+        &url,
+        "studio-signature",
+        &webhook_secret(ctx, studio.id),
+        body,
+    )
+    .await?;
+    tracing::info!(invoice_id, change, "gallery webhook delivered");
+    Ok(())
+}
+
+/// The photos of a session's gallery, in order.
+pub async fn photos<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    studio_id: i64,
+    session_id: i64,
+) -> DomainResult<Vec<gallery_photo::Model>> {
+    use sea_orm::QueryOrder;
+    Ok(gallery_photo::Entity::find()
+        .filter(gallery_photo::Column::StudioId.eq(studio_id))
+        .filter(gallery_photo::Column::SessionId.eq(session_id))
+        .order_by_asc(gallery_photo::Column::Position)
+        .order_by_asc(gallery_photo::Column::Id)
+        .all(conn)
+        .await?)
+}
+
+#[derive(Debug, Clone)]
+pub struct NewPhoto {
+    pub url: String,
+    pub preview_url: Option<String>,
+    pub title: Option<String>,
+}
+
+fn web_url(problems: &mut crate::kernel::validate::Problems, field: &str, raw: &str) -> String {
+    let raw = raw.trim();
+    let ok = reqwest::Url::parse(raw)
+        .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
+    if !ok || raw.len() > 2000 {
+        problems.push(crate::infra::error::UserError::invalid(
+            field,
+            "must be an http(s) URL of at most 2000 characters",
+        ));
+    }
+    raw.to_string()
+}
+
+/// Registers photos (hosted by the studio) for a session's gallery, after
+/// those already there. All or nothing.
+pub async fn add_photos(
+    db: &sea_orm::DatabaseConnection,
+    studio: &studio::Model,
+    session_id: i64,
+    new: &[NewPhoto],
+) -> DomainResult<Vec<gallery_photo::Model>> {
+    use crate::infra::error::UserError;
+    let mut problems = crate::kernel::validate::Problems::new();
+    if new.is_empty() || new.len() > 500 {
+        problems.push(UserError::invalid("photos", "give 1 to 500 photos"));
+    }
+    let mut checked = Vec::with_capacity(new.len());
+    for (i, photo) in new.iter().enumerate() {
+        let url = web_url(&mut problems, &format!("photos.{i}.url"), &photo.url);
+        let preview = photo
+            .preview_url
+            .as_deref()
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| web_url(&mut problems, &format!("photos.{i}.previewUrl"), p));
+        let title = photo
+            .title
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(|t| t.chars().take(200).collect::<String>());
+        checked.push((url, preview, title));
+    }
+    problems.finish()?;
+    let tx = begin_write(db).await?;
+    entity::session::Entity::find_by_id(session_id)
+        .filter(entity::session::Column::StudioId.eq(studio.id))
+        .one(&tx)
+        .await?
+        .ok_or_else(|| UserError::not_found("sessionId", "session"))?;
+    let start = photos(&tx, studio.id, session_id)
+        .await?
+        .last()
+        .map(|p| p.position + 1)
+        .unwrap_or(1);
+    let now = Utc::now();
+    for (offset, (url, preview_url, title)) in checked.into_iter().enumerate() {
+        gallery_photo::ActiveModel {
+            studio_id: Set(studio.id),
+            session_id: Set(session_id),
+            url: Set(url),
+            preview_url: Set(preview_url),
+            title: Set(title),
+            position: Set(start + i32::try_from(offset).unwrap_or(0)),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&tx)
+        .await?;
+    }
+    let all = photos(&tx, studio.id, session_id).await?;
+    tx.commit().await?;
+    Ok(all)
+}
+
+/// Removes one photo; a foreign or missing id is `NOT_FOUND`.
+pub async fn remove_photo(
+    db: &sea_orm::DatabaseConnection,
+    studio: &studio::Model,
+    photo_id: i64,
+) -> DomainResult<gallery_photo::Model> {
+    let photo = gallery_photo::Entity::find_by_id(photo_id)
+        .filter(gallery_photo::Column::StudioId.eq(studio.id))
+        .one(db)
+        .await?
+        .ok_or_else(|| crate::infra::error::UserError::not_found("id", "photo"))?;
+    gallery_photo::Entity::delete_by_id(photo.id)
+        .exec(db)
+        .await?;
+    Ok(photo)
+}
+
+/// The changes of `updateGalleryPolicy`; `None` leaves a setting as it is.
+#[derive(Debug, Default, Clone)]
+pub struct PolicyChanges {
+    pub full_access_days: Option<i32>,
+    pub unpaid_level: Option<GalleryLevel>,
+    pub partially_paid_level: Option<GalleryLevel>,
+    pub refunded_level: Option<GalleryLevel>,
+    pub unpaid_days: Option<i32>,
+    pub expiry_notice_days: Option<i32>,
+    /// `Some("")` removes the webhook.
+    pub webhook_url: Option<String>,
+}
+
+/// Validates and saves how gallery access follows payment. Applies from the
+/// next change of each gallery.
+pub async fn update_policy(
+    db: &sea_orm::DatabaseConnection,
+    studio: &studio::Model,
+    changes: PolicyChanges,
+) -> DomainResult<studio::Model> {
+    use crate::infra::error::UserError;
+    let mut problems = crate::kernel::validate::Problems::new();
+    let mut active: studio::ActiveModel = studio.clone().into();
+    if let Some(days) = changes.full_access_days {
+        if !(1..=3650).contains(&days) {
+            problems.push(UserError::invalid(
+                "fullAccessDays",
+                "must be 1 to 3650 days",
+            ));
+        }
+        active.gallery_full_days = Set(days);
+    }
+    if let Some(days) = changes.unpaid_days {
+        if !(1..=3650).contains(&days) {
+            problems.push(UserError::invalid("unpaidDays", "must be 1 to 3650 days"));
+        }
+        active.gallery_unpaid_days = Set(days);
+    }
+    if let Some(days) = changes.expiry_notice_days {
+        if !(0..=90).contains(&days) {
+            problems.push(UserError::invalid(
+                "expiryNoticeDays",
+                "must be 0 (no notice) to 90 days",
+            ));
+        }
+        active.gallery_expiry_notice_days = Set(days);
+    }
+    if let Some(level) = changes.unpaid_level {
+        active.gallery_unpaid_level = Set(level);
+    }
+    if let Some(level) = changes.partially_paid_level {
+        active.gallery_partial_level = Set(level);
+    }
+    if let Some(level) = changes.refunded_level {
+        active.gallery_refunded_level = Set(level);
+    }
+    if let Some(url) = changes.webhook_url {
+        let url = url.trim();
+        active.gallery_webhook_url = Set(if url.is_empty() {
+            None
+        } else {
+            Some(web_url(&mut problems, "webhookUrl", url))
+        });
+    }
+    problems.finish()?;
+    Ok(active.update(db).await?)
+}
+
+/// Stores the argon2id hash of the password the credentials email carries.
+pub async fn set_password(
+    ctx: &AppContext,
+    invoice: &invoice::Model,
+    password: &str,
+) -> DomainResult<gallery_access::Model> {
+    let access = gallery_access::Entity::find()
+        .filter(gallery_access::Column::SessionId.eq(invoice.session_id))
+        .one(&ctx.db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("gallery access for invoice {} missing", invoice.id))?;
+    let hash = hash_password(password)?;
+    let mut active: gallery_access::ActiveModel = access.into();
+    active.password_hash = Set(Some(hash));
+    active.updated_at = Set(Utc::now());
+    Ok(active.update(&ctx.db).await?)
+}
+
+pub async fn access_for_session<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    studio_id: i64,
+    session_id: i64,
+) -> DomainResult<Option<gallery_access::Model>> {
+    Ok(gallery_access::Entity::find()
+        .filter(gallery_access::Column::StudioId.eq(studio_id))
+        .filter(gallery_access::Column::SessionId.eq(session_id))
+        .one(conn)
+        .await?)
+}
+
+pub async fn access_for_invoice(
+    ctx: &AppContext,
+    invoice: &invoice::Model,
+) -> DomainResult<Option<gallery_access::Model>> {
+    Ok(gallery_access::Entity::find()
+        .filter(gallery_access::Column::SessionId.eq(invoice.session_id))
+        .one(&ctx.db)
+        .await?)
+}
+
+/// What a client sees after logging in to a gallery.
+pub struct GalleryView {
+    pub studio_name: String,
+    pub session_title: String,
+    pub access: gallery_access::Model,
+    pub photos: Vec<gallery_photo::Model>,
+    /// For the page's logo and contact details.
+    pub studio: studio::Model,
+}
+
+/// The gallery of a session, for a client who has logged in.
+pub async fn view(ctx: &AppContext, session_id: i64) -> DomainResult<Option<GalleryView>> {
+    let Some(access) = gallery_access::Entity::find()
+        .filter(gallery_access::Column::SessionId.eq(session_id))
+        .one(&ctx.db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let studio = studio::Entity::find_by_id(access.studio_id)
+        .one(&ctx.db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("studio {} missing", access.studio_id))?;
+    let session = entity::session::Entity::find_by_id(access.session_id)
+        .one(&ctx.db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("session {} missing", access.session_id))?;
+    let photos = photos(&ctx.db, studio.id, session.id).await?;
+    Ok(Some(GalleryView {
+        studio_name: studio.name.clone(),
+        session_title: session.title,
+        access,
+        photos,
+        studio,
+    }))
+}
+
+/// The gallery a link token opens. A token of the wrong shape or an
+/// unknown one finds nothing (`/gallery/<session id>` is such a token).
+pub async fn find_by_token<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    token: &str,
+) -> DomainResult<Option<gallery_access::Model>> {
+    if token.len() < 32 || token.len() > 128 {
+        return Ok(None);
+    }
+    Ok(gallery_access::Entity::find()
+        .filter(gallery_access::Column::LinkTokenHash.eq(hash_token(token)))
+        .one(conn)
+        .await?)
+}
+
+/// The link to a gallery: `/gallery/<HMAC(secret, link salt)>`. A gallery
+/// made before links had tokens gets its salt here, once: the conditional
+/// update lets one writer win, and everyone then uses the stored salt.
+pub async fn link(ctx: &AppContext, access: &gallery_access::Model) -> DomainResult<String> {
+    let salt = match &access.link_salt {
+        Some(salt) => salt.clone(),
+        None => {
+            use sea_orm::sea_query::Expr;
+            let salt = random_token();
+            gallery_access::Entity::update_many()
+                .col_expr(gallery_access::Column::LinkSalt, Expr::value(salt.clone()))
+                .col_expr(
+                    gallery_access::Column::LinkTokenHash,
+                    Expr::value(hash_token(&ctx.secret.gallery_token(&salt))),
+                )
+                .filter(gallery_access::Column::Id.eq(access.id))
+                .filter(gallery_access::Column::LinkSalt.is_null())
+                .exec(&ctx.db)
+                .await?;
+            gallery_access::Entity::find_by_id(access.id)
+                .one(&ctx.db)
+                .await?
+                .and_then(|a| a.link_salt)
+                .ok_or_else(|| anyhow::anyhow!("gallery access {} has no link", access.id))?
+        }
+    };
+    Ok(format!(
+        "{}/gallery/{}",
+        ctx.settings.public_url(),
+        ctx.secret.gallery_token(&salt)
+    ))
+}
+
+/// The link to a session's gallery, if it has one yet (scoped to the studio).
+pub async fn link_for_session(
+    ctx: &AppContext,
+    studio_id: i64,
+    session_id: i64,
+) -> DomainResult<Option<String>> {
+    match access_for_session(&ctx.db, studio_id, session_id).await? {
+        Some(access) => Ok(Some(link(ctx, &access).await?)),
+        None => Ok(None),
+    }
+}
+
+/// Checks gallery credentials (argon2id). Wrong username, wrong password and
+/// unknown gallery are indistinguishable to the caller.
+pub async fn login(
+    ctx: &AppContext,
+    access: Option<&gallery_access::Model>,
+    username: &str,
+    password: &str,
+) -> DomainResult<Option<GalleryView>> {
+    let (hash, real) = login_hash(access);
+    let username_ok = access.is_some_and(|a| a.username.eq_ignore_ascii_case(username.trim()));
+    // Verify even for a wrong username, or a gallery that does not exist (a
+    // decoy hash with the same parameters), so timing does not tell which
+    // was wrong. argon2id is deliberately slow: keep it off the executor.
+    let password = password.to_string();
+    let password_ok = tokio::task::spawn_blocking(move || {
+        crate::infra::secrets::verify_password(&password, &hash)
+    })
+    .await
+    .map_err(|e| DomainError::Internal(e.into()))?;
+    match access {
+        Some(access) if real && username_ok && password_ok => view(ctx, access.session_id).await,
+        _ => Ok(None),
+    }
+}
+
+/// What a login attempt at a gallery link came to.
+pub enum LoginOutcome {
+    LoggedIn(Box<GalleryView>),
+    /// Wrong credentials, or a link that opens nothing: the same answer.
+    Refused,
+    /// Too many failures from this address, or at this gallery, lately.
+    TooManyAttempts,
+}
+
+/// A login at a gallery link from `source` (`login_limits::address_subject`):
+/// refused without checking while this address, or the gallery, has too
+/// many recent failures; a failure counts against both. An unknown link
+/// counts against a shared "no gallery" subject, so every failure costs the
+/// same work whether or not the gallery exists.
+pub async fn attempt_login(
+    ctx: &AppContext,
+    token: &str,
+    source: &str,
+    username: &str,
+    password: &str,
+) -> DomainResult<LoginOutcome> {
+    let access = find_by_token(&ctx.db, token).await?;
+    let limits = &ctx.settings.login_limits;
+    let counters = [
+        Counter {
+            scope: Scope::GalleryAddress,
+            subject: source.to_string(),
+            limit: limits.per_address,
+        },
+        Counter {
+            scope: Scope::Gallery,
+            subject: access
+                .as_ref()
+                .map(|a| a.id.to_string())
+                .unwrap_or_else(|| "none".into()),
+            limit: limits.per_gallery,
+        },
+    ];
+    if login_limits::reached(ctx, &counters).await? {
+        return Ok(LoginOutcome::TooManyAttempts);
+    }
+    match login(ctx, access.as_ref(), username, password).await? {
+        Some(view) => Ok(LoginOutcome::LoggedIn(Box::new(view))),
+        None => {
+            login_limits::record_failure(ctx, &counters).await?;
+            Ok(LoginOutcome::Refused)
+        }
+    }
+}
+
+/// The hash a login attempt is verified against, and whether it is real: a
+/// missing gallery, or one without credentials yet, gets the decoy (which no
+/// password opens), so every failed login does the same argon2id work.
+pub fn login_hash(access: Option<&gallery_access::Model>) -> (String, bool) {
+    match access.and_then(|a| a.password_hash.clone()) {
+        Some(hash) => (hash, true),
+        None => (crate::infra::secrets::decoy_hash().to_string(), false),
+    }
+}
+
+/// What a download link of a logged-in client leads to.
+pub enum Download {
+    /// The full-resolution file.
+    Allowed(String),
+    /// Downloads need `FULL` access; this is the level in force.
+    NotAllowed(GalleryLevel),
+    NotFound,
+}
+
+/// Downloads open only at `FULL` access that has not expired.
+pub async fn download(
+    ctx: &AppContext,
+    session_id: i64,
+    photo_id: i64,
+    now: DateTime<Utc>,
+) -> DomainResult<Download> {
+    let Some(gallery) = view(ctx, session_id).await? else {
+        return Ok(Download::NotFound);
+    };
+    let Some(photo) = gallery.photos.into_iter().find(|p| p.id == photo_id) else {
+        return Ok(Download::NotFound);
+    };
+    Ok(match effective_level(&gallery.access, now) {
+        GalleryLevel::Full => Download::Allowed(photo.url),
+        level => Download::NotAllowed(level),
+    })
+}
+
+/// The level in force now: an expired grant counts as `LOCKED`.
+pub fn effective_level(access: &gallery_access::Model, now: DateTime<Utc>) -> GalleryLevel {
+    match access.expires_at {
+        Some(expiry) if expiry <= now => GalleryLevel::Locked,
+        _ => access.level,
+    }
+}

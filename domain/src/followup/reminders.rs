@@ -1,0 +1,825 @@
+//! Step 7: the follow-up of unpaid invoices.
+//!
+//! A studio's policy lists reminder days relative to the due date (default
+//! 3 days before, on the day, 3, 7 and 14 days after; the last one is the
+//! final notice), a sending window in local time (default 9:00 to 17:00, in
+//! the client's time zone if it has one, else the studio's), an optional late
+//! fee, and whether the invoice becomes `UNCOLLECTIBLE` some days after the
+//! final notice.
+//!
+//! # How a step runs exactly once
+//!
+//! When an invoice is emailed, the first step of its plan is written as a
+//! delayed outbox row due at its local time (`outbox::enqueue_at`). Each step
+//! re-reads the invoice under its lock and stops the moment it is paid,
+//! void or uncollectible; otherwise it writes, in one transaction, the late
+//! fee if this is the first overdue step, the email job (`SendReminder`,
+//! whose notification row `(invoice, REMINDER, step)` makes the email go out
+//! once) and the next step. Each step has one outbox row (its dedup key), so
+//! one tick happens however many workers run, and a step delivered twice
+//! finds its follow-ups already written.
+//!
+//! # Time
+//!
+//! Times are computed from local dates: "9:00 on the due date + 3 days" in
+//! the zone, converted to UTC for that date's offset, so a step after a
+//! daylight-saving change still goes out at 9:00 local. A local time that
+//! does not exist (spring forward) moves to the next hour that does; an
+//! ambiguous one (fall back) takes the first. A step that runs outside the
+//! window (a queue that was down) waits for the window to open, and a step
+//! overtaken by a later one that is already due is skipped, so a client never
+//! gets a burst of stale reminders.
+
+use crate::billing::lifecycle::{self, Actor, Audit};
+use crate::infra::context::AppContext;
+use crate::infra::db::begin_write;
+use crate::infra::error::{DomainResult, UserError};
+use crate::kernel::money::Currency;
+use crate::kernel::pricing::round_minor;
+use crate::kernel::validate::Problems;
+use crate::workflow::jobs::JobKind;
+use crate::workflow::outbox;
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+use entity::enums::{InvoiceEventKind, InvoiceStatus, LineKind};
+use entity::{client, invoice, invoice_line, reminder_policy, studio};
+use rust_decimal::Decimal;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+/// A late fee: a fixed amount, a percentage of what is due, or both,
+/// optionally capped. Charged once per invoice, never compounding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LateFee {
+    pub fixed_minor: Option<i64>,
+    pub percent: Option<Decimal>,
+    pub cap_minor: Option<i64>,
+}
+
+impl LateFee {
+    /// The fee on `due_minor`, rounded half away from zero like every amount.
+    pub fn amount_for(&self, due_minor: i64) -> i64 {
+        let percent = self
+            .percent
+            .and_then(|p| round_minor(Decimal::from(due_minor) * p / Decimal::ONE_HUNDRED).ok())
+            .unwrap_or(0);
+        let fee = self.fixed_minor.unwrap_or(0).saturating_add(percent);
+        let capped = match self.cap_minor {
+            Some(cap) => Ord::min(fee, cap),
+            None => fee,
+        };
+        Ord::max(capped, 0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    pub enabled: bool,
+    /// Days relative to the due date, ascending; the last is the final notice.
+    pub offsets_days: Vec<i32>,
+    pub window_start_hour: u32,
+    pub window_end_hour: u32,
+    pub late_fee: Option<LateFee>,
+    /// Days after the final notice at which the invoice becomes uncollectible.
+    pub uncollectible_after_days: Option<i32>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            offsets_days: vec![-3, 0, 3, 7, 14],
+            window_start_hour: 9,
+            window_end_hour: 17,
+            late_fee: None,
+            uncollectible_after_days: None,
+        }
+    }
+}
+
+impl Policy {
+    fn from_row(row: Option<reminder_policy::Model>) -> Self {
+        let Some(row) = row else {
+            return Self::default();
+        };
+        let offsets_days = serde_json::from_str::<Vec<i32>>(&row.offsets_days).unwrap_or_else(|e| {
+            tracing::error!(studio_id = row.studio_id, error = %e, "unreadable reminder offsets; using the default");
+            Self::default().offsets_days
+        });
+        let percent = row.late_fee_percent.as_deref().and_then(|p| p.parse().ok());
+        let late_fee =
+            (row.late_fee_fixed_minor.is_some() || percent.is_some()).then_some(LateFee {
+                fixed_minor: row.late_fee_fixed_minor,
+                percent,
+                cap_minor: row.late_fee_cap_minor,
+            });
+        Self {
+            enabled: row.enabled,
+            offsets_days,
+            window_start_hour: u32::try_from(row.window_start_hour).unwrap_or(9),
+            window_end_hour: u32::try_from(row.window_end_hour).unwrap_or(17),
+            late_fee,
+            uncollectible_after_days: row.uncollectible_after_days,
+        }
+    }
+
+    /// `None` while `now` is inside the sending window in `tz`; otherwise
+    /// when the window opens next.
+    pub fn next_window_opening(&self, tz: Tz, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let local = now.with_timezone(&tz);
+        let hour = chrono::Timelike::hour(&local);
+        if (self.window_start_hour..self.window_end_hour).contains(&hour) {
+            return None;
+        }
+        let date = local.date_naive();
+        let date = if hour < self.window_start_hour {
+            date
+        } else {
+            date.succ_opt().unwrap_or(date)
+        };
+        Some(local_time(tz, date, self.window_start_hour))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepKind {
+    Reminder,
+    FinalNotice,
+    MarkUncollectible,
+}
+
+/// One step of an invoice's follow-up plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Step {
+    /// Stable position in the policy (steps before the invoice was issued
+    /// are left out, the others keep their index).
+    pub index: u32,
+    pub kind: StepKind,
+    pub days_from_due: i32,
+    pub at: DateTime<Utc>,
+}
+
+/// `hour:00` on `date` in `tz`, in UTC. A time that does not exist (the hour
+/// skipped when clocks go forward) moves to the next hour that does; an
+/// ambiguous one (the hour repeated when they go back) takes the first.
+pub fn local_time(tz: Tz, date: NaiveDate, hour: u32) -> DateTime<Utc> {
+    for h in hour..hour + 3 {
+        let Some(naive) = date.and_hms_opt(Ord::min(h, 23), 0, 0) else {
+            continue;
+        };
+        if let Some(t) = tz.from_local_datetime(&naive).earliest() {
+            return t.with_timezone(&Utc);
+        }
+    }
+    // Unreachable for real zones (gaps are at most an hour or two).
+    Utc.from_utc_datetime(&date.and_time(chrono::NaiveTime::MIN))
+}
+
+/// The follow-up plan of an invoice due on `due` in `tz`, issued at
+/// `issued_at`: the steps still ahead of the issue time, in order.
+pub fn plan(policy: &Policy, due: NaiveDate, tz: Tz, issued_at: DateTime<Utc>) -> Vec<Step> {
+    let mut steps = Vec::new();
+    let last = policy.offsets_days.len().saturating_sub(1);
+    for (i, days) in policy.offsets_days.iter().enumerate() {
+        steps.push(Step {
+            index: u32::try_from(i).unwrap_or(u32::MAX),
+            kind: if i == last {
+                StepKind::FinalNotice
+            } else {
+                StepKind::Reminder
+            },
+            days_from_due: *days,
+            at: local_time(
+                tz,
+                due + Duration::days(i64::from(*days)),
+                policy.window_start_hour,
+            ),
+        });
+    }
+    if let (Some(after), Some(final_days)) = (
+        policy.uncollectible_after_days,
+        policy.offsets_days.last().copied(),
+    ) {
+        let days = final_days + after;
+        steps.push(Step {
+            index: u32::try_from(policy.offsets_days.len()).unwrap_or(u32::MAX),
+            kind: StepKind::MarkUncollectible,
+            days_from_due: days,
+            at: local_time(
+                tz,
+                due + Duration::days(i64::from(days)),
+                policy.window_start_hour,
+            ),
+        });
+    }
+    steps.retain(|s| s.at > issued_at);
+    steps
+}
+
+/// The step at which the late fee is due: the first reminder after the due
+/// date (or, when that one was skipped, the first later one that goes out).
+pub fn late_fee_step(plan: &[Step]) -> Option<u32> {
+    plan.iter()
+        .find(|s| s.days_from_due > 0 && s.kind != StepKind::MarkUncollectible)
+        .map(|s| s.index)
+}
+
+/// A step asked to run before its time (outside the sending window): the
+/// worker puts it back until `0`.
+#[derive(Debug, thiserror::Error)]
+#[error("not yet: the sending window opens at {0}")]
+pub struct NotYet(pub DateTime<Utc>);
+
+pub async fn policy_for<C: ConnectionTrait>(conn: &C, studio_id: i64) -> DomainResult<Policy> {
+    Ok(Policy::from_row(
+        reminder_policy::Entity::find_by_id(studio_id)
+            .one(conn)
+            .await?,
+    ))
+}
+
+/// The zone of an invoice's sending window: the client's, else the studio's.
+pub fn zone_for(studio: &studio::Model, client: &client::Model) -> Tz {
+    client
+        .time_zone
+        .as_deref()
+        .and_then(|z| z.parse().ok())
+        .unwrap_or_else(|| crate::billing::invoicing::studio_tz(studio))
+}
+
+/// An invoice's plan with everything it depends on.
+pub struct InvoicePlan {
+    pub policy: Policy,
+    pub zone: Tz,
+    pub steps: Vec<Step>,
+}
+
+pub async fn plan_for<C: ConnectionTrait>(
+    conn: &C,
+    invoice: &invoice::Model,
+) -> DomainResult<InvoicePlan> {
+    let studio = studio::Entity::find_by_id(invoice.studio_id)
+        .one(conn)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("studio {} missing", invoice.studio_id))?;
+    let client = client::Entity::find_by_id(invoice.client_id)
+        .one(conn)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("client {} missing", invoice.client_id))?;
+    let policy = policy_for(conn, invoice.studio_id).await?;
+    let zone = zone_for(&studio, &client);
+    let steps = plan(&policy, invoice.due_date, zone, invoice.issued_at);
+    Ok(InvoicePlan {
+        policy,
+        zone,
+        steps,
+    })
+}
+
+fn follows_up(invoice: &invoice::Model) -> bool {
+    matches!(
+        invoice.status,
+        InvoiceStatus::Open | InvoiceStatus::PartiallyPaid
+    ) && invoice.amount_due_minor > 0
+}
+
+/// Writes the first step of a newly emailed invoice's follow-up, in the
+/// caller's transaction.
+pub(crate) async fn schedule_first(
+    tx: &DatabaseTransaction,
+    invoice_id: i64,
+    request_id: Option<&str>,
+) -> DomainResult<()> {
+    let Some(invoice) = invoice::Entity::find_by_id(invoice_id).one(tx).await? else {
+        return Ok(());
+    };
+    if !follows_up(&invoice) {
+        return Ok(());
+    }
+    let planned = plan_for(tx, &invoice).await?;
+    if !planned.policy.enabled {
+        return Ok(());
+    }
+    if let Some(first) = planned.steps.first() {
+        outbox::enqueue_at(
+            tx,
+            Some(invoice.studio_id),
+            &JobKind::ReminderStep {
+                invoice_id,
+                step: first.index,
+            },
+            request_id,
+            first.at,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// What a step did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum StepOutcome {
+    /// The invoice no longer needs following up (paid, void...), or the
+    /// policy no longer has this step: nothing more is scheduled.
+    Stopped,
+    /// A later step is already due; this one was skipped.
+    Skipped,
+    Reminded,
+    MarkedUncollectible,
+}
+
+/// Runs step `index` of an invoice's follow-up at the context's clock.
+pub async fn run_step(
+    ctx: &AppContext,
+    invoice_id: i64,
+    index: u32,
+    request_id: Option<&str>,
+) -> DomainResult<StepOutcome> {
+    let now = ctx.clock.now();
+    let tx = begin_write(&ctx.db).await?;
+    let Some(invoice) = invoice::Entity::find_by_id(invoice_id)
+        .lock_exclusive()
+        .one(&tx)
+        .await?
+    else {
+        return Ok(StepOutcome::Stopped);
+    };
+    if !follows_up(&invoice) {
+        return Ok(StepOutcome::Stopped);
+    }
+    let planned = plan_for(&tx, &invoice).await?;
+    let Some(step) = planned.steps.iter().find(|s| s.index == index).copied() else {
+        return Ok(StepOutcome::Stopped);
+    };
+    if !planned.policy.enabled {
+        return Ok(StepOutcome::Stopped);
+    }
+    if step.kind != StepKind::MarkUncollectible
+        && let Some(opens) = planned.policy.next_window_opening(planned.zone, now)
+    {
+        return Err(anyhow::Error::new(NotYet(opens)).into());
+    }
+    let studio_id = Some(invoice.studio_id);
+    let next = planned.steps.iter().find(|s| s.index > index);
+    let overtaken = next.is_some_and(|n| n.at <= now);
+    let outcome = if overtaken {
+        tracing::info!(
+            invoice_id,
+            step = index,
+            "a later reminder is already due; skipping this one"
+        );
+        StepOutcome::Skipped
+    } else {
+        match step.kind {
+            StepKind::Reminder | StepKind::FinalNotice => {
+                // The fee belongs to the first overdue step that actually
+                // goes out: if that step was skipped (an outage made a later
+                // one due), the later one carries it. `add_late_fee` adds it
+                // at most once per invoice.
+                if late_fee_step(&planned.steps).is_some_and(|fee_step| index >= fee_step)
+                    && let Some(fee) = &planned.policy.late_fee
+                {
+                    add_late_fee(&tx, &invoice, fee.amount_for(invoice.amount_due_minor)).await?;
+                }
+                outbox::enqueue(
+                    &tx,
+                    studio_id,
+                    &JobKind::SendReminder {
+                        invoice_id,
+                        step: index,
+                    },
+                    request_id,
+                )
+                .await?;
+                StepOutcome::Reminded
+            }
+            StepKind::MarkUncollectible => {
+                lifecycle::record(
+                    &tx,
+                    &invoice,
+                    Audit {
+                        event: InvoiceEventKind::MarkedUncollectible,
+                        from: Some(invoice.status),
+                        to: Some(InvoiceStatus::Uncollectible),
+                        amount_minor: Some(invoice.amount_due_minor),
+                        actor: &Actor::system(),
+                        detail: Some(format!(
+                            "unpaid {} days after the due date",
+                            step.days_from_due
+                        )),
+                    },
+                )
+                .await?;
+                lifecycle::set_status(&tx, invoice.clone(), InvoiceStatus::Uncollectible).await?;
+                outbox::enqueue(
+                    &tx,
+                    studio_id,
+                    &JobKind::SyncGalleryAccess {
+                        invoice_id,
+                        state: "UNCOLLECTIBLE".into(),
+                    },
+                    request_id,
+                )
+                .await?;
+                StepOutcome::MarkedUncollectible
+            }
+        }
+    };
+    if let Some(next) = next {
+        outbox::enqueue_at(
+            &tx,
+            studio_id,
+            &JobKind::ReminderStep {
+                invoice_id,
+                step: next.index,
+            },
+            request_id,
+            next.at,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    ctx.outbox_signal.notify_one();
+    Ok(outcome)
+}
+
+/// Adds the late fee as its own line, once per invoice: the total and the
+/// amount due grow by the fee (it is not taxed), and the trail says so.
+async fn add_late_fee(
+    tx: &DatabaseTransaction,
+    invoice: &invoice::Model,
+    amount_minor: i64,
+) -> DomainResult<()> {
+    if amount_minor <= 0 {
+        return Ok(());
+    }
+    let lines = invoice_line::Entity::find()
+        .filter(invoice_line::Column::InvoiceId.eq(invoice.id))
+        .order_by_desc(invoice_line::Column::Position)
+        .all(tx)
+        .await?;
+    if lines.iter().any(|l| l.kind == LineKind::LateFee) {
+        return Ok(());
+    }
+    let position = lines.first().map(|l| l.position + 1).unwrap_or(1);
+    invoice_line::ActiveModel {
+        invoice_id: Set(invoice.id),
+        position: Set(position),
+        kind: Set(LineKind::LateFee),
+        description: Set("Late fee".into()),
+        quantity: Set(1),
+        unit_price_minor: Set(amount_minor),
+        amount_minor: Set(amount_minor),
+        taxable: Set(false),
+        tax_minor: Set(0),
+        discount_minor: Set(0),
+        ..Default::default()
+    }
+    .insert(tx)
+    .await?;
+    let grow = |col: invoice::Column| (col, Expr::col(col).add(amount_minor));
+    let mut update = invoice::Entity::update_many()
+        .col_expr(invoice::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(invoice::Column::Id.eq(invoice.id));
+    for column in [
+        invoice::Column::SubtotalMinor,
+        invoice::Column::FeeMinor,
+        invoice::Column::TotalMinor,
+        invoice::Column::AmountDueMinor,
+    ] {
+        let (col, expr) = grow(column);
+        update = update.col_expr(col, expr);
+    }
+    update.exec(tx).await?;
+    // The fee changes what is due: a Checkout Session open for the old
+    // amount is expired (after this commits).
+    let grown = invoice::Entity::find_by_id(invoice.id)
+        .one(tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("invoice {} vanished", invoice.id))?;
+    crate::billing::checkout::retire_stale_in(tx, &grown).await?;
+    lifecycle::record(
+        tx,
+        invoice,
+        Audit {
+            event: InvoiceEventKind::LateFeeAdded,
+            from: Some(invoice.status),
+            to: Some(invoice.status),
+            amount_minor: Some(amount_minor),
+            actor: &Actor::system(),
+            detail: Some("late fee after the due date".into()),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// A step of an invoice's plan and, once its email went out, when.
+#[derive(Debug, Clone)]
+pub struct ScheduledReminder {
+    pub step: Step,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// The invoice's follow-up plan as it stands, with what was already sent;
+/// for an invoice no longer owed, only the reminders that went out.
+pub async fn schedule_of<C: ConnectionTrait>(
+    conn: &C,
+    invoice: &invoice::Model,
+) -> DomainResult<Vec<ScheduledReminder>> {
+    use entity::enums::{NotificationKind, NotificationStatus};
+    use entity::notification;
+    let planned = plan_for(conn, invoice).await?;
+    let live = follows_up(invoice) && planned.policy.enabled;
+    let sent = notification::Entity::find()
+        .filter(notification::Column::InvoiceId.eq(invoice.id))
+        .filter(notification::Column::Kind.eq(NotificationKind::Reminder))
+        .filter(notification::Column::Status.eq(NotificationStatus::Sent))
+        .all(conn)
+        .await?;
+    // While the invoice is owed: the whole plan. Once it is settled (or
+    // never followed up): only what was actually sent.
+    Ok(planned
+        .steps
+        .into_iter()
+        .map(|step| ScheduledReminder {
+            step,
+            sent_at: sent
+                .iter()
+                .find(|n| n.step == step.index.to_string())
+                .and_then(|n| n.sent_at),
+        })
+        .filter(|r| live || r.sent_at.is_some())
+        .collect())
+}
+
+/// The changes of `updateReminderPolicy`; `None` leaves a setting as it is.
+#[derive(Debug, Default, Clone)]
+pub struct PolicyChanges {
+    pub enabled: Option<bool>,
+    pub offsets_days: Option<Vec<i32>>,
+    pub window_start_hour: Option<i32>,
+    pub window_end_hour: Option<i32>,
+    /// `Some(None)` removes the late fee.
+    pub late_fee: Option<Option<LateFeeInput>>,
+    /// `Some(None)` never marks invoices uncollectible.
+    pub uncollectible_after_days: Option<Option<i32>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LateFeeInput {
+    pub fixed: Option<Decimal>,
+    pub percent: Option<Decimal>,
+    pub cap: Option<Decimal>,
+}
+
+/// Validates and saves a studio's reminder policy; invoices already
+/// following up pick up the change at their next step.
+pub async fn update_policy(
+    db: &DatabaseConnection,
+    studio: &studio::Model,
+    changes: PolicyChanges,
+) -> DomainResult<Policy> {
+    let mut problems = Problems::new();
+    let current = policy_for(db, studio.id).await?;
+    let currency =
+        Currency::parse(&studio.currency).map_err(|e| anyhow::anyhow!("studio currency: {e}"))?;
+    let mut offsets = changes.offsets_days.unwrap_or(current.offsets_days.clone());
+    offsets.sort_unstable();
+    offsets.dedup();
+    if offsets.is_empty() || offsets.len() > 10 {
+        problems.push(UserError::invalid(
+            "offsetsDays",
+            "give 1 to 10 reminder days",
+        ));
+    }
+    if offsets.iter().any(|d| !(-60..=365).contains(d)) {
+        problems.push(UserError::invalid(
+            "offsetsDays",
+            "reminder days must be between -60 (before the due date) and 365 (after)",
+        ));
+    }
+    let start = changes
+        .window_start_hour
+        .unwrap_or(i32::try_from(current.window_start_hour).unwrap_or(9));
+    let end = changes
+        .window_end_hour
+        .unwrap_or(i32::try_from(current.window_end_hour).unwrap_or(17));
+    if !(0..=23).contains(&start) || !(1..=24).contains(&end) || start >= end {
+        problems.push(UserError::invalid(
+            "windowStartHour",
+            "the sending window needs 0 <= start < end <= 24 (local hours)",
+        ));
+    }
+    let late_fee = match changes.late_fee {
+        None => current.late_fee.clone(),
+        Some(None) => None,
+        Some(Some(input)) => {
+            let fixed = input
+                .fixed
+                .map(|a| problems.amount("lateFee.fixed", currency, a));
+            let cap = input
+                .cap
+                .map(|a| problems.amount("lateFee.cap", currency, a));
+            let percent = input
+                .percent
+                .map(|p| problems.percent("lateFee.percent", p));
+            if fixed.is_none() && percent.is_none() {
+                problems.push(UserError::invalid(
+                    "lateFee",
+                    "a late fee needs a fixed amount, a percentage, or both",
+                ));
+            }
+            if fixed.is_some_and(|f| f <= 0) || cap.is_some_and(|c| c <= 0) {
+                problems.push(UserError::invalid(
+                    "lateFee",
+                    "late fee amounts must be positive",
+                ));
+            }
+            Some(LateFee {
+                fixed_minor: fixed,
+                percent,
+                cap_minor: cap,
+            })
+        }
+    };
+    let uncollectible = match changes.uncollectible_after_days {
+        None => current.uncollectible_after_days,
+        Some(days) => days,
+    };
+    if uncollectible.is_some_and(|d| !(0..=365).contains(&d)) {
+        problems.push(UserError::invalid(
+            "uncollectibleAfterDays",
+            "must be between 0 and 365 days after the final notice",
+        ));
+    }
+    problems.finish()?;
+    let enabled = changes.enabled.unwrap_or(current.enabled);
+    let row = reminder_policy::ActiveModel {
+        studio_id: Set(studio.id),
+        enabled: Set(enabled),
+        offsets_days: Set(serde_json::to_string(&offsets).map_err(anyhow::Error::from)?),
+        window_start_hour: Set(start),
+        window_end_hour: Set(end),
+        late_fee_fixed_minor: Set(late_fee.as_ref().and_then(|f| f.fixed_minor)),
+        late_fee_percent: Set(late_fee
+            .as_ref()
+            .and_then(|f| f.percent)
+            .map(|p| p.normalize().to_string())),
+        late_fee_cap_minor: Set(late_fee.as_ref().and_then(|f| f.cap_minor)),
+        uncollectible_after_days: Set(uncollectible),
+        updated_at: Set(Utc::now()),
+    };
+    let tx = begin_write(db).await?;
+    let exists = reminder_policy::Entity::find_by_id(studio.id)
+        .one(&tx)
+        .await?
+        .is_some();
+    if exists {
+        row.update(&tx).await?;
+    } else {
+        row.insert(&tx).await?;
+    }
+    tx.commit().await?;
+    policy_for(db, studio.id).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn date(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn reminders_stay_at_nine_local_across_the_autumn_change() {
+        // New York falls back on Sunday 2026-11-01 (EDT -4 -> EST -5).
+        let tz: Tz = "America/New_York".parse().unwrap();
+        let steps = plan(
+            &Policy::default(),
+            date("2026-10-30"),
+            tz,
+            utc("2026-10-01T12:00:00Z"),
+        );
+        let at: Vec<_> = steps.iter().map(|s| s.at.to_rfc3339()).collect();
+        assert_eq!(
+            at,
+            [
+                "2026-10-27T13:00:00+00:00", // -3, EDT
+                "2026-10-30T13:00:00+00:00", // due date, EDT
+                "2026-11-02T14:00:00+00:00", // +3, EST
+                "2026-11-06T14:00:00+00:00", // +7
+                "2026-11-13T14:00:00+00:00", // +14, final notice
+            ]
+        );
+        assert_eq!(steps[4].kind, StepKind::FinalNotice);
+        assert_eq!(late_fee_step(&steps), Some(2));
+    }
+
+    #[test]
+    fn reminders_stay_at_nine_local_across_the_spring_change() {
+        // Paris springs forward on Sunday 2027-03-28 (CET +1 -> CEST +2).
+        let tz: Tz = "Europe/Paris".parse().unwrap();
+        let policy = Policy {
+            uncollectible_after_days: Some(10),
+            ..Policy::default()
+        };
+        let steps = plan(&policy, date("2027-03-26"), tz, utc("2027-03-01T00:00:00Z"));
+        let at: Vec<_> = steps.iter().map(|s| (s.index, s.at.to_rfc3339())).collect();
+        assert_eq!(
+            at,
+            [
+                (0, "2027-03-23T08:00:00+00:00".to_string()),
+                (1, "2027-03-26T08:00:00+00:00".to_string()),
+                (2, "2027-03-29T07:00:00+00:00".to_string()),
+                (3, "2027-04-02T07:00:00+00:00".to_string()),
+                (4, "2027-04-09T07:00:00+00:00".to_string()),
+                (5, "2027-04-19T07:00:00+00:00".to_string()),
+            ]
+        );
+        assert_eq!(steps[5].kind, StepKind::MarkUncollectible);
+    }
+
+    #[test]
+    fn a_local_time_skipped_by_the_clocks_moves_to_the_next_hour() {
+        let tz: Tz = "America/New_York".parse().unwrap();
+        // 2:00 does not exist on 2027-03-14; 3:00 EDT does.
+        assert_eq!(
+            local_time(tz, date("2027-03-14"), 2).to_rfc3339(),
+            "2027-03-14T07:00:00+00:00"
+        );
+        // 1:00 happens twice on 2026-11-01: the first (EDT) is taken.
+        assert_eq!(
+            local_time(tz, date("2026-11-01"), 1).to_rfc3339(),
+            "2026-11-01T05:00:00+00:00"
+        );
+    }
+
+    #[test]
+    fn steps_before_the_invoice_was_issued_are_left_out() {
+        let tz: Tz = "UTC".parse().unwrap();
+        let steps = plan(
+            &Policy::default(),
+            date("2026-12-10"),
+            tz,
+            utc("2026-12-08T10:00:00Z"),
+        );
+        assert_eq!(
+            steps.iter().map(|s| s.index).collect::<Vec<_>>(),
+            [1, 2, 3, 4],
+            "the reminder 3 days before was already past"
+        );
+    }
+
+    #[test]
+    fn the_sending_window_is_local() {
+        let tz: Tz = "America/New_York".parse().unwrap();
+        let policy = Policy::default();
+        // 14:00 UTC = 9:00 EST: inside.
+        assert_eq!(
+            policy.next_window_opening(tz, utc("2026-11-02T14:00:00Z")),
+            None
+        );
+        // 23:00 UTC = 18:00 EST: opens at 9:00 EST the next day.
+        assert_eq!(
+            policy.next_window_opening(tz, utc("2026-11-02T23:00:00Z")),
+            Some(utc("2026-11-03T14:00:00Z"))
+        );
+        // 12:00 UTC = 7:00 EST: opens the same day.
+        assert_eq!(
+            policy.next_window_opening(tz, utc("2026-11-02T12:00:00Z")),
+            Some(utc("2026-11-02T14:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn late_fees_are_fixed_or_a_percentage_capped_and_rounded_half_away() {
+        let fee = |fixed, percent, cap| LateFee {
+            fixed_minor: fixed,
+            percent,
+            cap_minor: cap,
+        };
+        assert_eq!(fee(Some(2500), None, None).amount_for(100_000), 2500);
+        // 1.5% of 2,791.82 = 41.8773 -> 41.88
+        assert_eq!(fee(None, Some(dec!(1.5)), None).amount_for(279_182), 4188);
+        // 1.5% of 1,000.50 = 15.0075 -> 15.01 (half away from zero)
+        assert_eq!(fee(None, Some(dec!(1.5)), None).amount_for(100_050), 1501);
+        assert_eq!(
+            fee(None, Some(dec!(10)), Some(5000)).amount_for(279_182),
+            5000
+        );
+        assert_eq!(
+            fee(Some(1000), Some(dec!(1)), Some(1500)).amount_for(100_000),
+            1500
+        );
+    }
+}

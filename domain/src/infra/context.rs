@@ -1,0 +1,97 @@
+//! Everything a service needs, built once per process from `Settings`.
+
+use crate::infra::db::{self, Database};
+use crate::infra::secrets::AppSecret;
+use crate::infra::settings::Settings;
+use crate::ports::events::{BillingEvent, EventPublisher, LocalEvents, RedisEvents};
+use crate::ports::gateway::{PaymentGateway, SimulatedGateway};
+use crate::ports::mailer::{FileMailer, Mailer, SmtpMailer};
+use sea_orm::DatabaseConnection;
+use sea_orm::sqlx::SqlitePool;
+use secrecy::ExposeSecret;
+use std::sync::Arc;
+use tokio::sync::{Notify, broadcast};
+
+#[derive(Clone)]
+pub struct AppContext {
+    pub db: DatabaseConnection,
+    pub settings: Arc<Settings>,
+    pub gateway: Arc<dyn PaymentGateway>,
+    pub mailer: Arc<dyn Mailer>,
+    pub secret: AppSecret,
+    /// Woken after a commit that wrote outbox rows, so an in-process relay
+    /// moves them at once instead of at its next poll.
+    pub outbox_signal: Arc<Notify>,
+    /// Where billing events go (in-process broadcast or Redis).
+    pub events: Arc<dyn EventPublisher>,
+    /// This process's live event stream, read by GraphQL subscriptions.
+    pub live: broadcast::Sender<BillingEvent>,
+    /// What "now" is for scheduling decisions (reminder windows).
+    pub clock: crate::kernel::clock::Clock,
+}
+
+pub struct Built {
+    pub ctx: AppContext,
+    /// The pool behind `ctx.db` when it is SQLite (shared with apalis).
+    pub sqlite_pool: Option<SqlitePool>,
+}
+
+impl AppContext {
+    /// Connects, migrates and wires the adapters the settings select.
+    pub async fn build(settings: Settings) -> anyhow::Result<Built> {
+        let Database { conn, sqlite_pool } = db::connect(&settings).await?;
+        db::migrate(&conn).await?;
+        let mailer: Arc<dyn Mailer> = match &settings.smtp.url {
+            Some(url) => Arc::new(SmtpMailer::from_url(
+                url.expose_secret(),
+                std::time::Duration::from_secs(settings.smtp.timeout_secs),
+            )?),
+            None => Arc::new(FileMailer::new(settings.outbox_dir())?),
+        };
+        let gateway: Arc<dyn PaymentGateway> = match &settings.gateway.stripe_secret_key {
+            Some(key) => Arc::new(
+                crate::adapters::stripe::StripeGateway::new(
+                    key.clone(),
+                    settings.gateway.stripe_api_base.clone(),
+                )
+                .map_err(|e| anyhow::anyhow!("Stripe gateway: {e}"))?,
+            ),
+            None => Arc::new(
+                SimulatedGateway::new(conn.clone())
+                    .with_public_url(settings.public_url())
+                    .with_webhooks(settings.gateway.simulated_webhooks)
+                    .with_faults(settings.gateway.simulated_faults.clone()),
+            ),
+        };
+        let secret = AppSecret::load_or_create(settings.secret_key.as_ref(), &settings.data_dir)?;
+        let (live, _) = broadcast::channel(1024);
+        let events: Arc<dyn EventPublisher> = match &settings.redis_url {
+            Some(url) => Arc::new(
+                RedisEvents::connect(url.expose_secret(), settings.events_channel()).await?,
+            ),
+            None => Arc::new(LocalEvents(live.clone())),
+        };
+        Ok(Built {
+            ctx: AppContext {
+                db: conn,
+                settings: Arc::new(settings),
+                gateway,
+                mailer,
+                secret,
+                outbox_signal: Arc::new(Notify::new()),
+                events,
+                live,
+                clock: crate::kernel::clock::Clock::system(),
+            },
+            sqlite_pool,
+        })
+    }
+
+    pub fn portal_url(&self, portal_salt: &str) -> String {
+        format!(
+            "{}/pay/{}",
+            self.settings.public_url(),
+            self.secret.portal_token(portal_salt)
+        )
+    }
+}

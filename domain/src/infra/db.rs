@@ -1,0 +1,213 @@
+//! Database connections: one pool, shared by sea-orm and (on SQLite) apalis.
+
+use crate::infra::settings::{DatabaseKind, PostgresSettings, Settings};
+use migration::MigratorTrait;
+use sea_orm::sqlx::SqlitePool;
+use sea_orm::sqlx::pool::PoolConnection;
+use sea_orm::sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
+use sea_orm::sqlx::{PgPool, Postgres};
+use sea_orm::{
+    ConnectOptions, DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode,
+    SqlxSqliteConnector, TransactionOptions, TransactionTrait,
+};
+use std::str::FromStr;
+use std::time::Duration;
+
+pub struct Database {
+    pub conn: DatabaseConnection,
+    /// The raw pool behind `conn` on SQLite, for the apalis SQLite storage.
+    pub sqlite_pool: Option<SqlitePool>,
+}
+
+pub async fn connect(settings: &Settings) -> anyhow::Result<Database> {
+    let url = settings.database_url();
+    match settings.database_kind() {
+        DatabaseKind::Sqlite => {
+            std::fs::create_dir_all(&settings.data_dir)?;
+            let options = SqliteConnectOptions::from_str(&url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(30))
+                .foreign_keys(true);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .connect_with(options)
+                .await?;
+            Ok(Database {
+                conn: SqlxSqliteConnector::from_sqlx_sqlite_pool(pool.clone()),
+                sqlite_pool: Some(pool),
+            })
+        }
+        DatabaseKind::Postgres => {
+            let mut options = ConnectOptions::new(url);
+            let backstops = postgres_backstops(&settings.postgres);
+            options
+                .max_connections(20)
+                .min_connections(1)
+                .acquire_timeout(Duration::from_secs(10))
+                .sqlx_logging(false)
+                // A session left in a transaction (a task that never resumes,
+                // a connection handed back mid-transaction) holds its row
+                // locks until the server ends it: these settings make the
+                // server do so instead of stalling every other writer.
+                .map_sqlx_postgres_opts(move |o| o.options(backstops.clone()));
+            Ok(Database {
+                conn: sea_orm::Database::connect(options).await?,
+                sqlite_pool: None,
+            })
+        }
+    }
+}
+
+/// The `SET`-style options sent with every new PostgreSQL connection.
+fn postgres_backstops(settings: &PostgresSettings) -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "statement_timeout",
+            format!("{}ms", settings.statement_timeout_ms),
+        ),
+        (
+            "idle_in_transaction_session_timeout",
+            format!("{}ms", settings.idle_in_transaction_timeout_ms),
+        ),
+    ]
+}
+
+/// Brings the schema up to date. Several processes may start at once on an
+/// empty database; the migrations are serialised between them (an advisory
+/// lock on PostgreSQL, a file lock beside the SQLite file), so the first one
+/// migrates and the others find nothing left to do.
+pub async fn migrate(conn: &DatabaseConnection) -> Result<(), DbErr> {
+    match conn.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => {
+            let lock = PgMigrationLock::acquire(conn.get_postgres_connection_pool()).await?;
+            migration::Migrator::up(conn, None).await?;
+            lock.release().await
+        }
+        sea_orm::DatabaseBackend::Sqlite => {
+            let pool = conn.get_sqlite_connection_pool();
+            let _lock = SqliteMigrationLock::acquire(pool).await?;
+            migration::Migrator::up(conn, None).await?;
+            refresh_sqlite_schema(pool).await
+        }
+        _ => migration::Migrator::up(conn, None).await,
+    }
+}
+
+/// An arbitrary constant naming "the migrations" among advisory locks.
+const MIGRATION_LOCK_KEY: i64 = 0x6269_6c6c_6d69_6772; // "billmigr"
+
+/// `pg_advisory_lock` held on one dedicated connection of the pool for as
+/// long as the migrations run. The lock belongs to that session: if this
+/// process dies, the server ends the session and the lock with it.
+struct PgMigrationLock(PoolConnection<Postgres>);
+
+impl PgMigrationLock {
+    async fn acquire(pool: &PgPool) -> Result<Self, DbErr> {
+        let mut conn = pool.acquire().await.map_err(lock_err)?;
+        // No statement timeout for this wait: another process may be
+        // migrating for longer than a statement is normally allowed.
+        sea_orm::sqlx::query("SET statement_timeout = 0")
+            .execute(&mut *conn)
+            .await
+            .map_err(lock_err)?;
+        sea_orm::sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(MIGRATION_LOCK_KEY)
+            .execute(&mut *conn)
+            .await
+            .map_err(lock_err)?;
+        Ok(Self(conn))
+    }
+
+    async fn release(mut self) -> Result<(), DbErr> {
+        sea_orm::sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(MIGRATION_LOCK_KEY)
+            .execute(&mut *self.0)
+            .await
+            .map_err(lock_err)?;
+        sea_orm::sqlx::query("RESET statement_timeout")
+            .execute(&mut *self.0)
+            .await
+            .map_err(lock_err)?;
+        Ok(())
+    }
+}
+
+impl Drop for PgMigrationLock {
+    fn drop(&mut self) {
+        // Dropped without `release` (a migration failed): the session-level
+        // lock must not go back to the pool with the connection.
+        self.0.close_on_drop();
+    }
+}
+
+/// An exclusive `flock` on `<database file>.migrate-lock`, held while the
+/// migrations run (released when the file is closed, or the process dies).
+struct SqliteMigrationLock {
+    _held: Option<std::fs::File>,
+}
+
+impl SqliteMigrationLock {
+    async fn acquire(pool: &SqlitePool) -> Result<Self, DbErr> {
+        let filename = pool.connect_options().get_filename().to_path_buf();
+        if filename.as_os_str().is_empty() || filename == std::path::Path::new(":memory:") {
+            return Ok(Self { _held: None });
+        }
+        let mut path = filename.into_os_string();
+        path.push(".migrate-lock");
+        let file = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)?;
+            file.lock()?;
+            Ok(file)
+        })
+        .await
+        .map_err(lock_err)?
+        .map_err(lock_err)?;
+        Ok(Self { _held: Some(file) })
+    }
+}
+
+fn lock_err(err: impl std::fmt::Display) -> DbErr {
+    DbErr::Custom(format!("migration lock: {err}"))
+}
+
+/// Makes every idle SQLite connection reread the schema. A connection that
+/// sat idle while a migration changed a table keeps the old schema until its
+/// next read notices the change; until then a statement prepared on it (an
+/// `INSERT ... RETURNING` in particular) can be described with the old
+/// columns. Reading `sqlite_schema` once on each connection refreshes it.
+async fn refresh_sqlite_schema(pool: &SqlitePool) -> Result<(), DbErr> {
+    let idle = pool.num_idle();
+    let mut held = Vec::with_capacity(idle);
+    for _ in 0..idle {
+        let mut conn = pool
+            .acquire()
+            .await
+            .map_err(|e| DbErr::Custom(format!("refresh schema: {e}")))?;
+        sea_orm::sqlx::query("SELECT count(*) FROM sqlite_schema")
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| DbErr::Custom(format!("refresh schema: {e}")))?;
+        held.push(conn);
+    }
+    Ok(())
+}
+
+/// Begins a transaction that writes. On SQLite it takes the write lock up
+/// front (`BEGIN IMMEDIATE`) so concurrent writers wait on the busy timeout
+/// instead of failing when a read lock cannot be upgraded.
+pub async fn begin_write(conn: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    conn.begin_with_options(TransactionOptions {
+        isolation_level: None,
+        access_mode: None,
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+    })
+    .await
+}

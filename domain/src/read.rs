@@ -1,0 +1,3 @@
+pub mod dashboard;
+pub mod metrics;
+pub mod queries;

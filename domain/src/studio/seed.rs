@@ -1,0 +1,191 @@
+//! Demo data: a studio, its catalogue, and two clients with a session each,
+//! so a newcomer can complete sessions and watch the workflow run.
+
+use crate::infra::context::AppContext;
+use crate::infra::error::DomainResult;
+use crate::studio::catalog::{self, PackageFields, TaxRateFields};
+use crate::studio::sessions::{self, ItemInput, ScheduleSession};
+use crate::studio::studios::{self, NewStudio};
+use chrono::{Duration, Utc};
+use entity::enums::PaymentPreference;
+use rust_decimal::Decimal;
+
+pub struct Demo {
+    pub api_key: String,
+    pub studio_id: i64,
+    pub auto_pay_session_id: i64,
+    pub invoice_session_id: i64,
+    /// The dashboard login: email and a generated password (shown once).
+    pub staff_email: String,
+    pub staff_password: String,
+}
+
+pub async fn seed_demo(ctx: &AppContext) -> DomainResult<Demo> {
+    let db = &ctx.db;
+    let (studio, api_key) = studios::create_studio(
+        db,
+        NewStudio {
+            name: "Golden Hour Photography".into(),
+            currency: "USD".into(),
+            time_zone: "America/New_York".into(),
+            payment_terms_days: 14,
+            invoice_prefix: "GHP".into(),
+            contact: studios::Contact {
+                address: Some("12 Orchard Street\nBrooklyn, NY 11201".into()),
+                email: Some("hello@goldenhour.example".into()),
+                phone: Some("+1 718 555 0142".into()),
+                logo_url: None,
+            },
+        },
+    )
+    .await?;
+    catalog::create_tax_rate(
+        db,
+        &studio,
+        TaxRateFields {
+            name: Some("NY sales tax".into()),
+            percent: Some(Decimal::new(8875, 3)),
+            is_default: Some(true),
+            active: Some(true),
+            compound: None,
+        },
+    )
+    .await?;
+    let wedding = catalog::create_package(
+        db,
+        &studio,
+        PackageFields {
+            name: Some("Wedding Collection".into()),
+            description: Some("8 hours, two photographers, 500 edited images".into()),
+            price: Some(Decimal::new(320000, 2)),
+            taxable: Some(true),
+            active: Some(true),
+        },
+    )
+    .await?;
+    let portrait = catalog::create_package(
+        db,
+        &studio,
+        PackageFields {
+            name: Some("Family Portrait".into()),
+            description: Some("1 hour on location, 40 edited images".into()),
+            price: Some(Decimal::new(45000, 2)),
+            taxable: Some(true),
+            active: Some(true),
+        },
+    )
+    .await?;
+    let extra_hour = catalog::create_add_on(
+        db,
+        &studio,
+        PackageFields {
+            name: Some("Extra hour of coverage".into()),
+            price: Some(Decimal::new(25000, 2)),
+            taxable: Some(true),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let prints = catalog::create_add_on(
+        db,
+        &studio,
+        PackageFields {
+            name: Some("Fine-art print 8x10".into()),
+            price: Some(Decimal::new(4500, 2)),
+            taxable: Some(true),
+            ..Default::default()
+        },
+    )
+    .await?;
+
+    let ava = catalog::create_client(
+        db,
+        &studio,
+        "Ava Martinez",
+        "ava@example.com",
+        PaymentPreference::AutoPay,
+        None,
+    )
+    .await?;
+    catalog::attach_payment_method(ctx, &studio, ava.id, "pm_card_visa").await?;
+    let noah = catalog::create_client(
+        db,
+        &studio,
+        "Noah Chen",
+        "noah@example.com",
+        PaymentPreference::Invoice,
+        None,
+    )
+    .await?;
+
+    let (wedding_session, _) = sessions::schedule_session(
+        db,
+        &studio,
+        ScheduleSession {
+            client_id: ava.id,
+            package_id: Some(wedding.id),
+            title: "Ava & Sam's wedding".into(),
+            scheduled_at: Utc::now() - Duration::days(2),
+            items: vec![ItemInput {
+                add_on_service_id: Some(extra_hour.id),
+                description: None,
+                quantity: 2,
+                unit_price: None,
+                taxable: None,
+            }],
+            retainer_paid: Some(Decimal::new(50000, 2)),
+            tax_rate_ids: None,
+            discount: None,
+            fees: Vec::new(),
+        },
+    )
+    .await?;
+    let (portrait_session, _) = sessions::schedule_session(
+        db,
+        &studio,
+        ScheduleSession {
+            client_id: noah.id,
+            package_id: Some(portrait.id),
+            title: "Chen family portraits".into(),
+            scheduled_at: Utc::now() - Duration::days(1),
+            items: vec![ItemInput {
+                add_on_service_id: Some(prints.id),
+                description: None,
+                quantity: 3,
+                unit_price: None,
+                taxable: None,
+            }],
+            retainer_paid: None,
+            tax_rate_ids: None,
+            discount: None,
+            fees: Vec::new(),
+        },
+    )
+    .await?;
+    let staff_password = crate::infra::secrets::generate_password();
+    let staff = crate::studio::staff::create_staff(
+        db,
+        studio.id,
+        &demo_staff_email(studio.id),
+        &staff_password,
+    )
+    .await?;
+    Ok(Demo {
+        api_key,
+        staff_email: staff.email,
+        staff_password,
+        studio_id: studio.id,
+        auto_pay_session_id: wedding_session.id,
+        invoice_session_id: portrait_session.id,
+    })
+}
+
+/// Staff emails are unique across studios: the first demo studio gets the
+/// plain address, a second `seed-demo` on the same database a numbered one.
+fn demo_staff_email(studio_id: i64) -> String {
+    if studio_id == 1 {
+        "owner@goldenhour.example".into()
+    } else {
+        format!("owner+{studio_id}@goldenhour.example")
+    }
+}

@@ -1,0 +1,396 @@
+//! Studios and their API keys.
+
+use crate::infra::db::begin_write;
+use crate::infra::error::{DomainResult, UserError};
+use crate::infra::secrets::generate_api_key;
+use crate::kernel::money::Currency;
+use crate::kernel::validate::Problems;
+use chrono::Utc;
+use entity::enums::GalleryLevel;
+use entity::{api_key, invoice_number_counter, studio};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+};
+
+#[derive(Debug, Clone)]
+pub struct NewStudio {
+    pub name: String,
+    pub currency: String,
+    pub time_zone: String,
+    pub payment_terms_days: i32,
+    pub invoice_prefix: String,
+    /// How clients reach the studio, printed on every page, document and
+    /// email: postal address (one line per line), email, phone, logo
+    /// (`https` URL). Empty or `None`: not shown.
+    pub contact: Contact,
+}
+
+/// A studio's contact details as entered (validated by `contact_changes`).
+#[derive(Debug, Clone, Default)]
+pub struct Contact {
+    pub address: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub logo_url: Option<String>,
+}
+
+/// Checks contact details and writes the given ones to `active`.
+fn set_contact(problems: &mut Problems, active: &mut studio::ActiveModel, contact: &Contact) {
+    if let Some(address) = &contact.address {
+        if address.lines().count() > 6 || address.chars().count() > 400 {
+            problems.push(UserError::invalid(
+                "address",
+                "at most 6 lines and 400 characters",
+            ));
+        }
+        active.address = Set(problems.text("address", address));
+    }
+    if let Some(email) = &contact.email {
+        let email = email.trim();
+        active.email = Set(if email.is_empty() {
+            None
+        } else {
+            Some(problems.email("email", email))
+        });
+    }
+    if let Some(phone) = &contact.phone {
+        active.phone = Set(problems.phone("phone", phone));
+    }
+    if let Some(url) = &contact.logo_url {
+        active.logo_url = Set(problems.https_url("logoUrl", url));
+    }
+}
+
+impl NewStudio {
+    pub fn named(name: &str) -> Self {
+        Self {
+            name: name.to_string(),
+            currency: "USD".into(),
+            time_zone: "UTC".into(),
+            payment_terms_days: 14,
+            invoice_prefix: "INV".into(),
+            contact: Contact::default(),
+        }
+    }
+}
+
+/// Creates a studio with its invoice counter and first API key. Returns the
+/// key in clear: this is the only time it exists outside the client's hands.
+pub async fn create_studio(
+    db: &DatabaseConnection,
+    input: NewStudio,
+) -> DomainResult<(studio::Model, String)> {
+    let mut problems = Problems::new();
+    let name = problems.name("name", &input.name);
+    let currency = match Currency::parse(&input.currency) {
+        Ok(c) => c.code().to_string(),
+        Err(e) => {
+            problems.push(UserError::invalid("currency", e.to_string()));
+            String::new()
+        }
+    };
+    if input.time_zone.parse::<chrono_tz::Tz>().is_err() {
+        problems.push(UserError::invalid(
+            "timeZone",
+            format!("`{}` is not an IANA time zone", input.time_zone),
+        ));
+    }
+    if !(0..=365).contains(&input.payment_terms_days) {
+        problems.push(UserError::invalid(
+            "paymentTermsDays",
+            "must be between 0 and 365",
+        ));
+    }
+    let prefix = input.invoice_prefix.trim().to_ascii_uppercase();
+    if prefix.is_empty()
+        || prefix.len() > 12
+        || !prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        problems.push(UserError::invalid(
+            "invoicePrefix",
+            "must be 1 to 12 letters, digits or dashes",
+        ));
+    }
+    let mut contact = studio::ActiveModel {
+        address: Set(String::new()),
+        ..Default::default()
+    };
+    set_contact(&mut problems, &mut contact, &input.contact);
+    problems.finish()?;
+
+    let tx = begin_write(db).await?;
+    let now = Utc::now();
+    let studio = studio::ActiveModel {
+        address: contact.address,
+        email: contact.email,
+        phone: contact.phone,
+        logo_url: contact.logo_url,
+        name: Set(name),
+        currency: Set(currency),
+        time_zone: Set(input.time_zone),
+        payment_terms_days: Set(input.payment_terms_days),
+        invoice_prefix: Set(prefix),
+        prices_include_tax: Set(false),
+        gallery_full_days: Set(365),
+        gallery_unpaid_level: Set(GalleryLevel::Preview),
+        gallery_unpaid_days: Set(30),
+        gallery_partial_level: Set(GalleryLevel::Preview),
+        gallery_expiry_notice_days: Set(7),
+        gallery_webhook_url: Set(None),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&tx)
+    .await?;
+    invoice_number_counter::ActiveModel {
+        studio_id: Set(studio.id),
+        last_value: Set(0),
+    }
+    .insert(&tx)
+    .await?;
+    let (key, hash) = generate_api_key();
+    api_key::ActiveModel {
+        studio_id: Set(studio.id),
+        label: Set("default".into()),
+        key_hash: Set(hash),
+        key_prefix: Set(key.chars().take(14).collect()),
+        created_at: Set(now),
+        revoked_at: Set(None),
+        ..Default::default()
+    }
+    .insert(&tx)
+    .await?;
+    tx.commit().await?;
+    tracing::info!(studio_id = studio.id, "studio created");
+    Ok((studio, key))
+}
+
+/// The studio an API key belongs to, if the key is valid and not revoked
+/// (see `api_keys::authenticate`, which also names the key).
+pub async fn authenticate(
+    db: &DatabaseConnection,
+    key: &str,
+) -> DomainResult<Option<studio::Model>> {
+    Ok(crate::studio::api_keys::authenticate(db, key)
+        .await?
+        .map(|found| found.studio))
+}
+
+pub fn currency_of(studio: &studio::Model) -> DomainResult<Currency> {
+    Currency::parse(&studio.currency).map_err(|e| anyhow::anyhow!("studio currency: {e}").into())
+}
+
+/// Studio settings to change; `None` leaves a setting as it is.
+#[derive(Debug, Clone, Default)]
+pub struct SettingsChanges {
+    pub name: Option<String>,
+    pub currency: Option<String>,
+    pub time_zone: Option<String>,
+    pub payment_terms_days: Option<i32>,
+    pub invoice_prefix: Option<String>,
+    pub invoice_number_format: Option<String>,
+    pub rounding: Option<entity::enums::Rounding>,
+    pub prices_include_tax: Option<bool>,
+    pub tax_id: Option<String>,
+    pub address: Option<String>,
+    pub email: Option<String>,
+    pub portal_link_days: Option<i32>,
+    pub review_drafts: Option<bool>,
+    /// Empty string clears it.
+    pub phone: Option<String>,
+    /// An `https` URL; empty string clears it.
+    pub logo_url: Option<String>,
+    pub retainer_excess: Option<entity::enums::RetainerExcess>,
+}
+
+/// Changes a studio's settings. They shape invoices finalized from now on;
+/// a finalized invoice is never edited. The currency can only change while
+/// the studio has no prices or invoices in the old one.
+pub async fn update_settings(
+    db: &DatabaseConnection,
+    studio: &studio::Model,
+    changes: SettingsChanges,
+) -> DomainResult<studio::Model> {
+    use entity::{invoice, package};
+    use sea_orm::PaginatorTrait;
+    let mut problems = Problems::new();
+    let mut active: studio::ActiveModel = studio.clone().into();
+    if let Some(name) = &changes.name {
+        active.name = Set(problems.name("name", name));
+    }
+    if let Some(code) = &changes.currency {
+        match Currency::parse(code) {
+            Ok(c) if c.code() != studio.currency => {
+                let priced = package::Entity::find()
+                    .filter(package::Column::StudioId.eq(studio.id))
+                    .count(db)
+                    .await?
+                    + invoice::Entity::find()
+                        .filter(invoice::Column::StudioId.eq(studio.id))
+                        .count(db)
+                        .await?;
+                if priced > 0 {
+                    problems.push(UserError::state(
+                        "currency",
+                        "the currency cannot change once packages or invoices exist in the current one",
+                    ));
+                }
+                active.currency = Set(c.code().to_string());
+            }
+            Ok(_) => {}
+            Err(e) => problems.push(UserError::invalid("currency", e.to_string())),
+        }
+    }
+    if let Some(tz) = &changes.time_zone {
+        if tz.parse::<chrono_tz::Tz>().is_err() {
+            problems.push(UserError::invalid(
+                "timeZone",
+                format!("`{tz}` is not an IANA time zone"),
+            ));
+        }
+        active.time_zone = Set(tz.clone());
+    }
+    if let Some(days) = changes.payment_terms_days {
+        if !(0..=365).contains(&days) {
+            problems.push(UserError::invalid(
+                "paymentTermsDays",
+                "must be between 0 and 365",
+            ));
+        }
+        active.payment_terms_days = Set(days);
+    }
+    if let Some(prefix) = &changes.invoice_prefix {
+        let prefix = prefix.trim().to_ascii_uppercase();
+        if prefix.is_empty()
+            || prefix.len() > 12
+            || !prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            problems.push(UserError::invalid(
+                "invoicePrefix",
+                "must be 1 to 12 letters, digits or dashes",
+            ));
+        }
+        active.invoice_prefix = Set(prefix);
+    }
+    if let Some(format) = &changes.invoice_number_format {
+        if let Err(e) = crate::kernel::numbering::validate(format.trim()) {
+            problems.push(UserError::invalid("invoiceNumberFormat", e));
+        }
+        active.invoice_number_format = Set(format.trim().to_string());
+    }
+    if let Some(rounding) = changes.rounding {
+        active.rounding = Set(rounding);
+    }
+    if let Some(inclusive) = changes.prices_include_tax {
+        active.prices_include_tax = Set(inclusive);
+    }
+    if let Some(tax_id) = &changes.tax_id {
+        let tax_id = tax_id.trim();
+        if tax_id.chars().count() > 60 {
+            problems.push(UserError::invalid("taxId", "at most 60 characters"));
+        } else if let Err(message) = crate::kernel::validate::plain_text(tax_id, false) {
+            problems.push(UserError::invalid("taxId", message));
+        }
+        active.tax_id = Set((!tax_id.is_empty()).then(|| tax_id.to_string()));
+    }
+    set_contact(
+        &mut problems,
+        &mut active,
+        &Contact {
+            address: changes.address.clone(),
+            email: changes.email.clone(),
+            phone: changes.phone.clone(),
+            logo_url: changes.logo_url.clone(),
+        },
+    );
+    if let Some(excess) = changes.retainer_excess {
+        active.retainer_excess = Set(excess);
+    }
+    if let Some(days) = changes.portal_link_days {
+        if !(1..=3650).contains(&days) {
+            problems.push(UserError::invalid(
+                "portalLinkDays",
+                "must be between 1 and 3650",
+            ));
+        }
+        active.portal_link_days = Set(days);
+    }
+    if let Some(review) = changes.review_drafts {
+        active.review_drafts = Set(review);
+    }
+    problems.finish()?;
+    Ok(active.update(db).await?)
+}
+
+/// `tel:` link target of a phone number as printed: its digits, with a
+/// leading `+` kept.
+pub fn tel_href(phone: &str) -> String {
+    let trimmed = phone.trim();
+    let mut href = String::from("tel:");
+    if trimmed.starts_with('+') {
+        href.push('+');
+    }
+    href.extend(trimmed.chars().filter(char::is_ascii_digit));
+    href
+}
+
+/// The studio's logo for the top of a page or an email (nothing without
+/// one). Inline styles, so it works in email clients too.
+pub fn logo_html(studio: &studio::Model) -> maud::Markup {
+    maud::html! {
+        @if let Some(url) = &studio.logo_url {
+            img.studio-logo src=(url) alt=(studio.name) style="display:block;max-width:180px;max-height:64px;width:auto;height:auto;margin-bottom:10px;border:0";
+        }
+    }
+}
+
+/// How a client reaches the studio: name, postal address, a `mailto:` and
+/// a `tel:` link. Printed at the foot of the portal, the return page, the
+/// gallery and every client email, so "contact the studio" points somewhere.
+/// Inline styles (email clients drop `<style>`); long addresses wrap instead
+/// of widening a phone's screen.
+pub fn contact_html(studio: &studio::Model) -> maud::Markup {
+    let lines: Vec<&str> = studio
+        .address
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    maud::html! {
+        div.studio-contact id="studio-contact" style="font-size:13px;line-height:1.6;color:#666;overflow-wrap:anywhere;word-break:break-word" {
+            strong style="color:#2b2b2b" { (studio.name) }
+            @for line in &lines { br; (line) }
+            @if let Some(email) = &studio.email {
+                br; a href=(format!("mailto:{email}")) style="color:#8a5a2b" { (email) }
+            }
+            @if let Some(phone) = &studio.phone {
+                br; a href=(tel_href(phone)) style="color:#8a5a2b;white-space:nowrap" { (phone) }
+            }
+        }
+    }
+}
+
+/// The same contact details as plain text, for text emails.
+pub fn contact_text(studio: &studio::Model) -> String {
+    let mut out = studio.name.clone();
+    for line in studio
+        .address
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+    {
+        out.push('\n');
+        out.push_str(line);
+    }
+    if let Some(email) = &studio.email {
+        out.push_str(&format!("\n{email}"));
+    }
+    if let Some(phone) = &studio.phone {
+        out.push_str(&format!("\nTel. {phone}"));
+    }
+    out
+}

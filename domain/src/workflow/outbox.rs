@@ -1,0 +1,385 @@
+//! The transactional outbox: jobs are rows written with the state change that
+//! causes them, then relayed to the queue by `worker::relay`.
+
+use crate::workflow::jobs::{Job, JobKind};
+use chrono::{DateTime, Duration, Utc};
+use entity::enums::OutboxStatus;
+use entity::outbox;
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+
+/// Adds a job to the outbox inside the caller's transaction. A job with the
+/// same dedup key already present makes this a no-op.
+pub async fn enqueue<C: ConnectionTrait>(
+    conn: &C,
+    studio_id: Option<i64>,
+    kind: &JobKind,
+    request_id: Option<&str>,
+) -> Result<(), DbErr> {
+    enqueue_after(conn, studio_id, kind, request_id, None).await
+}
+
+/// The outbox row of a logical job, if it was ever enqueued.
+pub async fn find_by_dedup<C: ConnectionTrait>(
+    conn: &C,
+    kind: &JobKind,
+) -> Result<Option<outbox::Model>, DbErr> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    outbox::Entity::find()
+        .filter(outbox::Column::DedupKey.eq(kind.dedup_key()))
+        .one(conn)
+        .await
+}
+
+/// Like `enqueue`, but not relayed before `delay` has passed.
+pub async fn enqueue_after<C: ConnectionTrait>(
+    conn: &C,
+    studio_id: Option<i64>,
+    kind: &JobKind,
+    request_id: Option<&str>,
+    delay: Option<Duration>,
+) -> Result<(), DbErr> {
+    insert(
+        conn,
+        studio_id,
+        kind,
+        request_id,
+        delay.map(|d| Utc::now() + d),
+    )
+    .await
+}
+
+/// Like `enqueue`, but not relayed before `at` (a step planned for a
+/// moment, such as a reminder at 9:00 in the client's time zone).
+pub async fn enqueue_at<C: ConnectionTrait>(
+    conn: &C,
+    studio_id: Option<i64>,
+    kind: &JobKind,
+    request_id: Option<&str>,
+    at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    insert(conn, studio_id, kind, request_id, Some(at)).await
+}
+
+async fn insert<C: ConnectionTrait>(
+    conn: &C,
+    studio_id: Option<i64>,
+    kind: &JobKind,
+    request_id: Option<&str>,
+    not_before: Option<DateTime<Utc>>,
+) -> Result<(), DbErr> {
+    let payload = serde_json::to_string(kind).map_err(|e| DbErr::Custom(e.to_string()))?;
+    let row = outbox::ActiveModel {
+        studio_id: Set(studio_id),
+        payload: Set(payload),
+        dedup_key: Set(kind.dedup_key()),
+        status: Set(OutboxStatus::Pending),
+        attempts: Set(0),
+        claimed_until: Set(not_before),
+        enqueued_at: Set(None),
+        done_at: Set(None),
+        last_error: Set(None),
+        request_id: Set(request_id.map(str::to_string)),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    };
+    outbox::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(outbox::Column::DedupKey)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// A step that ran too early for itself (e.g. outside the sending window)
+/// goes back to waiting until `until`; this is not a failed attempt.
+pub async fn postpone<C: ConnectionTrait>(
+    conn: &C,
+    id: i64,
+    until: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    outbox::Entity::update_many()
+        .col_expr(
+            outbox::Column::Status,
+            Expr::value(OutboxStatus::Pending.as_str()),
+        )
+        .col_expr(outbox::Column::ClaimedUntil, Expr::value(until))
+        .filter(outbox::Column::Id.eq(id))
+        .filter(outbox::Column::Status.ne(OutboxStatus::Done))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// A claimed outbox row: the job, and the attempt count it was claimed at.
+pub struct Claimed {
+    pub job: Job,
+    pub attempts: i32,
+}
+
+/// Claims up to `limit` rows to relay: new rows, and rows enqueued so long
+/// ago that their queue entry may be lost. A claim is a short lease, so two
+/// relays rarely push the same row and a relay that dies frees it again.
+pub async fn claim_batch<C: ConnectionTrait>(
+    conn: &C,
+    limit: u64,
+    lease: Duration,
+    redeliver_after: Duration,
+) -> Result<Vec<Claimed>, DbErr> {
+    let now = Utc::now();
+    let candidates = outbox::Entity::find()
+        .filter(
+            sea_orm::Condition::any()
+                .add(outbox::Column::Status.eq(OutboxStatus::Pending))
+                .add(
+                    outbox::Column::Status
+                        .eq(OutboxStatus::Enqueued)
+                        .and(outbox::Column::EnqueuedAt.lt(now - redeliver_after)),
+                ),
+        )
+        .filter(
+            sea_orm::Condition::any()
+                .add(outbox::Column::ClaimedUntil.is_null())
+                .add(outbox::Column::ClaimedUntil.lt(now)),
+        )
+        .order_by_asc(outbox::Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await?;
+    let mut claimed = Vec::with_capacity(candidates.len());
+    for row in candidates {
+        let result = outbox::Entity::update_many()
+            .col_expr(outbox::Column::ClaimedUntil, Expr::value(now + lease))
+            .filter(outbox::Column::Id.eq(row.id))
+            .filter(
+                sea_orm::Condition::any()
+                    .add(outbox::Column::ClaimedUntil.is_null())
+                    .add(outbox::Column::ClaimedUntil.lt(now)),
+            )
+            .exec(conn)
+            .await?;
+        if result.rows_affected != 1 {
+            continue;
+        }
+        match serde_json::from_str::<JobKind>(&row.payload) {
+            Ok(kind) => claimed.push(Claimed {
+                job: Job {
+                    outbox_id: row.id,
+                    kind,
+                    request_id: row.request_id,
+                },
+                attempts: row.attempts,
+            }),
+            Err(err) => {
+                tracing::error!(outbox_id = row.id, %err, "outbox payload does not parse");
+                mark_failed(conn, row.id, &format!("payload does not parse: {err}")).await?;
+            }
+        }
+    }
+    Ok(claimed)
+}
+
+/// Frees rows a relay claimed but could not push, for the next pass.
+pub async fn release_claims<C: ConnectionTrait>(conn: &C, ids: &[i64]) -> Result<(), DbErr> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    outbox::Entity::update_many()
+        .col_expr(
+            outbox::Column::ClaimedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(outbox::Column::Id.is_in(ids.iter().copied()))
+        .filter(outbox::Column::Status.is_in([OutboxStatus::Pending, OutboxStatus::Enqueued]))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Records that a claimed row is in the queue, and ends the relay's lease
+/// on it: from now on only `redeliver_after` (counted from `enqueued_at`,
+/// which a running job renews) decides when it is handed out again, so a
+/// queue entry lost with Redis is redelivered after that, not after the
+/// lease. Guarded by the attempt count it was claimed at: if the job already
+/// ran and failed meanwhile (its retry is scheduled), or finished, the row
+/// is left alone.
+pub async fn mark_enqueued<C: ConnectionTrait>(
+    conn: &C,
+    id: i64,
+    attempts: i32,
+) -> Result<(), DbErr> {
+    outbox::Entity::update_many()
+        .col_expr(
+            outbox::Column::Status,
+            Expr::value(OutboxStatus::Enqueued.as_str()),
+        )
+        .col_expr(outbox::Column::EnqueuedAt, Expr::value(Utc::now()))
+        .col_expr(
+            outbox::Column::ClaimedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(outbox::Column::Id.eq(id))
+        .filter(outbox::Column::Attempts.eq(attempts))
+        .filter(outbox::Column::Status.is_in([OutboxStatus::Pending, OutboxStatus::Enqueued]))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// A worker starts the job of row `id`. Returns `false` when there is
+/// nothing to do: the row is finished (`DONE` or `FAILED`), so this delivery
+/// is a duplicate (a redelivered or orphaned queue entry) and is dropped
+/// without running the step again. Otherwise stamps the row as freshly
+/// handed out, so the relay does not redeliver it while it runs.
+pub async fn start<C: ConnectionTrait>(conn: &C, id: i64) -> Result<bool, DbErr> {
+    let touched = outbox::Entity::update_many()
+        .col_expr(outbox::Column::EnqueuedAt, Expr::value(Utc::now()))
+        .filter(outbox::Column::Id.eq(id))
+        .filter(outbox::Column::Status.is_not_in([OutboxStatus::Done, OutboxStatus::Failed]))
+        .exec(conn)
+        .await?;
+    Ok(touched.rows_affected == 1)
+}
+
+/// The heartbeat of a running job: keeps its row from looking lost to the
+/// relay (`redeliver_after_secs`) however long the step takes.
+pub async fn still_running<C: ConnectionTrait>(conn: &C, id: i64) -> Result<(), DbErr> {
+    outbox::Entity::update_many()
+        .col_expr(outbox::Column::EnqueuedAt, Expr::value(Utc::now()))
+        .filter(outbox::Column::Id.eq(id))
+        .filter(outbox::Column::Status.eq(OutboxStatus::Enqueued))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn mark_done<C: ConnectionTrait>(conn: &C, id: i64) -> Result<(), DbErr> {
+    outbox::Entity::update_many()
+        .col_expr(
+            outbox::Column::Status,
+            Expr::value(OutboxStatus::Done.as_str()),
+        )
+        .col_expr(outbox::Column::DoneAt, Expr::value(Utc::now()))
+        .col_expr(
+            outbox::Column::LastError,
+            Expr::value(Option::<String>::None),
+        )
+        .filter(outbox::Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Records a failed attempt and schedules the next one with exponential
+/// back-off (2, 4, 8... seconds, at most 10 minutes) by leasing the row to
+/// nobody until then. After `max_attempts` (about a day with the default)
+/// the row is `FAILED` and logged for an operator.
+pub async fn retry_later<C: ConnectionTrait>(
+    conn: &C,
+    id: i64,
+    error: &str,
+    max_attempts: u32,
+) -> Result<(), DbErr> {
+    outbox::Entity::update_many()
+        .col_expr(
+            outbox::Column::Attempts,
+            Expr::col(outbox::Column::Attempts).add(1),
+        )
+        .col_expr(
+            outbox::Column::LastError,
+            Expr::value(error.chars().take(2000).collect::<String>()),
+        )
+        .col_expr(
+            outbox::Column::Status,
+            Expr::value(OutboxStatus::Pending.as_str()),
+        )
+        .filter(outbox::Column::Id.eq(id))
+        .filter(outbox::Column::Status.ne(OutboxStatus::Done))
+        .exec(conn)
+        .await?;
+    let Some(row) = outbox::Entity::find_by_id(id).one(conn).await? else {
+        return Ok(());
+    };
+    if row.status == OutboxStatus::Done {
+        return Ok(());
+    }
+    let exhausted = row.attempts as u32 >= max_attempts;
+    let backoff = Duration::seconds(Ord::min(
+        2_i64.saturating_pow(row.attempts.clamp(1, 16) as u32),
+        600,
+    ));
+    let mut update = outbox::Entity::update_many()
+        .col_expr(
+            outbox::Column::ClaimedUntil,
+            Expr::value(Utc::now() + backoff),
+        )
+        .filter(outbox::Column::Id.eq(id))
+        .filter(outbox::Column::Status.eq(OutboxStatus::Pending));
+    if exhausted {
+        tracing::error!(
+            outbox_id = id,
+            attempts = row.attempts,
+            error,
+            "job gave up after its last attempt"
+        );
+        update = update.col_expr(
+            outbox::Column::Status,
+            Expr::value(OutboxStatus::Failed.as_str()),
+        );
+    }
+    update.exec(conn).await?;
+    Ok(())
+}
+
+/// How soon a step that found a service unavailable (the mail server, the
+/// payment gateway, the database connection) tries again: a fixed short pause instead of the exponential back-off, so that
+/// it goes out within seconds of the service coming back.
+pub const UNREACHABLE_RETRY: Duration = Duration::seconds(3);
+
+/// Records a failed attempt that was not the job's fault (the service it
+/// needs was unreachable) and schedules the next one after
+/// `UNREACHABLE_RETRY`. The attempt is not counted: an outage of any length
+/// never uses up a job's `max_attempts` (it would mark emails `FAILED` after
+/// a long mail-server outage), and a back-off grown during an outage would
+/// otherwise keep work waiting long after the service is back (the chaos
+/// run's recovery after SMTP outages took over 30 s).
+pub async fn retry_soon<C: ConnectionTrait>(conn: &C, id: i64, error: &str) -> Result<(), DbErr> {
+    outbox::Entity::update_many()
+        .col_expr(
+            outbox::Column::LastError,
+            Expr::value(error.chars().take(2000).collect::<String>()),
+        )
+        .col_expr(
+            outbox::Column::Status,
+            Expr::value(OutboxStatus::Pending.as_str()),
+        )
+        .col_expr(
+            outbox::Column::ClaimedUntil,
+            Expr::value(Utc::now() + UNREACHABLE_RETRY),
+        )
+        .filter(outbox::Column::Id.eq(id))
+        .filter(outbox::Column::Status.ne(OutboxStatus::Done))
+        .filter(outbox::Column::Status.ne(OutboxStatus::Failed))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+async fn mark_failed<C: ConnectionTrait>(conn: &C, id: i64, error: &str) -> Result<(), DbErr> {
+    outbox::Entity::update_many()
+        .col_expr(
+            outbox::Column::Status,
+            Expr::value(OutboxStatus::Failed.as_str()),
+        )
+        .col_expr(outbox::Column::LastError, Expr::value(error.to_string()))
+        .filter(outbox::Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
