@@ -89,4 +89,19 @@ impl Queue {
                 .map_err(|e| anyhow::anyhow!("redis queue: {e}")),
         }
     }
+
+    /// Pushes a batch in one pipelined round trip where the storage can
+    /// (apalis' `push_bulk`).
+    pub async fn push_all(&mut self, jobs: Vec<Job>) -> anyhow::Result<()> {
+        match self {
+            Self::Sqlite(storage) => storage
+                .push_bulk(jobs)
+                .await
+                .map_err(|e| anyhow::anyhow!("sqlite queue: {e}")),
+            Self::Redis(storage) => storage
+                .push_bulk(jobs)
+                .await
+                .map_err(|e| anyhow::anyhow!("redis queue: {e}")),
+        }
+    }
 }

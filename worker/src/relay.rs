@@ -1,10 +1,12 @@
 //! Moves outbox rows into the queue: at once when this process wrote them
-//! (`outbox_signal`), otherwise at the next poll. At-least-once by design.
+//! (`outbox_signal`) or, on PostgreSQL, when any process committed them
+//! (`wake_on_notify`), otherwise at the next poll. At-least-once by design.
 
 use crate::queue::Queue;
 use chrono::Duration as ChronoDuration;
 use domain::AppContext;
 use domain::workflow::outbox;
+use sea_orm::sqlx::postgres::PgListener;
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -14,6 +16,8 @@ pub async fn run(ctx: AppContext, mut queue: Queue, mut stop: watch::Receiver<bo
     let poll = Duration::from_millis(ctx.settings.worker.poll_interval_ms.max(50));
     let redeliver = ChronoDuration::seconds(ctx.settings.worker.redeliver_after_secs);
     let lease = ChronoDuration::seconds(ctx.settings.worker.relay_claim_secs.max(1));
+    let waker = tokio::spawn(wake_on_notify(ctx.clone(), stop.clone()));
+    let _waker = AbortOnDrop(waker);
     loop {
         if *stop.borrow() {
             return;
@@ -36,30 +40,92 @@ pub async fn run(ctx: AppContext, mut queue: Queue, mut stop: watch::Receiver<bo
     }
 }
 
-/// One pass: claim (a `lease` other relays respect), push, mark. Returns
-/// how many rows were pushed.
+/// One pass: claim (a `lease` other relays respect), push, mark: three
+/// round trips for the whole batch (one statement to claim, one pipelined
+/// push, one statement to mark), whatever its size. Returns how many rows
+/// were pushed.
 pub async fn relay_once(
     ctx: &AppContext,
     queue: &mut Queue,
     lease: ChronoDuration,
     redeliver: ChronoDuration,
 ) -> anyhow::Result<usize> {
-    let jobs = outbox::claim_batch(&ctx.db, BATCH, lease, redeliver).await?;
-    let ids: Vec<i64> = jobs.iter().map(|c| c.job.outbox_id).collect();
-    let mut pushed = 0;
-    for outbox::Claimed { job, attempts } in jobs {
-        let id = job.outbox_id;
-        let kind = job.kind.name();
-        if let Err(err) = queue.push(job).await {
-            // The queue is down (or its connection was, as after a Redis
-            // restart): free the rows not pushed at once, so the next pass
-            // retries them instead of waiting for the claims to run out.
-            outbox::release_claims(&ctx.db, &ids[pushed..]).await?;
-            return Err(err);
-        }
-        outbox::mark_enqueued(&ctx.db, id, attempts).await?;
-        tracing::debug!(outbox_id = id, kind, "job enqueued");
-        pushed += 1;
+    let claimed = outbox::claim_batch(&ctx.db, BATCH, lease, redeliver).await?;
+    if claimed.is_empty() {
+        return Ok(0);
     }
-    Ok(pushed)
+    let marks: Vec<(i64, i32)> = claimed
+        .iter()
+        .map(|c| (c.job.outbox_id, c.attempts))
+        .collect();
+    let jobs: Vec<_> = claimed.into_iter().map(|c| c.job).collect();
+    if let Err(err) = queue.push_all(jobs).await {
+        // The queue is down (or its connection was, as after a Redis
+        // restart): free the rows at once, so the next pass retries them
+        // instead of waiting for the claims to run out. Some of them may
+        // have reached the queue already: a second delivery of a job is
+        // harmless (a finished row's is dropped by `outbox::start`).
+        let ids: Vec<i64> = marks.iter().map(|(id, _)| *id).collect();
+        outbox::release_claims(&ctx.db, &ids).await?;
+        return Err(err);
+    }
+    outbox::mark_enqueued(&ctx.db, &marks).await?;
+    tracing::debug!(rows = marks.len(), "jobs enqueued");
+    Ok(marks.len())
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// On PostgreSQL, wakes this process's relay as soon as any process commits
+/// an outbox row: a trigger on `outbox` sends `NOTIFY outbox` (delivered at
+/// commit), and this listener turns it into the in-process `outbox_signal`.
+/// So an api's writes reach a worker in milliseconds instead of at its next
+/// poll. After a lost connection (a PostgreSQL restart) it reconnects and
+/// wakes the relay once, for whatever was committed meanwhile; the poll
+/// stays as the backstop.
+pub async fn wake_on_notify(ctx: AppContext, mut stop: watch::Receiver<bool>) {
+    let Some(pool) = postgres_pool(&ctx) else {
+        return;
+    };
+    loop {
+        let listener = async {
+            let mut listener = PgListener::connect_with(&pool).await?;
+            listener.listen(domain::infra::db::OUTBOX_CHANNEL).await?;
+            ctx.outbox_signal.notify_one();
+            loop {
+                // `None`: the connection was lost; the next call reconnects.
+                if listener.try_recv().await?.is_none() {
+                    tracing::info!("outbox listener reconnecting");
+                }
+                ctx.outbox_signal.notify_one();
+            }
+            #[allow(unreachable_code)]
+            Ok::<(), sea_orm::sqlx::Error>(())
+        };
+        tokio::select! {
+            result = listener => {
+                if let Err(err) = result {
+                    tracing::warn!(error = %err, "outbox listener failed; retrying in 1 s");
+                }
+            }
+            _ = stop.changed() => return,
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+fn postgres_pool(ctx: &AppContext) -> Option<sea_orm::sqlx::PgPool> {
+    match ctx.db.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => Some(ctx.db.get_postgres_connection_pool().clone()),
+        _ => None,
+    }
 }

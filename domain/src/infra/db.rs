@@ -15,6 +15,10 @@ use sea_orm::{
 use std::str::FromStr;
 use std::time::Duration;
 
+/// The PostgreSQL channel on which a trigger on `outbox` announces committed
+/// rows (migration `m20261201_000300_outbox_notify`); worker relays listen.
+pub const OUTBOX_CHANNEL: &str = "outbox";
+
 pub struct Database {
     pub conn: DatabaseConnection,
     /// The raw pool behind `conn` on SQLite, for the apalis SQLite storage.

@@ -45,6 +45,7 @@ mod outages;
 mod pages;
 mod queries;
 mod refunds;
+mod relay;
 mod reminders;
 mod retries;
 mod schema;

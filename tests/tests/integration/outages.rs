@@ -254,7 +254,9 @@ async fn a_queue_entry_lost_after_its_push_is_redelivered_without_waiting_for_th
         .expect("claim");
     assert_eq!(claimed.len(), 1);
     let (id, attempts) = (claimed[0].job.outbox_id, claimed[0].attempts);
-    outbox::mark_enqueued(db, id, attempts).await.expect("mark");
+    outbox::mark_enqueued(db, &[(id, attempts)])
+        .await
+        .expect("mark");
     // Pushed just now: not handed out again while it may be running.
     let again = outbox::claim_batch(db, 10, lease, redeliver)
         .await
