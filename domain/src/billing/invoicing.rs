@@ -124,7 +124,7 @@ pub(crate) async fn email_invoice(
     tx: &DatabaseTransaction,
     studio_id: Option<i64>,
     invoice_id: i64,
-    state: &str,
+    state: InvoiceStatus,
     request_id: Option<&str>,
 ) -> DomainResult<()> {
     outbox::enqueue(
@@ -139,7 +139,7 @@ pub(crate) async fn email_invoice(
     .await?;
     let gallery = JobKind::SyncGalleryAccess {
         invoice_id,
-        state: state.into(),
+        state: crate::workflow::jobs::GalleryCause::Invoice(state),
     };
     outbox::enqueue(tx, studio_id, &gallery, request_id).await?;
     crate::followup::reminders::schedule_first(tx, invoice_id, request_id).await?;
@@ -473,14 +473,7 @@ async fn finalize_and_route(
         )
         .await?;
     } else {
-        email_invoice(
-            tx,
-            studio_id,
-            invoice.id,
-            invoice.status.as_str(),
-            request_id,
-        )
-        .await?;
+        email_invoice(tx, studio_id, invoice.id, invoice.status, request_id).await?;
     }
     tracing::info!(invoice_id = invoice.id, %number, total = invoice.total_minor, auto_pay, "invoice issued");
     Ok(invoice)
@@ -790,7 +783,7 @@ pub async fn mark_uncollectible(
         Some(studio_id),
         &JobKind::SyncGalleryAccess {
             invoice_id,
-            state: InvoiceStatus::Uncollectible.as_str().into(),
+            state: crate::workflow::jobs::GalleryCause::Invoice(InvoiceStatus::Uncollectible),
         },
         request_id,
     )

@@ -444,7 +444,9 @@ pub async fn void_invoice(
             Some(studio_id),
             &crate::workflow::jobs::JobKind::SyncGalleryAccess {
                 invoice_id,
-                state: "VOID".into(),
+                state: crate::workflow::jobs::GalleryCause::Invoice(
+                    entity::enums::InvoiceStatus::Void,
+                ),
             },
             request_id,
         )

@@ -436,7 +436,9 @@ pub(crate) async fn settle_in(
                 studio_id,
                 &JobKind::SyncGalleryAccess {
                     invoice_id: pending.invoice_id,
-                    state: format!("payment-{}", pending.id),
+                    state: crate::workflow::jobs::GalleryCause::Payment {
+                        payment_id: pending.id,
+                    },
                 },
                 request_id,
             )
@@ -670,8 +672,14 @@ pub async fn auto_pay(
     let tx = begin_write(&ctx.db).await?;
     let studio_id = Some(invoice.studio_id);
     if attempt <= 1 {
-        crate::billing::invoicing::email_invoice(&tx, studio_id, invoice_id, "OPEN", request_id)
-            .await?;
+        crate::billing::invoicing::email_invoice(
+            &tx,
+            studio_id,
+            invoice_id,
+            entity::enums::InvoiceStatus::Open,
+            request_id,
+        )
+        .await?;
     } else {
         outbox::enqueue(
             &tx,
@@ -855,7 +863,9 @@ pub async fn record_manual_payment(
         studio,
         &JobKind::SyncGalleryAccess {
             invoice_id: invoice.id,
-            state: format!("payment-{}", recorded.id),
+            state: crate::workflow::jobs::GalleryCause::Payment {
+                payment_id: recorded.id,
+            },
         },
         request_id,
     )

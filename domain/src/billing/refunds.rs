@@ -469,7 +469,9 @@ pub async fn settle(
                 Some(pending.studio_id),
                 &JobKind::SyncGalleryAccess {
                     invoice_id: pending.invoice_id,
-                    state: format!("refund-{}", pending.id),
+                    state: crate::workflow::jobs::GalleryCause::Refund {
+                        refund_id: pending.id,
+                    },
                 },
                 request_id,
             )

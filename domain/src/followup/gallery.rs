@@ -161,10 +161,7 @@ pub async fn sync_access(
                 outbox::enqueue(
                     &tx,
                     studio_id,
-                    &JobKind::SendGalleryUpgrade {
-                        invoice_id,
-                        level: level.as_str().into(),
-                    },
+                    &JobKind::SendGalleryUpgrade { invoice_id, level },
                     request_id,
                 )
                 .await?;
@@ -216,11 +213,10 @@ async fn announce_change(
             studio_id,
             &JobKind::DeliverGalleryWebhook {
                 invoice_id,
-                change: format!(
-                    "{}-{}",
-                    level.as_str(),
-                    expires_at.map(|e| e.timestamp()).unwrap_or(0)
-                ),
+                change: crate::workflow::jobs::GalleryChange {
+                    level,
+                    expires_at: expires_at.map(|e| e.timestamp()).unwrap_or(0),
+                },
             },
             request_id,
         )
@@ -239,7 +235,11 @@ pub fn webhook_secret(ctx: &AppContext, studio_id: i64) -> String {
 /// POSTs the current gallery access of an invoice's session to the studio's
 /// webhook URL, signed like Stripe signs (`Studio-Signature: t=..,v1=..`).
 /// The event id is derived from the change, so the receiver can deduplicate.
-pub async fn deliver_webhook(ctx: &AppContext, invoice_id: i64, change: &str) -> DomainResult<()> {
+pub async fn deliver_webhook(
+    ctx: &AppContext,
+    invoice_id: i64,
+    change: crate::workflow::jobs::GalleryChange,
+) -> DomainResult<()> {
     let Some(invoice) = invoice::Entity::find_by_id(invoice_id).one(&ctx.db).await? else {
         return Ok(());
     };
@@ -280,7 +280,7 @@ pub async fn deliver_webhook(ctx: &AppContext, invoice_id: i64, change: &str) ->
         body,
     )
     .await?;
-    tracing::info!(invoice_id, change, "gallery webhook delivered");
+    tracing::info!(invoice_id, %change, "gallery webhook delivered");
     Ok(())
 }
 

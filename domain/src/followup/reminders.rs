@@ -419,7 +419,9 @@ pub async fn run_step(
                     studio_id,
                     &JobKind::SyncGalleryAccess {
                         invoice_id,
-                        state: "UNCOLLECTIBLE".into(),
+                        state: crate::workflow::jobs::GalleryCause::Invoice(
+                            entity::enums::InvoiceStatus::Uncollectible,
+                        ),
                     },
                     request_id,
                 )

@@ -13,7 +13,11 @@ pub async fn send_credentials(ctx: &AppContext, invoice_id: i64) -> DomainResult
 }
 
 /// Email that access went up (for example to `FULL` after payment).
-pub async fn send_upgrade(ctx: &AppContext, invoice_id: i64, level: &str) -> DomainResult<()> {
+pub async fn send_upgrade(
+    ctx: &AppContext,
+    invoice_id: i64,
+    level: entity::enums::GalleryLevel,
+) -> DomainResult<()> {
     emails::send_gallery_upgrade(ctx, invoice_id, level).await?;
     Ok(())
 }

@@ -53,7 +53,7 @@ async fn run_step(ctx: &AppContext, job: &Job) -> DomainResult<()> {
             gallery::send_credentials(ctx, *invoice_id).await
         }
         JobKind::SendGalleryUpgrade { invoice_id, level } => {
-            gallery::send_upgrade(ctx, *invoice_id, level).await
+            gallery::send_upgrade(ctx, *invoice_id, *level).await
         }
         JobKind::DeliverSimulatedWebhook { key } => {
             domain::adapters::webhooks::simulated::deliver(ctx, key).await
@@ -76,7 +76,7 @@ async fn run_step(ctx: &AppContext, job: &Job) -> DomainResult<()> {
             .await
             .map(|_| ()),
         JobKind::DeliverGalleryWebhook { invoice_id, change } => {
-            domain::followup::gallery::deliver_webhook(ctx, *invoice_id, change).await
+            domain::followup::gallery::deliver_webhook(ctx, *invoice_id, *change).await
         }
         JobKind::SendCardSetupLink { card_setup_id } => {
             domain::followup::emails::send_card_setup_link(ctx, *card_setup_id)

@@ -844,11 +844,10 @@ async fn apply_dispute(
         Some(paid.studio_id),
         &JobKind::SyncGalleryAccess {
             invoice_id: paid.invoice_id,
-            state: format!(
-                "dispute-{}-{}",
-                dispute.id,
-                if opened { "open" } else { "closed" }
-            ),
+            state: crate::workflow::jobs::GalleryCause::Dispute {
+                dispute_id: dispute.id.clone(),
+                open: opened,
+            },
         },
         None,
     )
