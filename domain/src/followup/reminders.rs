@@ -37,8 +37,7 @@ use crate::infra::error::{DomainResult, UserError};
 use crate::kernel::money::Currency;
 use crate::kernel::pricing::round_minor;
 use crate::kernel::validate::Problems;
-use crate::workflow::jobs::JobKind;
-use crate::workflow::outbox;
+use crate::workflow::next::{self, Change};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use entity::enums::{InvoiceEventKind, InvoiceStatus, LineKind};
@@ -286,37 +285,23 @@ fn follows_up(invoice: &invoice::Model) -> bool {
     ) && invoice.amount_due_minor > 0
 }
 
-/// Writes the first step of a newly emailed invoice's follow-up, in the
-/// caller's transaction.
-pub(crate) async fn schedule_first(
+/// The first step of a newly emailed invoice's follow-up, if it has one
+/// (`workflow::next` plans it).
+pub(crate) async fn first_step(
     tx: &DatabaseTransaction,
     invoice_id: i64,
-    request_id: Option<&str>,
-) -> DomainResult<()> {
+) -> DomainResult<Option<Step>> {
     let Some(invoice) = invoice::Entity::find_by_id(invoice_id).one(tx).await? else {
-        return Ok(());
+        return Ok(None);
     };
     if !follows_up(&invoice) {
-        return Ok(());
+        return Ok(None);
     }
     let planned = plan_for(tx, &invoice).await?;
     if !planned.policy.enabled {
-        return Ok(());
+        return Ok(None);
     }
-    if let Some(first) = planned.steps.first() {
-        outbox::enqueue_at(
-            tx,
-            Some(invoice.studio_id),
-            &JobKind::ReminderStep {
-                invoice_id,
-                step: first.index,
-            },
-            request_id,
-            first.at,
-        )
-        .await?;
-    }
-    Ok(())
+    Ok(planned.steps.first().copied())
 }
 
 /// What a step did.
@@ -362,7 +347,7 @@ pub async fn run_step(
     {
         return Err(anyhow::Error::new(NotYet(opens)).into());
     }
-    let studio_id = Some(invoice.studio_id);
+    let studio_id = invoice.studio_id;
     let next = planned.steps.iter().find(|s| s.index > index);
     let overtaken = next.is_some_and(|n| n.at <= now);
     let outcome = if overtaken {
@@ -384,10 +369,10 @@ pub async fn run_step(
                 {
                     add_late_fee(&tx, &invoice, fee.amount_for(invoice.amount_due_minor)).await?;
                 }
-                outbox::enqueue(
+                next::after(
                     &tx,
-                    studio_id,
-                    &JobKind::SendReminder {
+                    Change::Reminded {
+                        studio_id,
                         invoice_id,
                         step: index,
                     },
@@ -414,14 +399,11 @@ pub async fn run_step(
                 )
                 .await?;
                 lifecycle::set_status(&tx, invoice.clone(), InvoiceStatus::Uncollectible).await?;
-                outbox::enqueue(
+                next::after(
                     &tx,
-                    studio_id,
-                    &JobKind::SyncGalleryAccess {
+                    Change::Uncollectible {
+                        studio_id,
                         invoice_id,
-                        state: crate::workflow::jobs::GalleryCause::Invoice(
-                            entity::enums::InvoiceStatus::Uncollectible,
-                        ),
                     },
                     request_id,
                 )
@@ -430,21 +412,20 @@ pub async fn run_step(
             }
         }
     };
-    if let Some(next) = next {
-        outbox::enqueue_at(
+    if let Some(following) = next {
+        next::after(
             &tx,
-            studio_id,
-            &JobKind::ReminderStep {
+            Change::ReminderPlanned {
+                studio_id,
                 invoice_id,
-                step: next.index,
+                step: following.index,
+                at: following.at,
             },
             request_id,
-            next.at,
         )
         .await?;
     }
-    tx.commit().await?;
-    ctx.outbox_signal.notify_one();
+    crate::workflow::next::commit(ctx, tx).await?;
     Ok(outcome)
 }
 
