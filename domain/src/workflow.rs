@@ -3,3 +3,4 @@ pub mod jobs;
 pub mod next;
 pub mod notify;
 pub mod outbox;
+pub mod outcome;

@@ -417,6 +417,7 @@ pub async fn send_gallery_credentials(ctx: &AppContext, invoice_id: i64) -> Doma
     let held = match notify::claim(ctx, &key, &doc.client.email, &subject).await? {
         Claim::AlreadySent => return Ok(Sent::Already),
         Claim::Failed => return Ok(Sent::Failed),
+        Claim::HeldElsewhere { until } => return Ok(Sent::InFlight { until }),
         Claim::Mine(held) => held,
     };
     let message_id = held.message_id.clone();

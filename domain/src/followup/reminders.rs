@@ -226,12 +226,6 @@ pub fn late_fee_step(plan: &[Step]) -> Option<u32> {
         .map(|s| s.index)
 }
 
-/// A step asked to run before its time (outside the sending window): the
-/// worker puts it back until `0`.
-#[derive(Debug, thiserror::Error)]
-#[error("not yet: the sending window opens at {0}")]
-pub struct NotYet(pub DateTime<Utc>);
-
 pub async fn policy_for<C: ConnectionTrait>(conn: &C, studio_id: i64) -> DomainResult<Policy> {
     Ok(Policy::from_row(
         reminder_policy::Entity::find_by_id(studio_id)
@@ -314,6 +308,9 @@ pub enum StepOutcome {
     Skipped,
     Reminded,
     MarkedUncollectible,
+    /// The step was asked to run before its time (outside the sending
+    /// window): it waits until the window opens (`Outcome::Postpone`).
+    NotYet(DateTime<Utc>),
 }
 
 /// Runs step `index` of an invoice's follow-up at the context's clock.
@@ -345,7 +342,7 @@ pub async fn run_step(
     if step.kind != StepKind::MarkUncollectible
         && let Some(opens) = planned.policy.next_window_opening(planned.zone, now)
     {
-        return Err(anyhow::Error::new(NotYet(opens)).into());
+        return Ok(StepOutcome::NotYet(opens));
     }
     let studio_id = invoice.studio_id;
     let next = planned.steps.iter().find(|s| s.index > index);
