@@ -112,16 +112,15 @@ async fn transition(
                 .map_err(db_err)?;
         }
         for event in events.iter().filter(|_| webhooks) {
-            crate::workflow::outbox::enqueue(
+            crate::workflow::next::after(
                 &tx,
-                None,
-                &crate::workflow::jobs::JobKind::DeliverSimulatedWebhook {
+                crate::workflow::next::Change::SimulatedEvent {
                     key: format!("{EVENT_KEY_PREFIX}{id}:{event}"),
                 },
                 None,
             )
             .await
-            .map_err(db_err)?;
+            .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
         }
     }
     tx.commit().await.map_err(db_err)?;

@@ -23,7 +23,6 @@ use crate::infra::db::begin_write;
 use crate::infra::error::{DomainResult, UserError};
 use crate::infra::secrets::{hash_token, random_token};
 use crate::ports::gateway::{CheckoutState, PaymentMethodDetails, SetupCheckoutRequest};
-use crate::workflow::jobs::JobKind;
 use chrono::{DateTime, Duration, Utc};
 use entity::enums::CheckoutStatus;
 use entity::{card_setup, card_setup_session, client, studio};
@@ -93,17 +92,16 @@ pub async fn request(
     }
     .insert(&tx)
     .await?;
-    crate::workflow::outbox::enqueue(
+    crate::workflow::next::after(
         &tx,
-        Some(studio.id),
-        &JobKind::SendCardSetupLink {
+        crate::workflow::next::Change::CardSetupRequested {
+            studio_id: studio.id,
             card_setup_id: created.id,
         },
         request_id,
     )
     .await?;
-    tx.commit().await?;
-    ctx.outbox_signal.notify_one();
+    crate::workflow::next::commit(ctx, tx).await?;
     tracing::info!(
         card_setup = created.id,
         client_id = client.id,

@@ -297,10 +297,10 @@ pub(crate) async fn retire_stale_in(
         .map(|row| row.attempt)
         .max();
     if let Some(attempt) = stale {
-        crate::workflow::outbox::enqueue(
+        crate::workflow::next::after(
             tx,
-            Some(invoice.studio_id),
-            &crate::workflow::jobs::JobKind::ExpireStaleCheckouts {
+            crate::workflow::next::Change::AmountDueChanged {
+                studio_id: invoice.studio_id,
                 invoice_id: invoice.id,
                 amount_due: invoice.amount_due_minor,
                 attempt,
@@ -396,8 +396,7 @@ pub async fn settle(
 ) -> DomainResult<Settled> {
     let tx = begin_write(&ctx.db).await?;
     let settled = settle_in(&tx, session, actor, async_failed).await?;
-    tx.commit().await?;
-    ctx.outbox_signal.notify_one();
+    crate::workflow::next::commit(ctx, tx).await?;
     if let Settled::Paid { payment_id, .. } = &settled {
         payments::publish_payment_event(ctx, *payment_id).await?;
     }

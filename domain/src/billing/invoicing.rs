@@ -10,6 +10,7 @@ use crate::kernel::adjustments::{self, TaxShare};
 use crate::kernel::pricing::{self, LineInput, PricingInput, RoundingMode, TaxRateInput};
 use crate::studio::catalog::percent_of;
 use crate::workflow::jobs::JobKind;
+use crate::workflow::next::{self, Change};
 use crate::workflow::outbox;
 use chrono::{Duration, Utc};
 use entity::enums::{
@@ -115,35 +116,6 @@ async fn tax_rates_for(
         }
     };
     Ok(rates)
-}
-
-/// Follow-ups of an invoice that goes to the client by email: the email,
-/// gallery access matching the payment state (`state` names that state), and
-/// the first reminder of its follow-up plan.
-pub(crate) async fn email_invoice(
-    tx: &DatabaseTransaction,
-    studio_id: Option<i64>,
-    invoice_id: i64,
-    state: &str,
-    request_id: Option<&str>,
-) -> DomainResult<()> {
-    outbox::enqueue(
-        tx,
-        studio_id,
-        &JobKind::SendInvoice {
-            invoice_id,
-            resend: None,
-        },
-        request_id,
-    )
-    .await?;
-    let gallery = JobKind::SyncGalleryAccess {
-        invoice_id,
-        state: state.into(),
-    };
-    outbox::enqueue(tx, studio_id, &gallery, request_id).await?;
-    crate::followup::reminders::schedule_first(tx, invoice_id, request_id).await?;
-    Ok(())
 }
 
 /// A session priced as it is now: the lines (with their kinds), the pricing
@@ -458,37 +430,26 @@ async fn finalize_and_route(
     )
     .await?;
 
-    let studio_id = Some(studio.id);
     let auto_pay =
         client.payment_preference == PaymentPreference::AutoPay && client.pm_token.is_some();
-    if !settled && auto_pay {
-        outbox::enqueue(
-            tx,
-            studio_id,
-            &JobKind::Charge {
-                invoice_id: invoice.id,
-                attempt: 1,
-            },
-            request_id,
-        )
-        .await?;
-    } else {
-        email_invoice(
-            tx,
-            studio_id,
-            invoice.id,
-            invoice.status.as_str(),
-            request_id,
-        )
-        .await?;
-    }
+    next::after(
+        tx,
+        Change::InvoiceIssued {
+            studio_id: studio.id,
+            invoice_id: invoice.id,
+            status: invoice.status,
+            auto_pay: !settled && auto_pay,
+        },
+        request_id,
+    )
+    .await?;
     tracing::info!(invoice_id = invoice.id, %number, total = invoice.total_minor, auto_pay, "invoice issued");
     Ok(invoice)
 }
 
 /// After commit: wake the relay and tell subscribers an invoice was issued.
 async fn announce_issued(ctx: &AppContext, invoice: &invoice::Model) {
-    ctx.outbox_signal.notify_one();
+    crate::workflow::next::wake(ctx);
     ctx.events
         .publish(crate::ports::events::for_invoice(
             crate::ports::events::EventKind::InvoiceIssued,
@@ -785,18 +746,16 @@ pub async fn mark_uncollectible(
         },
     )
     .await?;
-    outbox::enqueue(
+    next::after(
         &tx,
-        Some(studio_id),
-        &JobKind::SyncGalleryAccess {
+        Change::Uncollectible {
+            studio_id,
             invoice_id,
-            state: InvoiceStatus::Uncollectible.as_str().into(),
         },
         request_id,
     )
     .await?;
-    tx.commit().await?;
-    ctx.outbox_signal.notify_one();
+    crate::workflow::next::commit(ctx, tx).await?;
     Ok(marked)
 }
 
@@ -834,7 +793,16 @@ pub async fn resend_invoice(
     };
     let first = outbox::find_by_dedup(&tx, &job).await?.is_none();
     if first {
-        outbox::enqueue(&tx, Some(studio_id), &job, request_id).await?;
+        next::after(
+            &tx,
+            Change::InvoiceResent {
+                studio_id,
+                invoice_id,
+                key: idempotency_key.to_string(),
+            },
+            request_id,
+        )
+        .await?;
         lifecycle::record(
             &tx,
             &invoice,
@@ -852,8 +820,7 @@ pub async fn resend_invoice(
         )
         .await?;
     }
-    tx.commit().await?;
-    ctx.outbox_signal.notify_one();
+    crate::workflow::next::commit(ctx, tx).await?;
     Ok(invoice)
 }
 

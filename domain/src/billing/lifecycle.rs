@@ -439,19 +439,17 @@ pub async fn void_invoice(
             },
         )
         .await?;
-        crate::workflow::outbox::enqueue(
+        crate::workflow::next::after(
             &tx,
-            Some(studio_id),
-            &crate::workflow::jobs::JobKind::SyncGalleryAccess {
+            crate::workflow::next::Change::Voided {
+                studio_id,
                 invoice_id,
-                state: "VOID".into(),
             },
             request_id,
         )
         .await?;
     }
-    tx.commit().await?;
-    ctx.outbox_signal.notify_one();
+    crate::workflow::next::commit(ctx, tx).await?;
     ctx.events
         .publish(crate::ports::events::for_invoice(
             crate::ports::events::EventKind::InvoiceVoided,

@@ -23,8 +23,7 @@ use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
 use crate::infra::error::{DomainResult, UserError};
 use crate::ports::gateway::{ChargeOutcome, ChargeRequest, GatewayError, IntentState};
-use crate::workflow::jobs::JobKind;
-use crate::workflow::outbox;
+use crate::workflow::next::{self, Change};
 use chrono::{Duration, Utc};
 use entity::enums::{InvoiceEventKind, InvoiceStatus, PaymentMethod, PaymentSource, PaymentStatus};
 use entity::{invoice, payment};
@@ -126,16 +125,14 @@ async fn start_attempt(
     if source == PaymentSource::Portal {
         // Nobody retries a browser's request: if this attempt's outcome is
         // never learned, this job asks the gateway again under the same key.
-        outbox::enqueue_after(
+        next::after(
             &tx,
-            Some(invoice.studio_id),
-            &JobKind::ResolvePayment {
+            Change::PaymentStarted {
+                studio_id: invoice.studio_id,
                 payment_id: pending.id,
+                resolve_after: Duration::seconds(ctx.settings.worker.resolve_payment_after_secs),
             },
             request_id,
-            Some(Duration::seconds(
-                ctx.settings.worker.resolve_payment_after_secs,
-            )),
         )
         .await?;
     }
@@ -363,8 +360,7 @@ async fn settle(
 ) -> DomainResult<()> {
     let tx = begin_write(&ctx.db).await?;
     let moved = settle_in(&tx, pending, outcome, &actor_of(pending), request_id).await?;
-    tx.commit().await?;
-    ctx.outbox_signal.notify_one();
+    crate::workflow::next::commit(ctx, tx).await?;
     if moved {
         publish_payment_event(ctx, pending.id).await?;
     }
@@ -421,22 +417,12 @@ pub(crate) async fn settle_in(
                 },
             )
             .await?;
-            let studio_id = Some(pending.studio_id);
-            outbox::enqueue(
+            next::after(
                 tx,
-                studio_id,
-                &JobKind::SendReceipt {
-                    payment_id: pending.id,
-                },
-                request_id,
-            )
-            .await?;
-            outbox::enqueue(
-                tx,
-                studio_id,
-                &JobKind::SyncGalleryAccess {
+                Change::Paid {
+                    studio_id: pending.studio_id,
                     invoice_id: pending.invoice_id,
-                    state: format!("payment-{}", pending.id),
+                    payment_id: pending.id,
                 },
                 request_id,
             )
@@ -668,37 +654,18 @@ pub async fn auto_pay(
         None
     };
     let tx = begin_write(&ctx.db).await?;
-    let studio_id = Some(invoice.studio_id);
-    if attempt <= 1 {
-        crate::billing::invoicing::email_invoice(&tx, studio_id, invoice_id, "OPEN", request_id)
-            .await?;
-    } else {
-        outbox::enqueue(
-            &tx,
-            studio_id,
-            &JobKind::SendDeclineNotice {
-                invoice_id,
-                attempt,
-            },
-            request_id,
-        )
-        .await?;
-    }
-    if let Some(days) = retry_in_days {
-        outbox::enqueue_after(
-            &tx,
-            studio_id,
-            &JobKind::Charge {
-                invoice_id,
-                attempt: attempt + 1,
-            },
-            request_id,
-            Some(Duration::days(days)),
-        )
-        .await?;
-    }
-    tx.commit().await?;
-    ctx.outbox_signal.notify_one();
+    next::after(
+        &tx,
+        Change::AutoPayDeclined {
+            studio_id: invoice.studio_id,
+            invoice_id,
+            attempt,
+            retry_in: retry_in_days.map(Duration::days),
+        },
+        request_id,
+    )
+    .await?;
+    crate::workflow::next::commit(ctx, tx).await?;
     Ok(AutoPay::Declined {
         reason,
         retry_in_days,
@@ -840,28 +807,17 @@ pub async fn record_manual_payment(
         },
     )
     .await?;
-    let studio = Some(studio_id);
-    outbox::enqueue(
+    next::after(
         &tx,
-        studio,
-        &JobKind::SendReceipt {
+        Change::Paid {
+            studio_id,
+            invoice_id: invoice.id,
             payment_id: recorded.id,
         },
         request_id,
     )
     .await?;
-    outbox::enqueue(
-        &tx,
-        studio,
-        &JobKind::SyncGalleryAccess {
-            invoice_id: invoice.id,
-            state: format!("payment-{}", recorded.id),
-        },
-        request_id,
-    )
-    .await?;
-    tx.commit().await?;
-    ctx.outbox_signal.notify_one();
+    crate::workflow::next::commit(ctx, tx).await?;
     publish_payment_event(ctx, recorded.id).await?;
     Ok(recorded)
 }

@@ -19,8 +19,7 @@ use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
 use crate::infra::error::{DomainResult, UserError};
 use crate::ports::gateway::{GatewayError, RefundOutcome, RefundRequest};
-use crate::workflow::jobs::JobKind;
-use crate::workflow::outbox;
+use crate::workflow::next::{self, Change};
 use chrono::{Duration, Utc};
 use entity::enums::{InvoiceEventKind, PaymentMethod, PaymentStatus, RefundStatus};
 use entity::{credit_note, invoice, payment, refund};
@@ -155,25 +154,21 @@ pub async fn refund_payment(
             request_id,
         )
         .await?;
-        tx.commit().await?;
-        ctx.outbox_signal.notify_one();
+        crate::workflow::next::commit(ctx, tx).await?;
         publish(ctx, created.invoice_id, created.payment_id).await?;
         return reload(ctx, created.id).await;
     }
-    outbox::enqueue_after(
+    next::after(
         &tx,
-        Some(studio_id),
-        &JobKind::ResolveRefund {
+        Change::RefundStarted {
+            studio_id,
             refund_id: created.id,
+            resolve_after: Duration::seconds(ctx.settings.worker.resolve_payment_after_secs),
         },
         request_id,
-        Some(Duration::seconds(
-            ctx.settings.worker.resolve_payment_after_secs,
-        )),
     )
     .await?;
-    tx.commit().await?;
-    ctx.outbox_signal.notify_one();
+    crate::workflow::next::commit(ctx, tx).await?;
     settle_with_gateway(ctx, created, request_id).await
 }
 
@@ -241,7 +236,7 @@ async fn settle_with_gateway(
     let moved = settle(&tx, &pending, &settlement, &Actor::system(), request_id).await?;
     tx.commit().await?;
     if moved {
-        ctx.outbox_signal.notify_one();
+        crate::workflow::next::wake(ctx);
         publish(ctx, pending.invoice_id, pending.payment_id).await?;
     }
     let stored = reload(ctx, pending.id).await?;
@@ -424,7 +419,7 @@ pub async fn settle(
                 .filter(payment::Column::Id.eq(pending.payment_id))
                 .exec(tx)
                 .await?;
-            if let Settlement::Chargeback(_) = settlement {
+            let confirm = if let Settlement::Chargeback(_) = settlement {
                 lifecycle::apply_money(
                     tx,
                     pending.invoice_id,
@@ -432,6 +427,7 @@ pub async fn settle(
                     audit,
                 )
                 .await?;
+                false
             } else {
                 let note = issue_credit_note(tx, pending).await?;
                 let invoice = lifecycle::apply_money(
@@ -454,22 +450,15 @@ pub async fn settle(
                     },
                 )
                 .await?;
-                outbox::enqueue(
-                    tx,
-                    Some(pending.studio_id),
-                    &JobKind::SendRefundConfirmation {
-                        refund_id: pending.id,
-                    },
-                    request_id,
-                )
-                .await?;
-            }
-            outbox::enqueue(
+                true
+            };
+            next::after(
                 tx,
-                Some(pending.studio_id),
-                &JobKind::SyncGalleryAccess {
+                Change::Refunded {
+                    studio_id: pending.studio_id,
                     invoice_id: pending.invoice_id,
-                    state: format!("refund-{}", pending.id),
+                    refund_id: pending.id,
+                    confirm,
                 },
                 request_id,
             )

@@ -417,6 +417,7 @@ pub async fn send_gallery_credentials(ctx: &AppContext, invoice_id: i64) -> Doma
     let held = match notify::claim(ctx, &key, &doc.client.email, &subject).await? {
         Claim::AlreadySent => return Ok(Sent::Already),
         Claim::Failed => return Ok(Sent::Failed),
+        Claim::HeldElsewhere { until } => return Ok(Sent::InFlight { until }),
         Claim::Mine(held) => held,
     };
     let message_id = held.message_id.clone();
@@ -461,14 +462,14 @@ pub async fn send_gallery_credentials(ctx: &AppContext, invoice_id: i64) -> Doma
 pub async fn send_gallery_upgrade(
     ctx: &AppContext,
     invoice_id: i64,
-    level: &str,
+    level: entity::enums::GalleryLevel,
 ) -> DomainResult<Sent> {
     let doc = InvoiceDocument::load_by_id(ctx, invoice_id).await?;
     let Some(access) = gallery::access_for_invoice(ctx, &doc.invoice).await? else {
         return Ok(Sent::Already);
     };
     // Still the level this job announces? If access changed again, a newer job speaks for it.
-    if access.level.as_str() != level {
+    if access.level != level {
         return Ok(Sent::Already);
     }
     let url = gallery::link(ctx, &access).await?;
@@ -497,7 +498,7 @@ pub async fn send_gallery_upgrade(
     let email = to_client(&doc, subject, text, html);
     notify::send_once(
         ctx,
-        &key_for(&doc, NotificationKind::GalleryUpgraded, level),
+        &key_for(&doc, NotificationKind::GalleryUpgraded, level.as_str()),
         &email,
     )
     .await

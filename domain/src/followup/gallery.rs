@@ -10,8 +10,7 @@ use crate::infra::db::begin_write;
 use crate::infra::error::{DomainError, DomainResult};
 use crate::infra::secrets::{hash_password, hash_token, random_token};
 use crate::studio::login_limits::{self, Counter, Scope};
-use crate::workflow::jobs::JobKind;
-use crate::workflow::outbox;
+use crate::workflow::next::{self, Change};
 use chrono::{DateTime, Duration, Utc};
 use entity::enums::{GalleryLevel, InvoiceStatus};
 use entity::{client, gallery_access, gallery_photo, invoice, payment, studio};
@@ -113,7 +112,6 @@ pub async fn sync_access(
         > 0;
     let (level, expires_at) = level_for(&studio, &invoice, disputed);
     let now = Utc::now();
-    let studio_id = Some(studio.id);
     let mut changed = false;
     match gallery_access::Entity::find()
         .filter(gallery_access::Column::SessionId.eq(invoice.session_id))
@@ -139,10 +137,12 @@ pub async fn sync_access(
             }
             .insert(&tx)
             .await?;
-            outbox::enqueue(
+            next::after(
                 &tx,
-                studio_id,
-                &JobKind::SendGalleryCredentials { invoice_id },
+                Change::GalleryGranted {
+                    studio_id: studio.id,
+                    invoice_id,
+                },
                 request_id,
             )
             .await?;
@@ -158,12 +158,12 @@ pub async fn sync_access(
             active.updated_at = Set(now);
             active.update(&tx).await?;
             if upgraded {
-                outbox::enqueue(
+                next::after(
                     &tx,
-                    studio_id,
-                    &JobKind::SendGalleryUpgrade {
+                    Change::GalleryUpgraded {
+                        studio_id: studio.id,
                         invoice_id,
-                        level: level.as_str().into(),
+                        level,
                     },
                     request_id,
                 )
@@ -173,59 +173,25 @@ pub async fn sync_access(
         Some(_) => {}
     }
     if changed {
-        announce_change(&tx, &studio, invoice_id, level, expires_at, request_id).await?;
+        // The notice before the new expiry and the studio's webhook, keyed
+        // by the new state: each change is announced once, and a later
+        // change supersedes an earlier notice.
+        next::after(
+            &tx,
+            Change::GalleryChanged {
+                studio_id: studio.id,
+                invoice_id,
+                level,
+                expires_at,
+                expiry_notice_days: studio.gallery_expiry_notice_days,
+                webhook: studio.gallery_webhook_url.is_some(),
+            },
+            request_id,
+        )
+        .await?;
     }
-    tx.commit().await?;
-    ctx.outbox_signal.notify_one();
+    crate::workflow::next::commit(ctx, tx).await?;
     tracing::info!(invoice_id, level = level.as_str(), "gallery access synced");
-    Ok(())
-}
-
-/// After access changed: the notice before the new expiry, and the studio's
-/// `gallery.access_changed` webhook. Both are keyed by the new state, so each
-/// change is announced once and a later change supersedes an earlier notice.
-async fn announce_change(
-    tx: &sea_orm::DatabaseTransaction,
-    studio: &studio::Model,
-    invoice_id: i64,
-    level: GalleryLevel,
-    expires_at: Option<DateTime<Utc>>,
-    request_id: Option<&str>,
-) -> DomainResult<()> {
-    let studio_id = Some(studio.id);
-    if let Some(expiry) = expires_at
-        && level != GalleryLevel::Locked
-        && studio.gallery_expiry_notice_days > 0
-    {
-        let notice_at = expiry - Duration::days(i64::from(studio.gallery_expiry_notice_days));
-        outbox::enqueue_at(
-            tx,
-            studio_id,
-            &JobKind::SendGalleryExpiryNotice {
-                invoice_id,
-                expires_at: expiry.timestamp(),
-            },
-            request_id,
-            notice_at,
-        )
-        .await?;
-    }
-    if studio.gallery_webhook_url.is_some() {
-        outbox::enqueue(
-            tx,
-            studio_id,
-            &JobKind::DeliverGalleryWebhook {
-                invoice_id,
-                change: format!(
-                    "{}-{}",
-                    level.as_str(),
-                    expires_at.map(|e| e.timestamp()).unwrap_or(0)
-                ),
-            },
-            request_id,
-        )
-        .await?;
-    }
     Ok(())
 }
 
@@ -239,7 +205,11 @@ pub fn webhook_secret(ctx: &AppContext, studio_id: i64) -> String {
 /// POSTs the current gallery access of an invoice's session to the studio's
 /// webhook URL, signed like Stripe signs (`Studio-Signature: t=..,v1=..`).
 /// The event id is derived from the change, so the receiver can deduplicate.
-pub async fn deliver_webhook(ctx: &AppContext, invoice_id: i64, change: &str) -> DomainResult<()> {
+pub async fn deliver_webhook(
+    ctx: &AppContext,
+    invoice_id: i64,
+    change: crate::workflow::jobs::GalleryChange,
+) -> DomainResult<()> {
     let Some(invoice) = invoice::Entity::find_by_id(invoice_id).one(&ctx.db).await? else {
         return Ok(());
     };
@@ -280,7 +250,7 @@ pub async fn deliver_webhook(ctx: &AppContext, invoice_id: i64, change: &str) ->
         body,
     )
     .await?;
-    tracing::info!(invoice_id, change, "gallery webhook delivered");
+    tracing::info!(invoice_id, %change, "gallery webhook delivered");
     Ok(())
 }
 

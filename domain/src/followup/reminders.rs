@@ -37,8 +37,7 @@ use crate::infra::error::{DomainResult, UserError};
 use crate::kernel::money::Currency;
 use crate::kernel::pricing::round_minor;
 use crate::kernel::validate::Problems;
-use crate::workflow::jobs::JobKind;
-use crate::workflow::outbox;
+use crate::workflow::next::{self, Change};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use entity::enums::{InvoiceEventKind, InvoiceStatus, LineKind};
@@ -227,12 +226,6 @@ pub fn late_fee_step(plan: &[Step]) -> Option<u32> {
         .map(|s| s.index)
 }
 
-/// A step asked to run before its time (outside the sending window): the
-/// worker puts it back until `0`.
-#[derive(Debug, thiserror::Error)]
-#[error("not yet: the sending window opens at {0}")]
-pub struct NotYet(pub DateTime<Utc>);
-
 pub async fn policy_for<C: ConnectionTrait>(conn: &C, studio_id: i64) -> DomainResult<Policy> {
     Ok(Policy::from_row(
         reminder_policy::Entity::find_by_id(studio_id)
@@ -286,37 +279,23 @@ fn follows_up(invoice: &invoice::Model) -> bool {
     ) && invoice.amount_due_minor > 0
 }
 
-/// Writes the first step of a newly emailed invoice's follow-up, in the
-/// caller's transaction.
-pub(crate) async fn schedule_first(
+/// The first step of a newly emailed invoice's follow-up, if it has one
+/// (`workflow::next` plans it).
+pub(crate) async fn first_step(
     tx: &DatabaseTransaction,
     invoice_id: i64,
-    request_id: Option<&str>,
-) -> DomainResult<()> {
+) -> DomainResult<Option<Step>> {
     let Some(invoice) = invoice::Entity::find_by_id(invoice_id).one(tx).await? else {
-        return Ok(());
+        return Ok(None);
     };
     if !follows_up(&invoice) {
-        return Ok(());
+        return Ok(None);
     }
     let planned = plan_for(tx, &invoice).await?;
     if !planned.policy.enabled {
-        return Ok(());
+        return Ok(None);
     }
-    if let Some(first) = planned.steps.first() {
-        outbox::enqueue_at(
-            tx,
-            Some(invoice.studio_id),
-            &JobKind::ReminderStep {
-                invoice_id,
-                step: first.index,
-            },
-            request_id,
-            first.at,
-        )
-        .await?;
-    }
-    Ok(())
+    Ok(planned.steps.first().copied())
 }
 
 /// What a step did.
@@ -329,6 +308,9 @@ pub enum StepOutcome {
     Skipped,
     Reminded,
     MarkedUncollectible,
+    /// The step was asked to run before its time (outside the sending
+    /// window): it waits until the window opens (`Outcome::Postpone`).
+    NotYet(DateTime<Utc>),
 }
 
 /// Runs step `index` of an invoice's follow-up at the context's clock.
@@ -360,9 +342,9 @@ pub async fn run_step(
     if step.kind != StepKind::MarkUncollectible
         && let Some(opens) = planned.policy.next_window_opening(planned.zone, now)
     {
-        return Err(anyhow::Error::new(NotYet(opens)).into());
+        return Ok(StepOutcome::NotYet(opens));
     }
-    let studio_id = Some(invoice.studio_id);
+    let studio_id = invoice.studio_id;
     let next = planned.steps.iter().find(|s| s.index > index);
     let overtaken = next.is_some_and(|n| n.at <= now);
     let outcome = if overtaken {
@@ -384,10 +366,10 @@ pub async fn run_step(
                 {
                     add_late_fee(&tx, &invoice, fee.amount_for(invoice.amount_due_minor)).await?;
                 }
-                outbox::enqueue(
+                next::after(
                     &tx,
-                    studio_id,
-                    &JobKind::SendReminder {
+                    Change::Reminded {
+                        studio_id,
                         invoice_id,
                         step: index,
                     },
@@ -414,12 +396,11 @@ pub async fn run_step(
                 )
                 .await?;
                 lifecycle::set_status(&tx, invoice.clone(), InvoiceStatus::Uncollectible).await?;
-                outbox::enqueue(
+                next::after(
                     &tx,
-                    studio_id,
-                    &JobKind::SyncGalleryAccess {
+                    Change::Uncollectible {
+                        studio_id,
                         invoice_id,
-                        state: "UNCOLLECTIBLE".into(),
                     },
                     request_id,
                 )
@@ -428,21 +409,20 @@ pub async fn run_step(
             }
         }
     };
-    if let Some(next) = next {
-        outbox::enqueue_at(
+    if let Some(following) = next {
+        next::after(
             &tx,
-            studio_id,
-            &JobKind::ReminderStep {
+            Change::ReminderPlanned {
+                studio_id,
                 invoice_id,
-                step: next.index,
+                step: following.index,
+                at: following.at,
             },
             request_id,
-            next.at,
         )
         .await?;
     }
-    tx.commit().await?;
-    ctx.outbox_signal.notify_one();
+    crate::workflow::next::commit(ctx, tx).await?;
     Ok(outcome)
 }
 

@@ -533,14 +533,13 @@ impl SimulatedGateway {
             .await
             .map_err(db_err)?;
         if inserted == 1 && self.webhooks {
-            crate::workflow::outbox::enqueue(
+            crate::workflow::next::after(
                 &tx,
-                None,
-                &crate::workflow::jobs::JobKind::DeliverSimulatedWebhook { key },
+                crate::workflow::next::Change::SimulatedEvent { key },
                 None,
             )
             .await
-            .map_err(db_err)?;
+            .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
         }
         tx.commit().await.map_err(db_err)
     }

@@ -7,8 +7,6 @@ use crate::kernel::adjustments::{StoredAdjustment, StoredFee};
 use crate::kernel::validate::Problems;
 use crate::studio::catalog::{find_add_on, find_client, find_package, find_tax_rate};
 use crate::studio::studios::currency_of;
-use crate::workflow::jobs::JobKind;
-use crate::workflow::outbox;
 use chrono::{DateTime, Utc};
 use entity::enums::SessionStatus;
 use entity::{session, session_item, studio};
@@ -406,10 +404,12 @@ pub async fn complete_session(
         .exec(&tx)
         .await?;
     if moved.rows_affected == 1 {
-        outbox::enqueue(
+        crate::workflow::next::after(
             &tx,
-            Some(studio.id),
-            &JobKind::GenerateInvoice { session_id: id },
+            crate::workflow::next::Change::SessionCompleted {
+                studio_id: studio.id,
+                session_id: id,
+            },
             request_id,
         )
         .await?;
@@ -418,8 +418,7 @@ pub async fn complete_session(
         .one(&tx)
         .await?
         .ok_or_else(|| anyhow::anyhow!("session {id} vanished"))?;
-    tx.commit().await?;
-    ctx.outbox_signal.notify_one();
+    crate::workflow::next::commit(ctx, tx).await?;
     tracing::info!(
         session_id = id,
         enqueued = moved.rows_affected == 1,

@@ -224,7 +224,7 @@ pub async fn retry(ctx: &AppContext, studio_id: i64, id: i64) -> DomainResult<Fa
         }
         .into());
     }
-    ctx.outbox_signal.notify_one();
+    crate::workflow::next::wake(ctx);
     tracing::info!(
         studio_id,
         outbox_id = id,

@@ -5,7 +5,10 @@
 //! at-least-once: every handler is idempotent, and `dedup_key` makes sure one
 //! logical job has exactly one outbox row.
 
+use entity::enums::{GalleryLevel, InvoiceStatus};
+use sea_orm::Iterable;
 use serde::{Deserialize, Serialize};
+use std::fmt;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -28,11 +31,17 @@ pub enum JobKind {
     SendRefundConfirmation { refund_id: i64 },
     /// Bring gallery access in line with the invoice's payment state. `state`
     /// names the payment state that caused it, so each change runs once.
-    SyncGalleryAccess { invoice_id: i64, state: String },
+    SyncGalleryAccess {
+        invoice_id: i64,
+        state: GalleryCause,
+    },
     /// Email gallery credentials (a fresh password) once per gallery.
     SendGalleryCredentials { invoice_id: i64 },
     /// Email that the gallery access level went up.
-    SendGalleryUpgrade { invoice_id: i64, level: String },
+    SendGalleryUpgrade {
+        invoice_id: i64,
+        level: GalleryLevel,
+    },
     /// Settle a payment left `PENDING` (unknown outcome) by asking the
     /// gateway again under the same idempotency key.
     ResolvePayment { payment_id: i64 },
@@ -51,7 +60,10 @@ pub enum JobKind {
     /// `expires_at`, unix seconds: a later change supersedes this notice).
     SendGalleryExpiryNotice { invoice_id: i64, expires_at: i64 },
     /// POST the signed `gallery.access_changed` webhook for change `change`.
-    DeliverGalleryWebhook { invoice_id: i64, change: String },
+    DeliverGalleryWebhook {
+        invoice_id: i64,
+        change: GalleryChange,
+    },
     /// Email the client the link to put a card on file (`requestCardSetup`).
     SendCardSetupLink { card_setup_id: i64 },
     /// Expire the invoice's open Checkout Sessions whose amount is no longer
@@ -94,7 +106,7 @@ impl JobKind {
                 format!("gallery_credentials:invoice:{invoice_id}")
             }
             Self::SendGalleryUpgrade { invoice_id, level } => {
-                format!("gallery_upgrade:invoice:{invoice_id}:{level}")
+                format!("gallery_upgrade:invoice:{invoice_id}:{}", level.as_str())
             }
             Self::ResolvePayment { payment_id } => format!("resolve_payment:payment:{payment_id}"),
             Self::ResolveRefund { refund_id } => format!("resolve_refund:refund:{refund_id}"),
@@ -162,4 +174,229 @@ pub struct Job {
     pub kind: JobKind,
     /// The request that caused the job, carried into the worker's spans.
     pub request_id: Option<String>,
+}
+
+/// The payment state that caused a gallery sync (`SyncGalleryAccess.state`).
+/// It travels as the string it always did (`OPEN`, `payment-12`,
+/// `refund-3`, `dispute-dp_1-open`...), so rows already in an outbox and
+/// their dedup keys keep working.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub enum GalleryCause {
+    /// The invoice reached this status (issued, voided, uncollectible...).
+    Invoice(InvoiceStatus),
+    /// A payment settled (`payment-{id}`).
+    Payment { payment_id: i64 },
+    /// A refund settled (`refund-{id}`).
+    Refund { refund_id: i64 },
+    /// A dispute opened or closed (`dispute-{id}-open|closed`).
+    Dispute { dispute_id: String, open: bool },
+}
+
+impl fmt::Display for GalleryCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Invoice(status) => f.write_str(status.as_str()),
+            Self::Payment { payment_id } => write!(f, "payment-{payment_id}"),
+            Self::Refund { refund_id } => write!(f, "refund-{refund_id}"),
+            Self::Dispute { dispute_id, open } => write!(
+                f,
+                "dispute-{dispute_id}-{}",
+                if *open { "open" } else { "closed" }
+            ),
+        }
+    }
+}
+
+impl From<GalleryCause> for String {
+    fn from(cause: GalleryCause) -> Self {
+        cause.to_string()
+    }
+}
+
+impl TryFrom<String> for GalleryCause {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        let bad = || format!("not a gallery sync cause: {s:?}");
+        if let Some(id) = s.strip_prefix("payment-") {
+            let payment_id = id.parse().map_err(|_| bad())?;
+            return Ok(Self::Payment { payment_id });
+        }
+        if let Some(id) = s.strip_prefix("refund-") {
+            let refund_id = id.parse().map_err(|_| bad())?;
+            return Ok(Self::Refund { refund_id });
+        }
+        if let Some(rest) = s.strip_prefix("dispute-") {
+            let (id, side) = rest.rsplit_once('-').ok_or_else(bad)?;
+            let open = match side {
+                "open" => true,
+                "closed" => false,
+                _ => return Err(bad()),
+            };
+            return Ok(Self::Dispute {
+                dispute_id: id.to_string(),
+                open,
+            });
+        }
+        InvoiceStatus::iter()
+            .find(|status| status.as_str() == s)
+            .map(Self::Invoice)
+            .ok_or_else(bad)
+    }
+}
+
+/// One change of gallery access (`DeliverGalleryWebhook.change`): the new
+/// level and its expiry (unix seconds, 0 for none). Travels as
+/// `LEVEL-expiry` (`FULL-1767225600`), as it always did; the webhook's event
+/// id is derived from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub struct GalleryChange {
+    pub level: GalleryLevel,
+    pub expires_at: i64,
+}
+
+impl fmt::Display for GalleryChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.level.as_str(), self.expires_at)
+    }
+}
+
+impl From<GalleryChange> for String {
+    fn from(change: GalleryChange) -> Self {
+        change.to_string()
+    }
+}
+
+impl TryFrom<String> for GalleryChange {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        let bad = || format!("not a gallery change: {s:?}");
+        let (level, expires_at) = s.split_once('-').ok_or_else(bad)?;
+        let level = GalleryLevel::iter()
+            .find(|l| l.as_str() == level)
+            .ok_or_else(bad)?;
+        let expires_at = expires_at.parse().map_err(|_| bad())?;
+        Ok(Self { level, expires_at })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rows written before the payloads were typed: each must read back as
+    /// the typed job, write back byte for byte, and keep its dedup key.
+    #[test]
+    fn todays_payloads_round_trip_with_their_dedup_keys() {
+        let rows = [
+            (
+                r#"{"type":"sync_gallery_access","invoice_id":7,"state":"OPEN"}"#,
+                "sync_gallery:invoice:7:OPEN",
+            ),
+            (
+                r#"{"type":"sync_gallery_access","invoice_id":7,"state":"PAID"}"#,
+                "sync_gallery:invoice:7:PAID",
+            ),
+            (
+                r#"{"type":"sync_gallery_access","invoice_id":7,"state":"PARTIALLY_PAID"}"#,
+                "sync_gallery:invoice:7:PARTIALLY_PAID",
+            ),
+            (
+                r#"{"type":"sync_gallery_access","invoice_id":7,"state":"VOID"}"#,
+                "sync_gallery:invoice:7:VOID",
+            ),
+            (
+                r#"{"type":"sync_gallery_access","invoice_id":7,"state":"UNCOLLECTIBLE"}"#,
+                "sync_gallery:invoice:7:UNCOLLECTIBLE",
+            ),
+            (
+                r#"{"type":"sync_gallery_access","invoice_id":7,"state":"payment-42"}"#,
+                "sync_gallery:invoice:7:payment-42",
+            ),
+            (
+                r#"{"type":"sync_gallery_access","invoice_id":7,"state":"refund-9"}"#,
+                "sync_gallery:invoice:7:refund-9",
+            ),
+            (
+                r#"{"type":"sync_gallery_access","invoice_id":7,"state":"dispute-dp_1AbC-open"}"#,
+                "sync_gallery:invoice:7:dispute-dp_1AbC-open",
+            ),
+            (
+                r#"{"type":"sync_gallery_access","invoice_id":7,"state":"dispute-dp-sim-3-closed"}"#,
+                "sync_gallery:invoice:7:dispute-dp-sim-3-closed",
+            ),
+            (
+                r#"{"type":"send_gallery_upgrade","invoice_id":7,"level":"FULL"}"#,
+                "gallery_upgrade:invoice:7:FULL",
+            ),
+            (
+                r#"{"type":"send_gallery_upgrade","invoice_id":7,"level":"PREVIEW"}"#,
+                "gallery_upgrade:invoice:7:PREVIEW",
+            ),
+            (
+                r#"{"type":"deliver_gallery_webhook","invoice_id":7,"change":"FULL-1767225600"}"#,
+                "gallery_webhook:invoice:7:FULL-1767225600",
+            ),
+            (
+                r#"{"type":"deliver_gallery_webhook","invoice_id":7,"change":"LOCKED-0"}"#,
+                "gallery_webhook:invoice:7:LOCKED-0",
+            ),
+            (
+                r#"{"type":"send_invoice","invoice_id":7}"#,
+                "send_invoice:invoice:7",
+            ),
+            (
+                r#"{"type":"charge","invoice_id":7,"attempt":2}"#,
+                "charge:invoice:7:attempt:2",
+            ),
+        ];
+        for (json, dedup) in rows {
+            let kind: JobKind = serde_json::from_str(json).expect(json);
+            assert_eq!(kind.dedup_key(), dedup, "{json}");
+            assert_eq!(serde_json::to_string(&kind).expect("serialise"), json);
+        }
+    }
+
+    #[test]
+    fn typed_payloads_are_what_the_strings_said() {
+        let kind: JobKind = serde_json::from_str(
+            r#"{"type":"sync_gallery_access","invoice_id":1,"state":"dispute-dp-x-closed"}"#,
+        )
+        .expect("parse");
+        assert_eq!(
+            kind,
+            JobKind::SyncGalleryAccess {
+                invoice_id: 1,
+                state: GalleryCause::Dispute {
+                    dispute_id: "dp-x".into(),
+                    open: false
+                }
+            }
+        );
+        let kind: JobKind = serde_json::from_str(
+            r#"{"type":"deliver_gallery_webhook","invoice_id":1,"change":"PREVIEW-17"}"#,
+        )
+        .expect("parse");
+        assert_eq!(
+            kind,
+            JobKind::DeliverGalleryWebhook {
+                invoice_id: 1,
+                change: GalleryChange {
+                    level: GalleryLevel::Preview,
+                    expires_at: 17
+                }
+            }
+        );
+        for bad in [
+            r#"{"type":"sync_gallery_access","invoice_id":1,"state":"payment-x"}"#,
+            r#"{"type":"sync_gallery_access","invoice_id":1,"state":"SOMETHING"}"#,
+            r#"{"type":"deliver_gallery_webhook","invoice_id":1,"change":"FULL"}"#,
+            r#"{"type":"send_gallery_upgrade","invoice_id":1,"level":"full"}"#,
+        ] {
+            assert!(serde_json::from_str::<JobKind>(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -43,15 +43,12 @@ pub enum Sent {
     /// reason, and the job that asked for it is done (retrying would fail
     /// the same way and keep the row claimed).
     Failed,
-}
-
-/// Another sender holds the email's claim until `until`: the job of this
-/// delivery waits until then (the holder sends it, or dies and the claim
-/// runs out) instead of failing.
-#[derive(Debug, thiserror::Error)]
-#[error("another worker is sending this email right now (claimed until {until})")]
-pub struct InFlight {
-    pub until: chrono::DateTime<Utc>,
+    /// Another sender holds the email's claim until `until`: the job of
+    /// this delivery waits until then (the holder sends it, or dies and the
+    /// claim runs out) instead of failing (`Outcome::InFlight`).
+    InFlight {
+        until: chrono::DateTime<Utc>,
+    },
 }
 
 /// Identifies one email: at most one is ever sent per key.
@@ -69,6 +66,10 @@ pub enum Claim {
     AlreadySent,
     /// It failed for good earlier (`FAILED`, see `deliver`).
     Failed,
+    /// Another sender holds it until `until` (see `Sent::InFlight`).
+    HeldElsewhere {
+        until: chrono::DateTime<Utc>,
+    },
 }
 
 /// An email this sender has claimed. The claim is renewed in the background
@@ -166,7 +167,7 @@ pub async fn claim(
         let until = stored
             .claimed_until
             .unwrap_or_else(|| now + claim_lease(ctx));
-        Err(anyhow::Error::new(InFlight { until }).into())
+        Ok(Claim::HeldElsewhere { until })
     }
 }
 
@@ -331,6 +332,7 @@ pub async fn send_once(ctx: &AppContext, key: &EmailKey, email: &Email) -> Domai
     match claim(ctx, key, &email.to_email, &email.subject).await? {
         Claim::AlreadySent => Ok(Sent::Already),
         Claim::Failed => Ok(Sent::Failed),
+        Claim::HeldElsewhere { until } => Ok(Sent::InFlight { until }),
         Claim::Mine(held) => deliver(ctx, key, held, email).await,
     }
 }

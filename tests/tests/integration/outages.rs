@@ -131,7 +131,7 @@ async fn emails_wait_out_a_mail_server_outage_without_growing_back_off(backend: 
 /// run out, a second sender took the email, and both sent it (the chaos
 /// run's duplicate emails with no fault in their send window).
 async fn an_email_claim_is_held_from_the_claim_not_only_during_the_send(backend: Backend) {
-    use domain::workflow::notify::{self, Claim, EmailKey, InFlight};
+    use domain::workflow::notify::{self, Claim, EmailKey};
     use entity::enums::NotificationKind;
     use sea_orm::EntityTrait;
     let Some(app) = spawn_app_with(backend, |s| s.worker.email_claim_secs = 3).await else {
@@ -161,10 +161,7 @@ async fn an_email_claim_is_held_from_the_claim_not_only_during_the_send(backend:
     // Busy for longer than the lease before sending.
     tokio::time::sleep(Duration::from_secs(5)).await;
     let second = notify::claim(&app.ctx, &key, INVOICE_EMAIL, "Test").await;
-    let held_elsewhere = match &second {
-        Err(domain::DomainError::Internal(e)) => e.downcast_ref::<InFlight>().is_some(),
-        _ => false,
-    };
+    let held_elsewhere = matches!(&second, Ok(Claim::HeldElsewhere { .. }));
     assert!(
         held_elsewhere,
         "a second sender must find the email held while the first is alive"

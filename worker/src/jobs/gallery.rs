@@ -1,19 +1,25 @@
-use domain::{AppContext, DomainResult, followup::emails, followup::gallery};
+use domain::workflow::outcome::Outcome;
+use domain::{AppContext, followup::emails, followup::gallery};
 
 /// Bring gallery access in line with what has been paid.
-pub async fn sync(ctx: &AppContext, invoice_id: i64, request_id: Option<&str>) -> DomainResult<()> {
-    gallery::sync_access(ctx, invoice_id, request_id).await?;
-    Ok(())
+pub async fn sync(ctx: &AppContext, invoice_id: i64, request_id: Option<&str>) -> Outcome {
+    Outcome::of(
+        gallery::sync_access(ctx, invoice_id, request_id)
+            .await
+            .map(|_| ()),
+    )
 }
 
 /// Email the gallery credentials (a fresh password, once).
-pub async fn send_credentials(ctx: &AppContext, invoice_id: i64) -> DomainResult<()> {
-    emails::send_gallery_credentials(ctx, invoice_id).await?;
-    Ok(())
+pub async fn send_credentials(ctx: &AppContext, invoice_id: i64) -> Outcome {
+    Outcome::of_sent(emails::send_gallery_credentials(ctx, invoice_id).await)
 }
 
 /// Email that access went up (for example to `FULL` after payment).
-pub async fn send_upgrade(ctx: &AppContext, invoice_id: i64, level: &str) -> DomainResult<()> {
-    emails::send_gallery_upgrade(ctx, invoice_id, level).await?;
-    Ok(())
+pub async fn send_upgrade(
+    ctx: &AppContext,
+    invoice_id: i64,
+    level: entity::enums::GalleryLevel,
+) -> Outcome {
+    Outcome::of_sent(emails::send_gallery_upgrade(ctx, invoice_id, level).await)
 }

@@ -11,29 +11,30 @@ mod send_receipt;
 use crate::WorkerState;
 use apalis::prelude::{BoxDynError, Data};
 use domain::workflow::jobs::{Job, JobKind};
-use domain::{AppContext, DomainError, DomainResult, workflow::outbox};
+use domain::workflow::outcome::Outcome;
+use domain::{AppContext, DomainError, workflow::outbox};
 use futures::FutureExt;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::Instrument;
 
-/// Runs the step a job stands for.
-async fn run_step(ctx: &AppContext, job: &Job) -> DomainResult<()> {
+/// Runs the step a job stands for and says what it came to.
+async fn run_step(ctx: &AppContext, job: &Job) -> Outcome {
     let request_id = job.request_id.as_deref();
     match &job.kind {
         JobKind::GenerateInvoice { session_id } => {
-            generate_invoice::run(ctx, *session_id, request_id).await
+            Outcome::of(generate_invoice::run(ctx, *session_id, request_id).await)
         }
         JobKind::Charge {
             invoice_id,
             attempt,
-        } => charge::run(ctx, *invoice_id, *attempt, request_id).await,
+        } => Outcome::of(charge::run(ctx, *invoice_id, *attempt, request_id).await),
         JobKind::ResolvePayment { payment_id } => {
-            charge::resolve(ctx, *payment_id, request_id).await
+            Outcome::of(charge::resolve(ctx, *payment_id, request_id).await)
         }
         JobKind::ResolveRefund { refund_id } => {
-            domain::billing::refunds::resolve(ctx, *refund_id, request_id).await
+            Outcome::of(domain::billing::refunds::resolve(ctx, *refund_id, request_id).await)
         }
         JobKind::SendDeclineNotice {
             invoice_id,
@@ -53,38 +54,40 @@ async fn run_step(ctx: &AppContext, job: &Job) -> DomainResult<()> {
             gallery::send_credentials(ctx, *invoice_id).await
         }
         JobKind::SendGalleryUpgrade { invoice_id, level } => {
-            gallery::send_upgrade(ctx, *invoice_id, level).await
+            gallery::send_upgrade(ctx, *invoice_id, *level).await
         }
         JobKind::DeliverSimulatedWebhook { key } => {
-            domain::adapters::webhooks::simulated::deliver(ctx, key).await
+            Outcome::of(domain::adapters::webhooks::simulated::deliver(ctx, key).await)
         }
         JobKind::ReminderStep { invoice_id, step } => {
-            let outcome =
-                domain::followup::reminders::run_step(ctx, *invoice_id, *step, request_id).await?;
-            tracing::info!(invoice_id, step, ?outcome, "reminder step");
-            Ok(())
+            use domain::followup::reminders::{self, StepOutcome};
+            match reminders::run_step(ctx, *invoice_id, *step, request_id).await {
+                Ok(StepOutcome::NotYet(until)) => Outcome::Postpone(until),
+                Ok(outcome) => {
+                    tracing::info!(invoice_id, step, ?outcome, "reminder step");
+                    Outcome::Done
+                }
+                Err(err) => Outcome::Retry(err),
+            }
         }
         JobKind::SendReminder { invoice_id, step } => {
-            domain::followup::emails::send_reminder(ctx, *invoice_id, *step)
-                .await
-                .map(|_| ())
+            Outcome::of_sent(domain::followup::emails::send_reminder(ctx, *invoice_id, *step).await)
         }
         JobKind::SendGalleryExpiryNotice {
             invoice_id,
             expires_at,
-        } => domain::followup::emails::send_gallery_expiry_notice(ctx, *invoice_id, *expires_at)
-            .await
-            .map(|_| ()),
+        } => Outcome::of_sent(
+            domain::followup::emails::send_gallery_expiry_notice(ctx, *invoice_id, *expires_at)
+                .await,
+        ),
         JobKind::DeliverGalleryWebhook { invoice_id, change } => {
-            domain::followup::gallery::deliver_webhook(ctx, *invoice_id, change).await
+            Outcome::of(domain::followup::gallery::deliver_webhook(ctx, *invoice_id, *change).await)
         }
-        JobKind::SendCardSetupLink { card_setup_id } => {
-            domain::followup::emails::send_card_setup_link(ctx, *card_setup_id)
-                .await
-                .map(|_| ())
-        }
+        JobKind::SendCardSetupLink { card_setup_id } => Outcome::of_sent(
+            domain::followup::emails::send_card_setup_link(ctx, *card_setup_id).await,
+        ),
         JobKind::ExpireStaleCheckouts { invoice_id, .. } => {
-            domain::billing::checkout::expire_stale(ctx, *invoice_id).await
+            Outcome::of(domain::billing::checkout::expire_stale(ctx, *invoice_id).await)
         }
     }
 }
@@ -129,29 +132,29 @@ async fn run_to_end(job: Job, state: Arc<WorkerState>) -> Result<(), BoxDynError
         // so that the outbox schedules its retry.
         let result = AssertUnwindSafe(run_step(ctx, &job)).catch_unwind().await;
         drop(heartbeat);
-        let result = match result {
-            Ok(result) => result,
+        let outcome = match result {
+            Ok(outcome) => outcome,
             Err(panic) => {
                 let message = panic
                     .downcast_ref::<&str>()
                     .map(|s| s.to_string())
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "panic".into());
-                Err(DomainError::Internal(anyhow::anyhow!(
+                Outcome::Retry(DomainError::Internal(anyhow::anyhow!(
                     "step panicked: {message}"
                 )))
             }
         };
-        let (outcome, bookkeeping) = match result {
-            Ok(()) => ("done", outbox::mark_done(&ctx.db, job.outbox_id).await),
-            Err(err) if let Some(until) = not_yet(&err) => {
+        let (outcome, bookkeeping) = match outcome {
+            Outcome::Done => ("done", outbox::mark_done(&ctx.db, job.outbox_id).await),
+            Outcome::Postpone(until) => {
                 tracing::info!(%until, "step is early; it waits until then");
                 (
                     "postponed",
                     outbox::postpone(&ctx.db, job.outbox_id, until).await,
                 )
             }
-            Err(err) if let Some(until) = in_flight_until(&err) => {
+            Outcome::InFlight(until) => {
                 // A duplicate delivery while another sender holds the email:
                 // come back when its claim runs out. By then the holder has
                 // sent it (this run finds it SENT) or has died (this run
@@ -163,14 +166,14 @@ async fn run_to_end(job: Job, state: Arc<WorkerState>) -> Result<(), BoxDynError
                     outbox::postpone(&ctx.db, job.outbox_id, until + chrono::Duration::milliseconds(100)).await,
                 )
             }
-            Err(err) if is_unavailable(&err) => {
+            Outcome::Retry(err) if is_unavailable(&err) => {
                 tracing::warn!(error = %err, "a service the step needs is unavailable; retrying soon");
                 (
                     "unreachable",
                     outbox::retry_soon(&ctx.db, job.outbox_id, &err.to_string()).await,
                 )
             }
-            Err(err) => {
+            Outcome::Retry(err) => {
                 tracing::error!(error = ?err, "job failed; will retry with back-off");
                 let max = ctx.settings.worker.max_attempts;
                 (
@@ -217,16 +220,6 @@ impl Drop for Heartbeat {
     }
 }
 
-/// A step that may only run later (outside its sending window).
-fn not_yet(err: &DomainError) -> Option<chrono::DateTime<chrono::Utc>> {
-    match err {
-        DomainError::Internal(e) => e
-            .downcast_ref::<domain::followup::reminders::NotYet>()
-            .map(|n| n.0),
-        _ => None,
-    }
-}
-
 /// A service the step needs was unavailable, the step itself is not at
 /// fault: the mail server unreachable, the payment gateway unavailable (a
 /// 5xx or no answer: retried with the same idempotency key), the database
@@ -265,15 +258,5 @@ fn connection_lost(err: &sea_orm::DbErr) -> bool {
             )
         }
         _ => false,
-    }
-}
-
-/// An email another sender holds, and until when.
-fn in_flight_until(err: &DomainError) -> Option<chrono::DateTime<chrono::Utc>> {
-    match err {
-        DomainError::Internal(e) => e
-            .downcast_ref::<domain::workflow::notify::InFlight>()
-            .map(|f| f.until),
-        _ => None,
     }
 }

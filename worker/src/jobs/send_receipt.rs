@@ -1,13 +1,12 @@
-use domain::{AppContext, DomainResult, followup::emails};
+use domain::workflow::outcome::Outcome;
+use domain::{AppContext, followup::emails};
 
 /// Email the receipt of a successful payment.
-pub async fn run(ctx: &AppContext, payment_id: i64) -> DomainResult<()> {
-    emails::send_receipt(ctx, payment_id).await?;
-    Ok(())
+pub async fn run(ctx: &AppContext, payment_id: i64) -> Outcome {
+    Outcome::of_sent(emails::send_receipt(ctx, payment_id).await)
 }
 
 /// Email the confirmation of a refund, with its credit note.
-pub async fn refund(ctx: &AppContext, refund_id: i64) -> DomainResult<()> {
-    emails::send_refund_confirmation(ctx, refund_id).await?;
-    Ok(())
+pub async fn refund(ctx: &AppContext, refund_id: i64) -> Outcome {
+    Outcome::of_sent(emails::send_refund_confirmation(ctx, refund_id).await)
 }

@@ -35,8 +35,7 @@ use crate::infra::db::begin_write;
 use crate::infra::error::{DomainError, DomainResult};
 use crate::ports::events::{self, EventKind};
 use crate::ports::gateway::ChargeOutcome;
-use crate::workflow::jobs::JobKind;
-use crate::{billing::payments, billing::refunds, workflow::outbox};
+use crate::{billing::payments, billing::refunds};
 use chrono::{DateTime, Utc};
 use entity::enums::{InvoiceEventKind, PaymentMethod, PaymentStatus, RefundStatus, WebhookStatus};
 use entity::{invoice, payment, refund, webhook_event};
@@ -247,8 +246,7 @@ pub async fn receive(
         .filter(webhook_event::Column::EventId.eq(event.id.clone()))
         .exec(&tx)
         .await?;
-    tx.commit().await?;
-    ctx.outbox_signal.notify_one();
+    crate::workflow::next::commit(ctx, tx).await?;
     effects.publish(ctx).await?;
     tracing::info!(event_id = %event.id, kind = %event.kind, status = status.as_str(), %detail, "webhook handled");
     Ok(match outcome {
@@ -839,16 +837,13 @@ async fn apply_dispute(
             .await?;
         }
     }
-    outbox::enqueue(
+    crate::workflow::next::after(
         tx,
-        Some(paid.studio_id),
-        &JobKind::SyncGalleryAccess {
+        crate::workflow::next::Change::Disputed {
+            studio_id: paid.studio_id,
             invoice_id: paid.invoice_id,
-            state: format!(
-                "dispute-{}-{}",
-                dispute.id,
-                if opened { "open" } else { "closed" }
-            ),
+            dispute_id: dispute.id.clone(),
+            open: opened,
         },
         None,
     )
