@@ -97,13 +97,13 @@ pub async fn wake_on_notify(ctx: AppContext, mut stop: watch::Receiver<bool>) {
         let listener = async {
             let mut listener = PgListener::connect_with(&pool).await?;
             listener.listen(domain::infra::db::OUTBOX_CHANNEL).await?;
-            ctx.outbox_signal.notify_one();
+            domain::workflow::next::wake(&ctx);
             loop {
                 // `None`: the connection was lost; the next call reconnects.
                 if listener.try_recv().await?.is_none() {
                     tracing::info!("outbox listener reconnecting");
                 }
-                ctx.outbox_signal.notify_one();
+                domain::workflow::next::wake(&ctx);
             }
             #[allow(unreachable_code)]
             Ok::<(), sea_orm::sqlx::Error>(())
