@@ -147,6 +147,75 @@ pub async fn release_on_void(tx: &impl ConnectionTrait, invoice_id: i64) -> Doma
     Ok(())
 }
 
+/// What the void invoices a reissue replaces (its `reissued_from` chain)
+/// already passed on, as a change to the credit the reissue may use:
+/// the credits those invoices carried that are still on the books (used by
+/// a later invoice, or released again when that one was voided) are taken
+/// off, and the carried credits they used and kept (kept because their own
+/// credit had already moved on) are added back. The retainer is therefore
+/// counted once across the chain: a reissue never carries again what a later
+/// invoice already consumed, and only a difference in the excess moves.
+pub async fn passed_on_by_predecessors(
+    tx: &impl ConnectionTrait,
+    replaced: &invoice::Model,
+) -> DomainResult<i64> {
+    let mut chain = vec![replaced.id];
+    let mut next = replaced.reissued_from_id;
+    while let Some(id) = next {
+        if chain.contains(&id) {
+            break;
+        }
+        chain.push(id);
+        next = invoice::Entity::find_by_id(id)
+            .one(tx)
+            .await?
+            .and_then(|i| i.reissued_from_id);
+    }
+    let carried = client_credit::Entity::find()
+        .filter(client_credit::Column::SourceInvoiceId.is_in(chain.clone()))
+        .lock_exclusive()
+        .all(tx)
+        .await?;
+    let kept = client_credit::Entity::find()
+        .filter(client_credit::Column::AppliedInvoiceId.is_in(chain))
+        .all(tx)
+        .await?;
+    total(&kept)?
+        .checked_sub(total(&carried)?)
+        .ok_or_else(|| anyhow::anyhow!("carried credits overflow").into())
+}
+
+/// The client's credit ledger: created − used = outstanding, in minor
+/// units (every carried credit ever written, those used, those open).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ledger {
+    pub created_minor: i64,
+    pub used_minor: i64,
+    pub outstanding_minor: i64,
+}
+
+/// A client's credit ledger (see [`Ledger`]).
+pub async fn ledger_of_client(
+    db: &impl ConnectionTrait,
+    studio_id: i64,
+    client_id: i64,
+) -> DomainResult<Ledger> {
+    let all = client_credit::Entity::find()
+        .filter(client_credit::Column::StudioId.eq(studio_id))
+        .filter(client_credit::Column::ClientId.eq(client_id))
+        .all(db)
+        .await?;
+    let (used, open): (Vec<_>, Vec<_>) = all
+        .iter()
+        .cloned()
+        .partition(|c| c.applied_invoice_id.is_some());
+    Ok(Ledger {
+        created_minor: total(&all)?,
+        used_minor: total(&used)?,
+        outstanding_minor: total(&open)?,
+    })
+}
+
 /// What an invoice owes back to its client: its excess under `REFUND_DUE`
 /// (a void invoice owes nothing through this field).
 pub fn due_to_client(invoice: &invoice::Model) -> i64 {
