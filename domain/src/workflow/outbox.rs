@@ -11,6 +11,22 @@ use sea_orm::{
     QuerySelect,
 };
 
+/// The one notion of "this step has failed": one of its attempts failed
+/// (`attempts`, counted by `retry_later`), or a service it needs was
+/// unreachable and it left its error without counting (`retry_soon`).
+/// `failing_steps` and every other reader use this condition (or
+/// [`row_has_failed`], the same test on a loaded row).
+pub fn has_failed() -> sea_orm::Condition {
+    sea_orm::Condition::any()
+        .add(outbox::Column::Attempts.gt(0))
+        .add(outbox::Column::LastError.is_not_null())
+}
+
+/// [`has_failed`] on a loaded row.
+pub fn row_has_failed(row: &outbox::Model) -> bool {
+    row.attempts > 0 || row.last_error.is_some()
+}
+
 /// Adds a job to the outbox inside the caller's transaction. A job with the
 /// same dedup key already present makes this a no-op.
 pub async fn enqueue<C: ConnectionTrait>(
