@@ -274,6 +274,15 @@ pub struct MarkInvoiceUncollectibleInput {
 }
 
 #[derive(InputObject)]
+pub struct MarkCreditRepaidInput {
+    /// An invoice whose retainer excess is owed back (`REFUND_DUE`).
+    pub invoice_id: ID,
+    /// How it was repaid (a transfer id, a check number); 1 to 200
+    /// characters. Replaying the same reference returns the invoice as it is.
+    pub reference: String,
+}
+
+#[derive(InputObject)]
 pub struct SessionFilter {
     pub status: Option<super::types::SessionStatus>,
     pub client_id: Option<ID>,

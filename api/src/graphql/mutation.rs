@@ -602,6 +602,33 @@ impl Mutation {
         InvoicePayload::from_result(result.map(Invoice))
     }
 
+    /// Records that the studio paid back the credit an invoice owes its
+    /// client (a retainer above the total under `REFUND_DUE`): when, and
+    /// the studio's reference; audited as `CREDIT_REPAID`. Idempotent for
+    /// the same reference; `ALREADY_REPAID` for another one, `NOTHING_OWED`
+    /// when the invoice owes no credit, `NOT_FOUND` for another studio's.
+    async fn mark_credit_repaid(
+        &self,
+        ctx: &Context<'_>,
+        input: MarkCreditRepaidInput,
+    ) -> Result<InvoicePayload> {
+        let studio = studio(ctx)?;
+        let app = ctx.data::<AppData>()?;
+        let result = async {
+            let invoice_id = parse_id(&input.invoice_id, "invoiceId", "invoice")?;
+            domain::billing::credits::mark_repaid(
+                &app.ctx,
+                studio.id,
+                invoice_id,
+                &input.reference,
+                &actor(ctx),
+            )
+            .await
+        }
+        .await;
+        InvoicePayload::from_result(result.map(Invoice))
+    }
+
     /// Emails the invoice again, with its PDF and portal link.
     async fn resend_invoice(
         &self,

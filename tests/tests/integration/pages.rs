@@ -14,6 +14,7 @@ on_both_backends!(
     a_retainer_above_the_total_is_owed_back_and_listed_for_the_studio,
     a_retainer_above_the_total_is_carried_to_the_next_invoice_once,
     a_reissue_never_carries_again_a_credit_a_later_invoice_used,
+    a_credit_owed_back_is_marked_repaid_once_and_shown_repaid,
 );
 
 const PHONE: &str = "+1 (718) 555-0142";
@@ -530,6 +531,100 @@ async fn a_reissue_never_carries_again_a_credit_a_later_invoice_used(backend: Ba
         "{again}"
     );
     assert_eq!(balanced_credits(&app, &first).await, 15_000 - 9_799);
+}
+
+const MARK_REPAID: &str = "mutation($i: MarkCreditRepaidInput!) { markCreditRepaid(input: $i) {
+    invoice { creditDueToClient { minorUnits } creditRepaid { minorUnits } creditRepaidAt creditRepaidReference }
+    userErrors { field code message } } }";
+
+async fn mark_repaid(app: &TestApp, key: &str, invoice: &str, reference: &str) -> Value {
+    app.gql(
+        key,
+        MARK_REPAID,
+        json!({ "i": { "invoiceId": invoice, "reference": reference } }),
+    )
+    .await["markCreditRepaid"]
+        .clone()
+}
+
+/// Issue 10, item 21 follow-up: a credit owed back (`REFUND_DUE`) is marked
+/// repaid by the studio once (idempotent for the same reference), audited,
+/// and shown repaid in GraphQL, on the portal and on the dashboard.
+async fn a_credit_owed_back_is_marked_repaid_once_and_shown_repaid(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    let other = app.create_studio("Other Studio").await;
+    let session =
+        schedule_with_retainer(&app, &f.key, &f.invoice_client, &f.package, "3000.00").await;
+    app.complete_session(&f.key, &session).await;
+    app.complete_session(&f.key, &f.invoice_session).await;
+    app.drain().await;
+    let invoice = app.invoice_of(&f.key, &session).await;
+    let id = invoice["id"].as_str().expect("invoice id").to_string();
+    let portal = invoice["portalUrl"].as_str().expect("portal").to_string();
+    let nothing_owed = app.invoice_of(&f.key, &f.invoice_session).await["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+
+    let theirs = mark_repaid(&app, &other, &id, "TRF-1").await;
+    assert_eq!(theirs["userErrors"][0]["code"], "NOT_FOUND", "{theirs}");
+    let blank = mark_repaid(&app, &f.key, &id, "  ").await;
+    assert_eq!(blank["userErrors"][0]["code"], "INVALID_INPUT", "{blank}");
+    let none = mark_repaid(&app, &f.key, &nothing_owed, "TRF-1").await;
+    assert_eq!(none["userErrors"][0]["code"], "NOTHING_OWED", "{none}");
+    assert_eq!(
+        app.count("invoice_events WHERE event = 'CREDIT_REPAID'")
+            .await,
+        0
+    );
+
+    let repaid = mark_repaid(&app, &f.key, &id, "TRF-1").await;
+    assert_eq!(repaid["userErrors"], json!([]), "{repaid}");
+    assert_eq!(repaid["invoice"]["creditDueToClient"]["minorUnits"], 0);
+    assert_eq!(repaid["invoice"]["creditRepaid"]["minorUnits"], 27_812);
+    assert_eq!(repaid["invoice"]["creditRepaidReference"], "TRF-1");
+    assert!(repaid["invoice"]["creditRepaidAt"].is_string(), "{repaid}");
+    let again = mark_repaid(&app, &f.key, &id, "TRF-1").await;
+    assert_eq!(again["userErrors"], json!([]), "idempotent: {again}");
+    assert_eq!(again["invoice"], repaid["invoice"]);
+    let other_reference = mark_repaid(&app, &f.key, &id, "TRF-2").await;
+    assert_eq!(
+        other_reference["userErrors"][0]["code"], "ALREADY_REPAID",
+        "{other_reference}"
+    );
+    assert_eq!(
+        app.count("invoice_events WHERE event = 'CREDIT_REPAID'")
+            .await,
+        1
+    );
+
+    let page = app.portal_page(&portal).await;
+    assert!(
+        page.contains("Credit repaid to you by Golden Hour"),
+        "{page}"
+    );
+    assert!(page.contains("TRF-1"), "{page}");
+    assert!(!page.contains("Credit due to you"), "{page}");
+    let studio_id: i64 = app.gql(&f.key, "{ studio { id } }", json!({})).await["studio"]["id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("studio id");
+    let dashboard = domain::read::dashboard::load(&app.ctx.db, studio_id, None, None)
+        .await
+        .expect("dashboard")
+        .expect("studio");
+    assert_eq!(dashboard.credits_owed.len(), 1);
+    assert_eq!(dashboard.credits_owed[0].amount.to_string(), "USD 278.12");
+    assert_eq!(
+        dashboard.credits_owed[0]
+            .repaid
+            .as_ref()
+            .map(|(_, r)| r.as_str()),
+        Some("TRF-1")
+    );
 }
 
 // ---------------------------------------------------------------- GraphiQL
