@@ -70,7 +70,7 @@ fn studio_currency(studio: &entity::studio::Model) -> DomainResult<Currency> {
 
 fn adjustment(input: AdjustmentInput) -> AdjustmentSpec {
     AdjustmentSpec {
-        percent: input.percent,
+        percent: input.percent.map(Into::into),
         amount: input.amount.map(Into::into),
     }
 }
@@ -294,7 +294,7 @@ impl Mutation {
         let app = ctx.data::<AppData>()?;
         let fields = TaxRateFields {
             name: Some(input.name),
-            percent: Some(input.percent),
+            percent: Some(input.percent.into()),
             is_default: Some(input.is_default),
             active: Some(true),
             compound: Some(input.compound),
@@ -314,7 +314,7 @@ impl Mutation {
             let id = parse_id(&input.id, "id", "tax rate")?;
             let fields = TaxRateFields {
                 name: input.name,
-                percent: input.percent,
+                percent: input.percent.map(Into::into),
                 is_default: input.is_default,
                 active: input.active,
                 compound: input.compound,
