@@ -49,15 +49,10 @@ pub fn parse_percent(raw: &str) -> Result<Decimal, String> {
 #[Scalar(name = "Percent")]
 impl ScalarType for Percent {
     fn parse(value: Value) -> InputValueResult<Self> {
-        let raw = match &value {
-            Value::String(s) => s.clone(),
-            // A JSON integer is exact; a JSON float is not, so it is refused.
-            Value::Number(n) if n.is_i64() || n.is_u64() => n.to_string(),
-            _ => {
-                return Err(refused(
-                    "a percentage is a string in plain decimal notation, e.g. \"8.875\"",
-                ));
-            }
+        let Some(raw) = super::amount::decimal_text(&value) else {
+            return Err(refused(
+                "a percentage is a string in plain decimal notation, e.g. \"8.875\"",
+            ));
         };
         parse_percent(&raw).map(Percent).map_err(refused)
     }

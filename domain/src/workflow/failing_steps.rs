@@ -287,16 +287,7 @@ pub async fn retry(ctx: &AppContext, studio_id: i64, id: i64) -> DomainResult<Fa
     if let Some(step) = retry_email(ctx, studio_id, id).await? {
         return Ok(step);
     }
-    let updated = outbox::Entity::update_many()
-        .col_expr(
-            outbox::Column::Status,
-            Expr::value(OutboxStatus::Pending.as_str()),
-        )
-        .col_expr(
-            outbox::Column::ClaimedUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .filter(outbox::Column::Id.eq(id))
+    let updated = due_now(id)
         .filter(outbox::Column::StudioId.eq(studio_id))
         .filter(crate::workflow::outbox::has_failed())
         .filter(outbox::Column::Status.is_in([OutboxStatus::Pending, OutboxStatus::Failed]))
@@ -322,6 +313,21 @@ pub async fn retry(ctx: &AppContext, studio_id: i64, id: i64) -> DomainResult<Fa
         "failing step retried by the studio"
     );
     describe(&ctx.db, studio_id, row).await
+}
+
+/// Outbox row `id` made due now (`PENDING`, no lease); the caller adds the
+/// states it may come from.
+fn due_now(id: i64) -> sea_orm::UpdateMany<outbox::Entity> {
+    outbox::Entity::update_many()
+        .col_expr(
+            outbox::Column::Status,
+            Expr::value(OutboxStatus::Pending.as_str()),
+        )
+        .col_expr(
+            outbox::Column::ClaimedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(outbox::Column::Id.eq(id))
 }
 
 /// Retries a failed email listed under outbox row `id`: in one
@@ -371,16 +377,7 @@ async fn retry_email(
     if reopened.rows_affected != 1 {
         return Err(UserError::state("id", "this email is being sent again already").into());
     }
-    outbox::Entity::update_many()
-        .col_expr(
-            outbox::Column::Status,
-            Expr::value(OutboxStatus::Pending.as_str()),
-        )
-        .col_expr(
-            outbox::Column::ClaimedUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .filter(outbox::Column::Id.eq(row.id))
+    due_now(row.id)
         .filter(outbox::Column::Status.eq(OutboxStatus::Done))
         .exec(&tx)
         .await?;

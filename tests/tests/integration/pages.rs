@@ -222,6 +222,18 @@ async fn credits_of(app: &TestApp, key: &str, session: &str) -> Value {
     data["session"]["invoice"].clone()
 }
 
+/// The dashboard of the studio of `key`.
+async fn dashboard_of(app: &TestApp, key: &str) -> domain::read::dashboard::Dashboard {
+    let studio_id: i64 = app.gql(key, "{ studio { id } }", json!({})).await["studio"]["id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("studio id");
+    domain::read::dashboard::load(&app.ctx.db, studio_id, None, None)
+        .await
+        .expect("dashboard")
+        .expect("studio")
+}
+
 async fn a_retainer_above_the_total_is_owed_back_and_listed_for_the_studio(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
@@ -278,14 +290,7 @@ async fn a_retainer_above_the_total_is_owed_back_and_listed_for_the_studio(backe
     );
 
     // The studio's dashboard lists what it owes back.
-    let studio_id: i64 = app.gql(&f.key, "{ studio { id } }", json!({})).await["studio"]["id"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .expect("studio id");
-    let dashboard = domain::read::dashboard::load(&app.ctx.db, studio_id, None, None)
-        .await
-        .expect("dashboard")
-        .expect("studio");
+    let dashboard = dashboard_of(&app, &f.key).await;
     assert_eq!(dashboard.credits_owed.len(), 1);
     assert_eq!(dashboard.credits_owed[0].client_name, "Noah Chen");
     assert_eq!(dashboard.credits_owed[0].amount.to_string(), "USD 278.12");
@@ -608,14 +613,7 @@ async fn a_credit_owed_back_is_marked_repaid_once_and_shown_repaid(backend: Back
     );
     assert!(page.contains("TRF-1"), "{page}");
     assert!(!page.contains("Credit due to you"), "{page}");
-    let studio_id: i64 = app.gql(&f.key, "{ studio { id } }", json!({})).await["studio"]["id"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .expect("studio id");
-    let dashboard = domain::read::dashboard::load(&app.ctx.db, studio_id, None, None)
-        .await
-        .expect("dashboard")
-        .expect("studio");
+    let dashboard = dashboard_of(&app, &f.key).await;
     assert_eq!(dashboard.credits_owed.len(), 1);
     assert_eq!(dashboard.credits_owed[0].amount.to_string(), "USD 278.12");
     assert_eq!(
