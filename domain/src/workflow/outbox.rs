@@ -14,17 +14,12 @@ use sea_orm::{
 /// The one notion of "this step has failed": one of its attempts failed
 /// (`attempts`, counted by `retry_later`), or a service it needs was
 /// unreachable and it left its error without counting (`retry_soon`).
-/// `failing_steps` and every other reader use this condition (or
-/// [`row_has_failed`], the same test on a loaded row).
+/// `failing_steps` (its list and its retry) uses this condition, and so
+/// must every other reader.
 pub fn has_failed() -> sea_orm::Condition {
     sea_orm::Condition::any()
         .add(outbox::Column::Attempts.gt(0))
         .add(outbox::Column::LastError.is_not_null())
-}
-
-/// [`has_failed`] on a loaded row.
-pub fn row_has_failed(row: &outbox::Model) -> bool {
-    row.attempts > 0 || row.last_error.is_some()
 }
 
 /// Adds a job to the outbox inside the caller's transaction. A job with the
