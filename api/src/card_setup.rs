@@ -6,7 +6,7 @@
 //! client back to `/card-setup/{token}/return?session_id=...`, which says
 //! "card saved" once the card is stored (or "processing").
 
-use crate::portal::page;
+use crate::portal::{Returned, html_response, page, redirect_to, refusal};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use domain::AppContext;
@@ -17,10 +17,12 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 fn respond(status: StatusCode, title: &str, body: Markup) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .insert_header(("cache-control", "no-store"))
-        .body(page(title, body).into_string())
+    let mut response = html_response(status, page(title, body));
+    response.headers_mut().insert(
+        actix_web::http::header::CACHE_CONTROL,
+        actix_web::http::header::HeaderValue::from_static("no-store"),
+    );
+    response
 }
 
 fn not_found() -> HttpResponse {
@@ -132,24 +134,9 @@ pub async fn checkout(
         Err(response) => return response,
     };
     match card_setup::start(&app, &found, &token, &form.csrf).await {
-        Ok(url) => HttpResponse::SeeOther()
-            .insert_header(("location", url))
-            .insert_header(("cache-control", "no-store"))
-            .finish(),
+        Ok(url) => redirect_to(url),
         Err(DomainError::User(errors)) => {
-            let status = if errors
-                .iter()
-                .any(|e| e.code == domain::ErrorCode::InvalidState)
-            {
-                StatusCode::GONE
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            };
-            let message = errors
-                .iter()
-                .map(|e| e.message.clone())
-                .collect::<Vec<_>>()
-                .join("; ");
+            let (status, message) = refusal(&errors, StatusCode::GONE);
             respond(
                 status,
                 "Save a card",
@@ -158,11 +145,6 @@ pub async fn checkout(
         }
         Err(err) => server_error(err),
     }
-}
-
-#[derive(Deserialize)]
-pub struct Returned {
-    session_id: Option<String>,
 }
 
 /// `GET /card-setup/{token}/return?session_id=...`: the gateway sent the
@@ -176,7 +158,7 @@ pub async fn returned(
         Ok(found) => found,
         Err(response) => return response,
     };
-    let Some(session_id) = query.session_id.as_deref().filter(|s| s.len() <= 255) else {
+    let Some(session_id) = query.session_id() else {
         return show(app, token).await;
     };
     let row = match card_setup::returned(&app, &found, session_id).await {

@@ -272,10 +272,38 @@ fn invoice_page(
     )
 }
 
-fn html_response(status: StatusCode, body: Markup) -> HttpResponse {
+/// An HTML page as an answer (the portal's and the card-setup page's).
+pub(crate) fn html_response(status: StatusCode, body: Markup) -> HttpResponse {
     HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .body(body.into_string())
+}
+
+/// The 303 to a hosted page (the gateway's Checkout), never cached.
+pub(crate) fn redirect_to(url: String) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header(("location", url))
+        .insert_header(("cache-control", "no-store"))
+        .finish()
+}
+
+/// A form's action refused with user errors: `on_state` for
+/// `INVALID_STATE`, 422 otherwise, and the messages to show.
+pub(crate) fn refusal(errors: &[domain::UserError], on_state: StatusCode) -> (StatusCode, String) {
+    let status = if errors
+        .iter()
+        .any(|e| e.code == domain::ErrorCode::InvalidState)
+    {
+        on_state
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let message = errors
+        .iter()
+        .map(|e| e.message.clone())
+        .collect::<Vec<_>>()
+        .join("; ");
+    (status, message)
 }
 
 pub async fn show(app: web::Data<AppContext>, token: web::Path<String>) -> HttpResponse {
@@ -321,24 +349,9 @@ pub async fn checkout(
         Err(page) => return page,
     };
     match portal::checkout(&app, &doc, &token, &form.csrf, form.save_card.is_some()).await {
-        Ok(url) => HttpResponse::SeeOther()
-            .insert_header(("location", url))
-            .insert_header(("cache-control", "no-store"))
-            .finish(),
+        Ok(url) => redirect_to(url),
         Err(DomainError::User(errors)) => {
-            let status = if errors
-                .iter()
-                .any(|e| e.code == domain::ErrorCode::InvalidState)
-            {
-                StatusCode::CONFLICT
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            };
-            let message = errors
-                .iter()
-                .map(|e| e.message.clone())
-                .collect::<Vec<_>>()
-                .join("; ");
+            let (status, message) = refusal(&errors, StatusCode::CONFLICT);
             let mut message = format!("{}.", message.trim_end_matches('.'));
             if let Some(first) = message.get(..1) {
                 message = format!(
@@ -353,9 +366,19 @@ pub async fn checkout(
     }
 }
 
+/// The query the gateway sends the client back with (portal and card
+/// setup).
 #[derive(Deserialize)]
 pub struct Returned {
     session_id: Option<String>,
+}
+
+impl Returned {
+    /// The session id, if it is there and of a sane length (it is looked
+    /// up at the gateway, never trusted).
+    pub(crate) fn session_id(&self) -> Option<&str> {
+        self.session_id.as_deref().filter(|s| s.len() <= 255)
+    }
 }
 
 /// `GET /pay/{token}/return?session_id=...`: the gateway sent the client
@@ -371,7 +394,7 @@ pub async fn returned(
         Ok(doc) => doc,
         Err(page) => return page,
     };
-    let Some(session_id) = query.session_id.as_deref().filter(|s| s.len() <= 255) else {
+    let Some(session_id) = query.session_id() else {
         return reshow(&app, &token, StatusCode::OK, Notice::None).await;
     };
     let row = match domain::billing::checkout::returned(&app, doc.invoice.id, session_id).await {

@@ -104,6 +104,7 @@ text_enum!(
         LateFeeAdded = "LATE_FEE_ADDED",
         Reissued = "REISSUED",
         MarkedUncollectible = "MARKED_UNCOLLECTIBLE",
+        CreditRepaid = "CREDIT_REPAID",
     }
 );
 text_enum!(

@@ -59,6 +59,11 @@ pub struct Model {
     pub excess_disposition: Option<RetainerExcess>,
     /// The part of `credit_minor` carried from earlier invoices' excess.
     pub carried_credit_minor: i64,
+    /// When the studio paid back the excess owed to the client
+    /// (`REFUND_DUE`); `None` while it is still owed.
+    pub credit_repaid_at: Option<DateTimeUtc>,
+    /// The studio's reference for that repayment.
+    pub credit_repaid_reference: Option<String>,
 }
 
 impl Model {

@@ -23,6 +23,7 @@ mod m20261130_000110_card_setup;
 mod m20261130_000120_gateway_attempts;
 mod m20261130_000130_retainer_excess;
 mod m20261130_000140_gallery_links_and_login_limits;
+mod m20261201_000210_credit_repaid;
 mod m20261201_000300_outbox_notify;
 
 pub struct Migrator;
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000120_gateway_attempts::Migration),
             Box::new(m20261130_000130_retainer_excess::Migration),
             Box::new(m20261130_000140_gallery_links_and_login_limits::Migration),
+            Box::new(m20261201_000210_credit_repaid::Migration),
             Box::new(m20261201_000300_outbox_notify::Migration),
         ]
     }

@@ -603,10 +603,18 @@ pub fn dashboard_page(data: &Dashboard, email: &str, csrf: &str) -> Markup {
                     h2 { "Credits owed to clients" }
                     p.meta { "Retainers above an invoice's total, to pay back (studio setting: owed back)" }
                     table.list {
-                        thead { tr { th { "Invoice" } th { "Client" } th.num { "Owed" } } }
+                        thead { tr { th { "Invoice" } th { "Client" } th.num { "Owed" } th { "Repaid" } } }
                         tbody {
                             @for row in &data.credits_owed {
-                                tr { td { (row.number) } td.client { (row.client_name) } td.num { (row.amount) } }
+                                tr {
+                                    td { (row.number) } td.client { (row.client_name) } td.num { (row.amount) }
+                                    td {
+                                        @match &row.repaid {
+                                            Some((on, reference)) => { "Repaid " (on) " (" (reference) ")" }
+                                            None => { "Not yet" }
+                                        }
+                                    }
+                                }
                             }
                         }
                     }

@@ -22,18 +22,24 @@ fn refused(message: impl std::fmt::Display) -> InputValueError<Amount> {
     InputValueError::custom(message).with_extension("code", ErrorCode::InvalidAmount.as_str())
 }
 
+/// The text of a decimal scalar's input (`Amount`, `Percent`): a string,
+/// or a JSON integer (exact); a JSON float is not exact, so it is refused
+/// (`None`), like any other kind of value.
+pub(crate) fn decimal_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) if n.is_i64() || n.is_u64() => Some(n.to_string()),
+        _ => None,
+    }
+}
+
 #[Scalar(name = "Amount")]
 impl ScalarType for Amount {
     fn parse(value: Value) -> InputValueResult<Self> {
-        let raw = match &value {
-            Value::String(s) => s.clone(),
-            // A JSON integer is exact; a JSON float is not, so it is refused.
-            Value::Number(n) if n.is_i64() || n.is_u64() => n.to_string(),
-            _ => {
-                return Err(refused(
-                    "an amount is a string in plain decimal notation, e.g. \"2500.00\"",
-                ));
-            }
+        let Some(raw) = decimal_text(&value) else {
+            return Err(refused(
+                "an amount is a string in plain decimal notation, e.g. \"2500.00\"",
+            ));
         };
         domain::kernel::money::parse_plain_decimal(&raw)
             .map(Amount)

@@ -1,10 +1,10 @@
 //! GraphQL input objects, converted into domain inputs.
 
 use super::amount::Amount;
+use super::percent::Percent;
 use super::types::PaymentPreference;
 use async_graphql::{Enum, ID, InputObject};
 use chrono::{DateTime, Utc};
-use rust_decimal::Decimal;
 
 #[derive(InputObject)]
 pub struct CreateClientInput {
@@ -75,7 +75,7 @@ pub struct UpdateAddOnServiceInput {
 pub struct CreateTaxRateInput {
     pub name: String,
     /// Percentage, e.g. `"8.875"`.
-    pub percent: Decimal,
+    pub percent: Percent,
     /// Default rates apply to every session that names no rates of its own.
     #[graphql(default = true)]
     pub is_default: bool,
@@ -88,7 +88,7 @@ pub struct CreateTaxRateInput {
 pub struct UpdateTaxRateInput {
     pub id: ID,
     pub name: Option<String>,
-    pub percent: Option<Decimal>,
+    pub percent: Option<Percent>,
     pub is_default: Option<bool>,
     pub active: Option<bool>,
     pub compound: Option<bool>,
@@ -128,7 +128,7 @@ pub struct ScheduleSessionInput {
 /// Exactly one of `percent` (e.g. `"10"`) or `amount` (studio currency).
 #[derive(InputObject)]
 pub struct AdjustmentInput {
-    pub percent: Option<Decimal>,
+    pub percent: Option<Percent>,
     pub amount: Option<Amount>,
 }
 
@@ -271,6 +271,15 @@ pub struct MarkInvoiceUncollectibleInput {
     pub invoice_id: ID,
     /// Kept in the audit trail.
     pub reason: String,
+}
+
+#[derive(InputObject)]
+pub struct MarkCreditRepaidInput {
+    /// An invoice whose retainer excess is owed back (`REFUND_DUE`).
+    pub invoice_id: ID,
+    /// How it was repaid (a transfer id, a check number); 1 to 200
+    /// characters. Replaying the same reference returns the invoice as it is.
+    pub reference: String,
 }
 
 #[derive(InputObject)]

@@ -10,6 +10,7 @@ pub mod inputs;
 pub mod limits;
 pub mod loaders;
 pub mod mutation;
+pub mod percent;
 pub mod query;
 pub mod reminders;
 pub mod steps;

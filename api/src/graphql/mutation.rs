@@ -70,7 +70,7 @@ fn studio_currency(studio: &entity::studio::Model) -> DomainResult<Currency> {
 
 fn adjustment(input: AdjustmentInput) -> AdjustmentSpec {
     AdjustmentSpec {
-        percent: input.percent,
+        percent: input.percent.map(Into::into),
         amount: input.amount.map(Into::into),
     }
 }
@@ -294,7 +294,7 @@ impl Mutation {
         let app = ctx.data::<AppData>()?;
         let fields = TaxRateFields {
             name: Some(input.name),
-            percent: Some(input.percent),
+            percent: Some(input.percent.into()),
             is_default: Some(input.is_default),
             active: Some(true),
             compound: Some(input.compound),
@@ -314,7 +314,7 @@ impl Mutation {
             let id = parse_id(&input.id, "id", "tax rate")?;
             let fields = TaxRateFields {
                 name: input.name,
-                percent: input.percent,
+                percent: input.percent.map(Into::into),
                 is_default: input.is_default,
                 active: input.active,
                 compound: input.compound,
@@ -595,6 +595,33 @@ impl Mutation {
                 &input.reason,
                 &actor(ctx),
                 request_id.as_deref(),
+            )
+            .await
+        }
+        .await;
+        InvoicePayload::from_result(result.map(Invoice))
+    }
+
+    /// Records that the studio paid back the credit an invoice owes its
+    /// client (a retainer above the total under `REFUND_DUE`): when, and
+    /// the studio's reference; audited as `CREDIT_REPAID`. Idempotent for
+    /// the same reference; `ALREADY_REPAID` for another one, `NOTHING_OWED`
+    /// when the invoice owes no credit, `NOT_FOUND` for another studio's.
+    async fn mark_credit_repaid(
+        &self,
+        ctx: &Context<'_>,
+        input: MarkCreditRepaidInput,
+    ) -> Result<InvoicePayload> {
+        let studio = studio(ctx)?;
+        let app = ctx.data::<AppData>()?;
+        let result = async {
+            let invoice_id = parse_id(&input.invoice_id, "invoiceId", "invoice")?;
+            domain::billing::credits::mark_repaid(
+                &app.ctx,
+                studio.id,
+                invoice_id,
+                &input.reference,
+                &actor(ctx),
             )
             .await
         }

@@ -66,7 +66,7 @@ pub struct LateFee {
 #[derive(InputObject)]
 pub struct LateFeeSettings {
     pub fixed: Option<super::amount::Amount>,
-    pub percent: Option<Decimal>,
+    pub percent: Option<super::percent::Percent>,
     pub cap: Option<super::amount::Amount>,
 }
 
@@ -100,7 +100,7 @@ impl UpdateReminderPolicyInput {
             window_end_hour: self.window_end_hour,
             late_fee: maybe(self.late_fee, |f| LateFeeInput {
                 fixed: f.fixed.map(Into::into),
-                percent: f.percent,
+                percent: f.percent.map(Into::into),
                 cap: f.cap.map(Into::into),
             }),
             uncollectible_after_days: maybe(self.uncollectible_after_days, |d| d),

@@ -78,7 +78,8 @@ remote_enum!(
         Resent,
         LateFeeAdded,
         Reissued,
-        MarkedUncollectible
+        MarkedUncollectible,
+        CreditRepaid
     ]
 );
 
@@ -525,10 +526,28 @@ impl Invoice {
     async fn excess_credit_disposition(&self) -> Option<super::inputs::RetainerExcess> {
         self.0.excess_disposition.map(Into::into)
     }
-    /// Owed back to the client (`excessCredit` under `REFUND_DUE`); zero
-    /// otherwise.
+    /// Owed back to the client (`excessCredit` under `REFUND_DUE`) and not
+    /// yet repaid (`markCreditRepaid`); zero otherwise.
     async fn credit_due_to_client(&self) -> Result<Money> {
         self.money(domain::billing::credits::due_to_client(&self.0))
+    }
+    /// What the studio paid back of the credit owed to the client
+    /// (`markCreditRepaid`); zero until then.
+    async fn credit_repaid(&self) -> Result<Money> {
+        self.money(
+            domain::billing::credits::repaid_to_client(&self.0)
+                .map(|(amount, _, _)| amount)
+                .unwrap_or_default(),
+        )
+    }
+    /// When the credit owed to the client was marked repaid; `null` while
+    /// it is still owed (or nothing is).
+    async fn credit_repaid_at(&self) -> Option<DateTime<Utc>> {
+        self.0.credit_repaid_at
+    }
+    /// The studio's reference for that repayment.
+    async fn credit_repaid_reference(&self) -> Option<&str> {
+        self.0.credit_repaid_reference.as_deref()
     }
     /// `subtotal + tax - retainerCredit`.
     async fn total(&self) -> Result<Money> {

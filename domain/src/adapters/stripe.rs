@@ -267,6 +267,29 @@ impl StripeGateway {
         checkout_session_from(&value).map_err(GatewayError::Unavailable)
     }
 
+    /// `POST /v1/checkout/sessions` under `key`, as JSON: the one request
+    /// behind both kinds of Checkout Session (a payment and a card setup);
+    /// a refusal is reported as `what`.
+    async fn post_checkout_session(
+        &self,
+        form: &[(&str, String)],
+        key: &str,
+        what: &str,
+    ) -> Result<serde_json::Value, GatewayError> {
+        let response = self
+            .send(
+                Method::POST,
+                &["v1", "checkout", "sessions"],
+                Some(form),
+                Some(key),
+            )
+            .await?;
+        if !response.status.is_success() {
+            return Err(refused(&response, what));
+        }
+        response.json()
+    }
+
     /// `GET /v1/{collection}/{id}?expand[]={expand}` as JSON; a missing
     /// object is `InvalidPaymentMethod`, anything else unreadable `Unavailable`.
     async fn fetch_expanded(
@@ -494,18 +517,9 @@ impl PaymentGateway for StripeGateway {
                 "off_session".to_string(),
             ));
         }
-        let response = self
-            .send(
-                Method::POST,
-                &["v1", "checkout", "sessions"],
-                Some(&form),
-                Some(&request.idempotency_key),
-            )
+        let value = self
+            .post_checkout_session(&form, &request.idempotency_key, "Checkout Session")
             .await?;
-        if !response.status.is_success() {
-            return Err(refused(&response, "Checkout Session"));
-        }
-        let value: serde_json::Value = response.json()?;
         let session = checkout_session_from(&value).map_err(GatewayError::Unavailable)?;
         tracing::info!(session = %session.id, key = %request.idempotency_key, "stripe checkout session created");
         Ok(session)
@@ -541,18 +555,9 @@ impl PaymentGateway for StripeGateway {
         if let Some(customer) = &request.customer {
             form.push(("customer", customer.clone()));
         }
-        let response = self
-            .send(
-                Method::POST,
-                &["v1", "checkout", "sessions"],
-                Some(&form),
-                Some(&request.idempotency_key),
-            )
+        let value = self
+            .post_checkout_session(&form, &request.idempotency_key, "Checkout Session (setup)")
             .await?;
-        if !response.status.is_success() {
-            return Err(refused(&response, "Checkout Session (setup)"));
-        }
-        let value: serde_json::Value = response.json()?;
         let session = setup_session_from(&value).map_err(GatewayError::Unavailable)?;
         tracing::info!(session = %session.id, key = %request.idempotency_key, "stripe setup session created");
         Ok(session)

@@ -582,14 +582,9 @@ pub(crate) async fn settle_in(
                 .payment_intent
                 .clone()
                 .unwrap_or_else(|| session.id.clone());
-            let moved = payments::settle_in(
-                tx,
-                &pending,
-                &ChargeOutcome::Succeeded { reference },
-                actor,
-                None,
-            )
-            .await?;
+            // Complete before the money moves: the paid session is no stale
+            // one, so `retire_stale_in` (run with the payment) writes no
+            // `ExpireStaleCheckouts` job for it.
             checkout_session::Entity::update_many()
                 .col_expr(
                     checkout_session::Column::Status,
@@ -600,6 +595,14 @@ pub(crate) async fn settle_in(
                 .filter(checkout_session::Column::Id.eq(row.id))
                 .exec(tx)
                 .await?;
+            let moved = payments::settle_in(
+                tx,
+                &pending,
+                &ChargeOutcome::Succeeded { reference },
+                actor,
+                None,
+            )
+            .await?;
             if row.save_card
                 && let Some(card) = card
             {

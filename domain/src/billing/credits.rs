@@ -11,10 +11,18 @@
 //!   taken under a lock inside the invoice's transaction and marked with a
 //!   conditional `UPDATE ... WHERE applied_invoice_id IS NULL`, so two
 //!   invoices priced concurrently, or a replayed job, can never both use it.
+//!
+//! A credit owed back is marked repaid by the studio ([`mark_repaid`]:
+//! when, and its reference), audited as `CREDIT_REPAID`; from then on it is
+//! shown as repaid instead of due. A reissue of a void `CARRY_FORWARD`
+//! invoice never carries again what a later invoice already used
+//! ([`passed_on_by_predecessors`]); [`ledger_of_client`] balances.
 
-use crate::infra::error::DomainResult;
-use chrono::Utc;
-use entity::enums::RetainerExcess;
+use crate::billing::lifecycle::{Actor, Audit};
+use crate::infra::context::AppContext;
+use crate::infra::error::{DomainResult, ErrorCode, UserError};
+use chrono::{DateTime, Utc};
+use entity::enums::{InvoiceEventKind, RetainerExcess};
 use entity::{client_credit, invoice, studio};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -147,15 +155,188 @@ pub async fn release_on_void(tx: &impl ConnectionTrait, invoice_id: i64) -> Doma
     Ok(())
 }
 
-/// What an invoice owes back to its client: its excess under `REFUND_DUE`
-/// (a void invoice owes nothing through this field).
-pub fn due_to_client(invoice: &invoice::Model) -> i64 {
+/// What the void invoices a reissue replaces (its `reissued_from` chain)
+/// already passed on, as a change to the credit the reissue may use:
+/// the credits those invoices carried that are still on the books (used by
+/// a later invoice, or released again when that one was voided) are taken
+/// off, and the carried credits they used and kept (kept because their own
+/// credit had already moved on) are added back. The retainer is therefore
+/// counted once across the chain: a reissue never carries again what a later
+/// invoice already consumed, and only a difference in the excess moves.
+pub async fn passed_on_by_predecessors(
+    tx: &impl ConnectionTrait,
+    replaced: &invoice::Model,
+) -> DomainResult<i64> {
+    let mut chain = vec![replaced.id];
+    let mut next = replaced.reissued_from_id;
+    while let Some(id) = next {
+        if chain.contains(&id) {
+            break;
+        }
+        chain.push(id);
+        next = invoice::Entity::find_by_id(id)
+            .one(tx)
+            .await?
+            .and_then(|i| i.reissued_from_id);
+    }
+    let carried = client_credit::Entity::find()
+        .filter(client_credit::Column::SourceInvoiceId.is_in(chain.clone()))
+        .lock_exclusive()
+        .all(tx)
+        .await?;
+    let kept = client_credit::Entity::find()
+        .filter(client_credit::Column::AppliedInvoiceId.is_in(chain))
+        .all(tx)
+        .await?;
+    total(&kept)?
+        .checked_sub(total(&carried)?)
+        .ok_or_else(|| anyhow::anyhow!("carried credits overflow").into())
+}
+
+/// The client's credit ledger: created − used = outstanding, in minor
+/// units (every carried credit ever written, those used, those open).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ledger {
+    pub created_minor: i64,
+    pub used_minor: i64,
+    pub outstanding_minor: i64,
+}
+
+/// A client's credit ledger (see [`Ledger`]).
+pub async fn ledger_of_client(
+    db: &impl ConnectionTrait,
+    studio_id: i64,
+    client_id: i64,
+) -> DomainResult<Ledger> {
+    let all = client_credit::Entity::find()
+        .filter(client_credit::Column::StudioId.eq(studio_id))
+        .filter(client_credit::Column::ClientId.eq(client_id))
+        .all(db)
+        .await?;
+    let (used, open): (Vec<_>, Vec<_>) = all
+        .iter()
+        .cloned()
+        .partition(|c| c.applied_invoice_id.is_some());
+    Ok(Ledger {
+        created_minor: total(&all)?,
+        used_minor: total(&used)?,
+        outstanding_minor: total(&open)?,
+    })
+}
+
+/// The excess an invoice owes back under `REFUND_DUE`, repaid or not (a
+/// void invoice owes nothing through this field).
+pub fn owed_excess(invoice: &invoice::Model) -> i64 {
     match invoice.excess_disposition {
         Some(RetainerExcess::RefundDue) if invoice.status != entity::enums::InvoiceStatus::Void => {
             invoice.excess_credit_minor
         }
         _ => 0,
     }
+}
+
+/// What an invoice still owes back to its client: its excess under
+/// `REFUND_DUE` until the studio marks it repaid.
+pub fn due_to_client(invoice: &invoice::Model) -> i64 {
+    if invoice.credit_repaid_at.is_some() {
+        0
+    } else {
+        owed_excess(invoice)
+    }
+}
+
+/// What the studio paid back to the client (`markCreditRepaid`), with when
+/// and its reference; `None` while nothing was repaid.
+pub fn repaid_to_client(invoice: &invoice::Model) -> Option<(i64, DateTime<Utc>, &str)> {
+    let at = invoice.credit_repaid_at?;
+    Some((
+        owed_excess(invoice),
+        at,
+        invoice
+            .credit_repaid_reference
+            .as_deref()
+            .unwrap_or_default(),
+    ))
+}
+
+/// Records that the studio paid back the credit an invoice owes its client
+/// (`REFUND_DUE`), with the studio's `reference` (a transfer id, a check
+/// number): when and the reference are kept on the invoice and the trail
+/// gets `CREDIT_REPAID` with the amount. Replaying it with the same
+/// reference returns the invoice unchanged; another reference is
+/// `ALREADY_REPAID`; an invoice that owes nothing is `NOTHING_OWED`;
+/// another studio's invoice is `NOT_FOUND`.
+pub async fn mark_repaid(
+    ctx: &AppContext,
+    studio_id: i64,
+    invoice_id: i64,
+    reference: &str,
+    actor: &Actor,
+) -> DomainResult<invoice::Model> {
+    let reference = reference.trim();
+    if reference.is_empty() || reference.chars().count() > 200 {
+        return Err(
+            UserError::invalid("reference", "give a reference of 1 to 200 characters").into(),
+        );
+    }
+    crate::kernel::validate::plain_text(reference, false)
+        .map_err(|m| UserError::invalid("reference", m))?;
+    let tx = crate::infra::db::begin_write(&ctx.db).await?;
+    let invoice = crate::billing::lifecycle::lock_invoice(&tx, studio_id, invoice_id).await?;
+    if let Some(done) = invoice.credit_repaid_reference.as_deref() {
+        return if done == reference {
+            Ok(invoice)
+        } else {
+            Err(UserError::with_code(
+                "invoiceId",
+                ErrorCode::AlreadyRepaid,
+                format!(
+                    "the credit of invoice {} was already repaid (reference {done})",
+                    invoice.display_number()
+                ),
+            )
+            .into())
+        };
+    }
+    let owed = due_to_client(&invoice);
+    if owed <= 0 {
+        return Err(UserError::with_code(
+            "invoiceId",
+            ErrorCode::NothingOwed,
+            format!(
+                "invoice {} owes its client no credit",
+                invoice.display_number()
+            ),
+        )
+        .into());
+    }
+    let now = Utc::now();
+    let mut active: invoice::ActiveModel = invoice.into();
+    active.credit_repaid_at = Set(Some(now));
+    active.credit_repaid_reference = Set(Some(reference.to_string()));
+    active.updated_at = Set(now);
+    let repaid = active.update(&tx).await?;
+    crate::billing::lifecycle::record(
+        &tx,
+        &repaid,
+        Audit {
+            event: InvoiceEventKind::CreditRepaid,
+            from: None,
+            to: None,
+            amount_minor: Some(owed),
+            actor,
+            detail: Some(reference.to_string()),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(
+        studio_id,
+        invoice_id,
+        amount_minor = owed,
+        "credit owed to the client marked repaid"
+    );
+    Ok(repaid)
 }
 
 /// What an invoice passed on to the client's next invoice.

@@ -202,7 +202,20 @@ impl InvoiceDocument {
     pub fn excess_row(&self) -> Option<(String, String)> {
         let owed = crate::billing::credits::due_to_client(&self.invoice);
         let carried = crate::billing::credits::carried_forward(&self.invoice);
-        if owed > 0 {
+        if let Some((amount, at, reference)) =
+            crate::billing::credits::repaid_to_client(&self.invoice)
+        {
+            let on = at
+                .with_timezone(&crate::billing::invoicing::studio_tz(&self.studio))
+                .format("%B %-d, %Y");
+            Some((
+                format!(
+                    "Credit repaid to you by {} on {on} (reference {reference})",
+                    self.studio.name
+                ),
+                self.money(amount),
+            ))
+        } else if owed > 0 {
             Some((
                 format!("Credit due to you from {}", self.studio.name),
                 self.money(owed),

@@ -254,19 +254,38 @@ async fn insert_draft(
     let carried =
         crate::billing::credits::open_for_client(tx, studio.id, client.id, &studio.currency)
             .await?;
-    let carried_minor = crate::billing::credits::total(&carried)?;
+    // A reissue does not use again what its void predecessors already
+    // passed on to later invoices (nor carry it a second time).
+    let passed_on = match origin.reissued_from {
+        Some((old, _)) => crate::billing::credits::passed_on_by_predecessors(tx, old).await?,
+        None => 0,
+    };
+    let carried_minor = crate::billing::credits::total(&carried)?
+        .checked_add(passed_on)
+        .ok_or_else(|| anyhow::anyhow!("carried credits overflow"))?;
+    if session
+        .retainer_paid_minor
+        .checked_add(carried_minor)
+        .is_none_or(|c| c < 0)
+    {
+        return Err(anyhow::anyhow!(
+            "session {}: the credit left after earlier invoices is negative",
+            session.id
+        )
+        .into());
+    }
     let PricedSession {
         lines,
         priced,
         tax_breakdown,
     } = price_session(tx, studio, session, carried_minor).await?;
-    // The retainer is used first, then the carried credits.
-    let carried_applied = Ord::max(
-        priced
-            .credit_minor
-            .saturating_sub(session.retainer_paid_minor),
-        0,
-    );
+    // The retainer is used first, then the carried credits; of a reissue's
+    // retainer, only what its predecessors did not pass on.
+    let retainer_left = session
+        .retainer_paid_minor
+        .saturating_add(passed_on)
+        .clamp(0, Ord::max(session.retainer_paid_minor, 0));
+    let carried_applied = Ord::max(priced.credit_minor.saturating_sub(retainer_left), 0);
     let disposition = crate::billing::credits::disposition(studio, priced.excess_credit_minor);
     let now = Utc::now();
     let due_date = now.with_timezone(&studio_tz(studio)).date_naive()

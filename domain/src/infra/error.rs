@@ -22,6 +22,13 @@ pub enum ErrorCode {
     AmountTooLarge,
     /// A money input that is not plain decimal notation (`1e3`, `NaN`, `""`).
     InvalidAmount,
+    /// A percentage input that is not plain decimal notation or is out of
+    /// its range (`"1e1"`, `"NaN"`, `"-1"`, `"100.0001"`).
+    InvalidPercent,
+    /// `markCreditRepaid` on a credit already repaid under another reference.
+    AlreadyRepaid,
+    /// `markCreditRepaid` on an invoice that owes its client nothing.
+    NothingOwed,
     Internal,
 }
 
@@ -37,6 +44,9 @@ impl ErrorCode {
             Self::GatewayRefused => "GATEWAY_REFUSED",
             Self::AmountTooLarge => "AMOUNT_TOO_LARGE",
             Self::InvalidAmount => "INVALID_AMOUNT",
+            Self::InvalidPercent => "INVALID_PERCENT",
+            Self::AlreadyRepaid => "ALREADY_REPAID",
+            Self::NothingOwed => "NOTHING_OWED",
             Self::Internal => "INTERNAL",
         }
     }
@@ -88,6 +98,15 @@ impl UserError {
             field: field.split('.').map(str::to_string).collect(),
             message: message.into(),
             code: ErrorCode::AmountTooLarge,
+        }
+    }
+
+    /// An error with one of the specific codes (`ALREADY_REPAID`...).
+    pub fn with_code(field: &str, code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            field: field.split('.').map(str::to_string).collect(),
+            message: message.into(),
+            code,
         }
     }
 

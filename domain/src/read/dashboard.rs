@@ -154,6 +154,9 @@ pub struct CreditOwedRow {
     pub number: String,
     pub client_name: String,
     pub amount: Money,
+    /// When the studio marked it repaid, in its zone, and the reference;
+    /// `None` while it is still owed.
+    pub repaid: Option<(NaiveDate, String)>,
 }
 
 impl Dashboard {
@@ -267,7 +270,10 @@ pub async fn load(
             .map(|inv| CreditOwedRow {
                 number: inv.display_number().to_string(),
                 client_name: names.get(&inv.client_id).cloned().unwrap_or_default(),
-                amount: Money::new(crate::billing::credits::due_to_client(inv), currency),
+                amount: Money::new(crate::billing::credits::owed_excess(inv), currency),
+                repaid: crate::billing::credits::repaid_to_client(inv).map(|(_, at, reference)| {
+                    (at.with_timezone(&tz).date_naive(), reference.to_string())
+                }),
             })
             .collect(),
         metrics,

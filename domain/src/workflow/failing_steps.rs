@@ -1,15 +1,19 @@
 //! Steps of the workflow that keep failing, for the studio to see and to
 //! retry: outbox rows of the studio that failed at least once and are not
 //! done (waiting for their next attempt, running again, or given up after
-//! `worker.max_attempts`). The retry itself stays the outbox's: `retry`
-//! only makes the row due now, and the relay hands it to a worker.
+//! `worker.max_attempts`), and emails whose `notifications` row ended
+//! `FAILED` (the message could not be built or sent as it is), listed under
+//! the outbox row of the job that sends them. The retry itself stays the
+//! outbox's: `retry` only makes the row due now (for a failed email, it
+//! first moves the email back to `PENDING`, once), and the relay hands it to
+//! a worker.
 
 use crate::infra::context::AppContext;
 use crate::infra::error::{DomainResult, UserError};
 use crate::workflow::jobs::JobKind;
 use chrono::{DateTime, Utc};
-use entity::enums::OutboxStatus;
-use entity::{invoice, outbox, payment, refund, session};
+use entity::enums::{NotificationKind, NotificationStatus, OutboxStatus};
+use entity::{invoice, notification, outbox, payment, refund, session};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
@@ -144,14 +148,8 @@ async fn describe<C: ConnectionTrait>(
 }
 
 fn failing() -> sea_orm::Condition {
-    // A failure counts (attempts) or, for a service that is unreachable and
-    // retried every few seconds without counting, it left its error.
     sea_orm::Condition::all()
-        .add(
-            sea_orm::Condition::any()
-                .add(outbox::Column::Attempts.gt(0))
-                .add(outbox::Column::LastError.is_not_null()),
-        )
+        .add(crate::workflow::outbox::has_failed())
         .add(outbox::Column::Status.is_in([
             OutboxStatus::Pending,
             OutboxStatus::Enqueued,
@@ -159,7 +157,96 @@ fn failing() -> sea_orm::Condition {
         ]))
 }
 
-/// The studio's steps that failed and are not done, newest first.
+/// The job that sends a notification (the inverse of the keys in
+/// `followup::emails`), `None` for a row no job could have written.
+fn job_of_email(email: &notification::Model) -> Option<JobKind> {
+    let step = email.step.as_str();
+    let invoice_id = email.invoice_id;
+    Some(match email.kind {
+        NotificationKind::Invoice => JobKind::SendInvoice {
+            invoice_id,
+            resend: match step.strip_prefix("resend:") {
+                Some(key) => Some(key.to_string()),
+                None if step == "1" => None,
+                None => return None,
+            },
+        },
+        NotificationKind::Receipt => JobKind::SendReceipt {
+            payment_id: step.parse().ok()?,
+        },
+        NotificationKind::RefundConfirmation => JobKind::SendRefundConfirmation {
+            refund_id: step.parse().ok()?,
+        },
+        NotificationKind::GalleryCredentials => JobKind::SendGalleryCredentials { invoice_id },
+        NotificationKind::GalleryUpgraded => JobKind::SendGalleryUpgrade {
+            invoice_id,
+            level: step.to_string(),
+        },
+        NotificationKind::DeclineNotice => JobKind::SendDeclineNotice {
+            invoice_id,
+            attempt: step.parse().ok()?,
+        },
+        NotificationKind::Reminder => JobKind::SendReminder {
+            invoice_id,
+            step: step.parse().ok()?,
+        },
+        NotificationKind::GalleryExpiring => JobKind::SendGalleryExpiryNotice {
+            invoice_id,
+            expires_at: step.parse().ok()?,
+        },
+        NotificationKind::CardSetup => JobKind::SendCardSetupLink {
+            card_setup_id: step.parse().ok()?,
+        },
+    })
+}
+
+/// The studio's emails that ended `FAILED`, each with the (done) outbox row
+/// of the job that sends it, newest first.
+async fn failed_emails<C: ConnectionTrait>(
+    conn: &C,
+    studio_id: i64,
+) -> DomainResult<Vec<(notification::Model, outbox::Model)>> {
+    let emails = notification::Entity::find()
+        .filter(notification::Column::StudioId.eq(studio_id))
+        .filter(notification::Column::Status.eq(NotificationStatus::Failed))
+        .order_by_desc(notification::Column::Id)
+        .limit(LIST_LIMIT)
+        .all(conn)
+        .await?;
+    let mut found = Vec::with_capacity(emails.len());
+    for email in emails {
+        let Some(job) = job_of_email(&email) else {
+            continue;
+        };
+        if let Some(row) = crate::workflow::outbox::find_by_dedup(conn, &job).await?
+            && row.studio_id == Some(studio_id)
+            && row.status == OutboxStatus::Done
+        {
+            found.push((email, row));
+        }
+    }
+    Ok(found)
+}
+
+/// A failed email as a step: its job, its error, and the attempts of its
+/// job including the last one, which failed for good.
+async fn describe_email<C: ConnectionTrait>(
+    conn: &C,
+    studio_id: i64,
+    email: &notification::Model,
+    row: outbox::Model,
+) -> DomainResult<FailingStep> {
+    let mut step = describe(conn, studio_id, row).await?;
+    step.attempts = step.attempts.saturating_add(1);
+    step.last_error = summary(email.error.as_deref());
+    step.state = StepState::GaveUp;
+    step.next_retry_at = None;
+    step.created_at = email.created_at;
+    Ok(step)
+}
+
+/// The studio's steps that failed and are not done, and its failed emails,
+/// newest first.
 pub async fn list<C: ConnectionTrait>(conn: &C, studio_id: i64) -> DomainResult<Vec<FailingStep>> {
     let rows = outbox::Entity::find()
         .filter(outbox::Column::StudioId.eq(studio_id))
@@ -172,6 +259,11 @@ pub async fn list<C: ConnectionTrait>(conn: &C, studio_id: i64) -> DomainResult<
     for row in rows {
         steps.push(describe(conn, studio_id, row).await?);
     }
+    for (email, row) in failed_emails(conn, studio_id).await? {
+        steps.push(describe_email(conn, studio_id, &email, row).await?);
+    }
+    steps.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+    steps.truncate(LIST_LIMIT as usize);
     Ok(steps)
 }
 
@@ -192,22 +284,12 @@ pub async fn of_session<C: ConnectionTrait>(
 /// more attempt; its count goes on). A step running right now, or done, is
 /// `INVALID_STATE`; another studio's step is `NOT_FOUND`, like a missing one.
 pub async fn retry(ctx: &AppContext, studio_id: i64, id: i64) -> DomainResult<FailingStep> {
-    let updated = outbox::Entity::update_many()
-        .col_expr(
-            outbox::Column::Status,
-            Expr::value(OutboxStatus::Pending.as_str()),
-        )
-        .col_expr(
-            outbox::Column::ClaimedUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .filter(outbox::Column::Id.eq(id))
+    if let Some(step) = retry_email(ctx, studio_id, id).await? {
+        return Ok(step);
+    }
+    let updated = due_now(id)
         .filter(outbox::Column::StudioId.eq(studio_id))
-        .filter(
-            sea_orm::Condition::any()
-                .add(outbox::Column::Attempts.gt(0))
-                .add(outbox::Column::LastError.is_not_null()),
-        )
+        .filter(crate::workflow::outbox::has_failed())
         .filter(outbox::Column::Status.is_in([OutboxStatus::Pending, OutboxStatus::Failed]))
         .exec(&ctx.db)
         .await?;
@@ -231,6 +313,85 @@ pub async fn retry(ctx: &AppContext, studio_id: i64, id: i64) -> DomainResult<Fa
         "failing step retried by the studio"
     );
     describe(&ctx.db, studio_id, row).await
+}
+
+/// Outbox row `id` made due now (`PENDING`, no lease); the caller adds the
+/// states it may come from.
+fn due_now(id: i64) -> sea_orm::UpdateMany<outbox::Entity> {
+    outbox::Entity::update_many()
+        .col_expr(
+            outbox::Column::Status,
+            Expr::value(OutboxStatus::Pending.as_str()),
+        )
+        .col_expr(
+            outbox::Column::ClaimedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(outbox::Column::Id.eq(id))
+}
+
+/// Retries a failed email listed under outbox row `id`: in one
+/// transaction, the email goes back from `FAILED` to `PENDING` (a
+/// conditional update, so of two retries, concurrent or not, exactly one
+/// does it) and its job's row becomes due again; the job then claims and
+/// sends the email once like any other. `None` when `id` is no failed
+/// email's step.
+async fn retry_email(
+    ctx: &AppContext,
+    studio_id: i64,
+    id: i64,
+) -> DomainResult<Option<FailingStep>> {
+    let Some(row) = outbox::Entity::find_by_id(id)
+        .filter(outbox::Column::StudioId.eq(studio_id))
+        .filter(outbox::Column::Status.eq(OutboxStatus::Done))
+        .one(&ctx.db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let Some((email, _)) = failed_emails(&ctx.db, studio_id)
+        .await?
+        .into_iter()
+        .find(|(_, r)| r.id == row.id)
+    else {
+        return Ok(None);
+    };
+    let tx = crate::infra::db::begin_write(&ctx.db).await?;
+    let reopened = notification::Entity::update_many()
+        .col_expr(
+            notification::Column::Status,
+            Expr::value(NotificationStatus::Pending.as_str()),
+        )
+        .col_expr(
+            notification::Column::Error,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            notification::Column::ClaimedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(notification::Column::Id.eq(email.id))
+        .filter(notification::Column::Status.eq(NotificationStatus::Failed))
+        .exec(&tx)
+        .await?;
+    if reopened.rows_affected != 1 {
+        return Err(UserError::state("id", "this email is being sent again already").into());
+    }
+    due_now(row.id)
+        .filter(outbox::Column::Status.eq(OutboxStatus::Done))
+        .exec(&tx)
+        .await?;
+    tx.commit().await?;
+    ctx.outbox_signal.notify_one();
+    tracing::info!(
+        studio_id,
+        outbox_id = id,
+        notification_id = email.id,
+        "failed email retried by the studio"
+    );
+    let mut step = describe_email(&ctx.db, studio_id, &email, row).await?;
+    step.state = StepState::Retrying;
+    Ok(Some(step))
 }
 
 #[cfg(test)]

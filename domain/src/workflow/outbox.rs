@@ -11,6 +11,17 @@ use sea_orm::{
     QuerySelect, QueryTrait,
 };
 
+/// The one notion of "this step has failed": one of its attempts failed
+/// (`attempts`, counted by `retry_later`), or a service it needs was
+/// unreachable and it left its error without counting (`retry_soon`).
+/// `failing_steps` (its list and its retry) uses this condition, and so
+/// must every other reader.
+pub fn has_failed() -> sea_orm::Condition {
+    sea_orm::Condition::any()
+        .add(outbox::Column::Attempts.gt(0))
+        .add(outbox::Column::LastError.is_not_null())
+}
+
 /// Adds a job to the outbox inside the caller's transaction. A job with the
 /// same dedup key already present makes this a no-op.
 pub async fn enqueue<C: ConnectionTrait>(

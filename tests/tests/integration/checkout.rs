@@ -14,6 +14,7 @@ on_both_backends!(
     an_expired_session_cannot_be_paid_and_pay_opens_a_new_one,
     a_session_paid_for_another_amount_is_recorded_not_settled,
     a_card_kept_in_checkout_pays_the_next_session_automatically,
+    only_a_live_session_for_another_amount_is_retired_after_a_payment,
 );
 
 struct Open {
@@ -341,4 +342,59 @@ async fn a_card_kept_in_checkout_pays_the_next_session_automatically(backend: Ba
     assert_eq!(invoice["status"], "PAID", "{invoice:#}");
     assert_eq!(invoice["payments"][0]["source"], "AUTO_PAY");
     assert_eq!(invoice["payments"][0]["cardLast4"], "4444");
+}
+
+/// Review mend: `retire_stale_in` runs with every payment; a Checkout payment
+/// (its own session is no stale one) writes no `ExpireStaleCheckouts` job,
+/// while another payment with a session open for the old amount still does.
+async fn only_a_live_session_for_another_amount_is_retired_after_a_payment(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let o = open_invoice(app).await;
+    let app = &o.app;
+    let expire_jobs = "outbox WHERE dedup_key LIKE 'expire_checkouts:%'";
+    let hosted = app.checkout_url(&o.link, false).await;
+    let paid = app.pay_on_hosted_page(&hosted, "4242424242424242").await;
+    assert_eq!(paid.status(), 303);
+    app.follow(&paid).await;
+    app.drain().await;
+    let invoice = app.invoice_of(&o.key, &o.session).await;
+    assert_eq!(invoice["status"], "PAID", "{invoice:#}");
+    assert_eq!(
+        app.count(expire_jobs).await,
+        0,
+        "no job for the paid session"
+    );
+
+    // A second invoice with a session open for its full amount, then a
+    // partial payment by check: that session is stale and is retired.
+    let f = app.seed_studio("Blue Hour").await;
+    app.complete_session(&f.key, &f.invoice_session).await;
+    app.drain().await;
+    let invoice = app.invoice_of(&f.key, &f.invoice_session).await;
+    let link = invoice["portalUrl"].as_str().expect("portal").to_string();
+    app.checkout_url(&link, false).await;
+    let paid = app
+        .gql(
+            &f.key,
+            "mutation($i: RecordManualPaymentInput!) { recordManualPayment(input: $i) { userErrors { code } } }",
+            json!({ "i": { "invoiceId": invoice["id"], "amount": "1000.00", "method": "CHECK", "idempotencyKey": "check-1" } }),
+        )
+        .await;
+    assert_eq!(paid["recordManualPayment"]["userErrors"], json!([]));
+    assert_eq!(
+        app.count(expire_jobs).await,
+        1,
+        "the stale session is retired"
+    );
+    app.drain().await;
+    assert!(
+        statuses(app)
+            .await
+            .iter()
+            .any(|(_, status, amount)| status == "EXPIRED" && *amount == 329_182),
+        "{:?}",
+        statuses(app).await
+    );
 }

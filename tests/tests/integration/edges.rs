@@ -12,6 +12,7 @@ on_both_backends!(
     a_session_that_could_never_be_invoiced_is_refused_at_scheduling,
     a_retainer_may_cover_the_total_including_tax_and_more_is_not_lost,
     money_inputs_take_plain_decimal_notation_only,
+    percent_inputs_take_plain_decimal_notation_between_0_and_100_only,
     emails_show_the_discount_and_that_prices_include_vat,
     invoice_processing_time_is_reported_in_milliseconds,
     a_late_fee_skipped_with_its_step_comes_with_the_next_reminder,
@@ -411,6 +412,72 @@ async fn money_inputs_take_plain_decimal_notation_only(backend: Backend) {
         let body = app.gql(&f.key, create, json!({ "p": good })).await;
         assert_eq!(
             body["createPackage"]["package"]["price"]["minorUnits"], minor,
+            "{good}: {body}"
+        );
+    }
+}
+
+/// Percentages (tax rates, discounts, fees, the late fee) go through one
+/// `Percent` scalar: plain decimal notation, 0 to 100, at most 4 decimal
+/// places, and a stable `INVALID_PERCENT` for everything else.
+async fn percent_inputs_take_plain_decimal_notation_between_0_and_100_only(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    let rates = app.count("tax_rates").await;
+    let sessions = app.count("sessions").await;
+    let create = "mutation($p: Percent!) { createTaxRate(input: { name: \"Odd\", percent: $p, isDefault: false }) { taxRate { percent } userErrors { field code } } }";
+    let discount = "mutation($c: ID!, $p: Percent) { scheduleSession(input: { clientId: $c, title: \"x\", scheduledAt: \"2026-12-01T10:00:00Z\", discount: { percent: $p } }) { session { id } userErrors { code } } }";
+    let late_fee = "mutation($p: Percent) { updateReminderPolicy(input: { lateFee: { percent: $p } }) { userErrors { code } } }";
+    for bad in [
+        json!("NaN"),
+        json!("Infinity"),
+        json!(""),
+        json!(" 10"),
+        json!("10 "),
+        json!("1e1"),
+        json!("-1"),
+        json!("100.0001"),
+        json!("0.00001"),
+        json!("12345678901234567890123456789012345"),
+        json!("+5"),
+        json!(10.5),
+    ] {
+        for (query, vars) in [
+            (create, json!({ "p": bad })),
+            (discount, json!({ "c": f.invoice_client, "p": bad })),
+            (late_fee, json!({ "p": bad })),
+        ] {
+            let body = app.graphql(Some(&f.key), query, vars).await;
+            assert_eq!(
+                body["errors"][0]["extensions"]["code"], "INVALID_PERCENT",
+                "{bad} in {query}: {body}"
+            );
+        }
+        // The same refusal for a literal inside the query.
+        let literal = format!(
+            "mutation {{ createTaxRate(input: {{ name: \"Odd\", percent: {bad} }}) {{ taxRate {{ id }} }} }}"
+        );
+        let body = app.graphql(Some(&f.key), &literal, json!({})).await;
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "INVALID_PERCENT",
+            "{literal}: {body}"
+        );
+    }
+    assert_eq!(app.count("tax_rates").await, rates, "nothing written");
+    assert_eq!(app.count("sessions").await, sessions, "nothing written");
+    for good in [
+        json!("8.875"),
+        json!("0"),
+        json!("100"),
+        json!(7),
+        json!("12.50"),
+    ] {
+        let body = app.gql(&f.key, create, json!({ "p": good })).await;
+        assert_eq!(
+            body["createTaxRate"]["userErrors"],
+            json!([]),
             "{good}: {body}"
         );
     }

@@ -13,6 +13,8 @@ on_both_backends!(
     studio_contact_details_are_checked_and_shown_to_clients_everywhere,
     a_retainer_above_the_total_is_owed_back_and_listed_for_the_studio,
     a_retainer_above_the_total_is_carried_to_the_next_invoice_once,
+    a_reissue_never_carries_again_a_credit_a_later_invoice_used,
+    a_credit_owed_back_is_marked_repaid_once_and_shown_repaid,
 );
 
 const PHONE: &str = "+1 (718) 555-0142";
@@ -220,6 +222,18 @@ async fn credits_of(app: &TestApp, key: &str, session: &str) -> Value {
     data["session"]["invoice"].clone()
 }
 
+/// The dashboard of the studio of `key`.
+async fn dashboard_of(app: &TestApp, key: &str) -> domain::read::dashboard::Dashboard {
+    let studio_id: i64 = app.gql(key, "{ studio { id } }", json!({})).await["studio"]["id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("studio id");
+    domain::read::dashboard::load(&app.ctx.db, studio_id, None, None)
+        .await
+        .expect("dashboard")
+        .expect("studio")
+}
+
 async fn a_retainer_above_the_total_is_owed_back_and_listed_for_the_studio(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
@@ -276,14 +290,7 @@ async fn a_retainer_above_the_total_is_owed_back_and_listed_for_the_studio(backe
     );
 
     // The studio's dashboard lists what it owes back.
-    let studio_id: i64 = app.gql(&f.key, "{ studio { id } }", json!({})).await["studio"]["id"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .expect("studio id");
-    let dashboard = domain::read::dashboard::load(&app.ctx.db, studio_id, None, None)
-        .await
-        .expect("dashboard")
-        .expect("studio");
+    let dashboard = dashboard_of(&app, &f.key).await;
     assert_eq!(dashboard.credits_owed.len(), 1);
     assert_eq!(dashboard.credits_owed[0].client_name, "Noah Chen");
     assert_eq!(dashboard.credits_owed[0].amount.to_string(), "USD 278.12");
@@ -391,6 +398,230 @@ async fn a_retainer_above_the_total_is_carried_to_the_next_invoice_once(backend:
     assert!(
         pdf.contains("Credit from an earlier") && pdf.contains("USD -278.12"),
         "{pdf}"
+    );
+}
+
+/// The invoice of `session` as the reissue test reads it.
+async fn invoice_of(app: &TestApp, key: &str, session: &str) -> Value {
+    let data = app
+        .gql(
+            key,
+            "query($id: ID!) { session(id: $id) { invoice {
+                id status total { minorUnits } amountDue { minorUnits }
+                retainerCredit { minorUnits } carriedCredit { minorUnits }
+                excessCredit { minorUnits } client { carriedCredit { minorUnits } }
+            } } }",
+            json!({ "id": session }),
+        )
+        .await;
+    data["session"]["invoice"].clone()
+}
+
+async fn void_and_reissue(app: &TestApp, key: &str, invoice: &Value, discount: Value) -> Value {
+    let id = invoice["id"].as_str().expect("invoice id");
+    let voided = app
+        .gql(
+            key,
+            "mutation($id: ID!) { voidInvoice(input: { invoiceId: $id, reason: \"Wrong package\" }) { invoice { status } userErrors { code message } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(
+        voided["voidInvoice"]["invoice"]["status"], "VOID",
+        "{voided}"
+    );
+    let reissued = app
+        .gql(
+            key,
+            "mutation($i: ReissueInvoiceInput!) { reissueInvoice(input: $i) { invoice { id } userErrors { code message } } }",
+            json!({ "i": { "invoiceId": id, "idempotencyKey": format!("reissue-{id}"), "discount": discount } }),
+        )
+        .await;
+    assert_eq!(
+        reissued["reissueInvoice"]["userErrors"],
+        json!([]),
+        "{reissued}"
+    );
+    reissued
+}
+
+/// The client's carried credits, checked to balance: created − used =
+/// outstanding. Returns what was ever created.
+async fn balanced_credits(app: &TestApp, session: &str) -> i64 {
+    use sea_orm::EntityTrait;
+    let id: i64 = session.parse().expect("session id");
+    let session = entity::session::Entity::find_by_id(id)
+        .one(&app.ctx.db)
+        .await
+        .expect("session")
+        .expect("session row");
+    let ledger = domain::billing::credits::ledger_of_client(
+        &app.ctx.db,
+        session.studio_id,
+        session.client_id,
+    )
+    .await
+    .expect("ledger");
+    assert_eq!(
+        ledger.created_minor - ledger.used_minor,
+        ledger.outstanding_minor,
+        "{ledger:?}"
+    );
+    ledger.created_minor
+}
+
+/// Issue 10, item 21 follow-up: retainer 150.00 on an invoice of 108.88
+/// carries 41.12; the next invoice uses it. Voiding and reissuing the first
+/// invoice must not carry the 41.12 a second time (the retainer it came from
+/// is already spent); a reissue whose excess grows carries only the
+/// difference.
+async fn a_reissue_never_carries_again_a_credit_a_later_invoice_used(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    let data = app
+        .gql(
+            &f.key,
+            "mutation { updateStudioSettings(input: { retainerExcess: CARRY_FORWARD }) { userErrors { code } }
+                        createPackage(input: { name: \"Mini\", price: \"100.00\" }) { package { id } } }",
+            json!({}),
+        )
+        .await;
+    let mini = data["createPackage"]["package"]["id"]
+        .as_str()
+        .expect("package")
+        .to_string();
+    let first = schedule_with_retainer(&app, &f.key, &f.invoice_client, &mini, "150.00").await;
+    app.complete_session(&f.key, &first).await;
+    app.drain().await;
+    let original = invoice_of(&app, &f.key, &first).await;
+    assert_eq!(original["total"]["minorUnits"], 0, "{original}");
+    assert_eq!(original["excessCredit"]["minorUnits"], 4_112, "{original}");
+    let second = schedule_with_retainer(&app, &f.key, &f.invoice_client, &mini, "0").await;
+    app.complete_session(&f.key, &second).await;
+    app.drain().await;
+    let next = invoice_of(&app, &f.key, &second).await;
+    assert_eq!(next["carriedCredit"]["minorUnits"], 4_112, "{next}");
+    assert_eq!(next["total"]["minorUnits"], 10_888 - 4_112, "{next}");
+
+    // Void and reissue the first invoice as it was: the 41.12 is consumed.
+    void_and_reissue(&app, &f.key, &original, Value::Null).await;
+    app.drain().await;
+    let reissued = invoice_of(&app, &f.key, &first).await;
+    assert_ne!(reissued["id"], original["id"]);
+    assert_eq!(reissued["excessCredit"]["minorUnits"], 0, "{reissued}");
+    assert_eq!(
+        reissued["retainerCredit"]["minorUnits"], 10_888,
+        "{reissued}"
+    );
+    assert_eq!(reissued["carriedCredit"]["minorUnits"], 0, "{reissued}");
+    assert_eq!(reissued["amountDue"]["minorUnits"], 0, "{reissued}");
+    assert_eq!(
+        reissued["client"]["carriedCredit"]["minorUnits"], 0,
+        "no second credit: {reissued}"
+    );
+    assert_eq!(balanced_credits(&app, &first).await, 4_112);
+
+    // Reissued again with 10 % off (90.00 + 8.875 % = 97.99): the real
+    // excess is 150.00 − 97.99 = 52.01, of which 41.12 already moved on, so
+    // only the 10.89 difference is carried.
+    void_and_reissue(&app, &f.key, &reissued, json!({ "percent": "10" })).await;
+    app.drain().await;
+    let again = invoice_of(&app, &f.key, &first).await;
+    assert_eq!(again["total"]["minorUnits"], 0, "{again}");
+    assert_eq!(again["excessCredit"]["minorUnits"], 1_089, "{again}");
+    assert_eq!(
+        again["client"]["carriedCredit"]["minorUnits"], 1_089,
+        "{again}"
+    );
+    assert_eq!(balanced_credits(&app, &first).await, 15_000 - 9_799);
+}
+
+const MARK_REPAID: &str = "mutation($i: MarkCreditRepaidInput!) { markCreditRepaid(input: $i) {
+    invoice { creditDueToClient { minorUnits } creditRepaid { minorUnits } creditRepaidAt creditRepaidReference }
+    userErrors { field code message } } }";
+
+async fn mark_repaid(app: &TestApp, key: &str, invoice: &str, reference: &str) -> Value {
+    app.gql(
+        key,
+        MARK_REPAID,
+        json!({ "i": { "invoiceId": invoice, "reference": reference } }),
+    )
+    .await["markCreditRepaid"]
+        .clone()
+}
+
+/// Issue 10, item 21 follow-up: a credit owed back (`REFUND_DUE`) is marked
+/// repaid by the studio once (idempotent for the same reference), audited,
+/// and shown repaid in GraphQL, on the portal and on the dashboard.
+async fn a_credit_owed_back_is_marked_repaid_once_and_shown_repaid(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    let other = app.create_studio("Other Studio").await;
+    let session =
+        schedule_with_retainer(&app, &f.key, &f.invoice_client, &f.package, "3000.00").await;
+    app.complete_session(&f.key, &session).await;
+    app.complete_session(&f.key, &f.invoice_session).await;
+    app.drain().await;
+    let invoice = app.invoice_of(&f.key, &session).await;
+    let id = invoice["id"].as_str().expect("invoice id").to_string();
+    let portal = invoice["portalUrl"].as_str().expect("portal").to_string();
+    let nothing_owed = app.invoice_of(&f.key, &f.invoice_session).await["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+
+    let theirs = mark_repaid(&app, &other, &id, "TRF-1").await;
+    assert_eq!(theirs["userErrors"][0]["code"], "NOT_FOUND", "{theirs}");
+    let blank = mark_repaid(&app, &f.key, &id, "  ").await;
+    assert_eq!(blank["userErrors"][0]["code"], "INVALID_INPUT", "{blank}");
+    let none = mark_repaid(&app, &f.key, &nothing_owed, "TRF-1").await;
+    assert_eq!(none["userErrors"][0]["code"], "NOTHING_OWED", "{none}");
+    assert_eq!(
+        app.count("invoice_events WHERE event = 'CREDIT_REPAID'")
+            .await,
+        0
+    );
+
+    let repaid = mark_repaid(&app, &f.key, &id, "TRF-1").await;
+    assert_eq!(repaid["userErrors"], json!([]), "{repaid}");
+    assert_eq!(repaid["invoice"]["creditDueToClient"]["minorUnits"], 0);
+    assert_eq!(repaid["invoice"]["creditRepaid"]["minorUnits"], 27_812);
+    assert_eq!(repaid["invoice"]["creditRepaidReference"], "TRF-1");
+    assert!(repaid["invoice"]["creditRepaidAt"].is_string(), "{repaid}");
+    let again = mark_repaid(&app, &f.key, &id, "TRF-1").await;
+    assert_eq!(again["userErrors"], json!([]), "idempotent: {again}");
+    assert_eq!(again["invoice"], repaid["invoice"]);
+    let other_reference = mark_repaid(&app, &f.key, &id, "TRF-2").await;
+    assert_eq!(
+        other_reference["userErrors"][0]["code"], "ALREADY_REPAID",
+        "{other_reference}"
+    );
+    assert_eq!(
+        app.count("invoice_events WHERE event = 'CREDIT_REPAID'")
+            .await,
+        1
+    );
+
+    let page = app.portal_page(&portal).await;
+    assert!(
+        page.contains("Credit repaid to you by Golden Hour"),
+        "{page}"
+    );
+    assert!(page.contains("TRF-1"), "{page}");
+    assert!(!page.contains("Credit due to you"), "{page}");
+    let dashboard = dashboard_of(&app, &f.key).await;
+    assert_eq!(dashboard.credits_owed.len(), 1);
+    assert_eq!(dashboard.credits_owed[0].amount.to_string(), "USD 278.12");
+    assert_eq!(
+        dashboard.credits_owed[0]
+            .repaid
+            .as_ref()
+            .map(|(_, r)| r.as_str()),
+        Some("TRF-1")
     );
 }
 
