@@ -180,7 +180,10 @@ fn job_of_email(email: &notification::Model) -> Option<JobKind> {
         NotificationKind::GalleryCredentials => JobKind::SendGalleryCredentials { invoice_id },
         NotificationKind::GalleryUpgraded => JobKind::SendGalleryUpgrade {
             invoice_id,
-            level: step.to_string(),
+            level: {
+                use sea_orm::Iterable;
+                entity::enums::GalleryLevel::iter().find(|l| l.as_str() == step)?
+            },
         },
         NotificationKind::DeclineNotice => JobKind::SendDeclineNotice {
             invoice_id,
