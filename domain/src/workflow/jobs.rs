@@ -62,6 +62,9 @@ pub enum JobKind {
         amount_due: i64,
         attempt: i32,
     },
+    /// Does nothing: the bench's probe of the job path itself (outbox row →
+    /// relay → queue → handler → done). Nothing in the product writes it.
+    Noop { n: i64 },
 }
 
 impl JobKind {
@@ -128,6 +131,7 @@ impl JobKind {
             } => {
                 format!("expire_checkouts:invoice:{invoice_id}:due:{amount_due}:attempt:{attempt}")
             }
+            Self::Noop { n } => format!("noop:{n}"),
         }
     }
 
@@ -151,6 +155,7 @@ impl JobKind {
             Self::DeliverGalleryWebhook { .. } => "deliver_gallery_webhook",
             Self::SendCardSetupLink { .. } => "send_card_setup_link",
             Self::ExpireStaleCheckouts { .. } => "expire_stale_checkouts",
+            Self::Noop { .. } => "noop",
         }
     }
 }

@@ -86,6 +86,7 @@ async fn run_step(ctx: &AppContext, job: &Job) -> DomainResult<()> {
         JobKind::ExpireStaleCheckouts { invoice_id, .. } => {
             domain::billing::checkout::expire_stale(ctx, *invoice_id).await
         }
+        JobKind::Noop { .. } => Ok(()),
     }
 }
 
