@@ -96,11 +96,19 @@ pub struct PrivatePostgres {
     port: u16,
     dir: tempfile::TempDir,
     as_root: bool,
+    /// More `-c name=value` server options (the bench's pg_stat_statements).
+    extra: String,
 }
 
 impl PrivatePostgres {
     /// `None` when no PostgreSQL server binaries are installed.
     pub async fn start() -> Option<Self> {
+        Self::start_with("").await
+    }
+
+    /// `start` with more server options, e.g.
+    /// `-c shared_preload_libraries=pg_stat_statements`.
+    pub async fn start_with(extra: &str) -> Option<Self> {
         let bin = postgres_bin_dir()?;
         let dir = tempfile::tempdir().expect("temp dir");
         let as_root = Command::new("id")
@@ -112,6 +120,7 @@ impl PrivatePostgres {
             port: free_port(),
             dir,
             as_root,
+            extra: extra.to_string(),
         };
         if as_root {
             let status = Command::new("chown")
@@ -133,6 +142,15 @@ impl PrivatePostgres {
 
     pub fn url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:{}", self.port)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The directory of the server's binaries (`pgbench` is there too).
+    pub fn bin_dir() -> Option<std::path::PathBuf> {
+        postgres_bin_dir()
     }
 
     fn run(&self, command: &str) {
@@ -164,8 +182,8 @@ impl PrivatePostgres {
     pub async fn start_again(&self) {
         let dir = self.dir.path().display();
         self.run(&self.pg_ctl(&format!(
-            "-w -l {dir}/log -o \"-p {} -k {dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300\" start",
-            self.port
+            "-w -l {dir}/log -o \"-p {} -k {dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300 {}\" start",
+            self.port, self.extra
         )));
     }
 

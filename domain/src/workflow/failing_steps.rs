@@ -65,7 +65,8 @@ async fn invoice_of<C: ConnectionTrait>(
     Ok(match kind {
         JobKind::GenerateInvoice { .. }
         | JobKind::DeliverSimulatedWebhook { .. }
-        | JobKind::SendCardSetupLink { .. } => None,
+        | JobKind::SendCardSetupLink { .. }
+        | JobKind::Noop { .. } => None,
         JobKind::Charge { invoice_id, .. }
         | JobKind::SendInvoice { invoice_id, .. }
         | JobKind::SyncGalleryAccess { invoice_id, .. }

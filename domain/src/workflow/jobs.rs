@@ -74,6 +74,9 @@ pub enum JobKind {
         amount_due: i64,
         attempt: i32,
     },
+    /// Does nothing: the bench's probe of the job path itself (outbox row →
+    /// relay → queue → handler → done). Nothing in the product writes it.
+    Noop { n: i64 },
 }
 
 impl JobKind {
@@ -140,6 +143,7 @@ impl JobKind {
             } => {
                 format!("expire_checkouts:invoice:{invoice_id}:due:{amount_due}:attempt:{attempt}")
             }
+            Self::Noop { n } => format!("noop:{n}"),
         }
     }
 
@@ -163,6 +167,7 @@ impl JobKind {
             Self::DeliverGalleryWebhook { .. } => "deliver_gallery_webhook",
             Self::SendCardSetupLink { .. } => "send_card_setup_link",
             Self::ExpireStaleCheckouts { .. } => "expire_stale_checkouts",
+            Self::Noop { .. } => "noop",
         }
     }
 }

@@ -25,6 +25,7 @@ macro_rules! on_both_backends {
 }
 
 mod architecture;
+mod bench;
 mod billing;
 mod card_setup;
 mod checkout;

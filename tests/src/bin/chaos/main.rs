@@ -15,16 +15,14 @@
 
 mod checks;
 mod faults;
-mod fleet;
 mod workload;
 
 use anyhow::{Context, bail};
-use domain::infra::settings::Settings;
-use fleet::{Member, Role};
 use sea_orm::{ConnectionTrait, Database};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
+use tests::fleet::{self, Member, Role};
 use tests::private::{PrivatePostgres, PrivateRedis, free_port};
 use tests::smtp::SmtpSink;
 use tokio::sync::Mutex;
@@ -114,8 +112,8 @@ fn main() -> anyhow::Result<()> {
     // Re-executed as one process of the fleet: the api's and the worker's
     // own entry points, configured by environment only.
     match args.first().map(String::as_str) {
-        Some(fleet::ROLE_API) => return run_role(Role::Api),
-        Some(fleet::ROLE_WORKER) => return run_role(Role::Worker),
+        Some(fleet::ROLE_API) => return fleet::run_role(Role::Api),
+        Some(fleet::ROLE_WORKER) => return fleet::run_role(Role::Worker),
         _ => {}
     }
     let options = Options::parse(&args)?;
@@ -127,24 +125,6 @@ fn main() -> anyhow::Result<()> {
         std::process::exit(1);
     }
     Ok(())
-}
-
-fn run_role(role: Role) -> anyhow::Result<()> {
-    let settings = Settings::load()?;
-    domain::infra::telemetry::init(&settings);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async move {
-        match role {
-            Role::Api => {
-                let app = api::Application::build(settings).await?;
-                app.run_until_stopped().await?;
-                Ok(())
-            }
-            Role::Worker => worker::run_process(settings, worker::shutdown_signal()).await,
-        }
-    })
 }
 
 /// The fresh database: on a private cluster (so it can be restarted) when

@@ -1,7 +1,9 @@
-//! The production topology of a chaos run: api and worker processes (this
-//! binary re-executed into the api's and the worker's own entry points, so
-//! they are built from this workspace and configured only by environment),
-//! and a round-robin TCP proxy in front of the apis (the load balancer).
+//! The production topology of a chaos or bench run: api and worker
+//! processes (the running binary re-executed into the api's and the worker's
+//! own entry points, so they are built from this workspace, in the same
+//! profile, and configured only by environment), and a round-robin TCP proxy
+//! in front of the apis (the load balancer). A binary that starts a fleet
+//! dispatches `ROLE_API`/`ROLE_WORKER` to `run_role` first thing in `main`.
 
 use anyhow::Context;
 use std::collections::BTreeMap;
@@ -97,6 +99,22 @@ impl Member {
         }
     }
 
+    /// The process id while it runs (to attach a profiler).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// SIGTERM, then waits: the graceful shutdown (running jobs finish,
+    /// connections close, so PostgreSQL flushes their statistics).
+    pub fn terminate(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let _ = child.wait();
+        }
+    }
+
     pub fn log_path(&self) -> &Path {
         &self.log
     }
@@ -106,6 +124,26 @@ impl Drop for Member {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Runs this process as one member of the fleet: the api's or the worker's
+/// own entry point, configured by environment only.
+pub fn run_role(role: Role) -> anyhow::Result<()> {
+    let settings = domain::infra::settings::Settings::load()?;
+    domain::infra::telemetry::init(&settings);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        match role {
+            Role::Api => {
+                let app = api::Application::build(settings).await?;
+                app.run_until_stopped().await?;
+                Ok(())
+            }
+            Role::Worker => worker::run_process(settings, worker::shutdown_signal()).await,
+        }
+    })
 }
 
 /// Waits until `GET /readyz` of every api answers 200.
