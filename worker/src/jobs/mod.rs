@@ -89,7 +89,7 @@ async fn run_step(ctx: &AppContext, job: &Job) -> Outcome {
         JobKind::ExpireStaleCheckouts { invoice_id, .. } => {
             Outcome::of(domain::billing::checkout::expire_stale(ctx, *invoice_id).await)
         }
-        JobKind::Noop { .. } => Ok(()),
+        JobKind::Noop { .. } => Outcome::Done,
     }
 }
 
