@@ -276,6 +276,7 @@ impl TestApp {
         let (_, key) = domain::studio::studios::create_studio(
             &self.ctx.db,
             domain::studio::studios::NewStudio::named(name),
+            self.ctx.clock.now(),
         )
         .await
         .expect("create studio");

@@ -44,7 +44,7 @@ pub async fn relay_once(
     lease: ChronoDuration,
     redeliver: ChronoDuration,
 ) -> anyhow::Result<usize> {
-    let jobs = outbox::claim_batch(&ctx.db, BATCH, lease, redeliver).await?;
+    let jobs = outbox::claim_batch(&ctx.db, BATCH, lease, redeliver, ctx.clock.now()).await?;
     let ids: Vec<i64> = jobs.iter().map(|c| c.job.outbox_id).collect();
     let mut pushed = 0;
     for outbox::Claimed { job, attempts } in jobs {
@@ -57,7 +57,7 @@ pub async fn relay_once(
             outbox::release_claims(&ctx.db, &ids[pushed..]).await?;
             return Err(err);
         }
-        outbox::mark_enqueued(&ctx.db, id, attempts).await?;
+        outbox::mark_enqueued(&ctx.db, id, attempts, ctx.clock.now()).await?;
         tracing::debug!(outbox_id = id, kind, "job enqueued");
         pushed += 1;
     }

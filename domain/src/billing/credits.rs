@@ -13,7 +13,7 @@
 //!   invoices priced concurrently, or a replayed job, can never both use it.
 
 use crate::infra::error::DomainResult;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use entity::enums::RetainerExcess;
 use entity::{client_credit, invoice, studio};
 use sea_orm::sea_query::Expr;
@@ -55,8 +55,8 @@ pub async fn apply(
     tx: &impl ConnectionTrait,
     credits: &[client_credit::Model],
     invoice_id: i64,
+    now: DateTime<Utc>,
 ) -> DomainResult<()> {
-    let now = Utc::now();
     for credit in credits {
         let updated = client_credit::Entity::update_many()
             .col_expr(
@@ -87,7 +87,11 @@ pub fn disposition(studio: &studio::Model, excess_minor: i64) -> Option<Retainer
 
 /// Writes the carried credit of a `CARRY_FORWARD` invoice (one per invoice:
 /// a replay finds the row and adds nothing).
-pub async fn carry(tx: &impl ConnectionTrait, invoice: &invoice::Model) -> DomainResult<()> {
+pub async fn carry(
+    tx: &impl ConnectionTrait,
+    invoice: &invoice::Model,
+    now: DateTime<Utc>,
+) -> DomainResult<()> {
     if invoice.excess_disposition != Some(RetainerExcess::CarryForward)
         || invoice.excess_credit_minor <= 0
     {
@@ -105,7 +109,7 @@ pub async fn carry(tx: &impl ConnectionTrait, invoice: &invoice::Model) -> Domai
             amount_minor: Set(invoice.excess_credit_minor),
             source_invoice_id: Set(invoice.id),
             applied_invoice_id: Set(None),
-            created_at: Set(Utc::now()),
+            created_at: Set(now),
             applied_at: Set(None),
             ..Default::default()
         }

@@ -11,7 +11,7 @@ use crate::kernel::pricing::{self, LineInput, PricingInput, RoundingMode, TaxRat
 use crate::studio::catalog::percent_of;
 use crate::workflow::jobs::JobKind;
 use crate::workflow::outbox;
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use entity::enums::{
     InvoiceEventKind, InvoiceStatus, LineKind, PaymentPreference, Rounding, SessionStatus,
 };
@@ -49,6 +49,7 @@ pub enum Generated {
 pub async fn next_invoice_number(
     tx: &DatabaseTransaction,
     studio: &studio::Model,
+    now: DateTime<Utc>,
 ) -> DomainResult<String> {
     invoice_number_counter::Entity::insert(invoice_number_counter::ActiveModel {
         studio_id: Set(studio.id),
@@ -75,7 +76,7 @@ pub async fn next_invoice_number(
         .await?
         .ok_or_else(|| anyhow::anyhow!("invoice counter of studio {} missing", studio.id))?;
     let seq: i64 = row.try_get("", "last_value")?;
-    let today = Utc::now().with_timezone(&studio_tz(studio)).date_naive();
+    let today = now.with_timezone(&studio_tz(studio)).date_naive();
     Ok(crate::kernel::numbering::format_number(
         &studio.invoice_number_format,
         &studio.invoice_prefix,
@@ -126,6 +127,7 @@ pub(crate) async fn email_invoice(
     invoice_id: i64,
     state: &str,
     request_id: Option<&str>,
+    now: DateTime<Utc>,
 ) -> DomainResult<()> {
     outbox::enqueue(
         tx,
@@ -135,14 +137,15 @@ pub(crate) async fn email_invoice(
             resend: None,
         },
         request_id,
+        now,
     )
     .await?;
     let gallery = JobKind::SyncGalleryAccess {
         invoice_id,
         state: state.into(),
     };
-    outbox::enqueue(tx, studio_id, &gallery, request_id).await?;
-    crate::followup::reminders::schedule_first(tx, invoice_id, request_id).await?;
+    outbox::enqueue(tx, studio_id, &gallery, request_id, now).await?;
+    crate::followup::reminders::schedule_first(tx, invoice_id, request_id, now).await?;
     Ok(())
 }
 
@@ -296,7 +299,7 @@ async fn insert_draft(
         0,
     );
     let disposition = crate::billing::credits::disposition(studio, priced.excess_credit_minor);
-    let now = Utc::now();
+    let now = ctx.clock.now();
     let due_date = now.with_timezone(&studio_tz(studio)).date_naive()
         + Duration::days(i64::from(studio.payment_terms_days));
     let salt = random_token();
@@ -338,8 +341,8 @@ async fn insert_draft(
     }
     .insert(tx)
     .await?;
-    crate::billing::credits::apply(tx, &carried, invoice.id).await?;
-    crate::billing::credits::carry(tx, &invoice).await?;
+    crate::billing::credits::apply(tx, &carried, invoice.id, ctx.clock.now()).await?;
+    crate::billing::credits::carry(tx, &invoice, ctx.clock.now()).await?;
     for (position, ((kind, _), line)) in lines.iter().zip(priced.lines.iter()).enumerate() {
         invoice_line::ActiveModel {
             invoice_id: Set(invoice.id),
@@ -393,6 +396,7 @@ async fn insert_draft(
             actor: origin.actor,
             detail: Some(detail),
         },
+        ctx.clock.now(),
     )
     .await?;
     Ok(invoice)
@@ -410,13 +414,13 @@ async fn finalize_and_route(
     draft: invoice::Model,
     actor: &Actor,
     request_id: Option<&str>,
+    now: DateTime<Utc>,
 ) -> DomainResult<invoice::Model> {
     let client = client::Entity::find_by_id(draft.client_id)
         .one(tx)
         .await?
         .ok_or_else(|| anyhow::anyhow!("client of invoice {} missing", draft.id))?;
-    let number = next_invoice_number(tx, studio).await?;
-    let now = Utc::now();
+    let number = next_invoice_number(tx, studio, now).await?;
     let settled = draft.total_minor == 0;
     let to = if settled {
         InvoiceStatus::Paid
@@ -455,6 +459,7 @@ async fn finalize_and_route(
             actor,
             detail: Some(format!("numbered {number}")),
         },
+        now,
     )
     .await?;
 
@@ -470,6 +475,7 @@ async fn finalize_and_route(
                 attempt: 1,
             },
             request_id,
+            now,
         )
         .await?;
     } else {
@@ -479,6 +485,7 @@ async fn finalize_and_route(
             invoice.id,
             invoice.status.as_str(),
             request_id,
+            now,
         )
         .await?;
     }
@@ -490,10 +497,11 @@ async fn finalize_and_route(
 async fn announce_issued(ctx: &AppContext, invoice: &invoice::Model) {
     ctx.outbox_signal.notify_one();
     ctx.events
-        .publish(crate::ports::events::for_invoice(
+        .publish(crate::billing::events::for_invoice(
             crate::ports::events::EventKind::InvoiceIssued,
             invoice,
             None,
+            ctx.clock.now(),
         ))
         .await;
 }
@@ -578,7 +586,8 @@ pub async fn generate_invoice(
             invoice_id: draft.id,
         });
     }
-    let invoice = finalize_and_route(&tx, &studio, draft, &system, request_id).await?;
+    let invoice =
+        finalize_and_route(&tx, &studio, draft, &system, request_id, ctx.clock.now()).await?;
     tx.commit().await?;
     announce_issued(ctx, &invoice).await;
     Ok(Generated::Issued {
@@ -617,7 +626,8 @@ pub async fn finalize_invoice(
         .one(&tx)
         .await?
         .ok_or_else(|| anyhow::anyhow!("studio {studio_id} missing"))?;
-    let invoice = finalize_and_route(&tx, &studio, invoice, actor, request_id).await?;
+    let invoice =
+        finalize_and_route(&tx, &studio, invoice, actor, request_id, ctx.clock.now()).await?;
     tx.commit().await?;
     announce_issued(ctx, &invoice).await;
     Ok(invoice)
@@ -704,8 +714,14 @@ pub async fn reissue_invoice(
         .one(&tx)
         .await?
         .ok_or_else(|| anyhow::anyhow!("client of session {} missing", session.id))?;
-    let session =
-        crate::studio::sessions::apply_adjustment_changes(&tx, &studio, session, changes).await?;
+    let session = crate::studio::sessions::apply_adjustment_changes(
+        &tx,
+        &studio,
+        session,
+        changes,
+        ctx.clock.now(),
+    )
+    .await?;
     let draft = insert_draft(
         ctx,
         &tx,
@@ -719,7 +735,8 @@ pub async fn reissue_invoice(
         },
     )
     .await?;
-    let invoice = finalize_and_route(&tx, &studio, draft, actor, request_id).await?;
+    let invoice =
+        finalize_and_route(&tx, &studio, draft, actor, request_id, ctx.clock.now()).await?;
     lifecycle::record(
         &tx,
         &old,
@@ -731,6 +748,7 @@ pub async fn reissue_invoice(
             actor,
             detail: Some(format!("reissued as {}", invoice.display_number())),
         },
+        ctx.clock.now(),
     )
     .await?;
     tx.commit().await?;
@@ -771,7 +789,8 @@ pub async fn mark_uncollectible(
         .into());
     }
     let from = invoice.status;
-    let marked = lifecycle::set_status(&tx, invoice, InvoiceStatus::Uncollectible).await?;
+    let marked =
+        lifecycle::set_status(&tx, invoice, InvoiceStatus::Uncollectible, ctx.clock.now()).await?;
     lifecycle::record(
         &tx,
         &marked,
@@ -783,6 +802,7 @@ pub async fn mark_uncollectible(
             actor,
             detail: Some(reason.to_string()),
         },
+        ctx.clock.now(),
     )
     .await?;
     outbox::enqueue(
@@ -793,6 +813,7 @@ pub async fn mark_uncollectible(
             state: InvoiceStatus::Uncollectible.as_str().into(),
         },
         request_id,
+        ctx.clock.now(),
     )
     .await?;
     tx.commit().await?;
@@ -834,7 +855,7 @@ pub async fn resend_invoice(
     };
     let first = outbox::find_by_dedup(&tx, &job).await?.is_none();
     if first {
-        outbox::enqueue(&tx, Some(studio_id), &job, request_id).await?;
+        outbox::enqueue(&tx, Some(studio_id), &job, request_id, ctx.clock.now()).await?;
         lifecycle::record(
             &tx,
             &invoice,
@@ -849,6 +870,7 @@ pub async fn resend_invoice(
                     client_email(&tx, invoice.client_id).await?
                 )),
             },
+            ctx.clock.now(),
         )
         .await?;
     }

@@ -25,7 +25,7 @@ use crate::infra::error::{DomainResult, UserError};
 use crate::ports::gateway::{ChargeOutcome, ChargeRequest, GatewayError, IntentState};
 use crate::workflow::jobs::JobKind;
 use crate::workflow::outbox;
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use entity::enums::{InvoiceEventKind, InvoiceStatus, PaymentMethod, PaymentSource, PaymentStatus};
 use entity::{invoice, payment};
 use sea_orm::sea_query::Expr;
@@ -102,7 +102,7 @@ async fn start_attempt(
         )
         .into());
     }
-    let now = Utc::now();
+    let now = ctx.clock.now();
     let pending = payment::ActiveModel {
         studio_id: Set(invoice.studio_id),
         invoice_id: Set(invoice.id),
@@ -136,6 +136,7 @@ async fn start_attempt(
             Some(Duration::seconds(
                 ctx.settings.worker.resolve_payment_after_secs,
             )),
+            ctx.clock.now(),
         )
         .await?;
     }
@@ -341,7 +342,7 @@ async fn obtain_intent(
 async fn store_intent(ctx: &AppContext, payment_id: i64, id: &str) -> DomainResult<String> {
     payment::Entity::update_many()
         .col_expr(payment::Column::GatewayIntentId, Expr::value(id))
-        .col_expr(payment::Column::UpdatedAt, Expr::value(Utc::now()))
+        .col_expr(payment::Column::UpdatedAt, Expr::value(ctx.clock.now()))
         .filter(payment::Column::Id.eq(payment_id))
         .filter(payment::Column::GatewayIntentId.is_null())
         .exec(&ctx.db)
@@ -362,7 +363,15 @@ async fn settle(
     request_id: Option<&str>,
 ) -> DomainResult<()> {
     let tx = begin_write(&ctx.db).await?;
-    let moved = settle_in(&tx, pending, outcome, &actor_of(pending), request_id).await?;
+    let moved = settle_in(
+        &tx,
+        pending,
+        outcome,
+        &actor_of(pending),
+        request_id,
+        ctx.clock.now(),
+    )
+    .await?;
     tx.commit().await?;
     ctx.outbox_signal.notify_one();
     if moved {
@@ -385,8 +394,8 @@ pub(crate) async fn settle_in(
     outcome: &ChargeOutcome,
     actor: &Actor,
     request_id: Option<&str>,
+    now: DateTime<Utc>,
 ) -> DomainResult<bool> {
-    let now = Utc::now();
     let update = payment::Entity::update_many()
         .filter(payment::Column::Id.eq(pending.id))
         .col_expr(payment::Column::UpdatedAt, Expr::value(now));
@@ -419,6 +428,7 @@ pub(crate) async fn settle_in(
                     actor,
                     detail: Some(format!("payment {} ({})", pending.id, reference)),
                 },
+                now,
             )
             .await?;
             let studio_id = Some(pending.studio_id);
@@ -429,6 +439,7 @@ pub(crate) async fn settle_in(
                     payment_id: pending.id,
                 },
                 request_id,
+                now,
             )
             .await?;
             outbox::enqueue(
@@ -439,6 +450,7 @@ pub(crate) async fn settle_in(
                     state: format!("payment-{}", pending.id),
                 },
                 request_id,
+                now,
             )
             .await?;
         }
@@ -474,6 +486,7 @@ pub(crate) async fn settle_in(
                     actor,
                     detail: Some(format!("payment {}: {code}: {message}", pending.id)),
                 },
+                now,
             )
             .await?;
         }
@@ -505,10 +518,11 @@ pub(crate) async fn publish_payment_event(ctx: &AppContext, payment_id: i64) -> 
         crate::ports::events::EventKind::PaymentFailed
     };
     ctx.events
-        .publish(crate::ports::events::for_invoice(
+        .publish(crate::billing::events::for_invoice(
             kind,
             &invoice,
             Some(&payment),
+            ctx.clock.now(),
         ))
         .await;
     Ok(())
@@ -670,8 +684,15 @@ pub async fn auto_pay(
     let tx = begin_write(&ctx.db).await?;
     let studio_id = Some(invoice.studio_id);
     if attempt <= 1 {
-        crate::billing::invoicing::email_invoice(&tx, studio_id, invoice_id, "OPEN", request_id)
-            .await?;
+        crate::billing::invoicing::email_invoice(
+            &tx,
+            studio_id,
+            invoice_id,
+            "OPEN",
+            request_id,
+            ctx.clock.now(),
+        )
+        .await?;
     } else {
         outbox::enqueue(
             &tx,
@@ -681,6 +702,7 @@ pub async fn auto_pay(
                 attempt,
             },
             request_id,
+            ctx.clock.now(),
         )
         .await?;
     }
@@ -694,6 +716,7 @@ pub async fn auto_pay(
             },
             request_id,
             Some(Duration::days(days)),
+            ctx.clock.now(),
         )
         .await?;
     }
@@ -798,7 +821,7 @@ pub async fn record_manual_payment(
         )
         .into());
     }
-    let now = Utc::now();
+    let now = ctx.clock.now();
     let recorded = payment::ActiveModel {
         studio_id: Set(studio_id),
         invoice_id: Set(invoice.id),
@@ -838,6 +861,7 @@ pub async fn record_manual_payment(
                     .unwrap_or_default()
             )),
         },
+        ctx.clock.now(),
     )
     .await?;
     let studio = Some(studio_id);
@@ -848,6 +872,7 @@ pub async fn record_manual_payment(
             payment_id: recorded.id,
         },
         request_id,
+        ctx.clock.now(),
     )
     .await?;
     outbox::enqueue(
@@ -858,6 +883,7 @@ pub async fn record_manual_payment(
             state: format!("payment-{}", recorded.id),
         },
         request_id,
+        ctx.clock.now(),
     )
     .await?;
     tx.commit().await?;

@@ -112,7 +112,7 @@ pub async fn sync_access(
         .await?
         > 0;
     let (level, expires_at) = level_for(&studio, &invoice, disputed);
-    let now = Utc::now();
+    let now = ctx.clock.now();
     let studio_id = Some(studio.id);
     let mut changed = false;
     match gallery_access::Entity::find()
@@ -144,6 +144,7 @@ pub async fn sync_access(
                 studio_id,
                 &JobKind::SendGalleryCredentials { invoice_id },
                 request_id,
+                ctx.clock.now(),
             )
             .await?;
             changed = true;
@@ -166,6 +167,7 @@ pub async fn sync_access(
                         level: level.as_str().into(),
                     },
                     request_id,
+                    ctx.clock.now(),
                 )
                 .await?;
             }
@@ -173,7 +175,16 @@ pub async fn sync_access(
         Some(_) => {}
     }
     if changed {
-        announce_change(&tx, &studio, invoice_id, level, expires_at, request_id).await?;
+        announce_change(
+            &tx,
+            &studio,
+            invoice_id,
+            level,
+            expires_at,
+            request_id,
+            ctx.clock.now(),
+        )
+        .await?;
     }
     tx.commit().await?;
     ctx.outbox_signal.notify_one();
@@ -191,6 +202,7 @@ async fn announce_change(
     level: GalleryLevel,
     expires_at: Option<DateTime<Utc>>,
     request_id: Option<&str>,
+    now: DateTime<Utc>,
 ) -> DomainResult<()> {
     let studio_id = Some(studio.id);
     if let Some(expiry) = expires_at
@@ -207,6 +219,7 @@ async fn announce_change(
             },
             request_id,
             notice_at,
+            now,
         )
         .await?;
     }
@@ -223,6 +236,7 @@ async fn announce_change(
                 ),
             },
             request_id,
+            now,
         )
         .await?;
     }
@@ -260,7 +274,7 @@ pub async fn deliver_webhook(ctx: &AppContext, invoice_id: i64, change: &str) ->
     let body = serde_json::to_vec(&serde_json::json!({
         "id": format!("gac_{invoice_id}_{change}"),
         "type": "gallery.access_changed",
-        "created": Utc::now().timestamp(),
+        "created": ctx.clock.now().timestamp(),
         "data": {
             "studio_id": studio.id,
             "session_id": access.session_id,
@@ -278,6 +292,7 @@ pub async fn deliver_webhook(ctx: &AppContext, invoice_id: i64, change: &str) ->
         "studio-signature",
         &webhook_secret(ctx, studio.id),
         body,
+        ctx.clock.now(),
     )
     .await?;
     tracing::info!(invoice_id, change, "gallery webhook delivered");
@@ -327,6 +342,7 @@ pub async fn add_photos(
     studio: &studio::Model,
     session_id: i64,
     new: &[NewPhoto],
+    now: DateTime<Utc>,
 ) -> DomainResult<Vec<gallery_photo::Model>> {
     use crate::infra::error::UserError;
     let mut problems = crate::kernel::validate::Problems::new();
@@ -361,7 +377,6 @@ pub async fn add_photos(
         .last()
         .map(|p| p.position + 1)
         .unwrap_or(1);
-    let now = Utc::now();
     for (offset, (url, preview_url, title)) in checked.into_iter().enumerate() {
         gallery_photo::ActiveModel {
             studio_id: Set(studio.id),
@@ -480,7 +495,7 @@ pub async fn set_password(
     let hash = hash_password(password)?;
     let mut active: gallery_access::ActiveModel = access.into();
     active.password_hash = Set(Some(hash));
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(ctx.clock.now());
     Ok(active.update(&ctx.db).await?)
 }
 

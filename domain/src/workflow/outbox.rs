@@ -11,15 +11,17 @@ use sea_orm::{
     QuerySelect,
 };
 
-/// Adds a job to the outbox inside the caller's transaction. A job with the
+/// Adds a job to the outbox inside the caller's transaction, created at
+/// `now` (the context's clock). A job with the
 /// same dedup key already present makes this a no-op.
 pub async fn enqueue<C: ConnectionTrait>(
     conn: &C,
     studio_id: Option<i64>,
     kind: &JobKind,
     request_id: Option<&str>,
+    now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    enqueue_after(conn, studio_id, kind, request_id, None).await
+    enqueue_after(conn, studio_id, kind, request_id, None, now).await
 }
 
 /// The outbox row of a logical job, if it was ever enqueued.
@@ -41,13 +43,15 @@ pub async fn enqueue_after<C: ConnectionTrait>(
     kind: &JobKind,
     request_id: Option<&str>,
     delay: Option<Duration>,
+    now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     insert(
         conn,
         studio_id,
         kind,
         request_id,
-        delay.map(|d| Utc::now() + d),
+        delay.map(|d| now + d),
+        now,
     )
     .await
 }
@@ -60,8 +64,9 @@ pub async fn enqueue_at<C: ConnectionTrait>(
     kind: &JobKind,
     request_id: Option<&str>,
     at: DateTime<Utc>,
+    now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    insert(conn, studio_id, kind, request_id, Some(at)).await
+    insert(conn, studio_id, kind, request_id, Some(at), now).await
 }
 
 async fn insert<C: ConnectionTrait>(
@@ -70,6 +75,7 @@ async fn insert<C: ConnectionTrait>(
     kind: &JobKind,
     request_id: Option<&str>,
     not_before: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     let payload = serde_json::to_string(kind).map_err(|e| DbErr::Custom(e.to_string()))?;
     let row = outbox::ActiveModel {
@@ -83,7 +89,7 @@ async fn insert<C: ConnectionTrait>(
         done_at: Set(None),
         last_error: Set(None),
         request_id: Set(request_id.map(str::to_string)),
-        created_at: Set(Utc::now()),
+        created_at: Set(now),
         ..Default::default()
     };
     outbox::Entity::insert(row)
@@ -131,8 +137,8 @@ pub async fn claim_batch<C: ConnectionTrait>(
     limit: u64,
     lease: Duration,
     redeliver_after: Duration,
+    now: DateTime<Utc>,
 ) -> Result<Vec<Claimed>, DbErr> {
-    let now = Utc::now();
     let candidates = outbox::Entity::find()
         .filter(
             sea_orm::Condition::any()
@@ -213,13 +219,14 @@ pub async fn mark_enqueued<C: ConnectionTrait>(
     conn: &C,
     id: i64,
     attempts: i32,
+    now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     outbox::Entity::update_many()
         .col_expr(
             outbox::Column::Status,
             Expr::value(OutboxStatus::Enqueued.as_str()),
         )
-        .col_expr(outbox::Column::EnqueuedAt, Expr::value(Utc::now()))
+        .col_expr(outbox::Column::EnqueuedAt, Expr::value(now))
         .col_expr(
             outbox::Column::ClaimedUntil,
             Expr::value(Option::<DateTime<Utc>>::None),
@@ -237,9 +244,13 @@ pub async fn mark_enqueued<C: ConnectionTrait>(
 /// is a duplicate (a redelivered or orphaned queue entry) and is dropped
 /// without running the step again. Otherwise stamps the row as freshly
 /// handed out, so the relay does not redeliver it while it runs.
-pub async fn start<C: ConnectionTrait>(conn: &C, id: i64) -> Result<bool, DbErr> {
+pub async fn start<C: ConnectionTrait>(
+    conn: &C,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
     let touched = outbox::Entity::update_many()
-        .col_expr(outbox::Column::EnqueuedAt, Expr::value(Utc::now()))
+        .col_expr(outbox::Column::EnqueuedAt, Expr::value(now))
         .filter(outbox::Column::Id.eq(id))
         .filter(outbox::Column::Status.is_not_in([OutboxStatus::Done, OutboxStatus::Failed]))
         .exec(conn)
@@ -249,9 +260,13 @@ pub async fn start<C: ConnectionTrait>(conn: &C, id: i64) -> Result<bool, DbErr>
 
 /// The heartbeat of a running job: keeps its row from looking lost to the
 /// relay (`redeliver_after_secs`) however long the step takes.
-pub async fn still_running<C: ConnectionTrait>(conn: &C, id: i64) -> Result<(), DbErr> {
+pub async fn still_running<C: ConnectionTrait>(
+    conn: &C,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
     outbox::Entity::update_many()
-        .col_expr(outbox::Column::EnqueuedAt, Expr::value(Utc::now()))
+        .col_expr(outbox::Column::EnqueuedAt, Expr::value(now))
         .filter(outbox::Column::Id.eq(id))
         .filter(outbox::Column::Status.eq(OutboxStatus::Enqueued))
         .exec(conn)
@@ -259,13 +274,17 @@ pub async fn still_running<C: ConnectionTrait>(conn: &C, id: i64) -> Result<(), 
     Ok(())
 }
 
-pub async fn mark_done<C: ConnectionTrait>(conn: &C, id: i64) -> Result<(), DbErr> {
+pub async fn mark_done<C: ConnectionTrait>(
+    conn: &C,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
     outbox::Entity::update_many()
         .col_expr(
             outbox::Column::Status,
             Expr::value(OutboxStatus::Done.as_str()),
         )
-        .col_expr(outbox::Column::DoneAt, Expr::value(Utc::now()))
+        .col_expr(outbox::Column::DoneAt, Expr::value(now))
         .col_expr(
             outbox::Column::LastError,
             Expr::value(Option::<String>::None),
@@ -285,6 +304,7 @@ pub async fn retry_later<C: ConnectionTrait>(
     id: i64,
     error: &str,
     max_attempts: u32,
+    now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     outbox::Entity::update_many()
         .col_expr(
@@ -315,10 +335,7 @@ pub async fn retry_later<C: ConnectionTrait>(
         600,
     ));
     let mut update = outbox::Entity::update_many()
-        .col_expr(
-            outbox::Column::ClaimedUntil,
-            Expr::value(Utc::now() + backoff),
-        )
+        .col_expr(outbox::Column::ClaimedUntil, Expr::value(now + backoff))
         .filter(outbox::Column::Id.eq(id))
         .filter(outbox::Column::Status.eq(OutboxStatus::Pending));
     if exhausted {
@@ -349,7 +366,12 @@ pub const UNREACHABLE_RETRY: Duration = Duration::seconds(3);
 /// a long mail-server outage), and a back-off grown during an outage would
 /// otherwise keep work waiting long after the service is back (the chaos
 /// run's recovery after SMTP outages took over 30 s).
-pub async fn retry_soon<C: ConnectionTrait>(conn: &C, id: i64, error: &str) -> Result<(), DbErr> {
+pub async fn retry_soon<C: ConnectionTrait>(
+    conn: &C,
+    id: i64,
+    error: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
     outbox::Entity::update_many()
         .col_expr(
             outbox::Column::LastError,
@@ -361,7 +383,7 @@ pub async fn retry_soon<C: ConnectionTrait>(conn: &C, id: i64, error: &str) -> R
         )
         .col_expr(
             outbox::Column::ClaimedUntil,
-            Expr::value(Utc::now() + UNREACHABLE_RETRY),
+            Expr::value(now + UNREACHABLE_RETRY),
         )
         .filter(outbox::Column::Id.eq(id))
         .filter(outbox::Column::Status.ne(OutboxStatus::Done))

@@ -280,10 +280,11 @@ async fn a_retainer_above_the_total_is_owed_back_and_listed_for_the_studio(backe
         .as_str()
         .and_then(|s| s.parse().ok())
         .expect("studio id");
-    let dashboard = domain::read::dashboard::load(&app.ctx.db, studio_id, None, None)
-        .await
-        .expect("dashboard")
-        .expect("studio");
+    let dashboard =
+        domain::read::dashboard::load(&app.ctx.db, studio_id, None, None, app.ctx.clock.now())
+            .await
+            .expect("dashboard")
+            .expect("studio");
     assert_eq!(dashboard.credits_owed.len(), 1);
     assert_eq!(dashboard.credits_owed[0].client_name, "Noah Chen");
     assert_eq!(dashboard.credits_owed[0].amount.to_string(), "USD 278.12");
