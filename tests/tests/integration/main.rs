@@ -28,6 +28,7 @@ mod architecture;
 mod billing;
 mod card_setup;
 mod checkout;
+mod clock;
 mod dashboard;
 mod edges;
 mod faults;
