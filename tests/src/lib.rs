@@ -336,7 +336,7 @@ impl TestApp {
     /// Outbox rows that are due: pending or queued, except those scheduled
     /// more than a minute ahead (a retry in days is not work to wait for).
     async fn unfinished_now(&self) -> usize {
-        let horizon = chrono::Utc::now() + chrono::Duration::seconds(60);
+        let horizon = self.ctx.clock.now() + chrono::Duration::seconds(60);
         entity::outbox::Entity::find()
             .all(&self.ctx.db)
             .await
@@ -357,7 +357,7 @@ impl TestApp {
 
     /// Jobs scheduled for later, as (dedup key, due time).
     pub async fn scheduled(&self) -> Vec<(String, chrono::DateTime<chrono::Utc>)> {
-        let horizon = chrono::Utc::now() + chrono::Duration::seconds(60);
+        let horizon = self.ctx.clock.now() + chrono::Duration::seconds(60);
         entity::outbox::Entity::find()
             .all(&self.ctx.db)
             .await
@@ -381,14 +381,15 @@ impl TestApp {
     /// whose dedup key starts with `prefix` (e.g. `charge:`) become due now.
     pub async fn advance_scheduled_of(&self, prefix: &str) {
         use sea_orm::{ColumnTrait, QueryFilter};
+        let now = self.ctx.clock.now();
         entity::outbox::Entity::update_many()
             .filter(entity::outbox::Column::DedupKey.starts_with(prefix))
             .col_expr(
                 entity::outbox::Column::ClaimedUntil,
-                sea_orm::sea_query::Expr::value(chrono::Utc::now()),
+                sea_orm::sea_query::Expr::value(now),
             )
             .filter(entity::outbox::Column::Status.eq(entity::enums::OutboxStatus::Pending))
-            .filter(entity::outbox::Column::ClaimedUntil.gt(chrono::Utc::now()))
+            .filter(entity::outbox::Column::ClaimedUntil.gt(now))
             .exec(&self.ctx.db)
             .await
             .expect("advance");
