@@ -30,7 +30,7 @@ pub struct AppContext {
     pub events: Arc<dyn EventPublisher>,
     /// This process's live event stream, read by GraphQL subscriptions.
     pub live: broadcast::Sender<BillingEvent>,
-    /// What "now" is for scheduling decisions (reminder windows).
+    /// What "now" is, for everything: the one reader of the system time.
     pub clock: crate::kernel::clock::Clock,
 }
 

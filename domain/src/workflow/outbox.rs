@@ -152,7 +152,7 @@ pub async fn claim_batch<C: ConnectionTrait>(
         .filter(
             sea_orm::Condition::any()
                 .add(outbox::Column::ClaimedUntil.is_null())
-                .add(outbox::Column::ClaimedUntil.lt(now)),
+                .add(outbox::Column::ClaimedUntil.lte(now)),
         )
         .order_by_asc(outbox::Column::Id)
         .limit(limit)
@@ -166,7 +166,7 @@ pub async fn claim_batch<C: ConnectionTrait>(
             .filter(
                 sea_orm::Condition::any()
                     .add(outbox::Column::ClaimedUntil.is_null())
-                    .add(outbox::Column::ClaimedUntil.lt(now)),
+                    .add(outbox::Column::ClaimedUntil.lte(now)),
             )
             .exec(conn)
             .await?;
