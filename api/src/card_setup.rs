@@ -60,7 +60,7 @@ enum Notice<'a> {
 
 fn setup_page(app: &AppContext, found: &SetupPage, token: &str, notice: Notice<'_>) -> Markup {
     let studio = &found.studio;
-    let expired = found.expired(chrono::Utc::now());
+    let expired = found.expired(app.clock.now());
     html! {
         div.card {
             div.studio { (studio.name) }

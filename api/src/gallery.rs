@@ -10,7 +10,7 @@
 use crate::portal::page;
 use actix_web::cookie::{Cookie, SameSite, time};
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use domain::AppContext;
 use domain::followup::gallery::{self, Download, GalleryView, LoginOutcome, effective_level};
 use entity::enums::GalleryLevel;
@@ -52,7 +52,7 @@ const COOKIE_NAME: &str = "gallery_login";
 /// `<expiry unix>.<HMAC(secret, "gallery-login", "<access id>:<expiry>")>`,
 /// sent back only under this gallery's link.
 fn login_cookie(app: &AppContext, token: &str, access_id: i64) -> Cookie<'static> {
-    let expires = Utc::now().timestamp() + LOGIN_HOURS * 3600;
+    let expires = app.clock.now().timestamp() + LOGIN_HOURS * 3600;
     let signature = app
         .secret
         .sign("gallery-login", &format!("{access_id}:{expires}"));
@@ -74,7 +74,7 @@ fn logged_in(app: &AppContext, request: &HttpRequest, access_id: i64) -> bool {
     };
     let fresh = expires
         .parse::<i64>()
-        .is_ok_and(|e| e > Utc::now().timestamp());
+        .is_ok_and(|e| e > app.clock.now().timestamp());
     fresh
         && app.secret.verify(
             "gallery-login",
@@ -124,7 +124,9 @@ pub async fn show(
     };
     if logged_in(&app, &request, access.id) {
         match gallery::view(&app, access.session_id).await {
-            Ok(Some(view)) => return respond(StatusCode::OK, gallery_page(&token, &view)),
+            Ok(Some(view)) => {
+                return respond(StatusCode::OK, gallery_page(&token, &view, app.clock.now()));
+            }
             Ok(None) => {}
             Err(err) => tracing::error!(error = ?err, "gallery view failed"),
         }
@@ -148,7 +150,7 @@ pub async fn download(
             .insert_header(("location", format!("/gallery/{token}")))
             .finish();
     }
-    match gallery::download(&app, access.session_id, photo, Utc::now()).await {
+    match gallery::download(&app, access.session_id, photo, app.clock.now()).await {
         Ok(Download::Allowed(url)) => HttpResponse::SeeOther()
             .insert_header(("location", url))
             .finish(),
@@ -217,15 +219,15 @@ pub async fn login(
             );
         }
     };
-    let mut response = respond(StatusCode::OK, gallery_page(&token, &view));
+    let mut response = respond(StatusCode::OK, gallery_page(&token, &view, app.clock.now()));
     if let Err(err) = response.add_cookie(&login_cookie(&app, &token, view.access.id)) {
         tracing::warn!(error = %err, "could not set the gallery cookie");
     }
     response
 }
 
-fn gallery_page(token: &str, view: &GalleryView) -> Markup {
-    let level = effective_level(&view.access, Utc::now());
+fn gallery_page(token: &str, view: &GalleryView, now: DateTime<Utc>) -> Markup {
+    let level = effective_level(&view.access, now);
     let expiry = view
         .access
         .expires_at

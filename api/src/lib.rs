@@ -62,7 +62,7 @@ impl Application {
         if let Some(url) = &ctx.settings.redis_url {
             // Events of every process (workers too) reach this api's subscribers.
             use secrecy::ExposeSecret;
-            domain::ports::events::forward_from_redis(
+            domain::adapters::events::forward_from_redis(
                 url.expose_secret().to_string(),
                 ctx.settings.events_channel(),
                 ctx.live.clone(),

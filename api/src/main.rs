@@ -139,7 +139,7 @@ async fn main() -> anyhow::Result<()> {
                     logo_url,
                 },
             };
-            match studios::create_studio(&ctx.db, input).await {
+            match studios::create_studio(&ctx.db, input, ctx.clock.now()).await {
                 Ok((studio, key)) => {
                     println!(
                         "Created studio #{} \"{}\". Its API key (shown once):",
@@ -166,7 +166,15 @@ async fn main() -> anyhow::Result<()> {
                 std::process::exit(2);
             };
             let ctx = AppContext::build(settings).await?.ctx;
-            match domain::studio::staff::create_staff(&ctx.db, studio_id, &email, &password).await {
+            match domain::studio::staff::create_staff(
+                &ctx.db,
+                studio_id,
+                &email,
+                &password,
+                ctx.clock.now(),
+            )
+            .await
+            {
                 Ok(user) => {
                     println!(
                         "Created dashboard login {} for studio #{}. Log in at {}/dashboard/login",
@@ -186,7 +194,9 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::CreateApiKey { studio_id, label } => {
             let ctx = AppContext::build(settings).await?.ctx;
-            match domain::studio::api_keys::create(&ctx.db, studio_id, &label).await {
+            match domain::studio::api_keys::create(&ctx.db, studio_id, &label, ctx.clock.now())
+                .await
+            {
                 Ok((key, clear)) => {
                     println!(
                         "Created API key #{} \"{}\" for studio #{}. The key (shown once):",
@@ -201,7 +211,15 @@ async fn main() -> anyhow::Result<()> {
             let ctx = AppContext::build(settings).await?.ctx;
             // The operator acts as no key: revoking a studio's last key is
             // allowed here (`create-api-key` gives it a new one).
-            match domain::studio::api_keys::revoke(&ctx.db, studio_id, key_id, None).await {
+            match domain::studio::api_keys::revoke(
+                &ctx.db,
+                studio_id,
+                key_id,
+                None,
+                ctx.clock.now(),
+            )
+            .await
+            {
                 Ok(key) => println!(
                     "API key #{} ({}…) of studio #{} is revoked.",
                     key.id, key.key_prefix, key.studio_id

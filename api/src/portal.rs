@@ -9,10 +9,10 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use domain::AppContext;
 use domain::adapters::sim_checkout::{self, HostedPayment};
+use domain::adapters::sim_gateway::test_card_numbers;
 use domain::billing::documents::InvoiceDocument;
 use domain::billing::portal;
 use domain::infra::error::DomainError;
-use domain::ports::gateway::test_card_numbers;
 use entity::enums::{CheckoutStatus, InvoiceStatus, PaymentStatus, RefundStatus};
 use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
@@ -89,7 +89,7 @@ fn expired(doc: &InvoiceDocument) -> HttpResponse {
 /// Finds the invoice behind a link, or the page to show instead.
 async fn open(app: &AppContext, token: &str) -> Result<InvoiceDocument, HttpResponse> {
     match portal::find(app, token).await {
-        Ok(Some(doc)) if portal::expired(&doc, chrono::Utc::now()) => Err(expired(&doc)),
+        Ok(Some(doc)) if portal::expired(&doc, app.clock.now()) => Err(expired(&doc)),
         Ok(Some(doc)) => Ok(doc),
         Ok(None) => Err(not_found()),
         Err(err) => Err(server_error(err)),

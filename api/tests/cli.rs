@@ -51,7 +51,7 @@ async fn assert_keys_work(data_dir: &Path, database_url: Option<&str>, keys: &[(
         .expect("connect")
         .conn;
     for (key, name) in keys {
-        let studio = domain::studio::studios::authenticate(&db, key)
+        let studio = domain::studio::studios::authenticate(&db, key, chrono::Utc::now())
             .await
             .expect("lookup")
             .expect("key is valid");
@@ -312,7 +312,7 @@ async fn api_keys_are_created_listed_and_revoked_from_the_cli() {
         .expect("connect")
         .conn;
     assert!(
-        domain::studio::studios::authenticate(&db, &first)
+        domain::studio::studios::authenticate(&db, &first, chrono::Utc::now())
             .await
             .expect("lookup")
             .is_none(),
@@ -379,7 +379,7 @@ async fn create_studio_takes_the_contact_details_and_refuses_bad_ones() {
         .await
         .expect("connect")
         .conn;
-    let studio = domain::studio::studios::authenticate(&db, &key)
+    let studio = domain::studio::studios::authenticate(&db, &key, chrono::Utc::now())
         .await
         .expect("authenticate")
         .expect("the new studio");

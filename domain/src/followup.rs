@@ -1,3 +1,9 @@
+//! Follow-up services: reminders and late fees, gallery access, the emails.
+//!
+//! Services depend on `kernel`, `ports`, `workflow` and `infra`, and on
+//! `billing` and `studio` for what they follow up (the gallery posts its
+//! signed events through `adapters::webhooks::signature`).
+
 pub mod emails;
 pub mod gallery;
 pub mod reminders;

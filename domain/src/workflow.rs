@@ -1,3 +1,9 @@
+//! Workflow: the jobs and what happens next. Job payloads and their dedup
+//! keys, the transactional outbox, the exactly-once notifications, the
+//! failing steps a studio sees.
+//!
+//! Depends on `kernel` and `infra`; the services write into it.
+
 pub mod failing_steps;
 pub mod jobs;
 pub mod next;

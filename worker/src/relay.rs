@@ -50,7 +50,7 @@ pub async fn relay_once(
     lease: ChronoDuration,
     redeliver: ChronoDuration,
 ) -> anyhow::Result<usize> {
-    let claimed = outbox::claim_batch(&ctx.db, BATCH, lease, redeliver).await?;
+    let claimed = outbox::claim_batch(&ctx.db, BATCH, lease, redeliver, ctx.clock.now()).await?;
     if claimed.is_empty() {
         return Ok(0);
     }
@@ -69,7 +69,7 @@ pub async fn relay_once(
         outbox::release_claims(&ctx.db, &ids).await?;
         return Err(err);
     }
-    outbox::mark_enqueued(&ctx.db, &marks).await?;
+    outbox::mark_enqueued(&ctx.db, &marks, ctx.clock.now()).await?;
     tracing::debug!(rows = marks.len(), "jobs enqueued");
     Ok(marks.len())
 }

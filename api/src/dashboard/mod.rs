@@ -94,7 +94,7 @@ async fn current_session(
     let Some(token) = req.cookie(SESSION_COOKIE).map(|c| c.value().to_string()) else {
         return Ok(None);
     };
-    match staff::lookup_session(&app.db, &token).await {
+    match staff::lookup_session(&app.db, &token, app.clock.now()).await {
         Ok(session) => Ok(session.map(|s| (token, s))),
         Err(err) => Err(server_error(err)),
     }
@@ -201,7 +201,7 @@ pub async fn login(
         }
         Err(err) => return server_error(err),
     };
-    let session = match staff::create_session(&app.db, &user).await {
+    let session = match staff::create_session(&app.db, &user, app.clock.now()).await {
         Ok(session) => session,
         Err(err) => return server_error(err),
     };
@@ -311,6 +311,7 @@ pub async fn show(
         session.studio_id,
         query.from.as_deref(),
         query.to.as_deref(),
+        app.clock.now(),
     )
     .await
     {

@@ -1,6 +1,7 @@
 //! GraphQL view of a card-setup request (`requestCardSetup`, `domain::billing::card_setup`).
 
-use async_graphql::{Enum, ID, Object};
+use super::AppData;
+use async_graphql::{Context, Enum, ID, Object, Result};
 use chrono::{DateTime, Utc};
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -26,14 +27,15 @@ impl CardSetup {
     async fn client_id(&self) -> ID {
         ID(self.0.client_id.to_string())
     }
-    async fn status(&self) -> CardSetupStatus {
-        if self.0.completed_at.is_some() {
+    async fn status(&self, ctx: &Context<'_>) -> Result<CardSetupStatus> {
+        let now = ctx.data::<AppData>()?.ctx.clock.now();
+        Ok(if self.0.completed_at.is_some() {
             CardSetupStatus::Completed
-        } else if Utc::now() > self.0.expires_at {
+        } else if now > self.0.expires_at {
             CardSetupStatus::Expired
         } else {
             CardSetupStatus::Requested
-        }
+        })
     }
     /// The emailed link stops working then.
     async fn expires_at(&self) -> DateTime<Utc> {

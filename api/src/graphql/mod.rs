@@ -170,13 +170,15 @@ pub async fn graphql(
         .map(str::trim)
         .filter(|k| !k.is_empty());
     let found = match key {
-        Some(key) => match domain::studio::api_keys::authenticate(&app.db, key).await {
-            Ok(found) => found,
-            Err(err) => {
-                tracing::error!(error = ?err, "authentication lookup failed");
-                None
+        Some(key) => {
+            match domain::studio::api_keys::authenticate(&app.db, key, app.clock.now()).await {
+                Ok(found) => found,
+                Err(err) => {
+                    tracing::error!(error = ?err, "authentication lookup failed");
+                    None
+                }
             }
-        },
+        }
         None => None,
     };
     let key_id = found.as_ref().map(|f| f.key_id);
@@ -205,6 +207,7 @@ pub async fn graphql_ws(
     payload: web::Payload,
 ) -> actix_web::Result<HttpResponse> {
     let db = app.db.clone();
+    let clock = app.clock.clone();
     let on_init: ws::OnInit = Box::new(move |init: serde_json::Value| {
         Box::pin(async move {
             let key = init
@@ -218,7 +221,7 @@ pub async fn graphql_ws(
                 .map(str::trim)
                 .unwrap_or_default()
                 .to_string();
-            let found = match domain::studio::api_keys::authenticate(&db, &key).await {
+            let found = match domain::studio::api_keys::authenticate(&db, &key, clock.now()).await {
                 Ok(Some(found)) => found,
                 _ => {
                     return Err(Error::new(

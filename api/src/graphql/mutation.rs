@@ -133,6 +133,7 @@ impl Mutation {
             &input.email,
             input.payment_preference.into(),
             input.time_zone.as_deref(),
+            app.ctx.clock.now(),
         )
         .await;
         ClientPayload::from_result(result.map(Client))
@@ -153,7 +154,7 @@ impl Mutation {
                 payment_preference: input.payment_preference.map(Into::into),
                 time_zone: input.time_zone,
             };
-            catalog::update_client(&app.ctx.db, studio, id, changes).await
+            catalog::update_client(&app.ctx.db, studio, id, changes, app.ctx.clock.now()).await
         }
         .await;
         ClientPayload::from_result(result.map(Client))
@@ -211,7 +212,8 @@ impl Mutation {
                 taxable: Some(input.taxable),
                 active: Some(true),
             };
-            let created = catalog::create_package(&app.ctx.db, studio, fields).await?;
+            let created =
+                catalog::create_package(&app.ctx.db, studio, fields, app.ctx.clock.now()).await?;
             Ok::<_, DomainError>(Package(created, studio_currency(studio)?))
         }
         .await;
@@ -255,7 +257,8 @@ impl Mutation {
                 taxable: Some(input.taxable),
                 ..Default::default()
             };
-            let created = catalog::create_add_on(&app.ctx.db, studio, fields).await?;
+            let created =
+                catalog::create_add_on(&app.ctx.db, studio, fields, app.ctx.clock.now()).await?;
             Ok::<_, DomainError>(AddOnService(created, studio_currency(studio)?))
         }
         .await;
@@ -299,7 +302,8 @@ impl Mutation {
             active: Some(true),
             compound: Some(input.compound),
         };
-        let result = catalog::create_tax_rate(&app.ctx.db, studio, fields).await;
+        let result =
+            catalog::create_tax_rate(&app.ctx.db, studio, fields, app.ctx.clock.now()).await;
         TaxRatePayload::from_result(result.map(TaxRate))
     }
 
@@ -371,7 +375,7 @@ impl Mutation {
                 discount: input.discount.map(adjustment),
                 fees: input.fees.into_iter().map(fee_spec).collect(),
             };
-            sessions::schedule_session(&app.ctx.db, studio, schedule)
+            sessions::schedule_session(&app.ctx.db, studio, schedule, app.ctx.clock.now())
                 .await
                 .map(|(s, _)| Session(s))
         }
@@ -384,7 +388,7 @@ impl Mutation {
         let app = ctx.data::<AppData>()?;
         let result = async {
             let id = parse_id(&id, "id", "session")?;
-            sessions::cancel_session(&app.ctx.db, studio, id).await
+            sessions::cancel_session(&app.ctx.db, studio, id, app.ctx.clock.now()).await
         }
         .await;
         SessionPayload::from_result(result.map(Session))
@@ -696,10 +700,14 @@ impl Mutation {
     ) -> Result<ReminderPolicyPayload> {
         let studio = studio(ctx)?;
         let app = ctx.data::<AppData>()?;
-        let result =
-            domain::followup::reminders::update_policy(&app.ctx.db, studio, input.into_changes())
-                .await
-                .and_then(|policy| super::reminders::ReminderPolicy::new(policy, studio));
+        let result = domain::followup::reminders::update_policy(
+            &app.ctx.db,
+            studio,
+            input.into_changes(),
+            app.ctx.clock.now(),
+        )
+        .await
+        .and_then(|policy| super::reminders::ReminderPolicy::new(policy, studio));
         ReminderPolicyPayload::from_result(result)
     }
 
@@ -739,7 +747,14 @@ impl Mutation {
                     title: p.title,
                 })
                 .collect();
-            domain::followup::gallery::add_photos(&app.ctx.db, studio, session_id, &photos).await
+            domain::followup::gallery::add_photos(
+                &app.ctx.db,
+                studio,
+                session_id,
+                &photos,
+                app.ctx.clock.now(),
+            )
+            .await
         }
         .await;
         GalleryPhotosPayload::from_result(
@@ -767,7 +782,13 @@ impl Mutation {
         let studio = studio(ctx)?;
         let app = ctx.data::<AppData>()?;
         let current = super::api_keys::current_key(ctx);
-        let result = domain::studio::api_keys::create(&app.ctx.db, studio.id, &input.label).await;
+        let result = domain::studio::api_keys::create(
+            &app.ctx.db,
+            studio.id,
+            &input.label,
+            app.ctx.clock.now(),
+        )
+        .await;
         let (created, user_errors) = payload(result)?;
         let (api_key, key) = match created {
             Some((model, key)) => (
@@ -795,7 +816,14 @@ impl Mutation {
         let current = super::api_keys::current_key(ctx);
         let result = async {
             let id = parse_id(&id, "id", "API key")?;
-            domain::studio::api_keys::revoke(&app.ctx.db, studio.id, id, current).await
+            domain::studio::api_keys::revoke(
+                &app.ctx.db,
+                studio.id,
+                id,
+                current,
+                app.ctx.clock.now(),
+            )
+            .await
         }
         .await;
         let (revoked, user_errors) = payload(result)?;

@@ -6,11 +6,12 @@
 //! outbox path as its charges, so the portal, the return page and the
 //! webhook receiver run exactly the code that runs against Stripe.
 
+use crate::adapters::sim_gateway::{SimulatedGateway, tokenize_test_card};
 use crate::ports::gateway::{
     CheckoutRequest, CheckoutSession, CheckoutState, GatewayError, PaymentGateway,
-    PaymentMethodDetails, SetupCheckoutRequest, SetupSession, SimulatedGateway, tokenize_test_card,
+    PaymentMethodDetails, SetupCheckoutRequest, SetupSession,
 };
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use entity::{simulated_charge, simulated_checkout};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
@@ -48,7 +49,7 @@ fn setup_view(row: &simulated_checkout::Model, public_url: &str) -> SetupSession
         card: row
             .card_token
             .as_deref()
-            .and_then(crate::ports::gateway::simulated_card_details),
+            .and_then(crate::adapters::sim_gateway::simulated_card_details),
     }
 }
 
@@ -57,7 +58,7 @@ fn view(row: &simulated_checkout::Model, public_url: &str) -> CheckoutSession {
     let card = row
         .card_token
         .as_deref()
-        .and_then(crate::ports::gateway::simulated_card_details);
+        .and_then(crate::adapters::sim_gateway::simulated_card_details);
     CheckoutSession {
         id: row.id.clone(),
         url: (state == CheckoutState::Open).then(|| url_of(public_url, &row.id)),
@@ -90,15 +91,13 @@ async fn transition(
     update: sea_orm::UpdateMany<simulated_checkout::Entity>,
     events: &[&str],
     charge: Option<simulated_charge::ActiveModel>,
+    now: DateTime<Utc>,
 ) -> Result<bool, GatewayError> {
     let tx = crate::infra::db::begin_write(db).await.map_err(db_err)?;
     let moved = update
         .filter(simulated_checkout::Column::Id.eq(id))
         .filter(simulated_checkout::Column::Status.eq("open"))
-        .col_expr(
-            simulated_checkout::Column::UpdatedAt,
-            Expr::value(Utc::now()),
-        )
+        .col_expr(simulated_checkout::Column::UpdatedAt, Expr::value(now))
         .exec(&tx)
         .await
         .map_err(db_err)?
@@ -118,6 +117,7 @@ async fn transition(
                     key: format!("{EVENT_KEY_PREFIX}{id}:{event}"),
                 },
                 None,
+                now,
             )
             .await
             .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
@@ -133,9 +133,10 @@ async fn expire_if_due(
     db: &DatabaseConnection,
     webhooks: bool,
     row: simulated_checkout::Model,
+    now: DateTime<Utc>,
 ) -> Result<simulated_checkout::Model, GatewayError> {
-    if row.status == "open" && row.expires_at <= Utc::now() {
-        expire_row(db, webhooks, &row.id).await?;
+    if row.status == "open" && row.expires_at <= now {
+        expire_row(db, webhooks, &row.id, now).await?;
         return find(db, &row.id)
             .await?
             .ok_or_else(|| GatewayError::Unavailable("checkout session vanished".into()));
@@ -147,6 +148,7 @@ async fn expire_row(
     db: &DatabaseConnection,
     webhooks: bool,
     id: &str,
+    now: DateTime<Utc>,
 ) -> Result<bool, GatewayError> {
     transition(
         db,
@@ -156,6 +158,7 @@ async fn expire_row(
             .col_expr(simulated_checkout::Column::Status, Expr::value("expired")),
         &["expired"],
         None,
+        now,
     )
     .await
 }
@@ -165,8 +168,8 @@ pub(crate) async fn create(
     public_url: &str,
     _webhooks: bool,
     request: &CheckoutRequest,
+    now: DateTime<Utc>,
 ) -> Result<CheckoutSession, GatewayError> {
-    let now = Utc::now();
     if request.amount_minor <= 0 {
         return Err(GatewayError::Unavailable(
             "a checkout amount must be positive".into(),
@@ -226,11 +229,12 @@ pub(crate) async fn retrieve(
     public_url: &str,
     webhooks: bool,
     id: &str,
+    now: DateTime<Utc>,
 ) -> Result<CheckoutSession, GatewayError> {
     let row = find(db, id)
         .await?
         .ok_or_else(|| GatewayError::InvalidPaymentMethod(format!("no checkout session {id}")))?;
-    let row = expire_if_due(db, webhooks, row).await?;
+    let row = expire_if_due(db, webhooks, row, now).await?;
     Ok(view(&row, public_url))
 }
 
@@ -239,9 +243,10 @@ pub(crate) async fn expire(
     public_url: &str,
     webhooks: bool,
     id: &str,
+    now: DateTime<Utc>,
 ) -> Result<CheckoutSession, GatewayError> {
-    expire_row(db, webhooks, id).await?;
-    retrieve(db, public_url, webhooks, id).await
+    expire_row(db, webhooks, id, now).await?;
+    retrieve(db, public_url, webhooks, id, now).await
 }
 
 /// What the hosted page shows.
@@ -262,6 +267,7 @@ fn gateway_of(ctx: &crate::AppContext) -> Option<SimulatedGateway> {
         SimulatedGateway::new(ctx.db.clone())
             .with_public_url(ctx.settings.public_url())
             .with_webhooks(ctx.settings.gateway.simulated_webhooks)
+            .with_clock(ctx.clock.clone())
     })
 }
 
@@ -313,12 +319,12 @@ pub async fn pay(
     let Ok(token) = tokenize_test_card(card_number) else {
         return Ok(Some(HostedPayment::UnknownCard));
     };
-    let card = crate::ports::gateway::simulated_card(&token)
+    let card = crate::adapters::sim_gateway::simulated_card(&token)
         .ok_or_else(|| GatewayError::InvalidPaymentMethod(token.clone()))?;
     if page.setup {
         return save_card(ctx, id, token, card.1.map(|d| d.1)).await;
     }
-    let now = Utc::now();
+    let now = ctx.clock.now();
     let reference = format!("sim_pi_{}", uuid::Uuid::now_v7().simple());
     let charge = simulated_charge::ActiveModel {
         idempotency_key: Set(format!("checkout_{id}_{}", uuid::Uuid::now_v7().simple())),
@@ -357,6 +363,7 @@ pub async fn pay(
             .col_expr(simulated_checkout::Column::CardToken, Expr::value(token)),
         &["completed"],
         Some(charge),
+        ctx.clock.now(),
     )
     .await?;
     if !moved {
@@ -460,8 +467,8 @@ pub(crate) async fn create_setup(
     db: &DatabaseConnection,
     public_url: &str,
     request: &SetupCheckoutRequest,
+    now: DateTime<Utc>,
 ) -> Result<SetupSession, GatewayError> {
-    let now = Utc::now();
     simulated_checkout::Entity::insert(simulated_checkout::ActiveModel {
         id: Set(format!("cs_sim_{}", uuid::Uuid::now_v7().simple())),
         idempotency_key: Set(request.idempotency_key.clone()),
@@ -514,12 +521,13 @@ pub(crate) async fn retrieve_setup(
     public_url: &str,
     webhooks: bool,
     id: &str,
+    now: DateTime<Utc>,
 ) -> Result<SetupSession, GatewayError> {
     let row = find(db, id)
         .await?
         .filter(|r| r.mode == SETUP)
         .ok_or_else(|| GatewayError::InvalidPaymentMethod(format!("no setup session {id}")))?;
-    let row = expire_if_due(db, webhooks, row).await?;
+    let row = expire_if_due(db, webhooks, row, now).await?;
     Ok(setup_view(&row, public_url))
 }
 
@@ -537,7 +545,7 @@ pub(crate) async fn card_of_intent(
     Ok(row
         .card_token
         .as_deref()
-        .and_then(crate::ports::gateway::simulated_card_details))
+        .and_then(crate::adapters::sim_gateway::simulated_card_details))
 }
 
 /// Saves a test card on a `mode=setup` session: a declining test card is
@@ -567,6 +575,7 @@ async fn save_card(
             .col_expr(simulated_checkout::Column::CardToken, Expr::value(token)),
         &["completed", SETUP_INTENT_SUCCEEDED],
         None,
+        ctx.clock.now(),
     )
     .await?;
     if !moved {

@@ -68,7 +68,7 @@
 //! `Authorization: Bearer` header, never logged, and left out of `Debug`. A
 //! plain-`http` base URL is refused except for loopback hosts (tests).
 //!
-//! [`SimulatedGateway`]: crate::ports::gateway::SimulatedGateway
+//! [`SimulatedGateway`]: crate::adapters::sim_gateway::SimulatedGateway
 
 use crate::ports::gateway::{
     ChargeOutcome, ChargeRequest, CheckoutRequest, CheckoutSession, CheckoutState, CustomerRequest,

@@ -74,7 +74,7 @@ pub async fn request(
         )
         .into());
     }
-    let now = Utc::now();
+    let now = ctx.clock.now();
     let salt = random_token();
     let tx = begin_write(&ctx.db).await?;
     let created = card_setup::ActiveModel {
@@ -99,6 +99,7 @@ pub async fn request(
             card_setup_id: created.id,
         },
         request_id,
+        ctx.clock.now(),
     )
     .await?;
     crate::workflow::next::commit(ctx, tx).await?;
@@ -171,7 +172,7 @@ pub async fn start(
     if !ctx.secret.verify("card-setup-checkout", token, csrf) {
         return Err(UserError::invalid("csrf", "the form has expired; reload the page").into());
     }
-    let now = Utc::now();
+    let now = ctx.clock.now();
     if page.expired(now) {
         return Err(UserError::state(
             "token",
@@ -268,7 +269,7 @@ pub async fn start(
         )
         .col_expr(
             card_setup_session::Column::UpdatedAt,
-            Expr::value(Utc::now()),
+            Expr::value(ctx.clock.now()),
         )
         .filter(card_setup_session::Column::Id.eq(row.id))
         .filter(card_setup_session::Column::Status.eq(CheckoutStatus::Creating))
@@ -325,11 +326,11 @@ pub(crate) async fn complete_in(
     tx: &DatabaseTransaction,
     by: SetupRef<'_>,
     card: &PaymentMethodDetails,
+    now: DateTime<Utc>,
 ) -> DomainResult<Stored> {
     let Some(row) = attempt_of(tx, by, true).await? else {
         return Ok(Stored::Unknown);
     };
-    let now = Utc::now();
     let moved = card_setup_session::Entity::update_many()
         .col_expr(
             card_setup_session::Column::Status,
@@ -394,16 +395,17 @@ pub(crate) async fn complete_in(
 }
 
 /// Marks a setup attempt expired (the gateway expired its session).
-pub(crate) async fn expired_in(tx: &DatabaseTransaction, session_id: &str) -> DomainResult<bool> {
+pub(crate) async fn expired_in(
+    tx: &DatabaseTransaction,
+    session_id: &str,
+    now: DateTime<Utc>,
+) -> DomainResult<bool> {
     let moved = card_setup_session::Entity::update_many()
         .col_expr(
             card_setup_session::Column::Status,
             Expr::value(CheckoutStatus::Expired.as_str()),
         )
-        .col_expr(
-            card_setup_session::Column::UpdatedAt,
-            Expr::value(Utc::now()),
-        )
+        .col_expr(card_setup_session::Column::UpdatedAt, Expr::value(now))
         .filter(card_setup_session::Column::GatewaySessionId.eq(session_id))
         .filter(card_setup_session::Column::Status.is_in(LIVE))
         .exec(tx)
@@ -432,12 +434,12 @@ pub async fn returned(
         match look(ctx, session_id).await {
             Ok(Looked::Card(card)) => {
                 let tx = begin_write(&ctx.db).await?;
-                complete_in(&tx, SetupRef::Session(session_id), &card).await?;
+                complete_in(&tx, SetupRef::Session(session_id), &card, ctx.clock.now()).await?;
                 tx.commit().await?;
             }
             Ok(Looked::Expired) => {
                 let tx = begin_write(&ctx.db).await?;
-                expired_in(&tx, session_id).await?;
+                expired_in(&tx, session_id, ctx.clock.now()).await?;
                 tx.commit().await?;
             }
             Ok(Looked::Nothing) => {}

@@ -115,7 +115,7 @@ pub async fn start(
     save_card: bool,
 ) -> DomainResult<String> {
     let invoice_id = doc.invoice.id;
-    let now = Utc::now();
+    let now = ctx.clock.now();
     let fresh_until = now + Duration::minutes(REUSE_MARGIN_MINUTES);
     // Sessions for another amount, or about to expire, go first: expired at
     // the gateway so that nobody can pay them any more.
@@ -224,7 +224,10 @@ pub async fn start(
             checkout_session::Column::Status,
             Expr::value(CheckoutStatus::Open.as_str()),
         )
-        .col_expr(checkout_session::Column::UpdatedAt, Expr::value(Utc::now()))
+        .col_expr(
+            checkout_session::Column::UpdatedAt,
+            Expr::value(ctx.clock.now()),
+        )
         .filter(checkout_session::Column::Id.eq(row.id))
         .filter(checkout_session::Column::Status.eq(CheckoutStatus::Creating))
         .exec(&ctx.db)
@@ -285,6 +288,7 @@ async fn opened_meanwhile(
 pub(crate) async fn retire_stale_in(
     tx: &DatabaseTransaction,
     invoice: &invoice::Model,
+    now: DateTime<Utc>,
 ) -> DomainResult<()> {
     let payable = payments::payable(invoice);
     let stale = checkout_session::Entity::find()
@@ -306,6 +310,7 @@ pub(crate) async fn retire_stale_in(
                 attempt,
             },
             None,
+            now,
         )
         .await?;
     }
@@ -357,7 +362,10 @@ async fn retire(ctx: &AppContext, row: &checkout_session::Model) -> DomainResult
             checkout_session::Column::Status,
             Expr::value(CheckoutStatus::Expired.as_str()),
         )
-        .col_expr(checkout_session::Column::UpdatedAt, Expr::value(Utc::now()))
+        .col_expr(
+            checkout_session::Column::UpdatedAt,
+            Expr::value(ctx.clock.now()),
+        )
         .filter(checkout_session::Column::Id.eq(row.id))
         .filter(checkout_session::Column::Status.is_in(LIVE))
         .exec(&ctx.db)
@@ -395,7 +403,7 @@ pub async fn settle(
     async_failed: bool,
 ) -> DomainResult<Settled> {
     let tx = begin_write(&ctx.db).await?;
-    let settled = settle_in(&tx, session, actor, async_failed).await?;
+    let settled = settle_in(&tx, session, actor, async_failed, ctx.clock.now()).await?;
     crate::workflow::next::commit(ctx, tx).await?;
     if let Settled::Paid { payment_id, .. } = &settled {
         payments::publish_payment_event(ctx, *payment_id).await?;
@@ -409,6 +417,7 @@ pub(crate) async fn settle_in(
     session: &CheckoutSession,
     actor: &Actor,
     async_failed: bool,
+    now: DateTime<Utc>,
 ) -> DomainResult<Settled> {
     let Some(row) = checkout_session::Entity::find()
         .filter(checkout_session::Column::GatewaySessionId.eq(session.id.clone()))
@@ -418,7 +427,6 @@ pub(crate) async fn settle_in(
     else {
         return Ok(Settled::Unknown);
     };
-    let now = Utc::now();
     let mark = |status: CheckoutStatus, from: &[CheckoutStatus]| {
         checkout_session::Entity::update_many()
             .col_expr(
@@ -484,6 +492,7 @@ pub(crate) async fn settle_in(
                         row.attempt
                     )),
                 },
+                now,
             )
             .await?;
             Ok(Settled::Failed {
@@ -541,6 +550,7 @@ pub(crate) async fn settle_in(
                         actor,
                         detail: Some(detail.clone()),
                     },
+                    now,
                 )
                 .await?;
                 return Ok(Settled::Mismatch(detail));
@@ -601,12 +611,13 @@ pub(crate) async fn settle_in(
                 &ChargeOutcome::Succeeded { reference },
                 actor,
                 None,
+                now,
             )
             .await?;
             if row.save_card
                 && let Some(card) = card
             {
-                keep_card(tx, row.invoice_id, card).await?;
+                keep_card(tx, row.invoice_id, card, now).await?;
             }
             if moved {
                 note_overpayment(tx, &row, session).await?;
@@ -665,6 +676,7 @@ async fn keep_card(
     tx: &impl ConnectionTrait,
     invoice_id: i64,
     card: &crate::ports::gateway::PaymentMethodDetails,
+    now: DateTime<Utc>,
 ) -> DomainResult<()> {
     let Some(inv) = invoice::Entity::find_by_id(invoice_id).one(tx).await? else {
         return Ok(());
@@ -675,7 +687,7 @@ async fn keep_card(
         .col_expr(client::Column::PmLast4, Expr::value(card.last4.clone()))
         .col_expr(client::Column::PmExpMonth, Expr::value(card.exp_month))
         .col_expr(client::Column::PmExpYear, Expr::value(card.exp_year))
-        .col_expr(client::Column::UpdatedAt, Expr::value(Utc::now()))
+        .col_expr(client::Column::UpdatedAt, Expr::value(now))
         .filter(client::Column::Id.eq(inv.client_id))
         .exec(tx)
         .await?;

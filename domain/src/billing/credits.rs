@@ -63,8 +63,8 @@ pub async fn apply(
     tx: &impl ConnectionTrait,
     credits: &[client_credit::Model],
     invoice_id: i64,
+    now: DateTime<Utc>,
 ) -> DomainResult<()> {
-    let now = Utc::now();
     for credit in credits {
         let updated = client_credit::Entity::update_many()
             .col_expr(
@@ -95,7 +95,11 @@ pub fn disposition(studio: &studio::Model, excess_minor: i64) -> Option<Retainer
 
 /// Writes the carried credit of a `CARRY_FORWARD` invoice (one per invoice:
 /// a replay finds the row and adds nothing).
-pub async fn carry(tx: &impl ConnectionTrait, invoice: &invoice::Model) -> DomainResult<()> {
+pub async fn carry(
+    tx: &impl ConnectionTrait,
+    invoice: &invoice::Model,
+    now: DateTime<Utc>,
+) -> DomainResult<()> {
     if invoice.excess_disposition != Some(RetainerExcess::CarryForward)
         || invoice.excess_credit_minor <= 0
     {
@@ -113,7 +117,7 @@ pub async fn carry(tx: &impl ConnectionTrait, invoice: &invoice::Model) -> Domai
             amount_minor: Set(invoice.excess_credit_minor),
             source_invoice_id: Set(invoice.id),
             applied_invoice_id: Set(None),
-            created_at: Set(Utc::now()),
+            created_at: Set(now),
             applied_at: Set(None),
             ..Default::default()
         }
@@ -310,7 +314,7 @@ pub async fn mark_repaid(
         )
         .into());
     }
-    let now = Utc::now();
+    let now = ctx.clock.now();
     let mut active: invoice::ActiveModel = invoice.into();
     active.credit_repaid_at = Set(Some(now));
     active.credit_repaid_reference = Set(Some(reference.to_string()));
@@ -327,6 +331,7 @@ pub async fn mark_repaid(
             actor,
             detail: Some(reference.to_string()),
         },
+        now,
     )
     .await?;
     tx.commit().await?;

@@ -12,7 +12,7 @@ use crate::studio::catalog::percent_of;
 use crate::workflow::jobs::JobKind;
 use crate::workflow::next::{self, Change};
 use crate::workflow::outbox;
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use entity::enums::{
     InvoiceEventKind, InvoiceStatus, LineKind, PaymentPreference, Rounding, SessionStatus,
 };
@@ -50,6 +50,7 @@ pub enum Generated {
 pub async fn next_invoice_number(
     tx: &DatabaseTransaction,
     studio: &studio::Model,
+    now: DateTime<Utc>,
 ) -> DomainResult<String> {
     invoice_number_counter::Entity::insert(invoice_number_counter::ActiveModel {
         studio_id: Set(studio.id),
@@ -76,7 +77,7 @@ pub async fn next_invoice_number(
         .await?
         .ok_or_else(|| anyhow::anyhow!("invoice counter of studio {} missing", studio.id))?;
     let seq: i64 = row.try_get("", "last_value")?;
-    let today = Utc::now().with_timezone(&studio_tz(studio)).date_naive();
+    let today = now.with_timezone(&studio_tz(studio)).date_naive();
     Ok(crate::kernel::numbering::format_number(
         &studio.invoice_number_format,
         &studio.invoice_prefix,
@@ -287,7 +288,7 @@ async fn insert_draft(
         .clamp(0, Ord::max(session.retainer_paid_minor, 0));
     let carried_applied = Ord::max(priced.credit_minor.saturating_sub(retainer_left), 0);
     let disposition = crate::billing::credits::disposition(studio, priced.excess_credit_minor);
-    let now = Utc::now();
+    let now = ctx.clock.now();
     let due_date = now.with_timezone(&studio_tz(studio)).date_naive()
         + Duration::days(i64::from(studio.payment_terms_days));
     let salt = random_token();
@@ -329,8 +330,8 @@ async fn insert_draft(
     }
     .insert(tx)
     .await?;
-    crate::billing::credits::apply(tx, &carried, invoice.id).await?;
-    crate::billing::credits::carry(tx, &invoice).await?;
+    crate::billing::credits::apply(tx, &carried, invoice.id, ctx.clock.now()).await?;
+    crate::billing::credits::carry(tx, &invoice, ctx.clock.now()).await?;
     for (position, ((kind, _), line)) in lines.iter().zip(priced.lines.iter()).enumerate() {
         invoice_line::ActiveModel {
             invoice_id: Set(invoice.id),
@@ -384,6 +385,7 @@ async fn insert_draft(
             actor: origin.actor,
             detail: Some(detail),
         },
+        ctx.clock.now(),
     )
     .await?;
     Ok(invoice)
@@ -401,13 +403,13 @@ async fn finalize_and_route(
     draft: invoice::Model,
     actor: &Actor,
     request_id: Option<&str>,
+    now: DateTime<Utc>,
 ) -> DomainResult<invoice::Model> {
     let client = client::Entity::find_by_id(draft.client_id)
         .one(tx)
         .await?
         .ok_or_else(|| anyhow::anyhow!("client of invoice {} missing", draft.id))?;
-    let number = next_invoice_number(tx, studio).await?;
-    let now = Utc::now();
+    let number = next_invoice_number(tx, studio, now).await?;
     let settled = draft.total_minor == 0;
     let to = if settled {
         InvoiceStatus::Paid
@@ -446,6 +448,7 @@ async fn finalize_and_route(
             actor,
             detail: Some(format!("numbered {number}")),
         },
+        now,
     )
     .await?;
 
@@ -460,6 +463,7 @@ async fn finalize_and_route(
             auto_pay: !settled && auto_pay,
         },
         request_id,
+        now,
     )
     .await?;
     tracing::info!(invoice_id = invoice.id, %number, total = invoice.total_minor, auto_pay, "invoice issued");
@@ -470,10 +474,11 @@ async fn finalize_and_route(
 async fn announce_issued(ctx: &AppContext, invoice: &invoice::Model) {
     crate::workflow::next::wake(ctx);
     ctx.events
-        .publish(crate::ports::events::for_invoice(
+        .publish(crate::billing::events::for_invoice(
             crate::ports::events::EventKind::InvoiceIssued,
             invoice,
             None,
+            ctx.clock.now(),
         ))
         .await;
 }
@@ -558,7 +563,8 @@ pub async fn generate_invoice(
             invoice_id: draft.id,
         });
     }
-    let invoice = finalize_and_route(&tx, &studio, draft, &system, request_id).await?;
+    let invoice =
+        finalize_and_route(&tx, &studio, draft, &system, request_id, ctx.clock.now()).await?;
     tx.commit().await?;
     announce_issued(ctx, &invoice).await;
     Ok(Generated::Issued {
@@ -597,7 +603,8 @@ pub async fn finalize_invoice(
         .one(&tx)
         .await?
         .ok_or_else(|| anyhow::anyhow!("studio {studio_id} missing"))?;
-    let invoice = finalize_and_route(&tx, &studio, invoice, actor, request_id).await?;
+    let invoice =
+        finalize_and_route(&tx, &studio, invoice, actor, request_id, ctx.clock.now()).await?;
     tx.commit().await?;
     announce_issued(ctx, &invoice).await;
     Ok(invoice)
@@ -684,8 +691,14 @@ pub async fn reissue_invoice(
         .one(&tx)
         .await?
         .ok_or_else(|| anyhow::anyhow!("client of session {} missing", session.id))?;
-    let session =
-        crate::studio::sessions::apply_adjustment_changes(&tx, &studio, session, changes).await?;
+    let session = crate::studio::sessions::apply_adjustment_changes(
+        &tx,
+        &studio,
+        session,
+        changes,
+        ctx.clock.now(),
+    )
+    .await?;
     let draft = insert_draft(
         ctx,
         &tx,
@@ -699,7 +712,8 @@ pub async fn reissue_invoice(
         },
     )
     .await?;
-    let invoice = finalize_and_route(&tx, &studio, draft, actor, request_id).await?;
+    let invoice =
+        finalize_and_route(&tx, &studio, draft, actor, request_id, ctx.clock.now()).await?;
     lifecycle::record(
         &tx,
         &old,
@@ -711,6 +725,7 @@ pub async fn reissue_invoice(
             actor,
             detail: Some(format!("reissued as {}", invoice.display_number())),
         },
+        ctx.clock.now(),
     )
     .await?;
     tx.commit().await?;
@@ -751,7 +766,8 @@ pub async fn mark_uncollectible(
         .into());
     }
     let from = invoice.status;
-    let marked = lifecycle::set_status(&tx, invoice, InvoiceStatus::Uncollectible).await?;
+    let marked =
+        lifecycle::set_status(&tx, invoice, InvoiceStatus::Uncollectible, ctx.clock.now()).await?;
     lifecycle::record(
         &tx,
         &marked,
@@ -763,6 +779,7 @@ pub async fn mark_uncollectible(
             actor,
             detail: Some(reason.to_string()),
         },
+        ctx.clock.now(),
     )
     .await?;
     next::after(
@@ -772,6 +789,7 @@ pub async fn mark_uncollectible(
             invoice_id,
         },
         request_id,
+        ctx.clock.now(),
     )
     .await?;
     crate::workflow::next::commit(ctx, tx).await?;
@@ -820,6 +838,7 @@ pub async fn resend_invoice(
                 key: idempotency_key.to_string(),
             },
             request_id,
+            ctx.clock.now(),
         )
         .await?;
         lifecycle::record(
@@ -836,6 +855,7 @@ pub async fn resend_invoice(
                     client_email(&tx, invoice.client_id).await?
                 )),
             },
+            ctx.clock.now(),
         )
         .await?;
     }

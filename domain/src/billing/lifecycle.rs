@@ -18,7 +18,7 @@
 //! what was left.
 
 use crate::infra::error::{DomainResult, UserError};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use entity::enums::{InvoiceEventKind, InvoiceStatus};
 use entity::{invoice, invoice_event};
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -73,6 +73,7 @@ pub async fn record(
     tx: &DatabaseTransaction,
     invoice: &invoice::Model,
     audit: Audit<'_>,
+    now: DateTime<Utc>,
 ) -> DomainResult<()> {
     invoice_event::ActiveModel {
         studio_id: Set(invoice.studio_id),
@@ -83,7 +84,7 @@ pub async fn record(
         amount_minor: Set(audit.amount_minor),
         actor: Set(audit.actor.0.clone()),
         detail: Set(audit.detail),
-        created_at: Set(Utc::now()),
+        created_at: Set(now),
         ..Default::default()
     }
     .insert(tx)
@@ -177,13 +178,13 @@ pub async fn apply_money(
     invoice_id: i64,
     movement: Movement,
     audit: Audit<'_>,
+    now: DateTime<Utc>,
 ) -> DomainResult<invoice::Model> {
     let Movement {
         paid,
         refunded,
         credited,
     } = movement;
-    let now = Utc::now();
     invoice::Entity::update_many()
         .col_expr(
             invoice::Column::AmountPaidMinor,
@@ -232,15 +233,16 @@ pub async fn apply_money(
             to: Some(to),
             ..audit
         },
+        now,
     )
     .await?;
     let updated = if to == from {
         updated
     } else {
-        set_status(tx, updated, to).await?
+        set_status(tx, updated, to, now).await?
     };
     // Open Checkout Sessions for the old amount must not be paid any more.
-    crate::billing::checkout::retire_stale_in(tx, &updated).await?;
+    crate::billing::checkout::retire_stale_in(tx, &updated, now).await?;
     Ok(updated)
 }
 
@@ -249,6 +251,7 @@ pub async fn set_status(
     tx: &DatabaseTransaction,
     invoice: invoice::Model,
     to: InvoiceStatus,
+    now: DateTime<Utc>,
 ) -> DomainResult<invoice::Model> {
     if !can_transition(invoice.status, to) {
         return Err(anyhow::anyhow!(
@@ -259,7 +262,6 @@ pub async fn set_status(
         )
         .into());
     }
-    let now = Utc::now();
     let settled = matches!(to, InvoiceStatus::Paid | InvoiceStatus::Void);
     let mut active: invoice::ActiveModel = invoice.clone().into();
     active.status = Set(to);
@@ -372,7 +374,7 @@ pub async fn void_invoice(
         )
         .into());
     }
-    let now = Utc::now();
+    let now = ctx.clock.now();
     // A draft was never issued: it has no number, nothing to cancel and no
     // gallery access, so it is voided without a credit note or follow-up.
     let issued = invoice.status != InvoiceStatus::Draft;
@@ -410,7 +412,7 @@ pub async fn void_invoice(
     active.amount_due_minor = Set(0);
     active.updated_at = Set(now);
     let voided = active.update(&tx).await?;
-    crate::billing::checkout::retire_stale_in(&tx, &voided).await?;
+    crate::billing::checkout::retire_stale_in(&tx, &voided, ctx.clock.now()).await?;
     crate::billing::credits::release_on_void(&tx, voided.id).await?;
     record(
         &tx,
@@ -423,6 +425,7 @@ pub async fn void_invoice(
             actor,
             detail: Some(reason.to_string()),
         },
+        ctx.clock.now(),
     )
     .await?;
     if let Some(note) = note {
@@ -437,6 +440,7 @@ pub async fn void_invoice(
                 actor,
                 detail: Some(note.number.clone()),
             },
+            ctx.clock.now(),
         )
         .await?;
         crate::workflow::next::after(
@@ -446,15 +450,17 @@ pub async fn void_invoice(
                 invoice_id,
             },
             request_id,
+            ctx.clock.now(),
         )
         .await?;
     }
     crate::workflow::next::commit(ctx, tx).await?;
     ctx.events
-        .publish(crate::ports::events::for_invoice(
+        .publish(crate::billing::events::for_invoice(
             crate::ports::events::EventKind::InvoiceVoided,
             &voided,
             None,
+            ctx.clock.now(),
         ))
         .await;
     Ok(voided)

@@ -24,7 +24,7 @@ use crate::infra::db::begin_write;
 use crate::infra::error::{DomainResult, UserError};
 use crate::ports::gateway::{ChargeOutcome, ChargeRequest, GatewayError, IntentState};
 use crate::workflow::next::{self, Change};
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use entity::enums::{InvoiceEventKind, InvoiceStatus, PaymentMethod, PaymentSource, PaymentStatus};
 use entity::{invoice, payment};
 use sea_orm::sea_query::Expr;
@@ -101,7 +101,7 @@ async fn start_attempt(
         )
         .into());
     }
-    let now = Utc::now();
+    let now = ctx.clock.now();
     let pending = payment::ActiveModel {
         studio_id: Set(invoice.studio_id),
         invoice_id: Set(invoice.id),
@@ -133,6 +133,7 @@ async fn start_attempt(
                 resolve_after: Duration::seconds(ctx.settings.worker.resolve_payment_after_secs),
             },
             request_id,
+            ctx.clock.now(),
         )
         .await?;
     }
@@ -338,7 +339,7 @@ async fn obtain_intent(
 async fn store_intent(ctx: &AppContext, payment_id: i64, id: &str) -> DomainResult<String> {
     payment::Entity::update_many()
         .col_expr(payment::Column::GatewayIntentId, Expr::value(id))
-        .col_expr(payment::Column::UpdatedAt, Expr::value(Utc::now()))
+        .col_expr(payment::Column::UpdatedAt, Expr::value(ctx.clock.now()))
         .filter(payment::Column::Id.eq(payment_id))
         .filter(payment::Column::GatewayIntentId.is_null())
         .exec(&ctx.db)
@@ -359,7 +360,15 @@ async fn settle(
     request_id: Option<&str>,
 ) -> DomainResult<()> {
     let tx = begin_write(&ctx.db).await?;
-    let moved = settle_in(&tx, pending, outcome, &actor_of(pending), request_id).await?;
+    let moved = settle_in(
+        &tx,
+        pending,
+        outcome,
+        &actor_of(pending),
+        request_id,
+        ctx.clock.now(),
+    )
+    .await?;
     crate::workflow::next::commit(ctx, tx).await?;
     if moved {
         publish_payment_event(ctx, pending.id).await?;
@@ -381,8 +390,8 @@ pub(crate) async fn settle_in(
     outcome: &ChargeOutcome,
     actor: &Actor,
     request_id: Option<&str>,
+    now: DateTime<Utc>,
 ) -> DomainResult<bool> {
-    let now = Utc::now();
     let update = payment::Entity::update_many()
         .filter(payment::Column::Id.eq(pending.id))
         .col_expr(payment::Column::UpdatedAt, Expr::value(now));
@@ -415,6 +424,7 @@ pub(crate) async fn settle_in(
                     actor,
                     detail: Some(format!("payment {} ({})", pending.id, reference)),
                 },
+                now,
             )
             .await?;
             next::after(
@@ -425,6 +435,7 @@ pub(crate) async fn settle_in(
                     payment_id: pending.id,
                 },
                 request_id,
+                now,
             )
             .await?;
         }
@@ -460,6 +471,7 @@ pub(crate) async fn settle_in(
                     actor,
                     detail: Some(format!("payment {}: {code}: {message}", pending.id)),
                 },
+                now,
             )
             .await?;
         }
@@ -491,10 +503,11 @@ pub(crate) async fn publish_payment_event(ctx: &AppContext, payment_id: i64) -> 
         crate::ports::events::EventKind::PaymentFailed
     };
     ctx.events
-        .publish(crate::ports::events::for_invoice(
+        .publish(crate::billing::events::for_invoice(
             kind,
             &invoice,
             Some(&payment),
+            ctx.clock.now(),
         ))
         .await;
     Ok(())
@@ -663,6 +676,7 @@ pub async fn auto_pay(
             retry_in: retry_in_days.map(Duration::days),
         },
         request_id,
+        ctx.clock.now(),
     )
     .await?;
     crate::workflow::next::commit(ctx, tx).await?;
@@ -765,7 +779,7 @@ pub async fn record_manual_payment(
         )
         .into());
     }
-    let now = Utc::now();
+    let now = ctx.clock.now();
     let recorded = payment::ActiveModel {
         studio_id: Set(studio_id),
         invoice_id: Set(invoice.id),
@@ -805,6 +819,7 @@ pub async fn record_manual_payment(
                     .unwrap_or_default()
             )),
         },
+        ctx.clock.now(),
     )
     .await?;
     next::after(
@@ -815,6 +830,7 @@ pub async fn record_manual_payment(
             payment_id: recorded.id,
         },
         request_id,
+        ctx.clock.now(),
     )
     .await?;
     crate::workflow::next::commit(ctx, tx).await?;

@@ -20,7 +20,7 @@ use crate::infra::db::begin_write;
 use crate::infra::error::{DomainResult, UserError};
 use crate::ports::gateway::{GatewayError, RefundOutcome, RefundRequest};
 use crate::workflow::next::{self, Change};
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use entity::enums::{InvoiceEventKind, PaymentMethod, PaymentStatus, RefundStatus};
 use entity::{credit_note, invoice, payment, refund};
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -127,7 +127,7 @@ pub async fn refund_payment(
         )
         .into());
     }
-    let now = Utc::now();
+    let now = ctx.clock.now();
     let created = refund::ActiveModel {
         studio_id: Set(studio_id),
         invoice_id: Set(payment.invoice_id),
@@ -152,6 +152,7 @@ pub async fn refund_payment(
             &Settlement::Succeeded(None),
             actor,
             request_id,
+            ctx.clock.now(),
         )
         .await?;
         crate::workflow::next::commit(ctx, tx).await?;
@@ -166,6 +167,7 @@ pub async fn refund_payment(
             resolve_after: Duration::seconds(ctx.settings.worker.resolve_payment_after_secs),
         },
         request_id,
+        ctx.clock.now(),
     )
     .await?;
     crate::workflow::next::commit(ctx, tx).await?;
@@ -233,7 +235,15 @@ async fn settle_with_gateway(
         Err(other) => Settlement::Failed(other.to_string()),
     };
     let tx = begin_write(&ctx.db).await?;
-    let moved = settle(&tx, &pending, &settlement, &Actor::system(), request_id).await?;
+    let moved = settle(
+        &tx,
+        &pending,
+        &settlement,
+        &Actor::system(),
+        request_id,
+        ctx.clock.now(),
+    )
+    .await?;
     tx.commit().await?;
     if moved {
         crate::workflow::next::wake(ctx);
@@ -347,8 +357,8 @@ pub async fn settle(
     settlement: &Settlement,
     actor: &Actor,
     request_id: Option<&str>,
+    now: DateTime<Utc>,
 ) -> DomainResult<bool> {
-    let now = Utc::now();
     let update = refund::Entity::update_many()
         .filter(refund::Column::Id.eq(pending.id))
         .filter(refund::Column::Status.eq(RefundStatus::Pending))
@@ -425,16 +435,18 @@ pub async fn settle(
                     pending.invoice_id,
                     lifecycle::Movement::chargeback(pending.amount_minor),
                     audit,
+                    now,
                 )
                 .await?;
                 false
             } else {
-                let note = issue_credit_note(tx, pending).await?;
+                let note = issue_credit_note(tx, pending, now).await?;
                 let invoice = lifecycle::apply_money(
                     tx,
                     pending.invoice_id,
                     lifecycle::Movement::refund_with_credit_note(pending.amount_minor),
                     audit,
+                    now,
                 )
                 .await?;
                 lifecycle::record(
@@ -448,6 +460,7 @@ pub async fn settle(
                         actor,
                         detail: Some(note.number.clone()),
                     },
+                    now,
                 )
                 .await?;
                 true
@@ -461,6 +474,7 @@ pub async fn settle(
                     confirm,
                 },
                 request_id,
+                now,
             )
             .await?;
         }
@@ -477,6 +491,7 @@ pub async fn settle(
                     to: Some(invoice.status),
                     ..audit
                 },
+                now,
             )
             .await?;
         }
@@ -491,6 +506,7 @@ pub async fn settle(
 async fn issue_credit_note(
     tx: &DatabaseTransaction,
     refund: &refund::Model,
+    now: DateTime<Utc>,
 ) -> DomainResult<credit_note::Model> {
     use sea_orm::PaginatorTrait;
     let invoice = lifecycle::lock_invoice(tx, refund.studio_id, refund.invoice_id).await?;
@@ -514,7 +530,7 @@ async fn issue_credit_note(
             .clone()
             .filter(|r| !r.trim().is_empty())
             .unwrap_or_else(|| "refund".to_string())),
-        created_at: Set(Utc::now()),
+        created_at: Set(now),
         ..Default::default()
     }
     .insert(tx)
@@ -548,10 +564,11 @@ pub(crate) async fn publish(
     let payment = payment::Entity::find_by_id(payment_id).one(&ctx.db).await?;
     if let Some(invoice) = invoice {
         ctx.events
-            .publish(crate::ports::events::for_invoice(
+            .publish(crate::billing::events::for_invoice(
                 crate::ports::events::EventKind::PaymentRefunded,
                 &invoice,
                 payment.as_ref(),
+                ctx.clock.now(),
             ))
             .await;
     }

@@ -111,7 +111,7 @@ pub async fn sync_access(
         .await?
         > 0;
     let (level, expires_at) = level_for(&studio, &invoice, disputed);
-    let now = Utc::now();
+    let now = ctx.clock.now();
     let mut changed = false;
     match gallery_access::Entity::find()
         .filter(gallery_access::Column::SessionId.eq(invoice.session_id))
@@ -144,6 +144,7 @@ pub async fn sync_access(
                     invoice_id,
                 },
                 request_id,
+                ctx.clock.now(),
             )
             .await?;
             changed = true;
@@ -166,6 +167,7 @@ pub async fn sync_access(
                         level,
                     },
                     request_id,
+                    ctx.clock.now(),
                 )
                 .await?;
             }
@@ -187,6 +189,7 @@ pub async fn sync_access(
                 webhook: studio.gallery_webhook_url.is_some(),
             },
             request_id,
+            ctx.clock.now(),
         )
         .await?;
     }
@@ -230,7 +233,7 @@ pub async fn deliver_webhook(
     let body = serde_json::to_vec(&serde_json::json!({
         "id": format!("gac_{invoice_id}_{change}"),
         "type": "gallery.access_changed",
-        "created": Utc::now().timestamp(),
+        "created": ctx.clock.now().timestamp(),
         "data": {
             "studio_id": studio.id,
             "session_id": access.session_id,
@@ -248,6 +251,7 @@ pub async fn deliver_webhook(
         "studio-signature",
         &webhook_secret(ctx, studio.id),
         body,
+        ctx.clock.now(),
     )
     .await?;
     tracing::info!(invoice_id, %change, "gallery webhook delivered");
@@ -297,6 +301,7 @@ pub async fn add_photos(
     studio: &studio::Model,
     session_id: i64,
     new: &[NewPhoto],
+    now: DateTime<Utc>,
 ) -> DomainResult<Vec<gallery_photo::Model>> {
     use crate::infra::error::UserError;
     let mut problems = crate::kernel::validate::Problems::new();
@@ -331,7 +336,6 @@ pub async fn add_photos(
         .last()
         .map(|p| p.position + 1)
         .unwrap_or(1);
-    let now = Utc::now();
     for (offset, (url, preview_url, title)) in checked.into_iter().enumerate() {
         gallery_photo::ActiveModel {
             studio_id: Set(studio.id),
@@ -450,7 +454,7 @@ pub async fn set_password(
     let hash = hash_password(password)?;
     let mut active: gallery_access::ActiveModel = access.into();
     active.password_hash = Set(Some(hash));
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(ctx.clock.now());
     Ok(active.update(&ctx.db).await?)
 }
 

@@ -35,10 +35,9 @@ use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
 use crate::infra::error::{DomainResult, UserError};
 use crate::kernel::money::Currency;
-use crate::kernel::pricing::round_minor;
 use crate::kernel::validate::Problems;
 use crate::workflow::next::{self, Change};
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use entity::enums::{InvoiceEventKind, InvoiceStatus, LineKind};
 use entity::{client, invoice, invoice_line, reminder_policy, studio};
@@ -49,185 +48,37 @@ use sea_orm::{
     DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
-/// A late fee: a fixed amount, a percentage of what is due, or both,
-/// optionally capped. Charged once per invoice, never compounding.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LateFee {
-    pub fixed_minor: Option<i64>,
-    pub percent: Option<Decimal>,
-    pub cap_minor: Option<i64>,
-}
+pub use crate::kernel::reminder_plan::{
+    LateFee, Policy, Step, StepKind, late_fee_step, local_time, plan,
+};
 
-impl LateFee {
-    /// The fee on `due_minor`, rounded half away from zero like every amount.
-    pub fn amount_for(&self, due_minor: i64) -> i64 {
-        let percent = self
-            .percent
-            .and_then(|p| round_minor(Decimal::from(due_minor) * p / Decimal::ONE_HUNDRED).ok())
-            .unwrap_or(0);
-        let fee = self.fixed_minor.unwrap_or(0).saturating_add(percent);
-        let capped = match self.cap_minor {
-            Some(cap) => Ord::min(fee, cap),
-            None => fee,
-        };
-        Ord::max(capped, 0)
+/// A studio's stored policy, or the default without one.
+fn policy_from_row(row: Option<reminder_policy::Model>) -> Policy {
+    let Some(row) = row else {
+        return Policy::default();
+    };
+    let offsets_days = serde_json::from_str::<Vec<i32>>(&row.offsets_days).unwrap_or_else(|e| {
+        tracing::error!(studio_id = row.studio_id, error = %e, "unreadable reminder offsets; using the default");
+        Policy::default().offsets_days
+    });
+    let percent = row.late_fee_percent.as_deref().and_then(|p| p.parse().ok());
+    let late_fee = (row.late_fee_fixed_minor.is_some() || percent.is_some()).then_some(LateFee {
+        fixed_minor: row.late_fee_fixed_minor,
+        percent,
+        cap_minor: row.late_fee_cap_minor,
+    });
+    Policy {
+        enabled: row.enabled,
+        offsets_days,
+        window_start_hour: u32::try_from(row.window_start_hour).unwrap_or(9),
+        window_end_hour: u32::try_from(row.window_end_hour).unwrap_or(17),
+        late_fee,
+        uncollectible_after_days: row.uncollectible_after_days,
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Policy {
-    pub enabled: bool,
-    /// Days relative to the due date, ascending; the last is the final notice.
-    pub offsets_days: Vec<i32>,
-    pub window_start_hour: u32,
-    pub window_end_hour: u32,
-    pub late_fee: Option<LateFee>,
-    /// Days after the final notice at which the invoice becomes uncollectible.
-    pub uncollectible_after_days: Option<i32>,
-}
-
-impl Default for Policy {
-    fn default() -> Self {
-        Self {
-            enabled: true,
-            offsets_days: vec![-3, 0, 3, 7, 14],
-            window_start_hour: 9,
-            window_end_hour: 17,
-            late_fee: None,
-            uncollectible_after_days: None,
-        }
-    }
-}
-
-impl Policy {
-    fn from_row(row: Option<reminder_policy::Model>) -> Self {
-        let Some(row) = row else {
-            return Self::default();
-        };
-        let offsets_days = serde_json::from_str::<Vec<i32>>(&row.offsets_days).unwrap_or_else(|e| {
-            tracing::error!(studio_id = row.studio_id, error = %e, "unreadable reminder offsets; using the default");
-            Self::default().offsets_days
-        });
-        let percent = row.late_fee_percent.as_deref().and_then(|p| p.parse().ok());
-        let late_fee =
-            (row.late_fee_fixed_minor.is_some() || percent.is_some()).then_some(LateFee {
-                fixed_minor: row.late_fee_fixed_minor,
-                percent,
-                cap_minor: row.late_fee_cap_minor,
-            });
-        Self {
-            enabled: row.enabled,
-            offsets_days,
-            window_start_hour: u32::try_from(row.window_start_hour).unwrap_or(9),
-            window_end_hour: u32::try_from(row.window_end_hour).unwrap_or(17),
-            late_fee,
-            uncollectible_after_days: row.uncollectible_after_days,
-        }
-    }
-
-    /// `None` while `now` is inside the sending window in `tz`; otherwise
-    /// when the window opens next.
-    pub fn next_window_opening(&self, tz: Tz, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let local = now.with_timezone(&tz);
-        let hour = chrono::Timelike::hour(&local);
-        if (self.window_start_hour..self.window_end_hour).contains(&hour) {
-            return None;
-        }
-        let date = local.date_naive();
-        let date = if hour < self.window_start_hour {
-            date
-        } else {
-            date.succ_opt().unwrap_or(date)
-        };
-        Some(local_time(tz, date, self.window_start_hour))
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StepKind {
-    Reminder,
-    FinalNotice,
-    MarkUncollectible,
-}
-
-/// One step of an invoice's follow-up plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Step {
-    /// Stable position in the policy (steps before the invoice was issued
-    /// are left out, the others keep their index).
-    pub index: u32,
-    pub kind: StepKind,
-    pub days_from_due: i32,
-    pub at: DateTime<Utc>,
-}
-
-/// `hour:00` on `date` in `tz`, in UTC. A time that does not exist (the hour
-/// skipped when clocks go forward) moves to the next hour that does; an
-/// ambiguous one (the hour repeated when they go back) takes the first.
-pub fn local_time(tz: Tz, date: NaiveDate, hour: u32) -> DateTime<Utc> {
-    for h in hour..hour + 3 {
-        let Some(naive) = date.and_hms_opt(Ord::min(h, 23), 0, 0) else {
-            continue;
-        };
-        if let Some(t) = tz.from_local_datetime(&naive).earliest() {
-            return t.with_timezone(&Utc);
-        }
-    }
-    // Unreachable for real zones (gaps are at most an hour or two).
-    Utc.from_utc_datetime(&date.and_time(chrono::NaiveTime::MIN))
-}
-
-/// The follow-up plan of an invoice due on `due` in `tz`, issued at
-/// `issued_at`: the steps still ahead of the issue time, in order.
-pub fn plan(policy: &Policy, due: NaiveDate, tz: Tz, issued_at: DateTime<Utc>) -> Vec<Step> {
-    let mut steps = Vec::new();
-    let last = policy.offsets_days.len().saturating_sub(1);
-    for (i, days) in policy.offsets_days.iter().enumerate() {
-        steps.push(Step {
-            index: u32::try_from(i).unwrap_or(u32::MAX),
-            kind: if i == last {
-                StepKind::FinalNotice
-            } else {
-                StepKind::Reminder
-            },
-            days_from_due: *days,
-            at: local_time(
-                tz,
-                due + Duration::days(i64::from(*days)),
-                policy.window_start_hour,
-            ),
-        });
-    }
-    if let (Some(after), Some(final_days)) = (
-        policy.uncollectible_after_days,
-        policy.offsets_days.last().copied(),
-    ) {
-        let days = final_days + after;
-        steps.push(Step {
-            index: u32::try_from(policy.offsets_days.len()).unwrap_or(u32::MAX),
-            kind: StepKind::MarkUncollectible,
-            days_from_due: days,
-            at: local_time(
-                tz,
-                due + Duration::days(i64::from(days)),
-                policy.window_start_hour,
-            ),
-        });
-    }
-    steps.retain(|s| s.at > issued_at);
-    steps
-}
-
-/// The step at which the late fee is due: the first reminder after the due
-/// date (or, when that one was skipped, the first later one that goes out).
-pub fn late_fee_step(plan: &[Step]) -> Option<u32> {
-    plan.iter()
-        .find(|s| s.days_from_due > 0 && s.kind != StepKind::MarkUncollectible)
-        .map(|s| s.index)
 }
 
 pub async fn policy_for<C: ConnectionTrait>(conn: &C, studio_id: i64) -> DomainResult<Policy> {
-    Ok(Policy::from_row(
+    Ok(policy_from_row(
         reminder_policy::Entity::find_by_id(studio_id)
             .one(conn)
             .await?,
@@ -364,7 +215,13 @@ pub async fn run_step(
                 if late_fee_step(&planned.steps).is_some_and(|fee_step| index >= fee_step)
                     && let Some(fee) = &planned.policy.late_fee
                 {
-                    add_late_fee(&tx, &invoice, fee.amount_for(invoice.amount_due_minor)).await?;
+                    add_late_fee(
+                        &tx,
+                        &invoice,
+                        fee.amount_for(invoice.amount_due_minor),
+                        ctx.clock.now(),
+                    )
+                    .await?;
                 }
                 next::after(
                     &tx,
@@ -374,6 +231,7 @@ pub async fn run_step(
                         step: index,
                     },
                     request_id,
+                    ctx.clock.now(),
                 )
                 .await?;
                 StepOutcome::Reminded
@@ -393,9 +251,16 @@ pub async fn run_step(
                             step.days_from_due
                         )),
                     },
+                    ctx.clock.now(),
                 )
                 .await?;
-                lifecycle::set_status(&tx, invoice.clone(), InvoiceStatus::Uncollectible).await?;
+                lifecycle::set_status(
+                    &tx,
+                    invoice.clone(),
+                    InvoiceStatus::Uncollectible,
+                    ctx.clock.now(),
+                )
+                .await?;
                 next::after(
                     &tx,
                     Change::Uncollectible {
@@ -403,6 +268,7 @@ pub async fn run_step(
                         invoice_id,
                     },
                     request_id,
+                    ctx.clock.now(),
                 )
                 .await?;
                 StepOutcome::MarkedUncollectible
@@ -419,6 +285,7 @@ pub async fn run_step(
                 at: following.at,
             },
             request_id,
+            ctx.clock.now(),
         )
         .await?;
     }
@@ -432,6 +299,7 @@ async fn add_late_fee(
     tx: &DatabaseTransaction,
     invoice: &invoice::Model,
     amount_minor: i64,
+    now: DateTime<Utc>,
 ) -> DomainResult<()> {
     if amount_minor <= 0 {
         return Ok(());
@@ -462,7 +330,7 @@ async fn add_late_fee(
     .await?;
     let grow = |col: invoice::Column| (col, Expr::col(col).add(amount_minor));
     let mut update = invoice::Entity::update_many()
-        .col_expr(invoice::Column::UpdatedAt, Expr::value(Utc::now()))
+        .col_expr(invoice::Column::UpdatedAt, Expr::value(now))
         .filter(invoice::Column::Id.eq(invoice.id));
     for column in [
         invoice::Column::SubtotalMinor,
@@ -480,7 +348,7 @@ async fn add_late_fee(
         .one(tx)
         .await?
         .ok_or_else(|| anyhow::anyhow!("invoice {} vanished", invoice.id))?;
-    crate::billing::checkout::retire_stale_in(tx, &grown).await?;
+    crate::billing::checkout::retire_stale_in(tx, &grown, now).await?;
     lifecycle::record(
         tx,
         invoice,
@@ -492,6 +360,7 @@ async fn add_late_fee(
             actor: &Actor::system(),
             detail: Some("late fee after the due date".into()),
         },
+        now,
     )
     .await?;
     Ok(())
@@ -562,6 +431,7 @@ pub async fn update_policy(
     db: &DatabaseConnection,
     studio: &studio::Model,
     changes: PolicyChanges,
+    now: DateTime<Utc>,
 ) -> DomainResult<Policy> {
     let mut problems = Problems::new();
     let current = policy_for(db, studio.id).await?;
@@ -651,7 +521,7 @@ pub async fn update_policy(
             .map(|p| p.normalize().to_string())),
         late_fee_cap_minor: Set(late_fee.as_ref().and_then(|f| f.cap_minor)),
         uncollectible_after_days: Set(uncollectible),
-        updated_at: Set(Utc::now()),
+        updated_at: Set(now),
     };
     let tx = begin_write(db).await?;
     let exists = reminder_policy::Entity::find_by_id(studio.id)
@@ -665,141 +535,4 @@ pub async fn update_policy(
     }
     tx.commit().await?;
     policy_for(db, studio.id).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use rust_decimal_macros::dec;
-
-    fn utc(s: &str) -> DateTime<Utc> {
-        s.parse().unwrap()
-    }
-
-    fn date(s: &str) -> NaiveDate {
-        s.parse().unwrap()
-    }
-
-    #[test]
-    fn reminders_stay_at_nine_local_across_the_autumn_change() {
-        // New York falls back on Sunday 2026-11-01 (EDT -4 -> EST -5).
-        let tz: Tz = "America/New_York".parse().unwrap();
-        let steps = plan(
-            &Policy::default(),
-            date("2026-10-30"),
-            tz,
-            utc("2026-10-01T12:00:00Z"),
-        );
-        let at: Vec<_> = steps.iter().map(|s| s.at.to_rfc3339()).collect();
-        assert_eq!(
-            at,
-            [
-                "2026-10-27T13:00:00+00:00", // -3, EDT
-                "2026-10-30T13:00:00+00:00", // due date, EDT
-                "2026-11-02T14:00:00+00:00", // +3, EST
-                "2026-11-06T14:00:00+00:00", // +7
-                "2026-11-13T14:00:00+00:00", // +14, final notice
-            ]
-        );
-        assert_eq!(steps[4].kind, StepKind::FinalNotice);
-        assert_eq!(late_fee_step(&steps), Some(2));
-    }
-
-    #[test]
-    fn reminders_stay_at_nine_local_across_the_spring_change() {
-        // Paris springs forward on Sunday 2027-03-28 (CET +1 -> CEST +2).
-        let tz: Tz = "Europe/Paris".parse().unwrap();
-        let policy = Policy {
-            uncollectible_after_days: Some(10),
-            ..Policy::default()
-        };
-        let steps = plan(&policy, date("2027-03-26"), tz, utc("2027-03-01T00:00:00Z"));
-        let at: Vec<_> = steps.iter().map(|s| (s.index, s.at.to_rfc3339())).collect();
-        assert_eq!(
-            at,
-            [
-                (0, "2027-03-23T08:00:00+00:00".to_string()),
-                (1, "2027-03-26T08:00:00+00:00".to_string()),
-                (2, "2027-03-29T07:00:00+00:00".to_string()),
-                (3, "2027-04-02T07:00:00+00:00".to_string()),
-                (4, "2027-04-09T07:00:00+00:00".to_string()),
-                (5, "2027-04-19T07:00:00+00:00".to_string()),
-            ]
-        );
-        assert_eq!(steps[5].kind, StepKind::MarkUncollectible);
-    }
-
-    #[test]
-    fn a_local_time_skipped_by_the_clocks_moves_to_the_next_hour() {
-        let tz: Tz = "America/New_York".parse().unwrap();
-        // 2:00 does not exist on 2027-03-14; 3:00 EDT does.
-        assert_eq!(
-            local_time(tz, date("2027-03-14"), 2).to_rfc3339(),
-            "2027-03-14T07:00:00+00:00"
-        );
-        // 1:00 happens twice on 2026-11-01: the first (EDT) is taken.
-        assert_eq!(
-            local_time(tz, date("2026-11-01"), 1).to_rfc3339(),
-            "2026-11-01T05:00:00+00:00"
-        );
-    }
-
-    #[test]
-    fn steps_before_the_invoice_was_issued_are_left_out() {
-        let tz: Tz = "UTC".parse().unwrap();
-        let steps = plan(
-            &Policy::default(),
-            date("2026-12-10"),
-            tz,
-            utc("2026-12-08T10:00:00Z"),
-        );
-        assert_eq!(
-            steps.iter().map(|s| s.index).collect::<Vec<_>>(),
-            [1, 2, 3, 4],
-            "the reminder 3 days before was already past"
-        );
-    }
-
-    #[test]
-    fn the_sending_window_is_local() {
-        let tz: Tz = "America/New_York".parse().unwrap();
-        let policy = Policy::default();
-        // 14:00 UTC = 9:00 EST: inside.
-        assert_eq!(
-            policy.next_window_opening(tz, utc("2026-11-02T14:00:00Z")),
-            None
-        );
-        // 23:00 UTC = 18:00 EST: opens at 9:00 EST the next day.
-        assert_eq!(
-            policy.next_window_opening(tz, utc("2026-11-02T23:00:00Z")),
-            Some(utc("2026-11-03T14:00:00Z"))
-        );
-        // 12:00 UTC = 7:00 EST: opens the same day.
-        assert_eq!(
-            policy.next_window_opening(tz, utc("2026-11-02T12:00:00Z")),
-            Some(utc("2026-11-02T14:00:00Z"))
-        );
-    }
-
-    #[test]
-    fn late_fees_are_fixed_or_a_percentage_capped_and_rounded_half_away() {
-        let fee = |fixed, percent, cap| LateFee {
-            fixed_minor: fixed,
-            percent,
-            cap_minor: cap,
-        };
-        assert_eq!(fee(Some(2500), None, None).amount_for(100_000), 2500);
-        // 1.5% of 2,791.82 = 41.8773 -> 41.88
-        assert_eq!(fee(None, Some(dec!(1.5)), None).amount_for(279_182), 4188);
-        // 1.5% of 1,000.50 = 15.0075 -> 15.01 (half away from zero)
-        assert_eq!(fee(None, Some(dec!(1.5)), None).amount_for(100_050), 1501);
-        assert_eq!(
-            fee(None, Some(dec!(10)), Some(5000)).amount_for(279_182),
-            5000
-        );
-        assert_eq!(
-            fee(Some(1000), Some(dec!(1)), Some(1500)).amount_for(100_000),
-            1500
-        );
-    }
 }

@@ -1,11 +1,15 @@
 //! Everything a service needs, built once per process from `Settings`.
 
+use crate::adapters::events::{LocalEvents, RedisEvents};
+use crate::adapters::mailer::{FileMailer, SmtpMailer};
+use crate::adapters::sim_gateway::SimulatedGateway;
 use crate::infra::db::{self, Database};
 use crate::infra::secrets::AppSecret;
 use crate::infra::settings::Settings;
-use crate::ports::events::{BillingEvent, EventPublisher, LocalEvents, RedisEvents};
-use crate::ports::gateway::{PaymentGateway, SimulatedGateway};
-use crate::ports::mailer::{FileMailer, Mailer, SmtpMailer};
+use crate::kernel::clock::Clock;
+use crate::ports::events::{BillingEvent, EventPublisher};
+use crate::ports::gateway::PaymentGateway;
+use crate::ports::mailer::Mailer;
 use sea_orm::DatabaseConnection;
 use sea_orm::sqlx::SqlitePool;
 use secrecy::ExposeSecret;
@@ -26,7 +30,7 @@ pub struct AppContext {
     pub events: Arc<dyn EventPublisher>,
     /// This process's live event stream, read by GraphQL subscriptions.
     pub live: broadcast::Sender<BillingEvent>,
-    /// What "now" is for scheduling decisions (reminder windows).
+    /// What "now" is, for everything: the one reader of the system time.
     pub clock: crate::kernel::clock::Clock,
 }
 
@@ -48,6 +52,7 @@ impl AppContext {
             )?),
             None => Arc::new(FileMailer::new(settings.outbox_dir())?),
         };
+        let clock = Clock::system();
         let gateway: Arc<dyn PaymentGateway> = match &settings.gateway.stripe_secret_key {
             Some(key) => Arc::new(
                 crate::adapters::stripe::StripeGateway::new(
@@ -56,12 +61,11 @@ impl AppContext {
                 )
                 .map_err(|e| anyhow::anyhow!("Stripe gateway: {e}"))?,
             ),
-            None => Arc::new(
-                SimulatedGateway::new(conn.clone())
-                    .with_public_url(settings.public_url())
-                    .with_webhooks(settings.gateway.simulated_webhooks)
-                    .with_faults(settings.gateway.simulated_faults.clone()),
-            ),
+            None => Arc::new(Self::simulated_gateway(
+                &settings,
+                conn.clone(),
+                clock.clone(),
+            )),
         };
         let secret = AppSecret::load_or_create(settings.secret_key.as_ref(), &settings.data_dir)?;
         let (live, _) = broadcast::channel(1024);
@@ -81,10 +85,24 @@ impl AppContext {
                 outbox_signal: Arc::new(Notify::new()),
                 events,
                 live,
-                clock: crate::kernel::clock::Clock::system(),
+                clock,
             },
             sqlite_pool,
         })
+    }
+
+    /// The simulated gateway the settings describe, stamping its records with
+    /// `clock` (a test that installs a manual clock builds it again with it).
+    pub fn simulated_gateway(
+        settings: &Settings,
+        db: DatabaseConnection,
+        clock: Clock,
+    ) -> SimulatedGateway {
+        SimulatedGateway::new(db)
+            .with_public_url(settings.public_url())
+            .with_webhooks(settings.gateway.simulated_webhooks)
+            .with_faults(settings.gateway.simulated_faults.clone())
+            .with_clock(clock)
     }
 
     pub fn portal_url(&self, portal_salt: &str) -> String {

@@ -1,6 +1,10 @@
-//! The time that decisions about *when* are made with (reminder windows).
-//! The system clock in production; tests set a manual one to walk an invoice
-//! through weeks of reminders, across a daylight-saving change, in seconds.
+//! The one reader of the system time (`ctx.clock`): every date the services
+//! write or decide with comes from here, passed on as a `now` where there is
+//! no context. The system clock in production; tests set a manual one to run
+//! the whole workflow at a chosen instant, or to walk an invoice through
+//! weeks of reminders, across a daylight-saving change, in seconds.
+//! (`tests/integration/architecture.rs` checks that nothing else calls
+//! `Utc::now()`.)
 
 use chrono::{DateTime, Utc};
 use std::sync::{Arc, RwLock};

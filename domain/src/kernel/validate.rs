@@ -1,9 +1,10 @@
 //! Parsing of user input into domain values; every problem is collected so
 //! the caller hears about all of them at once.
 
-use crate::infra::error::{DomainError, UserError};
+use crate::kernel::error::UserError;
 use crate::kernel::money::Currency;
 use rust_decimal::Decimal;
+use std::net::IpAddr;
 
 /// A syntactically valid email address.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,13 +13,17 @@ pub struct EmailAddress(String);
 impl EmailAddress {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let trimmed = raw.trim();
-        let address: lettre::Address = trimmed
-            .parse()
-            .map_err(|_| format!("`{trimmed}` is not a valid email address"))?;
-        if !address.domain().contains('.') && address.domain() != "localhost" {
-            return Err(format!("`{trimmed}` is not a valid email address"));
+        let invalid = || format!("`{trimmed}` is not a valid email address");
+        // The rules lettre's `Address` applies (so every address accepted
+        // here can be sent to), without linking a mail transport.
+        let (user, domain) = trimmed.rsplit_once('@').ok_or_else(invalid)?;
+        if !email_address::EmailAddress::is_valid_local_part(user) || !valid_domain(domain) {
+            return Err(invalid());
         }
-        Ok(Self(address.to_string().to_lowercase()))
+        if !domain.contains('.') && domain != "localhost" {
+            return Err(invalid());
+        }
+        Ok(Self(trimmed.to_lowercase()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -28,6 +33,22 @@ impl EmailAddress {
     pub fn into_inner(self) -> String {
         self.0
     }
+}
+
+/// A domain name (international ones in their ASCII form) or an IP literal.
+fn valid_domain(domain: &str) -> bool {
+    use email_address::EmailAddress;
+    if EmailAddress::is_valid_domain(domain) {
+        return true;
+    }
+    let ip = domain
+        .strip_prefix('[')
+        .and_then(|ip| ip.strip_suffix(']'))
+        .unwrap_or(domain);
+    if ip.parse::<IpAddr>().is_ok() {
+        return true;
+    }
+    matches!(url::Host::parse(domain), Ok(url::Host::Domain(ascii)) if EmailAddress::is_valid_domain(&ascii))
 }
 
 #[derive(Default)]
@@ -105,7 +126,7 @@ impl Problems {
         if trimmed.is_empty() {
             return None;
         }
-        let ok = reqwest::Url::parse(trimmed)
+        let ok = url::Url::parse(trimmed)
             .is_ok_and(|u| u.scheme() == "https" && u.host_str().is_some_and(|h| !h.is_empty()));
         if !ok || trimmed.len() > 2000 || plain_text(trimmed, false).is_err() {
             self.push(UserError::invalid(
@@ -139,11 +160,12 @@ impl Problems {
         percent.normalize()
     }
 
-    pub fn finish(self) -> Result<(), DomainError> {
+    /// Every problem collected (`DomainError::User` through `?`).
+    pub fn finish(self) -> Result<(), Vec<UserError>> {
         if self.0.is_empty() {
             Ok(())
         } else {
-            Err(DomainError::User(self.0))
+            Err(self.0)
         }
     }
 }
@@ -180,7 +202,7 @@ pub fn plain_text(value: &str, multi_line: bool) -> Result<(), String> {
 }
 
 /// A client-chosen idempotency key: 1 to 100 printable ASCII characters.
-pub fn idempotency_key(field: &str, key: &str) -> Result<(), DomainError> {
+pub fn idempotency_key(field: &str, key: &str) -> Result<(), UserError> {
     let ok = !key.is_empty() && key.len() <= 100 && key.bytes().all(|b| b.is_ascii_graphic());
     if ok {
         Ok(())
@@ -188,8 +210,7 @@ pub fn idempotency_key(field: &str, key: &str) -> Result<(), DomainError> {
         Err(UserError::invalid(
             field,
             "an idempotency key is 1 to 100 printable ASCII characters without spaces",
-        )
-        .into())
+        ))
     }
 }
 

@@ -166,8 +166,8 @@ impl Dashboard {
 }
 
 /// Today in a studio's time zone.
-pub fn today(studio: &studio::Model) -> NaiveDate {
-    Utc::now().with_timezone(&studio_tz(studio)).date_naive()
+pub fn today(studio: &studio::Model, now: DateTime<Utc>) -> NaiveDate {
+    now.with_timezone(&studio_tz(studio)).date_naive()
 }
 
 /// Everything the dashboard of `studio_id` shows for the period asked for
@@ -179,11 +179,12 @@ pub async fn load(
     studio_id: i64,
     from: Option<&str>,
     to: Option<&str>,
+    now: DateTime<Utc>,
 ) -> DomainResult<Option<Dashboard>> {
     let Some(studio) = studio::Entity::find_by_id(studio_id).one(db).await? else {
         return Ok(None);
     };
-    let today = today(&studio);
+    let today = today(&studio, now);
     let period = Period::parse(from, to, today).map_err(DomainError::User)?;
     let tz = studio_tz(&studio);
     let currency =

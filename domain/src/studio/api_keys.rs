@@ -32,6 +32,7 @@ pub struct Authenticated {
 pub async fn authenticate(
     db: &DatabaseConnection,
     key: &str,
+    now: DateTime<Utc>,
 ) -> DomainResult<Option<Authenticated>> {
     let Some(row) = api_key::Entity::find()
         .filter(api_key::Column::KeyHash.eq(hash_token(key.trim())))
@@ -41,7 +42,7 @@ pub async fn authenticate(
     else {
         return Ok(None);
     };
-    touch(db, &row, Utc::now()).await;
+    touch(db, &row, now).await;
     Ok(studio::Entity::find_by_id(row.studio_id)
         .one(db)
         .await?
@@ -88,6 +89,7 @@ pub async fn create(
     db: &DatabaseConnection,
     studio_id: i64,
     label: &str,
+    now: DateTime<Utc>,
 ) -> DomainResult<(api_key::Model, String)> {
     let mut problems = Problems::new();
     let label = problems.name("label", label);
@@ -105,7 +107,7 @@ pub async fn create(
         label: Set(label),
         key_hash: Set(hash),
         key_prefix: Set(key.chars().take(PREFIX_CHARS).collect()),
-        created_at: Set(Utc::now()),
+        created_at: Set(now),
         revoked_at: Set(None),
         last_used_at: Set(None),
         ..Default::default()
@@ -125,6 +127,7 @@ pub async fn revoke(
     studio_id: i64,
     key_id: i64,
     acting_key: Option<i64>,
+    now: DateTime<Utc>,
 ) -> DomainResult<api_key::Model> {
     let tx = begin_write(db).await?;
     // The studio's active keys, locked (PostgreSQL; SQLite's write lock is
@@ -153,7 +156,7 @@ pub async fn revoke(
         .into());
     }
     let mut update: api_key::ActiveModel = key.into();
-    update.revoked_at = Set(Some(Utc::now()));
+    update.revoked_at = Set(Some(now));
     let revoked = update.update(&tx).await?;
     tx.commit().await?;
     tracing::info!(studio_id, key_id, "API key revoked");

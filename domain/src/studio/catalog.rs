@@ -6,7 +6,7 @@ use crate::infra::error::{DomainError, DomainResult, UserError};
 use crate::kernel::validate::Problems;
 use crate::ports::gateway::GatewayError;
 use crate::studio::studios::currency_of;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use entity::enums::PaymentPreference;
 use entity::{add_on_service, client, package, studio, tax_rate};
 use rust_decimal::Decimal;
@@ -50,13 +50,13 @@ pub async fn create_client(
     email: &str,
     payment_preference: PaymentPreference,
     zone: Option<&str>,
+    now: DateTime<Utc>,
 ) -> DomainResult<client::Model> {
     let mut problems = Problems::new();
     let name = problems.name("name", name);
     let email = problems.email("email", email);
     let zone = zone.and_then(|z| time_zone(&mut problems, z));
     problems.finish()?;
-    let now = Utc::now();
     client::ActiveModel {
         studio_id: Set(studio.id),
         name: Set(name),
@@ -109,6 +109,7 @@ pub async fn update_client(
     studio: &studio::Model,
     id: i64,
     changes: ClientChanges,
+    now: DateTime<Utc>,
 ) -> DomainResult<client::Model> {
     let existing = client_or_not_found(db, studio.id, id, "id").await?;
     let mut problems = Problems::new();
@@ -132,7 +133,7 @@ pub async fn update_client(
     if let Some(preference) = changes.payment_preference {
         active.payment_preference = Set(preference);
     }
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(now);
     active.update(db).await.map_err(|e| {
         DomainError::unique_as(
             e,
@@ -160,7 +161,7 @@ pub async fn attach_payment_method(
         }
         Err(other) => return Err(anyhow::Error::new(other).into()),
     };
-    keep_card(&ctx.db, existing, details).await
+    keep_card(&ctx.db, existing, details, ctx.clock.now()).await
 }
 
 /// Keeps a card the gateway validated on the client: what auto-pay charges
@@ -169,6 +170,7 @@ pub(crate) async fn keep_card(
     db: &DatabaseConnection,
     client: client::Model,
     details: crate::ports::gateway::PaymentMethodDetails,
+    now: DateTime<Utc>,
 ) -> DomainResult<client::Model> {
     let mut active: client::ActiveModel = client.into();
     active.pm_token = Set(Some(details.token));
@@ -176,7 +178,7 @@ pub(crate) async fn keep_card(
     active.pm_last4 = Set(Some(details.last4));
     active.pm_exp_month = Set(Some(details.exp_month));
     active.pm_exp_year = Set(Some(details.exp_year));
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(now);
     Ok(active.update(db).await?)
 }
 
@@ -225,6 +227,7 @@ pub async fn create_package(
     db: &DatabaseConnection,
     studio: &studio::Model,
     fields: PackageFields,
+    now: DateTime<Utc>,
 ) -> DomainResult<package::Model> {
     let (name, price) = parse_priced(studio, &fields, "price", true)?;
     Ok(package::ActiveModel {
@@ -234,7 +237,7 @@ pub async fn create_package(
         price_minor: Set(price.unwrap_or_default()),
         taxable: Set(fields.taxable.unwrap_or(true)),
         active: Set(fields.active.unwrap_or(true)),
-        created_at: Set(Utc::now()),
+        created_at: Set(now),
         ..Default::default()
     }
     .insert(db)
@@ -287,6 +290,7 @@ pub async fn create_add_on(
     db: &DatabaseConnection,
     studio: &studio::Model,
     fields: PackageFields,
+    now: DateTime<Utc>,
 ) -> DomainResult<add_on_service::Model> {
     let (name, price) = parse_priced(studio, &fields, "unitPrice", true)?;
     Ok(add_on_service::ActiveModel {
@@ -295,7 +299,7 @@ pub async fn create_add_on(
         unit_price_minor: Set(price.unwrap_or_default()),
         taxable: Set(fields.taxable.unwrap_or(true)),
         active: Set(fields.active.unwrap_or(true)),
-        created_at: Set(Utc::now()),
+        created_at: Set(now),
         ..Default::default()
     }
     .insert(db)
@@ -355,6 +359,7 @@ pub async fn create_tax_rate(
     db: &DatabaseConnection,
     studio: &studio::Model,
     fields: TaxRateFields,
+    now: DateTime<Utc>,
 ) -> DomainResult<tax_rate::Model> {
     let mut problems = Problems::new();
     let name = problems.name("name", fields.name.as_deref().unwrap_or(""));
@@ -373,7 +378,7 @@ pub async fn create_tax_rate(
         is_default: Set(fields.is_default.unwrap_or(true)),
         active: Set(fields.active.unwrap_or(true)),
         compound: Set(fields.compound.unwrap_or(false)),
-        created_at: Set(Utc::now()),
+        created_at: Set(now),
         ..Default::default()
     }
     .insert(db)

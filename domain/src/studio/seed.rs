@@ -6,7 +6,7 @@ use crate::infra::error::DomainResult;
 use crate::studio::catalog::{self, PackageFields, TaxRateFields};
 use crate::studio::sessions::{self, ItemInput, ScheduleSession};
 use crate::studio::studios::{self, NewStudio};
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use entity::enums::PaymentPreference;
 use rust_decimal::Decimal;
 
@@ -37,6 +37,7 @@ pub async fn seed_demo(ctx: &AppContext) -> DomainResult<Demo> {
                 logo_url: None,
             },
         },
+        ctx.clock.now(),
     )
     .await?;
     catalog::create_tax_rate(
@@ -49,6 +50,7 @@ pub async fn seed_demo(ctx: &AppContext) -> DomainResult<Demo> {
             active: Some(true),
             compound: None,
         },
+        ctx.clock.now(),
     )
     .await?;
     let wedding = catalog::create_package(
@@ -61,6 +63,7 @@ pub async fn seed_demo(ctx: &AppContext) -> DomainResult<Demo> {
             taxable: Some(true),
             active: Some(true),
         },
+        ctx.clock.now(),
     )
     .await?;
     let portrait = catalog::create_package(
@@ -73,6 +76,7 @@ pub async fn seed_demo(ctx: &AppContext) -> DomainResult<Demo> {
             taxable: Some(true),
             active: Some(true),
         },
+        ctx.clock.now(),
     )
     .await?;
     let extra_hour = catalog::create_add_on(
@@ -84,6 +88,7 @@ pub async fn seed_demo(ctx: &AppContext) -> DomainResult<Demo> {
             taxable: Some(true),
             ..Default::default()
         },
+        ctx.clock.now(),
     )
     .await?;
     let prints = catalog::create_add_on(
@@ -95,6 +100,7 @@ pub async fn seed_demo(ctx: &AppContext) -> DomainResult<Demo> {
             taxable: Some(true),
             ..Default::default()
         },
+        ctx.clock.now(),
     )
     .await?;
 
@@ -105,6 +111,7 @@ pub async fn seed_demo(ctx: &AppContext) -> DomainResult<Demo> {
         "ava@example.com",
         PaymentPreference::AutoPay,
         None,
+        ctx.clock.now(),
     )
     .await?;
     catalog::attach_payment_method(ctx, &studio, ava.id, "pm_card_visa").await?;
@@ -115,6 +122,7 @@ pub async fn seed_demo(ctx: &AppContext) -> DomainResult<Demo> {
         "noah@example.com",
         PaymentPreference::Invoice,
         None,
+        ctx.clock.now(),
     )
     .await?;
 
@@ -125,7 +133,7 @@ pub async fn seed_demo(ctx: &AppContext) -> DomainResult<Demo> {
             client_id: ava.id,
             package_id: Some(wedding.id),
             title: "Ava & Sam's wedding".into(),
-            scheduled_at: Utc::now() - Duration::days(2),
+            scheduled_at: ctx.clock.now() - Duration::days(2),
             items: vec![ItemInput {
                 add_on_service_id: Some(extra_hour.id),
                 description: None,
@@ -138,6 +146,7 @@ pub async fn seed_demo(ctx: &AppContext) -> DomainResult<Demo> {
             discount: None,
             fees: Vec::new(),
         },
+        ctx.clock.now(),
     )
     .await?;
     let (portrait_session, _) = sessions::schedule_session(
@@ -147,7 +156,7 @@ pub async fn seed_demo(ctx: &AppContext) -> DomainResult<Demo> {
             client_id: noah.id,
             package_id: Some(portrait.id),
             title: "Chen family portraits".into(),
-            scheduled_at: Utc::now() - Duration::days(1),
+            scheduled_at: ctx.clock.now() - Duration::days(1),
             items: vec![ItemInput {
                 add_on_service_id: Some(prints.id),
                 description: None,
@@ -160,6 +169,7 @@ pub async fn seed_demo(ctx: &AppContext) -> DomainResult<Demo> {
             discount: None,
             fees: Vec::new(),
         },
+        ctx.clock.now(),
     )
     .await?;
     let staff_password = crate::infra::secrets::generate_password();
@@ -168,6 +178,7 @@ pub async fn seed_demo(ctx: &AppContext) -> DomainResult<Demo> {
         studio.id,
         &demo_staff_email(studio.id),
         &staff_password,
+        ctx.clock.now(),
     )
     .await?;
     Ok(Demo {

@@ -123,6 +123,7 @@ pub(crate) async fn apply_adjustment_changes(
     studio: &studio::Model,
     session: session::Model,
     changes: &AdjustmentChanges,
+    now: DateTime<Utc>,
 ) -> DomainResult<session::Model> {
     if changes.discount.is_none() && changes.fees.is_none() {
         return Ok(session);
@@ -147,7 +148,7 @@ pub(crate) async fn apply_adjustment_changes(
     if let Some(fees) = fees {
         active.fees = Set(serde_json::to_string(&fees).map_err(|e| anyhow::anyhow!("fees: {e}"))?);
     }
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(now);
     Ok(active.update(tx).await?)
 }
 
@@ -155,6 +156,7 @@ pub async fn schedule_session(
     db: &DatabaseConnection,
     studio: &studio::Model,
     input: ScheduleSession,
+    now: DateTime<Utc>,
 ) -> DomainResult<(session::Model, Vec<session_item::Model>)> {
     let currency = currency_of(studio)?;
     let mut problems = Problems::new();
@@ -246,7 +248,6 @@ pub async fn schedule_session(
     problems.finish()?;
 
     let tx = begin_write(db).await?;
-    let now = Utc::now();
     let session = session::ActiveModel {
         studio_id: Set(studio.id),
         client_id: Set(input.client_id),
@@ -341,6 +342,7 @@ pub async fn cancel_session(
     db: &DatabaseConnection,
     studio: &studio::Model,
     id: i64,
+    now: DateTime<Utc>,
 ) -> DomainResult<session::Model> {
     let tx = begin_write(db).await?;
     let Some(existing) = session::Entity::find_by_id(id)
@@ -358,8 +360,8 @@ pub async fn cancel_session(
         SessionStatus::Scheduled => {
             let mut active: session::ActiveModel = existing.into();
             active.status = Set(SessionStatus::Cancelled);
-            active.cancelled_at = Set(Some(Utc::now()));
-            active.updated_at = Set(Utc::now());
+            active.cancelled_at = Set(Some(now));
+            active.updated_at = Set(now);
             let updated = active.update(&tx).await?;
             tx.commit().await?;
             Ok(updated)
@@ -391,7 +393,7 @@ pub async fn complete_session(
         }
         SessionStatus::Scheduled => {}
     }
-    let now = Utc::now();
+    let now = ctx.clock.now();
     let moved = session::Entity::update_many()
         .col_expr(
             session::Column::Status,
@@ -411,6 +413,7 @@ pub async fn complete_session(
                 session_id: id,
             },
             request_id,
+            ctx.clock.now(),
         )
         .await?;
     }

@@ -30,6 +30,7 @@ pub async fn create_staff(
     studio_id: i64,
     email: &str,
     password: &str,
+    now: DateTime<Utc>,
 ) -> DomainResult<staff_user::Model> {
     let mut problems = Problems::new();
     let email = problems.email("email", email);
@@ -58,7 +59,7 @@ pub async fn create_staff(
         studio_id: Set(studio_id),
         email: Set(email),
         password_hash: Set(password_hash),
-        created_at: Set(Utc::now()),
+        created_at: Set(now),
         ..Default::default()
     }
     .insert(db)
@@ -152,8 +153,8 @@ pub struct NewSession {
 pub async fn create_session(
     db: &DatabaseConnection,
     user: &staff_user::Model,
+    now: DateTime<Utc>,
 ) -> DomainResult<NewSession> {
-    let now = Utc::now();
     let token = random_token();
     let expires_at = now + SESSION_TTL;
     let tx = begin_write(db).await?;
@@ -220,13 +221,14 @@ pub fn login_csrf_ok(secret: &AppSecret, nonce: &str, token: &str) -> bool {
 pub async fn lookup_session(
     db: &DatabaseConnection,
     token: &str,
+    now: DateTime<Utc>,
 ) -> DomainResult<Option<StaffSession>> {
     if token.is_empty() {
         return Ok(None);
     }
     let Some(session) = staff_session::Entity::find()
         .filter(staff_session::Column::TokenHash.eq(hash_token(token)))
-        .filter(staff_session::Column::ExpiresAt.gt(Utc::now()))
+        .filter(staff_session::Column::ExpiresAt.gt(now))
         .one(db)
         .await?
     else {

@@ -5,7 +5,7 @@ use crate::infra::error::{DomainResult, UserError};
 use crate::infra::secrets::generate_api_key;
 use crate::kernel::money::Currency;
 use crate::kernel::validate::Problems;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use entity::enums::GalleryLevel;
 use entity::{api_key, invoice_number_counter, studio};
 use sea_orm::{
@@ -79,6 +79,7 @@ impl NewStudio {
 pub async fn create_studio(
     db: &DatabaseConnection,
     input: NewStudio,
+    now: DateTime<Utc>,
 ) -> DomainResult<(studio::Model, String)> {
     let mut problems = Problems::new();
     let name = problems.name("name", &input.name);
@@ -121,7 +122,6 @@ pub async fn create_studio(
     problems.finish()?;
 
     let tx = begin_write(db).await?;
-    let now = Utc::now();
     let studio = studio::ActiveModel {
         address: contact.address,
         email: contact.email,
@@ -172,8 +172,9 @@ pub async fn create_studio(
 pub async fn authenticate(
     db: &DatabaseConnection,
     key: &str,
+    now: DateTime<Utc>,
 ) -> DomainResult<Option<studio::Model>> {
-    Ok(crate::studio::api_keys::authenticate(db, key)
+    Ok(crate::studio::api_keys::authenticate(db, key, now)
         .await?
         .map(|found| found.studio))
 }

@@ -136,11 +136,13 @@ pub async fn after(
     tx: &DatabaseTransaction,
     change: Change,
     request_id: Option<&str>,
+    now: DateTime<Utc>,
 ) -> DomainResult<()> {
     let row = |studio_id: i64| Row {
         tx,
         studio_id: Some(studio_id),
         request_id,
+        now,
     };
     match change {
         Change::SessionCompleted {
@@ -165,7 +167,7 @@ pub async fn after(
                     })
                     .await?;
             } else {
-                email_invoice(tx, studio_id, invoice_id, status, request_id).await?;
+                email_invoice(row(studio_id), invoice_id, status).await?;
             }
         }
         Change::AutoPayDeclined {
@@ -175,7 +177,7 @@ pub async fn after(
             retry_in,
         } => {
             if attempt <= 1 {
-                email_invoice(tx, studio_id, invoice_id, InvoiceStatus::Open, request_id).await?;
+                email_invoice(row(studio_id), invoice_id, InvoiceStatus::Open).await?;
             } else {
                 row(studio_id)
                     .now(JobKind::SendDeclineNotice {
@@ -271,6 +273,7 @@ pub async fn after(
                 tx,
                 studio_id: Some(studio_id),
                 request_id: None,
+                now,
             }
             .sync_gallery(invoice_id, GalleryCause::Dispute { dispute_id, open })
             .await?
@@ -318,6 +321,7 @@ pub async fn after(
                 tx,
                 studio_id: Some(studio_id),
                 request_id: None,
+                now,
             }
             .now(JobKind::ExpireStaleCheckouts {
                 invoice_id,
@@ -391,6 +395,7 @@ pub async fn after(
                 tx,
                 studio_id: None,
                 request_id: None,
+                now,
             }
             .now(JobKind::DeliverSimulatedWebhook { key })
             .await?
@@ -416,18 +421,7 @@ pub fn wake(ctx: &AppContext) {
 
 /// An invoice that goes to the client by email: the email, gallery access
 /// matching its payment state, and the first reminder of its follow-up plan.
-async fn email_invoice(
-    tx: &DatabaseTransaction,
-    studio_id: i64,
-    invoice_id: i64,
-    status: InvoiceStatus,
-    request_id: Option<&str>,
-) -> DomainResult<()> {
-    let row = Row {
-        tx,
-        studio_id: Some(studio_id),
-        request_id,
-    };
+async fn email_invoice(row: Row<'_>, invoice_id: i64, status: InvoiceStatus) -> DomainResult<()> {
     row.now(JobKind::SendInvoice {
         invoice_id,
         resend: None,
@@ -435,7 +429,7 @@ async fn email_invoice(
     .await?;
     row.sync_gallery(invoice_id, GalleryCause::Invoice(status))
         .await?;
-    if let Some(first) = crate::followup::reminders::first_step(tx, invoice_id).await? {
+    if let Some(first) = crate::followup::reminders::first_step(row.tx, invoice_id).await? {
         row.at(
             JobKind::ReminderStep {
                 invoice_id,
@@ -454,19 +448,38 @@ struct Row<'a> {
     tx: &'a DatabaseTransaction,
     studio_id: Option<i64>,
     request_id: Option<&'a str>,
+    /// The caller's clock reading: when the rows are created (and from
+    /// when a delay counts).
+    now: DateTime<Utc>,
 }
 
 impl Row<'_> {
     async fn now(&self, kind: JobKind) -> Result<(), DbErr> {
-        outbox::enqueue(self.tx, self.studio_id, &kind, self.request_id).await
+        outbox::enqueue(self.tx, self.studio_id, &kind, self.request_id, self.now).await
     }
 
     async fn after(&self, kind: JobKind, delay: Duration) -> Result<(), DbErr> {
-        outbox::enqueue_after(self.tx, self.studio_id, &kind, self.request_id, Some(delay)).await
+        outbox::enqueue_after(
+            self.tx,
+            self.studio_id,
+            &kind,
+            self.request_id,
+            Some(delay),
+            self.now,
+        )
+        .await
     }
 
     async fn at(&self, kind: JobKind, at: DateTime<Utc>) -> Result<(), DbErr> {
-        outbox::enqueue_at(self.tx, self.studio_id, &kind, self.request_id, at).await
+        outbox::enqueue_at(
+            self.tx,
+            self.studio_id,
+            &kind,
+            self.request_id,
+            at,
+            self.now,
+        )
+        .await
     }
 
     /// Gallery access follows the payment state; `state` keys the sync so

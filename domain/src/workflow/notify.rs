@@ -97,7 +97,7 @@ pub async fn claim(
     recipient: &str,
     subject: &str,
 ) -> DomainResult<Claim> {
-    let now = Utc::now();
+    let now = ctx.clock.now();
     let row = notification::ActiveModel {
         studio_id: Set(key.studio_id),
         invoice_id: Set(key.invoice_id),
@@ -267,7 +267,7 @@ async fn mark_sent(ctx: &AppContext, key: &EmailKey) -> DomainResult<()> {
                 notification::Column::Status,
                 Expr::value(NotificationStatus::Sent.as_str()),
             )
-            .col_expr(notification::Column::SentAt, Expr::value(Utc::now()))
+            .col_expr(notification::Column::SentAt, Expr::value(ctx.clock.now()))
             .exec(&ctx.db)
             .await;
         match result {
@@ -299,7 +299,7 @@ impl KeepClaim {
                 let renewed = by_key(notification::Entity::update_many(), &key)
                     .col_expr(
                         notification::Column::ClaimedUntil,
-                        Expr::value(Utc::now() + lease),
+                        Expr::value(ctx.clock.now() + lease),
                     )
                     .filter(notification::Column::Status.eq(NotificationStatus::Sending))
                     .exec(&ctx.db)

@@ -22,15 +22,17 @@ pub fn has_failed() -> sea_orm::Condition {
         .add(outbox::Column::LastError.is_not_null())
 }
 
-/// Adds a job to the outbox inside the caller's transaction. A job with the
+/// Adds a job to the outbox inside the caller's transaction, created at
+/// `now` (the context's clock). A job with the
 /// same dedup key already present makes this a no-op.
 pub async fn enqueue<C: ConnectionTrait>(
     conn: &C,
     studio_id: Option<i64>,
     kind: &JobKind,
     request_id: Option<&str>,
+    now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    enqueue_after(conn, studio_id, kind, request_id, None).await
+    enqueue_after(conn, studio_id, kind, request_id, None, now).await
 }
 
 /// The outbox row of a logical job, if it was ever enqueued.
@@ -52,13 +54,15 @@ pub async fn enqueue_after<C: ConnectionTrait>(
     kind: &JobKind,
     request_id: Option<&str>,
     delay: Option<Duration>,
+    now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     insert(
         conn,
         studio_id,
         kind,
         request_id,
-        delay.map(|d| Utc::now() + d),
+        delay.map(|d| now + d),
+        now,
     )
     .await
 }
@@ -71,8 +75,9 @@ pub async fn enqueue_at<C: ConnectionTrait>(
     kind: &JobKind,
     request_id: Option<&str>,
     at: DateTime<Utc>,
+    now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    insert(conn, studio_id, kind, request_id, Some(at)).await
+    insert(conn, studio_id, kind, request_id, Some(at), now).await
 }
 
 async fn insert<C: ConnectionTrait>(
@@ -81,6 +86,7 @@ async fn insert<C: ConnectionTrait>(
     kind: &JobKind,
     request_id: Option<&str>,
     not_before: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     let payload = serde_json::to_string(kind).map_err(|e| DbErr::Custom(e.to_string()))?;
     let row = outbox::ActiveModel {
@@ -94,7 +100,7 @@ async fn insert<C: ConnectionTrait>(
         done_at: Set(None),
         last_error: Set(None),
         request_id: Set(request_id.map(str::to_string)),
-        created_at: Set(Utc::now()),
+        created_at: Set(now),
         ..Default::default()
     };
     outbox::Entity::insert(row)
@@ -148,8 +154,8 @@ pub async fn claim_batch<C: ConnectionTrait>(
     limit: u64,
     lease: Duration,
     redeliver_after: Duration,
+    now: DateTime<Utc>,
 ) -> Result<Vec<Claimed>, DbErr> {
-    let now = Utc::now();
     let claimable = || {
         sea_orm::Condition::all()
             .add(
@@ -164,7 +170,7 @@ pub async fn claim_batch<C: ConnectionTrait>(
             .add(
                 sea_orm::Condition::any()
                     .add(outbox::Column::ClaimedUntil.is_null())
-                    .add(outbox::Column::ClaimedUntil.lt(now)),
+                    .add(outbox::Column::ClaimedUntil.lte(now)),
             )
     };
     let candidates = outbox::Entity::find()
@@ -244,12 +250,12 @@ pub async fn release_claims<C: ConnectionTrait>(conn: &C, ids: &[i64]) -> Result
 pub async fn mark_enqueued<C: ConnectionTrait>(
     conn: &C,
     claimed: &[(i64, i32)],
+    now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     let mut by_attempts: std::collections::BTreeMap<i32, Vec<i64>> = Default::default();
     for &(id, attempts) in claimed {
         by_attempts.entry(attempts).or_default().push(id);
     }
-    let now = Utc::now();
     for (attempts, ids) in by_attempts {
         outbox::Entity::update_many()
             .col_expr(
@@ -275,9 +281,13 @@ pub async fn mark_enqueued<C: ConnectionTrait>(
 /// is a duplicate (a redelivered or orphaned queue entry) and is dropped
 /// without running the step again. Otherwise stamps the row as freshly
 /// handed out, so the relay does not redeliver it while it runs.
-pub async fn start<C: ConnectionTrait>(conn: &C, id: i64) -> Result<bool, DbErr> {
+pub async fn start<C: ConnectionTrait>(
+    conn: &C,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
     let touched = outbox::Entity::update_many()
-        .col_expr(outbox::Column::EnqueuedAt, Expr::value(Utc::now()))
+        .col_expr(outbox::Column::EnqueuedAt, Expr::value(now))
         .filter(outbox::Column::Id.eq(id))
         .filter(outbox::Column::Status.is_not_in([OutboxStatus::Done, OutboxStatus::Failed]))
         .exec(conn)
@@ -287,9 +297,13 @@ pub async fn start<C: ConnectionTrait>(conn: &C, id: i64) -> Result<bool, DbErr>
 
 /// The heartbeat of a running job: keeps its row from looking lost to the
 /// relay (`redeliver_after_secs`) however long the step takes.
-pub async fn still_running<C: ConnectionTrait>(conn: &C, id: i64) -> Result<(), DbErr> {
+pub async fn still_running<C: ConnectionTrait>(
+    conn: &C,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
     outbox::Entity::update_many()
-        .col_expr(outbox::Column::EnqueuedAt, Expr::value(Utc::now()))
+        .col_expr(outbox::Column::EnqueuedAt, Expr::value(now))
         .filter(outbox::Column::Id.eq(id))
         .filter(outbox::Column::Status.eq(OutboxStatus::Enqueued))
         .exec(conn)
@@ -297,13 +311,17 @@ pub async fn still_running<C: ConnectionTrait>(conn: &C, id: i64) -> Result<(), 
     Ok(())
 }
 
-pub async fn mark_done<C: ConnectionTrait>(conn: &C, id: i64) -> Result<(), DbErr> {
+pub async fn mark_done<C: ConnectionTrait>(
+    conn: &C,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
     outbox::Entity::update_many()
         .col_expr(
             outbox::Column::Status,
             Expr::value(OutboxStatus::Done.as_str()),
         )
-        .col_expr(outbox::Column::DoneAt, Expr::value(Utc::now()))
+        .col_expr(outbox::Column::DoneAt, Expr::value(now))
         .col_expr(
             outbox::Column::LastError,
             Expr::value(Option::<String>::None),
@@ -323,6 +341,7 @@ pub async fn retry_later<C: ConnectionTrait>(
     id: i64,
     error: &str,
     max_attempts: u32,
+    now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     outbox::Entity::update_many()
         .col_expr(
@@ -353,10 +372,7 @@ pub async fn retry_later<C: ConnectionTrait>(
         600,
     ));
     let mut update = outbox::Entity::update_many()
-        .col_expr(
-            outbox::Column::ClaimedUntil,
-            Expr::value(Utc::now() + backoff),
-        )
+        .col_expr(outbox::Column::ClaimedUntil, Expr::value(now + backoff))
         .filter(outbox::Column::Id.eq(id))
         .filter(outbox::Column::Status.eq(OutboxStatus::Pending));
     if exhausted {
@@ -387,7 +403,12 @@ pub const UNREACHABLE_RETRY: Duration = Duration::seconds(3);
 /// a long mail-server outage), and a back-off grown during an outage would
 /// otherwise keep work waiting long after the service is back (the chaos
 /// run's recovery after SMTP outages took over 30 s).
-pub async fn retry_soon<C: ConnectionTrait>(conn: &C, id: i64, error: &str) -> Result<(), DbErr> {
+pub async fn retry_soon<C: ConnectionTrait>(
+    conn: &C,
+    id: i64,
+    error: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
     outbox::Entity::update_many()
         .col_expr(
             outbox::Column::LastError,
@@ -399,7 +420,7 @@ pub async fn retry_soon<C: ConnectionTrait>(conn: &C, id: i64, error: &str) -> R
         )
         .col_expr(
             outbox::Column::ClaimedUntil,
-            Expr::value(Utc::now() + UNREACHABLE_RETRY),
+            Expr::value(now + UNREACHABLE_RETRY),
         )
         .filter(outbox::Column::Id.eq(id))
         .filter(outbox::Column::Status.ne(OutboxStatus::Done))

@@ -33,36 +33,218 @@ fn the_worker_links_neither_actix_web_nor_async_graphql() {
     }
 }
 
+/// The workspace's root (this crate is `tests/`).
+fn root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the workspace root")
+        .to_path_buf()
+}
+
+/// Every `.rs` file under `dir`, sorted.
+fn rust_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read a source folder") {
+            let path = entry.expect("a directory entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The code of a line: what comes before a `//` comment (doc comments may
+/// name anything).
+fn code(line: &str) -> &str {
+    line.find("//").map_or(line, |i| &line[..i])
+}
+
+/// Whether `line` names `path` as a path of its own (`sea_orm::`, not
+/// `my_sea_orm::`).
+fn names(line: &str, path: &str) -> bool {
+    line.match_indices(path).any(|(i, _)| {
+        !line[..i]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_')
+    })
+}
+
+/// `file:line: text` of each line under `dir` (code only) that names one of
+/// `forbidden`, unless `allowed` says otherwise.
+fn offending(
+    dir: &std::path::Path,
+    forbidden: &[&str],
+    allowed: impl Fn(&str) -> bool,
+) -> Vec<String> {
+    let root = root();
+    let mut found = Vec::new();
+    for file in rust_files(dir) {
+        let text = std::fs::read_to_string(&file).expect("read a source file");
+        for (n, line) in text.lines().enumerate() {
+            let code = code(line);
+            if forbidden.iter().any(|p| names(code, p)) && !allowed(code) {
+                let shown = file.strip_prefix(&root).unwrap_or(&file).display();
+                found.push(format!("{shown}:{}: {}", n + 1, line.trim()));
+            }
+        }
+    }
+    found
+}
+
+/// What the pure layers may not name: the database, the network, mail, the
+/// async runtime, and the layers above them.
+const IMPURE: &[&str] = &[
+    "sea_orm",
+    "entity::",
+    "sqlx",
+    "redis",
+    "reqwest",
+    "lettre",
+    "tokio",
+    "std::fs",
+    "std::net::Tcp",
+    "crate::infra",
+    "crate::studio",
+    "crate::billing",
+    "crate::followup",
+    "crate::workflow",
+    "crate::adapters",
+    "crate::read",
+    "crate::AppContext",
+    "crate::DomainError",
+    "crate::DomainResult",
+];
+
+/// The kernel is pure: no database or I/O crate, no layer above it
+/// (ARCHITECTURE.md, "Layers").
+#[test]
+fn the_kernel_uses_no_database_no_io_and_no_layer_above_it() {
+    let bad = offending(
+        &root().join("domain/src/kernel"),
+        &[IMPURE, &["crate::ports"]].concat(),
+        |_| false,
+    );
+    assert!(
+        bad.is_empty(),
+        "the kernel must stay pure:\n{}",
+        bad.join("\n")
+    );
+}
+
+/// Ports are traits and the types in their signatures: they depend on the
+/// kernel only (the mailer's trait takes lettre's built `Message`, no
+/// transport).
+#[test]
+fn ports_depend_on_the_kernel_only() {
+    let bad = offending(&root().join("domain/src/ports"), IMPURE, |code| {
+        code.trim() == "use lettre::Message;"
+    });
+    assert!(
+        bad.is_empty(),
+        "ports hold traits only; implementations go to adapters:\n{}",
+        bad.join("\n")
+    );
+}
+
+/// One clock: `kernel::clock::Clock::now` is the only reader of the system
+/// time in the processes' code, so a test can run everything at a chosen
+/// instant (`Clock::manual`). Durations (`Instant`) are not dates.
+#[test]
+fn only_the_clock_reads_the_system_time() {
+    let clock = root().join("domain/src/kernel/clock.rs");
+    let mut bad = Vec::new();
+    for dir in ["api/src", "worker/src", "domain/src"] {
+        let dir = root().join(dir);
+        for line in offending(
+            &dir,
+            &["Utc::now(", "Local::now(", "SystemTime::now("],
+            |_| false,
+        ) {
+            if !line.starts_with(&format!(
+                "{}:",
+                clock.strip_prefix(root()).unwrap_or(&clock).display()
+            )) {
+                bad.push(line);
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "read the time through `ctx.clock` (or take a `now`):\n{}",
+        bad.join("\n")
+    );
+}
+
+/// The folders show the layers: every module of `domain/src` lives in a
+/// layer folder; the root holds only `lib.rs` and one `<layer>.rs` per
+/// folder.
+#[test]
+fn every_domain_module_is_in_a_layer_folder() {
+    const LAYERS: &[&str] = &[
+        "kernel", "ports", "adapters", "infra", "workflow", "studio", "billing", "followup", "read",
+    ];
+    let src = root().join("domain/src");
+    let mut bad = Vec::new();
+    for file in rust_files(&src) {
+        let relative = file.strip_prefix(&src).unwrap_or(&file);
+        let mut parts = relative.components();
+        let first = parts
+            .next()
+            .map(|c| c.as_os_str().to_string_lossy().to_string())
+            .unwrap_or_default();
+        let nested = parts.next().is_some();
+        let ok = if nested {
+            LAYERS.contains(&first.as_str())
+        } else {
+            first == "lib.rs"
+                || first
+                    .strip_suffix(".rs")
+                    .is_some_and(|layer| LAYERS.contains(&layer))
+        };
+        if !ok {
+            bad.push(format!("domain/src/{}", relative.display()));
+        }
+    }
+    for layer in LAYERS {
+        if !src.join(layer).is_dir() || !src.join(format!("{layer}.rs")).is_file() {
+            bad.push(format!("domain/src/{layer}/ or {layer}.rs is missing"));
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "outside a layer ({}):\n{}",
+        LAYERS.join(", "),
+        bad.join("\n")
+    );
+}
+
 /// One owner of next steps: follow-up outbox rows are written by
 /// `workflow::next` alone (services describe their change as a
 /// `next::Change`), and "commit, then wake the relay" is `next::commit` /
 /// `next::wake` alone.
 #[test]
 fn only_the_workflow_owner_writes_follow_ups_and_wakes_the_relay() {
-    let domain = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../domain/src");
-    let mut files = vec![domain];
+    let src = root().join("domain/src");
     let mut offenders = Vec::new();
-    while let Some(path) = files.pop() {
-        if path.is_dir() {
-            for entry in std::fs::read_dir(&path).expect("read dir") {
-                files.push(entry.expect("entry").path());
-            }
-            continue;
-        }
-        if path.extension().is_none_or(|e| e != "rs") {
-            continue;
-        }
-        let relative = path
-            .strip_prefix(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../domain/src"))
-            .expect("under domain/src")
+    for file in rust_files(&src) {
+        let relative = file
+            .strip_prefix(&src)
+            .unwrap_or(&file)
             .to_string_lossy()
             .replace('\\', "/");
         if relative == "workflow/next.rs" || relative == "workflow/outbox.rs" {
             continue;
         }
-        let text = std::fs::read_to_string(&path).expect("read source");
+        let text = std::fs::read_to_string(&file).expect("read source");
         for (n, line) in text.lines().enumerate() {
-            let code = line.split("//").next().unwrap_or("");
+            let code = code(line);
             if code.contains("enqueue(")
                 || code.contains("enqueue_after(")
                 || code.contains("enqueue_at(")

@@ -84,13 +84,19 @@ async fn dashboard(app: &TestApp, client: &reqwest::Client, query: &str) -> (Sta
 
 async fn studio_with_staff(app: &TestApp, name: &str, email: &str) -> (String, i64) {
     let key = app.create_studio(name).await;
-    let studio = domain::studio::studios::authenticate(&app.ctx.db, &key)
+    let studio = domain::studio::studios::authenticate(&app.ctx.db, &key, app.ctx.clock.now())
         .await
         .expect("lookup")
         .expect("studio");
-    domain::studio::staff::create_staff(&app.ctx.db, studio.id, email, PASSWORD)
-        .await
-        .expect("staff");
+    domain::studio::staff::create_staff(
+        &app.ctx.db,
+        studio.id,
+        email,
+        PASSWORD,
+        app.ctx.clock.now(),
+    )
+    .await
+    .expect("staff");
     (key, studio.id)
 }
 
@@ -689,9 +695,15 @@ async fn failed_logins_are_limited_per_address_and_per_account(backend: Backend)
     let other = format!("http://127.0.0.1:{}", second.port());
     tokio::spawn(second.run_until_stopped());
     let (_, sid) = studio_with_staff(&app, "Golden Hour", "owner@golden.example").await;
-    domain::studio::staff::create_staff(&app.ctx.db, sid, "second@golden.example", PASSWORD)
-        .await
-        .expect("second staff");
+    domain::studio::staff::create_staff(
+        &app.ctx.db,
+        sid,
+        "second@golden.example",
+        PASSWORD,
+        app.ctx.clock.now(),
+    )
+    .await
+    .expect("second staff");
     let client = browser();
     let csrf = login_form(&app, &client).await;
     let here = app.address.as_str();

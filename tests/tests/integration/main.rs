@@ -29,6 +29,7 @@ mod bench;
 mod billing;
 mod card_setup;
 mod checkout;
+mod clock;
 mod dashboard;
 mod edges;
 mod faults;

@@ -50,6 +50,7 @@ async fn fifty_concurrent_finalizations_number_one_to_fifty(backend: Backend) {
                     discount: None,
                     fees: Vec::new(),
                 },
+                app.ctx.clock.now(),
             )
             .await
             .expect("schedule");

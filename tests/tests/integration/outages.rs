@@ -4,8 +4,9 @@
 
 use async_trait::async_trait;
 use domain::AppContext;
+use domain::adapters::sim_gateway::SimulatedGateway;
 use domain::ports::gateway::{
-    ChargeOutcome, ChargeRequest, GatewayError, IntentState, PaymentGateway, SimulatedGateway,
+    ChargeOutcome, ChargeRequest, GatewayError, IntentState, PaymentGateway,
 };
 use domain::ports::mailer::{MailError, Mailer};
 use futures::StreamExt;
@@ -241,21 +242,21 @@ async fn a_queue_entry_lost_after_its_push_is_redelivered_without_waiting_for_th
     };
     let db = &app.ctx.db;
     let kind = JobKind::GenerateInvoice { session_id: 4242 };
-    outbox::enqueue(db, None, &kind, None)
+    outbox::enqueue(db, None, &kind, None, app.ctx.clock.now())
         .await
         .expect("enqueue");
     let lease = chrono::Duration::seconds(30);
     let redeliver = chrono::Duration::seconds(10);
-    let claimed = outbox::claim_batch(db, 10, lease, redeliver)
+    let claimed = outbox::claim_batch(db, 10, lease, redeliver, app.ctx.clock.now())
         .await
         .expect("claim");
     assert_eq!(claimed.len(), 1);
     let (id, attempts) = (claimed[0].job.outbox_id, claimed[0].attempts);
-    outbox::mark_enqueued(db, &[(id, attempts)])
+    outbox::mark_enqueued(db, &[(id, attempts)], app.ctx.clock.now())
         .await
         .expect("mark");
     // Pushed just now: not handed out again while it may be running.
-    let again = outbox::claim_batch(db, 10, lease, redeliver)
+    let again = outbox::claim_batch(db, 10, lease, redeliver, app.ctx.clock.now())
         .await
         .expect("claim");
     assert!(again.is_empty(), "a fresh queue entry is not redelivered");
@@ -269,7 +270,7 @@ async fn a_queue_entry_lost_after_its_push_is_redelivered_without_waiting_for_th
         .exec(db)
         .await
         .expect("age the queue entry");
-    let redelivered = outbox::claim_batch(db, 10, lease, redeliver)
+    let redelivered = outbox::claim_batch(db, 10, lease, redeliver, app.ctx.clock.now())
         .await
         .expect("claim");
     assert_eq!(
@@ -493,6 +494,7 @@ async fn postgres_ends_a_transaction_that_was_left_open() {
     domain::studio::studios::create_studio(
         &db,
         domain::studio::studios::NewStudio::named("Golden Hour"),
+        chrono::Utc::now(),
     )
     .await
     .expect("studio");

@@ -228,7 +228,7 @@ async fn dashboard_of(app: &TestApp, key: &str) -> domain::read::dashboard::Dash
         .as_str()
         .and_then(|s| s.parse().ok())
         .expect("studio id");
-    domain::read::dashboard::load(&app.ctx.db, studio_id, None, None)
+    domain::read::dashboard::load(&app.ctx.db, studio_id, None, None, app.ctx.clock.now())
         .await
         .expect("dashboard")
         .expect("studio")

@@ -22,20 +22,26 @@ async fn relays_claiming_at_once_skip_each_others_rows() {
     };
     let db = &app.ctx.db;
     for session_id in 1..=3 {
-        outbox::enqueue(db, None, &JobKind::GenerateInvoice { session_id }, None)
-            .await
-            .expect("enqueue");
+        outbox::enqueue(
+            db,
+            None,
+            &JobKind::GenerateInvoice { session_id },
+            None,
+            app.ctx.clock.now(),
+        )
+        .await
+        .expect("enqueue");
     }
     let lease = chrono::Duration::seconds(30);
     let redeliver = chrono::Duration::seconds(10);
     let first = db.begin().await.expect("begin");
-    let mine = outbox::claim_batch(&first, 2, lease, redeliver)
+    let mine = outbox::claim_batch(&first, 2, lease, redeliver, app.ctx.clock.now())
         .await
         .expect("first claim");
     assert_eq!(mine.len(), 2);
     let theirs = tokio::time::timeout(
         Duration::from_secs(10),
-        outbox::claim_batch(db, 10, lease, redeliver),
+        outbox::claim_batch(db, 10, lease, redeliver, app.ctx.clock.now()),
     )
     .await
     .expect("the second relay waited on the first one's row locks")
@@ -51,7 +57,7 @@ async fn relays_claiming_at_once_skip_each_others_rows() {
     );
     first.commit().await.expect("commit");
     // Both leases are held now: nothing left to claim.
-    let rest = outbox::claim_batch(db, 10, lease, redeliver)
+    let rest = outbox::claim_batch(db, 10, lease, redeliver, app.ctx.clock.now())
         .await
         .expect("claim");
     assert!(rest.is_empty());
@@ -77,7 +83,7 @@ async fn a_row_committed_elsewhere_wakes_the_relay_at_once() {
         .conn;
     let kind = JobKind::GenerateInvoice { session_id: 777 };
     let txn = other.begin().await.expect("begin");
-    outbox::enqueue(&txn, None, &kind, None)
+    outbox::enqueue(&txn, None, &kind, None, app.ctx.clock.now())
         .await
         .expect("enqueue");
     txn.commit().await.expect("commit");

@@ -62,14 +62,20 @@ fn hidden_csrf(html: &str) -> String {
 
 /// A browser logged in to the dashboard as staff of the studio of `key`.
 async fn staff_browser(app: &TestApp, key: &str) -> reqwest::Client {
-    let studio = domain::studio::studios::authenticate(&app.ctx.db, key)
+    let studio = domain::studio::studios::authenticate(&app.ctx.db, key, app.ctx.clock.now())
         .await
         .expect("lookup")
         .expect("studio");
     let password = "correct horse battery";
-    domain::studio::staff::create_staff(&app.ctx.db, studio.id, "owner@golden.example", password)
-        .await
-        .expect("staff");
+    domain::studio::staff::create_staff(
+        &app.ctx.db,
+        studio.id,
+        "owner@golden.example",
+        password,
+        app.ctx.clock.now(),
+    )
+    .await
+    .expect("staff");
     let browser = reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())

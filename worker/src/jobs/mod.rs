@@ -122,7 +122,7 @@ async fn run_to_end(job: Job, state: Arc<WorkerState>) -> Result<(), BoxDynError
         let ctx = &state.ctx;
         let started = std::time::Instant::now();
         let kind = job.kind.name();
-        if !outbox::start(&ctx.db, job.outbox_id).await? {
+        if !outbox::start(&ctx.db, job.outbox_id, ctx.clock.now()).await? {
             tracing::debug!("duplicate delivery of a finished job; skipped");
             metrics::counter!("jobs_total", "kind" => kind, "outcome" => "duplicate").increment(1);
             let _ = state.finished.send(job.outbox_id);
@@ -147,7 +147,7 @@ async fn run_to_end(job: Job, state: Arc<WorkerState>) -> Result<(), BoxDynError
             }
         };
         let (outcome, bookkeeping) = match outcome {
-            Outcome::Done => ("done", outbox::mark_done(&ctx.db, job.outbox_id).await),
+            Outcome::Done => ("done", outbox::mark_done(&ctx.db, job.outbox_id, ctx.clock.now()).await),
             Outcome::Postpone(until) => {
                 tracing::info!(%until, "step is early; it waits until then");
                 (
@@ -171,7 +171,7 @@ async fn run_to_end(job: Job, state: Arc<WorkerState>) -> Result<(), BoxDynError
                 tracing::warn!(error = %err, "a service the step needs is unavailable; retrying soon");
                 (
                     "unreachable",
-                    outbox::retry_soon(&ctx.db, job.outbox_id, &err.to_string()).await,
+                    outbox::retry_soon(&ctx.db, job.outbox_id, &err.to_string(), ctx.clock.now()).await,
                 )
             }
             Outcome::Retry(err) => {
@@ -179,7 +179,8 @@ async fn run_to_end(job: Job, state: Arc<WorkerState>) -> Result<(), BoxDynError
                 let max = ctx.settings.worker.max_attempts;
                 (
                     "failed",
-                    outbox::retry_later(&ctx.db, job.outbox_id, &err.to_string(), max).await,
+                    outbox::retry_later(&ctx.db, job.outbox_id, &err.to_string(), max, ctx.clock.now())
+                        .await,
                 )
             }
         };
@@ -201,13 +202,14 @@ struct Heartbeat(tokio::task::JoinHandle<()>);
 impl Heartbeat {
     fn start(ctx: &AppContext, outbox_id: i64) -> Self {
         let db = ctx.db.clone();
+        let clock = ctx.clock.clone();
         let every = Duration::from_secs(
             (ctx.settings.worker.redeliver_after_secs.max(3) / 3).unsigned_abs(),
         );
         Self(tokio::spawn(async move {
             loop {
                 tokio::time::sleep(every).await;
-                if let Err(err) = outbox::still_running(&db, outbox_id).await {
+                if let Err(err) = outbox::still_running(&db, outbox_id, clock.now()).await {
                     tracing::warn!(error = %err, outbox_id, "job heartbeat failed");
                 }
             }

@@ -33,7 +33,7 @@ use crate::billing::lifecycle::{self, Actor, Audit};
 use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
 use crate::infra::error::{DomainError, DomainResult};
-use crate::ports::events::{self, EventKind};
+use crate::ports::events::EventKind;
 use crate::ports::gateway::ChargeOutcome;
 use crate::{billing::payments, billing::refunds};
 use chrono::{DateTime, Utc};
@@ -165,7 +165,7 @@ pub async fn receive(
         secret.expose_secret(),
         signature_header,
         body,
-        Utc::now().timestamp(),
+        ctx.clock.now().timestamp(),
         ctx.settings.gateway.webhook_tolerance_secs,
     )?;
     let raw = std::str::from_utf8(body)
@@ -184,7 +184,7 @@ pub async fn receive(
     let card = card_for(ctx, &event).await?;
 
     let tx = begin_write(&ctx.db).await.map_err(DomainError::from)?;
-    let now = Utc::now();
+    let now = ctx.clock.now();
     let inserted = webhook_event::Entity::insert(webhook_event::ActiveModel {
         provider: Set(PROVIDER.into()),
         event_id: Set(event.id.clone()),
@@ -232,7 +232,7 @@ pub async fn receive(
             object_id.as_deref().unwrap_or("-")
         ))
     } else {
-        apply(&tx, &event, card.as_ref(), &mut effects).await?
+        apply(&tx, &event, card.as_ref(), &mut effects, ctx.clock.now()).await?
     };
     let (status, detail) = match &outcome {
         Outcome::Processed(d) => (WebhookStatus::Processed, d.clone()),
@@ -241,7 +241,10 @@ pub async fn receive(
     webhook_event::Entity::update_many()
         .col_expr(webhook_event::Column::Status, Expr::value(status.as_str()))
         .col_expr(webhook_event::Column::Detail, Expr::value(detail.clone()))
-        .col_expr(webhook_event::Column::ProcessedAt, Expr::value(Utc::now()))
+        .col_expr(
+            webhook_event::Column::ProcessedAt,
+            Expr::value(ctx.clock.now()),
+        )
         .filter(webhook_event::Column::Provider.eq(PROVIDER))
         .filter(webhook_event::Column::EventId.eq(event.id.clone()))
         .exec(&tx)
@@ -287,7 +290,12 @@ impl Effects {
                     };
                     if let Some(invoice) = invoice {
                         ctx.events
-                            .publish(events::for_invoice(kind, &invoice, payment.as_ref()))
+                            .publish(crate::billing::events::for_invoice(
+                                kind,
+                                &invoice,
+                                payment.as_ref(),
+                                ctx.clock.now(),
+                            ))
                             .await;
                     }
                 }
@@ -409,6 +417,7 @@ async fn apply_setup(
     tx: &DatabaseTransaction,
     by: crate::billing::card_setup::SetupRef<'_>,
     card: Option<&crate::ports::gateway::PaymentMethodDetails>,
+    now: DateTime<Utc>,
 ) -> Result<Outcome, WebhookError> {
     use crate::billing::card_setup::Stored;
     let Some(card) = card else {
@@ -417,7 +426,7 @@ async fn apply_setup(
         )));
     };
     Ok(
-        match crate::billing::card_setup::complete_in(tx, by, card).await? {
+        match crate::billing::card_setup::complete_in(tx, by, card, now).await? {
             Stored::Unknown => Outcome::Ignored(format!("no card setup for {by:?} here")),
             Stored::Now { client_id } => Outcome::Processed(format!(
                 "card {} •••• {} stored for client {client_id}",
@@ -433,6 +442,7 @@ async fn apply(
     event: &Event,
     card: Option<&crate::ports::gateway::PaymentMethodDetails>,
     effects: &mut Effects,
+    now: DateTime<Utc>,
 ) -> Result<Outcome, WebhookError> {
     let actor = Actor::webhook(PROVIDER);
     match event.kind.as_str() {
@@ -463,7 +473,7 @@ async fn apply(
                         .unwrap_or_else(|| "Your card was declined.".into()),
                 }
             };
-            let moved = payments::settle_in(tx, &found, &outcome, &actor, None).await?;
+            let moved = payments::settle_in(tx, &found, &outcome, &actor, None, now).await?;
             if !moved {
                 return Ok(Outcome::Processed(format!(
                     "payment {} already {}",
@@ -483,7 +493,7 @@ async fn apply(
         }
         "refund.created" | "refund.updated" | "refund.failed" => {
             let object: RefundObject = parse(event)?;
-            apply_refund(tx, &object, &actor, effects).await
+            apply_refund(tx, &object, &actor, effects, now).await
         }
         "charge.refunded" => {
             let charge: ChargeObject = parse(event)?;
@@ -498,7 +508,7 @@ async fn apply(
                 if object.payment_intent.is_none() {
                     object.payment_intent = charge.payment_intent.clone();
                 }
-                match apply_refund(tx, &object, &actor, effects).await? {
+                match apply_refund(tx, &object, &actor, effects, now).await? {
                     Outcome::Processed(d) | Outcome::Ignored(d) => details.push(d),
                 }
             }
@@ -518,11 +528,12 @@ async fn apply(
                         tx,
                         crate::billing::card_setup::SetupRef::Session(&session.id),
                         session.card.as_ref().or(card),
+                        now,
                     )
                     .await
                 }
                 crate::ports::gateway::CheckoutState::Expired => {
-                    crate::billing::card_setup::expired_in(tx, &session.id).await?;
+                    crate::billing::card_setup::expired_in(tx, &session.id, now).await?;
                     Ok(Outcome::Processed(format!(
                         "setup session {} expired",
                         session.id
@@ -542,7 +553,13 @@ async fn apply(
                     intent.id
                 )));
             };
-            apply_setup(tx, crate::billing::card_setup::SetupRef::Attempt(key), card).await
+            apply_setup(
+                tx,
+                crate::billing::card_setup::SetupRef::Attempt(key),
+                card,
+                now,
+            )
+            .await
         }
         "checkout.session.completed"
         | "checkout.session.async_payment_succeeded"
@@ -555,7 +572,8 @@ async fn apply(
             }
             let failed = event.kind == "checkout.session.async_payment_failed";
             Ok(
-                match crate::billing::checkout::settle_in(tx, &session, &actor, failed).await? {
+                match crate::billing::checkout::settle_in(tx, &session, &actor, failed, now).await?
+                {
                     crate::billing::checkout::Settled::Unknown => {
                         Outcome::Ignored(format!("no checkout session {} here", session.id))
                     }
@@ -582,7 +600,7 @@ async fn apply(
         }
         "charge.dispute.created" | "charge.dispute.closed" => {
             let dispute: DisputeObject = parse(event)?;
-            apply_dispute(tx, &event.kind, &dispute, &actor, effects).await
+            apply_dispute(tx, &event.kind, &dispute, &actor, effects, now).await
         }
         other => Ok(Outcome::Ignored(format!(
             "event type {other} is not handled"
@@ -618,6 +636,7 @@ async fn apply_refund(
     object: &RefundObject,
     actor: &Actor,
     effects: &mut Effects,
+    now: DateTime<Utc>,
 ) -> Result<Outcome, WebhookError> {
     let status = object.status.as_deref().unwrap_or("pending");
     let mut existing = None;
@@ -673,6 +692,7 @@ async fn apply_refund(
                 format!("gateway_{}", object.id),
                 Some(object.id.clone()),
                 "refunded in the payment processor's dashboard",
+                now,
             )
             .await?
         }
@@ -700,7 +720,7 @@ async fn apply_refund(
             )));
         }
     };
-    let moved = refunds::settle(tx, &pending, &settlement, actor, None).await?;
+    let moved = refunds::settle(tx, &pending, &settlement, actor, None, now).await?;
     if moved {
         effects.add(
             EventKind::PaymentRefunded,
@@ -726,8 +746,8 @@ async fn insert_pending_refund(
     key: String,
     reference: Option<String>,
     reason: &str,
+    now: DateTime<Utc>,
 ) -> DomainResult<refund::Model> {
-    let now = Utc::now();
     Ok(refund::ActiveModel {
         studio_id: Set(paid.studio_id),
         invoice_id: Set(paid.invoice_id),
@@ -753,6 +773,7 @@ async fn apply_dispute(
     dispute: &DisputeObject,
     actor: &Actor,
     effects: &mut Effects,
+    now: DateTime<Utc>,
 ) -> Result<Outcome, WebhookError> {
     let Some(paid) = find_payment(tx, None, dispute.payment_intent.as_deref().unwrap_or(""))
         .await?
@@ -768,7 +789,6 @@ async fn apply_dispute(
         .await?
         .ok_or_else(|| anyhow::anyhow!("invoice {} missing", paid.invoice_id))
         .map_err(DomainError::from)?;
-    let now = Utc::now();
     let opened = kind == "charge.dispute.created";
     payment::Entity::update_many()
         .col_expr(
@@ -807,6 +827,7 @@ async fn apply_dispute(
             actor,
             detail: Some(detail.clone()),
         },
+        now,
     )
     .await?;
     if !opened && dispute.status == "lost" {
@@ -825,6 +846,7 @@ async fn apply_dispute(
                 key,
                 Some(dispute.id.clone()),
                 "chargeback: dispute lost",
+                now,
             )
             .await?;
             refunds::settle(
@@ -833,6 +855,7 @@ async fn apply_dispute(
                 &refunds::Settlement::Chargeback(dispute.id.clone()),
                 actor,
                 None,
+                now,
             )
             .await?;
         }
@@ -846,6 +869,7 @@ async fn apply_dispute(
             open: opened,
         },
         None,
+        now,
     )
     .await?;
     effects.add(

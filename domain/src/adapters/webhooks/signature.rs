@@ -7,6 +7,7 @@
 //! than the tolerance from now is refused so a captured request cannot be
 //! replayed later.
 
+use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -111,8 +112,9 @@ pub async fn post_signed(
     header: &str,
     secret: &str,
     body: Vec<u8>,
+    now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    let signature = sign(secret, chrono::Utc::now().timestamp(), &body);
+    let signature = sign(secret, now.timestamp(), &body);
     let response = reqwest::Client::new()
         .post(url)
         .timeout(std::time::Duration::from_secs(15))

@@ -105,6 +105,13 @@ async fn post(ctx: &AppContext, event: &Value) -> DomainResult<()> {
         .ok_or_else(|| anyhow::anyhow!("no webhook signing secret for the simulated gateway"))?;
     let body = serde_json::to_vec(event).map_err(anyhow::Error::from)?;
     let url = format!("{}/webhooks/stripe", ctx.settings.public_url());
-    signature::post_signed(&url, "stripe-signature", secret.expose_secret(), body).await?;
+    signature::post_signed(
+        &url,
+        "stripe-signature",
+        secret.expose_secret(),
+        body,
+        ctx.clock.now(),
+    )
+    .await?;
     Ok(())
 }

@@ -479,6 +479,7 @@ async fn end_to_end(
     let (_, key) = domain::studio::studios::create_studio(
         &db,
         domain::studio::studios::NewStudio::named("Bench Studio"),
+        domain::kernel::clock::Clock::system().now(),
     )
     .await
     .map_err(|e| anyhow!("create studio: {e}"))?;

@@ -221,6 +221,7 @@ async fn run(options: Options) -> anyhow::Result<usize> {
     let (_, key) = domain::studio::studios::create_studio(
         &db,
         domain::studio::studios::NewStudio::named("Chaos Studio"),
+        chrono::Utc::now(),
     )
     .await
     .map_err(|e| anyhow::anyhow!("create studio: {e}"))?;

@@ -1,0 +1,618 @@
+//! The built-in simulated gateway, with its fault injection.
+//!
+//! The simulated gateway stands in for a live card network, which cannot run
+//! here. It behaves like one where it matters: it knows Stripe's test tokens,
+//! and it remembers every idempotency key it has seen (in its own table, so
+//! across restarts and processes): the same key never charges twice.
+
+use crate::infra::settings::SimulatedFaults;
+use crate::kernel::clock::Clock;
+use crate::ports::gateway::*;
+use async_trait::async_trait;
+use entity::{simulated_charge, simulated_intent};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
+
+struct TestCard {
+    token: &'static str,
+    number: &'static str,
+    brand: &'static str,
+    decline: Option<(&'static str, &'static str)>,
+}
+
+const TEST_CARDS: &[TestCard] = &[
+    TestCard {
+        token: "pm_card_visa",
+        number: "4242424242424242",
+        brand: "visa",
+        decline: None,
+    },
+    TestCard {
+        token: "pm_card_mastercard",
+        number: "5555555555554444",
+        brand: "mastercard",
+        decline: None,
+    },
+    TestCard {
+        token: "pm_card_chargeDeclined",
+        number: "4000000000000002",
+        brand: "visa",
+        decline: Some(("generic_decline", "Your card was declined.")),
+    },
+    TestCard {
+        token: "pm_card_chargeDeclinedInsufficientFunds",
+        number: "4000000000009995",
+        brand: "visa",
+        decline: Some(("insufficient_funds", "Your card has insufficient funds.")),
+    },
+    TestCard {
+        token: "pm_card_chargeDeclinedStolenCard",
+        number: "4000000000009979",
+        brand: "visa",
+        decline: Some(("stolen_card", "Your card was declined.")),
+    },
+    TestCard {
+        token: "pm_card_chargeDeclinedLostCard",
+        number: "4000000000009987",
+        brand: "visa",
+        decline: Some(("lost_card", "Your card was declined.")),
+    },
+    TestCard {
+        token: "pm_card_chargeDeclinedExpiredCard",
+        number: "4000000000000069",
+        brand: "visa",
+        decline: Some(("expired_card", "Your card has expired.")),
+    },
+    TestCard {
+        token: "pm_card_chargeDeclinedProcessingError",
+        number: "4000000000000119",
+        brand: "visa",
+        decline: Some((
+            "processing_error",
+            "An error occurred while processing your card. Try again in a little bit.",
+        )),
+    },
+];
+
+fn test_card(token: &str) -> Option<&'static TestCard> {
+    let token = if token == "tok_visa" {
+        "pm_card_visa"
+    } else {
+        token
+    };
+    TEST_CARDS.iter().find(|c| c.token == token)
+}
+
+/// Brand and decline (code, message) of a simulated test card token.
+pub(crate) fn simulated_card(
+    token: &str,
+) -> Option<(&'static str, Option<(&'static str, &'static str)>)> {
+    test_card(token).map(|c| (c.brand, c.decline))
+}
+
+/// What may be displayed of a simulated test card.
+pub(crate) fn simulated_card_details(token: &str) -> Option<PaymentMethodDetails> {
+    let card = test_card(token)?;
+    Some(PaymentMethodDetails {
+        token: card.token.to_string(),
+        brand: card.brand.to_string(),
+        last4: card
+            .number
+            .get(card.number.len().saturating_sub(4)..)?
+            .to_string(),
+        exp_month: 12,
+        exp_year: 2034,
+    })
+}
+
+/// The card numbers the simulated hosted checkout page accepts, for its help text.
+pub fn test_card_numbers() -> Vec<(&'static str, &'static str)> {
+    TEST_CARDS
+        .iter()
+        .map(|c| (c.number, c.decline.map(|d| d.0).unwrap_or("success")))
+        .collect()
+}
+
+pub struct SimulatedGateway {
+    db: DatabaseConnection,
+    webhooks: bool,
+    /// Where its hosted checkout page lives (`{public_url}/sim-checkout/{id}`).
+    public_url: String,
+    faults: SimulatedFaults,
+    /// How many times this process has been called with each key (for
+    /// `faulty_calls_per_key`).
+    calls: std::sync::Mutex<std::collections::HashMap<String, u32>>,
+    /// The time its records are stamped with (the context's clock).
+    clock: Clock,
+}
+
+/// What an injected fault does to one call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    /// Answer like a `503` before doing anything.
+    Error,
+    /// Do the work, then answer like a timeout.
+    Timeout,
+}
+
+impl SimulatedGateway {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self {
+            db,
+            webhooks: false,
+            public_url: "http://127.0.0.1:8000".into(),
+            faults: SimulatedFaults::default(),
+            calls: std::sync::Mutex::default(),
+            clock: Clock::system(),
+        }
+    }
+
+    /// The deployment's public URL, for the hosted page's address.
+    #[must_use]
+    /// Stamps its records with `clock` (the context's), not the system time.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn with_public_url(mut self, url: String) -> Self {
+        self.public_url = url;
+        self
+    }
+
+    /// Injects the configured faults (`gateway.simulated_faults`).
+    #[must_use]
+    pub fn with_faults(mut self, faults: SimulatedFaults) -> Self {
+        self.faults = faults;
+        self
+    }
+
+    /// The fault (if any) for this call of `key`: deterministic in the seed,
+    /// the key and the call's number.
+    fn fault_for(&self, key: &str) -> Option<Fault> {
+        let f = &self.faults;
+        if f.timeout_percent == 0 && f.error_percent == 0 {
+            return None;
+        }
+        let nth = {
+            let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+            let n = calls.entry(key.to_string()).or_insert(0);
+            *n += 1;
+            *n
+        };
+        if f.faulty_calls_per_key > 0 && nth > f.faulty_calls_per_key {
+            return None;
+        }
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(format!("{}:{key}:{nth}", f.seed));
+        let roll = u16::from_be_bytes([digest[0], digest[1]]) % 100;
+        let error = u16::from(f.error_percent.min(100));
+        let timeout = u16::from(f.timeout_percent.min(100));
+        if roll < error {
+            Some(Fault::Error)
+        } else if roll < error.saturating_add(timeout) {
+            Some(Fault::Timeout)
+        } else {
+            None
+        }
+    }
+
+    /// Runs one gateway call under the configured faults.
+    async fn faulty<T>(
+        &self,
+        key: &str,
+        call: impl std::future::Future<Output = Result<T, GatewayError>>,
+    ) -> Result<T, GatewayError> {
+        let fault = self.fault_for(key);
+        if self.faults.delay_ms > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(self.faults.delay_ms)).await;
+        }
+        if fault == Some(Fault::Error) {
+            tracing::warn!(key, "simulated fault: 503 before doing anything");
+            return Err(GatewayError::Unavailable(
+                "simulated fault: 503 Service Unavailable".into(),
+            ));
+        }
+        let result = call.await;
+        if fault == Some(Fault::Timeout) && result.is_ok() {
+            tracing::warn!(key, "simulated fault: timeout after the call went through");
+            return Err(GatewayError::Unavailable(
+                "simulated fault: timed out waiting for the answer".into(),
+            ));
+        }
+        result
+    }
+
+    /// Also deliver a signed Stripe-shaped webhook for every charge and
+    /// refund (see `webhooks::simulated`).
+    #[must_use]
+    pub fn with_webhooks(mut self, on: bool) -> Self {
+        self.webhooks = on;
+        self
+    }
+
+    /// Stores a record under its idempotency key unless the key is known;
+    /// the first record of a key also writes its webhook's delivery job, in
+    /// the same transaction.
+    async fn record_once(&self, row: simulated_charge::ActiveModel) -> Result<(), GatewayError> {
+        let db_err = |e: sea_orm::DbErr| GatewayError::Unavailable(e.to_string());
+        let key = match &row.idempotency_key {
+            sea_orm::ActiveValue::Set(key) | sea_orm::ActiveValue::Unchanged(key) => key.clone(),
+            sea_orm::ActiveValue::NotSet => String::new(),
+        };
+        let tx = crate::infra::db::begin_write(&self.db)
+            .await
+            .map_err(db_err)?;
+        let inserted = simulated_charge::Entity::insert(row)
+            .on_conflict(
+                OnConflict::column(simulated_charge::Column::IdempotencyKey)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(&tx)
+            .await
+            .map_err(db_err)?;
+        if inserted == 1 && self.webhooks {
+            crate::workflow::next::after(
+                &tx,
+                crate::workflow::next::Change::SimulatedEvent { key },
+                None,
+                self.clock.now(),
+            )
+            .await
+            .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
+        }
+        tx.commit().await.map_err(db_err)
+    }
+}
+
+#[async_trait]
+impl PaymentGateway for SimulatedGateway {
+    async fn payment_method(&self, token: &str) -> Result<PaymentMethodDetails, GatewayError> {
+        simulated_card_details(token)
+            .ok_or_else(|| GatewayError::InvalidPaymentMethod(token.into()))
+    }
+
+    async fn create_intent(&self, request: &ChargeRequest) -> Result<String, GatewayError> {
+        self.faulty(&request.idempotency_key, self.create_intent_now(request))
+            .await
+    }
+
+    async fn confirm_intent(
+        &self,
+        id: &str,
+        idempotency_key: &str,
+    ) -> Result<IntentState, GatewayError> {
+        self.faulty(idempotency_key, self.confirm_intent_now(id))
+            .await
+    }
+
+    async fn retrieve_intent(&self, id: &str) -> Result<IntentState, GatewayError> {
+        // Reads can fail too; the key of a read is the object it reads.
+        self.faulty(&format!("retrieve_{id}"), self.intent_state(id))
+            .await
+    }
+
+    async fn find_intent(&self, payment_key: &str) -> Result<Option<String>, GatewayError> {
+        use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+        Ok(simulated_intent::Entity::find()
+            .filter(simulated_intent::Column::PaymentKey.eq(payment_key))
+            .order_by_asc(simulated_intent::Column::CreatedAt)
+            .one(&self.db)
+            .await
+            .map_err(|e| GatewayError::Unavailable(e.to_string()))?
+            .map(|i| i.id))
+    }
+
+    async fn refund(&self, request: &RefundRequest) -> Result<RefundOutcome, GatewayError> {
+        self.faulty(&request.request_key, self.refund_now(request))
+            .await
+    }
+
+    async fn retrieve_refund(&self, id: &str) -> Result<RefundOutcome, GatewayError> {
+        use sea_orm::{ColumnTrait, QueryFilter};
+        let found = simulated_charge::Entity::find()
+            .filter(simulated_charge::Column::Reference.eq(id))
+            .filter(simulated_charge::Column::RefundOf.is_not_null())
+            .one(&self.db)
+            .await
+            .map_err(|e| GatewayError::Unavailable(e.to_string()))?
+            .ok_or_else(|| GatewayError::Unavailable(format!("no refund {id}")))?;
+        Ok(refund_outcome(found))
+    }
+
+    async fn find_refund(
+        &self,
+        charge_reference: &str,
+        refund_key: &str,
+    ) -> Result<Option<RefundOutcome>, GatewayError> {
+        Ok(simulated_charge::Entity::find_by_id(refund_key.to_string())
+            .one(&self.db)
+            .await
+            .map_err(|e| GatewayError::Unavailable(e.to_string()))?
+            .filter(|r| r.refund_of.as_deref() == Some(charge_reference))
+            .map(refund_outcome))
+    }
+
+    async fn create_customer(&self, request: &CustomerRequest) -> Result<String, GatewayError> {
+        // Derived from the client, so asking again returns the same one.
+        Ok(format!("cus_sim_{}", request.client_ref))
+    }
+
+    async fn create_checkout(
+        &self,
+        request: &CheckoutRequest,
+    ) -> Result<CheckoutSession, GatewayError> {
+        crate::adapters::sim_checkout::create(
+            &self.db,
+            &self.public_url,
+            self.webhooks,
+            request,
+            self.clock.now(),
+        )
+        .await
+    }
+
+    async fn retrieve_checkout(&self, id: &str) -> Result<CheckoutSession, GatewayError> {
+        crate::adapters::sim_checkout::retrieve(
+            &self.db,
+            &self.public_url,
+            self.webhooks,
+            id,
+            self.clock.now(),
+        )
+        .await
+    }
+
+    async fn expire_checkout(&self, id: &str) -> Result<CheckoutSession, GatewayError> {
+        crate::adapters::sim_checkout::expire(
+            &self.db,
+            &self.public_url,
+            self.webhooks,
+            id,
+            self.clock.now(),
+        )
+        .await
+    }
+
+    async fn create_setup_checkout(
+        &self,
+        request: &SetupCheckoutRequest,
+    ) -> Result<SetupSession, GatewayError> {
+        crate::adapters::sim_checkout::create_setup(
+            &self.db,
+            &self.public_url,
+            request,
+            self.clock.now(),
+        )
+        .await
+    }
+
+    async fn retrieve_setup_checkout(&self, id: &str) -> Result<SetupSession, GatewayError> {
+        crate::adapters::sim_checkout::retrieve_setup(
+            &self.db,
+            &self.public_url,
+            self.webhooks,
+            id,
+            self.clock.now(),
+        )
+        .await
+    }
+
+    async fn setup_intent_card(
+        &self,
+        id: &str,
+    ) -> Result<Option<PaymentMethodDetails>, GatewayError> {
+        crate::adapters::sim_checkout::card_of_intent(&self.db, id).await
+    }
+
+    async fn payment_intent_card(
+        &self,
+        id: &str,
+    ) -> Result<Option<PaymentMethodDetails>, GatewayError> {
+        crate::adapters::sim_checkout::card_of_intent(&self.db, id).await
+    }
+}
+
+impl SimulatedGateway {
+    /// Creates the intent under its key (the same key finds the same one).
+    async fn create_intent_now(&self, request: &ChargeRequest) -> Result<String, GatewayError> {
+        use sea_orm::{ColumnTrait, QueryFilter};
+        let card = test_card(&request.payment_method_token).ok_or_else(|| {
+            GatewayError::InvalidPaymentMethod(request.payment_method_token.clone())
+        })?;
+        let db_err = |e: sea_orm::DbErr| GatewayError::Unavailable(e.to_string());
+        simulated_intent::Entity::insert(simulated_intent::ActiveModel {
+            id: Set(format!("sim_pi_{}", uuid::Uuid::now_v7().simple())),
+            create_key: Set(request.idempotency_key.clone()),
+            payment_key: Set(request.payment_key.clone()),
+            token: Set(card.token.to_string()),
+            amount_minor: Set(request.amount_minor),
+            currency: Set(request.currency.clone()),
+            created_at: Set(self.clock.now()),
+        })
+        .on_conflict(
+            OnConflict::column(simulated_intent::Column::CreateKey)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(&self.db)
+        .await
+        .map_err(db_err)?;
+        let stored = simulated_intent::Entity::find()
+            .filter(simulated_intent::Column::CreateKey.eq(request.idempotency_key.clone()))
+            .one(&self.db)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| GatewayError::Unavailable("intent record vanished".into()))?;
+        if stored.amount_minor != request.amount_minor
+            || stored.currency != request.currency
+            || stored.token != card.token
+            || stored.payment_key != request.payment_key
+        {
+            return Err(GatewayError::IdempotencyMismatch);
+        }
+        Ok(stored.id)
+    }
+
+    /// Charges the intent's card once: the charge is recorded under our
+    /// payment's key with the intent's id as its reference, so a second
+    /// confirmation (any key) finds it and charges nothing.
+    async fn confirm_intent_now(&self, id: &str) -> Result<IntentState, GatewayError> {
+        let db_err = |e: sea_orm::DbErr| GatewayError::Unavailable(e.to_string());
+        let intent = simulated_intent::Entity::find_by_id(id.to_string())
+            .one(&self.db)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| GatewayError::Unavailable(format!("no PaymentIntent {id}")))?;
+        let card = test_card(&intent.token)
+            .ok_or_else(|| GatewayError::InvalidPaymentMethod(intent.token.clone()))?;
+        self.record_once(simulated_charge::ActiveModel {
+            idempotency_key: Set(intent.payment_key.clone()),
+            reference: Set(intent.id.clone()),
+            token: Set(card.token.to_string()),
+            amount_minor: Set(intent.amount_minor),
+            currency: Set(intent.currency.clone()),
+            succeeded: Set(card.decline.is_none()),
+            decline_code: Set(card.decline.map(|d| d.0.to_string())),
+            created_at: Set(self.clock.now()),
+            refund_of: Set(None),
+        })
+        .await?;
+        let state = self.intent_state(id).await?;
+        match &state {
+            IntentState::Settled(ChargeOutcome::Succeeded { reference }) => {
+                tracing::info!(%reference, amount = intent.amount_minor, "simulated charge succeeded");
+            }
+            IntentState::Settled(ChargeOutcome::Declined { code, .. }) => {
+                tracing::info!(%code, "simulated charge declined");
+            }
+            _ => {}
+        }
+        Ok(state)
+    }
+
+    /// What an intent is now: its charge's outcome, or unconfirmed.
+    async fn intent_state(&self, id: &str) -> Result<IntentState, GatewayError> {
+        use sea_orm::{ColumnTrait, QueryFilter};
+        let db_err = |e: sea_orm::DbErr| GatewayError::Unavailable(e.to_string());
+        if simulated_intent::Entity::find_by_id(id.to_string())
+            .one(&self.db)
+            .await
+            .map_err(db_err)?
+            .is_none()
+        {
+            return Err(GatewayError::Unavailable(format!("no PaymentIntent {id}")));
+        }
+        let charge = simulated_charge::Entity::find()
+            .filter(simulated_charge::Column::Reference.eq(id))
+            .filter(simulated_charge::Column::RefundOf.is_null())
+            .one(&self.db)
+            .await
+            .map_err(db_err)?;
+        let Some(stored) = charge else {
+            return Ok(IntentState::RequiresConfirmation);
+        };
+        if stored.succeeded {
+            return Ok(IntentState::Settled(ChargeOutcome::Succeeded {
+                reference: stored.reference,
+            }));
+        }
+        let code = stored
+            .decline_code
+            .unwrap_or_else(|| "generic_decline".into());
+        let message = TEST_CARDS
+            .iter()
+            .filter_map(|c| c.decline)
+            .find(|d| d.0 == code)
+            .map(|d| d.1)
+            .unwrap_or("Your card was declined.")
+            .to_string();
+        Ok(IntentState::Settled(ChargeOutcome::Declined {
+            code,
+            message,
+        }))
+    }
+
+    async fn refund_now(&self, request: &RefundRequest) -> Result<RefundOutcome, GatewayError> {
+        use sea_orm::{ColumnTrait, QueryFilter};
+        let db_err = |e: sea_orm::DbErr| GatewayError::Unavailable(e.to_string());
+        if let Some(seen) = simulated_charge::Entity::find_by_id(request.idempotency_key.clone())
+            .one(&self.db)
+            .await
+            .map_err(db_err)?
+        {
+            if seen.refund_of.as_deref() != Some(request.charge_reference.as_str())
+                || seen.amount_minor != request.amount_minor
+            {
+                return Err(GatewayError::IdempotencyMismatch);
+            }
+            return Ok(refund_outcome(seen));
+        }
+        let Some(charge) = simulated_charge::Entity::find()
+            .filter(simulated_charge::Column::Reference.eq(request.charge_reference.clone()))
+            .filter(simulated_charge::Column::Succeeded.eq(true))
+            .filter(simulated_charge::Column::RefundOf.is_null())
+            .one(&self.db)
+            .await
+            .map_err(db_err)?
+        else {
+            return Ok(RefundOutcome::Failed {
+                reason: format!("no successful charge {}", request.charge_reference),
+            });
+        };
+        let refunded = crate::kernel::money::checked_sum(
+            simulated_charge::Entity::find()
+                .filter(simulated_charge::Column::RefundOf.eq(request.charge_reference.clone()))
+                .filter(simulated_charge::Column::Succeeded.eq(true))
+                .all(&self.db)
+                .await
+                .map_err(db_err)?
+                .iter()
+                .map(|r| r.amount_minor),
+        );
+        let fits = request.amount_minor > 0
+            && refunded
+                .and_then(|r| r.checked_add(request.amount_minor))
+                .is_some_and(|after| after <= charge.amount_minor);
+        self.record_once(simulated_charge::ActiveModel {
+            idempotency_key: Set(request.idempotency_key.clone()),
+            reference: Set(format!("sim_re_{}", uuid::Uuid::now_v7().simple())),
+            token: Set(charge.token),
+            amount_minor: Set(request.amount_minor),
+            currency: Set(request.currency.clone()),
+            succeeded: Set(fits),
+            decline_code: Set((!fits).then(|| "amount exceeds what is left to refund".to_string())),
+            created_at: Set(self.clock.now()),
+            refund_of: Set(Some(request.charge_reference.clone())),
+        })
+        .await?;
+        // Whoever inserted first decides; replay what is stored.
+        Box::pin(self.refund_now(request)).await
+    }
+}
+
+/// A simulated refund record's outcome.
+fn refund_outcome(record: simulated_charge::Model) -> RefundOutcome {
+    if record.succeeded {
+        RefundOutcome::Succeeded {
+            reference: record.reference,
+        }
+    } else {
+        RefundOutcome::Failed {
+            reason: record.decline_code.unwrap_or_default(),
+        }
+    }
+}
+
+/// The test card a number typed on the simulated hosted page stands for.
+/// Only the simulated gateway's own page takes card numbers; with Stripe
+/// they are typed on Stripe's page and never reach this server.
+pub fn tokenize_test_card(number: &str) -> Result<String, GatewayError> {
+    let digits: String = number.chars().filter(char::is_ascii_digit).collect();
+    TEST_CARDS
+        .iter()
+        .find(|c| c.number == digits)
+        .map(|c| c.token.to_string())
+        .ok_or_else(|| GatewayError::InvalidPaymentMethod("card number".into()))
+}

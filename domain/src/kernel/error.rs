@@ -1,0 +1,119 @@
+//! User-facing errors: a problem the caller can fix, with a stable code.
+//! (`infra::error::DomainError` wraps them with the internal causes.)
+
+use serde::Serialize;
+
+/// Stable codes, documented in the README; clients may match on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    InvalidInput,
+    NotFound,
+    InvalidState,
+    Duplicate,
+    Unauthenticated,
+    /// An idempotency key was replayed with different parameters.
+    IdempotencyKeyReused,
+    /// The payment gateway refused the operation (e.g. a refund).
+    GatewayRefused,
+    /// The amounts add up to more than can be invoiced (minor units beyond
+    /// 64 bits): refused when the session is scheduled.
+    AmountTooLarge,
+    /// A money input that is not plain decimal notation (`1e3`, `NaN`, `""`).
+    InvalidAmount,
+    /// A percentage input that is not plain decimal notation or is out of
+    /// its range (`"1e1"`, `"NaN"`, `"-1"`, `"100.0001"`).
+    InvalidPercent,
+    /// `markCreditRepaid` on a credit already repaid under another reference.
+    AlreadyRepaid,
+    /// `markCreditRepaid` on an invoice that owes its client nothing.
+    NothingOwed,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::InvalidInput => "INVALID_INPUT",
+            Self::NotFound => "NOT_FOUND",
+            Self::InvalidState => "INVALID_STATE",
+            Self::Duplicate => "DUPLICATE",
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
+            Self::GatewayRefused => "GATEWAY_REFUSED",
+            Self::AmountTooLarge => "AMOUNT_TOO_LARGE",
+            Self::InvalidAmount => "INVALID_AMOUNT",
+            Self::InvalidPercent => "INVALID_PERCENT",
+            Self::AlreadyRepaid => "ALREADY_REPAID",
+            Self::NothingOwed => "NOTHING_OWED",
+            Self::Internal => "INTERNAL",
+        }
+    }
+}
+
+/// A problem the caller can fix, with the input field it concerns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserError {
+    pub field: Vec<String>,
+    pub message: String,
+    pub code: ErrorCode,
+}
+
+impl UserError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self {
+            field: field.split('.').map(str::to_string).collect(),
+            message: message.into(),
+            code: ErrorCode::InvalidInput,
+        }
+    }
+
+    pub fn not_found(field: &str, what: &str) -> Self {
+        Self {
+            field: field.split('.').map(str::to_string).collect(),
+            message: format!("{what} not found"),
+            code: ErrorCode::NotFound,
+        }
+    }
+
+    pub fn state(field: &str, message: impl Into<String>) -> Self {
+        Self {
+            field: field.split('.').map(str::to_string).collect(),
+            message: message.into(),
+            code: ErrorCode::InvalidState,
+        }
+    }
+
+    pub fn key_reused(field: &str) -> Self {
+        Self {
+            field: field.split('.').map(str::to_string).collect(),
+            message: "this idempotency key was already used for a different request".into(),
+            code: ErrorCode::IdempotencyKeyReused,
+        }
+    }
+
+    pub fn too_large(field: &str, message: impl Into<String>) -> Self {
+        Self {
+            field: field.split('.').map(str::to_string).collect(),
+            message: message.into(),
+            code: ErrorCode::AmountTooLarge,
+        }
+    }
+
+    /// An error with one of the specific codes (`ALREADY_REPAID`...).
+    pub fn with_code(field: &str, code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            field: field.split('.').map(str::to_string).collect(),
+            message: message.into(),
+            code,
+        }
+    }
+
+    pub fn duplicate(field: &str, message: impl Into<String>) -> Self {
+        Self {
+            field: field.split('.').map(str::to_string).collect(),
+            message: message.into(),
+            code: ErrorCode::Duplicate,
+        }
+    }
+}
