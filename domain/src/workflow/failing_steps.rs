@@ -385,8 +385,7 @@ async fn retry_email(
         .filter(outbox::Column::Status.eq(OutboxStatus::Done))
         .exec(&tx)
         .await?;
-    tx.commit().await?;
-    ctx.outbox_signal.notify_one();
+    crate::workflow::next::commit(ctx, tx).await?;
     tracing::info!(
         studio_id,
         outbox_id = id,
