@@ -57,6 +57,8 @@ impl Application {
         let worker = if in_process {
             Some(worker::spawn(ctx.clone(), built.sqlite_pool).await?)
         } else {
+            // No relay here: the workers hear of this api's writes by NOTIFY.
+            domain::workflow::next::forward_wakes(&ctx);
             None
         };
         if let Some(url) = &ctx.settings.redis_url {

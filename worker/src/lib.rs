@@ -4,6 +4,7 @@
 //! inside the api process in the embedded mode. It never links actix-web or
 //! async-graphql.
 
+pub mod bookkeeping;
 pub mod jobs;
 pub mod queue;
 pub mod relay;
@@ -24,6 +25,18 @@ pub struct WorkerState {
     pub ctx: AppContext,
     /// Fires after every finished job (tests wait on it instead of sleeping).
     pub finished: broadcast::Sender<i64>,
+    /// Starts and ends jobs' outbox rows, many per statement.
+    pub bookkeeping: bookkeeping::Bookkeeping,
+}
+
+impl WorkerState {
+    pub fn new(ctx: AppContext, finished: broadcast::Sender<i64>) -> Self {
+        Self {
+            bookkeeping: bookkeeping::Bookkeeping::spawn(ctx.clone()),
+            ctx,
+            finished,
+        }
+    }
 }
 
 pub struct WorkerHandle {
@@ -57,10 +70,7 @@ pub async fn spawn(
     let queue = Queue::connect(&ctx.settings, sqlite_pool).await?;
     let (finished, _) = broadcast::channel(1024);
     let (stop, mut stop_rx) = watch::channel(false);
-    let state = WorkerState {
-        ctx: ctx.clone(),
-        finished: finished.clone(),
-    };
+    let state = WorkerState::new(ctx.clone(), finished.clone());
     let stop_signal = async move {
         let _ = stop_rx.wait_for(|stopped| *stopped).await;
         Ok(())
@@ -146,10 +156,7 @@ pub async fn run_process(
     let built = AppContext::build(settings).await?;
     let queue = Queue::connect(&built.ctx.settings, built.sqlite_pool.clone()).await?;
     let (finished, _) = broadcast::channel(16);
-    let state = WorkerState {
-        ctx: built.ctx,
-        finished,
-    };
+    let state = WorkerState::new(built.ctx, finished);
     run(state, queue, shutdown).await
 }
 

@@ -90,6 +90,29 @@ impl Queue {
         }
     }
 
+    /// How many jobs wait in the queue for a worker, where the queue can
+    /// tell cheaply (Redis: its list of pending jobs, and its scheduled set,
+    /// where apalis puts every pushed job until a worker's fetch moves it to
+    /// the list); `None` otherwise, or when it cannot be asked.
+    pub async fn waiting(&mut self) -> Option<u64> {
+        match self {
+            Self::Sqlite(_) => None,
+            Self::Redis(storage) => {
+                let config = storage.get_config();
+                let (active, scheduled) = (config.active_jobs_list(), config.scheduled_jobs_set());
+                let (listed, due): (u64, u64) = redis::pipe()
+                    .cmd("LLEN")
+                    .arg(active)
+                    .cmd("ZCARD")
+                    .arg(scheduled)
+                    .query_async(storage.get_connection())
+                    .await
+                    .ok()?;
+                Some(listed + due)
+            }
+        }
+    }
+
     /// Pushes a batch in one pipelined round trip where the storage can
     /// (apalis' `push_bulk`).
     pub async fn push_all(&mut self, jobs: Vec<Job>) -> anyhow::Result<()> {

@@ -46,37 +46,35 @@ pub enum Generated {
 /// Takes the next number of the studio's counter inside the caller's
 /// transaction. The row lock (PostgreSQL) or the write lock (SQLite) holds
 /// concurrent finalizations back until commit, and a rollback returns the
-/// number, so numbers are gap-free and unique.
+/// number, so numbers are gap-free and unique. Every finalization of a
+/// studio waits for that lock: take the number last, just before the
+/// commit, so that it is held as briefly as possible.
 pub async fn next_invoice_number(
     tx: &DatabaseTransaction,
     studio: &studio::Model,
     now: DateTime<Utc>,
 ) -> DomainResult<String> {
-    invoice_number_counter::Entity::insert(invoice_number_counter::ActiveModel {
-        studio_id: Set(studio.id),
-        last_value: Set(0),
-    })
-    .on_conflict(
-        OnConflict::column(invoice_number_counter::Column::StudioId)
-            .do_nothing()
-            .to_owned(),
-    )
-    .exec_without_returning(tx)
-    .await?;
-    let mut update = Query::update();
-    update
-        .table(invoice_number_counter::Entity)
-        .value(
-            invoice_number_counter::Column::LastValue,
-            Expr::col(invoice_number_counter::Column::LastValue).add(1),
-        )
-        .and_where(Expr::col(invoice_number_counter::Column::StudioId).eq(studio.id))
-        .returning_col(invoice_number_counter::Column::LastValue);
-    let row = tx
-        .query_one(&update)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("invoice counter of studio {} missing", studio.id))?;
-    let seq: i64 = row.try_get("", "last_value")?;
+    let seq = match bump_counter(tx, studio.id).await? {
+        Some(seq) => seq,
+        None => {
+            // Studios get their counter when created; this covers one that
+            // predates that.
+            invoice_number_counter::Entity::insert(invoice_number_counter::ActiveModel {
+                studio_id: Set(studio.id),
+                last_value: Set(0),
+            })
+            .on_conflict(
+                OnConflict::column(invoice_number_counter::Column::StudioId)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(tx)
+            .await?;
+            bump_counter(tx, studio.id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("invoice counter of studio {} missing", studio.id))?
+        }
+    };
     let today = now.with_timezone(&studio_tz(studio)).date_naive();
     Ok(crate::kernel::numbering::format_number(
         &studio.invoice_number_format,
@@ -84,6 +82,24 @@ pub async fn next_invoice_number(
         today,
         seq,
     ))
+}
+
+/// `last_value + 1` of the studio's counter, locking its row; `None` when
+/// the studio has no counter row.
+async fn bump_counter(tx: &DatabaseTransaction, studio_id: i64) -> DomainResult<Option<i64>> {
+    let mut update = Query::update();
+    update
+        .table(invoice_number_counter::Entity)
+        .value(
+            invoice_number_counter::Column::LastValue,
+            Expr::col(invoice_number_counter::Column::LastValue).add(1),
+        )
+        .and_where(Expr::col(invoice_number_counter::Column::StudioId).eq(studio_id))
+        .returning_col(invoice_number_counter::Column::LastValue);
+    match tx.query_one(&update).await? {
+        Some(row) => Ok(Some(row.try_get("", "last_value")?)),
+        None => Ok(None),
+    }
 }
 
 pub fn studio_tz(studio: &studio::Model) -> chrono_tz::Tz {
@@ -409,7 +425,6 @@ async fn finalize_and_route(
         .one(tx)
         .await?
         .ok_or_else(|| anyhow::anyhow!("client of invoice {} missing", draft.id))?;
-    let number = next_invoice_number(tx, studio, now).await?;
     let settled = draft.total_minor == 0;
     let to = if settled {
         InvoiceStatus::Paid
@@ -428,7 +443,6 @@ async fn finalize_and_route(
     let due_date = now.with_timezone(&studio_tz(studio)).date_naive()
         + Duration::days(i64::from(studio.payment_terms_days));
     let mut active: invoice::ActiveModel = draft.into();
-    active.number = Set(Some(number.clone()));
     active.status = Set(to);
     active.issued_at = Set(now);
     active.due_date = Set(due_date);
@@ -437,20 +451,6 @@ async fn finalize_and_route(
     active.settled_at = Set(settled.then_some(now));
     active.updated_at = Set(now);
     let invoice = active.update(tx).await?;
-    lifecycle::record(
-        tx,
-        &invoice,
-        Audit {
-            event: InvoiceEventKind::Finalized,
-            from: Some(InvoiceStatus::Draft),
-            to: Some(invoice.status),
-            amount_minor: None,
-            actor,
-            detail: Some(format!("numbered {number}")),
-        },
-        now,
-    )
-    .await?;
 
     let auto_pay =
         client.payment_preference == PaymentPreference::AutoPay && client.pm_token.is_some();
@@ -463,6 +463,26 @@ async fn finalize_and_route(
             auto_pay: !settled && auto_pay,
         },
         request_id,
+        now,
+    )
+    .await?;
+
+    // The number last: its counter's lock is held until the commit.
+    let number = next_invoice_number(tx, studio, now).await?;
+    let mut active: invoice::ActiveModel = invoice.into();
+    active.number = Set(Some(number.clone()));
+    let invoice = active.update(tx).await?;
+    lifecycle::record(
+        tx,
+        &invoice,
+        Audit {
+            event: InvoiceEventKind::Finalized,
+            from: Some(InvoiceStatus::Draft),
+            to: Some(invoice.status),
+            amount_minor: None,
+            actor,
+            detail: Some(format!("numbered {number}")),
+        },
         now,
     )
     .await?;

@@ -8,7 +8,7 @@
 use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
 use crate::infra::error::{DomainError, DomainResult};
-use crate::infra::secrets::{hash_password, hash_token, random_token};
+use crate::infra::secrets::{hash_token, random_token};
 use crate::studio::login_limits::{self, Counter, Scope};
 use crate::workflow::next::{self, Change};
 use chrono::{DateTime, Duration, Utc};
@@ -440,7 +440,8 @@ pub async fn update_policy(
     Ok(active.update(db).await?)
 }
 
-/// Stores the argon2id hash of the password the credentials email carries.
+/// Stores the keyed hash of the password the credentials email carries
+/// (`AppSecret::hash_gallery_password`).
 pub async fn set_password(
     ctx: &AppContext,
     invoice: &invoice::Model,
@@ -451,7 +452,7 @@ pub async fn set_password(
         .one(&ctx.db)
         .await?
         .ok_or_else(|| anyhow::anyhow!("gallery access for invoice {} missing", invoice.id))?;
-    let hash = hash_password(password)?;
+    let hash = ctx.secret.hash_gallery_password(password);
     let mut active: gallery_access::ActiveModel = access.into();
     active.password_hash = Set(Some(hash));
     active.updated_at = Set(ctx.clock.now());
@@ -577,8 +578,10 @@ pub async fn link_for_session(
     }
 }
 
-/// Checks gallery credentials (argon2id). Wrong username, wrong password and
-/// unknown gallery are indistinguishable to the caller.
+/// Checks gallery credentials. Wrong username, wrong password and unknown
+/// gallery are indistinguishable to the caller. A gallery still holding an
+/// argon2id hash from before keyed hashes is rehashed at its first
+/// successful login.
 pub async fn login(
     ctx: &AppContext,
     access: Option<&gallery_access::Model>,
@@ -588,18 +591,46 @@ pub async fn login(
     let (hash, real) = login_hash(access);
     let username_ok = access.is_some_and(|a| a.username.eq_ignore_ascii_case(username.trim()));
     // Verify even for a wrong username, or a gallery that does not exist (a
-    // decoy hash with the same parameters), so timing does not tell which
-    // was wrong. argon2id is deliberately slow: keep it off the executor.
-    let password = password.to_string();
-    let password_ok = tokio::task::spawn_blocking(move || {
-        crate::infra::secrets::verify_password(&password, &hash)
-    })
-    .await
-    .map_err(|e| DomainError::Internal(e.into()))?;
+    // decoy hash of the same kind), so timing does not tell which was wrong.
+    // A legacy argon2id hash is deliberately slow: keep it off the executor.
+    let legacy = crate::infra::secrets::is_legacy_gallery_hash(&hash);
+    let secret = ctx.secret.clone();
+    let typed = password.to_string();
+    let password_ok = if legacy {
+        tokio::task::spawn_blocking(move || secret.verify_gallery_password(&typed, &hash))
+            .await
+            .map_err(|e| DomainError::Internal(e.into()))?
+    } else {
+        secret.verify_gallery_password(&typed, &hash)
+    };
     match access {
-        Some(access) if real && username_ok && password_ok => view(ctx, access.session_id).await,
+        Some(access) if real && username_ok && password_ok => {
+            if legacy {
+                rehash(ctx, access, password).await?;
+            }
+            view(ctx, access.session_id).await
+        }
         _ => Ok(None),
     }
+}
+
+/// Replaces a legacy argon2id hash by the keyed hash of the same password,
+/// unless the password was changed meanwhile.
+async fn rehash(
+    ctx: &AppContext,
+    access: &gallery_access::Model,
+    password: &str,
+) -> DomainResult<()> {
+    gallery_access::Entity::update_many()
+        .col_expr(
+            gallery_access::Column::PasswordHash,
+            sea_orm::sea_query::Expr::value(ctx.secret.hash_gallery_password(password)),
+        )
+        .filter(gallery_access::Column::Id.eq(access.id))
+        .filter(gallery_access::Column::PasswordHash.eq(access.password_hash.clone()))
+        .exec(&ctx.db)
+        .await?;
+    Ok(())
 }
 
 /// What a login attempt at a gallery link came to.
@@ -653,12 +684,12 @@ pub async fn attempt_login(
 }
 
 /// The hash a login attempt is verified against, and whether it is real: a
-/// missing gallery, or one without credentials yet, gets the decoy (which no
-/// password opens), so every failed login does the same argon2id work.
+/// missing gallery, or one without credentials yet, gets a decoy (which no
+/// password opens), so every failed login does the same work.
 pub fn login_hash(access: Option<&gallery_access::Model>) -> (String, bool) {
     match access.and_then(|a| a.password_hash.clone()) {
         Some(hash) => (hash, true),
-        None => (crate::infra::secrets::decoy_hash().to_string(), false),
+        None => (crate::infra::secrets::gallery_decoy_hash(), false),
     }
 }
 

@@ -79,6 +79,50 @@ pub fn decoy_hash() -> &'static str {
     DECOY.get_or_init(|| hash_password(&random_token()).unwrap_or_default())
 }
 
+const GALLERY_PASSWORD_LEN: usize = 24;
+const GALLERY_HASH_PREFIX: &str = "$hmac-sha256$v=1$k=gallery$";
+
+/// Whether a stored gallery hash is a legacy argon2id one (rehashed at the
+/// next successful login).
+pub fn is_legacy_gallery_hash(stored: &str) -> bool {
+    !stored.starts_with(GALLERY_HASH_PREFIX)
+}
+
+/// A gallery hash to verify against when there is none (an unknown link, a
+/// gallery without credentials yet): the same format and the same work as a
+/// real one, and no password opens it.
+pub fn gallery_decoy_hash() -> String {
+    let mut tag = [0u8; 32];
+    rand::rng().fill_bytes(&mut tag);
+    format!("{GALLERY_HASH_PREFIX}{}", hex::encode(tag))
+}
+
+/// The password as typed: the group dashes and any spaces do not count.
+fn normalize_gallery_password(password: &str) -> String {
+    password
+        .chars()
+        .filter(|c| *c != '-' && !c.is_whitespace())
+        .collect()
+}
+
+/// The `len` lowest base-55 digits of a 256-bit big-endian number (each
+/// digit an index into `PASSWORD_ALPHABET`). 55^24 is far below 2^256, so
+/// the digits are uniform to within 2^-117.
+fn base_n(mut number: [u8; 32], len: usize) -> Vec<usize> {
+    let base = PASSWORD_ALPHABET.len() as u32;
+    (0..len)
+        .map(|_| {
+            let mut remainder = 0u32;
+            for byte in number.iter_mut() {
+                let value = (remainder << 8) | u32::from(*byte);
+                *byte = (value / base) as u8;
+                remainder = value % base;
+            }
+            remainder as usize
+        })
+        .collect()
+}
+
 /// Creates (or truncates) `path` readable and writable by its owner only
 /// (0600), the mode set at creation so the secret is never briefly readable.
 #[cfg(unix)]
@@ -161,19 +205,57 @@ impl AppSecret {
 
     /// The gallery password of one credentials email, derived from its
     /// notification key: a resend after a crash carries the same password.
+    /// 24 characters of a 55-letter alphabet without look-alikes (about 139
+    /// bits), shown in groups of four: `abcd-EFGH-...`.
     pub fn gallery_password(&self, message_id: &str) -> String {
-        let mut mac = match Hmac::<Sha256>::new_from_slice(self.0.expose_secret().as_bytes()) {
-            Ok(mac) => mac,
-            Err(_) => return generate_password(),
+        let Some(mac) = self.mac("gallery-password", message_id) else {
+            return generate_password();
         };
-        mac.update(b"gallery-password:");
-        mac.update(message_id.as_bytes());
-        mac.finalize()
-            .into_bytes()
-            .iter()
-            .take(16)
-            .map(|b| PASSWORD_ALPHABET[usize::from(*b) % PASSWORD_ALPHABET.len()] as char)
-            .collect()
+        let mut number = [0u8; 32];
+        number.copy_from_slice(&mac.finalize().into_bytes());
+        let digits = base_n(number, GALLERY_PASSWORD_LEN);
+        digits
+            .chunks(4)
+            .map(|group| {
+                group
+                    .iter()
+                    .map(|d| PASSWORD_ALPHABET[*d] as char)
+                    .collect()
+            })
+            .collect::<Vec<String>>()
+            .join("-")
+    }
+
+    /// What is stored of a gallery password: `$hmac-sha256$v=1$k=gallery$`
+    /// and `hex(HMAC(secret, "gallery-credential:" + password))`. The
+    /// password is 139 random bits, not something a person chose, so a keyed
+    /// fast hash is enough (as for API keys): guessing it is hopeless, and
+    /// the stored value is useless without the application secret. A slow
+    /// password hash (argon2id, about 15 ms of CPU each) capped the whole
+    /// workflow near 30 sessions/s.
+    pub fn hash_gallery_password(&self, password: &str) -> String {
+        format!(
+            "{GALLERY_HASH_PREFIX}{}",
+            self.sign("gallery-credential", &normalize_gallery_password(password))
+        )
+    }
+
+    /// Whether `password` opens `stored`: a keyed hash of
+    /// [`hash_gallery_password`](Self::hash_gallery_password), compared in
+    /// constant time, or (galleries opened before it) an argon2id PHC
+    /// string, which costs argon2's time: call from a blocking thread.
+    pub fn verify_gallery_password(&self, password: &str, stored: &str) -> bool {
+        match stored.strip_prefix(GALLERY_HASH_PREFIX) {
+            Some(tag) => {
+                VERIFICATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.verify(
+                    "gallery-credential",
+                    &normalize_gallery_password(password),
+                    tag,
+                )
+            }
+            None => verify_password(password, stored),
+        }
     }
 
     /// A stable secret for another purpose, derived so that every process
@@ -316,10 +398,67 @@ mod tests {
         let a = AppSecret::new(SecretString::from("one"));
         let b = AppSecret::new(SecretString::from("two"));
         let pw = a.gallery_password("<m1@x>");
-        assert_eq!(pw.len(), 16);
+        // Six groups of four, from the alphabet without look-alikes.
+        assert_eq!(pw.len(), 29, "{pw}");
+        let groups: Vec<&str> = pw.split('-').collect();
+        assert_eq!(groups.len(), 6, "{pw}");
+        assert!(groups.iter().all(|g| g.len() == 4), "{pw}");
+        assert!(
+            pw.bytes()
+                .all(|c| c == b'-' || PASSWORD_ALPHABET.contains(&c)),
+            "{pw}"
+        );
         assert_eq!(pw, a.gallery_password("<m1@x>"));
         assert_ne!(pw, a.gallery_password("<m2@x>"));
         assert_ne!(pw, b.gallery_password("<m1@x>"));
+    }
+
+    #[test]
+    fn gallery_password_digits_are_spread_over_the_whole_alphabet() {
+        let a = AppSecret::new(SecretString::from("one"));
+        let mut seen = std::collections::HashMap::<u8, usize>::new();
+        for i in 0..2_000 {
+            for c in a.gallery_password(&format!("<m{i}@x>")).bytes() {
+                if c != b'-' {
+                    *seen.entry(c).or_default() += 1;
+                }
+            }
+        }
+        // 48,000 digits over 55 letters: about 873 each.
+        assert_eq!(seen.len(), PASSWORD_ALPHABET.len());
+        assert!(seen.values().all(|n| (700..1050).contains(n)), "{seen:?}");
+    }
+
+    #[test]
+    fn gallery_passwords_are_stored_keyed_and_verified_in_either_format() {
+        let a = AppSecret::new(SecretString::from("one"));
+        let b = AppSecret::new(SecretString::from("two"));
+        let pw = a.gallery_password("<m1@x>");
+        let stored = a.hash_gallery_password(&pw);
+        assert!(
+            stored.starts_with("$hmac-sha256$v=1$k=gallery$"),
+            "{stored}"
+        );
+        assert!(!stored.contains(&pw));
+        assert!(!is_legacy_gallery_hash(&stored));
+        assert!(a.verify_gallery_password(&pw, &stored));
+        // Typed without the dashes, or with spaces around: the same password.
+        assert!(a.verify_gallery_password(&pw.replace('-', ""), &stored));
+        assert!(a.verify_gallery_password(&format!(" {pw} "), &stored));
+        assert!(!a.verify_gallery_password(&pw.to_lowercase(), &stored));
+        assert!(!a.verify_gallery_password("", &stored));
+        // Useless without the application secret.
+        assert!(!b.verify_gallery_password(&pw, &stored));
+        // A decoy has the same shape and opens for nothing.
+        let decoy = gallery_decoy_hash();
+        assert_eq!(decoy.len(), stored.len());
+        assert!(!a.verify_gallery_password(&pw, &decoy));
+        assert!(!a.verify_gallery_password("", &decoy));
+        // Galleries opened before keep their argon2id hash until next login.
+        let legacy = hash_password("old-password").unwrap();
+        assert!(is_legacy_gallery_hash(&legacy));
+        assert!(a.verify_gallery_password("old-password", &legacy));
+        assert!(!a.verify_gallery_password("wrong", &legacy));
     }
 
     #[test]

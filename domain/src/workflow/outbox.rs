@@ -140,9 +140,10 @@ pub struct Claimed {
     pub attempts: i32,
 }
 
-/// Claims up to `limit` rows to relay: new rows, and rows enqueued so long
-/// ago that their queue entry may be lost. A claim is a short lease, so two
-/// relays rarely push the same row and a relay that dies frees it again.
+/// Claims up to `limit` rows to relay: new rows, and (given
+/// `redeliver_after`) rows enqueued so long ago that their queue entry may
+/// be lost. A claim is a short lease, so two relays rarely push the same row
+/// and a relay that dies frees it again.
 ///
 /// One statement whatever the batch: `UPDATE … WHERE id IN (SELECT … LIMIT
 /// n FOR UPDATE SKIP LOCKED) RETURNING …`. On PostgreSQL, relays claiming at
@@ -153,25 +154,24 @@ pub async fn claim_batch<C: ConnectionTrait>(
     conn: &C,
     limit: u64,
     lease: Duration,
-    redeliver_after: Duration,
+    redeliver_after: Option<Duration>,
     now: DateTime<Utc>,
 ) -> Result<Vec<Claimed>, DbErr> {
     let claimable = || {
-        sea_orm::Condition::all()
-            .add(
-                sea_orm::Condition::any()
-                    .add(outbox::Column::Status.eq(OutboxStatus::Pending))
-                    .add(
-                        outbox::Column::Status
-                            .eq(OutboxStatus::Enqueued)
-                            .and(outbox::Column::EnqueuedAt.lt(now - redeliver_after)),
-                    ),
-            )
-            .add(
-                sea_orm::Condition::any()
-                    .add(outbox::Column::ClaimedUntil.is_null())
-                    .add(outbox::Column::ClaimedUntil.lte(now)),
-            )
+        let mut due =
+            sea_orm::Condition::any().add(outbox::Column::Status.eq(OutboxStatus::Pending));
+        if let Some(after) = redeliver_after {
+            due = due.add(
+                outbox::Column::Status
+                    .eq(OutboxStatus::Enqueued)
+                    .and(outbox::Column::EnqueuedAt.lt(now - after)),
+            );
+        }
+        sea_orm::Condition::all().add(due).add(
+            sea_orm::Condition::any()
+                .add(outbox::Column::ClaimedUntil.is_null())
+                .add(outbox::Column::ClaimedUntil.lte(now)),
+        )
     };
     let candidates = outbox::Entity::find()
         .select_only()
@@ -286,13 +286,31 @@ pub async fn start<C: ConnectionTrait>(
     id: i64,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
-    let touched = outbox::Entity::update_many()
-        .col_expr(outbox::Column::EnqueuedAt, Expr::value(now))
-        .filter(outbox::Column::Id.eq(id))
-        .filter(outbox::Column::Status.is_not_in([OutboxStatus::Done, OutboxStatus::Failed]))
-        .exec(conn)
-        .await?;
-    Ok(touched.rows_affected == 1)
+    Ok(start_many(conn, &[id], now).await?.contains(&id))
+}
+
+/// [`start`] for many rows in one statement: returns the ids whose jobs
+/// are to run (the others are finished).
+pub async fn start_many<C: ConnectionTrait>(
+    conn: &C,
+    ids: &[i64],
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut update = sea_orm::sea_query::Query::update();
+    update
+        .table(outbox::Entity)
+        .value(outbox::Column::EnqueuedAt, Expr::value(now))
+        .and_where(outbox::Column::Id.is_in(ids.iter().copied()))
+        .and_where(outbox::Column::Status.is_not_in([OutboxStatus::Done, OutboxStatus::Failed]))
+        .returning_col(outbox::Column::Id);
+    conn.query_all(&update)
+        .await?
+        .iter()
+        .map(|row| row.try_get::<i64>("", "id"))
+        .collect()
 }
 
 /// The heartbeat of a running job: keeps its row from looking lost to the
@@ -316,6 +334,18 @@ pub async fn mark_done<C: ConnectionTrait>(
     id: i64,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
+    mark_done_many(conn, &[id], now).await
+}
+
+/// Marks the rows of finished jobs `DONE`, in one statement.
+pub async fn mark_done_many<C: ConnectionTrait>(
+    conn: &C,
+    ids: &[i64],
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    if ids.is_empty() {
+        return Ok(());
+    }
     outbox::Entity::update_many()
         .col_expr(
             outbox::Column::Status,
@@ -326,7 +356,7 @@ pub async fn mark_done<C: ConnectionTrait>(
             outbox::Column::LastError,
             Expr::value(Option::<String>::None),
         )
-        .filter(outbox::Column::Id.eq(id))
+        .filter(outbox::Column::Id.is_in(ids.iter().copied()))
         .exec(conn)
         .await?;
     Ok(())

@@ -13,6 +13,7 @@ use tests::{Backend, INVOICE_EMAIL, SentEmail, TestApp, spawn_app, spawn_app_ful
 
 on_both_backends!(
     gallery_links_are_unguessable_and_the_session_id_url_finds_nothing,
+    gallery_passwords_are_stored_keyed_and_old_argon2_hashes_still_open_once_then_upgrade,
     gallery_logins_are_limited_per_address_then_per_gallery_in_every_process,
 );
 
@@ -157,6 +158,67 @@ async fn gallery_links_are_unguessable_and_the_session_id_url_finds_nothing(back
         .await
         .unwrap();
     assert_eq!(login.status(), 200);
+}
+
+/// Gallery passwords are 139 random bits stored as a keyed SHA-256 (no
+/// argon2id work per email); a gallery opened before that keeps its argon2id
+/// hash, still opens with its password, and is rehashed at that login.
+async fn gallery_passwords_are_stored_keyed_and_old_argon2_hashes_still_open_once_then_upgrade(
+    backend: Backend,
+) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    app.complete_session(&f.key, &f.invoice_session).await;
+    app.drain().await;
+    let email = credentials(&app);
+    let link = gallery_link_in(&email);
+    let password = password_in(&email);
+    assert_eq!(password.len(), 29, "six groups of four: {password}");
+    let stored = gallery_row(&app).await.password_hash.expect("a hash");
+    assert!(
+        stored.starts_with("$hmac-sha256$v=1$k=gallery$"),
+        "{stored}"
+    );
+    assert!(!stored.contains(&password) && !stored.contains(&password.replace('-', "")));
+    let login = |password: String| {
+        let http = app.http.clone();
+        let link = link.clone();
+        async move {
+            http.post(&link)
+                .form(&[("username", INVOICE_EMAIL), ("password", password.as_str())])
+                .send()
+                .await
+                .expect("login")
+                .status()
+        }
+    };
+    assert_eq!(login(password.clone()).await, 200);
+    assert_eq!(
+        login(password.replace('-', "")).await,
+        200,
+        "dashes optional"
+    );
+    assert_eq!(login(password.to_lowercase()).await, 401);
+
+    // A gallery whose hash is still argon2id (opened by an older version).
+    let old_password = "Older-Gallery-Password-7";
+    let argon = domain::infra::secrets::hash_password(old_password).expect("argon2id");
+    let mut legacy: entity::gallery_access::ActiveModel = gallery_row(&app).await.into();
+    legacy.password_hash = Set(Some(argon.clone()));
+    legacy.update(&app.ctx.db).await.unwrap();
+    assert_eq!(login(password.clone()).await, 401, "the hash decides");
+    assert_eq!(gallery_row(&app).await.password_hash, Some(argon.clone()));
+    assert_eq!(login(old_password.to_string()).await, 200);
+    let upgraded = gallery_row(&app).await.password_hash.expect("a hash");
+    assert_eq!(
+        upgraded,
+        app.ctx.secret.hash_gallery_password(old_password),
+        "rehashed at the login"
+    );
+    assert_eq!(login(old_password.to_string()).await, 200);
+    assert_eq!(login("wrong".to_string()).await, 401);
 }
 
 /// A gallery login from `from` (sent through the trusted proxy's header).

@@ -247,7 +247,7 @@ async fn a_queue_entry_lost_after_its_push_is_redelivered_without_waiting_for_th
         .expect("enqueue");
     let lease = chrono::Duration::seconds(30);
     let redeliver = chrono::Duration::seconds(10);
-    let claimed = outbox::claim_batch(db, 10, lease, redeliver, app.ctx.clock.now())
+    let claimed = outbox::claim_batch(db, 10, lease, Some(redeliver), app.ctx.clock.now())
         .await
         .expect("claim");
     assert_eq!(claimed.len(), 1);
@@ -256,7 +256,7 @@ async fn a_queue_entry_lost_after_its_push_is_redelivered_without_waiting_for_th
         .await
         .expect("mark");
     // Pushed just now: not handed out again while it may be running.
-    let again = outbox::claim_batch(db, 10, lease, redeliver, app.ctx.clock.now())
+    let again = outbox::claim_batch(db, 10, lease, Some(redeliver), app.ctx.clock.now())
         .await
         .expect("claim");
     assert!(again.is_empty(), "a fresh queue entry is not redelivered");
@@ -270,7 +270,7 @@ async fn a_queue_entry_lost_after_its_push_is_redelivered_without_waiting_for_th
         .exec(db)
         .await
         .expect("age the queue entry");
-    let redelivered = outbox::claim_batch(db, 10, lease, redeliver, app.ctx.clock.now())
+    let redelivered = outbox::claim_batch(db, 10, lease, Some(redeliver), app.ctx.clock.now())
         .await
         .expect("claim");
     assert_eq!(

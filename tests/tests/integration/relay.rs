@@ -35,13 +35,13 @@ async fn relays_claiming_at_once_skip_each_others_rows() {
     let lease = chrono::Duration::seconds(30);
     let redeliver = chrono::Duration::seconds(10);
     let first = db.begin().await.expect("begin");
-    let mine = outbox::claim_batch(&first, 2, lease, redeliver, app.ctx.clock.now())
+    let mine = outbox::claim_batch(&first, 2, lease, Some(redeliver), app.ctx.clock.now())
         .await
         .expect("first claim");
     assert_eq!(mine.len(), 2);
     let theirs = tokio::time::timeout(
         Duration::from_secs(10),
-        outbox::claim_batch(db, 10, lease, redeliver, app.ctx.clock.now()),
+        outbox::claim_batch(db, 10, lease, Some(redeliver), app.ctx.clock.now()),
     )
     .await
     .expect("the second relay waited on the first one's row locks")
@@ -57,15 +57,17 @@ async fn relays_claiming_at_once_skip_each_others_rows() {
     );
     first.commit().await.expect("commit");
     // Both leases are held now: nothing left to claim.
-    let rest = outbox::claim_batch(db, 10, lease, redeliver, app.ctx.clock.now())
+    let rest = outbox::claim_batch(db, 10, lease, Some(redeliver), app.ctx.clock.now())
         .await
         .expect("claim");
     assert!(rest.is_empty());
 }
 
-/// A row committed by another process (here another connection, as an api
-/// would) reaches the queue at once: the relay listens for the outbox
-/// trigger's `NOTIFY`, so its minute-long poll is not what moves it.
+/// A row committed by another process (an api, with its own context and no
+/// relay) reaches the queue at once: the api sends `NOTIFY outbox` after its
+/// commit (`next::forward_wakes`) and the relay listens for it, so its
+/// minute-long poll is not what moves the row. The writing transaction
+/// itself does not notify (that would serialise every commit).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_row_committed_elsewhere_wakes_the_relay_at_once() {
     let Some(app) = spawn_app_with(Backend::Postgres, |s| {
@@ -77,16 +79,19 @@ async fn a_row_committed_elsewhere_wakes_the_relay_at_once() {
     };
     // The relay's first passes (at start, and when its listener is up).
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let other = domain::infra::db::connect(&app.ctx.settings)
+    let api = domain::AppContext::build((*app.ctx.settings).clone())
         .await
-        .expect("another connection")
-        .conn;
+        .expect("an api's context")
+        .ctx;
+    let forwarder = domain::workflow::next::forward_wakes(&api).expect("PostgreSQL forwards");
     let kind = JobKind::GenerateInvoice { session_id: 777 };
-    let txn = other.begin().await.expect("begin");
+    let txn = api.db.begin().await.expect("begin");
     outbox::enqueue(&txn, None, &kind, None, app.ctx.clock.now())
         .await
         .expect("enqueue");
-    txn.commit().await.expect("commit");
+    domain::workflow::next::commit(&api, txn)
+        .await
+        .expect("commit");
     let started = Instant::now();
     loop {
         let row = entity::outbox::Entity::find()
@@ -104,4 +109,90 @@ async fn a_row_committed_elsewhere_wakes_the_relay_at_once() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    forwarder.abort();
+}
+
+/// A row handed out long ago is handed out again (its queue entry may have
+/// been lost with Redis), but not while the queue still holds a backlog: in
+/// a burst the row is only waiting its turn, and a second delivery would run
+/// its step twice when the workers are busiest. Once the queue is empty (as
+/// after a Redis restart) the row is redelivered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_row_is_redelivered_only_when_the_queue_holds_no_backlog() {
+    let clock = domain::kernel::clock::Clock::manual(chrono::Utc::now());
+    let shared = clock.clone();
+    // No worker anywhere: nothing consumes the queue, the test plays the relay.
+    let Some(app) = tests::spawn_app_full(
+        Backend::Postgres,
+        |s| s.worker.in_process = Some(false),
+        move |mut ctx: domain::AppContext| {
+            ctx.clock = shared;
+            ctx
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    let mut queue = worker::queue::Queue::connect(&app.ctx.settings, None)
+        .await
+        .expect("redis queue");
+    let lease = chrono::Duration::seconds(5);
+    let redeliver = chrono::Duration::seconds(10);
+    for session_id in 1..=2 {
+        outbox::enqueue(
+            &app.ctx.db,
+            None,
+            &JobKind::GenerateInvoice { session_id },
+            None,
+            clock.now(),
+        )
+        .await
+        .expect("enqueue");
+    }
+    let pass = |queue: &mut worker::queue::Queue| {
+        let ctx = app.ctx.clone();
+        let mut queue = queue.clone();
+        async move {
+            worker::relay::relay_once(&ctx, &mut queue, lease, redeliver)
+                .await
+                .expect("relay pass")
+        }
+    };
+    assert_eq!(pass(&mut queue).await, 2, "new rows are pushed");
+    assert_eq!(queue.waiting().await, Some(2));
+    clock.set(clock.now() + chrono::Duration::seconds(60));
+    assert_eq!(
+        pass(&mut queue).await,
+        0,
+        "a minute in the queue behind a backlog is waiting, not lost"
+    );
+    assert_eq!(queue.waiting().await, Some(2));
+    // Redis loses its entries (a restart without persistence).
+    let mut redis = redis::Client::open(tests::redis_url())
+        .expect("redis")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis connection");
+    let worker::queue::Queue::Redis(storage) = &queue else {
+        panic!("production runs on the Redis queue");
+    };
+    let config = storage.get_config();
+    let _: () = redis::cmd("DEL")
+        .arg(config.active_jobs_list())
+        .arg(config.scheduled_jobs_set())
+        .query_async(&mut redis)
+        .await
+        .expect("DEL");
+    assert_eq!(queue.waiting().await, Some(0));
+    assert_eq!(
+        pass(&mut queue).await,
+        2,
+        "lost entries are handed out again"
+    );
+    let rows = entity::outbox::Entity::find()
+        .all(&app.ctx.db)
+        .await
+        .expect("rows");
+    assert!(rows.iter().all(|r| r.status == OutboxStatus::Enqueued));
 }

@@ -122,7 +122,7 @@ async fn run_to_end(job: Job, state: Arc<WorkerState>) -> Result<(), BoxDynError
         let ctx = &state.ctx;
         let started = std::time::Instant::now();
         let kind = job.kind.name();
-        if !outbox::start(&ctx.db, job.outbox_id, ctx.clock.now()).await? {
+        if !state.bookkeeping.start(job.outbox_id).await? {
             tracing::debug!("duplicate delivery of a finished job; skipped");
             metrics::counter!("jobs_total", "kind" => kind, "outcome" => "duplicate").increment(1);
             let _ = state.finished.send(job.outbox_id);
@@ -147,7 +147,7 @@ async fn run_to_end(job: Job, state: Arc<WorkerState>) -> Result<(), BoxDynError
             }
         };
         let (outcome, bookkeeping) = match outcome {
-            Outcome::Done => ("done", outbox::mark_done(&ctx.db, job.outbox_id, ctx.clock.now()).await),
+            Outcome::Done => ("done", state.bookkeeping.done(job.outbox_id).await),
             Outcome::Postpone(until) => {
                 tracing::info!(%until, "step is early; it waits until then");
                 (

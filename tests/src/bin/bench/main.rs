@@ -880,6 +880,24 @@ async fn statements(services: &Services, database: &str, path: &Path) -> anyhow:
         let query: String = row.try_get("", "query")?;
         text.push_str(&format!("{calls}\t{ms}\t{n}\t{query}\n"));
     }
+    // What the statements were for: the jobs of the run, by kind.
+    let db = Database::connect(format!("{}/{database}", services.postgres.url())).await?;
+    let kinds = db
+        .query_all_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT CAST(payload AS json)->>'type' AS kind, COUNT(*) AS n,
+                    CAST(SUM(attempts) AS BIGINT) AS attempts
+             FROM outbox GROUP BY 1 ORDER BY 2 DESC",
+        ))
+        .await?;
+    db.close().await?;
+    text.push_str("\noutbox rows\tfailed attempts\tkind\n");
+    for row in kinds {
+        let kind: Option<String> = row.try_get("", "kind")?;
+        let n: i64 = row.try_get("", "n")?;
+        let attempts: i64 = row.try_get("", "attempts")?;
+        text.push_str(&format!("{n}\t{attempts}\t{}\n", kind.unwrap_or_default()));
+    }
     std::fs::write(path, text)?;
     Ok(())
 }
