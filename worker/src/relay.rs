@@ -115,25 +115,9 @@ pub async fn wake_on_notify(ctx: AppContext, mut stop: watch::Receiver<bool>) {
         return;
     };
     loop {
-        let listener = async {
-            let mut listener = PgListener::connect_with(&pool).await?;
-            listener.listen(domain::infra::db::OUTBOX_CHANNEL).await?;
-            domain::workflow::next::wake(&ctx);
-            loop {
-                // `None`: the connection was lost; the next call reconnects.
-                if listener.try_recv().await?.is_none() {
-                    tracing::info!("outbox listener reconnecting");
-                }
-                domain::workflow::next::wake(&ctx);
-            }
-            #[allow(unreachable_code)]
-            Ok::<(), sea_orm::sqlx::Error>(())
-        };
         tokio::select! {
-            result = listener => {
-                if let Err(err) = result {
-                    tracing::warn!(error = %err, "outbox listener failed; retrying in 1 s");
-                }
+            Err(err) = listen(&ctx, &pool) => {
+                tracing::warn!(error = %err, "outbox listener failed; retrying in 1 s");
             }
             _ = stop.changed() => return,
         }
@@ -141,6 +125,23 @@ pub async fn wake_on_notify(ctx: AppContext, mut stop: watch::Receiver<bool>) {
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             _ = stop.changed() => return,
         }
+    }
+}
+
+/// Wakes the relay at every `NOTIFY outbox` until the listener fails.
+async fn listen(
+    ctx: &AppContext,
+    pool: &sea_orm::sqlx::PgPool,
+) -> Result<std::convert::Infallible, sea_orm::sqlx::Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener.listen(domain::infra::db::OUTBOX_CHANNEL).await?;
+    domain::workflow::next::wake(ctx);
+    loop {
+        // `None`: the connection was lost; the next call reconnects.
+        if listener.try_recv().await?.is_none() {
+            tracing::info!("outbox listener reconnecting");
+        }
+        domain::workflow::next::wake(ctx);
     }
 }
 

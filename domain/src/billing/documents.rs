@@ -8,7 +8,9 @@ use crate::kernel::money::{Currency, Money};
 use crate::read::queries;
 use entity::enums::{InvoiceStatus, PaymentMethod, PaymentStatus, RefundStatus};
 use entity::{client, credit_note, invoice, invoice_line, payment, refund, session, studio};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+};
 
 pub struct InvoiceDocument {
     pub studio: studio::Model,
@@ -26,33 +28,61 @@ pub struct InvoiceDocument {
 }
 
 impl InvoiceDocument {
+    /// Loads everything about `invoice` in one read-only transaction: one
+    /// consistent view, and one transaction instead of one per table.
     pub async fn load(ctx: &AppContext, invoice: invoice::Model) -> DomainResult<Self> {
+        let tx = ctx.db.begin().await?;
+        let document = Self::load_in(&tx, invoice).await?;
+        tx.commit().await?;
+        Ok(document)
+    }
+
+    pub async fn load_by_id(ctx: &AppContext, invoice_id: i64) -> DomainResult<Self> {
+        let tx = ctx.db.begin().await?;
+        let document = Self::load_by_id_in(&tx, invoice_id).await?;
+        tx.commit().await?;
+        Ok(document)
+    }
+
+    /// [`load_by_id`](Self::load_by_id) inside the caller's transaction.
+    pub async fn load_by_id_in<C: ConnectionTrait>(
+        conn: &C,
+        invoice_id: i64,
+    ) -> DomainResult<Self> {
+        let invoice = invoice::Entity::find_by_id(invoice_id)
+            .one(conn)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("invoice {invoice_id} missing"))?;
+        Self::load_in(conn, invoice).await
+    }
+
+    async fn load_in<C: ConnectionTrait>(conn: &C, invoice: invoice::Model) -> DomainResult<Self> {
         let missing = |what: &str| anyhow::anyhow!("{what} of invoice {} missing", invoice.id);
         let studio = studio::Entity::find_by_id(invoice.studio_id)
-            .one(&ctx.db)
+            .one(conn)
             .await?
             .ok_or_else(|| missing("studio"))?;
         let client = client::Entity::find_by_id(invoice.client_id)
-            .one(&ctx.db)
+            .one(conn)
             .await?
             .ok_or_else(|| missing("client"))?;
         let session = session::Entity::find_by_id(invoice.session_id)
-            .one(&ctx.db)
+            .one(conn)
             .await?
             .ok_or_else(|| missing("session"))?;
-        let lines = queries::invoice_lines(&ctx.db, invoice.id).await?;
-        let payments = queries::invoice_payments(&ctx.db, invoice.id).await?;
+        let lines = queries::invoice_lines(conn, invoice.id).await?;
+        let payments = queries::invoice_payments(conn, invoice.id).await?;
         let currency = Currency::parse(&invoice.currency)
             .map_err(|e| anyhow::anyhow!("invoice currency: {e}"))?;
         let refunds = refund::Entity::find()
             .filter(refund::Column::InvoiceId.eq(invoice.id))
             .order_by_asc(refund::Column::Id)
-            .all(&ctx.db)
+            .all(conn)
             .await?;
         let credit_notes = credit_note::Entity::find()
             .filter(credit_note::Column::InvoiceId.eq(invoice.id))
             .order_by_asc(credit_note::Column::Id)
-            .all(&ctx.db)
+            .all(conn)
             .await?;
         let credit_note = credit_notes.iter().find(|n| n.refund_id.is_none()).cloned();
         Ok(Self {
@@ -67,14 +97,6 @@ impl InvoiceDocument {
             payments,
             currency,
         })
-    }
-
-    pub async fn load_by_id(ctx: &AppContext, invoice_id: i64) -> DomainResult<Self> {
-        let invoice = invoice::Entity::find_by_id(invoice_id)
-            .one(&ctx.db)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("invoice {invoice_id} missing"))?;
-        Self::load(ctx, invoice).await
     }
 
     pub fn money(&self, minor: i64) -> String {

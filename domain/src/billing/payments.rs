@@ -30,7 +30,7 @@ use entity::{invoice, payment};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QuerySelect,
+    QuerySelect, TransactionTrait,
 };
 
 #[derive(Debug, Clone)]
@@ -488,13 +488,18 @@ fn actor_of(payment: &payment::Model) -> Actor {
 
 /// Tells live subscribers about a payment that was just settled.
 pub(crate) async fn publish_payment_event(ctx: &AppContext, payment_id: i64) -> DomainResult<()> {
-    let Some(payment) = payment::Entity::find_by_id(payment_id).one(&ctx.db).await? else {
-        return Ok(());
+    let read = ctx.db.begin().await?;
+    let payment = payment::Entity::find_by_id(payment_id).one(&read).await?;
+    let invoice = match &payment {
+        Some(payment) => {
+            invoice::Entity::find_by_id(payment.invoice_id)
+                .one(&read)
+                .await?
+        }
+        None => None,
     };
-    let Some(invoice) = invoice::Entity::find_by_id(payment.invoice_id)
-        .one(&ctx.db)
-        .await?
-    else {
+    read.commit().await?;
+    let (Some(payment), Some(invoice)) = (payment, invoice) else {
         return Ok(());
     };
     let kind = if payment.status == PaymentStatus::Succeeded {
@@ -620,14 +625,17 @@ pub async fn auto_pay(
     attempt: u32,
     request_id: Option<&str>,
 ) -> DomainResult<AutoPay> {
+    // The invoice and its client in one read-only transaction.
+    let read = ctx.db.begin().await?;
     let invoice = invoice::Entity::find_by_id(invoice_id)
-        .one(&ctx.db)
+        .one(&read)
         .await?
         .ok_or_else(|| anyhow::anyhow!("invoice {invoice_id} missing"))?;
     let client = entity::client::Entity::find_by_id(invoice.client_id)
-        .one(&ctx.db)
+        .one(&read)
         .await?
         .ok_or_else(|| anyhow::anyhow!("client {} missing", invoice.client_id))?;
+    read.commit().await?;
     let (reason, retryable) = match &client.pm_token {
         Some(token) => {
             let card = Card {

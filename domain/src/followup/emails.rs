@@ -9,7 +9,7 @@ use crate::workflow::notify::{self, Claim, Email, EmailKey, Sent};
 use entity::enums::{GalleryLevel, NotificationKind, PaymentMethod, PaymentStatus};
 use entity::payment;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
-use sea_orm::EntityTrait;
+use sea_orm::{EntityTrait, TransactionTrait};
 
 fn key_for(doc: &InvoiceDocument, kind: NotificationKind, step: &str) -> EmailKey {
     EmailKey {
@@ -246,14 +246,21 @@ pub async fn send_invoice(
 }
 
 pub async fn send_receipt(ctx: &AppContext, payment_id: i64) -> DomainResult<Sent> {
+    // The payment and its invoice in one read-only transaction.
+    let tx = ctx.db.begin().await?;
     let payment = payment::Entity::find_by_id(payment_id)
-        .one(&ctx.db)
+        .one(&tx)
         .await?
         .ok_or_else(|| anyhow::anyhow!("payment {payment_id} missing"))?;
-    if payment.status != PaymentStatus::Succeeded {
+    let doc = if payment.status == PaymentStatus::Succeeded {
+        Some(InvoiceDocument::load_by_id_in(&tx, payment.invoice_id).await?)
+    } else {
+        None
+    };
+    tx.commit().await?;
+    let Some(doc) = doc else {
         return Ok(Sent::Already);
-    }
-    let doc = InvoiceDocument::load_by_id(ctx, payment.invoice_id).await?;
+    };
     let amount = doc.money(payment.amount_minor);
     let card = match (payment.method, &payment.card_brand, &payment.card_last4) {
         (PaymentMethod::Card, Some(_), Some(_)) => {
@@ -405,11 +412,12 @@ fn level_description(level: GalleryLevel) -> &'static str {
 /// the notification's key, so every delivery of this email (even a resend
 /// after a crash) carries the same password and the stored hash matches it.
 pub async fn send_gallery_credentials(ctx: &AppContext, invoice_id: i64) -> DomainResult<Sent> {
-    let doc = InvoiceDocument::load_by_id(ctx, invoice_id).await?;
-    if gallery::access_for_invoice(ctx, &doc.invoice)
-        .await?
-        .is_none()
-    {
+    let tx = ctx.db.begin().await?;
+    let doc = InvoiceDocument::load_by_id_in(&tx, invoice_id).await?;
+    let access =
+        gallery::access_for_session(&tx, doc.invoice.studio_id, doc.invoice.session_id).await?;
+    tx.commit().await?;
+    let Some(access) = access else {
         return Err(anyhow::anyhow!("no gallery access for invoice {invoice_id}").into());
     };
     let subject = format!("Your photos from \"{}\" are ready", doc.session.title);
@@ -423,7 +431,7 @@ pub async fn send_gallery_credentials(ctx: &AppContext, invoice_id: i64) -> Doma
     let message_id = held.message_id.clone();
     // Derived from the notification, so a resend after a crash repeats it.
     let password = ctx.secret.gallery_password(&message_id);
-    let access = gallery::set_password(ctx, &doc.invoice, &password).await?;
+    let access = gallery::set_password(ctx, access, &password).await?;
     let url = gallery::link(ctx, &access).await?;
     let expiry = access
         .expires_at

@@ -444,14 +444,9 @@ pub async fn update_policy(
 /// (`AppSecret::hash_gallery_password`).
 pub async fn set_password(
     ctx: &AppContext,
-    invoice: &invoice::Model,
+    access: gallery_access::Model,
     password: &str,
 ) -> DomainResult<gallery_access::Model> {
-    let access = gallery_access::Entity::find()
-        .filter(gallery_access::Column::SessionId.eq(invoice.session_id))
-        .one(&ctx.db)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("gallery access for invoice {} missing", invoice.id))?;
     let hash = ctx.secret.hash_gallery_password(password);
     let mut active: gallery_access::ActiveModel = access.into();
     active.password_hash = Set(Some(hash));

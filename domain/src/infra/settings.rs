@@ -100,6 +100,7 @@ pub struct PostgresSettings {
 pub struct WorkerSettings {
     /// Run the worker inside the api process; default: yes unless Redis is configured.
     pub in_process: Option<bool>,
+    /// Jobs one worker process runs at once (16): steps mostly wait on I/O.
     pub concurrency: usize,
     pub poll_interval_ms: u64,
     /// apalis queue name; separate names isolate deployments sharing one Redis.
@@ -232,7 +233,7 @@ impl Settings {
             .set_default("postgres.idle_in_transaction_timeout_ms", 15_000)?
             .set_default("worker.job_timeout_secs", 120)?
             .set_default("worker.email_claim_secs", 8)?
-            .set_default("worker.concurrency", 4)?
+            .set_default("worker.concurrency", 16)?
             .set_default("worker.poll_interval_ms", 200)?
             .set_default("worker.queue", "billing")?
             .set_default("worker.max_attempts", 150)?

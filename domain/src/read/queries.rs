@@ -201,8 +201,8 @@ pub async fn invoice_reissuing(
         .await?)
 }
 
-pub async fn invoice_lines(
-    db: &DatabaseConnection,
+pub async fn invoice_lines<C: sea_orm::ConnectionTrait>(
+    db: &C,
     invoice_id: i64,
 ) -> DomainResult<Vec<invoice_line::Model>> {
     Ok(invoice_line::Entity::find()
@@ -212,8 +212,8 @@ pub async fn invoice_lines(
         .await?)
 }
 
-pub async fn invoice_payments(
-    db: &DatabaseConnection,
+pub async fn invoice_payments<C: sea_orm::ConnectionTrait>(
+    db: &C,
     invoice_id: i64,
 ) -> DomainResult<Vec<payment::Model>> {
     Ok(payment::Entity::find()

@@ -118,6 +118,10 @@ pub async fn claim(
         sent_at: Set(None),
         ..Default::default()
     };
+    // One transaction for the three statements: one commit instead of three,
+    // and the same answer (a concurrent claimer's update waits for this one's
+    // row lock, then finds the email held).
+    let tx = crate::infra::db::begin_write(&ctx.db).await?;
     notification::Entity::insert(row)
         .on_conflict(
             OnConflict::columns([
@@ -128,7 +132,7 @@ pub async fn claim(
             .do_nothing()
             .to_owned(),
         )
-        .exec_without_returning(&ctx.db)
+        .exec_without_returning(&tx)
         .await?;
     let claimed = by_key(notification::Entity::update_many(), key)
         .col_expr(
@@ -148,12 +152,13 @@ pub async fn claim(
                         .and(notification::Column::ClaimedUntil.lt(now)),
                 ),
         )
-        .exec(&ctx.db)
+        .exec(&tx)
         .await?;
     let stored = by_key(notification::Entity::find(), key)
-        .one(&ctx.db)
+        .one(&tx)
         .await?
         .ok_or_else(|| anyhow::anyhow!("notification row vanished"))?;
+    tx.commit().await?;
     if claimed.rows_affected == 1 {
         Ok(Claim::Mine(Held {
             message_id: stored.message_id,

@@ -4,7 +4,7 @@
 //!
 //! ```sh
 //! cargo run -p tests --release --bin bench -- [--sessions N] [--mode embedded|production|all]
-//!     [--workers K] [--jobs N] [--runs R] [--pgbench-secs S] [--profile DIR] [--smoke]
+//!     [--workers K] [--jobs N] [--runs R] [--pgbench-secs S] [--profile DIR] [--rate R] [--smoke]
 //! ```
 //!
 //! One run does, in order:
@@ -27,7 +27,11 @@
 //!
 //! `--profile DIR` also records `perf record -g` of every worker (the api
 //! in the embedded mode) during the timed part, and loads
-//! `pg_stat_statements`, writing the statements of each production run.
+//! `pg_stat_statements`, writing the statements of each production run and
+//! its outbox rows by job kind.
+//!
+//! `--rate R` completes the sessions at R per second instead of all at once:
+//! the processing time at a steady pace (the issue's "p50 at 50 sessions/s").
 
 use anyhow::{Context, anyhow, bail};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement, Value};
@@ -59,6 +63,9 @@ struct Options {
     pgbench_secs: u64,
     pgbench_scale: u32,
     profile: Option<PathBuf>,
+    /// Complete the sessions at this many per second instead of all at once
+    /// (`--rate`), for processing time at a steady pace.
+    rate: Option<f64>,
     /// The longest wait for one scenario's end state.
     limit_secs: u64,
 }
@@ -74,6 +81,7 @@ impl Options {
             pgbench_secs: 15,
             pgbench_scale: 10,
             profile: None,
+            rate: None,
             limit_secs: 600,
         }
     }
@@ -106,6 +114,7 @@ impl Options {
                     }
                 }
                 "--profile" => options.profile = Some(PathBuf::from(value(i)?)),
+                "--rate" => options.rate = Some(number(i)?.max(1) as f64),
                 "--smoke" => {
                     // Tiny numbers: proves every part runs, measures nothing.
                     options.sessions = 5;
@@ -119,7 +128,7 @@ impl Options {
                     continue;
                 }
                 other => bail!(
-                    "unknown argument {other}; use --sessions N | --mode embedded|production|all | --workers K | --jobs N | --runs R | --pgbench-secs S | --profile DIR | --smoke"
+                    "unknown argument {other}; use --sessions N | --mode embedded|production|all | --workers K | --jobs N | --runs R | --pgbench-secs S | --profile DIR | --rate R | --smoke"
                 ),
             }
             i += 2;
@@ -410,6 +419,11 @@ fn base_env(dir: &Path, port: u16, queue: &str) -> BTreeMap<String, String> {
     ] {
         env.insert(k.to_string(), v);
     }
+    // Settings given to the bench (`APP__WORKER__CONCURRENCY=16 bench …`)
+    // reach every api and worker of the fleet, for experiments.
+    for (k, v) in std::env::vars().filter(|(k, _)| k.starts_with("APP__")) {
+        env.insert(k, v);
+    }
     env
 }
 
@@ -530,13 +544,26 @@ async fn end_to_end(
     };
     let queries_before = probe.queries.load(Ordering::Relaxed);
 
-    // The burst: every session completed at once.
+    // The burst: every session completed at once, or (`--rate`) one every
+    // 1/rate seconds.
     let started = Instant::now();
     let burst = {
         let api = api.clone();
         let sessions = sessions.clone();
+        let rate = options.rate;
         tokio::spawn(async move {
-            let calls = sessions.iter().map(|s| complete(&api, s));
+            let calls = sessions.iter().enumerate().map(|(i, s)| {
+                let api = &api;
+                async move {
+                    if let Some(rate) = rate {
+                        tokio::time::sleep_until(
+                            started + Duration::from_secs_f64(i as f64 / rate),
+                        )
+                        .await;
+                    }
+                    complete(api, s).await
+                }
+            });
             futures::future::join_all(calls).await
         })
     };
