@@ -157,11 +157,7 @@ async fn charge_and_settle(
             .into());
         }
     };
-    settle(ctx, &pending, &outcome, request_id).await?;
-    let stored = payment::Entity::find_by_id(pending.id)
-        .one(&ctx.db)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("payment {} vanished", pending.id))?;
+    let stored = settle(ctx, &pending, &outcome, request_id).await?;
     tracing::info!(
         invoice_id = stored.invoice_id,
         payment_id = stored.id,
@@ -353,12 +349,14 @@ async fn store_intent(ctx: &AppContext, payment_id: i64, id: &str) -> DomainResu
 
 /// Step 3: records the outcome; only the writer that moves the payment out of
 /// `PENDING` updates the invoice and enqueues the receipt and gallery update.
+/// Settles in a transaction of its own and returns the payment as stored;
+/// what the live event shows is read in that same transaction.
 async fn settle(
     ctx: &AppContext,
     pending: &payment::Model,
     outcome: &ChargeOutcome,
     request_id: Option<&str>,
-) -> DomainResult<()> {
+) -> DomainResult<payment::Model> {
     let tx = begin_write(&ctx.db).await?;
     let moved = settle_in(
         &tx,
@@ -369,11 +367,23 @@ async fn settle(
         ctx.clock.now(),
     )
     .await?;
+    let stored = payment::Entity::find_by_id(pending.id)
+        .one(&tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("payment {} vanished", pending.id))?;
+    let invoice = match moved {
+        true => {
+            invoice::Entity::find_by_id(stored.invoice_id)
+                .one(&tx)
+                .await?
+        }
+        false => None,
+    };
     crate::workflow::next::commit(ctx, tx).await?;
-    if moved {
-        publish_payment_event(ctx, pending.id).await?;
+    if let Some(invoice) = invoice {
+        publish_payment(ctx, &stored, &invoice).await;
     }
-    Ok(())
+    Ok(stored)
 }
 
 /// Writes a charge's outcome inside the caller's transaction and returns
@@ -499,9 +509,14 @@ pub(crate) async fn publish_payment_event(ctx: &AppContext, payment_id: i64) -> 
         None => None,
     };
     read.commit().await?;
-    let (Some(payment), Some(invoice)) = (payment, invoice) else {
-        return Ok(());
-    };
+    if let (Some(payment), Some(invoice)) = (payment, invoice) {
+        publish_payment(ctx, &payment, &invoice).await;
+    }
+    Ok(())
+}
+
+/// Tells live subscribers about a settled payment already read.
+async fn publish_payment(ctx: &AppContext, payment: &payment::Model, invoice: &invoice::Model) {
     let kind = if payment.status == PaymentStatus::Succeeded {
         crate::ports::events::EventKind::PaymentSucceeded
     } else {
@@ -510,12 +525,11 @@ pub(crate) async fn publish_payment_event(ctx: &AppContext, payment_id: i64) -> 
     ctx.events
         .publish(crate::billing::events::for_invoice(
             kind,
-            &invoice,
-            Some(&payment),
+            invoice,
+            Some(payment),
             ctx.clock.now(),
         ))
         .await;
-    Ok(())
 }
 
 /// Charges `card` for what the invoice still owes, under `idempotency_key`.
