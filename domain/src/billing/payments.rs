@@ -371,13 +371,12 @@ async fn settle(
         .one(&tx)
         .await?
         .ok_or_else(|| anyhow::anyhow!("payment {} vanished", pending.id))?;
-    let invoice = match moved {
-        true => {
-            invoice::Entity::find_by_id(stored.invoice_id)
-                .one(&tx)
-                .await?
-        }
-        false => None,
+    let invoice = if moved {
+        invoice::Entity::find_by_id(stored.invoice_id)
+            .one(&tx)
+            .await?
+    } else {
+        None
     };
     crate::workflow::next::commit(ctx, tx).await?;
     if let Some(invoice) = invoice {
