@@ -43,7 +43,8 @@ impl Application {
         settings: Settings,
         adapt: impl FnOnce(AppContext) -> AppContext,
     ) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind((settings.http.host.as_str(), settings.http.port))?;
+        let listener = TcpListener::bind((settings.http.host.as_str(), settings.http.port))
+            .map_err(|e| anyhow::anyhow!(domain::infra::startup::bind_error(&settings, &e)))?;
         let port = listener.local_addr()?.port();
         let mut settings = settings;
         if settings.http.public_url.is_none() {
@@ -138,6 +139,7 @@ impl Application {
                     web::post().to(dashboard::retry_step),
                 )
                 .route("/webhooks/stripe", web::post().to(webhooks::stripe))
+                .route("/", web::get().to(health::home))
                 .route("/healthz", web::get().to(health::healthz))
                 .route("/readyz", web::get().to(health::readyz))
                 .route("/metrics", web::get().to(health::metrics))

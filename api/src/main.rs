@@ -5,7 +5,6 @@ use clap::{Parser, Subcommand};
 use domain::AppContext;
 use domain::infra::settings::Settings;
 use domain::studio::studios::{self, NewStudio};
-use migration::MigratorTrait;
 
 #[derive(Parser)]
 #[command(about = "Invoicing and payments for photography studios")]
@@ -75,20 +74,92 @@ enum Command {
     },
     /// Load a demo studio with two clients and a session each; prints its API key last.
     SeedDemo,
-    /// Database migrations.
+    /// Database migrations: apply the pending ones (the default), roll back
+    /// the latest (`down`: drops its tables and their data), or list them.
+    /// Prints the name of each migration it applied, rolled back or found.
+    #[command(
+        after_help = "`migrate down` rolls back ONE migration (the latest) unless --steps N or \
+--all says otherwise. In production (environment = production) it is refused without \
+--yes-i-understand."
+    )]
     Migrate {
         #[arg(value_enum, default_value = "up")]
         direction: Direction,
+        /// With `down`: how many of the latest migrations to roll back (default 1).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..), conflicts_with = "all")]
+        steps: Option<u32>,
+        /// With `down`: roll back every migration, which drops every table and all its data.
+        #[arg(long)]
+        all: bool,
+        /// With `down` in production: confirms that the tables of the rolled-back
+        /// migrations, and their data, are to be dropped.
+        #[arg(long)]
+        yes_i_understand: bool,
     },
     /// Print the GraphQL schema (SDL).
     PrintSchema,
 }
 
-#[derive(Clone, Copy, clap::ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Direction {
+    /// Apply every pending migration.
     Up,
+    /// Roll back the latest migration (--steps N, --all): drops its tables and their data.
     Down,
+    /// List every migration, applied or pending.
     Status,
+}
+
+/// `migrate up|down|status`, printing the name of each migration it applied,
+/// rolled back or found (on stdout: the log filter does not hide it).
+async fn migrate_command(
+    db: &sea_orm::DatabaseConnection,
+    direction: Direction,
+    down_steps: Option<u32>,
+) -> anyhow::Result<()> {
+    use domain::infra::db;
+    match direction {
+        Direction::Up => {
+            let applied = db::migrate_reporting(db).await?;
+            for name in &applied {
+                println!("Applied {name}");
+            }
+            let total = db::migration_status(db).await?.len();
+            match applied.len() {
+                0 => println!(
+                    "The database is up to date: {total} migrations applied, none pending."
+                ),
+                n => println!("Applied {n} migration(s); {total} applied in all, none pending."),
+            }
+        }
+        Direction::Down => {
+            let rolled_back = db::rollback(db, down_steps).await?;
+            if rolled_back.is_empty() {
+                println!("Nothing to roll back: no migration is applied.");
+            }
+            for name in &rolled_back {
+                println!("Rolled back {name}");
+            }
+            let left = db::migration_status(db)
+                .await?
+                .iter()
+                .filter(|(_, applied)| *applied)
+                .count();
+            println!(
+                "{} migration(s) rolled back, {left} still applied; `migrate` applies the pending ones again.",
+                rolled_back.len()
+            );
+        }
+        Direction::Status => {
+            let all = db::migration_status(db).await?;
+            for (name, applied) in &all {
+                println!("{}  {name}", if *applied { "applied" } else { "pending" });
+            }
+            let applied = all.iter().filter(|(_, a)| *a).count();
+            println!("{applied} applied, {} pending.", all.len() - applied);
+        }
+    }
+    Ok(())
 }
 
 /// Prints input problems and exits with status 2; other errors propagate.
@@ -104,14 +175,32 @@ fn user_errors_exit(err: domain::DomainError) -> anyhow::Result<()> {
     }
 }
 
+/// Errors end the process as `error: ...` (one or two lines, no backtrace)
+/// with a non-zero status.
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let settings = Settings::load()?;
     domain::infra::telemetry::init(&settings);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
+            let host = settings.http.host.clone();
             let app = Application::build(settings).await?;
+            let public = app.ctx.settings.public_url();
+            println!(
+                "Listening on http://{host}:{} — GraphiQL at {public}/graphql, dashboard at {public}/dashboard",
+                app.port()
+            );
             app.run_until_stopped().await?;
         }
         Command::CreateStudio {
@@ -248,6 +337,19 @@ async fn main() -> anyhow::Result<()> {
         Command::SeedDemo => {
             let ctx = AppContext::build(settings).await?.ctx;
             let demo = domain::studio::seed::seed_demo(&ctx).await?;
+            if let Some(earlier) = demo.earlier_demo_studio_id {
+                let start_over = match ctx.settings.database_kind() {
+                    domain::infra::settings::DatabaseKind::Sqlite => format!(
+                        "stop the api, rm -rf {} and run seed-demo again",
+                        ctx.settings.data_dir.display()
+                    ),
+                    domain::infra::settings::DatabaseKind::Postgres => "stop the api, drop and re-create the database of DATABASE_URL, and run seed-demo again".into(),
+                };
+                eprintln!(
+                    "note: a demo studio already existed (#{earlier}); this is another one, #{}, with its own login. To start over: {start_over}.",
+                    demo.studio_id
+                );
+            }
             println!(
                 "Demo studio #{} loaded: session {} (Ava, auto-pay card) and session {} (Noah, pays by invoice).",
                 demo.studio_id, demo.auto_pay_session_id, demo.invoice_session_id
@@ -261,13 +363,34 @@ async fn main() -> anyhow::Result<()> {
             println!("Its API key (shown once):");
             println!("{}", demo.api_key);
         }
-        Command::Migrate { direction } => {
-            let db = domain::infra::db::connect(&settings).await?.conn;
-            match direction {
-                Direction::Up => domain::infra::db::migrate(&db).await?,
-                Direction::Down => migration::Migrator::down(&db, None).await?,
-                Direction::Status => migration::Migrator::status(&db).await?,
+        Command::Migrate {
+            direction,
+            steps,
+            all,
+            yes_i_understand,
+        } => {
+            if direction != Direction::Down && (steps.is_some() || all || yes_i_understand) {
+                eprintln!(
+                    "error: --steps, --all and --yes-i-understand go with `migrate down` only"
+                );
+                std::process::exit(2);
             }
+            if direction == Direction::Down
+                && settings.environment == domain::infra::settings::Environment::Production
+                && !yes_i_understand
+            {
+                eprintln!(
+                    "error: refusing `migrate down` in production (environment = production): it drops the tables of the rolled-back migrations and their data\n  back up the database, then run it again with --yes-i-understand"
+                );
+                std::process::exit(2);
+            }
+            let db = domain::infra::db::connect(&settings).await?.conn;
+            migrate_command(
+                &db,
+                direction,
+                if all { None } else { Some(steps.unwrap_or(1)) },
+            )
+            .await?;
         }
         Command::PrintSchema => {
             // Building the schema needs no database: print it from a bare schema.

@@ -10,6 +10,7 @@
 
 pub mod events;
 pub mod mailer;
+pub mod probes;
 pub mod sim_checkout;
 pub mod sim_gateway;
 pub mod stripe;

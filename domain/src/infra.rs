@@ -10,4 +10,5 @@ pub mod db;
 pub mod error;
 pub mod secrets;
 pub mod settings;
+pub mod startup;
 pub mod telemetry;

@@ -70,9 +70,10 @@ impl AppContext {
         let secret = AppSecret::load_or_create(settings.secret_key.as_ref(), &settings.data_dir)?;
         let (live, _) = broadcast::channel(1024);
         let events: Arc<dyn EventPublisher> = match &settings.redis_url {
-            Some(url) => Arc::new(
-                RedisEvents::connect(url.expose_secret(), settings.events_channel()).await?,
-            ),
+            Some(url) => Arc::new({
+                crate::adapters::probes::redis_at_start(&settings).await?;
+                RedisEvents::connect(url.expose_secret(), settings.events_channel()).await?
+            }),
             None => Arc::new(LocalEvents(live.clone())),
         };
         Ok(Built {

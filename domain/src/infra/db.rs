@@ -46,6 +46,7 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<Database> {
             })
         }
         DatabaseKind::Postgres => {
+            probe_postgres(&url).await?;
             let mut options = ConnectOptions::new(url);
             let backstops = postgres_backstops(&settings.postgres);
             options
@@ -64,6 +65,58 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<Database> {
             })
         }
     }
+}
+
+/// One connection, bounded in time, before the pool is built: the pool
+/// would retry a refused connection until its acquire timeout and then say
+/// only "pool timed out". The error names the setting, the server (password
+/// masked) and what to do.
+async fn probe_postgres(url: &str) -> anyhow::Result<()> {
+    use sea_orm::sqlx::Connection;
+    use sea_orm::sqlx::postgres::{PgConnectOptions, PgConnection};
+    let shown = crate::infra::startup::mask_url(url);
+    let options = PgConnectOptions::from_str(url).map_err(|e| {
+        anyhow::anyhow!("database_url (DATABASE_URL) {shown} is not a PostgreSQL URL: {e}")
+    })?;
+    let timeout = crate::infra::startup::CONNECT_TIMEOUT;
+    let err = match tokio::time::timeout(timeout, PgConnection::connect_with(&options)).await {
+        Ok(Ok(conn)) => {
+            let _ = conn.close().await;
+            return Ok(());
+        }
+        Ok(Err(err)) => err,
+        Err(_) => anyhow::bail!(
+            "PostgreSQL at {shown} (database_url, DATABASE_URL) did not answer in {} s\n  check the host and port, or that a firewall lets the connection through",
+            timeout.as_secs()
+        ),
+    };
+    let code = err
+        .as_database_error()
+        .and_then(|e| e.code().map(|c| c.to_string()));
+    let database = options.get_database().unwrap_or("postgres").to_string();
+    let user = options.get_username().to_string();
+    let message = match code.as_deref() {
+        Some("3D000") => format!(
+            "database `{database}` does not exist on the PostgreSQL server of {shown} (database_url, DATABASE_URL)\n  create it (createdb -h {} -p {} -U {user} {database}), or fix the database name in DATABASE_URL",
+            options.get_host(),
+            options.get_port()
+        ),
+        Some("28P01" | "28000") => format!(
+            "PostgreSQL refused the login of user `{user}` at {shown} (database_url, DATABASE_URL): {}\n  fix the user or password in DATABASE_URL",
+            err.as_database_error()
+                .map(|e| e.message())
+                .unwrap_or_default()
+        ),
+        _ => match &err {
+            sea_orm::sqlx::Error::Io(io) => format!(
+                "PostgreSQL is unreachable at {shown} (database_url, DATABASE_URL): {io}\n  start PostgreSQL there, or set DATABASE_URL to a running server (unset it to use SQLite in the data directory)"
+            ),
+            other => format!(
+                "cannot connect to PostgreSQL at {shown} (database_url, DATABASE_URL): {other}"
+            ),
+        },
+    };
+    Err(anyhow::anyhow!(message))
 }
 
 /// The `SET`-style options sent with every new PostgreSQL connection.
@@ -99,6 +152,57 @@ pub async fn migrate(conn: &DatabaseConnection) -> Result<(), DbErr> {
         }
         _ => migration::Migrator::up(conn, None).await,
     }
+}
+
+/// Every migration by name, oldest first, and whether it is applied.
+pub async fn migration_status(conn: &DatabaseConnection) -> Result<Vec<(String, bool)>, DbErr> {
+    Ok(migration::Migrator::get_migration_with_status(conn)
+        .await?
+        .iter()
+        .map(|m| {
+            (
+                m.name().to_string(),
+                m.status() == sea_orm_migration::MigrationStatus::Applied,
+            )
+        })
+        .collect())
+}
+
+async fn applied(conn: &DatabaseConnection) -> Result<Vec<String>, DbErr> {
+    Ok(migration_status(conn)
+        .await?
+        .into_iter()
+        .filter_map(|(name, applied)| applied.then_some(name))
+        .collect())
+}
+
+/// `migrate`, returning the names of the migrations this call applied
+/// (none when another process got there first, or nothing was pending).
+pub async fn migrate_reporting(conn: &DatabaseConnection) -> Result<Vec<String>, DbErr> {
+    let before = applied(conn).await?;
+    migrate(conn).await?;
+    Ok(applied(conn)
+        .await?
+        .into_iter()
+        .filter(|name| !before.contains(name))
+        .collect())
+}
+
+/// Rolls back the latest `steps` applied migrations (all of them with
+/// `None`), newest first; returns their names in the order they were
+/// rolled back. Rolling back drops what the migration created, data included.
+pub async fn rollback(conn: &DatabaseConnection, steps: Option<u32>) -> Result<Vec<String>, DbErr> {
+    let applied = applied(conn).await?;
+    let count = match steps {
+        Some(n) => (n as usize).min(applied.len()),
+        None => applied.len(),
+    };
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    let names: Vec<String> = applied.iter().rev().take(count).cloned().collect();
+    migration::Migrator::down(conn, Some(count as u32)).await?;
+    Ok(names)
 }
 
 /// An arbitrary constant naming "the migrations" among advisory locks.

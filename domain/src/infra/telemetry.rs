@@ -4,15 +4,24 @@
 use crate::infra::settings::{LogFormat, Settings};
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
+/// Logs go to stderr: stdout is the commands' output (`seed-demo` prints
+/// an API key on its last line for scripts).
 pub fn init(settings: &Settings) {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.log.filter));
     let registry = tracing_subscriber::registry().with(filter);
     let result = match settings.log.format {
         LogFormat::Json => registry
-            .with(fmt::layer().json().with_current_span(true))
+            .with(
+                fmt::layer()
+                    .json()
+                    .with_current_span(true)
+                    .with_writer(std::io::stderr),
+            )
             .try_init(),
-        LogFormat::Pretty => registry.with(fmt::layer().compact()).try_init(),
+        LogFormat::Pretty => registry
+            .with(fmt::layer().compact().with_writer(std::io::stderr))
+            .try_init(),
     };
     // Already initialised (tests start several apps in one process): keep the first.
     let _ = result;

@@ -18,14 +18,28 @@ pub struct Demo {
     /// The dashboard login: email and a generated password (shown once).
     pub staff_email: String,
     pub staff_password: String,
+    /// An earlier demo studio on the same database, if `seed-demo` ran before
+    /// (the command then says how to start over).
+    pub earlier_demo_studio_id: Option<i64>,
 }
 
 pub async fn seed_demo(ctx: &AppContext) -> DomainResult<Demo> {
     let db = &ctx.db;
+    let earlier_demo_studio_id = {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+        entity::studio::Entity::find()
+            .filter(entity::studio::Column::Name.eq(DEMO_STUDIO_NAME))
+            .order_by_asc(entity::studio::Column::Id)
+            .select_only()
+            .column(entity::studio::Column::Id)
+            .into_tuple::<i64>()
+            .one(db)
+            .await?
+    };
     let (studio, api_key) = studios::create_studio(
         db,
         NewStudio {
-            name: "Golden Hour Photography".into(),
+            name: DEMO_STUDIO_NAME.into(),
             currency: "USD".into(),
             time_zone: "America/New_York".into(),
             payment_terms_days: 14,
@@ -188,8 +202,11 @@ pub async fn seed_demo(ctx: &AppContext) -> DomainResult<Demo> {
         studio_id: studio.id,
         auto_pay_session_id: wedding_session.id,
         invoice_session_id: portrait_session.id,
+        earlier_demo_studio_id,
     })
 }
+
+const DEMO_STUDIO_NAME: &str = "Golden Hour Photography";
 
 /// Staff emails are unique across studios: the first demo studio gets the
 /// plain address, a second `seed-demo` on the same database a numbered one.

@@ -46,6 +46,7 @@ mod operations;
 mod outages;
 mod pages;
 mod queries;
+mod readiness;
 mod refunds;
 mod relay;
 mod reminders;

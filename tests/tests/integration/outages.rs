@@ -601,7 +601,10 @@ async fn live_events_and_readiness_follow_redis_through_a_restart() {
         return;
     };
     let (status, body) = readyz(&app).await;
-    assert_eq!((status, body.as_str()), (200, "database: ok\nredis: ok\n"));
+    assert_eq!(
+        (status, body.as_str()),
+        (200, "database: ok\nqueue: ok\nmail: ok\n")
+    );
     app.ctx.events.publish(event()).await;
 
     // Redis restarts between two events: the next event meets the dead
@@ -627,11 +630,14 @@ async fn live_events_and_readiness_follow_redis_through_a_restart() {
     let (status, body) = readyz(&app).await;
     assert_eq!(
         (status, body.as_str()),
-        (503, "database: ok\nredis: down\n")
+        (503, "database: ok\nqueue: down\nmail: ok\n")
     );
     redis.start_again().await;
     let (status, body) = readyz(&app).await;
-    assert_eq!((status, body.as_str()), (200, "database: ok\nredis: ok\n"));
+    assert_eq!(
+        (status, body.as_str()),
+        (200, "database: ok\nqueue: ok\nmail: ok\n")
+    );
 }
 
 async fn readyz(app: &TestApp) -> (u16, String) {
@@ -859,13 +865,16 @@ async fn readiness_and_work_follow_postgres_through_a_restart() {
         return;
     };
     let (status, body) = readyz(&app).await;
-    assert_eq!((status, body.as_str()), (200, "database: ok\nredis: ok\n"));
+    assert_eq!(
+        (status, body.as_str()),
+        (200, "database: ok\nqueue: ok\nmail: ok\n")
+    );
 
     pg.stop();
     let (status, body) = readyz(&app).await;
     assert_eq!(
         (status, body.as_str()),
-        (503, "database: down\nredis: ok\n")
+        (503, "database: down\nqueue: ok\nmail: ok\n")
     );
     pg.start_again().await;
 
