@@ -43,8 +43,12 @@ pub fn page_cost(first: Option<i32>, last: Option<i32>, child_complexity: usize)
     size.saturating_mul(child_complexity).saturating_add(1)
 }
 
+/// Where a refusal of the whole document points: its start (line and column
+/// count from 1, as GraphQL clients expect).
+const DOCUMENT_START: Pos = Pos { line: 1, column: 1 };
+
 fn refusal(message: impl Into<String>, code: &str) -> ServerError {
-    let mut error = ServerError::new(message, Some(Pos::default()));
+    let mut error = ServerError::new(message, Some(DOCUMENT_START));
     let mut extensions = ErrorExtensionValues::default();
     extensions.set("code", Value::from(code));
     error.extensions = Some(extensions);
@@ -213,6 +217,236 @@ impl Extension for QueryLimitsExtension {
                     ),
                     _ => error,
                 })
+                .collect()
+        })
+    }
+}
+
+/// The most fields a document may select once every fragment spread is
+/// replaced by its fragment (the most a document without fragments can
+/// have under [`MAX_QUERY_TOKENS`]). Checked right after parsing, before
+/// validation, whose rules walk the document with its fragments spread.
+pub const MAX_EXPANDED_FIELDS: usize = 2_000;
+/// A document that does not parse.
+pub const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
+/// A document that parses but does not fit the schema (unknown field,
+/// wrong argument, unused fragment, fragment cycle...).
+pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
+
+/// Why a document's expansion was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expansion {
+    /// More than the limit once fragments are spread.
+    TooLarge,
+    /// A fragment spreads itself (directly or through others).
+    Cycle(String),
+}
+
+struct Expander<'a> {
+    document: &'a ExecutableDocument,
+    limit: usize,
+    /// Each fragment's expanded field count, computed once.
+    memo: std::collections::HashMap<&'a str, usize>,
+    visiting: std::collections::HashSet<&'a str>,
+}
+
+impl<'a> Expander<'a> {
+    fn set(&mut self, set: &'a SelectionSet) -> Result<usize, Expansion> {
+        let mut total = 0usize;
+        for item in &set.items {
+            let cost = match &item.node {
+                Selection::Field(field) => 1 + self.set(&field.node.selection_set.node)?,
+                Selection::InlineFragment(fragment) => {
+                    self.set(&fragment.node.selection_set.node)?
+                }
+                Selection::FragmentSpread(spread) => {
+                    self.fragment(spread.node.fragment_name.node.as_str())?
+                }
+            };
+            total = total.saturating_add(cost);
+            if total > self.limit {
+                return Err(Expansion::TooLarge);
+            }
+        }
+        Ok(total)
+    }
+
+    fn fragment(&mut self, name: &'a str) -> Result<usize, Expansion> {
+        if let Some(cost) = self.memo.get(name) {
+            return Ok(*cost);
+        }
+        // An unknown fragment costs nothing here; validation names it.
+        let Some((key, definition)) = self.document.fragments.get_key_value(name) else {
+            return Ok(0);
+        };
+        let name = key.as_str();
+        if !self.visiting.insert(name) {
+            return Err(Expansion::Cycle(name.to_string()));
+        }
+        let cost = self.set(&definition.node.selection_set.node);
+        self.visiting.remove(name);
+        let cost = cost?;
+        self.memo.insert(name, cost);
+        Ok(cost)
+    }
+}
+
+/// The fields the document's operations select with every fragment spread
+/// expanded, without expanding anything: each fragment's count is computed
+/// once and reused wherever it is spread, so the walk is linear in the
+/// document however often fragments spread each other. Also refuses a
+/// fragment definition (used or not) over the limit, and fragment cycles.
+pub fn expanded_fields(document: &ExecutableDocument, limit: usize) -> Result<usize, Expansion> {
+    let mut expander = Expander {
+        document,
+        limit,
+        memo: Default::default(),
+        visiting: Default::default(),
+    };
+    let mut names: Vec<&str> = document.fragments.keys().map(|n| n.as_str()).collect();
+    names.sort_unstable();
+    for name in names {
+        expander.fragment(name)?;
+    }
+    let mut total = 0usize;
+    for (_, operation) in document.operations.iter() {
+        total = total.saturating_add(expander.set(&operation.node.selection_set.node)?);
+        if total > limit {
+            return Err(Expansion::TooLarge);
+        }
+    }
+    Ok(total)
+}
+
+/// Whether every operation of the document only asks the schema about
+/// itself (`__schema`, `__type`, `__typename` at its root): what may run
+/// without an API key where introspection is allowed.
+pub fn only_introspection(document: &ExecutableDocument) -> bool {
+    document.operations.iter().all(|(_, operation)| {
+        operation.node.ty == async_graphql::parser::types::OperationType::Query
+            && operation.node.selection_set.node.items.iter().all(|item| {
+                matches!(&item.node, Selection::Field(field)
+                    if matches!(field.node.name.node.as_str(), "__schema" | "__type" | "__typename"))
+            })
+    })
+}
+
+/// Gives an error without a code the given one.
+fn with_code(mut error: ServerError, code: &str) -> ServerError {
+    let extensions = error.extensions.get_or_insert_with(Default::default);
+    if extensions.get("code").is_none() {
+        extensions.set("code", Value::from(code));
+    }
+    error
+}
+
+fn unauthenticated() -> ServerError {
+    refusal(
+        "a valid studio API key is required: send `Authorization: Bearer <key>`",
+        domain::ErrorCode::Unauthenticated.as_str(),
+    )
+}
+
+/// What a document must pass before async-graphql validates it (issue 17,
+/// item 7): a request without a studio is refused before its document is
+/// parsed (where introspection is allowed, it is parsed, bounded by the
+/// token limit, and only an introspection query goes on); every document's
+/// expansion is bounded by [`MAX_EXPANDED_FIELDS`]. Also gives parse and
+/// validation errors a code. Register it after [`QueryLimits`] (whose size
+/// checks come first).
+pub struct DocumentGate {
+    /// Whether the schema answers introspection (development).
+    pub introspection: bool,
+}
+
+impl ExtensionFactory for DocumentGate {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(DocumentGateExtension {
+            introspection: self.introspection,
+        })
+    }
+}
+
+struct DocumentGateExtension {
+    introspection: bool,
+}
+
+fn authenticated(ctx: &ExtensionContext<'_>, request: Option<&Request>) -> bool {
+    let in_request = request.and_then(|r| {
+        r.data
+            .get(&std::any::TypeId::of::<super::Auth>())
+            .and_then(|d| d.downcast_ref::<super::Auth>())
+    });
+    matches!(
+        in_request.or_else(|| ctx.data_opt::<super::Auth>()),
+        Some(super::Auth(Some(_)))
+    )
+}
+
+/// Refuses what must not reach async-graphql's own parsing step, whose
+/// recursion check already walks every fragment spread (exponential in a
+/// fragment bomb), let alone validation.
+fn check_document(document: &ExecutableDocument, authenticated: bool) -> ServerResult<()> {
+    if !authenticated && !only_introspection(document) {
+        return Err(unauthenticated());
+    }
+    match expanded_fields(document, MAX_EXPANDED_FIELDS) {
+        Ok(_) => Ok(()),
+        Err(Expansion::TooLarge) => Err(refusal(
+            format!(
+                "the query selects more than {MAX_EXPANDED_FIELDS} fields once its fragments are spread"
+            ),
+            QUERY_TOO_LARGE,
+        )),
+        Err(Expansion::Cycle(name)) => Err(refusal(
+            format!("fragment `{name}` spreads itself"),
+            GRAPHQL_VALIDATION_FAILED,
+        )),
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for DocumentGateExtension {
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        mut request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        let authenticated = authenticated(ctx, Some(&request));
+        if !self.introspection && !authenticated {
+            return Err(unauthenticated());
+        }
+        // Parsed here (bounded by the token limit) and kept: async-graphql
+        // uses this document instead of parsing again.
+        let document = request
+            .parsed_query()
+            .map_err(|e| with_code(e, GRAPHQL_PARSE_FAILED))?;
+        check_document(document, authenticated)?;
+        next.run(ctx, request).await
+    }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        next.run(ctx, query, variables)
+            .await
+            .map_err(|e| with_code(e, GRAPHQL_PARSE_FAILED))
+    }
+
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        next.run(ctx).await.map_err(|errors| {
+            errors
+                .into_iter()
+                .map(|e| with_code(e, GRAPHQL_VALIDATION_FAILED))
                 .collect()
         })
     }

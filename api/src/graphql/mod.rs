@@ -40,6 +40,7 @@ pub fn build_schema(ctx: AppContext) -> ApiSchema {
     let builder = Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
         .data(AppData { ctx })
         .extension(limits::QueryLimits)
+        .extension(limits::DocumentGate { introspection })
         .limit_depth(limits::MAX_DEPTH)
         .limit_complexity(limits::MAX_COMPLEXITY);
     if introspection {

@@ -6,13 +6,13 @@ use super::types::{
     AddOnService, Client, Invoice, Metrics, Package, Payment, Session, Studio, TaxRate,
 };
 use super::{AppData, domain_error, studio};
-use async_graphql::connection::{Connection, Edge, query};
-use async_graphql::{Context, ID, Object, Result};
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::{Context, ID, Object, OutputType, Result};
 use chrono::{DateTime, Utc};
 use domain::kernel::money::Currency;
 use domain::read::queries::{self, PageRequest};
 use domain::{studio::catalog, studio::sessions};
-use entity::{add_on_service, package, tax_rate};
+use entity::{add_on_service, tax_rate};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 pub struct Query;
@@ -22,18 +22,66 @@ fn id_filter(id: &Option<ID>) -> Option<i64> {
     id.as_ref().map(|id| id.parse().unwrap_or(-1))
 }
 
+/// A cursor argument: the id an edge's `cursor` carries, or `INVALID_INPUT`
+/// naming the argument (never the parser's own text).
+fn cursor(value: Option<String>, field: &str) -> Result<Option<i64>> {
+    value
+        .map(|v| {
+            v.parse::<i64>().map_err(|_| {
+                domain_error(
+                    domain::UserError::invalid(
+                        field,
+                        format!(
+                            "`{field}` is not a cursor of this list: pass an edge's `cursor` (or `pageInfo.startCursor`/`endCursor`)"
+                        ),
+                    )
+                    .into(),
+                )
+            })
+        })
+        .transpose()
+}
+
+/// A page size argument: 0 or more (0 returns no edge), or `INVALID_INPUT`.
+fn size(value: Option<i32>, field: &str) -> Result<Option<u64>> {
+    value
+        .map(|n| {
+            u64::try_from(n).map_err(|_| {
+                domain_error(
+                    domain::UserError::invalid(field, format!("`{field}` must be 0 or more"))
+                        .into(),
+                )
+            })
+        })
+        .transpose()
+}
+
+/// A connection's arguments as a page request.
 fn page(
-    after: Option<i64>,
-    before: Option<i64>,
-    first: Option<usize>,
-    last: Option<usize>,
-) -> PageRequest {
-    PageRequest {
-        after,
-        before,
-        first: first.map(|n| n as u64),
-        last: last.map(|n| n as u64),
-    }
+    after: Option<String>,
+    before: Option<String>,
+    first: Option<i32>,
+    last: Option<i32>,
+) -> Result<PageRequest> {
+    Ok(PageRequest {
+        after: cursor(after, "after")?,
+        before: cursor(before, "before")?,
+        first: size(first, "first")?,
+        last: size(last, "last")?,
+    })
+}
+
+/// A page of rows as a Relay connection (cursors are the rows' ids).
+fn connection<M, T: OutputType>(
+    page: queries::Page<M>,
+    id: impl Fn(&M) -> i64,
+    node: impl Fn(M) -> T,
+) -> Connection<i64, T> {
+    let mut connection = Connection::new(page.has_previous, page.has_next);
+    connection
+        .edges
+        .extend(page.items.into_iter().map(|m| Edge::new(id(&m), node(m))));
+    connection
 }
 
 fn currency_of(studio: &entity::studio::Model) -> Result<Currency> {
@@ -80,17 +128,43 @@ impl Query {
             .map(Client))
     }
 
-    async fn packages(&self, ctx: &Context<'_>) -> Result<Vec<Package>> {
+    /// Clients, oldest first, with Relay cursor pagination (at most 100 per page).
+    #[graphql(complexity = "super::limits::page_cost(first, last, child_complexity)")]
+    async fn clients(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<Connection<i64, Client>> {
+        let studio = studio(ctx)?;
+        let page = page(after, before, first, last)?;
+        let db = &ctx.data::<AppData>()?.ctx.db;
+        let rows = queries::clients(db, studio.id, page)
+            .await
+            .map_err(domain_error)?;
+        Ok(connection(rows, |m| m.id, Client))
+    }
+
+    /// Packages, oldest first, with Relay cursor pagination (at most 100 per page).
+    #[graphql(complexity = "super::limits::page_cost(first, last, child_complexity)")]
+    async fn packages(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<Connection<i64, Package>> {
         let studio = studio(ctx)?;
         let cur = currency_of(studio)?;
+        let page = page(after, before, first, last)?;
         let db = &ctx.data::<AppData>()?.ctx.db;
-        let rows = package::Entity::find()
-            .filter(package::Column::StudioId.eq(studio.id))
-            .order_by_asc(package::Column::Id)
-            .all(db)
+        let rows = queries::packages(db, studio.id, page)
             .await
-            .map_err(|e| domain_error(e.into()))?;
-        Ok(rows.into_iter().map(|p| Package(p, cur)).collect())
+            .map_err(domain_error)?;
+        Ok(connection(rows, |m| m.id, |m| Package(m, cur)))
     }
 
     async fn add_on_services(&self, ctx: &Context<'_>) -> Result<Vec<AddOnService>> {
@@ -164,7 +238,7 @@ impl Query {
         last: Option<i32>,
     ) -> Result<Connection<i64, Session>> {
         let studio = studio(ctx)?;
-        let db = ctx.data::<AppData>()?.ctx.db.clone();
+        let db = &ctx.data::<AppData>()?.ctx.db;
         let filter = filter
             .map(|f| queries::SessionFilter {
                 status: f.status.map(Into::into),
@@ -173,18 +247,11 @@ impl Query {
                 scheduled_to: f.to,
             })
             .unwrap_or_default();
-        let studio_id = studio.id;
-        query(after, before, first, last, |a, b, f, l| async move {
-            let page = queries::sessions(&db, studio_id, &filter, page(a, b, f, l))
-                .await
-                .map_err(domain_error)?;
-            let mut connection = Connection::new(page.has_previous, page.has_next);
-            connection
-                .edges
-                .extend(page.items.into_iter().map(|m| Edge::new(m.id, Session(m))));
-            Ok::<_, async_graphql::Error>(connection)
-        })
-        .await
+        let page = page(after, before, first, last)?;
+        let rows = queries::sessions(db, studio.id, &filter, page)
+            .await
+            .map_err(domain_error)?;
+        Ok(connection(rows, |m| m.id, Session))
     }
 
     async fn invoice(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Invoice>> {
@@ -211,7 +278,7 @@ impl Query {
         last: Option<i32>,
     ) -> Result<Connection<i64, Invoice>> {
         let studio = studio(ctx)?;
-        let db = ctx.data::<AppData>()?.ctx.db.clone();
+        let db = &ctx.data::<AppData>()?.ctx.db;
         let filter = filter
             .map(|f| queries::InvoiceFilter {
                 status: f.status.map(Into::into),
@@ -220,18 +287,11 @@ impl Query {
                 issued_to: f.to,
             })
             .unwrap_or_default();
-        let studio_id = studio.id;
-        query(after, before, first, last, |a, b, f, l| async move {
-            let page = queries::invoices(&db, studio_id, &filter, page(a, b, f, l))
-                .await
-                .map_err(domain_error)?;
-            let mut connection = Connection::new(page.has_previous, page.has_next);
-            connection
-                .edges
-                .extend(page.items.into_iter().map(|m| Edge::new(m.id, Invoice(m))));
-            Ok::<_, async_graphql::Error>(connection)
-        })
-        .await
+        let page = page(after, before, first, last)?;
+        let rows = queries::invoices(db, studio.id, &filter, page)
+            .await
+            .map_err(domain_error)?;
+        Ok(connection(rows, |m| m.id, Invoice))
     }
 
     /// Payment attempts (succeeded and failed), oldest first.
@@ -246,7 +306,7 @@ impl Query {
         last: Option<i32>,
     ) -> Result<Connection<i64, Payment>> {
         let studio = studio(ctx)?;
-        let db = ctx.data::<AppData>()?.ctx.db.clone();
+        let db = &ctx.data::<AppData>()?.ctx.db;
         let filter = filter
             .map(|f| queries::PaymentFilter {
                 invoice_id: id_filter(&f.invoice_id),
@@ -255,17 +315,10 @@ impl Query {
                 created_to: f.to,
             })
             .unwrap_or_default();
-        let studio_id = studio.id;
-        query(after, before, first, last, |a, b, f, l| async move {
-            let page = queries::payments(&db, studio_id, &filter, page(a, b, f, l))
-                .await
-                .map_err(domain_error)?;
-            let mut connection = Connection::new(page.has_previous, page.has_next);
-            connection
-                .edges
-                .extend(page.items.into_iter().map(|m| Edge::new(m.id, Payment(m))));
-            Ok::<_, async_graphql::Error>(connection)
-        })
-        .await
+        let page = page(after, before, first, last)?;
+        let rows = queries::payments(db, studio.id, &filter, page)
+            .await
+            .map_err(domain_error)?;
+        Ok(connection(rows, |m| m.id, Payment))
     }
 }

@@ -57,7 +57,10 @@ pub fn idempotency_key(setup_id: i64, attempt: i32) -> String {
 }
 
 /// `requestCardSetup`: a new request for the studio's client, and its email
-/// job, in one transaction.
+/// job, in one transaction. While the client has a request whose link still
+/// works (not completed, not expired), that request is returned as it is and
+/// no second email goes out (asking again does not flood the client's
+/// inbox); the client row is locked so that concurrent requests agree.
 pub async fn request(
     ctx: &AppContext,
     studio: &studio::Model,
@@ -77,6 +80,27 @@ pub async fn request(
     let now = ctx.clock.now();
     let salt = random_token();
     let tx = begin_write(&ctx.db).await?;
+    client::Entity::find_by_id(client.id)
+        .lock_exclusive()
+        .one(&tx)
+        .await?;
+    let pending = card_setup::Entity::find()
+        .filter(card_setup::Column::StudioId.eq(studio.id))
+        .filter(card_setup::Column::ClientId.eq(client.id))
+        .filter(card_setup::Column::CompletedAt.is_null())
+        .filter(card_setup::Column::ExpiresAt.gte(now))
+        .order_by_desc(card_setup::Column::Id)
+        .one(&tx)
+        .await?;
+    if let Some(pending) = pending {
+        tx.commit().await?;
+        tracing::info!(
+            card_setup = pending.id,
+            client_id = client.id,
+            "card setup already pending: not emailed again"
+        );
+        return Ok(pending);
+    }
     let created = card_setup::ActiveModel {
         studio_id: Set(studio.id),
         client_id: Set(client.id),

@@ -3,7 +3,7 @@
 use crate::infra::error::DomainResult;
 use chrono::{DateTime, Utc};
 use entity::enums::{InvoiceStatus, PaymentStatus, SessionStatus};
-use entity::{invoice, invoice_line, payment, session};
+use entity::{client, invoice, invoice_line, package, payment, session};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
 };
@@ -12,6 +12,8 @@ pub const MAX_PAGE: u64 = 100;
 pub const DEFAULT_PAGE: u64 = 20;
 
 /// Keyset pagination on ascending ids (`after`/`first` forward, `before`/`last` backward).
+/// A page size of 0 returns no item (only whether there are more); above
+/// [`MAX_PAGE`] it is clamped; none means [`DEFAULT_PAGE`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PageRequest {
     pub after: Option<i64>,
@@ -49,7 +51,7 @@ where
         .first
         .or(page.last)
         .unwrap_or(DEFAULT_PAGE)
-        .clamp(1, MAX_PAGE);
+        .min(MAX_PAGE);
     let ordered = if backward {
         select.order_by_desc(id)
     } else {
@@ -160,6 +162,26 @@ pub async fn payments(
         select = select.filter(payment::Column::CreatedAt.lt(to));
     }
     paginate(db, select, payment::Column::Id, page).await
+}
+
+/// The studio's packages, oldest first.
+pub async fn packages(
+    db: &DatabaseConnection,
+    studio_id: i64,
+    page: PageRequest,
+) -> DomainResult<Page<package::Model>> {
+    let select = package::Entity::find().filter(package::Column::StudioId.eq(studio_id));
+    paginate(db, select, package::Column::Id, page).await
+}
+
+/// The studio's clients, oldest first.
+pub async fn clients(
+    db: &DatabaseConnection,
+    studio_id: i64,
+    page: PageRequest,
+) -> DomainResult<Page<client::Model>> {
+    let select = client::Entity::find().filter(client::Column::StudioId.eq(studio_id));
+    paginate(db, select, client::Column::Id, page).await
 }
 
 pub async fn invoice(

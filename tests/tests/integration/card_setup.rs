@@ -18,6 +18,7 @@ on_both_backends!(
     a_client_who_follows_the_card_setup_email_is_charged_automatically_next_time,
     request_card_setup_refuses_unknown_foreign_and_emailless_clients,
     a_stripe_card_setup_stores_the_card_once_whatever_arrives_first,
+    asking_again_while_a_link_is_pending_sends_no_second_email,
 );
 
 const MIA: &str = "mia@example.com";
@@ -942,5 +943,62 @@ async fn a_stale_session_paid_before_it_could_be_expired_is_recorded_once(backen
     assert!(
         row.detail.as_deref().is_some_and(|d| d.contains("refund")),
         "the overpayment is written down: {row:?}"
+    );
+}
+
+/// Issue 17, item 7: a fuzzer calling `requestCardSetup` in a loop sent the
+/// client 342 emails. While a link is pending (not used, not expired) the
+/// same request comes back and nothing is sent; once it expired, asking
+/// again sends a new link.
+async fn asking_again_while_a_link_is_pending_sends_no_second_email(backend: Backend) {
+    use domain::kernel::clock::Clock;
+    let clock = Clock::manual(chrono::Utc::now());
+    let installed = clock.clone();
+    let Some(app) = tests::spawn_app_full(
+        backend,
+        |_| {},
+        move |mut ctx| {
+            ctx.clock = installed;
+            ctx
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    let mia = app.create_client(&f.key, "Mia Park", MIA, "AUTO_PAY").await;
+    let first = request_setup(&app, &f.key, &mia).await;
+    assert_eq!(first["userErrors"], json!([]), "{first}");
+    // Again, and five at once.
+    let again = request_setup(&app, &f.key, &mia).await;
+    let burst = futures::future::join_all((0..5).map(|_| request_setup(&app, &f.key, &mia))).await;
+    for asked in burst.iter().chain([&again]) {
+        assert_eq!(asked["userErrors"], json!([]), "{asked}");
+        assert_eq!(
+            asked["cardSetup"]["id"], first["cardSetup"]["id"],
+            "{asked}"
+        );
+        assert_eq!(asked["cardSetup"]["status"], "REQUESTED");
+    }
+    app.drain().await;
+    assert_eq!(app.count("card_setups").await, 1);
+    assert_eq!(setup_emails(&app, MIA).len(), 1, "one email while pending");
+
+    // Expired: a new link, a new email.
+    clock.set(
+        chrono::Utc::now() + chrono::Duration::days(domain::billing::card_setup::LINK_DAYS + 1),
+    );
+    let fresh = request_setup(&app, &f.key, &mia).await;
+    assert_eq!(fresh["userErrors"], json!([]), "{fresh}");
+    assert_ne!(
+        fresh["cardSetup"]["id"], first["cardSetup"]["id"],
+        "{fresh}"
+    );
+    app.drain().await;
+    assert_eq!(
+        setup_emails(&app, MIA).len(),
+        2,
+        "a new link once the old expired"
     );
 }

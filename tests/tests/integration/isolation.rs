@@ -33,7 +33,8 @@ async fn studios_cannot_read_or_change_each_others_data(backend: Backend) {
                 sessions(first: 50) { edges { node { id } } }
                 invoices(first: 50) { edges { node { id } } }
                 payments(first: 50) { edges { node { id } } }
-                packages { id } addOnServices { id } taxRates { id }
+                clients(first: 50) { edges { node { id } } }
+                packages(first: 50) { edges { node { id } } } addOnServices { id } taxRates { id }
                 studio { name }
             }",
             json!({ "s": a.auto_pay_session, "i": invoice_id, "c": a.auto_pay_client }),
@@ -44,7 +45,7 @@ async fn studios_cannot_read_or_change_each_others_data(backend: Backend) {
         json!({
             "session": null, "invoice": null, "client": null,
             "sessions": { "edges": [] }, "invoices": { "edges": [] }, "payments": { "edges": [] },
-            "packages": [], "addOnServices": [], "taxRates": [],
+            "clients": { "edges": [] }, "packages": { "edges": [] }, "addOnServices": [], "taxRates": [],
             "studio": { "name": "Studio B" }
         })
     );

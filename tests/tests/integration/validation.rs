@@ -9,6 +9,7 @@ on_both_backends!(
     completing_a_cancelled_session_is_refused,
     negative_and_malformed_prices_are_rejected,
     malformed_and_duplicate_emails_are_rejected,
+    documents_that_do_not_fit_the_schema_carry_a_code,
 );
 
 fn errors(body: &Value, field: &str) -> Vec<(Value, Value)> {
@@ -205,10 +206,14 @@ async fn negative_and_malformed_prices_are_rejected(backend: Backend) {
     assert_eq!(app.count("sessions").await, sessions_before);
     assert_eq!(app.count("session_items").await, 4);
     let price = app
-        .gql(&f.key, "{ packages { price { minorUnits } } }", json!({}))
+        .gql(
+            &f.key,
+            "{ packages { edges { node { price { minorUnits } } } } }",
+            json!({}),
+        )
         .await;
     assert_eq!(
-        price["packages"][0]["price"]["minorUnits"], 250_000,
+        price["packages"]["edges"][0]["node"]["price"]["minorUnits"], 250_000,
         "price unchanged"
     );
 }
@@ -281,4 +286,48 @@ async fn malformed_and_duplicate_emails_are_rejected(backend: Backend) {
         ava["client"],
         json!({ "name": "Ava Martinez", "email": "ava@example.com" })
     );
+}
+
+/// Issue 17, item 12: parse and validation errors carry `extensions.code`
+/// like every other error, and nothing runs.
+async fn documents_that_do_not_fit_the_schema_carry_a_code(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let key = app.create_studio("Golden Hour").await;
+    for (query, code) in [
+        ("{ studio { nmae } }", "GRAPHQL_VALIDATION_FAILED"),
+        (
+            "{ invoices(first: \"ten\") { edges { node { id } } } }",
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (
+            "query($x: Int) { studio { name } }",
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (
+            "fragment Unused on Query { studio { name } } { studio { name } }",
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (
+            "mutation { createClient(input: { name: \"Eve\" }) { client { id } } }",
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        ("{ studio { name }", "GRAPHQL_PARSE_FAILED"),
+    ] {
+        let body = app.graphql(Some(&key), query, json!({})).await;
+        let errors = body["errors"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{query}: {body}"));
+        assert!(!errors.is_empty(), "{query}: {body}");
+        for error in errors {
+            assert_eq!(error["extensions"]["code"], code, "{query}: {body}");
+            assert!(
+                error["locations"][0]["line"].as_u64() >= Some(1),
+                "{query}: {body}"
+            );
+        }
+        assert!(body["data"].is_null(), "{query}: {body}");
+    }
+    assert_eq!(app.count("clients").await, 0);
 }
