@@ -30,6 +30,17 @@
 //!   `metadata[idempotency_key]`, the request's own key as the header);
 //!   `retrieve_refund`: `GET /v1/refunds/{id}`; `find_refund`:
 //!   `GET /v1/refunds?payment_intent=…` matched by that metadata.
+//! - `create_customer`: `POST /v1/customers` (`metadata[client_id]`) under
+//!   `client_{id}_customer`; when Stripe replays a stored 5xx for it
+//!   (`Idempotent-Replayed: true`) the key is spent: `find_customer` looks
+//!   (`GET /v1/customers?email=…`, then `/v1/customers/search` by
+//!   `metadata['client_id']`) and only if there is none is the next key
+//!   (`…_2`, up to `…_5`) used.
+//! - `create_checkout` puts the attempt's key in `metadata[checkout_key]`;
+//!   `find_checkout`/`find_setup_checkout`: `GET /v1/checkout/sessions` with
+//!   `customer` and `created[gte]` (Stripe has no metadata filter there),
+//!   paged with `starting_after`, matched by `metadata[checkout_key]` /
+//!   `metadata[card_setup]`.
 //!
 //! # Error mapping
 //!

@@ -9,7 +9,11 @@
 //!    the invoice's lock, with every parameter the gateway will see
 //!    (amount, expiry, ...) fixed in it; its idempotency key
 //!    `inv_{invoice}_checkout_{amount}_{attempt}` is therefore never sent
-//!    with other parameters, and two tabs share one session.
+//!    with other parameters, and two tabs share one session. A creation
+//!    whose answer is lost (a timeout, a 5xx: Stripe replays a stored 500
+//!    for the key) is never sent again: the session is looked for by the
+//!    key in its metadata, and if there is none the attempt is abandoned so
+//!    the next press opens attempt n+1 under a new key.
 //! 2. **Settle** ([`settle_in`]): the `checkout.session.*` webhooks and the
 //!    client's return to `success_url` (which retrieves the session) all end
 //!    here, in any order and any number of times: one payment row (keyed by

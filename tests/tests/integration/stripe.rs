@@ -819,3 +819,53 @@ async fn press_setup(app: &tests::TestApp, link: &str) -> reqwest::Response {
         .await
         .expect("press")
 }
+
+on_both_backends!(the_simulated_gateway_finds_sessions_and_customers_like_stripe);
+
+/// The simulated gateway answers the same lookups (its sessions keep their
+/// key): the session a press opened is found by its attempt's key, in its
+/// mode only, and the client's Customer is found.
+async fn the_simulated_gateway_finds_sessions_and_customers_like_stripe(backend: Backend) {
+    use domain::ports::gateway::{CheckoutLookup, CustomerRequest};
+    let Some(app) = tests::spawn_app(backend).await else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    app.complete_session(&f.key, &f.invoice_session).await;
+    app.drain().await;
+    let open = app.invoice_of(&f.key, &f.invoice_session).await;
+    let link = open["portalUrl"].as_str().expect("portal").to_string();
+    let id = open["id"].as_str().expect("id").to_string();
+    let url = app.checkout_url(&link, false).await;
+    let gateway = &app.ctx.gateway;
+    let lookup = CheckoutLookup {
+        idempotency_key: format!("inv_{id}_checkout_329182_1"),
+        customer: None,
+        created_from: chrono::Utc::now() - chrono::Duration::hours(1),
+    };
+    let found = gateway
+        .find_checkout(&lookup)
+        .await
+        .expect("lookup")
+        .expect("the session");
+    assert_eq!(found.url.as_deref(), Some(url.as_str()));
+    assert_eq!(
+        gateway.find_setup_checkout(&lookup).await.expect("lookup"),
+        None
+    );
+    let other = CheckoutLookup {
+        idempotency_key: format!("inv_{id}_checkout_329182_2"),
+        ..lookup
+    };
+    assert_eq!(gateway.find_checkout(&other).await.expect("lookup"), None);
+    let customer = CustomerRequest {
+        idempotency_key: "client_1_customer".into(),
+        client_ref: "1".into(),
+        name: "Noah".into(),
+        email: tests::INVOICE_EMAIL.into(),
+    };
+    assert_eq!(
+        gateway.find_customer(&customer).await.expect("lookup"),
+        Some(gateway.create_customer(&customer).await.expect("create"))
+    );
+}
