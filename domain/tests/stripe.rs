@@ -4,8 +4,8 @@
 
 use domain::adapters::stripe::{STRIPE_API_VERSION, StripeGateway, StripeRefund};
 use domain::ports::gateway::{
-    ChargeOutcome, ChargeRequest, CheckoutRequest, CheckoutState, GatewayError, IntentState,
-    PaymentGateway,
+    ChargeOutcome, ChargeRequest, CheckoutLookup, CheckoutRequest, CheckoutState, GatewayError,
+    IntentState, PaymentGateway,
 };
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -464,6 +464,7 @@ async fn a_checkout_session_carries_exactly_the_fields_and_the_key() {
             ("customer", "cus_ava".into()),
             ("client_reference_id", "7".into()),
             ("metadata[invoice_id]", "7".into()),
+            ("metadata[checkout_key]", "inv_7_checkout_123456_1".into()),
             ("payment_intent_data[metadata][invoice_id]", "7".into()),
             (
                 "success_url",
@@ -616,4 +617,60 @@ fn the_key_is_only_sent_over_https_or_to_loopback() {
         StripeGateway::new(SecretString::from(""), "https://api.stripe.com".into()),
         Err(GatewayError::Unsupported(_))
     ));
+}
+
+/// A lost creation's session is found by its key in the metadata, paging
+/// through the Customer's recent sessions (Stripe's list has no metadata
+/// filter); another attempt's session or a setup session is not it.
+#[tokio::test]
+async fn a_lost_checkout_session_is_found_by_its_key_across_pages() {
+    use wiremock::matchers::{query_param, query_param_is_missing};
+    let server = MockServer::start().await;
+    let mut other = session_body("open", "unpaid");
+    other["id"] = json!("cs_test_other");
+    other["metadata"] = json!({ "invoice_id": "7", "checkout_key": "inv_7_checkout_123456_2" });
+    let mut setup = other.clone();
+    setup["id"] = json!("cs_test_setup");
+    setup["mode"] = json!("setup");
+    setup["metadata"] = json!({ "checkout_key": "inv_7_checkout_123456_1" });
+    let mut ours = session_body("open", "unpaid");
+    ours["metadata"] = json!({ "invoice_id": "7", "checkout_key": "inv_7_checkout_123456_1" });
+    Mock::given(method("GET"))
+        .and(path("/v1/checkout/sessions"))
+        .and(query_param("customer", "cus_ava"))
+        .and(query_param("created[gte]", "1899990000"))
+        .and(query_param_is_missing("starting_after"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                json!({ "object": "list", "data": [other, setup], "has_more": true }),
+            ),
+        )
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/checkout/sessions"))
+        .and(query_param("starting_after", "cs_test_setup"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({ "object": "list", "data": [ours], "has_more": false })),
+        )
+        .expect(2)
+        .mount(&server)
+        .await;
+    let lookup = CheckoutLookup {
+        idempotency_key: "inv_7_checkout_123456_1".into(),
+        customer: Some("cus_ava".into()),
+        created_from: chrono::DateTime::from_timestamp(1_899_990_000, 0).unwrap(),
+    };
+    let found = gateway(&server).find_checkout(&lookup).await.unwrap();
+    assert_eq!(found.map(|s| s.id), Some("cs_test_7".to_string()));
+    let missing = CheckoutLookup {
+        idempotency_key: "inv_7_checkout_123456_9".into(),
+        ..lookup
+    };
+    assert_eq!(
+        gateway(&server).find_checkout(&missing).await.unwrap(),
+        None
+    );
 }

@@ -21,7 +21,13 @@
 //! `POST /v1/payment_intents/{id}/confirm`, `GET /v1/payment_intents/{id}`,
 //! `GET /v1/payment_intents/search?query=metadata['idempotency_key']:'…'`,
 //! `POST /v1/refunds`, `GET /v1/refunds?payment_intent=…`,
-//! `GET /v1/refunds/{id}`.
+//! `GET /v1/refunds/{id}`, `POST /v1/customers`, `GET /v1/customers?email=…`,
+//! `GET /v1/customers/search?query=metadata['client_id']:'…'`,
+//! `POST /v1/checkout/sessions` (`mode=payment` or `setup`),
+//! `GET /v1/checkout/sessions?customer=…&created[gte]=…&starting_after=…`
+//! (newest first, `limit` honoured, metadata returned but not filterable,
+//! as Stripe's), `GET /v1/checkout/sessions/{id}`,
+//! `POST /v1/checkout/sessions/{id}/expire`.
 
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
@@ -34,6 +40,9 @@ pub enum Op {
     CreateIntent,
     ConfirmIntent,
     CreateRefund,
+    CreateCustomer,
+    /// `POST /v1/checkout/sessions`, either mode.
+    CreateCheckout,
 }
 
 /// How the next call of an operation fails.
@@ -67,6 +76,8 @@ struct State {
     declines: HashMap<String, (String, String, String)>,
     intents: BTreeMap<String, Value>,
     refunds: BTreeMap<String, Value>,
+    customers: BTreeMap<String, Value>,
+    sessions: BTreeMap<String, Value>,
     failures: Vec<(Op, Failure)>,
     violations: Vec<String>,
     secret_key: String,
@@ -156,6 +167,16 @@ impl StripeServer {
             .count()
     }
 
+    /// Every Customer created, in creation order.
+    pub fn customers(&self) -> Vec<Value> {
+        self.state().customers.values().cloned().collect()
+    }
+
+    /// Every Checkout Session created (both modes), in creation order.
+    pub fn checkout_sessions(&self) -> Vec<Value> {
+        self.state().sessions.values().cloned().collect()
+    }
+
     /// Every refund made.
     pub fn refunds(&self) -> Vec<Value> {
         self.state().refunds.values().cloned().collect()
@@ -213,6 +234,25 @@ fn error(status: u16, kind: &str, code: &str, message: &str) -> (u16, Value) {
         status,
         json!({ "error": { "type": kind, "code": code, "message": message } }),
     )
+}
+
+fn list(data: Vec<Value>) -> (u16, Value) {
+    (
+        200,
+        json!({ "object": "list", "data": data, "has_more": false }),
+    )
+}
+
+/// `metadata[k]=v` form fields as a metadata object.
+fn metadata_of(params: &[(String, String)], prefix: &str) -> serde_json::Map<String, Value> {
+    params
+        .iter()
+        .filter_map(|(k, v)| {
+            k.strip_prefix(prefix)
+                .and_then(|k| k.strip_suffix(']'))
+                .map(|k| (k.to_string(), Value::String(v.clone())))
+        })
+        .collect()
 }
 
 fn missing(what: &str) -> (u16, Value) {
@@ -366,6 +406,64 @@ impl State {
                 Some(refund) => (200, refund.clone()),
                 None => missing("refund"),
             },
+            ("POST", ["v1", "customers"]) => self.create_customer(params),
+            ("GET", ["v1", "customers"]) => {
+                let email = query.get("email").cloned();
+                let data: Vec<Value> = self
+                    .customers
+                    .values()
+                    .rev()
+                    .filter(|c| email.is_none() || c["email"].as_str() == email.as_deref())
+                    .cloned()
+                    .collect();
+                list(data)
+            }
+            ("GET", ["v1", "customers", "search"]) => {
+                let q = query.get("query").cloned().unwrap_or_default();
+                let Some(client) = q
+                    .strip_prefix("metadata['client_id']:'")
+                    .and_then(|rest| rest.strip_suffix('\''))
+                else {
+                    return error(
+                        400,
+                        "invalid_request_error",
+                        "",
+                        &format!("unsupported query {q}"),
+                    );
+                };
+                let data: Vec<Value> = self
+                    .customers
+                    .values()
+                    .filter(|c| c["metadata"]["client_id"] == client)
+                    .cloned()
+                    .collect();
+                (
+                    200,
+                    json!({ "object": "search_result", "data": data, "has_more": false }),
+                )
+            }
+            ("POST", ["v1", "checkout", "sessions"]) => self.create_session(params),
+            ("GET", ["v1", "checkout", "sessions"]) => self.list_sessions(&query),
+            ("GET", ["v1", "checkout", "sessions", id]) => match self.sessions.get(*id) {
+                Some(session) => (200, session.clone()),
+                None => missing("checkout.session"),
+            },
+            ("POST", ["v1", "checkout", "sessions", id, "expire"]) => {
+                match self.sessions.get_mut(*id) {
+                    Some(session) if session["status"] == "open" => {
+                        session["status"] = json!("expired");
+                        session["url"] = Value::Null;
+                        (200, session.clone())
+                    }
+                    Some(_) => error(
+                        400,
+                        "invalid_request_error",
+                        "checkout_session_not_open",
+                        "Only open Checkout Sessions can be expired.",
+                    ),
+                    None => missing("checkout.session"),
+                }
+            }
             _ => missing(path),
         }
     }
@@ -486,6 +584,112 @@ impl State {
         (
             200,
             json!({ "object": "search_result", "data": data, "has_more": false }),
+        )
+    }
+
+    fn create_customer(&mut self, params: &[(String, String)]) -> (u16, Value) {
+        let failure = self.take_failure(Op::CreateCustomer);
+        if failure == Some(Failure::Before) {
+            return self.server_error();
+        }
+        let get = |k: &str| {
+            params
+                .iter()
+                .find(|(name, _)| name == k)
+                .map(|(_, v)| v.clone())
+        };
+        let id = self.id("cus");
+        let customer = json!({
+            "id": id, "object": "customer", "name": get("name"), "email": get("email"),
+            "metadata": metadata_of(params, "metadata["), "created": EPOCH + self.now,
+        });
+        self.customers.insert(id, customer.clone());
+        if failure == Some(Failure::After) {
+            return self.server_error();
+        }
+        (200, customer)
+    }
+
+    fn create_session(&mut self, params: &[(String, String)]) -> (u16, Value) {
+        let failure = self.take_failure(Op::CreateCheckout);
+        if failure == Some(Failure::Before) {
+            return self.server_error();
+        }
+        let get = |k: &str| {
+            params
+                .iter()
+                .find(|(name, _)| name == k)
+                .map(|(_, v)| v.clone())
+        };
+        let mode = get("mode").unwrap_or_default();
+        if mode != "payment" && mode != "setup" {
+            return error(400, "invalid_request_error", "parameter_missing", "mode");
+        }
+        let customer = get("customer");
+        if let Some(customer) = &customer
+            && !self.customers.contains_key(customer)
+        {
+            return missing("customer");
+        }
+        let amount =
+            get("line_items[0][price_data][unit_amount]").and_then(|a| a.parse::<i64>().ok());
+        let currency = get("line_items[0][price_data][currency]").or_else(|| get("currency"));
+        let id = self.id("cs");
+        // Real time (the domain lists sessions created since an attempt's
+        // reservation), moved by `advance_hours`; `seq` orders ties.
+        let created = chrono::Utc::now().timestamp() + self.now;
+        let session = json!({
+            "id": id, "object": "checkout.session", "mode": mode,
+            "url": format!("https://checkout.stripe.test/c/pay/{id}"),
+            "status": "open", "payment_status": "unpaid",
+            "amount_total": if mode == "payment" { json!(amount) } else { Value::Null },
+            "currency": currency, "customer": customer,
+            "client_reference_id": get("client_reference_id"),
+            "metadata": metadata_of(params, "metadata["),
+            "payment_intent": Value::Null, "setup_intent": Value::Null,
+            "expires_at": get("expires_at").and_then(|e| e.parse::<i64>().ok()),
+            "created": created, "seq": self.next_id,
+        });
+        self.sessions.insert(id, session.clone());
+        if failure == Some(Failure::After) {
+            return self.server_error();
+        }
+        (200, session)
+    }
+
+    /// Newest first; `customer`, `created[gte]`, `starting_after`, `limit`.
+    fn list_sessions(&self, query: &HashMap<String, String>) -> (u16, Value) {
+        let limit = query
+            .get("limit")
+            .and_then(|l| l.parse::<usize>().ok())
+            .unwrap_or(10)
+            .clamp(1, 100);
+        let since = query
+            .get("created[gte]")
+            .and_then(|c| c.parse::<i64>().ok())
+            .unwrap_or(i64::MIN);
+        let mut all: Vec<&Value> = self
+            .sessions
+            .values()
+            .filter(|s| {
+                query
+                    .get("customer")
+                    .is_none_or(|c| s["customer"].as_str() == Some(c.as_str()))
+            })
+            .filter(|s| s["created"].as_i64().unwrap_or(0) >= since)
+            .collect();
+        all.sort_by_key(|s| std::cmp::Reverse(s["seq"].as_u64()));
+        if let Some(after) = query.get("starting_after") {
+            let Some(at) = all.iter().position(|s| s["id"] == after.as_str()) else {
+                return missing("checkout.session");
+            };
+            all.drain(..=at);
+        }
+        let has_more = all.len() > limit;
+        let data: Vec<Value> = all.into_iter().take(limit).cloned().collect();
+        (
+            200,
+            json!({ "object": "list", "data": data, "has_more": has_more }),
         )
     }
 

@@ -8,7 +8,7 @@
 
 use crate::adapters::sim_gateway::{SimulatedGateway, tokenize_test_card};
 use crate::ports::gateway::{
-    CheckoutRequest, CheckoutSession, CheckoutState, GatewayError, PaymentGateway,
+    CheckoutLookup, CheckoutRequest, CheckoutSession, CheckoutState, GatewayError, PaymentGateway,
     PaymentMethodDetails, SetupCheckoutRequest, SetupSession,
 };
 use chrono::{DateTime, Utc};
@@ -222,6 +222,53 @@ pub(crate) async fn create(
         return Err(GatewayError::IdempotencyMismatch);
     }
     Ok(view(&stored, public_url))
+}
+
+/// The session of `mode` created under the lookup's key (the simulated
+/// gateway keeps the key on the session, as Stripe keeps it in metadata).
+async fn by_key(
+    db: &DatabaseConnection,
+    webhooks: bool,
+    lookup: &CheckoutLookup,
+    mode: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<simulated_checkout::Model>, GatewayError> {
+    let found = simulated_checkout::Entity::find()
+        .filter(simulated_checkout::Column::IdempotencyKey.eq(lookup.idempotency_key.clone()))
+        .filter(simulated_checkout::Column::Mode.eq(mode))
+        .filter(simulated_checkout::Column::CreatedAt.gte(lookup.created_from))
+        .one(db)
+        .await
+        .map_err(db_err)?
+        .filter(|row| lookup.customer.is_none() || row.customer == lookup.customer);
+    match found {
+        Some(row) => Ok(Some(expire_if_due(db, webhooks, row, now).await?)),
+        None => Ok(None),
+    }
+}
+
+pub(crate) async fn find_by_key(
+    db: &DatabaseConnection,
+    public_url: &str,
+    webhooks: bool,
+    lookup: &CheckoutLookup,
+    now: DateTime<Utc>,
+) -> Result<Option<CheckoutSession>, GatewayError> {
+    Ok(by_key(db, webhooks, lookup, "payment", now)
+        .await?
+        .map(|row| view(&row, public_url)))
+}
+
+pub(crate) async fn find_setup_by_key(
+    db: &DatabaseConnection,
+    public_url: &str,
+    webhooks: bool,
+    lookup: &CheckoutLookup,
+    now: DateTime<Utc>,
+) -> Result<Option<SetupSession>, GatewayError> {
+    Ok(by_key(db, webhooks, lookup, SETUP, now)
+        .await?
+        .map(|row| setup_view(&row, public_url)))
 }
 
 pub(crate) async fn retrieve(

@@ -339,6 +339,43 @@ impl PaymentGateway for SimulatedGateway {
         Ok(format!("cus_sim_{}", request.client_ref))
     }
 
+    async fn find_customer(
+        &self,
+        request: &CustomerRequest,
+    ) -> Result<Option<String>, GatewayError> {
+        // Every client has its (derived) Customer here: creating one never
+        // fails, so there is nothing else to find.
+        Ok(Some(format!("cus_sim_{}", request.client_ref)))
+    }
+
+    async fn find_checkout(
+        &self,
+        lookup: &CheckoutLookup,
+    ) -> Result<Option<CheckoutSession>, GatewayError> {
+        crate::adapters::sim_checkout::find_by_key(
+            &self.db,
+            &self.public_url,
+            self.webhooks,
+            lookup,
+            self.clock.now(),
+        )
+        .await
+    }
+
+    async fn find_setup_checkout(
+        &self,
+        lookup: &CheckoutLookup,
+    ) -> Result<Option<SetupSession>, GatewayError> {
+        crate::adapters::sim_checkout::find_setup_by_key(
+            &self.db,
+            &self.public_url,
+            self.webhooks,
+            lookup,
+            self.clock.now(),
+        )
+        .await
+    }
+
     async fn create_checkout(
         &self,
         request: &CheckoutRequest,

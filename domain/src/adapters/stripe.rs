@@ -30,6 +30,17 @@
 //!   `metadata[idempotency_key]`, the request's own key as the header);
 //!   `retrieve_refund`: `GET /v1/refunds/{id}`; `find_refund`:
 //!   `GET /v1/refunds?payment_intent=…` matched by that metadata.
+//! - `create_customer`: `POST /v1/customers` (`metadata[client_id]`) under
+//!   `client_{id}_customer`; when Stripe replays a stored 5xx for it
+//!   (`Idempotent-Replayed: true`) the key is spent: `find_customer` looks
+//!   (`GET /v1/customers?email=…`, then `/v1/customers/search` by
+//!   `metadata['client_id']`) and only if there is none is the next key
+//!   (`…_2`, up to `…_5`) used.
+//! - `create_checkout` puts the attempt's key in `metadata[checkout_key]`;
+//!   `find_checkout`/`find_setup_checkout`: `GET /v1/checkout/sessions` with
+//!   `customer` and `created[gte]` (Stripe has no metadata filter there),
+//!   paged with `starting_after`, matched by `metadata[checkout_key]` /
+//!   `metadata[card_setup]`.
 //!
 //! # Error mapping
 //!
@@ -71,9 +82,9 @@
 //! [`SimulatedGateway`]: crate::adapters::sim_gateway::SimulatedGateway
 
 use crate::ports::gateway::{
-    ChargeOutcome, ChargeRequest, CheckoutRequest, CheckoutSession, CheckoutState, CustomerRequest,
-    GatewayError, IntentState, PaymentGateway, PaymentMethodDetails, RefundOutcome, RefundRequest,
-    SetupCheckoutRequest, SetupSession,
+    ChargeOutcome, ChargeRequest, CheckoutLookup, CheckoutRequest, CheckoutSession, CheckoutState,
+    CustomerRequest, GatewayError, IntentState, PaymentGateway, PaymentMethodDetails,
+    RefundOutcome, RefundRequest, SetupCheckoutRequest, SetupSession,
 };
 use async_trait::async_trait;
 use reqwest::{Method, StatusCode, Url};
@@ -93,6 +104,12 @@ pub const DEFAULT_BASE_URL: &str = "https://api.stripe.com";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How many keys a Customer's creation may spend on stored failures.
+const CUSTOMER_KEYS: u32 = 5;
+
+/// How many pages of Checkout Sessions a lookup reads at most.
+const SESSION_LIST_PAGES: usize = 5;
 
 const USER_AGENT: &str = concat!("studio-billing/", env!("CARGO_PKG_VERSION"));
 
@@ -290,6 +307,57 @@ impl StripeGateway {
         response.json()
     }
 
+    /// `GET /v1/checkout/sessions` for the lookup's Customer, created since
+    /// its time, page by page (Stripe has no metadata filter on this list):
+    /// the first session `wanted` accepts.
+    async fn list_checkout_sessions(
+        &self,
+        lookup: &CheckoutLookup,
+        wanted: impl Fn(&serde_json::Value) -> bool,
+    ) -> Result<Option<serde_json::Value>, GatewayError> {
+        let since = lookup.created_from.timestamp().to_string();
+        let mut after: Option<String> = None;
+        for _ in 0..SESSION_LIST_PAGES {
+            let mut query = vec![("created[gte]", since.as_str()), ("limit", "100")];
+            if let Some(customer) = &lookup.customer {
+                query.push(("customer", customer.as_str()));
+            }
+            if let Some(after) = &after {
+                query.push(("starting_after", after.as_str()));
+            }
+            let response = self
+                .send_query(
+                    Method::GET,
+                    &["v1", "checkout", "sessions"],
+                    &query,
+                    None,
+                    None,
+                )
+                .await?;
+            if !response.status.is_success() {
+                return Err(refused(&response, "Checkout Session list"));
+            }
+            let page: SessionPage = response.json()?;
+            if let Some(found) = page.data.iter().find(|s| wanted(s)) {
+                return Ok(Some(found.clone()));
+            }
+            let last = page
+                .data
+                .last()
+                .and_then(|s| s.get("id"))
+                .and_then(|v| v.as_str())
+                .map(str::to_string);
+            match last {
+                Some(last) if page.has_more => after = Some(last),
+                _ => return Ok(None),
+            }
+        }
+        Err(GatewayError::Unavailable(format!(
+            "more than {SESSION_LIST_PAGES} pages of Checkout Sessions to look through for {}",
+            lookup.idempotency_key
+        )))
+    }
+
     /// `GET /v1/{collection}/{id}?expand[]={expand}` as JSON; a missing
     /// object is `InvalidPaymentMethod`, anything else unreadable `Unavailable`.
     async fn fetch_expanded(
@@ -412,6 +480,11 @@ impl StripeGateway {
             .get("request-id")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
+        let replayed = response
+            .headers()
+            .get("idempotent-replayed")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
         let body = response
             .text()
             .await
@@ -420,6 +493,7 @@ impl StripeGateway {
             status,
             body,
             request_id,
+            replayed,
         })
     }
 }
@@ -459,24 +533,119 @@ impl PaymentGateway for StripeGateway {
             ("email", request.email.clone()),
             ("metadata[client_id]", request.client_ref.clone()),
         ];
+        for n in 1..=CUSTOMER_KEYS {
+            let key = if n == 1 {
+                request.idempotency_key.clone()
+            } else {
+                format!("{}_{n}", request.idempotency_key)
+            };
+            let response = self
+                .send(Method::POST, &["v1", "customers"], Some(&form), Some(&key))
+                .await?;
+            if response.replayed && response.status.is_server_error() {
+                // Stripe keeps a 500 under its key for 24 hours: this key
+                // is spent. What it may have created is looked for; only if
+                // there is nothing does the next key create the Customer.
+                tracing::warn!(key = %key, "stripe replayed a failed Customer creation; looking for the Customer");
+                if let Some(id) = self.find_customer(request).await? {
+                    return Ok(id);
+                }
+                continue;
+            }
+            if !response.status.is_success() {
+                return Err(refused(&response, "Customer"));
+            }
+            let value: serde_json::Value = response.json()?;
+            return value
+                .get("id")
+                .and_then(|v| v.as_str())
+                .filter(|id| is_stripe_id(id))
+                .map(str::to_string)
+                .ok_or_else(|| {
+                    GatewayError::Unavailable("a Stripe Customer without an id".into())
+                });
+        }
+        Err(GatewayError::Unavailable(format!(
+            "Stripe failed to create the Customer of client {} under {CUSTOMER_KEYS} keys",
+            request.client_ref
+        )))
+    }
+
+    async fn find_customer(
+        &self,
+        request: &CustomerRequest,
+    ) -> Result<Option<String>, GatewayError> {
+        let ours = |c: &CustomerObject| {
+            c.metadata.get("client_id") == Some(&request.client_ref) && is_stripe_id(&c.id)
+        };
+        // The list is read-after-write consistent; the search (for a
+        // Customer whose email changed since) may lag by a minute.
+        if !request.email.is_empty() {
+            let response = self
+                .send_query(
+                    Method::GET,
+                    &["v1", "customers"],
+                    &[("email", request.email.as_str()), ("limit", "100")],
+                    None,
+                    None,
+                )
+                .await?;
+            if !response.status.is_success() {
+                return Err(refused(&response, "Customer list"));
+            }
+            let list: ListObject<CustomerObject> = response.json()?;
+            if let Some(found) = list.data.into_iter().find(|c| ours(c)) {
+                return Ok(Some(found.id));
+            }
+        }
+        if !is_stripe_id(&request.client_ref) {
+            return Ok(None);
+        }
+        let query = format!("metadata['client_id']:'{}'", request.client_ref);
         let response = self
-            .send(
-                Method::POST,
-                &["v1", "customers"],
-                Some(&form),
-                Some(&request.idempotency_key),
+            .send_query(
+                Method::GET,
+                &["v1", "customers", "search"],
+                &[("query", query.as_str())],
+                None,
+                None,
             )
             .await?;
         if !response.status.is_success() {
-            return Err(refused(&response, "Customer"));
+            return Err(refused(&response, "Customer search"));
         }
-        let value: serde_json::Value = response.json()?;
-        value
-            .get("id")
-            .and_then(|v| v.as_str())
-            .filter(|id| is_stripe_id(id))
-            .map(str::to_string)
-            .ok_or_else(|| GatewayError::Unavailable("a Stripe Customer without an id".into()))
+        let found: ListObject<CustomerObject> = response.json()?;
+        Ok(found.data.into_iter().find(|c| ours(c)).map(|c| c.id))
+    }
+
+    async fn find_checkout(
+        &self,
+        lookup: &CheckoutLookup,
+    ) -> Result<Option<CheckoutSession>, GatewayError> {
+        let found = self
+            .list_checkout_sessions(lookup, |session| {
+                session.get("mode").and_then(|v| v.as_str()) != Some("setup")
+                    && metadata_of(session, "checkout_key") == Some(lookup.idempotency_key.as_str())
+            })
+            .await?;
+        found
+            .map(|value| checkout_session_from(&value).map_err(GatewayError::Unavailable))
+            .transpose()
+    }
+
+    async fn find_setup_checkout(
+        &self,
+        lookup: &CheckoutLookup,
+    ) -> Result<Option<SetupSession>, GatewayError> {
+        let found = self
+            .list_checkout_sessions(lookup, |session| {
+                is_setup_session(session)
+                    && metadata_of(session, "card_setup") == Some(lookup.idempotency_key.as_str())
+            })
+            .await?;
+        found
+            .map(|value| setup_session_from(&value).map_err(GatewayError::Unavailable))
+            .transpose()
     }
 
     async fn create_checkout(
@@ -500,6 +669,7 @@ impl PaymentGateway for StripeGateway {
             ),
             ("client_reference_id", request.invoice_ref.clone()),
             ("metadata[invoice_id]", request.invoice_ref.clone()),
+            ("metadata[checkout_key]", request.idempotency_key.clone()),
             (
                 "payment_intent_data[metadata][invoice_id]",
                 request.invoice_ref.clone(),
@@ -855,6 +1025,9 @@ struct Response {
     status: StatusCode,
     body: String,
     request_id: Option<String>,
+    /// `Idempotent-Replayed: true`: the stored answer of an earlier request
+    /// with the same key, not the outcome of this one.
+    replayed: bool,
 }
 
 impl Response {
@@ -1056,6 +1229,26 @@ struct RefundObject {
     currency: String,
     #[serde(default)]
     metadata: std::collections::HashMap<String, String>,
+}
+
+#[derive(Deserialize)]
+struct CustomerObject {
+    id: String,
+    #[serde(default)]
+    metadata: std::collections::HashMap<String, String>,
+}
+
+/// A page of `GET /v1/checkout/sessions`.
+#[derive(Deserialize)]
+struct SessionPage {
+    data: Vec<serde_json::Value>,
+    #[serde(default)]
+    has_more: bool,
+}
+
+/// `metadata[key]` of a Stripe object.
+fn metadata_of<'a>(object: &'a serde_json::Value, key: &str) -> Option<&'a str> {
+    object.get("metadata")?.get(key)?.as_str()
 }
 
 /// A list or search answer (`object: list` / `search_result`).

@@ -263,12 +263,12 @@ pub async fn start(
     }
     let customer = crate::billing::checkout::ensure_customer(ctx, &page.client).await?;
     let link = format!("{}/card-setup/{token}", ctx.settings.public_url());
-    let session = ctx
+    let session = match ctx
         .gateway
         .create_setup_checkout(&SetupCheckoutRequest {
             idempotency_key: row.idempotency_key.clone(),
             currency: page.studio.currency.clone(),
-            customer,
+            customer: customer.clone(),
             client_ref: page.client.id.to_string(),
             setup_ref: row.idempotency_key.clone(),
             success_url: format!("{link}/return?session_id={{CHECKOUT_SESSION_ID}}"),
@@ -276,7 +276,13 @@ pub async fn start(
             expires_at: row.expires_at,
         })
         .await
-        .map_err(anyhow::Error::new)?;
+    {
+        Ok(session) => session,
+        Err(crate::ports::gateway::GatewayError::Unavailable(why)) => {
+            lost_setup_creation(ctx, &row, customer, &why).await?
+        }
+        Err(err) => return Err(anyhow::Error::new(err).into()),
+    };
     let url = session
         .url
         .clone()
@@ -301,6 +307,52 @@ pub async fn start(
         .await?;
     tracing::info!(card_setup = setup_id, attempt = row.attempt, session = %session.id, "setup session opened");
     Ok(url)
+}
+
+/// The creation of a setup attempt's session got no answer (a timeout, a
+/// 5xx): as for a payment (`checkout::start`), the session is looked for by
+/// the attempt's key (`metadata[card_setup]`), never by sending the key
+/// again; not found, the attempt is abandoned and the next press opens
+/// attempt n+1 under a new key.
+async fn lost_setup_creation(
+    ctx: &AppContext,
+    row: &card_setup_session::Model,
+    customer: Option<String>,
+    why: &str,
+) -> DomainResult<crate::ports::gateway::SetupSession> {
+    tracing::warn!(card_setup = row.card_setup_id, attempt = row.attempt, %why, "setup session creation's outcome unknown; looking for it");
+    let lookup = crate::ports::gateway::CheckoutLookup {
+        idempotency_key: row.idempotency_key.clone(),
+        customer,
+        created_from: row.created_at - Duration::minutes(10),
+    };
+    match ctx.gateway.find_setup_checkout(&lookup).await {
+        Ok(Some(session)) if session.state == CheckoutState::Open && session.url.is_some() => {
+            return Ok(session);
+        }
+        Ok(_) => {}
+        Err(err) => {
+            tracing::warn!(card_setup = row.card_setup_id, error = %err, "setup session lookup failed; abandoning the attempt");
+        }
+    }
+    card_setup_session::Entity::update_many()
+        .col_expr(
+            card_setup_session::Column::Status,
+            Expr::value(CheckoutStatus::Expired.as_str()),
+        )
+        .col_expr(
+            card_setup_session::Column::UpdatedAt,
+            Expr::value(ctx.clock.now()),
+        )
+        .filter(card_setup_session::Column::Id.eq(row.id))
+        .filter(card_setup_session::Column::Status.eq(CheckoutStatus::Creating))
+        .exec(&ctx.db)
+        .await?;
+    Err(UserError::state(
+        "gateway",
+        "the payment provider did not answer; nothing was saved; please press the button again",
+    )
+    .into())
 }
 
 /// What storing a card did.

@@ -9,7 +9,11 @@
 //!    the invoice's lock, with every parameter the gateway will see
 //!    (amount, expiry, ...) fixed in it; its idempotency key
 //!    `inv_{invoice}_checkout_{amount}_{attempt}` is therefore never sent
-//!    with other parameters, and two tabs share one session.
+//!    with other parameters, and two tabs share one session. A creation
+//!    whose answer is lost (a timeout, a 5xx: Stripe replays a stored 500
+//!    for the key) is never sent again: the session is looked for by the
+//!    key in its metadata, and if there is none the attempt is abandoned so
+//!    the next press opens attempt n+1 under a new key.
 //! 2. **Settle** ([`settle_in`]): the `checkout.session.*` webhooks and the
 //!    client's return to `success_url` (which retrieves the session) all end
 //!    here, in any order and any number of times: one payment row (keyed by
@@ -24,7 +28,9 @@ use crate::billing::payments;
 use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
 use crate::infra::error::{DomainResult, UserError};
-use crate::ports::gateway::{ChargeOutcome, CheckoutRequest, CheckoutSession, CheckoutState};
+use crate::ports::gateway::{
+    ChargeOutcome, CheckoutLookup, CheckoutRequest, CheckoutSession, CheckoutState, GatewayError,
+};
 use chrono::{DateTime, Duration, Utc};
 use entity::enums::{CheckoutStatus, InvoiceEventKind, PaymentSource, PaymentStatus};
 use entity::{checkout_session, client, invoice, payment};
@@ -79,6 +85,9 @@ fn whole_seconds(at: DateTime<Utc>) -> DateTime<Utc> {
 /// The client's gateway Customer, created once (idempotently, keyed by the
 /// client) and remembered, so a card saved in Checkout lands on it and can
 /// be charged off-session later. `None` when the gateway has no Customers.
+/// A creation whose answer was lost (a timeout, a 5xx) is settled by
+/// looking for the Customer (`metadata[client_id]`), never by sending the
+/// key again: a client never gets two Customers.
 pub async fn ensure_customer(
     ctx: &AppContext,
     client: &client::Model,
@@ -94,7 +103,24 @@ pub async fn ensure_customer(
     };
     let id = match ctx.gateway.create_customer(&request).await {
         Ok(id) => id,
-        Err(crate::ports::gateway::GatewayError::Unsupported(_)) => return Ok(None),
+        Err(GatewayError::Unsupported(_)) => return Ok(None),
+        Err(GatewayError::Unavailable(why)) => {
+            tracing::warn!(client_id = client.id, %why, "Customer creation's outcome unknown; looking for it");
+            match ctx.gateway.find_customer(&request).await {
+                Ok(Some(id)) => id,
+                Ok(None) => {
+                    return Err(unavailable(
+                        "the payment provider did not answer; please try again",
+                    ));
+                }
+                Err(err) => {
+                    tracing::warn!(client_id = client.id, error = %err, "Customer not found either");
+                    return Err(unavailable(
+                        "the payment provider did not answer; please try again",
+                    ));
+                }
+            }
+        }
         Err(err) => return Err(anyhow::Error::new(err).into()),
     };
     // Two requests at once got the same Customer (same key); either write wins.
@@ -104,7 +130,11 @@ pub async fn ensure_customer(
         .filter(client::Column::GatewayCustomerId.is_null())
         .exec(&ctx.db)
         .await?;
-    Ok(Some(id))
+    let stored = client::Entity::find_by_id(client.id)
+        .one(&ctx.db)
+        .await?
+        .and_then(|c| c.gateway_customer_id);
+    Ok(Some(stored.unwrap_or(id)))
 }
 
 /// Opens (or reuses) the hosted Checkout Session for what the invoice owes
@@ -201,15 +231,18 @@ pub async fn start(
         tracing::info!(invoice_id, attempt = row.attempt, "checkout session reused");
         return Ok(url.clone());
     }
-    // A reserved attempt is created (or, by another tab or a retry, replayed
-    // by the gateway under the same key and parameters).
+    // A reserved attempt is created (or, by another tab, replayed by the
+    // gateway under the same key and parameters).
     ensure_customer(ctx, &doc.client).await?;
     let doc = InvoiceDocument::load(ctx, invoice).await?;
-    let session = ctx
-        .gateway
-        .create_checkout(&request_of(ctx, &doc, &row))
-        .await
-        .map_err(anyhow::Error::new)?;
+    let request = request_of(ctx, &doc, &row);
+    let session = match ctx.gateway.create_checkout(&request).await {
+        Ok(session) => session,
+        Err(GatewayError::Unavailable(why)) => {
+            settle_lost_creation(ctx, &row, request.customer.clone(), &why).await?
+        }
+        Err(err) => return Err(anyhow::Error::new(err).into()),
+    };
     let url = session
         .url
         .clone()
@@ -237,6 +270,94 @@ pub async fn start(
     }
     tracing::info!(invoice_id, attempt = row.attempt, session = %session.id, "checkout session opened");
     Ok(url)
+}
+
+/// A user-facing "try again" for a gateway that did not answer.
+fn unavailable(message: &str) -> crate::infra::error::DomainError {
+    UserError::state("gateway", message).into()
+}
+
+/// Slack on the attempt's reservation time when listing the gateway's
+/// sessions (clocks differ).
+const LOOKUP_SLACK_MINUTES: i64 = 10;
+
+/// The creation of an attempt's session got no answer (a timeout, a 5xx):
+/// the gateway may have created it, and Stripe keeps a 500 under the key
+/// and replays it, so the key is never sent again. The session is looked
+/// for by the attempt's key in its metadata: found, it is the attempt's
+/// (opened as if the answer had arrived); not found (or not findable), the
+/// attempt is abandoned, so the next press reserves attempt n+1 under a
+/// new key at once. A session created after the look is harmless: nobody
+/// has its address (it was in the lost answer), and it expires on its own.
+async fn settle_lost_creation(
+    ctx: &AppContext,
+    row: &checkout_session::Model,
+    customer: Option<String>,
+    why: &str,
+) -> DomainResult<CheckoutSession> {
+    tracing::warn!(invoice_id = row.invoice_id, attempt = row.attempt, %why, "checkout session creation's outcome unknown; looking for it");
+    let lookup = CheckoutLookup {
+        idempotency_key: row.idempotency_key.clone(),
+        customer,
+        created_from: row.created_at - Duration::minutes(LOOKUP_SLACK_MINUTES),
+    };
+    let looked = ctx.gateway.find_checkout(&lookup).await;
+    match looked {
+        Ok(Some(session)) if session.state == CheckoutState::Open && session.url.is_some() => {
+            tracing::info!(invoice_id = row.invoice_id, attempt = row.attempt, session = %session.id, "checkout session found after a lost answer");
+            return Ok(session);
+        }
+        Ok(Some(session)) => {
+            // Not payable any more (expired meanwhile): remembered, so that
+            // anything that happens to it still settles here.
+            checkout_session::Entity::update_many()
+                .col_expr(
+                    checkout_session::Column::GatewaySessionId,
+                    Expr::value(session.id.clone()),
+                )
+                .filter(checkout_session::Column::Id.eq(row.id))
+                .filter(checkout_session::Column::GatewaySessionId.is_null())
+                .exec(&ctx.db)
+                .await?;
+        }
+        Ok(None) => {}
+        Err(err) => {
+            tracing::warn!(invoice_id = row.invoice_id, attempt = row.attempt, error = %err, "checkout session lookup failed; abandoning the attempt");
+        }
+    }
+    abandon(
+        ctx,
+        row,
+        &format!("creation got no answer ({why}); abandoned for a new attempt"),
+    )
+    .await?;
+    Err(unavailable(
+        "the payment provider did not answer; nothing was charged; please press Pay again",
+    ))
+}
+
+/// Takes an attempt out of play (no session anybody could pay is known
+/// for it), with why.
+async fn abandon(
+    ctx: &AppContext,
+    row: &checkout_session::Model,
+    detail: &str,
+) -> DomainResult<()> {
+    checkout_session::Entity::update_many()
+        .col_expr(
+            checkout_session::Column::Status,
+            Expr::value(CheckoutStatus::Expired.as_str()),
+        )
+        .col_expr(checkout_session::Column::Detail, Expr::value(detail))
+        .col_expr(
+            checkout_session::Column::UpdatedAt,
+            Expr::value(ctx.clock.now()),
+        )
+        .filter(checkout_session::Column::Id.eq(row.id))
+        .filter(checkout_session::Column::Status.eq(CheckoutStatus::Creating))
+        .exec(&ctx.db)
+        .await?;
+    Ok(())
 }
 
 /// The attempt left `CREATING` while its session was being created: another
@@ -351,7 +472,7 @@ async fn retire(ctx: &AppContext, row: &checkout_session::Model) -> DomainResult
             }
             Ok(_) => {}
             // The gateway does not know it (any more): nobody can pay it.
-            Err(crate::ports::gateway::GatewayError::InvalidPaymentMethod(why)) => {
+            Err(GatewayError::InvalidPaymentMethod(why)) => {
                 tracing::warn!(session = %id, %why, "stale checkout session unknown to the gateway");
             }
             Err(err) => return Err(anyhow::Error::new(err).into()),

@@ -110,6 +110,21 @@ pub struct CustomerRequest {
     pub email: String,
 }
 
+/// Where to look for the Checkout Session an attempt may have created when
+/// its creation's answer was lost (a timeout, a 5xx): Stripe keeps the first
+/// answer under a key, a 500 included, so the key is never sent again; the
+/// session is found by the attempt's key in its metadata.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckoutLookup {
+    /// The attempt's idempotency key (`metadata[checkout_key]` of a payment
+    /// session, `metadata[card_setup]` of a setup session).
+    pub idempotency_key: String,
+    /// The Customer the session was created for, when there is one.
+    pub customer: Option<String>,
+    /// No earlier than this (the attempt's reservation, minus some slack).
+    pub created_from: chrono::DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CheckoutState {
     Open,
@@ -220,8 +235,21 @@ pub trait PaymentGateway: Send + Sync {
     async fn find_intent(&self, payment_key: &str) -> Result<Option<String>, GatewayError>;
 
     /// Creates the client's Customer (`cus_...`) under the request's
-    /// idempotency key; the same key returns the same Customer.
+    /// idempotency key; the same key returns the same Customer. A key whose
+    /// stored answer was a failure is never the end of it: the Customer is
+    /// looked for, and only if there is none is it created under the next
+    /// key of the request's (`{key}_2`, `{key}_3`, ...).
     async fn create_customer(&self, request: &CustomerRequest) -> Result<String, GatewayError> {
+        let _ = request;
+        Err(GatewayError::Unsupported("customers"))
+    }
+
+    /// The client's Customer, if one was created (`metadata[client_id]`):
+    /// how a creation whose answer was lost is settled.
+    async fn find_customer(
+        &self,
+        request: &CustomerRequest,
+    ) -> Result<Option<String>, GatewayError> {
         let _ = request;
         Err(GatewayError::Unsupported("customers"))
     }
@@ -232,6 +260,15 @@ pub trait PaymentGateway: Send + Sync {
         &self,
         _request: &CheckoutRequest,
     ) -> Result<CheckoutSession, GatewayError> {
+        Err(GatewayError::Unsupported("hosted checkout"))
+    }
+
+    /// The `mode=payment` session created under an attempt's key, if any
+    /// (its creation's answer was lost).
+    async fn find_checkout(
+        &self,
+        _lookup: &CheckoutLookup,
+    ) -> Result<Option<CheckoutSession>, GatewayError> {
         Err(GatewayError::Unsupported("hosted checkout"))
     }
 
@@ -257,6 +294,15 @@ pub trait PaymentGateway: Send + Sync {
         &self,
         _request: &SetupCheckoutRequest,
     ) -> Result<SetupSession, GatewayError> {
+        Err(GatewayError::Unsupported("card setup"))
+    }
+
+    /// The `mode=setup` session created under an attempt's key, if any (its
+    /// creation's answer was lost).
+    async fn find_setup_checkout(
+        &self,
+        _lookup: &CheckoutLookup,
+    ) -> Result<Option<SetupSession>, GatewayError> {
         Err(GatewayError::Unsupported("card setup"))
     }
 

@@ -3,7 +3,7 @@
 //! API and checks what it is sent.
 
 use serde_json::json;
-use tests::stripe_server::StripeServer;
+use tests::stripe_server::{Failure, Op, StripeServer};
 use tests::{AUTO_PAY_EMAIL, Backend, spawn_app_with, stripe_event};
 use wiremock::matchers::{body_string_contains, header, header_exists, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -504,4 +504,368 @@ async fn an_auto_pay_charge_needing_authentication_falls_back_to_the_invoice_ema
         .find(|e| e.subject.starts_with("Invoice"))
         .expect("the invoice email");
     assert!(invoice_email.portal_link().is_some());
+}
+
+// ---------------------------------------------------------------------------
+// Lost answers of Customer and Checkout Session creations (issue 17, item 6):
+// Stripe stores a 500 under its key and replays it, so a key whose answer was
+// lost is never sent again; what it may have created is looked for first.
+
+async fn checkout_app(backend: Backend) -> Option<(tests::TestApp, StripeServer, tests::Fixture)> {
+    let stripe = StripeServer::start("sk_test_local").await;
+    let base = stripe.uri();
+    let app = spawn_app_with(backend, |s| {
+        s.gateway.stripe_secret_key = Some("sk_test_local".to_string().into());
+        s.gateway.stripe_api_base = base;
+    })
+    .await?;
+    stripe.add_card("pm_1Visa", Some("cus_ava"), "visa", "4242");
+    let f = app.seed_studio_with_card("Golden Hour", "pm_1Visa").await;
+    app.complete_session(&f.key, &f.invoice_session).await;
+    app.drain().await;
+    Some((app, stripe, f))
+}
+
+/// How many requests carried `key`.
+async fn sent_with(stripe: &StripeServer, key: &str) -> usize {
+    stripe
+        .calls()
+        .await
+        .iter()
+        .filter(|(_, _, k)| k.as_deref() == Some(key))
+        .count()
+}
+
+fn location_of(response: &reqwest::Response) -> String {
+    response.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string()
+}
+
+on_both_backends!(a_checkout_session_created_despite_a_500_is_found_and_used);
+
+/// Stripe created the session but answered 500 (stored under the key): the
+/// session is found by the attempt's key in its metadata, the press
+/// succeeds with it, and no second session is made.
+async fn a_checkout_session_created_despite_a_500_is_found_and_used(backend: Backend) {
+    let Some((app, stripe, f)) = checkout_app(backend).await else {
+        return;
+    };
+    let open = app.invoice_of(&f.key, &f.invoice_session).await;
+    let link = open["portalUrl"].as_str().expect("portal").to_string();
+    let id = open["id"].as_str().expect("id").to_string();
+    stripe.fail_next(Op::CreateCheckout, Failure::After);
+
+    let pressed = app.press_pay(&link, false).await;
+    assert_eq!(
+        pressed.status(),
+        303,
+        "{}",
+        pressed.text().await.unwrap_or_default()
+    );
+    let sessions = stripe.checkout_sessions();
+    assert_eq!(sessions.len(), 1, "{sessions:#?}");
+    assert_eq!(
+        location_of(&pressed),
+        sessions[0]["url"].as_str().expect("url")
+    );
+    let key = format!("inv_{id}_checkout_329182_1");
+    assert_eq!(sessions[0]["metadata"]["checkout_key"], key.as_str());
+    assert_eq!(sent_with(&stripe, &key).await, 1, "the key is sent once");
+    // The next press reuses it without asking Stripe to create anything.
+    let again = app.press_pay(&link, false).await;
+    assert_eq!(
+        location_of(&again),
+        sessions[0]["url"].as_str().expect("url")
+    );
+    assert_eq!(stripe.checkout_sessions().len(), 1);
+    assert_eq!(sent_with(&stripe, &key).await, 1);
+    assert_eq!(stripe.violations(), Vec::<String>::new());
+}
+
+on_both_backends!(the_pay_button_works_again_at_once_after_a_checkout_500);
+
+/// Stripe answered 500 having created nothing: that press fails with a
+/// plain "press Pay again", and the next one opens a session at once under
+/// the next attempt's key (no 50-minute lockout replaying the stored 500).
+async fn the_pay_button_works_again_at_once_after_a_checkout_500(backend: Backend) {
+    let Some((app, stripe, f)) = checkout_app(backend).await else {
+        return;
+    };
+    let open = app.invoice_of(&f.key, &f.invoice_session).await;
+    let link = open["portalUrl"].as_str().expect("portal").to_string();
+    let id = open["id"].as_str().expect("id").to_string();
+    stripe.fail_next(Op::CreateCheckout, Failure::Before);
+
+    let failed = app.press_pay(&link, false).await;
+    assert_ne!(failed.status(), 303);
+    let html = failed.text().await.expect("html");
+    assert!(html.contains("press Pay again"), "{html}");
+    assert!(stripe.checkout_sessions().is_empty());
+
+    let pressed = app.press_pay(&link, false).await;
+    assert_eq!(
+        pressed.status(),
+        303,
+        "{}",
+        pressed.text().await.unwrap_or_default()
+    );
+    let sessions = stripe.checkout_sessions();
+    assert_eq!(sessions.len(), 1, "{sessions:#?}");
+    assert_eq!(
+        location_of(&pressed),
+        sessions[0]["url"].as_str().expect("url")
+    );
+    let first = format!("inv_{id}_checkout_329182_1");
+    let second = format!("inv_{id}_checkout_329182_2");
+    assert_eq!(sessions[0]["metadata"]["checkout_key"], second.as_str());
+    assert_eq!(
+        sent_with(&stripe, &first).await,
+        1,
+        "a failed key is never resent"
+    );
+    assert_eq!(sent_with(&stripe, &second).await, 1);
+    assert_eq!(stripe.violations(), Vec::<String>::new());
+}
+
+on_both_backends!(a_customer_created_despite_a_500_is_found_not_made_twice);
+
+/// Stripe created the client's Customer but answered 500: the Customer is
+/// found (listed by email, matched by `metadata[client_id]`), the Pay
+/// button works, and a day later (Stripe has forgotten the key) there is
+/// still one Customer.
+async fn a_customer_created_despite_a_500_is_found_not_made_twice(backend: Backend) {
+    let Some((app, stripe, f)) = checkout_app(backend).await else {
+        return;
+    };
+    let open = app.invoice_of(&f.key, &f.invoice_session).await;
+    let link = open["portalUrl"].as_str().expect("portal").to_string();
+    stripe.fail_next(Op::CreateCustomer, Failure::After);
+
+    let pressed = app.press_pay(&link, false).await;
+    assert_eq!(
+        pressed.status(),
+        303,
+        "{}",
+        pressed.text().await.unwrap_or_default()
+    );
+    let customers = stripe.customers();
+    assert_eq!(customers.len(), 1, "{customers:#?}");
+    assert_eq!(customers[0]["email"], tests::INVOICE_EMAIL);
+    let sessions = stripe.checkout_sessions();
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(sessions[0]["customer"], customers[0]["id"]);
+    // A day later Stripe has forgotten the key; the client still has one.
+    stripe.advance_hours(25);
+    app.press_pay(&link, true).await;
+    assert_eq!(stripe.customers().len(), 1, "{:#?}", stripe.customers());
+    assert_eq!(stripe.violations(), Vec::<String>::new());
+}
+
+on_both_backends!(a_customer_creation_500_does_not_lock_the_client_out);
+
+/// Stripe answered 500 to the Customer's creation having created nothing:
+/// that press fails; the next one learns the key is spent (Stripe replays
+/// its 500), finds no Customer, and creates it under the next key.
+async fn a_customer_creation_500_does_not_lock_the_client_out(backend: Backend) {
+    let Some((app, stripe, f)) = checkout_app(backend).await else {
+        return;
+    };
+    let open = app.invoice_of(&f.key, &f.invoice_session).await;
+    let link = open["portalUrl"].as_str().expect("portal").to_string();
+    stripe.fail_next(Op::CreateCustomer, Failure::Before);
+
+    let failed = app.press_pay(&link, false).await;
+    assert_ne!(failed.status(), 303);
+    assert!(stripe.customers().is_empty());
+
+    let pressed = app.press_pay(&link, false).await;
+    assert_eq!(
+        pressed.status(),
+        303,
+        "{}",
+        pressed.text().await.unwrap_or_default()
+    );
+    let customers = stripe.customers();
+    assert_eq!(customers.len(), 1, "{customers:#?}");
+    let sessions = stripe.checkout_sessions();
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(sessions[0]["customer"], customers[0]["id"]);
+    let base = stripe
+        .calls()
+        .await
+        .into_iter()
+        .filter_map(|(m, p, k)| (m == "POST" && p == "/v1/customers").then_some(k))
+        .flatten()
+        .collect::<Vec<_>>();
+    assert_eq!(base.len(), 3, "{base:?}");
+    assert_eq!(base[0], base[1], "the spent key, then its replay");
+    assert_eq!(base[2], format!("{}_2", base[0]));
+    assert_eq!(stripe.violations(), Vec::<String>::new());
+}
+
+on_both_backends!(the_card_setup_page_works_again_after_a_500);
+
+/// The card-setup page's button after Stripe answered 500 to the setup
+/// session (having created nothing, then having created it): each time
+/// the page works without waiting for the attempt to expire.
+async fn the_card_setup_page_works_again_after_a_500(backend: Backend) {
+    let Some((app, stripe, f)) = checkout_app(backend).await else {
+        return;
+    };
+    // Created nothing: the next press opens attempt 2 at once.
+    let (setup, link) = setup_link_of(&app, &f.key, &f.invoice_client, tests::INVOICE_EMAIL).await;
+    stripe.fail_next(Op::CreateCheckout, Failure::Before);
+    let failed = press_setup(&app, &link).await;
+    assert_ne!(failed.status(), 303);
+    let pressed = press_setup(&app, &link).await;
+    assert_eq!(
+        pressed.status(),
+        303,
+        "{}",
+        pressed.text().await.unwrap_or_default()
+    );
+    let sessions = stripe.checkout_sessions();
+    assert_eq!(sessions.len(), 1, "{sessions:#?}");
+    assert_eq!(sessions[0]["mode"], "setup");
+    assert_eq!(
+        location_of(&pressed),
+        sessions[0]["url"].as_str().expect("url")
+    );
+    let first = format!("setup_{setup}_checkout_1");
+    assert_eq!(
+        sessions[0]["metadata"]["card_setup"],
+        format!("setup_{setup}_checkout_2")
+    );
+    assert_eq!(
+        sent_with(&stripe, &first).await,
+        1,
+        "a failed key is never resent"
+    );
+
+    // Created despite the 500 (another client): found, and the page leads to it.
+    let mia = app
+        .create_client(&f.key, "Mia Park", "mia@example.com", "AUTO_PAY")
+        .await;
+    let (_, link) = setup_link_of(&app, &f.key, &mia, "mia@example.com").await;
+    stripe.fail_next(Op::CreateCheckout, Failure::After);
+    let pressed = press_setup(&app, &link).await;
+    assert_eq!(
+        pressed.status(),
+        303,
+        "{}",
+        pressed.text().await.unwrap_or_default()
+    );
+    let sessions = stripe.checkout_sessions();
+    assert_eq!(sessions.len(), 2, "{sessions:#?}");
+    assert_eq!(
+        location_of(&pressed),
+        sessions[1]["url"].as_str().expect("url")
+    );
+    assert_eq!(stripe.violations(), Vec::<String>::new());
+}
+
+/// Asks for a card setup for `client` and returns the request's id and the
+/// emailed link.
+async fn setup_link_of(
+    app: &tests::TestApp,
+    key: &str,
+    client: &str,
+    email: &str,
+) -> (String, String) {
+    let asked = app
+        .gql(
+            key,
+            "mutation($c: ID!) { requestCardSetup(clientId: $c) { cardSetup { id } userErrors { message } } }",
+            json!({ "c": client }),
+        )
+        .await;
+    let setup = asked["requestCardSetup"]["cardSetup"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{asked}"))
+        .to_string();
+    app.drain().await;
+    let text = app
+        .emails_to(email)
+        .into_iter()
+        .find(|e| e.text.contains("/card-setup/"))
+        .expect("the card-setup email")
+        .text;
+    let link = text
+        .split_whitespace()
+        .find(|w| w.starts_with("http") && w.contains("/card-setup/"))
+        .expect("a link")
+        .to_string();
+    (setup, link)
+}
+
+/// Opens the setup page and presses its button.
+async fn press_setup(app: &tests::TestApp, link: &str) -> reqwest::Response {
+    let page = app
+        .http
+        .get(link)
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    let csrf = tests::csrf_field(&page);
+    app.http
+        .post(format!("{link}/checkout"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("press")
+}
+
+on_both_backends!(the_simulated_gateway_finds_sessions_and_customers_like_stripe);
+
+/// The simulated gateway answers the same lookups (its sessions keep their
+/// key): the session a press opened is found by its attempt's key, in its
+/// mode only, and the client's Customer is found.
+async fn the_simulated_gateway_finds_sessions_and_customers_like_stripe(backend: Backend) {
+    use domain::ports::gateway::{CheckoutLookup, CustomerRequest};
+    let Some(app) = tests::spawn_app(backend).await else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    app.complete_session(&f.key, &f.invoice_session).await;
+    app.drain().await;
+    let open = app.invoice_of(&f.key, &f.invoice_session).await;
+    let link = open["portalUrl"].as_str().expect("portal").to_string();
+    let id = open["id"].as_str().expect("id").to_string();
+    let url = app.checkout_url(&link, false).await;
+    let gateway = &app.ctx.gateway;
+    let lookup = CheckoutLookup {
+        idempotency_key: format!("inv_{id}_checkout_329182_1"),
+        customer: None,
+        created_from: chrono::Utc::now() - chrono::Duration::hours(1),
+    };
+    let found = gateway
+        .find_checkout(&lookup)
+        .await
+        .expect("lookup")
+        .expect("the session");
+    assert_eq!(found.url.as_deref(), Some(url.as_str()));
+    assert_eq!(
+        gateway.find_setup_checkout(&lookup).await.expect("lookup"),
+        None
+    );
+    let other = CheckoutLookup {
+        idempotency_key: format!("inv_{id}_checkout_329182_2"),
+        ..lookup
+    };
+    assert_eq!(gateway.find_checkout(&other).await.expect("lookup"), None);
+    let customer = CustomerRequest {
+        idempotency_key: "client_1_customer".into(),
+        client_ref: "1".into(),
+        name: "Noah".into(),
+        email: tests::INVOICE_EMAIL.into(),
+    };
+    assert_eq!(
+        gateway.find_customer(&customer).await.expect("lookup"),
+        Some(gateway.create_customer(&customer).await.expect("create"))
+    );
 }
