@@ -17,8 +17,8 @@ pub fn whole_percentages(parts: &[i64]) -> Option<Vec<i64>> {
         .enumerate()
         .map(|(i, v)| (i, v * 100 % total))
         .collect();
-    // Largest remainder first; `sort_by` is stable, so ties keep their order.
-    by_remainder.sort_by(|a, b| b.1.cmp(&a.1));
+    // Largest remainder first; the sort is stable, so ties keep their order.
+    by_remainder.sort_by_key(|(_, remainder)| std::cmp::Reverse(*remainder));
     let missing = 100 - shares.iter().sum::<i128>();
     for (i, _) in by_remainder
         .into_iter()
