@@ -853,6 +853,15 @@ async fn overflow(page: &chromiumoxide::Page) -> i64 {
         .expect("a number")
 }
 
+/// Puts the page back on a 390 × 844 phone (a full-page screenshot resets
+/// the device metrics to the window's).
+async fn phone(page: &chromiumoxide::Page) {
+    use chromiumoxide::cdp::browser_protocol::emulation::SetDeviceMetricsOverrideParams;
+    page.execute(SetDeviceMetricsOverrideParams::new(390, 844, 1.0, true))
+        .await
+        .expect("a 390 px phone");
+}
+
 /// How the portal's line items are laid out.
 #[derive(Debug, serde::Deserialize)]
 struct LineItems {
@@ -990,7 +999,33 @@ async fn the_portal_and_the_emails_fit_a_390_px_phone_and_graphiql_renders() {
     .expect("screenshot");
     assert_eq!(overflow(&page).await, 0, "the portal fits 390 px");
 
+    // The provider's hosted page (the simulated gateway's), from the Pay button.
+    phone(&page).await;
+    page.find_element("form[action$='/checkout'] button[type=submit]")
+        .await
+        .expect("the Pay button")
+        .click()
+        .await
+        .expect("pay");
+    wait_until(
+        &page,
+        "location.pathname.startsWith('/sim-checkout/') && document.readyState === 'complete'",
+    )
+    .await;
+    assert_eq!(
+        overflow(&page).await,
+        0,
+        "the hosted checkout page fits 390 px"
+    );
+    page.save_screenshot(
+        ScreenshotParams::builder().full_page(true).build(),
+        dir.join("sim-checkout-390.png"),
+    )
+    .await
+    .expect("screenshot");
+
     // The invoice email's HTML, as a phone's mail app would lay it out.
+    phone(&page).await;
     let file = dir.join("invoice-email-390.html");
     std::fs::write(&file, &email.html).expect("write the email");
     page.goto(format!("file://{}", file.display()))
@@ -1007,6 +1042,7 @@ async fn the_portal_and_the_emails_fit_a_390_px_phone_and_graphiql_renders() {
     )
     .await
     .expect("screenshot");
+    phone(&page).await;
     assert_eq!(overflow(&page).await, 0, "the invoice email fits 390 px");
     // No amount or invoice number is broken across lines: each such text
     // sits in one line box (its height is a single line's).
