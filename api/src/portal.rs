@@ -30,9 +30,11 @@ label{display:block;font-size:13px;color:#555;margin:14px 0 6px}input{width:100%
 .alert{padding:14px 16px;border-radius:6px;margin-bottom:16px}.error{background:#fdecea;color:#8a1f11}.success{background:#dff3e4;color:#1d6b35}
 .hint{font-size:12px;color:#888;margin-top:14px}.hint code{background:#f4f1ec;padding:1px 4px;border-radius:3px}
 label.check{display:flex;gap:8px;align-items:center;font-size:14px;color:#2b2b2b;margin-top:16px}label.check input{width:auto;margin:0}
-.num,.amount,.nowrap{white-space:nowrap}h1 .nowrap{display:inline-block}
+.num,.amount,.nowrap{white-space:nowrap}h1 .nowrap{display:inline-block}.each{display:none}
 .testmode{background:#fff4d6;color:#8a6100;font-size:13px;padding:8px 12px;border-radius:6px;margin-bottom:14px}a.button{display:block;text-align:center;margin-top:16px;padding:14px;border-radius:6px;background:#2b2b2b;color:#fff;text-decoration:none}
-@media (max-width:480px){main{margin:16px auto;padding:0 10px}.card{padding:18px}table{font-size:14px}th.num.qty,td.num.qty{display:none}.row{flex-direction:column;gap:0}}
+@media (max-width:480px){main{margin:16px auto;padding:0 10px}.card{padding:18px}table{font-size:14px}.row{flex-direction:column;gap:0}
+table.lines,.lines thead,.lines tbody,.lines tfoot{display:block}.lines tr{display:flex;align-items:baseline;gap:12px}.lines tr>:first-child{flex:1;min-width:0}.lines .qty,.lines .unit{display:none}
+.lines thead tr{border-bottom:1px solid #e6e0d8}.lines tbody tr{border-bottom:1px solid #f0ebe4}.lines th,.lines tbody td{border:none}.each{display:block;color:#777;font-size:13px;margin-top:2px;white-space:nowrap}}
 "#;
 
 pub fn page(title: &str, body: Markup) -> Markup {
@@ -201,11 +203,15 @@ fn invoice_page(
                 h1 { "Invoice " span.nowrap { (inv.display_number()) } " " span class=(format!("badge {}", inv.status.as_str())) { (inv.status.as_str().replace('_', " ")) } }
                 div.meta { "For " (doc.client.name) " · " (doc.session.title) }
                 div.meta { "Issued " (inv.issued_at.format("%B %-d, %Y")) " · Due " strong { (doc.due_date()) } }
-                table {
-                    thead { tr { th { "Item" } th.num.qty { "Qty" } th.num { "Unit price" } th.num { "Amount" } } }
+                table.lines {
+                    thead { tr { th { "Item" } th.num.qty { "Qty" } th.num.unit { "Unit price" } th.num { "Amount" } } }
                     tbody {
                         @for line in &doc.lines {
-                            tr { td { (line.description) } td.num.qty { (line.quantity) } td.num { (doc.money(line.unit_price_minor)) } td.num { (doc.money(line.amount_minor)) } }
+                            tr {
+                                // On phones the quantity and unit price go under the description.
+                                td { (line.description) span.each { (line.quantity) " × " (doc.money(line.unit_price_minor)) } }
+                                td.num.qty { (line.quantity) } td.num.unit { (doc.money(line.unit_price_minor)) } td.num { (doc.money(line.amount_minor)) }
+                            }
                         }
                     }
                     tfoot {

@@ -14,4 +14,5 @@ pub mod money;
 pub mod numbering;
 pub mod pricing;
 pub mod reminder_plan;
+pub mod shares;
 pub mod validate;

@@ -36,6 +36,10 @@ table.list tr:last-child td{border-bottom:none}table.list td{white-space:nowrap}
 #needs-attention{margin:0 0 18px;border-left:4px solid #a33a1f}#needs-attention form{margin:0}#needs-attention button{width:auto;margin:0;padding:6px 12px;font-size:13px}
 .login{max-width:420px;margin:8vh auto 0}.login .studio{margin-bottom:8px}.alert.info{background:#eef3f8;color:#234a6b}
 @media (max-width:900px){.cards{grid-template-columns:repeat(2,1fr)}.two,.halves{grid-template-columns:1fr}}
+@media (max-width:600px){.grid>*{min-width:0}main.wide{padding:0 10px 32px}.topbar{margin-bottom:18px}.topbar .inner{padding:10px 12px;flex-wrap:wrap;gap:8px 12px}
+.card{padding:16px}.kpi .value{font-size:21px}.head h1{font-size:25px}.head>div{min-width:0;max-width:100%}.quick{text-align:left}.quick a{margin:0 10px 0 0}
+form.period{flex-wrap:wrap}form.period input{width:140px}.ringwrap{flex-wrap:wrap;justify-content:center}
+table.list{display:block;overflow-x:auto;font-size:13px}table.list td,table.list th{padding:8px 5px}}
 "#;
 
 fn page(title: &str, top: Option<(&str, &str)>, body: Markup) -> Markup {
@@ -493,15 +497,14 @@ pub fn dashboard_page(data: &Dashboard, email: &str, csrf: &str) -> Markup {
         .sum();
     let today = data.today;
     let year_start = today.with_ordinal(1).unwrap_or(today);
+    // Shares rounded to add up to 100 % (`Dashboard::package_shares`).
+    let shares = data.package_shares();
     let packages: Vec<(String, i64, String)> = m
         .revenue_by_package
         .iter()
-        .map(|r| {
-            let share = if revenue > 0 {
-                format!("{}%", scale(r.amount_minor, 100, revenue))
-            } else {
-                String::new()
-            };
+        .enumerate()
+        .map(|(i, r)| {
+            let share = shares.get(i).map(|s| format!("{s}%")).unwrap_or_default();
             (r.key.clone(), r.amount_minor, share)
         })
         .collect();

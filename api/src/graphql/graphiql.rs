@@ -18,7 +18,7 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
 pub const ASSET_PREFIX: &str = "/graphiql/3.8.3";
 
 /// The embedded assets: file name, content type, bytes.
-const ASSETS: [(&str, &str, &[u8]); 5] = [
+const ASSETS: [(&str, &str, &[u8]); 6] = [
     (
         "graphiql.min.js",
         "text/javascript; charset=utf-8",
@@ -28,6 +28,11 @@ const ASSETS: [(&str, &str, &[u8]); 5] = [
         "graphiql.min.css",
         "text/css; charset=utf-8",
         include_bytes!("../../assets/graphiql/graphiql.min.css"),
+    ),
+    (
+        "page.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../assets/graphiql/page.css"),
     ),
     (
         "react.production.min.js",
@@ -57,9 +62,10 @@ fn page() -> String {
 <meta name="robots" content="noindex">
 <title>Studio billing API</title>
 <link rel="stylesheet" href="{p}/graphiql.min.css">
+<link rel="stylesheet" href="{p}/page.css">
 </head>
-<body style="margin:0;height:100vh;overflow:hidden">
-<div id="graphiql" style="height:100vh">Loading GraphiQL…</div>
+<body>
+<div id="graphiql">Loading GraphiQL…</div>
 <script src="{p}/react.production.min.js"></script>
 <script src="{p}/react-dom.production.min.js"></script>
 <script src="{p}/graphiql.min.js"></script>

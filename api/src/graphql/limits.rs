@@ -1,8 +1,9 @@
 //! Limits on what a GraphQL document may cost, checked as early as possible:
 //! its length and token count before the parser sees it, its aliases right
 //! after parsing (before validation, whose overlapping-fields rule is
-//! quadratic in the number of fields), and its complexity and depth in
-//! validation. Each refusal carries a stable `extensions.code`.
+//! quadratic in the number of fields), its depth right after parsing too
+//! (introspection left out where it is allowed: [`depth`]), and its
+//! complexity in validation. Each refusal carries a stable `extensions.code`.
 //!
 //! The body size itself is limited earlier still, for every route, by
 //! [`crate::limits::body_limit`].
@@ -13,9 +14,10 @@ use async_graphql::extensions::{
 };
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{
-    ErrorExtensionValues, Pos, Request, ServerError, ServerResult, ValidationResult, Value,
-    Variables,
+    ErrorExtensionValues, IntrospectionMode, Pos, Request, ServerError, ServerResult,
+    ValidationResult, Value, Variables,
 };
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The longest document accepted, in bytes (the studio's real queries are a few KiB).
@@ -26,6 +28,7 @@ pub const MAX_QUERY_TOKENS: usize = 2_000;
 pub const MAX_ALIASES: usize = 30;
 /// Complexity budget: one per field, list fields multiplied by their page size.
 pub const MAX_COMPLEXITY: usize = 5_000;
+/// The deepest nesting of fields allowed, introspection aside ([`depth`]).
 pub const MAX_DEPTH: usize = 12;
 
 pub const QUERY_TOO_LARGE: &str = "QUERY_TOO_LARGE";
@@ -143,6 +146,79 @@ pub fn count_aliases(document: &ExecutableDocument) -> usize {
     operations + fragments
 }
 
+/// The introspection fields: what they select is exempt from [`MAX_DEPTH`]
+/// where introspection is allowed (GraphiQL's standard introspection query
+/// is 13 levels deep, for `ofType` chains).
+const INTROSPECTION_ROOTS: [&str; 2] = ["__schema", "__type"];
+
+/// How deeply the document's fields nest, counted as async-graphql counts
+/// it (each field one level, `__typename` none, a fragment where it is
+/// spread). With `skip_introspection`, the `__schema` and `__type`
+/// selections are left out, and only they: the real fields of a document
+/// that also introspects are measured as usual. Each fragment is measured
+/// once (spreads are looked up, not re-walked); a cycle counts as nothing
+/// here (validation refuses it).
+pub fn depth(document: &ExecutableDocument, skip_introspection: bool) -> usize {
+    let mut walk = DepthWalk {
+        document,
+        skip_introspection,
+        measured: HashMap::new(),
+        open: Vec::new(),
+    };
+    document
+        .operations
+        .iter()
+        .map(|(_, op)| walk.of(&op.node.selection_set.node))
+        .max()
+        .unwrap_or(0)
+}
+
+struct DepthWalk<'a> {
+    document: &'a ExecutableDocument,
+    skip_introspection: bool,
+    measured: HashMap<&'a str, usize>,
+    open: Vec<&'a str>,
+}
+
+impl<'a> DepthWalk<'a> {
+    fn of(&mut self, set: &'a SelectionSet) -> usize {
+        let mut deepest = 0;
+        for item in &set.items {
+            let d = match &item.node {
+                Selection::Field(field) => {
+                    let name = field.node.name.node.as_str();
+                    if name == "__typename"
+                        || (self.skip_introspection && INTROSPECTION_ROOTS.contains(&name))
+                    {
+                        0
+                    } else {
+                        1 + self.of(&field.node.selection_set.node)
+                    }
+                }
+                Selection::InlineFragment(fragment) => self.of(&fragment.node.selection_set.node),
+                Selection::FragmentSpread(spread) => {
+                    let name = spread.node.fragment_name.node.as_str();
+                    if let Some(d) = self.measured.get(name) {
+                        *d
+                    } else if self.open.contains(&name) {
+                        0
+                    } else if let Some(fragment) = self.document.fragments.get(name) {
+                        self.open.push(name);
+                        let d = self.of(&fragment.node.selection_set.node);
+                        self.open.pop();
+                        self.measured.insert(name, d);
+                        d
+                    } else {
+                        0
+                    }
+                }
+            };
+            deepest = deepest.max(d);
+        }
+        deepest
+    }
+}
+
 /// The schema extension that enforces the limits above.
 pub struct QueryLimits;
 
@@ -192,6 +268,14 @@ impl Extension for QueryLimitsExtension {
                 TOO_MANY_ALIASES,
             ));
         }
+        let introspection =
+            ctx.schema_env.registry.introspection_mode == IntrospectionMode::Enabled;
+        if depth(&document, introspection) > MAX_DEPTH {
+            return Err(refusal(
+                format!("the query is nested deeper than {MAX_DEPTH} levels"),
+                QUERY_TOO_DEEP,
+            ));
+        }
         Ok(document)
     }
 
@@ -210,10 +294,6 @@ impl Extension for QueryLimitsExtension {
                             "the query is too expensive (budget {MAX_COMPLEXITY}; a list costs its page size times its fields)"
                         ),
                         QUERY_TOO_COMPLEX,
-                    ),
-                    "Query is nested too deep." => refusal(
-                        format!("the query is nested deeper than {MAX_DEPTH} levels"),
-                        QUERY_TOO_DEEP,
                     ),
                     _ => error,
                 })
@@ -467,6 +547,54 @@ mod tests {
         assert_eq!(count_tokens("{ \"\"\" block \"\"\" ...F }", 100), 5);
         // Stops early on huge input.
         assert!(count_tokens(&"a ".repeat(1_000_000), 10) <= 11);
+    }
+
+    fn depth_of(query: &str, skip_introspection: bool) -> usize {
+        let document = async_graphql::parser::parse_query(query).expect("a document");
+        depth(&document, skip_introspection)
+    }
+
+    #[test]
+    fn depth_counts_fields_through_fragments() {
+        assert_eq!(depth_of("{ a { b { c __typename } } d }", false), 3);
+        assert_eq!(
+            depth_of(
+                "query { a { ...F ... on X { y { z { w } } } } } fragment F on A { b { c } }",
+                false
+            ),
+            4
+        );
+        // The deepest operation counts; a fragment spread twice is measured once.
+        assert_eq!(
+            depth_of(
+                "query A { a { ...F ...F } } query B { b } fragment F on A { b { ...G ...G } } fragment G on B { c { d } }",
+                false
+            ),
+            5
+        );
+        // A cycle ends the walk (validation refuses it later).
+        assert_eq!(
+            depth_of("{ a { ...F } } fragment F on A { b { ...F } }", false),
+            2
+        );
+    }
+
+    #[test]
+    fn only_the_introspection_selections_are_exempt_and_only_when_allowed() {
+        let introspection = "query IntrospectionQuery { __schema { types { ...FullType } } } fragment FullType on __Type { fields { type { ...TypeRef } } } fragment TypeRef on __Type { ofType { ofType { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } }";
+        assert_eq!(depth_of(introspection, false), 13);
+        assert_eq!(depth_of(introspection, true), 0);
+        assert_eq!(
+            depth_of("{ __type(name: \"Invoice\") { fields { name } } }", true),
+            0
+        );
+        // Real fields next to introspection are still measured.
+        let mixed = "{ __schema { types { name } } a { b { c { d } } } }";
+        assert_eq!(depth_of(mixed, true), 4);
+        assert_eq!(depth_of(mixed, false), 4);
+        let mixed_fragment =
+            "{ __schema { types { ...T } } a { ...T } } fragment T on X { b { c } }";
+        assert_eq!(depth_of(mixed_fragment, true), 3);
     }
 
     #[test]

@@ -39,9 +39,9 @@ pub fn build_schema(ctx: AppContext) -> ApiSchema {
     let introspection = ctx.settings.graphql_introspection();
     let builder = Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
         .data(AppData { ctx })
+        // Depth is limited by `QueryLimits` (introspection aside where allowed).
         .extension(limits::QueryLimits)
         .extension(limits::DocumentGate { introspection })
-        .limit_depth(limits::MAX_DEPTH)
         .limit_complexity(limits::MAX_COMPLEXITY);
     if introspection {
         builder.finish()

@@ -163,6 +163,19 @@ impl Dashboard {
     pub fn money(&self, minor: i64) -> Money {
         Money::new(minor, self.currency)
     }
+
+    /// Each package's share of the revenue by package, in whole percent
+    /// adding up to 100, in `metrics.revenue_by_package`'s order (empty
+    /// when nothing was collected).
+    pub fn package_shares(&self) -> Vec<i64> {
+        let amounts: Vec<i64> = self
+            .metrics
+            .revenue_by_package
+            .iter()
+            .map(|r| r.amount_minor)
+            .collect();
+        crate::kernel::shares::whole_percentages(&amounts).unwrap_or_default()
+    }
 }
 
 /// Today in a studio's time zone.

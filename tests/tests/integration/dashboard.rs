@@ -484,6 +484,15 @@ async fn the_dashboard_shows_the_figures_of_a_seeded_history_to_its_own_studio_o
     let none = packages.find("No package: USD 500.00").expect("no package");
     let portrait = packages.find("Portrait: USD 200.00").expect("portrait");
     assert!(wedding < none && none < portrait);
+    // Shares of 1,800.00 rounded to add up to 100 % (61.1 / 27.8 / 11.1:
+    // rounded down they would make 99 %).
+    for share in [
+        "Wedding: USD 1,100.00 61%",
+        "No package: USD 500.00 28%",
+        "Portrait: USD 200.00 11%",
+    ] {
+        assert!(packages.contains(share), "{share}: {packages}");
+    }
 
     // Overdue on Feb 28: only E.
     let overdue = &html[html.find("id=\"overdue\"").expect("overdue table")..];
@@ -968,6 +977,27 @@ async fn a_real_browser_logs_in_and_sees_the_dashboard() {
         .expect("screenshot");
     assert!(png.starts_with(b"\x89PNG"), "a PNG");
     eprintln!("dashboard screenshot: {}", path.display());
+
+    // The same page on a 390 px phone: nothing wider than the screen.
+    use chromiumoxide::cdp::browser_protocol::emulation::SetDeviceMetricsOverrideParams;
+    page.execute(SetDeviceMetricsOverrideParams::new(390, 844, 1.0, true))
+        .await
+        .expect("a 390 px phone");
+    page.reload().await.expect("reload");
+    wait_for_url(&page, year).await;
+    let width = page
+        .evaluate("[window.innerWidth, document.documentElement.scrollWidth]")
+        .await
+        .expect("measure")
+        .into_value::<Vec<i64>>()
+        .expect("numbers");
+    page.save_screenshot(
+        ScreenshotParams::builder().full_page(true).build(),
+        dir.join("dashboard-390.png"),
+    )
+    .await
+    .expect("screenshot");
+    assert_eq!(width, vec![390, 390], "[viewport, page] width on a phone");
 
     let _ = browser.close().await;
     let _ = browser.wait().await;

@@ -7,7 +7,7 @@
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::time::Duration;
-use tests::{Backend, TestApp, spawn_app};
+use tests::{Backend, TestApp, spawn_app, spawn_app_with};
 
 on_both_backends!(
     studio_contact_details_are_checked_and_shown_to_clients_everywhere,
@@ -15,6 +15,7 @@ on_both_backends!(
     a_retainer_above_the_total_is_carried_to_the_next_invoice_once,
     a_reissue_never_carries_again_a_credit_a_later_invoice_used,
     a_credit_owed_back_is_marked_repaid_once_and_shown_repaid,
+    the_standard_introspection_query_passes_where_introspection_is_allowed,
 );
 
 const PHONE: &str = "+1 (718) 555-0142";
@@ -660,7 +661,11 @@ async fn graphiql_is_served_by_the_binary_without_a_cdn() {
         .filter(|s| s.starts_with("/graphiql/"))
         .map(str::to_string)
         .collect();
-    assert_eq!(assets.len(), 5, "{assets:?}");
+    assert_eq!(assets.len(), 6, "{assets:?}");
+    assert!(
+        !html.contains("style="),
+        "no inline style (CSP style-src 'self'): {html}"
+    );
     for asset in &assets {
         let response = app
             .http
@@ -697,6 +702,101 @@ async fn graphiql_is_served_by_the_binary_without_a_cdn() {
         .await
         .expect("missing asset");
     assert_eq!(missing.status(), 404);
+}
+
+/// graphql-js's `getIntrospectionQuery()` (what GraphiQL sends on load):
+/// 13 levels deep through `TypeRef`'s `ofType` chain.
+const INTROSPECTION_QUERY: &str = r#"
+query IntrospectionQuery {
+  __schema {
+    queryType { name }
+    mutationType { name }
+    subscriptionType { name }
+    types { ...FullType }
+    directives { name description locations args { ...InputValue } }
+  }
+}
+fragment FullType on __Type {
+  kind name description
+  fields(includeDeprecated: true) {
+    name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason
+  }
+  inputFields { ...InputValue }
+  interfaces { ...TypeRef }
+  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+  possibleTypes { ...TypeRef }
+}
+fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
+fragment TypeRef on __Type {
+  kind name
+  ofType { kind name ofType { kind name ofType { kind name ofType { kind name
+    ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } }
+}
+"#;
+
+/// A real selection `levels` deep (`reissuedFrom` nests without end).
+fn deep_real_fields(levels: usize) -> String {
+    // session > invoice > reissuedFrom… > id
+    let chain = levels - 3;
+    format!(
+        "session(id: \"1\") {{ invoice {{ {} id {} }} }}",
+        "reissuedFrom { ".repeat(chain),
+        "} ".repeat(chain)
+    )
+}
+
+async fn the_standard_introspection_query_passes_where_introspection_is_allowed(backend: Backend) {
+    let Some(dev) = spawn_app(backend).await else {
+        return;
+    };
+    let key = dev.create_studio("Golden Hour").await;
+    let body = dev
+        .graphql(Some(&key), INTROSPECTION_QUERY, json!({}))
+        .await;
+    assert!(body.get("errors").is_none(), "{body:#}");
+    assert_eq!(body["data"]["__schema"]["queryType"]["name"], "Query");
+    assert!(
+        body["data"]["__schema"]["types"]
+            .as_array()
+            .is_some_and(|t| t.iter().any(|t| t["name"] == "Invoice")),
+        "the docs have the types"
+    );
+    // The exemption covers the introspection selections only: real fields
+    // next to them are still measured, and pass or fail as alone.
+    let mixed = |levels| {
+        format!(
+            "{{ __schema {{ types {{ fields {{ type {{ ofType {{ ofType {{ ofType {{ ofType {{ ofType {{ ofType {{ ofType {{ ofType {{ ofType {{ name }} }} }} }} }} }} }} }} }} }} }} }} }} {} }}",
+            deep_real_fields(levels)
+        )
+    };
+    let body = dev.graphql(Some(&key), &mixed(12), json!({})).await;
+    assert!(body.get("errors").is_none(), "{body:#}");
+    for query in [mixed(13), format!("{{ {} }}", deep_real_fields(13))] {
+        let body = dev.graphql(Some(&key), &query, json!({})).await;
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "QUERY_TOO_DEEP",
+            "{body:#}"
+        );
+        assert!(body["data"].is_null(), "{body:#}");
+    }
+    drop(dev);
+    // Where introspection is off, nothing is exempt (and nothing answered).
+    let Some(prod) = spawn_app_with(backend, |s| {
+        s.environment = domain::infra::settings::Environment::Production
+    })
+    .await
+    else {
+        return;
+    };
+    let key = prod.create_studio("Golden Hour").await;
+    let body = prod
+        .graphql(Some(&key), INTROSPECTION_QUERY, json!({}))
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "QUERY_TOO_DEEP",
+        "{body:#}"
+    );
+    assert!(!body.to_string().contains("\"Invoice\""), "{body}");
 }
 
 // ------------------------------------------------------- 390 px, Chromium
@@ -751,6 +851,53 @@ async fn overflow(page: &chromiumoxide::Page) -> i64 {
         .expect("measure")
         .into_value::<i64>()
         .expect("a number")
+}
+
+/// Puts the page back on a 390 × 844 phone (a full-page screenshot resets
+/// the device metrics to the window's).
+async fn phone(page: &chromiumoxide::Page) {
+    use chromiumoxide::cdp::browser_protocol::emulation::SetDeviceMetricsOverrideParams;
+    page.execute(SetDeviceMetricsOverrideParams::new(390, 844, 1.0, true))
+        .await
+        .expect("a 390 px phone");
+}
+
+/// How the portal's line items are laid out.
+#[derive(Debug, serde::Deserialize)]
+struct LineItems {
+    /// Each item row's text, as shown.
+    rows: Vec<String>,
+    /// Visible numeric cells per item row (the most of any row).
+    columns: usize,
+    /// Horizontal gaps between texts side by side in a row (items and totals).
+    gaps: Vec<f64>,
+    /// The right edge of each row's last text (items and totals).
+    rights: Vec<f64>,
+}
+
+async fn line_items(page: &chromiumoxide::Page) -> LineItems {
+    eval(
+        page,
+        r#"(() => {
+  const text = e => { const r = document.createRange(); r.selectNodeContents(e); return r.getBoundingClientRect(); };
+  const shown = e => e.getClientRects().length > 0 && e.getBoundingClientRect().width > 0;
+  const out = { rows: [], columns: 0, gaps: [], rights: [] };
+  for (const tr of document.querySelectorAll('table tbody tr, table tfoot tr')) {
+    const cells = Array.from(tr.children).filter(shown);
+    const boxes = cells.map(text).sort((a, b) => a.left - b.left);
+    for (let i = 1; i < boxes.length; i++) {
+      if (boxes[i].top < boxes[i - 1].bottom && boxes[i].bottom > boxes[i - 1].top) out.gaps.push(boxes[i].left - boxes[i - 1].right);
+    }
+    out.rights.push(boxes[boxes.length - 1].right);
+    if (tr.parentElement.tagName === 'TBODY') {
+      out.rows.push(tr.innerText.trim());
+      out.columns = Math.max(out.columns, cells.filter(c => c.classList.contains('num')).length);
+    }
+  }
+  return out;
+})()"#,
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -825,6 +972,25 @@ async fn the_portal_and_the_emails_fit_a_390_px_phone_and_graphiql_renders() {
         page.content().await.expect("content").contains(PHONE),
         "the studio's phone on the portal"
     );
+    // (Measured before the full-page screenshot, which resets the viewport.)
+    // One line per item: no quantity or unit price column, "3 × <unit
+    // price>" under the description, every amount (lines and totals) in one
+    // right-aligned column, clear of the text beside it.
+    let lines = line_items(&page).await;
+    assert!(
+        lines.rows.iter().any(|r| r.starts_with("Extra hour\n3 × ")),
+        "the quantity and unit price under the description: {lines:?}"
+    );
+    assert_eq!(lines.columns, 1, "one amount column: {lines:?}");
+    assert!(
+        lines.gaps.iter().all(|g| *g >= 8.0),
+        "amounts touch what is beside them: {lines:?}"
+    );
+    let (left, right) = lines
+        .rights
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
+    assert!(right - left <= 1.0, "amounts misaligned: {lines:?}");
     page.save_screenshot(
         ScreenshotParams::builder().full_page(true).build(),
         dir.join("portal-390.png"),
@@ -833,7 +999,33 @@ async fn the_portal_and_the_emails_fit_a_390_px_phone_and_graphiql_renders() {
     .expect("screenshot");
     assert_eq!(overflow(&page).await, 0, "the portal fits 390 px");
 
+    // The provider's hosted page (the simulated gateway's), from the Pay button.
+    phone(&page).await;
+    page.find_element("form[action$='/checkout'] button[type=submit]")
+        .await
+        .expect("the Pay button")
+        .click()
+        .await
+        .expect("pay");
+    wait_until(
+        &page,
+        "location.pathname.startsWith('/sim-checkout/') && document.readyState === 'complete'",
+    )
+    .await;
+    assert_eq!(
+        overflow(&page).await,
+        0,
+        "the hosted checkout page fits 390 px"
+    );
+    page.save_screenshot(
+        ScreenshotParams::builder().full_page(true).build(),
+        dir.join("sim-checkout-390.png"),
+    )
+    .await
+    .expect("screenshot");
+
     // The invoice email's HTML, as a phone's mail app would lay it out.
+    phone(&page).await;
     let file = dir.join("invoice-email-390.html");
     std::fs::write(&file, &email.html).expect("write the email");
     page.goto(format!("file://{}", file.display()))
@@ -850,6 +1042,7 @@ async fn the_portal_and_the_emails_fit_a_390_px_phone_and_graphiql_renders() {
     )
     .await
     .expect("screenshot");
+    phone(&page).await;
     assert_eq!(overflow(&page).await, 0, "the invoice email fits 390 px");
     // No amount or invoice number is broken across lines: each such text
     // sits in one line box (its height is a single line's).
@@ -874,6 +1067,205 @@ async fn the_portal_and_the_emails_fit_a_390_px_phone_and_graphiql_renders() {
     )
     .await
     .expect("screenshot");
+
+    let _ = browser.close().await;
+    let _ = browser.wait().await;
+    driver.abort();
+}
+
+/// A headless Chromium with a `width` × `height` window (its own profile),
+/// the task that drives it, and the profile dir to keep alive; `None` when
+/// there is no Chromium (an error when `REQUIRE_SERVICES` is set).
+async fn launch_browser(
+    width: u32,
+    height: u32,
+    mobile: bool,
+) -> Option<(
+    chromiumoxide::Browser,
+    tokio::task::JoinHandle<()>,
+    tempfile::TempDir,
+)> {
+    use chromiumoxide::browser::{Browser, BrowserConfig};
+    use chromiumoxide::handler::viewport::Viewport;
+    use futures::StreamExt;
+    let Some(binary) = chromium() else {
+        let required = std::env::var("REQUIRE_SERVICES").is_ok_and(|v| !v.is_empty() && v != "0");
+        assert!(!required, "Chromium is required (REQUIRE_SERVICES is set)");
+        eprintln!("skipping: no Chromium found (set CHROME or install `chromium`)");
+        return None;
+    };
+    let profile = tempfile::tempdir().expect("profile dir");
+    let config = BrowserConfig::builder()
+        .chrome_executable(&binary)
+        .no_sandbox()
+        .user_data_dir(profile.path())
+        .window_size(width, height)
+        .viewport(Viewport {
+            width,
+            height,
+            device_scale_factor: Some(1.0),
+            emulating_mobile: mobile,
+            is_landscape: !mobile,
+            has_touch: mobile,
+        })
+        .arg("--disable-dev-shm-usage")
+        .arg("--disable-gpu")
+        .build()
+        .expect("browser config");
+    let (browser, mut handler) = Browser::launch(config)
+        .await
+        .unwrap_or_else(|e| panic!("launch {}: {e}", binary.display()));
+    let driver = tokio::spawn(async move { while handler.next().await.is_some() {} });
+    Some((browser, driver, profile))
+}
+
+/// Records the page's CSP violations in `window.cspViolations`.
+const RECORD_CSP_VIOLATIONS: &str = "window.cspViolations = []; document.addEventListener('securitypolicyviolation', e => window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI + ' ' + (e.sample || '')));";
+
+async fn eval<T: serde::de::DeserializeOwned>(page: &chromiumoxide::Page, expression: &str) -> T {
+    page.evaluate(expression)
+        .await
+        .unwrap_or_else(|e| panic!("`{expression}`: {e}"))
+        .into_value::<T>()
+        .unwrap_or_else(|e| panic!("`{expression}`: {e}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphiql_takes_the_key_in_its_headers_pane_runs_the_readme_mutation_and_has_docs() {
+    use chromiumoxide::page::ScreenshotParams;
+    let Some(app) = spawn_app(Backend::Sqlite).await else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    let Some((mut browser, driver, _profile)) = launch_browser(1280, 800, false).await else {
+        return;
+    };
+    let dir = artifacts_dir();
+    std::fs::create_dir_all(&dir).expect("artifacts dir");
+    let page = browser.new_page("about:blank").await.expect("page");
+    page.evaluate_on_new_document(RECORD_CSP_VIOLATIONS)
+        .await
+        .expect("record CSP violations");
+    page.goto(format!("{}/graphql", app.address))
+        .await
+        .expect("open GraphiQL");
+    wait_until(&page, "!!document.querySelector('.graphiql-container')").await;
+    // The introspection query went through: the schema is loaded.
+    wait_until(
+        &page,
+        "!!document.querySelector('.graphiql-query-editor .CodeMirror') && !document.querySelector('.graphiql-spinner')",
+    )
+    .await;
+
+    // GraphiQL fills the window (its styles all load under the page's CSP).
+    let height: f64 = eval(
+        &page,
+        "document.querySelector('.graphiql-container').getBoundingClientRect().height",
+    )
+    .await;
+    assert!(
+        height >= 790.0,
+        "GraphiQL is {height} px tall in an 800 px window"
+    );
+
+    // The Headers pane: open it, type the key there.
+    wait_until(
+        &page,
+        "Array.from(document.querySelectorAll('.graphiql-editor-tools button')).some(b => b.textContent.trim() === 'Headers')",
+    )
+    .await;
+    let _: bool = eval(
+        &page,
+        "(Array.from(document.querySelectorAll('.graphiql-editor-tools button')).find(b => b.textContent.trim() === 'Headers').click(), true)",
+    )
+    .await;
+    const HEADERS: &str = ".graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror";
+    wait_until(&page, &format!("!!document.querySelector('{HEADERS}')")).await;
+    let pane: f64 = eval(
+        &page,
+        &format!("document.querySelector('{HEADERS}').getBoundingClientRect().height"),
+    )
+    .await;
+    assert!(pane >= 60.0, "the Headers pane is {pane} px tall");
+    let input = page
+        .find_element(format!("{HEADERS} textarea"))
+        .await
+        .expect("the Headers editor's input");
+    input.click().await.expect("focus the Headers pane");
+    // Replace the placeholder: select it all, then type over it.
+    let _: bool = eval(
+        &page,
+        &format!("(document.querySelector('{HEADERS}').CodeMirror.execCommand('selectAll'), true)"),
+    )
+    .await;
+    let headers = format!("{{\"Authorization\": \"Bearer {}\"}}", f.key);
+    input.type_str(&headers).await.expect("type the key");
+    let typed: String = eval(
+        &page,
+        &format!("document.querySelector('{HEADERS}').CodeMirror.getValue()"),
+    )
+    .await;
+    assert_eq!(typed, headers, "the Headers pane holds what was typed");
+
+    // The README's mutation (step 3), on this studio's sessions.
+    let mutation = format!(
+        "mutation {{\n  ava: completeSession(id: \"{}\") {{ session {{ id status }} userErrors {{ field message code }} }}\n  noah: completeSession(id: \"{}\") {{ session {{ id status }} userErrors {{ field message code }} }}\n}}",
+        f.auto_pay_session, f.invoice_session
+    );
+    let _: bool = eval(
+        &page,
+        &format!(
+            "(document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.setValue({}), true)",
+            serde_json::to_string(&mutation).expect("json")
+        ),
+    )
+    .await;
+    page.find_element(".graphiql-execute-button")
+        .await
+        .expect("the run button")
+        .click()
+        .await
+        .expect("run");
+    const RESPONSE: &str = "(document.querySelector('.graphiql-response .CodeMirror') || {CodeMirror: {getValue: () => ''}}).CodeMirror.getValue()";
+    wait_until(&page, &format!("{RESPONSE}.includes('\"noah\"')")).await;
+    let response: String = eval(&page, RESPONSE).await;
+    let response: Value = serde_json::from_str(&response).expect("a JSON response");
+    assert!(response.get("errors").is_none(), "{response:#}");
+    for alias in ["ava", "noah"] {
+        assert_eq!(
+            response["data"][alias]["session"]["status"], "COMPLETED",
+            "{response:#}"
+        );
+        assert_eq!(
+            response["data"][alias]["userErrors"],
+            json!([]),
+            "{response:#}"
+        );
+    }
+
+    // The docs explorer shows the schema's root types.
+    page.find_element("button[aria-label='Show Documentation Explorer']")
+        .await
+        .expect("the docs button")
+        .click()
+        .await
+        .expect("open the docs");
+    wait_until(
+        &page,
+        "!!document.querySelector('.graphiql-doc-explorer') && /mutation:\\s*Mutation/.test(document.querySelector('.graphiql-doc-explorer').textContent)",
+    )
+    .await;
+    page.save_screenshot(
+        ScreenshotParams::builder().build(),
+        dir.join("graphiql-docs.png"),
+    )
+    .await
+    .expect("screenshot");
+    let violations: Vec<String> = eval(&page, "window.cspViolations").await;
+    assert!(
+        violations.is_empty(),
+        "blocked by the page's CSP: {violations:?}"
+    );
 
     let _ = browser.close().await;
     let _ = browser.wait().await;
