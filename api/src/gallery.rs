@@ -214,11 +214,11 @@ pub struct Login {
     password: String,
 }
 
-/// The login page again with `message`, under the studio of the link as on
-/// the GET (an unknown link has none).
-async fn refused(app: &AppContext, token: &str, status: StatusCode, message: &str) -> HttpResponse {
-    let studio = gallery::studio_of_link(app, token).await.ok().flatten();
-    respond(status, login_form(studio.as_ref(), Some(message)))
+/// The login page again with `message`. A refused login answers the same
+/// page whether the link exists or not (no studio named), so a POST tells
+/// nothing about the link.
+fn refused(status: StatusCode, message: &str) -> HttpResponse {
+    respond(status, login_form(None, Some(message)))
 }
 
 /// `POST /gallery/{token}`. An unknown link answers exactly like wrong
@@ -236,31 +236,22 @@ pub async fn login(
         Ok(LoginOutcome::LoggedIn(view)) => view,
         Ok(LoginOutcome::Refused) => {
             return refused(
-                &app,
-                &token,
                 StatusCode::UNAUTHORIZED,
                 "That username and password do not match.",
-            )
-            .await;
+            );
         }
         Ok(LoginOutcome::TooManyAttempts) => {
             return refused(
-                &app,
-                &token,
                 StatusCode::TOO_MANY_REQUESTS,
                 "Too many attempts. Please wait 15 minutes and try again.",
-            )
-            .await;
+            );
         }
         Err(err) => {
             tracing::error!(error = ?err, "gallery login failed");
             return refused(
-                &app,
-                &token,
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Something went wrong. Please try again.",
-            )
-            .await;
+            );
         }
     };
     let mut response = respond(StatusCode::OK, gallery_page(&token, &view, app.clock.now()));
