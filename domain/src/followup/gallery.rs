@@ -536,7 +536,7 @@ pub async fn view(ctx: &AppContext, session_id: i64) -> DomainResult<Option<Gall
         .all(&ctx.db)
         .await?
         .into_iter()
-        .find(|i| crate::billing::payments::payable(i))
+        .find(crate::billing::payments::payable)
         .map(|i| ctx.portal_url(&i.portal_salt));
     Ok(Some(GalleryView {
         studio_name: studio.name.clone(),
