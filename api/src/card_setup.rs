@@ -65,15 +65,15 @@ fn setup_page(app: &AppContext, found: &SetupPage, token: &str, notice: Notice<'
         div.card {
             div.studio { (studio.name) }
             h1 { "Save a card for automatic payments" }
-            p { "Hi " (found.client.name) ". " (studio.name) " asks you to put a card on file: your next invoices are then paid with it automatically when they are issued, and you get a receipt by email each time." }
+            p { "Hi " (domain::billing::documents::greeting_name(&found.client)) ". " (studio.name) " asks you to put a card on file: your next invoices are then paid with it automatically when they are issued, and you get a receipt by email each time." }
             p.meta { "Nothing is charged now. You enter the card on our payment provider's secure page; its number never reaches " (studio.name) "." }
             @if let Some(email) = &studio.email { p.meta { "Questions? " a href=(format!("mailto:{email}")) { (email) } } }
         }
         @match notice {
             Notice::Saved => div.alert.success role="status" id="card-saved" {
                 "Card saved. "
-                @if let (Some(brand), Some(last4)) = (&found.setup.card_brand, &found.setup.card_last4) {
-                    (capitalized(brand)) " •••• " (last4) " "
+                @if let Some(card) = domain::billing::documents::card_display(found.setup.card_brand.as_deref(), found.setup.card_last4.as_deref()) {
+                    (card) " "
                 }
                 "will be used for your next invoices from " (studio.name) "."
             },
@@ -95,14 +95,6 @@ fn setup_page(app: &AppContext, found: &SetupPage, token: &str, notice: Notice<'
             }
         }
     }
-}
-
-fn capitalized(word: &str) -> String {
-    let mut chars = word.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
 }
 
 /// `GET /card-setup/{token}`: the page; creates nothing.

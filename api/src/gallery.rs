@@ -18,13 +18,24 @@ use entity::gallery_access;
 use maud::{Markup, html};
 use serde::Deserialize;
 
-fn login_form(message: Option<&str>) -> Markup {
+/// The login page, under the studio's logo and name (when the link is one
+/// of a studio's galleries), so the client knows whose gallery this is.
+fn login_form(studio: Option<&entity::studio::Model>, message: Option<&str>) -> Markup {
+    let title = match studio {
+        Some(studio) => format!("Your gallery — {}", studio.name),
+        None => "Your gallery".to_string(),
+    };
     page(
-        "Your gallery",
+        &title,
         html! {
             div.card {
+                @if let Some(studio) = studio {
+                    (domain::studio::studios::logo_html(studio))
+                    div.studio { (studio.name) }
+                }
                 h1 { "Your gallery" }
-                p.meta { "Log in with the username and password from your email." }
+                p.meta { "Log in with the username and password from your email"
+                    @if let Some(studio) = studio { " from " (studio.name) } "." }
                 @if let Some(m) = message { div.alert.error role="alert" { (m) } }
                 form method="post" {
                     label for="username" { "Username" }
@@ -131,7 +142,10 @@ pub async fn show(
             Err(err) => tracing::error!(error = ?err, "gallery view failed"),
         }
     }
-    respond(StatusCode::OK, login_form(None))
+    match gallery::studio_of_link(&app, &token).await {
+        Ok(studio) => respond(StatusCode::OK, login_form(studio.as_ref(), None)),
+        Err(err) => server_error(err),
+    }
 }
 
 /// A photo's full-resolution file, for a logged-in client with `FULL` access.
@@ -178,10 +192,33 @@ pub async fn download(
     }
 }
 
+/// `GET /demo-photos/{n}.svg`: the demo gallery's generated pictures
+/// (`seed-demo`), served by the app so the demo needs no network.
+pub async fn demo_photo(file: web::Path<String>) -> HttpResponse {
+    match file
+        .strip_suffix(".svg")
+        .and_then(|n| n.parse::<usize>().ok())
+        .and_then(gallery::demo_photo_svg)
+    {
+        Some(svg) => HttpResponse::Ok()
+            .content_type("image/svg+xml")
+            .insert_header(("cache-control", "public, max-age=86400"))
+            .body(svg),
+        None => not_found(),
+    }
+}
+
 #[derive(Deserialize)]
 pub struct Login {
     username: String,
     password: String,
+}
+
+/// The login page again with `message`. A refused login answers the same
+/// page whether the link exists or not (no studio named), so a POST tells
+/// nothing about the link.
+fn refused(status: StatusCode, message: &str) -> HttpResponse {
+    respond(status, login_form(None, Some(message)))
 }
 
 /// `POST /gallery/{token}`. An unknown link answers exactly like wrong
@@ -198,24 +235,22 @@ pub async fn login(
     let view = match outcome {
         Ok(LoginOutcome::LoggedIn(view)) => view,
         Ok(LoginOutcome::Refused) => {
-            return respond(
+            return refused(
                 StatusCode::UNAUTHORIZED,
-                login_form(Some("That username and password do not match.")),
+                "That username and password do not match.",
             );
         }
         Ok(LoginOutcome::TooManyAttempts) => {
-            return respond(
+            return refused(
                 StatusCode::TOO_MANY_REQUESTS,
-                login_form(Some(
-                    "Too many attempts. Please wait 15 minutes and try again.",
-                )),
+                "Too many attempts. Please wait 15 minutes and try again.",
             );
         }
         Err(err) => {
             tracing::error!(error = ?err, "gallery login failed");
-            return respond(
+            return refused(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                login_form(Some("Something went wrong. Please try again.")),
+                "Something went wrong. Please try again.",
             );
         }
     };
@@ -251,6 +286,9 @@ fn gallery_page(token: &str, view: &GalleryView, now: DateTime<Utc>) -> Markup {
                         p { "You can view watermarked previews"
                             @if let Some(e) = &expiry { " until " strong { (e) } }
                             ". Full-resolution downloads open as soon as your invoice is paid." }
+                        @if let Some(pay) = &view.pay_url {
+                            a.button id="gallery-pay" href=(pay) { "Pay your invoice to open full access" }
+                        }
                     }
                     GalleryLevel::Locked => {
                         p { span class="badge VOID" { "LOCKED" } }

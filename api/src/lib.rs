@@ -124,6 +124,7 @@ impl Application {
                     "/pay/{token}/receipt/{file}",
                     web::get().to(portal::receipt),
                 )
+                .route("/demo-photos/{file}", web::get().to(gallery::demo_photo))
                 .route("/gallery/{token}", web::get().to(gallery::show))
                 .route("/gallery/{token}", web::post().to(gallery::login))
                 .route(

@@ -169,9 +169,8 @@ fn server_error(err: DomainError) -> HttpResponse {
 
 enum Notice<'a> {
     None,
-    /// Back from checkout, the money confirmed (with the gallery's link,
-    /// if the session has a gallery yet).
-    Paid(Option<&'a str>),
+    /// Back from checkout, the money confirmed.
+    Paid,
     /// Back from checkout, the money not confirmed yet.
     Processing,
     /// The checkout session expired before it was paid.
@@ -180,11 +179,14 @@ enum Notice<'a> {
     Problem(&'a str),
 }
 
+/// `gallery`: the session's gallery link, if it has a gallery: shown on
+/// every visit, not only on the return from checkout.
 fn invoice_page(
     app: &AppContext,
     doc: &InvoiceDocument,
     token: &str,
     notice: Notice<'_>,
+    gallery: Option<&str>,
 ) -> Markup {
     let inv = &doc.invoice;
     let payable = domain::billing::payments::payable(inv);
@@ -222,7 +224,7 @@ fn invoice_page(
                         }
                         @for (label, amount) in doc.credit_rows() { tr { td colspan="3" { (label) } td.num { (amount) } } }
                         tr { td colspan="3" { "Total" } td.num { (doc.money(inv.total_minor)) } }
-                        @if inv.amount_paid_minor > 0 { tr { td colspan="3" { "Paid" } td.num { "−" (doc.money(inv.amount_paid_minor)) } } }
+                        @if inv.amount_paid_minor > 0 { tr { td colspan="3" { "Paid" } td.num { (doc.money(-inv.amount_paid_minor)) } } }
                         @if inv.amount_refunded_minor > 0 { tr { td colspan="3" { "Refunded" } td.num { (doc.money(inv.amount_refunded_minor)) } } }
                         tr.total { td colspan="3" { "Amount due" } td.num id="amount-due" { (doc.money(inv.amount_due_minor)) } }
                         @if let Some((label, amount)) = doc.excess_row() { tr { td colspan="3" { (label) } td.num id="excess-credit" { (amount) } } }
@@ -241,11 +243,11 @@ fn invoice_page(
             }
             @for (i, p) in doc.receipts().into_iter().enumerate() {
                 div.alert.success { "Paid " (doc.money(p.amount_minor)) " on " (p.created_at.format("%B %-d, %Y"))
-                    @if let Some(l) = &p.card_last4 { " with card ending in " (l) } ". "
+                    @if let Some(card) = domain::billing::documents::payment_card(p) { " with " (card) } ". "
                     a href=(format!("/pay/{token}/receipt/{}.pdf", i + 1)) { "Receipt (PDF)" } }
             }
             @match notice {
-                Notice::Paid(gallery) => div.alert.success role="status" id="checkout-paid" {
+                Notice::Paid => div.alert.success role="status" id="checkout-paid" {
                     "Thank you! Your payment was received. A receipt is on its way to " (doc.client.email) "."
                     @if let Some(gallery) = gallery { " " a href=(gallery) { "Open your gallery" } }
                 },
@@ -255,6 +257,9 @@ fn invoice_page(
                 Notice::Expired => div.alert.error role="status" { "That checkout session expired before it was paid; nothing was charged." },
                 Notice::Problem(message) => div.alert.error role="alert" { (message) },
                 Notice::None => {},
+            }
+            @if let Some(gallery) = gallery {
+                p.meta id="gallery-link" { "Your photos from “" (doc.session.title) "”: " a href=(gallery) { "Open your gallery" } }
             }
             @if processing {
                 div.card { p { "A payment for this invoice is being processed. Reload this page in a minute to see the result." } }
@@ -314,12 +319,24 @@ pub(crate) fn refusal(errors: &[domain::UserError], on_state: StatusCode) -> (St
 
 pub async fn show(app: web::Data<AppContext>, token: web::Path<String>) -> HttpResponse {
     match open(&app, &token).await {
-        Ok(doc) => html_response(
-            StatusCode::OK,
-            invoice_page(&app, &doc, &token, Notice::None),
-        ),
+        Ok(doc) => match gallery_of(&app, &doc).await {
+            Ok(gallery) => html_response(
+                StatusCode::OK,
+                invoice_page(&app, &doc, &token, Notice::None, gallery.as_deref()),
+            ),
+            Err(err) => server_error(err),
+        },
         Err(page) => page,
     }
+}
+
+/// The gallery's own unguessable link, once the invoice's session has a
+/// gallery.
+async fn gallery_of(
+    app: &AppContext,
+    doc: &InvoiceDocument,
+) -> Result<Option<String>, DomainError> {
+    domain::followup::gallery::link_for_session(app, doc.invoice.studio_id, doc.session.id).await
 }
 
 #[derive(Deserialize)]
@@ -337,7 +354,13 @@ async fn reshow(
     notice: Notice<'_>,
 ) -> HttpResponse {
     match portal::find(app, token).await {
-        Ok(Some(fresh)) => html_response(status, invoice_page(app, &fresh, token, notice)),
+        Ok(Some(fresh)) => match gallery_of(app, &fresh).await {
+            Ok(gallery) => html_response(
+                status,
+                invoice_page(app, &fresh, token, notice, gallery.as_deref()),
+            ),
+            Err(err) => server_error(err),
+        },
         Ok(None) => not_found(),
         Err(err) => server_error(err),
     }
@@ -407,19 +430,8 @@ pub async fn returned(
         Ok(row) => row,
         Err(err) => return server_error(err),
     };
-    // The gallery's own unguessable link, once the session has a gallery.
-    let gallery = match domain::followup::gallery::link_for_session(
-        &app,
-        doc.invoice.studio_id,
-        doc.session.id,
-    )
-    .await
-    {
-        Ok(link) => link,
-        Err(err) => return server_error(err),
-    };
     let notice = match row.map(|r| r.status) {
-        Some(CheckoutStatus::Complete) => Notice::Paid(gallery.as_deref()),
+        Some(CheckoutStatus::Complete) => Notice::Paid,
         Some(CheckoutStatus::Expired) => Notice::Expired,
         Some(CheckoutStatus::Mismatch | CheckoutStatus::Failed) => Notice::Problem(
             "We could not confirm this payment automatically. The studio has been notified and will contact you; please do not pay again.",

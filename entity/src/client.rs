@@ -23,6 +23,9 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     /// The client's gateway Customer (`cus_...`), created once.
     pub gateway_customer_id: Option<String>,
+    /// The name the client is greeted by, set by the studio; `None` greets
+    /// them by the first word of `name`.
+    pub display_name: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

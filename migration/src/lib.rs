@@ -26,6 +26,7 @@ mod m20261130_000140_gallery_links_and_login_limits;
 mod m20261201_000210_credit_repaid;
 mod m20261201_000300_outbox_notify;
 mod m20261202_000100_outbox_notify_after_commit;
+mod m20261204_000100_client_display_name;
 
 pub struct Migrator;
 
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000210_credit_repaid::Migration),
             Box::new(m20261201_000300_outbox_notify::Migration),
             Box::new(m20261202_000100_outbox_notify_after_commit::Migration),
+            Box::new(m20261204_000100_client_display_name::Migration),
         ]
     }
 }

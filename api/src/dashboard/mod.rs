@@ -315,10 +315,16 @@ pub async fn show(
     )
     .await
     {
-        Ok(Some(data)) => html(
-            StatusCode::OK,
-            view::dashboard_page(&data, &session.email, &csrf),
-        ),
+        Ok(Some(mut data)) => {
+            domain::workflow::failing_steps::name_mail_server(
+                &mut data.needs_attention,
+                &app.settings,
+            );
+            html(
+                StatusCode::OK,
+                view::dashboard_page(&data, &session.email, &csrf),
+            )
+        }
         Ok(None) => redirect(LOGIN_PATH),
         Err(domain::DomainError::User(problems)) => html(
             StatusCode::BAD_REQUEST,

@@ -417,6 +417,15 @@ fn overdue_table(data: &Dashboard) -> Markup {
     }
 }
 
+/// The attempts a step made: "3 attempts since Dec 4, 16:01 UTC".
+fn attempts_made(attempts: i32, since: chrono::DateTime<chrono::Utc>) -> String {
+    let count = match attempts {
+        1 => "1 attempt".to_string(),
+        n => format!("{n} attempts"),
+    };
+    format!("{count} since {}", since.format("%b %-d, %H:%M UTC"))
+}
+
 /// Steps that keep failing, each with a Retry button (a CSRF-checked POST).
 fn needs_attention(data: &Dashboard, csrf: &str) -> Markup {
     html! {
@@ -424,14 +433,14 @@ fn needs_attention(data: &Dashboard, csrf: &str) -> Markup {
             h2 { "Needs attention" }
             p.meta { "Steps that failed and are retried automatically with growing pauses. Retry one now once its cause is fixed." }
             table.list {
-                thead { tr { th { "Step" } th { "Session" } th.num { "Attempts" } th { "Last error" } th { "Next try" } th {} } }
+                thead { tr { th { "Step" } th { "Session" } th { "Attempts" } th { "Problem" } th { "Next try" } th {} } }
                 tbody {
                     @for step in &data.needs_attention {
                         tr {
                             td { (step.kind.replace('_', " ")) }
                             td.client { (step.session_title.as_deref().unwrap_or("—")) }
-                            td.num { (step.attempts) }
-                            td.client.late { (step.last_error) }
+                            td.attempts { (attempts_made(step.attempts, step.created_at)) }
+                            td.client.late title=(step.last_error) { (step.problem) }
                             td { @match (step.state, step.next_retry_at) {
                                 (StepState::GaveUp, _) => "gave up",
                                 (StepState::Running, _) => "running",

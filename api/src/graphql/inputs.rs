@@ -14,6 +14,9 @@ pub struct CreateClientInput {
     pub payment_preference: PaymentPreference,
     /// IANA zone for the reminder window (default: the studio's).
     pub time_zone: Option<String>,
+    /// The name the client is greeted by in emails and pages ("Hi Sam,");
+    /// default: the first word of `name`.
+    pub display_name: Option<String>,
 }
 
 #[derive(InputObject)]
@@ -24,6 +27,9 @@ pub struct UpdateClientInput {
     pub payment_preference: Option<PaymentPreference>,
     /// IANA zone for the reminder window; empty string: the studio's.
     pub time_zone: Option<String>,
+    /// The name the client is greeted by; empty string: the first word of
+    /// `name`.
+    pub display_name: Option<String>,
 }
 
 #[derive(InputObject)]

@@ -126,13 +126,14 @@ impl Mutation {
     ) -> Result<ClientPayload> {
         let studio = studio(ctx)?;
         let app = ctx.data::<AppData>()?;
-        let result = catalog::create_client(
+        let result = catalog::create_client_greeted(
             &app.ctx.db,
             studio,
             &input.name,
             &input.email,
             input.payment_preference.into(),
             input.time_zone.as_deref(),
+            input.display_name.as_deref(),
             app.ctx.clock.now(),
         )
         .await;
@@ -153,6 +154,7 @@ impl Mutation {
                 email: input.email,
                 payment_preference: input.payment_preference.map(Into::into),
                 time_zone: input.time_zone,
+                display_name: input.display_name,
             };
             catalog::update_client(&app.ctx.db, studio, id, changes, app.ctx.clock.now()).await
         }

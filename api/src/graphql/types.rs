@@ -215,6 +215,15 @@ impl Client {
     async fn time_zone(&self) -> Option<&str> {
         self.0.time_zone.as_deref()
     }
+    /// The name the studio set to greet the client by; `null`: the first
+    /// word of `name`.
+    async fn display_name(&self) -> Option<&str> {
+        self.0.display_name.as_deref()
+    }
+    /// The name emails and pages greet the client by ("Hi Noah,").
+    async fn greeting_name(&self) -> String {
+        domain::billing::documents::greeting_name(&self.0)
+    }
     /// The stored card, for display only (the gateway holds the card itself).
     async fn payment_method(&self) -> Option<PaymentMethod> {
         let c = &self.0;

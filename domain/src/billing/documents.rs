@@ -420,14 +420,49 @@ pub fn card_brand(brand: &str) -> String {
     }
 }
 
+/// A card as every surface names it (portal, emails, PDFs, card-setup page,
+/// dashboard): `Visa •••• 4242`; `card •••• 4242` when the brand is unknown;
+/// `None` without the last four digits (say "your card" then).
+pub fn card_display(brand: Option<&str>, last4: Option<&str>) -> Option<String> {
+    let last4 = last4.map(str::trim).filter(|l| !l.is_empty())?;
+    let brand = brand
+        .map(str::trim)
+        .filter(|b| !b.is_empty() && !b.eq_ignore_ascii_case("unknown"))
+        .map(card_brand)
+        .unwrap_or_else(|| "card".to_string());
+    Some(format!("{brand} •••• {last4}"))
+}
+
+/// The card of a payment ([`card_display`]), if it was paid by card.
+pub fn payment_card(p: &payment::Model) -> Option<String> {
+    card_display(p.card_brand.as_deref(), p.card_last4.as_deref())
+}
+
+/// The name a client is greeted by ("Hi Noah,"): the display name the
+/// studio set on the client, or else the first word of their name (the whole
+/// name when it has one word), so every email and page greets alike.
+pub fn greeting_name(client: &client::Model) -> String {
+    if let Some(display) = client
+        .display_name
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+    {
+        return display.to_string();
+    }
+    let name = client.name.trim();
+    name.split_whitespace()
+        .next()
+        .unwrap_or(name)
+        .trim_end_matches(',')
+        .to_string()
+}
+
 /// How a payment is named to the client (`Visa •••• 4242`, `Check #1042`),
 /// never by a gateway id.
 pub fn payment_label(p: &payment::Model) -> String {
     match p.method {
-        PaymentMethod::Card => match (&p.card_brand, &p.card_last4) {
-            (Some(brand), Some(last4)) => format!("{} •••• {last4}", card_brand(brand)),
-            _ => "Card".into(),
-        },
+        PaymentMethod::Card => payment_card(p).unwrap_or_else(|| "Card".into()),
         PaymentMethod::Cash => "Cash".into(),
         PaymentMethod::Check => format!(
             "Check{}",

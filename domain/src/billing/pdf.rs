@@ -28,6 +28,8 @@ pub struct PdfInvoice {
     pub reference: Option<String>,
     pub lines: Vec<PdfLine>,
     pub subtotal: String,
+    /// Credits taken off after tax (retainer paid, credit carried from an
+    /// earlier invoice), printed below the tax rows.
     pub adjustments: Vec<PdfAmount>,
     pub taxes: Vec<PdfAmount>,
     pub total: String,
@@ -399,7 +401,10 @@ pub fn render(inv: &PdfInvoice) -> Result<Vec<u8>, PdfError> {
     d.y -= 8.0;
     d.ensure((rows as f32 * 17.0 + 30.0).min(TOP - 44.0 - BOTTOM));
     d.total_row("Subtotal", None, &inv.subtotal, false, 9.5);
-    for a in inv.adjustments.iter().chain(&inv.taxes) {
+    // Tax first, on the subtotal it is computed from; then the credits taken
+    // off the taxed amount (retainer, carried credit), as the emails and the
+    // portal print them.
+    for a in inv.taxes.iter().chain(&inv.adjustments) {
         d.total_row(&a.label, None, &a.amount, false, 9.5);
     }
     d.rule(d.y + 10.0, TOT_X);
@@ -540,12 +545,11 @@ mod tests {
                 line("Extra retouching (per image)", "10", "USD 10.00", "USD 100.00"),
             ],
             subtotal: "USD 3,030.00".into(),
-            adjustments: amounts(&[("Discount 10%", "USD -303.00"), ("Travel fee", "USD 120.00")]),
+            adjustments: amounts(&[("Retainer paid", "-USD 500.00")]),
             taxes: amounts(&[("GST 5%", "USD 142.35"), ("QST 9.975%", "USD 283.99")]),
             total: "USD 3,273.34".into(),
             payments: vec![
-                pay("October 2, 2026", "Retainer", "USD 500.00"),
-                pay("November 26, 2026", "Card visa •••• 4242", "USD 1,000.00"),
+                pay("November 26, 2026", "Visa •••• 4242", "USD 1,000.00"),
             ],
             amount_paid: "USD 1,500.00".into(),
             settlement: Vec::new(),
@@ -570,7 +574,7 @@ mod tests {
         expected.extend(inv.portal_link.iter().chain([&inv.client_name]));
         let extra = [
             "Québec",
-            "Card visa •••• 4242",
+            "Visa •••• 4242",
             "PARTIALLY PAID",
             "Subtotal USD 3,030.00",
         ];
@@ -580,6 +584,26 @@ mod tests {
                 "{s:?} missing from extracted text:\n{text}"
             );
         }
+        Ok(())
+    }
+
+    /// The retainer is taken off the taxed amount, so its row comes after
+    /// the tax rows: between the subtotal and the tax it read as if the tax
+    /// were computed on the subtotal less the retainer.
+    #[test]
+    fn credits_come_after_the_tax() -> TestResult {
+        let inv = sample();
+        let text = pdf_extract::extract_text_from_mem(&render(&inv)?)?;
+        let at = |s: &str| {
+            text.find(s)
+                .ok_or_else(|| format!("{s:?} missing from extracted text:\n{text}"))
+        };
+        let (subtotal, gst, qst) = (at("Subtotal")?, at("GST 5%")?, at("QST 9.975%")?);
+        let (retainer, total) = (at("Retainer paid -USD 500.00")?, at("Total")?);
+        assert!(
+            subtotal < gst && gst < qst && qst < retainer && retainer < total,
+            "subtotal, taxes, retainer, total in that order:\n{text}"
+        );
         Ok(())
     }
 

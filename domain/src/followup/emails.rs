@@ -39,6 +39,12 @@ fn to_client(doc: &InvoiceDocument, subject: String, text: String, html: String)
     }
 }
 
+/// The name the client is greeted by ("Hi Noah,"): one rule for every email
+/// ([`greeting_name`](crate::billing::documents::greeting_name)).
+fn greeting(doc: &InvoiceDocument) -> String {
+    crate::billing::documents::greeting_name(&doc.client)
+}
+
 /// Amounts and invoice numbers are never broken inside.
 const NOWRAP: &str = "white-space:nowrap";
 /// A figure in a table: right-aligned, unbroken, kept apart from its
@@ -199,16 +205,15 @@ pub async fn send_invoice(
         };
         format!(
             "We tried to charge your card{} but it was declined: {}{retry}\n\n",
-            p.card_last4
-                .as_deref()
-                .map(|l| format!(" ending in {l}"))
+            crate::billing::documents::payment_card(p)
+                .map(|card| format!(" {card}"))
                 .unwrap_or_default(),
             p.failure_message.as_deref().unwrap_or("declined")
         )
     });
     let text = format!(
         "Hi {name},\n\nThank you for your session \"{title}\". {decline}Here is invoice {number}.\n\n{lines}\n{due}\n\nView and pay online:\n{portal}\n\n{studio}\n",
-        name = doc.client.name,
+        name = greeting(&doc),
         title = doc.session.title,
         decline = decline_text.clone().unwrap_or_default(),
         number = doc.invoice.display_number(),
@@ -224,7 +229,7 @@ pub async fn send_invoice(
         &doc.studio,
         &format!("Invoice {}", doc.invoice.display_number()),
         html! {
-            p { "Hi " (doc.client.name) "," }
+            p { "Hi " (greeting(&doc)) "," }
             p { "Thank you for your session “" (doc.session.title) "”. Here is your invoice." }
             @if let Some(d) = &decline_text { p style="background:#fdecea;padding:12px;border-radius:4px;color:#8a1f11" { (d) } }
             (lines_table(&doc))
@@ -288,7 +293,7 @@ pub async fn send_receipt(ctx: &AppContext, payment_id: i64) -> DomainResult<Sen
     );
     let text = format!(
         "Hi {name},\n\nWe received your payment of {amount} for invoice {number}, {card}.\n{reference}Balance remaining: {balance}\n\n{lines}\nYour receipt is attached as a PDF.\n\nThank you!\n{studio}\n",
-        name = doc.client.name,
+        name = greeting(&doc),
         number = doc.invoice.display_number(),
         balance = doc.money(doc.invoice.amount_due_minor),
         lines = lines_text(&doc),
@@ -298,7 +303,7 @@ pub async fn send_receipt(ctx: &AppContext, payment_id: i64) -> DomainResult<Sen
         &doc.studio,
         "Payment received",
         html! {
-            p { "Hi " (doc.client.name) "," }
+            p { "Hi " (greeting(&doc)) "," }
             p { "We received your payment of " strong style="white-space:nowrap" { (amount) } " for invoice " span style="white-space:nowrap" { (doc.invoice.display_number()) } ", " (card) "." }
             @if let Some(r) = &payment.reference { p style="font-size:13px;color:#666" { "Reference: " (r) } }
             (lines_table(&doc))
@@ -370,7 +375,7 @@ pub async fn send_refund_confirmation(ctx: &AppContext, refund_id: i64) -> Domai
     let subject = format!("Refund of {amount} for invoice {number}");
     let text = format!(
         "Hi {name},\n\nWe refunded {amount} {back_to} for invoice {number}.{when}\nCredit note: {cn} ({amount})\n{owed}\n\n{studio}\n",
-        name = doc.client.name,
+        name = greeting(&doc),
         cn = note.number,
         studio = doc.studio.name,
     );
@@ -379,7 +384,7 @@ pub async fn send_refund_confirmation(ctx: &AppContext, refund_id: i64) -> Domai
         &doc.studio,
         "Refund confirmation",
         html! {
-            p { "Hi " (doc.client.name) "," }
+            p { "Hi " (greeting(&doc)) "," }
             p { "We refunded " strong style=(nowrap) { (amount) } " " (back_to) " for invoice " span style=(nowrap) { (number) } "." (when) }
             p { "Credit note: " strong style=(nowrap) { (note.number) } " (" span style=(nowrap) { (amount) } ")" }
             p { (owed) }
@@ -438,7 +443,7 @@ pub async fn send_gallery_credentials(ctx: &AppContext, invoice_id: i64) -> Doma
         .map(|e| e.format("%B %-d, %Y").to_string());
     let text = format!(
         "Hi {name},\n\nYour gallery for \"{title}\" is open with {level}.\n\nGallery:\n{url}\n\nUsername: {user}\nPassword: {password}\n{expiry}\nKeep this password safe: we only store a hash of it and cannot send it again.\n\n{studio}\n",
-        name = doc.client.name,
+        name = greeting(&doc),
         title = doc.session.title,
         level = level_description(access.level),
         user = access.username,
@@ -452,7 +457,7 @@ pub async fn send_gallery_credentials(ctx: &AppContext, invoice_id: i64) -> Doma
         &doc.studio,
         "Your gallery is ready",
         html! {
-            p { "Hi " (doc.client.name) "," }
+            p { "Hi " (greeting(&doc)) "," }
             p { "Your gallery for “" (doc.session.title) "” is open with " (level_description(access.level)) "." }
             table cellpadding="6" style="background:#f7f4ef;border-radius:4px;margin:12px 0" {
                 tr { td { "Username" } td { code { (access.username) } } }
@@ -488,7 +493,7 @@ pub async fn send_gallery_upgrade(
         .unwrap_or_default();
     let text = format!(
         "Hi {name},\n\nThank you for your payment. Your gallery for \"{title}\" now has {level}, until {expiry}.\nLog in with the username and password from our earlier email.\n\nGallery:\n{url}\n\n{studio}\n",
-        name = doc.client.name,
+        name = greeting(&doc),
         title = doc.session.title,
         level = level_description(access.level),
         studio = doc.studio.name,
@@ -497,7 +502,7 @@ pub async fn send_gallery_upgrade(
         &doc.studio,
         "Your gallery is fully open",
         html! {
-            p { "Hi " (doc.client.name) "," }
+            p { "Hi " (greeting(&doc)) "," }
             p { "Thank you for your payment. Your gallery for “" (doc.session.title) "” now has " (level_description(access.level)) ", until " (expiry) "." }
             p { "Log in with the username and password from our earlier email." }
             (button(&url, "Open your gallery"))
@@ -528,10 +533,8 @@ pub async fn send_decline_notice(
         return Ok(Sent::Already);
     }
     let portal = ctx.portal_url(&doc.invoice.portal_salt);
-    let card = declined
-        .card_last4
-        .as_deref()
-        .map(|l| format!(" ending in {l}"))
+    let card = crate::billing::documents::payment_card(declined)
+        .map(|card| format!(" {card}"))
         .unwrap_or_default();
     let reason = declined
         .failure_message
@@ -548,7 +551,7 @@ pub async fn send_decline_notice(
     );
     let text = format!(
         "Hi {name},\n\nWe tried again to charge your card{card} for invoice {number} ({amount}), but it was declined: {reason}\n\n{next} You can pay now with another card and keep it for your automatic payments:\n{portal}\n\n{studio}\n",
-        name = doc.client.name,
+        name = greeting(&doc),
         number = doc.invoice.display_number(),
         studio = doc.studio.name,
     );
@@ -556,7 +559,7 @@ pub async fn send_decline_notice(
         &doc.studio,
         "Your payment was declined",
         html! {
-            p { "Hi " (doc.client.name) "," }
+            p { "Hi " (greeting(&doc)) "," }
             p { "We tried again to charge your card" (card) " for invoice " (doc.invoice.display_number()) " (" strong { (amount) } "), but it was declined: " (reason) }
             p { (next) " You can pay now with another card and keep it for your automatic payments." }
             (button(&portal, &format!("Pay {amount}")))
@@ -620,7 +623,7 @@ pub async fn send_reminder(ctx: &AppContext, invoice_id: i64, step: u32) -> Doma
     };
     let text = format!(
         "Hi {name},\n\nInvoice {number} for \"{title}\" {when} (due date {due}). Amount due: {amount}.\n{fee}\n{lines}\nPay online:\n{portal}\n\n{closing}\n\n{studio}\n",
-        name = doc.client.name,
+        name = greeting(&doc),
         title = doc.session.title,
         due = doc.due_date(),
         fee = late_fee
@@ -638,7 +641,7 @@ pub async fn send_reminder(ctx: &AppContext, invoice_id: i64, step: u32) -> Doma
             "Payment reminder"
         },
         html! {
-            p { "Hi " (doc.client.name) "," }
+            p { "Hi " (greeting(&doc)) "," }
             p { "Invoice " (number) " for “" (doc.session.title) "” " (when) " (due date " (doc.due_date()) "). Amount due: " strong { (amount) } "." }
             @if let Some(f) = &late_fee { p style="background:#fff4e5;padding:12px;border-radius:4px" { (f) } }
             (lines_table(&doc))
@@ -696,7 +699,7 @@ pub async fn send_gallery_expiry_notice(
     };
     let text = format!(
         "Hi {name},\n\nYour access to the gallery of \"{title}\" ends on {date}.\n{advice}\n\nGallery:\n{url}\n\n{studio}\n",
-        name = doc.client.name,
+        name = greeting(&doc),
         title = doc.session.title,
         studio = doc.studio.name,
     );
@@ -704,7 +707,7 @@ pub async fn send_gallery_expiry_notice(
         &doc.studio,
         "Your gallery closes soon",
         html! {
-            p { "Hi " (doc.client.name) "," }
+            p { "Hi " (greeting(&doc)) "," }
             p { "Your access to the gallery of “" (doc.session.title) "” ends on " strong { (date) } "." }
             p { (advice) }
             (button(&url, "Open your gallery"))
@@ -730,7 +733,7 @@ pub async fn send_card_setup_link(ctx: &AppContext, card_setup_id: i64) -> Domai
     let subject = format!("Save a card for automatic payments to {studio}");
     let text = format!(
         "Hi {name},\n\n{studio} asks you to put a card on file, so that your next invoices are paid automatically when they are issued. You enter the card on our payment provider's secure page; {studio} never sees its number. Nothing is charged now.\n\nSave your card (this link works until {until}):\n{link}\n\nIf you did not expect this, you can ignore this email.\n\n{studio}\n",
-        name = page.client.name,
+        name = crate::billing::documents::greeting_name(&page.client),
     );
     let text = format!(
         "{}\n-- \n{}\n",
@@ -741,7 +744,7 @@ pub async fn send_card_setup_link(ctx: &AppContext, card_setup_id: i64) -> Domai
         &page.studio,
         "Save a card for automatic payments",
         html! {
-            p { "Hi " (page.client.name) "," }
+            p { "Hi " (crate::billing::documents::greeting_name(&page.client)) "," }
             p { (studio) " asks you to put a card on file, so that your next invoices are paid automatically when they are issued. You enter the card on our payment provider's secure page; " (studio) " never sees its number. Nothing is charged now." }
             (button(&link, "Save my card"))
             p style="font-size:13px;color:#666" { "This link works until " (until) ". If you did not expect this, you can ignore this email." }

@@ -16,7 +16,7 @@ use entity::enums::{GalleryLevel, InvoiceStatus};
 use entity::{client, gallery_access, gallery_photo, invoice, payment, studio};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QuerySelect,
+    QueryOrder, QuerySelect,
 };
 
 /// The access an invoice's state gives. An open dispute (chargeback) on one
@@ -274,6 +274,28 @@ pub async fn photos<C: sea_orm::ConnectionTrait>(
         .await?)
 }
 
+/// The demo gallery's photos (`seed-demo`): titles and colours of generated
+/// placeholder pictures the app serves itself (`/demo-photos/{n}.svg`), so a
+/// newcomer sees a PREVIEW gallery without any network or photo files.
+pub const DEMO_PHOTOS: [(&str, &str, &str); 6] = [
+    ("Golden hour", "#f6c177", "#c4705a"),
+    ("First look", "#9ccfd8", "#31748f"),
+    ("Vows", "#ebbcba", "#907aa9"),
+    ("Portrait by the lake", "#a3be8c", "#3b6b5a"),
+    ("Family", "#e9d8a6", "#ae8a4e"),
+    ("Evening light", "#c4a7e7", "#403d52"),
+];
+
+/// Demo photo `n` (1-based) as an SVG picture: a sky, hills and a sun in
+/// its colours, with its title; `None` for a number outside the demo set.
+pub fn demo_photo_svg(n: usize) -> Option<String> {
+    let (title, sky, hills) = DEMO_PHOTOS.get(n.checked_sub(1)?)?;
+    let sun_x = 120 + 70 * n;
+    Some(format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="600" height="400" viewBox="0 0 600 400" role="img" aria-label="{title}"><defs><linearGradient id="s" x1="0" y1="0" x2="0" y2="1"><stop offset="0" stop-color="{sky}"/><stop offset="1" stop-color="#fff8ee"/></linearGradient></defs><rect width="600" height="400" fill="url(#s)"/><circle cx="{sun_x}" cy="130" r="46" fill="#fffbe6" opacity=".85"/><path d="M0 300 Q150 210 300 280 T600 250 V400 H0Z" fill="{hills}" opacity=".75"/><path d="M0 340 Q200 280 380 330 T600 320 V400 H0Z" fill="{hills}"/><text x="24" y="378" font-family="Georgia,serif" font-size="24" fill="#fff">{title}</text></svg>"##
+    ))
+}
+
 #[derive(Debug, Clone)]
 pub struct NewPhoto {
     pub url: String,
@@ -484,6 +506,9 @@ pub struct GalleryView {
     pub photos: Vec<gallery_photo::Model>,
     /// For the page's logo and contact details.
     pub studio: studio::Model,
+    /// The portal link of the session's invoice while something is due on
+    /// it: a `PREVIEW` gallery says where to pay to open it fully.
+    pub pay_url: Option<String>,
 }
 
 /// The gallery of a session, for a client who has logged in.
@@ -504,13 +529,34 @@ pub async fn view(ctx: &AppContext, session_id: i64) -> DomainResult<Option<Gall
         .await?
         .ok_or_else(|| anyhow::anyhow!("session {} missing", access.session_id))?;
     let photos = photos(&ctx.db, studio.id, session.id).await?;
+    let pay_url = invoice::Entity::find()
+        .filter(invoice::Column::StudioId.eq(studio.id))
+        .filter(invoice::Column::SessionId.eq(session.id))
+        .order_by_desc(invoice::Column::Id)
+        .all(&ctx.db)
+        .await?
+        .into_iter()
+        .find(crate::billing::payments::payable)
+        .map(|i| ctx.portal_url(&i.portal_salt));
     Ok(Some(GalleryView {
         studio_name: studio.name.clone(),
         session_title: session.title,
         access,
         photos,
         studio,
+        pay_url,
     }))
+}
+
+/// The studio whose gallery a link opens, for the login page (`None` for
+/// an unknown link).
+pub async fn studio_of_link(ctx: &AppContext, token: &str) -> DomainResult<Option<studio::Model>> {
+    let Some(access) = find_by_token(&ctx.db, token).await? else {
+        return Ok(None);
+    };
+    Ok(studio::Entity::find_by_id(access.studio_id)
+        .one(&ctx.db)
+        .await?)
 }
 
 /// The gallery a link token opens. A token of the wrong shape or an

@@ -119,8 +119,10 @@ impl Money {
 }
 
 impl fmt::Display for Money {
-    /// `USD 1,234.56`, `JPY 12,000`, `KWD 1.250`: the same text in the API,
-    /// the email and the portal.
+    /// `USD 1,234.56`, `JPY 12,000`, `KWD 1.250`, and `-USD 120.00` for a
+    /// negative amount (an ASCII hyphen before the code: the PDF's built-in
+    /// fonts cannot draw U+2212): the same text in the API, the emails, the
+    /// PDFs, the portal and the dashboard. Nothing else spells money.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let exp = self.currency.exponent();
         let negative = self.minor < 0;
@@ -138,11 +140,11 @@ impl fmt::Display for Money {
         }
         let sign = if negative { "-" } else { "" };
         if exp == 0 {
-            write!(f, "{} {sign}{grouped}", self.currency.code())
+            write!(f, "{sign}{} {grouped}", self.currency.code())
         } else {
             write!(
                 f,
-                "{} {sign}{grouped}.{frac:0width$}",
+                "{sign}{} {grouped}.{frac:0width$}",
                 self.currency.code(),
                 width = exp as usize
             )
@@ -253,6 +255,11 @@ mod tests {
         assert_eq!(Money::new(5, cur("USD")).to_string(), "USD 0.05");
         assert_eq!(Money::new(1200000, cur("JPY")).to_string(), "JPY 1,200,000");
         assert_eq!(Money::new(1250, cur("KWD")).to_string(), "KWD 1.250");
-        assert_eq!(Money::new(-150, cur("EUR")).to_string(), "EUR -1.50");
+        assert_eq!(Money::new(-150, cur("EUR")).to_string(), "-EUR 1.50");
+        assert_eq!(Money::new(-12_000, cur("JPY")).to_string(), "-JPY 12,000");
+        assert_eq!(
+            Money::new(-12_000_000, cur("USD")).to_string(),
+            "-USD 120,000.00"
+        );
     }
 }

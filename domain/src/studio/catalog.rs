@@ -23,6 +23,9 @@ pub struct ClientChanges {
     pub payment_preference: Option<PaymentPreference>,
     /// IANA zone for the client's reminder window; empty clears it.
     pub time_zone: Option<String>,
+    /// The name the client is greeted by; empty clears it (the first word
+    /// of their name again).
+    pub display_name: Option<String>,
 }
 
 /// An optional IANA time zone from input: empty means none.
@@ -52,10 +55,31 @@ pub async fn create_client(
     zone: Option<&str>,
     now: DateTime<Utc>,
 ) -> DomainResult<client::Model> {
+    create_client_greeted(db, studio, name, email, payment_preference, zone, None, now).await
+}
+
+/// An optional display name from input: empty (or blank) means none.
+fn display_name(problems: &mut Problems, raw: &str) -> Option<String> {
+    (!raw.trim().is_empty()).then(|| problems.name("displayName", raw))
+}
+
+/// [`create_client`] with the name the client is greeted by.
+#[allow(clippy::too_many_arguments)]
+pub async fn create_client_greeted(
+    db: &DatabaseConnection,
+    studio: &studio::Model,
+    name: &str,
+    email: &str,
+    payment_preference: PaymentPreference,
+    zone: Option<&str>,
+    greeted_as: Option<&str>,
+    now: DateTime<Utc>,
+) -> DomainResult<client::Model> {
     let mut problems = Problems::new();
     let name = problems.name("name", name);
     let email = problems.email("email", email);
     let zone = zone.and_then(|z| time_zone(&mut problems, z));
+    let greeted_as = greeted_as.and_then(|d| display_name(&mut problems, d));
     problems.finish()?;
     client::ActiveModel {
         studio_id: Set(studio.id),
@@ -68,6 +92,7 @@ pub async fn create_client(
         pm_exp_month: Set(None),
         pm_exp_year: Set(None),
         time_zone: Set(zone),
+        display_name: Set(greeted_as),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -119,8 +144,15 @@ pub async fn update_client(
         .time_zone
         .as_deref()
         .map(|z| time_zone(&mut problems, z));
+    let greeted_as = changes
+        .display_name
+        .as_deref()
+        .map(|d| display_name(&mut problems, d));
     problems.finish()?;
     let mut active: client::ActiveModel = existing.into();
+    if let Some(greeted_as) = greeted_as {
+        active.display_name = Set(greeted_as);
+    }
     if let Some(zone) = zone {
         active.time_zone = Set(zone);
     }

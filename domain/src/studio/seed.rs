@@ -186,6 +186,25 @@ pub async fn seed_demo(ctx: &AppContext) -> DomainResult<Demo> {
         ctx.clock.now(),
     )
     .await?;
+    // Generated pictures the app serves itself, so the PREVIEW gallery of
+    // the demo shows photos without any network.
+    for session in [&wedding_session, &portrait_session] {
+        let photos: Vec<crate::followup::gallery::NewPhoto> = (1
+            ..=crate::followup::gallery::DEMO_PHOTOS.len())
+            .map(|n| {
+                let url = format!("{}/demo-photos/{n}.svg", ctx.settings.public_url());
+                crate::followup::gallery::NewPhoto {
+                    preview_url: Some(url.clone()),
+                    url,
+                    title: crate::followup::gallery::DEMO_PHOTOS
+                        .get(n - 1)
+                        .map(|(title, _, _)| (*title).to_string()),
+                }
+            })
+            .collect();
+        crate::followup::gallery::add_photos(db, &studio, session.id, &photos, ctx.clock.now())
+            .await?;
+    }
     let staff_password = crate::infra::secrets::generate_password();
     let staff = crate::studio::staff::create_staff(
         db,

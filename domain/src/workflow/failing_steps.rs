@@ -43,10 +43,110 @@ pub struct FailingStep {
     pub session_title: Option<String>,
     pub invoice_id: Option<i64>,
     pub attempts: i32,
+    /// The first line of the last error, as the code wrote it.
     pub last_error: String,
+    /// The last error as a sentence a studio understands ("Can't reach the
+    /// mail server at smtp://mail.example.com:587."); [`explain`].
+    pub problem: String,
     pub state: StepState,
     pub next_retry_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+}
+
+/// Where emails go, to name it in a sentence: the SMTP URL without its user,
+/// password and options (`smtp://mail.example.com:587`), or `None` when
+/// emails are written as `.eml` files.
+pub fn mail_server(settings: &crate::infra::settings::Settings) -> Option<String> {
+    use secrecy::ExposeSecret;
+    let raw = settings.smtp.url.as_ref()?.expose_secret().to_string();
+    let url = url::Url::parse(&raw).ok()?;
+    let host = url.host_str()?;
+    Some(match url.port() {
+        Some(port) => format!("{}://{host}:{port}", url.scheme()),
+        None => format!("{}://{host}", url.scheme()),
+    })
+}
+
+/// A step's error as a sentence for the studio, instead of the raw error
+/// text: what could not be done and what happens next. `mail_server` names
+/// the SMTP server ([`mail_server`]) in mail errors.
+pub fn explain(error: &str, mail_server: Option<&str>) -> String {
+    let lower = error.to_ascii_lowercase();
+    let server = mail_server
+        .map(|s| format!("the mail server at {s}"))
+        .unwrap_or_else(|| "the mail server".to_string());
+    let has = |needle: &str| lower.contains(needle);
+    if has("mail server unreachable") {
+        let why = if has("refused") {
+            " (it refused the connection)"
+        } else if has("timed out") || has("timeout") {
+            " (it did not answer in time)"
+        } else if has("dns") || has("resolve") || has("lookup") {
+            " (its name does not resolve)"
+        } else {
+            ""
+        };
+        format!("Can't reach {server}{why}. The email is sent as soon as it answers.")
+    } else if has("smtp delivery failed") {
+        format!(
+            "{} refused the email: {}. Check the mail settings (address, login), then retry.",
+            capitalized(&server),
+            detail_after(error, "SMTP delivery failed:")
+        )
+    } else if has("invalid smtp url") {
+        "The mail server setting (smtp.url) is not a valid SMTP address: fix it and restart."
+            .to_string()
+    } else if has("could not write the email file") {
+        format!(
+            "Can't write the email file: {}. Check that the data directory is writable.",
+            detail_after(error, "could not write the email file:")
+        )
+    } else if has("gateway unavailable") {
+        "Can't reach the payment provider. The step runs again on its own; nothing was charged twice."
+            .to_string()
+    } else if has("database") {
+        "The database did not answer. The step runs again on its own.".to_string()
+    } else if error.trim().is_empty() {
+        "The step failed without saying why.".to_string()
+    } else {
+        format!(
+            "The step failed: {}.",
+            summary(Some(error)).trim_end_matches('.')
+        )
+    }
+}
+
+/// Gives every step's problem the mail server's name (see [`explain`]).
+pub fn name_mail_server(steps: &mut [FailingStep], settings: &crate::infra::settings::Settings) {
+    let server = mail_server(settings);
+    for step in steps {
+        step.problem = explain(&step.last_error, server.as_deref());
+    }
+}
+
+fn capitalized(s: &str) -> String {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// The text after `marker` (case-insensitive) on the error's first line.
+fn detail_after(error: &str, marker: &str) -> String {
+    let line = error.lines().next().unwrap_or_default();
+    let found = line
+        .to_ascii_lowercase()
+        .find(&marker.to_ascii_lowercase())
+        .map(|at| at + marker.len());
+    found
+        .and_then(|at| line.get(at..))
+        .unwrap_or(line)
+        .trim()
+        .trim_end_matches('.')
+        .chars()
+        .take(ERROR_CHARS)
+        .collect()
 }
 
 fn summary(error: Option<&str>) -> String {
@@ -139,6 +239,7 @@ async fn describe<C: ConnectionTrait>(
         session_title,
         invoice_id,
         attempts: row.attempts,
+        problem: explain(row.last_error.as_deref().unwrap_or_default(), None),
         last_error: summary(row.last_error.as_deref()),
         next_retry_at: (state == StepState::Retrying)
             .then_some(row.claimed_until)
@@ -243,6 +344,7 @@ async fn describe_email<C: ConnectionTrait>(
     let mut step = describe(conn, studio_id, row).await?;
     step.attempts = step.attempts.saturating_add(1);
     step.last_error = summary(email.error.as_deref());
+    step.problem = explain(email.error.as_deref().unwrap_or_default(), None);
     step.state = StepState::GaveUp;
     step.next_retry_at = None;
     step.created_at = email.created_at;
@@ -406,5 +508,27 @@ mod tests {
         assert_eq!(summary(Some("smtp: refused\nat line 3")), "smtp: refused");
         assert_eq!(summary(None), "failed");
         assert_eq!(summary(Some(&"x".repeat(1000))).len(), ERROR_CHARS);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_read_as_sentences() {
+        let refused = "sending the invoice email: mail server unreachable: Connection error: Connection refused (os error 111)";
+        assert_eq!(
+            explain(refused, Some("smtp://127.0.0.1:2525")),
+            "Can't reach the mail server at smtp://127.0.0.1:2525 (it refused the connection). The email is sent as soon as it answers."
+        );
+        assert_eq!(
+            explain(
+                "SMTP delivery failed: permanent error (550): mailbox unavailable",
+                None
+            ),
+            "The mail server refused the email: permanent error (550): mailbox unavailable. Check the mail settings (address, login), then retry."
+        );
+        assert_eq!(explain("", None), "The step failed without saying why.");
     }
 }

@@ -58,6 +58,7 @@ mod subscriptions;
 mod unknown;
 mod validation;
 mod webhooks;
+mod wording;
 mod workflow;
 
 /// Not a scenario: the entry point of the worker processes that

@@ -270,7 +270,7 @@ async fn a_retainer_above_the_total_is_owed_back_and_listed_for_the_studio(backe
         .into_iter()
         .find(|e| e.subject.starts_with("Invoice"))
         .expect("invoice email");
-    assert!(email.says("Retainer paid: USD -2,721.88"), "{}", email.text);
+    assert!(email.says("Retainer paid: -USD 2,721.88"), "{}", email.text);
     assert!(
         email.says("Credit due to you from Golden Hour: USD 278.12"),
         "{}",
@@ -391,13 +391,13 @@ async fn a_retainer_above_the_total_is_carried_to_the_next_invoice_once(backend:
         .find(|e| e.subject.starts_with(&format!("Invoice {number}")))
         .expect("the next invoice's email");
     assert!(
-        email.says("Credit from an earlier invoice: USD -278.12"),
+        email.says("Credit from an earlier invoice: -USD 278.12"),
         "{}",
         email.text
     );
     let pdf = pdf_text(&email.attachments[0].1);
     assert!(
-        pdf.contains("Credit from an earlier") && pdf.contains("USD -278.12"),
+        pdf.contains("Credit from an earlier") && pdf.contains("-USD 278.12"),
         "{pdf}"
     );
 }
