@@ -35,7 +35,29 @@ label.check{display:flex;gap:8px;align-items:center;font-size:14px;color:#2b2b2b
 @media (max-width:480px){main{margin:16px auto;padding:0 10px}.card{padding:18px}table{font-size:14px}th.num.qty,td.num.qty{display:none}.row{flex-direction:column;gap:0}}
 "#;
 
+tokio::task_local! {
+    /// Whether the request being answered is served by a deployment on the
+    /// simulated gateway (set by `test_mode_scope` for every request).
+    static TEST_MODE: bool;
+}
+
+/// Middleware: every page built while answering a request knows whether
+/// the simulated gateway is in use, for the banner of `page`.
+pub async fn test_mode_scope(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let on = req
+        .app_data::<web::Data<AppContext>>()
+        .is_some_and(|app| app.settings.test_mode());
+    TEST_MODE.scope(on, next.call(req)).await
+}
+
+/// The layout of every client page (portal, gallery, card setup, simulated
+/// checkout). With the simulated gateway in use it opens with a "test mode"
+/// banner, so that nobody takes its payments for real money.
 pub fn page(title: &str, body: Markup) -> Markup {
+    let test_mode = TEST_MODE.try_with(|on| *on).unwrap_or(false);
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -46,7 +68,12 @@ pub fn page(title: &str, body: Markup) -> Markup {
                 title { (title) }
                 style { (maud::PreEscaped(STYLE_PAGE)) }
             }
-            body { main { (body) } }
+            body { main {
+                @if test_mode {
+                    div.testmode #test-mode role="status" { strong { "Test mode" } ": payments here go through a simulated payment provider. No real money moves and no card is charged." }
+                }
+                (body)
+            } }
         }
     }
 }
