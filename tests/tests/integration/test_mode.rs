@@ -10,13 +10,21 @@ use tests::{Backend, INVOICE_EMAIL, TestApp, spawn_app, spawn_app_with};
 /// The banner `api::portal::page` opens every client page with.
 const PAGE_BANNER: &str = "id=\"test-mode\"";
 
+/// The invoice emails to the invoice client (the gallery email goes too).
+fn invoice_emails(app: &TestApp) -> Vec<tests::SentEmail> {
+    app.emails_to(INVOICE_EMAIL)
+        .into_iter()
+        .filter(|e| e.subject.starts_with("Invoice "))
+        .collect()
+}
+
 /// Completes the invoice client's session and returns (the invoice email's
 /// text, its HTML, the portal page it links to).
 async fn invoice_email_and_portal(app: &TestApp) -> (String, String, String) {
     let f = app.seed_studio("Golden Hour").await;
     app.complete_session(&f.key, &f.invoice_session).await;
     app.drain().await;
-    let emails = app.emails_to(INVOICE_EMAIL);
+    let emails = invoice_emails(app);
     assert_eq!(emails.len(), 1, "one invoice email");
     let link = emails[0].portal_link().expect("portal link");
     let page = app.portal_page(&link).await;
@@ -83,8 +91,14 @@ async fn client_emails_reply_to_the_studio(backend: Backend) {
     );
     app.complete_session(&f.key, &f.invoice_session).await;
     app.drain().await;
-    let emails = app.emails_to(INVOICE_EMAIL);
+    let emails = invoice_emails(&app);
     assert_eq!(emails.len(), 1, "one invoice email");
+    assert!(
+        app.emails_to(INVOICE_EMAIL)
+            .iter()
+            .all(|e| e.reply_to.as_deref() == Some("hello@goldenhour.example")),
+        "every client email (the gallery's too)"
+    );
     assert_eq!(
         emails[0].reply_to.as_deref(),
         Some("hello@goldenhour.example"),
