@@ -1086,7 +1086,7 @@ mod tests {
         };
         // Each range, one below and one above, through the typed check.
         for range in RANGES {
-            assert!((range.get)(&defaults) >= range.min && (range.get)(&defaults) <= range.max);
+            assert!((range.min..=range.max).contains(&(range.get)(&defaults)));
             let err = range.check(range.min - 1).unwrap_err();
             let app_var = format!("APP__{}", range.key.replace('.', "__").to_ascii_uppercase());
             assert!(err.contains(range.key) && err.contains(&app_var), "{err}");
