@@ -6,6 +6,9 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+/// Environment variables, and what the error must say.
+type Case<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str]);
+
 /// Runs the api binary with `args` and `vars` on top of an empty
 /// configuration (no file, no service URLs) and `DATA_DIR=data_dir`.
 fn run(args: &[&str], data_dir: &Path, vars: &[(&str, &str)]) -> Output {
@@ -42,7 +45,7 @@ fn refused(output: &Output, needles: &[&str]) -> String {
 fn values_of_the_wrong_kind_or_range_are_named_with_what_is_allowed() {
     let dir = tempfile::tempdir().expect("dir");
     let data = dir.path().join("data");
-    let cases: &[(&[(&str, &str)], &[&str])] = &[
+    let cases: &[Case] = &[
         (
             &[("PORT", "abc")],
             &[
@@ -168,7 +171,7 @@ fn production_refuses_the_simulated_gateway_loopback_links_and_the_dev_sender() 
     let stripe = ("APP__GATEWAY__STRIPE_SECRET_KEY", "sk_live_abcdef123456");
     let webhook = ("APP__GATEWAY__STRIPE_WEBHOOK_SECRET", "whsec_abcdef123456");
     let simulated = ("APP__GATEWAY__SIMULATED_IN_PRODUCTION", "true");
-    let cases: &[(&[(&str, &str)], &[&str])] = &[
+    let cases: &[Case] = &[
         (
             &[production, public_url, from],
             &[
