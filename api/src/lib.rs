@@ -76,6 +76,7 @@ impl Application {
         let schema = web::Data::new(schema);
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(portal::test_mode_scope))
                 .wrap(from_fn(limits::body_limit))
                 .wrap(from_fn(headers::security_headers))
                 .wrap(from_fn(telemetry::request_id))

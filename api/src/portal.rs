@@ -37,7 +37,29 @@ table.lines,.lines thead,.lines tbody,.lines tfoot{display:block}.lines tr{displ
 .lines thead tr{border-bottom:1px solid #e6e0d8}.lines tbody tr{border-bottom:1px solid #f0ebe4}.lines th,.lines tbody td{border:none}.each{display:block;color:#777;font-size:13px;margin-top:2px;white-space:nowrap}}
 "#;
 
+tokio::task_local! {
+    /// Whether the request being answered is served by a deployment on the
+    /// simulated gateway (set by `test_mode_scope` for every request).
+    static TEST_MODE: bool;
+}
+
+/// Middleware: every page built while answering a request knows whether
+/// the simulated gateway is in use, for the banner of `page`.
+pub async fn test_mode_scope(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let on = req
+        .app_data::<web::Data<AppContext>>()
+        .is_some_and(|app| app.settings.test_mode());
+    TEST_MODE.scope(on, next.call(req)).await
+}
+
+/// The layout of every client page (portal, gallery, card setup, simulated
+/// checkout). With the simulated gateway in use it opens with a "test mode"
+/// banner, so that nobody takes its payments for real money.
 pub fn page(title: &str, body: Markup) -> Markup {
+    let test_mode = TEST_MODE.try_with(|on| *on).unwrap_or(false);
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -48,7 +70,12 @@ pub fn page(title: &str, body: Markup) -> Markup {
                 title { (title) }
                 style { (maud::PreEscaped(STYLE_PAGE)) }
             }
-            body { main { (body) } }
+            body { main {
+                @if test_mode {
+                    div.testmode #test-mode role="status" { strong { "Test mode" } ": payments here go through a simulated payment provider. No real money moves and no card is charged." }
+                }
+                (body)
+            } }
         }
     }
 }

@@ -198,6 +198,8 @@ pub struct SentEmail {
     pub text: String,
     pub html: String,
     pub message_id: String,
+    /// The address of the `Reply-To` header, if any.
+    pub reply_to: Option<String>,
     /// (file name, bytes) of each attachment.
     pub attachments: Vec<(String, Vec<u8>)>,
 }
@@ -240,6 +242,11 @@ pub fn parse_email(raw: &[u8]) -> SentEmail {
             .map(|t| t.to_string())
             .unwrap_or_default(),
         message_id: message.message_id().unwrap_or_default().to_string(),
+        reply_to: message
+            .reply_to()
+            .and_then(|list| list.first())
+            .and_then(|a| a.address())
+            .map(str::to_string),
         attachments: message
             .attachments()
             .map(|a| {

@@ -5,7 +5,7 @@ use crate::adapters::mailer::{FileMailer, SmtpMailer};
 use crate::adapters::sim_gateway::SimulatedGateway;
 use crate::infra::db::{self, Database};
 use crate::infra::secrets::AppSecret;
-use crate::infra::settings::Settings;
+use crate::infra::settings::{Environment, Settings};
 use crate::kernel::clock::Clock;
 use crate::ports::events::{BillingEvent, EventPublisher};
 use crate::ports::gateway::PaymentGateway;
@@ -43,6 +43,14 @@ pub struct Built {
 impl AppContext {
     /// Connects, migrates and wires the adapters the settings select.
     pub async fn build(settings: Settings) -> anyhow::Result<Built> {
+        if settings.data_dir_in_use() {
+            settings.check_data_dir().map_err(anyhow::Error::msg)?;
+        }
+        if settings.test_mode() && settings.environment == Environment::Production {
+            tracing::warn!(
+                "gateway.simulated_in_production: the simulated gateway runs in production; no money moves, and every client page and email says \"test mode\""
+            );
+        }
         let Database { conn, sqlite_pool } = db::connect(&settings).await?;
         db::migrate(&conn).await?;
         let mailer: Arc<dyn Mailer> = match &settings.smtp.url {
@@ -53,7 +61,7 @@ impl AppContext {
             None => Arc::new(FileMailer::new(settings.outbox_dir())?),
         };
         let clock = Clock::system();
-        let gateway: Arc<dyn PaymentGateway> = match &settings.gateway.stripe_secret_key {
+        let gateway: Arc<dyn PaymentGateway> = match settings.stripe_secret_key() {
             Some(key) => Arc::new(
                 crate::adapters::stripe::StripeGateway::new(
                     key.clone(),

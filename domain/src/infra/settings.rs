@@ -155,6 +155,11 @@ pub struct GatewaySettings {
     /// charge twice): the object is retrieved instead, and only if nothing
     /// was created does a new attempt start, with a new key. 1 to 23.
     pub key_reuse_limit_hours: i64,
+    /// In `production`, run the simulated gateway anyway (a demo or staging
+    /// deployment): no money moves, and every client page and email says
+    /// "test mode". Without it, production refuses to start with no Stripe key.
+    #[serde(default)]
+    pub simulated_in_production: bool,
 }
 
 /// Fault injection in the simulated gateway, so that tests and chaos runs
@@ -209,6 +214,294 @@ pub enum DatabaseKind {
     Postgres,
 }
 
+/// The sender every email has when nothing is configured (development).
+pub const DEFAULT_FROM: &str = "billing@studio.localhost";
+
+/// One numeric setting's allowed values, checked at start.
+struct Range {
+    key: &'static str,
+    min: i128,
+    max: i128,
+    get: fn(&Settings) -> i128,
+}
+
+impl Range {
+    fn check(&self, value: i128) -> Result<(), String> {
+        if (self.min..=self.max).contains(&value) {
+            Ok(())
+        } else {
+            Err(self.refusal(&value.to_string()))
+        }
+    }
+
+    fn refusal(&self, value: &str) -> String {
+        format!(
+            "{} ({}) must be a whole number from {} to {}, not `{value}`: set it in that range (see config/app.example.toml)",
+            self.key,
+            env_names(self.key),
+            self.min,
+            self.max
+        )
+    }
+}
+
+/// Every numeric setting and its range, the one place they are checked
+/// (raw values before parsing, so `PORT=abc` is named too, and the typed
+/// values in `check`). config/app.example.toml documents each range.
+const RANGES: &[Range] = &[
+    Range {
+        key: "http.port",
+        min: 0,
+        max: 65_535,
+        get: |s| s.http.port.into(),
+    },
+    Range {
+        key: "http.max_body_bytes",
+        min: 1_024,
+        max: 104_857_600,
+        get: |s| s.http.max_body_bytes as i128,
+    },
+    Range {
+        key: "smtp.timeout_secs",
+        min: 1,
+        max: 600,
+        get: |s| s.smtp.timeout_secs.into(),
+    },
+    Range {
+        key: "postgres.statement_timeout_ms",
+        min: 0,
+        max: 86_400_000,
+        get: |s| s.postgres.statement_timeout_ms.into(),
+    },
+    Range {
+        key: "postgres.idle_in_transaction_timeout_ms",
+        min: 0,
+        max: 86_400_000,
+        get: |s| s.postgres.idle_in_transaction_timeout_ms.into(),
+    },
+    Range {
+        key: "worker.concurrency",
+        min: 1,
+        max: 1_024,
+        get: |s| s.worker.concurrency as i128,
+    },
+    Range {
+        key: "worker.poll_interval_ms",
+        min: 10,
+        max: 60_000,
+        get: |s| s.worker.poll_interval_ms.into(),
+    },
+    Range {
+        key: "worker.max_attempts",
+        min: 1,
+        max: 10_000,
+        get: |s| s.worker.max_attempts.into(),
+    },
+    Range {
+        key: "worker.heartbeat_secs",
+        min: 1,
+        max: 3_600,
+        get: |s| s.worker.heartbeat_secs.into(),
+    },
+    Range {
+        key: "worker.missed_heartbeats",
+        min: 1,
+        max: 100,
+        get: |s| s.worker.missed_heartbeats as i128,
+    },
+    Range {
+        key: "worker.redeliver_after_secs",
+        min: 1,
+        max: 86_400,
+        get: |s| s.worker.redeliver_after_secs.into(),
+    },
+    Range {
+        key: "worker.relay_claim_secs",
+        min: 1,
+        max: 3_600,
+        get: |s| s.worker.relay_claim_secs.into(),
+    },
+    Range {
+        key: "worker.resolve_payment_after_secs",
+        min: 1,
+        max: 86_400,
+        get: |s| s.worker.resolve_payment_after_secs.into(),
+    },
+    Range {
+        key: "worker.job_timeout_secs",
+        min: 1,
+        max: 86_400,
+        get: |s| s.worker.job_timeout_secs.into(),
+    },
+    Range {
+        key: "worker.email_claim_secs",
+        min: 3,
+        max: 3_600,
+        get: |s| s.worker.email_claim_secs.into(),
+    },
+    Range {
+        key: "gateway.webhook_tolerance_secs",
+        min: 1,
+        max: 86_400,
+        get: |s| s.gateway.webhook_tolerance_secs.into(),
+    },
+    Range {
+        key: "gateway.key_reuse_limit_hours",
+        min: 1,
+        max: 23,
+        get: |s| s.gateway.key_reuse_limit_hours.into(),
+    },
+    Range {
+        key: "gateway.simulated_faults.timeout_percent",
+        min: 0,
+        max: 100,
+        get: |s| s.gateway.simulated_faults.timeout_percent.into(),
+    },
+    Range {
+        key: "gateway.simulated_faults.error_percent",
+        min: 0,
+        max: 100,
+        get: |s| s.gateway.simulated_faults.error_percent.into(),
+    },
+    Range {
+        key: "gateway.simulated_faults.delay_ms",
+        min: 0,
+        max: 600_000,
+        get: |s| s.gateway.simulated_faults.delay_ms.into(),
+    },
+    Range {
+        key: "gateway.simulated_faults.faulty_calls_per_key",
+        min: 0,
+        max: 1_000_000,
+        get: |s| s.gateway.simulated_faults.faulty_calls_per_key.into(),
+    },
+    Range {
+        key: "gateway.simulated_faults.seed",
+        min: 0,
+        max: u64::MAX as i128,
+        get: |s| s.gateway.simulated_faults.seed.into(),
+    },
+    Range {
+        key: "login_limits.window_secs",
+        min: 60,
+        max: 604_800,
+        get: |s| s.login_limits.window_secs.into(),
+    },
+    Range {
+        key: "login_limits.per_address",
+        min: 1,
+        max: 1_000_000,
+        get: |s| s.login_limits.per_address.into(),
+    },
+    Range {
+        key: "login_limits.per_gallery",
+        min: 1,
+        max: 1_000_000,
+        get: |s| s.login_limits.per_gallery.into(),
+    },
+    Range {
+        key: "login_limits.per_staff_account",
+        min: 1,
+        max: 1_000_000,
+        get: |s| s.login_limits.per_staff_account.into(),
+    },
+];
+
+/// Settings that take one of a few words, with those words.
+const CHOICES: &[(&str, &[&str])] = &[
+    ("environment", &["development", "production"]),
+    ("log.format", &["pretty", "json"]),
+];
+
+/// Switches (`true`/`false`).
+const SWITCHES: &[&str] = &[
+    "worker.in_process",
+    "gateway.simulated_webhooks",
+    "gateway.simulated_in_production",
+    "graphql.introspection",
+];
+
+/// The environment variables that set `key`: the contract variable if it
+/// has one, and its `APP__SECTION__KEY` form.
+fn env_names(key: &str) -> String {
+    let app = format!("APP__{}", key.replace('.', "__").to_ascii_uppercase());
+    let contract = match key {
+        "http.port" => Some("PORT"),
+        "data_dir" => Some("DATA_DIR"),
+        "database_url" => Some("DATABASE_URL"),
+        "redis_url" => Some("REDIS_URL"),
+        "smtp.url" => Some("SMTP_URL"),
+        _ => None,
+    };
+    match contract {
+        Some(c) => format!("{c} / {app}"),
+        None => app,
+    }
+}
+
+/// Checks the layered values before they are parsed into `Settings`, so a
+/// value of the wrong kind is named with its setting and what is allowed
+/// (instead of serde's text).
+fn check_raw(raw: &config::Config) -> Result<(), String> {
+    for range in RANGES {
+        if let Ok(value) = raw.get_string(range.key) {
+            match value.trim().parse::<i128>() {
+                Ok(n) => range.check(n)?,
+                Err(_) => return Err(range.refusal(&value)),
+            }
+        }
+    }
+    for (key, words) in CHOICES {
+        if let Ok(value) = raw.get_string(key)
+            && !words.contains(&value.as_str())
+        {
+            return Err(format!(
+                "{key} ({}) must be one of {}, not `{value}`",
+                env_names(key),
+                words.join(", ")
+            ));
+        }
+    }
+    for key in SWITCHES {
+        if let Ok(value) = raw.get_string(key)
+            && raw.get_bool(key).is_err()
+        {
+            return Err(format!(
+                "{key} ({}) must be true or false, not `{value}`",
+                env_names(key)
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A secret shown in a message: its first few characters (enough to see
+/// `pk_live_` or `whsec_`), never the rest.
+fn mask(secret: &str) -> String {
+    let shown: String = secret
+        .chars()
+        .take(8.min(secret.chars().count() / 3))
+        .collect();
+    format!("{shown}*** ({} characters)", secret.chars().count())
+}
+
+/// A URL shown in a message without its credentials, path or query.
+fn mask_url(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, _)) => format!("{scheme}://***"),
+        None => mask(url),
+    }
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        std::io::ErrorKind::NotADirectory => "a part of the path is a file".into(),
+        std::io::ErrorKind::ReadOnlyFilesystem => "read-only file system".into(),
+        _ => e.to_string(),
+    }
+}
+
 impl Settings {
     /// Loads the layered configuration from the process environment.
     pub fn load() -> Result<Self, config::ConfigError> {
@@ -227,7 +520,7 @@ impl Settings {
             .set_default("http.port", 8080)?
             .set_default("http.max_body_bytes", 256 * 1024)?
             .set_default("data_dir", "./data")?
-            .set_default("smtp.from", "billing@studio.localhost")?
+            .set_default("smtp.from", DEFAULT_FROM)?
             .set_default("smtp.timeout_secs", 10)?
             .set_default("postgres.statement_timeout_ms", 30_000)?
             .set_default("postgres.idle_in_transaction_timeout_ms", 15_000)?
@@ -246,6 +539,7 @@ impl Settings {
             .set_default("gateway.webhook_tolerance_secs", 300)?
             .set_default("gateway.simulated_webhooks", true)?
             .set_default("gateway.key_reuse_limit_hours", 23)?
+            .set_default("gateway.simulated_in_production", false)?
             .set_default("gateway.simulated_faults.timeout_percent", 0)?
             .set_default("gateway.simulated_faults.error_percent", 0)?
             .set_default("gateway.simulated_faults.delay_ms", 0)?
@@ -271,7 +565,11 @@ impl Settings {
                 builder = builder.set_override(key, value)?;
             }
         }
-        let settings: Self = builder.build()?.try_deserialize()?;
+        let raw = builder.build()?;
+        check_raw(&raw).map_err(config::ConfigError::Message)?;
+        let settings: Self = raw
+            .try_deserialize()
+            .map_err(|e| config::ConfigError::Message(format!("invalid setting: {e}")))?;
         settings.check().map_err(config::ConfigError::Message)?;
         Ok(settings)
     }
@@ -280,6 +578,20 @@ impl Settings {
     /// nobody can verify, links that go nowhere, card data sent in clear).
     /// Each message names the setting and its environment variable.
     pub fn check(&self) -> Result<(), String> {
+        for range in RANGES {
+            range.check((range.get)(self))?;
+        }
+        self.check_database_url()?;
+        self.check_gateway()?;
+        if self.smtp.from.trim().parse::<lettre::Address>().is_err() {
+            return Err(format!(
+                "smtp.from (APP__SMTP__FROM) must be an email address such as billing@your-studio.com, not `{}`",
+                self.smtp.from
+            ));
+        }
+        if self.environment == Environment::Production {
+            self.check_production()?;
+        }
         if let Some(raw) = &self.http.public_url {
             let ok = reqwest::Url::parse(raw.trim()).is_ok_and(|u| {
                 matches!(u.scheme(), "http" | "https")
@@ -296,19 +608,7 @@ impl Settings {
                 "http.trusted_proxies (APP__HTTP__TRUSTED_PROXIES) must be comma-separated IP addresses, not `{bad}`"
             ));
         }
-        let limits = &self.login_limits;
-        if limits.window_secs < 60
-            || limits.per_address == 0
-            || limits.per_gallery == 0
-            || limits.per_staff_account == 0
-        {
-            return Err("login_limits (APP__LOGIN_LIMITS__*): window_secs must be at least 60 and every threshold at least 1".into());
-        }
-        let stripe = self
-            .gateway
-            .stripe_secret_key
-            .as_ref()
-            .is_some_and(|k| !k.expose_secret().trim().is_empty());
+        let stripe = self.stripe_secret_key().is_some();
         let webhook_secret = self
             .gateway
             .stripe_webhook_secret
@@ -316,12 +616,6 @@ impl Settings {
             .is_some_and(|k| !k.expose_secret().trim().is_empty());
         if stripe && !webhook_secret {
             return Err("gateway.stripe_webhook_secret (APP__GATEWAY__STRIPE_WEBHOOK_SECRET) is required when gateway.stripe_secret_key is set: without it no Stripe webhook can be verified, so no payment would ever be confirmed".into());
-        }
-        if !(1..=23).contains(&self.gateway.key_reuse_limit_hours) {
-            return Err(format!(
-                "gateway.key_reuse_limit_hours (APP__GATEWAY__KEY_REUSE_LIMIT_HOURS) must be 1 to 23 (below the 24 hours Stripe keeps an idempotency key), not {}",
-                self.gateway.key_reuse_limit_hours
-            ));
         }
         let base = &self.gateway.stripe_api_base;
         match reqwest::Url::parse(base.trim()) {
@@ -334,6 +628,164 @@ impl Settings {
                     "gateway.stripe_api_base (APP__GATEWAY__STRIPE_API_BASE) must be an https URL (plain http only for localhost), not `{base}`"
                 ));
             }
+        }
+        Ok(())
+    }
+
+    /// The Stripe secret key, when one is set (an empty value is none).
+    pub fn stripe_secret_key(&self) -> Option<&SecretString> {
+        self.gateway
+            .stripe_secret_key
+            .as_ref()
+            .filter(|k| !k.expose_secret().trim().is_empty())
+    }
+
+    /// Whether the simulated gateway is the one in use: no money moves, and
+    /// every client page and email says "test mode" (in every environment).
+    pub fn test_mode(&self) -> bool {
+        self.stripe_secret_key().is_none()
+    }
+
+    /// A database URL of a scheme nobody serves (`mysql://`) is refused
+    /// instead of being taken for SQLite.
+    fn check_database_url(&self) -> Result<(), String> {
+        let Some(url) = &self.database_url else {
+            return Ok(());
+        };
+        let url = url.expose_secret().trim();
+        let scheme = url.split_once(':').map(|(s, _)| s).unwrap_or_default();
+        if url.is_empty()
+            || !matches!(
+                scheme.to_ascii_lowercase().as_str(),
+                "postgres" | "postgresql" | "sqlite"
+            )
+        {
+            return Err(format!(
+                "database_url (DATABASE_URL / APP__DATABASE_URL) `{}` is not a PostgreSQL or SQLite URL: use postgres://user@host:5432/billing or sqlite://path/studio.db?mode=rwc, or leave it unset for SQLite under data_dir",
+                mask_url(url)
+            ));
+        }
+        Ok(())
+    }
+
+    /// A Stripe key of the wrong shape is refused everywhere; in production
+    /// the simulated gateway runs only when asked for by name.
+    fn check_gateway(&self) -> Result<(), String> {
+        const KEY: &str = "gateway.stripe_secret_key (APP__GATEWAY__STRIPE_SECRET_KEY)";
+        if let Some(key) = self.stripe_secret_key() {
+            let key = key.expose_secret();
+            let shaped = ["sk_live_", "sk_test_", "rk_live_", "rk_test_"]
+                .iter()
+                .any(|p| key.len() > p.len() && key.starts_with(p))
+                && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !shaped {
+                let hint = if key.starts_with("pk_") {
+                    "that is a publishable key; the server needs the secret key"
+                } else if key.starts_with("whsec_") {
+                    "that is a webhook signing secret; it goes in gateway.stripe_webhook_secret (APP__GATEWAY__STRIPE_WEBHOOK_SECRET)"
+                } else {
+                    "it is not a Stripe secret key"
+                };
+                return Err(format!(
+                    "{KEY} `{}`: {hint}. Use the secret key (sk_live_..., sk_test_... or a restricted rk_live_... key) from Stripe's Dashboard > Developers > API keys",
+                    mask(key)
+                ));
+            }
+            if let Some(secret) = &self.gateway.stripe_webhook_secret {
+                let secret = secret.expose_secret().trim();
+                if !secret.is_empty() && !secret.starts_with("whsec_") {
+                    return Err(format!(
+                        "gateway.stripe_webhook_secret (APP__GATEWAY__STRIPE_WEBHOOK_SECRET) `{}` is not a webhook signing secret (whsec_...): copy it from the endpoint's page under Dashboard > Developers > Webhooks",
+                        mask(secret)
+                    ));
+                }
+            }
+            if self.gateway.simulated_in_production {
+                return Err(format!(
+                    "gateway.simulated_in_production (APP__GATEWAY__SIMULATED_IN_PRODUCTION) is true and {KEY} is set: choose one gateway (remove the key to run the simulated one, or the switch to use Stripe)"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// What production needs on top: a real gateway (or the simulated one
+    /// asked for by name), links clients can open, a sender of the studio.
+    fn check_production(&self) -> Result<(), String> {
+        if self.test_mode() && !self.gateway.simulated_in_production {
+            return Err("environment is production but gateway.stripe_secret_key (APP__GATEWAY__STRIPE_SECRET_KEY) is not set: the simulated gateway would mark invoices paid with no money moved. Set your Stripe secret key (sk_live_...), or set gateway.simulated_in_production = true (APP__GATEWAY__SIMULATED_IN_PRODUCTION) to run the simulated gateway on purpose (no money moves; pages and emails say \"test mode\")".into());
+        }
+        let Some(public_url) = &self.http.public_url else {
+            return Err("http.public_url (APP__HTTP__PUBLIC_URL) is required in production: emailed links would point at this host's own address. Set it to the address clients open, e.g. https://billing.example.com".into());
+        };
+        let loopback = reqwest::Url::parse(public_url.trim())
+            .ok()
+            .and_then(|u| u.host().map(|h| h.to_owned()))
+            .is_some_and(|host| match host {
+                url::Host::Domain(d) => {
+                    let d = d.trim_end_matches('.').to_ascii_lowercase();
+                    d == "localhost" || d.ends_with(".localhost")
+                }
+                url::Host::Ipv4(ip) => ip.is_loopback() || ip.is_unspecified(),
+                url::Host::Ipv6(ip) => ip.is_loopback() || ip.is_unspecified(),
+            });
+        if loopback {
+            return Err(format!(
+                "http.public_url (APP__HTTP__PUBLIC_URL) `{public_url}` is a loopback address: clients cannot open emailed links to it. In production set it to the public address, e.g. https://billing.example.com"
+            ));
+        }
+        let from = self.smtp.from.trim().to_ascii_lowercase();
+        let domain = from.rsplit('@').next().unwrap_or_default();
+        if from == DEFAULT_FROM || domain == "localhost" || domain.ends_with(".localhost") {
+            return Err(format!(
+                "smtp.from (APP__SMTP__FROM) `{}` is a development address: in production set the address emails come from, on a domain you send mail for, e.g. billing@your-studio.com",
+                self.smtp.from
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether anything is kept under `data_dir` (the SQLite database,
+    /// `.eml` files, the generated secret key).
+    pub fn data_dir_in_use(&self) -> bool {
+        self.database_kind() == DatabaseKind::Sqlite
+            || self.smtp.url.is_none()
+            || self.secret_key.is_none()
+    }
+
+    /// Creates `data_dir` if needed and checks that this process can write
+    /// into it, naming the setting instead of a raw OS error later.
+    pub fn check_data_dir(&self) -> Result<(), String> {
+        let dir = &self.data_dir;
+        let name = "data_dir (DATA_DIR / APP__DATA_DIR)";
+        let fix = "point DATA_DIR at a directory this process may write, or create it with the right owner";
+        if dir.exists() && !dir.is_dir() {
+            return Err(format!(
+                "{name} `{}` is a file, not a directory: {fix}",
+                dir.display()
+            ));
+        }
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            return Err(format!(
+                "{name} `{}` cannot be created ({}): {fix}",
+                dir.display(),
+                io_reason(&e)
+            ));
+        }
+        let probe = dir.join(format!(".write-check-{}", std::process::id()));
+        let written = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&probe)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, b"ok"));
+        let _ = std::fs::remove_file(&probe);
+        if let Err(e) = written {
+            return Err(format!(
+                "{name} `{}` is not writable ({}): {fix}",
+                dir.display(),
+                io_reason(&e)
+            ));
         }
         Ok(())
     }
@@ -495,5 +947,228 @@ mod tests {
             s.gateway.stripe_api_base = good.into();
             assert_eq!(s.check(), Ok(()), "{good}");
         }
+    }
+
+    fn production() -> Settings {
+        let mut s = Settings::load_from(None, |_| None).unwrap();
+        s.environment = Environment::Production;
+        s.http.public_url = Some("https://billing.example-studio.com".into());
+        s.smtp.from = "billing@example-studio.com".into();
+        s.gateway.stripe_secret_key = Some("sk_live_abc123".to_string().into());
+        s.gateway.stripe_webhook_secret = Some("whsec_abc123".to_string().into());
+        s
+    }
+
+    #[test]
+    fn production_with_stripe_a_public_url_and_a_sender_starts() {
+        assert_eq!(production().check(), Ok(()));
+        let mut s = production();
+        s.gateway.stripe_secret_key = Some("rk_live_abc123".to_string().into());
+        assert_eq!(s.check(), Ok(()), "a restricted key");
+    }
+
+    #[test]
+    fn production_refuses_the_simulated_gateway_unless_chosen_by_name() {
+        for webhook_only in [false, true] {
+            let mut s = production();
+            s.gateway.stripe_secret_key = None;
+            if !webhook_only {
+                s.gateway.stripe_webhook_secret = None;
+            }
+            let err = s.check().unwrap_err();
+            assert!(err.contains("gateway.stripe_secret_key"), "{err}");
+            assert!(
+                err.contains("APP__GATEWAY__SIMULATED_IN_PRODUCTION"),
+                "{err}"
+            );
+            s.gateway.simulated_in_production = true;
+            assert_eq!(s.check(), Ok(()));
+            assert!(s.test_mode());
+        }
+        let mut s = production();
+        s.gateway.stripe_secret_key = Some(" ".to_string().into());
+        assert!(
+            s.check()
+                .unwrap_err()
+                .contains("gateway.simulated_in_production")
+        );
+        let mut s = production();
+        s.gateway.simulated_in_production = true;
+        let err = s.check().unwrap_err();
+        assert!(err.contains("choose one gateway"), "{err}");
+    }
+
+    #[test]
+    fn a_stripe_key_of_the_wrong_shape_is_refused_in_every_environment_masked() {
+        for environment in [Environment::Development, Environment::Production] {
+            for (key, hint) in [
+                ("pk_live_51HxSECRETTAIL", "publishable"),
+                ("pk_test_51HxSECRETTAIL", "publishable"),
+                ("whsec_51HxSECRETTAIL", "gateway.stripe_webhook_secret"),
+                ("garbage-SECRETTAIL", "not a Stripe secret key"),
+                ("sk_live_", "not a Stripe secret key"),
+                ("sk_live_abc SECRETTAIL", "not a Stripe secret key"),
+            ] {
+                let mut s = production();
+                s.environment = environment;
+                s.gateway.stripe_secret_key = Some(key.to_string().into());
+                let err = s.check().unwrap_err();
+                assert!(err.contains("gateway.stripe_secret_key"), "{key}: {err}");
+                assert!(
+                    err.contains("APP__GATEWAY__STRIPE_SECRET_KEY"),
+                    "{key}: {err}"
+                );
+                assert!(err.contains(hint), "{key}: {err}");
+                assert!(!err.contains("SECRETTAIL"), "masked: {err}");
+            }
+        }
+        let mut s = production();
+        s.gateway.stripe_webhook_secret = Some("sk_live_SECRETTAIL".to_string().into());
+        let err = s.check().unwrap_err();
+        assert!(err.contains("gateway.stripe_webhook_secret"), "{err}");
+        assert!(!err.contains("SECRETTAIL"), "masked: {err}");
+    }
+
+    #[test]
+    fn production_requires_a_public_url_clients_can_open() {
+        let mut s = production();
+        s.http.public_url = None;
+        let err = s.check().unwrap_err();
+        assert!(
+            err.contains("http.public_url") && err.contains("APP__HTTP__PUBLIC_URL"),
+            "{err}"
+        );
+        for loopback in [
+            "http://127.0.0.1:8080",
+            "http://localhost:8080",
+            "https://studio.localhost",
+            "http://[::1]:8080",
+            "http://0.0.0.0:8080",
+        ] {
+            let mut s = production();
+            s.http.public_url = Some(loopback.into());
+            let err = s.check().unwrap_err();
+            assert!(
+                err.contains("http.public_url") && err.contains("loopback"),
+                "{loopback}: {err}"
+            );
+            s.environment = Environment::Development;
+            assert_eq!(s.check(), Ok(()), "development allows {loopback}");
+        }
+    }
+
+    #[test]
+    fn production_requires_a_sender_of_the_studio() {
+        for from in [DEFAULT_FROM, "me@localhost", "billing@my.studio.localhost"] {
+            let mut s = production();
+            s.smtp.from = from.into();
+            let err = s.check().unwrap_err();
+            assert!(
+                err.contains("smtp.from") && err.contains("APP__SMTP__FROM"),
+                "{from}: {err}"
+            );
+            s.environment = Environment::Development;
+            assert_eq!(s.check(), Ok(()), "development allows {from}");
+        }
+        let mut s = production();
+        s.smtp.from = "not an address".into();
+        assert!(s.check().unwrap_err().contains("smtp.from"));
+    }
+
+    #[test]
+    fn every_numeric_setting_has_a_range_checked_by_name() {
+        let defaults = Settings::load_from(None, |_| None).unwrap();
+        assert_eq!(defaults.check(), Ok(()), "the defaults are in range");
+        let env = |key: &str, value: &str| {
+            let key = key.to_string();
+            let value = value.to_string();
+            move |name: &str| (name == key).then(|| value.clone())
+        };
+        // Each range, one below and one above, through the typed check.
+        for range in RANGES {
+            assert!((range.min..=range.max).contains(&(range.get)(&defaults)));
+            let err = range.check(range.min - 1).unwrap_err();
+            let app_var = format!("APP__{}", range.key.replace('.', "__").to_ascii_uppercase());
+            assert!(err.contains(range.key) && err.contains(&app_var), "{err}");
+            assert!(
+                err.contains(&format!("{} to {}", range.min, range.max)),
+                "{err}"
+            );
+            assert!(range.check(range.max + 1).is_err());
+        }
+        // Port 0 (pick a free port) stays allowed; `PORT=abc` is named.
+        let s = Settings::load_from(None, env("PORT", "0")).unwrap();
+        assert_eq!(s.http.port, 0);
+        let err = Settings::load_from(None, env("PORT", "abc"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("http.port") && err.contains("PORT") && err.contains("`abc`"),
+            "{err}"
+        );
+        let mut s = defaults.clone();
+        s.worker.concurrency = 0;
+        let err = s.check().unwrap_err();
+        assert!(
+            err.contains("worker.concurrency") && err.contains("APP__WORKER__CONCURRENCY"),
+            "{err}"
+        );
+        let mut s = defaults.clone();
+        s.gateway.simulated_faults.timeout_percent = 101;
+        assert!(
+            s.check()
+                .unwrap_err()
+                .contains("gateway.simulated_faults.timeout_percent")
+        );
+        let mut s = defaults;
+        s.login_limits.per_gallery = 0;
+        assert!(s.check().unwrap_err().contains("login_limits.per_gallery"));
+    }
+
+    #[test]
+    fn a_database_url_of_an_unknown_scheme_is_refused_masked() {
+        for bad in ["mysql://root:hunter2@db/billing", "hunter2", "redis://x"] {
+            let mut s = Settings::load_from(None, |_| None).unwrap();
+            s.database_url = Some(bad.to_string().into());
+            let err = s.check().unwrap_err();
+            assert!(
+                err.contains("database_url") && err.contains("DATABASE_URL"),
+                "{err}"
+            );
+            assert!(!err.contains("hunter2"), "masked: {err}");
+        }
+        for good in [
+            "postgres://p@h/b",
+            "postgresql://p@h/b",
+            "sqlite://x.db?mode=rwc",
+            "sqlite::memory:",
+        ] {
+            let mut s = Settings::load_from(None, |_| None).unwrap();
+            s.database_url = Some(good.to_string().into());
+            assert_eq!(s.check(), Ok(()), "{good}");
+        }
+    }
+
+    #[test]
+    fn a_data_directory_that_is_a_file_or_under_one_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f");
+        std::fs::write(&file, b"x").unwrap();
+        let mut s = Settings::load_from(None, |_| None).unwrap();
+        s.data_dir = file.clone();
+        let err = s.check_data_dir().unwrap_err();
+        assert!(
+            err.contains("data_dir (DATA_DIR / APP__DATA_DIR)") && err.contains("is a file"),
+            "{err}"
+        );
+        s.data_dir = file.join("below");
+        let err = s.check_data_dir().unwrap_err();
+        assert!(
+            err.contains("data_dir") && err.contains("cannot be created"),
+            "{err}"
+        );
+        s.data_dir = dir.path().join("new");
+        assert_eq!(s.check_data_dir(), Ok(()));
+        assert!(s.data_dir.is_dir());
     }
 }

@@ -22,6 +22,8 @@ pub struct Email {
     pub studio_name: String,
     pub to_name: String,
     pub to_email: String,
+    /// Where the client's answers go: the studio's contact email.
+    pub reply_to: Option<String>,
     pub subject: String,
     pub text: String,
     pub html: String,
@@ -376,22 +378,48 @@ fn readable_body(text: &str) -> Body {
     Body::new(wrapped)
 }
 
+/// The line every email carries while the simulated gateway is in use.
+pub const TEST_MODE_LINE: &str = "TEST MODE: payments here go through a simulated payment provider. No real money moves and no card is charged.";
+
+/// The text and HTML of `email` as sent: with the "test mode" mark on top
+/// of both while the simulated gateway is the one in use (in every
+/// environment), so that nobody takes its payments for real money.
+fn marked_bodies(ctx: &AppContext, email: &Email) -> (String, String) {
+    if !ctx.settings.test_mode() {
+        return (email.text.clone(), email.html.clone());
+    }
+    let text = format!("{TEST_MODE_LINE}\n\n{}", email.text);
+    let banner = format!(
+        "<div id=\"test-mode\" style=\"background:#fff4d6;color:#8a6100;padding:10px 14px;font-family:Helvetica,Arial,sans-serif;font-size:14px;font-weight:bold;text-align:center\">{TEST_MODE_LINE}</div>"
+    );
+    // Right after `<body ...>`, or first if the HTML has no body tag.
+    let at = email
+        .html
+        .find("<body")
+        .and_then(|start| email.html[start..].find('>').map(|end| start + end + 1))
+        .unwrap_or(0);
+    let mut html = email.html.clone();
+    html.insert_str(at, &banner);
+    (text, html)
+}
+
 fn build_message(ctx: &AppContext, email: &Email, message_id: &str) -> anyhow::Result<Message> {
     let from: Mailbox = Mailbox::new(
         Some(email.studio_name.clone()),
         ctx.settings.smtp.from.parse()?,
     );
     let to = Mailbox::new(Some(email.to_name.clone()), email.to_email.parse()?);
+    let (text, html) = marked_bodies(ctx, email);
     let body = MultiPart::alternative()
         .singlepart(
             lettre::message::SinglePart::builder()
                 .header(ContentType::TEXT_PLAIN)
-                .body(readable_body(&email.text)),
+                .body(readable_body(&text)),
         )
         .singlepart(
             lettre::message::SinglePart::builder()
                 .header(ContentType::TEXT_HTML)
-                .body(email.html.clone()),
+                .body(html),
         );
     let body = if email.attachments.is_empty() {
         body
@@ -405,9 +433,22 @@ fn build_message(ctx: &AppContext, email: &Email, message_id: &str) -> anyhow::R
         }
         mixed
     };
-    Ok(Message::builder()
-        .from(from)
-        .to(to)
+    let mut builder = Message::builder().from(from).to(to);
+    // A studio address that does not parse leaves the header out rather
+    // than the email unsent.
+    if let Some(reply_to) = email.reply_to.as_deref().map(str::trim)
+        && !reply_to.is_empty()
+    {
+        match reply_to.parse() {
+            Ok(address) => {
+                builder = builder.reply_to(Mailbox::new(Some(email.studio_name.clone()), address));
+            }
+            Err(err) => {
+                tracing::warn!(%reply_to, error = %err, "studio email is not an address; no Reply-To");
+            }
+        }
+    }
+    Ok(builder
         .subject(email.subject.clone())
         .message_id(Some(message_id.to_string()))
         .multipart(body)?)

@@ -55,6 +55,7 @@ mod schema;
 mod steps;
 mod stripe;
 mod subscriptions;
+mod test_mode;
 mod unknown;
 mod validation;
 mod webhooks;

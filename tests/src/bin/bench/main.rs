@@ -406,7 +406,9 @@ fn base_env(dir: &Path, port: u16, queue: &str) -> BTreeMap<String, String> {
     let mut env = BTreeMap::new();
     for (k, v) in [
         ("DATA_DIR", dir.join("data").display().to_string()),
-        ("APP__ENVIRONMENT", "production".into()),
+        // Development: production refuses the loopback public_url and the
+        // simulated gateway a local run uses (the topology is the same).
+        ("APP__ENVIRONMENT", "development".into()),
         (
             "APP__SECRET_KEY",
             "bench-run-secret-key-for-portal-links".into(),

@@ -173,7 +173,9 @@ async fn run(options: Options) -> anyhow::Result<usize> {
         ("REDIS_URL", redis.url()),
         ("SMTP_URL", format!("smtp://127.0.0.1:{}", smtp.port())),
         ("DATA_DIR", dir.path().join("data").display().to_string()),
-        ("APP__ENVIRONMENT", "production".into()),
+        // Development: production refuses the loopback public_url and the
+        // simulated gateway a local run uses (the topology is the same).
+        ("APP__ENVIRONMENT", "development".into()),
         (
             "APP__SECRET_KEY",
             "chaos-run-secret-key-for-portal-links".into(),
