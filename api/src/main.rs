@@ -197,8 +197,16 @@ async fn run() -> anyhow::Result<()> {
             let host = settings.http.host.clone();
             let app = Application::build(settings).await?;
             let public = app.ctx.settings.public_url();
+            // GraphiQL is served in development only (`api::graphql::graphiql`).
+            let graphiql = if app.ctx.settings.environment
+                == domain::infra::settings::Environment::Production
+            {
+                String::new()
+            } else {
+                format!("GraphiQL at {public}/graphql, ")
+            };
             println!(
-                "Listening on http://{host}:{} — GraphiQL at {public}/graphql, dashboard at {public}/dashboard",
+                "Listening on http://{host}:{} — {graphiql}dashboard at {public}/dashboard",
                 app.port()
             );
             app.run_until_stopped().await?;

@@ -59,7 +59,6 @@ pub async fn test_mode_scope(
 /// checkout). With the simulated gateway in use it opens with a "test mode"
 /// banner, so that nobody takes its payments for real money.
 pub fn page(title: &str, body: Markup) -> Markup {
-    let test_mode = TEST_MODE.try_with(|on| *on).unwrap_or(false);
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -71,11 +70,20 @@ pub fn page(title: &str, body: Markup) -> Markup {
                 style { (maud::PreEscaped(STYLE_PAGE)) }
             }
             body { main {
-                @if test_mode {
-                    div.testmode #test-mode role="status" { strong { "Test mode" } ": payments here go through a simulated payment provider. No real money moves and no card is charged." }
-                }
+                (test_mode_banner())
                 (body)
             } }
+        }
+    }
+}
+
+/// The "test mode" banner every page opens with (client pages and the
+/// studio's dashboard) while the simulated gateway is in use; nothing otherwise.
+pub fn test_mode_banner() -> Markup {
+    let test_mode = TEST_MODE.try_with(|on| *on).unwrap_or(false);
+    html! {
+        @if test_mode {
+            div.testmode #test-mode role="status" { strong { "Test mode" } ": payments here go through a simulated payment provider. No real money moves and no card is charged." }
         }
     }
 }
@@ -482,7 +490,6 @@ fn hosted_page(
         .unwrap_or_else(|_| format!("{} {}", session.currency, session.amount_total));
     let body = html! {
         div.card {
-            div.testmode { "Simulated payment provider — test mode. No real card is charged." }
             div.studio { "Checkout" }
             @if page.setup {
                 h1 { "Save a card" }

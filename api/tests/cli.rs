@@ -107,6 +107,15 @@ async fn create_studio_and_seed_demo_work_on_a_fresh_postgres_database() {
         .await;
 }
 
+/// The settings production requires besides `environment` (a public URL,
+/// a real sender, and the gateway chosen explicitly).
+const PRODUCTION: [(&str, &str); 4] = [
+    ("APP__ENVIRONMENT", "production"),
+    ("APP__HTTP__PUBLIC_URL", "https://billing.example.com"),
+    ("APP__SMTP__FROM", "billing@example.com"),
+    ("APP__GATEWAY__SIMULATED_IN_PRODUCTION", "true"),
+];
+
 fn command(args: &[&str], data_dir: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_api"));
     command
@@ -505,7 +514,7 @@ async fn migrate_prints_what_it_does_and_down_rolls_back_one_migration() {
 
     // Production: refused, nothing rolled back.
     let mut refused = command(&["migrate", "down"], dir.path());
-    refused.env("APP__ENVIRONMENT", "production");
+    refused.envs(PRODUCTION);
     let refused = refused.output().expect("run");
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--yes-i-understand"));
@@ -544,7 +553,7 @@ async fn migrate_prints_what_it_does_and_down_rolls_back_one_migration() {
         &["migrate", "down", "--all", "--yes-i-understand"],
         dir.path(),
     );
-    confirmed.env("APP__ENVIRONMENT", "production");
+    confirmed.envs(PRODUCTION);
     let all = confirmed.output().expect("run");
     assert!(all.status.success());
     assert_eq!(
@@ -707,7 +716,7 @@ fn serve_prints_its_url_and_the_root_page_links_what_runs_there() {
     assert_eq!(ready, 200);
 
     let dir = tempfile::tempdir().expect("dir");
-    let (mut child, line) = serve(dir.path(), &[("APP__ENVIRONMENT", "production")]);
+    let (mut child, line) = serve(dir.path(), &PRODUCTION);
     let base = line
         .strip_prefix("Listening on ")
         .and_then(|rest| rest.split(' ').next())

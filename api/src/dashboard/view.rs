@@ -65,7 +65,7 @@ fn page(title: &str, top: Option<(&str, &str)>, body: Markup) -> Markup {
                         }
                     } }
                 }
-                main.wide { (body) }
+                main.wide { (crate::portal::test_mode_banner()) (body) }
             }
         }
     }

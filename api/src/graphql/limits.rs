@@ -570,7 +570,7 @@ mod tests {
                 "query A { a { ...F ...F } } query B { b } fragment F on A { b { ...G ...G } } fragment G on B { c { d } }",
                 false
             ),
-            5
+            4
         );
         // A cycle ends the walk (validation refuses it later).
         assert_eq!(

@@ -29,13 +29,14 @@ impl FileMailer {
 /// that two emails never share a file.
 pub fn eml_file_name(message: &Message, unique: &str) -> String {
     let headers = message.headers();
-    let date = headers
+    let sent_at = headers
         .get_raw("Date")
         .and_then(|d| chrono::DateTime::parse_from_rfc2822(d.trim()).ok())
         .map(|d| d.with_timezone(&chrono::Utc))
-        .unwrap_or_else(chrono::Utc::now)
-        .format("%Y-%m-%d_%H%M%S")
-        .to_string();
+        .unwrap_or_else(chrono::Utc::now);
+    // Two parts: `file_safe` keeps no `_` inside a part.
+    let date = sent_at.format("%Y-%m-%d").to_string();
+    let time = sent_at.format("%H%M%S").to_string();
     let kind = headers
         .get_raw("Message-ID")
         .and_then(|id| id.trim().trim_start_matches('<').split(['.', '@']).next())
@@ -49,7 +50,13 @@ pub fn eml_file_name(message: &Message, unique: &str) -> String {
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join("+");
-    let parts = [Some(date), Some(kind.to_string()), number, Some(to)];
+    let parts = [
+        Some(date),
+        Some(time),
+        Some(kind.to_string()),
+        number,
+        Some(to),
+    ];
     let mut name = parts
         .into_iter()
         .flatten()

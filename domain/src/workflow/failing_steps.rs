@@ -509,11 +509,6 @@ mod tests {
         assert_eq!(summary(None), "failed");
         assert_eq!(summary(Some(&"x".repeat(1000))).len(), ERROR_CHARS);
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
 
     #[test]
     fn errors_read_as_sentences() {

@@ -50,6 +50,23 @@ async fn the_simulated_gateway_marks_pages_and_emails_test_mode(backend: Backend
     assert!(html.contains(TEST_MODE_LINE), "HTML part: {html}");
     assert!(page.contains(PAGE_BANNER), "portal page: {page}");
     assert!(page.contains("No real money moves"), "portal page: {page}");
+    let dashboard = dashboard_login_page(&app).await;
+    assert!(
+        dashboard.contains(PAGE_BANNER),
+        "the studio's dashboard too: {dashboard}"
+    );
+}
+
+/// The dashboard's login page, as a browser gets it.
+async fn dashboard_login_page(app: &TestApp) -> String {
+    app.http
+        .get(format!("{}/dashboard/login", app.address))
+        .send()
+        .await
+        .expect("GET /dashboard/login")
+        .text()
+        .await
+        .expect("body")
 }
 
 async fn stripe_pages_and_emails_carry_no_test_mode_mark(backend: Backend) {
@@ -70,6 +87,8 @@ async fn stripe_pages_and_emails_carry_no_test_mode_mark(backend: Backend) {
     assert!(!text.contains("TEST MODE"), "text part: {text}");
     assert!(!html.contains("test-mode"), "HTML part: {html}");
     assert!(!page.contains(PAGE_BANNER), "portal page: {page}");
+    let dashboard = dashboard_login_page(&app).await;
+    assert!(!dashboard.contains(PAGE_BANNER), "dashboard: {dashboard}");
 }
 
 async fn client_emails_reply_to_the_studio(backend: Backend) {
