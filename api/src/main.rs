@@ -392,6 +392,11 @@ async fn run() -> anyhow::Result<()> {
                 );
                 std::process::exit(2);
             }
+            // `migrate` is often the first command an operator runs: a bad
+            // data directory is named here too, not left to SQLite's error.
+            if settings.data_dir_in_use() {
+                settings.check_data_dir().map_err(anyhow::Error::msg)?;
+            }
             let db = domain::infra::db::connect(&settings).await?.conn;
             migrate_command(
                 &db,

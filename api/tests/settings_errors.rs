@@ -258,6 +258,11 @@ fn a_data_directory_that_cannot_be_used_is_named() {
         &run(&args, &file, &[]),
         &["data_dir", "DATA_DIR", "a-file", "is a file"],
     );
+    // `migrate`, often the first command an operator runs, names it too.
+    refused(
+        &run(&["migrate"], &file, &[]),
+        &["data_dir", "DATA_DIR", "a-file", "is a file"],
+    );
     refused(
         &run(&args, &file.join("data"), &[]),
         &["data_dir", "DATA_DIR", "cannot be created"],
