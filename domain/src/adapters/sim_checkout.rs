@@ -310,7 +310,7 @@ pub struct HostedPage {
 fn gateway_of(ctx: &crate::AppContext) -> Option<SimulatedGateway> {
     // The hosted page belongs to the simulated gateway alone: with Stripe
     // configured, clients pay on Stripe's page and this one does not exist.
-    ctx.settings.gateway.stripe_secret_key.is_none().then(|| {
+    ctx.settings.test_mode().then(|| {
         SimulatedGateway::new(ctx.db.clone())
             .with_public_url(ctx.settings.public_url())
             .with_webhooks(ctx.settings.gateway.simulated_webhooks)

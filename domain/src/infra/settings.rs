@@ -226,6 +226,10 @@ struct Range {
 }
 
 impl Range {
+    const fn new(key: &'static str, min: i128, max: i128, get: fn(&Settings) -> i128) -> Self {
+        Self { key, min, max, get }
+    }
+
     fn check(&self, value: i128) -> Result<(), String> {
         if (self.min..=self.max).contains(&value) {
             Ok(())
@@ -249,162 +253,86 @@ impl Range {
 /// (raw values before parsing, so `PORT=abc` is named too, and the typed
 /// values in `check`). config/app.example.toml documents each range.
 const RANGES: &[Range] = &[
-    Range {
-        key: "http.port",
-        min: 0,
-        max: 65_535,
-        get: |s| s.http.port.into(),
-    },
-    Range {
-        key: "http.max_body_bytes",
-        min: 1_024,
-        max: 104_857_600,
-        get: |s| s.http.max_body_bytes as i128,
-    },
-    Range {
-        key: "smtp.timeout_secs",
-        min: 1,
-        max: 600,
-        get: |s| s.smtp.timeout_secs.into(),
-    },
-    Range {
-        key: "postgres.statement_timeout_ms",
-        min: 0,
-        max: 86_400_000,
-        get: |s| s.postgres.statement_timeout_ms.into(),
-    },
-    Range {
-        key: "postgres.idle_in_transaction_timeout_ms",
-        min: 0,
-        max: 86_400_000,
-        get: |s| s.postgres.idle_in_transaction_timeout_ms.into(),
-    },
-    Range {
-        key: "worker.concurrency",
-        min: 1,
-        max: 1_024,
-        get: |s| s.worker.concurrency as i128,
-    },
-    Range {
-        key: "worker.poll_interval_ms",
-        min: 10,
-        max: 60_000,
-        get: |s| s.worker.poll_interval_ms.into(),
-    },
-    Range {
-        key: "worker.max_attempts",
-        min: 1,
-        max: 10_000,
-        get: |s| s.worker.max_attempts.into(),
-    },
-    Range {
-        key: "worker.heartbeat_secs",
-        min: 1,
-        max: 3_600,
-        get: |s| s.worker.heartbeat_secs.into(),
-    },
-    Range {
-        key: "worker.missed_heartbeats",
-        min: 1,
-        max: 100,
-        get: |s| s.worker.missed_heartbeats as i128,
-    },
-    Range {
-        key: "worker.redeliver_after_secs",
-        min: 1,
-        max: 86_400,
-        get: |s| s.worker.redeliver_after_secs.into(),
-    },
-    Range {
-        key: "worker.relay_claim_secs",
-        min: 1,
-        max: 3_600,
-        get: |s| s.worker.relay_claim_secs.into(),
-    },
-    Range {
-        key: "worker.resolve_payment_after_secs",
-        min: 1,
-        max: 86_400,
-        get: |s| s.worker.resolve_payment_after_secs.into(),
-    },
-    Range {
-        key: "worker.job_timeout_secs",
-        min: 1,
-        max: 86_400,
-        get: |s| s.worker.job_timeout_secs.into(),
-    },
-    Range {
-        key: "worker.email_claim_secs",
-        min: 3,
-        max: 3_600,
-        get: |s| s.worker.email_claim_secs.into(),
-    },
-    Range {
-        key: "gateway.webhook_tolerance_secs",
-        min: 1,
-        max: 86_400,
-        get: |s| s.gateway.webhook_tolerance_secs.into(),
-    },
-    Range {
-        key: "gateway.key_reuse_limit_hours",
-        min: 1,
-        max: 23,
-        get: |s| s.gateway.key_reuse_limit_hours.into(),
-    },
-    Range {
-        key: "gateway.simulated_faults.timeout_percent",
-        min: 0,
-        max: 100,
-        get: |s| s.gateway.simulated_faults.timeout_percent.into(),
-    },
-    Range {
-        key: "gateway.simulated_faults.error_percent",
-        min: 0,
-        max: 100,
-        get: |s| s.gateway.simulated_faults.error_percent.into(),
-    },
-    Range {
-        key: "gateway.simulated_faults.delay_ms",
-        min: 0,
-        max: 600_000,
-        get: |s| s.gateway.simulated_faults.delay_ms.into(),
-    },
-    Range {
-        key: "gateway.simulated_faults.faulty_calls_per_key",
-        min: 0,
-        max: 1_000_000,
-        get: |s| s.gateway.simulated_faults.faulty_calls_per_key.into(),
-    },
-    Range {
-        key: "gateway.simulated_faults.seed",
-        min: 0,
-        max: u64::MAX as i128,
-        get: |s| s.gateway.simulated_faults.seed.into(),
-    },
-    Range {
-        key: "login_limits.window_secs",
-        min: 60,
-        max: 604_800,
-        get: |s| s.login_limits.window_secs.into(),
-    },
-    Range {
-        key: "login_limits.per_address",
-        min: 1,
-        max: 1_000_000,
-        get: |s| s.login_limits.per_address.into(),
-    },
-    Range {
-        key: "login_limits.per_gallery",
-        min: 1,
-        max: 1_000_000,
-        get: |s| s.login_limits.per_gallery.into(),
-    },
-    Range {
-        key: "login_limits.per_staff_account",
-        min: 1,
-        max: 1_000_000,
-        get: |s| s.login_limits.per_staff_account.into(),
-    },
+    Range::new("http.port", 0, 65_535, |s| s.http.port.into()),
+    Range::new("http.max_body_bytes", 1_024, 104_857_600, |s| {
+        s.http.max_body_bytes as i128
+    }),
+    Range::new("smtp.timeout_secs", 1, 600, |s| s.smtp.timeout_secs.into()),
+    Range::new("postgres.statement_timeout_ms", 0, 86_400_000, |s| {
+        s.postgres.statement_timeout_ms.into()
+    }),
+    Range::new(
+        "postgres.idle_in_transaction_timeout_ms",
+        0,
+        86_400_000,
+        |s| s.postgres.idle_in_transaction_timeout_ms.into(),
+    ),
+    Range::new("worker.concurrency", 1, 1_024, |s| {
+        s.worker.concurrency as i128
+    }),
+    Range::new("worker.poll_interval_ms", 10, 60_000, |s| {
+        s.worker.poll_interval_ms.into()
+    }),
+    Range::new("worker.max_attempts", 1, 10_000, |s| {
+        s.worker.max_attempts.into()
+    }),
+    Range::new("worker.heartbeat_secs", 1, 3_600, |s| {
+        s.worker.heartbeat_secs.into()
+    }),
+    Range::new("worker.missed_heartbeats", 1, 100, |s| {
+        s.worker.missed_heartbeats as i128
+    }),
+    Range::new("worker.redeliver_after_secs", 1, 86_400, |s| {
+        s.worker.redeliver_after_secs.into()
+    }),
+    Range::new("worker.relay_claim_secs", 1, 3_600, |s| {
+        s.worker.relay_claim_secs.into()
+    }),
+    Range::new("worker.resolve_payment_after_secs", 1, 86_400, |s| {
+        s.worker.resolve_payment_after_secs.into()
+    }),
+    Range::new("worker.job_timeout_secs", 1, 86_400, |s| {
+        s.worker.job_timeout_secs.into()
+    }),
+    Range::new("worker.email_claim_secs", 3, 3_600, |s| {
+        s.worker.email_claim_secs.into()
+    }),
+    Range::new("gateway.webhook_tolerance_secs", 1, 86_400, |s| {
+        s.gateway.webhook_tolerance_secs.into()
+    }),
+    Range::new("gateway.key_reuse_limit_hours", 1, 23, |s| {
+        s.gateway.key_reuse_limit_hours.into()
+    }),
+    Range::new("gateway.simulated_faults.timeout_percent", 0, 100, |s| {
+        s.gateway.simulated_faults.timeout_percent.into()
+    }),
+    Range::new("gateway.simulated_faults.error_percent", 0, 100, |s| {
+        s.gateway.simulated_faults.error_percent.into()
+    }),
+    Range::new("gateway.simulated_faults.delay_ms", 0, 600_000, |s| {
+        s.gateway.simulated_faults.delay_ms.into()
+    }),
+    Range::new(
+        "gateway.simulated_faults.faulty_calls_per_key",
+        0,
+        1_000_000,
+        |s| s.gateway.simulated_faults.faulty_calls_per_key.into(),
+    ),
+    Range::new("gateway.simulated_faults.seed", 0, u64::MAX as i128, |s| {
+        s.gateway.simulated_faults.seed.into()
+    }),
+    Range::new("login_limits.window_secs", 60, 604_800, |s| {
+        s.login_limits.window_secs.into()
+    }),
+    Range::new("login_limits.per_address", 1, 1_000_000, |s| {
+        s.login_limits.per_address.into()
+    }),
+    Range::new("login_limits.per_gallery", 1, 1_000_000, |s| {
+        s.login_limits.per_gallery.into()
+    }),
+    Range::new("login_limits.per_staff_account", 1, 1_000_000, |s| {
+        s.login_limits.per_staff_account.into()
+    }),
 ];
 
 /// Settings that take one of a few words, with those words.

@@ -87,9 +87,7 @@ pub fn signing_secret(ctx: &AppContext) -> Option<SecretString> {
         return Some(secret.clone());
     }
     ctx.settings
-        .gateway
-        .stripe_secret_key
-        .is_none()
+        .test_mode()
         .then(|| SecretString::from(ctx.secret.derive("simulated-webhook-signing", "whsec_")))
 }
 
