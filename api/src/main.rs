@@ -344,7 +344,7 @@ async fn run() -> anyhow::Result<()> {
         }
         Command::SeedDemo => {
             let ctx = AppContext::build(settings).await?.ctx;
-            let demo = domain::studio::seed::seed_demo(&ctx).await?;
+            let demo = domain::app::seed::seed_demo(&ctx).await?;
             if let Some(earlier) = demo.earlier_demo_studio_id {
                 let start_over = match ctx.settings.database_kind() {
                     domain::infra::settings::DatabaseKind::Sqlite => format!(

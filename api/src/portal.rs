@@ -3,7 +3,10 @@
 //! opens the gateway's hosted checkout and answers 303 to it; `GET
 //! /pay/{token}/return?session_id=...` is where the gateway sends the client
 //! back. No card field is on these pages. `/sim-checkout/{id}` is the
-//! simulated gateway's own hosted page (test cards typed there).
+//! simulated gateway's own hosted page (test cards typed there), the only
+//! place a card number reaches this server, absent with Stripe configured.
+//! Receipts are addressed by position (`/pay/{token}/receipt/{n}.pdf`),
+//! never by a gateway id.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};

@@ -1,5 +1,9 @@
 //! Request ids: taken from `x-request-id` or generated, put on the request's
 //! span, echoed in the response, and carried into the jobs the request causes.
+//!
+//! Bearer secrets in URLs (`/pay/{token}`, `/gallery/...`, `/card-setup/...`)
+//! never reach logs or metrics: spans carry `loggable_path`, metrics the
+//! route pattern.
 
 use actix_web::HttpMessage;
 use actix_web::body::MessageBody;

@@ -5,8 +5,9 @@
 //!
 //! Depends on `ports`, `kernel` and `infra`. Two edges go further and are
 //! known: the webhook receiver applies events through the `billing` writers
-//! (the same ones the return pages use), and the simulated gateway writes
-//! its own `DeliverSimulatedWebhook` rows through `workflow::outbox`.
+//! (the same ones the return pages use), and the simulated gateway and its
+//! checkout report what their webhook announces as
+//! `next::Change::SimulatedEvent` through `workflow::next`.
 
 pub mod events;
 pub mod mailer;

@@ -10,5 +10,6 @@ pub mod db;
 pub mod error;
 pub mod secrets;
 pub mod settings;
+pub mod signature;
 pub mod startup;
 pub mod telemetry;

@@ -6,6 +6,7 @@
 //! Architecture invariant: nothing here knows HTTP or GraphQL.
 
 pub mod adapters;
+pub mod app;
 pub mod billing;
 pub mod followup;
 pub mod infra;
@@ -15,5 +16,6 @@ pub mod read;
 pub mod studio;
 pub mod workflow;
 
+pub use app::compose::Built;
 pub use infra::context::AppContext;
 pub use infra::error::{DomainError, DomainResult, ErrorCode, UserError};

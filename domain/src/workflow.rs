@@ -5,6 +5,7 @@
 //! Depends on `kernel` and `infra`; the services write into it.
 
 pub mod failing_steps;
+pub mod follow_up_plan;
 pub mod jobs;
 pub mod next;
 pub mod notify;

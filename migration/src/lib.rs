@@ -3,6 +3,10 @@
 //! Migrations are timestamped, reversible and never edited once landed.
 //! sea-orm keeps its bookkeeping in `seaql_migrations`, away from the apalis
 //! tables (`Jobs`, `Workers`, `_sqlx_migrations`).
+//!
+//! A change SQLite cannot express with `ALTER TABLE` rebuilds the table on
+//! one pooled connection with foreign keys off (copy, drop, rename, recreate
+//! indexes, `foreign_key_check`) and closes that connection.
 
 pub use sea_orm_migration::prelude::*;
 

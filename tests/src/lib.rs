@@ -771,7 +771,7 @@ impl TestApp {
     /// POSTs `event` signed now with the endpoint's secret, as the processor would.
     pub async fn send_webhook(&self, event: &Value) -> (u16, Value) {
         let body = serde_json::to_vec(event).expect("event json");
-        let signature = domain::adapters::webhooks::signature::sign(
+        let signature = domain::infra::signature::sign(
             &self.webhook_secret(),
             chrono::Utc::now().timestamp(),
             &body,

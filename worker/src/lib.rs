@@ -2,7 +2,9 @@
 //!
 //! Runs as its own process (`cargo run -p worker`, any number of them) or
 //! inside the api process in the embedded mode. It never links actix-web or
-//! async-graphql.
+//! async-graphql (`cargo tree -p worker`, checked by the architecture
+//! tests), which is why maud's `actix-web` feature is enabled in
+//! `api/Cargo.toml` only.
 
 pub mod bookkeeping;
 pub mod jobs;

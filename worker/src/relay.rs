@@ -1,6 +1,20 @@
 //! Moves outbox rows into the queue: at once when this process wrote them
 //! (`outbox_signal`) or, on PostgreSQL, when an api committed them
 //! (`wake_on_notify`), otherwise at the next poll. At-least-once by design.
+//!
+//! A batch is claimed in one statement, pushed at once (`push_all`) and
+//! marked enqueued in one statement. A stale row is redelivered only while
+//! the queue holds no backlog (`Queue::waiting`: Redis' pending list and
+//! scheduled set): behind a backlog it is waiting its turn, and a second
+//! delivery would run its step twice when the workers are busiest; a Redis
+//! restart empties the queue, so lost entries still come back. On
+//! PostgreSQL the api sends `NOTIFY outbox` after its commits
+//! (`next::forward_wakes`) and `wake_on_notify` (a `PgListener` that
+//! reconnects) wakes the relay; the poll stays as the backstop. Never
+//! `NOTIFY` inside a writing transaction: PostgreSQL serialises the commits
+//! of notifying transactions behind one cluster-wide lock (BENCHMARKS.md).
+//! While rows keep coming, the relay waits `GATHER` (5 ms) after a wake-up so
+//! that one claim takes what several commits wrote.
 
 use crate::queue::Queue;
 use chrono::Duration as ChronoDuration;

@@ -10,6 +10,11 @@
 //! - Every state-changing `POST` carries a CSRF token; a missing or wrong one
 //!   is refused with 403 before anything else happens.
 //! - `GET /dashboard` reads everything for the session's studio only.
+//! - The studio comes from the session row only (never from the URL or a
+//!   form), and every query filters by it, lists and client names included.
+//! - The login form's CSRF token is `HMAC(secret, nonce)`, a session's
+//!   `HMAC(secret, csrf_secret)`; both are compared in constant time.
+//!   Sessions expire on the server (12 h) and logout deletes the row.
 
 mod view;
 

@@ -7,6 +7,11 @@
 //!
 //! The body size itself is limited earlier still, for every route, by
 //! [`crate::limits::body_limit`].
+//!
+//! A connection field costs `page size × selection`, so the complexity
+//! budget bounds the rows a query can load. `DocumentGate`: in production no
+//! document is parsed without a key; each fragment's expansion is counted
+//! once and bounded before async-graphql parses or validates.
 
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,

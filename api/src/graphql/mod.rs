@@ -110,6 +110,9 @@ pub fn domain_error(err: DomainError) -> Error {
         }
         DomainError::Db(db) => internal(anyhow::Error::new(db)),
         DomainError::Internal(e) => internal(e),
+        unavailable @ DomainError::Unavailable { .. } => {
+            internal(anyhow::anyhow!(unavailable.to_string()))
+        }
     }
 }
 

@@ -81,6 +81,7 @@
 //!
 //! [`SimulatedGateway`]: crate::adapters::sim_gateway::SimulatedGateway
 
+use crate::kernel::keys::{RequestKey, Step};
 use crate::ports::gateway::{
     ChargeOutcome, ChargeRequest, CheckoutLookup, CheckoutRequest, CheckoutSession, CheckoutState,
     CustomerRequest, GatewayError, IntentState, PaymentGateway, PaymentMethodDetails,
@@ -537,7 +538,7 @@ impl PaymentGateway for StripeGateway {
             let key = if n == 1 {
                 request.idempotency_key.clone()
             } else {
-                format!("{}_{n}", request.idempotency_key)
+                RequestKey::new(&request.idempotency_key, Step::Again, n).to_string()
             };
             let response = self
                 .send(Method::POST, &["v1", "customers"], Some(&form), Some(&key))

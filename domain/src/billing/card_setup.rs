@@ -22,6 +22,7 @@ use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
 use crate::infra::error::{DomainResult, UserError};
 use crate::infra::secrets::{hash_token, random_token};
+use crate::kernel::keys::Key;
 use crate::ports::gateway::{CheckoutState, PaymentMethodDetails, SetupCheckoutRequest};
 use chrono::{DateTime, Duration, Utc};
 use entity::enums::CheckoutStatus;
@@ -53,7 +54,7 @@ pub fn link_of(ctx: &AppContext, setup: &card_setup::Model) -> String {
 
 /// The idempotency key of an attempt (also `metadata[card_setup]`).
 pub fn idempotency_key(setup_id: i64, attempt: i32) -> String {
-    format!("setup_{setup_id}_checkout_{attempt}")
+    Key::CardSetup { setup_id, attempt }.to_string()
 }
 
 /// `requestCardSetup`: a new request for the studio's client, and its email
@@ -281,7 +282,7 @@ pub async fn start(
         Err(crate::ports::gateway::GatewayError::Unavailable(why)) => {
             lost_setup_creation(ctx, &row, customer, &why).await?
         }
-        Err(err) => return Err(anyhow::Error::new(err).into()),
+        Err(err) => return Err(err.into()),
     };
     let url = session
         .url

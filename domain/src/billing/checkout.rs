@@ -21,6 +21,16 @@
 //!    `payments::settle_in`. A session whose `amount_total` or `currency`
 //!    differs from what was asked is recorded as `MISMATCH` with an audit
 //!    line, never settled silently.
+//!
+//! Every writer that changes an invoice's amount due calls `retire_stale_in`
+//! in its transaction: open sessions for another amount get an
+//! `ExpireStaleCheckouts` job and are expired at the gateway after the commit
+//! (`expire_stale`: once, retried; one paid meanwhile is settled). A paid
+//! session is `COMPLETE` before its money moves, so its own payment writes no
+//! such job. A client has at most one gateway Customer
+//! (`clients.gateway_customer_id`, created under `client_{id}_customer` and
+//! written only while empty; after an unanswered creation it is looked for
+//! with `find_customer` before another is made).
 
 use crate::billing::documents::InvoiceDocument;
 use crate::billing::lifecycle::{self, Actor, Audit};
@@ -28,6 +38,7 @@ use crate::billing::payments;
 use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
 use crate::infra::error::{DomainResult, UserError};
+use crate::kernel::keys::Key;
 use crate::ports::gateway::{
     ChargeOutcome, CheckoutLookup, CheckoutRequest, CheckoutSession, CheckoutState, GatewayError,
 };
@@ -51,7 +62,12 @@ const LIVE: [CheckoutStatus; 2] = [CheckoutStatus::Creating, CheckoutStatus::Ope
 
 /// The idempotency key of an attempt: the invoice, the amount, the attempt.
 pub fn idempotency_key(invoice_id: i64, amount_minor: i64, attempt: i32) -> String {
-    format!("inv_{invoice_id}_checkout_{amount_minor}_{attempt}")
+    Key::Checkout {
+        invoice_id,
+        amount_minor,
+        attempt,
+    }
+    .to_string()
 }
 
 fn request_of(
@@ -96,7 +112,10 @@ pub async fn ensure_customer(
         return Ok(Some(id.clone()));
     }
     let request = crate::ports::gateway::CustomerRequest {
-        idempotency_key: format!("client_{}_customer", client.id),
+        idempotency_key: Key::Customer {
+            client_id: client.id,
+        }
+        .to_string(),
         client_ref: client.id.to_string(),
         name: client.name.clone(),
         email: client.email.clone(),
@@ -121,7 +140,7 @@ pub async fn ensure_customer(
                 }
             }
         }
-        Err(err) => return Err(anyhow::Error::new(err).into()),
+        Err(err) => return Err(err.into()),
     };
     // Two requests at once got the same Customer (same key); either write wins.
     client::Entity::update_many()
@@ -241,7 +260,7 @@ pub async fn start(
         Err(GatewayError::Unavailable(why)) => {
             settle_lost_creation(ctx, &row, request.customer.clone(), &why).await?
         }
-        Err(err) => return Err(anyhow::Error::new(err).into()),
+        Err(err) => return Err(err.into()),
     };
     let url = session
         .url
@@ -475,7 +494,7 @@ async fn retire(ctx: &AppContext, row: &checkout_session::Model) -> DomainResult
             Err(GatewayError::InvalidPaymentMethod(why)) => {
                 tracing::warn!(session = %id, %why, "stale checkout session unknown to the gateway");
             }
-            Err(err) => return Err(anyhow::Error::new(err).into()),
+            Err(err) => return Err(err.into()),
         }
     }
     checkout_session::Entity::update_many()
@@ -676,7 +695,10 @@ pub(crate) async fn settle_in(
                 .await?;
                 return Ok(Settled::Mismatch(detail));
             }
-            let key = format!("checkout_{}", session.id);
+            let key = Key::CheckoutPayment {
+                session_id: session.id.clone(),
+            }
+            .to_string();
             let card = session.card.as_ref();
             payment::Entity::insert(payment::ActiveModel {
                 studio_id: Set(row.studio_id),

@@ -17,6 +17,11 @@
 //! shown as repaid instead of due. A reissue of a void `CARRY_FORWARD`
 //! invoice never carries again what a later invoice already used
 //! ([`passed_on_by_predecessors`]); [`ledger_of_client`] balances.
+//!
+//! A void gives a carried credit back. A reissue's credit is the retainer
+//! minus what its void predecessors passed on, so only a difference in the
+//! excess moves; created − used = outstanding. Repaid is recorded once
+//! (`invoices.credit_repaid_at`, `credit_repaid_reference`).
 
 use crate::billing::lifecycle::{Actor, Audit};
 use crate::infra::context::AppContext;

@@ -1,11 +1,15 @@
 //! An invoice with everything needed to show it (email, portal): loaded once,
 //! rendered the same everywhere so every surface shows the same minor units.
+//!
+//! An invoice stores whether its prices include tax (`prices_include_tax`);
+//! `InvoiceDocument::discount_row` and `tax_inclusive_note` are what the
+//! email, the PDF and the portal print. A payment is named by
+//! `payment_label` (`Visa •••• 4242`, `Check #1042`), never by a gateway id.
 
 use crate::billing::pdf::{PdfAmount, PdfInvoice, PdfLine, PdfPayment};
 use crate::infra::context::AppContext;
 use crate::infra::error::DomainResult;
 use crate::kernel::money::{Currency, Money};
-use crate::read::queries;
 use entity::enums::{InvoiceStatus, PaymentMethod, PaymentStatus, RefundStatus};
 use entity::{client, credit_note, invoice, invoice_line, payment, refund, session, studio};
 use sea_orm::{
@@ -70,8 +74,8 @@ impl InvoiceDocument {
             .one(conn)
             .await?
             .ok_or_else(|| missing("session"))?;
-        let lines = queries::invoice_lines(conn, invoice.id).await?;
-        let payments = queries::invoice_payments(conn, invoice.id).await?;
+        let lines = invoice_lines(conn, invoice.id).await?;
+        let payments = invoice_payments(conn, invoice.id).await?;
         let currency = Currency::parse(&invoice.currency)
             .map_err(|e| anyhow::anyhow!("invoice currency: {e}"))?;
         let refunds = refund::Entity::find()
@@ -474,4 +478,28 @@ pub fn payment_label(p: &payment::Model) -> String {
         PaymentMethod::BankTransfer => "Bank transfer".into(),
         PaymentMethod::Other => "Payment".into(),
     }
+}
+
+/// An invoice's lines, in their order.
+pub async fn invoice_lines<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    invoice_id: i64,
+) -> DomainResult<Vec<invoice_line::Model>> {
+    Ok(invoice_line::Entity::find()
+        .filter(invoice_line::Column::InvoiceId.eq(invoice_id))
+        .order_by_asc(invoice_line::Column::Position)
+        .all(db)
+        .await?)
+}
+
+/// An invoice's payments, oldest first.
+pub async fn invoice_payments<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    invoice_id: i64,
+) -> DomainResult<Vec<payment::Model>> {
+    Ok(payment::Entity::find()
+        .filter(payment::Column::InvoiceId.eq(invoice_id))
+        .order_by_asc(payment::Column::Id)
+        .all(db)
+        .await?)
 }

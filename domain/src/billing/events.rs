@@ -1,5 +1,6 @@
 //! The billing event of an invoice's state, published after the commit that
-//! changed it (`ctx.events`).
+//! changed it (`ctx.events`), by the writer that actually changed the state
+//! (a replay publishes nothing); best effort, never the record.
 
 use crate::ports::events::{BillingEvent, EventKind};
 use chrono::{DateTime, Utc};

@@ -1,24 +1,35 @@
 //! Step 2-4 of the workflow: price a completed session, take the next
 //! gap-free number, issue the invoice and route it on payment preference.
+//!
+//! - A session has at most one invoice that is not `VOID` (partial unique
+//!   index `ux_invoices_session_current`). `GenerateInvoice` creates one only
+//!   for a session that has none at all, so a replay after a void creates
+//!   nothing; only `reissue_invoice` replaces a void invoice
+//!   (`reissued_from_id`, one replacement each, its key in `reissue_key`).
+//! - A `DRAFT` has no number (NULLs are distinct in the `(studio_id,
+//!   number)` unique index) and no follow-ups: no email, charge, gallery
+//!   access or working portal link. Every path to `OPEN` goes through
+//!   `finalize_and_route`.
+//! - Numbers come from a per-studio counter incremented with `UPDATE ...
+//!   RETURNING` in the invoice's transaction: gap-free and unique under
+//!   concurrency. The number is the last thing a finalization takes before
+//!   its commit: the counter row stays locked until then, and every
+//!   finalization of the studio waits for it.
 
 use crate::billing::lifecycle::{self, Actor, Audit};
 use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
 use crate::infra::error::{DomainResult, UserError};
 use crate::infra::secrets::{hash_token, random_token};
-use crate::kernel::adjustments::{self, TaxShare};
-use crate::kernel::pricing::{self, LineInput, PricingInput, RoundingMode, TaxRateInput};
-use crate::studio::catalog::percent_of;
+use crate::kernel::adjustments::TaxShare;
+use crate::kernel::pricing::{self, LineInput};
+use crate::studio::quote::quote_session;
 use crate::workflow::jobs::JobKind;
 use crate::workflow::next::{self, Change};
 use crate::workflow::outbox;
 use chrono::{DateTime, Duration, Utc};
-use entity::enums::{
-    InvoiceEventKind, InvoiceStatus, LineKind, PaymentPreference, Rounding, SessionStatus,
-};
-use entity::{
-    client, invoice, invoice_line, invoice_number_counter, session, session_item, studio, tax_rate,
-};
+use entity::enums::{InvoiceEventKind, InvoiceStatus, LineKind, PaymentPreference, SessionStatus};
+use entity::{client, invoice, invoice_line, invoice_number_counter, session, studio};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
@@ -103,36 +114,7 @@ async fn bump_counter(tx: &DatabaseTransaction, studio_id: i64) -> DomainResult<
 }
 
 pub fn studio_tz(studio: &studio::Model) -> chrono_tz::Tz {
-    studio.time_zone.parse().unwrap_or(chrono_tz::UTC)
-}
-
-async fn tax_rates_for(
-    tx: &impl ConnectionTrait,
-    session: &session::Model,
-) -> DomainResult<Vec<tax_rate::Model>> {
-    let select = tax_rate::Entity::find().filter(tax_rate::Column::StudioId.eq(session.studio_id));
-    let rates = match &session.tax_rate_ids {
-        Some(ids) => {
-            let ids: Vec<i64> = ids
-                .split(',')
-                .filter_map(|s| s.trim().parse().ok())
-                .collect();
-            select
-                .filter(tax_rate::Column::Id.is_in(ids))
-                .order_by_asc(tax_rate::Column::Id)
-                .all(tx)
-                .await?
-        }
-        None => {
-            select
-                .filter(tax_rate::Column::IsDefault.eq(true))
-                .filter(tax_rate::Column::Active.eq(true))
-                .order_by_asc(tax_rate::Column::Id)
-                .all(tx)
-                .await?
-        }
-    };
-    Ok(rates)
+    crate::kernel::clock::zone(&studio.time_zone)
 }
 
 /// A session priced as it is now: the lines (with their kinds), the pricing
@@ -165,86 +147,6 @@ async fn price_session(
         priced,
         tax_breakdown,
     })
-}
-
-/// Prices a session exactly as its invoice will be priced (package as sold,
-/// items, tax rates, discount, fees, retainer, plus `carried_minor` of
-/// credits carried from the client's earlier invoices). Scheduling calls it
-/// to refuse what could never be invoiced; the pricing error is returned as
-/// a value.
-pub(crate) async fn quote_session(
-    tx: &impl ConnectionTrait,
-    studio: &studio::Model,
-    session: &session::Model,
-    carried_minor: i64,
-) -> DomainResult<(
-    Vec<(LineKind, LineInput)>,
-    Result<pricing::PricedInvoice, pricing::PricingError>,
-)> {
-    let mut lines: Vec<(LineKind, LineInput)> = Vec::new();
-    // The package as sold when the session was scheduled.
-    if let (Some(name), Some(price)) = (&session.package_name, session.package_price_minor) {
-        lines.push((
-            LineKind::Package,
-            LineInput {
-                description: name.clone(),
-                quantity: 1,
-                unit_price_minor: price,
-                taxable: session.package_taxable.unwrap_or(true),
-                discount: None,
-            },
-        ));
-    }
-    for item in session_item::Entity::find()
-        .filter(session_item::Column::SessionId.eq(session.id))
-        .order_by_asc(session_item::Column::Id)
-        .all(tx)
-        .await?
-    {
-        let kind = if item.add_on_service_id.is_some() {
-            LineKind::AddOn
-        } else {
-            LineKind::Custom
-        };
-        lines.push((
-            kind,
-            LineInput {
-                description: item.description,
-                quantity: item.quantity,
-                unit_price_minor: item.unit_price_minor,
-                taxable: item.taxable,
-                discount: None,
-            },
-        ));
-    }
-    let rates = tax_rates_for(tx, session).await?;
-    let mut rate_inputs = Vec::with_capacity(rates.len());
-    for rate in &rates {
-        rate_inputs.push(TaxRateInput {
-            name: rate.name.clone(),
-            percent: percent_of(rate)?,
-            compound: rate.compound,
-        });
-    }
-    let discount = adjustments::parse_discount(session.discount.as_deref())?;
-    let fees = adjustments::parse_fees(&session.fees)?;
-    let priced = pricing::price(&PricingInput {
-        lines: lines.iter().map(|(_, l)| l.clone()).collect(),
-        tax_rates: rate_inputs,
-        prices_include_tax: studio.prices_include_tax,
-        credit_minor: session
-            .retainer_paid_minor
-            .checked_add(carried_minor)
-            .ok_or(pricing::PricingError::Overflow)
-            .map_err(|e| anyhow::anyhow!("session {}: credit {e}", session.id))?,
-        discount: discount.as_ref().map(Into::into),
-        fees: fees.iter().map(Into::into).collect(),
-        rounding: match studio.rounding {
-            Rounding::PerLine => RoundingMode::PerLine,
-            Rounding::PerInvoice => RoundingMode::PerInvoice,
-        },
-    });
-    Ok((lines, priced))
 }
 
 /// Where a new draft comes from: the session's first invoice, or the

@@ -16,6 +16,12 @@
 //! Only a chargeback (a lost dispute) adds to `refunded` alone and makes
 //! money owed again. A void invoice owes nothing: its credit note cancels
 //! what was left.
+//!
+//! Every change of a balance goes through `apply_money` with a `Movement`
+//! (SQL increments, then the status derived from the balance, then an audit
+//! line); the trail (`invoice_events`) is only ever appended to. A draft is
+//! voided without a credit note; a void's credit note (`refund_id IS NULL`,
+//! one per invoice) credits only what refunds have not already credited.
 
 use crate::infra::error::{DomainResult, UserError};
 use chrono::{DateTime, Utc};

@@ -17,11 +17,21 @@
 //! 3. **Settle**: the outcome is written in one transaction. Only the writer
 //!    that moves the payment out of `PENDING` touches the invoice, so a
 //!    replayed outcome is never counted twice.
+//!
+//! A confirmation goes out again only if the retrieved intent still requires
+//! one, under the next attempt's key. Auto-pay attempt *n* uses key
+//! `inv_{id}_autopay_{n}` and the client's card as it is at that moment; a
+//! soft decline schedules attempt *n+1* as a delayed outbox row
+//! (`AUTO_PAY_RETRY_DAYS`: 1, 3, 5, 7 days), a hard decline schedules
+//! nothing, and a paid invoice makes a later attempt a no-op. Manual payments
+//! use key `manual_{studio}_{client key}` in the payments' unique
+//! idempotency column, so a replay finds the first payment.
 
 use crate::billing::lifecycle::{self, Actor, Audit};
 use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
-use crate::infra::error::{DomainResult, UserError};
+use crate::infra::error::{DomainError, DomainResult, UserError};
+use crate::kernel::keys::{Key, RequestKey, Step};
 use crate::ports::gateway::{ChargeOutcome, ChargeRequest, GatewayError, IntentState};
 use crate::workflow::next::{self, Change};
 use chrono::{DateTime, Duration, Utc};
@@ -46,6 +56,11 @@ pub enum ChargeResult {
     Declined(payment::Model),
     /// The invoice owes nothing (already paid, void...): nothing was charged.
     NothingDue,
+    /// The gateway has the attempt but no outcome yet: it stays `PENDING`
+    /// and is looked at again then (a postponement, not a failure).
+    Processing {
+        look_again_at: DateTime<Utc>,
+    },
 }
 
 pub fn payable(invoice: &invoice::Model) -> bool {
@@ -147,15 +162,12 @@ async fn charge_and_settle(
     pending: payment::Model,
     request_id: Option<&str>,
 ) -> DomainResult<ChargeResult> {
-    let outcome = match drive_intent(ctx, &pending).await? {
-        Some(outcome) => outcome,
-        None => {
-            return Err(anyhow::anyhow!(
-                "payment {}: the gateway has not settled it yet; it is looked at again later",
-                pending.id
-            )
-            .into());
-        }
+    let Some(outcome) = drive_intent(ctx, &pending).await? else {
+        // Not a failure: the bank is still working on it (a slow 3-D Secure
+        // or a bank debit), however long that takes.
+        let look_again_at = look_again_at(&pending, ctx.clock.now());
+        tracing::info!(payment_id = pending.id, %look_again_at, "the gateway is still processing the payment");
+        return Ok(ChargeResult::Processing { look_again_at });
     };
     let stored = settle(ctx, &pending, &outcome, request_id).await?;
     tracing::info!(
@@ -171,12 +183,27 @@ async fn charge_and_settle(
 }
 
 /// An unknown outcome: the attempt stays `PENDING` and is looked at again.
-fn unknown(payment_id: i64, error: GatewayError) -> crate::infra::error::DomainError {
-    anyhow::Error::new(error)
-        .context(format!(
-            "payment {payment_id}: outcome unknown; it is settled later by retrieving its PaymentIntent"
-        ))
-        .into()
+fn unknown(payment_id: i64, error: GatewayError) -> DomainError {
+    let context = format!(
+        "payment {payment_id}: outcome unknown; it is settled later by retrieving its PaymentIntent"
+    );
+    match DomainError::from(error) {
+        DomainError::Unavailable { service, message } => {
+            DomainError::unavailable(service, format!("{context} ({message})"))
+        }
+        DomainError::Internal(err) => DomainError::Internal(err.context(context)),
+        other => other,
+    }
+}
+
+/// The first look at a payment the gateway is still processing comes 30
+/// seconds after its confirmation, each later one as long after the last as
+/// the payment has waited so far (30 s, 30 s, 1 min, 2 min...), at most 15
+/// minutes apart: a slow bank costs a few lookups, never an attempt.
+pub fn look_again_at(pending: &payment::Model, now: DateTime<Utc>) -> DateTime<Utc> {
+    let since = pending.confirm_sent_at.unwrap_or(pending.created_at);
+    let waited = (now - since).max(Duration::zero());
+    now + waited.clamp(Duration::seconds(30), Duration::minutes(15))
 }
 
 /// The decline a refused payment method stands for.
@@ -233,7 +260,7 @@ async fn drive_intent(
     if claimed.rows_affected != 1 {
         return Ok(None);
     }
-    let key = format!("{}_confirm_{attempt}", pending.idempotency_key);
+    let key = RequestKey::new(&pending.idempotency_key, Step::Confirm, attempt).to_string();
     match ctx.gateway.confirm_intent(&intent_id, &key).await {
         Ok(IntentState::Settled(outcome)) => Ok(Some(outcome)),
         Ok(_) => Ok(None),
@@ -309,7 +336,8 @@ async fn obtain_intent(
         }
     }
     let request = ChargeRequest {
-        idempotency_key: format!("{}_create_{attempt}", pending.idempotency_key),
+        idempotency_key: RequestKey::new(&pending.idempotency_key, Step::Create, attempt)
+            .to_string(),
         payment_key: pending.idempotency_key.clone(),
         amount_minor: pending.amount_minor,
         currency: pending.currency.clone(),
@@ -550,7 +578,13 @@ pub async fn charge_invoice(
 #[derive(Debug)]
 pub enum Resolved {
     AlreadySettled,
-    Settled { status: &'static str },
+    Settled {
+        status: &'static str,
+    },
+    /// Still with the gateway: look again then.
+    Processing {
+        look_again_at: DateTime<Utc>,
+    },
 }
 
 /// Settles an attempt still `PENDING` by looking at its PaymentIntent.
@@ -565,12 +599,14 @@ pub async fn resolve_pending(
     if pending.status != PaymentStatus::Pending {
         return Ok(Resolved::AlreadySettled);
     }
-    let result = charge_and_settle(ctx, pending, request_id).await?;
-    Ok(Resolved::Settled {
-        status: match result {
-            ChargeResult::Succeeded(_) => "SUCCEEDED",
-            _ => "FAILED",
+    Ok(match charge_and_settle(ctx, pending, request_id).await? {
+        ChargeResult::Succeeded(_) => Resolved::Settled {
+            status: "SUCCEEDED",
         },
+        ChargeResult::Processing { look_again_at } => Resolved::Processing { look_again_at },
+        ChargeResult::Declined(_) | ChargeResult::NothingDue => {
+            Resolved::Settled { status: "FAILED" }
+        }
     })
 }
 
@@ -601,8 +637,9 @@ pub fn is_hard_decline(code: &str) -> bool {
 pub fn auto_pay_attempt(payment: &payment::Model) -> Option<u32> {
     payment
         .idempotency_key
-        .rsplit_once("_autopay_")
-        .and_then(|(_, n)| n.parse().ok())
+        .parse::<Key>()
+        .ok()?
+        .auto_pay_attempt()
 }
 
 /// When the attempt after this declined auto-pay payment will run, if any.
@@ -621,6 +658,10 @@ pub fn next_auto_pay_retry(payment: &payment::Model) -> Option<chrono::DateTime<
 pub enum AutoPay {
     Paid,
     NothingDue,
+    /// The gateway is still processing the charge: look again then.
+    Processing {
+        look_again_at: DateTime<Utc>,
+    },
     Declined {
         reason: String,
         retry_in_days: Option<i64>,
@@ -656,7 +697,11 @@ pub async fn auto_pay(
                 brand: client.pm_brand.clone(),
                 last4: client.pm_last4.clone(),
             };
-            let key = format!("inv_{invoice_id}_autopay_{attempt}");
+            let key = Key::AutoPay {
+                invoice_id,
+                attempt,
+            }
+            .to_string();
             match charge_invoice(
                 ctx,
                 invoice_id,
@@ -669,6 +714,9 @@ pub async fn auto_pay(
             {
                 ChargeResult::Succeeded(_) => return Ok(AutoPay::Paid),
                 ChargeResult::NothingDue => return Ok(AutoPay::NothingDue),
+                ChargeResult::Processing { look_again_at } => {
+                    return Ok(AutoPay::Processing { look_again_at });
+                }
                 ChargeResult::Declined(p) => {
                     let code = p.failure_code.unwrap_or_else(|| "declined".into());
                     let retryable = !is_hard_decline(&code);
@@ -736,7 +784,11 @@ pub async fn record_manual_payment(
                 .map_err(|m| UserError::invalid(field, m))?;
         }
     }
-    let key = format!("manual_{studio_id}_{}", input.idempotency_key);
+    let key = Key::Manual {
+        studio_id,
+        client_key: input.idempotency_key.clone(),
+    }
+    .to_string();
     let tx = begin_write(&ctx.db).await?;
     let invoice = lifecycle::lock_invoice(&tx, studio_id, input.invoice_id).await?;
     if let Some(existing) = find_by_key(&key).one(&tx).await? {

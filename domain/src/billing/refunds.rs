@@ -13,11 +13,20 @@
 //! client's refund confirmation. Only a chargeback (a lost dispute,
 //! [`Settlement::Chargeback`]) returns money without a credit note and makes
 //! it owed again.
+//!
+//! The key is `refund_{studio}_{client key}`; what is still refundable is
+//! computed from settled and pending refunds under the invoice lock, so
+//! concurrent refunds never exceed the payment. [`settle`] records a refund
+//! by agreement (our API, a manual refund, one made in the gateway's
+//! dashboard) as `Movement::refund_with_credit_note`; its credit note is
+//! numbered `CN-<number>-<n>` from n = 2, counted under the invoice lock,
+//! unique per studio and per refund.
 
 use crate::billing::lifecycle::{self, Actor, Audit};
 use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
 use crate::infra::error::{DomainResult, UserError};
+use crate::kernel::keys::{Key, RequestKey, Step};
 use crate::ports::gateway::{GatewayError, RefundOutcome, RefundRequest};
 use crate::workflow::next::{self, Change};
 use chrono::{DateTime, Duration, Utc};
@@ -52,7 +61,11 @@ pub async fn refund_payment(
         crate::kernel::validate::plain_text(reason.trim(), false)
             .map_err(|m| UserError::invalid("reason", m))?;
     }
-    let key = format!("refund_{studio_id}_{}", input.idempotency_key);
+    let key = Key::Refund {
+        studio_id,
+        client_key: input.idempotency_key.clone(),
+    }
+    .to_string();
     let tx = begin_write(&ctx.db).await?;
     let payment = payment::Entity::find_by_id(input.payment_id)
         .filter(payment::Column::StudioId.eq(studio_id))
@@ -320,7 +333,7 @@ async fn refund_at_gateway(
     }
     let request = RefundRequest {
         idempotency_key: pending.idempotency_key.clone(),
-        request_key: format!("{}_attempt_{attempt}", pending.idempotency_key),
+        request_key: RequestKey::new(&pending.idempotency_key, Step::Attempt, attempt).to_string(),
         charge_reference: charge_reference.to_string(),
         amount_minor: pending.amount_minor,
         currency: pending.currency.clone(),

@@ -5,6 +5,7 @@ use crate::billing::documents::InvoiceDocument;
 use crate::followup::gallery;
 use crate::infra::context::AppContext;
 use crate::infra::error::DomainResult;
+use crate::kernel::keys::Key;
 use crate::workflow::notify::{self, Claim, Email, EmailKey, Sent};
 use entity::enums::{GalleryLevel, NotificationKind, PaymentMethod, PaymentStatus};
 use entity::payment;
@@ -526,7 +527,11 @@ pub async fn send_decline_notice(
     attempt: u32,
 ) -> DomainResult<Sent> {
     let doc = InvoiceDocument::load_by_id(ctx, invoice_id).await?;
-    let key = format!("inv_{invoice_id}_autopay_{attempt}");
+    let key = Key::AutoPay {
+        invoice_id,
+        attempt,
+    }
+    .to_string();
     let Some(declined) = doc.payments.iter().find(|p| p.idempotency_key == key) else {
         return Ok(Sent::Already);
     };

@@ -4,6 +4,19 @@
 //! configured lower level (default `PREVIEW`) while unpaid. The level is always
 //! recomputed from the current state, never taken from the job, so jobs may
 //! run twice or out of order and still converge.
+//!
+//! - An open dispute on any of the invoice's payments locks the gallery; a
+//!   late job for a void invoice defers to its replacement.
+//! - Every change of level or expiry (decided in `sync_access`) writes, in
+//!   the same transaction, the expiry notice due `expiryNoticeDays` before
+//!   the new expiry (keyed by it, so an obsolete notice sends nothing) and,
+//!   when the studio has a webhook URL, the `gallery.access_changed`
+//!   delivery (keyed by the new level and expiry). Downloads (`download`):
+//!   `FULL` and not expired, nothing else.
+//! - A gallery is reached only through its link token
+//!   (`HMAC(secret, link_salt)`, stored as its SHA-256), never by session
+//!   id: an unknown token is a 404 on `GET` and, on `POST`, the same 401 and
+//!   the same work (`secrets::gallery_decoy_hash`) as wrong credentials.
 
 use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
@@ -246,7 +259,7 @@ pub async fn deliver_webhook(
         },
     }))
     .map_err(anyhow::Error::from)?;
-    crate::adapters::webhooks::signature::post_signed(
+    crate::infra::signature::post_signed(
         &url,
         "studio-signature",
         &webhook_secret(ctx, studio.id),

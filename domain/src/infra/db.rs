@@ -1,4 +1,15 @@
 //! Database connections: one pool, shared by sea-orm and (on SQLite) apalis.
+//!
+//! - Write transactions on SQLite start with `BEGIN IMMEDIATE`
+//!   (`begin_write`), so concurrent writers wait on the busy timeout instead
+//!   of failing.
+//! - Migrations run under one lock across processes (`migrate`:
+//!   `pg_advisory_lock` on a dedicated connection, closed rather than
+//!   returned if a migration fails; `flock` on `<file>.migrate-lock` on
+//!   SQLite); afterwards every idle SQLite connection rereads the schema.
+//! - Every PostgreSQL connection carries `statement_timeout` and
+//!   `idle_in_transaction_session_timeout`: the server-side backstop for a
+//!   transaction left open.
 
 use crate::infra::settings::{DatabaseKind, PostgresSettings, Settings};
 use migration::MigratorTrait;

@@ -1,7 +1,9 @@
 //! The domain's error type: user-facing errors carry a stable code; internal
 //! causes are logged and never shown to clients.
 
-use sea_orm::{DbErr, SqlErr};
+use crate::ports::gateway::GatewayError;
+use crate::ports::mailer::MailError;
+use sea_orm::{DbErr, RuntimeErr, SqlErr};
 
 pub use crate::kernel::error::{ErrorCode, UserError};
 
@@ -12,6 +14,12 @@ pub enum DomainError {
     User(Vec<UserError>),
     #[error("database error")]
     Db(#[from] DbErr),
+    /// A service the step needs is down, the step itself is not at fault
+    /// (mapped where the port's error enters the domain, see the `From`
+    /// impls below). A job retries it soon without counting the attempt
+    /// (`outbox::retry_soon`).
+    #[error("{message}")]
+    Unavailable { service: Service, message: String },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -29,12 +37,77 @@ impl From<Vec<UserError>> for DomainError {
     }
 }
 
+/// The outside services a step can find down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    Database,
+    Gateway,
+    Mail,
+}
+
 impl DomainError {
+    pub fn unavailable(service: Service, message: impl Into<String>) -> Self {
+        Self::Unavailable {
+            service,
+            message: message.into(),
+        }
+    }
+
+    /// A service the step needs was unavailable: the mail server
+    /// unreachable, the payment gateway unavailable (a 5xx or no answer,
+    /// retried with the same idempotency key), the database connection lost
+    /// (a PostgreSQL restart).
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Unavailable { .. } => true,
+            Self::Db(err) => connection_lost(err),
+            Self::User(_) | Self::Internal(_) => false,
+        }
+    }
+
     /// Maps a unique-constraint violation to a user error, anything else stays internal.
     pub fn unique_as(err: DbErr, user: UserError) -> Self {
         match err.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(_)) => Self::User(vec![user]),
             _ => Self::Db(err),
+        }
+    }
+}
+
+/// The database connection failed (not the statement).
+fn connection_lost(err: &DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    match err {
+        DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => true,
+        DbErr::Query(RuntimeErr::SqlxError(e)) | DbErr::Exec(RuntimeErr::SqlxError(e)) => {
+            matches!(
+                e.as_ref(),
+                Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed
+            )
+        }
+        _ => false,
+    }
+}
+
+/// The gateway's port boundary: "unavailable" (the outcome unknown, retry
+/// with the same key) becomes the typed `Unavailable`, anything else is a
+/// failure of the step.
+impl From<GatewayError> for DomainError {
+    fn from(err: GatewayError) -> Self {
+        match err {
+            GatewayError::Unavailable(_) => Self::unavailable(Service::Gateway, err.to_string()),
+            other => Self::Internal(anyhow::Error::new(other)),
+        }
+    }
+}
+
+/// The mailer's port boundary: no SMTP conversation at all is the typed
+/// `Unavailable`; a refused email is a failure of the step.
+impl From<MailError> for DomainError {
+    fn from(err: MailError) -> Self {
+        match err {
+            MailError::Unreachable(_) => Self::unavailable(Service::Mail, err.to_string()),
+            other => Self::Internal(anyhow::Error::new(other)),
         }
     }
 }

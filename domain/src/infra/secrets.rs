@@ -1,4 +1,14 @@
 //! Keys, tokens and passwords. Everything a client holds is stored hashed.
+//!
+//! API keys and dashboard session tokens: SHA-256 of 256 random bits (the
+//! cookie holds a session's only copy). Portal tokens: SHA-256 of
+//! `HMAC(secret, salt)`. Staff passwords: argon2id (people choose them).
+//! Gallery passwords (139 random bits): a keyed SHA-256,
+//! `HMAC(secret, "gallery-credential:" + password)`; an argon2id hash from
+//! before still verifies and is rehashed at its next login. Every failed
+//! check does the same work: `decoy_hash` (argon2id) for an unknown staff
+//! email, `gallery_decoy_hash` for a missing gallery. `secret.key` is
+//! owner-only or the process does not start.
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};

@@ -4,6 +4,10 @@
 //! (`config/app.toml`, or the path in `APP_CONFIG`) < `APP__SECTION__KEY`
 //! environment variables < the contract variables `PORT`, `DATA_DIR`,
 //! `DATABASE_URL`, `REDIS_URL`, `SMTP_URL`.
+//!
+//! Settings are checked when loaded (`Settings::check`; every numeric range
+//! in `RANGES`, on the raw and the typed values): anything that would only
+//! fail later stops the process, naming the setting.
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;

@@ -43,3 +43,9 @@ impl Clock {
         }
     }
 }
+
+/// The time zone an IANA name stands for (`Europe/Paris`); UTC for a name
+/// that is not one (a studio's or client's zone is validated when stored).
+pub fn zone(name: &str) -> chrono_tz::Tz {
+    name.parse().unwrap_or(chrono_tz::UTC)
+}

@@ -117,3 +117,14 @@ impl UserError {
         }
     }
 }
+
+/// What a caught panic said (`panic!("...")` carries a `&str` or a
+/// `String`). The one place a payload is downcast: errors are typed
+/// (`DomainError`), never recognised by downcasting.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".into())
+}

@@ -1,4 +1,10 @@
 //! Money: integer minor units plus an ISO 4217 currency. No floats anywhere.
+//!
+//! Money is `i64` minor units in storage and in the domain; `Decimal` only
+//! for rates and at the API edge, where every amount is parsed by
+//! `parse_plain_decimal` (plain decimal notation only). Sums use checked
+//! arithmetic (`checked_sum`, the pricing engine); display totals saturate;
+//! release builds keep `overflow-checks`.
 
 use rust_decimal::Decimal;
 use std::fmt;

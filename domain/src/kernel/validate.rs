@@ -1,5 +1,10 @@
 //! Parsing of user input into domain values; every problem is collected so
 //! the caller hears about all of them at once.
+//!
+//! User-supplied names and texts (`Problems::name`, `text`, `plain_text`)
+//! refuse control and bidi characters before they can reach an email header
+//! or a page; `Problems::percent` checks a percentage's range again behind
+//! the API's `Percent` scalar.
 
 use crate::kernel::error::UserError;
 use crate::kernel::money::Currency;

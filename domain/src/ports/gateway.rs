@@ -2,6 +2,16 @@
 //! requests and answers in its signature. The adapters are
 //! `adapters::stripe` (Stripe's API) and `adapters::sim_gateway` (the
 //! built-in simulated gateway).
+//!
+//! Unknown outcomes are settled by looking, never by replaying: a lost or
+//! 5xx answer is followed by `retrieve_*` / `find_*` (our key is in the
+//! object's metadata), not by the same request. A key whose object cannot be
+//! retrieved (a creation) is re-sent only while younger than
+//! `gateway.key_reuse_limit_hours` (below Stripe's 24 h, measured with
+//! `ctx.clock`, its first sending committed before the call); after that, if
+//! looking finds nothing, the next attempt takes a new key. Card numbers
+//! never cross this port: the database and the logs see gateway tokens,
+//! brand, last four digits and expiry only.
 
 use async_trait::async_trait;
 use chrono::Utc;

@@ -18,6 +18,9 @@
 //!   (chargebacks included) that went back in the range, by calendar month
 //!   (UTC) and by the package sold. A refund counts in the month it went
 //!   back, so a month can be negative.
+//!
+//! Invoice processing time is measured in milliseconds (it is usually under
+//! a second).
 
 use crate::infra::error::DomainResult;
 use chrono::{DateTime, Utc};

@@ -3,7 +3,7 @@
 use crate::infra::error::DomainResult;
 use chrono::{DateTime, Utc};
 use entity::enums::{InvoiceStatus, PaymentStatus, SessionStatus};
-use entity::{client, invoice, invoice_line, package, payment, session};
+use entity::{client, invoice, package, payment, session};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
 };
@@ -220,28 +220,6 @@ pub async fn invoice_reissuing(
         .filter(invoice::Column::StudioId.eq(studio_id))
         .filter(invoice::Column::ReissuedFromId.eq(invoice_id))
         .one(db)
-        .await?)
-}
-
-pub async fn invoice_lines<C: sea_orm::ConnectionTrait>(
-    db: &C,
-    invoice_id: i64,
-) -> DomainResult<Vec<invoice_line::Model>> {
-    Ok(invoice_line::Entity::find()
-        .filter(invoice_line::Column::InvoiceId.eq(invoice_id))
-        .order_by_asc(invoice_line::Column::Position)
-        .all(db)
-        .await?)
-}
-
-pub async fn invoice_payments<C: sea_orm::ConnectionTrait>(
-    db: &C,
-    invoice_id: i64,
-) -> DomainResult<Vec<payment::Model>> {
-    Ok(payment::Entity::find()
-        .filter(payment::Column::InvoiceId.eq(invoice_id))
-        .order_by_asc(payment::Column::Id)
-        .all(db)
         .await?)
 }
 

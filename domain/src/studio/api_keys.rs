@@ -1,6 +1,11 @@
 //! A studio's API keys: authenticate (recording when a key was last used, at
 //! most once a minute), list, create, revoke. A key is shown in clear once,
 //! when created; the database keeps its SHA-256 and a short prefix.
+//!
+//! A studio always keeps one working key through the API: a key revokes
+//! itself only while another active key exists (checked with the studio's
+//! active keys locked). `last_used_at` is written by a conditional `UPDATE`,
+//! at most once a minute per key in any number of processes.
 
 use crate::infra::db::begin_write;
 use crate::infra::error::{DomainResult, UserError};

@@ -191,7 +191,7 @@ pub async fn attach_payment_method(
             )
             .into());
         }
-        Err(other) => return Err(anyhow::Error::new(other).into()),
+        Err(other) => return Err(other.into()),
     };
     keep_card(&ctx.db, existing, details, ctx.clock.now()).await
 }

@@ -7,6 +7,11 @@
 //! a gallery or a staff account under a distributed attack). An attacker
 //! locks out their own address long before the target, so the real client
 //! from another address still gets in.
+//!
+//! The source is the connection's peer; `X-Forwarded-For` counts only
+//! behind a configured trusted proxy (`api/src/source.rs`). Concurrent
+//! failures may overshoot a threshold by the number in flight (check,
+//! verify, then count).
 
 use crate::infra::context::AppContext;
 use crate::infra::error::DomainResult;

@@ -1,4 +1,12 @@
 //! Photo sessions: scheduling, cancelling, and completing (which starts billing).
+//!
+//! A session is priced when it is scheduled, by the same
+//! `quote::quote_session` that prices its invoice, inside the scheduling
+//! transaction: one that could never be invoiced (`AMOUNT_TOO_LARGE`) is
+//! refused and nothing is written. A retainer above the total is accepted
+//! (its excess is owed back or carried forward: `billing::credits`). A
+//! session keeps the package as sold (name, price, taxability): later
+//! catalogue edits do not change what it bills.
 
 use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
@@ -296,7 +304,7 @@ pub async fn schedule_session(
     // refused here instead of failing in the worker after completion.
     // A retainer may exceed the total (tax and fees included): the excess
     // is owed back or carried forward, as the studio chose (`credits`).
-    let (_, priced) = crate::billing::invoicing::quote_session(&tx, studio, &session, 0).await?;
+    let (_, priced) = super::quote::quote_session(&tx, studio, &session, 0).await?;
     match priced {
         Ok(_) => {}
         Err(crate::kernel::pricing::PricingError::Overflow) => {

@@ -7,6 +7,10 @@
 //! outbox's: `retry` only makes the row due now (for a failed email, it
 //! first moves the email back to `PENDING`, once), and the relay hands it to
 //! a worker.
+//!
+//! A studio sees and retries only its own steps (`outbox.studio_id`);
+//! another studio's id is `NOT_FOUND`. A retry only makes the row due now,
+//! so the step stays idempotent.
 
 use crate::infra::context::AppContext;
 use crate::infra::error::{DomainResult, UserError};

@@ -4,6 +4,10 @@
 //! state change that causes it, then relayed to the apalis queue. Delivery is
 //! at-least-once: every handler is idempotent, and `dedup_key` makes sure one
 //! logical job has exactly one outbox row.
+//!
+//! Payloads serialise exactly as the rows already in the outbox are (the
+//! tests round-trip today's JSON and dedup keys); the gallery's `state`,
+//! `level` and `change` are typed and serialise as the strings they were.
 
 use entity::enums::{GalleryLevel, InvoiceStatus};
 use sea_orm::Iterable;

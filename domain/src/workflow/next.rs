@@ -459,7 +459,7 @@ async fn email_invoice(row: Row<'_>, invoice_id: i64, status: InvoiceStatus) -> 
     .await?;
     row.sync_gallery(invoice_id, GalleryCause::Invoice(status))
         .await?;
-    if let Some(first) = crate::followup::reminders::first_step(row.tx, invoice_id).await? {
+    if let Some(first) = super::follow_up_plan::first_step(row.tx, invoice_id).await? {
         row.at(
             JobKind::ReminderStep {
                 invoice_id,

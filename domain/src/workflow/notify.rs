@@ -6,6 +6,18 @@
 //! sees a live claim and backs off (its job is retried later). The one window
 //! left, a crash after the SMTP server accepted the message and before `SENT`
 //! is written, resends with the same Message-ID so mail clients fold the two.
+//!
+//! The claim (`worker.email_claim_secs`) is renewed from the claim until the
+//! send is over (`Held`), and between the server's `250` and `SENT` there is
+//! only that update (`mark_sent`, retried): an email goes twice only when
+//! its sender dies in that window or loses the database for longer than the
+//! claim. A failed send frees the claim only while it is still `SENDING`; a
+//! delivery that finds the email held waits for the claim to run out
+//! (`Sent::InFlight` → `Outcome::InFlight`). A panic or error while building
+//! a message marks that notification `FAILED` (`deliver`); it is never
+//! claimed again, so its job finishes and other emails still go. The gallery
+//! password is derived from the notification (`HMAC(secret, message id)`),
+//! so a resend never carries a different password.
 
 use crate::infra::context::AppContext;
 use crate::infra::error::DomainResult;
@@ -212,11 +224,7 @@ pub async fn deliver(
         build_message(ctx, email, message_id)
     }))
     .unwrap_or_else(|panic| {
-        let message = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "panic".into());
+        let message = crate::kernel::error::panic_message(panic.as_ref());
         Err(anyhow::anyhow!("the mail library panicked: {message}"))
     });
     let message = match built {
@@ -258,7 +266,7 @@ pub async fn deliver(
                 .filter(notification::Column::Status.eq(NotificationStatus::Sending))
                 .exec(&ctx.db)
                 .await?;
-            Err(anyhow::Error::new(err).into())
+            Err(err.into())
         }
     }
 }

@@ -1,5 +1,24 @@
 //! The transactional outbox: jobs are rows written with the state change that
-//! causes them, then relayed to the queue by `worker::relay`.
+//! causes them, then relayed to the queue by `worker::relay`. Every time
+//! here is the caller's `now`.
+//!
+//! - Retries: a failed or panicking step backs off exponentially (2 s
+//!   doubling to 10 min; `worker.max_attempts`, 150 by default, about a day),
+//!   then is `FAILED`. A step that failed because a service was unavailable
+//!   (mail server, gateway `Unavailable`, lost database connection) is retried
+//!   after `UNREACHABLE_RETRY` (3 s) without counting an attempt
+//!   (`retry_soon`). "A step has failed" is one condition, `has_failed`
+//!   (attempts > 0 or a last error), for every reader.
+//! - Relay: `claim_batch` is one statement (`FOR UPDATE SKIP LOCKED` on
+//!   PostgreSQL, `id IN (SELECT …)` on SQLite), so relays claiming at once
+//!   skip each other's rows; a row is due when its lease or back-off ends at
+//!   or before the relay's `now`. `mark_enqueued` ends the lease for the
+//!   whole batch and is guarded by the attempt count each row was claimed at,
+//!   so it never delays a retry already scheduled; a failed push frees every
+//!   claim of the batch.
+//! - Redelivery: a running job renews its row (`still_running`) every third
+//!   of `redeliver_after_secs`, so only rows nobody runs are redelivered; a
+//!   delivery of a row already `DONE`/`FAILED` is skipped (`start`).
 
 use crate::workflow::jobs::{Job, JobKind};
 use chrono::{DateTime, Duration, Utc};

@@ -17,6 +17,10 @@ pub enum Outcome {
     /// the claim runs out (the holder has sent it, or died and this run
     /// sends it). Not a failed attempt.
     InFlight(DateTime<Utc>),
+    /// An outside party has the step's work and no answer yet (the gateway
+    /// still processing a payment): the step looks again then. Not a failed
+    /// attempt, so a slow bank never uses up the step's attempts.
+    Waiting(DateTime<Utc>),
     /// The step failed; the outbox retries it (soon when a service it
     /// needs was unavailable, with back-off otherwise).
     Retry(DomainError),

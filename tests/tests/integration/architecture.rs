@@ -188,7 +188,8 @@ fn only_the_clock_reads_the_system_time() {
 #[test]
 fn every_domain_module_is_in_a_layer_folder() {
     const LAYERS: &[&str] = &[
-        "kernel", "ports", "adapters", "infra", "workflow", "studio", "billing", "followup", "read",
+        "kernel", "ports", "adapters", "infra", "workflow", "studio", "billing", "followup",
+        "read", "app",
     ];
     let src = root().join("domain/src");
     let mut bad = Vec::new();
@@ -258,5 +259,95 @@ fn only_the_workflow_owner_writes_follow_ups_and_wakes_the_relay() {
         offenders.is_empty(),
         "follow-ups are written and the relay woken only by workflow::next:\n{}",
         offenders.join("\n")
+    );
+}
+
+/// Keys have one printer and one parser (`kernel::keys`): no code builds an
+/// idempotency or gateway key with `format!` or takes one apart by hand.
+/// The simulated gateway's own records (`sim_*.rs`) are not our keys.
+#[test]
+fn keys_are_printed_and_parsed_by_kernel_keys_alone() {
+    /// Pieces of a key's shape in a format string.
+    const INSIDE: &[&str] = &[
+        "_autopay_",
+        "_checkout_",
+        "_customer",
+        "_create_{",
+        "_confirm_{",
+        "_attempt_{",
+    ];
+    /// How a key's format string starts.
+    const STARTS: &[&str] = &[
+        "inv_{",
+        "refund_{",
+        "manual_{",
+        "dispute_{",
+        "setup_{",
+        "client_{",
+        "checkout_{",
+        "{}_{",
+    ];
+    let mut bad = Vec::new();
+    for dir in ["api/src", "worker/src", "domain/src"] {
+        for file in rust_files(&root().join(dir)) {
+            let relative = file
+                .strip_prefix(root())
+                .unwrap_or(&file)
+                .display()
+                .to_string();
+            if relative == "domain/src/kernel/keys.rs" || relative.contains("/adapters/sim_") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&file).expect("read source");
+            // The code before the unit tests, without comments, lines kept.
+            let code: String = text
+                .lines()
+                .take_while(|l| l.trim() != "#[cfg(test)]")
+                .map(|l| format!("{}\n", code(l)))
+                .collect();
+            for macro_call in ["format!(", "write!("] {
+                for (at, _) in code.match_indices(macro_call) {
+                    let literal = code[at..].split('"').nth(1).unwrap_or_default();
+                    if INSIDE.iter().any(|s| literal.contains(s))
+                        || STARTS.iter().any(|s| literal.starts_with(s))
+                    {
+                        let line = code[..at].matches('\n').count() + 1;
+                        bad.push(format!("{relative}:{line}: {macro_call}\"{literal}\""));
+                    }
+                }
+            }
+            for (at, _) in code.match_indices("split_once(\"_") {
+                let line = code[..at].matches('\n').count() + 1;
+                bad.push(format!("{relative}:{line}: takes a key apart"));
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "build and read keys through kernel::keys::{{Key, RequestKey}}:\n{}",
+        bad.join("\n")
+    );
+}
+
+/// Errors are typed: a step's "retry soon or back off" is
+/// `DomainError::is_unavailable`, mapped where a port's error enters the
+/// domain, never found by downcasting. The one downcast left reads a caught
+/// panic's message (`kernel::error::panic_message`); async-graphql's request
+/// data is a type map read by its `TypeId` (`graphql/limits.rs`).
+#[test]
+fn no_downcast_outside_panic_capture() {
+    let mut bad = Vec::new();
+    for dir in ["api/src", "worker/src", "domain/src"] {
+        bad.extend(offending(&root().join(dir), &["downcast"], |_| false));
+    }
+    bad.retain(|line| {
+        !(line.starts_with("domain/src/kernel/error.rs:")
+            || line.starts_with("api/src/graphql/limits.rs:")
+                && line.contains("downcast_ref::<super::Auth>()"))
+    });
+    assert!(
+        bad.is_empty(),
+        "match on a typed error (DomainError::Unavailable...) instead:\n{}",
+        bad.join("\n")
     );
 }

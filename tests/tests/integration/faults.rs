@@ -18,6 +18,7 @@ on_both_backends!(
     a_refused_email_is_retried_and_sent_once,
     several_workers_share_the_queue_without_doubling_work,
     an_unconfirmed_portal_payment_is_settled_in_the_background,
+    a_bank_slower_than_the_attempts_does_not_exhaust_the_charge,
 );
 
 #[derive(Clone, Copy)]
@@ -26,6 +27,9 @@ enum Fault {
     TimeoutAfterCharging,
     /// The charge goes through, then the worker dies (a panic in the job).
     DieAfterCharging,
+    /// The bank takes its time: the confirmation and the next `n` looks at
+    /// the PaymentIntent answer "processing", then it has succeeded.
+    SlowBank(usize),
 }
 
 /// Wraps the real (simulated) gateway; the first charge misbehaves.
@@ -63,13 +67,22 @@ impl PaymentGateway for FaultyGateway {
                     return Err(GatewayError::Unavailable("timed out after sending".into()));
                 }
                 Fault::DieAfterCharging => panic!("worker killed after the gateway charged"),
+                Fault::SlowBank(_) => {
+                    outcome?;
+                    return Ok(IntentState::Processing);
+                }
             }
         }
         outcome
     }
 
     async fn retrieve_intent(&self, id: &str) -> Result<IntentState, GatewayError> {
-        self.intent_retrievals.fetch_add(1, Ordering::SeqCst);
+        let looked = self.intent_retrievals.fetch_add(1, Ordering::SeqCst);
+        if let Fault::SlowBank(slow) = self.fault
+            && looked < slow
+        {
+            return Ok(IntentState::Processing);
+        }
         self.inner.retrieve_intent(id).await
     }
 
@@ -123,6 +136,14 @@ async fn with_faulty_gateway(
     backend: Backend,
     fault: Fault,
 ) -> Option<(TestApp, Arc<FaultyGateway>)> {
+    with_faulty_gateway_and(backend, fault, |_| {}).await
+}
+
+async fn with_faulty_gateway_and(
+    backend: Backend,
+    fault: Fault,
+    configure: impl FnOnce(&mut domain::infra::settings::Settings),
+) -> Option<(TestApp, Arc<FaultyGateway>)> {
     let slot: Arc<Mutex<Option<Arc<FaultyGateway>>>> = Arc::default();
     let captured = slot.clone();
     let app = spawn_app_full(
@@ -130,7 +151,10 @@ async fn with_faulty_gateway(
         // These faults are about the same-key retry alone: without the
         // simulated gateway's webhook, which would settle the attempt first
         // (that path has its own test in webhooks.rs).
-        |s| s.gateway.simulated_webhooks = false,
+        |s| {
+            s.gateway.simulated_webhooks = false;
+            configure(s);
+        },
         move |mut ctx: AppContext| {
             let faulty = Arc::new(FaultyGateway {
                 inner: ctx.gateway.clone(),
@@ -142,6 +166,10 @@ async fn with_faulty_gateway(
             });
             *captured.lock().unwrap() = Some(faulty.clone());
             ctx.gateway = faulty;
+            if matches!(fault, Fault::SlowBank(_)) {
+                // Its waits are minutes: time passes when the test says so.
+                ctx.clock = domain::kernel::clock::Clock::manual(chrono::Utc::now());
+            }
             ctx
         },
     )
@@ -376,5 +404,49 @@ async fn an_unconfirmed_portal_payment_is_settled_in_the_background(backend: Bac
             .filter(|e| e.subject.starts_with("Receipt"))
             .count(),
         1
+    );
+}
+
+/// A bank that keeps a payment "processing" for longer than a job has
+/// attempts: the charge step waits (30 s, 30 s, 1 min...) instead of
+/// failing, so its attempts are not used up and the payment settles once,
+/// with one charge and one receipt, whenever the bank answers.
+async fn a_bank_slower_than_the_attempts_does_not_exhaust_the_charge(backend: Backend) {
+    let looks = 6;
+    let Some((app, gateway)) = with_faulty_gateway_and(backend, Fault::SlowBank(looks), |s| {
+        s.worker.max_attempts = 2
+    })
+    .await
+    else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    app.complete_session(&f.key, &f.auto_pay_session).await;
+    for _ in 0..=looks {
+        app.drain().await;
+        if app.invoice_of(&f.key, &f.auto_pay_session).await["status"] == "PAID" {
+            break;
+        }
+        // A wait past drain's one-minute horizon: let it pass.
+        app.advance_scheduled_of("charge:").await;
+    }
+    app.drain().await;
+    assert!(
+        gateway.intent_retrievals.load(Ordering::SeqCst) > looks,
+        "the bank was asked until it answered"
+    );
+    assert_charged_once(&app, &gateway, &f.auto_pay_session, &f.key).await;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let charge_rows = entity::outbox::Entity::find()
+        .filter(entity::outbox::Column::DedupKey.starts_with("charge:"))
+        .all(&app.ctx.db)
+        .await
+        .expect("outbox");
+    assert!(!charge_rows.is_empty());
+    assert!(
+        charge_rows
+            .iter()
+            .all(|r| r.attempts == 0 && r.status == entity::enums::OutboxStatus::Done),
+        "waiting is not a failed attempt: {charge_rows:#?}"
     );
 }

@@ -256,7 +256,7 @@ async fn gallery_access_follows_the_policy_with_previews_downloads_notices_and_w
                 .headers
                 .get("studio-signature")
                 .and_then(|v| v.to_str().ok());
-            domain::adapters::webhooks::signature::verify(
+            domain::infra::signature::verify(
                 &secret,
                 signature,
                 &r.body,

@@ -219,7 +219,7 @@ async fn a_stripe_charge_refund_and_webhook_round_trip(backend: Backend) {
                 "metadata": { "idempotency_key": sent_key } }),
     );
     let body = serde_json::to_vec(&settled).expect("json");
-    let forged = domain::adapters::webhooks::signature::sign("whsec_guess", now, &body);
+    let forged = domain::infra::signature::sign("whsec_guess", now, &body);
     let (status, answer) = app.post_webhook_raw(&body, Some(&forged)).await;
     assert_eq!(
         (status, answer["error"]["code"].clone()),

@@ -127,7 +127,7 @@ async fn forged_stale_and_replayed_webhooks_change_nothing(backend: Backend) {
     );
     let body = serde_json::to_vec(&event).expect("json");
     let secret = app.webhook_secret();
-    let sign = domain::adapters::webhooks::signature::sign;
+    let sign = domain::infra::signature::sign;
 
     let (status, answer) = app.post_webhook_raw(&body, None).await;
     assert_eq!(

@@ -213,7 +213,7 @@ async fn the_demo_galleries_have_photos_the_app_draws_itself(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    let demo = domain::studio::seed::seed_demo(&app.ctx)
+    let demo = domain::app::seed::seed_demo(&app.ctx)
         .await
         .expect("seed the demo");
     for session in [demo.auto_pay_session_id, demo.invoice_session_id] {

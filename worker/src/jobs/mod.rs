@@ -1,6 +1,11 @@
 //! One handler per job kind, each reading like its step of the workflow.
 //! The logic lives in `domain`; a handler only calls it. This module turns
 //! the outcome into outbox bookkeeping (done / retry later with back-off).
+//!
+//! A step runs in a task of its own (`handle`), never cancelled by apalis (a
+//! timeout, a worker restarted after a backend error, shutdown): a
+//! transaction dropped mid-statement would go back to the pool still open.
+//! A step outside its time is postponed (`Outcome::Postpone`), not failed.
 
 mod charge;
 mod gallery;
@@ -29,9 +34,9 @@ async fn run_step(ctx: &AppContext, job: &Job) -> Outcome {
         JobKind::Charge {
             invoice_id,
             attempt,
-        } => Outcome::of(charge::run(ctx, *invoice_id, *attempt, request_id).await),
+        } => charge::run(ctx, *invoice_id, *attempt, request_id).await,
         JobKind::ResolvePayment { payment_id } => {
-            Outcome::of(charge::resolve(ctx, *payment_id, request_id).await)
+            charge::resolve(ctx, *payment_id, request_id).await
         }
         JobKind::ResolveRefund { refund_id } => {
             Outcome::of(domain::billing::refunds::resolve(ctx, *refund_id, request_id).await)
@@ -136,11 +141,7 @@ async fn run_to_end(job: Job, state: Arc<WorkerState>) -> Result<(), BoxDynError
         let outcome = match result {
             Ok(outcome) => outcome,
             Err(panic) => {
-                let message = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "panic".into());
+                let message = domain::kernel::error::panic_message(panic.as_ref());
                 Outcome::Retry(DomainError::Internal(anyhow::anyhow!(
                     "step panicked: {message}"
                 )))
@@ -167,7 +168,14 @@ async fn run_to_end(job: Job, state: Arc<WorkerState>) -> Result<(), BoxDynError
                     outbox::postpone(&ctx.db, job.outbox_id, until + chrono::Duration::milliseconds(100)).await,
                 )
             }
-            Outcome::Retry(err) if is_unavailable(&err) => {
+            Outcome::Waiting(until) => {
+                tracing::info!(%until, "the gateway is still processing; the step looks again then");
+                (
+                    "waiting",
+                    outbox::postpone(&ctx.db, job.outbox_id, until).await,
+                )
+            }
+            Outcome::Retry(err) if err.is_unavailable() => {
                 tracing::warn!(error = %err, "a service the step needs is unavailable; retrying soon");
                 (
                     "unreachable",
@@ -220,46 +228,5 @@ impl Heartbeat {
 impl Drop for Heartbeat {
     fn drop(&mut self) {
         self.0.abort();
-    }
-}
-
-/// A service the step needs was unavailable, the step itself is not at
-/// fault: the mail server unreachable, the payment gateway unavailable (a
-/// 5xx or no answer: retried with the same idempotency key), the database
-/// connection lost (a PostgreSQL restart). Retried soon, uncounted
-/// (`outbox::retry_soon`).
-fn is_unavailable(err: &DomainError) -> bool {
-    use domain::ports::gateway::GatewayError;
-    use domain::ports::mailer::MailError;
-    match err {
-        DomainError::Db(db) => connection_lost(db),
-        DomainError::Internal(e) => {
-            matches!(
-                e.downcast_ref::<MailError>(),
-                Some(MailError::Unreachable(_))
-            ) || matches!(
-                e.downcast_ref::<GatewayError>(),
-                Some(GatewayError::Unavailable(_))
-            ) || e
-                .downcast_ref::<sea_orm::DbErr>()
-                .is_some_and(connection_lost)
-        }
-        DomainError::User(_) => false,
-    }
-}
-
-/// The database connection failed (not the statement).
-fn connection_lost(err: &sea_orm::DbErr) -> bool {
-    use sea_orm::sqlx::Error as Sqlx;
-    use sea_orm::{DbErr, RuntimeErr};
-    match err {
-        DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => true,
-        DbErr::Query(RuntimeErr::SqlxError(e)) | DbErr::Exec(RuntimeErr::SqlxError(e)) => {
-            matches!(
-                e.as_ref(),
-                Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed
-            )
-        }
-        _ => false,
     }
 }

@@ -25,14 +25,20 @@
 //! | `charge.dispute.closed` | won: dispute cleared, access restored; lost: the amount is recorded as refunded (chargeback) |
 //!
 //! Anything else is stored as `IGNORED` with the reason.
+//!
+//! A card the event does not carry is asked of the gateway (the SetupIntent
+//! or PaymentIntent with `expand[]=payment_method`) before the transaction
+//! opens, never inside it. A success reported for a `FAILED` payment attempt
+//! is money received and is counted.
 
-pub mod signature;
+use crate::infra::signature;
 pub mod simulated;
 
 use crate::billing::lifecycle::{self, Actor, Audit};
 use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
 use crate::infra::error::{DomainError, DomainResult};
+use crate::kernel::keys::Key;
 use crate::ports::events::EventKind;
 use crate::ports::gateway::ChargeOutcome;
 use crate::{billing::payments, billing::refunds};
@@ -326,9 +332,7 @@ async fn card_for(
 ) -> Result<Option<crate::ports::gateway::PaymentMethodDetails>, WebhookError> {
     use crate::billing::card_setup::{self, SetupRef};
     let object = &event.data.object;
-    let unavailable = |e: crate::ports::gateway::GatewayError| {
-        WebhookError::Internal(anyhow::Error::new(e).into())
-    };
+    let unavailable = |e: crate::ports::gateway::GatewayError| WebhookError::Internal(e.into());
     match event.kind.as_str() {
         "checkout.session.completed" | "checkout.session.async_payment_succeeded"
             if crate::adapters::stripe::is_setup_session(object) =>
@@ -830,7 +834,10 @@ async fn apply_dispute(
     .await?;
     if !opened && dispute.status == "lost" {
         // The card network took the money back: a refund in all but name.
-        let key = format!("dispute_{}", dispute.id);
+        let key = Key::Chargeback {
+            dispute_id: dispute.id.clone(),
+        }
+        .to_string();
         let already = refund::Entity::find()
             .filter(refund::Column::IdempotencyKey.eq(key.clone()))
             .one(tx)

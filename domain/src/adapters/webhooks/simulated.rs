@@ -5,9 +5,9 @@
 //! retried with back-off like any step; the event id is derived from the
 //! record, so a redelivery is recognised by the receiver.
 
-use super::signature;
 use crate::infra::context::AppContext;
 use crate::infra::error::DomainResult;
+use crate::infra::signature;
 use entity::simulated_charge;
 use sea_orm::EntityTrait;
 use secrecy::ExposeSecret;

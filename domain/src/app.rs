@@ -1,0 +1,8 @@
+//! App: the top floor. The composition root (`compose`: settings in, an
+//! `AppContext` with its adapters out) and the demo data (`seed`), which
+//! goes through the services like any caller.
+//!
+//! May depend on every other layer; no layer depends on it.
+
+pub mod compose;
+pub mod seed;

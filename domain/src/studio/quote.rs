@@ -1,0 +1,121 @@
+//! A session priced exactly as its invoice will be: the package as sold,
+//! its items, its tax rates, discount, fees and retainer. Scheduling prices
+//! with it to refuse what could never be invoiced; invoicing prices the
+//! invoice with it, so the two can never disagree.
+
+use crate::infra::error::DomainResult;
+use crate::kernel::adjustments;
+use crate::kernel::pricing::{self, LineInput, PricingInput, RoundingMode, TaxRateInput};
+use crate::studio::catalog::percent_of;
+use entity::enums::{LineKind, Rounding};
+use entity::{session, session_item, studio, tax_rate};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+
+/// Prices a session exactly as its invoice will be priced (package as sold,
+/// items, tax rates, discount, fees, retainer, plus `carried_minor` of
+/// credits carried from the client's earlier invoices). Scheduling calls it
+/// to refuse what could never be invoiced; the pricing error is returned as
+/// a value.
+pub async fn quote_session(
+    tx: &impl ConnectionTrait,
+    studio: &studio::Model,
+    session: &session::Model,
+    carried_minor: i64,
+) -> DomainResult<(
+    Vec<(LineKind, LineInput)>,
+    Result<pricing::PricedInvoice, pricing::PricingError>,
+)> {
+    let mut lines: Vec<(LineKind, LineInput)> = Vec::new();
+    // The package as sold when the session was scheduled.
+    if let (Some(name), Some(price)) = (&session.package_name, session.package_price_minor) {
+        lines.push((
+            LineKind::Package,
+            LineInput {
+                description: name.clone(),
+                quantity: 1,
+                unit_price_minor: price,
+                taxable: session.package_taxable.unwrap_or(true),
+                discount: None,
+            },
+        ));
+    }
+    for item in session_item::Entity::find()
+        .filter(session_item::Column::SessionId.eq(session.id))
+        .order_by_asc(session_item::Column::Id)
+        .all(tx)
+        .await?
+    {
+        let kind = if item.add_on_service_id.is_some() {
+            LineKind::AddOn
+        } else {
+            LineKind::Custom
+        };
+        lines.push((
+            kind,
+            LineInput {
+                description: item.description,
+                quantity: item.quantity,
+                unit_price_minor: item.unit_price_minor,
+                taxable: item.taxable,
+                discount: None,
+            },
+        ));
+    }
+    let rates = tax_rates_for(tx, session).await?;
+    let mut rate_inputs = Vec::with_capacity(rates.len());
+    for rate in &rates {
+        rate_inputs.push(TaxRateInput {
+            name: rate.name.clone(),
+            percent: percent_of(rate)?,
+            compound: rate.compound,
+        });
+    }
+    let discount = adjustments::parse_discount(session.discount.as_deref())?;
+    let fees = adjustments::parse_fees(&session.fees)?;
+    let priced = pricing::price(&PricingInput {
+        lines: lines.iter().map(|(_, l)| l.clone()).collect(),
+        tax_rates: rate_inputs,
+        prices_include_tax: studio.prices_include_tax,
+        credit_minor: session
+            .retainer_paid_minor
+            .checked_add(carried_minor)
+            .ok_or(pricing::PricingError::Overflow)
+            .map_err(|e| anyhow::anyhow!("session {}: credit {e}", session.id))?,
+        discount: discount.as_ref().map(Into::into),
+        fees: fees.iter().map(Into::into).collect(),
+        rounding: match studio.rounding {
+            Rounding::PerLine => RoundingMode::PerLine,
+            Rounding::PerInvoice => RoundingMode::PerInvoice,
+        },
+    });
+    Ok((lines, priced))
+}
+
+async fn tax_rates_for(
+    tx: &impl ConnectionTrait,
+    session: &session::Model,
+) -> DomainResult<Vec<tax_rate::Model>> {
+    let select = tax_rate::Entity::find().filter(tax_rate::Column::StudioId.eq(session.studio_id));
+    let rates = match &session.tax_rate_ids {
+        Some(ids) => {
+            let ids: Vec<i64> = ids
+                .split(',')
+                .filter_map(|s| s.trim().parse().ok())
+                .collect();
+            select
+                .filter(tax_rate::Column::Id.is_in(ids))
+                .order_by_asc(tax_rate::Column::Id)
+                .all(tx)
+                .await?
+        }
+        None => {
+            select
+                .filter(tax_rate::Column::IsDefault.eq(true))
+                .filter(tax_rate::Column::Active.eq(true))
+                .order_by_asc(tax_rate::Column::Id)
+                .all(tx)
+                .await?
+        }
+    };
+    Ok(rates)
+}

@@ -1,0 +1,268 @@
+//! Rooms stay small: a file over `FILE_LIMIT` lines or a function over
+//! `FN_LIMIT` lines is a room nobody can hold in their head. The ones that
+//! exist are listed with their size and may only shrink; a new one fails.
+//! Cut along the seams (a function per case, a module per concern) rather
+//! than raising a number.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use syn::visit::{self, Visit};
+
+const FILE_LIMIT: usize = 500;
+const FN_LIMIT: usize = 100;
+
+/// Files over the limit today, with their lines (may only go down).
+const BIG_FILES: &[(&str, usize)] = &[
+    ("api/src/dashboard/view.rs", 678),
+    ("api/src/graphql/limits.rs", 612),
+    ("api/src/graphql/mutation.rs", 859),
+    ("api/src/graphql/types.rs", 1044),
+    ("api/src/portal.rs", 581),
+    ("domain/src/adapters/sim_checkout.rs", 638),
+    ("domain/src/adapters/sim_gateway.rs", 655),
+    ("domain/src/adapters/stripe.rs", 1361),
+    ("domain/src/adapters/webhooks/mod.rs", 890),
+    ("domain/src/billing/card_setup.rs", 554),
+    ("domain/src/billing/checkout.rs", 879),
+    ("domain/src/billing/documents.rs", 505),
+    ("domain/src/billing/invoicing.rs", 794),
+    ("domain/src/billing/lifecycle.rs", 532),
+    ("domain/src/billing/payments.rs", 912),
+    ("domain/src/billing/pdf.rs", 658),
+    ("domain/src/billing/refunds.rs", 589),
+    ("domain/src/followup/emails.rs", 780),
+    ("domain/src/followup/gallery.rs", 784),
+    ("domain/src/infra/settings.rs", 1106),
+    ("domain/src/kernel/pricing.rs", 1500),
+    ("domain/src/workflow/failing_steps.rs", 533),
+    ("domain/src/workflow/next.rs", 521),
+];
+
+/// Functions over the limit today (`file::fn`, or `file::Type::fn`), with
+/// their lines (may only go down).
+const BIG_FNS: &[(&str, usize)] = &[
+    ("api/src/dashboard/view.rs::dashboard_page", 150),
+    ("api/src/lib.rs::Application::build_with", 123),
+    ("api/src/main.rs::run", 224),
+    ("api/src/portal.rs::invoice_page", 101),
+    ("domain/src/adapters/webhooks/mod.rs::apply", 170),
+    ("domain/src/adapters/webhooks/mod.rs::apply_dispute", 119),
+    ("domain/src/adapters/webhooks/mod.rs::apply_refund", 107),
+    ("domain/src/adapters/webhooks/mod.rs::receive", 102),
+    ("domain/src/app/seed.rs::seed_demo", 201),
+    ("domain/src/billing/card_setup.rs::start", 121),
+    ("domain/src/billing/checkout.rs::settle_in", 226),
+    ("domain/src/billing/checkout.rs::start", 132),
+    (
+        "domain/src/billing/documents.rs::InvoiceDocument::pdf_view",
+        125,
+    ),
+    ("domain/src/billing/invoicing.rs::insert_draft", 148),
+    ("domain/src/billing/invoicing.rs::reissue_invoice", 115),
+    ("domain/src/billing/lifecycle.rs::void_invoice", 136),
+    ("domain/src/billing/payments.rs::record_manual_payment", 140),
+    ("domain/src/billing/pdf.rs::render", 170),
+    ("domain/src/billing/refunds.rs::refund_payment", 137),
+    ("domain/src/billing/refunds.rs::settle", 147),
+    ("domain/src/followup/gallery.rs::sync_access", 128),
+    ("domain/src/followup/reminders.rs::run_step", 127),
+    ("domain/src/followup/reminders.rs::update_policy", 109),
+    ("domain/src/kernel/pricing.rs::price", 157),
+    ("domain/src/read/dashboard.rs::load", 106),
+    ("domain/src/read/metrics.rs::compute", 170),
+    ("domain/src/studio/sessions.rs::schedule_session", 163),
+    ("domain/src/studio/studios.rs::update_settings", 117),
+    ("domain/src/workflow/next.rs::after", 271),
+];
+
+/// Where the rooms are (migrations are history: they never change).
+const CRATES: &[&str] = &["api/src", "worker/src", "domain/src", "entity/src"];
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the workspace root")
+        .to_path_buf()
+}
+
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read a source folder") {
+            let path = entry.expect("a directory entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+fn is_test_only(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|a| {
+        a.path().is_ident("cfg")
+            && a.parse_args::<syn::Meta>()
+                .is_ok_and(|m| m.path().is_ident("test"))
+    })
+}
+
+/// Lines of each function outside test code, from `fn` to its closing brace.
+struct Functions {
+    file: String,
+    owner: Vec<String>,
+    found: Vec<(String, usize)>,
+}
+
+impl Functions {
+    fn record(&mut self, name: &syn::Ident, sig: &syn::Signature, block: &syn::Block) {
+        let start = sig.fn_token.span.start().line;
+        let end = block.brace_token.span.close().end().line;
+        let mut path = vec![self.file.clone()];
+        path.extend(self.owner.iter().cloned());
+        path.push(name.to_string());
+        self.found.push((path.join("::"), end + 1 - start));
+    }
+}
+
+fn type_name(ty: &syn::Type) -> String {
+    match ty {
+        syn::Type::Path(p) => p
+            .path
+            .segments
+            .last()
+            .map(|s| s.ident.to_string())
+            .unwrap_or_default(),
+        _ => "_".into(),
+    }
+}
+
+impl<'ast> Visit<'ast> for Functions {
+    fn visit_item_mod(&mut self, item: &'ast syn::ItemMod) {
+        if !is_test_only(&item.attrs) {
+            self.owner.push(item.ident.to_string());
+            visit::visit_item_mod(self, item);
+            self.owner.pop();
+        }
+    }
+
+    fn visit_item_impl(&mut self, item: &'ast syn::ItemImpl) {
+        if !is_test_only(&item.attrs) {
+            self.owner.push(type_name(&item.self_ty));
+            visit::visit_item_impl(self, item);
+            self.owner.pop();
+        }
+    }
+
+    fn visit_item_trait(&mut self, item: &'ast syn::ItemTrait) {
+        self.owner.push(item.ident.to_string());
+        visit::visit_item_trait(self, item);
+        self.owner.pop();
+    }
+
+    fn visit_item_fn(&mut self, item: &'ast syn::ItemFn) {
+        if !is_test_only(&item.attrs) {
+            self.record(&item.sig.ident, &item.sig, &item.block);
+            visit::visit_item_fn(self, item);
+        }
+    }
+
+    fn visit_impl_item_fn(&mut self, item: &'ast syn::ImplItemFn) {
+        if !is_test_only(&item.attrs) {
+            self.record(&item.sig.ident, &item.sig, &item.block);
+            visit::visit_impl_item_fn(self, item);
+        }
+    }
+
+    fn visit_trait_item_fn(&mut self, item: &'ast syn::TraitItemFn) {
+        if let Some(block) = &item.default {
+            self.record(&item.sig.ident, &item.sig, block);
+        }
+        visit::visit_trait_item_fn(self, item);
+    }
+}
+
+/// (file or function, lines) of everything over its limit today.
+fn measure() -> (BTreeMap<String, usize>, BTreeMap<String, usize>) {
+    let root = root();
+    let mut files = BTreeMap::new();
+    let mut fns = BTreeMap::new();
+    for dir in CRATES {
+        for path in rust_files(&root.join(dir)) {
+            let shown = path
+                .strip_prefix(&root)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .replace('\\', "/");
+            let text = std::fs::read_to_string(&path).expect("read a source file");
+            let lines = text.lines().count();
+            if lines > FILE_LIMIT {
+                files.insert(shown.clone(), lines);
+            }
+            let parsed =
+                syn::parse_file(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let mut functions = Functions {
+                file: shown,
+                owner: Vec::new(),
+                found: Vec::new(),
+            };
+            functions.visit_file(&parsed);
+            for (name, lines) in functions.found {
+                if lines > FN_LIMIT {
+                    fns.insert(name, lines);
+                }
+            }
+        }
+    }
+    (files, fns)
+}
+
+/// What is wrong with `measured` against `listed`: a new room over the
+/// limit, a listed one grown, a listed one shrunk (lower its number, so the
+/// gain is kept) or gone (remove it).
+fn ratchet(
+    kind: &str,
+    limit: usize,
+    listed: &[(&str, usize)],
+    measured: &BTreeMap<String, usize>,
+) -> Vec<String> {
+    let listed: BTreeMap<&str, usize> = listed.iter().copied().collect();
+    let mut problems = Vec::new();
+    for (name, lines) in measured {
+        match listed.get(name.as_str()) {
+            None => problems.push(format!(
+                "new {kind} over {limit} lines: (\"{name}\", {lines}),"
+            )),
+            Some(max) if lines > max => problems.push(format!(
+                "{kind} grew past its ratchet: {name} is {lines} lines, listed {max}"
+            )),
+            Some(max) if lines < max => problems.push(format!(
+                "{kind} shrank, lower its number: (\"{name}\", {lines}), (was {max})"
+            )),
+            Some(_) => {}
+        }
+    }
+    for name in listed.keys() {
+        if !measured.contains_key(*name) {
+            problems.push(format!(
+                "{kind} is no longer over {limit} lines, remove it: {name}"
+            ));
+        }
+    }
+    problems
+}
+
+#[test]
+fn files_and_functions_over_the_limit_only_shrink() {
+    let (files, fns) = measure();
+    let mut problems = ratchet("file", FILE_LIMIT, BIG_FILES, &files);
+    problems.extend(ratchet("function", FN_LIMIT, BIG_FNS, &fns));
+    assert!(
+        problems.is_empty(),
+        "the size ratchet (tests/tests/integration/rooms.rs):\n{}",
+        problems.join("\n")
+    );
+}
