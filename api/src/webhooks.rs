@@ -1,12 +1,13 @@
 //! `POST /webhooks/stripe`: the gateway's events in. The handler only hands
-//! the raw body and the signature header to `domain::adapters::webhooks::receive` (the
+//! the raw body and the signature header to `domain::app::webhooks::receive` (the
 //! signature is computed over the exact bytes, so nothing parses them first)
 //! and maps the result to the status codes Stripe acts on: 2xx = delivered,
 //! anything else = deliver again later.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use domain::AppContext;
-use domain::adapters::webhooks::{self, Receipt, WebhookError};
+use domain::app::webhooks;
+use domain::billing::webhooks::{Receipt, WebhookError};
 use serde_json::json;
 
 pub async fn stripe(

@@ -9,12 +9,15 @@
 
 pub mod card_setup;
 pub mod checkout;
+pub mod closing;
 pub mod credits;
 pub mod documents;
 pub mod events;
+pub mod hosted;
 pub mod invoicing;
 pub mod lifecycle;
 pub mod payments;
 pub mod pdf;
 pub mod portal;
 pub mod refunds;
+pub mod webhooks;

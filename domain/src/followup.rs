@@ -2,7 +2,7 @@
 //!
 //! Services depend on `kernel`, `ports`, `workflow` and `infra`, and on
 //! `billing` and `studio` for what they follow up (the gallery posts its
-//! signed events through `adapters::webhooks::signature`).
+//! signed events through `infra::signature`).
 
 pub mod emails;
 pub mod gallery;

@@ -7,4 +7,5 @@
 
 pub mod events;
 pub mod gateway;
+pub mod gateway_events;
 pub mod mailer;

@@ -178,6 +178,10 @@ pub async fn spawn_app_full(
     tokio::spawn(app.run_until_stopped());
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        // The server closes a connection idle for 5 s (actix's keep-alive);
+        // reusing one it is closing at that moment fails the request
+        // (`IncompleteMessage`). A client that lets go sooner never does.
+        .pool_idle_timeout(std::time::Duration::from_secs(2))
         .build()
         .expect("http client");
     Some(TestApp {
@@ -747,7 +751,7 @@ impl TestApp {
     /// The secret `POST /webhooks/stripe` verifies with.
     pub fn webhook_secret(&self) -> String {
         use secrecy::ExposeSecret;
-        domain::adapters::webhooks::signing_secret(&self.ctx)
+        domain::infra::signature::webhook_secret(&self.ctx)
             .expect("a webhook signing secret")
             .expose_secret()
             .to_string()

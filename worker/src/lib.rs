@@ -114,33 +114,26 @@ where
             true
         })
         .shutdown_timeout(Duration::from_secs(30));
+    // One worker definition for both queues: their storages share no type
+    // apalis can take as one, so the definition is a local macro.
+    macro_rules! register {
+        ($storage:expr) => {{
+            let backend = $storage.poll_with_interval(poll);
+            monitor.register(move |run| {
+                WorkerBuilder::new(format!("{name}-{run}"))
+                    .backend(backend.clone())
+                    .concurrency(concurrency)
+                    .data(state.clone())
+                    .timeout(job_timeout)
+                    .catch_panic()
+                    .enable_tracing()
+                    .build(jobs::handle)
+            })
+        }};
+    }
     let monitor = match queue {
-        Queue::Sqlite(storage) => {
-            let backend = storage.poll_with_interval(poll);
-            monitor.register(move |run| {
-                WorkerBuilder::new(format!("{name}-{run}"))
-                    .backend(backend.clone())
-                    .concurrency(concurrency)
-                    .data(state.clone())
-                    .timeout(job_timeout)
-                    .catch_panic()
-                    .enable_tracing()
-                    .build(jobs::handle)
-            })
-        }
-        Queue::Redis(storage) => {
-            let backend = storage.poll_with_interval(poll);
-            monitor.register(move |run| {
-                WorkerBuilder::new(format!("{name}-{run}"))
-                    .backend(backend.clone())
-                    .concurrency(concurrency)
-                    .data(state.clone())
-                    .timeout(job_timeout)
-                    .catch_panic()
-                    .enable_tracing()
-                    .build(jobs::handle)
-            })
-        }
+        Queue::Sqlite(storage) => register!(storage),
+        Queue::Redis(storage) => register!(storage),
     };
     let result = monitor.run_with_signal(signal).await;
     let _ = relay_stop_tx.send(true);

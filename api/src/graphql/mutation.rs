@@ -504,7 +504,7 @@ impl Mutation {
         let request_id = request_id(ctx);
         let result = async {
             let invoice_id = parse_id(&input.invoice_id, "invoiceId", "invoice")?;
-            domain::billing::lifecycle::void_invoice(
+            domain::billing::closing::void_invoice(
                 &app.ctx,
                 studio.id,
                 invoice_id,

@@ -426,7 +426,7 @@ pub async fn pay(
 }
 
 /// The Stripe-shaped `checkout.session.{kind}` event of a hosted session,
-/// for `webhooks::simulated::deliver` (key `checkout:{id}:{kind}`).
+/// for `sim_webhooks::deliver` (key `checkout:{id}:{kind}`).
 pub async fn event_for(db: &DatabaseConnection, key: &str) -> Result<Option<Value>, GatewayError> {
     let Some(rest) = key.strip_prefix(EVENT_KEY_PREFIX) else {
         return Ok(None);

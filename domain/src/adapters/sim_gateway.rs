@@ -224,7 +224,7 @@ impl SimulatedGateway {
     }
 
     /// Also deliver a signed Stripe-shaped webhook for every charge and
-    /// refund (see `webhooks::simulated`).
+    /// refund (see `sim_webhooks`).
     #[must_use]
     pub fn with_webhooks(mut self, on: bool) -> Self {
         self.webhooks = on;

@@ -18,6 +18,7 @@
 //!    `attachPaymentMethod` writes), and never over a card a later setup
 //!    already stored.
 
+use crate::billing::hosted;
 use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
 use crate::infra::error::{DomainResult, UserError};
@@ -206,63 +207,13 @@ pub async fn start(
         .into());
     }
     let setup_id = page.setup.id;
-    let fresh_until = now + Duration::minutes(10);
-    let tx = begin_write(&ctx.db).await?;
-    // The request's lock: two tabs reserve one attempt.
-    card_setup::Entity::find_by_id(setup_id)
-        .lock_exclusive()
-        .one(&tx)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("card setup {setup_id} vanished"))?;
-    let reusable = card_setup_session::Entity::find()
-        .filter(card_setup_session::Column::CardSetupId.eq(setup_id))
-        .filter(card_setup_session::Column::Status.is_in(LIVE))
-        .filter(card_setup_session::Column::ExpiresAt.gt(fresh_until))
-        .order_by_desc(card_setup_session::Column::Attempt)
-        .one(&tx)
-        .await?;
-    let row = match reusable {
-        Some(row) => row,
-        None => {
-            let last: Option<i32> = card_setup_session::Entity::find()
-                .select_only()
-                .column_as(card_setup_session::Column::Attempt.max(), "max")
-                .filter(card_setup_session::Column::CardSetupId.eq(setup_id))
-                .into_tuple::<Option<i32>>()
-                .one(&tx)
-                .await?
-                .flatten();
-            let attempt = last
-                .unwrap_or(0)
-                .checked_add(1)
-                .ok_or_else(|| anyhow::anyhow!("card setup {setup_id} has run out of attempts"))?;
-            let expires = now + Duration::minutes(crate::billing::checkout::SESSION_TTL_MINUTES);
-            card_setup_session::ActiveModel {
-                card_setup_id: Set(setup_id),
-                studio_id: Set(page.setup.studio_id),
-                client_id: Set(page.setup.client_id),
-                attempt: Set(attempt),
-                idempotency_key: Set(idempotency_key(setup_id, attempt)),
-                expires_at: Set(DateTime::from_timestamp(expires.timestamp(), 0).unwrap_or(expires)),
-                gateway_session_id: Set(None),
-                url: Set(None),
-                status: Set(CheckoutStatus::Creating),
-                payment_method: Set(None),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            }
-            .insert(&tx)
-            .await?
-        }
-    };
-    tx.commit().await?;
+    let row = reserve_attempt(ctx, page).await?;
     if row.status == CheckoutStatus::Open
         && let Some(url) = &row.url
     {
         return Ok(url.clone());
     }
-    let customer = crate::billing::checkout::ensure_customer(ctx, &page.client).await?;
+    let customer = crate::billing::hosted::ensure_customer(ctx, &page.client).await?;
     let link = format!("{}/card-setup/{token}", ctx.settings.public_url());
     let session = match ctx
         .gateway
@@ -308,6 +259,64 @@ pub async fn start(
         .await?;
     tracing::info!(card_setup = setup_id, attempt = row.attempt, session = %session.id, "setup session opened");
     Ok(url)
+}
+
+/// Reserves the setup's next attempt (or finds the one another tab
+/// reserved, still fresh) under the request's lock.
+async fn reserve_attempt(
+    ctx: &AppContext,
+    page: &SetupPage,
+) -> DomainResult<card_setup_session::Model> {
+    let now = ctx.clock.now();
+    let setup_id = page.setup.id;
+    let fresh_until = hosted::fresh_until(now);
+    let tx = begin_write(&ctx.db).await?;
+    // The request's lock: two tabs reserve one attempt.
+    card_setup::Entity::find_by_id(setup_id)
+        .lock_exclusive()
+        .one(&tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("card setup {setup_id} vanished"))?;
+    let reusable = card_setup_session::Entity::find()
+        .filter(card_setup_session::Column::CardSetupId.eq(setup_id))
+        .filter(card_setup_session::Column::Status.is_in(LIVE))
+        .filter(card_setup_session::Column::ExpiresAt.gt(fresh_until))
+        .order_by_desc(card_setup_session::Column::Attempt)
+        .one(&tx)
+        .await?;
+    let row = match reusable {
+        Some(row) => row,
+        None => {
+            let last: Option<i32> = card_setup_session::Entity::find()
+                .select_only()
+                .column_as(card_setup_session::Column::Attempt.max(), "max")
+                .filter(card_setup_session::Column::CardSetupId.eq(setup_id))
+                .into_tuple::<Option<i32>>()
+                .one(&tx)
+                .await?
+                .flatten();
+            let attempt = hosted::next_attempt(last, format!("card setup {setup_id}"))?;
+            card_setup_session::ActiveModel {
+                card_setup_id: Set(setup_id),
+                studio_id: Set(page.setup.studio_id),
+                client_id: Set(page.setup.client_id),
+                attempt: Set(attempt),
+                idempotency_key: Set(idempotency_key(setup_id, attempt)),
+                expires_at: Set(hosted::expiry(now)),
+                gateway_session_id: Set(None),
+                url: Set(None),
+                status: Set(CheckoutStatus::Creating),
+                payment_method: Set(None),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&tx)
+            .await?
+        }
+    };
+    tx.commit().await?;
+    Ok(row)
 }
 
 /// The creation of a setup attempt's session got no answer (a timeout, a

@@ -33,8 +33,8 @@
 //! with `find_customer` before another is made).
 
 use crate::billing::documents::InvoiceDocument;
-use crate::billing::lifecycle::{self, Actor, Audit};
-use crate::billing::payments;
+use crate::billing::lifecycle::{self, Actor};
+use crate::billing::{hosted, payments};
 use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
 use crate::infra::error::{DomainResult, UserError};
@@ -43,20 +43,13 @@ use crate::ports::gateway::{
     ChargeOutcome, CheckoutLookup, CheckoutRequest, CheckoutSession, CheckoutState, GatewayError,
 };
 use chrono::{DateTime, Duration, Utc};
-use entity::enums::{CheckoutStatus, InvoiceEventKind, PaymentSource, PaymentStatus};
+use entity::enums::{CheckoutStatus, PaymentSource, PaymentStatus};
 use entity::{checkout_session, client, invoice, payment};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
     EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
-
-/// How long a session stays payable (Stripe allows 30 minutes to 24 hours).
-pub const SESSION_TTL_MINUTES: i64 = 60;
-
-/// A session about to expire is not handed out again: the client needs time
-/// to type a card.
-const REUSE_MARGIN_MINUTES: i64 = 10;
 
 const LIVE: [CheckoutStatus; 2] = [CheckoutStatus::Creating, CheckoutStatus::Open];
 
@@ -94,68 +87,6 @@ fn request_of(
     }
 }
 
-fn whole_seconds(at: DateTime<Utc>) -> DateTime<Utc> {
-    DateTime::from_timestamp(at.timestamp(), 0).unwrap_or(at)
-}
-
-/// The client's gateway Customer, created once (idempotently, keyed by the
-/// client) and remembered, so a card saved in Checkout lands on it and can
-/// be charged off-session later. `None` when the gateway has no Customers.
-/// A creation whose answer was lost (a timeout, a 5xx) is settled by
-/// looking for the Customer (`metadata[client_id]`), never by sending the
-/// key again: a client never gets two Customers.
-pub async fn ensure_customer(
-    ctx: &AppContext,
-    client: &client::Model,
-) -> DomainResult<Option<String>> {
-    if let Some(id) = &client.gateway_customer_id {
-        return Ok(Some(id.clone()));
-    }
-    let request = crate::ports::gateway::CustomerRequest {
-        idempotency_key: Key::Customer {
-            client_id: client.id,
-        }
-        .to_string(),
-        client_ref: client.id.to_string(),
-        name: client.name.clone(),
-        email: client.email.clone(),
-    };
-    let id = match ctx.gateway.create_customer(&request).await {
-        Ok(id) => id,
-        Err(GatewayError::Unsupported(_)) => return Ok(None),
-        Err(GatewayError::Unavailable(why)) => {
-            tracing::warn!(client_id = client.id, %why, "Customer creation's outcome unknown; looking for it");
-            match ctx.gateway.find_customer(&request).await {
-                Ok(Some(id)) => id,
-                Ok(None) => {
-                    return Err(unavailable(
-                        "the payment provider did not answer; please try again",
-                    ));
-                }
-                Err(err) => {
-                    tracing::warn!(client_id = client.id, error = %err, "Customer not found either");
-                    return Err(unavailable(
-                        "the payment provider did not answer; please try again",
-                    ));
-                }
-            }
-        }
-        Err(err) => return Err(err.into()),
-    };
-    // Two requests at once got the same Customer (same key); either write wins.
-    client::Entity::update_many()
-        .col_expr(client::Column::GatewayCustomerId, Expr::value(id.clone()))
-        .filter(client::Column::Id.eq(client.id))
-        .filter(client::Column::GatewayCustomerId.is_null())
-        .exec(&ctx.db)
-        .await?;
-    let stored = client::Entity::find_by_id(client.id)
-        .one(&ctx.db)
-        .await?
-        .and_then(|c| c.gateway_customer_id);
-    Ok(Some(stored.unwrap_or(id)))
-}
-
 /// Opens (or reuses) the hosted Checkout Session for what the invoice owes
 /// now and returns its URL, for a 303 from the portal.
 pub async fn start(
@@ -165,7 +96,7 @@ pub async fn start(
 ) -> DomainResult<String> {
     let invoice_id = doc.invoice.id;
     let now = ctx.clock.now();
-    let fresh_until = now + Duration::minutes(REUSE_MARGIN_MINUTES);
+    let fresh_until = hosted::fresh_until(now);
     // Sessions for another amount, or about to expire, go first: expired at
     // the gateway so that nobody can pay them any more.
     let live = checkout_session::Entity::find()
@@ -183,67 +114,7 @@ pub async fn start(
         retire(ctx, &row).await?;
     }
 
-    // Reserve the attempt (or find the one another tab reserved) under the
-    // invoice's lock, with the parameters fixed.
-    let tx = begin_write(&ctx.db).await?;
-    let invoice = invoice::Entity::find_by_id(invoice_id)
-        .lock_exclusive()
-        .one(&tx)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("invoice {invoice_id} missing"))?;
-    if !payments::payable(&invoice) {
-        return Err(UserError::state("invoice", "nothing is due on this invoice").into());
-    }
-    let reusable = checkout_session::Entity::find()
-        .filter(checkout_session::Column::InvoiceId.eq(invoice_id))
-        .filter(checkout_session::Column::Status.is_in(LIVE))
-        .filter(checkout_session::Column::AmountMinor.eq(invoice.amount_due_minor))
-        .filter(checkout_session::Column::SaveCard.eq(save_card))
-        .filter(checkout_session::Column::ExpiresAt.gt(fresh_until))
-        .order_by_desc(checkout_session::Column::Attempt)
-        .one(&tx)
-        .await?;
-    let row = match reusable {
-        Some(row) => row,
-        None => {
-            let last: Option<i32> = checkout_session::Entity::find()
-                .select_only()
-                .column_as(checkout_session::Column::Attempt.max(), "max")
-                .filter(checkout_session::Column::InvoiceId.eq(invoice_id))
-                .into_tuple::<Option<i32>>()
-                .one(&tx)
-                .await?
-                .flatten();
-            let attempt = last.unwrap_or(0).checked_add(1).ok_or_else(|| {
-                anyhow::anyhow!("invoice {invoice_id} has run out of checkout attempts")
-            })?;
-            checkout_session::ActiveModel {
-                studio_id: Set(invoice.studio_id),
-                invoice_id: Set(invoice_id),
-                attempt: Set(attempt),
-                idempotency_key: Set(idempotency_key(
-                    invoice_id,
-                    invoice.amount_due_minor,
-                    attempt,
-                )),
-                amount_minor: Set(invoice.amount_due_minor),
-                currency: Set(invoice.currency.clone()),
-                save_card: Set(save_card),
-                expires_at: Set(whole_seconds(now + Duration::minutes(SESSION_TTL_MINUTES))),
-                gateway_session_id: Set(None),
-                url: Set(None),
-                status: Set(CheckoutStatus::Creating),
-                payment_id: Set(None),
-                detail: Set(None),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            }
-            .insert(&tx)
-            .await?
-        }
-    };
-    tx.commit().await?;
+    let (invoice, row) = reserve_attempt(ctx, invoice_id, save_card, fresh_until).await?;
     if row.status == CheckoutStatus::Open
         && let Some(url) = &row.url
     {
@@ -252,7 +123,7 @@ pub async fn start(
     }
     // A reserved attempt is created (or, by another tab, replayed by the
     // gateway under the same key and parameters).
-    ensure_customer(ctx, &doc.client).await?;
+    hosted::ensure_customer(ctx, &doc.client).await?;
     let doc = InvoiceDocument::load(ctx, invoice).await?;
     let request = request_of(ctx, &doc, &row);
     let session = match ctx.gateway.create_checkout(&request).await {
@@ -291,10 +162,77 @@ pub async fn start(
     Ok(url)
 }
 
-/// A user-facing "try again" for a gateway that did not answer.
-fn unavailable(message: &str) -> crate::infra::error::DomainError {
-    UserError::state("gateway", message).into()
+/// Reserves the attempt (or finds the one another tab reserved) under the
+/// invoice's lock, with its parameters fixed: the amount due now, the card
+/// choice, a fresh expiry.
+async fn reserve_attempt(
+    ctx: &AppContext,
+    invoice_id: i64,
+    save_card: bool,
+    fresh_until: DateTime<Utc>,
+) -> DomainResult<(invoice::Model, checkout_session::Model)> {
+    let now = ctx.clock.now();
+    let tx = begin_write(&ctx.db).await?;
+    let invoice = invoice::Entity::find_by_id(invoice_id)
+        .lock_exclusive()
+        .one(&tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("invoice {invoice_id} missing"))?;
+    if !payments::payable(&invoice) {
+        return Err(UserError::state("invoice", "nothing is due on this invoice").into());
+    }
+    let reusable = checkout_session::Entity::find()
+        .filter(checkout_session::Column::InvoiceId.eq(invoice_id))
+        .filter(checkout_session::Column::Status.is_in(LIVE))
+        .filter(checkout_session::Column::AmountMinor.eq(invoice.amount_due_minor))
+        .filter(checkout_session::Column::SaveCard.eq(save_card))
+        .filter(checkout_session::Column::ExpiresAt.gt(fresh_until))
+        .order_by_desc(checkout_session::Column::Attempt)
+        .one(&tx)
+        .await?;
+    let row = match reusable {
+        Some(row) => row,
+        None => {
+            let last: Option<i32> = checkout_session::Entity::find()
+                .select_only()
+                .column_as(checkout_session::Column::Attempt.max(), "max")
+                .filter(checkout_session::Column::InvoiceId.eq(invoice_id))
+                .into_tuple::<Option<i32>>()
+                .one(&tx)
+                .await?
+                .flatten();
+            let attempt = hosted::next_attempt(last, format!("invoice {invoice_id}"))?;
+            checkout_session::ActiveModel {
+                studio_id: Set(invoice.studio_id),
+                invoice_id: Set(invoice_id),
+                attempt: Set(attempt),
+                idempotency_key: Set(idempotency_key(
+                    invoice_id,
+                    invoice.amount_due_minor,
+                    attempt,
+                )),
+                amount_minor: Set(invoice.amount_due_minor),
+                currency: Set(invoice.currency.clone()),
+                save_card: Set(save_card),
+                expires_at: Set(hosted::expiry(now)),
+                gateway_session_id: Set(None),
+                url: Set(None),
+                status: Set(CheckoutStatus::Creating),
+                payment_id: Set(None),
+                detail: Set(None),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&tx)
+            .await?
+        }
+    };
+    tx.commit().await?;
+    Ok((invoice, row))
 }
+
+use hosted::unavailable;
 
 /// Slack on the attempt's reservation time when listing the gateway's
 /// sessions (clocks differ).
@@ -567,71 +505,45 @@ pub(crate) async fn settle_in(
     else {
         return Ok(Settled::Unknown);
     };
-    let mark = |status: CheckoutStatus, from: &[CheckoutStatus]| {
-        checkout_session::Entity::update_many()
-            .col_expr(
-                checkout_session::Column::Status,
-                Expr::value(status.as_str()),
-            )
-            .col_expr(checkout_session::Column::UpdatedAt, Expr::value(now))
-            .filter(checkout_session::Column::Id.eq(row.id))
-            .filter(checkout_session::Column::Status.is_in(from.to_vec()))
-    };
-    let settled = [CheckoutStatus::Complete, CheckoutStatus::Mismatch];
-    if settled.contains(&row.status) {
+    if matches!(
+        row.status,
+        CheckoutStatus::Complete | CheckoutStatus::Mismatch
+    ) {
         return Ok(Settled::Noted(format!(
             "checkout session {} already {}",
             session.id,
             row.status.as_str()
         )));
     }
+    let unsettled = [
+        CheckoutStatus::Creating,
+        CheckoutStatus::Open,
+        CheckoutStatus::Processing,
+    ];
     match session.state {
         CheckoutState::Open => Ok(Settled::Noted(format!(
             "checkout session {} is open",
             session.id
         ))),
         CheckoutState::Expired => {
-            mark(
-                CheckoutStatus::Expired,
-                &[
-                    CheckoutStatus::Creating,
-                    CheckoutStatus::Open,
-                    CheckoutStatus::Processing,
-                ],
-            )
-            .exec(tx)
-            .await?;
+            mark(tx, &row, CheckoutStatus::Expired, &unsettled, now).await?;
             Ok(Settled::Noted(format!(
                 "checkout session {} expired",
                 session.id
             )))
         }
         CheckoutState::Complete if async_failed => {
-            mark(
-                CheckoutStatus::Failed,
-                &[
-                    CheckoutStatus::Creating,
-                    CheckoutStatus::Open,
-                    CheckoutStatus::Processing,
-                ],
-            )
-            .exec(tx)
-            .await?;
-            let invoice = invoice_of(tx, row.invoice_id).await?;
-            lifecycle::record(
+            mark(tx, &row, CheckoutStatus::Failed, &unsettled, now).await?;
+            let detail = format!(
+                "checkout attempt {}: the delayed payment failed",
+                row.attempt
+            );
+            lifecycle::record_payment_failed(
                 tx,
-                &invoice,
-                Audit {
-                    event: InvoiceEventKind::PaymentFailed,
-                    from: Some(invoice.status),
-                    to: Some(invoice.status),
-                    amount_minor: Some(row.amount_minor),
-                    actor,
-                    detail: Some(format!(
-                        "checkout attempt {}: the delayed payment failed",
-                        row.attempt
-                    )),
-                },
+                row.invoice_id,
+                row.amount_minor,
+                actor,
+                detail,
                 now,
             )
             .await?;
@@ -641,142 +553,169 @@ pub(crate) async fn settle_in(
         }
         CheckoutState::Complete if session.payment_status != "paid" => {
             // Completed with a delayed method: the money is not confirmed yet.
-            mark(
-                CheckoutStatus::Processing,
-                &[CheckoutStatus::Creating, CheckoutStatus::Open],
-            )
-            .exec(tx)
-            .await?;
+            let from = [CheckoutStatus::Creating, CheckoutStatus::Open];
+            mark(tx, &row, CheckoutStatus::Processing, &from, now).await?;
             Ok(Settled::Noted(format!(
                 "checkout session {} is processing",
                 session.id
             )))
         }
-        CheckoutState::Complete => {
+        CheckoutState::Complete
             if session.amount_total != row.amount_minor
-                || !session.currency.eq_ignore_ascii_case(&row.currency)
-            {
-                let detail = format!(
-                    "checkout attempt {} was paid {} {} but {} {} was asked; not settled, check it with the payment provider",
-                    row.attempt,
-                    session.amount_total,
-                    session.currency.to_ascii_uppercase(),
-                    row.amount_minor,
-                    row.currency
-                );
-                tracing::error!(invoice_id = row.invoice_id, session = %session.id, %detail, "checkout amount mismatch");
-                checkout_session::Entity::update_many()
-                    .col_expr(
-                        checkout_session::Column::Status,
-                        Expr::value(CheckoutStatus::Mismatch.as_str()),
-                    )
-                    .col_expr(
-                        checkout_session::Column::Detail,
-                        Expr::value(detail.clone()),
-                    )
-                    .col_expr(checkout_session::Column::UpdatedAt, Expr::value(now))
-                    .filter(checkout_session::Column::Id.eq(row.id))
-                    .exec(tx)
-                    .await?;
-                let invoice = invoice_of(tx, row.invoice_id).await?;
-                lifecycle::record(
-                    tx,
-                    &invoice,
-                    Audit {
-                        event: InvoiceEventKind::PaymentFailed,
-                        from: Some(invoice.status),
-                        to: Some(invoice.status),
-                        amount_minor: Some(session.amount_total),
-                        actor,
-                        detail: Some(detail.clone()),
-                    },
-                    now,
-                )
-                .await?;
-                return Ok(Settled::Mismatch(detail));
-            }
-            let key = Key::CheckoutPayment {
-                session_id: session.id.clone(),
-            }
-            .to_string();
-            let card = session.card.as_ref();
-            payment::Entity::insert(payment::ActiveModel {
-                studio_id: Set(row.studio_id),
-                invoice_id: Set(row.invoice_id),
-                amount_minor: Set(row.amount_minor),
-                currency: Set(row.currency.clone()),
-                status: Set(PaymentStatus::Pending),
-                source: Set(PaymentSource::Portal),
-                idempotency_key: Set(key.clone()),
-                payment_method_token: Set(card.map(|c| c.token.clone())),
-                gateway_reference: Set(None),
-                failure_code: Set(None),
-                failure_message: Set(None),
-                card_brand: Set(card.map(|c| c.brand.clone())),
-                card_last4: Set(card.map(|c| c.last4.clone())),
-                amount_refunded_minor: Set(0),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            })
-            .on_conflict(
-                OnConflict::column(payment::Column::IdempotencyKey)
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .exec_without_returning(tx)
-            .await?;
-            let pending = payment::Entity::find()
-                .filter(payment::Column::IdempotencyKey.eq(key.clone()))
-                .one(tx)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("payment {key} vanished"))?;
-            let reference = session
-                .payment_intent
-                .clone()
-                .unwrap_or_else(|| session.id.clone());
-            // Complete before the money moves: the paid session is no stale
-            // one, so `retire_stale_in` (run with the payment) writes no
-            // `ExpireStaleCheckouts` job for it.
-            checkout_session::Entity::update_many()
-                .col_expr(
-                    checkout_session::Column::Status,
-                    Expr::value(CheckoutStatus::Complete.as_str()),
-                )
-                .col_expr(checkout_session::Column::PaymentId, Expr::value(pending.id))
-                .col_expr(checkout_session::Column::UpdatedAt, Expr::value(now))
-                .filter(checkout_session::Column::Id.eq(row.id))
-                .exec(tx)
-                .await?;
-            let moved = payments::settle_in(
-                tx,
-                &pending,
-                &ChargeOutcome::Succeeded { reference },
-                actor,
-                None,
-                now,
-            )
-            .await?;
-            if row.save_card
-                && let Some(card) = card
-            {
-                keep_card(tx, row.invoice_id, card, now).await?;
-            }
-            if moved {
-                note_overpayment(tx, &row, session).await?;
-            }
-            if !moved {
-                return Ok(Settled::Noted(format!(
-                    "payment {} already settled",
-                    pending.id
-                )));
-            }
-            Ok(Settled::Paid {
-                invoice_id: row.invoice_id,
-                payment_id: pending.id,
-            })
+                || !session.currency.eq_ignore_ascii_case(&row.currency) =>
+        {
+            settle_mismatch(tx, &row, session, actor, now).await
         }
+        CheckoutState::Complete => settle_paid(tx, &row, session, actor, now).await,
     }
+}
+
+/// Moves an attempt to `status` if it is still in one of `from`.
+async fn mark(
+    tx: &DatabaseTransaction,
+    row: &checkout_session::Model,
+    status: CheckoutStatus,
+    from: &[CheckoutStatus],
+    now: DateTime<Utc>,
+) -> DomainResult<()> {
+    checkout_session::Entity::update_many()
+        .col_expr(
+            checkout_session::Column::Status,
+            Expr::value(status.as_str()),
+        )
+        .col_expr(checkout_session::Column::UpdatedAt, Expr::value(now))
+        .filter(checkout_session::Column::Id.eq(row.id))
+        .filter(checkout_session::Column::Status.is_in(from.to_vec()))
+        .exec(tx)
+        .await?;
+    Ok(())
+}
+
+/// Paid, but another amount or currency than asked: recorded on the
+/// attempt and in the trail, not settled (the studio checks it with the
+/// payment provider).
+async fn settle_mismatch(
+    tx: &DatabaseTransaction,
+    row: &checkout_session::Model,
+    session: &CheckoutSession,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> DomainResult<Settled> {
+    let detail = format!(
+        "checkout attempt {} was paid {} {} but {} {} was asked; not settled, check it with the payment provider",
+        row.attempt,
+        session.amount_total,
+        session.currency.to_ascii_uppercase(),
+        row.amount_minor,
+        row.currency
+    );
+    tracing::error!(invoice_id = row.invoice_id, session = %session.id, %detail, "checkout amount mismatch");
+    checkout_session::Entity::update_many()
+        .col_expr(
+            checkout_session::Column::Status,
+            Expr::value(CheckoutStatus::Mismatch.as_str()),
+        )
+        .col_expr(
+            checkout_session::Column::Detail,
+            Expr::value(detail.clone()),
+        )
+        .col_expr(checkout_session::Column::UpdatedAt, Expr::value(now))
+        .filter(checkout_session::Column::Id.eq(row.id))
+        .exec(tx)
+        .await?;
+    lifecycle::record_payment_failed(
+        tx,
+        row.invoice_id,
+        session.amount_total,
+        actor,
+        detail.clone(),
+        now,
+    )
+    .await?;
+    Ok(Settled::Mismatch(detail))
+}
+
+/// Paid as asked: one payment per session (keyed by the session), the
+/// attempt complete, the money settled through `payments::settle_in`, the
+/// card kept when the client asked.
+async fn settle_paid(
+    tx: &DatabaseTransaction,
+    row: &checkout_session::Model,
+    session: &CheckoutSession,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> DomainResult<Settled> {
+    let key = Key::CheckoutPayment {
+        session_id: session.id.clone(),
+    }
+    .to_string();
+    let card = session.card.as_ref();
+    payment::Entity::insert(payment::ActiveModel {
+        studio_id: Set(row.studio_id),
+        invoice_id: Set(row.invoice_id),
+        amount_minor: Set(row.amount_minor),
+        currency: Set(row.currency.clone()),
+        status: Set(PaymentStatus::Pending),
+        source: Set(PaymentSource::Portal),
+        idempotency_key: Set(key.clone()),
+        payment_method_token: Set(card.map(|c| c.token.clone())),
+        gateway_reference: Set(None),
+        failure_code: Set(None),
+        failure_message: Set(None),
+        card_brand: Set(card.map(|c| c.brand.clone())),
+        card_last4: Set(card.map(|c| c.last4.clone())),
+        amount_refunded_minor: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .on_conflict(
+        OnConflict::column(payment::Column::IdempotencyKey)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(tx)
+    .await?;
+    let pending = payment::Entity::find()
+        .filter(payment::Column::IdempotencyKey.eq(key.clone()))
+        .one(tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("payment {key} vanished"))?;
+    let reference = session
+        .payment_intent
+        .clone()
+        .unwrap_or_else(|| session.id.clone());
+    // Complete before the money moves: the paid session is no stale
+    // one, so `retire_stale_in` (run with the payment) writes no
+    // `ExpireStaleCheckouts` job for it.
+    checkout_session::Entity::update_many()
+        .col_expr(
+            checkout_session::Column::Status,
+            Expr::value(CheckoutStatus::Complete.as_str()),
+        )
+        .col_expr(checkout_session::Column::PaymentId, Expr::value(pending.id))
+        .col_expr(checkout_session::Column::UpdatedAt, Expr::value(now))
+        .filter(checkout_session::Column::Id.eq(row.id))
+        .exec(tx)
+        .await?;
+    let outcome = ChargeOutcome::Succeeded { reference };
+    let moved = payments::settle_in(tx, &pending, &outcome, actor, None, now).await?;
+    if row.save_card
+        && let Some(card) = card
+    {
+        keep_card(tx, row.invoice_id, card, now).await?;
+    }
+    if !moved {
+        return Ok(Settled::Noted(format!(
+            "payment {} already settled",
+            pending.id
+        )));
+    }
+    note_overpayment(tx, row, session).await?;
+    Ok(Settled::Paid {
+        invoice_id: row.invoice_id,
+        payment_id: pending.id,
+    })
 }
 
 /// A session paid for an amount that went stale before it could be

@@ -687,29 +687,11 @@ pub async fn mark_uncollectible(
         )
         .into());
     }
-    let from = invoice.status;
-    let marked =
-        lifecycle::set_status(&tx, invoice, InvoiceStatus::Uncollectible, ctx.clock.now()).await?;
-    lifecycle::record(
+    let marked = crate::billing::closing::write_off_in(
         &tx,
-        &marked,
-        Audit {
-            event: InvoiceEventKind::MarkedUncollectible,
-            from: Some(from),
-            to: Some(InvoiceStatus::Uncollectible),
-            amount_minor: Some(marked.amount_due_minor),
-            actor,
-            detail: Some(reason.to_string()),
-        },
-        ctx.clock.now(),
-    )
-    .await?;
-    next::after(
-        &tx,
-        Change::Uncollectible {
-            studio_id,
-            invoice_id,
-        },
+        invoice,
+        reason.to_string(),
+        actor,
         request_id,
         ctx.clock.now(),
     )

@@ -19,9 +19,10 @@
 //!
 //! Every change of a balance goes through `apply_money` with a `Movement`
 //! (SQL increments, then the status derived from the balance, then an audit
-//! line); the trail (`invoice_events`) is only ever appended to. A draft is
-//! voided without a credit note; a void's credit note (`refund_id IS NULL`,
-//! one per invoice) credits only what refunds have not already credited.
+//! line); the trail (`invoice_events`) is only ever appended to. Voiding and
+//! writing off are in `closing`: a draft is voided without a credit note; a
+//! void's credit note (`refund_id IS NULL`, one per invoice) credits only
+//! what refunds have not already credited.
 
 use crate::infra::error::{DomainResult, UserError};
 use chrono::{DateTime, Utc};
@@ -96,6 +97,37 @@ pub async fn record(
     .insert(tx)
     .await?;
     Ok(())
+}
+
+/// A payment attempt that failed (a decline, a delayed payment that failed,
+/// a checkout paid for the wrong amount): one `PAYMENT_FAILED` line in the
+/// invoice's trail; the invoice's status does not move.
+pub async fn record_payment_failed(
+    tx: &DatabaseTransaction,
+    invoice_id: i64,
+    amount_minor: i64,
+    actor: &Actor,
+    detail: String,
+    now: DateTime<Utc>,
+) -> DomainResult<()> {
+    let invoice = invoice::Entity::find_by_id(invoice_id)
+        .one(tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("invoice {invoice_id} vanished"))?;
+    record(
+        tx,
+        &invoice,
+        Audit {
+            event: InvoiceEventKind::PaymentFailed,
+            from: Some(invoice.status),
+            to: Some(invoice.status),
+            amount_minor: Some(amount_minor),
+            actor,
+            detail: Some(detail),
+        },
+        now,
+    )
+    .await
 }
 
 /// One movement of money on an invoice, in minor units (each ≥ 0).
@@ -326,150 +358,6 @@ pub fn ensure_transition(invoice: &invoice::Model, to: InvoiceStatus) -> DomainR
         )
         .into())
     }
-}
-
-/// Voids an invoice that has no money on it (refund payments first): the
-/// invoice becomes `VOID`, a credit note `CN-<number>` cancels what the
-/// refunds' credit notes have not already credited,
-/// gallery access follows, and the trail records both. A draft (never
-/// issued, no number) is voided without a credit note. Voiding a void
-/// invoice returns it unchanged. A void invoice can be replaced with
-/// `invoicing::reissue_invoice`.
-pub async fn void_invoice(
-    ctx: &crate::AppContext,
-    studio_id: i64,
-    invoice_id: i64,
-    reason: &str,
-    actor: &Actor,
-    request_id: Option<&str>,
-) -> DomainResult<invoice::Model> {
-    use entity::enums::PaymentStatus;
-    use entity::{credit_note, payment};
-    let reason = parse_reason(reason)?;
-    let tx = crate::infra::db::begin_write(&ctx.db).await?;
-    let invoice = lock_invoice(&tx, studio_id, invoice_id).await?;
-    if invoice.status == InvoiceStatus::Void {
-        return Ok(invoice);
-    }
-    // A fully refunded invoice is `PAID` (its refunds' credit notes settled
-    // it) and may still be voided, e.g. to reissue it.
-    let refunded_in_full = invoice.status == InvoiceStatus::Paid
-        && invoice.amount_paid_minor == invoice.amount_refunded_minor;
-    if !refunded_in_full {
-        ensure_transition(&invoice, InvoiceStatus::Void)?;
-    }
-    if invoice.amount_paid_minor != invoice.amount_refunded_minor {
-        return Err(UserError::state(
-            "invoiceId",
-            format!(
-                "invoice {} has payments that are not refunded; refund them before voiding",
-                invoice.display_number()
-            ),
-        )
-        .into());
-    }
-    let pending = payment::Entity::find()
-        .filter(payment::Column::InvoiceId.eq(invoice.id))
-        .filter(payment::Column::Status.eq(PaymentStatus::Pending))
-        .one(&tx)
-        .await?;
-    if pending.is_some() {
-        return Err(UserError::state(
-            "invoiceId",
-            "a payment for this invoice is being processed; try again once it has settled",
-        )
-        .into());
-    }
-    let now = ctx.clock.now();
-    // A draft was never issued: it has no number, nothing to cancel and no
-    // gallery access, so it is voided without a credit note or follow-up.
-    let issued = invoice.status != InvoiceStatus::Draft;
-    let note = if issued {
-        Some(
-            credit_note::ActiveModel {
-                studio_id: Set(invoice.studio_id),
-                invoice_id: Set(invoice.id),
-                number: Set(format!("CN-{}", invoice.display_number())),
-                // What refunds' credit notes have not already credited.
-                amount_minor: Set(Ord::max(
-                    invoice
-                        .total_minor
-                        .checked_sub(invoice.amount_credited_minor)
-                        .ok_or_else(|| anyhow::anyhow!("credit note amount overflow"))?,
-                    0,
-                )),
-                currency: Set(invoice.currency.clone()),
-                reason: Set(reason.to_string()),
-                created_at: Set(now),
-                ..Default::default()
-            }
-            .insert(&tx)
-            .await?,
-        )
-    } else {
-        None
-    };
-    let from = invoice.status;
-    let mut active: invoice::ActiveModel = invoice.clone().into();
-    active.status = Set(InvoiceStatus::Void);
-    active.voided_at = Set(Some(now));
-    active.void_reason = Set(Some(reason.to_string()));
-    active.settled_at = Set(Some(now));
-    active.amount_due_minor = Set(0);
-    active.updated_at = Set(now);
-    let voided = active.update(&tx).await?;
-    crate::billing::checkout::retire_stale_in(&tx, &voided, ctx.clock.now()).await?;
-    crate::billing::credits::release_on_void(&tx, voided.id).await?;
-    record(
-        &tx,
-        &voided,
-        Audit {
-            event: InvoiceEventKind::Voided,
-            from: Some(from),
-            to: Some(InvoiceStatus::Void),
-            amount_minor: None,
-            actor,
-            detail: Some(reason.to_string()),
-        },
-        ctx.clock.now(),
-    )
-    .await?;
-    if let Some(note) = note {
-        record(
-            &tx,
-            &voided,
-            Audit {
-                event: InvoiceEventKind::CreditNoteIssued,
-                from: None,
-                to: None,
-                amount_minor: Some(note.amount_minor),
-                actor,
-                detail: Some(note.number.clone()),
-            },
-            ctx.clock.now(),
-        )
-        .await?;
-        crate::workflow::next::after(
-            &tx,
-            crate::workflow::next::Change::Voided {
-                studio_id,
-                invoice_id,
-            },
-            request_id,
-            ctx.clock.now(),
-        )
-        .await?;
-    }
-    crate::workflow::next::commit(ctx, tx).await?;
-    ctx.events
-        .publish(crate::billing::events::for_invoice(
-            crate::ports::events::EventKind::InvoiceVoided,
-            &voided,
-            None,
-            ctx.clock.now(),
-        ))
-        .await;
-    Ok(voided)
 }
 
 #[cfg(test)]

@@ -493,21 +493,12 @@ pub(crate) async fn settle_in(
             if moved.rows_affected != 1 {
                 return Ok(false);
             }
-            let invoice = invoice::Entity::find_by_id(pending.invoice_id)
-                .one(tx)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("invoice {} vanished", pending.invoice_id))?;
-            lifecycle::record(
+            lifecycle::record_payment_failed(
                 tx,
-                &invoice,
-                Audit {
-                    event: InvoiceEventKind::PaymentFailed,
-                    from: Some(invoice.status),
-                    to: Some(invoice.status),
-                    amount_minor: Some(pending.amount_minor),
-                    actor,
-                    detail: Some(format!("payment {}: {code}: {message}", pending.id)),
-                },
+                pending.invoice_id,
+                pending.amount_minor,
+                actor,
+                format!("payment {}: {code}: {message}", pending.id),
                 now,
             )
             .await?;

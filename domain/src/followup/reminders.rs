@@ -45,7 +45,7 @@ use crate::kernel::money::Currency;
 use crate::kernel::validate::Problems;
 use crate::workflow::next::{self, Change};
 use chrono::{DateTime, Utc};
-use entity::enums::{InvoiceEventKind, InvoiceStatus, LineKind};
+use entity::enums::{InvoiceEventKind, LineKind};
 use entity::{invoice, invoice_line, reminder_policy, studio};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -150,36 +150,11 @@ pub async fn run_step(
                 StepOutcome::Reminded
             }
             StepKind::MarkUncollectible => {
-                lifecycle::record(
-                    &tx,
-                    &invoice,
-                    Audit {
-                        event: InvoiceEventKind::MarkedUncollectible,
-                        from: Some(invoice.status),
-                        to: Some(InvoiceStatus::Uncollectible),
-                        amount_minor: Some(invoice.amount_due_minor),
-                        actor: &Actor::system(),
-                        detail: Some(format!(
-                            "unpaid {} days after the due date",
-                            step.days_from_due
-                        )),
-                    },
-                    ctx.clock.now(),
-                )
-                .await?;
-                lifecycle::set_status(
+                crate::billing::closing::write_off_in(
                     &tx,
                     invoice.clone(),
-                    InvoiceStatus::Uncollectible,
-                    ctx.clock.now(),
-                )
-                .await?;
-                next::after(
-                    &tx,
-                    Change::Uncollectible {
-                        studio_id,
-                        invoice_id,
-                    },
+                    format!("unpaid {} days after the due date", step.days_from_due),
+                    &Actor::system(),
                     request_id,
                     ctx.clock.now(),
                 )

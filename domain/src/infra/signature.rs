@@ -1,5 +1,6 @@
 //! Stripe's webhook signature scheme, used both ways: `POST /webhooks/stripe`
-//! verifies it, and the simulated gateway signs its own events with it.
+//! verifies it (`app::webhooks`), and the simulated gateway and the gallery
+//! webhooks sign their own events with it.
 //!
 //! `Stripe-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "t.body")>`;
 //! several `v1` entries may be present while a secret is being rolled. The
@@ -9,7 +10,20 @@
 
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
+use secrecy::SecretString;
 use sha2::Sha256;
+
+/// The secret `POST /webhooks/stripe` verifies with: the configured one, or,
+/// with the simulated gateway, one derived from the application secret (the
+/// simulated gateway signs its events with the same).
+pub fn webhook_secret(ctx: &crate::infra::context::AppContext) -> Option<SecretString> {
+    if let Some(secret) = &ctx.settings.gateway.stripe_webhook_secret {
+        return Some(secret.clone());
+    }
+    ctx.settings
+        .test_mode()
+        .then(|| SecretString::from(ctx.secret.derive("simulated-webhook-signing", "whsec_")))
+}
 
 type HmacSha256 = Hmac<Sha256>;
 

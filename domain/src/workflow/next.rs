@@ -138,270 +138,273 @@ pub async fn after(
     request_id: Option<&str>,
     now: DateTime<Utc>,
 ) -> DomainResult<()> {
-    let row = |studio_id: i64| Row {
+    let row = Row {
         tx,
-        studio_id: Some(studio_id),
-        request_id,
+        studio_id: change.studio_id(),
+        request_id: request_id.filter(|_| change.keeps_request_id()),
         now,
     };
-    match change {
-        Change::SessionCompleted {
-            studio_id,
-            session_id,
-        } => {
-            row(studio_id)
-                .now(JobKind::GenerateInvoice { session_id })
-                .await?
-        }
-        Change::InvoiceIssued {
-            studio_id,
-            invoice_id,
-            status,
-            auto_pay,
-        } => {
-            if auto_pay {
-                row(studio_id)
-                    .now(JobKind::Charge {
-                        invoice_id,
-                        attempt: 1,
-                    })
-                    .await?;
-            } else {
-                email_invoice(row(studio_id), invoice_id, status).await?;
+    for follow_up in change.follow_ups() {
+        match follow_up {
+            FollowUp::Now(kind) => row.now(kind).await?,
+            FollowUp::After(kind, delay) => row.after(kind, delay).await?,
+            FollowUp::At(kind, at) => row.at(kind, at).await?,
+            FollowUp::EmailInvoice { invoice_id, status } => {
+                email_invoice(row, invoice_id, status).await?
             }
-        }
-        Change::AutoPayDeclined {
-            studio_id,
-            invoice_id,
-            attempt,
-            retry_in,
-        } => {
-            if attempt <= 1 {
-                email_invoice(row(studio_id), invoice_id, InvoiceStatus::Open).await?;
-            } else {
-                row(studio_id)
-                    .now(JobKind::SendDeclineNotice {
-                        invoice_id,
-                        attempt,
-                    })
-                    .await?;
-            }
-            if let Some(delay) = retry_in {
-                row(studio_id)
-                    .after(
-                        JobKind::Charge {
-                            invoice_id,
-                            attempt: attempt + 1,
-                        },
-                        delay,
-                    )
-                    .await?;
-            }
-        }
-        Change::PaymentStarted {
-            studio_id,
-            payment_id,
-            resolve_after,
-        } => {
-            row(studio_id)
-                .after(JobKind::ResolvePayment { payment_id }, resolve_after)
-                .await?
-        }
-        Change::Paid {
-            studio_id,
-            invoice_id,
-            payment_id,
-        } => {
-            row(studio_id)
-                .now(JobKind::SendReceipt { payment_id })
-                .await?;
-            row(studio_id)
-                .sync_gallery(invoice_id, GalleryCause::Payment { payment_id })
-                .await?;
-        }
-        Change::RefundStarted {
-            studio_id,
-            refund_id,
-            resolve_after,
-        } => {
-            row(studio_id)
-                .after(JobKind::ResolveRefund { refund_id }, resolve_after)
-                .await?
-        }
-        Change::Refunded {
-            studio_id,
-            invoice_id,
-            refund_id,
-            confirm,
-        } => {
-            if confirm {
-                row(studio_id)
-                    .now(JobKind::SendRefundConfirmation { refund_id })
-                    .await?;
-            }
-            row(studio_id)
-                .sync_gallery(invoice_id, GalleryCause::Refund { refund_id })
-                .await?;
-        }
-        Change::Voided {
-            studio_id,
-            invoice_id,
-        } => {
-            row(studio_id)
-                .sync_gallery(invoice_id, GalleryCause::Invoice(InvoiceStatus::Void))
-                .await?
-        }
-        Change::Uncollectible {
-            studio_id,
-            invoice_id,
-        } => {
-            row(studio_id)
-                .sync_gallery(
-                    invoice_id,
-                    GalleryCause::Invoice(InvoiceStatus::Uncollectible),
-                )
-                .await?
-        }
-        Change::Disputed {
-            studio_id,
-            invoice_id,
-            dispute_id,
-            open,
-        } => {
-            // The dispute's webhook carries no request id of ours.
-            Row {
-                tx,
-                studio_id: Some(studio_id),
-                request_id: None,
-                now,
-            }
-            .sync_gallery(invoice_id, GalleryCause::Dispute { dispute_id, open })
-            .await?
-        }
-        Change::InvoiceResent {
-            studio_id,
-            invoice_id,
-            key,
-        } => {
-            row(studio_id)
-                .now(JobKind::SendInvoice {
-                    invoice_id,
-                    resend: Some(key),
-                })
-                .await?
-        }
-        Change::ReminderPlanned {
-            studio_id,
-            invoice_id,
-            step,
-            at,
-        } => {
-            row(studio_id)
-                .at(JobKind::ReminderStep { invoice_id, step }, at)
-                .await?
-        }
-        Change::Reminded {
-            studio_id,
-            invoice_id,
-            step,
-        } => {
-            row(studio_id)
-                .now(JobKind::SendReminder { invoice_id, step })
-                .await?
-        }
-        Change::AmountDueChanged {
-            studio_id,
-            invoice_id,
-            amount_due,
-            attempt,
-        } => {
-            // Written by the settlement that changed the amount, whatever
-            // request caused it.
-            Row {
-                tx,
-                studio_id: Some(studio_id),
-                request_id: None,
-                now,
-            }
-            .now(JobKind::ExpireStaleCheckouts {
-                invoice_id,
-                amount_due,
-                attempt,
-            })
-            .await?
-        }
-        Change::CardSetupRequested {
-            studio_id,
-            card_setup_id,
-        } => {
-            row(studio_id)
-                .now(JobKind::SendCardSetupLink { card_setup_id })
-                .await?
-        }
-        Change::GalleryGranted {
-            studio_id,
-            invoice_id,
-        } => {
-            row(studio_id)
-                .now(JobKind::SendGalleryCredentials { invoice_id })
-                .await?
-        }
-        Change::GalleryUpgraded {
-            studio_id,
-            invoice_id,
-            level,
-        } => {
-            row(studio_id)
-                .now(JobKind::SendGalleryUpgrade { invoice_id, level })
-                .await?
-        }
-        Change::GalleryChanged {
-            studio_id,
-            invoice_id,
-            level,
-            expires_at,
-            expiry_notice_days,
-            webhook,
-        } => {
-            if let Some(expiry) = expires_at
-                && level != GalleryLevel::Locked
-                && expiry_notice_days > 0
-            {
-                let notice_at = expiry - Duration::days(i64::from(expiry_notice_days));
-                row(studio_id)
-                    .at(
-                        JobKind::SendGalleryExpiryNotice {
-                            invoice_id,
-                            expires_at: expiry.timestamp(),
-                        },
-                        notice_at,
-                    )
-                    .await?;
-            }
-            if webhook {
-                row(studio_id)
-                    .now(JobKind::DeliverGalleryWebhook {
-                        invoice_id,
-                        change: GalleryChange {
-                            level,
-                            expires_at: expires_at.map(|e| e.timestamp()).unwrap_or(0),
-                        },
-                    })
-                    .await?;
-            }
-        }
-        Change::SimulatedEvent { key } => {
-            Row {
-                tx,
-                studio_id: None,
-                request_id: None,
-                now,
-            }
-            .now(JobKind::DeliverSimulatedWebhook { key })
-            .await?
         }
     }
     Ok(())
+}
+
+/// One follow-up a change asks for, before it is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum FollowUp {
+    Now(JobKind),
+    After(JobKind, Duration),
+    At(JobKind, DateTime<Utc>),
+    /// The invoice goes to the client by email (the first reminder of its
+    /// plan is read from the database when written).
+    EmailInvoice {
+        invoice_id: i64,
+        status: InvoiceStatus,
+    },
+}
+
+use FollowUp::{After, At, Now};
+
+/// Gallery access follows the payment state; `state` keys the sync so that
+/// each change runs once.
+fn sync_gallery(invoice_id: i64, state: GalleryCause) -> FollowUp {
+    Now(JobKind::SyncGalleryAccess { invoice_id, state })
+}
+
+impl Change {
+    /// The studio the rows belong to (none for the simulated gateway's own).
+    fn studio_id(&self) -> Option<i64> {
+        match self {
+            Self::SessionCompleted { studio_id, .. }
+            | Self::InvoiceIssued { studio_id, .. }
+            | Self::AutoPayDeclined { studio_id, .. }
+            | Self::PaymentStarted { studio_id, .. }
+            | Self::Paid { studio_id, .. }
+            | Self::RefundStarted { studio_id, .. }
+            | Self::Refunded { studio_id, .. }
+            | Self::Voided { studio_id, .. }
+            | Self::Uncollectible { studio_id, .. }
+            | Self::Disputed { studio_id, .. }
+            | Self::InvoiceResent { studio_id, .. }
+            | Self::ReminderPlanned { studio_id, .. }
+            | Self::Reminded { studio_id, .. }
+            | Self::AmountDueChanged { studio_id, .. }
+            | Self::CardSetupRequested { studio_id, .. }
+            | Self::GalleryGranted { studio_id, .. }
+            | Self::GalleryUpgraded { studio_id, .. }
+            | Self::GalleryChanged { studio_id, .. } => Some(*studio_id),
+            Self::SimulatedEvent { .. } => None,
+        }
+    }
+
+    /// Whether the rows carry the caller's request id. A dispute's webhook
+    /// carries none of ours; a changed amount is written by whatever
+    /// settlement changed it; the simulated gateway's events are its own.
+    fn keeps_request_id(&self) -> bool {
+        !matches!(
+            self,
+            Self::Disputed { .. } | Self::AmountDueChanged { .. } | Self::SimulatedEvent { .. }
+        )
+    }
+
+    /// Every follow-up of this change, in the order they are written.
+    fn follow_ups(self) -> Vec<FollowUp> {
+        use JobKind as J;
+        let invoice = |status| GalleryCause::Invoice(status);
+        match self {
+            Self::SessionCompleted { session_id, .. } => {
+                vec![Now(J::GenerateInvoice { session_id })]
+            }
+            Self::InvoiceIssued {
+                invoice_id,
+                status,
+                auto_pay,
+                ..
+            } => vec![if auto_pay {
+                Now(J::Charge {
+                    invoice_id,
+                    attempt: 1,
+                })
+            } else {
+                FollowUp::EmailInvoice { invoice_id, status }
+            }],
+            Self::AutoPayDeclined {
+                invoice_id,
+                attempt,
+                retry_in,
+                ..
+            } => auto_pay_declined(invoice_id, attempt, retry_in),
+            Self::PaymentStarted {
+                payment_id,
+                resolve_after,
+                ..
+            } => {
+                vec![After(J::ResolvePayment { payment_id }, resolve_after)]
+            }
+            Self::Paid {
+                invoice_id,
+                payment_id,
+                ..
+            } => vec![
+                Now(J::SendReceipt { payment_id }),
+                sync_gallery(invoice_id, GalleryCause::Payment { payment_id }),
+            ],
+            Self::RefundStarted {
+                refund_id,
+                resolve_after,
+                ..
+            } => {
+                vec![After(J::ResolveRefund { refund_id }, resolve_after)]
+            }
+            Self::Refunded {
+                invoice_id,
+                refund_id,
+                confirm,
+                ..
+            } => confirm
+                .then_some(Now(J::SendRefundConfirmation { refund_id }))
+                .into_iter()
+                .chain([sync_gallery(invoice_id, GalleryCause::Refund { refund_id })])
+                .collect(),
+            Self::Voided { invoice_id, .. } => {
+                vec![sync_gallery(invoice_id, invoice(InvoiceStatus::Void))]
+            }
+            Self::Uncollectible { invoice_id, .. } => {
+                vec![sync_gallery(
+                    invoice_id,
+                    invoice(InvoiceStatus::Uncollectible),
+                )]
+            }
+            Self::Disputed {
+                invoice_id,
+                dispute_id,
+                open,
+                ..
+            } => {
+                vec![sync_gallery(
+                    invoice_id,
+                    GalleryCause::Dispute { dispute_id, open },
+                )]
+            }
+            Self::InvoiceResent {
+                invoice_id, key, ..
+            } => {
+                vec![Now(J::SendInvoice {
+                    invoice_id,
+                    resend: Some(key),
+                })]
+            }
+            Self::ReminderPlanned {
+                invoice_id,
+                step,
+                at,
+                ..
+            } => {
+                vec![At(J::ReminderStep { invoice_id, step }, at)]
+            }
+            Self::Reminded {
+                invoice_id, step, ..
+            } => vec![Now(J::SendReminder { invoice_id, step })],
+            Self::AmountDueChanged {
+                invoice_id,
+                amount_due,
+                attempt,
+                ..
+            } => {
+                vec![Now(J::ExpireStaleCheckouts {
+                    invoice_id,
+                    amount_due,
+                    attempt,
+                })]
+            }
+            Self::CardSetupRequested { card_setup_id, .. } => {
+                vec![Now(J::SendCardSetupLink { card_setup_id })]
+            }
+            Self::GalleryGranted { invoice_id, .. } => {
+                vec![Now(J::SendGalleryCredentials { invoice_id })]
+            }
+            Self::GalleryUpgraded {
+                invoice_id, level, ..
+            } => {
+                vec![Now(J::SendGalleryUpgrade { invoice_id, level })]
+            }
+            Self::GalleryChanged {
+                invoice_id,
+                level,
+                expires_at,
+                expiry_notice_days,
+                webhook,
+                ..
+            } => gallery_changed(invoice_id, level, expires_at, expiry_notice_days, webhook),
+            Self::SimulatedEvent { key } => vec![Now(J::DeliverSimulatedWebhook { key })],
+        }
+    }
+}
+
+/// A declined auto-pay attempt: the first falls back to emailing the
+/// invoice, later ones send a decline notice; `retry_in` plans the next.
+fn auto_pay_declined(invoice_id: i64, attempt: u32, retry_in: Option<Duration>) -> Vec<FollowUp> {
+    let tell = if attempt <= 1 {
+        FollowUp::EmailInvoice {
+            invoice_id,
+            status: InvoiceStatus::Open,
+        }
+    } else {
+        Now(JobKind::SendDeclineNotice {
+            invoice_id,
+            attempt,
+        })
+    };
+    let retry = retry_in.map(|delay| {
+        After(
+            JobKind::Charge {
+                invoice_id,
+                attempt: attempt + 1,
+            },
+            delay,
+        )
+    });
+    [tell].into_iter().chain(retry).collect()
+}
+
+/// Gallery access changed: the notice before the new expiry (when the studio
+/// sends one) and the studio's webhook (when it has one).
+fn gallery_changed(
+    invoice_id: i64,
+    level: GalleryLevel,
+    expires_at: Option<DateTime<Utc>>,
+    expiry_notice_days: i32,
+    webhook: bool,
+) -> Vec<FollowUp> {
+    let notice = expires_at
+        .filter(|_| level != GalleryLevel::Locked && expiry_notice_days > 0)
+        .map(|expiry| {
+            At(
+                JobKind::SendGalleryExpiryNotice {
+                    invoice_id,
+                    expires_at: expiry.timestamp(),
+                },
+                expiry - Duration::days(i64::from(expiry_notice_days)),
+            )
+        });
+    let hook = webhook.then(|| {
+        Now(JobKind::DeliverGalleryWebhook {
+            invoice_id,
+            change: GalleryChange {
+                level,
+                expires_at: expires_at.map(|e| e.timestamp()).unwrap_or(0),
+            },
+        })
+    });
+    notice.into_iter().chain(hook).collect()
 }
 
 /// Commits a transaction whose changes went through [`after`], then wakes
@@ -457,8 +460,11 @@ async fn email_invoice(row: Row<'_>, invoice_id: i64, status: InvoiceStatus) -> 
         resend: None,
     })
     .await?;
-    row.sync_gallery(invoice_id, GalleryCause::Invoice(status))
-        .await?;
+    row.now(JobKind::SyncGalleryAccess {
+        invoice_id,
+        state: GalleryCause::Invoice(status),
+    })
+    .await?;
     if let Some(first) = super::follow_up_plan::first_step(row.tx, invoice_id).await? {
         row.at(
             JobKind::ReminderStep {
@@ -511,11 +517,91 @@ impl Row<'_> {
         )
         .await
     }
+}
 
-    /// Gallery access follows the payment state; `state` keys the sync so
-    /// that each change runs once.
-    async fn sync_gallery(&self, invoice_id: i64, state: GalleryCause) -> Result<(), DbErr> {
-        self.now(JobKind::SyncGalleryAccess { invoice_id, state })
-            .await
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_declined_auto_pay_emails_first_then_notices_and_plans_its_retry() {
+        let first = Change::AutoPayDeclined {
+            studio_id: 1,
+            invoice_id: 7,
+            attempt: 1,
+            retry_in: Some(Duration::days(1)),
+        };
+        assert_eq!(
+            first.follow_ups(),
+            [
+                FollowUp::EmailInvoice {
+                    invoice_id: 7,
+                    status: InvoiceStatus::Open
+                },
+                After(
+                    JobKind::Charge {
+                        invoice_id: 7,
+                        attempt: 2
+                    },
+                    Duration::days(1)
+                ),
+            ]
+        );
+        let last = Change::AutoPayDeclined {
+            studio_id: 1,
+            invoice_id: 7,
+            attempt: 5,
+            retry_in: None,
+        };
+        assert_eq!(
+            last.follow_ups(),
+            [Now(JobKind::SendDeclineNotice {
+                invoice_id: 7,
+                attempt: 5
+            })]
+        );
+    }
+
+    #[test]
+    fn a_locked_gallery_gets_no_expiry_notice_and_only_a_webhook_when_asked() {
+        let expires_at = DateTime::<Utc>::from_timestamp(1_767_225_600, 0);
+        let change = |level, webhook| Change::GalleryChanged {
+            studio_id: 1,
+            invoice_id: 7,
+            level,
+            expires_at,
+            expiry_notice_days: 3,
+            webhook,
+        };
+        assert!(change(GalleryLevel::Locked, false).follow_ups().is_empty());
+        let full = change(GalleryLevel::Full, true).follow_ups();
+        assert_eq!(full.len(), 2, "{full:?}");
+        assert!(matches!(
+            &full[0],
+            At(JobKind::SendGalleryExpiryNotice { .. }, at)
+                if Some(*at + Duration::days(3)) == expires_at
+        ));
+    }
+
+    #[test]
+    fn rows_carry_the_studio_and_the_request_except_where_the_gateway_caused_them() {
+        let disputed = Change::Disputed {
+            studio_id: 4,
+            invoice_id: 7,
+            dispute_id: "dp_1".into(),
+            open: true,
+        };
+        assert_eq!(disputed.studio_id(), Some(4));
+        assert!(!disputed.keeps_request_id());
+        let simulated = Change::SimulatedEvent { key: "k".into() };
+        assert_eq!(simulated.studio_id(), None);
+        assert!(!simulated.keeps_request_id());
+        assert!(
+            Change::Voided {
+                studio_id: 4,
+                invoice_id: 7
+            }
+            .keeps_request_id()
+        );
     }
 }

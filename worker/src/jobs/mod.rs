@@ -62,7 +62,7 @@ async fn run_step(ctx: &AppContext, job: &Job) -> Outcome {
             gallery::send_upgrade(ctx, *invoice_id, *level).await
         }
         JobKind::DeliverSimulatedWebhook { key } => {
-            Outcome::of(domain::adapters::webhooks::simulated::deliver(ctx, key).await)
+            Outcome::of(domain::adapters::sim_webhooks::deliver(ctx, key).await)
         }
         JobKind::ReminderStep { invoice_id, step } => {
             use domain::followup::reminders::{self, StepOutcome};

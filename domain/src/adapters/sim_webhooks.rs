@@ -101,7 +101,7 @@ pub async fn deliver(ctx: &AppContext, key: &str) -> DomainResult<()> {
 }
 
 async fn post(ctx: &AppContext, event: &Value) -> DomainResult<()> {
-    let secret = super::signing_secret(ctx)
+    let secret = signature::webhook_secret(ctx)
         .ok_or_else(|| anyhow::anyhow!("no webhook signing secret for the simulated gateway"))?;
     let body = serde_json::to_vec(event).map_err(anyhow::Error::from)?;
     let url = format!("{}/webhooks/stripe", ctx.settings.public_url());

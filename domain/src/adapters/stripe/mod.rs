@@ -83,17 +83,25 @@
 
 use crate::kernel::keys::{RequestKey, Step};
 use crate::ports::gateway::{
-    ChargeOutcome, ChargeRequest, CheckoutLookup, CheckoutRequest, CheckoutSession, CheckoutState,
+    ChargeOutcome, ChargeRequest, CheckoutLookup, CheckoutRequest, CheckoutSession,
     CustomerRequest, GatewayError, IntentState, PaymentGateway, PaymentMethodDetails,
     RefundOutcome, RefundRequest, SetupCheckoutRequest, SetupSession,
 };
+mod events;
+mod wire;
+
 use async_trait::async_trait;
+pub use events::parse_event;
 use reqwest::{Method, StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::fmt;
 use std::time::Duration;
+use wire::{
+    CustomerObject, ErrorEnvelope, ListObject, PaymentIntentObject, PaymentMethodObject,
+    RefundObject, SessionPage, card_from, metadata_of,
+};
+pub use wire::{checkout_session_from, is_setup_session, setup_session_from};
 
 /// The Stripe API version every request is pinned to (`Stripe-Version`).
 pub const STRIPE_API_VERSION: &str = "2024-06-20";
@@ -1179,183 +1187,4 @@ fn is_loopback(url: &Url) -> bool {
         || host
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback())
-}
-
-#[derive(Deserialize, Default)]
-struct ErrorEnvelope {
-    #[serde(default)]
-    error: ApiError,
-}
-
-#[derive(Deserialize, Default)]
-struct ApiError {
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    code: Option<String>,
-    decline_code: Option<String>,
-    message: Option<String>,
-    param: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct PaymentMethodObject {
-    id: String,
-    #[serde(rename = "type")]
-    kind: String,
-    card: Option<CardObject>,
-    /// The Customer the card is saved on (id; not expanded).
-    customer: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct CardObject {
-    brand: String,
-    last4: String,
-    exp_month: i32,
-    exp_year: i32,
-}
-
-#[derive(Deserialize)]
-struct PaymentIntentObject {
-    id: String,
-    status: String,
-    last_payment_error: Option<ApiError>,
-}
-
-#[derive(Deserialize)]
-struct RefundObject {
-    id: String,
-    status: Option<String>,
-    amount: i64,
-    currency: String,
-    #[serde(default)]
-    metadata: std::collections::HashMap<String, String>,
-}
-
-#[derive(Deserialize)]
-struct CustomerObject {
-    id: String,
-    #[serde(default)]
-    metadata: std::collections::HashMap<String, String>,
-}
-
-/// A page of `GET /v1/checkout/sessions`.
-#[derive(Deserialize)]
-struct SessionPage {
-    data: Vec<serde_json::Value>,
-    #[serde(default)]
-    has_more: bool,
-}
-
-/// `metadata[key]` of a Stripe object.
-fn metadata_of<'a>(object: &'a serde_json::Value, key: &str) -> Option<&'a str> {
-    object.get("metadata")?.get(key)?.as_str()
-}
-
-/// A list or search answer (`object: list` / `search_result`).
-#[derive(Deserialize)]
-struct ListObject<T> {
-    data: Vec<T>,
-}
-
-/// A Checkout Session object (`object: checkout.session`) as Stripe sends
-/// it, in an API answer or a `checkout.session.*` event. `payment_intent` is
-/// an id, or the object when expanded (with its `payment_method` expanded,
-/// the card that paid).
-pub fn checkout_session_from(value: &serde_json::Value) -> Result<CheckoutSession, String> {
-    let text = |key: &str| value.get(key).and_then(|v| v.as_str()).map(str::to_string);
-    let id = text("id").ok_or("a Checkout Session without an id")?;
-    let state = match text("status").as_deref() {
-        Some("complete") => CheckoutState::Complete,
-        Some("expired") => CheckoutState::Expired,
-        Some("open") | None => CheckoutState::Open,
-        Some(other) => return Err(format!("Checkout Session {id} has status `{other}`")),
-    };
-    let amount_total = value
-        .get("amount_total")
-        .and_then(serde_json::Value::as_i64)
-        .ok_or_else(|| format!("Checkout Session {id} has no amount_total"))?;
-    let currency = text("currency")
-        .ok_or_else(|| format!("Checkout Session {id} has no currency"))?
-        .to_ascii_uppercase();
-    let intent = value.get("payment_intent");
-    let payment_intent = intent.and_then(|pi| {
-        pi.as_str()
-            .map(str::to_string)
-            .or_else(|| pi.get("id").and_then(|v| v.as_str()).map(str::to_string))
-    });
-    let card = intent
-        .and_then(|pi| pi.get("payment_method"))
-        .and_then(card_from);
-    Ok(CheckoutSession {
-        url: text("url"),
-        state,
-        payment_status: text("payment_status").unwrap_or_else(|| "unpaid".into()),
-        amount_total,
-        currency,
-        invoice_ref: value
-            .get("metadata")
-            .and_then(|m| m.get("invoice_id"))
-            .and_then(|v| v.as_str())
-            .map(str::to_string)
-            .or_else(|| text("client_reference_id")),
-        payment_intent,
-        card,
-        id,
-    })
-}
-
-/// Brand, last4 and expiry of an expanded `payment_method` object (`None`
-/// for an unexpanded id or a method that is not a card).
-fn card_from(pm: &serde_json::Value) -> Option<PaymentMethodDetails> {
-    let card = pm.get("card")?;
-    Some(PaymentMethodDetails {
-        token: pm.get("id")?.as_str()?.to_string(),
-        brand: card.get("brand")?.as_str()?.to_string(),
-        last4: card.get("last4")?.as_str()?.to_string(),
-        exp_month: i32::try_from(card.get("exp_month")?.as_i64()?).ok()?,
-        exp_year: i32::try_from(card.get("exp_year")?.as_i64()?).ok()?,
-    })
-}
-
-/// A Checkout Session object in `mode=setup` (an API answer or a
-/// `checkout.session.*` event). `setup_intent` is an id, or the object when
-/// expanded (with its `payment_method` expanded: the card saved). A session
-/// of another mode is an error.
-pub fn setup_session_from(value: &serde_json::Value) -> Result<SetupSession, String> {
-    let text = |key: &str| value.get(key).and_then(|v| v.as_str()).map(str::to_string);
-    let id = text("id").ok_or("a Checkout Session without an id")?;
-    if text("mode").as_deref() != Some("setup") {
-        return Err(format!("Checkout Session {id} is not in setup mode"));
-    }
-    let state = match text("status").as_deref() {
-        Some("complete") => CheckoutState::Complete,
-        Some("expired") => CheckoutState::Expired,
-        Some("open") | None => CheckoutState::Open,
-        Some(other) => return Err(format!("Checkout Session {id} has status `{other}`")),
-    };
-    let intent = value.get("setup_intent");
-    Ok(SetupSession {
-        url: text("url"),
-        state,
-        setup_ref: value
-            .get("metadata")
-            .and_then(|m| m.get("card_setup"))
-            .and_then(|v| v.as_str())
-            .map(str::to_string),
-        setup_intent: intent.and_then(|si| {
-            si.as_str()
-                .map(str::to_string)
-                .or_else(|| si.get("id").and_then(|v| v.as_str()).map(str::to_string))
-        }),
-        card: intent
-            .and_then(|si| si.get("payment_method"))
-            .and_then(card_from),
-        id,
-    })
-}
-
-/// Whether a `checkout.session` object is a `mode=setup` one.
-pub fn is_setup_session(value: &serde_json::Value) -> bool {
-    value.get("mode").and_then(|v| v.as_str()) == Some("setup")
 }

@@ -1,7 +1,10 @@
-//! Incoming payment-gateway webhooks (`POST /webhooks/stripe`).
+//! The payment gateway's events, applied: what `POST /webhooks/stripe`
+//! delivers once `app::webhooks` has verified it and the gateway adapter has
+//! read it into a typed `GatewayEvent` (`ports::gateway_events`).
 //!
 //! 1. **Verify**: the `Stripe-Signature` HMAC over `timestamp.body`, within
-//!    the tolerance (see [`signature`]). Nothing is read before this.
+//!    the tolerance (`infra::signature`, by `app::webhooks`). Nothing is read
+//!    before this.
 //! 2. **Store once**: the event is inserted into `webhook_events` (unique per
 //!    provider and event id) in the same transaction as its effects. A
 //!    redelivered event finds its row and changes nothing; an event whose
@@ -31,17 +34,20 @@
 //! opens, never inside it. A success reported for a `FAILED` payment attempt
 //! is money received and is counted.
 
-use crate::infra::signature;
-pub mod simulated;
-
 use crate::billing::lifecycle::{self, Actor, Audit};
+use crate::billing::{card_setup, checkout, payments, refunds};
 use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
 use crate::infra::error::{DomainError, DomainResult};
+use crate::infra::signature::SignatureError;
 use crate::kernel::keys::Key;
 use crate::ports::events::EventKind;
-use crate::ports::gateway::ChargeOutcome;
-use crate::{billing::payments, billing::refunds};
+use crate::ports::gateway::{
+    ChargeOutcome, CheckoutState, GatewayError, PaymentMethodDetails, SetupSession,
+};
+use crate::ports::gateway_events::{
+    Delivery, GatewayDispute, GatewayEvent, GatewayRefund, RefundState,
+};
 use chrono::{DateTime, Utc};
 use entity::enums::{InvoiceEventKind, PaymentMethod, PaymentStatus, RefundStatus, WebhookStatus};
 use entity::{invoice, payment, refund, webhook_event};
@@ -50,12 +56,8 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait,
     PaginatorTrait, QueryFilter,
 };
-use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
-use std::collections::HashMap;
 
-pub use signature::SignatureError;
-
+/// The provider whose events these are (`webhook_events.provider`).
 pub const PROVIDER: &str = "stripe";
 
 #[derive(Debug, thiserror::Error)]
@@ -85,158 +87,30 @@ pub enum Receipt {
     Duplicate,
 }
 
-/// The signing secret the endpoint verifies with: the configured one, or
-/// with the simulated gateway one derived from the application secret (the
-/// simulated gateway signs with the same).
-pub fn signing_secret(ctx: &AppContext) -> Option<SecretString> {
-    if let Some(secret) = &ctx.settings.gateway.stripe_webhook_secret {
-        return Some(secret.clone());
-    }
-    ctx.settings
-        .test_mode()
-        .then(|| SecretString::from(ctx.secret.derive("simulated-webhook-signing", "whsec_")))
-}
-
-#[derive(Debug, Deserialize)]
-struct Event {
-    id: String,
-    #[serde(rename = "type")]
-    kind: String,
-    created: i64,
-    data: EventData,
-}
-
-#[derive(Debug, Deserialize)]
-struct EventData {
-    object: serde_json::Value,
-}
-
-#[derive(Debug, Deserialize)]
-struct PaymentIntentObject {
-    id: String,
-    #[serde(default)]
-    metadata: HashMap<String, String>,
-    last_payment_error: Option<ErrorObject>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct ErrorObject {
-    code: Option<String>,
-    decline_code: Option<String>,
-    message: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct RefundObject {
-    id: String,
-    amount: i64,
-    currency: String,
-    payment_intent: Option<String>,
-    status: Option<String>,
-    #[serde(default)]
-    metadata: HashMap<String, String>,
-    failure_reason: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct ChargeObject {
-    payment_intent: Option<String>,
-    refunds: Option<RefundList>,
-}
-
-#[derive(Debug, Deserialize)]
-struct RefundList {
-    data: Vec<RefundObject>,
-}
-
-#[derive(Debug, Deserialize)]
-struct DisputeObject {
-    id: String,
-    amount: i64,
-    payment_intent: Option<String>,
-    status: String,
-    reason: Option<String>,
-}
-
-/// Verifies, stores once and applies one delivery of `POST /webhooks/stripe`.
-pub async fn receive(
+/// Stores one verified delivery once (`raw` is its body, kept as received)
+/// and applies it, in one transaction; publishes its live events after the
+/// commit.
+pub async fn apply_delivery(
     ctx: &AppContext,
-    signature_header: Option<&str>,
-    body: &[u8],
+    raw: &str,
+    delivery: Delivery,
 ) -> Result<Receipt, WebhookError> {
-    let secret = signing_secret(ctx).ok_or(WebhookError::NotConfigured)?;
-    signature::verify(
-        secret.expose_secret(),
-        signature_header,
-        body,
-        ctx.clock.now().timestamp(),
-        ctx.settings.gateway.webhook_tolerance_secs,
-    )?;
-    let raw = std::str::from_utf8(body)
-        .map_err(|_| WebhookError::Malformed("the body is not UTF-8".into()))?;
-    let event: Event =
-        serde_json::from_str(raw).map_err(|e| WebhookError::Malformed(e.to_string()))?;
-    let object_id = event
-        .data
-        .object
-        .get("id")
-        .and_then(|v| v.as_str())
-        .map(str::to_string);
-    let created = DateTime::from_timestamp(event.created, 0)
-        .ok_or_else(|| WebhookError::Malformed("`created` is not a timestamp".into()))?;
     // Asked before the transaction (no network call while holding it).
-    let card = card_for(ctx, &event).await?;
-
+    let card = card_for(ctx, &delivery.event).await?;
     let tx = begin_write(&ctx.db).await.map_err(DomainError::from)?;
     let now = ctx.clock.now();
-    let inserted = webhook_event::Entity::insert(webhook_event::ActiveModel {
-        provider: Set(PROVIDER.into()),
-        event_id: Set(event.id.clone()),
-        event_type: Set(event.kind.clone()),
-        payload: Set(raw.to_string()),
-        status: Set(WebhookStatus::Ignored),
-        detail: Set(None),
-        object_id: Set(object_id.clone()),
-        event_created_at: Set(Some(created)),
-        received_at: Set(now),
-        processed_at: Set(None),
-        ..Default::default()
-    })
-    .on_conflict(
-        OnConflict::columns([
-            webhook_event::Column::Provider,
-            webhook_event::Column::EventId,
-        ])
-        .do_nothing()
-        .to_owned(),
-    )
-    .exec_without_returning(&tx)
-    .await?;
-    if inserted == 0 {
-        tracing::info!(event_id = %event.id, kind = %event.kind, "webhook redelivered; already stored");
+    if !store_once(&tx, raw, &delivery, now).await? {
+        tracing::info!(event_id = %delivery.id, kind = %delivery.kind, "webhook redelivered; already stored");
         return Ok(Receipt::Duplicate);
     }
-    let stale = match &object_id {
-        Some(object) => {
-            webhook_event::Entity::find()
-                .filter(webhook_event::Column::Provider.eq(PROVIDER))
-                .filter(webhook_event::Column::ObjectId.eq(object.clone()))
-                .filter(webhook_event::Column::Status.eq(WebhookStatus::Processed))
-                .filter(webhook_event::Column::EventCreatedAt.gt(created))
-                .count(&tx)
-                .await?
-                > 0
-        }
-        None => false,
-    };
     let mut effects = Effects::default();
-    let outcome = if stale {
+    let outcome = if is_stale(&tx, &delivery).await? {
         Outcome::Ignored(format!(
             "stale: a newer event about {} was already applied",
-            object_id.as_deref().unwrap_or("-")
+            delivery.object_id.as_deref().unwrap_or("-")
         ))
     } else {
-        apply(&tx, &event, card.as_ref(), &mut effects, ctx.clock.now()).await?
+        apply(&tx, delivery.event, card.as_ref(), &mut effects, now).await?
     };
     let (status, detail) = match &outcome {
         Outcome::Processed(d) => (WebhookStatus::Processed, d.clone()),
@@ -250,16 +124,65 @@ pub async fn receive(
             Expr::value(ctx.clock.now()),
         )
         .filter(webhook_event::Column::Provider.eq(PROVIDER))
-        .filter(webhook_event::Column::EventId.eq(event.id.clone()))
+        .filter(webhook_event::Column::EventId.eq(delivery.id.clone()))
         .exec(&tx)
         .await?;
     crate::workflow::next::commit(ctx, tx).await?;
     effects.publish(ctx).await?;
-    tracing::info!(event_id = %event.id, kind = %event.kind, status = status.as_str(), %detail, "webhook handled");
+    tracing::info!(event_id = %delivery.id, kind = %delivery.kind, status = status.as_str(), %detail, "webhook handled");
     Ok(match outcome {
         Outcome::Processed(d) => Receipt::Processed(d),
         Outcome::Ignored(d) => Receipt::Ignored(d),
     })
+}
+
+/// Inserts the event's row (unique per provider and event id); `false` if
+/// it was there already.
+async fn store_once(
+    tx: &DatabaseTransaction,
+    raw: &str,
+    delivery: &Delivery,
+    now: DateTime<Utc>,
+) -> Result<bool, WebhookError> {
+    let inserted = webhook_event::Entity::insert(webhook_event::ActiveModel {
+        provider: Set(PROVIDER.into()),
+        event_id: Set(delivery.id.clone()),
+        event_type: Set(delivery.kind.clone()),
+        payload: Set(raw.to_string()),
+        status: Set(WebhookStatus::Ignored),
+        detail: Set(None),
+        object_id: Set(delivery.object_id.clone()),
+        event_created_at: Set(Some(delivery.created)),
+        received_at: Set(now),
+        processed_at: Set(None),
+        ..Default::default()
+    })
+    .on_conflict(
+        OnConflict::columns([
+            webhook_event::Column::Provider,
+            webhook_event::Column::EventId,
+        ])
+        .do_nothing()
+        .to_owned(),
+    )
+    .exec_without_returning(tx)
+    .await?;
+    Ok(inserted > 0)
+}
+
+/// Whether a newer event about the same gateway object was applied already.
+async fn is_stale(tx: &DatabaseTransaction, delivery: &Delivery) -> Result<bool, WebhookError> {
+    let Some(object) = &delivery.object_id else {
+        return Ok(false);
+    };
+    Ok(webhook_event::Entity::find()
+        .filter(webhook_event::Column::Provider.eq(PROVIDER))
+        .filter(webhook_event::Column::ObjectId.eq(object.clone()))
+        .filter(webhook_event::Column::Status.eq(WebhookStatus::Processed))
+        .filter(webhook_event::Column::EventCreatedAt.gt(delivery.created))
+        .count(tx)
+        .await?
+        > 0)
 }
 
 enum Outcome {
@@ -309,38 +232,28 @@ impl Effects {
     }
 }
 
-fn parse<T: serde::de::DeserializeOwned>(event: &Event) -> Result<T, WebhookError> {
-    serde_json::from_value(event.data.object.clone())
-        .map_err(|e| WebhookError::Malformed(format!("{} object: {e}", event.kind)))
-}
-
 /// The card an event's effect needs and does not carry, asked of the
 /// gateway: Stripe's events never expand the PaymentIntent or SetupIntent.
 ///
-/// - `checkout.session.completed` (`mode=setup`): the SetupIntent's payment
-///   method, while that setup has no card stored yet;
-/// - `checkout.session.completed` (`mode=payment`) not settled yet: the
-///   PaymentIntent's payment method, for the receipt and, when the client
-///   asked to keep it, for auto-pay. Unreadable then, the event fails and
-///   the gateway redelivers it; when the card is only for the receipt, the
-///   payment settles without it;
-/// - `setup_intent.succeeded`: its payment method (an id), while the setup
+/// - a completed setup page: the SetupIntent's payment method, while that
+///   setup has no card stored yet;
+/// - a paid checkout page not settled yet: the PaymentIntent's payment
+///   method, for the receipt and, when the client asked to keep it, for
+///   auto-pay. Unreadable then, the event fails and the gateway redelivers
+///   it; when the card is only for the receipt, the payment settles without
+///   it;
+/// - a succeeded SetupIntent: its payment method (an id), while the setup
 ///   has no card stored yet.
 async fn card_for(
     ctx: &AppContext,
-    event: &Event,
-) -> Result<Option<crate::ports::gateway::PaymentMethodDetails>, WebhookError> {
-    use crate::billing::card_setup::{self, SetupRef};
-    let object = &event.data.object;
-    let unavailable = |e: crate::ports::gateway::GatewayError| WebhookError::Internal(e.into());
-    match event.kind.as_str() {
-        "checkout.session.completed" | "checkout.session.async_payment_succeeded"
-            if crate::adapters::stripe::is_setup_session(object) =>
-        {
-            let session = crate::adapters::stripe::setup_session_from(object)
-                .map_err(WebhookError::Malformed)?;
+    event: &GatewayEvent,
+) -> Result<Option<PaymentMethodDetails>, WebhookError> {
+    use card_setup::SetupRef;
+    let unavailable = |e: GatewayError| WebhookError::Internal(e.into());
+    match event {
+        GatewayEvent::SetupCheckout(session) => {
             if session.card.is_some()
-                || session.state != crate::ports::gateway::CheckoutState::Complete
+                || session.state != CheckoutState::Complete
                 || !card_setup::wants_card(ctx, SetupRef::Session(&session.id)).await?
             {
                 return Ok(None);
@@ -353,9 +266,10 @@ async fn card_for(
                 .await
                 .map_err(unavailable)
         }
-        "checkout.session.completed" | "checkout.session.async_payment_succeeded" => {
-            let session = crate::adapters::stripe::checkout_session_from(object)
-                .map_err(WebhookError::Malformed)?;
+        GatewayEvent::Checkout {
+            session,
+            failed: false,
+        } => {
             let Some(intent) = session.payment_intent.as_deref().filter(|_| session.paid()) else {
                 return Ok(None);
             };
@@ -385,14 +299,11 @@ async fn card_for(
                 }
             }
         }
-        "setup_intent.succeeded" => {
-            let intent: SetupIntentObject = parse(event)?;
-            let Some(key) = intent.metadata.get("card_setup") else {
-                return Ok(None);
-            };
-            let Some(pm) = intent.payment_method.as_ref().and_then(|v| v.as_str()) else {
-                return Ok(None);
-            };
+        GatewayEvent::SetupSucceeded {
+            setup_key: Some(key),
+            payment_method: Some(pm),
+            ..
+        } => {
             if !card_setup::wants_card(ctx, SetupRef::Attempt(key)).await? {
                 return Ok(None);
             }
@@ -406,180 +317,91 @@ async fn card_for(
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct SetupIntentObject {
-    id: String,
-    payment_method: Option<serde_json::Value>,
-    #[serde(default)]
-    metadata: HashMap<String, String>,
-}
-
 /// A setup's card stored (or not) as the webhook reports it.
 async fn apply_setup(
     tx: &DatabaseTransaction,
-    by: crate::billing::card_setup::SetupRef<'_>,
-    card: Option<&crate::ports::gateway::PaymentMethodDetails>,
+    by: card_setup::SetupRef<'_>,
+    card: Option<&PaymentMethodDetails>,
     now: DateTime<Utc>,
 ) -> Result<Outcome, WebhookError> {
-    use crate::billing::card_setup::Stored;
+    use card_setup::Stored;
     let Some(card) = card else {
         return Ok(Outcome::Ignored(format!(
             "{by:?}: no card to store (already stored, or not a card)"
         )));
     };
-    Ok(
-        match crate::billing::card_setup::complete_in(tx, by, card, now).await? {
-            Stored::Unknown => Outcome::Ignored(format!("no card setup for {by:?} here")),
-            Stored::Now { client_id } => Outcome::Processed(format!(
-                "card {} •••• {} stored for client {client_id}",
-                card.brand, card.last4
-            )),
-            Stored::Already => Outcome::Processed(format!("{by:?}: card already stored")),
-        },
-    )
+    Ok(match card_setup::complete_in(tx, by, card, now).await? {
+        Stored::Unknown => Outcome::Ignored(format!("no card setup for {by:?} here")),
+        Stored::Now { client_id } => Outcome::Processed(format!(
+            "card {} •••• {} stored for client {client_id}",
+            card.brand, card.last4
+        )),
+        Stored::Already => Outcome::Processed(format!("{by:?}: card already stored")),
+    })
 }
 
+/// Applies one event through the same writers as the synchronous paths.
 async fn apply(
     tx: &DatabaseTransaction,
-    event: &Event,
-    card: Option<&crate::ports::gateway::PaymentMethodDetails>,
+    event: GatewayEvent,
+    card: Option<&PaymentMethodDetails>,
     effects: &mut Effects,
     now: DateTime<Utc>,
 ) -> Result<Outcome, WebhookError> {
     let actor = Actor::webhook(PROVIDER);
-    match event.kind.as_str() {
-        "payment_intent.succeeded" | "payment_intent.payment_failed" => {
-            let intent: PaymentIntentObject = parse(event)?;
-            let Some(found) = find_payment(
+    match event {
+        GatewayEvent::Charge {
+            intent_id,
+            payment_key,
+            outcome,
+        } => {
+            apply_charge(
                 tx,
-                intent.metadata.get("idempotency_key").map(String::as_str),
-                &intent.id,
+                &intent_id,
+                payment_key.as_deref(),
+                outcome,
+                &actor,
+                effects,
+                now,
             )
-            .await?
-            else {
-                return Ok(Outcome::Ignored(format!("no payment for {}", intent.id)));
-            };
-            let outcome = if event.kind == "payment_intent.succeeded" {
-                ChargeOutcome::Succeeded {
-                    reference: intent.id.clone(),
-                }
-            } else {
-                let error = intent.last_payment_error.unwrap_or_default();
-                ChargeOutcome::Declined {
-                    code: error
-                        .decline_code
-                        .or(error.code)
-                        .unwrap_or_else(|| "card_declined".into()),
-                    message: error
-                        .message
-                        .unwrap_or_else(|| "Your card was declined.".into()),
-                }
-            };
-            let moved = payments::settle_in(tx, &found, &outcome, &actor, None, now).await?;
-            if !moved {
-                return Ok(Outcome::Processed(format!(
-                    "payment {} already {}",
-                    found.id,
-                    found.status.as_str()
-                )));
-            }
-            let kind = match outcome {
-                ChargeOutcome::Succeeded { .. } => EventKind::PaymentSucceeded,
-                ChargeOutcome::Declined { .. } => EventKind::PaymentFailed,
-            };
-            effects.add(kind, found.invoice_id, Some(found.id));
-            Ok(Outcome::Processed(format!(
-                "payment {} settled from the webhook",
-                found.id
-            )))
+            .await
         }
-        "refund.created" | "refund.updated" | "refund.failed" => {
-            let object: RefundObject = parse(event)?;
-            apply_refund(tx, &object, &actor, effects, now).await
-        }
-        "charge.refunded" => {
-            let charge: ChargeObject = parse(event)?;
-            let Some(list) = charge.refunds else {
-                return Ok(Outcome::Ignored(
-                    "charge.refunded without its refunds list; the refund.* events carry them"
-                        .into(),
-                ));
-            };
+        GatewayEvent::Refund(object) => apply_refund(tx, &object, &actor, effects, now).await,
+        GatewayEvent::ChargeRefunded(list) => {
             let mut details = Vec::new();
-            for mut object in list.data {
-                if object.payment_intent.is_none() {
-                    object.payment_intent = charge.payment_intent.clone();
-                }
-                match apply_refund(tx, &object, &actor, effects, now).await? {
+            for object in &list {
+                match apply_refund(tx, object, &actor, effects, now).await? {
                     Outcome::Processed(d) | Outcome::Ignored(d) => details.push(d),
                 }
             }
             Ok(Outcome::Processed(details.join("; ")))
         }
-        "checkout.session.completed"
-        | "checkout.session.async_payment_succeeded"
-        | "checkout.session.async_payment_failed"
-        | "checkout.session.expired"
-            if crate::adapters::stripe::is_setup_session(&event.data.object) =>
-        {
-            let session = crate::adapters::stripe::setup_session_from(&event.data.object)
-                .map_err(WebhookError::Malformed)?;
-            match session.state {
-                crate::ports::gateway::CheckoutState::Complete => {
-                    apply_setup(
-                        tx,
-                        crate::billing::card_setup::SetupRef::Session(&session.id),
-                        session.card.as_ref().or(card),
-                        now,
-                    )
-                    .await
-                }
-                crate::ports::gateway::CheckoutState::Expired => {
-                    crate::billing::card_setup::expired_in(tx, &session.id, now).await?;
-                    Ok(Outcome::Processed(format!(
-                        "setup session {} expired",
-                        session.id
-                    )))
-                }
-                crate::ports::gateway::CheckoutState::Open => Ok(Outcome::Ignored(format!(
-                    "setup session {} is open",
-                    session.id
-                ))),
-            }
-        }
-        "setup_intent.succeeded" => {
-            let intent: SetupIntentObject = parse(event)?;
-            let Some(key) = intent.metadata.get("card_setup") else {
+        GatewayEvent::SetupCheckout(session) => apply_setup_checkout(tx, &session, card, now).await,
+        GatewayEvent::SetupSucceeded {
+            intent_id,
+            setup_key,
+            ..
+        } => {
+            let Some(key) = setup_key else {
                 return Ok(Outcome::Ignored(format!(
-                    "SetupIntent {} is not from a card setup here",
-                    intent.id
+                    "SetupIntent {intent_id} is not from a card setup here"
                 )));
             };
-            apply_setup(
-                tx,
-                crate::billing::card_setup::SetupRef::Attempt(key),
-                card,
-                now,
-            )
-            .await
+            apply_setup(tx, card_setup::SetupRef::Attempt(&key), card, now).await
         }
-        "checkout.session.completed"
-        | "checkout.session.async_payment_succeeded"
-        | "checkout.session.async_payment_failed"
-        | "checkout.session.expired" => {
-            let mut session = crate::adapters::stripe::checkout_session_from(&event.data.object)
-                .map_err(WebhookError::Malformed)?;
+        GatewayEvent::Checkout {
+            mut session,
+            failed,
+        } => {
             if session.card.is_none() {
                 session.card = card.cloned();
             }
-            let failed = event.kind == "checkout.session.async_payment_failed";
             Ok(
-                match crate::billing::checkout::settle_in(tx, &session, &actor, failed, now).await?
-                {
-                    crate::billing::checkout::Settled::Unknown => {
+                match checkout::settle_in(tx, &session, &actor, failed, now).await? {
+                    checkout::Settled::Unknown => {
                         Outcome::Ignored(format!("no checkout session {} here", session.id))
                     }
-                    crate::billing::checkout::Settled::Paid {
+                    checkout::Settled::Paid {
                         invoice_id,
                         payment_id,
                     } => {
@@ -589,23 +411,82 @@ async fn apply(
                             session.id
                         ))
                     }
-                    crate::billing::checkout::Settled::Failed { .. } => {
-                        Outcome::Processed(format!(
-                            "checkout session {}: the delayed payment failed",
-                            session.id
-                        ))
+                    checkout::Settled::Failed { .. } => Outcome::Processed(format!(
+                        "checkout session {}: the delayed payment failed",
+                        session.id
+                    )),
+                    checkout::Settled::Noted(d) | checkout::Settled::Mismatch(d) => {
+                        Outcome::Processed(d)
                     }
-                    crate::billing::checkout::Settled::Noted(d)
-                    | crate::billing::checkout::Settled::Mismatch(d) => Outcome::Processed(d),
                 },
             )
         }
-        "charge.dispute.created" | "charge.dispute.closed" => {
-            let dispute: DisputeObject = parse(event)?;
-            apply_dispute(tx, &event.kind, &dispute, &actor, effects, now).await
+        GatewayEvent::Dispute { dispute, open } => {
+            apply_dispute(tx, open, &dispute, &actor, effects, now).await
         }
-        other => Ok(Outcome::Ignored(format!(
-            "event type {other} is not handled"
+        GatewayEvent::Ignored(why) => Ok(Outcome::Ignored(why)),
+    }
+}
+
+/// A PaymentIntent's outcome, settled on the payment it belongs to.
+async fn apply_charge(
+    tx: &DatabaseTransaction,
+    intent_id: &str,
+    payment_key: Option<&str>,
+    outcome: ChargeOutcome,
+    actor: &Actor,
+    effects: &mut Effects,
+    now: DateTime<Utc>,
+) -> Result<Outcome, WebhookError> {
+    let Some(found) = find_payment(tx, payment_key, intent_id).await? else {
+        return Ok(Outcome::Ignored(format!("no payment for {intent_id}")));
+    };
+    let moved = payments::settle_in(tx, &found, &outcome, actor, None, now).await?;
+    if !moved {
+        return Ok(Outcome::Processed(format!(
+            "payment {} already {}",
+            found.id,
+            found.status.as_str()
+        )));
+    }
+    let kind = match outcome {
+        ChargeOutcome::Succeeded { .. } => EventKind::PaymentSucceeded,
+        ChargeOutcome::Declined { .. } => EventKind::PaymentFailed,
+    };
+    effects.add(kind, found.invoice_id, Some(found.id));
+    Ok(Outcome::Processed(format!(
+        "payment {} settled from the webhook",
+        found.id
+    )))
+}
+
+/// A card-setup page completed (its card stored) or expired.
+async fn apply_setup_checkout(
+    tx: &DatabaseTransaction,
+    session: &SetupSession,
+    card: Option<&PaymentMethodDetails>,
+    now: DateTime<Utc>,
+) -> Result<Outcome, WebhookError> {
+    match session.state {
+        CheckoutState::Complete => {
+            apply_setup(
+                tx,
+                card_setup::SetupRef::Session(&session.id),
+                session.card.as_ref().or(card),
+                now,
+            )
+            .await
+        }
+        CheckoutState::Expired => {
+            card_setup::expired_in(tx, &session.id, now).await?;
+            Ok(Outcome::Processed(format!(
+                "setup session {} expired",
+                session.id
+            )))
+        }
+        CheckoutState::Open => Ok(Outcome::Ignored(format!(
+            "setup session {} is open",
+            session.id
         ))),
     }
 }
@@ -635,14 +516,13 @@ async fn find_payment(
 
 async fn apply_refund(
     tx: &DatabaseTransaction,
-    object: &RefundObject,
+    object: &GatewayRefund,
     actor: &Actor,
     effects: &mut Effects,
     now: DateTime<Utc>,
 ) -> Result<Outcome, WebhookError> {
-    let status = object.status.as_deref().unwrap_or("pending");
     let mut existing = None;
-    if let Some(key) = object.metadata.get("idempotency_key") {
+    if let Some(key) = &object.refund_key {
         existing = refund::Entity::find()
             .filter(refund::Column::IdempotencyKey.eq(key.clone()))
             .one(tx)
@@ -675,7 +555,7 @@ async fn apply_refund(
                     object.id
                 )));
             };
-            if matches!(status, "failed" | "canceled") {
+            if let RefundState::Failed { status, .. } = &object.state {
                 return Ok(Outcome::Ignored(format!(
                     "refund {} made outside this system {status}; nothing to record",
                     object.id
@@ -690,7 +570,7 @@ async fn apply_refund(
             insert_pending_refund(
                 tx,
                 &paid,
-                object.amount,
+                object.amount_minor,
                 format!("gateway_{}", object.id),
                 Some(object.id.clone()),
                 "refunded in the payment processor's dashboard",
@@ -699,15 +579,14 @@ async fn apply_refund(
             .await?
         }
     };
-    let settlement = match status {
-        "succeeded" => refunds::Settlement::Succeeded(Some(object.id.clone())),
-        "failed" | "canceled" => refunds::Settlement::Failed(
-            object
-                .failure_reason
+    let settlement = match &object.state {
+        RefundState::Succeeded => refunds::Settlement::Succeeded(Some(object.id.clone())),
+        RefundState::Failed { status, reason } => refunds::Settlement::Failed(
+            reason
                 .clone()
                 .unwrap_or_else(|| format!("the refund was {status}")),
         ),
-        _ => {
+        RefundState::InProgress(status) => {
             refund::Entity::update_many()
                 .col_expr(
                     refund::Column::GatewayReference,
@@ -771,8 +650,8 @@ async fn insert_pending_refund(
 
 async fn apply_dispute(
     tx: &DatabaseTransaction,
-    kind: &str,
-    dispute: &DisputeObject,
+    opened: bool,
+    dispute: &GatewayDispute,
     actor: &Actor,
     effects: &mut Effects,
     now: DateTime<Utc>,
@@ -791,7 +670,6 @@ async fn apply_dispute(
         .await?
         .ok_or_else(|| anyhow::anyhow!("invoice {} missing", paid.invoice_id))
         .map_err(DomainError::from)?;
-    let opened = kind == "charge.dispute.created";
     payment::Entity::update_many()
         .col_expr(
             payment::Column::DisputedAt,
@@ -825,7 +703,7 @@ async fn apply_dispute(
             },
             from: Some(invoice.status),
             to: Some(invoice.status),
-            amount_minor: Some(dispute.amount),
+            amount_minor: Some(dispute.amount_minor),
             actor,
             detail: Some(detail.clone()),
         },
@@ -847,7 +725,7 @@ async fn apply_dispute(
             let chargeback = insert_pending_refund(
                 tx,
                 &paid,
-                dispute.amount.min(left),
+                dispute.amount_minor.min(left),
                 key,
                 Some(dispute.id.clone()),
                 "chargeback: dispute lost",

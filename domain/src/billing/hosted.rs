@@ -1,0 +1,101 @@
+//! What the two hosted pages (the portal's payment checkout and the card
+//! setup) share: the client's gateway Customer, the numbering of attempts,
+//! and a session's lifetime.
+
+use crate::infra::context::AppContext;
+use crate::infra::error::{DomainError, DomainResult, UserError};
+use crate::kernel::keys::Key;
+use crate::ports::gateway::GatewayError;
+use chrono::{DateTime, Duration, Utc};
+use entity::client;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+/// How long a session stays payable (Stripe allows 30 minutes to 24 hours).
+pub const SESSION_TTL_MINUTES: i64 = 60;
+
+/// A session about to expire is not handed out again: the client needs time
+/// to type a card.
+const REUSE_MARGIN_MINUTES: i64 = 10;
+
+/// A session still open at `fresh_until(now)` may be handed out again.
+pub fn fresh_until(now: DateTime<Utc>) -> DateTime<Utc> {
+    now + Duration::minutes(REUSE_MARGIN_MINUTES)
+}
+
+/// When a session opened now expires, in whole seconds (what the gateway
+/// stores and echoes back).
+pub fn expiry(now: DateTime<Utc>) -> DateTime<Utc> {
+    let at = now + Duration::minutes(SESSION_TTL_MINUTES);
+    DateTime::from_timestamp(at.timestamp(), 0).unwrap_or(at)
+}
+
+/// The attempt after `last` (the first is 1) of `what` (`invoice 7`).
+pub fn next_attempt(last: Option<i32>, what: String) -> DomainResult<i32> {
+    last.unwrap_or(0)
+        .checked_add(1)
+        .ok_or_else(|| anyhow::anyhow!("{what} has run out of attempts").into())
+}
+
+/// A user-facing "try again" for a gateway that did not answer.
+pub fn unavailable(message: &str) -> DomainError {
+    UserError::state("gateway", message).into()
+}
+
+/// The client's gateway Customer, created once (idempotently, keyed by the
+/// client) and remembered, so a card saved in Checkout lands on it and can
+/// be charged off-session later. `None` when the gateway has no Customers.
+/// A creation whose answer was lost (a timeout, a 5xx) is settled by
+/// looking for the Customer (`metadata[client_id]`), never by sending the
+/// key again: a client never gets two Customers.
+pub async fn ensure_customer(
+    ctx: &AppContext,
+    client: &client::Model,
+) -> DomainResult<Option<String>> {
+    if let Some(id) = &client.gateway_customer_id {
+        return Ok(Some(id.clone()));
+    }
+    let request = crate::ports::gateway::CustomerRequest {
+        idempotency_key: Key::Customer {
+            client_id: client.id,
+        }
+        .to_string(),
+        client_ref: client.id.to_string(),
+        name: client.name.clone(),
+        email: client.email.clone(),
+    };
+    let id = match ctx.gateway.create_customer(&request).await {
+        Ok(id) => id,
+        Err(GatewayError::Unsupported(_)) => return Ok(None),
+        Err(GatewayError::Unavailable(why)) => {
+            tracing::warn!(client_id = client.id, %why, "Customer creation's outcome unknown; looking for it");
+            match ctx.gateway.find_customer(&request).await {
+                Ok(Some(id)) => id,
+                Ok(None) => {
+                    return Err(unavailable(
+                        "the payment provider did not answer; please try again",
+                    ));
+                }
+                Err(err) => {
+                    tracing::warn!(client_id = client.id, error = %err, "Customer not found either");
+                    return Err(unavailable(
+                        "the payment provider did not answer; please try again",
+                    ));
+                }
+            }
+        }
+        Err(err) => return Err(err.into()),
+    };
+    // Two requests at once got the same Customer (same key); either write wins.
+    client::Entity::update_many()
+        .col_expr(client::Column::GatewayCustomerId, Expr::value(id.clone()))
+        .filter(client::Column::Id.eq(client.id))
+        .filter(client::Column::GatewayCustomerId.is_null())
+        .exec(&ctx.db)
+        .await?;
+    let stored = client::Entity::find_by_id(client.id)
+        .one(&ctx.db)
+        .await?
+        .and_then(|c| c.gateway_customer_id);
+    Ok(Some(stored.unwrap_or(id)))
+}
