@@ -24,8 +24,7 @@ fn charge_request(key: &str) -> ChargeRequest {
     ChargeRequest {
         idempotency_key: key.into(),
         payment_key: key.into(),
-        amount_minor: 123_456,
-        currency: "USD".into(),
+        amount: domain::kernel::money::Money::stored(123_456, "USD").expect("USD"),
         payment_method_token: PM.into(),
         description: "Invoice payment 7".into(),
     }
@@ -423,8 +422,7 @@ async fn debug_output_hides_the_secret_key() {
 fn checkout_request(save_card: bool) -> CheckoutRequest {
     CheckoutRequest {
         idempotency_key: "inv_7_checkout_123456_1".into(),
-        amount_minor: 123_456,
-        currency: "USD".into(),
+        amount: domain::kernel::money::Money::stored(123_456, "USD").expect("USD"),
         product_name: "Invoice INV-2026-0007 — Golden Hour".into(),
         customer: Some("cus_ava".into()),
         invoice_ref: "7".into(),

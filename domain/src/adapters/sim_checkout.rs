@@ -170,7 +170,7 @@ pub(crate) async fn create(
     request: &CheckoutRequest,
     now: DateTime<Utc>,
 ) -> Result<CheckoutSession, GatewayError> {
-    if request.amount_minor <= 0 {
+    if request.amount.minor <= 0 {
         return Err(GatewayError::Unavailable(
             "a checkout amount must be positive".into(),
         ));
@@ -178,8 +178,8 @@ pub(crate) async fn create(
     simulated_checkout::Entity::insert(simulated_checkout::ActiveModel {
         id: Set(format!("cs_sim_{}", uuid::Uuid::now_v7().simple())),
         idempotency_key: Set(request.idempotency_key.clone()),
-        amount_minor: Set(request.amount_minor),
-        currency: Set(request.currency.to_ascii_lowercase()),
+        amount_minor: Set(request.amount.minor),
+        currency: Set(request.amount.currency_lowercase()),
         product_name: Set(request.product_name.clone()),
         client_reference_id: Set(Some(request.invoice_ref.clone())),
         invoice_ref: Set(Some(request.invoice_ref.clone())),
@@ -213,8 +213,10 @@ pub(crate) async fn create(
         .await
         .map_err(db_err)?
         .ok_or_else(|| GatewayError::Unavailable("checkout session vanished".into()))?;
-    if stored.amount_minor != request.amount_minor
-        || !stored.currency.eq_ignore_ascii_case(&request.currency)
+    if stored.amount_minor != request.amount.minor
+        || !stored
+            .currency
+            .eq_ignore_ascii_case(request.amount.currency.code())
         || stored.success_url != request.success_url
         || stored.setup_future_usage != request.save_card
         || stored.expires_at.timestamp() != request.expires_at.timestamp()
@@ -520,7 +522,7 @@ pub(crate) async fn create_setup(
         id: Set(format!("cs_sim_{}", uuid::Uuid::now_v7().simple())),
         idempotency_key: Set(request.idempotency_key.clone()),
         amount_minor: Set(0),
-        currency: Set(request.currency.to_ascii_lowercase()),
+        currency: Set(request.currency.code().to_ascii_lowercase()),
         product_name: Set("Save a card for automatic payments".into()),
         client_reference_id: Set(Some(request.client_ref.clone())),
         invoice_ref: Set(None),

@@ -39,6 +39,7 @@ use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
 use crate::infra::error::{DomainResult, UserError};
 use crate::kernel::keys::Key;
+use crate::kernel::money::Money;
 use crate::ports::gateway::{
     ChargeOutcome, CheckoutLookup, CheckoutRequest, CheckoutSession, CheckoutState, GatewayError,
 };
@@ -67,12 +68,11 @@ fn request_of(
     ctx: &AppContext,
     doc: &InvoiceDocument,
     row: &checkout_session::Model,
-) -> CheckoutRequest {
+) -> DomainResult<CheckoutRequest> {
     let portal = ctx.portal_url(&doc.invoice.portal_salt);
-    CheckoutRequest {
+    Ok(CheckoutRequest {
         idempotency_key: row.idempotency_key.clone(),
-        amount_minor: row.amount_minor,
-        currency: row.currency.clone(),
+        amount: Money::stored(row.amount_minor, &row.currency)?,
         product_name: format!(
             "Invoice {} — {}",
             doc.invoice.display_number(),
@@ -84,7 +84,7 @@ fn request_of(
         cancel_url: portal,
         expires_at: row.expires_at,
         save_card: row.save_card,
-    }
+    })
 }
 
 /// Opens (or reuses) the hosted Checkout Session for what the invoice owes
@@ -125,7 +125,7 @@ pub async fn start(
     // gateway under the same key and parameters).
     hosted::ensure_customer(ctx, &doc.client).await?;
     let doc = InvoiceDocument::load(ctx, invoice).await?;
-    let request = request_of(ctx, &doc, &row);
+    let request = request_of(ctx, &doc, &row)?;
     let session = match ctx.gateway.create_checkout(&request).await {
         Ok(session) => session,
         Err(GatewayError::Unavailable(why)) => {

@@ -32,6 +32,7 @@ use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
 use crate::infra::error::{DomainError, DomainResult, UserError};
 use crate::kernel::keys::{Key, RequestKey, Step};
+use crate::kernel::money::Money;
 use crate::ports::gateway::{ChargeOutcome, ChargeRequest, GatewayError, IntentState};
 use crate::workflow::next::{self, Change};
 use chrono::{DateTime, Duration, Utc};
@@ -339,8 +340,7 @@ async fn obtain_intent(
         idempotency_key: RequestKey::new(&pending.idempotency_key, Step::Create, attempt)
             .to_string(),
         payment_key: pending.idempotency_key.clone(),
-        amount_minor: pending.amount_minor,
-        currency: pending.currency.clone(),
+        amount: Money::stored(pending.amount_minor, &pending.currency)?,
         payment_method_token: token,
         description: format!("Invoice payment {}", pending.invoice_id),
     };

@@ -27,6 +27,7 @@ use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
 use crate::infra::error::{DomainResult, UserError};
 use crate::kernel::keys::{Key, RequestKey, Step};
+use crate::kernel::money::Money;
 use crate::ports::gateway::{GatewayError, RefundOutcome, RefundRequest};
 use crate::workflow::next::{self, Change};
 use chrono::{DateTime, Duration, Utc};
@@ -223,7 +224,8 @@ async fn settle_with_gateway(
         .gateway_reference
         .clone()
         .ok_or_else(|| anyhow::anyhow!("payment {} has no gateway reference", payment.id))?;
-    let outcome = refund_at_gateway(ctx, &pending, &reference).await;
+    let amount = Money::stored(pending.amount_minor, &pending.currency)?;
+    let outcome = refund_at_gateway(ctx, &pending, &reference, amount).await;
     let settlement = match outcome {
         Ok(RefundOutcome::Succeeded { reference }) => Settlement::Succeeded(Some(reference)),
         Ok(RefundOutcome::Pending { reference }) => {
@@ -286,6 +288,7 @@ async fn refund_at_gateway(
     ctx: &AppContext,
     pending: &refund::Model,
     charge_reference: &str,
+    amount: Money,
 ) -> Result<RefundOutcome, GatewayError> {
     let db_err = |e: sea_orm::DbErr| GatewayError::Unavailable(e.to_string());
     if let Some(id) = &pending.gateway_reference {
@@ -335,8 +338,7 @@ async fn refund_at_gateway(
         idempotency_key: pending.idempotency_key.clone(),
         request_key: RequestKey::new(&pending.idempotency_key, Step::Attempt, attempt).to_string(),
         charge_reference: charge_reference.to_string(),
-        amount_minor: pending.amount_minor,
-        currency: pending.currency.clone(),
+        amount,
     };
     match ctx.gateway.refund(&request).await {
         Err(GatewayError::Unavailable(why)) => {

@@ -101,6 +101,14 @@ impl From<GatewayError> for DomainError {
     }
 }
 
+/// An amount or currency read back from storage that does not make sense
+/// (user input is checked, and mapped to a `UserError`, where it enters).
+impl From<crate::kernel::money::MoneyError> for DomainError {
+    fn from(err: crate::kernel::money::MoneyError) -> Self {
+        Self::Internal(anyhow::Error::new(err))
+    }
+}
+
 /// The mailer's port boundary: no SMTP conversation at all is the typed
 /// `Unavailable`; a refused email is a failure of the step.
 impl From<MailError> for DomainError {

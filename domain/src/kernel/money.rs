@@ -21,6 +21,8 @@ pub enum MoneyError {
     TooPrecise { currency: String, exponent: u32 },
     #[error("amount is too large")]
     TooLarge,
+    #[error("{0} and {1} amounts do not add up")]
+    CurrencyMismatch(&'static str, &'static str),
 }
 
 /// An ISO 4217 currency with its minor-unit exponent (JPY 0, USD 2, KWD 3).
@@ -119,6 +121,48 @@ impl Money {
         Self { minor, currency }
     }
 
+    /// An amount as stored: minor units and a currency code (a code that is
+    /// not a currency is an error, not a default).
+    pub fn stored(minor: i64, code: &str) -> Result<Self, MoneyError> {
+        Ok(Self::new(minor, Currency::parse(code)?))
+    }
+
+    /// The sum, in the one currency both are in; never wrapped.
+    pub fn checked_add(self, other: Money) -> Result<Money, MoneyError> {
+        self.same_currency(other)?;
+        let minor = self
+            .minor
+            .checked_add(other.minor)
+            .ok_or(MoneyError::TooLarge)?;
+        Ok(Self::new(minor, self.currency))
+    }
+
+    /// The difference, in the one currency both are in; never wrapped.
+    pub fn checked_sub(self, other: Money) -> Result<Money, MoneyError> {
+        self.same_currency(other)?;
+        let minor = self
+            .minor
+            .checked_sub(other.minor)
+            .ok_or(MoneyError::TooLarge)?;
+        Ok(Self::new(minor, self.currency))
+    }
+
+    fn same_currency(self, other: Money) -> Result<(), MoneyError> {
+        if self.currency == other.currency {
+            Ok(())
+        } else {
+            Err(MoneyError::CurrencyMismatch(
+                self.currency.code(),
+                other.currency.code(),
+            ))
+        }
+    }
+
+    /// Lowercase ISO 4217, as Stripe's API writes it (`usd`).
+    pub fn currency_lowercase(&self) -> String {
+        self.currency.code().to_ascii_lowercase()
+    }
+
     pub fn amount(&self) -> Decimal {
         self.currency.to_decimal(self.minor)
     }
@@ -160,6 +204,26 @@ impl fmt::Display for Money {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn money_adds_and_subtracts_in_one_currency_only_and_never_wraps() {
+        let usd = |minor| Money::stored(minor, "usd").expect("USD");
+        assert_eq!(usd(1_250).checked_add(usd(50)), Ok(usd(1_300)));
+        assert_eq!(usd(1_250).checked_sub(usd(1_300)), Ok(usd(-50)));
+        let jpy = Money::stored(100, "JPY").expect("JPY");
+        assert_eq!(
+            usd(1).checked_add(jpy),
+            Err(MoneyError::CurrencyMismatch("USD", "JPY"))
+        );
+        assert_eq!(usd(i64::MAX).checked_add(usd(1)), Err(MoneyError::TooLarge));
+        assert_eq!(usd(i64::MIN).checked_sub(usd(1)), Err(MoneyError::TooLarge));
+        assert!(
+            Money::stored(1, "XXZ").is_err(),
+            "a stored code must be a currency"
+        );
+        assert_eq!(usd(1).currency_lowercase(), "usd");
+    }
+
     use super::*;
 
     #[test]

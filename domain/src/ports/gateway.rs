@@ -13,6 +13,7 @@
 //! never cross this port: the database and the logs see gateway tokens,
 //! brand, last four digits and expiry only.
 
+use crate::kernel::money::{Currency, Money};
 use async_trait::async_trait;
 use chrono::Utc;
 
@@ -35,8 +36,7 @@ pub struct ChargeRequest {
     /// Our payment's key (`inv_{id}_autopay_{n}`), stored on the intent as
     /// `metadata[idempotency_key]` so that webhooks and a search find it.
     pub payment_key: String,
-    pub amount_minor: i64,
-    pub currency: String,
+    pub amount: Money,
     pub payment_method_token: String,
     pub description: String,
 }
@@ -70,8 +70,7 @@ pub struct RefundRequest {
     pub request_key: String,
     /// The gateway's reference of the charge the money goes back from.
     pub charge_reference: String,
-    pub amount_minor: i64,
-    pub currency: String,
+    pub amount: Money,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,8 +93,7 @@ pub enum RefundOutcome {
 pub struct CheckoutRequest {
     /// `inv_{invoice}_checkout_{amount}_{attempt}`: never sent with other parameters.
     pub idempotency_key: String,
-    pub amount_minor: i64,
-    pub currency: String,
+    pub amount: Money,
     /// `product_data[name]`: names the invoice number.
     pub product_name: String,
     /// The client's gateway Customer (`cus_...`), when there is one.
@@ -178,7 +176,7 @@ pub struct SetupCheckoutRequest {
     pub idempotency_key: String,
     /// The studio's currency (`currency`, required by Checkout in setup mode
     /// with dynamic payment methods).
-    pub currency: String,
+    pub currency: Currency,
     /// The client's gateway Customer (`cus_...`) the card is saved on.
     pub customer: Option<String>,
     /// `client_reference_id` and `metadata[client_id]` (also on the SetupIntent).

@@ -682,8 +682,7 @@ fn charge_request(key: &str) -> ChargeRequest {
     ChargeRequest {
         idempotency_key: format!("{key}_create_1"),
         payment_key: key.into(),
-        amount_minor: 12_345,
-        currency: "USD".into(),
+        amount: domain::kernel::money::Money::stored(12_345, "USD").expect("USD"),
         payment_method_token: "pm_card_visa".into(),
         description: "test".into(),
     }

@@ -528,7 +528,7 @@ impl PaymentGateway for StripeGateway {
         let refund = StripeGateway::refund(
             self,
             &request.charge_reference,
-            request.amount_minor,
+            request.amount.minor,
             &request.idempotency_key,
             &request.request_key,
         )
@@ -666,11 +666,11 @@ impl PaymentGateway for StripeGateway {
             ("line_items[0][quantity]", "1".to_string()),
             (
                 "line_items[0][price_data][currency]",
-                request.currency.to_ascii_lowercase(),
+                request.amount.currency_lowercase(),
             ),
             (
                 "line_items[0][price_data][unit_amount]",
-                request.amount_minor.to_string(),
+                request.amount.minor.to_string(),
             ),
             (
                 "line_items[0][price_data][product_data][name]",
@@ -714,7 +714,7 @@ impl PaymentGateway for StripeGateway {
     ) -> Result<SetupSession, GatewayError> {
         let mut form = vec![
             ("mode", "setup".to_string()),
-            ("currency", request.currency.to_ascii_lowercase()),
+            ("currency", request.currency.code().to_ascii_lowercase()),
             ("payment_method_types[]", "card".to_string()),
             ("client_reference_id", request.client_ref.clone()),
             ("metadata[client_id]", request.client_ref.clone()),
@@ -802,8 +802,8 @@ impl PaymentGateway for StripeGateway {
         // `off_session` is a parameter of the confirmation (Stripe accepts
         // it only with `confirm=true`): it goes with `confirm_intent`.
         let mut form = vec![
-            ("amount", request.amount_minor.to_string()),
-            ("currency", request.currency.to_ascii_lowercase()),
+            ("amount", request.amount.minor.to_string()),
+            ("currency", request.amount.currency_lowercase()),
             ("payment_method", request.payment_method_token.clone()),
             ("payment_method_types[]", "card".to_string()),
             ("confirm", "false".to_string()),
