@@ -459,12 +459,12 @@ struct DocumentGateExtension {
 fn authenticated(ctx: &ExtensionContext<'_>, request: Option<&Request>) -> bool {
     let in_request = request.and_then(|r| {
         r.data
-            .get(&std::any::TypeId::of::<super::common::Auth>())
-            .and_then(|d| d.downcast_ref::<super::common::Auth>())
+            .get(&std::any::TypeId::of::<super::Auth>())
+            .and_then(|d| d.downcast_ref::<super::Auth>())
     });
     matches!(
-        in_request.or_else(|| ctx.data_opt::<super::common::Auth>()),
-        Some(super::common::Auth(Some(_)))
+        in_request.or_else(|| ctx.data_opt::<super::Auth>()),
+        Some(super::Auth(Some(_)))
     )
 }
 
