@@ -43,7 +43,7 @@ pub struct Client {
     pub payment_method: Option<PaymentMethod>,
     pub created_at: DateTime<Utc>,
     #[graphql(skip)]
-    pub client_id: i64,
+    client_id: i64,
 }
 
 impl From<&client::Model> for Client {

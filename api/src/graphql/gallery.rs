@@ -35,7 +35,7 @@ pub struct GalleryPolicy {
     /// Receives `gallery.access_changed` webhooks, signed with `webhookSecret`.
     pub webhook_url: Option<String>,
     #[graphql(skip)]
-    pub studio_id: i64,
+    studio_id: i64,
 }
 
 impl From<&studio::Model> for GalleryPolicy {

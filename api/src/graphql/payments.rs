@@ -2,7 +2,7 @@
 //! outside the gateway, refunding.
 
 use super::amount::Amount;
-use super::common::{Caller, domain_error, id, parse_id, payload_type};
+use super::common::{AppData, Caller, domain_error, id, parse_id, payload_type};
 use super::invoices::{CreditNote, Invoice, credit_notes_of};
 use super::money::Money;
 use super::paging::{connection, id_filter, page};
@@ -72,9 +72,9 @@ pub struct Payment {
     pub disputed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     #[graphql(skip)]
-    pub studio_id: i64,
+    studio_id: i64,
     #[graphql(skip)]
-    pub invoice_id: i64,
+    invoice_id: i64,
 }
 
 impl From<payment::Model> for Payment {
@@ -104,7 +104,7 @@ impl From<payment::Model> for Payment {
 #[ComplexObject]
 impl Payment {
     async fn invoice(&self, ctx: &Context<'_>) -> Result<Option<Invoice>> {
-        let app = ctx.data::<super::common::AppData>()?;
+        let app = ctx.data::<AppData>()?;
         Ok(
             queries::invoice(&app.ctx.db, self.studio_id, self.invoice_id)
                 .await
@@ -126,9 +126,9 @@ pub struct Refund {
     pub gateway_reference: Option<String>,
     pub created_at: DateTime<Utc>,
     #[graphql(skip)]
-    pub refund_id: i64,
+    refund_id: i64,
     #[graphql(skip)]
-    pub invoice_id: i64,
+    invoice_id: i64,
 }
 
 impl From<refund::Model> for Refund {

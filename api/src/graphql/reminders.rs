@@ -8,8 +8,9 @@ use super::percent::Percent;
 use async_graphql::{Context, Enum, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use domain::DomainResult;
-use domain::followup::reminders::ScheduledReminder;
-use domain::followup::reminders::{self as service, LateFeeInput, Policy, PolicyChanges};
+use domain::followup::reminders::{
+    self as service, LateFeeInput, Policy, PolicyChanges, ScheduledReminder,
+};
 use domain::kernel::money::Currency;
 use entity::studio;
 use rust_decimal::Decimal;

@@ -5,7 +5,7 @@ use super::amount::Amount;
 use super::catalog::Package;
 use super::clients::Client;
 use super::common::{AppData, Caller, domain_error, id, load_error, loaders, parse_id};
-use super::common::{parse_ids, payload_type, stored_currency};
+use super::common::{parse_ids, payload_type, stored_currency, studio};
 use super::gallery::{GalleryAccess, GalleryPhoto};
 use super::invoices::Invoice;
 use super::money::Money;
@@ -42,7 +42,7 @@ pub struct Session {
     pub completed_at: Option<DateTime<Utc>>,
     pub cancelled_at: Option<DateTime<Utc>>,
     #[graphql(skip)]
-    pub model: session::Model,
+    model: session::Model,
 }
 
 impl From<session::Model> for Session {
@@ -105,7 +105,7 @@ impl SessionFollowUp {
 #[ComplexObject]
 impl Session {
     async fn retainer_paid(&self, ctx: &Context<'_>) -> Result<Money> {
-        let studio = super::common::studio(ctx)?;
+        let studio = studio(ctx)?;
         Ok(Money::of(
             self.model.retainer_paid_minor,
             stored_currency(&studio.currency)?,
@@ -126,7 +126,7 @@ impl Session {
             return Ok(None);
         };
         let app = ctx.data::<AppData>()?;
-        let studio = super::common::studio(ctx)?;
+        let studio = studio(ctx)?;
         let cur = stored_currency(&studio.currency)?;
         Ok(
             catalog::find_package(&app.ctx.db, self.model.studio_id, package_id)
@@ -136,7 +136,7 @@ impl Session {
         )
     }
     async fn items(&self, ctx: &Context<'_>) -> Result<Vec<SessionItem>> {
-        let cur = stored_currency(&super::common::studio(ctx)?.currency)?;
+        let cur = stored_currency(&studio(ctx)?.currency)?;
         let items = loaders(ctx)?
             .items_by_session
             .load_one(self.model.id)

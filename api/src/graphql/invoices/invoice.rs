@@ -75,7 +75,7 @@ pub struct Invoice {
     /// `amountDue == total - amountCredited - amountPaid + amountRefunded`.
     pub amount_credited: Result<Money>,
     #[graphql(skip)]
-    pub model: invoice::Model,
+    model: invoice::Model,
 }
 
 impl From<invoice::Model> for Invoice {
