@@ -13,6 +13,7 @@ use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
 use chrono::{DateTime, Utc};
 use domain::AppContext;
 use domain::followup::gallery::{self, Download, GalleryView, LoginOutcome, effective_level};
+use domain::kernel::ids::{PhotoId, SessionId};
 use entity::enums::GalleryLevel;
 use entity::gallery_access;
 use maud::{Markup, html};
@@ -164,7 +165,14 @@ pub async fn download(
             .insert_header(("location", format!("/gallery/{token}")))
             .finish();
     }
-    match gallery::download(&app, access.session_id, photo, app.clock.now()).await {
+    match gallery::download(
+        &app,
+        SessionId::new(access.session_id),
+        PhotoId::new(photo),
+        app.clock.now(),
+    )
+    .await
+    {
         Ok(Download::Allowed(url)) => HttpResponse::SeeOther()
             .insert_header(("location", url))
             .finish(),

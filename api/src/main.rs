@@ -310,8 +310,8 @@ async fn run() -> anyhow::Result<()> {
             // allowed here (`create-api-key` gives it a new one).
             match domain::studio::api_keys::revoke(
                 &ctx.db,
-                studio_id,
-                key_id,
+                domain::kernel::ids::StudioId::new(studio_id),
+                domain::kernel::ids::ApiKeyId::new(key_id),
                 None,
                 ctx.clock.now(),
             )

@@ -16,6 +16,7 @@ use domain::adapters::sim_gateway::test_card_numbers;
 use domain::billing::documents::InvoiceDocument;
 use domain::billing::portal;
 use domain::infra::error::DomainError;
+use domain::kernel::ids::{SessionId, StudioId};
 use entity::enums::{CheckoutStatus, InvoiceStatus, PaymentStatus, RefundStatus};
 use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
@@ -374,7 +375,12 @@ async fn gallery_of(
     app: &AppContext,
     doc: &InvoiceDocument,
 ) -> Result<Option<String>, DomainError> {
-    domain::followup::gallery::link_for_session(app, doc.invoice.studio_id, doc.session.id).await
+    domain::followup::gallery::link_for_session(
+        app,
+        StudioId::new(doc.invoice.studio_id),
+        SessionId::new(doc.session.id),
+    )
+    .await
 }
 
 #[derive(Deserialize)]

@@ -10,6 +10,7 @@
 pub mod adjustments;
 pub mod clock;
 pub mod error;
+pub mod ids;
 pub mod keys;
 pub mod money;
 pub mod numbering;

@@ -1,8 +1,10 @@
-//! GraphQL view of gallery policy, photos and access (`domain::followup::gallery`).
+//! The session galleries (`domain::followup::gallery`): the policy of how
+//! access follows payment, the photos, the client's access.
 
-use super::AppData;
-use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use super::common::{AppData, Caller, id, parse_id, payload_type};
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
+use domain::followup::gallery as service;
 use entity::{gallery_access, gallery_photo, studio};
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -13,45 +15,51 @@ pub enum GalleryLevel {
     Full,
 }
 
-/// How gallery access follows payment.
-pub struct GalleryPolicy(pub studio::Model);
-
-#[Object]
-impl GalleryPolicy {
+// How gallery access follows payment.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct GalleryPolicy {
     /// `FULL` for this many days after the invoice is paid in full.
-    async fn full_access_days(&self) -> i32 {
-        self.0.gallery_full_days
-    }
+    pub full_access_days: i32,
     /// The level while nothing is paid...
-    async fn unpaid_level(&self) -> GalleryLevel {
-        self.0.gallery_unpaid_level.into()
-    }
+    pub unpaid_level: GalleryLevel,
     /// ...and while the invoice is partially paid.
-    async fn partially_paid_level(&self) -> GalleryLevel {
-        self.0.gallery_partial_level.into()
-    }
+    pub partially_paid_level: GalleryLevel,
     /// ...and once the invoice's payments are refunded in full (default
     /// `LOCKED`; a partial refund keeps `FULL`).
-    async fn refunded_level(&self) -> GalleryLevel {
-        self.0.gallery_refunded_level.into()
-    }
+    pub refunded_level: GalleryLevel,
     /// How long an unpaid or partially paid level lasts from the invoice date.
-    async fn unpaid_days(&self) -> i32 {
-        self.0.gallery_unpaid_days
-    }
+    pub unpaid_days: i32,
     /// The client is emailed this many days before access ends (0 = never).
-    async fn expiry_notice_days(&self) -> i32 {
-        self.0.gallery_expiry_notice_days
-    }
+    pub expiry_notice_days: i32,
     /// Receives `gallery.access_changed` webhooks, signed with `webhookSecret`.
-    async fn webhook_url(&self) -> Option<&str> {
-        self.0.gallery_webhook_url.as_deref()
+    pub webhook_url: Option<String>,
+    #[graphql(skip)]
+    studio_id: i64,
+}
+
+impl From<&studio::Model> for GalleryPolicy {
+    fn from(s: &studio::Model) -> Self {
+        Self {
+            full_access_days: s.gallery_full_days,
+            unpaid_level: s.gallery_unpaid_level.into(),
+            partially_paid_level: s.gallery_partial_level.into(),
+            refunded_level: s.gallery_refunded_level.into(),
+            unpaid_days: s.gallery_unpaid_days,
+            expiry_notice_days: s.gallery_expiry_notice_days,
+            webhook_url: s.gallery_webhook_url.clone(),
+            studio_id: s.id,
+        }
     }
+}
+
+#[ComplexObject]
+impl GalleryPolicy {
     /// Verify `Studio-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "t.body")>`.
     async fn webhook_secret(&self, ctx: &Context<'_>) -> Result<String> {
-        Ok(domain::followup::gallery::webhook_secret(
+        Ok(service::webhook_secret(
             &ctx.data::<AppData>()?.ctx,
-            self.0.id,
+            self.studio_id,
         ))
     }
 }
@@ -69,8 +77,8 @@ pub struct UpdateGalleryPolicyInput {
 }
 
 impl UpdateGalleryPolicyInput {
-    pub fn into_changes(self) -> domain::followup::gallery::PolicyChanges {
-        domain::followup::gallery::PolicyChanges {
+    fn into_changes(self) -> service::PolicyChanges {
+        service::PolicyChanges {
             full_access_days: self.full_access_days,
             unpaid_level: self.unpaid_level.map(Into::into),
             partially_paid_level: self.partially_paid_level.map(Into::into),
@@ -97,24 +105,24 @@ pub struct AddGalleryPhotosInput {
     pub photos: Vec<GalleryPhotoInput>,
 }
 
-pub struct GalleryPhoto(pub gallery_photo::Model);
+#[derive(SimpleObject)]
+pub struct GalleryPhoto {
+    pub id: ID,
+    pub url: String,
+    pub preview_url: Option<String>,
+    pub title: Option<String>,
+    pub position: i32,
+}
 
-#[Object]
-impl GalleryPhoto {
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-    async fn url(&self) -> &str {
-        &self.0.url
-    }
-    async fn preview_url(&self) -> Option<&str> {
-        self.0.preview_url.as_deref()
-    }
-    async fn title(&self) -> Option<&str> {
-        self.0.title.as_deref()
-    }
-    async fn position(&self) -> i32 {
-        self.0.position
+impl From<&gallery_photo::Model> for GalleryPhoto {
+    fn from(p: &gallery_photo::Model) -> Self {
+        Self {
+            id: id(p.id),
+            url: p.url.clone(),
+            preview_url: p.preview_url.clone(),
+            title: p.title.clone(),
+            position: p.position,
+        }
     }
 }
 
@@ -133,5 +141,70 @@ impl From<gallery_access::Model> for GalleryAccess {
             expires_at: a.expires_at,
             username: a.username,
         }
+    }
+}
+
+payload_type!(GalleryPolicyPayload, policy, GalleryPolicy);
+payload_type!(GalleryPhotosPayload, photos, Vec<GalleryPhoto>);
+payload_type!(GalleryPhotoPayload, photo, GalleryPhoto);
+
+#[derive(Default)]
+pub struct GalleryMutation;
+
+#[Object]
+impl GalleryMutation {
+    /// Which level each payment state gives and for how long, the notice
+    /// before access ends, and the `gallery.access_changed` webhook URL.
+    /// Applies from each gallery's next change.
+    async fn update_gallery_policy(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateGalleryPolicyInput,
+    ) -> Result<GalleryPolicyPayload> {
+        let caller = Caller::of(ctx)?;
+        let result = service::update_policy(caller.db(), caller.studio, input.into_changes()).await;
+        GalleryPolicyPayload::from_result(result.map(|s| (&s).into()))
+    }
+
+    /// Registers photos (hosted by the studio) in a session's gallery; returns
+    /// all of the session's photos.
+    async fn add_gallery_photos(
+        &self,
+        ctx: &Context<'_>,
+        input: AddGalleryPhotosInput,
+    ) -> Result<GalleryPhotosPayload> {
+        let caller = Caller::of(ctx)?;
+        let result = async {
+            let session_id = parse_id(&input.session_id, "sessionId", "session")?;
+            let photos: Vec<service::NewPhoto> = input
+                .photos
+                .into_iter()
+                .map(|p| service::NewPhoto {
+                    url: p.url,
+                    preview_url: p.preview_url,
+                    title: p.title,
+                })
+                .collect();
+            service::add_photos(
+                caller.db(),
+                caller.studio,
+                session_id,
+                &photos,
+                caller.now(),
+            )
+            .await
+        }
+        .await;
+        GalleryPhotosPayload::from_result(result.map(|all| all.iter().map(Into::into).collect()))
+    }
+
+    async fn remove_gallery_photo(&self, ctx: &Context<'_>, id: ID) -> Result<GalleryPhotoPayload> {
+        let caller = Caller::of(ctx)?;
+        let result = async {
+            let id = parse_id(&id, "id", "photo")?;
+            service::remove_photo(caller.db(), caller.studio, id).await
+        }
+        .await;
+        GalleryPhotoPayload::from_result(result.map(|p| (&p).into()))
     }
 }

@@ -1,48 +1,82 @@
-//! The GraphQL API: schema, authentication, and the one place where domain
-//! errors become GraphQL errors (`extensions.code`) or payload `userErrors`.
+//! The GraphQL API: one module per feature (its object types, inputs, query
+//! and mutation parts), merged here into the schema's root `Query` and
+//! `Mutation`; `common` holds what they share (authentication, the resolver
+//! prologue `Caller`, the mapping of domain errors to `extensions.code` or
+//! payload `userErrors`).
 
 pub mod amount;
 pub mod api_keys;
 pub mod card_setup;
+pub mod catalog;
+pub mod clients;
+pub mod common;
 pub mod gallery;
 pub mod graphiql;
-pub mod inputs;
+pub mod invoices;
 pub mod limits;
 pub mod loaders;
-pub mod mutation;
+pub mod metrics;
+pub mod money;
+pub mod paging;
+pub mod payments;
 pub mod percent;
-pub mod query;
 pub mod reminders;
+pub mod sessions;
 pub mod steps;
+pub mod studio;
 pub mod subscription;
-pub mod types;
 pub mod ws;
 
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
-use async_graphql::{Data, Error, ErrorExtensions, ID, Schema, SimpleObject};
+use async_graphql::{Data, Error, ErrorExtensions, MergedObject, Schema};
 use async_graphql_actix_web::{GraphQLRequest, GraphQLResponse};
-use domain::{AppContext, DomainError, ErrorCode};
-use entity::studio;
+use common::{AppData, Auth, RequestId};
+use domain::{AppContext, ErrorCode};
 
-pub type ApiSchema = Schema<query::Query, mutation::Mutation, subscription::Subscription>;
+pub type ApiSchema = Schema<Query, Mutation, subscription::Subscription>;
 
-/// Process-wide data every resolver can reach.
-pub struct AppData {
-    pub ctx: AppContext,
-}
+// The root queries, feature by feature (the order is the schema's field order).
+#[derive(MergedObject, Default)]
+pub struct Query(
+    studio::StudioQuery,
+    api_keys::ApiKeysQuery,
+    steps::StepsQuery,
+    clients::ClientsQuery,
+    catalog::CatalogQuery,
+    metrics::MetricsQuery,
+    sessions::SessionsQuery,
+    invoices::InvoicesQuery,
+    payments::PaymentsQuery,
+);
 
-/// Per-request: the studio the API key belongs to (if any) and the request id.
-pub struct Auth(pub Option<studio::Model>);
-pub struct RequestId(pub String);
+// The root mutations, feature by feature (the order is the schema's field order).
+#[derive(MergedObject, Default)]
+pub struct Mutation(
+    clients::ClientsMutation,
+    card_setup::CardSetupMutation,
+    catalog::CatalogMutation,
+    sessions::SessionsMutation,
+    payments::PaymentsMutation,
+    invoices::InvoicesMutation,
+    studio::StudioMutation,
+    reminders::RemindersMutation,
+    gallery::GalleryMutation,
+    api_keys::ApiKeysMutation,
+    steps::StepsMutation,
+);
 
 pub fn build_schema(ctx: AppContext) -> ApiSchema {
     let introspection = ctx.settings.graphql_introspection();
-    let builder = Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
-        .data(AppData { ctx })
-        // Depth is limited by `QueryLimits` (introspection aside where allowed).
-        .extension(limits::QueryLimits)
-        .extension(limits::DocumentGate { introspection })
-        .limit_complexity(limits::MAX_COMPLEXITY);
+    let builder = Schema::build(
+        Query::default(),
+        Mutation::default(),
+        subscription::Subscription,
+    )
+    .data(AppData { ctx })
+    // Depth is limited by `QueryLimits` (introspection aside where allowed).
+    .extension(limits::QueryLimits)
+    .extension(limits::DocumentGate { introspection })
+    .limit_complexity(limits::MAX_COMPLEXITY);
     if introspection {
         builder.finish()
     } else {
@@ -53,108 +87,6 @@ pub fn build_schema(ctx: AppContext) -> ApiSchema {
             .disable_suggestions()
             .finish()
     }
-}
-
-/// The studio of the request, or `UNAUTHENTICATED`.
-pub fn studio<'a>(ctx: &'a async_graphql::Context<'_>) -> async_graphql::Result<&'a studio::Model> {
-    match ctx.data::<Auth>() {
-        Ok(Auth(Some(studio))) => Ok(studio),
-        _ => Err(Error::new(
-            "a valid studio API key is required: send `Authorization: Bearer <key>`",
-        )
-        .extend_with(|_, e| e.set("code", ErrorCode::Unauthenticated.as_str()))),
-    }
-}
-
-/// The request's DataLoaders (present whenever the request is authenticated).
-pub fn loaders<'a>(
-    ctx: &'a async_graphql::Context<'_>,
-) -> async_graphql::Result<&'a loaders::Loaders> {
-    studio(ctx)?;
-    ctx.data::<loaders::Loaders>()
-}
-
-/// Maps a DataLoader failure.
-pub fn load_error(err: loaders::LoadError) -> Error {
-    internal(anyhow::anyhow!("load failed: {err}"))
-}
-
-pub fn request_id(ctx: &async_graphql::Context<'_>) -> Option<String> {
-    ctx.data::<RequestId>().ok().map(|r| r.0.clone())
-}
-
-pub fn internal(err: anyhow::Error) -> Error {
-    tracing::error!(error = ?err, "internal error");
-    Error::new("internal error").extend_with(|_, e| e.set("code", ErrorCode::Internal.as_str()))
-}
-
-/// Maps an error outside a mutation payload (queries, nested fields).
-pub fn domain_error(err: DomainError) -> Error {
-    match err {
-        DomainError::User(errors) => {
-            let first = errors.first().cloned();
-            let message = errors
-                .iter()
-                .map(|e| e.message.clone())
-                .collect::<Vec<_>>()
-                .join("; ");
-            Error::new(message).extend_with(move |_, e| {
-                e.set(
-                    "code",
-                    first
-                        .as_ref()
-                        .map(|f| f.code.as_str())
-                        .unwrap_or("INVALID_INPUT"),
-                )
-            })
-        }
-        DomainError::Db(db) => internal(anyhow::Error::new(db)),
-        DomainError::Internal(e) => internal(e),
-        unavailable @ DomainError::Unavailable { .. } => {
-            internal(anyhow::anyhow!(unavailable.to_string()))
-        }
-    }
-}
-
-/// A problem with the input of a mutation; nothing was written.
-#[derive(SimpleObject, Clone, Debug)]
-pub struct UserError {
-    /// Path to the input field, e.g. `["input", "items", "0", "unitPrice"]`.
-    pub field: Vec<String>,
-    pub message: String,
-    /// Stable code: `INVALID_INPUT`, `NOT_FOUND`, `INVALID_STATE`, `DUPLICATE`.
-    pub code: String,
-}
-
-impl From<domain::UserError> for UserError {
-    fn from(e: domain::UserError) -> Self {
-        let mut field = vec!["input".to_string()];
-        field.extend(e.field);
-        Self {
-            field,
-            message: e.message,
-            code: e.code.as_str().to_string(),
-        }
-    }
-}
-
-/// Splits a domain result into (value, userErrors); other errors stay errors.
-pub fn payload<T>(
-    result: Result<T, DomainError>,
-) -> async_graphql::Result<(Option<T>, Vec<UserError>)> {
-    match result {
-        Ok(value) => Ok((Some(value), vec![])),
-        Err(DomainError::User(errors)) => {
-            Ok((None, errors.into_iter().map(UserError::from).collect()))
-        }
-        Err(other) => Err(domain_error(other)),
-    }
-}
-
-/// Parses a GraphQL ID; a malformed one is treated as an unknown record.
-pub fn parse_id(id: &ID, field: &str, what: &str) -> Result<i64, DomainError> {
-    id.parse::<i64>()
-        .map_err(|_| domain::UserError::not_found(field, what).into())
 }
 
 pub async fn graphql(
@@ -246,7 +178,11 @@ pub async fn graphql_ws(
 
 /// The SDL of the schema, as committed in `schema.graphql`.
 pub fn schema_sdl() -> String {
-    Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
-        .finish()
-        .sdl()
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        subscription::Subscription,
+    )
+    .finish()
+    .sdl()
 }

@@ -1,56 +1,52 @@
-//! GraphQL view of the follow-up of unpaid invoices (`domain::followup::reminders`).
+//! The follow-up of unpaid invoices (`domain::followup::reminders`): the
+//! studio's policy and each invoice's reminder plan.
 
-use super::types::Money;
-use async_graphql::{Enum, InputObject, MaybeUndefined, Object, SimpleObject};
+use super::amount::Amount;
+use super::common::{AppData, Caller, domain_error, payload_type};
+use super::money::Money;
+use super::percent::Percent;
+use async_graphql::{Context, Enum, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use domain::DomainResult;
-use domain::followup::reminders::{LateFeeInput, Policy, PolicyChanges, ScheduledReminder};
+use domain::followup::reminders::{
+    self as service, LateFeeInput, Policy, PolicyChanges, ScheduledReminder,
+};
 use domain::kernel::money::Currency;
 use entity::studio;
 use rust_decimal::Decimal;
 
+#[derive(SimpleObject)]
 pub struct ReminderPolicy {
-    policy: Policy,
-    currency: Currency,
+    pub enabled: bool,
+    /// Days relative to the due date (negative = before); the last one is
+    /// the final notice.
+    pub offsets_days: Vec<i32>,
+    /// Reminders go out from this local hour (the client's zone, else the studio's)...
+    pub window_start_hour: u32,
+    /// ...until this one.
+    pub window_end_hour: u32,
+    pub late_fee: Option<LateFee>,
+    /// Days after the final notice when an unpaid invoice becomes
+    /// `UNCOLLECTIBLE`; `null` = never.
+    pub uncollectible_after_days: Option<i32>,
 }
 
 impl ReminderPolicy {
     pub fn new(policy: Policy, studio: &studio::Model) -> DomainResult<Self> {
         let currency = Currency::parse(&studio.currency)
             .map_err(|e| anyhow::anyhow!("studio currency: {e}"))?;
-        Ok(Self { policy, currency })
-    }
-}
-
-#[Object]
-impl ReminderPolicy {
-    async fn enabled(&self) -> bool {
-        self.policy.enabled
-    }
-    /// Days relative to the due date (negative = before); the last one is
-    /// the final notice.
-    async fn offsets_days(&self) -> &[i32] {
-        &self.policy.offsets_days
-    }
-    /// Reminders go out from this local hour (the client's zone, else the studio's)...
-    async fn window_start_hour(&self) -> u32 {
-        self.policy.window_start_hour
-    }
-    /// ...until this one.
-    async fn window_end_hour(&self) -> u32 {
-        self.policy.window_end_hour
-    }
-    async fn late_fee(&self) -> Option<LateFee> {
-        self.policy.late_fee.as_ref().map(|f| LateFee {
-            fixed: f.fixed_minor.map(|m| Money::of(m, self.currency)),
-            percent: f.percent,
-            cap: f.cap_minor.map(|m| Money::of(m, self.currency)),
+        Ok(Self {
+            enabled: policy.enabled,
+            offsets_days: policy.offsets_days,
+            window_start_hour: policy.window_start_hour,
+            window_end_hour: policy.window_end_hour,
+            late_fee: policy.late_fee.map(|f| LateFee {
+                fixed: f.fixed_minor.map(|m| Money::of(m, currency)),
+                percent: f.percent,
+                cap: f.cap_minor.map(|m| Money::of(m, currency)),
+            }),
+            uncollectible_after_days: policy.uncollectible_after_days,
         })
-    }
-    /// Days after the final notice when an unpaid invoice becomes
-    /// `UNCOLLECTIBLE`; `null` = never.
-    async fn uncollectible_after_days(&self) -> Option<i32> {
-        self.policy.uncollectible_after_days
     }
 }
 
@@ -63,11 +59,26 @@ pub struct LateFee {
     pub cap: Option<Money>,
 }
 
+// `Studio.reminderPolicy`, read when asked for.
+pub struct StudioReminderPolicy(pub studio::Model);
+
+#[Object]
+impl StudioReminderPolicy {
+    /// How unpaid invoices are followed up.
+    async fn reminder_policy(&self, ctx: &Context<'_>) -> Result<ReminderPolicy> {
+        let app = ctx.data::<AppData>()?;
+        let policy = service::policy_for(&app.ctx.db, self.0.id)
+            .await
+            .map_err(domain_error)?;
+        ReminderPolicy::new(policy, &self.0).map_err(domain_error)
+    }
+}
+
 #[derive(InputObject)]
 pub struct LateFeeSettings {
-    pub fixed: Option<super::amount::Amount>,
-    pub percent: Option<super::percent::Percent>,
-    pub cap: Option<super::amount::Amount>,
+    pub fixed: Option<Amount>,
+    pub percent: Option<Percent>,
+    pub cap: Option<Amount>,
 }
 
 #[derive(InputObject)]
@@ -92,7 +103,7 @@ fn maybe<T, U>(value: MaybeUndefined<T>, map: impl FnOnce(T) -> U) -> Option<Opt
 }
 
 impl UpdateReminderPolicyInput {
-    pub fn into_changes(self) -> PolicyChanges {
+    fn into_changes(self) -> PolicyChanges {
         PolicyChanges {
             enabled: self.enabled,
             offsets_days: self.offsets_days,
@@ -116,25 +127,54 @@ pub enum ReminderKind {
     MarkUncollectible,
 }
 
-pub struct ReminderStep(pub ScheduledReminder);
+#[derive(SimpleObject)]
+pub struct ReminderStep {
+    pub step: u32,
+    pub kind: ReminderKind,
+    /// Days relative to the due date.
+    pub days_from_due: i32,
+    /// When it is due: the window's opening hour on that local day.
+    pub scheduled_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+impl From<ScheduledReminder> for ReminderStep {
+    fn from(r: ScheduledReminder) -> Self {
+        Self {
+            step: r.step.index,
+            kind: r.step.kind.into(),
+            days_from_due: r.step.days_from_due,
+            scheduled_at: r.step.at,
+            sent_at: r.sent_at,
+        }
+    }
+}
+
+payload_type!(ReminderPolicyPayload, policy, ReminderPolicy);
+
+#[derive(Default)]
+pub struct RemindersMutation;
 
 #[Object]
-impl ReminderStep {
-    async fn step(&self) -> u32 {
-        self.0.step.index
-    }
-    async fn kind(&self) -> ReminderKind {
-        self.0.step.kind.into()
-    }
-    /// Days relative to the due date.
-    async fn days_from_due(&self) -> i32 {
-        self.0.step.days_from_due
-    }
-    /// When it is due: the window's opening hour on that local day.
-    async fn scheduled_at(&self) -> DateTime<Utc> {
-        self.0.step.at
-    }
-    async fn sent_at(&self) -> Option<DateTime<Utc>> {
-        self.0.sent_at
+impl RemindersMutation {
+    /// When unpaid invoices are followed up: reminder days relative to the
+    /// due date (the last is the final notice), the local sending window,
+    /// the late fee, and when an invoice becomes uncollectible. Invoices
+    /// already being followed up use the new policy from their next step.
+    async fn update_reminder_policy(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateReminderPolicyInput,
+    ) -> Result<ReminderPolicyPayload> {
+        let caller = Caller::of(ctx)?;
+        let result = service::update_policy(
+            caller.db(),
+            caller.studio,
+            input.into_changes(),
+            caller.now(),
+        )
+        .await
+        .and_then(|policy| ReminderPolicy::new(policy, caller.studio));
+        ReminderPolicyPayload::from_result(result)
     }
 }

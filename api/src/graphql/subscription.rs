@@ -2,8 +2,8 @@
 //! in `connection_init` with `{"Authorization": "Bearer <key>"}`. Every stream
 //! is filtered to the connection's studio.
 
-use super::types::Money;
-use super::{AppData, domain_error, parse_id, studio};
+use super::common::{AppData, domain_error, parse_id, studio};
+use super::money::Money;
 use async_graphql::{Context, Enum, ID, Result, SimpleObject, Subscription as GqlSubscription};
 use chrono::{DateTime, Utc};
 use domain::kernel::money::Currency;

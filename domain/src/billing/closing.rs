@@ -7,6 +7,7 @@ use crate::billing::lifecycle::{
     Actor, Audit, ensure_transition, lock_invoice, parse_reason, record, set_status,
 };
 use crate::infra::error::{DomainResult, UserError};
+use crate::kernel::ids::{InvoiceId, StudioId};
 use chrono::{DateTime, Utc};
 use entity::enums::{InvoiceEventKind, InvoiceStatus};
 use entity::invoice;
@@ -64,17 +65,18 @@ pub async fn write_off_in(
 /// `invoicing::reissue_invoice`.
 pub async fn void_invoice(
     ctx: &crate::AppContext,
-    studio_id: i64,
-    invoice_id: i64,
+    studio_id: StudioId,
+    invoice_id: InvoiceId,
     reason: &str,
     actor: &Actor,
     request_id: Option<&str>,
 ) -> DomainResult<invoice::Model> {
+    let (studio_id, invoice_id) = (studio_id.get(), invoice_id.get());
     use entity::enums::PaymentStatus;
     use entity::{credit_note, payment};
     let reason = parse_reason(reason)?;
     let tx = crate::infra::db::begin_write(&ctx.db).await?;
-    let invoice = lock_invoice(&tx, studio_id, invoice_id).await?;
+    let invoice = lock_invoice(&tx, StudioId::new(studio_id), InvoiceId::new(invoice_id)).await?;
     if invoice.status == InvoiceStatus::Void {
         return Ok(invoice);
     }

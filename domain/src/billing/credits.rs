@@ -26,6 +26,7 @@
 use crate::billing::lifecycle::{Actor, Audit};
 use crate::infra::context::AppContext;
 use crate::infra::error::{DomainResult, ErrorCode, UserError};
+use crate::kernel::ids::{ClientId, InvoiceId, StudioId};
 use chrono::{DateTime, Utc};
 use entity::enums::{InvoiceEventKind, RetainerExcess};
 use entity::{client_credit, invoice, studio};
@@ -40,10 +41,11 @@ use sea_orm::{
 /// every other writer back).
 pub async fn open_for_client(
     tx: &impl ConnectionTrait,
-    studio_id: i64,
-    client_id: i64,
+    studio_id: StudioId,
+    client_id: ClientId,
     currency: &str,
 ) -> DomainResult<Vec<client_credit::Model>> {
+    let (studio_id, client_id) = (studio_id.get(), client_id.get());
     Ok(client_credit::Entity::find()
         .filter(client_credit::Column::StudioId.eq(studio_id))
         .filter(client_credit::Column::ClientId.eq(client_id))
@@ -214,9 +216,10 @@ pub struct Ledger {
 /// A client's credit ledger (see [`Ledger`]).
 pub async fn ledger_of_client(
     db: &impl ConnectionTrait,
-    studio_id: i64,
-    client_id: i64,
+    studio_id: StudioId,
+    client_id: ClientId,
 ) -> DomainResult<Ledger> {
+    let (studio_id, client_id) = (studio_id.get(), client_id.get());
     let all = client_credit::Entity::find()
         .filter(client_credit::Column::StudioId.eq(studio_id))
         .filter(client_credit::Column::ClientId.eq(client_id))
@@ -277,11 +280,12 @@ pub fn repaid_to_client(invoice: &invoice::Model) -> Option<(i64, DateTime<Utc>,
 /// another studio's invoice is `NOT_FOUND`.
 pub async fn mark_repaid(
     ctx: &AppContext,
-    studio_id: i64,
-    invoice_id: i64,
+    studio_id: StudioId,
+    invoice_id: InvoiceId,
     reference: &str,
     actor: &Actor,
 ) -> DomainResult<invoice::Model> {
+    let (studio_id, invoice_id) = (studio_id.get(), invoice_id.get());
     let reference = reference.trim();
     if reference.is_empty() || reference.chars().count() > 200 {
         return Err(
@@ -291,7 +295,12 @@ pub async fn mark_repaid(
     crate::kernel::validate::plain_text(reference, false)
         .map_err(|m| UserError::invalid("reference", m))?;
     let tx = crate::infra::db::begin_write(&ctx.db).await?;
-    let invoice = crate::billing::lifecycle::lock_invoice(&tx, studio_id, invoice_id).await?;
+    let invoice = crate::billing::lifecycle::lock_invoice(
+        &tx,
+        StudioId::new(studio_id),
+        InvoiceId::new(invoice_id),
+    )
+    .await?;
     if let Some(done) = invoice.credit_repaid_reference.as_deref() {
         return if done == reference {
             Ok(invoice)
@@ -360,9 +369,10 @@ pub fn carried_forward(invoice: &invoice::Model) -> i64 {
 /// A client's carried credit not yet used, in minor units.
 pub async fn balance_of_client(
     db: &impl ConnectionTrait,
-    studio_id: i64,
-    client_id: i64,
+    studio_id: StudioId,
+    client_id: ClientId,
 ) -> DomainResult<i64> {
+    let (studio_id, client_id) = (studio_id.get(), client_id.get());
     let open = client_credit::Entity::find()
         .filter(client_credit::Column::StudioId.eq(studio_id))
         .filter(client_credit::Column::ClientId.eq(client_id))

@@ -22,6 +22,7 @@ use crate::infra::db::begin_write;
 use crate::infra::error::{DomainResult, UserError};
 use crate::infra::secrets::{hash_token, random_token};
 use crate::kernel::adjustments::TaxShare;
+use crate::kernel::ids::{ClientId, InvoiceId, StudioId};
 use crate::kernel::pricing::{self, LineInput};
 use crate::studio::quote::quote_session;
 use crate::workflow::jobs::JobKind;
@@ -170,9 +171,13 @@ async fn insert_draft(
 ) -> DomainResult<invoice::Model> {
     // Credits carried from the client's earlier invoices, locked: this
     // invoice uses them whole, once.
-    let carried =
-        crate::billing::credits::open_for_client(tx, studio.id, client.id, &studio.currency)
-            .await?;
+    let carried = crate::billing::credits::open_for_client(
+        tx,
+        StudioId::new(studio.id),
+        ClientId::new(client.id),
+        &studio.currency,
+    )
+    .await?;
     // A reissue does not use again what its void predecessors already
     // passed on to later invoices (nor carry it a second time).
     let passed_on = match origin.reissued_from {
@@ -500,13 +505,19 @@ pub async fn generate_invoice(
 /// returned unchanged (finalizing twice is harmless); a void one is refused.
 pub async fn finalize_invoice(
     ctx: &AppContext,
-    studio_id: i64,
-    invoice_id: i64,
+    studio_id: StudioId,
+    invoice_id: InvoiceId,
     actor: &Actor,
     request_id: Option<&str>,
 ) -> DomainResult<invoice::Model> {
+    let (studio_id, invoice_id) = (studio_id.get(), invoice_id.get());
     let tx = begin_write(&ctx.db).await?;
-    let invoice = crate::billing::lifecycle::lock_invoice(&tx, studio_id, invoice_id).await?;
+    let invoice = crate::billing::lifecycle::lock_invoice(
+        &tx,
+        StudioId::new(studio_id),
+        InvoiceId::new(invoice_id),
+    )
+    .await?;
     match invoice.status {
         InvoiceStatus::Draft => {}
         InvoiceStatus::Void => {
@@ -541,16 +552,22 @@ pub async fn finalize_invoice(
 /// drafts: the reissue is the studio's own decision.
 pub async fn reissue_invoice(
     ctx: &AppContext,
-    studio_id: i64,
-    invoice_id: i64,
+    studio_id: StudioId,
+    invoice_id: InvoiceId,
     idempotency_key: &str,
     changes: &crate::studio::sessions::AdjustmentChanges,
     actor: &Actor,
     request_id: Option<&str>,
 ) -> DomainResult<invoice::Model> {
+    let (studio_id, invoice_id) = (studio_id.get(), invoice_id.get());
     crate::kernel::validate::idempotency_key("idempotencyKey", idempotency_key)?;
     let tx = begin_write(&ctx.db).await?;
-    let old = crate::billing::lifecycle::lock_invoice(&tx, studio_id, invoice_id).await?;
+    let old = crate::billing::lifecycle::lock_invoice(
+        &tx,
+        StudioId::new(studio_id),
+        InvoiceId::new(invoice_id),
+    )
+    .await?;
     if let Some(first) = invoice::Entity::find()
         .filter(invoice::Column::StudioId.eq(studio_id))
         .filter(invoice::Column::ReissueKey.eq(idempotency_key))
@@ -661,15 +678,21 @@ pub async fn reissue_invoice(
 /// Marking an uncollectible invoice again returns it unchanged.
 pub async fn mark_uncollectible(
     ctx: &AppContext,
-    studio_id: i64,
-    invoice_id: i64,
+    studio_id: StudioId,
+    invoice_id: InvoiceId,
     reason: &str,
     actor: &Actor,
     request_id: Option<&str>,
 ) -> DomainResult<invoice::Model> {
+    let (studio_id, invoice_id) = (studio_id.get(), invoice_id.get());
     let reason = crate::billing::lifecycle::parse_reason(reason)?;
     let tx = begin_write(&ctx.db).await?;
-    let invoice = crate::billing::lifecycle::lock_invoice(&tx, studio_id, invoice_id).await?;
+    let invoice = crate::billing::lifecycle::lock_invoice(
+        &tx,
+        StudioId::new(studio_id),
+        InvoiceId::new(invoice_id),
+    )
+    .await?;
     if invoice.status == InvoiceStatus::Uncollectible {
         return Ok(invoice);
     }
@@ -704,12 +727,13 @@ pub async fn mark_uncollectible(
 /// idempotency key sends at most one email; a replay changes nothing.
 pub async fn resend_invoice(
     ctx: &AppContext,
-    studio_id: i64,
-    invoice_id: i64,
+    studio_id: StudioId,
+    invoice_id: InvoiceId,
     idempotency_key: &str,
     actor: &Actor,
     request_id: Option<&str>,
 ) -> DomainResult<invoice::Model> {
+    let (studio_id, invoice_id) = (studio_id.get(), invoice_id.get());
     crate::kernel::validate::idempotency_key("idempotencyKey", idempotency_key)?;
     let tx = begin_write(&ctx.db).await?;
     let invoice = invoice::Entity::find_by_id(invoice_id)

@@ -25,6 +25,7 @@
 //! what refunds have not already credited.
 
 use crate::infra::error::{DomainResult, UserError};
+use crate::kernel::ids::{InvoiceId, StudioId};
 use chrono::{DateTime, Utc};
 use entity::enums::{InvoiceEventKind, InvoiceStatus};
 use entity::{invoice, invoice_event};
@@ -317,9 +318,10 @@ pub async fn set_status(
 /// a missing one.
 pub async fn lock_invoice(
     tx: &DatabaseTransaction,
-    studio_id: i64,
-    invoice_id: i64,
+    studio_id: StudioId,
+    invoice_id: InvoiceId,
 ) -> DomainResult<invoice::Model> {
+    let (studio_id, invoice_id) = (studio_id.get(), invoice_id.get());
     use sea_orm::QuerySelect;
     Ok(invoice::Entity::find_by_id(invoice_id)
         .filter(invoice::Column::StudioId.eq(studio_id))

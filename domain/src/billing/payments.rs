@@ -31,6 +31,7 @@ use crate::billing::lifecycle::{self, Actor, Audit};
 use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
 use crate::infra::error::{DomainError, DomainResult, UserError};
+use crate::kernel::ids::{InvoiceId, StudioId};
 use crate::kernel::keys::{Key, RequestKey, Step};
 use crate::kernel::money::Money;
 use crate::ports::gateway::{ChargeOutcome, ChargeRequest, GatewayError, IntentState};
@@ -781,7 +782,12 @@ pub async fn record_manual_payment(
     }
     .to_string();
     let tx = begin_write(&ctx.db).await?;
-    let invoice = lifecycle::lock_invoice(&tx, studio_id, input.invoice_id).await?;
+    let invoice = lifecycle::lock_invoice(
+        &tx,
+        StudioId::new(studio_id),
+        InvoiceId::new(input.invoice_id),
+    )
+    .await?;
     if let Some(existing) = find_by_key(&key).one(&tx).await? {
         let same = existing.invoice_id == input.invoice_id
             && existing.amount_minor == input.amount_minor

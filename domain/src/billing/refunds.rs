@@ -26,6 +26,7 @@ use crate::billing::lifecycle::{self, Actor, Audit};
 use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
 use crate::infra::error::{DomainResult, UserError};
+use crate::kernel::ids::{InvoiceId, PaymentId, StudioId};
 use crate::kernel::keys::{Key, RequestKey, Step};
 use crate::kernel::money::Money;
 use crate::ports::gateway::{GatewayError, RefundOutcome, RefundRequest};
@@ -170,7 +171,12 @@ pub async fn refund_payment(
         )
         .await?;
         crate::workflow::next::commit(ctx, tx).await?;
-        publish(ctx, created.invoice_id, created.payment_id).await?;
+        publish(
+            ctx,
+            InvoiceId::new(created.invoice_id),
+            PaymentId::new(created.payment_id),
+        )
+        .await?;
         return reload(ctx, created.id).await;
     }
     next::after(
@@ -262,7 +268,12 @@ async fn settle_with_gateway(
     tx.commit().await?;
     if moved {
         crate::workflow::next::wake(ctx);
-        publish(ctx, pending.invoice_id, pending.payment_id).await?;
+        publish(
+            ctx,
+            InvoiceId::new(pending.invoice_id),
+            PaymentId::new(pending.payment_id),
+        )
+        .await?;
     }
     let stored = reload(ctx, pending.id).await?;
     if let Settlement::Failed(reason) = settlement
@@ -524,7 +535,12 @@ async fn issue_credit_note(
     now: DateTime<Utc>,
 ) -> DomainResult<credit_note::Model> {
     use sea_orm::PaginatorTrait;
-    let invoice = lifecycle::lock_invoice(tx, refund.studio_id, refund.invoice_id).await?;
+    let invoice = lifecycle::lock_invoice(
+        tx,
+        StudioId::new(refund.studio_id),
+        InvoiceId::new(refund.invoice_id),
+    )
+    .await?;
     let earlier = credit_note::Entity::find()
         .filter(credit_note::Column::InvoiceId.eq(invoice.id))
         .filter(credit_note::Column::RefundId.is_not_null())
@@ -572,9 +588,10 @@ async fn reload(ctx: &AppContext, refund_id: i64) -> DomainResult<refund::Model>
 
 pub(crate) async fn publish(
     ctx: &AppContext,
-    invoice_id: i64,
-    payment_id: i64,
+    invoice_id: InvoiceId,
+    payment_id: PaymentId,
 ) -> DomainResult<()> {
+    let (invoice_id, payment_id) = (invoice_id.get(), payment_id.get());
     let invoice = invoice::Entity::find_by_id(invoice_id).one(&ctx.db).await?;
     let payment = payment::Entity::find_by_id(payment_id).one(&ctx.db).await?;
     if let Some(invoice) = invoice {

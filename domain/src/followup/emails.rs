@@ -5,6 +5,7 @@ use crate::billing::documents::InvoiceDocument;
 use crate::followup::gallery;
 use crate::infra::context::AppContext;
 use crate::infra::error::DomainResult;
+use crate::kernel::ids::{SessionId, StudioId};
 use crate::kernel::keys::Key;
 use crate::workflow::notify::{self, Claim, Email, EmailKey, Sent};
 use entity::enums::{GalleryLevel, NotificationKind, PaymentMethod, PaymentStatus};
@@ -421,8 +422,12 @@ fn level_description(level: GalleryLevel) -> &'static str {
 pub async fn send_gallery_credentials(ctx: &AppContext, invoice_id: i64) -> DomainResult<Sent> {
     let tx = ctx.db.begin().await?;
     let doc = InvoiceDocument::load_by_id_in(&tx, invoice_id).await?;
-    let access =
-        gallery::access_for_session(&tx, doc.invoice.studio_id, doc.invoice.session_id).await?;
+    let access = gallery::access_for_session(
+        &tx,
+        StudioId::new(doc.invoice.studio_id),
+        SessionId::new(doc.invoice.session_id),
+    )
+    .await?;
     tx.commit().await?;
     let Some(access) = access else {
         return Err(anyhow::anyhow!("no gallery access for invoice {invoice_id}").into());

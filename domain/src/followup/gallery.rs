@@ -22,6 +22,7 @@ use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
 use crate::infra::error::{DomainError, DomainResult};
 use crate::infra::secrets::{hash_token, random_token};
+use crate::kernel::ids::{PhotoId, SessionId, StudioId};
 use crate::studio::login_limits::{self, Counter, Scope};
 use crate::workflow::next::{self, Change};
 use chrono::{DateTime, Duration, Utc};
@@ -274,9 +275,10 @@ pub async fn deliver_webhook(
 /// The photos of a session's gallery, in order.
 pub async fn photos<C: sea_orm::ConnectionTrait>(
     conn: &C,
-    studio_id: i64,
-    session_id: i64,
+    studio_id: StudioId,
+    session_id: SessionId,
 ) -> DomainResult<Vec<gallery_photo::Model>> {
+    let (studio_id, session_id) = (studio_id.get(), session_id.get());
     use sea_orm::QueryOrder;
     Ok(gallery_photo::Entity::find()
         .filter(gallery_photo::Column::StudioId.eq(studio_id))
@@ -366,7 +368,7 @@ pub async fn add_photos(
         .one(&tx)
         .await?
         .ok_or_else(|| UserError::not_found("sessionId", "session"))?;
-    let start = photos(&tx, studio.id, session_id)
+    let start = photos(&tx, StudioId::new(studio.id), SessionId::new(session_id))
         .await?
         .last()
         .map(|p| p.position + 1)
@@ -385,7 +387,7 @@ pub async fn add_photos(
         .insert(&tx)
         .await?;
     }
-    let all = photos(&tx, studio.id, session_id).await?;
+    let all = photos(&tx, StudioId::new(studio.id), SessionId::new(session_id)).await?;
     tx.commit().await?;
     Ok(all)
 }
@@ -491,9 +493,10 @@ pub async fn set_password(
 
 pub async fn access_for_session<C: sea_orm::ConnectionTrait>(
     conn: &C,
-    studio_id: i64,
-    session_id: i64,
+    studio_id: StudioId,
+    session_id: SessionId,
 ) -> DomainResult<Option<gallery_access::Model>> {
+    let (studio_id, session_id) = (studio_id.get(), session_id.get());
     Ok(gallery_access::Entity::find()
         .filter(gallery_access::Column::StudioId.eq(studio_id))
         .filter(gallery_access::Column::SessionId.eq(session_id))
@@ -541,7 +544,12 @@ pub async fn view(ctx: &AppContext, session_id: i64) -> DomainResult<Option<Gall
         .one(&ctx.db)
         .await?
         .ok_or_else(|| anyhow::anyhow!("session {} missing", access.session_id))?;
-    let photos = photos(&ctx.db, studio.id, session.id).await?;
+    let photos = photos(
+        &ctx.db,
+        StudioId::new(studio.id),
+        SessionId::new(session.id),
+    )
+    .await?;
     let pay_url = invoice::Entity::find()
         .filter(invoice::Column::StudioId.eq(studio.id))
         .filter(invoice::Column::SessionId.eq(session.id))
@@ -623,10 +631,17 @@ pub async fn link(ctx: &AppContext, access: &gallery_access::Model) -> DomainRes
 /// The link to a session's gallery, if it has one yet (scoped to the studio).
 pub async fn link_for_session(
     ctx: &AppContext,
-    studio_id: i64,
-    session_id: i64,
+    studio_id: StudioId,
+    session_id: SessionId,
 ) -> DomainResult<Option<String>> {
-    match access_for_session(&ctx.db, studio_id, session_id).await? {
+    let (studio_id, session_id) = (studio_id.get(), session_id.get());
+    match access_for_session(
+        &ctx.db,
+        StudioId::new(studio_id),
+        SessionId::new(session_id),
+    )
+    .await?
+    {
         Some(access) => Ok(Some(link(ctx, &access).await?)),
         None => Ok(None),
     }
@@ -759,10 +774,11 @@ pub enum Download {
 /// Downloads open only at `FULL` access that has not expired.
 pub async fn download(
     ctx: &AppContext,
-    session_id: i64,
-    photo_id: i64,
+    session_id: SessionId,
+    photo_id: PhotoId,
     now: DateTime<Utc>,
 ) -> DomainResult<Download> {
+    let (session_id, photo_id) = (session_id.get(), photo_id.get());
     let Some(gallery) = view(ctx, session_id).await? else {
         return Ok(Download::NotFound);
     };

@@ -1,6 +1,7 @@
 //! Read models for lists: filters and keyset pagination, always scoped to one studio.
 
 use crate::infra::error::DomainResult;
+use crate::kernel::ids::{InvoiceId, SessionId, StudioId};
 use chrono::{DateTime, Utc};
 use entity::enums::{InvoiceStatus, PaymentStatus, SessionStatus};
 use entity::{client, invoice, package, payment, session};
@@ -199,9 +200,10 @@ pub async fn invoice(
 /// latest void one.
 pub async fn invoice_for_session(
     db: &DatabaseConnection,
-    studio_id: i64,
-    session_id: i64,
+    studio_id: StudioId,
+    session_id: SessionId,
 ) -> DomainResult<Option<invoice::Model>> {
+    let (studio_id, session_id) = (studio_id.get(), session_id.get());
     let all = invoice::Entity::find()
         .filter(invoice::Column::StudioId.eq(studio_id))
         .filter(invoice::Column::SessionId.eq(session_id))
@@ -213,9 +215,10 @@ pub async fn invoice_for_session(
 /// The invoice that reissued (replaced) the void invoice `invoice_id`.
 pub async fn invoice_reissuing(
     db: &DatabaseConnection,
-    studio_id: i64,
-    invoice_id: i64,
+    studio_id: StudioId,
+    invoice_id: InvoiceId,
 ) -> DomainResult<Option<invoice::Model>> {
+    let (studio_id, invoice_id) = (studio_id.get(), invoice_id.get());
     Ok(invoice::Entity::find()
         .filter(invoice::Column::StudioId.eq(studio_id))
         .filter(invoice::Column::ReissuedFromId.eq(invoice_id))

@@ -10,6 +10,7 @@
 use crate::infra::db::begin_write;
 use crate::infra::error::{DomainResult, UserError};
 use crate::infra::secrets::{generate_api_key, hash_token};
+use crate::kernel::ids::{ApiKeyId, StudioId};
 use crate::kernel::validate::Problems;
 use chrono::{DateTime, Duration, Utc};
 use entity::{api_key, studio};
@@ -129,11 +130,12 @@ pub async fn create(
 /// never lock itself out through the API. Revoking twice is a no-op.
 pub async fn revoke(
     db: &DatabaseConnection,
-    studio_id: i64,
-    key_id: i64,
+    studio_id: StudioId,
+    key_id: ApiKeyId,
     acting_key: Option<i64>,
     now: DateTime<Utc>,
 ) -> DomainResult<api_key::Model> {
+    let (studio_id, key_id) = (studio_id.get(), key_id.get());
     let tx = begin_write(db).await?;
     // The studio's active keys, locked (PostgreSQL; SQLite's write lock is
     // already held), so two keys revoking each other cannot both succeed.

@@ -14,6 +14,7 @@
 
 use crate::infra::context::AppContext;
 use crate::infra::error::{DomainResult, UserError};
+use crate::kernel::ids::{SessionId, StudioId};
 use crate::workflow::jobs::JobKind;
 use chrono::{DateTime, Utc};
 use entity::enums::{NotificationKind, NotificationStatus, OutboxStatus};
@@ -380,9 +381,10 @@ pub async fn list<C: ConnectionTrait>(conn: &C, studio_id: i64) -> DomainResult<
 /// The failing steps of one of the studio's sessions.
 pub async fn of_session<C: ConnectionTrait>(
     conn: &C,
-    studio_id: i64,
-    session_id: i64,
+    studio_id: StudioId,
+    session_id: SessionId,
 ) -> DomainResult<Vec<FailingStep>> {
+    let (studio_id, session_id) = (studio_id.get(), session_id.get());
     Ok(list(conn, studio_id)
         .await?
         .into_iter()

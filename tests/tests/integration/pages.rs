@@ -458,8 +458,8 @@ async fn balanced_credits(app: &TestApp, session: &str) -> i64 {
         .expect("session row");
     let ledger = domain::billing::credits::ledger_of_client(
         &app.ctx.db,
-        session.studio_id,
-        session.client_id,
+        domain::kernel::ids::StudioId::new(session.studio_id),
+        domain::kernel::ids::ClientId::new(session.client_id),
     )
     .await
     .expect("ledger");

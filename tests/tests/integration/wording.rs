@@ -217,9 +217,13 @@ async fn the_demo_galleries_have_photos_the_app_draws_itself(backend: Backend) {
         .await
         .expect("seed the demo");
     for session in [demo.auto_pay_session_id, demo.invoice_session_id] {
-        let photos = domain::followup::gallery::photos(&app.ctx.db, demo.studio_id, session)
-            .await
-            .expect("photos");
+        let photos = domain::followup::gallery::photos(
+            &app.ctx.db,
+            domain::kernel::ids::StudioId::new(demo.studio_id),
+            domain::kernel::ids::SessionId::new(session),
+        )
+        .await
+        .expect("photos");
         assert_eq!(photos.len(), 6, "session {session}");
         for (i, photo) in photos.iter().enumerate() {
             let file = format!("/demo-photos/{}.svg", i + 1);

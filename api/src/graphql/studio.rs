@@ -1,0 +1,171 @@
+//! The studio: its settings (`studio`, `updateStudioSettings`).
+
+use super::common::{Caller, id, payload_type, studio};
+use super::gallery::GalleryPolicy;
+use super::reminders::StudioReminderPolicy;
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use entity::studio as model;
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::enums::Rounding")]
+pub enum Rounding {
+    PerLine,
+    PerInvoice,
+}
+
+/// What becomes of the part of a retainer an invoice does not use.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::enums::RetainerExcess")]
+pub enum RetainerExcess {
+    /// A credit owed back to the client: shown on the invoice
+    /// (`creditDueToClient`) and listed on the dashboard (the default).
+    RefundDue,
+    /// Carried to the client's next invoice, where it is applied once.
+    CarryForward,
+}
+
+#[derive(SimpleObject)]
+pub struct Studio {
+    pub id: ID,
+    pub name: String,
+    pub currency: String,
+    pub time_zone: String,
+    pub payment_terms_days: i32,
+    pub invoice_prefix: String,
+    /// How gallery access follows payment.
+    pub gallery_policy: GalleryPolicy,
+    #[graphql(flatten)]
+    pub reminder_policy: StudioReminderPolicy,
+    /// e.g. `{PREFIX}-{YYYY}-{SEQ:4}`; the sequence is gap-free per studio.
+    pub invoice_number_format: String,
+    pub rounding: Rounding,
+    pub prices_include_tax: bool,
+    pub tax_id: Option<String>,
+    pub address: String,
+    pub email: Option<String>,
+    pub portal_link_days: i32,
+    /// New invoices stop at `DRAFT` until `finalizeInvoice`.
+    pub review_drafts: bool,
+    pub phone: Option<String>,
+    pub logo_url: Option<String>,
+    /// What becomes of a retainer above an invoice's total.
+    pub retainer_excess: RetainerExcess,
+}
+
+impl From<&model::Model> for Studio {
+    fn from(s: &model::Model) -> Self {
+        Self {
+            id: id(s.id),
+            name: s.name.clone(),
+            currency: s.currency.clone(),
+            time_zone: s.time_zone.clone(),
+            payment_terms_days: s.payment_terms_days,
+            invoice_prefix: s.invoice_prefix.clone(),
+            gallery_policy: s.into(),
+            reminder_policy: StudioReminderPolicy(s.clone()),
+            invoice_number_format: s.invoice_number_format.clone(),
+            rounding: s.rounding.into(),
+            prices_include_tax: s.prices_include_tax,
+            tax_id: s.tax_id.clone(),
+            address: s.address.clone(),
+            email: s.email.clone(),
+            portal_link_days: s.portal_link_days,
+            review_drafts: s.review_drafts,
+            phone: s.phone.clone(),
+            logo_url: s.logo_url.clone(),
+            retainer_excess: s.retainer_excess.into(),
+        }
+    }
+}
+
+/// Omitted fields keep their value. Changes shape invoices finalized from now on.
+#[derive(InputObject)]
+pub struct UpdateStudioSettingsInput {
+    pub name: Option<String>,
+    /// ISO 4217; only while the studio has no packages or invoices.
+    pub currency: Option<String>,
+    /// IANA, e.g. `America/Toronto`.
+    pub time_zone: Option<String>,
+    pub payment_terms_days: Option<i32>,
+    pub invoice_prefix: Option<String>,
+    /// e.g. `{PREFIX}-{YYYY}-{SEQ:4}` or `INV-{YYYY}-{seq:04}`.
+    pub invoice_number_format: Option<String>,
+    pub rounding: Option<Rounding>,
+    pub prices_include_tax: Option<bool>,
+    /// Empty string clears it.
+    pub tax_id: Option<String>,
+    /// Postal address, one line per line.
+    pub address: Option<String>,
+    pub email: Option<String>,
+    /// How long a portal link works after the invoice is settled.
+    pub portal_link_days: Option<i32>,
+    /// When true, new invoices stop at `DRAFT` (no number, nothing sent)
+    /// until `finalizeInvoice`.
+    pub review_drafts: Option<bool>,
+    /// Shown to clients as a `tel:` link; empty string clears it.
+    pub phone: Option<String>,
+    /// An `https` URL of the studio's logo, shown on the portal, the gallery
+    /// and the emails; empty string clears it.
+    pub logo_url: Option<String>,
+    /// What becomes of a retainer above an invoice's total.
+    pub retainer_excess: Option<RetainerExcess>,
+}
+
+impl UpdateStudioSettingsInput {
+    fn into_changes(self) -> domain::studio::studios::SettingsChanges {
+        domain::studio::studios::SettingsChanges {
+            name: self.name,
+            currency: self.currency,
+            time_zone: self.time_zone,
+            payment_terms_days: self.payment_terms_days,
+            invoice_prefix: self.invoice_prefix,
+            invoice_number_format: self.invoice_number_format,
+            rounding: self.rounding.map(Into::into),
+            prices_include_tax: self.prices_include_tax,
+            tax_id: self.tax_id,
+            address: self.address,
+            email: self.email,
+            portal_link_days: self.portal_link_days,
+            review_drafts: self.review_drafts,
+            phone: self.phone,
+            logo_url: self.logo_url,
+            retainer_excess: self.retainer_excess.map(Into::into),
+        }
+    }
+}
+
+payload_type!(StudioPayload, studio, Studio);
+
+#[derive(Default)]
+pub struct StudioQuery;
+
+#[Object]
+impl StudioQuery {
+    /// The studio the API key belongs to.
+    async fn studio(&self, ctx: &Context<'_>) -> Result<Studio> {
+        Ok(studio(ctx)?.into())
+    }
+}
+
+#[derive(Default)]
+pub struct StudioMutation;
+
+#[Object]
+impl StudioMutation {
+    /// Currency, taxes, rounding, number format, payment terms, and what
+    /// invoices print about the studio. Applies to invoices finalized later.
+    async fn update_studio_settings(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateStudioSettingsInput,
+    ) -> Result<StudioPayload> {
+        let caller = Caller::of(ctx)?;
+        let result = domain::studio::studios::update_settings(
+            caller.db(),
+            caller.studio,
+            input.into_changes(),
+        )
+        .await;
+        StudioPayload::from_result(result.map(|s| (&s).into()))
+    }
+}
