@@ -34,7 +34,7 @@ fn the_worker_links_neither_actix_web_nor_async_graphql() {
 }
 
 /// The workspace's root (this crate is `tests/`).
-fn root() -> std::path::PathBuf {
+pub(crate) fn root() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("the workspace root")
@@ -42,7 +42,7 @@ fn root() -> std::path::PathBuf {
 }
 
 /// Every `.rs` file under `dir`, sorted.
-fn rust_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+pub(crate) fn rust_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut found = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(dir) = stack.pop() {

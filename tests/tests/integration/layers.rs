@@ -3,9 +3,10 @@
 //! `super::` path, a path inside a macro or a one-off `crate::x::f()` call
 //! counts like any `use`.
 
+use crate::architecture::{root, rust_files};
 use proc_macro2::{TokenStream, TokenTree};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 
@@ -48,31 +49,6 @@ const LAYERS: &[(&str, &[&str])] = &[
 /// layer it uses, and why. This list may only shrink.
 const EXCEPTIONS: &[(&str, &str, &str)] = &[];
 
-/// The workspace's root (this crate is `tests/`).
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the workspace root")
-        .to_path_buf()
-}
-
-fn rust_files(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).expect("read a source folder") {
-            let path = entry.expect("a directory entry").path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                found.push(path);
-            }
-        }
-    }
-    found.sort();
-    found
-}
-
 fn parse(file: &Path) -> syn::File {
     let text = std::fs::read_to_string(file).expect("read a source file");
     syn::parse_file(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()))
@@ -93,7 +69,7 @@ fn module_of(relative: &Path) -> Vec<String> {
     parts
 }
 
-fn is_test_only(attrs: &[syn::Attribute]) -> bool {
+pub(crate) fn is_test_only(attrs: &[syn::Attribute]) -> bool {
     attrs.iter().any(|a| {
         a.path().is_ident("cfg")
             && a.parse_args::<syn::Meta>()

@@ -4,8 +4,9 @@
 //! Cut along the seams (a function per case, a module per concern) rather
 //! than raising a number.
 
+use crate::architecture::{root, rust_files};
+use crate::layers::is_test_only;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use syn::visit::{self, Visit};
 
 const FILE_LIMIT: usize = 500;
@@ -70,38 +71,6 @@ const BIG_FNS: &[(&str, usize)] = &[
 
 /// Where the rooms are (migrations are history: they never change).
 const CRATES: &[&str] = &["api/src", "worker/src", "domain/src", "entity/src"];
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the workspace root")
-        .to_path_buf()
-}
-
-fn rust_files(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).expect("read a source folder") {
-            let path = entry.expect("a directory entry").path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                found.push(path);
-            }
-        }
-    }
-    found.sort();
-    found
-}
-
-fn is_test_only(attrs: &[syn::Attribute]) -> bool {
-    attrs.iter().any(|a| {
-        a.path().is_ident("cfg")
-            && a.parse_args::<syn::Meta>()
-                .is_ok_and(|m| m.path().is_ident("test"))
-    })
-}
 
 /// Lines of each function outside test code, from `fn` to its closing brace.
 struct Functions {
