@@ -406,13 +406,15 @@ pub async fn retry_later<C: ConnectionTrait>(
             Expr::value(OutboxStatus::Pending.as_str()),
         )
         .filter(outbox::Column::Id.eq(id))
-        .filter(outbox::Column::Status.ne(OutboxStatus::Done))
+        // A finished or given-up step stays so: a duplicate delivery that
+        // was still running when it gave up does not count another attempt.
+        .filter(outbox::Column::Status.is_not_in([OutboxStatus::Done, OutboxStatus::Failed]))
         .exec(conn)
         .await?;
     let Some(row) = outbox::Entity::find_by_id(id).one(conn).await? else {
         return Ok(());
     };
-    if row.status == OutboxStatus::Done {
+    if matches!(row.status, OutboxStatus::Done | OutboxStatus::Failed) {
         return Ok(());
     }
     let exhausted = row.attempts as u32 >= max_attempts;

@@ -196,3 +196,47 @@ async fn a_stale_row_is_redelivered_only_when_the_queue_holds_no_backlog() {
         .expect("rows");
     assert!(rows.iter().all(|r| r.status == OutboxStatus::Enqueued));
 }
+
+/// A step that gave up stays given up: a duplicate delivery still running
+/// when it gave up fails afterwards without counting a third attempt (the
+/// studio's dashboard showed `attempts: 3` for `max_attempts = 2`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_failure_of_a_given_up_step_counts_no_attempt() {
+    use sea_orm::sea_query::Expr;
+    let Some(app) = spawn_app_with(Backend::Sqlite, |_| {}).await else {
+        return;
+    };
+    let kind = JobKind::Noop { n: 4242 };
+    let txn = app.ctx.db.begin().await.expect("begin");
+    outbox::enqueue(&txn, None, &kind, None, app.ctx.clock.now())
+        .await
+        .expect("enqueue");
+    // Given up after two attempts, in the same transaction: no worker sees it due.
+    entity::outbox::Entity::update_many()
+        .col_expr(
+            entity::outbox::Column::Status,
+            Expr::value(OutboxStatus::Failed.as_str()),
+        )
+        .col_expr(entity::outbox::Column::Attempts, Expr::value(2))
+        .filter(entity::outbox::Column::DedupKey.eq(kind.dedup_key()))
+        .exec(&txn)
+        .await
+        .expect("give up");
+    txn.commit().await.expect("commit");
+    let row = || async {
+        entity::outbox::Entity::find()
+            .filter(entity::outbox::Column::DedupKey.eq(kind.dedup_key()))
+            .one(&app.ctx.db)
+            .await
+            .expect("read")
+            .expect("row")
+    };
+    let given_up = row().await;
+    outbox::retry_later(&app.ctx.db, given_up.id, "late", 2, app.ctx.clock.now())
+        .await
+        .expect("retry_later");
+    let after = row().await;
+    assert_eq!(after.status, OutboxStatus::Failed);
+    assert_eq!(after.attempts, 2, "{after:?}");
+    assert_eq!(after.last_error, given_up.last_error);
+}
