@@ -5,7 +5,7 @@
 use async_graphql::{Context, Error, ErrorExtensions, ID, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use domain::billing::lifecycle::Actor;
-use domain::kernel::ids::StudioId;
+use domain::kernel::ids::{InvoiceId, StudioId};
 use domain::kernel::money::Currency;
 use domain::{AppContext, DomainError, DomainResult, ErrorCode};
 use entity::studio;
@@ -185,6 +185,12 @@ pub(crate) use payload_type;
 pub fn parse_id(id: &ID, field: &str, what: &str) -> Result<i64, DomainError> {
     id.parse::<i64>()
         .map_err(|_| domain::UserError::not_found(field, what).into())
+}
+
+/// An invoice's id as the services take it (`NOT_FOUND` on `invoiceId`
+/// when it is no id).
+pub fn parse_invoice_id(id: &ID) -> DomainResult<InvoiceId> {
+    parse_id(id, "invoiceId", "invoice").map(InvoiceId::new)
 }
 
 /// Parses a list of IDs (`field.0`, `field.1`... in errors).

@@ -71,12 +71,11 @@ pub async fn void_invoice(
     actor: &Actor,
     request_id: Option<&str>,
 ) -> DomainResult<invoice::Model> {
-    let (studio_id, invoice_id) = (studio_id.get(), invoice_id.get());
     use entity::enums::PaymentStatus;
     use entity::{credit_note, payment};
     let reason = parse_reason(reason)?;
     let tx = crate::infra::db::begin_write(&ctx.db).await?;
-    let invoice = lock_invoice(&tx, StudioId::new(studio_id), InvoiceId::new(invoice_id)).await?;
+    let invoice = lock_invoice(&tx, studio_id, invoice_id).await?;
     if invoice.status == InvoiceStatus::Void {
         return Ok(invoice);
     }
@@ -181,8 +180,8 @@ pub async fn void_invoice(
         crate::workflow::next::after(
             &tx,
             crate::workflow::next::Change::Voided {
-                studio_id,
-                invoice_id,
+                studio_id: studio_id.get(),
+                invoice_id: invoice_id.get(),
             },
             request_id,
             ctx.clock.now(),

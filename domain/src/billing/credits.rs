@@ -285,7 +285,6 @@ pub async fn mark_repaid(
     reference: &str,
     actor: &Actor,
 ) -> DomainResult<invoice::Model> {
-    let (studio_id, invoice_id) = (studio_id.get(), invoice_id.get());
     let reference = reference.trim();
     if reference.is_empty() || reference.chars().count() > 200 {
         return Err(
@@ -295,12 +294,7 @@ pub async fn mark_repaid(
     crate::kernel::validate::plain_text(reference, false)
         .map_err(|m| UserError::invalid("reference", m))?;
     let tx = crate::infra::db::begin_write(&ctx.db).await?;
-    let invoice = crate::billing::lifecycle::lock_invoice(
-        &tx,
-        StudioId::new(studio_id),
-        InvoiceId::new(invoice_id),
-    )
-    .await?;
+    let invoice = crate::billing::lifecycle::lock_invoice(&tx, studio_id, invoice_id).await?;
     if let Some(done) = invoice.credit_repaid_reference.as_deref() {
         return if done == reference {
             Ok(invoice)
@@ -350,8 +344,8 @@ pub async fn mark_repaid(
     .await?;
     tx.commit().await?;
     tracing::info!(
-        studio_id,
-        invoice_id,
+        studio_id = studio_id.get(),
+        invoice_id = invoice_id.get(),
         amount_minor = owed,
         "credit owed to the client marked repaid"
     );

@@ -510,14 +510,8 @@ pub async fn finalize_invoice(
     actor: &Actor,
     request_id: Option<&str>,
 ) -> DomainResult<invoice::Model> {
-    let (studio_id, invoice_id) = (studio_id.get(), invoice_id.get());
     let tx = begin_write(&ctx.db).await?;
-    let invoice = crate::billing::lifecycle::lock_invoice(
-        &tx,
-        StudioId::new(studio_id),
-        InvoiceId::new(invoice_id),
-    )
-    .await?;
+    let invoice = crate::billing::lifecycle::lock_invoice(&tx, studio_id, invoice_id).await?;
     match invoice.status {
         InvoiceStatus::Draft => {}
         InvoiceStatus::Void => {
@@ -532,7 +526,7 @@ pub async fn finalize_invoice(
         }
         _ => return Ok(invoice),
     }
-    let studio = studio::Entity::find_by_id(studio_id)
+    let studio = studio::Entity::find_by_id(studio_id.get())
         .one(&tx)
         .await?
         .ok_or_else(|| anyhow::anyhow!("studio {studio_id} missing"))?;
@@ -559,17 +553,11 @@ pub async fn reissue_invoice(
     actor: &Actor,
     request_id: Option<&str>,
 ) -> DomainResult<invoice::Model> {
-    let (studio_id, invoice_id) = (studio_id.get(), invoice_id.get());
     crate::kernel::validate::idempotency_key("idempotencyKey", idempotency_key)?;
     let tx = begin_write(&ctx.db).await?;
-    let old = crate::billing::lifecycle::lock_invoice(
-        &tx,
-        StudioId::new(studio_id),
-        InvoiceId::new(invoice_id),
-    )
-    .await?;
+    let old = crate::billing::lifecycle::lock_invoice(&tx, studio_id, invoice_id).await?;
     if let Some(first) = invoice::Entity::find()
-        .filter(invoice::Column::StudioId.eq(studio_id))
+        .filter(invoice::Column::StudioId.eq(studio_id.get()))
         .filter(invoice::Column::ReissueKey.eq(idempotency_key))
         .one(&tx)
         .await?
@@ -622,7 +610,7 @@ pub async fn reissue_invoice(
         .one(&tx)
         .await?
         .ok_or_else(|| anyhow::anyhow!("session of invoice {} missing", old.id))?;
-    let studio = studio::Entity::find_by_id(studio_id)
+    let studio = studio::Entity::find_by_id(studio_id.get())
         .one(&tx)
         .await?
         .ok_or_else(|| anyhow::anyhow!("studio {studio_id} missing"))?;
@@ -684,15 +672,9 @@ pub async fn mark_uncollectible(
     actor: &Actor,
     request_id: Option<&str>,
 ) -> DomainResult<invoice::Model> {
-    let (studio_id, invoice_id) = (studio_id.get(), invoice_id.get());
     let reason = crate::billing::lifecycle::parse_reason(reason)?;
     let tx = begin_write(&ctx.db).await?;
-    let invoice = crate::billing::lifecycle::lock_invoice(
-        &tx,
-        StudioId::new(studio_id),
-        InvoiceId::new(invoice_id),
-    )
-    .await?;
+    let invoice = crate::billing::lifecycle::lock_invoice(&tx, studio_id, invoice_id).await?;
     if invoice.status == InvoiceStatus::Uncollectible {
         return Ok(invoice);
     }

@@ -634,14 +634,7 @@ pub async fn link_for_session(
     studio_id: StudioId,
     session_id: SessionId,
 ) -> DomainResult<Option<String>> {
-    let (studio_id, session_id) = (studio_id.get(), session_id.get());
-    match access_for_session(
-        &ctx.db,
-        StudioId::new(studio_id),
-        SessionId::new(session_id),
-    )
-    .await?
-    {
+    match access_for_session(&ctx.db, studio_id, session_id).await? {
         Some(access) => Ok(Some(link(ctx, &access).await?)),
         None => Ok(None),
     }

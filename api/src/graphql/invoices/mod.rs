@@ -7,14 +7,13 @@ mod parts;
 pub use invoice::Invoice;
 pub use parts::{CreditNote, InvoiceStatus, credit_notes_of};
 
-use super::common::{Caller, domain_error, parse_id, payload_type};
+use super::common::{Caller, domain_error, parse_invoice_id, payload_type};
 use super::paging::{connection, id_filter, page};
 use super::sessions::{AdjustmentInput, FeeInput};
 use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, InputObject, Object, Result};
 use chrono::{DateTime, Utc};
 use domain::billing::{closing, credits, invoicing};
-use domain::kernel::ids::InvoiceId;
 use domain::read::queries;
 use domain::studio::sessions::AdjustmentChanges;
 
@@ -137,11 +136,11 @@ impl InvoicesMutation {
     ) -> Result<InvoicePayload> {
         let caller = Caller::of(ctx)?;
         let result = async {
-            let invoice_id = parse_id(&input.invoice_id, "invoiceId", "invoice")?;
+            let invoice_id = parse_invoice_id(&input.invoice_id)?;
             closing::void_invoice(
                 caller.app,
                 caller.studio_id(),
-                InvoiceId::new(invoice_id),
+                invoice_id,
                 &input.reason,
                 &caller.actor,
                 caller.request_id(),
@@ -163,11 +162,11 @@ impl InvoicesMutation {
     ) -> Result<InvoicePayload> {
         let caller = Caller::of(ctx)?;
         let result = async {
-            let invoice_id = parse_id(&input.invoice_id, "invoiceId", "invoice")?;
+            let invoice_id = parse_invoice_id(&input.invoice_id)?;
             invoicing::finalize_invoice(
                 caller.app,
                 caller.studio_id(),
-                InvoiceId::new(invoice_id),
+                invoice_id,
                 &caller.actor,
                 caller.request_id(),
             )
@@ -189,7 +188,7 @@ impl InvoicesMutation {
     ) -> Result<InvoicePayload> {
         let caller = Caller::of(ctx)?;
         let result = async {
-            let invoice_id = parse_id(&input.invoice_id, "invoiceId", "invoice")?;
+            let invoice_id = parse_invoice_id(&input.invoice_id)?;
             let changes = AdjustmentChanges {
                 discount: input.discount.map(AdjustmentInput::into_spec),
                 fees: input
@@ -199,7 +198,7 @@ impl InvoicesMutation {
             invoicing::reissue_invoice(
                 caller.app,
                 caller.studio_id(),
-                InvoiceId::new(invoice_id),
+                invoice_id,
                 &input.idempotency_key,
                 &changes,
                 &caller.actor,
@@ -221,11 +220,11 @@ impl InvoicesMutation {
     ) -> Result<InvoicePayload> {
         let caller = Caller::of(ctx)?;
         let result = async {
-            let invoice_id = parse_id(&input.invoice_id, "invoiceId", "invoice")?;
+            let invoice_id = parse_invoice_id(&input.invoice_id)?;
             invoicing::mark_uncollectible(
                 caller.app,
                 caller.studio_id(),
-                InvoiceId::new(invoice_id),
+                invoice_id,
                 &input.reason,
                 &caller.actor,
                 caller.request_id(),
@@ -248,11 +247,11 @@ impl InvoicesMutation {
     ) -> Result<InvoicePayload> {
         let caller = Caller::of(ctx)?;
         let result = async {
-            let invoice_id = parse_id(&input.invoice_id, "invoiceId", "invoice")?;
+            let invoice_id = parse_invoice_id(&input.invoice_id)?;
             credits::mark_repaid(
                 caller.app,
                 caller.studio_id(),
-                InvoiceId::new(invoice_id),
+                invoice_id,
                 &input.reference,
                 &caller.actor,
             )
@@ -270,11 +269,11 @@ impl InvoicesMutation {
     ) -> Result<InvoicePayload> {
         let caller = Caller::of(ctx)?;
         let result = async {
-            let invoice_id = parse_id(&input.invoice_id, "invoiceId", "invoice")?;
+            let invoice_id = parse_invoice_id(&input.invoice_id)?;
             invoicing::resend_invoice(
                 caller.app,
                 caller.studio_id(),
-                InvoiceId::new(invoice_id),
+                invoice_id,
                 &input.idempotency_key,
                 &caller.actor,
                 caller.request_id(),
