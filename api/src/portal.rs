@@ -263,8 +263,8 @@ fn invoice_page(
                         }
                         @for (label, amount) in doc.credit_rows() { tr { td colspan="3" { (label) } td.num { (amount) } } }
                         tr { td colspan="3" { "Total" } td.num { (doc.money(inv.total_minor)) } }
-                        @if inv.amount_paid_minor > 0 { tr { td colspan="3" { "Paid" } td.num { (doc.money(-inv.amount_paid_minor)) } } }
-                        @if inv.amount_refunded_minor > 0 { tr { td colspan="3" { "Refunded" } td.num { (doc.money(inv.amount_refunded_minor)) } } }
+                        @if inv.amount_paid_minor.is_positive() { tr { td colspan="3" { "Paid" } td.num { (doc.money(-inv.amount_paid_minor)) } } }
+                        @if inv.amount_refunded_minor.is_positive() { tr { td colspan="3" { "Refunded" } td.num { (doc.money(inv.amount_refunded_minor)) } } }
                         tr.total { td colspan="3" { "Amount due" } td.num id="amount-due" { (doc.money(inv.amount_due_minor)) } }
                         @if let Some((label, amount)) = doc.excess_row() { tr { td colspan="3" { (label) } td.num id="excess-credit" { (amount) } } }
                     }
@@ -494,8 +494,8 @@ fn hosted_page(
     problem: Option<&str>,
 ) -> HttpResponse {
     let session = &page.session;
-    let amount = domain::kernel::money::Currency::parse(&session.currency)
-        .map(|c| domain::kernel::money::Money::new(session.amount_total, c).to_string())
+    let amount = domain::kernel::money::Money::stored(session.amount_total, &session.currency)
+        .map(|m| m.to_string())
         .unwrap_or_else(|_| format!("{} {}", session.currency, session.amount_total));
     let body = html! {
         div.card {

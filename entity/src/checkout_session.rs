@@ -1,5 +1,6 @@
 #[allow(unused_imports)]
 use crate::enums::*;
+use crate::money::{Currency, Minor};
 use sea_orm::entity::prelude::*;
 
 /// One hosted Checkout Session the portal opened for an invoice.
@@ -15,8 +16,8 @@ pub struct Model {
     /// `inv_{invoice}_checkout_{amount}_{attempt}`: sent once with these parameters.
     #[sea_orm(unique)]
     pub idempotency_key: String,
-    pub amount_minor: i64,
-    pub currency: String,
+    pub amount_minor: Minor,
+    pub currency: Currency,
     /// The client asked to keep the card for automatic payments.
     pub save_card: bool,
     pub expires_at: DateTimeUtc,

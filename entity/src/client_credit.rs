@@ -1,5 +1,6 @@
 #[allow(unused_imports)]
 use crate::enums::*;
+use crate::money::{Currency, Minor};
 use sea_orm::entity::prelude::*;
 
 /// A credit carried to a client's next invoice: the excess of a retainer
@@ -12,8 +13,8 @@ pub struct Model {
     pub id: i64,
     pub studio_id: i64,
     pub client_id: i64,
-    pub currency: String,
-    pub amount_minor: i64,
+    pub currency: Currency,
+    pub amount_minor: Minor,
     /// The invoice whose excess this is (one credit per invoice).
     #[sea_orm(unique)]
     pub source_invoice_id: i64,

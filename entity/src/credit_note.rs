@@ -1,5 +1,6 @@
 #[allow(unused_imports)]
 use crate::enums::*;
+use crate::money::{Currency, Minor};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -12,8 +13,8 @@ pub struct Model {
     /// what was still owed), one per refund by agreement.
     pub invoice_id: i64,
     pub number: String,
-    pub amount_minor: i64,
-    pub currency: String,
+    pub amount_minor: Minor,
+    pub currency: Currency,
     pub reason: String,
     pub created_at: DateTimeUtc,
     /// The refund this credit note accompanies; `None` for a void's note.

@@ -1,5 +1,6 @@
 #[allow(unused_imports)]
 use crate::enums::*;
+use crate::money::{Currency, Minor};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -14,13 +15,13 @@ pub struct Model {
     /// The gap-free number, assigned at finalization; `None` for a draft.
     pub number: Option<String>,
     pub status: InvoiceStatus,
-    pub currency: String,
-    pub subtotal_minor: i64,
-    pub tax_minor: i64,
-    pub credit_minor: i64,
-    pub total_minor: i64,
-    pub amount_paid_minor: i64,
-    pub amount_due_minor: i64,
+    pub currency: Currency,
+    pub subtotal_minor: Minor,
+    pub tax_minor: Minor,
+    pub credit_minor: Minor,
+    pub total_minor: Minor,
+    pub amount_paid_minor: Minor,
+    pub amount_due_minor: Minor,
     pub issued_at: DateTimeUtc,
     pub due_date: Date,
     pub paid_at: Option<DateTimeUtc>,
@@ -33,9 +34,9 @@ pub struct Model {
     pub request_id: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
-    pub amount_refunded_minor: i64,
-    pub discount_minor: i64,
-    pub fee_minor: i64,
+    pub amount_refunded_minor: Minor,
+    pub discount_minor: Minor,
+    pub fee_minor: Minor,
     pub finalized_at: Option<DateTimeUtc>,
     pub voided_at: Option<DateTimeUtc>,
     pub settled_at: Option<DateTimeUtc>,
@@ -48,17 +49,17 @@ pub struct Model {
     pub reissue_key: Option<String>,
     /// Post-payment credit notes (refunds by agreement): they lower what is
     /// owed, so `amount_due == total - credited - paid + refunded`.
-    pub amount_credited_minor: i64,
+    pub amount_credited_minor: Minor,
     /// The lines' prices include tax (the studio's setting when priced).
     pub prices_include_tax: bool,
     /// The part of the credit (retainer plus carried credits) above the
     /// invoice's gross total, which this invoice could not use.
-    pub excess_credit_minor: i64,
+    pub excess_credit_minor: Minor,
     /// What that excess became (the studio's setting when priced); `None`
     /// when there is no excess.
     pub excess_disposition: Option<RetainerExcess>,
     /// The part of `credit_minor` carried from earlier invoices' excess.
-    pub carried_credit_minor: i64,
+    pub carried_credit_minor: Minor,
     /// When the studio paid back the excess owed to the client
     /// (`REFUND_DUE`); `None` while it is still owed.
     pub credit_repaid_at: Option<DateTimeUtc>,

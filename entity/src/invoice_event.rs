@@ -1,5 +1,6 @@
 #[allow(unused_imports)]
 use crate::enums::*;
+use crate::money::Minor;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -12,7 +13,7 @@ pub struct Model {
     pub event: InvoiceEventKind,
     pub from_status: Option<InvoiceStatus>,
     pub to_status: Option<InvoiceStatus>,
-    pub amount_minor: Option<i64>,
+    pub amount_minor: Option<Minor>,
     /// `system`, `api-key:<prefix>`, `portal`, `webhook:<provider>`.
     pub actor: String,
     pub detail: Option<String>,

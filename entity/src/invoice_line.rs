@@ -1,5 +1,6 @@
 #[allow(unused_imports)]
 use crate::enums::*;
+use crate::money::Minor;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -12,12 +13,12 @@ pub struct Model {
     pub kind: LineKind,
     pub description: String,
     pub quantity: i32,
-    pub unit_price_minor: i64,
-    pub amount_minor: i64,
+    pub unit_price_minor: Minor,
+    pub amount_minor: Minor,
     pub taxable: bool,
-    pub tax_minor: i64,
+    pub tax_minor: Minor,
     /// This line's own discount plus its share of the invoice discount.
-    pub discount_minor: i64,
+    pub discount_minor: Minor,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,8 +1,9 @@
 //! SeaORM entities: the persistence model, one module per table.
 //!
 //! These types never leave `domain`/`worker`/`api` internals as API types: the
-//! GraphQL layer defines its own objects. Money columns are `i64` minor units
-//! next to an ISO 4217 `currency` column; statuses are enums stored as text.
+//! GraphQL layer defines its own objects. Money columns are [`money::Minor`]
+//! amounts next to a [`money::Currency`] column (value types over `BIGINT`
+//! and text); statuses are enums stored as text.
 
 pub mod add_on_service;
 pub mod api_key;
@@ -20,6 +21,7 @@ pub mod invoice_event;
 pub mod invoice_line;
 pub mod invoice_number_counter;
 pub mod login_failure;
+pub mod money;
 pub mod notification;
 pub mod outbox;
 pub mod package;

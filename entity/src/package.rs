@@ -1,5 +1,6 @@
 #[allow(unused_imports)]
 use crate::enums::*;
+use crate::money::Minor;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -10,7 +11,7 @@ pub struct Model {
     pub studio_id: i64,
     pub name: String,
     pub description: String,
-    pub price_minor: i64,
+    pub price_minor: Minor,
     pub taxable: bool,
     pub active: bool,
     pub created_at: DateTimeUtc,

@@ -1,5 +1,6 @@
 #[allow(unused_imports)]
 use crate::enums::*;
+use crate::money::{Currency, Minor};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -9,8 +10,8 @@ pub struct Model {
     pub id: i64,
     pub studio_id: i64,
     pub invoice_id: i64,
-    pub amount_minor: i64,
-    pub currency: String,
+    pub amount_minor: Minor,
+    pub currency: Currency,
     pub status: PaymentStatus,
     pub source: PaymentSource,
     /// The key sent to the gateway; one key, at most one charge.
@@ -28,7 +29,7 @@ pub struct Model {
     pub method: PaymentMethod,
     /// Check number, transfer reference...
     pub reference: Option<String>,
-    pub amount_refunded_minor: i64,
+    pub amount_refunded_minor: Minor,
     pub disputed_at: Option<DateTimeUtc>,
     pub note: Option<String>,
     /// The gateway PaymentIntent (`pi_...`), stored before it is confirmed:

@@ -1,5 +1,6 @@
 #[allow(unused_imports)]
 use crate::enums::*;
+use crate::money::{Currency, Minor};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -10,8 +11,8 @@ pub struct Model {
     pub studio_id: i64,
     pub invoice_id: i64,
     pub payment_id: i64,
-    pub amount_minor: i64,
-    pub currency: String,
+    pub amount_minor: Minor,
+    pub currency: Currency,
     pub status: RefundStatus,
     /// Sent to the gateway; one key, at most one refund.
     #[sea_orm(unique)]

@@ -1,5 +1,6 @@
 #[allow(unused_imports)]
 use crate::enums::*;
+use crate::money::Minor;
 use sea_orm::entity::prelude::*;
 
 /// A studio's follow-up policy for unpaid invoices; a studio without a row
@@ -14,10 +15,10 @@ pub struct Model {
     pub offsets_days: String,
     pub window_start_hour: i32,
     pub window_end_hour: i32,
-    pub late_fee_fixed_minor: Option<i64>,
+    pub late_fee_fixed_minor: Option<Minor>,
     /// Decimal percentage as text.
     pub late_fee_percent: Option<String>,
-    pub late_fee_cap_minor: Option<i64>,
+    pub late_fee_cap_minor: Option<Minor>,
     pub uncollectible_after_days: Option<i32>,
     pub updated_at: DateTimeUtc,
 }

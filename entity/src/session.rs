@@ -1,5 +1,6 @@
 #[allow(unused_imports)]
 use crate::enums::*;
+use crate::money::Minor;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -12,12 +13,12 @@ pub struct Model {
     pub package_id: Option<i64>,
     /// The package as sold when the session was scheduled (later price changes do not re-bill).
     pub package_name: Option<String>,
-    pub package_price_minor: Option<i64>,
+    pub package_price_minor: Option<Minor>,
     pub package_taxable: Option<bool>,
     pub title: String,
     pub scheduled_at: DateTimeUtc,
     pub status: SessionStatus,
-    pub retainer_paid_minor: i64,
+    pub retainer_paid_minor: Minor,
     /// Comma-separated tax rate ids chosen for this session; `None` = studio defaults.
     pub tax_rate_ids: Option<String>,
     pub completed_at: Option<DateTimeUtc>,

@@ -1,5 +1,6 @@
 #[allow(unused_imports)]
 use crate::enums::*;
+use crate::money::Minor;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -11,7 +12,7 @@ pub struct Model {
     pub add_on_service_id: Option<i64>,
     pub description: String,
     pub quantity: i32,
-    pub unit_price_minor: i64,
+    pub unit_price_minor: Minor,
     pub taxable: bool,
 }
 

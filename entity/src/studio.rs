@@ -1,5 +1,6 @@
 #[allow(unused_imports)]
 use crate::enums::*;
+use crate::money::Currency;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -9,7 +10,7 @@ pub struct Model {
     pub id: i64,
     pub name: String,
     /// ISO 4217 code, e.g. `USD`.
-    pub currency: String,
+    pub currency: Currency,
     /// IANA time zone, e.g. `America/Toronto`.
     pub time_zone: String,
     pub payment_terms_days: i32,

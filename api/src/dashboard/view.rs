@@ -4,7 +4,7 @@
 
 use crate::portal::STYLE_PAGE;
 use domain::UserError;
-use domain::kernel::money::Currency;
+use domain::kernel::money::{Currency, Minor};
 use domain::read::dashboard::{Dashboard, InvoiceRow};
 use domain::read::metrics::AgingBucket;
 use domain::workflow::failing_steps::StepState;
@@ -201,12 +201,12 @@ pub fn percent(rate: Decimal) -> String {
 fn compact(minor: i64, currency: Currency) -> String {
     let unit = 10_i64.pow(currency.exponent());
     if minor < 10 * unit {
-        return currency.to_decimal(minor).normalize().to_string();
+        let exact = currency.to_decimal(Minor::new(minor));
+        return exact.normalize().to_string();
     }
     let major = minor / unit;
     let short = |unit: i64, suffix: &str| {
-        let whole = major / unit;
-        let tenth = major % unit * 10 / unit;
+        let (whole, tenth) = (major / unit, major % unit * 10 / unit);
         if whole >= 10 || tenth == 0 {
             format!("{whole}{suffix}")
         } else {
@@ -355,7 +355,7 @@ fn aging_chart(data: &Dashboard, aging: &[AgingBucket]) -> Markup {
                 1 => "1 invoice".to_string(),
                 n => format!("{n} invoices"),
             };
-            (aging_label(b.label), b.amount_minor, note)
+            (aging_label(b.label), b.amount_minor.get(), note)
         })
         .collect();
     hbars(
@@ -497,7 +497,7 @@ pub fn dashboard_page(data: &Dashboard, email: &str, csrf: &str) -> Markup {
         .aging
         .iter()
         .filter(|b| b.label != "current")
-        .fold(0_i64, |acc, b| acc.saturating_add(b.amount_minor));
+        .fold(0_i64, |acc, b| acc.saturating_add(b.amount_minor.get()));
     let overdue_count: i64 = m
         .aging
         .iter()
@@ -545,7 +545,7 @@ pub fn dashboard_page(data: &Dashboard, email: &str, csrf: &str) -> Markup {
                 }
                 div.card.kpi id="kpi-outstanding" {
                     div.label { "Outstanding" }
-                    div.value { (data.money(m.outstanding_minor)) }
+                    div.value { (data.money(m.outstanding_minor.get())) }
                     div.detail {
                         @if overdue_amount > 0 { span.late { (data.money(overdue_amount)) " overdue" } " in " (overdue_count) " invoice" @if overdue_count != 1 { "s" } }
                         @else { "Nothing overdue" }

@@ -1,16 +1,16 @@
 //! The studio's catalog: packages, add-on services and tax rates.
 
 use super::amount::Amount;
-use super::common::{Caller, domain_error, id, parse_id, payload_type, studio_currency};
+use super::common::{Caller, domain_error, id, parse_id, payload_type};
 use super::money::Money;
 use super::paging::{connection, page};
 use super::percent::Percent;
 use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use domain::DomainError;
 use domain::kernel::money::Currency;
 use domain::read::queries;
 use domain::studio::catalog::{self, PackageFields, TaxRateFields};
-use domain::{DomainError, studio::studios};
 use entity::{add_on_service, package, tax_rate};
 use rust_decimal::Decimal;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
@@ -165,7 +165,7 @@ impl CatalogQuery {
         last: Option<i32>,
     ) -> Result<Connection<i64, Package>> {
         let caller = Caller::of(ctx)?;
-        let cur = studio_currency(caller.studio)?;
+        let cur = caller.studio.currency;
         let page = page(after, before, first, last)?;
         let rows = queries::packages(caller.db(), caller.studio.id, page)
             .await
@@ -175,7 +175,7 @@ impl CatalogQuery {
 
     async fn add_on_services(&self, ctx: &Context<'_>) -> Result<Vec<AddOnService>> {
         let caller = Caller::of(ctx)?;
-        let cur = studio_currency(caller.studio)?;
+        let cur = caller.studio.currency;
         let rows = add_on_service::Entity::find()
             .filter(add_on_service::Column::StudioId.eq(caller.studio.id))
             .order_by_asc(add_on_service::Column::Id)
@@ -218,7 +218,7 @@ impl CatalogMutation {
         let result = async {
             let created =
                 catalog::create_package(caller.db(), caller.studio, fields, caller.now()).await?;
-            Ok::<_, DomainError>(Package::new(&created, studios::currency_of(caller.studio)?))
+            Ok::<_, DomainError>(Package::new(&created, caller.studio.currency))
         }
         .await;
         PackagePayload::from_result(result)
@@ -240,7 +240,7 @@ impl CatalogMutation {
                 active: input.active,
             };
             let updated = catalog::update_package(caller.db(), caller.studio, id, fields).await?;
-            Ok::<_, DomainError>(Package::new(&updated, studios::currency_of(caller.studio)?))
+            Ok::<_, DomainError>(Package::new(&updated, caller.studio.currency))
         }
         .await;
         PackagePayload::from_result(result)
@@ -261,10 +261,7 @@ impl CatalogMutation {
         let result = async {
             let created =
                 catalog::create_add_on(caller.db(), caller.studio, fields, caller.now()).await?;
-            Ok::<_, DomainError>(AddOnService::new(
-                &created,
-                studios::currency_of(caller.studio)?,
-            ))
+            Ok::<_, DomainError>(AddOnService::new(&created, caller.studio.currency))
         }
         .await;
         AddOnServicePayload::from_result(result)
@@ -286,10 +283,7 @@ impl CatalogMutation {
                 ..Default::default()
             };
             let updated = catalog::update_add_on(caller.db(), caller.studio, id, fields).await?;
-            Ok::<_, DomainError>(AddOnService::new(
-                &updated,
-                studios::currency_of(caller.studio)?,
-            ))
+            Ok::<_, DomainError>(AddOnService::new(&updated, caller.studio.currency))
         }
         .await;
         AddOnServicePayload::from_result(result)

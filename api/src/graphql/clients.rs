@@ -1,6 +1,6 @@
 //! The studio's clients: reading, creating and changing them.
 
-use super::common::{Caller, domain_error, id, parse_id, payload_type, stored_currency};
+use super::common::{Caller, domain_error, id, parse_id, payload_type};
 use super::money::Money;
 use super::paging::{connection, page};
 use async_graphql::connection::Connection;
@@ -86,7 +86,7 @@ impl Client {
         )
         .await
         .map_err(domain_error)?;
-        Ok(Money::of(minor, stored_currency(&caller.studio.currency)?))
+        Ok(Money::of(minor, caller.studio.currency))
     }
 }
 

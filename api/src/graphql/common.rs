@@ -6,7 +6,7 @@ use async_graphql::{Context, Error, ErrorExtensions, ID, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use domain::billing::lifecycle::Actor;
 use domain::kernel::ids::{InvoiceId, StudioId};
-use domain::kernel::money::Currency;
+
 use domain::{AppContext, DomainError, DomainResult, ErrorCode};
 use entity::studio;
 use sea_orm::DatabaseConnection;
@@ -204,14 +204,4 @@ pub fn parse_ids(list: &[ID], field: &str, what: &str) -> DomainResult<Vec<i64>>
 /// A record's id as a GraphQL ID.
 pub fn id(id: i64) -> ID {
     ID(id.to_string())
-}
-
-/// A currency stored on a record (an invoice, a payment...).
-pub fn stored_currency(code: &str) -> Result<Currency> {
-    Currency::parse(code).map_err(|e| internal(anyhow::anyhow!("stored currency: {e}")))
-}
-
-/// The studio's currency, for reads.
-pub fn studio_currency(studio: &studio::Model) -> Result<Currency> {
-    Currency::parse(&studio.currency).map_err(|e| internal(anyhow::anyhow!("studio currency: {e}")))
 }

@@ -1,10 +1,10 @@
 //! The studio's key metrics for a period (`metrics`), computed in the database.
 
-use super::common::{Caller, domain_error, studio_currency};
+use super::common::{Caller, domain_error};
 use super::money::Money;
 use async_graphql::{Context, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use domain::kernel::money::Currency;
+use domain::kernel::money::{Currency, Minor};
 use rust_decimal::Decimal;
 
 /// Invoice processing time: session completed -> invoice sent or paid.
@@ -112,7 +112,7 @@ impl Metrics {
                 .into_iter()
                 .map(|r| MonthRevenue {
                     month: r.key,
-                    amount: Money::of(r.amount_minor, currency),
+                    amount: Money::of(Minor::new(r.amount_minor), currency),
                 })
                 .collect(),
             revenue_by_package: m
@@ -120,7 +120,7 @@ impl Metrics {
                 .into_iter()
                 .map(|r| PackageRevenue {
                     package: r.key,
-                    amount: Money::of(r.amount_minor, currency),
+                    amount: Money::of(Minor::new(r.amount_minor), currency),
                 })
                 .collect(),
         }
@@ -150,11 +150,6 @@ impl MetricsQuery {
         let computed = domain::read::metrics::compute(caller.db(), caller.studio.id, tz, from, to)
             .await
             .map_err(domain_error)?;
-        Ok(Metrics::new(
-            computed,
-            studio_currency(caller.studio)?,
-            from,
-            to,
-        ))
+        Ok(Metrics::new(computed, caller.studio.currency, from, to))
     }
 }

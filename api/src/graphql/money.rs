@@ -1,8 +1,7 @@
 //! The `Money` object: exact minor units plus the ISO 4217 currency.
 
-use super::common::stored_currency;
-use async_graphql::{Result, SimpleObject};
-use domain::kernel::money::{Currency, Money as DomainMoney};
+use async_graphql::SimpleObject;
+use domain::kernel::money::{Currency, Minor, Money as DomainMoney};
 use rust_decimal::Decimal;
 
 // An amount of money: exact minor units plus the ISO 4217 currency.
@@ -18,24 +17,13 @@ pub struct Money {
 }
 
 impl Money {
-    pub fn of(minor: i64, currency: Currency) -> Self {
+    pub fn of(minor: Minor, currency: Currency) -> Self {
         let money = DomainMoney::new(minor, currency);
         Self {
             amount: money.amount(),
-            minor_units: money.minor,
+            minor_units: money.minor.get(),
             currency: money.currency.code().to_string(),
             formatted: money.to_string(),
         }
-    }
-
-    /// An amount in a currency stored on a record; an unknown code is an
-    /// internal error of the field that shows the amount.
-    pub fn stored(minor: i64, currency: &Result<Currency>) -> Result<Self> {
-        currency.clone().map(|c| Money::of(minor, c))
-    }
-
-    /// `stored`, parsing the code first.
-    pub fn in_code(minor: i64, code: &str) -> Result<Self> {
-        Money::stored(minor, &stored_currency(code))
     }
 }

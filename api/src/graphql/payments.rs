@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use domain::DomainResult;
 use domain::billing::payments::ManualPayment;
 use domain::billing::refunds::RefundInput;
-use domain::kernel::money::Currency;
+use domain::kernel::money::{Currency, Minor};
 use domain::read::queries;
 use entity::{payment, refund};
 
@@ -55,7 +55,7 @@ pub enum RefundStatus {
 #[graphql(complex)]
 pub struct Payment {
     pub id: ID,
-    pub amount: Result<Money>,
+    pub amount: Money,
     pub status: PaymentStatus,
     pub source: PaymentSource,
     pub card_brand: Option<String>,
@@ -68,7 +68,7 @@ pub struct Payment {
     /// Check number or transfer reference of a manual payment.
     pub reference: Option<String>,
     pub note: Option<String>,
-    pub amount_refunded: Result<Money>,
+    pub amount_refunded: Money,
     pub disputed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     #[graphql(skip)]
@@ -81,7 +81,7 @@ impl From<payment::Model> for Payment {
     fn from(p: payment::Model) -> Self {
         Self {
             id: id(p.id),
-            amount: Money::in_code(p.amount_minor, &p.currency),
+            amount: Money::of(p.amount_minor, p.currency),
             status: p.status.into(),
             source: p.source.into(),
             card_brand: p.card_brand,
@@ -92,7 +92,7 @@ impl From<payment::Model> for Payment {
             method: p.method.into(),
             reference: p.reference,
             note: p.note,
-            amount_refunded: Money::in_code(p.amount_refunded_minor, &p.currency),
+            amount_refunded: Money::of(p.amount_refunded_minor, p.currency),
             disputed_at: p.disputed_at,
             created_at: p.created_at,
             studio_id: p.studio_id,
@@ -119,7 +119,7 @@ impl Payment {
 pub struct Refund {
     pub id: ID,
     pub payment_id: ID,
-    pub amount: Result<Money>,
+    pub amount: Money,
     pub status: RefundStatus,
     pub reason: Option<String>,
     pub failure_message: Option<String>,
@@ -136,7 +136,7 @@ impl From<refund::Model> for Refund {
         Self {
             id: id(r.id),
             payment_id: id(r.payment_id),
-            amount: Money::in_code(r.amount_minor, &r.currency),
+            amount: Money::of(r.amount_minor, r.currency),
             status: r.status.into(),
             reason: r.reason,
             failure_message: r.failure_message,
@@ -216,12 +216,10 @@ payload_type!(RefundPayload, refund, Refund);
 
 /// An input amount in a record's stored currency, in minor units.
 fn amount_in(
-    stored_currency: &str,
+    currency: Currency,
     field: &str,
     amount: rust_decimal::Decimal,
-) -> DomainResult<i64> {
-    let currency =
-        Currency::parse(stored_currency).map_err(|e| anyhow::anyhow!("stored currency: {e}"))?;
+) -> DomainResult<Minor> {
     currency
         .parse_amount(amount)
         .map_err(|e| domain::UserError::invalid(field, e.to_string()).into())
@@ -281,7 +279,7 @@ impl PaymentsMutation {
                 .ok_or_else(|| domain::UserError::not_found("invoiceId", "invoice"))?;
             let manual = ManualPayment {
                 invoice_id,
-                amount_minor: amount_in(&invoice.currency, "amount", input.amount.into())?,
+                amount_minor: amount_in(invoice.currency, "amount", input.amount.into())?,
                 method: input.method.into(),
                 reference: input.reference,
                 note: input.note,
@@ -316,7 +314,7 @@ impl PaymentsMutation {
                 .ok_or_else(|| domain::UserError::not_found("paymentId", "payment"))?;
             let amount_minor = input
                 .amount
-                .map(|a| amount_in(&payment.currency, "amount", a.into()))
+                .map(|a| amount_in(payment.currency, "amount", a.into()))
                 .transpose()?;
             let refund = RefundInput {
                 payment_id,

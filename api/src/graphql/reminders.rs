@@ -11,7 +11,7 @@ use domain::DomainResult;
 use domain::followup::reminders::{
     self as service, LateFeeInput, Policy, PolicyChanges, ScheduledReminder,
 };
-use domain::kernel::money::Currency;
+
 use entity::studio;
 use rust_decimal::Decimal;
 
@@ -33,8 +33,7 @@ pub struct ReminderPolicy {
 
 impl ReminderPolicy {
     pub fn new(policy: Policy, studio: &studio::Model) -> DomainResult<Self> {
-        let currency = Currency::parse(&studio.currency)
-            .map_err(|e| anyhow::anyhow!("studio currency: {e}"))?;
+        let currency = studio.currency;
         Ok(Self {
             enabled: policy.enabled,
             offsets_days: policy.offsets_days,

@@ -5,7 +5,7 @@ use super::amount::Amount;
 use super::catalog::Package;
 use super::clients::Client;
 use super::common::{AppData, Caller, domain_error, id, load_error, loaders, parse_id};
-use super::common::{parse_ids, payload_type, stored_currency, studio};
+use super::common::{parse_ids, payload_type, studio};
 use super::gallery::{GalleryAccess, GalleryPhoto};
 use super::invoices::Invoice;
 use super::money::Money;
@@ -109,10 +109,7 @@ impl SessionFollowUp {
 impl Session {
     async fn retainer_paid(&self, ctx: &Context<'_>) -> Result<Money> {
         let studio = studio(ctx)?;
-        Ok(Money::of(
-            self.model.retainer_paid_minor,
-            stored_currency(&studio.currency)?,
-        ))
+        Ok(Money::of(self.model.retainer_paid_minor, studio.currency))
     }
     async fn client(&self, ctx: &Context<'_>) -> Result<Option<Client>> {
         let loaders = loaders(ctx)?;
@@ -130,7 +127,7 @@ impl Session {
         };
         let app = ctx.data::<AppData>()?;
         let studio = studio(ctx)?;
-        let cur = stored_currency(&studio.currency)?;
+        let cur = studio.currency;
         Ok(
             catalog::find_package(&app.ctx.db, self.model.studio_id, package_id)
                 .await
@@ -139,7 +136,7 @@ impl Session {
         )
     }
     async fn items(&self, ctx: &Context<'_>) -> Result<Vec<SessionItem>> {
-        let cur = stored_currency(&studio(ctx)?.currency)?;
+        let cur = studio(ctx)?.currency;
         let items = loaders(ctx)?
             .items_by_session
             .load_one(self.model.id)

@@ -57,7 +57,7 @@ impl From<&model::Model> for Studio {
         Self {
             id: id(s.id),
             name: s.name.clone(),
-            currency: s.currency.clone(),
+            currency: s.currency.code().to_string(),
             time_zone: s.time_zone.clone(),
             payment_terms_days: s.payment_terms_days,
             invoice_prefix: s.invoice_prefix.clone(),

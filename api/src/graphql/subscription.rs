@@ -6,7 +6,6 @@ use super::common::{AppData, domain_error, parse_id, studio};
 use super::money::Money;
 use async_graphql::{Context, Enum, ID, Result, SimpleObject, Subscription as GqlSubscription};
 use chrono::{DateTime, Utc};
-use domain::kernel::money::Currency;
 use domain::ports::events::{BillingEvent, EventKind as DomainKind};
 use futures::{Stream, StreamExt};
 use tokio_stream::wrappers::BroadcastStream;
@@ -50,17 +49,13 @@ pub struct PaymentUpdate {
     pub at: DateTime<Utc>,
 }
 
-fn money(minor: i64, currency: &str) -> Option<Money> {
-    Currency::parse(currency).ok().map(|c| Money::of(minor, c))
-}
-
 fn invoice_event(e: BillingEvent) -> Option<InvoiceEvent> {
     Some(InvoiceEvent {
         kind: e.kind.into(),
         invoice_id: ID(e.invoice_id.to_string()),
         invoice_number: e.invoice_number,
         invoice_status: e.invoice_status,
-        amount_due: money(e.amount_due_minor, &e.currency)?,
+        amount_due: Money::of(e.amount_due_minor, e.currency),
         payment_id: e.payment_id.map(|id| ID(id.to_string())),
         at: e.at,
     })
@@ -74,10 +69,10 @@ fn payment_update(e: BillingEvent) -> Option<PaymentUpdate> {
         invoice_id: ID(e.invoice_id.to_string()),
         payment_id: ID(e.payment_id?.to_string()),
         status: e.payment_status?,
-        amount: money(e.payment_amount_minor?, &e.currency)?,
+        amount: Money::of(e.payment_amount_minor?, e.currency),
         failure_message: e.failure_message,
         invoice_status: e.invoice_status,
-        amount_due: money(e.amount_due_minor, &e.currency)?,
+        amount_due: Money::of(e.amount_due_minor, e.currency),
         at: e.at,
     })
 }

@@ -170,7 +170,7 @@ pub(crate) async fn create(
     request: &CheckoutRequest,
     now: DateTime<Utc>,
 ) -> Result<CheckoutSession, GatewayError> {
-    if request.amount.minor <= 0 {
+    if !request.amount.minor.is_positive() {
         return Err(GatewayError::Unavailable(
             "a checkout amount must be positive".into(),
         ));
@@ -178,7 +178,7 @@ pub(crate) async fn create(
     simulated_checkout::Entity::insert(simulated_checkout::ActiveModel {
         id: Set(format!("cs_sim_{}", uuid::Uuid::now_v7().simple())),
         idempotency_key: Set(request.idempotency_key.clone()),
-        amount_minor: Set(request.amount.minor),
+        amount_minor: Set(request.amount.minor.get()),
         currency: Set(request.amount.currency_lowercase()),
         product_name: Set(request.product_name.clone()),
         client_reference_id: Set(Some(request.invoice_ref.clone())),
@@ -213,7 +213,7 @@ pub(crate) async fn create(
         .await
         .map_err(db_err)?
         .ok_or_else(|| GatewayError::Unavailable("checkout session vanished".into()))?;
-    if stored.amount_minor != request.amount.minor
+    if stored.amount_minor != request.amount.minor.get()
         || !stored
             .currency
             .eq_ignore_ascii_case(request.amount.currency.code())

@@ -464,7 +464,7 @@ impl SimulatedGateway {
             create_key: Set(request.idempotency_key.clone()),
             payment_key: Set(request.payment_key.clone()),
             token: Set(card.token.to_string()),
-            amount_minor: Set(request.amount.minor),
+            amount_minor: Set(request.amount.minor.get()),
             currency: Set(request.amount.currency.code().to_string()),
             created_at: Set(self.clock.now()),
         })
@@ -482,7 +482,7 @@ impl SimulatedGateway {
             .await
             .map_err(db_err)?
             .ok_or_else(|| GatewayError::Unavailable("intent record vanished".into()))?;
-        if stored.amount_minor != request.amount.minor
+        if stored.amount_minor != request.amount.minor.get()
             || stored.currency != request.amount.currency.code()
             || stored.token != card.token
             || stored.payment_key != request.payment_key
@@ -580,7 +580,7 @@ impl SimulatedGateway {
             .map_err(db_err)?
         {
             if seen.refund_of.as_deref() != Some(request.charge_reference.as_str())
-                || seen.amount_minor != request.amount.minor
+                || seen.amount_minor != request.amount.minor.get()
             {
                 return Err(GatewayError::IdempotencyMismatch);
             }
@@ -606,17 +606,17 @@ impl SimulatedGateway {
                 .await
                 .map_err(db_err)?
                 .iter()
-                .map(|r| r.amount_minor),
+                .map(|r| crate::kernel::money::Minor::new(r.amount_minor)),
         );
-        let fits = request.amount.minor > 0
+        let fits = request.amount.minor.is_positive()
             && refunded
                 .and_then(|r| r.checked_add(request.amount.minor))
-                .is_some_and(|after| after <= charge.amount_minor);
+                .is_some_and(|after| after.get() <= charge.amount_minor);
         self.record_once(simulated_charge::ActiveModel {
             idempotency_key: Set(request.idempotency_key.clone()),
             reference: Set(format!("sim_re_{}", uuid::Uuid::now_v7().simple())),
             token: Set(charge.token),
-            amount_minor: Set(request.amount.minor),
+            amount_minor: Set(request.amount.minor.get()),
             currency: Set(request.amount.currency.code().to_string()),
             succeeded: Set(fits),
             decline_code: Set((!fits).then(|| "amount exceeds what is left to refund".to_string())),

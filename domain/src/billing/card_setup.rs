@@ -24,7 +24,6 @@ use crate::infra::db::begin_write;
 use crate::infra::error::{DomainResult, UserError};
 use crate::infra::secrets::{hash_token, random_token};
 use crate::kernel::keys::Key;
-use crate::kernel::money::Currency;
 use crate::ports::gateway::{CheckoutState, PaymentMethodDetails, SetupCheckoutRequest};
 use chrono::{DateTime, Duration, Utc};
 use entity::enums::CheckoutStatus;
@@ -220,7 +219,7 @@ pub async fn start(
         .gateway
         .create_setup_checkout(&SetupCheckoutRequest {
             idempotency_key: row.idempotency_key.clone(),
-            currency: Currency::parse(&page.studio.currency)?,
+            currency: page.studio.currency,
             customer: customer.clone(),
             client_ref: page.client.id.to_string(),
             setup_ref: row.idempotency_key.clone(),

@@ -39,7 +39,7 @@ use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
 use crate::infra::error::{DomainResult, UserError};
 use crate::kernel::keys::Key;
-use crate::kernel::money::Money;
+use crate::kernel::money::Minor;
 use crate::ports::gateway::{
     ChargeOutcome, CheckoutLookup, CheckoutRequest, CheckoutSession, CheckoutState, GatewayError,
 };
@@ -55,10 +55,10 @@ use sea_orm::{
 const LIVE: [CheckoutStatus; 2] = [CheckoutStatus::Creating, CheckoutStatus::Open];
 
 /// The idempotency key of an attempt: the invoice, the amount, the attempt.
-pub fn idempotency_key(invoice_id: i64, amount_minor: i64, attempt: i32) -> String {
+pub fn idempotency_key(invoice_id: i64, amount: Minor, attempt: i32) -> String {
     Key::Checkout {
         invoice_id,
-        amount_minor,
+        amount_minor: amount.get(),
         attempt,
     }
     .to_string()
@@ -72,7 +72,7 @@ fn request_of(
     let portal = ctx.portal_url(&doc.invoice.portal_salt);
     Ok(CheckoutRequest {
         idempotency_key: row.idempotency_key.clone(),
-        amount: Money::stored(row.amount_minor, &row.currency)?,
+        amount: row.amount_minor.of(row.currency),
         product_name: format!(
             "Invoice {} — {}",
             doc.invoice.display_number(),
@@ -212,7 +212,7 @@ async fn reserve_attempt(
                     attempt,
                 )),
                 amount_minor: Set(invoice.amount_due_minor),
-                currency: Set(invoice.currency.clone()),
+                currency: Set(invoice.currency),
                 save_card: Set(save_card),
                 expires_at: Set(hosted::expiry(now)),
                 gateway_session_id: Set(None),
@@ -561,8 +561,8 @@ pub(crate) async fn settle_in(
             )))
         }
         CheckoutState::Complete
-            if session.amount_total != row.amount_minor
-                || !session.currency.eq_ignore_ascii_case(&row.currency) =>
+            if session.amount_total != row.amount_minor.get()
+                || !session.currency.eq_ignore_ascii_case(row.currency.code()) =>
         {
             settle_mismatch(tx, &row, session, actor, now).await
         }
@@ -626,7 +626,7 @@ async fn settle_mismatch(
     lifecycle::record_payment_failed(
         tx,
         row.invoice_id,
-        session.amount_total,
+        Minor::new(session.amount_total),
         actor,
         detail.clone(),
         now,
@@ -654,7 +654,7 @@ async fn settle_paid(
         studio_id: Set(row.studio_id),
         invoice_id: Set(row.invoice_id),
         amount_minor: Set(row.amount_minor),
-        currency: Set(row.currency.clone()),
+        currency: Set(row.currency),
         status: Set(PaymentStatus::Pending),
         source: Set(PaymentSource::Portal),
         idempotency_key: Set(key.clone()),
@@ -664,7 +664,7 @@ async fn settle_paid(
         failure_message: Set(None),
         card_brand: Set(card.map(|c| c.brand.clone())),
         card_last4: Set(card.map(|c| c.last4.clone())),
-        amount_refunded_minor: Set(0),
+        amount_refunded_minor: Set(Minor::ZERO),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -728,10 +728,10 @@ async fn note_overpayment(
     session: &CheckoutSession,
 ) -> DomainResult<()> {
     let invoice = invoice_of(tx, row.invoice_id).await?;
-    if invoice.amount_due_minor >= 0 {
+    if !invoice.amount_due_minor.is_negative() {
         return Ok(());
     }
-    let over = invoice.amount_due_minor.saturating_neg();
+    let over = -invoice.amount_due_minor;
     let detail = format!(
         "checkout attempt {} was paid for {} {} after the amount due changed; the invoice is overpaid by {} {}: refund the difference",
         row.attempt, row.amount_minor, row.currency, over, invoice.currency

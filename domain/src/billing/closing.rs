@@ -8,6 +8,7 @@ use crate::billing::lifecycle::{
 };
 use crate::infra::error::{DomainResult, UserError};
 use crate::kernel::ids::{InvoiceId, StudioId};
+use crate::kernel::money::Minor;
 use chrono::{DateTime, Utc};
 use entity::enums::{InvoiceEventKind, InvoiceStatus};
 use entity::invoice;
@@ -124,9 +125,9 @@ pub async fn void_invoice(
                         .total_minor
                         .checked_sub(invoice.amount_credited_minor)
                         .ok_or_else(|| anyhow::anyhow!("credit note amount overflow"))?,
-                    0,
+                    Minor::ZERO,
                 )),
-                currency: Set(invoice.currency.clone()),
+                currency: Set(invoice.currency),
                 reason: Set(reason.to_string()),
                 created_at: Set(now),
                 ..Default::default()
@@ -143,7 +144,7 @@ pub async fn void_invoice(
     active.voided_at = Set(Some(now));
     active.void_reason = Set(Some(reason.to_string()));
     active.settled_at = Set(Some(now));
-    active.amount_due_minor = Set(0);
+    active.amount_due_minor = Set(Minor::ZERO);
     active.updated_at = Set(now);
     let voided = active.update(&tx).await?;
     crate::billing::checkout::retire_stale_in(&tx, &voided, ctx.clock.now()).await?;

@@ -27,6 +27,7 @@ use crate::billing::lifecycle::{Actor, Audit};
 use crate::infra::context::AppContext;
 use crate::infra::error::{DomainResult, ErrorCode, UserError};
 use crate::kernel::ids::{ClientId, InvoiceId, StudioId};
+use crate::kernel::money::{Currency, Minor};
 use chrono::{DateTime, Utc};
 use entity::enums::{InvoiceEventKind, RetainerExcess};
 use entity::{client_credit, invoice, studio};
@@ -43,7 +44,7 @@ pub async fn open_for_client(
     tx: &impl ConnectionTrait,
     studio_id: StudioId,
     client_id: ClientId,
-    currency: &str,
+    currency: Currency,
 ) -> DomainResult<Vec<client_credit::Model>> {
     let (studio_id, client_id) = (studio_id.get(), client_id.get());
     Ok(client_credit::Entity::find()
@@ -58,7 +59,7 @@ pub async fn open_for_client(
 }
 
 /// The total of some credits, checked.
-pub fn total(credits: &[client_credit::Model]) -> DomainResult<i64> {
+pub fn total(credits: &[client_credit::Model]) -> DomainResult<Minor> {
     crate::kernel::money::checked_sum(credits.iter().map(|c| c.amount_minor))
         .ok_or_else(|| anyhow::anyhow!("carried credits overflow").into())
 }
@@ -94,10 +95,21 @@ pub async fn apply(
     Ok(())
 }
 
+/// The part of the credit an invoice applied that came from carried
+/// credits: the retainer is used first, then the carried credits; of a
+/// reissue's retainer, only what its predecessors did not pass on.
+pub fn carried_part(retainer: Minor, passed_on: Minor, applied: Minor) -> Minor {
+    let retainer = retainer.get();
+    let retainer_left = retainer
+        .saturating_add(passed_on.get())
+        .clamp(0, retainer.max(0));
+    Minor::new(applied.get().saturating_sub(retainer_left).max(0))
+}
+
 /// What an invoice's excess becomes under the studio's setting: `None`
 /// when there is no excess.
-pub fn disposition(studio: &studio::Model, excess_minor: i64) -> Option<RetainerExcess> {
-    (excess_minor > 0).then_some(studio.retainer_excess)
+pub fn disposition(studio: &studio::Model, excess: Minor) -> Option<RetainerExcess> {
+    excess.is_positive().then_some(studio.retainer_excess)
 }
 
 /// Writes the carried credit of a `CARRY_FORWARD` invoice (one per invoice:
@@ -108,7 +120,7 @@ pub async fn carry(
     now: DateTime<Utc>,
 ) -> DomainResult<()> {
     if invoice.excess_disposition != Some(RetainerExcess::CarryForward)
-        || invoice.excess_credit_minor <= 0
+        || !invoice.excess_credit_minor.is_positive()
     {
         return Ok(());
     }
@@ -120,7 +132,7 @@ pub async fn carry(
         client_credit::ActiveModel {
             studio_id: Set(invoice.studio_id),
             client_id: Set(invoice.client_id),
-            currency: Set(invoice.currency.clone()),
+            currency: Set(invoice.currency),
             amount_minor: Set(invoice.excess_credit_minor),
             source_invoice_id: Set(invoice.id),
             applied_invoice_id: Set(None),
@@ -177,7 +189,7 @@ pub async fn release_on_void(tx: &impl ConnectionTrait, invoice_id: i64) -> Doma
 pub async fn passed_on_by_predecessors(
     tx: &impl ConnectionTrait,
     replaced: &invoice::Model,
-) -> DomainResult<i64> {
+) -> DomainResult<Minor> {
     let mut chain = vec![replaced.id];
     let mut next = replaced.reissued_from_id;
     while let Some(id) = next {
@@ -208,9 +220,9 @@ pub async fn passed_on_by_predecessors(
 /// units (every carried credit ever written, those used, those open).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Ledger {
-    pub created_minor: i64,
-    pub used_minor: i64,
-    pub outstanding_minor: i64,
+    pub created_minor: Minor,
+    pub used_minor: Minor,
+    pub outstanding_minor: Minor,
 }
 
 /// A client's credit ledger (see [`Ledger`]).
@@ -238,20 +250,20 @@ pub async fn ledger_of_client(
 
 /// The excess an invoice owes back under `REFUND_DUE`, repaid or not (a
 /// void invoice owes nothing through this field).
-pub fn owed_excess(invoice: &invoice::Model) -> i64 {
+pub fn owed_excess(invoice: &invoice::Model) -> Minor {
     match invoice.excess_disposition {
         Some(RetainerExcess::RefundDue) if invoice.status != entity::enums::InvoiceStatus::Void => {
             invoice.excess_credit_minor
         }
-        _ => 0,
+        _ => Minor::ZERO,
     }
 }
 
 /// What an invoice still owes back to its client: its excess under
 /// `REFUND_DUE` until the studio marks it repaid.
-pub fn due_to_client(invoice: &invoice::Model) -> i64 {
+pub fn due_to_client(invoice: &invoice::Model) -> Minor {
     if invoice.credit_repaid_at.is_some() {
-        0
+        Minor::ZERO
     } else {
         owed_excess(invoice)
     }
@@ -259,7 +271,7 @@ pub fn due_to_client(invoice: &invoice::Model) -> i64 {
 
 /// What the studio paid back to the client (`markCreditRepaid`), with when
 /// and its reference; `None` while nothing was repaid.
-pub fn repaid_to_client(invoice: &invoice::Model) -> Option<(i64, DateTime<Utc>, &str)> {
+pub fn repaid_to_client(invoice: &invoice::Model) -> Option<(Minor, DateTime<Utc>, &str)> {
     let at = invoice.credit_repaid_at?;
     Some((
         owed_excess(invoice),
@@ -311,7 +323,7 @@ pub async fn mark_repaid(
         };
     }
     let owed = due_to_client(&invoice);
-    if owed <= 0 {
+    if !owed.is_positive() {
         return Err(UserError::with_code(
             "invoiceId",
             ErrorCode::NothingOwed,
@@ -346,17 +358,17 @@ pub async fn mark_repaid(
     tracing::info!(
         studio_id = studio_id.get(),
         invoice_id = invoice_id.get(),
-        amount_minor = owed,
+        amount_minor = owed.get(),
         "credit owed to the client marked repaid"
     );
     Ok(repaid)
 }
 
 /// What an invoice passed on to the client's next invoice.
-pub fn carried_forward(invoice: &invoice::Model) -> i64 {
+pub fn carried_forward(invoice: &invoice::Model) -> Minor {
     match invoice.excess_disposition {
         Some(RetainerExcess::CarryForward) => invoice.excess_credit_minor,
-        _ => 0,
+        _ => Minor::ZERO,
     }
 }
 
@@ -365,7 +377,7 @@ pub async fn balance_of_client(
     db: &impl ConnectionTrait,
     studio_id: StudioId,
     client_id: ClientId,
-) -> DomainResult<i64> {
+) -> DomainResult<Minor> {
     let (studio_id, client_id) = (studio_id.get(), client_id.get());
     let open = client_credit::Entity::find()
         .filter(client_credit::Column::StudioId.eq(studio_id))

@@ -9,7 +9,7 @@
 use crate::billing::pdf::{PdfAmount, PdfInvoice, PdfLine, PdfPayment};
 use crate::infra::context::AppContext;
 use crate::infra::error::DomainResult;
-use crate::kernel::money::{Currency, Money};
+use crate::kernel::money::{Currency, Minor, Money};
 use entity::enums::{InvoiceStatus, PaymentMethod, PaymentStatus, RefundStatus};
 use entity::{client, credit_note, invoice, invoice_line, payment, refund, session, studio};
 use sea_orm::{
@@ -76,8 +76,6 @@ impl InvoiceDocument {
             .ok_or_else(|| missing("session"))?;
         let lines = invoice_lines(conn, invoice.id).await?;
         let payments = invoice_payments(conn, invoice.id).await?;
-        let currency = Currency::parse(&invoice.currency)
-            .map_err(|e| anyhow::anyhow!("invoice currency: {e}"))?;
         let refunds = refund::Entity::find()
             .filter(refund::Column::InvoiceId.eq(invoice.id))
             .order_by_asc(refund::Column::Id)
@@ -96,14 +94,14 @@ impl InvoiceDocument {
             studio,
             client,
             session,
+            currency: invoice.currency,
             invoice,
             lines,
             payments,
-            currency,
         })
     }
 
-    pub fn money(&self, minor: i64) -> String {
+    pub fn money(&self, minor: Minor) -> String {
         Money::new(minor, self.currency).to_string()
     }
 
@@ -199,21 +197,23 @@ impl InvoiceDocument {
     /// the subtotal (which has them taken off), as (label, `-amount`); every
     /// surface prints it so that the lines visibly add up to the subtotal.
     pub fn discount_row(&self) -> Option<(String, String)> {
-        (self.invoice.discount_minor > 0)
-            .then(|| ("Discount".into(), self.money(-self.invoice.discount_minor)))
+        let discount = self.invoice.discount_minor;
+        let row = ("Discount".to_string(), self.money(-discount));
+        discount.is_positive().then_some(row)
     }
 
     /// The credits taken off the total, as (label, `-amount`): the retainer
     /// and credit carried from earlier invoices. Every surface prints these.
     pub fn credit_rows(&self) -> Vec<(String, String)> {
         let inv = &self.invoice;
-        let carried = inv.carried_credit_minor.clamp(0, inv.credit_minor.max(0));
-        let retainer = inv.credit_minor - carried;
+        let (credit, carried) = (inv.credit_minor, inv.carried_credit_minor);
+        let carried = carried.clamp(Minor::ZERO, credit.at_least_zero());
+        let retainer = credit - carried;
         let mut rows = Vec::new();
-        if retainer > 0 {
+        if retainer.is_positive() {
             rows.push(("Retainer paid".to_string(), self.money(-retainer)));
         }
-        if carried > 0 {
+        if carried.is_positive() {
             rows.push((
                 "Credit from an earlier invoice".to_string(),
                 self.money(-carried),
@@ -241,12 +241,12 @@ impl InvoiceDocument {
                 ),
                 self.money(amount),
             ))
-        } else if owed > 0 {
+        } else if owed.is_positive() {
             Some((
                 format!("Credit due to you from {}", self.studio.name),
                 self.money(owed),
             ))
-        } else if carried > 0 {
+        } else if carried.is_positive() {
             Some((
                 "Credit carried to your next invoice".to_string(),
                 self.money(carried),
@@ -268,7 +268,7 @@ impl InvoiceDocument {
                 .map(|t| t.name)
                 .collect();
         names.dedup();
-        if names.is_empty() && self.invoice.tax_minor == 0 {
+        if names.is_empty() && self.invoice.tax_minor.is_zero() {
             return None;
         }
         let names = match names.as_slice() {
@@ -283,7 +283,7 @@ impl InvoiceDocument {
         let inv = &self.invoice;
         let mut adjustments = Vec::new();
         let mut notes = Vec::new();
-        if inv.discount_minor > 0 {
+        if inv.discount_minor.is_positive() {
             notes.push(format!(
                 "The subtotal includes discounts of {}.",
                 self.money(inv.discount_minor)
@@ -325,13 +325,13 @@ impl InvoiceDocument {
         // `amountPaid` (money received), `amountRefunded`, `amountCredited`
         // (refunds' credit notes), then `amountDue`.
         let mut settlement = Vec::new();
-        if inv.amount_refunded_minor > 0 {
+        if inv.amount_refunded_minor.is_positive() {
             settlement.push(PdfAmount {
                 label: "Amount refunded".into(),
                 amount: self.money(inv.amount_refunded_minor),
             });
         }
-        if inv.amount_credited_minor > 0 {
+        if inv.amount_credited_minor.is_positive() {
             settlement.push(PdfAmount {
                 label: "Credited (credit notes)".into(),
                 amount: self.money(-inv.amount_credited_minor),

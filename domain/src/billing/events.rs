@@ -20,7 +20,7 @@ pub fn for_invoice(
         invoice_number: invoice.display_number().to_string(),
         invoice_status: invoice.status.as_str().to_string(),
         amount_due_minor: invoice.amount_due_minor,
-        currency: invoice.currency.clone(),
+        currency: invoice.currency,
         payment_id: payment.map(|p| p.id),
         payment_status: payment.map(|p| p.status.as_str().to_string()),
         payment_amount_minor: payment.map(|p| p.amount_minor),

@@ -16,6 +16,7 @@
 //!   its commit: the counter row stays locked until then, and every
 //!   finalization of the studio waits for it.
 
+use crate::billing::credits;
 use crate::billing::lifecycle::{self, Actor, Audit};
 use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
@@ -23,6 +24,7 @@ use crate::infra::error::{DomainResult, UserError};
 use crate::infra::secrets::{hash_token, random_token};
 use crate::kernel::adjustments::TaxShare;
 use crate::kernel::ids::{ClientId, InvoiceId, StudioId};
+use crate::kernel::money::Minor;
 use crate::kernel::pricing::{self, LineInput};
 use crate::studio::quote::quote_session;
 use crate::workflow::jobs::JobKind;
@@ -130,9 +132,9 @@ async fn price_session(
     tx: &DatabaseTransaction,
     studio: &studio::Model,
     session: &session::Model,
-    carried_minor: i64,
+    carried: Minor,
 ) -> DomainResult<PricedSession> {
-    let (lines, priced) = quote_session(tx, studio, session, carried_minor).await?;
+    let (lines, priced) = quote_session(tx, studio, session, carried).await?;
     let priced = priced.map_err(|e| anyhow::anyhow!("pricing session {}: {e}", session.id))?;
     let tax_breakdown = priced
         .taxes
@@ -140,7 +142,7 @@ async fn price_session(
         .map(|t| TaxShare {
             name: t.name.clone(),
             percent: t.percent,
-            amount_minor: t.amount_minor,
+            amount_minor: Minor::new(t.amount_minor),
         })
         .collect();
     Ok(PricedSession {
@@ -171,26 +173,26 @@ async fn insert_draft(
 ) -> DomainResult<invoice::Model> {
     // Credits carried from the client's earlier invoices, locked: this
     // invoice uses them whole, once.
-    let carried = crate::billing::credits::open_for_client(
+    let carried = credits::open_for_client(
         tx,
         StudioId::new(studio.id),
         ClientId::new(client.id),
-        &studio.currency,
+        studio.currency,
     )
     .await?;
     // A reissue does not use again what its void predecessors already
     // passed on to later invoices (nor carry it a second time).
     let passed_on = match origin.reissued_from {
-        Some((old, _)) => crate::billing::credits::passed_on_by_predecessors(tx, old).await?,
-        None => 0,
+        Some((old, _)) => credits::passed_on_by_predecessors(tx, old).await?,
+        None => Minor::ZERO,
     };
-    let carried_minor = crate::billing::credits::total(&carried)?
+    let carried_minor = credits::total(&carried)?
         .checked_add(passed_on)
         .ok_or_else(|| anyhow::anyhow!("carried credits overflow"))?;
     if session
         .retainer_paid_minor
         .checked_add(carried_minor)
-        .is_none_or(|c| c < 0)
+        .is_none_or(Minor::is_negative)
     {
         return Err(anyhow::anyhow!(
             "session {}: the credit left after earlier invoices is negative",
@@ -203,14 +205,11 @@ async fn insert_draft(
         priced,
         tax_breakdown,
     } = price_session(tx, studio, session, carried_minor).await?;
-    // The retainer is used first, then the carried credits; of a reissue's
-    // retainer, only what its predecessors did not pass on.
-    let retainer_left = session
-        .retainer_paid_minor
-        .saturating_add(passed_on)
-        .clamp(0, Ord::max(session.retainer_paid_minor, 0));
-    let carried_applied = Ord::max(priced.credit_minor.saturating_sub(retainer_left), 0);
-    let disposition = crate::billing::credits::disposition(studio, priced.excess_credit_minor);
+    // The pricing engine's bare minor units become typed amounts here.
+    let typed = Minor::new;
+    let applied = typed(priced.credit_minor);
+    let carried_applied = credits::carried_part(session.retainer_paid_minor, passed_on, applied);
+    let disposition = credits::disposition(studio, typed(priced.excess_credit_minor));
     let now = ctx.clock.now();
     let due_date = now.with_timezone(&studio_tz(studio)).date_naive()
         + Duration::days(i64::from(studio.payment_terms_days));
@@ -221,21 +220,21 @@ async fn insert_draft(
         client_id: Set(client.id),
         number: Set(None),
         status: Set(InvoiceStatus::Draft),
-        currency: Set(studio.currency.clone()),
-        subtotal_minor: Set(priced.subtotal_minor),
-        tax_minor: Set(priced.tax_minor),
-        credit_minor: Set(priced.credit_minor),
-        total_minor: Set(priced.total_minor),
-        amount_paid_minor: Set(0),
-        amount_due_minor: Set(priced.total_minor),
+        currency: Set(studio.currency),
+        subtotal_minor: Set(typed(priced.subtotal_minor)),
+        tax_minor: Set(typed(priced.tax_minor)),
+        credit_minor: Set(typed(priced.credit_minor)),
+        total_minor: Set(typed(priced.total_minor)),
+        amount_paid_minor: Set(Minor::ZERO),
+        amount_due_minor: Set(typed(priced.total_minor)),
         issued_at: Set(now),
         due_date: Set(due_date),
         paid_at: Set(None),
         settled_at: Set(None),
         finalized_at: Set(None),
-        amount_refunded_minor: Set(0),
-        discount_minor: Set(priced.discount_minor),
-        fee_minor: Set(priced.fees_minor),
+        amount_refunded_minor: Set(Minor::ZERO),
+        discount_minor: Set(typed(priced.discount_minor)),
+        fee_minor: Set(typed(priced.fees_minor)),
         prices_include_tax: Set(studio.prices_include_tax),
         tax_breakdown: Set(serde_json::to_string(&tax_breakdown)
             .map_err(|e| anyhow::anyhow!("tax breakdown: {e}"))?),
@@ -246,15 +245,15 @@ async fn insert_draft(
         updated_at: Set(now),
         reissued_from_id: Set(origin.reissued_from.map(|(old, _)| old.id)),
         reissue_key: Set(origin.reissued_from.map(|(_, key)| key.to_string())),
-        excess_credit_minor: Set(priced.excess_credit_minor),
+        excess_credit_minor: Set(typed(priced.excess_credit_minor)),
         excess_disposition: Set(disposition),
         carried_credit_minor: Set(carried_applied),
         ..Default::default()
     }
     .insert(tx)
     .await?;
-    crate::billing::credits::apply(tx, &carried, invoice.id, ctx.clock.now()).await?;
-    crate::billing::credits::carry(tx, &invoice, ctx.clock.now()).await?;
+    credits::apply(tx, &carried, invoice.id, ctx.clock.now()).await?;
+    credits::carry(tx, &invoice, ctx.clock.now()).await?;
     for (position, ((kind, _), line)) in lines.iter().zip(priced.lines.iter()).enumerate() {
         invoice_line::ActiveModel {
             invoice_id: Set(invoice.id),
@@ -262,11 +261,11 @@ async fn insert_draft(
             kind: Set(*kind),
             description: Set(line.description.clone()),
             quantity: Set(line.quantity),
-            unit_price_minor: Set(line.unit_price_minor),
-            amount_minor: Set(line.amount_minor),
+            unit_price_minor: Set(typed(line.unit_price_minor)),
+            amount_minor: Set(typed(line.amount_minor)),
             taxable: Set(line.taxable),
-            tax_minor: Set(line.tax_minor),
-            discount_minor: Set(line.discount_minor),
+            tax_minor: Set(typed(line.tax_minor)),
+            discount_minor: Set(typed(line.discount_minor)),
             ..Default::default()
         }
         .insert(tx)
@@ -279,11 +278,11 @@ async fn insert_draft(
             kind: Set(LineKind::Fee),
             description: Set(fee.name.clone()),
             quantity: Set(1),
-            unit_price_minor: Set(fee.amount_minor),
-            amount_minor: Set(fee.amount_minor),
+            unit_price_minor: Set(typed(fee.amount_minor)),
+            amount_minor: Set(typed(fee.amount_minor)),
             taxable: Set(fee.taxable),
-            tax_minor: Set(fee.tax_minor),
-            discount_minor: Set(0),
+            tax_minor: Set(typed(fee.tax_minor)),
+            discount_minor: Set(Minor::ZERO),
             ..Default::default()
         }
         .insert(tx)
@@ -332,7 +331,7 @@ async fn finalize_and_route(
         .one(tx)
         .await?
         .ok_or_else(|| anyhow::anyhow!("client of invoice {} missing", draft.id))?;
-    let settled = draft.total_minor == 0;
+    let settled = draft.total_minor.is_zero();
     let to = if settled {
         InvoiceStatus::Paid
     } else {
@@ -393,7 +392,7 @@ async fn finalize_and_route(
         now,
     )
     .await?;
-    tracing::info!(invoice_id = invoice.id, %number, total = invoice.total_minor, auto_pay, "invoice issued");
+    tracing::info!(invoice_id = invoice.id, %number, total = invoice.total_minor.get(), auto_pay, "invoice issued");
     Ok(invoice)
 }
 

@@ -26,6 +26,7 @@
 
 use crate::infra::error::{DomainResult, UserError};
 use crate::kernel::ids::{InvoiceId, StudioId};
+use crate::kernel::money::Minor;
 use chrono::{DateTime, Utc};
 use entity::enums::{InvoiceEventKind, InvoiceStatus};
 use entity::{invoice, invoice_event};
@@ -71,7 +72,7 @@ pub struct Audit<'a> {
     pub event: InvoiceEventKind,
     pub from: Option<InvoiceStatus>,
     pub to: Option<InvoiceStatus>,
-    pub amount_minor: Option<i64>,
+    pub amount_minor: Option<Minor>,
     pub actor: &'a Actor,
     pub detail: Option<String>,
 }
@@ -106,7 +107,7 @@ pub async fn record(
 pub async fn record_payment_failed(
     tx: &DatabaseTransaction,
     invoice_id: i64,
-    amount_minor: i64,
+    amount_minor: Minor,
     actor: &Actor,
     detail: String,
     now: DateTime<Utc>,
@@ -135,15 +136,15 @@ pub async fn record_payment_failed(
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Movement {
     /// Money received (a payment).
-    pub paid: i64,
+    pub paid: Minor,
     /// Money returned (a refund or a chargeback).
-    pub refunded: i64,
+    pub refunded: Minor,
     /// Lowered by a post-payment credit note (a refund by agreement).
-    pub credited: i64,
+    pub credited: Minor,
 }
 
 impl Movement {
-    pub fn payment(amount: i64) -> Self {
+    pub fn payment(amount: Minor) -> Self {
         Self {
             paid: amount,
             ..Self::default()
@@ -151,7 +152,7 @@ impl Movement {
     }
     /// A refund by agreement: the money goes back and a credit note lowers
     /// what the invoice asks for by the same amount.
-    pub fn refund_with_credit_note(amount: i64) -> Self {
+    pub fn refund_with_credit_note(amount: Minor) -> Self {
         Self {
             refunded: amount,
             credited: amount,
@@ -159,7 +160,7 @@ impl Movement {
         }
     }
     /// A chargeback: the money went back without agreement; it is owed again.
-    pub fn chargeback(amount: i64) -> Self {
+    pub fn chargeback(amount: Minor) -> Self {
         Self {
             refunded: amount,
             ..Self::default()
@@ -170,10 +171,10 @@ impl Movement {
 /// The balance of an invoice: what it asks for and what moved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Balance {
-    pub total: i64,
-    pub credited: i64,
-    pub paid: i64,
-    pub refunded: i64,
+    pub total: Minor,
+    pub credited: Minor,
+    pub paid: Minor,
+    pub refunded: Minor,
 }
 
 impl Balance {
@@ -186,7 +187,7 @@ impl Balance {
         }
     }
     /// `total - credited - paid + refunded`, or `None` on overflow.
-    pub fn due(&self) -> Option<i64> {
+    pub fn due(&self) -> Option<Minor> {
         self.total
             .checked_sub(self.credited)?
             .checked_sub(self.paid)?
@@ -197,11 +198,12 @@ impl Balance {
 /// The status an invoice's balance implies. `VOID` stays void; an
 /// `UNCOLLECTIBLE` invoice stays so until it is paid in full.
 pub fn status_for(current: InvoiceStatus, balance: Balance) -> InvoiceStatus {
-    let net_paid = balance.paid.saturating_sub(balance.refunded);
-    let due = balance.due().unwrap_or(i64::MAX);
+    let net_paid = balance.paid.get().saturating_sub(balance.refunded.get());
+    // An overflowing balance is owed, never settled.
+    let settled = balance.due().is_some_and(|due| !due.is_positive());
     match current {
         InvoiceStatus::Void | InvoiceStatus::Draft => current,
-        _ if due <= 0 => InvoiceStatus::Paid,
+        _ if settled => InvoiceStatus::Paid,
         InvoiceStatus::Uncollectible => InvoiceStatus::Uncollectible,
         _ if net_paid > 0 => InvoiceStatus::PartiallyPaid,
         _ => InvoiceStatus::Open,
@@ -252,13 +254,13 @@ pub async fn apply_money(
         .one(tx)
         .await?
         .ok_or_else(|| anyhow::anyhow!("invoice {invoice_id} vanished"))?;
-    if updated.amount_due_minor < 0 {
+    if updated.amount_due_minor.is_negative() {
         // Cannot happen while attempts are one at a time and manual payments
         // are capped at the amount due; if it ever does, the money was
         // received and must show, and the studio must refund it.
         tracing::error!(
             invoice_id,
-            amount_due = updated.amount_due_minor,
+            amount_due = updated.amount_due_minor.get(),
             "invoice overpaid; refund the difference"
         );
     }
@@ -370,10 +372,10 @@ mod tests {
     #[test]
     fn balance_decides_the_status() {
         let b = |total, credited, paid, refunded| Balance {
-            total,
-            credited,
-            paid,
-            refunded,
+            total: Minor::new(total),
+            credited: Minor::new(credited),
+            paid: Minor::new(paid),
+            refunded: Minor::new(refunded),
         };
         assert_eq!(status_for(Open, b(1000, 0, 0, 0)), Open);
         assert_eq!(status_for(Open, b(1000, 0, 400, 0)), PartiallyPaid);
@@ -394,19 +396,20 @@ mod tests {
 
     #[test]
     fn a_refund_with_its_credit_note_leaves_nothing_owed() {
+        let thousand = Minor::new(1000);
         let mut b = Balance {
-            total: 1000,
-            credited: 0,
-            paid: 1000,
-            refunded: 0,
+            total: thousand,
+            credited: Minor::ZERO,
+            paid: thousand,
+            refunded: Minor::ZERO,
         };
-        let m = Movement::refund_with_credit_note(1000);
+        let m = Movement::refund_with_credit_note(thousand);
         b.refunded += m.refunded;
         b.credited += m.credited;
-        assert_eq!(b.due(), Some(0));
-        let c = Movement::chargeback(1000);
+        assert_eq!(b.due(), Some(Minor::ZERO));
+        let c = Movement::chargeback(thousand);
         b.refunded += c.refunded;
-        assert_eq!(b.due(), Some(1000));
+        assert_eq!(b.due(), Some(thousand));
     }
 
     #[test]

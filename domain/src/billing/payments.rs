@@ -33,7 +33,7 @@ use crate::infra::db::begin_write;
 use crate::infra::error::{DomainError, DomainResult, UserError};
 use crate::kernel::ids::{InvoiceId, StudioId};
 use crate::kernel::keys::{Key, RequestKey, Step};
-use crate::kernel::money::Money;
+use crate::kernel::money::Minor;
 use crate::ports::gateway::{ChargeOutcome, ChargeRequest, GatewayError, IntentState};
 use crate::workflow::next::{self, Change};
 use chrono::{DateTime, Duration, Utc};
@@ -69,7 +69,7 @@ pub fn payable(invoice: &invoice::Model) -> bool {
     matches!(
         invoice.status,
         InvoiceStatus::Open | InvoiceStatus::PartiallyPaid
-    ) && invoice.amount_due_minor > 0
+    ) && invoice.amount_due_minor.is_positive()
 }
 
 fn find_by_key(key: &str) -> sea_orm::Select<payment::Entity> {
@@ -123,7 +123,7 @@ async fn start_attempt(
         studio_id: Set(invoice.studio_id),
         invoice_id: Set(invoice.id),
         amount_minor: Set(invoice.amount_due_minor),
-        currency: Set(invoice.currency.clone()),
+        currency: Set(invoice.currency),
         status: Set(PaymentStatus::Pending),
         source: Set(source),
         idempotency_key: Set(key.to_string()),
@@ -341,7 +341,7 @@ async fn obtain_intent(
         idempotency_key: RequestKey::new(&pending.idempotency_key, Step::Create, attempt)
             .to_string(),
         payment_key: pending.idempotency_key.clone(),
-        amount: Money::stored(pending.amount_minor, &pending.currency)?,
+        amount: pending.amount_minor.of(pending.currency),
         payment_method_token: token,
         description: format!("Invoice payment {}", pending.invoice_id),
     };
@@ -751,7 +751,7 @@ pub async fn auto_pay(
 #[derive(Debug, Clone)]
 pub struct ManualPayment {
     pub invoice_id: i64,
-    pub amount_minor: i64,
+    pub amount_minor: Minor,
     pub method: PaymentMethod,
     pub reference: Option<String>,
     pub note: Option<String>,
@@ -808,7 +808,8 @@ pub async fn record_manual_payment(
     // A manual payment also settles an invoice marked uncollectible (money
     // received after all); automatic collection stops there.
     let collectible = payable(&invoice)
-        || (invoice.status == InvoiceStatus::Uncollectible && invoice.amount_due_minor > 0);
+        || (invoice.status == InvoiceStatus::Uncollectible
+            && invoice.amount_due_minor.is_positive());
     if !collectible {
         return Err(UserError::state(
             "invoiceId",
@@ -820,7 +821,7 @@ pub async fn record_manual_payment(
         )
         .into());
     }
-    if input.amount_minor <= 0 {
+    if !input.amount_minor.is_positive() {
         return Err(UserError::invalid("amount", "the amount must be positive").into());
     }
     if input.amount_minor > invoice.amount_due_minor {
@@ -828,11 +829,7 @@ pub async fn record_manual_payment(
             "amount",
             format!(
                 "the amount is more than the {} still due",
-                crate::kernel::money::Money::new(
-                    invoice.amount_due_minor,
-                    crate::kernel::money::Currency::parse(&invoice.currency)
-                        .map_err(|e| anyhow::anyhow!("invoice currency: {e}"))?
-                )
+                invoice.amount_due_minor.of(invoice.currency)
             ),
         )
         .into());
@@ -854,14 +851,14 @@ pub async fn record_manual_payment(
         studio_id: Set(studio_id),
         invoice_id: Set(invoice.id),
         amount_minor: Set(input.amount_minor),
-        currency: Set(invoice.currency.clone()),
+        currency: Set(invoice.currency),
         status: Set(PaymentStatus::Succeeded),
         source: Set(PaymentSource::Manual),
         method: Set(input.method),
         idempotency_key: Set(key),
         reference: Set(input.reference.clone()),
         note: Set(input.note.clone()),
-        amount_refunded_minor: Set(0),
+        amount_refunded_minor: Set(Minor::ZERO),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()

@@ -28,7 +28,7 @@ use crate::infra::db::begin_write;
 use crate::infra::error::{DomainResult, UserError};
 use crate::kernel::ids::{InvoiceId, PaymentId, StudioId};
 use crate::kernel::keys::{Key, RequestKey, Step};
-use crate::kernel::money::Money;
+use crate::kernel::money::{Minor, Money};
 use crate::ports::gateway::{GatewayError, RefundOutcome, RefundRequest};
 use crate::workflow::next::{self, Change};
 use chrono::{DateTime, Duration, Utc};
@@ -44,7 +44,7 @@ use sea_orm::{
 pub struct RefundInput {
     pub payment_id: i64,
     /// `None` refunds everything not yet refunded.
-    pub amount_minor: Option<i64>,
+    pub amount_minor: Option<Minor>,
     pub reason: Option<String>,
     pub idempotency_key: String,
 }
@@ -85,19 +85,18 @@ pub async fn refund_payment(
         .one(&tx)
         .await?
     {
-        let same = existing.payment_id == payment.id
-            && input
-                .amount_minor
-                .is_none_or(|a| a == existing.amount_minor);
-        if !same {
+        let same_amount = input
+            .amount_minor
+            .is_none_or(|a| a == existing.amount_minor);
+        if existing.payment_id != payment.id || !same_amount {
             return Err(UserError::key_reused("idempotencyKey").into());
         }
         drop(tx);
-        return if existing.status == RefundStatus::Pending && existing.gateway_reference.is_none() {
-            settle_with_gateway(ctx, existing, request_id).await
-        } else {
-            Ok(existing)
-        };
+        if existing.status != RefundStatus::Pending || existing.gateway_reference.is_some() {
+            return Ok(existing);
+        }
+        let settled = settle_with_gateway(ctx, existing, request_id).await;
+        return settled.map_err(|e| e.unanswered("paymentId"));
     }
     if payment.status != PaymentStatus::Succeeded {
         return Err(UserError::state(
@@ -128,15 +127,15 @@ pub async fn refund_payment(
         })
         .ok_or_else(|| anyhow::anyhow!("refundable amount of payment {} overflows", payment.id))?;
     let amount = input.amount_minor.unwrap_or(refundable);
-    if amount <= 0 || amount > refundable {
+    if !amount.is_positive() || amount > refundable {
         return Err(UserError::invalid(
             "amount",
-            if refundable <= 0 {
+            if !refundable.is_positive() {
                 "this payment has nothing left to refund".to_string()
             } else {
                 format!(
-                    "the amount must be positive and at most the {} minor units left to refund",
-                    refundable
+                    "the amount must be positive and at most the {} left to refund",
+                    refundable.of(payment.currency)
                 )
             },
         )
@@ -148,7 +147,7 @@ pub async fn refund_payment(
         invoice_id: Set(payment.invoice_id),
         payment_id: Set(payment.id),
         amount_minor: Set(amount),
-        currency: Set(payment.currency.clone()),
+        currency: Set(payment.currency),
         status: Set(RefundStatus::Pending),
         idempotency_key: Set(key),
         gateway_reference: Set(None),
@@ -191,7 +190,8 @@ pub async fn refund_payment(
     )
     .await?;
     crate::workflow::next::commit(ctx, tx).await?;
-    settle_with_gateway(ctx, created, request_id).await
+    let settled = settle_with_gateway(ctx, created, request_id).await;
+    settled.map_err(|e| e.unanswered("paymentId"))
 }
 
 /// Asks the gateway (again, under the same key) for a refund still `PENDING`.
@@ -230,7 +230,7 @@ async fn settle_with_gateway(
         .gateway_reference
         .clone()
         .ok_or_else(|| anyhow::anyhow!("payment {} has no gateway reference", payment.id))?;
-    let amount = Money::stored(pending.amount_minor, &pending.currency)?;
+    let amount = pending.amount_minor.of(pending.currency);
     let outcome = refund_at_gateway(ctx, &pending, &reference, amount).await;
     let settlement = match outcome {
         Ok(RefundOutcome::Succeeded { reference }) => Settlement::Succeeded(Some(reference)),
@@ -243,15 +243,12 @@ async fn settle_with_gateway(
             return reload(ctx, pending.id).await;
         }
         Ok(RefundOutcome::Failed { reason }) => Settlement::Failed(reason),
-        Err(GatewayError::Unavailable(why)) => {
-            // Unknown outcome: the ResolveRefund job looks again.
-            tracing::warn!(refund_id = pending.id, %why, "refund outcome unknown; will look again");
-            return Err(UserError {
-                field: vec!["paymentId".into()],
-                message: "the payment processor did not answer; the refund is settled automatically once its outcome is known".into(),
-                code: crate::infra::error::ErrorCode::GatewayRefused,
-            }
-            .into());
+        Err(unknown @ GatewayError::Unavailable(_)) => {
+            // Unknown outcome: typed, so the ResolveRefund job looks again
+            // soon without spending an attempt (a long outage never gives
+            // up on a refund), and the API says "did not answer".
+            tracing::warn!(refund_id = pending.id, error = %unknown, "refund outcome unknown; will look again");
+            return Err(unknown.into());
         }
         Err(other) => Settlement::Failed(other.to_string()),
     };
@@ -555,7 +552,7 @@ async fn issue_credit_note(
         refund_id: Set(Some(refund.id)),
         number: Set(format!("CN-{}-{n}", invoice.display_number())),
         amount_minor: Set(refund.amount_minor),
-        currency: Set(refund.currency.clone()),
+        currency: Set(refund.currency),
         reason: Set(refund
             .reason
             .clone()

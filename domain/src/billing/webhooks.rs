@@ -561,7 +561,7 @@ async fn apply_refund(
                     object.id
                 )));
             }
-            if !object.currency.eq_ignore_ascii_case(&paid.currency) {
+            if !object.currency.eq_ignore_ascii_case(paid.currency.code()) {
                 return Ok(Outcome::Ignored(format!(
                     "refund {} is in {}, the payment in {}",
                     object.id, object.currency, paid.currency
@@ -623,7 +623,7 @@ async fn apply_refund(
 async fn insert_pending_refund(
     tx: &DatabaseTransaction,
     paid: &payment::Model,
-    amount_minor: i64,
+    amount_minor: crate::kernel::money::Minor,
     key: String,
     reference: Option<String>,
     reason: &str,
@@ -634,7 +634,7 @@ async fn insert_pending_refund(
         invoice_id: Set(paid.invoice_id),
         payment_id: Set(paid.id),
         amount_minor: Set(amount_minor),
-        currency: Set(paid.currency.clone()),
+        currency: Set(paid.currency),
         status: Set(RefundStatus::Pending),
         idempotency_key: Set(key),
         gateway_reference: Set(reference),
@@ -721,7 +721,7 @@ async fn apply_dispute(
             .one(tx)
             .await?;
         let left = paid.amount_minor - paid.amount_refunded_minor;
-        if already.is_none() && left > 0 {
+        if already.is_none() && left.is_positive() {
             let chargeback = insert_pending_refund(
                 tx,
                 &paid,

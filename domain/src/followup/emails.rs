@@ -188,7 +188,7 @@ pub async fn send_invoice(
         return Ok(Sent::Already);
     }
     let portal = ctx.portal_url(&doc.invoice.portal_salt);
-    let paid = doc.invoice.amount_due_minor == 0;
+    let paid = doc.invoice.amount_due_minor.is_zero();
     let subject = format!(
         "Invoice {} from {}",
         doc.invoice.display_number(),
@@ -367,7 +367,7 @@ pub async fn send_refund_confirmation(ctx: &AppContext, refund_id: i64) -> Domai
         }
         _ => "",
     };
-    let owed = if doc.invoice.amount_due_minor > 0 {
+    let owed = if doc.invoice.amount_due_minor.is_positive() {
         format!(
             "The balance still due on this invoice is {}.",
             doc.money(doc.invoice.amount_due_minor)
@@ -540,7 +540,7 @@ pub async fn send_decline_notice(
     let Some(declined) = doc.payments.iter().find(|p| p.idempotency_key == key) else {
         return Ok(Sent::Already);
     };
-    if doc.invoice.amount_due_minor == 0 || declined.status != PaymentStatus::Failed {
+    if doc.invoice.amount_due_minor.is_zero() || declined.status != PaymentStatus::Failed {
         return Ok(Sent::Already);
     }
     let portal = ctx.portal_url(&doc.invoice.portal_salt);

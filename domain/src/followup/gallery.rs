@@ -45,7 +45,7 @@ pub fn level_for(
     }
     // Refunded in full: settled, but the studio's refund policy decides.
     let refunded_in_full = invoice.status == InvoiceStatus::Paid
-        && invoice.amount_paid_minor > 0
+        && invoice.amount_paid_minor.is_positive()
         && invoice.amount_refunded_minor >= invoice.amount_paid_minor;
     if refunded_in_full {
         return match studio.gallery_refunded_level {

@@ -41,7 +41,7 @@ use crate::billing::lifecycle::{self, Actor, Audit};
 use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
 use crate::infra::error::{DomainResult, UserError};
-use crate::kernel::money::Currency;
+use crate::kernel::money::Minor;
 use crate::kernel::validate::Problems;
 use crate::workflow::next::{self, Change};
 use chrono::{DateTime, Utc};
@@ -186,10 +186,10 @@ pub async fn run_step(
 async fn add_late_fee(
     tx: &DatabaseTransaction,
     invoice: &invoice::Model,
-    amount_minor: i64,
+    amount_minor: Minor,
     now: DateTime<Utc>,
 ) -> DomainResult<()> {
-    if amount_minor <= 0 {
+    if !amount_minor.is_positive() {
         return Ok(());
     }
     let lines = invoice_line::Entity::find()
@@ -210,8 +210,8 @@ async fn add_late_fee(
         unit_price_minor: Set(amount_minor),
         amount_minor: Set(amount_minor),
         taxable: Set(false),
-        tax_minor: Set(0),
-        discount_minor: Set(0),
+        tax_minor: Set(Minor::ZERO),
+        discount_minor: Set(Minor::ZERO),
         ..Default::default()
     }
     .insert(tx)
@@ -323,8 +323,7 @@ pub async fn update_policy(
 ) -> DomainResult<Policy> {
     let mut problems = Problems::new();
     let current = policy_for(db, studio.id).await?;
-    let currency =
-        Currency::parse(&studio.currency).map_err(|e| anyhow::anyhow!("studio currency: {e}"))?;
+    let currency = studio.currency;
     let mut offsets = changes.offsets_days.unwrap_or(current.offsets_days.clone());
     offsets.sort_unstable();
     offsets.dedup();
@@ -371,7 +370,7 @@ pub async fn update_policy(
                     "a late fee needs a fixed amount, a percentage, or both",
                 ));
             }
-            if fixed.is_some_and(|f| f <= 0) || cap.is_some_and(|c| c <= 0) {
+            if fixed.is_some_and(|f| !f.is_positive()) || cap.is_some_and(|c| !c.is_positive()) {
                 problems.push(UserError::invalid(
                     "lateFee",
                     "late fee amounts must be positive",

@@ -46,6 +46,22 @@ pub enum Service {
 }
 
 impl DomainError {
+    /// To the person who asked: a gateway that did not answer has neither
+    /// made nor refused what was asked (a refund stays `PENDING`, and its
+    /// `ResolveRefund` job settles it once the outcome is known), so the
+    /// answer is `GATEWAY_UNAVAILABLE` on `field`, never `GATEWAY_REFUSED`.
+    pub fn unanswered(self, field: &str) -> Self {
+        if !self.is_unavailable() {
+            return self;
+        }
+        UserError {
+            field: vec![field.to_string()],
+            message: "the payment processor did not answer; this is settled automatically once its outcome is known".into(),
+            code: ErrorCode::GatewayUnavailable,
+        }
+        .into()
+    }
+
     pub fn unavailable(service: Service, message: impl Into<String>) -> Self {
         Self::Unavailable {
             service,

@@ -2,6 +2,7 @@
 //! engine takes them. Stored amounts are minor units or decimal percentages,
 //! never floats.
 
+use crate::kernel::money::Minor;
 use crate::kernel::pricing::{Adjustment, FeeInput, FeeKind};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -10,14 +11,14 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "snake_case")]
 pub enum StoredAdjustment {
     Percent(Decimal),
-    FixedMinor(i64),
+    FixedMinor(Minor),
 }
 
 impl From<&StoredAdjustment> for Adjustment {
     fn from(a: &StoredAdjustment) -> Self {
         match a {
             StoredAdjustment::Percent(p) => Adjustment::Percent(*p),
-            StoredAdjustment::FixedMinor(m) => Adjustment::Fixed(*m),
+            StoredAdjustment::FixedMinor(m) => Adjustment::Fixed(m.get()),
         }
     }
 }
@@ -67,7 +68,7 @@ pub fn parse_fees(raw: &str) -> anyhow::Result<Vec<StoredFee>> {
 pub struct TaxShare {
     pub name: String,
     pub percent: Decimal,
-    pub amount_minor: i64,
+    pub amount_minor: Minor,
 }
 
 pub fn parse_tax_breakdown(raw: &str) -> Vec<TaxShare> {

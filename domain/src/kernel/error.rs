@@ -16,6 +16,10 @@ pub enum ErrorCode {
     IdempotencyKeyReused,
     /// The payment gateway refused the operation (e.g. a refund).
     GatewayRefused,
+    /// The payment gateway did not answer: the operation is neither made
+    /// nor refused yet, and is settled automatically once its outcome is
+    /// known (a refund stays `PENDING`).
+    GatewayUnavailable,
     /// The amounts add up to more than can be invoiced (minor units beyond
     /// 64 bits): refused when the session is scheduled.
     AmountTooLarge,
@@ -41,6 +45,7 @@ impl ErrorCode {
             Self::Unauthenticated => "UNAUTHENTICATED",
             Self::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             Self::GatewayRefused => "GATEWAY_REFUSED",
+            Self::GatewayUnavailable => "GATEWAY_UNAVAILABLE",
             Self::AmountTooLarge => "AMOUNT_TOO_LARGE",
             Self::InvalidAmount => "INVALID_AMOUNT",
             Self::InvalidPercent => "INVALID_PERCENT",

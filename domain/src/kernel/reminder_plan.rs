@@ -3,6 +3,7 @@
 //! database and no clock: the caller passes the times (`followup::reminders`
 //! runs the steps).
 
+use crate::kernel::money::Minor;
 use crate::kernel::pricing::round_minor;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -12,24 +13,28 @@ use rust_decimal::Decimal;
 /// optionally capped. Charged once per invoice, never compounding.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LateFee {
-    pub fixed_minor: Option<i64>,
+    pub fixed_minor: Option<Minor>,
     pub percent: Option<Decimal>,
-    pub cap_minor: Option<i64>,
+    pub cap_minor: Option<Minor>,
 }
 
 impl LateFee {
-    /// The fee on `due_minor`, rounded half away from zero like every amount.
-    pub fn amount_for(&self, due_minor: i64) -> i64 {
+    /// The fee on `due`, rounded half away from zero like every amount.
+    pub fn amount_for(&self, due: Minor) -> Minor {
         let percent = self
             .percent
-            .and_then(|p| round_minor(Decimal::from(due_minor) * p / Decimal::ONE_HUNDRED).ok())
+            .and_then(|p| round_minor(Decimal::from(due.get()) * p / Decimal::ONE_HUNDRED).ok())
             .unwrap_or(0);
-        let fee = self.fixed_minor.unwrap_or(0).saturating_add(percent);
+        let fee = self
+            .fixed_minor
+            .unwrap_or_default()
+            .get()
+            .saturating_add(percent);
         let capped = match self.cap_minor {
-            Some(cap) => Ord::min(fee, cap),
+            Some(cap) => Ord::min(fee, cap.get()),
             None => fee,
         };
-        Ord::max(capped, 0)
+        Minor::new(Ord::max(capped, 0))
     }
 }
 
@@ -276,23 +281,32 @@ mod tests {
 
     #[test]
     fn late_fees_are_fixed_or_a_percentage_capped_and_rounded_half_away() {
-        let fee = |fixed, percent, cap| LateFee {
-            fixed_minor: fixed,
+        let fee = |fixed: Option<i64>, percent, cap: Option<i64>| LateFee {
+            fixed_minor: fixed.map(Minor::new),
             percent,
-            cap_minor: cap,
+            cap_minor: cap.map(Minor::new),
         };
-        assert_eq!(fee(Some(2500), None, None).amount_for(100_000), 2500);
-        // 1.5% of 2,791.82 = 41.8773 -> 41.88
-        assert_eq!(fee(None, Some(dec!(1.5)), None).amount_for(279_182), 4188);
-        // 1.5% of 1,000.50 = 15.0075 -> 15.01 (half away from zero)
-        assert_eq!(fee(None, Some(dec!(1.5)), None).amount_for(100_050), 1501);
         assert_eq!(
-            fee(None, Some(dec!(10)), Some(5000)).amount_for(279_182),
-            5000
+            fee(Some(2500), None, None).amount_for(Minor::new(100_000)),
+            Minor::new(2500)
+        );
+        // 1.5% of 2,791.82 = 41.8773 -> 41.88
+        assert_eq!(
+            fee(None, Some(dec!(1.5)), None).amount_for(Minor::new(279_182)),
+            Minor::new(4188)
+        );
+        // 1.5% of 1,000.50 = 15.0075 -> 15.01 (half away from zero)
+        assert_eq!(
+            fee(None, Some(dec!(1.5)), None).amount_for(Minor::new(100_050)),
+            Minor::new(1501)
         );
         assert_eq!(
-            fee(Some(1000), Some(dec!(1)), Some(1500)).amount_for(100_000),
-            1500
+            fee(None, Some(dec!(10)), Some(5000)).amount_for(Minor::new(279_182)),
+            Minor::new(5000)
+        );
+        assert_eq!(
+            fee(Some(1000), Some(dec!(1)), Some(1500)).amount_for(Minor::new(100_000)),
+            Minor::new(1500)
         );
     }
 }

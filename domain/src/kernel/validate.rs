@@ -7,7 +7,7 @@
 //! the API's `Percent` scalar.
 
 use crate::kernel::error::UserError;
-use crate::kernel::money::Currency;
+use crate::kernel::money::{Currency, Minor};
 use rust_decimal::Decimal;
 use std::net::IpAddr;
 
@@ -143,12 +143,12 @@ impl Problems {
     }
 
     /// A non-negative amount in the studio's currency, in minor units.
-    pub fn amount(&mut self, field: &str, currency: Currency, amount: Decimal) -> i64 {
+    pub fn amount(&mut self, field: &str, currency: Currency, amount: Decimal) -> Minor {
         match currency.parse_amount(amount) {
             Ok(minor) => minor,
             Err(err) => {
                 self.push(UserError::invalid(field, err.to_string()));
-                0
+                Minor::ZERO
             }
         }
     }

@@ -9,6 +9,7 @@
 //! channel, and every api process forwards that channel into its own
 //! `broadcast`, which its subscriptions read.
 
+use crate::kernel::money::{Currency, Minor};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -35,11 +36,11 @@ pub struct BillingEvent {
     pub invoice_number: String,
     /// The invoice's status after the change.
     pub invoice_status: String,
-    pub amount_due_minor: i64,
-    pub currency: String,
+    pub amount_due_minor: Minor,
+    pub currency: Currency,
     pub payment_id: Option<i64>,
     pub payment_status: Option<String>,
-    pub payment_amount_minor: Option<i64>,
+    pub payment_amount_minor: Option<Minor>,
     pub failure_message: Option<String>,
     pub at: DateTime<Utc>,
 }

@@ -2,6 +2,7 @@
 //! adapter turns its wire format (Stripe's events) into these, and
 //! `billing::webhooks` applies them. Nothing here knows JSON.
 
+use crate::kernel::money::Minor;
 use crate::ports::gateway::{ChargeOutcome, CheckoutSession, SetupSession};
 use chrono::{DateTime, Utc};
 
@@ -64,7 +65,7 @@ pub enum GatewayEvent {
 pub struct GatewayRefund {
     /// `re_...`
     pub id: String,
-    pub amount_minor: i64,
+    pub amount_minor: Minor,
     /// Uppercase or lowercase ISO 4217, as sent.
     pub currency: String,
     pub payment_intent: Option<String>,
@@ -90,7 +91,7 @@ pub enum RefundState {
 pub struct GatewayDispute {
     /// `dp_...`
     pub id: String,
-    pub amount_minor: i64,
+    pub amount_minor: Minor,
     pub payment_intent: Option<String>,
     /// `won`, `lost`, `needs_response`...
     pub status: String,

@@ -6,7 +6,7 @@
 
 use crate::billing::invoicing::studio_tz;
 use crate::infra::error::{DomainError, DomainResult, UserError};
-use crate::kernel::money::{Currency, Money};
+use crate::kernel::money::{Currency, Minor, Money};
 use crate::read::metrics::{self, Metrics};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use entity::enums::InvoiceStatus;
@@ -161,7 +161,7 @@ pub struct CreditOwedRow {
 
 impl Dashboard {
     pub fn money(&self, minor: i64) -> Money {
-        Money::new(minor, self.currency)
+        Money::new(Minor::new(minor), self.currency)
     }
 
     /// Each package's share of the revenue by package, in whole percent
@@ -200,8 +200,7 @@ pub async fn load(
     let today = today(&studio, now);
     let period = Period::parse(from, to, today).map_err(DomainError::User)?;
     let tz = studio_tz(&studio);
-    let currency =
-        Currency::parse(&studio.currency).map_err(|e| anyhow::anyhow!("studio currency: {e}"))?;
+    let currency = studio.currency;
     let (from, end) = period.bounds(tz);
     // `metrics` counts aging on the date of its `to`: hand it the last
     // instant of the period so that date is the period's last day.

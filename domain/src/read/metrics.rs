@@ -23,6 +23,7 @@
 //! a second).
 
 use crate::infra::error::DomainResult;
+use crate::kernel::money::Minor;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use sea_orm::{
@@ -65,7 +66,7 @@ pub struct Collection {
 pub struct AgingBucket {
     pub label: &'static str,
     pub count: i64,
-    pub amount_minor: i64,
+    pub amount_minor: Minor,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,7 +83,7 @@ pub struct Metrics {
     pub payment_completion_rate: Option<Decimal>,
     pub processing: Percentiles,
     pub collection: Collection,
-    pub outstanding_minor: i64,
+    pub outstanding_minor: Minor,
     pub aging: Vec<AgingBucket>,
     pub revenue_by_month: Vec<Revenue>,
     pub revenue_by_package: Vec<Revenue>,
@@ -290,14 +291,14 @@ pub async fn compute(
         .map(|label| AgingBucket {
             label,
             count: 0,
-            amount_minor: 0,
+            amount_minor: Minor::ZERO,
         })
         .collect();
     for row in &aging_rows {
         let label: String = row.try_get("", "bucket")?;
         if let Some(bucket) = aging.iter_mut().find(|b| b.label == label) {
             bucket.count = int(row, "n")?;
-            bucket.amount_minor = int(row, "amount")?;
+            bucket.amount_minor = Minor::new(int(row, "amount")?);
         }
     }
     let outstanding_minor = crate::kernel::money::checked_sum(aging.iter().map(|b| b.amount_minor))

@@ -3,9 +3,9 @@
 
 use crate::infra::context::AppContext;
 use crate::infra::error::{DomainError, DomainResult, UserError};
+use crate::kernel::money::Minor;
 use crate::kernel::validate::Problems;
 use crate::ports::gateway::GatewayError;
-use crate::studio::studios::currency_of;
 use chrono::{DateTime, Utc};
 use entity::enums::PaymentPreference;
 use entity::{add_on_service, client, package, studio, tax_rate};
@@ -223,8 +223,8 @@ fn parse_priced(
     fields: &PackageFields,
     price_field: &str,
     creating: bool,
-) -> DomainResult<(Option<String>, Option<i64>)> {
-    let currency = currency_of(studio)?;
+) -> DomainResult<(Option<String>, Option<Minor>)> {
+    let currency = studio.currency;
     let mut problems = Problems::new();
     let name = match (&fields.name, creating) {
         (Some(n), _) => Some(problems.name("name", n)),

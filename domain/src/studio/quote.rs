@@ -5,6 +5,7 @@
 
 use crate::infra::error::DomainResult;
 use crate::kernel::adjustments;
+use crate::kernel::money::Minor;
 use crate::kernel::pricing::{self, LineInput, PricingInput, RoundingMode, TaxRateInput};
 use crate::studio::catalog::percent_of;
 use entity::enums::{LineKind, Rounding};
@@ -12,15 +13,17 @@ use entity::{session, session_item, studio, tax_rate};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 /// Prices a session exactly as its invoice will be priced (package as sold,
-/// items, tax rates, discount, fees, retainer, plus `carried_minor` of
-/// credits carried from the client's earlier invoices). Scheduling calls it
+/// items, tax rates, discount, fees, retainer, plus `carried` credits from
+/// the client's earlier invoices). The pricing engine computes in bare
+/// `i64` minor units (its rounding and allocation arithmetic); this is where
+/// typed amounts go in, and `billing::invoicing` where they come out. Scheduling calls it
 /// to refuse what could never be invoiced; the pricing error is returned as
 /// a value.
 pub async fn quote_session(
     tx: &impl ConnectionTrait,
     studio: &studio::Model,
     session: &session::Model,
-    carried_minor: i64,
+    carried: Minor,
 ) -> DomainResult<(
     Vec<(LineKind, LineInput)>,
     Result<pricing::PricedInvoice, pricing::PricingError>,
@@ -33,7 +36,7 @@ pub async fn quote_session(
             LineInput {
                 description: name.clone(),
                 quantity: 1,
-                unit_price_minor: price,
+                unit_price_minor: price.get(),
                 taxable: session.package_taxable.unwrap_or(true),
                 discount: None,
             },
@@ -55,7 +58,7 @@ pub async fn quote_session(
             LineInput {
                 description: item.description,
                 quantity: item.quantity,
-                unit_price_minor: item.unit_price_minor,
+                unit_price_minor: item.unit_price_minor.get(),
                 taxable: item.taxable,
                 discount: None,
             },
@@ -78,9 +81,10 @@ pub async fn quote_session(
         prices_include_tax: studio.prices_include_tax,
         credit_minor: session
             .retainer_paid_minor
-            .checked_add(carried_minor)
+            .checked_add(carried)
             .ok_or(pricing::PricingError::Overflow)
-            .map_err(|e| anyhow::anyhow!("session {}: credit {e}", session.id))?,
+            .map_err(|e| anyhow::anyhow!("session {}: credit {e}", session.id))?
+            .get(),
         discount: discount.as_ref().map(Into::into),
         fees: fees.iter().map(Into::into).collect(),
         rounding: match studio.rounding {

@@ -12,9 +12,9 @@ use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
 use crate::infra::error::{DomainResult, UserError};
 use crate::kernel::adjustments::{StoredAdjustment, StoredFee};
+use crate::kernel::money::Minor;
 use crate::kernel::validate::Problems;
 use crate::studio::catalog::{find_add_on, find_client, find_package, find_tax_rate};
-use crate::studio::studios::currency_of;
 use chrono::{DateTime, Utc};
 use entity::enums::SessionStatus;
 use entity::{session, session_item, studio};
@@ -85,7 +85,7 @@ fn adjustment(
                 field,
                 "give either `percent` or `amount`",
             ));
-            StoredAdjustment::FixedMinor(0)
+            StoredAdjustment::FixedMinor(Minor::ZERO)
         }
     }
 }
@@ -136,7 +136,7 @@ pub(crate) async fn apply_adjustment_changes(
     if changes.discount.is_none() && changes.fees.is_none() {
         return Ok(session);
     }
-    let currency = currency_of(studio)?;
+    let currency = studio.currency;
     let mut problems = Problems::new();
     let discount = changes
         .discount
@@ -166,7 +166,7 @@ pub async fn schedule_session(
     input: ScheduleSession,
     now: DateTime<Utc>,
 ) -> DomainResult<(session::Model, Vec<session_item::Model>)> {
-    let currency = currency_of(studio)?;
+    let currency = studio.currency;
     let mut problems = Problems::new();
     let title = problems.name("title", &input.title);
     if find_client(db, studio.id, input.client_id).await?.is_none() {
@@ -186,7 +186,7 @@ pub async fn schedule_session(
     let retainer = input
         .retainer_paid
         .map(|r| problems.amount("retainerPaid", currency, r))
-        .unwrap_or(0);
+        .unwrap_or_default();
     if let Some(ids) = &input.tax_rate_ids {
         for (i, id) in ids.iter().enumerate() {
             if find_tax_rate(db, studio.id, *id).await?.is_none() {
@@ -226,7 +226,7 @@ pub async fn schedule_session(
                         "is required for an item without an add-on service",
                     ));
                 }
-                0
+                Minor::ZERO
             }
         };
         let description = match (&item.description, &add_on) {
@@ -304,7 +304,7 @@ pub async fn schedule_session(
     // refused here instead of failing in the worker after completion.
     // A retainer may exceed the total (tax and fees included): the excess
     // is owed back or carried forward, as the studio chose (`credits`).
-    let (_, priced) = super::quote::quote_session(&tx, studio, &session, 0).await?;
+    let (_, priced) = super::quote::quote_session(&tx, studio, &session, Minor::ZERO).await?;
     match priced {
         Ok(_) => {}
         Err(crate::kernel::pricing::PricingError::Overflow) => {

@@ -84,10 +84,10 @@ pub async fn create_studio(
     let mut problems = Problems::new();
     let name = problems.name("name", &input.name);
     let currency = match Currency::parse(&input.currency) {
-        Ok(c) => c.code().to_string(),
+        Ok(c) => Some(c),
         Err(e) => {
             problems.push(UserError::invalid("currency", e.to_string()));
-            String::new()
+            None
         }
     };
     if input.time_zone.parse::<chrono_tz::Tz>().is_err() {
@@ -128,7 +128,7 @@ pub async fn create_studio(
         phone: contact.phone,
         logo_url: contact.logo_url,
         name: Set(name),
-        currency: Set(currency),
+        currency: currency.map_or(sea_orm::ActiveValue::NotSet, Set),
         time_zone: Set(input.time_zone),
         payment_terms_days: Set(input.payment_terms_days),
         invoice_prefix: Set(prefix),
@@ -179,10 +179,6 @@ pub async fn authenticate(
         .map(|found| found.studio))
 }
 
-pub fn currency_of(studio: &studio::Model) -> DomainResult<Currency> {
-    Currency::parse(&studio.currency).map_err(|e| anyhow::anyhow!("studio currency: {e}").into())
-}
-
 /// Studio settings to change; `None` leaves a setting as it is.
 #[derive(Debug, Clone, Default)]
 pub struct SettingsChanges {
@@ -223,7 +219,7 @@ pub async fn update_settings(
     }
     if let Some(code) = &changes.currency {
         match Currency::parse(code) {
-            Ok(c) if c.code() != studio.currency => {
+            Ok(c) if c != studio.currency => {
                 let priced = package::Entity::find()
                     .filter(package::Column::StudioId.eq(studio.id))
                     .count(db)
@@ -238,7 +234,7 @@ pub async fn update_settings(
                         "the currency cannot change once packages or invoices exist in the current one",
                     ));
                 }
-                active.currency = Set(c.code().to_string());
+                active.currency = Set(c);
             }
             Ok(_) => {}
             Err(e) => problems.push(UserError::invalid("currency", e.to_string())),

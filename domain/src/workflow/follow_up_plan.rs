@@ -86,7 +86,7 @@ pub fn follows_up(invoice: &invoice::Model) -> bool {
     matches!(
         invoice.status,
         InvoiceStatus::Open | InvoiceStatus::PartiallyPaid
-    ) && invoice.amount_due_minor > 0
+    ) && invoice.amount_due_minor.is_positive()
 }
 
 /// The first step of a newly emailed invoice's follow-up, if it has one

@@ -9,6 +9,7 @@
 //! tests round-trip today's JSON and dedup keys); the gallery's `state`,
 //! `level` and `change` are typed and serialise as the strings they were.
 
+use crate::kernel::money::Minor;
 use entity::enums::{GalleryLevel, InvoiceStatus};
 use sea_orm::Iterable;
 use serde::{Deserialize, Serialize};
@@ -75,7 +76,7 @@ pub enum JobKind {
     /// `amount_due` was due and `attempt` the newest stale attempt).
     ExpireStaleCheckouts {
         invoice_id: i64,
-        amount_due: i64,
+        amount_due: Minor,
         attempt: i32,
     },
     /// Does nothing: the bench's probe of the job path itself (outbox row →

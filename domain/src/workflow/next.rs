@@ -103,7 +103,7 @@ pub enum Change {
     AmountDueChanged {
         studio_id: i64,
         invoice_id: i64,
-        amount_due: i64,
+        amount_due: crate::kernel::money::Minor,
         attempt: i32,
     },
     /// A card-setup link was requested.

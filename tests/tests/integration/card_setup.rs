@@ -740,7 +740,13 @@ async fn checkout_rows(app: &TestApp) -> Vec<(i32, i64, String)> {
         .await
         .expect("rows")
         .into_iter()
-        .map(|r| (r.attempt, r.amount_minor, r.status.as_str().to_string()))
+        .map(|r| {
+            (
+                r.attempt,
+                r.amount_minor.get(),
+                r.status.as_str().to_string(),
+            )
+        })
         .collect()
 }
 

@@ -50,7 +50,13 @@ async fn statuses(app: &TestApp) -> Vec<(i32, String, i64)> {
         .await
         .expect("checkout sessions")
         .into_iter()
-        .map(|r| (r.attempt, r.status.as_str().to_string(), r.amount_minor))
+        .map(|r| {
+            (
+                r.attempt,
+                r.status.as_str().to_string(),
+                r.amount_minor.get(),
+            )
+        })
         .collect();
     rows.sort();
     rows

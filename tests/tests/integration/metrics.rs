@@ -2,10 +2,15 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::enums::*;
+use entity::money::{Currency, Minor};
 use entity::{invoice, notification, payment, session, studio};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
 use serde_json::json;
 use tests::{Backend, TestApp, spawn_app};
+
+fn usd() -> Currency {
+    Currency::parse("USD").expect("USD")
+}
 
 on_both_backends!(metrics_are_computed_in_the_database_from_fixed_data);
 
@@ -42,12 +47,12 @@ pub(crate) async fn insert(
         client_id: Set(client_id),
         package_id: Set(None),
         package_name: Set(spec.package.map(str::to_string)),
-        package_price_minor: Set(Some(spec.total)),
+        package_price_minor: Set(Some(Minor::new(spec.total))),
         package_taxable: Set(Some(false)),
         title: Set(format!("Session {n}")),
         scheduled_at: Set(t(spec.completed)),
         status: Set(SessionStatus::Completed),
-        retainer_paid_minor: Set(0),
+        retainer_paid_minor: Set(Minor::ZERO),
         tax_rate_ids: Set(None),
         completed_at: Set(Some(t(spec.completed))),
         cancelled_at: Set(None),
@@ -70,13 +75,13 @@ pub(crate) async fn insert(
         client_id: Set(client_id),
         number: Set(Some(format!("M-{studio_id}-{n}"))),
         status: Set(spec.status),
-        currency: Set("USD".into()),
-        subtotal_minor: Set(spec.total),
-        tax_minor: Set(0),
-        credit_minor: Set(0),
-        total_minor: Set(spec.total),
-        amount_paid_minor: Set(spec.total - due),
-        amount_due_minor: Set(due),
+        currency: Set(usd()),
+        subtotal_minor: Set(Minor::new(spec.total)),
+        tax_minor: Set(Minor::ZERO),
+        credit_minor: Set(Minor::ZERO),
+        total_minor: Set(Minor::new(spec.total)),
+        amount_paid_minor: Set(Minor::new(spec.total - due)),
+        amount_due_minor: Set(Minor::new(due)),
         issued_at: Set(t(spec.issued)),
         due_date: Set(day(spec.due)),
         paid_at: Set(paid),
@@ -134,8 +139,8 @@ pub(crate) async fn pay(
     payment::ActiveModel {
         studio_id: Set(studio_id),
         invoice_id: Set(invoice_id),
-        amount_minor: Set(amount),
-        currency: Set("USD".into()),
+        amount_minor: Set(Minor::new(amount)),
+        currency: Set(usd()),
         status: Set(status),
         source: Set(PaymentSource::Portal),
         idempotency_key: Set(format!(

@@ -468,7 +468,7 @@ async fn balanced_credits(app: &TestApp, session: &str) -> i64 {
         ledger.outstanding_minor,
         "{ledger:?}"
     );
-    ledger.created_minor
+    ledger.created_minor.get()
 }
 
 /// Issue 10, item 21 follow-up: retainer 150.00 on an invoice of 108.88

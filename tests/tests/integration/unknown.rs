@@ -20,6 +20,7 @@ on_both_backends!(
     a_charge_retried_a_day_later_never_resends_the_old_key,
     a_refund_answered_by_a_500_after_it_was_made_is_found_not_repeated,
     a_refund_retried_a_day_later_never_resends_the_old_key,
+    a_refund_the_gateway_keeps_silent_on_is_looked_at_again_not_failed,
     a_checkout_attempt_retired_while_its_session_was_created_expires_that_session,
 );
 
@@ -383,7 +384,7 @@ async fn a_refund_retried_a_day_later_never_resends_the_old_key(backend: Backend
     stripe.fail_next(Op::CreateRefund, Failure::Before);
     let answer = refund(&app, &f.key, &payment, "late-refund-1").await;
     assert_eq!(
-        answer["userErrors"][0]["code"], "GATEWAY_REFUSED",
+        answer["userErrors"][0]["code"], "GATEWAY_UNAVAILABLE",
         "{answer}"
     );
     assert_eq!(app.count("refunds WHERE status = 'PENDING'").await, 1);
@@ -426,6 +427,60 @@ async fn a_refund_retried_a_day_later_never_resends_the_old_key(backend: Backend
         json!([{ "status": "SUCCEEDED", "amount": { "minorUnits": 50_000 } }])
     );
     assert_eq!(app.count("credit_notes").await, 1);
+    assert_eq!(stripe.violations(), Vec::<String>::new());
+}
+
+/// Issue 18, item 4: a refund the gateway does not answer is neither made
+/// nor refused. The mutation says so (`GATEWAY_UNAVAILABLE`, not
+/// `GATEWAY_REFUSED`), and every look the safety net takes while the
+/// gateway stays silent is "unavailable" (the worker looks again soon and
+/// counts no attempt), never a failure that would spend the job's attempts
+/// and give up on money owed back. Once the gateway answers, one refund.
+async fn a_refund_the_gateway_keeps_silent_on_is_looked_at_again_not_failed(backend: Backend) {
+    let Some((app, stripe, clock)) = stripe_app(backend).await else {
+        return;
+    };
+    let (f, payment) = paid_auto_pay(&app, &stripe).await;
+    stripe.fail_next(Op::CreateRefund, Failure::Before);
+    let answer = refund(&app, &f.key, &payment, "silent-refund-1").await;
+    assert_eq!(
+        answer["userErrors"][0]["code"], "GATEWAY_UNAVAILABLE",
+        "{answer}"
+    );
+    let pending = entity::refund::Entity::find()
+        .one(&app.ctx.db)
+        .await
+        .expect("refunds")
+        .expect("the refund was recorded");
+    // The old key replays its stored 500 all day: each look is unavailable.
+    for _ in 0..3 {
+        let looked = domain::billing::refunds::resolve(&app.ctx, pending.id, None).await;
+        assert!(
+            looked.as_ref().is_err_and(|e| e.is_unavailable()),
+            "{looked:?}"
+        );
+    }
+    assert_eq!(app.count("refunds WHERE status = 'PENDING'").await, 1);
+    assert!(stripe.refunds().is_empty());
+
+    a_day_passes(&clock, &stripe);
+    app.advance_scheduled_of("resolve_refund:").await;
+    app.drain().await;
+    assert_eq!(
+        stripe.refunds().len(),
+        1,
+        "one refund once the gateway answers"
+    );
+    assert_eq!(app.count("refunds WHERE status = 'SUCCEEDED'").await, 1);
+    let resolve_rows = entity::outbox::Entity::find()
+        .filter(entity::outbox::Column::DedupKey.starts_with("resolve_refund:"))
+        .all(&app.ctx.db)
+        .await
+        .expect("outbox");
+    assert!(
+        resolve_rows.iter().all(|r| r.status == OutboxStatus::Done),
+        "{resolve_rows:#?}"
+    );
     assert_eq!(stripe.violations(), Vec::<String>::new());
 }
 

@@ -2,7 +2,7 @@
 
 use super::parts::{AuditEvent, CreditNote, InvoiceLine, InvoiceStatus, TaxShare, credit_notes_of};
 use crate::graphql::clients::Client;
-use crate::graphql::common::{AppData, domain_error, id, load_error, loaders, stored_currency};
+use crate::graphql::common::{AppData, domain_error, id, load_error, loaders};
 use crate::graphql::money::Money;
 use crate::graphql::payments::{Payment, Refund};
 use crate::graphql::reminders::ReminderStep;
@@ -25,35 +25,35 @@ pub struct Invoice {
     pub status: InvoiceStatus,
     pub currency: String,
     /// Sum of the lines, net of tax.
-    pub subtotal: Result<Money>,
-    pub tax: Result<Money>,
+    pub subtotal: Money,
+    pub tax: Money,
     /// Credits applied against the total: the retainer or deposit already
     /// paid, then any `carriedCredit` from earlier invoices.
-    pub retainer_credit: Result<Money>,
+    pub retainer_credit: Money,
     /// The part of `retainerCredit` carried from the client's earlier
     /// invoices (shown as its own row under the retainer).
-    pub carried_credit: Result<Money>,
+    pub carried_credit: Money,
     /// The credit (retainer plus carried credits) above the invoice's gross
     /// total, which this invoice could not use; zero when none.
-    pub excess_credit: Result<Money>,
+    pub excess_credit: Money,
     /// What `excessCredit` became (the studio's setting when the invoice was
     /// priced); `null` when there is no excess.
     pub excess_credit_disposition: Option<RetainerExcess>,
     /// Owed back to the client (`excessCredit` under `REFUND_DUE`) and not
     /// yet repaid (`markCreditRepaid`); zero otherwise.
-    pub credit_due_to_client: Result<Money>,
+    pub credit_due_to_client: Money,
     /// What the studio paid back of the credit owed to the client
     /// (`markCreditRepaid`); zero until then.
-    pub credit_repaid: Result<Money>,
+    pub credit_repaid: Money,
     /// When the credit owed to the client was marked repaid; `null` while
     /// it is still owed (or nothing is).
     pub credit_repaid_at: Option<DateTime<Utc>>,
     /// The studio's reference for that repayment.
     pub credit_repaid_reference: Option<String>,
     /// `subtotal + tax - retainerCredit`.
-    pub total: Result<Money>,
-    pub amount_paid: Result<Money>,
-    pub amount_due: Result<Money>,
+    pub total: Money,
+    pub amount_paid: Money,
+    pub amount_due: Money,
     /// When it was finalized (for a `DRAFT`: when it was drafted).
     pub issued_at: DateTime<Utc>,
     /// In the studio's time zone (for a `DRAFT`: as if issued when drafted;
@@ -61,12 +61,12 @@ pub struct Invoice {
     pub due_date: NaiveDate,
     pub paid_at: Option<DateTime<Utc>>,
     /// Discounts included in the subtotal (line discounts and the invoice discount).
-    pub discount: Result<Money>,
+    pub discount: Money,
     /// Fees included in the subtotal (they are also lines of kind `FEE`).
-    pub fees: Result<Money>,
-    pub amount_refunded: Result<Money>,
+    pub fees: Money,
+    pub amount_refunded: Money,
     /// Tax per rate, as priced; sums to `tax`.
-    pub tax_breakdown: Result<Vec<TaxShare>>,
+    pub tax_breakdown: Vec<TaxShare>,
     pub finalized_at: Option<DateTime<Utc>>,
     pub voided_at: Option<DateTime<Utc>>,
     pub void_reason: Option<String>,
@@ -74,33 +74,30 @@ pub struct Invoice {
     pub documents: InvoiceDocuments,
     /// What the refunds' credit notes took off the invoice:
     /// `amountDue == total - amountCredited - amountPaid + amountRefunded`.
-    pub amount_credited: Result<Money>,
+    pub amount_credited: Money,
     #[graphql(skip)]
     model: invoice::Model,
 }
 
 impl From<invoice::Model> for Invoice {
     fn from(m: invoice::Model) -> Self {
-        let cur = stored_currency(&m.currency);
-        let money = |minor: i64| Money::stored(minor, &cur);
+        let money = |minor| Money::of(minor, m.currency);
         let repaid = credits::repaid_to_client(&m)
             .map(|(amount, _, _)| amount)
             .unwrap_or_default();
-        let tax_breakdown = cur.clone().map(|cur| {
-            domain::kernel::adjustments::parse_tax_breakdown(&m.tax_breakdown)
-                .into_iter()
-                .map(|t| TaxShare {
-                    name: t.name,
-                    percent: t.percent,
-                    amount: Money::of(t.amount_minor, cur),
-                })
-                .collect()
-        });
+        let tax_breakdown = domain::kernel::adjustments::parse_tax_breakdown(&m.tax_breakdown)
+            .into_iter()
+            .map(|t| TaxShare {
+                name: t.name,
+                percent: t.percent,
+                amount: money(t.amount_minor),
+            })
+            .collect();
         Self {
             id: id(m.id),
             number: m.number.clone(),
             status: m.status.into(),
-            currency: m.currency.clone(),
+            currency: m.currency.code().to_string(),
             subtotal: money(m.subtotal_minor),
             tax: money(m.tax_minor),
             retainer_credit: money(m.credit_minor),
@@ -214,7 +211,7 @@ impl Invoice {
             .portal_url(&self.model.portal_salt))
     }
     async fn lines(&self, ctx: &Context<'_>) -> Result<Vec<InvoiceLine>> {
-        let cur = stored_currency(&self.model.currency)?;
+        let cur = self.model.currency;
         let lines = loaders(ctx)?
             .lines_by_invoice
             .load_one(self.model.id)

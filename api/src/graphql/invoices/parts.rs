@@ -5,7 +5,7 @@ use crate::graphql::common::{id, load_error, loaders};
 use crate::graphql::money::Money;
 use async_graphql::{Context, Enum, ID, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use domain::kernel::money::Currency;
+use domain::kernel::money::{Currency, Minor};
 use entity::{credit_note, invoice_event, invoice_line};
 use rust_decimal::Decimal;
 
@@ -92,7 +92,7 @@ pub struct CreditNote {
     /// `CN-` followed by the invoice's number (a void's), then `-2`, `-3`...
     /// for the credit notes that come with refunds.
     pub number: String,
-    pub amount: Result<Money>,
+    pub amount: Money,
     pub reason: String,
     pub created_at: DateTime<Utc>,
 }
@@ -101,7 +101,7 @@ impl From<credit_note::Model> for CreditNote {
     fn from(n: credit_note::Model) -> Self {
         Self {
             id: id(n.id),
-            amount: Money::in_code(n.amount_minor, &n.currency),
+            amount: Money::of(n.amount_minor, n.currency),
             number: n.number,
             reason: n.reason,
             created_at: n.created_at,
@@ -142,7 +142,7 @@ impl From<invoice_event::Model> for AuditEvent {
             event: e.event.into(),
             from_status: e.from_status.map(Into::into),
             to_status: e.to_status.map(Into::into),
-            amount_minor: e.amount_minor,
+            amount_minor: e.amount_minor.map(Minor::get),
             actor: e.actor,
             detail: e.detail,
             at: e.created_at,

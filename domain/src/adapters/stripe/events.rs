@@ -6,6 +6,7 @@ use super::wire::{
     ChargeObject, DisputeObject, Event, PaymentIntentObject, RefundObject, SetupIntentObject,
 };
 use super::{checkout_session_from, is_setup_session, setup_session_from};
+use crate::kernel::money::Minor;
 use crate::ports::gateway::ChargeOutcome;
 use crate::ports::gateway_events::{
     Delivery, GatewayDispute, GatewayEvent, GatewayRefund, RefundState,
@@ -114,7 +115,7 @@ fn typed(event: &Event) -> Result<GatewayEvent, String> {
                 open: event.kind == "charge.dispute.created",
                 dispute: GatewayDispute {
                     id: dispute.id,
-                    amount_minor: dispute.amount,
+                    amount_minor: Minor::new(dispute.amount),
                     payment_intent: dispute.payment_intent,
                     status: dispute.status,
                     reason: dispute.reason,
@@ -139,7 +140,7 @@ fn refund(object: RefundObject, charge_intent: Option<String>) -> GatewayRefund 
     };
     GatewayRefund {
         id: object.id,
-        amount_minor: object.amount,
+        amount_minor: Minor::new(object.amount),
         currency: object.currency,
         payment_intent: object.payment_intent.or(charge_intent),
         state,

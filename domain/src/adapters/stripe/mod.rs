@@ -528,7 +528,7 @@ impl PaymentGateway for StripeGateway {
         let refund = StripeGateway::refund(
             self,
             &request.charge_reference,
-            request.amount.minor,
+            request.amount.minor.get(),
             &request.idempotency_key,
             &request.request_key,
         )
