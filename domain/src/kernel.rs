@@ -14,6 +14,7 @@ pub mod ids;
 pub mod keys;
 pub mod money;
 pub mod numbering;
+pub mod plan;
 pub mod pricing;
 pub mod reminder_plan;
 pub mod shares;

@@ -30,6 +30,14 @@ text_enum!(
     RetainerExcess { RefundDue = "REFUND_DUE", CarryForward = "CARRY_FORWARD" }
 );
 text_enum!(
+    /// A payment plan: `ACTIVE` while it applies to its session.
+    PlanStatus { Active = "ACTIVE", Cancelled = "CANCELLED" }
+);
+text_enum!(
+    /// One part of a payment plan.
+    PlanPartStatus { Scheduled = "SCHEDULED", Paid = "PAID", Cancelled = "CANCELLED" }
+);
+text_enum!(
     SessionStatus { Scheduled = "SCHEDULED", Completed = "COMPLETED", Cancelled = "CANCELLED" }
 );
 text_enum!(

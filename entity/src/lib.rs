@@ -26,6 +26,8 @@ pub mod notification;
 pub mod outbox;
 pub mod package;
 pub mod payment;
+pub mod payment_plan;
+pub mod payment_plan_part;
 pub mod refund;
 pub mod reminder_policy;
 pub mod session;

@@ -31,6 +31,7 @@ mod m20261201_000210_credit_repaid;
 mod m20261201_000300_outbox_notify;
 mod m20261202_000100_outbox_notify_after_commit;
 mod m20261204_000100_client_display_name;
+mod m20261205_000100_payment_plans;
 
 pub struct Migrator;
 
@@ -59,6 +60,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000300_outbox_notify::Migration),
             Box::new(m20261202_000100_outbox_notify_after_commit::Migration),
             Box::new(m20261204_000100_client_display_name::Migration),
+            Box::new(m20261205_000100_payment_plans::Migration),
         ]
     }
 }

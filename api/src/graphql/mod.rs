@@ -20,6 +20,7 @@ pub mod money;
 pub mod paging;
 pub mod payments;
 pub mod percent;
+pub mod plans;
 pub mod reminders;
 pub mod sessions;
 pub mod steps;
@@ -56,6 +57,7 @@ pub struct Mutation(
     card_setup::CardSetupMutation,
     catalog::CatalogMutation,
     sessions::SessionsMutation,
+    plans::PlansMutation,
     payments::PaymentsMutation,
     invoices::InvoicesMutation,
     studio::StudioMutation,

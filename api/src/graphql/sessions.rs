@@ -111,6 +111,11 @@ impl Session {
         let studio = studio(ctx)?;
         Ok(Money::of(self.model.retainer_paid_minor, studio.currency))
     }
+    /// The booking's payment plan (retainer and installments), if one is set.
+    async fn payment_plan(&self, ctx: &Context<'_>) -> Result<Option<super::plans::PaymentPlan>> {
+        let caller = Caller::of(ctx)?;
+        super::plans::of_session(&caller, SessionId::new(self.model.id)).await
+    }
     async fn client(&self, ctx: &Context<'_>) -> Result<Option<Client>> {
         let loaders = loaders(ctx)?;
         Ok(loaders

@@ -32,6 +32,19 @@ pub enum ErrorCode {
     AlreadyRepaid,
     /// `markCreditRepaid` on an invoice that owes its client nothing.
     NothingOwed,
+    /// A payment plan whose parts do not add up to its total.
+    PartsDoNotAddUp,
+    /// A payment plan part due on or before the part before it.
+    DatesOutOfOrder,
+    /// A payment plan part due before today.
+    DateInPast,
+    /// A payment plan part below the payment processor's minimum charge.
+    BelowMinimum,
+    /// A payment plan with no part or more than `kernel::plan::MAX_PARTS`.
+    TooManyParts,
+    /// A payment plan the lending rules do not allow (more than
+    /// `kernel::plan::MAX_PARTS_AFTER_SESSION` parts after the session).
+    PlanGuardrail,
     Internal,
 }
 
@@ -51,6 +64,12 @@ impl ErrorCode {
             Self::InvalidPercent => "INVALID_PERCENT",
             Self::AlreadyRepaid => "ALREADY_REPAID",
             Self::NothingOwed => "NOTHING_OWED",
+            Self::PartsDoNotAddUp => "PARTS_DO_NOT_ADD_UP",
+            Self::DatesOutOfOrder => "DATES_OUT_OF_ORDER",
+            Self::DateInPast => "DATE_IN_PAST",
+            Self::BelowMinimum => "BELOW_MINIMUM",
+            Self::TooManyParts => "TOO_MANY_PARTS",
+            Self::PlanGuardrail => "PLAN_GUARDRAIL",
             Self::Internal => "INTERNAL",
         }
     }

@@ -46,6 +46,7 @@ mod numbering;
 mod operations;
 mod outages;
 mod pages;
+mod plans;
 mod queries;
 mod readiness;
 mod refunds;

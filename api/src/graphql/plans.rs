@@ -1,0 +1,170 @@
+//! Payment plans on a booking (`domain::studio::plans`): setting and
+//! cancelling one, and `Session.paymentPlan`.
+
+use super::amount::Amount;
+use super::common::{Caller, id, parse_id, payload_type};
+use super::money::Money;
+use super::percent::Percent;
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::DomainResult;
+use domain::kernel::ids::SessionId;
+use domain::studio::plans::{self, PartInput, Plan};
+use entity::payment_plan_part;
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::enums::PlanStatus")]
+pub enum PaymentPlanStatus {
+    Active,
+    Cancelled,
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::enums::PlanPartStatus")]
+pub enum PlanPartStatus {
+    Scheduled,
+    Paid,
+    Cancelled,
+}
+
+/// A booking's balance split into dated parts: a retainer at booking and
+/// installments before (or after) the session.
+#[derive(SimpleObject)]
+pub struct PaymentPlan {
+    pub id: ID,
+    pub status: PaymentPlanStatus,
+    /// What the parts add up to: the session's balance when the plan was set.
+    pub total: Money,
+    pub parts: Vec<PlanPart>,
+    /// Paid towards the parts so far.
+    pub total_paid: Money,
+    /// What the parts still scheduled ask for.
+    pub remaining: Money,
+}
+
+/// One part of a plan: a payment request of its own, due on its day.
+#[derive(SimpleObject)]
+pub struct PlanPart {
+    /// 1 for the first part.
+    pub seq: i32,
+    pub amount: Money,
+    pub due_date: NaiveDate,
+    pub status: PlanPartStatus,
+    pub amount_paid: Money,
+    pub paid_at: Option<DateTime<Utc>>,
+}
+
+impl From<&payment_plan_part::Model> for PlanPart {
+    fn from(p: &payment_plan_part::Model) -> Self {
+        Self {
+            seq: p.seq,
+            amount: Money::of(p.amount_minor, p.currency),
+            due_date: p.due_date,
+            status: p.status.into(),
+            amount_paid: Money::of(p.amount_paid_minor, p.currency),
+            paid_at: p.paid_at,
+        }
+    }
+}
+
+impl From<Plan> for PaymentPlan {
+    fn from(plan: Plan) -> Self {
+        let currency = plan.plan.currency;
+        Self {
+            id: id(plan.plan.id),
+            status: plan.plan.status.into(),
+            total: Money::of(plan.plan.total_minor, currency),
+            total_paid: Money::of(plan.paid(), currency),
+            remaining: Money::of(plan.remaining(), currency),
+            parts: plan.parts.iter().map(PlanPart::from).collect(),
+        }
+    }
+}
+
+/// One part of a plan to set: `amount` or `percent` of the plan's total, or
+/// neither for an equal share of what the other parts leave (the remainder
+/// on the last); due on `dueDate`, `daysBeforeSession` days before the
+/// session (negative: after it), or, with neither, at booking (today).
+#[derive(InputObject)]
+pub struct PlanPartInput {
+    pub amount: Option<Amount>,
+    pub percent: Option<Percent>,
+    pub due_date: Option<NaiveDate>,
+    pub days_before_session: Option<i32>,
+}
+
+#[derive(InputObject)]
+pub struct SetPaymentPlanInput {
+    pub session_id: ID,
+    /// In order; each due strictly after the one before.
+    pub parts: Vec<PlanPartInput>,
+}
+
+payload_type!(PaymentPlanPayload, payment_plan, PaymentPlan);
+
+fn session_id(id: &ID) -> DomainResult<SessionId> {
+    parse_id(id, "sessionId", "session").map(SessionId::new)
+}
+
+#[derive(Default)]
+pub struct PlansMutation;
+
+#[Object]
+impl PlansMutation {
+    /// Splits a scheduled session's balance into dated parts. Refused, with
+    /// nothing written: parts that do not add up (`PARTS_DO_NOT_ADD_UP`),
+    /// dates out of order or past (`DATES_OUT_OF_ORDER`, `DATE_IN_PAST`), a
+    /// part below the processor's minimum (`BELOW_MINIMUM`), more than 12
+    /// parts (`TOO_MANY_PARTS`), more than 4 due after the session
+    /// (`PLAN_GUARDRAIL`), a session not scheduled (`INVALID_STATE`). A plan
+    /// already on the session is replaced while nothing of it is paid.
+    async fn set_payment_plan(
+        &self,
+        ctx: &Context<'_>,
+        input: SetPaymentPlanInput,
+    ) -> Result<PaymentPlanPayload> {
+        let caller = Caller::of(ctx)?;
+        let parts: Vec<PartInput> = input
+            .parts
+            .into_iter()
+            .map(|p| PartInput {
+                amount: p.amount.map(Into::into),
+                percent: p.percent.map(Into::into),
+                due_date: p.due_date,
+                days_before_session: p.days_before_session,
+            })
+            .collect();
+        let result = match session_id(&input.session_id) {
+            Ok(session) => {
+                plans::set_plan(caller.db(), caller.studio, session, &parts, caller.now()).await
+            }
+            Err(e) => Err(e),
+        };
+        PaymentPlanPayload::from_result(result.map(Into::into))
+    }
+
+    /// Cancels a scheduled session's payment plan: its unpaid parts will not
+    /// be asked for; what was paid stays recorded.
+    async fn cancel_payment_plan(
+        &self,
+        ctx: &Context<'_>,
+        session_id: ID,
+    ) -> Result<PaymentPlanPayload> {
+        let caller = Caller::of(ctx)?;
+        let result = match self::session_id(&session_id) {
+            Ok(session) => {
+                plans::cancel_plan(caller.db(), caller.studio, session, caller.now()).await
+            }
+            Err(e) => Err(e),
+        };
+        PaymentPlanPayload::from_result(result.map(Into::into))
+    }
+}
+
+/// `Session.paymentPlan`: the session's active plan.
+pub async fn of_session(caller: &Caller<'_>, session: SessionId) -> Result<Option<PaymentPlan>> {
+    let plan = plans::plan_of(caller.db(), caller.studio.id, session)
+        .await
+        .map_err(super::common::domain_error)?;
+    Ok(plan.map(Into::into))
+}

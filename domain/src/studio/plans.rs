@@ -1,0 +1,278 @@
+//! Payment plans on a booking (issue 19): the session's balance split into
+//! dated parts, a retainer at booking and installments (the arithmetic and
+//! the rules are `kernel::plan`'s). Setting a plan on a session that has one
+//! replaces it while nothing of it is paid; cancelling keeps the plan and
+//! its parts on record, `CANCELLED`.
+//!
+//! Not yet here (issue 19's next steps): charging or emailing each part on
+//! its day, the notice before an auto-charge, payments reducing the oldest
+//! parts, and completion netting the plan into the invoice.
+
+use crate::infra::db::begin_write;
+use crate::infra::error::{DomainResult, UserError};
+use crate::kernel::ids::SessionId;
+use crate::kernel::money::{Currency, Minor};
+use crate::kernel::plan::{self, Due, PartSpec, Share};
+use crate::kernel::validate::Problems;
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::enums::{PlanPartStatus, PlanStatus, SessionStatus};
+use entity::{payment_plan, payment_plan_part, session, studio};
+use rust_decimal::Decimal;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+/// One part as the studio asks for it: an amount, a percentage of the
+/// plan's total, or neither (an equal share of what the others leave); due
+/// on a date, some days before the session (negative: after), or, with
+/// neither, at booking.
+#[derive(Debug, Clone, Default)]
+pub struct PartInput {
+    pub amount: Option<Decimal>,
+    pub percent: Option<Decimal>,
+    pub due_date: Option<NaiveDate>,
+    pub days_before_session: Option<i32>,
+}
+
+/// A plan with its parts, in order.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub plan: payment_plan::Model,
+    pub parts: Vec<payment_plan_part::Model>,
+}
+
+impl Plan {
+    /// What was paid towards the plan's parts.
+    pub fn paid(&self) -> Minor {
+        self.parts.iter().map(|p| p.amount_paid_minor).sum()
+    }
+
+    /// What the live parts still ask for.
+    pub fn remaining(&self) -> Minor {
+        self.parts
+            .iter()
+            .filter(|p| p.status == PlanPartStatus::Scheduled)
+            .map(|p| p.amount_minor - p.amount_paid_minor)
+            .sum()
+    }
+}
+
+fn specs(parts: &[PartInput], currency: Currency) -> Result<Vec<PartSpec>, Vec<UserError>> {
+    let mut problems = Problems::new();
+    let mut specs = Vec::with_capacity(parts.len());
+    for (i, part) in parts.iter().enumerate() {
+        let field = |name: &str| format!("parts.{i}.{name}");
+        let share = match (part.amount, part.percent) {
+            (Some(a), None) => Share::Amount(problems.amount(&field("amount"), currency, a)),
+            (None, Some(p)) => Share::Percent(problems.percent(&field("percent"), p)),
+            (None, None) => Share::Rest,
+            (Some(_), Some(_)) => {
+                problems.push(UserError::invalid(
+                    &field("amount"),
+                    "give an amount or a percentage, not both",
+                ));
+                Share::Rest
+            }
+        };
+        let due = match (part.due_date, part.days_before_session) {
+            (Some(date), None) => Due::On(date),
+            (None, Some(days)) => Due::DaysBeforeSession(days),
+            (None, None) => Due::AtBooking,
+            (Some(_), Some(_)) => {
+                problems.push(UserError::invalid(
+                    &field("dueDate"),
+                    "give a date or days before the session, not both",
+                ));
+                Due::AtBooking
+            }
+        };
+        specs.push(PartSpec { share, due });
+    }
+    problems.finish().map(|()| specs)
+}
+
+/// The session's active plan, if any.
+pub async fn plan_of(
+    db: &impl ConnectionTrait,
+    studio_id: i64,
+    session: SessionId,
+) -> DomainResult<Option<Plan>> {
+    let Some(plan) = payment_plan::Entity::find()
+        .filter(payment_plan::Column::StudioId.eq(studio_id))
+        .filter(payment_plan::Column::SessionId.eq(session.get()))
+        .filter(payment_plan::Column::Status.eq(PlanStatus::Active))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let parts = payment_plan_part::Entity::find()
+        .filter(payment_plan_part::Column::PlanId.eq(plan.id))
+        .order_by_asc(payment_plan_part::Column::Seq)
+        .all(db)
+        .await?;
+    Ok(Some(Plan { plan, parts }))
+}
+
+/// The session, locked for the change, if it is the studio's and still
+/// scheduled.
+async fn scheduled_session(
+    tx: &impl ConnectionTrait,
+    studio_id: i64,
+    session: SessionId,
+) -> DomainResult<session::Model> {
+    let found = session::Entity::find_by_id(session.get())
+        .filter(session::Column::StudioId.eq(studio_id))
+        .lock_exclusive()
+        .one(tx)
+        .await?
+        .ok_or_else(|| UserError::not_found("sessionId", "session"))?;
+    if found.status != SessionStatus::Scheduled {
+        return Err(UserError::state(
+            "sessionId",
+            format!(
+                "the session is {}; a payment plan is set on a scheduled session",
+                found.status.as_str()
+            ),
+        )
+        .into());
+    }
+    Ok(found)
+}
+
+/// Cancels `plan` and its unpaid parts (paid parts stay `PAID`).
+async fn retire(
+    tx: &impl ConnectionTrait,
+    plan: &payment_plan::Model,
+    now: DateTime<Utc>,
+) -> DomainResult<()> {
+    payment_plan_part::Entity::update_many()
+        .col_expr(
+            payment_plan_part::Column::Status,
+            Expr::value(PlanPartStatus::Cancelled.as_str()),
+        )
+        .col_expr(payment_plan_part::Column::UpdatedAt, Expr::value(now))
+        .filter(payment_plan_part::Column::PlanId.eq(plan.id))
+        .filter(payment_plan_part::Column::Status.eq(PlanPartStatus::Scheduled))
+        .exec(tx)
+        .await?;
+    let mut active: payment_plan::ActiveModel = plan.clone().into();
+    active.status = Set(PlanStatus::Cancelled);
+    active.cancelled_at = Set(Some(now));
+    active.updated_at = Set(now);
+    active.update(tx).await?;
+    Ok(())
+}
+
+/// Sets the session's payment plan: its balance (the session priced as its
+/// invoice will be, less the retainer already recorded) split into `parts`.
+/// Nothing is written when anything is refused. A plan already on the
+/// session is replaced, unless something was paid towards it.
+pub async fn set_plan(
+    db: &DatabaseConnection,
+    studio: &studio::Model,
+    session: SessionId,
+    parts: &[PartInput],
+    now: DateTime<Utc>,
+) -> DomainResult<Plan> {
+    let currency = studio.currency;
+    let specs = specs(parts, currency)?;
+    let tx = begin_write(db).await?;
+    let booked = scheduled_session(&tx, studio.id, session).await?;
+    let (_, priced) = super::quote::quote_session(&tx, studio, &booked, Minor::ZERO).await?;
+    let priced = priced.map_err(|e| UserError::invalid("sessionId", e.to_string()))?;
+    let total = Minor::new(priced.total_minor);
+    if !total.is_positive() {
+        return Err(UserError::state("sessionId", "the session leaves nothing to pay").into());
+    }
+    let zone = crate::kernel::clock::zone(&studio.time_zone);
+    let today = now.with_timezone(&zone).date_naive();
+    let session_day = booked.scheduled_at.with_timezone(&zone).date_naive();
+    let planned = plan::plan(total, currency, &specs, today, session_day)?;
+    if let Some(current) = plan_of(&tx, studio.id, session).await? {
+        if current.paid().is_positive() {
+            return Err(UserError::state(
+                "sessionId",
+                "part of the current plan is paid; edit its future parts instead",
+            )
+            .into());
+        }
+        retire(&tx, &current.plan, now).await?;
+    }
+    let plan = payment_plan::ActiveModel {
+        studio_id: Set(studio.id),
+        session_id: Set(booked.id),
+        currency: Set(currency),
+        total_minor: Set(total),
+        status: Set(PlanStatus::Active),
+        created_at: Set(now),
+        updated_at: Set(now),
+        cancelled_at: Set(None),
+        ..Default::default()
+    }
+    .insert(&tx)
+    .await?;
+    let mut stored = Vec::with_capacity(planned.len());
+    for part in planned {
+        stored.push(
+            payment_plan_part::ActiveModel {
+                plan_id: Set(plan.id),
+                studio_id: Set(studio.id),
+                seq: Set(part.seq),
+                amount_minor: Set(part.amount),
+                currency: Set(currency),
+                due_date: Set(part.due_date),
+                status: Set(PlanPartStatus::Scheduled),
+                amount_paid_minor: Set(Minor::ZERO),
+                paid_at: Set(None),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&tx)
+            .await?,
+        );
+    }
+    tx.commit().await?;
+    tracing::info!(
+        studio_id = studio.id,
+        session_id = booked.id,
+        plan_id = plan.id,
+        total = total.get(),
+        parts = stored.len(),
+        "payment plan set"
+    );
+    Ok(Plan {
+        plan,
+        parts: stored,
+    })
+}
+
+/// Cancels the session's payment plan: its unpaid parts will not be asked
+/// for; what was paid stays recorded. Returns the cancelled plan.
+pub async fn cancel_plan(
+    db: &DatabaseConnection,
+    studio: &studio::Model,
+    session: SessionId,
+    now: DateTime<Utc>,
+) -> DomainResult<Plan> {
+    let tx = begin_write(db).await?;
+    scheduled_session(&tx, studio.id, session).await?;
+    let current = plan_of(&tx, studio.id, session)
+        .await?
+        .ok_or_else(|| UserError::not_found("sessionId", "payment plan"))?;
+    retire(&tx, &current.plan, now).await?;
+    let plan = payment_plan::Entity::find_by_id(current.plan.id)
+        .one(&tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("payment plan {} vanished", current.plan.id))?;
+    let parts = payment_plan_part::Entity::find()
+        .filter(payment_plan_part::Column::PlanId.eq(plan.id))
+        .order_by_asc(payment_plan_part::Column::Seq)
+        .all(&tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Plan { plan, parts })
+}

@@ -1,0 +1,308 @@
+//! Issue 19, item 1: a payment plan on a booking. The session's balance
+//! splits into a retainer at booking and installments, exactly; what a plan
+//! may not be is refused with its own code and nothing written; a plan is
+//! replaced while nothing of it is paid, and cancelled on record.
+
+use sea_orm::EntityTrait;
+use serde_json::{Value, json};
+use tests::{Backend, TestApp, spawn_app};
+
+on_both_backends!(
+    a_booking_splits_into_a_retainer_and_installments_that_add_up,
+    a_plan_that_cannot_be_is_refused_with_its_code_and_nothing_written,
+    a_plan_is_replaced_then_cancelled_on_record,
+);
+
+const PLAN: &str =
+    "id status total { minorUnits } totalPaid { minorUnits } remaining { minorUnits }
+    parts { seq amount { minorUnits formatted } dueDate status amountPaid { minorUnits } }";
+
+/// The wedding of `schedule_wedding` (3,291.82 with tax), with no retainer
+/// recorded, on 2027-06-12 at 15:00 UTC.
+async fn booking(app: &TestApp, key: &str) -> String {
+    let data = app
+        .gql(
+            key,
+            "mutation { p: createPackage(input: { name: \"Wedding\", price: \"2500.00\" }) { package { id } }
+                        a: createAddOnService(input: { name: \"Extra hour\", unitPrice: \"150.00\" }) { addOnService { id } }
+                        t: createTaxRate(input: { name: \"Sales tax\", percent: \"8.875\" }) { taxRate { id } } }",
+            json!({}),
+        )
+        .await;
+    let client = app
+        .create_client(key, "Ava Martinez", "ava@example.com", "AUTO_PAY")
+        .await;
+    let data = app
+        .gql(
+            key,
+            "mutation($i: ScheduleSessionInput!) { scheduleSession(input: $i) { session { id } userErrors { field message } } }",
+            json!({ "i": {
+                "clientId": client,
+                "packageId": data["p"]["package"]["id"],
+                "title": "Wedding",
+                "scheduledAt": "2027-06-12T15:00:00Z",
+                "items": [
+                    { "addOnServiceId": data["a"]["addOnService"]["id"], "quantity": 3 },
+                    { "description": "Album prints", "quantity": 1, "unitPrice": "80.00", "taxable": false }
+                ]
+            } }),
+        )
+        .await;
+    data["scheduleSession"]["session"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a session: {data}"))
+        .to_string()
+}
+
+async fn set_plan(app: &TestApp, key: &str, session: &str, parts: Value) -> Value {
+    let data = app
+        .gql(
+            key,
+            &format!(
+                "mutation($i: SetPaymentPlanInput!) {{ setPaymentPlan(input: $i) {{
+                    paymentPlan {{ {PLAN} }} userErrors {{ field message code }} }} }}"
+            ),
+            json!({ "i": { "sessionId": session, "parts": parts } }),
+        )
+        .await;
+    data["setPaymentPlan"].clone()
+}
+
+async fn plan_of(app: &TestApp, key: &str, session: &str) -> Value {
+    let data = app
+        .gql(
+            key,
+            &format!("query($id: ID!) {{ session(id: $id) {{ paymentPlan {{ {PLAN} }} }} }}"),
+            json!({ "id": session }),
+        )
+        .await;
+    data["session"]["paymentPlan"].clone()
+}
+
+fn amounts(plan: &Value) -> Vec<i64> {
+    plan["parts"]
+        .as_array()
+        .expect("parts")
+        .iter()
+        .map(|p| p["amount"]["minorUnits"].as_i64().expect("minor units"))
+        .collect()
+}
+
+/// Today in the studio's zone, as the plan counts "at booking".
+async fn studio_today(app: &TestApp) -> String {
+    let studio = entity::studio::Entity::find()
+        .one(&app.ctx.db)
+        .await
+        .expect("studios")
+        .expect("the studio");
+    let zone = domain::kernel::clock::zone(&studio.time_zone);
+    app.ctx
+        .clock
+        .now()
+        .with_timezone(&zone)
+        .date_naive()
+        .to_string()
+}
+
+/// 35 % at booking, 35 % 60 days before, the rest 14 days before: of
+/// USD 3,291.82, 1,152.14 (1,152.137 rounded half away), 1,152.14 and
+/// 987.54, adding up exactly, on today, April 13 and May 29.
+async fn a_booking_splits_into_a_retainer_and_installments_that_add_up(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let key = app.create_studio("Golden Hour").await;
+    let session = booking(&app, &key).await;
+    let answer = set_plan(
+        &app,
+        &key,
+        &session,
+        json!([
+            { "percent": "35" },
+            { "percent": "35", "daysBeforeSession": 60 },
+            { "daysBeforeSession": 14 }
+        ]),
+    )
+    .await;
+    assert_eq!(answer["userErrors"], json!([]), "{answer}");
+    let plan = &answer["paymentPlan"];
+    assert_eq!(plan["status"], "ACTIVE");
+    assert_eq!(plan["total"]["minorUnits"], 329_182);
+    assert_eq!(amounts(plan), vec![115_214, 115_214, 98_754]);
+    assert_eq!(amounts(plan).iter().sum::<i64>(), 329_182);
+    let dates: Vec<&str> = plan["parts"]
+        .as_array()
+        .expect("parts")
+        .iter()
+        .map(|p| p["dueDate"].as_str().expect("a date"))
+        .collect();
+    let today = studio_today(&app).await;
+    assert_eq!(dates, vec![today.as_str(), "2027-04-13", "2027-05-29"]);
+    assert_eq!(plan["parts"][0]["amount"]["formatted"], "USD 1,152.14");
+    assert_eq!(plan["parts"][2]["status"], "SCHEDULED");
+    assert_eq!(plan["totalPaid"]["minorUnits"], 0);
+    assert_eq!(plan["remaining"]["minorUnits"], 329_182);
+    // Read back through the session, as stored.
+    assert_eq!(&plan_of(&app, &key, &session).await, plan);
+    assert_eq!(app.count("payment_plan_parts").await, 3);
+}
+
+async fn a_plan_that_cannot_be_is_refused_with_its_code_and_nothing_written(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let key = app.create_studio("Golden Hour").await;
+    let session = booking(&app, &key).await;
+    let refused = [
+        (
+            json!([{ "amount": "1000.00" }, { "amount": "2000.00", "dueDate": "2027-05-01" }]),
+            "PARTS_DO_NOT_ADD_UP",
+            json!(["input", "parts"]),
+        ),
+        (
+            json!([{ "percent": "50" }, { "percent": "40", "dueDate": "2027-05-01" }]),
+            "PARTS_DO_NOT_ADD_UP",
+            json!(["input", "parts"]),
+        ),
+        (
+            json!([{ "dueDate": "2027-05-01" }, { "dueDate": "2027-04-01" }]),
+            "DATES_OUT_OF_ORDER",
+            json!(["input", "parts", "1", "dueDate"]),
+        ),
+        (
+            json!([{ "dueDate": "2020-01-01" }]),
+            "DATE_IN_PAST",
+            json!(["input", "parts", "0", "dueDate"]),
+        ),
+        (
+            json!([{ "amount": "0.49" }, { "dueDate": "2027-05-01" }]),
+            "BELOW_MINIMUM",
+            json!(["input", "parts", "0", "amount"]),
+        ),
+        (
+            json!(
+                (1..=13)
+                    .map(|d| json!({ "dueDate": format!("2027-03-{d:02}") }))
+                    .collect::<Vec<_>>()
+            ),
+            "TOO_MANY_PARTS",
+            json!(["input", "parts"]),
+        ),
+        (
+            json!(
+                (1..=5)
+                    .map(|m| json!({ "dueDate": format!("2027-{:02}-20", m + 6) }))
+                    .collect::<Vec<_>>()
+            ),
+            "PLAN_GUARDRAIL",
+            json!(["input", "parts"]),
+        ),
+        (
+            json!([{ "amount": "10.00", "percent": "10" }, {}]),
+            "INVALID_INPUT",
+            json!(["input", "parts", "0", "amount"]),
+        ),
+    ];
+    for (parts, code, field) in refused {
+        let answer = set_plan(&app, &key, &session, parts.clone()).await;
+        assert_eq!(answer["paymentPlan"], Value::Null, "{parts}: {answer}");
+        assert_eq!(answer["userErrors"][0]["code"], code, "{parts}: {answer}");
+        assert_eq!(answer["userErrors"][0]["field"], field, "{parts}: {answer}");
+    }
+    let answer = set_plan(&app, &key, &session, json!([{ "amount": "1000.00" }])).await;
+    assert_eq!(
+        answer["userErrors"][0]["message"],
+        "the parts add up to USD 1,000.00; the plan total is USD 3,291.82"
+    );
+    assert_eq!(app.count("payment_plans").await, 0);
+    assert_eq!(app.count("payment_plan_parts").await, 0);
+
+    // Another studio's session is not found; a cancelled one is refused.
+    let other = app.create_studio("Elsewhere").await;
+    let answer = set_plan(&app, &other, &session, json!([{}])).await;
+    assert_eq!(answer["userErrors"][0]["code"], "NOT_FOUND", "{answer}");
+    let cancelled = app
+        .gql(
+            &key,
+            "mutation($id: ID!) { cancelSession(id: $id) { userErrors { code } } }",
+            json!({ "id": session }),
+        )
+        .await;
+    assert_eq!(cancelled["cancelSession"]["userErrors"], json!([]));
+    let answer = set_plan(&app, &key, &session, json!([{}])).await;
+    assert_eq!(answer["userErrors"][0]["code"], "INVALID_STATE", "{answer}");
+    assert_eq!(app.count("payment_plans").await, 0);
+}
+
+async fn a_plan_is_replaced_then_cancelled_on_record(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let key = app.create_studio("Golden Hour").await;
+    let session = booking(&app, &key).await;
+    let first = set_plan(
+        &app,
+        &key,
+        &session,
+        json!([{}, { "dueDate": "2027-05-01" }]),
+    )
+    .await;
+    assert_eq!(amounts(&first["paymentPlan"]), vec![164_591, 164_591]);
+    // Three equal parts instead: 1,097.27, 1,097.27, 1,097.28.
+    let second = set_plan(
+        &app,
+        &key,
+        &session,
+        json!([{}, { "dueDate": "2027-03-01" }, { "dueDate": "2027-05-01" }]),
+    )
+    .await;
+    assert_eq!(second["userErrors"], json!([]), "{second}");
+    assert_eq!(
+        amounts(&second["paymentPlan"]),
+        vec![109_727, 109_727, 109_728]
+    );
+    assert_eq!(app.count("payment_plans WHERE status = 'ACTIVE'").await, 1);
+    assert_eq!(
+        app.count("payment_plans WHERE status = 'CANCELLED'").await,
+        1
+    );
+    assert_eq!(
+        app.count("payment_plan_parts WHERE status = 'CANCELLED'")
+            .await,
+        2
+    );
+    assert_eq!(plan_of(&app, &key, &session).await, second["paymentPlan"]);
+
+    let data = app
+        .gql(
+            &key,
+            &format!(
+                "mutation($id: ID!) {{ cancelPaymentPlan(sessionId: $id) {{
+                    paymentPlan {{ {PLAN} }} userErrors {{ code }} }} }}"
+            ),
+            json!({ "id": session }),
+        )
+        .await;
+    let cancelled = &data["cancelPaymentPlan"]["paymentPlan"];
+    assert_eq!(cancelled["status"], "CANCELLED", "{data}");
+    assert_eq!(cancelled["remaining"]["minorUnits"], 0);
+    assert!(
+        cancelled["parts"]
+            .as_array()
+            .expect("parts")
+            .iter()
+            .all(|p| p["status"] == "CANCELLED")
+    );
+    assert_eq!(plan_of(&app, &key, &session).await, Value::Null);
+    let again = app
+        .gql(
+            &key,
+            "mutation($id: ID!) { cancelPaymentPlan(sessionId: $id) { userErrors { code } } }",
+            json!({ "id": session }),
+        )
+        .await;
+    assert_eq!(
+        again["cancelPaymentPlan"]["userErrors"][0]["code"],
+        "NOT_FOUND"
+    );
+}
