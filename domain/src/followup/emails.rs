@@ -1,7 +1,10 @@
-//! The emails of the workflow: invoice, receipt, gallery credentials and
-//! upgrades. Each is HTML plus plain text, sent at most once per key.
+//! The emails of the workflow: invoice, receipt, refund, gallery
+//! credentials, upgrades and expiry, declines, reminders, card setup. Each
+//! body is written once (`email_body::Body`) and sent as HTML plus plain
+//! text, at most once per key.
 
 use crate::billing::documents::InvoiceDocument;
+use crate::followup::email_body::{Body, Tone, strong, text, whole};
 use crate::followup::gallery;
 use crate::infra::context::AppContext;
 use crate::infra::error::DomainResult;
@@ -10,7 +13,6 @@ use crate::kernel::keys::Key;
 use crate::workflow::notify::{self, Claim, Email, EmailKey, Sent};
 use entity::enums::{GalleryLevel, NotificationKind, PaymentMethod, PaymentStatus};
 use entity::payment;
-use maud::{DOCTYPE, Markup, PreEscaped, html};
 use sea_orm::{EntityTrait, TransactionTrait};
 
 fn key_for(doc: &InvoiceDocument, kind: NotificationKind, step: &str) -> EmailKey {
@@ -22,19 +24,21 @@ fn key_for(doc: &InvoiceDocument, kind: NotificationKind, step: &str) -> EmailKe
     }
 }
 
-/// An email from the studio to the invoice's client. The text ends with the
-/// studio's contact details, as the HTML does (`layout`).
-fn to_client(doc: &InvoiceDocument, subject: String, text: String, html: String) -> Email {
-    let text = format!(
-        "{}\n-- \n{}\n",
-        text.trim_end(),
-        crate::studio::studios::contact_text(&doc.studio)
-    );
+/// An email from the studio to a client: `body` under `title`, signed with
+/// the studio's name and contact details in both parts.
+fn from_studio(
+    studio: &entity::studio::Model,
+    client: &entity::client::Model,
+    subject: String,
+    title: &str,
+    body: &Body,
+) -> Email {
+    let (text, html) = body.render(studio, title);
     Email {
-        studio_name: doc.studio.name.clone(),
-        to_name: doc.client.name.clone(),
-        to_email: doc.client.email.clone(),
-        reply_to: doc.studio.email.clone(),
+        studio_name: studio.name.clone(),
+        to_name: client.name.clone(),
+        to_email: client.email.clone(),
+        reply_to: studio.email.clone(),
         subject,
         text,
         html,
@@ -42,133 +46,15 @@ fn to_client(doc: &InvoiceDocument, subject: String, text: String, html: String)
     }
 }
 
-/// The name the client is greeted by ("Hi Noah,"): one rule for every email
-/// ([`greeting_name`](crate::billing::documents::greeting_name)).
-fn greeting(doc: &InvoiceDocument) -> String {
-    crate::billing::documents::greeting_name(&doc.client)
+/// An email from the studio to the invoice's client.
+fn to_client(doc: &InvoiceDocument, subject: String, title: &str, body: &Body) -> Email {
+    from_studio(&doc.studio, &doc.client, subject, title, body)
 }
 
-/// Amounts and invoice numbers are never broken inside.
-const NOWRAP: &str = "white-space:nowrap";
-/// A figure in a table: right-aligned, unbroken, kept apart from its
-/// neighbour so quantity and price never run together.
-const NUM: &str =
-    "padding:6px 0 6px 12px;border-bottom:1px solid #eee;white-space:nowrap;text-align:right";
-
-/// The frame of every client email: fluid (100 % wide up to 600 px, so it
-/// reads at 390 px on a phone), the studio's logo and name on top, its
-/// contact details at the foot. Each word of the title stays whole.
-fn layout(studio: &entity::studio::Model, title: &str, body: Markup) -> String {
-    html! {
-        (DOCTYPE)
-        html {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) }
-            }
-            body style="margin:0;padding:0;background:#f4f1ec;font-family:Georgia,'Times New Roman',serif;color:#2b2b2b;-webkit-text-size-adjust:100%" {
-                table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="width:100%;border-collapse:collapse" { tr { td align="center" style="padding:24px 8px" {
-                    table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="width:100%;max-width:600px;background:#ffffff;border-radius:8px;border-collapse:separate" {
-                        tr { td style="padding:24px 20px 0 20px" {
-                            (crate::studio::studios::logo_html(studio))
-                            div style="font-size:13px;letter-spacing:2px;text-transform:uppercase;color:#8a7560;overflow-wrap:anywhere" { (studio.name) }
-                        } }
-                        tr { td style="padding:8px 20px 0 20px;font-size:24px;line-height:1.25" {
-                            @for (i, word) in title.split(' ').enumerate() {
-                                @if i > 0 { " " }
-                                span style=(NOWRAP) { (word) }
-                            }
-                        } }
-                        tr { td style="padding:16px 20px 8px 20px;font-family:Helvetica,Arial,sans-serif;font-size:15px;line-height:1.5;overflow-wrap:anywhere" { (body) } }
-                        tr { td style="padding:16px 20px 24px 20px;border-top:1px solid #eee;font-family:Helvetica,Arial,sans-serif" {
-                            (crate::studio::studios::contact_html(studio))
-                        } }
-                    }
-                } } }
-            }
-        }
-    }
-    .into_string()
-}
-
-fn lines_table(doc: &InvoiceDocument) -> Markup {
-    let cell = "padding:6px 0;border-bottom:1px solid #eee;overflow-wrap:anywhere";
-    let total = "padding:4px 0 4px 12px;text-align:right";
-    let amount = "padding:4px 0 4px 12px;text-align:right;white-space:nowrap";
-    html! {
-        table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="width:100%;margin:16px 0;font-size:14px;border-collapse:collapse" {
-            tr style="color:#8a7560;text-align:left" { th style="text-align:left" { "Item" } th style=(NUM) { "Qty" } th style=(NUM) { "Unit" } th style=(NUM) { "Amount" } }
-            @for line in &doc.lines {
-                tr { td style=(cell) { (line.description) } td style=(NUM) { (line.quantity) }
-                     td style=(NUM) { (doc.money(line.unit_price_minor)) } td style=(NUM) { (doc.money(line.amount_minor)) } }
-            }
-            @if let Some((label, value)) = doc.discount_row() {
-                tr { td colspan="3" style=(total) { (label) } td style=(amount) { (value) } }
-            }
-            tr { td colspan="3" style=(total) { "Subtotal" } td style=(amount) { (doc.money(doc.invoice.subtotal_minor)) } }
-            @for (label, value) in doc.tax_lines() {
-                tr { td colspan="3" style=(total) { (label) } td style=(amount) { (value) } }
-            }
-            @for (label, value) in doc.credit_rows() {
-                tr { td colspan="3" style=(total) { (label) } td style=(amount) { (value) } }
-            }
-            tr style="font-weight:bold" { td colspan="3" style=(total) { "Total" } td style=(amount) { (doc.money(doc.invoice.total_minor)) } }
-            tr style="font-weight:bold" { td colspan="3" style=(total) { "Amount due" } td style=(amount) { (doc.money(doc.invoice.amount_due_minor)) } }
-            @if let Some((label, value)) = doc.excess_row() {
-                tr { td colspan="3" style=(total) { (label) } td style=(amount) id="excess-credit" { (value) } }
-            }
-        }
-        @if let Some(note) = doc.tax_inclusive_note() {
-            p style="font-size:13px;color:#666" { (note) }
-        }
-    }
-}
-
-fn lines_text(doc: &InvoiceDocument) -> String {
-    let mut out = String::new();
-    for line in &doc.lines {
-        out.push_str(&format!(
-            "  {} x {} @ {} = {}\n",
-            line.quantity,
-            line.description,
-            doc.money(line.unit_price_minor),
-            doc.money(line.amount_minor)
-        ));
-    }
-    if let Some((label, amount)) = doc.discount_row() {
-        out.push_str(&format!("  {label}: {amount}\n"));
-    }
-    out.push_str(&format!(
-        "  Subtotal: {}\n",
-        doc.money(doc.invoice.subtotal_minor)
-    ));
-    for (label, amount) in doc.tax_lines() {
-        out.push_str(&format!("  {label}: {amount}\n"));
-    }
-    for (label, amount) in doc.credit_rows() {
-        out.push_str(&format!("  {label}: {amount}\n"));
-    }
-    out.push_str(&format!(
-        "  Total: {}\n  Amount due: {}\n",
-        doc.money(doc.invoice.total_minor),
-        doc.money(doc.invoice.amount_due_minor)
-    ));
-    if let Some((label, amount)) = doc.excess_row() {
-        out.push_str(&format!("  {label}: {amount}\n"));
-    }
-    if let Some(note) = doc.tax_inclusive_note() {
-        out.push_str(&format!("  {note}\n"));
-    }
-    out
-}
-
-fn button(url: &str, label: &str) -> Markup {
-    html! {
-        p style="margin:24px 0" {
-            a href=(url) style="background:#2b2b2b;color:#ffffff;padding:12px 22px;border-radius:4px;text-decoration:none;display:inline-block;white-space:nowrap" { (label) }
-        }
-    }
+/// "Hi Noah," opens every email to the invoice's client: one rule for every
+/// email ([`greeting_name`](crate::billing::documents::greeting_name)).
+fn greeting(doc: &InvoiceDocument) -> Body {
+    Body::greeting(&crate::billing::documents::greeting_name(&doc.client))
 }
 
 /// The invoice email with its PDF. `resend` is the studio's key for a resend
@@ -207,44 +93,37 @@ pub async fn send_invoice(
             None => String::new(),
         };
         format!(
-            "We tried to charge your card{} but it was declined: {}{retry}\n\n",
+            "We tried to charge your card{} but it was declined: {}{retry}",
             crate::billing::documents::payment_card(p)
                 .map(|card| format!(" {card}"))
                 .unwrap_or_default(),
             p.failure_message.as_deref().unwrap_or("declined")
         )
     });
-    let text = format!(
-        "Hi {name},\n\nThank you for your session \"{title}\". {decline}Here is invoice {number}.\n\n{lines}\n{due}\n\nView and pay online:\n{portal}\n\n{studio}\n",
-        name = greeting(&doc),
-        title = doc.session.title,
-        decline = decline_text.clone().unwrap_or_default(),
-        number = doc.invoice.display_number(),
-        lines = lines_text(&doc),
-        due = if paid {
-            "Nothing is due: this invoice is settled.".to_string()
-        } else {
-            format!("Due by {}.", doc.due_date())
-        },
-        studio = doc.studio.name,
-    );
-    let html = layout(
-        &doc.studio,
-        &format!("Invoice {}", doc.invoice.display_number()),
-        html! {
-            p { "Hi " (greeting(&doc)) "," }
-            p { "Thank you for your session “" (doc.session.title) "”. Here is your invoice." }
-            @if let Some(d) = &decline_text { p style="background:#fdecea;padding:12px;border-radius:4px;color:#8a1f11" { (d) } }
-            (lines_table(&doc))
-            @if paid { p { "Nothing is due: this invoice is settled." } }
-            @else {
-                p { "Due by " strong { (doc.due_date()) } "." }
-                (button(&portal, &format!("Pay {}", doc.money(doc.invoice.amount_due_minor))))
-            }
-            p style="font-size:12px;color:#888" { "Or open this link: " a href=(portal) { (portal) } }
-        },
-    );
-    let mut email = to_client(&doc, subject, text, html);
+    let number = doc.invoice.display_number();
+    let mut body = greeting(&doc);
+    body.para(vec![
+        text(format!(
+            "Thank you for your session “{}”. Here is invoice ",
+            doc.session.title
+        )),
+        whole(number),
+        text("."),
+    ]);
+    if let Some(declined) = decline_text {
+        body.styled(Tone::Alert, vec![text(declined)]);
+    }
+    body.lines(&doc);
+    if paid {
+        body.para(vec![text("Nothing is due: this invoice is settled.")]);
+        body.action("View it online", &portal, "View the invoice");
+    } else {
+        body.para(vec![text("Due by "), strong(doc.due_date()), text(".")]);
+        let pay = format!("Pay {}", doc.money(doc.invoice.amount_due_minor));
+        body.action("View and pay online", &portal, &pay);
+    }
+    body.spelled_out(&portal);
+    let mut email = to_client(&doc, subject, &format!("Invoice {number}"), &body);
     email.attachments.push(notify::Attachment {
         filename: format!("{}.pdf", doc.invoice.display_number()),
         content_type: "application/pdf",
@@ -283,38 +162,28 @@ pub async fn send_receipt(ctx: &AppContext, payment_id: i64) -> DomainResult<Sen
         (PaymentMethod::BankTransfer, _, _) => "paid by bank transfer".to_string(),
         (PaymentMethod::Other, _, _) => "received".to_string(),
     };
-    // Only what the client gave us (a check number, a transfer reference)
-    // is shown: gateway ids (`sim_ch_...`, `pi_...`) mean nothing to them.
-    let reference = payment
-        .reference
-        .clone()
-        .map(|r| format!("Reference: {r}\n"))
-        .unwrap_or_default();
     let subject = format!(
         "Receipt for invoice {}: {amount} paid",
         doc.invoice.display_number()
     );
-    let text = format!(
-        "Hi {name},\n\nWe received your payment of {amount} for invoice {number}, {card}.\n{reference}Balance remaining: {balance}\n\n{lines}\nYour receipt is attached as a PDF.\n\nThank you!\n{studio}\n",
-        name = greeting(&doc),
-        number = doc.invoice.display_number(),
-        balance = doc.money(doc.invoice.amount_due_minor),
-        lines = lines_text(&doc),
-        studio = doc.studio.name,
-    );
-    let html = layout(
-        &doc.studio,
-        "Payment received",
-        html! {
-            p { "Hi " (greeting(&doc)) "," }
-            p { "We received your payment of " strong style="white-space:nowrap" { (amount) } " for invoice " span style="white-space:nowrap" { (doc.invoice.display_number()) } ", " (card) "." }
-            @if let Some(r) = &payment.reference { p style="font-size:13px;color:#666" { "Reference: " (r) } }
-            (lines_table(&doc))
-            p { "Your receipt is attached as a PDF." }
-            p { "Thank you!" }
-        },
-    );
-    let mut email = to_client(&doc, subject, text, html);
+    let mut body = greeting(&doc);
+    body.para(vec![
+        text("We received your payment of "),
+        strong(&amount),
+        text(" for invoice "),
+        whole(doc.invoice.display_number()),
+        text(format!(", {card}.")),
+    ]);
+    // Only what the client gave us (a check number, a transfer reference)
+    // is shown: gateway ids (`sim_ch_...`, `pi_...`) mean nothing to them.
+    if let Some(reference) = &payment.reference {
+        body.styled(Tone::Small, vec![text(format!("Reference: {reference}"))]);
+    }
+    let balance = doc.money(doc.invoice.amount_due_minor);
+    body.para(vec![text("Balance remaining: "), strong(balance)]);
+    body.lines(&doc);
+    body.para(vec![text("Your receipt is attached as a PDF. Thank you!")]);
+    let mut email = to_client(&doc, subject, "Payment received", &body);
     email.attachments.push(notify::Attachment {
         filename: format!("Receipt-{}.pdf", doc.invoice.display_number()),
         content_type: "application/pdf",
@@ -376,24 +245,23 @@ pub async fn send_refund_confirmation(ctx: &AppContext, refund_id: i64) -> Domai
         "Nothing is owed on this invoice.".to_string()
     };
     let subject = format!("Refund of {amount} for invoice {number}");
-    let text = format!(
-        "Hi {name},\n\nWe refunded {amount} {back_to} for invoice {number}.{when}\nCredit note: {cn} ({amount})\n{owed}\n\n{studio}\n",
-        name = greeting(&doc),
-        cn = note.number,
-        studio = doc.studio.name,
-    );
-    let nowrap = "white-space:nowrap";
-    let html = layout(
-        &doc.studio,
-        "Refund confirmation",
-        html! {
-            p { "Hi " (greeting(&doc)) "," }
-            p { "We refunded " strong style=(nowrap) { (amount) } " " (back_to) " for invoice " span style=(nowrap) { (number) } "." (when) }
-            p { "Credit note: " strong style=(nowrap) { (note.number) } " (" span style=(nowrap) { (amount) } ")" }
-            p { (owed) }
-        },
-    );
-    let email = to_client(&doc, subject, text, html);
+    let mut body = greeting(&doc);
+    body.para(vec![
+        text("We refunded "),
+        strong(&amount),
+        text(format!(" {back_to} for invoice ")),
+        whole(&number),
+        text(format!(".{when}")),
+    ]);
+    body.para(vec![
+        text("Credit note: "),
+        strong(&note.number),
+        text(" ("),
+        whole(&amount),
+        text(")"),
+    ]);
+    body.para(vec![text(owed)]);
+    let email = to_client(&doc, subject, "Refund confirmation", &body);
     notify::send_once(
         ctx,
         &key_for(
@@ -448,34 +316,26 @@ pub async fn send_gallery_credentials(ctx: &AppContext, invoice_id: i64) -> Doma
     let expiry = access
         .expires_at
         .map(|e| e.format("%B %-d, %Y").to_string());
-    let text = format!(
-        "Hi {name},\n\nYour gallery for \"{title}\" is open with {level}.\n\nGallery:\n{url}\n\nUsername: {user}\nPassword: {password}\n{expiry}\nKeep this password safe: we only store a hash of it and cannot send it again.\n\n{studio}\n",
-        name = greeting(&doc),
-        title = doc.session.title,
-        level = level_description(access.level),
-        user = access.username,
-        expiry = expiry
-            .as_ref()
-            .map(|e| format!("Access until: {e}\n"))
-            .unwrap_or_default(),
-        studio = doc.studio.name,
+    let mut body = greeting(&doc);
+    body.para(vec![text(format!(
+        "Your gallery for “{}” is open with {}.",
+        doc.session.title,
+        level_description(access.level)
+    ))]);
+    let mut facts = vec![
+        ("Username", access.username.clone()),
+        ("Password", password),
+    ];
+    facts.extend(expiry.map(|e| ("Access until", e)));
+    body.facts(&facts);
+    body.action("Gallery", &url, "Open your gallery");
+    body.styled(
+        Tone::Small,
+        vec![text(
+            "Keep this password safe: we only store a hash of it and cannot send it again.",
+        )],
     );
-    let html = layout(
-        &doc.studio,
-        "Your gallery is ready",
-        html! {
-            p { "Hi " (greeting(&doc)) "," }
-            p { "Your gallery for “" (doc.session.title) "” is open with " (level_description(access.level)) "." }
-            table cellpadding="6" style="background:#f7f4ef;border-radius:4px;margin:12px 0" {
-                tr { td { "Username" } td { code { (access.username) } } }
-                tr { td { "Password" } td { code { (password) } } }
-                @if let Some(e) = &expiry { tr { td { "Access until" } td { (e) } } }
-            }
-            (button(&url, "Open your gallery"))
-            p style="font-size:12px;color:#888" { (PreEscaped("Keep this password safe: we only store a hash of it.")) }
-        },
-    );
-    let email = to_client(&doc, subject, text, html);
+    let email = to_client(&doc, subject, "Your gallery is ready", &body);
     notify::deliver(ctx, &key, held, &email).await
 }
 
@@ -498,24 +358,17 @@ pub async fn send_gallery_upgrade(
         .expires_at
         .map(|e| e.format("%B %-d, %Y").to_string())
         .unwrap_or_default();
-    let text = format!(
-        "Hi {name},\n\nThank you for your payment. Your gallery for \"{title}\" now has {level}, until {expiry}.\nLog in with the username and password from our earlier email.\n\nGallery:\n{url}\n\n{studio}\n",
-        name = greeting(&doc),
-        title = doc.session.title,
-        level = level_description(access.level),
-        studio = doc.studio.name,
-    );
-    let html = layout(
-        &doc.studio,
-        "Your gallery is fully open",
-        html! {
-            p { "Hi " (greeting(&doc)) "," }
-            p { "Thank you for your payment. Your gallery for “" (doc.session.title) "” now has " (level_description(access.level)) ", until " (expiry) "." }
-            p { "Log in with the username and password from our earlier email." }
-            (button(&url, "Open your gallery"))
-        },
-    );
-    let email = to_client(&doc, subject, text, html);
+    let mut body = greeting(&doc);
+    body.para(vec![text(format!(
+        "Thank you for your payment. Your gallery for “{}” now has {}, until {expiry}.",
+        doc.session.title,
+        level_description(access.level)
+    ))]);
+    body.para(vec![text(
+        "Log in with the username and password from our earlier email.",
+    )]);
+    body.action("Gallery", &url, "Open your gallery");
+    let email = to_client(&doc, subject, "Your gallery is fully open", &body);
     notify::send_once(
         ctx,
         &key_for(&doc, NotificationKind::GalleryUpgraded, level.as_str()),
@@ -560,23 +413,21 @@ pub async fn send_decline_notice(
         "Payment declined for invoice {}",
         doc.invoice.display_number()
     );
-    let text = format!(
-        "Hi {name},\n\nWe tried again to charge your card{card} for invoice {number} ({amount}), but it was declined: {reason}\n\n{next} You can pay now with another card and keep it for your automatic payments:\n{portal}\n\n{studio}\n",
-        name = greeting(&doc),
-        number = doc.invoice.display_number(),
-        studio = doc.studio.name,
-    );
-    let html = layout(
-        &doc.studio,
-        "Your payment was declined",
-        html! {
-            p { "Hi " (greeting(&doc)) "," }
-            p { "We tried again to charge your card" (card) " for invoice " (doc.invoice.display_number()) " (" strong { (amount) } "), but it was declined: " (reason) }
-            p { (next) " You can pay now with another card and keep it for your automatic payments." }
-            (button(&portal, &format!("Pay {amount}")))
-        },
-    );
-    let email = to_client(&doc, subject, text, html);
+    let mut body = greeting(&doc);
+    body.para(vec![
+        text(format!(
+            "We tried again to charge your card{card} for invoice "
+        )),
+        whole(doc.invoice.display_number()),
+        text(" ("),
+        strong(&amount),
+        text(format!("), but it was declined: {reason}")),
+    ]);
+    body.para(vec![text(format!(
+        "{next} You can pay now with another card and keep it for your automatic payments."
+    ))]);
+    body.action("Pay now", &portal, &format!("Pay {amount}"));
+    let email = to_client(&doc, subject, "Your payment was declined", &body);
     notify::send_once(
         ctx,
         &key_for(&doc, NotificationKind::DeclineNotice, &attempt.to_string()),
@@ -632,36 +483,31 @@ pub async fn send_reminder(ctx: &AppContext, invoice_id: i64, step: u32) -> Doma
     } else {
         "If you have already paid, thank you, and please ignore this message."
     };
-    let text = format!(
-        "Hi {name},\n\nInvoice {number} for \"{title}\" {when} (due date {due}). Amount due: {amount}.\n{fee}\n{lines}\nPay online:\n{portal}\n\n{closing}\n\n{studio}\n",
-        name = greeting(&doc),
-        title = doc.session.title,
-        due = doc.due_date(),
-        fee = late_fee
-            .clone()
-            .map(|f| format!("{f}\n"))
-            .unwrap_or_default(),
-        lines = lines_text(&doc),
-        studio = doc.studio.name,
-    );
-    let html = layout(
-        &doc.studio,
-        if final_notice {
-            "Final notice"
-        } else {
-            "Payment reminder"
-        },
-        html! {
-            p { "Hi " (greeting(&doc)) "," }
-            p { "Invoice " (number) " for “" (doc.session.title) "” " (when) " (due date " (doc.due_date()) "). Amount due: " strong { (amount) } "." }
-            @if let Some(f) = &late_fee { p style="background:#fff4e5;padding:12px;border-radius:4px" { (f) } }
-            (lines_table(&doc))
-            (button(&portal, &format!("Pay {amount}")))
-            p { (closing) }
-            p style="font-size:12px;color:#888" { "Or open this link: " a href=(portal) { (portal) } }
-        },
-    );
-    let mut email = to_client(&doc, subject, text, html);
+    let mut body = greeting(&doc);
+    body.para(vec![
+        text("Invoice "),
+        whole(number),
+        text(format!(
+            " for “{}” {when} (due date {}). Amount due: ",
+            doc.session.title,
+            doc.due_date()
+        )),
+        strong(&amount),
+        text("."),
+    ]);
+    if let Some(fee) = late_fee {
+        body.styled(Tone::Notice, vec![text(fee)]);
+    }
+    body.lines(&doc);
+    body.action("Pay online", &portal, &format!("Pay {amount}"));
+    body.para(vec![text(closing)]);
+    body.spelled_out(&portal);
+    let title = if final_notice {
+        "Final notice"
+    } else {
+        "Payment reminder"
+    };
+    let mut email = to_client(&doc, subject, title, &body);
     email.attachments.push(notify::Attachment {
         filename: format!("{number}.pdf"),
         content_type: "application/pdf",
@@ -699,32 +545,32 @@ pub async fn send_gallery_expiry_notice(
         .to_string();
     let url = gallery::link(ctx, &access).await?;
     let subject = format!("Your gallery \"{}\" closes on {date}", doc.session.title);
-    let advice = if access.level == GalleryLevel::Full {
-        "Please download the photos you want to keep before then.".to_string()
+    let mut body = greeting(&doc);
+    body.para(vec![
+        text(format!(
+            "Your access to the gallery of “{}” ends on ",
+            doc.session.title
+        )),
+        strong(&date),
+        text("."),
+    ]);
+    if access.level == GalleryLevel::Full {
+        body.para(vec![text(
+            "Please download the photos you want to keep before then.",
+        )]);
     } else {
-        format!(
-            "Pay invoice {} to unlock full-resolution downloads:\n{}",
-            doc.invoice.display_number(),
-            ctx.portal_url(&doc.invoice.portal_salt)
-        )
-    };
-    let text = format!(
-        "Hi {name},\n\nYour access to the gallery of \"{title}\" ends on {date}.\n{advice}\n\nGallery:\n{url}\n\n{studio}\n",
-        name = greeting(&doc),
-        title = doc.session.title,
-        studio = doc.studio.name,
-    );
-    let html = layout(
-        &doc.studio,
-        "Your gallery closes soon",
-        html! {
-            p { "Hi " (greeting(&doc)) "," }
-            p { "Your access to the gallery of “" (doc.session.title) "” ends on " strong { (date) } "." }
-            p { (advice) }
-            (button(&url, "Open your gallery"))
-        },
-    );
-    notify::send_once(ctx, &key, &to_client(&doc, subject, text, html)).await
+        let number = doc.invoice.display_number();
+        body.para(vec![
+            text("Pay invoice "),
+            whole(number),
+            text(" to unlock full-resolution downloads."),
+        ]);
+        let portal = ctx.portal_url(&doc.invoice.portal_salt);
+        body.action("Pay online", &portal, &format!("Pay invoice {number}"));
+    }
+    body.action("Gallery", &url, "Open your gallery");
+    let email = to_client(&doc, subject, "Your gallery closes soon", &body);
+    notify::send_once(ctx, &key, &email).await
 }
 
 /// The link to put a card on file (`requestCardSetup`): one email per
@@ -742,35 +588,19 @@ pub async fn send_card_setup_link(ctx: &AppContext, card_setup_id: i64) -> Domai
     let studio = &page.studio.name;
     let until = page.setup.expires_at.format("%B %-d, %Y");
     let subject = format!("Save a card for automatic payments to {studio}");
-    let text = format!(
-        "Hi {name},\n\n{studio} asks you to put a card on file, so that your next invoices are paid automatically when they are issued. You enter the card on our payment provider's secure page; {studio} never sees its number. Nothing is charged now.\n\nSave your card (this link works until {until}):\n{link}\n\nIf you did not expect this, you can ignore this email.\n\n{studio}\n",
-        name = crate::billing::documents::greeting_name(&page.client),
+    let mut body = Body::greeting(&crate::billing::documents::greeting_name(&page.client));
+    body.para(vec![text(format!(
+        "{studio} asks you to put a card on file, so that your next invoices are paid automatically when they are issued. You enter the card on our payment provider's secure page; {studio} never sees its number. Nothing is charged now."
+    ))]);
+    body.action("Save your card", &link, "Save my card");
+    body.styled(
+        Tone::Small,
+        vec![text(format!(
+            "This link works until {until}. If you did not expect this, you can ignore this email."
+        ))],
     );
-    let text = format!(
-        "{}\n-- \n{}\n",
-        text.trim_end(),
-        crate::studio::studios::contact_text(&page.studio)
-    );
-    let html = layout(
-        &page.studio,
-        "Save a card for automatic payments",
-        html! {
-            p { "Hi " (crate::billing::documents::greeting_name(&page.client)) "," }
-            p { (studio) " asks you to put a card on file, so that your next invoices are paid automatically when they are issued. You enter the card on our payment provider's secure page; " (studio) " never sees its number. Nothing is charged now." }
-            (button(&link, "Save my card"))
-            p style="font-size:13px;color:#666" { "This link works until " (until) ". If you did not expect this, you can ignore this email." }
-        },
-    );
-    let email = Email {
-        studio_name: studio.clone(),
-        to_name: page.client.name.clone(),
-        to_email: page.client.email.clone(),
-        reply_to: page.studio.email.clone(),
-        subject,
-        text,
-        html,
-        attachments: Vec::new(),
-    };
+    let title = "Save a card for automatic payments";
+    let email = from_studio(&page.studio, &page.client, subject, title, &body);
     notify::send_once(
         ctx,
         &EmailKey {

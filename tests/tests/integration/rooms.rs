@@ -28,7 +28,7 @@ const BIG_FILES: &[(&str, usize)] = &[
     ("domain/src/billing/payments.rs", 906),
     ("domain/src/billing/refunds.rs", 605),
     ("domain/src/billing/webhooks.rs", 768),
-    ("domain/src/followup/emails.rs", 785),
+    ("domain/src/followup/emails.rs", 615),
     ("domain/src/followup/gallery.rs", 793),
     ("domain/src/infra/settings.rs", 785),
     ("domain/src/kernel/pricing.rs", 636),
