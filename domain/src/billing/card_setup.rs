@@ -287,15 +287,14 @@ async fn reserve_attempt(
     let row = match reusable {
         Some(row) => row,
         None => {
-            let last: Option<i32> = card_setup_session::Entity::find()
-                .select_only()
-                .column_as(card_setup_session::Column::Attempt.max(), "max")
-                .filter(card_setup_session::Column::CardSetupId.eq(setup_id))
-                .into_tuple::<Option<i32>>()
-                .one(&tx)
-                .await?
-                .flatten();
-            let attempt = hosted::next_attempt(last, format!("card setup {setup_id}"))?;
+            use card_setup_session::Column as C;
+            let attempt = hosted::next_attempt::<card_setup_session::Entity>(
+                &tx,
+                C::Attempt,
+                C::CardSetupId,
+                setup_id,
+            )
+            .await?;
             card_setup_session::ActiveModel {
                 card_setup_id: Set(setup_id),
                 studio_id: Set(page.setup.studio_id),

@@ -193,15 +193,14 @@ async fn reserve_attempt(
     let row = match reusable {
         Some(row) => row,
         None => {
-            let last: Option<i32> = checkout_session::Entity::find()
-                .select_only()
-                .column_as(checkout_session::Column::Attempt.max(), "max")
-                .filter(checkout_session::Column::InvoiceId.eq(invoice_id))
-                .into_tuple::<Option<i32>>()
-                .one(&tx)
-                .await?
-                .flatten();
-            let attempt = hosted::next_attempt(last, format!("invoice {invoice_id}"))?;
+            use checkout_session::Column as C;
+            let attempt = hosted::next_attempt::<checkout_session::Entity>(
+                &tx,
+                C::Attempt,
+                C::InvoiceId,
+                invoice_id,
+            )
+            .await?;
             checkout_session::ActiveModel {
                 studio_id: Set(invoice.studio_id),
                 invoice_id: Set(invoice_id),

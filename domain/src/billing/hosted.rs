@@ -9,7 +9,7 @@ use crate::ports::gateway::GatewayError;
 use chrono::{DateTime, Duration, Utc};
 use entity::client;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
 /// How long a session stays payable (Stripe allows 30 minutes to 24 hours).
 pub const SESSION_TTL_MINUTES: i64 = 60;
@@ -30,11 +30,27 @@ pub fn expiry(now: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp(at.timestamp(), 0).unwrap_or(at)
 }
 
-/// The attempt after `last` (the first is 1) of `what` (`invoice 7`).
-pub fn next_attempt(last: Option<i32>, what: String) -> DomainResult<i32> {
-    last.unwrap_or(0)
-        .checked_add(1)
-        .ok_or_else(|| anyhow::anyhow!("{what} has run out of attempts").into())
+/// The next attempt number (the first is 1) among the hosted-session rows
+/// of `E` whose `owner` column is `owner_id` (an invoice's checkout
+/// sessions, a card setup's sessions), read under the caller's lock.
+pub async fn next_attempt<E: EntityTrait>(
+    tx: &impl ConnectionTrait,
+    attempt: E::Column,
+    owner: E::Column,
+    owner_id: i64,
+) -> DomainResult<i32> {
+    let last: Option<i32> = E::find()
+        .select_only()
+        .column_as(attempt.max(), "max")
+        .filter(owner.eq(owner_id))
+        .into_tuple::<Option<i32>>()
+        .one(tx)
+        .await?
+        .flatten();
+    last.unwrap_or(0).checked_add(1).ok_or_else(|| {
+        let rows = E::default().table_name().to_string();
+        anyhow::anyhow!("{rows} of {owner_id} have run out of attempts").into()
+    })
 }
 
 /// A user-facing "try again" for a gateway that did not answer.
