@@ -15,6 +15,9 @@ pub struct Model {
     pub taxable: bool,
     pub active: bool,
     pub created_at: DateTimeUtc,
+    /// The package's default payment plan, JSON (`kernel::plan::TemplatePart`);
+    /// `None` when it has none.
+    pub plan_template: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

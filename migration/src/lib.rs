@@ -32,6 +32,7 @@ mod m20261201_000300_outbox_notify;
 mod m20261202_000100_outbox_notify_after_commit;
 mod m20261204_000100_client_display_name;
 mod m20261205_000100_payment_plans;
+mod m20261205_000200_package_plan_template;
 
 pub struct Migrator;
 
@@ -61,6 +62,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000100_outbox_notify_after_commit::Migration),
             Box::new(m20261204_000100_client_display_name::Migration),
             Box::new(m20261205_000100_payment_plans::Migration),
+            Box::new(m20261205_000200_package_plan_template::Migration),
         ]
     }
 }

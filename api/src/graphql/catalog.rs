@@ -23,6 +23,9 @@ pub struct Package {
     pub price: Money,
     pub taxable: bool,
     pub active: bool,
+    /// The default payment plan of its sessions (`setPackagePaymentPlan`);
+    /// empty when it has none.
+    pub payment_plan: Vec<super::plans::PlanPartTemplate>,
 }
 
 impl Package {
@@ -34,6 +37,7 @@ impl Package {
             price: Money::of(p.price_minor, currency),
             taxable: p.taxable,
             active: p.active,
+            payment_plan: super::plans::PlanPartTemplate::of(p, currency),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! cancelling one, and `Session.paymentPlan`.
 
 use super::amount::Amount;
+use super::catalog::{Package, PackagePayload};
 use super::common::{Caller, id, parse_id, payload_type};
 use super::money::Money;
 use super::percent::Percent;
@@ -9,7 +10,8 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::DomainResult;
 use domain::kernel::ids::SessionId;
-use domain::studio::plans::{self, PartInput, Plan};
+use domain::kernel::money::Currency;
+use domain::studio::plans::{self, PartInput, Plan, TemplateInput};
 use entity::payment_plan_part;
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -96,8 +98,52 @@ pub struct PlanPartInput {
 #[derive(InputObject)]
 pub struct SetPaymentPlanInput {
     pub session_id: ID,
-    /// In order; each due strictly after the one before.
-    pub parts: Vec<PlanPartInput>,
+    /// In order; each due strictly after the one before. Omitted: the
+    /// session's package's default plan (`Package.paymentPlan`).
+    pub parts: Option<Vec<PlanPartInput>>,
+}
+
+/// One part of a package's default plan, as returned.
+#[derive(SimpleObject)]
+pub struct PlanPartTemplate {
+    pub amount: Option<Money>,
+    pub percent: Option<rust_decimal::Decimal>,
+    /// `null`: at booking.
+    pub days_before_session: Option<i32>,
+}
+
+impl PlanPartTemplate {
+    pub fn of(package: &entity::package::Model, currency: Currency) -> Vec<Self> {
+        plans::template_of(package)
+            .unwrap_or_else(|e| {
+                tracing::error!(package_id = package.id, error = %e, "unreadable default plan");
+                Vec::new()
+            })
+            .iter()
+            .map(|p| Self {
+                amount: p.amount_minor.map(|m| Money::of(m, currency)),
+                percent: p.percent,
+                days_before_session: p.days_before_session,
+            })
+            .collect()
+    }
+}
+
+/// One part of a package's default plan: `amount` or `percent` or neither
+/// (the rest), due `daysBeforeSession` days before the session or, without
+/// it, at booking.
+#[derive(InputObject)]
+pub struct PlanPartTemplateInput {
+    pub amount: Option<Amount>,
+    pub percent: Option<Percent>,
+    pub days_before_session: Option<i32>,
+}
+
+#[derive(InputObject)]
+pub struct SetPackagePaymentPlanInput {
+    pub package_id: ID,
+    /// Empty: the package has no default plan.
+    pub parts: Vec<PlanPartTemplateInput>,
 }
 
 payload_type!(PaymentPlanPayload, payment_plan, PaymentPlan);
@@ -124,23 +170,53 @@ impl PlansMutation {
         input: SetPaymentPlanInput,
     ) -> Result<PaymentPlanPayload> {
         let caller = Caller::of(ctx)?;
-        let parts: Vec<PartInput> = input
-            .parts
-            .into_iter()
-            .map(|p| PartInput {
-                amount: p.amount.map(Into::into),
-                percent: p.percent.map(Into::into),
-                due_date: p.due_date,
-                days_before_session: p.days_before_session,
-            })
-            .collect();
+        let parts: Option<Vec<PartInput>> = input.parts.map(|parts| {
+            parts
+                .into_iter()
+                .map(|p| PartInput {
+                    amount: p.amount.map(Into::into),
+                    percent: p.percent.map(Into::into),
+                    due_date: p.due_date,
+                    days_before_session: p.days_before_session,
+                })
+                .collect()
+        });
         let result = match session_id(&input.session_id) {
             Ok(session) => {
-                plans::set_plan(caller.db(), caller.studio, session, &parts, caller.now()).await
+                let (db, now) = (caller.db(), caller.now());
+                plans::set_plan(db, caller.studio, session, parts.as_deref(), now).await
             }
             Err(e) => Err(e),
         };
         PaymentPlanPayload::from_result(result.map(Into::into))
+    }
+
+    /// A package's default payment plan, which `setPaymentPlan` without
+    /// parts applies to a session of the package; an empty list removes it.
+    /// Checked as far as it can be without a session (order, percentages,
+    /// minimum, a part for the rest).
+    async fn set_package_payment_plan(
+        &self,
+        ctx: &Context<'_>,
+        input: SetPackagePaymentPlanInput,
+    ) -> Result<PackagePayload> {
+        let caller = Caller::of(ctx)?;
+        let parts: Vec<TemplateInput> = input
+            .parts
+            .into_iter()
+            .map(|p| TemplateInput {
+                amount: p.amount.map(Into::into),
+                percent: p.percent.map(Into::into),
+                days_before_session: p.days_before_session,
+            })
+            .collect();
+        let result = match parse_id(&input.package_id, "packageId", "package") {
+            Ok(package) => plans::set_package_plan(caller.db(), caller.studio, package, &parts)
+                .await
+                .map(|p| Package::new(&p, caller.studio.currency)),
+            Err(e) => Err(e),
+        };
+        PackagePayload::from_result(result)
     }
 
     /// Cancels a scheduled session's payment plan: its unpaid parts will not

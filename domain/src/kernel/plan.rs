@@ -23,6 +23,7 @@ use crate::kernel::money::{Currency, Minor};
 use crate::kernel::pricing::round_minor;
 use chrono::{Duration, NaiveDate};
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 
 /// The most parts a plan may have (a retainer and 11 installments).
 pub const MAX_PARTS: usize = 12;
@@ -54,6 +55,100 @@ pub enum Due {
 pub struct PartSpec {
     pub share: Share,
     pub due: Due,
+}
+
+/// One part of a package's default plan: like [`PartSpec`], but due at
+/// booking or relative to the session only (a template has no dates).
+/// Stored as JSON in `packages.plan_template`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplatePart {
+    pub amount_minor: Option<Minor>,
+    pub percent: Option<Decimal>,
+    /// `None`: at booking.
+    pub days_before_session: Option<i32>,
+}
+
+impl TemplatePart {
+    pub fn spec(&self) -> PartSpec {
+        let share = match (self.amount_minor, self.percent) {
+            (Some(amount), _) => Share::Amount(amount),
+            (None, Some(p)) => Share::Percent(p),
+            (None, None) => Share::Rest,
+        };
+        let due = self
+            .days_before_session
+            .map_or(Due::AtBooking, Due::DaysBeforeSession);
+        PartSpec { share, due }
+    }
+}
+
+/// What can be checked of a package's default plan before it meets a
+/// session: 1 to [`MAX_PARTS`] parts, at most one at booking and first,
+/// the others ever later, percentages in range, fixed parts above the
+/// minimum, and a part taking the rest unless the percentages make 100 %.
+pub fn check_template(currency: Currency, parts: &[TemplatePart]) -> Result<(), UserError> {
+    if parts.is_empty() || parts.len() > MAX_PARTS {
+        return Err(refuse(
+            "parts".into(),
+            ErrorCode::TooManyParts,
+            format!("a plan has 1 to {MAX_PARTS} parts"),
+        ));
+    }
+    let mut previous: Option<Option<i32>> = None;
+    for (i, part) in parts.iter().enumerate() {
+        let later = match (previous, part.days_before_session) {
+            (None, _) => true,
+            (Some(None), Some(_)) => true,
+            (Some(Some(before)), Some(days)) => days < before,
+            (Some(_), None) => false,
+        };
+        if !later {
+            return Err(refuse(
+                format!("parts.{i}.daysBeforeSession"),
+                ErrorCode::DatesOutOfOrder,
+                "each part must fall due after the one before it",
+            ));
+        }
+        previous = Some(part.days_before_session);
+        if part
+            .amount_minor
+            .is_some_and(|a| a < minimum_part(currency))
+        {
+            return Err(refuse(
+                format!("parts.{i}.amount"),
+                ErrorCode::BelowMinimum,
+                format!(
+                    "each part must be at least {}",
+                    minimum_part(currency).of(currency)
+                ),
+            ));
+        }
+        if part
+            .percent
+            .is_some_and(|p| p <= Decimal::ZERO || p > Decimal::ONE_HUNDRED)
+        {
+            return Err(refuse(
+                format!("parts.{i}.percent"),
+                ErrorCode::InvalidPercent,
+                "must be more than 0 and at most 100",
+            ));
+        }
+    }
+    let rest = parts
+        .iter()
+        .any(|p| p.amount_minor.is_none() && p.percent.is_none());
+    let all_percent = parts
+        .iter()
+        .all(|p| p.amount_minor.is_none() && p.percent.is_some());
+    let percent: Decimal = parts.iter().filter_map(|p| p.percent).sum();
+    if !(rest || (all_percent && percent == Decimal::ONE_HUNDRED)) {
+        return Err(refuse(
+            "parts".into(),
+            ErrorCode::PartsDoNotAddUp,
+            "percentages must make 100 %, or a part without amount or percentage takes the rest",
+        ));
+    }
+    Ok(())
 }
 
 /// A part as it will be stored.
@@ -430,6 +525,52 @@ mod tests {
             code(parts(10_000, "USD", &[percent(dec!(101), Due::AtBooking)])),
             ErrorCode::InvalidPercent
         );
+    }
+
+    #[test]
+    fn a_package_template_is_checked_before_it_meets_a_session() {
+        let part =
+            |amount: Option<i64>, percent: Option<Decimal>, days: Option<i32>| TemplatePart {
+                amount_minor: amount.map(Minor::new),
+                percent,
+                days_before_session: days,
+            };
+        let usd = cur("USD");
+        let usual = [
+            part(None, Some(dec!(35)), None),
+            part(None, Some(dec!(35)), Some(60)),
+            part(None, None, Some(14)),
+        ];
+        assert_eq!(check_template(usd, &usual), Ok(()));
+        assert_eq!(usual[1].spec().due, Due::DaysBeforeSession(60));
+        assert_eq!(usual[0].spec().due, Due::AtBooking);
+        let code = |r: Result<(), UserError>| r.expect_err("refused").code;
+        let out_of_order = [part(None, None, Some(14)), part(None, None, Some(60))];
+        assert_eq!(
+            code(check_template(usd, &out_of_order)),
+            ErrorCode::DatesOutOfOrder
+        );
+        let booking_last = [part(None, None, Some(14)), part(None, None, None)];
+        assert_eq!(
+            code(check_template(usd, &booking_last)),
+            ErrorCode::DatesOutOfOrder
+        );
+        let short = [
+            part(None, Some(dec!(50)), None),
+            part(None, Some(dec!(40)), Some(10)),
+        ];
+        assert_eq!(
+            code(check_template(usd, &short)),
+            ErrorCode::PartsDoNotAddUp
+        );
+        let fixed_only = [part(Some(50_000), None, None)];
+        assert_eq!(
+            code(check_template(usd, &fixed_only)),
+            ErrorCode::PartsDoNotAddUp
+        );
+        let tiny = [part(Some(10), None, None), part(None, None, Some(10))];
+        assert_eq!(code(check_template(usd, &tiny)), ErrorCode::BelowMinimum);
+        assert_eq!(code(check_template(usd, &[])), ErrorCode::TooManyParts);
     }
 
     #[test]

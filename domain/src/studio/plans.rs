@@ -12,11 +12,11 @@ use crate::infra::db::begin_write;
 use crate::infra::error::{DomainResult, UserError};
 use crate::kernel::ids::SessionId;
 use crate::kernel::money::{Currency, Minor};
-use crate::kernel::plan::{self, Due, PartSpec, Share};
+use crate::kernel::plan::{self, Due, PartSpec, Share, TemplatePart};
 use crate::kernel::validate::Problems;
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::enums::{PlanPartStatus, PlanStatus, SessionStatus};
-use entity::{payment_plan, payment_plan_part, session, studio};
+use entity::{package, payment_plan, payment_plan_part, session, studio};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -93,6 +93,89 @@ fn specs(parts: &[PartInput], currency: Currency) -> Result<Vec<PartSpec>, Vec<U
     problems.finish().map(|()| specs)
 }
 
+/// One part of a package's default plan as the studio writes it: an
+/// amount, a percentage, or neither (the rest); due `days_before_session`
+/// days before the session, or at booking.
+#[derive(Debug, Clone, Default)]
+pub struct TemplateInput {
+    pub amount: Option<Decimal>,
+    pub percent: Option<Decimal>,
+    pub days_before_session: Option<i32>,
+}
+
+/// A package's default plan (empty when it has none).
+pub fn template_of(package: &package::Model) -> DomainResult<Vec<TemplatePart>> {
+    match &package.plan_template {
+        None => Ok(Vec::new()),
+        Some(raw) => serde_json::from_str(raw)
+            .map_err(|e| anyhow::anyhow!("plan template of package {}: {e}", package.id).into()),
+    }
+}
+
+/// Sets a package's default plan ("35 % at booking, 35 % 60 days before,
+/// the rest 14 days before"), checked as far as it can be without a
+/// session; an empty list removes it. `setPaymentPlan` without parts
+/// applies it to a session of the package.
+pub async fn set_package_plan(
+    db: &DatabaseConnection,
+    studio: &studio::Model,
+    package_id: i64,
+    parts: &[TemplateInput],
+) -> DomainResult<package::Model> {
+    let found = super::catalog::find_package(db, studio.id, package_id)
+        .await?
+        .ok_or_else(|| UserError::not_found("packageId", "package"))?;
+    let mut problems = Problems::new();
+    let template: Vec<TemplatePart> = parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| TemplatePart {
+            amount_minor: p
+                .amount
+                .map(|a| problems.amount(&format!("parts.{i}.amount"), studio.currency, a)),
+            percent: p
+                .percent
+                .map(|v| problems.percent(&format!("parts.{i}.percent"), v)),
+            days_before_session: p.days_before_session,
+        })
+        .collect();
+    problems.finish()?;
+    let stored = if template.is_empty() {
+        None
+    } else {
+        plan::check_template(studio.currency, &template)?;
+        Some(serde_json::to_string(&template).map_err(|e| anyhow::anyhow!("plan template: {e}"))?)
+    };
+    let mut active: package::ActiveModel = found.into();
+    active.plan_template = Set(stored);
+    Ok(active.update(db).await?)
+}
+
+/// The plan a session gets when the studio gives no parts: its package's
+/// default plan.
+async fn package_default(
+    tx: &impl ConnectionTrait,
+    booked: &session::Model,
+) -> DomainResult<Vec<PartSpec>> {
+    let package = match booked.package_id {
+        Some(id) => package::Entity::find_by_id(id).one(tx).await?,
+        None => None,
+    };
+    let template = package
+        .as_ref()
+        .map(template_of)
+        .transpose()?
+        .unwrap_or_default();
+    if template.is_empty() {
+        return Err(UserError::invalid(
+            "parts",
+            "give the parts: the session's package has no default plan",
+        )
+        .into());
+    }
+    Ok(template.iter().map(TemplatePart::spec).collect())
+}
+
 /// The session's active plan, if any.
 pub async fn plan_of(
     db: &impl ConnectionTrait,
@@ -167,20 +250,25 @@ async fn retire(
 }
 
 /// Sets the session's payment plan: its balance (the session priced as its
-/// invoice will be, less the retainer already recorded) split into `parts`.
-/// Nothing is written when anything is refused. A plan already on the
-/// session is replaced, unless something was paid towards it.
+/// invoice will be, less the retainer already recorded) split into `parts`,
+/// or, without parts, as its package's default plan says. Nothing is
+/// written when anything is refused. A plan already on the session is
+/// replaced, unless something was paid towards it.
 pub async fn set_plan(
     db: &DatabaseConnection,
     studio: &studio::Model,
     session: SessionId,
-    parts: &[PartInput],
+    parts: Option<&[PartInput]>,
     now: DateTime<Utc>,
 ) -> DomainResult<Plan> {
     let currency = studio.currency;
-    let specs = specs(parts, currency)?;
+    let given = parts.map(|p| specs(p, currency)).transpose()?;
     let tx = begin_write(db).await?;
     let booked = scheduled_session(&tx, studio.id, session).await?;
+    let specs = match given {
+        Some(specs) => specs,
+        None => package_default(&tx, &booked).await?,
+    };
     let (_, priced) = super::quote::quote_session(&tx, studio, &booked, Minor::ZERO).await?;
     let priced = priced.map_err(|e| UserError::invalid("sessionId", e.to_string()))?;
     let total = Minor::new(priced.total_minor);

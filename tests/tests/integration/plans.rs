@@ -11,6 +11,7 @@ on_both_backends!(
     a_booking_splits_into_a_retainer_and_installments_that_add_up,
     a_plan_that_cannot_be_is_refused_with_its_code_and_nothing_written,
     a_plan_is_replaced_then_cancelled_on_record,
+    a_package_default_plan_fills_in_a_sessions_plan,
 );
 
 const PLAN: &str =
@@ -20,6 +21,11 @@ const PLAN: &str =
 /// The wedding of `schedule_wedding` (3,291.82 with tax), with no retainer
 /// recorded, on 2027-06-12 at 15:00 UTC.
 async fn booking(app: &TestApp, key: &str) -> String {
+    booking_of_package(app, key).await.0
+}
+
+/// The booking and its package's id.
+async fn booking_of_package(app: &TestApp, key: &str) -> (String, String) {
     let data = app
         .gql(
             key,
@@ -29,6 +35,10 @@ async fn booking(app: &TestApp, key: &str) -> String {
             json!({}),
         )
         .await;
+    let package = data["p"]["package"]["id"]
+        .as_str()
+        .expect("a package")
+        .to_string();
     let client = app
         .create_client(key, "Ava Martinez", "ava@example.com", "AUTO_PAY")
         .await;
@@ -38,7 +48,7 @@ async fn booking(app: &TestApp, key: &str) -> String {
             "mutation($i: ScheduleSessionInput!) { scheduleSession(input: $i) { session { id } userErrors { field message } } }",
             json!({ "i": {
                 "clientId": client,
-                "packageId": data["p"]["package"]["id"],
+                "packageId": package,
                 "title": "Wedding",
                 "scheduledAt": "2027-06-12T15:00:00Z",
                 "items": [
@@ -48,10 +58,11 @@ async fn booking(app: &TestApp, key: &str) -> String {
             } }),
         )
         .await;
-    data["scheduleSession"]["session"]["id"]
+    let session = data["scheduleSession"]["session"]["id"]
         .as_str()
         .unwrap_or_else(|| panic!("a session: {data}"))
-        .to_string()
+        .to_string();
+    (session, package)
 }
 
 async fn set_plan(app: &TestApp, key: &str, session: &str, parts: Value) -> Value {
@@ -305,4 +316,74 @@ async fn a_plan_is_replaced_then_cancelled_on_record(backend: Backend) {
         again["cancelPaymentPlan"]["userErrors"][0]["code"],
         "NOT_FOUND"
     );
+}
+
+async fn set_package_plan(app: &TestApp, key: &str, package: &str, parts: Value) -> Value {
+    let data = app
+        .gql(
+            key,
+            "mutation($i: SetPackagePaymentPlanInput!) { setPackagePaymentPlan(input: $i) {
+                package { paymentPlan { amount { minorUnits } percent daysBeforeSession } }
+                userErrors { field code } } }",
+            json!({ "i": { "packageId": package, "parts": parts } }),
+        )
+        .await;
+    data["setPackagePaymentPlan"].clone()
+}
+
+/// Issue 19, item 1: "35 % at booking, 35 % 60 days before, the rest 14
+/// days before" as the package's default fills in a session's plan when
+/// the studio gives no parts; a template that can never work is refused
+/// when it is saved; without a default, the parts are asked for.
+async fn a_package_default_plan_fills_in_a_sessions_plan(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let key = app.create_studio("Golden Hour").await;
+    let (session, package) = booking_of_package(&app, &key).await;
+    let answer = set_plan(&app, &key, &session, Value::Null).await;
+    assert_eq!(answer["userErrors"][0]["code"], "INVALID_INPUT", "{answer}");
+    assert_eq!(answer["userErrors"][0]["field"], json!(["input", "parts"]));
+
+    let refused = set_package_plan(
+        &app,
+        &key,
+        &package,
+        json!([{ "daysBeforeSession": 14 }, { "daysBeforeSession": 60 }]),
+    )
+    .await;
+    assert_eq!(
+        refused["userErrors"][0]["code"], "DATES_OUT_OF_ORDER",
+        "{refused}"
+    );
+    let saved = set_package_plan(
+        &app,
+        &key,
+        &package,
+        json!([
+            { "percent": "35" },
+            { "percent": "35", "daysBeforeSession": 60 },
+            { "daysBeforeSession": 14 }
+        ]),
+    )
+    .await;
+    assert_eq!(saved["userErrors"], json!([]), "{saved}");
+    assert_eq!(
+        saved["package"]["paymentPlan"],
+        json!([
+            { "amount": null, "percent": "35", "daysBeforeSession": null },
+            { "amount": null, "percent": "35", "daysBeforeSession": 60 },
+            { "amount": null, "percent": null, "daysBeforeSession": 14 }
+        ])
+    );
+    let answer = set_plan(&app, &key, &session, Value::Null).await;
+    assert_eq!(answer["userErrors"], json!([]), "{answer}");
+    assert_eq!(
+        amounts(&answer["paymentPlan"]),
+        vec![115_214, 115_214, 98_754]
+    );
+    assert_eq!(answer["paymentPlan"]["parts"][1]["dueDate"], "2027-04-13");
+
+    let cleared = set_package_plan(&app, &key, &package, json!([])).await;
+    assert_eq!(cleared["package"]["paymentPlan"], json!([]), "{cleared}");
 }
