@@ -47,10 +47,7 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<Database> {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(30))
                 .foreign_keys(true);
-            let pool = SqlitePoolOptions::new()
-                .max_connections(8)
-                .connect_with(options)
-                .await?;
+            let pool = connect_sqlite(options).await?;
             Ok(Database {
                 conn: SqlxSqliteConnector::from_sqlx_sqlite_pool(pool.clone()),
                 sqlite_pool: Some(pool),
@@ -142,6 +139,32 @@ fn postgres_backstops(settings: &PostgresSettings) -> Vec<(&'static str, String)
             format!("{}ms", settings.idle_in_transaction_timeout_ms),
         ),
     ]
+}
+
+/// Opens the SQLite pool. Processes started at once on a new database file
+/// race to switch it to WAL, and SQLite answers that switch `SQLITE_BUSY`
+/// at once instead of waiting out the busy timeout; the loser tries again
+/// after a short pause (up to about 5 s) rather than failing its start.
+async fn connect_sqlite(options: SqliteConnectOptions) -> Result<SqlitePool, sea_orm::sqlx::Error> {
+    let mut pause = Duration::from_millis(20);
+    for _ in 0..12 {
+        match SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options.clone())
+            .await
+        {
+            Err(sea_orm::sqlx::Error::Database(e)) if e.code().as_deref() == Some("5") => {
+                tracing::warn!(error = %e, "SQLite database busy while opening; trying again");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(1));
+            }
+            other => return other,
+        }
+    }
+    SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(options)
+        .await
 }
 
 /// Brings the schema up to date. Several processes may start at once on an
