@@ -627,6 +627,27 @@ impl TestApp {
         add_on: &str,
         retainer: &str,
     ) -> String {
+        self.schedule_wedding_on(
+            key,
+            client,
+            package,
+            add_on,
+            retainer,
+            "2026-10-03T15:00:00Z",
+        )
+        .await
+    }
+
+    /// `schedule_wedding` on another day (`scheduled_at`, RFC 3339).
+    pub async fn schedule_wedding_on(
+        &self,
+        key: &str,
+        client: &str,
+        package: &str,
+        add_on: &str,
+        retainer: &str,
+        scheduled_at: &str,
+    ) -> String {
         let data = self
             .gql(
                 key,
@@ -635,7 +656,7 @@ impl TestApp {
                     "clientId": client,
                     "packageId": package,
                     "title": "Wedding",
-                    "scheduledAt": "2026-10-03T15:00:00Z",
+                    "scheduledAt": scheduled_at,
                     "retainerPaid": retainer,
                     "items": [
                         { "addOnServiceId": add_on, "quantity": 3 },

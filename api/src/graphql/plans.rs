@@ -181,13 +181,12 @@ impl PlansMutation {
                 })
                 .collect()
         });
-        let result = match session_id(&input.session_id) {
-            Ok(session) => {
-                let (db, now) = (caller.db(), caller.now());
-                plans::set_plan(db, caller.studio, session, parts.as_deref(), now).await
-            }
-            Err(e) => Err(e),
-        };
+        let result = async {
+            let session = session_id(&input.session_id)?;
+            let (db, now) = (caller.db(), caller.now());
+            plans::set_plan(db, caller.studio, session, parts.as_deref(), now).await
+        }
+        .await;
         PaymentPlanPayload::from_result(result.map(Into::into))
     }
 
@@ -210,13 +209,12 @@ impl PlansMutation {
                 days_before_session: p.days_before_session,
             })
             .collect();
-        let result = match parse_id(&input.package_id, "packageId", "package") {
-            Ok(package) => plans::set_package_plan(caller.db(), caller.studio, package, &parts)
-                .await
-                .map(|p| Package::new(&p, caller.studio.currency)),
-            Err(e) => Err(e),
-        };
-        PackagePayload::from_result(result)
+        let result = async {
+            let package = parse_id(&input.package_id, "packageId", "package")?;
+            plans::set_package_plan(caller.db(), caller.studio, package, &parts).await
+        }
+        .await;
+        PackagePayload::from_result(result.map(|p| Package::new(&p, caller.studio.currency)))
     }
 
     /// Cancels a scheduled session's payment plan: its unpaid parts will not
@@ -227,12 +225,11 @@ impl PlansMutation {
         session_id: ID,
     ) -> Result<PaymentPlanPayload> {
         let caller = Caller::of(ctx)?;
-        let result = match self::session_id(&session_id) {
-            Ok(session) => {
-                plans::cancel_plan(caller.db(), caller.studio, session, caller.now()).await
-            }
-            Err(e) => Err(e),
-        };
+        let result = async {
+            let session = self::session_id(&session_id)?;
+            plans::cancel_plan(caller.db(), caller.studio, session, caller.now()).await
+        }
+        .await;
         PaymentPlanPayload::from_result(result.map(Into::into))
     }
 }

@@ -147,24 +147,24 @@ fn postgres_backstops(settings: &PostgresSettings) -> Vec<(&'static str, String)
 /// after a short pause (up to about 5 s) rather than failing its start.
 async fn connect_sqlite(options: SqliteConnectOptions) -> Result<SqlitePool, sea_orm::sqlx::Error> {
     let mut pause = Duration::from_millis(20);
-    for _ in 0..12 {
-        match SqlitePoolOptions::new()
+    let mut retries = 12;
+    loop {
+        let opened = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options.clone())
-            .await
-        {
-            Err(sea_orm::sqlx::Error::Database(e)) if e.code().as_deref() == Some("5") => {
+            .await;
+        match opened {
+            Err(sea_orm::sqlx::Error::Database(e))
+                if retries > 0 && e.code().as_deref() == Some("5") =>
+            {
                 tracing::warn!(error = %e, "SQLite database busy while opening; trying again");
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_secs(1));
+                retries -= 1;
             }
             other => return other,
         }
     }
-    SqlitePoolOptions::new()
-        .max_connections(8)
-        .connect_with(options)
-        .await
 }
 
 /// Brings the schema up to date. Several processes may start at once on an

@@ -87,13 +87,7 @@ impl TemplatePart {
 /// the others ever later, percentages in range, fixed parts above the
 /// minimum, and a part taking the rest unless the percentages make 100 %.
 pub fn check_template(currency: Currency, parts: &[TemplatePart]) -> Result<(), UserError> {
-    if parts.is_empty() || parts.len() > MAX_PARTS {
-        return Err(refuse(
-            "parts".into(),
-            ErrorCode::TooManyParts,
-            format!("a plan has 1 to {MAX_PARTS} parts"),
-        ));
-    }
+    check_count(parts.len())?;
     let mut previous: Option<Option<i32>> = None;
     for (i, part) in parts.iter().enumerate() {
         let later = match (previous, part.days_before_session) {
@@ -114,24 +108,10 @@ pub fn check_template(currency: Currency, parts: &[TemplatePart]) -> Result<(), 
             .amount_minor
             .is_some_and(|a| a < minimum_part(currency))
         {
-            return Err(refuse(
-                format!("parts.{i}.amount"),
-                ErrorCode::BelowMinimum,
-                format!(
-                    "each part must be at least {}",
-                    minimum_part(currency).of(currency)
-                ),
-            ));
+            return Err(below_minimum(i, currency));
         }
-        if part
-            .percent
-            .is_some_and(|p| p <= Decimal::ZERO || p > Decimal::ONE_HUNDRED)
-        {
-            return Err(refuse(
-                format!("parts.{i}.percent"),
-                ErrorCode::InvalidPercent,
-                "must be more than 0 and at most 100",
-            ));
+        if part.percent.is_some_and(|p| !percent_in_range(p)) {
+            return Err(bad_percent(i));
         }
     }
     let rest = parts
@@ -179,6 +159,40 @@ fn refuse(field: String, code: ErrorCode, message: impl Into<String>) -> UserErr
     }
 }
 
+fn check_count(parts: usize) -> Result<(), UserError> {
+    if parts == 0 || parts > MAX_PARTS {
+        return Err(refuse(
+            "parts".into(),
+            ErrorCode::TooManyParts,
+            format!("a plan has 1 to {MAX_PARTS} parts"),
+        ));
+    }
+    Ok(())
+}
+
+fn percent_in_range(p: Decimal) -> bool {
+    p > Decimal::ZERO && p <= Decimal::ONE_HUNDRED
+}
+
+fn bad_percent(index: usize) -> UserError {
+    refuse(
+        format!("parts.{index}.percent"),
+        ErrorCode::InvalidPercent,
+        "must be more than 0 and at most 100",
+    )
+}
+
+fn below_minimum(index: usize, currency: Currency) -> UserError {
+    refuse(
+        format!("parts.{index}.amount"),
+        ErrorCode::BelowMinimum,
+        format!(
+            "each part must be at least {} (the payment processor's minimum charge)",
+            minimum_part(currency).of(currency)
+        ),
+    )
+}
+
 /// Splits `total` into the dated parts `specs` asks for, or says what is
 /// wrong with the first problem found (field `parts.{i}...`).
 pub fn plan(
@@ -188,28 +202,14 @@ pub fn plan(
     today: NaiveDate,
     session_day: NaiveDate,
 ) -> Result<Vec<PlannedPart>, UserError> {
-    if specs.is_empty() || specs.len() > MAX_PARTS {
-        return Err(refuse(
-            "parts".into(),
-            ErrorCode::TooManyParts,
-            format!("a plan has 1 to {MAX_PARTS} parts"),
-        ));
-    }
+    check_count(specs.len())?;
     let amounts = split(total, currency, specs)?;
-    let minimum = minimum_part(currency);
     let mut parts = Vec::with_capacity(specs.len());
     let mut previous: Option<NaiveDate> = None;
     for (index, (spec, amount)) in specs.iter().zip(amounts).enumerate() {
         let field = |name: &str| format!("parts.{index}.{name}");
-        if amount < minimum {
-            return Err(refuse(
-                field("amount"),
-                ErrorCode::BelowMinimum,
-                format!(
-                    "each part must be at least {} (the payment processor's minimum charge)",
-                    minimum.of(currency)
-                ),
-            ));
+        if amount < minimum_part(currency) {
+            return Err(below_minimum(index, currency));
         }
         let due_date = match spec.due {
             Due::AtBooking => today,
@@ -267,7 +267,7 @@ fn split(total: Minor, currency: Currency, specs: &[PartSpec]) -> Result<Vec<Min
     for (index, spec) in specs.iter().enumerate() {
         amounts.push(match spec.share {
             Share::Amount(amount) => Some(amount),
-            Share::Percent(p) if p > Decimal::ZERO && p <= Decimal::ONE_HUNDRED => {
+            Share::Percent(p) if percent_in_range(p) => {
                 let exact = Decimal::from(total.get())
                     .checked_mul(p)
                     .map(|v| v / Decimal::ONE_HUNDRED)
@@ -276,13 +276,7 @@ fn split(total: Minor, currency: Currency, specs: &[PartSpec]) -> Result<Vec<Min
                     .map_err(|_| does_not_add_up("the total is too large".into()))?;
                 Some(Minor::new(rounded))
             }
-            Share::Percent(_) => {
-                return Err(refuse(
-                    format!("parts.{index}.percent"),
-                    ErrorCode::InvalidPercent,
-                    "must be more than 0 and at most 100",
-                ));
-            }
+            Share::Percent(_) => return Err(bad_percent(index)),
             Share::Rest => None,
         });
     }

@@ -191,12 +191,17 @@ pub async fn plan_of(
     else {
         return Ok(None);
     };
+    Ok(Some(with_parts(db, plan).await?))
+}
+
+/// `plan` with its parts, in order.
+async fn with_parts(db: &impl ConnectionTrait, plan: payment_plan::Model) -> DomainResult<Plan> {
     let parts = payment_plan_part::Entity::find()
         .filter(payment_plan_part::Column::PlanId.eq(plan.id))
         .order_by_asc(payment_plan_part::Column::Seq)
         .all(db)
         .await?;
-    Ok(Some(Plan { plan, parts }))
+    Ok(Plan { plan, parts })
 }
 
 /// The session, locked for the change, if it is the studio's and still
@@ -225,12 +230,13 @@ async fn scheduled_session(
     Ok(found)
 }
 
-/// Cancels `plan` and its unpaid parts (paid parts stay `PAID`).
+/// Cancels `plan` and its unpaid parts (paid parts stay `PAID`); returns
+/// the plan as it is now.
 async fn retire(
     tx: &impl ConnectionTrait,
     plan: &payment_plan::Model,
     now: DateTime<Utc>,
-) -> DomainResult<()> {
+) -> DomainResult<payment_plan::Model> {
     payment_plan_part::Entity::update_many()
         .col_expr(
             payment_plan_part::Column::Status,
@@ -245,8 +251,7 @@ async fn retire(
     active.status = Set(PlanStatus::Cancelled);
     active.cancelled_at = Set(Some(now));
     active.updated_at = Set(now);
-    active.update(tx).await?;
-    Ok(())
+    Ok(active.update(tx).await?)
 }
 
 /// Sets the session's payment plan: its balance (the session priced as its
@@ -351,16 +356,8 @@ pub async fn cancel_plan(
     let current = plan_of(&tx, studio.id, session)
         .await?
         .ok_or_else(|| UserError::not_found("sessionId", "payment plan"))?;
-    retire(&tx, &current.plan, now).await?;
-    let plan = payment_plan::Entity::find_by_id(current.plan.id)
-        .one(&tx)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("payment plan {} vanished", current.plan.id))?;
-    let parts = payment_plan_part::Entity::find()
-        .filter(payment_plan_part::Column::PlanId.eq(plan.id))
-        .order_by_asc(payment_plan_part::Column::Seq)
-        .all(&tx)
-        .await?;
+    let retired = retire(&tx, &current.plan, now).await?;
+    let cancelled = with_parts(&tx, retired).await?;
     tx.commit().await?;
-    Ok(Plan { plan, parts })
+    Ok(cancelled)
 }

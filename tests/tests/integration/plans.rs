@@ -18,51 +18,22 @@ const PLAN: &str =
     "id status total { minorUnits } totalPaid { minorUnits } remaining { minorUnits }
     parts { seq amount { minorUnits formatted } dueDate status amountPaid { minorUnits } }";
 
-/// The wedding of `schedule_wedding` (3,291.82 with tax), with no retainer
-/// recorded, on 2027-06-12 at 15:00 UTC.
-async fn booking(app: &TestApp, key: &str) -> String {
-    booking_of_package(app, key).await.0
-}
-
-/// The booking and its package's id.
-async fn booking_of_package(app: &TestApp, key: &str) -> (String, String) {
-    let data = app
-        .gql(
-            key,
-            "mutation { p: createPackage(input: { name: \"Wedding\", price: \"2500.00\" }) { package { id } }
-                        a: createAddOnService(input: { name: \"Extra hour\", unitPrice: \"150.00\" }) { addOnService { id } }
-                        t: createTaxRate(input: { name: \"Sales tax\", percent: \"8.875\" }) { taxRate { id } } }",
-            json!({}),
+/// The seeded studio's wedding (3,291.82 with tax, `schedule_wedding`) for
+/// its invoice client, with no retainer recorded, on 2027-06-12 at 15:00
+/// UTC: (the studio's key, the session, its package).
+async fn booked(app: &TestApp) -> (String, String, String) {
+    let f = app.seed_studio("Golden Hour").await;
+    let session = app
+        .schedule_wedding_on(
+            &f.key,
+            &f.invoice_client,
+            &f.package,
+            &f.add_on,
+            "0",
+            "2027-06-12T15:00:00Z",
         )
         .await;
-    let package = data["p"]["package"]["id"]
-        .as_str()
-        .expect("a package")
-        .to_string();
-    let client = app
-        .create_client(key, "Ava Martinez", "ava@example.com", "AUTO_PAY")
-        .await;
-    let data = app
-        .gql(
-            key,
-            "mutation($i: ScheduleSessionInput!) { scheduleSession(input: $i) { session { id } userErrors { field message } } }",
-            json!({ "i": {
-                "clientId": client,
-                "packageId": package,
-                "title": "Wedding",
-                "scheduledAt": "2027-06-12T15:00:00Z",
-                "items": [
-                    { "addOnServiceId": data["a"]["addOnService"]["id"], "quantity": 3 },
-                    { "description": "Album prints", "quantity": 1, "unitPrice": "80.00", "taxable": false }
-                ]
-            } }),
-        )
-        .await;
-    let session = data["scheduleSession"]["session"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("a session: {data}"))
-        .to_string();
-    (session, package)
+    (f.key, session, f.package)
 }
 
 async fn set_plan(app: &TestApp, key: &str, session: &str, parts: Value) -> Value {
@@ -122,8 +93,7 @@ async fn a_booking_splits_into_a_retainer_and_installments_that_add_up(backend: 
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    let key = app.create_studio("Golden Hour").await;
-    let session = booking(&app, &key).await;
+    let (key, session, _) = booked(&app).await;
     let answer = set_plan(
         &app,
         &key,
@@ -162,8 +132,7 @@ async fn a_plan_that_cannot_be_is_refused_with_its_code_and_nothing_written(back
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    let key = app.create_studio("Golden Hour").await;
-    let session = booking(&app, &key).await;
+    let (key, session, _) = booked(&app).await;
     let refused = [
         (
             json!([{ "amount": "1000.00" }, { "amount": "2000.00", "dueDate": "2027-05-01" }]),
@@ -249,8 +218,7 @@ async fn a_plan_is_replaced_then_cancelled_on_record(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    let key = app.create_studio("Golden Hour").await;
-    let session = booking(&app, &key).await;
+    let (key, session, _) = booked(&app).await;
     let first = set_plan(
         &app,
         &key,
@@ -339,8 +307,7 @@ async fn a_package_default_plan_fills_in_a_sessions_plan(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    let key = app.create_studio("Golden Hour").await;
-    let (session, package) = booking_of_package(&app, &key).await;
+    let (key, session, package) = booked(&app).await;
     let answer = set_plan(&app, &key, &session, Value::Null).await;
     assert_eq!(answer["userErrors"][0]["code"], "INVALID_INPUT", "{answer}");
     assert_eq!(answer["userErrors"][0]["field"], json!(["input", "parts"]));
