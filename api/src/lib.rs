@@ -59,7 +59,7 @@ impl Application {
             Some(worker::spawn(ctx.clone(), built.sqlite_pool).await?)
         } else {
             // No relay here: the workers hear of this api's writes by NOTIFY.
-            domain::workflow::next::forward_wakes(&ctx);
+            domain::workflow::wakes::forward_wakes(&ctx);
             None
         };
         if let Some(url) = &ctx.settings.redis_url {

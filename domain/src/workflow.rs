@@ -11,3 +11,4 @@ pub mod next;
 pub mod notify;
 pub mod outbox;
 pub mod outcome;
+pub mod wakes;

@@ -30,12 +30,27 @@ text_enum!(
     RetainerExcess { RefundDue = "REFUND_DUE", CarryForward = "CARRY_FORWARD" }
 );
 text_enum!(
-    /// A payment plan: `ACTIVE` while it applies to its session.
-    PlanStatus { Active = "ACTIVE", Cancelled = "CANCELLED" }
+    /// A payment plan: `ACTIVE` while it applies to its session,
+    /// `COMPLETED` once the session's final invoice netted it.
+    PlanStatus { Active = "ACTIVE", Completed = "COMPLETED", Cancelled = "CANCELLED" }
 );
 text_enum!(
-    /// One part of a payment plan.
-    PlanPartStatus { Scheduled = "SCHEDULED", Paid = "PAID", Cancelled = "CANCELLED" }
+    /// One part of a payment plan: `SCHEDULED` until its day, `ISSUED` once
+    /// billed as an installment invoice, `PAID` when that is paid;
+    /// `FOLDED` when the session was completed first and its final invoice
+    /// bills the part; `CANCELLED` with its plan.
+    PlanPartStatus {
+        Scheduled = "SCHEDULED",
+        Issued = "ISSUED",
+        Paid = "PAID",
+        Folded = "FOLDED",
+        Cancelled = "CANCELLED",
+    }
+);
+text_enum!(
+    /// What an invoice bills: the session (`FINAL`, issued when it is
+    /// completed) or one part of its payment plan (`INSTALLMENT`).
+    InvoiceKind { Final = "FINAL", Installment = "INSTALLMENT" }
 );
 text_enum!(
     SessionStatus { Scheduled = "SCHEDULED", Completed = "COMPLETED", Cancelled = "CANCELLED" }
@@ -120,7 +135,7 @@ text_enum!(
 );
 text_enum!(
     /// The line kinds an invoice carries.
-    LineKind { Package = "PACKAGE", AddOn = "ADD_ON", Custom = "CUSTOM", Fee = "FEE", LateFee = "LATE_FEE" }
+    LineKind { Package = "PACKAGE", AddOn = "ADD_ON", Custom = "CUSTOM", Fee = "FEE", LateFee = "LATE_FEE", Installment = "INSTALLMENT" }
 );
 
 impl GalleryLevel {

@@ -65,6 +65,15 @@ pub struct Model {
     pub credit_repaid_at: Option<DateTimeUtc>,
     /// The studio's reference for that repayment.
     pub credit_repaid_reference: Option<String>,
+    /// `FINAL` (the session's invoice) or `INSTALLMENT` (one part of its
+    /// payment plan, `plan_part_id`).
+    pub kind: InvoiceKind,
+    pub plan_part_id: Option<i64>,
+    /// The part of `credit_minor` that the session's installments cover.
+    pub plan_credit_minor: Minor,
+    /// JSON `[{"label", "amount_minor"}]`: the rows `plan_credit_minor` is
+    /// printed as, one per installment.
+    pub plan_credits: String,
 }
 
 impl Model {

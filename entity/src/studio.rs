@@ -45,6 +45,9 @@ pub struct Model {
     pub logo_url: Option<String>,
     /// What becomes of a retainer above an invoice's total.
     pub retainer_excess: RetainerExcess,
+    /// The local hour (0-23, in the client's zone, else the studio's) at
+    /// which a payment-plan part due on a day is charged or emailed.
+    pub plan_charge_hour: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -33,6 +33,7 @@ mod m20261202_000100_outbox_notify_after_commit;
 mod m20261204_000100_client_display_name;
 mod m20261205_000100_payment_plans;
 mod m20261205_000200_package_plan_template;
+mod m20261205_000300_installments;
 
 pub struct Migrator;
 
@@ -63,6 +64,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000100_client_display_name::Migration),
             Box::new(m20261205_000100_payment_plans::Migration),
             Box::new(m20261205_000200_package_plan_template::Migration),
+            Box::new(m20261205_000300_installments::Migration),
         ]
     }
 }

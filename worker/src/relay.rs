@@ -9,7 +9,7 @@
 //! delivery would run its step twice when the workers are busiest; a Redis
 //! restart empties the queue, so lost entries still come back. On
 //! PostgreSQL the api sends `NOTIFY outbox` after its commits
-//! (`next::forward_wakes`) and `wake_on_notify` (a `PgListener` that
+//! (`wakes::forward_wakes`) and `wake_on_notify` (a `PgListener` that
 //! reconnects) wakes the relay; the poll stays as the backstop. Never
 //! `NOTIFY` inside a writing transaction: PostgreSQL serialises the commits
 //! of notifying transactions behind one cluster-wide lock (BENCHMARKS.md).
@@ -118,7 +118,7 @@ impl Drop for AbortOnDrop {
 
 /// On PostgreSQL, wakes this process's relay as soon as another process
 /// commits an outbox row: the api sends `NOTIFY outbox` after its commits
-/// (`next::forward_wakes`), and this listener turns it into the in-process
+/// (`wakes::forward_wakes`), and this listener turns it into the in-process
 /// `outbox_signal`.
 /// So an api's writes reach a worker in milliseconds instead of at its next
 /// poll. After a lost connection (a PostgreSQL restart) it reconnects and

@@ -101,6 +101,7 @@ impl Loader<i64> for InvoiceBySession {
         let rows = invoice::Entity::find()
             .filter(invoice::Column::StudioId.eq(self.0.studio_id))
             .filter(invoice::Column::SessionId.is_in(keys.to_vec()))
+            .filter(invoice::Column::Kind.eq(entity::enums::InvoiceKind::Final))
             .all(&self.0.db)
             .await?;
         // A session may have void invoices next to its current one.

@@ -18,14 +18,21 @@ use entity::payment_plan_part;
 #[graphql(remote = "entity::enums::PlanStatus")]
 pub enum PaymentPlanStatus {
     Active,
+    /// The session was completed and its final invoice netted the plan.
+    Completed,
     Cancelled,
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(remote = "entity::enums::PlanPartStatus")]
 pub enum PlanPartStatus {
+    /// Waiting for its day.
     Scheduled,
+    /// Billed as an installment invoice (`invoiceNumber`), not yet paid.
+    Issued,
     Paid,
+    /// The session was completed before its day: its final invoice bills it.
+    Folded,
     Cancelled,
 }
 
@@ -54,10 +61,15 @@ pub struct PlanPart {
     pub status: PlanPartStatus,
     pub amount_paid: Money,
     pub paid_at: Option<DateTime<Utc>>,
+    /// The installment invoice that bills the part, once issued (`null`
+    /// before its day, and for a part folded into the final invoice).
+    pub invoice_id: Option<ID>,
+    pub invoice_number: Option<String>,
 }
 
-impl From<&payment_plan_part::Model> for PlanPart {
-    fn from(p: &payment_plan_part::Model) -> Self {
+impl PlanPart {
+    fn of(p: &payment_plan_part::Model, plan: &Plan) -> Self {
+        let invoice = plan.invoice_of(p);
         Self {
             seq: p.seq,
             amount: Money::of(p.amount_minor, p.currency),
@@ -65,6 +77,8 @@ impl From<&payment_plan_part::Model> for PlanPart {
             status: p.status.into(),
             amount_paid: Money::of(p.amount_paid_minor, p.currency),
             paid_at: p.paid_at,
+            invoice_id: invoice.map(|i| id(i.id)),
+            invoice_number: invoice.and_then(|i| i.number.clone()),
         }
     }
 }
@@ -78,7 +92,7 @@ impl From<Plan> for PaymentPlan {
             total: Money::of(plan.plan.total_minor, currency),
             total_paid: Money::of(plan.paid(), currency),
             remaining: Money::of(plan.remaining(), currency),
-            parts: plan.parts.iter().map(PlanPart::from).collect(),
+            parts: plan.parts.iter().map(|p| PlanPart::of(p, &plan)).collect(),
         }
     }
 }
@@ -183,8 +197,15 @@ impl PlansMutation {
         });
         let result = async {
             let session = session_id(&input.session_id)?;
-            let (db, now) = (caller.db(), caller.now());
-            plans::set_plan(db, caller.studio, session, parts.as_deref(), now).await
+            let request_id = caller.request_id();
+            plans::set_plan(
+                caller.app,
+                caller.studio,
+                session,
+                parts.as_deref(),
+                request_id,
+            )
+            .await
         }
         .await;
         PaymentPlanPayload::from_result(result.map(Into::into))

@@ -50,6 +50,9 @@ pub struct Studio {
     pub logo_url: Option<String>,
     /// What becomes of a retainer above an invoice's total.
     pub retainer_excess: RetainerExcess,
+    /// The local hour (0-23, in the client's time zone, else the studio's)
+    /// at which a payment-plan part due on a day is charged or emailed.
+    pub plan_charge_hour: i32,
 }
 
 impl From<&model::Model> for Studio {
@@ -74,6 +77,7 @@ impl From<&model::Model> for Studio {
             phone: s.phone.clone(),
             logo_url: s.logo_url.clone(),
             retainer_excess: s.retainer_excess.into(),
+            plan_charge_hour: s.plan_charge_hour,
         }
     }
 }
@@ -109,6 +113,9 @@ pub struct UpdateStudioSettingsInput {
     pub logo_url: Option<String>,
     /// What becomes of a retainer above an invoice's total.
     pub retainer_excess: Option<RetainerExcess>,
+    /// The local hour (0-23, in the client's time zone, else the studio's)
+    /// at which a payment-plan part due on a day is charged or emailed.
+    pub plan_charge_hour: Option<i32>,
 }
 
 impl UpdateStudioSettingsInput {
@@ -130,6 +137,7 @@ impl UpdateStudioSettingsInput {
             phone: self.phone,
             logo_url: self.logo_url,
             retainer_excess: self.retainer_excess.map(Into::into),
+            plan_charge_hour: self.plan_charge_hour,
         }
     }
 }

@@ -57,6 +57,29 @@ pub async fn write_off_in(
     Ok(marked)
 }
 
+/// The credit note that cancels a voided invoice: what its refunds' credit
+/// notes have not already credited.
+fn void_credit_note(
+    invoice: &invoice::Model,
+    reason: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> DomainResult<entity::credit_note::ActiveModel> {
+    let uncredited = invoice
+        .total_minor
+        .checked_sub(invoice.amount_credited_minor)
+        .ok_or_else(|| anyhow::anyhow!("credit note amount overflow"))?;
+    Ok(entity::credit_note::ActiveModel {
+        studio_id: Set(invoice.studio_id),
+        invoice_id: Set(invoice.id),
+        number: Set(format!("CN-{}", invoice.display_number())),
+        amount_minor: Set(Ord::max(uncredited, Minor::ZERO)),
+        currency: Set(invoice.currency),
+        reason: Set(reason.to_string()),
+        created_at: Set(now),
+        ..Default::default()
+    })
+}
+
 /// Voids an invoice that has no money on it (refund payments first): the
 /// invoice becomes `VOID`, a credit note `CN-<number>` cancels what the
 /// refunds' credit notes have not already credited,
@@ -73,7 +96,7 @@ pub async fn void_invoice(
     request_id: Option<&str>,
 ) -> DomainResult<invoice::Model> {
     use entity::enums::PaymentStatus;
-    use entity::{credit_note, payment};
+    use entity::payment;
     let reason = parse_reason(reason)?;
     let tx = crate::infra::db::begin_write(&ctx.db).await?;
     let invoice = lock_invoice(&tx, studio_id, invoice_id).await?;
@@ -110,33 +133,13 @@ pub async fn void_invoice(
         .into());
     }
     let now = ctx.clock.now();
+    crate::billing::installments::release_on_void(&tx, &invoice, now).await?;
     // A draft was never issued: it has no number, nothing to cancel and no
     // gallery access, so it is voided without a credit note or follow-up.
     let issued = invoice.status != InvoiceStatus::Draft;
-    let note = if issued {
-        Some(
-            credit_note::ActiveModel {
-                studio_id: Set(invoice.studio_id),
-                invoice_id: Set(invoice.id),
-                number: Set(format!("CN-{}", invoice.display_number())),
-                // What refunds' credit notes have not already credited.
-                amount_minor: Set(Ord::max(
-                    invoice
-                        .total_minor
-                        .checked_sub(invoice.amount_credited_minor)
-                        .ok_or_else(|| anyhow::anyhow!("credit note amount overflow"))?,
-                    Minor::ZERO,
-                )),
-                currency: Set(invoice.currency),
-                reason: Set(reason.to_string()),
-                created_at: Set(now),
-                ..Default::default()
-            }
-            .insert(&tx)
-            .await?,
-        )
-    } else {
-        None
+    let note = match issued {
+        true => Some(void_credit_note(&invoice, reason, now)?.insert(&tx).await?),
+        false => None,
     };
     let from = invoice.status;
     let mut active: invoice::ActiveModel = invoice.clone().into();

@@ -6,11 +6,12 @@
 //! email, the PDF and the portal print. A payment is named by
 //! `payment_label` (`Visa •••• 4242`, `Check #1042`), never by a gateway id.
 
+pub use crate::billing::labels::{card_brand, card_display, payment_card, payment_label};
 use crate::billing::pdf::{PdfAmount, PdfInvoice, PdfLine, PdfPayment};
 use crate::infra::context::AppContext;
 use crate::infra::error::DomainResult;
 use crate::kernel::money::{Currency, Minor, Money};
-use entity::enums::{InvoiceStatus, PaymentMethod, PaymentStatus, RefundStatus};
+use entity::enums::{InvoiceStatus, PaymentStatus, RefundStatus};
 use entity::{client, credit_note, invoice, invoice_line, payment, refund, session, studio};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
@@ -202,17 +203,21 @@ impl InvoiceDocument {
         discount.is_positive().then_some(row)
     }
 
-    /// The credits taken off the total, as (label, `-amount`): the retainer
-    /// and credit carried from earlier invoices. Every surface prints these.
+    /// The credits taken off the total, as (label, `-amount`): the retainer,
+    /// the payment plan's installments (one row each) and credit carried
+    /// from earlier invoices. Every surface prints these.
     pub fn credit_rows(&self) -> Vec<(String, String)> {
         let inv = &self.invoice;
         let (credit, carried) = (inv.credit_minor, inv.carried_credit_minor);
         let carried = carried.clamp(Minor::ZERO, credit.at_least_zero());
-        let retainer = credit - carried;
+        let plan = inv.plan_credit_minor.clamp(Minor::ZERO, credit - carried);
+        let retainer = credit - carried - plan;
         let mut rows = Vec::new();
         if retainer.is_positive() {
             rows.push(("Retainer paid".to_string(), self.money(-retainer)));
         }
+        let installments = crate::billing::installments::credit_rows(plan, &inv.plan_credits);
+        rows.extend(installments.map(|(label, amount)| (label, self.money(-amount))));
         if carried.is_positive() {
             rows.push((
                 "Credit from an earlier invoice".to_string(),
@@ -406,42 +411,6 @@ impl InvoiceDocument {
     }
 }
 
-/// A card brand as people write it (`visa` → `Visa`, `amex` → `American Express`).
-pub fn card_brand(brand: &str) -> String {
-    match brand.to_ascii_lowercase().as_str() {
-        "amex" | "american_express" => "American Express".into(),
-        "mastercard" => "Mastercard".into(),
-        "diners" => "Diners Club".into(),
-        "jcb" => "JCB".into(),
-        "unionpay" => "UnionPay".into(),
-        _ => {
-            let mut chars = brand.chars();
-            chars
-                .next()
-                .map(|c| c.to_uppercase().collect::<String>() + chars.as_str())
-                .unwrap_or_default()
-        }
-    }
-}
-
-/// A card as every surface names it (portal, emails, PDFs, card-setup page,
-/// dashboard): `Visa •••• 4242`; `card •••• 4242` when the brand is unknown;
-/// `None` without the last four digits (say "your card" then).
-pub fn card_display(brand: Option<&str>, last4: Option<&str>) -> Option<String> {
-    let last4 = last4.map(str::trim).filter(|l| !l.is_empty())?;
-    let brand = brand
-        .map(str::trim)
-        .filter(|b| !b.is_empty() && !b.eq_ignore_ascii_case("unknown"))
-        .map(card_brand)
-        .unwrap_or_else(|| "card".to_string());
-    Some(format!("{brand} •••• {last4}"))
-}
-
-/// The card of a payment ([`card_display`]), if it was paid by card.
-pub fn payment_card(p: &payment::Model) -> Option<String> {
-    card_display(p.card_brand.as_deref(), p.card_last4.as_deref())
-}
-
 /// The name a client is greeted by ("Hi Noah,"): the display name the
 /// studio set on the client, or else the first word of their name (the whole
 /// name when it has one word), so every email and page greets alike.
@@ -460,24 +429,6 @@ pub fn greeting_name(client: &client::Model) -> String {
         .unwrap_or(name)
         .trim_end_matches(',')
         .to_string()
-}
-
-/// How a payment is named to the client (`Visa •••• 4242`, `Check #1042`),
-/// never by a gateway id.
-pub fn payment_label(p: &payment::Model) -> String {
-    match p.method {
-        PaymentMethod::Card => payment_card(p).unwrap_or_else(|| "Card".into()),
-        PaymentMethod::Cash => "Cash".into(),
-        PaymentMethod::Check => format!(
-            "Check{}",
-            p.reference
-                .as_deref()
-                .map(|r| format!(" {r}"))
-                .unwrap_or_default()
-        ),
-        PaymentMethod::BankTransfer => "Bank transfer".into(),
-        PaymentMethod::Other => "Payment".into(),
-    }
 }
 
 /// An invoice's lines, in their order.

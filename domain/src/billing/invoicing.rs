@@ -1,8 +1,8 @@
 //! Step 2-4 of the workflow: price a completed session, take the next
 //! gap-free number, issue the invoice and route it on payment preference.
 //!
-//! - A session has at most one invoice that is not `VOID` (partial unique
-//!   index `ux_invoices_session_current`). `GenerateInvoice` creates one only
+//! - A session has at most one final invoice that is not `VOID` (partial unique
+//!   index `ux_invoices_session_final`). `GenerateInvoice` creates one only
 //!   for a session that has none at all, so a replay after a void creates
 //!   nothing; only `reissue_invoice` replaces a void invoice
 //!   (`reissued_from_id`, one replacement each, its key in `reissue_key`).
@@ -31,9 +31,10 @@ use crate::workflow::jobs::JobKind;
 use crate::workflow::next::{self, Change};
 use crate::workflow::outbox;
 use chrono::{DateTime, Duration, Utc};
-use entity::enums::{InvoiceEventKind, InvoiceStatus, LineKind, PaymentPreference, SessionStatus};
-use entity::{client, invoice, invoice_line, invoice_number_counter, session, studio};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+use entity::enums::{
+    InvoiceEventKind, InvoiceKind, InvoiceStatus, LineKind, PaymentPreference, SessionStatus,
+};
+use entity::{client, invoice, invoice_line, session, studio};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
     EntityTrait, QueryFilter, QueryOrder,
@@ -55,65 +56,6 @@ pub enum Generated {
     },
     /// The session is not completed (it was never, or the row is gone).
     NotBillable,
-}
-
-/// Takes the next number of the studio's counter inside the caller's
-/// transaction. The row lock (PostgreSQL) or the write lock (SQLite) holds
-/// concurrent finalizations back until commit, and a rollback returns the
-/// number, so numbers are gap-free and unique. Every finalization of a
-/// studio waits for that lock: take the number last, just before the
-/// commit, so that it is held as briefly as possible.
-pub async fn next_invoice_number(
-    tx: &DatabaseTransaction,
-    studio: &studio::Model,
-    now: DateTime<Utc>,
-) -> DomainResult<String> {
-    let seq = match bump_counter(tx, studio.id).await? {
-        Some(seq) => seq,
-        None => {
-            // Studios get their counter when created; this covers one that
-            // predates that.
-            invoice_number_counter::Entity::insert(invoice_number_counter::ActiveModel {
-                studio_id: Set(studio.id),
-                last_value: Set(0),
-            })
-            .on_conflict(
-                OnConflict::column(invoice_number_counter::Column::StudioId)
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .exec_without_returning(tx)
-            .await?;
-            bump_counter(tx, studio.id)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("invoice counter of studio {} missing", studio.id))?
-        }
-    };
-    let today = now.with_timezone(&studio_tz(studio)).date_naive();
-    Ok(crate::kernel::numbering::format_number(
-        &studio.invoice_number_format,
-        &studio.invoice_prefix,
-        today,
-        seq,
-    ))
-}
-
-/// `last_value + 1` of the studio's counter, locking its row; `None` when
-/// the studio has no counter row.
-async fn bump_counter(tx: &DatabaseTransaction, studio_id: i64) -> DomainResult<Option<i64>> {
-    let mut update = Query::update();
-    update
-        .table(invoice_number_counter::Entity)
-        .value(
-            invoice_number_counter::Column::LastValue,
-            Expr::col(invoice_number_counter::Column::LastValue).add(1),
-        )
-        .and_where(Expr::col(invoice_number_counter::Column::StudioId).eq(studio_id))
-        .returning_col(invoice_number_counter::Column::LastValue);
-    match tx.query_one(&update).await? {
-        Some(row) => Ok(Some(row.try_get("", "last_value")?)),
-        None => Ok(None),
-    }
 }
 
 pub fn studio_tz(studio: &studio::Model) -> chrono_tz::Tz {
@@ -161,18 +103,25 @@ struct Origin<'a> {
     request_id: Option<&'a str>,
 }
 
-/// Writes a `DRAFT` invoice without a number: lines, totals, portal token,
-/// and `CREATED` in the trail.
-async fn insert_draft(
+/// What a new draft is credited beyond the session's retainer: the client's
+/// open credits from earlier invoices (locked: this invoice uses them whole,
+/// once), what void predecessors already passed on, and the payment plan's
+/// installments.
+struct DraftCredits {
+    carried: Vec<entity::client_credit::Model>,
+    passed_on: Minor,
+    plan_minor: Minor,
+    plan_rows: Vec<crate::billing::installments::PlanCredit>,
+}
+
+async fn draft_credits(
     ctx: &AppContext,
     tx: &DatabaseTransaction,
     studio: &studio::Model,
     session: &session::Model,
     client: &client::Model,
-    origin: Origin<'_>,
-) -> DomainResult<invoice::Model> {
-    // Credits carried from the client's earlier invoices, locked: this
-    // invoice uses them whole, once.
+    origin: &Origin<'_>,
+) -> DomainResult<DraftCredits> {
     let carried = credits::open_for_client(
         tx,
         StudioId::new(studio.id),
@@ -200,15 +149,48 @@ async fn insert_draft(
         )
         .into());
     }
+    let (plan_minor, plan_rows) =
+        crate::billing::installments::net_into_final(tx, session, ctx.clock.now()).await?;
+    Ok(DraftCredits {
+        carried,
+        passed_on,
+        plan_minor,
+        plan_rows,
+    })
+}
+
+/// Writes a `DRAFT` invoice without a number: lines, totals, portal token,
+/// and `CREATED` in the trail.
+async fn insert_draft(
+    ctx: &AppContext,
+    tx: &DatabaseTransaction,
+    studio: &studio::Model,
+    session: &session::Model,
+    client: &client::Model,
+    origin: Origin<'_>,
+) -> DomainResult<invoice::Model> {
+    let DraftCredits {
+        carried,
+        passed_on,
+        plan_minor,
+        plan_rows,
+    } = draft_credits(ctx, tx, studio, session, client, &origin).await?;
+    let credit_minor = credits::total(&carried)?
+        .checked_add(passed_on)
+        .and_then(|c| c.checked_add(plan_minor))
+        .ok_or_else(|| anyhow::anyhow!("credits overflow"))?;
     let PricedSession {
         lines,
         priced,
         tax_breakdown,
-    } = price_session(tx, studio, session, carried_minor).await?;
+    } = price_session(tx, studio, session, credit_minor).await?;
     // The pricing engine's bare minor units become typed amounts here.
     let typed = Minor::new;
     let applied = typed(priced.credit_minor);
-    let carried_applied = credits::carried_part(session.retainer_paid_minor, passed_on, applied);
+    let before_carried = session.retainer_paid_minor + plan_minor;
+    let carried_applied = credits::carried_part(before_carried, passed_on, applied);
+    let retainer_applied = Ord::min(session.retainer_paid_minor, applied).at_least_zero();
+    let plan_applied = Ord::min(plan_minor, applied - retainer_applied).at_least_zero();
     let disposition = credits::disposition(studio, typed(priced.excess_credit_minor));
     let now = ctx.clock.now();
     let due_date = now.with_timezone(&studio_tz(studio)).date_naive()
@@ -248,6 +230,10 @@ async fn insert_draft(
         excess_credit_minor: Set(typed(priced.excess_credit_minor)),
         excess_disposition: Set(disposition),
         carried_credit_minor: Set(carried_applied),
+        plan_credit_minor: Set(plan_applied),
+        plan_credits: Set(
+            serde_json::to_string(&plan_rows).map_err(|e| anyhow::anyhow!("plan credits: {e}"))?
+        ),
         ..Default::default()
     }
     .insert(tx)
@@ -318,8 +304,9 @@ async fn insert_draft(
 /// is due), records `FINALIZED`, and writes the follow-ups: auto-pay clients
 /// with a card are charged; everyone else (and a settled invoice) gets the
 /// invoice email, and gallery access follows. The one path used by the
-/// automatic workflow, `finalizeInvoice` and `reissueInvoice`.
-async fn finalize_and_route(
+/// automatic workflow, `finalizeInvoice`, `reissueInvoice` and the
+/// installments of a payment plan.
+pub(crate) async fn finalize_and_route(
     tx: &DatabaseTransaction,
     studio: &studio::Model,
     draft: invoice::Model,
@@ -345,9 +332,13 @@ async fn finalize_and_route(
         )
         .into());
     }
-    // Payment terms run from the day the invoice is issued, not drafted.
-    let due_date = now.with_timezone(&studio_tz(studio)).date_naive()
-        + Duration::days(i64::from(studio.payment_terms_days));
+    // Payment terms run from the day the invoice is issued, not drafted; an
+    // installment is due on its part's day (or today, if that has passed).
+    let today = now.with_timezone(&studio_tz(studio)).date_naive();
+    let due_date = match draft.kind {
+        InvoiceKind::Final => today + Duration::days(i64::from(studio.payment_terms_days)),
+        InvoiceKind::Installment => Ord::max(draft.due_date, today),
+    };
     let mut active: invoice::ActiveModel = draft.into();
     active.status = Set(to);
     active.issued_at = Set(now);
@@ -374,7 +365,7 @@ async fn finalize_and_route(
     .await?;
 
     // The number last: its counter's lock is held until the commit.
-    let number = next_invoice_number(tx, studio, now).await?;
+    let number = crate::billing::numbering::next_invoice_number(tx, studio, now).await?;
     let mut active: invoice::ActiveModel = invoice.into();
     active.number = Set(Some(number.clone()));
     let invoice = active.update(tx).await?;
@@ -397,7 +388,7 @@ async fn finalize_and_route(
 }
 
 /// After commit: wake the relay and tell subscribers an invoice was issued.
-async fn announce_issued(ctx: &AppContext, invoice: &invoice::Model) {
+pub(crate) async fn announce_issued(ctx: &AppContext, invoice: &invoice::Model) {
     crate::workflow::next::wake(ctx);
     ctx.events
         .publish(crate::billing::events::for_invoice(
@@ -409,14 +400,15 @@ async fn announce_issued(ctx: &AppContext, invoice: &invoice::Model) {
         .await;
 }
 
-/// The invoice a session bills now: the one that is not void, else the
-/// latest (void) one.
+/// The invoice a session bills now: its final invoice that is not void,
+/// else the latest (void) one. Installments of its payment plan are not it.
 pub async fn current_invoice_of_session<C: ConnectionTrait>(
     db: &C,
     session_id: i64,
 ) -> DomainResult<Option<invoice::Model>> {
     let all = invoice::Entity::find()
         .filter(invoice::Column::SessionId.eq(session_id))
+        .filter(invoice::Column::Kind.eq(InvoiceKind::Final))
         .order_by_desc(invoice::Column::Id)
         .all(db)
         .await?;
@@ -567,17 +559,7 @@ pub async fn reissue_invoice(
             Err(UserError::key_reused("idempotencyKey").into())
         };
     }
-    if old.status != InvoiceStatus::Void {
-        return Err(UserError::state(
-            "invoiceId",
-            format!(
-                "invoice {} is {}: only a void invoice can be reissued (void it first)",
-                old.display_number(),
-                old.status.as_str()
-            ),
-        )
-        .into());
-    }
+    ensure_reissuable(&old)?;
     if let Some(replacement) = invoice::Entity::find()
         .filter(invoice::Column::ReissuedFromId.eq(old.id))
         .one(&tx)
@@ -657,6 +639,24 @@ pub async fn reissue_invoice(
     tx.commit().await?;
     announce_issued(ctx, &invoice).await;
     Ok(invoice)
+}
+
+/// Only a void final invoice is reissued (an installment is not: its part
+/// is what changes).
+fn ensure_reissuable(old: &invoice::Model) -> DomainResult<()> {
+    crate::billing::installments::ensure_reissuable(old)?;
+    if old.status != InvoiceStatus::Void {
+        return Err(UserError::state(
+            "invoiceId",
+            format!(
+                "invoice {} is {}: only a void invoice can be reissued (void it first)",
+                old.display_number(),
+                old.status.as_str()
+            ),
+        )
+        .into());
+    }
+    Ok(())
 }
 
 /// Marks an open or partially paid invoice uncollectible (the studio gives

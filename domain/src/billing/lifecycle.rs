@@ -282,6 +282,7 @@ pub async fn apply_money(
     } else {
         set_status(tx, updated, to, now).await?
     };
+    crate::billing::installments::follow_invoice(tx, &updated, now).await?;
     // Open Checkout Sessions for the old amount must not be paid any more.
     crate::billing::checkout::retire_stale_in(tx, &updated, now).await?;
     Ok(updated)

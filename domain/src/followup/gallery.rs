@@ -96,16 +96,16 @@ pub async fn sync_access(
         .one(&tx)
         .await?
         .ok_or_else(|| anyhow::anyhow!("invoice {invoice_id} missing"))?;
-    // A void invoice that was reissued no longer decides: the session's
-    // current invoice does (a late job for the old one must not lock a
-    // gallery the new invoice opened). A draft grants nothing yet.
+    // A void invoice that was reissued no longer decides: the session's current invoice
+    // does (a late job for the old one must not lock a gallery the new invoice opened). A
+    // draft grants nothing yet, nor an installment (the final invoice decides).
     let invoice =
         match crate::billing::invoicing::current_invoice_of_session(&tx, invoice.session_id).await?
         {
             Some(current) if invoice.status == InvoiceStatus::Void => current,
             _ => invoice,
         };
-    if invoice.status == InvoiceStatus::Draft {
+    if invoice.status == InvoiceStatus::Draft || invoice.plan_part_id.is_some() {
         tx.commit().await?;
         return Ok(());
     }

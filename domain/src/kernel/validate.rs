@@ -10,6 +10,7 @@ use crate::kernel::error::UserError;
 use crate::kernel::money::{Currency, Minor};
 use rust_decimal::Decimal;
 use std::net::IpAddr;
+use std::ops::RangeInclusive;
 
 /// A syntactically valid email address.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +67,18 @@ impl Problems {
 
     pub fn push(&mut self, error: UserError) {
         self.0.push(error);
+    }
+
+    /// A whole number within `range` ("must be between 0 and 365").
+    pub fn within(&mut self, field: &str, value: i32, range: RangeInclusive<i32>) -> i32 {
+        if !range.contains(&value) {
+            let (lo, hi) = range.into_inner();
+            self.push(UserError::invalid(
+                field,
+                format!("must be between {lo} and {hi}"),
+            ));
+        }
+        value
     }
 
     /// A trimmed, non-empty name of at most 200 characters, on one line and

@@ -225,7 +225,7 @@ pub async fn compute(
             FROM invoices i
             JOIN sessions s ON s.id = i.session_id
             LEFT JOIN notifications n ON n.invoice_id = i.id AND n.kind = 'INVOICE' AND n.status = 'SENT'
-            WHERE i.studio_id = {p1} AND i.issued_at >= {p2} AND i.issued_at < {p3} AND s.completed_at IS NOT NULL
+            WHERE i.studio_id = {p1} AND i.issued_at >= {p2} AND i.issued_at < {p3} AND i.kind = 'FINAL' AND s.completed_at IS NOT NULL
          ) x WHERE finished IS NOT NULL",
         secs = d.millis_between("started", "finished"),
     );

@@ -207,6 +207,7 @@ pub async fn invoice_for_session(
     let all = invoice::Entity::find()
         .filter(invoice::Column::StudioId.eq(studio_id))
         .filter(invoice::Column::SessionId.eq(session_id))
+        .filter(invoice::Column::Kind.eq(entity::enums::InvoiceKind::Final))
         .all(db)
         .await?;
     Ok(crate::billing::invoicing::pick_current(all))

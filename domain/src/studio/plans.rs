@@ -4,19 +4,24 @@
 //! replaces it while nothing of it is paid; cancelling keeps the plan and
 //! its parts on record, `CANCELLED`.
 //!
-//! Not yet here (issue 19's next steps): charging or emailing each part on
-//! its day, the notice before an auto-charge, payments reducing the oldest
-//! parts, and completion netting the plan into the invoice.
+//! Each part is billed on its day at the studio's `plan_charge_hour` in the
+//! client's zone (else the studio's): setting a plan writes one
+//! `IssuePlanPart` outbox row per part for that moment, and
+//! `billing::installments` issues the part as an installment invoice then
+//! (charged to the card on file, or emailed). Replacing a plan retires its
+//! parts; their rows find them `CANCELLED` and do nothing.
 
+use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
 use crate::infra::error::{DomainResult, UserError};
 use crate::kernel::ids::SessionId;
 use crate::kernel::money::{Currency, Minor};
 use crate::kernel::plan::{self, Due, PartSpec, Share, TemplatePart};
 use crate::kernel::validate::Problems;
+use crate::workflow::next::{self, Change};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::enums::{PlanPartStatus, PlanStatus, SessionStatus};
-use entity::{package, payment_plan, payment_plan_part, session, studio};
+use entity::{client, invoice, package, payment_plan, payment_plan_part, session, studio};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -41,6 +46,8 @@ pub struct PartInput {
 pub struct Plan {
     pub plan: payment_plan::Model,
     pub parts: Vec<payment_plan_part::Model>,
+    /// The installment invoices that billed its parts (not void).
+    pub invoices: Vec<invoice::Model>,
 }
 
 impl Plan {
@@ -53,9 +60,56 @@ impl Plan {
     pub fn remaining(&self) -> Minor {
         self.parts
             .iter()
-            .filter(|p| p.status == PlanPartStatus::Scheduled)
+            .filter(|p| matches!(p.status, PlanPartStatus::Scheduled | PlanPartStatus::Issued))
             .map(|p| p.amount_minor - p.amount_paid_minor)
             .sum()
+    }
+
+    /// The installment invoice that billed `part`, if any.
+    pub fn invoice_of(&self, part: &payment_plan_part::Model) -> Option<&invoice::Model> {
+        self.invoices
+            .iter()
+            .find(|i| i.plan_part_id == Some(part.id))
+    }
+
+    /// Whether any part was billed already (issued or paid).
+    fn billed(&self) -> bool {
+        self.parts
+            .iter()
+            .any(|p| matches!(p.status, PlanPartStatus::Issued | PlanPartStatus::Paid))
+    }
+}
+
+/// The moment a part due on `due_date` is billed: the studio's
+/// `plan_charge_hour` on that day in the client's zone, else the studio's
+/// (a skipped hour moves to the next that exists; see
+/// `kernel::reminder_plan::local_time`).
+pub fn due_at(
+    studio: &studio::Model,
+    client: &client::Model,
+    due_date: NaiveDate,
+) -> DateTime<Utc> {
+    let zone = crate::workflow::follow_up_plan::zone_for(studio, client);
+    let hour = u32::try_from(studio.plan_charge_hour.clamp(0, 23)).unwrap_or(0);
+    crate::kernel::reminder_plan::local_time(zone, due_date, hour)
+}
+
+/// The moment a part of `plan` is billed: a part due on or before the day
+/// the plan was set (the retainer at booking) as soon as the plan is set;
+/// any other on its day at the studio's hour (`due_at`). The same answer
+/// whenever it is asked, so the step scheduled for it and the step that
+/// bills it agree.
+pub fn billing_moment(
+    studio: &studio::Model,
+    client: &client::Model,
+    plan: &payment_plan::Model,
+    due_date: NaiveDate,
+) -> DateTime<Utc> {
+    let zone = crate::kernel::clock::zone(&studio.time_zone);
+    let set_on = plan.created_at.with_timezone(&zone).date_naive();
+    match due_date <= set_on {
+        true => plan.created_at,
+        false => due_at(studio, client, due_date).max(plan.created_at),
     }
 }
 
@@ -176,7 +230,7 @@ async fn package_default(
     Ok(template.iter().map(TemplatePart::spec).collect())
 }
 
-/// The session's active plan, if any.
+/// The session's plan: the active one, or the one its completion netted.
 pub async fn plan_of(
     db: &impl ConnectionTrait,
     studio_id: i64,
@@ -185,7 +239,8 @@ pub async fn plan_of(
     let Some(plan) = payment_plan::Entity::find()
         .filter(payment_plan::Column::StudioId.eq(studio_id))
         .filter(payment_plan::Column::SessionId.eq(session.get()))
-        .filter(payment_plan::Column::Status.eq(PlanStatus::Active))
+        .filter(payment_plan::Column::Status.is_in([PlanStatus::Active, PlanStatus::Completed]))
+        .order_by_desc(payment_plan::Column::Id)
         .one(db)
         .await?
     else {
@@ -201,7 +256,16 @@ async fn with_parts(db: &impl ConnectionTrait, plan: payment_plan::Model) -> Dom
         .order_by_asc(payment_plan_part::Column::Seq)
         .all(db)
         .await?;
-    Ok(Plan { plan, parts })
+    let invoices = invoice::Entity::find()
+        .filter(invoice::Column::PlanPartId.is_in(parts.iter().map(|p| p.id)))
+        .filter(invoice::Column::Status.ne(entity::enums::InvoiceStatus::Void))
+        .all(db)
+        .await?;
+    Ok(Plan {
+        plan,
+        parts,
+        invoices,
+    })
 }
 
 /// The session, locked for the change, if it is the studio's and still
@@ -260,15 +324,16 @@ async fn retire(
 /// written when anything is refused. A plan already on the session is
 /// replaced, unless something was paid towards it.
 pub async fn set_plan(
-    db: &DatabaseConnection,
+    ctx: &AppContext,
     studio: &studio::Model,
     session: SessionId,
     parts: Option<&[PartInput]>,
-    now: DateTime<Utc>,
+    request_id: Option<&str>,
 ) -> DomainResult<Plan> {
+    let now = ctx.clock.now();
     let currency = studio.currency;
     let given = parts.map(|p| specs(p, currency)).transpose()?;
-    let tx = begin_write(db).await?;
+    let tx = begin_write(&ctx.db).await?;
     let booked = scheduled_session(&tx, studio.id, session).await?;
     let specs = match given {
         Some(specs) => specs,
@@ -285,10 +350,10 @@ pub async fn set_plan(
     let session_day = booked.scheduled_at.with_timezone(&zone).date_naive();
     let planned = plan::plan(total, currency, &specs, today, session_day)?;
     if let Some(current) = plan_of(&tx, studio.id, session).await? {
-        if current.paid().is_positive() {
+        if current.paid().is_positive() || current.billed() {
             return Err(UserError::state(
                 "sessionId",
-                "part of the current plan is paid; edit its future parts instead",
+                "part of the current plan is billed or paid; edit its future parts instead",
             )
             .into());
         }
@@ -328,7 +393,20 @@ pub async fn set_plan(
             .await?,
         );
     }
-    tx.commit().await?;
+    let client = client::Entity::find_by_id(booked.client_id)
+        .one(&tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("client of session {} missing", booked.id))?;
+    let parts = stored
+        .iter()
+        .map(|p| (p.id, billing_moment(studio, &client, &plan, p.due_date)))
+        .collect();
+    let change = Change::PlanScheduled {
+        studio_id: studio.id,
+        parts,
+    };
+    next::after(&tx, change, request_id, now).await?;
+    next::commit(ctx, tx).await?;
     tracing::info!(
         studio_id = studio.id,
         session_id = booked.id,
@@ -340,6 +418,7 @@ pub async fn set_plan(
     Ok(Plan {
         plan,
         parts: stored,
+        invoices: Vec::new(),
     })
 }
 

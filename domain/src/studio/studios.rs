@@ -200,6 +200,8 @@ pub struct SettingsChanges {
     /// An `https` URL; empty string clears it.
     pub logo_url: Option<String>,
     pub retainer_excess: Option<entity::enums::RetainerExcess>,
+    /// The local hour (0-23) at which payment-plan parts are billed.
+    pub plan_charge_hour: Option<i32>,
 }
 
 /// Changes a studio's settings. They shape invoices finalized from now on;
@@ -249,14 +251,11 @@ pub async fn update_settings(
         }
         active.time_zone = Set(tz.clone());
     }
+    if let Some(hour) = changes.plan_charge_hour {
+        active.plan_charge_hour = Set(problems.within("planChargeHour", hour, 0..=23));
+    }
     if let Some(days) = changes.payment_terms_days {
-        if !(0..=365).contains(&days) {
-            problems.push(UserError::invalid(
-                "paymentTermsDays",
-                "must be between 0 and 365",
-            ));
-        }
-        active.payment_terms_days = Set(days);
+        active.payment_terms_days = Set(problems.within("paymentTermsDays", days, 0..=365));
     }
     if let Some(prefix) = &changes.invoice_prefix {
         let prefix = prefix.trim().to_ascii_uppercase();
@@ -308,13 +307,7 @@ pub async fn update_settings(
         active.retainer_excess = Set(excess);
     }
     if let Some(days) = changes.portal_link_days {
-        if !(1..=3650).contains(&days) {
-            problems.push(UserError::invalid(
-                "portalLinkDays",
-                "must be between 1 and 3650",
-            ));
-        }
-        active.portal_link_days = Set(days);
+        active.portal_link_days = Set(problems.within("portalLinkDays", days, 1..=3650));
     }
     if let Some(review) = changes.review_drafts {
         active.review_drafts = Set(review);

@@ -9,8 +9,7 @@
 //! a worker.
 //!
 //! A studio sees and retries only its own steps (`outbox.studio_id`);
-//! another studio's id is `NOT_FOUND`. A retry only makes the row due now,
-//! so the step stays idempotent.
+//! another studio's id is `NOT_FOUND`; the step stays idempotent.
 
 use crate::infra::context::AppContext;
 use crate::infra::error::{DomainResult, UserError};
@@ -169,6 +168,7 @@ async fn invoice_of<C: ConnectionTrait>(
 ) -> DomainResult<Option<i64>> {
     Ok(match kind {
         JobKind::GenerateInvoice { .. }
+        | JobKind::IssuePlanPart { .. }
         | JobKind::DeliverSimulatedWebhook { .. }
         | JobKind::SendCardSetupLink { .. }
         | JobKind::Noop { .. } => None,

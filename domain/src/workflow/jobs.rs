@@ -79,6 +79,9 @@ pub enum JobKind {
         amount_due: Minor,
         attempt: i32,
     },
+    /// Bill part `part_id` of a payment plan on its day: an installment
+    /// invoice, charged to the card on file or emailed (`billing::installments`).
+    IssuePlanPart { part_id: i64 },
     /// Does nothing: the bench's probe of the job path itself (outbox row →
     /// relay → queue → handler → done). Nothing in the product writes it.
     Noop { n: i64 },
@@ -148,6 +151,7 @@ impl JobKind {
             } => {
                 format!("expire_checkouts:invoice:{invoice_id}:due:{amount_due}:attempt:{attempt}")
             }
+            Self::IssuePlanPart { part_id } => format!("issue_plan_part:part:{part_id}"),
             Self::Noop { n } => format!("noop:{n}"),
         }
     }
@@ -172,6 +176,7 @@ impl JobKind {
             Self::DeliverGalleryWebhook { .. } => "deliver_gallery_webhook",
             Self::SendCardSetupLink { .. } => "send_card_setup_link",
             Self::ExpireStaleCheckouts { .. } => "expire_stale_checkouts",
+            Self::IssuePlanPart { .. } => "issue_plan_part",
             Self::Noop { .. } => "noop",
         }
     }

@@ -127,6 +127,12 @@ pub enum Change {
         expiry_notice_days: i32,
         webhook: bool,
     },
+    /// A payment plan's parts were scheduled: each is billed at its
+    /// moment (its due day, at the studio's hour in the client's zone).
+    PlanScheduled {
+        studio_id: i64,
+        parts: Vec<(i64, DateTime<Utc>)>,
+    },
     /// The simulated gateway recorded something its webhook announces.
     SimulatedEvent { key: String },
 }
@@ -200,7 +206,8 @@ impl Change {
             | Self::CardSetupRequested { studio_id, .. }
             | Self::GalleryGranted { studio_id, .. }
             | Self::GalleryUpgraded { studio_id, .. }
-            | Self::GalleryChanged { studio_id, .. } => Some(*studio_id),
+            | Self::GalleryChanged { studio_id, .. }
+            | Self::PlanScheduled { studio_id, .. } => Some(*studio_id),
             Self::SimulatedEvent { .. } => None,
         }
     }
@@ -246,9 +253,7 @@ impl Change {
                 payment_id,
                 resolve_after,
                 ..
-            } => {
-                vec![After(J::ResolvePayment { payment_id }, resolve_after)]
-            }
+            } => vec![After(J::ResolvePayment { payment_id }, resolve_after)],
             Self::Paid {
                 invoice_id,
                 payment_id,
@@ -261,9 +266,7 @@ impl Change {
                 refund_id,
                 resolve_after,
                 ..
-            } => {
-                vec![After(J::ResolveRefund { refund_id }, resolve_after)]
-            }
+            } => vec![After(J::ResolveRefund { refund_id }, resolve_after)],
             Self::Refunded {
                 invoice_id,
                 refund_id,
@@ -344,6 +347,7 @@ impl Change {
                 webhook,
                 ..
             } => gallery_changed(invoice_id, level, expires_at, expiry_notice_days, webhook),
+            Self::PlanScheduled { parts, .. } => plan_scheduled(parts),
             Self::SimulatedEvent { key } => vec![Now(J::DeliverSimulatedWebhook { key })],
         }
     }
@@ -373,6 +377,12 @@ fn auto_pay_declined(invoice_id: i64, attempt: u32, retry_in: Option<Duration>) 
         )
     });
     [tell].into_iter().chain(retry).collect()
+}
+
+/// Each part of a payment plan is billed at its moment.
+fn plan_scheduled(parts: Vec<(i64, DateTime<Utc>)>) -> Vec<FollowUp> {
+    let issue = |(part_id, at)| At(JobKind::IssuePlanPart { part_id }, at);
+    parts.into_iter().map(issue).collect()
 }
 
 /// Gallery access changed: the notice before the new expiry (when the studio
@@ -418,38 +428,9 @@ pub async fn commit(ctx: &AppContext, tx: DatabaseTransaction) -> Result<(), DbE
 
 /// Wakes the outbox relay (rows were written by a transaction already
 /// committed, or made due again). In a process without a relay (the api in
-/// production) [`forward_wakes`] carries the wake to the workers.
+/// production) `wakes::forward_wakes` carries the wake to the workers.
 pub fn wake(ctx: &AppContext) {
     ctx.outbox_signal.notify_one();
-}
-
-/// In a process that runs no relay of its own (the api in production, on
-/// PostgreSQL), turns its wakes into `NOTIFY outbox`, which every worker's
-/// relay listens for: an api's writes reach a worker in milliseconds, not
-/// at its next poll.
-///
-/// The `NOTIFY` is sent on its own, after the commit, rather than inside the
-/// writing transaction (a trigger): PostgreSQL serialises the commits of
-/// every transaction that notifies behind one cluster-wide lock held through
-/// the commit's flush, which cut a two-insert transaction from about 2,000 to
-/// 850 commits/s with 8 clients on the bench box (BENCHMARKS.md). Wakes that
-/// arrive while one is being sent fold into the next.
-pub fn forward_wakes(ctx: &AppContext) -> Option<tokio::task::JoinHandle<()>> {
-    use sea_orm::ConnectionTrait;
-    if ctx.db.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
-        return None;
-    }
-    let ctx = ctx.clone();
-    Some(tokio::spawn(async move {
-        let notify = format!("NOTIFY {}", crate::infra::db::OUTBOX_CHANNEL);
-        loop {
-            ctx.outbox_signal.notified().await;
-            if let Err(err) = ctx.db.execute_unprepared(&notify).await {
-                // The workers' poll is the backstop.
-                tracing::warn!(error = %err, "could not wake the workers");
-            }
-        }
-    }))
 }
 
 /// An invoice that goes to the client by email: the email, gallery access

@@ -36,6 +36,7 @@ mod faults;
 mod gallery;
 mod hostile;
 mod idempotency;
+mod installments;
 mod isolation;
 mod layers;
 mod lifecycle;

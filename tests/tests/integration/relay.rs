@@ -65,7 +65,7 @@ async fn relays_claiming_at_once_skip_each_others_rows() {
 
 /// A row committed by another process (an api, with its own context and no
 /// relay) reaches the queue at once: the api sends `NOTIFY outbox` after its
-/// commit (`next::forward_wakes`) and the relay listens for it, so its
+/// commit (`wakes::forward_wakes`) and the relay listens for it, so its
 /// minute-long poll is not what moves the row. The writing transaction
 /// itself does not notify (that would serialise every commit).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -83,7 +83,7 @@ async fn a_row_committed_elsewhere_wakes_the_relay_at_once() {
         .await
         .expect("an api's context")
         .ctx;
-    let forwarder = domain::workflow::next::forward_wakes(&api).expect("PostgreSQL forwards");
+    let forwarder = domain::workflow::wakes::forward_wakes(&api).expect("PostgreSQL forwards");
     let kind = JobKind::GenerateInvoice { session_id: 777 };
     let txn = api.db.begin().await.expect("begin");
     outbox::enqueue(&txn, None, &kind, None, app.ctx.clock.now())

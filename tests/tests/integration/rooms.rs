@@ -23,7 +23,6 @@ const BIG_FILES: &[(&str, usize)] = &[
     ("domain/src/adapters/stripe/mod.rs", 1190),
     ("domain/src/billing/card_setup.rs", 562),
     ("domain/src/billing/checkout.rs", 817),
-    ("domain/src/billing/documents.rs", 505),
     ("domain/src/billing/invoicing.rs", 781),
     ("domain/src/billing/payments.rs", 906),
     ("domain/src/billing/refunds.rs", 605),
@@ -33,7 +32,7 @@ const BIG_FILES: &[(&str, usize)] = &[
     ("domain/src/infra/settings.rs", 785),
     ("domain/src/kernel/pricing.rs", 636),
     ("domain/src/workflow/failing_steps.rs", 507),
-    ("domain/src/workflow/next.rs", 521),
+    ("domain/src/workflow/next.rs", 502),
 ];
 
 /// Functions over the limit today (`file::fn`, or `file::Type::fn`), with
@@ -48,8 +47,8 @@ const BIG_FNS: &[(&str, usize)] = &[
         "domain/src/billing/documents.rs::InvoiceDocument::pdf_view",
         125,
     ),
-    ("domain/src/billing/invoicing.rs::insert_draft", 149),
-    ("domain/src/billing/invoicing.rs::reissue_invoice", 115),
+    ("domain/src/billing/invoicing.rs::insert_draft", 137),
+    ("domain/src/billing/invoicing.rs::reissue_invoice", 105),
     ("domain/src/billing/payments.rs::record_manual_payment", 142),
     ("domain/src/billing/pdf.rs::render", 170),
     ("domain/src/billing/refunds.rs::refund_payment", 142),
@@ -63,10 +62,10 @@ const BIG_FNS: &[(&str, usize)] = &[
     ("domain/src/read/dashboard.rs::load", 105),
     ("domain/src/read/metrics.rs::compute", 170),
     ("domain/src/studio/sessions.rs::schedule_session", 163),
-    ("domain/src/studio/studios.rs::update_settings", 117),
+    ("domain/src/studio/studios.rs::update_settings", 108),
     // `after`, 271 lines, became a writer and this table of one arm per change.
-    ("domain/src/workflow/next.rs::Change::follow_ups", 131),
-    ("domain/src/billing/closing.rs::void_invoice", 136),
+    ("domain/src/workflow/next.rs::Change::follow_ups", 128),
+    ("domain/src/billing/closing.rs::void_invoice", 116),
 ];
 
 /// Where the rooms are (migrations are history: they never change).

@@ -94,6 +94,17 @@ async fn run_step(ctx: &AppContext, job: &Job) -> Outcome {
         JobKind::ExpireStaleCheckouts { invoice_id, .. } => {
             Outcome::of(domain::billing::checkout::expire_stale(ctx, *invoice_id).await)
         }
+        JobKind::IssuePlanPart { part_id } => {
+            use domain::billing::installments::{self, Issued};
+            match installments::issue_part(ctx, *part_id, request_id).await {
+                Ok(Issued::NotYet(at)) => Outcome::Postpone(at),
+                Ok(outcome) => {
+                    tracing::info!(part_id, ?outcome, "plan part");
+                    Outcome::Done
+                }
+                Err(err) => Outcome::Retry(err),
+            }
+        }
         JobKind::Noop { .. } => Outcome::Done,
     }
 }

@@ -1,6 +1,8 @@
 //! The `Invoice` object.
 
-use super::parts::{AuditEvent, CreditNote, InvoiceLine, InvoiceStatus, TaxShare, credit_notes_of};
+use super::parts::{
+    AuditEvent, CreditNote, InvoiceKind, InvoiceLine, InvoiceStatus, TaxShare, credit_notes_of,
+};
 use crate::graphql::clients::Client;
 use crate::graphql::common::{AppData, domain_error, id, load_error, loaders};
 use crate::graphql::money::Money;
@@ -177,6 +179,16 @@ impl InvoiceDocuments {
 
 #[ComplexObject]
 impl Invoice {
+    /// `FINAL` (the session's invoice) or `INSTALLMENT` (one part of its
+    /// payment plan).
+    async fn kind(&self) -> InvoiceKind {
+        self.model.kind.into()
+    }
+    /// The part of `retainerCredit` that the session's payment-plan
+    /// installments cover (each is its own row on the documents).
+    async fn plan_credit(&self) -> Money {
+        Money::of(self.model.plan_credit_minor, self.model.currency)
+    }
     /// The follow-up plan while the invoice is unpaid: each reminder with
     /// when it is due and when it was sent.
     async fn reminders(&self, ctx: &Context<'_>) -> Result<Vec<ReminderStep>> {

@@ -28,6 +28,18 @@ pub enum LineKind {
     Custom,
     Fee,
     LateFee,
+    /// One part of a payment plan, on its installment invoice.
+    Installment,
+}
+
+/// What an invoice bills.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::enums::InvoiceKind")]
+pub enum InvoiceKind {
+    /// The session, issued when it is completed (the session's `invoice`).
+    Final,
+    /// One part of the session's payment plan, issued on its day.
+    Installment,
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]

@@ -1,0 +1,477 @@
+//! A payment plan collected (issue 19): each part of a session's plan is
+//! billed on its day as an invoice of its own, kind `INSTALLMENT`, with the
+//! next gap-free number, and then goes the way every invoice goes
+//! (`invoicing::finalize_and_route`): charged off-session to the card on
+//! file for an auto-pay client, else emailed with its portal link; declines,
+//! retries, reminders, receipts and refunds are the invoice's.
+//!
+//! - **Once, on its day.** `IssuePlanPart` runs at the part's moment
+//!   (`studio::plans::billing_moment`). It locks the session, then the part, and
+//!   bills a part that is still `SCHEDULED` of a plan still `ACTIVE` on a
+//!   session still `SCHEDULED`; the part becomes `ISSUED` in the same
+//!   transaction, and `ux_invoices_plan_part` allows one invoice that is not
+//!   `VOID` per part. A replay, a part of a replaced or cancelled plan, or a
+//!   part of a completed session does nothing; a run before the moment is
+//!   postponed to it.
+//! - **The part follows its invoice.** Every money movement on an
+//!   installment (`lifecycle::apply_money`) writes what was paid towards the
+//!   part and `PAID` / `ISSUED` back to it (`follow_invoice`).
+//! - **A voided installment gives its part back** to the final invoice,
+//!   and may be voided only while no final invoice credits it
+//!   (`release_on_void`).
+//! - **Completion nets the plan.** When the session's final invoice is
+//!   drafted (`net_into_final`), parts not yet billed are `FOLDED` into it
+//!   (it bills them), the plan becomes `COMPLETED`, and every installment
+//!   invoice that was billed is credited on it, one row each, for what it
+//!   collected or still collects itself (`total - credited`; what was
+//!   collected only, for one written off). The final invoice therefore
+//!   bills the session as delivered less the retainer and the installments.
+
+use crate::billing::invoicing::{announce_issued, finalize_and_route};
+use crate::billing::lifecycle::{self, Actor, Audit};
+use crate::infra::context::AppContext;
+use crate::infra::db::begin_write;
+use crate::infra::error::DomainResult;
+use crate::infra::secrets::{hash_token, random_token};
+use crate::kernel::money::Minor;
+use crate::studio::plans;
+use chrono::{DateTime, Utc};
+use entity::enums::{
+    InvoiceEventKind, InvoiceKind, InvoiceStatus, LineKind, PlanPartStatus, PlanStatus,
+    SessionStatus,
+};
+use entity::{client, invoice, invoice_line, payment_plan, payment_plan_part, session, studio};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use serde::{Deserialize, Serialize};
+
+/// What `IssuePlanPart` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Issued {
+    /// The part was billed as installment invoice `number`.
+    Issued { invoice_id: i64, number: String },
+    /// The part's moment is still ahead.
+    NotYet(DateTime<Utc>),
+    /// Nothing to bill (and why): already billed or paid, the plan replaced
+    /// or cancelled, the session completed or cancelled.
+    Nothing(&'static str),
+}
+
+/// Bills part `part_id` of a payment plan if it is due and still asked for.
+pub async fn issue_part(
+    ctx: &AppContext,
+    part_id: i64,
+    request_id: Option<&str>,
+) -> DomainResult<Issued> {
+    let now = ctx.clock.now();
+    let tx = begin_write(&ctx.db).await?;
+    let Some(part) = payment_plan_part::Entity::find_by_id(part_id)
+        .one(&tx)
+        .await?
+    else {
+        return Ok(Issued::Nothing("the part is gone"));
+    };
+    let plan = payment_plan::Entity::find_by_id(part.plan_id)
+        .one(&tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("plan of part {part_id} missing"))?;
+    // The session first, then the part: completing the session takes the
+    // session's row too, so a part is either billed before the completion
+    // or folded into the final invoice by it, never both.
+    let Some(booked) = session::Entity::find_by_id(plan.session_id)
+        .lock_exclusive()
+        .one(&tx)
+        .await?
+    else {
+        return Ok(Issued::Nothing("the session is gone"));
+    };
+    let part = payment_plan_part::Entity::find_by_id(part_id)
+        .lock_exclusive()
+        .one(&tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("part {part_id} vanished"))?;
+    if part.status != PlanPartStatus::Scheduled {
+        return Ok(Issued::Nothing("the part is not scheduled any more"));
+    }
+    if plan.status != PlanStatus::Active {
+        return Ok(Issued::Nothing("the plan was replaced or cancelled"));
+    }
+    if booked.status != SessionStatus::Scheduled {
+        return Ok(Issued::Nothing("the session is not scheduled any more"));
+    }
+    let studio = studio::Entity::find_by_id(booked.studio_id)
+        .one(&tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("studio of session {} missing", booked.id))?;
+    let client = client::Entity::find_by_id(booked.client_id)
+        .one(&tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("client of session {} missing", booked.id))?;
+    let at = plans::billing_moment(&studio, &client, &plan, part.due_date);
+    if now < at {
+        return Ok(Issued::NotYet(at));
+    }
+    let owed = part.amount_minor - part.amount_paid_minor;
+    if !owed.is_positive() {
+        mark(&tx, &part, PlanPartStatus::Paid, now).await?;
+        tx.commit().await?;
+        return Ok(Issued::Nothing("the part is paid"));
+    }
+    let count = payment_plan_part::Entity::find()
+        .filter(payment_plan_part::Column::PlanId.eq(plan.id))
+        .count(&tx)
+        .await?;
+    let draft = insert_installment(
+        ctx,
+        &tx,
+        Billed {
+            studio: &studio,
+            session: &booked,
+            client: &client,
+            part: &part,
+            of: count,
+            amount: owed,
+        },
+        request_id,
+        now,
+    )
+    .await?;
+    let system = Actor::system();
+    let invoice = finalize_and_route(&tx, &studio, draft, &system, request_id, now).await?;
+    mark(&tx, &part, PlanPartStatus::Issued, now).await?;
+    tx.commit().await?;
+    announce_issued(ctx, &invoice).await;
+    let number = invoice.display_number().to_string();
+    tracing::info!(part_id, invoice_id = invoice.id, %number, "plan part issued");
+    Ok(Issued::Issued {
+        invoice_id: invoice.id,
+        number,
+    })
+}
+
+async fn mark(
+    tx: &impl ConnectionTrait,
+    part: &payment_plan_part::Model,
+    status: PlanPartStatus,
+    now: DateTime<Utc>,
+) -> DomainResult<()> {
+    let mut active: payment_plan_part::ActiveModel = part.clone().into();
+    active.status = Set(status);
+    active.updated_at = Set(now);
+    active.update(tx).await?;
+    Ok(())
+}
+
+/// The part an installment bills, with what it belongs to.
+struct Billed<'a> {
+    studio: &'a studio::Model,
+    session: &'a session::Model,
+    client: &'a client::Model,
+    part: &'a payment_plan_part::Model,
+    /// How many parts the plan has.
+    of: u64,
+    amount: Minor,
+}
+
+/// "Installment 2 of 3".
+fn label(seq: i32, of: u64) -> String {
+    format!("Installment {seq} of {of}")
+}
+
+/// Writes the installment as a `DRAFT` (one untaxed line: the session's
+/// taxes are on its final invoice, which credits this one) with `CREATED`
+/// in its trail.
+async fn insert_installment(
+    ctx: &AppContext,
+    tx: &DatabaseTransaction,
+    billed: Billed<'_>,
+    request_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> DomainResult<invoice::Model> {
+    let Billed {
+        studio,
+        session,
+        client,
+        part,
+        of,
+        amount,
+    } = billed;
+    let salt = random_token();
+    let invoice = invoice::ActiveModel {
+        studio_id: Set(studio.id),
+        session_id: Set(session.id),
+        client_id: Set(client.id),
+        number: Set(None),
+        status: Set(InvoiceStatus::Draft),
+        currency: Set(part.currency),
+        subtotal_minor: Set(amount),
+        tax_minor: Set(Minor::ZERO),
+        credit_minor: Set(Minor::ZERO),
+        total_minor: Set(amount),
+        amount_paid_minor: Set(Minor::ZERO),
+        amount_due_minor: Set(amount),
+        issued_at: Set(now),
+        due_date: Set(part.due_date),
+        paid_at: Set(None),
+        settled_at: Set(None),
+        finalized_at: Set(None),
+        amount_refunded_minor: Set(Minor::ZERO),
+        discount_minor: Set(Minor::ZERO),
+        fee_minor: Set(Minor::ZERO),
+        prices_include_tax: Set(studio.prices_include_tax),
+        tax_breakdown: Set("[]".to_string()),
+        portal_token_hash: Set(hash_token(&ctx.secret.portal_token(&salt))),
+        portal_salt: Set(salt),
+        request_id: Set(request_id.map(str::to_string)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        excess_credit_minor: Set(Minor::ZERO),
+        excess_disposition: Set(None),
+        carried_credit_minor: Set(Minor::ZERO),
+        kind: Set(InvoiceKind::Installment),
+        plan_part_id: Set(Some(part.id)),
+        ..Default::default()
+    }
+    .insert(tx)
+    .await?;
+    invoice_line::ActiveModel {
+        invoice_id: Set(invoice.id),
+        position: Set(1),
+        kind: Set(LineKind::Installment),
+        description: Set(format!("{} · {}", label(part.seq, of), session.title)),
+        quantity: Set(1),
+        unit_price_minor: Set(amount),
+        amount_minor: Set(amount),
+        taxable: Set(false),
+        tax_minor: Set(Minor::ZERO),
+        discount_minor: Set(Minor::ZERO),
+        ..Default::default()
+    }
+    .insert(tx)
+    .await?;
+    lifecycle::record(
+        tx,
+        &invoice,
+        Audit {
+            event: InvoiceEventKind::Created,
+            from: None,
+            to: Some(InvoiceStatus::Draft),
+            amount_minor: Some(amount),
+            actor: &Actor::system(),
+            detail: Some(format!(
+                "{} of the payment plan of session {}",
+                label(part.seq, of),
+                session.id
+            )),
+        },
+        now,
+    )
+    .await?;
+    Ok(invoice)
+}
+
+/// Writes an installment's money back to its part: what was paid towards
+/// it (net of refunds), `PAID` once the invoice is, `ISSUED` again when a
+/// refund reopens it. Other invoices are left alone.
+pub async fn follow_invoice(
+    tx: &impl ConnectionTrait,
+    invoice: &invoice::Model,
+    now: DateTime<Utc>,
+) -> DomainResult<()> {
+    let Some(part_id) = invoice.plan_part_id else {
+        return Ok(());
+    };
+    let paid = invoice.amount_paid_minor - invoice.amount_refunded_minor;
+    let status = match invoice.status {
+        InvoiceStatus::Paid => PlanPartStatus::Paid,
+        _ => PlanPartStatus::Issued,
+    };
+    payment_plan_part::Entity::update_many()
+        .col_expr(
+            payment_plan_part::Column::AmountPaidMinor,
+            Expr::value(paid.at_least_zero()),
+        )
+        .col_expr(
+            payment_plan_part::Column::Status,
+            Expr::value(status.as_str()),
+        )
+        .col_expr(
+            payment_plan_part::Column::PaidAt,
+            Expr::value(invoice.paid_at.filter(|_| status == PlanPartStatus::Paid)),
+        )
+        .col_expr(payment_plan_part::Column::UpdatedAt, Expr::value(now))
+        .filter(payment_plan_part::Column::Id.eq(part_id))
+        .filter(
+            payment_plan_part::Column::Status.is_in([PlanPartStatus::Issued, PlanPartStatus::Paid]),
+        )
+        .exec(tx)
+        .await?;
+    Ok(())
+}
+
+/// An installment is not reissued: its part is what changes.
+pub fn ensure_reissuable(old: &invoice::Model) -> DomainResult<()> {
+    match old.kind {
+        InvoiceKind::Final => Ok(()),
+        InvoiceKind::Installment => Err(crate::infra::error::UserError::state(
+            "invoiceId",
+            format!(
+                "invoice {} bills a part of a payment plan: change the plan instead of reissuing it",
+                old.display_number()
+            ),
+        )
+        .into()),
+    }
+}
+
+/// A voided installment gives its part back: the part is billed again,
+/// with the rest of the session, on the final invoice (`SCHEDULED` while
+/// the plan runs, so completion folds it; `FOLDED` once it has). Refused
+/// while a final invoice credits the installment: it would take off money
+/// nobody collects (void that first; its reissue bills this part too).
+pub async fn release_on_void(
+    tx: &impl ConnectionTrait,
+    invoice: &invoice::Model,
+    now: DateTime<Utc>,
+) -> DomainResult<()> {
+    let Some(part_id) = invoice.plan_part_id else {
+        return Ok(());
+    };
+    let crediting = invoice::Entity::find()
+        .filter(invoice::Column::SessionId.eq(invoice.session_id))
+        .filter(invoice::Column::Kind.eq(InvoiceKind::Final))
+        .filter(invoice::Column::Status.ne(InvoiceStatus::Void))
+        .one(tx)
+        .await?;
+    if let Some(last) = crediting {
+        return Err(crate::infra::error::UserError::state(
+            "invoiceId",
+            format!(
+                "the final invoice {} credits installment {}; void that first, and its \
+                 reissue bills what this one did",
+                last.display_number(),
+                invoice.display_number()
+            ),
+        )
+        .into());
+    }
+    let Some(part) = payment_plan_part::Entity::find_by_id(part_id)
+        .one(tx)
+        .await?
+    else {
+        return Ok(());
+    };
+    let plan = payment_plan::Entity::find_by_id(part.plan_id)
+        .one(tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("plan of part {part_id} missing"))?;
+    let status = match plan.status {
+        PlanStatus::Active => PlanPartStatus::Scheduled,
+        PlanStatus::Completed => PlanPartStatus::Folded,
+        // A cancelled plan's parts stay cancelled.
+        PlanStatus::Cancelled => return Ok(()),
+    };
+    let mut active: payment_plan_part::ActiveModel = part.into();
+    active.status = Set(status);
+    active.amount_paid_minor = Set(Minor::ZERO);
+    active.paid_at = Set(None);
+    active.updated_at = Set(now);
+    active.update(tx).await?;
+    Ok(())
+}
+
+/// One credit row of a final invoice: an installment it nets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanCredit {
+    pub label: String,
+    pub amount_minor: Minor,
+}
+
+/// The rows a final invoice prints for the `plan` minor units its
+/// installments cover (`plan_credits` as stored): one per installment, or
+/// one row for them all when the invoice could use only part of them.
+pub fn credit_rows(plan: Minor, plan_credits: &str) -> impl Iterator<Item = (String, Minor)> {
+    let listed: Vec<PlanCredit> = serde_json::from_str(plan_credits).unwrap_or_default();
+    let rows = match crate::kernel::money::checked_sum(listed.iter().map(|r| r.amount_minor)) {
+        _ if !plan.is_positive() => Vec::new(),
+        Some(sum) if sum == plan => listed
+            .into_iter()
+            .map(|r| (r.label, r.amount_minor))
+            .collect(),
+        _ => vec![("Payment plan installments".to_string(), plan)],
+    };
+    rows.into_iter()
+}
+
+/// What the session's installments cover on its final invoice, and the
+/// rows that say so. Run when the final invoice is drafted: folds the parts
+/// not yet billed into it and completes the plan (once; a reissue finds
+/// them folded already).
+pub async fn net_into_final(
+    tx: &DatabaseTransaction,
+    session: &session::Model,
+    now: DateTime<Utc>,
+) -> DomainResult<(Minor, Vec<PlanCredit>)> {
+    if let Some(plan) = payment_plan::Entity::find()
+        .filter(payment_plan::Column::SessionId.eq(session.id))
+        .filter(payment_plan::Column::Status.eq(PlanStatus::Active))
+        .one(tx)
+        .await?
+    {
+        // Fold before reading the installments: an `IssuePlanPart` holding
+        // a part's lock commits its invoice first, and this update then
+        // finds that part `ISSUED`.
+        payment_plan_part::Entity::update_many()
+            .col_expr(
+                payment_plan_part::Column::Status,
+                Expr::value(PlanPartStatus::Folded.as_str()),
+            )
+            .col_expr(payment_plan_part::Column::UpdatedAt, Expr::value(now))
+            .filter(payment_plan_part::Column::PlanId.eq(plan.id))
+            .filter(payment_plan_part::Column::Status.eq(PlanPartStatus::Scheduled))
+            .exec(tx)
+            .await?;
+        let mut active: payment_plan::ActiveModel = plan.into();
+        active.status = Set(PlanStatus::Completed);
+        active.updated_at = Set(now);
+        active.update(tx).await?;
+    }
+    let installments = invoice::Entity::find()
+        .filter(invoice::Column::SessionId.eq(session.id))
+        .filter(invoice::Column::Kind.eq(InvoiceKind::Installment))
+        .filter(invoice::Column::Status.ne(InvoiceStatus::Void))
+        .order_by_asc(invoice::Column::Id)
+        .all(tx)
+        .await?;
+    let mut rows = Vec::with_capacity(installments.len());
+    for billed in installments {
+        let amount = match billed.status {
+            InvoiceStatus::Uncollectible => billed.amount_paid_minor - billed.amount_refunded_minor,
+            _ => billed.total_minor - billed.amount_credited_minor,
+        };
+        if !amount.is_positive() {
+            continue;
+        }
+        let line = invoice_line::Entity::find()
+            .filter(invoice_line::Column::InvoiceId.eq(billed.id))
+            .one(tx)
+            .await?;
+        let what = line
+            .and_then(|l| l.description.split(" · ").next().map(str::to_string))
+            .unwrap_or_else(|| "Installment".to_string());
+        let state = match billed.status {
+            InvoiceStatus::Paid => "paid",
+            _ => "billed",
+        };
+        rows.push(PlanCredit {
+            label: format!("{what}, {} ({state})", billed.display_number()),
+            amount_minor: amount,
+        });
+    }
+    let total = crate::kernel::money::checked_sum(rows.iter().map(|r| r.amount_minor))
+        .ok_or_else(|| anyhow::anyhow!("installments of session {} overflow", session.id))?;
+    Ok((total, rows))
+}

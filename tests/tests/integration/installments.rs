@@ -1,0 +1,329 @@
+//! Issue 19, items 2 and 7: a payment plan collects itself. Each part is
+//! billed on its day at the studio's hour as an installment invoice of its
+//! own (charged to the card on file for an auto-pay client), never before
+//! and never twice; completing the session nets the plan: the final invoice
+//! credits each installment and bills only what was delivered on top.
+
+use chrono::{DateTime, TimeZone, Utc};
+use domain::AppContext;
+use domain::billing::installments::{self, Issued};
+use domain::kernel::clock::Clock;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use tests::{Backend, TestApp, spawn_app_full};
+
+on_both_backends!(
+    a_plan_collects_each_part_on_its_day_once_and_completion_nets_it,
+    an_emailed_installment_is_paid_on_the_portal_and_a_voided_one_returns_to_the_balance,
+);
+
+fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, m, d, h, min, 0)
+        .single()
+        .expect("a valid instant")
+}
+
+/// The app with a manual clock standing at `start` (the simulated gateway
+/// stamps its records with it too).
+async fn app_at(backend: Backend, start: DateTime<Utc>) -> Option<(TestApp, Clock)> {
+    let clock = Clock::manual(start);
+    let installed = clock.clone();
+    let app = spawn_app_full(
+        backend,
+        |_| {},
+        move |mut ctx| {
+            ctx.gateway = Arc::new(AppContext::simulated_gateway(
+                &ctx.settings,
+                ctx.db.clone(),
+                installed.clone(),
+            ));
+            ctx.clock = installed;
+            ctx
+        },
+    )
+    .await?;
+    Some((app, clock))
+}
+
+async fn plan(app: &TestApp, key: &str, session: &str) -> Value {
+    let data = app
+        .gql(
+            key,
+            "query($id: ID!) { session(id: $id) { paymentPlan { status totalPaid { minorUnits }
+                remaining { minorUnits } parts { seq status amount { minorUnits }
+                amountPaid { minorUnits } invoiceId invoiceNumber } } } }",
+            json!({ "id": session }),
+        )
+        .await;
+    data["session"]["paymentPlan"].clone()
+}
+
+async fn part_ids(app: &TestApp) -> Vec<i64> {
+    use sea_orm::{EntityTrait, QueryOrder};
+    entity::payment_plan_part::Entity::find()
+        .order_by_asc(entity::payment_plan_part::Column::Id)
+        .all(&app.ctx.db)
+        .await
+        .expect("parts")
+        .into_iter()
+        .map(|p| p.id)
+        .collect()
+}
+
+/// Ava (auto-pay, card on file) books the wedding (USD 3,291.82) for June
+/// 12, 2027 with 30 % at booking, 30 % on March 1 and the rest on May 1.
+/// The retainer is charged at once; the second part is not billed at 9:59
+/// on its day (the studio bills at 10:00), is charged at 10:00, and a
+/// replay bills nothing; completing the session on April 15 folds the third
+/// part into the final invoice, which credits the two installments and
+/// bills the rest: 1,316.72.
+async fn a_plan_collects_each_part_on_its_day_once_and_completion_nets_it(backend: Backend) {
+    let Some((app, clock)) = app_at(backend, at(2027, 1, 4, 15, 0)).await else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    let session = app
+        .schedule_wedding_on(
+            &f.key,
+            &f.auto_pay_client,
+            &f.package,
+            &f.add_on,
+            "0",
+            "2027-06-12T15:00:00Z",
+        )
+        .await;
+    let data = app
+        .gql(
+            &f.key,
+            "mutation($i: SetPaymentPlanInput!) { setPaymentPlan(input: $i) {
+                paymentPlan { parts { amount { minorUnits } } } userErrors { code message } } }",
+            json!({ "i": { "sessionId": session, "parts": [
+                { "percent": "30" },
+                { "percent": "30", "dueDate": "2027-03-01" },
+                { "dueDate": "2027-05-01" }
+            ] } }),
+        )
+        .await;
+    assert_eq!(data["setPaymentPlan"]["userErrors"], json!([]), "{data}");
+    app.drain().await;
+    let ids = part_ids(&app).await;
+    let now = plan(&app, &f.key, &session).await;
+    assert_eq!(now["parts"][0]["status"], "PAID", "{now}");
+    assert_eq!(now["parts"][0]["amountPaid"]["minorUnits"], 98_755);
+    assert_eq!(now["parts"][1]["status"], "SCHEDULED");
+    assert_eq!(now["totalPaid"]["minorUnits"], 98_755);
+    assert_eq!(now["remaining"]["minorUnits"], 329_182 - 98_755);
+    assert_eq!(app.count("payments WHERE status = 'SUCCEEDED'").await, 1);
+    assert_eq!(app.count("invoices WHERE kind = 'INSTALLMENT'").await, 1);
+    // The others wait for 10:00 on their day, in the studio's zone (UTC).
+    let mut waiting: Vec<(String, DateTime<Utc>)> = app
+        .scheduled()
+        .await
+        .into_iter()
+        .filter(|(key, _)| key.starts_with("issue_plan_part:"))
+        .collect();
+    waiting.sort();
+    assert_eq!(
+        waiting,
+        vec![
+            (
+                format!("issue_plan_part:part:{}", ids[1]),
+                at(2027, 3, 1, 10, 0)
+            ),
+            (
+                format!("issue_plan_part:part:{}", ids[2]),
+                at(2027, 5, 1, 10, 0)
+            ),
+        ]
+    );
+
+    // 9:59 on March 1: a run of the step bills nothing yet.
+    clock.set(at(2027, 3, 1, 9, 59));
+    let early = installments::issue_part(&app.ctx, ids[1], None)
+        .await
+        .expect("the step");
+    assert_eq!(early, Issued::NotYet(at(2027, 3, 1, 10, 0)));
+    assert_eq!(app.count("invoices WHERE kind = 'INSTALLMENT'").await, 1);
+    // 10:00: charged once; the step again bills nothing.
+    clock.set(at(2027, 3, 1, 10, 0));
+    app.drain().await;
+    let now = plan(&app, &f.key, &session).await;
+    assert_eq!(now["parts"][1]["status"], "PAID", "{now}");
+    assert!(now["parts"][1]["invoiceNumber"].is_string(), "{now}");
+    let again = installments::issue_part(&app.ctx, ids[1], None)
+        .await
+        .expect("the step");
+    assert!(matches!(again, Issued::Nothing(_)), "{again:?}");
+    app.drain().await;
+    assert_eq!(app.count("payments WHERE status = 'SUCCEEDED'").await, 2);
+    assert_eq!(app.count("invoices WHERE kind = 'INSTALLMENT'").await, 2);
+
+    // Completed on April 15, before the third part's day.
+    clock.set(at(2027, 4, 15, 12, 0));
+    let done = app.complete_session(&f.key, &session).await;
+    assert!(done.get("errors").is_none(), "{done}");
+    app.drain().await;
+    let invoice = app
+        .gql(
+            &f.key,
+            "query($id: ID!) { session(id: $id) { invoice { kind number total { minorUnits }
+                retainerCredit { minorUnits } planCredit { minorUnits } amountDue { minorUnits }
+                status } } }",
+            json!({ "id": session }),
+        )
+        .await["session"]["invoice"]
+        .clone();
+    assert_eq!(invoice["kind"], "FINAL", "{invoice}");
+    assert_eq!(invoice["planCredit"]["minorUnits"], 2 * 98_755);
+    assert_eq!(invoice["retainerCredit"]["minorUnits"], 2 * 98_755);
+    assert_eq!(invoice["total"]["minorUnits"], 329_182 - 2 * 98_755);
+    // Auto-pay: the rest is charged at once.
+    assert_eq!(invoice["status"], "PAID", "{invoice}");
+    assert_eq!(app.count("payments WHERE status = 'SUCCEEDED'").await, 3);
+    let now = plan(&app, &f.key, &session).await;
+    assert_eq!(now["status"], "COMPLETED", "{now}");
+    assert_eq!(now["parts"][2]["status"], "FOLDED");
+    // May 1 comes: the folded part is not billed.
+    clock.set(at(2027, 5, 1, 10, 0));
+    app.advance_scheduled_of("issue_plan_part:").await;
+    app.drain().await;
+    assert_eq!(app.count("invoices WHERE kind = 'INSTALLMENT'").await, 2);
+    assert_eq!(app.count("payments WHERE status = 'SUCCEEDED'").await, 3);
+    // Only the final invoice's receipt names the credits: one row each.
+    let last = app
+        .emails_to(tests::AUTO_PAY_EMAIL)
+        .into_iter()
+        .rev()
+        .find(|e| e.says("Installment 1 of 3"))
+        .expect("an email crediting the installments");
+    assert!(last.says("Installment 2 of 3"), "{}", last.text);
+}
+
+async fn void(app: &TestApp, key: &str, invoice: &str) -> Value {
+    app.gql(
+        key,
+        "mutation($i: VoidInvoiceInput!) { voidInvoice(input: $i) {
+            invoice { status } userErrors { field code message } } }",
+        json!({ "i": { "invoiceId": invoice, "reason": "to be paid with the balance" } }),
+    )
+    .await["voidInvoice"]
+        .clone()
+}
+
+/// Noah (invoice client) books the wedding with three equal parts: at
+/// booking, February 1 and March 1 (1,097.27, 1,097.27, 1,097.28). Each is
+/// emailed on its day as "Installment N of 3" with its own portal link,
+/// due that day; he pays the first on the portal and its part is `PAID`.
+/// The studio voids the third (it will be paid with the balance): its part
+/// goes back to the balance, and completion folds it, so the final invoice
+/// credits the first two installments (one paid, one still billed by its
+/// own invoice) and bills 1,097.28. The second can no longer be voided:
+/// the final invoice credits it.
+async fn an_emailed_installment_is_paid_on_the_portal_and_a_voided_one_returns_to_the_balance(
+    backend: Backend,
+) {
+    let Some((app, clock)) = app_at(backend, at(2027, 1, 4, 15, 0)).await else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    let session = app
+        .schedule_wedding_on(
+            &f.key,
+            &f.invoice_client,
+            &f.package,
+            &f.add_on,
+            "0",
+            "2027-06-12T15:00:00Z",
+        )
+        .await;
+    let data = app
+        .gql(
+            &f.key,
+            "mutation($i: SetPaymentPlanInput!) { setPaymentPlan(input: $i) {
+                userErrors { code message } } }",
+            json!({ "i": { "sessionId": session, "parts": [
+                {}, { "dueDate": "2027-02-01" }, { "dueDate": "2027-03-01" }
+            ] } }),
+        )
+        .await;
+    assert_eq!(data["setPaymentPlan"]["userErrors"], json!([]), "{data}");
+    app.drain().await;
+    let first = app
+        .emails_to(tests::INVOICE_EMAIL)
+        .into_iter()
+        .find(|e| e.says("Installment 1 of 3"))
+        .expect("the retainer's invoice email");
+    assert!(first.says("USD 1,097.27"), "{}", first.text);
+    let link = first.portal_link().expect("a portal link");
+    let paid = app.open_and_pay(&link, "4242 4242 4242 4242").await;
+    assert_eq!(paid.status(), 303);
+    app.drain().await;
+    let now = plan(&app, &f.key, &session).await;
+    assert_eq!(now["parts"][0]["status"], "PAID", "{now}");
+    assert_eq!(now["parts"][0]["amountPaid"]["minorUnits"], 109_727);
+    assert_eq!(now["totalPaid"]["minorUnits"], 109_727);
+
+    for (day, n) in [((2027, 2, 1), 2), ((2027, 3, 1), 3)] {
+        clock.set(at(day.0, day.1, day.2, 10, 0));
+        app.advance_scheduled_of("issue_plan_part:").await;
+        app.drain().await;
+        let sent = app
+            .emails_to(tests::INVOICE_EMAIL)
+            .into_iter()
+            .filter(|e| e.says(&format!("Installment {n} of 3")))
+            .count();
+        assert_eq!(sent, 1, "installment {n} emailed once");
+    }
+    let now = plan(&app, &f.key, &session).await;
+    assert_eq!(now["parts"][1]["status"], "ISSUED", "{now}");
+    assert_eq!(now["parts"][2]["status"], "ISSUED", "{now}");
+    let third = now["parts"][2]["invoiceId"]
+        .as_str()
+        .expect("the third part's invoice")
+        .to_string();
+    let voided = void(&app, &f.key, &third).await;
+    assert_eq!(voided["userErrors"], json!([]), "{voided}");
+    let now = plan(&app, &f.key, &session).await;
+    assert_eq!(now["parts"][2]["status"], "SCHEDULED", "{now}");
+    assert_eq!(now["parts"][2]["invoiceId"], Value::Null, "{now}");
+
+    clock.set(at(2027, 4, 15, 12, 0));
+    let done = app.complete_session(&f.key, &session).await;
+    assert!(done.get("errors").is_none(), "{done}");
+    app.drain().await;
+    let invoice = app
+        .gql(
+            &f.key,
+            "query($id: ID!) { session(id: $id) { invoice { kind total { minorUnits }
+                planCredit { minorUnits } status } } }",
+            json!({ "id": session }),
+        )
+        .await["session"]["invoice"]
+        .clone();
+    assert_eq!(invoice["kind"], "FINAL", "{invoice}");
+    assert_eq!(invoice["planCredit"]["minorUnits"], 2 * 109_727);
+    assert_eq!(invoice["total"]["minorUnits"], 109_728);
+    assert_eq!(invoice["status"], "OPEN");
+    let now = plan(&app, &f.key, &session).await;
+    assert_eq!(now["status"], "COMPLETED", "{now}");
+    assert_eq!(now["parts"][2]["status"], "FOLDED", "{now}");
+    let last = app
+        .emails_to(tests::INVOICE_EMAIL)
+        .into_iter()
+        .rev()
+        .find(|e| e.says("Installment 2 of 3"))
+        .expect("the final invoice's email");
+    assert!(last.says("Installment 1 of 3"), "{}", last.text);
+    assert!(!last.says("Installment 3 of 3"), "{}", last.text);
+
+    let second = now["parts"][1]["invoiceId"]
+        .as_str()
+        .expect("the second part's invoice")
+        .to_string();
+    let refused = void(&app, &f.key, &second).await;
+    assert_eq!(
+        refused["userErrors"][0]["code"], "INVALID_STATE",
+        "{refused}"
+    );
+    assert_eq!(app.count("invoices WHERE status = 'VOID'").await, 1);
+}
