@@ -15,6 +15,7 @@ use tests::{Backend, TestApp, spawn_app_full};
 on_both_backends!(
     a_plan_collects_each_part_on_its_day_once_and_completion_nets_it,
     an_emailed_installment_is_paid_on_the_portal_and_a_voided_one_returns_to_the_balance,
+    a_declined_part_stays_alone_and_parts_are_charged_at_the_local_hour_across_dst,
 );
 
 fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
@@ -326,4 +327,148 @@ async fn an_emailed_installment_is_paid_on_the_portal_and_a_voided_one_returns_t
         "{refused}"
     );
     assert_eq!(app.count("invoices WHERE status = 'VOID'").await, 1);
+}
+
+/// A studio in New York bills plan parts at 10:00 local. Ava's card on file
+/// declines: the retainer's charge fails and is retried on the usual
+/// schedule (the invoice email says so), while the later parts stay
+/// scheduled, untouched. With a new card the retry pays the retainer. The
+/// part due March 13, 2027 (EST, UTC-5) is charged at 15:00 UTC; the one
+/// due March 14, the day clocks change (EDT, UTC-4), at 14:00 UTC, and not
+/// at 13:59 even when its step runs early.
+async fn a_declined_part_stays_alone_and_parts_are_charged_at_the_local_hour_across_dst(
+    backend: Backend,
+) {
+    let Some((app, clock)) = app_at(backend, at(2027, 1, 4, 15, 0)).await else {
+        return;
+    };
+    let f = app
+        .seed_studio_with_card("Golden Hour", "pm_card_chargeDeclinedInsufficientFunds")
+        .await;
+    let zone = app
+        .gql(
+            &f.key,
+            "mutation($i: UpdateStudioSettingsInput!) { updateStudioSettings(input: $i) {
+                studio { planChargeHour } userErrors { field code } } }",
+            json!({ "i": { "timeZone": "America/New_York", "planChargeHour": 10 } }),
+        )
+        .await;
+    assert_eq!(
+        zone["updateStudioSettings"]["userErrors"],
+        json!([]),
+        "{zone}"
+    );
+    let refused = app
+        .gql(
+            &f.key,
+            "mutation($i: UpdateStudioSettingsInput!) { updateStudioSettings(input: $i) {
+                userErrors { field code } } }",
+            json!({ "i": { "planChargeHour": 24 } }),
+        )
+        .await;
+    assert_eq!(
+        refused["updateStudioSettings"]["userErrors"],
+        json!([{ "field": ["input", "planChargeHour"], "code": "INVALID_INPUT" }])
+    );
+    let session = app
+        .schedule_wedding_on(
+            &f.key,
+            &f.auto_pay_client,
+            &f.package,
+            &f.add_on,
+            "0",
+            "2027-06-12T15:00:00Z",
+        )
+        .await;
+    let data = app
+        .gql(
+            &f.key,
+            "mutation($i: SetPaymentPlanInput!) { setPaymentPlan(input: $i) {
+                userErrors { code message } } }",
+            json!({ "i": { "sessionId": session, "parts": [
+                {}, { "dueDate": "2027-03-13" }, { "dueDate": "2027-03-14" }
+            ] } }),
+        )
+        .await;
+    assert_eq!(data["setPaymentPlan"]["userErrors"], json!([]), "{data}");
+    app.drain().await;
+    let ids = part_ids(&app).await;
+    // Declined: emailed instead, retried tomorrow; the rest untouched.
+    let now = plan(&app, &f.key, &session).await;
+    assert_eq!(now["parts"][0]["status"], "ISSUED", "{now}");
+    assert_eq!(now["parts"][1]["status"], "SCHEDULED", "{now}");
+    assert_eq!(now["parts"][2]["status"], "SCHEDULED", "{now}");
+    let told = app
+        .emails_to(tests::AUTO_PAY_EMAIL)
+        .into_iter()
+        .find(|e| e.says("Installment 1 of 3"))
+        .expect("the retainer's invoice email");
+    assert!(told.says("We will try your card again on"), "{}", told.text);
+    let mut waiting: Vec<(String, DateTime<Utc>)> = app
+        .scheduled()
+        .await
+        .into_iter()
+        .filter(|(key, _)| key.starts_with("issue_plan_part:") || key.starts_with("charge:"))
+        .collect();
+    waiting.sort();
+    assert_eq!(waiting.len(), 3, "{waiting:?}");
+    assert!(waiting[0].0.ends_with(":attempt:2"), "{waiting:?}");
+    assert_eq!(
+        waiting[1..],
+        [
+            (
+                format!("issue_plan_part:part:{}", ids[1]),
+                at(2027, 3, 13, 15, 0)
+            ),
+            (
+                format!("issue_plan_part:part:{}", ids[2]),
+                at(2027, 3, 14, 14, 0)
+            ),
+        ]
+    );
+
+    // A new card; the retry pays the retainer, and only the retainer.
+    app.attach_card(&f.key, &f.auto_pay_client, "pm_card_visa")
+        .await;
+    clock.set(at(2027, 1, 5, 15, 0));
+    app.advance_scheduled_of("charge:").await;
+    app.drain().await;
+    let now = plan(&app, &f.key, &session).await;
+    assert_eq!(now["parts"][0]["status"], "PAID", "{now}");
+    assert_eq!(now["parts"][1]["status"], "SCHEDULED", "{now}");
+    assert_eq!(app.count("payments WHERE status = 'SUCCEEDED'").await, 1);
+
+    // March 13, 15:00 UTC: the second part. Its step and the third's run;
+    // the third is early and waits for its own moment.
+    clock.set(at(2027, 3, 13, 15, 0));
+    app.advance_scheduled_of("issue_plan_part:").await;
+    app.drain().await;
+    let now = plan(&app, &f.key, &session).await;
+    assert_eq!(now["parts"][1]["status"], "PAID", "{now}");
+    assert_eq!(now["parts"][2]["status"], "SCHEDULED", "{now}");
+    let third: Vec<_> = app
+        .scheduled()
+        .await
+        .into_iter()
+        .filter(|(key, _)| key.starts_with("issue_plan_part:"))
+        .collect();
+    assert_eq!(
+        third,
+        vec![(
+            format!("issue_plan_part:part:{}", ids[2]),
+            at(2027, 3, 14, 14, 0)
+        )]
+    );
+    clock.set(at(2027, 3, 14, 13, 59));
+    let early = installments::issue_part(&app.ctx, ids[2], None)
+        .await
+        .expect("the step");
+    assert_eq!(early, Issued::NotYet(at(2027, 3, 14, 14, 0)));
+    clock.set(at(2027, 3, 14, 14, 0));
+    app.advance_scheduled_of("issue_plan_part:").await;
+    app.drain().await;
+    let now = plan(&app, &f.key, &session).await;
+    assert_eq!(now["parts"][2]["status"], "PAID", "{now}");
+    assert_eq!(now["remaining"]["minorUnits"], 0, "{now}");
+    assert_eq!(app.count("payments WHERE status = 'SUCCEEDED'").await, 3);
 }
