@@ -358,10 +358,7 @@ async fn run() -> anyhow::Result<()> {
                     demo.studio_id
                 );
             }
-            println!(
-                "Demo studio #{} loaded: session {} (Ava, auto-pay card) and session {} (Noah, pays by invoice).",
-                demo.studio_id, demo.auto_pay_session_id, demo.invoice_session_id
-            );
+            println!("{}", demo.summary());
             println!(
                 "Dashboard: {}/dashboard/login  email: {}  password (shown once): {}",
                 ctx.settings.public_url(),

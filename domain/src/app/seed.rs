@@ -1,5 +1,6 @@
-//! Demo data: a studio, its catalogue, and two clients with a session each,
-//! so a newcomer can complete sessions and watch the workflow run.
+//! Demo data: a studio, its catalogue, two clients with a session each, so
+//! a newcomer can complete sessions and watch the workflow run, and a third
+//! client's wedding booked on a payment plan, its retainer billed at once.
 
 use crate::infra::context::AppContext;
 use crate::infra::error::DomainResult;
@@ -15,6 +16,8 @@ pub struct Demo {
     pub studio_id: i64,
     pub auto_pay_session_id: i64,
     pub invoice_session_id: i64,
+    /// Mia's wedding, four months ahead, on the package's default plan.
+    pub plan_session_id: i64,
     /// The dashboard login: email and a generated password (shown once).
     pub staff_email: String,
     pub staff_password: String,
@@ -186,25 +189,8 @@ pub async fn seed_demo(ctx: &AppContext) -> DomainResult<Demo> {
         ctx.clock.now(),
     )
     .await?;
-    // Generated pictures the app serves itself, so the PREVIEW gallery of
-    // the demo shows photos without any network.
-    for session in [&wedding_session, &portrait_session] {
-        let photos: Vec<crate::followup::gallery::NewPhoto> = (1
-            ..=crate::followup::gallery::DEMO_PHOTOS.len())
-            .map(|n| {
-                let url = format!("{}/demo-photos/{n}.svg", ctx.settings.public_url());
-                crate::followup::gallery::NewPhoto {
-                    preview_url: Some(url.clone()),
-                    url,
-                    title: crate::followup::gallery::DEMO_PHOTOS
-                        .get(n - 1)
-                        .map(|(title, _, _)| (*title).to_string()),
-                }
-            })
-            .collect();
-        crate::followup::gallery::add_photos(db, &studio, session.id, &photos, ctx.clock.now())
-            .await?;
-    }
+    add_demo_photos(ctx, &studio, &[&wedding_session, &portrait_session]).await?;
+    let plan_session_id = book_on_a_plan(ctx, &studio, &wedding).await?;
     let staff_password = crate::infra::secrets::generate_password();
     let staff = crate::studio::staff::create_staff(
         db,
@@ -221,8 +207,100 @@ pub async fn seed_demo(ctx: &AppContext) -> DomainResult<Demo> {
         studio_id: studio.id,
         auto_pay_session_id: wedding_session.id,
         invoice_session_id: portrait_session.id,
+        plan_session_id,
         earlier_demo_studio_id,
     })
+}
+
+impl Demo {
+    /// What was loaded, in a sentence.
+    pub fn summary(&self) -> String {
+        format!(
+            "Demo studio #{} loaded: session {} (Ava, auto-pay card), session {} (Noah, pays by \
+             invoice) and session {} (Mia's wedding in four months, on a payment plan: 35 % billed \
+             now, 35 % 60 days before, the rest 14 days before).",
+            self.studio_id, self.auto_pay_session_id, self.invoice_session_id, self.plan_session_id
+        )
+    }
+}
+
+/// Generated pictures the app serves itself, so the PREVIEW gallery of the
+/// demo shows photos without any network.
+async fn add_demo_photos(
+    ctx: &AppContext,
+    studio: &entity::studio::Model,
+    sessions: &[&entity::session::Model],
+) -> DomainResult<()> {
+    use crate::followup::gallery::{DEMO_PHOTOS, NewPhoto, add_photos};
+    for session in sessions {
+        let photos: Vec<NewPhoto> = (1..=DEMO_PHOTOS.len())
+            .map(|n| {
+                let url = format!("{}/demo-photos/{n}.svg", ctx.settings.public_url());
+                NewPhoto {
+                    preview_url: Some(url.clone()),
+                    url,
+                    title: DEMO_PHOTOS
+                        .get(n - 1)
+                        .map(|(title, _, _)| (*title).to_string()),
+                }
+            })
+            .collect();
+        add_photos(&ctx.db, studio, session.id, &photos, ctx.clock.now()).await?;
+    }
+    Ok(())
+}
+
+/// Mia (pays by invoice) books the Wedding Collection four months ahead on
+/// the package's default plan, "35 % at booking, 35 % 60 days before, the
+/// rest 14 days before": the retainer is billed as soon as the plan is set
+/// (emailed once the worker runs), the installments on their days.
+async fn book_on_a_plan(
+    ctx: &AppContext,
+    studio: &entity::studio::Model,
+    wedding: &entity::package::Model,
+) -> DomainResult<i64> {
+    use crate::studio::plans::{self, TemplateInput};
+    let part = |percent: Option<i64>, days_before_session: Option<i32>| TemplateInput {
+        amount: None,
+        percent: percent.map(|p| Decimal::new(p, 0)),
+        days_before_session,
+    };
+    let template = [
+        part(Some(35), None),
+        part(Some(35), Some(60)),
+        part(None, Some(14)),
+    ];
+    plans::set_package_plan(&ctx.db, studio, wedding.id, &template).await?;
+    let mia = catalog::create_client(
+        &ctx.db,
+        studio,
+        "Mia Rossi",
+        "mia@example.com",
+        PaymentPreference::Invoice,
+        None,
+        ctx.clock.now(),
+    )
+    .await?;
+    let (session, _) = sessions::schedule_session(
+        &ctx.db,
+        studio,
+        ScheduleSession {
+            client_id: mia.id,
+            package_id: Some(wedding.id),
+            title: "Mia & Leo's wedding".into(),
+            scheduled_at: ctx.clock.now() + Duration::days(120),
+            items: Vec::new(),
+            retainer_paid: None,
+            tax_rate_ids: None,
+            discount: None,
+            fees: Vec::new(),
+        },
+        ctx.clock.now(),
+    )
+    .await?;
+    let id = crate::kernel::ids::SessionId::new(session.id);
+    plans::set_plan(ctx, studio, id, None, None).await?;
+    Ok(session.id)
 }
 
 const DEMO_STUDIO_NAME: &str = "Golden Hour Photography";

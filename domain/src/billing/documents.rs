@@ -11,7 +11,7 @@ use crate::billing::pdf::{PdfAmount, PdfInvoice, PdfLine, PdfPayment};
 use crate::infra::context::AppContext;
 use crate::infra::error::DomainResult;
 use crate::kernel::money::{Currency, Minor, Money};
-use entity::enums::{InvoiceStatus, PaymentStatus, RefundStatus};
+use entity::enums::{InvoiceKind, InvoiceStatus, PaymentStatus, RefundStatus};
 use entity::{client, credit_note, invoice, invoice_line, payment, refund, session, studio};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
@@ -100,6 +100,18 @@ impl InvoiceDocument {
             lines,
             payments,
         })
+    }
+
+    /// How the invoice email opens, up to the invoice's number: thanks for
+    /// the session, or, for an installment, the booking's plan.
+    pub fn opening(&self) -> String {
+        let title = &self.session.title;
+        match self.invoice.kind {
+            InvoiceKind::Final => format!("Thank you for your session “{title}”. Here is invoice "),
+            InvoiceKind::Installment => {
+                format!("For your booking “{title}”, as your payment plan says, here is invoice ")
+            }
+        }
     }
 
     pub fn money(&self, minor: Minor) -> String {

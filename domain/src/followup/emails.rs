@@ -102,14 +102,7 @@ pub async fn send_invoice(
     });
     let number = doc.invoice.display_number();
     let mut body = greeting(&doc);
-    body.para(vec![
-        text(format!(
-            "Thank you for your session “{}”. Here is invoice ",
-            doc.session.title
-        )),
-        whole(number),
-        text("."),
-    ]);
+    body.para(vec![text(doc.opening()), whole(number), text(".")]);
     if let Some(declined) = decline_text {
         body.styled(Tone::Alert, vec![text(declined)]);
     }

@@ -10,12 +10,13 @@ use domain::billing::installments::{self, Issued};
 use domain::kernel::clock::Clock;
 use serde_json::{Value, json};
 use std::sync::Arc;
-use tests::{Backend, TestApp, spawn_app_full};
+use tests::{Backend, TestApp, spawn_app, spawn_app_full};
 
 on_both_backends!(
     a_plan_collects_each_part_on_its_day_once_and_completion_nets_it,
     an_emailed_installment_is_paid_on_the_portal_and_a_voided_one_returns_to_the_balance,
     a_declined_part_stays_alone_and_parts_are_charged_at_the_local_hour_across_dst,
+    the_demo_books_a_wedding_on_a_plan_and_bills_its_retainer,
 );
 
 fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
@@ -471,4 +472,45 @@ async fn a_declined_part_stays_alone_and_parts_are_charged_at_the_local_hour_acr
     assert_eq!(now["parts"][2]["status"], "PAID", "{now}");
     assert_eq!(now["remaining"]["minorUnits"], 0, "{now}");
     assert_eq!(app.count("payments WHERE status = 'SUCCEEDED'").await, 3);
+}
+
+/// `seed-demo` books Mia's wedding (USD 3,484.00 with NY tax) four months
+/// ahead on the package's default plan: 1,219.40 at booking, 1,219.40 60
+/// days before, 1,045.20 14 days before. Once the worker has run, the
+/// retainer is billed and emailed to Mia with its portal link.
+async fn the_demo_books_a_wedding_on_a_plan_and_bills_its_retainer(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let demo = domain::app::seed::seed_demo(&app.ctx)
+        .await
+        .expect("seed the demo");
+    assert!(
+        demo.summary().contains("payment plan"),
+        "{}",
+        demo.summary()
+    );
+    app.drain().await;
+    let now = plan(&app, &demo.api_key, &demo.plan_session_id.to_string()).await;
+    let amounts: Vec<i64> = now["parts"]
+        .as_array()
+        .expect("parts")
+        .iter()
+        .map(|p| p["amount"]["minorUnits"].as_i64().expect("an amount"))
+        .collect();
+    assert_eq!(amounts, vec![121_940, 121_940, 104_520], "{now}");
+    assert_eq!(now["parts"][0]["status"], "ISSUED", "{now}");
+    assert_eq!(now["parts"][1]["status"], "SCHEDULED", "{now}");
+    let email = app
+        .emails_to("mia@example.com")
+        .into_iter()
+        .find(|e| e.says("Installment 1 of 3"))
+        .expect("Mia's retainer invoice");
+    assert!(email.says("USD 1,219.40"), "{}", email.text);
+    assert!(
+        email.says("For your booking “Mia & Leo's wedding”, as your payment plan says"),
+        "{}",
+        email.text
+    );
+    assert!(email.portal_link().is_some(), "{}", email.text);
 }
