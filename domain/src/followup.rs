@@ -7,4 +7,5 @@
 pub mod email_body;
 pub mod emails;
 pub mod gallery;
+pub mod plan_emails;
 pub mod reminders;

@@ -31,4 +31,13 @@ pub struct Model {
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
 
+impl Model {
+    /// Whether the client's invoices are charged to a card on file: auto-pay
+    /// chosen and a card stored.
+    pub fn auto_pays(&self) -> bool {
+        self.payment_preference == crate::enums::PaymentPreference::AutoPay
+            && self.pm_token.is_some()
+    }
+}
+
 impl ActiveModelBehavior for ActiveModel {}

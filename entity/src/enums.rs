@@ -77,7 +77,8 @@ text_enum!(
 );
 text_enum!(
     /// `CARD_SETUP` (the link to put a card on file) is about no invoice:
-    /// its rows have `invoice_id` 0 and the setup request's id as `step`.
+    /// its rows have `invoice_id` 0 and the setup request's id as `step`;
+    /// so is `PLAN_UPDATED` (step `{plan_id}:{revision}`).
     NotificationKind {
         Invoice = "INVOICE",
         Receipt = "RECEIPT",
@@ -88,6 +89,7 @@ text_enum!(
         GalleryExpiring = "GALLERY_EXPIRING",
         RefundConfirmation = "REFUND_CONFIRMATION",
         CardSetup = "CARD_SETUP",
+        PlanUpdated = "PLAN_UPDATED",
     }
 );
 text_enum!(

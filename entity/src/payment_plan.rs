@@ -16,6 +16,8 @@ pub struct Model {
     /// What the parts add up to: the session's balance when the plan was set.
     pub total_minor: Minor,
     pub status: PlanStatus,
+    /// Counted up by each edit of the plan's future parts (keys its email).
+    pub revision: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub cancelled_at: Option<DateTimeUtc>,

@@ -48,6 +48,9 @@ pub struct Model {
     /// The local hour (0-23, in the client's zone, else the studio's) at
     /// which a payment-plan part due on a day is charged or emailed.
     pub plan_charge_hour: i32,
+    /// Days before a plan part's auto-charge its invoice is sent as the
+    /// notice (0: billed and charged on the day).
+    pub plan_notice_days: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

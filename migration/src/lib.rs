@@ -34,6 +34,8 @@ mod m20261204_000100_client_display_name;
 mod m20261205_000100_payment_plans;
 mod m20261205_000200_package_plan_template;
 mod m20261205_000300_installments;
+mod m20261205_000400_plan_notice;
+mod m20261206_000100_plan_revision;
 
 pub struct Migrator;
 
@@ -65,6 +67,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000100_payment_plans::Migration),
             Box::new(m20261205_000200_package_plan_template::Migration),
             Box::new(m20261205_000300_installments::Migration),
+            Box::new(m20261205_000400_plan_notice::Migration),
+            Box::new(m20261206_000100_plan_revision::Migration),
         ]
     }
 }

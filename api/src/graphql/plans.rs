@@ -117,6 +117,26 @@ pub struct SetPaymentPlanInput {
     pub parts: Option<Vec<PlanPartInput>>,
 }
 
+/// The plan's parts not billed yet, as they should be from now on. They ask
+/// for what the parts they replace asked for (a `percent` is of that); the
+/// first falls due after the last part billed.
+#[derive(InputObject)]
+pub struct EditPaymentPlanInput {
+    pub session_id: ID,
+    pub parts: Vec<PlanPartInput>,
+}
+
+impl PlanPartInput {
+    fn into_domain(self) -> PartInput {
+        PartInput {
+            amount: self.amount.map(Into::into),
+            percent: self.percent.map(Into::into),
+            due_date: self.due_date,
+            days_before_session: self.days_before_session,
+        }
+    }
+}
+
 /// One part of a package's default plan, as returned.
 #[derive(SimpleObject)]
 pub struct PlanPartTemplate {
@@ -184,17 +204,9 @@ impl PlansMutation {
         input: SetPaymentPlanInput,
     ) -> Result<PaymentPlanPayload> {
         let caller = Caller::of(ctx)?;
-        let parts: Option<Vec<PartInput>> = input.parts.map(|parts| {
-            parts
-                .into_iter()
-                .map(|p| PartInput {
-                    amount: p.amount.map(Into::into),
-                    percent: p.percent.map(Into::into),
-                    due_date: p.due_date,
-                    days_before_session: p.days_before_session,
-                })
-                .collect()
-        });
+        let parts: Option<Vec<PartInput>> = input
+            .parts
+            .map(|parts| parts.into_iter().map(PlanPartInput::into_domain).collect());
         let result = async {
             let session = session_id(&input.session_id)?;
             let request_id = caller.request_id();
@@ -206,6 +218,32 @@ impl PlansMutation {
                 request_id,
             )
             .await
+        }
+        .await;
+        PaymentPlanPayload::from_result(result.map(Into::into))
+    }
+
+    /// Rewrites the plan's parts not billed yet: in place (the plan, its
+    /// parts' numbers and the client's auto-pay stay), each part billed on
+    /// its new day, one "schedule updated" email to the client. Billed and
+    /// paid parts stay as they are. Refused, with nothing written, as
+    /// `setPaymentPlan` is, and with `INVALID_STATE` when every part is
+    /// billed already.
+    async fn edit_payment_plan(
+        &self,
+        ctx: &Context<'_>,
+        input: EditPaymentPlanInput,
+    ) -> Result<PaymentPlanPayload> {
+        let caller = Caller::of(ctx)?;
+        let parts: Vec<PartInput> = input
+            .parts
+            .into_iter()
+            .map(PlanPartInput::into_domain)
+            .collect();
+        let result = async {
+            let session = session_id(&input.session_id)?;
+            let request_id = caller.request_id();
+            plans::edit_plan(caller.app, caller.studio, session, &parts, request_id).await
         }
         .await;
         PaymentPlanPayload::from_result(result.map(Into::into))

@@ -53,6 +53,9 @@ pub struct Studio {
     /// The local hour (0-23, in the client's time zone, else the studio's)
     /// at which a payment-plan part due on a day is charged or emailed.
     pub plan_charge_hour: i32,
+    /// How many days before a payment-plan part is charged to an auto-pay
+    /// client's card its invoice is emailed as the notice (0: none).
+    pub plan_notice_days: i32,
 }
 
 impl From<&model::Model> for Studio {
@@ -78,6 +81,7 @@ impl From<&model::Model> for Studio {
             logo_url: s.logo_url.clone(),
             retainer_excess: s.retainer_excess.into(),
             plan_charge_hour: s.plan_charge_hour,
+            plan_notice_days: s.plan_notice_days,
         }
     }
 }
@@ -116,6 +120,9 @@ pub struct UpdateStudioSettingsInput {
     /// The local hour (0-23, in the client's time zone, else the studio's)
     /// at which a payment-plan part due on a day is charged or emailed.
     pub plan_charge_hour: Option<i32>,
+    /// Days (0-30) before a payment-plan part's auto-charge that its notice
+    /// is emailed.
+    pub plan_notice_days: Option<i32>,
 }
 
 impl UpdateStudioSettingsInput {
@@ -138,6 +145,7 @@ impl UpdateStudioSettingsInput {
             logo_url: self.logo_url,
             retainer_excess: self.retainer_excess.map(Into::into),
             plan_charge_hour: self.plan_charge_hour,
+            plan_notice_days: self.plan_notice_days,
         }
     }
 }

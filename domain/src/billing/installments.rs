@@ -16,11 +16,17 @@
 //! - **The part follows its invoice.** Every money movement on an
 //!   installment (`lifecycle::apply_money`) writes what was paid towards the
 //!   part and `PAID` / `ISSUED` back to it (`follow_invoice`).
+//! - **Notice before an auto-charge.** For an auto-pay client with a card,
+//!   the installment is issued `plan_notice_days` before its moment
+//!   (`plans::issue_moment`) and emailed as the notice, naming the amount,
+//!   the day and the card (`auto_charge_notice`); its charge is scheduled
+//!   for the moment (`charge_at`) and charges what is still due then, so a
+//!   part paid in between is not charged.
 //! - **A voided installment gives its part back** to the final invoice,
 //!   and may be voided only while no final invoice credits it
 //!   (`release_on_void`).
-//! - **Completion nets the plan.** When the session's final invoice is
-//!   drafted (`net_into_final`), parts not yet billed are `FOLDED` into it
+//! - **Completion nets the plan** (`netting`). When the session's final
+//!   invoice is drafted (`net_into_final`), parts not yet billed are `FOLDED` into it
 //!   (it bills them), the plan becomes `COMPLETED`, and every installment
 //!   invoice that was billed is credited on it, one row each, for what it
 //!   collected or still collects itself (`total - credited`; what was
@@ -44,9 +50,11 @@ use entity::{client, invoice, invoice_line, payment_plan, payment_plan_part, ses
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
 };
-use serde::{Deserialize, Serialize};
+
+mod netting;
+pub use netting::{PlanCredit, credit_rows, net_into_final};
 
 /// What `IssuePlanPart` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,7 +118,7 @@ pub async fn issue_part(
         .one(&tx)
         .await?
         .ok_or_else(|| anyhow::anyhow!("client of session {} missing", booked.id))?;
-    let at = plans::billing_moment(&studio, &client, &plan, part.due_date);
+    let at = plans::issue_moment(&studio, &client, &plan, part.due_date);
     if now < at {
         return Ok(Issued::NotYet(at));
     }
@@ -312,6 +320,66 @@ pub async fn follow_invoice(
     Ok(())
 }
 
+/// When an installment issued now is to be charged to an auto-pay client's
+/// card: its part's billing moment, if that is still ahead (the invoice
+/// went out as the notice); `None` for a final invoice or a part due now.
+pub async fn charge_at(
+    tx: &impl ConnectionTrait,
+    studio: &studio::Model,
+    client: &client::Model,
+    invoice: &invoice::Model,
+    now: DateTime<Utc>,
+) -> DomainResult<Option<DateTime<Utc>>> {
+    let Some(part_id) = invoice.plan_part_id else {
+        return Ok(None);
+    };
+    let part = payment_plan_part::Entity::find_by_id(part_id)
+        .one(tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("part {part_id} of invoice {} missing", invoice.id))?;
+    let plan = payment_plan::Entity::find_by_id(part.plan_id)
+        .one(tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("plan of part {part_id} missing"))?;
+    let due = plans::billing_moment(studio, client, &plan, part.due_date);
+    Ok((due > now).then_some(due))
+}
+
+/// For an installment that is the notice of its auto-charge (open, no
+/// attempt yet, an auto-pay client with a card): when and to which card
+/// it will be charged, and a warning if the card expires before then.
+pub fn auto_charge_notice(doc: &crate::billing::documents::InvoiceDocument) -> Option<String> {
+    use chrono::Datelike;
+    let (inv, client) = (&doc.invoice, &doc.client);
+    let noticed = inv.kind == InvoiceKind::Installment
+        && inv.status == InvoiceStatus::Open
+        && doc.payments.is_empty()
+        && client.auto_pays();
+    if !noticed {
+        return None;
+    }
+    let card = crate::billing::labels::card_display(
+        client.pm_brand.as_deref(),
+        client.pm_last4.as_deref(),
+    )
+    .unwrap_or_else(|| "your card on file".into());
+    let mut notice = format!(
+        "We will charge {card} {} for it on {}; there is nothing for you to do. To pay another \
+         way before then, use the link below.",
+        doc.money(inv.amount_due_minor),
+        doc.due_date()
+    );
+    let due = (inv.due_date.year(), inv.due_date.month());
+    if let (Some(year), Some(month)) = (client.pm_exp_year, client.pm_exp_month)
+        && (year, u32::try_from(month).unwrap_or(0)) < due
+    {
+        notice.push_str(&format!(
+            " Your card expires before then ({month:02}/{year}): please update it with us."
+        ));
+    }
+    Some(notice)
+}
+
 /// An installment is not reissued: its part is what changes.
 pub fn ensure_reissuable(old: &invoice::Model) -> DomainResult<()> {
     match old.kind {
@@ -381,97 +449,4 @@ pub async fn release_on_void(
     active.updated_at = Set(now);
     active.update(tx).await?;
     Ok(())
-}
-
-/// One credit row of a final invoice: an installment it nets.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PlanCredit {
-    pub label: String,
-    pub amount_minor: Minor,
-}
-
-/// The rows a final invoice prints for the `plan` minor units its
-/// installments cover (`plan_credits` as stored): one per installment, or
-/// one row for them all when the invoice could use only part of them.
-pub fn credit_rows(plan: Minor, plan_credits: &str) -> impl Iterator<Item = (String, Minor)> {
-    let listed: Vec<PlanCredit> = serde_json::from_str(plan_credits).unwrap_or_default();
-    let rows = match crate::kernel::money::checked_sum(listed.iter().map(|r| r.amount_minor)) {
-        _ if !plan.is_positive() => Vec::new(),
-        Some(sum) if sum == plan => listed
-            .into_iter()
-            .map(|r| (r.label, r.amount_minor))
-            .collect(),
-        _ => vec![("Payment plan installments".to_string(), plan)],
-    };
-    rows.into_iter()
-}
-
-/// What the session's installments cover on its final invoice, and the
-/// rows that say so. Run when the final invoice is drafted: folds the parts
-/// not yet billed into it and completes the plan (once; a reissue finds
-/// them folded already).
-pub async fn net_into_final(
-    tx: &DatabaseTransaction,
-    session: &session::Model,
-    now: DateTime<Utc>,
-) -> DomainResult<(Minor, Vec<PlanCredit>)> {
-    if let Some(plan) = payment_plan::Entity::find()
-        .filter(payment_plan::Column::SessionId.eq(session.id))
-        .filter(payment_plan::Column::Status.eq(PlanStatus::Active))
-        .one(tx)
-        .await?
-    {
-        // Fold before reading the installments: an `IssuePlanPart` holding
-        // a part's lock commits its invoice first, and this update then
-        // finds that part `ISSUED`.
-        payment_plan_part::Entity::update_many()
-            .col_expr(
-                payment_plan_part::Column::Status,
-                Expr::value(PlanPartStatus::Folded.as_str()),
-            )
-            .col_expr(payment_plan_part::Column::UpdatedAt, Expr::value(now))
-            .filter(payment_plan_part::Column::PlanId.eq(plan.id))
-            .filter(payment_plan_part::Column::Status.eq(PlanPartStatus::Scheduled))
-            .exec(tx)
-            .await?;
-        let mut active: payment_plan::ActiveModel = plan.into();
-        active.status = Set(PlanStatus::Completed);
-        active.updated_at = Set(now);
-        active.update(tx).await?;
-    }
-    let installments = invoice::Entity::find()
-        .filter(invoice::Column::SessionId.eq(session.id))
-        .filter(invoice::Column::Kind.eq(InvoiceKind::Installment))
-        .filter(invoice::Column::Status.ne(InvoiceStatus::Void))
-        .order_by_asc(invoice::Column::Id)
-        .all(tx)
-        .await?;
-    let mut rows = Vec::with_capacity(installments.len());
-    for billed in installments {
-        let amount = match billed.status {
-            InvoiceStatus::Uncollectible => billed.amount_paid_minor - billed.amount_refunded_minor,
-            _ => billed.total_minor - billed.amount_credited_minor,
-        };
-        if !amount.is_positive() {
-            continue;
-        }
-        let line = invoice_line::Entity::find()
-            .filter(invoice_line::Column::InvoiceId.eq(billed.id))
-            .one(tx)
-            .await?;
-        let what = line
-            .and_then(|l| l.description.split(" · ").next().map(str::to_string))
-            .unwrap_or_else(|| "Installment".to_string());
-        let state = match billed.status {
-            InvoiceStatus::Paid => "paid",
-            _ => "billed",
-        };
-        rows.push(PlanCredit {
-            label: format!("{what}, {} ({state})", billed.display_number()),
-            amount_minor: amount,
-        });
-    }
-    let total = crate::kernel::money::checked_sum(rows.iter().map(|r| r.amount_minor))
-        .ok_or_else(|| anyhow::anyhow!("installments of session {} overflow", session.id))?;
-    Ok((total, rows))
 }

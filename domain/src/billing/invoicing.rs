@@ -31,9 +31,7 @@ use crate::workflow::jobs::JobKind;
 use crate::workflow::next::{self, Change};
 use crate::workflow::outbox;
 use chrono::{DateTime, Duration, Utc};
-use entity::enums::{
-    InvoiceEventKind, InvoiceKind, InvoiceStatus, LineKind, PaymentPreference, SessionStatus,
-};
+use entity::enums::{InvoiceEventKind, InvoiceKind, InvoiceStatus, LineKind, SessionStatus};
 use entity::{client, invoice, invoice_line, session, studio};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
@@ -349,8 +347,7 @@ pub(crate) async fn finalize_and_route(
     active.updated_at = Set(now);
     let invoice = active.update(tx).await?;
 
-    let auto_pay =
-        client.payment_preference == PaymentPreference::AutoPay && client.pm_token.is_some();
+    let auto_pay = client.auto_pays();
     next::after(
         tx,
         Change::InvoiceIssued {
@@ -358,6 +355,8 @@ pub(crate) async fn finalize_and_route(
             invoice_id: invoice.id,
             status: invoice.status,
             auto_pay: !settled && auto_pay,
+            charge_at: crate::billing::installments::charge_at(tx, studio, &client, &invoice, now)
+                .await?,
         },
         request_id,
         now,

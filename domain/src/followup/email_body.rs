@@ -114,6 +114,28 @@ impl Body {
         self
     }
 
+    /// A schedule: one row per `(what, amount, where it stands)`, as
+    /// `what: amount, where it stands` lines in the text, a table in the
+    /// HTML.
+    pub fn schedule(&mut self, rows: &[(String, String, String)]) -> &mut Self {
+        for (what, amount, stands) in rows {
+            self.text.push_str(&format!("{what}: {amount}, {stands}\n"));
+        }
+        self.text.push('\n');
+        self.html.push(html! {
+            table cellpadding="6" style="border-collapse:collapse;margin:12px 0" {
+                @for (what, amount, stands) in rows {
+                    tr style="border-bottom:1px solid #eee" {
+                        td { (what) }
+                        td style=(format!("text-align:right;{NOWRAP}")) { (amount) }
+                        td { (stands) }
+                    }
+                }
+            }
+        });
+        self
+    }
+
     /// The invoice's lines and totals, as everywhere else.
     pub fn lines(&mut self, doc: &InvoiceDocument) -> &mut Self {
         self.text.push_str(&lines_text(doc));

@@ -26,7 +26,7 @@ fn key_for(doc: &InvoiceDocument, kind: NotificationKind, step: &str) -> EmailKe
 
 /// An email from the studio to a client: `body` under `title`, signed with
 /// the studio's name and contact details in both parts.
-fn from_studio(
+pub(crate) fn from_studio(
     studio: &entity::studio::Model,
     client: &entity::client::Model,
     subject: String,
@@ -75,11 +75,8 @@ pub async fn send_invoice(
     }
     let portal = ctx.portal_url(&doc.invoice.portal_salt);
     let paid = doc.invoice.amount_due_minor.is_zero();
-    let subject = format!(
-        "Invoice {} from {}",
-        doc.invoice.display_number(),
-        doc.studio.name
-    );
+    let number = doc.invoice.display_number();
+    let subject = format!("Invoice {number} from {}", doc.studio.name);
     let decline = doc.last_decline().filter(|_| !paid);
     let decline_text = decline.map(|p| {
         let retry = match crate::billing::payments::next_auto_pay_retry(p) {
@@ -100,11 +97,13 @@ pub async fn send_invoice(
             p.failure_message.as_deref().unwrap_or("declined")
         )
     });
-    let number = doc.invoice.display_number();
     let mut body = greeting(&doc);
     body.para(vec![text(doc.opening()), whole(number), text(".")]);
     if let Some(declined) = decline_text {
         body.styled(Tone::Alert, vec![text(declined)]);
+    }
+    if let Some(notice) = crate::billing::installments::auto_charge_notice(&doc) {
+        body.para(vec![text(notice)]);
     }
     body.lines(&doc);
     if paid {

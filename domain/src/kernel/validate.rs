@@ -81,6 +81,21 @@ impl Problems {
         value
     }
 
+    /// A trimmed line of at most `max` characters (a tax id); empty clears
+    /// it (`None`).
+    pub fn short_text(&mut self, field: &str, raw: &str, max: usize) -> Option<String> {
+        let trimmed = raw.trim();
+        if trimmed.chars().count() > max {
+            self.push(UserError::invalid(
+                field,
+                format!("at most {max} characters"),
+            ));
+        } else if let Err(message) = plain_text(trimmed, false) {
+            self.push(UserError::invalid(field, message));
+        }
+        (!trimmed.is_empty()).then(|| trimmed.to_string())
+    }
+
     /// A trimmed, non-empty name of at most 200 characters, on one line and
     /// without bidi controls (names end up in email headers and pages).
     pub fn name(&mut self, field: &str, raw: &str) -> String {

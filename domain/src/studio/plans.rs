@@ -9,7 +9,8 @@
 //! `IssuePlanPart` outbox row per part for that moment, and
 //! `billing::installments` issues the part as an installment invoice then
 //! (charged to the card on file, or emailed). Replacing a plan retires its
-//! parts; their rows find them `CANCELLED` and do nothing.
+//! parts; their rows find them `CANCELLED` and do nothing. Editing the
+//! parts not billed yet keeps the plan (`edit`).
 
 use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
@@ -112,6 +113,29 @@ pub fn billing_moment(
         false => due_at(studio, client, due_date).max(plan.created_at),
     }
 }
+
+/// The moment a part's installment invoice is issued: its billing moment,
+/// or, for an auto-pay client with a card on file, `plan_notice_days`
+/// before it (never before the plan was set), so that the invoice is the
+/// notice of the charge that follows at the billing moment.
+pub fn issue_moment(
+    studio: &studio::Model,
+    client: &client::Model,
+    plan: &payment_plan::Model,
+    due_date: NaiveDate,
+) -> DateTime<Utc> {
+    let due = billing_moment(studio, client, plan, due_date);
+    match client.auto_pays() {
+        true => {
+            let notice = chrono::Duration::days(i64::from(studio.plan_notice_days.clamp(0, 30)));
+            (due - notice).max(plan.created_at)
+        }
+        false => due,
+    }
+}
+
+mod edit;
+pub use edit::edit_plan;
 
 fn specs(parts: &[PartInput], currency: Currency) -> Result<Vec<PartSpec>, Vec<UserError>> {
     let mut problems = Problems::new();
@@ -365,6 +389,7 @@ pub async fn set_plan(
         currency: Set(currency),
         total_minor: Set(total),
         status: Set(PlanStatus::Active),
+        revision: Set(0),
         created_at: Set(now),
         updated_at: Set(now),
         cancelled_at: Set(None),
@@ -373,25 +398,8 @@ pub async fn set_plan(
     .insert(&tx)
     .await?;
     let mut stored = Vec::with_capacity(planned.len());
-    for part in planned {
-        stored.push(
-            payment_plan_part::ActiveModel {
-                plan_id: Set(plan.id),
-                studio_id: Set(studio.id),
-                seq: Set(part.seq),
-                amount_minor: Set(part.amount),
-                currency: Set(currency),
-                due_date: Set(part.due_date),
-                status: Set(PlanPartStatus::Scheduled),
-                amount_paid_minor: Set(Minor::ZERO),
-                paid_at: Set(None),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            }
-            .insert(&tx)
-            .await?,
-        );
+    for part in &planned {
+        stored.push(insert_part(&tx, &plan, part, now).await?);
     }
     let client = client::Entity::find_by_id(booked.client_id)
         .one(&tx)
@@ -399,7 +407,7 @@ pub async fn set_plan(
         .ok_or_else(|| anyhow::anyhow!("client of session {} missing", booked.id))?;
     let parts = stored
         .iter()
-        .map(|p| (p.id, billing_moment(studio, &client, &plan, p.due_date)))
+        .map(|p| (p.id, issue_moment(studio, &client, &plan, p.due_date)))
         .collect();
     let change = Change::PlanScheduled {
         studio_id: studio.id,
@@ -420,6 +428,31 @@ pub async fn set_plan(
         parts: stored,
         invoices: Vec::new(),
     })
+}
+
+/// Stores `part` of `plan`, `SCHEDULED`.
+async fn insert_part(
+    tx: &impl ConnectionTrait,
+    plan: &payment_plan::Model,
+    part: &plan::PlannedPart,
+    now: DateTime<Utc>,
+) -> DomainResult<payment_plan_part::Model> {
+    Ok(payment_plan_part::ActiveModel {
+        plan_id: Set(plan.id),
+        studio_id: Set(plan.studio_id),
+        seq: Set(part.seq),
+        amount_minor: Set(part.amount),
+        currency: Set(plan.currency),
+        due_date: Set(part.due_date),
+        status: Set(PlanPartStatus::Scheduled),
+        amount_paid_minor: Set(Minor::ZERO),
+        paid_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(tx)
+    .await?)
 }
 
 /// Cancels the session's payment plan: its unpaid parts will not be asked

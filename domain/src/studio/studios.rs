@@ -202,6 +202,8 @@ pub struct SettingsChanges {
     pub retainer_excess: Option<entity::enums::RetainerExcess>,
     /// The local hour (0-23) at which payment-plan parts are billed.
     pub plan_charge_hour: Option<i32>,
+    /// Days (0-30) before a plan part's auto-charge that its notice goes.
+    pub plan_notice_days: Option<i32>,
 }
 
 /// Changes a studio's settings. They shape invoices finalized from now on;
@@ -254,6 +256,9 @@ pub async fn update_settings(
     if let Some(hour) = changes.plan_charge_hour {
         active.plan_charge_hour = Set(problems.within("planChargeHour", hour, 0..=23));
     }
+    if let Some(days) = changes.plan_notice_days {
+        active.plan_notice_days = Set(problems.within("planNoticeDays", days, 0..=30));
+    }
     if let Some(days) = changes.payment_terms_days {
         active.payment_terms_days = Set(problems.within("paymentTermsDays", days, 0..=365));
     }
@@ -285,13 +290,7 @@ pub async fn update_settings(
         active.prices_include_tax = Set(inclusive);
     }
     if let Some(tax_id) = &changes.tax_id {
-        let tax_id = tax_id.trim();
-        if tax_id.chars().count() > 60 {
-            problems.push(UserError::invalid("taxId", "at most 60 characters"));
-        } else if let Err(message) = crate::kernel::validate::plain_text(tax_id, false) {
-            problems.push(UserError::invalid("taxId", message));
-        }
-        active.tax_id = Set((!tax_id.is_empty()).then(|| tax_id.to_string()));
+        active.tax_id = Set(problems.short_text("taxId", tax_id, 60));
     }
     set_contact(
         &mut problems,

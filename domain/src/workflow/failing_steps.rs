@@ -16,7 +16,7 @@ use crate::infra::error::{DomainResult, UserError};
 use crate::kernel::ids::{SessionId, StudioId};
 use crate::workflow::jobs::JobKind;
 use chrono::{DateTime, Utc};
-use entity::enums::{NotificationKind, NotificationStatus, OutboxStatus};
+use entity::enums::{NotificationStatus, OutboxStatus};
 use entity::{invoice, notification, outbox, payment, refund, session};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -171,6 +171,7 @@ async fn invoice_of<C: ConnectionTrait>(
         | JobKind::IssuePlanPart { .. }
         | JobKind::DeliverSimulatedWebhook { .. }
         | JobKind::SendCardSetupLink { .. }
+        | JobKind::SendPlanUpdate { .. }
         | JobKind::Noop { .. } => None,
         JobKind::Charge { invoice_id, .. }
         | JobKind::SendInvoice { invoice_id, .. }
@@ -264,52 +265,6 @@ fn failing() -> sea_orm::Condition {
         ]))
 }
 
-/// The job that sends a notification (the inverse of the keys in
-/// `followup::emails`), `None` for a row no job could have written.
-fn job_of_email(email: &notification::Model) -> Option<JobKind> {
-    let step = email.step.as_str();
-    let invoice_id = email.invoice_id;
-    Some(match email.kind {
-        NotificationKind::Invoice => JobKind::SendInvoice {
-            invoice_id,
-            resend: match step.strip_prefix("resend:") {
-                Some(key) => Some(key.to_string()),
-                None if step == "1" => None,
-                None => return None,
-            },
-        },
-        NotificationKind::Receipt => JobKind::SendReceipt {
-            payment_id: step.parse().ok()?,
-        },
-        NotificationKind::RefundConfirmation => JobKind::SendRefundConfirmation {
-            refund_id: step.parse().ok()?,
-        },
-        NotificationKind::GalleryCredentials => JobKind::SendGalleryCredentials { invoice_id },
-        NotificationKind::GalleryUpgraded => JobKind::SendGalleryUpgrade {
-            invoice_id,
-            level: {
-                use sea_orm::Iterable;
-                entity::enums::GalleryLevel::iter().find(|l| l.as_str() == step)?
-            },
-        },
-        NotificationKind::DeclineNotice => JobKind::SendDeclineNotice {
-            invoice_id,
-            attempt: step.parse().ok()?,
-        },
-        NotificationKind::Reminder => JobKind::SendReminder {
-            invoice_id,
-            step: step.parse().ok()?,
-        },
-        NotificationKind::GalleryExpiring => JobKind::SendGalleryExpiryNotice {
-            invoice_id,
-            expires_at: step.parse().ok()?,
-        },
-        NotificationKind::CardSetup => JobKind::SendCardSetupLink {
-            card_setup_id: step.parse().ok()?,
-        },
-    })
-}
-
 /// The studio's emails that ended `FAILED`, each with the (done) outbox row
 /// of the job that sends it, newest first.
 async fn failed_emails<C: ConnectionTrait>(
@@ -325,7 +280,7 @@ async fn failed_emails<C: ConnectionTrait>(
         .await?;
     let mut found = Vec::with_capacity(emails.len());
     for email in emails {
-        let Some(job) = job_of_email(&email) else {
+        let Some(job) = JobKind::sending(&email) else {
             continue;
         };
         if let Some(row) = crate::workflow::outbox::find_by_dedup(conn, &job).await?

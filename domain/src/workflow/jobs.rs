@@ -82,6 +82,9 @@ pub enum JobKind {
     /// Bill part `part_id` of a payment plan on its day: an installment
     /// invoice, charged to the card on file or emailed (`billing::installments`).
     IssuePlanPart { part_id: i64 },
+    /// Email the client the schedule of plan `plan_id` as edit `revision`
+    /// left it ("schedule updated").
+    SendPlanUpdate { plan_id: i64, revision: i32 },
     /// Does nothing: the bench's probe of the job path itself (outbox row →
     /// relay → queue → handler → done). Nothing in the product writes it.
     Noop { n: i64 },
@@ -152,8 +155,63 @@ impl JobKind {
                 format!("expire_checkouts:invoice:{invoice_id}:due:{amount_due}:attempt:{attempt}")
             }
             Self::IssuePlanPart { part_id } => format!("issue_plan_part:part:{part_id}"),
+            Self::SendPlanUpdate { plan_id, revision } => {
+                format!("plan_update:plan:{plan_id}:revision:{revision}")
+            }
             Self::Noop { n } => format!("noop:{n}"),
         }
+    }
+
+    /// The job that sends a notification (the inverse of the keys in
+    /// `followup::emails`), `None` for a row no job could have written.
+    pub fn sending(email: &entity::notification::Model) -> Option<Self> {
+        use entity::enums::NotificationKind as N;
+        let step = email.step.as_str();
+        let invoice_id = email.invoice_id;
+        Some(match email.kind {
+            N::Invoice => Self::SendInvoice {
+                invoice_id,
+                resend: match step.strip_prefix("resend:") {
+                    Some(key) => Some(key.to_string()),
+                    None if step == "1" => None,
+                    None => return None,
+                },
+            },
+            N::Receipt => Self::SendReceipt {
+                payment_id: step.parse().ok()?,
+            },
+            N::RefundConfirmation => Self::SendRefundConfirmation {
+                refund_id: step.parse().ok()?,
+            },
+            N::GalleryCredentials => Self::SendGalleryCredentials { invoice_id },
+            N::GalleryUpgraded => Self::SendGalleryUpgrade {
+                invoice_id,
+                level: {
+                    use sea_orm::Iterable;
+                    entity::enums::GalleryLevel::iter().find(|l| l.as_str() == step)?
+                },
+            },
+            N::DeclineNotice => Self::SendDeclineNotice {
+                invoice_id,
+                attempt: step.parse().ok()?,
+            },
+            N::Reminder => Self::SendReminder {
+                invoice_id,
+                step: step.parse().ok()?,
+            },
+            N::GalleryExpiring => Self::SendGalleryExpiryNotice {
+                invoice_id,
+                expires_at: step.parse().ok()?,
+            },
+            N::CardSetup => Self::SendCardSetupLink {
+                card_setup_id: step.parse().ok()?,
+            },
+            N::PlanUpdated => {
+                let (plan, revision) = step.split_once(':')?;
+                let (plan_id, revision) = (plan.parse().ok()?, revision.parse().ok()?);
+                Self::SendPlanUpdate { plan_id, revision }
+            }
+        })
     }
 
     pub fn name(&self) -> &'static str {
@@ -177,6 +235,7 @@ impl JobKind {
             Self::SendCardSetupLink { .. } => "send_card_setup_link",
             Self::ExpireStaleCheckouts { .. } => "expire_stale_checkouts",
             Self::IssuePlanPart { .. } => "issue_plan_part",
+            Self::SendPlanUpdate { .. } => "send_plan_update",
             Self::Noop { .. } => "noop",
         }
     }

@@ -10,7 +10,7 @@
 
 use crate::infra::context::AppContext;
 use crate::infra::error::DomainResult;
-use crate::workflow::jobs::{GalleryCause, GalleryChange, JobKind};
+use crate::workflow::jobs::{GalleryCause, JobKind};
 use crate::workflow::outbox;
 use chrono::{DateTime, Duration, Utc};
 use entity::enums::{GalleryLevel, InvoiceStatus};
@@ -30,6 +30,9 @@ pub enum Change {
         invoice_id: i64,
         status: InvoiceStatus,
         auto_pay: bool,
+        /// An installment issued as the notice of its auto-charge: the
+        /// moment the card is charged (emailed now, no reminders).
+        charge_at: Option<DateTime<Utc>>,
     },
     /// An auto-pay attempt was declined. The first attempt falls back to
     /// emailing the invoice, later ones send a decline notice;
@@ -133,6 +136,14 @@ pub enum Change {
         studio_id: i64,
         parts: Vec<(i64, DateTime<Utc>)>,
     },
+    /// A plan's future parts were edited (revision `revision`): each part's
+    /// billing moves to its new moment, and the client gets one email.
+    PlanEdited {
+        studio_id: i64,
+        plan_id: i64,
+        revision: i32,
+        parts: Vec<(i64, DateTime<Utc>)>,
+    },
     /// The simulated gateway recorded something its webhook announces.
     SimulatedEvent { key: String },
 }
@@ -155,6 +166,7 @@ pub async fn after(
             FollowUp::Now(kind) => row.now(kind).await?,
             FollowUp::After(kind, delay) => row.after(kind, delay).await?,
             FollowUp::At(kind, at) => row.at(kind, at).await?,
+            FollowUp::MovedTo(kind, at) => row.moved_to(kind, at).await?,
             FollowUp::EmailInvoice { invoice_id, status } => {
                 email_invoice(row, invoice_id, status).await?
             }
@@ -163,27 +175,12 @@ pub async fn after(
     Ok(())
 }
 
-/// One follow-up a change asks for, before it is written.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum FollowUp {
-    Now(JobKind),
-    After(JobKind, Duration),
-    At(JobKind, DateTime<Utc>),
-    /// The invoice goes to the client by email (the first reminder of its
-    /// plan is read from the database when written).
-    EmailInvoice {
-        invoice_id: i64,
-        status: InvoiceStatus,
-    },
-}
-
-use FollowUp::{After, At, Now};
-
-/// Gallery access follows the payment state; `state` keys the sync so that
-/// each change runs once.
-fn sync_gallery(invoice_id: i64, state: GalleryCause) -> FollowUp {
-    Now(JobKind::SyncGalleryAccess { invoice_id, state })
-}
+mod follow_ups;
+use follow_ups::FollowUp::{self, After, At, Now};
+use follow_ups::{
+    auto_pay_declined, gallery_changed, invoice_issued, plan_edited, plan_scheduled, refunded,
+    sync_gallery,
+};
 
 impl Change {
     /// The studio the rows belong to (none for the simulated gateway's own).
@@ -207,7 +204,8 @@ impl Change {
             | Self::GalleryGranted { studio_id, .. }
             | Self::GalleryUpgraded { studio_id, .. }
             | Self::GalleryChanged { studio_id, .. }
-            | Self::PlanScheduled { studio_id, .. } => Some(*studio_id),
+            | Self::PlanScheduled { studio_id, .. }
+            | Self::PlanEdited { studio_id, .. } => Some(*studio_id),
             Self::SimulatedEvent { .. } => None,
         }
     }
@@ -234,15 +232,9 @@ impl Change {
                 invoice_id,
                 status,
                 auto_pay,
+                charge_at,
                 ..
-            } => vec![if auto_pay {
-                Now(J::Charge {
-                    invoice_id,
-                    attempt: 1,
-                })
-            } else {
-                FollowUp::EmailInvoice { invoice_id, status }
-            }],
+            } => invoice_issued(invoice_id, status, auto_pay, charge_at),
             Self::AutoPayDeclined {
                 invoice_id,
                 attempt,
@@ -272,11 +264,7 @@ impl Change {
                 refund_id,
                 confirm,
                 ..
-            } => confirm
-                .then_some(Now(J::SendRefundConfirmation { refund_id }))
-                .into_iter()
-                .chain([sync_gallery(invoice_id, GalleryCause::Refund { refund_id })])
-                .collect(),
+            } => refunded(invoice_id, refund_id, confirm),
             Self::Voided { invoice_id, .. } => {
                 vec![sync_gallery(invoice_id, invoice(InvoiceStatus::Void))]
             }
@@ -321,13 +309,11 @@ impl Change {
                 amount_due,
                 attempt,
                 ..
-            } => {
-                vec![Now(J::ExpireStaleCheckouts {
-                    invoice_id,
-                    amount_due,
-                    attempt,
-                })]
-            }
+            } => vec![Now(J::ExpireStaleCheckouts {
+                invoice_id,
+                amount_due,
+                attempt,
+            })],
             Self::CardSetupRequested { card_setup_id, .. } => {
                 vec![Now(J::SendCardSetupLink { card_setup_id })]
             }
@@ -348,73 +334,15 @@ impl Change {
                 ..
             } => gallery_changed(invoice_id, level, expires_at, expiry_notice_days, webhook),
             Self::PlanScheduled { parts, .. } => plan_scheduled(parts),
+            Self::PlanEdited {
+                plan_id,
+                revision,
+                parts,
+                ..
+            } => plan_edited(plan_id, revision, parts),
             Self::SimulatedEvent { key } => vec![Now(J::DeliverSimulatedWebhook { key })],
         }
     }
-}
-
-/// A declined auto-pay attempt: the first falls back to emailing the
-/// invoice, later ones send a decline notice; `retry_in` plans the next.
-fn auto_pay_declined(invoice_id: i64, attempt: u32, retry_in: Option<Duration>) -> Vec<FollowUp> {
-    let tell = if attempt <= 1 {
-        FollowUp::EmailInvoice {
-            invoice_id,
-            status: InvoiceStatus::Open,
-        }
-    } else {
-        Now(JobKind::SendDeclineNotice {
-            invoice_id,
-            attempt,
-        })
-    };
-    let retry = retry_in.map(|delay| {
-        After(
-            JobKind::Charge {
-                invoice_id,
-                attempt: attempt + 1,
-            },
-            delay,
-        )
-    });
-    [tell].into_iter().chain(retry).collect()
-}
-
-/// Each part of a payment plan is billed at its moment.
-fn plan_scheduled(parts: Vec<(i64, DateTime<Utc>)>) -> Vec<FollowUp> {
-    let issue = |(part_id, at)| At(JobKind::IssuePlanPart { part_id }, at);
-    parts.into_iter().map(issue).collect()
-}
-
-/// Gallery access changed: the notice before the new expiry (when the studio
-/// sends one) and the studio's webhook (when it has one).
-fn gallery_changed(
-    invoice_id: i64,
-    level: GalleryLevel,
-    expires_at: Option<DateTime<Utc>>,
-    expiry_notice_days: i32,
-    webhook: bool,
-) -> Vec<FollowUp> {
-    let notice = expires_at
-        .filter(|_| level != GalleryLevel::Locked && expiry_notice_days > 0)
-        .map(|expiry| {
-            At(
-                JobKind::SendGalleryExpiryNotice {
-                    invoice_id,
-                    expires_at: expiry.timestamp(),
-                },
-                expiry - Duration::days(i64::from(expiry_notice_days)),
-            )
-        });
-    let hook = webhook.then(|| {
-        Now(JobKind::DeliverGalleryWebhook {
-            invoice_id,
-            change: GalleryChange {
-                level,
-                expires_at: expires_at.map(|e| e.timestamp()).unwrap_or(0),
-            },
-        })
-    });
-    notice.into_iter().chain(hook).collect()
 }
 
 /// Commits a transaction whose changes went through [`after`], then wakes
@@ -482,6 +410,18 @@ impl Row<'_> {
             &kind,
             self.request_id,
             Some(delay),
+            self.now,
+        )
+        .await
+    }
+
+    async fn moved_to(&self, kind: JobKind, at: DateTime<Utc>) -> Result<(), DbErr> {
+        outbox::reschedule(
+            self.tx,
+            self.studio_id,
+            &kind,
+            self.request_id,
+            at,
             self.now,
         )
         .await

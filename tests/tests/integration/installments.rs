@@ -17,9 +17,10 @@ on_both_backends!(
     an_emailed_installment_is_paid_on_the_portal_and_a_voided_one_returns_to_the_balance,
     a_declined_part_stays_alone_and_parts_are_charged_at_the_local_hour_across_dst,
     the_demo_books_a_wedding_on_a_plan_and_bills_its_retainer,
+    a_part_paid_by_hand_after_its_notice_is_not_charged,
 );
 
-fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+pub(super) fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, m, d, h, min, 0)
         .single()
         .expect("a valid instant")
@@ -27,7 +28,7 @@ fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
 
 /// The app with a manual clock standing at `start` (the simulated gateway
 /// stamps its records with it too).
-async fn app_at(backend: Backend, start: DateTime<Utc>) -> Option<(TestApp, Clock)> {
+pub(super) async fn app_at(backend: Backend, start: DateTime<Utc>) -> Option<(TestApp, Clock)> {
     let clock = Clock::manual(start);
     let installed = clock.clone();
     let app = spawn_app_full(
@@ -47,7 +48,7 @@ async fn app_at(backend: Backend, start: DateTime<Utc>) -> Option<(TestApp, Cloc
     Some((app, clock))
 }
 
-async fn plan(app: &TestApp, key: &str, session: &str) -> Value {
+pub(super) async fn plan(app: &TestApp, key: &str, session: &str) -> Value {
     let data = app
         .gql(
             key,
@@ -60,7 +61,7 @@ async fn plan(app: &TestApp, key: &str, session: &str) -> Value {
     data["session"]["paymentPlan"].clone()
 }
 
-async fn part_ids(app: &TestApp) -> Vec<i64> {
+pub(super) async fn part_ids(app: &TestApp) -> Vec<i64> {
     use sea_orm::{EntityTrait, QueryOrder};
     entity::payment_plan_part::Entity::find()
         .order_by_asc(entity::payment_plan_part::Column::Id)
@@ -74,9 +75,9 @@ async fn part_ids(app: &TestApp) -> Vec<i64> {
 
 /// Ava (auto-pay, card on file) books the wedding (USD 3,291.82) for June
 /// 12, 2027 with 30 % at booking, 30 % on March 1 and the rest on May 1.
-/// The retainer is charged at once; the second part is not billed at 9:59
-/// on its day (the studio bills at 10:00), is charged at 10:00, and a
-/// replay bills nothing; completing the session on April 15 folds the third
+/// The retainer is charged at once; the second part is issued as the
+/// notice a week before its day (not at 9:59: the studio bills at 10:00),
+/// a replay bills nothing, and it is charged on March 1 at 10:00; completing the session on April 15 folds the third
 /// part into the final invoice, which credits the two installments and
 /// bills the rest: 1,316.72.
 async fn a_plan_collects_each_part_on_its_day_once_and_completion_nets_it(backend: Backend) {
@@ -117,7 +118,8 @@ async fn a_plan_collects_each_part_on_its_day_once_and_completion_nets_it(backen
     assert_eq!(now["remaining"]["minorUnits"], 329_182 - 98_755);
     assert_eq!(app.count("payments WHERE status = 'SUCCEEDED'").await, 1);
     assert_eq!(app.count("invoices WHERE kind = 'INSTALLMENT'").await, 1);
-    // The others wait for 10:00 on their day, in the studio's zone (UTC).
+    // The others are issued as the notice 7 days before 10:00 on their day,
+    // in the studio's zone (UTC).
     let mut waiting: Vec<(String, DateTime<Utc>)> = app
         .scheduled()
         .await
@@ -130,33 +132,58 @@ async fn a_plan_collects_each_part_on_its_day_once_and_completion_nets_it(backen
         vec![
             (
                 format!("issue_plan_part:part:{}", ids[1]),
-                at(2027, 3, 1, 10, 0)
+                at(2027, 2, 22, 10, 0)
             ),
             (
                 format!("issue_plan_part:part:{}", ids[2]),
-                at(2027, 5, 1, 10, 0)
+                at(2027, 4, 24, 10, 0)
             ),
         ]
     );
 
-    // 9:59 on March 1: a run of the step bills nothing yet.
-    clock.set(at(2027, 3, 1, 9, 59));
+    // 9:59 on February 22: a run of the step bills nothing yet.
+    clock.set(at(2027, 2, 22, 9, 59));
     let early = installments::issue_part(&app.ctx, ids[1], None)
         .await
         .expect("the step");
-    assert_eq!(early, Issued::NotYet(at(2027, 3, 1, 10, 0)));
+    assert_eq!(early, Issued::NotYet(at(2027, 2, 22, 10, 0)));
     assert_eq!(app.count("invoices WHERE kind = 'INSTALLMENT'").await, 1);
-    // 10:00: charged once; the step again bills nothing.
-    clock.set(at(2027, 3, 1, 10, 0));
+    // 10:00: issued and emailed as the notice, naming the card and the day;
+    // the charge waits for March 1 at 10:00; the step again bills nothing.
+    clock.set(at(2027, 2, 22, 10, 0));
+    app.advance_scheduled_of("issue_plan_part:").await;
     app.drain().await;
     let now = plan(&app, &f.key, &session).await;
-    assert_eq!(now["parts"][1]["status"], "PAID", "{now}");
+    assert_eq!(now["parts"][1]["status"], "ISSUED", "{now}");
     assert!(now["parts"][1]["invoiceNumber"].is_string(), "{now}");
+    let notice = app
+        .emails_to(tests::AUTO_PAY_EMAIL)
+        .into_iter()
+        .find(|e| e.says("Installment 2 of 3"))
+        .expect("the notice");
+    assert!(
+        notice.says("We will charge Visa •••• 4242 USD 987.55 for it on March 1, 2027"),
+        "{}",
+        notice.text
+    );
+    let charge: Vec<_> = app
+        .scheduled()
+        .await
+        .into_iter()
+        .filter(|(key, _)| key.starts_with("charge:"))
+        .map(|(_, when)| when)
+        .collect();
+    assert_eq!(charge, vec![at(2027, 3, 1, 10, 0)]);
     let again = installments::issue_part(&app.ctx, ids[1], None)
         .await
         .expect("the step");
     assert!(matches!(again, Issued::Nothing(_)), "{again:?}");
+    assert_eq!(app.count("payments").await, 1);
+    clock.set(at(2027, 3, 1, 10, 0));
+    app.advance_scheduled_of("charge:").await;
     app.drain().await;
+    let now = plan(&app, &f.key, &session).await;
+    assert_eq!(now["parts"][1]["status"], "PAID", "{now}");
     assert_eq!(app.count("payments WHERE status = 'SUCCEEDED'").await, 2);
     assert_eq!(app.count("invoices WHERE kind = 'INSTALLMENT'").await, 2);
 
@@ -330,7 +357,8 @@ async fn an_emailed_installment_is_paid_on_the_portal_and_a_voided_one_returns_t
     assert_eq!(app.count("invoices WHERE status = 'VOID'").await, 1);
 }
 
-/// A studio in New York bills plan parts at 10:00 local. Ava's card on file
+/// A studio in New York bills plan parts at 10:00 local, without notice
+/// days (the part is issued and charged at that moment). Ava's card on file
 /// declines: the retainer's charge fails and is retried on the usual
 /// schedule (the invoice email says so), while the later parts stay
 /// scheduled, untouched. With a new card the retry pays the retainer. The
@@ -351,7 +379,7 @@ async fn a_declined_part_stays_alone_and_parts_are_charged_at_the_local_hour_acr
             &f.key,
             "mutation($i: UpdateStudioSettingsInput!) { updateStudioSettings(input: $i) {
                 studio { planChargeHour } userErrors { field code } } }",
-            json!({ "i": { "timeZone": "America/New_York", "planChargeHour": 10 } }),
+            json!({ "i": { "timeZone": "America/New_York", "planChargeHour": 10, "planNoticeDays": 0 } }),
         )
         .await;
     assert_eq!(
@@ -513,4 +541,75 @@ async fn the_demo_books_a_wedding_on_a_plan_and_bills_its_retainer(backend: Back
         email.text
     );
     assert!(email.portal_link().is_some(), "{}", email.text);
+}
+
+/// The standard's case: Ava is sent the notice of her second part (USD
+/// 1,645.91, due March 1) on February 22; on the 25th she pays it by check
+/// and the studio records it. On March 1 the charge finds nothing due: no
+/// gateway call, no second payment, and the part is `PAID` once.
+async fn a_part_paid_by_hand_after_its_notice_is_not_charged(backend: Backend) {
+    let Some((app, clock)) = app_at(backend, at(2027, 1, 4, 15, 0)).await else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    let session = app
+        .schedule_wedding_on(
+            &f.key,
+            &f.auto_pay_client,
+            &f.package,
+            &f.add_on,
+            "0",
+            "2027-06-12T15:00:00Z",
+        )
+        .await;
+    let data = app
+        .gql(
+            &f.key,
+            "mutation($i: SetPaymentPlanInput!) { setPaymentPlan(input: $i) {
+                userErrors { code message } } }",
+            json!({ "i": { "sessionId": session, "parts": [{}, { "dueDate": "2027-03-01" }] } }),
+        )
+        .await;
+    assert_eq!(data["setPaymentPlan"]["userErrors"], json!([]), "{data}");
+    app.drain().await;
+    assert_eq!(app.count("simulated_gateway_charges").await, 1);
+    clock.set(at(2027, 2, 22, 10, 0));
+    app.advance_scheduled_of("issue_plan_part:").await;
+    app.drain().await;
+    let now = plan(&app, &f.key, &session).await;
+    assert_eq!(now["parts"][1]["status"], "ISSUED", "{now}");
+    let second = now["parts"][1]["invoiceId"]
+        .as_str()
+        .expect("the notice's invoice")
+        .to_string();
+
+    clock.set(at(2027, 2, 25, 12, 0));
+    let paid = app
+        .gql(
+            &f.key,
+            "mutation($i: RecordManualPaymentInput!) { recordManualPayment(input: $i) {
+                payment { status } userErrors { field code message } } }",
+            json!({ "i": { "invoiceId": second, "amount": "1645.91", "method": "CHECK",
+                "reference": "#311", "idempotencyKey": "check-311" } }),
+        )
+        .await;
+    assert_eq!(
+        paid["recordManualPayment"]["userErrors"],
+        json!([]),
+        "{paid}"
+    );
+    app.drain().await;
+    let now = plan(&app, &f.key, &session).await;
+    assert_eq!(now["parts"][1]["status"], "PAID", "{now}");
+    assert_eq!(now["remaining"]["minorUnits"], 0, "{now}");
+
+    clock.set(at(2027, 3, 1, 10, 0));
+    app.advance_scheduled_of("charge:").await;
+    app.drain().await;
+    assert_eq!(app.count("simulated_gateway_charges").await, 1, "no charge");
+    assert_eq!(app.count("payments").await, 2);
+    assert_eq!(app.count("payments WHERE status = 'SUCCEEDED'").await, 2);
+    let now = plan(&app, &f.key, &session).await;
+    assert_eq!(now["parts"][1]["status"], "PAID", "{now}");
+    assert_eq!(now["totalPaid"]["minorUnits"], 329_182, "{now}");
 }

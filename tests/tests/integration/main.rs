@@ -47,6 +47,7 @@ mod numbering;
 mod operations;
 mod outages;
 mod pages;
+mod plan_edits;
 mod plans;
 mod queries;
 mod readiness;

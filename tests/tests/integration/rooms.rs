@@ -23,16 +23,14 @@ const BIG_FILES: &[(&str, usize)] = &[
     ("domain/src/adapters/stripe/mod.rs", 1190),
     ("domain/src/billing/card_setup.rs", 562),
     ("domain/src/billing/checkout.rs", 817),
-    ("domain/src/billing/invoicing.rs", 781),
+    ("domain/src/billing/invoicing.rs", 780),
     ("domain/src/billing/payments.rs", 906),
     ("domain/src/billing/refunds.rs", 605),
     ("domain/src/billing/webhooks.rs", 768),
-    ("domain/src/followup/emails.rs", 608),
+    ("domain/src/followup/emails.rs", 607),
     ("domain/src/followup/gallery.rs", 793),
     ("domain/src/infra/settings.rs", 785),
     ("domain/src/kernel/pricing.rs", 636),
-    ("domain/src/workflow/failing_steps.rs", 507),
-    ("domain/src/workflow/next.rs", 502),
 ];
 
 /// Functions over the limit today (`file::fn`, or `file::Type::fn`), with
@@ -62,9 +60,9 @@ const BIG_FNS: &[(&str, usize)] = &[
     ("domain/src/read/dashboard.rs::load", 105),
     ("domain/src/read/metrics.rs::compute", 170),
     ("domain/src/studio/sessions.rs::schedule_session", 163),
-    ("domain/src/studio/studios.rs::update_settings", 108),
+    ("domain/src/studio/studios.rs::update_settings", 105),
     // `after`, 271 lines, became a writer and this table of one arm per change.
-    ("domain/src/workflow/next.rs::Change::follow_ups", 128),
+    ("domain/src/workflow/next.rs::Change::follow_ups", 122),
     ("domain/src/billing/closing.rs::void_invoice", 116),
 ];
 

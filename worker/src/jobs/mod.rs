@@ -105,6 +105,9 @@ async fn run_step(ctx: &AppContext, job: &Job) -> Outcome {
                 Err(err) => Outcome::Retry(err),
             }
         }
+        JobKind::SendPlanUpdate { plan_id, revision } => Outcome::of_sent(
+            domain::followup::plan_emails::send_plan_update(ctx, *plan_id, *revision).await,
+        ),
         JobKind::Noop { .. } => Outcome::Done,
     }
 }

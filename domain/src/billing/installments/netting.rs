@@ -1,0 +1,107 @@
+//! Completion nets the plan: the session's final invoice folds the parts
+//! not yet billed and credits every installment that was, one row each.
+
+use crate::infra::error::DomainResult;
+use crate::kernel::money::Minor;
+use chrono::{DateTime, Utc};
+use entity::enums::{InvoiceKind, InvoiceStatus, PlanPartStatus, PlanStatus};
+use entity::{invoice, invoice_line, payment_plan, payment_plan_part, session};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder,
+};
+use serde::{Deserialize, Serialize};
+
+/// One credit row of a final invoice: an installment it nets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanCredit {
+    pub label: String,
+    pub amount_minor: Minor,
+}
+
+/// The rows a final invoice prints for the `plan` minor units its
+/// installments cover (`plan_credits` as stored): one per installment, or
+/// one row for them all when the invoice could use only part of them.
+pub fn credit_rows(plan: Minor, plan_credits: &str) -> impl Iterator<Item = (String, Minor)> {
+    let listed: Vec<PlanCredit> = serde_json::from_str(plan_credits).unwrap_or_default();
+    let rows = match crate::kernel::money::checked_sum(listed.iter().map(|r| r.amount_minor)) {
+        _ if !plan.is_positive() => Vec::new(),
+        Some(sum) if sum == plan => listed
+            .into_iter()
+            .map(|r| (r.label, r.amount_minor))
+            .collect(),
+        _ => vec![("Payment plan installments".to_string(), plan)],
+    };
+    rows.into_iter()
+}
+
+/// What the session's installments cover on its final invoice, and the
+/// rows that say so. Run when the final invoice is drafted: folds the parts
+/// not yet billed into it and completes the plan (once; a reissue finds
+/// them folded already).
+pub async fn net_into_final(
+    tx: &DatabaseTransaction,
+    session: &session::Model,
+    now: DateTime<Utc>,
+) -> DomainResult<(Minor, Vec<PlanCredit>)> {
+    if let Some(plan) = payment_plan::Entity::find()
+        .filter(payment_plan::Column::SessionId.eq(session.id))
+        .filter(payment_plan::Column::Status.eq(PlanStatus::Active))
+        .one(tx)
+        .await?
+    {
+        // Fold before reading the installments: an `IssuePlanPart` holding
+        // a part's lock commits its invoice first, and this update then
+        // finds that part `ISSUED`.
+        payment_plan_part::Entity::update_many()
+            .col_expr(
+                payment_plan_part::Column::Status,
+                Expr::value(PlanPartStatus::Folded.as_str()),
+            )
+            .col_expr(payment_plan_part::Column::UpdatedAt, Expr::value(now))
+            .filter(payment_plan_part::Column::PlanId.eq(plan.id))
+            .filter(payment_plan_part::Column::Status.eq(PlanPartStatus::Scheduled))
+            .exec(tx)
+            .await?;
+        let mut active: payment_plan::ActiveModel = plan.into();
+        active.status = Set(PlanStatus::Completed);
+        active.updated_at = Set(now);
+        active.update(tx).await?;
+    }
+    let installments = invoice::Entity::find()
+        .filter(invoice::Column::SessionId.eq(session.id))
+        .filter(invoice::Column::Kind.eq(InvoiceKind::Installment))
+        .filter(invoice::Column::Status.ne(InvoiceStatus::Void))
+        .order_by_asc(invoice::Column::Id)
+        .all(tx)
+        .await?;
+    let mut rows = Vec::with_capacity(installments.len());
+    for billed in installments {
+        let amount = match billed.status {
+            InvoiceStatus::Uncollectible => billed.amount_paid_minor - billed.amount_refunded_minor,
+            _ => billed.total_minor - billed.amount_credited_minor,
+        };
+        if !amount.is_positive() {
+            continue;
+        }
+        let line = invoice_line::Entity::find()
+            .filter(invoice_line::Column::InvoiceId.eq(billed.id))
+            .one(tx)
+            .await?;
+        let what = line
+            .and_then(|l| l.description.split(" · ").next().map(str::to_string))
+            .unwrap_or_else(|| "Installment".to_string());
+        let state = match billed.status {
+            InvoiceStatus::Paid => "paid",
+            _ => "billed",
+        };
+        rows.push(PlanCredit {
+            label: format!("{what}, {} ({state})", billed.display_number()),
+            amount_minor: amount,
+        });
+    }
+    let total = crate::kernel::money::checked_sum(rows.iter().map(|r| r.amount_minor))
+        .ok_or_else(|| anyhow::anyhow!("installments of session {} overflow", session.id))?;
+    Ok((total, rows))
+}
