@@ -30,6 +30,9 @@ pub struct InvoiceDocument {
     /// Every credit note, the refunds' included, in order.
     pub credit_notes: Vec<credit_note::Model>,
     pub currency: Currency,
+    /// For an installment: where the client stands on the plan
+    /// (`installments::standing`), said on its receipts.
+    pub standing: Option<String>,
 }
 
 impl InvoiceDocument {
@@ -88,7 +91,9 @@ impl InvoiceDocument {
             .all(conn)
             .await?;
         let credit_note = credit_notes.iter().find(|n| n.refund_id.is_none()).cloned();
+        let standing = crate::billing::installments::standing(conn, &invoice).await?;
         Ok(Self {
+            standing,
             refunds,
             credit_note,
             credit_notes,
@@ -161,6 +166,9 @@ impl InvoiceDocument {
                 payment_label(payment),
             ),
         );
+        if let Some(standing) = &self.standing {
+            view.notes.insert(1, standing.clone());
+        }
         crate::billing::pdf::render(&view).map_err(|e| {
             anyhow::anyhow!("rendering the receipt of payment {}: {e}", payment.id).into()
         })

@@ -54,7 +54,9 @@ use sea_orm::{
 };
 
 mod netting;
+mod standing;
 pub use netting::{PlanCredit, credit_rows, net_into_final};
+pub use standing::{standing, unsettled};
 
 /// What `IssuePlanPart` did.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -173,6 +173,9 @@ pub async fn send_receipt(ctx: &AppContext, payment_id: i64) -> DomainResult<Sen
     }
     let balance = doc.money(doc.invoice.amount_due_minor);
     body.para(vec![text("Balance remaining: "), strong(balance)]);
+    if let Some(standing) = &doc.standing {
+        body.para(vec![strong(standing)]);
+    }
     body.lines(&doc);
     body.para(vec![text("Your receipt is attached as a PDF. Thank you!")]);
     let mut email = to_client(&doc, subject, "Payment received", &body);
@@ -181,12 +184,8 @@ pub async fn send_receipt(ctx: &AppContext, payment_id: i64) -> DomainResult<Sen
         content_type: "application/pdf",
         bytes: doc.receipt_pdf(&payment)?,
     });
-    notify::send_once(
-        ctx,
-        &key_for(&doc, NotificationKind::Receipt, &payment.id.to_string()),
-        &email,
-    )
-    .await
+    let key = key_for(&doc, NotificationKind::Receipt, &payment.id.to_string());
+    notify::send_once(ctx, &key, &email).await
 }
 
 /// The client's confirmation that a refund went back, with the amount, the

@@ -5,8 +5,10 @@
 //! recomputed from the current state, never taken from the job, so jobs may
 //! run twice or out of order and still converge.
 //!
-//! - An open dispute on any of the invoice's payments locks the gallery; a
-//!   late job for a void invoice defers to its replacement.
+//! - An open dispute on any of the session's payments locks the gallery; a
+//!   late job for a void invoice defers to its replacement, one for an
+//!   installment to the final invoice, which grants `FULL` only once every
+//!   installment of the plan is paid too.
 //! - Every change of level or expiry (decided in `sync_access`) writes, in
 //!   the same transaction, the expiry notice due `expiryNoticeDays` before
 //!   the new expiry (keyed by it, so an obsolete notice sends nothing) and,
@@ -27,21 +29,27 @@ use crate::studio::login_limits::{self, Counter, Scope};
 use crate::workflow::next::{self, Change};
 use chrono::{DateTime, Duration, Utc};
 use entity::enums::{GalleryLevel, InvoiceStatus};
-use entity::{client, gallery_access, gallery_photo, invoice, payment, studio};
+use entity::{client, gallery_access, gallery_photo, invoice, studio};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
 /// The access an invoice's state gives. An open dispute (chargeback) on one
-/// of its payments locks the gallery until the dispute is closed.
+/// of the session's payments locks the gallery until the dispute is closed;
+/// a paid final invoice whose plan still has an installment to pay
+/// (`plan_owed`) counts as partly paid.
 pub fn level_for(
     studio: &studio::Model,
     invoice: &invoice::Model,
-    disputed: bool,
+    (disputed, plan_owed): (bool, bool),
 ) -> (GalleryLevel, Option<DateTime<Utc>>) {
+    let unpaid_until = invoice.issued_at + Duration::days(i64::from(studio.gallery_unpaid_days));
     if disputed {
         return (GalleryLevel::Locked, None);
+    }
+    if plan_owed && invoice.status == InvoiceStatus::Paid {
+        return (studio.gallery_partial_level, Some(unpaid_until));
     }
     // Refunded in full: settled, but the studio's refund policy decides.
     let refunded_in_full = invoice.status == InvoiceStatus::Paid
@@ -57,10 +65,7 @@ pub fn level_for(
                         + Duration::days(i64::from(studio.gallery_full_days)),
                 ),
             ),
-            level => (
-                level,
-                Some(invoice.issued_at + Duration::days(i64::from(studio.gallery_unpaid_days))),
-            ),
+            level => (level, Some(unpaid_until)),
         };
     }
     match invoice.status {
@@ -72,14 +77,8 @@ pub fn level_for(
             ),
         ),
         InvoiceStatus::Void | InvoiceStatus::Uncollectible => (GalleryLevel::Locked, None),
-        InvoiceStatus::PartiallyPaid => (
-            studio.gallery_partial_level,
-            Some(invoice.issued_at + Duration::days(i64::from(studio.gallery_unpaid_days))),
-        ),
-        _ => (
-            studio.gallery_unpaid_level,
-            Some(invoice.issued_at + Duration::days(i64::from(studio.gallery_unpaid_days))),
-        ),
+        InvoiceStatus::PartiallyPaid => (studio.gallery_partial_level, Some(unpaid_until)),
+        _ => (studio.gallery_unpaid_level, Some(unpaid_until)),
     }
 }
 
@@ -96,13 +95,14 @@ pub async fn sync_access(
         .one(&tx)
         .await?
         .ok_or_else(|| anyhow::anyhow!("invoice {invoice_id} missing"))?;
-    // A void invoice that was reissued no longer decides: the session's current invoice
-    // does (a late job for the old one must not lock a gallery the new invoice opened). A
-    // draft grants nothing yet, nor an installment (the final invoice decides).
+    // A void invoice that was reissued, or an installment, does not decide: the session's
+    // final invoice does (a late job for the old one must not lock a gallery the new invoice
+    // opened). A draft grants nothing yet, nor an installment before the final invoice.
+    let defers = invoice.status == InvoiceStatus::Void || invoice.plan_part_id.is_some();
     let invoice =
         match crate::billing::invoicing::current_invoice_of_session(&tx, invoice.session_id).await?
         {
-            Some(current) if invoice.status == InvoiceStatus::Void => current,
+            Some(current) if defers => current,
             _ => invoice,
         };
     if invoice.status == InvoiceStatus::Draft || invoice.plan_part_id.is_some() {
@@ -118,13 +118,8 @@ pub async fn sync_access(
         .one(&tx)
         .await?
         .ok_or_else(|| anyhow::anyhow!("client {} missing", invoice.client_id))?;
-    let disputed = payment::Entity::find()
-        .filter(payment::Column::InvoiceId.eq(invoice.id))
-        .filter(payment::Column::DisputedAt.is_not_null())
-        .count(&tx)
-        .await?
-        > 0;
-    let (level, expires_at) = level_for(&studio, &invoice, disputed);
+    let unsettled = crate::billing::installments::unsettled(&tx, &invoice).await?;
+    let (level, expires_at) = level_for(&studio, &invoice, unsettled);
     let now = ctx.clock.now();
     let mut changed = false;
     match gallery_access::Entity::find()

@@ -370,11 +370,6 @@ async fn card_refund_through_the_gateway_then_void_with_a_credit_note(backend: B
     assert_eq!(last["event"], "CREDIT_NOTE_ISSUED");
 }
 
-fn pdf_text(bytes: &[u8]) -> String {
-    let text = pdf_extract::extract_text_from_mem(bytes).expect("extract PDF text");
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 async fn the_pdf_shows_the_api_totals_in_the_email_and_the_portal(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
@@ -392,7 +387,7 @@ async fn the_pdf_shows_the_api_totals_in_the_email_and_the_portal(backend: Backe
         .expect("invoice email");
     assert_eq!(email.attachments.len(), 1);
     assert_eq!(email.attachments[0].0, format!("{number}.pdf"));
-    let from_email = pdf_text(&email.attachments[0].1);
+    let from_email = crate::pdf_text(&email.attachments[0].1);
 
     let response = app
         .http
@@ -405,7 +400,7 @@ async fn the_pdf_shows_the_api_totals_in_the_email_and_the_portal(backend: Backe
         response.headers()["content-type"].to_str().unwrap(),
         "application/pdf"
     );
-    let from_portal = pdf_text(&response.bytes().await.unwrap());
+    let from_portal = crate::pdf_text(&response.bytes().await.unwrap());
 
     for text in [&from_email, &from_portal] {
         assert!(text.contains(number), "{text}");
@@ -537,7 +532,7 @@ async fn studio_settings_discounts_and_fees_shape_the_invoice(backend: Backend) 
         .into_iter()
         .find(|e| e.subject.contains("INV-"))
         .expect("invoice email");
-    let text = pdf_text(&email.attachments[0].1);
+    let text = crate::pdf_text(&email.attachments[0].1);
     assert!(text.contains("EIN 12-3456789"), "{text}");
     assert!(text.contains("Portland, ME 04101"), "{text}");
     assert!(text.contains("Travel"), "{text}");
@@ -618,7 +613,7 @@ async fn a_tax_inclusive_vat_invoice_shows_the_same_cents_everywhere(backend: Ba
     assert!(email.says("VAT 20%: EUR 250.00"), "{}", email.text);
     assert!(email.says("Total: EUR 1,519.97"), "{}", email.text);
     assert!(email.html.contains("VAT 20%"), "{}", email.html);
-    let text = pdf_text(&email.attachments[0].1);
+    let text = crate::pdf_text(&email.attachments[0].1);
     assert!(text.contains("VAT 20% EUR 250.00"), "{text}");
     assert!(text.contains("Total EUR 1,519.97"), "{text}");
 }

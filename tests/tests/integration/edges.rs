@@ -483,11 +483,6 @@ async fn percent_inputs_take_plain_decimal_notation_between_0_and_100_only(backe
     }
 }
 
-fn pdf_text(bytes: &[u8]) -> String {
-    let text = pdf_extract::extract_text_from_mem(bytes).expect("extract PDF text");
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 async fn emails_show_the_discount_and_that_prices_include_vat(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
@@ -547,7 +542,7 @@ async fn emails_show_the_discount_and_that_prices_include_vat(backend: Backend) 
     for phrase in ["Discount", "-USD 120.00", "Prices include VAT."] {
         assert!(email.html.contains(phrase), "`{phrase}` in {}", email.html);
     }
-    let pdf = pdf_text(&email.attachments[0].1);
+    let pdf = crate::pdf_text(&email.attachments[0].1);
     assert!(pdf.contains("Prices include VAT."), "{pdf}");
     assert!(
         pdf.contains("USD 120.00"),

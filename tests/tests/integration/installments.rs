@@ -18,6 +18,7 @@ on_both_backends!(
     a_declined_part_stays_alone_and_parts_are_charged_at_the_local_hour_across_dst,
     the_demo_books_a_wedding_on_a_plan_and_bills_its_retainer,
     a_part_paid_by_hand_after_its_notice_is_not_charged,
+    the_gallery_opens_in_full_only_once_every_installment_is_paid,
 );
 
 pub(super) fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
@@ -186,6 +187,20 @@ async fn a_plan_collects_each_part_on_its_day_once_and_completion_nets_it(backen
     assert_eq!(now["parts"][1]["status"], "PAID", "{now}");
     assert_eq!(app.count("payments WHERE status = 'SUCCEEDED'").await, 2);
     assert_eq!(app.count("invoices WHERE kind = 'INSTALLMENT'").await, 2);
+    // Each receipt says where Ava stands on the plan, in the email and the PDF.
+    let receipts: Vec<_> = app
+        .emails_to(tests::AUTO_PAY_EMAIL)
+        .into_iter()
+        .filter(|e| e.subject.starts_with("Receipt"))
+        .collect();
+    assert_eq!(receipts.len(), 2);
+    let first = "Installment 1 of 3 — USD 2,304.27 remaining, due March 1, 2027";
+    let second = "Installment 2 of 3 — USD 1,316.72 remaining, due May 1, 2027";
+    for (receipt, standing) in receipts.iter().zip([first, second]) {
+        assert!(receipt.says(standing), "{}", receipt.text);
+        let pdf = crate::pdf_text(&receipt.attachments[0].1);
+        assert!(pdf.contains(standing), "{pdf}");
+    }
 
     // Completed on April 15, before the third part's day.
     clock.set(at(2027, 4, 15, 12, 0));
@@ -612,4 +627,91 @@ async fn a_part_paid_by_hand_after_its_notice_is_not_charged(backend: Backend) {
     let now = plan(&app, &f.key, &session).await;
     assert_eq!(now["parts"][1]["status"], "PAID", "{now}");
     assert_eq!(now["totalPaid"]["minorUnits"], 329_182, "{now}");
+}
+
+async fn pay_by_check(app: &TestApp, key: &str, invoice: &Value, amount: &str, check: &str) {
+    let paid = app
+        .gql(
+            key,
+            "mutation($i: RecordManualPaymentInput!) { recordManualPayment(input: $i) {
+                userErrors { field code message } } }",
+            json!({ "i": { "invoiceId": invoice, "amount": amount, "method": "CHECK",
+                "reference": check, "idempotencyKey": check } }),
+        )
+        .await;
+    assert_eq!(
+        paid["recordManualPayment"]["userErrors"],
+        json!([]),
+        "{paid}"
+    );
+    app.drain().await;
+}
+
+async fn gallery_level(app: &TestApp, key: &str, session: &str) -> Value {
+    app.gql(
+        key,
+        "query($id: ID!) { session(id: $id) { galleryAccess { level } invoice { status } } }",
+        json!({ "id": session }),
+    )
+    .await["session"]
+        .clone()
+}
+
+/// Noah (invoices by email) pays his retainer by check; the second half is
+/// invoiced on March 1 and still open when the session is completed on
+/// March 5. The final invoice credits both halves and asks for nothing
+/// more, so it is paid at once, but the gallery stays at the partly-paid
+/// level until the second installment is paid; then it opens in full.
+async fn the_gallery_opens_in_full_only_once_every_installment_is_paid(backend: Backend) {
+    let Some((app, clock)) = app_at(backend, at(2027, 1, 4, 15, 0)).await else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    let session = app
+        .schedule_wedding_on(
+            &f.key,
+            &f.invoice_client,
+            &f.package,
+            &f.add_on,
+            "0",
+            "2027-06-12T15:00:00Z",
+        )
+        .await;
+    let data = app
+        .gql(
+            &f.key,
+            "mutation($i: SetPaymentPlanInput!) { setPaymentPlan(input: $i) {
+                userErrors { code message } } }",
+            json!({ "i": { "sessionId": session, "parts": [{}, { "dueDate": "2027-03-01" }] } }),
+        )
+        .await;
+    assert_eq!(data["setPaymentPlan"]["userErrors"], json!([]), "{data}");
+    app.drain().await;
+    let now = plan(&app, &f.key, &session).await;
+    pay_by_check(
+        &app,
+        &f.key,
+        &now["parts"][0]["invoiceId"],
+        "1645.91",
+        "#101",
+    )
+    .await;
+    clock.set(at(2027, 3, 1, 10, 0));
+    app.advance_scheduled_of("issue_plan_part:").await;
+    app.drain().await;
+    let now = plan(&app, &f.key, &session).await;
+    assert_eq!(now["parts"][1]["status"], "ISSUED", "{now}");
+    let second = now["parts"][1]["invoiceId"].clone();
+
+    clock.set(at(2027, 3, 5, 12, 0));
+    let done = app.complete_session(&f.key, &session).await;
+    assert!(done.get("errors").is_none(), "{done}");
+    app.drain().await;
+    let held = gallery_level(&app, &f.key, &session).await;
+    assert_eq!(held["invoice"]["status"], "PAID", "{held}");
+    assert_eq!(held["galleryAccess"]["level"], "PREVIEW", "{held}");
+
+    pay_by_check(&app, &f.key, &second, "1645.91", "#102").await;
+    let open = gallery_level(&app, &f.key, &session).await;
+    assert_eq!(open["galleryAccess"]["level"], "FULL", "{open}");
 }

@@ -24,6 +24,12 @@ macro_rules! on_both_backends {
     };
 }
 
+/// A PDF's text, whitespace runs folded to one space.
+fn pdf_text(bytes: &[u8]) -> String {
+    let text = pdf_extract::extract_text_from_mem(bytes).expect("extract PDF text");
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 mod architecture;
 mod bench;
 mod billing;

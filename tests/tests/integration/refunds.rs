@@ -302,11 +302,6 @@ fn inv_amount(minor: i64) -> String {
     format!("{}.{:02}", minor / 100, minor % 100)
 }
 
-fn pdf_text(bytes: &[u8]) -> String {
-    let text = pdf_extract::extract_text_from_mem(bytes).expect("extract PDF text");
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 /// Issue 9, item 6: the receipt email carries a PDF receipt that names the
 /// card (brand capitalised, last4) and the invoice, with no internal id; the
 /// portal serves the same receipt by position, not by id.
@@ -330,7 +325,7 @@ async fn a_receipt_pdf_names_the_card_and_the_invoice_and_the_portal_serves_it(b
     assert_eq!(receipt.attachments.len(), 1, "the PDF receipt");
     let (name, bytes) = &receipt.attachments[0];
     assert_eq!(name, &format!("Receipt-{number}.pdf"));
-    let text = pdf_text(bytes);
+    let text = crate::pdf_text(bytes);
     assert!(text.contains("Receipt"), "{text}");
     assert!(text.contains(&format!("Invoice {number}")), "{text}");
     assert!(text.contains("Visa"), "{text}");
@@ -353,7 +348,7 @@ async fn a_receipt_pdf_names_the_card_and_the_invoice_and_the_portal_serves_it(b
         response.headers()["content-type"].to_str().unwrap(),
         "application/pdf"
     );
-    let from_portal = pdf_text(&response.bytes().await.unwrap());
+    let from_portal = crate::pdf_text(&response.bytes().await.unwrap());
     assert_eq!(from_portal, text, "the portal serves the emailed receipt");
     for missing in ["2.pdf", "0.pdf", "x.pdf", "1"] {
         let response = app
