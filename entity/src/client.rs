@@ -38,6 +38,18 @@ impl Model {
         self.payment_preference == crate::enums::PaymentPreference::AutoPay
             && self.pm_token.is_some()
     }
+
+    /// Whether the card on file expires before `day` (a card works through
+    /// the last day of its expiry month).
+    pub fn card_expires_before(&self, day: chrono::NaiveDate) -> bool {
+        use chrono::Datelike;
+        match (self.pm_exp_year, self.pm_exp_month) {
+            (Some(year), Some(month)) => {
+                (year, month) < (day.year(), i32::try_from(day.month()).unwrap_or(12))
+            }
+            _ => false,
+        }
+    }
 }
 
 impl ActiveModelBehavior for ActiveModel {}

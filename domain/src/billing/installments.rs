@@ -152,6 +152,11 @@ pub async fn issue_part(
     let system = Actor::system();
     let invoice = finalize_and_route(&tx, &studio, draft, &system, request_id, now).await?;
     mark(&tx, &part, PlanPartStatus::Issued, now).await?;
+    if client.auto_pays() && client.card_expires_before(part.due_date) {
+        // Asked with the notice, so the charge day is not the day the card fails.
+        crate::billing::card_setup::request_in(ctx, &tx, studio.id, client.id, request_id, now)
+            .await?;
+    }
     tx.commit().await?;
     announce_issued(ctx, &invoice).await;
     let number = invoice.display_number().to_string();
@@ -351,7 +356,6 @@ pub async fn charge_at(
 /// attempt yet, an auto-pay client with a card): when and to which card
 /// it will be charged, and a warning if the card expires before then.
 pub fn auto_charge_notice(doc: &crate::billing::documents::InvoiceDocument) -> Option<String> {
-    use chrono::Datelike;
     let (inv, client) = (&doc.invoice, &doc.client);
     let noticed = inv.kind == InvoiceKind::Installment
         && inv.status == InvoiceStatus::Open
@@ -371,12 +375,14 @@ pub fn auto_charge_notice(doc: &crate::billing::documents::InvoiceDocument) -> O
         doc.money(inv.amount_due_minor),
         doc.due_date()
     );
-    let due = (inv.due_date.year(), inv.due_date.month());
-    if let (Some(year), Some(month)) = (client.pm_exp_year, client.pm_exp_month)
-        && (year, u32::try_from(month).unwrap_or(0)) < due
-    {
+    if let (true, Some(year), Some(month)) = (
+        client.card_expires_before(inv.due_date),
+        client.pm_exp_year,
+        client.pm_exp_month,
+    ) {
         notice.push_str(&format!(
-            " Your card expires before then ({month:02}/{year}): please update it with us."
+            " Your card expires before then ({month:02}/{year}): we are sending you a link to \
+             save a new one."
         ));
     }
     Some(notice)

@@ -19,6 +19,7 @@ on_both_backends!(
     the_demo_books_a_wedding_on_a_plan_and_bills_its_retainer,
     a_part_paid_by_hand_after_its_notice_is_not_charged,
     the_gallery_opens_in_full_only_once_every_installment_is_paid,
+    a_card_that_expires_before_its_charge_is_asked_for_again_with_the_notice,
 );
 
 pub(super) fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
@@ -714,4 +715,77 @@ async fn the_gallery_opens_in_full_only_once_every_installment_is_paid(backend: 
     pay_by_check(&app, &f.key, &second, "1645.91", "#102").await;
     let open = gallery_level(&app, &f.key, &session).await;
     assert_eq!(open["galleryAccess"]["level"], "FULL", "{open}");
+}
+
+/// Ava's card expires at the end of February 2027; her second part is
+/// charged on March 1. The notice (February 22) says so and a card-setup
+/// link goes out with it, once: a replay of the step asks for nothing more.
+async fn a_card_that_expires_before_its_charge_is_asked_for_again_with_the_notice(
+    backend: Backend,
+) {
+    use sea_orm::ConnectionTrait;
+    let Some((app, clock)) = app_at(backend, at(2027, 1, 4, 15, 0)).await else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    app.ctx
+        .db
+        .execute_unprepared(
+            "UPDATE clients SET pm_exp_month = 2, pm_exp_year = 2027 WHERE email = 'ava@example.com'",
+        )
+        .await
+        .expect("the card's expiry");
+    let session = app
+        .schedule_wedding_on(
+            &f.key,
+            &f.auto_pay_client,
+            &f.package,
+            &f.add_on,
+            "0",
+            "2027-06-12T15:00:00Z",
+        )
+        .await;
+    let data = app
+        .gql(
+            &f.key,
+            "mutation($i: SetPaymentPlanInput!) { setPaymentPlan(input: $i) {
+                userErrors { code message } } }",
+            json!({ "i": { "sessionId": session, "parts": [{}, { "dueDate": "2027-03-01" }] } }),
+        )
+        .await;
+    assert_eq!(data["setPaymentPlan"]["userErrors"], json!([]), "{data}");
+    app.drain().await;
+    assert_eq!(
+        app.count("card_setups").await,
+        0,
+        "the card works on the retainer's day"
+    );
+    clock.set(at(2027, 2, 22, 10, 0));
+    app.advance_scheduled_of("issue_plan_part:").await;
+    app.drain().await;
+    assert_eq!(app.count("card_setups").await, 1);
+    let emails = app.emails_to(tests::AUTO_PAY_EMAIL);
+    let notice = emails
+        .iter()
+        .find(|e| e.says("Installment 2 of 2"))
+        .expect("the notice");
+    assert!(
+        notice.says(
+            "Your card expires before then (02/2027): we are sending you a link to save a new one."
+        ),
+        "{}",
+        notice.text
+    );
+    let links = emails
+        .iter()
+        .filter(|e| e.subject.starts_with("Save a card"))
+        .count();
+    assert_eq!(links, 1);
+    let part = part_ids(&app).await[1];
+    let again = installments::issue_part(&app.ctx, part, None)
+        .await
+        .expect("the step");
+    assert!(matches!(again, Issued::Nothing(_)), "{again:?}");
+    app.drain().await;
+    assert_eq!(app.count("card_setups").await, 1);
 }

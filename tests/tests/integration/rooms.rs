@@ -21,7 +21,6 @@ const BIG_FILES: &[(&str, usize)] = &[
     ("domain/src/adapters/sim_checkout.rs", 640),
     ("domain/src/adapters/sim_gateway.rs", 655),
     ("domain/src/adapters/stripe/mod.rs", 1190),
-    ("domain/src/billing/card_setup.rs", 562),
     ("domain/src/billing/checkout.rs", 817),
     ("domain/src/billing/invoicing.rs", 780),
     ("domain/src/billing/payments.rs", 906),
