@@ -8,7 +8,6 @@ use crate::billing::documents::greeting_name;
 use crate::followup::email_body::{Body, Tone, text};
 use crate::infra::context::AppContext;
 use crate::infra::error::DomainResult;
-use crate::kernel::ids::SessionId;
 use crate::workflow::notify::{self, EmailKey, Sent};
 use entity::enums::{NotificationKind, PlanPartStatus};
 use entity::{client, payment_plan, payment_plan_part, session, studio};
@@ -67,11 +66,7 @@ pub async fn send_plan_update(ctx: &AppContext, plan_id: i64, revision: i32) -> 
         .one(&ctx.db)
         .await?
         .ok_or_else(|| anyhow::anyhow!("client of session {} missing", booked.id))?;
-    let parts = crate::studio::plans::plan_of(&ctx.db, studio.id, SessionId::new(booked.id))
-        .await?
-        .filter(|p| p.plan.id == plan.id)
-        .map(|p| p.parts)
-        .unwrap_or_default();
+    let parts = crate::studio::plans::with_parts(&ctx.db, plan).await?.parts;
     let subject = format!("Your payment schedule for “{}” was updated", booked.title);
     let mut body = Body::greeting(&greeting_name(&client));
     body.para(vec![text(format!(

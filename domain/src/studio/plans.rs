@@ -274,7 +274,10 @@ pub async fn plan_of(
 }
 
 /// `plan` with its parts, in order.
-async fn with_parts(db: &impl ConnectionTrait, plan: payment_plan::Model) -> DomainResult<Plan> {
+pub(crate) async fn with_parts(
+    db: &impl ConnectionTrait,
+    plan: payment_plan::Model,
+) -> DomainResult<Plan> {
     let parts = payment_plan_part::Entity::find()
         .filter(payment_plan_part::Column::PlanId.eq(plan.id))
         .order_by_asc(payment_plan_part::Column::Seq)

@@ -75,6 +75,37 @@ pub(super) async fn part_ids(app: &TestApp) -> Vec<i64> {
         .collect()
 }
 
+/// `client` books the studio's wedding for June 12, 2027 on a plan of
+/// `parts` (the `setPaymentPlan` grammar); returns the session's id and the
+/// plan's.
+pub(super) async fn book_on_plan(
+    app: &TestApp,
+    f: &tests::Fixture,
+    client: &str,
+    parts: Value,
+) -> (String, Value) {
+    let session = app
+        .schedule_wedding_on(
+            &f.key,
+            client,
+            &f.package,
+            &f.add_on,
+            "0",
+            "2027-06-12T15:00:00Z",
+        )
+        .await;
+    let set = app
+        .gql(
+            &f.key,
+            "mutation($i: SetPaymentPlanInput!) { setPaymentPlan(input: $i) {
+                paymentPlan { id } userErrors { code message } } }",
+            json!({ "i": { "sessionId": session, "parts": parts } }),
+        )
+        .await;
+    assert_eq!(set["setPaymentPlan"]["userErrors"], json!([]), "{set}");
+    (session, set["setPaymentPlan"]["paymentPlan"]["id"].clone())
+}
+
 /// Ava (auto-pay, card on file) books the wedding (USD 3,291.82) for June
 /// 12, 2027 with 30 % at booking, 30 % on March 1 and the rest on May 1.
 /// The retainer is charged at once; the second part is issued as the
@@ -87,29 +118,17 @@ async fn a_plan_collects_each_part_on_its_day_once_and_completion_nets_it(backen
         return;
     };
     let f = app.seed_studio("Golden Hour").await;
-    let session = app
-        .schedule_wedding_on(
-            &f.key,
-            &f.auto_pay_client,
-            &f.package,
-            &f.add_on,
-            "0",
-            "2027-06-12T15:00:00Z",
-        )
-        .await;
-    let data = app
-        .gql(
-            &f.key,
-            "mutation($i: SetPaymentPlanInput!) { setPaymentPlan(input: $i) {
-                paymentPlan { parts { amount { minorUnits } } } userErrors { code message } } }",
-            json!({ "i": { "sessionId": session, "parts": [
-                { "percent": "30" },
-                { "percent": "30", "dueDate": "2027-03-01" },
-                { "dueDate": "2027-05-01" }
-            ] } }),
-        )
-        .await;
-    assert_eq!(data["setPaymentPlan"]["userErrors"], json!([]), "{data}");
+    let (session, _) = book_on_plan(
+        &app,
+        &f,
+        &f.auto_pay_client,
+        json!([
+            { "percent": "30" },
+            { "percent": "30", "dueDate": "2027-03-01" },
+            { "dueDate": "2027-05-01" }
+        ]),
+    )
+    .await;
     app.drain().await;
     let ids = part_ids(&app).await;
     let now = plan(&app, &f.key, &session).await;
@@ -271,27 +290,15 @@ async fn an_emailed_installment_is_paid_on_the_portal_and_a_voided_one_returns_t
         return;
     };
     let f = app.seed_studio("Golden Hour").await;
-    let session = app
-        .schedule_wedding_on(
-            &f.key,
-            &f.invoice_client,
-            &f.package,
-            &f.add_on,
-            "0",
-            "2027-06-12T15:00:00Z",
-        )
-        .await;
-    let data = app
-        .gql(
-            &f.key,
-            "mutation($i: SetPaymentPlanInput!) { setPaymentPlan(input: $i) {
-                userErrors { code message } } }",
-            json!({ "i": { "sessionId": session, "parts": [
-                {}, { "dueDate": "2027-02-01" }, { "dueDate": "2027-03-01" }
-            ] } }),
-        )
-        .await;
-    assert_eq!(data["setPaymentPlan"]["userErrors"], json!([]), "{data}");
+    let (session, _) = book_on_plan(
+        &app,
+        &f,
+        &f.invoice_client,
+        json!([
+            {}, { "dueDate": "2027-02-01" }, { "dueDate": "2027-03-01" }
+        ]),
+    )
+    .await;
     app.drain().await;
     let first = app
         .emails_to(tests::INVOICE_EMAIL)
@@ -415,27 +422,15 @@ async fn a_declined_part_stays_alone_and_parts_are_charged_at_the_local_hour_acr
         refused["updateStudioSettings"]["userErrors"],
         json!([{ "field": ["input", "planChargeHour"], "code": "INVALID_INPUT" }])
     );
-    let session = app
-        .schedule_wedding_on(
-            &f.key,
-            &f.auto_pay_client,
-            &f.package,
-            &f.add_on,
-            "0",
-            "2027-06-12T15:00:00Z",
-        )
-        .await;
-    let data = app
-        .gql(
-            &f.key,
-            "mutation($i: SetPaymentPlanInput!) { setPaymentPlan(input: $i) {
-                userErrors { code message } } }",
-            json!({ "i": { "sessionId": session, "parts": [
-                {}, { "dueDate": "2027-03-13" }, { "dueDate": "2027-03-14" }
-            ] } }),
-        )
-        .await;
-    assert_eq!(data["setPaymentPlan"]["userErrors"], json!([]), "{data}");
+    let (session, _) = book_on_plan(
+        &app,
+        &f,
+        &f.auto_pay_client,
+        json!([
+            {}, { "dueDate": "2027-03-13" }, { "dueDate": "2027-03-14" }
+        ]),
+    )
+    .await;
     app.drain().await;
     let ids = part_ids(&app).await;
     // Declined: emailed instead, retried tomorrow; the rest untouched.
@@ -568,25 +563,13 @@ async fn a_part_paid_by_hand_after_its_notice_is_not_charged(backend: Backend) {
         return;
     };
     let f = app.seed_studio("Golden Hour").await;
-    let session = app
-        .schedule_wedding_on(
-            &f.key,
-            &f.auto_pay_client,
-            &f.package,
-            &f.add_on,
-            "0",
-            "2027-06-12T15:00:00Z",
-        )
-        .await;
-    let data = app
-        .gql(
-            &f.key,
-            "mutation($i: SetPaymentPlanInput!) { setPaymentPlan(input: $i) {
-                userErrors { code message } } }",
-            json!({ "i": { "sessionId": session, "parts": [{}, { "dueDate": "2027-03-01" }] } }),
-        )
-        .await;
-    assert_eq!(data["setPaymentPlan"]["userErrors"], json!([]), "{data}");
+    let (session, _) = book_on_plan(
+        &app,
+        &f,
+        &f.auto_pay_client,
+        json!([{}, { "dueDate": "2027-03-01" }]),
+    )
+    .await;
     app.drain().await;
     assert_eq!(app.count("simulated_gateway_charges").await, 1);
     clock.set(at(2027, 2, 22, 10, 0));
@@ -668,25 +651,13 @@ async fn the_gallery_opens_in_full_only_once_every_installment_is_paid(backend: 
         return;
     };
     let f = app.seed_studio("Golden Hour").await;
-    let session = app
-        .schedule_wedding_on(
-            &f.key,
-            &f.invoice_client,
-            &f.package,
-            &f.add_on,
-            "0",
-            "2027-06-12T15:00:00Z",
-        )
-        .await;
-    let data = app
-        .gql(
-            &f.key,
-            "mutation($i: SetPaymentPlanInput!) { setPaymentPlan(input: $i) {
-                userErrors { code message } } }",
-            json!({ "i": { "sessionId": session, "parts": [{}, { "dueDate": "2027-03-01" }] } }),
-        )
-        .await;
-    assert_eq!(data["setPaymentPlan"]["userErrors"], json!([]), "{data}");
+    let (session, _) = book_on_plan(
+        &app,
+        &f,
+        &f.invoice_client,
+        json!([{}, { "dueDate": "2027-03-01" }]),
+    )
+    .await;
     app.drain().await;
     let now = plan(&app, &f.key, &session).await;
     pay_by_check(
@@ -735,25 +706,13 @@ async fn a_card_that_expires_before_its_charge_is_asked_for_again_with_the_notic
         )
         .await
         .expect("the card's expiry");
-    let session = app
-        .schedule_wedding_on(
-            &f.key,
-            &f.auto_pay_client,
-            &f.package,
-            &f.add_on,
-            "0",
-            "2027-06-12T15:00:00Z",
-        )
-        .await;
-    let data = app
-        .gql(
-            &f.key,
-            "mutation($i: SetPaymentPlanInput!) { setPaymentPlan(input: $i) {
-                userErrors { code message } } }",
-            json!({ "i": { "sessionId": session, "parts": [{}, { "dueDate": "2027-03-01" }] } }),
-        )
-        .await;
-    assert_eq!(data["setPaymentPlan"]["userErrors"], json!([]), "{data}");
+    let _booked = book_on_plan(
+        &app,
+        &f,
+        &f.auto_pay_client,
+        json!([{}, { "dueDate": "2027-03-01" }]),
+    )
+    .await;
     app.drain().await;
     assert_eq!(
         app.count("card_setups").await,

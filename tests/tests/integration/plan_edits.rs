@@ -2,7 +2,7 @@
 //! enrolled, moves each part's billing to its new day, sends one "schedule
 //! updated" email, and never touches a part already billed or paid.
 
-use super::installments::{app_at, at, part_ids, plan};
+use super::installments::{app_at, at, book_on_plan, part_ids, plan};
 use serde_json::{Value, json};
 use tests::{Backend, TestApp};
 
@@ -67,30 +67,17 @@ async fn an_edit_keeps_auto_pay_and_charges_the_new_amount_on_the_new_day(backen
         return;
     };
     let f = app.seed_studio("Golden Hour").await;
-    let session = app
-        .schedule_wedding_on(
-            &f.key,
-            &f.auto_pay_client,
-            &f.package,
-            &f.add_on,
-            "0",
-            "2027-06-12T15:00:00Z",
-        )
-        .await;
-    let set = app
-        .gql(
-            &f.key,
-            "mutation($i: SetPaymentPlanInput!) { setPaymentPlan(input: $i) {
-                paymentPlan { id } userErrors { code message } } }",
-            json!({ "i": { "sessionId": session, "parts": [
-                { "percent": "30" },
-                { "percent": "30", "dueDate": "2027-03-01" },
-                { "dueDate": "2027-05-01" }
-            ] } }),
-        )
-        .await;
-    assert_eq!(set["setPaymentPlan"]["userErrors"], json!([]), "{set}");
-    let plan_id = set["setPaymentPlan"]["paymentPlan"]["id"].clone();
+    let (session, plan_id) = book_on_plan(
+        &app,
+        &f,
+        &f.auto_pay_client,
+        json!([
+            { "percent": "30" },
+            { "percent": "30", "dueDate": "2027-03-01" },
+            { "dueDate": "2027-05-01" }
+        ]),
+    )
+    .await;
     app.drain().await;
     let ids = part_ids(&app).await;
     let before = plan(&app, &f.key, &session).await;
@@ -241,27 +228,15 @@ async fn an_edit_adds_and_removes_future_parts_and_never_a_billed_one(backend: B
         return;
     };
     let f = app.seed_studio("Golden Hour").await;
-    let session = app
-        .schedule_wedding_on(
-            &f.key,
-            &f.invoice_client,
-            &f.package,
-            &f.add_on,
-            "0",
-            "2027-06-12T15:00:00Z",
-        )
-        .await;
-    let set = app
-        .gql(
-            &f.key,
-            "mutation($i: SetPaymentPlanInput!) { setPaymentPlan(input: $i) {
-                userErrors { code message } } }",
-            json!({ "i": { "sessionId": session, "parts": [
-                {}, { "dueDate": "2027-03-01" }, { "dueDate": "2027-05-01" }
-            ] } }),
-        )
-        .await;
-    assert_eq!(set["setPaymentPlan"]["userErrors"], json!([]), "{set}");
+    let (session, _) = book_on_plan(
+        &app,
+        &f,
+        &f.invoice_client,
+        json!([
+            {}, { "dueDate": "2027-03-01" }, { "dueDate": "2027-05-01" }
+        ]),
+    )
+    .await;
     app.drain().await;
     let first = plan(&app, &f.key, &session).await;
     assert_eq!(first["parts"][0]["status"], "ISSUED", "{first}");

@@ -33,7 +33,7 @@ use entity::enums::{PlanPartStatus, PlanStatus};
 use entity::{client, invoice, payment_plan, payment_plan_part, studio};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ModelTrait,
-    PaginatorTrait, QueryFilter,
+    QueryFilter,
 };
 
 /// The parts of `current` an edit replaces: those still `SCHEDULED` after
@@ -171,24 +171,29 @@ async fn refuse_removing_billed_once(
     tx: &impl ConnectionTrait,
     surplus: &[&payment_plan_part::Model],
 ) -> DomainResult<()> {
-    for part in surplus {
-        let billed_once = invoice::Entity::find()
-            .filter(invoice::Column::PlanPartId.eq(part.id))
-            .count(tx)
-            .await?;
-        if billed_once > 0 {
-            return Err(UserError::state(
-                "parts",
-                format!(
-                    "part {} was billed once (its invoice is void) and cannot be removed; \
-                     give at least {} parts",
-                    part.seq, part.seq
-                ),
-            )
-            .into());
-        }
+    if surplus.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    let billed_once = invoice::Entity::find()
+        .filter(invoice::Column::PlanPartId.is_in(surplus.iter().map(|p| p.id)))
+        .all(tx)
+        .await?;
+    let first = surplus
+        .iter()
+        .filter(|part| billed_once.iter().any(|i| i.plan_part_id == Some(part.id)))
+        .map(|part| part.seq)
+        .min();
+    match first {
+        Some(seq) => Err(UserError::state(
+            "parts",
+            format!(
+                "part {seq} was billed once (its invoice is void) and cannot be removed; \
+                 give at least {seq} parts"
+            ),
+        )
+        .into()),
+        None => Ok(()),
+    }
 }
 
 async fn rewrite(
