@@ -8,4 +8,5 @@ pub mod email_body;
 pub mod emails;
 pub mod gallery;
 pub mod plan_emails;
+pub mod refund_emails;
 pub mod reminders;

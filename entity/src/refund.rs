@@ -26,6 +26,9 @@ pub struct Model {
     pub key_attempt: i32,
     /// When that key was first sent (gateways forget keys).
     pub key_sent_at: Option<DateTimeUtc>,
+    /// The key of the studio's request when it was spread over several
+    /// payments (`refundSession`): the same on each refund of the request.
+    pub group_key: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -36,6 +36,7 @@ mod m20261205_000200_package_plan_template;
 mod m20261205_000300_installments;
 mod m20261205_000400_plan_notice;
 mod m20261206_000100_plan_revision;
+mod m20261206_000200_refund_groups;
 
 pub struct Migrator;
 
@@ -69,6 +70,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000300_installments::Migration),
             Box::new(m20261205_000400_plan_notice::Migration),
             Box::new(m20261206_000100_plan_revision::Migration),
+            Box::new(m20261206_000200_refund_groups::Migration),
         ]
     }
 }

@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use domain::DomainResult;
 use domain::billing::payments::ManualPayment;
 use domain::billing::refunds::RefundInput;
+use domain::billing::refunds::spread::SessionRefundInput;
 use domain::kernel::money::{Currency, Minor};
 use domain::read::queries;
 use entity::{payment, refund};
@@ -203,6 +204,17 @@ pub struct RefundPaymentInput {
     pub idempotency_key: String,
 }
 
+/// A refund of what was paid for a session, spread over its payments.
+#[derive(InputObject)]
+pub struct RefundSessionInput {
+    pub session_id: ID,
+    /// Omitted: everything paid for the session and not yet refunded.
+    pub amount: Option<Amount>,
+    pub reason: Option<String>,
+    /// Replaying the same key returns the refunds it first made.
+    pub idempotency_key: String,
+}
+
 #[derive(InputObject)]
 pub struct PaymentFilter {
     pub invoice_id: Option<ID>,
@@ -213,6 +225,7 @@ pub struct PaymentFilter {
 
 payload_type!(PaymentPayload, payment, Payment);
 payload_type!(RefundPayload, refund, Refund);
+payload_type!(SessionRefundPayload, refunds, Vec<Refund>);
 
 /// An input amount in a record's stored currency, in minor units.
 fn amount_in(
@@ -333,5 +346,40 @@ impl PaymentsMutation {
         }
         .await;
         RefundPayload::from_result(result.map(Refund::from))
+    }
+
+    /// Refunds an amount of what was paid for a session (a booking paid in
+    /// parts: retainer, installments, balance), newest payment first: one
+    /// refund per payment, never more than its unrefunded amount, each with
+    /// its credit note, and one email to the client listing them. More
+    /// than was paid and not refunded yet is refused (`INVALID_INPUT` on
+    /// `amount`). Replaying `idempotencyKey` returns the first refunds.
+    async fn refund_session(
+        &self,
+        ctx: &Context<'_>,
+        input: RefundSessionInput,
+    ) -> Result<SessionRefundPayload> {
+        let caller = Caller::of(ctx)?;
+        let result = async {
+            let refund = SessionRefundInput {
+                session_id: parse_id(&input.session_id, "sessionId", "session")?,
+                amount_minor: input
+                    .amount
+                    .map(|a| amount_in(caller.studio.currency, "amount", a.into()))
+                    .transpose()?,
+                reason: input.reason,
+                idempotency_key: input.idempotency_key,
+            };
+            domain::billing::refunds::spread::refund_session(
+                caller.app,
+                caller.studio.id,
+                &refund,
+                &caller.actor,
+                caller.request_id(),
+            )
+            .await
+        }
+        .await;
+        SessionRefundPayload::from_result(result.map(|r| r.into_iter().map(Refund::from).collect()))
     }
 }

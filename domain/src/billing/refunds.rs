@@ -22,15 +22,20 @@
 //! numbered `CN-<number>-<n>` from n = 2, counted under the invoice lock,
 //! unique per studio and per refund.
 
+mod at_gateway;
+pub mod spread;
+
 use crate::billing::lifecycle::{self, Actor, Audit};
 use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
 use crate::infra::error::{DomainResult, UserError};
 use crate::kernel::ids::{InvoiceId, PaymentId, StudioId};
-use crate::kernel::keys::{Key, RequestKey, Step};
-use crate::kernel::money::{Minor, Money};
-use crate::ports::gateway::{GatewayError, RefundOutcome, RefundRequest};
+use crate::kernel::keys::Key;
+use crate::kernel::money::Minor;
+use crate::ports::gateway::{GatewayError, RefundOutcome};
 use crate::workflow::next::{self, Change};
+
+use at_gateway::refund_at_gateway;
 use chrono::{DateTime, Duration, Utc};
 use entity::enums::{InvoiceEventKind, PaymentMethod, PaymentStatus, RefundStatus};
 use entity::{credit_note, invoice, payment, refund};
@@ -58,11 +63,7 @@ pub async fn refund_payment(
     actor: &Actor,
     request_id: Option<&str>,
 ) -> DomainResult<refund::Model> {
-    crate::kernel::validate::idempotency_key("idempotencyKey", &input.idempotency_key)?;
-    if let Some(reason) = &input.reason {
-        crate::kernel::validate::plain_text(reason.trim(), false)
-            .map_err(|m| UserError::invalid("reason", m))?;
-    }
+    validate_request(&input.idempotency_key, input.reason.as_deref())?;
     let key = Key::Refund {
         studio_id,
         client_key: input.idempotency_key.clone(),
@@ -141,35 +142,16 @@ pub async fn refund_payment(
         )
         .into());
     }
-    let now = ctx.clock.now();
-    let created = refund::ActiveModel {
-        studio_id: Set(studio_id),
-        invoice_id: Set(payment.invoice_id),
-        payment_id: Set(payment.id),
-        amount_minor: Set(amount),
-        currency: Set(payment.currency),
-        status: Set(RefundStatus::Pending),
-        idempotency_key: Set(key),
-        gateway_reference: Set(None),
-        reason: Set(input.reason.clone()),
-        failure_message: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&tx)
-    .await?;
-    if payment.method != PaymentMethod::Card {
-        settle(
-            &tx,
-            &created,
-            &Settlement::Succeeded(None),
-            actor,
-            request_id,
-            ctx.clock.now(),
-        )
-        .await?;
-        crate::workflow::next::commit(ctx, tx).await?;
+    let opening = Opening {
+        payment: &payment,
+        amount,
+        key,
+        group: None,
+        reason: input.reason.clone(),
+    };
+    let (created, settled) = open(ctx, &tx, opening, actor, request_id).await?;
+    crate::workflow::next::commit(ctx, tx).await?;
+    if settled {
         publish(
             ctx,
             InvoiceId::new(created.invoice_id),
@@ -178,20 +160,71 @@ pub async fn refund_payment(
         .await?;
         return reload(ctx, created.id).await;
     }
-    next::after(
-        &tx,
-        Change::RefundStarted {
-            studio_id,
-            refund_id: created.id,
-            resolve_after: Duration::seconds(ctx.settings.worker.resolve_payment_after_secs),
-        },
-        request_id,
-        ctx.clock.now(),
-    )
-    .await?;
-    crate::workflow::next::commit(ctx, tx).await?;
     let settled = settle_with_gateway(ctx, created, request_id).await;
     settled.map_err(|e| e.unanswered("paymentId"))
+}
+
+fn validate_request(key: &str, reason: Option<&str>) -> DomainResult<()> {
+    crate::kernel::validate::idempotency_key("idempotencyKey", key)?;
+    if let Some(reason) = reason {
+        crate::kernel::validate::plain_text(reason.trim(), false)
+            .map_err(|m| UserError::invalid("reason", m))?;
+    }
+    Ok(())
+}
+
+/// A refund about to be written: `amount` of `payment`, under `key`.
+struct Opening<'a> {
+    payment: &'a payment::Model,
+    amount: Minor,
+    key: String,
+    /// The studio's request, when it is spread over several payments.
+    group: Option<String>,
+    reason: Option<String>,
+}
+
+/// Writes a `PENDING` refund in `tx`. Money recorded by hand is returned by
+/// hand, so its refund settles at once (`true`); a card refund gets its
+/// `ResolveRefund` safety net and waits for the gateway (`false`).
+async fn open(
+    ctx: &AppContext,
+    tx: &DatabaseTransaction,
+    opening: Opening<'_>,
+    actor: &Actor,
+    request_id: Option<&str>,
+) -> DomainResult<(refund::Model, bool)> {
+    let now = ctx.clock.now();
+    let payment = opening.payment;
+    let created = refund::ActiveModel {
+        studio_id: Set(payment.studio_id),
+        invoice_id: Set(payment.invoice_id),
+        payment_id: Set(payment.id),
+        amount_minor: Set(opening.amount),
+        currency: Set(payment.currency),
+        status: Set(RefundStatus::Pending),
+        idempotency_key: Set(opening.key),
+        group_key: Set(opening.group),
+        gateway_reference: Set(None),
+        reason: Set(opening.reason),
+        failure_message: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(tx)
+    .await?;
+    if payment.method != PaymentMethod::Card {
+        let by_hand = Settlement::Succeeded(None);
+        settle(tx, &created, &by_hand, actor, request_id, now).await?;
+        return Ok((created, true));
+    }
+    let change = Change::RefundStarted {
+        studio_id: payment.studio_id,
+        refund_id: created.id,
+        resolve_after: Duration::seconds(ctx.settings.worker.resolve_payment_after_secs),
+    };
+    next::after(tx, change, request_id, now).await?;
+    Ok((created, false))
 }
 
 /// Asks the gateway (again, under the same key) for a refund still `PENDING`.
@@ -284,84 +317,6 @@ async fn settle_with_gateway(
         .into());
     }
     Ok(stored)
-}
-
-/// The refund as the gateway has it: retrieved when its id is known, looked
-/// for (listed by our key) when a request went out unanswered, requested
-/// otherwise. A request's key is sent again only while the gateway keeps it
-/// (`gateway.key_reuse_limit_hours`); after that, and only if no refund was
-/// made, the next attempt goes out under a new key
-/// (`{refund key}_attempt_{n}`).
-async fn refund_at_gateway(
-    ctx: &AppContext,
-    pending: &refund::Model,
-    charge_reference: &str,
-    amount: Money,
-) -> Result<RefundOutcome, GatewayError> {
-    let db_err = |e: sea_orm::DbErr| GatewayError::Unavailable(e.to_string());
-    if let Some(id) = &pending.gateway_reference {
-        return ctx.gateway.retrieve_refund(id).await;
-    }
-    let now = ctx.clock.now();
-    let limit = Duration::hours(ctx.settings.gateway.key_reuse_limit_hours);
-    let mut attempt = pending.key_attempt;
-    let mut first_sent = pending.key_sent_at;
-    if let Some(sent) = pending.key_sent_at {
-        if let Some(outcome) = ctx
-            .gateway
-            .find_refund(charge_reference, &pending.idempotency_key)
-            .await?
-        {
-            return Ok(outcome);
-        }
-        if now - sent >= limit {
-            attempt = attempt.checked_add(1).ok_or_else(|| {
-                GatewayError::Unavailable(format!("refund {}: too many attempts", pending.id))
-            })?;
-            first_sent = None;
-            tracing::warn!(
-                refund_id = pending.id,
-                attempt,
-                "no refund was made under a key the gateway may forget; a new attempt with a new key"
-            );
-        }
-    }
-    if first_sent.is_none() {
-        let claimed = refund::Entity::update_many()
-            .col_expr(refund::Column::KeyAttempt, Expr::value(attempt))
-            .col_expr(refund::Column::KeySentAt, Expr::value(now))
-            .filter(refund::Column::Id.eq(pending.id))
-            .filter(refund::Column::KeyAttempt.eq(pending.key_attempt))
-            .exec(&ctx.db)
-            .await
-            .map_err(db_err)?;
-        if claimed.rows_affected != 1 {
-            return Err(GatewayError::Unavailable(format!(
-                "refund {}: another request for it is under way",
-                pending.id
-            )));
-        }
-    }
-    let request = RefundRequest {
-        idempotency_key: pending.idempotency_key.clone(),
-        request_key: RequestKey::new(&pending.idempotency_key, Step::Attempt, attempt).to_string(),
-        charge_reference: charge_reference.to_string(),
-        amount,
-    };
-    match ctx.gateway.refund(&request).await {
-        Err(GatewayError::Unavailable(why)) => {
-            tracing::warn!(refund_id = pending.id, %why, "refund unanswered; looking for it");
-            match ctx
-                .gateway
-                .find_refund(charge_reference, &pending.idempotency_key)
-                .await
-            {
-                Ok(Some(outcome)) => Ok(outcome),
-                _ => Err(GatewayError::Unavailable(why)),
-            }
-        }
-        other => other,
-    }
 }
 
 pub enum Settlement {

@@ -15,7 +15,7 @@ use entity::enums::{GalleryLevel, NotificationKind, PaymentMethod, PaymentStatus
 use entity::payment;
 use sea_orm::{EntityTrait, TransactionTrait};
 
-fn key_for(doc: &InvoiceDocument, kind: NotificationKind, step: &str) -> EmailKey {
+pub(super) fn key_for(doc: &InvoiceDocument, kind: NotificationKind, step: &str) -> EmailKey {
     EmailKey {
         studio_id: doc.studio.id,
         invoice_id: doc.invoice.id,
@@ -47,13 +47,13 @@ pub(crate) fn from_studio(
 }
 
 /// An email from the studio to the invoice's client.
-fn to_client(doc: &InvoiceDocument, subject: String, title: &str, body: &Body) -> Email {
+pub(super) fn to_client(doc: &InvoiceDocument, subject: String, title: &str, body: &Body) -> Email {
     from_studio(&doc.studio, &doc.client, subject, title, body)
 }
 
 /// "Hi Noah," opens every email to the invoice's client: one rule for every
 /// email ([`greeting_name`](crate::billing::documents::greeting_name)).
-fn greeting(doc: &InvoiceDocument) -> Body {
+pub(super) fn greeting(doc: &InvoiceDocument) -> Body {
     Body::greeting(&crate::billing::documents::greeting_name(&doc.client))
 }
 
@@ -186,83 +186,6 @@ pub async fn send_receipt(ctx: &AppContext, payment_id: i64) -> DomainResult<Sen
     });
     let key = key_for(&doc, NotificationKind::Receipt, &payment.id.to_string());
     notify::send_once(ctx, &key, &email).await
-}
-
-/// The client's confirmation that a refund went back, with the amount, the
-/// card (or method) it went to and the credit note that accompanies it. Sent
-/// once per refund; a chargeback has no credit note and sends nothing.
-pub async fn send_refund_confirmation(ctx: &AppContext, refund_id: i64) -> DomainResult<Sent> {
-    use entity::enums::RefundStatus;
-    use entity::refund;
-    let Some(found) = refund::Entity::find_by_id(refund_id).one(&ctx.db).await? else {
-        return Ok(Sent::Already);
-    };
-    if found.status != RefundStatus::Succeeded {
-        return Ok(Sent::Already);
-    }
-    let Some(note) = crate::billing::refunds::credit_note_of(&ctx.db, found.id).await? else {
-        return Ok(Sent::Already);
-    };
-    let payment = payment::Entity::find_by_id(found.payment_id)
-        .one(&ctx.db)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("payment {} missing", found.payment_id))?;
-    let doc = InvoiceDocument::load_by_id(ctx, found.invoice_id).await?;
-    let amount = doc.money(found.amount_minor);
-    let number = doc.invoice.display_number().to_string();
-    let to = match payment.method {
-        PaymentMethod::Card => crate::billing::documents::payment_label(&payment),
-        PaymentMethod::Cash => "cash".into(),
-        PaymentMethod::Check => "check".into(),
-        PaymentMethod::BankTransfer => "bank transfer".into(),
-        PaymentMethod::Other => "the original payment method".into(),
-    };
-    let back_to = match payment.method {
-        PaymentMethod::Card => format!("to your {to}"),
-        _ => format!("by {to}"),
-    };
-    let when = match payment.method {
-        PaymentMethod::Card => {
-            " Card refunds usually reach your statement within 5 to 10 business days."
-        }
-        _ => "",
-    };
-    let owed = if doc.invoice.amount_due_minor.is_positive() {
-        format!(
-            "The balance still due on this invoice is {}.",
-            doc.money(doc.invoice.amount_due_minor)
-        )
-    } else {
-        "Nothing is owed on this invoice.".to_string()
-    };
-    let subject = format!("Refund of {amount} for invoice {number}");
-    let mut body = greeting(&doc);
-    body.para(vec![
-        text("We refunded "),
-        strong(&amount),
-        text(format!(" {back_to} for invoice ")),
-        whole(&number),
-        text(format!(".{when}")),
-    ]);
-    body.para(vec![
-        text("Credit note: "),
-        strong(&note.number),
-        text(" ("),
-        whole(&amount),
-        text(")"),
-    ]);
-    body.para(vec![text(owed)]);
-    let email = to_client(&doc, subject, "Refund confirmation", &body);
-    notify::send_once(
-        ctx,
-        &key_for(
-            &doc,
-            NotificationKind::RefundConfirmation,
-            &found.id.to_string(),
-        ),
-        &email,
-    )
-    .await
 }
 
 fn level_description(level: GalleryLevel) -> &'static str {

@@ -40,6 +40,13 @@ pub enum Key {
     /// A refund the studio asked for, under the key its request carried
     /// (`refund_1_{idempotencyKey}`).
     Refund { studio_id: i64, client_key: String },
+    /// The refund of one payment in a request spread over a session's
+    /// payments (`spread_1_42_{idempotencyKey}`): one per payment.
+    SpreadRefund {
+        studio_id: i64,
+        payment_id: i64,
+        client_key: String,
+    },
     /// The refund a lost dispute is (`dispute_dp_1`).
     Chargeback { dispute_id: String },
 }
@@ -69,6 +76,11 @@ impl fmt::Display for Key {
                 studio_id,
                 client_key,
             } => write!(f, "refund_{studio_id}_{client_key}"),
+            Self::SpreadRefund {
+                studio_id,
+                payment_id,
+                client_key,
+            } => write!(f, "spread_{studio_id}_{payment_id}_{client_key}"),
             Self::Chargeback { dispute_id } => write!(f, "dispute_{dispute_id}"),
         }
     }
@@ -138,6 +150,15 @@ impl Key {
             let (studio_id, client_key) = studio_and_key(rest)?;
             return Some(Self::Refund {
                 studio_id,
+                client_key,
+            });
+        }
+        if let Some(rest) = s.strip_prefix("spread_") {
+            let (studio_id, rest) = studio_and_key(rest)?;
+            let (payment_id, client_key) = studio_and_key(&rest)?;
+            return Some(Self::SpreadRefund {
+                studio_id,
+                payment_id,
                 client_key,
             });
         }
@@ -291,6 +312,14 @@ mod tests {
                 },
             ),
             (
+                "spread_12_42_r_1",
+                Key::SpreadRefund {
+                    studio_id: 12,
+                    payment_id: 42,
+                    client_key: "r_1".into(),
+                },
+            ),
+            (
                 "dispute_dp_1Abc",
                 Key::Chargeback {
                     dispute_id: "dp_1Abc".into(),
@@ -340,6 +369,8 @@ mod tests {
             "manual_1_",
             "manual_x_k",
             "refund_",
+            "spread_1_x_k",
+            "spread_1_2_",
             "checkout_",
             "dispute_",
             "payment-12",

@@ -54,6 +54,7 @@ mod operations;
 mod outages;
 mod pages;
 mod plan_edits;
+mod plan_refunds;
 mod plans;
 mod queries;
 mod readiness;

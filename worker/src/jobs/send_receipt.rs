@@ -8,5 +8,7 @@ pub async fn run(ctx: &AppContext, payment_id: i64) -> Outcome {
 
 /// Email the confirmation of a refund, with its credit note.
 pub async fn refund(ctx: &AppContext, refund_id: i64) -> Outcome {
-    Outcome::of_sent(emails::send_refund_confirmation(ctx, refund_id).await)
+    Outcome::of_sent(
+        domain::followup::refund_emails::send_refund_confirmation(ctx, refund_id).await,
+    )
 }

@@ -1,0 +1,181 @@
+//! The client's refund confirmation: one email per refund, or one per
+//! request when the studio's refund of a session was spread over several
+//! payments ([`crate::billing::refunds::spread`]).
+
+use super::email_body::{strong, text, whole};
+use super::emails::{greeting, key_for, to_client};
+use crate::billing::documents::{InvoiceDocument, payment_label};
+use crate::infra::context::AppContext;
+use crate::infra::error::DomainResult;
+use crate::workflow::notify::{self, Sent};
+use chrono::Duration;
+use entity::enums::{NotificationKind, PaymentMethod, RefundStatus};
+use entity::{credit_note, invoice, payment, refund};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+/// Where a refund of `payment` goes back to ("to your Visa •••• 4242", "by
+/// check").
+fn back_to(payment: &payment::Model) -> String {
+    match payment.method {
+        PaymentMethod::Card => format!("to your {}", payment_label(payment)),
+        PaymentMethod::Cash => "in cash".into(),
+        PaymentMethod::Check => "by check".into(),
+        PaymentMethod::BankTransfer => "by bank transfer".into(),
+        PaymentMethod::Other => "by the original payment method".into(),
+    }
+}
+
+const CARD_DELAY: &str = " Card refunds usually reach your statement within 5 to 10 business days.";
+
+/// The client's confirmation that a refund went back, with the amount, the
+/// card (or method) it went to and the credit note that accompanies it. Sent
+/// once per refund (once per request for a spread one); a chargeback has no credit note and sends nothing.
+pub async fn send_refund_confirmation(ctx: &AppContext, refund_id: i64) -> DomainResult<Sent> {
+    let Some(found) = refund::Entity::find_by_id(refund_id).one(&ctx.db).await? else {
+        return Ok(Sent::Already);
+    };
+    if let Some(group) = &found.group_key {
+        return send_spread_confirmation(ctx, group).await;
+    }
+    if found.status != RefundStatus::Succeeded {
+        return Ok(Sent::Already);
+    }
+    let Some(note) = crate::billing::refunds::credit_note_of(&ctx.db, found.id).await? else {
+        return Ok(Sent::Already);
+    };
+    let payment = payment::Entity::find_by_id(found.payment_id)
+        .one(&ctx.db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("payment {} missing", found.payment_id))?;
+    let doc = InvoiceDocument::load_by_id(ctx, found.invoice_id).await?;
+    let amount = doc.money(found.amount_minor);
+    let number = doc.invoice.display_number().to_string();
+    let back_to = back_to(&payment);
+    let when = match payment.method {
+        PaymentMethod::Card => CARD_DELAY,
+        _ => "",
+    };
+    let owed = if doc.invoice.amount_due_minor.is_positive() {
+        format!(
+            "The balance still due on this invoice is {}.",
+            doc.money(doc.invoice.amount_due_minor)
+        )
+    } else {
+        "Nothing is owed on this invoice.".to_string()
+    };
+    let subject = format!("Refund of {amount} for invoice {number}");
+    let mut body = greeting(&doc);
+    body.para(vec![
+        text("We refunded "),
+        strong(&amount),
+        text(format!(" {back_to} for invoice ")),
+        whole(&number),
+        text(format!(".{when}")),
+    ]);
+    body.para(vec![
+        text("Credit note: "),
+        strong(&note.number),
+        text(" ("),
+        whole(&amount),
+        text(")"),
+    ]);
+    body.para(vec![text(owed)]);
+    let email = to_client(&doc, subject, "Refund confirmation", &body);
+    notify::send_once(
+        ctx,
+        &key_for(
+            &doc,
+            NotificationKind::RefundConfirmation,
+            &found.id.to_string(),
+        ),
+        &email,
+    )
+    .await
+}
+
+/// One email for a refund spread over several payments, once every refund
+/// of the request has settled: the total, then each refund with where it
+/// went, its invoice and its credit note. Keyed by the request's first
+/// refund, so whichever of its refunds settles last sends it, once.
+async fn send_spread_confirmation(ctx: &AppContext, group: &str) -> DomainResult<Sent> {
+    let made = refund::Entity::find()
+        .filter(refund::Column::GroupKey.eq(group))
+        .order_by_asc(refund::Column::Id)
+        .all(&ctx.db)
+        .await?;
+    let Some(lead) = made.first() else {
+        return Ok(Sent::Already);
+    };
+    if made.iter().any(|r| r.status == RefundStatus::Pending) {
+        let again = Duration::seconds(ctx.settings.worker.resolve_payment_after_secs.max(1));
+        return Ok(Sent::Later {
+            until: ctx.clock.now() + again,
+        });
+    }
+    let returned: Vec<_> = made
+        .iter()
+        .filter(|r| r.status == RefundStatus::Succeeded)
+        .collect();
+    let ids = || returned.iter().map(|r| r.id);
+    let notes = credit_note::Entity::find()
+        .filter(credit_note::Column::RefundId.is_in(ids()))
+        .all(&ctx.db)
+        .await?;
+    let payments = payment::Entity::find()
+        .filter(payment::Column::Id.is_in(returned.iter().map(|r| r.payment_id)))
+        .all(&ctx.db)
+        .await?;
+    let invoices = invoice::Entity::find()
+        .filter(invoice::Column::Id.is_in(returned.iter().map(|r| r.invoice_id)))
+        .all(&ctx.db)
+        .await?;
+    let doc = InvoiceDocument::load_by_id(ctx, lead.invoice_id).await?;
+    let mut rows = Vec::with_capacity(returned.len());
+    for r in &returned {
+        let note = notes.iter().find(|n| n.refund_id == Some(r.id));
+        let paid = payments.iter().find(|p| p.id == r.payment_id);
+        let billed = invoices.iter().find(|i| i.id == r.invoice_id);
+        let (Some(note), Some(paid), Some(billed)) = (note, paid, billed) else {
+            return Err(
+                anyhow::anyhow!("refund {} is missing its credit note or payment", r.id).into(),
+            );
+        };
+        rows.push((
+            format!("Invoice {}", billed.display_number()),
+            doc.money(r.amount_minor).to_string(),
+            format!("{}, credit note {}", back_to(paid), note.number),
+        ));
+    }
+    if rows.is_empty() {
+        return Ok(Sent::Already);
+    }
+    let total = crate::kernel::money::checked_sum(returned.iter().map(|r| r.amount_minor))
+        .ok_or_else(|| anyhow::anyhow!("refund total of {group} overflows"))?;
+    let total = doc.money(total).to_string();
+    let when = match payments.iter().any(|p| p.method == PaymentMethod::Card) {
+        true => CARD_DELAY,
+        false => "",
+    };
+    let subject = format!("Refund of {total} for “{}”", doc.session.title);
+    let mut body = greeting(&doc);
+    body.para(vec![
+        text("We refunded "),
+        strong(&total),
+        text(format!(
+            " for your booking “{}”, in {} refunds:",
+            doc.session.title,
+            rows.len()
+        )),
+    ]);
+    body.schedule(&rows);
+    body.para(vec![text(format!(
+        "Each refund goes back to the payment it came from.{when}"
+    ))]);
+    let email = to_client(&doc, subject, "Refund confirmation", &body);
+    let key = key_for(
+        &doc,
+        NotificationKind::RefundConfirmation,
+        &lead.id.to_string(),
+    );
+    notify::send_once(ctx, &key, &email).await
+}
