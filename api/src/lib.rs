@@ -100,17 +100,7 @@ impl Application {
                     &format!("{}/{{file}}", graphql::graphiql::ASSET_PREFIX),
                     web::get().to(graphql::graphiql::asset),
                 )
-                .route("/pay/{token}", web::get().to(portal::show))
-                .route("/pay/{token}/checkout", web::post().to(portal::checkout))
-                .route("/pay/{token}/return", web::get().to(portal::returned))
-                .route(
-                    "/sim-checkout/{id}",
-                    web::get().to(portal::sim_checkout_page),
-                )
-                .route(
-                    "/sim-checkout/{id}",
-                    web::post().to(portal::sim_checkout_pay),
-                )
+                .configure(portal::routes)
                 .route("/card-setup/{token}", web::get().to(card_setup::show))
                 .route(
                     "/card-setup/{token}/checkout",
@@ -119,11 +109,6 @@ impl Application {
                 .route(
                     "/card-setup/{token}/return",
                     web::get().to(card_setup::returned),
-                )
-                .route("/pay/{token}/invoice.pdf", web::get().to(portal::pdf))
-                .route(
-                    "/pay/{token}/receipt/{file}",
-                    web::get().to(portal::receipt),
                 )
                 .route("/demo-photos/{file}", web::get().to(gallery::demo_photo))
                 .route("/gallery/{token}", web::get().to(gallery::show))

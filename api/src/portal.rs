@@ -8,11 +8,12 @@
 //! Receipts are addressed by position (`/pay/{token}/receipt/{n}.pdf`),
 //! never by a gateway id.
 
+mod hosted;
+pub mod plan;
+
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use domain::AppContext;
-use domain::adapters::sim_checkout::{self, HostedPayment};
-use domain::adapters::sim_gateway::test_card_numbers;
 use domain::billing::documents::InvoiceDocument;
 use domain::billing::portal;
 use domain::infra::error::DomainError;
@@ -225,10 +226,10 @@ fn invoice_page(
     doc: &InvoiceDocument,
     token: &str,
     notice: Notice<'_>,
-    gallery: Option<&str>,
+    extras: &Extras,
 ) -> Markup {
     let inv = &doc.invoice;
-    let payable = domain::billing::payments::payable(inv);
+    let gallery = extras.gallery.as_deref();
     // While a payment is being confirmed, no second Pay button.
     let processing = matches!(notice, Notice::Processing)
         || doc
@@ -297,29 +298,53 @@ fn invoice_page(
                 Notice::Problem(message) => div.alert.error role="alert" { (message) },
                 Notice::None => {},
             }
+            @if let Some(plan) = &extras.plan { (plan::card(app, token, doc, plan)) }
             @if let Some(gallery) = gallery {
                 p.meta id="gallery-link" { "Your photos from “" (doc.session.title) "”: " a href=(gallery) { "Open your gallery" } }
             }
-            @if processing {
-                div.card { p { "A payment for this invoice is being processed. Reload this page in a minute to see the result." } }
-            } @else if payable {
-                div.card {
-                    h2 { "Pay " span.amount { (doc.money(inv.amount_due_minor)) } }
-                    form method="post" action=(format!("/pay/{token}/checkout")) {
-                        input type="hidden" name="csrf" value=(portal::csrf_token(app, token));
-                        @if doc.client.payment_preference == entity::enums::PaymentPreference::AutoPay {
-                            label.check { input type="checkbox" name="save_card" value="1" checked; " Use this card for future automatic payments" }
-                        }
-                        button type="submit" { "Pay " span.amount { (doc.money(inv.amount_due_minor)) } }
-                    }
-                    p.hint { "You pay on our payment provider's secure page; your card number never reaches " (doc.studio.name) "." }
-                }
-            } @else if inv.status == InvoiceStatus::Paid {
-                div.card { p { "This invoice is paid in full. Thank you!" } }
-            }
+            (pay_card(app, doc, token, processing))
             div.card { (domain::studio::studios::contact_html(&doc.studio)) }
         },
     )
+}
+
+/// What the client can do about the invoice: wait for a payment being
+/// confirmed, pay what is due, or nothing more (paid).
+fn pay_card(app: &AppContext, doc: &InvoiceDocument, token: &str, processing: bool) -> Markup {
+    let inv = &doc.invoice;
+    let payable = domain::billing::payments::payable(inv);
+    html! {
+        @if processing {
+            div.card { p { "A payment for this invoice is being processed. Reload this page in a minute to see the result." } }
+        } @else if payable {
+            div.card {
+                h2 { "Pay " span.amount { (doc.money(inv.amount_due_minor)) } }
+                form method="post" action=(format!("/pay/{token}/checkout")) {
+                    input type="hidden" name="csrf" value=(portal::csrf_token(app, token));
+                    @if doc.client.payment_preference == entity::enums::PaymentPreference::AutoPay {
+                        label.check { input type="checkbox" name="save_card" value="1" checked; " Use this card for future automatic payments" }
+                    }
+                    button type="submit" { "Pay " span.amount { (doc.money(inv.amount_due_minor)) } }
+                }
+                p.hint { "You pay on our payment provider's secure page; your card number never reaches " (doc.studio.name) "." }
+            }
+        } @else if inv.status == InvoiceStatus::Paid {
+            div.card { p { "This invoice is paid in full. Thank you!" } }
+        }
+    }
+}
+
+/// A refusal as a sentence on the page: capitalized, one full stop.
+fn sentence(message: &str) -> String {
+    let message = format!("{}.", message.trim_end_matches('.'));
+    match message.get(..1) {
+        Some(first) => format!(
+            "{}{}",
+            first.to_uppercase(),
+            message.get(1..).unwrap_or_default()
+        ),
+        None => message,
+    }
 }
 
 /// An HTML page as an answer (the portal's and the card-setup page's).
@@ -358,10 +383,10 @@ pub(crate) fn refusal(errors: &[domain::UserError], on_state: StatusCode) -> (St
 
 pub async fn show(app: web::Data<AppContext>, token: web::Path<String>) -> HttpResponse {
     match open(&app, &token).await {
-        Ok(doc) => match gallery_of(&app, &doc).await {
-            Ok(gallery) => html_response(
+        Ok(doc) => match extras_of(&app, &doc).await {
+            Ok(extras) => html_response(
                 StatusCode::OK,
-                invoice_page(&app, &doc, &token, Notice::None, gallery.as_deref()),
+                invoice_page(&app, &doc, &token, Notice::None, &extras),
             ),
             Err(err) => server_error(err),
         },
@@ -369,18 +394,23 @@ pub async fn show(app: web::Data<AppContext>, token: web::Path<String>) -> HttpR
     }
 }
 
-/// The gallery's own unguessable link, once the invoice's session has a
-/// gallery.
-async fn gallery_of(
-    app: &AppContext,
-    doc: &InvoiceDocument,
-) -> Result<Option<String>, DomainError> {
-    domain::followup::gallery::link_for_session(
-        app,
+/// What the invoice page shows besides the invoice: the gallery's own
+/// unguessable link, once the session has a gallery, and the booking's
+/// payment plan, if it has one.
+struct Extras {
+    gallery: Option<String>,
+    plan: Option<domain::studio::plans::Plan>,
+}
+
+async fn extras_of(app: &AppContext, doc: &InvoiceDocument) -> Result<Extras, DomainError> {
+    let (studio, session) = (
         StudioId::new(doc.invoice.studio_id),
         SessionId::new(doc.session.id),
-    )
-    .await
+    );
+    Ok(Extras {
+        gallery: domain::followup::gallery::link_for_session(app, studio, session).await?,
+        plan: domain::studio::plans::plan_of(&app.db, studio.get(), session).await?,
+    })
 }
 
 #[derive(Deserialize)]
@@ -398,11 +428,8 @@ async fn reshow(
     notice: Notice<'_>,
 ) -> HttpResponse {
     match portal::find(app, token).await {
-        Ok(Some(fresh)) => match gallery_of(app, &fresh).await {
-            Ok(gallery) => html_response(
-                status,
-                invoice_page(app, &fresh, token, notice, gallery.as_deref()),
-            ),
+        Ok(Some(fresh)) => match extras_of(app, &fresh).await {
+            Ok(extras) => html_response(status, invoice_page(app, &fresh, token, notice, &extras)),
             Err(err) => server_error(err),
         },
         Ok(None) => not_found(),
@@ -425,15 +452,7 @@ pub async fn checkout(
         Ok(url) => redirect_to(url),
         Err(DomainError::User(errors)) => {
             let (status, message) = refusal(&errors, StatusCode::CONFLICT);
-            let mut message = format!("{}.", message.trim_end_matches('.'));
-            if let Some(first) = message.get(..1) {
-                message = format!(
-                    "{}{}",
-                    first.to_uppercase(),
-                    message.get(1..).unwrap_or_default()
-                );
-            }
-            reshow(&app, &token, status, Notice::Problem(&message)).await
+            reshow(&app, &token, status, Notice::Problem(&sentence(&message))).await
         }
         Err(err) => server_error(err),
     }
@@ -486,102 +505,14 @@ pub async fn returned(
     reshow(&app, &token, StatusCode::OK, notice).await
 }
 
-// ------------------------------------------------ simulated hosted checkout
-
-fn hosted_page(
-    page: &sim_checkout::HostedPage,
-    status: StatusCode,
-    problem: Option<&str>,
-) -> HttpResponse {
-    let session = &page.session;
-    let amount = domain::kernel::money::Money::stored(session.amount_total, &session.currency)
-        .map(|m| m.to_string())
-        .unwrap_or_else(|_| format!("{} {}", session.currency, session.amount_total));
-    let body = html! {
-        div.card {
-            div.studio { "Checkout" }
-            @if page.setup {
-                h1 { "Save a card" }
-                p.meta { "The card is saved for future automatic payments. Nothing is charged now." }
-            } @else {
-                h1 { span.amount { (amount) } }
-                p.meta { (page.product_name) }
-            }
-            @if let Some(message) = problem { div.alert.error role="alert" { (message) } }
-            @if session.state == domain::ports::gateway::CheckoutState::Open {
-                form method="post" {
-                    label for="card_number" { "Card number" }
-                    input id="card_number" name="card_number" inputmode="numeric" autocomplete="cc-number" placeholder="4242 4242 4242 4242" required;
-                    div.row {
-                        div { label for="exp" { "Expiry" } input id="exp" name="exp" placeholder="12 / 34" autocomplete="cc-exp"; }
-                        div { label for="cvc" { "CVC" } input id="cvc" name="cvc" placeholder="123" autocomplete="cc-csc"; }
-                    }
-                    @if page.setup {
-                        button type="submit" { "Save card" }
-                    } @else {
-                        @if page.save_card { p.hint { "This card will be saved for future automatic payments." } }
-                        button type="submit" { "Pay " span.amount { (amount) } }
-                    }
-                }
-                p.hint { "Test cards: "
-                    @for (number, outcome) in test_card_numbers() { code.nowrap { (number) } " (" (outcome) ") " } }
-            } @else {
-                p { "This checkout session is no longer open; nothing more can be paid here." }
-            }
-            p.meta { a href=(page.cancel_url) { @if page.setup { "Back" } @else { "Back to the invoice" } } }
-        }
-    };
-    html_response(status, self::page("Checkout — test mode", body))
-}
-
-/// `GET /sim-checkout/{id}`: the simulated gateway's hosted page.
-pub async fn sim_checkout_page(app: web::Data<AppContext>, id: web::Path<String>) -> HttpResponse {
-    match sim_checkout::page(&app, &id).await {
-        Ok(Some(page)) => hosted_page(&page, StatusCode::OK, None),
-        Ok(None) => not_found(),
-        Err(err) => server_error(DomainError::Internal(anyhow::Error::new(err))),
-    }
-}
-
-#[derive(Deserialize)]
-pub struct HostedCardForm {
-    card_number: String,
-}
-
-/// `POST /sim-checkout/{id}`: a test card typed on the hosted page.
-pub async fn sim_checkout_pay(
-    app: web::Data<AppContext>,
-    id: web::Path<String>,
-    form: web::Form<HostedCardForm>,
-) -> HttpResponse {
-    let outcome = match sim_checkout::pay(&app, &id, &form.card_number).await {
-        Ok(Some(outcome)) => outcome,
-        Ok(None) => return not_found(),
-        Err(err) => return server_error(DomainError::Internal(anyhow::Error::new(err))),
-    };
-    let (status, problem) = match &outcome {
-        HostedPayment::Paid(url) => {
-            return HttpResponse::SeeOther()
-                .insert_header(("location", url.as_str()))
-                .finish();
-        }
-        HostedPayment::Declined(message) => (
-            StatusCode::PAYMENT_REQUIRED,
-            format!("{message} Nothing was charged; try another card."),
-        ),
-        HostedPayment::UnknownCard => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "This card number is not accepted in test mode; use one of the test cards listed."
-                .to_string(),
-        ),
-        HostedPayment::Closed => (
-            StatusCode::GONE,
-            "This checkout session is no longer open.".to_string(),
-        ),
-    };
-    match sim_checkout::page(&app, &id).await {
-        Ok(Some(page)) => hosted_page(&page, status, Some(&problem)),
-        Ok(None) => not_found(),
-        Err(err) => server_error(DomainError::Internal(anyhow::Error::new(err))),
-    }
+/// The portal's routes, and the simulated gateway's hosted page.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/pay/{token}", web::get().to(show))
+        .route("/pay/{token}/checkout", web::post().to(checkout))
+        .route("/pay/{token}/next-part", web::post().to(plan::next_part))
+        .route("/pay/{token}/return", web::get().to(returned))
+        .route("/pay/{token}/invoice.pdf", web::get().to(pdf))
+        .route("/pay/{token}/receipt/{file}", web::get().to(receipt))
+        .route("/sim-checkout/{id}", web::get().to(hosted::page))
+        .route("/sim-checkout/{id}", web::post().to(hosted::pay));
 }

@@ -276,6 +276,32 @@ impl PlansMutation {
         PackagePayload::from_result(result.map(|p| Package::new(&p, caller.studio.currency)))
     }
 
+    /// Bills the plan's next scheduled part now, as its installment invoice,
+    /// so it can be paid ahead (a check for it, a client paying early): the
+    /// earliest part first, and refused (`INVALID_STATE`) while an earlier
+    /// part is billed and unpaid or when every part is billed. The part's
+    /// auto-charge on its day, if any, charges only what is still due.
+    async fn bill_next_plan_part(
+        &self,
+        ctx: &Context<'_>,
+        session_id: ID,
+    ) -> Result<super::invoices::InvoicePayload> {
+        let caller = Caller::of(ctx)?;
+        let result = async {
+            let session = self::session_id(&session_id)?;
+            let request_id = caller.request_id();
+            domain::billing::installments::bill_next_part(
+                caller.app,
+                caller.studio.id,
+                session,
+                request_id,
+            )
+            .await
+        }
+        .await;
+        super::invoices::InvoicePayload::from_result(result.map(Into::into))
+    }
+
     /// Cancels a scheduled session's payment plan: its unpaid parts will not
     /// be asked for; what was paid stays recorded.
     async fn cancel_payment_plan(

@@ -53,8 +53,10 @@ use sea_orm::{
     EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
 };
 
+mod ahead;
 mod netting;
 mod standing;
+pub use ahead::bill_next_part;
 pub use netting::{PlanCredit, credit_rows, net_into_final};
 pub use standing::{standing, unsettled};
 
@@ -70,10 +72,27 @@ pub enum Issued {
     Nothing(&'static str),
 }
 
+/// When a part is billed: at its moment (the plan's own step), or now,
+/// because someone pays it ahead ([`ahead::bill_next_part`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Timing {
+    OnItsMoment,
+    Ahead,
+}
+
 /// Bills part `part_id` of a payment plan if it is due and still asked for.
 pub async fn issue_part(
     ctx: &AppContext,
     part_id: i64,
+    request_id: Option<&str>,
+) -> DomainResult<Issued> {
+    issue(ctx, part_id, Timing::OnItsMoment, request_id).await
+}
+
+async fn issue(
+    ctx: &AppContext,
+    part_id: i64,
+    timing: Timing,
     request_id: Option<&str>,
 ) -> DomainResult<Issued> {
     let now = ctx.clock.now();
@@ -121,7 +140,7 @@ pub async fn issue_part(
         .await?
         .ok_or_else(|| anyhow::anyhow!("client of session {} missing", booked.id))?;
     let at = plans::issue_moment(&studio, &client, &plan, part.due_date);
-    if now < at {
+    if timing == Timing::OnItsMoment && now < at {
         return Ok(Issued::NotYet(at));
     }
     let owed = part.amount_minor - part.amount_paid_minor;

@@ -46,6 +46,15 @@ pub fn csrf_ok(ctx: &AppContext, token: &str, csrf: &str) -> bool {
     ctx.secret.verify("portal-checkout", token, csrf)
 }
 
+fn check_csrf(ctx: &AppContext, token: &str, csrf: &str) -> DomainResult<()> {
+    match csrf_ok(ctx, token, csrf) {
+        true => Ok(()),
+        false => {
+            Err(UserError::invalid("csrf", "the payment form has expired; reload the page").into())
+        }
+    }
+}
+
 /// The Pay button: opens (or reuses) the hosted Checkout Session for what
 /// the invoice owes now and returns where to send the browser.
 pub async fn checkout(
@@ -55,12 +64,25 @@ pub async fn checkout(
     csrf: &str,
     save_card: bool,
 ) -> DomainResult<String> {
-    if !csrf_ok(ctx, token, csrf) {
-        return Err(
-            UserError::invalid("csrf", "the payment form has expired; reload the page").into(),
-        );
-    }
+    check_csrf(ctx, token, csrf)?;
     // Only an auto-pay client is offered to keep the card.
     let save_card = save_card && doc.client.payment_preference == PaymentPreference::AutoPay;
     crate::billing::checkout::start(ctx, doc, save_card).await
+}
+
+/// "Pay the next part now": bills the session's next plan part at once
+/// ([`crate::billing::installments::bill_next_part`]) and returns its portal
+/// page, where the client pays it.
+pub async fn pay_next_part(
+    ctx: &AppContext,
+    doc: &InvoiceDocument,
+    token: &str,
+    csrf: &str,
+) -> DomainResult<String> {
+    check_csrf(ctx, token, csrf)?;
+    let session = crate::kernel::ids::SessionId::new(doc.session.id);
+    let billed =
+        crate::billing::installments::bill_next_part(ctx, doc.invoice.studio_id, session, None)
+            .await?;
+    Ok(ctx.portal_url(&billed.portal_salt))
 }

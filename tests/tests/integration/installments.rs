@@ -613,7 +613,13 @@ async fn a_part_paid_by_hand_after_its_notice_is_not_charged(backend: Backend) {
     assert_eq!(now["totalPaid"]["minorUnits"], 329_182, "{now}");
 }
 
-async fn pay_by_check(app: &TestApp, key: &str, invoice: &Value, amount: &str, check: &str) {
+pub(super) async fn pay_by_check(
+    app: &TestApp,
+    key: &str,
+    invoice: &Value,
+    amount: &str,
+    check: &str,
+) {
     let paid = app
         .gql(
             key,

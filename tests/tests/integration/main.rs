@@ -53,6 +53,7 @@ mod numbering;
 mod operations;
 mod outages;
 mod pages;
+mod plan_ahead;
 mod plan_edits;
 mod plan_refunds;
 mod plans;

@@ -17,7 +17,7 @@ const FN_LIMIT: usize = 100;
 const BIG_FILES: &[(&str, usize)] = &[
     ("api/src/dashboard/view.rs", 640),
     ("api/src/graphql/limits.rs", 539),
-    ("api/src/portal.rs", 587),
+    ("api/src/portal.rs", 518),
     ("domain/src/adapters/sim_checkout.rs", 640),
     ("domain/src/adapters/sim_gateway.rs", 655),
     ("domain/src/adapters/stripe/mod.rs", 1190),
@@ -36,9 +36,8 @@ const BIG_FILES: &[(&str, usize)] = &[
 /// their lines (may only go down).
 const BIG_FNS: &[(&str, usize)] = &[
     ("api/src/dashboard/view.rs::dashboard_page", 150),
-    ("api/src/lib.rs::Application::build_with", 123),
+    ("api/src/lib.rs::Application::build_with", 108),
     ("api/src/main.rs::run", 221),
-    ("api/src/portal.rs::invoice_page", 101),
     ("domain/src/app/seed.rs::seed_demo", 185),
     (
         "domain/src/billing/documents.rs::InvoiceDocument::pdf_view",
