@@ -27,6 +27,7 @@ fn charge_request(key: &str) -> ChargeRequest {
         amount: domain::kernel::money::Money::stored(123_456, "USD").expect("USD"),
         payment_method_token: PM.into(),
         description: "Invoice payment 7".into(),
+        installment_ref: None,
     }
 }
 
@@ -430,6 +431,7 @@ fn checkout_request(save_card: bool) -> CheckoutRequest {
         cancel_url: "https://studio.test/pay/tok".into(),
         expires_at: chrono::DateTime::from_timestamp(1_900_000_000, 0).unwrap(),
         save_card,
+        installment_ref: None,
     }
 }
 
@@ -507,6 +509,71 @@ async fn a_checkout_session_carries_exactly_the_fields_and_the_key() {
         .unwrap();
     let sent = &server.received_requests().await.unwrap()[0];
     assert!(!form(sent).contains_key("payment_intent_data[setup_future_usage]"));
+}
+
+/// A plan's installment names its part on the PaymentIntent, whether the
+/// card on file is charged or the client pays on a hosted page.
+#[tokio::test]
+async fn an_installment_names_its_part_in_the_metadata() {
+    let server = MockServer::start().await;
+    mount_payment_method(&server, Some("cus_ava")).await;
+    Mock::given(method("POST"))
+        .and(path("/v1/payment_intents"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(intent("pi_part", "requires_confirmation")),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/checkout/sessions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(session_body("open", "unpaid")))
+        .mount(&server)
+        .await;
+    let stripe = gateway(&server);
+    let charge = ChargeRequest {
+        installment_ref: Some("42".into()),
+        ..charge_request("inv_9_autopay_1_create_1")
+    };
+    assert_eq!(stripe.create_intent(&charge).await.unwrap(), "pi_part");
+    let hosted = CheckoutRequest {
+        installment_ref: Some("42".into()),
+        ..checkout_request(false)
+    };
+    stripe.create_checkout(&hosted).await.unwrap();
+    stripe
+        .create_intent(&charge_request("inv_7_autopay_1_create_1"))
+        .await
+        .unwrap();
+    let sent = server.received_requests().await.unwrap();
+    let posted: Vec<_> = sent
+        .iter()
+        .filter(|r| r.method.as_str() == "POST")
+        .map(form)
+        .collect();
+    assert_eq!(posted.len(), 3);
+    assert_eq!(
+        posted[0]
+            .get("metadata[installment_id]")
+            .map(String::as_str),
+        Some("42")
+    );
+    assert_eq!(
+        posted[1]
+            .get("metadata[installment_id]")
+            .map(String::as_str),
+        Some("42")
+    );
+    assert_eq!(
+        posted[1]
+            .get("payment_intent_data[metadata][installment_id]")
+            .map(String::as_str),
+        Some("42")
+    );
+    assert!(
+        !posted[2].contains_key("metadata[installment_id]"),
+        "{:?}",
+        posted[2]
+    );
 }
 
 #[tokio::test]

@@ -54,6 +54,8 @@ pub struct PaymentPlan {
 /// One part of a plan: a payment request of its own, due on its day.
 #[derive(SimpleObject)]
 pub struct PlanPart {
+    /// Kept across edits; `PaymentUpdate.planPartId` names it.
+    pub id: ID,
     /// 1 for the first part.
     pub seq: i32,
     pub amount: Money,
@@ -71,6 +73,7 @@ impl PlanPart {
     fn of(p: &payment_plan_part::Model, plan: &Plan) -> Self {
         let invoice = plan.invoice_of(p);
         Self {
+            id: id(p.id),
             seq: p.seq,
             amount: Money::of(p.amount_minor, p.currency),
             due_date: p.due_date,

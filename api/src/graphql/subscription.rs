@@ -35,10 +35,15 @@ pub struct InvoiceEvent {
     pub at: DateTime<Utc>,
 }
 
-/// A payment on the watched invoice succeeded or failed.
+/// A payment on the watched invoice (or on any invoice of the watched
+/// session: each part of its payment plan, its final invoice) succeeded,
+/// failed or was refunded.
 #[derive(SimpleObject)]
 pub struct PaymentUpdate {
     pub invoice_id: ID,
+    pub session_id: ID,
+    /// The plan part the invoice bills, for an installment.
+    pub plan_part_id: Option<ID>,
     pub payment_id: ID,
     /// `SUCCEEDED` or `FAILED`.
     pub status: String,
@@ -67,6 +72,8 @@ fn payment_update(e: BillingEvent) -> Option<PaymentUpdate> {
     }
     Some(PaymentUpdate {
         invoice_id: ID(e.invoice_id.to_string()),
+        session_id: ID(e.session_id.to_string()),
+        plan_part_id: e.plan_part_id.map(|id| ID(id.to_string())),
         payment_id: ID(e.payment_id?.to_string()),
         status: e.payment_status?,
         amount: Money::of(e.payment_amount_minor?, e.currency),
@@ -100,26 +107,58 @@ impl Subscription {
         Ok(studio_events(ctx, studio_id)?.filter_map(|e| async move { invoice_event(e) }))
     }
 
-    /// Payments on one invoice of the studio, as they succeed or fail.
+    /// Payments on one invoice of the studio (`invoiceId`), or on every
+    /// invoice of one session (`sessionId`: each part of its payment plan,
+    /// then its final invoice), as they succeed, fail or are refunded.
+    /// Exactly one of the two is given.
     async fn payment_updates(
         &self,
         ctx: &Context<'_>,
-        invoice_id: ID,
+        invoice_id: Option<ID>,
+        session_id: Option<ID>,
     ) -> Result<impl Stream<Item = PaymentUpdate> + use<>> {
         let studio = studio(ctx)?;
         let db = &ctx.data::<AppData>()?.ctx.db;
-        let id = parse_id(&invoice_id, "invoiceId", "invoice").map_err(domain_error)?;
-        if domain::read::queries::invoice(db, studio.id, id)
-            .await
-            .map_err(domain_error)?
-            .is_none()
-        {
-            return Err(domain_error(
-                domain::UserError::not_found("invoiceId", "invoice").into(),
-            ));
-        }
+        let watched = match (invoice_id, session_id) {
+            (Some(invoice), None) => {
+                let id = parse_id(&invoice, "invoiceId", "invoice").map_err(domain_error)?;
+                let found = domain::read::queries::invoice(db, studio.id, id).await;
+                found.map_err(domain_error)?.map(|_| Watched::Invoice(id))
+            }
+            (None, Some(session)) => {
+                let id = parse_id(&session, "sessionId", "session").map_err(domain_error)?;
+                let found = domain::read::queries::session(db, studio.id, id).await;
+                found.map_err(domain_error)?.map(|_| Watched::Session(id))
+            }
+            _ => {
+                let message = "give exactly one of invoiceId and sessionId";
+                return Err(domain_error(
+                    domain::UserError::invalid("invoiceId", message).into(),
+                ));
+            }
+        };
+        let Some(watched) = watched else {
+            let missing = domain::UserError::not_found("invoiceId", "invoice or session");
+            return Err(domain_error(missing.into()));
+        };
         Ok(studio_events(ctx, studio.id)?
-            .filter(move |e| futures::future::ready(e.invoice_id == id))
+            .filter(move |e| futures::future::ready(watched.covers(e)))
             .filter_map(|e| async move { payment_update(e) }))
+    }
+}
+
+/// What a `paymentUpdates` subscription follows.
+#[derive(Clone, Copy)]
+enum Watched {
+    Invoice(i64),
+    Session(i64),
+}
+
+impl Watched {
+    fn covers(self, e: &BillingEvent) -> bool {
+        match self {
+            Self::Invoice(id) => e.invoice_id == id,
+            Self::Session(id) => e.session_id == id,
+        }
     }
 }

@@ -54,16 +54,6 @@ use sea_orm::{
 
 const LIVE: [CheckoutStatus; 2] = [CheckoutStatus::Creating, CheckoutStatus::Open];
 
-/// The idempotency key of an attempt: the invoice, the amount, the attempt.
-pub fn idempotency_key(invoice_id: i64, amount: Minor, attempt: i32) -> String {
-    Key::Checkout {
-        invoice_id,
-        amount_minor: amount.get(),
-        attempt,
-    }
-    .to_string()
-}
-
 fn request_of(
     ctx: &AppContext,
     doc: &InvoiceDocument,
@@ -84,6 +74,7 @@ fn request_of(
         cancel_url: portal,
         expires_at: row.expires_at,
         save_card: row.save_card,
+        installment_ref: doc.invoice.plan_part_id.map(|id| id.to_string()),
     })
 }
 
@@ -205,11 +196,13 @@ async fn reserve_attempt(
                 studio_id: Set(invoice.studio_id),
                 invoice_id: Set(invoice_id),
                 attempt: Set(attempt),
-                idempotency_key: Set(idempotency_key(
+                // The invoice, the amount, the attempt: a new amount is a new session.
+                idempotency_key: Set(Key::Checkout {
                     invoice_id,
-                    invoice.amount_due_minor,
+                    amount_minor: invoice.amount_due_minor.get(),
                     attempt,
-                )),
+                }
+                .to_string()),
                 amount_minor: Set(invoice.amount_due_minor),
                 currency: Set(invoice.currency),
                 save_card: Set(save_card),
@@ -483,7 +476,7 @@ pub async fn settle(
     let settled = settle_in(&tx, session, actor, async_failed, ctx.clock.now()).await?;
     crate::workflow::next::commit(ctx, tx).await?;
     if let Settled::Paid { payment_id, .. } = &settled {
-        payments::publish_payment_event(ctx, *payment_id).await?;
+        crate::billing::events::publish_payment_event(ctx, *payment_id).await?;
     }
     Ok(settled)
 }

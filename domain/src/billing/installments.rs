@@ -80,6 +80,18 @@ enum Timing {
     Ahead,
 }
 
+/// The plan part invoice `invoice_id` bills, for the gateway's metadata
+/// (`metadata[installment_id]`), if it is an installment.
+pub async fn part_of(db: &impl ConnectionTrait, invoice_id: i64) -> DomainResult<Option<String>> {
+    let part: Option<Option<i64>> = invoice::Entity::find_by_id(invoice_id)
+        .select_only()
+        .column(invoice::Column::PlanPartId)
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(part.flatten().map(|id| id.to_string()))
+}
+
 /// Bills part `part_id` of a payment plan if it is due and still asked for.
 pub async fn issue_part(
     ctx: &AppContext,

@@ -344,6 +344,7 @@ async fn obtain_intent(
         amount: pending.amount_minor.of(pending.currency),
         payment_method_token: token,
         description: format!("Invoice payment {}", pending.invoice_id),
+        installment_ref: crate::billing::installments::part_of(&ctx.db, pending.invoice_id).await?,
     };
     match ctx.gateway.create_intent(&request).await {
         Ok(id) => Ok(Ok(store_intent(ctx, pending.id, &id).await?)),
@@ -409,7 +410,7 @@ async fn settle(
     };
     crate::workflow::next::commit(ctx, tx).await?;
     if let Some(invoice) = invoice {
-        publish_payment(ctx, &stored, &invoice).await;
+        crate::billing::events::publish_payment(ctx, &stored, &invoice).await;
     }
     Ok(stored)
 }
@@ -513,42 +514,6 @@ fn actor_of(payment: &payment::Model) -> Actor {
         PaymentSource::Portal => Actor::portal(),
         _ => Actor::system(),
     }
-}
-
-/// Tells live subscribers about a payment that was just settled.
-pub(crate) async fn publish_payment_event(ctx: &AppContext, payment_id: i64) -> DomainResult<()> {
-    let read = ctx.db.begin().await?;
-    let payment = payment::Entity::find_by_id(payment_id).one(&read).await?;
-    let invoice = match &payment {
-        Some(payment) => {
-            invoice::Entity::find_by_id(payment.invoice_id)
-                .one(&read)
-                .await?
-        }
-        None => None,
-    };
-    read.commit().await?;
-    if let (Some(payment), Some(invoice)) = (payment, invoice) {
-        publish_payment(ctx, &payment, &invoice).await;
-    }
-    Ok(())
-}
-
-/// Tells live subscribers about a settled payment already read.
-async fn publish_payment(ctx: &AppContext, payment: &payment::Model, invoice: &invoice::Model) {
-    let kind = if payment.status == PaymentStatus::Succeeded {
-        crate::ports::events::EventKind::PaymentSucceeded
-    } else {
-        crate::ports::events::EventKind::PaymentFailed
-    };
-    ctx.events
-        .publish(crate::billing::events::for_invoice(
-            kind,
-            invoice,
-            Some(payment),
-            ctx.clock.now(),
-        ))
-        .await;
 }
 
 /// Charges `card` for what the invoice still owes, under `idempotency_key`.
@@ -901,6 +866,6 @@ pub async fn record_manual_payment(
     )
     .await?;
     crate::workflow::next::commit(ctx, tx).await?;
-    publish_payment_event(ctx, recorded.id).await?;
+    crate::billing::events::publish_payment_event(ctx, recorded.id).await?;
     Ok(recorded)
 }

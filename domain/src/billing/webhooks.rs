@@ -206,7 +206,7 @@ impl Effects {
             match kind {
                 EventKind::PaymentSucceeded | EventKind::PaymentFailed => {
                     if let Some(id) = payment_id {
-                        payments::publish_payment_event(ctx, id).await?;
+                        crate::billing::events::publish_payment_event(ctx, id).await?;
                     }
                 }
                 _ => {

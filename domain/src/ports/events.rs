@@ -33,6 +33,12 @@ pub struct BillingEvent {
     pub kind: EventKind,
     pub studio_id: i64,
     pub invoice_id: i64,
+    /// The booking the invoice bills (every part of a plan shares it).
+    #[serde(default)]
+    pub session_id: i64,
+    /// The plan part an installment invoice bills.
+    #[serde(default)]
+    pub plan_part_id: Option<i64>,
     pub invoice_number: String,
     /// The invoice's status after the change.
     pub invoice_status: String,

@@ -39,6 +39,8 @@ pub struct ChargeRequest {
     pub amount: Money,
     pub payment_method_token: String,
     pub description: String,
+    /// The plan part an installment invoice bills (`metadata[installment_id]`).
+    pub installment_ref: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,6 +108,9 @@ pub struct CheckoutRequest {
     pub expires_at: chrono::DateTime<Utc>,
     /// `payment_intent_data[setup_future_usage]=off_session`.
     pub save_card: bool,
+    /// The plan part an installment invoice bills: `metadata[installment_id]`
+    /// on the session and its PaymentIntent.
+    pub installment_ref: Option<String>,
 }
 
 /// The client a gateway Customer stands for.

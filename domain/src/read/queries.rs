@@ -196,6 +196,17 @@ pub async fn invoice(
         .await?)
 }
 
+pub async fn session(
+    db: &DatabaseConnection,
+    studio_id: i64,
+    id: i64,
+) -> DomainResult<Option<session::Model>> {
+    Ok(session::Entity::find_by_id(id)
+        .filter(session::Column::StudioId.eq(studio_id))
+        .one(db)
+        .await?)
+}
+
 /// The session's current invoice: the one that is not void, else the
 /// latest void one.
 pub async fn invoice_for_session(

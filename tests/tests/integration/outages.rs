@@ -656,6 +656,8 @@ fn event() -> domain::ports::events::BillingEvent {
         kind: domain::ports::events::EventKind::InvoiceIssued,
         studio_id: 1,
         invoice_id: 1,
+        session_id: 1,
+        plan_part_id: None,
         invoice_number: "INV-2026-0001".into(),
         invoice_status: "OPEN".into(),
         amount_due_minor: domain::kernel::money::Minor::new(100),
@@ -685,6 +687,7 @@ fn charge_request(key: &str) -> ChargeRequest {
         amount: domain::kernel::money::Money::stored(12_345, "USD").expect("USD"),
         payment_method_token: "pm_card_visa".into(),
         description: "test".into(),
+        installment_ref: None,
     }
 }
 

@@ -13,7 +13,10 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-on_both_backends!(subscribers_see_their_studios_invoices_and_payments_live);
+on_both_backends!(
+    subscribers_see_their_studios_invoices_and_payments_live,
+    a_session_subscription_follows_each_part_of_its_plan,
+);
 
 async fn open(app: &TestApp, key: &str) -> Socket {
     let url = format!("{}/graphql/ws", app.address.replacen("http://", "ws://", 1));
@@ -206,4 +209,111 @@ async fn subscribers_see_their_studios_invoices_and_payments_live(backend: Backe
     if let Some(worker) = worker {
         worker.kill();
     }
+}
+
+/// `paymentUpdates(sessionId:)` follows every invoice of a booking: Ava's
+/// retainer charged when the plan is set, then her second part billed ahead
+/// and paid by check, each named by its plan part; another session's payment
+/// is not in the stream. Neither or both arguments are refused.
+async fn a_session_subscription_follows_each_part_of_its_plan(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |s| s.worker.in_process = Some(true)).await else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    let session = app
+        .schedule_wedding_on(
+            &f.key,
+            &f.auto_pay_client,
+            &f.package,
+            &f.add_on,
+            "0",
+            "2027-06-12T15:00:00Z",
+        )
+        .await;
+    let mut socket = open(&app, &f.key).await;
+    assert_eq!(
+        receive(&mut socket, Duration::from_secs(10))
+            .await
+            .expect("ack")["type"],
+        "connection_ack"
+    );
+    subscribe(
+        &mut socket,
+        "booking",
+        "subscription($id: ID!) { paymentUpdates(sessionId: $id) { sessionId planPartId status amount { minorUnits } invoiceStatus } }",
+        json!({ "id": session }),
+    )
+    .await;
+    until_listening(&app, 1).await;
+    let set = app
+        .gql(
+            &f.key,
+            "mutation($i: SetPaymentPlanInput!) { setPaymentPlan(input: $i) {
+                paymentPlan { parts { id } } userErrors { code message } } }",
+            json!({ "i": { "sessionId": session, "parts": [{}, { "dueDate": "2027-03-01" }] } }),
+        )
+        .await;
+    assert_eq!(set["setPaymentPlan"]["userErrors"], json!([]), "{set}");
+    let parts = set["setPaymentPlan"]["paymentPlan"]["parts"].clone();
+    let retainer = next_data(&mut socket).await;
+    assert_eq!(
+        retainer["paymentUpdates"],
+        json!({ "sessionId": session, "planPartId": parts[0]["id"], "status": "SUCCEEDED",
+            "amount": { "minorUnits": 164_591 }, "invoiceStatus": "PAID" })
+    );
+
+    // Another session's payment is not in this stream.
+    app.complete_session(&f.key, &f.auto_pay_session).await;
+    app.drain().await;
+    assert!(
+        receive(&mut socket, Duration::from_millis(500))
+            .await
+            .is_none(),
+        "another session's payment"
+    );
+
+    let billed = app
+        .gql(
+            &f.key,
+            "mutation($s: ID!) { billNextPlanPart(sessionId: $s) { invoice { id } userErrors { message } } }",
+            json!({ "s": session }),
+        )
+        .await;
+    let invoice = billed["billNextPlanPart"]["invoice"]["id"].clone();
+    let paid = app
+        .gql(
+            &f.key,
+            "mutation($i: RecordManualPaymentInput!) { recordManualPayment(input: $i) { userErrors { message } } }",
+            json!({ "i": { "invoiceId": invoice, "amount": "1645.91", "method": "CHECK",
+                "reference": "204", "idempotencyKey": "check-204" } }),
+        )
+        .await;
+    assert_eq!(
+        paid["recordManualPayment"]["userErrors"],
+        json!([]),
+        "{paid}"
+    );
+    let second = next_data(&mut socket).await;
+    assert_eq!(
+        second["paymentUpdates"]["planPartId"], parts[1]["id"],
+        "{second}"
+    );
+    assert_eq!(second["paymentUpdates"]["status"], "SUCCEEDED", "{second}");
+
+    subscribe(
+        &mut socket,
+        "neither",
+        "subscription { paymentUpdates { status } }",
+        json!({}),
+    )
+    .await;
+    let refused = receive(&mut socket, Duration::from_secs(10))
+        .await
+        .expect("an answer");
+    let code = match refused["type"].as_str() {
+        Some("error") => refused["payload"][0]["extensions"]["code"].clone(),
+        _ => refused["payload"]["errors"][0]["extensions"]["code"].clone(),
+    };
+    assert_eq!(code, "INVALID_INPUT", "{refused}");
+    app.drain().await;
 }

@@ -88,7 +88,10 @@ use crate::ports::gateway::{
     RefundOutcome, RefundRequest, SetupCheckoutRequest, SetupSession,
 };
 mod events;
+mod outcomes;
 mod wire;
+
+use outcomes::{refund_outcome, state_of};
 
 use async_trait::async_trait;
 pub use events::parse_event;
@@ -696,6 +699,13 @@ impl PaymentGateway for StripeGateway {
                 "off_session".to_string(),
             ));
         }
+        if let Some(installment) = &request.installment_ref {
+            form.push(("metadata[installment_id]", installment.clone()));
+            form.push((
+                "payment_intent_data[metadata][installment_id]",
+                installment.clone(),
+            ));
+        }
         let value = self
             .post_checkout_session(&form, &request.idempotency_key, "Checkout Session")
             .await?;
@@ -811,6 +821,9 @@ impl PaymentGateway for StripeGateway {
         ];
         if !request.description.is_empty() {
             form.push(("description", request.description.clone()));
+        }
+        if let Some(installment) = &request.installment_ref {
+            form.push(("metadata[installment_id]", installment.clone()));
         }
         if let Some(customer) = pm.customer {
             form.push(("customer", customer));
@@ -968,65 +981,6 @@ impl PaymentGateway for StripeGateway {
             .into_iter()
             .find(|r| r.metadata.get("idempotency_key").map(String::as_str) == Some(refund_key))
             .map(|r| refund_outcome(r.id, r.status.as_deref().unwrap_or("pending"))))
-    }
-}
-
-/// A refund's outcome from its Stripe status.
-fn refund_outcome(id: String, status: &str) -> RefundOutcome {
-    match status {
-        "succeeded" => RefundOutcome::Succeeded { reference: id },
-        "failed" | "canceled" => RefundOutcome::Failed {
-            reason: format!("Stripe refund {id} is {status}"),
-        },
-        _ => RefundOutcome::Pending { reference: id },
-    }
-}
-
-/// What a PaymentIntent's status means for the payment.
-fn state_of(intent: PaymentIntentObject) -> Result<IntentState, GatewayError> {
-    match intent.status.as_str() {
-        "requires_confirmation" => Ok(IntentState::RequiresConfirmation),
-        "processing" => Ok(IntentState::Processing),
-        _ => outcome_of(intent).map(IntentState::Settled),
-    }
-}
-
-/// The charge outcome a PaymentIntent's status stands for.
-fn outcome_of(intent: PaymentIntentObject) -> Result<ChargeOutcome, GatewayError> {
-    match intent.status.as_str() {
-        "succeeded" => Ok(ChargeOutcome::Succeeded {
-            reference: intent.id,
-        }),
-        "requires_action" => Ok(ChargeOutcome::Declined {
-            code: "authentication_required".into(),
-            message: "The card requires authentication, which an off-session payment cannot do."
-                .into(),
-        }),
-        "requires_payment_method" | "canceled" => {
-            let error = intent.last_payment_error.unwrap_or_default();
-            let fallback = if intent.status == "canceled" {
-                "canceled"
-            } else {
-                "card_declined"
-            };
-            Ok(ChargeOutcome::Declined {
-                code: error
-                    .decline_code
-                    .or(error.code)
-                    .unwrap_or_else(|| fallback.into()),
-                message: error
-                    .message
-                    .unwrap_or_else(|| "Your card was declined.".into()),
-            })
-        }
-        "processing" => Err(GatewayError::Unavailable(format!(
-            "PaymentIntent {} is still processing",
-            intent.id
-        ))),
-        other => Err(GatewayError::Unavailable(format!(
-            "PaymentIntent {} is in unexpected status `{other}`",
-            intent.id
-        ))),
     }
 }
 

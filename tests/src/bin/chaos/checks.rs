@@ -51,6 +51,9 @@ pub struct SessionState {
     pub invoice_status: Option<String>,
     pub failed_payments: i64,
     pub sent: Vec<String>,
+    /// The session's live installment invoices, and how many are paid.
+    pub installments: i64,
+    pub installments_paid: i64,
 }
 
 pub async fn sessions(db: &DatabaseConnection) -> anyhow::Result<HashMap<String, SessionState>> {
@@ -60,8 +63,13 @@ pub async fn sessions(db: &DatabaseConnection) -> anyhow::Result<HashMap<String,
         "SELECT s.id, s.status, i.status AS invoice_status,
                 (SELECT COUNT(*) FROM payments p WHERE p.invoice_id = i.id AND p.status = 'FAILED') AS failed,
                 (SELECT string_agg(n.kind, ',' ORDER BY n.kind) FROM notifications n
-                  WHERE n.invoice_id = i.id AND n.status = 'SENT') AS sent
-           FROM sessions s LEFT JOIN invoices i ON i.session_id = s.id AND i.status <> 'VOID'",
+                  WHERE n.invoice_id = i.id AND n.status = 'SENT') AS sent,
+                (SELECT COUNT(*) FROM invoices j WHERE j.session_id = s.id
+                  AND j.kind = 'INSTALLMENT' AND j.status <> 'VOID') AS installments,
+                (SELECT COUNT(*) FROM invoices j WHERE j.session_id = s.id
+                  AND j.kind = 'INSTALLMENT' AND j.status = 'PAID') AS installments_paid
+           FROM sessions s
+           LEFT JOIN invoices i ON i.session_id = s.id AND i.status <> 'VOID' AND i.kind = 'FINAL'",
     )
     .await?
     {
@@ -76,6 +84,8 @@ pub async fn sessions(db: &DatabaseConnection) -> anyhow::Result<HashMap<String,
                 sent: sent
                     .map(|s| s.split(',').map(str::to_string).collect())
                     .unwrap_or_default(),
+                installments: row.try_get("", "installments")?,
+                installments_paid: row.try_get("", "installments_paid")?,
             },
         );
     }
@@ -95,8 +105,14 @@ pub fn end_state_gap(kind: Kind, state: Option<&SessionState>) -> Option<String>
         return Some("no invoice".into());
     };
     let sent = |kind: &str| state.sent.iter().any(|k| k == kind);
+    if kind == Kind::PlanAutoPay && (state.installments != 1 || state.installments_paid != 1) {
+        return Some(format!(
+            "{} installment invoices, {} paid; expected the retainer's, paid",
+            state.installments, state.installments_paid
+        ));
+    }
     match kind {
-        Kind::AutoPayGood | Kind::PortalPaid => {
+        Kind::AutoPayGood | Kind::PortalPaid | Kind::PlanAutoPay => {
             if invoice != "PAID" {
                 return Some(format!("invoice {invoice}, expected PAID"));
             }
@@ -172,11 +188,12 @@ pub async fn invariants(
     let mut violations = Vec::new();
     let mut notes = Vec::new();
 
-    // One live invoice per completed session, and none for the others.
+    // One live final invoice per completed session, and none for the
+    // others (a plan's installment invoices are checked with the end states).
     for row in rows(
         db,
         "SELECT s.id, s.status, COUNT(i.id) AS n FROM sessions s
-           LEFT JOIN invoices i ON i.session_id = s.id AND i.status <> 'VOID'
+           LEFT JOIN invoices i ON i.session_id = s.id AND i.status <> 'VOID' AND i.kind = 'FINAL'
           GROUP BY s.id, s.status
          HAVING (s.status = 'COMPLETED' AND COUNT(i.id) <> 1) OR (s.status <> 'COMPLETED' AND COUNT(i.id) <> 0)",
     )

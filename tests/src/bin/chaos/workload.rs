@@ -21,6 +21,10 @@ pub enum Kind {
     PortalPaid,
     /// Invoice only, left unpaid: `OPEN`, the invoice emailed.
     InvoiceOnly,
+    /// Auto-pay with a good card, booked on a payment plan: the retainer's
+    /// installment invoice charged at once, then completion nets it; both
+    /// invoices end `PAID`.
+    PlanAutoPay,
 }
 
 impl Kind {
@@ -30,6 +34,7 @@ impl Kind {
             Kind::AutoPayDeclined => "auto-pay (declined card)",
             Kind::PortalPaid => "invoice, paid in the portal",
             Kind::InvoiceOnly => "invoice, unpaid",
+            Kind::PlanAutoPay => "auto-pay on a payment plan",
         }
     }
 }
@@ -161,6 +166,7 @@ pub async fn prepare(api: &Api, sessions: usize) -> anyhow::Result<Plan> {
         let (client, kind) = &clients[s % client_count];
         let kind = match kind {
             Kind::InvoiceOnly if (s / client_count).is_multiple_of(2) => Kind::PortalPaid,
+            Kind::AutoPayGood if (s / client_count).is_multiple_of(2) => Kind::PlanAutoPay,
             other => *other,
         };
         let data = api
@@ -205,6 +211,11 @@ pub async fn run(api: &Api, plan: &Plan, spread: Duration, deadline: Instant) ->
                     // Start the first `concurrency` at once, then one per pause.
                     if n >= concurrency {
                         tokio::time::sleep(pause / concurrency as u32).await;
+                    }
+                    if kind == Kind::PlanAutoPay {
+                        book_on_plan(&api, &session, deadline)
+                            .await
+                            .map_err(|e| format!("plan of {session}: {e:#}"))?;
                     }
                     let retries = complete(&api, &session, deadline)
                         .await
@@ -267,6 +278,61 @@ async fn complete(api: &Api, session: &str, deadline: Instant) -> anyhow::Result
             bail!("still not completed; last answer: {answer:?}");
         }
         retries += 1;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// Puts the session on a plan (40 % at booking, the rest next year) and
+/// waits until the retainer is charged, as a studio would before the shoot.
+/// A cut answer is asked again; an answer that the plan cannot be set again
+/// (its retainer billed already) is success when the session has it.
+async fn book_on_plan(api: &Api, session: &str, deadline: Instant) -> anyhow::Result<()> {
+    let parts = json!([{ "percent": "40" }, { "dueDate": "2027-09-01" }]);
+    loop {
+        let set = api
+            .gql(
+                "mutation($i: SetPaymentPlanInput!) { setPaymentPlan(input: $i) { userErrors { code message } } }",
+                json!({ "i": { "sessionId": session, "parts": parts } }),
+            )
+            .await;
+        let status = api
+            .gql(
+                "query($id: ID!) { session(id: $id) { paymentPlan { parts { status } } } }",
+                json!({ "id": session }),
+            )
+            .await;
+        if let Ok(data) = &status {
+            let first = &data["session"]["paymentPlan"]["parts"][0]["status"];
+            if first == "PAID" {
+                return Ok(());
+            }
+            if !first.is_null() && set.is_ok() {
+                // Set: wait for the charge, without setting it again.
+                return wait_retainer(api, session, deadline).await;
+            }
+        }
+        if Instant::now() > deadline {
+            bail!("plan not set; last answer: {set:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+async fn wait_retainer(api: &Api, session: &str, deadline: Instant) -> anyhow::Result<()> {
+    loop {
+        if let Ok(data) = api
+            .gql(
+                "query($id: ID!) { session(id: $id) { paymentPlan { parts { status } } } }",
+                json!({ "id": session }),
+            )
+            .await
+            && data["session"]["paymentPlan"]["parts"][0]["status"] == "PAID"
+        {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("the retainer was not charged before the deadline");
+        }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 }
