@@ -51,6 +51,9 @@ pub struct Model {
     /// Days before a plan part's auto-charge its invoice is sent as the
     /// notice (0: billed and charged on the day).
     pub plan_notice_days: i32,
+    /// A booking on a payment plan opens its gallery in full only once every
+    /// installment is paid (default), or with its final invoice alone.
+    pub gallery_waits_for_plan: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -37,6 +37,7 @@ mod m20261205_000300_installments;
 mod m20261205_000400_plan_notice;
 mod m20261206_000100_plan_revision;
 mod m20261206_000200_refund_groups;
+mod m20261206_000300_gallery_waits_for_plan;
 
 pub struct Migrator;
 
@@ -71,6 +72,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000400_plan_notice::Migration),
             Box::new(m20261206_000100_plan_revision::Migration),
             Box::new(m20261206_000200_refund_groups::Migration),
+            Box::new(m20261206_000300_gallery_waits_for_plan::Migration),
         ]
     }
 }

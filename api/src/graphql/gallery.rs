@@ -34,6 +34,9 @@ pub struct GalleryPolicy {
     pub expiry_notice_days: i32,
     /// Receives `gallery.access_changed` webhooks, signed with `webhookSecret`.
     pub webhook_url: Option<String>,
+    /// A booking on a payment plan opens in full only once every installment
+    /// is paid (default); `false`: its paid final invoice opens it.
+    pub waits_for_plan: bool,
     #[graphql(skip)]
     studio_id: i64,
 }
@@ -48,6 +51,7 @@ impl From<&studio::Model> for GalleryPolicy {
             unpaid_days: s.gallery_unpaid_days,
             expiry_notice_days: s.gallery_expiry_notice_days,
             webhook_url: s.gallery_webhook_url.clone(),
+            waits_for_plan: s.gallery_waits_for_plan,
             studio_id: s.id,
         }
     }
@@ -74,6 +78,9 @@ pub struct UpdateGalleryPolicyInput {
     pub expiry_notice_days: Option<i32>,
     /// An http(s) URL; empty string removes the webhook.
     pub webhook_url: Option<String>,
+    /// Whether a booking on a payment plan waits for its last installment
+    /// before `FULL`.
+    pub waits_for_plan: Option<bool>,
 }
 
 impl UpdateGalleryPolicyInput {
@@ -86,6 +93,7 @@ impl UpdateGalleryPolicyInput {
             unpaid_days: self.unpaid_days,
             expiry_notice_days: self.expiry_notice_days,
             webhook_url: self.webhook_url,
+            waits_for_plan: self.waits_for_plan,
         }
     }
 }

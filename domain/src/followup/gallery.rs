@@ -35,6 +35,9 @@ use sea_orm::{
     QuerySelect,
 };
 
+mod policy;
+pub use policy::{PolicyChanges, update_policy};
+
 /// The access an invoice's state gives. An open dispute (chargeback) on one
 /// of the session's payments locks the gallery until the dispute is closed;
 /// a paid final invoice whose plan still has an installment to pay
@@ -48,7 +51,7 @@ pub fn level_for(
     if disputed {
         return (GalleryLevel::Locked, None);
     }
-    if plan_owed && invoice.status == InvoiceStatus::Paid {
+    if plan_owed && studio.gallery_waits_for_plan && invoice.status == InvoiceStatus::Paid {
         return (studio.gallery_partial_level, Some(unpaid_until));
     }
     // Refunded in full: settled, but the studio's refund policy decides.
@@ -402,74 +405,6 @@ pub async fn remove_photo(
         .exec(db)
         .await?;
     Ok(photo)
-}
-
-/// The changes of `updateGalleryPolicy`; `None` leaves a setting as it is.
-#[derive(Debug, Default, Clone)]
-pub struct PolicyChanges {
-    pub full_access_days: Option<i32>,
-    pub unpaid_level: Option<GalleryLevel>,
-    pub partially_paid_level: Option<GalleryLevel>,
-    pub refunded_level: Option<GalleryLevel>,
-    pub unpaid_days: Option<i32>,
-    pub expiry_notice_days: Option<i32>,
-    /// `Some("")` removes the webhook.
-    pub webhook_url: Option<String>,
-}
-
-/// Validates and saves how gallery access follows payment. Applies from the
-/// next change of each gallery.
-pub async fn update_policy(
-    db: &sea_orm::DatabaseConnection,
-    studio: &studio::Model,
-    changes: PolicyChanges,
-) -> DomainResult<studio::Model> {
-    use crate::infra::error::UserError;
-    let mut problems = crate::kernel::validate::Problems::new();
-    let mut active: studio::ActiveModel = studio.clone().into();
-    if let Some(days) = changes.full_access_days {
-        if !(1..=3650).contains(&days) {
-            problems.push(UserError::invalid(
-                "fullAccessDays",
-                "must be 1 to 3650 days",
-            ));
-        }
-        active.gallery_full_days = Set(days);
-    }
-    if let Some(days) = changes.unpaid_days {
-        if !(1..=3650).contains(&days) {
-            problems.push(UserError::invalid("unpaidDays", "must be 1 to 3650 days"));
-        }
-        active.gallery_unpaid_days = Set(days);
-    }
-    if let Some(days) = changes.expiry_notice_days {
-        if !(0..=90).contains(&days) {
-            problems.push(UserError::invalid(
-                "expiryNoticeDays",
-                "must be 0 (no notice) to 90 days",
-            ));
-        }
-        active.gallery_expiry_notice_days = Set(days);
-    }
-    if let Some(level) = changes.unpaid_level {
-        active.gallery_unpaid_level = Set(level);
-    }
-    if let Some(level) = changes.partially_paid_level {
-        active.gallery_partial_level = Set(level);
-    }
-    if let Some(level) = changes.refunded_level {
-        active.gallery_refunded_level = Set(level);
-    }
-    if let Some(url) = changes.webhook_url {
-        let url = url.trim();
-        active.gallery_webhook_url = Set(if url.is_empty() {
-            None
-        } else {
-            Some(web_url(&mut problems, "webhookUrl", url))
-        });
-    }
-    problems.finish()?;
-    Ok(active.update(db).await?)
 }
 
 /// Stores the keyed hash of the password the credentials email carries

@@ -19,6 +19,7 @@ on_both_backends!(
     the_demo_books_a_wedding_on_a_plan_and_bills_its_retainer,
     a_part_paid_by_hand_after_its_notice_is_not_charged,
     the_gallery_opens_in_full_only_once_every_installment_is_paid,
+    a_studio_can_open_the_gallery_before_the_plan_is_paid,
     a_card_that_expires_before_its_charge_is_asked_for_again_with_the_notice,
 );
 
@@ -650,24 +651,24 @@ async fn gallery_level(app: &TestApp, key: &str, session: &str) -> Value {
 /// Noah (invoices by email) pays his retainer by check; the second half is
 /// invoiced on March 1 and still open when the session is completed on
 /// March 5. The final invoice credits both halves and asks for nothing
-/// more, so it is paid at once, but the gallery stays at the partly-paid
-/// level until the second installment is paid; then it opens in full.
-async fn the_gallery_opens_in_full_only_once_every_installment_is_paid(backend: Backend) {
-    let Some((app, clock)) = app_at(backend, at(2027, 1, 4, 15, 0)).await else {
-        return;
-    };
-    let f = app.seed_studio("Golden Hour").await;
+/// more, so it is paid at once. Returns the session and the second
+/// installment's invoice.
+async fn complete_with_an_installment_open(
+    app: &TestApp,
+    clock: &Clock,
+    f: &tests::Fixture,
+) -> (String, Value) {
     let (session, _) = book_on_plan(
-        &app,
-        &f,
+        app,
+        f,
         &f.invoice_client,
         json!([{}, { "dueDate": "2027-03-01" }]),
     )
     .await;
     app.drain().await;
-    let now = plan(&app, &f.key, &session).await;
+    let now = plan(app, &f.key, &session).await;
     pay_by_check(
-        &app,
+        app,
         &f.key,
         &now["parts"][0]["invoiceId"],
         "1645.91",
@@ -677,20 +678,57 @@ async fn the_gallery_opens_in_full_only_once_every_installment_is_paid(backend: 
     clock.set(at(2027, 3, 1, 10, 0));
     app.advance_scheduled_of("issue_plan_part:").await;
     app.drain().await;
-    let now = plan(&app, &f.key, &session).await;
+    let now = plan(app, &f.key, &session).await;
     assert_eq!(now["parts"][1]["status"], "ISSUED", "{now}");
     let second = now["parts"][1]["invoiceId"].clone();
-
     clock.set(at(2027, 3, 5, 12, 0));
     let done = app.complete_session(&f.key, &session).await;
     assert!(done.get("errors").is_none(), "{done}");
     app.drain().await;
+    (session, second)
+}
+
+/// With an installment still open at completion, the gallery stays at the
+/// partly-paid level although the final invoice is paid; paying the
+/// installment opens it in full.
+async fn the_gallery_opens_in_full_only_once_every_installment_is_paid(backend: Backend) {
+    let Some((app, clock)) = app_at(backend, at(2027, 1, 4, 15, 0)).await else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    let (session, second) = complete_with_an_installment_open(&app, &clock, &f).await;
     let held = gallery_level(&app, &f.key, &session).await;
     assert_eq!(held["invoice"]["status"], "PAID", "{held}");
     assert_eq!(held["galleryAccess"]["level"], "PREVIEW", "{held}");
 
     pay_by_check(&app, &f.key, &second, "1645.91", "#102").await;
     let open = gallery_level(&app, &f.key, &session).await;
+    assert_eq!(open["galleryAccess"]["level"], "FULL", "{open}");
+}
+
+/// A studio whose gallery policy does not wait for the plan
+/// (`waitsForPlan: false`) opens the same gallery in full with the paid
+/// final invoice, the installment still open.
+async fn a_studio_can_open_the_gallery_before_the_plan_is_paid(backend: Backend) {
+    let Some((app, clock)) = app_at(backend, at(2027, 1, 4, 15, 0)).await else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    let set = app
+        .gql(
+            &f.key,
+            "mutation { updateGalleryPolicy(input: { waitsForPlan: false }) {
+                policy { waitsForPlan } userErrors { message } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        set["updateGalleryPolicy"]["policy"]["waitsForPlan"], false,
+        "{set}"
+    );
+    let (session, _) = complete_with_an_installment_open(&app, &clock, &f).await;
+    let open = gallery_level(&app, &f.key, &session).await;
+    assert_eq!(open["invoice"]["status"], "PAID", "{open}");
     assert_eq!(open["galleryAccess"]["level"], "FULL", "{open}");
 }
 
