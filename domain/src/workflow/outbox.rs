@@ -304,8 +304,10 @@ pub async fn retry_later<C: ConnectionTrait>(
         )
         .filter(outbox::Column::Id.eq(id))
         // A finished or given-up step stays so: a duplicate delivery that
-        // was still running when it gave up does not count another attempt.
+        // was still running when it gave up does not count another attempt,
+        // nor one that fails while the last attempt is being marked given up.
         .filter(outbox::Column::Status.is_not_in([OutboxStatus::Done, OutboxStatus::Failed]))
+        .filter(outbox::Column::Attempts.lt(i32::try_from(max_attempts).unwrap_or(i32::MAX)))
         .exec(conn)
         .await?;
     let Some(row) = outbox::Entity::find_by_id(id).one(conn).await? else {
