@@ -56,7 +56,7 @@ use sea_orm::{
 mod ahead;
 mod netting;
 mod standing;
-pub use ahead::bill_next_part;
+pub use ahead::{bill_next_part, ensure_oldest_first};
 pub use netting::{PlanCredit, credit_rows, net_into_final};
 pub use standing::{standing, unsettled};
 

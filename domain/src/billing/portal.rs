@@ -65,6 +65,7 @@ pub async fn checkout(
     save_card: bool,
 ) -> DomainResult<String> {
     check_csrf(ctx, token, csrf)?;
+    crate::billing::installments::ensure_oldest_first(&ctx.db, &doc.invoice).await?;
     // Only an auto-pay client is offered to keep the card.
     let save_card = save_card && doc.client.payment_preference == PaymentPreference::AutoPay;
     crate::billing::checkout::start(ctx, doc, save_card).await

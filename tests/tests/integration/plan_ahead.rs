@@ -10,6 +10,7 @@ use tests::{Backend, TestApp, csrf_field};
 on_both_backends!(
     the_client_pays_the_next_part_ahead_on_the_portal_and_its_day_bills_nothing,
     a_part_billed_ahead_and_paid_by_check_is_not_charged_on_its_day,
+    the_portal_takes_money_for_the_oldest_open_part_first,
 );
 
 async fn bill_next(app: &TestApp, key: &str, session: &str) -> Value {
@@ -179,4 +180,57 @@ async fn a_part_billed_ahead_and_paid_by_check_is_not_charged_on_its_day(backend
     app.drain().await;
     assert_eq!(app.count("simulated_gateway_charges").await, 1, "no charge");
     assert_eq!(app.count("payments").await, 2);
+}
+
+/// Noah pays his retainer by check; his second and third parts are both
+/// billed (February 1 and March 1) and unpaid. Pressing Pay on the third part's page is refused, naming the
+/// second, with nothing opened at the gateway; once the second is paid, the
+/// third is paid as usual.
+async fn the_portal_takes_money_for_the_oldest_open_part_first(backend: Backend) {
+    let Some((app, clock)) = app_at(backend, at(2027, 1, 4, 15, 0)).await else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    let (session, _) = book_on_plan(
+        &app,
+        &f,
+        &f.invoice_client,
+        json!([{}, { "dueDate": "2027-02-01" }, { "dueDate": "2027-03-01" }]),
+    )
+    .await;
+    app.drain().await;
+    let retainer = plan(&app, &f.key, &session).await["parts"][0]["invoiceId"].clone();
+    pay_by_check(&app, &f.key, &retainer, "1097.27", "#100").await;
+    for day in [at(2027, 2, 1, 10, 0), at(2027, 3, 1, 10, 0)] {
+        clock.set(day);
+        app.advance_scheduled_of("issue_plan_part:").await;
+        app.drain().await;
+    }
+    let link = |n: usize| {
+        app.emails_to(tests::INVOICE_EMAIL)
+            .into_iter()
+            .find(|e| e.says(&format!("Installment {n} of 3")))
+            .and_then(|e| e.portal_link())
+            .expect("the installment's portal link")
+    };
+    let (second, third) = (link(2), link(3));
+    let refused = app.press_pay(&third, false).await;
+    assert_eq!(refused.status(), 409);
+    let page = refused.text().await.unwrap_or_default();
+    assert!(page.contains("Installment 2 (invoice "), "{page}");
+    assert!(
+        page.contains("is billed and not paid yet: it is paid first."),
+        "{page}"
+    );
+    assert!(page.contains(&format!("href=\"{second}\"")), "{page}");
+    assert_eq!(app.count("simulated_checkout_sessions").await, 0);
+
+    let paid = app.open_and_pay(&second, "4242 4242 4242 4242").await;
+    assert_eq!(paid.status(), 303);
+    app.drain().await;
+    let paid = app.open_and_pay(&third, "4242 4242 4242 4242").await;
+    assert_eq!(paid.status(), 303);
+    app.drain().await;
+    let now = plan(&app, &f.key, &session).await;
+    assert_eq!(now["parts"][2]["status"], "PAID", "{now}");
 }

@@ -15,7 +15,7 @@ use crate::infra::error::{DomainResult, UserError};
 use crate::kernel::ids::SessionId;
 use crate::studio::plans;
 use entity::enums::{InvoiceStatus, PlanPartStatus, PlanStatus};
-use entity::invoice;
+use entity::{invoice, payment_plan, payment_plan_part};
 use sea_orm::EntityTrait;
 
 /// Bills the session's earliest scheduled part now and returns its
@@ -30,25 +30,8 @@ pub async fn bill_next_part(
         .await?
         .filter(|p| p.plan.status == PlanStatus::Active)
         .ok_or_else(|| UserError::not_found("sessionId", "session with a payment plan"))?;
-    let unpaid = plan
-        .parts
-        .iter()
-        .find(|p| p.status == PlanPartStatus::Issued);
-    let open = unpaid.and_then(|part| {
-        plan.invoices
-            .iter()
-            .find(|i| i.plan_part_id == Some(part.id) && i.status != InvoiceStatus::Paid)
-    });
-    if let (Some(part), Some(billed)) = (unpaid, open) {
-        return Err(UserError::state(
-            "sessionId",
-            format!(
-                "installment {} (invoice {}) is billed and not paid yet: it is paid first",
-                part.seq,
-                billed.display_number()
-            ),
-        )
-        .into());
+    if let Some(refusal) = paid_first(&plan, i32::MAX, "sessionId") {
+        return Err(refusal.into());
     }
     let next = plan
         .parts
@@ -67,4 +50,55 @@ pub async fn bill_next_part(
             Err(anyhow::anyhow!("part {} billed ahead was not billed", next.id).into())
         }
     }
+}
+
+/// Money goes to the oldest part first: paying an installment invoice is
+/// refused while an earlier part of its plan is billed and unpaid (the
+/// portal's plan card links to that one).
+pub async fn ensure_oldest_first(
+    db: &impl sea_orm::ConnectionTrait,
+    billed: &invoice::Model,
+) -> DomainResult<()> {
+    let Some(part_id) = billed.plan_part_id else {
+        return Ok(());
+    };
+    let Some(part) = payment_plan_part::Entity::find_by_id(part_id)
+        .one(db)
+        .await?
+    else {
+        return Ok(());
+    };
+    let Some(plan) = payment_plan::Entity::find_by_id(part.plan_id)
+        .one(db)
+        .await?
+    else {
+        return Ok(());
+    };
+    let plan = plans::with_parts(db, plan).await?;
+    match paid_first(&plan, part.seq, "invoiceId") {
+        Some(refusal) => Err(refusal.into()),
+        None => Ok(()),
+    }
+}
+
+/// The refusal naming the earliest part before `seq` that is billed and
+/// not fully paid, if there is one.
+fn paid_first(plan: &plans::Plan, seq: i32, field: &str) -> Option<UserError> {
+    plan.parts
+        .iter()
+        .filter(|p| p.seq < seq && p.status == PlanPartStatus::Issued)
+        .find_map(|part| {
+            let billed = plan
+                .invoices
+                .iter()
+                .find(|i| i.plan_part_id == Some(part.id) && i.status != InvoiceStatus::Paid)?;
+            Some(UserError::state(
+                field,
+                format!(
+                    "installment {} (invoice {}) is billed and not paid yet: it is paid first",
+                    part.seq,
+                    billed.display_number()
+                ),
+            ))
+        })
 }
