@@ -23,13 +23,14 @@
 //! unique per studio and per refund.
 
 mod at_gateway;
+mod credit_notes;
 pub mod spread;
 
 use crate::billing::lifecycle::{self, Actor, Audit};
 use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
 use crate::infra::error::{DomainResult, UserError};
-use crate::kernel::ids::{InvoiceId, PaymentId, StudioId};
+use crate::kernel::ids::{InvoiceId, PaymentId};
 use crate::kernel::keys::Key;
 use crate::kernel::money::Minor;
 use crate::ports::gateway::{GatewayError, RefundOutcome};
@@ -37,8 +38,10 @@ use crate::workflow::next::{self, Change};
 
 use at_gateway::refund_at_gateway;
 use chrono::{DateTime, Duration, Utc};
+pub use credit_notes::credit_note_of;
+use credit_notes::issue_credit_note;
 use entity::enums::{InvoiceEventKind, PaymentMethod, PaymentStatus, RefundStatus};
-use entity::{credit_note, invoice, payment, refund};
+use entity::{invoice, payment, refund};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
@@ -149,7 +152,8 @@ pub async fn refund_payment(
         group: None,
         reason: input.reason.clone(),
     };
-    let (created, settled) = open(ctx, &tx, opening, actor, request_id).await?;
+    let created = insert(ctx, &tx, opening).await?;
+    let settled = start(ctx, &tx, (&created, payment.method), actor, request_id).await?;
     crate::workflow::next::commit(ctx, tx).await?;
     if settled {
         publish(
@@ -183,19 +187,15 @@ struct Opening<'a> {
     reason: Option<String>,
 }
 
-/// Writes a `PENDING` refund in `tx`. Money recorded by hand is returned by
-/// hand, so its refund settles at once (`true`); a card refund gets its
-/// `ResolveRefund` safety net and waits for the gateway (`false`).
-async fn open(
+/// Writes a `PENDING` refund in `tx`.
+async fn insert(
     ctx: &AppContext,
     tx: &DatabaseTransaction,
     opening: Opening<'_>,
-    actor: &Actor,
-    request_id: Option<&str>,
-) -> DomainResult<(refund::Model, bool)> {
+) -> DomainResult<refund::Model> {
     let now = ctx.clock.now();
     let payment = opening.payment;
-    let created = refund::ActiveModel {
+    Ok(refund::ActiveModel {
         studio_id: Set(payment.studio_id),
         invoice_id: Set(payment.invoice_id),
         payment_id: Set(payment.id),
@@ -212,19 +212,33 @@ async fn open(
         ..Default::default()
     }
     .insert(tx)
-    .await?;
-    if payment.method != PaymentMethod::Card {
+    .await?)
+}
+
+/// Starts settling a refund just written. Money recorded by hand
+/// (`method` not a card) is returned by hand, so its refund settles at once
+/// (`true`); a card refund gets its `ResolveRefund` safety net and waits for
+/// the gateway (`false`).
+async fn start(
+    ctx: &AppContext,
+    tx: &DatabaseTransaction,
+    (created, method): (&refund::Model, PaymentMethod),
+    actor: &Actor,
+    request_id: Option<&str>,
+) -> DomainResult<bool> {
+    let now = ctx.clock.now();
+    if method != PaymentMethod::Card {
         let by_hand = Settlement::Succeeded(None);
-        settle(tx, &created, &by_hand, actor, request_id, now).await?;
-        return Ok((created, true));
+        settle(tx, created, &by_hand, actor, request_id, now).await?;
+        return Ok(true);
     }
     let change = Change::RefundStarted {
-        studio_id: payment.studio_id,
+        studio_id: created.studio_id,
         refund_id: created.id,
         resolve_after: Duration::seconds(ctx.settings.worker.resolve_payment_after_secs),
     };
     next::after(tx, change, request_id, now).await?;
-    Ok((created, false))
+    Ok(false)
 }
 
 /// Asks the gateway (again, under the same key) for a refund still `PENDING`.
@@ -337,6 +351,7 @@ pub async fn settle(
     request_id: Option<&str>,
     now: DateTime<Utc>,
 ) -> DomainResult<bool> {
+    spread::lock_request(tx, pending).await?;
     let update = refund::Entity::update_many()
         .filter(refund::Column::Id.eq(pending.id))
         .filter(refund::Column::Status.eq(RefundStatus::Pending))
@@ -449,86 +464,44 @@ pub async fn settle(
                     studio_id: pending.studio_id,
                     invoice_id: pending.invoice_id,
                     refund_id: pending.id,
-                    confirm,
+                    confirm: confirm && spread::request_settled(tx, pending).await?,
                 },
                 request_id,
                 now,
             )
             .await?;
         }
-        Settlement::Failed(_) => {
-            let invoice = invoice::Entity::find_by_id(pending.invoice_id)
-                .one(tx)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("invoice {} missing", pending.invoice_id))?;
-            lifecycle::record(
-                tx,
-                &invoice,
-                Audit {
-                    from: Some(invoice.status),
-                    to: Some(invoice.status),
-                    ..audit
-                },
-                now,
-            )
-            .await?;
-        }
+        Settlement::Failed(_) => record_failure(tx, pending, audit, request_id, now).await?,
     }
     Ok(true)
 }
 
-/// The credit note that comes with a refund by agreement: the refunded
-/// amount, numbered `CN-<invoice number>-<n>` (n from 2; a void's note is
-/// `CN-<invoice number>`), unique per studio. The invoice is locked first so
-/// two refunds settling at once count the notes one after the other.
-async fn issue_credit_note(
+/// A refund that failed: recorded on its invoice's trail. The last member
+/// of a spread request to settle asks for the request's one email, which
+/// lists the refunds that went back, even when it failed itself.
+async fn record_failure(
     tx: &DatabaseTransaction,
-    refund: &refund::Model,
+    pending: &refund::Model,
+    audit: Audit<'_>,
+    request_id: Option<&str>,
     now: DateTime<Utc>,
-) -> DomainResult<credit_note::Model> {
-    use sea_orm::PaginatorTrait;
-    let invoice = lifecycle::lock_invoice(
-        tx,
-        StudioId::new(refund.studio_id),
-        InvoiceId::new(refund.invoice_id),
-    )
-    .await?;
-    let earlier = credit_note::Entity::find()
-        .filter(credit_note::Column::InvoiceId.eq(invoice.id))
-        .filter(credit_note::Column::RefundId.is_not_null())
-        .count(tx)
-        .await?;
-    let n = earlier
-        .checked_add(2)
-        .ok_or_else(|| anyhow::anyhow!("credit note count overflow"))?;
-    Ok(credit_note::ActiveModel {
-        studio_id: Set(refund.studio_id),
-        invoice_id: Set(invoice.id),
-        refund_id: Set(Some(refund.id)),
-        number: Set(format!("CN-{}-{n}", invoice.display_number())),
-        amount_minor: Set(refund.amount_minor),
-        currency: Set(refund.currency),
-        reason: Set(refund
-            .reason
-            .clone()
-            .filter(|r| !r.trim().is_empty())
-            .unwrap_or_else(|| "refund".to_string())),
-        created_at: Set(now),
-        ..Default::default()
+) -> DomainResult<()> {
+    let invoice = invoice::Entity::find_by_id(pending.invoice_id)
+        .one(tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("invoice {} missing", pending.invoice_id))?;
+    let (from, to) = (Some(invoice.status), Some(invoice.status));
+    lifecycle::record(tx, &invoice, Audit { from, to, ..audit }, now).await?;
+    if pending.group_key.is_some() && spread::request_settled(tx, pending).await? {
+        let change = Change::Refunded {
+            studio_id: pending.studio_id,
+            invoice_id: pending.invoice_id,
+            refund_id: pending.id,
+            confirm: true,
+        };
+        next::after(tx, change, request_id, now).await?;
     }
-    .insert(tx)
-    .await?)
-}
-
-/// The credit note issued with a refund, if it was a refund by agreement.
-pub async fn credit_note_of<C: sea_orm::ConnectionTrait>(
-    db: &C,
-    refund_id: i64,
-) -> DomainResult<Option<credit_note::Model>> {
-    Ok(credit_note::Entity::find()
-        .filter(credit_note::Column::RefundId.eq(refund_id))
-        .one(db)
-        .await?)
+    Ok(())
 }
 
 async fn reload(ctx: &AppContext, refund_id: i64) -> DomainResult<refund::Model> {

@@ -8,7 +8,6 @@ use crate::billing::documents::{InvoiceDocument, payment_label};
 use crate::infra::context::AppContext;
 use crate::infra::error::DomainResult;
 use crate::workflow::notify::{self, Sent};
-use chrono::Duration;
 use entity::enums::{NotificationKind, PaymentMethod, RefundStatus};
 use entity::{credit_note, invoice, payment, refund};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
@@ -96,7 +95,8 @@ pub async fn send_refund_confirmation(ctx: &AppContext, refund_id: i64) -> Domai
 /// One email for a refund spread over several payments, once every refund
 /// of the request has settled: the total, then each refund with where it
 /// went, its invoice and its credit note. Keyed by the request's first
-/// refund, so whichever of its refunds settles last sends it, once.
+/// refund, so whichever of its refunds settles last sends it, once (a
+/// failed member asks for it too, see `refunds::settle`).
 async fn send_spread_confirmation(ctx: &AppContext, group: &str) -> DomainResult<Sent> {
     let made = refund::Entity::find()
         .filter(refund::Column::GroupKey.eq(group))
@@ -106,11 +106,10 @@ async fn send_spread_confirmation(ctx: &AppContext, group: &str) -> DomainResult
     let Some(lead) = made.first() else {
         return Ok(Sent::Already);
     };
+    // The refund that settles last sends it (a failed one too): each
+    // member's job runs after its own settlement commits.
     if made.iter().any(|r| r.status == RefundStatus::Pending) {
-        let again = Duration::seconds(ctx.settings.worker.resolve_payment_after_secs.max(1));
-        return Ok(Sent::Later {
-            until: ctx.clock.now() + again,
-        });
+        return Ok(Sent::Already);
     }
     let returned: Vec<_> = made
         .iter()

@@ -64,7 +64,8 @@ pub enum Change {
         resolve_after: Duration,
     },
     /// A refund succeeded; `confirm`: the client is told (a credit note was
-    /// issued for it).
+    /// issued for it). Also a failed member of a spread refund request, so
+    /// that the request's one email goes out if it settled last.
     Refunded {
         studio_id: i64,
         invoice_id: i64,

@@ -63,12 +63,6 @@ pub enum Sent {
     InFlight {
         until: chrono::DateTime<Utc>,
     },
-    /// The email is not due yet: what it reports is still under way (a
-    /// refund of the same request not settled); the job looks again then
-    /// (`Outcome::Waiting`).
-    Later {
-        until: chrono::DateTime<Utc>,
-    },
 }
 
 /// Identifies one email: at most one is ever sent per key.

@@ -39,7 +39,6 @@ impl Outcome {
     pub fn of_sent(result: DomainResult<Sent>) -> Self {
         match result {
             Ok(Sent::InFlight { until }) => Self::InFlight(until),
-            Ok(Sent::Later { until }) => Self::Waiting(until),
             Ok(Sent::Now | Sent::Already | Sent::Failed) => Self::Done,
             Err(err) => Self::Retry(err),
         }

@@ -15,7 +15,7 @@
 //! never refund more than was paid. A replayed key returns the refunds it
 //! first created and asks the gateway again for those still `PENDING`.
 
-use super::{Opening, open, publish, reload, settle_with_gateway, validate_request};
+use super::{Opening, insert, publish, reload, settle_with_gateway, start, validate_request};
 use crate::billing::lifecycle::Actor;
 use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
@@ -106,29 +106,32 @@ pub async fn refund_session(
             group: Some(group.clone()),
             reason: input.reason.clone(),
         };
-        opened.push(open(ctx, &tx, opening, actor, request_id).await?);
+        opened.push((insert(ctx, &tx, opening).await?, paid.method));
         left -= take;
+    }
+    // Every refund of the request is written before any settles, so the
+    // last to settle knows it is the last (the request's one email).
+    let mut started = Vec::with_capacity(opened.len());
+    for (created, method) in opened {
+        let settled = start(ctx, &tx, (&created, method), actor, request_id).await?;
+        started.push((created, settled));
     }
     crate::workflow::next::commit(ctx, tx).await?;
     tracing::info!(
         studio_id,
         session_id = booked.id,
         amount = amount.get(),
-        refunds = opened.len(),
+        refunds = started.len(),
         "session refund spread over its payments"
     );
-    for (created, settled) in &opened {
+    for (created, settled) in &started {
         if *settled {
             let (invoice, paid) = (created.invoice_id, created.payment_id);
             publish(ctx, InvoiceId::new(invoice), PaymentId::new(paid)).await?;
         }
     }
-    resume(
-        ctx,
-        opened.into_iter().map(|(r, _)| r).collect(),
-        request_id,
-    )
-    .await
+    let made = started.into_iter().map(|(r, _)| r).collect();
+    resume(ctx, made, request_id).await
 }
 
 /// The refunds a replayed key made, if it made any. A key reused for
@@ -218,4 +221,41 @@ async fn resume(
         stands.push(reload(ctx, id).await?);
     }
     Ok(stands)
+}
+
+/// Serializes the settlements of a spread request's refunds (its first
+/// refund's row is locked), so that exactly one of them sees the request
+/// settled ([`request_settled`]) and asks for the request's one email.
+/// Nothing for a refund of one payment.
+pub(super) async fn lock_request(
+    tx: &DatabaseTransaction,
+    refund_row: &refund::Model,
+) -> DomainResult<()> {
+    if let Some(group) = &refund_row.group_key {
+        refund::Entity::find()
+            .filter(refund::Column::GroupKey.eq(group.as_str()))
+            .order_by_asc(refund::Column::Id)
+            .limit(1)
+            .lock_exclusive()
+            .one(tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Whether no refund of `refund_row`'s request is `PENDING` any more (true
+/// for a refund of one payment).
+pub(super) async fn request_settled(
+    tx: &DatabaseTransaction,
+    refund_row: &refund::Model,
+) -> DomainResult<bool> {
+    let Some(group) = &refund_row.group_key else {
+        return Ok(true);
+    };
+    let pending = refund::Entity::find()
+        .filter(refund::Column::GroupKey.eq(group.as_str()))
+        .filter(refund::Column::Status.eq(RefundStatus::Pending))
+        .count(tx)
+        .await?;
+    Ok(pending == 0)
 }
