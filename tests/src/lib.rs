@@ -462,6 +462,14 @@ impl TestApp {
         }
     }
 
+    /// The first email sent to `address` that says `phrase`.
+    pub fn email_to_saying(&self, address: &str, phrase: &str) -> SentEmail {
+        self.emails_to(address)
+            .into_iter()
+            .find(|e| e.says(phrase))
+            .unwrap_or_else(|| panic!("no email to {address} says {phrase:?}"))
+    }
+
     pub fn emails_to(&self, address: &str) -> Vec<SentEmail> {
         self.emails()
             .into_iter()

@@ -76,6 +76,14 @@ pub(super) async fn part_ids(app: &TestApp) -> Vec<i64> {
         .collect()
 }
 
+/// Sets the clock to `when` and runs the plan parts' billing steps due by
+/// then.
+pub(super) async fn bill_due_parts(app: &TestApp, clock: &Clock, when: DateTime<Utc>) {
+    clock.set(when);
+    app.advance_scheduled_of("issue_plan_part:").await;
+    app.drain().await;
+}
+
 /// `client` books the studio's wedding for June 12, 2027 on a plan of
 /// `parts` (the `setPaymentPlan` grammar); returns the session's id and the
 /// plan's.
@@ -172,17 +180,11 @@ async fn a_plan_collects_each_part_on_its_day_once_and_completion_nets_it(backen
     assert_eq!(app.count("invoices WHERE kind = 'INSTALLMENT'").await, 1);
     // 10:00: issued and emailed as the notice, naming the card and the day;
     // the charge waits for March 1 at 10:00; the step again bills nothing.
-    clock.set(at(2027, 2, 22, 10, 0));
-    app.advance_scheduled_of("issue_plan_part:").await;
-    app.drain().await;
+    bill_due_parts(&app, &clock, at(2027, 2, 22, 10, 0)).await;
     let now = plan(&app, &f.key, &session).await;
     assert_eq!(now["parts"][1]["status"], "ISSUED", "{now}");
     assert!(now["parts"][1]["invoiceNumber"].is_string(), "{now}");
-    let notice = app
-        .emails_to(tests::AUTO_PAY_EMAIL)
-        .into_iter()
-        .find(|e| e.says("Installment 2 of 3"))
-        .expect("the notice");
+    let notice = app.email_to_saying(tests::AUTO_PAY_EMAIL, "Installment 2 of 3");
     assert!(
         notice.says("We will charge Visa •••• 4242 USD 987.55 for it on March 1, 2027"),
         "{}",
@@ -249,9 +251,7 @@ async fn a_plan_collects_each_part_on_its_day_once_and_completion_nets_it(backen
     assert_eq!(now["status"], "COMPLETED", "{now}");
     assert_eq!(now["parts"][2]["status"], "FOLDED");
     // May 1 comes: the folded part is not billed.
-    clock.set(at(2027, 5, 1, 10, 0));
-    app.advance_scheduled_of("issue_plan_part:").await;
-    app.drain().await;
+    bill_due_parts(&app, &clock, at(2027, 5, 1, 10, 0)).await;
     assert_eq!(app.count("invoices WHERE kind = 'INSTALLMENT'").await, 2);
     assert_eq!(app.count("payments WHERE status = 'SUCCEEDED'").await, 3);
     // Only the final invoice's receipt names the credits: one row each.
@@ -301,11 +301,7 @@ async fn an_emailed_installment_is_paid_on_the_portal_and_a_voided_one_returns_t
     )
     .await;
     app.drain().await;
-    let first = app
-        .emails_to(tests::INVOICE_EMAIL)
-        .into_iter()
-        .find(|e| e.says("Installment 1 of 3"))
-        .expect("the retainer's invoice email");
+    let first = app.email_to_saying(tests::INVOICE_EMAIL, "Installment 1 of 3");
     assert!(first.says("USD 1,097.27"), "{}", first.text);
     let link = first.portal_link().expect("a portal link");
     let paid = app.open_and_pay(&link, "4242 4242 4242 4242").await;
@@ -317,9 +313,7 @@ async fn an_emailed_installment_is_paid_on_the_portal_and_a_voided_one_returns_t
     assert_eq!(now["totalPaid"]["minorUnits"], 109_727);
 
     for (day, n) in [((2027, 2, 1), 2), ((2027, 3, 1), 3)] {
-        clock.set(at(day.0, day.1, day.2, 10, 0));
-        app.advance_scheduled_of("issue_plan_part:").await;
-        app.drain().await;
+        bill_due_parts(&app, &clock, at(day.0, day.1, day.2, 10, 0)).await;
         let sent = app
             .emails_to(tests::INVOICE_EMAIL)
             .into_iter()
@@ -439,11 +433,7 @@ async fn a_declined_part_stays_alone_and_parts_are_charged_at_the_local_hour_acr
     assert_eq!(now["parts"][0]["status"], "ISSUED", "{now}");
     assert_eq!(now["parts"][1]["status"], "SCHEDULED", "{now}");
     assert_eq!(now["parts"][2]["status"], "SCHEDULED", "{now}");
-    let told = app
-        .emails_to(tests::AUTO_PAY_EMAIL)
-        .into_iter()
-        .find(|e| e.says("Installment 1 of 3"))
-        .expect("the retainer's invoice email");
+    let told = app.email_to_saying(tests::AUTO_PAY_EMAIL, "Installment 1 of 3");
     assert!(told.says("We will try your card again on"), "{}", told.text);
     let mut waiting: Vec<(String, DateTime<Utc>)> = app
         .scheduled()
@@ -481,9 +471,7 @@ async fn a_declined_part_stays_alone_and_parts_are_charged_at_the_local_hour_acr
 
     // March 13, 15:00 UTC: the second part. Its step and the third's run;
     // the third is early and waits for its own moment.
-    clock.set(at(2027, 3, 13, 15, 0));
-    app.advance_scheduled_of("issue_plan_part:").await;
-    app.drain().await;
+    bill_due_parts(&app, &clock, at(2027, 3, 13, 15, 0)).await;
     let now = plan(&app, &f.key, &session).await;
     assert_eq!(now["parts"][1]["status"], "PAID", "{now}");
     assert_eq!(now["parts"][2]["status"], "SCHEDULED", "{now}");
@@ -505,9 +493,7 @@ async fn a_declined_part_stays_alone_and_parts_are_charged_at_the_local_hour_acr
         .await
         .expect("the step");
     assert_eq!(early, Issued::NotYet(at(2027, 3, 14, 14, 0)));
-    clock.set(at(2027, 3, 14, 14, 0));
-    app.advance_scheduled_of("issue_plan_part:").await;
-    app.drain().await;
+    bill_due_parts(&app, &clock, at(2027, 3, 14, 14, 0)).await;
     let now = plan(&app, &f.key, &session).await;
     assert_eq!(now["parts"][2]["status"], "PAID", "{now}");
     assert_eq!(now["remaining"]["minorUnits"], 0, "{now}");
@@ -541,11 +527,7 @@ async fn the_demo_books_a_wedding_on_a_plan_and_bills_its_retainer(backend: Back
     assert_eq!(amounts, vec![121_940, 121_940, 104_520], "{now}");
     assert_eq!(now["parts"][0]["status"], "ISSUED", "{now}");
     assert_eq!(now["parts"][1]["status"], "SCHEDULED", "{now}");
-    let email = app
-        .emails_to("mia@example.com")
-        .into_iter()
-        .find(|e| e.says("Installment 1 of 3"))
-        .expect("Mia's retainer invoice");
+    let email = app.email_to_saying("mia@example.com", "Installment 1 of 3");
     assert!(email.says("USD 1,219.40"), "{}", email.text);
     assert!(
         email.says("For your booking “Mia & Leo's wedding”, as your payment plan says"),
@@ -573,9 +555,7 @@ async fn a_part_paid_by_hand_after_its_notice_is_not_charged(backend: Backend) {
     .await;
     app.drain().await;
     assert_eq!(app.count("simulated_gateway_charges").await, 1);
-    clock.set(at(2027, 2, 22, 10, 0));
-    app.advance_scheduled_of("issue_plan_part:").await;
-    app.drain().await;
+    bill_due_parts(&app, &clock, at(2027, 2, 22, 10, 0)).await;
     let now = plan(&app, &f.key, &session).await;
     assert_eq!(now["parts"][1]["status"], "ISSUED", "{now}");
     let second = now["parts"][1]["invoiceId"]
@@ -675,9 +655,7 @@ async fn complete_with_an_installment_open(
         "#101",
     )
     .await;
-    clock.set(at(2027, 3, 1, 10, 0));
-    app.advance_scheduled_of("issue_plan_part:").await;
-    app.drain().await;
+    bill_due_parts(app, clock, at(2027, 3, 1, 10, 0)).await;
     let now = plan(app, &f.key, &session).await;
     assert_eq!(now["parts"][1]["status"], "ISSUED", "{now}");
     let second = now["parts"][1]["invoiceId"].clone();
@@ -763,9 +741,7 @@ async fn a_card_that_expires_before_its_charge_is_asked_for_again_with_the_notic
         0,
         "the card works on the retainer's day"
     );
-    clock.set(at(2027, 2, 22, 10, 0));
-    app.advance_scheduled_of("issue_plan_part:").await;
-    app.drain().await;
+    bill_due_parts(&app, &clock, at(2027, 2, 22, 10, 0)).await;
     assert_eq!(app.count("card_setups").await, 1);
     let emails = app.emails_to(tests::AUTO_PAY_EMAIL);
     let notice = emails

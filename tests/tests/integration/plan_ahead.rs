@@ -3,7 +3,7 @@
 //! for a check; an earlier billed part is always paid first, and a part paid
 //! ahead is neither billed again nor charged on its day.
 
-use super::installments::{app_at, at, book_on_plan, pay_by_check, plan};
+use super::installments::{app_at, at, bill_due_parts, book_on_plan, pay_by_check, plan};
 use serde_json::{Value, json};
 use tests::{Backend, TestApp, csrf_field};
 
@@ -46,10 +46,8 @@ async fn the_client_pays_the_next_part_ahead_on_the_portal_and_its_day_bills_not
     .await;
     app.drain().await;
     let retainer = app
-        .emails_to(tests::INVOICE_EMAIL)
-        .into_iter()
-        .find(|e| e.says("Installment 1 of 3"))
-        .and_then(|e| e.portal_link())
+        .email_to_saying(tests::INVOICE_EMAIL, "Installment 1 of 3")
+        .portal_link()
         .expect("the retainer's portal link");
     let paid = app.open_and_pay(&retainer, "4242 4242 4242 4242").await;
     assert_eq!(paid.status(), 303);
@@ -125,9 +123,7 @@ async fn the_client_pays_the_next_part_ahead_on_the_portal_and_its_day_bills_not
     // March 1, the part's own day: nothing billed or emailed again.
     let installments = app.count("invoices WHERE kind = 'INSTALLMENT'").await;
     let emails = app.emails_to(tests::INVOICE_EMAIL).len();
-    clock.set(at(2027, 3, 1, 10, 0));
-    app.advance_scheduled_of("issue_plan_part:").await;
-    app.drain().await;
+    bill_due_parts(&app, &clock, at(2027, 3, 1, 10, 0)).await;
     assert_eq!(
         app.count("invoices WHERE kind = 'INSTALLMENT'").await,
         installments
@@ -202,15 +198,11 @@ async fn the_portal_takes_money_for_the_oldest_open_part_first(backend: Backend)
     let retainer = plan(&app, &f.key, &session).await["parts"][0]["invoiceId"].clone();
     pay_by_check(&app, &f.key, &retainer, "1097.27", "#100").await;
     for day in [at(2027, 2, 1, 10, 0), at(2027, 3, 1, 10, 0)] {
-        clock.set(day);
-        app.advance_scheduled_of("issue_plan_part:").await;
-        app.drain().await;
+        bill_due_parts(&app, &clock, day).await;
     }
     let link = |n: usize| {
-        app.emails_to(tests::INVOICE_EMAIL)
-            .into_iter()
-            .find(|e| e.says(&format!("Installment {n} of 3")))
-            .and_then(|e| e.portal_link())
+        app.email_to_saying(tests::INVOICE_EMAIL, &format!("Installment {n} of 3"))
+            .portal_link()
             .expect("the installment's portal link")
     };
     let (second, third) = (link(2), link(3));

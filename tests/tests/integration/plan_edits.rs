@@ -2,7 +2,7 @@
 //! enrolled, moves each part's billing to its new day, sends one "schedule
 //! updated" email, and never touches a part already billed or paid.
 
-use super::installments::{app_at, at, book_on_plan, part_ids, plan};
+use super::installments::{app_at, at, bill_due_parts, book_on_plan, part_ids, plan};
 use serde_json::{Value, json};
 use tests::{Backend, TestApp};
 
@@ -160,14 +160,8 @@ async fn an_edit_keeps_auto_pay_and_charges_the_new_amount_on_the_new_day(backen
 
     // February 8, 10:00: the notice of the new amount and day; February 15:
     // charged to the same card.
-    clock.set(at(2027, 2, 8, 10, 0));
-    app.advance_scheduled_of("issue_plan_part:").await;
-    app.drain().await;
-    let notice = app
-        .emails_to(tests::AUTO_PAY_EMAIL)
-        .into_iter()
-        .find(|e| e.says("Installment 2 of 3"))
-        .expect("the notice");
+    bill_due_parts(&app, &clock, at(2027, 2, 8, 10, 0)).await;
+    let notice = app.email_to_saying(tests::AUTO_PAY_EMAIL, "Installment 2 of 3");
     assert!(
         notice.says("We will charge Visa •••• 4242 USD 1,200.00 for it on February 15, 2027"),
         "{}",
@@ -306,9 +300,7 @@ async fn an_edit_adds_and_removes_future_parts_and_never_a_billed_one(backend: B
         matches!(gone, domain::billing::installments::Issued::Nothing(_)),
         "{gone:?}"
     );
-    clock.set(at(2027, 4, 15, 10, 0));
-    app.advance_scheduled_of("issue_plan_part:").await;
-    app.drain().await;
+    bill_due_parts(&app, &clock, at(2027, 4, 15, 10, 0)).await;
     let now = plan(&app, &f.key, &session).await;
     assert_eq!(now["parts"][1]["status"], "ISSUED", "{now}");
     assert_eq!(app.count("invoices WHERE kind = 'INSTALLMENT'").await, 2);

@@ -1,7 +1,7 @@
 //! Issue 19, item 8: a refund of a booking paid in parts is spread over its
 //! payments, newest first, one refund per payment, with one email.
 
-use super::installments::{app_at, at, book_on_plan, plan};
+use super::installments::{app_at, at, bill_due_parts, book_on_plan, plan};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 use tests::{Backend, TestApp};
@@ -47,9 +47,7 @@ async fn a_refund_larger_than_the_last_part_is_spread_newest_payment_first(backe
     .await;
     app.drain().await;
     for day in [at(2027, 2, 1, 10, 0), at(2027, 3, 1, 10, 0)] {
-        clock.set(day);
-        app.advance_scheduled_of("issue_plan_part:").await;
-        app.drain().await;
+        bill_due_parts(&app, &clock, day).await;
         app.advance_scheduled_of("charge:").await;
         app.drain().await;
     }
