@@ -9,6 +9,7 @@
 
 pub mod adjustments;
 pub mod clock;
+pub mod country;
 pub mod error;
 pub mod ids;
 pub mod keys;

@@ -130,6 +130,8 @@ text_enum!(
         Reissued = "REISSUED",
         MarkedUncollectible = "MARKED_UNCOLLECTIBLE",
         CreditRepaid = "CREDIT_REPAID",
+        CardChecked = "CARD_CHECKED",
+        CardCheckFailed = "CARD_CHECK_FAILED",
     }
 );
 text_enum!(

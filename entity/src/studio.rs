@@ -1,6 +1,6 @@
 #[allow(unused_imports)]
 use crate::enums::*;
-use crate::money::Currency;
+use crate::money::{Currency, Minor};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -54,6 +54,11 @@ pub struct Model {
     /// A booking on a payment plan opens its gallery in full only once every
     /// installment is paid (default), or with its final invoice alone.
     pub gallery_waits_for_plan: bool,
+    /// ISO 3166-1 alpha-2 (`kernel::country`), if the studio said.
+    pub country: Option<String>,
+    /// An auto-pay part above this amount has its card checked at the
+    /// gateway when its notice goes (`None`: never).
+    pub plan_card_check_minor: Option<Minor>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

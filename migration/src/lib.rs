@@ -38,6 +38,7 @@ mod m20261205_000400_plan_notice;
 mod m20261206_000100_plan_revision;
 mod m20261206_000200_refund_groups;
 mod m20261206_000300_gallery_waits_for_plan;
+mod m20261207_000100_plan_rules;
 
 pub struct Migrator;
 
@@ -73,6 +74,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000100_plan_revision::Migration),
             Box::new(m20261206_000200_refund_groups::Migration),
             Box::new(m20261206_000300_gallery_waits_for_plan::Migration),
+            Box::new(m20261207_000100_plan_rules::Migration),
         ]
     }
 }

@@ -20,6 +20,7 @@
 //! Endpoints: `GET /v1/payment_methods/{id}`, `POST /v1/payment_intents`,
 //! `POST /v1/payment_intents/{id}/confirm`, `GET /v1/payment_intents/{id}`,
 //! `GET /v1/payment_intents/search?query=metadata['idempotency_key']:'…'`,
+//! `POST /v1/setup_intents` (a card check, `confirm=true`),
 //! `POST /v1/refunds`, `GET /v1/refunds?payment_intent=…`,
 //! `GET /v1/refunds/{id}`, `POST /v1/customers`, `GET /v1/customers?email=…`,
 //! `GET /v1/customers/search?query=metadata['client_id']:'…'`,
@@ -388,6 +389,7 @@ impl State {
                 Some(intent) => (200, intent.clone()),
                 None => missing("payment_intent"),
             },
+            ("POST", ["v1", "setup_intents"]) => self.create_setup_intent(params),
             ("POST", ["v1", "refunds"]) => self.create_refund(params),
             ("GET", ["v1", "refunds"]) => {
                 let of = query.get("payment_intent").cloned().unwrap_or_default();
@@ -475,6 +477,51 @@ impl State {
             "",
             "An unknown error occurred while processing your request.",
         )
+    }
+
+    /// A SetupIntent confirmed at once (`confirm=true`, as a card check
+    /// sends it): `succeeded`, or Stripe's 402 `card_error` with the
+    /// intent as `setup_intent` for a card set to decline. Without
+    /// `confirm` it stays `requires_confirmation`.
+    fn create_setup_intent(&mut self, params: &[(String, String)]) -> (u16, Value) {
+        let get = |k: &str| {
+            params
+                .iter()
+                .find(|(name, _)| name == k)
+                .map(|(_, v)| v.clone())
+        };
+        let pm = get("payment_method").unwrap_or_default();
+        if !self.payment_methods.contains_key(&pm) {
+            return missing("payment_method");
+        }
+        let metadata: serde_json::Map<String, Value> = params
+            .iter()
+            .filter_map(|(k, v)| {
+                k.strip_prefix("metadata[")
+                    .and_then(|k| k.strip_suffix(']'))
+                    .map(|k| (k.to_string(), Value::String(v.clone())))
+            })
+            .collect();
+        let id = self.id("seti");
+        let mut intent = json!({
+            "id": id, "object": "setup_intent", "customer": get("customer"),
+            "payment_method": pm, "usage": get("usage"),
+            "status": "requires_confirmation", "metadata": metadata,
+        });
+        if get("confirm").as_deref() != Some("true") {
+            return (200, intent);
+        }
+        if let Some((code, decline, message)) = self.declines.get(&pm).cloned() {
+            let error = json!({ "type": "card_error", "code": code, "decline_code": decline,
+                                "message": message });
+            intent["status"] = json!("requires_payment_method");
+            intent["last_setup_error"] = error.clone();
+            let mut body = json!({ "error": error });
+            body["error"]["setup_intent"] = intent;
+            return (402, body);
+        }
+        intent["status"] = json!("succeeded");
+        (200, intent)
     }
 
     fn create_intent(&mut self, params: &[(String, String)]) -> (u16, Value) {

@@ -1,7 +1,9 @@
 //! The studio: its settings (`studio`, `updateStudioSettings`).
 
+use super::amount::Amount;
 use super::common::{Caller, id, payload_type, studio};
 use super::gallery::GalleryPolicy;
+use super::money::Money;
 use super::reminders::StudioReminderPolicy;
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use entity::studio as model;
@@ -56,6 +58,15 @@ pub struct Studio {
     /// How many days before a payment-plan part is charged to an auto-pay
     /// client's card its invoice is emailed as the notice (0: none).
     pub plan_notice_days: i32,
+    /// ISO 3166-1 alpha-2, if set. A studio in the EU/EEA bills consumers
+    /// there: a payment plan's parts fall due at most 50 days after the
+    /// session (`PLAN_GUARDRAIL` otherwise).
+    pub country: Option<String>,
+    /// An auto-pay plan part above this amount has its card checked at the
+    /// payment processor when its notice goes out, so that a dead card is
+    /// known (and a fresh card-setup link emailed) before the charge day;
+    /// `null`: never.
+    pub plan_card_check_above: Option<Money>,
 }
 
 impl From<&model::Model> for Studio {
@@ -82,6 +93,8 @@ impl From<&model::Model> for Studio {
             retainer_excess: s.retainer_excess.into(),
             plan_charge_hour: s.plan_charge_hour,
             plan_notice_days: s.plan_notice_days,
+            country: s.country.clone(),
+            plan_card_check_above: s.plan_card_check_minor.map(|m| Money::of(m, s.currency)),
         }
     }
 }
@@ -123,6 +136,11 @@ pub struct UpdateStudioSettingsInput {
     /// Days (0-30) before a payment-plan part's auto-charge that its notice
     /// is emailed.
     pub plan_notice_days: Option<i32>,
+    /// ISO 3166-1 alpha-2 (`US`, `FR`, `GB`); empty string clears it.
+    pub country: Option<String>,
+    /// Check an auto-pay plan part's card at the payment processor with
+    /// its notice when the part is above this amount; `"0"` turns it off.
+    pub plan_card_check_above: Option<Amount>,
 }
 
 impl UpdateStudioSettingsInput {
@@ -146,6 +164,8 @@ impl UpdateStudioSettingsInput {
             retainer_excess: self.retainer_excess.map(Into::into),
             plan_charge_hour: self.plan_charge_hour,
             plan_notice_days: self.plan_notice_days,
+            country: self.country,
+            plan_card_check_above: self.plan_card_check_above.map(Into::into),
         }
     }
 }

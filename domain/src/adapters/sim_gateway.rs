@@ -278,6 +278,36 @@ impl PaymentGateway for SimulatedGateway {
             .await
     }
 
+    /// A zero-amount check: the test cards the issuer refuses (declined,
+    /// lost, stolen, expired) are refused; one without funds passes, as a
+    /// check does not look at funds.
+    async fn verify_card(&self, request: &CardCheckRequest) -> Result<CardCheck, GatewayError> {
+        let token = request.payment_method_token.clone();
+        let check = async move {
+            let Some((_, decline)) = simulated_card(&token) else {
+                return Ok(CardCheck::Refused {
+                    code: "resource_missing".into(),
+                    message: "The card on file no longer exists.".into(),
+                });
+            };
+            Ok(match decline {
+                Some((code, message))
+                    if matches!(
+                        code,
+                        "generic_decline" | "lost_card" | "stolen_card" | "expired_card"
+                    ) =>
+                {
+                    CardCheck::Refused {
+                        code: code.into(),
+                        message: message.into(),
+                    }
+                }
+                _ => CardCheck::Usable,
+            })
+        };
+        self.faulty(&request.idempotency_key, check).await
+    }
+
     async fn confirm_intent(
         &self,
         id: &str,

@@ -22,6 +22,10 @@
 //!   the day and the card (`auto_charge_notice`); its charge is scheduled
 //!   for the moment (`charge_at`) and charges what is still due then, so a
 //!   part paid in between is not charged.
+//! - **The card checked first.** An auto-pay part above the studio's
+//!   `plan_card_check_minor` has its card checked at the gateway when its
+//!   notice goes (`card_check`); a refused card gets the client a link to
+//!   save another, days before the charge.
 //! - **A voided installment gives its part back** to the final invoice,
 //!   and may be voided only while no final invoice credits it
 //!   (`release_on_void`).
@@ -54,9 +58,11 @@ use sea_orm::{
 };
 
 mod ahead;
+mod card_check;
 mod netting;
 mod standing;
 pub use ahead::{bill_next_part, ensure_oldest_first};
+pub use card_check::{Checked, check_card};
 pub use netting::{PlanCredit, credit_rows, net_into_final};
 pub use standing::{standing, unsettled};
 
@@ -187,6 +193,18 @@ async fn issue(
         // Asked with the notice, so the charge day is not the day the card fails.
         crate::billing::card_setup::request_in(ctx, &tx, studio.id, client.id, request_id, now)
             .await?;
+    } else if card_check::wanted(
+        &studio,
+        &client,
+        owed,
+        part.due_date,
+        plans::billing_moment(&studio, &client, &plan, part.due_date) > now,
+    ) {
+        let change = crate::workflow::next::Change::CardCheckWanted {
+            studio_id: studio.id,
+            invoice_id: invoice.id,
+        };
+        crate::workflow::next::after(&tx, change, request_id, now).await?;
     }
     tx.commit().await?;
     announce_issued(ctx, &invoice).await;

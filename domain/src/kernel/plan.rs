@@ -16,7 +16,10 @@
 //!   previous part's or already past, a part below the gateway's minimum
 //!   charge, more than [`MAX_PARTS`] parts, and more than
 //!   [`MAX_PARTS_AFTER_SESSION`] parts due after the session (US
-//!   buy-now-pay-later rules treat more as a credit agreement).
+//!   buy-now-pay-later rules treat more as a credit agreement); for a
+//!   consumer in the EU/EEA, a part due more than [`EU_DEFERRAL_DAYS`] days
+//!   after the session (deferred payment beyond that is consumer credit,
+//!   Directive (EU) 2023/2225, art. 2(2)(h)).
 
 use crate::kernel::error::{ErrorCode, UserError};
 use crate::kernel::money::{Currency, Minor};
@@ -30,6 +33,21 @@ pub const MAX_PARTS: usize = 12;
 
 /// The most parts that may fall due after the session date.
 pub const MAX_PARTS_AFTER_SESSION: usize = 4;
+
+/// The most days after the session a part may fall due for a consumer in
+/// the EU/EEA.
+pub const EU_DEFERRAL_DAYS: i64 = 50;
+
+/// The days a plan is laid out against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Calendar {
+    /// The day the plan is set (in the studio's zone).
+    pub today: NaiveDate,
+    /// The session's day.
+    pub session_day: NaiveDate,
+    /// The client is a consumer in the EU/EEA ([`EU_DEFERRAL_DAYS`]).
+    pub eu_consumer: bool,
+}
 
 /// How much of the plan total a part asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,9 +217,11 @@ pub fn plan(
     total: Minor,
     currency: Currency,
     specs: &[PartSpec],
-    today: NaiveDate,
-    session_day: NaiveDate,
+    calendar: &Calendar,
 ) -> Result<Vec<PlannedPart>, UserError> {
+    let Calendar {
+        today, session_day, ..
+    } = *calendar;
     check_count(specs.len())?;
     let amounts = split(total, currency, specs)?;
     let mut parts = Vec::with_capacity(specs.len());
@@ -245,6 +265,13 @@ pub fn plan(
             due_date,
         });
     }
+    check_after_session(&parts, calendar)?;
+    Ok(parts)
+}
+
+/// The lending guardrails on the parts due after the session.
+fn check_after_session(parts: &[PlannedPart], calendar: &Calendar) -> Result<(), UserError> {
+    let session_day = calendar.session_day;
     let after = parts.iter().filter(|p| p.due_date > session_day).count();
     if after > MAX_PARTS_AFTER_SESSION {
         return Err(refuse(
@@ -255,7 +282,19 @@ pub fn plan(
             ),
         ));
     }
-    Ok(parts)
+    let last_day = session_day + Duration::days(EU_DEFERRAL_DAYS);
+    let too_late = parts.iter().position(|p| p.due_date > last_day);
+    if let (true, Some(index)) = (calendar.eu_consumer, too_late) {
+        return Err(refuse(
+            format!("parts.{index}.dueDate"),
+            ErrorCode::PlanGuardrail,
+            format!(
+                "for a client in the EU/EEA every part falls due at most {EU_DEFERRAL_DAYS} days \
+                 after the session (by {last_day}); a later payment is consumer credit"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The amounts of the parts: fixed, percentage (rounded half away from
@@ -344,14 +383,16 @@ mod tests {
     const SESSION: &str = "2027-06-12";
 
     fn parts(total: i64, code: &str, specs: &[PartSpec]) -> Result<Vec<i64>, UserError> {
-        plan(
-            Minor::new(total),
-            cur(code),
-            specs,
-            day(TODAY),
-            day(SESSION),
-        )
-        .map(|p| p.iter().map(|p| p.amount.get()).collect())
+        plan(Minor::new(total), cur(code), specs, &calendar(false))
+            .map(|p| p.iter().map(|p| p.amount.get()).collect())
+    }
+
+    fn calendar(eu_consumer: bool) -> Calendar {
+        Calendar {
+            today: day(TODAY),
+            session_day: day(SESSION),
+            eu_consumer,
+        }
     }
 
     fn rest_on(due: &str) -> PartSpec {
@@ -397,14 +438,8 @@ mod tests {
             percent(dec!(35), Due::DaysBeforeSession(60)),
             percent(dec!(30), Due::DaysBeforeSession(14)),
         ];
-        let planned = plan(
-            Minor::new(460_000),
-            cur("USD"),
-            &specs,
-            day(TODAY),
-            day(SESSION),
-        )
-        .expect("a plan");
+        let planned =
+            plan(Minor::new(460_000), cur("USD"), &specs, &calendar(false)).expect("a plan");
         let amounts: Vec<i64> = planned.iter().map(|p| p.amount.get()).collect();
         assert_eq!(amounts, vec![161_000, 161_000, 138_000]);
         let dates: Vec<NaiveDate> = planned.iter().map(|p| p.due_date).collect();
@@ -579,5 +614,24 @@ mod tests {
         assert!(parts(100_000, "USD", &four).is_ok());
         let five = [four.as_slice(), &[after("2027-11-01")]].concat();
         assert_eq!(code(parts(100_000, "USD", &five)), ErrorCode::PlanGuardrail);
+    }
+
+    #[test]
+    fn an_eu_consumer_pays_within_fifty_days_of_the_session() {
+        // The session is on 2027-06-12; 50 days later is 2027-08-01.
+        let specs = [rest_on("2027-06-01"), rest_on("2027-08-01")];
+        let eu = calendar(true);
+        assert!(plan(Minor::new(100_000), cur("EUR"), &specs, &eu).is_ok());
+        let late = [rest_on("2027-06-01"), rest_on("2027-08-02")];
+        let refused = plan(Minor::new(100_000), cur("EUR"), &late, &eu).expect_err("refused");
+        assert_eq!(refused.code, ErrorCode::PlanGuardrail);
+        assert_eq!(refused.field, vec!["parts", "1", "dueDate"]);
+        assert!(
+            refused.message.contains("by 2027-08-01"),
+            "{}",
+            refused.message
+        );
+        // Anywhere else the same plan is allowed.
+        assert!(plan(Minor::new(100_000), cur("EUR"), &late, &calendar(false)).is_ok());
     }
 }

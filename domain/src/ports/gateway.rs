@@ -210,6 +210,26 @@ pub struct SetupSession {
     pub card: Option<PaymentMethodDetails>,
 }
 
+/// A check that a card on file can still be charged, charging nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardCheckRequest {
+    /// Sent once per check: `card_check_inv_{invoice}_{card}`.
+    pub idempotency_key: String,
+    pub payment_method_token: String,
+    /// The plan part the check is for (`metadata[installment_id]`).
+    pub installment_ref: Option<String>,
+}
+
+/// What the card's issuer said to the check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CardCheck {
+    /// The card can be charged off-session (funds are not checked).
+    Usable,
+    /// The issuer refused the card (declined, lost, stolen, expired), or it
+    /// needs the client present: the charge on the due day would fail.
+    Refused { code: String, message: String },
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
     #[error("unknown payment method `{0}`")]
@@ -343,6 +363,13 @@ pub trait PaymentGateway: Send + Sync {
     ) -> Result<Option<PaymentMethodDetails>, GatewayError> {
         Err(GatewayError::Unsupported("card lookup"))
     }
+    /// Checks a card on file without charging it (Stripe: a SetupIntent
+    /// confirmed off-session with the card, which its issuer verifies).
+    /// The same key gives the same answer.
+    async fn verify_card(&self, _request: &CardCheckRequest) -> Result<CardCheck, GatewayError> {
+        Err(GatewayError::Unsupported("card check"))
+    }
+
     /// Reads a refund (`re_...`) as it is now.
     async fn retrieve_refund(&self, id: &str) -> Result<RefundOutcome, GatewayError>;
 

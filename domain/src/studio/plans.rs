@@ -137,6 +137,16 @@ pub fn issue_moment(
 mod edit;
 pub use edit::edit_plan;
 
+/// The days a plan on `booked` is laid out against, in the studio's zone.
+fn calendar(studio: &studio::Model, booked: &session::Model, now: DateTime<Utc>) -> plan::Calendar {
+    let zone = crate::kernel::clock::zone(&studio.time_zone);
+    plan::Calendar {
+        today: now.with_timezone(&zone).date_naive(),
+        session_day: booked.scheduled_at.with_timezone(&zone).date_naive(),
+        eu_consumer: crate::kernel::country::in_eea(studio.country.as_deref()),
+    }
+}
+
 fn specs(parts: &[PartInput], currency: Currency) -> Result<Vec<PartSpec>, Vec<UserError>> {
     let mut problems = Problems::new();
     let mut specs = Vec::with_capacity(parts.len());
@@ -372,10 +382,7 @@ pub async fn set_plan(
     if !total.is_positive() {
         return Err(UserError::state("sessionId", "the session leaves nothing to pay").into());
     }
-    let zone = crate::kernel::clock::zone(&studio.time_zone);
-    let today = now.with_timezone(&zone).date_naive();
-    let session_day = booked.scheduled_at.with_timezone(&zone).date_naive();
-    let planned = plan::plan(total, currency, &specs, today, session_day)?;
+    let planned = plan::plan(total, currency, &specs, &calendar(studio, &booked, now))?;
     if let Some(current) = plan_of(&tx, studio.id, session).await? {
         if current.paid().is_positive() || current.billed() {
             return Err(UserError::state(

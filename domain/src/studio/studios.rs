@@ -3,7 +3,7 @@
 use crate::infra::db::begin_write;
 use crate::infra::error::{DomainResult, UserError};
 use crate::infra::secrets::generate_api_key;
-use crate::kernel::money::Currency;
+use crate::kernel::money::{Currency, Minor};
 use crate::kernel::validate::Problems;
 use chrono::{DateTime, Utc};
 use entity::enums::GalleryLevel;
@@ -204,6 +204,11 @@ pub struct SettingsChanges {
     pub plan_charge_hour: Option<i32>,
     /// Days (0-30) before a plan part's auto-charge that its notice goes.
     pub plan_notice_days: Option<i32>,
+    /// ISO 3166-1 alpha-2; empty string clears it.
+    pub country: Option<String>,
+    /// The amount above which an auto-pay part's card is checked with its
+    /// notice; 0 turns the check off.
+    pub plan_card_check_above: Option<rust_decimal::Decimal>,
 }
 
 /// Changes a studio's settings. They shape invoices finalized from now on;
@@ -258,6 +263,35 @@ pub async fn update_settings(
     }
     if let Some(days) = changes.plan_notice_days {
         active.plan_notice_days = Set(problems.within("planNoticeDays", days, 0..=30));
+    }
+    if let Some(code) = &changes.country {
+        active.country = Set(match code.trim() {
+            "" => None,
+            code => match crate::kernel::country::parse(code) {
+                Ok(code) => Some(code),
+                Err(e) => {
+                    problems.push(UserError::invalid("country", e));
+                    None
+                }
+            },
+        });
+    }
+    if let Some(above) = changes.plan_card_check_above {
+        let currency = match &active.currency {
+            sea_orm::ActiveValue::Set(c) | sea_orm::ActiveValue::Unchanged(c) => *c,
+            sea_orm::ActiveValue::NotSet => studio.currency,
+        };
+        let minor = match above.is_sign_negative() {
+            true => {
+                problems.push(UserError::invalid(
+                    "planCardCheckAbove",
+                    "must be 0 (off) or more",
+                ));
+                Minor::ZERO
+            }
+            false => problems.amount("planCardCheckAbove", currency, above),
+        };
+        active.plan_card_check_minor = Set(minor.is_positive().then_some(minor));
     }
     if let Some(days) = changes.payment_terms_days {
         active.payment_terms_days = Set(problems.within("paymentTermsDays", days, 0..=365));

@@ -183,7 +183,8 @@ async fn invoice_of<C: ConnectionTrait>(
         | JobKind::SendReminder { invoice_id, .. }
         | JobKind::SendGalleryExpiryNotice { invoice_id, .. }
         | JobKind::DeliverGalleryWebhook { invoice_id, .. }
-        | JobKind::ExpireStaleCheckouts { invoice_id, .. } => Some(*invoice_id),
+        | JobKind::ExpireStaleCheckouts { invoice_id, .. }
+        | JobKind::CheckCard { invoice_id } => Some(*invoice_id),
         JobKind::SendReceipt { payment_id } | JobKind::ResolvePayment { payment_id } => {
             payment::Entity::find_by_id(*payment_id)
                 .filter(payment::Column::StudioId.eq(studio_id))

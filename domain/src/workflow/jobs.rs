@@ -82,6 +82,9 @@ pub enum JobKind {
     /// Bill part `part_id` of a payment plan on its day: an installment
     /// invoice, charged to the card on file or emailed (`billing::installments`).
     IssuePlanPart { part_id: i64 },
+    /// Check the card on file of an auto-pay installment above the
+    /// studio's threshold, before its charge day.
+    CheckCard { invoice_id: i64 },
     /// Email the client the schedule of plan `plan_id` as edit `revision`
     /// left it ("schedule updated").
     SendPlanUpdate { plan_id: i64, revision: i32 },
@@ -155,6 +158,7 @@ impl JobKind {
                 format!("expire_checkouts:invoice:{invoice_id}:due:{amount_due}:attempt:{attempt}")
             }
             Self::IssuePlanPart { part_id } => format!("issue_plan_part:part:{part_id}"),
+            Self::CheckCard { invoice_id } => format!("check_card:invoice:{invoice_id}"),
             Self::SendPlanUpdate { plan_id, revision } => {
                 format!("plan_update:plan:{plan_id}:revision:{revision}")
             }
@@ -235,6 +239,7 @@ impl JobKind {
             Self::SendCardSetupLink { .. } => "send_card_setup_link",
             Self::ExpireStaleCheckouts { .. } => "expire_stale_checkouts",
             Self::IssuePlanPart { .. } => "issue_plan_part",
+            Self::CheckCard { .. } => "check_card",
             Self::SendPlanUpdate { .. } => "send_plan_update",
             Self::Noop { .. } => "noop",
         }

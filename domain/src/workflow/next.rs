@@ -112,6 +112,9 @@ pub enum Change {
     },
     /// A card-setup link was requested.
     CardSetupRequested { studio_id: i64, card_setup_id: i64 },
+    /// An auto-pay installment above the studio's threshold was issued:
+    /// its card is checked now, days before the charge.
+    CardCheckWanted { studio_id: i64, invoice_id: i64 },
     /// A gallery was granted for the first time: its credentials go out.
     GalleryGranted { studio_id: i64, invoice_id: i64 },
     /// Gallery access went up to `level`.
@@ -202,6 +205,7 @@ impl Change {
             | Self::Reminded { studio_id, .. }
             | Self::AmountDueChanged { studio_id, .. }
             | Self::CardSetupRequested { studio_id, .. }
+            | Self::CardCheckWanted { studio_id, .. }
             | Self::GalleryGranted { studio_id, .. }
             | Self::GalleryUpgraded { studio_id, .. }
             | Self::GalleryChanged { studio_id, .. }
@@ -318,6 +322,7 @@ impl Change {
             Self::CardSetupRequested { card_setup_id, .. } => {
                 vec![Now(J::SendCardSetupLink { card_setup_id })]
             }
+            Self::CardCheckWanted { invoice_id, .. } => vec![Now(J::CheckCard { invoice_id })],
             Self::GalleryGranted { invoice_id, .. } => {
                 vec![Now(J::SendGalleryCredentials { invoice_id })]
             }

@@ -54,6 +54,7 @@ mod operations;
 mod outages;
 mod pages;
 mod plan_ahead;
+mod plan_checks;
 mod plan_edits;
 mod plan_refunds;
 mod plans;

@@ -105,6 +105,11 @@ async fn run_step(ctx: &AppContext, job: &Job) -> Outcome {
                 Err(err) => Outcome::Retry(err),
             }
         }
+        JobKind::CheckCard { invoice_id } => Outcome::of(
+            domain::billing::installments::check_card(ctx, *invoice_id, request_id)
+                .await
+                .map(|checked| tracing::info!(invoice_id, ?checked, "card check")),
+        ),
         JobKind::SendPlanUpdate { plan_id, revision } => Outcome::of_sent(
             domain::followup::plan_emails::send_plan_update(ctx, *plan_id, *revision).await,
         ),

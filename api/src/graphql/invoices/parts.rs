@@ -61,6 +61,12 @@ pub enum AuditEventKind {
     Reissued,
     MarkedUncollectible,
     CreditRepaid,
+    /// The card on file was checked before a large plan part's charge and
+    /// can be charged.
+    CardChecked,
+    /// The check of the card on file failed; the client was emailed a
+    /// link to save another.
+    CardCheckFailed,
 }
 
 #[derive(SimpleObject)]

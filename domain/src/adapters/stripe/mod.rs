@@ -83,9 +83,9 @@
 
 use crate::kernel::keys::{RequestKey, Step};
 use crate::ports::gateway::{
-    ChargeOutcome, ChargeRequest, CheckoutLookup, CheckoutRequest, CheckoutSession,
-    CustomerRequest, GatewayError, IntentState, PaymentGateway, PaymentMethodDetails,
-    RefundOutcome, RefundRequest, SetupCheckoutRequest, SetupSession,
+    CardCheck, CardCheckRequest, ChargeOutcome, ChargeRequest, CheckoutLookup, CheckoutRequest,
+    CheckoutSession, CustomerRequest, GatewayError, IntentState, PaymentGateway,
+    PaymentMethodDetails, RefundOutcome, RefundRequest, SetupCheckoutRequest, SetupSession,
 };
 mod events;
 mod outcomes;
@@ -102,7 +102,7 @@ use std::fmt;
 use std::time::Duration;
 use wire::{
     CustomerObject, ErrorEnvelope, ListObject, PaymentIntentObject, PaymentMethodObject,
-    RefundObject, SessionPage, card_from, metadata_of,
+    RefundObject, SessionPage, SetupIntentObject, card_from, metadata_of,
 };
 pub use wire::{checkout_session_from, is_setup_session, setup_session_from};
 
@@ -856,6 +856,55 @@ impl PaymentGateway for StripeGateway {
         }
         tracing::info!(payment_intent = %intent.id, key = %request.idempotency_key, "stripe payment intent created");
         Ok(intent.id)
+    }
+
+    /// A SetupIntent for the card, confirmed off-session (`usage`
+    /// `off_session`): Stripe has the issuer verify the card without
+    /// charging it. `succeeded` is usable; a `card_error` or a status that
+    /// wants the client (`requires_action`, `requires_payment_method`) is
+    /// refused.
+    async fn verify_card(&self, request: &CardCheckRequest) -> Result<CardCheck, GatewayError> {
+        let pm = self
+            .fetch_payment_method(&request.payment_method_token)
+            .await?;
+        let mut form = vec![
+            ("payment_method", request.payment_method_token.clone()),
+            ("payment_method_types[]", "card".to_string()),
+            ("usage", "off_session".to_string()),
+            ("confirm", "true".to_string()),
+            ("metadata[card_check]", request.idempotency_key.clone()),
+        ];
+        if let Some(installment) = &request.installment_ref {
+            form.push(("metadata[installment_id]", installment.clone()));
+        }
+        if let Some(customer) = pm.customer {
+            form.push(("customer", customer));
+        }
+        let response = self
+            .send(
+                Method::POST,
+                &["v1", "setup_intents"],
+                Some(&form),
+                Some(&request.idempotency_key),
+            )
+            .await?;
+        if !response.status.is_success() {
+            return match classify(&response) {
+                Failure::Card { code, message } | Failure::Missing { code, message } => {
+                    Ok(CardCheck::Refused { code, message })
+                }
+                Failure::Idempotency => Err(GatewayError::IdempotencyMismatch),
+                Failure::Other(message) => Err(GatewayError::Unavailable(message)),
+            };
+        }
+        let intent: SetupIntentObject = response.json()?;
+        Ok(match intent.status.as_str() {
+            "succeeded" | "processing" => CardCheck::Usable,
+            other => CardCheck::Refused {
+                code: other.to_string(),
+                message: format!("the card needs the client to act ({other})"),
+            },
+        })
     }
 
     async fn confirm_intent(

@@ -98,6 +98,8 @@ pub(super) struct DisputeObject {
 #[derive(Deserialize)]
 pub(super) struct SetupIntentObject {
     pub(super) id: String,
+    #[serde(default)]
+    pub(super) status: String,
     pub(super) payment_method: Option<serde_json::Value>,
     #[serde(default)]
     pub(super) metadata: HashMap<String, String>,

@@ -19,7 +19,9 @@
 //!   the last billed part's, too many parts, and the other rules of
 //!   `kernel::plan`.
 
-use super::{PartInput, Plan, insert_part, issue_moment, plan_of, scheduled_session, specs};
+use super::{
+    PartInput, Plan, calendar, insert_part, issue_moment, plan_of, scheduled_session, specs,
+};
 use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
 use crate::infra::error::{DomainResult, UserError};
@@ -112,10 +114,7 @@ pub async fn edit_plan(
         .into());
     }
     let total: Minor = future.iter().map(|p| p.amount_minor).sum();
-    let zone = crate::kernel::clock::zone(&studio.time_zone);
-    let today = now.with_timezone(&zone).date_naive();
-    let session_day = booked.scheduled_at.with_timezone(&zone).date_naive();
-    let planned = plan::plan(total, currency, &specs, today, session_day)?;
+    let planned = plan::plan(total, currency, &specs, &calendar(studio, &booked, now))?;
     check_against_billed(&current, last_billed, &planned)?;
     let surplus = future.get(planned.len()..).unwrap_or_default();
     refuse_removing_billed_once(&tx, surplus).await?;
