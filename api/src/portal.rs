@@ -509,7 +509,7 @@ pub async fn returned(
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/pay/{token}", web::get().to(show))
         .route("/pay/{token}/checkout", web::post().to(checkout))
-        .route("/pay/{token}/next-part", web::post().to(plan::next_part))
+        .configure(plan::routes)
         .route("/pay/{token}/return", web::get().to(returned))
         .route("/pay/{token}/invoice.pdf", web::get().to(pdf))
         .route("/pay/{token}/receipt/{file}", web::get().to(receipt))

@@ -11,6 +11,7 @@
 pub mod events;
 pub mod mailer;
 pub mod probes;
+mod sim_cards;
 pub mod sim_checkout;
 pub mod sim_gateway;
 pub mod sim_webhooks;

@@ -69,6 +69,9 @@ pub struct Model {
     /// payment plan, `plan_part_id`).
     pub kind: InvoiceKind,
     pub plan_part_id: Option<i64>,
+    /// An installment billing the rest of its plan at once: the last part
+    /// (`seq`) it bills from `plan_part_id`'s on; `None`: that part alone.
+    pub plan_through_seq: Option<i32>,
     /// The part of `credit_minor` that the session's installments cover.
     pub plan_credit_minor: Minor,
     /// JSON `[{"label", "amount_minor"}]`: the rows `plan_credit_minor` is

@@ -39,6 +39,7 @@ mod m20261206_000100_plan_revision;
 mod m20261206_000200_refund_groups;
 mod m20261206_000300_gallery_waits_for_plan;
 mod m20261207_000100_plan_rules;
+mod m20261207_000200_rest_of_plan;
 
 pub struct Migrator;
 
@@ -75,6 +76,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000200_refund_groups::Migration),
             Box::new(m20261206_000300_gallery_waits_for_plan::Migration),
             Box::new(m20261207_000100_plan_rules::Migration),
+            Box::new(m20261207_000200_rest_of_plan::Migration),
         ]
     }
 }

@@ -305,6 +305,34 @@ impl PlansMutation {
         super::invoices::InvoicePayload::from_result(result.map(Into::into))
     }
 
+    /// Bills everything that's left of the plan now, as one installment
+    /// invoice with a line per part (a client paying the rest at once, a
+    /// check for all of it): money paid on it goes to its oldest part
+    /// first. It is paid by hand or on the portal, never charged to the
+    /// card on file; left unpaid until its first part's day, it is voided
+    /// and the plan goes on part by part. Refused (`INVALID_STATE`) as
+    /// `billNextPlanPart` is, and while a later part is billed and unpaid.
+    async fn bill_rest_of_plan(
+        &self,
+        ctx: &Context<'_>,
+        session_id: ID,
+    ) -> Result<super::invoices::InvoicePayload> {
+        let caller = Caller::of(ctx)?;
+        let result = async {
+            let session = self::session_id(&session_id)?;
+            let request_id = caller.request_id();
+            domain::billing::installments::bill_rest(
+                caller.app,
+                caller.studio.id,
+                session,
+                request_id,
+            )
+            .await
+        }
+        .await;
+        super::invoices::InvoicePayload::from_result(result.map(Into::into))
+    }
+
     /// Cancels a scheduled session's payment plan: its unpaid parts will not
     /// be asked for; what was paid stays recorded.
     async fn cancel_payment_plan(

@@ -2,7 +2,9 @@
 //! the booking's plan with its day, amount and state, a link to pay each
 //! part that is billed and unpaid, and "Pay the next part now" (`POST
 //! /pay/{token}/next-part`, with the page's CSRF token), which bills the
-//! next part at once and sends the client to its page.
+//! next part at once and sends the client to its page; "Pay everything
+//! that's left" (`POST /pay/{token}/rest`) bills every part still scheduled
+//! as one invoice the same way.
 
 use super::{Notice, open, redirect_to, refusal, reshow, sentence, server_error};
 use actix_web::http::StatusCode;
@@ -13,6 +15,8 @@ use domain::billing::portal;
 use domain::infra::error::DomainError;
 use domain::studio::plans::Plan;
 use entity::enums::{InvoiceStatus, PlanPartStatus, PlanStatus};
+use entity::money::Minor;
+use entity::payment_plan_part;
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -23,10 +27,9 @@ pub(super) fn card(app: &AppContext, token: &str, doc: &InvoiceDocument, plan: &
         .iter()
         .filter(|p| p.status != PlanPartStatus::Cancelled)
         .collect();
-    let open_invoice = |part_id: i64| {
-        plan.invoices
-            .iter()
-            .find(|i| i.plan_part_id == Some(part_id) && i.status != InvoiceStatus::Paid)
+    let open_invoice = |part: &payment_plan_part::Model| {
+        plan.invoice_of(part)
+            .filter(|i| i.status != InvoiceStatus::Paid)
     };
     let first_unpaid = parts
         .iter()
@@ -35,6 +38,18 @@ pub(super) fn card(app: &AppContext, token: &str, doc: &InvoiceDocument, plan: &
     let ahead = first_unpaid.filter(|p| {
         p.status == PlanPartStatus::Scheduled && plan.plan.status == PlanStatus::Active
     });
+    // Everything that's left at once: more than the next part, nothing
+    // billed waiting.
+    let rest = plan
+        .rest()
+        .filter(|run| ahead.is_some() && run.len() > 1)
+        .map(|run| {
+            let sum: Minor = run
+                .iter()
+                .map(|p| p.amount_minor - p.amount_paid_minor)
+                .sum();
+            sum.of(plan.plan.currency)
+        });
     html! {
         div.card id="payment-plan" {
             h2 { "Your payment plan" }
@@ -47,7 +62,7 @@ pub(super) fn card(app: &AppContext, token: &str, doc: &InvoiceDocument, plan: &
                             td.nowrap { (part.due_date.format("%B %-d, %Y")) }
                             td.num { (part.amount_minor.of(part.currency)) }
                             td {
-                                @match (part.status, open_invoice(part.id)) {
+                                @match (part.status, open_invoice(part)) {
                                     (PlanPartStatus::Paid, _) => "Paid",
                                     (PlanPartStatus::Folded, _) => "On the final invoice",
                                     (PlanPartStatus::Issued, Some(billed)) if billed.id != doc.invoice.id => {
@@ -68,13 +83,47 @@ pub(super) fn card(app: &AppContext, token: &str, doc: &InvoiceDocument, plan: &
                 }
                 p.hint { "Installment " (next.seq) " is due on " (next.due_date.format("%B %-d, %Y")) "; paying it now means nothing is asked for it then." }
             }
+            @if let Some(rest) = rest {
+                form method="post" action=(format!("/pay/{token}/rest")) {
+                    input type="hidden" name="csrf" value=(portal::csrf_token(app, token));
+                    button type="submit" id="pay-rest" { "Pay everything that's left (" (rest) ")" }
+                }
+                p.hint { "One payment for every part still scheduled; nothing is asked for them on their days once it is paid." }
+            }
         }
     }
+}
+
+/// Paying ahead: the next part, or everything that's left.
+pub(super) fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/pay/{token}/next-part", web::post().to(next_part))
+        .route("/pay/{token}/rest", web::post().to(rest));
 }
 
 #[derive(Deserialize)]
 pub struct NextPartForm {
     csrf: String,
+}
+
+/// `POST /pay/{token}/rest`: bills everything that's left now and answers
+/// 303 to its page.
+pub async fn rest(
+    app: web::Data<AppContext>,
+    token: web::Path<String>,
+    form: web::Form<NextPartForm>,
+) -> HttpResponse {
+    let doc = match open(&app, &token).await {
+        Ok(doc) => doc,
+        Err(page) => return page,
+    };
+    match portal::pay_rest(&app, &doc, &token, &form.csrf).await {
+        Ok(url) => redirect_to(url),
+        Err(DomainError::User(errors)) => {
+            let (status, message) = refusal(&errors, StatusCode::CONFLICT);
+            reshow(&app, &token, status, Notice::Problem(&sentence(&message))).await
+        }
+        Err(err) => server_error(err),
+    }
 }
 
 /// `POST /pay/{token}/next-part`: bills the next part now and answers 303

@@ -132,13 +132,40 @@ pub async fn void_invoice(
         )
         .into());
     }
-    let now = ctx.clock.now();
-    crate::billing::installments::release_on_void(&tx, &invoice, now).await?;
+    let voided = void_in(&tx, invoice, reason, actor, request_id, ctx.clock.now()).await?;
+    crate::workflow::next::commit(ctx, tx).await?;
+    ctx.events
+        .publish(crate::billing::events::for_invoice(
+            crate::ports::events::EventKind::InvoiceVoided,
+            &voided,
+            None,
+            ctx.clock.now(),
+        ))
+        .await;
+    Ok(voided)
+}
+
+/// **The** writer of `VOID`, in the caller's transaction, for an invoice
+/// the caller locked and checked (no money on it, nothing pending): its
+/// plan part given back, the credit note, stale checkouts retired, credit
+/// released, the trail and what follows (gallery access). The caller
+/// publishes `InvoiceVoided` after its commit.
+pub(crate) async fn void_in(
+    tx: &DatabaseTransaction,
+    invoice: invoice::Model,
+    reason: &str,
+    actor: &Actor,
+    request_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> DomainResult<invoice::Model> {
+    let studio_id = invoice.studio_id;
+    let invoice_id = invoice.id;
+    crate::billing::installments::release_on_void(tx, &invoice, now).await?;
     // A draft was never issued: it has no number, nothing to cancel and no
     // gallery access, so it is voided without a credit note or follow-up.
     let issued = invoice.status != InvoiceStatus::Draft;
     let note = match issued {
-        true => Some(void_credit_note(&invoice, reason, now)?.insert(&tx).await?),
+        true => Some(void_credit_note(&invoice, reason, now)?.insert(tx).await?),
         false => None,
     };
     let from = invoice.status;
@@ -149,11 +176,11 @@ pub async fn void_invoice(
     active.settled_at = Set(Some(now));
     active.amount_due_minor = Set(Minor::ZERO);
     active.updated_at = Set(now);
-    let voided = active.update(&tx).await?;
-    crate::billing::checkout::retire_stale_in(&tx, &voided, ctx.clock.now()).await?;
-    crate::billing::credits::release_on_void(&tx, voided.id).await?;
+    let voided = active.update(tx).await?;
+    crate::billing::checkout::retire_stale_in(tx, &voided, now).await?;
+    crate::billing::credits::release_on_void(tx, voided.id).await?;
     record(
-        &tx,
+        tx,
         &voided,
         Audit {
             event: InvoiceEventKind::Voided,
@@ -163,12 +190,12 @@ pub async fn void_invoice(
             actor,
             detail: Some(reason.to_string()),
         },
-        ctx.clock.now(),
+        now,
     )
     .await?;
     if let Some(note) = note {
         record(
-            &tx,
+            tx,
             &voided,
             Audit {
                 event: InvoiceEventKind::CreditNoteIssued,
@@ -178,28 +205,19 @@ pub async fn void_invoice(
                 actor,
                 detail: Some(note.number.clone()),
             },
-            ctx.clock.now(),
+            now,
         )
         .await?;
         crate::workflow::next::after(
-            &tx,
+            tx,
             crate::workflow::next::Change::Voided {
-                studio_id: studio_id.get(),
-                invoice_id: invoice_id.get(),
+                studio_id,
+                invoice_id,
             },
             request_id,
-            ctx.clock.now(),
+            now,
         )
         .await?;
     }
-    crate::workflow::next::commit(ctx, tx).await?;
-    ctx.events
-        .publish(crate::billing::events::for_invoice(
-            crate::ports::events::EventKind::InvoiceVoided,
-            &voided,
-            None,
-            ctx.clock.now(),
-        ))
-        .await;
     Ok(voided)
 }

@@ -37,32 +37,31 @@
 //!   collected only, for one written off). The final invoice therefore
 //!   bills the session as delivered less the retainer and the installments.
 
-use crate::billing::invoicing::{announce_issued, finalize_and_route};
-use crate::billing::lifecycle::{self, Actor, Audit};
+use crate::billing::invoicing::announce_issued;
 use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
 use crate::infra::error::DomainResult;
-use crate::infra::secrets::{hash_token, random_token};
 use crate::kernel::money::Minor;
 use crate::studio::plans;
 use chrono::{DateTime, Utc};
-use entity::enums::{
-    InvoiceEventKind, InvoiceKind, InvoiceStatus, LineKind, PlanPartStatus, PlanStatus,
-    SessionStatus,
-};
-use entity::{client, invoice, invoice_line, payment_plan, payment_plan_part, session, studio};
+use entity::enums::{InvoiceKind, InvoiceStatus, PlanPartStatus, PlanStatus, SessionStatus};
+use entity::{client, invoice, payment_plan, payment_plan_part, session, studio};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
-    EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QuerySelect,
 };
 
 mod ahead;
 mod card_check;
+mod draft;
 mod netting;
+mod rest;
 mod standing;
-pub use ahead::{bill_next_part, ensure_oldest_first};
+pub use ahead::{bill_next_part, bill_rest, ensure_oldest_first};
 pub use card_check::{Checked, check_card};
+use draft::Billed;
+pub(crate) use draft::span_label;
 pub use netting::{PlanCredit, credit_rows, net_into_final};
 pub use standing::{standing, unsettled};
 
@@ -84,6 +83,9 @@ pub enum Issued {
 enum Timing {
     OnItsMoment,
     Ahead,
+    /// Now, with every later part still scheduled, as one invoice: the
+    /// client pays everything that's left ([`ahead::bill_rest`]).
+    Rest,
 }
 
 /// The plan part invoice `invoice_id` bills, for the gateway's metadata
@@ -115,32 +117,16 @@ async fn issue(
 ) -> DomainResult<Issued> {
     let now = ctx.clock.now();
     let tx = begin_write(&ctx.db).await?;
-    let Some(part) = payment_plan_part::Entity::find_by_id(part_id)
-        .one(&tx)
-        .await?
-    else {
-        return Ok(Issued::Nothing("the part is gone"));
+    let Some((plan, booked, mut part)) = locked(&tx, part_id).await? else {
+        return Ok(Issued::Nothing("the part or its session is gone"));
     };
-    let plan = payment_plan::Entity::find_by_id(part.plan_id)
-        .one(&tx)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("plan of part {part_id} missing"))?;
-    // The session first, then the part: completing the session takes the
-    // session's row too, so a part is either billed before the completion
-    // or folded into the final invoice by it, never both.
-    let Some(booked) = session::Entity::find_by_id(plan.session_id)
-        .lock_exclusive()
-        .one(&tx)
-        .await?
-    else {
-        return Ok(Issued::Nothing("the session is gone"));
-    };
-    let part = payment_plan_part::Entity::find_by_id(part_id)
-        .lock_exclusive()
-        .one(&tx)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("part {part_id} vanished"))?;
-    if part.status != PlanPartStatus::Scheduled {
+    // A part billed with the rest of the plan on the client's request comes
+    // back to its own day if that request was left unpaid (`rest::abandoned`).
+    let mut rest = None;
+    if part.status == PlanPartStatus::Issued && timing == Timing::OnItsMoment {
+        rest = rest::billing(&tx, &plan, &part).await?;
+    }
+    if part.status != PlanPartStatus::Scheduled && rest.is_none() {
         return Ok(Issued::Nothing("the part is not scheduled any more"));
     }
     if plan.status != PlanStatus::Active {
@@ -161,50 +147,50 @@ async fn issue(
     if timing == Timing::OnItsMoment && now < at {
         return Ok(Issued::NotYet(at));
     }
+    if let Some(billed) = rest {
+        match rest::release_if_abandoned(&tx, billed, at, part.seq, request_id, now).await? {
+            rest::Fate::Stands => {
+                return Ok(Issued::Nothing(
+                    "the part is billed with the rest of the plan",
+                ));
+            }
+            rest::Fate::Underway(until) => return Ok(Issued::NotYet(until)),
+            rest::Fate::Released => {}
+        }
+        part = payment_plan_part::Entity::find_by_id(part_id)
+            .one(&tx)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("part {part_id} vanished"))?;
+    }
     let owed = part.amount_minor - part.amount_paid_minor;
     if !owed.is_positive() {
         mark(&tx, &part, PlanPartStatus::Paid, now).await?;
         tx.commit().await?;
         return Ok(Issued::Nothing("the part is paid"));
     }
-    let count = payment_plan_part::Entity::find()
-        .filter(payment_plan_part::Column::PlanId.eq(plan.id))
-        .count(&tx)
+    let later = match timing {
+        Timing::Rest => rest::later_parts(&tx, &part).await?,
+        Timing::OnItsMoment | Timing::Ahead => Vec::new(),
+    };
+    let billed = Billed {
+        studio: &studio,
+        session: &booked,
+        client: &client,
+        part: &part,
+        later: &later,
+    };
+    let invoice = draft::bill(ctx, &tx, billed, request_id, now).await?;
+    if later.is_empty() {
+        // Paid on the portal, never charged: the rest has nothing to check.
+        card_check::ahead_of_charge(
+            ctx,
+            &tx,
+            (&studio, &client, &plan),
+            &part,
+            &invoice,
+            request_id,
+        )
         .await?;
-    let draft = insert_installment(
-        ctx,
-        &tx,
-        Billed {
-            studio: &studio,
-            session: &booked,
-            client: &client,
-            part: &part,
-            of: count,
-            amount: owed,
-        },
-        request_id,
-        now,
-    )
-    .await?;
-    let system = Actor::system();
-    let invoice = finalize_and_route(&tx, &studio, draft, &system, request_id, now).await?;
-    mark(&tx, &part, PlanPartStatus::Issued, now).await?;
-    if client.auto_pays() && client.card_expires_before(part.due_date) {
-        // Asked with the notice, so the charge day is not the day the card fails.
-        crate::billing::card_setup::request_in(ctx, &tx, studio.id, client.id, request_id, now)
-            .await?;
-    } else if card_check::wanted(
-        &studio,
-        &client,
-        owed,
-        part.due_date,
-        plans::billing_moment(&studio, &client, &plan, part.due_date) > now,
-    ) {
-        let change = crate::workflow::next::Change::CardCheckWanted {
-            studio_id: studio.id,
-            invoice_id: invoice.id,
-        };
-        crate::workflow::next::after(&tx, change, request_id, now).await?;
     }
     tx.commit().await?;
     announce_issued(ctx, &invoice).await;
@@ -214,6 +200,43 @@ async fn issue(
         invoice_id: invoice.id,
         number,
     })
+}
+
+type Locked = (
+    payment_plan::Model,
+    session::Model,
+    payment_plan_part::Model,
+);
+
+/// Part `part_id` with its plan and session, the session locked first,
+/// then the part; `None` if either is gone.
+async fn locked(tx: &impl ConnectionTrait, part_id: i64) -> DomainResult<Option<Locked>> {
+    let Some(part) = payment_plan_part::Entity::find_by_id(part_id)
+        .one(tx)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let plan = payment_plan::Entity::find_by_id(part.plan_id)
+        .one(tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("plan of part {part_id} missing"))?;
+    // The session first, then the part: completing the session takes the
+    // session's row too, so a part is either billed before the completion
+    // or folded into the final invoice by it, never both.
+    let Some(booked) = session::Entity::find_by_id(plan.session_id)
+        .lock_exclusive()
+        .one(tx)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let part = payment_plan_part::Entity::find_by_id(part_id)
+        .lock_exclusive()
+        .one(tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("part {part_id} vanished"))?;
+    Ok(Some((plan, booked, part)))
 }
 
 async fn mark(
@@ -229,114 +252,6 @@ async fn mark(
     Ok(())
 }
 
-/// The part an installment bills, with what it belongs to.
-struct Billed<'a> {
-    studio: &'a studio::Model,
-    session: &'a session::Model,
-    client: &'a client::Model,
-    part: &'a payment_plan_part::Model,
-    /// How many parts the plan has.
-    of: u64,
-    amount: Minor,
-}
-
-/// "Installment 2 of 3".
-fn label(seq: i32, of: u64) -> String {
-    format!("Installment {seq} of {of}")
-}
-
-/// Writes the installment as a `DRAFT` (one untaxed line: the session's
-/// taxes are on its final invoice, which credits this one) with `CREATED`
-/// in its trail.
-async fn insert_installment(
-    ctx: &AppContext,
-    tx: &DatabaseTransaction,
-    billed: Billed<'_>,
-    request_id: Option<&str>,
-    now: DateTime<Utc>,
-) -> DomainResult<invoice::Model> {
-    let Billed {
-        studio,
-        session,
-        client,
-        part,
-        of,
-        amount,
-    } = billed;
-    let salt = random_token();
-    let invoice = invoice::ActiveModel {
-        studio_id: Set(studio.id),
-        session_id: Set(session.id),
-        client_id: Set(client.id),
-        number: Set(None),
-        status: Set(InvoiceStatus::Draft),
-        currency: Set(part.currency),
-        subtotal_minor: Set(amount),
-        tax_minor: Set(Minor::ZERO),
-        credit_minor: Set(Minor::ZERO),
-        total_minor: Set(amount),
-        amount_paid_minor: Set(Minor::ZERO),
-        amount_due_minor: Set(amount),
-        issued_at: Set(now),
-        due_date: Set(part.due_date),
-        paid_at: Set(None),
-        settled_at: Set(None),
-        finalized_at: Set(None),
-        amount_refunded_minor: Set(Minor::ZERO),
-        discount_minor: Set(Minor::ZERO),
-        fee_minor: Set(Minor::ZERO),
-        prices_include_tax: Set(studio.prices_include_tax),
-        tax_breakdown: Set("[]".to_string()),
-        portal_token_hash: Set(hash_token(&ctx.secret.portal_token(&salt))),
-        portal_salt: Set(salt),
-        request_id: Set(request_id.map(str::to_string)),
-        created_at: Set(now),
-        updated_at: Set(now),
-        excess_credit_minor: Set(Minor::ZERO),
-        excess_disposition: Set(None),
-        carried_credit_minor: Set(Minor::ZERO),
-        kind: Set(InvoiceKind::Installment),
-        plan_part_id: Set(Some(part.id)),
-        ..Default::default()
-    }
-    .insert(tx)
-    .await?;
-    invoice_line::ActiveModel {
-        invoice_id: Set(invoice.id),
-        position: Set(1),
-        kind: Set(LineKind::Installment),
-        description: Set(format!("{} · {}", label(part.seq, of), session.title)),
-        quantity: Set(1),
-        unit_price_minor: Set(amount),
-        amount_minor: Set(amount),
-        taxable: Set(false),
-        tax_minor: Set(Minor::ZERO),
-        discount_minor: Set(Minor::ZERO),
-        ..Default::default()
-    }
-    .insert(tx)
-    .await?;
-    lifecycle::record(
-        tx,
-        &invoice,
-        Audit {
-            event: InvoiceEventKind::Created,
-            from: None,
-            to: Some(InvoiceStatus::Draft),
-            amount_minor: Some(amount),
-            actor: &Actor::system(),
-            detail: Some(format!(
-                "{} of the payment plan of session {}",
-                label(part.seq, of),
-                session.id
-            )),
-        },
-        now,
-    )
-    .await?;
-    Ok(invoice)
-}
-
 /// Writes an installment's money back to its part: what was paid towards
 /// it (net of refunds), `PAID` once the invoice is, `ISSUED` again when a
 /// refund reopens it. Other invoices are left alone.
@@ -349,6 +264,9 @@ pub async fn follow_invoice(
         return Ok(());
     };
     let paid = invoice.amount_paid_minor - invoice.amount_refunded_minor;
+    if invoice.plan_through_seq.is_some() {
+        return rest::follow(tx, invoice, paid, now).await;
+    }
     let status = match invoice.status {
         InvoiceStatus::Paid => PlanPartStatus::Paid,
         _ => PlanPartStatus::Issued,
@@ -386,7 +304,10 @@ pub async fn charge_at(
     invoice: &invoice::Model,
     now: DateTime<Utc>,
 ) -> DomainResult<Option<DateTime<Utc>>> {
-    let Some(part_id) = invoice.plan_part_id else {
+    let Some(part_id) = invoice
+        .plan_part_id
+        .filter(|_| invoice.plan_through_seq.is_none())
+    else {
         return Ok(None);
     };
     let part = payment_plan_part::Entity::find_by_id(part_id)
@@ -407,6 +328,7 @@ pub async fn charge_at(
 pub fn auto_charge_notice(doc: &crate::billing::documents::InvoiceDocument) -> Option<String> {
     let (inv, client) = (&doc.invoice, &doc.client);
     let noticed = inv.kind == InvoiceKind::Installment
+        && inv.plan_through_seq.is_none()
         && inv.status == InvoiceStatus::Open
         && doc.payments.is_empty()
         && client.auto_pays();
@@ -499,11 +421,24 @@ pub async fn release_on_void(
         // A cancelled plan's parts stay cancelled.
         PlanStatus::Cancelled => return Ok(()),
     };
-    let mut active: payment_plan_part::ActiveModel = part.into();
-    active.status = Set(status);
-    active.amount_paid_minor = Set(Minor::ZERO);
-    active.paid_at = Set(None);
-    active.updated_at = Set(now);
-    active.update(tx).await?;
+    payment_plan_part::Entity::update_many()
+        .col_expr(
+            payment_plan_part::Column::Status,
+            Expr::value(status.as_str()),
+        )
+        .col_expr(
+            payment_plan_part::Column::AmountPaidMinor,
+            Expr::value(Minor::ZERO),
+        )
+        .col_expr(
+            payment_plan_part::Column::PaidAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(payment_plan_part::Column::UpdatedAt, Expr::value(now))
+        .filter(payment_plan_part::Column::PlanId.eq(part.plan_id))
+        .filter(payment_plan_part::Column::Seq.gte(part.seq))
+        .filter(payment_plan_part::Column::Seq.lte(invoice.plan_through_seq.unwrap_or(part.seq)))
+        .exec(tx)
+        .await?;
     Ok(())
 }

@@ -300,8 +300,8 @@ async fn insert_draft(
 /// Finalizes a draft and routes it, inside the caller's transaction: takes
 /// the next gap-free number, moves `DRAFT -> OPEN` (or `PAID` when nothing
 /// is due), records `FINALIZED`, and writes the follow-ups: auto-pay clients
-/// with a card are charged; everyone else (and a settled invoice) gets the
-/// invoice email, and gallery access follows. The one path used by the
+/// with a card are charged; everyone else (a settled invoice, the rest of a
+/// plan at once) gets the invoice email; gallery access follows. The one path used by the
 /// automatic workflow, `finalizeInvoice`, `reissueInvoice` and the
 /// installments of a payment plan.
 pub(crate) async fn finalize_and_route(
@@ -347,7 +347,7 @@ pub(crate) async fn finalize_and_route(
     active.updated_at = Set(now);
     let invoice = active.update(tx).await?;
 
-    let auto_pay = client.auto_pays();
+    let auto_pay = client.auto_pays() && invoice.plan_through_seq.is_none();
     next::after(
         tx,
         Change::InvoiceIssued {

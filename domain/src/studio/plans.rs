@@ -66,11 +66,39 @@ impl Plan {
             .sum()
     }
 
-    /// The installment invoice that billed `part`, if any.
+    /// The installment invoice that billed `part`, if any: its own, or one
+    /// billing the rest of the plan from an earlier part through it.
     pub fn invoice_of(&self, part: &payment_plan_part::Model) -> Option<&invoice::Model> {
-        self.invoices
+        self.invoices.iter().find(|i| {
+            i.plan_part_id == Some(part.id)
+                || i.plan_through_seq.is_some_and(|through| {
+                    part.seq <= through
+                        && self
+                            .parts
+                            .iter()
+                            .any(|first| i.plan_part_id == Some(first.id) && first.seq < part.seq)
+                })
+        })
+    }
+
+    /// The parts a rest of the plan paid at once would bill: the earliest
+    /// part still scheduled and the scheduled ones after it, when nothing
+    /// after them is left to pay (else `None`).
+    pub fn rest(&self) -> Option<Vec<&payment_plan_part::Model>> {
+        let live = |p: &&payment_plan_part::Model| {
+            matches!(p.status, PlanPartStatus::Scheduled | PlanPartStatus::Issued)
+                && p.amount_paid_minor < p.amount_minor
+        };
+        let first = self
+            .parts
             .iter()
-            .find(|i| i.plan_part_id == Some(part.id))
+            .position(|p| p.status == PlanPartStatus::Scheduled)?;
+        let run: Vec<_> = self.parts[first..]
+            .iter()
+            .take_while(|p| p.status == PlanPartStatus::Scheduled)
+            .collect();
+        let after_run = &self.parts[first + run.len()..];
+        (!after_run.iter().any(|p| live(&p))).then_some(run)
     }
 
     /// Whether any part was billed already (issued or paid).
@@ -81,61 +109,10 @@ impl Plan {
     }
 }
 
-/// The moment a part due on `due_date` is billed: the studio's
-/// `plan_charge_hour` on that day in the client's zone, else the studio's
-/// (a skipped hour moves to the next that exists; see
-/// `kernel::reminder_plan::local_time`).
-pub fn due_at(
-    studio: &studio::Model,
-    client: &client::Model,
-    due_date: NaiveDate,
-) -> DateTime<Utc> {
-    let zone = crate::workflow::follow_up_plan::zone_for(studio, client);
-    let hour = u32::try_from(studio.plan_charge_hour.clamp(0, 23)).unwrap_or(0);
-    crate::kernel::reminder_plan::local_time(zone, due_date, hour)
-}
-
-/// The moment a part of `plan` is billed: a part due on or before the day
-/// the plan was set (the retainer at booking) as soon as the plan is set;
-/// any other on its day at the studio's hour (`due_at`). The same answer
-/// whenever it is asked, so the step scheduled for it and the step that
-/// bills it agree.
-pub fn billing_moment(
-    studio: &studio::Model,
-    client: &client::Model,
-    plan: &payment_plan::Model,
-    due_date: NaiveDate,
-) -> DateTime<Utc> {
-    let zone = crate::kernel::clock::zone(&studio.time_zone);
-    let set_on = plan.created_at.with_timezone(&zone).date_naive();
-    match due_date <= set_on {
-        true => plan.created_at,
-        false => due_at(studio, client, due_date).max(plan.created_at),
-    }
-}
-
-/// The moment a part's installment invoice is issued: its billing moment,
-/// or, for an auto-pay client with a card on file, `plan_notice_days`
-/// before it (never before the plan was set), so that the invoice is the
-/// notice of the charge that follows at the billing moment.
-pub fn issue_moment(
-    studio: &studio::Model,
-    client: &client::Model,
-    plan: &payment_plan::Model,
-    due_date: NaiveDate,
-) -> DateTime<Utc> {
-    let due = billing_moment(studio, client, plan, due_date);
-    match client.auto_pays() {
-        true => {
-            let notice = chrono::Duration::days(i64::from(studio.plan_notice_days.clamp(0, 30)));
-            (due - notice).max(plan.created_at)
-        }
-        false => due,
-    }
-}
-
 mod edit;
+mod moments;
 pub use edit::edit_plan;
+pub use moments::{billing_moment, due_at, issue_moment};
 
 /// The days a plan on `booked` is laid out against, in the studio's zone.
 fn calendar(studio: &studio::Model, booked: &session::Model, now: DateTime<Utc>) -> plan::Calendar {

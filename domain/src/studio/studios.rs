@@ -258,41 +258,7 @@ pub async fn update_settings(
         }
         active.time_zone = Set(tz.clone());
     }
-    if let Some(hour) = changes.plan_charge_hour {
-        active.plan_charge_hour = Set(problems.within("planChargeHour", hour, 0..=23));
-    }
-    if let Some(days) = changes.plan_notice_days {
-        active.plan_notice_days = Set(problems.within("planNoticeDays", days, 0..=30));
-    }
-    if let Some(code) = &changes.country {
-        active.country = Set(match code.trim() {
-            "" => None,
-            code => match crate::kernel::country::parse(code) {
-                Ok(code) => Some(code),
-                Err(e) => {
-                    problems.push(UserError::invalid("country", e));
-                    None
-                }
-            },
-        });
-    }
-    if let Some(above) = changes.plan_card_check_above {
-        let currency = match &active.currency {
-            sea_orm::ActiveValue::Set(c) | sea_orm::ActiveValue::Unchanged(c) => *c,
-            sea_orm::ActiveValue::NotSet => studio.currency,
-        };
-        let minor = match above.is_sign_negative() {
-            true => {
-                problems.push(UserError::invalid(
-                    "planCardCheckAbove",
-                    "must be 0 (off) or more",
-                ));
-                Minor::ZERO
-            }
-            false => problems.amount("planCardCheckAbove", currency, above),
-        };
-        active.plan_card_check_minor = Set(minor.is_positive().then_some(minor));
-    }
+    plan_settings(studio, &changes, &mut active, &mut problems);
     if let Some(days) = changes.payment_terms_days {
         active.payment_terms_days = Set(problems.within("paymentTermsDays", days, 0..=365));
     }
@@ -347,6 +313,51 @@ pub async fn update_settings(
     }
     problems.finish()?;
     Ok(active.update(db).await?)
+}
+
+/// The payment-plan settings of `changes`: the hour parts are billed, the
+/// notice days, the country (EU/EEA guardrail) and the card-check amount.
+fn plan_settings(
+    studio: &studio::Model,
+    changes: &SettingsChanges,
+    active: &mut studio::ActiveModel,
+    problems: &mut Problems,
+) {
+    if let Some(hour) = changes.plan_charge_hour {
+        active.plan_charge_hour = Set(problems.within("planChargeHour", hour, 0..=23));
+    }
+    if let Some(days) = changes.plan_notice_days {
+        active.plan_notice_days = Set(problems.within("planNoticeDays", days, 0..=30));
+    }
+    if let Some(code) = &changes.country {
+        active.country = Set(match code.trim() {
+            "" => None,
+            code => match crate::kernel::country::parse(code) {
+                Ok(code) => Some(code),
+                Err(e) => {
+                    problems.push(UserError::invalid("country", e));
+                    None
+                }
+            },
+        });
+    }
+    if let Some(above) = changes.plan_card_check_above {
+        let currency = match &active.currency {
+            sea_orm::ActiveValue::Set(c) | sea_orm::ActiveValue::Unchanged(c) => *c,
+            sea_orm::ActiveValue::NotSet => studio.currency,
+        };
+        let minor = match above.is_sign_negative() {
+            true => {
+                problems.push(UserError::invalid(
+                    "planCardCheckAbove",
+                    "must be 0 (off) or more",
+                ));
+                Minor::ZERO
+            }
+            false => problems.amount("planCardCheckAbove", currency, above),
+        };
+        active.plan_card_check_minor = Set(minor.is_positive().then_some(minor));
+    }
 }
 
 /// `tel:` link target of a phone number as printed: its digits, with a

@@ -182,8 +182,8 @@ pub async fn after(
 mod follow_ups;
 use follow_ups::FollowUp::{self, After, At, Now};
 use follow_ups::{
-    auto_pay_declined, gallery_changed, invoice_issued, plan_edited, plan_scheduled, refunded,
-    sync_gallery,
+    auto_pay_declined, closed, gallery_changed, invoice_issued, plan_edited, plan_scheduled,
+    refunded, sync_gallery,
 };
 
 impl Change {
@@ -228,7 +228,6 @@ impl Change {
     /// Every follow-up of this change, in the order they are written.
     fn follow_ups(self) -> Vec<FollowUp> {
         use JobKind as J;
-        let invoice = |status| GalleryCause::Invoice(status);
         match self {
             Self::SessionCompleted { session_id, .. } => {
                 vec![Now(J::GenerateInvoice { session_id })]
@@ -270,14 +269,9 @@ impl Change {
                 confirm,
                 ..
             } => refunded(invoice_id, refund_id, confirm),
-            Self::Voided { invoice_id, .. } => {
-                vec![sync_gallery(invoice_id, invoice(InvoiceStatus::Void))]
-            }
+            Self::Voided { invoice_id, .. } => closed(invoice_id, InvoiceStatus::Void),
             Self::Uncollectible { invoice_id, .. } => {
-                vec![sync_gallery(
-                    invoice_id,
-                    invoice(InvoiceStatus::Uncollectible),
-                )]
+                closed(invoice_id, InvoiceStatus::Uncollectible)
             }
             Self::Disputed {
                 invoice_id,

@@ -57,6 +57,7 @@ mod plan_ahead;
 mod plan_checks;
 mod plan_edits;
 mod plan_refunds;
+mod plan_rest;
 mod plans;
 mod queries;
 mod readiness;

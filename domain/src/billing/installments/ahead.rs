@@ -7,7 +7,8 @@
 //! earlier one is billed and unpaid: that one is paid first. The part's own
 //! step later finds it billed and bills nothing; an auto-pay client's charge
 //! on the part's day charges only what is still due, so nothing when it was
-//! paid ahead.
+//! paid ahead. Everything that's left can be paid at once the same way
+//! (`rest`).
 
 use super::{Issued, Timing, issue};
 use crate::infra::context::AppContext;
@@ -40,14 +41,49 @@ pub async fn bill_next_part(
         .ok_or_else(|| {
             UserError::state("sessionId", "every part of this plan is billed already")
         })?;
-    match issue(ctx, next.id, Timing::Ahead, request_id).await? {
+    billed(ctx, next.id, Timing::Ahead, request_id).await
+}
+
+/// Bills everything that's left of the session's plan now, as one
+/// installment invoice (`rest`): the earliest scheduled part and every
+/// later one. Refused like [`bill_next_part`], and while a part after
+/// them is billed and unpaid.
+pub async fn bill_rest(
+    ctx: &AppContext,
+    studio_id: i64,
+    session: SessionId,
+    request_id: Option<&str>,
+) -> DomainResult<invoice::Model> {
+    let plan = plans::plan_of(&ctx.db, studio_id, session)
+        .await?
+        .filter(|p| p.plan.status == PlanStatus::Active)
+        .ok_or_else(|| UserError::not_found("sessionId", "session with a payment plan"))?;
+    if let Some(refusal) = paid_first(&plan, i32::MAX, "sessionId") {
+        return Err(refusal.into());
+    }
+    let first = plan
+        .rest()
+        .and_then(|run| run.first().map(|p| p.id))
+        .ok_or_else(|| {
+            UserError::state("sessionId", "every part of this plan is billed already")
+        })?;
+    billed(ctx, first, Timing::Rest, request_id).await
+}
+
+async fn billed(
+    ctx: &AppContext,
+    part_id: i64,
+    timing: Timing,
+    request_id: Option<&str>,
+) -> DomainResult<invoice::Model> {
+    match issue(ctx, part_id, timing, request_id).await? {
         Issued::Issued { invoice_id, .. } => Ok(invoice::Entity::find_by_id(invoice_id)
             .one(&ctx.db)
             .await?
             .ok_or_else(|| anyhow::anyhow!("invoice {invoice_id} vanished"))?),
         Issued::Nothing(why) => Err(UserError::state("sessionId", why).into()),
         Issued::NotYet(_) => {
-            Err(anyhow::anyhow!("part {} billed ahead was not billed", next.id).into())
+            Err(anyhow::anyhow!("part {part_id} billed ahead was not billed").into())
         }
     }
 }
@@ -89,9 +125,8 @@ fn paid_first(plan: &plans::Plan, seq: i32, field: &str) -> Option<UserError> {
         .filter(|p| p.seq < seq && p.status == PlanPartStatus::Issued)
         .find_map(|part| {
             let billed = plan
-                .invoices
-                .iter()
-                .find(|i| i.plan_part_id == Some(part.id) && i.status != InvoiceStatus::Paid)?;
+                .invoice_of(part)
+                .filter(|i| i.status != InvoiceStatus::Paid)?;
             Some(UserError::state(
                 field,
                 format!(

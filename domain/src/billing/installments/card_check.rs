@@ -54,6 +54,38 @@ pub fn wanted(
             .is_some_and(|above| amount > above)
 }
 
+/// What an installment issued ahead of its charge needs for its card: a
+/// card expiring before the part's day gets the client a card-setup link
+/// with the notice (so the charge day is not the day the card fails); a
+/// large part above the studio's threshold has its card checked (`wanted`).
+pub(super) async fn ahead_of_charge(
+    ctx: &AppContext,
+    tx: &sea_orm::DatabaseTransaction,
+    (studio, client, plan): (&studio::Model, &client::Model, &entity::payment_plan::Model),
+    part: &entity::payment_plan_part::Model,
+    invoice: &invoice::Model,
+    request_id: Option<&str>,
+) -> DomainResult<()> {
+    let now = ctx.clock.now();
+    if client.auto_pays() && client.card_expires_before(part.due_date) {
+        crate::billing::card_setup::request_in(ctx, tx, studio.id, client.id, request_id, now)
+            .await?;
+    } else if wanted(
+        studio,
+        client,
+        invoice.total_minor,
+        part.due_date,
+        crate::studio::plans::billing_moment(studio, client, plan, part.due_date) > now,
+    ) {
+        let change = crate::workflow::next::Change::CardCheckWanted {
+            studio_id: studio.id,
+            invoice_id: invoice.id,
+        };
+        crate::workflow::next::after(tx, change, request_id, now).await?;
+    }
+    Ok(())
+}
+
 /// The `CheckCard` step: checks the card on file of installment
 /// `invoice_id` if it is still to be charged to it.
 pub async fn check_card(

@@ -8,8 +8,8 @@ use entity::enums::{InvoiceKind, InvoiceStatus, PlanPartStatus, PlanStatus};
 use entity::{invoice, invoice_line, payment_plan, payment_plan_part, session};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder,
 };
 use serde::{Deserialize, Serialize};
 
@@ -89,9 +89,11 @@ pub async fn net_into_final(
             .filter(invoice_line::Column::InvoiceId.eq(billed.id))
             .one(tx)
             .await?;
-        let what = line
-            .and_then(|l| l.description.split(" · ").next().map(str::to_string))
-            .unwrap_or_else(|| "Installment".to_string());
+        let what = match billed.plan_through_seq {
+            Some(through) => rest_label(tx, &billed, through).await?,
+            None => line.and_then(|l| l.description.split(" · ").next().map(str::to_string)),
+        }
+        .unwrap_or_else(|| "Installment".to_string());
         let state = match billed.status {
             InvoiceStatus::Paid => "paid",
             _ => "billed",
@@ -104,4 +106,23 @@ pub async fn net_into_final(
     let total = crate::kernel::money::checked_sum(rows.iter().map(|r| r.amount_minor))
         .ok_or_else(|| anyhow::anyhow!("installments of session {} overflow", session.id))?;
     Ok((total, rows))
+}
+
+/// "Installments 2–3 of 3", for an installment billing the rest of a plan.
+async fn rest_label(
+    tx: &DatabaseTransaction,
+    billed: &invoice::Model,
+    through: i32,
+) -> DomainResult<Option<String>> {
+    let Some(first) = billed.plan_part_id else {
+        return Ok(None);
+    };
+    let Some(first) = payment_plan_part::Entity::find_by_id(first).one(tx).await? else {
+        return Ok(None);
+    };
+    let of = payment_plan_part::Entity::find()
+        .filter(payment_plan_part::Column::PlanId.eq(first.plan_id))
+        .count(tx)
+        .await?;
+    Ok(Some(super::span_label(first.seq, Some(through), of)))
 }

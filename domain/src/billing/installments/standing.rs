@@ -2,7 +2,7 @@
 //! the sentence on an installment's receipts, and what is still owed or
 //! disputed across the session's invoices.
 
-use super::label;
+use super::span_label;
 use crate::infra::error::DomainResult;
 use crate::studio::plans;
 use entity::enums::{InvoiceKind, InvoiceStatus, PlanPartStatus};
@@ -58,7 +58,11 @@ pub async fn standing(
         .iter()
         .find(|p| p.id == part_id)
         .map_or(0, |p| p.seq);
-    let head = label(seq, u64::try_from(plan.parts.len()).unwrap_or(0));
+    let head = span_label(
+        seq,
+        invoice.plan_through_seq,
+        u64::try_from(plan.parts.len()).unwrap_or(0),
+    );
     let next = plan.parts.iter().find(|p| {
         matches!(p.status, PlanPartStatus::Scheduled | PlanPartStatus::Issued)
             && p.amount_paid_minor < p.amount_minor

@@ -89,6 +89,11 @@ pub(super) fn invoice_issued(
 
 /// A refund succeeded: the client is told when a credit note was issued
 /// for it (`confirm`), and gallery access follows.
+/// An invoice closed unpaid (void, written off): gallery access follows.
+pub(super) fn closed(invoice_id: i64, status: InvoiceStatus) -> Vec<FollowUp> {
+    vec![sync_gallery(invoice_id, GalleryCause::Invoice(status))]
+}
+
 pub(super) fn refunded(invoice_id: i64, refund_id: i64, confirm: bool) -> Vec<FollowUp> {
     let tell = confirm.then_some(Now(JobKind::SendRefundConfirmation { refund_id }));
     let gallery = sync_gallery(invoice_id, GalleryCause::Refund { refund_id });
