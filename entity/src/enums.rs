@@ -30,6 +30,12 @@ text_enum!(
     RetainerExcess { RefundDue = "REFUND_DUE", CarryForward = "CARRY_FORWARD" }
 );
 text_enum!(
+    /// What a completed session does with its plan's parts not billed yet:
+    /// its final invoice bills them, or they stay dated parts, billed on
+    /// their days, that the final invoice credits.
+    PlanPartsAtCompletion { Fold = "FOLD", Keep = "KEEP" }
+);
+text_enum!(
     /// A payment plan: `ACTIVE` while it applies to its session,
     /// `COMPLETED` once the session's final invoice netted it.
     PlanStatus { Active = "ACTIVE", Completed = "COMPLETED", Cancelled = "CANCELLED" }

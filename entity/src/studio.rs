@@ -59,6 +59,9 @@ pub struct Model {
     /// An auto-pay part above this amount has its card checked at the
     /// gateway when its notice goes (`None`: never).
     pub plan_card_check_minor: Option<Minor>,
+    /// Parts not billed when the session is completed: folded into its
+    /// final invoice, or kept on their days.
+    pub plan_parts_at_completion: PlanPartsAtCompletion,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -40,6 +40,7 @@ mod m20261206_000200_refund_groups;
 mod m20261206_000300_gallery_waits_for_plan;
 mod m20261207_000100_plan_rules;
 mod m20261207_000200_rest_of_plan;
+mod m20261207_000300_plan_parts_at_completion;
 
 pub struct Migrator;
 
@@ -77,6 +78,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000300_gallery_waits_for_plan::Migration),
             Box::new(m20261207_000100_plan_rules::Migration),
             Box::new(m20261207_000200_rest_of_plan::Migration),
+            Box::new(m20261207_000300_plan_parts_at_completion::Migration),
         ]
     }
 }

@@ -26,6 +26,18 @@ pub enum RetainerExcess {
     CarryForward,
 }
 
+/// What a completed session does with its payment plan's parts not billed
+/// yet.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::enums::PlanPartsAtCompletion")]
+pub enum PlanPartsAtCompletion {
+    /// Its final invoice bills them (the default).
+    Fold,
+    /// They stay dated parts, billed (or charged) on their own days; the
+    /// final invoice credits them as scheduled.
+    Keep,
+}
+
 #[derive(SimpleObject)]
 pub struct Studio {
     pub id: ID,
@@ -67,6 +79,8 @@ pub struct Studio {
     /// known (and a fresh card-setup link emailed) before the charge day;
     /// `null`: never.
     pub plan_card_check_above: Option<Money>,
+    /// What completing a session does with its plan's parts not billed yet.
+    pub plan_parts_at_completion: PlanPartsAtCompletion,
 }
 
 impl From<&model::Model> for Studio {
@@ -95,6 +109,7 @@ impl From<&model::Model> for Studio {
             plan_notice_days: s.plan_notice_days,
             country: s.country.clone(),
             plan_card_check_above: s.plan_card_check_minor.map(|m| Money::of(m, s.currency)),
+            plan_parts_at_completion: s.plan_parts_at_completion.into(),
         }
     }
 }
@@ -141,6 +156,9 @@ pub struct UpdateStudioSettingsInput {
     /// Check an auto-pay plan part's card at the payment processor with
     /// its notice when the part is above this amount; `"0"` turns it off.
     pub plan_card_check_above: Option<Amount>,
+    /// `FOLD` (default): a completed session's final invoice bills the
+    /// plan's parts not billed yet; `KEEP`: they stay on their days.
+    pub plan_parts_at_completion: Option<PlanPartsAtCompletion>,
 }
 
 impl UpdateStudioSettingsInput {
@@ -166,6 +184,7 @@ impl UpdateStudioSettingsInput {
             plan_notice_days: self.plan_notice_days,
             country: self.country,
             plan_card_check_above: self.plan_card_check_above.map(Into::into),
+            plan_parts_at_completion: self.plan_parts_at_completion.map(Into::into),
         }
     }
 }

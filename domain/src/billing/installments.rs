@@ -132,7 +132,12 @@ async fn issue(
     if plan.status != PlanStatus::Active {
         return Ok(Issued::Nothing("the plan was replaced or cancelled"));
     }
-    if booked.status != SessionStatus::Scheduled {
+    // A completed session's plan is still active only when its studio keeps
+    // the parts on their days (`netting`).
+    if !matches!(
+        booked.status,
+        SessionStatus::Scheduled | SessionStatus::Completed
+    ) {
         return Ok(Issued::Nothing("the session is not scheduled any more"));
     }
     let studio = studio::Entity::find_by_id(booked.studio_id)
@@ -180,6 +185,7 @@ async fn issue(
         later: &later,
     };
     let invoice = draft::bill(ctx, &tx, billed, request_id, now).await?;
+    netting::complete_when_billed(&tx, &plan, &booked, now).await?;
     if later.is_empty() {
         // Paid on the portal, never charged: the rest has nothing to check.
         card_check::ahead_of_charge(
@@ -415,7 +421,13 @@ pub async fn release_on_void(
         .one(tx)
         .await?
         .ok_or_else(|| anyhow::anyhow!("plan of part {part_id} missing"))?;
+    let completed = session::Entity::find_by_id(invoice.session_id)
+        .one(tx)
+        .await?
+        .is_some_and(|s| s.status == SessionStatus::Completed);
     let status = match plan.status {
+        // A kept part's day has passed: the final invoice's reissue bills it.
+        PlanStatus::Active if completed => PlanPartStatus::Folded,
         PlanStatus::Active => PlanPartStatus::Scheduled,
         PlanStatus::Completed => PlanPartStatus::Folded,
         // A cancelled plan's parts stay cancelled.

@@ -209,6 +209,8 @@ pub struct SettingsChanges {
     /// The amount above which an auto-pay part's card is checked with its
     /// notice; 0 turns the check off.
     pub plan_card_check_above: Option<rust_decimal::Decimal>,
+    /// Parts not billed at completion: folded into the final invoice or kept.
+    pub plan_parts_at_completion: Option<entity::enums::PlanPartsAtCompletion>,
 }
 
 /// Changes a studio's settings. They shape invoices finalized from now on;
@@ -323,6 +325,9 @@ fn plan_settings(
     active: &mut studio::ActiveModel,
     problems: &mut Problems,
 ) {
+    if let Some(kept) = changes.plan_parts_at_completion {
+        active.plan_parts_at_completion = Set(kept);
+    }
     if let Some(hour) = changes.plan_charge_hour {
         active.plan_charge_hour = Set(problems.within("planChargeHour", hour, 0..=23));
     }

@@ -618,14 +618,27 @@ pub(super) async fn pay_by_check(
     app.drain().await;
 }
 
-async fn gallery_level(app: &TestApp, key: &str, session: &str) -> Value {
+/// The session's gallery level and its final invoice's state.
+pub(super) async fn gallery_level(app: &TestApp, key: &str, session: &str) -> Value {
     app.gql(
         key,
-        "query($id: ID!) { session(id: $id) { galleryAccess { level } invoice { status } } }",
+        "query($id: ID!) { session(id: $id) { galleryAccess { level }
+            invoice { status amountDue { minorUnits } } } }",
         json!({ "id": session }),
     )
     .await["session"]
         .clone()
+}
+
+/// The studio's one final invoice, as stored (its plan credits).
+pub(super) async fn final_invoice(app: &TestApp) -> entity::invoice::Model {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    entity::invoice::Entity::find()
+        .filter(entity::invoice::Column::Kind.eq(entity::enums::InvoiceKind::Final))
+        .one(&app.ctx.db)
+        .await
+        .expect("final invoice")
+        .expect("the final invoice")
 }
 
 /// Noah (invoices by email) pays his retainer by check; the second half is

@@ -55,6 +55,7 @@ mod outages;
 mod pages;
 mod plan_ahead;
 mod plan_checks;
+mod plan_completion;
 mod plan_edits;
 mod plan_refunds;
 mod plan_rest;

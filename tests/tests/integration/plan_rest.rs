@@ -5,7 +5,7 @@
 //! agreed.
 
 use super::installments::{app_at, at, bill_due_parts, book_on_plan, pay_by_check, plan};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 use tests::{Backend, TestApp, csrf_field};
 
@@ -133,12 +133,7 @@ async fn the_client_pays_everything_that_is_left_on_the_portal_in_one_payment(ba
     let done = app.complete_session(&f.key, &session).await;
     assert!(done.get("errors").is_none(), "{done}");
     app.drain().await;
-    let last = entity::invoice::Entity::find()
-        .filter(entity::invoice::Column::Kind.eq(entity::enums::InvoiceKind::Final))
-        .one(&app.ctx.db)
-        .await
-        .expect("final invoice")
-        .expect("the final invoice");
+    let last = super::installments::final_invoice(&app).await;
     assert!(
         last.plan_credits.contains("Installments 2–3 of 3, INV-"),
         "{}",

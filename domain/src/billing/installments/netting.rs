@@ -1,11 +1,17 @@
 //! Completion nets the plan: the session's final invoice folds the parts
-//! not yet billed and credits every installment that was, one row each.
+//! not yet billed and credits every installment that was, one row each. A
+//! studio that keeps them (`plan_parts_at_completion = KEEP`) leaves them
+//! scheduled on their days, the plan active, and the final invoice credits
+//! each of them too ("Installment 3 of 3, due July 1, 2027 (scheduled)");
+//! the plan completes once its last part is billed (`complete_when_billed`).
 
 use crate::infra::error::DomainResult;
 use crate::kernel::money::Minor;
 use chrono::{DateTime, Utc};
-use entity::enums::{InvoiceKind, InvoiceStatus, PlanPartStatus, PlanStatus};
-use entity::{invoice, invoice_line, payment_plan, payment_plan_part, session};
+use entity::enums::{
+    InvoiceKind, InvoiceStatus, PlanPartStatus, PlanPartsAtCompletion, PlanStatus,
+};
+use entity::{invoice, invoice_line, payment_plan, payment_plan_part, session, studio};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait,
@@ -45,12 +51,20 @@ pub async fn net_into_final(
     session: &session::Model,
     now: DateTime<Utc>,
 ) -> DomainResult<(Minor, Vec<PlanCredit>)> {
-    if let Some(plan) = payment_plan::Entity::find()
+    let plan = payment_plan::Entity::find()
         .filter(payment_plan::Column::SessionId.eq(session.id))
         .filter(payment_plan::Column::Status.eq(PlanStatus::Active))
         .one(tx)
+        .await?;
+    let keeps = studio::Entity::find_by_id(session.studio_id)
+        .one(tx)
         .await?
-    {
+        .is_some_and(|s| s.plan_parts_at_completion == PlanPartsAtCompletion::Keep);
+    let kept = match (&plan, keeps) {
+        (Some(plan), true) => kept_rows(tx, plan).await?,
+        _ => Vec::new(),
+    };
+    if let Some(plan) = plan.filter(|_| !keeps) {
         // Fold before reading the installments: an `IssuePlanPart` holding
         // a part's lock commits its invoice first, and this update then
         // finds that part `ISSUED`.
@@ -103,6 +117,7 @@ pub async fn net_into_final(
             amount_minor: amount,
         });
     }
+    rows.extend(kept);
     let total = crate::kernel::money::checked_sum(rows.iter().map(|r| r.amount_minor))
         .ok_or_else(|| anyhow::anyhow!("installments of session {} overflow", session.id))?;
     Ok((total, rows))
@@ -125,4 +140,62 @@ async fn rest_label(
         .count(tx)
         .await?;
     Ok(Some(super::span_label(first.seq, Some(through), of)))
+}
+
+/// The credit rows of a kept plan's parts still scheduled: each is billed
+/// on its own day, so the final invoice does not bill it again.
+async fn kept_rows(
+    tx: &DatabaseTransaction,
+    plan: &payment_plan::Model,
+) -> DomainResult<Vec<PlanCredit>> {
+    let parts = payment_plan_part::Entity::find()
+        .filter(payment_plan_part::Column::PlanId.eq(plan.id))
+        .order_by_asc(payment_plan_part::Column::Seq)
+        .all(tx)
+        .await?;
+    let of = u64::try_from(parts.len()).unwrap_or(0);
+    Ok(parts
+        .iter()
+        .filter(|p| p.status == PlanPartStatus::Scheduled)
+        .map(|p| PlanCredit {
+            label: format!(
+                "{}, due {} (scheduled)",
+                super::draft::label(p.seq, of),
+                p.due_date.format("%B %-d, %Y")
+            ),
+            amount_minor: p.amount_minor - p.amount_paid_minor,
+        })
+        .filter(|row| row.amount_minor.is_positive())
+        .collect())
+}
+
+/// A kept plan of a completed session is `COMPLETED` once none of its
+/// parts is left to bill.
+pub(super) async fn complete_when_billed(
+    tx: &DatabaseTransaction,
+    plan: &payment_plan::Model,
+    booked: &session::Model,
+    now: DateTime<Utc>,
+) -> DomainResult<()> {
+    if booked.status != entity::enums::SessionStatus::Completed {
+        return Ok(());
+    }
+    let left = payment_plan_part::Entity::find()
+        .filter(payment_plan_part::Column::PlanId.eq(plan.id))
+        .filter(payment_plan_part::Column::Status.eq(PlanPartStatus::Scheduled))
+        .count(tx)
+        .await?;
+    if left == 0 {
+        payment_plan::Entity::update_many()
+            .col_expr(
+                payment_plan::Column::Status,
+                Expr::value(PlanStatus::Completed.as_str()),
+            )
+            .col_expr(payment_plan::Column::UpdatedAt, Expr::value(now))
+            .filter(payment_plan::Column::Id.eq(plan.id))
+            .filter(payment_plan::Column::Status.eq(PlanStatus::Active))
+            .exec(tx)
+            .await?;
+    }
+    Ok(())
 }

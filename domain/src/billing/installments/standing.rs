@@ -5,8 +5,8 @@
 use super::span_label;
 use crate::infra::error::DomainResult;
 use crate::studio::plans;
-use entity::enums::{InvoiceKind, InvoiceStatus, PlanPartStatus};
-use entity::invoice;
+use entity::enums::{InvoiceKind, InvoiceStatus, PlanPartStatus, PlanStatus};
+use entity::{invoice, payment_plan};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 /// What of a session's money is unsettled, for its gallery: `(disputed,
@@ -23,9 +23,17 @@ pub async fn unsettled(
         .filter(invoice::Column::Status.ne(InvoiceStatus::Void))
         .all(conn)
         .await?;
-    let owed = installments
-        .iter()
-        .any(|i| matches!(i.status, InvoiceStatus::Open | InvoiceStatus::PartiallyPaid));
+    // A plan kept past completion still has parts to bill.
+    let kept = payment_plan::Entity::find()
+        .filter(payment_plan::Column::SessionId.eq(invoice.session_id))
+        .filter(payment_plan::Column::Status.eq(PlanStatus::Active))
+        .one(conn)
+        .await?
+        .is_some();
+    let owed = kept
+        || installments
+            .iter()
+            .any(|i| matches!(i.status, InvoiceStatus::Open | InvoiceStatus::PartiallyPaid));
     let ids = installments.iter().map(|i| i.id).chain([invoice.id]);
     let disputed = entity::payment::Entity::find()
         .filter(entity::payment::Column::InvoiceId.is_in(ids))
