@@ -26,6 +26,8 @@ pub struct Model {
     /// The name the client is greeted by, set by the studio; `None` greets
     /// them by the first word of `name`.
     pub display_name: Option<String>,
+    /// Where the client lives (ISO 3166-1 alpha-2), if the studio said.
+    pub country: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

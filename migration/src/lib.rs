@@ -41,6 +41,7 @@ mod m20261206_000300_gallery_waits_for_plan;
 mod m20261207_000100_plan_rules;
 mod m20261207_000200_rest_of_plan;
 mod m20261207_000300_plan_parts_at_completion;
+mod m20261207_000400_client_country;
 
 pub struct Migrator;
 
@@ -79,6 +80,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000100_plan_rules::Migration),
             Box::new(m20261207_000200_rest_of_plan::Migration),
             Box::new(m20261207_000300_plan_parts_at_completion::Migration),
+            Box::new(m20261207_000400_client_country::Migration),
         ]
     }
 }

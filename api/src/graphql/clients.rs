@@ -38,6 +38,8 @@ pub struct Client {
     /// The name the studio set to greet the client by; `null`: the first
     /// word of `name`.
     pub display_name: Option<String>,
+    /// Where the client lives (ISO 3166-1 alpha-2), if the studio said.
+    pub country: Option<String>,
     /// The name emails and pages greet the client by ("Hi Noah,").
     pub greeting_name: String,
     /// The stored card, for display only (the gateway holds the card itself).
@@ -64,6 +66,7 @@ impl From<&client::Model> for Client {
             payment_preference: c.payment_preference.into(),
             time_zone: c.time_zone.clone(),
             display_name: c.display_name.clone(),
+            country: c.country.clone(),
             greeting_name: domain::billing::documents::greeting_name(c),
             payment_method: payment_method(),
             created_at: c.created_at,
@@ -101,6 +104,9 @@ pub struct CreateClientInput {
     /// The name the client is greeted by in emails and pages ("Hi Sam,");
     /// default: the first word of `name`.
     pub display_name: Option<String>,
+    /// Where the client lives, ISO 3166-1 alpha-2 (`FR`, `US`): a client in
+    /// the EU/EEA gets no plan part due more than 50 days after the session.
+    pub country: Option<String>,
 }
 
 #[derive(InputObject)]
@@ -114,6 +120,8 @@ pub struct UpdateClientInput {
     /// The name the client is greeted by; empty string: the first word of
     /// `name`.
     pub display_name: Option<String>,
+    /// Where the client lives, ISO 3166-1 alpha-2; empty string clears it.
+    pub country: Option<String>,
 }
 
 payload_type!(ClientPayload, client, Client);
@@ -165,17 +173,16 @@ impl ClientsMutation {
         input: CreateClientInput,
     ) -> Result<ClientPayload> {
         let caller = Caller::of(ctx)?;
-        let result = catalog::create_client_greeted(
-            caller.db(),
-            caller.studio,
-            &input.name,
-            &input.email,
-            input.payment_preference.into(),
-            input.time_zone.as_deref(),
-            input.display_name.as_deref(),
-            caller.now(),
-        )
-        .await;
+        let new = catalog::NewClient {
+            name: &input.name,
+            email: &input.email,
+            payment_preference: input.payment_preference.into(),
+            zone: input.time_zone.as_deref(),
+            greeted_as: input.display_name.as_deref(),
+            country: input.country.as_deref(),
+        };
+        let result =
+            catalog::create_client_greeted(caller.db(), caller.studio, new, caller.now()).await;
         ClientPayload::from_result(result.map(|c| Client::from(&c)))
     }
 
@@ -193,6 +200,7 @@ impl ClientsMutation {
                 payment_preference: input.payment_preference.map(Into::into),
                 time_zone: input.time_zone,
                 display_name: input.display_name,
+                country: input.country,
             };
             catalog::update_client(caller.db(), caller.studio, id, changes, caller.now()).await
         }

@@ -115,13 +115,24 @@ pub use edit::edit_plan;
 pub use moments::{billing_moment, due_at, issue_moment};
 
 /// The days a plan on `booked` is laid out against, in the studio's zone.
-fn calendar(studio: &studio::Model, booked: &session::Model, now: DateTime<Utc>) -> plan::Calendar {
+/// The consumer-credit rule follows where the client lives when the studio
+/// recorded it, else where the studio is.
+async fn calendar(
+    db: &impl ConnectionTrait,
+    studio: &studio::Model,
+    booked: &session::Model,
+    now: DateTime<Utc>,
+) -> DomainResult<plan::Calendar> {
     let zone = crate::kernel::clock::zone(&studio.time_zone);
-    plan::Calendar {
+    let lives_in = client::Entity::find_by_id(booked.client_id)
+        .one(db)
+        .await?
+        .and_then(|c| c.country);
+    Ok(plan::Calendar {
         today: now.with_timezone(&zone).date_naive(),
         session_day: booked.scheduled_at.with_timezone(&zone).date_naive(),
-        eu_consumer: crate::kernel::country::in_eea(studio.country.as_deref()),
-    }
+        eu_consumer: crate::kernel::country::in_eea(lives_in.or(studio.country.clone()).as_deref()),
+    })
 }
 
 fn specs(parts: &[PartInput], currency: Currency) -> Result<Vec<PartSpec>, Vec<UserError>> {
@@ -359,7 +370,12 @@ pub async fn set_plan(
     if !total.is_positive() {
         return Err(UserError::state("sessionId", "the session leaves nothing to pay").into());
     }
-    let planned = plan::plan(total, currency, &specs, &calendar(studio, &booked, now))?;
+    let planned = plan::plan(
+        total,
+        currency,
+        &specs,
+        &calendar(&tx, studio, &booked, now).await?,
+    )?;
     if let Some(current) = plan_of(&tx, studio.id, session).await? {
         if current.paid().is_positive() || current.billed() {
             return Err(UserError::state(

@@ -17,6 +17,7 @@ use tests::{AUTO_PAY_EMAIL, Backend, TestApp, spawn_app, spawn_app_full};
 
 on_both_backends!(
     a_studio_in_the_eu_keeps_every_part_within_fifty_days_of_the_session,
+    where_the_client_lives_decides_the_eu_limit,
     a_large_part_has_its_card_checked_with_its_notice,
     a_card_check_at_stripe_is_a_setup_intent_and_a_refusal_asks_for_a_new_card,
 );
@@ -111,6 +112,80 @@ async fn a_studio_in_the_eu_keeps_every_part_within_fifty_days_of_the_session(ba
     assert_eq!(cleared["studio"]["country"], Value::Null, "{cleared}");
     let anywhere = set_parts(&app, &f.key, &session, late).await;
     assert_eq!(anywhere["userErrors"], json!([]), "{anywhere}");
+}
+
+async fn client_lives_in(app: &TestApp, key: &str, client: &str, country: &str) -> Value {
+    let data = app
+        .gql(
+            key,
+            "mutation($i: UpdateClientInput!) { updateClient(input: $i) {
+                client { country } userErrors { field code message } } }",
+            json!({ "i": { "id": client, "country": country } }),
+        )
+        .await;
+    data["updateClient"].clone()
+}
+
+/// The limit follows where the client lives when the studio recorded it:
+/// a studio with no country booking a client living in Germany gets the
+/// same refusal; a French studio's client living in the US does not. A
+/// client created in Austria is held to it from the start; an unknown
+/// code is refused on `country`.
+async fn where_the_client_lives_decides_the_eu_limit(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    let wrong = client_lives_in(&app, &f.key, &f.invoice_client, "ZZ").await;
+    assert_eq!(wrong["userErrors"][0]["code"], "INVALID_INPUT", "{wrong}");
+    assert_eq!(wrong["userErrors"][0]["field"], json!(["input", "country"]));
+    let german = client_lives_in(&app, &f.key, &f.invoice_client, "de").await;
+    assert_eq!(german["client"]["country"], "DE", "{german}");
+    let wedding = |client: String| {
+        let app = &app;
+        let f = &f;
+        async move {
+            app.schedule_wedding_on(
+                &f.key,
+                &client,
+                &f.package,
+                &f.add_on,
+                "0",
+                "2027-06-12T15:00:00Z",
+            )
+            .await
+        }
+    };
+    let late = json!([{}, { "dueDate": "2027-08-02" }]);
+    let session = wedding(f.invoice_client.clone()).await;
+    let refused = set_parts(&app, &f.key, &session, late.clone()).await;
+    assert_eq!(
+        refused["userErrors"][0]["code"], "PLAN_GUARDRAIL",
+        "{refused}"
+    );
+
+    settings(&app, &f.key, json!({ "country": "FR" })).await;
+    client_lives_in(&app, &f.key, &f.invoice_client, "US").await;
+    let abroad = set_parts(&app, &f.key, &session, late.clone()).await;
+    assert_eq!(abroad["userErrors"], json!([]), "{abroad}");
+
+    settings(&app, &f.key, json!({ "country": "" })).await;
+    let created = app
+        .gql(
+            &f.key,
+            "mutation { createClient(input: { name: \"Lena Gruber\", email: \"lena@example.com\",
+                country: \"AT\" }) { client { id country } userErrors { message } } }",
+            json!({}),
+        )
+        .await;
+    let lena = &created["createClient"]["client"];
+    assert_eq!(lena["country"], "AT", "{created}");
+    let session = wedding(lena["id"].as_str().unwrap_or_default().to_string()).await;
+    let refused = set_parts(&app, &f.key, &session, late).await;
+    assert_eq!(
+        refused["userErrors"][0]["code"], "PLAN_GUARDRAIL",
+        "{refused}"
+    );
 }
 
 /// The audit trail entries of the invoice that bills plan part `part`.

@@ -114,7 +114,12 @@ pub async fn edit_plan(
         .into());
     }
     let total: Minor = future.iter().map(|p| p.amount_minor).sum();
-    let planned = plan::plan(total, currency, &specs, &calendar(studio, &booked, now))?;
+    let planned = plan::plan(
+        total,
+        currency,
+        &specs,
+        &calendar(&tx, studio, &booked, now).await?,
+    )?;
     check_against_billed(&current, last_billed, &planned)?;
     let surplus = future.get(planned.len()..).unwrap_or_default();
     refuse_removing_billed_once(&tx, surplus).await?;
