@@ -45,6 +45,9 @@ pub enum ErrorCode {
     /// A payment plan the lending rules do not allow (more than
     /// `kernel::plan::MAX_PARTS_AFTER_SESSION` parts after the session).
     PlanGuardrail,
+    /// A card surcharge where surcharging consumer cards is banned, as a
+    /// fixed amount, or above the card networks' cap.
+    SurchargeNotAllowed,
     Internal,
 }
 
@@ -70,6 +73,7 @@ impl ErrorCode {
             Self::BelowMinimum => "BELOW_MINIMUM",
             Self::TooManyParts => "TOO_MANY_PARTS",
             Self::PlanGuardrail => "PLAN_GUARDRAIL",
+            Self::SurchargeNotAllowed => "SURCHARGE_NOT_ALLOWED",
             Self::Internal => "INTERNAL",
         }
     }
@@ -89,6 +93,14 @@ impl UserError {
             field: field.split('.').map(str::to_string).collect(),
             message: message.into(),
             code: ErrorCode::InvalidInput,
+        }
+    }
+
+    pub fn surcharge(field: &str, message: impl Into<String>) -> Self {
+        Self {
+            field: field.split('.').map(str::to_string).collect(),
+            message: message.into(),
+            code: ErrorCode::SurchargeNotAllowed,
         }
     }
 

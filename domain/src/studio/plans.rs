@@ -124,14 +124,11 @@ async fn calendar(
     now: DateTime<Utc>,
 ) -> DomainResult<plan::Calendar> {
     let zone = crate::kernel::clock::zone(&studio.time_zone);
-    let lives_in = client::Entity::find_by_id(booked.client_id)
-        .one(db)
-        .await?
-        .and_then(|c| c.country);
+    let lives_in = super::sessions::where_client_lives(db, studio, booked.client_id).await?;
     Ok(plan::Calendar {
         today: now.with_timezone(&zone).date_naive(),
         session_day: booked.scheduled_at.with_timezone(&zone).date_naive(),
-        eu_consumer: crate::kernel::country::in_eea(lives_in.or(studio.country.clone()).as_deref()),
+        eu_consumer: crate::kernel::country::in_eea(lives_in.as_deref()),
     })
 }
 

@@ -11,7 +11,6 @@
 use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
 use crate::infra::error::{DomainResult, UserError};
-use crate::kernel::adjustments::{StoredAdjustment, StoredFee};
 use crate::kernel::money::Minor;
 use crate::kernel::validate::Problems;
 use crate::studio::catalog::{find_add_on, find_client, find_package, find_tax_rate};
@@ -51,114 +50,10 @@ pub struct ScheduleSession {
     pub fees: Vec<FeeSpec>,
 }
 
-/// A percentage or an amount of the studio's currency: exactly one.
-#[derive(Debug, Clone, Default)]
-pub struct AdjustmentSpec {
-    pub percent: Option<Decimal>,
-    pub amount: Option<Decimal>,
-}
-
-#[derive(Debug, Clone)]
-pub struct FeeSpec {
-    pub name: String,
-    /// `TRAVEL`, `RUSH`, `CARD_SURCHARGE` or `OTHER`.
-    pub kind: String,
-    pub charge: AdjustmentSpec,
-    pub taxable: bool,
-}
-
-fn adjustment(
-    problems: &mut Problems,
-    field: &str,
-    currency: crate::kernel::money::Currency,
-    spec: &AdjustmentSpec,
-) -> StoredAdjustment {
-    match (spec.percent, spec.amount) {
-        (Some(p), None) => {
-            StoredAdjustment::Percent(problems.percent(&format!("{field}.percent"), p))
-        }
-        (None, Some(a)) => {
-            StoredAdjustment::FixedMinor(problems.amount(&format!("{field}.amount"), currency, a))
-        }
-        _ => {
-            problems.push(UserError::invalid(
-                field,
-                "give either `percent` or `amount`",
-            ));
-            StoredAdjustment::FixedMinor(Minor::ZERO)
-        }
-    }
-}
-
-/// Validates fees into what a session stores (problems under `fees.<i>`).
-fn stored_fees(
-    problems: &mut Problems,
-    currency: crate::kernel::money::Currency,
-    input: &[FeeSpec],
-) -> Vec<StoredFee> {
-    let mut fees = Vec::with_capacity(input.len());
-    for (i, fee) in input.iter().enumerate() {
-        let field = format!("fees.{i}");
-        if crate::kernel::adjustments::fee_kind(&fee.kind).is_none() {
-            problems.push(UserError::invalid(
-                &format!("{field}.kind"),
-                "unknown fee kind",
-            ));
-        }
-        fees.push(StoredFee {
-            name: problems.name(&format!("{field}.name"), &fee.name),
-            kind: fee.kind.clone(),
-            charge: adjustment(problems, &field, currency, &fee.charge),
-            taxable: fee.taxable,
-        });
-    }
-    fees
-}
-
-/// Corrections of a session's invoice-wide discount and fees (for a
-/// reissue): `None` keeps what the session has.
-#[derive(Debug, Clone, Default)]
-pub struct AdjustmentChanges {
-    pub discount: Option<AdjustmentSpec>,
-    pub fees: Option<Vec<FeeSpec>>,
-}
-
-/// Validates `changes` and writes them on the session inside the caller's
-/// transaction; returns the session as it is afterwards. Nothing is
-/// written when a change is invalid.
-pub(crate) async fn apply_adjustment_changes(
-    tx: &sea_orm::DatabaseTransaction,
-    studio: &studio::Model,
-    session: session::Model,
-    changes: &AdjustmentChanges,
-    now: DateTime<Utc>,
-) -> DomainResult<session::Model> {
-    if changes.discount.is_none() && changes.fees.is_none() {
-        return Ok(session);
-    }
-    let currency = studio.currency;
-    let mut problems = Problems::new();
-    let discount = changes
-        .discount
-        .as_ref()
-        .map(|d| adjustment(&mut problems, "discount", currency, d));
-    let fees = changes
-        .fees
-        .as_ref()
-        .map(|f| stored_fees(&mut problems, currency, f));
-    problems.finish()?;
-    let mut active: session::ActiveModel = session.into();
-    if let Some(discount) = discount {
-        active.discount = Set(Some(
-            serde_json::to_string(&discount).map_err(|e| anyhow::anyhow!("discount: {e}"))?,
-        ));
-    }
-    if let Some(fees) = fees {
-        active.fees = Set(serde_json::to_string(&fees).map_err(|e| anyhow::anyhow!("fees: {e}"))?);
-    }
-    active.updated_at = Set(now);
-    Ok(active.update(tx).await?)
-}
+mod fees;
+pub use fees::{AdjustmentChanges, AdjustmentSpec, FeeSpec};
+use fees::{adjustment, fees_for};
+pub(crate) use fees::{apply_adjustment_changes, where_client_lives};
 
 pub async fn schedule_session(
     db: &DatabaseConnection,
@@ -252,7 +147,7 @@ pub async fn schedule_session(
         .discount
         .as_ref()
         .map(|d| adjustment(&mut problems, "discount", currency, d));
-    let fees = stored_fees(&mut problems, currency, &input.fees);
+    let fees = fees_for(db, studio, input.client_id, &mut problems, &input.fees).await?;
     problems.finish()?;
 
     let tx = begin_write(db).await?;

@@ -71,6 +71,7 @@ mod schema;
 mod steps;
 mod stripe;
 mod subscriptions;
+mod surcharges;
 mod test_mode;
 mod unknown;
 mod validation;
