@@ -88,10 +88,7 @@ pub async fn relay_once(
     if claimed.is_empty() {
         return Ok(0);
     }
-    let marks: Vec<(i64, i32)> = claimed
-        .iter()
-        .map(|c| (c.job.outbox_id, c.attempts))
-        .collect();
+    let marks: Vec<outbox::Hold> = claimed.iter().map(outbox::Claimed::hold).collect();
     let jobs: Vec<_> = claimed.into_iter().map(|c| c.job).collect();
     if let Err(err) = queue.push_all(jobs).await {
         // The queue is down (or its connection was, as after a Redis
@@ -99,7 +96,7 @@ pub async fn relay_once(
         // instead of waiting for the claims to run out. Some of them may
         // have reached the queue already: a second delivery of a job is
         // harmless (a finished row's is dropped by `outbox::start`).
-        let ids: Vec<i64> = marks.iter().map(|(id, _)| *id).collect();
+        let ids: Vec<i64> = marks.iter().map(|hold| hold.id).collect();
         outbox::release_claims(&ctx.db, &ids).await?;
         return Err(err);
     }

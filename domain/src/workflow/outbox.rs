@@ -13,9 +13,10 @@
 //!   PostgreSQL, `id IN (SELECT …)` on SQLite), so relays claiming at once
 //!   skip each other's rows; a row is due when its lease or back-off ends at
 //!   or before the relay's `now`. `mark_enqueued` ends the lease for the
-//!   whole batch and is guarded by the attempt count each row was claimed at,
-//!   so it never delays a retry already scheduled; a failed push frees every
-//!   claim of the batch.
+//!   whole batch and is guarded by the relay's hold on each row (the attempt
+//!   count and lease it claimed it with), so it never delays a retry already
+//!   scheduled nor undoes a postponement written by a worker that ran the job
+//!   first; a failed push frees every claim of the batch.
 //! - Redelivery: a running job renews its row (`still_running`) every third
 //!   of `redeliver_after_secs`, so only rows nobody runs are redelivered; a
 //!   delivery of a row already `DONE`/`FAILED` is skipped (`start`).
@@ -28,7 +29,7 @@ use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 
 mod claims;
-pub use claims::{Claimed, claim_batch, mark_enqueued, release_claims};
+pub use claims::{Claimed, Hold, claim_batch, mark_enqueued, release_claims};
 
 /// The one notion of "this step has failed": one of its attempts failed
 /// (`attempts`, counted by `retry_later`), or a service it needs was

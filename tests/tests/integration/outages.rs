@@ -251,8 +251,8 @@ async fn a_queue_entry_lost_after_its_push_is_redelivered_without_waiting_for_th
         .await
         .expect("claim");
     assert_eq!(claimed.len(), 1);
-    let (id, attempts) = (claimed[0].job.outbox_id, claimed[0].attempts);
-    outbox::mark_enqueued(db, &[(id, attempts)], app.ctx.clock.now())
+    let id = claimed[0].job.outbox_id;
+    outbox::mark_enqueued(db, &[claimed[0].hold()], app.ctx.clock.now())
         .await
         .expect("mark");
     // Pushed just now: not handed out again while it may be running.

@@ -261,3 +261,67 @@ async fn a_failure_racing_the_last_attempt_counts_no_attempt() {
     assert_eq!(after.status, OutboxStatus::Failed, "{after:?}");
     assert_eq!(after.attempts, 2, "{after:?}");
 }
+
+/// A worker took a pushed job and postponed it (its moment is ahead)
+/// before the relay that pushed it marked the batch enqueued: the mark
+/// leaves the postponement alone (the relay no longer holds the row), so
+/// the step is not handed out again before its moment; the other row of
+/// the batch is marked, on both databases (the lease read back from the
+/// claim is the lease the mark compares with).
+#[tokio::test]
+async fn a_postponement_written_before_the_relay_marks_its_push_stands() {
+    use sea_orm::QueryOrder;
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some(app) = spawn_app_with(backend, |s| s.worker.in_process = Some(false)).await else {
+            continue;
+        };
+        let db = &app.ctx.db;
+        let now = app.ctx.clock.now();
+        for session_id in [7001, 7002] {
+            outbox::enqueue(
+                db,
+                None,
+                &JobKind::GenerateInvoice { session_id },
+                None,
+                now,
+            )
+            .await
+            .expect("enqueue");
+        }
+        let lease = chrono::Duration::seconds(30);
+        let redeliver = chrono::Duration::seconds(10);
+        let claimed = outbox::claim_batch(db, 10, lease, Some(redeliver), now)
+            .await
+            .expect("claim");
+        assert_eq!(claimed.len(), 2);
+        let until = now + chrono::Duration::hours(2);
+        outbox::postpone(db, claimed[0].job.outbox_id, until)
+            .await
+            .expect("postpone");
+        let holds: Vec<_> = claimed.iter().map(outbox::Claimed::hold).collect();
+        outbox::mark_enqueued(db, &holds, now).await.expect("mark");
+        let rows = entity::outbox::Entity::find()
+            .filter(entity::outbox::Column::Id.is_in(holds.iter().map(|h| h.id)))
+            .order_by_asc(entity::outbox::Column::Id)
+            .all(db)
+            .await
+            .expect("rows");
+        assert_eq!(rows[0].status, OutboxStatus::Pending, "{backend:?}");
+        assert!(
+            rows[0]
+                .claimed_until
+                .is_some_and(|u| u > now + chrono::Duration::hours(1)),
+            "{backend:?}: the postponement stands"
+        );
+        assert_eq!(rows[1].status, OutboxStatus::Enqueued, "{backend:?}");
+        assert_eq!(rows[1].claimed_until, None, "{backend:?}: the lease ended");
+        let early = now + chrono::Duration::minutes(1);
+        let again = outbox::claim_batch(db, 10, lease, Some(redeliver), early)
+            .await
+            .expect("claim");
+        assert!(
+            again.iter().all(|c| c.job.outbox_id != holds[0].id),
+            "{backend:?}: the postponed step is not handed out before its moment"
+        );
+    }
+}

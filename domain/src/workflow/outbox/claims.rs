@@ -17,6 +17,30 @@ use sea_orm::{
 pub struct Claimed {
     pub job: Job,
     pub attempts: i32,
+    /// The lease the relay claimed it with, as stored.
+    pub claimed_until: Option<DateTime<Utc>>,
+}
+
+impl Claimed {
+    /// What the relay holds on the row, for [`mark_enqueued`].
+    pub fn hold(&self) -> Hold {
+        Hold {
+            id: self.job.outbox_id,
+            attempts: self.attempts,
+            until: self.claimed_until,
+        }
+    }
+}
+
+/// A relay's hold on a claimed row: the attempt count and the lease it
+/// claimed it with. A row whose job already ran meanwhile (it failed and
+/// counted an attempt, was postponed, or is waiting for a service: each
+/// writes its own `claimed_until`) is no longer held so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hold {
+    pub id: i64,
+    pub attempts: i32,
+    pub until: Option<DateTime<Utc>>,
 }
 
 /// Claims up to `limit` rows to relay: new rows, and (given
@@ -75,7 +99,12 @@ pub async fn claim_batch<C: ConnectionTrait>(
         _ => outbox::Column::Id.in_subquery(candidates),
     };
     let mut rows = outbox::Entity::update_many()
-        .col_expr(outbox::Column::ClaimedUntil, Expr::value(now + lease))
+        // Whole microseconds, as both databases store it, so the lease read
+        // back is the lease compared with in `mark_enqueued`.
+        .col_expr(
+            outbox::Column::ClaimedUntil,
+            Expr::value(chrono::SubsecRound::trunc_subsecs(now + lease, 6)),
+        )
         .filter(chosen)
         .filter(claimable())
         .exec_with_returning(conn)
@@ -91,6 +120,7 @@ pub async fn claim_batch<C: ConnectionTrait>(
                     request_id: row.request_id,
                 },
                 attempts: row.attempts,
+                claimed_until: row.claimed_until,
             }),
             Err(err) => {
                 tracing::error!(outbox_id = row.id, %err, "outbox payload does not parse");
@@ -122,20 +152,30 @@ pub async fn release_claims<C: ConnectionTrait>(conn: &C, ids: &[i64]) -> Result
 /// on them: from now on only `redeliver_after` (counted from `enqueued_at`,
 /// which a running job renews) decides when one is handed out again, so a
 /// queue entry lost with Redis is redelivered after that, not after the
-/// lease. Guarded by the attempt count each was claimed at: if its job
-/// already ran and failed meanwhile (its retry is scheduled), or finished,
-/// the row is left alone. One statement per distinct attempt count (almost
-/// always one for the whole batch).
+/// lease. Guarded by the relay's hold on each row (its attempt count and
+/// lease): if its job already ran meanwhile (failed with its retry
+/// scheduled, postponed to its moment, waiting for a service) or finished,
+/// the row is left alone, so a postponement is never turned back into a
+/// delivery. One statement per distinct hold (almost always one for the
+/// whole batch).
 pub async fn mark_enqueued<C: ConnectionTrait>(
     conn: &C,
-    claimed: &[(i64, i32)],
+    held: &[Hold],
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    let mut by_attempts: std::collections::BTreeMap<i32, Vec<i64>> = Default::default();
-    for &(id, attempts) in claimed {
-        by_attempts.entry(attempts).or_default().push(id);
+    type Key = (i32, Option<DateTime<Utc>>);
+    let mut by_hold: std::collections::BTreeMap<Key, Vec<i64>> = Default::default();
+    for hold in held {
+        by_hold
+            .entry((hold.attempts, hold.until))
+            .or_default()
+            .push(hold.id);
     }
-    for (attempts, ids) in by_attempts {
+    for ((attempts, until), ids) in by_hold {
+        let lease = match until {
+            Some(until) => outbox::Column::ClaimedUntil.eq(until),
+            None => outbox::Column::ClaimedUntil.is_null(),
+        };
         outbox::Entity::update_many()
             .col_expr(
                 outbox::Column::Status,
@@ -148,6 +188,7 @@ pub async fn mark_enqueued<C: ConnectionTrait>(
             )
             .filter(outbox::Column::Id.is_in(ids))
             .filter(outbox::Column::Attempts.eq(attempts))
+            .filter(lease)
             .filter(outbox::Column::Status.is_in([OutboxStatus::Pending, OutboxStatus::Enqueued]))
             .exec(conn)
             .await?;
