@@ -54,12 +54,19 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<Database> {
             })
         }
         DatabaseKind::Postgres => {
-            probe_postgres(&url).await?;
+            let budget = probe_postgres(&url).await?;
+            let pool = settings.postgres.pool_size;
+            if let Some(warning) = budget.and_then(|b| b.shortfall(pool)) {
+                tracing::warn!("{warning}");
+            }
             let mut options = ConnectOptions::new(url);
             let backstops = postgres_backstops(&settings.postgres);
             options
-                .max_connections(20)
-                .min_connections(1)
+                .max_connections(pool)
+                .min_connections(0)
+                // After a burst, connections go back to the server instead of
+                // holding its budget while idle.
+                .idle_timeout(Duration::from_secs(60))
                 .acquire_timeout(Duration::from_secs(10))
                 .sqlx_logging(false)
                 // A session left in a transaction (a task that never resumes,
@@ -79,7 +86,7 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<Database> {
 /// would retry a refused connection until its acquire timeout and then say
 /// only "pool timed out". The error names the setting, the server (password
 /// masked) and what to do.
-async fn probe_postgres(url: &str) -> anyhow::Result<()> {
+async fn probe_postgres(url: &str) -> anyhow::Result<Option<ConnectionBudget>> {
     use sea_orm::sqlx::Connection;
     use sea_orm::sqlx::postgres::{PgConnectOptions, PgConnection};
     let shown = crate::infra::startup::mask_url(url);
@@ -88,9 +95,10 @@ async fn probe_postgres(url: &str) -> anyhow::Result<()> {
     })?;
     let timeout = crate::infra::startup::CONNECT_TIMEOUT;
     let err = match tokio::time::timeout(timeout, PgConnection::connect_with(&options)).await {
-        Ok(Ok(conn)) => {
+        Ok(Ok(mut conn)) => {
+            let budget = ConnectionBudget::read(&mut conn).await;
             let _ = conn.close().await;
-            return Ok(());
+            return Ok(budget);
         }
         Ok(Err(err)) => err,
         Err(_) => anyhow::bail!(
@@ -125,6 +133,53 @@ async fn probe_postgres(url: &str) -> anyhow::Result<()> {
         },
     };
     Err(anyhow::anyhow!(message))
+}
+
+/// What the PostgreSQL server can still give a new pool: its
+/// `max_connections`, the superuser reserve, and the connections open now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionBudget {
+    pub max: u32,
+    pub reserved: u32,
+    pub in_use: u32,
+}
+
+impl ConnectionBudget {
+    /// Read on the probe's connection; `None` when the server will not say
+    /// (a pooler in front answers `SHOW` differently): nothing is checked.
+    pub async fn read(conn: &mut sea_orm::sqlx::PgConnection) -> Option<Self> {
+        let row: (String, String, i64) = sea_orm::sqlx::query_as(
+            "SELECT current_setting('max_connections'), \
+             current_setting('superuser_reserved_connections'), \
+             (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')",
+        )
+        .fetch_one(conn)
+        .await
+        .ok()?;
+        Some(Self {
+            max: row.0.parse().ok()?,
+            reserved: row.1.parse().ok()?,
+            in_use: u32::try_from(row.2).ok()?,
+        })
+    }
+
+    /// Why a pool of `pool` connections may not get them all, if so.
+    pub fn shortfall(&self, pool: u32) -> Option<String> {
+        let left = self
+            .max
+            .saturating_sub(self.reserved)
+            .saturating_sub(self.in_use);
+        (pool > left).then(|| {
+            format!(
+                "the database pool (postgres.pool_size = {pool}) may not get its connections: \
+                 PostgreSQL allows {} (max_connections, {} reserved for superusers) and {} are \
+                 open, so {left} are left; lower postgres.pool_size so that every process's pool \
+                 fits, raise max_connections, or put a pooler (PgBouncer in transaction mode) in \
+                 front",
+                self.max, self.reserved, self.in_use
+            )
+        })
+    }
 }
 
 /// The `SET`-style options sent with every new PostgreSQL connection.
@@ -352,4 +407,28 @@ pub async fn begin_write(conn: &DatabaseConnection) -> Result<DatabaseTransactio
         sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ConnectionBudget;
+
+    #[test]
+    fn a_pool_that_does_not_fit_what_is_left_is_named_with_what_to_do() {
+        let budget = ConnectionBudget {
+            max: 100,
+            reserved: 3,
+            in_use: 80,
+        };
+        assert_eq!(budget.shortfall(17), None);
+        let warning = budget.shortfall(20).expect("20 do not fit in 17");
+        assert!(warning.contains("postgres.pool_size = 20"), "{warning}");
+        assert!(warning.contains("so 17 are left"), "{warning}");
+        assert!(warning.contains("PgBouncer"), "{warning}");
+        let crowded = ConnectionBudget {
+            in_use: 120,
+            ..budget
+        };
+        assert!(crowded.shortfall(1).is_some());
+    }
 }

@@ -98,6 +98,10 @@ pub struct PostgresSettings {
     /// transaction without a statement this long is terminated by the
     /// server, releasing its locks; 0 = none.
     pub idle_in_transaction_timeout_ms: u64,
+    /// Connections this process's pool opens at most (20). Every process
+    /// (api, each worker) has its own pool: processes × this must fit the
+    /// server's `max_connections`, which the process checks at start.
+    pub pool_size: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -271,6 +275,9 @@ const RANGES: &[Range] = &[
         86_400_000,
         |s| s.postgres.idle_in_transaction_timeout_ms.into(),
     ),
+    Range::new("postgres.pool_size", 1, 1_000, |s| {
+        s.postgres.pool_size.into()
+    }),
     Range::new("worker.concurrency", 1, 1_024, |s| {
         s.worker.concurrency as i128
     }),
@@ -456,6 +463,7 @@ impl Settings {
             .set_default("smtp.timeout_secs", 10)?
             .set_default("postgres.statement_timeout_ms", 30_000)?
             .set_default("postgres.idle_in_transaction_timeout_ms", 15_000)?
+            .set_default("postgres.pool_size", 20)?
             .set_default("worker.job_timeout_secs", 120)?
             .set_default("worker.email_claim_secs", 8)?
             .set_default("worker.concurrency", 16)?

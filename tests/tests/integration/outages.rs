@@ -887,3 +887,29 @@ async fn readiness_and_work_follow_postgres_through_a_restart() {
     let (status, _) = readyz(&app).await;
     assert_eq!(status, 200);
 }
+
+/// The connection budget a process checks at start, read from the real
+/// server: its `max_connections`, the superuser reserve and the connections
+/// open (the probe's own at least); a pool larger than what is left is
+/// named with what to do, one that fits is not.
+#[tokio::test]
+async fn the_postgres_connection_budget_is_read_from_the_server() {
+    use sea_orm::sqlx::Connection;
+    let Some(url) = fresh_postgres_database().await else {
+        return;
+    };
+    let mut conn = sea_orm::sqlx::PgConnection::connect(&url)
+        .await
+        .expect("connect");
+    let budget = domain::infra::db::ConnectionBudget::read(&mut conn)
+        .await
+        .expect("the server says its budget");
+    assert!(budget.max > budget.reserved, "{budget:?}");
+    assert!(budget.in_use >= 1, "{budget:?}");
+    let left = budget.max - budget.reserved - budget.in_use.min(budget.max - budget.reserved);
+    let warning = budget.shortfall(left + 1).expect("one too many");
+    assert!(warning.contains("max_connections"), "{warning}");
+    if left > 0 {
+        assert_eq!(budget.shortfall(left), None);
+    }
+}
