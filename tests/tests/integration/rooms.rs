@@ -28,7 +28,7 @@ const BIG_FILES: &[(&str, usize)] = &[
     ("domain/src/billing/webhooks.rs", 768),
     ("domain/src/followup/emails.rs", 529),
     ("domain/src/followup/gallery.rs", 723),
-    ("domain/src/infra/settings.rs", 785),
+    ("domain/src/infra/settings.rs", 607),
     ("domain/src/kernel/pricing.rs", 636),
 ];
 
