@@ -9,6 +9,7 @@ use super::percent::Percent;
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::DomainResult;
+use domain::billing::installments::Ahead;
 use domain::kernel::ids::SessionId;
 use domain::kernel::money::Currency;
 use domain::studio::plans::{self, PartInput, Plan, TemplateInput};
@@ -289,20 +290,7 @@ impl PlansMutation {
         ctx: &Context<'_>,
         session_id: ID,
     ) -> Result<super::invoices::InvoicePayload> {
-        let caller = Caller::of(ctx)?;
-        let result = async {
-            let session = self::session_id(&session_id)?;
-            let request_id = caller.request_id();
-            domain::billing::installments::bill_next_part(
-                caller.app,
-                caller.studio.id,
-                session,
-                request_id,
-            )
-            .await
-        }
-        .await;
-        super::invoices::InvoicePayload::from_result(result.map(Into::into))
+        bill_ahead(ctx, &session_id, Ahead::NextPart).await
     }
 
     /// Bills everything that's left of the plan now, as one installment
@@ -317,20 +305,7 @@ impl PlansMutation {
         ctx: &Context<'_>,
         session_id: ID,
     ) -> Result<super::invoices::InvoicePayload> {
-        let caller = Caller::of(ctx)?;
-        let result = async {
-            let session = self::session_id(&session_id)?;
-            let request_id = caller.request_id();
-            domain::billing::installments::bill_rest(
-                caller.app,
-                caller.studio.id,
-                session,
-                request_id,
-            )
-            .await
-        }
-        .await;
-        super::invoices::InvoicePayload::from_result(result.map(Into::into))
+        bill_ahead(ctx, &session_id, Ahead::Rest).await
     }
 
     /// Cancels a scheduled session's payment plan: its unpaid parts will not
@@ -356,4 +331,27 @@ pub async fn of_session(caller: &Caller<'_>, session: SessionId) -> Result<Optio
         .await
         .map_err(super::common::domain_error)?;
     Ok(plan.map(Into::into))
+}
+
+/// `billNextPlanPart` / `billRestOfPlan`.
+async fn bill_ahead(
+    ctx: &Context<'_>,
+    session_id: &ID,
+    ahead: Ahead,
+) -> Result<super::invoices::InvoicePayload> {
+    let caller = Caller::of(ctx)?;
+    let result = async {
+        let session = self::session_id(session_id)?;
+        let request_id = caller.request_id();
+        domain::billing::installments::bill_ahead(
+            caller.app,
+            caller.studio.id,
+            session,
+            ahead,
+            request_id,
+        )
+        .await
+    }
+    .await;
+    super::invoices::InvoicePayload::from_result(result.map(Into::into))
 }

@@ -11,6 +11,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use domain::AppContext;
 use domain::billing::documents::InvoiceDocument;
+use domain::billing::installments::Ahead;
 use domain::billing::portal;
 use domain::infra::error::DomainError;
 use domain::studio::plans::Plan;
@@ -112,18 +113,7 @@ pub async fn rest(
     token: web::Path<String>,
     form: web::Form<NextPartForm>,
 ) -> HttpResponse {
-    let doc = match open(&app, &token).await {
-        Ok(doc) => doc,
-        Err(page) => return page,
-    };
-    match portal::pay_rest(&app, &doc, &token, &form.csrf).await {
-        Ok(url) => redirect_to(url),
-        Err(DomainError::User(errors)) => {
-            let (status, message) = refusal(&errors, StatusCode::CONFLICT);
-            reshow(&app, &token, status, Notice::Problem(&sentence(&message))).await
-        }
-        Err(err) => server_error(err),
-    }
+    pay_ahead(&app, &token, &form.csrf, Ahead::Rest).await
 }
 
 /// `POST /pay/{token}/next-part`: bills the next part now and answers 303
@@ -133,15 +123,19 @@ pub async fn next_part(
     token: web::Path<String>,
     form: web::Form<NextPartForm>,
 ) -> HttpResponse {
-    let doc = match open(&app, &token).await {
+    pay_ahead(&app, &token, &form.csrf, Ahead::NextPart).await
+}
+
+async fn pay_ahead(app: &AppContext, token: &str, csrf: &str, ahead: Ahead) -> HttpResponse {
+    let doc = match open(app, token).await {
         Ok(doc) => doc,
         Err(page) => return page,
     };
-    match portal::pay_next_part(&app, &doc, &token, &form.csrf).await {
+    match portal::pay_ahead(app, &doc, token, csrf, ahead).await {
         Ok(url) => redirect_to(url),
         Err(DomainError::User(errors)) => {
             let (status, message) = refusal(&errors, StatusCode::CONFLICT);
-            reshow(&app, &token, status, Notice::Problem(&sentence(&message))).await
+            reshow(app, token, status, Notice::Problem(&sentence(&message))).await
         }
         Err(err) => server_error(err),
     }

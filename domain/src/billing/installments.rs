@@ -58,7 +58,7 @@ mod draft;
 mod netting;
 mod rest;
 mod standing;
-pub use ahead::{bill_next_part, bill_rest, ensure_oldest_first};
+pub use ahead::{Ahead, bill_ahead, ensure_oldest_first};
 pub use card_check::{Checked, check_card};
 use draft::Billed;
 pub(crate) use draft::span_label;
@@ -78,13 +78,13 @@ pub enum Issued {
 }
 
 /// When a part is billed: at its moment (the plan's own step), or now,
-/// because someone pays it ahead ([`ahead::bill_next_part`]).
+/// because someone pays it ahead ([`ahead::bill_ahead`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Timing {
     OnItsMoment,
     Ahead,
     /// Now, with every later part still scheduled, as one invoice: the
-    /// client pays everything that's left ([`ahead::bill_rest`]).
+    /// client pays everything that's left ([`ahead::bill_ahead`]).
     Rest,
 }
 

@@ -148,7 +148,7 @@ async fn draft_credits(
         .into());
     }
     let (plan_minor, plan_rows) =
-        crate::billing::installments::net_into_final(tx, session, ctx.clock.now()).await?;
+        crate::billing::installments::net_into_final(tx, studio, session, ctx.clock.now()).await?;
     Ok(DraftCredits {
         carried,
         passed_on,

@@ -71,35 +71,20 @@ pub async fn checkout(
     crate::billing::checkout::start(ctx, doc, save_card).await
 }
 
-/// "Pay everything that's left": bills the rest of the session's plan at
-/// once ([`crate::billing::installments::bill_rest`]) and returns its
+/// "Pay the next part now" / "Pay everything that's left": bills it at
+/// once ([`crate::billing::installments::bill_ahead`]) and returns its
 /// portal page, where the client pays it.
-pub async fn pay_rest(
+pub async fn pay_ahead(
     ctx: &AppContext,
     doc: &InvoiceDocument,
     token: &str,
     csrf: &str,
+    ahead: crate::billing::installments::Ahead,
 ) -> DomainResult<String> {
     check_csrf(ctx, token, csrf)?;
     let session = crate::kernel::ids::SessionId::new(doc.session.id);
     let billed =
-        crate::billing::installments::bill_rest(ctx, doc.invoice.studio_id, session, None).await?;
-    Ok(ctx.portal_url(&billed.portal_salt))
-}
-
-/// "Pay the next part now": bills the session's next plan part at once
-/// ([`crate::billing::installments::bill_next_part`]) and returns its portal
-/// page, where the client pays it.
-pub async fn pay_next_part(
-    ctx: &AppContext,
-    doc: &InvoiceDocument,
-    token: &str,
-    csrf: &str,
-) -> DomainResult<String> {
-    check_csrf(ctx, token, csrf)?;
-    let session = crate::kernel::ids::SessionId::new(doc.session.id);
-    let billed =
-        crate::billing::installments::bill_next_part(ctx, doc.invoice.studio_id, session, None)
+        crate::billing::installments::bill_ahead(ctx, doc.invoice.studio_id, session, ahead, None)
             .await?;
     Ok(ctx.portal_url(&billed.portal_salt))
 }

@@ -27,6 +27,21 @@ async fn bill_rest(app: &TestApp, key: &str, session: &str) -> Value {
         .clone()
 }
 
+/// `client` books the wedding (June 12, 2027) on three equal parts of USD
+/// 1,097.27 (the last 1,097.28): at booking, March 1 and May 1; the part
+/// at booking is billed. Returns the session.
+async fn three_parts(app: &TestApp, f: &tests::Fixture, client: &str) -> String {
+    let (session, _) = book_on_plan(
+        app,
+        f,
+        client,
+        json!([{}, { "dueDate": "2027-03-01" }, { "dueDate": "2027-05-01" }]),
+    )
+    .await;
+    app.drain().await;
+    session
+}
+
 async fn invoice_status(app: &TestApp, id: &Value) -> String {
     let id: i64 = id
         .as_str()
@@ -52,14 +67,7 @@ async fn the_client_pays_everything_that_is_left_on_the_portal_in_one_payment(ba
         return;
     };
     let f = app.seed_studio("Golden Hour").await;
-    let (session, _) = book_on_plan(
-        &app,
-        &f,
-        &f.invoice_client,
-        json!([{}, { "dueDate": "2027-03-01" }, { "dueDate": "2027-05-01" }]),
-    )
-    .await;
-    app.drain().await;
+    let session = three_parts(&app, &f, &f.invoice_client).await;
     let retainer = app
         .email_to_saying(tests::INVOICE_EMAIL, "Installment 1 of 3")
         .portal_link()
@@ -150,14 +158,7 @@ async fn a_check_for_part_of_the_rest_pays_its_oldest_part_first(backend: Backen
         return;
     };
     let f = app.seed_studio("Golden Hour").await;
-    let (session, _) = book_on_plan(
-        &app,
-        &f,
-        &f.invoice_client,
-        json!([{}, { "dueDate": "2027-03-01" }, { "dueDate": "2027-05-01" }]),
-    )
-    .await;
-    app.drain().await;
+    let session = three_parts(&app, &f, &f.invoice_client).await;
     let first = plan(&app, &f.key, &session).await["parts"][0]["invoiceId"].clone();
     let waiting = bill_rest(&app, &f.key, &session).await;
     assert_eq!(
@@ -201,14 +202,7 @@ async fn an_unpaid_rest_gives_way_to_the_schedule_on_its_first_day(backend: Back
         return;
     };
     let f = app.seed_studio("Golden Hour").await;
-    let (session, _) = book_on_plan(
-        &app,
-        &f,
-        &f.auto_pay_client,
-        json!([{}, { "dueDate": "2027-03-01" }, { "dueDate": "2027-05-01" }]),
-    )
-    .await;
-    app.drain().await;
+    let session = three_parts(&app, &f, &f.auto_pay_client).await;
     assert_eq!(app.count("simulated_gateway_charges").await, 1);
 
     clock.set(at(2027, 1, 10, 9, 0));
@@ -262,14 +256,7 @@ async fn a_client_at_the_checkout_of_the_rest_on_its_first_day_is_waited_for(bac
         return;
     };
     let f = app.seed_studio("Golden Hour").await;
-    let (session, _) = book_on_plan(
-        &app,
-        &f,
-        &f.invoice_client,
-        json!([{}, { "dueDate": "2027-03-01" }, { "dueDate": "2027-05-01" }]),
-    )
-    .await;
-    app.drain().await;
+    let session = three_parts(&app, &f, &f.invoice_client).await;
     let first = plan(&app, &f.key, &session).await["parts"][0]["invoiceId"].clone();
     pay_by_check(&app, &f.key, &first, "1097.27", "#304").await;
     let billed = bill_rest(&app, &f.key, &session).await;

@@ -19,39 +19,25 @@ use entity::enums::{InvoiceStatus, PlanPartStatus, PlanStatus};
 use entity::{invoice, payment_plan, payment_plan_part};
 use sea_orm::EntityTrait;
 
-/// Bills the session's earliest scheduled part now and returns its
-/// installment invoice.
-pub async fn bill_next_part(
-    ctx: &AppContext,
-    studio_id: i64,
-    session: SessionId,
-    request_id: Option<&str>,
-) -> DomainResult<invoice::Model> {
-    let plan = plans::plan_of(&ctx.db, studio_id, session)
-        .await?
-        .filter(|p| p.plan.status == PlanStatus::Active)
-        .ok_or_else(|| UserError::not_found("sessionId", "session with a payment plan"))?;
-    if let Some(refusal) = paid_first(&plan, i32::MAX, "sessionId") {
-        return Err(refusal.into());
-    }
-    let next = plan
-        .parts
-        .iter()
-        .find(|p| p.status == PlanPartStatus::Scheduled)
-        .ok_or_else(|| {
-            UserError::state("sessionId", "every part of this plan is billed already")
-        })?;
-    billed(ctx, next.id, Timing::Ahead, request_id).await
+/// What a client (or the studio, for a check) pays ahead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ahead {
+    /// The earliest part still scheduled.
+    NextPart,
+    /// Everything that's left, as one invoice (`rest`): the earliest
+    /// scheduled part and every later one; refused too while a part after
+    /// them is billed and unpaid.
+    Rest,
 }
 
-/// Bills everything that's left of the session's plan now, as one
-/// installment invoice (`rest`): the earliest scheduled part and every
-/// later one. Refused like [`bill_next_part`], and while a part after
-/// them is billed and unpaid.
-pub async fn bill_rest(
+/// Bills what is paid `ahead` on the session's plan now and returns its
+/// installment invoice. Never ahead of an earlier part billed and unpaid
+/// (`INVALID_STATE`, named), nothing when every part is billed.
+pub async fn bill_ahead(
     ctx: &AppContext,
     studio_id: i64,
     session: SessionId,
+    ahead: Ahead,
     request_id: Option<&str>,
 ) -> DomainResult<invoice::Model> {
     let plan = plans::plan_of(&ctx.db, studio_id, session)
@@ -61,13 +47,19 @@ pub async fn bill_rest(
     if let Some(refusal) = paid_first(&plan, i32::MAX, "sessionId") {
         return Err(refusal.into());
     }
-    let first = plan
-        .rest()
-        .and_then(|run| run.first().map(|p| p.id))
-        .ok_or_else(|| {
-            UserError::state("sessionId", "every part of this plan is billed already")
-        })?;
-    billed(ctx, first, Timing::Rest, request_id).await
+    let first = match ahead {
+        Ahead::NextPart => plan
+            .parts
+            .iter()
+            .find(|p| p.status == PlanPartStatus::Scheduled),
+        Ahead::Rest => plan.rest().and_then(|run| run.first().copied()),
+    }
+    .ok_or_else(|| UserError::state("sessionId", "every part of this plan is billed already"))?;
+    let timing = match ahead {
+        Ahead::NextPart => Timing::Ahead,
+        Ahead::Rest => Timing::Rest,
+    };
+    billed(ctx, first.id, timing, request_id).await
 }
 
 async fn billed(

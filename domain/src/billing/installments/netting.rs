@@ -48,6 +48,7 @@ pub fn credit_rows(plan: Minor, plan_credits: &str) -> impl Iterator<Item = (Str
 /// them folded already).
 pub async fn net_into_final(
     tx: &DatabaseTransaction,
+    studio: &studio::Model,
     session: &session::Model,
     now: DateTime<Utc>,
 ) -> DomainResult<(Minor, Vec<PlanCredit>)> {
@@ -56,10 +57,7 @@ pub async fn net_into_final(
         .filter(payment_plan::Column::Status.eq(PlanStatus::Active))
         .one(tx)
         .await?;
-    let keeps = studio::Entity::find_by_id(session.studio_id)
-        .one(tx)
-        .await?
-        .is_some_and(|s| s.plan_parts_at_completion == PlanPartsAtCompletion::Keep);
+    let keeps = studio.plan_parts_at_completion == PlanPartsAtCompletion::Keep;
     let kept = match (&plan, keeps) {
         (Some(plan), true) => kept_rows(tx, plan).await?,
         _ => Vec::new(),
