@@ -67,6 +67,7 @@ fn setup_page(app: &AppContext, found: &SetupPage, token: &str, notice: Notice<'
             h1 { "Save a card for automatic payments" }
             p { "Hi " (domain::billing::documents::greeting_name(&found.client)) ". " (studio.name) " asks you to put a card on file: your next invoices are then paid with it automatically when they are issued, and you get a receipt by email each time." }
             p.meta { "Nothing is charged now. You enter the card on our payment provider's secure page; its number never reaches " (studio.name) "." }
+            @if let Some(terms) = domain::billing::surcharge::auto_pay_terms(studio, &found.client) { p.meta id="surcharge-terms" { (terms) } }
             @if let Some(email) = &studio.email { p.meta { "Questions? " a href=(format!("mailto:{email}")) { (email) } } }
         }
         @match notice {
@@ -93,6 +94,20 @@ fn setup_page(app: &AppContext, found: &SetupPage, token: &str, notice: Notice<'
                     button type="submit" { @if found.setup.completed_at.is_some() { "Save another card" } @else { "Save a card" } }
                 }
             }
+        }
+    }
+}
+
+/// On the portal's payment form of an auto-pay client: "use this card for
+/// future automatic payments" (ticked), and the studio's card surcharge on
+/// those payments when there is one for them.
+pub fn save_card_choice(doc: &domain::billing::documents::InvoiceDocument) -> Markup {
+    let auto_pays = doc.client.payment_preference == entity::enums::PaymentPreference::AutoPay;
+    let terms = domain::billing::surcharge::auto_pay_terms(&doc.studio, &doc.client);
+    html! {
+        @if auto_pays {
+            label.check { input type="checkbox" name="save_card" value="1" checked; " Use this card for future automatic payments" }
+            @if let Some(terms) = terms { p.hint id="surcharge-terms" { (terms) } }
         }
     }
 }

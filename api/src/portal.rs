@@ -321,9 +321,7 @@ fn pay_card(app: &AppContext, doc: &InvoiceDocument, token: &str, processing: bo
                 h2 { "Pay " span.amount { (doc.money(inv.amount_due_minor)) } }
                 form method="post" action=(format!("/pay/{token}/checkout")) {
                     input type="hidden" name="csrf" value=(portal::csrf_token(app, token));
-                    @if doc.client.payment_preference == entity::enums::PaymentPreference::AutoPay {
-                        label.check { input type="checkbox" name="save_card" value="1" checked; " Use this card for future automatic payments" }
-                    }
+                    (crate::card_setup::save_card_choice(doc))
                     button type="submit" { "Pay " span.amount { (doc.money(inv.amount_due_minor)) } }
                 }
                 p.hint { "You pay on our payment provider's secure page; your card number never reaches " (doc.studio.name) "." }

@@ -23,4 +23,5 @@ pub mod payments;
 pub mod pdf;
 pub mod portal;
 pub mod refunds;
+pub mod surcharge;
 pub mod webhooks;

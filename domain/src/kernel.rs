@@ -19,4 +19,5 @@ pub mod plan;
 pub mod pricing;
 pub mod reminder_plan;
 pub mod shares;
+pub mod surcharge;
 pub mod validate;

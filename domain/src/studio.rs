@@ -8,6 +8,7 @@
 pub mod api_keys;
 pub mod catalog;
 pub mod login_limits;
+pub mod places;
 pub mod plans;
 pub mod quote;
 pub mod sessions;

@@ -28,6 +28,11 @@ pub struct Model {
     pub display_name: Option<String>,
     /// Where the client lives (ISO 3166-1 alpha-2), if the studio said.
     pub country: Option<String>,
+    /// A US state or Canadian province (`kernel::surcharge::parse_region`).
+    pub region: Option<String>,
+    /// The card on file's funding type: `credit`, `debit`, `prepaid` or
+    /// `unknown` (only a credit card is surcharged).
+    pub pm_funding: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -43,6 +43,11 @@ pub struct Model {
     pub confirm_attempt: i32,
     /// When that confirmation key was first sent.
     pub confirm_sent_at: Option<DateTimeUtc>,
+    /// The card surcharge charged on top of `amount_minor` (which is what
+    /// the invoice received): the gateway took the sum of both.
+    pub surcharge_minor: Minor,
+    /// The charged card's funding type, as the gateway said.
+    pub card_funding: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

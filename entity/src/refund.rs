@@ -29,6 +29,9 @@ pub struct Model {
     /// The key of the studio's request when it was spread over several
     /// payments (`refundSession`): the same on each refund of the request.
     pub group_key: Option<String>,
+    /// The share of the payment's card surcharge returned with
+    /// `amount_minor` (the gateway returns the sum of both).
+    pub surcharge_minor: Minor,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -62,6 +62,11 @@ pub struct Model {
     /// Parts not billed when the session is completed: folded into its
     /// final invoice, or kept on their days.
     pub plan_parts_at_completion: PlanPartsAtCompletion,
+    /// The card surcharge in percent of a credit-card payment (a decimal as
+    /// text, `kernel::surcharge`); `None`: no surcharge.
+    pub card_surcharge_percent: Option<String>,
+    /// A US state or Canadian province (`kernel::surcharge::parse_region`).
+    pub region: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -42,6 +42,7 @@ mod m20261207_000100_plan_rules;
 mod m20261207_000200_rest_of_plan;
 mod m20261207_000300_plan_parts_at_completion;
 mod m20261207_000400_client_country;
+mod m20261208_000100_card_surcharge;
 
 pub struct Migrator;
 
@@ -81,6 +82,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000200_rest_of_plan::Migration),
             Box::new(m20261207_000300_plan_parts_at_completion::Migration),
             Box::new(m20261207_000400_client_country::Migration),
+            Box::new(m20261208_000100_card_surcharge::Migration),
         ]
     }
 }

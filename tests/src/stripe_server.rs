@@ -112,12 +112,26 @@ impl StripeServer {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// A card payment method, saved on `customer` when given.
+    /// A credit card payment method, saved on `customer` when given.
     pub fn add_card(&self, id: &str, customer: Option<&str>, brand: &str, last4: &str) {
+        self.add_funded_card(id, customer, brand, last4, "credit");
+    }
+
+    /// A card payment method of the given `funding` (`credit`, `debit`,
+    /// `prepaid`, `unknown`), saved on `customer` when given.
+    pub fn add_funded_card(
+        &self,
+        id: &str,
+        customer: Option<&str>,
+        brand: &str,
+        last4: &str,
+        funding: &str,
+    ) {
         self.state().payment_methods.insert(
             id.to_string(),
             json!({ "id": id, "object": "payment_method", "type": "card", "customer": customer,
-                    "card": { "brand": brand, "last4": last4, "exp_month": 12, "exp_year": 2034 } }),
+                    "card": { "brand": brand, "last4": last4, "exp_month": 12, "exp_year": 2034,
+                              "funding": funding } }),
         );
     }
 

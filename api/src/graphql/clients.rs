@@ -24,6 +24,9 @@ pub struct PaymentMethod {
     pub last4: String,
     pub exp_month: i32,
     pub exp_year: i32,
+    /// `credit`, `debit`, `prepaid` or `unknown`, as the payment processor
+    /// said: only a credit card carries the studio's card surcharge.
+    pub funding: String,
 }
 
 #[derive(SimpleObject)]
@@ -40,6 +43,9 @@ pub struct Client {
     pub display_name: Option<String>,
     /// Where the client lives (ISO 3166-1 alpha-2), if the studio said.
     pub country: Option<String>,
+    /// Their US state or Canadian province, if the studio said: card
+    /// surcharge bans and caps follow it.
+    pub region: Option<String>,
     /// The name emails and pages greet the client by ("Hi Noah,").
     pub greeting_name: String,
     /// The stored card, for display only (the gateway holds the card itself).
@@ -57,6 +63,7 @@ impl From<&client::Model> for Client {
                 last4: c.pm_last4.clone()?,
                 exp_month: c.pm_exp_month?,
                 exp_year: c.pm_exp_year?,
+                funding: c.pm_funding.clone().unwrap_or_else(|| "unknown".into()),
             })
         };
         Self {
@@ -67,6 +74,7 @@ impl From<&client::Model> for Client {
             time_zone: c.time_zone.clone(),
             display_name: c.display_name.clone(),
             country: c.country.clone(),
+            region: c.region.clone(),
             greeting_name: domain::billing::documents::greeting_name(c),
             payment_method: payment_method(),
             created_at: c.created_at,
@@ -107,6 +115,9 @@ pub struct CreateClientInput {
     /// Where the client lives, ISO 3166-1 alpha-2 (`FR`, `US`): a client in
     /// the EU/EEA gets no plan part due more than 50 days after the session.
     pub country: Option<String>,
+    /// Their US state or Canadian province (`CT`, `QC`), for the card
+    /// surcharge's bans and caps.
+    pub region: Option<String>,
 }
 
 #[derive(InputObject)]
@@ -122,6 +133,9 @@ pub struct UpdateClientInput {
     pub display_name: Option<String>,
     /// Where the client lives, ISO 3166-1 alpha-2; empty string clears it.
     pub country: Option<String>,
+    /// Their US state or Canadian province; empty string clears it.
+    /// Changing the country clears it unless given.
+    pub region: Option<String>,
 }
 
 payload_type!(ClientPayload, client, Client);
@@ -180,6 +194,7 @@ impl ClientsMutation {
             zone: input.time_zone.as_deref(),
             greeted_as: input.display_name.as_deref(),
             country: input.country.as_deref(),
+            region: input.region.as_deref(),
         };
         let result =
             catalog::create_client_greeted(caller.db(), caller.studio, new, caller.now()).await;
@@ -201,6 +216,7 @@ impl ClientsMutation {
                 time_zone: input.time_zone,
                 display_name: input.display_name,
                 country: input.country,
+                region: input.region,
             };
             catalog::update_client(caller.db(), caller.studio, id, changes, caller.now()).await
         }

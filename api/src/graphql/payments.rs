@@ -56,7 +56,16 @@ pub enum RefundStatus {
 #[graphql(complex)]
 pub struct Payment {
     pub id: ID,
+    /// What the invoice received.
     pub amount: Money,
+    /// The card surcharge charged on top of `amount` (zero when none: a
+    /// debit or prepaid card, money paid by hand, no studio surcharge, or
+    /// where the client is it is banned). The card was charged `amount +
+    /// surcharge`.
+    pub surcharge: Money,
+    /// The card's funding type (`credit`, `debit`, `prepaid`, `unknown`),
+    /// for a card payment.
+    pub card_funding: Option<String>,
     pub status: PaymentStatus,
     pub source: PaymentSource,
     pub card_brand: Option<String>,
@@ -83,6 +92,8 @@ impl From<payment::Model> for Payment {
         Self {
             id: id(p.id),
             amount: Money::of(p.amount_minor, p.currency),
+            surcharge: Money::of(p.surcharge_minor, p.currency),
+            card_funding: p.card_funding,
             status: p.status.into(),
             source: p.source.into(),
             card_brand: p.card_brand,
@@ -120,7 +131,11 @@ impl Payment {
 pub struct Refund {
     pub id: ID,
     pub payment_id: ID,
+    /// What goes back of the invoice's money (its credit note's amount).
     pub amount: Money,
+    /// The share of the payment's card surcharge returned with it; the
+    /// card gets `amount + surcharge` back.
+    pub surcharge: Money,
     pub status: RefundStatus,
     pub reason: Option<String>,
     pub failure_message: Option<String>,
@@ -138,6 +153,7 @@ impl From<refund::Model> for Refund {
             id: id(r.id),
             payment_id: id(r.payment_id),
             amount: Money::of(r.amount_minor, r.currency),
+            surcharge: Money::of(r.surcharge_minor, r.currency),
             status: r.status.into(),
             reason: r.reason,
             failure_message: r.failure_message,

@@ -282,6 +282,10 @@ impl AdjustmentInput {
 pub enum FeeKind {
     Travel,
     Rush,
+    /// Only on sessions scheduled before the studio's `cardSurchargePercent`
+    /// replaced it: a new fee of this kind is refused with
+    /// `SURCHARGE_NOT_ALLOWED` (a fee falls on every way of paying, and a
+    /// surcharge may fall on credit cards only).
     CardSurcharge,
     Other,
 }

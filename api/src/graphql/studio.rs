@@ -4,6 +4,7 @@ use super::amount::Amount;
 use super::common::{Caller, id, payload_type, studio};
 use super::gallery::GalleryPolicy;
 use super::money::Money;
+use super::percent::Percent;
 use super::reminders::StudioReminderPolicy;
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use entity::studio as model;
@@ -74,6 +75,15 @@ pub struct Studio {
     /// there: a payment plan's parts fall due at most 50 days after the
     /// session (`PLAN_GUARDRAIL` otherwise).
     pub country: Option<String>,
+    /// The US state or Canadian province, if set (`CT`, `QC`): surcharge
+    /// bans and caps differ by state and province.
+    pub region: Option<String>,
+    /// The card surcharge, in percent of a credit-card payment (`null`:
+    /// off). Added at payment to credit cards only (never debit or prepaid
+    /// cards, nor money paid by hand), where the client's place allows it
+    /// and capped as it caps it; outside the tax base; recorded on the
+    /// payment and returned pro rata with its refunds.
+    pub card_surcharge_percent: Option<rust_decimal::Decimal>,
     /// An auto-pay plan part above this amount has its card checked at the
     /// payment processor when its notice goes out, so that a dead card is
     /// known (and a fresh card-setup link emailed) before the charge day;
@@ -108,6 +118,8 @@ impl From<&model::Model> for Studio {
             plan_charge_hour: s.plan_charge_hour,
             plan_notice_days: s.plan_notice_days,
             country: s.country.clone(),
+            region: s.region.clone(),
+            card_surcharge_percent: domain::billing::surcharge::setting(s),
             plan_card_check_above: s.plan_card_check_minor.map(|m| Money::of(m, s.currency)),
             plan_parts_at_completion: s.plan_parts_at_completion.into(),
         }
@@ -153,6 +165,15 @@ pub struct UpdateStudioSettingsInput {
     pub plan_notice_days: Option<i32>,
     /// ISO 3166-1 alpha-2 (`US`, `FR`, `GB`); empty string clears it.
     pub country: Option<String>,
+    /// A US state or Canadian province (`NY`, `QC`) of `country`; empty
+    /// string clears it. Changing the country clears it unless given.
+    pub region: Option<String>,
+    /// The card surcharge in percent of a credit-card payment; `"0"` turns
+    /// it off. Refused with `SURCHARGE_NOT_ALLOWED` where the studio is if
+    /// surcharging consumer cards is banned there (EU/EEA, UK, Puerto Rico,
+    /// Connecticut, Massachusetts, Quebec) or above its cap there (3 %,
+    /// Colorado 2 %, Canada 2.4 %).
+    pub card_surcharge_percent: Option<Percent>,
     /// Check an auto-pay plan part's card at the payment processor with
     /// its notice when the part is above this amount; `"0"` turns it off.
     pub plan_card_check_above: Option<Amount>,
@@ -183,6 +204,8 @@ impl UpdateStudioSettingsInput {
             plan_charge_hour: self.plan_charge_hour,
             plan_notice_days: self.plan_notice_days,
             country: self.country,
+            region: self.region,
+            card_surcharge_percent: self.card_surcharge_percent.map(Into::into),
             plan_card_check_above: self.plan_card_check_above.map(Into::into),
             plan_parts_at_completion: self.plan_parts_at_completion.map(Into::into),
         }

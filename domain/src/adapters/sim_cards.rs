@@ -1,6 +1,7 @@
 //! The simulated gateway's test cards (Stripe's test numbers and tokens,
 //! each with the decline it stands for) and what a card check says of them.
 
+use crate::kernel::surcharge::Funding;
 use crate::ports::gateway::{CardCheck, GatewayError, PaymentMethodDetails};
 
 pub(super) struct TestCard {
@@ -8,6 +9,7 @@ pub(super) struct TestCard {
     number: &'static str,
     pub(super) brand: &'static str,
     pub(super) decline: Option<(&'static str, &'static str)>,
+    funding: Funding,
 }
 
 pub(super) const TEST_CARDS: &[TestCard] = &[
@@ -16,42 +18,63 @@ pub(super) const TEST_CARDS: &[TestCard] = &[
         number: "4242424242424242",
         brand: "visa",
         decline: None,
+        funding: Funding::Credit,
     },
     TestCard {
         token: "pm_card_mastercard",
         number: "5555555555554444",
         brand: "mastercard",
         decline: None,
+        funding: Funding::Credit,
+    },
+    TestCard {
+        token: "pm_card_visa_debit",
+        number: "4000056655665556",
+        brand: "visa",
+        decline: None,
+        funding: Funding::Debit,
+    },
+    TestCard {
+        token: "pm_card_mastercard_prepaid",
+        number: "5105105105105100",
+        brand: "mastercard",
+        decline: None,
+        funding: Funding::Prepaid,
     },
     TestCard {
         token: "pm_card_chargeDeclined",
         number: "4000000000000002",
         brand: "visa",
         decline: Some(("generic_decline", "Your card was declined.")),
+        funding: Funding::Credit,
     },
     TestCard {
         token: "pm_card_chargeDeclinedInsufficientFunds",
         number: "4000000000009995",
         brand: "visa",
         decline: Some(("insufficient_funds", "Your card has insufficient funds.")),
+        funding: Funding::Credit,
     },
     TestCard {
         token: "pm_card_chargeDeclinedStolenCard",
         number: "4000000000009979",
         brand: "visa",
         decline: Some(("stolen_card", "Your card was declined.")),
+        funding: Funding::Credit,
     },
     TestCard {
         token: "pm_card_chargeDeclinedLostCard",
         number: "4000000000009987",
         brand: "visa",
         decline: Some(("lost_card", "Your card was declined.")),
+        funding: Funding::Credit,
     },
     TestCard {
         token: "pm_card_chargeDeclinedExpiredCard",
         number: "4000000000000069",
         brand: "visa",
         decline: Some(("expired_card", "Your card has expired.")),
+        funding: Funding::Credit,
     },
     TestCard {
         token: "pm_card_chargeDeclinedProcessingError",
@@ -61,6 +84,7 @@ pub(super) const TEST_CARDS: &[TestCard] = &[
             "processing_error",
             "An error occurred while processing your card. Try again in a little bit.",
         )),
+        funding: Funding::Credit,
     },
 ];
 
@@ -92,6 +116,7 @@ pub(crate) fn simulated_card_details(token: &str) -> Option<PaymentMethodDetails
             .to_string(),
         exp_month: 12,
         exp_year: 2034,
+        funding: card.funding,
     })
 }
 
@@ -99,7 +124,15 @@ pub(crate) fn simulated_card_details(token: &str) -> Option<PaymentMethodDetails
 pub fn test_card_numbers() -> Vec<(&'static str, &'static str)> {
     TEST_CARDS
         .iter()
-        .map(|c| (c.number, c.decline.map(|d| d.0).unwrap_or("success")))
+        .map(|c| {
+            let outcome = match (c.decline, c.funding) {
+                (Some(d), _) => d.0,
+                (None, Funding::Debit) => "success (debit card)",
+                (None, Funding::Prepaid) => "success (prepaid card)",
+                (None, _) => "success",
+            };
+            (c.number, outcome)
+        })
         .collect()
 }
 

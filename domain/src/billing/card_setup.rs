@@ -380,12 +380,7 @@ pub(crate) async fn complete_in(
         .count(tx)
         .await?;
     if newer == 0 {
-        client::Entity::update_many()
-            .col_expr(client::Column::PmToken, Expr::value(card.token.clone()))
-            .col_expr(client::Column::PmBrand, Expr::value(card.brand.clone()))
-            .col_expr(client::Column::PmLast4, Expr::value(card.last4.clone()))
-            .col_expr(client::Column::PmExpMonth, Expr::value(card.exp_month))
-            .col_expr(client::Column::PmExpYear, Expr::value(card.exp_year))
+        crate::billing::hosted::keep_card_on(client::Entity::update_many(), card)
             .col_expr(client::Column::UpdatedAt, Expr::value(now))
             .filter(client::Column::Id.eq(row.client_id))
             .filter(client::Column::StudioId.eq(row.studio_id))

@@ -166,12 +166,34 @@ impl InvoiceDocument {
                 payment_label(payment),
             ),
         );
+        let mut at = 1;
+        if let Some(note) = self.surcharge_note(payment) {
+            view.notes.insert(at, note);
+            at += 1;
+        }
         if let Some(standing) = &self.standing {
-            view.notes.insert(1, standing.clone());
+            view.notes.insert(at, standing.clone());
         }
         crate::billing::pdf::render(&view).map_err(|e| {
             anyhow::anyhow!("rendering the receipt of payment {}: {e}", payment.id).into()
         })
+    }
+
+    /// What a payment that carried a card surcharge says of it on its
+    /// receipt (email and PDF): the card's total, and the surcharge as its
+    /// own figure outside the invoice.
+    pub fn surcharge_note(&self, payment: &payment::Model) -> Option<String> {
+        if !payment.surcharge_minor.is_positive() {
+            return None;
+        }
+        let total = payment.amount_minor.checked_add(payment.surcharge_minor)?;
+        Some(format!(
+            "Your credit card was charged {}: {} for the invoice and a card surcharge of {} \
+             (not part of the invoice, not taxed; debit and prepaid cards are never surcharged).",
+            self.money(total),
+            self.money(payment.amount_minor),
+            self.money(payment.surcharge_minor),
+        ))
     }
 
     /// The most recent declined attempt, if the invoice is still unpaid.

@@ -36,8 +36,11 @@ pub fn for_invoice(
     }
 }
 
-/// Tells live subscribers about a payment that was just settled.
-pub(crate) async fn publish_payment_event(ctx: &AppContext, payment_id: i64) -> DomainResult<()> {
+/// A payment and its invoice, read together.
+async fn payment_and_invoice(
+    ctx: &AppContext,
+    payment_id: i64,
+) -> DomainResult<Option<(payment::Model, invoice::Model)>> {
     let read = ctx.db.begin().await?;
     let payment = payment::Entity::find_by_id(payment_id).one(&read).await?;
     let invoice = match &payment {
@@ -49,8 +52,26 @@ pub(crate) async fn publish_payment_event(ctx: &AppContext, payment_id: i64) -> 
         None => None,
     };
     read.commit().await?;
-    if let (Some(payment), Some(invoice)) = (payment, invoice) {
+    Ok(payment.zip(invoice))
+}
+
+/// Tells live subscribers about a payment that was just settled.
+pub(crate) async fn publish_payment_event(ctx: &AppContext, payment_id: i64) -> DomainResult<()> {
+    if let Some((payment, invoice)) = payment_and_invoice(ctx, payment_id).await? {
         publish_payment(ctx, &payment, &invoice).await;
+    }
+    Ok(())
+}
+
+/// Tells live subscribers that money of a payment went back.
+pub(crate) async fn publish_refund(
+    ctx: &AppContext,
+    payment_id: crate::kernel::ids::PaymentId,
+) -> DomainResult<()> {
+    if let Some((payment, invoice)) = payment_and_invoice(ctx, payment_id.get()).await? {
+        let at = ctx.clock.now();
+        let event = for_invoice(EventKind::PaymentRefunded, &invoice, Some(&payment), at);
+        ctx.events.publish(event).await;
     }
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! What the two hosted pages (the portal's payment checkout and the card
 //! setup) share: the client's gateway Customer, the numbering of attempts,
-//! and a session's lifetime.
+//! a session's lifetime, and keeping the card they saved.
 
 use crate::infra::context::AppContext;
 use crate::infra::error::{DomainError, DomainResult, UserError};
@@ -10,6 +10,24 @@ use chrono::{DateTime, Duration, Utc};
 use entity::client;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+
+/// `update` (of the client's row) setting `card` as the card on file:
+/// token, brand, last 4, expiry and funding, all this server ever sees.
+pub(crate) fn keep_card_on(
+    update: sea_orm::UpdateMany<client::Entity>,
+    card: &crate::ports::gateway::PaymentMethodDetails,
+) -> sea_orm::UpdateMany<client::Entity> {
+    update
+        .col_expr(client::Column::PmToken, Expr::value(card.token.clone()))
+        .col_expr(client::Column::PmBrand, Expr::value(card.brand.clone()))
+        .col_expr(client::Column::PmLast4, Expr::value(card.last4.clone()))
+        .col_expr(client::Column::PmExpMonth, Expr::value(card.exp_month))
+        .col_expr(client::Column::PmExpYear, Expr::value(card.exp_year))
+        .col_expr(
+            client::Column::PmFunding,
+            Expr::value(card.funding.as_str()),
+        )
+}
 
 /// How long a session stays payable (Stripe allows 30 minutes to 24 hours).
 pub const SESSION_TTL_MINUTES: i64 = 60;

@@ -352,6 +352,16 @@ pub fn auto_charge_notice(doc: &crate::billing::documents::InvoiceDocument) -> O
         doc.money(inv.amount_due_minor),
         doc.due_date()
     );
+    let surcharge = crate::billing::surcharge::disclosure(
+        &doc.studio,
+        client,
+        &doc.session,
+        inv.amount_due_minor,
+    );
+    if let Some(surcharge) = surcharge {
+        notice.push(' ');
+        notice.push_str(&surcharge);
+    }
     if let (true, Some(year), Some(month)) = (
         client.card_expires_before(inv.due_date),
         client.pm_exp_year,

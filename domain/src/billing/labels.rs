@@ -57,3 +57,18 @@ pub fn payment_label(p: &payment::Model) -> String {
         PaymentMethod::Other => "Payment".into(),
     }
 }
+
+/// How a payment came in, as a receipt's sentence ends: `charged to Visa
+/// •••• 4242`, `paid by check`, `received`.
+pub fn payment_way(p: &payment::Model) -> String {
+    match p.method {
+        PaymentMethod::Card => match payment_card(p) {
+            Some(card) => format!("charged to {card}"),
+            None => "charged to your card".into(),
+        },
+        PaymentMethod::Cash => "paid in cash".into(),
+        PaymentMethod::Check => "paid by check".into(),
+        PaymentMethod::BankTransfer => "paid by bank transfer".into(),
+        PaymentMethod::Other => "received".into(),
+    }
+}

@@ -14,6 +14,10 @@
 //! [`Settlement::Chargeback`]) returns money without a credit note and makes
 //! it owed again.
 //!
+//! A refund also returns its share of the payment's card surcharge
+//! (`surcharge_minor`, pro rata, all of it with the whole payment), in the
+//! same gateway refund; the credit note covers the invoice's money only.
+//!
 //! The key is `refund_{studio}_{client key}`; what is still refundable is
 //! computed from settled and pending refunds under the invoice lock, so
 //! concurrent refunds never exceed the payment. [`settle`] records a refund
@@ -23,6 +27,7 @@
 //! unique per studio and per refund.
 
 mod at_gateway;
+mod by_gateway;
 mod credit_notes;
 pub mod spread;
 
@@ -30,13 +35,14 @@ use crate::billing::lifecycle::{self, Actor, Audit};
 use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
 use crate::infra::error::{DomainResult, UserError};
-use crate::kernel::ids::{InvoiceId, PaymentId};
+use crate::kernel::ids::PaymentId;
 use crate::kernel::keys::Key;
 use crate::kernel::money::Minor;
 use crate::ports::gateway::{GatewayError, RefundOutcome};
 use crate::workflow::next::{self, Change};
 
 use at_gateway::refund_at_gateway;
+pub(crate) use by_gateway::{Chargeback, record_chargeback, record_outside};
 use chrono::{DateTime, Duration, Utc};
 pub use credit_notes::credit_note_of;
 use credit_notes::issue_credit_note;
@@ -156,12 +162,7 @@ pub async fn refund_payment(
     let settled = start(ctx, &tx, (&created, payment.method), actor, request_id).await?;
     crate::workflow::next::commit(ctx, tx).await?;
     if settled {
-        publish(
-            ctx,
-            InvoiceId::new(created.invoice_id),
-            PaymentId::new(created.payment_id),
-        )
-        .await?;
+        crate::billing::events::publish_refund(ctx, PaymentId::new(created.payment_id)).await?;
         return reload(ctx, created.id).await;
     }
     let settled = settle_with_gateway(ctx, created, request_id).await;
@@ -195,24 +196,34 @@ async fn insert(
 ) -> DomainResult<refund::Model> {
     let now = ctx.clock.now();
     let payment = opening.payment;
-    Ok(refund::ActiveModel {
+    let surcharge = crate::billing::surcharge::refund_share(tx, payment, opening.amount).await?;
+    let mut row = pending_row(payment, (opening.amount, surcharge), opening.key, now);
+    row.group_key = Set(opening.group);
+    row.reason = Set(opening.reason);
+    Ok(row.insert(tx).await?)
+}
+
+/// A `PENDING` refund of `payment` under `key` as it is written: `amount`
+/// of the invoice's money and `surcharge` of the card surcharge.
+pub(super) fn pending_row(
+    payment: &payment::Model,
+    (amount, surcharge): (Minor, Minor),
+    key: String,
+    now: DateTime<Utc>,
+) -> refund::ActiveModel {
+    refund::ActiveModel {
         studio_id: Set(payment.studio_id),
         invoice_id: Set(payment.invoice_id),
         payment_id: Set(payment.id),
-        amount_minor: Set(opening.amount),
+        amount_minor: Set(amount),
+        surcharge_minor: Set(surcharge),
         currency: Set(payment.currency),
         status: Set(RefundStatus::Pending),
-        idempotency_key: Set(opening.key),
-        group_key: Set(opening.group),
-        gateway_reference: Set(None),
-        reason: Set(opening.reason),
-        failure_message: Set(None),
+        idempotency_key: Set(key),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
     }
-    .insert(tx)
-    .await?)
 }
 
 /// Starts settling a refund just written. Money recorded by hand
@@ -277,8 +288,7 @@ async fn settle_with_gateway(
         .gateway_reference
         .clone()
         .ok_or_else(|| anyhow::anyhow!("payment {} has no gateway reference", payment.id))?;
-    let amount = pending.amount_minor.of(pending.currency);
-    let outcome = refund_at_gateway(ctx, &pending, &reference, amount).await;
+    let outcome = refund_at_gateway(ctx, &pending, &reference).await;
     let settlement = match outcome {
         Ok(RefundOutcome::Succeeded { reference }) => Settlement::Succeeded(Some(reference)),
         Ok(RefundOutcome::Pending { reference }) => {
@@ -312,12 +322,7 @@ async fn settle_with_gateway(
     tx.commit().await?;
     if moved {
         crate::workflow::next::wake(ctx);
-        publish(
-            ctx,
-            InvoiceId::new(pending.invoice_id),
-            PaymentId::new(pending.payment_id),
-        )
-        .await?;
+        crate::billing::events::publish_refund(ctx, PaymentId::new(pending.payment_id)).await?;
     }
     let stored = reload(ctx, pending.id).await?;
     if let Settlement::Failed(reason) = settlement
@@ -509,25 +514,4 @@ async fn reload(ctx: &AppContext, refund_id: i64) -> DomainResult<refund::Model>
         .one(&ctx.db)
         .await?
         .ok_or_else(|| anyhow::anyhow!("refund {refund_id} vanished"))?)
-}
-
-pub(crate) async fn publish(
-    ctx: &AppContext,
-    invoice_id: InvoiceId,
-    payment_id: PaymentId,
-) -> DomainResult<()> {
-    let (invoice_id, payment_id) = (invoice_id.get(), payment_id.get());
-    let invoice = invoice::Entity::find_by_id(invoice_id).one(&ctx.db).await?;
-    let payment = payment::Entity::find_by_id(payment_id).one(&ctx.db).await?;
-    if let Some(invoice) = invoice {
-        ctx.events
-            .publish(crate::billing::events::for_invoice(
-                crate::ports::events::EventKind::PaymentRefunded,
-                &invoice,
-                payment.as_ref(),
-                ctx.clock.now(),
-            ))
-            .await;
-    }
-    Ok(())
 }

@@ -40,7 +40,6 @@ use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
 use crate::infra::error::{DomainError, DomainResult};
 use crate::infra::signature::SignatureError;
-use crate::kernel::keys::Key;
 use crate::ports::events::EventKind;
 use crate::ports::gateway::{
     ChargeOutcome, CheckoutState, GatewayError, PaymentMethodDetails, SetupSession,
@@ -53,8 +52,7 @@ use entity::enums::{InvoiceEventKind, PaymentMethod, PaymentStatus, RefundStatus
 use entity::{invoice, payment, refund, webhook_event};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter,
+    ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
 };
 
 /// The provider whose events these are (`webhook_events.provider`).
@@ -567,7 +565,7 @@ async fn apply_refund(
                     object.id, object.currency, paid.currency
                 )));
             }
-            insert_pending_refund(
+            refunds::record_outside(
                 tx,
                 &paid,
                 object.amount_minor,
@@ -618,34 +616,6 @@ async fn apply_refund(
             refunds::Settlement::Failed(_) => "failed",
         }
     )))
-}
-
-async fn insert_pending_refund(
-    tx: &DatabaseTransaction,
-    paid: &payment::Model,
-    amount_minor: crate::kernel::money::Minor,
-    key: String,
-    reference: Option<String>,
-    reason: &str,
-    now: DateTime<Utc>,
-) -> DomainResult<refund::Model> {
-    Ok(refund::ActiveModel {
-        studio_id: Set(paid.studio_id),
-        invoice_id: Set(paid.invoice_id),
-        payment_id: Set(paid.id),
-        amount_minor: Set(amount_minor),
-        currency: Set(paid.currency),
-        status: Set(RefundStatus::Pending),
-        idempotency_key: Set(key),
-        gateway_reference: Set(reference),
-        reason: Set(Some(reason.to_string())),
-        failure_message: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(tx)
-    .await?)
 }
 
 async fn apply_dispute(
@@ -711,37 +681,11 @@ async fn apply_dispute(
     )
     .await?;
     if !opened && dispute.status == "lost" {
-        // The card network took the money back: a refund in all but name.
-        let key = Key::Chargeback {
-            dispute_id: dispute.id.clone(),
-        }
-        .to_string();
-        let already = refund::Entity::find()
-            .filter(refund::Column::IdempotencyKey.eq(key.clone()))
-            .one(tx)
-            .await?;
-        let left = paid.amount_minor - paid.amount_refunded_minor;
-        if already.is_none() && left.is_positive() {
-            let chargeback = insert_pending_refund(
-                tx,
-                &paid,
-                dispute.amount_minor.min(left),
-                key,
-                Some(dispute.id.clone()),
-                "chargeback: dispute lost",
-                now,
-            )
-            .await?;
-            refunds::settle(
-                tx,
-                &chargeback,
-                &refunds::Settlement::Chargeback(dispute.id.clone()),
-                actor,
-                None,
-                now,
-            )
-            .await?;
-        }
+        let lost = refunds::Chargeback {
+            dispute_id: &dispute.id,
+            gross: dispute.amount_minor,
+        };
+        refunds::record_chargeback(tx, &paid, lost, actor, now).await?;
     }
     crate::workflow::next::after(
         tx,

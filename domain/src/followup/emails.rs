@@ -11,7 +11,7 @@ use crate::infra::error::DomainResult;
 use crate::kernel::ids::{SessionId, StudioId};
 use crate::kernel::keys::Key;
 use crate::workflow::notify::{self, Claim, Email, EmailKey, Sent};
-use entity::enums::{GalleryLevel, NotificationKind, PaymentMethod, PaymentStatus};
+use entity::enums::{GalleryLevel, NotificationKind, PaymentStatus};
 use entity::payment;
 use sea_orm::{EntityTrait, TransactionTrait};
 
@@ -141,19 +141,7 @@ pub async fn send_receipt(ctx: &AppContext, payment_id: i64) -> DomainResult<Sen
         return Ok(Sent::Already);
     };
     let amount = doc.money(payment.amount_minor);
-    let card = match (payment.method, &payment.card_brand, &payment.card_last4) {
-        (PaymentMethod::Card, Some(_), Some(_)) => {
-            format!(
-                "charged to {}",
-                crate::billing::documents::payment_label(&payment)
-            )
-        }
-        (PaymentMethod::Card, _, _) => "charged to your card".to_string(),
-        (PaymentMethod::Cash, _, _) => "paid in cash".to_string(),
-        (PaymentMethod::Check, _, _) => "paid by check".to_string(),
-        (PaymentMethod::BankTransfer, _, _) => "paid by bank transfer".to_string(),
-        (PaymentMethod::Other, _, _) => "received".to_string(),
-    };
+    let card = crate::billing::labels::payment_way(&payment);
     let subject = format!(
         "Receipt for invoice {}: {amount} paid",
         doc.invoice.display_number()
@@ -166,6 +154,9 @@ pub async fn send_receipt(ctx: &AppContext, payment_id: i64) -> DomainResult<Sen
         whole(doc.invoice.display_number()),
         text(format!(", {card}.")),
     ]);
+    if let Some(note) = doc.surcharge_note(&payment) {
+        body.para(vec![text(note)]);
+    }
     // Only what the client gave us (a check number, a transfer reference)
     // is shown: gateway ids (`sim_ch_...`, `pi_...`) mean nothing to them.
     if let Some(reference) = &payment.reference {

@@ -2,9 +2,8 @@
 //! product's rules take from it. A payment plan of a client in the EU/EEA
 //! ends at most [`crate::kernel::plan::EU_DEFERRAL_DAYS`] days after the
 //! session, since a later deferred payment is consumer credit (Directive
-//! (EU) 2023/2225, art. 2(2)(h)); and no card surcharge is put on a client
-//! where surcharging consumer cards is banned (the EU/EEA under PSD2 art.
-//! 62(4), the UK, Puerto Rico), nor above the card networks' cap anywhere.
+//! (EU) 2023/2225, art. 2(2)(h)); the card surcharge's rules are in
+//! `kernel::surcharge`.
 
 use isocountry::CountryCode;
 
@@ -28,18 +27,6 @@ pub fn parse(code: &str) -> Result<String, String> {
     }
 }
 
-/// The card networks' cap on a surcharge (Visa's, the lowest), in percent
-/// of the card payment.
-pub const SURCHARGE_CAP_PERCENT: u32 = 3;
-
-/// Where surcharging a consumer's card is banned, country-wide.
-const SURCHARGE_BANNED_ALSO: [&str; 2] = ["GB", "PR"];
-
-/// Whether a card surcharge is banned where `code` is.
-pub fn surcharge_banned(code: Option<&str>) -> bool {
-    in_eea(code) || code.is_some_and(|c| SURCHARGE_BANNED_ALSO.contains(&c))
-}
-
 /// Whether a stored country code is in the EU/EEA.
 pub fn in_eea(code: Option<&str>) -> bool {
     code.is_some_and(|c| EEA.contains(&c))
@@ -48,17 +35,6 @@ pub fn in_eea(code: Option<&str>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn surcharges_are_banned_in_the_eea_the_uk_and_puerto_rico_only() {
-        for banned in ["FR", "DE", "NO", "GB", "PR"] {
-            assert!(surcharge_banned(Some(banned)), "{banned}");
-        }
-        for allowed in ["US", "CA", "AU", "CH"] {
-            assert!(!surcharge_banned(Some(allowed)), "{allowed}");
-        }
-        assert!(!surcharge_banned(None));
-    }
 
     #[test]
     fn codes_are_checked_and_stored_upper_case() {

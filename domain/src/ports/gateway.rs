@@ -24,6 +24,8 @@ pub struct PaymentMethodDetails {
     pub last4: String,
     pub exp_month: i32,
     pub exp_year: i32,
+    /// Credit, debit, prepaid or unknown: only a credit card is surcharged.
+    pub funding: crate::kernel::surcharge::Funding,
 }
 
 /// What a PaymentIntent is created with (not confirmed yet: see

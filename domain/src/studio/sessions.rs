@@ -147,7 +147,7 @@ pub async fn schedule_session(
         .discount
         .as_ref()
         .map(|d| adjustment(&mut problems, "discount", currency, d));
-    let fees = fees_for(db, studio, input.client_id, &mut problems, &input.fees).await?;
+    let fees = fees_for(studio, &mut problems, &input.fees);
     problems.finish()?;
 
     let tx = begin_write(db).await?;

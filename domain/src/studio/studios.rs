@@ -206,6 +206,11 @@ pub struct SettingsChanges {
     pub plan_notice_days: Option<i32>,
     /// ISO 3166-1 alpha-2; empty string clears it.
     pub country: Option<String>,
+    /// A US state or Canadian province; empty string clears it.
+    pub region: Option<String>,
+    /// The card surcharge in percent of a credit-card payment; 0 turns it
+    /// off. Checked where the studio is (`kernel::surcharge`).
+    pub card_surcharge_percent: Option<rust_decimal::Decimal>,
     /// The amount above which an auto-pay part's card is checked with its
     /// notice; 0 turns the check off.
     pub plan_card_check_above: Option<rust_decimal::Decimal>,
@@ -318,7 +323,8 @@ pub async fn update_settings(
 }
 
 /// The payment-plan settings of `changes`: the hour parts are billed, the
-/// notice days, the country (EU/EEA guardrail) and the card-check amount.
+/// notice days, the place (EU/EEA guardrail, card surcharge) and the
+/// card-check amount.
 fn plan_settings(
     studio: &studio::Model,
     changes: &SettingsChanges,
@@ -334,18 +340,7 @@ fn plan_settings(
     if let Some(days) = changes.plan_notice_days {
         active.plan_notice_days = Set(problems.within("planNoticeDays", days, 0..=30));
     }
-    if let Some(code) = &changes.country {
-        active.country = Set(match code.trim() {
-            "" => None,
-            code => match crate::kernel::country::parse(code) {
-                Ok(code) => Some(code),
-                Err(e) => {
-                    problems.push(UserError::invalid("country", e));
-                    None
-                }
-            },
-        });
-    }
+    place_and_surcharge(studio, changes, active, problems);
     if let Some(above) = changes.plan_card_check_above {
         let currency = match &active.currency {
             sea_orm::ActiveValue::Set(c) | sea_orm::ActiveValue::Unchanged(c) => *c,
@@ -363,6 +358,43 @@ fn plan_settings(
         };
         active.plan_card_check_minor = Set(minor.is_positive().then_some(minor));
     }
+}
+
+/// Where the studio is, and its card surcharge, checked against the
+/// place it ends up in (`SURCHARGE_NOT_ALLOWED` under
+/// `cardSurchargePercent`): a studio that moves where surcharges are banned
+/// must turn its surcharge off in the same change.
+fn place_and_surcharge(
+    studio: &studio::Model,
+    changes: &SettingsChanges,
+    active: &mut studio::ActiveModel,
+    problems: &mut Problems,
+) {
+    use crate::kernel::surcharge::{Place, setting_malformed, setting_refused};
+    let change = crate::studio::places::PlaceChange {
+        country: changes.country.as_deref(),
+        region: changes.region.as_deref(),
+    };
+    let current = (studio.country.clone(), studio.region.clone());
+    let (country, region) = crate::studio::places::apply(problems, change, current);
+    let percent = match changes.card_surcharge_percent {
+        Some(p) => Some(p.normalize()),
+        None => crate::kernel::surcharge::setting_of(studio.card_surcharge_percent.as_deref()),
+    };
+    if let Some(percent) = percent {
+        let place = Place::new(country.as_deref(), region.as_deref());
+        if let Some(why) = setting_malformed(percent) {
+            problems.push(UserError::invalid("cardSurchargePercent", why));
+        } else if let Some(why) = setting_refused(place, percent) {
+            problems.push(UserError::surcharge("cardSurchargePercent", why));
+        }
+    }
+    if changes.card_surcharge_percent.is_some() {
+        active.card_surcharge_percent =
+            Set(percent.filter(|p| !p.is_zero()).map(|p| p.to_string()));
+    }
+    active.country = Set(country);
+    active.region = Set(region);
 }
 
 /// `tel:` link target of a phone number as printed: its digits, with a

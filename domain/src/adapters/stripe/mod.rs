@@ -520,13 +520,7 @@ impl PaymentGateway for StripeGateway {
             .card
             .filter(|_| pm.kind == "card")
             .ok_or_else(|| GatewayError::InvalidPaymentMethod(format!("{token} is not a card")))?;
-        Ok(PaymentMethodDetails {
-            token: pm.id,
-            brand: card.brand,
-            last4: card.last4,
-            exp_month: card.exp_month,
-            exp_year: card.exp_year,
-        })
+        Ok(card.details(pm.id))
     }
 
     async fn refund(&self, request: &RefundRequest) -> Result<RefundOutcome, GatewayError> {

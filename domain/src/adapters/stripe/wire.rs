@@ -39,6 +39,23 @@ pub(super) struct CardObject {
     pub(super) last4: String,
     pub(super) exp_month: i32,
     pub(super) exp_year: i32,
+    /// `credit`, `debit`, `prepaid` or `unknown`.
+    #[serde(default)]
+    pub(super) funding: Option<String>,
+}
+
+impl CardObject {
+    /// What may be shown and kept of the card of payment method `token`.
+    pub(super) fn details(self, token: String) -> PaymentMethodDetails {
+        PaymentMethodDetails {
+            token,
+            brand: self.brand,
+            last4: self.last4,
+            exp_month: self.exp_month,
+            exp_year: self.exp_year,
+            funding: crate::kernel::surcharge::Funding::parse(self.funding.as_deref()),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -188,6 +205,9 @@ pub(super) fn card_from(pm: &serde_json::Value) -> Option<PaymentMethodDetails> 
         last4: card.get("last4")?.as_str()?.to_string(),
         exp_month: i32::try_from(card.get("exp_month")?.as_i64()?).ok()?,
         exp_year: i32::try_from(card.get("exp_year")?.as_i64()?).ok()?,
+        funding: crate::kernel::surcharge::Funding::parse(
+            card.get("funding").and_then(|f| f.as_str()),
+        ),
     })
 }
 

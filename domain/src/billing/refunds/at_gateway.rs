@@ -2,7 +2,6 @@
 
 use crate::infra::context::AppContext;
 use crate::kernel::keys::{RequestKey, Step};
-use crate::kernel::money::Money;
 use crate::ports::gateway::{GatewayError, RefundOutcome, RefundRequest};
 use chrono::Duration;
 use entity::refund;
@@ -15,12 +14,16 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 /// (`gateway.key_reuse_limit_hours`); after that, and only if no refund was
 /// made, the next attempt goes out under a new key
 /// (`{refund key}_attempt_{n}`).
+///
+/// The card gets back the refund's money and its share of the card
+/// surcharge, in one refund (amounts far below `i64`'s range: a refund is
+/// at most what was charged).
 pub(super) async fn refund_at_gateway(
     ctx: &AppContext,
     pending: &refund::Model,
     charge_reference: &str,
-    amount: Money,
 ) -> Result<RefundOutcome, GatewayError> {
+    let amount = (pending.amount_minor + pending.surcharge_minor).of(pending.currency);
     let db_err = |e: sea_orm::DbErr| GatewayError::Unavailable(e.to_string());
     if let Some(id) = &pending.gateway_reference {
         return ctx.gateway.retrieve_refund(id).await;

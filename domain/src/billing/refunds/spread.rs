@@ -15,12 +15,12 @@
 //! never refund more than was paid. A replayed key returns the refunds it
 //! first created and asks the gateway again for those still `PENDING`.
 
-use super::{Opening, insert, publish, reload, settle_with_gateway, start, validate_request};
+use super::{Opening, insert, reload, settle_with_gateway, start, validate_request};
 use crate::billing::lifecycle::Actor;
 use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
 use crate::infra::error::{DomainResult, UserError};
-use crate::kernel::ids::{InvoiceId, PaymentId};
+use crate::kernel::ids::PaymentId;
 use crate::kernel::keys::Key;
 use crate::kernel::money::{Minor, checked_sum};
 use entity::enums::{PaymentStatus, RefundStatus};
@@ -126,8 +126,8 @@ pub async fn refund_session(
     );
     for (created, settled) in &started {
         if *settled {
-            let (invoice, paid) = (created.invoice_id, created.payment_id);
-            publish(ctx, InvoiceId::new(invoice), PaymentId::new(paid)).await?;
+            let paid = PaymentId::new(created.payment_id);
+            crate::billing::events::publish_refund(ctx, paid).await?;
         }
     }
     let made = started.into_iter().map(|(r, _)| r).collect();

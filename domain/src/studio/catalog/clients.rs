@@ -5,6 +5,7 @@ use crate::infra::context::AppContext;
 use crate::infra::error::{DomainError, DomainResult, UserError};
 use crate::kernel::validate::Problems;
 use crate::ports::gateway::GatewayError;
+use crate::studio::places::{self, PlaceChange};
 use chrono::{DateTime, Utc};
 use entity::enums::PaymentPreference;
 use entity::{client, studio};
@@ -24,6 +25,8 @@ pub struct ClientChanges {
     pub display_name: Option<String>,
     /// ISO 3166-1 alpha-2 of where the client lives; empty clears it.
     pub country: Option<String>,
+    /// Their US state or Canadian province; empty clears it.
+    pub region: Option<String>,
 }
 
 /// An optional IANA time zone from input: empty means none.
@@ -60,6 +63,7 @@ pub async fn create_client(
         zone,
         greeted_as: None,
         country: None,
+        region: None,
     };
     create_client_greeted(db, studio, new, now).await
 }
@@ -76,16 +80,8 @@ pub struct NewClient<'a> {
     pub greeted_as: Option<&'a str>,
     /// ISO 3166-1 alpha-2 of where the client lives.
     pub country: Option<&'a str>,
-}
-
-/// An optional country from input: empty means none.
-fn country(problems: &mut Problems, raw: &str) -> Option<String> {
-    match raw.trim() {
-        "" => None,
-        code => crate::kernel::country::parse(code)
-            .map_err(|e| problems.push(UserError::invalid("country", e)))
-            .ok(),
-    }
+    /// Their US state or Canadian province.
+    pub region: Option<&'a str>,
 }
 
 /// An optional display name from input: empty (or blank) means none.
@@ -105,7 +101,11 @@ pub async fn create_client_greeted(
     let email = problems.email("email", new.email);
     let zone = new.zone.and_then(|z| time_zone(&mut problems, z));
     let greeted_as = new.greeted_as.and_then(|d| display_name(&mut problems, d));
-    let lives_in = new.country.and_then(|c| country(&mut problems, c));
+    let place = PlaceChange {
+        country: new.country,
+        region: new.region,
+    };
+    let (lives_in, region) = places::apply(&mut problems, place, (None, None));
     let payment_preference = new.payment_preference;
     problems.finish()?;
     client::ActiveModel {
@@ -115,12 +115,14 @@ pub async fn create_client_greeted(
         payment_preference: Set(payment_preference),
         pm_token: Set(None),
         pm_brand: Set(None),
+        pm_funding: Set(None),
         pm_last4: Set(None),
         pm_exp_month: Set(None),
         pm_exp_year: Set(None),
         time_zone: Set(zone),
         display_name: Set(greeted_as),
         country: Set(lives_in),
+        region: Set(region),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -176,15 +178,16 @@ pub async fn update_client(
         .display_name
         .as_deref()
         .map(|d| display_name(&mut problems, d));
-    let lives_in = changes
-        .country
-        .as_deref()
-        .map(|c| country(&mut problems, c));
+    let place = PlaceChange {
+        country: changes.country.as_deref(),
+        region: changes.region.as_deref(),
+    };
+    let current = (existing.country.clone(), existing.region.clone());
+    let (lives_in, region) = places::apply(&mut problems, place, current);
     problems.finish()?;
     let mut active: client::ActiveModel = existing.into();
-    if let Some(lives_in) = lives_in {
-        active.country = Set(lives_in);
-    }
+    active.country = Set(lives_in);
+    active.region = Set(region);
     if let Some(greeted_as) = greeted_as {
         active.display_name = Set(greeted_as);
     }
@@ -245,6 +248,7 @@ async fn keep_card(
     active.pm_last4 = Set(Some(details.last4));
     active.pm_exp_month = Set(Some(details.exp_month));
     active.pm_exp_year = Set(Some(details.exp_year));
+    active.pm_funding = Set(Some(details.funding.as_str().to_string()));
     active.updated_at = Set(now);
     Ok(active.update(db).await?)
 }

@@ -1,6 +1,5 @@
 //! A session's invoice-wide discount and fees, validated into what it
-//! stores, and the rules a card surcharge must follow where the client
-//! lives (else where the studio is).
+//! stores (a card surcharge is no longer one of them: `billing::surcharge`).
 
 use crate::infra::error::{DomainResult, UserError};
 use crate::kernel::adjustments::{StoredAdjustment, StoredFee};
@@ -50,14 +49,16 @@ pub(super) fn adjustment(
     }
 }
 
-/// Validates fees into what a session stores (problems under `fees.<i>`);
-/// `lives_in`: where the client lives (else the studio is), for the card
-/// surcharge rules ([`surcharge_rules`]).
+/// Validates fees into what a session stores (problems under `fees.<i>`).
+/// A `CARD_SURCHARGE` fee is refused (`SURCHARGE_NOT_ALLOWED`): a fee lands
+/// on the invoice whatever pays it (a debit card, a check), which no
+/// surcharge may; the studio's `cardSurchargePercent` replaces it, added
+/// at payment to credit cards only, where the law allows
+/// (`kernel::surcharge`). Sessions that carry the old fee keep it.
 fn stored_fees(
     problems: &mut Problems,
     currency: crate::kernel::money::Currency,
     input: &[FeeSpec],
-    lives_in: Option<&str>,
 ) -> Vec<StoredFee> {
     let mut fees = Vec::with_capacity(input.len());
     for (i, fee) in input.iter().enumerate() {
@@ -68,7 +69,11 @@ fn stored_fees(
                 "unknown fee kind",
             )),
             Some(crate::kernel::pricing::FeeKind::CardSurcharge) => {
-                surcharge_rules(problems, &field, &fee.charge, lives_in);
+                problems.push(UserError::surcharge(
+                    &format!("{field}.kind"),
+                    "a card surcharge is not a fee (it would fall on debit cards and checks too): \
+                     set the studio's cardSurchargePercent, added at payment to credit cards only, where the law allows",
+                ));
             }
             Some(_) => {}
         }
@@ -82,59 +87,13 @@ fn stored_fees(
     fees
 }
 
-/// A `CARD_SURCHARGE` fee is refused (`SURCHARGE_NOT_ALLOWED`) where
-/// surcharging consumer cards is banned (`kernel::country::surcharge_banned`),
-/// as a fixed amount (a surcharge is a share of the card payment), and
-/// above the card networks' cap. The US states and Canadian provinces with
-/// their own bans and caps are not known yet (no client region).
-fn surcharge_rules(
-    problems: &mut Problems,
-    field: &str,
-    charge: &AdjustmentSpec,
-    lives_in: Option<&str>,
-) {
-    use crate::kernel::country::{SURCHARGE_CAP_PERCENT, surcharge_banned};
-    if surcharge_banned(lives_in) {
-        problems.push(UserError::surcharge(
-            &format!("{field}.kind"),
-            format!(
-                "surcharging consumer cards is banned where this client is ({}): leave the fee out",
-                lives_in.unwrap_or_default()
-            ),
-        ));
-    } else if charge.amount.is_some() {
-        problems.push(UserError::surcharge(
-            &format!("{field}.amount"),
-            "a card surcharge is a percentage of the card payment, not a fixed amount",
-        ));
-    } else if charge
-        .percent
-        .is_some_and(|p| p > Decimal::from(SURCHARGE_CAP_PERCENT))
-    {
-        problems.push(UserError::surcharge(
-            &format!("{field}.percent"),
-            format!(
-                "a card surcharge is at most {SURCHARGE_CAP_PERCENT} % (the card networks' cap)"
-            ),
-        ));
-    }
-}
-
-/// [`stored_fees`] for a session of `client_id`.
-pub(super) async fn fees_for(
-    db: &impl sea_orm::ConnectionTrait,
+/// [`stored_fees`] for a new session.
+pub(super) fn fees_for(
     studio: &studio::Model,
-    client_id: i64,
     problems: &mut Problems,
     input: &[FeeSpec],
-) -> DomainResult<Vec<StoredFee>> {
-    let lives_in = where_client_lives(db, studio, client_id).await?;
-    Ok(stored_fees(
-        problems,
-        studio.currency,
-        input,
-        lives_in.as_deref(),
-    ))
+) -> Vec<StoredFee> {
+    stored_fees(problems, studio.currency, input)
 }
 
 /// Where the client lives when the studio recorded it, else where the
@@ -177,14 +136,10 @@ pub(crate) async fn apply_adjustment_changes(
         .discount
         .as_ref()
         .map(|d| adjustment(&mut problems, "discount", currency, d));
-    let lives_in = match changes.fees.is_some() {
-        true => where_client_lives(tx, studio, session.client_id).await?,
-        false => None,
-    };
     let fees = changes
         .fees
         .as_ref()
-        .map(|f| stored_fees(&mut problems, currency, f, lives_in.as_deref()));
+        .map(|f| stored_fees(&mut problems, currency, f));
     problems.finish()?;
     let mut active: session::ActiveModel = session.into();
     if let Some(discount) = discount {
