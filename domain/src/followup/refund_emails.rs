@@ -71,6 +71,13 @@ pub async fn send_refund_confirmation(ctx: &AppContext, refund_id: i64) -> Domai
         whole(&number),
         text(format!(".{when}")),
     ]);
+    if found.surcharge_minor.is_positive() {
+        let card_total = doc.money(found.amount_minor + found.surcharge_minor);
+        body.para(vec![text(format!(
+            "The card surcharge paid with it goes back too ({}): {card_total} in all.",
+            doc.money(found.surcharge_minor)
+        ))]);
+    }
     body.para(vec![
         text("Credit note: "),
         strong(&note.number),

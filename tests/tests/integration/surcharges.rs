@@ -351,6 +351,15 @@ async fn only_a_credit_card_pays_the_surcharge_and_refunds_return_it_pro_rata(ba
     let half = refund(&app, &f.key, &payment["id"], Some("1395.91"), "half").await;
     assert_eq!(half["amount"]["minorUnits"], json!(139_591));
     assert_eq!(half["surcharge"]["minorUnits"], json!(4_188));
+    app.drain().await;
+    let told = app.email_to_saying(AUTO_PAY_EMAIL, "USD 1,395.91");
+    assert!(
+        told.says(
+            "The card surcharge paid with it goes back too (USD 41.88): USD 1,437.79 in all."
+        ),
+        "{}",
+        told.text
+    );
     let rest = refund(&app, &f.key, &payment["id"], None, "rest").await;
     assert_eq!(rest["amount"]["minorUnits"], json!(due - 139_591));
     assert_eq!(rest["surcharge"]["minorUnits"], json!(8_375 - 4_188));
