@@ -10,7 +10,9 @@
 //! restart empties the queue, so lost entries still come back. On
 //! PostgreSQL the api sends `NOTIFY outbox` after its commits
 //! (`wakes::forward_wakes`) and `wake_on_notify` (a `PgListener` that
-//! reconnects) wakes the relay; the poll stays as the backstop. Never
+//! reconnects) wakes the relay, one relay per database (an advisory lock
+//! decides which: the others would claim nothing); the poll stays as the
+//! backstop. Never
 //! `NOTIFY` inside a writing transaction: PostgreSQL serialises the commits
 //! of notifying transactions behind one cluster-wide lock (BENCHMARKS.md).
 //! While rows keep coming, the relay waits `GATHER` (5 ms) after a wake-up so
@@ -21,6 +23,7 @@ use chrono::Duration as ChronoDuration;
 use domain::AppContext;
 use domain::workflow::outbox;
 use sea_orm::sqlx::postgres::PgListener;
+use std::convert::Infallible;
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -118,9 +121,18 @@ impl Drop for AbortOnDrop {
 /// (`wakes::forward_wakes`), and this listener turns it into the in-process
 /// `outbox_signal`.
 /// So an api's writes reach a worker in milliseconds instead of at its next
-/// poll. After a lost connection (a PostgreSQL restart) it reconnects and
-/// wakes the relay once, for whatever was committed meanwhile; the poll
-/// stays as the backstop.
+/// poll.
+///
+/// **One listener per database.** Every relay woken by every `NOTIFY`
+/// claimed at once, and all but one claimed nothing: an empty claim is a
+/// transaction, and with 4 workers three of every four were wasted. The
+/// listener first takes a session-level advisory lock on its own connection
+/// (`RELAY_LEADER_LOCK`); only its holder listens. The others keep trying
+/// every [`LEADER_RETRY`] and meanwhile relay what their own process writes
+/// (`outbox_signal`) and poll. A holder that dies (kill -9, a lost
+/// connection, a PostgreSQL restart) loses the lock with its connection;
+/// another process takes it within a retry, and wakes its relay once for
+/// whatever was committed meanwhile. The poll stays as the backstop.
 pub async fn wake_on_notify(ctx: AppContext, mut stop: watch::Receiver<bool>) {
     let Some(pool) = postgres_pool(&ctx) else {
         return;
@@ -139,18 +151,35 @@ pub async fn wake_on_notify(ctx: AppContext, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// Wakes the relay at every `NOTIFY outbox` until the listener fails.
-async fn listen(
-    ctx: &AppContext,
-    pool: &sea_orm::sqlx::PgPool,
-) -> Result<std::convert::Infallible, sea_orm::sqlx::Error> {
+/// The advisory lock (`pg_try_advisory_lock`, per database) of the one
+/// relay that listens: "outbox" in ASCII.
+pub const RELAY_LEADER_LOCK: i64 = 0x6f75_7462_6f78;
+
+/// How often a relay that does not listen tries to become the one that does.
+pub const LEADER_RETRY: Duration = Duration::from_secs(1);
+
+/// Takes the listener's lock (waiting for it), then wakes the relay at
+/// every `NOTIFY outbox` until the connection fails: the lock went with
+/// it, so it is taken again from the start.
+async fn listen(ctx: &AppContext, pool: &sea_orm::sqlx::PgPool) -> anyhow::Result<Infallible> {
     let mut listener = PgListener::connect_with(pool).await?;
+    loop {
+        let held: bool = sea_orm::sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(RELAY_LEADER_LOCK)
+            .fetch_one(&mut listener)
+            .await?;
+        if held {
+            break;
+        }
+        tokio::time::sleep(LEADER_RETRY).await;
+    }
     listener.listen(domain::infra::db::OUTBOX_CHANNEL).await?;
+    tracing::info!("this relay answers the outbox notifications");
     domain::workflow::next::wake(ctx);
     loop {
-        // `None`: the connection was lost; the next call reconnects.
+        // `None`: the connection was lost, and the lock with it.
         if listener.try_recv().await?.is_none() {
-            tracing::info!("outbox listener reconnecting");
+            anyhow::bail!("outbox listener connection lost");
         }
         domain::workflow::next::wake(ctx);
     }

@@ -112,6 +112,71 @@ async fn a_row_committed_elsewhere_wakes_the_relay_at_once() {
     forwarder.abort();
 }
 
+/// One relay per database answers the api's `NOTIFY`: with three worker
+/// processes' listeners up, a notification wakes exactly one relay (the
+/// others would each have spent a transaction claiming nothing). When that
+/// one dies its lock goes with its connection, and another takes over
+/// within a retry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_relay_answers_each_notification_and_another_takes_over() {
+    let Some(app) = spawn_app_with(Backend::Postgres, |s| s.worker.in_process = Some(false)).await
+    else {
+        return;
+    };
+    let mut workers = Vec::new();
+    let (_stop, stopped) = tokio::sync::watch::channel(false);
+    for _ in 0..3 {
+        let ctx = domain::AppContext::build((*app.ctx.settings).clone())
+            .await
+            .expect("a worker's context")
+            .ctx;
+        let task = tokio::spawn(worker::relay::wake_on_notify(ctx.clone(), stopped.clone()));
+        workers.push((ctx, task));
+    }
+    let woken = |workers: &Vec<(domain::AppContext, tokio::task::JoinHandle<()>)>| {
+        let signals: Vec<_> = workers
+            .iter()
+            .map(|(c, _)| c.outbox_signal.clone())
+            .collect();
+        async move {
+            let mut which = Vec::new();
+            for (i, signal) in signals.iter().enumerate() {
+                let wait = tokio::time::timeout(Duration::from_millis(500), signal.notified());
+                if wait.await.is_ok() {
+                    which.push(i);
+                }
+            }
+            which
+        }
+    };
+    let notify = || async {
+        use sea_orm::ConnectionTrait;
+        app.ctx
+            .db
+            .execute_unprepared("NOTIFY outbox")
+            .await
+            .expect("notify");
+    };
+    // The listener that took the lock woke its relay once when it started.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let leader = woken(&workers).await;
+    assert_eq!(leader.len(), 1, "one listener: {leader:?}");
+    notify().await;
+    assert_eq!(woken(&workers).await, leader, "only the listener wakes");
+
+    let (_, task) = workers.remove(leader[0]);
+    task.abort();
+    let _ = task.await;
+    tokio::time::sleep(worker::relay::LEADER_RETRY * 3).await;
+    let next = woken(&workers).await;
+    assert_eq!(next.len(), 1, "another relay took over: {next:?}");
+    notify().await;
+    assert_eq!(woken(&workers).await, next);
+    for (_, task) in workers {
+        task.abort();
+    }
+}
+
 /// A row handed out long ago is handed out again (its queue entry may have
 /// been lost with Redis), but not while the queue still holds a backlog: in
 /// a burst the row is only waiting its turn, and a second delivery would run
