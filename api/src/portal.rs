@@ -9,7 +9,9 @@
 //! never by a gateway id.
 
 mod hosted;
+mod pay;
 pub mod plan;
+mod tips;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -322,6 +324,7 @@ fn pay_card(app: &AppContext, doc: &InvoiceDocument, token: &str, processing: bo
                 form method="post" action=(format!("/pay/{token}/checkout")) {
                     input type="hidden" name="csrf" value=(portal::csrf_token(app, token));
                     (crate::card_setup::save_card_choice(doc))
+                    (tips::choices(doc))
                     button type="submit" { "Pay " span.amount { (doc.money(inv.amount_due_minor)) } }
                 }
                 p.hint { "You pay on our payment provider's secure page; your card number never reaches " (doc.studio.name) "." }
@@ -411,13 +414,6 @@ async fn extras_of(app: &AppContext, doc: &InvoiceDocument) -> Result<Extras, Do
     })
 }
 
-#[derive(Deserialize)]
-pub struct CheckoutForm {
-    csrf: String,
-    /// Ticked: an auto-pay client keeps the card that pays for future payments.
-    save_card: Option<String>,
-}
-
 /// Re-reads the invoice, so the page shows the current state with a notice.
 async fn reshow(
     app: &AppContext,
@@ -431,27 +427,6 @@ async fn reshow(
             Err(err) => server_error(err),
         },
         Ok(None) => not_found(),
-        Err(err) => server_error(err),
-    }
-}
-
-/// `POST /pay/{token}/checkout`: the Pay button. Sessions are created here
-/// only, never on a GET (mail scanners open links).
-pub async fn checkout(
-    app: web::Data<AppContext>,
-    token: web::Path<String>,
-    form: web::Form<CheckoutForm>,
-) -> HttpResponse {
-    let doc = match open(&app, &token).await {
-        Ok(doc) => doc,
-        Err(page) => return page,
-    };
-    match portal::checkout(&app, &doc, &token, &form.csrf, form.save_card.is_some()).await {
-        Ok(url) => redirect_to(url),
-        Err(DomainError::User(errors)) => {
-            let (status, message) = refusal(&errors, StatusCode::CONFLICT);
-            reshow(&app, &token, status, Notice::Problem(&sentence(&message))).await
-        }
         Err(err) => server_error(err),
     }
 }
@@ -506,7 +481,7 @@ pub async fn returned(
 /// The portal's routes, and the simulated gateway's hosted page.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/pay/{token}", web::get().to(show))
-        .route("/pay/{token}/checkout", web::post().to(checkout))
+        .route("/pay/{token}/checkout", web::post().to(pay::checkout))
         .configure(plan::routes)
         .route("/pay/{token}/return", web::get().to(returned))
         .route("/pay/{token}/invoice.pdf", web::get().to(pdf))

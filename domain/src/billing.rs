@@ -24,4 +24,5 @@ pub mod pdf;
 pub mod portal;
 pub mod refunds;
 pub mod surcharge;
+pub mod tips;
 pub mod webhooks;

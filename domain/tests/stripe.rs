@@ -432,7 +432,53 @@ fn checkout_request(save_card: bool) -> CheckoutRequest {
         expires_at: chrono::DateTime::from_timestamp(1_900_000_000, 0).unwrap(),
         save_card,
         installment_ref: None,
+        tip: None,
     }
+}
+
+/// Without a tip the session has one line, with one a "Gratuity" line of
+/// its own after the invoice's money.
+#[tokio::test]
+async fn a_tip_is_a_gratuity_line_of_its_own() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/checkout/sessions"))
+        .and(FormHas(vec![
+            ("line_items[0][price_data][unit_amount]", "123456".into()),
+            ("line_items[1][quantity]", "1".into()),
+            ("line_items[1][price_data][currency]", "usd".into()),
+            ("line_items[1][price_data][unit_amount]", "15000".into()),
+            (
+                "line_items[1][price_data][product_data][name]",
+                "Gratuity".into(),
+            ),
+        ]))
+        .respond_with(ResponseTemplate::new(200).set_body_json(session_body("open", "unpaid")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut request = checkout_request(false);
+    request.tip = Some(domain::kernel::money::Money::stored(15_000, "USD").expect("USD"));
+    gateway(&server).create_checkout(&request).await.unwrap();
+
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/checkout/sessions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(session_body("open", "unpaid")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    gateway(&server)
+        .create_checkout(&checkout_request(false))
+        .await
+        .unwrap();
+    let sent = server.received_requests().await.unwrap_or_default();
+    let form = form(&sent[0]);
+    assert!(form.contains_key("line_items[0][price_data][unit_amount]"));
+    assert!(
+        !form.keys().any(|k| k.starts_with("line_items[1]")),
+        "no tip, no second line: {form:?}"
+    );
 }
 
 fn session_body(status: &str, payment_status: &str) -> Value {

@@ -32,6 +32,9 @@ pub struct Model {
     pub detail: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The tip chosen on the portal, charged on top of `amount_minor` as
+    /// its own line ("Gratuity").
+    pub tip_minor: Minor,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -59,6 +59,11 @@ text_enum!(
     InvoiceKind { Final = "FINAL", Installment = "INSTALLMENT" }
 );
 text_enum!(
+    /// Which payments a studio's tipping is offered on: every one, or only
+    /// those of the session's final invoice.
+    TipOffer { EveryPayment = "EVERY_PAYMENT", FinalPayment = "FINAL_PAYMENT" }
+);
+text_enum!(
     SessionStatus { Scheduled = "SCHEDULED", Completed = "COMPLETED", Cancelled = "CANCELLED" }
 );
 text_enum!(

@@ -48,6 +48,9 @@ pub struct Model {
     pub surcharge_minor: Minor,
     /// The charged card's funding type, as the gateway said.
     pub card_funding: Option<String>,
+    /// The tip the client added on top of `amount_minor` (outside the
+    /// invoice, its tax and its fees).
+    pub tip_minor: Minor,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

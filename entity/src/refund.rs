@@ -32,6 +32,8 @@ pub struct Model {
     /// The share of the payment's card surcharge returned with
     /// `amount_minor` (the gateway returns the sum of both).
     pub surcharge_minor: Minor,
+    /// The share of the payment's tip returned with it.
+    pub tip_minor: Minor,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

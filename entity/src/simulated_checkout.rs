@@ -35,6 +35,8 @@ pub struct Model {
     pub mode: String,
     /// `setup_intent_data[metadata][card_setup]` of a setup session.
     pub setup_ref: Option<String>,
+    /// Of `amount_minor`, the "Gratuity" line.
+    pub tip_minor: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

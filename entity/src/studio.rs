@@ -67,6 +67,16 @@ pub struct Model {
     pub card_surcharge_percent: Option<String>,
     /// A US state or Canadian province (`kernel::surcharge::parse_region`).
     pub region: Option<String>,
+    /// Tipping offered on the portal.
+    pub tip_enabled: bool,
+    /// The preset tip percentages, `"10,15,20"` (empty: none).
+    pub tip_presets: String,
+    /// A custom tip amount may be typed.
+    pub tip_custom: bool,
+    /// The largest tip taken on one payment; `None`: the pre-tax amount paid.
+    pub tip_max_minor: Option<Minor>,
+    /// On every payment, or only on the session's final invoice.
+    pub tip_offer: TipOffer,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

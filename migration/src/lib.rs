@@ -43,6 +43,7 @@ mod m20261207_000200_rest_of_plan;
 mod m20261207_000300_plan_parts_at_completion;
 mod m20261207_000400_client_country;
 mod m20261208_000100_card_surcharge;
+mod m20261209_000100_tips;
 
 pub struct Migrator;
 
@@ -83,6 +84,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000300_plan_parts_at_completion::Migration),
             Box::new(m20261207_000400_client_country::Migration),
             Box::new(m20261208_000100_card_surcharge::Migration),
+            Box::new(m20261209_000100_tips::Migration),
         ]
     }
 }

@@ -692,8 +692,20 @@ impl State {
         {
             return missing("customer");
         }
-        let amount =
-            get("line_items[0][price_data][unit_amount]").and_then(|a| a.parse::<i64>().ok());
+        // Every line (the invoice's money, a "Gratuity"), as Stripe sums them.
+        let lines: Vec<Value> = (0..)
+            .map_while(|i| {
+                let amount = get(&format!("line_items[{i}][price_data][unit_amount]"))?;
+                let name = get(&format!("line_items[{i}][price_data][product_data][name]"));
+                Some(json!({ "description": name, "amount_total": amount.parse::<i64>().ok() }))
+            })
+            .collect();
+        let amount = (!lines.is_empty()).then(|| {
+            lines
+                .iter()
+                .filter_map(|l| l["amount_total"].as_i64())
+                .sum::<i64>()
+        });
         let currency = get("line_items[0][price_data][currency]").or_else(|| get("currency"));
         let id = self.id("cs");
         // Real time (the domain lists sessions created since an attempt's
@@ -704,6 +716,7 @@ impl State {
             "url": format!("https://checkout.stripe.test/c/pay/{id}"),
             "status": "open", "payment_status": "unpaid",
             "amount_total": if mode == "payment" { json!(amount) } else { Value::Null },
+            "line_items": { "object": "list", "data": lines },
             "currency": currency, "customer": customer,
             "client_reference_id": get("client_reference_id"),
             "metadata": metadata_of(params, "metadata["),

@@ -498,12 +498,8 @@ pub fn dashboard_page(data: &Dashboard, email: &str, csrf: &str) -> Markup {
         .iter()
         .filter(|b| b.label != "current")
         .fold(0_i64, |acc, b| acc.saturating_add(b.amount_minor.get()));
-    let overdue_count: i64 = m
-        .aging
-        .iter()
-        .filter(|b| b.label != "current")
-        .map(|b| b.count)
-        .sum();
+    let overdue = m.aging.iter().filter(|b| b.label != "current");
+    let overdue_count: i64 = overdue.map(|b| b.count).sum();
     let today = data.today;
     let year_start = today.with_ordinal(1).unwrap_or(today);
     // Shares rounded to add up to 100 % (`Dashboard::package_shares`).
@@ -542,6 +538,7 @@ pub fn dashboard_page(data: &Dashboard, email: &str, csrf: &str) -> Markup {
                     div.label { "Collected" }
                     div.value { (data.money(revenue)) }
                     div.detail { "Payments in the period, net of refunds" }
+                    @if !m.tips_minor.is_zero() { div.detail #kpi-tips { "Tips, on top: " strong { (data.money(m.tips_minor.get())) } } }
                 }
                 div.card.kpi id="kpi-outstanding" {
                     div.label { "Outstanding" }

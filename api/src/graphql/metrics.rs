@@ -70,6 +70,9 @@ pub struct Metrics {
     pub aging: Vec<AgingBucket>,
     pub revenue_by_month: Vec<MonthRevenue>,
     pub revenue_by_package: Vec<PackageRevenue>,
+    /// Tips received in the range, net of tips refunded; not part of the
+    /// revenue figures (which are invoices' money).
+    pub tips: Money,
 }
 
 impl Metrics {
@@ -115,6 +118,7 @@ impl Metrics {
                     amount: Money::of(Minor::new(r.amount_minor), currency),
                 })
                 .collect(),
+            tips: Money::of(m.tips_minor, currency),
             revenue_by_package: m
                 .revenue_by_package
                 .into_iter()

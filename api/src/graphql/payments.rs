@@ -63,6 +63,10 @@ pub struct Payment {
     /// where the client is it is banned). The card was charged `amount +
     /// surcharge`.
     pub surcharge: Money,
+    /// The tip the client added on the portal, charged on top of `amount`
+    /// as its own line (zero when none): never part of the invoice, its tax
+    /// or its fees.
+    pub tip: Money,
     /// The card's funding type (`credit`, `debit`, `prepaid`, `unknown`),
     /// for a card payment.
     pub card_funding: Option<String>,
@@ -93,6 +97,7 @@ impl From<payment::Model> for Payment {
             id: id(p.id),
             amount: Money::of(p.amount_minor, p.currency),
             surcharge: Money::of(p.surcharge_minor, p.currency),
+            tip: Money::of(p.tip_minor, p.currency),
             card_funding: p.card_funding,
             status: p.status.into(),
             source: p.source.into(),
@@ -134,8 +139,11 @@ pub struct Refund {
     /// What goes back of the invoice's money (its credit note's amount).
     pub amount: Money,
     /// The share of the payment's card surcharge returned with it; the
-    /// card gets `amount + surcharge` back.
+    /// card gets `amount + surcharge + tip` back.
     pub surcharge: Money,
+    /// The share of the payment's tip returned with it (pro rata; all of
+    /// it with a full refund).
+    pub tip: Money,
     pub status: RefundStatus,
     pub reason: Option<String>,
     pub failure_message: Option<String>,
@@ -154,6 +162,7 @@ impl From<refund::Model> for Refund {
             payment_id: id(r.payment_id),
             amount: Money::of(r.amount_minor, r.currency),
             surcharge: Money::of(r.surcharge_minor, r.currency),
+            tip: Money::of(r.tip_minor, r.currency),
             status: r.status.into(),
             reason: r.reason,
             failure_message: r.failure_message,

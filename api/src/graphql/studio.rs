@@ -39,6 +39,70 @@ pub enum PlanPartsAtCompletion {
     Keep,
 }
 
+/// Which payments a studio's tip is offered on.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::enums::TipOffer")]
+pub enum TipOffer {
+    /// Every payment made on the portal (the default).
+    EveryPayment,
+    /// Only payments of the session's final invoice (not its installments).
+    FinalPayment,
+}
+
+/// Tips on the payment portal: offered before the hosted page opens,
+/// "No tip" chosen by default, presets computed on the pre-tax amount due,
+/// charged as a "Gratuity" line, recorded on the payment (`Payment.tip`),
+/// outside the invoice, its tax, its late fees and its card surcharge.
+#[derive(SimpleObject)]
+pub struct Tipping {
+    pub enabled: bool,
+    /// Offered as "10 % (USD 100.00)", ... on the pre-tax amount due.
+    pub preset_percents: Vec<rust_decimal::Decimal>,
+    /// A custom amount may be typed.
+    pub allow_custom: bool,
+    /// The largest tip on one payment (`null`: the pre-tax amount paid).
+    pub maximum: Option<Money>,
+    pub offer: TipOffer,
+}
+
+impl From<&model::Model> for Tipping {
+    fn from(s: &model::Model) -> Self {
+        Self {
+            enabled: s.tip_enabled,
+            preset_percents: domain::kernel::tips::parse_presets(&s.tip_presets),
+            allow_custom: s.tip_custom,
+            maximum: s.tip_max_minor.map(|m| Money::of(m, s.currency)),
+            offer: s.tip_offer.into(),
+        }
+    }
+}
+
+/// Omitted fields keep their value.
+#[derive(InputObject)]
+pub struct TippingInput {
+    pub enabled: Option<bool>,
+    /// At most 4 distinct percentages above 0 and at most 100 (`[]`: none).
+    pub preset_percents: Option<Vec<Percent>>,
+    pub allow_custom: Option<bool>,
+    /// The largest tip on one payment; `"0"` clears it.
+    pub maximum: Option<Amount>,
+    pub offer: Option<TipOffer>,
+}
+
+impl From<TippingInput> for domain::studio::studios::tipping::TippingChanges {
+    fn from(input: TippingInput) -> Self {
+        Self {
+            enabled: input.enabled,
+            preset_percents: input
+                .preset_percents
+                .map(|ps| ps.into_iter().map(Into::into).collect()),
+            allow_custom: input.allow_custom,
+            maximum: input.maximum.map(Into::into),
+            offer: input.offer.map(Into::into),
+        }
+    }
+}
+
 #[derive(SimpleObject)]
 pub struct Studio {
     pub id: ID,
@@ -91,6 +155,8 @@ pub struct Studio {
     pub plan_card_check_above: Option<Money>,
     /// What completing a session does with its plan's parts not billed yet.
     pub plan_parts_at_completion: PlanPartsAtCompletion,
+    /// Tips on the payment portal.
+    pub tipping: Tipping,
 }
 
 impl From<&model::Model> for Studio {
@@ -122,6 +188,7 @@ impl From<&model::Model> for Studio {
             card_surcharge_percent: domain::billing::surcharge::setting(s),
             plan_card_check_above: s.plan_card_check_minor.map(|m| Money::of(m, s.currency)),
             plan_parts_at_completion: s.plan_parts_at_completion.into(),
+            tipping: s.into(),
         }
     }
 }
@@ -180,6 +247,8 @@ pub struct UpdateStudioSettingsInput {
     /// `FOLD` (default): a completed session's final invoice bills the
     /// plan's parts not billed yet; `KEEP`: they stay on their days.
     pub plan_parts_at_completion: Option<PlanPartsAtCompletion>,
+    /// Tips on the payment portal (errors under `tipping.<field>`).
+    pub tipping: Option<TippingInput>,
 }
 
 impl UpdateStudioSettingsInput {
@@ -208,6 +277,7 @@ impl UpdateStudioSettingsInput {
             card_surcharge_percent: self.card_surcharge_percent.map(Into::into),
             plan_card_check_above: self.plan_card_check_above.map(Into::into),
             plan_parts_at_completion: self.plan_parts_at_completion.map(Into::into),
+            tipping: self.tipping.map(Into::into),
         }
     }
 }

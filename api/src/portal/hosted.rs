@@ -18,9 +18,12 @@ fn hosted_page(
     problem: Option<&str>,
 ) -> HttpResponse {
     let session = &page.session;
-    let amount = domain::kernel::money::Money::stored(session.amount_total, &session.currency)
-        .map(|m| m.to_string())
-        .unwrap_or_else(|_| format!("{} {}", session.currency, session.amount_total));
+    let money_of = |minor: i64| {
+        domain::kernel::money::Money::stored(minor, &session.currency)
+            .map(|m| m.to_string())
+            .unwrap_or_else(|_| format!("{} {minor}", session.currency))
+    };
+    let amount = money_of(session.amount_total);
     let body = html! {
         div.card {
             div.studio { "Checkout" }
@@ -30,6 +33,11 @@ fn hosted_page(
             } @else {
                 h1 { span.amount { (amount) } }
                 p.meta { (page.product_name) }
+                @if page.lines.len() > 1 {
+                    table.lines #checkout-lines { tbody { @for (name, minor) in &page.lines {
+                        tr { td { (name) } td.num { (money_of(*minor)) } }
+                    } } }
+                }
             }
             @if let Some(message) = problem { div.alert.error role="alert" { (message) } }
             @if session.state == domain::ports::gateway::CheckoutState::Open {

@@ -8,7 +8,7 @@
 
 use crate::adapters::sim_gateway::{SimulatedGateway, tokenize_test_card};
 use crate::ports::gateway::{
-    CheckoutLookup, CheckoutRequest, CheckoutSession, CheckoutState, GatewayError, PaymentGateway,
+    CheckoutLookup, CheckoutRequest, CheckoutSession, CheckoutState, GatewayError,
     PaymentMethodDetails, SetupCheckoutRequest, SetupSession,
 };
 use chrono::{DateTime, Utc};
@@ -170,7 +170,9 @@ pub(crate) async fn create(
     request: &CheckoutRequest,
     now: DateTime<Utc>,
 ) -> Result<CheckoutSession, GatewayError> {
-    if !request.amount.minor.is_positive() {
+    let tip = request.tip.map_or(0, |t| t.minor.get());
+    let total = request.total_minor().map(|t| t.get()).unwrap_or(0);
+    if request.amount.minor.is_negative() || tip < 0 || total <= 0 {
         return Err(GatewayError::Unavailable(
             "a checkout amount must be positive".into(),
         ));
@@ -178,7 +180,7 @@ pub(crate) async fn create(
     simulated_checkout::Entity::insert(simulated_checkout::ActiveModel {
         id: Set(format!("cs_sim_{}", uuid::Uuid::now_v7().simple())),
         idempotency_key: Set(request.idempotency_key.clone()),
-        amount_minor: Set(request.amount.minor.get()),
+        amount_minor: Set(total),
         currency: Set(request.amount.currency_lowercase()),
         product_name: Set(request.product_name.clone()),
         client_reference_id: Set(Some(request.invoice_ref.clone())),
@@ -196,6 +198,7 @@ pub(crate) async fn create(
         updated_at: Set(now),
         mode: Set("payment".into()),
         setup_ref: Set(None),
+        tip_minor: Set(tip),
     })
     .on_conflict(
         OnConflict::column(simulated_checkout::Column::IdempotencyKey)
@@ -213,7 +216,8 @@ pub(crate) async fn create(
         .await
         .map_err(db_err)?
         .ok_or_else(|| GatewayError::Unavailable("checkout session vanished".into()))?;
-    if stored.amount_minor != request.amount.minor.get()
+    if stored.amount_minor != total
+        || stored.tip_minor != tip
         || !stored
             .currency
             .eq_ignore_ascii_case(request.amount.currency.code())
@@ -298,16 +302,8 @@ pub(crate) async fn expire(
     retrieve(db, public_url, webhooks, id, now).await
 }
 
-/// What the hosted page shows.
-#[derive(Debug, Clone)]
-pub struct HostedPage {
-    pub session: CheckoutSession,
-    pub product_name: String,
-    pub cancel_url: String,
-    pub save_card: bool,
-    /// `mode=setup`: no amount, the card is only saved.
-    pub setup: bool,
-}
+mod hosted_page;
+pub use hosted_page::{HostedPage, page};
 
 fn gateway_of(ctx: &crate::AppContext) -> Option<SimulatedGateway> {
     // The hosted page belongs to the simulated gateway alone: with Stripe
@@ -318,24 +314,6 @@ fn gateway_of(ctx: &crate::AppContext) -> Option<SimulatedGateway> {
             .with_webhooks(ctx.settings.gateway.simulated_webhooks)
             .with_clock(ctx.clock.clone())
     })
-}
-
-/// The hosted page's session, or `None` (unknown id, or Stripe configured).
-pub async fn page(ctx: &crate::AppContext, id: &str) -> Result<Option<HostedPage>, GatewayError> {
-    let Some(gateway) = gateway_of(ctx) else {
-        return Ok(None);
-    };
-    let Some(row) = find(&ctx.db, id).await? else {
-        return Ok(None);
-    };
-    let session = gateway.retrieve_checkout(id).await?;
-    Ok(Some(HostedPage {
-        session,
-        product_name: row.product_name,
-        cancel_url: row.cancel_url,
-        save_card: row.setup_future_usage,
-        setup: row.mode == SETUP,
-    }))
 }
 
 /// What paying on the hosted page did.
@@ -539,6 +517,7 @@ pub(crate) async fn create_setup(
         updated_at: Set(now),
         mode: Set(SETUP.into()),
         setup_ref: Set(Some(request.setup_ref.clone())),
+        tip_minor: Set(0),
     })
     .on_conflict(
         OnConflict::column(simulated_checkout::Column::IdempotencyKey)

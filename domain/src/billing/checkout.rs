@@ -41,15 +41,15 @@ use crate::infra::error::{DomainResult, UserError};
 use crate::kernel::keys::Key;
 use crate::kernel::money::Minor;
 use crate::ports::gateway::{
-    ChargeOutcome, CheckoutLookup, CheckoutRequest, CheckoutSession, CheckoutState, GatewayError,
+    CheckoutLookup, CheckoutRequest, CheckoutSession, CheckoutState, GatewayError,
 };
 use chrono::{DateTime, Duration, Utc};
-use entity::enums::{CheckoutStatus, PaymentSource, PaymentStatus};
-use entity::{checkout_session, client, invoice, payment};
-use sea_orm::sea_query::{Expr, OnConflict};
+use entity::enums::CheckoutStatus;
+use entity::{checkout_session, invoice};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 
 pub(crate) const LIVE: [CheckoutStatus; 2] = [CheckoutStatus::Creating, CheckoutStatus::Open];
@@ -63,6 +63,10 @@ fn request_of(
     Ok(CheckoutRequest {
         idempotency_key: row.idempotency_key.clone(),
         amount: row.amount_minor.of(row.currency),
+        tip: row
+            .tip_minor
+            .is_positive()
+            .then(|| row.tip_minor.of(row.currency)),
         product_name: format!(
             "Invoice {} — {}",
             doc.invoice.display_number(),
@@ -79,11 +83,13 @@ fn request_of(
 }
 
 /// Opens (or reuses) the hosted Checkout Session for what the invoice owes
-/// now and returns its URL, for a 303 from the portal.
+/// now, with the client's `tip` as a line of its own (zero: none), and
+/// returns its URL, for a 303 from the portal.
 pub async fn start(
     ctx: &AppContext,
     doc: &InvoiceDocument,
     save_card: bool,
+    tip: Minor,
 ) -> DomainResult<String> {
     let invoice_id = doc.invoice.id;
     let now = ctx.clock.now();
@@ -98,6 +104,7 @@ pub async fn start(
     for row in live {
         if row.amount_minor == doc.invoice.amount_due_minor
             && row.save_card == save_card
+            && row.tip_minor == tip
             && row.expires_at > fresh_until
         {
             continue;
@@ -105,7 +112,8 @@ pub async fn start(
         retire(ctx, &row).await?;
     }
 
-    let (invoice, row) = reserve_attempt(ctx, invoice_id, save_card, fresh_until).await?;
+    let choice = Choice { save_card, tip };
+    let (invoice, row) = reserve_attempt(ctx, invoice_id, choice, fresh_until).await?;
     if row.status == CheckoutStatus::Open
         && let Some(url) = &row.url
     {
@@ -153,13 +161,20 @@ pub async fn start(
     Ok(url)
 }
 
+/// What the client chose on the portal before the hosted page opens.
+#[derive(Debug, Clone, Copy)]
+struct Choice {
+    save_card: bool,
+    tip: Minor,
+}
+
 /// Reserves the attempt (or finds the one another tab reserved) under the
 /// invoice's lock, with its parameters fixed: the amount due now, the card
-/// choice, a fresh expiry.
+/// choice, the tip, a fresh expiry.
 async fn reserve_attempt(
     ctx: &AppContext,
     invoice_id: i64,
-    save_card: bool,
+    Choice { save_card, tip }: Choice,
     fresh_until: DateTime<Utc>,
 ) -> DomainResult<(invoice::Model, checkout_session::Model)> {
     let now = ctx.clock.now();
@@ -177,6 +192,7 @@ async fn reserve_attempt(
         .filter(checkout_session::Column::Status.is_in(LIVE))
         .filter(checkout_session::Column::AmountMinor.eq(invoice.amount_due_minor))
         .filter(checkout_session::Column::SaveCard.eq(save_card))
+        .filter(checkout_session::Column::TipMinor.eq(tip))
         .filter(checkout_session::Column::ExpiresAt.gt(fresh_until))
         .order_by_desc(checkout_session::Column::Attempt)
         .one(&tx)
@@ -206,6 +222,7 @@ async fn reserve_attempt(
                 amount_minor: Set(invoice.amount_due_minor),
                 currency: Set(invoice.currency),
                 save_card: Set(save_card),
+                tip_minor: Set(tip),
                 expires_at: Set(hosted::expiry(now)),
                 gateway_session_id: Set(None),
                 url: Set(None),
@@ -225,6 +242,9 @@ async fn reserve_attempt(
 }
 
 use hosted::unavailable;
+
+mod paid;
+use paid::settle_paid;
 
 /// Slack on the attempt's reservation time when listing the gateway's
 /// sessions (clocks differ).
@@ -553,7 +573,8 @@ pub(crate) async fn settle_in(
             )))
         }
         CheckoutState::Complete
-            if session.amount_total != row.amount_minor.get()
+            if Some(session.amount_total)
+                != row.amount_minor.checked_add(row.tip_minor).map(Minor::get)
                 || !session.currency.eq_ignore_ascii_case(row.currency.code()) =>
         {
             settle_mismatch(tx, &row, session, actor, now).await
@@ -598,7 +619,7 @@ async fn settle_mismatch(
         row.attempt,
         session.amount_total,
         session.currency.to_ascii_uppercase(),
-        row.amount_minor,
+        row.amount_minor + row.tip_minor,
         row.currency
     );
     tracing::error!(invoice_id = row.invoice_id, session = %session.id, %detail, "checkout amount mismatch");
@@ -625,142 +646,6 @@ async fn settle_mismatch(
     )
     .await?;
     Ok(Settled::Mismatch(detail))
-}
-
-/// Paid as asked: one payment per session (keyed by the session), the
-/// attempt complete, the money settled through `payments::settle_in`, the
-/// card kept when the client asked.
-async fn settle_paid(
-    tx: &DatabaseTransaction,
-    row: &checkout_session::Model,
-    session: &CheckoutSession,
-    actor: &Actor,
-    now: DateTime<Utc>,
-) -> DomainResult<Settled> {
-    let key = Key::CheckoutPayment {
-        session_id: session.id.clone(),
-    }
-    .to_string();
-    let card = session.card.as_ref();
-    payment::Entity::insert(payment::ActiveModel {
-        studio_id: Set(row.studio_id),
-        invoice_id: Set(row.invoice_id),
-        amount_minor: Set(row.amount_minor),
-        currency: Set(row.currency),
-        status: Set(PaymentStatus::Pending),
-        source: Set(PaymentSource::Portal),
-        idempotency_key: Set(key.clone()),
-        payment_method_token: Set(card.map(|c| c.token.clone())),
-        gateway_reference: Set(None),
-        failure_code: Set(None),
-        failure_message: Set(None),
-        card_brand: Set(card.map(|c| c.brand.clone())),
-        card_last4: Set(card.map(|c| c.last4.clone())),
-        amount_refunded_minor: Set(Minor::ZERO),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    })
-    .on_conflict(
-        OnConflict::column(payment::Column::IdempotencyKey)
-            .do_nothing()
-            .to_owned(),
-    )
-    .exec_without_returning(tx)
-    .await?;
-    let pending = payment::Entity::find()
-        .filter(payment::Column::IdempotencyKey.eq(key.clone()))
-        .one(tx)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("payment {key} vanished"))?;
-    let reference = session
-        .payment_intent
-        .clone()
-        .unwrap_or_else(|| session.id.clone());
-    // Complete before the money moves: the paid session is no stale
-    // one, so `retire_stale_in` (run with the payment) writes no
-    // `ExpireStaleCheckouts` job for it.
-    checkout_session::Entity::update_many()
-        .col_expr(
-            checkout_session::Column::Status,
-            Expr::value(CheckoutStatus::Complete.as_str()),
-        )
-        .col_expr(checkout_session::Column::PaymentId, Expr::value(pending.id))
-        .col_expr(checkout_session::Column::UpdatedAt, Expr::value(now))
-        .filter(checkout_session::Column::Id.eq(row.id))
-        .exec(tx)
-        .await?;
-    let outcome = ChargeOutcome::Succeeded { reference };
-    let moved = payments::settle_in(tx, &pending, &outcome, actor, None, now).await?;
-    if row.save_card
-        && let Some(card) = card
-    {
-        keep_card(tx, row.invoice_id, card, now).await?;
-    }
-    if !moved {
-        return Ok(Settled::Noted(format!(
-            "payment {} already settled",
-            pending.id
-        )));
-    }
-    note_overpayment(tx, row, session).await?;
-    Ok(Settled::Paid {
-        invoice_id: row.invoice_id,
-        payment_id: pending.id,
-    })
-}
-
-/// A session paid for an amount that went stale before it could be
-/// expired (the amount due fell meanwhile): the money is recorded like any
-/// payment, and what exceeds the debt is written on the attempt and logged
-/// so the studio refunds it.
-async fn note_overpayment(
-    tx: &DatabaseTransaction,
-    row: &checkout_session::Model,
-    session: &CheckoutSession,
-) -> DomainResult<()> {
-    let invoice = invoice_of(tx, row.invoice_id).await?;
-    if !invoice.amount_due_minor.is_negative() {
-        return Ok(());
-    }
-    let over = -invoice.amount_due_minor;
-    let detail = format!(
-        "checkout attempt {} was paid for {} {} after the amount due changed; the invoice is overpaid by {} {}: refund the difference",
-        row.attempt, row.amount_minor, row.currency, over, invoice.currency
-    );
-    tracing::error!(invoice_id = row.invoice_id, session = %session.id, %detail, "stale checkout session paid");
-    checkout_session::Entity::update_many()
-        .col_expr(checkout_session::Column::Detail, Expr::value(detail))
-        .filter(checkout_session::Column::Id.eq(row.id))
-        .exec(tx)
-        .await?;
-    Ok(())
-}
-
-async fn invoice_of(tx: &DatabaseTransaction, id: i64) -> DomainResult<invoice::Model> {
-    Ok(invoice::Entity::find_by_id(id)
-        .one(tx)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("invoice {id} vanished"))?)
-}
-
-/// The card that paid becomes the client's card for automatic payments
-/// (the client ticked "use this card for future automatic payments").
-async fn keep_card(
-    tx: &impl ConnectionTrait,
-    invoice_id: i64,
-    card: &crate::ports::gateway::PaymentMethodDetails,
-    now: DateTime<Utc>,
-) -> DomainResult<()> {
-    let Some(inv) = invoice::Entity::find_by_id(invoice_id).one(tx).await? else {
-        return Ok(());
-    };
-    crate::billing::hosted::keep_card_on(client::Entity::update_many(), card)
-        .col_expr(client::Column::UpdatedAt, Expr::value(now))
-        .filter(client::Column::Id.eq(inv.client_id))
-        .exec(tx)
-        .await?;
-    Ok(())
 }
 
 /// The checkout row of a session id on this invoice (the return page

@@ -35,6 +35,8 @@ pub struct InvoiceDocument {
     pub standing: Option<String>,
 }
 
+mod on_top;
+
 impl InvoiceDocument {
     /// Loads everything about `invoice` in one read-only transaction: one
     /// consistent view, and one transaction instead of one per table.
@@ -167,33 +169,17 @@ impl InvoiceDocument {
             ),
         );
         let mut at = 1;
-        if let Some(note) = self.surcharge_note(payment) {
+        if let Some(note) = self.on_top_note(payment) {
             view.notes.insert(at, note);
             at += 1;
         }
+        view.beyond = self.beyond_rows(payment);
         if let Some(standing) = &self.standing {
             view.notes.insert(at, standing.clone());
         }
         crate::billing::pdf::render(&view).map_err(|e| {
             anyhow::anyhow!("rendering the receipt of payment {}: {e}", payment.id).into()
         })
-    }
-
-    /// What a payment that carried a card surcharge says of it on its
-    /// receipt (email and PDF): the card's total, and the surcharge as its
-    /// own figure outside the invoice.
-    pub fn surcharge_note(&self, payment: &payment::Model) -> Option<String> {
-        if !payment.surcharge_minor.is_positive() {
-            return None;
-        }
-        let total = payment.amount_minor.checked_add(payment.surcharge_minor)?;
-        Some(format!(
-            "Your credit card was charged {}: {} for the invoice and a card surcharge of {} \
-             (not part of the invoice, not taxed; debit and prepaid cards are never surcharged).",
-            self.money(total),
-            self.money(payment.amount_minor),
-            self.money(payment.surcharge_minor),
-        ))
     }
 
     /// The most recent declined attempt, if the invoice is still unpaid.
@@ -408,14 +394,7 @@ impl InvoiceDocument {
             number: inv.display_number().to_string(),
             status,
             studio_name: self.studio.name.clone(),
-            studio_address: self
-                .studio
-                .address
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .map(str::to_string)
-                .collect(),
+            studio_address: address_lines(&self.studio.address),
             studio_tax_id: self.studio.tax_id.clone(),
             studio_email: self.studio.email.clone(),
             studio_phone: self.studio.phone.clone(),
@@ -443,6 +422,7 @@ impl InvoiceDocument {
             amount_paid: self.money(inv.amount_paid_minor),
             settlement,
             amount_due: self.money(inv.amount_due_minor),
+            beyond: Vec::new(),
             payment_terms: Some(format!(
                 "Due within {} days of issue",
                 self.studio.payment_terms_days
@@ -451,6 +431,17 @@ impl InvoiceDocument {
             notes,
         }
     }
+}
+
+/// A postal address as printed: one trimmed line per line, blank ones
+/// dropped.
+fn address_lines(address: &str) -> Vec<String> {
+    address
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// The name a client is greeted by ("Hi Noah,"): the display name the

@@ -10,59 +10,8 @@ use printpdf::{
     Rgb, TextItem,
 };
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PdfInvoice {
-    pub title: String,
-    pub number: String,
-    pub status: String,
-    pub studio_name: String,
-    pub studio_address: Vec<String>,
-    pub studio_tax_id: Option<String>,
-    pub studio_email: Option<String>,
-    pub studio_phone: Option<String>,
-    pub client_name: String,
-    pub client_email: String,
-    pub client_address: Vec<String>,
-    pub issue_date: String,
-    pub due_date: Option<String>,
-    pub reference: Option<String>,
-    pub lines: Vec<PdfLine>,
-    pub subtotal: String,
-    /// Credits taken off after tax (retainer paid, credit carried from an
-    /// earlier invoice), printed below the tax rows.
-    pub adjustments: Vec<PdfAmount>,
-    pub taxes: Vec<PdfAmount>,
-    pub total: String,
-    pub payments: Vec<PdfPayment>,
-    pub amount_paid: String,
-    /// Rows between "Amount paid" and "Amount due" (refunded, credited).
-    pub settlement: Vec<PdfAmount>,
-    pub amount_due: String,
-    pub payment_terms: Option<String>,
-    pub portal_link: Option<String>,
-    pub notes: Vec<String>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PdfLine {
-    pub description: String,
-    pub quantity: String,
-    pub unit_price: String,
-    pub amount: String,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PdfAmount {
-    pub label: String,
-    pub amount: String,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PdfPayment {
-    pub date: String,
-    pub description: String,
-    pub amount: String,
-}
+mod view;
+pub use view::{PdfAmount, PdfInvoice, PdfLine, PdfPayment};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PdfError {
@@ -267,6 +216,16 @@ impl Doc {
     }
 
     /// One totals row: wrapped label at TOT_X, value right-aligned on the first line.
+    /// A receipt's rows outside the invoice, set apart under "Amount due".
+    fn beyond(&mut self, rows: &[PdfAmount]) {
+        if !rows.is_empty() {
+            self.y -= 10.0;
+        }
+        for a in rows {
+            self.total_row(&a.label, None, &a.amount, false, 9.5);
+        }
+    }
+
     fn total_row(&mut self, label: &str, sub: Option<&str>, value: &str, bold: bool, size: f32) {
         let lines = wrap(label, bold, size, AMT_R - TOT_X - 100.0);
         let h = lines.len() as f32 * (size + 3.0) + if sub.is_some() { 11.0 } else { 0.0 };
@@ -396,8 +355,7 @@ pub fn render(inv: &PdfInvoice) -> Result<Vec<u8>, PdfError> {
     }
 
     // Totals: keep the block together when it fits on a fresh page.
-    let rows =
-        5 + inv.adjustments.len() + inv.taxes.len() + 2 * inv.payments.len() + inv.settlement.len();
+    let rows = inv.total_rows();
     d.y -= 8.0;
     d.ensure((rows as f32 * 17.0 + 30.0).min(TOP - 44.0 - BOTTOM));
     d.total_row("Subtotal", None, &inv.subtotal, false, 9.5);
@@ -421,6 +379,7 @@ pub fn render(inv: &PdfInvoice) -> Result<Vec<u8>, PdfError> {
     d.rect(TOT_X, d.y - 8.0, RIGHT - TOT_X, 24.0, BAND);
     d.rect(TOT_X, d.y - 8.0, 2.5, 24.0, ACCENT);
     d.total_row("Amount due", None, &inv.amount_due, true, 12.0);
+    d.beyond(&inv.beyond);
     d.y -= 18.0;
 
     // Terms, portal link, notes.
@@ -554,6 +513,7 @@ mod tests {
             amount_paid: "USD 1,500.00".into(),
             settlement: Vec::new(),
             amount_due: "USD 1,773.34".into(),
+            beyond: Vec::new(),
             payment_terms: Some("Due within 14 days".into()),
             portal_link: Some(
                 "https://billing.goldenhour.example/portal/invoices/GHP-2026-0001?token=8f3c2a9d7e6b5a41c0d9".into(),

@@ -55,20 +55,30 @@ fn check_csrf(ctx: &AppContext, token: &str, csrf: &str) -> DomainResult<()> {
     }
 }
 
+/// What the client chose on the portal before paying.
+#[derive(Debug, Clone)]
+pub struct PayChoice {
+    /// Keep the card for automatic payments (an auto-pay client only).
+    pub save_card: bool,
+    pub tip: crate::kernel::tips::Choice,
+}
+
 /// The Pay button: opens (or reuses) the hosted Checkout Session for what
-/// the invoice owes now and returns where to send the browser.
+/// the invoice owes now, with the tip chosen, and returns where to send the
+/// browser. A tip that is refused opens nothing.
 pub async fn checkout(
     ctx: &AppContext,
     doc: &InvoiceDocument,
     token: &str,
     csrf: &str,
-    save_card: bool,
+    choice: &PayChoice,
 ) -> DomainResult<String> {
     check_csrf(ctx, token, csrf)?;
     crate::billing::installments::ensure_oldest_first(&ctx.db, &doc.invoice).await?;
+    let tip = crate::billing::tips::chosen(doc, &choice.tip)?;
     // Only an auto-pay client is offered to keep the card.
-    let save_card = save_card && doc.client.payment_preference == PaymentPreference::AutoPay;
-    crate::billing::checkout::start(ctx, doc, save_card).await
+    let save_card = choice.save_card && doc.client.payment_preference == PaymentPreference::AutoPay;
+    crate::billing::checkout::start(ctx, doc, save_card, tip).await
 }
 
 /// "Pay the next part now" / "Pay everything that's left": bills it at

@@ -14,9 +14,9 @@
 //! [`Settlement::Chargeback`]) returns money without a credit note and makes
 //! it owed again.
 //!
-//! A refund also returns its share of the payment's card surcharge
-//! (`surcharge_minor`, pro rata, all of it with the whole payment), in the
-//! same gateway refund; the credit note covers the invoice's money only.
+//! A refund also returns its shares of the card surcharge and the tip (pro
+//! rata, all with the whole payment: `on_top.rs`) in the same gateway
+//! refund; the credit note covers the invoice's money only.
 //!
 //! The key is `refund_{studio}_{client key}`; what is still refundable is
 //! computed from settled and pending refunds under the invoice lock, so
@@ -29,6 +29,8 @@
 mod at_gateway;
 mod by_gateway;
 mod credit_notes;
+pub(crate) mod on_top;
+use on_top::pending_row;
 pub mod spread;
 
 use crate::billing::lifecycle::{self, Actor, Audit};
@@ -196,34 +198,11 @@ async fn insert(
 ) -> DomainResult<refund::Model> {
     let now = ctx.clock.now();
     let payment = opening.payment;
-    let surcharge = crate::billing::surcharge::refund_share(tx, payment, opening.amount).await?;
-    let mut row = pending_row(payment, (opening.amount, surcharge), opening.key, now);
+    let on_top = on_top::refund_share(tx, payment, opening.amount).await?;
+    let mut row = pending_row(payment, (opening.amount, on_top), opening.key, now);
     row.group_key = Set(opening.group);
     row.reason = Set(opening.reason);
     Ok(row.insert(tx).await?)
-}
-
-/// A `PENDING` refund of `payment` under `key` as it is written: `amount`
-/// of the invoice's money and `surcharge` of the card surcharge.
-pub(super) fn pending_row(
-    payment: &payment::Model,
-    (amount, surcharge): (Minor, Minor),
-    key: String,
-    now: DateTime<Utc>,
-) -> refund::ActiveModel {
-    refund::ActiveModel {
-        studio_id: Set(payment.studio_id),
-        invoice_id: Set(payment.invoice_id),
-        payment_id: Set(payment.id),
-        amount_minor: Set(amount),
-        surcharge_minor: Set(surcharge),
-        currency: Set(payment.currency),
-        status: Set(RefundStatus::Pending),
-        idempotency_key: Set(key),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
 }
 
 /// Starts settling a refund just written. Money recorded by hand

@@ -15,9 +15,9 @@
 use crate::infra::error::DomainResult;
 use crate::kernel::money::Minor;
 use crate::kernel::surcharge::{self, Funding, Place};
-use entity::{client, invoice, payment, refund, session, studio};
+use entity::{client, invoice, session, studio};
 use rust_decimal::Decimal;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ConnectionTrait, EntityTrait};
 
 /// The studio's setting as a percentage (`None`: off, or unreadable).
 pub fn setting(studio: &studio::Model) -> Option<Decimal> {
@@ -125,73 +125,4 @@ fn carries_old_fee(session: &session::Model) -> bool {
                 == Some(crate::kernel::pricing::FeeKind::CardSurcharge)
         })
     })
-}
-
-/// What `payment`'s earlier refunds (settled or under way) took of its
-/// money and of its surcharge.
-async fn returned_so_far(
-    conn: &impl ConnectionTrait,
-    payment: &payment::Model,
-) -> DomainResult<(Minor, Minor)> {
-    use entity::enums::RefundStatus;
-    let earlier = refund::Entity::find()
-        .filter(refund::Column::PaymentId.eq(payment.id))
-        .filter(refund::Column::Status.is_in([RefundStatus::Pending, RefundStatus::Succeeded]))
-        .all(conn)
-        .await?;
-    let base = earlier.iter().map(|r| r.amount_minor).sum();
-    let surcharge = earlier.iter().map(|r| r.surcharge_minor).sum();
-    Ok((base, surcharge))
-}
-
-/// What is left of `payment`'s surcharge after its refunds.
-pub(crate) async fn left_on(
-    conn: &impl ConnectionTrait,
-    payment: &payment::Model,
-) -> DomainResult<Minor> {
-    if !payment.surcharge_minor.is_positive() {
-        return Ok(Minor::ZERO);
-    }
-    let (_, returned) = returned_so_far(conn, payment).await?;
-    Ok((payment.surcharge_minor - returned).at_least_zero())
-}
-
-/// The surcharge a refund of `amount` of `payment`'s money returns with it
-/// (pro rata; the last refund returns what is left).
-pub(crate) async fn refund_share(
-    conn: &impl ConnectionTrait,
-    payment: &payment::Model,
-    amount: Minor,
-) -> DomainResult<Minor> {
-    if !payment.surcharge_minor.is_positive() {
-        return Ok(Minor::ZERO);
-    }
-    let (refunded, returned) = returned_so_far(conn, payment).await?;
-    Ok(surcharge::refund_share(
-        payment.amount_minor,
-        payment.surcharge_minor,
-        refunded,
-        returned,
-        amount,
-    ))
-}
-
-/// An amount the gateway returned on `payment` by itself (a refund in its
-/// dashboard, a lost dispute), split into the invoice's money and the
-/// surcharge.
-pub(crate) async fn split_returned(
-    conn: &impl ConnectionTrait,
-    payment: &payment::Model,
-    gross: Minor,
-) -> DomainResult<(Minor, Minor)> {
-    if !payment.surcharge_minor.is_positive() {
-        return Ok((gross, Minor::ZERO));
-    }
-    let (_, returned) = returned_so_far(conn, payment).await?;
-    Ok(surcharge::split_returned(
-        gross,
-        payment.amount_minor,
-        payment.surcharge_minor,
-        returned,
-    ))
 }

@@ -114,6 +114,21 @@ impl Body {
         self
     }
 
+    /// What a payment carried on top of the invoice's money (the card
+    /// surcharge, the tip), said and listed, when it carried any.
+    pub fn on_top(&mut self, doc: &InvoiceDocument, payment: &entity::payment::Model) -> &mut Self {
+        let Some(note) = doc.on_top_note(payment) else {
+            return self;
+        };
+        self.para(vec![text(note)]);
+        let beyond = doc.beyond_rows(payment);
+        let rows: Vec<(&str, String)> = beyond
+            .iter()
+            .map(|row| (row.label.as_str(), row.amount.clone()))
+            .collect();
+        self.facts(&rows)
+    }
+
     /// A schedule: one row per `(what, amount, where it stands)`, as
     /// `what: amount, where it stands` lines in the text, a table in the
     /// HTML.

@@ -154,9 +154,7 @@ pub async fn send_receipt(ctx: &AppContext, payment_id: i64) -> DomainResult<Sen
         whole(doc.invoice.display_number()),
         text(format!(", {card}.")),
     ]);
-    if let Some(note) = doc.surcharge_note(&payment) {
-        body.para(vec![text(note)]);
-    }
+    body.on_top(&doc, &payment);
     // Only what the client gave us (a check number, a transfer reference)
     // is shown: gateway ids (`sim_ch_...`, `pi_...`) mean nothing to them.
     if let Some(reference) = &payment.reference {

@@ -71,12 +71,8 @@ pub async fn send_refund_confirmation(ctx: &AppContext, refund_id: i64) -> Domai
         whole(&number),
         text(format!(".{when}")),
     ]);
-    if found.surcharge_minor.is_positive() {
-        let card_total = doc.money(found.amount_minor + found.surcharge_minor);
-        body.para(vec![text(format!(
-            "The card surcharge paid with it goes back too ({}): {card_total} in all.",
-            doc.money(found.surcharge_minor)
-        ))]);
+    if let Some(back) = going_back_too(&doc, &found) {
+        body.para(vec![text(back)]);
     }
     body.para(vec![
         text("Credit note: "),
@@ -184,4 +180,35 @@ async fn send_spread_confirmation(ctx: &AppContext, group: &str) -> DomainResult
         &lead.id.to_string(),
     );
     notify::send_once(ctx, &key, &email).await
+}
+
+/// What a refund returns besides the invoice's money (the card surcharge,
+/// the tip), said once with the card's total; `None` when nothing else.
+fn going_back_too(doc: &InvoiceDocument, found: &entity::refund::Model) -> Option<String> {
+    let mut parts = Vec::new();
+    if found.surcharge_minor.is_positive() {
+        parts.push(format!(
+            "the card surcharge paid with it ({})",
+            doc.money(found.surcharge_minor)
+        ));
+    }
+    if found.tip_minor.is_positive() {
+        parts.push(format!("your tip ({})", doc.money(found.tip_minor)));
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    let card_total = doc.money(found.amount_minor + found.surcharge_minor + found.tip_minor);
+    Some(format!(
+        "{} goes back too: {card_total} in all.",
+        capitalized(&parts.join(" and "))
+    ))
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }

@@ -227,54 +227,6 @@ pub fn amount(base: Minor, percent: Option<Decimal>, funding: Funding) -> Option
     minor.is_positive().then_some(minor)
 }
 
-/// The surcharge a refund of `amount` (of the invoice's money) returns, so
-/// that the refunds of a payment return its whole surcharge exactly once
-/// its whole base is refunded: the share of the surcharge that the base
-/// refunded so far (this refund included) stands for, minus what earlier
-/// refunds returned.
-pub fn refund_share(
-    base: Minor,
-    surcharge: Minor,
-    refunded_before: Minor,
-    returned_before: Minor,
-    amount: Minor,
-) -> Minor {
-    if !surcharge.is_positive() || !base.is_positive() {
-        return Minor::ZERO;
-    }
-    let through =
-        i128::from(refunded_before.get().saturating_add(amount.get())).min(i128::from(base.get()));
-    // Half away from zero in integers: (2·S·r + B) / 2B, all non-negative.
-    let numerator = 2 * i128::from(surcharge.get()) * through + i128::from(base.get());
-    let owed = numerator / (2 * i128::from(base.get()));
-    let share = i64::try_from(owed).unwrap_or(surcharge.get()) - returned_before.get();
-    Minor::new(share.clamp(
-        0,
-        surcharge.get().saturating_sub(returned_before.get()).max(0),
-    ))
-}
-
-/// Splits an amount the gateway returned (a refund made in its dashboard,
-/// a chargeback) into the invoice's money and the surcharge, in proportion
-/// to what the payment carried of each; the surcharge part never exceeds
-/// what is left of it.
-pub fn split_returned(
-    gross: Minor,
-    base: Minor,
-    surcharge: Minor,
-    returned_before: Minor,
-) -> (Minor, Minor) {
-    let whole = i128::from(base.get()) + i128::from(surcharge.get());
-    if !surcharge.is_positive() || whole <= 0 || !gross.is_positive() {
-        return (gross, Minor::ZERO);
-    }
-    let numerator = 2 * i128::from(gross.get()) * i128::from(surcharge.get()) + whole;
-    let share = i64::try_from(numerator / (2 * whole)).unwrap_or(0);
-    let left = surcharge.get().saturating_sub(returned_before.get()).max(0);
-    let share = share.clamp(0, left);
-    (Minor::new(gross.get() - share), Minor::new(share))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -353,51 +305,6 @@ mod tests {
             assert_eq!(amount(Minor::new(10_000), three, other), None);
         }
         assert_eq!(amount(Minor::new(10_000), None, Funding::Credit), None);
-    }
-
-    #[test]
-    fn partial_refunds_return_the_whole_surcharge_exactly_once() {
-        // USD 1,000.00 paid with a 30.00 surcharge, refunded in three parts.
-        let (base, surcharge) = (Minor::new(100_000), Minor::new(3_000));
-        let mut refunded = Minor::ZERO;
-        let mut returned = Minor::ZERO;
-        for part in [Minor::new(33_333), Minor::new(33_333), Minor::new(33_334)] {
-            let share = refund_share(base, surcharge, refunded, returned, part);
-            refunded = Minor::new(refunded.get() + part.get());
-            returned = Minor::new(returned.get() + share.get());
-        }
-        assert_eq!(returned, surcharge);
-        assert_eq!(
-            refund_share(
-                base,
-                surcharge,
-                Minor::ZERO,
-                Minor::ZERO,
-                Minor::new(50_000)
-            ),
-            Minor::new(1_500)
-        );
-        assert_eq!(
-            refund_share(base, Minor::ZERO, Minor::ZERO, Minor::ZERO, base),
-            Minor::ZERO
-        );
-    }
-
-    #[test]
-    fn an_amount_the_gateway_returned_is_split_in_proportion() {
-        let (base, surcharge) = (Minor::new(100_000), Minor::new(3_000));
-        assert_eq!(
-            split_returned(Minor::new(103_000), base, surcharge, Minor::ZERO),
-            (base, surcharge)
-        );
-        assert_eq!(
-            split_returned(Minor::new(51_500), base, surcharge, Minor::ZERO),
-            (Minor::new(50_000), Minor::new(1_500))
-        );
-        assert_eq!(
-            split_returned(Minor::new(5_000), base, Minor::ZERO, Minor::ZERO),
-            (Minor::new(5_000), Minor::ZERO)
-        );
     }
 
     #[test]

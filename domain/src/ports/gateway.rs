@@ -13,7 +13,7 @@
 //! never cross this port: the database and the logs see gateway tokens,
 //! brand, last four digits and expiry only.
 
-use crate::kernel::money::{Currency, Money};
+use crate::kernel::money::{Currency, Minor, Money};
 use async_trait::async_trait;
 use chrono::Utc;
 
@@ -97,7 +97,11 @@ pub enum RefundOutcome {
 pub struct CheckoutRequest {
     /// `inv_{invoice}_checkout_{amount}_{attempt}`: never sent with other parameters.
     pub idempotency_key: String,
+    /// The invoice's money: the first line (none when zero: a tip alone).
     pub amount: Money,
+    /// The client's tip, a line of its own named "Gratuity" (`None`: no
+    /// tip, one line). The session's `amount_total` is both together.
+    pub tip: Option<Money>,
     /// `product_data[name]`: names the invoice number.
     pub product_name: String,
     /// The client's gateway Customer (`cus_...`), when there is one.
@@ -114,6 +118,9 @@ pub struct CheckoutRequest {
     /// on the session and its PaymentIntent.
     pub installment_ref: Option<String>,
 }
+
+/// The name of a Checkout Session's tip line.
+pub const GRATUITY: &str = "Gratuity";
 
 /// The client a gateway Customer stands for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,6 +173,15 @@ pub struct CheckoutSession {
     pub payment_intent: Option<String>,
     /// The card that paid, when the gateway tells (brand, last4, expiry).
     pub card: Option<PaymentMethodDetails>,
+}
+
+impl CheckoutRequest {
+    /// What the client pays on the hosted page: the money and the tip.
+    pub fn total_minor(&self) -> Option<Minor> {
+        self.amount
+            .minor
+            .checked_add(self.tip.map_or(Minor::ZERO, |t| t.minor))
+    }
 }
 
 impl CheckoutSession {

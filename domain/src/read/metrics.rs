@@ -87,6 +87,9 @@ pub struct Metrics {
     pub aging: Vec<AgingBucket>,
     pub revenue_by_month: Vec<Revenue>,
     pub revenue_by_package: Vec<Revenue>,
+    /// Tips received in the range, net of the tips refunds returned: the
+    /// studio's own figure, outside the revenue (which is invoices' money).
+    pub tips_minor: Minor,
 }
 
 pub const AGING_BUCKETS: [&str; 5] = ["current", "1-30", "31-60", "61-90", "90+"];
@@ -200,7 +203,6 @@ pub async fn compute(
     let d = Dialect(db.get_database_backend());
     let (p1, p2, p3) = (d.param(1), d.param(2), d.param(3));
     let range = vec![studio_id.into(), from.into(), to.into()];
-
     let issued = rows(
         db,
         format!(
@@ -338,7 +340,7 @@ pub async fn compute(
         rows(
             db,
             revenue("COALESCE(m.package_name, 'No package')".into()),
-            range,
+            range.clone(),
         )
         .await?,
     )?;
@@ -358,5 +360,25 @@ pub async fn compute(
         aging,
         revenue_by_month,
         revenue_by_package,
+        tips_minor: tips_in(db, &d, range).await?,
+    })
+}
+
+/// Tips received in the range, net of the tips refunds returned.
+async fn tips_in(db: &DatabaseConnection, d: &Dialect, range: Vec<Value>) -> DomainResult<Minor> {
+    let (p1, p2, p3) = (d.param(1), d.param(2), d.param(3));
+    let tips = format!(
+        "SELECT {sum} AS tips FROM (
+            SELECT tip_minor AS t FROM payments
+            WHERE studio_id = {p1} AND status = 'SUCCEEDED' AND created_at >= {p2} AND created_at < {p3}
+            UNION ALL
+            SELECT -tip_minor AS t FROM refunds
+            WHERE studio_id = {p1} AND status = 'SUCCEEDED' AND updated_at >= {p2} AND updated_at < {p3}
+         ) x",
+        sum = d.sum("x.t"),
+    );
+    Ok(match rows(db, tips, range).await?.first() {
+        Some(row) => Minor::new(int(row, "tips")?),
+        None => Minor::ZERO,
     })
 }

@@ -1,5 +1,7 @@
 //! Studios and their API keys.
 
+pub mod tipping;
+
 use crate::infra::db::begin_write;
 use crate::infra::error::{DomainResult, UserError};
 use crate::infra::secrets::generate_api_key;
@@ -216,6 +218,8 @@ pub struct SettingsChanges {
     pub plan_card_check_above: Option<rust_decimal::Decimal>,
     /// Parts not billed at completion: folded into the final invoice or kept.
     pub plan_parts_at_completion: Option<entity::enums::PlanPartsAtCompletion>,
+    /// Tips on the portal.
+    pub tipping: Option<tipping::TippingChanges>,
 }
 
 /// Changes a studio's settings. They shape invoices finalized from now on;
@@ -265,7 +269,7 @@ pub async fn update_settings(
         }
         active.time_zone = Set(tz.clone());
     }
-    plan_settings(studio, &changes, &mut active, &mut problems);
+    payment_settings(studio, &changes, &mut active, &mut problems);
     if let Some(days) = changes.payment_terms_days {
         active.payment_terms_days = Set(problems.within("paymentTermsDays", days, 0..=365));
     }
@@ -322,10 +326,10 @@ pub async fn update_settings(
     Ok(active.update(db).await?)
 }
 
-/// The payment-plan settings of `changes`: the hour parts are billed, the
-/// notice days, the place (EU/EEA guardrail, card surcharge) and the
-/// card-check amount.
-fn plan_settings(
+/// How clients pay: the payment-plan settings (the hour parts are billed,
+/// the notice days, the card-check amount), the place (EU/EEA guardrail,
+/// card surcharge) and tipping.
+fn payment_settings(
     studio: &studio::Model,
     changes: &SettingsChanges,
     active: &mut studio::ActiveModel,
@@ -341,11 +345,9 @@ fn plan_settings(
         active.plan_notice_days = Set(problems.within("planNoticeDays", days, 0..=30));
     }
     place_and_surcharge(studio, changes, active, problems);
+    tipping::apply(studio, changes.tipping.as_ref(), active, problems);
     if let Some(above) = changes.plan_card_check_above {
-        let currency = match &active.currency {
-            sea_orm::ActiveValue::Set(c) | sea_orm::ActiveValue::Unchanged(c) => *c,
-            sea_orm::ActiveValue::NotSet => studio.currency,
-        };
+        let currency = currency_after(studio, active);
         let minor = match above.is_sign_negative() {
             true => {
                 problems.push(UserError::invalid(
@@ -357,6 +359,14 @@ fn plan_settings(
             false => problems.amount("planCardCheckAbove", currency, above),
         };
         active.plan_card_check_minor = Set(minor.is_positive().then_some(minor));
+    }
+}
+
+/// The studio's currency as the change leaves it.
+fn currency_after(studio: &studio::Model, active: &studio::ActiveModel) -> Currency {
+    match &active.currency {
+        sea_orm::ActiveValue::Set(c) | sea_orm::ActiveValue::Unchanged(c) => *c,
+        sea_orm::ActiveValue::NotSet => studio.currency,
     }
 }
 

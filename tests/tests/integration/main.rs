@@ -73,6 +73,7 @@ mod stripe;
 mod subscriptions;
 mod surcharges;
 mod test_mode;
+mod tips;
 mod unknown;
 mod validation;
 mod webhooks;

@@ -15,18 +15,16 @@ const FN_LIMIT: usize = 100;
 /// Files over the limit today, with their lines before `#[cfg(test)]` (may
 /// only go down).
 const BIG_FILES: &[(&str, usize)] = &[
-    ("api/src/dashboard/view.rs", 640),
+    ("api/src/dashboard/view.rs", 637),
     ("api/src/graphql/limits.rs", 539),
-    ("api/src/portal.rs", 516),
-    ("domain/src/adapters/sim_checkout.rs", 640),
+    ("domain/src/adapters/sim_checkout.rs", 619),
     ("domain/src/adapters/sim_gateway.rs", 554),
-    ("domain/src/adapters/stripe/mod.rs", 1071),
-    ("domain/src/billing/checkout.rs", 805),
+    ("domain/src/adapters/stripe/mod.rs", 1031),
+    ("domain/src/billing/checkout.rs", 690),
     ("domain/src/billing/invoicing.rs", 780),
     ("domain/src/billing/payments.rs", 733),
-    ("domain/src/billing/refunds.rs", 517),
     ("domain/src/billing/webhooks.rs", 712),
-    ("domain/src/followup/emails.rs", 520),
+    ("domain/src/followup/emails.rs", 518),
     ("domain/src/followup/gallery.rs", 723),
     ("domain/src/infra/settings.rs", 607),
     ("domain/src/kernel/pricing.rs", 636),
@@ -35,13 +33,13 @@ const BIG_FILES: &[(&str, usize)] = &[
 /// Functions over the limit today (`file::fn`, or `file::Type::fn`), with
 /// their lines (may only go down).
 const BIG_FNS: &[(&str, usize)] = &[
-    ("api/src/dashboard/view.rs::dashboard_page", 150),
+    ("api/src/dashboard/view.rs::dashboard_page", 147),
     ("api/src/lib.rs::Application::build_with", 108),
     ("api/src/main.rs::run", 221),
     ("domain/src/app/seed.rs::seed_demo", 185),
     (
         "domain/src/billing/documents.rs::InvoiceDocument::pdf_view",
-        125,
+        119,
     ),
     ("domain/src/billing/invoicing.rs::insert_draft", 137),
     ("domain/src/billing/invoicing.rs::reissue_invoice", 105),

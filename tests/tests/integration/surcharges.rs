@@ -355,7 +355,7 @@ async fn only_a_credit_card_pays_the_surcharge_and_refunds_return_it_pro_rata(ba
     let told = app.email_to_saying(AUTO_PAY_EMAIL, "USD 1,395.91");
     assert!(
         told.says(
-            "The card surcharge paid with it goes back too (USD 41.88): USD 1,437.79 in all."
+            "The card surcharge paid with it (USD 41.88) goes back too: USD 1,437.79 in all."
         ),
         "{}",
         told.text

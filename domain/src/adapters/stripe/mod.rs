@@ -89,6 +89,7 @@ use crate::ports::gateway::{
 };
 mod events;
 mod failures;
+mod forms;
 mod outcomes;
 mod wire;
 use failures::{Failure, classify, refused, transport_error};
@@ -660,48 +661,7 @@ impl PaymentGateway for StripeGateway {
         &self,
         request: &CheckoutRequest,
     ) -> Result<CheckoutSession, GatewayError> {
-        let mut form = vec![
-            ("mode", "payment".to_string()),
-            ("line_items[0][quantity]", "1".to_string()),
-            (
-                "line_items[0][price_data][currency]",
-                request.amount.currency_lowercase(),
-            ),
-            (
-                "line_items[0][price_data][unit_amount]",
-                request.amount.minor.to_string(),
-            ),
-            (
-                "line_items[0][price_data][product_data][name]",
-                request.product_name.clone(),
-            ),
-            ("client_reference_id", request.invoice_ref.clone()),
-            ("metadata[invoice_id]", request.invoice_ref.clone()),
-            ("metadata[checkout_key]", request.idempotency_key.clone()),
-            (
-                "payment_intent_data[metadata][invoice_id]",
-                request.invoice_ref.clone(),
-            ),
-            ("success_url", request.success_url.clone()),
-            ("cancel_url", request.cancel_url.clone()),
-            ("expires_at", request.expires_at.timestamp().to_string()),
-        ];
-        if let Some(customer) = &request.customer {
-            form.push(("customer", customer.clone()));
-        }
-        if request.save_card {
-            form.push((
-                "payment_intent_data[setup_future_usage]",
-                "off_session".to_string(),
-            ));
-        }
-        if let Some(installment) = &request.installment_ref {
-            form.push(("metadata[installment_id]", installment.clone()));
-            form.push((
-                "payment_intent_data[metadata][installment_id]",
-                installment.clone(),
-            ));
-        }
+        let form = forms::checkout_form(request);
         let value = self
             .post_checkout_session(&form, &request.idempotency_key, "Checkout Session")
             .await?;

@@ -15,15 +15,16 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 /// made, the next attempt goes out under a new key
 /// (`{refund key}_attempt_{n}`).
 ///
-/// The card gets back the refund's money and its share of the card
-/// surcharge, in one refund (amounts far below `i64`'s range: a refund is
+/// The card gets back the refund's money and its shares of the card
+/// surcharge and the tip, in one refund (amounts far below `i64`'s range: a refund is
 /// at most what was charged).
 pub(super) async fn refund_at_gateway(
     ctx: &AppContext,
     pending: &refund::Model,
     charge_reference: &str,
 ) -> Result<RefundOutcome, GatewayError> {
-    let amount = (pending.amount_minor + pending.surcharge_minor).of(pending.currency);
+    let amount =
+        (pending.amount_minor + pending.surcharge_minor + pending.tip_minor).of(pending.currency);
     let db_err = |e: sea_orm::DbErr| GatewayError::Unavailable(e.to_string());
     if let Some(id) = &pending.gateway_reference {
         return ctx.gateway.retrieve_refund(id).await;

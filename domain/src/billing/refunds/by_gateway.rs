@@ -1,7 +1,7 @@
 //! Money the gateway returned by itself, recorded as refunds: a refund made
 //! in its dashboard, and a lost dispute (a chargeback). What the card got
-//! back is split into the invoice's money and the card surcharge's share
-//! (`billing::surcharge::split_returned`).
+//! back is split into the invoice's money and the shares of the card
+//! surcharge and the tip (`refunds::on_top::split_returned`).
 
 use super::{Settlement, settle};
 use crate::billing::lifecycle::Actor;
@@ -25,7 +25,7 @@ pub(crate) async fn record_outside(
     reason: &str,
     now: DateTime<Utc>,
 ) -> DomainResult<refund::Model> {
-    let split = crate::billing::surcharge::split_returned(tx, paid, gross).await?;
+    let split = super::on_top::split_returned(tx, paid, gross).await?;
     let mut row = super::pending_row(paid, split, key, now);
     row.gateway_reference = Set(reference);
     row.reason = Set(Some(reason.to_string()));
@@ -35,7 +35,7 @@ pub(crate) async fn record_outside(
 /// A dispute lost: what the card network took back.
 pub(crate) struct Chargeback<'a> {
     pub dispute_id: &'a str,
-    /// What the dispute was for (money and surcharge).
+    /// What the dispute was for (money, surcharge and tip).
     pub gross: Minor,
 }
 
@@ -58,7 +58,7 @@ pub(crate) async fn record_chargeback(
         .one(tx)
         .await?;
     let left = paid.amount_minor - paid.amount_refunded_minor
-        + crate::billing::surcharge::left_on(tx, paid).await?;
+        + super::on_top::left_on(tx, paid).await?.total();
     if already.is_some() || !left.is_positive() {
         return Ok(());
     }

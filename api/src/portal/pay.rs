@@ -1,0 +1,56 @@
+//! The Pay button (`POST /pay/{token}/checkout`): the card choice and the
+//! tip chosen on the portal, checked, then the hosted checkout opened.
+
+use super::{Notice, open, redirect_to, refusal, reshow, sentence, server_error};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use domain::AppContext;
+use domain::billing::portal;
+use domain::infra::error::DomainError;
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+pub struct CheckoutForm {
+    csrf: String,
+    /// Ticked: an auto-pay client keeps the card that pays for future payments.
+    save_card: Option<String>,
+    /// `none`, one of the studio's preset percentages, or `custom`.
+    tip: Option<String>,
+    /// The amount typed for a custom tip.
+    tip_custom: Option<String>,
+}
+
+/// `POST /pay/{token}/checkout`: the Pay button. Sessions are created here
+/// only, never on a GET (mail scanners open links).
+pub async fn checkout(
+    app: web::Data<AppContext>,
+    token: web::Path<String>,
+    form: web::Form<CheckoutForm>,
+) -> HttpResponse {
+    let doc = match open(&app, &token).await {
+        Ok(doc) => doc,
+        Err(page) => return page,
+    };
+    let tip = match domain::kernel::tips::Choice::from_form(
+        form.tip.as_deref(),
+        form.tip_custom.as_deref(),
+    ) {
+        Ok(tip) => tip,
+        Err(why) => {
+            let problem = Notice::Problem(&sentence(&why));
+            return reshow(&app, &token, StatusCode::UNPROCESSABLE_ENTITY, problem).await;
+        }
+    };
+    let choice = portal::PayChoice {
+        save_card: form.save_card.is_some(),
+        tip,
+    };
+    match portal::checkout(&app, &doc, &token, &form.csrf, &choice).await {
+        Ok(url) => redirect_to(url),
+        Err(DomainError::User(errors)) => {
+            let (status, message) = refusal(&errors, StatusCode::CONFLICT);
+            reshow(&app, &token, status, Notice::Problem(&sentence(&message))).await
+        }
+        Err(err) => server_error(err),
+    }
+}

@@ -1,0 +1,43 @@
+//! What the simulated gateway's hosted page shows: the session, its lines
+//! (the invoice's money, then the tip as "Gratuity"), where "Back" goes.
+
+use super::{SETUP, find, gateway_of};
+use crate::ports::gateway::{CheckoutSession, GatewayError, PaymentGateway};
+
+/// What the hosted page shows.
+#[derive(Debug, Clone)]
+pub struct HostedPage {
+    pub session: CheckoutSession,
+    pub product_name: String,
+    pub cancel_url: String,
+    pub save_card: bool,
+    /// `mode=setup`: no amount, the card is only saved.
+    pub setup: bool,
+    /// The lines paid for: the invoice's money, then the tip ("Gratuity").
+    pub lines: Vec<(String, i64)>,
+}
+
+/// The hosted page's session, or `None` (unknown id, or Stripe configured).
+pub async fn page(ctx: &crate::AppContext, id: &str) -> Result<Option<HostedPage>, GatewayError> {
+    let Some(gateway) = gateway_of(ctx) else {
+        return Ok(None);
+    };
+    let Some(row) = find(&ctx.db, id).await? else {
+        return Ok(None);
+    };
+    let session = gateway.retrieve_checkout(id).await?;
+    Ok(Some(HostedPage {
+        session,
+        cancel_url: row.cancel_url,
+        save_card: row.setup_future_usage,
+        setup: row.mode == SETUP,
+        lines: [
+            (row.product_name.clone(), row.amount_minor - row.tip_minor),
+            (crate::ports::gateway::GRATUITY.to_string(), row.tip_minor),
+        ]
+        .into_iter()
+        .filter(|(_, amount)| *amount > 0)
+        .collect(),
+        product_name: row.product_name,
+    }))
+}
