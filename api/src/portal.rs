@@ -284,7 +284,7 @@ fn invoice_page(
                 div.alert.success { "Refunded " (doc.money(r.amount_minor)) " on " (r.updated_at.format("%B %-d, %Y")) "." }
             }
             @for (i, p) in doc.receipts().into_iter().enumerate() {
-                div.alert.success { "Paid " (doc.money(p.amount_minor)) " on " (p.created_at.format("%B %-d, %Y"))
+                div.alert.success { @if p.amount_minor.is_zero() { "Tip " } @else { "Paid " } (doc.money(doc.receipt_figure(p))) " on " (p.created_at.format("%B %-d, %Y"))
                     @if let Some(card) = domain::billing::documents::payment_card(p) { " with " (card) } ". "
                     a href=(format!("/pay/{token}/receipt/{}.pdf", i + 1)) { "Receipt (PDF)" } }
             }
@@ -483,6 +483,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/pay/{token}", web::get().to(show))
         .route("/pay/{token}/checkout", web::post().to(pay::checkout))
         .configure(plan::routes)
+        .route("/pay/{token}/tip", web::get().to(tips::page))
+        .route("/pay/{token}/tip", web::post().to(tips::add))
         .route("/pay/{token}/return", web::get().to(returned))
         .route("/pay/{token}/invoice.pdf", web::get().to(pdf))
         .route("/pay/{token}/receipt/{file}", web::get().to(receipt))

@@ -2,10 +2,18 @@
 //! the studio's presets with what they come to on the pre-tax amount due,
 //! and a custom amount when the studio takes one. The choice travels with
 //! the Pay form; the server computes the tip again (`billing::tips`).
+//! "Add a tip" on a paid invoice (the link of an automatic charge's
+//! receipt) is a page of its own, whose tip is paid alone.
 
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use domain::AppContext;
 use domain::billing::documents::InvoiceDocument;
 use domain::billing::tips::Offer;
+use domain::infra::error::DomainError;
+use domain::kernel::tips::Choice;
 use maud::{Markup, html};
+use serde::Deserialize;
 
 /// The tip fieldset, or nothing when this payment offers no tip.
 pub fn choices(doc: &InvoiceDocument) -> Markup {
@@ -37,5 +45,78 @@ fn fieldset(doc: &InvoiceDocument, offer: &Offer) -> Markup {
                 "it is not taxed, and the invoice's amount does not change."
             }
         }
+    }
+}
+
+/// The page of "Add a tip" on a paid invoice (`GET /pay/{token}/tip`, the
+/// link of an automatic charge's receipt), with `problem` when a choice was
+/// refused.
+fn tip_page(app: &AppContext, doc: &InvoiceDocument, token: &str, problem: Option<&str>) -> Markup {
+    let offer = domain::billing::tips::offered_after(doc);
+    super::page(
+        &format!("Add a tip — {}", doc.studio.name),
+        html! {
+            div.card {
+                (domain::studio::studios::logo_html(&doc.studio))
+                div.studio { (doc.studio.name) }
+                h1 { "Add a tip" }
+                div.meta { "Invoice " (doc.invoice.display_number()) " · " (doc.session.title) " · paid in full" }
+                @if let Some(message) = problem { div.alert.error role="alert" { (message) } }
+                @match &offer {
+                    Some(offer) => form method="post" action=(format!("/pay/{token}/tip")) {
+                        input type="hidden" name="csrf" value=(domain::billing::portal::csrf_token(app, token));
+                        (fieldset(doc, offer))
+                        button type="submit" { "Continue to the payment page" }
+                        p.hint { "You pay the tip alone on our payment provider's secure page; nothing else is charged." }
+                    },
+                    None => p #no-tip { "This invoice takes no tip now. Thank you!" },
+                }
+                p.meta { a href=(format!("/pay/{token}")) { "Back to the invoice" } }
+            }
+        },
+    )
+}
+
+/// `GET /pay/{token}/tip`.
+pub async fn page(app: web::Data<AppContext>, token: web::Path<String>) -> HttpResponse {
+    match super::open(&app, &token).await {
+        Ok(doc) => super::html_response(StatusCode::OK, tip_page(&app, &doc, &token, None)),
+        Err(page) => page,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct TipForm {
+    csrf: String,
+    tip: Option<String>,
+    tip_custom: Option<String>,
+}
+
+/// `POST /pay/{token}/tip`: the tip chosen, a tip-only hosted checkout
+/// opened; a refused choice shows the page again (422) and opens nothing.
+pub async fn add(
+    app: web::Data<AppContext>,
+    token: web::Path<String>,
+    form: web::Form<TipForm>,
+) -> HttpResponse {
+    let doc = match super::open(&app, &token).await {
+        Ok(doc) => doc,
+        Err(page) => return page,
+    };
+    let choice = Choice::from_form(form.tip.as_deref(), form.tip_custom.as_deref());
+    let opened = match choice {
+        Ok(choice) => {
+            domain::billing::portal::tip_after(&app, &doc, &token, &form.csrf, &choice).await
+        }
+        Err(why) => Err(domain::UserError::invalid("tip", why).into()),
+    };
+    match opened {
+        Ok(url) => super::redirect_to(url),
+        Err(DomainError::User(errors)) => {
+            let (status, message) = super::refusal(&errors, StatusCode::CONFLICT);
+            let problem = super::sentence(&message);
+            super::html_response(status, tip_page(&app, &doc, &token, Some(&problem)))
+        }
+        Err(err) => super::server_error(err),
     }
 }

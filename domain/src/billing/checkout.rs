@@ -33,12 +33,11 @@
 //! with `find_customer` before another is made).
 
 use crate::billing::documents::InvoiceDocument;
+use crate::billing::hosted;
 use crate::billing::lifecycle::{self, Actor};
-use crate::billing::{hosted, payments};
 use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
 use crate::infra::error::{DomainResult, UserError};
-use crate::kernel::keys::Key;
 use crate::kernel::money::Minor;
 use crate::ports::gateway::{
     CheckoutLookup, CheckoutRequest, CheckoutSession, CheckoutState, GatewayError,
@@ -47,10 +46,7 @@ use chrono::{DateTime, Duration, Utc};
 use entity::enums::CheckoutStatus;
 use entity::{checkout_session, invoice};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect};
 
 pub(crate) const LIVE: [CheckoutStatus; 2] = [CheckoutStatus::Creating, CheckoutStatus::Open];
 
@@ -91,6 +87,32 @@ pub async fn start(
     save_card: bool,
     tip: Minor,
 ) -> DomainResult<String> {
+    let choice = Choice {
+        save_card,
+        tip,
+        tip_only: false,
+    };
+    open(ctx, doc, choice).await
+}
+
+/// Opens (or reuses) a tip-only Checkout Session on a paid invoice ("Add a
+/// tip" after an automatic charge): one "Gratuity" line, nothing toward
+/// the invoice's money, never stale when the amount due changes.
+pub async fn start_tip(
+    ctx: &AppContext,
+    doc: &InvoiceDocument,
+    tip: Minor,
+) -> DomainResult<String> {
+    let choice = Choice {
+        save_card: false,
+        tip,
+        tip_only: true,
+    };
+    open(ctx, doc, choice).await
+}
+
+async fn open(ctx: &AppContext, doc: &InvoiceDocument, choice: Choice) -> DomainResult<String> {
+    let Choice { save_card, tip, .. } = choice;
     let invoice_id = doc.invoice.id;
     let now = ctx.clock.now();
     let fresh_until = hosted::fresh_until(now);
@@ -102,7 +124,7 @@ pub async fn start(
         .all(&ctx.db)
         .await?;
     for row in live {
-        if row.amount_minor == doc.invoice.amount_due_minor
+        if row.amount_minor == choice.amount_toward(&doc.invoice)
             && row.save_card == save_card
             && row.tip_minor == tip
             && row.expires_at > fresh_until
@@ -112,7 +134,6 @@ pub async fn start(
         retire(ctx, &row).await?;
     }
 
-    let choice = Choice { save_card, tip };
     let (invoice, row) = reserve_attempt(ctx, invoice_id, choice, fresh_until).await?;
     if row.status == CheckoutStatus::Open
         && let Some(url) = &row.url
@@ -161,85 +182,8 @@ pub async fn start(
     Ok(url)
 }
 
-/// What the client chose on the portal before the hosted page opens.
-#[derive(Debug, Clone, Copy)]
-struct Choice {
-    save_card: bool,
-    tip: Minor,
-}
-
-/// Reserves the attempt (or finds the one another tab reserved) under the
-/// invoice's lock, with its parameters fixed: the amount due now, the card
-/// choice, the tip, a fresh expiry.
-async fn reserve_attempt(
-    ctx: &AppContext,
-    invoice_id: i64,
-    Choice { save_card, tip }: Choice,
-    fresh_until: DateTime<Utc>,
-) -> DomainResult<(invoice::Model, checkout_session::Model)> {
-    let now = ctx.clock.now();
-    let tx = begin_write(&ctx.db).await?;
-    let invoice = invoice::Entity::find_by_id(invoice_id)
-        .lock_exclusive()
-        .one(&tx)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("invoice {invoice_id} missing"))?;
-    if !payments::payable(&invoice) {
-        return Err(UserError::state("invoice", "nothing is due on this invoice").into());
-    }
-    let reusable = checkout_session::Entity::find()
-        .filter(checkout_session::Column::InvoiceId.eq(invoice_id))
-        .filter(checkout_session::Column::Status.is_in(LIVE))
-        .filter(checkout_session::Column::AmountMinor.eq(invoice.amount_due_minor))
-        .filter(checkout_session::Column::SaveCard.eq(save_card))
-        .filter(checkout_session::Column::TipMinor.eq(tip))
-        .filter(checkout_session::Column::ExpiresAt.gt(fresh_until))
-        .order_by_desc(checkout_session::Column::Attempt)
-        .one(&tx)
-        .await?;
-    let row = match reusable {
-        Some(row) => row,
-        None => {
-            use checkout_session::Column as C;
-            let attempt = hosted::next_attempt::<checkout_session::Entity>(
-                &tx,
-                C::Attempt,
-                C::InvoiceId,
-                invoice_id,
-            )
-            .await?;
-            checkout_session::ActiveModel {
-                studio_id: Set(invoice.studio_id),
-                invoice_id: Set(invoice_id),
-                attempt: Set(attempt),
-                // The invoice, the amount, the attempt: a new amount is a new session.
-                idempotency_key: Set(Key::Checkout {
-                    invoice_id,
-                    amount_minor: invoice.amount_due_minor.get(),
-                    attempt,
-                }
-                .to_string()),
-                amount_minor: Set(invoice.amount_due_minor),
-                currency: Set(invoice.currency),
-                save_card: Set(save_card),
-                tip_minor: Set(tip),
-                expires_at: Set(hosted::expiry(now)),
-                gateway_session_id: Set(None),
-                url: Set(None),
-                status: Set(CheckoutStatus::Creating),
-                payment_id: Set(None),
-                detail: Set(None),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            }
-            .insert(&tx)
-            .await?
-        }
-    };
-    tx.commit().await?;
-    Ok((invoice, row))
-}
+mod attempts;
+use attempts::{Choice, is_stale, reserve_attempt};
 
 use hosted::unavailable;
 
@@ -380,14 +324,13 @@ pub(crate) async fn retire_stale_in(
     invoice: &invoice::Model,
     now: DateTime<Utc>,
 ) -> DomainResult<()> {
-    let payable = payments::payable(invoice);
     let stale = checkout_session::Entity::find()
         .filter(checkout_session::Column::InvoiceId.eq(invoice.id))
         .filter(checkout_session::Column::Status.is_in(LIVE))
         .all(tx)
         .await?
         .into_iter()
-        .filter(|row| !payable || row.amount_minor != invoice.amount_due_minor)
+        .filter(|row| is_stale(row, invoice))
         .map(|row| row.attempt)
         .max();
     if let Some(attempt) = stale {
@@ -415,16 +358,12 @@ pub async fn expire_stale(ctx: &AppContext, invoice_id: i64) -> DomainResult<()>
     let Some(invoice) = invoice::Entity::find_by_id(invoice_id).one(&ctx.db).await? else {
         return Ok(());
     };
-    let payable = payments::payable(&invoice);
     let live = checkout_session::Entity::find()
         .filter(checkout_session::Column::InvoiceId.eq(invoice_id))
         .filter(checkout_session::Column::Status.is_in(LIVE))
         .all(&ctx.db)
         .await?;
-    for row in live
-        .iter()
-        .filter(|row| !payable || row.amount_minor != invoice.amount_due_minor)
-    {
+    for row in live.iter().filter(|row| is_stale(row, &invoice)) {
         retire(ctx, row).await?;
     }
     Ok(())

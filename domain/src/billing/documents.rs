@@ -163,7 +163,7 @@ impl InvoiceDocument {
             0,
             format!(
                 "Payment of {} received on {} by {} for invoice {number}. Thank you!",
-                self.money(payment.amount_minor),
+                self.money(self.receipt_figure(payment)),
                 self.date(payment.created_at),
                 payment_label(payment),
             ),

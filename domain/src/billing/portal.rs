@@ -98,3 +98,17 @@ pub async fn pay_ahead(
             .await?;
     Ok(ctx.portal_url(&billed.portal_salt))
 }
+
+/// "Add a tip" on a paid invoice: opens (or reuses) a tip-only hosted
+/// checkout for the tip chosen and returns where to send the browser.
+pub async fn tip_after(
+    ctx: &AppContext,
+    doc: &InvoiceDocument,
+    token: &str,
+    csrf: &str,
+    choice: &crate::kernel::tips::Choice,
+) -> DomainResult<String> {
+    check_csrf(ctx, token, csrf)?;
+    let tip = crate::billing::tips::chosen_after(doc, choice)?;
+    crate::billing::checkout::start_tip(ctx, doc, tip).await
+}

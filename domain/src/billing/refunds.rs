@@ -26,6 +26,7 @@
 //! numbered `CN-<number>-<n>` from n = 2, counted under the invoice lock,
 //! unique per studio and per refund.
 
+mod amount;
 mod at_gateway;
 mod by_gateway;
 mod credit_notes;
@@ -46,8 +47,8 @@ use crate::workflow::next::{self, Change};
 use at_gateway::refund_at_gateway;
 pub(crate) use by_gateway::{Chargeback, record_chargeback, record_outside};
 use chrono::{DateTime, Duration, Utc};
+use credit_notes::agreed;
 pub use credit_notes::credit_note_of;
-use credit_notes::issue_credit_note;
 use entity::enums::{InvoiceEventKind, PaymentMethod, PaymentStatus, RefundStatus};
 use entity::{invoice, payment, refund};
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -121,38 +122,7 @@ pub async fn refund_payment(
         )
         .into());
     }
-    let pending_refunds = crate::kernel::money::checked_sum(
-        refund::Entity::find()
-            .filter(refund::Column::PaymentId.eq(payment.id))
-            .filter(refund::Column::Status.eq(RefundStatus::Pending))
-            .all(&tx)
-            .await?
-            .iter()
-            .map(|r| r.amount_minor),
-    );
-    let refundable = pending_refunds
-        .and_then(|pending| {
-            payment
-                .amount_minor
-                .checked_sub(payment.amount_refunded_minor)?
-                .checked_sub(pending)
-        })
-        .ok_or_else(|| anyhow::anyhow!("refundable amount of payment {} overflows", payment.id))?;
-    let amount = input.amount_minor.unwrap_or(refundable);
-    if !amount.is_positive() || amount > refundable {
-        return Err(UserError::invalid(
-            "amount",
-            if !refundable.is_positive() {
-                "this payment has nothing left to refund".to_string()
-            } else {
-                format!(
-                    "the amount must be positive and at most the {} left to refund",
-                    refundable.of(payment.currency)
-                )
-            },
-        )
-        .into());
-    }
+    let amount = amount::to_refund(&tx, &payment, input.amount_minor).await?;
     let opening = Opening {
         payment: &payment,
         amount,
@@ -417,30 +387,7 @@ pub async fn settle(
                 .await?;
                 false
             } else {
-                let note = issue_credit_note(tx, pending, now).await?;
-                let invoice = lifecycle::apply_money(
-                    tx,
-                    pending.invoice_id,
-                    lifecycle::Movement::refund_with_credit_note(pending.amount_minor),
-                    audit,
-                    now,
-                )
-                .await?;
-                lifecycle::record(
-                    tx,
-                    &invoice,
-                    Audit {
-                        event: InvoiceEventKind::CreditNoteIssued,
-                        from: None,
-                        to: None,
-                        amount_minor: Some(note.amount_minor),
-                        actor,
-                        detail: Some(note.number.clone()),
-                    },
-                    now,
-                )
-                .await?;
-                true
+                agreed(tx, pending, audit, now).await?
             };
             next::after(
                 tx,

@@ -13,7 +13,7 @@ use crate::billing::documents::InvoiceDocument;
 use crate::infra::error::{DomainResult, UserError};
 use crate::kernel::money::Minor;
 use crate::kernel::tips::{self, Choice, Policy};
-use entity::enums::{InvoiceKind, TipOffer};
+use entity::enums::{InvoiceKind, InvoiceStatus, TipOffer};
 use entity::studio;
 use rust_decimal::Decimal;
 
@@ -38,16 +38,37 @@ pub struct Offer {
     pub ceiling: Minor,
 }
 
-/// The tip this invoice offers now, if any.
+/// The tip this invoice offers with its payment now, if any.
 pub fn offered(doc: &InvoiceDocument) -> Option<Offer> {
+    let inv = &doc.invoice;
+    if !crate::billing::payments::payable(inv) {
+        return None;
+    }
+    offer_on(doc, inv.amount_due_minor)
+}
+
+/// The tip a paid invoice offers on its own ("Add a tip" on an automatic
+/// charge's receipt): on the pre-tax share of what was paid, while no
+/// payment of the invoice carries a tip yet.
+pub fn offered_after(doc: &InvoiceDocument) -> Option<Offer> {
+    let inv = &doc.invoice;
+    let tipped = doc.receipts().iter().any(|p| p.tip_minor.is_positive());
+    if inv.status != InvoiceStatus::Paid || tipped {
+        return None;
+    }
+    offer_on(doc, inv.amount_paid_minor)
+}
+
+/// What the studio offers on a payment of `amount` of the invoice.
+fn offer_on(doc: &InvoiceDocument, amount: Minor) -> Option<Offer> {
     let policy = policy(&doc.studio)?;
     let inv = &doc.invoice;
     let final_only = doc.studio.tip_offer == TipOffer::FinalPayment;
-    if !crate::billing::payments::payable(inv) || (final_only && inv.kind != InvoiceKind::Final) {
+    if final_only && inv.kind != InvoiceKind::Final {
         return None;
     }
     let gross = inv.total_minor + inv.credit_minor;
-    let base = tips::base(inv.amount_due_minor, gross, inv.tax_minor);
+    let base = tips::base(amount, gross, inv.tax_minor);
     if !base.is_positive() {
         return None;
     }
@@ -70,7 +91,20 @@ pub fn chosen(doc: &InvoiceDocument, choice: &Choice) -> DomainResult<Minor> {
     if *choice == Choice::NoTip {
         return Ok(Minor::ZERO);
     }
-    let Some(offer) = offered(doc) else {
+    amount_of(offered(doc), doc, choice)
+}
+
+/// What a tip alone on a paid invoice comes to (no tip is refused: there
+/// would be nothing to pay).
+pub fn chosen_after(doc: &InvoiceDocument, choice: &Choice) -> DomainResult<Minor> {
+    if *choice == Choice::NoTip {
+        return Err(UserError::invalid("tip", "choose a tip, or close this page").into());
+    }
+    amount_of(offered_after(doc), doc, choice)
+}
+
+fn amount_of(offer: Option<Offer>, doc: &InvoiceDocument, choice: &Choice) -> DomainResult<Minor> {
+    let Some(offer) = offer else {
         return Err(UserError::invalid("tip", "this payment does not take a tip").into());
     };
     tips::amount(&offer.policy, offer.base, doc.currency, choice)

@@ -115,18 +115,33 @@ impl Body {
     }
 
     /// What a payment carried on top of the invoice's money (the card
-    /// surcharge, the tip), said and listed, when it carried any.
-    pub fn on_top(&mut self, doc: &InvoiceDocument, payment: &entity::payment::Model) -> &mut Self {
-        let Some(note) = doc.on_top_note(payment) else {
-            return self;
-        };
-        self.para(vec![text(note)]);
-        let beyond = doc.beyond_rows(payment);
-        let rows: Vec<(&str, String)> = beyond
-            .iter()
-            .map(|row| (row.label.as_str(), row.amount.clone()))
-            .collect();
-        self.facts(&rows)
+    /// surcharge, the tip), said and listed, when it carried any; and after
+    /// an automatic charge, "Add a tip" when the studio takes tips (its page
+    /// under the invoice's `portal`).
+    pub fn on_top(
+        &mut self,
+        doc: &InvoiceDocument,
+        payment: &entity::payment::Model,
+        portal: &str,
+    ) -> &mut Self {
+        if let Some(note) = doc.on_top_note(payment) {
+            self.para(vec![text(note)]);
+            let beyond = doc.beyond_rows(payment);
+            let rows: Vec<(&str, String)> = beyond
+                .iter()
+                .map(|row| (row.label.as_str(), row.amount.clone()))
+                .collect();
+            self.facts(&rows);
+        }
+        let automatic = payment.source == entity::enums::PaymentSource::AutoPay;
+        if automatic && crate::billing::tips::offered_after(doc).is_some() {
+            let lead = format!(
+                "Add a tip for {}, if you would like to (it is entirely up to you)",
+                doc.studio.name
+            );
+            self.action(&lead, &format!("{portal}/tip"), "Add a tip");
+        }
+        self
     }
 
     /// A schedule: one row per `(what, amount, where it stands)`, as

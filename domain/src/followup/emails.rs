@@ -140,7 +140,7 @@ pub async fn send_receipt(ctx: &AppContext, payment_id: i64) -> DomainResult<Sen
     let Some(doc) = doc else {
         return Ok(Sent::Already);
     };
-    let amount = doc.money(payment.amount_minor);
+    let amount = doc.money(doc.receipt_figure(&payment));
     let card = crate::billing::labels::payment_way(&payment);
     let subject = format!(
         "Receipt for invoice {}: {amount} paid",
@@ -154,7 +154,7 @@ pub async fn send_receipt(ctx: &AppContext, payment_id: i64) -> DomainResult<Sen
         whole(doc.invoice.display_number()),
         text(format!(", {card}.")),
     ]);
-    body.on_top(&doc, &payment);
+    body.on_top(&doc, &payment, &ctx.portal_url(&doc.invoice.portal_salt));
     // Only what the client gave us (a check number, a transfer reference)
     // is shown: gateway ids (`sim_ch_...`, `pi_...`) mean nothing to them.
     if let Some(reference) = &payment.reference {

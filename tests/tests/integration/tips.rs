@@ -11,11 +11,15 @@ use entity::simulated_charge;
 use sea_orm::{EntityTrait, QueryOrder};
 use serde_json::{Value, json};
 use tests::stripe_server::StripeServer;
-use tests::{Backend, INVOICE_EMAIL, TestApp, csrf_field, spawn_app, spawn_app_with, stripe_event};
+use tests::{
+    AUTO_PAY_EMAIL, Backend, INVOICE_EMAIL, TestApp, csrf_field, spawn_app, spawn_app_with,
+    stripe_event,
+};
 
 on_both_backends!(a_client_tips_fifteen_percent_and_the_invoice_is_paid_not_overpaid);
 on_both_backends!(a_tip_the_studio_does_not_take_opens_nothing);
 on_both_backends!(a_tip_goes_to_stripe_as_a_gratuity_line_and_settles_with_the_invoice);
+on_both_backends!(an_auto_pay_receipt_offers_a_tip_paid_alone_and_refunded_whole);
 
 /// Turns tipping on: 10/15/20 %, a custom amount up to `maximum`.
 async fn tipping_on(app: &TestApp, key: &str, extra: Value) -> Value {
@@ -442,4 +446,147 @@ async fn a_tip_goes_to_stripe_as_a_gratuity_line_and_settles_with_the_invoice(ba
     assert_eq!(now["status"], "PAID", "{now:#}");
     assert_eq!(now["amountPaid"]["minorUnits"], total);
     assert_eq!(now["payments"][0]["tip"]["minorUnits"], tip);
+}
+
+/// Ava's card is charged automatically; her receipt offers "Add a tip". Its
+/// page offers the presets on the pre-tax amount paid; "No tip" is refused
+/// there (nothing to pay) and opens nothing; 10 % opens a hosted page with
+/// the Gratuity line alone, and paying it records a second payment of no
+/// money and the tip: the invoice stays PAID for its total, a receipt for
+/// the tip follows, the page offers no second tip. Refunded, the tip comes
+/// back whole, with no credit note (no invoice money moved).
+async fn an_auto_pay_receipt_offers_a_tip_paid_alone_and_refunded_whole(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    assert_eq!(
+        tipping_on(&app, &f.key, json!({})).await["userErrors"],
+        json!([])
+    );
+    app.complete_session(&f.key, &f.auto_pay_session).await;
+    app.drain().await;
+    let before = payment_of(&app, &f.key, &f.auto_pay_session).await;
+    assert_eq!(before["status"], "PAID", "{before:#}");
+    let paid = before["amountPaid"]["minorUnits"].as_i64().expect("paid");
+    let receipt = app.email_to_saying(AUTO_PAY_EMAIL, "We received your payment");
+    assert!(receipt.says("Add a tip"), "{}", receipt.text);
+    let link = format!(
+        "{}/tip",
+        portal_url(&app, &f.key, &f.auto_pay_session).await
+    );
+    assert!(receipt.text.contains(&link), "{}", receipt.text);
+
+    let page = app.portal_page(&link).await;
+    assert!(page.contains("id=\"tip-choices\""), "{page}");
+    let post = |tip: &'static str| {
+        let (app, link, page) = (&app, link.clone(), page.clone());
+        async move {
+            let csrf = csrf_field(&page);
+            app.http
+                .post(&link)
+                .form(&[("csrf", csrf.as_str()), ("tip", tip), ("tip_custom", "")])
+                .send()
+                .await
+                .expect("tip form")
+        }
+    };
+    let refused = post("none").await;
+    assert_eq!(refused.status(), 422);
+    assert!(refused.text().await.expect("html").contains("Choose a tip"));
+    assert_eq!(app.count("checkout_sessions").await, 0);
+
+    let invoice = app.invoice_of(&f.key, &f.auto_pay_session).await;
+    let total = invoice["total"]["minorUnits"].as_i64().expect("total");
+    let tax = invoice["tax"]["minorUnits"].as_i64().expect("tax");
+    let credit = invoice["retainerCredit"]["minorUnits"]
+        .as_i64()
+        .unwrap_or(0);
+    // The pre-tax share of what was paid, then 10 % of it, half away from zero.
+    let gross = total + credit;
+    let base = (2 * paid * (gross - tax) + gross) / (2 * gross);
+    let tip = (base * 10 + 50) / 100;
+    let opened = post("10").await;
+    assert_eq!(opened.status(), 303);
+    let hosted = opened.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string();
+    let hosted_page = app
+        .http
+        .get(&hosted)
+        .send()
+        .await
+        .expect("hosted")
+        .text()
+        .await
+        .expect("html");
+    let money = |minor: i64| format!("USD {}.{:02}", separated(minor / 100), minor % 100);
+    assert!(hosted_page.contains(&money(tip)), "{hosted_page}");
+    let done = app.pay_on_hosted_page(&hosted, "4242424242424242").await;
+    assert_eq!(done.status(), 303);
+    assert_eq!(app.follow(&done).await.status(), 200);
+    app.drain().await;
+
+    let after = payment_of(&app, &f.key, &f.auto_pay_session).await;
+    assert_eq!(after["status"], "PAID");
+    assert_eq!(
+        after["amountPaid"]["minorUnits"], paid,
+        "the tip is not invoice money"
+    );
+    let tip_payment = &after["payments"][1];
+    assert_eq!(
+        (
+            tip_payment["amount"]["minorUnits"].as_i64(),
+            tip_payment["tip"]["minorUnits"].as_i64()
+        ),
+        (Some(0), Some(tip)),
+        "{after:#}"
+    );
+    let thanks = app.email_to_saying(
+        AUTO_PAY_EMAIL,
+        &format!("We received your payment of {}", money(tip)),
+    );
+    assert!(
+        thanks.says(&format!("your tip of {}", money(tip))),
+        "{}",
+        thanks.text
+    );
+    assert!(app.portal_page(&link).await.contains("takes no tip now"));
+    assert_eq!(tips_figure(&app, &f.key).await, tip);
+
+    let notes = app.count("credit_notes").await;
+    let data = app
+        .gql(
+            &f.key,
+            "mutation($i: RefundPaymentInput!) { refundPayment(input: $i) {
+                refund { status amount { minorUnits } tip { minorUnits } } userErrors { field message } } }",
+            json!({ "i": { "paymentId": tip_payment["id"], "idempotencyKey": "tip-alone-back" } }),
+        )
+        .await;
+    let refund = &data["refundPayment"]["refund"];
+    assert_eq!(
+        (
+            refund["status"].as_str(),
+            refund["amount"]["minorUnits"].as_i64(),
+            refund["tip"]["minorUnits"].as_i64()
+        ),
+        (Some("SUCCEEDED"), Some(0), Some(tip)),
+        "{data}"
+    );
+    app.drain().await;
+    assert_eq!(
+        app.count("credit_notes").await,
+        notes,
+        "no invoice money, no credit note"
+    );
+    let now = payment_of(&app, &f.key, &f.auto_pay_session).await;
+    assert_eq!(
+        (
+            now["status"].as_str(),
+            now["amountDue"]["minorUnits"].as_i64()
+        ),
+        (Some("PAID"), Some(0))
+    );
+    assert_eq!(tips_figure(&app, &f.key).await, 0);
 }

@@ -6,6 +6,15 @@ use crate::billing::pdf::PdfAmount;
 use entity::payment;
 
 impl InvoiceDocument {
+    /// The figure a receipt leads with: the invoice's money, or the tip
+    /// when it was paid alone ("Add a tip").
+    pub fn receipt_figure(&self, payment: &payment::Model) -> crate::kernel::money::Minor {
+        match payment.amount_minor.is_zero() {
+            true => payment.tip_minor,
+            false => payment.amount_minor,
+        }
+    }
+
     /// What a payment that carried a card surcharge or a tip says of them
     /// on its receipt (email and PDF): the card's total, and each as its
     /// own figure outside the invoice.

@@ -1,9 +1,10 @@
 //! The credit note a refund by agreement comes with.
 
-use crate::billing::lifecycle;
+use crate::billing::lifecycle::{self, Audit};
 use crate::infra::error::DomainResult;
 use crate::kernel::ids::{InvoiceId, StudioId};
 use chrono::{DateTime, Utc};
+use entity::enums::InvoiceEventKind;
 use entity::{credit_note, refund};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
@@ -13,7 +14,7 @@ use sea_orm::{
 /// amount, numbered `CN-<invoice number>-<n>` (n from 2; a void's note is
 /// `CN-<invoice number>`), unique per studio. The invoice is locked first so
 /// two refunds settling at once count the notes one after the other.
-pub(super) async fn issue_credit_note(
+async fn issue_credit_note(
     tx: &DatabaseTransaction,
     refund: &refund::Model,
     now: DateTime<Utc>,
@@ -61,4 +62,34 @@ pub async fn credit_note_of<C: sea_orm::ConnectionTrait>(
         .filter(credit_note::Column::RefundId.eq(refund_id))
         .one(db)
         .await?)
+}
+
+/// A refund by agreement settled: its credit note and the money it takes
+/// off the invoice, with `audit` for the trail; `true`: the client is told.
+/// A tip paid alone is refunded with no invoice money, so with no credit
+/// note (and no email: the refund is on the payment).
+pub(super) async fn agreed(
+    tx: &DatabaseTransaction,
+    pending: &refund::Model,
+    audit: Audit<'_>,
+    now: DateTime<Utc>,
+) -> DomainResult<bool> {
+    let actor = audit.actor;
+    let money = lifecycle::Movement::refund_with_credit_note(pending.amount_minor);
+    if pending.amount_minor.is_zero() {
+        lifecycle::apply_money(tx, pending.invoice_id, money, audit, now).await?;
+        return Ok(false);
+    }
+    let note = issue_credit_note(tx, pending, now).await?;
+    let invoice = lifecycle::apply_money(tx, pending.invoice_id, money, audit, now).await?;
+    let issued = Audit {
+        event: InvoiceEventKind::CreditNoteIssued,
+        from: None,
+        to: None,
+        amount_minor: Some(note.amount_minor),
+        actor,
+        detail: Some(note.number.clone()),
+    };
+    lifecycle::record(tx, &invoice, issued, now).await?;
+    Ok(true)
 }
