@@ -538,7 +538,7 @@ pub fn dashboard_page(data: &Dashboard, email: &str, csrf: &str) -> Markup {
                     div.label { "Collected" }
                     div.value { (data.money(revenue)) }
                     div.detail { "Payments in the period, net of refunds" }
-                    @if !m.tips_minor.is_zero() { div.detail #kpi-tips { "Tips, on top: " strong { (data.money(m.tips_minor.get())) } } }
+                    @if !m.on_top.is_zero() { div.detail #kpi-on-top { "On top: tips " strong #kpi-tips { (data.money(m.on_top.tip.get())) } " · card surcharges " strong #kpi-surcharges { (data.money(m.on_top.surcharge.get())) } } }
                 }
                 div.card.kpi id="kpi-outstanding" {
                     div.label { "Outstanding" }

@@ -73,6 +73,9 @@ pub struct Metrics {
     /// Tips received in the range, net of tips refunded; not part of the
     /// revenue figures (which are invoices' money).
     pub tips: Money,
+    /// Card surcharges received in the range, net of what refunds
+    /// returned of them; not part of the revenue figures either.
+    pub surcharges: Money,
 }
 
 impl Metrics {
@@ -118,7 +121,8 @@ impl Metrics {
                     amount: Money::of(Minor::new(r.amount_minor), currency),
                 })
                 .collect(),
-            tips: Money::of(m.tips_minor, currency),
+            tips: Money::of(m.on_top.tip, currency),
+            surcharges: Money::of(m.on_top.surcharge, currency),
             revenue_by_package: m
                 .revenue_by_package
                 .into_iter()

@@ -87,9 +87,10 @@ pub struct Metrics {
     pub aging: Vec<AgingBucket>,
     pub revenue_by_month: Vec<Revenue>,
     pub revenue_by_package: Vec<Revenue>,
-    /// Tips received in the range, net of the tips refunds returned: the
-    /// studio's own figure, outside the revenue (which is invoices' money).
-    pub tips_minor: Minor,
+    /// Tips and card surcharges received in the range, net of what
+    /// refunds returned of them: the studio's own figures, outside the
+    /// revenue (which is invoices' money).
+    pub on_top: crate::kernel::on_top::OnTop,
 }
 
 pub const AGING_BUCKETS: [&str; 5] = ["current", "1-30", "31-60", "61-90", "90+"];
@@ -360,25 +361,34 @@ pub async fn compute(
         aging,
         revenue_by_month,
         revenue_by_package,
-        tips_minor: tips_in(db, &d, range).await?,
+        on_top: on_top_in(db, &d, range).await?,
     })
 }
 
-/// Tips received in the range, net of the tips refunds returned.
-async fn tips_in(db: &DatabaseConnection, d: &Dialect, range: Vec<Value>) -> DomainResult<Minor> {
+/// Tips and surcharges received in the range, net of what refunds
+/// returned of them.
+async fn on_top_in(
+    db: &DatabaseConnection,
+    d: &Dialect,
+    range: Vec<Value>,
+) -> DomainResult<crate::kernel::on_top::OnTop> {
     let (p1, p2, p3) = (d.param(1), d.param(2), d.param(3));
-    let tips = format!(
-        "SELECT {sum} AS tips FROM (
-            SELECT tip_minor AS t FROM payments
+    let sql = format!(
+        "SELECT {tips} AS tips, {surcharges} AS surcharges FROM (
+            SELECT tip_minor AS t, surcharge_minor AS s FROM payments
             WHERE studio_id = {p1} AND status = 'SUCCEEDED' AND created_at >= {p2} AND created_at < {p3}
             UNION ALL
-            SELECT -tip_minor AS t FROM refunds
+            SELECT -tip_minor AS t, -surcharge_minor AS s FROM refunds
             WHERE studio_id = {p1} AND status = 'SUCCEEDED' AND updated_at >= {p2} AND updated_at < {p3}
          ) x",
-        sum = d.sum("x.t"),
+        tips = d.sum("x.t"),
+        surcharges = d.sum("x.s"),
     );
-    Ok(match rows(db, tips, range).await?.first() {
-        Some(row) => Minor::new(int(row, "tips")?),
-        None => Minor::ZERO,
+    let Some(row) = rows(db, sql, range).await?.into_iter().next() else {
+        return Ok(crate::kernel::on_top::OnTop::ZERO);
+    };
+    Ok(crate::kernel::on_top::OnTop {
+        surcharge: Minor::new(int(&row, "surcharges")?),
+        tip: Minor::new(int(&row, "tips")?),
     })
 }

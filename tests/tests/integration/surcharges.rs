@@ -284,6 +284,19 @@ async fn only_a_credit_card_pays_the_surcharge_and_refunds_return_it_pro_rata(ba
         !receipt.attachments.is_empty(),
         "the receipt PDF goes with it"
     );
+    let metrics = app
+        .gql(
+            &f.key,
+            "query($from: DateTime!, $to: DateTime!) { metrics(from: $from, to: $to) {
+                surcharges { minorUnits } tips { minorUnits } } }",
+            json!({ "from": "2020-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z" }),
+        )
+        .await;
+    assert_eq!(
+        metrics["metrics"],
+        json!({ "surcharges": { "minorUnits": 8_375 }, "tips": { "minorUnits": 0 } }),
+        "the surcharge is its own figure, apart from revenue"
+    );
 
     // No surcharge: debit, prepaid, and a credit card where it is banned.
     let debit = auto_pay_client(
