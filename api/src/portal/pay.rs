@@ -14,10 +14,8 @@ pub struct CheckoutForm {
     csrf: String,
     /// Ticked: an auto-pay client keeps the card that pays for future payments.
     save_card: Option<String>,
-    /// `none`, one of the studio's preset percentages, or `custom`.
-    tip: Option<String>,
-    /// The amount typed for a custom tip.
-    tip_custom: Option<String>,
+    #[serde(flatten)]
+    tip: super::tips::TipFields,
 }
 
 /// `POST /pay/{token}/checkout`: the Pay button. Sessions are created here
@@ -31,21 +29,17 @@ pub async fn checkout(
         Ok(doc) => doc,
         Err(page) => return page,
     };
-    let tip = match domain::kernel::tips::Choice::from_form(
-        form.tip.as_deref(),
-        form.tip_custom.as_deref(),
-    ) {
-        Ok(tip) => tip,
-        Err(why) => {
-            let problem = Notice::Problem(&sentence(&why));
-            return reshow(&app, &token, StatusCode::UNPROCESSABLE_ENTITY, problem).await;
+    let opened = match form.tip.choice() {
+        Ok(tip) => {
+            let choice = portal::PayChoice {
+                save_card: form.save_card.is_some(),
+                tip,
+            };
+            portal::checkout(&app, &doc, &token, &form.csrf, &choice).await
         }
+        Err(refused) => Err(refused),
     };
-    let choice = portal::PayChoice {
-        save_card: form.save_card.is_some(),
-        tip,
-    };
-    match portal::checkout(&app, &doc, &token, &form.csrf, &choice).await {
+    match opened {
         Ok(url) => redirect_to(url),
         Err(DomainError::User(errors)) => {
             let (status, message) = refusal(&errors, StatusCode::CONFLICT);

@@ -85,11 +85,27 @@ pub async fn page(app: web::Data<AppContext>, token: web::Path<String>) -> HttpR
     }
 }
 
+/// A form's tip fields: `tip` (`none`, one of the studio's preset
+/// percentages, or `custom`) and `tip_custom` (the amount typed).
+#[derive(Deserialize)]
+pub struct TipFields {
+    tip: Option<String>,
+    tip_custom: Option<String>,
+}
+
+impl TipFields {
+    /// The choice they make, or a `userError` on `tip` saying why not.
+    pub fn choice(&self) -> Result<Choice, DomainError> {
+        Choice::from_form(self.tip.as_deref(), self.tip_custom.as_deref())
+            .map_err(|why| domain::UserError::invalid("tip", why).into())
+    }
+}
+
 #[derive(Deserialize)]
 pub struct TipForm {
     csrf: String,
-    tip: Option<String>,
-    tip_custom: Option<String>,
+    #[serde(flatten)]
+    tip: TipFields,
 }
 
 /// `POST /pay/{token}/tip`: the tip chosen, a tip-only hosted checkout
@@ -103,12 +119,11 @@ pub async fn add(
         Ok(doc) => doc,
         Err(page) => return page,
     };
-    let choice = Choice::from_form(form.tip.as_deref(), form.tip_custom.as_deref());
-    let opened = match choice {
+    let opened = match form.tip.choice() {
         Ok(choice) => {
             domain::billing::portal::tip_after(&app, &doc, &token, &form.csrf, &choice).await
         }
-        Err(why) => Err(domain::UserError::invalid("tip", why).into()),
+        Err(refused) => Err(refused),
     };
     match opened {
         Ok(url) => super::redirect_to(url),

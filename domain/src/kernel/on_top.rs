@@ -42,7 +42,9 @@ impl OnTop {
 /// `amount` of the base returns, so that the refunds of a payment return
 /// the whole extra exactly once its whole base is refunded: the share that
 /// the base refunded so far (this refund included) stands for, minus what
-/// earlier refunds returned. Rounded half away from zero, in integers.
+/// earlier refunds returned. Rounded half away from zero, in integers. A
+/// payment of no money (a tip paid alone) has nothing to share it with:
+/// its refund returns all that is left of the extra.
 pub fn pro_rata(
     base: Minor,
     extra: Minor,
@@ -50,8 +52,11 @@ pub fn pro_rata(
     returned_before: Minor,
     amount: Minor,
 ) -> Minor {
-    if !extra.is_positive() || !base.is_positive() {
+    if !extra.is_positive() {
         return Minor::ZERO;
+    }
+    if !base.is_positive() {
+        return (extra - returned_before).at_least_zero();
     }
     let through =
         i128::from(refunded_before.get().saturating_add(amount.get())).min(i128::from(base.get()));
@@ -149,6 +154,11 @@ mod tests {
         assert_eq!(
             pro_rata(base, Minor::ZERO, Minor::ZERO, Minor::ZERO, base),
             Minor::ZERO
+        );
+        let alone = Minor::new(2_000);
+        assert_eq!(
+            pro_rata(Minor::ZERO, alone, Minor::ZERO, Minor::ZERO, Minor::ZERO),
+            alone
         );
     }
 

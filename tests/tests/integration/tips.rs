@@ -212,15 +212,7 @@ async fn a_client_tips_fifteen_percent_and_the_invoice_is_paid_not_overpaid(back
     assert_eq!(tips_figure(&app, &f.key).await, tip);
 
     // A full refund returns the money and the tip, in one gateway refund.
-    let data = app
-        .gql(
-            &f.key,
-            "mutation($i: RefundPaymentInput!) { refundPayment(input: $i) {
-                refund { status amount { minorUnits } tip { minorUnits } } userErrors { field message } } }",
-            json!({ "i": { "paymentId": payment["id"], "idempotencyKey": "tip-full-refund" } }),
-        )
-        .await;
-    let refund = &data["refundPayment"]["refund"];
+    let (refund, data) = refund_whole(&app, &f.key, &payment["id"], "tip-full-refund").await;
     assert_eq!(
         (
             refund["status"].as_str(),
@@ -253,6 +245,20 @@ async fn portal_url(app: &TestApp, key: &str, session: &str) -> String {
         .as_str()
         .unwrap_or_else(|| panic!("{invoice}"))
         .to_string()
+}
+
+/// Refunds what is left of a payment (no amount named): the refund and the
+/// whole answer.
+async fn refund_whole(app: &TestApp, key: &str, payment: &Value, idem: &str) -> (Value, Value) {
+    let data = app
+        .gql(
+            key,
+            "mutation($i: RefundPaymentInput!) { refundPayment(input: $i) {
+                refund { status amount { minorUnits } tip { minorUnits } } userErrors { field message } } }",
+            json!({ "i": { "paymentId": payment, "idempotencyKey": idem } }),
+        )
+        .await;
+    (data["refundPayment"]["refund"].clone(), data)
 }
 
 /// `1234567` as `1,234,567`.
@@ -556,15 +562,7 @@ async fn an_auto_pay_receipt_offers_a_tip_paid_alone_and_refunded_whole(backend:
     assert_eq!(tips_figure(&app, &f.key).await, tip);
 
     let notes = app.count("credit_notes").await;
-    let data = app
-        .gql(
-            &f.key,
-            "mutation($i: RefundPaymentInput!) { refundPayment(input: $i) {
-                refund { status amount { minorUnits } tip { minorUnits } } userErrors { field message } } }",
-            json!({ "i": { "paymentId": tip_payment["id"], "idempotencyKey": "tip-alone-back" } }),
-        )
-        .await;
-    let refund = &data["refundPayment"]["refund"];
+    let (refund, data) = refund_whole(&app, &f.key, &tip_payment["id"], "tip-alone-back").await;
     assert_eq!(
         (
             refund["status"].as_str(),

@@ -61,10 +61,6 @@ pub(crate) async fn refund_share(
         return Ok(OnTop::ZERO);
     }
     let (refunded, returned) = returned_so_far(conn, payment).await?;
-    if payment.amount_minor.is_zero() {
-        // A tip paid alone: its refund returns all that is left of it.
-        return Ok(carried(payment).after(returned));
-    }
     Ok(on_top::refund_share(
         payment.amount_minor,
         carried(payment),
