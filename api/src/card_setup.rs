@@ -102,7 +102,9 @@ fn setup_page(app: &AppContext, found: &SetupPage, token: &str, notice: Notice<'
 /// future automatic payments" (ticked), and the studio's card surcharge on
 /// those payments when there is one for them.
 pub fn save_card_choice(doc: &domain::billing::documents::InvoiceDocument) -> Markup {
-    let auto_pays = doc.client.payment_preference == entity::enums::PaymentPreference::AutoPay;
+    // A payer's link pays their share once; the card on file is the client's.
+    let auto_pays = doc.payer.is_none()
+        && doc.client.payment_preference == entity::enums::PaymentPreference::AutoPay;
     let terms = domain::billing::surcharge::auto_pay_terms(&doc.studio, &doc.client);
     html! {
         @if auto_pays {

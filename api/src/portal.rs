@@ -10,7 +10,9 @@
 
 mod hosted;
 mod pay;
+use pay::sentence;
 pub mod plan;
+mod shares;
 mod tips;
 
 use actix_web::http::StatusCode;
@@ -234,10 +236,13 @@ fn invoice_page(
     let gallery = extras.gallery.as_deref();
     // While a payment is being confirmed, no second Pay button.
     let processing = matches!(notice, Notice::Processing)
-        || doc
-            .payments
-            .iter()
-            .any(|p| p.status == PaymentStatus::Pending);
+        || doc.payments.iter().any(|p| {
+            p.status == PaymentStatus::Pending
+                && doc
+                    .payer
+                    .as_ref()
+                    .is_none_or(|me| p.payer_id == Some(me.id))
+        });
     page(
         &format!("Invoice {} — {}", inv.display_number(), doc.studio.name),
         html! {
@@ -266,9 +271,10 @@ fn invoice_page(
                         }
                         @for (label, amount) in doc.credit_rows() { tr { td colspan="3" { (label) } td.num { (amount) } } }
                         tr { td colspan="3" { "Total" } td.num { (doc.money(inv.total_minor)) } }
+                        @if doc.payer.is_some() { (shares::rows(doc)) } @else {
                         @if inv.amount_paid_minor.is_positive() { tr { td colspan="3" { "Paid" } td.num { (doc.money(-inv.amount_paid_minor)) } } }
                         @if inv.amount_refunded_minor.is_positive() { tr { td colspan="3" { "Refunded" } td.num { (doc.money(inv.amount_refunded_minor)) } } }
-                        tr.total { td colspan="3" { "Amount due" } td.num id="amount-due" { (doc.money(inv.amount_due_minor)) } }
+                        tr.total { td colspan="3" { "Amount due" } td.num id="amount-due" { (doc.money(inv.amount_due_minor)) } } }
                         @if let Some((label, amount)) = doc.excess_row() { tr { td colspan="3" { (label) } td.num id="excess-credit" { (amount) } } }
                     }
                 }
@@ -280,7 +286,7 @@ fn invoice_page(
                     @if let Some(r) = &inv.void_reason { " (" (r) ")" }
                     " and cancelled by credit note " (note.number) ". Nothing is due." }
             }
-            @for r in doc.refunds.iter().filter(|r| r.status == RefundStatus::Succeeded) {
+            @for r in doc.own_refunds().into_iter().filter(|r| r.status == RefundStatus::Succeeded) {
                 div.alert.success { "Refunded " (doc.money(r.amount_minor)) " on " (r.updated_at.format("%B %-d, %Y")) "." }
             }
             @for (i, p) in doc.receipts().into_iter().enumerate() {
@@ -290,7 +296,7 @@ fn invoice_page(
             }
             @match notice {
                 Notice::Paid => div.alert.success role="status" id="checkout-paid" {
-                    "Thank you! Your payment was received. A receipt is on its way to " (doc.client.email) "."
+                    "Thank you! Your payment was received. A receipt is on its way to " (doc.addressee().1) "."
                     @if let Some(gallery) = gallery { " " a href=(gallery) { "Open your gallery" } }
                 },
                 Notice::Processing => div.alert.success role="status" id="checkout-processing" {
@@ -314,37 +320,27 @@ fn invoice_page(
 /// confirmed, pay what is due, or nothing more (paid).
 fn pay_card(app: &AppContext, doc: &InvoiceDocument, token: &str, processing: bool) -> Markup {
     let inv = &doc.invoice;
-    let payable = domain::billing::payments::payable(inv);
+    let due = doc.due_now();
+    let payable = domain::billing::payments::payable(inv) && due.is_positive();
     html! {
         @if processing {
             div.card { p { "A payment for this invoice is being processed. Reload this page in a minute to see the result." } }
         } @else if payable {
             div.card {
-                h2 { "Pay " span.amount { (doc.money(inv.amount_due_minor)) } }
+                h2 { "Pay " span.amount { (doc.money(due)) } }
                 form method="post" action=(format!("/pay/{token}/checkout")) {
                     input type="hidden" name="csrf" value=(portal::csrf_token(app, token));
                     (crate::card_setup::save_card_choice(doc))
                     (tips::choices(doc))
-                    button type="submit" { "Pay " span.amount { (doc.money(inv.amount_due_minor)) } }
+                    button type="submit" { "Pay " span.amount { (doc.money(due)) } }
                 }
                 p.hint { "You pay on our payment provider's secure page; your card number never reaches " (doc.studio.name) "." }
             }
+        } @else if doc.payer.is_some() {
+            div.card { p #share-paid { "Your share is paid. Thank you!" } }
         } @else if inv.status == InvoiceStatus::Paid {
             div.card { p { "This invoice is paid in full. Thank you!" } }
         }
-    }
-}
-
-/// A refusal as a sentence on the page: capitalized, one full stop.
-fn sentence(message: &str) -> String {
-    let message = format!("{}.", message.trim_end_matches('.'));
-    match message.get(..1) {
-        Some(first) => format!(
-            "{}{}",
-            first.to_uppercase(),
-            message.get(1..).unwrap_or_default()
-        ),
-        None => message,
     }
 }
 
@@ -410,7 +406,11 @@ async fn extras_of(app: &AppContext, doc: &InvoiceDocument) -> Result<Extras, Do
     );
     Ok(Extras {
         gallery: domain::followup::gallery::link_for_session(app, studio, session).await?,
-        plan: domain::studio::plans::plan_of(&app.db, studio.get(), session).await?,
+        // A payer's link pays their share; the plan is the client's.
+        plan: match doc.payer {
+            Some(_) => None,
+            None => domain::studio::plans::plan_of(&app.db, studio.get(), session).await?,
+        },
     })
 }
 

@@ -19,6 +19,7 @@ pub mod invoicing;
 pub mod labels;
 pub mod lifecycle;
 pub mod numbering;
+pub mod payers;
 pub mod payments;
 pub mod pdf;
 pub mod portal;

@@ -7,6 +7,8 @@
 pub mod email_body;
 pub mod emails;
 pub mod gallery;
+pub mod payer_emails;
 pub mod plan_emails;
+pub mod receipts;
 pub mod refund_emails;
 pub mod reminders;

@@ -16,6 +16,7 @@ pub mod keys;
 pub mod money;
 pub mod numbering;
 pub mod on_top;
+pub mod payers;
 pub mod plan;
 pub mod pricing;
 pub mod reminder_plan;

@@ -35,6 +35,8 @@ pub struct Model {
     /// The tip chosen on the portal, charged on top of `amount_minor` as
     /// its own line ("Gratuity").
     pub tip_minor: Minor,
+    /// The payer whose own link paid (`invoice_payers`); none: the client.
+    pub payer_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

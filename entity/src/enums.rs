@@ -143,6 +143,7 @@ text_enum!(
         CreditRepaid = "CREDIT_REPAID",
         CardChecked = "CARD_CHECKED",
         CardCheckFailed = "CARD_CHECK_FAILED",
+        PayersSet = "PAYERS_SET",
     }
 );
 text_enum!(

@@ -20,6 +20,7 @@ pub mod invoice;
 pub mod invoice_event;
 pub mod invoice_line;
 pub mod invoice_number_counter;
+pub mod invoice_payer;
 pub mod login_failure;
 pub mod money;
 pub mod notification;

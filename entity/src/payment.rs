@@ -51,6 +51,8 @@ pub struct Model {
     /// The tip the client added on top of `amount_minor` (outside the
     /// invoice, its tax and its fees).
     pub tip_minor: Minor,
+    /// The payer whose own link paid (`invoice_payers`); none: the client.
+    pub payer_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

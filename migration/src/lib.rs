@@ -44,6 +44,7 @@ mod m20261207_000300_plan_parts_at_completion;
 mod m20261207_000400_client_country;
 mod m20261208_000100_card_surcharge;
 mod m20261209_000100_tips;
+mod m20261210_000100_invoice_payers;
 
 pub struct Migrator;
 
@@ -85,6 +86,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000400_client_country::Migration),
             Box::new(m20261208_000100_card_surcharge::Migration),
             Box::new(m20261209_000100_tips::Migration),
+            Box::new(m20261210_000100_invoice_payers::Migration),
         ]
     }
 }

@@ -929,3 +929,16 @@ pub fn run_worker_process() {
         .block_on(worker::run_process(settings, worker::shutdown_signal()))
         .expect("worker process");
 }
+
+/// `minor` US cents as the product prints them: `USD 1,234.50`.
+pub fn usd(minor: i64) -> String {
+    let digits = (minor / 100).to_string();
+    let mut whole = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            whole.push(',');
+        }
+        whole.push(c);
+    }
+    format!("USD {whole}.{:02}", minor % 100)
+}

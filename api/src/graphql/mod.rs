@@ -18,6 +18,7 @@ pub mod loaders;
 pub mod metrics;
 pub mod money;
 pub mod paging;
+pub mod payers;
 pub mod payments;
 pub mod percent;
 pub mod plans;
@@ -60,6 +61,7 @@ pub struct Mutation(
     plans::PlansMutation,
     payments::PaymentsMutation,
     invoices::InvoicesMutation,
+    payers::PayersMutation,
     studio::StudioMutation,
     reminders::RemindersMutation,
     gallery::GalleryMutation,

@@ -1,7 +1,7 @@
 //! The Pay button (`POST /pay/{token}/checkout`): the card choice and the
 //! tip chosen on the portal, checked, then the hosted checkout opened.
 
-use super::{Notice, open, redirect_to, refusal, reshow, sentence, server_error};
+use super::{Notice, open, redirect_to, refusal, reshow, server_error};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use domain::AppContext;
@@ -46,5 +46,18 @@ pub async fn checkout(
             reshow(&app, &token, status, Notice::Problem(&sentence(&message))).await
         }
         Err(err) => server_error(err),
+    }
+}
+
+/// A refusal as a sentence on the page: capitalized, one full stop.
+pub(super) fn sentence(message: &str) -> String {
+    let message = format!("{}.", message.trim_end_matches('.'));
+    match message.get(..1) {
+        Some(first) => format!(
+            "{}{}",
+            first.to_uppercase(),
+            message.get(1..).unwrap_or_default()
+        ),
+        None => message,
     }
 }

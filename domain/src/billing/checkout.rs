@@ -43,8 +43,8 @@ use crate::ports::gateway::{
     CheckoutLookup, CheckoutRequest, CheckoutSession, CheckoutState, GatewayError,
 };
 use chrono::{DateTime, Duration, Utc};
+use entity::checkout_session;
 use entity::enums::CheckoutStatus;
-use entity::{checkout_session, invoice};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect};
 
@@ -55,7 +55,7 @@ fn request_of(
     doc: &InvoiceDocument,
     row: &checkout_session::Model,
 ) -> DomainResult<CheckoutRequest> {
-    let portal = ctx.portal_url(&doc.invoice.portal_salt);
+    let portal = doc.portal_link(ctx);
     Ok(CheckoutRequest {
         idempotency_key: row.idempotency_key.clone(),
         amount: row.amount_minor.of(row.currency),
@@ -68,7 +68,7 @@ fn request_of(
             doc.invoice.display_number(),
             doc.studio.name
         ),
-        customer: doc.client.gateway_customer_id.clone(),
+        customer: doc.gateway_customer(),
         invoice_ref: doc.invoice.id.to_string(),
         success_url: format!("{portal}/return?session_id={{CHECKOUT_SESSION_ID}}"),
         cancel_url: portal,
@@ -91,6 +91,7 @@ pub async fn start(
         save_card,
         tip,
         tip_only: false,
+        payer: doc.payer.as_ref().map(|p| p.id),
     };
     open(ctx, doc, choice).await
 }
@@ -107,6 +108,7 @@ pub async fn start_tip(
         save_card: false,
         tip,
         tip_only: true,
+        payer: None,
     };
     open(ctx, doc, choice).await
 }
@@ -123,8 +125,14 @@ async fn open(ctx: &AppContext, doc: &InvoiceDocument, choice: Choice) -> Domain
         .filter(checkout_session::Column::Status.is_in(LIVE))
         .all(&ctx.db)
         .await?;
-    for row in live {
-        if row.amount_minor == choice.amount_toward(&doc.invoice)
+    // Another payer's sessions are theirs to keep.
+    let mine = |row: &checkout_session::Model| row.payer_id == choice.payer;
+    let amount = match choice.payer {
+        Some(_) => doc.due_now(),
+        None => choice.amount_toward(&doc.invoice),
+    };
+    for row in live.into_iter().filter(mine) {
+        if row.amount_minor == amount
             && row.save_card == save_card
             && row.tip_minor == tip
             && row.expires_at > fresh_until
@@ -143,8 +151,7 @@ async fn open(ctx: &AppContext, doc: &InvoiceDocument, choice: Choice) -> Domain
     }
     // A reserved attempt is created (or, by another tab, replayed by the
     // gateway under the same key and parameters).
-    hosted::ensure_customer(ctx, &doc.client).await?;
-    let doc = InvoiceDocument::load(ctx, invoice).await?;
+    let doc = hosted::with_customer(ctx, doc, invoice).await?;
     let request = request_of(ctx, &doc, &row)?;
     let session = match ctx.gateway.create_checkout(&request).await {
         Ok(session) => session,
@@ -183,7 +190,12 @@ async fn open(ctx: &AppContext, doc: &InvoiceDocument, choice: Choice) -> Domain
 }
 
 mod attempts;
-use attempts::{Choice, is_stale, reserve_attempt};
+use attempts::{Choice, reserve_attempt};
+
+mod stale;
+pub use stale::expire_stale;
+use stale::retire;
+pub(crate) use stale::retire_stale_in;
 
 use hosted::unavailable;
 
@@ -312,99 +324,6 @@ async fn opened_meanwhile(
         "the amount due changed while the payment page was being prepared; please press Pay again",
     )
     .into())
-}
-
-/// Called by every writer that changes what an invoice owes (inside its
-/// transaction): when open Checkout Sessions ask for another amount (or
-/// nothing is payable any more), an `ExpireStaleCheckouts` job is written
-/// with the change, so they are expired at the gateway after the commit,
-/// exactly once and retried until done.
-pub(crate) async fn retire_stale_in(
-    tx: &DatabaseTransaction,
-    invoice: &invoice::Model,
-    now: DateTime<Utc>,
-) -> DomainResult<()> {
-    let stale = checkout_session::Entity::find()
-        .filter(checkout_session::Column::InvoiceId.eq(invoice.id))
-        .filter(checkout_session::Column::Status.is_in(LIVE))
-        .all(tx)
-        .await?
-        .into_iter()
-        .filter(|row| is_stale(row, invoice))
-        .map(|row| row.attempt)
-        .max();
-    if let Some(attempt) = stale {
-        crate::workflow::next::after(
-            tx,
-            crate::workflow::next::Change::AmountDueChanged {
-                studio_id: invoice.studio_id,
-                invoice_id: invoice.id,
-                amount_due: invoice.amount_due_minor,
-                attempt,
-            },
-            None,
-            now,
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-/// The `ExpireStaleCheckouts` job: every open session of the invoice for an
-/// amount other than what is due now (or when nothing is payable) is
-/// expired at the gateway; one that was paid meanwhile settles instead
-/// (through [`settle_in`]: the money is recorded, never lost).
-pub async fn expire_stale(ctx: &AppContext, invoice_id: i64) -> DomainResult<()> {
-    let Some(invoice) = invoice::Entity::find_by_id(invoice_id).one(&ctx.db).await? else {
-        return Ok(());
-    };
-    let live = checkout_session::Entity::find()
-        .filter(checkout_session::Column::InvoiceId.eq(invoice_id))
-        .filter(checkout_session::Column::Status.is_in(LIVE))
-        .all(&ctx.db)
-        .await?;
-    for row in live.iter().filter(|row| is_stale(row, &invoice)) {
-        retire(ctx, row).await?;
-    }
-    Ok(())
-}
-
-/// Expires a session that must not be paid any more (stale amount). If it
-/// was paid meanwhile, the answer settles it instead.
-async fn retire(ctx: &AppContext, row: &checkout_session::Model) -> DomainResult<()> {
-    if let Some(id) = &row.gateway_session_id {
-        match ctx.gateway.expire_checkout(id).await {
-            Ok(session) if session.state != CheckoutState::Expired => {
-                settle(ctx, &session, &Actor::portal(), false).await?;
-                return Ok(());
-            }
-            Ok(_) => {}
-            // The gateway does not know it (any more): nobody can pay it.
-            Err(GatewayError::InvalidPaymentMethod(why)) => {
-                tracing::warn!(session = %id, %why, "stale checkout session unknown to the gateway");
-            }
-            Err(err) => return Err(err.into()),
-        }
-    }
-    checkout_session::Entity::update_many()
-        .col_expr(
-            checkout_session::Column::Status,
-            Expr::value(CheckoutStatus::Expired.as_str()),
-        )
-        .col_expr(
-            checkout_session::Column::UpdatedAt,
-            Expr::value(ctx.clock.now()),
-        )
-        .filter(checkout_session::Column::Id.eq(row.id))
-        .filter(checkout_session::Column::Status.is_in(LIVE))
-        .exec(&ctx.db)
-        .await?;
-    tracing::info!(
-        invoice_id = row.invoice_id,
-        attempt = row.attempt,
-        "stale checkout session expired"
-    );
-    Ok(())
 }
 
 /// What a settle call did.

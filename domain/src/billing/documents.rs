@@ -6,17 +6,22 @@
 //! email, the PDF and the portal print. A payment is named by
 //! `payment_label` (`Visa •••• 4242`, `Check #1042`), never by a gateway id.
 
-pub use crate::billing::labels::{card_brand, card_display, payment_card, payment_label};
+pub use crate::billing::labels::{
+    card_brand, card_display, first_word, greeting_name, payment_card, payment_label,
+};
 use crate::billing::pdf::{PdfAmount, PdfInvoice, PdfLine, PdfPayment};
 use crate::infra::context::AppContext;
 use crate::infra::error::DomainResult;
 use crate::kernel::money::{Currency, Minor, Money};
 use entity::enums::{InvoiceKind, InvoiceStatus, PaymentStatus, RefundStatus};
-use entity::{client, credit_note, invoice, invoice_line, payment, refund, session, studio};
+use entity::{
+    client, credit_note, invoice, invoice_line, invoice_payer, payment, refund, session, studio,
+};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
 };
 
+#[derive(Clone)]
 pub struct InvoiceDocument {
     pub studio: studio::Model,
     pub client: client::Model,
@@ -33,9 +38,15 @@ pub struct InvoiceDocument {
     /// For an installment: where the client stands on the plan
     /// (`installments::standing`), said on its receipts.
     pub standing: Option<String>,
+    /// The payers sharing the invoice (`billing::payers`), first first.
+    pub payers: Vec<invoice_payer::Model>,
+    /// The payer this document is for (their link, their receipt), if it
+    /// is for a payer rather than the contracting client.
+    pub payer: Option<invoice_payer::Model>,
 }
 
 mod on_top;
+mod payers;
 
 impl InvoiceDocument {
     /// Loads everything about `invoice` in one read-only transaction: one
@@ -94,7 +105,10 @@ impl InvoiceDocument {
             .await?;
         let credit_note = credit_notes.iter().find(|n| n.refund_id.is_none()).cloned();
         let standing = crate::billing::installments::standing(conn, &invoice).await?;
+        let payers = crate::billing::payers::payers_of(conn, invoice.id).await?;
         Ok(Self {
+            payers,
+            payer: None,
             standing,
             refunds,
             credit_note,
@@ -139,10 +153,16 @@ impl InvoiceDocument {
     /// The invoice's successful payments, oldest first: receipt `n` in the
     /// portal (`/pay/{token}/receipt/{n}.pdf`) is the n-th of these, so no
     /// internal id appears in a client's URL.
+    /// A payer's document lists only that payer's payments.
     pub fn receipts(&self) -> Vec<&payment::Model> {
         self.payments
             .iter()
             .filter(|p| p.status == PaymentStatus::Succeeded)
+            .filter(|p| {
+                self.payer
+                    .as_ref()
+                    .is_none_or(|me| p.payer_id == Some(me.id))
+            })
             .collect()
     }
 
@@ -442,26 +462,6 @@ fn address_lines(address: &str) -> Vec<String> {
         .filter(|l| !l.is_empty())
         .map(str::to_string)
         .collect()
-}
-
-/// The name a client is greeted by ("Hi Noah,"): the display name the
-/// studio set on the client, or else the first word of their name (the whole
-/// name when it has one word), so every email and page greets alike.
-pub fn greeting_name(client: &client::Model) -> String {
-    if let Some(display) = client
-        .display_name
-        .as_deref()
-        .map(str::trim)
-        .filter(|d| !d.is_empty())
-    {
-        return display.to_string();
-    }
-    let name = client.name.trim();
-    name.split_whitespace()
-        .next()
-        .unwrap_or(name)
-        .trim_end_matches(',')
-        .to_string()
 }
 
 /// An invoice's lines, in their order.

@@ -7,7 +7,7 @@ use crate::infra::error::{DomainError, DomainResult, UserError};
 use crate::kernel::keys::Key;
 use crate::ports::gateway::GatewayError;
 use chrono::{DateTime, Duration, Utc};
-use entity::client;
+use entity::{client, invoice_payer};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
@@ -79,9 +79,6 @@ pub fn unavailable(message: &str) -> DomainError {
 /// The client's gateway Customer, created once (idempotently, keyed by the
 /// client) and remembered, so a card saved in Checkout lands on it and can
 /// be charged off-session later. `None` when the gateway has no Customers.
-/// A creation whose answer was lost (a timeout, a 5xx) is settled by
-/// looking for the Customer (`metadata[client_id]`), never by sending the
-/// key again: a client never gets two Customers.
 pub async fn ensure_customer(
     ctx: &AppContext,
     client: &client::Model,
@@ -98,27 +95,8 @@ pub async fn ensure_customer(
         name: client.name.clone(),
         email: client.email.clone(),
     };
-    let id = match ctx.gateway.create_customer(&request).await {
-        Ok(id) => id,
-        Err(GatewayError::Unsupported(_)) => return Ok(None),
-        Err(GatewayError::Unavailable(why)) => {
-            tracing::warn!(client_id = client.id, %why, "Customer creation's outcome unknown; looking for it");
-            match ctx.gateway.find_customer(&request).await {
-                Ok(Some(id)) => id,
-                Ok(None) => {
-                    return Err(unavailable(
-                        "the payment provider did not answer; please try again",
-                    ));
-                }
-                Err(err) => {
-                    tracing::warn!(client_id = client.id, error = %err, "Customer not found either");
-                    return Err(unavailable(
-                        "the payment provider did not answer; please try again",
-                    ));
-                }
-            }
-        }
-        Err(err) => return Err(err.into()),
+    let Some(id) = create_customer(ctx, &request).await? else {
+        return Ok(None);
     };
     // Two requests at once got the same Customer (same key); either write wins.
     client::Entity::update_many()
@@ -132,4 +110,93 @@ pub async fn ensure_customer(
         .await?
         .and_then(|c| c.gateway_customer_id);
     Ok(Some(stored.unwrap_or(id)))
+}
+
+/// The reader's gateway Customer made sure of (the client's, or the
+/// payer's on their own link), and `invoice` as read under the attempt's
+/// lock, for the hosted checkout's request.
+pub(crate) async fn with_customer(
+    ctx: &AppContext,
+    doc: &crate::billing::documents::InvoiceDocument,
+    invoice: entity::invoice::Model,
+) -> DomainResult<crate::billing::documents::InvoiceDocument> {
+    use crate::billing::documents::InvoiceDocument;
+    Ok(match &doc.payer {
+        Some(payer) => {
+            let payer = ensure_payer_customer(ctx, payer).await?;
+            InvoiceDocument::load(ctx, invoice).await?.for_payer(&payer)
+        }
+        None => {
+            ensure_customer(ctx, &doc.client).await?;
+            InvoiceDocument::load(ctx, invoice).await?
+        }
+    })
+}
+
+/// A payer's own gateway Customer (`payer_{id}_customer`, `metadata[client_id]`
+/// `payer_{id}`): the card a payer types lands on their Customer, never on
+/// the client's or another payer's. Returns the payer with it.
+pub async fn ensure_payer_customer(
+    ctx: &AppContext,
+    payer: &invoice_payer::Model,
+) -> DomainResult<invoice_payer::Model> {
+    if payer.gateway_customer_id.is_some() {
+        return Ok(payer.clone());
+    }
+    let request = crate::ports::gateway::CustomerRequest {
+        idempotency_key: Key::PayerCustomer { payer_id: payer.id }.to_string(),
+        client_ref: format!("payer_{}", payer.id),
+        name: payer.name.clone(),
+        email: payer.email.clone(),
+    };
+    let Some(id) = create_customer(ctx, &request).await? else {
+        return Ok(payer.clone());
+    };
+    invoice_payer::Entity::update_many()
+        .col_expr(
+            invoice_payer::Column::GatewayCustomerId,
+            Expr::value(id.clone()),
+        )
+        .filter(invoice_payer::Column::Id.eq(payer.id))
+        .filter(invoice_payer::Column::GatewayCustomerId.is_null())
+        .exec(&ctx.db)
+        .await?;
+    Ok(invoice_payer::Entity::find_by_id(payer.id)
+        .one(&ctx.db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("payer {} vanished", payer.id))?)
+}
+
+/// Creates the Customer `request` asks for. A creation whose answer was
+/// lost (a timeout, a 5xx) is settled by looking for the Customer
+/// (`metadata[client_id]`), never by sending the key again: nobody gets two
+/// Customers. `None` when the gateway has no Customers.
+async fn create_customer(
+    ctx: &AppContext,
+    request: &crate::ports::gateway::CustomerRequest,
+) -> DomainResult<Option<String>> {
+    let who = &request.client_ref;
+    let id = match ctx.gateway.create_customer(request).await {
+        Ok(id) => id,
+        Err(GatewayError::Unsupported(_)) => return Ok(None),
+        Err(GatewayError::Unavailable(why)) => {
+            tracing::warn!(%who, %why, "Customer creation's outcome unknown; looking for it");
+            match ctx.gateway.find_customer(request).await {
+                Ok(Some(id)) => id,
+                Ok(None) => {
+                    return Err(unavailable(
+                        "the payment provider did not answer; please try again",
+                    ));
+                }
+                Err(err) => {
+                    tracing::warn!(%who, error = %err, "Customer not found either");
+                    return Err(unavailable(
+                        "the payment provider did not answer; please try again",
+                    ));
+                }
+            }
+        }
+        Err(err) => return Err(err.into()),
+    };
+    Ok(Some(id))
 }

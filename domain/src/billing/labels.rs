@@ -72,3 +72,28 @@ pub fn payment_way(p: &payment::Model) -> String {
         PaymentMethod::Other => "received".into(),
     }
 }
+
+/// The name a client is greeted by ("Hi Noah,"): the display name the
+/// studio set on the client, or else the first word of their name (the whole
+/// name when it has one word), so every email and page greets alike.
+pub fn greeting_name(client: &entity::client::Model) -> String {
+    if let Some(display) = client
+        .display_name
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+    {
+        return display.to_string();
+    }
+    first_word(&client.name)
+}
+
+/// The first word of a name (the whole name when it has one word).
+pub fn first_word(name: &str) -> String {
+    let name = name.trim();
+    name.split_whitespace()
+        .next()
+        .unwrap_or(name)
+        .trim_end_matches(',')
+        .to_string()
+}

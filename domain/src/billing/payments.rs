@@ -108,7 +108,7 @@ async fn start_attempt(
             PaymentStatus::Pending => Start::Attempt(existing),
         });
     }
-    if !payable(&invoice) {
+    if !payable(&invoice) || crate::billing::payers::shared_auto_pay(&tx, &invoice, source).await? {
         return Ok(Start::Replay(ChargeResult::NothingDue));
     }
     let in_flight = payment::Entity::find()

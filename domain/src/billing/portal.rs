@@ -18,13 +18,25 @@ pub async fn find(ctx: &AppContext, token: &str) -> DomainResult<Option<InvoiceD
         .one(&ctx.db)
         .await?
     else {
-        return Ok(None);
+        return for_payer(ctx, token).await;
     };
     // A draft is not issued yet: its link works from finalization on.
     if invoice.status == entity::enums::InvoiceStatus::Draft {
         return Ok(None);
     }
     Ok(Some(InvoiceDocument::load(ctx, invoice).await?))
+}
+
+/// A payer's own link: the invoice as that payer sees it.
+async fn for_payer(ctx: &AppContext, token: &str) -> DomainResult<Option<InvoiceDocument>> {
+    let Some(payer) = crate::billing::payers::by_token(&ctx.db, token).await? else {
+        return Ok(None);
+    };
+    let doc = InvoiceDocument::load_by_id(ctx, payer.invoice_id).await?;
+    if doc.invoice.status == entity::enums::InvoiceStatus::Draft {
+        return Ok(None);
+    }
+    Ok(Some(doc.for_payer(&payer)))
 }
 
 /// A portal link stops working `portal_link_days` after its invoice is
@@ -77,7 +89,9 @@ pub async fn checkout(
     crate::billing::installments::ensure_oldest_first(&ctx.db, &doc.invoice).await?;
     let tip = crate::billing::tips::chosen(doc, &choice.tip)?;
     // Only an auto-pay client is offered to keep the card.
-    let save_card = choice.save_card && doc.client.payment_preference == PaymentPreference::AutoPay;
+    let save_card = choice.save_card
+        && doc.payer.is_none()
+        && doc.client.payment_preference == PaymentPreference::AutoPay;
     crate::billing::checkout::start(ctx, doc, save_card, tip).await
 }
 
@@ -92,6 +106,7 @@ pub async fn pay_ahead(
     ahead: crate::billing::installments::Ahead,
 ) -> DomainResult<String> {
     check_csrf(ctx, token, csrf)?;
+    not_for_payers(doc)?;
     let session = crate::kernel::ids::SessionId::new(doc.session.id);
     let billed =
         crate::billing::installments::bill_ahead(ctx, doc.invoice.studio_id, session, ahead, None)
@@ -109,6 +124,20 @@ pub async fn tip_after(
     choice: &crate::kernel::tips::Choice,
 ) -> DomainResult<String> {
     check_csrf(ctx, token, csrf)?;
+    not_for_payers(doc)?;
     let tip = crate::billing::tips::chosen_after(doc, choice)?;
     crate::billing::checkout::start_tip(ctx, doc, tip).await
+}
+
+/// A payer pays their share (a tip with it, if they like); paying the plan
+/// ahead and a tip after an automatic charge are the client's.
+fn not_for_payers(doc: &InvoiceDocument) -> DomainResult<()> {
+    match doc.payer {
+        Some(_) => Err(UserError::state(
+            "payer",
+            "this link pays your share of the invoice; ask the studio for anything else",
+        )
+        .into()),
+        None => Ok(()),
+    }
 }

@@ -44,7 +44,8 @@ pub fn offered(doc: &InvoiceDocument) -> Option<Offer> {
     if !crate::billing::payments::payable(inv) {
         return None;
     }
-    offer_on(doc, inv.amount_due_minor)
+    // A payer tips on their own share.
+    offer_on(doc, doc.due_now())
 }
 
 /// The tip a paid invoice offers on its own ("Add a tip" on an automatic
@@ -53,7 +54,7 @@ pub fn offered(doc: &InvoiceDocument) -> Option<Offer> {
 pub fn offered_after(doc: &InvoiceDocument) -> Option<Offer> {
     let inv = &doc.invoice;
     let tipped = doc.receipts().iter().any(|p| p.tip_minor.is_positive());
-    if inv.status != InvoiceStatus::Paid || tipped {
+    if inv.status != InvoiceStatus::Paid || tipped || doc.payer.is_some() {
         return None;
     }
     offer_on(doc, inv.amount_paid_minor)

@@ -12,7 +12,6 @@ use crate::kernel::ids::{SessionId, StudioId};
 use crate::kernel::keys::Key;
 use crate::workflow::notify::{self, Claim, Email, EmailKey, Sent};
 use entity::enums::{GalleryLevel, NotificationKind, PaymentStatus};
-use entity::payment;
 use sea_orm::{EntityTrait, TransactionTrait};
 
 pub(super) fn key_for(doc: &InvoiceDocument, kind: NotificationKind, step: &str) -> EmailKey {
@@ -33,11 +32,22 @@ pub(crate) fn from_studio(
     title: &str,
     body: &Body,
 ) -> Email {
+    to_person(studio, (&client.name, &client.email), subject, title, body)
+}
+
+/// An email from the studio to `to` (name, address).
+fn to_person(
+    studio: &entity::studio::Model,
+    (to_name, to_email): (&str, &str),
+    subject: String,
+    title: &str,
+    body: &Body,
+) -> Email {
     let (text, html) = body.render(studio, title);
     Email {
         studio_name: studio.name.clone(),
-        to_name: client.name.clone(),
-        to_email: client.email.clone(),
+        to_name: to_name.to_string(),
+        to_email: to_email.to_string(),
         reply_to: studio.email.clone(),
         subject,
         text,
@@ -46,15 +56,17 @@ pub(crate) fn from_studio(
     }
 }
 
-/// An email from the studio to the invoice's client.
+/// An email from the studio to the invoice's client, or to the payer the
+/// document is for.
 pub(super) fn to_client(doc: &InvoiceDocument, subject: String, title: &str, body: &Body) -> Email {
-    from_studio(&doc.studio, &doc.client, subject, title, body)
+    to_person(&doc.studio, doc.addressee(), subject, title, body)
 }
 
-/// "Hi Noah," opens every email to the invoice's client: one rule for every
-/// email ([`greeting_name`](crate::billing::documents::greeting_name)).
+/// "Hi Noah," opens every email to the invoice's client (or payer): one
+/// rule for every email
+/// ([`greeting_name`](crate::billing::documents::greeting_name)).
 pub(super) fn greeting(doc: &InvoiceDocument) -> Body {
-    Body::greeting(&crate::billing::documents::greeting_name(&doc.client))
+    Body::greeting(&doc.greeting_name())
 }
 
 /// The invoice email with its PDF. `resend` is the studio's key for a resend
@@ -69,15 +81,23 @@ pub async fn send_invoice(
         Some(key) => format!("resend:{key}"),
         None => "1".to_string(),
     };
+    super::payer_emails::each_reader(ctx, &doc, &step, invoice_email).await
+}
+
+/// One invoice email, to the document's reader, under `step`.
+async fn invoice_email(ctx: &AppContext, doc: InvoiceDocument, step: String) -> DomainResult<Sent> {
     let key = key_for(&doc, NotificationKind::Invoice, &step);
     if notify::already_sent(ctx, &key).await? {
         return Ok(Sent::Already);
     }
-    let portal = ctx.portal_url(&doc.invoice.portal_salt);
-    let paid = doc.invoice.amount_due_minor.is_zero();
+    let portal = doc.portal_link(ctx);
+    let due = doc.due_now();
+    let paid = due.is_zero();
     let number = doc.invoice.display_number();
     let subject = format!("Invoice {number} from {}", doc.studio.name);
-    let decline = doc.last_decline().filter(|_| !paid);
+    // The client's card and its declines are the client's own business.
+    let client = doc.payer.is_none();
+    let decline = doc.last_decline().filter(|_| !paid && client);
     let decline_text = decline.map(|p| {
         let retry = match crate::billing::payments::next_auto_pay_retry(p) {
             Some(at) => format!(
@@ -99,10 +119,14 @@ pub async fn send_invoice(
     });
     let mut body = greeting(&doc);
     body.para(vec![text(doc.opening()), whole(number), text(".")]);
+    if let Some(share) = doc.share_sentence() {
+        body.para(vec![text(share)]);
+    }
     if let Some(declined) = decline_text {
         body.styled(Tone::Alert, vec![text(declined)]);
     }
-    if let Some(notice) = crate::billing::installments::auto_charge_notice(&doc) {
+    if let Some(notice) = crate::billing::installments::auto_charge_notice(&doc).filter(|_| client)
+    {
         body.para(vec![text(notice)]);
     }
     body.lines(&doc);
@@ -111,7 +135,7 @@ pub async fn send_invoice(
         body.action("View it online", &portal, "View the invoice");
     } else {
         body.para(vec![text("Due by "), strong(doc.due_date()), text(".")]);
-        let pay = format!("Pay {}", doc.money(doc.invoice.amount_due_minor));
+        let pay = format!("Pay {}", doc.money(due));
         body.action("View and pay online", &portal, &pay);
     }
     body.spelled_out(&portal);
@@ -121,59 +145,6 @@ pub async fn send_invoice(
         content_type: "application/pdf",
         bytes: doc.pdf(Some(portal.clone()))?,
     });
-    notify::send_once(ctx, &key, &email).await
-}
-
-pub async fn send_receipt(ctx: &AppContext, payment_id: i64) -> DomainResult<Sent> {
-    // The payment and its invoice in one read-only transaction.
-    let tx = ctx.db.begin().await?;
-    let payment = payment::Entity::find_by_id(payment_id)
-        .one(&tx)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("payment {payment_id} missing"))?;
-    let doc = if payment.status == PaymentStatus::Succeeded {
-        Some(InvoiceDocument::load_by_id_in(&tx, payment.invoice_id).await?)
-    } else {
-        None
-    };
-    tx.commit().await?;
-    let Some(doc) = doc else {
-        return Ok(Sent::Already);
-    };
-    let amount = doc.money(doc.receipt_figure(&payment));
-    let card = crate::billing::labels::payment_way(&payment);
-    let subject = format!(
-        "Receipt for invoice {}: {amount} paid",
-        doc.invoice.display_number()
-    );
-    let mut body = greeting(&doc);
-    body.para(vec![
-        text("We received your payment of "),
-        strong(&amount),
-        text(" for invoice "),
-        whole(doc.invoice.display_number()),
-        text(format!(", {card}.")),
-    ]);
-    body.on_top(&doc, &payment, &ctx.portal_url(&doc.invoice.portal_salt));
-    // Only what the client gave us (a check number, a transfer reference)
-    // is shown: gateway ids (`sim_ch_...`, `pi_...`) mean nothing to them.
-    if let Some(reference) = &payment.reference {
-        body.styled(Tone::Small, vec![text(format!("Reference: {reference}"))]);
-    }
-    let balance = doc.money(doc.invoice.amount_due_minor);
-    body.para(vec![text("Balance remaining: "), strong(balance)]);
-    if let Some(standing) = &doc.standing {
-        body.para(vec![strong(standing)]);
-    }
-    body.lines(&doc);
-    body.para(vec![text("Your receipt is attached as a PDF. Thank you!")]);
-    let mut email = to_client(&doc, subject, "Payment received", &body);
-    email.attachments.push(notify::Attachment {
-        filename: format!("Receipt-{}.pdf", doc.invoice.display_number()),
-        content_type: "application/pdf",
-        bytes: doc.receipt_pdf(&payment)?,
-    });
-    let key = key_for(&doc, NotificationKind::Receipt, &payment.id.to_string());
     notify::send_once(ctx, &key, &email).await
 }
 
@@ -342,13 +313,24 @@ pub async fn send_decline_notice(
 /// A reminder of an unpaid invoice (step `step` of its follow-up plan), or
 /// the final notice. Nothing is sent if the invoice was settled meanwhile.
 pub async fn send_reminder(ctx: &AppContext, invoice_id: i64, step: u32) -> DomainResult<Sent> {
-    use crate::followup::reminders::StepKind;
     let doc = InvoiceDocument::load_by_id(ctx, invoice_id).await?;
-    let key = key_for(&doc, NotificationKind::Reminder, &step.to_string());
-    if notify::already_sent(ctx, &key).await? {
+    if !crate::billing::payments::payable(&doc.invoice) {
         return Ok(Sent::Already);
     }
-    if !crate::billing::payments::payable(&doc.invoice) {
+    let each = |ctx, doc, key: String| reminder_email(ctx, doc, step, key);
+    super::payer_emails::each_reader(ctx, &doc, &step.to_string(), each).await
+}
+
+/// One reminder, to the document's reader (a payer: only while they owe).
+async fn reminder_email(
+    ctx: &AppContext,
+    doc: InvoiceDocument,
+    step: u32,
+    key_step: String,
+) -> DomainResult<Sent> {
+    use crate::followup::reminders::StepKind;
+    let key = key_for(&doc, NotificationKind::Reminder, &key_step);
+    if notify::already_sent(ctx, &key).await? {
         return Ok(Sent::Already);
     }
     let planned = crate::followup::reminders::plan_for(&ctx.db, &doc.invoice).await?;
@@ -369,8 +351,8 @@ pub async fn send_reminder(ctx: &AppContext, invoice_id: i64, step: u32) -> Doma
     } else {
         format!("Reminder: invoice {number} {when}")
     };
-    let amount = doc.money(doc.invoice.amount_due_minor);
-    let portal = ctx.portal_url(&doc.invoice.portal_salt);
+    let amount = doc.money(doc.due_now());
+    let portal = doc.portal_link(ctx);
     let late_fee = doc
         .lines
         .iter()

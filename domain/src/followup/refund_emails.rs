@@ -47,6 +47,7 @@ pub async fn send_refund_confirmation(ctx: &AppContext, refund_id: i64) -> Domai
         .await?
         .ok_or_else(|| anyhow::anyhow!("payment {} missing", found.payment_id))?;
     let doc = InvoiceDocument::load_by_id(ctx, found.invoice_id).await?;
+    let doc = super::payer_emails::for_payer_of(doc, &payment);
     let amount = doc.money(found.amount_minor);
     let number = doc.invoice.display_number().to_string();
     let back_to = back_to(&payment);
@@ -54,10 +55,10 @@ pub async fn send_refund_confirmation(ctx: &AppContext, refund_id: i64) -> Domai
         PaymentMethod::Card => CARD_DELAY,
         _ => "",
     };
-    let owed = if doc.invoice.amount_due_minor.is_positive() {
+    let owed = if doc.due_now().is_positive() {
         format!(
             "The balance still due on this invoice is {}.",
-            doc.money(doc.invoice.amount_due_minor)
+            doc.money(doc.due_now())
         )
     } else {
         "Nothing is owed on this invoice.".to_string()

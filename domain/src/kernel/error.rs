@@ -34,6 +34,8 @@ pub enum ErrorCode {
     NothingOwed,
     /// A payment plan whose parts do not add up to its total.
     PartsDoNotAddUp,
+    /// The payers' shares of an invoice do not add up to its amount due.
+    SharesDoNotAddUp,
     /// A payment plan part due on or before the part before it.
     DatesOutOfOrder,
     /// A payment plan part due before today.
@@ -68,6 +70,7 @@ impl ErrorCode {
             Self::AlreadyRepaid => "ALREADY_REPAID",
             Self::NothingOwed => "NOTHING_OWED",
             Self::PartsDoNotAddUp => "PARTS_DO_NOT_ADD_UP",
+            Self::SharesDoNotAddUp => "SHARES_DO_NOT_ADD_UP",
             Self::DatesOutOfOrder => "DATES_OUT_OF_ORDER",
             Self::DateInPast => "DATE_IN_PAST",
             Self::BelowMinimum => "BELOW_MINIMUM",

@@ -34,6 +34,9 @@ pub enum Key {
     CardSetup { setup_id: i64, attempt: i32 },
     /// The gateway Customer of a client (`client_5_customer`).
     Customer { client_id: i64 },
+    /// The gateway Customer of one payer of a shared invoice
+    /// (`payer_7_customer`).
+    PayerCustomer { payer_id: i64 },
     /// A payment the studio recorded by hand, under the key its request
     /// carried (`manual_1_{idempotencyKey}`).
     Manual { studio_id: i64, client_key: String },
@@ -68,6 +71,7 @@ impl fmt::Display for Key {
                 write!(f, "setup_{setup_id}_checkout_{attempt}")
             }
             Self::Customer { client_id } => write!(f, "client_{client_id}_customer"),
+            Self::PayerCustomer { payer_id } => write!(f, "payer_{payer_id}_customer"),
             Self::Manual {
                 studio_id,
                 client_key,
@@ -129,6 +133,14 @@ impl Key {
             return Some(Self::CardSetup {
                 setup_id: number(setup)?,
                 attempt: number(attempt)?,
+            });
+        }
+        if let Some(payer) = s
+            .strip_prefix("payer_")
+            .and_then(|r| r.strip_suffix("_customer"))
+        {
+            return Some(Self::PayerCustomer {
+                payer_id: number(payer)?,
             });
         }
         if let Some(client) = s
@@ -297,6 +309,7 @@ mod tests {
                 },
             ),
             ("client_5_customer", Key::Customer { client_id: 5 }),
+            ("payer_7_customer", Key::PayerCustomer { payer_id: 7 }),
             (
                 "manual_1_cash-2026_03_01",
                 Key::Manual {

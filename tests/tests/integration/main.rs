@@ -53,6 +53,7 @@ mod numbering;
 mod operations;
 mod outages;
 mod pages;
+mod payers;
 mod plan_ahead;
 mod plan_checks;
 mod plan_completion;

@@ -123,7 +123,7 @@ async fn a_client_tips_fifteen_percent_and_the_invoice_is_paid_not_overpaid(back
         page.contains(r#"<input type="radio" name="tip" value="none" checked>"#),
         "No tip is the default: {page}"
     );
-    let money = |minor: i64| format!("USD {}.{:02}", separated(minor / 100), minor % 100);
+    let money = tests::usd;
     assert!(
         page.contains(&format!("({})", money(tip))),
         "15 % shown: {page}"
@@ -259,19 +259,6 @@ async fn refund_whole(app: &TestApp, key: &str, payment: &Value, idem: &str) -> 
         )
         .await;
     (data["refundPayment"]["refund"].clone(), data)
-}
-
-/// `1234567` as `1,234,567`.
-fn separated(whole: i64) -> String {
-    let digits = whole.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// Negative, non-numeric, above the maximum, a preset the studio does not
@@ -527,7 +514,7 @@ async fn an_auto_pay_receipt_offers_a_tip_paid_alone_and_refunded_whole(backend:
         .text()
         .await
         .expect("html");
-    let money = |minor: i64| format!("USD {}.{:02}", separated(minor / 100), minor % 100);
+    let money = tests::usd;
     assert!(hosted_page.contains(&money(tip)), "{hosted_page}");
     let done = app.pay_on_hosted_page(&hosted, "4242424242424242").await;
     assert_eq!(done.status(), 303);

@@ -1,9 +1,9 @@
+use domain::AppContext;
 use domain::workflow::outcome::Outcome;
-use domain::{AppContext, followup::emails};
 
 /// Email the receipt of a successful payment.
 pub async fn run(ctx: &AppContext, payment_id: i64) -> Outcome {
-    Outcome::of_sent(emails::send_receipt(ctx, payment_id).await)
+    Outcome::of_sent(domain::followup::receipts::send_receipt(ctx, payment_id).await)
 }
 
 /// Email the confirmation of a refund, with its credit note.

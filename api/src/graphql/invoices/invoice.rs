@@ -215,6 +215,11 @@ impl Invoice {
             .map(AuditEvent::from)
             .collect())
     }
+    /// The payers sharing the invoice (`setInvoicePayers`), first first;
+    /// empty when the client pays it alone.
+    async fn payers(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::payers::InvoicePayer>> {
+        crate::graphql::payers::payers_of(ctx, &self.model).await
+    }
     /// The client's payment-portal link (share it only with the client).
     async fn portal_url(&self, ctx: &Context<'_>) -> Result<String> {
         Ok(ctx

@@ -67,6 +67,8 @@ pub enum AuditEventKind {
     /// The check of the card on file failed; the client was emailed a
     /// link to save another.
     CardCheckFailed,
+    /// The invoice was split between payers (`setInvoicePayers`).
+    PayersSet,
 }
 
 #[derive(SimpleObject)]

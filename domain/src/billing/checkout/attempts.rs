@@ -24,6 +24,9 @@ pub(super) struct Choice {
     pub(super) tip: Minor,
     /// A tip alone, on a paid invoice.
     pub(super) tip_only: bool,
+    /// The payer paying their share through their own link (none: the
+    /// client, for what the invoice owes).
+    pub(super) payer: Option<i64>,
 }
 
 impl Choice {
@@ -36,24 +39,33 @@ impl Choice {
         }
     }
 
+    /// What the session pays toward the invoice, read under its lock: a
+    /// payer's share owed now, or [`amount_toward`](Self::amount_toward).
+    async fn amount_in(
+        &self,
+        tx: &sea_orm::DatabaseTransaction,
+        invoice: &invoice::Model,
+    ) -> DomainResult<Minor> {
+        Ok(match self.payer {
+            Some(payer) => crate::billing::payers::owed_by_in(tx, invoice, payer)
+                .await?
+                .unwrap_or(Minor::ZERO),
+            None => self.amount_toward(invoice),
+        })
+    }
+
     /// Why the invoice cannot take this session now, if it cannot.
-    fn refused_by(&self, invoice: &invoice::Model) -> Option<&'static str> {
+    fn refused_by(&self, invoice: &invoice::Model, amount: Minor) -> Option<&'static str> {
         match self.tip_only {
             true if !self.tip.is_positive() => Some("choose a tip"),
             true if invoice.status != InvoiceStatus::Paid => {
                 Some("a tip alone is for a paid invoice; pay the invoice with the tip instead")
             }
             false if !payments::payable(invoice) => Some("nothing is due on this invoice"),
+            false if !amount.is_positive() => Some("your share of this invoice is paid"),
             _ => None,
         }
     }
-}
-
-/// Whether a live session asks for an amount the invoice does not owe any
-/// more (a tip alone never is: it pays nothing toward the invoice).
-pub(super) fn is_stale(row: &checkout_session::Model, invoice: &invoice::Model) -> bool {
-    row.amount_minor.is_positive()
-        && (!payments::payable(invoice) || row.amount_minor != invoice.amount_due_minor)
 }
 
 /// Reserves the attempt (or finds the one another tab reserved) under the
@@ -72,12 +84,22 @@ pub(super) async fn reserve_attempt(
         .one(&tx)
         .await?
         .ok_or_else(|| anyhow::anyhow!("invoice {invoice_id} missing"))?;
-    if let Some(why) = choice.refused_by(&invoice) {
+    let amount = choice.amount_in(&tx, &invoice).await?;
+    if let Some(why) = choice.refused_by(&invoice, amount) {
         return Err(UserError::state("invoice", why).into());
     }
-    let (Choice { save_card, tip, .. }, amount) = (choice, choice.amount_toward(&invoice));
+    let Choice {
+        save_card,
+        tip,
+        payer,
+        ..
+    } = choice;
     let reusable = checkout_session::Entity::find()
         .filter(checkout_session::Column::InvoiceId.eq(invoice_id))
+        .filter(match payer {
+            Some(id) => checkout_session::Column::PayerId.eq(id),
+            None => checkout_session::Column::PayerId.is_null(),
+        })
         .filter(checkout_session::Column::Status.is_in(LIVE))
         .filter(checkout_session::Column::AmountMinor.eq(amount))
         .filter(checkout_session::Column::SaveCard.eq(save_card))
@@ -112,6 +134,7 @@ pub(super) async fn reserve_attempt(
                 currency: Set(invoice.currency),
                 save_card: Set(save_card),
                 tip_minor: Set(tip),
+                payer_id: Set(payer),
                 expires_at: Set(hosted::expiry(now)),
                 gateway_session_id: Set(None),
                 url: Set(None),

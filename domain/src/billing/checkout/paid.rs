@@ -37,6 +37,7 @@ pub(super) async fn settle_paid(
         invoice_id: Set(row.invoice_id),
         amount_minor: Set(row.amount_minor),
         tip_minor: Set(row.tip_minor),
+        payer_id: Set(row.payer_id),
         currency: Set(row.currency),
         status: Set(PaymentStatus::Pending),
         source: Set(PaymentSource::Portal),

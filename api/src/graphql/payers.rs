@@ -1,0 +1,119 @@
+//! Several payers on one invoice: `setInvoicePayers` and `Invoice.payers`
+//! (`domain::billing::payers` has the rules).
+
+use super::amount::Amount;
+use super::common::{AppData, Caller, domain_error, parse_invoice_id, payload_type};
+use super::invoices::Invoice;
+use super::money::Money;
+use super::percent::Percent;
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use domain::billing::payers::{self, PayerInput};
+use entity::invoice;
+
+/// One payer of a shared invoice: `percent` of the amount due or an
+/// `amount` (every payer the same kind).
+#[derive(InputObject)]
+pub struct InvoicePayerInput {
+    pub name: String,
+    /// Their invoice email, receipts and reminders go here, with their own link.
+    pub email: String,
+    pub percent: Option<Percent>,
+    pub amount: Option<Amount>,
+}
+
+#[derive(InputObject)]
+pub struct SetInvoicePayersInput {
+    pub invoice_id: ID,
+    /// 2 to 10 payers, the first first: the first payer takes any rounding
+    /// remainder, and anything the invoice owes beyond the shares later (a
+    /// late fee).
+    pub payers: Vec<InvoicePayerInput>,
+}
+
+payload_type!(SetInvoicePayersPayload, invoice, Invoice);
+
+/// A payer as the studio sees them.
+#[derive(SimpleObject)]
+pub struct InvoicePayer {
+    pub id: ID,
+    pub position: i32,
+    pub name: String,
+    pub email: String,
+    /// Their share of the amount due when the split was set.
+    pub share: Money,
+    /// What they paid toward the invoice (tips aside).
+    pub paid: Money,
+    /// What they owe now.
+    pub owed: Money,
+    /// Their own payment-portal link (share it only with them).
+    pub portal_url: String,
+}
+
+/// The payers of `invoice` as the studio sees them, first first.
+pub async fn payers_of(ctx: &Context<'_>, invoice: &invoice::Model) -> Result<Vec<InvoicePayer>> {
+    let app = &ctx.data::<AppData>()?.ctx;
+    let standing = payers::standing_of(&app.db, invoice)
+        .await
+        .map_err(domain_error)?;
+    Ok(standing
+        .into_iter()
+        .map(|s| InvoicePayer {
+            id: ID::from(s.payer.id.to_string()),
+            position: s.payer.position,
+            share: Money::of(s.payer.share_minor, s.payer.currency),
+            paid: Money::of(s.paid, s.payer.currency),
+            owed: Money::of(s.owed, s.payer.currency),
+            portal_url: app.portal_url(&s.payer.portal_salt),
+            name: s.payer.name,
+            email: s.payer.email,
+        })
+        .collect())
+}
+
+#[derive(Default)]
+pub struct PayersMutation;
+
+#[Object]
+impl PayersMutation {
+    /// Splits an invoice between payers (the couple and the parents): each
+    /// gets their own email and portal link for their share, their own
+    /// receipts and reminders; the invoice keeps its number and its client,
+    /// and is `PARTIALLY_PAID` until every share is paid. Any payer, or the
+    /// client through the invoice's own link, may pay more and cover the
+    /// rest. Replaces an earlier split until a payer has paid. Refused with
+    /// nothing written: `SHARES_DO_NOT_ADD_UP`, `INVALID_PERCENT`,
+    /// `BELOW_MINIMUM`, `DUPLICATE` (one email for two payers),
+    /// `INVALID_INPUT`, `INVALID_STATE` (nothing due, or a payer already
+    /// paid), `NOT_FOUND`.
+    async fn set_invoice_payers(
+        &self,
+        ctx: &Context<'_>,
+        input: SetInvoicePayersInput,
+    ) -> Result<SetInvoicePayersPayload> {
+        let caller = Caller::of(ctx)?;
+        let list: Vec<PayerInput> = input
+            .payers
+            .into_iter()
+            .map(|p| PayerInput {
+                name: p.name,
+                email: p.email,
+                percent: p.percent.map(Into::into),
+                amount: p.amount.map(Into::into),
+            })
+            .collect();
+        let result = async {
+            let invoice_id = parse_invoice_id(&input.invoice_id)?;
+            payers::set_invoice_payers(
+                caller.app,
+                caller.studio_id(),
+                invoice_id,
+                &list,
+                &caller.actor,
+                caller.request_id(),
+            )
+            .await
+        }
+        .await;
+        SetInvoicePayersPayload::from_result(result.map(Invoice::from))
+    }
+}

@@ -1,0 +1,485 @@
+//! Issue 22, item 1: several payers on one invoice. The studio splits a
+//! wedding invoice between the couple and the parents; each payer gets
+//! their own email and link for their share, pays with their own card under
+//! their own gateway Customer (one with a tip); the invoice is
+//! PARTIALLY_PAID, then PAID; receipts go to the payer who paid and the
+//! contracting client gets one summary; reminders go only to the payer who
+//! has not paid; refunding a share goes back to that payer's card with a
+//! credit note. Splits that do not add up are refused with nothing written.
+
+use chrono::Utc;
+use domain::kernel::clock::Clock;
+use entity::{simulated_charge, simulated_checkout};
+use sea_orm::{EntityTrait, QueryOrder};
+use serde_json::{Value, json};
+use tests::stripe_server::StripeServer;
+use tests::{
+    Backend, INVOICE_EMAIL, TestApp, spawn_app, spawn_app_full, spawn_app_with, stripe_event,
+};
+
+on_both_backends!(a_wedding_invoice_is_paid_by_the_couple_and_the_parents);
+on_both_backends!(a_split_that_does_not_add_up_writes_nothing);
+on_both_backends!(reminders_go_only_to_the_payer_who_has_not_paid);
+on_both_backends!(each_payer_pays_stripe_under_their_own_customer);
+
+const COUPLE: &str = "noah.and.mia@example.com";
+const PARENTS: &str = "the.chens@example.com";
+
+async fn set_payers(app: &TestApp, key: &str, invoice: &str, payers: Value) -> Value {
+    let data = app
+        .gql(
+            key,
+            "mutation($i: SetInvoicePayersInput!) { setInvoicePayers(input: $i) {
+                invoice { status payers { id position name email share { minorUnits } paid { minorUnits }
+                    owed { minorUnits } portalUrl } }
+                userErrors { field code message } } }",
+            json!({ "i": { "invoiceId": invoice, "payers": payers } }),
+        )
+        .await;
+    data["setInvoicePayers"].clone()
+}
+
+fn couple_and_parents(couple: &str, parents: &str) -> Value {
+    json!([
+        { "name": "Noah & Mia", "email": COUPLE, "percent": couple },
+        { "name": "Linda Chen", "email": PARENTS, "percent": parents },
+    ])
+}
+
+async fn standing(app: &TestApp, key: &str, session: &str) -> Value {
+    let data = app
+        .gql(
+            key,
+            "query($id: ID!) { session(id: $id) { invoice { id status amountPaid { minorUnits } amountDue { minorUnits }
+                payers { email share { minorUnits } paid { minorUnits } owed { minorUnits } }
+                payments { id amount { minorUnits } tip { minorUnits } } } } }",
+            json!({ "id": session }),
+        )
+        .await;
+    data["session"]["invoice"].clone()
+}
+
+fn minor(v: &Value) -> i64 {
+    v["minorUnits"].as_i64().unwrap_or_else(|| panic!("{v}"))
+}
+
+/// The hosted page a payer's Pay button opens, with `tip` chosen.
+async fn press_pay_with_tip(app: &TestApp, link: &str, tip: &str) -> String {
+    let csrf = tests::csrf_field(&app.portal_page(link).await);
+    let pressed = app
+        .http
+        .post(format!("{link}/checkout"))
+        .form(&[("csrf", csrf.as_str()), ("tip", tip), ("tip_custom", "")])
+        .send()
+        .await
+        .expect("portal checkout");
+    assert_eq!(pressed.status(), 303, "{:?}", pressed.text().await);
+    pressed.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string()
+}
+
+async fn pay(app: &TestApp, link: &str, tip: &str, card: &str) {
+    let hosted = press_pay_with_tip(app, link, tip).await;
+    let paid = app.pay_on_hosted_page(&hosted, card).await;
+    assert_eq!(paid.status(), 303);
+    assert_eq!(app.follow(&paid).await.status(), 200);
+    app.drain().await;
+}
+
+/// The whole shared wedding: split 60/40, two emails with two links, the
+/// parents pay their 40 % with a 10 % tip, the couple their 60 %; two
+/// customers, two charges; receipts to each, one summary to the client; a
+/// refund of part of the couple's share goes back to the couple's card.
+async fn a_wedding_invoice_is_paid_by_the_couple_and_the_parents(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    let tipping = app
+        .gql(
+            &f.key,
+            "mutation { updateStudioSettings(input: { tipping: { enabled: true, presetPercents: [\"10\", \"15\"] } }) {
+                userErrors { field message } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(tipping["updateStudioSettings"]["userErrors"], json!([]));
+    app.complete_session(&f.key, &f.invoice_session).await;
+    app.drain().await;
+    let invoice = app.invoice_of(&f.key, &f.invoice_session).await;
+    let invoice_id = invoice["id"].as_str().expect("id").to_string();
+    let total = minor(&invoice["total"]);
+    let client_link = invoice["portalUrl"].as_str().expect("portal").to_string();
+    let emails_before = app.emails_to(INVOICE_EMAIL).len();
+
+    let set = set_payers(&app, &f.key, &invoice_id, couple_and_parents("60", "40")).await;
+    assert_eq!(set["userErrors"], json!([]), "{set}");
+    let payers = set["invoice"]["payers"].as_array().expect("payers").clone();
+    let parents_share = (total * 40 + 50) / 100;
+    let couple_share = total - parents_share;
+    assert_eq!(
+        payers
+            .iter()
+            .map(|p| minor(&p["share"]))
+            .collect::<Vec<_>>(),
+        vec![couple_share, parents_share],
+        "exact shares, the remainder on the first payer"
+    );
+    let link_of = |i: usize| payers[i]["portalUrl"].as_str().expect("link").to_string();
+    let (couple_link, parents_link) = (link_of(0), link_of(1));
+    assert!(couple_link != parents_link && couple_link != client_link);
+    app.drain().await;
+
+    // Each payer: their own email, their own link, their share; the other
+    // payer's address appears nowhere.
+    let money = tests::usd;
+    for (to, link, share, other) in [
+        (COUPLE, &couple_link, couple_share, PARENTS),
+        (PARENTS, &parents_link, parents_share, COUPLE),
+    ] {
+        let email = app.email_to_saying(to, "your share is");
+        assert!(
+            email.says(&format!("your share is {}", money(share))),
+            "{}",
+            email.text
+        );
+        assert_eq!(email.portal_link().as_deref(), Some(link.as_str()));
+        assert!(!email.text.contains(other), "{}", email.text);
+        let page = app.portal_page(link).await;
+        assert!(page.contains("id=\"your-share\""), "{page}");
+        assert!(page.contains(&money(share)), "{page}");
+        assert!(!page.contains(other), "a payer never sees another: {page}");
+    }
+    assert_eq!(
+        app.emails_to(INVOICE_EMAIL).len(),
+        emails_before,
+        "the split itself emails the payers only"
+    );
+
+    // The parents pay their share with a 10 % tip.
+    pay(&app, &parents_link, "10", "4242424242424242").await;
+    let now = standing(&app, &f.key, &f.invoice_session).await;
+    assert_eq!(now["status"], "PARTIALLY_PAID", "{now:#}");
+    assert_eq!(minor(&now["amountPaid"]), parents_share);
+    assert_eq!(
+        now["payers"]
+            .as_array()
+            .expect("payers")
+            .iter()
+            .map(|p| (minor(&p["paid"]), minor(&p["owed"])))
+            .collect::<Vec<_>>(),
+        vec![(0, couple_share), (parents_share, 0)]
+    );
+    let tip = minor(&now["payments"][0]["tip"]);
+    assert!(tip > 0, "{now:#}");
+    let receipt = app.email_to_saying(PARENTS, "We received your payment");
+    assert!(receipt.says(&money(parents_share)), "{}", receipt.text);
+    assert!(
+        !app.emails_to(INVOICE_EMAIL)
+            .iter()
+            .any(|e| e.says("We received your payment")),
+        "the receipt goes to the payer who paid"
+    );
+    let parents_page = app.portal_page(&parents_link).await;
+    assert!(parents_page.contains("id=\"share-paid\""), "{parents_page}");
+
+    // The couple pay theirs: PAID, one summary to the contracting client.
+    pay(&app, &couple_link, "none", "5555555555554444").await;
+    let done = standing(&app, &f.key, &f.invoice_session).await;
+    assert_eq!(done["status"], "PAID", "{done:#}");
+    assert_eq!(
+        minor(&done["amountPaid"]),
+        total,
+        "not overpaid: the tip is on top"
+    );
+    assert!(
+        app.email_to_saying(COUPLE, "We received your payment")
+            .says(&money(couple_share))
+    );
+    let summaries: Vec<_> = app
+        .emails_to(INVOICE_EMAIL)
+        .into_iter()
+        .filter(|e| e.subject.contains("is paid in full"))
+        .collect();
+    assert_eq!(summaries.len(), 1, "one summary to the client");
+    assert!(summaries[0].says(&format!(
+        "Linda Chen: {} of a share of {}",
+        money(parents_share),
+        money(parents_share)
+    )));
+
+    // Two payers, two gateway Customers (neither the client's), two charges.
+    let sessions = simulated_checkout::Entity::find()
+        .order_by_asc(simulated_checkout::Column::CreatedAt)
+        .all(&app.ctx.db)
+        .await
+        .expect("sessions");
+    let customers: Vec<_> = sessions.iter().map(|s| s.customer.clone()).collect();
+    let expected: Vec<Option<String>> = payers
+        .iter()
+        .rev()
+        .map(|p| Some(format!("cus_sim_payer_{}", p["id"].as_str().expect("id"))))
+        .collect();
+    assert_eq!(customers, expected);
+    let charges: Vec<i64> = simulated_charge::Entity::find()
+        .order_by_asc(simulated_charge::Column::CreatedAt)
+        .all(&app.ctx.db)
+        .await
+        .expect("charges")
+        .iter()
+        .map(|c| c.amount_minor)
+        .collect();
+    assert_eq!(charges, vec![parents_share + tip, couple_share]);
+
+    // Refunding part of the couple's share goes back to their card, with a
+    // credit note, and their confirmation goes to them.
+    let couple_payment = done["payments"]
+        .as_array()
+        .expect("payments")
+        .iter()
+        .find(|p| minor(&p["amount"]) == couple_share)
+        .expect("couple's payment")["id"]
+        .clone();
+    let refunded = app
+        .gql(
+            &f.key,
+            "mutation($i: RefundPaymentInput!) { refundPayment(input: $i) {
+                refund { status amount { minorUnits } } userErrors { field message } } }",
+            json!({ "i": { "paymentId": couple_payment, "amount": "100.00", "idempotencyKey": "couple-100" } }),
+        )
+        .await;
+    assert_eq!(
+        refunded["refundPayment"]["userErrors"],
+        json!([]),
+        "{refunded}"
+    );
+    app.drain().await;
+    let refunds: Vec<_> = simulated_charge::Entity::find()
+        .all(&app.ctx.db)
+        .await
+        .expect("charges")
+        .into_iter()
+        .filter(|c| c.refund_of.is_some())
+        .collect();
+    assert_eq!(refunds.len(), 1);
+    assert_eq!(refunds[0].amount_minor, 10_000);
+    assert_eq!(refunds[0].token, "pm_card_mastercard", "the couple's card");
+    let confirmation = app.email_to_saying(COUPLE, "We refunded");
+    assert!(confirmation.says("USD 100.00"), "{}", confirmation.text);
+    assert_eq!(app.count("credit_notes").await, 1);
+}
+
+/// Shares off by a cent, percentages short of 100 %, one payer, one email
+/// for two payers, percent and amount mixed: refused with its code and
+/// nothing written. A split may be replaced before anyone paid (the old
+/// links stop), not after.
+async fn a_split_that_does_not_add_up_writes_nothing(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    app.complete_session(&f.key, &f.invoice_session).await;
+    app.drain().await;
+    let invoice = app.invoice_of(&f.key, &f.invoice_session).await;
+    let id = invoice["id"].as_str().expect("id").to_string();
+    let due = minor(&invoice["amountDue"]);
+    let amount = |m: i64| format!("{}.{:02}", m / 100, m % 100);
+    let cases = [
+        (
+            json!([{ "name": "A", "email": COUPLE, "amount": amount(due - 10_001) },
+                   { "name": "B", "email": PARENTS, "amount": "100.00" }]),
+            "SHARES_DO_NOT_ADD_UP",
+            json!(["input", "payers"]),
+        ),
+        (
+            couple_and_parents("60", "39.99"),
+            "SHARES_DO_NOT_ADD_UP",
+            json!(["input", "payers"]),
+        ),
+        (
+            json!([{ "name": "A", "email": COUPLE, "percent": "100" }]),
+            "INVALID_INPUT",
+            json!(["input", "payers"]),
+        ),
+        (
+            json!([{ "name": "A", "email": COUPLE, "percent": "50" },
+                   { "name": "B", "email": "Noah.And.Mia@example.com", "percent": "50" }]),
+            "DUPLICATE",
+            json!(["input", "payers", "1", "email"]),
+        ),
+        (
+            json!([{ "name": "A", "email": COUPLE, "percent": "50" },
+                   { "name": "B", "email": PARENTS, "amount": amount(due / 2) }]),
+            "INVALID_INPUT",
+            json!(["input", "payers"]),
+        ),
+        (
+            couple_and_parents("100", "0"),
+            "INVALID_PERCENT",
+            json!(["input", "payers", "1", "percent"]),
+        ),
+    ];
+    for (payers, code, field) in cases {
+        let refused = set_payers(&app, &f.key, &id, payers.clone()).await;
+        assert_eq!(
+            refused["userErrors"][0]["code"], code,
+            "{payers} → {refused}"
+        );
+        assert_eq!(refused["userErrors"][0]["field"], field, "{refused}");
+        assert_eq!(refused["invoice"], Value::Null);
+    }
+    assert_eq!(app.count("invoice_payers").await, 0, "nothing written");
+
+    // Replaced before anyone paid: the first links stop working.
+    let first = set_payers(&app, &f.key, &id, couple_and_parents("50", "50")).await;
+    let old_link = first["invoice"]["payers"][0]["portalUrl"]
+        .as_str()
+        .expect("link")
+        .to_string();
+    let second = set_payers(&app, &f.key, &id, couple_and_parents("70", "30")).await;
+    assert_eq!(second["userErrors"], json!([]), "{second}");
+    let gone = app.http.get(&old_link).send().await.expect("old link");
+    assert_eq!(gone.status(), 404);
+    app.drain().await;
+
+    // Once a payer paid, the split stays.
+    let parents_link = second["invoice"]["payers"][1]["portalUrl"]
+        .as_str()
+        .expect("link")
+        .to_string();
+    pay(&app, &parents_link, "none", "4242424242424242").await;
+    let late = set_payers(&app, &f.key, &id, couple_and_parents("50", "50")).await;
+    assert_eq!(late["userErrors"][0]["code"], "INVALID_STATE", "{late}");
+}
+
+/// The parents paid; the couple did not: every reminder goes to the couple,
+/// with their own link and what they owe, none to the parents or the client.
+async fn reminders_go_only_to_the_payer_who_has_not_paid(backend: Backend) {
+    let clock = Clock::manual(Utc::now());
+    let installed = clock.clone();
+    let Some(app) = spawn_app_full(
+        backend,
+        |_| {},
+        move |mut ctx| {
+            ctx.clock = installed;
+            ctx
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    app.complete_session(&f.key, &f.invoice_session).await;
+    app.drain().await;
+    let invoice = app.invoice_of(&f.key, &f.invoice_session).await;
+    let id = invoice["id"].as_str().expect("id").to_string();
+    let set = set_payers(&app, &f.key, &id, couple_and_parents("50", "50")).await;
+    let link = |i: usize| {
+        set["invoice"]["payers"][i]["portalUrl"]
+            .as_str()
+            .expect("link")
+            .to_string()
+    };
+    app.drain().await;
+    pay(&app, &link(1), "none", "4242424242424242").await;
+
+    // Each reminder step on its day, as time passes.
+    for _ in 0..8 {
+        let next = app
+            .scheduled()
+            .await
+            .into_iter()
+            .filter(|(key, _)| key.starts_with("reminder"))
+            .map(|(_, at)| at)
+            .min();
+        let Some(at) = next else { break };
+        clock.set(at);
+        app.advance_scheduled_of("reminder").await;
+        app.drain().await;
+    }
+    let reminders = |to: &str| {
+        app.emails_to(to)
+            .into_iter()
+            .filter(|e| e.subject.starts_with("Reminder") || e.subject.starts_with("Final notice"))
+            .collect::<Vec<_>>()
+    };
+    let couple = reminders(COUPLE);
+    assert!(couple.len() >= 2, "the couple are reminded");
+    for email in &couple {
+        assert_eq!(email.portal_link(), Some(link(0)), "{}", email.text);
+    }
+    assert_eq!(reminders(PARENTS).len(), 0, "the parents paid");
+    assert_eq!(
+        reminders(INVOICE_EMAIL).len(),
+        0,
+        "the client is not a payer"
+    );
+}
+
+/// With Stripe: each payer's Pay button opens a Checkout Session for their
+/// share under a Customer of their own (their name and email, never the
+/// client's); both sessions completed by webhook leave the invoice PAID.
+async fn each_payer_pays_stripe_under_their_own_customer(backend: Backend) {
+    let stripe = StripeServer::start("sk_test_local").await;
+    let base = stripe.uri();
+    let Some(app) = spawn_app_with(backend, |s| {
+        s.gateway.stripe_secret_key = Some("sk_test_local".to_string().into());
+        s.gateway.stripe_api_base = base;
+        s.gateway.stripe_webhook_secret = Some("whsec_test_local".to_string().into());
+    })
+    .await
+    else {
+        return;
+    };
+    stripe.add_card("pm_1Visa", Some("cus_ava"), "visa", "4242");
+    let f = app.seed_studio_with_card("Golden Hour", "pm_1Visa").await;
+    app.complete_session(&f.key, &f.invoice_session).await;
+    app.drain().await;
+    let invoice = app.invoice_of(&f.key, &f.invoice_session).await;
+    let id = invoice["id"].as_str().expect("id").to_string();
+    let set = set_payers(&app, &f.key, &id, couple_and_parents("50", "50")).await;
+    assert_eq!(set["userErrors"], json!([]), "{set}");
+    let payers = set["invoice"]["payers"].as_array().expect("payers").clone();
+    for payer in &payers {
+        let link = payer["portalUrl"].as_str().expect("link");
+        press_pay_with_tip(&app, link, "none").await;
+    }
+    let sessions = stripe.checkout_sessions();
+    assert_eq!(sessions.len(), 2);
+    let customers = stripe.customers();
+    for (session, payer) in sessions.iter().zip(&payers) {
+        assert_eq!(session["amount_total"], minor(&payer["share"]));
+        let customer = customers
+            .iter()
+            .find(|c| c["id"] == session["customer"])
+            .unwrap_or_else(|| panic!("{session} has its own Customer"));
+        assert_eq!(customer["email"], payer["email"], "{customer}");
+    }
+    assert!(sessions[0]["customer"] != sessions[1]["customer"]);
+    for (i, session) in sessions.iter().enumerate() {
+        let mut object = session.clone();
+        object["status"] = json!("complete");
+        object["payment_status"] = json!("paid");
+        object["payment_intent"] = json!(format!("pi_share_{i}"));
+        let (status, answer) = app
+            .send_webhook(&stripe_event(
+                &format!("evt_share_{i}"),
+                "checkout.session.completed",
+                Utc::now().timestamp(),
+                object,
+            ))
+            .await;
+        assert_eq!(
+            (status, answer["status"].clone()),
+            (200, json!("processed")),
+            "{answer}"
+        );
+        app.drain().await;
+        let now = standing(&app, &f.key, &f.invoice_session).await;
+        let expected = if i == 0 { "PARTIALLY_PAID" } else { "PAID" };
+        assert_eq!(now["status"], expected, "{now:#}");
+    }
+}
