@@ -404,8 +404,13 @@ async fn extras_of(app: &AppContext, doc: &InvoiceDocument) -> Result<Extras, Do
         StudioId::new(doc.invoice.studio_id),
         SessionId::new(doc.session.id),
     );
+    // The gallery is the client's (its credentials go to them only).
+    let gallery = match doc.payer {
+        Some(_) => None,
+        None => domain::followup::gallery::link_for_session(app, studio, session).await?,
+    };
     Ok(Extras {
-        gallery: domain::followup::gallery::link_for_session(app, studio, session).await?,
+        gallery,
         // A payer's link pays their share; the plan is the client's.
         plan: match doc.payer {
             Some(_) => None,

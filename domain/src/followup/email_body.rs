@@ -297,7 +297,14 @@ fn summary_rows(doc: &InvoiceDocument) -> Vec<(String, String, bool)> {
     rows.extend(doc.tax_lines().into_iter().map(plain));
     rows.extend(doc.credit_rows().into_iter().map(plain));
     rows.push(("Total".into(), doc.money(inv.total_minor), true));
-    rows.push(("Amount due".into(), doc.money(inv.amount_due_minor), true));
+    // A payer reads their own share, not what the others still owe.
+    match &doc.payer {
+        Some(me) => {
+            rows.push(("Your share".into(), doc.money(me.share_minor), false));
+            rows.push(("You owe".into(), doc.money(doc.due_now()), true));
+        }
+        None => rows.push(("Amount due".into(), doc.money(inv.amount_due_minor), true)),
+    }
     rows.extend(doc.excess_row().map(plain));
     rows
 }

@@ -60,7 +60,11 @@ async fn receipt_email(
         body.styled(Tone::Small, vec![text(format!("Reference: {reference}"))]);
     }
     let balance = doc.money(doc.due_now());
-    body.para(vec![text("Balance remaining: "), strong(balance)]);
+    let left = match doc.payer {
+        Some(_) => "Your share remaining: ",
+        None => "Balance remaining: ",
+    };
+    body.para(vec![text(left), strong(balance)]);
     if let Some(standing) = &doc.standing {
         body.para(vec![strong(standing)]);
     }

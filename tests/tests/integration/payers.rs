@@ -147,10 +147,24 @@ async fn a_wedding_invoice_is_paid_by_the_couple_and_the_parents(backend: Backen
         );
         assert_eq!(email.portal_link().as_deref(), Some(link.as_str()));
         assert!(!email.text.contains(other), "{}", email.text);
+        assert!(
+            email.says(&format!("You owe: {}", money(share))),
+            "{}",
+            email.text
+        );
+        assert!(
+            !email.says("Amount due:"),
+            "not what the others owe: {}",
+            email.text
+        );
         let page = app.portal_page(link).await;
         assert!(page.contains("id=\"your-share\""), "{page}");
         assert!(page.contains(&money(share)), "{page}");
         assert!(!page.contains(other), "a payer never sees another: {page}");
+        assert!(
+            !page.contains("gallery-link"),
+            "the gallery is the client's: {page}"
+        );
     }
     assert_eq!(
         app.emails_to(INVOICE_EMAIL).len(),
@@ -176,6 +190,11 @@ async fn a_wedding_invoice_is_paid_by_the_couple_and_the_parents(backend: Backen
     assert!(tip > 0, "{now:#}");
     let receipt = app.email_to_saying(PARENTS, "We received your payment");
     assert!(receipt.says(&money(parents_share)), "{}", receipt.text);
+    assert!(
+        receipt.says("Your share remaining: USD 0.00"),
+        "{}",
+        receipt.text
+    );
     assert!(
         !app.emails_to(INVOICE_EMAIL)
             .iter()
