@@ -347,7 +347,7 @@ pub(crate) async fn finalize_and_route(
     active.updated_at = Set(now);
     let invoice = active.update(tx).await?;
 
-    let auto_pay = client.auto_pays() && invoice.plan_through_seq.is_none();
+    let auto_pay = crate::billing::payers::client_auto_pays(tx, &client, &invoice).await?;
     next::after(
         tx,
         Change::InvoiceIssued {

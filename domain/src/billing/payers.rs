@@ -403,3 +403,16 @@ pub(crate) async fn shared_auto_pay(
     }
     Ok(shared)
 }
+
+/// Whether an issued invoice is charged to the client's card on file: an
+/// auto-pay client's, not the rest of a plan at once, and not a draft the
+/// studio shared between payers (theirs to pay).
+pub(crate) async fn client_auto_pays(
+    tx: &impl ConnectionTrait,
+    client: &entity::client::Model,
+    invoice: &invoice::Model,
+) -> DomainResult<bool> {
+    Ok(client.auto_pays()
+        && invoice.plan_through_seq.is_none()
+        && payers_of(tx, invoice.id).await?.is_empty())
+}

@@ -14,13 +14,15 @@ use sea_orm::{EntityTrait, QueryOrder};
 use serde_json::{Value, json};
 use tests::stripe_server::StripeServer;
 use tests::{
-    Backend, INVOICE_EMAIL, TestApp, spawn_app, spawn_app_full, spawn_app_with, stripe_event,
+    AUTO_PAY_EMAIL, Backend, INVOICE_EMAIL, TestApp, spawn_app, spawn_app_full, spawn_app_with,
+    stripe_event,
 };
 
 on_both_backends!(a_wedding_invoice_is_paid_by_the_couple_and_the_parents);
 on_both_backends!(a_split_that_does_not_add_up_writes_nothing);
 on_both_backends!(reminders_go_only_to_the_payer_who_has_not_paid);
 on_both_backends!(each_payer_pays_stripe_under_their_own_customer);
+on_both_backends!(a_shared_draft_goes_to_its_payers_and_the_client_may_cover_it);
 
 const COUPLE: &str = "noah.and.mia@example.com";
 const PARENTS: &str = "the.chens@example.com";
@@ -501,4 +503,99 @@ async fn each_payer_pays_stripe_under_their_own_customer(backend: Backend) {
         let expected = if i == 0 { "PARTIALLY_PAID" } else { "PAID" };
         assert_eq!(now["status"], expected, "{now:#}");
     }
+}
+
+/// A studio reviewing drafts splits Ava's (an auto-pay client's) invoice
+/// before it is issued: finalized, it is emailed to the payers, not charged
+/// to Ava's card on file, and Ava gets no invoice email. Ava then pays it
+/// all through her own link: the payers owe nothing, and a payer's open
+/// checkout for a share is expired.
+async fn a_shared_draft_goes_to_its_payers_and_the_client_may_cover_it(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    let review = app
+        .gql(
+            &f.key,
+            "mutation { updateStudioSettings(input: { reviewDrafts: true }) { userErrors { message } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(review["updateStudioSettings"]["userErrors"], json!([]));
+    app.complete_session(&f.key, &f.auto_pay_session).await;
+    app.drain().await;
+    let draft = app.invoice_of(&f.key, &f.auto_pay_session).await;
+    assert_eq!(draft["status"], "DRAFT", "{draft:#}");
+    let id = draft["id"].as_str().expect("id").to_string();
+    let set = set_payers(&app, &f.key, &id, couple_and_parents("50", "50")).await;
+    assert_eq!(set["userErrors"], json!([]), "{set}");
+    app.drain().await;
+    assert!(app.emails_to(COUPLE).is_empty(), "a draft is not sent yet");
+
+    let finalized = app
+        .gql(
+            &f.key,
+            "mutation($i: FinalizeInvoiceInput!) { finalizeInvoice(input: $i) { invoice { status } userErrors { message } } }",
+            json!({ "i": { "invoiceId": id } }),
+        )
+        .await;
+    assert_eq!(
+        finalized["finalizeInvoice"]["invoice"]["status"], "OPEN",
+        "{finalized}"
+    );
+    app.drain().await;
+    assert_eq!(
+        app.count("simulated_gateway_charges").await,
+        0,
+        "the payers pay it, not Ava's card"
+    );
+    assert_eq!(app.emails_to(COUPLE).len(), 1);
+    assert_eq!(app.emails_to(PARENTS).len(), 1);
+    assert!(
+        !app.emails_to(AUTO_PAY_EMAIL)
+            .iter()
+            .any(|e| e.subject.starts_with("Invoice")),
+        "the invoice goes to its payers"
+    );
+
+    // The parents open a checkout for their share; Ava pays it all first.
+    let parents_link = set["invoice"]["payers"][1]["portalUrl"]
+        .as_str()
+        .expect("link")
+        .to_string();
+    press_pay_with_tip(&app, &parents_link, "none").await;
+    let ava_link = app.invoice_of(&f.key, &f.auto_pay_session).await["portalUrl"]
+        .as_str()
+        .expect("portal")
+        .to_string();
+    pay(&app, &ava_link, "none", "4242424242424242").await;
+    let done = standing(&app, &f.key, &f.auto_pay_session).await;
+    assert_eq!(done["status"], "PAID", "{done:#}");
+    let owed: Vec<i64> = done["payers"]
+        .as_array()
+        .expect("payers")
+        .iter()
+        .map(|p| minor(&p["owed"]))
+        .collect();
+    assert_eq!(owed, vec![0, 0]);
+    let statuses: Vec<String> = simulated_checkout::Entity::find()
+        .order_by_asc(simulated_checkout::Column::CreatedAt)
+        .all(&app.ctx.db)
+        .await
+        .expect("sessions")
+        .into_iter()
+        .map(|s| s.status)
+        .collect();
+    assert_eq!(
+        statuses,
+        vec!["expired", "complete"],
+        "the parents' session is expired"
+    );
+    let page = app.portal_page(&parents_link).await;
+    assert!(page.contains("id=\"share-paid\""), "{page}");
+    assert!(
+        app.email_to_saying(AUTO_PAY_EMAIL, "We received your payment")
+            .says("Balance remaining: USD 0.00")
+    );
 }
