@@ -26,6 +26,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// Set when the split was replaced before anyone paid: the link stops.
     pub removed_at: Option<DateTimeUtc>,
+    /// The booking's payer this one was split from (`session_payers`).
+    pub session_payer_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

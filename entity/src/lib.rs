@@ -33,6 +33,7 @@ pub mod refund;
 pub mod reminder_policy;
 pub mod session;
 pub mod session_item;
+pub mod session_payer;
 pub mod simulated_charge;
 pub mod simulated_checkout;
 pub mod simulated_intent;

@@ -8,6 +8,10 @@
 //!   their links stop working and what was sent stays on record.
 //! - `payments.payer_id`, `checkout_sessions.payer_id`: the payer whose link
 //!   paid (none: the contracting client or the studio).
+//! - `session_payers`: a booking's payers with their percentages, applied to
+//!   every invoice of the session issued afterwards (each part of a payment
+//!   plan, the final invoice): `invoice_payers.session_payer_id` links the
+//!   payer of an invoice to the booking's.
 
 use sea_orm_migration::sea_orm::ConnectionTrait;
 use sea_orm_migration::{prelude::*, schema::*};
@@ -32,10 +36,26 @@ enum InvoicePayers {
     GatewayCustomerId,
     CreatedAt,
     RemovedAt,
+    SessionPayerId,
 }
 
-const UP: [&str; 4] = [
+#[derive(DeriveIden)]
+enum SessionPayers {
+    Table,
+    Id,
+    StudioId,
+    SessionId,
+    Position,
+    Name,
+    Email,
+    Percent,
+    CreatedAt,
+    RemovedAt,
+}
+
+const UP: [&str; 5] = [
     "CREATE UNIQUE INDEX ux_invoice_payers_token ON invoice_payers (portal_token_hash)",
+    "CREATE INDEX ix_session_payers_session ON session_payers (session_id, position)",
     "CREATE INDEX ix_invoice_payers_invoice ON invoice_payers (invoice_id, position)",
     "ALTER TABLE payments ADD COLUMN payer_id bigint NULL",
     "ALTER TABLE checkout_sessions ADD COLUMN payer_id bigint NULL",
@@ -69,6 +89,22 @@ impl MigrationTrait for Migration {
                 .col(string_null(InvoicePayers::GatewayCustomerId))
                 .col(timestamp_with_time_zone(InvoicePayers::CreatedAt))
                 .col(timestamp_with_time_zone_null(InvoicePayers::RemovedAt))
+                .col(big_integer_null(InvoicePayers::SessionPayerId))
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(SessionPayers::Table)
+                .col(big_pk_auto(SessionPayers::Id))
+                .col(big_integer(SessionPayers::StudioId))
+                .col(big_integer(SessionPayers::SessionId))
+                .col(integer(SessionPayers::Position))
+                .col(string(SessionPayers::Name))
+                .col(string(SessionPayers::Email))
+                .col(string(SessionPayers::Percent))
+                .col(timestamp_with_time_zone(SessionPayers::CreatedAt))
+                .col(timestamp_with_time_zone_null(SessionPayers::RemovedAt))
                 .to_owned(),
         )
         .await?;
@@ -84,6 +120,8 @@ impl MigrationTrait for Migration {
         for sql in DOWN {
             db.execute_unprepared(sql).await?;
         }
+        m.drop_table(Table::drop().table(SessionPayers::Table).to_owned())
+            .await?;
         m.drop_table(Table::drop().table(InvoicePayers::Table).to_owned())
             .await
     }

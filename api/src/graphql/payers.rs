@@ -2,7 +2,7 @@
 //! (`domain::billing::payers` has the rules).
 
 use super::amount::Amount;
-use super::common::{AppData, Caller, domain_error, parse_invoice_id, payload_type};
+use super::common::{AppData, Caller, domain_error, parse_id, parse_invoice_id, payload_type};
 use super::invoices::Invoice;
 use super::money::Money;
 use super::percent::Percent;
@@ -31,6 +31,61 @@ pub struct SetInvoicePayersInput {
 }
 
 payload_type!(SetInvoicePayersPayload, invoice, Invoice);
+
+#[derive(InputObject)]
+pub struct SetSessionPayersInput {
+    pub session_id: ID,
+    /// 2 to 10 payers with a `percent` each (adding up to 100), the first
+    /// first; `[]` stops splitting the session's invoices.
+    pub payers: Vec<InvoicePayerInput>,
+}
+
+/// One payer of a booking: their percentage of every invoice of the
+/// session issued from then on.
+#[derive(SimpleObject)]
+pub struct SessionPayer {
+    pub id: ID,
+    pub position: i32,
+    pub name: String,
+    pub email: String,
+    pub percent: rust_decimal::Decimal,
+}
+
+impl From<entity::session_payer::Model> for SessionPayer {
+    fn from(p: entity::session_payer::Model) -> Self {
+        Self {
+            id: ID::from(p.id.to_string()),
+            position: p.position,
+            percent: domain::kernel::money::parse_plain_decimal(&p.percent).unwrap_or_default(),
+            name: p.name,
+            email: p.email,
+        }
+    }
+}
+
+payload_type!(SetSessionPayersPayload, payers, Vec<SessionPayer>);
+
+/// The booking's payers of a session, first first.
+pub async fn session_payers_of(ctx: &Context<'_>, session_id: i64) -> Result<Vec<SessionPayer>> {
+    let app = &ctx.data::<AppData>()?.ctx;
+    Ok(payers::booking::session_payers(&app.db, session_id)
+        .await
+        .map_err(domain_error)?
+        .into_iter()
+        .map(SessionPayer::from)
+        .collect())
+}
+
+fn inputs_of(list: Vec<InvoicePayerInput>) -> Vec<PayerInput> {
+    list.into_iter()
+        .map(|p| PayerInput {
+            name: p.name,
+            email: p.email,
+            percent: p.percent.map(Into::into),
+            amount: p.amount.map(Into::into),
+        })
+        .collect()
+}
 
 /// A payer as the studio sees them.
 #[derive(SimpleObject)]
@@ -91,16 +146,7 @@ impl PayersMutation {
         input: SetInvoicePayersInput,
     ) -> Result<SetInvoicePayersPayload> {
         let caller = Caller::of(ctx)?;
-        let list: Vec<PayerInput> = input
-            .payers
-            .into_iter()
-            .map(|p| PayerInput {
-                name: p.name,
-                email: p.email,
-                percent: p.percent.map(Into::into),
-                amount: p.amount.map(Into::into),
-            })
-            .collect();
+        let list = inputs_of(input.payers);
         let result = async {
             let invoice_id = parse_invoice_id(&input.invoice_id)?;
             payers::set_invoice_payers(
@@ -115,5 +161,33 @@ impl PayersMutation {
         }
         .await;
         SetInvoicePayersPayload::from_result(result.map(Invoice::from))
+    }
+
+    /// A booking's payers: every invoice of the session issued from now on
+    /// (each part of its payment plan, the final invoice) is split between
+    /// them by these percentages, as `setInvoicePayers` would split it.
+    /// Invoices issued before keep theirs. Refused with nothing written like
+    /// `setInvoicePayers`; `INVALID_STATE` for a cancelled session.
+    async fn set_session_payers(
+        &self,
+        ctx: &Context<'_>,
+        input: SetSessionPayersInput,
+    ) -> Result<SetSessionPayersPayload> {
+        let caller = Caller::of(ctx)?;
+        let list = inputs_of(input.payers);
+        let result = async {
+            let session_id = parse_id(&input.session_id, "sessionId", "session")?;
+            payers::booking::set_session_payers(
+                caller.app,
+                caller.studio_id(),
+                domain::kernel::ids::SessionId::new(session_id),
+                &list,
+            )
+            .await
+        }
+        .await;
+        SetSessionPayersPayload::from_result(
+            result.map(|list| list.into_iter().map(SessionPayer::from).collect()),
+        )
     }
 }

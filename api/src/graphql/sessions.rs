@@ -107,6 +107,11 @@ impl SessionFollowUp {
 
 #[ComplexObject]
 impl Session {
+    /// The booking's payers (`setSessionPayers`): who shares every invoice
+    /// of the session issued from then on, by percent.
+    async fn payers(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::payers::SessionPayer>> {
+        crate::graphql::payers::session_payers_of(ctx, self.model.id).await
+    }
     async fn retainer_paid(&self, ctx: &Context<'_>) -> Result<Money> {
         let studio = studio(ctx)?;
         Ok(Money::of(self.model.retainer_paid_minor, studio.currency))

@@ -298,13 +298,14 @@ async fn insert_draft(
 }
 
 /// Finalizes a draft and routes it, inside the caller's transaction: takes
-/// the next gap-free number, moves `DRAFT -> OPEN` (or `PAID` when nothing
-/// is due), records `FINALIZED`, and writes the follow-ups: auto-pay clients
+/// the next gap-free number, moves `DRAFT -> OPEN` (or `PAID` when nothing is
+/// due), records `FINALIZED`, and writes the follow-ups: auto-pay clients
 /// with a card are charged; everyone else (a settled invoice, the rest of a
-/// plan at once) gets the invoice email; gallery access follows. The one path used by the
-/// automatic workflow, `finalizeInvoice`, `reissueInvoice` and the
-/// installments of a payment plan.
+/// plan at once, an invoice shared between payers) gets the invoice email;
+/// gallery access follows. The one path of the automatic workflow,
+/// `finalizeInvoice`, `reissueInvoice` and a payment plan's installments.
 pub(crate) async fn finalize_and_route(
+    ctx: &AppContext,
     tx: &DatabaseTransaction,
     studio: &studio::Model,
     draft: invoice::Model,
@@ -317,10 +318,10 @@ pub(crate) async fn finalize_and_route(
         .await?
         .ok_or_else(|| anyhow::anyhow!("client of invoice {} missing", draft.id))?;
     let settled = draft.total_minor.is_zero();
-    let to = if settled {
-        InvoiceStatus::Paid
-    } else {
-        InvoiceStatus::Open
+    let shared = crate::billing::payers::booking::split_in(ctx, tx, &draft, now).await?;
+    let to = match settled {
+        true => InvoiceStatus::Paid,
+        false => InvoiceStatus::Open,
     };
     if !lifecycle::can_transition(draft.status, to) {
         return Err(anyhow::anyhow!(
@@ -346,8 +347,7 @@ pub(crate) async fn finalize_and_route(
     active.settled_at = Set(settled.then_some(now));
     active.updated_at = Set(now);
     let invoice = active.update(tx).await?;
-
-    let auto_pay = crate::billing::payers::client_auto_pays(tx, &client, &invoice).await?;
+    let auto_pay = client.auto_pays() && invoice.plan_through_seq.is_none() && !shared;
     next::after(
         tx,
         Change::InvoiceIssued {
@@ -480,8 +480,8 @@ pub async fn generate_invoice(
             invoice_id: draft.id,
         });
     }
-    let invoice =
-        finalize_and_route(&tx, &studio, draft, &system, request_id, ctx.clock.now()).await?;
+    let now = ctx.clock.now();
+    let invoice = finalize_and_route(ctx, &tx, &studio, draft, &system, request_id, now).await?;
     tx.commit().await?;
     announce_issued(ctx, &invoice).await;
     Ok(Generated::Issued {
@@ -520,8 +520,8 @@ pub async fn finalize_invoice(
         .one(&tx)
         .await?
         .ok_or_else(|| anyhow::anyhow!("studio {studio_id} missing"))?;
-    let invoice =
-        finalize_and_route(&tx, &studio, invoice, actor, request_id, ctx.clock.now()).await?;
+    let now = ctx.clock.now();
+    let invoice = finalize_and_route(ctx, &tx, &studio, invoice, actor, request_id, now).await?;
     tx.commit().await?;
     announce_issued(ctx, &invoice).await;
     Ok(invoice)
@@ -620,7 +620,7 @@ pub async fn reissue_invoice(
     )
     .await?;
     let invoice =
-        finalize_and_route(&tx, &studio, draft, actor, request_id, ctx.clock.now()).await?;
+        finalize_and_route(ctx, &tx, &studio, draft, actor, request_id, ctx.clock.now()).await?;
     lifecycle::record(
         &tx,
         &old,

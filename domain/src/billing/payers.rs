@@ -27,6 +27,8 @@ use entity::enums::{InvoiceEventKind, InvoiceStatus, PaymentStatus};
 use entity::{checkout_session, invoice, invoice_payer, payment};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::Expr;
+pub mod booking;
+
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect,
@@ -169,7 +171,7 @@ fn shares_of(
 }
 
 /// Names and emails checked, an email given to one payer only.
-fn check_people(inputs: &[PayerInput]) -> Result<Vec<(String, String)>, Vec<UserError>> {
+pub(crate) fn check_people(inputs: &[PayerInput]) -> Result<Vec<(String, String)>, Vec<UserError>> {
     let mut problems = crate::kernel::validate::Problems::new();
     let mut people: Vec<(String, String)> = Vec::with_capacity(inputs.len());
     for (i, p) in inputs.iter().enumerate() {
@@ -239,7 +241,17 @@ pub async fn set_invoice_payers(
             .exec(&tx)
             .await?;
     }
-    let payers = insert_payers(ctx, &tx, &invoice, people, amounts, now).await?;
+    let people = people
+        .into_iter()
+        .zip(amounts)
+        .map(|((name, email), share)| NewPayer {
+            name,
+            email,
+            share,
+            session_payer_id: None,
+        })
+        .collect();
+    let payers = insert_payers(ctx, &tx, &invoice, people, now).await?;
     retire_replaced(&tx, &invoice, &earlier, now).await?;
     let detail = payers
         .iter()
@@ -298,27 +310,34 @@ async fn ensure_nobody_paid(tx: &impl ConnectionTrait, invoice_id: i64) -> Domai
     Ok(())
 }
 
+/// A payer about to be written: who, their share, and the booking's payer
+/// they come from, if any.
+pub(crate) struct NewPayer {
+    pub name: String,
+    pub email: String,
+    pub share: Minor,
+    pub session_payer_id: Option<i64>,
+}
+
 /// The payers written in order, each with their own link.
-async fn insert_payers(
+pub(crate) async fn insert_payers(
     ctx: &AppContext,
     tx: &impl ConnectionTrait,
     invoice: &invoice::Model,
-    people: Vec<(String, String)>,
-    amounts: Vec<Minor>,
+    people: Vec<NewPayer>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> DomainResult<Vec<invoice_payer::Model>> {
-    let (studio_id, invoice_id) = (invoice.studio_id, invoice.id);
     let mut payers = Vec::with_capacity(people.len());
-    for (position, ((name, email), share)) in people.into_iter().zip(amounts).enumerate() {
+    for (position, person) in people.into_iter().enumerate() {
         let salt = random_token();
         payers.push(
             invoice_payer::ActiveModel {
-                studio_id: Set(studio_id),
-                invoice_id: Set(invoice_id),
+                studio_id: Set(invoice.studio_id),
+                invoice_id: Set(invoice.id),
                 position: Set(i32::try_from(position).unwrap_or(i32::MAX)),
-                name: Set(name),
-                email: Set(email),
-                share_minor: Set(share),
+                name: Set(person.name),
+                email: Set(person.email),
+                share_minor: Set(person.share),
                 currency: Set(invoice.currency),
                 auto_pay: Set(false),
                 portal_token_hash: Set(hash_token(&ctx.secret.portal_token(&salt))),
@@ -326,6 +345,7 @@ async fn insert_payers(
                 gateway_customer_id: Set(None),
                 created_at: Set(now),
                 removed_at: Set(None),
+                session_payer_id: Set(person.session_payer_id),
                 ..Default::default()
             }
             .insert(tx)
@@ -402,17 +422,4 @@ pub(crate) async fn shared_auto_pay(
         );
     }
     Ok(shared)
-}
-
-/// Whether an issued invoice is charged to the client's card on file: an
-/// auto-pay client's, not the rest of a plan at once, and not a draft the
-/// studio shared between payers (theirs to pay).
-pub(crate) async fn client_auto_pays(
-    tx: &impl ConnectionTrait,
-    client: &entity::client::Model,
-    invoice: &invoice::Model,
-) -> DomainResult<bool> {
-    Ok(client.auto_pays()
-        && invoice.plan_through_seq.is_none()
-        && payers_of(tx, invoice.id).await?.is_empty())
 }

@@ -88,19 +88,14 @@ pub fn split(due: Minor, currency: Currency, shares: &[Share]) -> Result<Vec<Min
         .checked_sub(given)
         .ok_or_else(|| does_not_add_up("the shares are too large".into()))?;
     if percents {
-        let sum: Decimal = shares
+        let each: Vec<Decimal> = shares
             .iter()
             .map(|s| match s {
                 Share::Percent(p) => *p,
                 Share::Amount(_) => Decimal::ZERO,
             })
-            .sum();
-        if sum != Decimal::ONE_HUNDRED {
-            return Err(does_not_add_up(format!(
-                "the percentages add up to {} %; they must make exactly 100 %",
-                sum.normalize()
-            )));
-        }
+            .collect();
+        check_percents(&each)?;
         // Only a rounding difference is left: the first payer's.
         parts[0] += left;
     } else if !left.is_zero() {
@@ -125,6 +120,41 @@ pub fn split(due: Minor, currency: Currency, shares: &[Share]) -> Result<Vec<Min
         ));
     }
     Ok(parts)
+}
+
+/// A booking's payers by percentage (each invoice of the session split
+/// by them later): 2 to [`MAX_PAYERS`], each above 0 and at most 100,
+/// adding up to exactly 100.
+pub fn check_percents(percents: &[Decimal]) -> Result<(), UserError> {
+    if !(2..=MAX_PAYERS).contains(&percents.len()) {
+        return Err(refuse(
+            "payers".into(),
+            ErrorCode::InvalidInput,
+            format!("an invoice is shared by 2 to {MAX_PAYERS} payers"),
+        ));
+    }
+    if let Some(index) = percents
+        .iter()
+        .position(|p| *p <= Decimal::ZERO || *p > Decimal::ONE_HUNDRED)
+    {
+        return Err(refuse(
+            format!("payers.{index}.percent"),
+            ErrorCode::InvalidPercent,
+            "must be more than 0 and at most 100",
+        ));
+    }
+    let sum: Decimal = percents.iter().sum();
+    if sum != Decimal::ONE_HUNDRED {
+        return Err(refuse(
+            "payers".into(),
+            ErrorCode::SharesDoNotAddUp,
+            format!(
+                "the percentages add up to {} %; they must make exactly 100 %",
+                sum.normalize()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// One payer as far as [`owed`] is concerned.

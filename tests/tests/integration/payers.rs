@@ -23,6 +23,7 @@ on_both_backends!(a_split_that_does_not_add_up_writes_nothing);
 on_both_backends!(reminders_go_only_to_the_payer_who_has_not_paid);
 on_both_backends!(each_payer_pays_stripe_under_their_own_customer);
 on_both_backends!(a_shared_draft_goes_to_its_payers_and_the_client_may_cover_it);
+on_both_backends!(each_part_of_a_plan_is_split_between_the_bookings_payers);
 
 const COUPLE: &str = "noah.and.mia@example.com";
 const PARENTS: &str = "the.chens@example.com";
@@ -597,5 +598,139 @@ async fn a_shared_draft_goes_to_its_payers_and_the_client_may_cover_it(backend: 
     assert!(
         app.email_to_saying(AUTO_PAY_EMAIL, "We received your payment")
             .says("Balance remaining: USD 0.00")
+    );
+}
+
+/// Ava (auto-pay, card on file) books her wedding with the parents paying
+/// 40 %: the booking's payers are set before the plan (30 % at booking, the
+/// rest on March 1). The retainer is split at once and emailed to both
+/// payers instead of being charged to Ava's card; the second part is split
+/// the same way on its day; the part is PAID once both shares are.
+async fn each_part_of_a_plan_is_split_between_the_bookings_payers(backend: Backend) {
+    use crate::installments::{app_at, at, bill_due_parts, plan};
+    let Some((app, clock)) = app_at(backend, at(2027, 1, 4, 15, 0)).await else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    let session = app
+        .schedule_wedding_on(
+            &f.key,
+            &f.auto_pay_client,
+            &f.package,
+            &f.add_on,
+            "0",
+            "2027-06-12T15:00:00Z",
+        )
+        .await;
+    let refused = app
+        .gql(
+            &f.key,
+            "mutation($i: SetSessionPayersInput!) { setSessionPayers(input: $i) { payers { name } userErrors { field code } } }",
+            json!({ "i": { "sessionId": session, "payers": couple_and_parents("60", "30") } }),
+        )
+        .await;
+    assert_eq!(
+        refused["setSessionPayers"]["userErrors"][0]["code"], "SHARES_DO_NOT_ADD_UP",
+        "{refused}"
+    );
+    let set = app
+        .gql(
+            &f.key,
+            "mutation($i: SetSessionPayersInput!) { setSessionPayers(input: $i) {
+                payers { name email percent } userErrors { field code message } } }",
+            json!({ "i": { "sessionId": session, "payers": couple_and_parents("60", "40") } }),
+        )
+        .await;
+    assert_eq!(set["setSessionPayers"]["userErrors"], json!([]), "{set}");
+    assert_eq!(set["setSessionPayers"]["payers"][1]["percent"], "40");
+    let planned = app
+        .gql(
+            &f.key,
+            "mutation($i: SetPaymentPlanInput!) { setPaymentPlan(input: $i) { userErrors { code message } } }",
+            json!({ "i": { "sessionId": session, "parts": [
+                { "percent": "30" }, { "dueDate": "2027-03-01" } ] } }),
+        )
+        .await;
+    assert_eq!(
+        planned["setPaymentPlan"]["userErrors"],
+        json!([]),
+        "{planned}"
+    );
+    app.drain().await;
+
+    assert_eq!(
+        app.count("simulated_gateway_charges").await,
+        0,
+        "not Ava's card"
+    );
+    let retainer = plan(&app, &f.key, &session).await;
+    let invoice_id = retainer["parts"][0]["invoiceId"].clone();
+    let part = minor(&retainer["parts"][0]["amount"]);
+    let shares = app
+        .gql(
+            &f.key,
+            "query($id: ID!) { invoice(id: $id) { status payers { email share { minorUnits } portalUrl } } }",
+            json!({ "id": invoice_id }),
+        )
+        .await;
+    let payers = shares["invoice"]["payers"]
+        .as_array()
+        .expect("payers")
+        .clone();
+    let parents = (part * 40 + 50) / 100;
+    assert_eq!(
+        payers
+            .iter()
+            .map(|p| minor(&p["share"]))
+            .collect::<Vec<_>>(),
+        vec![part - parents, parents]
+    );
+    assert_eq!(app.emails_to(COUPLE).len(), 1);
+    assert_eq!(app.emails_to(PARENTS).len(), 1);
+    for p in &payers {
+        pay(
+            &app,
+            p["portalUrl"].as_str().expect("link"),
+            "none",
+            "4242424242424242",
+        )
+        .await;
+    }
+    let now = plan(&app, &f.key, &session).await;
+    assert_eq!(now["parts"][0]["status"], "PAID", "{now:#}");
+
+    // March 1: the rest is billed, split the same way.
+    bill_due_parts(&app, &clock, at(2027, 3, 1, 10, 0)).await;
+    let later = plan(&app, &f.key, &session).await;
+    let second = app
+        .gql(
+            &f.key,
+            "query($id: ID!) { invoice(id: $id) { status payers { email share { minorUnits } } } }",
+            json!({ "id": later["parts"][1]["invoiceId"] }),
+        )
+        .await;
+    let rest = minor(&later["parts"][1]["amount"]);
+    let rest_parents = (rest * 40 + 50) / 100;
+    assert_eq!(
+        second["invoice"]["payers"]
+            .as_array()
+            .expect("payers")
+            .iter()
+            .map(|p| minor(&p["share"]))
+            .collect::<Vec<_>>(),
+        vec![rest - rest_parents, rest_parents],
+        "{second}"
+    );
+    assert_eq!(
+        app.count("simulated_gateway_charges").await,
+        2,
+        "only the payers' two cards"
+    );
+    assert_eq!(
+        app.emails_to(PARENTS)
+            .iter()
+            .filter(|e| e.subject.starts_with("Invoice"))
+            .count(),
+        2
     );
 }

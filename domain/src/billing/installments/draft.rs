@@ -31,8 +31,16 @@ pub(super) async fn bill(
         .count(tx)
         .await?;
     let draft = insert_installment(ctx, tx, &billed, of, request_id, now).await?;
-    let invoice =
-        finalize_and_route(tx, billed.studio, draft, &Actor::system(), request_id, now).await?;
+    let invoice = finalize_and_route(
+        ctx,
+        tx,
+        billed.studio,
+        draft,
+        &Actor::system(),
+        request_id,
+        now,
+    )
+    .await?;
     for part in std::iter::once(billed.part).chain(billed.later) {
         mark(tx, part, PlanPartStatus::Issued, now).await?;
     }
