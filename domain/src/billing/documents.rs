@@ -171,6 +171,7 @@ impl InvoiceDocument {
     /// no link to pay. Clients keep it, so it carries no internal id.
     pub fn receipt_pdf(&self, payment: &payment::Model) -> crate::DomainResult<Vec<u8>> {
         let mut view = self.pdf_view(None);
+        self.as_the_payer_sees(&mut view);
         let number = self.invoice.display_number().to_string();
         view.title = "Receipt".into();
         view.status = "PAID".into();
@@ -213,7 +214,9 @@ impl InvoiceDocument {
     /// The invoice as a PDF: the same minor units, formatted the same way,
     /// as the API, the email and the portal.
     pub fn pdf(&self, portal_url: Option<String>) -> crate::DomainResult<Vec<u8>> {
-        crate::billing::pdf::render(&self.pdf_view(portal_url))
+        let mut view = self.pdf_view(portal_url);
+        self.as_the_payer_sees(&mut view);
+        crate::billing::pdf::render(&view)
             .map_err(|e| anyhow::anyhow!("rendering invoice {}: {e}", self.invoice.id).into())
     }
 
@@ -351,10 +354,10 @@ impl InvoiceDocument {
         for (label, amount) in self.credit_rows() {
             adjustments.push(PdfAmount { label, amount });
         }
+        // A payer's document lists only that payer's payments and refunds.
         let mut payments: Vec<PdfPayment> = self
-            .payments
-            .iter()
-            .filter(|p| p.status == PaymentStatus::Succeeded)
+            .receipts()
+            .into_iter()
             .map(|p| PdfPayment {
                 date: self.date(p.created_at),
                 description: payment_label(p),
@@ -362,8 +365,8 @@ impl InvoiceDocument {
             })
             .collect();
         payments.extend(
-            self.refunds
-                .iter()
+            self.own_refunds()
+                .into_iter()
                 .filter(|r| r.status == RefundStatus::Succeeded)
                 .map(|r| PdfPayment {
                     date: self.date(r.updated_at),

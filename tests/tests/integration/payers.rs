@@ -206,6 +206,18 @@ async fn a_wedding_invoice_is_paid_by_the_couple_and_the_parents(backend: Backen
     );
     let parents_page = app.portal_page(&parents_link).await;
     assert!(parents_page.contains("id=\"share-paid\""), "{parents_page}");
+    // The couple's invoice PDF: their share and what they owe, nothing of
+    // the parents' card or payment.
+    let pdf = app
+        .http
+        .get(format!("{couple_link}/invoice.pdf"))
+        .send()
+        .await
+        .expect("pdf");
+    assert_eq!(pdf.status(), 200);
+    let text = pdf_extract::extract_text_from_mem(&pdf.bytes().await.expect("pdf")).expect("text");
+    assert!(!text.contains("4242"), "the parents' card: {text}");
+    assert!(text.contains(&format!("your share is {}", money(couple_share))), "{text}");
 
     // The couple pay theirs: PAID, one summary to the contracting client.
     pay(&app, &couple_link, "none", "5555555555554444").await;

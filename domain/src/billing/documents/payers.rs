@@ -84,6 +84,19 @@ impl InvoiceDocument {
         ))
     }
 
+    /// A payer's PDF: what they paid and owe in place of the invoice's
+    /// totals paid and due, and their share said first (the payments are
+    /// theirs already: `pdf_view` lists `receipts` and `own_refunds`).
+    pub(super) fn as_the_payer_sees(&self, view: &mut crate::billing::pdf::PdfInvoice) {
+        let Some(me) = &self.payer else {
+            return;
+        };
+        view.amount_paid = self.money(crate::billing::payers::paid_by(me.id, &self.payments));
+        view.settlement.clear();
+        view.amount_due = self.money(self.due_now());
+        view.notes.extend(self.share_sentence());
+    }
+
     /// The reader's own portal link.
     pub fn portal_link(&self, ctx: &AppContext) -> String {
         let salt = self
