@@ -170,7 +170,12 @@ impl JobKind {
     /// `followup::emails`), `None` for a row no job could have written.
     pub fn sending(email: &entity::notification::Model) -> Option<Self> {
         use entity::enums::NotificationKind as N;
-        let step = email.step.as_str();
+        // One payer's email of a shared invoice (`{step}:payer:{id}`) is
+        // sent by the invoice's own job, which skips those already sent.
+        let step = email
+            .step
+            .split_once(":payer:")
+            .map_or(email.step.as_str(), |(step, _)| step);
         let invoice_id = email.invoice_id;
         Some(match email.kind {
             N::Invoice => Self::SendInvoice {
@@ -476,6 +481,55 @@ mod tests {
             r#"{"type":"send_gallery_upgrade","invoice_id":1,"level":"full"}"#,
         ] {
             assert!(serde_json::from_str::<JobKind>(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// A failed email to one payer of a shared invoice is found by the job
+    /// that sends the invoice's emails (the dashboard lists it, and its
+    /// retry sends it), like the client's own.
+    #[test]
+    fn a_payers_email_is_sent_by_the_invoices_job() {
+        use entity::enums::{NotificationKind as N, NotificationStatus};
+        let email = |kind, step: &str| entity::notification::Model {
+            id: 1,
+            studio_id: 1,
+            invoice_id: 7,
+            kind,
+            step: step.to_string(),
+            recipient: "linda@example.com".into(),
+            subject: String::new(),
+            status: NotificationStatus::Failed,
+            message_id: String::new(),
+            claimed_until: None,
+            created_at: chrono::Utc::now(),
+            sent_at: None,
+            error: None,
+        };
+        let cases = [
+            (
+                email(N::Invoice, "1:payer:3"),
+                JobKind::SendInvoice {
+                    invoice_id: 7,
+                    resend: None,
+                },
+            ),
+            (
+                email(N::Invoice, "resend:payers-3:payer:4"),
+                JobKind::SendInvoice {
+                    invoice_id: 7,
+                    resend: Some("payers-3".into()),
+                },
+            ),
+            (
+                email(N::Reminder, "2:payer:4"),
+                JobKind::SendReminder {
+                    invoice_id: 7,
+                    step: 2,
+                },
+            ),
+        ];
+        for (email, job) in cases {
+            assert_eq!(JobKind::sending(&email), Some(job), "{}", email.step);
         }
     }
 }

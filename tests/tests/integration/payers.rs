@@ -217,7 +217,10 @@ async fn a_wedding_invoice_is_paid_by_the_couple_and_the_parents(backend: Backen
     assert_eq!(pdf.status(), 200);
     let text = pdf_extract::extract_text_from_mem(&pdf.bytes().await.expect("pdf")).expect("text");
     assert!(!text.contains("4242"), "the parents' card: {text}");
-    assert!(text.contains(&format!("your share is {}", money(couple_share))), "{text}");
+    assert!(
+        text.contains(&format!("your share is {}", money(couple_share))),
+        "{text}"
+    );
 
     // The couple pay theirs: PAID, one summary to the contracting client.
     pay(&app, &couple_link, "none", "5555555555554444").await;
