@@ -102,9 +102,11 @@ fn setup_page(app: &AppContext, found: &SetupPage, token: &str, notice: Notice<'
 /// future automatic payments" (ticked), and the studio's card surcharge on
 /// those payments when there is one for them.
 pub fn save_card_choice(doc: &domain::billing::documents::InvoiceDocument) -> Markup {
-    // A payer's link pays their share once; the card on file is the client's.
-    let auto_pays = doc.payer.is_none()
-        && doc.client.payment_preference == entity::enums::PaymentPreference::AutoPay;
+    // A booking's auto-pay payer keeps theirs for their later shares.
+    let auto_pays = match &doc.payer {
+        Some(payer) => payer.auto_pay,
+        None => doc.client.payment_preference == entity::enums::PaymentPreference::AutoPay,
+    };
     let terms = domain::billing::surcharge::auto_pay_terms(&doc.studio, &doc.client);
     html! {
         @if auto_pays {

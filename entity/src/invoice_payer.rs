@@ -18,6 +18,8 @@ pub struct Model {
     pub email: String,
     pub share_minor: Minor,
     pub currency: Currency,
+    /// Wants automatic payments (a booking's auto-pay payer): offered to
+    /// keep the card they pay with.
     pub auto_pay: bool,
     pub portal_salt: String,
     #[sea_orm(unique)]
@@ -28,6 +30,9 @@ pub struct Model {
     pub removed_at: Option<DateTimeUtc>,
     /// The booking's payer this one was split from (`session_payers`).
     pub session_payer_id: Option<i64>,
+    /// Their share is charged to their saved card (a booking's auto-pay
+    /// payer with one): the invoice email goes to them only if it fails.
+    pub charged: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

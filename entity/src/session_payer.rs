@@ -17,6 +17,14 @@ pub struct Model {
     pub email: String,
     /// Of each invoice's amount due, as plain decimal text (`"40"`).
     pub percent: String,
+    /// Their share of each later invoice is charged to their saved card.
+    pub auto_pay: bool,
+    pub gateway_customer_id: Option<String>,
+    /// The card saved when they paid a share (token, brand, last 4, funding).
+    pub pm_token: Option<String>,
+    pub pm_brand: Option<String>,
+    pub pm_last4: Option<String>,
+    pub pm_funding: Option<String>,
     pub created_at: DateTimeUtc,
     /// Set when the studio replaced or cleared the booking's payers.
     pub removed_at: Option<DateTimeUtc>,

@@ -11,7 +11,10 @@
 //! - `session_payers`: a booking's payers with their percentages, applied to
 //!   every invoice of the session issued afterwards (each part of a payment
 //!   plan, the final invoice): `invoice_payers.session_payer_id` links the
-//!   payer of an invoice to the booking's.
+//!   payer of an invoice to the booking's. An `auto_pay` booking payer
+//!   keeps the card they saved when paying a share (`pm_*`, on their own
+//!   gateway Customer), and their share of every later invoice is charged
+//!   to it.
 
 use sea_orm_migration::sea_orm::ConnectionTrait;
 use sea_orm_migration::{prelude::*, schema::*};
@@ -37,6 +40,7 @@ enum InvoicePayers {
     CreatedAt,
     RemovedAt,
     SessionPayerId,
+    Charged,
 }
 
 #[derive(DeriveIden)]
@@ -49,6 +53,12 @@ enum SessionPayers {
     Name,
     Email,
     Percent,
+    AutoPay,
+    GatewayCustomerId,
+    PmToken,
+    PmBrand,
+    PmLast4,
+    PmFunding,
     CreatedAt,
     RemovedAt,
 }
@@ -90,6 +100,7 @@ impl MigrationTrait for Migration {
                 .col(timestamp_with_time_zone(InvoicePayers::CreatedAt))
                 .col(timestamp_with_time_zone_null(InvoicePayers::RemovedAt))
                 .col(big_integer_null(InvoicePayers::SessionPayerId))
+                .col(boolean(InvoicePayers::Charged).default(false))
                 .to_owned(),
         )
         .await?;
@@ -103,6 +114,12 @@ impl MigrationTrait for Migration {
                 .col(string(SessionPayers::Name))
                 .col(string(SessionPayers::Email))
                 .col(string(SessionPayers::Percent))
+                .col(boolean(SessionPayers::AutoPay).default(false))
+                .col(string_null(SessionPayers::GatewayCustomerId))
+                .col(string_null(SessionPayers::PmToken))
+                .col(string_null(SessionPayers::PmBrand))
+                .col(string_null(SessionPayers::PmLast4))
+                .col(string_null(SessionPayers::PmFunding))
                 .col(timestamp_with_time_zone(SessionPayers::CreatedAt))
                 .col(timestamp_with_time_zone_null(SessionPayers::RemovedAt))
                 .to_owned(),

@@ -37,7 +37,7 @@ pub struct SetSessionPayersInput {
     pub session_id: ID,
     /// 2 to 10 payers with a `percent` each (adding up to 100), the first
     /// first; `[]` stops splitting the session's invoices.
-    pub payers: Vec<InvoicePayerInput>,
+    pub payers: Vec<SessionPayerInput>,
 }
 
 /// One payer of a booking: their percentage of every invoice of the
@@ -49,6 +49,9 @@ pub struct SessionPayer {
     pub name: String,
     pub email: String,
     pub percent: rust_decimal::Decimal,
+    pub auto_pay: bool,
+    /// The last 4 digits of the card their shares are charged to, once saved.
+    pub card_last4: Option<String>,
 }
 
 impl From<entity::session_payer::Model> for SessionPayer {
@@ -57,6 +60,8 @@ impl From<entity::session_payer::Model> for SessionPayer {
             id: ID::from(p.id.to_string()),
             position: p.position,
             percent: domain::kernel::money::parse_plain_decimal(&p.percent).unwrap_or_default(),
+            auto_pay: p.auto_pay,
+            card_last4: p.pm_token.and(p.pm_last4),
             name: p.name,
             email: p.email,
         }
@@ -83,8 +88,22 @@ fn inputs_of(list: Vec<InvoicePayerInput>) -> Vec<PayerInput> {
             email: p.email,
             percent: p.percent.map(Into::into),
             amount: p.amount.map(Into::into),
+            auto_pay: false,
         })
         .collect()
+}
+
+/// One payer of a booking: a `percent` of every invoice of the session.
+#[derive(InputObject)]
+pub struct SessionPayerInput {
+    pub name: String,
+    pub email: String,
+    pub percent: Percent,
+    /// Offered to keep the card they pay their first share with; their
+    /// later shares are then charged to it automatically (a decline emails
+    /// them alone, with their link).
+    #[graphql(default)]
+    pub auto_pay: bool,
 }
 
 /// A payer as the studio sees them.
@@ -174,7 +193,17 @@ impl PayersMutation {
         input: SetSessionPayersInput,
     ) -> Result<SetSessionPayersPayload> {
         let caller = Caller::of(ctx)?;
-        let list = inputs_of(input.payers);
+        let list: Vec<PayerInput> = input
+            .payers
+            .into_iter()
+            .map(|p| PayerInput {
+                name: p.name,
+                email: p.email,
+                percent: Some(p.percent.into()),
+                amount: None,
+                auto_pay: p.auto_pay,
+            })
+            .collect();
         let result = async {
             let session_id = parse_id(&input.session_id, "sessionId", "session")?;
             payers::booking::set_session_payers(

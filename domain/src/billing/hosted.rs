@@ -140,6 +140,7 @@ pub async fn ensure_payer_customer(
     ctx: &AppContext,
     payer: &invoice_payer::Model,
 ) -> DomainResult<invoice_payer::Model> {
+    use crate::billing::payers::booking;
     if payer.gateway_customer_id.is_some() {
         return Ok(payer.clone());
     }
@@ -149,8 +150,14 @@ pub async fn ensure_payer_customer(
         name: payer.name.clone(),
         email: payer.email.clone(),
     };
-    let Some(id) = create_customer(ctx, &request).await? else {
-        return Ok(payer.clone());
+    // A booking's payer has one Customer for all their shares (their saved
+    // card is on it); the first share's makes it.
+    let id = match booking::customer_of(&ctx.db, payer).await? {
+        Some(id) => id,
+        None => match create_customer(ctx, &request).await? {
+            Some(id) => booking::remember_customer(&ctx.db, payer, id).await?,
+            None => return Ok(payer.clone()),
+        },
     };
     invoice_payer::Entity::update_many()
         .col_expr(

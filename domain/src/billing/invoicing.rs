@@ -297,13 +297,12 @@ async fn insert_draft(
     Ok(invoice)
 }
 
-/// Finalizes a draft and routes it, inside the caller's transaction: takes
-/// the next gap-free number, moves `DRAFT -> OPEN` (or `PAID` when nothing is
-/// due), records `FINALIZED`, and writes the follow-ups: auto-pay clients
-/// with a card are charged; everyone else (a settled invoice, the rest of a
-/// plan at once, an invoice shared between payers) gets the invoice email;
-/// gallery access follows. The one path of the automatic workflow,
-/// `finalizeInvoice`, `reissueInvoice` and a payment plan's installments.
+/// Finalizes a draft and routes it, inside the caller's transaction: the next
+/// gap-free number, `DRAFT -> OPEN` (`PAID` when nothing is due), `FINALIZED`,
+/// and the follow-ups: an auto-pay client's card is charged; a shared invoice
+/// goes to its payers (`payers::booking::split_in`); anyone else gets the
+/// invoice email; gallery access follows. The one path of the automatic
+/// workflow, `finalizeInvoice`, `reissueInvoice` and a plan's installments.
 pub(crate) async fn finalize_and_route(
     ctx: &AppContext,
     tx: &DatabaseTransaction,
@@ -318,7 +317,7 @@ pub(crate) async fn finalize_and_route(
         .await?
         .ok_or_else(|| anyhow::anyhow!("client of invoice {} missing", draft.id))?;
     let settled = draft.total_minor.is_zero();
-    let shared = crate::billing::payers::booking::split_in(ctx, tx, &draft, now).await?;
+    let split = crate::billing::payers::booking::split_in(ctx, tx, &draft, now).await?;
     let to = match settled {
         true => InvoiceStatus::Paid,
         false => InvoiceStatus::Open,
@@ -347,7 +346,8 @@ pub(crate) async fn finalize_and_route(
     active.settled_at = Set(settled.then_some(now));
     active.updated_at = Set(now);
     let invoice = active.update(tx).await?;
-    let auto_pay = client.auto_pays() && invoice.plan_through_seq.is_none() && !shared;
+    let auto_pay = client.auto_pays() && invoice.plan_through_seq.is_none() && !split.shared;
+    let charge_at = crate::billing::installments::charge_at(tx, studio, &client, &invoice, now);
     next::after(
         tx,
         Change::InvoiceIssued {
@@ -355,8 +355,8 @@ pub(crate) async fn finalize_and_route(
             invoice_id: invoice.id,
             status: invoice.status,
             auto_pay: !settled && auto_pay,
-            charge_at: crate::billing::installments::charge_at(tx, studio, &client, &invoice, now)
-                .await?,
+            charge_at: charge_at.await?,
+            charge_payers: split.charged,
         },
         request_id,
         now,

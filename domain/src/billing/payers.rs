@@ -28,6 +28,7 @@ use entity::{checkout_session, invoice, invoice_payer, payment};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::Expr;
 pub mod booking;
+pub mod charge;
 
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
@@ -42,6 +43,9 @@ pub struct PayerInput {
     pub email: String,
     pub percent: Option<Decimal>,
     pub amount: Option<Decimal>,
+    /// A booking's payer only: their share of each invoice is charged to
+    /// the card they save when paying one.
+    pub auto_pay: bool,
 }
 
 /// The payers sharing `invoice_id` now, first payer first.
@@ -245,6 +249,8 @@ pub async fn set_invoice_payers(
         .into_iter()
         .zip(amounts)
         .map(|((name, email), share)| NewPayer {
+            auto_pay: false,
+            charged: false,
             name,
             email,
             share,
@@ -313,6 +319,9 @@ async fn ensure_nobody_paid(tx: &impl ConnectionTrait, invoice_id: i64) -> Domai
 /// A payer about to be written: who, their share, and the booking's payer
 /// they come from, if any.
 pub(crate) struct NewPayer {
+    /// A booking's auto-pay payer, and whether they have a card to charge.
+    pub auto_pay: bool,
+    pub charged: bool,
     pub name: String,
     pub email: String,
     pub share: Minor,
@@ -339,7 +348,8 @@ pub(crate) async fn insert_payers(
                 email: Set(person.email),
                 share_minor: Set(person.share),
                 currency: Set(invoice.currency),
-                auto_pay: Set(false),
+                auto_pay: Set(person.auto_pay),
+                charged: Set(person.charged),
                 portal_token_hash: Set(hash_token(&ctx.secret.portal_token(&salt))),
                 portal_salt: Set(salt),
                 gateway_customer_id: Set(None),
@@ -404,22 +414,26 @@ pub async fn replaced_payer_ids(
         .await?)
 }
 
-/// An invoice the studio shared between payers is paid by them: the
-/// client's card on file is not charged for it automatically.
-pub(crate) async fn shared_auto_pay(
+/// What an attempt charges: a payer's share owed now (`payer`), or what
+/// the invoice owes; nothing for an automatic charge of the client's card on
+/// an invoice shared between payers (theirs to pay).
+pub(crate) async fn charged_amount(
     tx: &impl ConnectionTrait,
     invoice: &invoice::Model,
     source: entity::enums::PaymentSource,
-) -> DomainResult<bool> {
-    if source != entity::enums::PaymentSource::AutoPay {
-        return Ok(false);
+    payer: Option<i64>,
+) -> DomainResult<Minor> {
+    if let Some(payer) = payer {
+        return Ok(owed_by_in(tx, invoice, payer).await?.unwrap_or(Minor::ZERO));
     }
-    let shared = !payers_of(tx, invoice.id).await?.is_empty();
+    let shared = source == entity::enums::PaymentSource::AutoPay
+        && !payers_of(tx, invoice.id).await?.is_empty();
     if shared {
         tracing::info!(
             invoice_id = invoice.id,
             "shared between payers: no automatic charge"
         );
+        return Ok(Minor::ZERO);
     }
-    Ok(shared)
+    Ok(invoice.amount_due_minor)
 }

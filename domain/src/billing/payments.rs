@@ -27,8 +27,10 @@
 //! use key `manual_{studio}_{client key}` in the payments' unique
 //! idempotency column, so a replay finds the first payment.
 
+mod auto_pay;
 mod manual;
 
+pub use auto_pay::{AutoPay, auto_pay};
 pub use manual::{ManualPayment, record_manual_payment};
 
 use crate::billing::lifecycle::{self, Actor, Audit};
@@ -44,7 +46,7 @@ use entity::{invoice, payment};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QuerySelect, TransactionTrait,
+    QuerySelect,
 };
 
 #[derive(Debug, Clone)]
@@ -92,7 +94,7 @@ async fn start_attempt(
     invoice_id: i64,
     source: PaymentSource,
     card: &Card,
-    key: &str,
+    (key, payer): (&str, Option<i64>),
     request_id: Option<&str>,
 ) -> DomainResult<Start> {
     let tx = begin_write(&ctx.db).await?;
@@ -108,7 +110,9 @@ async fn start_attempt(
             PaymentStatus::Pending => Start::Attempt(existing),
         });
     }
-    if !payable(&invoice) || crate::billing::payers::shared_auto_pay(&tx, &invoice, source).await? {
+    // What the attempt is for: a payer's share, or what the invoice owes.
+    let amount = crate::billing::payers::charged_amount(&tx, &invoice, source, payer).await?;
+    if !payable(&invoice) || !amount.is_positive() {
         return Ok(Start::Replay(ChargeResult::NothingDue));
     }
     let in_flight = payment::Entity::find()
@@ -124,17 +128,13 @@ async fn start_attempt(
         .into());
     }
     let now = ctx.clock.now();
-    let surcharge = crate::billing::surcharge::for_card_payment(
-        &tx,
-        &invoice,
-        card.funding,
-        invoice.amount_due_minor,
-    )
-    .await?;
+    let surcharge =
+        crate::billing::surcharge::for_card_payment(&tx, &invoice, card.funding, amount).await?;
     let pending = payment::ActiveModel {
         studio_id: Set(invoice.studio_id),
         invoice_id: Set(invoice.id),
-        amount_minor: Set(invoice.amount_due_minor),
+        payer_id: Set(payer),
+        amount_minor: Set(amount),
         surcharge_minor: Set(surcharge),
         card_funding: Set(Some(card.funding.as_str().to_string())),
         currency: Set(invoice.currency),
@@ -545,7 +545,38 @@ pub async fn charge_invoice(
     idempotency_key: &str,
     request_id: Option<&str>,
 ) -> DomainResult<ChargeResult> {
-    match start_attempt(ctx, invoice_id, source, card, idempotency_key, request_id).await? {
+    let key = (idempotency_key, None);
+    match start_attempt(ctx, invoice_id, source, card, key, request_id).await? {
+        Start::Replay(result) => Ok(result),
+        Start::Attempt(pending) => charge_and_settle(ctx, pending, request_id).await,
+    }
+}
+
+/// Charges a payer's saved `card` for their share of a shared invoice,
+/// once, under `inv_{id}_payer_{payer}_autopay`.
+pub async fn charge_share(
+    ctx: &AppContext,
+    invoice_id: i64,
+    payer_id: i64,
+    card: &Card,
+    request_id: Option<&str>,
+) -> DomainResult<ChargeResult> {
+    let key = Key::PayerAutoPay {
+        invoice_id,
+        payer_id,
+    }
+    .to_string();
+    let source = PaymentSource::AutoPay;
+    match start_attempt(
+        ctx,
+        invoice_id,
+        source,
+        card,
+        (&key, Some(payer_id)),
+        request_id,
+    )
+    .await?
+    {
         Start::Replay(result) => Ok(result),
         Start::Attempt(pending) => charge_and_settle(ctx, pending, request_id).await,
     }
@@ -628,106 +659,4 @@ pub fn next_auto_pay_retry(payment: &payment::Model) -> Option<chrono::DateTime<
     }
     let days = AUTO_PAY_RETRY_DAYS.get(usize::try_from(attempt).ok()?.checked_sub(1)?)?;
     Some(payment.created_at + Duration::days(*days))
-}
-
-#[derive(Debug)]
-pub enum AutoPay {
-    Paid,
-    NothingDue,
-    /// The gateway is still processing the charge: look again then.
-    Processing {
-        look_again_at: DateTime<Utc>,
-    },
-    Declined {
-        reason: String,
-        retry_in_days: Option<i64>,
-    },
-}
-
-/// Auto-pay attempt `attempt` (1 when the invoice is issued): charge the
-/// client's stored card, as it is now, under `inv_{id}_autopay_{attempt}`.
-/// The first decline falls back to the invoice email and gallery access
-/// follows the unpaid state; later ones send a decline notice. A soft decline
-/// schedules the next attempt; a hard one (stolen card...) stops retrying.
-pub async fn auto_pay(
-    ctx: &AppContext,
-    invoice_id: i64,
-    attempt: u32,
-    request_id: Option<&str>,
-) -> DomainResult<AutoPay> {
-    // The invoice and its client in one read-only transaction.
-    let read = ctx.db.begin().await?;
-    let invoice = invoice::Entity::find_by_id(invoice_id)
-        .one(&read)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("invoice {invoice_id} missing"))?;
-    let client = entity::client::Entity::find_by_id(invoice.client_id)
-        .one(&read)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("client {} missing", invoice.client_id))?;
-    read.commit().await?;
-    let (reason, retryable) = match &client.pm_token {
-        Some(token) => {
-            let card = Card {
-                token: token.clone(),
-                brand: client.pm_brand.clone(),
-                last4: client.pm_last4.clone(),
-                funding: crate::kernel::surcharge::Funding::parse(client.pm_funding.as_deref()),
-            };
-            let key = Key::AutoPay {
-                invoice_id,
-                attempt,
-            }
-            .to_string();
-            match charge_invoice(
-                ctx,
-                invoice_id,
-                PaymentSource::AutoPay,
-                &card,
-                &key,
-                request_id,
-            )
-            .await?
-            {
-                ChargeResult::Succeeded(_) => return Ok(AutoPay::Paid),
-                ChargeResult::NothingDue => return Ok(AutoPay::NothingDue),
-                ChargeResult::Processing { look_again_at } => {
-                    return Ok(AutoPay::Processing { look_again_at });
-                }
-                ChargeResult::Declined(p) => {
-                    let code = p.failure_code.unwrap_or_else(|| "declined".into());
-                    let retryable = !is_hard_decline(&code);
-                    (code, retryable)
-                }
-            }
-        }
-        None => ("no stored payment method".to_string(), false),
-    };
-    let retry_in_days = if retryable {
-        usize::try_from(attempt)
-            .ok()
-            .and_then(|a| a.checked_sub(1))
-            .and_then(|i| AUTO_PAY_RETRY_DAYS.get(i))
-            .copied()
-    } else {
-        None
-    };
-    let tx = begin_write(&ctx.db).await?;
-    next::after(
-        &tx,
-        Change::AutoPayDeclined {
-            studio_id: invoice.studio_id,
-            invoice_id,
-            attempt,
-            retry_in: retry_in_days.map(Duration::days),
-        },
-        request_id,
-        ctx.clock.now(),
-    )
-    .await?;
-    crate::workflow::next::commit(ctx, tx).await?;
-    Ok(AutoPay::Declined {
-        reason,
-        retry_in_days,
-    })
 }

@@ -88,10 +88,12 @@ pub async fn checkout(
     check_csrf(ctx, token, csrf)?;
     crate::billing::installments::ensure_oldest_first(&ctx.db, &doc.invoice).await?;
     let tip = crate::billing::tips::chosen(doc, &choice.tip)?;
-    // Only an auto-pay client is offered to keep the card.
+    // Only an auto-pay client, or a booking's auto-pay payer, keeps it.
     let save_card = choice.save_card
-        && doc.payer.is_none()
-        && doc.client.payment_preference == PaymentPreference::AutoPay;
+        && match &doc.payer {
+            Some(payer) => payer.auto_pay,
+            None => doc.client.payment_preference == PaymentPreference::AutoPay,
+        };
     crate::billing::checkout::start(ctx, doc, save_card, tip).await
 }
 

@@ -81,7 +81,7 @@ pub async fn send_invoice(
         Some(key) => format!("resend:{key}"),
         None => "1".to_string(),
     };
-    super::payer_emails::each_reader(ctx, &doc, &step, invoice_email).await
+    super::payer_emails::each_reader(ctx, &doc, (&step, false), invoice_email).await
 }
 
 /// One invoice email, to the document's reader, under `step`.
@@ -95,9 +95,9 @@ async fn invoice_email(ctx: &AppContext, doc: InvoiceDocument, step: String) -> 
     let paid = due.is_zero();
     let number = doc.invoice.display_number();
     let subject = format!("Invoice {number} from {}", doc.studio.name);
-    // The client's card and its declines are the client's own business.
+    // Each reader's own card and declines only.
     let client = doc.payer.is_none();
-    let decline = doc.last_decline().filter(|_| !paid && client);
+    let decline = doc.own_last_decline().filter(|_| !paid);
     let decline_text = decline.map(|p| {
         let retry = match crate::billing::payments::next_auto_pay_retry(p) {
             Some(at) => format!(
@@ -318,7 +318,7 @@ pub async fn send_reminder(ctx: &AppContext, invoice_id: i64, step: u32) -> Doma
         return Ok(Sent::Already);
     }
     let each = |ctx, doc, key: String| reminder_email(ctx, doc, step, key);
-    super::payer_emails::each_reader(ctx, &doc, &step.to_string(), each).await
+    super::payer_emails::each_reader(ctx, &doc, (&step.to_string(), true), each).await
 }
 
 /// One reminder, to the document's reader (a payer: only while they owe).

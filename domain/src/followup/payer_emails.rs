@@ -13,12 +13,14 @@ use entity::payment;
 
 /// Sends `send` to the invoice's client, or, on a shared invoice, to each
 /// payer who still owes their share (step `{step}:payer:{id}`, one email
-/// each). A payer whose email is held by another sender makes the whole
-/// job wait; the others' are sent once either way.
+/// each): a payer whose share is charged to their card is left out of the
+/// invoice's sendings (`reminders` false) unless the charge was declined
+/// (the sending for them alone). A payer whose email is held by another
+/// sender makes the whole job wait; the others' are sent once either way.
 pub(super) async fn each_reader<'a, F, Fut>(
     ctx: &'a AppContext,
     doc: &'a InvoiceDocument,
-    step: &'a str,
+    (step, reminders): (&'a str, bool),
     send: F,
 ) -> DomainResult<Sent>
 where
@@ -28,9 +30,14 @@ where
     if doc.payers.is_empty() {
         return send(ctx, doc.clone(), step.to_string()).await;
     }
+    let alone = crate::billing::payers::charge::declined_payer(step);
     let mut outcome = Sent::Already;
     for (payer, owed) in doc.payer_owed() {
-        if !owed.is_positive() {
+        let left_out = match alone {
+            Some(id) => id != payer.id,
+            None => payer.charged && !reminders,
+        };
+        if !owed.is_positive() || left_out {
             continue;
         }
         let step = format!("{step}:payer:{}", payer.id);

@@ -19,6 +19,9 @@ pub enum Key {
     /// The `attempt`-th off-session charge of an invoice's card on file
     /// (`inv_7_autopay_2`); the attempt is also the retry schedule's index.
     AutoPay { invoice_id: i64, attempt: u32 },
+    /// One payer's share of a shared invoice charged to their saved card,
+    /// once (`inv_7_payer_3_autopay`).
+    PayerAutoPay { invoice_id: i64, payer_id: i64 },
     /// A hosted checkout for an amount of an invoice
     /// (`inv_7_checkout_12500_1`): a new amount is a new session.
     Checkout {
@@ -61,6 +64,10 @@ impl fmt::Display for Key {
                 invoice_id,
                 attempt,
             } => write!(f, "inv_{invoice_id}_autopay_{attempt}"),
+            Self::PayerAutoPay {
+                invoice_id,
+                payer_id,
+            } => write!(f, "inv_{invoice_id}_payer_{payer_id}_autopay"),
             Self::Checkout {
                 invoice_id,
                 amount_minor,
@@ -119,6 +126,15 @@ impl Key {
                 return Some(Self::AutoPay {
                     invoice_id,
                     attempt: number(attempt)?,
+                });
+            }
+            if let Some(payer) = rest
+                .strip_prefix("payer_")
+                .and_then(|r| r.strip_suffix("_autopay"))
+            {
+                return Some(Self::PayerAutoPay {
+                    invoice_id,
+                    payer_id: number(payer)?,
                 });
             }
             let (amount, attempt) = rest.strip_prefix("checkout_")?.split_once('_')?;
@@ -309,6 +325,13 @@ mod tests {
                 },
             ),
             ("client_5_customer", Key::Customer { client_id: 5 }),
+            (
+                "inv_7_payer_3_autopay",
+                Key::PayerAutoPay {
+                    invoice_id: 7,
+                    payer_id: 3,
+                },
+            ),
             ("payer_7_customer", Key::PayerCustomer { payer_id: 7 }),
             (
                 "manual_1_cash-2026_03_01",

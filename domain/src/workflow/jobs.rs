@@ -22,7 +22,14 @@ pub enum JobKind {
     GenerateInvoice { session_id: i64 },
     /// Auto-pay attempt `attempt` (1 when the invoice is issued, 2, 3...
     /// after soft declines) with the client's stored payment method.
-    Charge { invoice_id: i64, attempt: u32 },
+    /// With `payer`: that payer's share of a shared invoice, charged to the
+    /// card they saved (one attempt; a decline emails them alone).
+    Charge {
+        invoice_id: i64,
+        attempt: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        payer: Option<i64>,
+    },
     /// Email the invoice with its portal link.
     /// `resend` names a resend requested by the studio (its idempotency key).
     SendInvoice {
@@ -103,7 +110,13 @@ impl JobKind {
             Self::Charge {
                 invoice_id,
                 attempt,
+                payer: None,
             } => format!("charge:invoice:{invoice_id}:attempt:{attempt}"),
+            Self::Charge {
+                invoice_id,
+                attempt,
+                payer: Some(payer),
+            } => format!("charge:invoice:{invoice_id}:payer:{payer}:attempt:{attempt}"),
             Self::SendInvoice {
                 invoice_id,
                 resend: None,
@@ -501,7 +514,7 @@ mod tests {
             status: NotificationStatus::Failed,
             message_id: String::new(),
             claimed_until: None,
-            created_at: chrono::Utc::now(),
+            created_at: chrono::DateTime::UNIX_EPOCH,
             sent_at: None,
             error: None,
         };

@@ -33,6 +33,9 @@ pub enum Change {
         /// An installment issued as the notice of its auto-charge: the
         /// moment the card is charged (emailed now, no reminders).
         charge_at: Option<DateTime<Utc>>,
+        /// Payers of a shared invoice whose share is charged to their
+        /// saved card now.
+        charge_payers: Vec<i64>,
     },
     /// An auto-pay attempt was declined. The first attempt falls back to
     /// emailing the invoice, later ones send a decline notice;
@@ -232,13 +235,7 @@ impl Change {
             Self::SessionCompleted { session_id, .. } => {
                 vec![Now(J::GenerateInvoice { session_id })]
             }
-            Self::InvoiceIssued {
-                invoice_id,
-                status,
-                auto_pay,
-                charge_at,
-                ..
-            } => invoice_issued(invoice_id, status, auto_pay, charge_at),
+            issued @ Self::InvoiceIssued { .. } => invoice_issued(issued),
             Self::AutoPayDeclined {
                 invoice_id,
                 attempt,
@@ -462,7 +459,8 @@ mod tests {
                 After(
                     JobKind::Charge {
                         invoice_id: 7,
-                        attempt: 2
+                        attempt: 2,
+                        payer: None,
                     },
                     Duration::days(1)
                 ),

@@ -24,6 +24,7 @@ on_both_backends!(reminders_go_only_to_the_payer_who_has_not_paid);
 on_both_backends!(each_payer_pays_stripe_under_their_own_customer);
 on_both_backends!(a_shared_draft_goes_to_its_payers_and_the_client_may_cover_it);
 on_both_backends!(each_part_of_a_plan_is_split_between_the_bookings_payers);
+on_both_backends!(an_auto_pay_payer_is_charged_their_share_of_each_later_part);
 
 const COUPLE: &str = "noah.and.mia@example.com";
 const PARENTS: &str = "the.chens@example.com";
@@ -68,11 +69,20 @@ fn minor(v: &Value) -> i64 {
 
 /// The hosted page a payer's Pay button opens, with `tip` chosen.
 async fn press_pay_with_tip(app: &TestApp, link: &str, tip: &str) -> String {
+    press_pay_keeping(app, link, tip, false).await
+}
+
+/// The Pay button, `keep` ticking "use this card for automatic payments".
+async fn press_pay_keeping(app: &TestApp, link: &str, tip: &str, keep: bool) -> String {
     let csrf = tests::csrf_field(&app.portal_page(link).await);
+    let mut form = vec![("csrf", csrf.as_str()), ("tip", tip), ("tip_custom", "")];
+    if keep {
+        form.push(("save_card", "1"));
+    }
     let pressed = app
         .http
         .post(format!("{link}/checkout"))
-        .form(&[("csrf", csrf.as_str()), ("tip", tip), ("tip_custom", "")])
+        .form(&form)
         .send()
         .await
         .expect("portal checkout");
@@ -747,5 +757,171 @@ async fn each_part_of_a_plan_is_split_between_the_bookings_payers(backend: Backe
             .filter(|e| e.subject.starts_with("Invoice"))
             .count(),
         2
+    );
+}
+
+/// The parents pay automatically: they keep the card they pay the retainer's
+/// share with; the next part charges their share to it (a receipt, no
+/// invoice email), while the couple are emailed theirs. When their card is
+/// declined on the third part, only the parents are emailed, with the
+/// decline and their link; nothing else is charged.
+async fn an_auto_pay_payer_is_charged_their_share_of_each_later_part(backend: Backend) {
+    use crate::installments::{app_at, at, bill_due_parts, plan};
+    let Some((app, clock)) = app_at(backend, at(2027, 1, 4, 15, 0)).await else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    let session = app
+        .schedule_wedding_on(
+            &f.key,
+            &f.auto_pay_client,
+            &f.package,
+            &f.add_on,
+            "0",
+            "2027-06-12T15:00:00Z",
+        )
+        .await;
+    let set = app
+        .gql(
+            &f.key,
+            "mutation($i: SetSessionPayersInput!) { setSessionPayers(input: $i) {
+                payers { email autoPay cardLast4 } userErrors { field code message } } }",
+            json!({ "i": { "sessionId": session, "payers": [
+                { "name": "Noah & Mia", "email": COUPLE, "percent": "60" },
+                { "name": "Linda Chen", "email": PARENTS, "percent": "40", "autoPay": true } ] } }),
+        )
+        .await;
+    assert_eq!(set["setSessionPayers"]["userErrors"], json!([]), "{set}");
+    let planned = app
+        .gql(
+            &f.key,
+            "mutation($i: SetPaymentPlanInput!) { setPaymentPlan(input: $i) { userErrors { code message } } }",
+            json!({ "i": { "sessionId": session, "parts": [
+                { "percent": "30" }, { "percent": "30", "dueDate": "2027-03-01" }, { "dueDate": "2027-04-01" } ] } }),
+        )
+        .await;
+    assert_eq!(
+        planned["setPaymentPlan"]["userErrors"],
+        json!([]),
+        "{planned}"
+    );
+    app.drain().await;
+    let invoice_payers = |id: Value| {
+        let app = &app;
+        let key = f.key.clone();
+        async move {
+            app.gql(
+                &key,
+                "query($id: ID!) { invoice(id: $id) { status payers { email share { minorUnits } owed { minorUnits } portalUrl } } }",
+                json!({ "id": id }),
+            )
+            .await["invoice"]
+                .clone()
+        }
+    };
+
+    // The retainer: the parents have no card yet, so both are emailed; the
+    // parents keep theirs as they pay.
+    let first =
+        invoice_payers(plan(&app, &f.key, &session).await["parts"][0]["invoiceId"].clone()).await;
+    let link = |inv: &Value, i: usize| {
+        inv["payers"][i]["portalUrl"]
+            .as_str()
+            .expect("link")
+            .to_string()
+    };
+    let page = app.portal_page(&link(&first, 1)).await;
+    assert!(
+        page.contains("name=\"save_card\""),
+        "offered to keep the card: {page}"
+    );
+    let hosted = press_pay_keeping(&app, &link(&first, 1), "none", true).await;
+    assert_eq!(
+        app.pay_on_hosted_page(&hosted, "4242424242424242")
+            .await
+            .status(),
+        303
+    );
+    app.drain().await;
+    pay(&app, &link(&first, 0), "none", "5555555555554444").await;
+    let kept = app
+        .gql(
+            &f.key,
+            "query($id: ID!) { session(id: $id) { payers { email cardLast4 } } }",
+            json!({ "id": session }),
+        )
+        .await;
+    assert_eq!(kept["session"]["payers"][1]["cardLast4"], "4242", "{kept}");
+    assert_eq!(kept["session"]["payers"][0]["cardLast4"], Value::Null);
+
+    // March 1: the parents' share is charged to their card.
+    let invoices_to = |to: &str| {
+        app.emails_to(to)
+            .into_iter()
+            .filter(|e| e.subject.starts_with("Invoice"))
+            .count()
+    };
+    let (parents_invoices, couple_invoices) = (invoices_to(PARENTS), invoices_to(COUPLE));
+    bill_due_parts(&app, &clock, at(2027, 3, 1, 10, 0)).await;
+    let second =
+        invoice_payers(plan(&app, &f.key, &session).await["parts"][1]["invoiceId"].clone()).await;
+    assert_eq!(second["status"], "PARTIALLY_PAID", "{second:#}");
+    assert_eq!(minor(&second["payers"][1]["owed"]), 0);
+    let parents_share = minor(&second["payers"][1]["share"]);
+    let charged: Vec<(String, i64)> = simulated_charge::Entity::find()
+        .order_by_asc(simulated_charge::Column::CreatedAt)
+        .all(&app.ctx.db)
+        .await
+        .expect("charges")
+        .into_iter()
+        .map(|c| (c.token, c.amount_minor))
+        .collect();
+    assert_eq!(
+        charged.last(),
+        Some(&("pm_card_visa".to_string(), parents_share))
+    );
+    assert_eq!(
+        invoices_to(PARENTS),
+        parents_invoices,
+        "charged, not emailed the invoice"
+    );
+    assert_eq!(invoices_to(COUPLE), couple_invoices + 1);
+    assert!(
+        app.emails_to(PARENTS)
+            .iter()
+            .filter(|e| e.says("We received your payment"))
+            .count()
+            >= 2
+    );
+
+    // The parents' card is declined on the third part: they alone hear of it.
+    use sea_orm::ConnectionTrait;
+    app.ctx
+        .db
+        .execute_unprepared(
+            "UPDATE session_payers SET pm_token = 'pm_card_chargeDeclined' WHERE removed_at IS NULL AND auto_pay",
+        )
+        .await
+        .expect("the card is declined from now on");
+    let charges_before = app.count("simulated_gateway_charges").await;
+    bill_due_parts(&app, &clock, at(2027, 4, 1, 10, 0)).await;
+    let third =
+        invoice_payers(plan(&app, &f.key, &session).await["parts"][2]["invoiceId"].clone()).await;
+    assert_eq!(third["status"], "OPEN", "{third:#}");
+    assert_eq!(
+        app.count("simulated_gateway_charges").await,
+        charges_before + 1,
+        "one declined attempt"
+    );
+    let declined = app
+        .emails_to(PARENTS)
+        .into_iter()
+        .filter(|e| e.says("but it was declined"))
+        .collect::<Vec<_>>();
+    assert_eq!(declined.len(), 1, "the parents are told once");
+    assert_eq!(declined[0].portal_link(), Some(link(&third, 1)));
+    assert!(
+        !app.emails_to(COUPLE).iter().any(|e| e.says("declined")),
+        "the couple hear nothing of it"
     );
 }

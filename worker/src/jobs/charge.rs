@@ -9,9 +9,16 @@ pub async fn run(
     ctx: &AppContext,
     invoice_id: i64,
     attempt: u32,
+    payer: Option<i64>,
     request_id: Option<&str>,
 ) -> Outcome {
-    match payments::auto_pay(ctx, invoice_id, attempt, request_id).await {
+    let charged = match payer {
+        Some(payer) => {
+            domain::billing::payers::charge::share(ctx, invoice_id, payer, request_id).await
+        }
+        None => payments::auto_pay(ctx, invoice_id, attempt, request_id).await,
+    };
+    match charged {
         Ok(AutoPay::Paid | AutoPay::NothingDue) => Outcome::Done,
         Ok(AutoPay::Processing { look_again_at }) => Outcome::Waiting(look_again_at),
         Ok(AutoPay::Declined {

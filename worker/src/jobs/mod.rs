@@ -34,7 +34,8 @@ async fn run_step(ctx: &AppContext, job: &Job) -> Outcome {
         JobKind::Charge {
             invoice_id,
             attempt,
-        } => charge::run(ctx, *invoice_id, *attempt, request_id).await,
+            payer,
+        } => charge::run(ctx, *invoice_id, *attempt, *payer, request_id).await,
         JobKind::ResolvePayment { payment_id } => {
             charge::resolve(ctx, *payment_id, request_id).await
         }

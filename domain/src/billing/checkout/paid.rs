@@ -84,10 +84,12 @@ pub(super) async fn settle_paid(
         .await?;
     let outcome = ChargeOutcome::Succeeded { reference };
     let moved = payments::settle_in(tx, &pending, &outcome, actor, None, now).await?;
-    if row.save_card
-        && let Some(card) = card
-    {
-        keep_card(tx, row.invoice_id, card, now).await?;
+    match (row.save_card, card, row.payer_id) {
+        (true, Some(card), Some(payer)) => {
+            crate::billing::payers::booking::keep_card(tx, payer, card).await?;
+        }
+        (true, Some(card), None) => keep_card(tx, row.invoice_id, card, now).await?,
+        _ => {}
     }
     if !moved {
         return Ok(Settled::Noted(format!(

@@ -45,6 +45,19 @@ impl InvoiceDocument {
         self.refunds.iter().filter(|r| mine(r)).collect()
     }
 
+    /// The reader's most recent declined payment (a payer's own only).
+    pub fn own_last_decline(&self) -> Option<&entity::payment::Model> {
+        let mine = |p: &&entity::payment::Model| match &self.payer {
+            Some(me) => p.payer_id == Some(me.id),
+            None => p.payer_id.is_none(),
+        };
+        self.payments
+            .iter()
+            .rev()
+            .filter(mine)
+            .find(|p| p.status == entity::enums::PaymentStatus::Failed)
+    }
+
     /// Who the document's emails go to: the payer, or the client.
     pub fn addressee(&self) -> (&str, &str) {
         match &self.payer {

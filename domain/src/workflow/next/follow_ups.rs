@@ -54,6 +54,7 @@ pub(super) fn auto_pay_declined(
             JobKind::Charge {
                 invoice_id,
                 attempt: attempt + 1,
+                payer: None,
             },
             delay,
         )
@@ -64,15 +65,30 @@ pub(super) fn auto_pay_declined(
 /// An issued invoice: an auto-pay client's card is charged (now, or, for
 /// an installment whose invoice is the notice, at its moment, the invoice
 /// emailed now without reminders); anyone else gets the invoice email.
-pub(super) fn invoice_issued(
-    invoice_id: i64,
-    status: InvoiceStatus,
-    auto_pay: bool,
-    charge_at: Option<DateTime<Utc>>,
-) -> Vec<FollowUp> {
+pub(super) fn invoice_issued(issued: super::Change) -> Vec<FollowUp> {
+    let super::Change::InvoiceIssued {
+        invoice_id,
+        status,
+        auto_pay,
+        charge_at,
+        charge_payers,
+        ..
+    } = issued
+    else {
+        return Vec::new();
+    };
+    // A payer of a shared invoice with a saved card: their share, now.
+    let shares = charge_payers.into_iter().map(move |payer| {
+        Now(JobKind::Charge {
+            invoice_id,
+            attempt: 1,
+            payer: Some(payer),
+        })
+    });
     let charge = JobKind::Charge {
         invoice_id,
         attempt: 1,
+        payer: None,
     };
     // A sending of its own, so that a declined charge still emails the
     // invoice with the decline (`auto_pay_declined`).
@@ -80,11 +96,12 @@ pub(super) fn invoice_issued(
         invoice_id,
         resend: Some("notice".to_string()),
     };
-    match (auto_pay, charge_at) {
+    let routed = match (auto_pay, charge_at) {
         (true, Some(at)) => vec![Now(notice), At(charge, at)],
         (true, None) => vec![Now(charge)],
         (false, _) => vec![FollowUp::EmailInvoice { invoice_id, status }],
-    }
+    };
+    routed.into_iter().chain(shares).collect()
 }
 
 /// A refund succeeded: the client is told when a credit note was issued
