@@ -107,7 +107,9 @@ pub fn save_card_choice(doc: &domain::billing::documents::InvoiceDocument) -> Ma
         Some(payer) => payer.auto_pay,
         None => doc.client.payment_preference == entity::enums::PaymentPreference::AutoPay,
     };
-    let terms = domain::billing::surcharge::auto_pay_terms(&doc.studio, &doc.client);
+    // The surcharge terms are the client's (a payer's card is never surcharged).
+    let terms = domain::billing::surcharge::auto_pay_terms(&doc.studio, &doc.client)
+        .filter(|_| doc.payer.is_none());
     html! {
         @if auto_pays {
             label.check { input type="checkbox" name="save_card" value="1" checked; " Use this card for future automatic payments" }

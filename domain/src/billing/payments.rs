@@ -128,8 +128,13 @@ async fn start_attempt(
         .into());
     }
     let now = ctx.clock.now();
-    let surcharge =
-        crate::billing::surcharge::for_card_payment(&tx, &invoice, card.funding, amount).await?;
+    // Where a payer lives is not known: their card is never surcharged.
+    let surcharge = match payer {
+        Some(_) => crate::kernel::money::Minor::ZERO,
+        None => {
+            crate::billing::surcharge::for_card_payment(&tx, &invoice, card.funding, amount).await?
+        }
+    };
     let pending = payment::ActiveModel {
         studio_id: Set(invoice.studio_id),
         invoice_id: Set(invoice.id),
