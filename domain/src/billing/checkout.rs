@@ -63,11 +63,7 @@ fn request_of(
             .tip_minor
             .is_positive()
             .then(|| row.tip_minor.of(row.currency)),
-        product_name: format!(
-            "Invoice {} — {}",
-            doc.invoice.display_number(),
-            doc.studio.name
-        ),
+        product_name: doc.checkout_line(),
         customer: doc.gateway_customer(),
         invoice_ref: doc.invoice.id.to_string(),
         success_url: format!("{portal}/return?session_id={{CHECKOUT_SESSION_ID}}"),

@@ -27,8 +27,9 @@ fn back_to(payment: &payment::Model) -> String {
 const CARD_DELAY: &str = " Card refunds usually reach your statement within 5 to 10 business days.";
 
 /// The client's confirmation that a refund went back, with the amount, the
-/// card (or method) it went to and the credit note that accompanies it. Sent
-/// once per refund (once per request for a spread one); a chargeback has no credit note and sends nothing.
+/// card (or method) it went to and the credit note that accompanies it (a
+/// tip paid alone has none). Sent once per refund (once per request for a
+/// spread one); a chargeback has no credit note and sends nothing.
 pub async fn send_refund_confirmation(ctx: &AppContext, refund_id: i64) -> DomainResult<Sent> {
     let Some(found) = refund::Entity::find_by_id(refund_id).one(&ctx.db).await? else {
         return Ok(Sent::Already);
@@ -39,16 +40,22 @@ pub async fn send_refund_confirmation(ctx: &AppContext, refund_id: i64) -> Domai
     if found.status != RefundStatus::Succeeded {
         return Ok(Sent::Already);
     }
-    let Some(note) = crate::billing::refunds::credit_note_of(&ctx.db, found.id).await? else {
+    // A tip paid alone goes back with no invoice money, so no credit note.
+    let note = crate::billing::refunds::credit_note_of(&ctx.db, found.id).await?;
+    let tip_only = found.amount_minor.is_zero() && found.tip_minor.is_positive();
+    if note.is_none() && !tip_only {
         return Ok(Sent::Already);
-    };
+    }
     let payment = payment::Entity::find_by_id(found.payment_id)
         .one(&ctx.db)
         .await?
         .ok_or_else(|| anyhow::anyhow!("payment {} missing", found.payment_id))?;
     let doc = InvoiceDocument::load_by_id(ctx, found.invoice_id).await?;
     let doc = super::payer_emails::for_payer_of(doc, &payment);
-    let amount = doc.money(found.amount_minor);
+    let (amount, what) = match tip_only {
+        true => (doc.money(found.tip_minor), "your tip of "),
+        false => (doc.money(found.amount_minor), ""),
+    };
     let number = doc.invoice.display_number().to_string();
     let back_to = back_to(&payment);
     let when = match payment.method {
@@ -66,22 +73,24 @@ pub async fn send_refund_confirmation(ctx: &AppContext, refund_id: i64) -> Domai
     let subject = format!("Refund of {amount} for invoice {number}");
     let mut body = greeting(&doc);
     body.para(vec![
-        text("We refunded "),
+        text(format!("We refunded {what}")),
         strong(&amount),
         text(format!(" {back_to} for invoice ")),
         whole(&number),
         text(format!(".{when}")),
     ]);
-    if let Some(back) = going_back_too(&doc, &found) {
+    if let Some(back) = going_back_too(&doc, &found).filter(|_| !tip_only) {
         body.para(vec![text(back)]);
     }
-    body.para(vec![
-        text("Credit note: "),
-        strong(&note.number),
-        text(" ("),
-        whole(&amount),
-        text(")"),
-    ]);
+    if let Some(note) = &note {
+        body.para(vec![
+            text("Credit note: "),
+            strong(&note.number),
+            text(" ("),
+            whole(&amount),
+            text(")"),
+        ]);
+    }
     body.para(vec![text(owed)]);
     let email = to_client(&doc, subject, "Refund confirmation", &body);
     notify::send_once(

@@ -496,6 +496,13 @@ async fn each_payer_pays_stripe_under_their_own_customer(backend: Backend) {
     }
     let sessions = stripe.checkout_sessions();
     assert_eq!(sessions.len(), 2);
+    assert!(
+        sessions[0]["line_items"]["data"][0]["description"]
+            .as_str()
+            .is_some_and(|d| d.contains(", your share")),
+        "{}",
+        sessions[0]
+    );
     let customers = stripe.customers();
     for (session, payer) in sessions.iter().zip(&payers) {
         assert_eq!(session["amount_total"], minor(&payer["share"]));

@@ -565,6 +565,13 @@ async fn an_auto_pay_receipt_offers_a_tip_paid_alone_and_refunded_whole(backend:
         notes,
         "no invoice money, no credit note"
     );
+    let told = app.email_to_saying(AUTO_PAY_EMAIL, "We refunded your tip of");
+    assert!(
+        told.says(&format!("We refunded your tip of {}", money(tip))),
+        "{}",
+        told.text
+    );
+    assert!(!told.says("Credit note"), "{}", told.text);
     let now = payment_of(&app, &f.key, &f.auto_pay_session).await;
     assert_eq!(
         (

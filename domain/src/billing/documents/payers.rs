@@ -110,6 +110,21 @@ impl InvoiceDocument {
         view.notes.extend(self.share_sentence());
     }
 
+    /// The hosted page's line for the invoice's money: "Invoice N — Studio",
+    /// a payer's "Invoice N, your share — Studio".
+    pub fn checkout_line(&self) -> String {
+        let share = if self.payer.is_some() {
+            ", your share"
+        } else {
+            ""
+        };
+        format!(
+            "Invoice {}{share} — {}",
+            self.invoice.display_number(),
+            self.studio.name
+        )
+    }
+
     /// The reader's own portal link.
     pub fn portal_link(&self, ctx: &AppContext) -> String {
         let salt = self

@@ -67,7 +67,7 @@ pub async fn credit_note_of<C: sea_orm::ConnectionTrait>(
 /// A refund by agreement settled: its credit note and the money it takes
 /// off the invoice, with `audit` for the trail; `true`: the client is told.
 /// A tip paid alone is refunded with no invoice money, so with no credit
-/// note (and no email: the refund is on the payment).
+/// note (the client is told all the same).
 pub(super) async fn agreed(
     tx: &DatabaseTransaction,
     pending: &refund::Model,
@@ -78,7 +78,7 @@ pub(super) async fn agreed(
     let money = lifecycle::Movement::refund_with_credit_note(pending.amount_minor);
     if pending.amount_minor.is_zero() {
         lifecycle::apply_money(tx, pending.invoice_id, money, audit, now).await?;
-        return Ok(false);
+        return Ok(pending.tip_minor.is_positive());
     }
     let note = issue_credit_note(tx, pending, now).await?;
     let invoice = lifecycle::apply_money(tx, pending.invoice_id, money, audit, now).await?;
