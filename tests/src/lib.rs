@@ -135,6 +135,17 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     spawn_app_with(backend, |_| {}).await
 }
 
+/// The app on the local Stripe-shaped server (or a wiremock) at `base`,
+/// with its test secret and webhook secret (`whsec_test_local`).
+pub async fn spawn_app_on_stripe(backend: Backend, base: String) -> Option<TestApp> {
+    spawn_app_with(backend, |s| {
+        s.gateway.stripe_secret_key = Some("sk_test_local".to_string().into());
+        s.gateway.stripe_api_base = base;
+        s.gateway.stripe_webhook_secret = Some("whsec_test_local".to_string().into());
+    })
+    .await
+}
+
 pub async fn spawn_app_with(
     backend: Backend,
     adjust: impl FnOnce(&mut Settings),

@@ -27,13 +27,13 @@ use entity::enums::{InvoiceEventKind, InvoiceStatus, PaymentStatus};
 use entity::{checkout_session, invoice, invoice_payer, payment};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::Expr;
-pub mod booking;
-pub mod charge;
-
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect,
 };
+
+pub mod booking;
+pub mod charge;
 
 /// One payer as the studio gives them: a percent or an amount of the
 /// amount due.
@@ -399,7 +399,8 @@ async fn retire_replaced(
     Ok(())
 }
 
-/// Whether a live checkout belongs to a payer no longer on the invoice.
+/// The payers a new split replaced on `invoice_id`: their live checkouts
+/// are expired (`checkout::expire_stale`).
 pub async fn replaced_payer_ids(
     conn: &impl ConnectionTrait,
     invoice_id: i64,

@@ -94,7 +94,8 @@ async fn start_attempt(
     invoice_id: i64,
     source: PaymentSource,
     card: &Card,
-    (key, payer): (&str, Option<i64>),
+    key: &str,
+    payer: Option<i64>,
     request_id: Option<&str>,
 ) -> DomainResult<Start> {
     let tx = begin_write(&ctx.db).await?;
@@ -550,8 +551,8 @@ pub async fn charge_invoice(
     idempotency_key: &str,
     request_id: Option<&str>,
 ) -> DomainResult<ChargeResult> {
-    let key = (idempotency_key, None);
-    match start_attempt(ctx, invoice_id, source, card, key, request_id).await? {
+    let key = idempotency_key;
+    match start_attempt(ctx, invoice_id, source, card, key, None, request_id).await? {
         Start::Replay(result) => Ok(result),
         Start::Attempt(pending) => charge_and_settle(ctx, pending, request_id).await,
     }
@@ -572,16 +573,8 @@ pub async fn charge_share(
     }
     .to_string();
     let source = PaymentSource::AutoPay;
-    match start_attempt(
-        ctx,
-        invoice_id,
-        source,
-        card,
-        (&key, Some(payer_id)),
-        request_id,
-    )
-    .await?
-    {
+    let payer = Some(payer_id);
+    match start_attempt(ctx, invoice_id, source, card, &key, payer, request_id).await? {
         Start::Replay(result) => Ok(result),
         Start::Attempt(pending) => charge_and_settle(ctx, pending, request_id).await,
     }

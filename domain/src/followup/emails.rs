@@ -81,7 +81,7 @@ pub async fn send_invoice(
         Some(key) => format!("resend:{key}"),
         None => "1".to_string(),
     };
-    super::payer_emails::each_reader(ctx, &doc, (&step, false), invoice_email).await
+    super::payer_emails::each_reader(ctx, &doc, &step, false, invoice_email).await
 }
 
 /// One invoice email, to the document's reader, under `step`.
@@ -318,7 +318,7 @@ pub async fn send_reminder(ctx: &AppContext, invoice_id: i64, step: u32) -> Doma
         return Ok(Sent::Already);
     }
     let each = |ctx, doc, key: String| reminder_email(ctx, doc, step, key);
-    super::payer_emails::each_reader(ctx, &doc, (&step.to_string(), true), each).await
+    super::payer_emails::each_reader(ctx, &doc, &step.to_string(), true, each).await
 }
 
 /// One reminder, to the document's reader (a payer: only while they owe).

@@ -14,13 +14,14 @@ use entity::payment;
 /// Sends `send` to the invoice's client, or, on a shared invoice, to each
 /// payer who still owes their share (step `{step}:payer:{id}`, one email
 /// each): a payer whose share is charged to their card is left out of the
-/// invoice's sendings (`reminders` false) unless the charge was declined
+/// invoice's sendings (not of `reminders`) unless the charge was declined
 /// (the sending for them alone). A payer whose email is held by another
 /// sender makes the whole job wait; the others' are sent once either way.
 pub(super) async fn each_reader<'a, F, Fut>(
     ctx: &'a AppContext,
     doc: &'a InvoiceDocument,
-    (step, reminders): (&'a str, bool),
+    step: &'a str,
+    reminders: bool,
     send: F,
 ) -> DomainResult<Sent>
 where

@@ -7,7 +7,7 @@
 
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
-use tests::{Backend, SentEmail, TestApp, csrf_field, spawn_app, spawn_app_with, stripe_event};
+use tests::{Backend, SentEmail, TestApp, csrf_field, spawn_app, stripe_event};
 use wiremock::matchers::{body_string_contains, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -310,16 +310,6 @@ async fn request_card_setup_refuses_unknown_foreign_and_emailless_clients(backen
     assert_eq!(unknown.status(), 404);
 }
 
-async fn stripe_app(backend: Backend, stripe: &MockServer) -> Option<TestApp> {
-    let base = stripe.uri();
-    spawn_app_with(backend, |s| {
-        s.gateway.stripe_secret_key = Some("sk_test_local".to_string().into());
-        s.gateway.stripe_api_base = base;
-        s.gateway.stripe_webhook_secret = Some("whsec_test_local".to_string().into());
-    })
-    .await
-}
-
 fn setup_session(id: &str, key: &str, client: &str) -> Value {
     json!({
         "id": id, "object": "checkout.session", "mode": "setup",
@@ -343,7 +333,7 @@ fn card_json(pm: &str, brand: &str, last4: &str) -> Value {
 /// to the card of the second.
 async fn a_stripe_card_setup_stores_the_card_once_whatever_arrives_first(backend: Backend) {
     let stripe = MockServer::start().await;
-    let Some(app) = stripe_app(backend, &stripe).await else {
+    let Some(app) = tests::spawn_app_on_stripe(backend, stripe.uri()).await else {
         return;
     };
     Mock::given(method("GET"))
@@ -615,7 +605,7 @@ async fn a_stripe_card_setup_stores_the_card_once_whatever_arrives_first(backend
 /// kept although the webhook came before the client's return.
 async fn a_payment_webhook_before_the_return_still_keeps_the_card(backend: Backend) {
     let stripe = MockServer::start().await;
-    let Some(app) = stripe_app(backend, &stripe).await else {
+    let Some(app) = tests::spawn_app_on_stripe(backend, stripe.uri()).await else {
         return;
     };
     Mock::given(method("GET"))
@@ -844,7 +834,7 @@ async fn a_late_fee_expires_the_open_checkout_session(backend: Backend) {
 /// overpayment is written on the attempt for the studio to refund.
 async fn a_stale_session_paid_before_it_could_be_expired_is_recorded_once(backend: Backend) {
     let stripe = MockServer::start().await;
-    let Some(app) = stripe_app(backend, &stripe).await else {
+    let Some(app) = tests::spawn_app_on_stripe(backend, stripe.uri()).await else {
         return;
     };
     Mock::given(method("GET"))

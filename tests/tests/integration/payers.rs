@@ -14,8 +14,7 @@ use sea_orm::{EntityTrait, QueryOrder};
 use serde_json::{Value, json};
 use tests::stripe_server::StripeServer;
 use tests::{
-    AUTO_PAY_EMAIL, Backend, INVOICE_EMAIL, TestApp, spawn_app, spawn_app_full, spawn_app_with,
-    stripe_event,
+    AUTO_PAY_EMAIL, Backend, INVOICE_EMAIL, TestApp, spawn_app, spawn_app_full, stripe_event,
 };
 
 on_both_backends!(a_wedding_invoice_is_paid_by_the_couple_and_the_parents);
@@ -61,6 +60,59 @@ async fn standing(app: &TestApp, key: &str, session: &str) -> Value {
         )
         .await;
     data["session"]["invoice"].clone()
+}
+
+/// Ava (auto-pay, card on file) books the wedding for June 12, 2027.
+async fn ava_books_in_june(app: &TestApp, f: &tests::Fixture) -> String {
+    app.schedule_wedding_on(
+        &f.key,
+        &f.auto_pay_client,
+        &f.package,
+        &f.add_on,
+        "0",
+        "2027-06-12T15:00:00Z",
+    )
+    .await
+}
+
+/// `setSessionPayers`'s answer.
+async fn set_session_payers(app: &TestApp, key: &str, session: &str, payers: Value) -> Value {
+    app.gql(
+        key,
+        "mutation($i: SetSessionPayersInput!) { setSessionPayers(input: $i) {
+            payers { name email percent autoPay cardLast4 } userErrors { field code message } } }",
+        json!({ "i": { "sessionId": session, "payers": payers } }),
+    )
+    .await["setSessionPayers"]
+        .clone()
+}
+
+/// The session's payment plan set to `parts`.
+async fn set_plan(app: &TestApp, key: &str, session: &str, parts: Value) {
+    let planned = app
+        .gql(
+            key,
+            "mutation($i: SetPaymentPlanInput!) { setPaymentPlan(input: $i) { userErrors { code message } } }",
+            json!({ "i": { "sessionId": session, "parts": parts } }),
+        )
+        .await;
+    assert_eq!(
+        planned["setPaymentPlan"]["userErrors"],
+        json!([]),
+        "{planned}"
+    );
+}
+
+/// An invoice with its payers, their shares, what they owe and their links.
+async fn invoice_with_payers(app: &TestApp, key: &str, id: Value) -> Value {
+    app.gql(
+        key,
+        "query($id: ID!) { invoice(id: $id) { status payers { email share { minorUnits }
+            owed { minorUnits } portalUrl } } }",
+        json!({ "id": id }),
+    )
+    .await["invoice"]
+        .clone()
 }
 
 fn minor(v: &Value) -> i64 {
@@ -471,14 +523,7 @@ async fn reminders_go_only_to_the_payer_who_has_not_paid(backend: Backend) {
 /// client's); both sessions completed by webhook leave the invoice PAID.
 async fn each_payer_pays_stripe_under_their_own_customer(backend: Backend) {
     let stripe = StripeServer::start("sk_test_local").await;
-    let base = stripe.uri();
-    let Some(app) = spawn_app_with(backend, |s| {
-        s.gateway.stripe_secret_key = Some("sk_test_local".to_string().into());
-        s.gateway.stripe_api_base = base;
-        s.gateway.stripe_webhook_secret = Some("whsec_test_local".to_string().into());
-    })
-    .await
-    else {
+    let Some(app) = tests::spawn_app_on_stripe(backend, stripe.uri()).await else {
         return;
     };
     stripe.add_card("pm_1Visa", Some("cus_ava"), "visa", "4242");
@@ -644,50 +689,22 @@ async fn each_part_of_a_plan_is_split_between_the_bookings_payers(backend: Backe
         return;
     };
     let f = app.seed_studio("Golden Hour").await;
-    let session = app
-        .schedule_wedding_on(
-            &f.key,
-            &f.auto_pay_client,
-            &f.package,
-            &f.add_on,
-            "0",
-            "2027-06-12T15:00:00Z",
-        )
-        .await;
-    let refused = app
-        .gql(
-            &f.key,
-            "mutation($i: SetSessionPayersInput!) { setSessionPayers(input: $i) { payers { name } userErrors { field code } } }",
-            json!({ "i": { "sessionId": session, "payers": couple_and_parents("60", "30") } }),
-        )
-        .await;
+    let session = ava_books_in_june(&app, &f).await;
+    let refused = set_session_payers(&app, &f.key, &session, couple_and_parents("60", "30")).await;
     assert_eq!(
-        refused["setSessionPayers"]["userErrors"][0]["code"], "SHARES_DO_NOT_ADD_UP",
+        refused["userErrors"][0]["code"], "SHARES_DO_NOT_ADD_UP",
         "{refused}"
     );
-    let set = app
-        .gql(
-            &f.key,
-            "mutation($i: SetSessionPayersInput!) { setSessionPayers(input: $i) {
-                payers { name email percent } userErrors { field code message } } }",
-            json!({ "i": { "sessionId": session, "payers": couple_and_parents("60", "40") } }),
-        )
-        .await;
-    assert_eq!(set["setSessionPayers"]["userErrors"], json!([]), "{set}");
-    assert_eq!(set["setSessionPayers"]["payers"][1]["percent"], "40");
-    let planned = app
-        .gql(
-            &f.key,
-            "mutation($i: SetPaymentPlanInput!) { setPaymentPlan(input: $i) { userErrors { code message } } }",
-            json!({ "i": { "sessionId": session, "parts": [
-                { "percent": "30" }, { "dueDate": "2027-03-01" } ] } }),
-        )
-        .await;
-    assert_eq!(
-        planned["setPaymentPlan"]["userErrors"],
-        json!([]),
-        "{planned}"
-    );
+    let set = set_session_payers(&app, &f.key, &session, couple_and_parents("60", "40")).await;
+    assert_eq!(set["userErrors"], json!([]), "{set}");
+    assert_eq!(set["payers"][1]["percent"], "40");
+    set_plan(
+        &app,
+        &f.key,
+        &session,
+        json!([{ "percent": "30" }, { "dueDate": "2027-03-01" }]),
+    )
+    .await;
     app.drain().await;
 
     assert_eq!(
@@ -698,17 +715,8 @@ async fn each_part_of_a_plan_is_split_between_the_bookings_payers(backend: Backe
     let retainer = plan(&app, &f.key, &session).await;
     let invoice_id = retainer["parts"][0]["invoiceId"].clone();
     let part = minor(&retainer["parts"][0]["amount"]);
-    let shares = app
-        .gql(
-            &f.key,
-            "query($id: ID!) { invoice(id: $id) { status payers { email share { minorUnits } portalUrl } } }",
-            json!({ "id": invoice_id }),
-        )
-        .await;
-    let payers = shares["invoice"]["payers"]
-        .as_array()
-        .expect("payers")
-        .clone();
+    let shares = invoice_with_payers(&app, &f.key, invoice_id).await;
+    let payers = shares["payers"].as_array().expect("payers").clone();
     let parents = (part * 40 + 50) / 100;
     assert_eq!(
         payers
@@ -734,17 +742,11 @@ async fn each_part_of_a_plan_is_split_between_the_bookings_payers(backend: Backe
     // March 1: the rest is billed, split the same way.
     bill_due_parts(&app, &clock, at(2027, 3, 1, 10, 0)).await;
     let later = plan(&app, &f.key, &session).await;
-    let second = app
-        .gql(
-            &f.key,
-            "query($id: ID!) { invoice(id: $id) { status payers { email share { minorUnits } } } }",
-            json!({ "id": later["parts"][1]["invoiceId"] }),
-        )
-        .await;
+    let second = invoice_with_payers(&app, &f.key, later["parts"][1]["invoiceId"].clone()).await;
     let rest = minor(&later["parts"][1]["amount"]);
     let rest_parents = (rest * 40 + 50) / 100;
     assert_eq!(
-        second["invoice"]["payers"]
+        second["payers"]
             .as_array()
             .expect("payers")
             .iter()
@@ -778,54 +780,21 @@ async fn an_auto_pay_payer_is_charged_their_share_of_each_later_part(backend: Ba
         return;
     };
     let f = app.seed_studio("Golden Hour").await;
-    let session = app
-        .schedule_wedding_on(
-            &f.key,
-            &f.auto_pay_client,
-            &f.package,
-            &f.add_on,
-            "0",
-            "2027-06-12T15:00:00Z",
-        )
-        .await;
-    let set = app
-        .gql(
-            &f.key,
-            "mutation($i: SetSessionPayersInput!) { setSessionPayers(input: $i) {
-                payers { email autoPay cardLast4 } userErrors { field code message } } }",
-            json!({ "i": { "sessionId": session, "payers": [
-                { "name": "Noah & Mia", "email": COUPLE, "percent": "60" },
-                { "name": "Linda Chen", "email": PARENTS, "percent": "40", "autoPay": true } ] } }),
-        )
-        .await;
-    assert_eq!(set["setSessionPayers"]["userErrors"], json!([]), "{set}");
-    let planned = app
-        .gql(
-            &f.key,
-            "mutation($i: SetPaymentPlanInput!) { setPaymentPlan(input: $i) { userErrors { code message } } }",
-            json!({ "i": { "sessionId": session, "parts": [
-                { "percent": "30" }, { "percent": "30", "dueDate": "2027-03-01" }, { "dueDate": "2027-04-01" } ] } }),
-        )
-        .await;
-    assert_eq!(
-        planned["setPaymentPlan"]["userErrors"],
-        json!([]),
-        "{planned}"
-    );
+    let session = ava_books_in_june(&app, &f).await;
+    let payers = json!([
+        { "name": "Noah & Mia", "email": COUPLE, "percent": "60" },
+        { "name": "Linda Chen", "email": PARENTS, "percent": "40", "autoPay": true } ]);
+    let set = set_session_payers(&app, &f.key, &session, payers).await;
+    assert_eq!(set["userErrors"], json!([]), "{set}");
+    set_plan(
+        &app,
+        &f.key,
+        &session,
+        json!([{ "percent": "30" }, { "percent": "30", "dueDate": "2027-03-01" }, { "dueDate": "2027-04-01" }]),
+    )
+    .await;
     app.drain().await;
-    let invoice_payers = |id: Value| {
-        let app = &app;
-        let key = f.key.clone();
-        async move {
-            app.gql(
-                &key,
-                "query($id: ID!) { invoice(id: $id) { status payers { email share { minorUnits } owed { minorUnits } portalUrl } } }",
-                json!({ "id": id }),
-            )
-            .await["invoice"]
-                .clone()
-        }
-    };
+    let invoice_payers = |id: Value| invoice_with_payers(&app, &f.key, id);
 
     // The retainer: the parents have no card yet, so both are emailed; the
     // parents keep theirs as they pay.

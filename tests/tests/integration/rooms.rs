@@ -22,7 +22,7 @@ const BIG_FILES: &[(&str, usize)] = &[
     ("domain/src/adapters/stripe/mod.rs", 1031),
     ("domain/src/billing/checkout.rs", 544),
     ("domain/src/billing/invoicing.rs", 780),
-    ("domain/src/billing/payments.rs", 667),
+    ("domain/src/billing/payments.rs", 660),
     ("domain/src/billing/webhooks.rs", 712),
     ("domain/src/followup/gallery.rs", 723),
     ("domain/src/infra/settings.rs", 607),

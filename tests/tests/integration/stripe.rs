@@ -109,14 +109,7 @@ on_both_backends!(a_stripe_charge_refund_and_webhook_round_trip);
 /// The replayed event changes nothing and a forged one is refused.
 async fn a_stripe_charge_refund_and_webhook_round_trip(backend: Backend) {
     let stripe = MockServer::start().await;
-    let base = stripe.uri();
-    let Some(app) = spawn_app_with(backend, |s| {
-        s.gateway.stripe_secret_key = Some("sk_test_local".to_string().into());
-        s.gateway.stripe_api_base = base;
-        s.gateway.stripe_webhook_secret = Some("whsec_test_local".to_string().into());
-    })
-    .await
-    else {
+    let Some(app) = tests::spawn_app_on_stripe(backend, stripe.uri()).await else {
         return;
     };
     assert_eq!(app.webhook_secret(), "whsec_test_local");
@@ -273,14 +266,7 @@ fn form_of(request: &wiremock::Request) -> std::collections::HashMap<String, Str
 /// follows changes nothing.
 async fn a_portal_payment_goes_through_stripe_checkout_and_settles_once(backend: Backend) {
     let stripe = MockServer::start().await;
-    let base = stripe.uri();
-    let Some(app) = spawn_app_with(backend, |s| {
-        s.gateway.stripe_secret_key = Some("sk_test_local".to_string().into());
-        s.gateway.stripe_api_base = base;
-        s.gateway.stripe_webhook_secret = Some("whsec_test_local".to_string().into());
-    })
-    .await
-    else {
+    let Some(app) = tests::spawn_app_on_stripe(backend, stripe.uri()).await else {
         return;
     };
     Mock::given(method("GET"))
@@ -443,14 +429,7 @@ async fn an_auto_pay_charge_needing_authentication_falls_back_to_the_invoice_ema
     backend: Backend,
 ) {
     let stripe = MockServer::start().await;
-    let base = stripe.uri();
-    let Some(app) = spawn_app_with(backend, |s| {
-        s.gateway.stripe_secret_key = Some("sk_test_local".to_string().into());
-        s.gateway.stripe_api_base = base;
-        s.gateway.stripe_webhook_secret = Some("whsec_test_local".to_string().into());
-    })
-    .await
-    else {
+    let Some(app) = tests::spawn_app_on_stripe(backend, stripe.uri()).await else {
         return;
     };
     Mock::given(method("GET"))

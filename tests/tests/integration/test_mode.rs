@@ -5,7 +5,7 @@
 use domain::workflow::notify::TEST_MODE_LINE;
 use serde_json::json;
 use tests::stripe_server::StripeServer;
-use tests::{Backend, INVOICE_EMAIL, TestApp, spawn_app, spawn_app_with};
+use tests::{Backend, INVOICE_EMAIL, TestApp, spawn_app};
 
 /// The banner `api::portal::page` opens every client page with.
 const PAGE_BANNER: &str = "id=\"test-mode\"";
@@ -71,14 +71,7 @@ async fn dashboard_login_page(app: &TestApp) -> String {
 
 async fn stripe_pages_and_emails_carry_no_test_mode_mark(backend: Backend) {
     let stripe = StripeServer::start("sk_test_local").await;
-    let base = stripe.uri();
-    let Some(app) = spawn_app_with(backend, |s| {
-        s.gateway.stripe_secret_key = Some("sk_test_local".to_string().into());
-        s.gateway.stripe_webhook_secret = Some("whsec_test_local".to_string().into());
-        s.gateway.stripe_api_base = base;
-    })
-    .await
-    else {
+    let Some(app) = tests::spawn_app_on_stripe(backend, stripe.uri()).await else {
         return;
     };
     stripe.add_card("pm_card_visa", Some("cus_ava"), "visa", "4242");

@@ -11,10 +11,7 @@ use entity::simulated_charge;
 use sea_orm::{EntityTrait, QueryOrder};
 use serde_json::{Value, json};
 use tests::stripe_server::StripeServer;
-use tests::{
-    AUTO_PAY_EMAIL, Backend, INVOICE_EMAIL, TestApp, csrf_field, spawn_app, spawn_app_with,
-    stripe_event,
-};
+use tests::{AUTO_PAY_EMAIL, Backend, INVOICE_EMAIL, TestApp, csrf_field, spawn_app, stripe_event};
 
 on_both_backends!(a_client_tips_fifteen_percent_and_the_invoice_is_paid_not_overpaid);
 on_both_backends!(a_tip_the_studio_does_not_take_opens_nothing);
@@ -369,14 +366,7 @@ async fn installment_link(app: &TestApp, f: &tests::Fixture) -> String {
 /// the invoice PAID with the tip on the payment.
 async fn a_tip_goes_to_stripe_as_a_gratuity_line_and_settles_with_the_invoice(backend: Backend) {
     let stripe = StripeServer::start("sk_test_local").await;
-    let base = stripe.uri();
-    let Some(app) = spawn_app_with(backend, |s| {
-        s.gateway.stripe_secret_key = Some("sk_test_local".to_string().into());
-        s.gateway.stripe_api_base = base;
-        s.gateway.stripe_webhook_secret = Some("whsec_test_local".to_string().into());
-    })
-    .await
-    else {
+    let Some(app) = tests::spawn_app_on_stripe(backend, stripe.uri()).await else {
         return;
     };
     stripe.add_card("pm_1Visa", Some("cus_ava"), "visa", "4242");
