@@ -13,6 +13,7 @@ mod pay;
 use pay::sentence;
 pub mod plan;
 mod shares;
+mod surcharge;
 mod tips;
 
 use actix_web::http::StatusCode;
@@ -332,6 +333,7 @@ fn pay_card(app: &AppContext, doc: &InvoiceDocument, token: &str, processing: bo
                     input type="hidden" name="csrf" value=(portal::csrf_token(app, token));
                     (crate::card_setup::save_card_choice(doc))
                     (tips::choices(doc))
+                    (surcharge::disclosure(doc))
                     button type="submit" { "Pay " span.amount { (doc.money(due)) } }
                 }
                 p.hint { "You pay on our payment provider's secure page; your card number never reaches " (doc.studio.name) "." }

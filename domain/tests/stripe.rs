@@ -433,7 +433,122 @@ fn checkout_request(save_card: bool) -> CheckoutRequest {
         save_card,
         installment_ref: None,
         tip: None,
+        surcharge: None,
     }
+}
+
+/// A surcharge is a line of its own after the tip, and makes the session
+/// hold the card (manual capture, cards only); without one, neither.
+#[tokio::test]
+async fn a_surcharge_is_a_line_of_its_own_and_holds_the_card() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/checkout/sessions"))
+        .and(FormHas(vec![
+            (
+                "line_items[1][price_data][product_data][name]",
+                "Gratuity".into(),
+            ),
+            ("line_items[2][price_data][unit_amount]", "3704".into()),
+            ("payment_intent_data[capture_method]", "manual".into()),
+            ("payment_method_types[0]", "card".into()),
+        ]))
+        .respond_with(ResponseTemplate::new(200).set_body_json(session_body("open", "unpaid")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut request = checkout_request(false);
+    request.tip = Some(domain::kernel::money::Money::stored(15_000, "USD").expect("USD"));
+    request.surcharge = Some(domain::kernel::money::Money::stored(3_704, "USD").expect("USD"));
+    assert_eq!(
+        request.total_minor().map(|m| m.get()),
+        Some(123_456 + 15_000 + 3_704)
+    );
+    gateway(&server).create_checkout(&request).await.unwrap();
+    let sent = server.received_requests().await.unwrap_or_default();
+    let name = form(&sent[0])
+        .get("line_items[2][price_data][product_data][name]")
+        .cloned()
+        .unwrap_or_default();
+    assert!(name.starts_with("Card surcharge"), "{name}");
+
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(session_body("open", "unpaid")))
+        .mount(&server)
+        .await;
+    gateway(&server)
+        .create_checkout(&checkout_request(false))
+        .await
+        .unwrap();
+    let sent = server.received_requests().await.unwrap_or_default();
+    let form = form(&sent[0]);
+    assert!(
+        !form.contains_key("payment_intent_data[capture_method]"),
+        "{form:?}"
+    );
+    assert!(!form.contains_key("payment_method_types[0]"), "{form:?}");
+}
+
+/// A capture sends `amount_to_capture` under its key; one answered 500 (or
+/// refused because it was captured already) is settled by retrieving the
+/// intent: succeeded is what it received, canceled is lost.
+#[tokio::test]
+async fn a_capture_is_settled_by_looking_when_its_answer_is_lost() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/payment_intents/pi_held/capture"))
+        .and(header(
+            "idempotency-key",
+            "inv_7_checkout_123456_1_capture_5",
+        ))
+        .and(FormHas(vec![("amount_to_capture", "123456".into())]))
+        .respond_with(ResponseTemplate::new(500).set_body_json(
+            json!({ "error": { "type": "api_error", "message": "An unknown error occurred" } }),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/payment_intents/pi_held"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "pi_held", "object": "payment_intent", "status": "succeeded",
+            "amount": 127_160, "amount_received": 123_456, "capture_method": "manual"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let request = domain::ports::gateway::CaptureRequest {
+        intent: "pi_held".into(),
+        amount: domain::kernel::money::Money::stored(123_456, "USD").expect("USD"),
+        idempotency_key: "inv_7_checkout_123456_1_capture_5".into(),
+    };
+    let captured = gateway(&server).capture_intent(&request).await.unwrap();
+    assert_eq!(
+        captured,
+        domain::ports::gateway::Captured::Taken { amount: 123_456 }
+    );
+
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/payment_intents/pi_held/capture"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({ "error": {
+            "type": "invalid_request_error", "code": "payment_intent_unexpected_state",
+            "message": "This PaymentIntent could not be captured because it has a status of canceled." } })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/payment_intents/pi_held"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "pi_held", "object": "payment_intent", "status": "canceled", "amount": 127_160
+        })))
+        .mount(&server)
+        .await;
+    let lost = gateway(&server).capture_intent(&request).await.unwrap();
+    assert!(
+        matches!(lost, domain::ports::gateway::Captured::Lost { .. }),
+        "{lost:?}"
+    );
 }
 
 /// Without a tip the session has one line, with one a "Gratuity" line of

@@ -37,6 +37,14 @@ pub struct Model {
     pub tip_minor: Minor,
     /// The payer whose own link paid (`invoice_payers`); none: the client.
     pub payer_id: Option<i64>,
+    /// What a credit card pays on top of `amount_minor` (the studio's card
+    /// surcharge, fixed when the attempt is reserved). Positive: the
+    /// session only authorizes, and the capture takes it only from a credit
+    /// card (`checkout/held.rs`).
+    pub surcharge_minor: Minor,
+    /// Of `surcharge_minor`, the tax on it (a studio that taxes its
+    /// surcharge).
+    pub surcharge_tax_minor: Minor,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

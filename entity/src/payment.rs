@@ -46,6 +46,9 @@ pub struct Model {
     /// The card surcharge charged on top of `amount_minor` (which is what
     /// the invoice received): the gateway took the sum of both.
     pub surcharge_minor: Minor,
+    /// Of `surcharge_minor`, the tax on it (a studio that taxes its
+    /// surcharge); zero otherwise.
+    pub surcharge_tax_minor: Minor,
     /// The charged card's funding type, as the gateway said.
     pub card_funding: Option<String>,
     /// The tip the client added on top of `amount_minor` (outside the

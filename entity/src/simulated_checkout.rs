@@ -37,6 +37,9 @@ pub struct Model {
     pub setup_ref: Option<String>,
     /// Of `amount_minor`, the "Gratuity" line.
     pub tip_minor: i64,
+    /// Of `amount_minor`, the "Card surcharge" line; positive, the session
+    /// authorizes only (`capture_method=manual`) and is captured later.
+    pub surcharge_minor: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -65,6 +65,9 @@ pub struct Model {
     /// The card surcharge in percent of a credit-card payment (a decimal as
     /// text, `kernel::surcharge`); `None`: no surcharge.
     pub card_surcharge_percent: Option<String>,
+    /// The surcharge is taxed like a taxable item of the session (its tax
+    /// kept apart in `surcharge_tax_minor`); off: outside the tax base.
+    pub surcharge_taxable: bool,
     /// A US state or Canadian province (`kernel::surcharge::parse_region`).
     pub region: Option<String>,
     /// Tipping offered on the portal.

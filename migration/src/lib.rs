@@ -45,6 +45,9 @@ mod m20261207_000400_client_country;
 mod m20261208_000100_card_surcharge;
 mod m20261209_000100_tips;
 mod m20261210_000100_invoice_payers;
+mod m20261211_000100_checkout_surcharge;
+
+mod columns;
 
 pub struct Migrator;
 
@@ -87,6 +90,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000100_card_surcharge::Migration),
             Box::new(m20261209_000100_tips::Migration),
             Box::new(m20261210_000100_invoice_payers::Migration),
+            Box::new(m20261211_000100_checkout_surcharge::Migration),
         ]
     }
 }

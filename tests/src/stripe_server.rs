@@ -28,7 +28,12 @@
 //! `GET /v1/checkout/sessions?customer=…&created[gte]=…&starting_after=…`
 //! (newest first, `limit` honoured, metadata returned but not filterable,
 //! as Stripe's), `GET /v1/checkout/sessions/{id}`,
-//! `POST /v1/checkout/sessions/{id}/expire`.
+//! `POST /v1/checkout/sessions/{id}/expire`,
+//! `POST /v1/payment_intents/{id}/capture` (`amount_to_capture`; a second
+//! capture is refused as Stripe refuses it). `GET /v1/payment_intents/{id}`
+//! honours `expand[]=payment_method`. A session created with
+//! `payment_intent_data[capture_method]=manual` is held when
+//! [`StripeServer::authorize_session`] pays it.
 
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
@@ -44,6 +49,8 @@ pub enum Op {
     CreateCustomer,
     /// `POST /v1/checkout/sessions`, either mode.
     CreateCheckout,
+    /// `POST /v1/payment_intents/{id}/capture`.
+    Capture,
 }
 
 /// How the next call of an operation fails.
@@ -79,6 +86,8 @@ struct State {
     refunds: BTreeMap<String, Value>,
     customers: BTreeMap<String, Value>,
     sessions: BTreeMap<String, Value>,
+    /// Sessions created with `payment_intent_data[capture_method]=manual`.
+    held: std::collections::HashSet<String>,
     failures: Vec<(Op, Failure)>,
     violations: Vec<String>,
     secret_key: String,
@@ -133,6 +142,37 @@ impl StripeServer {
                     "card": { "brand": brand, "last4": last4, "exp_month": 12, "exp_year": 2034,
                               "funding": funding } }),
         );
+    }
+
+    /// The client pays session `id` with `payment_method` on Stripe's page:
+    /// a PaymentIntent for the session's `amount_total`, held
+    /// (`requires_capture`, nothing received) when the session was created
+    /// for manual capture, else succeeded; the session is `complete`
+    /// (`unpaid` while held). Returns the session, for the
+    /// `checkout.session.completed` event.
+    pub fn authorize_session(&self, id: &str, payment_method: &str) -> Value {
+        let mut state = self.state();
+        let held = state.held.contains(id);
+        let pi = state.id("pi");
+        let session = state.sessions.get(id).cloned().expect("a session");
+        let amount = session["amount_total"].as_i64().expect("an amount");
+        let intent = json!({
+            "id": pi, "object": "payment_intent", "amount": amount,
+            "currency": session["currency"], "customer": session["customer"],
+            "payment_method": payment_method,
+            "capture_method": if held { "manual" } else { "automatic" },
+            "status": if held { "requires_capture" } else { "succeeded" },
+            "amount_capturable": if held { amount } else { 0 },
+            "amount_received": if held { 0 } else { amount },
+            "metadata": session["metadata"],
+        });
+        state.intents.insert(pi.clone(), intent);
+        let session = state.sessions.get_mut(id).expect("a session");
+        session["status"] = json!("complete");
+        session["payment_status"] = json!(if held { "unpaid" } else { "paid" });
+        session["payment_intent"] = json!(pi);
+        session["url"] = Value::Null;
+        session.clone()
     }
 
     /// Charging `payment_method` is declined with `decline_code`.
@@ -399,8 +439,18 @@ impl State {
                 self.search_intents(query.get("query").map(String::as_str).unwrap_or(""))
             }
             ("POST", ["v1", "payment_intents", id, "confirm"]) => self.confirm_intent(id),
+            ("POST", ["v1", "payment_intents", id, "capture"]) => self.capture_intent(id, params),
             ("GET", ["v1", "payment_intents", id]) => match self.intents.get(*id) {
-                Some(intent) => (200, intent.clone()),
+                Some(intent) => {
+                    let mut intent = intent.clone();
+                    if query.get("expand[]").map(String::as_str) == Some("payment_method") {
+                        let pm = intent["payment_method"].as_str().unwrap_or_default();
+                        if let Some(object) = self.payment_methods.get(pm) {
+                            intent["payment_method"] = object.clone();
+                        }
+                    }
+                    (200, intent)
+                }
                 None => missing("payment_intent"),
             },
             ("POST", ["v1", "setup_intents"]) => self.create_setup_intent(params),
@@ -624,6 +674,49 @@ impl State {
         answer
     }
 
+    /// Captures a held intent once (`amount_to_capture`, at most what was
+    /// authorized; the rest released); anything else is refused with
+    /// Stripe's `payment_intent_unexpected_state`.
+    fn capture_intent(&mut self, id: &str, params: &[(String, String)]) -> (u16, Value) {
+        let failure = self.take_failure(Op::Capture);
+        if failure == Some(Failure::Before) {
+            return self.server_error();
+        }
+        let Some(intent) = self.intents.get(id).cloned() else {
+            return missing("payment_intent");
+        };
+        let capturable = intent["amount_capturable"].as_i64().unwrap_or(0);
+        let amount = params
+            .iter()
+            .find(|(k, _)| k == "amount_to_capture")
+            .and_then(|(_, v)| v.parse::<i64>().ok())
+            .unwrap_or(capturable);
+        if intent["status"] != "requires_capture" || amount <= 0 || amount > capturable {
+            return (
+                400,
+                json!({ "error": { "type": "invalid_request_error",
+                    "code": "payment_intent_unexpected_state",
+                    "message": format!("This PaymentIntent could not be captured because it has a status of {}.", intent["status"]),
+                    "payment_intent": intent } }),
+            );
+        }
+        let mut captured = intent;
+        captured["status"] = json!("succeeded");
+        captured["amount_received"] = json!(amount);
+        captured["amount_capturable"] = json!(0);
+        captured["latest_charge"] = json!(format!("ch_{}", id.trim_start_matches("pi_")));
+        self.intents.insert(id.to_string(), captured.clone());
+        for session in self.sessions.values_mut() {
+            if session["payment_intent"] == id {
+                session["payment_status"] = json!("paid");
+            }
+        }
+        if failure == Some(Failure::After) {
+            return self.server_error();
+        }
+        (200, captured)
+    }
+
     fn search_intents(&self, query: &str) -> (u16, Value) {
         let Some(key) = query
             .strip_prefix("metadata['idempotency_key']:'")
@@ -708,6 +801,9 @@ impl State {
         });
         let currency = get("line_items[0][price_data][currency]").or_else(|| get("currency"));
         let id = self.id("cs");
+        if get("payment_intent_data[capture_method]").as_deref() == Some("manual") {
+            self.held.insert(id.clone());
+        }
         // Real time (the domain lists sessions created since an attempt's
         // reservation), moved by `advance_hours`; `seq` orders ties.
         let created = chrono::Utc::now().timestamp() + self.now;
@@ -790,7 +886,11 @@ impl State {
                 "This PaymentIntent has no successful charge to refund.",
             );
         }
-        let paid = intent["amount"].as_i64().unwrap_or(0);
+        // What the intent received (a held one: what its capture took).
+        let paid = intent["amount_received"]
+            .as_i64()
+            .or_else(|| intent["amount"].as_i64())
+            .unwrap_or(0);
         let refunded: i64 = self
             .refunds
             .values()

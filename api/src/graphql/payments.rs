@@ -63,6 +63,8 @@ pub struct Payment {
     /// where the client is it is banned). The card was charged `amount +
     /// surcharge`.
     pub surcharge: Money,
+    /// Of `surcharge`, the tax on it (a studio that taxes its surcharge).
+    pub surcharge_tax: Money,
     /// The tip the client added on the portal, charged on top of `amount`
     /// as its own line (zero when none): never part of the invoice, its tax
     /// or its fees.
@@ -97,6 +99,7 @@ impl From<payment::Model> for Payment {
             id: id(p.id),
             amount: Money::of(p.amount_minor, p.currency),
             surcharge: Money::of(p.surcharge_minor, p.currency),
+            surcharge_tax: Money::of(p.surcharge_tax_minor, p.currency),
             tip: Money::of(p.tip_minor, p.currency),
             card_funding: p.card_funding,
             status: p.status.into(),

@@ -145,9 +145,14 @@ pub struct Studio {
     /// The card surcharge, in percent of a credit-card payment (`null`:
     /// off). Added at payment to credit cards only (never debit or prepaid
     /// cards, nor money paid by hand), where the client's place allows it
-    /// and capped as it caps it; outside the tax base; recorded on the
-    /// payment and returned pro rata with its refunds.
+    /// and capped as it caps it; outside the tax base unless
+    /// `surchargeTaxable`; recorded on the payment and returned pro rata
+    /// with its refunds.
     pub card_surcharge_percent: Option<rust_decimal::Decimal>,
+    /// The surcharge is taxed like a taxable item of the session (its tax
+    /// on top with tax-exclusive prices, in it with tax-inclusive ones,
+    /// `Payment.surchargeTax`); false: outside the tax base.
+    pub surcharge_taxable: bool,
     /// An auto-pay plan part above this amount has its card checked at the
     /// payment processor when its notice goes out, so that a dead card is
     /// known (and a fresh card-setup link emailed) before the charge day;
@@ -186,6 +191,7 @@ impl From<&model::Model> for Studio {
             country: s.country.clone(),
             region: s.region.clone(),
             card_surcharge_percent: domain::billing::surcharge::setting(s),
+            surcharge_taxable: s.surcharge_taxable,
             plan_card_check_above: s.plan_card_check_minor.map(|m| Money::of(m, s.currency)),
             plan_parts_at_completion: s.plan_parts_at_completion.into(),
             tipping: s.into(),
@@ -241,6 +247,9 @@ pub struct UpdateStudioSettingsInput {
     /// Connecticut, Massachusetts, Quebec) or above its cap there (3 %,
     /// Colorado 2 %, Canada 2.4 %).
     pub card_surcharge_percent: Option<Percent>,
+    /// Tax the card surcharge like a taxable item of the session (where
+    /// the law taxes it, as New York does); false: outside the tax base.
+    pub surcharge_taxable: Option<bool>,
     /// Check an auto-pay plan part's card at the payment processor with
     /// its notice when the part is above this amount; `"0"` turns it off.
     pub plan_card_check_above: Option<Amount>,
@@ -275,6 +284,7 @@ impl UpdateStudioSettingsInput {
             country: self.country,
             region: self.region,
             card_surcharge_percent: self.card_surcharge_percent.map(Into::into),
+            surcharge_taxable: self.surcharge_taxable,
             plan_card_check_above: self.plan_card_check_above.map(Into::into),
             plan_parts_at_completion: self.plan_parts_at_completion.map(Into::into),
             tipping: self.tipping.map(Into::into),

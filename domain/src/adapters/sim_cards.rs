@@ -173,3 +173,18 @@ pub(crate) fn check(token: &str) -> CardCheck {
         _ => CardCheck::Usable,
     }
 }
+
+/// A simulated refund record's outcome.
+pub(super) fn refund_outcome(
+    record: entity::simulated_charge::Model,
+) -> crate::ports::gateway::RefundOutcome {
+    if record.succeeded {
+        crate::ports::gateway::RefundOutcome::Succeeded {
+            reference: record.reference,
+        }
+    } else {
+        crate::ports::gateway::RefundOutcome::Failed {
+            reason: record.decline_code.unwrap_or_default(),
+        }
+    }
+}

@@ -15,7 +15,6 @@ use chrono::{DateTime, Utc};
 use entity::{simulated_charge, simulated_checkout};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
-use serde_json::{Value, json};
 
 /// Prefix of the outbox key of a checkout event: `checkout:{id}:{kind}`.
 pub const EVENT_KEY_PREFIX: &str = "checkout:";
@@ -69,6 +68,8 @@ fn view(row: &simulated_checkout::Model, public_url: &str) -> CheckoutSession {
         invoice_ref: row.invoice_ref.clone(),
         payment_intent: row.payment_intent.clone(),
         card,
+        // A held session's capture is told by `capture`.
+        amount_captured: None,
     }
 }
 
@@ -171,8 +172,9 @@ pub(crate) async fn create(
     now: DateTime<Utc>,
 ) -> Result<CheckoutSession, GatewayError> {
     let tip = request.tip.map_or(0, |t| t.minor.get());
+    let surcharge = request.surcharge.map_or(0, |s| s.minor.get());
     let total = request.total_minor().map(|t| t.get()).unwrap_or(0);
-    if request.amount.minor.is_negative() || tip < 0 || total <= 0 {
+    if request.amount.minor.is_negative() || tip < 0 || surcharge < 0 || total <= 0 {
         return Err(GatewayError::Unavailable(
             "a checkout amount must be positive".into(),
         ));
@@ -199,6 +201,7 @@ pub(crate) async fn create(
         mode: Set("payment".into()),
         setup_ref: Set(None),
         tip_minor: Set(tip),
+        surcharge_minor: Set(surcharge),
     })
     .on_conflict(
         OnConflict::column(simulated_checkout::Column::IdempotencyKey)
@@ -218,6 +221,7 @@ pub(crate) async fn create(
         .ok_or_else(|| GatewayError::Unavailable("checkout session vanished".into()))?;
     if stored.amount_minor != total
         || stored.tip_minor != tip
+        || stored.surcharge_minor != surcharge
         || !stored
             .currency
             .eq_ignore_ascii_case(request.amount.currency.code())
@@ -305,6 +309,13 @@ pub(crate) async fn expire(
 mod hosted_page;
 pub use hosted_page::{HostedPage, page};
 
+mod events;
+use events::SETUP_INTENT_SUCCEEDED;
+pub use events::event_for;
+
+mod capture;
+pub(crate) use capture::capture;
+
 fn gateway_of(ctx: &crate::AppContext) -> Option<SimulatedGateway> {
     // The hosted page belongs to the simulated gateway alone: with Stripe
     // configured, clients pay on Stripe's page and this one does not exist.
@@ -373,6 +384,9 @@ pub async fn pay(
             .map_err(db_err)?;
         return Ok(Some(HostedPayment::Declined(message.to_string())));
     }
+    // A held session (a surcharge line) only authorizes: `unpaid` and no
+    // charge until `capture`.
+    let held = page.held;
     let moved = transition(
         &ctx.db,
         ctx.settings.gateway.simulated_webhooks,
@@ -381,7 +395,7 @@ pub async fn pay(
             .col_expr(simulated_checkout::Column::Status, Expr::value("complete"))
             .col_expr(
                 simulated_checkout::Column::PaymentStatus,
-                Expr::value("paid"),
+                Expr::value(if held { "unpaid" } else { "paid" }),
             )
             .col_expr(
                 simulated_checkout::Column::PaymentIntent,
@@ -389,7 +403,7 @@ pub async fn pay(
             )
             .col_expr(simulated_checkout::Column::CardToken, Expr::value(token)),
         &["completed"],
-        Some(charge),
+        (!held).then_some(charge),
         ctx.clock.now(),
     )
     .await?;
@@ -403,89 +417,6 @@ pub async fn pay(
     Ok(Some(HostedPayment::Paid(
         row.success_url.replace("{CHECKOUT_SESSION_ID}", id),
     )))
-}
-
-/// The Stripe-shaped `checkout.session.{kind}` event of a hosted session,
-/// for `sim_webhooks::deliver` (key `checkout:{id}:{kind}`).
-pub async fn event_for(db: &DatabaseConnection, key: &str) -> Result<Option<Value>, GatewayError> {
-    let Some(rest) = key.strip_prefix(EVENT_KEY_PREFIX) else {
-        return Ok(None);
-    };
-    let Some((id, kind)) = rest.rsplit_once(':') else {
-        return Ok(None);
-    };
-    let Some(row) = find(db, id).await? else {
-        return Ok(None);
-    };
-    // `setup_intent.succeeded` names its own type; the rest are
-    // `checkout.session.{kind}`.
-    let (kind, object) = if kind == SETUP_INTENT_SUCCEEDED {
-        (kind.to_string(), setup_intent_json(&row))
-    } else {
-        (format!("checkout.session.{kind}"), session_json(&row))
-    };
-    Ok(Some(json!({
-        "id": format!("evt_{id}_{kind}"),
-        "object": "event",
-        "api_version": crate::adapters::stripe::STRIPE_API_VERSION,
-        "created": row.updated_at.timestamp(),
-        "livemode": false,
-        "type": kind,
-        "data": { "object": object },
-    })))
-}
-
-const SETUP_INTENT_SUCCEEDED: &str = "setup_intent.succeeded";
-
-/// A SetupIntent as Stripe's events show it (`payment_method` an id).
-fn setup_intent_json(row: &simulated_checkout::Model) -> Value {
-    json!({
-        "id": row.payment_intent,
-        "object": "setup_intent",
-        "status": "succeeded",
-        "usage": "off_session",
-        "customer": row.customer,
-        "payment_method": row.card_token,
-        "metadata": { "card_setup": row.setup_ref, "client_id": row.client_reference_id },
-    })
-}
-
-/// A session as Stripe's events show it (`object: checkout.session`): the
-/// PaymentIntent or SetupIntent is an id, not expanded, so the receiver
-/// retrieves the card the way it must with Stripe.
-fn session_json(row: &simulated_checkout::Model) -> Value {
-    if row.mode == SETUP {
-        return json!({
-            "id": row.id,
-            "object": "checkout.session",
-            "mode": SETUP,
-            "status": row.status,
-            "payment_status": row.payment_status,
-            "amount_total": null,
-            "currency": row.currency,
-            "client_reference_id": row.client_reference_id,
-            "customer": row.customer,
-            "metadata": { "card_setup": row.setup_ref, "client_id": row.client_reference_id },
-            "setup_intent": row.payment_intent,
-            "expires_at": row.expires_at.timestamp(),
-            "url": null,
-        });
-    }
-    json!({
-        "id": row.id,
-        "object": "checkout.session",
-        "mode": "payment",
-        "status": row.status,
-        "payment_status": row.payment_status,
-        "amount_total": row.amount_minor,
-        "currency": row.currency,
-        "client_reference_id": row.client_reference_id,
-        "customer": row.customer,
-        "metadata": { "invoice_id": row.invoice_ref },
-        "payment_intent": row.payment_intent,
-        "expires_at": row.expires_at.timestamp(),
-        "url": null,
-    })
 }
 
 // ------------------------------------------------------------ mode=setup
@@ -518,6 +449,7 @@ pub(crate) async fn create_setup(
         mode: Set(SETUP.into()),
         setup_ref: Set(Some(request.setup_ref.clone())),
         tip_minor: Set(0),
+        surcharge_minor: Set(0),
     })
     .on_conflict(
         OnConflict::column(simulated_checkout::Column::IdempotencyKey)

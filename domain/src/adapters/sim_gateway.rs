@@ -13,7 +13,7 @@ use entity::{simulated_charge, simulated_intent};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
 
-use super::sim_cards::{TEST_CARDS, test_card};
+use super::sim_cards::{TEST_CARDS, refund_outcome, test_card};
 pub(crate) use super::sim_cards::{simulated_card, simulated_card_details};
 pub use super::sim_cards::{test_card_numbers, tokenize_test_card};
 
@@ -312,6 +312,11 @@ impl PaymentGateway for SimulatedGateway {
         .await
     }
 
+    async fn capture_intent(&self, request: &CaptureRequest) -> Result<Captured, GatewayError> {
+        let capture = crate::adapters::sim_checkout::capture(&self.db, request, self.clock.now());
+        self.faulty(&request.idempotency_key, capture).await
+    }
+
     async fn expire_checkout(&self, id: &str) -> Result<CheckoutSession, GatewayError> {
         crate::adapters::sim_checkout::expire(
             &self.db,
@@ -537,18 +542,5 @@ impl SimulatedGateway {
         .await?;
         // Whoever inserted first decides; replay what is stored.
         Box::pin(self.refund_now(request)).await
-    }
-}
-
-/// A simulated refund record's outcome.
-fn refund_outcome(record: simulated_charge::Model) -> RefundOutcome {
-    if record.succeeded {
-        RefundOutcome::Succeeded {
-            reference: record.reference,
-        }
-    } else {
-        RefundOutcome::Failed {
-            reason: record.decline_code.unwrap_or_default(),
-        }
     }
 }

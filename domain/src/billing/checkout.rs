@@ -33,11 +33,11 @@
 //! with `find_customer` before another is made).
 
 use crate::billing::documents::InvoiceDocument;
-use crate::billing::hosted;
 use crate::billing::lifecycle::{self, Actor};
+use crate::billing::{hosted, surcharge::Charge};
 use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
-use crate::infra::error::{DomainResult, UserError};
+use crate::infra::error::{DomainError, DomainResult, UserError};
 use crate::kernel::money::Minor;
 use crate::ports::gateway::{
     CheckoutLookup, CheckoutRequest, CheckoutSession, CheckoutState, GatewayError,
@@ -63,6 +63,10 @@ fn request_of(
             .tip_minor
             .is_positive()
             .then(|| row.tip_minor.of(row.currency)),
+        surcharge: row
+            .surcharge_minor
+            .is_positive()
+            .then(|| row.surcharge_minor.of(row.currency)),
         product_name: doc.checkout_line(),
         customer: doc.gateway_customer(),
         invoice_ref: doc.invoice.id.to_string(),
@@ -127,10 +131,12 @@ async fn open(ctx: &AppContext, doc: &InvoiceDocument, choice: Choice) -> Domain
         Some(_) => doc.due_now(),
         None => choice.amount_toward(&doc.invoice),
     };
+    let surcharge = choice.surcharge_at(doc, amount);
     for row in live.into_iter().filter(mine) {
         if row.amount_minor == amount
             && row.save_card == save_card
             && row.tip_minor == tip
+            && row.surcharge_minor == surcharge
             && row.expires_at > fresh_until
         {
             continue;
@@ -196,7 +202,10 @@ pub(crate) use stale::retire_stale_in;
 use hosted::unavailable;
 
 mod paid;
-use paid::settle_paid;
+use paid::{settle_mismatch, settle_paid};
+
+mod held;
+pub(crate) use held::capture_in_event;
 
 /// Slack on the attempt's reservation time when listing the gateway's
 /// sessions (clocks differ).
@@ -346,6 +355,7 @@ pub async fn settle(
     actor: &Actor,
     async_failed: bool,
 ) -> DomainResult<Settled> {
+    let session = &held::capture(ctx, session.clone()).await?;
     let tx = begin_write(&ctx.db).await?;
     let settled = settle_in(&tx, session, actor, async_failed, ctx.clock.now()).await?;
     crate::workflow::next::commit(ctx, tx).await?;
@@ -417,6 +427,9 @@ pub(crate) async fn settle_in(
                 invoice_id: row.invoice_id,
             })
         }
+        CheckoutState::Complete if row.surcharge_minor.is_positive() => {
+            held::settle_held(tx, &row, session, actor, now).await
+        }
         CheckoutState::Complete if session.payment_status != "paid" => {
             // Completed with a delayed method: the money is not confirmed yet.
             let from = [CheckoutStatus::Creating, CheckoutStatus::Open];
@@ -431,9 +444,10 @@ pub(crate) async fn settle_in(
                 != row.amount_minor.checked_add(row.tip_minor).map(Minor::get)
                 || !session.currency.eq_ignore_ascii_case(row.currency.code()) =>
         {
-            settle_mismatch(tx, &row, session, actor, now).await
+            let asked = row.amount_minor + row.tip_minor;
+            settle_mismatch(tx, &row, session, session.amount_total, asked, actor, now).await
         }
-        CheckoutState::Complete => settle_paid(tx, &row, session, actor, now).await,
+        CheckoutState::Complete => settle_paid(tx, &row, session, Charge::NONE, actor, now).await,
     }
 }
 
@@ -456,50 +470,6 @@ async fn mark(
         .exec(tx)
         .await?;
     Ok(())
-}
-
-/// Paid, but another amount or currency than asked: recorded on the
-/// attempt and in the trail, not settled (the studio checks it with the
-/// payment provider).
-async fn settle_mismatch(
-    tx: &DatabaseTransaction,
-    row: &checkout_session::Model,
-    session: &CheckoutSession,
-    actor: &Actor,
-    now: DateTime<Utc>,
-) -> DomainResult<Settled> {
-    let detail = format!(
-        "checkout attempt {} was paid {} {} but {} {} was asked; not settled, check it with the payment provider",
-        row.attempt,
-        session.amount_total,
-        session.currency.to_ascii_uppercase(),
-        row.amount_minor + row.tip_minor,
-        row.currency
-    );
-    tracing::error!(invoice_id = row.invoice_id, session = %session.id, %detail, "checkout amount mismatch");
-    checkout_session::Entity::update_many()
-        .col_expr(
-            checkout_session::Column::Status,
-            Expr::value(CheckoutStatus::Mismatch.as_str()),
-        )
-        .col_expr(
-            checkout_session::Column::Detail,
-            Expr::value(detail.clone()),
-        )
-        .col_expr(checkout_session::Column::UpdatedAt, Expr::value(now))
-        .filter(checkout_session::Column::Id.eq(row.id))
-        .exec(tx)
-        .await?;
-    lifecycle::record_payment_failed(
-        tx,
-        row.invoice_id,
-        Minor::new(session.amount_total),
-        actor,
-        detail.clone(),
-        now,
-    )
-    .await?;
-    Ok(Settled::Mismatch(detail))
 }
 
 /// The checkout row of a session id on this invoice (the return page
@@ -532,9 +502,12 @@ pub async fn returned(
         CheckoutStatus::Creating | CheckoutStatus::Open | CheckoutStatus::Processing
     ) {
         match ctx.gateway.retrieve_checkout(session_id).await {
-            Ok(session) => {
-                settle(ctx, &session, &Actor::portal(), false).await?;
-            }
+            Ok(session) => match settle(ctx, &session, &Actor::portal(), false).await {
+                Err(DomainError::Unavailable { message, .. }) => {
+                    tracing::warn!(%message, session = session_id, "checkout session not captured; the webhook settles it");
+                }
+                settled => _ = settled?,
+            },
             Err(err) => {
                 tracing::warn!(error = %err, session = session_id, "checkout session not readable; the webhook settles it");
             }

@@ -43,6 +43,8 @@ pub struct InvoiceDocument {
     /// The payer this document is for (their link, their receipt), if it
     /// is for a payer rather than the contracting client.
     pub payer: Option<invoice_payer::Model>,
+    /// How the studio taxes its card surcharge here (`None`: it does not).
+    pub surcharge_taxed: Option<crate::billing::surcharge::Taxed>,
 }
 
 mod on_top;
@@ -106,7 +108,9 @@ impl InvoiceDocument {
         let credit_note = credit_notes.iter().find(|n| n.refund_id.is_none()).cloned();
         let standing = crate::billing::installments::standing(conn, &invoice).await?;
         let payers = crate::billing::payers::payers_of(conn, invoice.id).await?;
+        let surcharge_taxed = crate::billing::surcharge::taxed_by(conn, &studio, &session).await?;
         Ok(Self {
+            surcharge_taxed,
             payers,
             payer: None,
             standing,

@@ -352,12 +352,7 @@ pub fn auto_charge_notice(doc: &crate::billing::documents::InvoiceDocument) -> O
         doc.money(inv.amount_due_minor),
         doc.due_date()
     );
-    let surcharge = crate::billing::surcharge::disclosure(
-        &doc.studio,
-        client,
-        &doc.session,
-        inv.amount_due_minor,
-    );
+    let surcharge = crate::billing::surcharge::disclosure(doc, client, inv.amount_due_minor);
     if let Some(surcharge) = surcharge {
         notice.push(' ');
         notice.push_str(&surcharge);

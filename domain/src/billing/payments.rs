@@ -34,6 +34,7 @@ pub use auto_pay::{AutoPay, auto_pay};
 pub use manual::{ManualPayment, record_manual_payment};
 
 use crate::billing::lifecycle::{self, Actor, Audit};
+use crate::billing::surcharge;
 use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
 use crate::infra::error::{DomainError, DomainResult, UserError};
@@ -131,17 +132,16 @@ async fn start_attempt(
     let now = ctx.clock.now();
     // Where a payer lives is not known: their card is never surcharged.
     let surcharge = match payer {
-        Some(_) => crate::kernel::money::Minor::ZERO,
-        None => {
-            crate::billing::surcharge::for_card_payment(&tx, &invoice, card.funding, amount).await?
-        }
+        Some(_) => surcharge::Charge::NONE,
+        None => surcharge::for_card_payment(&tx, &invoice, card.funding, amount).await?,
     };
     let pending = payment::ActiveModel {
         studio_id: Set(invoice.studio_id),
         invoice_id: Set(invoice.id),
         payer_id: Set(payer),
         amount_minor: Set(amount),
-        surcharge_minor: Set(surcharge),
+        surcharge_minor: Set(surcharge.total),
+        surcharge_tax_minor: Set(surcharge.tax),
         card_funding: Set(Some(card.funding.as_str().to_string())),
         currency: Set(invoice.currency),
         status: Set(PaymentStatus::Pending),

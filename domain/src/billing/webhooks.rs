@@ -22,17 +22,17 @@
 //! | `payment_intent.succeeded` | payment `SUCCEEDED`, invoice paid, receipt, gallery |
 //! | `payment_intent.payment_failed` | a `PENDING` payment `FAILED` with the decline code |
 //! | `refund.created` / `refund.updated` / `refund.failed`, `charge.refunded` (with its refunds) | settles our `PENDING` refund; a refund made in the gateway's dashboard is recorded as a new refund |
-//! | `checkout.session.completed` / `async_payment_succeeded` / `async_payment_failed` / `expired` | `checkout::settle_in`: one payment per session, receipt, gallery; a mismatched amount is recorded, not settled; the card is retrieved (`payment_intent_card`) when the event does not carry it |
+//! | `checkout.session.completed` / `async_payment_succeeded` / `async_payment_failed` / `expired` | `checkout::settle_in`: one payment per session, receipt, gallery; a held (surcharged) session is captured first (`checkout/held.rs`); a mismatched amount is recorded, not settled; the card is retrieved (`payment_intent_card`) when the event does not carry it |
 //! | `checkout.session.completed` / `expired` with `mode=setup`, `setup_intent.succeeded` | `card_setup::complete_in`: the SetupIntent's card becomes the client's card, once |
 //! | `charge.dispute.created` | payment marked disputed, gallery locked, audit line |
 //! | `charge.dispute.closed` | won: dispute cleared, access restored; lost: the amount is recorded as refunded (chargeback) |
 //!
 //! Anything else is stored as `IGNORED` with the reason.
 //!
-//! A card the event does not carry is asked of the gateway (the SetupIntent
-//! or PaymentIntent with `expand[]=payment_method`) before the transaction
-//! opens, never inside it. A success reported for a `FAILED` payment attempt
-//! is money received and is counted.
+//! A card the event does not carry (the SetupIntent or PaymentIntent with
+//! `expand[]=payment_method`) and a held capture are asked of the gateway
+//! before the transaction opens. A success reported for a `FAILED` payment
+//! attempt is money received and is counted.
 
 use crate::billing::lifecycle::{self, Actor, Audit};
 use crate::billing::{card_setup, checkout, payments, refunds};
@@ -91,9 +91,10 @@ pub enum Receipt {
 pub async fn apply_delivery(
     ctx: &AppContext,
     raw: &str,
-    delivery: Delivery,
+    mut delivery: Delivery,
 ) -> Result<Receipt, WebhookError> {
-    // Asked before the transaction (no network call while holding it).
+    // Captured and asked before the transaction (no network call in it).
+    checkout::capture_in_event(ctx, &mut delivery.event).await?;
     let card = card_for(ctx, &delivery.event).await?;
     let tx = begin_write(&ctx.db).await.map_err(DomainError::from)?;
     let now = ctx.clock.now();
@@ -134,8 +135,7 @@ pub async fn apply_delivery(
     })
 }
 
-/// Inserts the event's row (unique per provider and event id); `false` if
-/// it was there already.
+/// Inserts the event's row (unique per provider and event id), or `false`.
 async fn store_once(
     tx: &DatabaseTransaction,
     raw: &str,

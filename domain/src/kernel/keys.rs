@@ -229,6 +229,10 @@ pub enum Step {
     Confirm,
     /// One attempt at a refund (`{key}_attempt_{n}`).
     Attempt,
+    /// One try at capturing a held checkout session
+    /// (`{checkout key}_capture_{n}`, n the try's time in milliseconds):
+    /// the gateway captures an intent at most once, so each try has its own.
+    Capture,
     /// Creating a Customer again after the first key was spent on a failure
     /// (`{key}_{n}`, n ≥ 2; the first request uses the row's key itself).
     Again,
@@ -259,6 +263,7 @@ impl fmt::Display for RequestKey {
             Step::Create => write!(f, "{row}_create_{attempt}"),
             Step::Confirm => write!(f, "{row}_confirm_{attempt}"),
             Step::Attempt => write!(f, "{row}_attempt_{attempt}"),
+            Step::Capture => write!(f, "{row}_capture_{attempt}"),
             Step::Again => write!(f, "{row}_{attempt}"),
         }
     }
@@ -275,6 +280,7 @@ impl FromStr for RequestKey {
             ("_create", Step::Create),
             ("_confirm", Step::Confirm),
             ("_attempt", Step::Attempt),
+            ("_capture", Step::Capture),
         ];
         let (row, step) = steps
             .iter()
@@ -375,7 +381,7 @@ mod tests {
                 "inv_7_autopay_2_create_1",
                 "inv_7_autopay_2",
                 Step::Create,
-                1,
+                1_i64,
             ),
             (
                 "inv_7_autopay_2_confirm_3",
@@ -384,6 +390,12 @@ mod tests {
                 3,
             ),
             ("refund_1_r_1_attempt_2", "refund_1_r_1", Step::Attempt, 2),
+            (
+                "inv_7_checkout_12500_1_capture_1790000000123",
+                "inv_7_checkout_12500_1",
+                Step::Capture,
+                1_790_000_000_123,
+            ),
             ("client_5_customer_2", "client_5_customer", Step::Again, 2),
         ] {
             let key = RequestKey::new(row, step, attempt);

@@ -227,6 +227,35 @@ pub fn amount(base: Minor, percent: Option<Decimal>, funding: Funding) -> Option
     minor.is_positive().then_some(minor)
 }
 
+/// A surcharge the studio taxes, taxed like one taxable item at `rates`
+/// (on top of it with tax-exclusive prices, out of it with tax-inclusive
+/// ones, as `pricing::price` does an invoice's items): what the card pays
+/// for it, and the tax in that.
+pub fn taxed(
+    surcharge: Minor,
+    rates: &[crate::kernel::pricing::TaxRateInput],
+    inclusive: bool,
+) -> Option<(Minor, Minor)> {
+    use crate::kernel::pricing::{LineInput, PricingInput, RoundingMode, price};
+    let priced = price(&PricingInput {
+        lines: vec![LineInput {
+            description: "Card surcharge".into(),
+            quantity: 1,
+            unit_price_minor: surcharge.get(),
+            taxable: true,
+            discount: None,
+        }],
+        tax_rates: rates.to_vec(),
+        prices_include_tax: inclusive,
+        credit_minor: 0,
+        discount: None,
+        fees: Vec::new(),
+        rounding: RoundingMode::PerLine,
+    })
+    .ok()?;
+    Some((Minor::new(priced.total_minor), Minor::new(priced.tax_minor)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,6 +263,37 @@ mod tests {
 
     fn at(country: &'static str, region: Option<&'static str>) -> Place<'static> {
         Place::new(Some(country), region)
+    }
+
+    /// A taxed surcharge is taxed like an item: on top at 8.875 % (98.75
+    /// carries 8.76), out of it with tax-inclusive prices, and a compound
+    /// rate on top of the other.
+    #[test]
+    fn a_taxed_surcharge_is_taxed_like_an_item() {
+        use crate::kernel::pricing::TaxRateInput;
+        let rate = |percent, compound| TaxRateInput {
+            name: "Tax".into(),
+            percent,
+            compound,
+        };
+        let ny = [rate(dec!(8.875), false)];
+        assert_eq!(
+            taxed(Minor::new(9_875), &ny, false),
+            Some((Minor::new(10_751), Minor::new(876)))
+        );
+        assert_eq!(
+            taxed(Minor::new(10_751), &ny, true),
+            Some((Minor::new(10_751), Minor::new(876)))
+        );
+        assert_eq!(
+            taxed(Minor::new(10_000), &[], false),
+            Some((Minor::new(10_000), Minor::ZERO))
+        );
+        let quebec = [rate(dec!(5), false), rate(dec!(9.5), true)];
+        assert_eq!(
+            taxed(Minor::new(10_000), &quebec, false),
+            Some((Minor::new(11_498), Minor::new(1_498)))
+        );
     }
 
     #[test]

@@ -100,8 +100,14 @@ pub struct CheckoutRequest {
     /// The invoice's money: the first line (none when zero: a tip alone).
     pub amount: Money,
     /// The client's tip, a line of its own named "Gratuity" (`None`: no
-    /// tip, one line). The session's `amount_total` is both together.
+    /// tip, one line). The session's `amount_total` is all lines together.
     pub tip: Option<Money>,
+    /// The studio's card surcharge for a credit card, a line of its own
+    /// ([`SURCHARGE_LINE`]). With one, the session only authorizes
+    /// (`payment_intent_data[capture_method]=manual`): the system captures
+    /// it whole from a credit card and without it from any other
+    /// ([`PaymentGateway::capture_intent`]).
+    pub surcharge: Option<Money>,
     /// `product_data[name]`: names the invoice number.
     pub product_name: String,
     /// The client's gateway Customer (`cus_...`), when there is one.
@@ -121,6 +127,33 @@ pub struct CheckoutRequest {
 
 /// The name of a Checkout Session's tip line.
 pub const GRATUITY: &str = "Gratuity";
+
+/// The name of a Checkout Session's surcharge line.
+pub const SURCHARGE_LINE: &str =
+    "Card surcharge (credit cards only; not taken from a debit or prepaid card)";
+
+/// The capture of a held (manually captured) PaymentIntent: `amount` of
+/// what was authorized, the rest released.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaptureRequest {
+    /// `pi_...`
+    pub intent: String,
+    pub amount: Money,
+    /// Sent with this try only: the gateway captures an intent at most
+    /// once and refuses a second capture, so a try whose answer is lost is
+    /// settled by looking at the intent, and the next try takes a new key.
+    pub idempotency_key: String,
+}
+
+/// What capturing a held PaymentIntent came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Captured {
+    /// Captured (now or before): what the intent received.
+    Taken { amount: i64 },
+    /// Nothing can be captured any more (canceled, the authorization
+    /// lapsed): nothing was charged.
+    Lost { reason: String },
+}
 
 /// The client a gateway Customer stands for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,6 +206,10 @@ pub struct CheckoutSession {
     pub payment_intent: Option<String>,
     /// The card that paid, when the gateway tells (brand, last4, expiry).
     pub card: Option<PaymentMethodDetails>,
+    /// What the capture of a held session took, once known (the capture's
+    /// answer, or an expanded PaymentIntent that was captured); `None` for
+    /// a session captured at once, where `amount_total` is what was paid.
+    pub amount_captured: Option<i64>,
 }
 
 impl CheckoutRequest {
@@ -180,7 +217,8 @@ impl CheckoutRequest {
     pub fn total_minor(&self) -> Option<Minor> {
         self.amount
             .minor
-            .checked_add(self.tip.map_or(Minor::ZERO, |t| t.minor))
+            .checked_add(self.tip.map_or(Minor::ZERO, |t| t.minor))?
+            .checked_add(self.surcharge.map_or(Minor::ZERO, |s| s.minor))
     }
 }
 
@@ -381,6 +419,13 @@ pub trait PaymentGateway: Send + Sync {
     ) -> Result<Option<PaymentMethodDetails>, GatewayError> {
         Err(GatewayError::Unsupported("card lookup"))
     }
+    /// Captures `amount` of a held PaymentIntent (a surcharged checkout
+    /// session's), releasing the rest; an intent captured already answers
+    /// what it received.
+    async fn capture_intent(&self, _request: &CaptureRequest) -> Result<Captured, GatewayError> {
+        Err(GatewayError::Unsupported("capture"))
+    }
+
     /// Checks a card on file without charging it (Stripe: a SetupIntent
     /// confirmed off-session with the card, which its issuer verifies).
     /// The same key gives the same answer.

@@ -64,15 +64,7 @@ pub async fn quote_session(
             },
         ));
     }
-    let rates = tax_rates_for(tx, session).await?;
-    let mut rate_inputs = Vec::with_capacity(rates.len());
-    for rate in &rates {
-        rate_inputs.push(TaxRateInput {
-            name: rate.name.clone(),
-            percent: percent_of(rate)?,
-            compound: rate.compound,
-        });
-    }
+    let rate_inputs = tax_rates_of(tx, session).await?;
     let discount = adjustments::parse_discount(session.discount.as_deref())?;
     let fees = adjustments::parse_fees(&session.fees)?;
     let priced = pricing::price(&PricingInput {
@@ -93,6 +85,24 @@ pub async fn quote_session(
         },
     });
     Ok((lines, priced))
+}
+
+/// The session's tax rates as the pricing engine takes them (what its
+/// taxable items, and a surcharge the studio taxes, are taxed at).
+pub async fn tax_rates_of(
+    tx: &impl ConnectionTrait,
+    session: &session::Model,
+) -> DomainResult<Vec<TaxRateInput>> {
+    let rates = tax_rates_for(tx, session).await?;
+    let mut inputs = Vec::with_capacity(rates.len());
+    for rate in &rates {
+        inputs.push(TaxRateInput {
+            name: rate.name.clone(),
+            percent: percent_of(rate)?,
+            compound: rate.compound,
+        });
+    }
+    Ok(inputs)
 }
 
 async fn tax_rates_for(

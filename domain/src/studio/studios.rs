@@ -213,6 +213,8 @@ pub struct SettingsChanges {
     /// The card surcharge in percent of a credit-card payment; 0 turns it
     /// off. Checked where the studio is (`kernel::surcharge`).
     pub card_surcharge_percent: Option<rust_decimal::Decimal>,
+    /// Tax the surcharge like a taxable item of the session.
+    pub surcharge_taxable: Option<bool>,
     /// The amount above which an auto-pay part's card is checked with its
     /// notice; 0 turns the check off.
     pub plan_card_check_above: Option<rust_decimal::Decimal>,
@@ -402,6 +404,9 @@ fn place_and_surcharge(
     if changes.card_surcharge_percent.is_some() {
         active.card_surcharge_percent =
             Set(percent.filter(|p| !p.is_zero()).map(|p| p.to_string()));
+    }
+    if let Some(taxable) = changes.surcharge_taxable {
+        active.surcharge_taxable = Set(taxable);
     }
     active.country = Set(country);
     active.region = Set(region);

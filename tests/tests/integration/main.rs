@@ -73,6 +73,7 @@ mod steps;
 mod stripe;
 mod subscriptions;
 mod surcharges;
+mod surcharges_at_portal;
 mod test_mode;
 mod tips;
 mod unknown;

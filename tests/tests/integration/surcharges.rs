@@ -56,7 +56,7 @@ async fn settings(app: &TestApp, key: &str, input: Value) -> (Value, Value) {
 }
 
 /// The studio in New York, surcharging credit cards 3 %.
-async fn surcharge_in_new_york(app: &TestApp, key: &str) {
+pub(crate) async fn surcharge_in_new_york(app: &TestApp, key: &str) {
     let (_, errors) = settings(
         app,
         key,
@@ -66,7 +66,13 @@ async fn surcharge_in_new_york(app: &TestApp, key: &str) {
     assert_eq!(errors, json!([]));
 }
 
-async fn place_client(app: &TestApp, key: &str, client: &str, country: &str, region: &str) {
+pub(crate) async fn place_client(
+    app: &TestApp,
+    key: &str,
+    client: &str,
+    country: &str,
+    region: &str,
+) {
     let data = app
         .gql(
             key,
@@ -181,7 +187,7 @@ async fn the_old_fee_is_refused_and_the_setting_follows_where_the_studio_is(back
 }
 
 /// A client's card on file and the gateway's record of each charge.
-async fn gateway_charges(app: &TestApp) -> Vec<(String, i64)> {
+pub(crate) async fn gateway_charges(app: &TestApp) -> Vec<(String, i64)> {
     simulated_charge::Entity::find()
         .order_by_asc(simulated_charge::Column::CreatedAt)
         .all(&app.ctx.db)
@@ -193,7 +199,7 @@ async fn gateway_charges(app: &TestApp) -> Vec<(String, i64)> {
 }
 
 /// The session's invoice, its one payment (amount, surcharge, funding).
-async fn paid(app: &TestApp, key: &str, session: &str) -> Value {
+pub(crate) async fn paid(app: &TestApp, key: &str, session: &str) -> Value {
     let data = app
         .gql(
             key,
@@ -222,7 +228,7 @@ async fn complete_wedding(app: &TestApp, f: &Fixture, client: &str) -> String {
     session
 }
 
-async fn refund(
+pub(crate) async fn refund(
     app: &TestApp,
     key: &str,
     payment: &Value,

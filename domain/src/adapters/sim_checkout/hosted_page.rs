@@ -1,5 +1,6 @@
 //! What the simulated gateway's hosted page shows: the session, its lines
-//! (the invoice's money, then the tip as "Gratuity"), where "Back" goes.
+//! (the invoice's money, the tip as "Gratuity", the card surcharge),
+//! where "Back" goes.
 
 use super::{SETUP, find, gateway_of};
 use crate::ports::gateway::{CheckoutSession, GatewayError, PaymentGateway};
@@ -13,8 +14,11 @@ pub struct HostedPage {
     pub save_card: bool,
     /// `mode=setup`: no amount, the card is only saved.
     pub setup: bool,
-    /// The lines paid for: the invoice's money, then the tip ("Gratuity").
+    /// The lines paid for: the invoice's money, the tip ("Gratuity"),
+    /// the card surcharge.
     pub lines: Vec<(String, i64)>,
+    /// A surcharge line: paying only authorizes (captured later).
+    pub held: bool,
 }
 
 /// The hosted page's session, or `None` (unknown id, or Stripe configured).
@@ -31,9 +35,17 @@ pub async fn page(ctx: &crate::AppContext, id: &str) -> Result<Option<HostedPage
         cancel_url: row.cancel_url,
         save_card: row.setup_future_usage,
         setup: row.mode == SETUP,
+        held: row.surcharge_minor > 0,
         lines: [
-            (row.product_name.clone(), row.amount_minor - row.tip_minor),
+            (
+                row.product_name.clone(),
+                row.amount_minor - row.tip_minor - row.surcharge_minor,
+            ),
             (crate::ports::gateway::GRATUITY.to_string(), row.tip_minor),
+            (
+                crate::ports::gateway::SURCHARGE_LINE.to_string(),
+                row.surcharge_minor,
+            ),
         ]
         .into_iter()
         .filter(|(_, amount)| *amount > 0)

@@ -1,12 +1,12 @@
 //! The form of a payment-mode Checkout Session: its lines (the invoice's
-//! money, then the tip as "Gratuity"), the references that find it again,
-//! where the client returns, and the options.
+//! money, the tip as "Gratuity", the card surcharge), the references that
+//! find it again, where the client returns, and the options.
 
 use crate::ports::gateway::CheckoutRequest;
 
 /// A Checkout Session's line items as form fields: the invoice's money,
-/// then the tip.
-const LINE_ITEM_FIELDS: [[&str; 4]; 2] = [
+/// the tip, the card surcharge.
+const LINE_ITEM_FIELDS: [[&str; 4]; 3] = [
     [
         "line_items[0][quantity]",
         "line_items[0][price_data][currency]",
@@ -19,17 +19,27 @@ const LINE_ITEM_FIELDS: [[&str; 4]; 2] = [
         "line_items[1][price_data][unit_amount]",
         "line_items[1][price_data][product_data][name]",
     ],
+    [
+        "line_items[2][quantity]",
+        "line_items[2][price_data][currency]",
+        "line_items[2][price_data][unit_amount]",
+        "line_items[2][price_data][product_data][name]",
+    ],
 ];
 
 /// What `POST /v1/checkout/sessions` is sent for `request`.
 pub(super) fn checkout_form(request: &CheckoutRequest) -> Vec<(&'static str, String)> {
     let mut form = vec![("mode", "payment".to_string())];
-    // The invoice's money, then the tip as its own line.
+    // The invoice's money, then the tip and the surcharge as lines of
+    // their own.
     let lines = [
         Some((request.amount, request.product_name.as_str())),
         request
             .tip
             .map(|tip| (tip, crate::ports::gateway::GRATUITY)),
+        request
+            .surcharge
+            .map(|s| (s, crate::ports::gateway::SURCHARGE_LINE)),
     ];
     let lines = lines
         .into_iter()
@@ -63,6 +73,12 @@ pub(super) fn checkout_form(request: &CheckoutRequest) -> Vec<(&'static str, Str
             "payment_intent_data[setup_future_usage]",
             "off_session".to_string(),
         ));
+    }
+    if request.surcharge.is_some() {
+        // Held, then captured with or without the surcharge as the card's
+        // funding type allows; a surcharge is for cards alone.
+        form.push(("payment_intent_data[capture_method]", "manual".to_string()));
+        form.push(("payment_method_types[0]", "card".to_string()));
     }
     if let Some(installment) = &request.installment_ref {
         form.push(("metadata[installment_id]", installment.clone()));

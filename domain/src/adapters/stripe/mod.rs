@@ -83,10 +83,12 @@
 
 use crate::kernel::keys::{RequestKey, Step};
 use crate::ports::gateway::{
-    CardCheck, CardCheckRequest, ChargeOutcome, ChargeRequest, CheckoutLookup, CheckoutRequest,
-    CheckoutSession, CustomerRequest, GatewayError, IntentState, PaymentGateway,
-    PaymentMethodDetails, RefundOutcome, RefundRequest, SetupCheckoutRequest, SetupSession,
+    CaptureRequest, Captured, CardCheck, CardCheckRequest, ChargeOutcome, ChargeRequest,
+    CheckoutLookup, CheckoutRequest, CheckoutSession, CustomerRequest, GatewayError, IntentState,
+    PaymentGateway, PaymentMethodDetails, RefundOutcome, RefundRequest, SetupCheckoutRequest,
+    SetupSession,
 };
+mod capture;
 mod events;
 mod failures;
 mod forms;
@@ -421,27 +423,6 @@ impl StripeGateway {
         response.json()
     }
 
-    async fn fetch_payment_intent(&self, id: &str) -> Result<PaymentIntentObject, GatewayError> {
-        if !is_stripe_id(id) {
-            return Err(GatewayError::Unavailable(
-                "Stripe returned a malformed PaymentIntent id".into(),
-            ));
-        }
-        let response = self
-            .send(Method::GET, &["v1", "payment_intents", id], None, None)
-            .await?;
-        if !response.status.is_success() {
-            return Err(GatewayError::Unavailable(match classify(&response) {
-                Failure::Other(message) => message,
-                _ => format!(
-                    "cannot read PaymentIntent {id} (HTTP {})",
-                    response.status.as_u16()
-                ),
-            }));
-        }
-        response.json()
-    }
-
     /// Sends one request; any transport failure (connect, timeout, body) is
     /// `Unavailable`: the request may or may not have reached Stripe.
     async fn send(
@@ -736,6 +717,10 @@ impl PaymentGateway for StripeGateway {
             .fetch_expanded(&["v1", "payment_intents", id], "payment_method")
             .await?;
         Ok(value.get("payment_method").and_then(card_from))
+    }
+
+    async fn capture_intent(&self, request: &CaptureRequest) -> Result<Captured, GatewayError> {
+        self.capture(request).await
     }
 
     async fn expire_checkout(&self, id: &str) -> Result<CheckoutSession, GatewayError> {

@@ -66,6 +66,9 @@ pub(super) struct PaymentIntentObject {
     pub(super) last_payment_error: Option<ApiError>,
     #[serde(default)]
     pub(super) metadata: HashMap<String, String>,
+    /// What the intent received (a held one: what its capture took).
+    #[serde(default)]
+    pub(super) amount_received: i64,
 }
 
 #[derive(Deserialize)]
@@ -177,7 +180,17 @@ pub fn checkout_session_from(value: &serde_json::Value) -> Result<CheckoutSessio
     let card = intent
         .and_then(|pi| pi.get("payment_method"))
         .and_then(card_from);
+    // An expanded intent that was held and has been captured tells what
+    // the capture took.
+    let amount_captured = intent
+        .filter(|pi| {
+            pi.get("capture_method").and_then(|c| c.as_str()) == Some("manual")
+                && pi.get("status").and_then(|s| s.as_str()) == Some("succeeded")
+        })
+        .and_then(|pi| pi.get("amount_received"))
+        .and_then(serde_json::Value::as_i64);
     Ok(CheckoutSession {
+        amount_captured,
         url: text("url"),
         state,
         payment_status: text("payment_status").unwrap_or_else(|| "unpaid".into()),

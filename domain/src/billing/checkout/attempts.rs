@@ -1,14 +1,17 @@
 //! A checkout attempt reserved under the invoice's lock, with every
 //! parameter the gateway will see fixed in it (amount, card choice, tip,
-//! expiry), and when a live attempt has gone stale.
+//! a credit card's surcharge, expiry), and when a live attempt has gone
+//! stale.
 
 use super::LIVE;
-use crate::billing::{hosted, payments};
+use crate::billing::documents::InvoiceDocument;
+use crate::billing::{hosted, payments, surcharge};
 use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
 use crate::infra::error::{DomainResult, UserError};
 use crate::kernel::keys::Key;
 use crate::kernel::money::Minor;
+use crate::kernel::surcharge::Funding;
 use chrono::{DateTime, Utc};
 use entity::enums::{CheckoutStatus, InvoiceStatus};
 use entity::{checkout_session, invoice};
@@ -54,6 +57,31 @@ impl Choice {
         })
     }
 
+    /// What a credit card adds to `amount` on this session (the client's
+    /// own link paying the invoice; a payer's link and a tip alone carry
+    /// none), as the portal says it before the hosted page opens.
+    pub(super) fn surcharge_at(&self, doc: &InvoiceDocument, amount: Minor) -> Minor {
+        match (self.payer, self.tip_only) {
+            (None, false) => surcharge::at_portal(doc, amount).total,
+            _ => Minor::ZERO,
+        }
+    }
+
+    /// [`surcharge_at`](Self::surcharge_at), read under the invoice's lock.
+    async fn surcharge_in(
+        &self,
+        tx: &sea_orm::DatabaseTransaction,
+        invoice: &invoice::Model,
+        amount: Minor,
+    ) -> DomainResult<surcharge::Charge> {
+        match (self.payer, self.tip_only) {
+            (None, false) => {
+                surcharge::for_card_payment(tx, invoice, Funding::Credit, amount).await
+            }
+            _ => Ok(surcharge::Charge::NONE),
+        }
+    }
+
     /// Why the invoice cannot take this session now, if it cannot.
     fn refused_by(&self, invoice: &invoice::Model, amount: Minor) -> Option<&'static str> {
         match self.tip_only {
@@ -88,6 +116,7 @@ pub(super) async fn reserve_attempt(
     if let Some(why) = choice.refused_by(&invoice, amount) {
         return Err(UserError::state("invoice", why).into());
     }
+    let surcharge = choice.surcharge_in(&tx, &invoice, amount).await?;
     let Choice {
         save_card,
         tip,
@@ -104,6 +133,7 @@ pub(super) async fn reserve_attempt(
         .filter(checkout_session::Column::AmountMinor.eq(amount))
         .filter(checkout_session::Column::SaveCard.eq(save_card))
         .filter(checkout_session::Column::TipMinor.eq(tip))
+        .filter(checkout_session::Column::SurchargeMinor.eq(surcharge.total))
         .filter(checkout_session::Column::ExpiresAt.gt(fresh_until))
         .order_by_desc(checkout_session::Column::Attempt)
         .one(&tx)
@@ -134,6 +164,8 @@ pub(super) async fn reserve_attempt(
                 currency: Set(invoice.currency),
                 save_card: Set(save_card),
                 tip_minor: Set(tip),
+                surcharge_minor: Set(surcharge.total),
+                surcharge_tax_minor: Set(surcharge.tax),
                 payer_id: Set(payer),
                 expires_at: Set(hosted::expiry(now)),
                 gateway_session_id: Set(None),

@@ -1,10 +1,14 @@
-//! A hosted checkout paid as asked: its one payment (the tip on top of the
-//! invoice's money), the attempt complete, the money settled, the card
-//! kept when the client asked, an overpayment from a stale amount noted.
+//! A hosted checkout paid as asked: its one payment (the tip and a credit
+//! card's surcharge on top of the invoice's money), the attempt complete,
+//! the money settled, the card kept when the client asked, an overpayment
+//! from a stale amount noted; or paid otherwise than asked, recorded and
+//! not settled.
 
 use super::Settled;
+use crate::billing::lifecycle;
 use crate::billing::lifecycle::Actor;
 use crate::billing::payments;
+use crate::billing::surcharge::Charge;
 use crate::infra::error::DomainResult;
 use crate::kernel::keys::Key;
 use crate::kernel::money::Minor;
@@ -24,6 +28,7 @@ pub(super) async fn settle_paid(
     tx: &DatabaseTransaction,
     row: &checkout_session::Model,
     session: &CheckoutSession,
+    surcharge: Charge,
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> DomainResult<Settled> {
@@ -37,6 +42,9 @@ pub(super) async fn settle_paid(
         invoice_id: Set(row.invoice_id),
         amount_minor: Set(row.amount_minor),
         tip_minor: Set(row.tip_minor),
+        surcharge_minor: Set(surcharge.total),
+        surcharge_tax_minor: Set(surcharge.tax),
+        card_funding: Set(card.map(|c| c.funding.as_str().to_string())),
         payer_id: Set(row.payer_id),
         currency: Set(row.currency),
         status: Set(PaymentStatus::Pending),
@@ -102,6 +110,52 @@ pub(super) async fn settle_paid(
         invoice_id: row.invoice_id,
         payment_id: pending.id,
     })
+}
+
+/// Paid, but another amount or currency than asked: recorded on the
+/// attempt and in the trail, not settled (the studio checks it with the
+/// payment provider).
+pub(super) async fn settle_mismatch(
+    tx: &DatabaseTransaction,
+    row: &checkout_session::Model,
+    session: &CheckoutSession,
+    paid: i64,
+    asked: Minor,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> DomainResult<Settled> {
+    let detail = format!(
+        "checkout attempt {} was paid {} {} but {} {} was asked; not settled, check it with the payment provider",
+        row.attempt,
+        paid,
+        session.currency.to_ascii_uppercase(),
+        asked,
+        row.currency
+    );
+    tracing::error!(invoice_id = row.invoice_id, session = %session.id, %detail, "checkout amount mismatch");
+    checkout_session::Entity::update_many()
+        .col_expr(
+            checkout_session::Column::Status,
+            Expr::value(CheckoutStatus::Mismatch.as_str()),
+        )
+        .col_expr(
+            checkout_session::Column::Detail,
+            Expr::value(detail.clone()),
+        )
+        .col_expr(checkout_session::Column::UpdatedAt, Expr::value(now))
+        .filter(checkout_session::Column::Id.eq(row.id))
+        .exec(tx)
+        .await?;
+    lifecycle::record_payment_failed(
+        tx,
+        row.invoice_id,
+        Minor::new(paid),
+        actor,
+        detail.clone(),
+        now,
+    )
+    .await?;
+    Ok(Settled::Mismatch(detail))
 }
 
 /// A session paid for an amount that went stale before it could be

@@ -32,8 +32,12 @@ impl InvoiceDocument {
             self.money(payment.amount_minor)
         )];
         if surcharge.is_positive() {
+            let taxed = match payment.surcharge_tax_minor.is_positive() {
+                true => format!("of which {} tax", self.money(payment.surcharge_tax_minor)),
+                false => "not taxed".to_string(),
+            };
             parts.push(format!(
-                "a card surcharge of {} (not part of the invoice, not taxed; debit and prepaid \
+                "a card surcharge of {} (not part of the invoice, {taxed}; debit and prepaid \
                  cards are never surcharged)",
                 self.money(surcharge)
             ));
@@ -68,8 +72,15 @@ impl InvoiceDocument {
             });
         }
         if surcharge.is_positive() {
+            let label = match payment.surcharge_tax_minor.is_positive() {
+                true => format!(
+                    "Card surcharge, not part of the invoice (of which {} tax)",
+                    self.money(payment.surcharge_tax_minor)
+                ),
+                false => "Card surcharge, not part of the invoice".into(),
+            };
             rows.push(PdfAmount {
-                label: "Card surcharge, not part of the invoice".into(),
+                label,
                 amount: self.money(surcharge),
             });
         }
