@@ -3,14 +3,17 @@
 //! payments ([`crate::billing::refunds::spread`]).
 
 use super::email_body::{strong, text, whole};
+
+mod spread;
 use super::emails::{greeting, key_for, to_client};
 use crate::billing::documents::{InvoiceDocument, payment_label};
 use crate::infra::context::AppContext;
 use crate::infra::error::DomainResult;
 use crate::workflow::notify::{self, Sent};
 use entity::enums::{NotificationKind, PaymentMethod, RefundStatus};
-use entity::{credit_note, invoice, payment, refund};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use entity::{payment, refund};
+use sea_orm::EntityTrait;
+use spread::send_spread_confirmation;
 
 /// Where a refund of `payment` goes back to ("to your Visa •••• 4242", "by
 /// check").
@@ -103,93 +106,6 @@ pub async fn send_refund_confirmation(ctx: &AppContext, refund_id: i64) -> Domai
         &email,
     )
     .await
-}
-
-/// One email for a refund spread over several payments, once every refund
-/// of the request has settled: the total, then each refund with where it
-/// went, its invoice and its credit note. Keyed by the request's first
-/// refund, so whichever of its refunds settles last sends it, once (a
-/// failed member asks for it too, see `refunds::settle`).
-async fn send_spread_confirmation(ctx: &AppContext, group: &str) -> DomainResult<Sent> {
-    let made = refund::Entity::find()
-        .filter(refund::Column::GroupKey.eq(group))
-        .order_by_asc(refund::Column::Id)
-        .all(&ctx.db)
-        .await?;
-    let Some(lead) = made.first() else {
-        return Ok(Sent::Already);
-    };
-    // The refund that settles last sends it (a failed one too): each
-    // member's job runs after its own settlement commits.
-    if made.iter().any(|r| r.status == RefundStatus::Pending) {
-        return Ok(Sent::Already);
-    }
-    let returned: Vec<_> = made
-        .iter()
-        .filter(|r| r.status == RefundStatus::Succeeded)
-        .collect();
-    let ids = || returned.iter().map(|r| r.id);
-    let notes = credit_note::Entity::find()
-        .filter(credit_note::Column::RefundId.is_in(ids()))
-        .all(&ctx.db)
-        .await?;
-    let payments = payment::Entity::find()
-        .filter(payment::Column::Id.is_in(returned.iter().map(|r| r.payment_id)))
-        .all(&ctx.db)
-        .await?;
-    let invoices = invoice::Entity::find()
-        .filter(invoice::Column::Id.is_in(returned.iter().map(|r| r.invoice_id)))
-        .all(&ctx.db)
-        .await?;
-    let doc = InvoiceDocument::load_by_id(ctx, lead.invoice_id).await?;
-    let mut rows = Vec::with_capacity(returned.len());
-    for r in &returned {
-        let note = notes.iter().find(|n| n.refund_id == Some(r.id));
-        let paid = payments.iter().find(|p| p.id == r.payment_id);
-        let billed = invoices.iter().find(|i| i.id == r.invoice_id);
-        let (Some(note), Some(paid), Some(billed)) = (note, paid, billed) else {
-            return Err(
-                anyhow::anyhow!("refund {} is missing its credit note or payment", r.id).into(),
-            );
-        };
-        rows.push((
-            format!("Invoice {}", billed.display_number()),
-            doc.money(r.amount_minor).to_string(),
-            format!("{}, credit note {}", back_to(paid), note.number),
-        ));
-    }
-    if rows.is_empty() {
-        return Ok(Sent::Already);
-    }
-    let total = crate::kernel::money::checked_sum(returned.iter().map(|r| r.amount_minor))
-        .ok_or_else(|| anyhow::anyhow!("refund total of {group} overflows"))?;
-    let total = doc.money(total).to_string();
-    let when = match payments.iter().any(|p| p.method == PaymentMethod::Card) {
-        true => CARD_DELAY,
-        false => "",
-    };
-    let subject = format!("Refund of {total} for “{}”", doc.session.title);
-    let mut body = greeting(&doc);
-    body.para(vec![
-        text("We refunded "),
-        strong(&total),
-        text(format!(
-            " for your booking “{}”, in {} refunds:",
-            doc.session.title,
-            rows.len()
-        )),
-    ]);
-    body.schedule(&rows);
-    body.para(vec![text(format!(
-        "Each refund goes back to the payment it came from.{when}"
-    ))]);
-    let email = to_client(&doc, subject, "Refund confirmation", &body);
-    let key = key_for(
-        &doc,
-        NotificationKind::RefundConfirmation,
-        &lead.id.to_string(),
-    );
-    notify::send_once(ctx, &key, &email).await
 }
 
 /// What a refund returns besides the invoice's money (the card surcharge,

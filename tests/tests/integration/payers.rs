@@ -24,6 +24,7 @@ on_both_backends!(each_payer_pays_stripe_under_their_own_customer);
 on_both_backends!(a_shared_draft_goes_to_its_payers_and_the_client_may_cover_it);
 on_both_backends!(each_part_of_a_plan_is_split_between_the_bookings_payers);
 on_both_backends!(an_auto_pay_payer_is_charged_their_share_of_each_later_part);
+on_both_backends!(a_refund_of_the_booking_tells_each_payer_of_their_own);
 
 const COUPLE: &str = "noah.and.mia@example.com";
 const PARENTS: &str = "the.chens@example.com";
@@ -899,5 +900,79 @@ async fn an_auto_pay_payer_is_charged_their_share_of_each_later_part(backend: Ba
     assert!(
         !app.emails_to(COUPLE).iter().any(|e| e.says("declined")),
         "the couple hear nothing of it"
+    );
+}
+
+/// The couple (Visa) and the parents (Mastercard) pay half each; the
+/// studio refunds the whole booking (`refundSession`): one refund per
+/// payment, and each payer is told of their own, to their own card, never
+/// the other's; the client is told the total went back to the payers,
+/// with neither card.
+async fn a_refund_of_the_booking_tells_each_payer_of_their_own(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    app.complete_session(&f.key, &f.invoice_session).await;
+    app.drain().await;
+    let invoice = app.invoice_of(&f.key, &f.invoice_session).await;
+    let id = invoice["id"].as_str().expect("id").to_string();
+    let total = invoice["total"]["formatted"]
+        .as_str()
+        .expect("total")
+        .to_string();
+    let set = set_payers(&app, &f.key, &id, couple_and_parents("50", "50")).await;
+    assert_eq!(set["userErrors"], json!([]), "{set}");
+    let links: Vec<String> = set["invoice"]["payers"]
+        .as_array()
+        .expect("payers")
+        .iter()
+        .map(|p| p["portalUrl"].as_str().expect("link").to_string())
+        .collect();
+    pay(&app, &links[0], "none", "4242 4242 4242 4242").await;
+    pay(&app, &links[1], "none", "5555 5555 5555 4444").await;
+    assert_eq!(
+        standing(&app, &f.key, &f.invoice_session).await["status"],
+        "PAID"
+    );
+
+    let made = app
+        .gql(
+            &f.key,
+            "mutation($i: RefundSessionInput!) { refundSession(input: $i) {
+                refunds { status } userErrors { field code message } } }",
+            json!({ "i": { "sessionId": f.invoice_session, "amount": total.trim_start_matches("USD ").replace(',', ""),
+                          "reason": "Cancelled", "idempotencyKey": "all-back" } }),
+        )
+        .await;
+    assert_eq!(made["refundSession"]["userErrors"], json!([]), "{made}");
+    assert_eq!(
+        made["refundSession"]["refunds"].as_array().map(Vec::len),
+        Some(2)
+    );
+    app.drain().await;
+
+    let couple = app.email_to_saying(COUPLE, "We refunded");
+    assert!(
+        couple.says("Visa •••• 4242") && !couple.says("4444"),
+        "{}",
+        couple.text
+    );
+    let parents = app.email_to_saying(PARENTS, "We refunded");
+    assert!(
+        parents.says("Mastercard •••• 4444") && !parents.says("4242"),
+        "{}",
+        parents.text
+    );
+    let client = app.email_to_saying(INVOICE_EMAIL, "We refunded");
+    assert!(
+        client.says(&total) && client.says("went back to the payers who paid it"),
+        "{}",
+        client.text
+    );
+    assert!(
+        !client.says("4242") && !client.says("4444"),
+        "{}",
+        client.text
     );
 }
