@@ -74,7 +74,11 @@ pub(super) async fn paid_summary_after(
     if doc.payer.is_none() || doc.invoice.status != InvoiceStatus::Paid {
         return Ok(receipt);
     }
-    let key = super::emails::key_for(doc, NotificationKind::Receipt, "paid-in-full");
+    let key = super::emails::key_for(
+        doc,
+        NotificationKind::Receipt,
+        crate::workflow::jobs::PAID_IN_FULL,
+    );
     if notify::already_sent(ctx, &key).await? {
         return Ok(receipt);
     }

@@ -281,7 +281,11 @@ async fn failed_emails<C: ConnectionTrait>(
         .await?;
     let mut found = Vec::with_capacity(emails.len());
     for email in emails {
-        let Some(job) = JobKind::sending(&email) else {
+        let job = match JobKind::sending(&email) {
+            Some(job) => Some(job),
+            None => paid_summary_job(conn, &email).await?,
+        };
+        let Some(job) = job else {
             continue;
         };
         if let Some(row) = crate::workflow::outbox::find_by_dedup(conn, &job).await?
@@ -292,6 +296,27 @@ async fn failed_emails<C: ConnectionTrait>(
         }
     }
     Ok(found)
+}
+
+/// The job that sends a shared invoice's "paid in full" summary: the
+/// receipt of the last payer's payment (the one that paid it off).
+async fn paid_summary_job<C: ConnectionTrait>(
+    conn: &C,
+    email: &notification::Model,
+) -> DomainResult<Option<JobKind>> {
+    if email.kind != entity::enums::NotificationKind::Receipt
+        || email.step != crate::workflow::jobs::PAID_IN_FULL
+    {
+        return Ok(None);
+    }
+    let last = payment::Entity::find()
+        .filter(payment::Column::InvoiceId.eq(email.invoice_id))
+        .filter(payment::Column::Status.eq(entity::enums::PaymentStatus::Succeeded))
+        .filter(payment::Column::PayerId.is_not_null())
+        .order_by_desc(payment::Column::Id)
+        .one(conn)
+        .await?;
+    Ok(last.map(|p| JobKind::SendReceipt { payment_id: p.id }))
 }
 
 /// A failed email as a step: its job, its error, and the attempts of its

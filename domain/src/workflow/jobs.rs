@@ -100,6 +100,9 @@ pub enum JobKind {
     Noop { n: i64 },
 }
 
+/// The step of a shared invoice's "paid in full" summary to its client.
+pub const PAID_IN_FULL: &str = "paid-in-full";
+
 impl JobKind {
     /// One logical job, one outbox row.
     pub fn dedup_key(&self) -> String {
@@ -181,6 +184,10 @@ impl JobKind {
 
     /// The job that sends a notification (the inverse of the keys in
     /// `followup::emails`), `None` for a row no job could have written.
+    ///
+    /// The "paid in full" summary of a shared invoice ([`PAID_IN_FULL`]) is
+    /// sent by the receipt job of the payer's payment that paid it off,
+    /// which the email does not name: `failing_steps` finds it.
     pub fn sending(email: &entity::notification::Model) -> Option<Self> {
         use entity::enums::NotificationKind as N;
         // One payer's email of a shared invoice (`{step}:payer:{id}`) is

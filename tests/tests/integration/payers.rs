@@ -25,6 +25,7 @@ on_both_backends!(a_shared_draft_goes_to_its_payers_and_the_client_may_cover_it)
 on_both_backends!(each_part_of_a_plan_is_split_between_the_bookings_payers);
 on_both_backends!(an_auto_pay_payer_is_charged_their_share_of_each_later_part);
 on_both_backends!(a_refund_of_the_booking_tells_each_payer_of_their_own);
+on_both_backends!(a_paid_in_full_summary_that_fails_is_listed_and_sent_on_retry);
 
 const COUPLE: &str = "noah.and.mia@example.com";
 const PARENTS: &str = "the.chens@example.com";
@@ -974,5 +975,65 @@ async fn a_refund_of_the_booking_tells_each_payer_of_their_own(backend: Backend)
         !client.says("4242") && !client.says("4444"),
         "{}",
         client.text
+    );
+}
+
+/// The client's "paid in full" summary cannot be sent (a name that would
+/// inject a header): the payer's receipt goes, the summary is FAILED and
+/// listed among the failing steps as the last payer's receipt job; the
+/// name mended, a retry sends the summary once, and the receipt is not
+/// sent again.
+async fn a_paid_in_full_summary_that_fails_is_listed_and_sent_on_retry(backend: Backend) {
+    use super::steps::{RETRY, STEPS, store_client_name};
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let f = app.seed_studio("Golden Hour").await;
+    app.complete_session(&f.key, &f.invoice_session).await;
+    app.drain().await;
+    let invoice = app.invoice_of(&f.key, &f.invoice_session).await;
+    let id = invoice["id"].as_str().expect("id").to_string();
+    let set = set_payers(&app, &f.key, &id, couple_and_parents("50", "50")).await;
+    let links: Vec<String> = set["invoice"]["payers"]
+        .as_array()
+        .expect("payers")
+        .iter()
+        .map(|p| p["portalUrl"].as_str().expect("link").to_string())
+        .collect();
+    pay(&app, &links[0], "none", "4242 4242 4242 4242").await;
+    store_client_name(&app, &f.invoice_client, "Noah\r\nBcc: everyone@example.com").await;
+    pay(&app, &links[1], "none", "5555 5555 5555 4444").await;
+    let summaries = |app: &TestApp| {
+        app.emails_to(INVOICE_EMAIL)
+            .into_iter()
+            .filter(|e| e.subject.ends_with("is paid in full"))
+            .count()
+    };
+    assert_eq!(summaries(&app), 0);
+    assert_eq!(
+        app.emails_to(PARENTS)
+            .iter()
+            .filter(|e| e.subject.starts_with("Receipt"))
+            .count(),
+        1
+    );
+
+    let body = app.gql(&f.key, STEPS, json!({})).await;
+    let step = body["failingSteps"]
+        .as_array()
+        .and_then(|steps| steps.iter().find(|s| s["step"] == "send_receipt").cloned())
+        .unwrap_or_else(|| panic!("the failed summary is listed: {body}"));
+    assert_eq!(step["state"], "GAVE_UP", "{step}");
+    store_client_name(&app, &f.invoice_client, "Noah Chen").await;
+    let retried = app.gql(&f.key, RETRY, json!({ "id": step["id"] })).await;
+    assert_eq!(retried["retryStep"]["userErrors"], json!([]), "{retried}");
+    app.drain().await;
+    assert_eq!(summaries(&app), 1);
+    assert_eq!(
+        app.emails_to(PARENTS)
+            .iter()
+            .filter(|e| e.subject.starts_with("Receipt"))
+            .count(),
+        1
     );
 }

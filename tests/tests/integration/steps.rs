@@ -34,8 +34,8 @@ impl Mailer for MailOutage {
     }
 }
 
-const STEPS: &str = "{ failingSteps { id step session { id title } invoiceId attempts lastError state nextRetryAt } }";
-const RETRY: &str = "mutation($id: ID!) { retryStep(id: $id) { step { id state attempts } userErrors { field code message } } }";
+pub(crate) const STEPS: &str = "{ failingSteps { id step session { id title } invoiceId attempts lastError state nextRetryAt } }";
+pub(crate) const RETRY: &str = "mutation($id: ID!) { retryStep(id: $id) { step { id state attempts } userErrors { field code message } } }";
 
 /// Waits until the studio's failing steps are `n` steps that gave up.
 async fn gave_up(app: &TestApp, key: &str, n: usize) -> Vec<Value> {
@@ -249,7 +249,7 @@ async fn a_step_that_keeps_failing_is_shown_to_its_studio_and_retried_on_request
 
 /// Stores a client name the API would refuse (a line break: the mail
 /// library panics on it), as rows written before names were checked have.
-async fn store_client_name(app: &TestApp, client: &str, name: &str) {
+pub(crate) async fn store_client_name(app: &TestApp, client: &str, name: &str) {
     use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
     let id: i64 = client.parse().expect("client id");
     let mut row: entity::client::ActiveModel = entity::client::Entity::find_by_id(id)
