@@ -559,21 +559,16 @@ pub async fn charge_invoice(
 }
 
 /// Charges a payer's saved `card` for their share of a shared invoice,
-/// once, under `inv_{id}_payer_{payer}_autopay`.
+/// once per attempt, under `key` (`Key::PayerAutoPay`).
 pub async fn charge_share(
     ctx: &AppContext,
     invoice_id: i64,
     payer_id: i64,
     card: &Card,
+    key: &Key,
     request_id: Option<&str>,
 ) -> DomainResult<ChargeResult> {
-    let key = Key::PayerAutoPay {
-        invoice_id,
-        payer_id,
-    }
-    .to_string();
-    let source = PaymentSource::AutoPay;
-    let payer = Some(payer_id);
+    let (source, payer, key) = (PaymentSource::AutoPay, Some(payer_id), key.to_string());
     match start_attempt(ctx, invoice_id, source, card, &key, payer, request_id).await? {
         Start::Replay(result) => Ok(result),
         Start::Attempt(pending) => charge_and_settle(ctx, pending, request_id).await,

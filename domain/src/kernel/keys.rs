@@ -19,9 +19,14 @@ pub enum Key {
     /// The `attempt`-th off-session charge of an invoice's card on file
     /// (`inv_7_autopay_2`); the attempt is also the retry schedule's index.
     AutoPay { invoice_id: i64, attempt: u32 },
-    /// One payer's share of a shared invoice charged to their saved card,
-    /// once (`inv_7_payer_3_autopay`).
-    PayerAutoPay { invoice_id: i64, payer_id: i64 },
+    /// One payer's share of a shared invoice charged to their saved card:
+    /// the first attempt `inv_7_payer_3_autopay` (as rows hold it), a
+    /// retry after a decline `inv_7_payer_3_autopay_2`.
+    PayerAutoPay {
+        invoice_id: i64,
+        payer_id: i64,
+        attempt: u32,
+    },
     /// A hosted checkout for an amount of an invoice
     /// (`inv_7_checkout_12500_1`): a new amount is a new session.
     Checkout {
@@ -67,7 +72,13 @@ impl fmt::Display for Key {
             Self::PayerAutoPay {
                 invoice_id,
                 payer_id,
+                attempt: 1,
             } => write!(f, "inv_{invoice_id}_payer_{payer_id}_autopay"),
+            Self::PayerAutoPay {
+                invoice_id,
+                payer_id,
+                attempt,
+            } => write!(f, "inv_{invoice_id}_payer_{payer_id}_autopay_{attempt}"),
             Self::Checkout {
                 invoice_id,
                 amount_minor,
@@ -128,13 +139,19 @@ impl Key {
                     attempt: number(attempt)?,
                 });
             }
-            if let Some(payer) = rest
+            if let Some((payer, attempt)) = rest
                 .strip_prefix("payer_")
-                .and_then(|r| r.strip_suffix("_autopay"))
+                .and_then(|r| r.split_once("_autopay"))
             {
+                let attempt = match attempt.strip_prefix('_') {
+                    Some(n) => number(n).filter(|n: &u32| *n >= 2)?,
+                    None if attempt.is_empty() => 1,
+                    None => return None,
+                };
                 return Some(Self::PayerAutoPay {
                     invoice_id,
                     payer_id: number(payer)?,
+                    attempt,
                 });
             }
             let (amount, attempt) = rest.strip_prefix("checkout_")?.split_once('_')?;
@@ -206,7 +223,7 @@ impl Key {
     /// The auto-pay attempt this key is, if it is one.
     pub fn auto_pay_attempt(&self) -> Option<u32> {
         match self {
-            Self::AutoPay { attempt, .. } => Some(*attempt),
+            Self::AutoPay { attempt, .. } | Self::PayerAutoPay { attempt, .. } => Some(*attempt),
             _ => None,
         }
     }
@@ -336,6 +353,15 @@ mod tests {
                 Key::PayerAutoPay {
                     invoice_id: 7,
                     payer_id: 3,
+                    attempt: 1,
+                },
+            ),
+            (
+                "inv_7_payer_3_autopay_2",
+                Key::PayerAutoPay {
+                    invoice_id: 7,
+                    payer_id: 3,
+                    attempt: 2,
                 },
             ),
             ("payer_7_customer", Key::PayerCustomer { payer_id: 7 }),
@@ -412,6 +438,8 @@ mod tests {
             "inv_x_autopay_1",
             "inv_7_autopay_+1",
             "inv_7_checkout_100",
+            "inv_7_payer_3_autopay_1",
+            "inv_7_payer_3_autopayx",
             "setup_3",
             "client_x_customer",
             "manual_1_",

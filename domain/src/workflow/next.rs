@@ -37,14 +37,16 @@ pub enum Change {
         /// saved card now.
         charge_payers: Vec<i64>,
     },
-    /// An auto-pay attempt was declined. The first attempt falls back to
-    /// emailing the invoice, later ones send a decline notice;
-    /// `retry_in` plans the next attempt.
+    /// An auto-pay attempt was declined. The client's first attempt falls
+    /// back to emailing the invoice, later ones send a decline notice (a
+    /// payer is told by `InvoiceResent`); `retry_in` plans the next attempt.
     AutoPayDeclined {
         studio_id: i64,
         invoice_id: i64,
         attempt: u32,
         retry_in: Option<Duration>,
+        /// The payer whose share was declined (none: the client).
+        payer: Option<i64>,
     },
     /// A payment was started whose outcome nobody else will ask for (a
     /// portal payment): it is resolved after `resolve_after` if still open.
@@ -236,12 +238,7 @@ impl Change {
                 vec![Now(J::GenerateInvoice { session_id })]
             }
             issued @ Self::InvoiceIssued { .. } => invoice_issued(issued),
-            Self::AutoPayDeclined {
-                invoice_id,
-                attempt,
-                retry_in,
-                ..
-            } => auto_pay_declined(invoice_id, attempt, retry_in),
+            declined @ Self::AutoPayDeclined { .. } => auto_pay_declined(declined),
             Self::PaymentStarted {
                 payment_id,
                 resolve_after,
@@ -442,12 +439,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_payers_declined_share_is_retried_for_them_alone() {
+        let declined = Change::AutoPayDeclined {
+            studio_id: 1,
+            invoice_id: 7,
+            attempt: 2,
+            retry_in: Some(Duration::days(3)),
+            payer: Some(4),
+        };
+        assert_eq!(
+            declined.follow_ups(),
+            [After(
+                JobKind::Charge {
+                    invoice_id: 7,
+                    attempt: 3,
+                    payer: Some(4),
+                },
+                Duration::days(3)
+            )]
+        );
+    }
+
+    #[test]
     fn a_declined_auto_pay_emails_first_then_notices_and_plans_its_retry() {
         let first = Change::AutoPayDeclined {
             studio_id: 1,
             invoice_id: 7,
             attempt: 1,
             retry_in: Some(Duration::days(1)),
+            payer: None,
         };
         assert_eq!(
             first.follow_ups(),
@@ -471,6 +491,7 @@ mod tests {
             invoice_id: 7,
             attempt: 5,
             retry_in: None,
+            payer: None,
         };
         assert_eq!(
             last.follow_ups(),

@@ -902,6 +902,41 @@ async fn an_auto_pay_payer_is_charged_their_share_of_each_later_part(backend: Ba
         !app.emails_to(COUPLE).iter().any(|e| e.says("declined")),
         "the couple hear nothing of it"
     );
+    assert!(
+        declined[0].says("We will try your card again on April 2"),
+        "{}",
+        declined[0].text
+    );
+
+    // The card works again; the retry on April 2 takes their share, once.
+    app.ctx
+        .db
+        .execute_unprepared(
+            "UPDATE session_payers SET pm_token = 'pm_card_visa' WHERE removed_at IS NULL AND auto_pay",
+        )
+        .await
+        .expect("the card works again");
+    let receipts = |app: &TestApp| {
+        app.emails_to(PARENTS)
+            .iter()
+            .filter(|e| e.says("We received your payment"))
+            .count()
+    };
+    let receipts_before = receipts(&app);
+    app.advance_scheduled_of("charge:").await;
+    app.drain().await;
+    let third =
+        invoice_payers(plan(&app, &f.key, &session).await["parts"][2]["invoiceId"].clone()).await;
+    assert_eq!(minor(&third["payers"][1]["owed"]), 0, "{third:#}");
+    assert_eq!(third["status"], "PARTIALLY_PAID", "{third:#}");
+    assert_eq!(receipts(&app), receipts_before + 1);
+    app.advance_scheduled_of("charge:").await;
+    app.drain().await;
+    assert_eq!(
+        app.count("simulated_gateway_charges").await,
+        charges_before + 2,
+        "one decline, one retry, nothing more"
+    );
 }
 
 /// The couple (Visa) and the parents (Mastercard) pay half each; the

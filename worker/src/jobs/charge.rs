@@ -14,7 +14,8 @@ pub async fn run(
 ) -> Outcome {
     let charged = match payer {
         Some(payer) => {
-            domain::billing::payers::charge::share(ctx, invoice_id, payer, request_id).await
+            domain::billing::payers::charge::share(ctx, invoice_id, payer, attempt, request_id)
+                .await
         }
         None => payments::auto_pay(ctx, invoice_id, attempt, request_id).await,
     };

@@ -1,24 +1,35 @@
 //! A booking's auto-pay payer charged for their share (the `Charge` job
-//! with a payer): their saved card, their share owed now, once. A decline
-//! touches only them: they get the invoice email with the decline and pay
-//! through their own link; nobody else is emailed or charged.
+//! with a payer): their saved card, their share owed now, once per attempt.
+//! A decline touches only them: the first one emails them the invoice with
+//! the decline, when the card is tried again and their own link; a soft
+//! decline is retried on the client's schedule (`AUTO_PAY_RETRY_DAYS`), a
+//! hard one (stolen card...) is not; nobody else is emailed or charged.
+//! A retry finds nothing to charge once they paid through their link.
 
 use super::booking::card_of;
 use crate::billing::payments::{self, AutoPay, ChargeResult};
 use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
 use crate::infra::error::DomainResult;
+use crate::kernel::keys::Key;
 use crate::workflow::next::{self, Change};
 use entity::invoice_payer;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
-/// Charges `payer_id`'s share of `invoice_id` to their saved card.
+/// Charges `payer_id`'s share of `invoice_id` to their saved card
+/// (attempt `attempt`, 1 when the invoice is issued).
 pub async fn share(
     ctx: &AppContext,
     invoice_id: i64,
     payer_id: i64,
+    attempt: u32,
     request_id: Option<&str>,
 ) -> DomainResult<AutoPay> {
+    let key = Key::PayerAutoPay {
+        invoice_id,
+        payer_id,
+        attempt,
+    };
     let Some(payer) = invoice_payer::Entity::find_by_id(payer_id)
         .filter(invoice_payer::Column::InvoiceId.eq(invoice_id))
         .filter(invoice_payer::Column::RemovedAt.is_null())
@@ -27,35 +38,52 @@ pub async fn share(
     else {
         return Ok(AutoPay::NothingDue);
     };
-    let reason = match card_of(&ctx.db, &payer).await? {
+    let (reason, retryable) = match card_of(&ctx.db, &payer).await? {
         Some(card) => {
-            match payments::charge_share(ctx, invoice_id, payer_id, &card, request_id).await? {
+            match payments::charge_share(ctx, invoice_id, payer_id, &card, &key, request_id).await?
+            {
                 ChargeResult::Succeeded(_) => return Ok(AutoPay::Paid),
                 ChargeResult::NothingDue => return Ok(AutoPay::NothingDue),
                 ChargeResult::Processing { look_again_at } => {
                     return Ok(AutoPay::Processing { look_again_at });
                 }
-                ChargeResult::Declined(p) => p.failure_code.unwrap_or_else(|| "declined".into()),
+                ChargeResult::Declined(p) => {
+                    let code = p.failure_code.unwrap_or_else(|| "declined".into());
+                    let retryable = !payments::is_hard_decline(&code);
+                    (code, retryable)
+                }
             }
         }
-        None => "no stored payment method".to_string(),
+        None => ("no stored payment method".to_string(), false),
     };
-    let tx = begin_write(&ctx.db).await?;
-    next::after(
-        &tx,
-        Change::InvoiceResent {
+    let retry_in_days = usize::try_from(attempt)
+        .ok()
+        .and_then(|a| a.checked_sub(1))
+        .and_then(|i| payments::AUTO_PAY_RETRY_DAYS.get(i))
+        .copied()
+        .filter(|_| retryable);
+    let (now, tx) = (ctx.clock.now(), begin_write(&ctx.db).await?);
+    if attempt <= 1 {
+        let key = declined_key(payer_id);
+        let resent = Change::InvoiceResent {
             studio_id: payer.studio_id,
             invoice_id,
-            key: declined_key(payer_id),
-        },
-        request_id,
-        ctx.clock.now(),
-    )
-    .await?;
+            key,
+        };
+        next::after(&tx, resent, request_id, now).await?;
+    }
+    let declined = Change::AutoPayDeclined {
+        studio_id: payer.studio_id,
+        invoice_id,
+        attempt,
+        retry_in: retry_in_days.map(chrono::Duration::days),
+        payer: Some(payer_id),
+    };
+    next::after(&tx, declined, request_id, now).await?;
     next::commit(ctx, tx).await?;
     Ok(AutoPay::Declined {
         reason,
-        retry_in_days: None,
+        retry_in_days,
     })
 }
 

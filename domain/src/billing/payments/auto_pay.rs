@@ -102,6 +102,7 @@ pub async fn auto_pay(
             invoice_id,
             attempt,
             retry_in: retry_in_days.map(Duration::days),
+            payer: None,
         },
         request_id,
         ctx.clock.now(),

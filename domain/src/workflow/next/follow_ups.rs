@@ -33,33 +33,41 @@ pub(super) fn sync_gallery(invoice_id: i64, state: GalleryCause) -> FollowUp {
 
 /// A declined auto-pay attempt: the first falls back to emailing the
 /// invoice, later ones send a decline notice; `retry_in` plans the next.
-pub(super) fn auto_pay_declined(
-    invoice_id: i64,
-    attempt: u32,
-    retry_in: Option<Duration>,
-) -> Vec<FollowUp> {
-    let tell = if attempt <= 1 {
-        FollowUp::EmailInvoice {
+pub(super) fn auto_pay_declined(declined: super::Change) -> Vec<FollowUp> {
+    let super::Change::AutoPayDeclined {
+        invoice_id,
+        attempt,
+        retry_in,
+        payer,
+        ..
+    } = declined
+    else {
+        return Vec::new();
+    };
+    let tell = if payer.is_some() {
+        None
+    } else if attempt <= 1 {
+        Some(FollowUp::EmailInvoice {
             invoice_id,
             status: InvoiceStatus::Open,
-        }
+        })
     } else {
-        Now(JobKind::SendDeclineNotice {
+        Some(Now(JobKind::SendDeclineNotice {
             invoice_id,
             attempt,
-        })
+        }))
     };
     let retry = retry_in.map(|delay| {
         After(
             JobKind::Charge {
                 invoice_id,
                 attempt: attempt + 1,
-                payer: None,
+                payer,
             },
             delay,
         )
     });
-    [tell].into_iter().chain(retry).collect()
+    tell.into_iter().chain(retry).collect()
 }
 
 /// An issued invoice: an auto-pay client's card is charged (now, or, for
