@@ -122,10 +122,11 @@ pub async fn refund_payment(
         )
         .into());
     }
-    let amount = amount::to_refund(&tx, &payment, input.amount_minor).await?;
+    let (amount, tip) = amount::to_refund(&tx, &payment, input.amount_minor).await?;
     let opening = Opening {
         payment: &payment,
         amount,
+        tip,
         key,
         group: None,
         reason: input.reason.clone(),
@@ -154,6 +155,9 @@ fn validate_request(key: &str, reason: Option<&str>) -> DomainResult<()> {
 struct Opening<'a> {
     payment: &'a payment::Model,
     amount: Minor,
+    /// Of a tip paid alone, what is returned (`None`: the share of what
+    /// the payment carried on top that goes with `amount`).
+    tip: Option<Minor>,
     key: String,
     /// The studio's request, when it is spread over several payments.
     group: Option<String>,
@@ -168,7 +172,13 @@ async fn insert(
 ) -> DomainResult<refund::Model> {
     let now = ctx.clock.now();
     let payment = opening.payment;
-    let on_top = on_top::refund_share(tx, payment, opening.amount).await?;
+    let on_top = match opening.tip {
+        Some(tip) => crate::kernel::on_top::OnTop {
+            surcharge: Minor::ZERO,
+            tip,
+        },
+        None => on_top::refund_share(tx, payment, opening.amount).await?,
+    };
     let mut row = pending_row(payment, (opening.amount, on_top), opening.key, now);
     row.group_key = Set(opening.group);
     row.reason = Set(opening.reason);

@@ -258,6 +258,24 @@ async fn refund_whole(app: &TestApp, key: &str, payment: &Value, idem: &str) -> 
     (data["refundPayment"]["refund"].clone(), data)
 }
 
+async fn refund_part(
+    app: &TestApp,
+    key: &str,
+    payment: &Value,
+    amount: &str,
+    idem: &str,
+) -> (Value, Value) {
+    let data = app
+        .gql(
+            key,
+            "mutation($i: RefundPaymentInput!) { refundPayment(input: $i) {
+                refund { status amount { minorUnits } tip { minorUnits } } userErrors { field message } } }",
+            json!({ "i": { "paymentId": payment, "amount": amount, "idempotencyKey": idem } }),
+        )
+        .await;
+    (data["refundPayment"]["refund"].clone(), data)
+}
+
 /// Negative, non-numeric, above the maximum, a preset the studio does not
 /// offer, a custom amount where it takes none, and any tip where tipping
 /// is off or (FINAL_PAYMENT) on an installment: each refused with its
@@ -539,6 +557,28 @@ async fn an_auto_pay_receipt_offers_a_tip_paid_alone_and_refunded_whole(backend:
     assert_eq!(tips_figure(&app, &f.key).await, tip);
 
     let notes = app.count("credit_notes").await;
+    // USD 1.00 of the tip back first; more than is left is refused.
+    let (part, data) = refund_part(&app, &f.key, &tip_payment["id"], "1.00", "tip-part").await;
+    assert_eq!(
+        (
+            part["amount"]["minorUnits"].as_i64(),
+            part["tip"]["minorUnits"].as_i64()
+        ),
+        (Some(0), Some(100)),
+        "{data}"
+    );
+    app.drain().await;
+    assert!(
+        app.email_to_saying(AUTO_PAY_EMAIL, "We refunded your tip of USD 1.00")
+            .says("your tip of USD 1.00")
+    );
+    assert_eq!(tips_figure(&app, &f.key).await, tip - 100);
+    let too_much = format!("{}.{:02}", (tip - 99) / 100, (tip - 99) % 100);
+    let (_, data) = refund_part(&app, &f.key, &tip_payment["id"], &too_much, "tip-over").await;
+    let refused = data["refundPayment"]["userErrors"][0]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(refused.contains("of the tip left to refund"), "{data}");
     let (refund, data) = refund_whole(&app, &f.key, &tip_payment["id"], "tip-alone-back").await;
     assert_eq!(
         (
@@ -546,7 +586,7 @@ async fn an_auto_pay_receipt_offers_a_tip_paid_alone_and_refunded_whole(backend:
             refund["amount"]["minorUnits"].as_i64(),
             refund["tip"]["minorUnits"].as_i64()
         ),
-        (Some("SUCCEEDED"), Some(0), Some(tip)),
+        (Some("SUCCEEDED"), Some(0), Some(tip - 100)),
         "{data}"
     );
     app.drain().await;
@@ -555,9 +595,12 @@ async fn an_auto_pay_receipt_offers_a_tip_paid_alone_and_refunded_whole(backend:
         notes,
         "no invoice money, no credit note"
     );
-    let told = app.email_to_saying(AUTO_PAY_EMAIL, "We refunded your tip of");
+    let told = app.email_to_saying(
+        AUTO_PAY_EMAIL,
+        &format!("We refunded your tip of {}", money(tip - 100)),
+    );
     assert!(
-        told.says(&format!("We refunded your tip of {}", money(tip))),
+        told.says(&format!("We refunded your tip of {}", money(tip - 100))),
         "{}",
         told.text
     );

@@ -102,6 +102,7 @@ pub async fn refund_session(
         let opening = Opening {
             payment: paid,
             amount: take,
+            tip: None,
             key: key.to_string(),
             group: Some(group.clone()),
             reason: input.reason.clone(),
