@@ -949,22 +949,11 @@ async fn a_refund_of_the_booking_tells_each_payer_of_their_own(backend: Backend)
         return;
     };
     let f = app.seed_studio("Golden Hour").await;
-    app.complete_session(&f.key, &f.invoice_session).await;
-    app.drain().await;
-    let invoice = app.invoice_of(&f.key, &f.invoice_session).await;
-    let id = invoice["id"].as_str().expect("id").to_string();
+    let (invoice, links) = noahs_invoice_halved(&app, &f).await;
     let total = invoice["total"]["formatted"]
         .as_str()
         .expect("total")
         .to_string();
-    let set = set_payers(&app, &f.key, &id, couple_and_parents("50", "50")).await;
-    assert_eq!(set["userErrors"], json!([]), "{set}");
-    let links: Vec<String> = set["invoice"]["payers"]
-        .as_array()
-        .expect("payers")
-        .iter()
-        .map(|p| p["portalUrl"].as_str().expect("link").to_string())
-        .collect();
     pay(&app, &links[0], "none", "4242 4242 4242 4242").await;
     pay(&app, &links[1], "none", "5555 5555 5555 4444").await;
     assert_eq!(
@@ -1024,17 +1013,7 @@ async fn a_paid_in_full_summary_that_fails_is_listed_and_sent_on_retry(backend: 
         return;
     };
     let f = app.seed_studio("Golden Hour").await;
-    app.complete_session(&f.key, &f.invoice_session).await;
-    app.drain().await;
-    let invoice = app.invoice_of(&f.key, &f.invoice_session).await;
-    let id = invoice["id"].as_str().expect("id").to_string();
-    let set = set_payers(&app, &f.key, &id, couple_and_parents("50", "50")).await;
-    let links: Vec<String> = set["invoice"]["payers"]
-        .as_array()
-        .expect("payers")
-        .iter()
-        .map(|p| p["portalUrl"].as_str().expect("link").to_string())
-        .collect();
+    let (_, links) = noahs_invoice_halved(&app, &f).await;
     pay(&app, &links[0], "none", "4242 4242 4242 4242").await;
     store_client_name(&app, &f.invoice_client, "Noah\r\nBcc: everyone@example.com").await;
     pay(&app, &links[1], "none", "5555 5555 5555 4444").await;
@@ -1071,4 +1050,22 @@ async fn a_paid_in_full_summary_that_fails_is_listed_and_sent_on_retry(backend: 
             .count(),
         1
     );
+}
+
+/// Noah's wedding invoice issued and split half and half between the
+/// couple and the parents: the invoice, and the payers' links.
+async fn noahs_invoice_halved(app: &TestApp, f: &tests::Fixture) -> (Value, Vec<String>) {
+    app.complete_session(&f.key, &f.invoice_session).await;
+    app.drain().await;
+    let invoice = app.invoice_of(&f.key, &f.invoice_session).await;
+    let id = invoice["id"].as_str().expect("id").to_string();
+    let set = set_payers(app, &f.key, &id, couple_and_parents("50", "50")).await;
+    assert_eq!(set["userErrors"], json!([]), "{set}");
+    let links = set["invoice"]["payers"]
+        .as_array()
+        .expect("payers")
+        .iter()
+        .map(|p| p["portalUrl"].as_str().expect("link").to_string())
+        .collect();
+    (invoice, links)
 }
