@@ -17,7 +17,7 @@ pub fn disclosure(doc: &InvoiceDocument) -> Markup {
     let total = at.base + at.surcharge.total;
     let tax = at.surcharge.tax_said(doc.currency);
     html! {
-        div.alert #surcharge-disclosure role="note" {
+        div.alert #surcharge-disclosure role="note" style="background:#f7f2e8;border:1px solid #e6dccb" {
             p {
                 strong { "Card surcharge. " }
                 "Paying by credit card adds a card surcharge of " (at.percent.normalize()) " % ("

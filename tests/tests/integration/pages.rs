@@ -923,6 +923,16 @@ async fn the_portal_and_the_emails_fit_a_390_px_phone_and_graphiql_renders() {
         .seed_studio("Golden Hour Photography & Film Studio")
         .await;
     set_contact(&app, &f.key).await;
+    // A New York studio surcharging credit cards: the portal discloses it.
+    let surcharge = app
+        .gql(
+            &f.key,
+            "mutation { updateStudioSettings(input: { country: \"US\", region: \"NY\", cardSurchargePercent: \"3\" }) {
+                userErrors { message } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(surcharge["updateStudioSettings"]["userErrors"], json!([]));
     app.complete_session(&f.key, &f.invoice_session).await;
     app.drain().await;
     let email = app
@@ -991,6 +1001,23 @@ async fn the_portal_and_the_emails_fit_a_390_px_phone_and_graphiql_renders() {
         .iter()
         .fold((f64::MAX, f64::MIN), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
     assert!(right - left <= 1.0, "amounts misaligned: {lines:?}");
+    // The surcharge is disclosed above the Pay button, on screen.
+    let disclosed = page
+        .evaluate(
+            "(() => { const d = document.getElementById('surcharge-disclosure'); \
+               const pay = document.querySelector(\"form[action$='/checkout'] button[type=submit]\"); \
+               return !!d && d.getBoundingClientRect().height > 0 && !!pay \
+                 && d.getBoundingClientRect().bottom <= pay.getBoundingClientRect().top \
+                 && !!d.querySelector('#pay-another-way a[href^=\"mailto:\"]'); })()",
+        )
+        .await
+        .expect("disclosure")
+        .into_value::<bool>()
+        .expect("a boolean");
+    assert!(
+        disclosed,
+        "the surcharge disclosure is shown above the Pay button"
+    );
     page.save_screenshot(
         ScreenshotParams::builder().full_page(true).build(),
         dir.join("portal-390.png"),
