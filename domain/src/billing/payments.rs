@@ -30,7 +30,8 @@
 mod auto_pay;
 mod manual;
 
-pub use auto_pay::{AutoPay, auto_pay};
+pub(crate) use auto_pay::decline_code;
+pub use auto_pay::{AutoPay, NO_CARD, auto_pay, retry_in_days};
 pub use manual::{ManualPayment, record_manual_payment};
 
 use crate::billing::lifecycle::{self, Actor, Audit};
@@ -644,12 +645,10 @@ pub fn auto_pay_attempt(payment: &payment::Model) -> Option<u32> {
 
 /// When the attempt after this declined auto-pay payment will run, if any.
 pub fn next_auto_pay_retry(payment: &payment::Model) -> Option<chrono::DateTime<Utc>> {
-    let attempt = auto_pay_attempt(payment)?;
-    if payment.status != PaymentStatus::Failed
-        || is_hard_decline(payment.failure_code.as_deref().unwrap_or(""))
-    {
+    if payment.status != PaymentStatus::Failed {
         return None;
     }
-    let days = AUTO_PAY_RETRY_DAYS.get(usize::try_from(attempt).ok()?.checked_sub(1)?)?;
-    Some(payment.created_at + Duration::days(*days))
+    let code = payment.failure_code.as_deref().unwrap_or("");
+    let days = retry_in_days(auto_pay_attempt(payment)?, Some(code))?;
+    Some(payment.created_at + Duration::days(days))
 }

@@ -7,7 +7,7 @@
 //! A retry finds nothing to charge once they paid through their link.
 
 use super::booking::card_of;
-use crate::billing::payments::{self, AutoPay, ChargeResult};
+use crate::billing::payments::{self, AutoPay};
 use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
 use crate::infra::error::DomainResult;
@@ -38,30 +38,19 @@ pub async fn share(
     else {
         return Ok(AutoPay::NothingDue);
     };
-    let (reason, retryable) = match card_of(&ctx.db, &payer).await? {
+    let code = match card_of(&ctx.db, &payer).await? {
         Some(card) => {
-            match payments::charge_share(ctx, invoice_id, payer_id, &card, &key, request_id).await?
-            {
-                ChargeResult::Succeeded(_) => return Ok(AutoPay::Paid),
-                ChargeResult::NothingDue => return Ok(AutoPay::NothingDue),
-                ChargeResult::Processing { look_again_at } => {
-                    return Ok(AutoPay::Processing { look_again_at });
-                }
-                ChargeResult::Declined(p) => {
-                    let code = p.failure_code.unwrap_or_else(|| "declined".into());
-                    let retryable = !payments::is_hard_decline(&code);
-                    (code, retryable)
-                }
+            let charged =
+                payments::charge_share(ctx, invoice_id, payer_id, &card, &key, request_id).await?;
+            match payments::decline_code(charged) {
+                Ok(code) => Some(code),
+                Err(done) => return Ok(done),
             }
         }
-        None => ("no stored payment method".to_string(), false),
+        None => None,
     };
-    let retry_in_days = usize::try_from(attempt)
-        .ok()
-        .and_then(|a| a.checked_sub(1))
-        .and_then(|i| payments::AUTO_PAY_RETRY_DAYS.get(i))
-        .copied()
-        .filter(|_| retryable);
+    let retry_in_days = payments::retry_in_days(attempt, code.as_deref());
+    let reason = code.unwrap_or_else(|| payments::NO_CARD.to_string());
     let (now, tx) = (ctx.clock.now(), begin_write(&ctx.db).await?);
     if attempt <= 1 {
         let key = declined_key(payer_id);

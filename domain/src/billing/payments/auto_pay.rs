@@ -12,6 +12,32 @@ use entity::enums::PaymentSource;
 use entity::invoice;
 use sea_orm::{EntityTrait, TransactionTrait};
 
+/// Why an auto-pay attempt charged nothing when there was no card.
+pub const NO_CARD: &str = "no stored payment method";
+
+/// What a charge came to for an auto-pay job: done (`Err`, its outcome as
+/// it is), or declined with this code.
+pub(crate) fn decline_code(charged: ChargeResult) -> Result<String, AutoPay> {
+    match charged {
+        ChargeResult::Succeeded(_) => Err(AutoPay::Paid),
+        ChargeResult::NothingDue => Err(AutoPay::NothingDue),
+        ChargeResult::Processing { look_again_at } => Err(AutoPay::Processing { look_again_at }),
+        ChargeResult::Declined(p) => Ok(p.failure_code.unwrap_or_else(|| "declined".into())),
+    }
+}
+
+/// The days until the attempt after `attempt`, declined with `code`
+/// (`None`: there was no card): the schedule's (`AUTO_PAY_RETRY_DAYS`),
+/// none after a hard decline (stolen card...), without a card, or after the
+/// last attempt.
+pub fn retry_in_days(attempt: u32, code: Option<&str>) -> Option<i64> {
+    if code.is_none_or(is_hard_decline) {
+        return None;
+    }
+    let index = usize::try_from(attempt).ok()?.checked_sub(1)?;
+    AUTO_PAY_RETRY_DAYS.get(index).copied()
+}
+
 #[derive(Debug)]
 pub enum AutoPay {
     Paid,
@@ -48,7 +74,7 @@ pub async fn auto_pay(
         .await?
         .ok_or_else(|| anyhow::anyhow!("client {} missing", invoice.client_id))?;
     read.commit().await?;
-    let (reason, retryable) = match &client.pm_token {
+    let code = match &client.pm_token {
         Some(token) => {
             let card = Card {
                 token: token.clone(),
@@ -61,7 +87,7 @@ pub async fn auto_pay(
                 attempt,
             }
             .to_string();
-            match charge_invoice(
+            let charged = charge_invoice(
                 ctx,
                 invoice_id,
                 PaymentSource::AutoPay,
@@ -69,31 +95,16 @@ pub async fn auto_pay(
                 &key,
                 request_id,
             )
-            .await?
-            {
-                ChargeResult::Succeeded(_) => return Ok(AutoPay::Paid),
-                ChargeResult::NothingDue => return Ok(AutoPay::NothingDue),
-                ChargeResult::Processing { look_again_at } => {
-                    return Ok(AutoPay::Processing { look_again_at });
-                }
-                ChargeResult::Declined(p) => {
-                    let code = p.failure_code.unwrap_or_else(|| "declined".into());
-                    let retryable = !is_hard_decline(&code);
-                    (code, retryable)
-                }
+            .await?;
+            match decline_code(charged) {
+                Ok(code) => Some(code),
+                Err(done) => return Ok(done),
             }
         }
-        None => ("no stored payment method".to_string(), false),
+        None => None,
     };
-    let retry_in_days = if retryable {
-        usize::try_from(attempt)
-            .ok()
-            .and_then(|a| a.checked_sub(1))
-            .and_then(|i| AUTO_PAY_RETRY_DAYS.get(i))
-            .copied()
-    } else {
-        None
-    };
+    let retry_in_days = retry_in_days(attempt, code.as_deref());
+    let reason = code.unwrap_or_else(|| NO_CARD.to_string());
     let tx = begin_write(&ctx.db).await?;
     next::after(
         &tx,
