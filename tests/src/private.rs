@@ -148,6 +148,11 @@ impl PrivatePostgres {
         self.port
     }
 
+    /// The server's log file (`pg_ctl -l`).
+    pub fn log_path(&self) -> std::path::PathBuf {
+        self.dir.path().join("log")
+    }
+
     /// The directory of the server's binaries (`pgbench` is there too).
     pub fn bin_dir() -> Option<std::path::PathBuf> {
         postgres_bin_dir()

@@ -6,22 +6,36 @@
 //! in the next one (as a database groups commits). An idle worker waits for
 //! nothing extra; a busy one spends one statement per batch, not per job.
 //!
+//! A round gathers for a moment (`GATHER`) before it writes, so that the
+//! jobs finishing and starting beside each other share it, and a round's
+//! starts and finishes go in one transaction: under a burst one commit
+//! carries many jobs' bookkeeping instead of one or two.
+//!
 //! Each job still awaits its own answer, so nothing changes for it: a job
 //! runs only after its row is stamped, and reports itself finished only after
 //! its row is `DONE`.
 
 use chrono::{DateTime, Utc};
 use domain::AppContext;
+use domain::infra::db::begin_write;
 use domain::workflow::outbox;
 use sea_orm::DbErr;
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 /// The most rows one statement carries.
 const BATCH: usize = 256;
 
+/// How long a round waits for more requests after its first: a step takes
+/// milliseconds, so jobs running side by side finish within this of each
+/// other. It is added once to a job's start and once to its end.
+const GATHER: Duration = Duration::from_millis(3);
+
+type Reply<T> = oneshot::Sender<Result<T, DbErr>>;
+
 enum Request {
-    Start(i64, oneshot::Sender<Result<bool, DbErr>>),
-    Done(i64, oneshot::Sender<Result<(), DbErr>>),
+    Start(i64, Reply<bool>),
+    Done(i64, Reply<()>),
 }
 
 /// A handle on the bookkeeping task. Falls back to a statement of its own
@@ -57,10 +71,7 @@ impl Bookkeeping {
     }
 
     /// The task's answer, or `None` when the task is gone.
-    async fn ask<T>(
-        &self,
-        request: impl FnOnce(oneshot::Sender<Result<T, DbErr>>) -> Request,
-    ) -> Option<Result<T, DbErr>> {
+    async fn ask<T>(&self, request: impl FnOnce(Reply<T>) -> Request) -> Option<Result<T, DbErr>> {
         let (reply, answer) = oneshot::channel();
         self.requests.send(request(reply)).ok()?;
         answer.await.ok()
@@ -70,6 +81,13 @@ impl Bookkeeping {
 async fn run(ctx: AppContext, mut incoming: mpsc::UnboundedReceiver<Request>) {
     let mut batch = Vec::with_capacity(BATCH);
     while incoming.recv_many(&mut batch, BATCH).await > 0 {
+        tokio::time::sleep(GATHER).await;
+        while batch.len() < BATCH {
+            match incoming.try_recv() {
+                Ok(request) => batch.push(request),
+                Err(_) => break,
+            }
+        }
         let mut starts = Vec::new();
         let mut dones = Vec::new();
         for request in batch.drain(..) {
@@ -79,49 +97,48 @@ async fn run(ctx: AppContext, mut incoming: mpsc::UnboundedReceiver<Request>) {
             }
         }
         let now = ctx.clock.now();
-        tokio::join!(start_all(&ctx, starts, now), finish_all(&ctx, dones, now));
+        let start_ids: Vec<i64> = starts.iter().map(|(id, _)| *id).collect();
+        let done_ids: Vec<i64> = dones.iter().map(|(id, _)| *id).collect();
+        match write_round(&ctx, &start_ids, &done_ids, now).await {
+            Ok(to_run) => {
+                for (id, reply) in starts {
+                    let _ = reply.send(Ok(to_run.contains(&id)));
+                }
+                for (_, reply) in dones {
+                    let _ = reply.send(Ok(()));
+                }
+            }
+            Err(err) => {
+                let failed = || DbErr::Custom(err.to_string());
+                for (_, reply) in starts {
+                    let _ = reply.send(Err(failed()));
+                }
+                for (_, reply) in dones {
+                    let _ = reply.send(Err(failed()));
+                }
+            }
+        }
     }
 }
 
-async fn start_all(
+/// One round's finishes and starts, in one transaction when it has both;
+/// returns the started ids whose jobs are to run (the others are finished).
+async fn write_round(
     ctx: &AppContext,
-    starts: Vec<(i64, oneshot::Sender<Result<bool, DbErr>>)>,
+    starts: &[i64],
+    dones: &[i64],
     now: DateTime<Utc>,
-) {
+) -> Result<Vec<i64>, DbErr> {
     if starts.is_empty() {
-        return;
+        outbox::mark_done_many(&ctx.db, dones, now).await?;
+        return Ok(Vec::new());
     }
-    let ids: Vec<i64> = starts.iter().map(|(id, _)| *id).collect();
-    match outbox::start_many(&ctx.db, &ids, now).await {
-        Ok(to_run) => {
-            for (id, reply) in starts {
-                let _ = reply.send(Ok(to_run.contains(&id)));
-            }
-        }
-        Err(err) => {
-            for (_, reply) in starts {
-                let _ = reply.send(Err(DbErr::Custom(err.to_string())));
-            }
-        }
-    }
-}
-
-async fn finish_all(
-    ctx: &AppContext,
-    dones: Vec<(i64, oneshot::Sender<Result<(), DbErr>>)>,
-    now: DateTime<Utc>,
-) {
     if dones.is_empty() {
-        return;
+        return outbox::start_many(&ctx.db, starts, now).await;
     }
-    let ids: Vec<i64> = dones.iter().map(|(id, _)| *id).collect();
-    let result = outbox::mark_done_many(&ctx.db, &ids, now).await;
-    for (_, reply) in dones {
-        let _ = reply.send(
-            result
-                .as_ref()
-                .map(|_| ())
-                .map_err(|err| DbErr::Custom(err.to_string())),
-        );
-    }
+    let tx = begin_write(&ctx.db).await?;
+    outbox::mark_done_many(&tx, dones, now).await?;
+    let to_run = outbox::start_many(&tx, starts, now).await?;
+    tx.commit().await?;
+    Ok(to_run)
 }

@@ -2,8 +2,8 @@
 //! (`outbox_signal`) or, on PostgreSQL, when an api committed them
 //! (`wake_on_notify`), otherwise at the next poll. At-least-once by design.
 //!
-//! A batch is claimed in one statement, pushed at once (`push_all`) and
-//! marked enqueued in one statement. A stale row is redelivered only while
+//! A batch is claimed and recorded enqueued in one statement, then pushed
+//! at once (`push_all`). A stale row is redelivered only while
 //! the queue holds no backlog (`Queue::waiting`: Redis' pending list and
 //! scheduled set): behind a backlog it is waiting its turn, and a second
 //! delivery would run its step twice when the workers are busiest; a Redis
@@ -39,14 +39,13 @@ const GATHER: Duration = Duration::from_millis(5);
 pub async fn run(ctx: AppContext, mut queue: Queue, mut stop: watch::Receiver<bool>) {
     let poll = Duration::from_millis(ctx.settings.worker.poll_interval_ms.max(50));
     let redeliver = ChronoDuration::seconds(ctx.settings.worker.redeliver_after_secs);
-    let lease = ChronoDuration::seconds(ctx.settings.worker.relay_claim_secs.max(1));
     let waker = tokio::spawn(wake_on_notify(ctx.clone(), stop.clone()));
     let _waker = AbortOnDrop(waker);
     loop {
         if *stop.borrow() {
             return;
         }
-        let moved = match relay_once(&ctx, &mut queue, lease, redeliver).await {
+        let moved = match relay_once(&ctx, &mut queue, redeliver).await {
             Ok(n) => n,
             Err(err) => {
                 tracing::warn!(error = %err, "outbox relay pass failed");
@@ -68,14 +67,12 @@ pub async fn run(ctx: AppContext, mut queue: Queue, mut stop: watch::Receiver<bo
     }
 }
 
-/// One pass: claim (a `lease` other relays respect), push, mark: three
-/// round trips for the whole batch (one statement to claim, one pipelined
-/// push, one statement to mark), whatever its size. Returns how many rows
-/// were pushed.
+/// One pass: claim (recording the rows enqueued), then push: two round
+/// trips for the whole batch (one statement, one pipelined push), whatever
+/// its size. Returns how many rows were pushed.
 pub async fn relay_once(
     ctx: &AppContext,
     queue: &mut Queue,
-    lease: ChronoDuration,
     redeliver: ChronoDuration,
 ) -> anyhow::Result<usize> {
     // A row handed out long ago may have lost its queue entry (Redis
@@ -87,25 +84,23 @@ pub async fn relay_once(
         Some(waiting) if waiting > 0 => None,
         _ => Some(redeliver),
     };
-    let claimed = outbox::claim_batch(&ctx.db, BATCH, lease, redeliver, ctx.clock.now()).await?;
-    if claimed.is_empty() {
+    let claimed = outbox::claim_batch(&ctx.db, BATCH, redeliver, ctx.clock.now()).await?;
+    let Some(stamp) = claimed.first().map(|c| c.enqueued_at) else {
         return Ok(0);
-    }
-    let marks: Vec<outbox::Hold> = claimed.iter().map(outbox::Claimed::hold).collect();
+    };
     let jobs: Vec<_> = claimed.into_iter().map(|c| c.job).collect();
+    let ids: Vec<i64> = jobs.iter().map(|job| job.outbox_id).collect();
     if let Err(err) = queue.push_all(jobs).await {
         // The queue is down (or its connection was, as after a Redis
         // restart): free the rows at once, so the next pass retries them
         // instead of waiting for the claims to run out. Some of them may
         // have reached the queue already: a second delivery of a job is
         // harmless (a finished row's is dropped by `outbox::start`).
-        let ids: Vec<i64> = marks.iter().map(|hold| hold.id).collect();
-        outbox::release_claims(&ctx.db, &ids).await?;
+        outbox::release_claims(&ctx.db, &ids, stamp).await?;
         return Err(err);
     }
-    outbox::mark_enqueued(&ctx.db, &marks, ctx.clock.now()).await?;
-    tracing::debug!(rows = marks.len(), "jobs enqueued");
-    Ok(marks.len())
+    tracing::debug!(rows = ids.len(), "jobs enqueued");
+    Ok(ids.len())
 }
 
 struct AbortOnDrop(tokio::task::JoinHandle<()>);

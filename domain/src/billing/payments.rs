@@ -28,7 +28,10 @@
 //! idempotency column, so a replay finds the first payment.
 
 mod auto_pay;
+mod intent;
 mod manual;
+
+use intent::{Origin, drive_intent};
 
 pub(crate) use auto_pay::decline_code;
 pub use auto_pay::{AutoPay, NO_CARD, auto_pay, retry_in_days};
@@ -38,9 +41,9 @@ use crate::billing::lifecycle::{self, Actor, Audit};
 use crate::billing::surcharge;
 use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
-use crate::infra::error::{DomainError, DomainResult, UserError};
-use crate::kernel::keys::{Key, RequestKey, Step};
-use crate::ports::gateway::{ChargeOutcome, ChargeRequest, GatewayError, IntentState};
+use crate::infra::error::{DomainResult, UserError};
+use crate::kernel::keys::Key;
+use crate::ports::gateway::ChargeOutcome;
 use crate::workflow::next::{self, Change};
 use chrono::{DateTime, Duration, Utc};
 use entity::enums::{InvoiceEventKind, InvoiceStatus, PaymentSource, PaymentStatus};
@@ -86,7 +89,7 @@ fn find_by_key(key: &str) -> sea_orm::Select<payment::Entity> {
 }
 
 enum Start {
-    Attempt(payment::Model),
+    Attempt(payment::Model, Origin),
     Replay(ChargeResult),
 }
 
@@ -110,7 +113,7 @@ async fn start_attempt(
         return Ok(match existing.status {
             PaymentStatus::Succeeded => Start::Replay(ChargeResult::Succeeded(existing)),
             PaymentStatus::Failed => Start::Replay(ChargeResult::Declined(existing)),
-            PaymentStatus::Pending => Start::Attempt(existing),
+            PaymentStatus::Pending => Start::Attempt(existing, Origin::Resumed),
         });
     }
     // What the attempt is for: a payer's share, or what the invoice owes.
@@ -154,6 +157,9 @@ async fn start_attempt(
         failure_message: Set(None),
         card_brand: Set(card.brand.clone()),
         card_last4: Set(card.last4.clone()),
+        // Its creation is claimed with it: a run that resumes it looks for
+        // what this one may have sent before sending anything.
+        create_sent_at: Set(Some(now)),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -176,16 +182,17 @@ async fn start_attempt(
         .await?;
     }
     tx.commit().await?;
-    Ok(Start::Attempt(pending))
+    let installment_ref = invoice.plan_part_id.map(|id| id.to_string());
+    Ok(Start::Attempt(pending, Origin::Fresh { installment_ref }))
 }
 
 /// Steps 2 and 3 for an attempt that is `PENDING`.
 async fn charge_and_settle(
     ctx: &AppContext,
-    pending: payment::Model,
+    (pending, origin): (payment::Model, Origin),
     request_id: Option<&str>,
 ) -> DomainResult<ChargeResult> {
-    let Some(outcome) = drive_intent(ctx, &pending).await? else {
+    let Some(outcome) = drive_intent(ctx, &pending, &origin).await? else {
         // Not a failure: the bank is still working on it (a slow 3-D Secure
         // or a bank debit), however long that takes.
         let look_again_at = look_again_at(&pending, ctx.clock.now());
@@ -205,20 +212,6 @@ async fn charge_and_settle(
     })
 }
 
-/// An unknown outcome: the attempt stays `PENDING` and is looked at again.
-fn unknown(payment_id: i64, error: GatewayError) -> DomainError {
-    let context = format!(
-        "payment {payment_id}: outcome unknown; it is settled later by retrieving its PaymentIntent"
-    );
-    match DomainError::from(error) {
-        DomainError::Unavailable { service, message } => {
-            DomainError::unavailable(service, format!("{context} ({message})"))
-        }
-        DomainError::Internal(err) => DomainError::Internal(err.context(context)),
-        other => other,
-    }
-}
-
 /// The first look at a payment the gateway is still processing comes 30
 /// seconds after its confirmation, each later one as long after the last as
 /// the payment has waited so far (30 s, 30 s, 1 min, 2 min...), at most 15
@@ -227,180 +220,6 @@ pub fn look_again_at(pending: &payment::Model, now: DateTime<Utc>) -> DateTime<U
     let since = pending.confirm_sent_at.unwrap_or(pending.created_at);
     let waited = (now - since).max(Duration::zero());
     now + waited.clamp(Duration::seconds(30), Duration::minutes(15))
-}
-
-/// The decline a refused payment method stands for.
-fn invalid_method(what: &str) -> ChargeOutcome {
-    ChargeOutcome::Declined {
-        code: "invalid_payment_method".into(),
-        message: format!("The payment method was not accepted ({what})."),
-    }
-}
-
-/// Step 2: brings the attempt's PaymentIntent to a known outcome, or
-/// `None` while the gateway is still working on it.
-///
-/// The intent is created first (not confirmed) and its id is committed on
-/// the payment before anything can be charged; then it is confirmed. An
-/// answer that is lost or an error (a timeout, a 5xx, which Stripe replays
-/// for the same key) is never answered by replaying the request: the intent
-/// is retrieved and its status decides. A confirmation is only sent again if
-/// the intent still requires one, and then under the next attempt's key.
-async fn drive_intent(
-    ctx: &AppContext,
-    pending: &payment::Model,
-) -> DomainResult<Option<ChargeOutcome>> {
-    let intent_id = match &pending.gateway_intent_id {
-        Some(id) => id.clone(),
-        None => match obtain_intent(ctx, pending).await? {
-            Ok(id) => id,
-            Err(refused) => return Ok(Some(refused)),
-        },
-    };
-    let mut attempt = pending.confirm_attempt;
-    if pending.confirm_sent_at.is_some() {
-        // A confirmation went out before: look before sending another.
-        match ctx.gateway.retrieve_intent(&intent_id).await {
-            Ok(IntentState::Settled(outcome)) => return Ok(Some(outcome)),
-            Ok(IntentState::Processing) => return Ok(None),
-            Ok(IntentState::RequiresConfirmation) => {
-                attempt = attempt
-                    .checked_add(1)
-                    .ok_or_else(|| anyhow::anyhow!("payment {}: too many attempts", pending.id))?;
-            }
-            Err(e) => return Err(unknown(pending.id, e)),
-        }
-    }
-    // The attempt's number and first sending are committed before it is
-    // sent; the guard makes two concurrent retries send one confirmation.
-    let claimed = payment::Entity::update_many()
-        .col_expr(payment::Column::ConfirmAttempt, Expr::value(attempt))
-        .col_expr(payment::Column::ConfirmSentAt, Expr::value(ctx.clock.now()))
-        .filter(payment::Column::Id.eq(pending.id))
-        .filter(payment::Column::ConfirmAttempt.eq(pending.confirm_attempt))
-        .exec(&ctx.db)
-        .await?;
-    if claimed.rows_affected != 1 {
-        return Ok(None);
-    }
-    let key = RequestKey::new(&pending.idempotency_key, Step::Confirm, attempt).to_string();
-    match ctx.gateway.confirm_intent(&intent_id, &key).await {
-        Ok(IntentState::Settled(outcome)) => Ok(Some(outcome)),
-        Ok(_) => Ok(None),
-        Err(GatewayError::InvalidPaymentMethod(what)) => Ok(Some(invalid_method(&what))),
-        Err(lost) => {
-            tracing::warn!(payment_id = pending.id, error = %lost, "confirmation unanswered; retrieving the PaymentIntent");
-            match ctx.gateway.retrieve_intent(&intent_id).await {
-                Ok(IntentState::Settled(outcome)) => Ok(Some(outcome)),
-                Ok(_) => Err(unknown(pending.id, lost)),
-                Err(e) => Err(unknown(pending.id, e)),
-            }
-        }
-    }
-}
-
-/// The attempt's PaymentIntent id, created now or found; committed on the
-/// payment before it is returned. `Err` is a payment method the gateway
-/// refused (nothing was created).
-///
-/// A creation whose answer was lost is looked for first (by our payment's
-/// key in the intent's metadata). Its key is sent again only while the
-/// gateway still keeps it (`gateway.key_reuse_limit_hours`); after that,
-/// and only if the intent is not found, the next attempt starts with a new
-/// key, so an old key can never create a second intent.
-async fn obtain_intent(
-    ctx: &AppContext,
-    pending: &payment::Model,
-) -> DomainResult<Result<String, ChargeOutcome>> {
-    let token = pending
-        .payment_method_token
-        .clone()
-        .ok_or_else(|| anyhow::anyhow!("payment {} has no payment method", pending.id))?;
-    let now = ctx.clock.now();
-    let limit = Duration::hours(ctx.settings.gateway.key_reuse_limit_hours);
-    let mut attempt = pending.create_attempt;
-    let mut first_sent = pending.create_sent_at;
-    if let Some(sent) = pending.create_sent_at {
-        let found = ctx
-            .gateway
-            .find_intent(&pending.idempotency_key)
-            .await
-            .map_err(|e| unknown(pending.id, e))?;
-        if let Some(id) = found {
-            return Ok(Ok(store_intent(ctx, pending.id, &id).await?));
-        }
-        if now - sent >= limit {
-            attempt = attempt
-                .checked_add(1)
-                .ok_or_else(|| anyhow::anyhow!("payment {}: too many attempts", pending.id))?;
-            first_sent = None;
-            tracing::warn!(
-                payment_id = pending.id,
-                attempt,
-                "no PaymentIntent was created under a key the gateway may forget; a new attempt with a new key"
-            );
-        }
-    }
-    if first_sent.is_none() {
-        let claimed = payment::Entity::update_many()
-            .col_expr(payment::Column::CreateAttempt, Expr::value(attempt))
-            .col_expr(payment::Column::CreateSentAt, Expr::value(now))
-            .filter(payment::Column::Id.eq(pending.id))
-            .filter(payment::Column::CreateAttempt.eq(pending.create_attempt))
-            .filter(payment::Column::GatewayIntentId.is_null())
-            .exec(&ctx.db)
-            .await?;
-        if claimed.rows_affected != 1 {
-            return Err(anyhow::anyhow!(
-                "payment {}: another worker is creating its PaymentIntent",
-                pending.id
-            )
-            .into());
-        }
-    }
-    let request = ChargeRequest {
-        idempotency_key: RequestKey::new(&pending.idempotency_key, Step::Create, attempt)
-            .to_string(),
-        payment_key: pending.idempotency_key.clone(),
-        // The invoice's money and the surcharge on top: one charge.
-        amount: pending
-            .amount_minor
-            .checked_add(pending.surcharge_minor)
-            .ok_or_else(|| anyhow::anyhow!("payment {}: amount overflows", pending.id))?
-            .of(pending.currency),
-        payment_method_token: token,
-        description: format!("Invoice payment {}", pending.invoice_id),
-        installment_ref: crate::billing::installments::part_of(&ctx.db, pending.invoice_id).await?,
-    };
-    match ctx.gateway.create_intent(&request).await {
-        Ok(id) => Ok(Ok(store_intent(ctx, pending.id, &id).await?)),
-        Err(GatewayError::InvalidPaymentMethod(what)) => Ok(Err(invalid_method(&what))),
-        Err(lost) => {
-            tracing::warn!(payment_id = pending.id, error = %lost, "creation unanswered; looking for the PaymentIntent");
-            match ctx.gateway.find_intent(&pending.idempotency_key).await {
-                Ok(Some(id)) => Ok(Ok(store_intent(ctx, pending.id, &id).await?)),
-                Ok(None) => Err(unknown(pending.id, lost)),
-                Err(e) => Err(unknown(pending.id, e)),
-            }
-        }
-    }
-}
-
-/// Commits the intent's id on the payment (its own transaction, before any
-/// confirmation); the first id stored stays.
-async fn store_intent(ctx: &AppContext, payment_id: i64, id: &str) -> DomainResult<String> {
-    payment::Entity::update_many()
-        .col_expr(payment::Column::GatewayIntentId, Expr::value(id))
-        .col_expr(payment::Column::UpdatedAt, Expr::value(ctx.clock.now()))
-        .filter(payment::Column::Id.eq(payment_id))
-        .filter(payment::Column::GatewayIntentId.is_null())
-        .exec(&ctx.db)
-        .await?;
-    payment::Entity::find_by_id(payment_id)
-        .one(&ctx.db)
-        .await?
-        .and_then(|p| p.gateway_intent_id)
-        .ok_or_else(|| anyhow::anyhow!("payment {payment_id} lost its PaymentIntent").into())
 }
 
 /// Step 3: records the outcome; only the writer that moves the payment out of
@@ -555,7 +374,9 @@ pub async fn charge_invoice(
     let key = idempotency_key;
     match start_attempt(ctx, invoice_id, source, card, key, None, request_id).await? {
         Start::Replay(result) => Ok(result),
-        Start::Attempt(pending) => charge_and_settle(ctx, pending, request_id).await,
+        Start::Attempt(pending, origin) => {
+            charge_and_settle(ctx, (pending, origin), request_id).await
+        }
     }
 }
 
@@ -572,7 +393,9 @@ pub async fn charge_share(
     let (source, payer, key) = (PaymentSource::AutoPay, Some(payer_id), key.to_string());
     match start_attempt(ctx, invoice_id, source, card, &key, payer, request_id).await? {
         Start::Replay(result) => Ok(result),
-        Start::Attempt(pending) => charge_and_settle(ctx, pending, request_id).await,
+        Start::Attempt(pending, origin) => {
+            charge_and_settle(ctx, (pending, origin), request_id).await
+        }
     }
 }
 
@@ -600,15 +423,17 @@ pub async fn resolve_pending(
     if pending.status != PaymentStatus::Pending {
         return Ok(Resolved::AlreadySettled);
     }
-    Ok(match charge_and_settle(ctx, pending, request_id).await? {
-        ChargeResult::Succeeded(_) => Resolved::Settled {
-            status: "SUCCEEDED",
+    Ok(
+        match charge_and_settle(ctx, (pending, Origin::Resumed), request_id).await? {
+            ChargeResult::Succeeded(_) => Resolved::Settled {
+                status: "SUCCEEDED",
+            },
+            ChargeResult::Processing { look_again_at } => Resolved::Processing { look_again_at },
+            ChargeResult::Declined(_) | ChargeResult::NothingDue => {
+                Resolved::Settled { status: "FAILED" }
+            }
         },
-        ChargeResult::Processing { look_again_at } => Resolved::Processing { look_again_at },
-        ChargeResult::Declined(_) | ChargeResult::NothingDue => {
-            Resolved::Settled { status: "FAILED" }
-        }
-    })
+    )
 }
 
 /// Days to wait after each declined auto-pay attempt before the next one:

@@ -8,11 +8,13 @@ use crate::followup::email_body::{Body, Tone, strong, text, whole};
 use crate::followup::gallery;
 use crate::infra::context::AppContext;
 use crate::infra::error::DomainResult;
-use crate::kernel::ids::{SessionId, StudioId};
 use crate::kernel::keys::Key;
-use crate::workflow::notify::{self, Claim, Email, EmailKey, Sent};
+use crate::workflow::notify::{self, Email, EmailKey, Sent};
 use entity::enums::{GalleryLevel, NotificationKind, PaymentStatus};
-use sea_orm::{EntityTrait, TransactionTrait};
+use sea_orm::EntityTrait;
+
+mod gallery_access;
+pub use gallery_access::{send_gallery_credentials, send_gallery_upgrade};
 
 pub(super) fn key_for(doc: &InvoiceDocument, kind: NotificationKind, step: &str) -> EmailKey {
     EmailKey {
@@ -146,109 +148,6 @@ async fn invoice_email(ctx: &AppContext, doc: InvoiceDocument, step: String) -> 
         bytes: doc.pdf(Some(portal.clone()))?,
     });
     notify::send_once(ctx, &key, &email).await
-}
-
-fn level_description(level: GalleryLevel) -> &'static str {
-    match level {
-        GalleryLevel::Full => "full access: view and download every photo in full resolution",
-        GalleryLevel::Preview => {
-            "preview access: watermarked, lower-resolution photos; full access opens as soon as the invoice is paid"
-        }
-        GalleryLevel::Locked => "locked",
-    }
-}
-
-/// Emails gallery credentials, once per gallery. The password is derived from
-/// the notification's key, so every delivery of this email (even a resend
-/// after a crash) carries the same password and the stored hash matches it.
-pub async fn send_gallery_credentials(ctx: &AppContext, invoice_id: i64) -> DomainResult<Sent> {
-    let tx = ctx.db.begin().await?;
-    let doc = InvoiceDocument::load_by_id_in(&tx, invoice_id).await?;
-    let access = gallery::access_for_session(
-        &tx,
-        StudioId::new(doc.invoice.studio_id),
-        SessionId::new(doc.invoice.session_id),
-    )
-    .await?;
-    tx.commit().await?;
-    let Some(access) = access else {
-        return Err(anyhow::anyhow!("no gallery access for invoice {invoice_id}").into());
-    };
-    let subject = format!("Your photos from \"{}\" are ready", doc.session.title);
-    let key = key_for(&doc, NotificationKind::GalleryCredentials, "1");
-    let held = match notify::claim(ctx, &key, &doc.client.email, &subject).await? {
-        Claim::AlreadySent => return Ok(Sent::Already),
-        Claim::Failed => return Ok(Sent::Failed),
-        Claim::HeldElsewhere { until } => return Ok(Sent::InFlight { until }),
-        Claim::Mine(held) => held,
-    };
-    let message_id = held.message_id.clone();
-    // Derived from the notification, so a resend after a crash repeats it.
-    let password = ctx.secret.gallery_password(&message_id);
-    let access = gallery::set_password(ctx, access, &password).await?;
-    let url = gallery::link(ctx, &access).await?;
-    let expiry = access
-        .expires_at
-        .map(|e| e.format("%B %-d, %Y").to_string());
-    let mut body = greeting(&doc);
-    body.para(vec![text(format!(
-        "Your gallery for “{}” is open with {}.",
-        doc.session.title,
-        level_description(access.level)
-    ))]);
-    let mut facts = vec![
-        ("Username", access.username.clone()),
-        ("Password", password),
-    ];
-    facts.extend(expiry.map(|e| ("Access until", e)));
-    body.facts(&facts);
-    body.action("Gallery", &url, "Open your gallery");
-    body.styled(
-        Tone::Small,
-        vec![text(
-            "Keep this password safe: we only store a hash of it and cannot send it again.",
-        )],
-    );
-    let email = to_client(&doc, subject, "Your gallery is ready", &body);
-    notify::deliver(ctx, &key, held, &email).await
-}
-
-pub async fn send_gallery_upgrade(
-    ctx: &AppContext,
-    invoice_id: i64,
-    level: entity::enums::GalleryLevel,
-) -> DomainResult<Sent> {
-    let doc = InvoiceDocument::load_by_id(ctx, invoice_id).await?;
-    let Some(access) = gallery::access_for_invoice(ctx, &doc.invoice).await? else {
-        return Ok(Sent::Already);
-    };
-    // Still the level this job announces? If access changed again, a newer job speaks for it.
-    if access.level != level {
-        return Ok(Sent::Already);
-    }
-    let url = gallery::link(ctx, &access).await?;
-    let subject = format!("Full access to your photos from \"{}\"", doc.session.title);
-    let expiry = access
-        .expires_at
-        .map(|e| e.format("%B %-d, %Y").to_string())
-        .unwrap_or_default();
-    let mut body = greeting(&doc);
-    body.para(vec![text(format!(
-        "Thank you for your payment. Your gallery for “{}” now has {}, until {expiry}.",
-        doc.session.title,
-        level_description(access.level)
-    ))]);
-    body.para(vec![text(
-        "Log in with the username and password from our earlier email.",
-    )]);
-    body.action("Gallery", &url, "Open your gallery");
-    let email = to_client(&doc, subject, "Your gallery is fully open", &body);
-    notify::send_once(
-        ctx,
-        &key_for(&doc, NotificationKind::GalleryUpgraded, level.as_str()),
-        &email,
-    )
-    .await
 }
 
 /// After a declined auto-pay retry: what happened, when the next attempt

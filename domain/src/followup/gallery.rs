@@ -409,16 +409,16 @@ pub async fn remove_photo(
 
 /// Stores the keyed hash of the password the credentials email carries
 /// (`AppSecret::hash_gallery_password`).
-pub async fn set_password(
+pub async fn set_password<C: sea_orm::ConnectionTrait>(
     ctx: &AppContext,
+    conn: &C,
     access: gallery_access::Model,
     password: &str,
 ) -> DomainResult<gallery_access::Model> {
-    let hash = ctx.secret.hash_gallery_password(password);
     let mut active: gallery_access::ActiveModel = access.into();
-    active.password_hash = Set(Some(hash));
+    active.password_hash = Set(Some(ctx.secret.hash_gallery_password(password)));
     active.updated_at = Set(ctx.clock.now());
-    Ok(active.update(&ctx.db).await?)
+    Ok(active.update(conn).await?)
 }
 
 pub async fn access_for_session<C: sea_orm::ConnectionTrait>(

@@ -6,45 +6,60 @@ use super::email_body::{Tone, strong, text, whole};
 use super::emails::{greeting, key_for, to_client};
 use crate::billing::documents::InvoiceDocument;
 use crate::infra::context::AppContext;
+use crate::infra::db::begin_write;
 use crate::infra::error::DomainResult;
-use crate::workflow::notify::{self, Sent};
+use crate::workflow::notify::{self, Claim, Email, Sent};
 use entity::enums::{NotificationKind, PaymentStatus};
 use entity::payment;
-use sea_orm::{EntityTrait, TransactionTrait};
+use sea_orm::EntityTrait;
 
-/// The receipt of `payment_id`, once it succeeded.
+/// The receipt of `payment_id`, once it succeeded. The payment, its
+/// invoice and the email's claim are read and written in one commit; the
+/// email is built and sent after it.
 pub async fn send_receipt(ctx: &AppContext, payment_id: i64) -> DomainResult<Sent> {
-    // The payment and its invoice in one read-only transaction.
-    let tx = ctx.db.begin().await?;
+    let tx = begin_write(&ctx.db).await?;
     let payment = payment::Entity::find_by_id(payment_id)
         .one(&tx)
         .await?
         .ok_or_else(|| anyhow::anyhow!("payment {payment_id} missing"))?;
-    let doc = if payment.status == PaymentStatus::Succeeded {
-        Some(InvoiceDocument::load_by_id_in(&tx, payment.invoice_id).await?)
-    } else {
-        None
-    };
-    tx.commit().await?;
-    let Some(doc) = doc else {
+    if payment.status != PaymentStatus::Succeeded {
+        tx.commit().await?;
         return Ok(Sent::Already);
-    };
+    }
+    let doc = InvoiceDocument::load_by_id_in(&tx, payment.invoice_id).await?;
     let doc = super::payer_emails::for_payer_of(doc, &payment);
-    let sent = receipt_email(ctx, &doc, &payment).await?;
+    let key = key_for(&doc, NotificationKind::Receipt, &payment.id.to_string());
+    let subject = subject(&doc, &payment);
+    let taken = notify::claim_in(ctx, &tx, &key, doc.addressee().1, &subject).await?;
+    tx.commit().await?;
+    let sent = match taken.hold(ctx, &key) {
+        Claim::AlreadySent => Sent::Already,
+        Claim::Failed => Sent::Failed,
+        Claim::HeldElsewhere { until } => Sent::InFlight { until },
+        Claim::Mine(held) => {
+            let email = receipt_email(ctx, &doc, &payment, subject)?;
+            notify::deliver(ctx, &key, held, &email).await?
+        }
+    };
     super::payer_emails::paid_summary_after(ctx, &doc, sent).await
 }
 
-async fn receipt_email(
+fn subject(doc: &InvoiceDocument, payment: &payment::Model) -> String {
+    let amount = doc.money(doc.receipt_figure(payment));
+    format!(
+        "Receipt for invoice {}: {amount} paid",
+        doc.invoice.display_number()
+    )
+}
+
+fn receipt_email(
     ctx: &AppContext,
     doc: &InvoiceDocument,
     payment: &payment::Model,
-) -> DomainResult<Sent> {
+    subject: String,
+) -> DomainResult<Email> {
     let amount = doc.money(doc.receipt_figure(payment));
     let card = crate::billing::labels::payment_way(payment);
-    let subject = format!(
-        "Receipt for invoice {}: {amount} paid",
-        doc.invoice.display_number()
-    );
     let mut body = greeting(doc);
     body.para(vec![
         text("We received your payment of "),
@@ -76,6 +91,5 @@ async fn receipt_email(
         content_type: "application/pdf",
         bytes: doc.receipt_pdf(payment)?,
     });
-    let key = key_for(doc, NotificationKind::Receipt, &payment.id.to_string());
-    notify::send_once(ctx, &key, &email).await
+    Ok(email)
 }

@@ -120,11 +120,6 @@ pub struct WorkerSettings {
     /// before the relay sends it again (a queue entry lost with a Redis
     /// restart, an orphan). A running job renews its row every third of this.
     pub redeliver_after_secs: i64,
-    /// The relay's lease on the rows it is pushing into the queue: another
-    /// relay leaves them alone this long. Released as soon as a row is
-    /// pushed (or could not be), so it only matters when a relay dies
-    /// between claiming and pushing.
-    pub relay_claim_secs: i64,
     /// A portal payment whose outcome is unknown is asked about again after this.
     pub resolve_payment_after_secs: i64,
     /// A job running longer than this is no longer waited for (its slot is
@@ -287,7 +282,6 @@ impl Settings {
             .set_default("worker.heartbeat_secs", 5)?
             .set_default("worker.missed_heartbeats", 3)?
             .set_default("worker.redeliver_after_secs", 5)?
-            .set_default("worker.relay_claim_secs", 5)?
             .set_default("worker.resolve_payment_after_secs", 60)?
             .set_default("gateway.stripe_api_base", "https://api.stripe.com")?
             .set_default("gateway.webhook_tolerance_secs", 300)?

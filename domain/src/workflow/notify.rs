@@ -27,8 +27,11 @@ use entity::notification;
 use lettre::Message;
 use lettre::message::header::ContentType;
 use lettre::message::{Body, Mailbox, MultiPart};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+mod claim;
+pub use claim::{Taken, claim, claim_in};
 
 pub struct Email {
     pub studio_name: String,
@@ -102,92 +105,6 @@ fn by_key<E: sea_orm::QueryFilter>(q: E, key: &EmailKey) -> E {
     q.filter(notification::Column::InvoiceId.eq(key.invoice_id))
         .filter(notification::Column::Kind.eq(key.kind))
         .filter(notification::Column::Step.eq(key.step.clone()))
-}
-
-/// Writes the notification row (once) and claims it for sending.
-pub async fn claim(
-    ctx: &AppContext,
-    key: &EmailKey,
-    recipient: &str,
-    subject: &str,
-) -> DomainResult<Claim> {
-    let now = ctx.clock.now();
-    let row = notification::ActiveModel {
-        studio_id: Set(key.studio_id),
-        invoice_id: Set(key.invoice_id),
-        kind: Set(key.kind),
-        step: Set(key.step.clone()),
-        recipient: Set(recipient.to_string()),
-        subject: Set(subject.to_string()),
-        status: Set(NotificationStatus::Pending),
-        message_id: Set(format!(
-            "<{}.{}.{}@{}>",
-            key.kind.as_str().to_ascii_lowercase().replace('_', "-"),
-            key.invoice_id,
-            key.step,
-            message_id_host(ctx)
-        )),
-        claimed_until: Set(None),
-        created_at: Set(now),
-        sent_at: Set(None),
-        ..Default::default()
-    };
-    // One transaction for the three statements: one commit instead of three,
-    // and the same answer (a concurrent claimer's update waits for this one's
-    // row lock, then finds the email held).
-    let tx = crate::infra::db::begin_write(&ctx.db).await?;
-    notification::Entity::insert(row)
-        .on_conflict(
-            OnConflict::columns([
-                notification::Column::InvoiceId,
-                notification::Column::Kind,
-                notification::Column::Step,
-            ])
-            .do_nothing()
-            .to_owned(),
-        )
-        .exec_without_returning(&tx)
-        .await?;
-    let claimed = by_key(notification::Entity::update_many(), key)
-        .col_expr(
-            notification::Column::Status,
-            Expr::value(NotificationStatus::Sending.as_str()),
-        )
-        .col_expr(
-            notification::Column::ClaimedUntil,
-            Expr::value(now + claim_lease(ctx)),
-        )
-        .filter(
-            sea_orm::Condition::any()
-                .add(notification::Column::Status.eq(NotificationStatus::Pending))
-                .add(
-                    notification::Column::Status
-                        .eq(NotificationStatus::Sending)
-                        .and(notification::Column::ClaimedUntil.lt(now)),
-                ),
-        )
-        .exec(&tx)
-        .await?;
-    let stored = by_key(notification::Entity::find(), key)
-        .one(&tx)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("notification row vanished"))?;
-    tx.commit().await?;
-    if claimed.rows_affected == 1 {
-        Ok(Claim::Mine(Held {
-            message_id: stored.message_id,
-            renewal: KeepClaim::start(ctx, key),
-        }))
-    } else if stored.status == NotificationStatus::Sent {
-        Ok(Claim::AlreadySent)
-    } else if stored.status == NotificationStatus::Failed {
-        Ok(Claim::Failed)
-    } else {
-        let until = stored
-            .claimed_until
-            .unwrap_or_else(|| now + claim_lease(ctx));
-        Ok(Claim::HeldElsewhere { until })
-    }
 }
 
 /// The lease on an email being sent (`worker.email_claim_secs`).

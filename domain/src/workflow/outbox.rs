@@ -11,12 +11,11 @@
 //!   (attempts > 0 or a last error), for every reader.
 //! - Relay: `claim_batch` is one statement (`FOR UPDATE SKIP LOCKED` on
 //!   PostgreSQL, `id IN (SELECT …)` on SQLite), so relays claiming at once
-//!   skip each other's rows; a row is due when its lease or back-off ends at
-//!   or before the relay's `now`. `mark_enqueued` ends the lease for the
-//!   whole batch and is guarded by the relay's hold on each row (the attempt
-//!   count and lease it claimed it with), so it never delays a retry already
-//!   scheduled nor undoes a postponement written by a worker that ran the job
-//!   first; a failed push frees every claim of the batch.
+//!   skip each other's rows; a row is due when its back-off or postponement
+//!   ends at or before the relay's `now`. The claim records the rows
+//!   `ENQUEUED` before the push (one statement for both), so nothing the
+//!   relay writes afterwards can undo what a worker that ran the job first
+//!   wrote; a failed push frees the rows no worker has taken.
 //! - Redelivery: a running job renews its row (`still_running`) every third
 //!   of `redeliver_after_secs`, so only rows nobody runs are redelivered; a
 //!   delivery of a row already `DONE`/`FAILED` is skipped (`start`).
@@ -29,7 +28,26 @@ use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 
 mod claims;
-pub use claims::{Claimed, Hold, claim_batch, mark_enqueued, release_claims};
+pub use claims::{Claimed, claim_batch, release_claims};
+
+/// `outbox.id` among `ids`, as one statement text whatever their number.
+/// On PostgreSQL that is `= ANY($1)` with the ids as one array parameter:
+/// an `IN ($1, …, $n)` list is a different statement for every length, each
+/// prepared anew on every pooled connection, and a prepare outside a
+/// transaction is a transaction of its own (about six per session in the
+/// bench, BENCHMARKS.md). SQLite prepares for nothing: a plain `IN` list.
+pub(crate) fn ids_among<C: ConnectionTrait>(conn: &C, ids: &[i64]) -> Expr {
+    match conn.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => {
+            let array = format!(
+                "{{{}}}",
+                ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+            );
+            Expr::cust_with_values("\"outbox\".\"id\" = ANY(CAST($1 AS BIGINT[]))", [array])
+        }
+        _ => outbox::Column::Id.is_in(ids.iter().copied()),
+    }
+}
 
 /// The one notion of "this step has failed": one of its attempts failed
 /// (`attempts`, counted by `retry_later`), or a service it needs was
@@ -220,7 +238,7 @@ pub async fn start_many<C: ConnectionTrait>(
     update
         .table(outbox::Entity)
         .value(outbox::Column::EnqueuedAt, Expr::value(now))
-        .and_where(outbox::Column::Id.is_in(ids.iter().copied()))
+        .and_where(ids_among(conn, ids))
         .and_where(outbox::Column::Status.is_not_in([OutboxStatus::Done, OutboxStatus::Failed]))
         .returning_col(outbox::Column::Id);
     conn.query_all(&update)
@@ -273,7 +291,7 @@ pub async fn mark_done_many<C: ConnectionTrait>(
             outbox::Column::LastError,
             Expr::value(Option::<String>::None),
         )
-        .filter(outbox::Column::Id.is_in(ids.iter().copied()))
+        .filter(ids_among(conn, ids))
         .exec(conn)
         .await?;
     Ok(())
@@ -302,6 +320,14 @@ pub async fn retry_later<C: ConnectionTrait>(
         .col_expr(
             outbox::Column::Status,
             Expr::value(OutboxStatus::Pending.as_str()),
+        )
+        // Held until the shortest back-off at least: between this statement
+        // and the next (which sets the real back-off, or gives up) the row
+        // must not look due to a relay, which would take it `ENQUEUED` and
+        // leave the next statement nothing to update.
+        .col_expr(
+            outbox::Column::ClaimedUntil,
+            Expr::value(now + Duration::seconds(2)),
         )
         .filter(outbox::Column::Id.eq(id))
         // A finished or given-up step stays so: a duplicate delivery that

@@ -28,7 +28,7 @@ on_both_backends!(
     a_slow_send_keeps_its_claim_so_the_email_goes_out_once,
     the_simulated_gateway_injects_the_configured_faults,
     an_auto_pay_charge_answered_by_a_timeout_is_charged_once,
-    a_queue_entry_lost_after_its_push_is_redelivered_without_waiting_for_the_relay_lease,
+    a_queue_entry_lost_after_its_push_is_redelivered_after_redeliver_after,
     an_email_held_by_a_dead_sender_goes_out_when_its_claim_runs_out,
     an_email_claim_is_held_from_the_claim_not_only_during_the_send,
     emails_wait_out_a_mail_server_outage_without_growing_back_off,
@@ -223,15 +223,13 @@ async fn an_email_held_by_a_dead_sender_goes_out_when_its_claim_runs_out(backend
     worker.shutdown().await;
 }
 
-/// A row the relay pushed and marked `ENQUEUED` whose queue entry was lost
-/// (Redis restarted empty, the worker that took it killed) is handed out
-/// again once `redeliver_after` has passed since it was last handed out or
-/// renewed. The relay's own lease on the row ended with the push: it used
-/// to stay for 30 s, which alone put recovery after a Redis restart over
-/// the 15 s target.
-async fn a_queue_entry_lost_after_its_push_is_redelivered_without_waiting_for_the_relay_lease(
-    backend: Backend,
-) {
+/// A row the relay claimed (which records it `ENQUEUED`) and pushed, whose
+/// queue entry was lost (Redis restarted empty, the worker that took it
+/// killed, the relay killed before its push), is handed out again once
+/// `redeliver_after` has passed since it was last handed out or renewed,
+/// and not before. (A relay lease on claimed rows used to stay for 30 s,
+/// which alone put recovery after a Redis restart over the 15 s target.)
+async fn a_queue_entry_lost_after_its_push_is_redelivered_after_redeliver_after(backend: Backend) {
     use domain::workflow::jobs::JobKind;
     use domain::workflow::outbox;
     use sea_orm::sea_query::Expr;
@@ -245,18 +243,14 @@ async fn a_queue_entry_lost_after_its_push_is_redelivered_without_waiting_for_th
     outbox::enqueue(db, None, &kind, None, app.ctx.clock.now())
         .await
         .expect("enqueue");
-    let lease = chrono::Duration::seconds(30);
     let redeliver = chrono::Duration::seconds(10);
-    let claimed = outbox::claim_batch(db, 10, lease, Some(redeliver), app.ctx.clock.now())
+    let claimed = outbox::claim_batch(db, 10, Some(redeliver), app.ctx.clock.now())
         .await
         .expect("claim");
     assert_eq!(claimed.len(), 1);
     let id = claimed[0].job.outbox_id;
-    outbox::mark_enqueued(db, &[claimed[0].hold()], app.ctx.clock.now())
-        .await
-        .expect("mark");
     // Pushed just now: not handed out again while it may be running.
-    let again = outbox::claim_batch(db, 10, lease, Some(redeliver), app.ctx.clock.now())
+    let again = outbox::claim_batch(db, 10, Some(redeliver), app.ctx.clock.now())
         .await
         .expect("claim");
     assert!(again.is_empty(), "a fresh queue entry is not redelivered");
@@ -270,7 +264,7 @@ async fn a_queue_entry_lost_after_its_push_is_redelivered_without_waiting_for_th
         .exec(db)
         .await
         .expect("age the queue entry");
-    let redelivered = outbox::claim_batch(db, 10, lease, Some(redeliver), app.ctx.clock.now())
+    let redelivered = outbox::claim_batch(db, 10, Some(redeliver), app.ctx.clock.now())
         .await
         .expect("claim");
     assert_eq!(
@@ -279,8 +273,15 @@ async fn a_queue_entry_lost_after_its_push_is_redelivered_without_waiting_for_th
             .map(|c| c.job.outbox_id)
             .collect::<Vec<_>>(),
         vec![id],
-        "a lost queue entry is redelivered after redeliver_after, not after the relay's lease"
+        "a lost queue entry is redelivered after redeliver_after"
     );
+    let row = entity::outbox::Entity::find_by_id(id)
+        .one(db)
+        .await
+        .expect("row")
+        .expect("the row");
+    assert_eq!(row.status, entity::enums::OutboxStatus::Enqueued);
+    assert_eq!(row.claimed_until, None);
 }
 
 /// Several api and worker processes started at once on an empty database

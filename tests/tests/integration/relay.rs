@@ -32,16 +32,15 @@ async fn relays_claiming_at_once_skip_each_others_rows() {
         .await
         .expect("enqueue");
     }
-    let lease = chrono::Duration::seconds(30);
     let redeliver = chrono::Duration::seconds(10);
     let first = db.begin().await.expect("begin");
-    let mine = outbox::claim_batch(&first, 2, lease, Some(redeliver), app.ctx.clock.now())
+    let mine = outbox::claim_batch(&first, 2, Some(redeliver), app.ctx.clock.now())
         .await
         .expect("first claim");
     assert_eq!(mine.len(), 2);
     let theirs = tokio::time::timeout(
         Duration::from_secs(10),
-        outbox::claim_batch(db, 10, lease, Some(redeliver), app.ctx.clock.now()),
+        outbox::claim_batch(db, 10, Some(redeliver), app.ctx.clock.now()),
     )
     .await
     .expect("the second relay waited on the first one's row locks")
@@ -56,8 +55,8 @@ async fn relays_claiming_at_once_skip_each_others_rows() {
         "no row is claimed twice: {mine:?} {theirs:?}"
     );
     first.commit().await.expect("commit");
-    // Both leases are held now: nothing left to claim.
-    let rest = outbox::claim_batch(db, 10, lease, Some(redeliver), app.ctx.clock.now())
+    // Every row is enqueued now: nothing left to claim.
+    let rest = outbox::claim_batch(db, 10, Some(redeliver), app.ctx.clock.now())
         .await
         .expect("claim");
     assert!(rest.is_empty());
@@ -202,7 +201,6 @@ async fn a_stale_row_is_redelivered_only_when_the_queue_holds_no_backlog() {
     let mut queue = worker::queue::Queue::connect(&app.ctx.settings, None)
         .await
         .expect("redis queue");
-    let lease = chrono::Duration::seconds(5);
     let redeliver = chrono::Duration::seconds(10);
     for session_id in 1..=2 {
         outbox::enqueue(
@@ -219,7 +217,7 @@ async fn a_stale_row_is_redelivered_only_when_the_queue_holds_no_backlog() {
         let ctx = app.ctx.clone();
         let mut queue = queue.clone();
         async move {
-            worker::relay::relay_once(&ctx, &mut queue, lease, redeliver)
+            worker::relay::relay_once(&ctx, &mut queue, redeliver)
                 .await
                 .expect("relay pass")
         }
@@ -327,14 +325,15 @@ async fn a_failure_racing_the_last_attempt_counts_no_attempt() {
     assert_eq!(after.attempts, 2, "{after:?}");
 }
 
-/// A worker took a pushed job and postponed it (its moment is ahead)
-/// before the relay that pushed it marked the batch enqueued: the mark
-/// leaves the postponement alone (the relay no longer holds the row), so
-/// the step is not handed out again before its moment; the other row of
-/// the batch is marked, on both databases (the lease read back from the
-/// claim is the lease the mark compares with).
+/// A worker takes a pushed job and postpones it (its moment is ahead) while
+/// the relay that pushed it is still at work, and another row of the batch
+/// could not be pushed (the queue went away): the relay frees that row, and
+/// leaves alone the postponed one (the step is not handed out before its
+/// moment) and one a worker has started (it is not handed out twice). The claim itself recorded both rows `ENQUEUED` (nothing marks
+/// them after the push), on both databases (the stamp read back from the
+/// claim is the stamp the release compares with).
 #[tokio::test]
-async fn a_postponement_written_before_the_relay_marks_its_push_stands() {
+async fn a_postponement_written_while_the_relay_pushes_stands() {
     use sea_orm::QueryOrder;
     for backend in [Backend::Sqlite, Backend::Postgres] {
         let Some(app) = spawn_app_with(backend, |s| s.worker.in_process = Some(false)).await else {
@@ -342,7 +341,7 @@ async fn a_postponement_written_before_the_relay_marks_its_push_stands() {
         };
         let db = &app.ctx.db;
         let now = app.ctx.clock.now();
-        for session_id in [7001, 7002] {
+        for session_id in [7001, 7002, 7003] {
             outbox::enqueue(
                 db,
                 None,
@@ -353,40 +352,59 @@ async fn a_postponement_written_before_the_relay_marks_its_push_stands() {
             .await
             .expect("enqueue");
         }
-        let lease = chrono::Duration::seconds(30);
         let redeliver = chrono::Duration::seconds(10);
-        let claimed = outbox::claim_batch(db, 10, lease, Some(redeliver), now)
+        let claimed = outbox::claim_batch(db, 10, Some(redeliver), now)
             .await
             .expect("claim");
-        assert_eq!(claimed.len(), 2);
-        let until = now + chrono::Duration::hours(2);
-        outbox::postpone(db, claimed[0].job.outbox_id, until)
-            .await
-            .expect("postpone");
-        let holds: Vec<_> = claimed.iter().map(outbox::Claimed::hold).collect();
-        outbox::mark_enqueued(db, &holds, now).await.expect("mark");
-        let rows = entity::outbox::Entity::find()
-            .filter(entity::outbox::Column::Id.is_in(holds.iter().map(|h| h.id)))
-            .order_by_asc(entity::outbox::Column::Id)
-            .all(db)
-            .await
-            .expect("rows");
-        assert_eq!(rows[0].status, OutboxStatus::Pending, "{backend:?}");
+        assert_eq!(claimed.len(), 3);
+        let ids: Vec<i64> = claimed.iter().map(|c| c.job.outbox_id).collect();
+        let rows = |db| {
+            entity::outbox::Entity::find()
+                .filter(entity::outbox::Column::Id.is_in(ids.clone()))
+                .order_by_asc(entity::outbox::Column::Id)
+                .all(db)
+        };
+        let enqueued = rows(db).await.expect("rows");
         assert!(
-            rows[0]
+            enqueued
+                .iter()
+                .all(|r| r.status == OutboxStatus::Enqueued && r.claimed_until.is_none()),
+            "{backend:?}: the claim records the rows enqueued"
+        );
+        let until = now + chrono::Duration::hours(2);
+        outbox::postpone(db, ids[0], until).await.expect("postpone");
+        let started = outbox::start(db, ids[2], now + chrono::Duration::seconds(1))
+            .await
+            .expect("start");
+        assert!(started, "{backend:?}");
+        outbox::release_claims(db, &ids, claimed[0].enqueued_at)
+            .await
+            .expect("release");
+        let after = rows(db).await.expect("rows");
+        assert_eq!(after[0].status, OutboxStatus::Pending, "{backend:?}");
+        assert!(
+            after[0]
                 .claimed_until
                 .is_some_and(|u| u > now + chrono::Duration::hours(1)),
             "{backend:?}: the postponement stands"
         );
-        assert_eq!(rows[1].status, OutboxStatus::Enqueued, "{backend:?}");
-        assert_eq!(rows[1].claimed_until, None, "{backend:?}: the lease ended");
-        let early = now + chrono::Duration::minutes(1);
-        let again = outbox::claim_batch(db, 10, lease, Some(redeliver), early)
+        assert_eq!(after[1].status, OutboxStatus::Pending, "{backend:?}: freed");
+        assert_eq!(after[1].claimed_until, None, "{backend:?}");
+        assert_eq!(
+            after[2].status,
+            OutboxStatus::Enqueued,
+            "{backend:?}: the started row stays with its worker"
+        );
+        // Before the started row could look lost (`redeliver_after`).
+        let early = now + chrono::Duration::seconds(5);
+        let again = outbox::claim_batch(db, 10, Some(redeliver), early)
             .await
             .expect("claim");
-        assert!(
-            again.iter().all(|c| c.job.outbox_id != holds[0].id),
-            "{backend:?}: the postponed step is not handed out before its moment"
+        let again: Vec<i64> = again.iter().map(|c| c.job.outbox_id).collect();
+        assert_eq!(
+            again,
+            vec![ids[1]],
+            "{backend:?}: the freed row is claimed again, the postponed step not before its moment"
         );
     }
 }

@@ -22,10 +22,9 @@ const BIG_FILES: &[(&str, usize)] = &[
     ("domain/src/adapters/stripe/mod.rs", 1016),
     ("domain/src/billing/checkout.rs", 517),
     ("domain/src/billing/invoicing.rs", 780),
-    ("domain/src/billing/payments.rs", 654),
     ("domain/src/billing/webhooks.rs", 712),
     ("domain/src/followup/gallery.rs", 723),
-    ("domain/src/infra/settings.rs", 607),
+    ("domain/src/infra/settings.rs", 601),
     ("domain/src/kernel/pricing.rs", 636),
 ];
 

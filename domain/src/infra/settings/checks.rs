@@ -76,9 +76,6 @@ pub(super) const RANGES: &[Range] = &[
     Range::new("worker.redeliver_after_secs", 1, 86_400, |s| {
         s.worker.redeliver_after_secs.into()
     }),
-    Range::new("worker.relay_claim_secs", 1, 3_600, |s| {
-        s.worker.relay_claim_secs.into()
-    }),
     Range::new("worker.resolve_payment_after_secs", 1, 86_400, |s| {
         s.worker.resolve_payment_after_secs.into()
     }),

@@ -1,5 +1,5 @@
-//! The relay's side of the outbox: claiming due rows in batches, ending
-//! their lease once pushed to the queue, freeing them when the push failed
+//! The relay's side of the outbox: claiming due rows in batches (the
+//! claim records them `ENQUEUED`), and freeing them when the push failed
 //! (see the parent module).
 
 use super::mark_failed;
@@ -13,40 +13,22 @@ use sea_orm::{
     QueryTrait,
 };
 
-/// A claimed outbox row: the job, and the attempt count it was claimed at.
+/// A claimed outbox row: the job, and the `enqueued_at` the claim stamped
+/// on it (what [`release_claims`] compares with).
 pub struct Claimed {
     pub job: Job,
-    pub attempts: i32,
-    /// The lease the relay claimed it with, as stored.
-    pub claimed_until: Option<DateTime<Utc>>,
+    pub enqueued_at: DateTime<Utc>,
 }
 
-impl Claimed {
-    /// What the relay holds on the row, for [`mark_enqueued`].
-    pub fn hold(&self) -> Hold {
-        Hold {
-            id: self.job.outbox_id,
-            attempts: self.attempts,
-            until: self.claimed_until,
-        }
-    }
-}
-
-/// A relay's hold on a claimed row: the attempt count and the lease it
-/// claimed it with. A row whose job already ran meanwhile (it failed and
-/// counted an attempt, was postponed, or is waiting for a service: each
-/// writes its own `claimed_until`) is no longer held so.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Hold {
-    pub id: i64,
-    pub attempts: i32,
-    pub until: Option<DateTime<Utc>>,
-}
-
-/// Claims up to `limit` rows to relay: new rows, and (given
-/// `redeliver_after`) rows enqueued so long ago that their queue entry may
-/// be lost. A claim is a short lease, so two relays rarely push the same row
-/// and a relay that dies frees it again.
+/// Claims up to `limit` rows to relay, and records them `ENQUEUED` at
+/// `now` in the same statement, before they are pushed: new rows, and
+/// (given `redeliver_after`) rows enqueued so long ago that their queue
+/// entry may be lost. A relay that dies before its push leaves them
+/// `ENQUEUED` with nobody running them, which is what redelivery looks for,
+/// so they come back after `redeliver_after` like a lost queue entry. A
+/// worker that runs a pushed job at once finds its row already enqueued,
+/// and nothing the relay writes later can undo what the job wrote (a
+/// postponement, a retry, `DONE`).
 ///
 /// One statement whatever the batch: `UPDATE … WHERE id IN (SELECT … LIMIT
 /// n FOR UPDATE SKIP LOCKED) RETURNING …`. On PostgreSQL, relays claiming at
@@ -56,10 +38,12 @@ pub struct Hold {
 pub async fn claim_batch<C: ConnectionTrait>(
     conn: &C,
     limit: u64,
-    lease: Duration,
     redeliver_after: Option<Duration>,
     now: DateTime<Utc>,
 ) -> Result<Vec<Claimed>, DbErr> {
+    // Whole microseconds, as both databases store it, so that the stamp
+    // read back is the stamp `release_claims` compares with.
+    let stamp = chrono::SubsecRound::trunc_subsecs(now, 6);
     let claimable = || {
         let mut due =
             sea_orm::Condition::any().add(outbox::Column::Status.eq(OutboxStatus::Pending));
@@ -99,11 +83,14 @@ pub async fn claim_batch<C: ConnectionTrait>(
         _ => outbox::Column::Id.in_subquery(candidates),
     };
     let mut rows = outbox::Entity::update_many()
-        // Whole microseconds, as both databases store it, so the lease read
-        // back is the lease compared with in `mark_enqueued`.
+        .col_expr(
+            outbox::Column::Status,
+            Expr::value(OutboxStatus::Enqueued.as_str()),
+        )
+        .col_expr(outbox::Column::EnqueuedAt, Expr::value(stamp))
         .col_expr(
             outbox::Column::ClaimedUntil,
-            Expr::value(chrono::SubsecRound::trunc_subsecs(now + lease, 6)),
+            Expr::value(Option::<DateTime<Utc>>::None),
         )
         .filter(chosen)
         .filter(claimable())
@@ -119,8 +106,7 @@ pub async fn claim_batch<C: ConnectionTrait>(
                     kind,
                     request_id: row.request_id,
                 },
-                attempts: row.attempts,
-                claimed_until: row.claimed_until,
+                enqueued_at: stamp,
             }),
             Err(err) => {
                 tracing::error!(outbox_id = row.id, %err, "outbox payload does not parse");
@@ -131,67 +117,31 @@ pub async fn claim_batch<C: ConnectionTrait>(
     Ok(claimed)
 }
 
-/// Frees rows a relay claimed but could not push, for the next pass.
-pub async fn release_claims<C: ConnectionTrait>(conn: &C, ids: &[i64]) -> Result<(), DbErr> {
+/// Frees rows a relay claimed but could not push, for the next pass: back
+/// to `PENDING`, unless a worker has taken one meanwhile (its `start` moved
+/// `enqueued_at` on from the claim's `stamp`) or it has moved on (a
+/// postponement, a retry, `DONE`).
+pub async fn release_claims<C: ConnectionTrait>(
+    conn: &C,
+    ids: &[i64],
+    stamp: DateTime<Utc>,
+) -> Result<(), DbErr> {
     if ids.is_empty() {
         return Ok(());
     }
     outbox::Entity::update_many()
         .col_expr(
+            outbox::Column::Status,
+            Expr::value(OutboxStatus::Pending.as_str()),
+        )
+        .col_expr(
             outbox::Column::ClaimedUntil,
             Expr::value(Option::<DateTime<Utc>>::None),
         )
-        .filter(outbox::Column::Id.is_in(ids.iter().copied()))
-        .filter(outbox::Column::Status.is_in([OutboxStatus::Pending, OutboxStatus::Enqueued]))
+        .filter(super::ids_among(conn, ids))
+        .filter(outbox::Column::Status.eq(OutboxStatus::Enqueued))
+        .filter(outbox::Column::EnqueuedAt.eq(stamp))
         .exec(conn)
         .await?;
-    Ok(())
-}
-
-/// Records that claimed rows are in the queue, and ends the relay's lease
-/// on them: from now on only `redeliver_after` (counted from `enqueued_at`,
-/// which a running job renews) decides when one is handed out again, so a
-/// queue entry lost with Redis is redelivered after that, not after the
-/// lease. Guarded by the relay's hold on each row (its attempt count and
-/// lease): if its job already ran meanwhile (failed with its retry
-/// scheduled, postponed to its moment, waiting for a service) or finished,
-/// the row is left alone, so a postponement is never turned back into a
-/// delivery. One statement per distinct hold (almost always one for the
-/// whole batch).
-pub async fn mark_enqueued<C: ConnectionTrait>(
-    conn: &C,
-    held: &[Hold],
-    now: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    type Key = (i32, Option<DateTime<Utc>>);
-    let mut by_hold: std::collections::BTreeMap<Key, Vec<i64>> = Default::default();
-    for hold in held {
-        by_hold
-            .entry((hold.attempts, hold.until))
-            .or_default()
-            .push(hold.id);
-    }
-    for ((attempts, until), ids) in by_hold {
-        let lease = match until {
-            Some(until) => outbox::Column::ClaimedUntil.eq(until),
-            None => outbox::Column::ClaimedUntil.is_null(),
-        };
-        outbox::Entity::update_many()
-            .col_expr(
-                outbox::Column::Status,
-                Expr::value(OutboxStatus::Enqueued.as_str()),
-            )
-            .col_expr(outbox::Column::EnqueuedAt, Expr::value(now))
-            .col_expr(
-                outbox::Column::ClaimedUntil,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
-            .filter(outbox::Column::Id.is_in(ids))
-            .filter(outbox::Column::Attempts.eq(attempts))
-            .filter(lease)
-            .filter(outbox::Column::Status.is_in([OutboxStatus::Pending, OutboxStatus::Enqueued]))
-            .exec(conn)
-            .await?;
-    }
     Ok(())
 }

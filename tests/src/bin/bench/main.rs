@@ -4,7 +4,8 @@
 //!
 //! ```sh
 //! cargo run -p tests --release --bin bench -- [--sessions N] [--mode embedded|production|all]
-//!     [--workers K] [--jobs N] [--runs R] [--pgbench-secs S] [--profile DIR] [--rate R] [--smoke]
+//!     [--workers K] [--jobs N] [--runs R] [--pgbench-secs S] [--profile DIR] [--rate R]
+//!     [--fsync on|off] [--smoke]
 //! ```
 //!
 //! One run does, in order:
@@ -30,6 +31,15 @@
 //! `pg_stat_statements`, writing the statements of each production run and
 //! its outbox rows by job kind.
 //!
+//! With `--profile` the private cluster also logs every statement, and each
+//! production run's file gains its transactions by shape (`shapes.rs`):
+//! which statements ran alone, one commit each, and which shared one.
+//!
+//! `--fsync on` runs the private cluster with `fsync=on` (durable commits,
+//! as a production server runs); the default is `fsync=off`, a throwaway
+//! cluster's setting. Every figure of a run is under the one setting its
+//! header names; pgbench runs under it too.
+//!
 //! `--rate R` completes the sessions at R per second instead of all at once:
 //! the processing time at a steady pace (the issue's "p50 at 50 sessions/s").
 
@@ -45,6 +55,8 @@ use tests::fleet::{self, Member, Role};
 use tests::private::{PrivatePostgres, PrivateRedis, free_port};
 use tests::smtp::SmtpSink;
 use tokio::time::Instant;
+
+mod shapes;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Mode {
@@ -66,6 +78,8 @@ struct Options {
     /// Complete the sessions at this many per second instead of all at once
     /// (`--rate`), for processing time at a steady pace.
     rate: Option<f64>,
+    /// The private cluster's `fsync` (`--fsync on|off`, off by default).
+    fsync: bool,
     /// The longest wait for one scenario's end state.
     limit_secs: u64,
 }
@@ -82,6 +96,7 @@ impl Options {
             pgbench_scale: 10,
             profile: None,
             rate: None,
+            fsync: false,
             limit_secs: 600,
         }
     }
@@ -115,6 +130,13 @@ impl Options {
                 }
                 "--profile" => options.profile = Some(PathBuf::from(value(i)?)),
                 "--rate" => options.rate = Some(number(i)?.max(1) as f64),
+                "--fsync" => {
+                    options.fsync = match value(i)?.as_str() {
+                        "on" => true,
+                        "off" => false,
+                        other => bail!("--fsync {other}: use on | off"),
+                    }
+                }
                 "--smoke" => {
                     // Tiny numbers: proves every part runs, measures nothing.
                     options.sessions = 5;
@@ -128,7 +150,7 @@ impl Options {
                     continue;
                 }
                 other => bail!(
-                    "unknown argument {other}; use --sessions N | --mode embedded|production|all | --workers K | --jobs N | --runs R | --pgbench-secs S | --profile DIR | --rate R | --smoke"
+                    "unknown argument {other}; use --sessions N | --mode embedded|production|all | --workers K | --jobs N | --runs R | --pgbench-secs S | --profile DIR | --rate R | --fsync on|off | --smoke"
                 ),
             }
             i += 2;
@@ -227,12 +249,14 @@ async fn run(options: Options) -> anyhow::Result<()> {
     }
     let production = options.mode != Mode::Embedded;
     let services = if production {
-        let extra = if options.profile.is_some() {
-            "-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
-        } else {
-            ""
-        };
-        let postgres = PrivatePostgres::start_with(extra).await.context(
+        let mut extra = format!("-c fsync={}", fsync_word(options.fsync));
+        if options.profile.is_some() {
+            extra.push_str(
+                " -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all ",
+            );
+            extra.push_str(shapes::LOG_OPTIONS);
+        }
+        let postgres = PrivatePostgres::start_with(&extra).await.context(
             "the production mode needs PostgreSQL's server binaries (initdb, pg_ctl, pgbench)",
         )?;
         let redis = PrivateRedis::start().await;
@@ -243,8 +267,9 @@ async fn run(options: Options) -> anyhow::Result<()> {
                 .await?;
         }
         println!(
-            "bench: private PostgreSQL {} (fsync=off), private Redis {}",
+            "bench: private PostgreSQL {} (fsync={}), private Redis {}",
             postgres.url(),
+            fsync_word(options.fsync),
             redis.url()
         );
         Some(Services {
@@ -297,6 +322,10 @@ async fn run(options: Options) -> anyhow::Result<()> {
     }
     report(&options, &targets, &runs);
     Ok(())
+}
+
+fn fsync_word(on: bool) -> &'static str {
+    if on { "on" } else { "off" }
 }
 
 fn describe(r: &EndToEnd) -> String {
@@ -522,6 +551,7 @@ async fn end_to_end(
         })
         .collect();
     let mut perfs = Vec::new();
+    let log_start = services.map(|s| shapes::log_offset(&s.postgres.log_path()));
     if let Some(profile) = &options.profile {
         for member in profiled {
             if let Some(pid) = member.pid() {
@@ -621,12 +651,17 @@ async fn end_to_end(
             tokio::time::sleep(Duration::from_millis(1500)).await;
             let after = xact_commit(&services.admin, name).await?;
             if let Some(profile) = &options.profile {
-                statements(
-                    services,
+                let path = profile.join(format!("{tag}-statements.txt"));
+                statements(services, name, &path).await?;
+                let shapes = shapes::report(
+                    &services.postgres.log_path(),
+                    log_start.unwrap_or(0),
                     name,
-                    &profile.join(format!("{tag}-statements.txt")),
-                )
-                .await?;
+                    options.sessions,
+                )?;
+                let mut text = std::fs::read_to_string(&path)?;
+                text.push_str(&shapes);
+                std::fs::write(&path, text)?;
             }
             Some(after - before - own)
         }
@@ -1049,8 +1084,11 @@ fn median(mut values: Vec<f64>) -> f64 {
 fn report(options: &Options, targets: &[Target], runs: &[RunResults]) {
     println!("\n==== bench report ====");
     println!(
-        "{} sessions, {} no-op jobs, {} run(s); medians of the runs, then each run\n",
-        options.sessions, options.jobs, options.runs
+        "{} sessions, {} no-op jobs, {} run(s), PostgreSQL fsync={}; medians of the runs, then each run\n",
+        options.sessions,
+        options.jobs,
+        options.runs,
+        fsync_word(options.fsync)
     );
     println!(
         "| scenario | sessions/s to PAID | sessions/s to done | processing p50 / p99 (ms) | transactions per session | transactions/s |"

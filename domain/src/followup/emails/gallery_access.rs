@@ -1,0 +1,126 @@
+//! The gallery's emails: its credentials (once per gallery) and a raise
+//! of its access level.
+
+use super::{greeting, key_for, to_client};
+use crate::billing::documents::InvoiceDocument;
+use crate::followup::email_body::{Tone, text};
+use crate::followup::gallery;
+use crate::infra::context::AppContext;
+use crate::infra::db::begin_write;
+use crate::infra::error::DomainResult;
+use crate::kernel::ids::{SessionId, StudioId};
+use crate::workflow::notify::{self, Claim, Sent};
+use entity::enums::{GalleryLevel, NotificationKind};
+
+fn level_description(level: GalleryLevel) -> &'static str {
+    match level {
+        GalleryLevel::Full => "full access: view and download every photo in full resolution",
+        GalleryLevel::Preview => {
+            "preview access: watermarked, lower-resolution photos; full access opens as soon as the invoice is paid"
+        }
+        GalleryLevel::Locked => "locked",
+    }
+}
+
+/// Emails gallery credentials, once per gallery. The password is derived from
+/// the notification's key, so every delivery of this email (even a resend
+/// after a crash) carries the same password and the stored hash matches it.
+///
+/// One commit reads the document and the gallery, claims the email and
+/// stores the password's hash; then the email goes out.
+pub async fn send_gallery_credentials(ctx: &AppContext, invoice_id: i64) -> DomainResult<Sent> {
+    let tx = begin_write(&ctx.db).await?;
+    let doc = InvoiceDocument::load_by_id_in(&tx, invoice_id).await?;
+    let access = gallery::access_for_session(
+        &tx,
+        StudioId::new(doc.invoice.studio_id),
+        SessionId::new(doc.invoice.session_id),
+    )
+    .await?
+    .ok_or_else(|| anyhow::anyhow!("no gallery access for invoice {invoice_id}"))?;
+    let subject = format!("Your photos from \"{}\" are ready", doc.session.title);
+    let key = key_for(&doc, NotificationKind::GalleryCredentials, "1");
+    let taken = notify::claim_in(ctx, &tx, &key, &doc.client.email, &subject).await?;
+    // Derived from the notification, so a resend after a crash repeats it;
+    // its hash is stored with the claim, before the email can go.
+    let (access, password) = match &taken {
+        notify::Taken::Mine { message_id } => {
+            let password = ctx.secret.gallery_password(message_id);
+            (
+                gallery::set_password(ctx, &tx, access, &password).await?,
+                password,
+            )
+        }
+        _ => (access, String::new()),
+    };
+    tx.commit().await?;
+    let held = match taken.hold(ctx, &key) {
+        Claim::AlreadySent => return Ok(Sent::Already),
+        Claim::Failed => return Ok(Sent::Failed),
+        Claim::HeldElsewhere { until } => return Ok(Sent::InFlight { until }),
+        Claim::Mine(held) => held,
+    };
+    let url = gallery::link(ctx, &access).await?;
+    let expiry = access
+        .expires_at
+        .map(|e| e.format("%B %-d, %Y").to_string());
+    let mut body = greeting(&doc);
+    body.para(vec![text(format!(
+        "Your gallery for “{}” is open with {}.",
+        doc.session.title,
+        level_description(access.level)
+    ))]);
+    let mut facts = vec![
+        ("Username", access.username.clone()),
+        ("Password", password),
+    ];
+    facts.extend(expiry.map(|e| ("Access until", e)));
+    body.facts(&facts);
+    body.action("Gallery", &url, "Open your gallery");
+    body.styled(
+        Tone::Small,
+        vec![text(
+            "Keep this password safe: we only store a hash of it and cannot send it again.",
+        )],
+    );
+    let email = to_client(&doc, subject, "Your gallery is ready", &body);
+    notify::deliver(ctx, &key, held, &email).await
+}
+
+pub async fn send_gallery_upgrade(
+    ctx: &AppContext,
+    invoice_id: i64,
+    level: entity::enums::GalleryLevel,
+) -> DomainResult<Sent> {
+    let doc = InvoiceDocument::load_by_id(ctx, invoice_id).await?;
+    let Some(access) = gallery::access_for_invoice(ctx, &doc.invoice).await? else {
+        return Ok(Sent::Already);
+    };
+    // Still the level this job announces? If access changed again, a newer job speaks for it.
+    if access.level != level {
+        return Ok(Sent::Already);
+    }
+    let url = gallery::link(ctx, &access).await?;
+    let subject = format!("Full access to your photos from \"{}\"", doc.session.title);
+    let expiry = access
+        .expires_at
+        .map(|e| e.format("%B %-d, %Y").to_string())
+        .unwrap_or_default();
+    let mut body = greeting(&doc);
+    body.para(vec![text(format!(
+        "Thank you for your payment. Your gallery for “{}” now has {}, until {expiry}.",
+        doc.session.title,
+        level_description(access.level)
+    ))]);
+    body.para(vec![text(
+        "Log in with the username and password from our earlier email.",
+    )]);
+    body.action("Gallery", &url, "Open your gallery");
+    let email = to_client(&doc, subject, "Your gallery is fully open", &body);
+    notify::send_once(
+        ctx,
+        &key_for(&doc, NotificationKind::GalleryUpgraded, level.as_str()),
+        &email,
+    )
+    .await
+}
