@@ -189,7 +189,8 @@ async fn start_attempt(
 /// Steps 2 and 3 for an attempt that is `PENDING`.
 async fn charge_and_settle(
     ctx: &AppContext,
-    (pending, origin): (payment::Model, Origin),
+    pending: payment::Model,
+    origin: Origin,
     request_id: Option<&str>,
 ) -> DomainResult<ChargeResult> {
     let Some(outcome) = drive_intent(ctx, &pending, &origin).await? else {
@@ -375,7 +376,7 @@ pub async fn charge_invoice(
     match start_attempt(ctx, invoice_id, source, card, key, None, request_id).await? {
         Start::Replay(result) => Ok(result),
         Start::Attempt(pending, origin) => {
-            charge_and_settle(ctx, (pending, origin), request_id).await
+            charge_and_settle(ctx, pending, origin, request_id).await
         }
     }
 }
@@ -394,7 +395,7 @@ pub async fn charge_share(
     match start_attempt(ctx, invoice_id, source, card, &key, payer, request_id).await? {
         Start::Replay(result) => Ok(result),
         Start::Attempt(pending, origin) => {
-            charge_and_settle(ctx, (pending, origin), request_id).await
+            charge_and_settle(ctx, pending, origin, request_id).await
         }
     }
 }
@@ -424,7 +425,7 @@ pub async fn resolve_pending(
         return Ok(Resolved::AlreadySettled);
     }
     Ok(
-        match charge_and_settle(ctx, (pending, Origin::Resumed), request_id).await? {
+        match charge_and_settle(ctx, pending, Origin::Resumed, request_id).await? {
             ChargeResult::Succeeded(_) => Resolved::Settled {
                 status: "SUCCEEDED",
             },

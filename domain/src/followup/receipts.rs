@@ -8,7 +8,7 @@ use crate::billing::documents::InvoiceDocument;
 use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
 use crate::infra::error::DomainResult;
-use crate::workflow::notify::{self, Claim, Email, Sent};
+use crate::workflow::notify::{self, Email, Sent};
 use entity::enums::{NotificationKind, PaymentStatus};
 use entity::payment;
 use sea_orm::EntityTrait;
@@ -32,14 +32,12 @@ pub async fn send_receipt(ctx: &AppContext, payment_id: i64) -> DomainResult<Sen
     let subject = subject(&doc, &payment);
     let taken = notify::claim_in(ctx, &tx, &key, doc.addressee().1, &subject).await?;
     tx.commit().await?;
-    let sent = match taken.hold(ctx, &key) {
-        Claim::AlreadySent => Sent::Already,
-        Claim::Failed => Sent::Failed,
-        Claim::HeldElsewhere { until } => Sent::InFlight { until },
-        Claim::Mine(held) => {
+    let sent = match taken.hold(ctx, &key).mine() {
+        Ok(held) => {
             let email = receipt_email(ctx, &doc, &payment, subject)?;
             notify::deliver(ctx, &key, held, &email).await?
         }
+        Err(sent) => sent,
     };
     super::payer_emails::paid_summary_after(ctx, &doc, sent).await
 }

@@ -89,6 +89,18 @@ pub enum Claim {
     },
 }
 
+impl Claim {
+    /// The email to send, or what this delivery comes to without sending it.
+    pub fn mine(self) -> Result<Held, Sent> {
+        match self {
+            Claim::Mine(held) => Ok(held),
+            Claim::AlreadySent => Err(Sent::Already),
+            Claim::Failed => Err(Sent::Failed),
+            Claim::HeldElsewhere { until } => Err(Sent::InFlight { until }),
+        }
+    }
+}
+
 /// An email this sender has claimed. The claim is renewed in the background
 /// from the moment it is taken until the email is sent (or this is dropped),
 /// so work done between claiming and sending (deriving and hashing a gallery
@@ -261,11 +273,12 @@ pub async fn already_sent(ctx: &AppContext, key: &EmailKey) -> DomainResult<bool
 
 /// Claims and delivers in one go, for emails whose content is fixed.
 pub async fn send_once(ctx: &AppContext, key: &EmailKey, email: &Email) -> DomainResult<Sent> {
-    match claim(ctx, key, &email.to_email, &email.subject).await? {
-        Claim::AlreadySent => Ok(Sent::Already),
-        Claim::Failed => Ok(Sent::Failed),
-        Claim::HeldElsewhere { until } => Ok(Sent::InFlight { until }),
-        Claim::Mine(held) => deliver(ctx, key, held, email).await,
+    match claim(ctx, key, &email.to_email, &email.subject)
+        .await?
+        .mine()
+    {
+        Ok(held) => deliver(ctx, key, held, email).await,
+        Err(sent) => Ok(sent),
     }
 }
 

@@ -9,7 +9,7 @@ use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
 use crate::infra::error::DomainResult;
 use crate::kernel::ids::{SessionId, StudioId};
-use crate::workflow::notify::{self, Claim, Sent};
+use crate::workflow::notify::{self, Sent};
 use entity::enums::{GalleryLevel, NotificationKind};
 
 fn level_description(level: GalleryLevel) -> &'static str {
@@ -43,23 +43,19 @@ pub async fn send_gallery_credentials(ctx: &AppContext, invoice_id: i64) -> Doma
     let taken = notify::claim_in(ctx, &tx, &key, &doc.client.email, &subject).await?;
     // Derived from the notification, so a resend after a crash repeats it;
     // its hash is stored with the claim, before the email can go.
-    let (access, password) = match &taken {
+    let access = match &taken {
         notify::Taken::Mine { message_id } => {
             let password = ctx.secret.gallery_password(message_id);
-            (
-                gallery::set_password(ctx, &tx, access, &password).await?,
-                password,
-            )
+            gallery::set_password(ctx, &tx, access, &password).await?
         }
-        _ => (access, String::new()),
+        _ => access,
     };
     tx.commit().await?;
-    let held = match taken.hold(ctx, &key) {
-        Claim::AlreadySent => return Ok(Sent::Already),
-        Claim::Failed => return Ok(Sent::Failed),
-        Claim::HeldElsewhere { until } => return Ok(Sent::InFlight { until }),
-        Claim::Mine(held) => held,
+    let held = match taken.hold(ctx, &key).mine() {
+        Ok(held) => held,
+        Err(sent) => return Ok(sent),
     };
+    let password = ctx.secret.gallery_password(&held.message_id);
     let url = gallery::link(ctx, &access).await?;
     let expiry = access
         .expires_at

@@ -36,11 +36,6 @@ pub enum Taken {
 }
 
 impl Taken {
-    /// Whether this sender has the email to send.
-    pub fn is_mine(&self) -> bool {
-        matches!(self, Taken::Mine { .. })
-    }
-
     /// After the commit: the claim, renewed from now on while it is ours.
     pub fn hold(self, ctx: &AppContext, key: &EmailKey) -> Claim {
         match self {

@@ -21,8 +21,8 @@ pub fn log_offset(log: &Path) -> u64 {
 }
 
 /// The shapes of `database`'s transactions logged after `offset`, most
-/// frequent first, with counts per session; `own` names the bench's own
-/// progress query so that its transactions are listed apart.
+/// frequent first, with counts per session (the bench's own progress query
+/// is among them, as the shape of its one `SELECT`).
 pub fn report(log: &Path, offset: u64, database: &str, sessions: usize) -> std::io::Result<String> {
     let bytes = std::fs::read(log)?;
     let start = usize::try_from(offset).unwrap_or(0).min(bytes.len());
