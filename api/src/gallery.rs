@@ -7,6 +7,8 @@
 //! unknown one (an old `/gallery/{session id}` link included) is a 404. A
 //! signed cookie scoped to the link keeps the client logged in for a few hours.
 
+pub mod picks;
+
 use crate::portal::page;
 use actix_web::cookie::{Cookie, SameSite, time};
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
@@ -48,6 +50,16 @@ fn login_form(studio: Option<&entity::studio::Model>, message: Option<&str>) -> 
             }
         },
     )
+}
+
+/// The gallery's routes: the login page and form, the photos' downloads,
+/// the picks form, and the demo gallery's pictures.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/demo-photos/{file}", web::get().to(demo_photo))
+        .route("/gallery/{token}", web::get().to(show))
+        .route("/gallery/{token}", web::post().to(login))
+        .route("/gallery/{token}/picks", web::post().to(picks::submit))
+        .route("/gallery/{token}/photos/{photo}", web::get().to(download));
 }
 
 fn respond(status: StatusCode, body: Markup) -> HttpResponse {
@@ -134,10 +146,14 @@ pub async fn show(
         Ok(access) => access,
         Err(page) => return page,
     };
-    if logged_in(&app, &request, access.id) {
+    if let Some(cookie) = request
+        .cookie(COOKIE_NAME)
+        .filter(|_| logged_in(&app, &request, access.id))
+    {
         match gallery::view(&app, access.session_id).await {
             Ok(Some(view)) => {
-                return respond(StatusCode::OK, gallery_page(&token, &view, app.clock.now()));
+                let body = picks::page_with(&app, &token, &view, cookie.value(), None);
+                return respond(StatusCode::OK, body);
             }
             Ok(None) => {}
             Err(err) => tracing::error!(error = ?err, "gallery view failed"),
@@ -184,6 +200,19 @@ pub async fn download(
                     div.card {
                         h1 { "Downloads open with full access" }
                         p { "This gallery is at " strong { (level.as_str()) } " level. Full-resolution downloads open as soon as the invoice is paid." }
+                        p { a href=(format!("/gallery/{token}")) { "Back to the gallery" } }
+                    }
+                },
+            ),
+        ),
+        Ok(Download::NotUnlocked) => respond(
+            StatusCode::FORBIDDEN,
+            page(
+                "Download not available",
+                html! {
+                    div.card {
+                        h1 { "This photo is not among your paid picks" }
+                        p { "Your package includes a number of photos: pick the ones you want in the gallery. Extra picks open as soon as they are paid." }
                         p { a href=(format!("/gallery/{token}")) { "Back to the gallery" } }
                     }
                 },
@@ -262,15 +291,28 @@ pub async fn login(
             );
         }
     };
-    let mut response = respond(StatusCode::OK, gallery_page(&token, &view, app.clock.now()));
-    if let Err(err) = response.add_cookie(&login_cookie(&app, &token, view.access.id)) {
+    let cookie = login_cookie(&app, &token, view.access.id);
+    let body = picks::page_with(&app, &token, &view, cookie.value(), None);
+    let mut response = respond(StatusCode::OK, body);
+    if let Err(err) = response.add_cookie(&cookie) {
         tracing::warn!(error = %err, "could not set the gallery cookie");
     }
     response
 }
 
-fn gallery_page(token: &str, view: &GalleryView, now: DateTime<Utc>) -> Markup {
+fn gallery_page(
+    token: &str,
+    view: &GalleryView,
+    now: DateTime<Utc>,
+    csrf: &str,
+    notice: Option<&str>,
+) -> Markup {
     let level = effective_level(&view.access, now);
+    let unlocked = view
+        .picks
+        .as_ref()
+        .map(domain::followup::gallery::picks::Picks::unlocked);
+    let downloads = |photo: i64| unlocked.as_ref().is_none_or(|u| u.contains(&photo));
     let expiry = view
         .access
         .expires_at
@@ -283,10 +325,11 @@ fn gallery_page(token: &str, view: &GalleryView, now: DateTime<Utc>) -> Markup {
                 (domain::studio::studios::logo_html(&view.studio))
                 div.studio { (view.studio_name) }
                 h1 { (view.session_title) }
+                @if let Some(n) = notice { div.alert role="status" id="gallery-notice" { (n) } }
                 @match level {
                     GalleryLevel::Full => {
                         p { span class="badge PAID" { "FULL ACCESS" } }
-                        p { "You can view and download every photo in full resolution"
+                        p { @if view.picks.is_some() { "You can download your paid picks in full resolution" } @else { "You can view and download every photo in full resolution" }
                             @if let Some(e) = &expiry { " until " strong { (e) } } "." }
                     }
                     GalleryLevel::Preview => {
@@ -307,11 +350,14 @@ fn gallery_page(token: &str, view: &GalleryView, now: DateTime<Utc>) -> Markup {
                 } @else if view.photos.is_empty() {
                     p.meta { "The studio will publish your photos here." }
                 } @else {
+                    @if let Some(picks) = &view.picks { (picks::intro(picks, view.studio.currency)) }
+                    form method="post" action=(format!("/gallery/{token}/picks")) id="picks-form" {
+                    input type="hidden" name="csrf" value=(csrf);
                     div.grid {
                         @for photo in &view.photos {
                             @let title = photo.title.clone().unwrap_or_else(|| format!("Photo {}", photo.position));
                             figure {
-                                @if level == GalleryLevel::Full {
+                                @if level == GalleryLevel::Full && downloads(photo.id) {
                                     img src=(photo.preview_url.as_deref().unwrap_or(&photo.url)) alt=(title) loading="lazy";
                                     figcaption { (title) " · " a.download href=(format!("/gallery/{token}/photos/{}", photo.id)) { "Download" } }
                                 } @else {
@@ -327,8 +373,11 @@ fn gallery_page(token: &str, view: &GalleryView, now: DateTime<Utc>) -> Markup {
                                     }
                                     figcaption { (title) }
                                 }
+                                @if let Some(picks) = &view.picks { (picks::checkbox(picks, photo.id)) }
                             }
                         }
+                    }
+                    @if view.picks.is_some() { button type="submit" id="save-picks" { "Save my picks" } }
                     }
                 }
             }

@@ -110,13 +110,7 @@ impl Application {
                     "/card-setup/{token}/return",
                     web::get().to(card_setup::returned),
                 )
-                .route("/demo-photos/{file}", web::get().to(gallery::demo_photo))
-                .route("/gallery/{token}", web::get().to(gallery::show))
-                .route("/gallery/{token}", web::post().to(gallery::login))
-                .route(
-                    "/gallery/{token}/photos/{photo}",
-                    web::get().to(gallery::download),
-                )
+                .configure(gallery::routes)
                 .route("/dashboard", web::get().to(dashboard::show))
                 .route("/dashboard/login", web::get().to(dashboard::login_page))
                 .route("/dashboard/login", web::post().to(dashboard::login))

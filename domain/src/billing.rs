@@ -13,6 +13,7 @@ pub mod closing;
 pub mod credits;
 pub mod documents;
 pub mod events;
+pub mod extras;
 pub mod hosted;
 pub mod installments;
 pub mod invoicing;

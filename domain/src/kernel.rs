@@ -11,6 +11,7 @@ pub mod adjustments;
 pub mod clock;
 pub mod country;
 pub mod error;
+pub mod extras;
 pub mod ids;
 pub mod keys;
 pub mod money;

@@ -56,7 +56,12 @@ text_enum!(
 text_enum!(
     /// What an invoice bills: the session (`FINAL`, issued when it is
     /// completed) or one part of its payment plan (`INSTALLMENT`).
-    InvoiceKind { Final = "FINAL", Installment = "INSTALLMENT" }
+    InvoiceKind { Final = "FINAL", Installment = "INSTALLMENT", Extras = "EXTRAS" }
+);
+text_enum!(
+    /// Who submitted a gallery selection: the client in the gallery, or the
+    /// studio for them.
+    PickedBy { Client = "CLIENT", Studio = "STUDIO" }
 );
 text_enum!(
     /// Which payments a studio's tipping is offered on: every one, or only

@@ -77,6 +77,11 @@ pub struct Model {
     /// JSON `[{"label", "amount_minor"}]`: the rows `plan_credit_minor` is
     /// printed as, one per installment.
     pub plan_credits: String,
+    /// The extra images this invoice bills (the final invoice's
+    /// "Additional images" line, or a supplementary `EXTRAS` invoice) and
+    /// their price before tax.
+    pub extra_images: i32,
+    pub extra_images_minor: Minor,
 }
 
 impl Model {

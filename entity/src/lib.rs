@@ -16,6 +16,7 @@ pub mod credit_note;
 pub mod enums;
 pub mod gallery_access;
 pub mod gallery_photo;
+pub mod gallery_selection;
 pub mod invoice;
 pub mod invoice_event;
 pub mod invoice_line;

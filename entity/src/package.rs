@@ -18,6 +18,9 @@ pub struct Model {
     /// The package's default payment plan, JSON (`kernel::plan::TemplatePart`);
     /// `None` when it has none.
     pub plan_template: Option<String>,
+    /// Included images and the extras' prices, JSON
+    /// (`domain::kernel::extras::ImagePricing`); `None`: no picks are sold.
+    pub image_pricing: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

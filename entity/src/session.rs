@@ -29,6 +29,8 @@ pub struct Model {
     pub discount: Option<String>,
     /// Fees as a JSON list (`domain::kernel::adjustments`).
     pub fees: String,
+    /// The package's image pricing as sold (`packages.image_pricing`).
+    pub image_pricing: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

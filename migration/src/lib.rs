@@ -46,6 +46,7 @@ mod m20261208_000100_card_surcharge;
 mod m20261209_000100_tips;
 mod m20261210_000100_invoice_payers;
 mod m20261211_000100_checkout_surcharge;
+mod m20261212_000100_gallery_picks;
 
 mod columns;
 
@@ -91,6 +92,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261209_000100_tips::Migration),
             Box::new(m20261210_000100_invoice_payers::Migration),
             Box::new(m20261211_000100_checkout_surcharge::Migration),
+            Box::new(m20261212_000100_gallery_picks::Migration),
         ]
     }
 }

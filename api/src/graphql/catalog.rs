@@ -26,6 +26,9 @@ pub struct Package {
     /// The default payment plan of its sessions (`setPackagePaymentPlan`);
     /// empty when it has none.
     pub payment_plan: Vec<super::plans::PlanPartTemplate>,
+    /// What the package includes and what extra picks cost
+    /// (`setPackageImagePricing`); `null`: it sells no picks.
+    pub image_pricing: Option<super::picks::ImagePricing>,
 }
 
 impl Package {
@@ -38,6 +41,7 @@ impl Package {
             taxable: p.taxable,
             active: p.active,
             payment_plan: super::plans::PlanPartTemplate::of(p, currency),
+            image_pricing: super::picks::ImagePricing::stored(p.image_pricing.as_deref(), currency),
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod paging;
 pub mod payers;
 pub mod payments;
 pub mod percent;
+pub mod picks;
 pub mod plans;
 pub mod reminders;
 pub mod sessions;
@@ -65,6 +66,7 @@ pub struct Mutation(
     studio::StudioMutation,
     reminders::RemindersMutation,
     gallery::GalleryMutation,
+    picks::PicksMutation,
     api_keys::ApiKeysMutation,
     steps::StepsMutation,
 );

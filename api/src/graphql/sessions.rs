@@ -112,6 +112,29 @@ impl Session {
     async fn payers(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::payers::SessionPayer>> {
         crate::graphql::payers::session_payers_of(ctx, self.model.id).await
     }
+    /// What the session's package included and what extra picks cost, as
+    /// sold when it was booked; `null`: it sells no picks.
+    async fn image_pricing(&self, ctx: &Context<'_>) -> Result<Option<super::picks::ImagePricing>> {
+        let studio = studio(ctx)?;
+        Ok(super::picks::ImagePricing::stored(
+            self.model.image_pricing.as_deref(),
+            studio.currency,
+        ))
+    }
+    /// The photos the client picked (in the gallery, or the studio for them
+    /// with `submitGallerySelection`) and what their extras come to.
+    async fn gallery_selection(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<super::picks::GallerySelection>> {
+        let caller = Caller::of(ctx)?;
+        super::picks::of_session(&caller, &self.model).await
+    }
+    /// Every invoice of the session, oldest first (final, installments,
+    /// supplementary invoices for gallery picks, void ones included).
+    async fn invoices(&self, ctx: &Context<'_>) -> Result<Vec<Invoice>> {
+        super::picks::invoices_of(&Caller::of(ctx)?, self.model.id).await
+    }
     async fn retainer_paid(&self, ctx: &Context<'_>) -> Result<Money> {
         let studio = studio(ctx)?;
         Ok(Money::of(self.model.retainer_paid_minor, studio.currency))

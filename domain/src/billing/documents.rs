@@ -136,6 +136,9 @@ impl InvoiceDocument {
             InvoiceKind::Installment => {
                 format!("For your booking “{title}”, as your payment plan says, here is invoice ")
             }
+            InvoiceKind::Extras => {
+                format!("For the extra photos you picked from “{title}”, here is invoice ")
+            }
         }
     }
 

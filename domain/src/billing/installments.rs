@@ -374,6 +374,15 @@ pub fn auto_charge_notice(doc: &crate::billing::documents::InvoiceDocument) -> O
 pub fn ensure_reissuable(old: &invoice::Model) -> DomainResult<()> {
     match old.kind {
         InvoiceKind::Final => Ok(()),
+        InvoiceKind::Extras => Err(crate::infra::error::UserError::state(
+            "invoiceId",
+            format!(
+                "invoice {} bills gallery picks: the client's next selection (or the studio's, \
+                 submitGallerySelection) bills what is left",
+                old.display_number()
+            ),
+        )
+        .into()),
         InvoiceKind::Installment => Err(crate::infra::error::UserError::state(
             "invoiceId",
             format!(

@@ -17,6 +17,10 @@
 //!   finalization of the studio waits for it.
 
 use crate::billing::credits;
+
+mod resend;
+pub use resend::resend_invoice;
+
 use crate::billing::lifecycle::{self, Actor, Audit};
 use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
@@ -27,15 +31,13 @@ use crate::kernel::ids::{ClientId, InvoiceId, StudioId};
 use crate::kernel::money::Minor;
 use crate::kernel::pricing::{self, LineInput};
 use crate::studio::quote::quote_session;
-use crate::workflow::jobs::JobKind;
 use crate::workflow::next::{self, Change};
-use crate::workflow::outbox;
 use chrono::{DateTime, Duration, Utc};
 use entity::enums::{InvoiceEventKind, InvoiceKind, InvoiceStatus, LineKind, SessionStatus};
 use entity::{client, invoice, invoice_line, session, studio};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
 #[derive(Debug, PartialEq, Eq)]
@@ -182,6 +184,7 @@ async fn insert_draft(
         priced,
         tax_breakdown,
     } = price_session(tx, studio, session, credit_minor).await?;
+    let extras = crate::studio::quote::extras_due(tx, session).await?;
     // The pricing engine's bare minor units become typed amounts here.
     let typed = Minor::new;
     let applied = typed(priced.credit_minor);
@@ -232,46 +235,16 @@ async fn insert_draft(
         plan_credits: Set(
             serde_json::to_string(&plan_rows).map_err(|e| anyhow::anyhow!("plan credits: {e}"))?
         ),
+        extra_images: Set(extras.map_or(0, |e| e.count)),
+        extra_images_minor: Set(extras.map_or(Minor::ZERO, |e| e.amount)),
         ..Default::default()
     }
     .insert(tx)
     .await?;
     credits::apply(tx, &carried, invoice.id, ctx.clock.now()).await?;
     credits::carry(tx, &invoice, ctx.clock.now()).await?;
-    for (position, ((kind, _), line)) in lines.iter().zip(priced.lines.iter()).enumerate() {
-        invoice_line::ActiveModel {
-            invoice_id: Set(invoice.id),
-            position: Set(position as i32 + 1),
-            kind: Set(*kind),
-            description: Set(line.description.clone()),
-            quantity: Set(line.quantity),
-            unit_price_minor: Set(typed(line.unit_price_minor)),
-            amount_minor: Set(typed(line.amount_minor)),
-            taxable: Set(line.taxable),
-            tax_minor: Set(typed(line.tax_minor)),
-            discount_minor: Set(typed(line.discount_minor)),
-            ..Default::default()
-        }
-        .insert(tx)
-        .await?;
-    }
-    for (offset, fee) in priced.fees.iter().enumerate() {
-        invoice_line::ActiveModel {
-            invoice_id: Set(invoice.id),
-            position: Set((lines.len() + offset) as i32 + 1),
-            kind: Set(LineKind::Fee),
-            description: Set(fee.name.clone()),
-            quantity: Set(1),
-            unit_price_minor: Set(typed(fee.amount_minor)),
-            amount_minor: Set(typed(fee.amount_minor)),
-            taxable: Set(fee.taxable),
-            tax_minor: Set(typed(fee.tax_minor)),
-            discount_minor: Set(Minor::ZERO),
-            ..Default::default()
-        }
-        .insert(tx)
-        .await?;
-    }
+    let kinds: Vec<LineKind> = lines.iter().map(|(kind, _)| *kind).collect();
+    insert_lines(tx, invoice.id, &kinds, &priced).await?;
     let detail = match origin.reissued_from {
         Some((old, _)) => format!(
             "from session {}, reissuing {}",
@@ -295,6 +268,51 @@ async fn insert_draft(
     )
     .await?;
     Ok(invoice)
+}
+
+/// Writes a priced invoice's lines, each with its kind, then its fees.
+pub(crate) async fn insert_lines(
+    tx: &DatabaseTransaction,
+    invoice_id: i64,
+    kinds: &[LineKind],
+    priced: &pricing::PricedInvoice,
+) -> DomainResult<()> {
+    let typed = Minor::new;
+    for (position, (kind, line)) in kinds.iter().zip(priced.lines.iter()).enumerate() {
+        invoice_line::ActiveModel {
+            invoice_id: Set(invoice_id),
+            position: Set(position as i32 + 1),
+            kind: Set(*kind),
+            description: Set(line.description.clone()),
+            quantity: Set(line.quantity),
+            unit_price_minor: Set(typed(line.unit_price_minor)),
+            amount_minor: Set(typed(line.amount_minor)),
+            taxable: Set(line.taxable),
+            tax_minor: Set(typed(line.tax_minor)),
+            discount_minor: Set(typed(line.discount_minor)),
+            ..Default::default()
+        }
+        .insert(tx)
+        .await?;
+    }
+    for (offset, fee) in priced.fees.iter().enumerate() {
+        invoice_line::ActiveModel {
+            invoice_id: Set(invoice_id),
+            position: Set((kinds.len() + offset) as i32 + 1),
+            kind: Set(LineKind::Fee),
+            description: Set(fee.name.clone()),
+            quantity: Set(1),
+            unit_price_minor: Set(typed(fee.amount_minor)),
+            amount_minor: Set(typed(fee.amount_minor)),
+            taxable: Set(fee.taxable),
+            tax_minor: Set(typed(fee.tax_minor)),
+            discount_minor: Set(Minor::ZERO),
+            ..Default::default()
+        }
+        .insert(tx)
+        .await?;
+    }
+    Ok(())
 }
 
 /// Finalizes a draft and routes it, inside the caller's transaction: the next
@@ -334,7 +352,9 @@ pub(crate) async fn finalize_and_route(
     // installment is due on its part's day (or today, if that has passed).
     let today = now.with_timezone(&studio_tz(studio)).date_naive();
     let due_date = match draft.kind {
-        InvoiceKind::Final => today + Duration::days(i64::from(studio.payment_terms_days)),
+        InvoiceKind::Final | InvoiceKind::Extras => {
+            today + Duration::days(i64::from(studio.payment_terms_days))
+        }
         InvoiceKind::Installment => Ord::max(draft.due_date, today),
     };
     let mut active: invoice::ActiveModel = draft.into();
@@ -430,6 +450,19 @@ pub fn pick_current(invoices: Vec<invoice::Model>) -> Option<invoice::Model> {
     fallback
 }
 
+/// The session row, locked for the invoice priced from it: gallery picks
+/// submitted meanwhile are billed either on this invoice or, after it, on a
+/// supplementary one (`billing::extras`), never on both or neither.
+async fn lock_session(
+    tx: &DatabaseTransaction,
+    session_id: i64,
+) -> DomainResult<Option<session::Model>> {
+    Ok(session::Entity::find_by_id(session_id)
+        .lock_exclusive()
+        .one(tx)
+        .await?)
+}
+
 /// Step 2-4 of the workflow for a completed session. A session that already
 /// has an invoice (even a void one) gets nothing new: only an explicit
 /// `reissue_invoice` replaces a void invoice, so a replayed job never does.
@@ -445,7 +478,7 @@ pub async fn generate_invoice(
             invoice_id: existing.id,
         });
     }
-    let Some(session) = session::Entity::find_by_id(session_id).one(&tx).await? else {
+    let Some(session) = lock_session(&tx, session_id).await? else {
         return Ok(Generated::NotBillable);
     };
     if session.status != SessionStatus::Completed {
@@ -586,8 +619,7 @@ pub async fn reissue_invoice(
         )
         .into());
     }
-    let session = session::Entity::find_by_id(old.session_id)
-        .one(&tx)
+    let session = lock_session(&tx, old.session_id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("session of invoice {} missing", old.id))?;
     let studio = studio::Entity::find_by_id(studio_id.get())
@@ -701,80 +733,4 @@ pub async fn mark_uncollectible(
     .await?;
     crate::workflow::next::commit(ctx, tx).await?;
     Ok(marked)
-}
-
-/// Sends the invoice email again (with its PDF and portal link). Each
-/// idempotency key sends at most one email; a replay changes nothing.
-pub async fn resend_invoice(
-    ctx: &AppContext,
-    studio_id: StudioId,
-    invoice_id: InvoiceId,
-    idempotency_key: &str,
-    actor: &Actor,
-    request_id: Option<&str>,
-) -> DomainResult<invoice::Model> {
-    let (studio_id, invoice_id) = (studio_id.get(), invoice_id.get());
-    crate::kernel::validate::idempotency_key("idempotencyKey", idempotency_key)?;
-    let tx = begin_write(&ctx.db).await?;
-    let invoice = invoice::Entity::find_by_id(invoice_id)
-        .filter(invoice::Column::StudioId.eq(studio_id))
-        .one(&tx)
-        .await?
-        .ok_or_else(|| crate::infra::error::UserError::not_found("invoiceId", "invoice"))?;
-    if matches!(invoice.status, InvoiceStatus::Draft | InvoiceStatus::Void) {
-        return Err(crate::infra::error::UserError::state(
-            "invoiceId",
-            format!(
-                "invoice {} is {} and cannot be sent",
-                invoice.display_number(),
-                invoice.status.as_str()
-            ),
-        )
-        .into());
-    }
-    let job = JobKind::SendInvoice {
-        invoice_id,
-        resend: Some(idempotency_key.to_string()),
-    };
-    let first = outbox::find_by_dedup(&tx, &job).await?.is_none();
-    if first {
-        next::after(
-            &tx,
-            Change::InvoiceResent {
-                studio_id,
-                invoice_id,
-                key: idempotency_key.to_string(),
-            },
-            request_id,
-            ctx.clock.now(),
-        )
-        .await?;
-        lifecycle::record(
-            &tx,
-            &invoice,
-            Audit {
-                event: InvoiceEventKind::Resent,
-                from: None,
-                to: None,
-                amount_minor: None,
-                actor,
-                detail: Some(format!(
-                    "to {}",
-                    client_email(&tx, invoice.client_id).await?
-                )),
-            },
-            ctx.clock.now(),
-        )
-        .await?;
-    }
-    crate::workflow::next::commit(ctx, tx).await?;
-    Ok(invoice)
-}
-
-async fn client_email(tx: &DatabaseTransaction, client_id: i64) -> DomainResult<String> {
-    Ok(client::Entity::find_by_id(client_id)
-        .one(tx)
-        .await?
-        .map(|c| c.email)
-        .unwrap_or_default())
 }

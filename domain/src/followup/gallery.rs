@@ -28,14 +28,18 @@ use crate::kernel::ids::{PhotoId, SessionId, StudioId};
 use crate::studio::login_limits::{self, Counter, Scope};
 use crate::workflow::next::{self, Change};
 use chrono::{DateTime, Duration, Utc};
-use entity::enums::{GalleryLevel, InvoiceStatus};
+use entity::enums::{GalleryLevel, InvoiceKind, InvoiceStatus};
 use entity::{client, gallery_access, gallery_photo, invoice, studio};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
 };
 
+mod photos;
+pub mod picks;
 mod policy;
+
+pub use photos::{DEMO_PHOTOS, NewPhoto, add_photos, demo_photo_svg, photos, remove_photo};
 pub use policy::{PolicyChanges, update_policy};
 
 /// The access an invoice's state gives. An open dispute (chargeback) on one
@@ -85,6 +89,30 @@ pub fn level_for(
     }
 }
 
+/// The invoice that decides the gallery of `invoice`'s session. A void
+/// invoice that was reissued, an installment or a supplementary invoice
+/// (picks) does not decide: the session's final invoice does (a late job for
+/// the old one must not lock a gallery the new invoice opened). A draft
+/// grants nothing yet, nor an installment before the final invoice.
+async fn deciding(
+    tx: &sea_orm::DatabaseTransaction,
+    invoice: invoice::Model,
+) -> DomainResult<Option<invoice::Model>> {
+    let not_final = |i: &invoice::Model| i.plan_part_id.is_some() || i.kind == InvoiceKind::Extras;
+    let defers = invoice.status == InvoiceStatus::Void || not_final(&invoice);
+    let invoice = match crate::billing::invoicing::current_invoice_of_session(
+        tx,
+        invoice.session_id,
+    )
+    .await?
+    {
+        Some(current) if defers => current,
+        _ => invoice,
+    };
+    let undecided = invoice.status == InvoiceStatus::Draft || not_final(&invoice);
+    Ok((!undecided).then_some(invoice))
+}
+
 pub async fn sync_access(
     ctx: &AppContext,
     invoice_id: i64,
@@ -98,20 +126,10 @@ pub async fn sync_access(
         .one(&tx)
         .await?
         .ok_or_else(|| anyhow::anyhow!("invoice {invoice_id} missing"))?;
-    // A void invoice that was reissued, or an installment, does not decide: the session's
-    // final invoice does (a late job for the old one must not lock a gallery the new invoice
-    // opened). A draft grants nothing yet, nor an installment before the final invoice.
-    let defers = invoice.status == InvoiceStatus::Void || invoice.plan_part_id.is_some();
-    let invoice =
-        match crate::billing::invoicing::current_invoice_of_session(&tx, invoice.session_id).await?
-        {
-            Some(current) if defers => current,
-            _ => invoice,
-        };
-    if invoice.status == InvoiceStatus::Draft || invoice.plan_part_id.is_some() {
+    let Some(invoice) = deciding(&tx, invoice).await? else {
         tx.commit().await?;
         return Ok(());
-    }
+    };
     let invoice_id = invoice.id;
     let studio = studio::Entity::find_by_id(invoice.studio_id)
         .one(&tx)
@@ -270,143 +288,6 @@ pub async fn deliver_webhook(
     Ok(())
 }
 
-/// The photos of a session's gallery, in order.
-pub async fn photos<C: sea_orm::ConnectionTrait>(
-    conn: &C,
-    studio_id: StudioId,
-    session_id: SessionId,
-) -> DomainResult<Vec<gallery_photo::Model>> {
-    let (studio_id, session_id) = (studio_id.get(), session_id.get());
-    use sea_orm::QueryOrder;
-    Ok(gallery_photo::Entity::find()
-        .filter(gallery_photo::Column::StudioId.eq(studio_id))
-        .filter(gallery_photo::Column::SessionId.eq(session_id))
-        .order_by_asc(gallery_photo::Column::Position)
-        .order_by_asc(gallery_photo::Column::Id)
-        .all(conn)
-        .await?)
-}
-
-/// The demo gallery's photos (`seed-demo`): titles and colours of generated
-/// placeholder pictures the app serves itself (`/demo-photos/{n}.svg`), so a
-/// newcomer sees a PREVIEW gallery without any network or photo files.
-pub const DEMO_PHOTOS: [(&str, &str, &str); 6] = [
-    ("Golden hour", "#f6c177", "#c4705a"),
-    ("First look", "#9ccfd8", "#31748f"),
-    ("Vows", "#ebbcba", "#907aa9"),
-    ("Portrait by the lake", "#a3be8c", "#3b6b5a"),
-    ("Family", "#e9d8a6", "#ae8a4e"),
-    ("Evening light", "#c4a7e7", "#403d52"),
-];
-
-/// Demo photo `n` (1-based) as an SVG picture: a sky, hills and a sun in
-/// its colours, with its title; `None` for a number outside the demo set.
-pub fn demo_photo_svg(n: usize) -> Option<String> {
-    let (title, sky, hills) = DEMO_PHOTOS.get(n.checked_sub(1)?)?;
-    let sun_x = 120 + 70 * n;
-    Some(format!(
-        r##"<svg xmlns="http://www.w3.org/2000/svg" width="600" height="400" viewBox="0 0 600 400" role="img" aria-label="{title}"><defs><linearGradient id="s" x1="0" y1="0" x2="0" y2="1"><stop offset="0" stop-color="{sky}"/><stop offset="1" stop-color="#fff8ee"/></linearGradient></defs><rect width="600" height="400" fill="url(#s)"/><circle cx="{sun_x}" cy="130" r="46" fill="#fffbe6" opacity=".85"/><path d="M0 300 Q150 210 300 280 T600 250 V400 H0Z" fill="{hills}" opacity=".75"/><path d="M0 340 Q200 280 380 330 T600 320 V400 H0Z" fill="{hills}"/><text x="24" y="378" font-family="Georgia,serif" font-size="24" fill="#fff">{title}</text></svg>"##
-    ))
-}
-
-#[derive(Debug, Clone)]
-pub struct NewPhoto {
-    pub url: String,
-    pub preview_url: Option<String>,
-    pub title: Option<String>,
-}
-
-fn web_url(problems: &mut crate::kernel::validate::Problems, field: &str, raw: &str) -> String {
-    let raw = raw.trim();
-    let ok = reqwest::Url::parse(raw)
-        .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
-    if !ok || raw.len() > 2000 {
-        problems.push(crate::infra::error::UserError::invalid(
-            field,
-            "must be an http(s) URL of at most 2000 characters",
-        ));
-    }
-    raw.to_string()
-}
-
-/// Registers photos (hosted by the studio) for a session's gallery, after
-/// those already there. All or nothing.
-pub async fn add_photos(
-    db: &sea_orm::DatabaseConnection,
-    studio: &studio::Model,
-    session_id: i64,
-    new: &[NewPhoto],
-    now: DateTime<Utc>,
-) -> DomainResult<Vec<gallery_photo::Model>> {
-    use crate::infra::error::UserError;
-    let mut problems = crate::kernel::validate::Problems::new();
-    if new.is_empty() || new.len() > 500 {
-        problems.push(UserError::invalid("photos", "give 1 to 500 photos"));
-    }
-    let mut checked = Vec::with_capacity(new.len());
-    for (i, photo) in new.iter().enumerate() {
-        let url = web_url(&mut problems, &format!("photos.{i}.url"), &photo.url);
-        let preview = photo
-            .preview_url
-            .as_deref()
-            .filter(|p| !p.trim().is_empty())
-            .map(|p| web_url(&mut problems, &format!("photos.{i}.previewUrl"), p));
-        let title = photo
-            .title
-            .as_deref()
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .map(|t| t.chars().take(200).collect::<String>());
-        checked.push((url, preview, title));
-    }
-    problems.finish()?;
-    let tx = begin_write(db).await?;
-    entity::session::Entity::find_by_id(session_id)
-        .filter(entity::session::Column::StudioId.eq(studio.id))
-        .one(&tx)
-        .await?
-        .ok_or_else(|| UserError::not_found("sessionId", "session"))?;
-    let start = photos(&tx, StudioId::new(studio.id), SessionId::new(session_id))
-        .await?
-        .last()
-        .map(|p| p.position + 1)
-        .unwrap_or(1);
-    for (offset, (url, preview_url, title)) in checked.into_iter().enumerate() {
-        gallery_photo::ActiveModel {
-            studio_id: Set(studio.id),
-            session_id: Set(session_id),
-            url: Set(url),
-            preview_url: Set(preview_url),
-            title: Set(title),
-            position: Set(start + i32::try_from(offset).unwrap_or(0)),
-            created_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&tx)
-        .await?;
-    }
-    let all = photos(&tx, StudioId::new(studio.id), SessionId::new(session_id)).await?;
-    tx.commit().await?;
-    Ok(all)
-}
-
-/// Removes one photo; a foreign or missing id is `NOT_FOUND`.
-pub async fn remove_photo(
-    db: &sea_orm::DatabaseConnection,
-    studio: &studio::Model,
-    photo_id: i64,
-) -> DomainResult<gallery_photo::Model> {
-    let photo = gallery_photo::Entity::find_by_id(photo_id)
-        .filter(gallery_photo::Column::StudioId.eq(studio.id))
-        .one(db)
-        .await?
-        .ok_or_else(|| crate::infra::error::UserError::not_found("id", "photo"))?;
-    gallery_photo::Entity::delete_by_id(photo.id)
-        .exec(db)
-        .await?;
-    Ok(photo)
-}
-
 /// Stores the keyed hash of the password the credentials email carries
 /// (`AppSecret::hash_gallery_password`).
 pub async fn set_password<C: sea_orm::ConnectionTrait>(
@@ -455,6 +336,9 @@ pub struct GalleryView {
     /// The portal link of the session's invoice while something is due on
     /// it: a `PREVIEW` gallery says where to pay to open it fully.
     pub pay_url: Option<String>,
+    /// The client's picks, when the session's package sells them: then
+    /// `FULL` access downloads the unlocked picks only.
+    pub picks: Option<picks::Picks>,
 }
 
 /// The gallery of a session, for a client who has logged in.
@@ -489,7 +373,9 @@ pub async fn view(ctx: &AppContext, session_id: i64) -> DomainResult<Option<Gall
         .into_iter()
         .find(crate::billing::payments::payable)
         .map(|i| ctx.portal_url(&i.portal_salt));
+    let picks = picks::of_session(&ctx.db, &session).await?;
     Ok(Some(GalleryView {
+        picks,
         studio_name: studio.name.clone(),
         session_title: session.title,
         access,
@@ -691,10 +577,14 @@ pub enum Download {
     Allowed(String),
     /// Downloads need `FULL` access; this is the level in force.
     NotAllowed(GalleryLevel),
+    /// The session's package sells picks, and this photo is not a pick
+    /// that is paid for.
+    NotUnlocked,
     NotFound,
 }
 
-/// Downloads open only at `FULL` access that has not expired.
+/// Downloads open only at `FULL` access that has not expired, and, when
+/// the package sells picks, for the unlocked picks only (`picks`).
 pub async fn download(
     ctx: &AppContext,
     session_id: SessionId,
@@ -708,8 +598,12 @@ pub async fn download(
     let Some(photo) = gallery.photos.into_iter().find(|p| p.id == photo_id) else {
         return Ok(Download::NotFound);
     };
+    let unlocked = gallery.picks.as_ref().map(picks::Picks::unlocked);
     Ok(match effective_level(&gallery.access, now) {
-        GalleryLevel::Full => Download::Allowed(photo.url),
+        GalleryLevel::Full if unlocked.as_ref().is_none_or(|u| u.contains(&photo.id)) => {
+            Download::Allowed(photo.url)
+        }
+        GalleryLevel::Full => Download::NotUnlocked,
         level => Download::NotAllowed(level),
     })
 }

@@ -12,10 +12,12 @@ use sea_orm::{
 };
 
 mod clients;
+mod images;
 pub use clients::{
     ClientChanges, NewClient, attach_payment_method, create_client, create_client_greeted,
     find_client, update_client,
 };
+pub use images::{ImagePricingInput, TierInput, image_pricing_of, set_package_image_pricing};
 
 // ---------------------------------------------------------------- packages
 

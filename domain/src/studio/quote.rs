@@ -8,8 +8,9 @@ use crate::kernel::adjustments;
 use crate::kernel::money::Minor;
 use crate::kernel::pricing::{self, LineInput, PricingInput, RoundingMode, TaxRateInput};
 use crate::studio::catalog::percent_of;
+use entity::enums::InvoiceStatus;
 use entity::enums::{LineKind, Rounding};
-use entity::{session, session_item, studio, tax_rate};
+use entity::{gallery_selection, invoice, session, session_item, studio, tax_rate};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 /// Prices a session exactly as its invoice will be priced (package as sold,
@@ -63,6 +64,9 @@ pub async fn quote_session(
                 discount: None,
             },
         ));
+    }
+    if let Some(due) = extras_due(tx, session).await? {
+        lines.push((LineKind::AddOn, due.line(session)));
     }
     let rate_inputs = tax_rates_of(tx, session).await?;
     let discount = adjustments::parse_discount(session.discount.as_deref())?;
@@ -132,4 +136,79 @@ async fn tax_rates_for(
         }
     };
     Ok(rates)
+}
+
+/// The gallery picks of a session not billed yet: their count and price
+/// (before tax), beyond what its invoices that are not `VOID` bill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExtrasDue {
+    pub count: i32,
+    pub amount: Minor,
+}
+
+impl ExtrasDue {
+    /// "Additional images × 7", one line of the whole price (tiers make
+    /// the unit price uneven), taxed as the package is.
+    pub fn line(&self, session: &session::Model) -> LineInput {
+        LineInput {
+            description: format!("Additional images × {}", self.count),
+            quantity: 1,
+            unit_price_minor: self.amount.get(),
+            taxable: session.package_taxable.unwrap_or(true),
+            discount: None,
+        }
+    }
+}
+
+/// What a session's gallery selection owes beyond what is billed already
+/// (`None`: nothing, or its package sells no picks). Reads nothing for a
+/// session without image pricing.
+pub async fn extras_due(
+    tx: &impl ConnectionTrait,
+    session: &session::Model,
+) -> DomainResult<Option<ExtrasDue>> {
+    if session.image_pricing.is_none() {
+        return Ok(None);
+    }
+    let Some(selection) = selection_of(tx, session).await? else {
+        return Ok(None);
+    };
+    let billed = invoice::Entity::find()
+        .filter(invoice::Column::SessionId.eq(session.id))
+        .filter(invoice::Column::Status.ne(InvoiceStatus::Void))
+        .all(tx)
+        .await?;
+    let (mut count, mut amount) = (0i32, Minor::ZERO);
+    for invoice in &billed {
+        count = count.saturating_add(invoice.extra_images);
+        amount = amount
+            .checked_add(invoice.extra_images_minor)
+            .ok_or_else(|| anyhow::anyhow!("session {}: billed extras overflow", session.id))?;
+    }
+    let owed = selection.extras_minor - amount;
+    Ok(owed.is_positive().then(|| ExtrasDue {
+        count: Ord::max(selection.extras - count, 1),
+        amount: owed,
+    }))
+}
+
+async fn selection_of(
+    tx: &impl ConnectionTrait,
+    session: &session::Model,
+) -> DomainResult<Option<gallery_selection::Model>> {
+    Ok(gallery_selection::Entity::find()
+        .filter(gallery_selection::Column::SessionId.eq(session.id))
+        .one(tx)
+        .await?)
+}
+
+/// What the session's current selection owes for its extras in all,
+/// before tax (zero without a selection).
+pub async fn extras_owed(
+    tx: &impl ConnectionTrait,
+    session: &session::Model,
+) -> DomainResult<Minor> {
+    Ok(selection_of(tx, session)
+        .await?
+        .map_or(Minor::ZERO, |s| s.extras_minor))
 }

@@ -158,6 +158,7 @@ pub async fn schedule_session(
         package_name: Set(package.as_ref().map(|p| p.name.clone())),
         package_price_minor: Set(package.as_ref().map(|p| p.price_minor)),
         package_taxable: Set(package.as_ref().map(|p| p.taxable)),
+        image_pricing: Set(package.as_ref().and_then(|p| p.image_pricing.clone())),
         title: Set(title),
         scheduled_at: Set(input.scheduled_at),
         status: Set(SessionStatus::Scheduled),
@@ -165,8 +166,6 @@ pub async fn schedule_session(
         tax_rate_ids: Set(input
             .tax_rate_ids
             .map(|ids| ids.iter().map(i64::to_string).collect::<Vec<_>>().join(","))),
-        completed_at: Set(None),
-        cancelled_at: Set(None),
         discount: Set(discount
             .map(|d| serde_json::to_string(&d))
             .transpose()

@@ -54,6 +54,7 @@ mod operations;
 mod outages;
 mod pages;
 mod payers;
+mod picks;
 mod plan_ahead;
 mod plan_checks;
 mod plan_completion;

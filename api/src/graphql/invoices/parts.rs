@@ -40,6 +40,9 @@ pub enum InvoiceKind {
     Final,
     /// One part of the session's payment plan, issued on its day.
     Installment,
+    /// Gallery picks beyond the package's included images, billed after
+    /// the session's invoice was finalized (a supplementary invoice).
+    Extras,
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]

@@ -73,7 +73,7 @@ pub async fn update_policy(
         active.gallery_webhook_url = Set(if url.is_empty() {
             None
         } else {
-            Some(super::web_url(&mut problems, "webhookUrl", url))
+            Some(super::photos::web_url(&mut problems, "webhookUrl", url))
         });
     }
     problems.finish()?;

@@ -1,0 +1,81 @@
+//! The gallery sells (issue 21, part 1): a package includes some images and
+//! prices the extras the client picks; picks are billed on the session.
+//!
+//! - `packages.image_pricing`, `sessions.image_pricing`: JSON
+//!   (`domain::kernel::extras::ImagePricing`: included images, volume
+//!   tiers, full-gallery cap); the session keeps the package's as sold.
+//!   `NULL`: the package sells no picks (every photo follows the gallery's
+//!   level, as before).
+//! - `gallery_selections`: a session's current picks (one row per session,
+//!   `ux_gallery_selections_session`), the photo ids as a JSON list in
+//!   gallery order, who submitted them and what the extras come to.
+//! - `invoices.extra_images` / `invoices.extra_images_minor`: the extras an
+//!   invoice bills (the final invoice's "Additional images" line, or a
+//!   supplementary invoice, kind `EXTRAS`), before tax. What the session's
+//!   invoices that are not `VOID` bill is what has been billed for picks.
+
+use crate::columns::{self, Column};
+use sea_orm_migration::sea_orm::ConnectionTrait;
+use sea_orm_migration::{prelude::*, schema::*};
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+const COLUMNS: [Column; 4] = [
+    ("packages", "image_pricing", "text NULL"),
+    ("sessions", "image_pricing", "text NULL"),
+    ("invoices", "extra_images", "integer NOT NULL DEFAULT 0"),
+    (
+        "invoices",
+        "extra_images_minor",
+        "bigint NOT NULL DEFAULT 0",
+    ),
+];
+
+#[derive(DeriveIden)]
+enum GallerySelections {
+    Table,
+    Id,
+    StudioId,
+    SessionId,
+    PhotoIds,
+    Picked,
+    Extras,
+    ExtrasMinor,
+    SubmittedBy,
+    SubmittedAt,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        columns::add(m, &COLUMNS).await?;
+        m.create_table(
+            Table::create()
+                .table(GallerySelections::Table)
+                .col(big_pk_auto(GallerySelections::Id))
+                .col(big_integer(GallerySelections::StudioId))
+                .col(big_integer(GallerySelections::SessionId))
+                .col(text(GallerySelections::PhotoIds))
+                .col(integer(GallerySelections::Picked))
+                .col(integer(GallerySelections::Extras))
+                .col(big_integer(GallerySelections::ExtrasMinor))
+                .col(string(GallerySelections::SubmittedBy))
+                .col(timestamp_with_time_zone(GallerySelections::SubmittedAt))
+                .to_owned(),
+        )
+        .await?;
+        m.get_connection()
+            .execute_unprepared(
+                "CREATE UNIQUE INDEX ux_gallery_selections_session ON gallery_selections (session_id)",
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(Table::drop().table(GallerySelections::Table).to_owned())
+            .await?;
+        columns::drop(m, &COLUMNS).await
+    }
+}
