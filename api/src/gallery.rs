@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use domain::AppContext;
 use domain::followup::gallery::{self, Download, GalleryView, LoginOutcome, effective_level};
 use domain::kernel::ids::{PhotoId, SessionId};
-use entity::enums::GalleryLevel;
+use entity::enums::{GalleryEventKind, GalleryLevel};
 use entity::gallery_access;
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -60,6 +60,28 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/gallery/{token}", web::post().to(login))
         .route("/gallery/{token}/picks", web::post().to(picks::submit))
         .route("/gallery/{token}/photos/{photo}", web::get().to(download));
+}
+
+/// Writes one line of the gallery's log; a failure is logged, never shown.
+async fn log_event(
+    app: &AppContext,
+    request: &HttpRequest,
+    access: &gallery_access::Model,
+    kind: GalleryEventKind,
+    photo_id: Option<i64>,
+) {
+    let seen = gallery::log::Seen {
+        kind,
+        photo_id,
+        address: crate::source::client_address(request, app),
+        user_agent: request
+            .headers()
+            .get("user-agent")
+            .and_then(|v| v.to_str().ok()),
+    };
+    if let Err(err) = gallery::log::record(&app.db, access, seen, app.clock.now()).await {
+        tracing::warn!(error = ?err, "gallery log write failed");
+    }
 }
 
 fn respond(status: StatusCode, body: Markup) -> HttpResponse {
@@ -152,6 +174,7 @@ pub async fn show(
     {
         match gallery::view(&app, access.session_id).await {
             Ok(Some(view)) => {
+                log_event(&app, &request, &access, GalleryEventKind::View, None).await;
                 let body = picks::page_with(&app, &token, &view, cookie.value(), None);
                 return respond(StatusCode::OK, body);
             }
@@ -189,9 +212,19 @@ pub async fn download(
     )
     .await
     {
-        Ok(Download::Allowed(url)) => HttpResponse::SeeOther()
-            .insert_header(("location", url))
-            .finish(),
+        Ok(Download::Allowed(url)) => {
+            log_event(
+                &app,
+                &request,
+                &access,
+                GalleryEventKind::Download,
+                Some(photo),
+            )
+            .await;
+            HttpResponse::SeeOther()
+                .insert_header(("location", url))
+                .finish()
+        }
         Ok(Download::NotAllowed(level)) => respond(
             StatusCode::FORBIDDEN,
             page(
@@ -270,7 +303,10 @@ pub async fn login(
     let outcome =
         gallery::attempt_login(&app, &token, &source, &form.username, &form.password).await;
     let view = match outcome {
-        Ok(LoginOutcome::LoggedIn(view)) => view,
+        Ok(LoginOutcome::LoggedIn(view)) => {
+            log_event(&app, &request, &view.access, GalleryEventKind::Login, None).await;
+            view
+        }
         Ok(LoginOutcome::Refused) => {
             return refused(
                 StatusCode::UNAUTHORIZED,
@@ -350,7 +386,7 @@ fn gallery_page(
                 } @else if view.photos.is_empty() {
                     p.meta { "The studio will publish your photos here." }
                 } @else {
-                    @if let Some(picks) = &view.picks { (picks::intro(picks, view.studio.currency)) }
+                    @if let Some(picks) = &view.picks { (picks::intro(picks, view.studio.currency, view.pay_url.as_deref())) }
                     form method="post" action=(format!("/gallery/{token}/picks")) id="picks-form" {
                     input type="hidden" name="csrf" value=(csrf);
                     div.grid {

@@ -33,6 +33,12 @@ pub fn source_ip(req: &HttpRequest, trusted: &[IpAddr]) -> Option<IpAddr> {
     Some(source)
 }
 
+/// The request's source address as text (the gallery's log).
+pub fn client_address(req: &HttpRequest, app: &domain::AppContext) -> Option<String> {
+    let trusted = app.settings.trusted_proxies().unwrap_or_default();
+    source_ip(req, &trusted).map(|ip| ip.to_string())
+}
+
 /// The subject a request's failed logins count against.
 pub fn login_source(req: &HttpRequest, app: &domain::AppContext) -> String {
     let trusted = app.settings.trusted_proxies().unwrap_or_default();

@@ -64,6 +64,11 @@ text_enum!(
     PickedBy { Client = "CLIENT", Studio = "STUDIO" }
 );
 text_enum!(
+    /// What the gallery's log records: a login, a page view, a
+    /// full-resolution download.
+    GalleryEventKind { Login = "LOGIN", View = "VIEW", Download = "DOWNLOAD" }
+);
+text_enum!(
     /// Which payments a studio's tipping is offered on: every one, or only
     /// those of the session's final invoice.
     TipOffer { EveryPayment = "EVERY_PAYMENT", FinalPayment = "FINAL_PAYMENT" }

@@ -15,6 +15,7 @@ pub mod client_credit;
 pub mod credit_note;
 pub mod enums;
 pub mod gallery_access;
+pub mod gallery_event;
 pub mod gallery_photo;
 pub mod gallery_selection;
 pub mod invoice;

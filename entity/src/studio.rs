@@ -54,6 +54,8 @@ pub struct Model {
     /// A booking on a payment plan opens its gallery in full only once every
     /// installment is paid (default), or with its final invoice alone.
     pub gallery_waits_for_plan: bool,
+    /// How long the gallery's log (`gallery_events`) is kept, in days.
+    pub gallery_log_days: i32,
     /// ISO 3166-1 alpha-2 (`kernel::country`), if the studio said.
     pub country: Option<String>,
     /// An auto-pay part above this amount has its card checked at the

@@ -18,7 +18,7 @@ pub(super) fn csrf_token(app: &AppContext, cookie: &str) -> String {
 }
 
 /// What the gallery says above the photos when the package sells picks.
-pub(super) fn intro(picks: &Picks, currency: Currency) -> Markup {
+pub(super) fn intro(picks: &Picks, currency: Currency, pay_url: Option<&str>) -> Markup {
     let money = |m| Money::new(m, currency).to_string();
     let pricing = &picks.pricing;
     html! {
@@ -43,9 +43,12 @@ pub(super) fn intro(picks: &Picks, currency: Currency) -> Markup {
                     "You picked " strong { (selection.picked) } " photos"
                     @if selection.extras > 0 {
                         ": " (selection.extras) " extra, " (money(selection.extras_minor))
-                        @if picks.extras_paid { " (paid)" } @else { " (to pay: your invoice is on its way)" }
+                        @if picks.extras_paid { " (paid)" } @else { " (to pay)" }
                     }
                     "."
+                }
+                @if let (false, Some(pay)) = (picks.extras_paid || selection.extras == 0, pay_url) {
+                    a.button id="pay-extras" href=(pay) { "Pay for your extra photos" }
                 }
             }
         }

@@ -37,6 +37,9 @@ pub struct GalleryPolicy {
     /// A booking on a payment plan opens in full only once every installment
     /// is paid (default); `false`: its paid final invoice opens it.
     pub waits_for_plan: bool,
+    /// How long the gallery's log (logins, page views, downloads) is kept,
+    /// in days (default 730).
+    pub log_days: i32,
     #[graphql(skip)]
     studio_id: i64,
 }
@@ -52,6 +55,7 @@ impl From<&studio::Model> for GalleryPolicy {
             expiry_notice_days: s.gallery_expiry_notice_days,
             webhook_url: s.gallery_webhook_url.clone(),
             waits_for_plan: s.gallery_waits_for_plan,
+            log_days: s.gallery_log_days,
             studio_id: s.id,
         }
     }
@@ -81,6 +85,8 @@ pub struct UpdateGalleryPolicyInput {
     /// Whether a booking on a payment plan waits for its last installment
     /// before `FULL`.
     pub waits_for_plan: Option<bool>,
+    /// 30 to 3650 days.
+    pub log_days: Option<i32>,
 }
 
 impl UpdateGalleryPolicyInput {
@@ -94,6 +100,7 @@ impl UpdateGalleryPolicyInput {
             expiry_notice_days: self.expiry_notice_days,
             webhook_url: self.webhook_url,
             waits_for_plan: self.waits_for_plan,
+            log_days: self.log_days,
         }
     }
 }
@@ -215,4 +222,55 @@ impl GalleryMutation {
         .await;
         GalleryPhotoPayload::from_result(result.map(|p| (&p).into()))
     }
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::enums::GalleryEventKind")]
+pub enum GalleryEventKind {
+    Login,
+    View,
+    Download,
+}
+
+/// One line of the gallery's log.
+#[derive(SimpleObject)]
+pub struct GalleryEvent {
+    pub kind: GalleryEventKind,
+    /// The photo downloaded (`DOWNLOAD` only).
+    pub photo_id: Option<ID>,
+    /// The client's address, as the login limits see it.
+    pub address: Option<String>,
+    pub user_agent: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+impl From<entity::gallery_event::Model> for GalleryEvent {
+    fn from(e: entity::gallery_event::Model) -> Self {
+        Self {
+            kind: e.kind.into(),
+            photo_id: e.photo_id.map(id),
+            address: e.address,
+            user_agent: e.user_agent,
+            at: e.at,
+        }
+    }
+}
+
+/// A session's gallery log, newest first.
+pub async fn log_of(
+    ctx: &Context<'_>,
+    studio_id: i64,
+    session_id: i64,
+    first: i32,
+) -> Result<Vec<GalleryEvent>> {
+    let app = ctx.data::<AppData>()?;
+    let limit = u64::try_from(first.max(0)).unwrap_or(0);
+    Ok(
+        service::log::of_session(&app.ctx.db, studio_id, session_id, limit)
+            .await
+            .map_err(super::common::domain_error)?
+            .into_iter()
+            .map(GalleryEvent::from)
+            .collect(),
+    )
 }

@@ -91,6 +91,16 @@ impl SessionFollowUp {
     async fn failing_steps(&self, ctx: &Context<'_>) -> Result<Vec<FailingStep>> {
         super::steps::list(ctx, Some(self.session_id)).await
     }
+    /// The gallery's log, newest first: every login, page view and
+    /// full-resolution download, with its address and user agent (at most
+    /// 500 lines; kept for the studio's `logDays`).
+    async fn gallery_log(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 100)] first: i32,
+    ) -> Result<Vec<super::gallery::GalleryEvent>> {
+        super::gallery::log_of(ctx, self.studio_id, self.session_id, first).await
+    }
     /// The client's gallery access, once the session was invoiced.
     async fn gallery_access(&self, ctx: &Context<'_>) -> Result<Option<GalleryAccess>> {
         let app = ctx.data::<AppData>()?;

@@ -83,19 +83,7 @@ pub async fn seed_demo(ctx: &AppContext) -> DomainResult<Demo> {
         ctx.clock.now(),
     )
     .await?;
-    let portrait = catalog::create_package(
-        db,
-        &studio,
-        PackageFields {
-            name: Some("Family Portrait".into()),
-            description: Some("1 hour on location, 40 edited images".into()),
-            price: Some(Decimal::new(45000, 2)),
-            taxable: Some(true),
-            active: Some(true),
-        },
-        ctx.clock.now(),
-    )
-    .await?;
+    let portrait = portrait_package(ctx, &studio).await?;
     let extra_hour = catalog::create_add_on(
         db,
         &studio,
@@ -222,6 +210,38 @@ impl Demo {
             self.studio_id, self.auto_pay_session_id, self.invoice_session_id, self.plan_session_id
         )
     }
+}
+
+/// The Family Portrait package. It includes 3 images; the client picks
+/// extras in the gallery (15.00 each up to 5 extras, 12.00 beyond, 50.00
+/// for every photo).
+async fn portrait_package(
+    ctx: &AppContext,
+    studio: &entity::studio::Model,
+) -> DomainResult<entity::package::Model> {
+    let portrait = catalog::create_package(
+        &ctx.db,
+        studio,
+        PackageFields {
+            name: Some("Family Portrait".into()),
+            description: Some("1 hour on location, 40 edited images".into()),
+            price: Some(Decimal::new(45000, 2)),
+            taxable: Some(true),
+            active: Some(true),
+        },
+        ctx.clock.now(),
+    )
+    .await?;
+    let tier = |up_to, cents| catalog::TierInput {
+        up_to,
+        unit_price: Decimal::new(cents, 2),
+    };
+    let pricing = catalog::ImagePricingInput {
+        included: 3,
+        tiers: vec![tier(Some(5), 1500), tier(None, 1200)],
+        full_gallery_price: Some(Decimal::new(5000, 2)),
+    };
+    catalog::set_package_image_pricing(&ctx.db, studio, portrait.id, Some(pricing)).await
 }
 
 /// Generated pictures the app serves itself, so the PREVIEW gallery of the

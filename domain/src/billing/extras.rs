@@ -2,12 +2,14 @@
 //! beyond what the session's invoices bill already, as a supplementary
 //! invoice (kind `EXTRAS`) with the next gap-free number.
 //!
-//! - The session's final invoice is never edited once finalized. Before it
+//! - The session's final invoice is never edited once issued. Before it
 //!   exists, it bills the picks itself (`studio::quote::extras_due` adds the
 //!   "Additional images × n" line); after, a supplementary invoice bills
 //!   the rest, taxed as the package is at the session's rates, routed like
 //!   every invoice (`finalize_and_route`: an auto-pay client's card is
-//!   charged once, anyone else gets the invoice email).
+//!   charged once, anyone else gets the invoice email). A studio that
+//!   reviews drafts gets it as a `DRAFT` beside the final one, sent when the
+//!   studio finalizes it, like every draft.
 //! - What is billed is the sum of `extra_images_minor` over the session's
 //!   invoices that are not `VOID`, so billing is idempotent by computation:
 //!   the same selection again bills nothing. A changed selection voids the
@@ -45,8 +47,9 @@ pub enum Billed {
     Nothing,
     /// The session's final invoice is not finalized yet: it bills the picks.
     OnFinalInvoice,
-    /// A supplementary invoice, issued and routed; `voided`: the unpaid
-    /// ones it replaces.
+    /// A supplementary invoice, issued and routed (a `DRAFT` for a studio
+    /// that reviews drafts, finalized by `finalizeInvoice`); `voided`: the
+    /// unpaid ones it replaces.
     Supplementary {
         invoice: Box<invoice::Model>,
         voided: Vec<i64>,
@@ -76,7 +79,10 @@ pub async fn bill_in(
         return Ok(Billed::Nothing);
     };
     let draft = insert_supplementary(ctx, tx, studio, session, due, actor, request_id, now).await?;
-    let invoice = finalize_and_route(ctx, tx, studio, draft, actor, request_id, now).await?;
+    let invoice = match studio.review_drafts {
+        true => draft,
+        false => finalize_and_route(ctx, tx, studio, draft, actor, request_id, now).await?,
+    };
     Ok(Billed::Supplementary {
         invoice: Box::new(invoice),
         voided,
@@ -84,7 +90,7 @@ pub async fn bill_in(
 }
 
 /// Voids the supplementary invoices nothing was paid on and no payment is
-/// pending for, when what the selection owes is not what the session's
+/// pending for (drafts included), when what the selection owes is not what the session's
 /// invoices bill: the new total is billed in their place.
 async fn void_unpaid_if_changed(
     tx: &DatabaseTransaction,
@@ -109,7 +115,7 @@ async fn void_unpaid_if_changed(
     let mut voided = Vec::new();
     for unpaid in live.into_iter().filter(|i| {
         i.kind == InvoiceKind::Extras
-            && i.status == InvoiceStatus::Open
+            && matches!(i.status, InvoiceStatus::Open | InvoiceStatus::Draft)
             && i.amount_paid_minor.is_zero()
     }) {
         let pending = payment::Entity::find()

@@ -35,6 +35,7 @@ use sea_orm::{
     QuerySelect,
 };
 
+pub mod log;
 mod photos;
 pub mod picks;
 mod policy;

@@ -15,6 +15,8 @@ on_both_backends!(
     a_client_picks_extras_in_the_gallery_and_pays_the_exact_tiered_amount,
     picks_before_the_invoice_are_on_it_and_an_auto_pay_client_is_charged_once_for_more,
     bad_pricing_and_bad_picks_are_refused_and_write_nothing,
+    a_studio_reviewing_drafts_gets_the_extras_as_a_draft_sent_when_finalized,
+    the_demo_portrait_includes_three_images_and_sells_the_rest,
 );
 
 const EMAIL: &str = "mia@example.com";
@@ -166,6 +168,7 @@ async fn log_in(app: &TestApp) -> (reqwest::Client, String, String) {
         .to_string();
     let browser = reqwest::Client::builder()
         .cookie_store(true)
+        .user_agent("PicksTest/1.0")
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
@@ -355,6 +358,44 @@ async fn a_client_picks_extras_in_the_gallery_and_pays_the_exact_tiered_amount(b
     app.drain().await;
     assert_eq!(download(&browser, &link, &b.photos[0]).await, 303);
     assert_eq!(download(&browser, &link, &b.photos[27]).await, 403);
+
+    // The gallery's log: the login, the page views and each download that
+    // was served (a refused one is not), with address and user agent.
+    let log = app
+        .gql(
+            &b.key,
+            "query($id: ID!) { session(id: $id) { galleryLog(first: 500) { kind photoId address userAgent at } } }",
+            json!({ "id": b.session }),
+        )
+        .await;
+    let lines = log["session"]["galleryLog"]
+        .as_array()
+        .expect("log")
+        .clone();
+    let of = |kind: &str| lines.iter().filter(|l| l["kind"] == kind).count();
+    assert_eq!(of("LOGIN"), 1, "{lines:#?}");
+    assert_eq!(of("VIEW"), 1, "{lines:#?}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["userAgent"] == "PicksTest/1.0" && l["address"] == "127.0.0.1"),
+        "{lines:#?}"
+    );
+    let downloaded: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["kind"] == "DOWNLOAD")
+        .map(|l| &l["photoId"])
+        .collect();
+    assert_eq!(
+        downloaded
+            .iter()
+            .filter(|p| **p == &json!(b.photos[0]))
+            .count(),
+        2
+    );
+    assert!(downloaded.contains(&&json!(b.photos[32])));
+    assert!(!downloaded.contains(&&json!(b.photos[35])));
+    assert_eq!(lines[0]["kind"], "DOWNLOAD", "newest first");
 }
 
 async fn picks_before_the_invoice_are_on_it_and_an_auto_pay_client_is_charged_once_for_more(
@@ -529,4 +570,90 @@ async fn book_plain(app: &TestApp, b: &Booked, package: &str) -> Booked {
                 .to_string(),
         ],
     }
+}
+
+async fn a_studio_reviewing_drafts_gets_the_extras_as_a_draft_sent_when_finalized(
+    backend: Backend,
+) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let b = book(&app, "Careful Studio", "INVOICE").await;
+    app.gql(
+        &b.key,
+        "mutation { updateStudioSettings(input: { reviewDrafts: true }) { studio { reviewDrafts } } }",
+        json!({}),
+    )
+    .await;
+    app.complete_session(&b.key, &b.session).await;
+    app.drain().await;
+    let picked = submit(&app, &b, &b.photos[..27]).await;
+    let invoice = &picked["submitGallerySelection"]["result"]["invoice"];
+    assert_eq!(invoice["kind"], "EXTRAS", "{picked}");
+    assert_eq!(invoice["status"], "DRAFT");
+    assert_eq!(invoice["number"], Value::Null);
+    assert_eq!(n(&invoice["subtotal"]), 5_000);
+    // Changed while a draft: the draft gives way, nothing is sent.
+    let changed = submit(&app, &b, &b.photos[..28]).await;
+    let result = &changed["submitGallerySelection"]["result"];
+    assert_eq!(
+        result["voidedInvoiceIds"],
+        json!([invoice["id"]]),
+        "{changed}"
+    );
+    assert_eq!(n(&result["invoice"]["subtotal"]), 7_500);
+    app.drain().await;
+    assert!(app.emails_to(EMAIL).is_empty(), "drafts are not sent");
+    for invoice in invoices(&app, &b).await {
+        if invoice["status"] == "DRAFT" {
+            let done = app
+                .gql(
+                    &b.key,
+                    "mutation($i: FinalizeInvoiceInput!) { finalizeInvoice(input: $i) { invoice { status number } userErrors { message } } }",
+                    json!({ "i": { "invoiceId": invoice["id"] } }),
+                )
+                .await;
+            assert_eq!(
+                done["finalizeInvoice"]["invoice"]["status"], "OPEN",
+                "{done}"
+            );
+        }
+    }
+    app.drain().await;
+    let all = invoices(&app, &b).await;
+    let numbered: Vec<&Value> = all.iter().filter(|i| i["status"] == "OPEN").collect();
+    assert_eq!(numbered.len(), 2, "{all:#?}");
+    for invoice in numbered {
+        let number = invoice["number"].as_str().expect("numbered");
+        let sent = app
+            .emails_to(EMAIL)
+            .into_iter()
+            .filter(|e| e.subject.contains(number))
+            .count();
+        assert_eq!(sent, 1, "one email for {number}");
+    }
+}
+
+async fn the_demo_portrait_includes_three_images_and_sells_the_rest(backend: Backend) {
+    use sea_orm::EntityTrait;
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let demo = domain::app::seed::seed_demo(&app.ctx)
+        .await
+        .expect("seed the demo");
+    let session = entity::session::Entity::find_by_id(demo.invoice_session_id)
+        .one(&app.ctx.db)
+        .await
+        .unwrap()
+        .expect("Noah's session");
+    let pricing = domain::studio::catalog::image_pricing_of(session.image_pricing.as_deref())
+        .unwrap()
+        .expect("the portrait sells picks");
+    assert_eq!(pricing.included, 3);
+    // Noah picks all 6 demo photos: 3 extras at 15.00.
+    assert_eq!(
+        pricing.price(pricing.extras(6)).map(|m| m.get()),
+        Some(4_500)
+    );
 }

@@ -17,12 +17,19 @@ pub async fn unsettled(
     conn: &impl ConnectionTrait,
     invoice: &invoice::Model,
 ) -> DomainResult<(bool, bool)> {
-    let installments = invoice::Entity::find()
+    // Every invoice of the session counts for disputes (its installments,
+    // its supplementary invoices for gallery picks); installments alone
+    // for what the plan still owes.
+    let others = invoice::Entity::find()
         .filter(invoice::Column::SessionId.eq(invoice.session_id))
-        .filter(invoice::Column::Kind.eq(InvoiceKind::Installment))
+        .filter(invoice::Column::Kind.ne(InvoiceKind::Final))
         .filter(invoice::Column::Status.ne(InvoiceStatus::Void))
         .all(conn)
         .await?;
+    let installments: Vec<_> = others
+        .iter()
+        .filter(|i| i.kind == InvoiceKind::Installment)
+        .collect();
     // A plan kept past completion still has parts to bill.
     let kept = payment_plan::Entity::find()
         .filter(payment_plan::Column::SessionId.eq(invoice.session_id))
@@ -34,7 +41,7 @@ pub async fn unsettled(
         || installments
             .iter()
             .any(|i| matches!(i.status, InvoiceStatus::Open | InvoiceStatus::PartiallyPaid));
-    let ids = installments.iter().map(|i| i.id).chain([invoice.id]);
+    let ids = others.iter().map(|i| i.id).chain([invoice.id]);
     let disputed = entity::payment::Entity::find()
         .filter(entity::payment::Column::InvoiceId.is_in(ids))
         .filter(entity::payment::Column::DisputedAt.is_not_null())

@@ -143,6 +143,19 @@ pub async fn remove_photo(
         .one(db)
         .await?
         .ok_or_else(|| crate::infra::error::UserError::not_found("id", "photo"))?;
+    let picked = entity::gallery_selection::Entity::find()
+        .filter(entity::gallery_selection::Column::SessionId.eq(photo.session_id))
+        .one(db)
+        .await?
+        .and_then(|s| serde_json::from_str::<Vec<i64>>(&s.photo_ids).ok())
+        .is_some_and(|ids| ids.contains(&photo.id));
+    if picked {
+        return Err(crate::infra::error::UserError::state(
+            "id",
+            "the client picked this photo: it stays in the gallery",
+        )
+        .into());
+    }
     gallery_photo::Entity::delete_by_id(photo.id)
         .exec(db)
         .await?;

@@ -20,6 +20,8 @@ pub struct PolicyChanges {
     /// Whether a booking on a payment plan waits for its last installment
     /// before `FULL` (default), or opens with its final invoice.
     pub waits_for_plan: Option<bool>,
+    /// How long the gallery's log is kept, in days.
+    pub log_days: Option<i32>,
 }
 
 /// Validates and saves how gallery access follows payment. Applies from the
@@ -55,6 +57,12 @@ pub async fn update_policy(
             ));
         }
         active.gallery_expiry_notice_days = Set(days);
+    }
+    if let Some(days) = changes.log_days {
+        if !(30..=3650).contains(&days) {
+            problems.push(UserError::invalid("logDays", "must be 30 to 3650 days"));
+        }
+        active.gallery_log_days = Set(days);
     }
     if let Some(level) = changes.unpaid_level {
         active.gallery_unpaid_level = Set(level);
