@@ -413,7 +413,10 @@ fn gallery_page(
                             }
                         }
                     }
-                    @if view.picks.is_some() { button type="submit" id="save-picks" { "Save my picks" } }
+                    @if let Some(picks) = &view.picks {
+                        (picks::consent(picks))
+                        button type="submit" id="save-picks" { "Save my picks" }
+                    }
                     }
                 }
             }

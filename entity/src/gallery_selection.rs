@@ -20,6 +20,10 @@ pub struct Model {
     pub extras_minor: Minor,
     pub submitted_by: PickedBy,
     pub submitted_at: DateTimeUtc,
+    /// When the client asked for the digital supply to start within the
+    /// withdrawal period (a studio in the EU/EEA or the UK), and from where.
+    pub consent_at: Option<DateTimeUtc>,
+    pub consent_address: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

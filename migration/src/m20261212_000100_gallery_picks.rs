@@ -11,7 +11,10 @@
 //!   gallery order, who submitted them and what the extras come to.
 //! - `invoices.extra_images` / `invoices.extra_images_minor`: the extras an
 //!   invoice bills (the final invoice's "Additional images" line, or a
-//!   supplementary invoice, kind `EXTRAS`), before tax. What the session's
+//!   supplementary invoice, kind `EXTRAS`), before tax.
+//! - `gallery_selections.consent_at` / `consent_address`: when (and from
+//!   where) a consumer of a studio in the EU/EEA or the UK asked for the
+//!   download of paid picks to start within the withdrawal period. What the session's
 //!   invoices that are not `VOID` bill is what has been billed for picks.
 //! - `gallery_events`: the gallery's log (logins, page views, full-resolution
 //!   downloads: time, photo, address, user agent), kept for
@@ -53,6 +56,8 @@ enum GallerySelections {
     ExtrasMinor,
     SubmittedBy,
     SubmittedAt,
+    ConsentAt,
+    ConsentAddress,
 }
 
 #[derive(DeriveIden)]
@@ -84,6 +89,8 @@ impl MigrationTrait for Migration {
                 .col(big_integer(GallerySelections::ExtrasMinor))
                 .col(string(GallerySelections::SubmittedBy))
                 .col(timestamp_with_time_zone(GallerySelections::SubmittedAt))
+                .col(timestamp_with_time_zone_null(GallerySelections::ConsentAt))
+                .col(string_null(GallerySelections::ConsentAddress))
                 .to_owned(),
         )
         .await?;

@@ -55,6 +55,23 @@ pub(super) fn intro(picks: &Picks, currency: Currency, pay_url: Option<&str>) ->
     }
 }
 
+/// The consent a consumer of a studio in the EU/EEA or the UK gives for the
+/// download of paid picks to start within the withdrawal period.
+pub(super) fn consent(picks: &Picks) -> Markup {
+    let given = picks.selection.as_ref().and_then(|s| s.consent_at);
+    html! {
+        @if picks.needs_consent {
+            @match given {
+                Some(at) => p.meta id="consent-given" { "You asked for your downloads to start on " (at.format("%B %-d, %Y")) "." },
+                None => label.consent id="consent" {
+                    input type="checkbox" name="consent" value="yes";
+                    " Start my downloads as soon as my extra photos are paid. I understand that I then lose my right to withdraw from this purchase within 14 days."
+                },
+            }
+        }
+    }
+}
+
 /// The checkbox of one photo in the picks form.
 pub(super) fn checkbox(picks: &Picks, photo: i64) -> Markup {
     html! {
@@ -84,11 +101,13 @@ pub async fn submit(
             .finish();
     };
     let mut csrf = None;
+    let mut consented = false;
     let mut photos = Vec::new();
     let mut malformed = false;
     for (key, value) in form_urlencoded::parse(&body) {
         match key.as_ref() {
             "csrf" => csrf = Some(value.into_owned()),
+            "consent" => consented = value == "yes",
             "photo" => match value.parse::<i64>() {
                 Ok(id) => photos.push(id),
                 Err(_) => malformed = true,
@@ -116,6 +135,14 @@ pub async fn submit(
         None,
     )
     .await;
+    if outcome.is_ok() && consented {
+        let address = crate::source::client_address(&request, &app);
+        if let Err(err) =
+            gallery::picks::consent(&app, SessionId::new(access.session_id), address).await
+        {
+            return server_error(err);
+        }
+    }
     let (status, notice) = match outcome {
         Ok(done) if done.changed => (StatusCode::OK, "Your picks are saved.".to_string()),
         Ok(_) => (StatusCode::OK, "Your picks were already saved.".to_string()),

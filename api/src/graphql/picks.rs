@@ -111,6 +111,11 @@ pub struct GallerySelection {
     pub extras_amount: Money,
     /// Whether the extras are paid: then every pick downloads at `FULL`.
     pub extras_paid: bool,
+    /// For a studio in the EU/EEA or the UK: when the client asked for the
+    /// download of paid picks to start within the withdrawal period (until
+    /// then the extras stay locked), and from which address.
+    pub consent_given_at: Option<DateTime<Utc>>,
+    pub consent_address: Option<String>,
 }
 
 impl GallerySelection {
@@ -129,6 +134,8 @@ impl GallerySelection {
             extras: selection.extras,
             extras_amount: Money::of(selection.extras_minor, currency),
             extras_paid: picks.extras_paid,
+            consent_given_at: selection.consent_at,
+            consent_address: selection.consent_address.clone(),
         })
     }
 }

@@ -31,10 +31,11 @@ pub async fn send_receipt(ctx: &AppContext, payment_id: i64) -> DomainResult<Sen
     let key = key_for(&doc, NotificationKind::Receipt, &payment.id.to_string());
     let subject = subject(&doc, &payment);
     let taken = notify::claim_in(ctx, &tx, &key, doc.addressee().1, &subject).await?;
+    let withdrawal = super::gallery::picks::withdrawal_note(&tx, &doc.studio, &doc.invoice).await?;
     tx.commit().await?;
     let sent = match taken.hold(ctx, &key).mine() {
         Ok(held) => {
-            let email = receipt_email(ctx, &doc, &payment, subject)?;
+            let email = receipt_email(ctx, &doc, &payment, subject, withdrawal.as_deref())?;
             notify::deliver(ctx, &key, held, &email).await?
         }
         Err(sent) => sent,
@@ -55,6 +56,7 @@ fn receipt_email(
     doc: &InvoiceDocument,
     payment: &payment::Model,
     subject: String,
+    withdrawal: Option<&str>,
 ) -> DomainResult<Email> {
     let amount = doc.money(doc.receipt_figure(payment));
     let card = crate::billing::labels::payment_way(payment);
@@ -82,6 +84,9 @@ fn receipt_email(
         body.para(vec![strong(standing)]);
     }
     body.lines(doc);
+    if let Some(note) = withdrawal {
+        body.para(vec![text(note)]);
+    }
     body.para(vec![text("Your receipt is attached as a PDF. Thank you!")]);
     let mut email = to_client(doc, subject, "Payment received", &body);
     email.attachments.push(notify::Attachment {

@@ -32,6 +32,14 @@ pub fn in_eea(code: Option<&str>) -> bool {
     code.is_some_and(|c| EEA.contains(&c))
 }
 
+/// Whether a consumer buying from a studio in `code` may withdraw from a
+/// purchase of digital content for 14 days, unless they ask for its supply
+/// to start at once (the EU/EEA: Directive 2011/83/EU, art. 16(m); the UK:
+/// the Consumer Contracts Regulations 2013, reg. 37).
+pub fn digital_withdrawal_right(code: Option<&str>) -> bool {
+    in_eea(code) || code == Some("GB")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -53,6 +61,8 @@ mod tests {
         assert!(!in_eea(Some("CH")));
         assert!(!in_eea(Some("US")));
         assert!(!in_eea(None));
+        assert!(digital_withdrawal_right(Some("GB")) && digital_withdrawal_right(Some("FR")));
+        assert!(!digital_withdrawal_right(Some("US")) && !digital_withdrawal_right(None));
         for code in EEA {
             assert_eq!(parse(code).as_deref(), Ok(code));
         }

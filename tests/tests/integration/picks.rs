@@ -17,6 +17,7 @@ on_both_backends!(
     bad_pricing_and_bad_picks_are_refused_and_write_nothing,
     a_studio_reviewing_drafts_gets_the_extras_as_a_draft_sent_when_finalized,
     the_demo_portrait_includes_three_images_and_sells_the_rest,
+    a_client_of_a_studio_in_the_eu_downloads_paid_extras_once_they_consent,
 );
 
 const EMAIL: &str = "mia@example.com";
@@ -656,4 +657,119 @@ async fn the_demo_portrait_includes_three_images_and_sells_the_rest(backend: Bac
         pricing.price(pricing.extras(6)).map(|m| m.get()),
         Some(4_500)
     );
+}
+
+/// The receipt emailed for invoice `number`.
+fn receipt_for(app: &TestApp, number: &str) -> tests::SentEmail {
+    let subject = format!("Receipt for invoice {number}");
+    let mut receipts: Vec<_> = app
+        .emails_to(EMAIL)
+        .into_iter()
+        .filter(|e| e.subject.starts_with(&subject))
+        .collect();
+    assert_eq!(receipts.len(), 1, "one receipt for {number}");
+    let mut receipt = receipts.remove(0);
+    // Sentences as written, whatever the line wrapping.
+    receipt.text = receipt.text.split_whitespace().collect::<Vec<_>>().join(" ");
+    receipt
+}
+
+async fn a_client_of_a_studio_in_the_eu_downloads_paid_extras_once_they_consent(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let b = book(&app, "Studio de Paris", "INVOICE").await;
+    let set = app
+        .gql(
+            &b.key,
+            "mutation { updateStudioSettings(input: { country: \"FR\" }) { studio { country } userErrors { message } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        set["updateStudioSettings"]["studio"]["country"], "FR",
+        "{set}"
+    );
+    app.complete_session(&b.key, &b.session).await;
+    app.drain().await;
+    let portal = invoices(&app, &b).await[0]["portalUrl"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(app.open_and_pay(&portal, CARD).await.status(), 303);
+    app.drain().await;
+    // 27 picked: 2 extras, billed and paid.
+    let picked = submit(&app, &b, &b.photos[..27]).await;
+    let extras = picked["submitGallerySelection"]["result"]["invoice"].clone();
+    assert_eq!(n(&extras["subtotal"]), 5_000, "{picked}");
+    let all = invoices(&app, &b).await;
+    let portal = all[1]["portalUrl"].as_str().unwrap().to_string();
+    assert_eq!(app.open_and_pay(&portal, CARD).await.status(), 303);
+    app.drain().await;
+
+    // Paid, but no consent yet: the extras stay locked, the receipt says why.
+    let (browser, link, page) = log_in(&app).await;
+    assert!(page.contains("id=\"consent\""), "{page}");
+    assert_eq!(download(&browser, &link, &b.photos[0]).await, 303);
+    assert_eq!(download(&browser, &link, &b.photos[26]).await, 403);
+    let receipt = receipt_for(&app, extras["number"].as_str().unwrap());
+    assert!(
+        receipt.text.contains("once you ask for it in your gallery"),
+        "{}",
+        receipt.text
+    );
+
+    // The client ticks the consent: the extras open, the time and address kept.
+    let csrf = tests::csrf_field(&page);
+    let mut form = vec![
+        ("csrf".to_string(), csrf),
+        ("consent".to_string(), "yes".to_string()),
+    ];
+    form.extend(
+        b.photos[..27]
+            .iter()
+            .map(|p| ("photo".to_string(), p.clone())),
+    );
+    let saved = browser
+        .post(format!("{link}/picks"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 200);
+    assert!(saved.text().await.unwrap().contains("consent-given"));
+    assert_eq!(download(&browser, &link, &b.photos[26]).await, 303);
+    let selection = app
+        .gql(
+            &b.key,
+            "query($id: ID!) { session(id: $id) { gallerySelection { consentGivenAt consentAddress } } }",
+            json!({ "id": b.session }),
+        )
+        .await;
+    let given = &selection["session"]["gallerySelection"];
+    assert!(given["consentGivenAt"].is_string(), "{selection}");
+    assert_eq!(given["consentAddress"], "127.0.0.1");
+
+    // A later receipt for more picks confirms the consent.
+    let more = submit(&app, &b, &b.photos[..28]).await;
+    let number = more["submitGallerySelection"]["result"]["invoice"]["number"]
+        .as_str()
+        .expect("a third invoice")
+        .to_string();
+    app.drain().await;
+    let portal = invoices(&app, &b).await[2]["portalUrl"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(app.open_and_pay(&portal, CARD).await.status(), 303);
+    app.drain().await;
+    let receipt = receipt_for(&app, &number);
+    assert!(
+        receipt
+            .text
+            .contains("you asked for the download of your extra photos to start at once"),
+        "{}",
+        receipt.text
+    );
+    assert_eq!(download(&browser, &link, &b.photos[27]).await, 303);
 }

@@ -167,6 +167,30 @@ async fn in_gallery_order(
         .collect())
 }
 
+/// Records that the client asked for the download of their paid picks to
+/// start within the withdrawal period (once: the first consent stands).
+/// `false` when the session has no picks to consent for.
+pub async fn consent(
+    ctx: &AppContext,
+    session_id: SessionId,
+    address: Option<String>,
+) -> DomainResult<bool> {
+    let found = gallery_selection::Entity::find()
+        .filter(gallery_selection::Column::SessionId.eq(session_id.get()))
+        .one(&ctx.db)
+        .await?;
+    let Some(selection) = found else {
+        return Ok(false);
+    };
+    if selection.consent_at.is_none() {
+        let mut row: gallery_selection::ActiveModel = selection.into();
+        row.consent_at = Set(Some(ctx.clock.now()));
+        row.consent_address = Set(address);
+        row.update(&ctx.db).await?;
+    }
+    Ok(true)
+}
+
 /// A session's picks as the gallery shows them.
 #[derive(Debug, Clone)]
 pub struct Picks {
@@ -176,12 +200,19 @@ pub struct Picks {
     pub photos: Vec<i64>,
     /// Whether what the extras cost is paid.
     pub extras_paid: bool,
+    /// The studio is in the EU/EEA or the UK: paid extras download only
+    /// once the client asked for the supply to start (`consent`).
+    pub needs_consent: bool,
 }
 
 impl Picks {
     /// The picks a `FULL` gallery lets the client download.
     pub fn unlocked(&self) -> HashSet<i64> {
-        let open = match self.extras_paid {
+        let consented = self
+            .selection
+            .as_ref()
+            .is_some_and(|s| s.consent_at.is_some());
+        let open = match self.extras_paid && (consented || !self.needs_consent) {
             true => self.photos.len(),
             false => self.pricing.included as usize,
         };
@@ -208,7 +239,14 @@ pub async fn of_session(
     };
     let owed = selection.as_ref().map_or(Minor::ZERO, |s| s.extras_minor);
     let extras_paid = !owed.is_positive() || paid_for_extras(conn, session).await? >= owed;
+    let studio = studio::Entity::find_by_id(session.studio_id)
+        .one(conn)
+        .await?;
+    let needs_consent = crate::kernel::country::digital_withdrawal_right(
+        studio.as_ref().and_then(|s| s.country.as_deref()),
+    );
     Ok(Some(Picks {
+        needs_consent,
         pricing,
         selection,
         photos,
@@ -242,4 +280,36 @@ async fn paid_for_extras(
         }
     }
     Ok(sum)
+}
+
+/// What a receipt for a supplementary invoice (picks) says of the right of
+/// withdrawal, for a studio in the EU/EEA or the UK: the client's request
+/// to start the downloads at once, with its time, or that the downloads
+/// wait for it. `None` elsewhere, and for other invoices.
+pub async fn withdrawal_note(
+    conn: &impl ConnectionTrait,
+    studio: &studio::Model,
+    invoice: &invoice::Model,
+) -> DomainResult<Option<String>> {
+    if invoice.kind != InvoiceKind::Extras
+        || !crate::kernel::country::digital_withdrawal_right(studio.country.as_deref())
+    {
+        return Ok(None);
+    }
+    let consent = gallery_selection::Entity::find()
+        .filter(gallery_selection::Column::SessionId.eq(invoice.session_id))
+        .one(conn)
+        .await?
+        .and_then(|s| s.consent_at);
+    Ok(Some(match consent {
+        Some(at) => format!(
+            "On {} (UTC) you asked for the download of your extra photos to start at once, \
+             before the 14-day withdrawal period ends, and acknowledged that you then lose \
+             your right to withdraw from this purchase.",
+            at.format("%B %-d, %Y at %H:%M")
+        ),
+        None => "Your extra photos open for download once you ask for it in your gallery. \
+                 Until then you may withdraw from this purchase within 14 days."
+            .to_string(),
+    }))
 }
