@@ -59,9 +59,9 @@ text_enum!(
     InvoiceKind { Final = "FINAL", Installment = "INSTALLMENT", Extras = "EXTRAS" }
 );
 text_enum!(
-    /// Who submitted a gallery selection: the client in the gallery, or the
-    /// studio for them.
-    PickedBy { Client = "CLIENT", Studio = "STUDIO" }
+    /// Who submitted a gallery selection: the client in the gallery, the
+    /// studio for them, or the default pick at the studio's deadline.
+    PickedBy { Client = "CLIENT", Studio = "STUDIO", Default = "DEFAULT" }
 );
 text_enum!(
     /// What the gallery's log records: a login, a page view, a

@@ -56,6 +56,9 @@ pub struct Model {
     pub gallery_waits_for_plan: bool,
     /// How long the gallery's log (`gallery_events`) is kept, in days.
     pub gallery_log_days: i32,
+    /// Days after a gallery opens when a client who picked nothing gets the
+    /// default pick (the first included photos); 0: no deadline.
+    pub picks_deadline_days: i32,
     /// ISO 3166-1 alpha-2 (`kernel::country`), if the studio said.
     pub country: Option<String>,
     /// An auto-pay part above this amount has its card checked at the

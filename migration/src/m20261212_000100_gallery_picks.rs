@@ -16,6 +16,9 @@
 //!   where) a consumer of a studio in the EU/EEA or the UK asked for the
 //!   download of paid picks to start within the withdrawal period. What the session's
 //!   invoices that are not `VOID` bill is what has been billed for picks.
+//! - `studios.picks_deadline_days`: days after a gallery opens when a
+//!   client who picked nothing gets the studio's default pick (the first
+//!   included photos); 0: no deadline.
 //! - `gallery_events`: the gallery's log (logins, page views, full-resolution
 //!   downloads: time, photo, address, user agent), kept for
 //!   `studios.gallery_log_days` (default two years, beyond the card
@@ -28,7 +31,12 @@ use sea_orm_migration::{prelude::*, schema::*};
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-const COLUMNS: [Column; 5] = [
+const COLUMNS: [Column; 6] = [
+    (
+        "studios",
+        "picks_deadline_days",
+        "integer NOT NULL DEFAULT 0",
+    ),
     (
         "studios",
         "gallery_log_days",

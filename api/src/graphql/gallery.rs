@@ -40,6 +40,9 @@ pub struct GalleryPolicy {
     /// How long the gallery's log (logins, page views, downloads) is kept,
     /// in days (default 730).
     pub log_days: i32,
+    /// A client who picked nothing this many days after the gallery opened
+    /// gets the default pick: the first included photos (0: no deadline).
+    pub picks_deadline_days: i32,
     #[graphql(skip)]
     studio_id: i64,
 }
@@ -56,6 +59,7 @@ impl From<&studio::Model> for GalleryPolicy {
             webhook_url: s.gallery_webhook_url.clone(),
             waits_for_plan: s.gallery_waits_for_plan,
             log_days: s.gallery_log_days,
+            picks_deadline_days: s.picks_deadline_days,
             studio_id: s.id,
         }
     }
@@ -87,6 +91,8 @@ pub struct UpdateGalleryPolicyInput {
     pub waits_for_plan: Option<bool>,
     /// 30 to 3650 days.
     pub log_days: Option<i32>,
+    /// 0 (no deadline) to 365 days.
+    pub picks_deadline_days: Option<i32>,
 }
 
 impl UpdateGalleryPolicyInput {
@@ -101,6 +107,7 @@ impl UpdateGalleryPolicyInput {
             webhook_url: self.webhook_url,
             waits_for_plan: self.waits_for_plan,
             log_days: self.log_days,
+            picks_deadline_days: self.picks_deadline_days,
         }
     }
 }

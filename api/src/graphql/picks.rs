@@ -95,6 +95,8 @@ pub struct SubmitGallerySelectionInput {
 pub enum PickedBy {
     Client,
     Studio,
+    /// The studio's default pick, applied at its deadline.
+    Default,
 }
 
 /// The photos the client picked, and what the extras beyond the package's

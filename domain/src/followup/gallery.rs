@@ -114,6 +114,24 @@ async fn deciding(
     Ok((!undecided).then_some(invoice))
 }
 
+/// A gallery opened for the first time: its credentials go out, and the
+/// default pick waits for the studio's deadline (`picks::deadline`).
+async fn granted(
+    tx: &sea_orm::DatabaseTransaction,
+    studio: &studio::Model,
+    invoice: &invoice::Model,
+    request_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> DomainResult<()> {
+    let change = Change::GalleryGranted {
+        studio_id: studio.id,
+        invoice_id: invoice.id,
+        picks_at: picks::deadline(tx, studio, invoice.session_id, now).await?,
+    };
+    next::after(tx, change, request_id, now).await?;
+    Ok(())
+}
+
 pub async fn sync_access(
     ctx: &AppContext,
     invoice_id: i64,
@@ -168,16 +186,7 @@ pub async fn sync_access(
             }
             .insert(&tx)
             .await?;
-            next::after(
-                &tx,
-                Change::GalleryGranted {
-                    studio_id: studio.id,
-                    invoice_id,
-                },
-                request_id,
-                ctx.clock.now(),
-            )
-            .await?;
+            granted(&tx, &studio, &invoice, request_id, now).await?;
             changed = true;
         }
         Some(existing) if existing.level != level || existing.expires_at != expires_at => {

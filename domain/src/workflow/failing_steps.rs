@@ -184,7 +184,8 @@ async fn invoice_of<C: ConnectionTrait>(
         | JobKind::SendGalleryExpiryNotice { invoice_id, .. }
         | JobKind::DeliverGalleryWebhook { invoice_id, .. }
         | JobKind::ExpireStaleCheckouts { invoice_id, .. }
-        | JobKind::CheckCard { invoice_id } => Some(*invoice_id),
+        | JobKind::CheckCard { invoice_id }
+        | JobKind::ApplyDefaultPicks { invoice_id } => Some(*invoice_id),
         JobKind::SendReceipt { payment_id } | JobKind::ResolvePayment { payment_id } => {
             payment::Entity::find_by_id(*payment_id)
                 .filter(payment::Column::StudioId.eq(studio_id))

@@ -95,6 +95,9 @@ pub enum JobKind {
     /// Email the client the schedule of plan `plan_id` as edit `revision`
     /// left it ("schedule updated").
     SendPlanUpdate { plan_id: i64, revision: i32 },
+    /// A client who picked nothing by the studio's deadline gets the default
+    /// pick (the gallery of invoice `invoice_id`'s session).
+    ApplyDefaultPicks { invoice_id: i64 },
     /// Does nothing: the bench's probe of the job path itself (outbox row →
     /// relay → queue → handler → done). Nothing in the product writes it.
     Noop { n: i64 },
@@ -177,6 +180,9 @@ impl JobKind {
             Self::CheckCard { invoice_id } => format!("check_card:invoice:{invoice_id}"),
             Self::SendPlanUpdate { plan_id, revision } => {
                 format!("plan_update:plan:{plan_id}:revision:{revision}")
+            }
+            Self::ApplyDefaultPicks { invoice_id } => {
+                format!("apply_default_picks:invoice:{invoice_id}")
             }
             Self::Noop { n } => format!("noop:{n}"),
         }
@@ -266,6 +272,7 @@ impl JobKind {
             Self::IssuePlanPart { .. } => "issue_plan_part",
             Self::CheckCard { .. } => "check_card",
             Self::SendPlanUpdate { .. } => "send_plan_update",
+            Self::ApplyDefaultPicks { .. } => "apply_default_picks",
             Self::Noop { .. } => "noop",
         }
     }
@@ -396,6 +403,10 @@ mod tests {
     #[test]
     fn todays_payloads_round_trip_with_their_dedup_keys() {
         let rows = [
+            (
+                r#"{"type":"apply_default_picks","invoice_id":7}"#,
+                "apply_default_picks:invoice:7",
+            ),
             (
                 r#"{"type":"sync_gallery_access","invoice_id":7,"state":"OPEN"}"#,
                 "sync_gallery:invoice:7:OPEN",

@@ -120,8 +120,13 @@ pub enum Change {
     /// An auto-pay installment above the studio's threshold was issued:
     /// its card is checked now, days before the charge.
     CardCheckWanted { studio_id: i64, invoice_id: i64 },
-    /// A gallery was granted for the first time: its credentials go out.
-    GalleryGranted { studio_id: i64, invoice_id: i64 },
+    /// A gallery was granted for the first time: its credentials go out,
+    /// and the default pick waits for `picks_at`, if any.
+    GalleryGranted {
+        studio_id: i64,
+        invoice_id: i64,
+        picks_at: Option<DateTime<Utc>>,
+    },
     /// Gallery access went up to `level`.
     GalleryUpgraded {
         studio_id: i64,
@@ -187,8 +192,8 @@ pub async fn after(
 mod follow_ups;
 use follow_ups::FollowUp::{self, After, At, Now};
 use follow_ups::{
-    auto_pay_declined, closed, gallery_changed, invoice_issued, plan_edited, plan_scheduled,
-    refunded, sync_gallery,
+    auto_pay_declined, closed, gallery_changed, gallery_granted, invoice_issued, plan_edited,
+    plan_scheduled, refunded, sync_gallery,
 };
 
 impl Change {
@@ -311,9 +316,7 @@ impl Change {
                 vec![Now(J::SendCardSetupLink { card_setup_id })]
             }
             Self::CardCheckWanted { invoice_id, .. } => vec![Now(J::CheckCard { invoice_id })],
-            Self::GalleryGranted { invoice_id, .. } => {
-                vec![Now(J::SendGalleryCredentials { invoice_id })]
-            }
+            granted @ Self::GalleryGranted { .. } => gallery_granted(granted),
             Self::GalleryUpgraded {
                 invoice_id, level, ..
             } => {

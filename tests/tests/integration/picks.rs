@@ -18,6 +18,7 @@ on_both_backends!(
     a_studio_reviewing_drafts_gets_the_extras_as_a_draft_sent_when_finalized,
     the_demo_portrait_includes_three_images_and_sells_the_rest,
     a_client_of_a_studio_in_the_eu_downloads_paid_extras_once_they_consent,
+    a_client_who_picks_nothing_gets_the_default_pick_at_the_deadline,
 );
 
 const EMAIL: &str = "mia@example.com";
@@ -670,7 +671,11 @@ fn receipt_for(app: &TestApp, number: &str) -> tests::SentEmail {
     assert_eq!(receipts.len(), 1, "one receipt for {number}");
     let mut receipt = receipts.remove(0);
     // Sentences as written, whatever the line wrapping.
-    receipt.text = receipt.text.split_whitespace().collect::<Vec<_>>().join(" ");
+    receipt.text = receipt
+        .text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     receipt
 }
 
@@ -772,4 +777,82 @@ async fn a_client_of_a_studio_in_the_eu_downloads_paid_extras_once_they_consent(
         receipt.text
     );
     assert_eq!(download(&browser, &link, &b.photos[27]).await, 303);
+}
+
+async fn a_client_who_picks_nothing_gets_the_default_pick_at_the_deadline(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let quiet = book(&app, "Deadline Studio", "INVOICE").await;
+    let busy = book(&app, "Other Deadline Studio", "INVOICE").await;
+    for b in [&quiet, &busy] {
+        let set = app
+            .gql(
+                &b.key,
+                "mutation { updateGalleryPolicy(input: { picksDeadlineDays: 14 }) { policy { picksDeadlineDays } userErrors { message } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            set["updateGalleryPolicy"]["policy"]["picksDeadlineDays"], 14,
+            "{set}"
+        );
+        app.complete_session(&b.key, &b.session).await;
+    }
+    app.drain().await;
+    let due: Vec<_> = app
+        .scheduled()
+        .await
+        .into_iter()
+        .filter(|(key, _)| key.starts_with("apply_default_picks:"))
+        .collect();
+    assert_eq!(due.len(), 2, "{due:?}");
+    let days = (due[0].1 - app.ctx.clock.now()).num_days();
+    assert!((13..=14).contains(&days), "{due:?}");
+    // One client picks before the deadline; the other does not.
+    submit(&app, &busy, &busy.photos[..30]).await;
+    app.drain().await;
+    app.advance_scheduled_of("apply_default_picks:").await;
+    app.drain().await;
+    let selection = |b: &Booked| {
+        let (key, session) = (b.key.clone(), b.session.clone());
+        let app = &app;
+        async move {
+            app.gql(
+                &key,
+                "query($id: ID!) { session(id: $id) { gallerySelection { submittedBy extras photos { id } } invoices { id } } }",
+                json!({ "id": session }),
+            )
+            .await["session"]
+                .clone()
+        }
+    };
+    let defaulted = selection(&quiet).await;
+    let picks = &defaulted["gallerySelection"];
+    assert_eq!(picks["submittedBy"], "DEFAULT", "{defaulted}");
+    assert_eq!(picks["extras"], 0);
+    let ids: Vec<&str> = picks["photos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        quiet.photos[..25]
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        defaulted["invoices"].as_array().unwrap().len(),
+        1,
+        "nothing more is billed"
+    );
+    let kept = selection(&busy).await;
+    assert_eq!(kept["gallerySelection"]["submittedBy"], "STUDIO", "{kept}");
+    assert_eq!(
+        kept["gallerySelection"]["photos"].as_array().unwrap().len(),
+        30
+    );
 }

@@ -114,6 +114,9 @@ async fn run_step(ctx: &AppContext, job: &Job) -> Outcome {
         JobKind::SendPlanUpdate { plan_id, revision } => Outcome::of_sent(
             domain::followup::plan_emails::send_plan_update(ctx, *plan_id, *revision).await,
         ),
+        JobKind::ApplyDefaultPicks { invoice_id } => Outcome::of(
+            domain::followup::gallery::picks::apply_default(ctx, *invoice_id, request_id).await,
+        ),
         JobKind::Noop { .. } => Outcome::Done,
     }
 }

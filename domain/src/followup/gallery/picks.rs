@@ -81,6 +81,15 @@ pub async fn submit(
         .filter(gallery_selection::Column::SessionId.eq(session.id))
         .one(&tx)
         .await?;
+    // The default pick never replaces the client's own (checked under the
+    // session's lock, so a client saving at the deadline wins).
+    if let (PickedBy::Default, Some(selection)) = (by, &existing) {
+        return Ok(Submitted {
+            selection: selection.clone(),
+            changed: false,
+            billed: Billed::Nothing,
+        });
+    }
     let changed = existing.as_ref().is_none_or(|e| e.photo_ids != stored);
     let selection = match existing {
         Some(same) if !changed => same,
@@ -312,4 +321,71 @@ pub async fn withdrawal_note(
                  Until then you may withdraw from this purchase within 14 days."
             .to_string(),
     }))
+}
+
+/// When a new gallery's default pick applies: `picks_deadline_days` after
+/// it opens, for a session whose package sells picks (`None` otherwise, or
+/// when the studio sets no deadline).
+pub async fn deadline(
+    conn: &impl ConnectionTrait,
+    studio: &studio::Model,
+    session_id: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> DomainResult<Option<chrono::DateTime<chrono::Utc>>> {
+    if studio.picks_deadline_days <= 0 {
+        return Ok(None);
+    }
+    let sells = session::Entity::find_by_id(session_id)
+        .one(conn)
+        .await?
+        .is_some_and(|s| s.image_pricing.is_some());
+    Ok(sells.then(|| now + chrono::Duration::days(i64::from(studio.picks_deadline_days))))
+}
+
+/// The default pick, at the studio's deadline, for a client who picked
+/// nothing: the first included photos in gallery order (no extras, so
+/// nothing is billed). A client's own picks are never replaced.
+pub async fn apply_default(
+    ctx: &AppContext,
+    invoice_id: i64,
+    request_id: Option<&str>,
+) -> DomainResult<()> {
+    let Some(invoice) = invoice::Entity::find_by_id(invoice_id).one(&ctx.db).await? else {
+        return Ok(());
+    };
+    let Some(session) = session::Entity::find_by_id(invoice.session_id)
+        .one(&ctx.db)
+        .await?
+    else {
+        return Ok(());
+    };
+    let Some(pricing) = image_pricing_of(session.image_pricing.as_deref())? else {
+        return Ok(());
+    };
+    let studio_id = StudioId::new(session.studio_id);
+    let photos: Vec<i64> = super::photos(&ctx.db, studio_id, SessionId::new(session.id))
+        .await?
+        .into_iter()
+        .take(pricing.included as usize)
+        .map(|p| p.id)
+        .collect();
+    if photos.is_empty() {
+        return Ok(());
+    }
+    let done = submit(
+        ctx,
+        studio_id,
+        SessionId::new(session.id),
+        &photos,
+        PickedBy::Default,
+        &Actor::system(),
+        request_id,
+    )
+    .await?;
+    tracing::info!(
+        session_id = session.id,
+        applied = done.changed,
+        "default picks"
+    );
+    Ok(())
 }

@@ -22,6 +22,8 @@ pub struct PolicyChanges {
     pub waits_for_plan: Option<bool>,
     /// How long the gallery's log is kept, in days.
     pub log_days: Option<i32>,
+    /// Days after a gallery opens when the default pick applies (0: never).
+    pub picks_deadline_days: Option<i32>,
 }
 
 /// Validates and saves how gallery access follows payment. Applies from the
@@ -63,6 +65,15 @@ pub async fn update_policy(
             problems.push(UserError::invalid("logDays", "must be 30 to 3650 days"));
         }
         active.gallery_log_days = Set(days);
+    }
+    if let Some(days) = changes.picks_deadline_days {
+        if !(0..=365).contains(&days) {
+            problems.push(UserError::invalid(
+                "picksDeadlineDays",
+                "must be 0 (no deadline) to 365 days",
+            ));
+        }
+        active.picks_deadline_days = Set(days);
     }
     if let Some(level) = changes.unpaid_level {
         active.gallery_unpaid_level = Set(level);

@@ -144,6 +144,22 @@ pub(super) fn plan_edited(
     parts.into_iter().map(moved).chain([email]).collect()
 }
 
+/// A gallery opened (`Change::GalleryGranted`): its credentials now, the
+/// default pick at its deadline.
+pub(super) fn gallery_granted(change: super::Change) -> Vec<FollowUp> {
+    let super::Change::GalleryGranted {
+        invoice_id,
+        picks_at,
+        ..
+    } = change
+    else {
+        return Vec::new();
+    };
+    std::iter::once(Now(JobKind::SendGalleryCredentials { invoice_id }))
+        .chain(picks_at.map(|at| At(JobKind::ApplyDefaultPicks { invoice_id }, at)))
+        .collect()
+}
+
 /// Gallery access changed: the notice before the new expiry (when the studio
 /// sends one) and the studio's webhook (when it has one).
 pub(super) fn gallery_changed(
