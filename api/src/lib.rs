@@ -111,14 +111,7 @@ impl Application {
                     web::get().to(card_setup::returned),
                 )
                 .configure(gallery::routes)
-                .route("/dashboard", web::get().to(dashboard::show))
-                .route("/dashboard/login", web::get().to(dashboard::login_page))
-                .route("/dashboard/login", web::post().to(dashboard::login))
-                .route("/dashboard/logout", web::post().to(dashboard::logout))
-                .route(
-                    "/dashboard/steps/{id}/retry",
-                    web::post().to(dashboard::retry_step),
-                )
+                .configure(dashboard::routes)
                 .route("/webhooks/stripe", web::post().to(webhooks::stripe))
                 .route("/", web::get().to(health::home))
                 .route("/healthz", web::get().to(health::healthz))

@@ -13,6 +13,7 @@ pub mod mailer;
 pub mod probes;
 mod sim_cards;
 pub mod sim_checkout;
+pub mod sim_disputes;
 pub mod sim_gateway;
 pub mod sim_webhooks;
 pub mod stripe;

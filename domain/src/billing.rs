@@ -11,6 +11,7 @@ pub mod card_setup;
 pub mod checkout;
 pub mod closing;
 pub mod credits;
+pub mod disputes;
 pub mod documents;
 pub mod events;
 pub mod extras;

@@ -4,6 +4,7 @@
 //! `billing` and `studio` for what they follow up (the gallery posts its
 //! signed events through `infra::signature`).
 
+pub mod disputes;
 pub mod email_body;
 pub mod emails;
 pub mod gallery;

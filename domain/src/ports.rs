@@ -5,6 +5,7 @@
 //! Depends on `kernel` only (and std, serde, chrono, async-trait; the mailer
 //! takes lettre's built `Message`). Checked by the `architecture` tests.
 
+pub mod disputes;
 pub mod events;
 pub mod gateway;
 pub mod gateway_events;

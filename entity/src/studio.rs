@@ -59,6 +59,12 @@ pub struct Model {
     /// Days after a gallery opens when a client who picked nothing gets the
     /// default pick (the first included photos); 0: no deadline.
     pub picks_deadline_days: i32,
+    /// A dispute's evidence waits for the studio's click on the dashboard
+    /// instead of going to the gateway as soon as it is gathered.
+    pub review_dispute_evidence: bool,
+    /// The studio's refund policy as its clients see it, sent with a
+    /// dispute's evidence.
+    pub refund_policy: Option<String>,
     /// ISO 3166-1 alpha-2 (`kernel::country`), if the studio said.
     pub country: Option<String>,
     /// An auto-pay part above this amount has its card checked at the

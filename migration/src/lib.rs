@@ -47,6 +47,7 @@ mod m20261209_000100_tips;
 mod m20261210_000100_invoice_payers;
 mod m20261211_000100_checkout_surcharge;
 mod m20261212_000100_gallery_picks;
+mod m20261213_000100_dispute_evidence;
 
 mod columns;
 
@@ -93,6 +94,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261210_000100_invoice_payers::Migration),
             Box::new(m20261211_000100_checkout_surcharge::Migration),
             Box::new(m20261212_000100_gallery_picks::Migration),
+            Box::new(m20261213_000100_dispute_evidence::Migration),
         ]
     }
 }

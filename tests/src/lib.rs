@@ -5,6 +5,7 @@
 //! with its own Redis queue name and an SMTP sink), with helpers to call
 //! GraphQL, read the emails, and drain the job queue without sleeping.
 
+pub mod browsers;
 pub mod fleet;
 pub mod private;
 pub mod smtp;

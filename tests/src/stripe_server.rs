@@ -30,7 +30,12 @@
 //! as Stripe's), `GET /v1/checkout/sessions/{id}`,
 //! `POST /v1/checkout/sessions/{id}/expire`,
 //! `POST /v1/payment_intents/{id}/capture` (`amount_to_capture`; a second
-//! capture is refused as Stripe refuses it). `GET /v1/payment_intents/{id}`
+//! capture is refused as Stripe refuses it), `POST /v1/files` (multipart,
+//! `purpose` and `file`), `POST /v1/disputes/{id}` (`evidence[...]`, each
+//! a known evidence field, a document's a file uploaded with
+//! `purpose=dispute_evidence`; `submit=true` submits once, a dispute under
+//! review refuses more) and `GET /v1/disputes/{id}`; a dispute exists once
+//! [`StripeServer::add_dispute`] opens it. `GET /v1/payment_intents/{id}`
 //! honours `expand[]=payment_method`. A session created with
 //! `payment_intent_data[capture_method]=manual` is held when
 //! [`StripeServer::authorize_session`] pays it.
@@ -51,6 +56,8 @@ pub enum Op {
     CreateCheckout,
     /// `POST /v1/payment_intents/{id}/capture`.
     Capture,
+    /// `POST /v1/disputes/{id}` (evidence).
+    SubmitEvidence,
 }
 
 /// How the next call of an operation fails.
@@ -86,6 +93,9 @@ struct State {
     refunds: BTreeMap<String, Value>,
     customers: BTreeMap<String, Value>,
     sessions: BTreeMap<String, Value>,
+    disputes: BTreeMap<String, Value>,
+    /// Uploaded files, with their bytes.
+    files: BTreeMap<String, (Value, Vec<u8>)>,
     /// Sessions created with `payment_intent_data[capture_method]=manual`.
     held: std::collections::HashSet<String>,
     failures: Vec<(Op, Failure)>,
@@ -119,6 +129,32 @@ impl StripeServer {
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Opens a dispute (`needs_response`) on PaymentIntent `payment_intent`,
+    /// taking evidence until `due_by` (unix seconds); returns the dispute
+    /// object, as a `charge.dispute.created` event carries it.
+    pub fn add_dispute(&self, id: &str, payment_intent: &str, amount: i64, due_by: i64) -> Value {
+        let dispute = json!({
+            "id": id, "object": "dispute", "amount": amount, "currency": "usd",
+            "payment_intent": payment_intent, "reason": "product_not_received",
+            "status": "needs_response", "evidence": {},
+            "evidence_details": { "due_by": due_by, "submission_count": 0, "has_evidence": false },
+        });
+        self.state()
+            .disputes
+            .insert(id.to_string(), dispute.clone());
+        dispute
+    }
+
+    /// A dispute as the server holds it now.
+    pub fn dispute(&self, id: &str) -> Option<Value> {
+        self.state().disputes.get(id).cloned()
+    }
+
+    /// Every uploaded file object, with its bytes.
+    pub fn files(&self) -> Vec<(Value, Vec<u8>)> {
+        self.state().files.values().cloned().collect()
     }
 
     /// A credit card payment method, saved on `customer` when given.
@@ -327,7 +363,16 @@ impl Respond for Responder {
         state.check(request);
         let method = request.method.to_string();
         let path = request.url.path().to_string();
-        let params = form(&request.body);
+        let params = if path == "/v1/files" {
+            // A multipart body's boundary differs on every try: its parts
+            // are the parameters.
+            multipart_parts(request)
+                .into_iter()
+                .map(|p| (p.name, format!("{:?}:{:?}", p.filename, p.bytes)))
+                .collect()
+        } else {
+            form(&request.body)
+        };
         let key = request
             .headers
             .get("idempotency-key")
@@ -401,7 +446,16 @@ impl State {
             self.violations
                 .push(format!("{what}: an Idempotency-Key on a read"));
         }
-        if post
+        let multipart =
+            header("content-type").is_some_and(|t| t.starts_with("multipart/form-data; boundary="));
+        if post && request.url.path() == "/v1/files" {
+            if !multipart {
+                self.violations.push(format!(
+                    "{what}: content-type {:?} (a file goes as multipart/form-data)",
+                    header("content-type")
+                ));
+            }
+        } else if post
             && !request.body.is_empty()
             && header("content-type").as_deref() != Some("application/x-www-form-urlencoded")
         {
@@ -508,6 +562,12 @@ impl State {
                     json!({ "object": "search_result", "data": data, "has_more": false }),
                 )
             }
+            ("POST", ["v1", "files"]) => self.create_file(request),
+            ("POST", ["v1", "disputes", id]) => self.update_dispute(id, params),
+            ("GET", ["v1", "disputes", id]) => match self.disputes.get(*id) {
+                Some(dispute) => (200, dispute.clone()),
+                None => missing("dispute"),
+            },
             ("POST", ["v1", "checkout", "sessions"]) => self.create_session(params),
             ("GET", ["v1", "checkout", "sessions"]) => self.list_sessions(&query),
             ("GET", ["v1", "checkout", "sessions", id]) => match self.sessions.get(*id) {
@@ -532,6 +592,125 @@ impl State {
             }
             _ => missing(path),
         }
+    }
+
+    /// `POST /v1/files`: a multipart upload of `purpose` and `file`.
+    fn create_file(&mut self, request: &Request) -> (u16, Value) {
+        let parts = multipart_parts(request);
+        let purpose = parts
+            .iter()
+            .find(|p| p.name == "purpose")
+            .map(|p| String::from_utf8_lossy(&p.bytes).to_string());
+        let Some(file) = parts
+            .iter()
+            .find(|p| p.name == "file" && p.filename.is_some())
+        else {
+            return error(
+                400,
+                "invalid_request_error",
+                "parameter_missing",
+                "Missing required param: file.",
+            );
+        };
+        if purpose.as_deref() != Some("dispute_evidence") {
+            self.violations
+                .push(format!("POST /v1/files: purpose {purpose:?}"));
+        }
+        let id = self.id("file");
+        let object = json!({
+            "id": id, "object": "file", "purpose": purpose, "filename": file.filename,
+            "size": file.bytes.len(), "type": file.content_type,
+        });
+        self.files.insert(id, (object.clone(), file.bytes.clone()));
+        (200, object)
+    }
+
+    /// `POST /v1/disputes/{id}`: evidence, submitted at once (`submit`
+    /// defaults to true, as Stripe's); a dispute that took evidence
+    /// already, or is closed, refuses it.
+    fn update_dispute(&mut self, id: &str, params: &[(String, String)]) -> (u16, Value) {
+        const TEXT: [&str; 7] = [
+            "access_activity_log",
+            "customer_email_address",
+            "customer_name",
+            "customer_purchase_ip",
+            "product_description",
+            "service_date",
+            "uncategorized_text",
+        ];
+        const FILES: [&str; 4] = [
+            "customer_communication",
+            "receipt",
+            "refund_policy",
+            "service_documentation",
+        ];
+        if !self.disputes.contains_key(id) {
+            return missing("dispute");
+        }
+        let failure = self.take_failure(Op::SubmitEvidence);
+        if failure == Some(Failure::Before) {
+            return self.server_error();
+        }
+        let mut evidence = serde_json::Map::new();
+        for (key, value) in params {
+            if key == "submit" {
+                continue;
+            }
+            let Some(field) = key
+                .strip_prefix("evidence[")
+                .and_then(|k| k.strip_suffix(']'))
+            else {
+                self.violations
+                    .push(format!("POST /v1/disputes/{id}: unknown parameter {key}"));
+                continue;
+            };
+            if FILES.contains(&field) {
+                let uploaded = self.files.get(value).map(|(f, _)| f["purpose"].clone());
+                if uploaded != Some(json!("dispute_evidence")) {
+                    self.violations.push(format!(
+                        "POST /v1/disputes/{id}: evidence[{field}] is not an evidence file: {value}"
+                    ));
+                }
+            } else if !TEXT.contains(&field) {
+                self.violations.push(format!(
+                    "POST /v1/disputes/{id}: unknown evidence field {field}"
+                ));
+            }
+            evidence.insert(field.to_string(), Value::String(value.clone()));
+        }
+        let submit = params
+            .iter()
+            .find(|(k, _)| k == "submit")
+            .is_none_or(|(_, v)| v == "true");
+        let Some(dispute) = self.disputes.get_mut(id) else {
+            return missing("dispute");
+        };
+        let open = matches!(
+            dispute["status"].as_str(),
+            Some("needs_response" | "warning_needs_response")
+        );
+        if !open {
+            return error(
+                400,
+                "invalid_request_error",
+                "",
+                "This dispute is already under review or closed; its evidence can no longer be updated.",
+            );
+        }
+        dispute["evidence"] = Value::Object(evidence);
+        dispute["evidence_details"]["has_evidence"] = json!(true);
+        if submit {
+            let count = dispute["evidence_details"]["submission_count"]
+                .as_i64()
+                .unwrap_or(0);
+            dispute["evidence_details"]["submission_count"] = json!(count + 1);
+            dispute["status"] = json!("under_review");
+        }
+        let answer = dispute.clone();
+        if failure == Some(Failure::After) {
+            return self.server_error();
+        }
+        (200, answer)
     }
 
     fn server_error(&self) -> (u16, Value) {
@@ -928,4 +1107,63 @@ impl State {
         }
         (200, refund)
     }
+}
+
+/// One part of a multipart body.
+struct Part {
+    name: String,
+    filename: Option<String>,
+    content_type: Option<String>,
+    bytes: Vec<u8>,
+}
+
+/// The parts of a `multipart/form-data` request (empty when it is none).
+fn multipart_parts(request: &Request) -> Vec<Part> {
+    let Some(boundary) = request
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| t.split_once("boundary="))
+        .map(|(_, b)| format!("--{}", b.trim_matches('"')))
+    else {
+        return Vec::new();
+    };
+    let body = &request.body;
+    let delimiter = boundary.as_bytes();
+    let starts: Vec<usize> = body
+        .windows(delimiter.len())
+        .enumerate()
+        .filter(|(_, w)| *w == delimiter)
+        .map(|(i, _)| i)
+        .collect();
+    starts
+        .windows(2)
+        .filter_map(|pair| {
+            let chunk = body.get(pair[0] + delimiter.len()..pair[1])?;
+            let chunk = chunk.strip_prefix(b"\r\n")?;
+            let split = chunk.windows(4).position(|w| w == b"\r\n\r\n")?;
+            let head = String::from_utf8_lossy(&chunk[..split]).to_string();
+            let bytes = chunk[split + 4..].strip_suffix(b"\r\n")?.to_vec();
+            let attribute = |name: &str| {
+                head.split(';')
+                    .map(str::trim)
+                    .find_map(|a| a.strip_prefix(&format!("{name}=\"")))
+                    .and_then(|a| a.split('"').next())
+                    .map(str::to_string)
+            };
+            let content_type = head
+                .lines()
+                .find_map(|l| {
+                    l.strip_prefix("Content-Type: ")
+                        .or_else(|| l.strip_prefix("content-type: "))
+                })
+                .map(|t| t.trim().to_string());
+            Some(Part {
+                name: attribute("name")?,
+                filename: attribute("filename"),
+                content_type,
+                bytes,
+            })
+        })
+        .collect()
 }

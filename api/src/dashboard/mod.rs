@@ -16,6 +16,7 @@
 //!   `HMAC(secret, csrf_secret)`; both are compared in constant time.
 //!   Sessions expire on the server (12 h) and logout deletes the row.
 
+mod disputes;
 mod view;
 
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
@@ -31,6 +32,19 @@ pub const SESSION_COOKIE: &str = "dashboard_session";
 pub const LOGIN_NONCE_COOKIE: &str = "dashboard_login_nonce";
 const COOKIE_PATH: &str = "/dashboard";
 const LOGIN_PATH: &str = "/dashboard/login";
+
+/// The dashboard's pages and forms.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/dashboard", web::get().to(show))
+        .route("/dashboard/login", web::get().to(login_page))
+        .route("/dashboard/login", web::post().to(login))
+        .route("/dashboard/logout", web::post().to(logout))
+        .route(
+            "/dashboard/disputes/{id}/submit",
+            web::post().to(submit_dispute_evidence),
+        )
+        .route("/dashboard/steps/{id}/retry", web::post().to(retry_step));
+}
 
 fn secure(app: &AppContext) -> bool {
     app.settings.public_url().starts_with("https://")
@@ -272,25 +286,60 @@ pub async fn retry_step(
     match domain::workflow::failing_steps::retry(&app, session.studio_id, id).await {
         Ok(_) => redirect("/dashboard"),
         Err(domain::DomainError::User(problems)) => {
-            let not_found = problems
-                .iter()
-                .any(|p| p.code == domain::ErrorCode::NotFound);
-            let message = problems
-                .iter()
-                .map(|p| p.message.clone())
-                .collect::<Vec<_>>()
-                .join("; ");
-            html(
-                if not_found {
-                    StatusCode::NOT_FOUND
-                } else {
-                    StatusCode::CONFLICT
-                },
-                view::message_page("This step cannot be retried", &message),
-            )
+            refused("This step cannot be retried", &problems)
         }
         Err(err) => server_error(err),
     }
+}
+
+/// `POST /dashboard/disputes/{id}/submit`: sends a dispute's reviewed
+/// evidence (the studio's own dispute; another studio's is not found).
+pub async fn submit_dispute_evidence(
+    app: web::Data<AppContext>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    form: web::Form<LogoutForm>,
+) -> HttpResponse {
+    let session = match current_session(&app, &req).await {
+        Ok(Some((_, session))) => session,
+        Ok(None) => return redirect(LOGIN_PATH),
+        Err(page) => return page,
+    };
+    if !session.csrf_ok(&app.secret, &form.csrf) {
+        return forbidden();
+    }
+    let studio = domain::kernel::ids::StudioId::new(session.studio_id);
+    let result = match id.parse::<i64>() {
+        Ok(id) => domain::billing::disputes::approve(&app, studio, id).await,
+        Err(_) => Err(domain::UserError::not_found("disputeId", "dispute").into()),
+    };
+    match result {
+        Ok(_) => redirect("/dashboard#disputes"),
+        Err(domain::DomainError::User(problems)) => {
+            refused("This evidence cannot be sent", &problems)
+        }
+        Err(err) => server_error(err),
+    }
+}
+
+/// A refused action's page: 404 for what is not the studio's, else 409.
+fn refused(title: &str, problems: &[domain::UserError]) -> HttpResponse {
+    let not_found = problems
+        .iter()
+        .any(|p| p.code == domain::ErrorCode::NotFound);
+    let message = problems
+        .iter()
+        .map(|p| p.message.clone())
+        .collect::<Vec<_>>()
+        .join("; ");
+    html(
+        if not_found {
+            StatusCode::NOT_FOUND
+        } else {
+            StatusCode::CONFLICT
+        },
+        view::message_page(title, &message),
+    )
 }
 
 #[derive(Deserialize)]

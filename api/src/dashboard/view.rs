@@ -532,7 +532,7 @@ pub fn dashboard_page(data: &Dashboard, email: &str, csrf: &str) -> Markup {
                     }
                 }
             }
-            @if !data.needs_attention.is_empty() { (needs_attention(data, csrf)) }
+            @if !data.needs_attention.is_empty() { (needs_attention(data, csrf)) } (super::disputes::section(data, csrf))
             div.grid.cards {
                 div.card.kpi id="kpi-revenue" {
                     div.label { "Collected" }

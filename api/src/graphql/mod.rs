@@ -10,6 +10,7 @@ pub mod card_setup;
 pub mod catalog;
 pub mod clients;
 pub mod common;
+pub mod disputes;
 pub mod gallery;
 pub mod graphiql;
 pub mod invoices;
@@ -50,6 +51,7 @@ pub struct Query(
     sessions::SessionsQuery,
     invoices::InvoicesQuery,
     payments::PaymentsQuery,
+    disputes::DisputesQuery,
 );
 
 // The root mutations, feature by feature (the order is the schema's field order).
@@ -67,6 +69,7 @@ pub struct Mutation(
     reminders::RemindersMutation,
     gallery::GalleryMutation,
     picks::PicksMutation,
+    disputes::DisputesMutation,
     api_keys::ApiKeysMutation,
     steps::StepsMutation,
 );

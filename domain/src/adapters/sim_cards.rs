@@ -12,6 +12,10 @@ pub(super) struct TestCard {
     funding: Funding,
 }
 
+/// Stripe's test card whose charge succeeds and is then disputed as
+/// fraudulent (`charge.dispute.created`).
+pub const DISPUTED_CARD: &str = "pm_card_createDispute";
+
 pub(super) const TEST_CARDS: &[TestCard] = &[
     TestCard {
         token: "pm_card_visa",
@@ -40,6 +44,13 @@ pub(super) const TEST_CARDS: &[TestCard] = &[
         brand: "mastercard",
         decline: None,
         funding: Funding::Prepaid,
+    },
+    TestCard {
+        token: DISPUTED_CARD,
+        number: "4000000000000259",
+        brand: "visa",
+        decline: None,
+        funding: Funding::Credit,
     },
     TestCard {
         token: "pm_card_chargeDeclined",
@@ -126,6 +137,7 @@ pub fn test_card_numbers() -> Vec<(&'static str, &'static str)> {
         .iter()
         .map(|c| {
             let outcome = match (c.decline, c.funding) {
+                (None, _) if c.token == DISPUTED_CARD => "success, then disputed",
                 (Some(d), _) => d.0,
                 (None, Funding::Debit) => "success (debit card)",
                 (None, Funding::Prepaid) => "success (prepaid card)",

@@ -6,7 +6,7 @@
 //! outbox path as its charges, so the portal, the return page and the
 //! webhook receiver run exactly the code that runs against Stripe.
 
-use crate::adapters::sim_gateway::{SimulatedGateway, tokenize_test_card};
+use crate::adapters::sim_gateway::{SimulatedGateway, db_err, tokenize_test_card};
 use crate::ports::gateway::{
     CheckoutLookup, CheckoutRequest, CheckoutSession, CheckoutState, GatewayError,
     PaymentMethodDetails, SetupCheckoutRequest, SetupSession,
@@ -18,10 +18,6 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, Qu
 
 /// Prefix of the outbox key of a checkout event: `checkout:{id}:{kind}`.
 pub const EVENT_KEY_PREFIX: &str = "checkout:";
-
-fn db_err(e: sea_orm::DbErr) -> GatewayError {
-    GatewayError::Unavailable(e.to_string())
-}
 
 fn url_of(public_url: &str, id: &str) -> String {
     format!("{public_url}/sim-checkout/{id}")
@@ -106,16 +102,19 @@ async fn transition(
         == 1;
     if moved {
         if let Some(charge) = charge {
+            let disputed = super::sim_disputes::disputed(&charge, webhooks);
             simulated_charge::Entity::insert(charge)
                 .exec_without_returning(&tx)
                 .await
                 .map_err(db_err)?;
+            super::sim_disputes::open(&tx, disputed, now).await?;
         }
         for event in events.iter().filter(|_| webhooks) {
             crate::workflow::next::after(
                 &tx,
                 crate::workflow::next::Change::SimulatedEvent {
                     key: format!("{EVENT_KEY_PREFIX}{id}:{event}"),
+                    at: None,
                 },
                 None,
                 now,

@@ -14,6 +14,13 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
 
 use super::sim_cards::{TEST_CARDS, refund_outcome, test_card};
+
+mod faults;
+
+/// The simulated gateway's own store failed: like a gateway's outage.
+pub(crate) fn db_err(e: sea_orm::DbErr) -> GatewayError {
+    GatewayError::Unavailable(e.to_string())
+}
 pub(crate) use super::sim_cards::{simulated_card, simulated_card_details};
 pub use super::sim_cards::{test_card_numbers, tokenize_test_card};
 
@@ -28,15 +35,6 @@ pub struct SimulatedGateway {
     calls: std::sync::Mutex<std::collections::HashMap<String, u32>>,
     /// The time its records are stamped with (the context's clock).
     clock: Clock,
-}
-
-/// What an injected fault does to one call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Fault {
-    /// Answer like a `503` before doing anything.
-    Error,
-    /// Do the work, then answer like a timeout.
-    Timeout,
 }
 
 impl SimulatedGateway {
@@ -71,62 +69,6 @@ impl SimulatedGateway {
         self
     }
 
-    /// The fault (if any) for this call of `key`: deterministic in the seed,
-    /// the key and the call's number.
-    fn fault_for(&self, key: &str) -> Option<Fault> {
-        let f = &self.faults;
-        if f.timeout_percent == 0 && f.error_percent == 0 {
-            return None;
-        }
-        let nth = {
-            let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
-            let n = calls.entry(key.to_string()).or_insert(0);
-            *n += 1;
-            *n
-        };
-        if f.faulty_calls_per_key > 0 && nth > f.faulty_calls_per_key {
-            return None;
-        }
-        use sha2::Digest;
-        let digest = sha2::Sha256::digest(format!("{}:{key}:{nth}", f.seed));
-        let roll = u16::from_be_bytes([digest[0], digest[1]]) % 100;
-        let error = u16::from(f.error_percent.min(100));
-        let timeout = u16::from(f.timeout_percent.min(100));
-        if roll < error {
-            Some(Fault::Error)
-        } else if roll < error.saturating_add(timeout) {
-            Some(Fault::Timeout)
-        } else {
-            None
-        }
-    }
-
-    /// Runs one gateway call under the configured faults.
-    async fn faulty<T>(
-        &self,
-        key: &str,
-        call: impl std::future::Future<Output = Result<T, GatewayError>>,
-    ) -> Result<T, GatewayError> {
-        let fault = self.fault_for(key);
-        if self.faults.delay_ms > 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(self.faults.delay_ms)).await;
-        }
-        if fault == Some(Fault::Error) {
-            tracing::warn!(key, "simulated fault: 503 before doing anything");
-            return Err(GatewayError::Unavailable(
-                "simulated fault: 503 Service Unavailable".into(),
-            ));
-        }
-        let result = call.await;
-        if fault == Some(Fault::Timeout) && result.is_ok() {
-            tracing::warn!(key, "simulated fault: timeout after the call went through");
-            return Err(GatewayError::Unavailable(
-                "simulated fault: timed out waiting for the answer".into(),
-            ));
-        }
-        result
-    }
-
     /// Also deliver a signed Stripe-shaped webhook for every charge and
     /// refund (see `sim_webhooks`).
     #[must_use]
@@ -139,11 +81,11 @@ impl SimulatedGateway {
     /// the first record of a key also writes its webhook's delivery job, in
     /// the same transaction.
     async fn record_once(&self, row: simulated_charge::ActiveModel) -> Result<(), GatewayError> {
-        let db_err = |e: sea_orm::DbErr| GatewayError::Unavailable(e.to_string());
         let key = match &row.idempotency_key {
             sea_orm::ActiveValue::Set(key) | sea_orm::ActiveValue::Unchanged(key) => key.clone(),
             sea_orm::ActiveValue::NotSet => String::new(),
         };
+        let disputed = super::sim_disputes::disputed(&row, self.webhooks);
         let tx = crate::infra::db::begin_write(&self.db)
             .await
             .map_err(db_err)?;
@@ -159,12 +101,15 @@ impl SimulatedGateway {
         if inserted == 1 && self.webhooks {
             crate::workflow::next::after(
                 &tx,
-                crate::workflow::next::Change::SimulatedEvent { key },
+                crate::workflow::next::Change::SimulatedEvent { key, at: None },
                 None,
                 self.clock.now(),
             )
             .await
             .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
+        }
+        if inserted == 1 {
+            super::sim_disputes::open(&tx, disputed, self.clock.now()).await?;
         }
         tx.commit().await.map_err(db_err)
     }
@@ -218,6 +163,25 @@ impl PaymentGateway for SimulatedGateway {
     async fn refund(&self, request: &RefundRequest) -> Result<RefundOutcome, GatewayError> {
         self.faulty(&request.request_key, self.refund_now(request))
             .await
+    }
+
+    async fn upload_evidence(&self, file: &EvidenceFile) -> Result<String, GatewayError> {
+        let upload = async { super::sim_disputes::upload(file) };
+        self.faulty(&file.idempotency_key, upload).await
+    }
+
+    async fn submit_evidence(
+        &self,
+        submission: &EvidenceSubmission,
+    ) -> Result<DisputeState, GatewayError> {
+        let now = self.clock.now();
+        let submit = super::sim_disputes::submit(&self.db, submission, now);
+        self.faulty(&submission.idempotency_key, submit).await
+    }
+
+    async fn retrieve_dispute(&self, id: &str) -> Result<DisputeState, GatewayError> {
+        let read = super::sim_disputes::retrieve(&self.db, id);
+        self.faulty(&format!("retrieve_{id}"), read).await
     }
 
     async fn retrieve_refund(&self, id: &str) -> Result<RefundOutcome, GatewayError> {
@@ -374,7 +338,6 @@ impl SimulatedGateway {
         let card = test_card(&request.payment_method_token).ok_or_else(|| {
             GatewayError::InvalidPaymentMethod(request.payment_method_token.clone())
         })?;
-        let db_err = |e: sea_orm::DbErr| GatewayError::Unavailable(e.to_string());
         simulated_intent::Entity::insert(simulated_intent::ActiveModel {
             id: Set(format!("sim_pi_{}", uuid::Uuid::now_v7().simple())),
             create_key: Set(request.idempotency_key.clone()),
@@ -412,7 +375,6 @@ impl SimulatedGateway {
     /// payment's key with the intent's id as its reference, so a second
     /// confirmation (any key) finds it and charges nothing.
     async fn confirm_intent_now(&self, id: &str) -> Result<IntentState, GatewayError> {
-        let db_err = |e: sea_orm::DbErr| GatewayError::Unavailable(e.to_string());
         let intent = simulated_intent::Entity::find_by_id(id.to_string())
             .one(&self.db)
             .await
@@ -448,7 +410,6 @@ impl SimulatedGateway {
     /// What an intent is now: its charge's outcome, or unconfirmed.
     async fn intent_state(&self, id: &str) -> Result<IntentState, GatewayError> {
         use sea_orm::{ColumnTrait, QueryFilter};
-        let db_err = |e: sea_orm::DbErr| GatewayError::Unavailable(e.to_string());
         if simulated_intent::Entity::find_by_id(id.to_string())
             .one(&self.db)
             .await
@@ -489,7 +450,6 @@ impl SimulatedGateway {
 
     async fn refund_now(&self, request: &RefundRequest) -> Result<RefundOutcome, GatewayError> {
         use sea_orm::{ColumnTrait, QueryFilter};
-        let db_err = |e: sea_orm::DbErr| GatewayError::Unavailable(e.to_string());
         if let Some(seen) = simulated_charge::Entity::find_by_id(request.idempotency_key.clone())
             .one(&self.db)
             .await

@@ -88,6 +88,16 @@ pub async fn deliver(ctx: &AppContext, key: &str) -> DomainResult<()> {
         };
         return post(ctx, &event).await;
     }
+    if key.starts_with(crate::adapters::sim_disputes::EVENT_KEY_PREFIX) {
+        let Some(event) = crate::adapters::sim_disputes::event_for(&ctx.db, key)
+            .await
+            .map_err(anyhow::Error::new)?
+        else {
+            tracing::warn!(key, "no simulated dispute; nothing to deliver");
+            return Ok(());
+        };
+        return post(ctx, &event).await;
+    }
     let Some(record) = simulated_charge::Entity::find_by_id(key.to_string())
         .one(&ctx.db)
         .await?

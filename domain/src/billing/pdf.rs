@@ -407,36 +407,69 @@ pub fn render(inv: &PdfInvoice) -> Result<Vec<u8>, PdfError> {
         d.block("NOTES", &inv.notes, INK);
     }
 
-    // Footer with page numbers on every page.
-    d.pages.push(std::mem::take(&mut d.ops));
-    let count = d.pages.len();
-    let mut pages = Vec::with_capacity(count);
-    for (i, ops) in std::mem::take(&mut d.pages).into_iter().enumerate() {
-        d.ops = ops;
-        d.rule(BOTTOM - 22.0, LEFT);
-        d.text(LEFT, BOTTOM - 36.0, &head, false, 8.0, MUTED);
-        let page_no = format!("Page {} of {count}", i + 1);
-        d.text_r(RIGHT, BOTTOM - 36.0, &page_no, false, 8.0, MUTED);
-        let ops = std::mem::take(&mut d.ops);
-        pages.push(PdfPage::new(Mm(210.0), Mm(297.0), ops));
-    }
+    d.finish(&head)
+}
 
-    let mut doc = PdfDocument::new(&clean(&head));
-    doc.with_pages(pages);
-    let mut warnings = Vec::new();
-    let bytes = doc.save(&PdfSaveOptions::default(), &mut warnings);
-    let errors: Vec<String> = warnings
-        .into_iter()
-        .filter(|w| w.severity == PdfParseErrorSeverity::Error)
-        .map(|w| w.msg)
-        .collect();
-    if !errors.is_empty() {
-        return Err(PdfError::Serialize(errors.join("; ")));
+impl Doc {
+    /// Closes the last page, puts the footer (`head`, page numbers) on
+    /// every page and serializes the document.
+    fn finish(mut self, head: &str) -> Result<Vec<u8>, PdfError> {
+        self.pages.push(std::mem::take(&mut self.ops));
+        let count = self.pages.len();
+        let mut pages = Vec::with_capacity(count);
+        for (i, ops) in std::mem::take(&mut self.pages).into_iter().enumerate() {
+            self.ops = ops;
+            self.rule(BOTTOM - 22.0, LEFT);
+            self.text(LEFT, BOTTOM - 36.0, head, false, 8.0, MUTED);
+            let page_no = format!("Page {} of {count}", i + 1);
+            self.text_r(RIGHT, BOTTOM - 36.0, &page_no, false, 8.0, MUTED);
+            let ops = std::mem::take(&mut self.ops);
+            pages.push(PdfPage::new(Mm(210.0), Mm(297.0), ops));
+        }
+        let mut doc = PdfDocument::new(&clean(head));
+        doc.with_pages(pages);
+        let mut warnings = Vec::new();
+        let bytes = doc.save(&PdfSaveOptions::default(), &mut warnings);
+        let errors: Vec<String> = warnings
+            .into_iter()
+            .filter(|w| w.severity == PdfParseErrorSeverity::Error)
+            .map(|w| w.msg)
+            .collect();
+        if !errors.is_empty() {
+            return Err(PdfError::Serialize(errors.join("; ")));
+        }
+        if bytes.is_empty() {
+            return Err(PdfError::Serialize("empty output".into()));
+        }
+        Ok(bytes)
     }
-    if bytes.is_empty() {
-        return Err(PdfError::Serialize("empty output".into()));
+}
+
+/// A plain document of the studio's: a title, then titled sections of
+/// paragraphs (a dispute's list of emails, the studio's refund policy).
+pub fn render_letter(
+    studio_name: &str,
+    title: &str,
+    sections: &[(&str, Vec<String>)],
+) -> Result<Vec<u8>, PdfError> {
+    let mut d = Doc {
+        pages: Vec::new(),
+        ops: Vec::new(),
+        y: TOP,
+        running_head: (studio_name.to_string(), title.to_string()),
+    };
+    d.text(LEFT, TOP - 14.0, studio_name, true, 16.0, INK);
+    for l in wrap(title, true, 14.0, RIGHT - LEFT) {
+        d.y -= 40.0;
+        d.text(LEFT, d.y, &l, true, 14.0, ACCENT);
     }
-    Ok(bytes)
+    d.y -= 14.0;
+    d.rule(d.y, LEFT);
+    d.y -= 24.0;
+    for (heading, paras) in sections {
+        d.block(&heading.to_uppercase(), paras, INK);
+    }
+    d.finish(&format!("{studio_name}: {title}"))
 }
 
 #[cfg(test)]

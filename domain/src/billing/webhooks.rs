@@ -640,15 +640,7 @@ async fn apply_dispute(
         .await?
         .ok_or_else(|| anyhow::anyhow!("invoice {} missing", paid.invoice_id))
         .map_err(DomainError::from)?;
-    payment::Entity::update_many()
-        .col_expr(
-            payment::Column::DisputedAt,
-            Expr::value(if opened { Some(now) } else { None }),
-        )
-        .col_expr(payment::Column::UpdatedAt, Expr::value(now))
-        .filter(payment::Column::Id.eq(paid.id))
-        .exec(tx)
-        .await?;
+    let answer = crate::billing::disputes::record(tx, &paid, dispute, opened, now).await?;
     let detail = if opened {
         format!(
             "dispute {} on payment {} ({})",
@@ -694,6 +686,7 @@ async fn apply_dispute(
             invoice_id: paid.invoice_id,
             dispute_id: dispute.id.clone(),
             open: opened,
+            answer,
         },
         None,
         now,

@@ -253,7 +253,20 @@ pub enum Step {
     /// Creating a Customer again after the first key was spent on a failure
     /// (`{key}_{n}`, n ≥ 2; the first request uses the row's key itself).
     Again,
+    /// Sending a dispute's evidence, attempt n (`dispute_{dp}_evidence_{n}`).
+    Evidence,
+    /// Uploading one of a dispute's documents, one of
+    /// [`EVIDENCE_DOCUMENTS`], in attempt n (`dispute_{dp}_receipt_{n}`).
+    Upload(&'static str),
 }
+
+/// The gateway's evidence fields that take a document.
+pub const EVIDENCE_DOCUMENTS: [&str; 4] = [
+    "service_documentation",
+    "receipt",
+    "customer_communication",
+    "refund_policy",
+];
 
 /// One request to the gateway on behalf of a row whose key is `row`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -282,6 +295,8 @@ impl fmt::Display for RequestKey {
             Step::Attempt => write!(f, "{row}_attempt_{attempt}"),
             Step::Capture => write!(f, "{row}_capture_{attempt}"),
             Step::Again => write!(f, "{row}_{attempt}"),
+            Step::Evidence => write!(f, "{row}_evidence_{attempt}"),
+            Step::Upload(field) => write!(f, "{row}_{field}_{attempt}"),
         }
     }
 }
@@ -299,9 +314,17 @@ impl FromStr for RequestKey {
             ("_attempt", Step::Attempt),
             ("_capture", Step::Capture),
         ];
+        let uploads = EVIDENCE_DOCUMENTS.map(|field| (field, Step::Upload(field)));
         let (row, step) = steps
             .iter()
+            .chain(&[("_evidence", Step::Evidence)])
             .find_map(|(suffix, step)| head.strip_suffix(suffix).map(|row| (row, *step)))
+            .or_else(|| {
+                uploads.iter().find_map(|(field, step)| {
+                    let row = head.strip_suffix(field)?.strip_suffix('_')?;
+                    row.starts_with("dispute_").then_some((row, *step))
+                })
+            })
             .unwrap_or((head, Step::Again));
         if row.is_empty() {
             return Err(bad());
@@ -423,6 +446,19 @@ mod tests {
                 1_790_000_000_123,
             ),
             ("client_5_customer_2", "client_5_customer", Step::Again, 2),
+            ("dispute_dp_1_evidence_2", "dispute_dp_1", Step::Evidence, 2),
+            (
+                "dispute_dp_1_receipt_1",
+                "dispute_dp_1",
+                Step::Upload("receipt"),
+                1,
+            ),
+            (
+                "dispute_dp_1_service_documentation_3",
+                "dispute_dp_1",
+                Step::Upload("service_documentation"),
+                3,
+            ),
         ] {
             let key = RequestKey::new(row, step, attempt);
             assert_eq!(key.to_string(), text);

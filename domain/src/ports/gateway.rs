@@ -14,6 +14,7 @@
 //! brand, last four digits and expiry only.
 
 use crate::kernel::money::{Currency, Minor, Money};
+pub use crate::ports::disputes::{DisputeState, EvidenceFile, EvidenceSubmission};
 use async_trait::async_trait;
 use chrono::Utc;
 
@@ -297,6 +298,9 @@ pub enum GatewayError {
     Unavailable(String),
     #[error("not supported by this gateway: {0}")]
     Unsupported(&'static str),
+    /// The gateway knows no such dispute (a forged or foreign event).
+    #[error("the gateway knows no dispute `{0}`")]
+    UnknownDispute(String),
 }
 
 #[async_trait]
@@ -431,6 +435,27 @@ pub trait PaymentGateway: Send + Sync {
     /// The same key gives the same answer.
     async fn verify_card(&self, _request: &CardCheckRequest) -> Result<CardCheck, GatewayError> {
         Err(GatewayError::Unsupported("card check"))
+    }
+
+    /// Uploads a document for a dispute's evidence and returns its id
+    /// (`file_...`). The same key returns the same file.
+    async fn upload_evidence(&self, _file: &EvidenceFile) -> Result<String, GatewayError> {
+        Err(GatewayError::Unsupported("dispute evidence"))
+    }
+
+    /// Submits a dispute's evidence to the card network. A dispute takes
+    /// evidence once: a second submission is refused.
+    async fn submit_evidence(
+        &self,
+        _submission: &EvidenceSubmission,
+    ) -> Result<DisputeState, GatewayError> {
+        Err(GatewayError::Unsupported("dispute evidence"))
+    }
+
+    /// Reads a dispute (`dp_...`) as it is now: how a submission whose
+    /// answer was lost is settled.
+    async fn retrieve_dispute(&self, _id: &str) -> Result<DisputeState, GatewayError> {
+        Err(GatewayError::Unsupported("dispute evidence"))
     }
 
     /// Reads a refund (`re_...`) as it is now.

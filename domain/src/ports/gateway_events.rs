@@ -96,4 +96,6 @@ pub struct GatewayDispute {
     /// `won`, `lost`, `needs_response`...
     pub status: String,
     pub reason: Option<String>,
+    /// The last moment evidence is accepted (`evidence_details.due_by`).
+    pub due_by: Option<chrono::DateTime<chrono::Utc>>,
 }

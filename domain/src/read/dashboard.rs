@@ -19,6 +19,9 @@ pub const LIST_LIMIT: u64 = 10;
 /// The longest period one page shows (the revenue chart has a bar per month).
 const MAX_DAYS: i64 = 5 * 366;
 
+mod disputes;
+pub use disputes::DisputeRow;
+
 /// A period of whole days in the studio's time zone, both ends included.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Period {
@@ -146,6 +149,8 @@ pub struct Dashboard {
     pub credits_owed: Vec<CreditOwedRow>,
     /// Steps that failed and are not done ("needs attention"), newest first.
     pub needs_attention: Vec<crate::workflow::failing_steps::FailingStep>,
+    /// Chargebacks, open ones first, whatever the period.
+    pub disputes: Vec<DisputeRow>,
 }
 
 /// An invoice whose retainer exceeded its total: what the studio owes back.
@@ -266,9 +271,9 @@ pub async fn load(
         due_date: inv.due_date,
     };
 
-    let needs_attention = crate::workflow::failing_steps::list(db, studio.id).await?;
     Ok(Some(Dashboard {
-        needs_attention,
+        needs_attention: crate::workflow::failing_steps::list(db, studio.id).await?,
+        disputes: disputes::rows(db, &studio, LIST_LIMIT).await?,
         studio_name: studio.name.clone(),
         currency,
         period,

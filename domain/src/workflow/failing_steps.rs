@@ -193,6 +193,13 @@ async fn invoice_of<C: ConnectionTrait>(
                 .await?
                 .map(|p| p.invoice_id)
         }
+        JobKind::AnswerDispute { dispute_id, .. } => {
+            entity::dispute::Entity::find_by_id(*dispute_id)
+                .filter(entity::dispute::Column::StudioId.eq(studio_id))
+                .one(conn)
+                .await?
+                .map(|d| d.invoice_id)
+        }
         JobKind::SendRefundConfirmation { refund_id } | JobKind::ResolveRefund { refund_id } => {
             refund::Entity::find_by_id(*refund_id)
                 .filter(refund::Column::StudioId.eq(studio_id))

@@ -98,6 +98,14 @@ pub enum JobKind {
     /// A client who picked nothing by the studio's deadline gets the default
     /// pick (the gallery of invoice `invoice_id`'s session).
     ApplyDefaultPicks { invoice_id: i64 },
+    /// Answer dispute `dispute_id` (`disputes.id`) with evidence: gather
+    /// it, and send it unless the studio reviews evidence and has not
+    /// `approved` it yet.
+    AnswerDispute {
+        dispute_id: i64,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        approved: bool,
+    },
     /// Does nothing: the bench's probe of the job path itself (outbox row →
     /// relay → queue → handler → done). Nothing in the product writes it.
     Noop { n: i64 },
@@ -184,6 +192,14 @@ impl JobKind {
             Self::ApplyDefaultPicks { invoice_id } => {
                 format!("apply_default_picks:invoice:{invoice_id}")
             }
+            Self::AnswerDispute {
+                dispute_id,
+                approved: false,
+            } => format!("answer_dispute:dispute:{dispute_id}"),
+            Self::AnswerDispute {
+                dispute_id,
+                approved: true,
+            } => format!("answer_dispute:dispute:{dispute_id}:approved"),
             Self::Noop { n } => format!("noop:{n}"),
         }
     }
@@ -273,6 +289,7 @@ impl JobKind {
             Self::CheckCard { .. } => "check_card",
             Self::SendPlanUpdate { .. } => "send_plan_update",
             Self::ApplyDefaultPicks { .. } => "apply_default_picks",
+            Self::AnswerDispute { .. } => "answer_dispute",
             Self::Noop { .. } => "noop",
         }
     }
@@ -406,6 +423,14 @@ mod tests {
             (
                 r#"{"type":"apply_default_picks","invoice_id":7}"#,
                 "apply_default_picks:invoice:7",
+            ),
+            (
+                r#"{"type":"answer_dispute","dispute_id":3}"#,
+                "answer_dispute:dispute:3",
+            ),
+            (
+                r#"{"type":"answer_dispute","dispute_id":3,"approved":true}"#,
+                "answer_dispute:dispute:3:approved",
             ),
             (
                 r#"{"type":"sync_gallery_access","invoice_id":7,"state":"OPEN"}"#,

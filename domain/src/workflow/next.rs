@@ -81,13 +81,17 @@ pub enum Change {
     Voided { studio_id: i64, invoice_id: i64 },
     /// An invoice was written off (by hand or by the last reminder step).
     Uncollectible { studio_id: i64, invoice_id: i64 },
-    /// A dispute opened or closed on one of the invoice's payments.
+    /// A dispute opened or closed on one of the invoice's payments;
+    /// `answer`: the row of a dispute just opened, answered with evidence.
     Disputed {
         studio_id: i64,
         invoice_id: i64,
         dispute_id: String,
         open: bool,
+        answer: Option<i64>,
     },
+    /// The studio said to send a dispute's gathered evidence.
+    DisputeEvidenceApproved { studio_id: i64, dispute_id: i64 },
     /// The studio asked to send the invoice again under `key`.
     InvoiceResent {
         studio_id: i64,
@@ -158,8 +162,12 @@ pub enum Change {
         revision: i32,
         parts: Vec<(i64, DateTime<Utc>)>,
     },
-    /// The simulated gateway recorded something its webhook announces.
-    SimulatedEvent { key: String },
+    /// The simulated gateway recorded something its webhook announces
+    /// (at `at`, or at once).
+    SimulatedEvent {
+        key: String,
+        at: Option<DateTime<Utc>>,
+    },
 }
 
 /// Writes every follow-up of `change` in the caller's transaction.
@@ -192,8 +200,8 @@ pub async fn after(
 mod follow_ups;
 use follow_ups::FollowUp::{self, After, At, Now};
 use follow_ups::{
-    auto_pay_declined, closed, gallery_changed, gallery_granted, invoice_issued, plan_edited,
-    plan_scheduled, refunded, sync_gallery,
+    answer_dispute, at_or_now, auto_pay_declined, closed, disputed_follow_ups, gallery_changed,
+    gallery_granted, invoice_issued, plan_edited, plan_scheduled, refunded, sync_gallery,
 };
 
 impl Change {
@@ -210,6 +218,7 @@ impl Change {
             | Self::Voided { studio_id, .. }
             | Self::Uncollectible { studio_id, .. }
             | Self::Disputed { studio_id, .. }
+            | Self::DisputeEvidenceApproved { studio_id, .. }
             | Self::InvoiceResent { studio_id, .. }
             | Self::ReminderPlanned { studio_id, .. }
             | Self::Reminded { studio_id, .. }
@@ -272,16 +281,9 @@ impl Change {
             Self::Uncollectible { invoice_id, .. } => {
                 closed(invoice_id, InvoiceStatus::Uncollectible)
             }
-            Self::Disputed {
-                invoice_id,
-                dispute_id,
-                open,
-                ..
-            } => {
-                vec![sync_gallery(
-                    invoice_id,
-                    GalleryCause::Dispute { dispute_id, open },
-                )]
+            disputed @ Self::Disputed { .. } => disputed_follow_ups(disputed),
+            Self::DisputeEvidenceApproved { dispute_id, .. } => {
+                vec![answer_dispute(dispute_id, true)]
             }
             Self::InvoiceResent {
                 invoice_id, key, ..
@@ -337,7 +339,9 @@ impl Change {
                 parts,
                 ..
             } => plan_edited(plan_id, revision, parts),
-            Self::SimulatedEvent { key } => vec![Now(J::DeliverSimulatedWebhook { key })],
+            Self::SimulatedEvent { key, at } => {
+                vec![at_or_now(J::DeliverSimulatedWebhook { key }, at)]
+            }
         }
     }
 }
@@ -533,10 +537,14 @@ mod tests {
             invoice_id: 7,
             dispute_id: "dp_1".into(),
             open: true,
+            answer: Some(2),
         };
         assert_eq!(disputed.studio_id(), Some(4));
         assert!(!disputed.keeps_request_id());
-        let simulated = Change::SimulatedEvent { key: "k".into() };
+        let simulated = Change::SimulatedEvent {
+            key: "k".into(),
+            at: None,
+        };
         assert_eq!(simulated.studio_id(), None);
         assert!(!simulated.keeps_request_id());
         assert!(

@@ -37,6 +37,7 @@ mod card_setup;
 mod checkout;
 mod clock;
 mod dashboard;
+mod disputes;
 mod edges;
 mod faults;
 mod gallery;

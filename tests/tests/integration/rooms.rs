@@ -17,12 +17,12 @@ const FN_LIMIT: usize = 100;
 const BIG_FILES: &[(&str, usize)] = &[
     ("api/src/dashboard/view.rs", 637),
     ("api/src/graphql/limits.rs", 539),
-    ("domain/src/adapters/sim_checkout.rs", 551),
-    ("domain/src/adapters/sim_gateway.rs", 546),
-    ("domain/src/adapters/stripe/mod.rs", 1016),
+    ("domain/src/adapters/sim_checkout.rs", 550),
+    ("domain/src/adapters/sim_gateway.rs", 506),
+    ("domain/src/adapters/stripe/mod.rs", 942),
     ("domain/src/billing/checkout.rs", 517),
     ("domain/src/billing/invoicing.rs", 736),
-    ("domain/src/billing/webhooks.rs", 712),
+    ("domain/src/billing/webhooks.rs", 705),
     ("domain/src/followup/gallery.rs", 627),
     ("domain/src/infra/settings.rs", 601),
     ("domain/src/kernel/pricing.rs", 636),
@@ -32,7 +32,6 @@ const BIG_FILES: &[(&str, usize)] = &[
 /// their lines (may only go down).
 const BIG_FNS: &[(&str, usize)] = &[
     ("api/src/dashboard/view.rs::dashboard_page", 147),
-    ("api/src/lib.rs::Application::build_with", 102),
     ("api/src/main.rs::run", 221),
     ("domain/src/app/seed.rs::seed_demo", 173),
     (
@@ -45,7 +44,7 @@ const BIG_FNS: &[(&str, usize)] = &[
         "domain/src/billing/payments/manual.rs::record_manual_payment",
         142,
     ),
-    ("domain/src/billing/pdf.rs::render", 170),
+    ("domain/src/billing/pdf.rs::render", 141),
     ("domain/src/billing/refunds.rs::settle", 109),
     ("domain/src/billing/webhooks.rs::apply_refund", 105),
     ("domain/src/followup/gallery.rs::sync_access", 105),
@@ -56,7 +55,6 @@ const BIG_FNS: &[(&str, usize)] = &[
     ("domain/src/read/metrics.rs::compute", 170),
     ("domain/src/studio/sessions.rs::schedule_session", 162),
     // `after`, 271 lines, became a writer and this table of one arm per change.
-    ("domain/src/workflow/next.rs::Change::follow_ups", 104),
 ];
 
 /// Where the rooms are (migrations are history: they never change).

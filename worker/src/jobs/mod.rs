@@ -15,6 +15,7 @@ mod send_receipt;
 
 use crate::WorkerState;
 use apalis::prelude::{BoxDynError, Data};
+use domain::followup::disputes;
 use domain::workflow::jobs::{Job, JobKind};
 use domain::workflow::outcome::Outcome;
 use domain::{AppContext, DomainError, workflow::outbox};
@@ -117,6 +118,10 @@ async fn run_step(ctx: &AppContext, job: &Job) -> Outcome {
         JobKind::ApplyDefaultPicks { invoice_id } => Outcome::of(
             domain::followup::gallery::picks::apply_default(ctx, *invoice_id, request_id).await,
         ),
+        JobKind::AnswerDispute {
+            dispute_id,
+            approved,
+        } => Outcome::of(disputes::answer(ctx, *dispute_id, *approved).await),
         JobKind::Noop { .. } => Outcome::Done,
     }
 }

@@ -119,6 +119,10 @@ fn typed(event: &Event) -> Result<GatewayEvent, String> {
                     payment_intent: dispute.payment_intent,
                     status: dispute.status,
                     reason: dispute.reason,
+                    due_by: dispute
+                        .evidence_details
+                        .and_then(|e| e.due_by)
+                        .and_then(|t| chrono::DateTime::from_timestamp(t, 0)),
                 },
             }
         }

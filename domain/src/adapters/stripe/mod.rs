@@ -41,6 +41,8 @@
 //!   `customer` and `created[gte]` (Stripe has no metadata filter there),
 //!   paged with `starting_after`, matched by `metadata[checkout_key]` /
 //!   `metadata[card_setup]`.
+//! - `upload_evidence`, `submit_evidence`, `retrieve_dispute`: a dispute's
+//!   documents and evidence (`disputes.rs`).
 //!
 //! # Error mapping
 //!
@@ -84,25 +86,27 @@
 use crate::kernel::keys::{RequestKey, Step};
 use crate::ports::gateway::{
     CaptureRequest, Captured, CardCheck, CardCheckRequest, ChargeOutcome, ChargeRequest,
-    CheckoutLookup, CheckoutRequest, CheckoutSession, CustomerRequest, GatewayError, IntentState,
-    PaymentGateway, PaymentMethodDetails, RefundOutcome, RefundRequest, SetupCheckoutRequest,
-    SetupSession,
+    CheckoutLookup, CheckoutRequest, CheckoutSession, CustomerRequest, DisputeState, EvidenceFile,
+    EvidenceSubmission, GatewayError, IntentState, PaymentGateway, PaymentMethodDetails,
+    RefundOutcome, RefundRequest, SetupCheckoutRequest, SetupSession,
 };
 mod capture;
+mod disputes;
 mod events;
 mod failures;
 mod forms;
 mod outcomes;
+mod transport;
+use transport::Response;
 mod wire;
-use failures::{Failure, classify, refused, transport_error};
+use failures::{Failure, classify, refused};
 
 use outcomes::{refund_outcome, state_of};
 
 use async_trait::async_trait;
 pub use events::parse_event;
-use reqwest::{Method, StatusCode, Url};
+use reqwest::{Method, Url};
 use secrecy::{ExposeSecret, SecretString};
-use serde::de::DeserializeOwned;
 use std::fmt;
 use std::time::Duration;
 use wire::{
@@ -422,76 +426,6 @@ impl StripeGateway {
         }
         response.json()
     }
-
-    /// Sends one request; any transport failure (connect, timeout, body) is
-    /// `Unavailable`: the request may or may not have reached Stripe.
-    async fn send(
-        &self,
-        method: Method,
-        segments: &[&str],
-        form: Option<&[(&str, String)]>,
-        idempotency_key: Option<&str>,
-    ) -> Result<Response, GatewayError> {
-        self.send_query(method, segments, &[], form, idempotency_key)
-            .await
-    }
-
-    /// `send` with query parameters (`expand[]=...`).
-    async fn send_query(
-        &self,
-        method: Method,
-        segments: &[&str],
-        query: &[(&str, &str)],
-        form: Option<&[(&str, String)]>,
-        idempotency_key: Option<&str>,
-    ) -> Result<Response, GatewayError> {
-        let mut url = self.base_url.clone();
-        url.path_segments_mut()
-            .map_err(|()| GatewayError::Unsupported("the Stripe base URL cannot take a path"))?
-            .pop_if_empty()
-            .extend(segments);
-        if !query.is_empty() {
-            url.query_pairs_mut().extend_pairs(query);
-        }
-        let mut request = self
-            .http
-            .request(method, url)
-            .bearer_auth(self.secret_key.expose_secret())
-            .header("Stripe-Version", STRIPE_API_VERSION)
-            .timeout(self.timeout);
-        if let Some(key) = idempotency_key {
-            request = request.header("Idempotency-Key", key);
-        }
-        if let Some(form) = form {
-            request = request.form(form);
-        }
-        let endpoint = segments.join("/");
-        let response = request
-            .send()
-            .await
-            .map_err(|e| transport_error(&endpoint, &e, self.timeout))?;
-        let status = response.status();
-        let request_id = response
-            .headers()
-            .get("request-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let replayed = response
-            .headers()
-            .get("idempotent-replayed")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        let body = response
-            .text()
-            .await
-            .map_err(|e| transport_error(&endpoint, &e, self.timeout))?;
-        Ok(Response {
-            status,
-            body,
-            request_id,
-            replayed,
-        })
-    }
 }
 
 #[async_trait]
@@ -721,6 +655,21 @@ impl PaymentGateway for StripeGateway {
 
     async fn capture_intent(&self, request: &CaptureRequest) -> Result<Captured, GatewayError> {
         self.capture(request).await
+    }
+
+    async fn upload_evidence(&self, file: &EvidenceFile) -> Result<String, GatewayError> {
+        self.upload(file).await
+    }
+
+    async fn submit_evidence(
+        &self,
+        submission: &EvidenceSubmission,
+    ) -> Result<DisputeState, GatewayError> {
+        self.submit(submission).await
+    }
+
+    async fn retrieve_dispute(&self, id: &str) -> Result<DisputeState, GatewayError> {
+        self.fetch_dispute(id).await
     }
 
     async fn expire_checkout(&self, id: &str) -> Result<CheckoutSession, GatewayError> {
@@ -971,29 +920,6 @@ impl PaymentGateway for StripeGateway {
             .into_iter()
             .find(|r| r.metadata.get("idempotency_key").map(String::as_str) == Some(refund_key))
             .map(|r| refund_outcome(r.id, r.status.as_deref().unwrap_or("pending"))))
-    }
-}
-
-struct Response {
-    status: StatusCode,
-    body: String,
-    request_id: Option<String>,
-    /// `Idempotent-Replayed: true`: the stored answer of an earlier request
-    /// with the same key, not the outcome of this one.
-    replayed: bool,
-}
-
-impl Response {
-    /// Parses a 2xx body. An unreadable success body leaves the outcome
-    /// unknown: `Unavailable`, so the caller retries and Stripe replays.
-    fn json<T: DeserializeOwned>(&self) -> Result<T, GatewayError> {
-        serde_json::from_str(&self.body).map_err(|e| {
-            GatewayError::Unavailable(format!(
-                "unreadable Stripe response (HTTP {}, request {}): {e}",
-                self.status.as_u16(),
-                self.request_id.as_deref().unwrap_or("-")
-            ))
-        })
     }
 }
 

@@ -113,6 +113,17 @@ pub(super) struct DisputeObject {
     pub(super) payment_intent: Option<String>,
     pub(super) status: String,
     pub(super) reason: Option<String>,
+    #[serde(default)]
+    pub(super) evidence_details: Option<EvidenceDetails>,
+}
+
+/// A dispute's `evidence_details`: its deadline and how often evidence was
+/// submitted.
+#[derive(Deserialize, Default)]
+pub(super) struct EvidenceDetails {
+    pub(super) due_by: Option<i64>,
+    #[serde(default)]
+    pub(super) submission_count: i64,
 }
 
 #[derive(Deserialize)]

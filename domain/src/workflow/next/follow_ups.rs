@@ -115,6 +115,41 @@ pub(super) fn invoice_issued(issued: super::Change) -> Vec<FollowUp> {
 /// A refund succeeded: the client is told when a credit note was issued
 /// for it (`confirm`), and gallery access follows.
 /// An invoice closed unpaid (void, written off): gallery access follows.
+/// A job now, or at `at`.
+pub(super) fn at_or_now(job: JobKind, at: Option<DateTime<Utc>>) -> FollowUp {
+    match at {
+        Some(at) => At(job, at),
+        None => Now(job),
+    }
+}
+
+/// A dispute opened or closed: the gallery follows it; a dispute just
+/// opened is answered with evidence.
+pub(super) fn disputed_follow_ups(disputed: super::Change) -> Vec<FollowUp> {
+    let super::Change::Disputed {
+        invoice_id,
+        dispute_id,
+        open,
+        answer,
+        ..
+    } = disputed
+    else {
+        return Vec::new();
+    };
+    let gallery = sync_gallery(invoice_id, GalleryCause::Dispute { dispute_id, open });
+    std::iter::once(gallery)
+        .chain(answer.map(|dispute_id| answer_dispute(dispute_id, false)))
+        .collect()
+}
+
+/// Answering dispute `dispute_id` (`approved`: the studio said to send it).
+pub(super) fn answer_dispute(dispute_id: i64, approved: bool) -> FollowUp {
+    Now(JobKind::AnswerDispute {
+        dispute_id,
+        approved,
+    })
+}
+
 pub(super) fn closed(invoice_id: i64, status: InvoiceStatus) -> Vec<FollowUp> {
     vec![sync_gallery(invoice_id, GalleryCause::Invoice(status))]
 }
