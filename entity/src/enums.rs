@@ -154,6 +154,7 @@ text_enum!(
         CardChecked = "CARD_CHECKED",
         CardCheckFailed = "CARD_CHECK_FAILED",
         PayersSet = "PAYERS_SET",
+        Repriced = "REPRICED",
     }
 );
 text_enum!(

@@ -261,6 +261,7 @@ impl PicksMutation {
                 };
                 let (invoice, voided) = match done.billed {
                     Billed::Supplementary { invoice, voided } => (Some(*invoice), voided),
+                    Billed::OnDraft(draft) => (Some(*draft), Vec::new()),
                     _ => (None, Vec::new()),
                 };
                 Ok(SubmittedSelection {

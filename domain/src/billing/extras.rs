@@ -4,12 +4,13 @@
 //!
 //! - The session's final invoice is never edited once issued. Before it
 //!   exists, it bills the picks itself (`studio::quote::extras_due` adds the
-//!   "Additional images × n" line); after, a supplementary invoice bills
+//!   "Additional images × n" line); while it is a `DRAFT`, it is priced
+//!   again with them (`invoicing::reprice::reprice_draft`); after, a supplementary invoice bills
 //!   the rest, taxed as the package is at the session's rates, routed like
 //!   every invoice (`finalize_and_route`: an auto-pay client's card is
 //!   charged once, anyone else gets the invoice email). A studio that
-//!   reviews drafts gets it as a `DRAFT` beside the final one, sent when the
-//!   studio finalizes it, like every draft.
+//!   reviews drafts gets it as a `DRAFT`, sent when the studio finalizes
+//!   it, like every draft.
 //! - What is billed is the sum of `extra_images_minor` over the session's
 //!   invoices that are not `VOID`, so billing is idempotent by computation:
 //!   the same selection again bills nothing. A changed selection voids the
@@ -20,6 +21,7 @@
 //!   `generate_invoice` does, so a selection and the final invoice never
 //!   both miss, or both bill, the same picks.
 
+use crate::billing::invoicing::reprice::reprice_draft;
 use crate::billing::invoicing::{
     current_invoice_of_session, finalize_and_route, insert_lines, studio_tz,
 };
@@ -45,8 +47,11 @@ use sea_orm::{
 pub enum Billed {
     /// Everything picked is billed already (or nothing is owed).
     Nothing,
-    /// The session's final invoice is not finalized yet: it bills the picks.
+    /// The session's final invoice is not issued yet: it bills the picks.
     OnFinalInvoice,
+    /// The session's final invoice is a `DRAFT`: priced again, it bills
+    /// the picks on its "Additional images" line.
+    OnDraft(Box<invoice::Model>),
     /// A supplementary invoice, issued and routed (a `DRAFT` for a studio
     /// that reviews drafts, finalized by `finalizeInvoice`); `voided`: the
     /// unpaid ones it replaces.
@@ -72,7 +77,12 @@ pub async fn bill_in(
         // invoice will bill the picks.
         None => return Ok(Billed::OnFinalInvoice),
         Some(last) if last.status == InvoiceStatus::Void => return Ok(Billed::OnFinalInvoice),
-        Some(_) => {}
+        Some(last) => {
+            let repriced = reprice_draft(tx, studio, session, &last, actor, now).await?;
+            if let Some(draft) = repriced {
+                return Ok(Billed::OnDraft(Box::new(draft)));
+            }
+        }
     }
     let voided = void_unpaid_if_changed(tx, session, actor, request_id, now).await?;
     let Some(due) = extras_due(tx, session).await? else {

@@ -16,11 +16,11 @@
 //!   its commit: the counter row stays locked until then, and every
 //!   finalization of the studio waits for it.
 
-use crate::billing::credits;
-
+pub(crate) mod reprice;
 mod resend;
 pub use resend::resend_invoice;
 
+use crate::billing::credits;
 use crate::billing::lifecycle::{self, Actor, Audit};
 use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;

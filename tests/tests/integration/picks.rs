@@ -15,7 +15,7 @@ on_both_backends!(
     a_client_picks_extras_in_the_gallery_and_pays_the_exact_tiered_amount,
     picks_before_the_invoice_are_on_it_and_an_auto_pay_client_is_charged_once_for_more,
     bad_pricing_and_bad_picks_are_refused_and_write_nothing,
-    a_studio_reviewing_drafts_gets_the_extras_as_a_draft_sent_when_finalized,
+    a_studio_reviewing_drafts_gets_the_extras_on_its_draft_sent_when_finalized,
     the_demo_portrait_includes_three_images_and_sells_the_rest,
     a_client_of_a_studio_in_the_eu_downloads_paid_extras_once_they_consent,
     a_client_who_picks_nothing_gets_the_default_pick_at_the_deadline,
@@ -150,39 +150,8 @@ fn n(v: &Value) -> i64 {
 /// The client's browser, logged in to the gallery with the emailed
 /// credentials; the gallery's link and the page.
 async fn log_in(app: &TestApp) -> (reqwest::Client, String, String) {
-    let credentials = app
-        .emails_to(EMAIL)
-        .into_iter()
-        .find(|e| e.text.contains("Password: "))
-        .expect("credentials email");
-    let link = credentials
-        .text
-        .split_whitespace()
-        .find(|w| w.starts_with("http") && w.contains("/gallery/"))
-        .expect("gallery link")
-        .to_string();
-    let password = credentials
-        .text
-        .lines()
-        .find_map(|l| l.strip_prefix("Password: "))
-        .expect("password")
-        .trim()
-        .to_string();
-    let browser = reqwest::Client::builder()
-        .cookie_store(true)
-        .user_agent("PicksTest/1.0")
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let login = browser
-        .post(&link)
-        .form(&[("username", EMAIL), ("password", &password)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status(), 200);
-    let page = login.text().await.unwrap();
-    (browser, link, page)
+    let visit = app.gallery_login(EMAIL, "PicksTest/1.0").await;
+    (visit.browser, visit.link, visit.page)
 }
 
 async fn download(browser: &reqwest::Client, link: &str, photo: &str) -> u16 {
@@ -574,7 +543,7 @@ async fn book_plain(app: &TestApp, b: &Booked, package: &str) -> Booked {
     }
 }
 
-async fn a_studio_reviewing_drafts_gets_the_extras_as_a_draft_sent_when_finalized(
+async fn a_studio_reviewing_drafts_gets_the_extras_on_its_draft_sent_when_finalized(
     backend: Backend,
 ) {
     let Some(app) = spawn_app(backend).await else {
@@ -589,51 +558,101 @@ async fn a_studio_reviewing_drafts_gets_the_extras_as_a_draft_sent_when_finalize
     .await;
     app.complete_session(&b.key, &b.session).await;
     app.drain().await;
+    let before = invoices(&app, &b).await;
+    assert_eq!(before.len(), 1);
+    assert_eq!(before[0]["status"], "DRAFT");
+    let (draft_id, subtotal) = (before[0]["id"].clone(), n(&before[0]["subtotal"]));
+    // Picked while the final invoice is a draft: the draft gains the line.
     let picked = submit(&app, &b, &b.photos[..27]).await;
     let invoice = &picked["submitGallerySelection"]["result"]["invoice"];
-    assert_eq!(invoice["kind"], "EXTRAS", "{picked}");
-    assert_eq!(invoice["status"], "DRAFT");
-    assert_eq!(invoice["number"], Value::Null);
-    assert_eq!(n(&invoice["subtotal"]), 5_000);
-    // Changed while a draft: the draft gives way, nothing is sent.
+    assert_eq!(
+        (
+            &invoice["id"],
+            &invoice["kind"],
+            &invoice["status"],
+            &invoice["number"]
+        ),
+        (&draft_id, &json!("FINAL"), &json!("DRAFT"), &Value::Null),
+        "{picked}"
+    );
+    assert_eq!(n(&invoice["subtotal"]), subtotal + 5_000);
+    // Changed while a draft: the same draft, priced again.
     let changed = submit(&app, &b, &b.photos[..28]).await;
     let result = &changed["submitGallerySelection"]["result"];
-    assert_eq!(
-        result["voidedInvoiceIds"],
-        json!([invoice["id"]]),
-        "{changed}"
-    );
-    assert_eq!(n(&result["invoice"]["subtotal"]), 7_500);
+    assert_eq!(result["voidedInvoiceIds"], json!([]), "{changed}");
+    assert_eq!(result["invoice"]["id"], draft_id);
+    assert_eq!(n(&result["invoice"]["subtotal"]), subtotal + 7_500);
     app.drain().await;
     assert!(app.emails_to(EMAIL).is_empty(), "drafts are not sent");
-    for invoice in invoices(&app, &b).await {
-        if invoice["status"] == "DRAFT" {
-            let done = app
-                .gql(
-                    &b.key,
-                    "mutation($i: FinalizeInvoiceInput!) { finalizeInvoice(input: $i) { invoice { status number } userErrors { message } } }",
-                    json!({ "i": { "invoiceId": invoice["id"] } }),
-                )
-                .await;
-            assert_eq!(
-                done["finalizeInvoice"]["invoice"]["status"], "OPEN",
-                "{done}"
-            );
-        }
-    }
-    app.drain().await;
     let all = invoices(&app, &b).await;
-    let numbered: Vec<&Value> = all.iter().filter(|i| i["status"] == "OPEN").collect();
-    assert_eq!(numbered.len(), 2, "{all:#?}");
-    for invoice in numbered {
-        let number = invoice["number"].as_str().expect("numbered");
-        let sent = app
-            .emails_to(EMAIL)
-            .into_iter()
-            .filter(|e| e.subject.contains(number))
-            .count();
-        assert_eq!(sent, 1, "one email for {number}");
-    }
+    assert_eq!(all.len(), 1, "one invoice: {all:#?}");
+    let lines = all[0]["lines"].as_array().expect("lines");
+    let extra: Vec<&Value> = lines
+        .iter()
+        .filter(|l| {
+            l["description"]
+                .as_str()
+                .is_some_and(|d| d.starts_with("Additional images"))
+        })
+        .collect();
+    assert_eq!(extra.len(), 1, "{lines:#?}");
+    assert_eq!(extra[0]["description"], "Additional images × 3");
+    assert_eq!(n(&extra[0]["amount"]), 7_500);
+    let trail = app
+        .gql(
+            &b.key,
+            "query($id: ID!) { invoice(id: $id) { auditTrail { event } } }",
+            json!({ "id": draft_id }),
+        )
+        .await;
+    let repriced = trail["invoice"]["auditTrail"]
+        .as_array()
+        .expect("trail")
+        .iter()
+        .filter(|e| e["event"] == "REPRICED")
+        .count();
+    assert_eq!(repriced, 2, "{trail}");
+    let done = app
+        .gql(
+            &b.key,
+            "mutation($i: FinalizeInvoiceInput!) { finalizeInvoice(input: $i) { invoice { status number } userErrors { message } } }",
+            json!({ "i": { "invoiceId": draft_id } }),
+        )
+        .await;
+    assert_eq!(
+        done["finalizeInvoice"]["invoice"]["status"], "OPEN",
+        "{done}"
+    );
+    app.drain().await;
+    let number = done["finalizeInvoice"]["invoice"]["number"]
+        .as_str()
+        .expect("numbered")
+        .to_string();
+    let sent: Vec<_> = app
+        .emails_to(EMAIL)
+        .into_iter()
+        .filter(|e| e.subject.contains(&number))
+        .collect();
+    assert_eq!(sent.len(), 1, "one email for {number}");
+    assert!(
+        sent[0].text.contains("Additional images"),
+        "{}",
+        sent[0].text
+    );
+    // Once finalized, it is never edited: one more pick is a supplementary
+    // invoice, itself a draft for this studio.
+    let more = submit(&app, &b, &b.photos[..29]).await;
+    let invoice = &more["submitGallerySelection"]["result"]["invoice"];
+    assert_eq!(
+        (&invoice["kind"], &invoice["status"]),
+        (&json!("EXTRAS"), &json!("DRAFT")),
+        "{more}"
+    );
+    assert_eq!(n(&invoice["subtotal"]), 2_500);
+    assert_eq!(
+        n(&invoices(&app, &b).await[0]["subtotal"]),
+        subtotal + 7_500
+    );
 }
 
 async fn the_demo_portrait_includes_three_images_and_sells_the_rest(backend: Backend) {

@@ -60,49 +60,6 @@ fn hidden_csrf(html: &str) -> String {
     html[start..].split('"').next().expect("value").to_string()
 }
 
-/// A browser logged in to the dashboard as staff of the studio of `key`.
-async fn staff_browser(app: &TestApp, key: &str) -> reqwest::Client {
-    let studio = domain::studio::studios::authenticate(&app.ctx.db, key, app.ctx.clock.now())
-        .await
-        .expect("lookup")
-        .expect("studio");
-    let password = "correct horse battery";
-    domain::studio::staff::create_staff(
-        &app.ctx.db,
-        studio.id,
-        "owner@golden.example",
-        password,
-        app.ctx.clock.now(),
-    )
-    .await
-    .expect("staff");
-    let browser = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    let page = browser
-        .get(format!("{}/dashboard/login", app.address))
-        .send()
-        .await
-        .expect("login page")
-        .text()
-        .await
-        .expect("html");
-    let login = browser
-        .post(format!("{}/dashboard/login", app.address))
-        .form(&[
-            ("email", "owner@golden.example"),
-            ("password", password),
-            ("csrf", hidden_csrf(&page).as_str()),
-        ])
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(login.status(), StatusCode::SEE_OTHER);
-    browser
-}
-
 async fn a_step_that_keeps_failing_is_shown_to_its_studio_and_retried_on_request(backend: Backend) {
     let down = Arc::new(AtomicBool::new(true));
     let outage = down.clone();
@@ -181,7 +138,7 @@ async fn a_step_that_keeps_failing_is_shown_to_its_studio_and_retried_on_request
     assert_eq!(app.count("outbox WHERE status = 'FAILED'").await, 2);
 
     // The dashboard lists them under "Needs attention".
-    let browser = staff_browser(&app, &f.key).await;
+    let browser = app.staff_browser(&f.key, "owner@golden.example").await;
     let page = browser
         .get(format!("{}/dashboard", app.address))
         .send()

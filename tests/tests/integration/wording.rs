@@ -138,46 +138,16 @@ async fn the_gallery_names_the_studio_links_to_payment_and_stays_linked_from_the
     let f = app.seed_studio("Golden Hour").await;
     app.complete_session(&f.key, &f.invoice_session).await;
     app.drain().await;
-    let credentials = app
-        .emails_to(INVOICE_EMAIL)
-        .into_iter()
-        .find(|e| e.text.contains("Password: "))
-        .expect("credentials email");
-    let gallery = credentials
-        .text
-        .split_whitespace()
-        .find(|w| w.starts_with("http") && w.contains("/gallery/"))
-        .expect("gallery link")
-        .to_string();
-    let password = credentials
-        .text
-        .lines()
-        .find_map(|l| l.strip_prefix("Password: "))
-        .expect("password line")
-        .trim()
-        .to_string();
     let portal = email_with(app.emails_to(INVOICE_EMAIL), "Invoice")
         .portal_link()
         .expect("portal link");
+    let visit = app.gallery_login(INVOICE_EMAIL, "WordingTest/1.0").await;
+    let (browser, gallery, page) = (visit.browser, visit.link, visit.page);
 
     // The login page says whose gallery this is.
     let login_page = app.portal_page(&gallery).await;
     assert!(login_page.contains("Golden Hour"), "{login_page}");
     // At PREVIEW, the gallery links to the invoice to pay.
-    let browser = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let page = browser
-        .post(&gallery)
-        .form(&[("username", INVOICE_EMAIL), ("password", password.as_str())])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
     assert!(page.contains("PREVIEW"), "{page}");
     assert!(
         page.contains(&format!("id=\"gallery-pay\" href=\"{portal}\"")),

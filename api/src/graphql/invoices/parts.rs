@@ -72,6 +72,9 @@ pub enum AuditEventKind {
     CardCheckFailed,
     /// The invoice was split between payers (`setInvoicePayers`).
     PayersSet,
+    /// A draft was priced again: the client's gallery picks became its
+    /// "Additional images" line.
+    Repriced,
 }
 
 #[derive(SimpleObject)]
