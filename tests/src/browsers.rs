@@ -27,6 +27,18 @@ impl GalleryVisit {
     }
 }
 
+/// The HTML of a page at `url`, as `browser` sees it.
+pub async fn page_of(browser: &reqwest::Client, url: &str) -> String {
+    browser
+        .get(url)
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html")
+}
+
 impl TestApp {
     /// Logs in to the gallery whose credentials were emailed to `email`,
     /// with a browser that says it is `user_agent`.

@@ -119,6 +119,20 @@ async fn current_session(
     }
 }
 
+/// The staff session a form was POSTed in, its CSRF token checked: else
+/// the login page (no session) or 403 (a forged form).
+async fn staff_form(
+    app: &AppContext,
+    req: &HttpRequest,
+    csrf: &str,
+) -> Result<StaffSession, HttpResponse> {
+    match current_session(app, req).await? {
+        None => Err(redirect(LOGIN_PATH)),
+        Some((_, session)) if session.csrf_ok(&app.secret, csrf) => Ok(session),
+        Some(_) => Err(forbidden()),
+    }
+}
+
 #[derive(Deserialize)]
 pub struct LoginQuery {
     logged_out: Option<String>,
@@ -269,14 +283,10 @@ pub async fn retry_step(
     id: web::Path<String>,
     form: web::Form<LogoutForm>,
 ) -> HttpResponse {
-    let session = match current_session(&app, &req).await {
-        Ok(Some((_, session))) => session,
-        Ok(None) => return redirect(LOGIN_PATH),
+    let session = match staff_form(&app, &req, &form.csrf).await {
+        Ok(session) => session,
         Err(page) => return page,
     };
-    if !session.csrf_ok(&app.secret, &form.csrf) {
-        return forbidden();
-    }
     let Ok(id) = id.parse::<i64>() else {
         return html(
             StatusCode::NOT_FOUND,
@@ -300,14 +310,10 @@ pub async fn submit_dispute_evidence(
     id: web::Path<String>,
     form: web::Form<LogoutForm>,
 ) -> HttpResponse {
-    let session = match current_session(&app, &req).await {
-        Ok(Some((_, session))) => session,
-        Ok(None) => return redirect(LOGIN_PATH),
+    let session = match staff_form(&app, &req, &form.csrf).await {
+        Ok(session) => session,
         Err(page) => return page,
     };
-    if !session.csrf_ok(&app.secret, &form.csrf) {
-        return forbidden();
-    }
     let studio = domain::kernel::ids::StudioId::new(session.studio_id);
     let result = match id.parse::<i64>() {
         Ok(id) => domain::billing::disputes::approve(&app, studio, id).await,

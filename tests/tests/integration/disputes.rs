@@ -284,14 +284,7 @@ async fn a_studio_that_reviews_evidence_sends_it_with_one_click(backend: Backend
 
     // The dashboard lists it with its Submit button; a forged form is refused.
     let browser = app.staff_browser(&f.key, "owner@golden.example").await;
-    let page = browser
-        .get(format!("{}/dashboard", app.address))
-        .send()
-        .await
-        .expect("dashboard")
-        .text()
-        .await
-        .expect("html");
+    let page = tests::browsers::page_of(&browser, &format!("{}/dashboard", app.address)).await;
     assert!(page.contains("id=\"disputes\""), "{page}");
     assert!(
         page.contains("ready for your review") && page.contains("Submit evidence"),
@@ -350,14 +343,7 @@ async fn a_studio_that_reviews_evidence_sends_it_with_one_click(backend: Backend
     );
     app.drain().await;
     assert_eq!(submissions(&stripe, "dp_2Ava").await.len(), 2);
-    let page = browser
-        .get(format!("{}/dashboard", app.address))
-        .send()
-        .await
-        .expect("dashboard")
-        .text()
-        .await
-        .expect("html");
+    let page = tests::browsers::page_of(&browser, &format!("{}/dashboard", app.address)).await;
     assert!(
         page.contains("sent ") && !page.contains("Submit evidence"),
         "{page}"

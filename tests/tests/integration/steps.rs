@@ -139,14 +139,7 @@ async fn a_step_that_keeps_failing_is_shown_to_its_studio_and_retried_on_request
 
     // The dashboard lists them under "Needs attention".
     let browser = app.staff_browser(&f.key, "owner@golden.example").await;
-    let page = browser
-        .get(format!("{}/dashboard", app.address))
-        .send()
-        .await
-        .expect("dashboard")
-        .text()
-        .await
-        .expect("html");
+    let page = tests::browsers::page_of(&browser, &format!("{}/dashboard", app.address)).await;
     assert!(page.contains("Needs attention"), "{page}");
     assert!(page.contains("send gallery credentials"), "{page}");
     assert!(page.contains(&format!("/dashboard/steps/{credentials_step}/retry")));

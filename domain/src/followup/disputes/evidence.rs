@@ -107,10 +107,18 @@ pub async fn gather(ctx: &AppContext, dispute: &dispute::Model) -> DomainResult<
         paid.created_at.format("%Y-%m-%d"),
         payment_label(paid),
     );
-    if log.logins + log.downloads > 0 {
+    let used: Vec<String> = [
+        (log.logins, "logged in to the gallery {} time(s)"),
+        (log.downloads, "downloaded {} photo(s) at full resolution"),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| what.replace("{}", &n.to_string()))
+    .collect();
+    if !used.is_empty() {
         summary.push_str(&format!(
-            " After paying, the client logged in to the gallery {} time(s) and downloaded {} photo(s) at full resolution (access_activity_log).",
-            log.logins, log.downloads
+            " After paying, the client {} (access_activity_log).",
+            used.join(" and ")
         ));
     }
     if !emails.is_empty() {
