@@ -2,7 +2,7 @@
 //! evidence (what it shows, when it was sent, or the button that sends it
 //! for a studio that reviews evidence) and its outcome.
 
-use domain::billing::disputes::EvidenceStage;
+use domain::billing::disputes::{EvidenceStage, sent_by_itself_at};
 use domain::read::dashboard::{Dashboard, DisputeRow};
 use maud::{Markup, html};
 
@@ -15,7 +15,12 @@ fn evidence_state(row: &DisputeRow) -> Markup {
     html! {
         @match row.stage {
             EvidenceStage::Gathering => "being gathered",
-            EvidenceStage::AwaitingReview => { "ready for your review" br; span.meta { (shows) } }
+            EvidenceStage::AwaitingReview => {
+                "ready for your review" br; span.meta { (shows) } br;
+                @if let Some(due) = row.due_by {
+                    span.meta { "sent by itself on " (sent_by_itself_at(due, row.opened_at).format("%b %-d, %H:%M UTC")) " if you do not" }
+                }
+            }
             EvidenceStage::Sending => { "being sent" br; span.meta { (shows) } }
             EvidenceStage::Submitted => {
                 "sent " (row.submitted_at.map(|at| at.format("%b %-d, %H:%M UTC").to_string()).unwrap_or_default())

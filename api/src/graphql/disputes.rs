@@ -17,7 +17,8 @@ use entity::{dispute, studio};
 pub enum EvidenceStage {
     /// Being gathered (within moments of the dispute opening).
     Gathering,
-    /// Gathered; waits for `submitDisputeEvidence` (the studio reviews evidence).
+    /// Gathered; waits for `submitDisputeEvidence` (the studio reviews
+    /// evidence), or goes by itself two days before `evidenceDueBy`.
     AwaitingReview,
     /// On its way to the gateway.
     Sending,

@@ -112,12 +112,23 @@ pub async fn find(
         .await?)
 }
 
+/// How long before its deadline evidence that waits for the studio's
+/// review goes by itself: a dispute left unanswered is lost.
+pub const SENT_BY_ITSELF_BEFORE: chrono::Duration = chrono::Duration::hours(48);
+
+/// When evidence waiting for review goes by itself: two days before the
+/// deadline, or now when that is past.
+pub fn sent_by_itself_at(due_by: DateTime<Utc>, now: DateTime<Utc>) -> DateTime<Utc> {
+    Ord::max(due_by - SENT_BY_ITSELF_BEFORE, now)
+}
+
 /// Where a dispute's evidence stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EvidenceStage {
     /// Not gathered yet (the job is on its way).
     Gathering,
-    /// Gathered; waits for the studio's click.
+    /// Gathered; waits for the studio's click (or goes by itself
+    /// [`SENT_BY_ITSELF_BEFORE`] its deadline).
     AwaitingReview,
     /// Gathered (and approved, or the studio does not review): being sent.
     Sending,

@@ -11,11 +11,13 @@
 //! keys of the attempt (`dispute_{dp}_{field}_{n}`), the evidence under
 //! `dispute_{dp}_evidence_{n}`.
 
+use crate::billing::disputes;
 use crate::billing::documents::InvoiceDocument;
 use crate::infra::context::AppContext;
 use crate::infra::error::DomainResult;
 use crate::kernel::keys::{Key, RequestKey, Step};
 use crate::ports::gateway::{EvidenceFile, EvidenceSubmission, GatewayError};
+use crate::workflow::next::{self, Change};
 use entity::{dispute, studio};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -55,13 +57,13 @@ async fn answer_now(ctx: &AppContext, dispute_id: i64, approved: bool) -> Domain
             found.gateway_id
         )));
     }
-    if found.evidence.is_none() {
-        found = store_gathered(ctx, found).await?;
-    }
     let studio = studio::Entity::find_by_id(found.studio_id)
         .one(&ctx.db)
         .await?
         .ok_or_else(|| anyhow::anyhow!("studio {} missing", found.studio_id))?;
+    if found.evidence.is_none() {
+        found = store_gathered(ctx, found, studio.review_dispute_evidence).await?;
+    }
     if studio.review_dispute_evidence && !approved && found.approved_at.is_none() {
         return Ok(Answered::AwaitingReview);
     }
@@ -107,18 +109,36 @@ fn stored(found: &dispute::Model) -> DomainResult<Evidence> {
 }
 
 /// Gathers the evidence and stores it, unless another run stored it first.
-async fn store_gathered(ctx: &AppContext, found: dispute::Model) -> DomainResult<dispute::Model> {
+/// Evidence that waits for the studio's review (`reviewed`) goes by itself
+/// shortly before the deadline ([`disputes::sent_by_itself_at`]).
+async fn store_gathered(
+    ctx: &AppContext,
+    found: dispute::Model,
+    reviewed: bool,
+) -> DomainResult<dispute::Model> {
     let evidence = evidence::gather(ctx, &found).await?;
     let json = serde_json::to_string(&evidence).map_err(anyhow::Error::from)?;
     let now = ctx.clock.now();
-    dispute::Entity::update_many()
+    let tx = crate::infra::db::begin_write(&ctx.db).await?;
+    let stored = dispute::Entity::update_many()
         .col_expr(dispute::Column::Evidence, Expr::value(json))
         .col_expr(dispute::Column::EvidenceGatheredAt, Expr::value(now))
         .col_expr(dispute::Column::UpdatedAt, Expr::value(now))
         .filter(dispute::Column::Id.eq(found.id))
         .filter(dispute::Column::Evidence.is_null())
-        .exec(&ctx.db)
-        .await?;
+        .exec(&tx)
+        .await?
+        .rows_affected;
+    let deadline = found.evidence_due_by.filter(|_| reviewed && stored == 1);
+    if let Some(due_by) = deadline {
+        let change = Change::DisputeAwaitingReview {
+            studio_id: found.studio_id,
+            dispute_id: found.id,
+            send_at: disputes::sent_by_itself_at(due_by, now),
+        };
+        next::after(&tx, change, None, now).await?;
+    }
+    next::commit(ctx, tx).await?;
     tracing::info!(dispute = %found.gateway_id, logins = evidence.logins, downloads = evidence.downloads, "dispute evidence gathered");
     Ok(dispute::Entity::find_by_id(found.id)
         .one(&ctx.db)

@@ -101,10 +101,14 @@ pub enum JobKind {
     /// Answer dispute `dispute_id` (`disputes.id`) with evidence: gather
     /// it, and send it unless the studio reviews evidence and has not
     /// `approved` it yet.
+    /// `by_deadline`: the studio has not said, and the deadline is near:
+    /// the evidence goes as if approved.
     AnswerDispute {
         dispute_id: i64,
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         approved: bool,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        by_deadline: bool,
     },
     /// Does nothing: the bench's probe of the job path itself (outbox row →
     /// relay → queue → handler → done). Nothing in the product writes it.
@@ -194,11 +198,18 @@ impl JobKind {
             }
             Self::AnswerDispute {
                 dispute_id,
+                by_deadline: true,
+                ..
+            } => format!("answer_dispute:dispute:{dispute_id}:deadline"),
+            Self::AnswerDispute {
+                dispute_id,
                 approved: false,
+                ..
             } => format!("answer_dispute:dispute:{dispute_id}"),
             Self::AnswerDispute {
                 dispute_id,
                 approved: true,
+                ..
             } => format!("answer_dispute:dispute:{dispute_id}:approved"),
             Self::Noop { n } => format!("noop:{n}"),
         }
@@ -431,6 +442,10 @@ mod tests {
             (
                 r#"{"type":"answer_dispute","dispute_id":3,"approved":true}"#,
                 "answer_dispute:dispute:3:approved",
+            ),
+            (
+                r#"{"type":"answer_dispute","dispute_id":3,"by_deadline":true}"#,
+                "answer_dispute:dispute:3:deadline",
             ),
             (
                 r#"{"type":"sync_gallery_access","invoice_id":7,"state":"OPEN"}"#,

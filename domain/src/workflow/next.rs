@@ -92,6 +92,13 @@ pub enum Change {
     },
     /// The studio said to send a dispute's gathered evidence.
     DisputeEvidenceApproved { studio_id: i64, dispute_id: i64 },
+    /// A dispute's evidence waits for the studio's review: unless the
+    /// studio says first, it goes by itself at `send_at`, before the deadline.
+    DisputeAwaitingReview {
+        studio_id: i64,
+        dispute_id: i64,
+        send_at: DateTime<Utc>,
+    },
     /// The studio asked to send the invoice again under `key`.
     InvoiceResent {
         studio_id: i64,
@@ -200,8 +207,9 @@ pub async fn after(
 mod follow_ups;
 use follow_ups::FollowUp::{self, After, At, Now};
 use follow_ups::{
-    answer_dispute, at_or_now, auto_pay_declined, closed, disputed_follow_ups, gallery_changed,
-    gallery_granted, invoice_issued, plan_edited, plan_scheduled, refunded, sync_gallery,
+    answer_dispute, at_or_now, auto_pay_declined, closed, dispute_deadline, disputed_follow_ups,
+    gallery_changed, gallery_granted, invoice_issued, plan_edited, plan_scheduled, refunded,
+    sync_gallery,
 };
 
 impl Change {
@@ -219,6 +227,7 @@ impl Change {
             | Self::Uncollectible { studio_id, .. }
             | Self::Disputed { studio_id, .. }
             | Self::DisputeEvidenceApproved { studio_id, .. }
+            | Self::DisputeAwaitingReview { studio_id, .. }
             | Self::InvoiceResent { studio_id, .. }
             | Self::ReminderPlanned { studio_id, .. }
             | Self::Reminded { studio_id, .. }
@@ -285,6 +294,7 @@ impl Change {
             Self::DisputeEvidenceApproved { dispute_id, .. } => {
                 vec![answer_dispute(dispute_id, true)]
             }
+            waiting @ Self::DisputeAwaitingReview { .. } => dispute_deadline(waiting),
             Self::InvoiceResent {
                 invoice_id, key, ..
             } => {

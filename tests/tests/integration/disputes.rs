@@ -266,6 +266,15 @@ async fn a_studio_that_reviews_evidence_sends_it_with_one_click(backend: Backend
     assert_eq!(d["evidence"]["logins"], 0);
     assert_eq!(d["evidence"]["documents"], json!([]));
     let id = d["id"].as_str().expect("id").to_string();
+    // Unless the studio says first, it goes by itself two days before the deadline.
+    let deadline: Vec<_> = app
+        .scheduled()
+        .await
+        .into_iter()
+        .filter(|(k, _)| *k == format!("answer_dispute:dispute:{id}:deadline"))
+        .map(|(_, at)| at.timestamp())
+        .collect();
+    assert_eq!(deadline, vec![due_by - 2 * 86_400]);
 
     // Another studio can neither see nor send it.
     let other = app.create_studio("Other Studio").await;
@@ -341,6 +350,8 @@ async fn a_studio_that_reviews_evidence_sends_it_with_one_click(backend: Backend
         again["submitDisputeEvidence"]["dispute"]["evidenceStage"],
         "SUBMITTED"
     );
+    // Nor does the deadline's own sending, once it comes.
+    app.advance_scheduled_of("answer_dispute:").await;
     app.drain().await;
     assert_eq!(submissions(&stripe, "dp_2Ava").await.len(), 2);
     let page = tests::browsers::page_of(&browser, &format!("{}/dashboard", app.address)).await;
@@ -356,6 +367,8 @@ async fn the_simulated_gateway_disputes_its_test_card_and_takes_the_evidence(bac
         return;
     };
     let f = paid_wedding(&app, "pm_card_createDispute").await;
+    let set = set_policy(&app, &f.key, true, POLICY).await;
+    assert_eq!(set["userErrors"], json!([]), "{set}");
     // The dispute opens two minutes after the charge: time to use the gallery.
     let pending: Vec<String> = app
         .scheduled()
@@ -369,6 +382,12 @@ async fn the_simulated_gateway_disputes_its_test_card_and_takes_the_evidence(bac
     let photos = photo_ids(&app, &f).await;
     assert_eq!(visit.download(&photos[1]).await, 303);
     app.advance_scheduled_of("simulated_webhook:dispute:").await;
+    app.drain().await;
+    // The studio reviews evidence and does not say: it goes by itself
+    // two days before the deadline.
+    let d = &disputes(&app, &f.key).await[0];
+    assert_eq!(d["evidenceStage"], "AWAITING_REVIEW", "{d:#}");
+    app.advance_scheduled_of("answer_dispute:").await;
     app.drain().await;
 
     let d = &disputes(&app, &f.key).await[0];
@@ -388,7 +407,7 @@ async fn the_simulated_gateway_disputes_its_test_card_and_takes_the_evidence(bac
         "{d:#}"
     );
     let documents = d["evidence"]["documents"].as_array().expect("documents");
-    assert_eq!(documents.len(), 3);
+    assert_eq!(documents.len(), 4, "the refund policy too");
     assert!(documents.iter().all(|doc| {
         doc["fileId"]
             .as_str()

@@ -121,7 +121,8 @@ async fn run_step(ctx: &AppContext, job: &Job) -> Outcome {
         JobKind::AnswerDispute {
             dispute_id,
             approved,
-        } => Outcome::of(disputes::answer(ctx, *dispute_id, *approved).await),
+            by_deadline,
+        } => Outcome::of(disputes::answer(ctx, *dispute_id, *approved || *by_deadline).await),
         JobKind::Noop { .. } => Outcome::Done,
     }
 }

@@ -147,7 +147,27 @@ pub(super) fn answer_dispute(dispute_id: i64, approved: bool) -> FollowUp {
     Now(JobKind::AnswerDispute {
         dispute_id,
         approved,
+        by_deadline: false,
     })
+}
+
+/// Evidence waiting for the studio's review: sent at its `send_at` if the
+/// studio has not said by then.
+pub(super) fn dispute_deadline(waiting: super::Change) -> Vec<FollowUp> {
+    let super::Change::DisputeAwaitingReview {
+        dispute_id,
+        send_at,
+        ..
+    } = waiting
+    else {
+        return Vec::new();
+    };
+    let job = JobKind::AnswerDispute {
+        dispute_id,
+        approved: false,
+        by_deadline: true,
+    };
+    vec![At(job, send_at)]
 }
 
 pub(super) fn closed(invoice_id: i64, status: InvoiceStatus) -> Vec<FollowUp> {
