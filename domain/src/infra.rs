@@ -8,6 +8,7 @@
 pub mod context;
 pub mod db;
 pub mod error;
+pub mod rounds;
 pub mod secrets;
 pub mod settings;
 pub mod signature;

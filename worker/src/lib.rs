@@ -6,6 +6,7 @@
 //! tests), which is why maud's `actix-web` feature is enabled in
 //! `api/Cargo.toml` only.
 
+pub mod batches;
 pub mod bookkeeping;
 pub mod jobs;
 pub mod queue;
@@ -29,12 +30,15 @@ pub struct WorkerState {
     pub finished: broadcast::Sender<i64>,
     /// Starts and ends jobs' outbox rows, many per statement.
     pub bookkeeping: bookkeeping::Bookkeeping,
+    /// Runs the steps that go in batches, many per transaction.
+    pub batches: batches::Batches,
 }
 
 impl WorkerState {
     pub fn new(ctx: AppContext, finished: broadcast::Sender<i64>) -> Self {
         Self {
             bookkeeping: bookkeeping::Bookkeeping::spawn(ctx.clone()),
+            batches: batches::Batches::spawn(ctx.clone()),
             ctx,
             finished,
         }

@@ -2,7 +2,9 @@
 //! each with the decline it stands for) and what a card check says of them.
 
 use crate::kernel::surcharge::Funding;
-use crate::ports::gateway::{CardCheck, GatewayError, PaymentMethodDetails};
+use crate::ports::gateway::{
+    CardCheck, ChargeOutcome, GatewayError, IntentState, PaymentMethodDetails,
+};
 
 pub(super) struct TestCard {
     pub(super) token: &'static str,
@@ -199,4 +201,17 @@ pub(super) fn refund_outcome(
             reason: record.decline_code.unwrap_or_default(),
         }
     }
+}
+
+/// A declined charge's state: its code and the message of the first test
+/// card declining with it.
+pub(super) fn declined(code: String) -> IntentState {
+    let message = TEST_CARDS
+        .iter()
+        .filter_map(|c| c.decline)
+        .find(|d| d.0 == code)
+        .map(|d| d.1)
+        .unwrap_or("Your card was declined.")
+        .to_string();
+    IntentState::Settled(ChargeOutcome::Declined { code, message })
 }

@@ -13,7 +13,7 @@ use entity::{simulated_charge, simulated_intent};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
 
-use super::sim_cards::{TEST_CARDS, refund_outcome, test_card};
+use super::sim_cards::{declined, refund_outcome, test_card};
 
 mod faults;
 
@@ -77,10 +77,10 @@ impl SimulatedGateway {
         self
     }
 
-    /// Stores a record under its idempotency key unless the key is known;
-    /// the first record of a key also writes its webhook's delivery job, in
-    /// the same transaction.
-    async fn record_once(&self, row: simulated_charge::ActiveModel) -> Result<(), GatewayError> {
+    /// Stores a record under its idempotency key unless the key is known
+    /// (`true`: this call stored it); the first record of a key also writes
+    /// its webhook's delivery job, in the same transaction.
+    async fn record_once(&self, row: simulated_charge::ActiveModel) -> Result<bool, GatewayError> {
         let key = match &row.idempotency_key {
             sea_orm::ActiveValue::Set(key) | sea_orm::ActiveValue::Unchanged(key) => key.clone(),
             sea_orm::ActiveValue::NotSet => String::new(),
@@ -111,7 +111,8 @@ impl SimulatedGateway {
         if inserted == 1 {
             super::sim_disputes::open(&tx, disputed, self.clock.now()).await?;
         }
-        tx.commit().await.map_err(db_err)
+        tx.commit().await.map_err(db_err)?;
+        Ok(inserted == 1)
     }
 }
 
@@ -334,11 +335,12 @@ impl PaymentGateway for SimulatedGateway {
 impl SimulatedGateway {
     /// Creates the intent under its key (the same key finds the same one).
     async fn create_intent_now(&self, request: &ChargeRequest) -> Result<String, GatewayError> {
-        use sea_orm::{ColumnTrait, QueryFilter};
         let card = test_card(&request.payment_method_token).ok_or_else(|| {
             GatewayError::InvalidPaymentMethod(request.payment_method_token.clone())
         })?;
-        simulated_intent::Entity::insert(simulated_intent::ActiveModel {
+        // One statement whether the key is new or known: a known key's
+        // conflict "updates" its row to itself, so its row is returned.
+        let stored = simulated_intent::Entity::insert(simulated_intent::ActiveModel {
             id: Set(format!("sim_pi_{}", uuid::Uuid::now_v7().simple())),
             create_key: Set(request.idempotency_key.clone()),
             payment_key: Set(request.payment_key.clone()),
@@ -349,18 +351,12 @@ impl SimulatedGateway {
         })
         .on_conflict(
             OnConflict::column(simulated_intent::Column::CreateKey)
-                .do_nothing()
+                .update_column(simulated_intent::Column::CreateKey)
                 .to_owned(),
         )
-        .exec_without_returning(&self.db)
+        .exec_with_returning(&self.db)
         .await
         .map_err(db_err)?;
-        let stored = simulated_intent::Entity::find()
-            .filter(simulated_intent::Column::CreateKey.eq(request.idempotency_key.clone()))
-            .one(&self.db)
-            .await
-            .map_err(db_err)?
-            .ok_or_else(|| GatewayError::Unavailable("intent record vanished".into()))?;
         if stored.amount_minor != request.amount.minor.get()
             || stored.currency != request.amount.currency.code()
             || stored.token != card.token
@@ -382,19 +378,28 @@ impl SimulatedGateway {
             .ok_or_else(|| GatewayError::Unavailable(format!("no PaymentIntent {id}")))?;
         let card = test_card(&intent.token)
             .ok_or_else(|| GatewayError::InvalidPaymentMethod(intent.token.clone()))?;
-        self.record_once(simulated_charge::ActiveModel {
-            idempotency_key: Set(intent.payment_key.clone()),
-            reference: Set(intent.id.clone()),
-            token: Set(card.token.to_string()),
-            amount_minor: Set(intent.amount_minor),
-            currency: Set(intent.currency.clone()),
-            succeeded: Set(card.decline.is_none()),
-            decline_code: Set(card.decline.map(|d| d.0.to_string())),
-            created_at: Set(self.clock.now()),
-            refund_of: Set(None),
-        })
-        .await?;
-        let state = self.intent_state(id).await?;
+        let recorded = self
+            .record_once(simulated_charge::ActiveModel {
+                idempotency_key: Set(intent.payment_key.clone()),
+                reference: Set(intent.id.clone()),
+                token: Set(card.token.to_string()),
+                amount_minor: Set(intent.amount_minor),
+                currency: Set(intent.currency.clone()),
+                succeeded: Set(card.decline.is_none()),
+                decline_code: Set(card.decline.map(|d| d.0.to_string())),
+                created_at: Set(self.clock.now()),
+                refund_of: Set(None),
+            })
+            .await?;
+        // A charge recorded just now is this intent's, as written; a key
+        // already known may be another intent's charge of the same payment.
+        let state = match (recorded, card.decline) {
+            (true, None) => IntentState::Settled(ChargeOutcome::Succeeded {
+                reference: intent.id.clone(),
+            }),
+            (true, Some((code, _))) => declined(code.to_string()),
+            (false, _) => self.intent_state(id).await?,
+        };
         match &state {
             IntentState::Settled(ChargeOutcome::Succeeded { reference }) => {
                 tracing::info!(%reference, amount = intent.amount_minor, "simulated charge succeeded");
@@ -432,20 +437,11 @@ impl SimulatedGateway {
                 reference: stored.reference,
             }));
         }
-        let code = stored
-            .decline_code
-            .unwrap_or_else(|| "generic_decline".into());
-        let message = TEST_CARDS
-            .iter()
-            .filter_map(|c| c.decline)
-            .find(|d| d.0 == code)
-            .map(|d| d.1)
-            .unwrap_or("Your card was declined.")
-            .to_string();
-        Ok(IntentState::Settled(ChargeOutcome::Declined {
-            code,
-            message,
-        }))
+        Ok(declined(
+            stored
+                .decline_code
+                .unwrap_or_else(|| "generic_decline".into()),
+        ))
     }
 
     async fn refund_now(&self, request: &RefundRequest) -> Result<RefundOutcome, GatewayError> {

@@ -70,8 +70,10 @@ impl AppContext {
             }),
             None => Arc::new(LocalEvents(live.clone())),
         };
+        let sent_marks = crate::workflow::notify::sent_marks(conn.clone());
         Ok(Built {
             ctx: AppContext {
+                sent_marks,
                 db: conn,
                 settings: Arc::new(settings),
                 gateway,

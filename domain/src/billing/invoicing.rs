@@ -16,8 +16,10 @@
 //!   its commit: the counter row stays locked until then, and every
 //!   finalization of the studio waits for it.
 
+mod generate;
 pub(crate) mod reprice;
 mod resend;
+pub use generate::{generate_invoice, generate_invoices};
 pub use resend::resend_invoice;
 
 use crate::billing::credits;
@@ -33,7 +35,7 @@ use crate::kernel::pricing::{self, LineInput};
 use crate::studio::quote::quote_session;
 use crate::workflow::next::{self, Change};
 use chrono::{DateTime, Duration, Utc};
-use entity::enums::{InvoiceEventKind, InvoiceKind, InvoiceStatus, LineKind, SessionStatus};
+use entity::enums::{InvoiceEventKind, InvoiceKind, InvoiceStatus, LineKind};
 use entity::{client, invoice, invoice_line, session, studio};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
@@ -461,66 +463,6 @@ async fn lock_session(
         .lock_exclusive()
         .one(tx)
         .await?)
-}
-
-/// Step 2-4 of the workflow for a completed session. A session that already
-/// has an invoice (even a void one) gets nothing new: only an explicit
-/// `reissue_invoice` replaces a void invoice, so a replayed job never does.
-/// Studios that review drafts get a `DRAFT` (no number, nothing sent).
-pub async fn generate_invoice(
-    ctx: &AppContext,
-    session_id: i64,
-    request_id: Option<&str>,
-) -> DomainResult<Generated> {
-    let tx = begin_write(&ctx.db).await?;
-    if let Some(existing) = current_invoice_of_session(&tx, session_id).await? {
-        return Ok(Generated::AlreadyIssued {
-            invoice_id: existing.id,
-        });
-    }
-    let Some(session) = lock_session(&tx, session_id).await? else {
-        return Ok(Generated::NotBillable);
-    };
-    if session.status != SessionStatus::Completed {
-        return Ok(Generated::NotBillable);
-    }
-    let studio = studio::Entity::find_by_id(session.studio_id)
-        .one(&tx)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("studio of session {session_id} missing"))?;
-    let client = client::Entity::find_by_id(session.client_id)
-        .one(&tx)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("client of session {session_id} missing"))?;
-    let system = Actor::system();
-    let draft = insert_draft(
-        ctx,
-        &tx,
-        &studio,
-        &session,
-        &client,
-        Origin {
-            reissued_from: None,
-            actor: &system,
-            request_id,
-        },
-    )
-    .await?;
-    if studio.review_drafts {
-        tx.commit().await?;
-        tracing::info!(invoice_id = draft.id, "invoice drafted for review");
-        return Ok(Generated::Drafted {
-            invoice_id: draft.id,
-        });
-    }
-    let now = ctx.clock.now();
-    let invoice = finalize_and_route(ctx, &tx, &studio, draft, &system, request_id, now).await?;
-    tx.commit().await?;
-    announce_issued(ctx, &invoice).await;
-    Ok(Generated::Issued {
-        invoice_id: invoice.id,
-        number: invoice.display_number().to_string(),
-    })
 }
 
 /// Finalizes a draft the studio reviewed: number, `OPEN`, and the same

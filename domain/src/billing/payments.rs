@@ -31,10 +31,11 @@ mod auto_pay;
 mod intent;
 mod manual;
 
+use auto_pay::CardOf;
 use intent::{Origin, drive_intent};
 
 pub(crate) use auto_pay::decline_code;
-pub use auto_pay::{AutoPay, NO_CARD, auto_pay, retry_in_days};
+pub use auto_pay::{AutoPay, NO_CARD, OnFile, auto_pay, charge_card_on_file, retry_in_days};
 pub use manual::{ManualPayment, record_manual_payment};
 
 use crate::billing::lifecycle::{self, Actor, Audit};
@@ -91,6 +92,10 @@ fn find_by_key(key: &str) -> sea_orm::Select<payment::Entity> {
 enum Start {
     Attempt(payment::Model, Origin),
     Replay(ChargeResult),
+    /// The client has no card on file (`CardOf::Client`): nothing charged.
+    NoCard {
+        studio_id: i64,
+    },
 }
 
 /// Step 1: writes the `PENDING` attempt, or tells why there is none.
@@ -98,7 +103,7 @@ async fn start_attempt(
     ctx: &AppContext,
     invoice_id: i64,
     source: PaymentSource,
-    card: &Card,
+    card: CardOf<'_>,
     key: &str,
     payer: Option<i64>,
     request_id: Option<&str>,
@@ -133,6 +138,10 @@ async fn start_attempt(
         )
         .into());
     }
+    let Some(card) = card.resolve(&tx, invoice.client_id).await? else {
+        let studio_id = invoice.studio_id;
+        return Ok(Start::NoCard { studio_id });
+    };
     let now = ctx.clock.now();
     // Where a payer lives is not known: their card is never surcharged.
     let surcharge = match payer {
@@ -362,25 +371,6 @@ fn actor_of(payment: &payment::Model) -> Actor {
     }
 }
 
-/// Charges `card` for what the invoice still owes, under `idempotency_key`.
-/// Calling again with the same key replays the first outcome.
-pub async fn charge_invoice(
-    ctx: &AppContext,
-    invoice_id: i64,
-    source: PaymentSource,
-    card: &Card,
-    idempotency_key: &str,
-    request_id: Option<&str>,
-) -> DomainResult<ChargeResult> {
-    let key = idempotency_key;
-    match start_attempt(ctx, invoice_id, source, card, key, None, request_id).await? {
-        Start::Replay(result) => Ok(result),
-        Start::Attempt(pending, origin) => {
-            charge_and_settle(ctx, pending, origin, request_id).await
-        }
-    }
-}
-
 /// Charges a payer's saved `card` for their share of a shared invoice,
 /// once per attempt, under `key` (`Key::PayerAutoPay`).
 pub async fn charge_share(
@@ -392,8 +382,10 @@ pub async fn charge_share(
     request_id: Option<&str>,
 ) -> DomainResult<ChargeResult> {
     let (source, payer, key) = (PaymentSource::AutoPay, Some(payer_id), key.to_string());
+    let card = CardOf::Given(card);
     match start_attempt(ctx, invoice_id, source, card, &key, payer, request_id).await? {
         Start::Replay(result) => Ok(result),
+        Start::NoCard { .. } => Err(anyhow::anyhow!("invoice {invoice_id}: no card given").into()),
         Start::Attempt(pending, origin) => {
             charge_and_settle(ctx, pending, origin, request_id).await
         }

@@ -26,6 +26,8 @@ pub struct AppContext {
     pub live: broadcast::Sender<BillingEvent>,
     /// What "now" is, for everything: the one reader of the system time.
     pub clock: crate::kernel::clock::Clock,
+    /// Emails marked `SENT` in rounds (`workflow::notify`).
+    pub sent_marks: crate::infra::rounds::Rounds,
 }
 
 impl AppContext {

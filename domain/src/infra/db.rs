@@ -409,6 +409,35 @@ pub async fn begin_write(conn: &DatabaseConnection) -> Result<DatabaseTransactio
     .await
 }
 
+/// `column` (an id) among `ids`, as one statement text whatever their number.
+/// On PostgreSQL that is `= ANY($1)` with the ids as one array parameter:
+/// an `IN ($1, …, $n)` list is a different statement for every length, each
+/// prepared anew on every pooled connection, and a prepare outside a
+/// transaction is a transaction of its own (about six per session in the
+/// bench, BENCHMARKS.md). SQLite prepares for nothing: a plain `IN` list.
+pub(crate) fn ids_among<C, Col>(conn: &C, column: Col, ids: &[i64]) -> sea_orm::sea_query::Expr
+where
+    C: sea_orm::ConnectionTrait,
+    Col: sea_orm::ColumnTrait,
+{
+    use sea_orm::EntityName;
+    match conn.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => {
+            let array = format!(
+                "{{{}}}",
+                ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+            );
+            let table = Col::EntityName::default().table_name().to_string();
+            let sql = format!(
+                "\"{table}\".\"{}\" = ANY(CAST($1 AS BIGINT[]))",
+                column.as_str()
+            );
+            sea_orm::sea_query::Expr::cust_with_values(sql, [array])
+        }
+        _ => column.is_in(ids.iter().copied()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::ConnectionBudget;

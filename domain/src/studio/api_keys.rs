@@ -40,22 +40,26 @@ pub async fn authenticate(
     key: &str,
     now: DateTime<Utc>,
 ) -> DomainResult<Option<Authenticated>> {
-    let Some(row) = api_key::Entity::find()
+    // The key and its studio in one statement (one per request).
+    let of_studio = api_key::Entity::belongs_to(studio::Entity)
+        .from(api_key::Column::StudioId)
+        .to(studio::Column::Id)
+        .into();
+    let Some((row, Some(studio))) = api_key::Entity::find()
         .filter(api_key::Column::KeyHash.eq(hash_token(key.trim())))
         .filter(api_key::Column::RevokedAt.is_null())
+        .join(sea_orm::JoinType::InnerJoin, of_studio)
+        .select_also(studio::Entity)
         .one(db)
         .await?
     else {
         return Ok(None);
     };
     touch(db, &row, now).await;
-    Ok(studio::Entity::find_by_id(row.studio_id)
-        .one(db)
-        .await?
-        .map(|studio| Authenticated {
-            studio,
-            key_id: row.id,
-        }))
+    Ok(Some(Authenticated {
+        studio,
+        key_id: row.id,
+    }))
 }
 
 /// Records a use of `key` when the stored time is older than the resolution.

@@ -108,6 +108,8 @@ impl Claim {
 /// out there let a second sender take the email while the first went on to
 /// send it too, the same Message-ID twice with no fault at all.
 pub struct Held {
+    /// The notification's row.
+    id: i64,
     /// Stable across retries: every copy of this email carries it.
     pub message_id: String,
     renewal: KeepClaim,
@@ -142,6 +144,7 @@ pub async fn deliver(
     email: &Email,
 ) -> DomainResult<Sent> {
     let Held {
+        id,
         message_id,
         renewal,
     } = held;
@@ -180,7 +183,7 @@ pub async fn deliver(
     drop(renewal);
     match sent {
         Ok(()) => {
-            mark_sent(ctx, key).await?;
+            mark_sent(ctx, key, id).await?;
             tracing::info!(kind = key.kind.as_str(), invoice_id = key.invoice_id, to = %email.to_email, "email sent");
             Ok(Sent::Now)
         }
@@ -200,9 +203,13 @@ pub async fn deliver(
     }
 }
 
-/// Marks an accepted email `SENT`, retrying for a while: giving up would
-/// leave it `SENDING`, and once its claim ran out it would be sent again.
-async fn mark_sent(ctx: &AppContext, key: &EmailKey) -> DomainResult<()> {
+/// Marks an accepted email `SENT` (in a round with the others sent now,
+/// `ctx.sent_marks`), retrying alone for a while: giving up would leave it
+/// `SENDING`, and once its claim ran out it would be sent again.
+async fn mark_sent(ctx: &AppContext, key: &EmailKey, id: i64) -> DomainResult<()> {
+    if let Some(Ok(())) = ctx.sent_marks.submit(id, ctx.clock.now()).await {
+        return Ok(());
+    }
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
     let mut pause = std::time::Duration::from_millis(100);
     loop {
@@ -224,6 +231,29 @@ async fn mark_sent(ctx: &AppContext, key: &EmailKey) -> DomainResult<()> {
             }
         }
     }
+}
+
+/// The task that marks emails `SENT` in rounds, one statement each.
+pub fn sent_marks(db: sea_orm::DatabaseConnection) -> crate::infra::rounds::Rounds {
+    crate::infra::rounds::Rounds::spawn(std::sync::Arc::new(move |ids: Vec<i64>, now| {
+        let db = db.clone();
+        Box::pin(async move {
+            notification::Entity::update_many()
+                .col_expr(
+                    notification::Column::Status,
+                    Expr::value(NotificationStatus::Sent.as_str()),
+                )
+                .col_expr(notification::Column::SentAt, Expr::value(now))
+                .filter(crate::infra::db::ids_among(
+                    &db,
+                    notification::Column::Id,
+                    &ids,
+                ))
+                .exec(&db)
+                .await
+                .map(|_| ())
+        })
+    }))
 }
 
 /// Renews an email's claim in the background until dropped.

@@ -30,23 +30,9 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait
 mod claims;
 pub use claims::{Claimed, claim_batch, release_claims};
 
-/// `outbox.id` among `ids`, as one statement text whatever their number.
-/// On PostgreSQL that is `= ANY($1)` with the ids as one array parameter:
-/// an `IN ($1, …, $n)` list is a different statement for every length, each
-/// prepared anew on every pooled connection, and a prepare outside a
-/// transaction is a transaction of its own (about six per session in the
-/// bench, BENCHMARKS.md). SQLite prepares for nothing: a plain `IN` list.
+/// The rows whose id is one of `ids` (see `infra::db::ids_among`).
 pub(crate) fn ids_among<C: ConnectionTrait>(conn: &C, ids: &[i64]) -> Expr {
-    match conn.get_database_backend() {
-        sea_orm::DatabaseBackend::Postgres => {
-            let array = format!(
-                "{{{}}}",
-                ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
-            );
-            Expr::cust_with_values("\"outbox\".\"id\" = ANY(CAST($1 AS BIGINT[]))", [array])
-        }
-        _ => outbox::Column::Id.is_in(ids.iter().copied()),
-    }
+    crate::infra::db::ids_among(conn, outbox::Column::Id, ids)
 }
 
 /// The one notion of "this step has failed": one of its attempts failed

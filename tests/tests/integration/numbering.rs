@@ -8,7 +8,10 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use tests::{Backend, spawn_app_with};
 
-on_both_backends!(fifty_concurrent_finalizations_number_one_to_fifty);
+on_both_backends!(
+    fifty_concurrent_finalizations_number_one_to_fifty,
+    batches_number_gap_free_and_a_failing_batch_runs_each_session_alone
+);
 
 async fn fifty_concurrent_finalizations_number_one_to_fifty(backend: Backend) {
     // No worker: only the 50 finalizations below touch the counter.
@@ -27,8 +30,57 @@ async fn fifty_concurrent_finalizations_number_one_to_fifty(backend: Backend) {
         .all(&app.ctx.db)
         .await
         .expect("studios");
+    let ids = completed_sessions(
+        &app,
+        &[(&studios[0], &client, 50), (&studios[1], &other_client, 5)],
+    )
+    .await;
+
+    // Every finalization at once, and each one twice (a duplicate delivery).
+    let tasks: Vec<_> = ids
+        .iter()
+        .chain(ids.iter())
+        .map(|id| {
+            let ctx = app.ctx.clone();
+            let id = *id;
+            tokio::spawn(async move { invoicing::generate_invoice(&ctx, id, None).await })
+        })
+        .collect();
+    let mut issued = 0;
+    for task in tasks {
+        match task.await.expect("join") {
+            Ok(Generated::Issued { .. }) => issued += 1,
+            Ok(Generated::AlreadyIssued { .. }) => {}
+            // A duplicate that lost the race on the unique session id is
+            // retried by the worker in production; here it just did nothing.
+            Err(domain::DomainError::Db(err))
+                if domain::infra::error::is_unique_violation(&err) => {}
+            Ok(Generated::NotBillable) => panic!("every session is completed"),
+            Ok(Generated::Drafted { .. }) => panic!("this studio does not review drafts"),
+            Err(other) => panic!("finalization failed: {other:?}"),
+        }
+    }
+    assert_eq!(issued, 55, "one invoice per session");
+
+    let year = Utc::now().year();
+    for (studio, count) in [(&studios[0], 50), (&studios[1], 5)] {
+        let expected: Vec<String> = (1..=count).map(|n| format!("INV-{year}-{n:04}")).collect();
+        assert_eq!(
+            numbers_of(&app, studio).await,
+            expected,
+            "gap-free, no duplicate, per studio"
+        );
+    }
+}
+
+/// `count` completed sessions of each studio for its client (a client id
+/// as GraphQL gives it), priced 100.00, 100.01...; their ids in that order.
+async fn completed_sessions(
+    app: &tests::TestApp,
+    per_studio: &[(&entity::studio::Model, &String, i64)],
+) -> Vec<i64> {
     let mut ids = Vec::new();
-    for (studio, client, count) in [(&studios[0], &client, 50), (&studios[1], &other_client, 5)] {
+    for &(studio, client, count) in per_studio {
         for i in 0..count {
             let (session, _) = sessions::schedule_session(
                 &app.ctx.db,
@@ -70,45 +122,152 @@ async fn fifty_concurrent_finalizations_number_one_to_fifty(backend: Backend) {
         .exec(&app.ctx.db)
         .await
         .expect("complete");
+    ids
+}
 
-    // Every finalization at once, and each one twice (a duplicate delivery).
-    let tasks: Vec<_> = ids
-        .iter()
-        .chain(ids.iter())
-        .map(|id| {
-            let ctx = app.ctx.clone();
-            let id = *id;
-            tokio::spawn(async move { invoicing::generate_invoice(&ctx, id, None).await })
+/// Each studio's invoice numbers, sorted.
+async fn numbers_of(app: &tests::TestApp, studio: &entity::studio::Model) -> Vec<String> {
+    let mut numbers: Vec<String> = entity::invoice::Entity::find()
+        .filter(entity::invoice::Column::StudioId.eq(studio.id))
+        .all(&app.ctx.db)
+        .await
+        .expect("invoices")
+        .into_iter()
+        .filter_map(|i| i.number)
+        .collect();
+    numbers.sort();
+    numbers
+}
+
+/// Steps in batches (issue 20): several workers' batches of sessions of two
+/// studios, mixed in opposite orders, beside single finalizations of the
+/// same sessions, number every invoice once and gap-free; a batch holding a
+/// session that cannot be priced writes nothing, and the worker's batch
+/// task then generates each session alone, so only that one fails.
+async fn batches_number_gap_free_and_a_failing_batch_runs_each_session_alone(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |s| s.worker.in_process = Some(false)).await else {
+        return;
+    };
+    let key = app.create_studio("Golden Hour").await;
+    let other_key = app.create_studio("Elsewhere").await;
+    let client = app
+        .create_client(&key, "Noah", "noah@example.com", "INVOICE")
+        .await;
+    let other_client = app
+        .create_client(&other_key, "Zoe", "zoe@example.com", "INVOICE")
+        .await;
+    let studios = entity::studio::Entity::find()
+        .all(&app.ctx.db)
+        .await
+        .expect("studios");
+    let ids = completed_sessions(
+        &app,
+        &[(&studios[0], &client, 12), (&studios[1], &other_client, 12)],
+    )
+    .await;
+    // Batches of six, each mixing both studios, half of them in reverse.
+    let (ours, theirs) = ids.split_at(12);
+    let mut batches: Vec<Vec<i64>> = (0..4)
+        .map(|b| {
+            let mut batch: Vec<i64> = ours[b * 3..b * 3 + 3]
+                .iter()
+                .chain(&theirs[b * 3..b * 3 + 3])
+                .copied()
+                .collect();
+            if b % 2 == 1 {
+                batch.reverse();
+            }
+            batch
         })
         .collect();
-    let mut issued = 0;
+    // The same sessions again in other batches (duplicate deliveries).
+    batches.push(ids.iter().rev().step_by(2).copied().collect());
+    let mut tasks = Vec::new();
+    for batch in batches {
+        let ctx = app.ctx.clone();
+        tasks.push(tokio::spawn(async move {
+            let due: Vec<(i64, Option<&str>)> = batch.iter().map(|id| (*id, None)).collect();
+            invoicing::generate_invoices(&ctx, &due)
+                .await
+                .map(|answers| answers.len())
+        }));
+    }
+    for id in ids.iter().step_by(3) {
+        let ctx = app.ctx.clone();
+        let id = *id;
+        tasks.push(tokio::spawn(async move {
+            invoicing::generate_invoice(&ctx, id, None).await.map(|_| 1)
+        }));
+    }
     for task in tasks {
         match task.await.expect("join") {
-            Ok(Generated::Issued { .. }) => issued += 1,
-            Ok(Generated::AlreadyIssued { .. }) => {}
-            // A duplicate that lost the race on the unique session id is
-            // retried by the worker in production; here it just did nothing.
+            Ok(_) => {}
+            // A single that lost the race on the unique session id does
+            // nothing (its job retries and finds the invoice).
             Err(domain::DomainError::Db(err))
                 if domain::infra::error::is_unique_violation(&err) => {}
-            Ok(Generated::NotBillable) => panic!("every session is completed"),
-            Ok(Generated::Drafted { .. }) => panic!("this studio does not review drafts"),
-            Err(other) => panic!("finalization failed: {other:?}"),
+            Err(other) => panic!("a batch or a single failed: {other:?}"),
         }
     }
-    assert_eq!(issued, 55, "one invoice per session");
-
     let year = Utc::now().year();
-    for (studio, count) in [(&studios[0], 50), (&studios[1], 5)] {
-        let mut numbers: Vec<String> = entity::invoice::Entity::find()
-            .filter(entity::invoice::Column::StudioId.eq(studio.id))
-            .all(&app.ctx.db)
-            .await
-            .expect("invoices")
-            .into_iter()
-            .filter_map(|i| i.number)
-            .collect();
-        numbers.sort();
-        let expected: Vec<String> = (1..=count).map(|n| format!("INV-{year}-{n:04}")).collect();
-        assert_eq!(numbers, expected, "gap-free, no duplicate, per studio");
+    for studio in &studios[..2] {
+        let expected: Vec<String> = (1..=12).map(|n| format!("INV-{year}-{n:04}")).collect();
+        assert_eq!(
+            numbers_of(&app, studio).await,
+            expected,
+            "gap-free, no duplicate, per studio"
+        );
     }
+    for id in &ids {
+        let again = invoicing::generate_invoice(&app.ctx, *id, None)
+            .await
+            .expect("again");
+        assert!(
+            matches!(again, Generated::AlreadyIssued { .. }),
+            "{again:?}"
+        );
+    }
+
+    // A session that cannot be priced (its line overflows) fails its batch
+    // whole: nothing of the batch is written, no number is taken.
+    let more = completed_sessions(&app, &[(&studios[0], &client, 3)]).await;
+    entity::session_item::Entity::update_many()
+        .col_expr(
+            entity::session_item::Column::UnitPriceMinor,
+            Expr::value(i64::MAX / 2),
+        )
+        .col_expr(entity::session_item::Column::Quantity, Expr::value(10))
+        .filter(entity::session_item::Column::SessionId.eq(more[1]))
+        .exec(&app.ctx.db)
+        .await
+        .expect("an absurd price, written behind the validation's back");
+    let due: Vec<(i64, Option<&str>)> = more.iter().map(|id| (*id, None)).collect();
+    let failed = invoicing::generate_invoices(&app.ctx, &due).await;
+    assert!(failed.is_err(), "{failed:?}");
+    assert_eq!(
+        numbers_of(&app, &studios[0]).await.len(),
+        12,
+        "nothing of the failed batch"
+    );
+
+    // Through the worker's batch task, the three together: the batch fails,
+    // each runs alone, and only the unpriceable one fails.
+    let batches = worker::batches::Batches::spawn(app.ctx.clone());
+    let answers =
+        futures::future::join_all(more.iter().map(|id| batches.generate_invoice(*id, None))).await;
+    assert!(
+        matches!(answers[0], Ok(Generated::Issued { .. })),
+        "{answers:?}"
+    );
+    assert!(answers[1].is_err(), "{answers:?}");
+    assert!(
+        matches!(answers[2], Ok(Generated::Issued { .. })),
+        "{answers:?}"
+    );
+    let expected: Vec<String> = (1..=14).map(|n| format!("INV-{year}-{n:04}")).collect();
+    assert_eq!(
+        numbers_of(&app, &studios[0]).await,
+        expected,
+        "gap-free after the fallback"
+    );
 }

@@ -26,11 +26,11 @@ use std::time::Duration;
 use tracing::Instrument;
 
 /// Runs the step a job stands for and says what it came to.
-async fn run_step(ctx: &AppContext, job: &Job) -> Outcome {
-    let request_id = job.request_id.as_deref();
+async fn run_step(state: &WorkerState, job: &Job) -> Outcome {
+    let (ctx, request_id) = (&state.ctx, job.request_id.as_deref());
     match &job.kind {
         JobKind::GenerateInvoice { session_id } => {
-            Outcome::of(generate_invoice::run(ctx, *session_id, request_id).await)
+            Outcome::of(generate_invoice::run(&state.batches, *session_id, request_id).await)
         }
         JobKind::Charge {
             invoice_id,
@@ -165,7 +165,7 @@ async fn run_to_end(job: Job, state: Arc<WorkerState>) -> Result<(), BoxDynError
         let heartbeat = Heartbeat::start(ctx, job.outbox_id);
         // A panic in a step is a failed attempt like any other: caught here
         // so that the outbox schedules its retry.
-        let result = AssertUnwindSafe(run_step(ctx, &job)).catch_unwind().await;
+        let result = AssertUnwindSafe(run_step(&state, &job)).catch_unwind().await;
         drop(heartbeat);
         let outcome = match result {
             Ok(outcome) => outcome,

@@ -1,7 +1,10 @@
 //! Auto-pay: an issued invoice charged to the client's card on file, and
 //! what follows a decline (the invoice email, retries on soft declines).
 
-use super::{AUTO_PAY_RETRY_DAYS, Card, ChargeResult, charge_invoice, is_hard_decline};
+use super::{
+    AUTO_PAY_RETRY_DAYS, Card, ChargeResult, Start, charge_and_settle, is_hard_decline,
+    start_attempt,
+};
 use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
 use crate::infra::error::DomainResult;
@@ -9,8 +12,8 @@ use crate::kernel::keys::Key;
 use crate::workflow::next::{self, Change};
 use chrono::{DateTime, Duration, Utc};
 use entity::enums::PaymentSource;
-use entity::invoice;
-use sea_orm::{EntityTrait, TransactionTrait};
+use sea_orm::{DatabaseTransaction, EntityTrait};
+use std::borrow::Cow;
 
 /// Why an auto-pay attempt charged nothing when there was no card.
 pub const NO_CARD: &str = "no stored payment method";
@@ -18,11 +21,20 @@ pub const NO_CARD: &str = "no stored payment method";
 /// What a charge came to for an auto-pay job: done (`Err`, its outcome as
 /// it is), or declined with this code.
 pub(crate) fn decline_code(charged: ChargeResult) -> Result<String, AutoPay> {
+    declined(charged).map(|(_, code)| code)
+}
+
+/// A declined charge's studio and code, or what a charge that is done came
+/// to (`Err`).
+fn declined(charged: ChargeResult) -> Result<(i64, String), AutoPay> {
     match charged {
         ChargeResult::Succeeded(_) => Err(AutoPay::Paid),
         ChargeResult::NothingDue => Err(AutoPay::NothingDue),
         ChargeResult::Processing { look_again_at } => Err(AutoPay::Processing { look_again_at }),
-        ChargeResult::Declined(p) => Ok(p.failure_code.unwrap_or_else(|| "declined".into())),
+        ChargeResult::Declined(p) => Ok((
+            p.studio_id,
+            p.failure_code.unwrap_or_else(|| "declined".into()),
+        )),
     }
 }
 
@@ -52,6 +64,79 @@ pub enum AutoPay {
     },
 }
 
+/// The card an attempt charges.
+#[derive(Clone, Copy)]
+pub(super) enum CardOf<'a> {
+    Given(&'a Card),
+    /// The invoice's client's card on file as it is now, read in the
+    /// attempt's own transaction.
+    Client,
+}
+
+impl<'a> CardOf<'a> {
+    /// The card, `None` when the client has none on file.
+    pub(super) async fn resolve(
+        self,
+        tx: &DatabaseTransaction,
+        client_id: i64,
+    ) -> DomainResult<Option<Cow<'a, Card>>> {
+        if let CardOf::Given(card) = self {
+            return Ok(Some(Cow::Borrowed(card)));
+        }
+        let client = entity::client::Entity::find_by_id(client_id)
+            .one(tx)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("client {client_id} missing"))?;
+        Ok(client.pm_token.map(|token| {
+            Cow::Owned(Card {
+                token,
+                brand: client.pm_brand,
+                last4: client.pm_last4,
+                funding: crate::kernel::surcharge::Funding::parse(client.pm_funding.as_deref()),
+            })
+        }))
+    }
+}
+
+/// What charging the client's card on file came to.
+pub enum OnFile {
+    Charged(Box<ChargeResult>),
+    /// The client has no card on file: nothing was charged.
+    NoCard {
+        studio_id: i64,
+    },
+}
+
+/// Charges the invoice's client's card on file, as it is now, under
+/// `idempotency_key` (auto-pay): the card is read in the attempt's own
+/// transaction. An attempt already made under the key is resumed or
+/// replayed with the card it was made with.
+pub async fn charge_card_on_file(
+    ctx: &AppContext,
+    invoice_id: i64,
+    idempotency_key: &str,
+    request_id: Option<&str>,
+) -> DomainResult<OnFile> {
+    let (source, key) = (PaymentSource::AutoPay, idempotency_key);
+    match start_attempt(
+        ctx,
+        invoice_id,
+        source,
+        CardOf::Client,
+        key,
+        None,
+        request_id,
+    )
+    .await?
+    {
+        Start::Replay(result) => Ok(OnFile::Charged(Box::new(result))),
+        Start::NoCard { studio_id } => Ok(OnFile::NoCard { studio_id }),
+        Start::Attempt(pending, origin) => Ok(OnFile::Charged(Box::new(
+            charge_and_settle(ctx, pending, origin, request_id).await?,
+        ))),
+    }
+}
+
 /// Auto-pay attempt `attempt` (1 when the invoice is issued): charge the
 /// client's stored card, as it is now, under `inv_{id}_autopay_{attempt}`.
 /// The first decline falls back to the invoice email and gallery access
@@ -63,45 +148,17 @@ pub async fn auto_pay(
     attempt: u32,
     request_id: Option<&str>,
 ) -> DomainResult<AutoPay> {
-    // The invoice and its client in one read-only transaction.
-    let read = ctx.db.begin().await?;
-    let invoice = invoice::Entity::find_by_id(invoice_id)
-        .one(&read)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("invoice {invoice_id} missing"))?;
-    let client = entity::client::Entity::find_by_id(invoice.client_id)
-        .one(&read)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("client {} missing", invoice.client_id))?;
-    read.commit().await?;
-    let code = match &client.pm_token {
-        Some(token) => {
-            let card = Card {
-                token: token.clone(),
-                brand: client.pm_brand.clone(),
-                last4: client.pm_last4.clone(),
-                funding: crate::kernel::surcharge::Funding::parse(client.pm_funding.as_deref()),
-            };
-            let key = Key::AutoPay {
-                invoice_id,
-                attempt,
-            }
-            .to_string();
-            let charged = charge_invoice(
-                ctx,
-                invoice_id,
-                PaymentSource::AutoPay,
-                &card,
-                &key,
-                request_id,
-            )
-            .await?;
-            match decline_code(charged) {
-                Ok(code) => Some(code),
-                Err(done) => return Ok(done),
-            }
-        }
-        None => None,
+    let key = Key::AutoPay {
+        invoice_id,
+        attempt,
+    }
+    .to_string();
+    let (studio_id, code) = match charge_card_on_file(ctx, invoice_id, &key, request_id).await? {
+        OnFile::NoCard { studio_id } => (studio_id, None),
+        OnFile::Charged(charged) => match declined(*charged) {
+            Ok((studio_id, code)) => (studio_id, Some(code)),
+            Err(done) => return Ok(done),
+        },
     };
     let retry_in_days = retry_in_days(attempt, code.as_deref());
     let reason = code.unwrap_or_else(|| NO_CARD.to_string());
@@ -109,7 +166,7 @@ pub async fn auto_pay(
     next::after(
         &tx,
         Change::AutoPayDeclined {
-            studio_id: invoice.studio_id,
+            studio_id,
             invoice_id,
             attempt,
             retry_in: retry_in_days.map(Duration::days),

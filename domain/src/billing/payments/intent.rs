@@ -58,15 +58,19 @@ pub(super) async fn drive_intent(
     pending: &payment::Model,
     origin: &Origin,
 ) -> DomainResult<Option<ChargeOutcome>> {
-    let intent_id = match &pending.gateway_intent_id {
-        Some(id) => id.clone(),
+    let (intent_id, claimed) = match &pending.gateway_intent_id {
+        Some(id) => (id.clone(), false),
         None => match obtain_intent(ctx, pending, origin).await? {
-            Ok(id) => id,
+            // Stored with the first confirmation's claim, in one statement.
+            Ok(id) => match store_intent(ctx, pending, &id).await? {
+                Some(stored) => (stored, true),
+                None => return Ok(None),
+            },
             Err(refused) => return Ok(Some(refused)),
         },
     };
     let mut attempt = pending.confirm_attempt;
-    if pending.confirm_sent_at.is_some() {
+    if !claimed && pending.confirm_sent_at.is_some() {
         // A confirmation went out before: look before sending another.
         match ctx.gateway.retrieve_intent(&intent_id).await {
             Ok(IntentState::Settled(outcome)) => return Ok(Some(outcome)),
@@ -81,14 +85,7 @@ pub(super) async fn drive_intent(
     }
     // The attempt's number and first sending are committed before it is
     // sent; the guard makes two concurrent retries send one confirmation.
-    let claimed = payment::Entity::update_many()
-        .col_expr(payment::Column::ConfirmAttempt, Expr::value(attempt))
-        .col_expr(payment::Column::ConfirmSentAt, Expr::value(ctx.clock.now()))
-        .filter(payment::Column::Id.eq(pending.id))
-        .filter(payment::Column::ConfirmAttempt.eq(pending.confirm_attempt))
-        .exec(&ctx.db)
-        .await?;
-    if claimed.rows_affected != 1 {
+    if !claimed && !claim_confirmation(ctx, pending, attempt).await? {
         return Ok(None);
     }
     let key = RequestKey::new(&pending.idempotency_key, Step::Confirm, attempt).to_string();
@@ -107,9 +104,9 @@ pub(super) async fn drive_intent(
     }
 }
 
-/// The attempt's PaymentIntent id, created now or found; committed on the
-/// payment before it is returned. `Err` is a payment method the gateway
-/// refused (nothing was created).
+/// The attempt's PaymentIntent id, created now or found (the caller commits
+/// it on the payment before confirming it). `Err` is a payment method the
+/// gateway refused (nothing was created).
 ///
 /// A creation whose answer was lost is looked for first (by our payment's
 /// key in the intent's metadata). Its key is sent again only while the
@@ -136,7 +133,7 @@ async fn obtain_intent(
             .await
             .map_err(|e| unknown(pending.id, e))?;
         if let Some(id) = found {
-            return Ok(Ok(store_intent(ctx, pending.id, &id).await?));
+            return Ok(Ok(id));
         }
         if now - sent >= limit {
             attempt = attempt
@@ -187,12 +184,12 @@ async fn obtain_intent(
         },
     };
     match ctx.gateway.create_intent(&request).await {
-        Ok(id) => Ok(Ok(store_intent(ctx, pending.id, &id).await?)),
+        Ok(id) => Ok(Ok(id)),
         Err(GatewayError::InvalidPaymentMethod(what)) => Ok(Err(invalid_method(&what))),
         Err(lost) => {
             tracing::warn!(payment_id = pending.id, error = %lost, "creation unanswered; looking for the PaymentIntent");
             match ctx.gateway.find_intent(&pending.idempotency_key).await {
-                Ok(Some(id)) => Ok(Ok(store_intent(ctx, pending.id, &id).await?)),
+                Ok(Some(id)) => Ok(Ok(id)),
                 Ok(None) => Err(unknown(pending.id, lost)),
                 Err(e) => Err(unknown(pending.id, e)),
             }
@@ -200,20 +197,54 @@ async fn obtain_intent(
     }
 }
 
-/// Commits the intent's id on the payment (one statement, before any
-/// confirmation) and returns the id stored: the first one stored stays.
-async fn store_intent(ctx: &AppContext, payment_id: i64, id: &str) -> DomainResult<String> {
+/// Claims the confirmation of an intent stored earlier: `false` when
+/// another run claimed it first.
+async fn claim_confirmation(
+    ctx: &AppContext,
+    pending: &payment::Model,
+    attempt: i32,
+) -> DomainResult<bool> {
+    let claimed = payment::Entity::update_many()
+        .col_expr(payment::Column::ConfirmAttempt, Expr::value(attempt))
+        .col_expr(payment::Column::ConfirmSentAt, Expr::value(ctx.clock.now()))
+        .filter(payment::Column::Id.eq(pending.id))
+        .filter(payment::Column::ConfirmAttempt.eq(pending.confirm_attempt))
+        .exec(&ctx.db)
+        .await?;
+    Ok(claimed.rows_affected == 1)
+}
+
+/// Commits the intent's id on the payment together with the claim of its
+/// first confirmation (one statement, before anything is confirmed) and
+/// returns the id stored: the first one stored stays. `None` when another
+/// run claimed the confirmation first (it confirms the stored intent).
+async fn store_intent(
+    ctx: &AppContext,
+    pending: &payment::Model,
+    id: &str,
+) -> DomainResult<Option<String>> {
     let stored = sea_orm::sea_query::Func::coalesce([
         Expr::col(payment::Column::GatewayIntentId),
         Expr::value(id),
     ]);
-    payment::Entity::update_many()
+    let now = ctx.clock.now();
+    let rows = payment::Entity::update_many()
         .col_expr(payment::Column::GatewayIntentId, Expr::FunctionCall(stored))
-        .col_expr(payment::Column::UpdatedAt, Expr::value(ctx.clock.now()))
-        .filter(payment::Column::Id.eq(payment_id))
+        .col_expr(
+            payment::Column::ConfirmAttempt,
+            Expr::value(pending.confirm_attempt),
+        )
+        .col_expr(payment::Column::ConfirmSentAt, Expr::value(now))
+        .col_expr(payment::Column::UpdatedAt, Expr::value(now))
+        .filter(payment::Column::Id.eq(pending.id))
+        .filter(payment::Column::ConfirmAttempt.eq(pending.confirm_attempt))
+        .filter(payment::Column::ConfirmSentAt.is_null())
         .exec_with_returning(&ctx.db)
-        .await?
-        .into_iter()
-        .find_map(|p| p.gateway_intent_id)
-        .ok_or_else(|| anyhow::anyhow!("payment {payment_id} lost its PaymentIntent").into())
+        .await?;
+    match rows.into_iter().next() {
+        Some(row) => Ok(Some(row.gateway_intent_id.ok_or_else(|| {
+            anyhow::anyhow!("payment {} lost its PaymentIntent", pending.id)
+        })?)),
+        None => Ok(None),
+    }
 }

@@ -44,7 +44,7 @@ pub async fn send_gallery_credentials(ctx: &AppContext, invoice_id: i64) -> Doma
     // Derived from the notification, so a resend after a crash repeats it;
     // its hash is stored with the claim, before the email can go.
     let access = match &taken {
-        notify::Taken::Mine { message_id } => {
+        notify::Taken::Mine { message_id, .. } => {
             let password = ctx.secret.gallery_password(message_id);
             gallery::set_password(ctx, &tx, access, &password).await?
         }

@@ -29,7 +29,7 @@ pub async fn claim(
 /// A claim taken inside a caller's transaction ([`claim_in`]): it holds
 /// once that transaction commits, then [`Taken::hold`] keeps it.
 pub enum Taken {
-    Mine { message_id: String },
+    Mine { id: i64, message_id: String },
     AlreadySent,
     Failed,
     HeldElsewhere { until: chrono::DateTime<Utc> },
@@ -39,7 +39,8 @@ impl Taken {
     /// After the commit: the claim, renewed from now on while it is ours.
     pub fn hold(self, ctx: &AppContext, key: &EmailKey) -> Claim {
         match self {
-            Taken::Mine { message_id } => Claim::Mine(Held {
+            Taken::Mine { id, message_id } => Claim::Mine(Held {
+                id,
                 message_id,
                 renewal: KeepClaim::start(ctx, key),
             }),
@@ -119,6 +120,7 @@ pub async fn claim_in(
         .ok_or_else(|| anyhow::anyhow!("notification row vanished"))?;
     Ok(if claimed.rows_affected == 1 {
         Taken::Mine {
+            id: stored.id,
             message_id: stored.message_id,
         }
     } else if stored.status == NotificationStatus::Sent {
