@@ -1,19 +1,21 @@
 //! Steps that run in batches (issue 20): jobs of one step due at the same
 //! time share one transaction instead of one each. A job hands its step to
-//! the batch task and awaits its own answer, so nothing changes for it; the
-//! task gathers for a moment (`GATHER`), then runs what arrived as one batch.
+//! the step's lane and awaits its own answer, so nothing changes for it; the
+//! lane's task gathers for a moment (`GATHER`), then runs what arrived as
+//! one batch.
 //!
-//! Today the batched step is `GenerateInvoice`
-//! (`invoicing::generate_invoices`: one commit, and the studio's number
-//! counter locked once, for the whole batch). A batch commits whole or not
-//! at all; when it fails, each of its jobs runs its step alone, so one
-//! session's failure never fails the others. A lone job runs alone.
+//! Batched today: `GenerateInvoice` (`invoicing::generate_invoices`: one
+//! commit, and the studio's number counter locked once, for the whole batch)
+//! and `SyncGalleryAccess` (`gallery::sync_many`). A batch commits whole or
+//! not at all; when it fails (or panics), each of its jobs runs its step
+//! alone, so one job's failure never fails the others. A lone job runs alone.
 
-use domain::AppContext;
-use domain::DomainResult;
 use domain::billing::invoicing::{self, Generated};
+use domain::followup::gallery;
+use domain::{AppContext, DomainResult};
 use futures::FutureExt;
 use futures::future::join_all;
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -26,26 +28,115 @@ const BATCH: usize = 64;
 /// together arrive within this of each other.
 const GATHER: Duration = Duration::from_millis(3);
 
-struct Due {
-    session_id: i64,
-    request_id: Option<String>,
-    reply: oneshot::Sender<DomainResult<Generated>>,
+/// What a job asks of a batched step: its row's id and its request id.
+type Due = (i64, Option<String>);
+
+/// A step that runs in batches: all together, or one alone.
+trait Batched: Send + Sync + 'static {
+    type Answer: Send + 'static;
+    const NAME: &'static str;
+    fn together(
+        ctx: &AppContext,
+        due: &[(i64, Option<&str>)],
+    ) -> impl Future<Output = DomainResult<Vec<Self::Answer>>> + Send;
+    fn alone(
+        ctx: &AppContext,
+        id: i64,
+        request_id: Option<&str>,
+    ) -> impl Future<Output = DomainResult<Self::Answer>> + Send;
 }
 
-/// A handle on the batch task. Falls back to running the step alone when
-/// the task is gone (a job that outlives its worker at shutdown).
+struct Invoices;
+
+impl Batched for Invoices {
+    type Answer = Generated;
+    const NAME: &'static str = "generate_invoice";
+    async fn together(
+        ctx: &AppContext,
+        due: &[(i64, Option<&str>)],
+    ) -> DomainResult<Vec<Generated>> {
+        invoicing::generate_invoices(ctx, due).await
+    }
+    async fn alone(ctx: &AppContext, id: i64, request_id: Option<&str>) -> DomainResult<Generated> {
+        invoicing::generate_invoice(ctx, id, request_id).await
+    }
+}
+
+struct Galleries;
+
+impl Batched for Galleries {
+    type Answer = ();
+    const NAME: &'static str = "sync_gallery_access";
+    async fn together(ctx: &AppContext, due: &[(i64, Option<&str>)]) -> DomainResult<Vec<()>> {
+        gallery::sync_many(ctx, due)
+            .await
+            .map(|()| vec![(); due.len()])
+    }
+    async fn alone(ctx: &AppContext, id: i64, request_id: Option<&str>) -> DomainResult<()> {
+        gallery::sync_access(ctx, id, request_id).await
+    }
+}
+
+struct Request<B: Batched> {
+    due: Due,
+    reply: oneshot::Sender<DomainResult<B::Answer>>,
+}
+
+/// One batched step's queue to its task.
+struct Lane<B: Batched> {
+    requests: mpsc::UnboundedSender<Request<B>>,
+}
+
+impl<B: Batched> Clone for Lane<B> {
+    fn clone(&self) -> Self {
+        Self {
+            requests: self.requests.clone(),
+        }
+    }
+}
+
+impl<B: Batched> Lane<B> {
+    fn spawn(ctx: AppContext) -> Self {
+        let (requests, incoming) = mpsc::unbounded_channel();
+        tokio::spawn(run::<B>(ctx, incoming));
+        Self { requests }
+    }
+
+    /// The step for `id`, in a batch with the others due now; alone when
+    /// the task is gone (a job that outlives its worker at shutdown).
+    async fn run(
+        &self,
+        ctx: &AppContext,
+        id: i64,
+        request_id: Option<&str>,
+    ) -> DomainResult<B::Answer> {
+        let (reply, answer) = oneshot::channel();
+        let due = (id, request_id.map(str::to_string));
+        if self.requests.send(Request { due, reply }).is_ok()
+            && let Ok(answer) = answer.await
+        {
+            return answer;
+        }
+        B::alone(ctx, id, request_id).await
+    }
+}
+
+/// The batched steps of this process, one lane each.
 #[derive(Clone)]
 pub struct Batches {
     ctx: AppContext,
-    invoices: mpsc::UnboundedSender<Due>,
+    invoices: Lane<Invoices>,
+    galleries: Lane<Galleries>,
 }
 
 impl Batches {
-    /// Starts the task; it ends when the last handle is dropped.
+    /// Starts the lanes' tasks; they end when the last handle is dropped.
     pub fn spawn(ctx: AppContext) -> Self {
-        let (invoices, incoming) = mpsc::unbounded_channel();
-        tokio::spawn(run(ctx.clone(), incoming));
-        Self { ctx, invoices }
+        Self {
+            invoices: Lane::spawn(ctx.clone()),
+            galleries: Lane::spawn(ctx.clone()),
+            ctx,
+        }
     }
 
     /// `invoicing::generate_invoice`, in a batch with the others due now.
@@ -54,68 +145,66 @@ impl Batches {
         session_id: i64,
         request_id: Option<&str>,
     ) -> DomainResult<Generated> {
-        let (reply, answer) = oneshot::channel();
-        let due = Due {
-            session_id,
-            request_id: request_id.map(str::to_string),
-            reply,
-        };
-        if self.invoices.send(due).is_ok()
-            && let Ok(answer) = answer.await
-        {
-            return answer;
-        }
-        invoicing::generate_invoice(&self.ctx, session_id, request_id).await
+        self.invoices.run(&self.ctx, session_id, request_id).await
+    }
+
+    /// `gallery::sync_access`, in a batch with the others due now.
+    pub async fn sync_gallery(
+        &self,
+        invoice_id: i64,
+        request_id: Option<&str>,
+    ) -> DomainResult<()> {
+        self.galleries.run(&self.ctx, invoice_id, request_id).await
     }
 }
 
-async fn run(ctx: AppContext, mut incoming: mpsc::UnboundedReceiver<Due>) {
+async fn run<B: Batched>(ctx: AppContext, mut incoming: mpsc::UnboundedReceiver<Request<B>>) {
     let mut batch = Vec::with_capacity(BATCH);
     while incoming.recv_many(&mut batch, BATCH).await > 0 {
         tokio::time::sleep(GATHER).await;
         while batch.len() < BATCH {
             match incoming.try_recv() {
-                Ok(due) => batch.push(due),
+                Ok(request) => batch.push(request),
                 Err(_) => break,
             }
         }
         // A panic drops the batch's answers: its jobs run their steps alone.
         let batch = std::mem::take(&mut batch);
-        if AssertUnwindSafe(generate(&ctx, batch))
+        if AssertUnwindSafe(run_batch::<B>(&ctx, batch))
             .catch_unwind()
             .await
             .is_err()
         {
-            tracing::error!("a batch of invoices panicked; its jobs run alone");
+            tracing::error!(step = B::NAME, "a batch panicked; its jobs run alone");
         }
     }
 }
 
 /// One batch: together, or each alone when together failed.
-async fn generate(ctx: &AppContext, batch: Vec<Due>) {
+async fn run_batch<B: Batched>(ctx: &AppContext, batch: Vec<Request<B>>) {
     if batch.len() > 1 {
         let due: Vec<(i64, Option<&str>)> = batch
             .iter()
-            .map(|d| (d.session_id, d.request_id.as_deref()))
+            .map(|r| (r.due.0, r.due.1.as_deref()))
             .collect();
-        match invoicing::generate_invoices(ctx, &due).await {
+        match B::together(ctx, &due).await {
             Ok(answers) => {
-                metrics::histogram!("step_batch_size", "kind" => "generate_invoice")
+                metrics::histogram!("step_batch_size", "kind" => B::NAME)
                     .record(batch.len() as f64);
-                for (due, answer) in batch.into_iter().zip(answers) {
-                    let _ = due.reply.send(Ok(answer));
+                for (request, answer) in batch.into_iter().zip(answers) {
+                    let _ = request.reply.send(Ok(answer));
                 }
                 return;
             }
             Err(err) => {
-                tracing::warn!(error = %err, size = batch.len(), "a batch of invoices failed; each is generated alone");
+                tracing::warn!(step = B::NAME, error = %err, size = batch.len(), "a batch failed; each of its jobs runs alone");
             }
         }
     }
-    join_all(batch.into_iter().map(|due| async move {
-        let answer =
-            invoicing::generate_invoice(ctx, due.session_id, due.request_id.as_deref()).await;
-        let _ = due.reply.send(answer);
+    join_all(batch.into_iter().map(|request| async move {
+        let (id, request_id) = &request.due;
+        let answer = B::alone(ctx, *id, request_id.as_deref()).await;
+        let _ = request.reply.send(answer);
     }))
     .await;
 }

@@ -21,7 +21,6 @@
 //!   the same work (`secrets::gallery_decoy_hash`) as wrong credentials.
 
 use crate::infra::context::AppContext;
-use crate::infra::db::begin_write;
 use crate::infra::error::{DomainError, DomainResult};
 use crate::infra::secrets::{hash_token, random_token};
 use crate::kernel::ids::{PhotoId, SessionId, StudioId};
@@ -32,16 +31,17 @@ use entity::enums::{GalleryLevel, InvoiceKind, InvoiceStatus};
 use entity::{client, gallery_access, gallery_photo, invoice, studio};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
 };
 
 pub mod log;
 mod photos;
 pub mod picks;
 mod policy;
+mod sync;
 
 pub use photos::{DEMO_PHOTOS, NewPhoto, add_photos, demo_photo_svg, photos, remove_photo};
 pub use policy::{PolicyChanges, update_policy};
+pub use sync::{sync_access, sync_many};
 
 /// The access an invoice's state gives. An open dispute (chargeback) on one
 /// of the session's payments locks the gallery until the dispute is closed;
@@ -129,112 +129,6 @@ async fn granted(
         picks_at: picks::deadline(tx, studio, invoice.session_id, now).await?,
     };
     next::after(tx, change, request_id, now).await?;
-    Ok(())
-}
-
-pub async fn sync_access(
-    ctx: &AppContext,
-    invoice_id: i64,
-    request_id: Option<&str>,
-) -> DomainResult<()> {
-    let tx = begin_write(&ctx.db).await?;
-    // Lock the invoice row (PostgreSQL) so a payment committing meanwhile is
-    // seen before the level is decided; SQLite's write lock already serializes.
-    let invoice = invoice::Entity::find_by_id(invoice_id)
-        .lock_exclusive()
-        .one(&tx)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("invoice {invoice_id} missing"))?;
-    let Some(invoice) = deciding(&tx, invoice).await? else {
-        tx.commit().await?;
-        return Ok(());
-    };
-    let invoice_id = invoice.id;
-    let studio = studio::Entity::find_by_id(invoice.studio_id)
-        .one(&tx)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("studio {} missing", invoice.studio_id))?;
-    let client = client::Entity::find_by_id(invoice.client_id)
-        .one(&tx)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("client {} missing", invoice.client_id))?;
-    let unsettled = crate::billing::installments::unsettled(&tx, &invoice).await?;
-    let (level, expires_at) = level_for(&studio, &invoice, unsettled);
-    let now = ctx.clock.now();
-    let mut changed = false;
-    match gallery_access::Entity::find()
-        .filter(gallery_access::Column::SessionId.eq(invoice.session_id))
-        .one(&tx)
-        .await?
-    {
-        None => {
-            let salt = random_token();
-            gallery_access::ActiveModel {
-                link_token_hash: Set(Some(hash_token(&ctx.secret.gallery_token(&salt)))),
-                link_salt: Set(Some(salt)),
-                studio_id: Set(studio.id),
-                session_id: Set(invoice.session_id),
-                client_id: Set(client.id),
-                invoice_id: Set(invoice.id),
-                level: Set(level),
-                expires_at: Set(expires_at),
-                username: Set(client.email.clone()),
-                password_hash: Set(None),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            }
-            .insert(&tx)
-            .await?;
-            granted(&tx, &studio, &invoice, request_id, now).await?;
-            changed = true;
-        }
-        Some(existing) if existing.level != level || existing.expires_at != expires_at => {
-            changed = true;
-            let upgraded = level.rank() > existing.level.rank();
-            let mut active: gallery_access::ActiveModel = existing.into();
-            active.invoice_id = Set(invoice.id);
-            active.level = Set(level);
-            active.expires_at = Set(expires_at);
-            active.updated_at = Set(now);
-            active.update(&tx).await?;
-            if upgraded {
-                next::after(
-                    &tx,
-                    Change::GalleryUpgraded {
-                        studio_id: studio.id,
-                        invoice_id,
-                        level,
-                    },
-                    request_id,
-                    ctx.clock.now(),
-                )
-                .await?;
-            }
-        }
-        Some(_) => {}
-    }
-    if changed {
-        // The notice before the new expiry and the studio's webhook, keyed
-        // by the new state: each change is announced once, and a later
-        // change supersedes an earlier notice.
-        next::after(
-            &tx,
-            Change::GalleryChanged {
-                studio_id: studio.id,
-                invoice_id,
-                level,
-                expires_at,
-                expiry_notice_days: studio.gallery_expiry_notice_days,
-                webhook: studio.gallery_webhook_url.is_some(),
-            },
-            request_id,
-            ctx.clock.now(),
-        )
-        .await?;
-    }
-    crate::workflow::next::commit(ctx, tx).await?;
-    tracing::info!(invoice_id, level = level.as_str(), "gallery access synced");
     Ok(())
 }
 

@@ -141,8 +141,9 @@ async fn numbers_of(app: &tests::TestApp, studio: &entity::studio::Model) -> Vec
 
 /// Steps in batches (issue 20): several workers' batches of sessions of two
 /// studios, mixed in opposite orders, beside single finalizations of the
-/// same sessions, number every invoice once and gap-free; a batch holding a
-/// session that cannot be priced writes nothing, and the worker's batch
+/// same sessions, number every invoice once and gap-free, and their
+/// galleries synced in overlapping batches open once each; a batch holding
+/// a session that cannot be priced writes nothing, and the worker's batch
 /// task then generates each session alone, so only that one fails.
 async fn batches_number_gap_free_and_a_failing_batch_runs_each_session_alone(backend: Backend) {
     let Some(app) = spawn_app_with(backend, |s| s.worker.in_process = Some(false)).await else {
@@ -227,6 +228,58 @@ async fn batches_number_gap_free_and_a_failing_batch_runs_each_session_alone(bac
             "{again:?}"
         );
     }
+
+    // Their galleries, synced in overlapping batches beside single syncs:
+    // one gallery per session at the level of an open invoice, and one
+    // credentials email asked for each.
+    let invoices: Vec<i64> = entity::invoice::Entity::find()
+        .filter(entity::invoice::Column::SessionId.is_in(ids.clone()))
+        .all(&app.ctx.db)
+        .await
+        .expect("invoices")
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    let mut syncs = Vec::new();
+    for chunk in [&invoices[..16], &invoices[8..]] {
+        let (ctx, chunk) = (app.ctx.clone(), chunk.to_vec());
+        syncs.push(tokio::spawn(async move {
+            let due: Vec<(i64, Option<&str>)> = chunk.iter().map(|id| (*id, None)).collect();
+            domain::followup::gallery::sync_many(&ctx, &due).await
+        }));
+    }
+    for id in invoices.iter().step_by(5) {
+        let (ctx, id) = (app.ctx.clone(), *id);
+        syncs.push(tokio::spawn(async move {
+            domain::followup::gallery::sync_access(&ctx, id, None).await
+        }));
+    }
+    for sync in syncs {
+        sync.await.expect("join").expect("a gallery sync");
+    }
+    let galleries = entity::gallery_access::Entity::find()
+        .filter(entity::gallery_access::Column::SessionId.is_in(ids.clone()))
+        .all(&app.ctx.db)
+        .await
+        .expect("galleries");
+    assert_eq!(galleries.len(), ids.len(), "one gallery per session");
+    let levels: std::collections::BTreeSet<_> =
+        galleries.iter().map(|g| g.level.as_str()).collect();
+    assert_eq!(
+        levels.len(),
+        1,
+        "every open invoice's gallery alike: {levels:?}"
+    );
+    let credentials = entity::outbox::Entity::find()
+        .filter(entity::outbox::Column::DedupKey.starts_with("gallery_credentials:"))
+        .all(&app.ctx.db)
+        .await
+        .expect("outbox");
+    assert_eq!(
+        credentials.len(),
+        ids.len(),
+        "one credentials email per gallery"
+    );
 
     // A session that cannot be priced (its line overflows) fails its batch
     // whole: nothing of the batch is written, no number is taken.

@@ -23,7 +23,7 @@ const BIG_FILES: &[(&str, usize)] = &[
     ("domain/src/billing/checkout.rs", 517),
     ("domain/src/billing/invoicing.rs", 678),
     ("domain/src/billing/webhooks.rs", 705),
-    ("domain/src/followup/gallery.rs", 627),
+    ("domain/src/followup/gallery.rs", 521),
     ("domain/src/infra/settings.rs", 601),
     ("domain/src/kernel/pricing.rs", 636),
 ];
@@ -47,7 +47,6 @@ const BIG_FNS: &[(&str, usize)] = &[
     ("domain/src/billing/pdf.rs::render", 141),
     ("domain/src/billing/refunds.rs::settle", 109),
     ("domain/src/billing/webhooks.rs::apply_refund", 105),
-    ("domain/src/followup/gallery.rs::sync_access", 105),
     ("domain/src/followup/reminders.rs::run_step", 102),
     ("domain/src/followup/reminders.rs::update_policy", 108),
     ("domain/src/kernel/pricing.rs::price", 157),

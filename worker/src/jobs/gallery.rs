@@ -1,13 +1,11 @@
+use crate::batches::Batches;
 use domain::workflow::outcome::Outcome;
-use domain::{AppContext, followup::emails, followup::gallery};
+use domain::{AppContext, followup::emails};
 
-/// Bring gallery access in line with what has been paid.
-pub async fn sync(ctx: &AppContext, invoice_id: i64, request_id: Option<&str>) -> Outcome {
-    Outcome::of(
-        gallery::sync_access(ctx, invoice_id, request_id)
-            .await
-            .map(|_| ()),
-    )
+/// Bring gallery access in line with what has been paid (in a batch with
+/// the other invoices due now).
+pub async fn sync(batches: &Batches, invoice_id: i64, request_id: Option<&str>) -> Outcome {
+    Outcome::of(batches.sync_gallery(invoice_id, request_id).await)
 }
 
 /// Email the gallery credentials (a fresh password, once).

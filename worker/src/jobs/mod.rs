@@ -55,7 +55,7 @@ async fn run_step(state: &WorkerState, job: &Job) -> Outcome {
             send_receipt::refund(ctx, *refund_id).await
         }
         JobKind::SyncGalleryAccess { invoice_id, .. } => {
-            gallery::sync(ctx, *invoice_id, request_id).await
+            gallery::sync(&state.batches, *invoice_id, request_id).await
         }
         JobKind::SendGalleryCredentials { invoice_id } => {
             gallery::send_credentials(ctx, *invoice_id).await
