@@ -12,6 +12,7 @@
 
 use domain::billing::invoicing::{self, Generated};
 use domain::followup::gallery;
+use domain::infra::rounds::gather;
 use domain::{AppContext, DomainResult};
 use futures::FutureExt;
 use futures::future::join_all;
@@ -160,14 +161,7 @@ impl Batches {
 
 async fn run<B: Batched>(ctx: AppContext, mut incoming: mpsc::UnboundedReceiver<Request<B>>) {
     let mut batch = Vec::with_capacity(BATCH);
-    while incoming.recv_many(&mut batch, BATCH).await > 0 {
-        tokio::time::sleep(GATHER).await;
-        while batch.len() < BATCH {
-            match incoming.try_recv() {
-                Ok(request) => batch.push(request),
-                Err(_) => break,
-            }
-        }
+    while gather(&mut incoming, &mut batch, BATCH, GATHER).await {
         // A panic drops the batch's answers: its jobs run their steps alone.
         let batch = std::mem::take(&mut batch);
         if AssertUnwindSafe(run_batch::<B>(&ctx, batch))

@@ -18,6 +18,7 @@
 use chrono::{DateTime, Utc};
 use domain::AppContext;
 use domain::infra::db::begin_write;
+use domain::infra::rounds::gather;
 use domain::workflow::outbox;
 use sea_orm::DbErr;
 use std::time::Duration;
@@ -80,14 +81,7 @@ impl Bookkeeping {
 
 async fn run(ctx: AppContext, mut incoming: mpsc::UnboundedReceiver<Request>) {
     let mut batch = Vec::with_capacity(BATCH);
-    while incoming.recv_many(&mut batch, BATCH).await > 0 {
-        tokio::time::sleep(GATHER).await;
-        while batch.len() < BATCH {
-            match incoming.try_recv() {
-                Ok(request) => batch.push(request),
-                Err(_) => break,
-            }
-        }
+    while gather(&mut incoming, &mut batch, BATCH, GATHER).await {
         let mut starts = Vec::new();
         let mut dones = Vec::new();
         for request in batch.drain(..) {

@@ -3,7 +3,8 @@
 //! every id that arrived meanwhile with one statement (as a database groups
 //! commits). An idle process waits for nothing extra; a busy one spends one
 //! transaction per round, not per caller. Used for the `SENT` mark of
-//! emails (`workflow::notify`), wired by the composition root.
+//! emails (`workflow::notify`), wired by the composition root. Its
+//! [`gather`] is how the worker's bookkeeping and batches collect theirs.
 
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
@@ -51,16 +52,31 @@ impl Rounds {
     }
 }
 
+/// Waits for the next round: the requests that arrive, then those that
+/// arrive within `wait` of the first, at most `max`. `false` once every
+/// sender is gone and nothing is left.
+pub async fn gather<T>(
+    incoming: &mut mpsc::UnboundedReceiver<T>,
+    round: &mut Vec<T>,
+    max: usize,
+    wait: Duration,
+) -> bool {
+    if incoming.recv_many(round, max).await == 0 {
+        return false;
+    }
+    tokio::time::sleep(wait).await;
+    while round.len() < max {
+        match incoming.try_recv() {
+            Ok(request) => round.push(request),
+            Err(_) => break,
+        }
+    }
+    true
+}
+
 async fn run(write: Write, mut incoming: mpsc::UnboundedReceiver<Request>) {
     let mut round = Vec::with_capacity(ROUND);
-    while incoming.recv_many(&mut round, ROUND).await > 0 {
-        tokio::time::sleep(GATHER).await;
-        while round.len() < ROUND {
-            match incoming.try_recv() {
-                Ok(request) => round.push(request),
-                Err(_) => break,
-            }
-        }
+    while gather(&mut incoming, &mut round, ROUND, GATHER).await {
         let Some(now) = round.iter().map(|r| r.now).max() else {
             continue;
         };

@@ -14,22 +14,9 @@ on_both_backends!(
 );
 
 async fn fifty_concurrent_finalizations_number_one_to_fifty(backend: Backend) {
-    // No worker: only the 50 finalizations below touch the counter.
-    let Some(app) = spawn_app_with(backend, |s| s.worker.in_process = Some(false)).await else {
+    let Some((app, studios, client, other_client)) = two_studios(backend).await else {
         return;
     };
-    let key = app.create_studio("Golden Hour").await;
-    let other_key = app.create_studio("Elsewhere").await;
-    let client = app
-        .create_client(&key, "Noah", "noah@example.com", "INVOICE")
-        .await;
-    let other_client = app
-        .create_client(&other_key, "Zoe", "zoe@example.com", "INVOICE")
-        .await;
-    let studios = entity::studio::Entity::find()
-        .all(&app.ctx.db)
-        .await
-        .expect("studios");
     let ids = completed_sessions(
         &app,
         &[(&studios[0], &client, 50), (&studios[1], &other_client, 5)],
@@ -71,6 +58,28 @@ async fn fifty_concurrent_finalizations_number_one_to_fifty(backend: Backend) {
             "gap-free, no duplicate, per studio"
         );
     }
+}
+
+/// An app without a worker (only the test's own calls touch the counters)
+/// and two studios with a client each (paying by invoice): the app, the
+/// studios, and the two clients' ids as GraphQL gives them.
+async fn two_studios(
+    backend: Backend,
+) -> Option<(tests::TestApp, Vec<entity::studio::Model>, String, String)> {
+    let app = spawn_app_with(backend, |s| s.worker.in_process = Some(false)).await?;
+    let key = app.create_studio("Golden Hour").await;
+    let other_key = app.create_studio("Elsewhere").await;
+    let client = app
+        .create_client(&key, "Noah", "noah@example.com", "INVOICE")
+        .await;
+    let other_client = app
+        .create_client(&other_key, "Zoe", "zoe@example.com", "INVOICE")
+        .await;
+    let studios = entity::studio::Entity::find()
+        .all(&app.ctx.db)
+        .await
+        .expect("studios");
+    Some((app, studios, client, other_client))
 }
 
 /// `count` completed sessions of each studio for its client (a client id
@@ -146,21 +155,9 @@ async fn numbers_of(app: &tests::TestApp, studio: &entity::studio::Model) -> Vec
 /// a session that cannot be priced writes nothing, and the worker's batch
 /// task then generates each session alone, so only that one fails.
 async fn batches_number_gap_free_and_a_failing_batch_runs_each_session_alone(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |s| s.worker.in_process = Some(false)).await else {
+    let Some((app, studios, client, other_client)) = two_studios(backend).await else {
         return;
     };
-    let key = app.create_studio("Golden Hour").await;
-    let other_key = app.create_studio("Elsewhere").await;
-    let client = app
-        .create_client(&key, "Noah", "noah@example.com", "INVOICE")
-        .await;
-    let other_client = app
-        .create_client(&other_key, "Zoe", "zoe@example.com", "INVOICE")
-        .await;
-    let studios = entity::studio::Entity::find()
-        .all(&app.ctx.db)
-        .await
-        .expect("studios");
     let ids = completed_sessions(
         &app,
         &[(&studios[0], &client, 12), (&studios[1], &other_client, 12)],
