@@ -136,16 +136,14 @@ impl StreamHandler<Result<Message, ProtocolError>> for Session {
             ctx.stop();
             return;
         };
+        // Any frame shows the client is there, not only an answered ping.
+        self.last_heartbeat = Instant::now();
         let bytes = match message {
             Message::Ping(payload) => {
-                self.last_heartbeat = Instant::now();
                 ctx.pong(&payload);
                 None
             }
-            Message::Pong(_) => {
-                self.last_heartbeat = Instant::now();
-                None
-            }
+            Message::Pong(_) => None,
             Message::Continuation(item) => match item {
                 Item::FirstText(bytes) | Item::FirstBinary(bytes) => {
                     self.continuation = bytes.to_vec();

@@ -10,13 +10,33 @@ use tests::{Backend, TestApp, spawn_app_with};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
 on_both_backends!(
     subscribers_see_their_studios_invoices_and_payments_live,
     a_session_subscription_follows_each_part_of_its_plan,
 );
+
+/// A client connection, read continuously by its own task as a real client
+/// (a browser) does: the server's pings are answered while the test waits
+/// elsewhere (draining the worker can take longer than the server's 10 s
+/// heartbeat timeout on a busy box), and what arrives waits in `incoming`.
+struct Socket {
+    outgoing: futures::stream::SplitSink<
+        tokio_tungstenite::WebSocketStream<
+            tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+        >,
+        Message,
+    >,
+    incoming: tokio::sync::mpsc::UnboundedReceiver<Value>,
+}
+
+impl Socket {
+    async fn send(&mut self, message: Value) {
+        self.outgoing
+            .send(Message::Text(message.to_string().into()))
+            .await
+            .expect("send");
+    }
+}
 
 async fn open(app: &TestApp, key: &str) -> Socket {
     let url = format!("{}/graphql/ws", app.address.replacen("http://", "ws://", 1));
@@ -25,43 +45,51 @@ async fn open(app: &TestApp, key: &str) -> Socket {
         "Sec-WebSocket-Protocol",
         "graphql-transport-ws".parse().expect("header"),
     );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+    let (socket, _) = tokio_tungstenite::connect_async(request)
         .await
         .expect("connect");
+    let (outgoing, mut reader) = socket.split();
+    let (tx, incoming) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            let value = match reader.next().await {
+                Some(Ok(Message::Text(text))) => {
+                    let value: Value = serde_json::from_str(&text).expect("json");
+                    if value["type"] == "ping" {
+                        continue;
+                    }
+                    value
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    json!({ "type": "closed", "frame": format!("{frame:?}") })
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => json!({ "type": "closed" }),
+            };
+            let closed = value["type"] == "closed";
+            if tx.send(value).is_err() || closed {
+                return;
+            }
+        }
+    });
+    let mut socket = Socket { outgoing, incoming };
     let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {key}") } });
-    socket
-        .send(Message::Text(init.to_string().into()))
-        .await
-        .expect("init");
+    socket.send(init).await;
     socket
 }
 
+/// The next message within `wait` (`closed` once the connection is gone).
 async fn receive(socket: &mut Socket, wait: Duration) -> Option<Value> {
-    loop {
-        match tokio::time::timeout(wait, socket.next()).await {
-            Ok(Some(Ok(Message::Text(text)))) => {
-                let value: Value = serde_json::from_str(&text).expect("json");
-                if value["type"] == "ping" {
-                    continue;
-                }
-                return Some(value);
-            }
-            Ok(Some(Ok(Message::Close(frame)))) => {
-                return Some(json!({ "type": "closed", "frame": format!("{frame:?}") }));
-            }
-            Ok(Some(Ok(_))) => continue,
-            Ok(Some(Err(_))) | Ok(None) => return Some(json!({ "type": "closed" })),
-            Err(_) => return None,
-        }
+    match tokio::time::timeout(wait, socket.incoming.recv()).await {
+        Ok(Some(value)) => Some(value),
+        Ok(None) => Some(json!({ "type": "closed" })),
+        Err(_) => None,
     }
 }
 
 async fn subscribe(socket: &mut Socket, id: &str, query: &str, variables: Value) {
     let message = json!({ "id": id, "type": "subscribe", "payload": { "query": query, "variables": variables } });
-    socket
-        .send(Message::Text(message.to_string().into()))
-        .await
-        .expect("subscribe");
+    socket.send(message).await;
 }
 
 /// Waits until `n` subscriptions listen to the api's live events (each active
