@@ -16,9 +16,12 @@
 //!   its commit: the counter row stays locked until then, and every
 //!   finalization of the studio waits for it.
 
+mod finalize;
 mod generate;
 pub(crate) mod reprice;
 mod resend;
+pub(crate) use finalize::finalize_and_route;
+use finalize::{record_number, route_unnumbered};
 pub use generate::{generate_invoice, generate_invoices};
 pub use resend::resend_invoice;
 
@@ -33,8 +36,7 @@ use crate::kernel::ids::{ClientId, InvoiceId, StudioId};
 use crate::kernel::money::Minor;
 use crate::kernel::pricing::{self, LineInput};
 use crate::studio::quote::quote_session;
-use crate::workflow::next::{self, Change};
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use entity::enums::{InvoiceEventKind, InvoiceKind, InvoiceStatus, LineKind};
 use entity::{client, invoice, invoice_line, session, studio};
 use sea_orm::{
@@ -315,97 +317,6 @@ pub(crate) async fn insert_lines(
         .await?;
     }
     Ok(())
-}
-
-/// Finalizes a draft and routes it, inside the caller's transaction: the next
-/// gap-free number, `DRAFT -> OPEN` (`PAID` when nothing is due), `FINALIZED`,
-/// and the follow-ups: an auto-pay client's card is charged; a shared invoice
-/// goes to its payers (`payers::booking::split_in`); anyone else gets the
-/// invoice email; gallery access follows. The one path of the automatic
-/// workflow, `finalizeInvoice`, `reissueInvoice` and a plan's installments.
-pub(crate) async fn finalize_and_route(
-    ctx: &AppContext,
-    tx: &DatabaseTransaction,
-    studio: &studio::Model,
-    draft: invoice::Model,
-    actor: &Actor,
-    request_id: Option<&str>,
-    now: DateTime<Utc>,
-) -> DomainResult<invoice::Model> {
-    let client = client::Entity::find_by_id(draft.client_id)
-        .one(tx)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("client of invoice {} missing", draft.id))?;
-    let settled = draft.total_minor.is_zero();
-    let split = crate::billing::payers::booking::split_in(ctx, tx, &draft, now).await?;
-    let to = match settled {
-        true => InvoiceStatus::Paid,
-        false => InvoiceStatus::Open,
-    };
-    if !lifecycle::can_transition(draft.status, to) {
-        return Err(anyhow::anyhow!(
-            "invoice {}: cannot finalize from {}",
-            draft.id,
-            draft.status.as_str()
-        )
-        .into());
-    }
-    // Payment terms run from the day the invoice is issued, not drafted; an
-    // installment is due on its part's day (or today, if that has passed).
-    let today = now.with_timezone(&studio_tz(studio)).date_naive();
-    let due_date = match draft.kind {
-        InvoiceKind::Final | InvoiceKind::Extras => {
-            today + Duration::days(i64::from(studio.payment_terms_days))
-        }
-        InvoiceKind::Installment => Ord::max(draft.due_date, today),
-    };
-    let mut active: invoice::ActiveModel = draft.into();
-    active.status = Set(to);
-    active.issued_at = Set(now);
-    active.due_date = Set(due_date);
-    active.finalized_at = Set(Some(now));
-    active.paid_at = Set(settled.then_some(now));
-    active.settled_at = Set(settled.then_some(now));
-    active.updated_at = Set(now);
-    let invoice = active.update(tx).await?;
-    let auto_pay = client.auto_pays() && invoice.plan_through_seq.is_none() && !split.shared;
-    let charge_at = crate::billing::installments::charge_at(tx, studio, &client, &invoice, now);
-    next::after(
-        tx,
-        Change::InvoiceIssued {
-            studio_id: studio.id,
-            invoice_id: invoice.id,
-            status: invoice.status,
-            auto_pay: !settled && auto_pay,
-            charge_at: charge_at.await?,
-            charge_payers: split.charged,
-        },
-        request_id,
-        now,
-    )
-    .await?;
-
-    // The number last: its counter's lock is held until the commit.
-    let number = crate::billing::numbering::next_invoice_number(tx, studio, now).await?;
-    let mut active: invoice::ActiveModel = invoice.into();
-    active.number = Set(Some(number.clone()));
-    let invoice = active.update(tx).await?;
-    lifecycle::record(
-        tx,
-        &invoice,
-        Audit {
-            event: InvoiceEventKind::Finalized,
-            from: Some(InvoiceStatus::Draft),
-            to: Some(invoice.status),
-            amount_minor: None,
-            actor,
-            detail: Some(format!("numbered {number}")),
-        },
-        now,
-    )
-    .await?;
-    tracing::info!(invoice_id = invoice.id, %number, total = invoice.total_minor.get(), auto_pay, "invoice issued");
-    Ok(invoice)
 }
 
 /// After commit: wake the relay and tell subscribers an invoice was issued.

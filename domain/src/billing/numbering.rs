@@ -19,7 +19,26 @@ pub async fn next_invoice_number(
     studio: &studio::Model,
     now: DateTime<Utc>,
 ) -> DomainResult<String> {
-    let seq = match bump_counter(tx, studio.id).await? {
+    let numbers = next_invoice_numbers(tx, studio, 1, now).await?;
+    numbers
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("no invoice number taken").into())
+}
+
+/// The studio's next `n` numbers, in order, with one write of its counter
+/// (a batch of invoices numbered together).
+pub async fn next_invoice_numbers(
+    tx: &DatabaseTransaction,
+    studio: &studio::Model,
+    n: usize,
+    now: DateTime<Utc>,
+) -> DomainResult<Vec<String>> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let n = i64::try_from(n).map_err(|_| anyhow::anyhow!("{n} invoice numbers at once"))?;
+    let last = match bump_counter(tx, studio.id, n).await? {
         Some(seq) => seq,
         None => {
             // Studios get their counter when created; this covers one that
@@ -35,29 +54,37 @@ pub async fn next_invoice_number(
             )
             .exec_without_returning(tx)
             .await?;
-            bump_counter(tx, studio.id)
+            bump_counter(tx, studio.id, n)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("invoice counter of studio {} missing", studio.id))?
         }
     };
     let today = now.with_timezone(&studio_tz(studio)).date_naive();
-    Ok(crate::kernel::numbering::format_number(
-        &studio.invoice_number_format,
-        &studio.invoice_prefix,
-        today,
-        seq,
-    ))
+    Ok((last - n + 1..=last)
+        .map(|seq| {
+            crate::kernel::numbering::format_number(
+                &studio.invoice_number_format,
+                &studio.invoice_prefix,
+                today,
+                seq,
+            )
+        })
+        .collect())
 }
 
-/// `last_value + 1` of the studio's counter, locking its row; `None` when
+/// `last_value + n` of the studio's counter, locking its row; `None` when
 /// the studio has no counter row.
-async fn bump_counter(tx: &DatabaseTransaction, studio_id: i64) -> DomainResult<Option<i64>> {
+async fn bump_counter(
+    tx: &DatabaseTransaction,
+    studio_id: i64,
+    n: i64,
+) -> DomainResult<Option<i64>> {
     let mut update = Query::update();
     update
         .table(invoice_number_counter::Entity)
         .value(
             invoice_number_counter::Column::LastValue,
-            Expr::col(invoice_number_counter::Column::LastValue).add(1),
+            Expr::col(invoice_number_counter::Column::LastValue).add(n),
         )
         .and_where(Expr::col(invoice_number_counter::Column::StudioId).eq(studio_id))
         .returning_col(invoice_number_counter::Column::LastValue);

@@ -320,4 +320,32 @@ async fn batches_number_gap_free_and_a_failing_batch_runs_each_session_alone(bac
         expected,
         "gap-free after the fallback"
     );
+
+    // A batch numbered last, asked in any order: each studio's invoices
+    // take its next numbers in session order.
+    let last = completed_sessions(
+        &app,
+        &[(&studios[0], &client, 2), (&studios[1], &other_client, 2)],
+    )
+    .await;
+    let due: Vec<(i64, Option<&str>)> = [last[3], last[0], last[2], last[1]]
+        .iter()
+        .map(|id| (*id, None))
+        .collect();
+    let answers = invoicing::generate_invoices(&app.ctx, &due)
+        .await
+        .expect("a batch");
+    let numbers: Vec<String> = answers
+        .into_iter()
+        .map(|answer| match answer {
+            Generated::Issued { number, .. } => number,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    let n = |n: u32| format!("INV-{year}-{n:04}");
+    assert_eq!(
+        numbers,
+        [n(14), n(15), n(13), n(16)],
+        "as asked: 3, 0, 2, 1"
+    );
 }

@@ -21,7 +21,7 @@ const BIG_FILES: &[(&str, usize)] = &[
     ("domain/src/adapters/sim_gateway.rs", 502),
     ("domain/src/adapters/stripe/mod.rs", 942),
     ("domain/src/billing/checkout.rs", 517),
-    ("domain/src/billing/invoicing.rs", 678),
+    ("domain/src/billing/invoicing.rs", 589),
     ("domain/src/billing/webhooks.rs", 705),
     ("domain/src/followup/gallery.rs", 521),
     ("domain/src/infra/settings.rs", 601),

@@ -5,18 +5,21 @@
 //! then generates their invoices ordered by studio and session. Every other
 //! writer that numbers an invoice locks its session before the studio's
 //! counter, and two batches take sessions, then counters, each in the same
-//! order, so a batch adds no deadlock. The studio's counter is then locked
-//! once for the whole batch, not once per invoice. A batch commits as a
+//! order, so a batch adds no deadlock. The invoices are numbered last, with
+//! one write of each studio's counter just before the commit, so the
+//! counter is locked for that moment, not from the batch's first invoice
+//! (nor once per invoice). A batch commits as a
 //! whole or not at all: when any of its sessions fails, nothing of it is
 //! kept and the caller generates each session alone
 //! ([`generate_invoice`]), so one session's failure never fails the others
 //! and every guarantee is the single path's.
 
 use super::{
-    Generated, Origin, announce_issued, current_invoice_of_session, finalize_and_route,
-    insert_draft, lock_session,
+    Generated, Origin, announce_issued, current_invoice_of_session, insert_draft, lock_session,
+    record_number, route_unnumbered,
 };
 use crate::billing::lifecycle::Actor;
+use crate::billing::numbering;
 use crate::infra::context::AppContext;
 use crate::infra::db::{begin_write, ids_among};
 use crate::infra::error::DomainResult;
@@ -35,11 +38,21 @@ pub async fn generate_invoice(
     request_id: Option<&str>,
 ) -> DomainResult<Generated> {
     let tx = begin_write(&ctx.db).await?;
-    let (generated, issued) = generate_in(ctx, &tx, session_id, request_id).await?;
+    let generated = match generate_in(ctx, &tx, session_id, request_id).await? {
+        Step::Done(generated) => generated,
+        Step::ToNumber(unnumbered) => {
+            let issued = number_last(ctx, &tx, vec![*unnumbered]).await?;
+            tx.commit().await?;
+            for (_, invoice) in &issued {
+                announce_issued(ctx, invoice).await;
+            }
+            return Ok(issued
+                .into_iter()
+                .next()
+                .map_or(Generated::NotBillable, |(generated, _)| generated));
+        }
+    };
     tx.commit().await?;
-    if let Some(invoice) = issued {
-        announce_issued(ctx, &invoice).await;
-    }
     Ok(generated)
 }
 
@@ -66,16 +79,22 @@ pub async fn generate_invoices(
     let mut order: Vec<usize> = (0..due.len()).collect();
     order.sort_by_key(|&i| (studio_of.get(&due[i].0).copied(), due[i].0));
     let mut answers: Vec<Option<Generated>> = due.iter().map(|_| None).collect();
-    let mut issued = Vec::new();
+    let (mut unnumbered, mut waiting) = (Vec::new(), Vec::new());
     for i in order {
         let (session_id, request_id) = due[i];
-        let (generated, invoice) = generate_in(ctx, &tx, session_id, request_id).await?;
-        answers[i] = Some(generated);
-        issued.extend(invoice);
+        match generate_in(ctx, &tx, session_id, request_id).await? {
+            Step::Done(generated) => answers[i] = Some(generated),
+            Step::ToNumber(invoice) => {
+                unnumbered.push(*invoice);
+                waiting.push(i);
+            }
+        }
     }
+    let issued = number_last(ctx, &tx, unnumbered).await?;
     tx.commit().await?;
-    for invoice in &issued {
-        announce_issued(ctx, invoice).await;
+    for (i, (generated, invoice)) in waiting.into_iter().zip(issued) {
+        announce_issued(ctx, &invoice).await;
+        answers[i] = Some(generated);
     }
     Ok(answers
         .into_iter()
@@ -83,23 +102,66 @@ pub async fn generate_invoices(
         .collect())
 }
 
-/// The step inside the caller's transaction; the invoice to announce once
-/// it commits, when one was issued.
+/// What the step came to inside its transaction.
+enum Step {
+    /// Nothing more to write.
+    Done(Generated),
+    /// An invoice finalized and routed, waiting for its number.
+    ToNumber(Box<Unnumbered>),
+}
+
+struct Unnumbered {
+    studio: studio::Model,
+    invoice: invoice::Model,
+}
+
+/// Numbers the invoices, in the order given (a batch's is by studio, then
+/// session), with one write of each studio's counter, just before the
+/// commit: the counter's lock, which every finalization of the studio
+/// waits for, is held from here to the commit instead of from a batch's
+/// first invoice.
+async fn number_last(
+    ctx: &AppContext,
+    tx: &DatabaseTransaction,
+    unnumbered: Vec<Unnumbered>,
+) -> DomainResult<Vec<(Generated, invoice::Model)>> {
+    let now = ctx.clock.now();
+    let system = Actor::system();
+    let mut issued = Vec::with_capacity(unnumbered.len());
+    let mut rest = unnumbered.into_iter().peekable();
+    while let Some(first) = rest.next() {
+        let studio = first.studio;
+        let mut invoices = vec![first.invoice];
+        while let Some(next) = rest.next_if(|u| u.studio.id == studio.id) {
+            invoices.push(next.invoice);
+        }
+        let numbers = numbering::next_invoice_numbers(tx, &studio, invoices.len(), now).await?;
+        for (invoice, number) in invoices.into_iter().zip(numbers) {
+            let invoice = record_number(tx, invoice, number, &system, now).await?;
+            let number = invoice.display_number().to_string();
+            let invoice_id = invoice.id;
+            issued.push((Generated::Issued { invoice_id, number }, invoice));
+        }
+    }
+    Ok(issued)
+}
+
+/// The step inside the caller's transaction, but for the number.
 async fn generate_in(
     ctx: &AppContext,
     tx: &DatabaseTransaction,
     session_id: i64,
     request_id: Option<&str>,
-) -> DomainResult<(Generated, Option<invoice::Model>)> {
+) -> DomainResult<Step> {
     if let Some(existing) = current_invoice_of_session(tx, session_id).await? {
         let invoice_id = existing.id;
-        return Ok((Generated::AlreadyIssued { invoice_id }, None));
+        return Ok(Step::Done(Generated::AlreadyIssued { invoice_id }));
     }
     let Some(session) = lock_session(tx, session_id).await? else {
-        return Ok((Generated::NotBillable, None));
+        return Ok(Step::Done(Generated::NotBillable));
     };
     if session.status != SessionStatus::Completed {
-        return Ok((Generated::NotBillable, None));
+        return Ok(Step::Done(Generated::NotBillable));
     }
     let studio = studio::Entity::find_by_id(session.studio_id)
         .one(tx)
@@ -119,11 +181,9 @@ async fn generate_in(
     if studio.review_drafts {
         tracing::info!(invoice_id = draft.id, "invoice drafted for review");
         let invoice_id = draft.id;
-        return Ok((Generated::Drafted { invoice_id }, None));
+        return Ok(Step::Done(Generated::Drafted { invoice_id }));
     }
     let now = ctx.clock.now();
-    let invoice = finalize_and_route(ctx, tx, &studio, draft, &system, request_id, now).await?;
-    let number = invoice.display_number().to_string();
-    let invoice_id = invoice.id;
-    Ok((Generated::Issued { invoice_id, number }, Some(invoice)))
+    let invoice = route_unnumbered(ctx, tx, &studio, draft, request_id, now).await?;
+    Ok(Step::ToNumber(Box::new(Unnumbered { studio, invoice })))
 }
