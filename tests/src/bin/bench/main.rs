@@ -401,11 +401,12 @@ async fn progress(probe: &Probe) -> anyhow::Result<Progress> {
     let row = probe
         .one(
             &format!(
-                "SELECT (SELECT COUNT(*) FROM invoices WHERE status = 'PAID') AS paid,
+                "{} SELECT (SELECT COUNT(*) FROM invoices WHERE status = 'PAID') AS paid,
                         (SELECT COUNT(*) FROM outbox WHERE status = 'ENQUEUED'
                             OR (status = 'PENDING' AND (claimed_until IS NULL OR claimed_until < {p}))) AS due,
                         (SELECT COUNT(*) FROM notifications WHERE status IN ('PENDING', 'SENDING')) AS unsent,
-                        (SELECT COUNT(*) FROM notifications WHERE status = 'SENT') AS sent"
+                        (SELECT COUNT(*) FROM notifications WHERE status = 'SENT') AS sent",
+                shapes::PROBE
             ),
             vec![soon.into()],
         )
