@@ -5,10 +5,14 @@
 //! one batch.
 //!
 //! Batched today: `GenerateInvoice` (`invoicing::generate_invoices`: one
-//! commit, and the studio's number counter locked once, for the whole batch)
-//! and `SyncGalleryAccess` (`gallery::sync_many`). A batch commits whole or
-//! not at all; when it fails (or panics), each of its jobs runs its step
-//! alone, so one job's failure never fails the others. A lone job runs alone.
+//! commit, the invoices numbered last with one write of each studio's
+//! counter) and `SyncGalleryAccess` (`gallery::sync_many`). The batch's
+//! transaction also marks its jobs' outbox rows `DONE`: the job's
+//! bookkeeping is folded into the step's commit (no `start` or `mark_done`
+//! of its own, `Outcome::Recorded`), so a step and its `DONE` commit
+//! together. A batch commits whole or not at all; when it fails (or
+//! panics), each of its jobs runs its step alone (a batch of one), so one
+//! job's failure never fails the others.
 
 use domain::billing::invoicing::{self, Generated};
 use domain::followup::gallery;
@@ -29,22 +33,20 @@ const BATCH: usize = 64;
 /// together arrive within this of each other.
 const GATHER: Duration = Duration::from_millis(3);
 
-/// What a job asks of a batched step: its row's id and its request id.
-type Due = (i64, Option<String>);
+/// What a job asks of a batched step: its row's id, its request id, and
+/// its outbox row (none when asked outside a job).
+type Due = (i64, Option<String>, Option<i64>);
 
-/// A step that runs in batches: all together, or one alone.
+/// A step that runs in batches: the items `due`, and the outbox rows
+/// `jobs` marked `DONE` in the same transaction.
 trait Batched: Send + Sync + 'static {
     type Answer: Send + 'static;
     const NAME: &'static str;
     fn together(
         ctx: &AppContext,
         due: &[(i64, Option<&str>)],
+        jobs: &[i64],
     ) -> impl Future<Output = DomainResult<Vec<Self::Answer>>> + Send;
-    fn alone(
-        ctx: &AppContext,
-        id: i64,
-        request_id: Option<&str>,
-    ) -> impl Future<Output = DomainResult<Self::Answer>> + Send;
 }
 
 struct Invoices;
@@ -55,11 +57,9 @@ impl Batched for Invoices {
     async fn together(
         ctx: &AppContext,
         due: &[(i64, Option<&str>)],
+        jobs: &[i64],
     ) -> DomainResult<Vec<Generated>> {
-        invoicing::generate_invoices(ctx, due).await
-    }
-    async fn alone(ctx: &AppContext, id: i64, request_id: Option<&str>) -> DomainResult<Generated> {
-        invoicing::generate_invoice(ctx, id, request_id).await
+        invoicing::generate_invoices(ctx, due, jobs).await
     }
 }
 
@@ -68,13 +68,14 @@ struct Galleries;
 impl Batched for Galleries {
     type Answer = ();
     const NAME: &'static str = "sync_gallery_access";
-    async fn together(ctx: &AppContext, due: &[(i64, Option<&str>)]) -> DomainResult<Vec<()>> {
-        gallery::sync_many(ctx, due)
+    async fn together(
+        ctx: &AppContext,
+        due: &[(i64, Option<&str>)],
+        jobs: &[i64],
+    ) -> DomainResult<Vec<()>> {
+        gallery::sync_many(ctx, due, jobs)
             .await
             .map(|()| vec![(); due.len()])
-    }
-    async fn alone(ctx: &AppContext, id: i64, request_id: Option<&str>) -> DomainResult<()> {
-        gallery::sync_access(ctx, id, request_id).await
     }
 }
 
@@ -110,15 +111,16 @@ impl<B: Batched> Lane<B> {
         ctx: &AppContext,
         id: i64,
         request_id: Option<&str>,
+        job: Option<i64>,
     ) -> DomainResult<B::Answer> {
         let (reply, answer) = oneshot::channel();
-        let due = (id, request_id.map(str::to_string));
+        let due = (id, request_id.map(str::to_string), job);
         if self.requests.send(Request { due, reply }).is_ok()
             && let Ok(answer) = answer.await
         {
             return answer;
         }
-        B::alone(ctx, id, request_id).await
+        alone::<B>(ctx, id, request_id, job).await
     }
 }
 
@@ -140,22 +142,30 @@ impl Batches {
         }
     }
 
-    /// `invoicing::generate_invoice`, in a batch with the others due now.
+    /// `invoicing::generate_invoice`, in a batch with the others due now;
+    /// `job`'s outbox row is `DONE` when this answers `Ok`.
     pub async fn generate_invoice(
         &self,
         session_id: i64,
         request_id: Option<&str>,
+        job: Option<i64>,
     ) -> DomainResult<Generated> {
-        self.invoices.run(&self.ctx, session_id, request_id).await
+        self.invoices
+            .run(&self.ctx, session_id, request_id, job)
+            .await
     }
 
-    /// `gallery::sync_access`, in a batch with the others due now.
+    /// `gallery::sync_access`, in a batch with the others due now; `job`'s
+    /// outbox row is `DONE` when this answers `Ok`.
     pub async fn sync_gallery(
         &self,
         invoice_id: i64,
         request_id: Option<&str>,
+        job: Option<i64>,
     ) -> DomainResult<()> {
-        self.galleries.run(&self.ctx, invoice_id, request_id).await
+        self.galleries
+            .run(&self.ctx, invoice_id, request_id, job)
+            .await
     }
 }
 
@@ -181,7 +191,8 @@ async fn run_batch<B: Batched>(ctx: &AppContext, batch: Vec<Request<B>>) {
             .iter()
             .map(|r| (r.due.0, r.due.1.as_deref()))
             .collect();
-        match B::together(ctx, &due).await {
+        let jobs: Vec<i64> = batch.iter().filter_map(|r| r.due.2).collect();
+        match B::together(ctx, &due, &jobs).await {
             Ok(answers) => {
                 metrics::histogram!("step_batch_size", "kind" => B::NAME)
                     .record(batch.len() as f64);
@@ -196,9 +207,23 @@ async fn run_batch<B: Batched>(ctx: &AppContext, batch: Vec<Request<B>>) {
         }
     }
     join_all(batch.into_iter().map(|request| async move {
-        let (id, request_id) = &request.due;
-        let answer = B::alone(ctx, *id, request_id.as_deref()).await;
+        let (id, request_id, job) = &request.due;
+        let answer = alone::<B>(ctx, *id, request_id.as_deref(), *job).await;
         let _ = request.reply.send(answer);
     }))
     .await;
+}
+
+/// The step for one item: a batch of one.
+async fn alone<B: Batched>(
+    ctx: &AppContext,
+    id: i64,
+    request_id: Option<&str>,
+    job: Option<i64>,
+) -> DomainResult<B::Answer> {
+    let jobs: Vec<i64> = job.into_iter().collect();
+    let mut answers = B::together(ctx, &[(id, request_id)], &jobs).await?;
+    answers
+        .pop()
+        .ok_or_else(|| anyhow::anyhow!("{}: a batch of one answered nothing", B::NAME).into())
 }

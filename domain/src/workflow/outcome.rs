@@ -10,6 +10,9 @@ use chrono::{DateTime, Utc};
 pub enum Outcome {
     /// The step did its work (or found it done already).
     Done,
+    /// As `Done`, and the step's own transaction already marked its outbox
+    /// row `DONE` (a batched step: the bookkeeping folded into its commit).
+    Recorded,
     /// The step is early for itself (outside the sending window): it waits
     /// until then. Not a failed attempt.
     Postpone(DateTime<Utc>),
@@ -31,6 +34,14 @@ impl Outcome {
     pub fn of(result: DomainResult<()>) -> Self {
         match result {
             Ok(()) => Self::Done,
+            Err(err) => Self::Retry(err),
+        }
+    }
+
+    /// A batched step whose transaction marked its outbox row `DONE`.
+    pub fn recorded(result: DomainResult<()>) -> Self {
+        match result {
+            Ok(()) => Self::Recorded,
             Err(err) => Self::Retry(err),
         }
     }

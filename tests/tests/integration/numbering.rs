@@ -5,7 +5,7 @@ use domain::billing::invoicing::{self, Generated};
 use domain::studio::sessions::{self, ScheduleSession};
 use entity::enums::SessionStatus;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use tests::{Backend, spawn_app_with};
 
 on_both_backends!(
@@ -185,7 +185,7 @@ async fn batches_number_gap_free_and_a_failing_batch_runs_each_session_alone(bac
         let ctx = app.ctx.clone();
         tasks.push(tokio::spawn(async move {
             let due: Vec<(i64, Option<&str>)> = batch.iter().map(|id| (*id, None)).collect();
-            invoicing::generate_invoices(&ctx, &due)
+            invoicing::generate_invoices(&ctx, &due, &[])
                 .await
                 .map(|answers| answers.len())
         }));
@@ -242,7 +242,7 @@ async fn batches_number_gap_free_and_a_failing_batch_runs_each_session_alone(bac
         let (ctx, chunk) = (app.ctx.clone(), chunk.to_vec());
         syncs.push(tokio::spawn(async move {
             let due: Vec<(i64, Option<&str>)> = chunk.iter().map(|id| (*id, None)).collect();
-            domain::followup::gallery::sync_many(&ctx, &due).await
+            domain::followup::gallery::sync_many(&ctx, &due, &[]).await
         }));
     }
     for id in invoices.iter().step_by(5) {
@@ -292,7 +292,7 @@ async fn batches_number_gap_free_and_a_failing_batch_runs_each_session_alone(bac
         .await
         .expect("an absurd price, written behind the validation's back");
     let due: Vec<(i64, Option<&str>)> = more.iter().map(|id| (*id, None)).collect();
-    let failed = invoicing::generate_invoices(&app.ctx, &due).await;
+    let failed = invoicing::generate_invoices(&app.ctx, &due, &[]).await;
     assert!(failed.is_err(), "{failed:?}");
     assert_eq!(
         numbers_of(&app, &studios[0]).await.len(),
@@ -300,11 +300,40 @@ async fn batches_number_gap_free_and_a_failing_batch_runs_each_session_alone(bac
         "nothing of the failed batch"
     );
 
-    // Through the worker's batch task, the three together: the batch fails,
-    // each runs alone, and only the unpriceable one fails.
+    // Through the worker's batch task, the three together, each for its
+    // job's outbox row: the batch fails, each runs alone, and only the
+    // unpriceable one fails. The others' rows are `DONE` with their invoices
+    // (the bookkeeping is in the step's commit); the failed one's is not.
+    let mut jobs = Vec::new();
+    for id in &more {
+        let kind = domain::workflow::jobs::JobKind::GenerateInvoice { session_id: *id };
+        let now = app.ctx.clock.now();
+        domain::workflow::outbox::enqueue(&app.ctx.db, Some(studios[0].id), &kind, None, now)
+            .await
+            .expect("a job's row");
+        let row = domain::workflow::outbox::find_by_dedup(&app.ctx.db, &kind)
+            .await
+            .expect("read")
+            .expect("the row");
+        jobs.push(row.id);
+    }
     let batches = worker::batches::Batches::spawn(app.ctx.clone());
-    let answers =
-        futures::future::join_all(more.iter().map(|id| batches.generate_invoice(*id, None))).await;
+    let answers = futures::future::join_all(
+        more.iter()
+            .zip(&jobs)
+            .map(|(id, job)| batches.generate_invoice(*id, None, Some(*job))),
+    )
+    .await;
+    let statuses: Vec<String> = entity::outbox::Entity::find()
+        .filter(entity::outbox::Column::Id.is_in(jobs.clone()))
+        .order_by_asc(entity::outbox::Column::Id)
+        .all(&app.ctx.db)
+        .await
+        .expect("rows")
+        .into_iter()
+        .map(|row| row.status.as_str().to_string())
+        .collect();
+    assert_eq!(statuses, ["DONE", "PENDING", "DONE"], "{answers:?}");
     assert!(
         matches!(answers[0], Ok(Generated::Issued { .. })),
         "{answers:?}"
@@ -332,7 +361,7 @@ async fn batches_number_gap_free_and_a_failing_batch_runs_each_session_alone(bac
         .iter()
         .map(|id| (*id, None))
         .collect();
-    let answers = invoicing::generate_invoices(&app.ctx, &due)
+    let answers = invoicing::generate_invoices(&app.ctx, &due, &[])
         .await
         .expect("a batch");
     let numbers: Vec<String> = answers

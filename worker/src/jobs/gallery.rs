@@ -3,9 +3,18 @@ use domain::workflow::outcome::Outcome;
 use domain::{AppContext, followup::emails};
 
 /// Bring gallery access in line with what has been paid (in a batch with
-/// the other invoices due now).
-pub async fn sync(batches: &Batches, invoice_id: i64, request_id: Option<&str>) -> Outcome {
-    Outcome::of(batches.sync_gallery(invoice_id, request_id).await)
+/// the other invoices due now, which also marks `job` `DONE`).
+pub async fn sync(
+    batches: &Batches,
+    invoice_id: i64,
+    request_id: Option<&str>,
+    job: i64,
+) -> Outcome {
+    Outcome::recorded(
+        batches
+            .sync_gallery(invoice_id, request_id, Some(job))
+            .await,
+    )
 }
 
 /// Email the gallery credentials (a fresh password, once).

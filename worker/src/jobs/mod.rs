@@ -29,9 +29,9 @@ use tracing::Instrument;
 async fn run_step(state: &WorkerState, job: &Job) -> Outcome {
     let (ctx, request_id) = (&state.ctx, job.request_id.as_deref());
     match &job.kind {
-        JobKind::GenerateInvoice { session_id } => {
-            Outcome::of(generate_invoice::run(&state.batches, *session_id, request_id).await)
-        }
+        JobKind::GenerateInvoice { session_id } => Outcome::recorded(
+            generate_invoice::run(&state.batches, *session_id, request_id, job.outbox_id).await,
+        ),
         JobKind::Charge {
             invoice_id,
             attempt,
@@ -55,7 +55,7 @@ async fn run_step(state: &WorkerState, job: &Job) -> Outcome {
             send_receipt::refund(ctx, *refund_id).await
         }
         JobKind::SyncGalleryAccess { invoice_id, .. } => {
-            gallery::sync(&state.batches, *invoice_id, request_id).await
+            gallery::sync(&state.batches, *invoice_id, request_id, job.outbox_id).await
         }
         JobKind::SendGalleryCredentials { invoice_id } => {
             gallery::send_credentials(ctx, *invoice_id).await
@@ -156,7 +156,8 @@ async fn run_to_end(job: Job, state: Arc<WorkerState>) -> Result<(), BoxDynError
         let ctx = &state.ctx;
         let started = std::time::Instant::now();
         let kind = job.kind.name();
-        if !state.bookkeeping.start(job.outbox_id).await? {
+        // A batched step records its start and end in its own transaction.
+        if !job.kind.runs_in_batches() && !state.bookkeeping.start(job.outbox_id).await? {
             tracing::debug!("duplicate delivery of a finished job; skipped");
             metrics::counter!("jobs_total", "kind" => kind, "outcome" => "duplicate").increment(1);
             let _ = state.finished.send(job.outbox_id);
@@ -178,6 +179,7 @@ async fn run_to_end(job: Job, state: Arc<WorkerState>) -> Result<(), BoxDynError
         };
         let (outcome, bookkeeping) = match outcome {
             Outcome::Done => ("done", state.bookkeeping.done(job.outbox_id).await),
+            Outcome::Recorded => ("done", Ok(())),
             Outcome::Postpone(until) => {
                 tracing::info!(%until, "step is early; it waits until then");
                 (

@@ -23,6 +23,7 @@ use crate::billing::numbering;
 use crate::infra::context::AppContext;
 use crate::infra::db::{begin_write, ids_among};
 use crate::infra::error::DomainResult;
+use crate::workflow::outbox;
 use entity::enums::SessionStatus;
 use entity::{client, invoice, session, studio};
 use sea_orm::{DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -57,11 +58,14 @@ pub async fn generate_invoice(
 }
 
 /// [`generate_invoice`] for several sessions, `(session, request id)`, in
-/// one transaction; the answers in the order asked. `Err` means nothing was
+/// one transaction; the answers in the order asked. `jobs` are the outbox
+/// rows of the jobs asking, marked `DONE` in the same transaction (the
+/// worker's bookkeeping folded into the batch). `Err` means nothing was
 /// written: generate each alone then.
 pub async fn generate_invoices(
     ctx: &AppContext,
     due: &[(i64, Option<&str>)],
+    jobs: &[i64],
 ) -> DomainResult<Vec<Generated>> {
     let tx = begin_write(&ctx.db).await?;
     let ids: Vec<i64> = due.iter().map(|(id, _)| *id).collect();
@@ -91,6 +95,7 @@ pub async fn generate_invoices(
         }
     }
     let issued = number_last(ctx, &tx, unnumbered).await?;
+    outbox::mark_done_many(&tx, jobs, ctx.clock.now()).await?;
     tx.commit().await?;
     for (i, (generated, invoice)) in waiting.into_iter().zip(issued) {
         announce_issued(ctx, &invoice).await;

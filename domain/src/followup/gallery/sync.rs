@@ -34,8 +34,13 @@ pub async fn sync_access(
 }
 
 /// [`sync_access`] for several invoices, `(invoice, request id)`, in one
-/// transaction. `Err` means nothing was written: sync each alone then.
-pub async fn sync_many(ctx: &AppContext, due: &[(i64, Option<&str>)]) -> DomainResult<()> {
+/// transaction, with `jobs` (the outbox rows of the jobs asking) marked
+/// `DONE` in it. `Err` means nothing was written: sync each alone then.
+pub async fn sync_many(
+    ctx: &AppContext,
+    due: &[(i64, Option<&str>)],
+    jobs: &[i64],
+) -> DomainResult<()> {
     let tx = begin_write(&ctx.db).await?;
     let mut due = due.to_vec();
     due.sort_by_key(|(id, _)| *id);
@@ -52,6 +57,7 @@ pub async fn sync_many(ctx: &AppContext, due: &[(i64, Option<&str>)]) -> DomainR
     for (invoice_id, request_id) in due {
         sync_in(ctx, &tx, invoice_id, request_id).await?;
     }
+    crate::workflow::outbox::mark_done_many(&tx, jobs, ctx.clock.now()).await?;
     next::commit(ctx, tx).await?;
     Ok(())
 }
