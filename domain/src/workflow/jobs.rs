@@ -276,16 +276,6 @@ impl JobKind {
         })
     }
 
-    /// A step the worker runs in batches, whose transaction also records
-    /// its outbox row `DONE`: its job needs no `start` of its own (the step
-    /// is idempotent, so a duplicate delivery only finds its work done).
-    pub fn runs_in_batches(&self) -> bool {
-        matches!(
-            self,
-            Self::GenerateInvoice { .. } | Self::SyncGalleryAccess { .. }
-        )
-    }
-
     pub fn name(&self) -> &'static str {
         match self {
             Self::GenerateInvoice { .. } => "generate_invoice",

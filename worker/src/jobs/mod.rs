@@ -127,6 +127,17 @@ async fn run_step(state: &WorkerState, job: &Job) -> Outcome {
     }
 }
 
+/// A step `run_step` hands to a lane of `crate::batches`, whose transaction
+/// also records the job's outbox row `DONE` (`Outcome::Recorded`): its job
+/// needs no `start` of its own (the step is idempotent, so a duplicate
+/// delivery only finds its work done).
+fn runs_in_batches(kind: &JobKind) -> bool {
+    matches!(
+        kind,
+        JobKind::GenerateInvoice { .. } | JobKind::SyncGalleryAccess { .. }
+    )
+}
+
 /// The apalis handler. The step runs in a task of its own, which apalis
 /// cannot cancel: apalis drops this future when the job's timeout fires, when
 /// the monitor restarts a worker after a backend error (a Redis restart), or
@@ -157,7 +168,7 @@ async fn run_to_end(job: Job, state: Arc<WorkerState>) -> Result<(), BoxDynError
         let started = std::time::Instant::now();
         let kind = job.kind.name();
         // A batched step records its start and end in its own transaction.
-        if !job.kind.runs_in_batches() && !state.bookkeeping.start(job.outbox_id).await? {
+        if !runs_in_batches(&job.kind) && !state.bookkeeping.start(job.outbox_id).await? {
             tracing::debug!("duplicate delivery of a finished job; skipped");
             metrics::counter!("jobs_total", "kind" => kind, "outcome" => "duplicate").increment(1);
             let _ = state.finished.send(job.outbox_id);

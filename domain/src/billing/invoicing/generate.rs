@@ -10,9 +10,8 @@
 //! counter is locked for that moment, not from the batch's first invoice
 //! (nor once per invoice). A batch commits as a
 //! whole or not at all: when any of its sessions fails, nothing of it is
-//! kept and the caller generates each session alone
-//! ([`generate_invoice`]), so one session's failure never fails the others
-//! and every guarantee is the single path's.
+//! kept and the caller generates each session alone (a batch of one,
+//! [`generate_invoice`]), so one session's failure never fails the others.
 
 use super::{
     Generated, Origin, announce_issued, current_invoice_of_session, insert_draft, lock_session,
@@ -38,23 +37,8 @@ pub async fn generate_invoice(
     session_id: i64,
     request_id: Option<&str>,
 ) -> DomainResult<Generated> {
-    let tx = begin_write(&ctx.db).await?;
-    let generated = match generate_in(ctx, &tx, session_id, request_id).await? {
-        Step::Done(generated) => generated,
-        Step::ToNumber(unnumbered) => {
-            let issued = number_last(ctx, &tx, vec![*unnumbered]).await?;
-            tx.commit().await?;
-            for (_, invoice) in &issued {
-                announce_issued(ctx, invoice).await;
-            }
-            return Ok(issued
-                .into_iter()
-                .next()
-                .map_or(Generated::NotBillable, |(generated, _)| generated));
-        }
-    };
-    tx.commit().await?;
-    Ok(generated)
+    let mut answers = generate_invoices(ctx, &[(session_id, request_id)], &[]).await?;
+    Ok(answers.pop().unwrap_or(Generated::NotBillable))
 }
 
 /// [`generate_invoice`] for several sessions, `(session, request id)`, in

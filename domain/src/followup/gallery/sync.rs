@@ -1,9 +1,8 @@
 //! Gallery access brought in line with what has been paid
 //! (`SyncGalleryAccess`), one invoice at a time or a batch of them in one
-//! transaction (issue 20: steps in batches). A batch locks its invoices
-//! first, in id order, with one statement, as the single path locks its
-//! one invoice first; it commits whole or not at all (the caller then syncs
-//! each alone).
+//! transaction (issue 20: steps in batches; one invoice is a batch of one).
+//! A batch locks its invoices first, in id order, with one statement; it
+//! commits whole or not at all (the caller then syncs each alone).
 
 use super::{deciding, granted, level_for};
 use crate::infra::context::AppContext;
@@ -27,10 +26,7 @@ pub async fn sync_access(
     invoice_id: i64,
     request_id: Option<&str>,
 ) -> DomainResult<()> {
-    let tx = begin_write(&ctx.db).await?;
-    sync_in(ctx, &tx, invoice_id, request_id).await?;
-    next::commit(ctx, tx).await?;
-    Ok(())
+    sync_many(ctx, &[(invoice_id, request_id)], &[]).await
 }
 
 /// [`sync_access`] for several invoices, `(invoice, request id)`, in one
