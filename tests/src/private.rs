@@ -36,6 +36,11 @@ impl PrivateRedis {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
+    /// The server's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     async fn launch(&mut self) {
         let child = Command::new("redis-server")
             .args([
@@ -146,6 +151,19 @@ impl PrivatePostgres {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The postmaster's process id (the first line of `postmaster.pid`),
+    /// while the server runs: its backends are its children.
+    pub fn postmaster_pid(&self) -> Option<u32> {
+        let file = self.dir.path().join("data").join("postmaster.pid");
+        std::fs::read_to_string(file)
+            .ok()?
+            .lines()
+            .next()?
+            .trim()
+            .parse()
+            .ok()
     }
 
     /// The server's log file (`pg_ctl -l`).

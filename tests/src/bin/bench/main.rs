@@ -26,6 +26,11 @@
 //! after the fleet has shut down (so every backend has flushed its counts),
 //! minus the bench's own progress queries, which it counts.
 //!
+//! Each end-to-end run also says where the box's CPU went from the burst
+//! to done (`cpu.rs`: PostgreSQL with its backends, the api, the workers,
+//! Redis, the bench, anything else, idle) and PostgreSQL's CPU per session,
+//! which bounds the rate on this box whatever the engine does.
+//!
 //! `--profile DIR` also records `perf record -g` of every worker (the api
 //! in the embedded mode) during the timed part, and loads
 //! `pg_stat_statements`, writing the statements of each production run and
@@ -56,6 +61,7 @@ use tests::private::{PrivatePostgres, PrivateRedis, free_port};
 use tests::smtp::SmtpSink;
 use tokio::time::Instant;
 
+mod cpu;
 mod shapes;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -196,6 +202,8 @@ struct EndToEnd {
     emails: usize,
     /// `None` on SQLite.
     xacts: Option<i64>,
+    /// Where the box's CPU went from the burst to done (`None` off Linux).
+    cpu: Option<cpu::Usage>,
 }
 
 impl EndToEnd {
@@ -210,6 +218,17 @@ impl EndToEnd {
     }
     fn xacts_per_sec(&self) -> Option<f64> {
         self.xacts.map(|x| x as f64 / self.done_secs)
+    }
+    /// Milliseconds of PostgreSQL's CPU per session.
+    fn postgres_ms_per_session(&self) -> Option<f64> {
+        let cpu = self.cpu.as_ref()?;
+        let secs = cpu.of(cpu::POSTGRES);
+        (secs > 0.0).then(|| 1000.0 * secs / self.sessions as f64)
+    }
+    /// The most sessions/s PostgreSQL could do with every core to itself.
+    fn postgres_bound(&self) -> Option<f64> {
+        let cores = self.cpu.as_ref()?.cores as f64;
+        self.postgres_ms_per_session().map(|ms| 1000.0 * cores / ms)
     }
 }
 
@@ -343,6 +362,14 @@ fn describe(r: &EndToEnd) -> String {
         text.push_str(&format!(
             ", {x} transactions = {per:.1} per session ({rate:.0}/s)"
         ));
+    }
+    if let Some(cpu) = &r.cpu {
+        text.push_str(&format!("\n    {}", cpu.describe()));
+        if let (Some(ms), Some(bound)) = (r.postgres_ms_per_session(), r.postgres_bound()) {
+            text.push_str(&format!(
+                "; PostgreSQL {ms:.1} ms of CPU per session (with every core to itself: at most {bound:.0} sessions/s)"
+            ));
+        }
     }
     text
 }
@@ -576,6 +603,8 @@ async fn end_to_end(
         _ => None,
     };
     let queries_before = probe.queries.load(Ordering::Relaxed);
+    let groups = cpu_groups(services, &members);
+    let cpu_before = cpu::Sample::take(&groups);
 
     // The burst: every session completed at once, or (`--rate`) one every
     // 1/rate seconds.
@@ -630,6 +659,7 @@ async fn end_to_end(
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
+    let cpu = cpu::Sample::take(&groups).since(&cpu_before, &cpu::GROUPS);
     for perf in perfs {
         stop_perf(perf);
     }
@@ -676,6 +706,7 @@ async fn end_to_end(
         p99_ms,
         emails,
         xacts,
+        cpu: cfg!(target_os = "linux").then_some(cpu),
     };
     for member in &members {
         if let Ok(log) = std::fs::read_to_string(member.log_path())
@@ -686,6 +717,40 @@ async fn end_to_end(
         }
     }
     Ok(result)
+}
+
+/// The processes whose CPU the bench tells apart (`cpu::GROUPS`).
+fn cpu_groups(services: Option<&Services>, members: &[Member]) -> Vec<(&'static str, cpu::Group)> {
+    let of_role = |role: Role| cpu::Group {
+        trees: Vec::new(),
+        alone: members
+            .iter()
+            .filter(|m| m.role == role)
+            .filter_map(Member::pid)
+            .collect(),
+    };
+    let postgres = cpu::Group {
+        trees: services
+            .and_then(|s| s.postgres.postmaster_pid())
+            .into_iter()
+            .collect(),
+        alone: Vec::new(),
+    };
+    let redis = cpu::Group {
+        trees: Vec::new(),
+        alone: services.and_then(|s| s.redis.pid()).into_iter().collect(),
+    };
+    let bench = cpu::Group {
+        trees: Vec::new(),
+        alone: vec![std::process::id()],
+    };
+    vec![
+        (cpu::POSTGRES, postgres),
+        ("api", of_role(Role::Api)),
+        ("workers", of_role(Role::Worker)),
+        ("redis", redis),
+        ("bench", bench),
+    ]
 }
 
 /// Waits until nothing is due and no email is unsent.
@@ -1082,6 +1147,57 @@ fn median(mut values: Vec<f64>) -> f64 {
 }
 
 /// The report, as Markdown tables (BENCHMARKS.md takes them as they are).
+/// Where the CPU went in each run (seconds of CPU from the burst to done,
+/// and PostgreSQL's per session with the rate it alone would bound).
+fn cpu_report(targets: &[Target], runs: &[RunResults]) {
+    let rows: Vec<(String, &EndToEnd, &cpu::Usage)> = targets
+        .iter()
+        .flat_map(|target| {
+            let label = target.label();
+            runs.iter().enumerate().filter_map(move |(i, r)| {
+                let result = r.scenarios.get(&label)?;
+                Some((
+                    format!("{label}, run {}", i + 1),
+                    result,
+                    result.cpu.as_ref()?,
+                ))
+            })
+        })
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    let names = cpu::GROUPS.join(" | ");
+    println!(
+        "\n| CPU seconds, burst to done | cores × wall | {names} | other | idle | PostgreSQL ms per session | PostgreSQL's bound, sessions/s |"
+    );
+    println!(
+        "|---|---|{}---|---|---|---|",
+        "---|".repeat(cpu::GROUPS.len())
+    );
+    for (label, result, usage) in rows {
+        let counted: f64 = usage.groups.iter().map(|(_, s)| s).sum();
+        let groups: Vec<String> = usage
+            .groups
+            .iter()
+            .map(|(_, secs)| format!("{secs:.2}"))
+            .collect();
+        println!(
+            "| {label} | {:.2} | {} | {:.2} | {:.2} | {} | {} |",
+            usage.capacity_secs(),
+            groups.join(" | "),
+            (usage.busy_secs - counted).max(0.0),
+            (usage.capacity_secs() - usage.busy_secs).max(0.0),
+            result
+                .postgres_ms_per_session()
+                .map_or_else(|| "—".into(), |ms| format!("{ms:.1}")),
+            result
+                .postgres_bound()
+                .map_or_else(|| "—".into(), |b| format!("{b:.0}")),
+        );
+    }
+}
+
 fn report(options: &Options, targets: &[Target], runs: &[RunResults]) {
     println!("\n==== bench report ====");
     println!(
@@ -1137,6 +1253,7 @@ fn report(options: &Options, targets: &[Target], runs: &[RunResults]) {
             );
         }
     }
+    cpu_report(targets, runs);
     let jobs: Vec<&JobsResult> = runs.iter().filter_map(|r| r.jobs.as_ref()).collect();
     if !jobs.is_empty() {
         println!("\n| no-op jobs | jobs/s | transactions per job |");
