@@ -244,6 +244,8 @@ struct RunResults {
     scenarios: BTreeMap<String, EndToEnd>,
     jobs: Option<JobsResult>,
     pgbench_tps: Option<f64>,
+    /// PostgreSQL's CPU per pgbench transaction, in milliseconds.
+    pgbench_cpu_ms: Option<f64>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -333,9 +335,13 @@ async fn run(options: Options) -> anyhow::Result<()> {
                 jobs.xacts as f64 / jobs.jobs.max(1) as f64
             );
             results.jobs = Some(jobs);
-            let tps = pgbench(&options, services, run).await?;
-            println!("bench: run {run}, pgbench -c 8 -j 2: {tps:.0} tps");
+            let (tps, cpu_ms) = pgbench(&options, services, run).await?;
+            println!(
+                "bench: run {run}, pgbench -c 8 -j 2: {tps:.0} tps, PostgreSQL {} ms of CPU per transaction",
+                cpu_ms.map_or_else(|| "?".into(), |ms| format!("{ms:.3}"))
+            );
             results.pgbench_tps = Some(tps);
+            results.pgbench_cpu_ms = cpu_ms;
         }
         runs.push(results);
     }
@@ -923,7 +929,12 @@ async fn noop_jobs(
 }
 
 /// `pgbench -i -s S` on a scratch database, then `pgbench -c 8 -j 2 -T T`.
-async fn pgbench(options: &Options, services: &Services, run: usize) -> anyhow::Result<f64> {
+/// pgbench's tps, and PostgreSQL's CPU per transaction (ms) while it ran.
+async fn pgbench(
+    options: &Options,
+    services: &Services,
+    run: usize,
+) -> anyhow::Result<(f64, Option<f64>)> {
     let name = format!("bench_pgbench_{run}");
     create_database(services, &name).await?;
     let bin = PrivatePostgres::bin_dir()
@@ -948,6 +959,14 @@ async fn pgbench(options: &Options, services: &Services, run: usize) -> anyhow::
         bail!("pgbench -i: {}", String::from_utf8_lossy(&init.stderr));
     }
     let secs = options.pgbench_secs.to_string();
+    let groups = [(
+        cpu::POSTGRES,
+        cpu::Group {
+            trees: services.postgres.postmaster_pid().into_iter().collect(),
+            alone: Vec::new(),
+        },
+    )];
+    let cpu_before = cpu::Sample::take(&groups);
     let bench = tokio::task::spawn_blocking(move || {
         Command::new(&bin)
             .args(&common)
@@ -957,17 +976,26 @@ async fn pgbench(options: &Options, services: &Services, run: usize) -> anyhow::
             .output()
     })
     .await??;
+    let postgres_secs = cpu::Sample::take(&groups)
+        .since(&cpu_before, &[cpu::POSTGRES])
+        .of(cpu::POSTGRES);
     let out = String::from_utf8_lossy(&bench.stdout);
     if !bench.status.success() {
         bail!("pgbench: {}", String::from_utf8_lossy(&bench.stderr));
     }
-    out.lines()
-        .find_map(|l| {
-            l.strip_prefix("tps = ")
+    let number = |prefix: &str| {
+        out.lines().find_map(|l| {
+            l.trim()
+                .strip_prefix(prefix)
                 .and_then(|rest| rest.split_whitespace().next())
                 .and_then(|n| n.parse::<f64>().ok())
         })
-        .ok_or_else(|| anyhow!("no tps in pgbench's output: {out}"))
+    };
+    let tps = number("tps = ").ok_or_else(|| anyhow!("no tps in pgbench's output: {out}"))?;
+    let cpu_ms = number("number of transactions actually processed:")
+        .filter(|n| *n > 0.0 && postgres_secs > 0.0)
+        .map(|n| 1000.0 * postgres_secs / n);
+    Ok((tps, cpu_ms))
 }
 
 fn start_perf(output: &Path, pid: u32) -> anyhow::Result<Child> {
@@ -1274,24 +1302,34 @@ fn report(options: &Options, targets: &[Target], runs: &[RunResults]) {
         .find(|t| matches!(t, Target::Production { .. }))
         .map(|t| t.label());
     if let Some(label) = first_production {
-        println!("\n| pgbench | tps | {label}: transactions/s | ratio |");
-        println!("|---|---|---|---|");
+        println!(
+            "\n| pgbench | tps | {label}: transactions/s | ratio | PostgreSQL ms of CPU per transaction: pgbench / {label} |"
+        );
+        println!("|---|---|---|---|---|");
         let mut ratios = Vec::new();
         for (i, r) in runs.iter().enumerate() {
-            if let (Some(tps), Some(rate)) = (
-                r.pgbench_tps,
-                r.scenarios.get(&label).and_then(EndToEnd::xacts_per_sec),
-            ) {
+            let scenario = r.scenarios.get(&label);
+            if let (Some(tps), Some(rate)) =
+                (r.pgbench_tps, scenario.and_then(EndToEnd::xacts_per_sec))
+            {
                 ratios.push(tps / rate);
+                let ours = scenario.and_then(|s| {
+                    let cpu = s.cpu.as_ref()?;
+                    let xacts = s.xacts.filter(|x| *x > 0)?;
+                    Some(1000.0 * cpu.of(cpu::POSTGRES) / xacts as f64)
+                });
+                let ms = |v: Option<f64>| v.map_or_else(|| "—".into(), |v| format!("{v:.3}"));
                 println!(
-                    "| run {} | {tps:.0} | {rate:.0} | {:.1} |",
+                    "| run {} | {tps:.0} | {rate:.0} | {:.1} | {} / {} |",
                     i + 1,
-                    tps / rate
+                    tps / rate,
+                    ms(r.pgbench_cpu_ms),
+                    ms(ours)
                 );
             }
         }
         println!(
-            "| median | {:.0} | | {:.1} |",
+            "| median | {:.0} | | {:.1} | |",
             median(runs.iter().filter_map(|r| r.pgbench_tps).collect()),
             median(ratios)
         );
