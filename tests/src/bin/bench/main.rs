@@ -689,7 +689,7 @@ async fn end_to_end(
             let after = xact_commit(&services.admin, name).await?;
             if let Some(profile) = &options.profile {
                 let path = profile.join(format!("{tag}-statements.txt"));
-                statements(services, name, &path).await?;
+                statements(services, name, options.sessions, &path).await?;
                 let shapes = shapes::report(
                     &services.postgres.log_path(),
                     log_start.unwrap_or(0),
@@ -1018,7 +1018,12 @@ fn stop_perf(mut perf: Child) {
 }
 
 /// The run's statements by total time, calls and rows, per session.
-async fn statements(services: &Services, database: &str, path: &Path) -> anyhow::Result<()> {
+async fn statements(
+    services: &Services,
+    database: &str,
+    sessions: usize,
+    path: &Path,
+) -> anyhow::Result<()> {
     let rows = services
         .admin
         .query_all_raw(Statement::from_sql_and_values(
@@ -1030,14 +1035,29 @@ async fn statements(services: &Services, database: &str, path: &Path) -> anyhow:
             vec![database.into()],
         ))
         .await?;
-    let mut text = String::from("calls\ttotal_ms\trows\tquery\n");
+    let mut listing = String::from("calls\ttotal_ms\trows\tquery\n");
+    // Statements the processes sent (each a round trip to the server):
+    // not the foreign-key checks PostgreSQL runs inside an INSERT, nor the
+    // bench's own probe.
+    let (mut sent, mut sent_ms) = (0_i64, 0.0_f64);
     for row in rows {
         let calls: i64 = row.try_get("", "calls")?;
         let ms: String = row.try_get("", "ms")?;
         let n: i64 = row.try_get("", "rows")?;
         let query: String = row.try_get("", "query")?;
-        text.push_str(&format!("{calls}\t{ms}\t{n}\t{query}\n"));
+        if !query.starts_with("SELECT $2 FROM ONLY") && !query.starts_with(shapes::PROBE) {
+            sent += calls;
+            sent_ms += ms.parse::<f64>().unwrap_or(0.0);
+        }
+        listing.push_str(&format!("{calls}\t{ms}\t{n}\t{query}\n"));
     }
+    let per = sessions.max(1) as f64;
+    let mut text = format!(
+        "statements sent: {sent} = {:.1} per session (BEGIN and COMMIT included; foreign-key checks and the bench's probe left out), {:.2} ms of execution per session\n\n",
+        sent as f64 / per,
+        sent_ms / per
+    );
+    text.push_str(&listing);
     // What the statements were for: the jobs of the run, by kind.
     let db = Database::connect(format!("{}/{database}", services.postgres.url())).await?;
     let kinds = db
