@@ -91,7 +91,46 @@ impl Model {
     }
 }
 
+/// The rows an invoice belongs to, so that one statement reads them with it
+/// (`billing::documents::with_parties`).
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::studio::Entity",
+        from = "Column::StudioId",
+        to = "super::studio::Column::Id"
+    )]
+    Studio,
+    #[sea_orm(
+        belongs_to = "super::client::Entity",
+        from = "Column::ClientId",
+        to = "super::client::Column::Id"
+    )]
+    Client,
+    #[sea_orm(
+        belongs_to = "super::session::Entity",
+        from = "Column::SessionId",
+        to = "super::session::Column::Id"
+    )]
+    Session,
+}
+
+impl Related<super::studio::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Studio.def()
+    }
+}
+
+impl Related<super::client::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Client.def()
+    }
+}
+
+impl Related<super::session::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Session.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -50,6 +50,43 @@ pub struct InvoiceDocument {
 mod on_top;
 mod payers;
 
+/// The rows an invoice belongs to.
+#[derive(Debug, Clone)]
+pub struct Parties {
+    pub studio: studio::Model,
+    pub client: client::Model,
+    pub session: session::Model,
+}
+
+/// An invoice with its studio, client and session, in one statement
+/// instead of four reads by id.
+pub async fn with_parties<C: ConnectionTrait>(
+    conn: &C,
+    invoice_id: i64,
+) -> DomainResult<(invoice::Model, Parties)> {
+    let found = invoice::Entity::find_by_id(invoice_id)
+        .find_also_related(studio::Entity)
+        .find_also_related(client::Entity)
+        .find_also(invoice::Entity, session::Entity)
+        .one(conn)
+        .await?;
+    match found {
+        Some((invoice, Some(studio), Some(client), Some(session))) => Ok((
+            invoice,
+            Parties {
+                studio,
+                client,
+                session,
+            },
+        )),
+        Some(_) => Err(anyhow::anyhow!(
+            "the studio, client or session of invoice {invoice_id} is missing"
+        )
+        .into()),
+        None => Err(anyhow::anyhow!("invoice {invoice_id} missing").into()),
+    }
+}
+
 impl InvoiceDocument {
     /// Loads everything about `invoice` in one read-only transaction: one
     /// consistent view, and one transaction instead of one per table.
@@ -72,27 +109,24 @@ impl InvoiceDocument {
         conn: &C,
         invoice_id: i64,
     ) -> DomainResult<Self> {
-        let invoice = invoice::Entity::find_by_id(invoice_id)
-            .one(conn)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("invoice {invoice_id} missing"))?;
-        Self::load_in(conn, invoice).await
+        let (invoice, parties) = with_parties(conn, invoice_id).await?;
+        Self::load_with(conn, invoice, parties).await
     }
 
     async fn load_in<C: ConnectionTrait>(conn: &C, invoice: invoice::Model) -> DomainResult<Self> {
-        let missing = |what: &str| anyhow::anyhow!("{what} of invoice {} missing", invoice.id);
-        let studio = studio::Entity::find_by_id(invoice.studio_id)
-            .one(conn)
-            .await?
-            .ok_or_else(|| missing("studio"))?;
-        let client = client::Entity::find_by_id(invoice.client_id)
-            .one(conn)
-            .await?
-            .ok_or_else(|| missing("client"))?;
-        let session = session::Entity::find_by_id(invoice.session_id)
-            .one(conn)
-            .await?
-            .ok_or_else(|| missing("session"))?;
+        let (_, parties) = with_parties(conn, invoice.id).await?;
+        Self::load_with(conn, invoice, parties).await
+    }
+
+    async fn load_with<C: ConnectionTrait>(
+        conn: &C,
+        invoice: invoice::Model,
+        Parties {
+            studio,
+            client,
+            session,
+        }: Parties,
+    ) -> DomainResult<Self> {
         let lines = invoice_lines(conn, invoice.id).await?;
         let payments = invoice_payments(conn, invoice.id).await?;
         let refunds = refund::Entity::find()

@@ -111,7 +111,7 @@ pub async fn record_payment_failed(
     actor: &Actor,
     detail: String,
     now: DateTime<Utc>,
-) -> DomainResult<()> {
+) -> DomainResult<invoice::Model> {
     let invoice = invoice::Entity::find_by_id(invoice_id)
         .one(tx)
         .await?
@@ -129,7 +129,8 @@ pub async fn record_payment_failed(
         },
         now,
     )
-    .await
+    .await?;
+    Ok(invoice)
 }
 
 /// One movement of money on an invoice, in minor units (each ≥ 0).
@@ -226,7 +227,8 @@ pub async fn apply_money(
         refunded,
         credited,
     } = movement;
-    invoice::Entity::update_many()
+    // The invoice as it is afterwards comes back with the update.
+    let updated = invoice::Entity::update_many()
         .col_expr(
             invoice::Column::AmountPaidMinor,
             Expr::col(invoice::Column::AmountPaidMinor).add(paid),
@@ -248,11 +250,9 @@ pub async fn apply_money(
         )
         .col_expr(invoice::Column::UpdatedAt, Expr::value(now))
         .filter(invoice::Column::Id.eq(invoice_id))
-        .exec(tx)
-        .await?;
-    let updated = invoice::Entity::find_by_id(invoice_id)
-        .one(tx)
+        .exec_with_returning(tx)
         .await?
+        .pop()
         .ok_or_else(|| anyhow::anyhow!("invoice {invoice_id} vanished"))?;
     if updated.amount_due_minor.is_negative() {
         // Cannot happen while attempts are one at a time and manual payments

@@ -114,7 +114,22 @@ async fn start_attempt(
         .one(&tx)
         .await?
         .ok_or_else(|| anyhow::anyhow!("invoice {invoice_id} missing"))?;
-    if let Some(existing) = find_by_key(key).one(&tx).await? {
+    // The attempt made under this key, if any, and the invoice's attempts
+    // still in flight, in one statement.
+    let mut known = payment::Entity::find()
+        .filter(
+            sea_orm::Condition::any()
+                .add(payment::Column::IdempotencyKey.eq(key))
+                .add(
+                    sea_orm::Condition::all()
+                        .add(payment::Column::InvoiceId.eq(invoice_id))
+                        .add(payment::Column::Status.eq(PaymentStatus::Pending)),
+                ),
+        )
+        .all(&tx)
+        .await?;
+    if let Some(at) = known.iter().position(|p| p.idempotency_key == key) {
+        let existing = known.swap_remove(at);
         return Ok(match existing.status {
             PaymentStatus::Succeeded => Start::Replay(ChargeResult::Succeeded(existing)),
             PaymentStatus::Failed => Start::Replay(ChargeResult::Declined(existing)),
@@ -126,12 +141,10 @@ async fn start_attempt(
     if !payable(&invoice) || !amount.is_positive() {
         return Ok(Start::Replay(ChargeResult::NothingDue));
     }
-    let in_flight = payment::Entity::find()
-        .filter(payment::Column::InvoiceId.eq(invoice_id))
-        .filter(payment::Column::Status.eq(PaymentStatus::Pending))
-        .one(&tx)
-        .await?;
-    if in_flight.is_some() {
+    let in_flight = known
+        .iter()
+        .any(|p| p.invoice_id == invoice_id && p.status == PaymentStatus::Pending);
+    if in_flight {
         return Err(UserError::state(
             "payment",
             "another payment for this invoice is being processed; please wait a minute and reload",
@@ -243,7 +256,7 @@ async fn settle(
     request_id: Option<&str>,
 ) -> DomainResult<payment::Model> {
     let tx = begin_write(&ctx.db).await?;
-    let moved = settle_in(
+    let moved = settle_written(
         &tx,
         pending,
         outcome,
@@ -252,16 +265,17 @@ async fn settle(
         ctx.clock.now(),
     )
     .await?;
-    let stored = payment::Entity::find_by_id(pending.id)
-        .one(&tx)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("payment {} vanished", pending.id))?;
-    let invoice = if moved {
-        invoice::Entity::find_by_id(stored.invoice_id)
-            .one(&tx)
-            .await?
-    } else {
-        None
+    // What this writer moved came back with its writes; a payment someone
+    // else settled is read as it is.
+    let (stored, invoice) = match moved {
+        Some(Settled { payment, invoice }) => (payment, Some(invoice)),
+        None => {
+            let stored = payment::Entity::find_by_id(pending.id)
+                .one(&tx)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("payment {} vanished", pending.id))?;
+            (stored, None)
+        }
     };
     crate::workflow::next::commit(ctx, tx).await?;
     if let Some(invoice) = invoice {
@@ -286,6 +300,27 @@ pub(crate) async fn settle_in(
     request_id: Option<&str>,
     now: DateTime<Utc>,
 ) -> DomainResult<bool> {
+    Ok(settle_written(tx, pending, outcome, actor, request_id, now)
+        .await?
+        .is_some())
+}
+
+/// A payment this writer moved, and its invoice, as they are afterwards.
+struct Settled {
+    payment: payment::Model,
+    invoice: invoice::Model,
+}
+
+/// [`settle_in`], answering the rows it wrote (read back with the writes,
+/// `RETURNING`), or `None` when it moved nothing.
+async fn settle_written(
+    tx: &DatabaseTransaction,
+    pending: &payment::Model,
+    outcome: &ChargeOutcome,
+    actor: &Actor,
+    request_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> DomainResult<Option<Settled>> {
     let update = payment::Entity::update_many()
         .filter(payment::Column::Id.eq(pending.id))
         .col_expr(payment::Column::UpdatedAt, Expr::value(now));
@@ -301,12 +336,13 @@ pub(crate) async fn settle_in(
                     payment::Column::GatewayReference,
                     Expr::value(reference.clone()),
                 )
-                .exec(tx)
-                .await?;
-            if moved.rows_affected != 1 {
-                return Ok(false);
-            }
-            lifecycle::apply_money(
+                .exec_with_returning(tx)
+                .await?
+                .pop();
+            let Some(payment) = moved else {
+                return Ok(None);
+            };
+            let invoice = lifecycle::apply_money(
                 tx,
                 pending.invoice_id,
                 lifecycle::Movement::payment(pending.amount_minor),
@@ -332,6 +368,7 @@ pub(crate) async fn settle_in(
                 now,
             )
             .await?;
+            Ok(Some(Settled { payment, invoice }))
         }
         ChargeOutcome::Declined { code, message } => {
             let moved = update
@@ -345,12 +382,13 @@ pub(crate) async fn settle_in(
                     payment::Column::FailureMessage,
                     Expr::value(message.clone()),
                 )
-                .exec(tx)
-                .await?;
-            if moved.rows_affected != 1 {
-                return Ok(false);
-            }
-            lifecycle::record_payment_failed(
+                .exec_with_returning(tx)
+                .await?
+                .pop();
+            let Some(payment) = moved else {
+                return Ok(None);
+            };
+            let invoice = lifecycle::record_payment_failed(
                 tx,
                 pending.invoice_id,
                 pending.amount_minor,
@@ -359,9 +397,9 @@ pub(crate) async fn settle_in(
                 now,
             )
             .await?;
+            Ok(Some(Settled { payment, invoice }))
         }
     }
-    Ok(true)
 }
 
 fn actor_of(payment: &payment::Model) -> Actor {

@@ -18,7 +18,7 @@ use crate::kernel::pricing::TaxRateInput;
 use crate::kernel::surcharge::{self, Funding, Place};
 use entity::{client, invoice, session, studio};
 use rust_decimal::Decimal;
-use sea_orm::{ConnectionTrait, EntityTrait};
+use sea_orm::ConnectionTrait;
 
 /// The studio's setting as a percentage (`None`: off, or unreadable).
 pub fn setting(studio: &studio::Model) -> Option<Decimal> {
@@ -100,24 +100,18 @@ pub(crate) async fn for_card_payment(
     if funding != Funding::Credit {
         return Ok(Charge::NONE);
     }
-    let Some(studio) = studio::Entity::find_by_id(invoice.studio_id)
-        .one(conn)
-        .await?
-    else {
-        return Ok(Charge::NONE);
-    };
+    // The studio, client and session in one statement.
+    let (
+        _,
+        crate::billing::documents::Parties {
+            studio,
+            client,
+            session,
+        },
+    ) = crate::billing::documents::with_parties(conn, invoice.id).await?;
     if setting(&studio).is_none() {
         return Ok(Charge::NONE);
     }
-    let client = client::Entity::find_by_id(invoice.client_id)
-        .one(conn)
-        .await?;
-    let session = session::Entity::find_by_id(invoice.session_id)
-        .one(conn)
-        .await?;
-    let (Some(client), Some(session)) = (client, session) else {
-        return Ok(Charge::NONE);
-    };
     let net = amount_for(&studio, &client, &session, funding, base);
     let taxed = taxed_by(conn, &studio, &session).await?;
     Ok(Charge::of(net, taxed.as_ref()))

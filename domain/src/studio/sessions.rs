@@ -281,21 +281,9 @@ pub async fn complete_session(
     request_id: Option<&str>,
 ) -> DomainResult<session::Model> {
     let tx = begin_write(&ctx.db).await?;
-    let Some(existing) = session::Entity::find_by_id(id)
-        .filter(session::Column::StudioId.eq(studio.id))
-        .one(&tx)
-        .await?
-    else {
-        return Err(UserError::not_found("id", "session").into());
-    };
-    match existing.status {
-        SessionStatus::Completed => return Ok(existing),
-        SessionStatus::Cancelled => {
-            return Err(UserError::state("id", "a cancelled session cannot be completed").into());
-        }
-        SessionStatus::Scheduled => {}
-    }
     let now = ctx.clock.now();
+    // The move out of `SCHEDULED` comes back with the row it wrote: one
+    // statement when the session is this studio's and still scheduled.
     let moved = session::Entity::update_many()
         .col_expr(
             session::Column::Status,
@@ -304,30 +292,39 @@ pub async fn complete_session(
         .col_expr(session::Column::CompletedAt, Expr::value(now))
         .col_expr(session::Column::UpdatedAt, Expr::value(now))
         .filter(session::Column::Id.eq(id))
+        .filter(session::Column::StudioId.eq(studio.id))
         .filter(session::Column::Status.eq(SessionStatus::Scheduled))
-        .exec(&tx)
-        .await?;
-    if moved.rows_affected == 1 {
-        crate::workflow::next::after(
-            &tx,
-            crate::workflow::next::Change::SessionCompleted {
-                studio_id: studio.id,
-                session_id: id,
-            },
-            request_id,
-            ctx.clock.now(),
-        )
-        .await?;
-    }
-    let updated = session::Entity::find_by_id(id)
-        .one(&tx)
+        .exec_with_returning(&tx)
         .await?
-        .ok_or_else(|| anyhow::anyhow!("session {id} vanished"))?;
+        .pop();
+    let Some(updated) = moved else {
+        // Nothing moved: say why (or answer the completed session as it is).
+        let existing = session::Entity::find_by_id(id)
+            .filter(session::Column::StudioId.eq(studio.id))
+            .one(&tx)
+            .await?;
+        return match existing.map(|s| (s.status, s)) {
+            None => Err(UserError::not_found("id", "session").into()),
+            Some((SessionStatus::Cancelled, _)) => {
+                Err(UserError::state("id", "a cancelled session cannot be completed").into())
+            }
+            Some((SessionStatus::Completed, existing)) => Ok(existing),
+            Some((SessionStatus::Scheduled, _)) => {
+                Err(anyhow::anyhow!("session {id} is still scheduled after its completion").into())
+            }
+        };
+    };
+    crate::workflow::next::after(
+        &tx,
+        crate::workflow::next::Change::SessionCompleted {
+            studio_id: studio.id,
+            session_id: id,
+        },
+        request_id,
+        now,
+    )
+    .await?;
     crate::workflow::next::commit(ctx, tx).await?;
-    tracing::info!(
-        session_id = id,
-        enqueued = moved.rows_affected == 1,
-        "session completed"
-    );
+    tracing::info!(session_id = id, "session completed");
     Ok(updated)
 }

@@ -26,7 +26,12 @@ pub(crate) async fn finalize_and_route(
     request_id: Option<&str>,
     now: DateTime<Utc>,
 ) -> DomainResult<invoice::Model> {
-    let invoice = route_unnumbered(ctx, tx, studio, draft, request_id, now).await?;
+    let client = client::Entity::find_by_id(draft.client_id)
+        .one(tx)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("client of invoice {} missing", draft.id))?;
+    let parties = (studio, &client);
+    let invoice = route_unnumbered(ctx, tx, parties, draft, request_id, now).await?;
     // The number last: its counter's lock is held until the commit.
     let number = crate::billing::numbering::next_invoice_number(tx, studio, now).await?;
     record_number(tx, invoice, number, actor, now).await
@@ -36,19 +41,16 @@ pub(crate) async fn finalize_and_route(
 /// routed inside the caller's transaction and must be given its number
 /// ([`record_number`]) before that commits. A batch numbers all its
 /// invoices last, so that a studio's counter stays locked only from then to
-/// the commit.
+/// the commit. `(studio, client)` are the draft's, as the caller read them
+/// in this transaction.
 pub(crate) async fn route_unnumbered(
     ctx: &AppContext,
     tx: &DatabaseTransaction,
-    studio: &studio::Model,
+    (studio, client): (&studio::Model, &client::Model),
     draft: invoice::Model,
     request_id: Option<&str>,
     now: DateTime<Utc>,
 ) -> DomainResult<invoice::Model> {
-    let client = client::Entity::find_by_id(draft.client_id)
-        .one(tx)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("client of invoice {} missing", draft.id))?;
     let settled = draft.total_minor.is_zero();
     let split = crate::billing::payers::booking::split_in(ctx, tx, &draft, now).await?;
     let to = match settled {
@@ -82,7 +84,7 @@ pub(crate) async fn route_unnumbered(
     active.updated_at = Set(now);
     let invoice = active.update(tx).await?;
     let auto_pay = client.auto_pays() && invoice.plan_through_seq.is_none() && !split.shared;
-    let charge_at = crate::billing::installments::charge_at(tx, studio, &client, &invoice, now);
+    let charge_at = crate::billing::installments::charge_at(tx, studio, client, &invoice, now);
     next::after(
         tx,
         Change::InvoiceIssued {

@@ -1,8 +1,10 @@
 //! Step 2 of the workflow, one session at a time or a batch of them in one
 //! transaction (issue 20: steps in batches).
 //!
-//! A batch locks all its sessions first, in id order, with one statement,
-//! then generates their invoices ordered by studio and session. Every other
+//! A batch locks and reads all its sessions first, in id order, with one
+//! statement, reads their invoices, studios and clients with one statement
+//! each (`Read`), then generates their invoices ordered by studio and
+//! session. Every other
 //! writer that numbers an invoice locks its session before the studio's
 //! counter, and two batches take sessions, then counters, each in the same
 //! order, so a batch adds no deadlock. The invoices are numbered last, with
@@ -14,8 +16,7 @@
 //! [`generate_invoice`]), so one session's failure never fails the others.
 
 use super::{
-    Generated, Origin, announce_issued, current_invoice_of_session, insert_draft, lock_session,
-    record_number, route_unnumbered,
+    Generated, Origin, announce_issued, insert_draft, pick_current, record_number, route_unnumbered,
 };
 use crate::billing::lifecycle::Actor;
 use crate::billing::numbering;
@@ -23,9 +24,11 @@ use crate::infra::context::AppContext;
 use crate::infra::db::{begin_write, ids_among};
 use crate::infra::error::DomainResult;
 use crate::workflow::outbox;
-use entity::enums::SessionStatus;
+use entity::enums::{InvoiceKind, SessionStatus};
 use entity::{client, invoice, session, studio};
-use sea_orm::{DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use std::collections::HashMap;
 
 /// Step 2-4 of the workflow for a completed session. A session that already
@@ -53,26 +56,32 @@ pub async fn generate_invoices(
 ) -> DomainResult<Vec<Generated>> {
     let tx = begin_write(&ctx.db).await?;
     let ids: Vec<i64> = due.iter().map(|(id, _)| *id).collect();
-    let studio_of: HashMap<i64, i64> = session::Entity::find()
-        .select_only()
-        .columns([session::Column::Id, session::Column::StudioId])
-        .filter(ids_among(&tx, session::Column::Id, &ids))
-        .order_by_asc(session::Column::Id)
-        .lock_exclusive()
-        .into_tuple::<(i64, i64)>()
-        .all(&tx)
-        .await?
-        .into_iter()
-        .collect();
+    let read = Read::all(&tx, &ids).await?;
     let mut order: Vec<usize> = (0..due.len()).collect();
-    order.sort_by_key(|&i| (studio_of.get(&due[i].0).copied(), due[i].0));
+    order.sort_by_key(|&i| (read.sessions.get(&due[i].0).map(|s| s.studio_id), due[i].0));
     let mut answers: Vec<Option<Generated>> = due.iter().map(|_| None).collect();
     let (mut unnumbered, mut waiting) = (Vec::new(), Vec::new());
+    // A session asked twice in one batch (a duplicate delivery) is generated
+    // once: the second finds the first's invoice, as a later run would.
+    let mut made: HashMap<i64, Option<i64>> = HashMap::new();
     for i in order {
         let (session_id, request_id) = due[i];
-        match generate_in(ctx, &tx, session_id, request_id).await? {
-            Step::Done(generated) => answers[i] = Some(generated),
+        if let Some(invoice) = made.get(&session_id) {
+            answers[i] = Some(match invoice {
+                Some(invoice_id) => Generated::AlreadyIssued {
+                    invoice_id: *invoice_id,
+                },
+                None => Generated::NotBillable,
+            });
+            continue;
+        }
+        match generate_in(ctx, &tx, &read, session_id, request_id).await? {
+            Step::Done(generated) => {
+                made.insert(session_id, generated.invoice_id());
+                answers[i] = Some(generated);
+            }
             Step::ToNumber(invoice) => {
+                made.insert(session_id, Some(invoice.invoice.id));
                 unnumbered.push(*invoice);
                 waiting.push(i);
             }
@@ -135,30 +144,96 @@ async fn number_last(
     Ok(issued)
 }
 
-/// The step inside the caller's transaction, but for the number.
+/// What a batch reads once for all its sessions, before it writes: the
+/// sessions (locked, in id order), their invoices, studios and clients.
+struct Read {
+    sessions: HashMap<i64, session::Model>,
+    /// Each session's invoices of kind `FINAL`.
+    invoices: HashMap<i64, Vec<invoice::Model>>,
+    studios: HashMap<i64, studio::Model>,
+    clients: HashMap<i64, client::Model>,
+}
+
+impl Read {
+    async fn all(tx: &DatabaseTransaction, ids: &[i64]) -> DomainResult<Self> {
+        let sessions: HashMap<i64, session::Model> = session::Entity::find()
+            .filter(ids_among(tx, session::Column::Id, ids))
+            .order_by_asc(session::Column::Id)
+            .lock_exclusive()
+            .all(tx)
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s))
+            .collect();
+        let mut invoices: HashMap<i64, Vec<invoice::Model>> = HashMap::new();
+        for invoice in invoice::Entity::find()
+            .filter(ids_among(tx, invoice::Column::SessionId, ids))
+            .filter(invoice::Column::Kind.eq(InvoiceKind::Final))
+            .all(tx)
+            .await?
+        {
+            invoices
+                .entry(invoice.session_id)
+                .or_default()
+                .push(invoice);
+        }
+        let of = |pick: fn(&session::Model) -> i64| -> Vec<i64> {
+            let mut ids: Vec<i64> = sessions.values().map(pick).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        };
+        let studios = studio::Entity::find()
+            .filter(ids_among(tx, studio::Column::Id, &of(|s| s.studio_id)))
+            .all(tx)
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s))
+            .collect();
+        let clients = client::Entity::find()
+            .filter(ids_among(tx, client::Column::Id, &of(|s| s.client_id)))
+            .all(tx)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
+        Ok(Self {
+            sessions,
+            invoices,
+            studios,
+            clients,
+        })
+    }
+}
+
+/// The step inside the caller's transaction, but for the number, from what
+/// the batch read.
 async fn generate_in(
     ctx: &AppContext,
     tx: &DatabaseTransaction,
+    read: &Read,
     session_id: i64,
     request_id: Option<&str>,
 ) -> DomainResult<Step> {
-    if let Some(existing) = current_invoice_of_session(tx, session_id).await? {
+    let existing = read.invoices.get(&session_id).cloned().unwrap_or_default();
+    if let Some(existing) = pick_current(existing) {
         let invoice_id = existing.id;
         return Ok(Step::Done(Generated::AlreadyIssued { invoice_id }));
     }
-    let Some(session) = lock_session(tx, session_id).await? else {
+    let Some(session) = read.sessions.get(&session_id) else {
         return Ok(Step::Done(Generated::NotBillable));
     };
     if session.status != SessionStatus::Completed {
         return Ok(Step::Done(Generated::NotBillable));
     }
-    let studio = studio::Entity::find_by_id(session.studio_id)
-        .one(tx)
-        .await?
+    let studio = read
+        .studios
+        .get(&session.studio_id)
+        .cloned()
         .ok_or_else(|| anyhow::anyhow!("studio of session {session_id} missing"))?;
-    let client = client::Entity::find_by_id(session.client_id)
-        .one(tx)
-        .await?
+    let client = read
+        .clients
+        .get(&session.client_id)
         .ok_or_else(|| anyhow::anyhow!("client of session {session_id} missing"))?;
     let system = Actor::system();
     let origin = Origin {
@@ -166,13 +241,13 @@ async fn generate_in(
         actor: &system,
         request_id,
     };
-    let draft = insert_draft(ctx, tx, &studio, &session, &client, origin).await?;
+    let draft = insert_draft(ctx, tx, &studio, session, client, origin).await?;
     if studio.review_drafts {
         tracing::info!(invoice_id = draft.id, "invoice drafted for review");
         let invoice_id = draft.id;
         return Ok(Step::Done(Generated::Drafted { invoice_id }));
     }
     let now = ctx.clock.now();
-    let invoice = route_unnumbered(ctx, tx, &studio, draft, request_id, now).await?;
+    let invoice = route_unnumbered(ctx, tx, (&studio, client), draft, request_id, now).await?;
     Ok(Step::ToNumber(Box::new(Unnumbered { studio, invoice })))
 }

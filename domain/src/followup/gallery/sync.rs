@@ -1,10 +1,13 @@
 //! Gallery access brought in line with what has been paid
 //! (`SyncGalleryAccess`), one invoice at a time or a batch of them in one
 //! transaction (issue 20: steps in batches; one invoice is a batch of one).
-//! A batch locks its invoices first, in id order, with one statement; it
-//! commits whole or not at all (the caller then syncs each alone).
+//! A batch locks and reads its invoices first, in id order, with one
+//! statement; each sync reads its studio and client with one more
+//! (`documents::with_parties`). A batch commits whole or not at all (the
+//! caller then syncs each alone).
 
 use super::{deciding, granted, level_for};
+use crate::billing::documents::{Parties, with_parties};
 use crate::infra::context::AppContext;
 use crate::infra::db::{begin_write, ids_among};
 use crate::infra::error::DomainResult;
@@ -12,11 +15,12 @@ use crate::infra::secrets::{hash_token, random_token};
 use crate::workflow::next::{self, Change};
 use chrono::{DateTime, Utc};
 use entity::enums::GalleryLevel;
-use entity::{client, gallery_access, invoice, studio};
+use entity::{gallery_access, invoice, studio};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect,
 };
+use std::collections::HashMap;
 
 /// Brings the gallery of an invoice's session in line with what has been
 /// paid: created with its credentials on the first decided invoice, its
@@ -41,17 +45,26 @@ pub async fn sync_many(
     let mut due = due.to_vec();
     due.sort_by_key(|(id, _)| *id);
     let ids: Vec<i64> = due.iter().map(|(id, _)| *id).collect();
-    invoice::Entity::find()
-        .select_only()
-        .column(invoice::Column::Id)
+    // Lock the invoice rows (PostgreSQL) so a payment committing meanwhile
+    // is seen before the level is decided; SQLite's write lock already
+    // serializes. The rows read here are the ones each sync decides on.
+    let locked: HashMap<i64, invoice::Model> = invoice::Entity::find()
         .filter(ids_among(&tx, invoice::Column::Id, &ids))
         .order_by_asc(invoice::Column::Id)
         .lock_exclusive()
-        .into_tuple::<i64>()
         .all(&tx)
-        .await?;
+        .await?
+        .into_iter()
+        .map(|invoice| (invoice.id, invoice))
+        .collect();
     for (invoice_id, request_id) in due {
-        sync_in(ctx, &tx, invoice_id, request_id).await?;
+        // A sync writes the gallery, never the invoice: two jobs of one
+        // invoice in a batch decide on the same row.
+        let invoice = locked
+            .get(&invoice_id)
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("invoice {invoice_id} missing"))?;
+        sync_in(ctx, &tx, invoice, request_id).await?;
     }
     crate::workflow::outbox::mark_done_many(&tx, jobs, ctx.clock.now()).await?;
     next::commit(ctx, tx).await?;
@@ -62,28 +75,14 @@ pub async fn sync_many(
 async fn sync_in(
     ctx: &AppContext,
     tx: &DatabaseTransaction,
-    invoice_id: i64,
+    invoice: invoice::Model,
     request_id: Option<&str>,
 ) -> DomainResult<()> {
-    // Lock the invoice row (PostgreSQL) so a payment committing meanwhile is
-    // seen before the level is decided; SQLite's write lock already serializes.
-    let invoice = invoice::Entity::find_by_id(invoice_id)
-        .lock_exclusive()
-        .one(tx)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("invoice {invoice_id} missing"))?;
     let Some(invoice) = deciding(tx, invoice).await? else {
         return Ok(());
     };
     let invoice_id = invoice.id;
-    let studio = studio::Entity::find_by_id(invoice.studio_id)
-        .one(tx)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("studio {} missing", invoice.studio_id))?;
-    let client = client::Entity::find_by_id(invoice.client_id)
-        .one(tx)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("client {} missing", invoice.client_id))?;
+    let (_, Parties { studio, client, .. }) = with_parties(tx, invoice_id).await?;
     let unsettled = crate::billing::installments::unsettled(tx, &invoice).await?;
     let (level, expires_at) = level_for(&studio, &invoice, unsettled);
     let now = ctx.clock.now();

@@ -17,7 +17,7 @@ pub async fn claim(
     recipient: &str,
     subject: &str,
 ) -> DomainResult<Claim> {
-    // One transaction for the three statements: one commit instead of three,
+    // One transaction for its statements: one commit instead of three,
     // and the same answer (a concurrent claimer's update waits for this one's
     // row lock, then finds the email held).
     let tx = crate::infra::db::begin_write(&ctx.db).await?;
@@ -112,18 +112,21 @@ pub async fn claim_in(
                         .and(notification::Column::ClaimedUntil.lt(now)),
                 ),
         )
-        .exec(tx)
-        .await?;
+        .exec_with_returning(tx)
+        .await?
+        .pop();
+    // Claimed: the row came back with the claim. Otherwise, say why not.
+    if let Some(mine) = claimed {
+        return Ok(Taken::Mine {
+            id: mine.id,
+            message_id: mine.message_id,
+        });
+    }
     let stored = by_key(notification::Entity::find(), key)
         .one(tx)
         .await?
         .ok_or_else(|| anyhow::anyhow!("notification row vanished"))?;
-    Ok(if claimed.rows_affected == 1 {
-        Taken::Mine {
-            id: stored.id,
-            message_id: stored.message_id,
-        }
-    } else if stored.status == NotificationStatus::Sent {
+    Ok(if stored.status == NotificationStatus::Sent {
         Taken::AlreadySent
     } else if stored.status == NotificationStatus::Failed {
         Taken::Failed
