@@ -48,44 +48,10 @@ pub struct InvoiceDocument {
 }
 
 mod on_top;
+mod parties;
 mod payers;
 
-/// The rows an invoice belongs to.
-#[derive(Debug, Clone)]
-pub struct Parties {
-    pub studio: studio::Model,
-    pub client: client::Model,
-    pub session: session::Model,
-}
-
-/// An invoice with its studio, client and session, in one statement
-/// instead of four reads by id.
-pub async fn with_parties<C: ConnectionTrait>(
-    conn: &C,
-    invoice_id: i64,
-) -> DomainResult<(invoice::Model, Parties)> {
-    let found = invoice::Entity::find_by_id(invoice_id)
-        .find_also_related(studio::Entity)
-        .find_also_related(client::Entity)
-        .find_also(invoice::Entity, session::Entity)
-        .one(conn)
-        .await?;
-    match found {
-        Some((invoice, Some(studio), Some(client), Some(session))) => Ok((
-            invoice,
-            Parties {
-                studio,
-                client,
-                session,
-            },
-        )),
-        Some(_) => Err(anyhow::anyhow!(
-            "the studio, client or session of invoice {invoice_id} is missing"
-        )
-        .into()),
-        None => Err(anyhow::anyhow!("invoice {invoice_id} missing").into()),
-    }
-}
+pub use parties::{Parties, with_parties, with_parties_locked};
 
 impl InvoiceDocument {
     /// Loads everything about `invoice` in one read-only transaction: one

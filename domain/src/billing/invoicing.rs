@@ -62,18 +62,6 @@ pub enum Generated {
     NotBillable,
 }
 
-impl Generated {
-    /// The invoice the step came to, if any.
-    pub fn invoice_id(&self) -> Option<i64> {
-        match self {
-            Self::Issued { invoice_id, .. }
-            | Self::AlreadyIssued { invoice_id }
-            | Self::Drafted { invoice_id } => Some(*invoice_id),
-            Self::NotBillable => None,
-        }
-    }
-}
-
 pub fn studio_tz(studio: &studio::Model) -> chrono_tz::Tz {
     crate::kernel::clock::zone(&studio.time_zone)
 }

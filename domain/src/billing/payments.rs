@@ -30,29 +30,28 @@
 mod auto_pay;
 mod intent;
 mod manual;
+mod settle;
 
 use auto_pay::CardOf;
 use intent::{Origin, drive_intent};
+use settle::settle;
+pub(crate) use settle::settle_in;
 
 pub(crate) use auto_pay::decline_code;
 pub use auto_pay::{AutoPay, NO_CARD, OnFile, auto_pay, charge_card_on_file, retry_in_days};
 pub use manual::{ManualPayment, record_manual_payment};
 
-use crate::billing::lifecycle::{self, Actor, Audit};
 use crate::billing::surcharge;
 use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
 use crate::infra::error::{DomainResult, UserError};
 use crate::kernel::keys::Key;
-use crate::ports::gateway::ChargeOutcome;
 use crate::workflow::next::{self, Change};
 use chrono::{DateTime, Duration, Utc};
-use entity::enums::{InvoiceEventKind, InvoiceStatus, PaymentSource, PaymentStatus};
+use entity::enums::{InvoiceStatus, PaymentSource, PaymentStatus};
 use entity::{invoice, payment};
-use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QuerySelect,
 };
 
 #[derive(Debug, Clone)]
@@ -98,6 +97,26 @@ enum Start {
     },
 }
 
+/// The attempt made under `key`, if any, and the invoice's attempts still
+/// in flight, in one statement.
+async fn known_attempts(
+    tx: &DatabaseTransaction,
+    invoice_id: i64,
+    key: &str,
+) -> DomainResult<Vec<payment::Model>> {
+    let in_flight = sea_orm::Condition::all()
+        .add(payment::Column::InvoiceId.eq(invoice_id))
+        .add(payment::Column::Status.eq(PaymentStatus::Pending));
+    Ok(payment::Entity::find()
+        .filter(
+            sea_orm::Condition::any()
+                .add(payment::Column::IdempotencyKey.eq(key))
+                .add(in_flight),
+        )
+        .all(tx)
+        .await?)
+}
+
 /// Step 1: writes the `PENDING` attempt, or tells why there is none.
 async fn start_attempt(
     ctx: &AppContext,
@@ -109,25 +128,10 @@ async fn start_attempt(
     request_id: Option<&str>,
 ) -> DomainResult<Start> {
     let tx = begin_write(&ctx.db).await?;
-    let invoice = invoice::Entity::find_by_id(invoice_id)
-        .lock_exclusive()
-        .one(&tx)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("invoice {invoice_id} missing"))?;
-    // The attempt made under this key, if any, and the invoice's attempts
-    // still in flight, in one statement.
-    let mut known = payment::Entity::find()
-        .filter(
-            sea_orm::Condition::any()
-                .add(payment::Column::IdempotencyKey.eq(key))
-                .add(
-                    sea_orm::Condition::all()
-                        .add(payment::Column::InvoiceId.eq(invoice_id))
-                        .add(payment::Column::Status.eq(PaymentStatus::Pending)),
-                ),
-        )
-        .all(&tx)
-        .await?;
+    // The invoice, locked, with its studio, client and session.
+    let (invoice, parties) =
+        crate::billing::documents::with_parties_locked(&tx, invoice_id).await?;
+    let mut known = known_attempts(&tx, invoice_id, key).await?;
     if let Some(at) = known.iter().position(|p| p.idempotency_key == key) {
         let existing = known.swap_remove(at);
         return Ok(match existing.status {
@@ -151,7 +155,7 @@ async fn start_attempt(
         )
         .into());
     }
-    let Some(card) = card.resolve(&tx, invoice.client_id).await? else {
+    let Some(card) = card.resolve(&parties.client) else {
         let studio_id = invoice.studio_id;
         return Ok(Start::NoCard { studio_id });
     };
@@ -159,7 +163,7 @@ async fn start_attempt(
     // Where a payer lives is not known: their card is never surcharged.
     let surcharge = match payer {
         Some(_) => surcharge::Charge::NONE,
-        None => surcharge::for_card_payment(&tx, &invoice, card.funding, amount).await?,
+        None => surcharge::for_parties(&tx, &parties, card.funding, amount).await?,
     };
     let pending = payment::ActiveModel {
         studio_id: Set(invoice.studio_id),
@@ -243,170 +247,6 @@ pub fn look_again_at(pending: &payment::Model, now: DateTime<Utc>) -> DateTime<U
     let since = pending.confirm_sent_at.unwrap_or(pending.created_at);
     let waited = (now - since).max(Duration::zero());
     now + waited.clamp(Duration::seconds(30), Duration::minutes(15))
-}
-
-/// Step 3: records the outcome; only the writer that moves the payment out of
-/// `PENDING` updates the invoice and enqueues the receipt and gallery update.
-/// Settles in a transaction of its own and returns the payment as stored;
-/// what the live event shows is read in that same transaction.
-async fn settle(
-    ctx: &AppContext,
-    pending: &payment::Model,
-    outcome: &ChargeOutcome,
-    request_id: Option<&str>,
-) -> DomainResult<payment::Model> {
-    let tx = begin_write(&ctx.db).await?;
-    let moved = settle_written(
-        &tx,
-        pending,
-        outcome,
-        &actor_of(pending),
-        request_id,
-        ctx.clock.now(),
-    )
-    .await?;
-    // What this writer moved came back with its writes; a payment someone
-    // else settled is read as it is.
-    let (stored, invoice) = match moved {
-        Some(Settled { payment, invoice }) => (payment, Some(invoice)),
-        None => {
-            let stored = payment::Entity::find_by_id(pending.id)
-                .one(&tx)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("payment {} vanished", pending.id))?;
-            (stored, None)
-        }
-    };
-    crate::workflow::next::commit(ctx, tx).await?;
-    if let Some(invoice) = invoice {
-        crate::billing::events::publish_payment(ctx, &stored, &invoice).await;
-    }
-    Ok(stored)
-}
-
-/// Writes a charge's outcome inside the caller's transaction and returns
-/// whether this writer moved the payment (and so changed the invoice).
-///
-/// A decline only moves a `PENDING` payment. Success moves any payment that
-/// has not succeeded yet: a gateway that reports money taken (a webhook after
-/// an attempt was recorded as failed) is the truth, and the money must show.
-/// Nothing ever moves a `SUCCEEDED` payment, so a replayed or late outcome is
-/// never counted twice.
-pub(crate) async fn settle_in(
-    tx: &DatabaseTransaction,
-    pending: &payment::Model,
-    outcome: &ChargeOutcome,
-    actor: &Actor,
-    request_id: Option<&str>,
-    now: DateTime<Utc>,
-) -> DomainResult<bool> {
-    Ok(settle_written(tx, pending, outcome, actor, request_id, now)
-        .await?
-        .is_some())
-}
-
-/// A payment this writer moved, and its invoice, as they are afterwards.
-struct Settled {
-    payment: payment::Model,
-    invoice: invoice::Model,
-}
-
-/// [`settle_in`], answering the rows it wrote (read back with the writes,
-/// `RETURNING`), or `None` when it moved nothing.
-async fn settle_written(
-    tx: &DatabaseTransaction,
-    pending: &payment::Model,
-    outcome: &ChargeOutcome,
-    actor: &Actor,
-    request_id: Option<&str>,
-    now: DateTime<Utc>,
-) -> DomainResult<Option<Settled>> {
-    let update = payment::Entity::update_many()
-        .filter(payment::Column::Id.eq(pending.id))
-        .col_expr(payment::Column::UpdatedAt, Expr::value(now));
-    match outcome {
-        ChargeOutcome::Succeeded { reference } => {
-            let moved = update
-                .filter(payment::Column::Status.ne(PaymentStatus::Succeeded))
-                .col_expr(
-                    payment::Column::Status,
-                    Expr::value(PaymentStatus::Succeeded.as_str()),
-                )
-                .col_expr(
-                    payment::Column::GatewayReference,
-                    Expr::value(reference.clone()),
-                )
-                .exec_with_returning(tx)
-                .await?
-                .pop();
-            let Some(payment) = moved else {
-                return Ok(None);
-            };
-            let invoice = lifecycle::apply_money(
-                tx,
-                pending.invoice_id,
-                lifecycle::Movement::payment(pending.amount_minor),
-                Audit {
-                    event: InvoiceEventKind::PaymentSucceeded,
-                    from: None,
-                    to: None,
-                    amount_minor: Some(pending.amount_minor),
-                    actor,
-                    detail: Some(format!("payment {} ({})", pending.id, reference)),
-                },
-                now,
-            )
-            .await?;
-            next::after(
-                tx,
-                Change::Paid {
-                    studio_id: pending.studio_id,
-                    invoice_id: pending.invoice_id,
-                    payment_id: pending.id,
-                },
-                request_id,
-                now,
-            )
-            .await?;
-            Ok(Some(Settled { payment, invoice }))
-        }
-        ChargeOutcome::Declined { code, message } => {
-            let moved = update
-                .filter(payment::Column::Status.eq(PaymentStatus::Pending))
-                .col_expr(
-                    payment::Column::Status,
-                    Expr::value(PaymentStatus::Failed.as_str()),
-                )
-                .col_expr(payment::Column::FailureCode, Expr::value(code.clone()))
-                .col_expr(
-                    payment::Column::FailureMessage,
-                    Expr::value(message.clone()),
-                )
-                .exec_with_returning(tx)
-                .await?
-                .pop();
-            let Some(payment) = moved else {
-                return Ok(None);
-            };
-            let invoice = lifecycle::record_payment_failed(
-                tx,
-                pending.invoice_id,
-                pending.amount_minor,
-                actor,
-                format!("payment {}: {code}: {message}", pending.id),
-                now,
-            )
-            .await?;
-            Ok(Some(Settled { payment, invoice }))
-        }
-    }
-}
-
-fn actor_of(payment: &payment::Model) -> Actor {
-    match payment.source {
-        PaymentSource::Portal => Actor::portal(),
-        _ => Actor::system(),
-    }
 }
 
 /// Charges a payer's saved `card` for their share of a shared invoice,

@@ -100,20 +100,28 @@ pub(crate) async fn for_card_payment(
     if funding != Funding::Credit {
         return Ok(Charge::NONE);
     }
-    // The studio, client and session in one statement.
-    let (
-        _,
-        crate::billing::documents::Parties {
-            studio,
-            client,
-            session,
-        },
-    ) = crate::billing::documents::with_parties(conn, invoice.id).await?;
-    if setting(&studio).is_none() {
+    let (_, parties) = crate::billing::documents::with_parties(conn, invoice.id).await?;
+    for_parties(conn, &parties, funding, base).await
+}
+
+/// [`for_card_payment`] with the invoice's studio, client and session
+/// already read in the caller's transaction.
+pub(crate) async fn for_parties(
+    conn: &impl ConnectionTrait,
+    parties: &crate::billing::documents::Parties,
+    funding: Funding,
+    base: Minor,
+) -> DomainResult<Charge> {
+    let crate::billing::documents::Parties {
+        studio,
+        client,
+        session,
+    } = parties;
+    if funding != Funding::Credit || setting(studio).is_none() {
         return Ok(Charge::NONE);
     }
-    let net = amount_for(&studio, &client, &session, funding, base);
-    let taxed = taxed_by(conn, &studio, &session).await?;
+    let net = amount_for(studio, client, session, funding, base);
+    let taxed = taxed_by(conn, studio, session).await?;
     Ok(Charge::of(net, taxed.as_ref()))
 }
 

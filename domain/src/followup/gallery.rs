@@ -101,15 +101,14 @@ async fn deciding(
 ) -> DomainResult<Option<invoice::Model>> {
     let not_final = |i: &invoice::Model| i.plan_part_id.is_some() || i.kind == InvoiceKind::Extras;
     let defers = invoice.status == InvoiceStatus::Void || not_final(&invoice);
-    let invoice = match crate::billing::invoicing::current_invoice_of_session(
-        tx,
-        invoice.session_id,
-    )
-    .await?
-    {
-        Some(current) if defers => current,
-        _ => invoice,
+    // Only an invoice that defers asks which invoice of its session is current.
+    let current = match defers {
+        true => {
+            crate::billing::invoicing::current_invoice_of_session(tx, invoice.session_id).await?
+        }
+        false => None,
     };
+    let invoice = current.unwrap_or(invoice);
     let undecided = invoice.status == InvoiceStatus::Draft || not_final(&invoice);
     Ok((!undecided).then_some(invoice))
 }

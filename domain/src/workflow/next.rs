@@ -190,18 +190,43 @@ pub async fn after(
         request_id: request_id.filter(|_| change.keeps_request_id()),
         now,
     };
+    // The new rows go in one statement (`Rows`); a moved row is written in
+    // its place, after the rows before it.
+    let mut rows = Rows::default();
     for follow_up in change.follow_ups() {
         match follow_up {
-            FollowUp::Now(kind) => row.now(kind).await?,
-            FollowUp::After(kind, delay) => row.after(kind, delay).await?,
-            FollowUp::At(kind, at) => row.at(kind, at).await?,
-            FollowUp::MovedTo(kind, at) => row.moved_to(kind, at).await?,
+            FollowUp::Now(kind) => rows.push(kind, None),
+            FollowUp::After(kind, delay) => rows.push(kind, Some(now + delay)),
+            FollowUp::At(kind, at) => rows.push(kind, Some(at)),
+            FollowUp::MovedTo(kind, at) => {
+                rows.write(row).await?;
+                row.moved_to(kind, at).await?;
+            }
             FollowUp::EmailInvoice { invoice_id, status } => {
-                email_invoice(row, invoice_id, status).await?
+                email_invoice(row, &mut rows, invoice_id, status).await?
             }
         }
     }
+    rows.write(row).await?;
     Ok(())
+}
+
+/// New outbox rows of one change, written together.
+#[derive(Default)]
+struct Rows(Vec<(JobKind, Option<DateTime<Utc>>)>);
+
+impl Rows {
+    fn push(&mut self, kind: JobKind, not_before: Option<DateTime<Utc>>) {
+        self.0.push((kind, not_before));
+    }
+
+    /// Writes the rows gathered so far, in one statement.
+    async fn write(&mut self, row: Row<'_>) -> Result<(), DbErr> {
+        let rows = std::mem::take(&mut self.0);
+        let jobs: Vec<(&JobKind, Option<DateTime<Utc>>)> =
+            rows.iter().map(|(kind, at)| (kind, *at)).collect();
+        outbox::enqueue_all(row.tx, row.studio_id, &jobs, row.request_id, row.now).await
+    }
 }
 
 mod follow_ups;
@@ -374,26 +399,22 @@ pub fn wake(ctx: &AppContext) {
 
 /// An invoice that goes to the client by email: the email, gallery access
 /// matching its payment state, and the first reminder of its follow-up plan.
-async fn email_invoice(row: Row<'_>, invoice_id: i64, status: InvoiceStatus) -> DomainResult<()> {
-    row.now(JobKind::SendInvoice {
+async fn email_invoice(
+    row: Row<'_>,
+    rows: &mut Rows,
+    invoice_id: i64,
+    status: InvoiceStatus,
+) -> DomainResult<()> {
+    let send = JobKind::SendInvoice {
         invoice_id,
         resend: None,
-    })
-    .await?;
-    row.now(JobKind::SyncGalleryAccess {
-        invoice_id,
-        state: GalleryCause::Invoice(status),
-    })
-    .await?;
+    };
+    rows.push(send, None);
+    let state = GalleryCause::Invoice(status);
+    rows.push(JobKind::SyncGalleryAccess { invoice_id, state }, None);
     if let Some(first) = super::follow_up_plan::first_step(row.tx, invoice_id).await? {
-        row.at(
-            JobKind::ReminderStep {
-                invoice_id,
-                step: first.index,
-            },
-            first.at,
-        )
-        .await?;
+        let step = first.index;
+        rows.push(JobKind::ReminderStep { invoice_id, step }, Some(first.at));
     }
     Ok(())
 }
@@ -410,36 +431,8 @@ struct Row<'a> {
 }
 
 impl Row<'_> {
-    async fn now(&self, kind: JobKind) -> Result<(), DbErr> {
-        outbox::enqueue(self.tx, self.studio_id, &kind, self.request_id, self.now).await
-    }
-
-    async fn after(&self, kind: JobKind, delay: Duration) -> Result<(), DbErr> {
-        outbox::enqueue_after(
-            self.tx,
-            self.studio_id,
-            &kind,
-            self.request_id,
-            Some(delay),
-            self.now,
-        )
-        .await
-    }
-
     async fn moved_to(&self, kind: JobKind, at: DateTime<Utc>) -> Result<(), DbErr> {
         outbox::reschedule(
-            self.tx,
-            self.studio_id,
-            &kind,
-            self.request_id,
-            at,
-            self.now,
-        )
-        .await
-    }
-
-    async fn at(&self, kind: JobKind, at: DateTime<Utc>) -> Result<(), DbErr> {
-        outbox::enqueue_at(
             self.tx,
             self.studio_id,
             &kind,

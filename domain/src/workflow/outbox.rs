@@ -112,22 +112,46 @@ async fn insert<C: ConnectionTrait>(
     not_before: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    let payload = serde_json::to_string(kind).map_err(|e| DbErr::Custom(e.to_string()))?;
-    let row = outbox::ActiveModel {
-        studio_id: Set(studio_id),
-        payload: Set(payload),
-        dedup_key: Set(kind.dedup_key()),
-        status: Set(OutboxStatus::Pending),
-        attempts: Set(0),
-        claimed_until: Set(not_before),
-        enqueued_at: Set(None),
-        done_at: Set(None),
-        last_error: Set(None),
-        request_id: Set(request_id.map(str::to_string)),
-        created_at: Set(now),
-        ..Default::default()
-    };
-    outbox::Entity::insert(row)
+    enqueue_all(conn, studio_id, &[(kind, not_before)], request_id, now).await
+}
+
+/// Adds several jobs in one statement, each not relayed before its time
+/// (`None`: at once). A job whose dedup key is present already (or earlier
+/// in `jobs`) is skipped, as [`enqueue`] skips it.
+pub async fn enqueue_all<C: ConnectionTrait>(
+    conn: &C,
+    studio_id: Option<i64>,
+    jobs: &[(&JobKind, Option<DateTime<Utc>>)],
+    request_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let mut keys = std::collections::HashSet::new();
+    let mut rows = Vec::with_capacity(jobs.len());
+    for (kind, not_before) in jobs {
+        let dedup_key = kind.dedup_key();
+        if !keys.insert(dedup_key.clone()) {
+            continue;
+        }
+        let payload = serde_json::to_string(kind).map_err(|e| DbErr::Custom(e.to_string()))?;
+        rows.push(outbox::ActiveModel {
+            studio_id: Set(studio_id),
+            payload: Set(payload),
+            dedup_key: Set(dedup_key),
+            status: Set(OutboxStatus::Pending),
+            attempts: Set(0),
+            claimed_until: Set(*not_before),
+            enqueued_at: Set(None),
+            done_at: Set(None),
+            last_error: Set(None),
+            request_id: Set(request_id.map(str::to_string)),
+            created_at: Set(now),
+            ..Default::default()
+        });
+    }
+    if rows.is_empty() {
+        return Ok(());
+    }
+    outbox::Entity::insert_many(rows)
         .on_conflict(
             OnConflict::column(outbox::Column::DedupKey)
                 .do_nothing()

@@ -5,7 +5,7 @@ use domain::billing::invoicing::{self, Generated};
 use domain::studio::sessions::{self, ScheduleSession};
 use entity::enums::SessionStatus;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use tests::{Backend, spawn_app_with};
 
 on_both_backends!(
@@ -376,5 +376,36 @@ async fn batches_number_gap_free_and_a_failing_batch_runs_each_session_alone(bac
         numbers,
         [n(14), n(15), n(13), n(16)],
         "as asked: 3, 0, 2, 1"
+    );
+
+    // One session asked twice in a batch (a duplicate delivery landing in
+    // the same batch as the first): one invoice, one number; the second
+    // answer names the first's invoice.
+    let twice = completed_sessions(&app, &[(&studios[0], &client, 1)]).await;
+    let due = [(twice[0], None), (twice[0], None)];
+    let answers = invoicing::generate_invoices(&app.ctx, &due, &[])
+        .await
+        .expect("a batch");
+    let first = match &answers[0] {
+        Generated::Issued { invoice_id, number } => {
+            assert_eq!(number, &n(17));
+            *invoice_id
+        }
+        other => panic!("{other:?}"),
+    };
+    assert!(
+        matches!(answers[1], Generated::AlreadyIssued { invoice_id } if invoice_id == first),
+        "{answers:?}"
+    );
+    let invoices = entity::invoice::Entity::find()
+        .filter(entity::invoice::Column::SessionId.eq(twice[0]))
+        .count(&app.ctx.db)
+        .await
+        .expect("count");
+    assert_eq!(invoices, 1, "one invoice for the session asked twice");
+    assert_eq!(
+        numbers_of(&app, &studios[0]).await.last(),
+        Some(&n(17)),
+        "no number taken for the second ask"
     );
 }

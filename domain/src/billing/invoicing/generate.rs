@@ -77,7 +77,7 @@ pub async fn generate_invoices(
         }
         match generate_in(ctx, &tx, &read, session_id, request_id).await? {
             Step::Done(generated) => {
-                made.insert(session_id, generated.invoice_id());
+                made.insert(session_id, invoice_of(&generated));
                 answers[i] = Some(generated);
             }
             Step::ToNumber(invoice) => {
@@ -98,6 +98,16 @@ pub async fn generate_invoices(
         .into_iter()
         .map(|a| a.unwrap_or(Generated::NotBillable))
         .collect())
+}
+
+/// The invoice a step came to, if any.
+fn invoice_of(generated: &Generated) -> Option<i64> {
+    match generated {
+        Generated::Issued { invoice_id, .. }
+        | Generated::AlreadyIssued { invoice_id }
+        | Generated::Drafted { invoice_id } => Some(*invoice_id),
+        Generated::NotBillable => None,
+    }
 }
 
 /// What the step came to inside its transaction.

@@ -12,7 +12,7 @@ use crate::kernel::keys::Key;
 use crate::workflow::next::{self, Change};
 use chrono::{DateTime, Duration, Utc};
 use entity::enums::PaymentSource;
-use sea_orm::{DatabaseTransaction, EntityTrait};
+
 use std::borrow::Cow;
 
 /// Why an auto-pay attempt charged nothing when there was no card.
@@ -74,26 +74,18 @@ pub(super) enum CardOf<'a> {
 }
 
 impl<'a> CardOf<'a> {
-    /// The card, `None` when the client has none on file.
-    pub(super) async fn resolve(
-        self,
-        tx: &DatabaseTransaction,
-        client_id: i64,
-    ) -> DomainResult<Option<Cow<'a, Card>>> {
+    /// The card, `None` when the client has none on file. `client` is the
+    /// invoice's client as read in the attempt's own transaction.
+    pub(super) fn resolve(self, client: &entity::client::Model) -> Option<Cow<'a, Card>> {
         if let CardOf::Given(card) = self {
-            return Ok(Some(Cow::Borrowed(card)));
+            return Some(Cow::Borrowed(card));
         }
-        let client = entity::client::Entity::find_by_id(client_id)
-            .one(tx)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("client {client_id} missing"))?;
-        Ok(client.pm_token.map(|token| {
-            Cow::Owned(Card {
-                token,
-                brand: client.pm_brand,
-                last4: client.pm_last4,
-                funding: crate::kernel::surcharge::Funding::parse(client.pm_funding.as_deref()),
-            })
+        let token = client.pm_token.clone()?;
+        Some(Cow::Owned(Card {
+            token,
+            brand: client.pm_brand.clone(),
+            last4: client.pm_last4.clone(),
+            funding: crate::kernel::surcharge::Funding::parse(client.pm_funding.as_deref()),
         }))
     }
 }
