@@ -93,24 +93,39 @@ async fn settle_written(
     let update = payment::Entity::update_many()
         .filter(payment::Column::Id.eq(pending.id))
         .col_expr(payment::Column::UpdatedAt, Expr::value(now));
-    match outcome {
-        ChargeOutcome::Succeeded { reference } => {
-            let moved = update
+    // Success moves any payment that has not succeeded; a decline only a
+    // `PENDING` one.
+    let (update, to) = match outcome {
+        ChargeOutcome::Succeeded { reference } => (
+            update
                 .filter(payment::Column::Status.ne(PaymentStatus::Succeeded))
-                .col_expr(
-                    payment::Column::Status,
-                    Expr::value(PaymentStatus::Succeeded.as_str()),
-                )
                 .col_expr(
                     payment::Column::GatewayReference,
                     Expr::value(reference.clone()),
-                )
-                .exec_with_returning(tx)
-                .await?
-                .pop();
-            let Some(payment) = moved else {
-                return Ok(None);
-            };
+                ),
+            PaymentStatus::Succeeded,
+        ),
+        ChargeOutcome::Declined { code, message } => (
+            update
+                .filter(payment::Column::Status.eq(PaymentStatus::Pending))
+                .col_expr(payment::Column::FailureCode, Expr::value(code.clone()))
+                .col_expr(
+                    payment::Column::FailureMessage,
+                    Expr::value(message.clone()),
+                ),
+            PaymentStatus::Failed,
+        ),
+    };
+    let moved = update
+        .col_expr(payment::Column::Status, Expr::value(to.as_str()))
+        .exec_with_returning(tx)
+        .await?
+        .pop();
+    let Some(payment) = moved else {
+        return Ok(None);
+    };
+    let invoice = match outcome {
+        ChargeOutcome::Succeeded { reference } => {
             let invoice = lifecycle::apply_money(
                 tx,
                 pending.invoice_id,
@@ -126,38 +141,16 @@ async fn settle_written(
                 now,
             )
             .await?;
-            next::after(
-                tx,
-                Change::Paid {
-                    studio_id: pending.studio_id,
-                    invoice_id: pending.invoice_id,
-                    payment_id: pending.id,
-                },
-                request_id,
-                now,
-            )
-            .await?;
-            Ok(Some(Settled { payment, invoice }))
+            let paid = Change::Paid {
+                studio_id: pending.studio_id,
+                invoice_id: pending.invoice_id,
+                payment_id: pending.id,
+            };
+            next::after(tx, paid, request_id, now).await?;
+            invoice
         }
         ChargeOutcome::Declined { code, message } => {
-            let moved = update
-                .filter(payment::Column::Status.eq(PaymentStatus::Pending))
-                .col_expr(
-                    payment::Column::Status,
-                    Expr::value(PaymentStatus::Failed.as_str()),
-                )
-                .col_expr(payment::Column::FailureCode, Expr::value(code.clone()))
-                .col_expr(
-                    payment::Column::FailureMessage,
-                    Expr::value(message.clone()),
-                )
-                .exec_with_returning(tx)
-                .await?
-                .pop();
-            let Some(payment) = moved else {
-                return Ok(None);
-            };
-            let invoice = lifecycle::record_payment_failed(
+            lifecycle::record_payment_failed(
                 tx,
                 pending.invoice_id,
                 pending.amount_minor,
@@ -165,10 +158,10 @@ async fn settle_written(
                 format!("payment {}: {code}: {message}", pending.id),
                 now,
             )
-            .await?;
-            Ok(Some(Settled { payment, invoice }))
+            .await?
         }
-    }
+    };
+    Ok(Some(Settled { payment, invoice }))
 }
 
 fn actor_of(payment: &payment::Model) -> Actor {
