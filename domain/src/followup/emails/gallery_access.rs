@@ -1,15 +1,15 @@
 //! The gallery's emails: its credentials (once per gallery) and a raise
 //! of its access level.
 
-use super::{greeting, key_for, to_client};
-use crate::billing::documents::InvoiceDocument;
-use crate::followup::email_body::{Tone, text};
+use super::{from_studio, greeting, key_for, to_client};
+use crate::billing::documents::{InvoiceDocument, Parties, greeting_name, with_parties};
+use crate::followup::email_body::{Body, Tone, text};
 use crate::followup::gallery;
 use crate::infra::context::AppContext;
 use crate::infra::db::begin_write;
 use crate::infra::error::DomainResult;
 use crate::kernel::ids::{SessionId, StudioId};
-use crate::workflow::notify::{self, Sent};
+use crate::workflow::notify::{self, EmailKey, Sent};
 use entity::enums::{GalleryLevel, NotificationKind};
 
 fn level_description(level: GalleryLevel) -> &'static str {
@@ -26,21 +26,32 @@ fn level_description(level: GalleryLevel) -> &'static str {
 /// the notification's key, so every delivery of this email (even a resend
 /// after a crash) carries the same password and the stored hash matches it.
 ///
-/// One commit reads the document and the gallery, claims the email and
-/// stores the password's hash; then the email goes out.
+/// One commit reads the invoice with its studio, client and session (the
+/// email says nothing of the invoice's lines or payments) and the gallery,
+/// claims the email and stores the password's hash; then the email goes out.
 pub async fn send_gallery_credentials(ctx: &AppContext, invoice_id: i64) -> DomainResult<Sent> {
     let tx = begin_write(&ctx.db).await?;
-    let doc = InvoiceDocument::load_by_id_in(&tx, invoice_id).await?;
+    let (invoice, parties) = with_parties(&tx, invoice_id).await?;
+    let Parties {
+        studio,
+        client,
+        session,
+    } = parties;
     let access = gallery::access_for_session(
         &tx,
-        StudioId::new(doc.invoice.studio_id),
-        SessionId::new(doc.invoice.session_id),
+        StudioId::new(invoice.studio_id),
+        SessionId::new(invoice.session_id),
     )
     .await?
     .ok_or_else(|| anyhow::anyhow!("no gallery access for invoice {invoice_id}"))?;
-    let subject = format!("Your photos from \"{}\" are ready", doc.session.title);
-    let key = key_for(&doc, NotificationKind::GalleryCredentials, "1");
-    let taken = notify::claim_in(ctx, &tx, &key, &doc.client.email, &subject).await?;
+    let subject = format!("Your photos from \"{}\" are ready", session.title);
+    let key = EmailKey {
+        studio_id: studio.id,
+        invoice_id: invoice.id,
+        kind: NotificationKind::GalleryCredentials,
+        step: "1".to_string(),
+    };
+    let taken = notify::claim_in(ctx, &tx, &key, &client.email, &subject).await?;
     // Derived from the notification, so a resend after a crash repeats it;
     // its hash is stored with the claim, before the email can go.
     let access = match &taken {
@@ -60,10 +71,10 @@ pub async fn send_gallery_credentials(ctx: &AppContext, invoice_id: i64) -> Doma
     let expiry = access
         .expires_at
         .map(|e| e.format("%B %-d, %Y").to_string());
-    let mut body = greeting(&doc);
+    let mut body = Body::greeting(&greeting_name(&client));
     body.para(vec![text(format!(
         "Your gallery for “{}” is open with {}.",
-        doc.session.title,
+        session.title,
         level_description(access.level)
     ))]);
     let mut facts = vec![
@@ -79,7 +90,7 @@ pub async fn send_gallery_credentials(ctx: &AppContext, invoice_id: i64) -> Doma
             "Keep this password safe: we only store a hash of it and cannot send it again.",
         )],
     );
-    let email = to_client(&doc, subject, "Your gallery is ready", &body);
+    let email = from_studio(&studio, &client, subject, "Your gallery is ready", &body);
     notify::deliver(ctx, &key, held, &email).await
 }
 
