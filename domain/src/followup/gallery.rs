@@ -25,7 +25,7 @@ use crate::infra::error::{DomainError, DomainResult};
 use crate::infra::secrets::{hash_token, random_token};
 use crate::kernel::ids::{PhotoId, SessionId, StudioId};
 use crate::studio::login_limits::{self, Counter, Scope};
-use crate::workflow::next::{self, Change};
+use crate::workflow::next::Change;
 use chrono::{DateTime, Duration, Utc};
 use entity::enums::{GalleryLevel, InvoiceKind, InvoiceStatus};
 use entity::{client, gallery_access, gallery_photo, invoice, studio};
@@ -119,16 +119,13 @@ async fn granted(
     tx: &sea_orm::DatabaseTransaction,
     studio: &studio::Model,
     invoice: &invoice::Model,
-    request_id: Option<&str>,
     now: DateTime<Utc>,
-) -> DomainResult<()> {
-    let change = Change::GalleryGranted {
+) -> DomainResult<Change> {
+    Ok(Change::GalleryGranted {
         studio_id: studio.id,
         invoice_id: invoice.id,
         picks_at: picks::deadline(tx, studio, invoice.session_id, now).await?,
-    };
-    next::after(tx, change, request_id, now).await?;
-    Ok(())
+    })
 }
 
 /// The secret a studio verifies `gallery.access_changed` webhooks with

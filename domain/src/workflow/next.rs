@@ -184,30 +184,51 @@ pub async fn after(
     request_id: Option<&str>,
     now: DateTime<Utc>,
 ) -> DomainResult<()> {
-    let row = Row {
-        tx,
-        studio_id: change.studio_id(),
-        request_id: request_id.filter(|_| change.keeps_request_id()),
-        now,
-    };
-    // The new rows go in one statement (`Rows`); a moved row is written in
-    // its place, after the rows before it.
+    after_all(tx, vec![change], request_id, now).await
+}
+
+/// [`after`] for several changes of one step: their new rows go in one
+/// statement (`Rows`) while they belong to the same studio and request; a
+/// moved row is written in its place, after the rows before it.
+pub async fn after_all(
+    tx: &DatabaseTransaction,
+    changes: Vec<Change>,
+    request_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> DomainResult<()> {
     let mut rows = Rows::default();
-    for follow_up in change.follow_ups() {
-        match follow_up {
-            FollowUp::Now(kind) => rows.push(kind, None),
-            FollowUp::After(kind, delay) => rows.push(kind, Some(now + delay)),
-            FollowUp::At(kind, at) => rows.push(kind, Some(at)),
-            FollowUp::MovedTo(kind, at) => {
-                rows.write(row).await?;
-                row.moved_to(kind, at).await?;
-            }
-            FollowUp::EmailInvoice { invoice_id, status } => {
-                email_invoice(row, &mut rows, invoice_id, status).await?
+    let mut last: Option<Row<'_>> = None;
+    for change in changes {
+        let row = Row {
+            tx,
+            studio_id: change.studio_id(),
+            request_id: request_id.filter(|_| change.keeps_request_id()),
+            now,
+        };
+        if let Some(before) = last
+            && (before.studio_id, before.request_id) != (row.studio_id, row.request_id)
+        {
+            rows.write(before).await?;
+        }
+        last = Some(row);
+        for follow_up in change.follow_ups() {
+            match follow_up {
+                FollowUp::Now(kind) => rows.push(kind, None),
+                FollowUp::After(kind, delay) => rows.push(kind, Some(now + delay)),
+                FollowUp::At(kind, at) => rows.push(kind, Some(at)),
+                FollowUp::MovedTo(kind, at) => {
+                    rows.write(row).await?;
+                    row.moved_to(kind, at).await?;
+                }
+                FollowUp::EmailInvoice { invoice_id, status } => {
+                    email_invoice(row, &mut rows, invoice_id, status).await?
+                }
             }
         }
     }
-    rows.write(row).await?;
+    if let Some(row) = last {
+        rows.write(row).await?;
+    }
     Ok(())
 }
 

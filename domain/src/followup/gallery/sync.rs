@@ -86,7 +86,8 @@ async fn sync_in(
     let unsettled = crate::billing::installments::unsettled(tx, &invoice).await?;
     let (level, expires_at) = level_for(&studio, &invoice, unsettled);
     let now = ctx.clock.now();
-    let mut changed = false;
+    // What changed, its follow-ups written together at the end.
+    let mut changes = Vec::new();
     match gallery_access::Entity::find()
         .filter(gallery_access::Column::SessionId.eq(invoice.session_id))
         .one(tx)
@@ -111,11 +112,9 @@ async fn sync_in(
             }
             .insert(tx)
             .await?;
-            granted(tx, &studio, &invoice, request_id, now).await?;
-            changed = true;
+            changes.push(granted(tx, &studio, &invoice, now).await?);
         }
         Some(existing) if existing.level != level || existing.expires_at != expires_at => {
-            changed = true;
             let upgraded = level.rank() > existing.level.rank();
             let mut active: gallery_access::ActiveModel = existing.into();
             active.invoice_id = Set(invoice.id);
@@ -124,31 +123,18 @@ async fn sync_in(
             active.updated_at = Set(now);
             active.update(tx).await?;
             if upgraded {
-                next::after(
-                    tx,
-                    Change::GalleryUpgraded {
-                        studio_id: studio.id,
-                        invoice_id,
-                        level,
-                    },
-                    request_id,
-                    ctx.clock.now(),
-                )
-                .await?;
+                changes.push(Change::GalleryUpgraded {
+                    studio_id: studio.id,
+                    invoice_id,
+                    level,
+                });
             }
         }
         Some(_) => {}
     }
-    if changed {
-        announce(
-            tx,
-            &studio,
-            invoice_id,
-            (level, expires_at),
-            request_id,
-            now,
-        )
-        .await?;
+    if !changes.is_empty() {
+        changes.push(announced(&studio, invoice_id, (level, expires_at)));
+        next::after_all(tx, changes, request_id, now).await?;
     }
     tracing::info!(invoice_id, level = level.as_str(), "gallery access synced");
     Ok(())
@@ -157,22 +143,17 @@ async fn sync_in(
 /// A change of level or expiry: the notice before the new expiry and the
 /// studio's webhook, keyed by the new state, so each change is announced
 /// once and a later change supersedes an earlier notice.
-async fn announce(
-    tx: &DatabaseTransaction,
+fn announced(
     studio: &studio::Model,
     invoice_id: i64,
     (level, expires_at): (GalleryLevel, Option<DateTime<Utc>>),
-    request_id: Option<&str>,
-    now: DateTime<Utc>,
-) -> DomainResult<()> {
-    let change = Change::GalleryChanged {
+) -> Change {
+    Change::GalleryChanged {
         studio_id: studio.id,
         invoice_id,
         level,
         expires_at,
         expiry_notice_days: studio.gallery_expiry_notice_days,
         webhook: studio.gallery_webhook_url.is_some(),
-    };
-    next::after(tx, change, request_id, now).await?;
-    Ok(())
+    }
 }
